@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity ^0.8.28;
+
+import {PlmnId} from "../types/PlmnId.sol";
+
+/// @title The RoamLedger consortium: its members, their accounts and keys, and their governance.
+/// @notice Members are carriers (keyed by their PLMN id), device makers and governors. After the
+/// bootstrap members set at deployment, members are admitted, suspended and reinstated only by
+/// proposals that a quorum of active governor members approves.
+/// @dev Trust assumptions:
+/// - Each member controls its operator accounts; any one of them acts for the member.
+/// - Governance is by member, not by account: a member votes once whatever its number of accounts.
+/// - The required number of approvals is fixed when a proposal is made, from the number of active
+///   governors then; a governor suspended later keeps the votes it cast before.
+/// - The encryption key is a secp256k1 public key used only for ECDH (IMSI-key envelopes, usage
+///   payloads); it is never a signing key and never controls funds.
+/// - `transactionAllowed` is what a Besu account-permissioning plugin calls for every transaction;
+///   it only reads state and never reverts.
+interface ICarrierRegistry {
+    /// @notice Lifecycle of a member. `None` is the default of an unknown PLMN id.
+    enum MemberStatus {
+        None,
+        Active,
+        Suspended
+    }
+
+    /// @notice What a governance proposal does once approved.
+    enum ProposalKind {
+        Admit,
+        Suspend,
+        Reinstate,
+        AllowInfraAccount,
+        RevokeInfraAccount
+    }
+
+    /// @notice A member as stored.
+    /// @param plmn The member's id: its PLMN (MCC+MNC, TBCD) or a MCC-999 id for a member without one.
+    /// @param roles Bitmask of `Roles`.
+    /// @param status Active or suspended.
+    /// @param admittedAt Timestamp of admission.
+    /// @param name Display name, e.g. "Telekom Deutschland".
+    /// @param encryptionKey Compressed secp256k1 public key (33 bytes) for ECDH.
+    struct Member {
+        PlmnId plmn;
+        uint8 roles;
+        MemberStatus status;
+        uint40 admittedAt;
+        string name;
+        bytes encryptionKey;
+    }
+
+    /// @notice What a new member brings: used for bootstrap members and admission proposals.
+    struct MemberInit {
+        PlmnId plmn;
+        uint8 roles;
+        string name;
+        bytes encryptionKey;
+        address[] operators;
+    }
+
+    /// @notice A governance proposal.
+    /// @param kind What it does.
+    /// @param target The member it concerns (zero for infrastructure-account proposals).
+    /// @param account The infrastructure account it concerns (zero otherwise).
+    /// @param proposer The member who proposed it (its approval is counted).
+    /// @param createdAt When it was made.
+    /// @param expiresAt After this it can no longer be approved.
+    /// @param requiredApprovals Approvals needed, fixed at creation.
+    /// @param approvals Approvals so far.
+    /// @param executed True once carried out.
+    struct Proposal {
+        ProposalKind kind;
+        PlmnId target;
+        address account;
+        PlmnId proposer;
+        uint40 createdAt;
+        uint40 expiresAt;
+        uint16 requiredApprovals;
+        uint16 approvals;
+        bool executed;
+    }
+
+    /// @notice A member was admitted (at bootstrap or by an executed proposal).
+    event MemberAdmitted(PlmnId indexed plmn, uint8 roles, string name, bytes encryptionKey);
+    /// @notice A member was suspended: its accounts may no longer transact.
+    event MemberSuspended(PlmnId indexed plmn, uint256 indexed proposalId);
+    /// @notice A suspended member was reinstated.
+    event MemberReinstated(PlmnId indexed plmn, uint256 indexed proposalId);
+    /// @notice An operator account was added to a member.
+    event OperatorAdded(PlmnId indexed plmn, address indexed account);
+    /// @notice An operator account was removed from a member.
+    event OperatorRemoved(PlmnId indexed plmn, address indexed account);
+    /// @notice A member rotated its encryption key.
+    event EncryptionKeyRotated(PlmnId indexed plmn, bytes encryptionKey);
+    /// @notice An infrastructure account (deployer, node operations) was allowed or revoked.
+    event InfraAccountSet(address indexed account, bool allowed);
+    /// @notice A proposal was made; the proposer's approval is already counted.
+    event ProposalCreated(
+        uint256 indexed proposalId,
+        ProposalKind kind,
+        PlmnId indexed target,
+        address account,
+        PlmnId indexed proposer,
+        uint16 requiredApprovals,
+        uint40 expiresAt
+    );
+    /// @notice A governor approved a proposal.
+    event ProposalApproved(uint256 indexed proposalId, PlmnId indexed voter, uint16 approvals);
+    /// @notice A proposal reached its quorum and was carried out.
+    event ProposalExecuted(uint256 indexed proposalId);
+
+    /// @notice The PLMN id is not validly TBCD-encoded.
+    error CarrierRegistryInvalidPlmn(PlmnId plmn);
+    /// @notice A member with this PLMN id exists already.
+    error CarrierRegistryMemberExists(PlmnId plmn);
+    /// @notice No member with this PLMN id.
+    error CarrierRegistryUnknownMember(PlmnId plmn);
+    /// @notice The member is not in the status the action needs.
+    error CarrierRegistryWrongStatus(PlmnId plmn, MemberStatus status);
+    /// @notice The account is not an operator of an active member.
+    error CarrierRegistryNotActiveOperator(address account);
+    /// @notice The account's member lacks a role the action needs.
+    error CarrierRegistryMissingRole(address account, PlmnId plmn, uint8 role);
+    /// @notice The account already operates for a member.
+    error CarrierRegistryOperatorTaken(address account, PlmnId plmn);
+    /// @notice The account is not an operator of this member.
+    error CarrierRegistryNotOperatorOf(address account, PlmnId plmn);
+    /// @notice A member must keep at least one operator account.
+    error CarrierRegistryLastOperator(PlmnId plmn);
+    /// @notice Roles must be a non-empty subset of `Roles.ALL`.
+    error CarrierRegistryInvalidRoles(uint8 roles);
+    /// @notice The encryption key is not a 33-byte compressed secp256k1 public key.
+    error CarrierRegistryInvalidEncryptionKey(bytes key);
+    /// @notice The name is empty or longer than 64 bytes.
+    error CarrierRegistryInvalidName(string name);
+    /// @notice A new member needs between 1 and 16 operator accounts, none zero.
+    error CarrierRegistryInvalidOperators(uint256 count);
+    /// @notice Threshold must be in (0, 10000] basis points and the proposal lifetime non-zero.
+    error CarrierRegistryInvalidGovernance(uint16 thresholdBps, uint32 proposalLifetime);
+    /// @notice The bootstrap set needs at least one governor.
+    error CarrierRegistryNoGovernor();
+    /// @notice No such proposal.
+    error CarrierRegistryUnknownProposal(uint256 proposalId);
+    /// @notice The proposal has been carried out already.
+    error CarrierRegistryProposalExecuted(uint256 proposalId);
+    /// @notice The proposal expired at `expiresAt`.
+    error CarrierRegistryProposalExpired(uint256 proposalId, uint40 expiresAt);
+    /// @notice This member approved the proposal already.
+    error CarrierRegistryAlreadyApproved(uint256 proposalId, PlmnId voter);
+    /// @notice The account is zero or already in the requested infrastructure state.
+    error CarrierRegistryInvalidInfraAccount(address account);
+    /// @notice Suspending this member would leave no active governor.
+    error CarrierRegistryLastGovernor(PlmnId plmn);
+
+    /// @notice Proposes to admit a new member. Caller: an operator of an active governor member.
+    /// @return proposalId The proposal's id; it executes at once if the proposer alone is a quorum.
+    function proposeAdmission(MemberInit calldata candidate) external returns (uint256 proposalId);
+
+    /// @notice Proposes to suspend, reinstate an existing member. Caller: an active governor's operator.
+    /// @param kind `Suspend` or `Reinstate`.
+    function proposeStatusChange(ProposalKind kind, PlmnId target) external returns (uint256 proposalId);
+
+    /// @notice Proposes to allow or revoke an infrastructure account for `transactionAllowed`.
+    /// @param kind `AllowInfraAccount` or `RevokeInfraAccount`.
+    function proposeInfraAccount(ProposalKind kind, address account) external returns (uint256 proposalId);
+
+    /// @notice Approves a proposal for the caller's member; executes it when the quorum is reached.
+    function approve(uint256 proposalId) external;
+
+    /// @notice Adds an operator account to the caller's own member.
+    function addOperator(address account) external;
+
+    /// @notice Removes an operator account from the caller's own member (not the last one).
+    function removeOperator(address account) external;
+
+    /// @notice Replaces the caller's member's encryption key.
+    function rotateEncryptionKey(bytes calldata encryptionKey) external;
+
+    /// @notice Besu account permissioning: may `sender` send this transaction?
+    /// @return True for operators of active members and for allowed infrastructure accounts.
+    function transactionAllowed(
+        address sender,
+        address target,
+        uint256 value,
+        uint256 gasPrice,
+        uint256 gasLimit,
+        bytes calldata payload
+    ) external view returns (bool);
+
+    /// @notice The member with this PLMN id (status `None` if unknown).
+    function getMember(PlmnId plmn) external view returns (Member memory);
+
+    /// @notice All member ids in admission order.
+    function memberIds() external view returns (PlmnId[] memory);
+
+    /// @notice Operator accounts of a member.
+    function operatorsOf(PlmnId plmn) external view returns (address[] memory);
+
+    /// @notice The member an account operates for (zero if none).
+    function memberOf(address account) external view returns (PlmnId);
+
+    /// @notice True if the member exists and is active.
+    function isActive(PlmnId plmn) external view returns (bool);
+
+    /// @notice True if the member is active and holds every bit of `role`.
+    function hasRole(PlmnId plmn, uint8 role) external view returns (bool);
+
+    /// @notice The active member that `account` operates for, holding `role`; reverts otherwise.
+    /// @dev What the other RoamLedger contracts call to authorize a caller.
+    function requireActiveOperator(address account, uint8 role) external view returns (PlmnId);
+
+    /// @notice A proposal by id.
+    function getProposal(uint256 proposalId) external view returns (Proposal memory);
+
+    /// @notice The candidate of an admission proposal.
+    function getCandidate(uint256 proposalId) external view returns (MemberInit memory);
+
+    /// @notice Whether a member approved a proposal.
+    function hasApproved(uint256 proposalId, PlmnId voter) external view returns (bool);
+
+    /// @notice Number of proposals made so far; ids run from 1 to this.
+    function proposalCount() external view returns (uint256);
+
+    /// @notice Number of active members holding the governor role.
+    function activeGovernorCount() external view returns (uint256);
+
+    /// @notice Quorum threshold in basis points of active governors.
+    function thresholdBps() external view returns (uint16);
+
+    /// @notice Lifetime of a proposal in seconds.
+    function proposalLifetime() external view returns (uint32);
+
+    /// @notice Whether an infrastructure account is allowed to transact.
+    function isInfraAccount(address account) external view returns (bool);
+}

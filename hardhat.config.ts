@@ -1,0 +1,73 @@
+import { subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import type { HardhatUserConfig } from "hardhat/config";
+import "@nomicfoundation/hardhat-toolbox";
+import "@nomicfoundation/hardhat-viem";
+import "./tasks";
+
+const SOLC_VERSION = "0.8.28";
+
+// No compiler download works on the consortium's build machines: compile with the solc-js build that
+// ships inside the pinned npm package `solc` instead of letting Hardhat fetch one.
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) return runSuper();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const solc = require("solc") as { version(): string };
+  return {
+    compilerPath: require.resolve("solc/soljson.js"),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: solc.version(),
+  };
+});
+
+// A Besu QBFT consortium chain: endpoint and operator key come from the environment, never from git.
+const besuAccounts = process.env.ROAMLEDGER_PRIVATE_KEYS
+  ? process.env.ROAMLEDGER_PRIVATE_KEYS.split(",").map((k) => k.trim())
+  : [];
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      evmVersion: "shanghai",
+      optimizer: { enabled: true, runs: 10_000 },
+      viaIR: false,
+    },
+  },
+  defaultNetwork: "hardhat",
+  networks: {
+    hardhat: {
+      hardfork: "shanghai",
+      // Bulk registration of 1,000 devices (with their policy contracts) is one ~80M gas transaction;
+      // the Besu genesis sets a block gas limit that fits it too.
+      blockGasLimit: 500_000_000,
+      gas: 450_000_000,
+      initialBaseFeePerGas: 0,
+      gasPrice: 0,
+      allowUnlimitedContractSize: false,
+    },
+    localhost: {
+      url: process.env.ROAMLEDGER_RPC_URL ?? "http://127.0.0.1:8545",
+      gasPrice: 0,
+    },
+    besu: {
+      url: process.env.ROAMLEDGER_BESU_RPC_URL ?? "http://127.0.0.1:8545",
+      chainId: Number(process.env.ROAMLEDGER_BESU_CHAIN_ID ?? 2026),
+      accounts: besuAccounts,
+      gasPrice: 0,
+    },
+  },
+  typechain: {
+    outDir: "typechain-types",
+    target: "ethers-v6",
+  },
+  gasReporter: {
+    enabled: process.env.REPORT_GAS === "true",
+  },
+  mocha: {
+    timeout: 300_000,
+  },
+};
+
+export default config;
