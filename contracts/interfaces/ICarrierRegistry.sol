@@ -149,6 +149,8 @@ interface ICarrierRegistry {
     error CarrierRegistryAlreadyApproved(uint256 proposalId, PlmnId voter);
     /// @notice The account is zero or already in the requested infrastructure state.
     error CarrierRegistryInvalidInfraAccount(address account);
+    /// @notice The proposal kind does not fit the function it was passed to.
+    error CarrierRegistryInvalidProposalKind(ProposalKind kind);
     /// @notice Suspending this member would leave no active governor.
     error CarrierRegistryLastGovernor(PlmnId plmn);
 

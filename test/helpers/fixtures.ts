@@ -1,0 +1,85 @@
+import hre from "hardhat";
+import { SigningKey } from "ethers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import RoamLedgerModule from "../../ignition/modules/RoamLedger";
+import type { CarrierRegistry, DeviceRegistry, RoamingAgreements } from "../../typechain-types";
+import { parsePlmn } from "../../lib/plmn";
+
+/** Role bits, as in contracts/types/Roles.sol. */
+export const ROLE = { CARRIER: 1, DEVICE_MAKER: 2, GOVERNOR: 4 } as const;
+
+/** The consortium every unit test starts from. */
+export const PLMN = {
+  DE: parsePlmn("262-01"),
+  US: parsePlmn("310-410"),
+  BR: parsePlmn("724-05"),
+  MAKER: parsePlmn("999-01"),
+  NEWCOMER: parsePlmn("234-15"),
+} as const;
+
+/** A deterministic, valid secp256k1 compressed public key for tests. */
+export function testEncryptionKey(seed: number): string {
+  return SigningKey.computePublicKey(`0x${seed.toString(16).padStart(64, "0")}`, true);
+}
+
+export interface Consortium {
+  carriers: CarrierRegistry;
+  agreements: RoamingAgreements;
+  devices: DeviceRegistry;
+  deployer: HardhatEthersSigner;
+  /** First operator of each member. */
+  de: HardhatEthersSigner;
+  us: HardhatEthersSigner;
+  br: HardhatEthersSigner;
+  maker: HardhatEthersSigner;
+  /** Second operator of DE. */
+  de2: HardhatEthersSigner;
+  /** An account of no member. */
+  outsider: HardhatEthersSigner;
+  /** Spare accounts for admissions. */
+  spare: HardhatEthersSigner[];
+}
+
+/**
+ * Deploys RoamLedger through its Ignition module with four bootstrap members: DE, US and BR are
+ * carriers and governors (quorum 2 of 3 with the default 5001 bps), MAKER is a device maker.
+ */
+export async function deployConsortium(): Promise<Consortium> {
+  const [deployer, de, us, br, maker, de2, outsider, ...spare] = await hre.ethers.getSigners();
+  const member = (plmn: string, roles: number, name: string, operators: string[], seed: number) => ({
+    plmn,
+    roles,
+    name,
+    encryptionKey: testEncryptionKey(seed),
+    operators,
+  });
+  const bootstrapMembers = [
+    member(PLMN.DE, ROLE.CARRIER | ROLE.GOVERNOR, "Telekom Deutschland", [de.address, de2.address], 1),
+    member(PLMN.US, ROLE.CARRIER | ROLE.GOVERNOR, "US Mobile IoT", [us.address], 2),
+    member(PLMN.BR, ROLE.CARRIER | ROLE.GOVERNOR, "Vivo Brasil", [br.address], 3),
+    member(PLMN.MAKER, ROLE.DEVICE_MAKER, "Acme Meters", [maker.address], 4),
+  ];
+  const { carrierRegistry, roamingAgreements, deviceRegistry } = await hre.ignition.deploy(RoamLedgerModule, {
+    parameters: {
+      CarrierRegistry: {
+        bootstrapMembers,
+        thresholdBps: 5001,
+        proposalLifetime: 7 * 24 * 3600,
+        infraAccounts: [deployer.address],
+      },
+    },
+  });
+  return {
+    carriers: carrierRegistry as unknown as CarrierRegistry,
+    agreements: roamingAgreements as unknown as RoamingAgreements,
+    devices: deviceRegistry as unknown as DeviceRegistry,
+    deployer,
+    de,
+    us,
+    br,
+    maker,
+    de2,
+    outsider,
+    spare,
+  };
+}
