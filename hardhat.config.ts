@@ -1,5 +1,10 @@
 import { subtask } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import {
+  TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
+  TASK_COMPILE_SOLIDITY_GET_SOURCE_PATHS,
+} from "hardhat/builtin-tasks/task-names";
+import fs from "node:fs";
+import path from "node:path";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
 import "@nomicfoundation/hardhat-viem";
@@ -19,6 +24,18 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
     version: SOLC_VERSION,
     longVersion: solc.version(),
   };
+});
+
+// Test-only contracts (mocks, gas probes) live in test/contracts/ and compile with the rest.
+subtask(TASK_COMPILE_SOLIDITY_GET_SOURCE_PATHS, async (_args, hre, runSuper) => {
+  const paths: string[] = await runSuper();
+  const dir = path.join(hre.config.paths.root, "test", "contracts");
+  if (!fs.existsSync(dir)) return paths;
+  const mocks = fs
+    .readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".sol"))
+    .map((f) => path.join(dir, f));
+  return [...paths, ...mocks];
 });
 
 // A Besu QBFT consortium chain: endpoint and operator key come from the environment, never from git.

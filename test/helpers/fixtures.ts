@@ -2,7 +2,8 @@ import hre from "hardhat";
 import { SigningKey } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import RoamLedgerModule from "../../ignition/modules/RoamLedger";
-import type { CarrierRegistry, DeviceRegistry, RoamingAgreements } from "../../typechain-types";
+import SettlementTokenModule from "../../ignition/modules/SettlementToken";
+import type { CarrierRegistry, DeviceRegistry, RoamingAgreements, SettlementToken } from "../../typechain-types";
 import { parsePlmn } from "../../lib/plmn";
 
 /** Role bits, as in contracts/types/Roles.sol. */
@@ -26,6 +27,7 @@ export interface Consortium {
   carriers: CarrierRegistry;
   agreements: RoamingAgreements;
   devices: DeviceRegistry;
+  token: SettlementToken;
   deployer: HardhatEthersSigner;
   /** First operator of each member. */
   de: HardhatEthersSigner;
@@ -69,8 +71,10 @@ export async function deployConsortium(): Promise<Consortium> {
       },
     },
   });
+  const { settlementToken } = await hre.ignition.deploy(SettlementTokenModule);
   return {
     carriers: carrierRegistry as unknown as CarrierRegistry,
+    token: settlementToken as unknown as SettlementToken,
     agreements: roamingAgreements as unknown as RoamingAgreements,
     devices: deviceRegistry as unknown as DeviceRegistry,
     deployer,
@@ -81,5 +85,36 @@ export async function deployConsortium(): Promise<Consortium> {
     de2,
     outsider,
     spare,
+  };
+}
+
+/** Agreement terms both ways between `a` and `b` (one tariff class each way), valid for a year from `from`. */
+export function simpleTerms(a: string, b: string, from: number, token: string) {
+  const plan = (visited: string) => ({
+    visited,
+    tariffClass: 1,
+    perMb: 1_000n,
+    perSignallingEvent: 1n,
+    perSms: 10n,
+    perVoiceMinute: 50n,
+    monthlyFeePerDevice: 100n,
+    tiers: [],
+  });
+  return {
+    settlementToken: token,
+    validFrom: from,
+    validUntil: from + 365 * 24 * 3600,
+    disputeWindow: 7 * 24 * 3600,
+    permanentRoamingDays: 90,
+    permanentRoamingSurchargePerDay: 5n,
+    sla: {
+      maxLatencyMs: 500,
+      minThroughputKbps: 100,
+      minAvailabilityBps: 9900,
+      latencyCreditBps: 100,
+      throughputCreditBps: 100,
+      availabilityCreditBps: 200,
+    },
+    ratePlans: [plan(a), plan(b)],
   };
 }

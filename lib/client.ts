@@ -1,0 +1,34 @@
+import type { ContractRunner } from "ethers";
+import {
+  CarrierRegistry__factory,
+  DeviceRegistry__factory,
+  RoamingAgreements__factory,
+  DevicePolicy__factory,
+  type CarrierRegistry,
+  type DeviceRegistry,
+  type RoamingAgreements,
+  type DevicePolicy,
+} from "../typechain-types";
+import type { RoamLedgerAddresses } from "./deployment";
+
+/** Typed ethers bindings of one deployment, for one signer (or a read-only provider). */
+export interface RoamLedgerClient {
+  addresses: RoamLedgerAddresses;
+  carriers: CarrierRegistry;
+  agreements: RoamingAgreements;
+  devices: DeviceRegistry;
+  runner: ContractRunner;
+  /** The policy contract of a device, by its address. */
+  policyAt(address: string): DevicePolicy;
+}
+
+export function connectRoamLedger(addresses: RoamLedgerAddresses, runner: ContractRunner): RoamLedgerClient {
+  return {
+    addresses,
+    carriers: CarrierRegistry__factory.connect(addresses.carrierRegistry, runner),
+    agreements: RoamingAgreements__factory.connect(addresses.roamingAgreements, runner),
+    devices: DeviceRegistry__factory.connect(addresses.deviceRegistry, runner),
+    runner,
+    policyAt: (address: string) => DevicePolicy__factory.connect(address, runner),
+  };
+}
