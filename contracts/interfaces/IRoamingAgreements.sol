@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity ^0.8.28;
+
+import {PlmnId} from "../types/PlmnId.sol";
+import {ICarrierRegistry} from "./ICarrierRegistry.sol";
+
+/// @notice Id of the agreement between an unordered pair of carriers:
+/// `keccak256(abi.encodePacked(lo, hi))` of the two PLMN ids sorted ascending (see `agreementKey`).
+type AgreementKey is bytes32;
+
+/// @title Bilateral roaming agreements between member carriers, with their rates and amendment history.
+/// @notice Each pair of carriers has at most one agreement, made of versions 1..n: version 1 is the initial
+/// agreement, later versions are amendments carrying full new terms. One side proposes a version, the other
+/// accepts it. At most one proposal per pair is pending: a new proposal by either side (a counter-offer)
+/// supersedes it.
+/// The version in force at a time t is the accepted version with the highest number whose validFrom <= t,
+/// provided t < its validUntil; otherwise none is (also before the earliest validFrom). An accepted
+/// amendment thus replaces every older version from its validFrom on, for as long as its own window runs
+/// and no longer: an amendment with an earlier validUntil shortens or terminates the agreement, and an
+/// older version's window never applies again after a newer version has started.
+/// @dev Trust assumptions:
+/// - `ICarrierRegistry` (immutable, set at deployment) is trusted to say who acts for which member: any
+///   operator account of an active CARRIER member proposes, accepts and withdraws for that member.
+/// - A version binds both parties once accepted: accepted versions are never changed or removed. An agreement
+///   is ended or changed only by an accepted amendment; a party that stops trusting the other has it
+///   suspended in the registry, which makes `hasActiveAgreement` false at once.
+/// - Rates stay readable (`ratesAt`, `termsAt`) whatever the parties' registry status, so that usage already
+///   served can still be rated and settled after a suspension.
+/// - An amendment may start before the time it is accepted (retroactive terms), and may end before it is
+///   accepted (retroactive termination from its validFrom). The acceptor accepts that explicitly; consumers
+///   that must not re-rate settled periods (settlement) snapshot the rates they use.
+/// - The settlement token is only checked to be a contract; its behaviour is the parties' business.
+/// - Terms are bounded (`MAX_RATE_PLANS` plans of `MAX_TIERS` tiers each) so that no proposal can make a
+///   lookup or a copy run out of gas. A lookup walks the accepted versions from the newest, stopping at the
+///   first that has started; their number grows only with both parties' consent.
+interface IRoamingAgreements {
+    /// @notice Lifecycle of a version. `None` is the default of a version that does not exist.
+    /// @dev Proposed -> Accepted | Withdrawn | Superseded; the three are final.
+    enum VersionStatus {
+        None,
+        Proposed,
+        Accepted,
+        Withdrawn,
+        Superseded
+    }
+
+    /// @notice A volume tier of a rate plan: a marginal discount on data volume above `fromMb`.
+    /// @param fromMb Threshold in MB (1,000,000 bytes) of data per device and billing period.
+    /// @param discountBps Discount on `perMb` for volume above the threshold, in basis points (<= 10000).
+    struct Tier {
+        uint64 fromMb;
+        uint16 discountBps;
+    }
+
+    /// @notice What the visited carrier charges the home carrier for one tariff class. Amounts are in
+    /// settlement-token units.
+    /// @param visited The carrier that serves and bills: one of the two parties.
+    /// @param tariffClass The device tariff class (set in each device's policy) that the plan prices.
+    /// @param perMb Price of 1,000,000 bytes of data (before tier discounts).
+    /// @param perSignallingEvent Price of one signalling event (attach, location update, ...).
+    /// @param perSms Price of one SMS.
+    /// @param perVoiceMinute Price of one voice minute.
+    /// @param monthlyFeePerDevice Fee per device active in the visited network in a month.
+    /// @param tiers Volume discounts, strictly ascending by `fromMb`, discounts non-decreasing.
+    struct RatePlan {
+        PlmnId visited;
+        uint8 tariffClass;
+        uint128 perMb;
+        uint128 perSignallingEvent;
+        uint128 perSms;
+        uint128 perVoiceMinute;
+        uint128 monthlyFeePerDevice;
+        Tier[] tiers;
+    }
+
+    /// @notice Service levels the visited carrier commits to, and the credits it owes when it misses them.
+    /// A zero target means no commitment on that figure.
+    /// @param maxLatencyMs Maximum average latency in milliseconds.
+    /// @param minThroughputKbps Minimum average throughput in kbit/s.
+    /// @param minAvailabilityBps Minimum availability in basis points (<= 10000).
+    /// @param latencyCreditBps Credit on the period's charges when latency is missed (<= 10000).
+    /// @param throughputCreditBps Credit when throughput is missed (<= 10000).
+    /// @param availabilityCreditBps Credit when availability is missed (<= 10000).
+    struct SlaTerms {
+        uint32 maxLatencyMs;
+        uint32 minThroughputKbps;
+        uint16 minAvailabilityBps;
+        uint16 latencyCreditBps;
+        uint16 throughputCreditBps;
+        uint16 availabilityCreditBps;
+    }
+
+    /// @notice The full terms of one version of an agreement.
+    /// @param settlementToken ERC-20 token in which all amounts are expressed and paid.
+    /// @param validFrom First second the terms apply (inclusive).
+    /// @param validUntil End of validity (exclusive); must be after `validFrom` and in the future.
+    /// @param disputeWindow Seconds the home carrier has to dispute a usage batch (1 s to 90 days).
+    /// @param permanentRoamingDays Days a device may stay in the visited network before it counts as a
+    /// permanent roamer; 0 means no limit.
+    /// @param permanentRoamingSurchargePerDay Surcharge per device-day beyond the limit (0 when no limit).
+    /// @param sla Service levels and credits.
+    /// @param ratePlans One plan per (visited, tariffClass), 1 to `MAX_RATE_PLANS` of them.
+    struct Terms {
+        address settlementToken;
+        uint40 validFrom;
+        uint40 validUntil;
+        uint32 disputeWindow;
+        uint16 permanentRoamingDays;
+        uint128 permanentRoamingSurchargePerDay;
+        SlaTerms sla;
+        RatePlan[] ratePlans;
+    }
+
+    /// @notice One version of an agreement.
+    /// @param proposer The member that proposed it.
+    /// @param status Where it is in its lifecycle.
+    /// @param proposedAt When it was proposed.
+    /// @param acceptedAt When it was accepted (0 unless accepted).
+    /// @param terms Its terms.
+    struct Version {
+        PlmnId proposer;
+        VersionStatus status;
+        uint40 proposedAt;
+        uint40 acceptedAt;
+        Terms terms;
+    }
+
+    /// @notice `proposer` proposed `version` of the agreement `key` to `counterparty`.
+    event AgreementProposed(
+        AgreementKey indexed key,
+        PlmnId indexed proposer,
+        PlmnId indexed counterparty,
+        uint32 version,
+        uint40 validFrom,
+        uint40 validUntil
+    );
+    /// @notice `acceptor` accepted `version`: its terms now bind both parties.
+    event AgreementAccepted(AgreementKey indexed key, PlmnId indexed acceptor, uint32 version);
+    /// @notice `proposer` withdrew its pending `version`.
+    event AgreementWithdrawn(AgreementKey indexed key, PlmnId indexed proposer, uint32 version);
+    /// @notice The pending `version` was replaced by the newer proposal `supersededBy`.
+    event AgreementSuperseded(AgreementKey indexed key, uint32 version, uint32 supersededBy);
+
+    /// @notice The registry address given at deployment is not a contract.
+    error RoamingAgreementsInvalidRegistry(address registry);
+    /// @notice A carrier cannot make an agreement with itself.
+    error RoamingAgreementsSelfAgreement(PlmnId plmn);
+    /// @notice The counterparty is not an active CARRIER member (at proposal or acceptance).
+    error RoamingAgreementsInvalidCounterparty(PlmnId counterparty);
+    /// @notice `version` is not the pending proposal of the agreement (`pending` is, 0 for none).
+    error RoamingAgreementsVersionNotPending(AgreementKey key, uint32 version, uint32 pending);
+    /// @notice The proposer's own member cannot accept its proposal.
+    error RoamingAgreementsProposerCannotAccept(AgreementKey key, uint32 version, PlmnId proposer);
+    /// @notice Only the proposer's member can withdraw a proposal.
+    error RoamingAgreementsNotProposer(AgreementKey key, uint32 version, PlmnId caller);
+    /// @notice No such version of the agreement.
+    error RoamingAgreementsUnknownVersion(AgreementKey key, uint32 version);
+    /// @notice No version of the agreement is in force at `time` (see the lookup rule above).
+    error RoamingAgreementsNoAgreementAt(AgreementKey key, uint40 time);
+    /// @notice The applicable `version` has no rate plan for (`visited`, `tariffClass`).
+    error RoamingAgreementsNoRatePlan(AgreementKey key, uint32 version, PlmnId visited, uint8 tariffClass);
+    /// @notice The settlement token is zero or not a contract.
+    error RoamingAgreementsInvalidSettlementToken(address token);
+    /// @notice `validUntil` must be after `validFrom` and after the current time.
+    error RoamingAgreementsInvalidValidity(uint40 validFrom, uint40 validUntil);
+    /// @notice The dispute window must be between 1 second and `MAX_DISPUTE_WINDOW`.
+    error RoamingAgreementsInvalidDisputeWindow(uint32 disputeWindow);
+    /// @notice A surcharge needs a permanent-roaming limit.
+    error RoamingAgreementsInvalidPermanentRoaming(uint16 limitDays, uint128 surchargePerDay);
+    /// @notice An SLA basis-point figure exceeds 10000.
+    error RoamingAgreementsInvalidSla(
+        uint16 minAvailabilityBps,
+        uint16 latencyCreditBps,
+        uint16 throughputCreditBps,
+        uint16 availabilityCreditBps
+    );
+    /// @notice Terms need between 1 and `MAX_RATE_PLANS` rate plans.
+    error RoamingAgreementsInvalidPlanCount(uint256 count);
+    /// @notice The plan's visited carrier is not one of the two parties.
+    error RoamingAgreementsInvalidVisited(uint256 planIndex, PlmnId visited);
+    /// @notice An earlier plan has the same (visited, tariffClass).
+    error RoamingAgreementsDuplicatePlan(uint256 planIndex, PlmnId visited, uint8 tariffClass);
+    /// @notice A plan has more than `MAX_TIERS` tiers.
+    error RoamingAgreementsTooManyTiers(uint256 planIndex, uint256 count);
+    /// @notice A tier's discount exceeds 10000, or it does not ascend strictly by `fromMb` with a
+    /// non-decreasing discount.
+    error RoamingAgreementsInvalidTier(uint256 planIndex, uint256 tierIndex);
+
+    /// @notice Proposes terms to `counterparty`: the initial agreement or an amendment. Supersedes the pair's
+    /// pending proposal, whichever side made it. Caller: an operator of an active CARRIER member.
+    /// @param counterparty An active CARRIER member other than the caller's.
+    /// @param terms The full terms; every rate plan's `visited` is one of the two parties.
+    /// @return version The new version number.
+    function propose(PlmnId counterparty, Terms calldata terms) external returns (uint32 version);
+
+    /// @notice Accepts the pending proposal `version` made by `counterparty`. Caller: an operator of the
+    /// active CARRIER member that did not propose it.
+    /// @param version Must be the pending version, so that terms cannot change under the acceptor.
+    function accept(PlmnId counterparty, uint32 version) external;
+
+    /// @notice Withdraws the caller's member's pending proposal `version` to `counterparty`.
+    function withdraw(PlmnId counterparty, uint32 version) external;
+
+    /// @notice Most rate plans in one version's terms.
+    function MAX_RATE_PLANS() external view returns (uint256);
+
+    /// @notice Most volume tiers in one rate plan.
+    function MAX_TIERS() external view returns (uint256);
+
+    /// @notice Longest dispute window, in seconds (90 days).
+    function MAX_DISPUTE_WINDOW() external view returns (uint32);
+
+    /// @notice The registry that authorizes callers.
+    function carrierRegistry() external view returns (ICarrierRegistry);
+
+    /// @notice The key of the agreement between `a` and `b`, in either order.
+    function agreementKey(PlmnId a, PlmnId b) external pure returns (AgreementKey);
+
+    /// @notice The rate plan of (`visited`, `tariffClass`) in the version in force at `time`: the highest
+    /// accepted version whose validFrom <= `time`, if `time` < its validUntil. Reverts when no version is in
+    /// force, or the one in force has no such plan (no fallback to older versions).
+    /// @return plan The plan.
+    /// @return version The version it comes from.
+    function ratesAt(
+        PlmnId home,
+        PlmnId visited,
+        uint8 tariffClass,
+        uint40 time
+    ) external view returns (RatePlan memory plan, uint32 version);
+
+    /// @notice The terms of the version in force at `time` (same rule as `ratesAt`). Reverts when none is.
+    function termsAt(
+        PlmnId home,
+        PlmnId visited,
+        uint40 time
+    ) external view returns (Terms memory terms, uint32 version);
+
+    /// @notice True when both carriers are active in the registry and a version is in force at `time`
+    /// (same rule as `ratesAt`).
+    /// @dev Never reverts; what device registration and usage submission check.
+    function hasActiveAgreement(PlmnId a, PlmnId b, uint40 time) external view returns (bool);
+
+    /// @notice A version of the agreement between `a` and `b`. Reverts for an unknown version.
+    function getVersion(PlmnId a, PlmnId b, uint32 version) external view returns (Version memory);
+
+    /// @notice Number of versions proposed so far between `a` and `b`; versions run from 1 to this.
+    function versionCount(PlmnId a, PlmnId b) external view returns (uint32);
+
+    /// @notice The pending proposal between `a` and `b`, 0 when none.
+    function pendingVersion(PlmnId a, PlmnId b) external view returns (uint32);
+
+    /// @notice The accepted versions between `a` and `b`, ascending.
+    function acceptedVersions(PlmnId a, PlmnId b) external view returns (uint32[] memory);
+
+    /// @notice The carriers that `plmn` has at least one accepted version with, in order of first acceptance.
+    function counterparties(PlmnId plmn) external view returns (PlmnId[] memory);
+}
