@@ -1,7 +1,7 @@
-import fs from "node:fs";
 import { AbiCoder, concat, getCreate2Address, keccak256, toBeHex } from "ethers";
 import { InputError, InputErrors, type InputLocation } from "./errors";
 import { parsePlmn } from "./plmn";
+import { lineOf, readJsonFile } from "./json";
 import type { Hex } from "./hex";
 
 /** Services, in the order of the contract's `Service` enum; the bit of service i is 1 << i. */
@@ -59,12 +59,6 @@ const FIELDS = {
 } as const;
 
 type Raw = Record<string, unknown>;
-
-/** 1-based line of the first `"key"` in a JSON text, for error messages. */
-function lineOf(text: string, key: string, from = 0): number | undefined {
-  const at = text.indexOf(JSON.stringify(key), from);
-  return at < 0 ? undefined : text.slice(0, at).split("\n").length;
-}
 
 function integer(raw: Raw, key: string, max: number | bigint, at: InputLocation): bigint {
   const v = raw[key] ?? 0;
@@ -172,24 +166,7 @@ export function checkPolicy(p: PolicyStruct, at: InputLocation): void {
  * collected and thrown together as InputErrors, each with its file and line.
  */
 export function readPolicies(file: string, owner: Hex): Map<string, PolicyStruct> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (cause) {
-    throw new InputError(`cannot read the policies file`, {
-      location: { file },
-      cause,
-      hint: "check the path given with --policies.",
-    });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    const m = /position (\d+)/.exec(String(cause));
-    const line = m ? text.slice(0, Number(m[1])).split("\n").length : undefined;
-    throw new InputError(`not valid JSON: ${(cause as Error).message}`, { location: { file, line }, cause });
-  }
+  const { value: parsed, text } = readJsonFile(file, "policies");
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed) || Object.keys(parsed).length === 0) {
     throw new InputError('must be a JSON object of named policies, e.g. { "meter": { "services": ["data"] } }', {
       location: { file, line: 1 },

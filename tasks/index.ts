@@ -1,1 +1,22 @@
-export {};
+// Every RoamLedger task, `area:action`; each file parses arguments and calls lib/.
+//
+// The tasks use the typechain bindings that `hardhat compile` generates into typechain-types/. On a
+// fresh clone they do not exist yet, and Hardhat must still start to compile: so the tasks register
+// only once the bindings load. The npm scripts (test, demo) compile first.
+function typechainMissing(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === "MODULE_NOT_FOUND" && /typechain-types/.test(`${e.message}`);
+}
+
+try {
+  require("./deploy");
+  require("./carrier");
+  require("./keys");
+  require("./device");
+  require("./agreement");
+} catch (err) {
+  if (!typechainMissing(err)) throw err;
+  if (!process.argv.some((a) => a === "compile" || a === "typechain" || a === "clean")) {
+    console.error("RoamLedger tasks are not loaded yet: run `npx hardhat compile` once to generate the contract bindings.");
+  }
+}

@@ -339,7 +339,7 @@ describe("DeviceRegistry", function () {
       const fromRegistry = await c.devices.decide(deviceId(i), visited, service);
       const policy = await hre.ethers.getContractAt("DevicePolicy", await c.devices.predictPolicyAddress(deviceId(i)));
       const [fromClone] = await policy.decide(visited, service);
-      expect(fromClone.toArray()).to.deep.equal(fromRegistry.toArray());
+      expect([...fromClone]).to.deep.equal([...fromRegistry]);
       return fromRegistry;
     }
 

@@ -1,0 +1,214 @@
+import { InputError, InputErrors, BaseError } from "./errors";
+import { readCsvWithHeader } from "./csv";
+import { imsiBelongsTo, validateImsi, createDeviceIdDeriver } from "./imsi";
+import { formatPlmn, parsePlmn } from "./plmn";
+import { policyContentHash, type PolicyStruct } from "./policy";
+import { withDecodedRevert } from "./revert";
+import type { Hex } from "./hex";
+import type { RoamLedgerClient } from "./client";
+
+/** Device classes, in the order of the contract's `DeviceClass` enum. */
+export const DEVICE_CLASSES = ["nb-iot", "lte-m", "cat-1", "5g"] as const;
+export type DeviceClassName = (typeof DEVICE_CLASSES)[number];
+
+/** Device statuses, in the order of the contract's `DeviceStatus` enum. */
+export const DEVICE_STATUSES = ["none", "active", "suspended", "fraud-flagged"] as const;
+
+/** One valid line of a devices file. */
+export interface DeviceLine {
+  line: number;
+  imsi: string;
+  deviceId: Hex;
+  deviceClass: number;
+  policyName: string;
+  /** Maker PLMN id (bytes3 hex), 0x000000 when none. */
+  maker: Hex;
+}
+
+export const NO_MAKER = "0x000000" as Hex;
+
+/**
+ * Reads and validates a devices CSV (`imsi,class,policy[,maker]`), streaming. Every bad line is
+ * collected; if there is any, InputErrors is thrown and nothing should be sent. Checks: IMSI format,
+ * IMSI of the home PLMN, duplicate IMSI in the file, known class, policy named in the policies file,
+ * maker PLMN format.
+ */
+export async function readDevices(
+  file: string,
+  home: Hex,
+  imsiKey: Uint8Array,
+  policyNames: ReadonlySet<string>,
+): Promise<DeviceLine[]> {
+  const homeText = formatPlmn(home);
+  const deriveId = createDeviceIdDeriver(imsiKey);
+  const seen = new Map<string, number>();
+  const devices: DeviceLine[] = [];
+  const errors: InputError[] = [];
+  for await (const row of readCsvWithHeader(file, { required: ["imsi", "class", "policy"] })) {
+    if ("error" in row) {
+      errors.push(row.error);
+      continue;
+    }
+    const { line, record } = row;
+    const location = { file, line };
+    try {
+      const imsi = record.imsi;
+      validateImsi(imsi, { ...location, field: "imsi" });
+      if (!imsiBelongsTo(imsi, homeText)) {
+        throw new InputError(`IMSI is not of the home network ${homeText}`, {
+          location: { ...location, field: "imsi" },
+          hint: `register only IMSIs starting with ${homeText.replace("-", "")}, or run with --home set to their network.`,
+        });
+      }
+      const first = seen.get(imsi);
+      if (first !== undefined) {
+        throw new InputError(`duplicate device: same IMSI as line ${first}`, {
+          location: { ...location, field: "imsi" },
+          hint: "keep one line per device.",
+        });
+      }
+      const deviceClass = DEVICE_CLASSES.indexOf(record.class.trim().toLowerCase() as DeviceClassName);
+      if (deviceClass < 0) {
+        throw new InputError(`unknown device class "${record.class}"`, {
+          location: { ...location, field: "class" },
+          hint: `use one of ${DEVICE_CLASSES.join(", ")}.`,
+        });
+      }
+      const policyName = record.policy.trim();
+      if (!policyNames.has(policyName)) {
+        throw new InputError(`unknown policy "${policyName}"`, {
+          location: { ...location, field: "policy" },
+          hint: `define it in the policies file; it has: ${[...policyNames].join(", ")}.`,
+        });
+      }
+      const makerText = (record.maker ?? "").trim();
+      const maker = makerText ? parsePlmn(makerText, { ...location, field: "maker" }) : NO_MAKER;
+      seen.set(imsi, line);
+      devices.push({ line, imsi, deviceId: deriveId(imsi), deviceClass, policyName, maker });
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      errors.push(err);
+    }
+  }
+  if (errors.length) throw new InputErrors(errors);
+  if (devices.length === 0) {
+    throw new InputError("no devices in the file", { location: { file }, hint: "add one line per device after the header." });
+  }
+  return devices;
+}
+
+/**
+ * Makes sure each policy exists on-chain, defining the missing ones (one transaction each).
+ * Returns the policy id per name. Safe to repeat: an identical definition is found by its hash.
+ */
+export async function ensurePolicies(
+  client: RoamLedgerClient,
+  policies: ReadonlyMap<string, PolicyStruct>,
+  names: Iterable<string>,
+): Promise<{ ids: Map<string, bigint>; defined: string[] }> {
+  const ids = new Map<string, bigint>();
+  const defined: string[] = [];
+  for (const name of new Set(names)) {
+    const policy = policies.get(name)!;
+    const hash = policyContentHash(policy);
+    let id = await client.devices.policyIdByHash(hash);
+    if (id === 0n) {
+      await withDecodedRevert(async () => (await client.devices.definePolicy(policy)).wait());
+      id = await client.devices.policyIdByHash(hash);
+      defined.push(name);
+    }
+    ids.set(name, id);
+  }
+  return { ids, defined };
+}
+
+/** Checks each distinct maker of the file is an active device-maker member; reports the lines. */
+export async function checkMakers(client: RoamLedgerClient, devices: readonly DeviceLine[], file: string): Promise<void> {
+  const firstLine = new Map<Hex, number>();
+  for (const d of devices) if (d.maker !== NO_MAKER && !firstLine.has(d.maker)) firstLine.set(d.maker, d.line);
+  const errors: InputError[] = [];
+  for (const [maker, line] of firstLine) {
+    if (!(await client.carriers.hasRole(maker, 2))) {
+      errors.push(
+        new InputError(`maker ${formatPlmn(maker)} is not an active device-maker member`, {
+          location: { file, line, field: "maker" },
+          hint: "see `npx hardhat carrier:list`; the maker must be admitted with the device-maker role first.",
+        }),
+      );
+    }
+  }
+  if (errors.length) throw new InputErrors(errors);
+}
+
+/** For each device, whether the chain has it registered already (read in chunks). */
+export async function registeredMask(client: RoamLedgerClient, ids: readonly Hex[], chunk = 2000): Promise<boolean[]> {
+  const out: boolean[] = [];
+  for (let i = 0; i < ids.length; i += chunk) {
+    out.push(...(await client.devices.registered(ids.slice(i, i + chunk))));
+  }
+  return out;
+}
+
+export interface RegisterResult {
+  registered: number;
+  skipped: number;
+  transactions: number;
+  gasUsed: bigint;
+  policiesDefined: string[];
+}
+
+export interface RegisterOptions {
+  batchSize: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Registers devices of the signer's carrier, in batches of `batchSize` per transaction. Devices the
+ * chain already has are skipped, so a run interrupted at any point (a crash, a killed process, a
+ * node outage) is completed by running it again: nothing registered twice, nothing skipped. Each
+ * transaction is all-or-nothing on-chain.
+ */
+export async function registerDevices(
+  client: RoamLedgerClient,
+  devices: readonly DeviceLine[],
+  policyIds: ReadonlyMap<string, bigint>,
+  options: RegisterOptions,
+): Promise<Omit<RegisterResult, "policiesDefined">> {
+  const maxBatch = Number(await client.devices.maxBatch());
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > maxBatch) {
+    throw new InputError(`batch size must be an integer from 1 to ${maxBatch}, found ${options.batchSize}`, {
+      hint: "pass --batch-size within that range (the default of 500 fits most networks' block gas limit).",
+    });
+  }
+  const mask = await registeredMask(client, devices.map((d) => d.deviceId));
+  const todo = devices.filter((_, i) => !mask[i]);
+  const result = { registered: 0, skipped: devices.length - todo.length, transactions: 0, gasUsed: 0n };
+  options.onProgress?.(0, todo.length);
+  for (let i = 0; i < todo.length; i += options.batchSize) {
+    let batch = todo.slice(i, i + options.batchSize);
+    for (let attempt = 0; batch.length > 0; attempt++) {
+      try {
+        const regs = batch.map((d) => ({
+          id: d.deviceId,
+          deviceClass: d.deviceClass,
+          maker: d.maker,
+          policyId: policyIds.get(d.policyName)!,
+        }));
+        const receipt = await withDecodedRevert(async () => (await client.devices.registerDevices(regs)).wait());
+        result.transactions++;
+        result.gasUsed += receipt!.gasUsed;
+        result.registered += batch.length;
+        break;
+      } catch (err) {
+        // A transaction sent before a crash may land while this run is going: drop what it registered.
+        const raced = err instanceof BaseError && (err as { errorName?: string }).errorName === "DeviceRegistryAlreadyRegistered";
+        if (!raced || attempt >= 2) throw err;
+        const again = await registeredMask(client, batch.map((d) => d.deviceId));
+        result.skipped += again.filter(Boolean).length;
+        batch = batch.filter((_, j) => !again[j]);
+      }
+    }
+    options.onProgress?.(Math.min(i + options.batchSize, todo.length), todo.length);
+  }
+  return result;
+}

@@ -1,0 +1,133 @@
+import { task, types } from "hardhat/config";
+import type { ContractTransactionResponse } from "ethers";
+import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
+import { InputError } from "../lib/errors";
+import { parseRoles, ROLE_BITS } from "../lib/deploy";
+import { formatPlmn } from "../lib/plmn";
+import { validateEncryptionPublicKey } from "../lib/crypto/keys";
+import { withDecodedRevert } from "../lib/revert";
+import type { RoamLedgerClient } from "../lib/client";
+import type { Hex } from "../lib/hex";
+
+const KINDS = ["admit", "suspend", "reinstate"] as const;
+const STATUS = ["none", "active", "suspended"];
+const PROPOSAL_KINDS = ["admit", "suspend", "reinstate", "allow-infra-account", "revoke-infra-account"];
+
+function roleNames(bits: bigint | number): string {
+  return Object.entries(ROLE_BITS)
+    .filter(([, bit]) => Number(bits) & bit)
+    .map(([name]) => name)
+    .join(", ");
+}
+
+async function describeMember(client: RoamLedgerClient, plmn: Hex): Promise<string[]> {
+  const m = await client.carriers.getMember(plmn);
+  if (m.status === 0n) throw new InputError(`${formatPlmn(plmn)} is not a member`, { hint: "see `npx hardhat carrier:list`." });
+  const operators = await client.carriers.operatorsOf(plmn);
+  return [
+    `${formatPlmn(plmn)}  ${m.name}`,
+    `  status:         ${STATUS[Number(m.status)]}`,
+    `  roles:          ${roleNames(m.roles)}`,
+    `  admitted:       ${new Date(Number(m.admittedAt) * 1000).toISOString()}`,
+    `  operators:      ${operators.join(", ")}`,
+    `  encryption key: ${m.encryptionKey}`,
+  ];
+}
+
+/** Prints a proposal's state after a propose or vote. */
+async function reportProposal(client: RoamLedgerClient, id: bigint): Promise<void> {
+  const p = await client.carriers.getProposal(id);
+  const what = p.kind >= 3n ? p.account : formatPlmn(p.target);
+  out(`Proposal ${id}: ${PROPOSAL_KINDS[Number(p.kind)]} ${what}, ${p.approvals}/${p.requiredApprovals} approvals` +
+    (p.executed ? " — carried out." : `, open until ${new Date(Number(p.expiresAt) * 1000).toISOString()}.`));
+}
+
+task("carrier:propose", "Proposes to admit, suspend or reinstate a consortium member (run by a governor member); counts as your approval")
+  .addParam("action", `What to propose: ${KINDS.join(", ")}`)
+  .addParam("plmn", "The member concerned, as MCC-MNC (e.g. 234-15); device makers use MCC 999")
+  .addOptionalParam("name", "admit: the member's name (1-64 bytes)")
+  .addOptionalParam("roles", "admit: comma-separated roles: carrier, device-maker, governor", "carrier")
+  .addOptionalParam("operators", "admit: comma-separated operator account addresses")
+  .addOptionalParam("key", "admit: the member's encryption public key (33-byte compressed secp256k1, from its `keys:init`)")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { action: string; plmn: string; name?: string; roles: string; operators?: string; key?: string; from?: string }, hre) => {
+      const target = plmnArg("plmn", args.plmn);
+      const client = await clientFor(hre, args.from);
+      await memberOfSigner(client, ROLE_BITS.governor);
+      let tx: ContractTransactionResponse;
+      if (args.action === "admit") {
+        const loc = { file: "--roles" };
+        const roles = parseRoles(args.roles.split(",").map((r) => r.trim()), loc);
+        if (!args.name) throw new InputError("--name is required to admit a member");
+        if (!args.operators) throw new InputError("--operators is required to admit a member", { hint: "pass one or more comma-separated addresses." });
+        const operators = args.operators.split(",").map((o) => o.trim());
+        for (const o of operators) {
+          if (!hre.ethers.isAddress(o)) throw new InputError(`--operators: ${o} is not an address`);
+        }
+        validateEncryptionPublicKey(args.key ?? "", { file: "--key" });
+        tx = await withDecodedRevert(() =>
+          client.carriers.proposeAdmission({ plmn: target, roles, name: args.name!, encryptionKey: args.key!, operators }),
+        );
+      } else if (args.action === "suspend" || args.action === "reinstate") {
+        tx = await withDecodedRevert(() => client.carriers.proposeStatusChange(args.action === "suspend" ? 1 : 2, target));
+      } else {
+        throw new InputError(`--action ${args.action} is not one of ${KINDS.join(", ")}`);
+      }
+      await tx.wait();
+      await reportProposal(client, await client.carriers.proposalCount());
+    }),
+  );
+
+task("carrier:vote", "Approves an open governance proposal for your member (run by a governor member); carries it out at quorum")
+  .addParam("proposal", "Proposal id (see the ProposalCreated output of carrier:propose)", undefined, types.int)
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { proposal: number; from?: string }, hre) => {
+      const client = await clientFor(hre, args.from);
+      await memberOfSigner(client, ROLE_BITS.governor);
+      await withDecodedRevert(async () => (await client.carriers.approve(args.proposal)).wait());
+      await reportProposal(client, BigInt(args.proposal));
+    }),
+  );
+
+task("carrier:show", "Shows one consortium member: status, roles, operator accounts, encryption key")
+  .addParam("plmn", "The member, as MCC-MNC (e.g. 262-01)")
+  .setAction(
+    action(async (args: { plmn: string }, hre) => {
+      const client = await clientFor(hre);
+      for (const line of await describeMember(client, plmnArg("plmn", args.plmn))) out(line);
+    }),
+  );
+
+task("carrier:list", "Lists the consortium's members and open governance proposals")
+  .setAction(
+    action(async (_args: object, hre) => {
+      const client = await clientFor(hre);
+      const ids = await client.carriers.memberIds();
+      out(`${ids.length} members (quorum ${Number(await client.carriers.thresholdBps()) / 100}% of ${await client.carriers.activeGovernorCount()} active governors):`);
+      for (const id of ids) {
+        const m = await client.carriers.getMember(id);
+        out(`  ${formatPlmn(id).padEnd(8)} ${STATUS[Number(m.status)].padEnd(10)} ${roleNames(m.roles).padEnd(26)} ${m.name}`);
+      }
+      const count = await client.carriers.proposalCount();
+      const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+      for (let id = 1n; id <= count; id++) {
+        const p = await client.carriers.getProposal(id);
+        if (!p.executed && Number(p.expiresAt) > now) await reportProposal(client, id);
+      }
+    }),
+  );
+
+task("carrier:rotate-key", "Registers the encryption public key of your local key store for your member (after keys:init on a new machine)")
+  .addOptionalParam("keystore", "Key store folder (default $ROAMLEDGER_HOME or ./.roamledger)")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { keystore?: string; from?: string }, hre) => {
+      const client = await clientFor(hre, args.from);
+      const self = await memberOfSigner(client, 0);
+      const { publicKey } = keystoreFor(args.keystore).encryptionKey(self.text);
+      await withDecodedRevert(async () => (await client.carriers.rotateEncryptionKey(publicKey)).wait());
+      out(`Encryption key of ${self.text} is now ${publicKey}.`);
+    }),
+  );

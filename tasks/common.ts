@@ -1,0 +1,85 @@
+import { HardhatPluginError } from "hardhat/plugins";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { Signer } from "ethers";
+import { BaseError, InputError } from "../lib/errors";
+import { decodeRevert } from "../lib/revert";
+import { loadDeployment } from "../lib/deployment";
+import { connectRoamLedger, type RoamLedgerClient } from "../lib/client";
+import { formatPlmn, parsePlmn } from "../lib/plmn";
+import type { Hex } from "../lib/hex";
+import { Keystore } from "../lib/keystore";
+
+export const PLUGIN = "roamledger";
+
+/** Help text of the `--from` parameter every state-changing task has. */
+export const FROM_HELP =
+  "Operator account to send from: an index into the network's configured accounts or an address (default: the first account)";
+
+/**
+ * Wraps a task action: our errors (bad input, config, decoded reverts) are shown as a short message
+ * that says what, where and what to do, without a stack trace; anything else propagates as is.
+ */
+export function action<A>(fn: (args: A, hre: HardhatRuntimeEnvironment) => Promise<void>) {
+  return async (args: A, hre: HardhatRuntimeEnvironment) => {
+    try {
+      await fn(args, hre);
+    } catch (err) {
+      const decoded = decodeRevert(err);
+      if (decoded instanceof BaseError) throw new HardhatPluginError(PLUGIN, decoded.message, decoded);
+      throw err;
+    }
+  };
+}
+
+/** The signer named by `--from`: an account index or an address among the network's accounts. */
+export async function signerFor(hre: HardhatRuntimeEnvironment, from?: string): Promise<Signer> {
+  const signers = await hre.ethers.getSigners();
+  if (signers.length === 0) {
+    throw new InputError(`network ${hre.network.name} has no accounts configured`, {
+      hint: "set ROAMLEDGER_PRIVATE_KEYS (comma-separated operator keys) for this network.",
+    });
+  }
+  if (from === undefined || from === "") return signers[0];
+  if (/^\d+$/.test(from)) {
+    const signer = signers[Number(from)];
+    if (!signer) throw new InputError(`--from ${from}: there are only ${signers.length} accounts (0-${signers.length - 1})`);
+    return signer;
+  }
+  const signer = signers.find((s) => s.address.toLowerCase() === from.toLowerCase());
+  if (!signer) {
+    throw new InputError(`--from ${from} is not one of the accounts configured for network ${hre.network.name}`, {
+      hint: "pass an account index, or configure the operator key for this network.",
+    });
+  }
+  return signer;
+}
+
+/** The deployment of the current network, connected for `--from` (or read-only). */
+export async function clientFor(hre: HardhatRuntimeEnvironment, from?: string): Promise<RoamLedgerClient> {
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  const addresses = loadDeployment(hre.config.paths.root, chainId);
+  return connectRoamLedger(addresses, await signerFor(hre, from));
+}
+
+/** The member the client's signer operates for, checked active with `role` (decoded revert otherwise). */
+export async function memberOfSigner(client: RoamLedgerClient, role: number): Promise<{ plmn: Hex; text: string }> {
+  const address = await (client.runner as Signer).getAddress();
+  const plmn = (await client.carriers.requireActiveOperator(address, role)) as Hex;
+  return { plmn, text: formatPlmn(plmn) };
+}
+
+/** Parses a `--plmn`-style argument, naming the argument in the error. */
+export function plmnArg(name: string, value: string | undefined): Hex {
+  if (!value) throw new InputError(`--${name} is required`, { hint: `pass --${name} like 262-01 (MCC-MNC).` });
+  return parsePlmn(value, { file: `--${name}` });
+}
+
+/** The carrier's key store (ROAMLEDGER_HOME or ./.roamledger), or the one given by `--keystore`. */
+export function keystoreFor(dir?: string): Keystore {
+  return new Keystore(dir || undefined);
+}
+
+/** Prints a line to stdout (tasks' results) — one place, so tests can silence it. */
+export function out(line = ""): void {
+  if (process.env.ROAMLEDGER_QUIET !== "1") console.log(line);
+}

@@ -1,0 +1,44 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Consortium } from "./fixtures";
+
+/**
+ * Points the tasks at a fixture's deployment: writes its addresses in Ignition's
+ * deployed_addresses.json shape to a temp file and sets ROAMLEDGER_DEPLOYMENT (and a temp key store
+ * in ROAMLEDGER_HOME, and ROAMLEDGER_QUIET so task output does not clutter the test report).
+ * Returns the temp folder and a cleanup function that restores the environment.
+ */
+export async function useDeploymentForTasks(c: Consortium): Promise<{ dir: string; cleanup: () => void }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-tasks-"));
+  const file = path.join(dir, "deployed_addresses.json");
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      "CarrierRegistry#CarrierRegistry": await c.carriers.getAddress(),
+      "RoamingAgreements#RoamingAgreements": await c.agreements.getAddress(),
+      "DeviceRegistry#DeviceRegistry": await c.devices.getAddress(),
+    }),
+  );
+  const saved = {
+    ROAMLEDGER_DEPLOYMENT: process.env.ROAMLEDGER_DEPLOYMENT,
+    ROAMLEDGER_HOME: process.env.ROAMLEDGER_HOME,
+    ROAMLEDGER_QUIET: process.env.ROAMLEDGER_QUIET,
+  };
+  process.env.ROAMLEDGER_DEPLOYMENT = file;
+  process.env.ROAMLEDGER_HOME = path.join(dir, "keys");
+  process.env.ROAMLEDGER_QUIET = "1";
+  return {
+    dir,
+    cleanup: () => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Index of a signer among hardhat's default accounts, as `--from` takes it. */
+export const FROM = { deployer: "0", de: "1", us: "2", br: "3", maker: "4", de2: "5", outsider: "6" } as const;

@@ -1,0 +1,181 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import hre from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { deployConsortium, PLMN, simpleTerms, type Consortium } from "../../helpers/fixtures";
+import { useDeploymentForTasks, FROM } from "../../helpers/tasks";
+import { Keystore } from "../../../lib/keystore";
+import { deviceIdFromImsi } from "../../../lib/imsi";
+import { readDevices, registerDevices, ensurePolicies } from "../../../lib/devices";
+import { readPolicies } from "../../../lib/policy";
+import { connectRoamLedger } from "../../../lib/client";
+import { loadDeployment } from "../../../lib/deployment";
+
+const POLICIES = path.join(__dirname, "..", "..", "fixtures", "policies.json");
+
+/** A devices CSV of `n` DE devices cycling through classes, policies and the maker. */
+function devicesCsv(dir: string, n: number, name = "devices.csv", extra: string[] = []): string {
+  const kinds = [
+    ["nb-iot", "meter", "999-01"],
+    ["lte-m", "tracker", ""],
+    ["5g", "drone", ""],
+  ];
+  const lines = ["imsi,class,policy,maker"];
+  for (let i = 0; i < n; i++) {
+    const [cls, policy, maker] = kinds[i % 3];
+    lines.push(`26201${String(i).padStart(10, "0")},${cls},${policy},${maker}`);
+  }
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, [...lines, ...extra].join("\n") + "\n");
+  return file;
+}
+
+async function message(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("expected the task to fail");
+}
+
+describe("tasks: keys and devices", function () {
+  let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
+  let c: Consortium;
+
+  beforeEach(async function () {
+    c = await loadFixture(deployConsortium);
+    env = await useDeploymentForTasks(c);
+    // The fixture's members have throwaway keys; give DE and BR key store keys and register them.
+    for (const [plmn, signer] of [
+      ["262-01", c.de],
+      ["724-05", c.br],
+    ] as const) {
+      const { publicKey } = new Keystore().ensureEncryptionKey(plmn);
+      await c.carriers.connect(signer).rotateEncryptionKey(publicKey);
+    }
+    await hre.run("keys:init", { plmn: "262-01" });
+  });
+
+  afterEach(() => env.cleanup());
+
+  describe("device:register", function () {
+    it("registers every device of a file with its policy and policy contract", async function () {
+      const file = devicesCsv(env.dir, 30);
+      await hre.run("device:register", { file, policies: POLICIES, batchSize: 7, from: FROM.de });
+      const key = new Keystore().imsiKey("262-01");
+      const id = deviceIdFromImsi(key, "262010000000004");
+      const d = await c.devices.getDevice(id);
+      expect(d.home).to.equal(PLMN.DE);
+      expect(d.deviceClass).to.equal(1); // lte-m
+      const [, policy] = await c.devices.deviceWithPolicy(id);
+      expect(policy.allowedNetworks).to.deep.equal([PLMN.BR, PLMN.US]);
+      expect(await hre.ethers.provider.getCode(await c.devices.predictPolicyAddress(id))).to.not.equal("0x");
+      expect(await c.devices.policyCount()).to.equal(3);
+    });
+
+    it("completes an interrupted run without registering anything twice", async function () {
+      const file = devicesCsv(env.dir, 40);
+      const key = new Keystore().imsiKey("262-01");
+      const client = connectRoamLedger(loadDeployment(hre.config.paths.root, 31337), c.de);
+      const policies = readPolicies(POLICIES, PLMN.DE);
+      const devices = await readDevices(file, PLMN.DE, key, new Set(policies.keys()));
+      const { ids } = await ensurePolicies(client, policies, devices.map((d) => d.policyName));
+      // The first run dies after its second batch.
+      let batches = 0;
+      await registerDevices(client, devices, ids, {
+        batchSize: 6,
+        onProgress: (done) => {
+          if (done > 0 && ++batches === 2) throw new Error("killed");
+        },
+      }).catch((e: Error) => expect(e.message).to.equal("killed"));
+      const before = await client.devices.registered(devices.map((d) => d.deviceId));
+      expect(before.filter(Boolean).length).to.equal(12);
+      // A transaction of the dead run lands while the second run is going: it must cope.
+      await client.devices.registerDevices(
+        devices.slice(20, 22).map((d) => ({ id: d.deviceId, deviceClass: d.deviceClass, maker: d.maker, policyId: ids.get(d.policyName)! })),
+      );
+      const result = await registerDevices(client, devices, ids, { batchSize: 10 });
+      expect(result.registered + result.skipped).to.equal(40);
+      expect(result.registered).to.equal(26);
+      expect((await client.devices.registered(devices.map((d) => d.deviceId))).every(Boolean)).to.equal(true);
+      const events = await c.devices.queryFilter(c.devices.filters.DeviceRegistered());
+      expect(events.length).to.equal(40);
+      // And the task run once more does nothing.
+      await hre.run("device:register", { file, policies: POLICIES, batchSize: 10, from: FROM.de });
+      expect((await c.devices.queryFilter(c.devices.filters.DeviceRegistered())).length).to.equal(40);
+    });
+
+    it("sends nothing when any line is bad, and names every bad line", async function () {
+      const file = devicesCsv(env.dir, 5, "bad.csv", [
+        "26201000000000,nb-iot,meter,", // 14 digits
+        "310410000000001,nb-iot,meter,", // another home network
+        "262010000000001,nb-iot,meter,", // duplicate of line 3
+        "262010000000099,satellite,meter,", // unknown class
+        "262010000000098,nb-iot,heater,", // unknown policy
+        "262010000000097,nb-iot,meter,99-1", // malformed maker
+        "262010000000096,nb-iot", // too few fields
+      ]);
+      const msg = await message(hre.run("device:register", { file, policies: POLICIES, batchSize: 10, from: FROM.de }));
+      for (const line of [7, 8, 9, 10, 11, 12, 13]) expect(msg).to.contain(`bad.csv:${line}`);
+      expect(msg).to.contain("nothing was sent");
+      expect(await c.devices.policyCount()).to.equal(0);
+    });
+
+    it("refuses a maker that is not a device-maker member, naming its line", async function () {
+      const file = devicesCsv(env.dir, 2, "makers.csv", ["262010000000050,nb-iot,meter,724-05"]);
+      const msg = await message(hre.run("device:register", { file, policies: POLICIES, batchSize: 10, from: FROM.de }));
+      expect(msg).to.match(/makers\.csv:4 \(maker\): maker 724-05 is not an active device-maker member/);
+    });
+
+    it("fails with the decoded error for a sender that is not a carrier", async function () {
+      const file = devicesCsv(env.dir, 2);
+      const msg = await message(hre.run("device:register", { file, policies: POLICIES, batchSize: 10, from: FROM.outsider }));
+      expect(msg).to.contain("CarrierRegistryNotActiveOperator");
+      expect(msg).to.contain("What to do");
+    });
+
+    it("names the policies file line of an invalid policy", async function () {
+      const bad = path.join(env.dir, "policies.json");
+      fs.writeFileSync(bad, '{\n  "meter": {\n    "services": ["data", "fax"]\n  }\n}\n');
+      const file = devicesCsv(env.dir, 1);
+      const msg = await message(hre.run("device:register", { file, policies: bad, batchSize: 10, from: FROM.de }));
+      expect(msg).to.match(/policies\.json:2 \(services\)/);
+    });
+  });
+
+  describe("policy:update and device:suspend", function () {
+    it("moves a device to a new policy version and suspends it", async function () {
+      const file = devicesCsv(env.dir, 3);
+      await hre.run("device:register", { file, policies: POLICIES, batchSize: 10, from: FROM.de });
+      await hre.run("policy:update", { policies: POLICIES, policy: "drone", imsi: "262010000000000", from: FROM.de });
+      const id = deviceIdFromImsi(new Keystore().imsiKey("262-01"), "262010000000000");
+      expect((await c.devices.getDevice(id)).policyVersion).to.equal(2);
+      await hre.run("device:suspend", { imsi: "262010000000000", reason: 3, from: FROM.de });
+      expect((await c.devices.getDevice(id)).status).to.equal(2);
+      await hre.run("device:reinstate", { imsi: "262010000000000", reason: 0, from: FROM.de });
+      expect((await c.devices.getDevice(id)).status).to.equal(1);
+    });
+  });
+
+  describe("keys:share / keys:receive", function () {
+    it("lets the partner compute the same device ids, and nobody else open the envelope", async function () {
+      const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, now, await c.token.getAddress()));
+      await c.agreements.connect(c.br).accept(PLMN.DE, 1);
+      await hre.run("keys:share", { partner: "724-05", from: FROM.de });
+      await hre.run("keys:receive", { home: "262-01", from: FROM.br });
+      const ks = new Keystore();
+      expect(Buffer.from(ks.partnerImsiKey("724-05", "262-01"))).to.deep.equal(Buffer.from(ks.imsiKey("262-01")));
+      // US was not given the key: nothing to receive.
+      const msg = await message(hre.run("keys:receive", { home: "262-01", from: FROM.us }));
+      expect(msg).to.contain("has not shared its IMSI key with 310-410");
+    });
+
+    it("refuses to share with a member that is not a carrier", async function () {
+      const msg = await message(hre.run("keys:share", { partner: "999-01", from: FROM.de }));
+      expect(msg).to.contain("999-01 is not an active carrier member");
+    });
+  });
+});
