@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
-import type { Signer } from "ethers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import RoamLedgerModule from "../ignition/modules/RoamLedger";
 import SettlementTokenModule from "../ignition/modules/SettlementToken";
 import { Keystore } from "../lib/keystore";
@@ -86,7 +86,7 @@ async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const keystore = new Keystore(path.join(OUT, "keys"));
   const [deployer, deOp, usOp, brOp, makerOp, ukOp] = await hre.ethers.getSigners();
-  const ops: Record<string, Signer> = { de: deOp, us: usOp, br: brOp };
+  const ops: Record<string, HardhatEthersSigner> = { de: deOp, us: usOp, br: brOp };
 
   step("1. Consortium: three carriers and a device maker deploy RoamLedger");
   const bootstrapMembers = [
@@ -95,7 +95,7 @@ async function main() {
       roles: 1 | 4,
       name: c.name,
       encryptionKey: keystore.ensureEncryptionKey(c.plmn).publicKey,
-      operators: [(ops[c.key] as { address: string }).address],
+      operators: [ops[c.key].address],
     })),
     { plmn: parsePlmn("999-01"), roles: 2, name: "Acme Smart Meters", encryptionKey: keystore.ensureEncryptionKey("999-01").publicKey, operators: [makerOp.address] },
   ];
@@ -109,7 +109,7 @@ async function main() {
     roamingAgreements: await deployed.roamingAgreements.getAddress(),
     deviceRegistry: await deployed.deviceRegistry.getAddress(),
   };
-  const as = (signer: Signer): RoamLedgerClient => connectRoamLedger(addresses, signer);
+  const as = (signer: HardhatEthersSigner): RoamLedgerClient => connectRoamLedger(addresses, signer);
   for (const c of CARRIERS) console.log(`   ${c.plmn.padEnd(8)} ${c.name} (${c.country}), carrier + governor`);
   console.log(`   999-01   Acme Smart Meters, device maker`);
   console.log(`   CarrierRegistry ${addresses.carrierRegistry}, DeviceRegistry ${addresses.deviceRegistry}`);
