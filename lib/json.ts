@@ -38,7 +38,7 @@ export type JsonPath = readonly (string | number)[];
 /**
  * 1-based line of the value at `path` in a valid JSON text (of its key, for an object member), for error
  * messages. When the path does not exist all the way down (a missing field), the line of the deepest part
- * that does; undefined when not even the first step does.
+ * that does, the document itself at least; undefined only for a text with no value.
  */
 export function lineOfPath(text: string, path: JsonPath): number | undefined {
   const at = new JsonScanner(text).offsetOf(path);
@@ -52,7 +52,8 @@ class JsonScanner {
   constructor(private readonly text: string) {}
 
   offsetOf(path: JsonPath): number | undefined {
-    let found: number | undefined;
+    this.skipWs();
+    let found = this.i < this.text.length ? this.i : undefined;
     for (const step of path) {
       const at = typeof step === "string" ? this.findMember(step) : this.findElement(step);
       if (at === undefined) return found;

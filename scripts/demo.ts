@@ -20,7 +20,7 @@ import { shareImsiKey, receiveImsiKey } from "../lib/keyshare";
 import { createDeviceIdDeriver } from "../lib/imsi";
 import { formatPlmn, parsePlmn } from "../lib/plmn";
 import { Progress } from "../lib/progress";
-import type { Hex } from "../lib/hex";
+import { proposeAgreement } from "../lib/agreementOps";
 
 const OUT = path.join(hre.config.paths.root, "out", "demo");
 const DEVICES_PER_HOME = 1500;
@@ -57,27 +57,33 @@ function writePolicies(file: string, partners: string[]): void {
   fs.writeFileSync(file, JSON.stringify(policies, null, 2) + "\n");
 }
 
-function terms(a: Hex, b: Hex, from: number, token: string) {
-  const plan = (visited: Hex, tariffClass: number, perMb: bigint) => ({
+/** A terms file both ways between two carriers, in the format `agreement:propose --terms` takes. */
+function writeTerms(file: string, a: string, b: string, from: number, token: string): void {
+  const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const rate = (visited: string, tariffClass: number, perMb: string) => ({
     visited,
     tariffClass,
     perMb,
-    perSignallingEvent: 100n,
-    perSms: 10_000n,
-    perVoiceMinute: 20_000n,
-    monthlyFeePerDevice: 50_000n,
-    tiers: [{ fromMb: 10_000n, discountBps: 1000 }],
+    perSignallingEvent: "0.0001",
+    perSms: "0.01",
+    perVoiceMinute: "0.02",
+    monthlyFeePerDevice: "0.05",
+    tiers: [{ fromMb: 10000, discountPercent: 10 }],
   });
-  return {
+  const terms = {
     settlementToken: token,
-    validFrom: from,
-    validUntil: from + 365 * 24 * 3600,
-    disputeWindow: 7 * 24 * 3600,
-    permanentRoamingDays: 90,
-    permanentRoamingSurchargePerDay: 10_000n,
-    sla: { maxLatencyMs: 300, minThroughputKbps: 100, minAvailabilityBps: 9950, latencyCreditBps: 100, throughputCreditBps: 100, availabilityCreditBps: 200 },
-    ratePlans: [1, 2, 3].flatMap((c) => [plan(a, c, 500_000n / BigInt(c)), plan(b, c, 450_000n / BigInt(c))]),
+    validFrom: iso(from),
+    validUntil: iso(from + 365 * 24 * 3600),
+    disputeWindowDays: 7,
+    permanentRoaming: { days: 90, surchargePerDay: "0.01" },
+    sla: { maxLatencyMs: 300, minThroughputKbps: 100, minAvailabilityPercent: 99.5, latencyCreditPercent: 1, throughputCreditPercent: 1, availabilityCreditPercent: 2 },
+    rates: [
+      [1, "0.50"],
+      [2, "0.25"],
+      [3, "0.15"],
+    ].flatMap(([c, perMb]) => [rate(a, c as number, perMb as string), rate(b, c as number, perMb as string)]),
   };
+  fs.writeFileSync(file, JSON.stringify(terms, null, 2) + "\n");
 }
 
 async function main() {
@@ -125,11 +131,13 @@ async function main() {
   const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
   const token = await settlementToken.getAddress();
   for (const [a, b] of [["de", "br"], ["us", "br"], ["de", "us"]] as const) {
-    const pa = parsePlmn(CARRIERS.find((c) => c.key === a)!.plmn);
-    const pb = parsePlmn(CARRIERS.find((c) => c.key === b)!.plmn);
-    const p = await (await as(ops[a]).agreements.propose(pb, terms(pa, pb, now, token))).wait();
-    const acc = await (await as(ops[b]).agreements.accept(pa, 1)).wait();
-    console.log(`   ${formatPlmn(pa)} <-> ${formatPlmn(pb)}: proposed and accepted, 6 rate plans (gas ${p!.gasUsed} + ${acc!.gasUsed})`);
+    const pa = CARRIERS.find((c) => c.key === a)!.plmn;
+    const pb = CARRIERS.find((c) => c.key === b)!.plmn;
+    const file = path.join(OUT, `terms-${pa}-${pb}.json`);
+    writeTerms(file, pa, pb, now, token);
+    const p = await proposeAgreement(as(ops[a]), parsePlmn(pa), parsePlmn(pb), file);
+    const acc = await (await as(ops[b]).agreements.accept(parsePlmn(pa), p.version)).wait();
+    console.log(`   ${pa} <-> ${pb}: ${path.basename(file)} proposed by ${pa}, accepted by ${pb}, ${p.terms.ratePlans.length} rate plans (accept gas ${acc!.gasUsed})`);
   }
 
   step(`4. Devices: each home carrier registers ${DEVICES_PER_HOME.toLocaleString("en-US")} devices, each with its own policy contract`);
