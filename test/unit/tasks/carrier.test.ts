@@ -1,0 +1,117 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import hre from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { deployConsortium, PLMN, testEncryptionKey, type Consortium } from "../../helpers/fixtures";
+import { useDeploymentForTasks, FROM } from "../../helpers/tasks";
+import { readDeployParameters } from "../../../lib/deploy";
+import { Keystore } from "../../../lib/keystore";
+import { InputErrors } from "../../../lib/errors";
+
+async function message(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("expected the task to fail");
+}
+
+describe("tasks: deploy parameters and carrier governance", function () {
+  let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
+  let c: Consortium;
+
+  beforeEach(async function () {
+    c = await loadFixture(deployConsortium);
+    env = await useDeploymentForTasks(c);
+  });
+  afterEach(() => env.cleanup());
+
+  describe("readDeployParameters", function () {
+    it("reads the shipped localhost parameters, taking keys from the key store", async function () {
+      const accounts = (await hre.ethers.getSigners()).map((s) => s.address);
+      const file = path.join(hre.config.paths.root, "ignition", "parameters", "localhost.json");
+      const ks = new Keystore();
+      const p = readDeployParameters(file, accounts, ks).CarrierRegistry;
+      expect(p.bootstrapMembers.map((m) => m.plmn)).to.deep.equal([PLMN.DE, PLMN.US, PLMN.BR, PLMN.MAKER]);
+      expect(p.bootstrapMembers[0].encryptionKey).to.equal(ks.encryptionKey("262-01").publicKey);
+      expect(p.bootstrapMembers[0].operators).to.deep.equal([accounts[1]]);
+      expect(p.bootstrapMembers[3].roles).to.equal(2);
+      expect(p.infraAccounts).to.deep.equal([accounts[0]]);
+      expect(p.proposalLifetime).to.equal(7 * 24 * 3600);
+    });
+
+    it("reports every problem with its line, and deploys nothing", async function () {
+      const file = path.join(env.dir, "params.json");
+      fs.writeFileSync(
+        file,
+        [
+          "{",
+          '  "thresholdBps": 0,',
+          '  "members": [',
+          '    { "plmn": "26-01", "name": "x", "roles": ["carrier", "governor"], "operators": [1], "encryptionKey": "keystore" },',
+          '    { "plmn": "310-410", "name": "", "roles": ["boss"], "operators": ["0x12"], "encryptionKey": "0x04" }',
+          "  ]",
+          "}",
+        ].join("\n"),
+      );
+      const accounts = (await hre.ethers.getSigners()).map((s) => s.address);
+      let caught: unknown;
+      try {
+        readDeployParameters(file, accounts, new Keystore());
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).to.be.instanceOf(InputErrors);
+      const msg = (caught as Error).message;
+      expect(msg).to.match(/params\.json:2 \(thresholdBps\)/);
+      expect(msg).to.match(/params\.json:4 \(plmn\)/);
+      for (const field of ["name", "roles", "operators", "encryptionKey"]) expect(msg).to.match(new RegExp(`params\\.json:5 \\(${field}\\)`));
+      expect(msg).to.contain("nothing was deployed");
+    });
+  });
+
+  describe("carrier:propose / carrier:vote / carrier:list / carrier:show", function () {
+    it("admits a carrier by proposal and vote", async function () {
+      const newcomer = c.spare[0].address;
+      await hre.run("carrier:propose", {
+        action: "admit",
+        plmn: "234-15",
+        name: "Vodafone UK IoT",
+        roles: "carrier,governor",
+        operators: newcomer,
+        key: testEncryptionKey(77),
+        from: FROM.de,
+      });
+      expect(await c.carriers.isActive(PLMN.NEWCOMER)).to.equal(false);
+      await hre.run("carrier:vote", { proposal: 1, from: FROM.us });
+      expect(await c.carriers.isActive(PLMN.NEWCOMER)).to.equal(true);
+      expect(await c.carriers.memberOf(newcomer)).to.equal(PLMN.NEWCOMER);
+      await hre.run("carrier:list", {});
+      await hre.run("carrier:show", { plmn: "234-15" });
+    });
+
+    it("suspends by proposal and vote", async function () {
+      await hre.run("carrier:propose", { action: "suspend", plmn: "999-01", roles: "carrier", from: FROM.br });
+      await hre.run("carrier:vote", { proposal: 1, from: FROM.de });
+      expect(await c.carriers.isActive(PLMN.MAKER)).to.equal(false);
+    });
+
+    it("explains bad input and refused votes", async function () {
+      expect(await message(hre.run("carrier:propose", { action: "expel", plmn: "724-05", roles: "carrier", from: FROM.de }))).to.contain(
+        "--action expel is not one of admit, suspend, reinstate",
+      );
+      expect(await message(hre.run("carrier:propose", { action: "suspend", plmn: "72-405", roles: "carrier", from: FROM.de }))).to.match(
+        /--plmn/,
+      );
+      expect(
+        await message(hre.run("carrier:propose", { action: "admit", plmn: "234-15", name: "x", roles: "carrier", operators: c.spare[0].address, key: "0x02", from: FROM.de })),
+      ).to.match(/--key/);
+      expect(await message(hre.run("carrier:vote", { proposal: 1, from: FROM.maker }))).to.contain("CarrierRegistryMissingRole");
+      await hre.run("carrier:propose", { action: "suspend", plmn: "999-01", roles: "carrier", from: FROM.br });
+      expect(await message(hre.run("carrier:vote", { proposal: 1, from: FROM.br }))).to.contain("CarrierRegistryAlreadyApproved");
+      expect(await message(hre.run("carrier:show", { plmn: "234-15" }))).to.contain("234-15 is not a member");
+    });
+  });
+});
