@@ -1,7 +1,7 @@
 import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
-import { BaseError, InputError } from "../lib/errors";
+import { BaseError, ConfigError, InputError } from "../lib/errors";
 import { decodeRevert } from "../lib/revert";
 import { loadDeployment } from "../lib/deployment";
 import { connectRoamLedger, type RoamLedgerClient } from "../lib/client";
@@ -16,8 +16,17 @@ export const FROM_HELP =
   "Operator account to send from: an index into the network's configured accounts or an address (default: the first account)";
 
 /**
+ * True when this process is the CLI running a task directly; false inside `hardhat test` and
+ * `hardhat run`, where tasks are called with `hre.run` and their callers want the exception.
+ */
+function calledFromCli(): boolean {
+  return !process.argv.slice(2).some((a) => a === "test" || a === "run");
+}
+
+/**
  * Wraps a task action: our errors (bad input, config, decoded reverts) are shown as a short message
- * that says what, where and what to do, without a stack trace; anything else propagates as is.
+ * that says what, where and what to do, and the command exits 1 — without the stack trace Hardhat
+ * prints on any display-less Linux server. Anything else propagates as is (a bug: keep the trace).
  */
 export function action<A>(fn: (args: A, hre: HardhatRuntimeEnvironment) => Promise<void>) {
   return async (args: A, hre: HardhatRuntimeEnvironment) => {
@@ -25,8 +34,10 @@ export function action<A>(fn: (args: A, hre: HardhatRuntimeEnvironment) => Promi
       await fn(args, hre);
     } catch (err) {
       const decoded = decodeRevert(err);
-      if (decoded instanceof BaseError) throw new HardhatPluginError(PLUGIN, decoded.message, decoded);
-      throw err;
+      if (!(decoded instanceof BaseError)) throw err;
+      if (!calledFromCli()) throw new HardhatPluginError(PLUGIN, decoded.message, decoded);
+      console.error(`Error: ${decoded.message}`);
+      process.exitCode = 1;
     }
   };
 }
@@ -58,6 +69,20 @@ export async function signerFor(hre: HardhatRuntimeEnvironment, from?: string): 
 export async function clientFor(hre: HardhatRuntimeEnvironment, from?: string): Promise<RoamLedgerClient> {
   const { chainId } = await hre.ethers.provider.getNetwork();
   const addresses = loadDeployment(hre.config.paths.root, chainId);
+  for (const [name, address] of Object.entries(addresses)) {
+    if ((await hre.ethers.provider.getCode(address)) === "0x") {
+      throw new ConfigError(`No ${name} contract at ${address} on network ${hre.network.name}`, {
+        details:
+          hre.network.name === "hardhat"
+            ? "The in-process hardhat network starts empty for every command; it shares chain id 31337 with localhost."
+            : "The deployment record is from another chain, or the local node was restarted since.",
+        hint:
+          hre.network.name === "hardhat"
+            ? "run `npx hardhat node` and pass --network localhost (or --network besu) to every command."
+            : "deploy again with `npx hardhat deploy --network " + hre.network.name + "`, or set ROAMLEDGER_DEPLOYMENT.",
+      });
+    }
+  }
   return connectRoamLedger(addresses, await signerFor(hre, from));
 }
 

@@ -35,6 +35,7 @@ task("device:register", "Home carrier: registers devices in bulk from a CSV, eac
       const result = await registerDevices(client, devices, ids, {
         batchSize: args.batchSize,
         onProgress: (done, total) => {
+          if (total === 0) return;
           progress ??= new Progress({ label: "registering devices", total, unit: "devices" });
           progress.update(done);
         },
