@@ -5,6 +5,8 @@ import RoamLedgerModule from "../../ignition/modules/RoamLedger";
 import SettlementTokenModule from "../../ignition/modules/SettlementToken";
 import type { CarrierRegistry, DeviceRegistry, RoamingAgreements, SettlementToken } from "../../typechain-types";
 import { parsePlmn } from "../../lib/plmn";
+import type { PolicyStruct } from "../../lib/policy";
+import type { Hex } from "../../lib/hex";
 
 /** Role bits, as in contracts/types/Roles.sol. */
 export const ROLE = { CARRIER: 1, DEVICE_MAKER: 2, GOVERNOR: 4 } as const;
@@ -118,3 +120,28 @@ export function simpleTerms(a: string, b: string, from: number, token: string) {
     ratePlans: [plan(a), plan(b)],
   };
 }
+
+/** A data-only meter policy of `owner`, with caps; override any field. */
+export function meterPolicy(owner: Hex, overrides: Partial<PolicyStruct> = {}): PolicyStruct {
+  return {
+    owner,
+    services: 1, // data only
+    tariffClass: 1,
+    routing: 0,
+    missionCritical: false,
+    maxVisitedDays: 90,
+    validFrom: 0n,
+    validUntil: 0n,
+    maxLatencyMs: 0,
+    minThroughputKbps: 0,
+    dailyBytesCap: 10_000n,
+    monthlyBytesCap: 200_000n,
+    dailyEventsCap: 50,
+    monthlyEventsCap: 1_000,
+    allowedNetworks: [],
+    ...overrides,
+  };
+}
+
+/** A made-up device id for tests (not an HMAC of any IMSI). */
+export const deviceId = (i: number) => hre.ethers.keccak256(hre.ethers.toUtf8Bytes(`device-${i}`)) as Hex;

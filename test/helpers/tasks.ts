@@ -42,3 +42,13 @@ export async function useDeploymentForTasks(c: Consortium): Promise<{ dir: strin
 
 /** Index of a signer among hardhat's default accounts, as `--from` takes it. */
 export const FROM = { deployer: "0", de: "1", us: "2", br: "3", maker: "4", de2: "5", outsider: "6" } as const;
+
+/** The message a task fails with; fails the test if the task succeeds. */
+export async function failureOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("expected the task to fail");
+}

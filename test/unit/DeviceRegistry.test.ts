@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { deployConsortium, PLMN, simpleTerms } from "../helpers/fixtures";
+import { deployConsortium, PLMN, simpleTerms, meterPolicy, deviceId } from "../helpers/fixtures";
 import { policyContentHash, predictPolicyAddress, type PolicyStruct } from "../../lib/policy";
 import type { Hex } from "../../lib/hex";
 
@@ -18,29 +18,6 @@ const Deny = {
   NetworkNotAllowed: 7,
   NoAgreement: 8,
 } as const;
-
-export function meterPolicy(owner: Hex, overrides: Partial<PolicyStruct> = {}): PolicyStruct {
-  return {
-    owner,
-    services: 1 << Service.Data,
-    tariffClass: 1,
-    routing: 0,
-    missionCritical: false,
-    maxVisitedDays: 90,
-    validFrom: 0n,
-    validUntil: 0n,
-    maxLatencyMs: 0,
-    minThroughputKbps: 0,
-    dailyBytesCap: 10_000n,
-    monthlyBytesCap: 200_000n,
-    dailyEventsCap: 50,
-    monthlyEventsCap: 1_000,
-    allowedNetworks: [],
-    ...overrides,
-  };
-}
-
-export const deviceId = (i: number) => hre.ethers.keccak256(hre.ethers.toUtf8Bytes(`device-${i}`)) as Hex;
 
 describe("DeviceRegistry", function () {
   /** DE registers devices 1..3 on a meter policy; DE and BR have an agreement, DE and US not. */

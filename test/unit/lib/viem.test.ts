@@ -3,36 +3,10 @@ import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, type PublicClient } from "viem";
 import type { RequestArguments } from "hardhat/types";
-import { deployConsortium, PLMN, simpleTerms } from "../../helpers/fixtures";
-import { predictPolicyAddress, SERVICES, type PolicyStruct, type ServiceName } from "../../../lib/policy";
+import { deployConsortium, PLMN, simpleTerms, meterPolicy, deviceId } from "../../helpers/fixtures";
+import { predictPolicyAddress, SERVICES, type ServiceName } from "../../../lib/policy";
 import { createRoamLedgerReader, DENY_REASONS } from "../../../lib/viem";
 import type { RoamLedgerAddresses } from "../../../lib/deployment";
-import type { Hex } from "../../../lib/hex";
-
-// The same setup as DeviceRegistry.test.ts's `withDevices`, re-created here so that importing it does
-// not pull that whole suite into this run.
-function meterPolicy(owner: Hex, overrides: Partial<PolicyStruct> = {}): PolicyStruct {
-  return {
-    owner,
-    services: 1 << SERVICES.indexOf("data"),
-    tariffClass: 1,
-    routing: 0,
-    missionCritical: false,
-    maxVisitedDays: 90,
-    validFrom: 0n,
-    validUntil: 0n,
-    maxLatencyMs: 0,
-    minThroughputKbps: 0,
-    dailyBytesCap: 10_000n,
-    monthlyBytesCap: 200_000n,
-    dailyEventsCap: 50,
-    monthlyEventsCap: 1_000,
-    allowedNetworks: [],
-    ...overrides,
-  };
-}
-
-const deviceId = (i: number) => hre.ethers.keccak256(hre.ethers.toUtf8Bytes(`device-${i}`)) as Hex;
 
 describe("lib/viem", function () {
   /**

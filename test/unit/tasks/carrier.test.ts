@@ -4,19 +4,10 @@ import path from "node:path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN, testEncryptionKey, type Consortium } from "../../helpers/fixtures";
-import { useDeploymentForTasks, FROM } from "../../helpers/tasks";
+import { useDeploymentForTasks, FROM, failureOf as message } from "../../helpers/tasks";
 import { readDeployParameters } from "../../../lib/deploy";
 import { Keystore } from "../../../lib/keystore";
 import { InputErrors } from "../../../lib/errors";
-
-async function message(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("expected the task to fail");
-}
 
 describe("tasks: deploy parameters and carrier governance", function () {
   let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;

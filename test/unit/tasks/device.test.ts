@@ -4,7 +4,7 @@ import path from "node:path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN, simpleTerms, type Consortium } from "../../helpers/fixtures";
-import { useDeploymentForTasks, FROM } from "../../helpers/tasks";
+import { useDeploymentForTasks, FROM, failureOf as message } from "../../helpers/tasks";
 import { Keystore } from "../../../lib/keystore";
 import { deviceIdFromImsi } from "../../../lib/imsi";
 import { readDevices, registerDevices, ensurePolicies } from "../../../lib/devices";
@@ -29,15 +29,6 @@ function devicesCsv(dir: string, n: number, name = "devices.csv", extra: string[
   const file = path.join(dir, name);
   fs.writeFileSync(file, [...lines, ...extra].join("\n") + "\n");
   return file;
-}
-
-async function message(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error("expected the task to fail");
 }
 
 describe("tasks: keys and devices", function () {
