@@ -154,7 +154,6 @@ export interface RegisterResult {
   skipped: number;
   transactions: number;
   gasUsed: bigint;
-  policiesDefined: string[];
 }
 
 export interface RegisterOptions {
@@ -173,7 +172,7 @@ export async function registerDevices(
   devices: readonly DeviceLine[],
   policyIds: ReadonlyMap<string, bigint>,
   options: RegisterOptions,
-): Promise<Omit<RegisterResult, "policiesDefined">> {
+): Promise<RegisterResult> {
   const maxBatch = Number(await client.devices.maxBatch());
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > maxBatch) {
     throw new InputError(`batch size must be an integer from 1 to ${maxBatch}, found ${options.batchSize}`, {
@@ -182,7 +181,7 @@ export async function registerDevices(
   }
   const mask = await registeredMask(client, devices.map((d) => d.deviceId));
   const todo = devices.filter((_, i) => !mask[i]);
-  const result = { registered: 0, skipped: devices.length - todo.length, transactions: 0, gasUsed: 0n };
+  const result: RegisterResult = { registered: 0, skipped: devices.length - todo.length, transactions: 0, gasUsed: 0n };
   options.onProgress?.(0, todo.length);
   for (let i = 0; i < todo.length; i += options.batchSize) {
     let batch = todo.slice(i, i + options.batchSize);
