@@ -183,8 +183,9 @@ contract DeviceRegistry is IDeviceRegistry {
             require(d.status != DeviceStatus.None, DeviceRegistryUnknownDevice(f.id));
             PlmnId home = d.home;
             if (!home.eq(checkedHome)) {
+                // hasActiveAgreement is false for a carrier and itself: a home carrier cannot flag its own devices.
                 require(
-                    !home.eq(reporter) && _AGREEMENTS.hasActiveAgreement(home, reporter, time),
+                    _AGREEMENTS.hasActiveAgreement(home, reporter, time),
                     DeviceRegistryNoAgreement(reporter, home)
                 );
                 checkedHome = home;

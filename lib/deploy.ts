@@ -3,12 +3,9 @@ import { InputError, InputErrors } from "./errors";
 import { readJsonFile, lineOf } from "./json";
 import { parsePlmn } from "./plmn";
 import { validateEncryptionPublicKey } from "./crypto/keys";
+import { parseRoles, ROLE_BITS } from "./roles";
 import type { Hex } from "./hex";
 import type { Keystore } from "./keystore";
-
-/** Role names of a parameters file and their bits (contracts/types/Roles.sol). */
-export const ROLE_BITS = { carrier: 1, "device-maker": 2, governor: 4 } as const;
-export type RoleName = keyof typeof ROLE_BITS;
 
 /** A member as the CarrierRegistry constructor takes it. */
 export interface MemberInit {
@@ -27,17 +24,6 @@ export interface RoamLedgerParameters {
     proposalLifetime: number;
     infraAccounts: string[];
   };
-}
-
-/** Parses `["carrier", "governor"]` into role bits. */
-export function parseRoles(value: unknown, location: { file: string; line?: number; field?: string }): number {
-  if (!Array.isArray(value) || value.length === 0 || value.some((r) => !(r in ROLE_BITS))) {
-    throw new InputError(`roles must be a non-empty list of ${Object.keys(ROLE_BITS).join(", ")}`, {
-      location,
-      hint: 'e.g. "roles": ["carrier", "governor"].',
-    });
-  }
-  return value.reduce((bits: number, r: RoleName) => bits | ROLE_BITS[r], 0);
 }
 
 /**

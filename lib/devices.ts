@@ -4,6 +4,7 @@ import { imsiBelongsTo, validateImsi, createDeviceIdDeriver } from "./imsi";
 import { formatPlmn, parsePlmn } from "./plmn";
 import { policyContentHash, type PolicyStruct } from "./policy";
 import { withDecodedRevert } from "./revert";
+import { ROLE_BITS } from "./roles";
 import type { Hex } from "./hex";
 import type { RoamLedgerClient } from "./client";
 
@@ -128,7 +129,7 @@ export async function checkMakers(client: RoamLedgerClient, devices: readonly De
   for (const d of devices) if (d.maker !== NO_MAKER && !firstLine.has(d.maker)) firstLine.set(d.maker, d.line);
   const errors: InputError[] = [];
   for (const [maker, line] of firstLine) {
-    if (!(await client.carriers.hasRole(maker, 2))) {
+    if (!(await client.carriers.hasRole(maker, ROLE_BITS["device-maker"]))) {
       errors.push(
         new InputError(`maker ${formatPlmn(maker)} is not an active device-maker member`, {
           location: { file, line, field: "maker" },

@@ -2,6 +2,7 @@ import { ConfigError, CryptoError } from "./errors";
 import { openImsiKey, sealImsiKey, imsiKeyFingerprint } from "./crypto/envelope";
 import { formatPlmn } from "./plmn";
 import { withDecodedRevert } from "./revert";
+import { ROLE_BITS } from "./roles";
 import type { Hex } from "./hex";
 import type { Keystore } from "./keystore";
 import type { RoamLedgerClient } from "./client";
@@ -29,14 +30,13 @@ export async function shareImsiKey(
   home: Hex,
   partner: Hex,
 ): Promise<{ fingerprint: Hex; txHash: string }> {
-  const partnerMember = await client.carriers.getMember(partner);
-  if (partnerMember.status !== 1n || (Number(partnerMember.roles) & 1) === 0) {
+  if (!(await client.carriers.hasRole(partner, ROLE_BITS.carrier))) {
     throw new ConfigError(`${formatPlmn(partner)} is not an active carrier member`, {
       hint: "see `npx hardhat carrier:list` for the carriers you can share your key with.",
     });
   }
   const imsiKey = keystore.imsiKey(formatPlmn(home));
-  const envelope = sealImsiKey({ imsiKey, recipientPublicKey: partnerMember.encryptionKey as Hex, home, partner });
+  const envelope = sealImsiKey({ imsiKey, recipientPublicKey: (await client.carriers.getMember(partner)).encryptionKey as Hex, home, partner });
   const fingerprint = imsiKeyFingerprint(imsiKey);
   const receipt = await withDecodedRevert(async () =>
     (await client.devices.shareImsiKey(partner, envelope, fingerprint)).wait(),

@@ -3,6 +3,7 @@ import {
   ContractFunctionZeroDataError,
   getAddress,
   type Address,
+  type ContractFunctionReturnType,
   type PublicClient,
 } from "viem";
 import { DevicePolicy__factory, DeviceRegistry__factory } from "../typechain-types";
@@ -145,32 +146,10 @@ function optionalPlmn(hex: string): string | null {
   return hex === NO_MAKER ? null : formatPlmn(hex);
 }
 
-interface RawPolicy {
-  owner: Hex;
-  services: number;
-  tariffClass: number;
-  routing: number;
-  missionCritical: boolean;
-  maxVisitedDays: number;
-  validFrom: number;
-  validUntil: number;
-  maxLatencyMs: number;
-  minThroughputKbps: number;
-  dailyBytesCap: bigint;
-  monthlyBytesCap: bigint;
-  dailyEventsCap: number;
-  monthlyEventsCap: number;
-  allowedNetworks: readonly Hex[];
-}
-
-interface RawDecision {
-  serve: boolean;
-  reason: number;
-  steerable: boolean;
-  homeRouted: boolean;
-  tariffClass: number;
-  policyVersion: number;
-}
+/** What `DevicePolicy.decide` returns, as viem decodes it from the typed ABI. */
+type DecideResult = ContractFunctionReturnType<typeof POLICY_ABI, "view", "decide">;
+type RawDecision = DecideResult[0];
+type RawPolicy = DecideResult[1];
 
 function policyView(p: RawPolicy): PolicyView {
   return {

@@ -20,6 +20,7 @@ import { shareImsiKey, receiveImsiKey } from "../lib/keyshare";
 import { createDeviceIdDeriver } from "../lib/imsi";
 import { formatPlmn, parsePlmn } from "../lib/plmn";
 import { Progress } from "../lib/progress";
+import { ROLE_BITS } from "../lib/roles";
 import { proposeAgreement } from "../lib/agreementOps";
 
 const OUT = path.join(hre.config.paths.root, "out", "demo");
@@ -98,12 +99,12 @@ async function main() {
   const bootstrapMembers = [
     ...CARRIERS.map((c) => ({
       plmn: parsePlmn(c.plmn),
-      roles: 1 | 4,
+      roles: ROLE_BITS.carrier | ROLE_BITS.governor,
       name: c.name,
       encryptionKey: keystore.ensureEncryptionKey(c.plmn).publicKey,
       operators: [ops[c.key].address],
     })),
-    { plmn: parsePlmn("999-01"), roles: 2, name: "Acme Smart Meters", encryptionKey: keystore.ensureEncryptionKey("999-01").publicKey, operators: [makerOp.address] },
+    { plmn: parsePlmn("999-01"), roles: ROLE_BITS["device-maker"], name: "Acme Smart Meters", encryptionKey: keystore.ensureEncryptionKey("999-01").publicKey, operators: [makerOp.address] },
   ];
   const deployed = await hre.ignition.deploy(RoamLedgerModule, {
     parameters: { CarrierRegistry: { bootstrapMembers, thresholdBps: 5001, proposalLifetime: 7 * 24 * 3600, infraAccounts: [deployer.address] } },
@@ -122,7 +123,7 @@ async function main() {
 
   step("2. Governance: DE proposes to admit a UK carrier, US approves (quorum 2 of 3)");
   const ukKey = keystore.ensureEncryptionKey("234-15").publicKey;
-  await (await as(deOp).carriers.proposeAdmission({ plmn: parsePlmn("234-15"), roles: 1, name: "Vodafone UK IoT", encryptionKey: ukKey, operators: [ukOp.address] })).wait();
+  await (await as(deOp).carriers.proposeAdmission({ plmn: parsePlmn("234-15"), roles: ROLE_BITS.carrier, name: "Vodafone UK IoT", encryptionKey: ukKey, operators: [ukOp.address] })).wait();
   const vote = await (await as(usOp).carriers.approve(1)).wait();
   console.log(`   234-15 admitted: ${await as(deployer).carriers.isActive(parsePlmn("234-15"))} (vote gas ${vote!.gasUsed})`);
   console.log(`   Besu permissioning: transactionAllowed(UK operator) = ${await as(deployer).carriers.transactionAllowed(ukOp.address, ukOp.address, 0, 0, 0, "0x")}, stranger = ${await as(deployer).carriers.transactionAllowed("0x000000000000000000000000000000000000dEaD", ukOp.address, 0, 0, 0, "0x")}`);

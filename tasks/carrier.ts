@@ -2,7 +2,7 @@ import { task, types } from "hardhat/config";
 import type { ContractTransactionResponse } from "ethers";
 import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
 import { InputError } from "../lib/errors";
-import { parseRoles, ROLE_BITS } from "../lib/deploy";
+import { ANY_ROLE, parseRoles, roleNames, ROLE_BITS } from "../lib/roles";
 import { formatPlmn } from "../lib/plmn";
 import { validateEncryptionPublicKey } from "../lib/crypto/keys";
 import { withDecodedRevert } from "../lib/revert";
@@ -12,13 +12,6 @@ import type { Hex } from "../lib/hex";
 const KINDS = ["admit", "suspend", "reinstate"] as const;
 const STATUS = ["none", "active", "suspended"];
 const PROPOSAL_KINDS = ["admit", "suspend", "reinstate", "allow-infra-account", "revoke-infra-account"];
-
-function roleNames(bits: bigint | number): string {
-  return Object.entries(ROLE_BITS)
-    .filter(([, bit]) => Number(bits) & bit)
-    .map(([name]) => name)
-    .join(", ");
-}
 
 async function describeMember(client: RoamLedgerClient, plmn: Hex): Promise<string[]> {
   const m = await client.carriers.getMember(plmn);
@@ -125,7 +118,7 @@ task("carrier:rotate-key", "Registers the encryption public key of your local ke
   .setAction(
     action(async (args: { keystore?: string; from?: string }, hre) => {
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, 0);
+      const self = await memberOfSigner(client, ANY_ROLE);
       const { publicKey } = keystoreFor(args.keystore).encryptionKey(self.text);
       await withDecodedRevert(async () => (await client.carriers.rotateEncryptionKey(publicKey)).wait());
       out(`Encryption key of ${self.text} is now ${publicKey}.`);

@@ -1,4 +1,5 @@
 import { task, types } from "hardhat/config";
+import { ROLE_BITS } from "../lib/roles";
 import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
 import { InputError } from "../lib/errors";
 import { readPolicies, SERVICES, ROUTINGS } from "../lib/policy";
@@ -23,7 +24,7 @@ task("device:register", "Home carrier: registers devices in bulk from a CSV, eac
   .setAction(
     action(async (args: { file: string; policies: string; batchSize: number; keystore?: string; from?: string }, hre) => {
       const client = await clientFor(hre, args.from);
-      const home = await memberOfSigner(client, 1);
+      const home = await memberOfSigner(client, ROLE_BITS.carrier);
       const imsiKey = keystoreFor(args.keystore).imsiKey(home.text);
       // Everything is read and checked before the first transaction: a bad file sends nothing.
       const policies = readPolicies(args.policies, home.plmn);
@@ -149,7 +150,7 @@ task("policy:update", "Home carrier: moves devices to a policy from a policies f
   .setAction(
     action(async (args: { policies: string; policy: string; imsi?: string; file?: string; keystore?: string; from?: string }, hre) => {
       const client = await clientFor(hre, args.from);
-      const home = await memberOfSigner(client, 1);
+      const home = await memberOfSigner(client, ROLE_BITS.carrier);
       const policies = readPolicies(args.policies, home.plmn);
       if (!policies.has(args.policy)) {
         throw new InputError(`no policy "${args.policy}" in the file`, { location: { file: args.policies }, hint: `it has: ${[...policies.keys()].join(", ")}.` });
@@ -175,7 +176,7 @@ for (const [name, verb] of [
     .setAction(
       action(async (args: { imsi?: string; file?: string; reason: number; keystore?: string; from?: string }, hre) => {
         const client = await clientFor(hre, args.from);
-        const home = await memberOfSigner(client, 1);
+        const home = await memberOfSigner(client, ROLE_BITS.carrier);
         const ids = await idsFromArgs(args, home.text, keystoreFor(args.keystore).imsiKey(home.text));
         const suspend = name === "device:suspend";
         await inChunks(suspend ? "suspending" : "reinstating", ids, async (chunk) =>

@@ -1,4 +1,5 @@
 import { task } from "hardhat/config";
+import { ROLE_BITS } from "../lib/roles";
 import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
 import { formatPlmn } from "../lib/plmn";
 import { shareImsiKey, receiveImsiKey } from "../lib/keyshare";
@@ -29,7 +30,7 @@ task("keys:share", "Home carrier: seals your IMSI key to a roaming partner's reg
     action(async (args: { partner: string; keystore?: string; from?: string }, hre) => {
       const partner = plmnArg("partner", args.partner);
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, 1);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const { fingerprint, txHash } = await shareImsiKey(client, keystoreFor(args.keystore), self.plmn, partner);
       out(`IMSI key of ${self.text} shared with ${formatPlmn(partner)} (fingerprint ${fingerprint}, tx ${txHash}).`);
       out(`${formatPlmn(partner)} stores it with: npx hardhat keys:receive --home ${self.text}`);
@@ -44,7 +45,7 @@ task("keys:receive", "Visited carrier: fetches the IMSI key a home carrier share
     action(async (args: { home: string; keystore?: string; from?: string }, hre) => {
       const home = plmnArg("home", args.home);
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, 1);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const ks = keystoreFor(args.keystore);
       const { fingerprint } = await receiveImsiKey(client, ks, self.plmn, home);
       out(`Stored the IMSI key of ${formatPlmn(home)} (fingerprint ${fingerprint}) in ${ks.partnerImsiKeyPath(self.text, formatPlmn(home))}.`);

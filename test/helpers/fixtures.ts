@@ -7,6 +7,7 @@ import type { CarrierRegistry, DeviceRegistry, RoamingAgreements, SettlementToke
 import { parsePlmn } from "../../lib/plmn";
 import type { PolicyStruct } from "../../lib/policy";
 import type { Hex } from "../../lib/hex";
+import type { RoamLedgerAddresses } from "../../lib/deployment";
 
 /** Role bits, as in contracts/types/Roles.sol. */
 export const ROLE = { CARRIER: 1, DEVICE_MAKER: 2, GOVERNOR: 4 } as const;
@@ -145,3 +146,19 @@ export function meterPolicy(owner: Hex, overrides: Partial<PolicyStruct> = {}): 
 
 /** A made-up device id for tests (not an HMAC of any IMSI). */
 export const deviceId = (i: number) => hre.ethers.keccak256(hre.ethers.toUtf8Bytes(`device-${i}`)) as Hex;
+
+/** The deployment's addresses, as lib/ clients take them. */
+export async function addressesOf(c: Consortium): Promise<RoamLedgerAddresses> {
+  return {
+    carrierRegistry: await c.carriers.getAddress(),
+    roamingAgreements: await c.agreements.getAddress(),
+    deviceRegistry: await c.devices.getAddress(),
+  };
+}
+
+/** DE proposes `simpleTerms` to BR from the latest block's time on, and BR accepts version 1. */
+export async function agreeDeBr(c: Consortium): Promise<void> {
+  const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+  await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, now, await c.token.getAddress()));
+  await c.agreements.connect(c.br).accept(PLMN.DE, 1);
+}

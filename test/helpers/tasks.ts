@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Consortium } from "./fixtures";
+import { addressesOf, type Consortium } from "./fixtures";
 
 /**
  * Points the tasks at a fixture's deployment: writes its addresses in Ignition's
@@ -12,12 +12,13 @@ import type { Consortium } from "./fixtures";
 export async function useDeploymentForTasks(c: Consortium): Promise<{ dir: string; cleanup: () => void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-tasks-"));
   const file = path.join(dir, "deployed_addresses.json");
+  const addresses = await addressesOf(c);
   fs.writeFileSync(
     file,
     JSON.stringify({
-      "CarrierRegistry#CarrierRegistry": await c.carriers.getAddress(),
-      "RoamingAgreements#RoamingAgreements": await c.agreements.getAddress(),
-      "DeviceRegistry#DeviceRegistry": await c.devices.getAddress(),
+      "CarrierRegistry#CarrierRegistry": addresses.carrierRegistry,
+      "RoamingAgreements#RoamingAgreements": addresses.roamingAgreements,
+      "DeviceRegistry#DeviceRegistry": addresses.deviceRegistry,
     }),
   );
   const saved = {

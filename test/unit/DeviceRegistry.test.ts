@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { deployConsortium, PLMN, simpleTerms, meterPolicy, deviceId } from "../helpers/fixtures";
+import { deployConsortium, PLMN, meterPolicy, deviceId, agreeDeBr } from "../helpers/fixtures";
 import { policyContentHash, predictPolicyAddress, type PolicyStruct } from "../../lib/policy";
 import type { Hex } from "../../lib/hex";
 
@@ -23,9 +23,7 @@ describe("DeviceRegistry", function () {
   /** DE registers devices 1..3 on a meter policy; DE and BR have an agreement, DE and US not. */
   async function withDevices() {
     const c = await deployConsortium();
-    const now = await time.latest();
-    await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, now, await c.token.getAddress()));
-    await c.agreements.connect(c.br).accept(PLMN.DE, 1);
+    await agreeDeBr(c);
     await c.devices.connect(c.de).definePolicy(meterPolicy(PLMN.DE));
     await c.devices.connect(c.de).definePolicy(meterPolicy(PLMN.DE, { services: 0b111, missionCritical: true, routing: 1 }));
     await c.devices.connect(c.us).definePolicy(meterPolicy(PLMN.US));

@@ -1,12 +1,11 @@
 import { expect } from "chai";
 import hre from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, type PublicClient } from "viem";
 import type { RequestArguments } from "hardhat/types";
-import { deployConsortium, PLMN, simpleTerms, meterPolicy, deviceId } from "../../helpers/fixtures";
+import { deployConsortium, PLMN, meterPolicy, deviceId, agreeDeBr, addressesOf } from "../../helpers/fixtures";
 import { predictPolicyAddress, SERVICES, type ServiceName } from "../../../lib/policy";
 import { createRoamLedgerReader, DENY_REASONS } from "../../../lib/viem";
-import type { RoamLedgerAddresses } from "../../../lib/deployment";
 
 describe("lib/viem", function () {
   /**
@@ -15,9 +14,7 @@ describe("lib/viem", function () {
    */
   async function withDevices() {
     const c = await deployConsortium();
-    const now = await time.latest();
-    await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, now, await c.token.getAddress()));
-    await c.agreements.connect(c.br).accept(PLMN.DE, 1);
+    await agreeDeBr(c);
     await c.devices.connect(c.de).definePolicy(meterPolicy(PLMN.DE));
     await c.devices.connect(c.de).definePolicy(
       meterPolicy(PLMN.DE, {
@@ -37,12 +34,7 @@ describe("lib/viem", function () {
     }));
     await c.devices.connect(c.de).registerDevices(regs);
     await c.devices.connect(c.de).suspendDevices([deviceId(2)], 1);
-    const addresses: RoamLedgerAddresses = {
-      carrierRegistry: await c.carriers.getAddress(),
-      roamingAgreements: await c.agreements.getAddress(),
-      deviceRegistry: await c.devices.getAddress(),
-    };
-    return { ...c, addresses };
+    return { ...c, addresses: await addressesOf(c) };
   }
 
   async function setup() {

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { deployConsortium, PLMN, simpleTerms, type Consortium } from "../../helpers/fixtures";
+import { deployConsortium, PLMN, agreeDeBr, type Consortium } from "../../helpers/fixtures";
 import { useDeploymentForTasks, FROM, failureOf as message } from "../../helpers/tasks";
 import { Keystore } from "../../../lib/keystore";
 import { deviceIdFromImsi } from "../../../lib/imsi";
@@ -152,9 +152,7 @@ describe("tasks: keys and devices", function () {
 
   describe("keys:share / keys:receive", function () {
     it("lets the partner compute the same device ids, and nobody else open the envelope", async function () {
-      const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
-      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, now, await c.token.getAddress()));
-      await c.agreements.connect(c.br).accept(PLMN.DE, 1);
+      await agreeDeBr(c);
       await hre.run("keys:share", { partner: "724-05", from: FROM.de });
       await hre.run("keys:receive", { home: "262-01", from: FROM.br });
       const ks = new Keystore();
