@@ -2,6 +2,7 @@ import { subtask } from "hardhat/config";
 import {
   TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
   TASK_COMPILE_SOLIDITY_GET_SOURCE_PATHS,
+  TASK_TEST_GET_TEST_FILES,
 } from "hardhat/builtin-tasks/task-names";
 import fs from "node:fs";
 import path from "node:path";
@@ -38,6 +39,20 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOURCE_PATHS, async (_args, hre, runSuper) => 
   return [...paths, ...mocks];
 });
 
+// `npx hardhat test test/integration --network besu`: a folder stands for the test files in it.
+subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, runSuper) => {
+  const files = args.testFiles.flatMap((f) => {
+    const abs = path.resolve(process.cwd(), f);
+    if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) return [f];
+    return fs
+      .readdirSync(abs, { recursive: true, encoding: "utf8" })
+      .filter((x) => /\.(ts|js)$/.test(x))
+      .sort()
+      .map((x) => path.join(abs, x));
+  });
+  return runSuper({ testFiles: files });
+});
+
 // A Besu QBFT consortium chain: endpoint and operator key come from the environment, never from git.
 const besuAccounts = process.env.ROAMLEDGER_PRIVATE_KEYS
   ? process.env.ROAMLEDGER_PRIVATE_KEYS.split(",").map((k) => k.trim())
@@ -68,12 +83,24 @@ const config: HardhatUserConfig = {
       url: process.env.ROAMLEDGER_RPC_URL ?? "http://127.0.0.1:8545",
       gasPrice: 0,
     },
+    // networks/besu/: QBFT, zeroBaseFee, min-gas-price 0, block gas limit = hardhat's blockGasLimit
+    // (test/unit/besuConfig.test.ts checks they agree). Gas is estimated per transaction: a fixed
+    // `gas` near the block limit would leave room for one transaction per block.
     besu: {
       url: process.env.ROAMLEDGER_BESU_RPC_URL ?? "http://127.0.0.1:8545",
       chainId: Number(process.env.ROAMLEDGER_BESU_CHAIN_ID ?? 2026),
       accounts: besuAccounts,
       gasPrice: 0,
     },
+  },
+  paths: {
+    // Where Ignition keeps deployment records (deployments/chain-<id>). The integration tests point it
+    // at a temporary folder so that a test deployment never lands next to, or over, a real one.
+    ignition: process.env.ROAMLEDGER_IGNITION_DIR || "./ignition",
+  },
+  ignition: {
+    // QBFT blocks are final once added: waiting for more confirmations only slows deployments down.
+    requiredConfirmations: 1,
   },
   typechain: {
     outDir: "typechain-types",

@@ -252,6 +252,14 @@ contract DeviceRegistry is IDeviceRegistry {
     }
 
     /// @inheritdoc IDeviceRegistry
+    function getDevices(DeviceId[] calldata ids) external view returns (Device[] memory result) {
+        result = new Device[](ids.length);
+        for (uint256 i = 0; i < ids.length; ++i) {
+            result[i] = _devices[ids[i]];
+        }
+    }
+
+    /// @inheritdoc IDeviceRegistry
     function decide(DeviceId id, PlmnId visited, Service service) external view returns (Decision memory) {
         Device memory device = _devices[id];
         Policy memory policy = _policies[device.policyId];

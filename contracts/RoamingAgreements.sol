@@ -187,6 +187,12 @@ contract RoamingAgreements is IRoamingAgreements {
     }
 
     /// @inheritdoc IRoamingAgreements
+    function disputeWindowAt(PlmnId home, PlmnId visited, uint40 time) external view returns (uint32) {
+        (, , StoredTerms storage terms) = _termsAt(home, visited, time);
+        return terms.disputeWindow;
+    }
+
+    /// @inheritdoc IRoamingAgreements
     function hasActiveAgreement(PlmnId a, PlmnId b, uint40 time) external view returns (bool) {
         if (a.eq(b)) return false;
         if (_versionAt(_agreements[AgreementTermsLib.key(a, b)], time) == 0) return false;

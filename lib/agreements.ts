@@ -146,7 +146,7 @@ const RATE_FIELDS = {
   tiers: `list of up to ${TERMS_LIMITS.maxTiers} volume discounts { "fromMb": 10000, "discountPercent": 10 } (default none)`,
 } as const;
 const TIER_FIELDS = {
-  fromMb: "integer MB of data per device and period above which the discount applies",
+  fromMb: "integer MB of the tariff class's total data volume in the period (all devices together) from which the discount applies",
   discountPercent: "percentage 0-100 off perMb above fromMb",
 } as const;
 

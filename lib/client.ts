@@ -4,10 +4,14 @@ import {
   DeviceRegistry__factory,
   RoamingAgreements__factory,
   DevicePolicy__factory,
+  UsageLedger__factory,
+  SettlementEscrow__factory,
   type CarrierRegistry,
   type DeviceRegistry,
   type RoamingAgreements,
   type DevicePolicy,
+  type UsageLedger,
+  type SettlementEscrow,
 } from "../typechain-types";
 import type { RoamLedgerAddresses } from "./deployment";
 
@@ -17,6 +21,8 @@ export interface RoamLedgerClient {
   carriers: CarrierRegistry;
   agreements: RoamingAgreements;
   devices: DeviceRegistry;
+  ledger: UsageLedger;
+  escrow: SettlementEscrow;
   runner: ContractRunner;
   /** The policy contract of a device, by its address. */
   policyAt(address: string): DevicePolicy;
@@ -28,6 +34,8 @@ export function connectRoamLedger(addresses: RoamLedgerAddresses, runner: Contra
     carriers: CarrierRegistry__factory.connect(addresses.carrierRegistry, runner),
     agreements: RoamingAgreements__factory.connect(addresses.roamingAgreements, runner),
     devices: DeviceRegistry__factory.connect(addresses.deviceRegistry, runner),
+    ledger: UsageLedger__factory.connect(addresses.usageLedger, runner),
+    escrow: SettlementEscrow__factory.connect(addresses.settlementEscrow, runner),
     runner,
     policyAt: (address: string) => DevicePolicy__factory.connect(address, runner),
   };

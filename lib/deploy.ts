@@ -24,6 +24,10 @@ export interface RoamLedgerParameters {
     proposalLifetime: number;
     infraAccounts: string[];
   };
+  UsageLedger: {
+    /** Seconds after a period's end during which only the visited carrier may close it. */
+    submissionGrace: number;
+  };
 }
 
 /**
@@ -43,8 +47,8 @@ function account(value: unknown, accounts: readonly string[], location: { file: 
 
 /**
  * Reads and validates a deployment parameters file (see ignition/parameters/*.json and README):
- * `{ thresholdBps, proposalLifetimeDays, infraAccounts, members: [{ plmn, name, roles, operators,
- * encryptionKey }] }`. `encryptionKey: "keystore"` takes (and if needed creates) the member's key in
+ * `{ thresholdBps, proposalLifetimeDays, submissionGraceDays, infraAccounts, members: [{ plmn, name, roles,
+ * operators, encryptionKey }] }`. `encryptionKey: "keystore"` takes (and if needed creates) the member's key in
  * the local key store, for dev chains where one machine plays every carrier. All problems are
  * reported together, each with file and line; nothing is deployed unless all is well.
  */
@@ -73,6 +77,12 @@ export function readDeployParameters(
   const days = raw.proposalLifetimeDays ?? 7;
   if (typeof days !== "number" || !(days > 0) || days > 365) {
     errors.push(new InputError("proposalLifetimeDays must be a number of days from 1 to 365", { location: at("proposalLifetimeDays") }));
+  }
+  const graceDays = raw.submissionGraceDays ?? 3;
+  if (typeof graceDays !== "number" || !(graceDays >= 0) || graceDays > 90) {
+    errors.push(
+      new InputError("submissionGraceDays must be a number of days from 0 to 90", { location: at("submissionGraceDays") }),
+    );
   }
   const infra = (Array.isArray(raw.infraAccounts) ? raw.infraAccounts : []).map((a) =>
     attempt(() => account(a, accounts, at("infraAccounts"))),
@@ -114,5 +124,6 @@ export function readDeployParameters(
       proposalLifetime: Math.round((days as number) * 24 * 3600),
       infraAccounts: infra as string[],
     },
+    UsageLedger: { submissionGrace: Math.round((graceDays as number) * 24 * 3600) },
   };
 }

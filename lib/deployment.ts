@@ -7,6 +7,8 @@ export interface RoamLedgerAddresses {
   carrierRegistry: string;
   roamingAgreements: string;
   deviceRegistry: string;
+  usageLedger: string;
+  settlementEscrow: string;
 }
 
 /** Ignition's future ids for each contract of the RoamLedger module. */
@@ -14,6 +16,8 @@ const FUTURES: Record<keyof RoamLedgerAddresses, string> = {
   carrierRegistry: "CarrierRegistry#CarrierRegistry",
   roamingAgreements: "RoamingAgreements#RoamingAgreements",
   deviceRegistry: "DeviceRegistry#DeviceRegistry",
+  usageLedger: "UsageLedger#UsageLedger",
+  settlementEscrow: "SettlementEscrow#SettlementEscrow",
 };
 
 /** Where Ignition keeps the deployment of a chain. */

@@ -92,6 +92,11 @@ export class ContractRevertError extends BaseError {
   }
 }
 
+/** The chain node cannot be reached, or the connection to it broke in the middle of a command. */
+export class NodeConnectionError extends BaseError {
+  override name = "NodeConnectionError";
+}
+
 /** Decryption or key handling failed: wrong key, tampered ciphertext, malformed envelope. */
 export class CryptoError extends BaseError {
   override name = "CryptoError";

@@ -4,8 +4,10 @@ import {
   DeviceRegistry__factory,
   RoamingAgreements__factory,
   DevicePolicy__factory,
+  SettlementEscrow__factory,
+  IUsageLedger__factory,
 } from "../typechain-types";
-import { BaseError, ContractRevertError } from "./errors";
+import { BaseError, ContractRevertError, NodeConnectionError } from "./errors";
 import { formatPlmn, isValidPlmnHex } from "./plmn";
 
 /** Every custom error any RoamLedger contract can revert with (they bubble up through calls). */
@@ -15,6 +17,8 @@ const errorInterface = new Interface(
     ...DeviceRegistry__factory.abi,
     ...RoamingAgreements__factory.abi,
     ...DevicePolicy__factory.abi,
+    ...SettlementEscrow__factory.abi,
+    ...IUsageLedger__factory.abi,
   ]),
 );
 
@@ -34,6 +38,13 @@ const HINTS: Record<string, string> = {
   DeviceRegistryNotHome: "only the device's home carrier may do this; use an operator account of that carrier.",
   DeviceRegistryNoAgreement: "a visited carrier needs an accepted roaming agreement with the device's home carrier.",
   DeviceRegistryInvalidMaker: "the maker must be an active member with the device-maker role (see `carrier:list`).",
+  SettlementEscrowInsufficientDeposit:
+    "top up the deposit with `escrow:deposit` (see `escrow:balance` for what is free and what is reserved).",
+  SettlementEscrowInvoiceNotClosed: "close the invoice first with `escrow:close` (or let `escrow:settle` close both directions).",
+  SettlementEscrowAlreadySettled: "this period is settled for good; see `invoice` for its figures.",
+  SettlementEscrowInvoiceExists: "the invoice is closed already; settle it with `escrow:settle`.",
+  SettlementEscrowNoTerms: "no agreement version was in force at the period's first or last second; check `agreement:show`.",
+  SettlementEscrowNoDebt: "nothing is owed in that token; `escrow:balance` shows the debts both ways.",
 };
 
 function findRevertData(err: unknown, depth = 0): string | undefined {
@@ -73,6 +84,24 @@ export function decodeRevert(err: unknown): unknown {
   return new ContractRevertError(parsed.name, args, { hint: HINTS[parsed.name], cause: err });
 }
 
+/**
+ * The custom error a failed call reverted with, by name with its decoded arguments (raw values: bigints,
+ * hex strings), or undefined when `err` is not a revert of a RoamLedger contract. For callers that turn a
+ * revert into their own message (`ContractRevertError` carries the arguments as display text).
+ */
+export function parseRevert(err: unknown): { name: string; args: readonly unknown[] } | undefined {
+  let e: unknown = err;
+  while (e instanceof BaseError) e = e.cause;
+  const data = findRevertData(e);
+  if (!data) return undefined;
+  try {
+    const parsed = errorInterface.parseError(data);
+    return parsed ? { name: parsed.name, args: [...parsed.args] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs a contract call, rethrowing a revert as a decoded ContractRevertError. */
 export async function withDecodedRevert<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -80,4 +109,59 @@ export async function withDecodedRevert<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw decodeRevert(err);
   }
+}
+
+/** Error codes of a connection that was refused, broke or timed out (Node's sockets, DNS, undici's HTTP client). */
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+/** Hardhat's "cannot connect to the network" (HH108) and "network connection timed out" (HH109). */
+const HARDHAT_CONNECTION_ERRORS = new Set([108, 109]);
+
+/** The code of a failed or broken connection to the node in `err` or an error it wraps, else undefined. */
+export function connectionFailure(err: unknown, depth = 0): string | undefined {
+  if (!err || typeof err !== "object" || depth > 8) return undefined;
+  const e = err as Record<string, unknown>;
+  if (typeof e.code === "string" && CONNECTION_CODES.has(e.code)) return e.code;
+  if (e._isHardhatError === true && HARDHAT_CONNECTION_ERRORS.has(e.number as number)) {
+    return connectionFailure(e.parent, depth + 1) ?? `HH${e.number}`;
+  }
+  for (const key of ["cause", "parent", "error", "info"]) {
+    const found = connectionFailure(e[key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * A NodeConnectionError when `err` is a refused, broken or timed-out connection to the chain node of
+ * `network` (the node stopped, restarted or is unreachable), else undefined. The message names the network
+ * and its URL and says to run the command again: the resumable commands (usage:ingest, device:register)
+ * pick up where they stopped, checking the chain for what they sent before.
+ */
+export function nodeConnectionError(err: unknown, network: { name: string; url?: string }): NodeConnectionError | undefined {
+  const code = connectionFailure(err);
+  if (!code) return undefined;
+  const where = `network ${network.name}${network.url ? ` (${network.url})` : ""}`;
+  const what = code === "ECONNREFUSED" || code === "HH108" ? "connection refused" : /TIMEOUT|ETIMEDOUT|HH109/.test(code) ? "timed out" : "connection closed";
+  return new NodeConnectionError(`lost the connection to the chain node of ${where}: ${what} (${code})`, {
+    details:
+      "The node stopped, restarted or cannot be reached. What this command sent before is on-chain or was never " +
+      "received; usage:ingest and device:register check the chain for it when run again and send nothing twice.",
+    hint: "start the node (or restore the connection to it), then run the same command again.",
+    cause: err,
+  });
 }

@@ -6,10 +6,10 @@ import { ConfigError } from "../lib/errors";
 import { readDeployParameters } from "../lib/deploy";
 import { formatPlmn } from "../lib/plmn";
 
-task("deploy", "Deploys RoamLedger (CarrierRegistry, RoamingAgreements, DeviceRegistry) with Ignition; run once per consortium chain by its governance")
+task("deploy", "Deploys RoamLedger (CarrierRegistry, RoamingAgreements, DeviceRegistry, UsageLedger) with Ignition; run once per consortium chain by its governance")
   .addOptionalParam(
     "parameters",
-    "Deployment parameters JSON (bootstrap members, quorum, proposal lifetime, infrastructure accounts); default ignition/parameters/<network>.json",
+    "Deployment parameters JSON (bootstrap members, quorum, proposal lifetime, submission grace, infrastructure accounts); default ignition/parameters/<network>.json",
   )
   .addFlag("devToken", "Also deploy the development SettlementToken (dev and test chains only)")
   .addOptionalParam("keystore", "Key store folder for members whose encryptionKey is \"keystore\" (default $ROAMLEDGER_HOME or ./.roamledger)")
@@ -25,8 +25,12 @@ task("deploy", "Deploys RoamLedger (CarrierRegistry, RoamingAgreements, DeviceRe
       const accounts = (await hre.ethers.getSigners()).map((s) => s.address);
       const parameters = readDeployParameters(file, accounts, keystoreFor(args.keystore));
       const { default: RoamLedgerModule } = await import("../ignition/modules/RoamLedger");
+      // hre.ignition.deploy does not read hardhat.config's `ignition` settings by itself (the
+      // `ignition deploy` task does): pass them, e.g. requiredConfirmations 1 on a QBFT chain.
+      const config = hre.config.ignition;
       const deployed = await hre.ignition.deploy(RoamLedgerModule, {
         parameters: parameters as never,
+        config,
         deploymentId: args.deploymentId,
         displayUi: false,
       });
@@ -35,7 +39,7 @@ task("deploy", "Deploys RoamLedger (CarrierRegistry, RoamingAgreements, DeviceRe
       out(`Members: ${parameters.CarrierRegistry.bootstrapMembers.map((m) => `${formatPlmn(m.plmn)} ${m.name}`).join(", ")}`);
       if (args.devToken) {
         const { default: TokenModule } = await import("../ignition/modules/SettlementToken");
-        const { settlementToken } = await hre.ignition.deploy(TokenModule, { deploymentId: args.deploymentId, displayUi: false });
+        const { settlementToken } = await hre.ignition.deploy(TokenModule, { config, deploymentId: args.deploymentId, displayUi: false });
         out(`  settlementToken    ${await settlementToken.getAddress()} (development token)`);
       }
     }),

@@ -153,6 +153,11 @@ interface IDeviceRegistry {
     /// @notice For each id, whether it is registered; lets a client resume an interrupted bulk run.
     function registered(DeviceId[] calldata ids) external view returns (bool[] memory);
 
+    /// @notice The devices of `ids` in one call (status `None` for an unknown id): how a visited carrier's
+    /// ingest resolves thousands of devices without one call each. Policies are shared: read each
+    /// distinct `policyId` once with `getPolicy`.
+    function getDevices(DeviceId[] calldata ids) external view returns (Device[] memory);
+
     /// @notice What a visited network may do with a device now; `decision.reason` says why not.
     /// Same answer as the device's own policy contract gives.
     function decide(DeviceId id, PlmnId visited, Service service) external view returns (Decision memory);

@@ -44,9 +44,12 @@ interface IRoamingAgreements {
         Superseded
     }
 
-    /// @notice A volume tier of a rate plan: a marginal discount on data volume above `fromMb`.
-    /// @param fromMb Threshold in MB (1,000,000 bytes) of data per device and billing period.
-    /// @param discountBps Discount on `perMb` for volume above the threshold, in basis points (<= 10000).
+    /// @notice A volume tier of a rate plan: a marginal discount on data volume above `fromMb`. Tiers are a
+    /// wholesale volume discount: they apply to the total data volume of the plan's tariff class between the
+    /// two carriers in a billing period, all devices together (not per device). See `RatingLib`.
+    /// @param fromMb Threshold in MB (1,000,000 bytes) of the class's total data volume in the billing period.
+    /// @param discountBps Discount on `perMb` for volume above the threshold (up to the next tier's), in basis
+    /// points (<= 10000).
     struct Tier {
         uint64 fromMb;
         uint16 discountBps;
@@ -234,6 +237,11 @@ interface IRoamingAgreements {
         PlmnId visited,
         uint40 time
     ) external view returns (Terms memory terms, uint32 version);
+
+    /// @notice The dispute window of the terms in force at `time` (same rule as `ratesAt`), without copying
+    /// the rest of the terms. Reverts when none is.
+    /// @return Seconds the home carrier has to dispute a usage batch submitted at `time`.
+    function disputeWindowAt(PlmnId home, PlmnId visited, uint40 time) external view returns (uint32);
 
     /// @notice True when both carriers are active in the registry and a version is in force at `time`
     /// (same rule as `ratesAt`).

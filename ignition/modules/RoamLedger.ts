@@ -2,11 +2,15 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import CarrierRegistryModule from "./CarrierRegistry";
 import RoamingAgreementsModule from "./RoamingAgreements";
 import DeviceRegistryModule from "./DeviceRegistry";
+import UsageLedgerModule from "./UsageLedger";
+import SettlementEscrowModule from "./SettlementEscrow";
 
 /** All of RoamLedger, in dependency order. `npx hardhat deploy` runs this module. */
 export default buildModule("RoamLedger", (m) => {
   const { carrierRegistry } = m.useModule(CarrierRegistryModule);
   const { roamingAgreements } = m.useModule(RoamingAgreementsModule);
   const { deviceRegistry } = m.useModule(DeviceRegistryModule);
-  return { carrierRegistry, roamingAgreements, deviceRegistry };
+  const { usageLedger } = m.useModule(UsageLedgerModule);
+  const { settlementEscrow } = m.useModule(SettlementEscrowModule);
+  return { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger, settlementEscrow };
 });

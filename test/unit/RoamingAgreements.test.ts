@@ -705,6 +705,32 @@ describe("RoamingAgreements", function () {
     });
   });
 
+  describe("disputeWindowAt", function () {
+    it("is the dispute window of the version in force at the time, as termsAt has it", async function () {
+      const { agreements, de, us, token, start } = await loadFixture(deployWithAgreement);
+      await agreements.connect(us).propose(PLMN.DE, makeTerms(token, start + 10 * DAY, { disputeWindow: 2 * DAY }));
+      await agreements.connect(de).accept(PLMN.US, 2);
+      for (const [t, window] of [
+        [start, 30 * DAY],
+        [start + 10 * DAY - 1, 30 * DAY],
+        [start + 10 * DAY, 2 * DAY],
+      ]) {
+        expect(await agreements.disputeWindowAt(PLMN.DE, PLMN.US, t)).to.equal(BigInt(window));
+        expect(await agreements.disputeWindowAt(PLMN.US, PLMN.DE, t)).to.equal(BigInt(window));
+        expect((await agreements.termsAt(PLMN.DE, PLMN.US, t)).terms.disputeWindow).to.equal(BigInt(window));
+      }
+    });
+
+    it("reverts when no version is in force at the time", async function () {
+      const { agreements, start, key } = await loadFixture(deployWithAgreement);
+      for (const t of [start - 1, start + YEAR]) {
+        await expect(agreements.disputeWindowAt(PLMN.DE, PLMN.US, t))
+          .to.be.revertedWithCustomError(agreements, "RoamingAgreementsNoAgreementAt")
+          .withArgs(key, t);
+      }
+    });
+  });
+
   describe("hasActiveAgreement", function () {
     it("is true only within an accepted version's validity", async function () {
       const { agreements, start } = await loadFixture(deployWithAgreement);

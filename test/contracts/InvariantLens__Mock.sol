@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ISettlementEscrow} from "../../contracts/interfaces/ISettlementEscrow.sol";
+import {IUsageLedger} from "../../contracts/interfaces/IUsageLedger.sol";
+import {IDeviceRegistry} from "../../contracts/interfaces/IDeviceRegistry.sol";
+import {PlmnId} from "../../contracts/types/PlmnId.sol";
+import {DeviceId} from "../../contracts/types/DeviceId.sol";
+import {BatchInfo, ClassTotals, PeriodInfo} from "../../contracts/types/UsageTypes.sol";
+
+/// @notice Reads, in one call, everything the property tests check after each step (test/property/): the
+/// escrow's balance and books, the ledger's batches and periods, the devices' policy versions. Views only.
+contract InvariantLens__Mock {
+    struct Targets {
+        ISettlementEscrow escrow;
+        IUsageLedger ledger;
+        IDeviceRegistry devices;
+        IERC20 token;
+        PlmnId[] members;
+        bytes32[] batchIds;
+        /// (home, visited) pairs of `period`.
+        PlmnId[2][] pairs;
+        uint32 period;
+        DeviceId[] deviceIds;
+    }
+
+    struct State {
+        uint256 time;
+        uint256 balance;
+        uint256[] deposits;
+        uint256[] reserved;
+        /// debts[i * n + j]: what members[i] owes members[j].
+        uint256[] debts;
+        address[] payouts;
+        /// Per pair: the invoice of home to visited.
+        ISettlementEscrow.Invoice[] invoices;
+        uint8[] batchStatus;
+        uint32[] disputedRecords;
+        PeriodInfo[] periods;
+        ClassTotals[][] periodTotals;
+        uint32[] policyVersions;
+    }
+
+    function state(Targets calldata t) external view returns (State memory s) {
+        address token = address(t.token);
+        uint256 n = t.members.length;
+        s.time = block.timestamp;
+        s.balance = t.token.balanceOf(address(t.escrow));
+        s.deposits = new uint256[](n);
+        s.reserved = new uint256[](n);
+        s.debts = new uint256[](n * n);
+        s.payouts = new address[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            s.deposits[i] = t.escrow.deposits(t.members[i], token);
+            s.reserved[i] = t.escrow.reserved(t.members[i], token);
+            s.payouts[i] = t.escrow.payoutAccount(t.members[i]);
+            for (uint256 j = 0; j < n; ++j) s.debts[i * n + j] = t.escrow.debt(t.members[i], t.members[j], token);
+        }
+        s.batchStatus = new uint8[](t.batchIds.length);
+        s.disputedRecords = new uint32[](t.batchIds.length);
+        for (uint256 i = 0; i < t.batchIds.length; ++i) {
+            BatchInfo memory b = t.ledger.getBatch(t.batchIds[i]);
+            s.batchStatus[i] = uint8(b.status);
+            s.disputedRecords[i] = b.disputedRecords;
+        }
+        uint256 p = t.pairs.length;
+        s.invoices = new ISettlementEscrow.Invoice[](p);
+        s.periods = new PeriodInfo[](p);
+        s.periodTotals = new ClassTotals[][](p);
+        for (uint256 i = 0; i < p; ++i) {
+            (PlmnId home, PlmnId visited) = (t.pairs[i][0], t.pairs[i][1]);
+            s.invoices[i] = t.escrow.invoice(home, visited, t.period);
+            s.periods[i] = t.ledger.getPeriod(home, visited, t.period);
+            s.periodTotals[i] = t.ledger.periodTotals(home, visited, t.period);
+        }
+        s.policyVersions = new uint32[](t.deviceIds.length);
+        for (uint256 i = 0; i < t.deviceIds.length; ++i) s.policyVersions[i] = t.devices.getDevice(t.deviceIds[i]).policyVersion;
+    }
+}
