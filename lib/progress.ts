@@ -48,6 +48,7 @@ export class Progress {
   private readonly startedAt: number;
   private lastDrawnAt: number;
   private count = 0;
+  private suffix = "";
   private finished = false;
 
   constructor(opts: ProgressOptions) {
@@ -67,10 +68,11 @@ export class Progress {
     this.update(this.count + n);
   }
 
-  /** Records the amount of work done so far. */
-  update(done: number): void {
+  /** Records the amount of work done so far; `suffix` (e.g. "1,204 records/s") is shown after the rate. */
+  update(done: number, suffix?: string): void {
     if (this.finished) return;
     this.count = done;
+    if (suffix !== undefined) this.suffix = suffix;
     if (!this.enabled) return;
     const now = this.now();
     if (now - this.lastDrawnAt < (this.tty ? TTY_INTERVAL_MS : PLAIN_INTERVAL_MS)) return;
@@ -111,6 +113,7 @@ export class Progress {
       parts.push(`${formatCount(this.count)}/${formatCount(this.total)}`, `(${Math.floor(fraction * 100)}%)`);
     }
     if (rate !== undefined) parts.push(`${formatCount(rate)} ${this.unit}/s`);
+    if (this.suffix) parts.push(this.suffix);
     if (final) {
       parts.push(`in ${formatDuration(elapsed)}`);
     } else if (this.total !== undefined && rate) {

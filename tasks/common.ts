@@ -2,7 +2,7 @@ import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import { BaseError, ConfigError, InputError } from "../lib/errors";
-import { decodeRevert } from "../lib/revert";
+import { decodeRevert, nodeConnectionError } from "../lib/revert";
 import { loadDeployment } from "../lib/deployment";
 import { connectRoamLedger, type RoamLedgerClient } from "../lib/client";
 import { formatPlmn, parsePlmn } from "../lib/plmn";
@@ -20,11 +20,15 @@ export const FROM_HELP =
  * `hardhat run`, where tasks are called with `hre.run` and their callers want the exception.
  */
 function calledFromCli(): boolean {
-  return !process.argv.slice(2).some((a) => a === "test" || a === "run");
+  // `hardhat run script.ts` runs the script in a child process whose argv is [node, script]: a task
+  // called from a script must throw, not just set the exit code.
+  const entry = process.argv[1] ?? "";
+  if (!/[\\/](hardhat|cli\.js|bootstrap\.js)$/.test(entry)) return false;
+  return !process.argv.slice(2).some((a) => a === "test" || a === "run" || a === "coverage");
 }
 
 /**
- * Wraps a task action: our errors (bad input, config, decoded reverts) are shown as a short message
+ * Wraps a task action: our errors (bad input, config, decoded reverts, a lost node) are shown as a short message
  * that says what, where and what to do, and the command exits 1 — without the stack trace Hardhat
  * prints on any display-less Linux server. Anything else propagates as is (a bug: keep the trace).
  */
@@ -33,8 +37,10 @@ export function action<A>(fn: (args: A, hre: HardhatRuntimeEnvironment) => Promi
     try {
       await fn(args, hre);
     } catch (err) {
-      const decoded = decodeRevert(err);
-      if (!(decoded instanceof BaseError)) throw err;
+      const reverted = decodeRevert(err);
+      const url = (hre.network.config as { url?: string }).url;
+      const decoded = reverted instanceof BaseError ? reverted : nodeConnectionError(err, { name: hre.network.name, url });
+      if (!decoded) throw err;
       if (!calledFromCli()) throw new HardhatPluginError(PLUGIN, decoded.message, decoded);
       console.error(`Error: ${decoded.message}`);
       process.exitCode = 1;

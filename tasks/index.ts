@@ -9,11 +9,17 @@ function typechainMissing(err: unknown): boolean {
 }
 
 try {
+  require("./besu");
   require("./deploy");
   require("./carrier");
   require("./keys");
   require("./device");
   require("./agreement");
+  require("./usage");
+  require("./watch");
+  require("./usageGenerate");
+  require("./escrow");
+  require("./invoice");
 } catch (err) {
   if (!typechainMissing(err)) throw err;
   if (!process.argv.some((a) => a === "compile" || a === "typechain" || a === "clean")) {

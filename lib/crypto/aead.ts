@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { CryptoError } from "../errors";
 
 /**
@@ -22,8 +22,27 @@ function checkKey(key: Uint8Array): void {
 
 /** Encrypts and authenticates `plaintext`, also authenticating `aad`. A fresh random nonce per call. */
 export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  return sealWithNonce(key, randomBytes(NONCE_LENGTH), plaintext, aad);
+}
+
+/**
+ * Like `seal`, but the nonce is derived from the content: HMAC-SHA256(key, "roamledger/siv/v1" || SHA-256(aad)
+ * || SHA-256(plaintext)), first 12 bytes. The same (key, aad, plaintext) always seals to the same bytes, so
+ * a sealed payload is content-addressed and a re-run after a crash stores and commits the same object. A
+ * nonce repeats only for identical inputs (which give identical output), so GCM's nonce rule holds; what
+ * leaks is only that two payloads are equal.
+ */
+export function sealDeterministic(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
   checkKey(key);
-  const nonce = randomBytes(NONCE_LENGTH);
+  const mac = createHmac("sha256", key);
+  mac.update("roamledger/siv/v1");
+  mac.update(createHash("sha256").update(aad).digest());
+  mac.update(createHash("sha256").update(plaintext).digest());
+  return sealWithNonce(key, mac.digest().subarray(0, NONCE_LENGTH), plaintext, aad);
+}
+
+function sealWithNonce(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  checkKey(key);
   const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_LENGTH });
   cipher.setAAD(aad);
   return Buffer.concat([nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);

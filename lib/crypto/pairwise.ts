@@ -1,7 +1,7 @@
 import { InputError } from "../errors";
 import { hexToBytes, type Hex } from "../hex";
 import { checkPlmnHex, formatPlmn } from "../plmn";
-import { deriveKey, open, seal } from "./aead";
+import { deriveKey, open, sealDeterministic } from "./aead";
 import { ecdhSharedSecret } from "./keys";
 
 /** The key two carriers share for usage payloads, from their registered (static) encryption keys. */
@@ -31,9 +31,12 @@ export function pairwiseKey({ myPrivateKey, theirPublicKey, plmnA, plmnB }: Pair
   return deriveKey(ecdhSharedSecret(myPrivateKey, theirPublicKey), salt, PAIRWISE_INFO);
 }
 
-/** Encrypts a usage payload with a pairwise key (AES-256-GCM, see aead.seal). */
+/**
+ * Encrypts a usage payload with a pairwise key (AES-256-GCM with a content-derived nonce, see
+ * aead.sealDeterministic): the same payload always gives the same bytes, so its hash can be committed.
+ */
 export function encryptPayload(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
-  return seal(key, plaintext, aad);
+  return sealDeterministic(key, plaintext, aad);
 }
 
 /** Decrypts a usage payload; CryptoError when the key or `aad` is wrong or the payload was altered. */

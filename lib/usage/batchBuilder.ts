@@ -1,0 +1,192 @@
+import { hexToBytes, type Hex } from "../hex";
+import type { CheckOutcome } from "./check";
+import { SERVICE_DATA, SERVICE_SMS, SERVICE_SIGNALLING, SERVICE_VOICE } from "./check";
+import { LeafHasher, packParsedRecord, RECORD_BYTES } from "./leaf";
+import { merkleRoot } from "./merkle";
+import { sealPayload } from "./payload";
+import type { ContentStore } from "./store";
+import type { ClassTotals, ParsedRecord, UsageBatch } from "./types";
+
+export interface SealedBatch {
+  sequence: number;
+  batch: UsageBatch;
+}
+
+interface Acc {
+  records: number;
+  activeDevices: number;
+  roamerDays: number;
+  dataBytes: number;
+  signallingEvents: number;
+  smsCount: number;
+  voiceSeconds: number;
+  qosSamples: number;
+  latencyMsSum: number;
+  throughputKbpsSum: number;
+}
+
+const DAY = 86_400;
+
+/**
+ * Collects the records of one batch: packs each (lib/usage/leaf.ts) and hashes its leaf as it comes,
+ * sums billable usage per tariff class; `seal` builds the Merkle root, encrypts the payload into the
+ * store and returns the summary to sign. Memory: 143 bytes per record of the batch.
+ */
+export class BatchBuilder {
+  private leaves!: Buffer;
+  private packed!: Buffer;
+  private n = 0;
+  private sequence = 0;
+  private totals = new Map<number, Acc>();
+  private activeDevices: Hex[] = [];
+  private roamerDays: [Hex, number][] = [];
+  /** Device ids of this batch as bytes, converted once per device. */
+  private deviceIdBytes = new Map<Hex, Uint8Array>();
+
+  private constructor(
+    private readonly hasher: LeafHasher,
+    private readonly opts: { visited: Hex; home: Hex; period: number; batchSize: number },
+  ) {
+    this.reset();
+  }
+
+  static async create(opts: { visited: Hex; home: Hex; period: number; batchSize: number }): Promise<BatchBuilder> {
+    return new BatchBuilder(await LeafHasher.create(), opts);
+  }
+
+  private reset(): void {
+    // Grow on demand: a small file does not pay for a full batch of buffers.
+    const initial = Math.min(this.opts.batchSize, 4096);
+    this.leaves = Buffer.alloc(initial * 32);
+    this.packed = Buffer.alloc(initial * RECORD_BYTES);
+    this.n = 0;
+    this.totals = new Map();
+    this.activeDevices = [];
+    this.roamerDays = [];
+    this.deviceIdBytes = new Map();
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  get full(): boolean {
+    return this.n >= this.opts.batchSize;
+  }
+
+  private ensureCapacity(): void {
+    if (this.n * 32 < this.leaves.length) return;
+    const size = Math.min(this.opts.batchSize, Math.max(1, this.n) * 2);
+    const leaves = Buffer.alloc(size * 32);
+    this.leaves.copy(leaves);
+    const packed = Buffer.alloc(size * RECORD_BYTES);
+    this.packed.copy(packed);
+    this.leaves = leaves;
+    this.packed = packed;
+  }
+
+  /** Adds a checked record; returns its leaf (a view, valid until the next `seal`). */
+  add(r: ParsedRecord, deviceId: Hex, outcome: CheckOutcome): Uint8Array {
+    this.ensureCapacity();
+    let idBytes = this.deviceIdBytes.get(deviceId);
+    if (!idBytes) {
+      idBytes = hexToBytes(deviceId, { byteLength: 32, what: "device id" });
+      this.deviceIdBytes.set(deviceId, idBytes);
+    }
+    const offset = this.n * RECORD_BYTES;
+    packParsedRecord(r, idBytes, outcome.tariffClass, outcome.billing, this.packed, offset);
+    this.hasher.leafInto(this.packed, offset, this.leaves, this.n * 32);
+    const leaf = this.leaves.subarray(this.n * 32, this.n * 32 + 32);
+    this.n++;
+
+    if (outcome.billing === 0) {
+      let acc = this.totals.get(outcome.tariffClass);
+      if (!acc) {
+        acc = {
+          records: 0,
+          activeDevices: 0,
+          roamerDays: 0,
+          dataBytes: 0,
+          signallingEvents: 0,
+          smsCount: 0,
+          voiceSeconds: 0,
+          qosSamples: 0,
+          latencyMsSum: 0,
+          throughputKbpsSum: 0,
+        };
+        this.totals.set(outcome.tariffClass, acc);
+      }
+      acc.records++;
+      switch (r.service) {
+        case SERVICE_DATA:
+          acc.dataBytes += r.bytesUp + r.bytesDown;
+          break;
+        case SERVICE_SMS:
+          acc.smsCount += r.events;
+          break;
+        case SERVICE_VOICE:
+          acc.voiceSeconds += r.duration;
+          break;
+        case SERVICE_SIGNALLING:
+          acc.signallingEvents += r.events;
+          break;
+      }
+      if (r.latencyMs > 0 && r.throughputKbps > 0) {
+        acc.qosSamples++;
+        acc.latencyMsSum += r.latencyMs;
+        acc.throughputKbpsSum += r.throughputKbps;
+      }
+      if (outcome.newlyActive) {
+        acc.activeDevices++;
+        this.activeDevices.push(deviceId);
+      }
+      if (outcome.newRoamerDay) {
+        acc.roamerDays++;
+        this.roamerDays.push([deviceId, Math.floor(r.startTime / DAY)]);
+      }
+    }
+    return leaf;
+  }
+
+  /** Closes the batch: root, encrypted payload into `store`, summary. Starts a new batch. */
+  async seal(pairKey: Uint8Array, store: ContentStore): Promise<SealedBatch> {
+    const { visited, home, period } = this.opts;
+    const totals: ClassTotals[] = [...this.totals.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([tariffClass, a]) => ({
+        tariffClass,
+        records: a.records,
+        activeDevices: a.activeDevices,
+        roamerDays: a.roamerDays,
+        dataBytes: BigInt(a.dataBytes),
+        signallingEvents: BigInt(a.signallingEvents),
+        smsCount: BigInt(a.smsCount),
+        voiceSeconds: BigInt(a.voiceSeconds),
+        qosSamples: a.qosSamples,
+        latencyMsSum: BigInt(a.latencyMsSum),
+        throughputKbpsSum: BigInt(a.throughputKbpsSum),
+      }));
+    const recordCount = this.n;
+    const root = await merkleRoot(this.leaves.subarray(0, recordCount * 32));
+    const sealedPayload = sealPayload(pairKey, {
+      header: {
+        visited,
+        home,
+        period,
+        sequence: this.sequence,
+        recordCount,
+        totals,
+        activeDevices: this.activeDevices,
+        roamerDays: this.roamerDays,
+      },
+      records: this.packed.subarray(0, recordCount * RECORD_BYTES),
+    });
+    const payloadHash = await store.put(sealedPayload);
+    const batch: UsageBatch = { visited, home, period, merkleRoot: root, recordCount, payloadHash, totals };
+    const sequence = this.sequence++;
+    this.reset();
+    return { sequence, batch };
+  }
+}
+
+export { DAY };

@@ -1,0 +1,172 @@
+import type { DeviceRegistry } from "../../typechain-types";
+import { createDeviceIdDeriver } from "../imsi";
+import type { Hex } from "../hex";
+import type { PolicyStruct } from "../policy";
+import { withDecodedRevert } from "../revert";
+
+/** What the ingest needs of a policy, normalized once per definition. */
+export interface PolicyRules {
+  policyId: bigint;
+  services: number;
+  tariffClass: number;
+  maxVisitedDays: number;
+  /** Unix seconds; validUntil 0 = open-ended. */
+  validFrom: number;
+  validUntil: number;
+  dailyBytesCap: number;
+  monthlyBytesCap: number;
+  dailyEventsCap: number;
+  monthlyEventsCap: number;
+  /** Empty: any network with an agreement. */
+  allowedNetworks: Set<string>;
+}
+
+/** Device status codes, as the contract's `DeviceStatus`. */
+export const STATUS = { None: 0, Active: 1, Suspended: 2, FraudFlagged: 3 } as const;
+
+/** A device as the visited carrier's ingest sees it. `index` numbers devices of one run from 0. */
+export interface ResolvedDevice {
+  index: number;
+  imsi: string;
+  deviceId: Hex;
+  /** 0 when the device is unknown. */
+  status: number;
+  home: Hex;
+  maker: Hex;
+  policy: PolicyRules | undefined;
+}
+
+/** Where devices and policies are read from: the DeviceRegistry, or a fake in tests. */
+export interface DeviceSource {
+  getDevices(ids: Hex[]): Promise<{ status: number; home: Hex; maker: Hex; policyId: bigint }[]>;
+  getPolicy(policyId: bigint): Promise<PolicyStruct>;
+}
+
+/** Reads in chunks of this many ids per eth_call. */
+export const DEVICE_READ_CHUNK = 1000;
+
+/** A DeviceSource over the registry contract: one call per 1,000 devices, one per distinct policy. */
+export function registrySource(registry: DeviceRegistry): DeviceSource {
+  return {
+    async getDevices(ids) {
+      const out = await withDecodedRevert(() => registry.getDevices(ids));
+      return out.map((d) => ({
+        status: Number(d.status),
+        home: (d.home as string).toLowerCase() as Hex,
+        maker: (d.maker as string).toLowerCase() as Hex,
+        policyId: BigInt(d.policyId),
+      }));
+    },
+    async getPolicy(policyId) {
+      const p = await withDecodedRevert(() => registry.getPolicy(policyId));
+      return {
+        owner: p.owner as Hex,
+        services: Number(p.services),
+        tariffClass: Number(p.tariffClass),
+        routing: Number(p.routing),
+        missionCritical: p.missionCritical,
+        maxVisitedDays: Number(p.maxVisitedDays),
+        validFrom: BigInt(p.validFrom),
+        validUntil: BigInt(p.validUntil),
+        maxLatencyMs: Number(p.maxLatencyMs),
+        minThroughputKbps: Number(p.minThroughputKbps),
+        dailyBytesCap: BigInt(p.dailyBytesCap),
+        monthlyBytesCap: BigInt(p.monthlyBytesCap),
+        dailyEventsCap: Number(p.dailyEventsCap),
+        monthlyEventsCap: Number(p.monthlyEventsCap),
+        allowedNetworks: p.allowedNetworks.map((n: string) => n.toLowerCase() as Hex),
+      };
+    },
+  };
+}
+
+/** Caps beyond 2^53 bytes are no cap in practice: JS numbers keep the hot path free of bigint. */
+function capNumber(value: bigint): number {
+  return value > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(value);
+}
+
+export function policyRules(policyId: bigint, p: PolicyStruct): PolicyRules {
+  return {
+    policyId,
+    services: p.services,
+    tariffClass: p.tariffClass,
+    maxVisitedDays: p.maxVisitedDays,
+    validFrom: Number(p.validFrom),
+    validUntil: Number(p.validUntil),
+    dailyBytesCap: capNumber(p.dailyBytesCap),
+    monthlyBytesCap: capNumber(p.monthlyBytesCap),
+    dailyEventsCap: p.dailyEventsCap,
+    monthlyEventsCap: p.monthlyEventsCap,
+    allowedNetworks: new Set(p.allowedNetworks.map((n) => n.toLowerCase())),
+  };
+}
+
+/**
+ * Resolves IMSIs to devices and policies with a cache: each IMSI is hashed (HMAC under the home
+ * carrier's IMSI key) and read once per run, each policy definition once. Reads are batched: call
+ * `resolveAll` with the IMSIs of a chunk of records before looking them up with `get`.
+ */
+export class DeviceResolver {
+  private readonly byImsi = new Map<string, ResolvedDevice>();
+  private readonly policies = new Map<bigint, PolicyRules>();
+  private readonly deriveId: (imsi: string) => Hex;
+  /** Devices in the order they were first seen. */
+  readonly devices: ResolvedDevice[] = [];
+  reads = 0;
+  /** Milliseconds spent waiting for the source (chain reads); hashing IMSIs and the cache are not in it. */
+  readMs = 0;
+
+  constructor(
+    private readonly source: DeviceSource,
+    imsiKey: Uint8Array,
+  ) {
+    this.deriveId = createDeviceIdDeriver(imsiKey);
+  }
+
+  get(imsi: string): ResolvedDevice | undefined {
+    return this.byImsi.get(imsi);
+  }
+
+  /** Makes sure every IMSI of `imsis` is resolved (reads what is not cached). */
+  async resolveAll(imsis: Iterable<string>): Promise<void> {
+    const missing: string[] = [];
+    const queued = new Set<string>();
+    for (const imsi of imsis) {
+      if (!this.byImsi.has(imsi) && !queued.has(imsi)) {
+        queued.add(imsi);
+        missing.push(imsi);
+      }
+    }
+    for (let i = 0; i < missing.length; i += DEVICE_READ_CHUNK) {
+      const slice = missing.slice(i, i + DEVICE_READ_CHUNK);
+      const ids = slice.map((imsi) => this.deriveId(imsi));
+      let started = Date.now();
+      const found = await this.source.getDevices(ids);
+      this.readMs += Date.now() - started;
+      this.reads++;
+      for (const d of found) {
+        if (d.status !== STATUS.None && !this.policies.has(d.policyId)) {
+          started = Date.now();
+          const policy = await this.source.getPolicy(d.policyId);
+          this.readMs += Date.now() - started;
+          this.policies.set(d.policyId, policyRules(d.policyId, policy));
+          this.reads++;
+        }
+      }
+      slice.forEach((imsi, k) => {
+        const d = found[k];
+        const device: ResolvedDevice = {
+          index: this.devices.length,
+          imsi,
+          deviceId: ids[k],
+          status: d.status,
+          home: d.home,
+          maker: d.maker,
+          policy: d.status === STATUS.None ? undefined : this.policies.get(d.policyId),
+        };
+        this.byImsi.set(imsi, device);
+        this.devices.push(device);
+      });
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import { InputError, type InputLocation } from "../errors";
+
+/** A billing period as yyyymm (202611), from "2026-11". */
+export function parsePeriod(text: string, location: InputLocation = { file: "--period" }): number {
+  const m = /^(\d{4})-(\d{2})$/.exec(text.trim());
+  const year = m ? Number(m[1]) : 0;
+  const month = m ? Number(m[2]) : 0;
+  if (!m || year < 2000 || year > 2399 || month < 1 || month > 12) {
+    throw new InputError(`${JSON.stringify(text)} is not a billing period`, {
+      location,
+      hint: "write the period as YYYY-MM, e.g. 2026-11 (years 2000 to 2399).",
+    });
+  }
+  return year * 100 + month;
+}
+
+/** "2026-11" from 202611. */
+export function formatPeriod(period: number): string {
+  return `${Math.floor(period / 100)}-${String(period % 100).padStart(2, "0")}`;
+}
+
+/** [first second, first second after] of the period, unix seconds UTC (as the contract's periodBounds). */
+export function periodBounds(period: number): [number, number] {
+  const year = Math.floor(period / 100);
+  const month = period % 100;
+  return [Date.UTC(year, month - 1, 1) / 1000, Date.UTC(year, month, 1) / 1000];
+}

@@ -1,0 +1,133 @@
+import type { Hex } from "../hex";
+
+/**
+ * Shared shapes of the usage-record flow. They mirror contracts/types/UsageTypes.sol: numbers that fit
+ * 2^53 are `number` (bytes per record, counts); sums that may not are `bigint`.
+ */
+
+/** Services, in the order of the contract's `Service` enum. */
+export const USAGE_SERVICES = ["data", "sms", "voice", "signalling"] as const;
+export type UsageService = (typeof USAGE_SERVICES)[number];
+
+/** Radio access technologies, in the order of the leaf's `rat` code. */
+export const RATS = ["nb-iot", "lte-m", "lte", "nr", "utran", "geran"] as const;
+export type Rat = (typeof RATS)[number];
+
+/** Why a committed record is not billable (contract enum `Billing`). */
+export const BILLING = [
+  "billable",
+  "service-not-allowed",
+  "network-not-allowed",
+  "daily-cap-exceeded",
+  "monthly-cap-exceeded",
+  "device-suspended",
+  "policy-not-valid",
+] as const;
+export type BillingName = (typeof BILLING)[number];
+
+/** A record as read and validated from the input file (before the device is resolved). */
+export interface ParsedRecord {
+  /** 1-based line in the input file. */
+  line: number;
+  /** ASCII, 1 to 32 bytes. */
+  recordId: string;
+  imsi: string;
+  /** bytes3 hex, lower case, e.g. 0x62f210. */
+  home: Hex;
+  visited: Hex;
+  /** Index into USAGE_SERVICES. */
+  service: number;
+  /** Index into RATS. */
+  rat: number;
+  /** Unix seconds, UTC. */
+  startTime: number;
+  /** Seconds. */
+  duration: number;
+  bytesUp: number;
+  bytesDown: number;
+  events: number;
+  /** 0 when not measured. */
+  latencyMs: number;
+  /** 0 when not measured. */
+  throughputKbps: number;
+}
+
+/** A record as committed: the leaf is keccak256 of its 111-byte packing (lib/usage/leaf.ts). */
+export interface UsageRecord {
+  recordId: Hex; // bytes32
+  deviceId: Hex; // bytes32
+  home: Hex; // bytes3
+  visited: Hex; // bytes3
+  service: number;
+  rat: number;
+  startTime: number;
+  duration: number;
+  bytesUp: number;
+  bytesDown: number;
+  events: number;
+  latencyMs: number;
+  throughputKbps: number;
+  tariffClass: number;
+  /** Index into BILLING. */
+  billing: number;
+}
+
+/** Billable totals of one tariff class (contract struct `ClassTotals`). */
+export interface ClassTotals {
+  tariffClass: number;
+  records: number;
+  activeDevices: number;
+  roamerDays: number;
+  dataBytes: bigint;
+  signallingEvents: bigint;
+  smsCount: bigint;
+  voiceSeconds: bigint;
+  qosSamples: number;
+  latencyMsSum: bigint;
+  throughputKbpsSum: bigint;
+}
+
+/** The signed batch summary (contract struct `UsageBatch`); its EIP-712 struct hash is the batch id. */
+export interface UsageBatch {
+  visited: Hex;
+  home: Hex;
+  /** yyyymm, e.g. 202611. */
+  period: number;
+  merkleRoot: Hex;
+  recordCount: number;
+  payloadHash: Hex;
+  /** Classes strictly ascending. */
+  totals: ClassTotals[];
+}
+
+/** Reject reason codes of the ingest (as GSMA RAP returns records), in the rejects file. */
+export const REJECT_CODES = [
+  "MALFORMED",
+  "MISSING_FIELD",
+  "INVALID_RECORD_ID",
+  "INVALID_IMSI",
+  "INVALID_PLMN",
+  "WRONG_HOME_PLMN",
+  "WRONG_VISITED_PLMN",
+  "INVALID_SERVICE",
+  "INVALID_RAT",
+  "INVALID_TIMESTAMP",
+  "OUTSIDE_PERIOD",
+  "INVALID_NUMBER",
+  "NEGATIVE_VOLUME",
+  "ABSURD_VOLUME",
+  "INCONSISTENT_RECORD",
+  "DUPLICATE_RECORD_ID",
+  "UNKNOWN_DEVICE",
+  "DEVICE_OF_OTHER_HOME",
+] as const;
+export type RejectCode = (typeof REJECT_CODES)[number];
+
+export interface Reject {
+  line: number;
+  code: RejectCode;
+  /** Human-readable: what is wrong with which field. */
+  reason: string;
+  /** The raw line, truncated to 200 characters. */
+  raw: string;
+}

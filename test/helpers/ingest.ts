@@ -1,0 +1,146 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import hre from "hardhat";
+import { deployConsortium, PLMN, type Consortium } from "./fixtures";
+import { connectRoamLedger, type RoamLedgerClient } from "../../lib/client";
+import { addressesOf } from "./fixtures";
+import { readPolicies } from "../../lib/policy";
+import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices";
+import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
+import { pairwiseKey } from "../../lib/crypto/pairwise";
+import { FolderStore } from "../../lib/usage/store";
+import { ingestUsage, pairWorkDir, type IngestOptions } from "../../lib/usage/ingest";
+import type { Hex } from "../../lib/hex";
+
+export const POLICIES = path.join(__dirname, "..", "fixtures", "policies.json");
+
+/** Private key of the test encryption key `testEncryptionKey(seed)` (fixtures.ts). */
+export const testPrivateKey = (seed: number) => `0x${seed.toString(16).padStart(64, "0")}` as Hex;
+
+/** DE <-> BR terms: BR bills DE for tariff classes 1-3 (meter, tracker, drone), roaming limit 20 days. */
+export function ingestTerms(from: number, token: string) {
+  const plan = (visited: string, tariffClass: number, perMb: bigint) => ({
+    visited,
+    tariffClass,
+    perMb,
+    perSignallingEvent: 2n,
+    perSms: 30n,
+    perVoiceMinute: 90n,
+    monthlyFeePerDevice: 500n,
+    tiers: [{ fromMb: 10n, discountBps: 1000 }],
+  });
+  return {
+    settlementToken: token,
+    validFrom: from,
+    validUntil: from + 400 * 24 * 3600,
+    disputeWindow: 7 * 24 * 3600,
+    permanentRoamingDays: 20,
+    permanentRoamingSurchargePerDay: 40n,
+    sla: { maxLatencyMs: 800, minThroughputKbps: 50, minAvailabilityBps: 0, latencyCreditBps: 200, throughputCreditBps: 300, availabilityCreditBps: 0 },
+    ratePlans: [plan(PLMN.BR, 1, 2_000n), plan(PLMN.BR, 2, 1_500n), plan(PLMN.BR, 3, 1_000n), plan(PLMN.DE, 1, 2_000n)],
+  };
+}
+
+export interface IngestWorld {
+  c: Consortium;
+  dir: string;
+  period: number;
+  generated: GenerateSummary;
+  /** BR's client (visited) and DE's (home). */
+  br: RoamLedgerClient;
+  de: RoamLedgerClient;
+  deImsiKey: Uint8Array;
+  pairKey: Uint8Array;
+  store: FolderStore;
+  chainId: bigint;
+  /** Options for BR's ingest of the generated file; override per test. */
+  ingestOptions(over?: Partial<IngestOptions>): IngestOptions;
+  /**
+   * The same world with new, empty local folders (BR's state and the payload store): a chain snapshot
+   * (loadFixture) does not roll back files, so each test takes fresh ones.
+   */
+  freshLocal(): IngestWorld;
+  cleanup(): void;
+}
+
+/**
+ * A consortium where DE registered a generated fleet (meters, trackers, drones) and BR has a month of
+ * their usage in a file: the period is the chain's current month, the agreement starts at its first second.
+ */
+export async function ingestWorld(opts: { devices?: number; seed?: number; format?: "csv" | "jsonl" } = {}): Promise<IngestWorld> {
+  const c = await deployConsortium();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rl-ingest-"));
+  const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+  const d = new Date(now * 1000);
+  const period = d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
+  const periodStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000;
+  await c.agreements.connect(c.de).propose(PLMN.BR, ingestTerms(periodStart, await c.token.getAddress()));
+  await c.agreements.connect(c.br).accept(PLMN.DE, 1);
+
+  const generated = generateUsage({
+    home: PLMN.DE,
+    visited: PLMN.BR,
+    period,
+    devices: opts.devices ?? 150,
+    seed: opts.seed ?? 7,
+    usageOut: path.join(dir, `usage.${opts.format ?? "csv"}`),
+    devicesOut: path.join(dir, "devices.csv"),
+    malformedRate: 0.01,
+  });
+  const addresses = await addressesOf(c);
+  const de = connectRoamLedger(addresses, c.de);
+  const br = connectRoamLedger(addresses, c.br);
+  const deImsiKey = randomBytes(32);
+  const policies = readPolicies(POLICIES, PLMN.DE);
+  const devices = await readDevices(generated.devicesFile, PLMN.DE, deImsiKey, new Set(policies.keys()));
+  const { ids } = await ensurePolicies(de, policies, devices.map((x) => x.policyName));
+  await registerDevices(de, devices, ids, { batchSize: 500 });
+
+  // Encryption keys of the fixture members: DE seed 1, BR seed 3.
+  const pairKey = pairwiseKey({
+    myPrivateKey: testPrivateKey(3),
+    theirPublicKey: (await c.carriers.getMember(PLMN.DE)).encryptionKey as Hex,
+    plmnA: PLMN.BR,
+    plmnB: PLMN.DE,
+  });
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  const make = (local: string): IngestWorld => {
+    const store = new FolderStore(path.join(local, "store"));
+    const world: IngestWorld = {
+    c,
+    dir,
+    period,
+    generated,
+    br,
+    de,
+    deImsiKey,
+    pairKey,
+    store,
+    chainId,
+    ingestOptions: (over = {}) => ({
+      file: generated.usageFile,
+      home: PLMN.DE,
+      visited: PLMN.BR,
+      period,
+      client: br,
+      signer: c.br,
+      chainId,
+      imsiKey: deImsiKey,
+      pairKey,
+      workDir: pairWorkDir(path.join(local, "br-home"), PLMN.BR, PLMN.DE),
+      store,
+      batchSize: 2_000,
+      progress: false,
+      ...over,
+    }),
+    freshLocal: () => make(fs.mkdtempSync(path.join(dir, "local-"))),
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+    return world;
+  };
+  return make(fs.mkdtempSync(path.join(dir, "local-")));
+}
+
+export { ingestUsage };

@@ -1,0 +1,261 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { ingestWorld, ingestUsage, type IngestWorld } from "../../helpers/ingest";
+import { PLMN } from "../../helpers/fixtures";
+import { createDeviceIdDeriver } from "../../../lib/imsi";
+import { verifyBatch } from "../../../lib/usage/verify";
+import { parseUsageFile } from "../../../lib/usage/parse";
+import { MALFORMED_REJECT_CODES, MALFORMED_KINDS } from "../../../lib/usage/generate";
+import { openPayload } from "../../../lib/usage/payload";
+import { RECORD_BYTES, unpackRecord } from "../../../lib/usage/leaf";
+import { fetchBatchSummary } from "../../../lib/usage/verify";
+import type { Hex } from "../../../lib/hex";
+import type { ContentStore } from "../../../lib/usage/store";
+
+const STATUS = { Active: 1n, FraudFlagged: 3n };
+
+async function world(): Promise<IngestWorld> {
+  return ingestWorld({ devices: 150 });
+}
+
+/** DE's check of one batch (optionally against its own records). */
+function verifyAsHome(w: IngestWorld, batchId: Hex, ownFile?: string) {
+  return verifyBatch({ batchId, client: w.de, self: PLMN.DE, pairKeyFor: async () => w.pairKey, store: w.store, imsiKey: w.deImsiKey, ownFile });
+}
+
+/** Everything the chain holds after an ingest that a re-run must not change. */
+async function chainState(w: IngestWorld, batchIds: Hex[]) {
+  const flags = await w.c.devices.queryFilter(w.c.devices.filters.FraudFlagged(), 0);
+  const roamers = await w.c.ledger.queryFilter(w.c.ledger.filters.PermanentRoamerReported(), 0);
+  const batches = await w.c.ledger.queryFilter(w.c.ledger.filters.UsageBatchSubmitted(), 0);
+  const period = await w.c.ledger.getPeriod(PLMN.DE, PLMN.BR, w.period);
+  return {
+    flagged: [...new Set(flags.map((e) => e.args.id))].sort(),
+    flagEvents: flags.length,
+    roamers: roamers.map((e) => e.args.deviceId).sort(),
+    batches: batches.map((e) => e.args.batchId).sort(),
+    batchCount: Number(period.batchCount),
+    ids: [...batchIds].sort(),
+  };
+}
+
+function localState(w: IngestWorld) {
+  const dir = w.ingestOptions().workDir;
+  return {
+    state: fs.readFileSync(path.join(dir, "state.json"), "utf8"),
+    ids: fs.readFileSync(path.join(dir, `ids-${w.period}.bin`)).toString("hex"),
+    store: fs.readdirSync(w.store.dir).sort(),
+  };
+}
+
+describe("lib/usage/ingest", function () {
+  it("commits a month of usage: rejects with reasons, fraud flagged on-chain, batches verifiable by the home carrier", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const g = w.generated;
+    const summary = await ingestUsage(w.ingestOptions());
+
+    // Every malformed line is rejected with the parser's reason, nothing else is.
+    const expectedRejects: Record<string, number> = {};
+    for (const kind of MALFORMED_KINDS) {
+      const n = g.malformed[kind].length;
+      if (n) expectedRejects[MALFORMED_REJECT_CODES[kind]] = (expectedRejects[MALFORMED_REJECT_CODES[kind]] ?? 0) + n;
+    }
+    expect(summary.rejectsByCode).to.deep.equal(expectedRejects);
+    expect(summary.accepted).to.equal(g.records);
+    expect(summary.lines).to.equal(g.lines);
+    const rejectsFile = fs.readFileSync(summary.rejectsFile!, "utf8").trim().split("\n");
+    expect(rejectsFile[0]).to.equal("line,code,reason,raw");
+    expect(rejectsFile.length - 1).to.equal(summary.rejected);
+
+    // Out-of-policy devices: flagged on-chain, their bad records not billable.
+    const derive = createDeviceIdDeriver(w.deImsiKey);
+    for (const bad of g.outOfPolicy) {
+      expect((await w.c.devices.getDevice(derive(bad.imsi))).status, bad.kind).to.equal(STATUS.FraudFlagged);
+    }
+    expect(summary.flaggedDevices).to.equal(g.outOfPolicy.length);
+    const nonBillable = Object.values(summary.notBillableByReason).reduce((a, b) => a + b, 0);
+    expect(nonBillable).to.be.greaterThan(0);
+    expect(summary.billable + nonBillable).to.equal(summary.accepted);
+
+    // Permanent roamers: every device present all month is reported (limit 20 days).
+    const reported = new Set(
+      (await w.c.ledger.queryFilter(w.c.ledger.filters.PermanentRoamerReported(), 0)).map((e) => e.args.deviceId),
+    );
+    for (const imsi of g.permanentRoamers) expect(reported.has(derive(imsi)), imsi).to.equal(true);
+    for (const id of reported) expect((await w.c.ledger.permanentRoaming(id, PLMN.BR)).reportedAt).to.be.greaterThan(0n);
+
+    // Batches: on-chain, each with its records in the store, and the home carrier's check passes.
+    expect(summary.batches.length).to.equal(Math.ceil(summary.accepted / 2_000));
+    expect(summary.batches.reduce((s, b) => s + b.records, 0)).to.equal(summary.accepted);
+    let billableInPayloads = 0;
+    for (const b of summary.batches) {
+      expect((await w.c.ledger.getBatch(b.id)).status).to.equal(1n);
+      const { batch } = await fetchBatchSummary(w.de, b.id);
+      const payload = openPayload(w.pairKey, await w.store.get(batch.payloadHash), batch, RECORD_BYTES);
+      for (let i = 0; i < batch.recordCount; i++) if (unpackRecord(payload.records, i * RECORD_BYTES).billing === 0) billableInPayloads++;
+      const report = await verifyAsHome(w, b.id);
+      expect(report.payload).to.equal("ok");
+      expect(report.disputed).to.deep.equal([]);
+      expect(report.action).to.equal("accepted");
+      expect((await w.c.ledger.getBatch(b.id)).status).to.equal(2n);
+    }
+    expect(billableInPayloads).to.equal(summary.billable);
+  });
+
+  it("sends nothing the second time the same file is ingested", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const first = await ingestUsage(w.ingestOptions());
+    const before = await chainState(w, first.batches.map((b) => b.id));
+    const block = await w.c.ledger.runner!.provider!.getBlockNumber();
+    const second = await ingestUsage(w.ingestOptions());
+    expect(second.alreadyDone).to.equal(true);
+    expect(await w.c.ledger.runner!.provider!.getBlockNumber()).to.equal(block);
+    expect(await chainState(w, second.batches.map((b) => b.id))).to.deep.equal(before);
+  });
+
+  it("rejects a record id already committed by an earlier file of the period", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    await ingestUsage(w.ingestOptions());
+    const lines = fs.readFileSync(w.generated.usageFile, "utf8").split("\n");
+    const second = path.join(w.dir, "again.csv");
+    fs.writeFileSync(second, [lines[0], lines[1], lines[2]].join("\n") + "\n");
+    const summary = await ingestUsage(w.ingestOptions({ file: second }));
+    expect(summary.accepted).to.equal(0);
+    expect(summary.rejectsByCode).to.deep.equal({ DUPLICATE_RECORD_ID: 2 });
+    expect(summary.batches).to.deep.equal([]);
+  });
+
+  it("rejects records of unknown devices and of devices of another home", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const lines = fs.readFileSync(w.generated.usageFile, "utf8").split("\n");
+    const header = lines[0];
+    const unknown = lines[1].replace(/,26201\d{10},/, ",262019999999999,");
+    const file = path.join(w.dir, "unknown.csv");
+    fs.writeFileSync(file, `${header}\n${unknown}\n`);
+    const summary = await ingestUsage(w.ingestOptions({ file }));
+    expect(summary.rejectsByCode).to.deep.equal({ UNKNOWN_DEVICE: 1 });
+  });
+
+  it("commits nothing for a file it cannot read at all", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const file = path.join(w.dir, "binary.csv");
+    fs.writeFileSync(file, Buffer.from([0, 1, 2, 3, 0, 255, 254]));
+    const block = await w.c.ledger.runner!.provider!.getBlockNumber();
+    await expect(ingestUsage(w.ingestOptions({ file }))).to.be.rejectedWith(/binary|NUL|not a text/i);
+    expect(await w.c.ledger.runner!.provider!.getBlockNumber()).to.equal(block);
+    expect(fs.existsSync(path.join(w.ingestOptions().workDir, "state.json"))).to.equal(false);
+    expect(fs.existsSync(`${file}.rejects.csv`)).to.equal(false);
+  });
+
+  it("ends a run that died at any step in the same chain and local state as one clean run", async function () {
+    // A reference: one clean run in its own chain.
+    const clean = (await loadFixture(world)).freshLocal();
+    const ref = await ingestUsage(clean.ingestOptions({ batchSize: 700 }));
+    const refChain = await chainState(clean, ref.batches.map((b) => b.id));
+    const refLocal = localState(clean);
+
+    // Die while storing the 3rd payload, then while submitting the 4th batch, then after the roamer reports.
+    const failures: { label: string; wrap: (w: IngestWorld) => Partial<Parameters<IngestWorld["ingestOptions"]>[0]> }[] = [
+      {
+        label: "store",
+        wrap: (w) => {
+          let puts = 0;
+          const store: ContentStore = {
+            put: async (data) => {
+              if (++puts === 3) throw new Error("disk full");
+              return w.store.put(data);
+            },
+            get: (h) => w.store.get(h),
+            has: (h) => w.store.has(h),
+            describe: () => w.store.describe(),
+          };
+          return { store };
+        },
+      },
+      {
+        label: "submit",
+        wrap: (w) => {
+          let submits = 0;
+          const ledger = new Proxy(w.br.ledger, {
+            get(target, prop, receiver) {
+              if (prop === "submitBatch") {
+                return (...args: unknown[]) => {
+                  if (++submits === 4) return Promise.reject(new Error("connection reset"));
+                  return (target.submitBatch as unknown as (...a: unknown[]) => unknown)(...args);
+                };
+              }
+              const value = Reflect.get(target, prop, receiver);
+              return typeof value === "function" ? value.bind(target) : value;
+            },
+          });
+          return { client: { ...w.br, ledger } };
+        },
+      },
+    ];
+    for (const failure of failures) {
+      const w = (await loadFixture(world)).freshLocal();
+      await expect(ingestUsage(w.ingestOptions({ batchSize: 700, ...failure.wrap(w) })), failure.label).to.be.rejected;
+      const resumed = await ingestUsage(w.ingestOptions({ batchSize: 700 }));
+      expect(resumed.alreadyDone, failure.label).to.equal(false);
+      expect(await chainState(w, resumed.batches.map((b) => b.id)), failure.label).to.deep.equal(refChain);
+      expect(localState(w), failure.label).to.deep.equal(refLocal);
+    }
+  });
+
+  it("keeps a device's presence across periods and bills each roamer-day once", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const summary = await ingestUsage(w.ingestOptions());
+    const state = JSON.parse(fs.readFileSync(path.join(w.ingestOptions().workDir, "state.json"), "utf8"));
+    const derive = createDeviceIdDeriver(w.deImsiKey);
+    const roamer = state.devices[derive(w.generated.permanentRoamers[0])];
+    const fields: string[] = state.fields;
+    const value = (f: string) => roamer[fields.indexOf(f)];
+    expect(value("lastDay") - value("firstDay") + 1).to.equal(w.generated.days);
+    expect(value("roamerReported")).to.equal(true);
+    // Roamer-days billed in the batches add up to the days beyond 20 of the devices that stayed.
+    let roamerDays = 0;
+    for (const b of summary.batches) {
+      const { batch } = await fetchBatchSummary(w.br, b.id);
+      roamerDays += batch.totals.reduce((s, t) => s + t.roamerDays, 0);
+    }
+    expect(roamerDays).to.be.at.least(w.generated.permanentRoamers.length * (w.generated.days - 20));
+  });
+
+  it("lets the home carrier dispute exactly the records its own counters disagree with, with proofs", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const summary = await ingestUsage(w.ingestOptions());
+    // The home carrier's own records: the same, but one billable data record counted 1,000 bytes lower.
+    const lines = fs.readFileSync(w.generated.usageFile, "utf8").split("\n");
+    const header = lines[0].split(",");
+    const col = (name: string) => header.indexOf(name);
+    const target = lines.findIndex((l, i) => i > 0 && l.split(",")[col("service")] === "data" && Number(l.split(",")[col("dataVolumeIncoming")]) > 5000);
+    const fields = lines[target].split(",");
+    const recordId = fields[col("recordId")];
+    fields[col("dataVolumeIncoming")] = String(Number(fields[col("dataVolumeIncoming")]) - 1000);
+    lines[target] = fields.join(",");
+    const own = path.join(w.dir, "own.csv");
+    fs.writeFileSync(own, lines.join("\n"));
+
+    const disputedIn: Hex[] = [];
+    for (const b of summary.batches) {
+      const report = await verifyAsHome(w, b.id, own);
+      if (report.disputed.length) disputedIn.push(b.id);
+      for (const d of report.disputed) expect(d).to.include({ recordId, reason: "VOLUME_MISMATCH" });
+      expect(report.action).to.equal(report.disputed.length ? "disputed-and-accepted" : "accepted");
+    }
+    expect(disputedIn.length).to.equal(1);
+    const events = await w.c.ledger.queryFilter(w.c.ledger.filters.UsageRecordDisputed(disputedIn[0]), 0);
+    expect(events.length).to.equal(1);
+    const disputed = await w.c.ledger.disputedTotals(disputedIn[0]);
+    expect(disputed.reduce((s, t) => s + t.records, 0n)).to.equal(1n);
+  });
+
+  it("reads the same records from JSON lines as from CSV", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    let csv = 0;
+    for await (const chunk of parseUsageFile(w.generated.usageFile, { home: PLMN.DE, visited: PLMN.BR, period: w.period })) csv += chunk.records.length;
+    expect(csv).to.equal(w.generated.records);
+  });
+});

@@ -1,0 +1,108 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import hre from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { ingestWorld, testPrivateKey, type IngestWorld } from "../../helpers/ingest";
+import { useDeploymentForTasks, FROM, failureOf } from "../../helpers/tasks";
+import { PLMN } from "../../helpers/fixtures";
+import { Keystore } from "../../../lib/keystore";
+import { formatPeriod } from "../../../lib/usage/period";
+import { bytesToHex } from "../../../lib/hex";
+
+async function world(): Promise<IngestWorld> {
+  return ingestWorld({ devices: 60, seed: 11 });
+}
+
+/** Key stores of DE and BR as their operators would have them after keys:init / keys:receive. */
+function writeKeystores(w: IngestWorld, root: string): void {
+  const write = (file: string, hex: string) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, `${hex}\n`, { mode: 0o600 });
+  };
+  const ks = new Keystore(root);
+  write(ks.encryptionKeyPath("262-01"), testPrivateKey(1));
+  write(ks.imsiKeyPath("262-01"), bytesToHex(w.deImsiKey));
+  write(ks.encryptionKeyPath("724-05"), testPrivateKey(3));
+  ks.savePartnerImsiKey("724-05", "262-01", w.deImsiKey);
+}
+
+/** Runs a task and returns what it printed. */
+async function printed(fn: () => Promise<unknown>): Promise<string> {
+  const lines: string[] = [];
+  const log = console.log;
+  const quiet = process.env.ROAMLEDGER_QUIET;
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  delete process.env.ROAMLEDGER_QUIET;
+  try {
+    await fn();
+  } finally {
+    console.log = log;
+    process.env.ROAMLEDGER_QUIET = quiet;
+  }
+  return lines.join("\n");
+}
+
+describe("tasks: usage:ingest, usage:verify, watch", function () {
+  let w: IngestWorld;
+  let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
+  let store: string;
+
+  beforeEach(async function () {
+    w = (await loadFixture(world)).freshLocal();
+    env = await useDeploymentForTasks(w.c);
+    writeKeystores(w, process.env.ROAMLEDGER_HOME!);
+    store = path.join(env.dir, "store");
+  });
+  afterEach(() => env.cleanup());
+
+  it("ingests as the visited carrier, verifies as the home carrier, and both see it in watch", async function () {
+    const period = formatPeriod(w.period);
+    const text = await printed(() =>
+      hre.run("usage:ingest", { file: w.generated.usageFile, home: "262-01", period, batchSize: 1000, store, from: FROM.br }),
+    );
+    expect(text).to.match(new RegExp(`Usage of ${period}: [\\d,]+ lines, [\\d,]+ records committed`));
+    expect(text).to.match(/fraud: \d+ device\(s\) flagged on-chain/);
+    const ids = [...text.matchAll(/batch (0x[0-9a-f]{64}): /g)].map((m) => m[1]);
+    expect(ids.length).to.be.greaterThan(0);
+    for (const id of ids) expect((await w.c.ledger.getBatch(id)).status).to.equal(1n);
+
+    // Running it again sends nothing.
+    const again = await printed(() =>
+      hre.run("usage:ingest", { file: w.generated.usageFile, home: "262-01", period, batchSize: 1000, store, from: FROM.br }),
+    );
+    expect(again).to.match(/Already ingested by an earlier run/);
+
+    const report = path.join(env.dir, "verify.json");
+    const verified = await printed(() => hre.run("usage:verify", { batch: ids[0], tolerance: "0", store, out: report, from: FROM.de }));
+    expect(verified).to.match(/root and totals match the chain/);
+    expect(verified).to.match(/action: accepted/);
+    expect(JSON.parse(fs.readFileSync(report, "utf8")).action).to.equal("accepted");
+    expect((await w.c.ledger.getBatch(ids[0])).status).to.equal(2n);
+
+    const seenByDe = await printed(() => hre.run("watch", { fromBlock: 0, once: true, json: true, poll: 0.1, from: FROM.de }));
+    const events = seenByDe.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const kinds = new Set(events.map((e) => e.kind));
+    expect([...kinds]).to.include.members(["fraud-flag", "batch-submitted", "batch-accepted", "permanent-roamer"]);
+    expect(events.every((e) => e.as === "home")).to.equal(true);
+    const seenByUs = await printed(() => hre.run("watch", { fromBlock: 0, once: true, json: true, poll: 0.1, from: FROM.us }));
+    expect(seenByUs).to.equal("");
+  });
+
+  it("explains bad input and missing keys before sending anything", async function () {
+    const block = await hre.ethers.provider.getBlockNumber();
+    const base = { file: w.generated.usageFile, home: "262-01", period: formatPeriod(w.period), store, from: FROM.br };
+    expect(await failureOf(hre.run("usage:ingest", { ...base, period: "2026-13" }))).to.match(/not a billing period[\s\S]*YYYY-MM/);
+    expect(await failureOf(hre.run("usage:ingest", { ...base, home: "26-01" }))).to.match(/--home/);
+    expect(await failureOf(hre.run("usage:ingest", { ...base, file: path.join(env.dir, "nope.csv") }))).to.match(/does not exist/);
+    expect(await failureOf(hre.run("usage:ingest", { ...base, home: "310-410" }))).to.match(/keys:receive/);
+    expect(await failureOf(hre.run("usage:ingest", { ...base, batchSize: 0 }))).to.match(/batch-size 0 is out of range/);
+    expect(await failureOf(hre.run("usage:ingest", { ...base, from: FROM.outsider }))).to.match(/NotActiveOperator/);
+    expect(await failureOf(hre.run("usage:verify", { batch: "0x1234", tolerance: "0", store, from: FROM.de }))).to.match(/not a batch id/);
+    expect(
+      await failureOf(hre.run("usage:verify", { batch: `0x${"ab".repeat(32)}`, tolerance: "0", store, from: FROM.de })),
+    ).to.match(/no usage batch/);
+    expect(await hre.ethers.provider.getBlockNumber()).to.equal(block);
+    expect(PLMN.DE).to.equal("0x62f210");
+  });
+});
