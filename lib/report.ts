@@ -1,0 +1,333 @@
+/**
+ * The periodic accounting overview of one member: per roaming partner, what it owes and is owed for a
+ * period (the closed invoices, or for a direction not closed yet the usage submitted so far and a preview
+ * rated with lib/rating.ts), settled or open, disputes still possible, and the member's deposits and debts.
+ */
+import { formatAmount } from "./amount";
+import { isoTime, type TermsLike } from "./agreements";
+import { tokenInfo, type TokenInfo } from "./agreementOps";
+import { agreementToken, chainNow, closability, escrowBalances, periodBatches, requireMember, type MemberRef, type TokenBalance } from "./escrowOps";
+import { invoiceNumber } from "./invoice/model";
+import { rateInvoice } from "./rating";
+import { totalsFromContract } from "./usage/batch";
+import { formatPeriod, periodBounds } from "./usage/period";
+import type { ClassTotals } from "./usage/types";
+import type { Hex } from "./hex";
+import type { RoamLedgerClient } from "./client";
+
+export interface DirectionReport {
+  payer: Hex;
+  payee: Hex;
+  /** `not-closed`: the escrow has no invoice yet. */
+  state: "settled" | "open" | "not-closed";
+  invoiceNumber: string;
+  token: TokenInfo;
+  /** The invoice's amount (closed), in base units. */
+  amount?: bigint;
+  /** Not closed: the submitted usage (less disputes) rated with the terms that will rate it. */
+  preview?: bigint;
+  /** Why there is no preview, when there is none. */
+  previewNote?: string;
+  /** Batches committed for the period (any state), of which rejected. */
+  batches: number;
+  rejectedBatches: number;
+  /** Records in batches not rejected. */
+  records: number;
+  /** Records disputed so far. */
+  disputedRecords: number;
+  /** Batches still in their dispute window (neither accepted nor rejected, window running). */
+  batchesInWindow: number;
+  /** Not closed: the earliest time anyone may close it (unix seconds). */
+  closableAt?: number;
+}
+
+export interface PartnerReport {
+  partner: MemberRef;
+  /** `self` is the home carrier (payer): what we owe. */
+  weOwe: DirectionReport;
+  /** `self` is the visited carrier (payee): what we are owed. */
+  owedToUs: DirectionReport;
+  /** owedToUs - weOwe, in base units (invoice amounts, else previews), when both are in one token. */
+  net?: bigint;
+  settled: boolean;
+  /** Debts after shortfalls, in the agreement's token. */
+  debts: { weOwe: bigint; theyOwe: bigint };
+}
+
+export interface AccountingReport {
+  self: MemberRef;
+  period: number;
+  /** Chain time the report was read at (unix seconds). */
+  at: number;
+  partners: PartnerReport[];
+  deposits: TokenBalance[];
+}
+
+/** Totals of the period's batches not rejected, less their disputed usage, as the ledger will net them. */
+function netOfDisputes(batches: { totals: ClassTotals[]; disputed: ClassTotals[] }[]): ClassTotals[] {
+  const byClass = new Map<number, ClassTotals>();
+  const reduce = (a: bigint, b: bigint) => (a > b ? a - b : 0n);
+  for (const b of batches) {
+    const disputed = new Map(b.disputed.map((d) => [d.tariffClass, d]));
+    for (const t of b.totals) {
+      const d = disputed.get(t.tariffClass);
+      const acc = byClass.get(t.tariffClass);
+      const net: ClassTotals = {
+        ...t,
+        records: d ? Math.max(0, t.records - d.records) : t.records,
+        dataBytes: d ? reduce(t.dataBytes, d.dataBytes) : t.dataBytes,
+        signallingEvents: d ? reduce(t.signallingEvents, d.signallingEvents) : t.signallingEvents,
+        smsCount: d ? reduce(t.smsCount, d.smsCount) : t.smsCount,
+        voiceSeconds: d ? reduce(t.voiceSeconds, d.voiceSeconds) : t.voiceSeconds,
+      };
+      byClass.set(
+        t.tariffClass,
+        acc
+          ? {
+              tariffClass: t.tariffClass,
+              records: acc.records + net.records,
+              activeDevices: acc.activeDevices + net.activeDevices,
+              roamerDays: acc.roamerDays + net.roamerDays,
+              dataBytes: acc.dataBytes + net.dataBytes,
+              signallingEvents: acc.signallingEvents + net.signallingEvents,
+              smsCount: acc.smsCount + net.smsCount,
+              voiceSeconds: acc.voiceSeconds + net.voiceSeconds,
+              qosSamples: acc.qosSamples + net.qosSamples,
+              latencyMsSum: acc.latencyMsSum + net.latencyMsSum,
+              throughputKbpsSum: acc.throughputKbpsSum + net.throughputKbpsSum,
+            }
+          : net,
+      );
+    }
+  }
+  return [...byClass.values()].sort((a, b) => a.tariffClass - b.tariffClass);
+}
+
+/** The terms the escrow will rate (home, visited, period) with: in force at its first second, else its last. */
+async function termsForPeriod(client: RoamLedgerClient, home: Hex, visited: Hex, period: number): Promise<TermsLike | undefined> {
+  const [start, end] = periodBounds(period);
+  for (const t of [start, end - 1]) {
+    try {
+      const [terms] = await client.agreements.termsAt(home, visited, t);
+      return terms;
+    } catch {
+      // none in force at that time
+    }
+  }
+  return undefined;
+}
+
+async function direction(client: RoamLedgerClient, payer: Hex, payee: Hex, period: number, chainId: bigint, fromBlock: number): Promise<DirectionReport> {
+  const inv = await client.escrow.invoice(payer, payee, period);
+  const status = Number(inv.status);
+  const submitted = await periodBatches(client, payer, payee, period, fromBlock);
+  const infos = await Promise.all(submitted.map((s) => client.ledger.getBatch(s.batchId)));
+  const counted = submitted.filter((_, i) => Number(infos[i].status) !== 3);
+  const base = {
+    payer,
+    payee,
+    invoiceNumber: invoiceNumber(chainId, client.addresses.settlementEscrow, payer, payee, period),
+    batches: submitted.length,
+    rejectedBatches: submitted.length - counted.length,
+    records: counted.reduce((n, s) => n + s.batch.recordCount, 0),
+    disputedRecords: infos.reduce((n, b) => n + Number(b.disputedRecords), 0),
+  };
+  if (status !== 0) {
+    return { ...base, state: status === 2 ? "settled" : "open", token: await tokenInfo(inv.token, client.runner), amount: inv.amount, batchesInWindow: 0 };
+  }
+  const c = await closability(client, payer, payee, period, fromBlock);
+  const now = await chainNow(client);
+  const terms = await termsForPeriod(client, payer, payee, period);
+  const token = await tokenInfo(terms?.settlementToken ?? (await agreementToken(client, payer, payee)), client.runner);
+  let preview: bigint | undefined;
+  let previewNote: string | undefined;
+  if (!terms) previewNote = "no agreement version in force at the period's first or last second";
+  else {
+    const withDisputes = [];
+    for (const s of counted) withDisputes.push({ totals: s.batch.totals, disputed: totalsFromContract(await client.ledger.disputedTotals(s.batchId)) });
+    preview = rateInvoice(netOfDisputes(withDisputes), terms, payee).net;
+  }
+  return {
+    ...base,
+    state: "not-closed",
+    token,
+    preview,
+    previewNote,
+    batchesInWindow: c.openBatches.filter((b) => b.windowEnd > now).length,
+    closableAt: c.closed ? now : c.earliest,
+  };
+}
+
+/** The accounting overview of `self` for `period`: every partner with an accepted agreement. */
+export async function buildReport(client: RoamLedgerClient, self: Hex, period: number, fromBlock = 0): Promise<AccountingReport> {
+  const me = await requireMember(client, self, "--as");
+  const chainId = (await client.runner.provider!.getNetwork()).chainId;
+  const partners: PartnerReport[] = [];
+  for (const plmn of await client.agreements.counterparties(self)) {
+    const partner = await requireMember(client, plmn as Hex);
+    const weOwe = await direction(client, self, partner.plmn, period, chainId, fromBlock);
+    const owedToUs = await direction(client, partner.plmn, self, period, chainId, fromBlock);
+    const value = (d: DirectionReport) => d.amount ?? d.preview;
+    const [a, b] = [value(owedToUs), value(weOwe)];
+    const sameToken = weOwe.token.address.toLowerCase() === owedToUs.token.address.toLowerCase();
+    const token = weOwe.token.address;
+    partners.push({
+      partner,
+      weOwe,
+      owedToUs,
+      net: sameToken && a !== undefined && b !== undefined ? a - b : undefined,
+      settled: weOwe.state === "settled" && owedToUs.state === "settled",
+      debts: { weOwe: await client.escrow.debt(self, partner.plmn, token), theyOwe: await client.escrow.debt(partner.plmn, self, token) },
+    });
+  }
+  return { self: me, period, at: await chainNow(client), partners, deposits: await escrowBalances(client, self) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------------------
+
+const count = (n: number | bigint) => BigInt(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+const money = (units: bigint, token: TokenInfo) => {
+  const [whole, fraction] = formatAmount(units < 0n ? -units : units, token.decimals).split(".");
+  return `${units < 0n ? "-" : ""}${count(BigInt(whole))}${fraction ? `.${fraction}` : ""}`;
+};
+
+function describeDirection(d: DirectionReport): { status: string; amount: string } {
+  if (d.state !== "not-closed") return { status: d.state, amount: money(d.amount!, d.token) };
+  const preview = d.preview === undefined ? `no preview (${d.previewNote})` : `preview ${money(d.preview, d.token)}`;
+  return { status: "open: not closed yet", amount: preview };
+}
+
+/** Rows as columns; columns in `right` are right-aligned. */
+function table(rows: string[][], right: number[]): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd());
+}
+
+/** The report as a text table (what `report` prints by default). */
+export function reportToText(r: AccountingReport): string {
+  const lines = [
+    `Accounting report of ${r.self.name} (${r.self.text}) for ${formatPeriod(r.period)}, chain time ${isoTime(r.at)}`,
+    "",
+  ];
+  if (r.partners.length === 0) lines.push("No roaming partner: no accepted agreement.");
+  else {
+    const rows = [["partner", "direction", "status", "amount", "token", "batches", "records", "disputed", "in window", "closable at", "invoice"]];
+    for (const p of r.partners) {
+      const who = `${p.partner.name} (${p.partner.text})`;
+      for (const [label, d] of [
+        ["we owe", p.weOwe],
+        ["owed to us", p.owedToUs],
+      ] as const) {
+        const { status, amount } = describeDirection(d);
+        rows.push([
+          label === "we owe" ? who : "",
+          label,
+          status,
+          amount,
+          d.token.symbol || d.token.address,
+          `${d.batches}${d.rejectedBatches ? ` (${d.rejectedBatches} rejected)` : ""}`,
+          count(d.records),
+          count(d.disputedRecords),
+          String(d.batchesInWindow),
+          d.closableAt === undefined ? "-" : d.closableAt <= r.at ? "now" : isoTime(d.closableAt),
+          d.invoiceNumber,
+        ]);
+      }
+      const net = p.net === undefined ? "n/a (different tokens or no preview)" : `${p.net >= 0n ? "+" : ""}${money(p.net, p.weOwe.token)}`;
+      rows.push(["", "net", p.settled ? "settled" : "not settled", net, p.weOwe.token.symbol || "", "", "", "", "", "", ""]);
+      if (p.debts.weOwe || p.debts.theyOwe) {
+        rows.push(["", "debts", "after shortfalls", `we owe ${money(p.debts.weOwe, p.weOwe.token)}, owed to us ${money(p.debts.theyOwe, p.weOwe.token)}`, "", "", "", "", "", "", ""]);
+      }
+    }
+    lines.push(...table(rows, [5, 6, 7, 8]));
+  }
+  lines.push("", "Deposits in the escrow:");
+  if (r.deposits.length === 0) lines.push("  none (no settlement token in our agreements)");
+  else {
+    const rows = [["token", "deposit", "reserved", "free", "debts we owe", "debts owed to us"]];
+    for (const d of r.deposits) {
+      const debts = (list: TokenBalance["debtsOwed"]) => list.map((x) => `${x.partner.text} ${money(x.amount, d.token)}`).join(", ") || "-";
+      rows.push([`${d.token.symbol || "?"} ${d.token.address}`, money(d.deposit, d.token), money(d.reserved, d.token), money(d.free, d.token), debts(d.debtsOwed), debts(d.debtsDue)]);
+    }
+    lines.push(...table(rows, [1, 2, 3]).map((l) => `  ${l}`));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The report as JSON: base units as decimal strings. */
+export function reportToJson(r: AccountingReport): string {
+  return `${JSON.stringify(r, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`;
+}
+
+const CSV_COLUMNS = [
+  "section",
+  "partner",
+  "partnerName",
+  "direction",
+  "state",
+  "amount",
+  "amountBaseUnits",
+  "preview",
+  "token",
+  "batches",
+  "rejectedBatches",
+  "records",
+  "disputedRecords",
+  "batchesInWindow",
+  "closableAt",
+  "invoiceNumber",
+] as const;
+
+/** The report as CSV: an `invoice` row per partner and direction, a `net` row per partner, a `deposit` row per token. */
+export function reportToCsv(r: AccountingReport): string {
+  const field = (v: unknown) => {
+    const s = v === undefined ? "" : String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const rows: Partial<Record<(typeof CSV_COLUMNS)[number], unknown>>[] = [];
+  for (const p of r.partners) {
+    for (const [direction, d] of [
+      ["we-owe", p.weOwe],
+      ["owed-to-us", p.owedToUs],
+    ] as const) {
+      rows.push({
+        section: "invoice",
+        partner: p.partner.text,
+        partnerName: p.partner.name,
+        direction,
+        state: d.state,
+        amount: d.amount === undefined ? undefined : formatAmount(d.amount, d.token.decimals),
+        amountBaseUnits: d.amount,
+        preview: d.preview === undefined ? undefined : formatAmount(d.preview, d.token.decimals),
+        token: d.token.address,
+        batches: d.batches,
+        rejectedBatches: d.rejectedBatches,
+        records: d.records,
+        disputedRecords: d.disputedRecords,
+        batchesInWindow: d.batchesInWindow,
+        closableAt: d.closableAt === undefined ? undefined : isoTime(d.closableAt),
+        invoiceNumber: d.invoiceNumber,
+      });
+    }
+    rows.push({
+      section: "net",
+      partner: p.partner.text,
+      partnerName: p.partner.name,
+      direction: "owed-to-us-less-we-owe",
+      state: p.settled ? "settled" : "not-settled",
+      amount: p.net === undefined ? undefined : (p.net < 0n ? "-" : "") + formatAmount(p.net < 0n ? -p.net : p.net, p.weOwe.token.decimals),
+      amountBaseUnits: p.net,
+      token: p.weOwe.token.address,
+    });
+  }
+  for (const d of r.deposits) {
+    rows.push({ section: "deposit", direction: "deposit", amount: formatAmount(d.deposit, d.token.decimals), amountBaseUnits: d.deposit, token: d.token.address });
+    rows.push({ section: "deposit", direction: "reserved", amount: formatAmount(d.reserved, d.token.decimals), amountBaseUnits: d.reserved, token: d.token.address });
+    rows.push({ section: "deposit", direction: "free", amount: formatAmount(d.free, d.token.decimals), amountBaseUnits: d.free, token: d.token.address });
+    for (const x of d.debtsOwed) rows.push({ section: "debt", partner: x.partner.text, partnerName: x.partner.name, direction: "we-owe", amount: formatAmount(x.amount, d.token.decimals), amountBaseUnits: x.amount, token: d.token.address });
+    for (const x of d.debtsDue) rows.push({ section: "debt", partner: x.partner.text, partnerName: x.partner.name, direction: "owed-to-us", amount: formatAmount(x.amount, d.token.decimals), amountBaseUnits: x.amount, token: d.token.address });
+  }
+  return `${[CSV_COLUMNS.join(","), ...rows.map((row) => CSV_COLUMNS.map((c) => field(row[c])).join(","))].join("\n")}\n`;
+}

@@ -1,0 +1,189 @@
+import { task } from "hardhat/config";
+import type { Signer } from "ethers";
+import { action, clientFor, FROM_HELP, memberOfSigner, out, plmnArg } from "./common";
+import { InputError } from "../lib/errors";
+import { ROLE_BITS } from "../lib/roles";
+import { formatAmount } from "../lib/amount";
+import { formatPlmn } from "../lib/plmn";
+import { parsePeriod, formatPeriod } from "../lib/usage/period";
+import { tokenInfo, type TokenInfo } from "../lib/agreementOps";
+import {
+  agreementToken,
+  amountArg,
+  closeInvoice,
+  depositToEscrow,
+  escrowBalances,
+  payDebt,
+  requireMember,
+  requirePartner,
+  resolveToken,
+  settlePeriod,
+  withdrawFromEscrow,
+} from "../lib/escrowOps";
+import type { Hex } from "../lib/hex";
+import type { RoamLedgerClient } from "../lib/client";
+
+const TOKEN_HELP = "Settlement token address (default: the token of the agreement with --partner, or the one token of all your agreements)";
+const PARTNER_TOKEN_HELP = "Take the token of the agreement with this partner (MCC-MNC)";
+const FROM_BLOCK_HELP = "First block to search for the ledger's batch events (default 0)";
+
+/** "1,000.5 RLST". */
+function units(amount: bigint, token: TokenInfo): string {
+  return `${formatAmount(amount, token.decimals)} ${token.symbol || `units of ${token.address}`}`;
+}
+
+/** `--as payer|payee`: which side of the invoice we are (default payer). */
+function sideArg(value: string | undefined, fallback: "payer" | "payee"): "payer" | "payee" {
+  if (value === undefined || value === "") return fallback;
+  if (value !== "payer" && value !== "payee") {
+    throw new InputError(`--as must be payer or payee, found ${JSON.stringify(value)}`, {
+      hint: "payer: the invoice you pay as the home carrier; payee: the one you bill as the visited carrier.",
+    });
+  }
+  return value;
+}
+
+function fromBlockArg(value: string | undefined): number {
+  if (value === undefined || value === "") return 0;
+  if (!/^\d+$/.test(value)) throw new InputError(`--from-block ${value} is not a block number`);
+  return Number(value);
+}
+
+/** The member the client's account operates for, when it is one (read-only tasks may run from any account). */
+async function accountMember(client: RoamLedgerClient): Promise<Hex | undefined> {
+  const plmn = (await client.carriers.memberOf(await (client.runner as Signer).getAddress())) as Hex;
+  return plmn === "0x000000" ? undefined : plmn;
+}
+
+task("escrow:deposit", "Carrier: deposits settlement tokens into the escrow for your carrier (approves the escrow for the amount first when needed)")
+  .addParam("amount", 'Amount in token units, e.g. "1000.50" (exact: no more decimals than the token has)')
+  .addOptionalParam("token", TOKEN_HELP)
+  .addOptionalParam("partner", PARTNER_TOKEN_HELP)
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { amount: string; token?: string; partner?: string; from?: string }, hre) => {
+      const partner = args.partner ? plmnArg("partner", args.partner) : undefined;
+      const client = await clientFor(hre, args.from);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const token = await resolveToken(client, self.plmn, { token: args.token, partner });
+      const amount = amountArg(args.amount, token);
+      const r = await depositToEscrow(client, self.plmn, token, amount);
+      if (r.approveTx) out(`Approved the escrow for ${units(amount, token)} (tx ${r.approveTx}).`);
+      out(`${self.text} deposited ${units(amount, token)} (tx ${r.depositTx}); deposit now ${units(r.deposit, token)}.`);
+    }),
+  );
+
+task("escrow:withdraw", "Carrier: withdraws from your carrier's free deposit (what open invoices and debts do not reserve)")
+  .addParam("amount", 'Amount in token units, e.g. "250"')
+  .addOptionalParam("to", "Address to send the tokens to (default: the sending account)")
+  .addOptionalParam("token", TOKEN_HELP)
+  .addOptionalParam("partner", PARTNER_TOKEN_HELP)
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { amount: string; to?: string; token?: string; partner?: string; from?: string }, hre) => {
+      const partner = args.partner ? plmnArg("partner", args.partner) : undefined;
+      const client = await clientFor(hre, args.from);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const token = await resolveToken(client, self.plmn, { token: args.token, partner });
+      const amount = amountArg(args.amount, token);
+      const r = await withdrawFromEscrow(client, self.plmn, token, amount, args.to);
+      out(`${self.text} withdrew ${units(amount, token)} to ${r.to} (tx ${r.txHash}); deposit now ${units(r.deposit, token)}.`);
+    }),
+  );
+
+task("escrow:balance", "Anyone (read-only): a member's deposits per settlement token (reserved for open invoices and debts, free) and its debts both ways")
+  .addOptionalParam("member", "The member, as MCC-MNC (default: the member of the --from account)")
+  .addOptionalParam("token", "Only this token (default: every settlement token of the member's agreements)")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { member?: string; token?: string; from?: string }, hre) => {
+      const client = await clientFor(hre, args.from);
+      const plmn = args.member ? plmnArg("member", args.member) : await accountMember(client);
+      if (!plmn) throw new InputError("whose balance? The account is no member's operator", { hint: "pass --member with the carrier (MCC-MNC)." });
+      const member = await requireMember(client, plmn, "--member");
+      if (args.token) await tokenInfo(args.token, client.runner, { file: "--token" });
+      const balances = await escrowBalances(client, plmn, args.token ? [args.token] : undefined);
+      out(`Escrow balance of ${member.name} (${member.text}):`);
+      if (balances.length === 0) out("  no settlement token: no accepted agreement yet (pass --token to look at one).");
+      for (const b of balances) {
+        out(`  ${b.token.symbol || "token"} ${b.token.address}: deposit ${units(b.deposit, b.token)}, reserved ${units(b.reserved, b.token)}, free ${units(b.free, b.token)}`);
+        for (const d of b.debtsOwed) out(`    owes ${d.partner.name} (${d.partner.text}) ${units(d.amount, b.token)} after a shortfall`);
+        for (const d of b.debtsDue) out(`    is owed ${units(d.amount, b.token)} by ${d.partner.name} (${d.partner.text}) after a shortfall`);
+      }
+    }),
+  );
+
+task("escrow:close", "Carrier: closes one direction's invoice of a period with the ledger's batches (rated on-chain and reserved on the payer's deposit)")
+  .addParam("partner", "The other carrier, as MCC-MNC")
+  .addParam("period", "Billing period, YYYY-MM")
+  .addOptionalParam("as", "payer: the invoice you pay as home carrier (default); payee: the one you bill as visited carrier")
+  .addOptionalParam("fromBlock", FROM_BLOCK_HELP)
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { partner: string; period: string; as?: string; fromBlock?: string; from?: string }, hre) => {
+      const partnerPlmn = plmnArg("partner", args.partner);
+      const period = parsePeriod(args.period);
+      const side = sideArg(args.as, "payer");
+      const client = await clientFor(hre, args.from);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const partner = await requirePartner(client, self.plmn, partnerPlmn);
+      const [payer, payee] = side === "payer" ? [self.plmn, partner.plmn] : [partner.plmn, self.plmn];
+      const r = await closeInvoice(client, payer, payee, period, fromBlockArg(args.fromBlock));
+      const token = await tokenInfo(r.token, client.runner);
+      const what = `the invoice of ${formatPlmn(payer)} (payer) to ${formatPlmn(payee)} (payee) for ${formatPeriod(period)}`;
+      if (!r.closedNow) out(`${what} was closed already: ${units(r.amount, token)}; nothing was sent.`);
+      else {
+        out(`Closed ${what} with ${r.batches} batch(es) (tx ${r.txHash}): ${units(r.amount, token)} due, reserved on ${formatPlmn(payer)}'s deposit.`);
+        if (r.rating) out(`  subtotal ${units(r.rating.subtotal, token)}, SLA credit ${units(r.rating.credit, token)} (${r.rating.creditBps} bps)`);
+      }
+    }),
+  );
+
+task("escrow:settle", "Carrier: settles a period with a partner: closes whichever direction is not closed yet, then pays the difference from the net debtor's deposit (netting)")
+  .addParam("partner", "The other carrier, as MCC-MNC")
+  .addParam("period", "Billing period, YYYY-MM")
+  .addOptionalParam("fromBlock", FROM_BLOCK_HELP)
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { partner: string; period: string; fromBlock?: string; from?: string }, hre) => {
+      const partnerPlmn = plmnArg("partner", args.partner);
+      const period = parsePeriod(args.period);
+      const client = await clientFor(hre, args.from);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const partner = await requirePartner(client, self.plmn, partnerPlmn);
+      const r = await settlePeriod(client, self.plmn, partner.plmn, period, fromBlockArg(args.fromBlock));
+      const token = await tokenInfo(await agreementToken(client, self.plmn, partner.plmn), client.runner);
+      for (const c of r.closed) out(`Closed the invoice of ${formatPlmn(c.payer)} to ${formatPlmn(c.payee)}: ${units(c.amount, token)} (tx ${c.txHash}).`);
+      out(`Settled ${formatPeriod(period)} between ${self.text} and ${partner.text} (tx ${r.txHash}): ${self.text} owed ${units(r.selfOwed, token)}, ${partner.text} owed ${units(r.partnerOwed, token)}.`);
+      if (r.payments.length === 0) out("  Both owed the same: nothing moved.");
+      for (const p of r.payments) {
+        const t = await tokenInfo(p.token, client.runner);
+        const where = p.payout === "0x0000000000000000000000000000000000000000" ? "credited to its deposit" : `sent to ${p.payout}`;
+        out(`  ${formatPlmn(p.debtor)} paid ${formatPlmn(p.creditor)} ${units(p.paid, t)} of ${units(p.owed, t)} (${where}).`);
+      }
+      for (const s of r.shortfalls) {
+        const t = await tokenInfo(s.token, client.runner);
+        out(`  SHORTFALL: ${formatPlmn(s.debtor)}'s deposit was short by ${units(s.owed, t)}: that is now its debt to ${formatPlmn(s.creditor)}.`);
+        out(`  After a top-up, either side collects it: npx hardhat escrow:pay-debt --debtor ${formatPlmn(s.debtor)} --creditor ${formatPlmn(s.creditor)}`);
+      }
+    }),
+  );
+
+task("escrow:pay-debt", "Either carrier: pays a debt left by a settlement shortfall from the debtor's deposit (as much as it holds)")
+  .addParam("debtor", "The carrier that owes, as MCC-MNC")
+  .addParam("creditor", "The carrier owed, as MCC-MNC")
+  .addOptionalParam("token", "Token of the debt (default: the settlement token of their agreement)")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { debtor: string; creditor: string; token?: string; from?: string }, hre) => {
+      const debtor = plmnArg("debtor", args.debtor);
+      const creditor = plmnArg("creditor", args.creditor);
+      const client = await clientFor(hre, args.from);
+      await memberOfSigner(client, ROLE_BITS.carrier);
+      await requireMember(client, debtor, "--debtor");
+      await requireMember(client, creditor, "--creditor");
+      const token = args.token ? await tokenInfo(args.token, client.runner, { file: "--token" }) : await tokenInfo(await agreementToken(client, debtor, creditor), client.runner);
+      const r = await payDebt(client, debtor, creditor, token);
+      out(`${formatPlmn(debtor)} paid ${formatPlmn(creditor)} ${units(r.paid, token)} of its debt (tx ${r.txHash}); ${units(r.remaining, token)} still owed.`);
+    }),
+  );
