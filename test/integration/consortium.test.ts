@@ -1,0 +1,504 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import { id as keccakText, hexlify, randomBytes } from "ethers";
+import { DeviceRegistry__factory, SettlementToken__factory } from "../../typechain-types";
+import {
+  chainTime,
+  clientOf,
+  deployWithTask,
+  membersOf,
+  openIntegrationNetwork,
+  placeholderEncryptionKey,
+  runTask,
+  writeDevicesCsv,
+  writeTermsFile,
+  type Deployment,
+  type IntegrationNetwork,
+  type Member,
+  type MemberKey,
+} from "../helpers/integration";
+import { createRoamLedgerReader, DENY_REASONS, type RoamLedgerReader } from "../../lib/viem";
+import { createDeviceIdDeriver } from "../../lib/imsi";
+import { shareImsiKey, receiveImsiKey } from "../../lib/keyshare";
+import { acceptAgreement, readAgreement, tokenInfo } from "../../lib/agreementOps";
+import { readAgreementTerms } from "../../lib/agreements";
+import { formatPeriod, periodBounds } from "../../lib/usage/period";
+import { readPolicies, SERVICES, type ServiceName } from "../../lib/policy";
+import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices";
+import type { RoamLedgerClient } from "../../lib/client";
+import { generateUsage, MALFORMED_KINDS, MALFORMED_REJECT_CODES, type GenerateSummary } from "../../lib/usage/generate";
+import { ingestUsage, pairWorkDir } from "../../lib/usage/ingest";
+import { verifyBatch } from "../../lib/usage/verify";
+import { pairKeyWith } from "../../lib/usage/pair";
+import { FolderStore } from "../../lib/usage/store";
+import { closability, depositToEscrow } from "../../lib/escrowOps";
+import { formatAmount } from "../../lib/amount";
+import type { Hex } from "../../lib/hex";
+
+const POLICIES = path.join(__dirname, "..", "fixtures", "policies.json");
+const DE_DEVICES = 300;
+const US_DEVICES = 120;
+/** Dispute window of the US-BR agreement, seconds. */
+const SHORT_DISPUTE_WINDOW = 6;
+
+/** The month before the one `time` (unix seconds) falls in, as yyyymm: a period that is over. */
+function previousMonth(time: number): number {
+  const d = new Date(time * 1000);
+  return d.getUTCMonth() === 0 ? (d.getUTCFullYear() - 1) * 100 + 12 : d.getUTCFullYear() * 100 + d.getUTCMonth();
+}
+
+/**
+ * Three carriers and a device maker on a separate node (anvil, or Besu with --network besu), each
+ * with its own account and key store, driving RoamLedger through the Hardhat tasks (subprocesses)
+ * and the library (ethers and viem clients), over standard eth_* JSON-RPC only.
+ *
+ * The steps build on each other, in order; a later step (usage ingestion, settlement) continues
+ * from `flow`.
+ */
+describe("integration: a consortium on a separate node", function () {
+  let net: IntegrationNetwork;
+  let m: Record<MemberKey, Member>;
+  let deployment: Deployment;
+  const client = (key: MemberKey): RoamLedgerClient => clientOf(m[key], deployment.addresses);
+  const flow = { deDevices: [] as string[], usDevices: [] as string[], period: 0 };
+
+  before(async function () {
+    net = await openIntegrationNetwork();
+    m = membersOf(net);
+  });
+
+  after(async function () {
+    await net?.close();
+  });
+
+  it("deploys RoamLedger through Ignition with the deploy task, each member with its own key", async function () {
+    // DE creates its keys with the task; US and the maker with the library; BR is admitted with a
+    // key it does not hold yet (it registers its own in the next step).
+    await runTask(net, ["keys:init", "--plmn", m.de.plmn], { home: m.de.home });
+    m.us.keystore.ensureImsiKey(m.us.plmn);
+    // No submission grace: last month's usage can be closed by anyone as soon as its batches are answered.
+    deployment = await deployWithTask(net, m, { br: placeholderEncryptionKey() }, { submissionGraceDays: 0 });
+    expect(deployment.run.stdout).to.contain(`RoamLedger deployed on ${net.networkName}:`);
+
+    const carriers = client("de").carriers;
+    expect([...(await carriers.memberIds())]).to.have.members([m.de.plmnHex, m.us.plmnHex, m.br.plmnHex, m.maker.plmnHex]);
+    expect((await carriers.getMember(m.de.plmnHex)).encryptionKey).to.equal(m.de.keystore.encryptionKey(m.de.plmn).publicKey);
+    expect(await carriers.isInfraAccount(net.wallets[0].address)).to.equal(true);
+    // What a Besu node with account permissioning asks the registry for every transaction.
+    const allowed = (sender: string) => carriers.transactionAllowed(sender, deployment.addresses.deviceRegistry, 0, 0, 0, "0x");
+    expect(await allowed(m.br.wallet.address)).to.equal(true);
+    expect(await allowed(net.wallets[0].address)).to.equal(true);
+    expect(await allowed(hexlify(randomBytes(20)))).to.equal(false);
+    expect(await net.provider.getCode(deployment.token)).to.not.equal("0x");
+  });
+
+  it("BR creates its keys and registers its encryption key (keys:init, carrier:rotate-key)", async function () {
+    await runTask(net, ["keys:init", "--plmn", m.br.plmn], { home: m.br.home });
+    await runTask(net, ["carrier:rotate-key", "--from", m.br.from], { home: m.br.home });
+    const onChain = (await client("br").carriers.getMember(m.br.plmnHex)).encryptionKey;
+    expect(onChain).to.equal(m.br.keystore.encryptionKey(m.br.plmn).publicKey);
+  });
+
+  it("DE and US share their IMSI keys with BR, which opens them (keys:share, keys:receive, library)", async function () {
+    await runTask(net, ["keys:share", "--partner", m.br.plmn, "--from", m.de.from], { home: m.de.home });
+    await runTask(net, ["keys:receive", "--home", m.de.plmn, "--from", m.br.from], { home: m.br.home });
+    await shareImsiKey(client("us"), m.us.keystore, m.us.plmnHex, m.br.plmnHex);
+    await receiveImsiKey(client("br"), m.br.keystore, m.br.plmnHex, m.us.plmnHex);
+    for (const home of [m.de, m.us]) {
+      expect(hexlify(m.br.keystore.partnerImsiKey(m.br.plmn, home.plmn))).to.equal(hexlify(home.keystore.imsiKey(home.plmn)));
+    }
+  });
+
+  it("DE-BR agree through the terms file (agreement:propose, agreement:accept), US-BR through the library", async function () {
+    // In force since the start of last month, the period the usage steps bill and settle.
+    flow.period = previousMonth(await chainTime(net));
+    const [from] = periodBounds(flow.period);
+    const deBr = path.join(net.dir, "terms-de-br.json");
+    writeTermsFile(deBr, m.de.plmn, m.br.plmn, from, deployment.token);
+    await runTask(net, ["agreement:propose", "--partner", m.br.plmn, "--terms", deBr, "--from", m.de.from]);
+    const accepted = await runTask(net, ["agreement:accept", "--partner", m.de.plmn, "--agreement-version", "1", "--from", m.br.from]);
+    expect(accepted.stdout).to.contain("accepted version 1");
+
+    const usBr = path.join(net.dir, "terms-us-br.json");
+    writeTermsFile(usBr, m.us.plmn, m.br.plmn, from, deployment.token);
+    // US-BR disputes must come within seconds (the contract allows any window from 1 s; the terms file
+    // counts in days): a batch nobody answers then counts as accepted while the test waits.
+    const terms = readAgreementTerms(usBr, { self: m.us.plmnHex, partner: m.br.plmnHex, decimals: 6 });
+    await (await client("us").agreements.propose(m.br.plmnHex, { ...terms, disputeWindow: SHORT_DISPUTE_WINDOW })).wait();
+    await acceptAgreement(client("br"), m.us.plmnHex, 1);
+
+    for (const home of [m.de, m.us]) {
+      const view = await readAgreement(client("br"), m.br.plmnHex, home.plmnHex);
+      expect(view.inForce, `${home.plmn}-${m.br.plmn} in force`).to.equal(1);
+      expect(view.versions[0].terms.rates).to.have.length(6);
+    }
+    expect((await readAgreement(client("de"), m.de.plmnHex, m.us.plmnHex)).inForce).to.equal(0);
+  });
+
+  it(`registers devices with their policy contracts: ${DE_DEVICES} of DE (device:register), ${US_DEVICES} of US (library)`, async function () {
+    const deCsv = path.join(net.dir, "devices-de.csv");
+    flow.deDevices = writeDevicesCsv(deCsv, m.de.plmn, DE_DEVICES);
+    const run = await runTask(
+      net,
+      ["device:register", "--file", deCsv, "--policies", POLICIES, "--batch-size", "120", "--from", m.de.from],
+      { home: m.de.home },
+    );
+    expect(run.stdout).to.contain(`registered ${DE_DEVICES} devices in 3 transactions`);
+
+    // US uses the same policies, its trackers allowed in BR only (a home network is never a visited one).
+    const usCsv = path.join(net.dir, "devices-us.csv");
+    flow.usDevices = writeDevicesCsv(usCsv, m.us.plmn, US_DEVICES);
+    const usPolicies = path.join(net.dir, "policies-us.json");
+    const fixture = JSON.parse(fs.readFileSync(POLICIES, "utf8")) as Record<string, { allowedNetworks?: string[] }>;
+    fixture.tracker.allowedNetworks = [m.br.plmn];
+    fs.writeFileSync(usPolicies, JSON.stringify(fixture, null, 2));
+    const us = client("us");
+    const policies = readPolicies(usPolicies, m.us.plmnHex);
+    const devices = await readDevices(usCsv, m.us.plmnHex, m.us.keystore.imsiKey(m.us.plmn), new Set(policies.keys()));
+    const { ids } = await ensurePolicies(us, policies, devices.map((d) => d.policyName));
+    const result = await registerDevices(us, devices, ids, { batchSize: 100 });
+    expect(result).to.include({ registered: US_DEVICES, skipped: 0, transactions: 2 });
+
+    const deIds = flow.deDevices.map(createDeviceIdDeriver(m.de.keystore.imsiKey(m.de.plmn)));
+    expect(await client("de").devices.registered(deIds)).to.deep.equal(deIds.map(() => true));
+    // Running the task again registers nothing twice.
+    const again = await runTask(net, ["device:register", "--file", deCsv, "--policies", POLICIES, "--from", m.de.from], { home: m.de.home });
+    expect(again.stdout).to.contain(`registered 0 devices in 0 transactions`).and.to.contain(`${DE_DEVICES} already registered`);
+  });
+
+  describe("BR serves roaming devices", function () {
+    let reader: RoamLedgerReader;
+    let deId: (imsi: string) => Hex;
+    let usId: (imsi: string) => Hex;
+
+    before(function () {
+      reader = createRoamLedgerReader(net.publicClient, deployment.addresses);
+      // BR derives the ids from the IMSIs it sees, with the keys DE and US shared with it.
+      deId = createDeviceIdDeriver(m.br.keystore.partnerImsiKey(m.br.plmn, m.de.plmn));
+      usId = createDeviceIdDeriver(m.br.keystore.partnerImsiKey(m.br.plmn, m.us.plmn));
+    });
+
+    /** The decision as the ethers (typechain) client reads it from the device's policy contract. */
+    async function decideWithEthers(id: Hex, visited: Hex, service: ServiceName) {
+      const br = client("br");
+      const [d] = await br.policyAt(await br.devices.predictPolicyAddress(id)).decide(visited, SERVICES.indexOf(service));
+      return {
+        serve: d.serve,
+        reason: DENY_REASONS[Number(d.reason)],
+        steerable: d.steerable,
+        homeRouted: d.homeRouted,
+        tariffClass: Number(d.tariffClass),
+        policyVersion: Number(d.policyVersion),
+      };
+    }
+
+    it("gets the same decisions from the ethers and the viem clients", async function () {
+      const sample = [
+        ...[0, 1, 2, 49, 99, 150, 299].map((i) => ({ id: deId(flow.deDevices[i]), i })),
+        ...[0, 2, 49, 119].map((i) => ({ id: usId(flow.usDevices[i]), i })),
+      ];
+      for (const { id, i } of sample) {
+        expect(await reader.policyAddress(id)).to.equal(await client("br").devices.predictPolicyAddress(id));
+        for (const service of ["data", "sms", "voice"] as const) {
+          const viaViem = await reader.decide(id, m.br.plmn, service);
+          const { policy, ...decision } = viaViem;
+          expect(decision, `device ${i} ${service}`).to.deep.equal(await decideWithEthers(id, m.br.plmnHex, service));
+          expect(policy).to.not.equal(null);
+        }
+      }
+    });
+
+    it("answers what each policy allows", async function () {
+      const meter = await reader.decide(deId(flow.deDevices[0]), m.br.plmn, "data");
+      expect(meter).to.include({ serve: true, reason: "none", steerable: true, homeRouted: true, tariffClass: 1 });
+      expect(await reader.decide(deId(flow.deDevices[0]), m.br.plmn, "voice")).to.include({ serve: false, reason: "service-not-allowed" });
+      const tracker = await reader.decide(deId(flow.deDevices[2]), m.br.plmn, "sms");
+      expect(tracker).to.include({ serve: true, homeRouted: false, tariffClass: 2 });
+      const drone = await reader.decide(usId(flow.usDevices[49]), m.br.plmn, "voice");
+      expect(drone).to.include({ serve: true, steerable: false, tariffClass: 3 });
+      // DE and US have no agreement: a DE meter is not served in the US.
+      expect(await reader.decide(deId(flow.deDevices[0]), m.us.plmn, "data")).to.include({ serve: false, reason: "no-agreement" });
+      // An IMSI nobody registered.
+      expect(await reader.decide(deId("262019999999999"), m.br.plmn, "data")).to.include({ serve: false, reason: "unknown-device" });
+    });
+
+    it("flags a fraudulent SIM, which DE sees through eth_getLogs and every visited network refuses", async function () {
+      const stolen = deId(flow.deDevices[3]); // a data-only meter
+      const evidence = keccakText("voice CDR 2026-11-26T09:12:44Z 124s") as Hex;
+      const fromBlock = await net.provider.getBlockNumber();
+      const receipt = await (await client("br").devices.flagFraud([{ id: stolen, reason: 2, evidenceHash: evidence }])).wait();
+
+      // DE's watcher: raw eth_getLogs on the registry, filtered on its own PLMN (the `home` topic).
+      const registry = DeviceRegistry__factory.createInterface();
+      const logs = await net.provider.getLogs({
+        address: deployment.addresses.deviceRegistry,
+        topics: registry.encodeFilterTopics("FraudFlagged", [null, m.de.plmnHex]),
+        fromBlock,
+        toBlock: receipt!.blockNumber,
+      });
+      expect(logs).to.have.length(1);
+      const alert = registry.parseLog(logs[0])!;
+      expect(alert.args.id).to.equal(stolen);
+      expect(alert.args.reporter).to.equal(m.br.plmnHex);
+      expect(alert.args.reason).to.equal(2n);
+      expect(alert.args.evidenceHash).to.equal(evidence);
+
+      expect(await reader.getDevice(stolen)).to.include({ status: "fraud-flagged", home: m.de.plmn });
+      for (const visited of [m.br, m.us]) {
+        expect((await decideWithEthers(stolen, visited.plmnHex, "data")).reason).to.equal("device-fraud-flagged");
+      }
+    });
+  });
+
+  /**
+   * Last month, billed both ways and checked: BR bills DE's roaming fleet with the usage:ingest task, DE's
+   * watcher sees the fraud flags and permanent roamers (watch --once --json), DE disputes the one record
+   * its own counters disagree with (usage:verify --own). DE bills BR's devices and BR bills US's through
+   * the library; BR accepts DE's batches, US leaves BR's unanswered until the short dispute window ends.
+   */
+  describe("usage of last month", function () {
+    const usage = {} as {
+      deFleet: GenerateSummary;
+      ingestBlock: number;
+      batchIds: Hex[];
+      own: string;
+      alteredId: string;
+      store: string;
+      /** Billable records of BR's bill to DE, as usage:ingest counted them. */
+      billable: number;
+    };
+
+    /** Generates `devices` devices of `home` roaming in `visited` for last month, registered by `home`. */
+    async function fleet(home: Member, visited: Member, devices: number, seed: number, imsiPrefix: string, policies: string): Promise<GenerateSummary> {
+      const g = generateUsage({
+        home: home.plmnHex,
+        visited: visited.plmnHex,
+        period: flow.period,
+        devices,
+        seed,
+        imsiPrefix,
+        malformedRate: 0.005,
+        usageOut: path.join(net.dir, `usage-${visited.key}-bills-${home.key}.csv`),
+        devicesOut: path.join(net.dir, `fleet-${home.key}-in-${visited.key}.csv`),
+      });
+      const c = client(home.key);
+      const defs = readPolicies(policies, home.plmnHex);
+      const lines = await readDevices(g.devicesFile, home.plmnHex, home.keystore.imsiKey(home.plmn), new Set(defs.keys()));
+      const { ids: policyIds } = await ensurePolicies(c, defs, lines.map((d) => d.policyName));
+      await registerDevices(c, lines, policyIds, { batchSize: 500 });
+      return g;
+    }
+
+    before(function () {
+      usage.store = path.join(net.dir, "store");
+    });
+
+    it("BR bills DE's roaming fleet with usage:ingest: rejects by reason, fraud flagged while reading, permanent roamers, batches", async function () {
+      usage.deFleet = await fleet(m.de, m.br, 150, 31, "2620150", POLICIES);
+      const g = usage.deFleet;
+      usage.ingestBlock = await net.provider.getBlockNumber();
+      const run = await runTask(
+        net,
+        ["usage:ingest", "--file", g.usageFile, "--home", m.de.plmn, "--period", formatPeriod(flow.period), "--batch-size", "3000", "--store", usage.store, "--from", m.br.from],
+        { home: m.br.home },
+      );
+      const n = (x: number) => x.toLocaleString("en-US");
+      expect(run.stdout).to.contain(`${n(g.lines)} lines, ${n(g.records)} records committed`);
+      for (const kind of MALFORMED_KINDS) {
+        const count = g.malformed[kind].length;
+        if (count > 0) expect(run.stdout).to.contain(`rejected ${MALFORMED_REJECT_CODES[kind]}: ${count}`);
+      }
+      expect(run.stdout).to.contain(`fraud: ${g.outOfPolicy.length} device(s) flagged on-chain`);
+      usage.batchIds = [...run.stdout.matchAll(/batch (0x[0-9a-f]{64}): /g)].map((x) => x[1] as Hex);
+      usage.billable = Number(/billable ([\d,]+);/.exec(run.stdout)![1].replace(/,/g, ""));
+      expect(usage.batchIds).to.have.length(Math.ceil(g.records / 3000));
+
+      const ledger = client("de").ledger;
+      expect((await ledger.getPeriod(m.de.plmnHex, m.br.plmnHex, flow.period)).batchCount).to.equal(BigInt(usage.batchIds.length));
+      for (const id of usage.batchIds) expect((await ledger.getBatch(id)).status).to.equal(1n); // submitted
+      const derive = createDeviceIdDeriver(m.de.keystore.imsiKey(m.de.plmn));
+      for (const bad of g.outOfPolicy) {
+        expect((await client("de").devices.getDevice(derive(bad.imsi))).status, bad.imsi).to.equal(3n); // fraud-flagged
+      }
+      for (const imsi of g.permanentRoamers) {
+        expect((await ledger.permanentRoaming(derive(imsi), m.br.plmnHex)).reportedAt, imsi).to.be.greaterThan(0n);
+      }
+    });
+
+    it("DE's watcher sees the alerts (watch --once --json) while DE disputes the record its counters disagree with (usage:verify --own)", async function () {
+      // DE's own records: BR's file with one billable tracker data record counted 400 bytes lower.
+      const lines = fs.readFileSync(usage.deFleet.usageFile, "utf8").split("\n");
+      const header = lines[0].split(",");
+      const col = (name: string) => header.indexOf(name);
+      const target = lines.findIndex((l, i) => i > 0 && l.split(",")[col("rat")] === "lte-m" && l.split(",")[col("service")] === "data" && l.split(",").length === header.length);
+      const fields = lines[target].split(",");
+      fields[col("dataVolumeOutgoing")] = String(Number(fields[col("dataVolumeOutgoing")]) - 400);
+      lines[target] = fields.join(",");
+      usage.own = path.join(net.dir, "de-own-records.csv");
+      usage.alteredId = fields[col("recordId")];
+      fs.writeFileSync(usage.own, lines.join("\n"));
+
+      // Which batch holds it: a dry run of the home carrier's check sends nothing.
+      const de = client("de");
+      const check = (batchId: Hex, dryRun: boolean) =>
+        verifyBatch({
+          batchId,
+          client: de,
+          self: m.de.plmnHex,
+          pairKeyFor: (visited) => pairKeyWith(de, m.de.keystore, m.de.plmnHex, visited),
+          store: new FolderStore(usage.store),
+          imsiKey: m.de.keystore.imsiKey(m.de.plmn),
+          ownFile: usage.own,
+          dryRun,
+        });
+      const dry = await Promise.all(usage.batchIds.map((id) => check(id, true)));
+      const disputedBatch = usage.batchIds[dry.findIndex((r) => r.disputed.length > 0)];
+      expect(dry.flatMap((r) => r.disputed).map((d) => d.recordId)).to.deep.equal([usage.alteredId]);
+
+      const [watch, verify] = await Promise.all([
+        runTask(net, ["watch", "--once", "--json", "--from-block", String(usage.ingestBlock + 1), "--from", m.de.from]),
+        runTask(net, ["usage:verify", "--batch", disputedBatch, "--own", usage.own, "--store", usage.store, "--from", m.de.from], { home: m.de.home }),
+      ]);
+
+      const events = watch.stdout.trim().split("\n").map((l) => JSON.parse(l) as { kind: string; as: string; data: Record<string, string | number> });
+      const derive = createDeviceIdDeriver(m.de.keystore.imsiKey(m.de.plmn));
+      const flagged = events.filter((e) => e.kind === "fraud-flag" && e.as === "home").map((e) => e.data.deviceId);
+      expect(flagged).to.have.members(usage.deFleet.outOfPolicy.map((d) => derive(d.imsi)));
+      const roamers = new Set(events.filter((e) => e.kind === "permanent-roamer" && e.as === "home").map((e) => e.data.deviceId));
+      for (const imsi of usage.deFleet.permanentRoamers) expect(roamers.has(derive(imsi)), imsi).to.equal(true);
+      expect(events.filter((e) => e.kind === "batch-submitted").map((e) => e.data.batchId)).to.have.members(usage.batchIds);
+
+      expect(verify.stdout).to.contain("root and totals match the chain");
+      expect(verify.stdout).to.match(new RegExp(`disputed: 1 of [\\d,]+ billable records`));
+      expect(verify.stdout).to.contain(`${usage.alteredId}: VOLUME_MISMATCH`);
+      expect(verify.stdout).to.contain("action: disputed-and-accepted");
+      const disputes = await de.ledger.queryFilter(de.ledger.filters.UsageRecordDisputed(disputedBatch), usage.ingestBlock);
+      expect(disputes).to.have.length(1);
+      expect((await de.ledger.getBatch(disputedBatch)).status).to.equal(2n); // accepted
+
+      // The other batches match DE's records: accepted.
+      for (const id of usage.batchIds.filter((x) => x !== disputedBatch)) {
+        expect((await check(id, false)).action).to.equal("accepted");
+      }
+    });
+
+    it("DE bills BR's devices, BR accepts; BR bills US's devices, which US leaves to its dispute window (library)", async function () {
+      const brPolicies = path.join(net.dir, "policies-br.json");
+      const fixture = JSON.parse(fs.readFileSync(POLICIES, "utf8")) as Record<string, { allowedNetworks?: string[] }>;
+      fixture.tracker.allowedNetworks = [m.de.plmn, m.us.plmn];
+      fs.writeFileSync(brPolicies, JSON.stringify(fixture, null, 2));
+      const brFleet = await fleet(m.br, m.de, 40, 32, "7240519", brPolicies);
+      const usFleet = await fleet(m.us, m.br, 40, 33, "3104105", path.join(net.dir, "policies-us.json"));
+      await shareImsiKey(client("br"), m.br.keystore, m.br.plmnHex, m.de.plmnHex);
+      await receiveImsiKey(client("de"), m.de.keystore, m.de.plmnHex, m.br.plmnHex);
+
+      const store = new FolderStore(usage.store);
+      const ingest = async (visited: Member, home: Member, file: string) =>
+        ingestUsage({
+          file,
+          home: home.plmnHex,
+          visited: visited.plmnHex,
+          period: flow.period,
+          client: client(visited.key),
+          signer: visited.wallet,
+          chainId: BigInt(net.chainId),
+          imsiKey: visited.keystore.partnerImsiKey(visited.plmn, home.plmn),
+          pairKey: await pairKeyWith(client(visited.key), visited.keystore, visited.plmnHex, home.plmnHex),
+          workDir: pairWorkDir(visited.home, visited.plmnHex, home.plmnHex),
+          store,
+          progress: false,
+        });
+      const deBillsBr = await ingest(m.de, m.br, brFleet.usageFile);
+      expect(deBillsBr.accepted).to.equal(brFleet.records);
+      for (const b of deBillsBr.batches) {
+        const report = await verifyBatch({
+          batchId: b.id,
+          client: client("br"),
+          self: m.br.plmnHex,
+          pairKeyFor: (visited) => pairKeyWith(client("br"), m.br.keystore, m.br.plmnHex, visited),
+          store,
+          imsiKey: m.br.keystore.imsiKey(m.br.plmn),
+        });
+        expect(report.action).to.equal("accepted");
+      }
+      const brBillsUs = await ingest(m.br, m.us, usFleet.usageFile);
+      expect(brBillsUs.accepted).to.equal(usFleet.records);
+      for (const b of brBillsUs.batches) expect((await client("us").ledger.getBatch(b.id)).status).to.equal(1n); // open
+    });
+    it("settles last month with escrow:settle (DE-BR netted; US-BR once US's dispute window is over) and prints the invoice and report", async function () {
+      // The token issuer (the deployer, owner of the dev token) funds the carriers; each deposits.
+      const token = SettlementToken__factory.connect(deployment.token, net.wallets[0]);
+      const rlst = await tokenInfo(deployment.token, net.provider);
+      const funds = 100_000n * 10n ** BigInt(rlst.decimals);
+      for (const who of [m.de, m.us, m.br]) {
+        await (await token.mint(who.wallet.address, funds)).wait();
+        await depositToEscrow(client(who.key), who.plmnHex, rlst, funds);
+      }
+      const escrow = client("br").escrow;
+      const deposits = async () => ({
+        de: await escrow.deposits(m.de.plmnHex, deployment.token),
+        us: await escrow.deposits(m.us.plmnHex, deployment.token),
+        br: await escrow.deposits(m.br.plmnHex, deployment.token),
+      });
+      const before = await deposits();
+
+      // BR's batch billing US is open until its window ends: then it counts as accepted.
+      const usBr = await closability(client("br"), m.us.plmnHex, m.br.plmnHex, flow.period);
+      expect(usBr.openBatches).to.have.length(1);
+      const wait = usBr.earliest + 1 - Date.now() / 1000;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+
+      const period = formatPeriod(flow.period);
+      const [deBr, brUs] = await Promise.all([
+        runTask(net, ["escrow:settle", "--partner", m.br.plmn, "--period", period, "--from", m.de.from]),
+        runTask(net, ["escrow:settle", "--partner", m.us.plmn, "--period", period, "--from", m.br.from]),
+      ]);
+      const invoice = (payer: Member, payee: Member) => escrow.invoice(payer.plmnHex, payee.plmnHex, flow.period);
+      const units = (x: bigint) => `${formatAmount(x, rlst.decimals)} RLST`;
+
+      // DE-BR: both directions rated and settled; only the difference moved, into BR's deposit.
+      const [deOwes, brOwesDe] = [await invoice(m.de, m.br), await invoice(m.br, m.de)];
+      expect([deOwes.status, brOwesDe.status]).to.deep.equal([2n, 2n]); // settled
+      expect(deOwes.amount).to.be.greaterThan(brOwesDe.amount).and.greaterThan(0n);
+      expect(brOwesDe.amount).to.be.greaterThan(0n);
+      expect(deBr.stdout).to.contain(`${m.de.plmn} owed ${units(deOwes.amount)}, ${m.br.plmn} owed ${units(brOwesDe.amount)}`);
+      const deNet = deOwes.amount - brOwesDe.amount;
+      expect(deBr.stdout).to.contain(`${m.de.plmn} paid ${m.br.plmn} ${units(deNet)} of ${units(deNet)} (credited to its deposit)`);
+      // The disputed record is off the closed totals.
+      const closed = await client("de").ledger.periodTotals(m.de.plmnHex, m.br.plmnHex, flow.period);
+      expect(closed.reduce((sum, t) => sum + t.records, 0n)).to.equal(BigInt(usage.billable - 1));
+
+      // US-BR: US owes for its devices in BR; BR's devices were not in the US, a zero invoice.
+      const [usOwes, brOwesUs] = [await invoice(m.us, m.br), await invoice(m.br, m.us)];
+      expect([usOwes.status, brOwesUs.status]).to.deep.equal([2n, 2n]);
+      expect(usOwes.amount).to.be.greaterThan(0n);
+      expect(brOwesUs.amount).to.equal(0n);
+      expect((await client("us").ledger.getPeriod(m.us.plmnHex, m.br.plmnHex, flow.period)).closed).to.equal(true);
+      expect(brUs.stdout).to.contain(`${m.us.plmn} paid ${m.br.plmn} ${units(usOwes.amount)}`);
+
+      const after = await deposits();
+      expect(after.de).to.equal(before.de - deNet);
+      expect(after.us).to.equal(before.us - usOwes.amount);
+      expect(after.br).to.equal(before.br + deNet + usOwes.amount);
+      expect(await token.balanceOf(deployment.addresses.settlementEscrow)).to.equal(3n * funds);
+
+      // BR's invoice to DE and its accounting report, read from the chain by the tasks.
+      const invoiceFile = path.join(net.dir, "invoice-br-de.json");
+      const reportFile = path.join(net.dir, "report-br.json");
+      await Promise.all([
+        runTask(net, ["invoice", "--partner", m.de.plmn, "--period", period, "--format", "json", "--out", invoiceFile, "--store", usage.store, "--from", m.br.from], { home: m.br.home }),
+        runTask(net, ["report", "--period", period, "--format", "json", "--out", reportFile, "--from", m.br.from]),
+      ]);
+      const doc = JSON.parse(fs.readFileSync(invoiceFile, "utf8"));
+      expect(doc.net.units).to.equal(deOwes.amount.toString());
+      expect(doc.status.state).to.equal("settled");
+      expect(doc.disputes.records).to.equal(1);
+      const report = JSON.parse(fs.readFileSync(reportFile, "utf8"));
+      expect(report.partners.map((p: { partner: { text: string }; settled: boolean }) => [p.partner.text, p.settled])).to.have.deep.members([
+        [m.de.plmn, true],
+        [m.us.plmn, true],
+      ]);
+    });
+  });
+});

@@ -1,0 +1,334 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import hre from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { Wallet, encodeRlp, getAddress } from "ethers";
+import type { HttpNetworkConfig } from "hardhat/types";
+import { deployConsortium, meterPolicy, deviceId, PLMN } from "../helpers/fixtures";
+import { parseFlatToml } from "../helpers/toml";
+import { decodeQbftExtraData, encodeQbftExtraData } from "../../lib/besu/extraData";
+import { FORK_BLOCKS, FORKS_AFTER_SHANGHAI, QBFT_DEFAULTS, qbftGenesis, type QbftGenesis } from "../../lib/besu/genesis";
+import { BESU_SUBNET, DEV_SEED, buildBesuNetwork, networkLayout, writeBesuNetwork } from "../../lib/besu/network";
+import { readDeployParameters } from "../../lib/deploy";
+import { Keystore } from "../../lib/keystore";
+import { BaseError, ConfigError, InputError, InputErrors } from "../../lib/errors";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const yaml = require("js-yaml") as { load(text: string): unknown };
+
+const ROOT = hre.config.paths.root;
+const KIT = path.join(ROOT, "networks", "besu");
+const DEV = path.join(KIT, "dev");
+const read = (file: string) => fs.readFileSync(file, "utf8");
+
+interface DevNodes {
+  chainId: number;
+  nodes: { name: string; role: string; ip: string; address: string; enode: string }[];
+}
+interface ComposeService {
+  image?: string;
+  command?: string[];
+  env_file?: string | string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+  networks?: Record<string, { ipv4_address: string }>;
+}
+interface Compose {
+  "x-besu"?: ComposeService;
+  services: Record<string, ComposeService>;
+  networks?: Record<string, { ipam: { config: { subnet: string }[] } }>;
+}
+
+const besuNetwork = () => hre.config.networks.besu as HttpNetworkConfig;
+const devGenesis = (): QbftGenesis => JSON.parse(read(path.join(DEV, "genesis.json")));
+const devNodes = (): DevNodes => JSON.parse(read(path.join(DEV, "nodes.json")));
+
+/** A Besu config value that must be an array of strings. */
+function strings(value: unknown): string[] {
+  expect(value).to.be.an("array");
+  return value as string[];
+}
+
+describe("networks/besu: the consortium chain kit", function () {
+  describe("lib/besu extraData", function () {
+    const validators = Array.from({ length: 4 }, () => Wallet.createRandom().address);
+
+    it("encodes RLP([32-byte vanity, validators ascending, no vote, round 0, no seals])", function () {
+      const extra = encodeQbftExtraData(validators);
+      const sorted = [...validators].map((v) => v.toLowerCase()).sort();
+      expect(extra).to.equal(encodeRlp([`0x${"00".repeat(32)}`, sorted, [], "0x", []]));
+      // 0xf87a: a 122-byte list; then the vanity; then a list of four 20-byte strings; c0 80 c0.
+      expect(extra.slice(0, 6)).to.equal("0xf87a");
+      expect(extra.endsWith("c080c0")).to.equal(true);
+    });
+
+    it("decodes back to exactly the validators", function () {
+      const decoded = decodeQbftExtraData(encodeQbftExtraData(validators));
+      expect(decoded.validators).to.deep.equal([...validators].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).map((v) => getAddress(v)));
+      expect(decoded).to.deep.include({ vanity: `0x${"00".repeat(32)}`, vote: null, round: 0, seals: [] });
+    });
+
+    it("refuses no validators, duplicates and non-addresses", function () {
+      expect(() => encodeQbftExtraData([])).to.throw(InputError, "at least one validator");
+      expect(() => encodeQbftExtraData([validators[0], validators[0].toLowerCase()])).to.throw(InputError, "listed twice");
+      expect(() => encodeQbftExtraData(["0x1234"])).to.throw(InputError, "is not an address");
+    });
+
+    it("refuses what is not a QBFT extraData", function () {
+      expect(() => decodeQbftExtraData("0x1234")).to.throw(ConfigError, "not RLP");
+      expect(() => decodeQbftExtraData(encodeRlp(["0x00", [], [], "0x", []]))).to.throw(ConfigError, "vanity is not 32 bytes");
+      expect(() => decodeQbftExtraData(encodeRlp([`0x${"00".repeat(32)}`, ["0x12"], [], "0x", []]))).to.throw(ConfigError, "20-byte addresses");
+      expect(() => decodeQbftExtraData(encodeRlp([`0x${"00".repeat(32)}`, []]))).to.throw(ConfigError, "list of 5 items");
+    });
+  });
+
+  describe("lib/besu genesis and keys", function () {
+    const base = { chainId: 2026, validators: [Wallet.createRandom().address], gasLimit: 500_000_000n, ...QBFT_DEFAULTS };
+
+    it("refuses a request timeout not longer than the block period, and bad numbers", function () {
+      expect(() => qbftGenesis({ ...base, requestTimeoutSeconds: 2 })).to.throw(InputError, "must be longer than the block period");
+      expect(() => qbftGenesis({ ...base, chainId: 0 })).to.throw(InputError, "chain id");
+      expect(() => qbftGenesis({ ...base, gasLimit: 10n })).to.throw(InputError, "block gas limit");
+    });
+
+    it("makes random keys by default and the same keys from the same dev seed", function () {
+      const options = { ...base, validators: 4 };
+      const a = buildBesuNetwork(options);
+      const b = buildBesuNetwork(options);
+      expect(a.nodes.map((n) => n.address)).to.not.deep.equal(b.nodes.map((n) => n.address));
+      const d1 = buildBesuNetwork({ ...options, devSeed: "x" });
+      const d2 = buildBesuNetwork({ ...options, devSeed: "x" });
+      expect(d1.files).to.deep.equal(d2.files);
+      expect(new Set(a.nodes.map((n) => n.address)).size).to.equal(5);
+    });
+
+    it("never overwrites node keys unless forced", function () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-besu-"));
+      try {
+        const network = buildBesuNetwork({ ...base, validators: 1 });
+        writeBesuNetwork(dir, network);
+        const key = path.join(dir, "keys", "validator1", "key");
+        expect(fs.statSync(key).mode & 0o777).to.equal(0o600);
+        expect(() => writeBesuNetwork(dir, buildBesuNetwork({ ...base, validators: 1 }))).to.throw(ConfigError, "never overwritten");
+        expect(read(key)).to.equal(network.files.find((f) => f.path === "keys/validator1/key")!.content);
+        writeBesuNetwork(dir, buildBesuNetwork({ ...base, validators: 1 }), { force: true });
+        expect(read(key)).to.not.equal(network.files.find((f) => f.path === "keys/validator1/key")!.content);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("networks/besu/dev and the besu:genesis task", function () {
+    let out: string;
+
+    before(async function () {
+      out = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-besu-dev-"));
+      const quiet = process.env.ROAMLEDGER_QUIET;
+      process.env.ROAMLEDGER_QUIET = "1";
+      try {
+        await hre.run("besu:genesis", { out, devSeed: DEV_SEED, validators: 4 });
+      } finally {
+        if (quiet === undefined) delete process.env.ROAMLEDGER_QUIET;
+        else process.env.ROAMLEDGER_QUIET = quiet;
+      }
+    });
+
+    after(() => fs.rmSync(out, { recursive: true, force: true }));
+
+    it("the committed example is exactly what the task writes from the documented dev seed", function () {
+      if (process.env.ROAMLEDGER_BESU_CHAIN_ID) this.skip(); // the example is for the default chain id
+      if (process.env.SOLIDITY_COVERAGE) this.skip(); // coverage raises the hardhat network's block gas limit
+      for (const file of ["genesis.json", "nodes.json", "permissions_config.toml", "besu.env"]) {
+        expect(read(path.join(out, file)), file).to.equal(read(path.join(DEV, file)));
+      }
+      expect(devNodes().nodes.map((n) => n.name)).to.deep.equal(networkLayout(4).map((n) => n.name));
+      // The private keys are derived again, never committed.
+      expect(fs.existsSync(path.join(DEV, "keys"))).to.equal(false);
+      expect(fs.statSync(path.join(out, "keys", "validator1", "key")).mode & 0o777).to.equal(0o600);
+      expect(JSON.parse(read(path.join(out, "nodes.json"))).warning).to.match(/THROW-AWAY/);
+    });
+
+    it("its extraData names exactly the validator nodes, no vote, round 0, no seals", function () {
+      const validators = devNodes().nodes.filter((n) => n.role === "validator").map((n) => n.address);
+      const decoded = decodeQbftExtraData(devGenesis().extraData);
+      expect(decoded.validators).to.have.length(4);
+      expect(decoded.validators).to.have.members(validators);
+      expect(decoded.validators.map((v) => v.toLowerCase())).to.deep.equal(validators.map((v) => v.toLowerCase()).sort());
+      expect(decoded).to.deep.include({ vote: null, round: 0, seals: [] });
+      // Node addresses are the keys' addresses (what Besu derives from --node-private-key-file).
+      for (const n of devNodes().nodes) {
+        const key = read(path.join(out, "keys", n.name, "key")).trim();
+        expect(new Wallet(key).address, n.name).to.equal(n.address);
+        expect(n.enode).to.equal(`enode://${read(path.join(out, "keys", n.name, "key.pub")).trim().slice(2)}@${n.ip}:30303`);
+      }
+    });
+
+    it("the node allowlist holds every node and the validators boot from the bootnode", function () {
+      const nodes = devNodes().nodes;
+      const allow = parseFlatToml(read(path.join(DEV, "permissions_config.toml")), "permissions_config.toml");
+      expect(strings(allow["nodes-allowlist"])).to.deep.equal(nodes.map((n) => n.enode));
+      expect(read(path.join(DEV, "besu.env"))).to.contain(`BESU_BOOTNODES=${nodes.find((n) => n.role === "bootnode")!.enode}\n`);
+    });
+  });
+
+  describe("the genesis agrees with hardhat.config.ts", function () {
+    it("chain id: the besu network's (ROAMLEDGER_BESU_CHAIN_ID, default 2026)", function () {
+      if (process.env.ROAMLEDGER_BESU_CHAIN_ID) this.skip();
+      expect(besuNetwork().chainId).to.equal(2026);
+      expect(devGenesis().config.chainId).to.equal(besuNetwork().chainId);
+      expect(devNodes().chainId).to.equal(besuNetwork().chainId);
+    });
+
+    it("hardfork: every fork up to Shanghai from genesis, nothing later; contracts compiled for shanghai", function () {
+      const config = devGenesis().config as Record<string, unknown>;
+      for (const fork of FORK_BLOCKS) expect(config[fork], fork).to.equal(0);
+      expect(config.shanghaiTime).to.equal(0);
+      for (const later of [...FORKS_AFTER_SHANGHAI, "terminalTotalDifficulty"]) expect(config, later).to.not.have.property(later);
+      expect(config.qbft).to.deep.equal({
+        blockperiodseconds: QBFT_DEFAULTS.blockPeriodSeconds,
+        epochlength: QBFT_DEFAULTS.epochLength,
+        requesttimeoutseconds: QBFT_DEFAULTS.requestTimeoutSeconds,
+      });
+      expect(hre.config.networks.hardhat.hardfork).to.equal("shanghai");
+      for (const compiler of hre.config.solidity.compilers) expect(compiler.settings.evmVersion).to.equal("shanghai");
+    });
+
+    it("gas price 0: zeroBaseFee, min-gas-price 0 on the nodes, gasPrice 0 in the besu network", function () {
+      expect(devGenesis().config.zeroBaseFee).to.equal(true);
+      const toml = parseFlatToml(read(path.join(KIT, "config.toml")), "config.toml");
+      expect(toml["min-gas-price"]).to.equal(0);
+      expect(toml["tx-pool-min-gas-price"]).to.equal(0);
+      expect(besuNetwork().gasPrice).to.equal(0);
+      expect(hre.config.networks.hardhat.gasPrice).to.equal(0);
+      expect(hre.config.networks.hardhat.initialBaseFeePerGas).to.equal(0);
+    });
+
+    it("block gas limit: hardhat's blockGasLimit, above any gas the besu network would set", function () {
+      if (process.env.SOLIDITY_COVERAGE) this.skip(); // coverage raises the hardhat network's block gas limit
+      const gasLimit = BigInt(devGenesis().gasLimit);
+      expect(gasLimit).to.equal(BigInt(hre.config.networks.hardhat.blockGasLimit));
+      const gas = besuNetwork().gas;
+      // "auto": estimated per transaction (a fixed value near the limit would allow one per block).
+      if (gas !== "auto") expect(BigInt(gas)).to.be.at.most(gasLimit);
+    });
+
+    it("block gas limit: fits the largest transaction the tasks send, a full device:register batch", async function () {
+      const c = await loadFixture(deployConsortium);
+      await c.devices.connect(c.de).definePolicy(meterPolicy(PLMN.DE));
+      await c.devices.connect(c.de).definePolicy(meterPolicy(PLMN.DE, { services: 0b111, missionCritical: true, allowedNetworks: [PLMN.BR, PLMN.US] }));
+      const max = Number(await c.devices.maxBatch());
+      const regs = Array.from({ length: max }, (_, i) => ({
+        id: deviceId(50_000 + i),
+        deviceClass: i % 4,
+        maker: i % 2 ? PLMN.MAKER : "0x000000",
+        policyId: 1 + (i % 2),
+      }));
+      const tx = await c.devices.connect(c.de).registerDevices(regs);
+      const receipt = (await tx.wait())!;
+      const bytes = hre.ethers.getBytes(tx.data).length;
+      console.log(`      register ${max} devices: ${receipt.gasUsed} gas, ${bytes.toLocaleString("en-US")} bytes of calldata`);
+      expect(receipt.gasUsed).to.be.lessThan(BigInt(devGenesis().gasLimit));
+      // Room for the rest of the block: a full batch takes less than half of it.
+      expect(receipt.gasUsed * 2n).to.be.lessThan(BigInt(devGenesis().gasLimit));
+    });
+  });
+
+  describe("node configuration and docker-compose.yml", function () {
+    const compose = () => yaml.load(read(path.join(KIT, "docker-compose.yml"))) as Compose;
+    const toml = () => parseFlatToml(read(path.join(KIT, "config.toml")), "config.toml");
+
+    it("runs the bootnode and the four validators with the kit's genesis, config, allowlist, key and data", function () {
+      const { services } = compose();
+      const nodes = devNodes().nodes;
+      expect(Object.keys(services)).to.have.members(nodes.map((n) => n.name));
+      const config = toml();
+      for (const n of nodes) {
+        const s = services[n.name];
+        const volumes = strings(s.volumes);
+        expect(volumes, n.name).to.include.members([
+          `./config.toml:${"/config/config.toml"}:ro`,
+          `./generated/genesis.json:${config["genesis-file"]}:ro`,
+          `./generated/permissions_config.toml:${config["permissions-nodes-config-file"]}:ro`,
+          `./generated/keys/${n.name}:${path.posix.dirname(String(config["node-private-key-file"]))}:ro`,
+          `./generated/data/${n.name}:${config["data-path"]}`,
+        ]);
+        expect(s.command).to.deep.equal(["--config-file=/config/config.toml"]);
+        expect(s.networks?.roamledger.ipv4_address, n.name).to.equal(n.ip);
+        expect(s.environment?.BESU_P2P_HOST, n.name).to.equal(n.ip);
+        if (n.role === "validator") expect(s.env_file, n.name).to.equal("./generated/besu.env");
+        else expect(s.env_file, n.name).to.equal(undefined);
+        for (const port of s.ports ?? []) expect(port, `${n.name} publishes RPC on loopback only`).to.match(/^127\.0\.0\.1:\d+:8545$/);
+      }
+      expect(compose().networks?.roamledger.ipam.config[0].subnet).to.equal(BESU_SUBNET);
+    });
+
+    it("pins a Besu release that still has contract account permissioning", function () {
+      const image = compose()["x-besu"]?.image;
+      expect(image).to.equal("hyperledger/besu:25.5.0");
+      for (const s of Object.values(compose().services)) expect(s.image).to.equal(image);
+    });
+
+    it("turns on account permissioning by the CarrierRegistry on every node in phase 2", function () {
+      const override = yaml.load(read(path.join(KIT, "docker-compose.permissioning.yml"))) as Compose;
+      expect(Object.keys(override.services)).to.have.members(Object.keys(compose().services));
+      const text = read(path.join(KIT, "docker-compose.permissioning.yml"));
+      expect(text).to.contain("${ROAMLEDGER_CARRIER_REGISTRY:?"); // compose refuses to start without it
+      for (const [name, s] of Object.entries(override.services)) {
+        expect(s.environment?.BESU_PERMISSIONS_ACCOUNTS_CONTRACT_ENABLED, name).to.equal("true");
+        expect(s.environment?.BESU_PERMISSIONS_ACCOUNTS_CONTRACT_ADDRESS, name).to.match(/ROAMLEDGER_CARRIER_REGISTRY/);
+      }
+      // Phase 1 runs without it, so that RoamLedger can be deployed first.
+      expect(toml()).to.not.have.property("permissions-accounts-contract-enabled");
+    });
+
+    it("serves eth/net/web3/qbft over HTTP to local hosts, with node permissioning on", function () {
+      const config = toml();
+      expect(strings(config["rpc-http-api"])).to.have.members(["ETH", "NET", "WEB3", "QBFT"]);
+      expect(strings(config["host-allowlist"])).to.not.include("*");
+      expect(config["rpc-http-enabled"]).to.equal(true);
+      expect(config["permissions-nodes-config-file-enabled"]).to.equal(true);
+      expect(config["revert-reason-enabled"]).to.equal(true);
+    });
+  });
+
+  describe("ignition/parameters/besu.json", function () {
+    const file = path.join(ROOT, "ignition", "parameters", "besu.json");
+    const keystore = () => new Keystore(fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-ks-")));
+    const deployer = Wallet.createRandom().address;
+
+    it("is refused until every placeholder is replaced, each reported with its line", function () {
+      let err: unknown;
+      try {
+        readDeployParameters(file, [deployer], keystore());
+      } catch (e) {
+        err = e;
+      }
+      expect(err).to.be.instanceOf(InputErrors);
+      const problems = (err as InputErrors).errors;
+      expect(problems).to.have.length(8); // 4 operators, 4 encryption keys
+      for (const p of problems) {
+        expect(p.location?.file).to.equal(file);
+        expect(p.location?.line).to.be.a("number");
+        expect(p.shortMessage).to.match(/REPLACE|encryption/i);
+      }
+      expect((err as BaseError).message).to.contain("nothing was sent to the chain");
+    });
+
+    it("is accepted with real operators and keys, the deployer as infrastructure account", function () {
+      const raw = JSON.parse(read(file)) as { members: { operators: string[]; encryptionKey: string }[] };
+      for (const m of raw.members) {
+        m.operators = [Wallet.createRandom().address];
+        m.encryptionKey = Wallet.createRandom().signingKey.compressedPublicKey;
+      }
+      const filled = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-params-")), "besu.json");
+      fs.writeFileSync(filled, JSON.stringify(raw, null, 2));
+      const params = readDeployParameters(filled, [deployer], keystore());
+      expect(params.CarrierRegistry.infraAccounts).to.deep.equal([deployer]);
+      expect(params.CarrierRegistry.bootstrapMembers).to.have.length(4);
+    });
+  });
+});
