@@ -1,0 +1,15 @@
+// solidity-coverage (`npm run coverage`, and the gate in .ci/run with scripts/check-coverage.ts).
+// Only contracts/ is instrumented: the mocks in test/contracts/ are compiled beside it, never measured.
+module.exports = {
+  skipFiles: [],
+  // html to read, lcov for tools, json-summary for scripts/check-coverage.ts.
+  istanbulReporter: ["html", "lcov", "json-summary", "text-summary"],
+  mocha: {
+    // Gas measurements and 1,000-device transactions: instrumented code costs other gas (their assertions do
+    // not hold) and is traced opcode by opcode (a 1,000-device registration takes many minutes). What they
+    // exercise, other tests cover.
+    grep: /\bgas\b|\bcosts?\b|\bmeasures\b|1,000 devices/,
+    invert: true,
+    timeout: 600000,
+  },
+};

@@ -1,0 +1,184 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import { rpc } from "../helpers/node";
+import {
+  RpcRelay,
+  SLOTS,
+  deployRunWorld,
+  envInt,
+  within,
+  expectSuccess,
+  ingestArgs,
+  ingestOutcome,
+  makeTemplate,
+  prng,
+  registerArgs,
+  registerOutcome,
+  runHardhat,
+  startNode,
+  type CrashNode,
+  type CrashTemplate,
+  type RunWorld,
+} from "../helpers/crash";
+import { PLMN } from "../helpers/fixtures";
+
+/**
+ * `usage:ingest` and `device:register` are killed with SIGKILL at random points of a run and run again
+ * each time; the chain and the local files must end exactly as after one clean run: nothing lost,
+ * nothing twice.
+ *
+ * The kill points: a clean run is timed first, from its first request to the node (Hardhat's start-up
+ * before it touches nothing) to its exit; each crashed run is killed after a delay drawn uniformly from
+ * that span (seeded: ROAMLEDGER_CRASH_SEED, printed with the delays; ROAMLEDGER_CRASH_POINTS kill points
+ * per command, 20 by default). Each run has its own deployment and its own copies of the key stores,
+ * store and input files (test/helpers/crash.ts), so every comparison is against the clean run's own, and
+ * ROAMLEDGER_CRASH_JOBS trials (2 by default) run side by side on the one anvil.
+ */
+// Opt-in (`npm run test:crash`): 20 kills per command take many minutes on a 2-core machine, and under
+// heavy load a run killed while its transaction is in the node's pool has been seen to collide with the
+// re-run's nonce ("replacement transaction underpriced"): see docs/testing.md.
+const crashSuite = process.env.ROAMLEDGER_CRASH_TESTS === "1" ? describe : describe.skip;
+
+crashSuite("crash: commands killed at random points and run again", function () {
+  const POINTS = envInt("ROAMLEDGER_CRASH_POINTS", 20);
+  const SEED = envInt("ROAMLEDGER_CRASH_SEED", 20_261_126);
+  /** Trials run at a time (each a deployment of its own): 2 by default, for a 2-core machine. */
+  const JOBS = Math.min(SLOTS, Math.max(1, envInt("ROAMLEDGER_CRASH_JOBS", 2)));
+  const DEVICES = 150;
+  /** Records per batch: 7,784 records make 52 batches, so a good share of the kills land while they are sent. */
+  const BATCH_SIZE = 150;
+  let node: CrashNode;
+  /** One relay per concurrent trial. */
+  let relays: RpcRelay[] = [];
+  let t: CrashTemplate;
+
+  before(async function () {
+    node = await startNode();
+    relays = await Promise.all(Array.from({ length: JOBS }, () => RpcRelay.start(node.url)));
+    const latest = await rpc<{ timestamp: string }>(node.url, "eth_getBlockByNumber", ["latest", false]);
+    t = await makeTemplate(Number(latest.timestamp), { devices: DEVICES, seed: 7 });
+  });
+
+  after(async function () {
+    await Promise.all(relays.map((r) => r.close()));
+    await node?.stop();
+    t?.cleanup();
+  });
+
+  /** A label's own seed, so that one command's delays do not depend on the other's count. */
+  const seedOf = (label: string) => [...label].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 16_777_619) >>> 0, SEED >>> 0);
+
+  interface Trials<T> {
+    label: string;
+    fleet: boolean;
+    home: "de" | "br";
+    args(w: RunWorld): string[];
+    outcome(w: RunWorld): Promise<T>;
+    /** Where the crashed run stopped, for the report. */
+    phase(w: RunWorld): Promise<string>;
+  }
+
+  async function killAndResume<T>(trials: Trials<T>): Promise<void> {
+    // Clean runs, JOBS side by side as the trials will run (so their timing is the trials' timing); all
+    // end in the same state, the reference.
+    const cleans = await Promise.all(
+      relays.map(async (relay, slot) => {
+        const w = await within(deployRunWorld(t, node.url, `${trials.label}-clean-${slot}`, { fleet: trials.fleet, slot }), 120_000, "deploying a clean world");
+        const run = await runHardhat(trials.args(w), { env: w.env(relay.url, trials.home), relay });
+        expectSuccess(run, `${trials.label} (clean run)`);
+        return { run, outcome: await trials.outcome(w) };
+      }),
+    );
+    const expected = cleans[0].outcome;
+    for (const c of cleans.slice(1)) expect(differences(expected, c.outcome), "clean runs agree").to.deep.equal([]);
+    const active = Math.round(cleans.reduce((sum, c) => sum + c.run.activeMs!, 0) / cleans.length);
+    const random = prng(seedOf(trials.label));
+    const delays = Array.from({ length: POINTS }, () => Math.floor(random() * active));
+    console.log(
+      `      ${trials.label}: clean runs ${cleans.map((c) => c.run.ms).join(", ")} ms, ${active} ms on average after their ` +
+        `first request; seed ${SEED}; SIGKILL after ${delays.join(", ")} ms`,
+    );
+
+    const phases = new Map<string, number>();
+    const count = (phase: string) => phases.set(phase, (phases.get(phase) ?? 0) + 1);
+    let killed = 0;
+    const verbose = process.env.ROAMLEDGER_CRASH_VERBOSE === "1";
+    const trial = async (i: number, relay: RpcRelay, slot: number) => {
+      const delay = delays[i];
+      const w = await within(deployRunWorld(t, node.url, `${trials.label}-${i}`, { fleet: trials.fleet, slot }), 120_000, `deploying world #${i}`);
+      const env = w.env(relay.url, trials.home);
+      const first = await runHardhat(trials.args(w), { env, relay, killAfterMs: delay, timeoutMs: 90_000 });
+      if (first.signal === "SIGKILL") {
+        killed++;
+        count(await trials.phase(w));
+      } else {
+        expectSuccess(first, `${trials.label} #${i} (the kill at ${delay} ms came after its end)`);
+        count("after the end");
+      }
+      const again = await runHardhat(trials.args(w), { env, relay, timeoutMs: 90_000 });
+      if (verbose) console.log(`        #${i}: killed after ${delay} ms (${first.code ?? first.signal}), run again in ${again.ms} ms`);
+      expectSuccess(again, `${trials.label} #${i}: run again after a SIGKILL at ${delay} ms`);
+      const outcome = await trials.outcome(w);
+      const differs = differences(expected, outcome);
+      expect(differs, `${trials.label} #${i}: SIGKILL at ${delay} ms, run again: differs from the clean run`).to.deep.equal([]);
+      fs.rmSync(w.dir, { recursive: true, force: true });
+    };
+    // JOBS trials at a time, each through its own relay (its own first-request clock), on the one node.
+    let next = 0;
+    await Promise.all(
+      relays.map(async (relay, slot) => {
+        while (next < delays.length) await trial(next++, relay, slot);
+      }),
+    );
+    console.log(`      ${trials.label}: where the kills landed: ${[...phases].map(([p, n]) => `${p} ${n}`).join("; ")}`);
+    // The delays spread over the run: most kills land before its end.
+    expect(killed, "runs actually killed").to.be.at.least(Math.ceil(POINTS / 2));
+  }
+
+  /** The paths (a.b.c) where two outcomes differ, with both values cut short. */
+  function differences(a: unknown, b: unknown, at = ""): string[] {
+    if (JSON.stringify(a) === JSON.stringify(b)) return [];
+    if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
+      const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+      return [...keys].flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
+    }
+    const show = (x: unknown) => JSON.stringify(x)?.slice(0, 300);
+    return [`${at}: clean ${show(a)}, crashed ${show(b)}`];
+  }
+
+  it(`usage:ingest of ${DEVICES} devices' month (52 batches): SIGKILL at random points, run again, same chain and files as one clean run`, async function () {
+    this.timeout(1_200_000);
+    await killAndResume({
+      label: "usage:ingest",
+      fleet: true,
+      home: "br",
+      args: (w) => ingestArgs(t, w, BATCH_SIZE),
+      outcome: (w) => ingestOutcome(t, w),
+      phase: async (w) => {
+        const runs = path.join(w.workDir, "runs");
+        const journals = fs.existsSync(runs) ? fs.readdirSync(runs) : [];
+        if (journals.length === 0) return "processing";
+        const journal = JSON.parse(fs.readFileSync(path.join(runs, journals[0]), "utf8")) as { batches: unknown[] };
+        const onChain = Number((await w.reader.ledger.getPeriod(PLMN.DE, PLMN.BR, t.period)).batchCount);
+        return `sealed, ${onChain}/${journal.batches.length} batches on-chain`;
+      },
+    });
+  });
+
+  it(`device:register of ${DEVICES} devices, 10 per transaction: SIGKILL at random points, run again, same chain as one clean run`, async function () {
+    this.timeout(1_200_000);
+    await killAndResume({
+      label: "device:register",
+      fleet: false,
+      home: "de",
+      args: (w) => registerArgs(w, 10),
+      outcome: (w) => registerOutcome(w),
+      phase: async (w) => {
+        const policies = Number(await w.reader.devices.policyCount());
+        const registered = (await w.reader.devices.queryFilter(w.reader.devices.filters.DeviceRegistered(), 0)).length;
+        return policies < 3 ? `defining policies (${policies}/3)` : `${registered}/${DEVICES} registered`;
+      },
+    });
+  });
+});

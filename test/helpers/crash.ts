@@ -1,0 +1,647 @@
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import type { ChildProcess } from "node:child_process";
+import hre from "hardhat";
+import { HDNodeWallet, NonceManager, Wallet } from "ethers";
+import {
+  CarrierRegistry__factory,
+  DeviceRegistry__factory,
+  RoamingAgreements__factory,
+  SettlementEscrow__factory,
+  SettlementToken__factory,
+  UsageLedger__factory,
+} from "../../typechain-types";
+import { connectRoamLedger, type RoamLedgerClient } from "../../lib/client";
+import type { RoamLedgerAddresses } from "../../lib/deployment";
+import { Keystore } from "../../lib/keystore";
+import { readPolicies } from "../../lib/policy";
+import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices";
+import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
+import { pairWorkDir } from "../../lib/usage/ingest";
+import { formatPeriod } from "../../lib/usage/period";
+import type { Hex } from "../../lib/hex";
+import { DEV_MNEMONIC, INTEGRATION_GAS_LIMIT, anvilCommand, atExit, freePort, rpc, spawnTracked, stopTracked, tail } from "./node";
+import { GasFreeProvider } from "./integration";
+import { PLMN, ROLE } from "./fixtures";
+import { ingestTerms, POLICIES } from "./ingest";
+
+/**
+ * Crash and node-fault tests: RoamLedger's resumable commands (`usage:ingest`, `device:register`) run as
+ * real `hardhat` subprocesses against anvil, are killed (SIGKILL) or lose their node mid-run, and are run
+ * again. They need to kill nodes and processes, so they run on anvil only (never on Besu).
+ *
+ * Each run (the clean reference and every crashed one) gets its own deployment of RoamLedger on the one
+ * anvil of the suite, and its own copies of the key stores, payload store and input file: runs never see
+ * each other's state, and everything compared is independent of the deployment's addresses (batch and
+ * device ids derive from content and from the IMSI key, which every copy shares).
+ */
+
+/** Chain id of the crash suite's nodes. */
+export const CRASH_CHAIN_ID = 31339;
+/**
+ * Accounts (indexes into the dev mnemonic, and `--from` of the tasks) of a world in `slot`: deployer, DE's
+ * and BR's operators. Worlds that run side by side use different slots, so that their transactions never
+ * compete for a nonce.
+ */
+export function accountsOf(slot: number): { deployer: number; de: number; br: number } {
+  return { deployer: 3 * slot, de: 3 * slot + 1, br: 3 * slot + 2 };
+}
+/** Slots the node has accounts for. */
+export const SLOTS = 3;
+
+// ------------------------------------------------------------------ seeded randomness
+
+/** mulberry32: a small seeded PRNG, the same sequence on every platform. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A whole number from the environment, else `fallback`. */
+export function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}=${raw} is not a whole number`);
+  return n;
+}
+
+// ------------------------------------------------------------------ the node
+
+export interface CrashNode {
+  url: string;
+  port: number;
+  chainId: number;
+  child: ChildProcess;
+  /** Stops anvil with `signal` (SIGTERM: it dumps its state first when started with one) and waits for it. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  output(): string;
+}
+
+/**
+ * Starts anvil with automatic mining (a block per transaction, as soon as it arrives: runs are short and
+ * a kill lands between or inside transactions) and an empty block every second besides (`--mixed-mining`:
+ * a client that starts waiting for a receipt just after its block was mined sees a new block soon, where
+ * automatic mining alone would leave it waiting for another transaction), gas price 0 and the dev
+ * mnemonic, on `port` (default: a free one). With `state`, the chain is loaded from that file if it exists and dumped to it when anvil
+ * stops gracefully (`--state`), so a node stopped with SIGTERM comes back with every block it had.
+ */
+export async function startNode(options: { port?: number; state?: string } = {}): Promise<CrashNode> {
+  const port = options.port ?? (await freePort());
+  const { command, args } = anvilCommand();
+  const child = spawnTracked(
+    command,
+    [
+      ...args,
+      "--host", "127.0.0.1",
+      "--port", String(port),
+      "--chain-id", String(CRASH_CHAIN_ID),
+      "--hardfork", "shanghai",
+      "--mixed-mining",
+      "--block-time", "1",
+      "--gas-price", "0",
+      "--base-fee", "0",
+      "--gas-limit", String(INTEGRATION_GAS_LIMIT),
+      "--mnemonic", DEV_MNEMONIC,
+      "--accounts", String(3 * SLOTS),
+      ...(options.state ? ["--state", options.state] : []),
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const out = tail(child.stdout);
+  const err = tail(child.stderr);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`anvil exited with ${child.exitCode}\n${err()}${out()}`);
+    try {
+      await rpc<string>(url, "eth_chainId");
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stopTracked(child);
+        throw new Error(`anvil did not answer on ${url} within 30 s\n${err()}${out()}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    port,
+    chainId: CRASH_CHAIN_ID,
+    child,
+    output: () => err() + out(),
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// ------------------------------------------------------------------ a JSON-RPC relay
+
+/**
+ * A JSON-RPC relay in front of the node: it passes requests on unchanged and tells when a run talks to
+ * the node for the first time (after Hardhat's start-up, which touches nothing), so kill delays can be
+ * spread over the part of a run that does something. `onResponse` sees each answer of the node first and
+ * may hold it (returning a promise) or lose it. `cut()` makes the relay behave as a dead node: requests in flight
+ * lose their connection and new connections are refused, until `listen()` opens the same port again.
+ */
+export class RpcRelay {
+  private server?: http.Server;
+  private readonly sockets = new Set<net.Socket>();
+  firstRequestAt?: number;
+  requests = 0;
+  onFirstRequest?: () => void;
+  /**
+   * Sees each answer before it goes back, with the request's methods, its body and the node's answer;
+   * "drop" loses the answer (the connection is closed instead).
+   */
+  onResponse?: (methods: string[], request: string, answer: string) => Promise<"reply" | "drop"> | "reply" | "drop";
+
+  private constructor(
+    readonly port: number,
+    public upstream: string,
+  ) {}
+
+  static async start(upstream: string): Promise<RpcRelay> {
+    const relay = new RpcRelay(await freePort(), upstream);
+    await relay.listen();
+    return relay;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Forgets the first request (before each run). */
+  reset(): void {
+    this.firstRequestAt = undefined;
+    this.requests = 0;
+    this.onFirstRequest = undefined;
+    this.onResponse = undefined;
+  }
+
+  async listen(): Promise<void> {
+    const server = http.createServer((req, res) => void this.handle(req, res));
+    server.keepAliveTimeout = 1000;
+    server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.port, "127.0.0.1", () => resolve());
+    });
+    this.server = server;
+  }
+
+  /** Refuses new connections and drops every open one, as a node that died. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  async close(): Promise<void> {
+    await this.cut();
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+    this.requests++;
+    if (this.firstRequestAt === undefined) {
+      this.firstRequestAt = Date.now();
+      this.onFirstRequest?.();
+    }
+    let status: number;
+    let text: string;
+    try {
+      const response = await fetch(this.upstream, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      status = response.status;
+      text = await response.text();
+    } catch {
+      // The node is gone: so is this connection.
+      req.socket.destroy();
+      return;
+    }
+    if (this.onResponse && (await this.onResponse(methodsOf(body), body, text)) === "drop") {
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(text);
+  }
+}
+
+function methodsOf(body: string): string[] {
+  try {
+    const parsed = JSON.parse(body) as { method?: string } | { method?: string }[];
+    return (Array.isArray(parsed) ? parsed : [parsed]).map((r) => String(r.method));
+  } catch {
+    return [];
+  }
+}
+
+// ------------------------------------------------------------------ hardhat subprocesses
+
+const HARDHAT_CLI = require.resolve("hardhat/internal/cli/cli.js");
+
+export interface HardhatRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** From spawn to exit. */
+  ms: number;
+  /** From the run's first request to the node (through `relay`) to its exit; undefined without a relay. */
+  activeMs?: number;
+}
+
+export interface RunOptions {
+  /** Environment on top of this process's (ROAMLEDGER_QUIET=1 unless given). */
+  env: Record<string, string>;
+  /** Counts the run's requests; needed for `killAfterMs`. */
+  relay?: RpcRelay;
+  /** SIGKILL the run this long after its first request to the node. */
+  killAfterMs?: number;
+  timeoutMs?: number;
+}
+
+/** `hardhat <args> --network localhost`, as an operator runs it, against ROAMLEDGER_RPC_URL from `env`. */
+export async function runHardhat(args: readonly string[], options: RunOptions): Promise<HardhatRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ROAMLEDGER_QUIET: "1", ...options.env };
+  delete env.HARDHAT_NETWORK;
+  const relay = options.relay;
+  relay?.reset();
+  const started = Date.now();
+  const child = spawnTracked(process.execPath, [HARDHAT_CLI, ...args, "--network", "localhost"], {
+    cwd: hre.config.paths.root,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stdout = tail(child.stdout, 64 * 1024);
+  const stderr = tail(child.stderr, 64 * 1024);
+  let killTimer: NodeJS.Timeout | undefined;
+  if (relay && options.killAfterMs !== undefined) {
+    const delay = options.killAfterMs;
+    relay.onFirstRequest = () => {
+      killTimer = setTimeout(() => child.kill("SIGKILL"), delay);
+    };
+  }
+  const timeoutMs = options.timeoutMs ?? 180_000;
+  const timeout = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (c, s) => resolve([c, s]));
+  });
+  clearTimeout(timeout);
+  if (killTimer) clearTimeout(killTimer);
+  const ended = Date.now();
+  return {
+    code,
+    signal,
+    stdout: stdout(),
+    stderr: stderr(),
+    ms: ended - started,
+    activeMs: relay?.firstRequestAt === undefined ? undefined : ended - relay.firstRequestAt,
+  };
+}
+
+/** `promise`, or an error naming `what` once `ms` have passed: a hang fails the test instead of stalling it. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Throws with the run's output unless it exited 0. */
+export function expectSuccess(run: HardhatRun, what: string): void {
+  if (run.code === 0) return;
+  throw new Error(`${what} exited with ${run.code ?? run.signal}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`);
+}
+
+// ------------------------------------------------------------------ the world
+
+/**
+ * Key stores, the fleet and a month of its usage, made once: DE (262-01, home) with its IMSI key, BR
+ * (724-05, visited) with DE's IMSI key received, each with its encryption key. Every run copies them.
+ */
+export interface CrashTemplate {
+  dir: string;
+  homeDe: string;
+  homeBr: string;
+  deImsiKey: Uint8Array;
+  dePublicKey: Hex;
+  brPublicKey: Hex;
+  generated: GenerateSummary;
+  /** yyyymm: the chain's current month. */
+  period: number;
+  periodStart: number;
+  cleanup(): void;
+}
+
+export async function makeTemplate(
+  chainTime: number,
+  options: { devices: number; seed: number },
+): Promise<CrashTemplate> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-crash-"));
+  const forget = atExit(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const homeDe = path.join(dir, "template", "home-de");
+  const homeBr = path.join(dir, "template", "home-br");
+  const de = new Keystore(homeDe);
+  const br = new Keystore(homeBr);
+  const deImsiKey = de.ensureImsiKey("262-01");
+  const dePublicKey = de.ensureEncryptionKey("262-01").publicKey;
+  const brPublicKey = br.ensureEncryptionKey("724-05").publicKey;
+  br.savePartnerImsiKey("724-05", "262-01", deImsiKey);
+  const d = new Date(chainTime * 1000);
+  const period = d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
+  const periodStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000;
+  const generated = generateUsage({
+    home: PLMN.DE,
+    visited: PLMN.BR,
+    period,
+    devices: options.devices,
+    seed: options.seed,
+    usageOut: path.join(dir, "template", "usage.csv"),
+    devicesOut: path.join(dir, "template", "devices.csv"),
+    malformedRate: 0.01,
+  });
+  return {
+    dir,
+    homeDe,
+    homeBr,
+    deImsiKey,
+    dePublicKey,
+    brPublicKey,
+    generated,
+    period,
+    periodStart,
+    cleanup: () => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      forget();
+    },
+  };
+}
+
+/** One run's world: its own deployment, key stores, payload store and input files. */
+export interface RunWorld {
+  name: string;
+  dir: string;
+  /** Its accounts (`--from`). */
+  from: { deployer: number; de: number; br: number };
+  addresses: RoamLedgerAddresses;
+  deploymentFile: string;
+  homeDe: string;
+  homeBr: string;
+  store: string;
+  usageFile: string;
+  devicesFile: string;
+  /** BR's local usage state of the DE pair. */
+  workDir: string;
+  /** Read-only client of the deployment. */
+  reader: RoamLedgerClient;
+  /** Environment of a task run of this world against `rpcUrl`. */
+  env(rpcUrl: string, home: "de" | "br"): Record<string, string>;
+}
+
+/**
+ * Signers of the dev mnemonic on `url`, sending with gas price 0 and polling receipts quickly. Each
+ * counts its own nonces: with a block per transaction, the node's pending count is asked again within
+ * ethers' 250 ms cache of identical requests, which would hand out a nonce twice.
+ */
+export function devWallets(url: string, chainId = CRASH_CHAIN_ID): { provider: GasFreeProvider; wallets: NonceManager[] } {
+  const provider = new GasFreeProvider(url, chainId);
+  provider.pollingInterval = 20;
+  const wallets = Array.from(
+    { length: 3 * SLOTS },
+    (_, i) => new NonceManager(new Wallet(HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).privateKey, provider)),
+  );
+  return { provider, wallets };
+}
+
+/**
+ * Deploys RoamLedger (the contracts as the Ignition module composes them) with DE and BR as members and
+ * their DE-BR agreement in force from the period's start; with `fleet`, DE has registered the template's
+ * devices. Copies the template's files into a folder of its own.
+ */
+export async function deployRunWorld(
+  t: CrashTemplate,
+  url: string,
+  name: string,
+  options: { fleet: boolean; slot?: number },
+): Promise<RunWorld> {
+  const { provider, wallets } = devWallets(url);
+  const from = accountsOf(options.slot ?? 0);
+  try {
+    const [deployer, de, br] = [wallets[from.deployer], wallets[from.de], wallets[from.br]];
+    const member = (plmn: Hex, name_: string, key: Hex, operator: string) => ({
+      plmn,
+      roles: ROLE.CARRIER | ROLE.GOVERNOR,
+      name: name_,
+      encryptionKey: key,
+      operators: [operator],
+    });
+    const [deAddress, brAddress, deployerAddress] = await Promise.all([de.getAddress(), br.getAddress(), deployer.getAddress()]);
+    // One after the other: each deployment is mined before the next is signed (nonces from the node).
+    const carriers = await (
+      await new CarrierRegistry__factory(deployer).deploy(
+        [member(PLMN.DE, "Telekom Deutschland IoT", t.dePublicKey, deAddress), member(PLMN.BR, "Vivo Brasil", t.brPublicKey, brAddress)],
+        5001,
+        7 * 24 * 3600,
+        [deployerAddress],
+      )
+    ).waitForDeployment();
+    const agreements = await (await new RoamingAgreements__factory(deployer).deploy(carriers)).waitForDeployment();
+    const devices = await (await new DeviceRegistry__factory(deployer).deploy(carriers, agreements)).waitForDeployment();
+    const ledger = await (await new UsageLedger__factory(deployer).deploy(carriers, agreements, devices, 3 * 24 * 3600)).waitForDeployment();
+    const escrow = await (await new SettlementEscrow__factory(deployer).deploy(carriers, agreements, ledger)).waitForDeployment();
+    const token = await (await new SettlementToken__factory(deployer).deploy(deployerAddress)).waitForDeployment();
+    const addresses: RoamLedgerAddresses = {
+      carrierRegistry: await carriers.getAddress(),
+      roamingAgreements: await agreements.getAddress(),
+      deviceRegistry: await devices.getAddress(),
+      usageLedger: await ledger.getAddress(),
+      settlementEscrow: await escrow.getAddress(),
+    };
+    await (await agreements.connect(de).propose(PLMN.BR, ingestTerms(t.periodStart, await token.getAddress()))).wait();
+    await (await agreements.connect(br).accept(PLMN.DE, 1)).wait();
+
+    const dir = path.join(t.dir, name);
+    fs.mkdirSync(dir, { recursive: true });
+    const homeDe = path.join(dir, "home-de");
+    const homeBr = path.join(dir, "home-br");
+    fs.cpSync(t.homeDe, homeDe, { recursive: true });
+    fs.cpSync(t.homeBr, homeBr, { recursive: true });
+    const usageFile = path.join(dir, "usage.csv");
+    const devicesFile = path.join(dir, "devices.csv");
+    fs.copyFileSync(t.generated.usageFile, usageFile);
+    fs.copyFileSync(t.generated.devicesFile, devicesFile);
+    const deploymentFile = path.join(dir, "deployed_addresses.json");
+    fs.writeFileSync(
+      deploymentFile,
+      JSON.stringify({
+        "CarrierRegistry#CarrierRegistry": addresses.carrierRegistry,
+        "RoamingAgreements#RoamingAgreements": addresses.roamingAgreements,
+        "DeviceRegistry#DeviceRegistry": addresses.deviceRegistry,
+        "UsageLedger#UsageLedger": addresses.usageLedger,
+        "SettlementEscrow#SettlementEscrow": addresses.settlementEscrow,
+      }),
+    );
+    if (options.fleet) {
+      const client = connectRoamLedger(addresses, de);
+      const policies = readPolicies(POLICIES, PLMN.DE);
+      const lines = await readDevices(devicesFile, PLMN.DE, t.deImsiKey, new Set(policies.keys()));
+      const { ids } = await ensurePolicies(client, policies, lines.map((x) => x.policyName));
+      await registerDevices(client, lines, ids, { batchSize: 2000 });
+    }
+    const store = path.join(dir, "store");
+    return {
+      name,
+      dir,
+      from,
+      addresses,
+      deploymentFile,
+      homeDe,
+      homeBr,
+      store,
+      usageFile,
+      devicesFile,
+      workDir: pairWorkDir(homeBr, PLMN.BR, PLMN.DE),
+      reader: connectRoamLedger(addresses, new GasFreeProvider(url, CRASH_CHAIN_ID)),
+      env: (rpcUrl, home) => ({
+        ROAMLEDGER_RPC_URL: rpcUrl,
+        ROAMLEDGER_DEPLOYMENT: deploymentFile,
+        ROAMLEDGER_HOME: home === "de" ? homeDe : homeBr,
+        ROAMLEDGER_STORE: store,
+      }),
+    };
+  } finally {
+    provider.destroy();
+  }
+}
+
+/** `usage:ingest` of the world's usage file by BR for DE, in batches of `batchSize` records. */
+export function ingestArgs(t: CrashTemplate, w: RunWorld, batchSize: number): string[] {
+  return [
+    "usage:ingest",
+    "--file", w.usageFile,
+    "--home", "262-01",
+    "--period", formatPeriod(t.period),
+    "--batch-size", String(batchSize),
+    "--from", String(w.from.br),
+  ];
+}
+
+/** `device:register` of the world's devices file by DE, `batchSize` devices per transaction. */
+export function registerArgs(w: RunWorld, batchSize: number): string[] {
+  return [
+    "device:register",
+    "--file", w.devicesFile,
+    "--policies", POLICIES,
+    "--batch-size", String(batchSize),
+    "--from", String(w.from.de),
+  ];
+}
+
+// ------------------------------------------------------------------ what a run leaves behind
+
+const sorted = (xs: Iterable<string>) => [...xs].sort();
+
+/** Files under `dir`, relative, sorted; nothing when it does not exist. */
+export function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return sorted(
+    fs
+      .readdirSync(dir, { recursive: true, encoding: "utf8" })
+      .filter((f) => fs.statSync(path.join(dir, f)).isFile()),
+  );
+}
+
+/**
+ * What an ingest leaves on-chain and on disk, independent of the deployment's addresses: the batches
+ * (ids, statuses, how many submissions), fraud flags (devices, how many events), permanent-roamer
+ * reports, the period's batch count; BR's state and record-id files, the payload store, the rejects file
+ * and which files the work folder holds.
+ */
+export async function ingestOutcome(t: CrashTemplate, w: RunWorld) {
+  const { ledger, devices } = w.reader;
+  const submitted = await ledger.queryFilter(ledger.filters.UsageBatchSubmitted(), 0);
+  const flags = await devices.queryFilter(devices.filters.FraudFlagged(), 0);
+  const roamers = await ledger.queryFilter(ledger.filters.PermanentRoamerReported(), 0);
+  const batchIds = sorted(submitted.map((e) => e.args.batchId));
+  const statuses = await Promise.all(batchIds.map(async (id) => Number((await ledger.getBatch(id)).status)));
+  const period = await ledger.getPeriod(PLMN.DE, PLMN.BR, t.period);
+  const flagged = sorted(new Set(flags.map((e) => e.args.id)));
+  const flaggedStatus = (await devices.getDevices(flagged)).map((d) => Number(d.status));
+  const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file).toString("hex") : "(missing)");
+  const runs = path.join(w.workDir, "runs");
+  return {
+    chain: {
+      batchIds,
+      submissions: submitted.length,
+      statuses,
+      batchCount: Number(period.batchCount),
+      flagged,
+      flaggedStatus,
+      flagEvents: flags.length,
+      roamers: sorted(roamers.map((e) => e.args.deviceId)),
+      roamerEvents: roamers.length,
+    },
+    local: {
+      state: read(path.join(w.workDir, "state.json")),
+      ids: read(path.join(w.workDir, `ids-${t.period}.bin`)),
+      // Everything but the run journals, whose names and transaction hashes depend on the deployment.
+      workDir: filesUnder(w.workDir).filter((f) => !f.startsWith(`runs${path.sep}`)),
+      journals: filesUnder(runs).map((f) => (JSON.parse(fs.readFileSync(path.join(runs, f), "utf8")) as { status: string }).status),
+      store: filesUnder(w.store),
+      rejects: read(`${w.usageFile}.rejects.csv`),
+      inputDir: filesUnder(path.dirname(w.usageFile)).filter((f) => !f.includes(path.sep)),
+    },
+  };
+}
+
+/** What a device registration leaves on-chain: every device as registered, registrations and policies. */
+export async function registerOutcome(w: RunWorld) {
+  const { devices } = w.reader;
+  const registered = await devices.queryFilter(devices.filters.DeviceRegistered(), 0);
+  const defined = await devices.queryFilter(devices.filters.PolicyDefined(), 0);
+  const ids = sorted(registered.map((e) => e.args.id));
+  const state = (await devices.getDevices(ids)).map((d) => [Number(d.status), Number(d.deviceClass), d.maker, Number(d.policyId), Number(d.policyVersion)]);
+  return {
+    ids,
+    registrations: registered.length,
+    state,
+    policies: defined.map((e) => e.args.contentHash),
+    policyCount: Number(await devices.policyCount()),
+  };
+}
