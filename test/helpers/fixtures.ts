@@ -3,7 +3,7 @@ import { SigningKey } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import RoamLedgerModule from "../../ignition/modules/RoamLedger";
 import SettlementTokenModule from "../../ignition/modules/SettlementToken";
-import type { CarrierRegistry, DeviceRegistry, RoamingAgreements, SettlementToken } from "../../typechain-types";
+import type { CarrierRegistry, DeviceRegistry, RoamingAgreements, SettlementEscrow, SettlementToken, UsageLedger } from "../../typechain-types";
 import { parsePlmn } from "../../lib/plmn";
 import type { PolicyStruct } from "../../lib/policy";
 import type { Hex } from "../../lib/hex";
@@ -26,10 +26,15 @@ export function testEncryptionKey(seed: number): string {
   return SigningKey.computePublicKey(`0x${seed.toString(16).padStart(64, "0")}`, true);
 }
 
+/** The usage ledger's submission grace in unit tests (the deployment default is 3 days). */
+export const SUBMISSION_GRACE = 3600;
+
 export interface Consortium {
   carriers: CarrierRegistry;
   agreements: RoamingAgreements;
   devices: DeviceRegistry;
+  ledger: UsageLedger;
+  escrow: SettlementEscrow;
   token: SettlementToken;
   deployer: HardhatEthersSigner;
   /** First operator of each member. */
@@ -64,7 +69,7 @@ export async function deployConsortium(): Promise<Consortium> {
     member(PLMN.BR, ROLE.CARRIER | ROLE.GOVERNOR, "Vivo Brasil", [br.address], 3),
     member(PLMN.MAKER, ROLE.DEVICE_MAKER, "Acme Meters", [maker.address], 4),
   ];
-  const { carrierRegistry, roamingAgreements, deviceRegistry } = await hre.ignition.deploy(RoamLedgerModule, {
+  const { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger, settlementEscrow } = await hre.ignition.deploy(RoamLedgerModule, {
     parameters: {
       CarrierRegistry: {
         bootstrapMembers,
@@ -72,6 +77,7 @@ export async function deployConsortium(): Promise<Consortium> {
         proposalLifetime: 7 * 24 * 3600,
         infraAccounts: [deployer.address],
       },
+      UsageLedger: { submissionGrace: SUBMISSION_GRACE },
     },
   });
   const { settlementToken } = await hre.ignition.deploy(SettlementTokenModule);
@@ -80,6 +86,8 @@ export async function deployConsortium(): Promise<Consortium> {
     token: settlementToken as unknown as SettlementToken,
     agreements: roamingAgreements as unknown as RoamingAgreements,
     devices: deviceRegistry as unknown as DeviceRegistry,
+    ledger: usageLedger as unknown as UsageLedger,
+    escrow: settlementEscrow as unknown as SettlementEscrow,
     deployer,
     de,
     us,
@@ -153,6 +161,8 @@ export async function addressesOf(c: Consortium): Promise<RoamLedgerAddresses> {
     carrierRegistry: await c.carriers.getAddress(),
     roamingAgreements: await c.agreements.getAddress(),
     deviceRegistry: await c.devices.getAddress(),
+    usageLedger: await c.ledger.getAddress(),
+    settlementEscrow: await c.escrow.getAddress(),
   };
 }
 

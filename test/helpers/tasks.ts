@@ -19,6 +19,8 @@ export async function useDeploymentForTasks(c: Consortium): Promise<{ dir: strin
       "CarrierRegistry#CarrierRegistry": addresses.carrierRegistry,
       "RoamingAgreements#RoamingAgreements": addresses.roamingAgreements,
       "DeviceRegistry#DeviceRegistry": addresses.deviceRegistry,
+      "UsageLedger#UsageLedger": addresses.usageLedger,
+      "SettlementEscrow#SettlementEscrow": addresses.settlementEscrow,
     }),
   );
   const saved = {

@@ -31,6 +31,7 @@ describe("tasks: deploy parameters and carrier governance", function () {
       expect(p.bootstrapMembers[3].roles).to.equal(2);
       expect(p.infraAccounts).to.deep.equal([accounts[0]]);
       expect(p.proposalLifetime).to.equal(7 * 24 * 3600);
+      expect(readDeployParameters(file, accounts, ks).UsageLedger.submissionGrace).to.equal(3 * 24 * 3600);
     });
 
     it("reports every problem with its line, and deploys nothing", async function () {
@@ -40,6 +41,7 @@ describe("tasks: deploy parameters and carrier governance", function () {
         [
           "{",
           '  "thresholdBps": 0,',
+          '  "submissionGraceDays": 91,',
           '  "members": [',
           '    { "plmn": "26-01", "name": "x", "roles": ["carrier", "governor"], "operators": [1], "encryptionKey": "keystore" },',
           '    { "plmn": "310-410", "name": "", "roles": ["boss"], "operators": ["0x12"], "encryptionKey": "0x04" }',
@@ -57,8 +59,9 @@ describe("tasks: deploy parameters and carrier governance", function () {
       expect(caught).to.be.instanceOf(InputErrors);
       const msg = (caught as Error).message;
       expect(msg).to.match(/params\.json:2 \(thresholdBps\)/);
-      expect(msg).to.match(/params\.json:4 \(plmn\)/);
-      for (const field of ["name", "roles", "operators", "encryptionKey"]) expect(msg).to.match(new RegExp(`params\\.json:5 \\(${field}\\)`));
+      expect(msg).to.match(/params\.json:3 \(submissionGraceDays\)/);
+      expect(msg).to.match(/params\.json:5 \(plmn\)/);
+      for (const field of ["name", "roles", "operators", "encryptionKey"]) expect(msg).to.match(new RegExp(`params\\.json:6 \\(${field}\\)`));
       expect(msg).to.contain("nothing was deployed");
     });
   });
