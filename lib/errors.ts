@@ -92,6 +92,11 @@ export class ContractRevertError extends BaseError {
   }
 }
 
+/** A transaction was mined but failed without a reason the contracts give (e.g. it ran out of gas). */
+export class TransactionFailedError extends BaseError {
+  override name = "TransactionFailedError";
+}
+
 /** The chain node cannot be reached, or the connection to it broke in the middle of a command. */
 export class NodeConnectionError extends BaseError {
   override name = "NodeConnectionError";

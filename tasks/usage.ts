@@ -27,7 +27,7 @@ export function printIngestSummary(s: IngestSummary, period: string): void {
   for (const [reason, count] of Object.entries(s.notBillableByReason)) out(`    ${reason}: ${n(count)}`);
   out(`  fraud: ${n(s.flaggedDevices)} device(s) flagged on-chain in ${s.flagTxs.length} transaction(s)`);
   out(`  permanent roamers reported: ${n(s.permanentRoamers)}`);
-  out(`  devices: ${n(s.devices)}; processing ${n(s.recordsPerSec)} records/s (chain excluded)`);
+  out(`  devices: ${n(s.devices)}; processing ${n(s.recordsPerSec)} records/s (chain excluded)${s.peakRssMb ? `; peak memory ${n(s.peakRssMb)} MB` : ""}`);
   for (const b of s.batches) {
     const how = b.submitted === "existing" ? "already on-chain" : `tx ${b.txHash}, gas ${b.gasUsed}`;
     out(`  batch ${b.id}: ${n(b.records)} records, ${how}`);
@@ -39,13 +39,14 @@ task("usage:ingest", "Visited carrier: validates, checks against device policies
   .addParam("home", "The home carrier billed, as MCC-MNC (e.g. 262-01)")
   .addParam("period", "Billing period, YYYY-MM; records outside it are rejected")
   .addOptionalParam("batchSize", `Records per batch (default ${DEFAULT_BATCH_SIZE})`, undefined, types.int)
+  .addOptionalParam("summary", "Also write the run's summary as JSON to this file: counts, rejects per reason, batches and their transactions, records/s, peak memory")
   .addOptionalParam("store", STORE_HELP)
   .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(
       async (
-        args: { file: string; home: string; period: string; batchSize?: number; store?: string; keystore?: string; from?: string },
+        args: { file: string; home: string; period: string; batchSize?: number; summary?: string; store?: string; keystore?: string; from?: string },
         hre,
       ) => {
         const home = plmnArg("home", args.home);
@@ -72,6 +73,10 @@ task("usage:ingest", "Visited carrier: validates, checks against device policies
           log: (line) => out(`  ${line}`),
         });
         printIngestSummary(summary, args.period);
+        if (args.summary) {
+          writeFileAtomic(args.summary, `${JSON.stringify(summary, null, 2)}\n`);
+          out(`  summary written to ${args.summary}`);
+        }
       },
     ),
   );

@@ -3,7 +3,8 @@ import type { CheckOutcome } from "./check";
 import { SERVICE_DATA, SERVICE_SMS, SERVICE_SIGNALLING, SERVICE_VOICE } from "./check";
 import { LeafHasher, packParsedRecord, RECORD_BYTES } from "./leaf";
 import { merkleRoot } from "./merkle";
-import { sealPayload } from "./payload";
+import { sealPayload, type PayloadHeader } from "./payload";
+import type { SealThread } from "./sealThread";
 import type { ContentStore } from "./store";
 import type { ClassTotals, ParsedRecord, UsageBatch } from "./types";
 
@@ -31,6 +32,10 @@ const DAY = 86_400;
  * Collects the records of one batch: packs each (lib/usage/leaf.ts) and hashes its leaf as it comes,
  * sums billable usage per tariff class; `seal` builds the Merkle root, encrypts the payload into the
  * store and returns the summary to sign. Memory: 143 bytes per record of the batch.
+ *
+ * With a {@link SealThread}, leaves are not hashed as records come: `seal` hands the packed records to
+ * the thread, which hashes, builds the tree, seals and stores while this builder already takes the
+ * next batch's records (one batch in the thread, one filling). The summaries and payloads are the same.
  */
 export class BatchBuilder {
   private leaves!: Buffer;
@@ -45,19 +50,19 @@ export class BatchBuilder {
 
   private constructor(
     private readonly hasher: LeafHasher,
-    private readonly opts: { visited: Hex; home: Hex; period: number; batchSize: number },
+    private readonly opts: { visited: Hex; home: Hex; period: number; batchSize: number; thread?: SealThread },
   ) {
     this.reset();
   }
 
-  static async create(opts: { visited: Hex; home: Hex; period: number; batchSize: number }): Promise<BatchBuilder> {
+  static async create(opts: { visited: Hex; home: Hex; period: number; batchSize: number; thread?: SealThread }): Promise<BatchBuilder> {
     return new BatchBuilder(await LeafHasher.create(), opts);
   }
 
   private reset(): void {
     // Grow on demand: a small file does not pay for a full batch of buffers.
     const initial = Math.min(this.opts.batchSize, 4096);
-    this.leaves = Buffer.alloc(initial * 32);
+    this.leaves = Buffer.alloc(this.opts.thread ? 0 : initial * 32);
     this.packed = Buffer.alloc(initial * RECORD_BYTES);
     this.n = 0;
     this.totals = new Map();
@@ -75,9 +80,9 @@ export class BatchBuilder {
   }
 
   private ensureCapacity(): void {
-    if (this.n * 32 < this.leaves.length) return;
+    if (this.n * RECORD_BYTES < this.packed.length) return;
     const size = Math.min(this.opts.batchSize, Math.max(1, this.n) * 2);
-    const leaves = Buffer.alloc(size * 32);
+    const leaves = Buffer.alloc(this.opts.thread ? 0 : size * 32);
     this.leaves.copy(leaves);
     const packed = Buffer.alloc(size * RECORD_BYTES);
     this.packed.copy(packed);
@@ -85,18 +90,17 @@ export class BatchBuilder {
     this.packed = packed;
   }
 
-  /** Adds a checked record; returns its leaf (a view, valid until the next `seal`). */
-  add(r: ParsedRecord, deviceId: Hex, outcome: CheckOutcome): Uint8Array {
+  /** Adds a checked record. */
+  add(r: ParsedRecord, deviceId: Hex, outcome: CheckOutcome, idBytesOfDevice?: Uint8Array): void {
     this.ensureCapacity();
-    let idBytes = this.deviceIdBytes.get(deviceId);
+    let idBytes = idBytesOfDevice ?? this.deviceIdBytes.get(deviceId);
     if (!idBytes) {
       idBytes = hexToBytes(deviceId, { byteLength: 32, what: "device id" });
       this.deviceIdBytes.set(deviceId, idBytes);
     }
     const offset = this.n * RECORD_BYTES;
     packParsedRecord(r, idBytes, outcome.tariffClass, outcome.billing, this.packed, offset);
-    this.hasher.leafInto(this.packed, offset, this.leaves, this.n * 32);
-    const leaf = this.leaves.subarray(this.n * 32, this.n * 32 + 32);
+    if (!this.opts.thread) this.hasher.leafInto(this.packed, offset, this.leaves, this.n * 32);
     this.n++;
 
     if (outcome.billing === 0) {
@@ -145,11 +149,21 @@ export class BatchBuilder {
         this.roamerDays.push([deviceId, Math.floor(r.startTime / DAY)]);
       }
     }
-    return leaf;
   }
 
-  /** Closes the batch: root, encrypted payload into `store`, summary. Starts a new batch. */
-  async seal(pairKey: Uint8Array, store: ContentStore): Promise<SealedBatch> {
+  /** The leaf of the record added last (hashed now when a thread hashes the batch later). */
+  lastLeaf(): Uint8Array {
+    const i = this.n - 1;
+    if (i < 0) throw new RangeError("no record was added since the last seal");
+    if (this.opts.thread) return this.hasher.leaf(this.packed.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES));
+    return this.leaves.subarray(i * 32, i * 32 + 32);
+  }
+
+  /**
+   * Closes the batch: root, encrypted payload into `store`, summary. Starts a new batch at once: records
+   * may be added while the returned promise is pending (with a thread, that is the point).
+   */
+  seal(pairKey: Uint8Array, store: ContentStore): Promise<SealedBatch> {
     const { visited, home, period } = this.opts;
     const totals: ClassTotals[] = [...this.totals.entries()]
       .sort(([a], [b]) => a - b)
@@ -167,25 +181,32 @@ export class BatchBuilder {
         throughputKbpsSum: BigInt(a.throughputKbpsSum),
       }));
     const recordCount = this.n;
-    const root = await merkleRoot(this.leaves.subarray(0, recordCount * 32));
-    const sealedPayload = sealPayload(pairKey, {
-      header: {
-        visited,
-        home,
-        period,
-        sequence: this.sequence,
-        recordCount,
-        totals,
-        activeDevices: this.activeDevices,
-        roamerDays: this.roamerDays,
-      },
-      records: this.packed.subarray(0, recordCount * RECORD_BYTES),
-    });
-    const payloadHash = await store.put(sealedPayload);
-    const batch: UsageBatch = { visited, home, period, merkleRoot: root, recordCount, payloadHash, totals };
+    const header: PayloadHeader = {
+      visited,
+      home,
+      period,
+      sequence: this.sequence,
+      recordCount,
+      totals,
+      activeDevices: this.activeDevices,
+      roamerDays: this.roamerDays,
+    };
     const sequence = this.sequence++;
+    const leaves = this.leaves;
+    const packed = this.packed;
     this.reset();
-    return { sequence, batch };
+    const summary = (root: Hex, payloadHash: Hex): SealedBatch => ({
+      sequence,
+      batch: { visited, home, period, merkleRoot: root, recordCount, payloadHash, totals },
+    });
+    if (this.opts.thread) {
+      return this.opts.thread.seal({ header, packed, count: recordCount, pairKey, store }).then(({ root, payloadHash }) => summary(root, payloadHash));
+    }
+    return (async () => {
+      const root = await merkleRoot(leaves.subarray(0, recordCount * 32));
+      const payloadHash = await store.put(sealPayload(pairKey, { header, records: packed.subarray(0, recordCount * RECORD_BYTES) }));
+      return summary(root, payloadHash);
+    })();
   }
 }
 

@@ -70,7 +70,15 @@ export class RecordChecker {
 
   check(record: ParsedRecord, device: ResolvedDevice): CheckOutcome {
     const policy = device.policy!;
-    const s = this.stateOf(device.deviceId);
+    // The device's state, cached on the device for this checker: one map lookup per device, not per record.
+    let s: DeviceState;
+    if (device.stateOwner === this.state) {
+      s = device.state as DeviceState;
+    } else {
+      s = this.stateOf(device.deviceId);
+      device.state = s;
+      device.stateOwner = this.state;
+    }
     const day = Math.floor(record.startTime / DAY);
     const billing = this.billing(record, device, s, day);
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import type { Signer } from "ethers";
 import { BaseError, ConfigError, InputError } from "../errors";
-import { bytesToHex, type Hex } from "../hex";
+import { bytesToHex, hexToBytes, type Hex } from "../hex";
 import { formatPlmn } from "../plmn";
 import { Progress } from "../progress";
 import { writeFileAtomic, renameIfPresent, removeStaleTempFiles, processAlive } from "../fsAtomic";
@@ -16,6 +16,7 @@ import { formatFromExtension, parseUsageFile } from "./parse";
 import { RecordIdSet } from "./recordIdSet";
 import { RejectsWriter } from "./rejects";
 import { BatchBuilder, type SealedBatch } from "./batchBuilder";
+import { SealThread, sealOnThread } from "./sealThread";
 import { batchId as batchIdOf, ledgerDomain, signBatch, toContractBatch } from "./batch";
 import { periodBounds, formatPeriod } from "./period";
 import type { ClassTotals } from "./types";
@@ -26,10 +27,14 @@ import { BILLING } from "./types";
 
 /** Records per batch unless told otherwise: ~14 MB of leaves and packed records in memory per batch. */
 export const DEFAULT_BATCH_SIZE = 100_000;
-/** Fraud flags per transaction (the registry takes up to 2,000). */
-export const FLAGS_PER_TX = 500;
-/** Permanent-roamer reports per transaction. */
-export const ROAMERS_PER_TX = 1000;
+/**
+ * Fraud flags per transaction (the registry takes up to 2,000): about 40,000 gas each, so a transaction
+ * stays under 16,777,216 gas, the per-transaction cap of EIP-7825 that nodes apply to gas estimates
+ * (anvil does) and that networks enforce from the Osaka fork on.
+ */
+export const FLAGS_PER_TX = 300;
+/** Permanent-roamer reports per transaction: about 32,500 gas each, under the same cap. */
+export const ROAMERS_PER_TX = 300;
 
 export interface IngestOptions {
   file: string;
@@ -103,6 +108,8 @@ export interface IngestSummary {
    * little CPU): on a machine busy with other work, the wall-clock `processingMs` grows, this does not.
    */
   processingCpuMs?: number;
+  /** Peak resident memory of the process (all of it: Node, the parser, caches) at the end of processing, MB. */
+  peakRssMb?: number;
 }
 
 interface RoamerReport {
@@ -312,7 +319,8 @@ async function processFile(
   seenIds.reserve(seenIds.size + Math.ceil(fs.statSync(opts.file).size / (formatFromExtension(opts.file) === "jsonl" ? 250 : 100)));
   const resolver = new DeviceResolver(opts.deviceSource ?? registrySource(client.devices), opts.imsiKey);
   const checker = new RecordChecker(state, visited, period, agreementDays);
-  const builder = await BatchBuilder.create({ visited, home, period, batchSize: run.batchSize });
+  const thread = sealOnThread(fs.statSync(opts.file).size) ? new SealThread() : undefined;
+  const builder = await BatchBuilder.create({ visited, home, period, batchSize: run.batchSize, thread });
   const rejects = await RejectsWriter.open(opts.file);
   const flags = new TxQueue(log);
   const fileSize = fs.statSync(opts.file).size;
@@ -351,13 +359,22 @@ async function processFile(
   };
   const pendingRejects: Reject[] = [];
 
+  /** The batch being sealed (on the thread, while the next one fills): one at a time, in order. */
+  let sealing: Promise<SealedBatch & { id: Hex }> | undefined;
+  const startSeal = async () => {
+    if (sealing) sealed.push(await sealing);
+    sealing = sealBatch(opts, builder);
+    sealing.catch(() => {}); // awaited later; a failure surfaces there
+  };
+
   try {
     for await (const chunk of parseUsageFile(opts.file, { home, visited, period, seenIds })) {
       await rejects.write(chunk.rejects);
       lines += chunk.records.length + chunk.rejects.length;
-      await resolver.resolveAll(chunk.records.map((r) => r.imsi));
-      for (const record of chunk.records) {
-        const device = resolver.get(record.imsi)!;
+      const devices = await resolver.resolveEach(chunk.records.map((r) => r.imsi));
+      for (let i = 0; i < chunk.records.length; i++) {
+        const record = chunk.records[i];
+        const device = devices[i];
         if (device.status === STATUS.None) {
           rejectRecord(record, "UNKNOWN_DEVICE", `imsi: no device of ${formatPlmn(home)} is registered for this IMSI`);
           continue;
@@ -367,7 +384,7 @@ async function processFile(
           continue;
         }
         const outcome = checker.check(record, device);
-        const leaf = builder.add(record, device.deviceId, outcome);
+        builder.add(record, device.deviceId, outcome, (device.idBytes ??= hexToBytes(device.deviceId, { byteLength: 32, what: "device id" })));
         seenIds.add(record.recordId);
         accepted++;
         if (outcome.billing === 0) {
@@ -378,30 +395,35 @@ async function processFile(
           if (isFraud(outcome.billing) && !flagged.has(device.deviceId)) {
             flagged.add(device.deviceId);
             if (device.status !== STATUS.FraudFlagged) {
-              pendingFlags.push({ id: device.deviceId, reason: outcome.billing, evidenceHash: bytesToHex(leaf) });
+              pendingFlags.push({ id: device.deviceId, reason: outcome.billing, evidenceHash: bytesToHex(builder.lastLeaf()) });
             }
           }
         }
         if (outcome.becameRoamer) {
-          roamers.push({ deviceId: device.deviceId, daysPresent: outcome.daysPresent, evidenceHash: bytesToHex(leaf) });
+          roamers.push({ deviceId: device.deviceId, daysPresent: outcome.daysPresent, evidenceHash: bytesToHex(builder.lastLeaf()) });
         }
-        if (builder.full) sealed.push(await sealBatch(opts, builder));
+        if (builder.full) await startSeal();
       }
       if (pendingRejects.length > 0) await rejects.write(pendingRejects.splice(0));
       // Fraud is reported while the file is read, not at the end: the home carrier sees it at once.
       await sendFlags();
       progress.update(chunk.bytesRead, `${accepted.toLocaleString("en-US")} records`);
     }
-    if (builder.count > 0) sealed.push(await sealBatch(opts, builder));
+    if (builder.count > 0) await startSeal();
+    if (sealing) sealed.push(await sealing);
+    sealing = undefined;
     await sendFlags();
     const t = Date.now();
     await flags.drain();
     chainMs += Date.now() - t;
   } catch (error) {
+    await sealing?.catch(() => {});
     await rejects.abort();
     progress.done("failed");
     await flags.drain().catch(() => {});
     throw error;
+  } finally {
+    await thread?.close();
   }
   const rejectsSummary = await rejects.close();
   const rejectCounts = rejectsSummary.counts;
@@ -443,6 +465,7 @@ async function processFile(
       chainMs,
       fileHashMs: run.fileHashMs,
       processingCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     },
     batches: sealed.map((b) => ({
       id: b.id,

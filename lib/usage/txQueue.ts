@@ -1,5 +1,6 @@
 import type { ContractTransactionResponse, TransactionReceipt } from "ethers";
 import { withDecodedRevert } from "../revert";
+import { TransactionFailedError } from "../errors";
 
 /**
  * Sends transactions one after the other (each waits until the previous one is accepted by the node,
@@ -32,10 +33,29 @@ export class TxQueue {
   async drain(): Promise<TransactionReceipt[]> {
     await this.tail;
     const receipts: TransactionReceipt[] = [];
-    for (const { tx } of this.sent) {
-      const receipt = await withDecodedRevert(async () => (await tx.wait())!);
+    for (const { label, tx } of this.sent) {
+      const receipt = await withDecodedRevert(async () => (await tx.wait())!).catch((error: unknown) => {
+        throw failedOnChain(error, label, tx) ?? error;
+      });
       receipts.push(receipt);
     }
     return receipts;
   }
+}
+
+/** A mined transaction that failed with no reason the contracts give, as a clear error; else undefined. */
+function failedOnChain(error: unknown, label: string, tx: ContractTransactionResponse): TransactionFailedError | undefined {
+  const receipt = (error as { code?: string; receipt?: TransactionReceipt | null }).receipt;
+  if ((error as { code?: string }).code !== "CALL_EXCEPTION" || !receipt) return undefined;
+  const outOfGas = receipt.gasUsed >= tx.gasLimit;
+  return new TransactionFailedError(
+    `${label}: transaction ${tx.hash} failed on-chain in block ${receipt.blockNumber}` +
+      (outOfGas ? `, out of gas (it used all of its ${tx.gasLimit.toLocaleString("en-US")} gas)` : ", without a reason"),
+    {
+      details: "Nothing this transaction would have recorded is on-chain; what was mined before it stays.",
+      hint: outOfGas
+        ? "run the same command again (it resumes and sends what is missing); if it fails the same way, the node caps gas per transaction below what this one needs: report it with this message."
+        : "run the same command again; if it fails the same way, report it with this message.",
+    },
+  );
 }

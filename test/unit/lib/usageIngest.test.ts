@@ -115,6 +115,37 @@ describe("lib/usage/ingest", function () {
     expect(await chainState(w, second.batches.map((b) => b.id))).to.deep.equal(before);
   });
 
+  it("seals on a worker thread to the same batches, payloads, flags and state as on the main thread", async function () {
+    const base = await loadFixture(world);
+    const saved = process.env.ROAMLEDGER_SEAL_THREAD;
+    const run = async (thread: "0" | "1") => {
+      const w = base.freshLocal();
+      process.env.ROAMLEDGER_SEAL_THREAD = thread;
+      try {
+        const summary = await ingestUsage(w.ingestOptions({ batchSize: 700 }));
+        const workDir = w.ingestOptions().workDir;
+        return {
+          batches: summary.batches.map((b) => [b.id, b.records, b.payloadHash]),
+          flagged: summary.flaggedDevices,
+          store: fs.readdirSync(w.store.dir).sort(),
+          state: fs.readFileSync(path.join(workDir, "state.json"), "utf8"),
+          ids: fs.readFileSync(path.join(workDir, `ids-${w.period}.bin`)).toString("hex"),
+          submitted: summary.batches.map((b) => b.submitted),
+        };
+      } finally {
+        if (saved === undefined) delete process.env.ROAMLEDGER_SEAL_THREAD;
+        else process.env.ROAMLEDGER_SEAL_THREAD = saved;
+      }
+    };
+    const onThread = await run("1");
+    // The same file again, in a fresh local folder: the same batches (already on-chain, so none is sent).
+    const onMain = await run("0");
+    expect(onThread.batches.length).to.be.greaterThan(3);
+    expect(onThread.submitted.every((x) => x === "new")).to.equal(true);
+    expect(onMain.submitted.every((x) => x === "existing")).to.equal(true);
+    expect({ ...onMain, submitted: [] }).to.deep.equal({ ...onThread, submitted: [] });
+  });
+
   it("rejects a record id already committed by an earlier file of the period", async function () {
     const w = (await loadFixture(world)).freshLocal();
     await ingestUsage(w.ingestOptions());

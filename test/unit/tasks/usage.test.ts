@@ -59,9 +59,14 @@ describe("tasks: usage:ingest, usage:verify, watch", function () {
   it("ingests as the visited carrier, verifies as the home carrier, and both see it in watch", async function () {
     const period = formatPeriod(w.period);
     const text = await printed(() =>
-      hre.run("usage:ingest", { file: w.generated.usageFile, home: "262-01", period, batchSize: 1000, store, from: FROM.br }),
+      hre.run("usage:ingest", { file: w.generated.usageFile, home: "262-01", period, batchSize: 1000, store, summary: path.join(env.dir, "summary.json"), from: FROM.br }),
     );
     expect(text).to.match(new RegExp(`Usage of ${period}: [\\d,]+ lines, [\\d,]+ records committed`));
+    expect(text).to.match(/records\/s \(chain excluded\); peak memory [\d,]+ MB/);
+    const summary = JSON.parse(fs.readFileSync(path.join(env.dir, "summary.json"), "utf8"));
+    expect(summary.accepted).to.be.greaterThan(0);
+    expect(summary.peakRssMb).to.be.greaterThan(0);
+    expect(summary.batches.map((b: { id: string }) => b.id)).to.deep.equal([...text.matchAll(/batch (0x[0-9a-f]{64}): /g)].map((m) => m[1]));
     expect(text).to.match(/fraud: \d+ device\(s\) flagged on-chain/);
     const ids = [...text.matchAll(/batch (0x[0-9a-f]{64}): /g)].map((m) => m[1]);
     expect(ids.length).to.be.greaterThan(0);

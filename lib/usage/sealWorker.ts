@@ -1,0 +1,47 @@
+/**
+ * Worker-thread side of {@link SealThread} (lib/usage/sealThread.ts): for each batch the ingest hands
+ * over (its records packed back to back), computes the leaves, the Merkle root and the sealed payload,
+ * and writes it to a folder store when given one. The ingest's main thread meanwhile parses, checks and
+ * packs the next batch: on two cores, hashing no longer waits for parsing, nor parsing for hashing.
+ */
+import { parentPort } from "node:worker_threads";
+import { LeafHasher, RECORD_BYTES } from "./leaf";
+import { merkleRoot } from "./merkle";
+import { sealPayload, type PayloadHeader } from "./payload";
+import { FolderStore } from "./store";
+import type { Hex } from "../hex";
+
+export interface SealJob {
+  id: number;
+  header: PayloadHeader;
+  /** The batch's records, packed (count * RECORD_BYTES bytes); transferred, not copied. */
+  packed: Uint8Array;
+  count: number;
+  pairKey: Uint8Array;
+  /** A folder store to write the sealed payload to; without one, the sealed bytes come back. */
+  storeDir?: string;
+}
+
+export type SealAnswer =
+  | { id: number; ok: true; root: Hex; payloadHash?: Hex; sealed?: Uint8Array }
+  | { id: number; ok: false; name: string; message: string; shortMessage?: string; details?: string; hint?: string };
+
+let hasher: Promise<LeafHasher> | undefined;
+
+async function run(job: SealJob): Promise<SealAnswer> {
+  const leaves = (await (hasher ??= LeafHasher.create())).leavesOf(job.packed, job.count);
+  const root = await merkleRoot(leaves);
+  const sealed = sealPayload(job.pairKey, { header: job.header, records: job.packed.subarray(0, job.count * RECORD_BYTES) });
+  if (job.storeDir === undefined) return { id: job.id, ok: true, root, sealed };
+  return { id: job.id, ok: true, root, payloadHash: await new FolderStore(job.storeDir).put(sealed) };
+}
+
+parentPort?.on("message", (job: SealJob) => {
+  run(job).then(
+    (answer) => parentPort!.postMessage(answer, answer.ok && answer.sealed ? [answer.sealed.buffer as ArrayBuffer] : []),
+    (error: Error & { shortMessage?: string; details?: string; hint?: string }) => {
+      const { name, message, shortMessage, details, hint } = error;
+      parentPort!.postMessage({ id: job.id, ok: false, name, message, shortMessage, details, hint } satisfies SealAnswer);
+    },
+  );
+});
