@@ -82,6 +82,10 @@ const config: HardhatUserConfig = {
     localhost: {
       url: process.env.ROAMLEDGER_RPC_URL ?? "http://127.0.0.1:8545",
       gasPrice: 0,
+      // Estimate each transaction's gas. Left unset, hardhat-ethers gives every transaction a fixed
+      // 16,777,216 gas when the node answers `hardhat_metadata` (hardhat node, anvil): a registration of
+      // 500 devices or a report of 800 roamers then fails out of gas.
+      gas: "auto",
     },
     // networks/besu/: QBFT, zeroBaseFee, min-gas-price 0, block gas limit = hardhat's blockGasLimit
     // (test/unit/besuConfig.test.ts checks they agree). Gas is estimated per transaction: a fixed

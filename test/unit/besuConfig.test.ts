@@ -207,6 +207,15 @@ describe("networks/besu: the consortium chain kit", function () {
       expect(hre.config.networks.hardhat.initialBaseFeePerGas).to.equal(0);
     });
 
+    it("gas is estimated per transaction on localhost and besu, never a fixed 16,777,216", function () {
+      // hardhat-ethers fixes every transaction's gas at 2^24 on `localhost` when the node answers
+      // hardhat_metadata (anvil does) and the user config leaves `gas` unset: registrations of 500
+      // devices failed out of gas against anvil until localhost said "auto" explicitly.
+      expect(hre.userConfig.networks?.localhost?.gas).to.equal("auto");
+      expect(hre.config.networks.localhost.gas).to.equal("auto");
+      expect(besuNetwork().gas).to.equal("auto");
+    });
+
     it("block gas limit: hardhat's blockGasLimit, above any gas the besu network would set", function () {
       if (process.env.SOLIDITY_COVERAGE) this.skip(); // coverage raises the hardhat network's block gas limit
       const gasLimit = BigInt(devGenesis().gasLimit);
