@@ -73,7 +73,7 @@ task("agreement:show", "Anyone (read-only): shows the agreement with a partner: 
     action(async (args: { partner: string; agreementVersion?: number; as?: string }, hre) => {
       const partner = plmnArg("partner", args.partner);
       const version = args.agreementVersion === undefined ? undefined : versionArg(args.agreementVersion);
-      const client = await clientFor(hre);
+      const client = await clientFor(hre, undefined, { sends: false });
       const self = await selfFor(client, args.as);
       for (const line of describeAgreement(await readAgreement(client, self, partner, version))) out(line);
     }),

@@ -88,7 +88,7 @@ task("carrier:show", "Shows one consortium member: status, roles, operator accou
   .addParam("plmn", "The member, as MCC-MNC (e.g. 262-01)")
   .setAction(
     action(async (args: { plmn: string }, hre) => {
-      const client = await clientFor(hre);
+      const client = await clientFor(hre, undefined, { sends: false });
       for (const line of await describeMember(client, plmnArg("plmn", args.plmn))) out(line);
     }),
   );
@@ -96,7 +96,7 @@ task("carrier:show", "Shows one consortium member: status, roles, operator accou
 task("carrier:list", "Lists the consortium's members and open governance proposals")
   .setAction(
     action(async (_args: object, hre) => {
-      const client = await clientFor(hre);
+      const client = await clientFor(hre, undefined, { sends: false });
       const ids = await client.carriers.memberIds();
       out(`${ids.length} members (quorum ${Number(await client.carriers.thresholdBps()) / 100}% of ${await client.carriers.activeGovernorCount()} active governors):`);
       for (const id of ids) {

@@ -71,8 +71,61 @@ export async function signerFor(hre: HardhatRuntimeEnvironment, from?: string): 
   return signer;
 }
 
-/** The deployment of the current network, connected for `--from` (or read-only). */
-export async function clientFor(hre: HardhatRuntimeEnvironment, from?: string): Promise<RoamLedgerClient> {
+/** How long a command waits for the account's earlier transactions before giving up (ms). */
+export const EARLIER_TRANSACTIONS_TIMEOUT_MS = 120_000;
+
+/**
+ * Waits until every transaction the account had sent before now is mined: the node's pending count
+ * (its pool included) taken at the start, reached by the mined count.
+ *
+ * A command killed (crash, SIGKILL, lost terminal) right after the node accepted one of its transactions
+ * leaves it in the node's pool; it is mined a moment later, or a block later on a consortium chain. A
+ * re-run that starts before that reads the chain without it (those devices not registered yet, that
+ * batch not on-chain) and sends the same work again: the copy reverts once mined behind the original
+ * (an undecodable failed receipt), or, where the nonce comes from the mined count, it takes the
+ * original's nonce and the node refuses it ("replacement transaction underpriced"). Waiting for what the
+ * account already sent first makes the re-run see the chain as the killed run left it. Transactions
+ * sent after the start (another command from the same account) are not waited for.
+ */
+export async function waitForEarlierTransactions(
+  signer: Signer,
+  options: { timeoutMs?: number; pollMs?: number; log?: (line: string) => void } = {},
+): Promise<void> {
+  const provider = signer.provider;
+  if (!provider) return;
+  const address = await signer.getAddress();
+  const [pending, mined] = await Promise.all([
+    provider.getTransactionCount(address, "pending"),
+    provider.getTransactionCount(address, "latest"),
+  ]);
+  if (pending <= mined) return;
+  const timeoutMs = options.timeoutMs ?? EARLIER_TRANSACTIONS_TIMEOUT_MS;
+  const pollMs = options.pollMs ?? 250;
+  const log = options.log ?? ((line: string) => process.env.ROAMLEDGER_QUIET !== "1" && console.error(line));
+  const what = `${pending - mined} transaction${pending - mined === 1 ? "" : "s"} of ${address} (nonce ${mined}${pending - mined > 1 ? `-${pending - 1}` : ""})`;
+  log(`Waiting for ${what}, sent before this command started and still pending in the node's pool, to be mined...`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    if ((await provider.getTransactionCount(address, "latest")) >= pending) return;
+    if (Date.now() >= deadline) {
+      throw new ConfigError(`${what} still not mined after ${Math.round(timeoutMs / 1000)} s`, {
+        details:
+          "They were sent before this command started (by an earlier run that was interrupted, or another program using the account), " +
+          "and the node keeps them in its pool without mining them. Sending now would act on a chain that misses them.",
+        hint: "check that the network produces blocks, then run the command again; a transaction the node will never mine must be replaced (same nonce) or dropped from the pool.",
+      });
+    }
+  }
+}
+
+/**
+ * The deployment of the current network, connected for `--from` (or read-only). For a command that
+ * sends (`sends`, the default), the account's transactions still pending from before (see
+ * waitForEarlierTransactions) are mined first, so the command reads the chain with them; commands that
+ * only read pass `{ sends: false }` and never wait.
+ */
+export async function clientFor(hre: HardhatRuntimeEnvironment, from?: string, options: { sends?: boolean } = {}): Promise<RoamLedgerClient> {
   const { chainId } = await hre.ethers.provider.getNetwork();
   const addresses = loadDeployment(hre.config.paths.root, chainId);
   for (const [name, address] of Object.entries(addresses)) {
@@ -89,7 +142,9 @@ export async function clientFor(hre: HardhatRuntimeEnvironment, from?: string): 
       });
     }
   }
-  return connectRoamLedger(addresses, await signerFor(hre, from));
+  const signer = await signerFor(hre, from);
+  if (options.sends !== false) await waitForEarlierTransactions(signer);
+  return connectRoamLedger(addresses, signer);
 }
 
 /** The member the client's signer operates for, checked active with `role` (decoded revert otherwise). */

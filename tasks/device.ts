@@ -90,7 +90,7 @@ task("device:show", "Shows a device: home, class, status, policy contract, curre
   .addOptionalParam("keystore", KEYSTORE_HELP)
   .setAction(
     action(async (args: { imsi?: string; id?: string; as?: string; keystore?: string }, hre) => {
-      const client = await clientFor(hre);
+      const client = await clientFor(hre, undefined, { sends: false });
       const id = await resolveDevice(client, args);
       const d = await client.devices.getDevice(id);
       if (d.status === 0n) throw new InputError(`device ${id} is not registered`, { hint: "check the IMSI / id and the network." });

@@ -97,7 +97,7 @@ task("escrow:balance", "Anyone (read-only): a member's deposits per settlement t
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(async (args: { member?: string; token?: string; from?: string }, hre) => {
-      const client = await clientFor(hre, args.from);
+      const client = await clientFor(hre, args.from, { sends: false });
       const plmn = args.member ? plmnArg("member", args.member) : await accountMember(client);
       if (!plmn) throw new InputError("whose balance? The account is no member's operator", { hint: "pass --member with the carrier (MCC-MNC)." });
       const member = await requireMember(client, plmn, "--member");

@@ -78,7 +78,7 @@ task("invoice", "Either carrier (read-only): renders the invoice of one directio
             hint: "payee: the invoice you bill (default); payer: the invoice you pay.",
           });
         }
-        const client = await clientFor(hre, args.from);
+        const client = await clientFor(hre, args.from, { sends: false });
         const self = await selfOf(client);
         const partner = await requirePartner(client, self, partnerPlmn);
         const [payer, payee] = side === "payee" ? [partner.plmn, self] : [self, partner.plmn];
@@ -120,7 +120,7 @@ task("report", "Either carrier (read-only): the period's accounting overview: pe
     action(async (args: { period: string; format?: string; out?: string; member?: string; fromBlock?: string; from?: string }, hre) => {
       const period = parsePeriod(args.period);
       const format = formatArg(args.format, ["text", "json", "csv"] as const, "text");
-      const client = await clientFor(hre, args.from);
+      const client = await clientFor(hre, args.from, { sends: false });
       const self = args.member ? plmnArg("member", args.member) : await selfOf(client);
       await requireMember(client, self, "--member");
       const report = await buildReport(client, self, period, fromBlockArg(args.fromBlock));

@@ -44,7 +44,7 @@ task("keys:receive", "Visited carrier: fetches the IMSI key a home carrier share
   .setAction(
     action(async (args: { home: string; keystore?: string; from?: string }, hre) => {
       const home = plmnArg("home", args.home);
-      const client = await clientFor(hre, args.from);
+      const client = await clientFor(hre, args.from, { sends: false });
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const ks = keystoreFor(args.keystore);
       const { fingerprint } = await receiveImsiKey(client, ks, self.plmn, home);

@@ -11,7 +11,7 @@ task("watch", "Follows the chain live and prints what concerns your member: frau
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(async (args: { fromBlock?: number; once: boolean; json: boolean; poll: number; from?: string }, hre) => {
-      const client = await clientFor(hre, args.from);
+      const client = await clientFor(hre, args.from, { sends: false });
       const self = await memberOfSigner(client, ANY_ROLE);
       const member = await client.carriers.getMember(self.plmn);
       const maker = (Number(member.roles) & ROLE_BITS["device-maker"]) !== 0;
