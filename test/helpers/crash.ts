@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import hre from "hardhat";
-import { HDNodeWallet, NonceManager, Wallet } from "ethers";
+import { HDNodeWallet, NonceManager, Wallet, type Signer } from "ethers";
 import {
   CarrierRegistry__factory,
   DeviceRegistry__factory,
@@ -13,6 +13,7 @@ import {
   SettlementEscrow__factory,
   SettlementToken__factory,
   UsageLedger__factory,
+  type RoamingAgreements,
 } from "../../typechain-types";
 import { connectRoamLedger, type RoamLedgerClient } from "../../lib/client";
 import type { RoamLedgerAddresses } from "../../lib/deployment";
@@ -51,6 +52,11 @@ export function accountsOf(slot: number): { deployer: number; de: number; br: nu
 }
 /** Slots the node has accounts for. */
 export const SLOTS = 3;
+
+/** The address of account `index` of the dev mnemonic (what `--from <index>` sends from). */
+export function devAddress(index: number): string {
+  return HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`).address;
+}
 
 // ------------------------------------------------------------------ seeded randomness
 
@@ -94,8 +100,14 @@ export interface CrashNode {
  * automatic mining alone would leave it waiting for another transaction), gas price 0 and the dev
  * mnemonic, on `port` (default: a free one). With `state`, the chain is loaded from that file if it exists and dumped to it when anvil
  * stops gracefully (`--state`), so a node stopped with SIGTERM comes back with every block it had.
+ * With `mining: "manual"` anvil mines nothing by itself (`--no-mining`): transactions wait in its pool
+ * until a block is mined with `evm_mine` (see BlockProducer).
+ *
+ * One node should not serve too many runs: with thousands of transactions and policy contracts, anvil's
+ * mixed mining more and more often leaves a transaction for the next one-second block instead of mining
+ * it at once, and every run slows down (a world's deployment from 0.9 s to 5 s).
  */
-export async function startNode(options: { port?: number; state?: string } = {}): Promise<CrashNode> {
+export async function startNode(options: { port?: number; state?: string; mining?: "mixed" | "manual" } = {}): Promise<CrashNode> {
   const port = options.port ?? (await freePort());
   const { command, args } = anvilCommand();
   const child = spawnTracked(
@@ -106,8 +118,7 @@ export async function startNode(options: { port?: number; state?: string } = {})
       "--port", String(port),
       "--chain-id", String(CRASH_CHAIN_ID),
       "--hardfork", "shanghai",
-      "--mixed-mining",
-      "--block-time", "1",
+      ...(options.mining === "manual" ? ["--no-mining"] : ["--mixed-mining", "--block-time", "1"]),
       "--gas-price", "0",
       "--base-fee", "0",
       "--gas-limit", String(INTEGRATION_GAS_LIMIT),
@@ -151,6 +162,60 @@ export async function startNode(options: { port?: number; state?: string } = {})
   };
 }
 
+/**
+ * The block producer of a node started with `mining: "manual"`: a block (`evm_mine`, with whatever the
+ * pool holds) every `intervalMs`, as a consortium chain produces them, until paused. While paused,
+ * transactions stay in the node's pool, not mined: as on a QBFT chain between two blocks, or when the
+ * validators are slow.
+ */
+export class BlockProducer {
+  private paused = false;
+  private stopped = false;
+  private mining: Promise<unknown> = Promise.resolve();
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly url: string,
+    private readonly intervalMs = 200,
+  ) {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      if (!this.paused) {
+        this.mining = rpc(this.url, "evm_mine").catch(() => undefined);
+        await this.mining;
+      }
+      await new Promise((r) => setTimeout(r, this.intervalMs));
+    }
+  }
+
+  /** No more blocks from now on (a block being mined is finished first). */
+  async pause(): Promise<void> {
+    this.paused = true;
+    await this.mining;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+}
+
+/** The account's transactions the node holds in its pool, not mined yet (pending less latest count). */
+export async function pendingInPool(url: string, address: string): Promise<number> {
+  const [pending, latest] = await Promise.all([
+    rpc<string>(url, "eth_getTransactionCount", [address, "pending"]),
+    rpc<string>(url, "eth_getTransactionCount", [address, "latest"]),
+  ]);
+  return Number(pending) - Number(latest);
+}
+
 // ------------------------------------------------------------------ a JSON-RPC relay
 
 /**
@@ -166,6 +231,11 @@ export class RpcRelay {
   firstRequestAt?: number;
   requests = 0;
   onFirstRequest?: () => void;
+  /**
+   * Sees each request (its methods and body) before it goes on to the node, and may hold it (returning
+   * a promise) or lose it ("drop": the node never sees it, the connection is closed).
+   */
+  onRequest?: (methods: string[], request: string) => Promise<"forward" | "drop" | void> | "forward" | "drop" | void;
   /**
    * Sees each answer before it goes back, with the request's methods, its body and the node's answer;
    * "drop" loses the answer (the connection is closed instead).
@@ -192,6 +262,7 @@ export class RpcRelay {
     this.firstRequestAt = undefined;
     this.requests = 0;
     this.onFirstRequest = undefined;
+    this.onRequest = undefined;
     this.onResponse = undefined;
   }
 
@@ -232,6 +303,10 @@ export class RpcRelay {
       this.firstRequestAt = Date.now();
       this.onFirstRequest?.();
     }
+    if (this.onRequest && (await this.onRequest(methodsOf(body), body)) === "drop") {
+      req.socket.destroy();
+      return;
+    }
     let status: number;
     let text: string;
     try {
@@ -269,6 +344,58 @@ function methodsOf(body: string): string[] {
 
 const HARDHAT_CLI = require.resolve("hardhat/internal/cli/cli.js");
 
+/**
+ * A `node --require` hook for the subprocesses: ts-node (which Hardhat registers, transpile-only) turns
+ * each TypeScript file it loads into JavaScript, ~4.4 MB of it per start (the contract bindings carry
+ * their bytecode), about 2 s of CPU of a bare start's 2.8 s. The hook memoizes that output on disk, keyed
+ * by the file's path and content: the code that runs is exactly what ts-node would have produced, only
+ * made once per suite instead of once per run. Without it the 84 starts of the SIGKILL suite alone take
+ * several minutes of CPU.
+ */
+const TRANSPILE_CACHE_HOOK = `"use strict";
+const fs = require("fs"), path = require("path"), crypto = require("crypto");
+const dir = process.env.ROAMLEDGER_TEST_TS_CACHE;
+let tsNode;
+function cached(m, filename) {
+  const code = fs.readFileSync(filename, "utf8");
+  const file = path.join(dir, crypto.createHash("sha256").update(filename).update("\\0").update(code).digest("hex") + ".js");
+  let js;
+  try { js = fs.readFileSync(file, "utf8"); } catch { js = undefined; }
+  if (js !== undefined) return m._compile(js, filename);
+  const compile = m._compile;
+  m._compile = function (output, name) {
+    const tmp = file + "." + process.pid + ".tmp";
+    try { fs.writeFileSync(tmp, output); fs.renameSync(tmp, file); } catch { /* a cache miss next time */ }
+    return compile.call(this, output, name);
+  };
+  return tsNode(m, filename);
+}
+if (dir) {
+  // ts-node registers its handler with require.extensions[".ts"] = ...: take it, and serve through the cache.
+  Object.defineProperty(require.extensions, ".ts", {
+    configurable: true,
+    enumerable: true,
+    get: () => (tsNode ? cached : undefined),
+    set: (handler) => { tsNode = handler; },
+  });
+}
+`;
+
+let transpileCache: { hook: string; dir: string } | undefined;
+
+/** The hook file and its cache folder, made once per test process and removed when it exits. */
+function transpileCacheHook(): { hook: string; dir: string } {
+  if (transpileCache) return transpileCache;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-ts-cache-"));
+  atExit(() => fs.rmSync(root, { recursive: true, force: true }));
+  const hook = path.join(root, "hook.js");
+  const dir = path.join(root, "js");
+  fs.mkdirSync(dir);
+  fs.writeFileSync(hook, TRANSPILE_CACHE_HOOK);
+  transpileCache = { hook, dir };
+  return transpileCache;
+}
+
 export interface HardhatRun {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -287,17 +414,20 @@ export interface RunOptions {
   relay?: RpcRelay;
   /** SIGKILL the run this long after its first request to the node. */
   killAfterMs?: number;
+  /** SIGKILL the run when this settles. */
+  killWhen?: Promise<unknown>;
   timeoutMs?: number;
 }
 
 /** `hardhat <args> --network localhost`, as an operator runs it, against ROAMLEDGER_RPC_URL from `env`. */
 export async function runHardhat(args: readonly string[], options: RunOptions): Promise<HardhatRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ROAMLEDGER_QUIET: "1", ...options.env };
+  const cache = transpileCacheHook();
+  const env: NodeJS.ProcessEnv = { ...process.env, ROAMLEDGER_QUIET: "1", ROAMLEDGER_TEST_TS_CACHE: cache.dir, ...options.env };
   delete env.HARDHAT_NETWORK;
   const relay = options.relay;
   relay?.reset();
   const started = Date.now();
-  const child = spawnTracked(process.execPath, [HARDHAT_CLI, ...args, "--network", "localhost"], {
+  const child = spawnTracked(process.execPath, ["--require", cache.hook, HARDHAT_CLI, ...args, "--network", "localhost"], {
     cwd: hre.config.paths.root,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -311,6 +441,8 @@ export async function runHardhat(args: readonly string[], options: RunOptions): 
       killTimer = setTimeout(() => child.kill("SIGKILL"), delay);
     };
   }
+  const kill = () => child.kill("SIGKILL");
+  options.killWhen?.then(kill, kill);
   const timeoutMs = options.timeoutMs ?? 180_000;
   const timeout = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
@@ -371,7 +503,7 @@ export interface CrashTemplate {
 
 export async function makeTemplate(
   chainTime: number,
-  options: { devices: number; seed: number },
+  options: { devices?: number; records?: number; seed: number; onProgress?: (lines: number) => void },
 ): Promise<CrashTemplate> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-crash-"));
   const forget = atExit(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -391,7 +523,9 @@ export async function makeTemplate(
     visited: PLMN.BR,
     period,
     devices: options.devices,
+    records: options.records,
     seed: options.seed,
+    onProgress: options.onProgress,
     usageOut: path.join(dir, "template", "usage.csv"),
     devicesOut: path.join(dir, "template", "devices.csv"),
     malformedRate: 0.01,
@@ -450,6 +584,52 @@ export function devWallets(url: string, chainId = CRASH_CHAIN_ID): { provider: G
 }
 
 /**
+ * RoamLedger on an external node, deployed as the Ignition module composes it, with DE and BR as members
+ * (encryption keys `keys`, operators `de` and `br`, governor `deployer`) and DE's terms for BR (built for
+ * the settlement token deployed with it) proposed and accepted. Each deployment is mined before the next
+ * is signed (nonces from the node).
+ */
+export async function deployDeBr(
+  wallets: { deployer: Signer; de: Signer; br: Signer },
+  keys: { de: string; br: string },
+  terms: (token: string) => Parameters<RoamingAgreements["propose"]>[1],
+): Promise<{ addresses: RoamLedgerAddresses; token: string }> {
+  const { deployer, de, br } = wallets;
+  const member = (plmn: Hex, name: string, key: string, operator: string) => ({
+    plmn,
+    roles: ROLE.CARRIER | ROLE.GOVERNOR,
+    name,
+    encryptionKey: key,
+    operators: [operator],
+  });
+  const [deAddress, brAddress, deployerAddress] = await Promise.all([de.getAddress(), br.getAddress(), deployer.getAddress()]);
+  const carriers = await (
+    await new CarrierRegistry__factory(deployer).deploy(
+      [member(PLMN.DE, "Telekom Deutschland IoT", keys.de, deAddress), member(PLMN.BR, "Vivo Brasil", keys.br, brAddress)],
+      5001,
+      7 * 24 * 3600,
+      [deployerAddress],
+    )
+  ).waitForDeployment();
+  const agreements = await (await new RoamingAgreements__factory(deployer).deploy(carriers)).waitForDeployment();
+  const devices = await (await new DeviceRegistry__factory(deployer).deploy(carriers, agreements)).waitForDeployment();
+  const ledger = await (await new UsageLedger__factory(deployer).deploy(carriers, agreements, devices, 3 * 24 * 3600)).waitForDeployment();
+  const escrow = await (await new SettlementEscrow__factory(deployer).deploy(carriers, agreements, ledger)).waitForDeployment();
+  const token = await (await new SettlementToken__factory(deployer).deploy(deployerAddress)).waitForDeployment();
+  const addresses: RoamLedgerAddresses = {
+    carrierRegistry: await carriers.getAddress(),
+    roamingAgreements: await agreements.getAddress(),
+    deviceRegistry: await devices.getAddress(),
+    usageLedger: await ledger.getAddress(),
+    settlementEscrow: await escrow.getAddress(),
+  };
+  const tokenAddress = await token.getAddress();
+  await (await agreements.connect(de).propose(PLMN.BR, terms(tokenAddress))).wait();
+  await (await agreements.connect(br).accept(PLMN.DE, 1)).wait();
+  return { addresses, token: tokenAddress };
+}
+
+/**
  * Deploys RoamLedger (the contracts as the Ignition module composes them) with DE and BR as members and
  * their DE-BR agreement in force from the period's start; with `fleet`, DE has registered the template's
  * devices. Copies the template's files into a folder of its own.
@@ -464,37 +644,7 @@ export async function deployRunWorld(
   const from = accountsOf(options.slot ?? 0);
   try {
     const [deployer, de, br] = [wallets[from.deployer], wallets[from.de], wallets[from.br]];
-    const member = (plmn: Hex, name_: string, key: Hex, operator: string) => ({
-      plmn,
-      roles: ROLE.CARRIER | ROLE.GOVERNOR,
-      name: name_,
-      encryptionKey: key,
-      operators: [operator],
-    });
-    const [deAddress, brAddress, deployerAddress] = await Promise.all([de.getAddress(), br.getAddress(), deployer.getAddress()]);
-    // One after the other: each deployment is mined before the next is signed (nonces from the node).
-    const carriers = await (
-      await new CarrierRegistry__factory(deployer).deploy(
-        [member(PLMN.DE, "Telekom Deutschland IoT", t.dePublicKey, deAddress), member(PLMN.BR, "Vivo Brasil", t.brPublicKey, brAddress)],
-        5001,
-        7 * 24 * 3600,
-        [deployerAddress],
-      )
-    ).waitForDeployment();
-    const agreements = await (await new RoamingAgreements__factory(deployer).deploy(carriers)).waitForDeployment();
-    const devices = await (await new DeviceRegistry__factory(deployer).deploy(carriers, agreements)).waitForDeployment();
-    const ledger = await (await new UsageLedger__factory(deployer).deploy(carriers, agreements, devices, 3 * 24 * 3600)).waitForDeployment();
-    const escrow = await (await new SettlementEscrow__factory(deployer).deploy(carriers, agreements, ledger)).waitForDeployment();
-    const token = await (await new SettlementToken__factory(deployer).deploy(deployerAddress)).waitForDeployment();
-    const addresses: RoamLedgerAddresses = {
-      carrierRegistry: await carriers.getAddress(),
-      roamingAgreements: await agreements.getAddress(),
-      deviceRegistry: await devices.getAddress(),
-      usageLedger: await ledger.getAddress(),
-      settlementEscrow: await escrow.getAddress(),
-    };
-    await (await agreements.connect(de).propose(PLMN.BR, ingestTerms(t.periodStart, await token.getAddress()))).wait();
-    await (await agreements.connect(br).accept(PLMN.DE, 1)).wait();
+    const { addresses } = await deployDeBr({ deployer, de, br }, { de: t.dePublicKey, br: t.brPublicKey }, (token) => ingestTerms(t.periodStart, token));
 
     const dir = path.join(t.dir, name);
     fs.mkdirSync(dir, { recursive: true });
