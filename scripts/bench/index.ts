@@ -1,0 +1,224 @@
+/**
+ * `npm run bench [-- --quick] [-- --runs N] [-- --only ingest,gas,chain]`: RoamLedger's benchmarks,
+ * measured side by side in one run on this machine. Prints a table; a full run writes
+ * bench/results.json and the table into BENCHMARKS.md, a quick run (smaller sizes, about a minute, for
+ * checking the harness) writes out/bench/results.quick.json only. Not part of `npm test`.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startNode, type CrashNode } from "../../test/helpers/crash";
+import { ingestWorld, runIngest, keccakOnSameLeaves, type IngestRun } from "./ingest";
+import { measureBatchGas, measureDeviceGas, measureNaiveGas, measureSettleGas } from "./gas";
+import { measureBatchesPerSec } from "./chain";
+import { median, stepper } from "./util";
+import { renderMarkdown, renderTable, type BenchResults } from "./report";
+
+const HELP = `npm run bench [-- options]
+
+Measures, side by side in one run, and prints a table:
+  1. usage:ingest throughput, records/s end to end with chain time excluded (parse, validate, policy
+     check, aggregate, Merkle tree, encrypt, store) for 1M synthetic records, next to the raw keccak256
+     rate (hash-wasm) of this machine on the same leaves; with and without the sealing thread
+  2. peak memory (RSS) of usage:ingest on 1M and 10M records
+  3. gas per usage record at batch sizes 1, 1k, 100k, 1M, next to a naive design that stores every record
+  4. gas per device registered (bulk of 1,000) and to settle one pair-period, netted and not
+  5. batches/s committed to a local node process (anvil) with a block every second
+
+A full run writes bench/results.json and BENCHMARKS.md (machine, date, table). It takes about
+20 minutes on a 2-core machine and writes a 1 GB usage file to the temp folder (removed after).
+
+Options:
+  --quick        smaller sizes (100k and 300k records, batches up to 10k), about a minute; writes
+                 out/bench/results.quick.json only
+  --runs N       ingest runs per variant (median; default 3, quick 1)
+  --only LIST    comma-separated parts: ingest, gas, chain (default: all); results.json keeps the
+                 other parts' numbers from its previous run
+  --help         this text
+`;
+
+interface Args {
+  quick: boolean;
+  runs: number;
+  only: Set<string>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, runs: 0, only: new Set(["ingest", "gas", "chain"]) };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--help" || a === "-h") {
+      process.stdout.write(HELP);
+      process.exit(0);
+    } else if (a === "--quick") {
+      args.quick = true;
+    } else if (a === "--runs") {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1 || n > 20) fail(`--runs ${argv[i]}: give a whole number from 1 to 20`);
+      args.runs = n;
+    } else if (a === "--only") {
+      const parts = (argv[++i] ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+      const bad = parts.filter((p) => !["ingest", "gas", "chain"].includes(p));
+      if (parts.length === 0 || bad.length > 0) fail(`--only ${argv[i] ?? ""}: give a comma-separated list of ingest, gas, chain`);
+      args.only = new Set(parts);
+    } else {
+      fail(`unknown option ${a}`);
+    }
+  }
+  if (args.runs === 0) args.runs = args.quick ? 1 : 3;
+  return args;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`Error: ${message}\nWhat to do: see npm run bench -- --help\n`);
+  process.exit(2);
+}
+
+function machine(): BenchResults["machineInfo"] {
+  const cpus = os.cpus();
+  return {
+    cpu: `${cpus[0]?.model.trim() ?? "unknown"} x ${cpus.length}`,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+async function benchIngest(args: Args, log: (l: string) => void): Promise<BenchResults["ingest"]> {
+  const step = stepper(log);
+  const [small, big] = args.quick ? [100_000, 300_000] : [1_000_000, 10_000_000];
+  let node: CrashNode | undefined;
+  try {
+    node = await startNode();
+    const x = await ingestWorld(node, small, step);
+    const threaded: IngestRun[] = [];
+    const single: IngestRun[] = [];
+    for (let i = 0; i < args.runs; i++) {
+      // Side by side: the two variants alternate, so load on the machine hits both alike.
+      threaded.push(await step(`ingest ${x.t.generated.lines.toLocaleString("en-US")} lines, sealing thread (run ${i + 1}/${args.runs})`, () => runIngest(x, node!.url, `t${i}`, { ROAMLEDGER_SEAL_THREAD: "1" })));
+      single.push(await step(`ingest, one thread (run ${i + 1}/${args.runs})`, () => runIngest(x, node!.url, `s${i}`, { ROAMLEDGER_SEAL_THREAD: "0" })));
+      log(`    ${threaded[i].recordsPerSec.toLocaleString("en-US")} records/s with the thread, ${single[i].recordsPerSec.toLocaleString("en-US")} without`);
+    }
+    const keccak = await step("keccak256 of the same leaves (hash-wasm, one thread)", () => keccakOnSameLeaves(x, Math.max(3, args.runs)));
+    x.t.cleanup();
+    const y = await ingestWorld(node, big, step);
+    const bigRun = await step(`ingest ${y.t.generated.lines.toLocaleString("en-US")} lines (peak memory)`, () => runIngest(y, node!.url, "big"));
+    y.t.cleanup();
+    const rps = median(threaded.map((r) => r.recordsPerSec));
+    return {
+      records: threaded[0].accepted,
+      lines: threaded[0].lines,
+      batches: threaded[0].batches,
+      runs: args.runs,
+      recordsPerSec: rps,
+      recordsPerSecOneThread: median(single.map((r) => r.recordsPerSec)),
+      keccakLeavesPerSec: keccak.leavesPerSec,
+      ratioToKeccak: Math.round((rps / keccak.leavesPerSec) * 1000) / 1000,
+      cpuMsPerMillion: Math.round(median(threaded.map((r) => r.cpuMs / r.accepted)) * 1e6),
+      peakRssMb: { [String(small)]: median(threaded.map((r) => r.peakRssMb)), [String(big)]: bigRun.peakRssMb },
+      bigRun: { records: bigRun.accepted, recordsPerSec: bigRun.recordsPerSec },
+      all: { threaded, single },
+    };
+  } finally {
+    if (node) await node.stop();
+  }
+}
+
+async function benchGas(args: Args, log: (l: string) => void): Promise<BenchResults["gas"]> {
+  const step = stepper(log);
+  const sizes = args.quick ? [1, 1_000, 10_000] : [1, 1_000, 100_000, 1_000_000];
+  const batches = await step(`submitBatch of ${sizes.map((x) => x.toLocaleString("en-US")).join(", ")} records`, () =>
+    measureBatchGas(sizes, { log: (l) => log(`    ${l}`) }),
+  );
+  const naive = await step("naive design, every record stored", () => measureNaiveGas(args.quick ? 500 : 1_000));
+  const device = await step("device registration, 1,000 in one transaction", () => measureDeviceGas({ devices: 1_000 }));
+  const settle = await step("settle one pair-period, netted and one direction", () => measureSettleGas());
+  const bySize = (f: (row: (typeof batches.rows)[number]) => number) => Object.fromEntries(batches.rows.map((row) => [String(row.records), f(row)]));
+  return {
+    perRecord: bySize((row) => row.gasPerRecord),
+    naivePerRecord: naive.gasPerRecord,
+    perDevice: device.gasPerDevice,
+    settlePair: settle.oneWayGas,
+    settlePairNetted: settle.nettedGas,
+    batchGas: bySize((row) => row.gasUsed),
+    firstOfPeriodGas: batches.firstOfPeriodGas,
+    naivePerTx: naive.gasPerTx,
+    policyCloneGasPerDevice: device.policyCloneGasPerDevice,
+  };
+}
+
+async function benchChain(args: Args, log: (l: string) => void): Promise<BenchResults["chain"]> {
+  const step = stepper(log);
+  const burst = args.quick ? 200 : 1_000;
+  const a = await step(`${burst.toLocaleString("en-US")} batches to anvil, 1 s blocks`, () => measureBatchesPerSec({ batches: burst, log: (l) => log(`    ${l}`) }));
+  const result: NonNullable<BenchResults["chain"]> = {
+    batchesPerSec: a.batchesPerSec,
+    batches: a.batches,
+    blocksUsed: a.blocksUsed,
+    blockTimeSec: a.blockTimeSec,
+    gasPerBatch: a.gasPerBatch,
+    blockGasLimit: a.blockGasLimit,
+    batchesPerBlockByGas: a.batchesPerBlockByGas,
+  };
+  if (!args.quick) {
+    // Enough batches to fill blocks: the rate the chain sustains, not the wait for one block.
+    const many = Math.ceil(a.batchesPerBlockByGas * 2.5);
+    const b = await step(`${many.toLocaleString("en-US")} batches to anvil (fills blocks)`, () => measureBatchesPerSec({ batches: many, log: (l) => log(`    ${l}`) }));
+    result.sustained = { batches: b.batches, batchesPerSec: b.batchesPerSec, blocksUsed: b.blocksUsed, blockGasLimit: b.blockGasLimit };
+    result.batchesPerSec = b.batchesPerSec;
+  }
+  return result;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const root = path.join(__dirname, "..", "..");
+  const resultsFile = args.quick ? path.join(root, "out", "bench", "results.quick.json") : path.join(root, "bench", "results.json");
+  const previous: Partial<BenchResults> = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, "utf8")) : {};
+  const started = Date.now();
+  const results: BenchResults = {
+    machine: "",
+    date: new Date().toISOString(),
+    quick: args.quick,
+    machineInfo: machine(),
+    ...(previous as object),
+  } as BenchResults;
+  results.machineInfo = machine();
+  results.machine = `${results.machineInfo.cpu}, ${results.machineInfo.memoryGiB} GiB, Node ${results.machineInfo.node}`;
+  results.date = new Date().toISOString();
+  results.quick = args.quick;
+  log(`RoamLedger benchmarks${args.quick ? " (quick)" : ""}: ${results.machine}; load average ${results.machineInfo.loadAverageAtStart.join(" ")}`);
+  if (args.only.has("ingest")) {
+    log("1-2. ingestion throughput and memory");
+    results.ingest = await benchIngest(args, log);
+  }
+  if (args.only.has("gas")) {
+    log("3-4. gas");
+    results.gas = await benchGas(args, log);
+  }
+  if (args.only.has("chain")) {
+    log("5. batches/s to a node process");
+    results.chain = await benchChain(args, log);
+  }
+  results.durationSec = Math.round((Date.now() - started) / 1000);
+  fs.mkdirSync(path.dirname(resultsFile), { recursive: true });
+  fs.writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+  log("");
+  log(renderTable(results));
+  if (!args.quick) {
+    fs.writeFileSync(path.join(root, "BENCHMARKS.md"), renderMarkdown(results));
+    log(`\nwrote ${path.relative(process.cwd(), resultsFile)} and BENCHMARKS.md`);
+  } else {
+    log(`\nwrote ${path.relative(process.cwd(), resultsFile)} (quick: BENCHMARKS.md is left as it is)`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`Error: the benchmark failed: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);
