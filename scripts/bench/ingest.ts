@@ -68,20 +68,37 @@ export async function ingestWorld(node: CrashNode, records: number, step: Step):
  * reports excludes chain time in any case (device reads and fraud flags are taken off, see
  * lib/usage/ingest.ts). Extra environment (e.g. ROAMLEDGER_SEAL_THREAD) goes to the command.
  */
-export async function runIngest(x: IngestWorldOf, url: string, label: string, extraEnv: Record<string, string> = {}): Promise<IngestRun> {
+export async function runIngest(
+  x: IngestWorldOf,
+  node: CrashNode,
+  label: string,
+  extraEnv: Record<string, string> = {},
+  log: (line: string) => void = () => {},
+  timeoutMs = 30 * 60_000,
+): Promise<IngestRun & { attempts: number }> {
   const dir = fs.mkdtempSync(path.join(x.w.dir, `run-${label}-`));
   const home = path.join(dir, "home-br");
   const store = path.join(dir, "store");
   fs.cpSync(x.t.homeBr, home, { recursive: true });
   const summaryFile = path.join(dir, "summary.json");
-  const run = await runHardhat([...ingestArgs(x.t, x.w, 100_000), "--summary", summaryFile], {
-    env: { ...x.w.env(url, "br"), ROAMLEDGER_HOME: home, ROAMLEDGER_STORE: store, ...extraEnv },
-    timeoutMs: 30 * 60_000,
-  });
-  if (run.code !== 0) throw new Error(`usage:ingest failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-2000)}`);
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const run = await runHardhat([...ingestArgs(x.t, x.w, 100_000), "--summary", summaryFile], {
+      env: { ...x.w.env(node.url, "br"), ROAMLEDGER_HOME: home, ROAMLEDGER_STORE: store, ROAMLEDGER_QUIET: "0", ...extraEnv },
+      timeoutMs,
+    });
+    if (run.code === 0) break;
+    const said = `${run.stderr.trim()}\n--- its last output:\n${run.stdout.slice(-1500)}\n--- the node's last output:\n${node.output().slice(-1500)}`;
+    // The command resumes where it stopped, as an operator would run it again; a run that failed while
+    // processing does all of it again, so the figures stay those of one whole pass.
+    if (attempts === 2 || !/chain node/.test(run.stderr)) throw new Error(`usage:ingest failed (${run.code}):\n${said}`);
+    log(`    usage:ingest lost the node (run again, as an operator would):\n${said.replace(/^/gm, "      ")}`);
+  }
   const s = JSON.parse(fs.readFileSync(summaryFile, "utf8")) as IngestSummary;
   lastRun.set(x, { home, store });
   return {
+    attempts,
     accepted: s.accepted,
     lines: s.lines,
     batches: s.batches.length,

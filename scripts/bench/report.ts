@@ -19,8 +19,8 @@ export interface BenchResults {
     ratioToKeccak: number;
     /** CPU time of the process (all threads) per million records, median. */
     cpuMsPerMillion: number;
-    peakRssMb: Record<string, number>;
-    bigRun: { records: number; recordsPerSec: number };
+    peakRssMb: Record<string, number | null>;
+    bigRun: { records: number; recordsPerSec: number | null; error?: string };
     all: { threaded: IngestRun[]; single: IngestRun[] };
   };
   gas?: {
@@ -46,8 +46,8 @@ export interface BenchResults {
   };
 }
 
-const n = (x: number | undefined, digits = 0) =>
-  x === undefined || Number.isNaN(x) ? "n/a" : x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const n = (x: number | undefined | null, digits = 0) =>
+  x === undefined || x === null || Number.isNaN(x) ? "not measured" : x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mb = (records: string) => `${Number(records) >= 1e6 ? `${Number(records) / 1e6}M` : `${Number(records) / 1e3}k`}`;
 
 /** The rows of the table: what, measured, target (where the issue sets one). */
@@ -64,6 +64,7 @@ export function rows(r: BenchResults): [string, string, string][] {
       out.push([`peak RSS of usage:ingest, ${mb(records)} records, MB`, n(rss), Number(records) >= 1e7 ? "<= 1,024" : ""]);
     }
     out.push([`  records/s of the ${n(i.bigRun.records)}-record run`, n(i.bigRun.recordsPerSec), ""]);
+    if (i.bigRun.error) out.push([`  the ${n(i.bigRun.records)}-record run failed: ${i.bigRun.error.slice(0, 160)}`, "", ""]);
   }
   const g = r.gas;
   if (g) {

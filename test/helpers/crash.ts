@@ -107,7 +107,9 @@ export interface CrashNode {
  * mixed mining more and more often leaves a transaction for the next one-second block instead of mining
  * it at once, and every run slows down (a world's deployment from 0.9 s to 5 s).
  */
-export async function startNode(options: { port?: number; state?: string; mining?: "mixed" | "manual" } = {}): Promise<CrashNode> {
+export async function startNode(
+  options: { port?: number; state?: string; mining?: "mixed" | "manual"; pruneHistory?: number } = {},
+): Promise<CrashNode> {
   const port = options.port ?? (await freePort());
   const { command, args } = anvilCommand();
   const child = spawnTracked(
@@ -125,6 +127,8 @@ export async function startNode(options: { port?: number; state?: string; mining
       "--mnemonic", DEV_MNEMONIC,
       "--accounts", String(3 * SLOTS),
       ...(options.state ? ["--state", options.state] : []),
+      // Keep only this many recent states in memory (anvil keeps one per block by default).
+      ...(options.pruneHistory ? ["--prune-history", String(options.pruneHistory)] : []),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
