@@ -14,7 +14,7 @@ import { isoTime, type TermsLike } from "../agreements";
 import { BPS, BYTES_PER_MB, rateInvoice, type Rating, type TierLike } from "../rating";
 import { formatPeriod, periodBounds } from "../usage/period";
 import type { Hex } from "../hex";
-import type { ClassTotals } from "../usage/types";
+import { zeroTotals, type ClassTotals } from "../usage/types";
 
 // ---------------------------------------------------------------------------------------------------
 // Chain data (input)
@@ -367,20 +367,6 @@ export function dataBands(volume: bigint, perMb: bigint, tiers: readonly TierLik
   return bands;
 }
 
-const ZERO_TOTALS = (tariffClass: number): ClassTotals => ({
-  tariffClass,
-  records: 0,
-  activeDevices: 0,
-  roamerDays: 0,
-  dataBytes: 0n,
-  signallingEvents: 0n,
-  smsCount: 0n,
-  voiceSeconds: 0n,
-  qosSamples: 0,
-  latencyMsSum: 0n,
-  throughputKbpsSum: 0n,
-});
-
 /** What of `t` a charge type bills. */
 function quantityOf(t: ClassTotals, type: ChargeType): bigint {
   switch (type) {
@@ -419,7 +405,7 @@ export function ratingDifferences(chain: Rating, ts: Rating): string[] {
 
 function sumTotals(into: Map<number, ClassTotals>, totals: readonly ClassTotals[]): void {
   for (const t of totals) {
-    const acc = into.get(t.tariffClass) ?? ZERO_TOTALS(t.tariffClass);
+    const acc = into.get(t.tariffClass) ?? zeroTotals(t.tariffClass);
     into.set(t.tariffClass, {
       tariffClass: t.tariffClass,
       records: acc.records + t.records,

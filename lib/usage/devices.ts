@@ -107,8 +107,8 @@ export function policyRules(policyId: bigint, p: PolicyStruct): PolicyRules {
 
 /**
  * Resolves IMSIs to devices and policies with a cache: each IMSI is hashed (HMAC under the home
- * carrier's IMSI key) and read once per run, each policy definition once. Reads are batched: call
- * `resolveAll` with the IMSIs of a chunk of records before looking them up with `get`.
+ * carrier's IMSI key) and read once per run, each policy definition once. Reads are batched: the ingest
+ * passes the IMSIs of a whole chunk of records to `resolveEach`.
  */
 export class DeviceResolver {
   private readonly byImsi = new Map<string, ResolvedDevice>();
@@ -127,19 +127,7 @@ export class DeviceResolver {
     this.deriveId = createDeviceIdDeriver(imsiKey);
   }
 
-  get(imsi: string): ResolvedDevice | undefined {
-    return this.byImsi.get(imsi);
-  }
-
-  /** Makes sure every IMSI of `imsis` is resolved (reads what is not cached). */
-  async resolveAll(imsis: Iterable<string>): Promise<void> {
-    await this.resolveEach([...imsis]);
-  }
-
-  /**
-   * The devices of `imsis`, in the same order, reading what is not cached: one cache lookup per IMSI on
-   * the ingest's hot path (`resolveAll` then `get` would take two).
-   */
+  /** The devices of `imsis`, in the same order, reading what is not cached (one cache lookup per IMSI). */
   async resolveEach(imsis: readonly string[]): Promise<ResolvedDevice[]> {
     const out = new Array<ResolvedDevice>(imsis.length);
     let missing: string[] | undefined;

@@ -37,7 +37,6 @@ export class SealThread {
       ? `require("ts-node").register({ transpileOnly: true }); require(${JSON.stringify(entry)});`
       : `require(${JSON.stringify(entry)});`;
     this.worker = new Worker(source, { eval: true });
-    this.worker.unref();
     this.worker.on("message", (answer: SealAnswer) => {
       const job = this.waiting.get(answer.id);
       if (!job) return;

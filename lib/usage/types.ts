@@ -87,6 +87,23 @@ export interface ClassTotals {
   throughputKbpsSum: bigint;
 }
 
+/** Totals of one class, all zero. */
+export function zeroTotals(tariffClass: number): ClassTotals {
+  return {
+    tariffClass,
+    records: 0,
+    activeDevices: 0,
+    roamerDays: 0,
+    dataBytes: 0n,
+    signallingEvents: 0n,
+    smsCount: 0n,
+    voiceSeconds: 0n,
+    qosSamples: 0,
+    latencyMsSum: 0n,
+    throughputKbpsSum: 0n,
+  };
+}
+
 /** The signed batch summary (contract struct `UsageBatch`); its EIP-712 struct hash is the batch id. */
 export interface UsageBatch {
   visited: Hex;

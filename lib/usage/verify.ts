@@ -12,7 +12,7 @@ import { parseUsageFile } from "./parse";
 import type { ContentStore } from "./store";
 import { SERVICE_DATA, SERVICE_SIGNALLING, SERVICE_SMS, SERVICE_VOICE } from "./check";
 import { DEVICE_READ_CHUNK } from "./devices";
-import type { ClassTotals, UsageBatch, UsageRecord } from "./types";
+import { zeroTotals, type ClassTotals, type UsageBatch, type UsageRecord } from "./types";
 import { TxQueue } from "./txQueue";
 
 /** Why the home carrier disputes a record (the `reason` of `UsageRecordDisputed`). */
@@ -97,19 +97,7 @@ export function totalsOfRecords(records: UsageRecord[]): Map<number, ClassTotals
     if (r.billing !== 0) continue;
     let t = totals.get(r.tariffClass);
     if (!t) {
-      t = {
-        tariffClass: r.tariffClass,
-        records: 0,
-        activeDevices: 0,
-        roamerDays: 0,
-        dataBytes: 0n,
-        signallingEvents: 0n,
-        smsCount: 0n,
-        voiceSeconds: 0n,
-        qosSamples: 0,
-        latencyMsSum: 0n,
-        throughputKbpsSum: 0n,
-      };
+      t = zeroTotals(r.tariffClass);
       totals.set(r.tariffClass, t);
     }
     t.records++;

@@ -13,7 +13,8 @@ import { deployDeBr, devWallets } from "../../test/helpers/crash";
 import type { GasFreeProvider } from "../../test/helpers/integration";
 import { PLMN, simpleTerms, testEncryptionKey } from "../../test/helpers/fixtures";
 import { testPrivateKey } from "../../test/helpers/ingest";
-import { buildSyntheticBatch, median, monthOf, registerFleet } from "./gas";
+import { buildSyntheticBatch, monthOf, registerFleet } from "./gas";
+import { median } from "./util";
 
 /**
  * Chain throughput of usage batches on a separate node: anvil (test/helpers/node.ts) mining a block every

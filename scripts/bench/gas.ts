@@ -23,8 +23,6 @@ import { POLICIES, testPrivateKey } from "../../test/helpers/ingest";
 import { randomRecords } from "../../test/helpers/usage";
 import { median } from "./util";
 
-export { median };
-
 /**
  * Gas benchmarks on the in-process Hardhat network (`npm run bench`, run with `hardhat run`): what a
  * usage batch costs on-chain against its size, what the naive per-record design costs, a device

@@ -212,17 +212,15 @@ async function main() {
   }
   const previous: Partial<BenchResults> = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, "utf8")) : {};
   const started = Date.now();
+  const machineInfo = machine();
+  // Parts not run this time (--only) keep their numbers from the previous results.
   const results: BenchResults = {
-    machine: "",
+    ...previous,
+    machine: `${machineInfo.cpu}, ${machineInfo.memoryGiB} GiB, Node ${machineInfo.node}`,
     date: new Date().toISOString(),
     quick: args.quick,
-    machineInfo: machine(),
-    ...(previous as object),
-  } as BenchResults;
-  results.machineInfo = machine();
-  results.machine = `${results.machineInfo.cpu}, ${results.machineInfo.memoryGiB} GiB, Node ${results.machineInfo.node}`;
-  results.date = new Date().toISOString();
-  results.quick = args.quick;
+    machineInfo,
+  };
   log(`RoamLedger benchmarks${args.quick ? " (quick)" : ""}: ${results.machine}; load average ${results.machineInfo.loadAverageAtStart.join(" ")}`);
   if (args.only.has("ingest")) {
     log("1-2. ingestion throughput and memory");

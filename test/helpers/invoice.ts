@@ -22,7 +22,8 @@ import { merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle
 import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
 import type { ClassTotals, UsageBatch, UsageRecord } from "../../lib/usage/types";
 import { deployConsortium, SUBMISSION_GRACE, type Consortium } from "./fixtures";
-import { addTotals, emptyTotals, randomRecords, totalsOf, usageOf, periodOf, boundsOf } from "./usage";
+import { addTotals, randomRecords, totalsOf, usageOf, periodOf, boundsOf } from "./usage";
+import { zeroTotals } from "../../lib/usage/types";
 import { BR, DE, classTotals, plan, sla, terms, TOKEN } from "./rating";
 
 const MB = 1_000_000n;
@@ -306,7 +307,7 @@ export function removeScenarioDirs(): void {
 /** Totals merged by class, ascending. */
 function merged(lists: ClassTotals[][]): ClassTotals[] {
   const byClass = new Map<number, ClassTotals>();
-  for (const list of lists) for (const t of list) byClass.set(t.tariffClass, addTotals(byClass.get(t.tariffClass) ?? emptyTotals(t.tariffClass), t));
+  for (const list of lists) for (const t of list) byClass.set(t.tariffClass, addTotals(byClass.get(t.tariffClass) ?? zeroTotals(t.tariffClass), t));
   return [...byClass.values()].sort((a, b) => a.tariffClass - b.tariffClass);
 }
 

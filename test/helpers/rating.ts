@@ -3,7 +3,7 @@
  * builders, and examples whose expected figures are computed by hand in the comments.
  */
 import { parsePlmn } from "../../lib/plmn";
-import type { ClassTotals } from "../../lib/usage/types";
+import { zeroTotals, type ClassTotals } from "../../lib/usage/types";
 import type { RatePlanStruct, TermsStruct, TierStruct } from "../../lib/agreements";
 
 export const DE = parsePlmn("262-01");
@@ -12,20 +12,7 @@ export const TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 
 /** Totals of one class, zero but for `fields`. */
 export function classTotals(tariffClass: number, fields: Partial<ClassTotals> = {}): ClassTotals {
-  return {
-    tariffClass,
-    records: 0,
-    activeDevices: 0,
-    roamerDays: 0,
-    dataBytes: 0n,
-    signallingEvents: 0n,
-    smsCount: 0n,
-    voiceSeconds: 0n,
-    qosSamples: 0,
-    latencyMsSum: 0n,
-    throughputKbpsSum: 0n,
-    ...fields,
-  };
+  return { ...zeroTotals(tariffClass), ...fields };
 }
 
 /** A plan of `visited` for `tariffClass`, zero rates but for `fields`. */

@@ -1,7 +1,7 @@
 import { hexlify } from "ethers";
 import type { Hex } from "../../lib/hex";
 import { recordIdToBytes32 } from "../../lib/usage/leaf";
-import type { ClassTotals, UsageBatch, UsageRecord } from "../../lib/usage/types";
+import { zeroTotals, type ClassTotals, type UsageBatch, type UsageRecord } from "../../lib/usage/types";
 
 /** Service codes of a usage record (contract enum `Service`). */
 export const SERVICE = { data: 0, sms: 1, voice: 2, signalling: 3 } as const;
@@ -48,26 +48,10 @@ export function randomRecords(count: number, home: Hex, visited: Hex, seed = 1, 
   return records;
 }
 
-/** Zero totals of a class. */
-export function emptyTotals(tariffClass: number): ClassTotals {
-  return {
-    tariffClass,
-    records: 0,
-    activeDevices: 0,
-    roamerDays: 0,
-    dataBytes: 0n,
-    signallingEvents: 0n,
-    smsCount: 0n,
-    voiceSeconds: 0n,
-    qosSamples: 0,
-    latencyMsSum: 0n,
-    throughputKbpsSum: 0n,
-  };
-}
 
 /** What one record adds to its class: 1 record and its own service's usage (as disputes count it). */
 export function usageOf(r: UsageRecord): ClassTotals {
-  const t = emptyTotals(r.tariffClass);
+  const t = zeroTotals(r.tariffClass);
   t.records = 1;
   if (r.service === SERVICE.data) t.dataBytes = BigInt(r.bytesUp) + BigInt(r.bytesDown);
   if (r.service === SERVICE.sms) t.smsCount = BigInt(r.events);
@@ -82,7 +66,7 @@ export function totalsOf(records: readonly UsageRecord[]): ClassTotals[] {
   const devices = new Map<number, Set<string>>();
   for (const r of records) {
     if (r.billing !== 0) continue;
-    const t = addTotals(byClass.get(r.tariffClass) ?? emptyTotals(r.tariffClass), usageOf(r));
+    const t = addTotals(byClass.get(r.tariffClass) ?? zeroTotals(r.tariffClass), usageOf(r));
     byClass.set(r.tariffClass, t);
     const seen = devices.get(r.tariffClass) ?? new Set<string>();
     seen.add(r.deviceId);

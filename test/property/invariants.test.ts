@@ -5,7 +5,8 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Interface, ZeroAddress, hexlify, keccak256, toUtf8Bytes, type ContractTransactionResponse, type TransactionReceipt } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { deployConsortium, meterPolicy, deviceId, PLMN } from "../helpers/fixtures";
-import { randomRecords, totalsOf, usageOf, addTotals, emptyTotals, periodOf, boundsOf } from "../helpers/usage";
+import { randomRecords, totalsOf, usageOf, addTotals, periodOf, boundsOf } from "../helpers/usage";
+import { zeroTotals } from "../../lib/usage/types";
 import { LeafHasher } from "../../lib/usage/leaf";
 import { merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle";
 import { batchId, ledgerDomain, signBatch, toContractBatch, totalsFromContract } from "../../lib/usage/batch";
@@ -268,7 +269,7 @@ function netTotals(w: World, model: Model, dir: number, withDisputes = true): Cl
     for (const t of p.batch.totals) {
       const net = { ...t };
       if (withDisputes) {
-        let d = emptyTotals(t.tariffClass);
+        let d = zeroTotals(t.tariffClass);
         for (const r of b.disputed) if (p.records[r].tariffClass === t.tariffClass) d = addTotals(d, usageOf(p.records[r]));
         const less = (a: bigint, x: bigint) => (a > x ? a - x : 0n);
         net.records = Math.max(net.records - d.records, 0);

@@ -19,7 +19,6 @@ import {
   totalsOf,
   usageOf,
   addTotals,
-  emptyTotals,
   makeBatch,
   bigTotals,
   periodOf,
@@ -37,7 +36,7 @@ import {
   fromEventArgs,
   totalsFromContract,
 } from "../../lib/usage/batch";
-import type { ClassTotals, UsageBatch, UsageRecord } from "../../lib/usage/types";
+import { zeroTotals, type ClassTotals, type UsageBatch, type UsageRecord } from "../../lib/usage/types";
 import type { Hex } from "../../lib/hex";
 import type { UsageLedger } from "../../typechain-types";
 
@@ -123,7 +122,7 @@ function net(totals: ClassTotals, disputed: ClassTotals | undefined): ClassTotal
 /** Merges lists of class totals by class, ascending. */
 function merge(...lists: ClassTotals[][]): ClassTotals[] {
   const byClass = new Map<number, ClassTotals>();
-  for (const list of lists) for (const t of list) byClass.set(t.tariffClass, addTotals(byClass.get(t.tariffClass) ?? emptyTotals(t.tariffClass), t));
+  for (const list of lists) for (const t of list) byClass.set(t.tariffClass, addTotals(byClass.get(t.tariffClass) ?? zeroTotals(t.tariffClass), t));
   return [...byClass.values()].sort((a, b) => a.tariffClass - b.tariffClass);
 }
 
