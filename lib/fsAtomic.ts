@@ -2,15 +2,36 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 
-/** Writes `file` so that a reader (or a crash) sees the old content or the new one, never a mix. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+/** Pieces of a streamed write are gathered up to this many characters per write call. */
+const STREAM_WRITE_CHARS = 1 << 20;
+
+/**
+ * Writes `file` so that a reader (or a crash) sees the old content or the new one, never a mix. `data`
+ * may come in pieces (e.g. a generator), so that a big file never sits in memory whole.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array | Iterable<string>): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   const fd = fs.openSync(temp, "wx", 0o600);
   try {
     try {
-      fs.writeFileSync(fd, data);
+      if (typeof data === "string" || data instanceof Uint8Array) {
+        fs.writeFileSync(fd, data);
+      } else {
+        let pending: string[] = [];
+        let chars = 0;
+        for (const piece of data) {
+          pending.push(piece);
+          chars += piece.length;
+          if (chars >= STREAM_WRITE_CHARS) {
+            fs.writeSync(fd, pending.join(""));
+            pending = [];
+            chars = 0;
+          }
+        }
+        if (pending.length > 0) fs.writeSync(fd, pending.join(""));
+      }
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

@@ -1,6 +1,6 @@
 import type { DeviceRegistry } from "../../typechain-types";
 import { createDeviceIdDeriver } from "../imsi";
-import type { Hex } from "../hex";
+import { hexToBytes, type Hex } from "../hex";
 import type { PolicyStruct } from "../policy";
 import { withDecodedRevert } from "../revert";
 
@@ -34,11 +34,16 @@ export interface ResolvedDevice {
   home: Hex;
   maker: Hex;
   policy: PolicyRules | undefined;
-  /** Hot-path caches of the ingest (set by their users): the device id as bytes, its check state. */
-  idBytes?: Uint8Array;
-  state?: unknown;
-  stateOwner?: unknown;
+  /** The device id's 32 bytes: `ids` at `idAt` (a table the resolver shares among devices). */
+  ids: Uint8Array;
+  idAt: number;
+  /** Hot-path cache of the ingest (set by its user): the check state. */
+  state: unknown;
+  stateOwner: unknown;
 }
+
+/** Device ids per table of the resolver: 32 bytes each, 128 KiB a table. */
+const IDS_PER_TABLE = 4096;
 
 /** Where devices and policies are read from: the DeviceRegistry, or a fake in tests. */
 export interface DeviceSource {
@@ -109,10 +114,16 @@ export function policyRules(policyId: bigint, p: PolicyStruct): PolicyRules {
  * Resolves IMSIs to devices and policies with a cache: each IMSI is hashed (HMAC under the home
  * carrier's IMSI key) and read once per run, each policy definition once. Reads are batched: the ingest
  * passes the IMSIs of a whole chunk of records to `resolveEach`.
+ *
+ * Memory: a run may see hundreds of thousands of devices, so a device costs a few hundred bytes: its id
+ * bytes sit in shared tables, carrier and maker addresses are shared strings, and the IMSI is a copy
+ * of its own (a slice of the record's line would keep the whole line alive).
  */
 export class DeviceResolver {
   private readonly byImsi = new Map<string, ResolvedDevice>();
   private readonly policies = new Map<bigint, PolicyRules>();
+  private readonly addresses = new Map<string, Hex>();
+  private idTable = new Uint8Array(0);
   private readonly deriveId: (imsi: string) => Hex;
   /** Devices in the order they were first seen. */
   readonly devices: ResolvedDevice[] = [];
@@ -165,17 +176,39 @@ export class DeviceResolver {
     }
     slice.forEach((imsi, k) => {
       const d = found[k];
+      const index = this.devices.length;
+      const idAt = (index % IDS_PER_TABLE) * 32;
+      if (idAt === 0) this.idTable = new Uint8Array(IDS_PER_TABLE * 32);
+      this.idTable.set(hexToBytes(ids[k], { byteLength: 32, what: "device id" }), idAt);
+      const own = copyString(imsi);
       const device: ResolvedDevice = {
-        index: this.devices.length,
-        imsi,
+        index,
+        imsi: own,
         deviceId: ids[k],
         status: d.status,
-        home: d.home,
-        maker: d.maker,
+        home: this.shared(d.home),
+        maker: this.shared(d.maker),
         policy: d.status === STATUS.None ? undefined : this.policies.get(d.policyId),
+        ids: this.idTable,
+        idAt,
+        state: undefined,
+        stateOwner: undefined,
       };
-      this.byImsi.set(imsi, device);
+      this.byImsi.set(own, device);
       this.devices.push(device);
     });
   }
+
+  /** One string per distinct carrier or maker address. */
+  private shared(address: Hex): Hex {
+    const known = this.addresses.get(address);
+    if (known !== undefined) return known;
+    this.addresses.set(address, address);
+    return address;
+  }
+}
+
+/** A copy of `text` that shares no memory with the string it was cut from. */
+function copyString(text: string): string {
+  return Buffer.from(text, "utf8").toString("utf8");
 }

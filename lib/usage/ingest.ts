@@ -3,7 +3,7 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import type { Signer } from "ethers";
 import { BaseError, ConfigError, InputError } from "../errors";
-import { bytesToHex, hexToBytes, type Hex } from "../hex";
+import { bytesToHex, type Hex } from "../hex";
 import { formatPlmn } from "../plmn";
 import { Progress } from "../progress";
 import { writeFileAtomic, renameIfPresent, removeStaleTempFiles, processAlive } from "../fsAtomic";
@@ -108,7 +108,11 @@ export interface IngestSummary {
    * little CPU): on a machine busy with other work, the wall-clock `processingMs` grows, this does not.
    */
   processingCpuMs?: number;
-  /** Peak resident memory of the process (all of it: Node, the parser, caches) at the end of processing, MB. */
+  /**
+   * Peak resident memory of the process (all of it: Node, the parser, caches), MB: at the end of the
+   * command (processing, submissions, reports); a summary read back from an unfinished run's journal has
+   * the peak at the end of processing.
+   */
   peakRssMb?: number;
 }
 
@@ -262,11 +266,18 @@ export async function ingestUsage(opts: IngestOptions): Promise<IngestSummary> {
     await reportRoamers(opts, journal, journalFile, log);
     commitState(opts, journal);
     journal.status = "done";
+    // The whole command's peak: processing, then the submissions and reports.
+    journal.summary.peakRssMb = Math.max(journal.summary.peakRssMb ?? 0, peakRssMb());
     writeJournal(journalFile, journal);
     return summaryOf(journal, false);
   } finally {
     lock.release();
   }
+}
+
+/** This process's peak resident memory so far, MB. */
+function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
 function refuseUnfinishedRuns(runsDir: string, runKey: string): void {
@@ -313,10 +324,13 @@ async function processFile(
 
   const paths = statePaths(opts.workDir, period, run.runKey);
   const state = loadState(paths.state);
-  const seenIds = await RecordIdSet.load(paths.ids, { missingOk: true });
-  // The ids of this file join the set: room for them now, not by doubling while the parser's own table
-  // is full too (about 100 bytes per CSV record, 250 per JSON line, as the parser estimates).
-  seenIds.reserve(seenIds.size + Math.ceil(fs.statSync(opts.file).size / (formatFromExtension(opts.file) === "jsonl" ? 250 : 100)));
+  // One table for the ids of the period's earlier files and of this one (with their lines), sized once
+  // for both: about 100 bytes per CSV record, 250 per JSON line, as the parser estimates.
+  const seenIds = await RecordIdSet.load(paths.ids, {
+    missingOk: true,
+    withValues: true,
+    room: Math.ceil(fs.statSync(opts.file).size / (formatFromExtension(opts.file) === "jsonl" ? 250 : 100)),
+  });
   const resolver = new DeviceResolver(opts.deviceSource ?? registrySource(client.devices), opts.imsiKey);
   const checker = new RecordChecker(state, visited, period, agreementDays);
   const thread = sealOnThread(fs.statSync(opts.file).size) ? new SealThread() : undefined;
@@ -356,6 +370,8 @@ async function processFile(
   const rejectRecord = (record: ParsedRecord, code: RejectCode, reason: string) => {
     const reject: Reject = { line: record.line, code, reason, raw: record.imsi ? `${record.recordId},${record.imsi}` : "" };
     pendingRejects.push(reject);
+    // Not committed: a later file of the period may bring the record again.
+    seenIds.keepOut(record.recordId);
   };
   const pendingRejects: Reject[] = [];
 
@@ -384,8 +400,7 @@ async function processFile(
           continue;
         }
         const outcome = checker.check(record, device);
-        builder.add(record, device.deviceId, outcome, (device.idBytes ??= hexToBytes(device.deviceId, { byteLength: 32, what: "device id" })));
-        seenIds.add(record.recordId);
+        builder.add(record, device.deviceId, outcome, device.ids, device.idAt);
         accepted++;
         if (outcome.billing === 0) {
           billable++;
@@ -465,7 +480,7 @@ async function processFile(
       chainMs,
       fileHashMs: run.fileHashMs,
       processingCpuMs: Math.round((cpu.user + cpu.system) / 1000),
-      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      peakRssMb: peakRssMb(),
     },
     batches: sealed.map((b) => ({
       id: b.id,

@@ -100,18 +100,29 @@ export function packRecord(r: UsageRecord, out: Uint8Array, offset = 0): void {
  * without building that record or any hex string (the ingest's hot path, lib/usage/batchBuilder.ts).
  * Throws as packRecord and recordIdToBytes32 do.
  */
-export function packParsedRecord(r: ParsedRecord, deviceId: Uint8Array, tariffClass: number, billing: number, out: Uint8Array, offset: number): void {
+export function packParsedRecord(
+  r: ParsedRecord,
+  deviceId: Uint8Array,
+  tariffClass: number,
+  billing: number,
+  out: Uint8Array,
+  offset: number,
+  /** Where the 32 bytes of the device id start in `deviceId` (a table of ids); without it, `deviceId` is the 32 bytes. */
+  deviceIdAt?: number,
+): void {
   if (offset < 0 || offset + RECORD_BYTES > out.length) {
     throw new RangeError(`packParsedRecord: ${RECORD_BYTES} bytes do not fit at offset ${offset} of ${out.length}`);
   }
   const id = r.recordId;
   const problem = recordIdProblem(id);
   if (problem) throw new InputError(`record id "${id.slice(0, 40)}" ${problem}`, { hint: RECORD_ID_HINT });
-  if (deviceId.length !== 32) throw badField("deviceId", "must be 32 bytes");
+  const at = deviceIdAt ?? 0;
+  if (deviceIdAt === undefined ? deviceId.length !== 32 : at < 0 || at + 32 > deviceId.length) throw badField("deviceId", "must be 32 bytes");
   const o = offset;
   for (let i = 0; i < id.length; i++) out[o + i] = id.charCodeAt(i);
   out.fill(0, o + id.length, o + 32);
-  out.set(deviceId, o + 32);
+  // A loop, not set(subarray): no object per record on the hot path.
+  for (let i = 0; i < 32; i++) out[o + 32 + i] = deviceId[at + i];
   packTail(r, tariffClass, billing, out, o);
 }
 

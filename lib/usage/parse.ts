@@ -109,8 +109,10 @@ export interface ParseOptions {
   /** By default from the extension: .csv, .jsonl, .ndjson. */
   format?: UsageFormat;
   /**
-   * Ids of records accepted from earlier files of the same period; read only. The parser rejects a
-   * record whose id is in it. Add the ids of the records you commit yourself, then save the set.
+   * The record ids of the period, made `withValues`: those accepted from earlier files (loaded, no
+   * value), to which the parser adds the id of each record it yields, with its line. A record whose id
+   * is in it already is rejected as a duplicate. Keep the ids of records you then do not commit out
+   * (`keepOut`) and save the set when you commit. Without it, the parser keeps a table of its own.
    */
   seenIds?: RecordIdSet;
 }
@@ -299,8 +301,8 @@ export class UsageLineParser {
   private readonly imsiPrefix: string;
   private readonly period: number;
   private readonly periodText: string;
-  private readonly seenIds?: RecordIdSet;
-  private readonly fileIds: RecordIdSet;
+  /** Ids of earlier files (value 0) and of this file (value: the line). */
+  private readonly ids: RecordIdSet;
   private readonly plmnCache = new Map<string, Hex | null>();
   /** For CSV: field index of each column. */
   private readonly columnField: Int32Array;
@@ -326,8 +328,8 @@ export class UsageLineParser {
     this.imsiPrefix = plmnMcc(this.homeText) + plmnMnc(this.homeText);
     this.period = options.period;
     this.periodText = formatPeriod(options.period);
-    this.seenIds = options.seenIds;
-    this.fileIds = new RecordIdSet({ withValues: true, expected: options.expectedRecords });
+    if (options.seenIds && !options.seenIds.hasValues) throw new Error("seenIds must be a RecordIdSet made withValues");
+    this.ids = options.seenIds ?? new RecordIdSet({ withValues: true, expected: options.expectedRecords });
     const columns = options.columns ?? USAGE_FIELDS;
     this.columnCount = columns.length;
     this.columnField = new Int32Array(columns.length);
@@ -577,9 +579,9 @@ export class UsageLineParser {
     if (inconsistency) return this.reject(line, "INCONSISTENT_RECORD", inconsistency, raw);
 
     const recordId = this.text(F_ID);
-    if (this.seenIds?.has(recordId)) return this.reject(line, "DUPLICATE_RECORD_ID", "recordId was accepted from an earlier file of this period", raw);
-    const first = this.fileIds.addWithValue(recordId, line);
-    if (first !== 0) return this.reject(line, "DUPLICATE_RECORD_ID", `recordId repeats line ${first}`, raw);
+    const first = this.ids.claim(recordId, line);
+    if (first === 0) return this.reject(line, "DUPLICATE_RECORD_ID", "recordId was accepted from an earlier file of this period", raw);
+    if (first > 0) return this.reject(line, "DUPLICATE_RECORD_ID", `recordId repeats line ${first}`, raw);
 
     return {
       line,

@@ -13,6 +13,11 @@ import { InputError } from "../errors";
  * n / 2^64 (5e-13 at 10 million), and the odds that any collision exists among n ids n^2 / 2^65
  * (3e-6 at 10 million). There are no false negatives.
  *
+ * With values (12 bytes per slot), one table serves a whole ingest run: the ids of earlier files of the
+ * period (loaded, value 0) and those of the file being read, each with its line (`claim`). Ids of
+ * records the run does not commit are kept out of `save` (`keepOut`) but still catch repeats within the
+ * file. At 10 million ids that is one table of 2^24 slots, 192 MiB.
+ *
  * `save` writes the hashes (binary, little-endian, with a checksum) to a temp file and renames it over
  * the target, so a crash leaves either the old or the new file, never half of one.
  */
@@ -22,6 +27,9 @@ const HEADER_BYTES = 24; // magic, count (u64), checksum (two u32)
 const MAX_LOAD = 0.75;
 const MIN_CAPACITY = 16;
 const SAVE_CHUNK_IDS = 1 << 16;
+/** The top bit of a value marks an id kept out of `save`; values themselves stay below it. */
+const KEPT_OUT = 0x80000000;
+const MAX_VALUE = KEPT_OUT - 1;
 
 // Scratch output of hashId: two 32-bit halves of the 64-bit hash (no allocation per call).
 let hashHi = 0;
@@ -67,8 +75,8 @@ export interface RecordIdSetOptions {
   /** Ids the set should hold without growing (it grows anyway when needed). */
   expected?: number;
   /**
-   * Also keep a number per id (the parser keeps the line where it first saw it); `addWithValue`
-   * returns it when the id is there already. Not saved by `save`.
+   * Also keep a number per id (the parser keeps the line where it first saw it); `claim` returns it
+   * when the id is there already. Not saved by `save`.
    */
   withValues?: boolean;
 }
@@ -83,6 +91,7 @@ export class RecordIdSet {
   private mask: number;
   private shift: number;
   private count = 0;
+  private keptOut = 0;
   private limit: number;
 
   constructor(options: RecordIdSetOptions = {}) {
@@ -118,15 +127,43 @@ export class RecordIdSet {
     return this.insert(hashHi, hashLo, 0) < 0;
   }
 
+  /** True when the set keeps a value per id (`withValues`). */
+  get hasValues(): boolean {
+    return this.stride === 3;
+  }
+
   /**
-   * Adds the id with `value` (a positive number below 2^32) and returns 0; when the id is there
-   * already, changes nothing and returns the value it was added with (0 for ids added without one,
-   * and always 0 for a set made without `withValues`).
+   * Adds the id with `value` (1 to 2^31 - 1) and returns -1; when the id is there already, changes
+   * nothing and returns the value it was added with: 0 for an id added without one (e.g. loaded from a
+   * saved set). Only for a set made `withValues`.
    */
-  addWithValue(id: string, value: number): number {
+  claim(id: string, value: number): number {
+    if (this.stride !== 3) throw new Error("claim needs a RecordIdSet made withValues");
+    if (!(value >= 1 && value <= MAX_VALUE)) throw new RangeError(`record id value ${value} is out of range (1 to ${MAX_VALUE})`);
     hashId(id);
     const at = this.insert(hashHi, hashLo, value);
-    return at < 0 || this.stride === 2 ? 0 : this.table[at + 2];
+    return at < 0 ? -1 : this.table[at + 2] & MAX_VALUE;
+  }
+
+  /**
+   * Keeps an id that is in the set out of `save` (its record was not committed): it still counts for
+   * `has` and `claim` in this run. Only for a set made `withValues`; false when the id is not there.
+   */
+  keepOut(id: string): boolean {
+    if (this.stride !== 3) throw new Error("keepOut needs a RecordIdSet made withValues");
+    hashId(id);
+    const at = this.find(hashHi, hashLo);
+    if (at < 0) return false;
+    if ((this.table[at + 2] & KEPT_OUT) === 0) {
+      this.table[at + 2] = (this.table[at + 2] | KEPT_OUT) >>> 0;
+      this.keptOut++;
+    }
+    return true;
+  }
+
+  /** Ids `save` writes: all but those kept out. */
+  get savedSize(): number {
+    return this.count - this.keptOut;
   }
 
   /**
@@ -138,14 +175,14 @@ export class RecordIdSet {
     while (this.limit < count) this.grow();
   }
 
-  /** Adds every id of `other`. */
+  /** Adds every id of `other` (that it would save). */
   addAll(other: RecordIdSet): void {
     // Grow first: the other table yields its hashes in slot order, and inserting hashes in that
     // order into a smaller table would pile them into one long probe run each time it grows.
-    while (this.limit < this.count + other.count) this.grow();
+    while (this.limit < this.count + other.savedSize) this.grow();
     const t = other.table;
     for (let i = 0; i < t.length; i += other.stride) {
-      if (t[i] !== 0 || t[i + 1] !== 0) this.insert(t[i], t[i + 1], 0);
+      if ((t[i] !== 0 || t[i + 1] !== 0) && (other.stride === 2 || (t[i + 2] & KEPT_OUT) === 0)) this.insert(t[i], t[i + 1], 0);
     }
   }
 
@@ -210,7 +247,7 @@ export class RecordIdSet {
   }
 
   /**
-   * Writes the set to `file` atomically (temp file in the same folder, fsync, rename). Format:
+   * Writes the set (but the ids kept out) to `file` atomically (temp file in the same folder, fsync, rename). Format:
    * "RLIDSET1", the id count (u64 LE), a checksum (sum of the high halves and sum of the low halves,
    * each mod 2^32, u32 LE), then one (hi u32 LE, lo u32 LE) pair per id.
    */
@@ -228,7 +265,7 @@ export class RecordIdSet {
       for (let i = 0; i < t.length; i += this.stride) {
         const hi = t[i];
         const lo = t[i + 1];
-        if (hi === 0 && lo === 0) continue;
+        if ((hi === 0 && lo === 0) || (this.stride === 3 && (t[i + 2] & KEPT_OUT) !== 0)) continue;
         buf.writeUInt32LE(hi, n * 8);
         buf.writeUInt32LE(lo, n * 8 + 4);
         sumHi = (sumHi + hi) >>> 0;
@@ -242,8 +279,9 @@ export class RecordIdSet {
       if (n > 0) await handle.write(buf, 0, n * 8, position);
       const header = Buffer.alloc(HEADER_BYTES);
       MAGIC.copy(header, 0);
-      header.writeUInt32LE(this.count >>> 0, 8);
-      header.writeUInt32LE(Math.floor(this.count / 2 ** 32), 12);
+      const saved = this.savedSize;
+      header.writeUInt32LE(saved >>> 0, 8);
+      header.writeUInt32LE(Math.floor(saved / 2 ** 32), 12);
       header.writeUInt32LE(sumHi, 16);
       header.writeUInt32LE(sumLo, 20);
       await handle.write(header, 0, HEADER_BYTES, 0);
@@ -259,15 +297,18 @@ export class RecordIdSet {
 
   /**
    * Reads a set written by `save`. Throws InputError when the file is missing (unless `missingOk`,
-   * which returns an empty set), or is not such a file, or is damaged (size or checksum).
+   * which returns an empty set), or is not such a file, or is damaged (size or checksum). `room`: ids
+   * to make room for beyond those of the file (the table is sized once, see `reserve`); `withValues`
+   * as in the constructor.
    */
-  static async load(file: string, options: { missingOk?: boolean } = {}): Promise<RecordIdSet> {
+  static async load(file: string, options: { missingOk?: boolean; room?: number; withValues?: boolean } = {}): Promise<RecordIdSet> {
+    const room = options.room ?? 0;
     let data: Buffer;
     try {
       data = await fs.promises.readFile(file);
     } catch (cause) {
       const code = (cause as { code?: string }).code;
-      if (code === "ENOENT" && options.missingOk) return new RecordIdSet();
+      if (code === "ENOENT" && options.missingOk) return new RecordIdSet({ expected: room, withValues: options.withValues });
       throw new InputError(code === "ENOENT" ? "record id set not found" : `cannot read the record id set (${code ?? String(cause)})`, {
         location: { file },
         cause,
@@ -284,7 +325,7 @@ export class RecordIdSet {
     if (data.length !== HEADER_BYTES + count * 8) {
       throw damaged(`it is ${data.length} bytes long, expected ${HEADER_BYTES + count * 8} for ${count} ids (truncated?)`);
     }
-    const set = new RecordIdSet({ expected: count });
+    const set = new RecordIdSet({ expected: count + room, withValues: options.withValues });
     let sumHi = 0;
     let sumLo = 0;
     for (let i = 0, o = HEADER_BYTES; i < count; i++, o += 8) {

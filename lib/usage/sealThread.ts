@@ -61,9 +61,15 @@ export class SealThread {
 
   /**
    * Root and payload hash of a batch. `packed` is handed over to the thread (its buffer is transferred:
-   * the caller must not use it again).
+   * the caller must not use it again); it comes back as `packed` in the answer, for reuse.
    */
-  async seal(args: { header: PayloadHeader; packed: Uint8Array; count: number; pairKey: Uint8Array; store: ContentStore }): Promise<{ root: Hex; payloadHash: Hex }> {
+  async seal(args: {
+    header: PayloadHeader;
+    packed: Uint8Array;
+    count: number;
+    pairKey: Uint8Array;
+    store: ContentStore;
+  }): Promise<{ root: Hex; payloadHash: Hex; packed: Uint8Array }> {
     if (this.failed) throw this.failed;
     const id = this.nextId++;
     const storeDir = args.store instanceof FolderStore ? args.store.dir : undefined;
@@ -73,7 +79,7 @@ export class SealThread {
       this.worker.postMessage(job, [args.packed.buffer as ArrayBuffer]);
     });
     const payloadHash = answer.payloadHash ?? (await args.store.put(answer.sealed!));
-    return { root: answer.root, payloadHash };
+    return { root: answer.root, payloadHash, packed: answer.packed };
   }
 
   async close(): Promise<void> {

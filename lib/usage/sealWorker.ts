@@ -23,7 +23,7 @@ export interface SealJob {
 }
 
 export type SealAnswer =
-  | { id: number; ok: true; root: Hex; payloadHash?: Hex; sealed?: Uint8Array }
+  | { id: number; ok: true; root: Hex; payloadHash?: Hex; sealed?: Uint8Array; packed: Uint8Array }
   | { id: number; ok: false; name: string; message: string; shortMessage?: string; details?: string; hint?: string };
 
 let hasher: Promise<LeafHasher> | undefined;
@@ -32,13 +32,17 @@ async function run(job: SealJob): Promise<SealAnswer> {
   const leaves = (await (hasher ??= LeafHasher.create())).leavesOf(job.packed, job.count);
   const root = await merkleRoot(leaves);
   const sealed = sealPayload(job.pairKey, { header: job.header, records: job.packed.subarray(0, job.count * RECORD_BYTES) });
-  if (job.storeDir === undefined) return { id: job.id, ok: true, root, sealed };
-  return { id: job.id, ok: true, root, payloadHash: await new FolderStore(job.storeDir).put(sealed) };
+  // The packed records go back with the answer (transferred), for the next batch to fill.
+  if (job.storeDir === undefined) return { id: job.id, ok: true, root, sealed, packed: job.packed };
+  return { id: job.id, ok: true, root, payloadHash: await new FolderStore(job.storeDir).put(sealed), packed: job.packed };
 }
 
 parentPort?.on("message", (job: SealJob) => {
   run(job).then(
-    (answer) => parentPort!.postMessage(answer, answer.ok && answer.sealed ? [answer.sealed.buffer as ArrayBuffer] : []),
+    (answer) => {
+      const transfer = answer.ok ? [answer.packed.buffer as ArrayBuffer, ...(answer.sealed ? [answer.sealed.buffer as ArrayBuffer] : [])] : [];
+      parentPort!.postMessage(answer, transfer);
+    },
     (error: Error & { shortMessage?: string; details?: string; hint?: string }) => {
       const { name, message, shortMessage, details, hint } = error;
       parentPort!.postMessage({ id: job.id, ok: false, name, message, shortMessage, details, hint } satisfies SealAnswer);

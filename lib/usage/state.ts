@@ -88,8 +88,19 @@ export function loadState(file: string): Map<string, DeviceState> {
   return state;
 }
 
+/** Writes the state as `{"version", "fields", "devices": {id: [values in field order]}}`, device by device. */
 export function saveState(file: string, state: Map<string, DeviceState>): void {
-  const devices: Record<string, (number | boolean)[]> = {};
-  for (const [id, s] of state) devices[id] = FIELDS.map((field) => s[field]);
-  writeFileAtomic(file, JSON.stringify({ version: VERSION, fields: FIELDS, devices }));
+  writeFileAtomic(file, stateJson(state));
+}
+
+function* stateJson(state: Map<string, DeviceState>): Generator<string> {
+  // The same text as JSON.stringify of the whole object, without building it: a state may hold
+  // hundreds of thousands of devices.
+  yield `{"version":${VERSION},"fields":${JSON.stringify(FIELDS)},"devices":{`;
+  let first = true;
+  for (const [id, s] of state) {
+    yield `${first ? "" : ","}${JSON.stringify(id)}:${JSON.stringify(FIELDS.map((field) => s[field]))}`;
+    first = false;
+  }
+  yield "}}";
 }

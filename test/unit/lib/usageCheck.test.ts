@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { RecordChecker, BILLING_CODE, isFraud, roamingLimit } from "../../../lib/usage/check";
 import { STATUS, type ResolvedDevice, type PolicyRules } from "../../../lib/usage/devices";
-import { loadState, saveState, type DeviceState } from "../../../lib/usage/state";
+import { loadState, newDeviceState, saveState, type DeviceState } from "../../../lib/usage/state";
 import type { ParsedRecord } from "../../../lib/usage/types";
-import type { Hex } from "../../../lib/hex";
+import { hexToBytes, type Hex } from "../../../lib/hex";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -32,7 +32,8 @@ function policy(over: Partial<PolicyRules> = {}): PolicyRules {
 }
 
 function device(p: PolicyRules, status: number = STATUS.Active): ResolvedDevice {
-  return { index: 0, imsi: "262010000000001", deviceId: `0x${"11".repeat(32)}` as Hex, status, home: DE, maker: "0x000000" as Hex, policy: p };
+  const deviceId = `0x${"11".repeat(32)}` as Hex;
+  return { index: 0, imsi: "262010000000001", deviceId, status, home: DE, maker: "0x000000" as Hex, policy: p, ids: hexToBytes(deviceId), idAt: 0, state: undefined, stateOwner: undefined };
 }
 
 let seq = 0;
@@ -177,6 +178,26 @@ describe("lib/usage/check", function () {
       const file = path.join(dir, "state.json");
       fs.writeFileSync(file, "{ not json");
       expect(() => loadState(file)).to.throw(/not valid JSON[\s\S]*restore/);
+      fs.rmSync(dir, { recursive: true });
+    });
+
+    it("is written device by device as the same JSON as the whole object, and reads back (30,000 devices)", function () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rl-state-"));
+      const file = path.join(dir, "state.json");
+      const state = new Map<string, DeviceState>();
+      for (let i = 0; i < 30_000; i++) {
+        const s = newDeviceState();
+        Object.assign(s, { firstDay: 20_400 + (i % 30), lastDay: 20_420, roamerReported: i % 7 === 0, monthBytes: i * 1e7 + 0.5, dayEvents: i });
+        state.set(`0x${i.toString(16).padStart(64, "0")}`, s);
+      }
+      saveState(file, state);
+      const text = fs.readFileSync(file, "utf8");
+      expect(text.length).to.be.greaterThan(1 << 21); // more than one write's worth
+      const fields = Object.keys(newDeviceState());
+      const devices = Object.fromEntries([...state].map(([id, s]) => [id, fields.map((f) => s[f as keyof DeviceState])]));
+      expect(text).to.equal(JSON.stringify({ version: 1, fields, devices }));
+      expect([...loadState(file)]).to.deep.equal([...state]);
+      expect(fs.readdirSync(dir)).to.deep.equal(["state.json"]);
       fs.rmSync(dir, { recursive: true });
     });
   });

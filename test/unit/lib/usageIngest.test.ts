@@ -169,6 +169,23 @@ describe("lib/usage/ingest", function () {
     expect(summary.rejectsByCode).to.deep.equal({ UNKNOWN_DEVICE: 1 });
   });
 
+  it("keeps the id of a record rejected for its device out of the period's ids: a later file may bring it again", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const lines = fs.readFileSync(w.generated.usageFile, "utf8").split("\n");
+    const [header, good, other] = [lines[0], lines[1], lines[2]];
+    const unknown = good.replace(/,26201\d{10},/, ",262019999999999,");
+    const first = path.join(w.dir, "first.csv");
+    // Within the file the rejected record's id still counts: its repeat on line 4 is a duplicate.
+    fs.writeFileSync(first, [header, unknown, other, good].join("\n") + "\n");
+    const one = await ingestUsage(w.ingestOptions({ file: first }));
+    expect([one.accepted, one.rejectsByCode]).to.deep.equal([1, { UNKNOWN_DEVICE: 1, DUPLICATE_RECORD_ID: 1 }]);
+    expect(fs.readFileSync(one.rejectsFile!, "utf8")).to.contain("recordId repeats line 2");
+    const second = path.join(w.dir, "second.csv");
+    fs.writeFileSync(second, [header, good, other].join("\n") + "\n");
+    const two = await ingestUsage(w.ingestOptions({ file: second }));
+    expect([two.accepted, two.rejectsByCode]).to.deep.equal([1, { DUPLICATE_RECORD_ID: 1 }]);
+  });
+
   it("commits nothing for a file it cannot read at all", async function () {
     const w = (await loadFixture(world)).freshLocal();
     const file = path.join(w.dir, "binary.csv");

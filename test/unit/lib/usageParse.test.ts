@@ -382,16 +382,24 @@ describe("lib/usage/parse", () => {
       accepted(line(csv({ totalCallEventDuration: "0" })));
     });
 
-    it("DUPLICATE_RECORD_ID: within a file, and against ids of earlier files (read only)", () => {
-      const seenIds = new RecordIdSet();
+    it("DUPLICATE_RECORD_ID: within a file, and against ids of earlier files (one table)", () => {
+      const seenIds = new RecordIdSet({ withValues: true });
       seenIds.add("r-old");
       const parser = new UsageLineParser({ ...OPTIONS, seenIds });
       const old = rejected(parser.parse(csv({ recordId: "r-old" }), 2));
       expect([old.code, old.reason]).to.deep.equal(["DUPLICATE_RECORD_ID", "recordId was accepted from an earlier file of this period"]);
       accepted(parser.parse(csv({ recordId: "r-new" }), 3));
       expect(rejected(parser.parse(csv({ recordId: "r-new" }), 4)).reason).to.equal("recordId repeats line 3");
-      expect(seenIds.size).to.equal(1);
-      expect(seenIds.has("r-new")).to.equal(false);
+      // The parser adds the ids it yields to the period's table; a record the caller does not commit is
+      // kept out of what is saved, and still catches repeats within the file.
+      expect([seenIds.size, seenIds.has("r-new")]).to.deep.equal([2, true]);
+      seenIds.keepOut("r-new");
+      expect(seenIds.savedSize).to.equal(1);
+      expect(rejected(parser.parse(csv({ recordId: "r-new" }), 5)).reason).to.equal("recordId repeats line 3");
+    });
+
+    it("refuses a table of ids without values (it could not name the line a repeat repeats)", () => {
+      expect(() => new UsageLineParser({ ...OPTIONS, seenIds: new RecordIdSet() })).to.throw(/withValues/);
     });
 
     it("remembers only accepted ids: a corrected line may reuse the id of a rejected one", () => {
@@ -537,7 +545,7 @@ describe("lib/usage/parse", () => {
     });
 
     it("JSON lines: duplicates within the file and against a passed RecordIdSet", async () => {
-      const seenIds = new RecordIdSet();
+      const seenIds = new RecordIdSet({ withValues: true });
       seenIds.add("earlier");
       const text = [jsonl({ recordId: "a" }), jsonl({ recordId: "earlier" }), jsonl({ recordId: "a" }), jsonl({ recordId: "b" })].join("\n");
       const { records, rejects } = await parse(file(text, ".jsonl"), { seenIds });
@@ -644,13 +652,33 @@ describe("lib/usage/recordIdSet", () => {
     expect(recordIdHash("foobar")).to.equal(0x85944171f73967e8n);
   });
 
-  it("adds and finds ids; addWithValue returns the first value", () => {
+  it("adds and finds ids; claim returns -1 for a new id, else the value it came with (0: none)", () => {
     const set = new RecordIdSet({ withValues: true });
     expect(set.add("a")).to.equal(true);
     expect(set.add("a")).to.equal(false);
-    expect(set.addWithValue("b", 7)).to.equal(0);
-    expect(set.addWithValue("b", 9)).to.equal(7);
+    expect(set.claim("b", 7)).to.equal(-1);
+    expect(set.claim("b", 9)).to.equal(7);
+    expect(set.claim("a", 9)).to.equal(0);
     expect([set.has("a"), set.has("b"), set.has("c"), set.size]).to.deep.equal([true, true, false, 2]);
+    expect(() => set.claim("c", 0)).to.throw(RangeError);
+    expect(() => set.claim("c", 2 ** 31)).to.throw(RangeError);
+    expect(() => new RecordIdSet().claim("c", 1)).to.throw(/withValues/);
+  });
+
+  it("keepOut: the id stays for repeats, save leaves it out; values and marks survive growing", async () => {
+    const set = new RecordIdSet({ withValues: true });
+    for (let i = 1; i <= 1000; i++) set.claim(`id-${i}`, i);
+    expect([set.keepOut("id-7"), set.keepOut("id-7"), set.keepOut("nope")]).to.deep.equal([true, true, false]);
+    for (let i = 1001; i <= 5000; i++) set.claim(`id-${i}`, i); // grows the table several times
+    expect([set.claim("id-7", 1), set.claim("id-4321", 1), set.size, set.savedSize]).to.deep.equal([7, 4321, 5000, 4999]);
+    const name = path.join(dir, "kept-out.ids");
+    await set.save(name);
+    const loaded = await RecordIdSet.load(name, { withValues: true, room: 10 });
+    expect([loaded.size, loaded.has("id-7"), loaded.has("id-8"), loaded.claim("id-8", 3), loaded.hasValues]).to.deep.equal([4999, false, true, 0, true]);
+    const merged = new RecordIdSet();
+    merged.addAll(set);
+    expect([merged.size, merged.has("id-7")]).to.deep.equal([4999, false]);
+    fs.rmSync(name);
   });
 
   it("has no false negatives over 1,000,000 ids (and no false positive among 1,000,000 others)", () => {
