@@ -1,3 +1,4 @@
+import v8 from "node:v8";
 import { task, types } from "hardhat/config";
 import { ROLE_BITS } from "../lib/roles";
 import { formatPlmn } from "../lib/plmn";
@@ -34,6 +35,25 @@ export function printIngestSummary(s: IngestSummary, period: string): void {
   }
 }
 
+/** Default of ROAMLEDGER_HEAP_GROWING_PERCENT for usage:ingest. */
+export const INGEST_HEAP_GROWING_PERCENT = 50;
+
+/**
+ * Lets V8's old generation grow by ROAMLEDGER_HEAP_GROWING_PERCENT (default 50) of what is live before a
+ * full collection, instead of up to 4 times it. An ingest allocates a few hundred bytes per record that
+ * die soon after promotion; with V8's default, a 10M-record file took 700 MB of heap for 160 MB live
+ * and the process peaked at 1.3 GB. The command is a process of its own, so the setting is too; 0 keeps
+ * V8's default.
+ */
+function collectGarbageSooner(): void {
+  const raw = process.env.ROAMLEDGER_HEAP_GROWING_PERCENT ?? String(INGEST_HEAP_GROWING_PERCENT);
+  const percent = Number(raw);
+  if (!Number.isInteger(percent) || percent < 0 || percent > 1000) {
+    throw new InputError(`ROAMLEDGER_HEAP_GROWING_PERCENT=${raw} is not a percentage`, { hint: "set a whole number from 0 to 1000 (0: V8's default), or unset it." });
+  }
+  if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
 task("usage:ingest", "Visited carrier: validates, checks against device policies, commits and bills one usage file of a home partner for a period (re-run after a crash finishes the job, nothing twice)")
   .addParam("file", "Usage records, CSV with header or JSON lines (.jsonl); see docs/usage-records.md")
   .addParam("home", "The home carrier billed, as MCC-MNC (e.g. 262-01)")
@@ -57,6 +77,7 @@ task("usage:ingest", "Visited carrier: validates, checks against device policies
         const imsiKey = ks.partnerImsiKey(self.text, formatPlmn(home));
         const pairKey = await pairKeyWith(client, ks, self.plmn, home);
         const { chainId } = await hre.ethers.provider.getNetwork();
+        collectGarbageSooner();
         const summary = await ingestUsage({
           file: args.file,
           home,

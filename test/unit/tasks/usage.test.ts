@@ -103,6 +103,16 @@ describe("tasks: usage:ingest, usage:verify, watch", function () {
     expect(await failureOf(hre.run("usage:ingest", { ...base, home: "310-410" }))).to.match(/keys:receive/);
     expect(await failureOf(hre.run("usage:ingest", { ...base, batchSize: 0 }))).to.match(/batch-size 0 is out of range/);
     expect(await failureOf(hre.run("usage:ingest", { ...base, from: FROM.outsider }))).to.match(/NotActiveOperator/);
+    const heap = process.env.ROAMLEDGER_HEAP_GROWING_PERCENT;
+    try {
+      for (const bad of ["fifty", "-5", "12.5", "5000"]) {
+        process.env.ROAMLEDGER_HEAP_GROWING_PERCENT = bad;
+        expect(await failureOf(hre.run("usage:ingest", base))).to.match(new RegExp(`ROAMLEDGER_HEAP_GROWING_PERCENT=${bad} is not a percentage[\\s\\S]*0 to 1000`));
+      }
+    } finally {
+      if (heap === undefined) delete process.env.ROAMLEDGER_HEAP_GROWING_PERCENT;
+      else process.env.ROAMLEDGER_HEAP_GROWING_PERCENT = heap;
+    }
     expect(await failureOf(hre.run("usage:verify", { batch: "0x1234", tolerance: "0", store, from: FROM.de }))).to.match(/not a batch id/);
     expect(
       await failureOf(hre.run("usage:verify", { batch: `0x${"ab".repeat(32)}`, tolerance: "0", store, from: FROM.de })),
