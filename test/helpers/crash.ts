@@ -108,7 +108,7 @@ export interface CrashNode {
  * it at once, and every run slows down (a world's deployment from 0.9 s to 5 s).
  */
 export async function startNode(
-  options: { port?: number; state?: string; mining?: "mixed" | "manual"; pruneHistory?: number } = {},
+  options: { port?: number; state?: string; mining?: "mixed" | "manual" | "auto"; pruneHistory?: boolean } = {},
 ): Promise<CrashNode> {
   const port = options.port ?? (await freePort());
   const { command, args } = anvilCommand();
@@ -120,15 +120,15 @@ export async function startNode(
       "--port", String(port),
       "--chain-id", String(CRASH_CHAIN_ID),
       "--hardfork", "shanghai",
-      ...(options.mining === "manual" ? ["--no-mining"] : ["--mixed-mining", "--block-time", "1"]),
+      ...(options.mining === "manual" ? ["--no-mining"] : options.mining === "auto" ? [] : ["--mixed-mining", "--block-time", "1"]),
       "--gas-price", "0",
       "--base-fee", "0",
       "--gas-limit", String(INTEGRATION_GAS_LIMIT),
       "--mnemonic", DEV_MNEMONIC,
       "--accounts", String(3 * SLOTS),
       ...(options.state ? ["--state", options.state] : []),
-      // Keep only this many recent states in memory (anvil keeps one per block by default).
-      ...(options.pruneHistory ? ["--prune-history", String(options.pruneHistory)] : []),
+      // No state per block: anvil otherwise keeps a copy of the whole state for each block mined.
+      ...(options.pruneHistory ? ["--prune-history"] : []),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
