@@ -102,6 +102,11 @@ export class NodeConnectionError extends BaseError {
   override name = "NodeConnectionError";
 }
 
+/** The chain node answered a request with an error that is neither a revert nor a lost connection. */
+export class NodeRequestError extends BaseError {
+  override name = "NodeRequestError";
+}
+
 /** Decryption or key handling failed: wrong key, tampered ciphertext, malformed envelope. */
 export class CryptoError extends BaseError {
   override name = "CryptoError";

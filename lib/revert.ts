@@ -7,7 +7,7 @@ import {
   SettlementEscrow__factory,
   IUsageLedger__factory,
 } from "../typechain-types";
-import { BaseError, ContractRevertError, NodeConnectionError } from "./errors";
+import { BaseError, ContractRevertError, NodeConnectionError, NodeRequestError } from "./errors";
 import { formatPlmn, isValidPlmnHex } from "./plmn";
 
 /** Every custom error any RoamLedger contract can revert with (they bubble up through calls). */
@@ -131,19 +131,29 @@ const CONNECTION_CODES = new Set([
 /** Hardhat's "cannot connect to the network" (HH108) and "network connection timed out" (HH109). */
 const HARDHAT_CONNECTION_ERRORS = new Set([108, 109]);
 
-/** The code of a failed or broken connection to the node in `err` or an error it wraps, else undefined. */
-export function connectionFailure(err: unknown, depth = 0): string | undefined {
+/**
+ * What `pick` finds in `err` or, failing that, in the errors it wraps (cause, parent, error, info; at most
+ * 8 deep), else undefined.
+ */
+function findInErrorChain<T>(err: unknown, pick: (e: Record<string, unknown>) => T | undefined, depth = 0): T | undefined {
   if (!err || typeof err !== "object" || depth > 8) return undefined;
   const e = err as Record<string, unknown>;
-  if (typeof e.code === "string" && CONNECTION_CODES.has(e.code)) return e.code;
-  if (e._isHardhatError === true && HARDHAT_CONNECTION_ERRORS.has(e.number as number)) {
-    return connectionFailure(e.parent, depth + 1) ?? `HH${e.number}`;
-  }
+  const found = pick(e);
+  if (found !== undefined) return found;
   for (const key of ["cause", "parent", "error", "info"]) {
-    const found = connectionFailure(e[key], depth + 1);
-    if (found) return found;
+    const inner = findInErrorChain(e[key], pick, depth + 1);
+    if (inner !== undefined) return inner;
   }
   return undefined;
+}
+
+/** The code of a failed or broken connection to the node in `err` or an error it wraps, else undefined. */
+export function connectionFailure(err: unknown): string | undefined {
+  return findInErrorChain(err, (e) => {
+    if (typeof e.code === "string" && CONNECTION_CODES.has(e.code)) return e.code;
+    if (e._isHardhatError === true && HARDHAT_CONNECTION_ERRORS.has(e.number as number)) return connectionFailure(e.parent) ?? `HH${e.number}`;
+    return undefined;
+  });
 }
 
 /**
@@ -162,6 +172,32 @@ export function nodeConnectionError(err: unknown, network: { name: string; url?:
       "The node stopped, restarted or cannot be reached. What this command sent before is on-chain or was never " +
       "received; usage:ingest and device:register check the chain for it when run again and send nothing twice.",
     hint: "start the node (or restore the connection to it), then run the same command again.",
+    cause: err,
+  });
+}
+
+/** The JSON-RPC error the node answered with, in `err` or an error it wraps (Hardhat's ProviderError), else undefined. */
+function providerError(err: unknown): { code: number; message: string } | undefined {
+  return findInErrorChain(err, (e) =>
+    e.name === "ProviderError" && typeof e.code === "number" && typeof e.message === "string" ? { code: e.code, message: e.message } : undefined,
+  );
+}
+
+/**
+ * A NodeRequestError when the node answered a request of the command with an error that is not a
+ * contract's revert (those are decoded first) nor a lost connection, e.g. a state the node no longer
+ * keeps ("block height is 50 but requested was 49"); else undefined.
+ */
+export function nodeRequestError(err: unknown, network: { name: string; url?: string }): NodeRequestError | undefined {
+  const found = providerError(err);
+  // A revert the contracts' errors do not decode stays as it is: running again would not help.
+  if (!found || /revert/i.test(found.message)) return undefined;
+  const where = `network ${network.name}${network.url ? ` (${network.url})` : ""}`;
+  return new NodeRequestError(`the chain node of ${where} refused a request: ${found.message} (JSON-RPC error ${found.code})`, {
+    details:
+      "What this command sent before is on-chain or was never received; usage:ingest and device:register check the " +
+      "chain for it when run again and send nothing twice.",
+    hint: "run the same command again; if the node refuses again, look at its log and its settings (e.g. how much state history it keeps).",
     cause: err,
   });
 }

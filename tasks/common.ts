@@ -2,7 +2,7 @@ import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import { BaseError, ConfigError, InputError } from "../lib/errors";
-import { decodeRevert, nodeConnectionError } from "../lib/revert";
+import { decodeRevert, nodeConnectionError, nodeRequestError } from "../lib/revert";
 import { loadDeployment } from "../lib/deployment";
 import { connectRoamLedger, type RoamLedgerClient } from "../lib/client";
 import { formatPlmn, parsePlmn } from "../lib/plmn";
@@ -39,7 +39,8 @@ export function action<A>(fn: (args: A, hre: HardhatRuntimeEnvironment) => Promi
     } catch (err) {
       const reverted = decodeRevert(err);
       const url = (hre.network.config as { url?: string }).url;
-      const decoded = reverted instanceof BaseError ? reverted : nodeConnectionError(err, { name: hre.network.name, url });
+      const network = { name: hre.network.name, url };
+      const decoded = reverted instanceof BaseError ? reverted : (nodeConnectionError(err, network) ?? nodeRequestError(err, network));
       if (!decoded) throw err;
       if (!calledFromCli()) throw new HardhatPluginError(PLUGIN, decoded.message, decoded);
       console.error(`Error: ${decoded.message}`);
