@@ -136,9 +136,9 @@ ${r.ingest?.bigRun.error ? `\nThe ${n(r.ingest.bigRun.records)}-record run did n
   one by one with hash-wasm in the benchmark's process: the ceiling of a one-thread ingest.
 - **Peak RSS**: the ingest process's \`maxRSS\` at the end of the command (processing, batch submissions
   and roamer reports; Node, ts-node and Hardhat included), as its summary reports it. The node the ingest
-  runs read from mines a block per transaction and keeps no state per block (\`--prune-history\`); with a
-  block every second and the history kept, anvil copied its whole state into each block and, with the
-  10M-record fleet, ran out of memory at 23 GB.
+  runs read from mines a block per transaction and keeps the state of its last 8 blocks only
+  (\`--prune-history 8\`); with a block every second and all history kept, anvil copied its whole state
+  into each block and, with the 10M-record fleet, ran out of memory at 23 GB.
 - **Gas per record**: \`submitBatch\` receipts on the in-process Hardhat network for real batches (real
   leaves, Merkle root, EIP-712 signature) of that many records, not the first batch of their period;
   the batch gas over the record count. The naive design is test/contracts/NaiveUsageLedger__Mock.sol,

@@ -101,14 +101,17 @@ export interface CrashNode {
  * mnemonic, on `port` (default: a free one). With `state`, the chain is loaded from that file if it exists and dumped to it when anvil
  * stops gracefully (`--state`), so a node stopped with SIGTERM comes back with every block it had.
  * With `mining: "manual"` anvil mines nothing by itself (`--no-mining`): transactions wait in its pool
- * until a block is mined with `evm_mine` (see BlockProducer).
+ * until a block is mined with `evm_mine` (see BlockProducer). With `mining: "auto"` it mines a block per
+ * transaction and nothing else; `pruneHistory` keeps the state of that many recent blocks only (true:
+ * none; `--prune-history`): anvil otherwise keeps a copy of its whole state for every block, gigabytes a
+ * minute with a fleet of 200,000 devices and a block every second. The benchmark's ingest nodes use both.
  *
  * One node should not serve too many runs: with thousands of transactions and policy contracts, anvil's
  * mixed mining more and more often leaves a transaction for the next one-second block instead of mining
  * it at once, and every run slows down (a world's deployment from 0.9 s to 5 s).
  */
 export async function startNode(
-  options: { port?: number; state?: string; mining?: "mixed" | "manual" | "auto"; pruneHistory?: boolean } = {},
+  options: { port?: number; state?: string; mining?: "mixed" | "manual" | "auto"; pruneHistory?: boolean | number } = {},
 ): Promise<CrashNode> {
   const port = options.port ?? (await freePort());
   const { command, args } = anvilCommand();
@@ -128,7 +131,7 @@ export async function startNode(
       "--accounts", String(3 * SLOTS),
       ...(options.state ? ["--state", options.state] : []),
       // No state per block: anvil otherwise keeps a copy of the whole state for each block mined.
-      ...(options.pruneHistory ? ["--prune-history"] : []),
+      ...(options.pruneHistory === true ? ["--prune-history"] : options.pruneHistory ? ["--prune-history", String(options.pruneHistory)] : []),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
