@@ -4,7 +4,8 @@ import { task, types } from "hardhat/config";
 import { action, out, plmnArg } from "./common";
 import { InputError } from "../lib/errors";
 import { Progress } from "../lib/progress";
-import { formatPeriod, parsePeriod, type UsageFormat } from "../lib/usage/parse";
+import type { UsageFormat } from "../lib/usage/parse";
+import { formatPeriod, parsePeriod } from "../lib/usage/period";
 import { generateUsage, MALFORMED_KINDS } from "../lib/usage/generate";
 
 interface Args {
@@ -46,7 +47,7 @@ task("usage:generate", "Writes a synthetic month of IoT roaming usage (CSV or JS
       const home = plmnArg("home", args.home);
       const visited = plmnArg("visited", args.visited);
       if (!args.period) throw new InputError("--period is required", { hint: "pass --period like 2026-11." });
-      const period = parsePeriod(args.period, "--period");
+      const period = parsePeriod(args.period);
       if (args.format !== undefined && args.format !== "csv" && args.format !== "jsonl") {
         throw new InputError(`--format ${args.format} is not csv or jsonl`);
       }

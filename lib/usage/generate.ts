@@ -3,7 +3,8 @@ import path from "node:path";
 import { InputError } from "../errors";
 import type { Hex } from "../hex";
 import { checkPlmnHex, formatPlmn, plmnMcc, plmnMnc } from "../plmn";
-import { checkPeriod, formatFromExtension, USAGE_FIELDS, type UsageFormat } from "./parse";
+import { formatFromExtension, USAGE_FIELDS, type UsageFormat } from "./parse";
+import { checkPeriod } from "./period";
 import type { RejectCode } from "./types";
 
 /**

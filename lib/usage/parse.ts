@@ -5,6 +5,7 @@ import { InputError } from "../errors";
 import type { Hex } from "../hex";
 import { checkPlmnHex, formatPlmn, parsePlmn, plmnMcc, plmnMnc } from "../plmn";
 import { RecordIdSet } from "./recordIdSet";
+import { checkPeriod, formatPeriod } from "./period";
 import { type ParsedRecord, type Reject, type RejectCode } from "./types";
 
 /**
@@ -129,30 +130,6 @@ export interface LineParserOptions extends ParseOptions {
   columns?: readonly string[];
   /** Records expected, to size the table of ids seen (it grows when needed). */
   expectedRecords?: number;
-}
-
-/** Checks a yyyymm period; throws InputError otherwise. */
-export function checkPeriod(period: number): void {
-  const month = period % 100;
-  const year = Math.floor(period / 100);
-  if (!Number.isInteger(period) || month < 1 || month > 12 || year < 1970 || year > 9999) {
-    throw new InputError(`period ${period} is not a month written as yyyymm`, { hint: "write it like 202611 (November 2026)." });
-  }
-}
-
-/** Parses "2026-11" or "202611" into 202611; throws InputError otherwise. */
-export function parsePeriod(text: string, what = "period"): number {
-  const match = /^(\d{4})-?(\d{2})$/.exec(text.trim());
-  const period = match ? Number(match[1]) * 100 + Number(match[2]) : NaN;
-  if (!match || Number(match[2]) < 1 || Number(match[2]) > 12 || Number(match[1]) < 1970) {
-    throw new InputError(`${what} "${text}" is not a month`, { hint: "write it as yyyy-mm (2026-11) or yyyymm (202611)." });
-  }
-  return period;
-}
-
-/** "2026-11" for 202611. */
-export function formatPeriod(period: number): string {
-  return `${Math.floor(period / 100)}-${String(period % 100).padStart(2, "0")}`;
 }
 
 /** The format of a usage file from its extension, or undefined when the extension says nothing. */

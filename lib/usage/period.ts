@@ -14,6 +14,15 @@ export function parsePeriod(text: string, location: InputLocation = { file: "--p
   return year * 100 + month;
 }
 
+/** Checks a yyyymm period as the contracts take it (PeriodLib: years 2000 to 2399); throws InputError otherwise. */
+export function checkPeriod(period: number): void {
+  const month = period % 100;
+  const year = Math.floor(period / 100);
+  if (!Number.isInteger(period) || month < 1 || month > 12 || year < 2000 || year > 2399) {
+    throw new InputError(`period ${period} is not a month written as yyyymm (years 2000 to 2399)`, { hint: "write it like 202611 (November 2026)." });
+  }
+}
+
 /** "2026-11" from 202611. */
 export function formatPeriod(period: number): string {
   return `${Math.floor(period / 100)}-${String(period % 100).padStart(2, "0")}`;

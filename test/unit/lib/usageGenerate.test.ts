@@ -197,7 +197,9 @@ describe("lib/usage/generate", () => {
 
     it("explains bad arguments", async () => {
       const base = { home: "262-01", visited: "724-05", period: "2026-11", records: 100, out: path.join(dir, "t.csv"), devicesOut: path.join(dir, "t.devices.csv"), seed: 1 };
-      expect(await failureOf(hre.run("usage:generate", { ...base, period: "2026-13" }))).to.match(/--period "2026-13" is not a month/);
+      // The same periods, and the same message, as usage:ingest.
+      expect(await failureOf(hre.run("usage:generate", { ...base, period: "2026-13" }))).to.match(/--period: "2026-13" is not a billing period[\s\S]*YYYY-MM/);
+      expect(await failureOf(hre.run("usage:generate", { ...base, period: "1999-12" }))).to.match(/years 2000 to 2399/);
       expect(await failureOf(hre.run("usage:generate", { ...base, home: "2620" }))).to.match(/--home: "2620" is not a PLMN id/);
       expect(await failureOf(hre.run("usage:generate", { ...base, format: "xml" }))).to.match(/--format xml is not csv or jsonl/);
       expect(await failureOf(hre.run("usage:generate", { ...base, devicesOut: base.out }))).to.match(/name the same file/);

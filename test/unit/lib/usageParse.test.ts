@@ -3,14 +3,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { InputError } from "../../../lib/errors";
+import { checkPeriod, parsePeriod } from "../../../lib/usage/period";
 import { imsiBelongsTo } from "../../../lib/imsi";
 import { parsePlmn } from "../../../lib/plmn";
 import {
-  checkPeriod,
   daysFromCivil,
   isReject,
   MAX_LINE_BYTES,
-  parsePeriod,
   parseUsageFile,
   parseUsageLine,
   USAGE_FIELDS,
@@ -412,10 +411,12 @@ describe("lib/usage/parse", () => {
       expect(() => new UsageLineParser({ ...OPTIONS, period: 202613 })).to.throw(InputError, /period 202613 is not a month/);
       expect(() => new UsageLineParser({ ...OPTIONS, home: "0xffffff" })).to.throw(InputError, /home 0xffffff is not a valid PLMN id/);
       expect(() => new UsageLineParser({ ...OPTIONS, columns: ["recordId", "imsi"] })).to.throw(InputError, /missing columns homePlmn/);
-      expect(() => checkPeriod(197001)).not.to.throw();
+      // The same periods the contracts take (PeriodLib), whichever command reads them.
+      expect(() => checkPeriod(200001)).not.to.throw();
+      expect(() => checkPeriod(239912)).not.to.throw();
+      for (const bad of [199912, 240001, 202600]) expect(() => checkPeriod(bad)).to.throw(InputError, /years 2000 to 2399/);
       expect(parsePeriod("2026-11")).to.equal(202611);
-      expect(parsePeriod("202611")).to.equal(202611);
-      for (const bad of ["2026-13", "2026-00", "26-11", "2026/11", "nov"]) expect(() => parsePeriod(bad)).to.throw(InputError);
+      for (const bad of ["2026-13", "2026-00", "26-11", "2026/11", "nov", "202611", "1999-12"]) expect(() => parsePeriod(bad)).to.throw(InputError);
     });
   });
 
