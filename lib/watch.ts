@@ -4,6 +4,8 @@ import { formatPlmn } from "./plmn";
 import type { RoamLedgerClient } from "./client";
 import { BILLING } from "./usage/types";
 import { formatPeriod } from "./usage/period";
+import { tokenInfo, type TokenInfo } from "./agreementOps";
+import { formatAmount } from "./amount";
 
 /** One thing that happened on-chain that concerns the watching member. */
 export interface WatchEvent {
@@ -22,7 +24,7 @@ export interface WatchEvent {
     | "shortfall";
   block: number;
   txHash: string;
-  /** Why it concerns us: "home", "visited", "maker", "payer", "payee". */
+  /** Why it concerns us: "home", "visited", "maker", "payer", "payee", "party" (of a settled period). */
   as: string;
   text: string;
   data: Record<string, string | number>;
@@ -53,6 +55,8 @@ type Handler = (log: EventLog, ctx: Ctx) => Promise<Omit<WatchEvent, "block" | "
 interface Ctx {
   self: Hex;
   maker: boolean;
+  /** "12.5 RLST" for base units of `token` (decimals and symbol read once per token). */
+  amount: (token: string, units: bigint) => Promise<string>;
   makerOf: (deviceId: string) => Promise<Hex>;
   batchPair: (batchId: string) => Promise<{ visited: Hex; home: Hex }>;
 }
@@ -148,10 +152,48 @@ const HANDLERS: Record<string, Handler> = {
       data: { home: formatPlmn(lower(home)), visited: formatPlmn(lower(visited)), period: Number(period) },
     };
   },
+  async InvoiceClosed(log, ctx) {
+    const { payer, payee, period, token, agreementVersion, rating } = log.args as unknown as {
+      payer: string;
+      payee: string;
+      period: bigint;
+      token: string;
+      agreementVersion: bigint;
+      rating: { net: bigint };
+    };
+    const as = lower(payer) === ctx.self ? "payer" : lower(payee) === ctx.self ? "payee" : undefined;
+    if (!as) return undefined;
+    const net = await ctx.amount(token, rating.net);
+    return {
+      kind: "invoice-closed",
+      as,
+      text: `INVOICE ${formatPlmn(lower(payee))} to ${formatPlmn(lower(payer))} for ${formatPeriod(Number(period))} closed: ${net} (agreement version ${agreementVersion}), reserved on the payer's deposit`,
+      data: { payer: formatPlmn(lower(payer)), payee: formatPlmn(lower(payee)), period: Number(period), token, net: rating.net.toString() },
+    };
+  },
+  async PeriodSettled(log, ctx) {
+    const [a, b, period, aOwedB, bOwedA] = log.args;
+    const as = lower(a) === ctx.self || lower(b) === ctx.self ? "party" : undefined;
+    if (!as) return undefined;
+    return {
+      kind: "settled",
+      as,
+      text: `SETTLED ${formatPeriod(Number(period))} between ${formatPlmn(lower(a))} and ${formatPlmn(lower(b))}`,
+      data: { a: formatPlmn(lower(a)), b: formatPlmn(lower(b)), period: Number(period), aOwedB: String(aOwedB), bOwedA: String(bOwedA) },
+    };
+  },
+  async SettlementShortfall(log, ctx) {
+    const [debtor, creditor, period, token, paid, owed] = log.args;
+    const as = lower(debtor) === ctx.self ? "payer" : lower(creditor) === ctx.self ? "payee" : undefined;
+    if (!as) return undefined;
+    return {
+      kind: "shortfall",
+      as,
+      text: `SHORTFALL ${formatPlmn(lower(debtor))} owes ${formatPlmn(lower(creditor))} ${await ctx.amount(token, owed)} more for ${formatPeriod(Number(period))} (paid ${await ctx.amount(token, paid)}): a debt until paid`,
+      data: { debtor: formatPlmn(lower(debtor)), creditor: formatPlmn(lower(creditor)), period: Number(period), token, paid: String(paid), owed: String(owed) },
+    };
+  },
 };
-
-/** Extra contracts and handlers (the settlement escrow registers its own). */
-export const EXTRA_SOURCES: { contract: (client: RoamLedgerClient) => BaseContract | undefined; handlers: Record<string, Handler> }[] = [];
 
 /**
  * Follows the chain with eth_getLogs (standard JSON-RPC only, so it works on Besu) and calls `onEvent`
@@ -159,20 +201,20 @@ export const EXTRA_SOURCES: { contract: (client: RoamLedgerClient) => BaseContra
  */
 export async function watchChain(opts: WatchOptions): Promise<void> {
   const { client, provider } = opts;
-  const contracts: BaseContract[] = [client.devices, client.ledger];
-  const handlers: Record<string, Handler> = { ...HANDLERS };
-  for (const source of EXTRA_SOURCES) {
-    const c = source.contract(client);
-    if (c) {
-      contracts.push(c);
-      Object.assign(handlers, source.handlers);
-    }
-  }
+  const contracts: BaseContract[] = [client.devices, client.ledger, client.escrow];
+  const handlers = HANDLERS;
   const makers = new Map<string, Hex>();
+  const tokens = new Map<string, Promise<TokenInfo>>();
   const pairs = new Map<string, { visited: Hex; home: Hex }>();
   const ctx: Ctx = {
     self: opts.self,
     maker: opts.maker ?? false,
+    async amount(token, units) {
+      const key = token.toLowerCase();
+      if (!tokens.has(key)) tokens.set(key, tokenInfo(token, provider));
+      const info = await tokens.get(key)!;
+      return `${formatAmount(units, info.decimals)}${info.symbol ? ` ${info.symbol}` : ""}`;
+    },
     async makerOf(id) {
       if (!makers.has(id)) makers.set(id, lower((await client.devices.getDevice(id)).maker));
       return makers.get(id)!;

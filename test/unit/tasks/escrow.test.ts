@@ -2,8 +2,8 @@ import hre from "hardhat";
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN, SUBMISSION_GRACE } from "../../helpers/fixtures";
-import { FROM, useDeploymentForTasks } from "../../helpers/tasks";
-import { captured, commitUsage, periodScenario, removeScenarioDirs, type PeriodScenario } from "../../helpers/invoice";
+import { FROM, captured, useDeploymentForTasks } from "../../helpers/tasks";
+import { commitUsage, periodScenario, removeScenarioDirs, type PeriodScenario } from "../../helpers/invoice";
 import { boundsOf, randomRecords } from "../../helpers/usage";
 import { isoTime } from "../../../lib/agreements";
 import { rateInvoice } from "../../../lib/rating";
@@ -167,6 +167,19 @@ describe("tasks: escrow", function () {
       expect(printed).to.contain("npx hardhat escrow:pay-debt --debtor 262-01 --creditor 724-05");
       const balance = await captured(() => hre.run("escrow:balance", { from: FROM.de }));
       expect(balance).to.match(/owes Vivo Brasil \(724-05\) [\d.]+ RLST after a shortfall/);
+
+      // DE's watcher sees its invoices closed, the period settled and the shortfall, with amounts in RLST.
+      const watched = (await captured(() => hre.run("watch", { fromBlock: 0, once: true, json: true, poll: 0.1, from: FROM.de })))
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { kind: string; as: string; text: string; data: Record<string, string> });
+      const of = (kind: string) => watched.filter((e) => e.kind === kind);
+      expect(of("invoice-closed").map((e) => e.as).sort()).to.deep.equal(["payee", "payer"]);
+      expect(of("settled")).to.have.length(1);
+      expect(of("shortfall").map((e) => [e.as, BigInt(e.data.owed)])).to.deep.equal([["payer", owed]]);
+      expect(of("shortfall")[0].text).to.match(/^SHORTFALL 262-01 owes 724-05 [\d.]+ RLST more for /);
+      const brWatched = await captured(() => hre.run("watch", { fromBlock: 0, once: true, json: true, poll: 0.1, from: FROM.br }));
+      expect(brWatched).to.contain('"kind":"shortfall","as":"payee"');
 
       await expect(hre.run("escrow:pay-debt", { debtor: "262-01", creditor: "724-05", from: FROM.br })).to.be.rejectedWith(/262-01's deposit of RLST is empty/);
       await hre.run("escrow:deposit", { amount: "1", from: FROM.de });
