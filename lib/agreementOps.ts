@@ -43,7 +43,7 @@ export async function tokenInfo(token: string, runner: ContractRunner, location?
 }
 
 /** Chain time: the latest block's timestamp. */
-async function chainTime(runner: ContractRunner): Promise<bigint> {
+export async function chainTime(runner: ContractRunner): Promise<bigint> {
   const block = await runner.provider?.getBlock("latest");
   return BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000));
 }

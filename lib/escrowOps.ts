@@ -7,7 +7,7 @@ import { ZeroAddress, type Signer } from "ethers";
 import { IERC20Metadata__factory } from "../typechain-types";
 import { ConfigError, InputError } from "./errors";
 import { isoTime } from "./agreements";
-import { tokenInfo, type TokenInfo } from "./agreementOps";
+import { chainTime, tokenInfo, type TokenInfo } from "./agreementOps";
 import { formatAmount, parseAmount } from "./amount";
 import { formatPlmn } from "./plmn";
 import { parseRevert, withDecodedRevert } from "./revert";
@@ -19,14 +19,9 @@ import type { RoamLedgerClient } from "./client";
 import type { UsageBatch } from "./usage/types";
 
 const NO_MEMBER = "0x000000";
-/** ISettlementEscrow.InvoiceStatus. */
-export const INVOICE_STATUS = ["none", "open", "settled"] as const;
-export type InvoiceStatusName = (typeof INVOICE_STATUS)[number];
-
 /** Chain time: the latest block's timestamp. */
 export async function chainNow(client: RoamLedgerClient): Promise<number> {
-  const block = await client.runner.provider?.getBlock("latest");
-  return block?.timestamp ?? Math.floor(Date.now() / 1000);
+  return Number(await chainTime(client.runner));
 }
 
 /** The address the client sends from. */
@@ -77,7 +72,9 @@ export async function agreementToken(client: RoamLedgerClient, self: Hex, partne
   try {
     const [terms] = await client.agreements.termsAt(self, partner, await chainNow(client));
     return terms.settlementToken;
-  } catch {
+  } catch (err) {
+    // A revert: no version in force now. Anything else (the node) is not an answer.
+    if (!parseRevert(err)) throw err;
     const versions = await client.agreements.acceptedVersions(self, partner);
     if (versions.length === 0) {
       throw new InputError(`no accepted agreement between ${formatPlmn(self)} and ${formatPlmn(partner)} names a settlement token`, {

@@ -11,6 +11,7 @@ import { invoiceNumber } from "./invoice/model";
 import { rateInvoice } from "./rating";
 import { totalsFromContract } from "./usage/batch";
 import { formatPeriod, periodBounds } from "./usage/period";
+import { parseRevert } from "./revert";
 import type { ClassTotals } from "./usage/types";
 import type { Hex } from "./hex";
 import type { RoamLedgerClient } from "./client";
@@ -110,8 +111,9 @@ async function termsForPeriod(client: RoamLedgerClient, home: Hex, visited: Hex,
     try {
       const [terms] = await client.agreements.termsAt(home, visited, t);
       return terms;
-    } catch {
-      // none in force at that time
+    } catch (err) {
+      // A revert: none in force at that time. Anything else (the node) is not an answer.
+      if (!parseRevert(err)) throw err;
     }
   }
   return undefined;

@@ -464,7 +464,7 @@ export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
   // 2. Amount formatting: one number of fraction digits for the whole document, so decimal points align.
   const all: bigint[] = [rating.subtotal, rating.credit, rating.net];
   const rateUnits: bigint[] = [];
-  const money = (units: bigint): Money => ({ units, text: displayAmount(units, token, 18) });
+  const money = (units: bigint): Money => ({ units, text: displayAmount(units, token, Math.max(18, token.decimals)) });
 
   // 3. Batches and evidence.
   const refs = new Map<string, string>();

@@ -223,6 +223,15 @@ describe("lib/invoice", function () {
       );
     });
 
+    it("formats a token of more than 18 decimals exactly (one base unit of a 24-decimal token)", function () {
+      const data = sampleChainData();
+      const token = { ...data.token, decimals: 24 };
+      const m = buildInvoiceModel({ ...data, token });
+      expect(m.net.units).to.equal(1_279_743_630n);
+      expect(m.net.text).to.equal("0.000000000000001279743630");
+      expect(displayAmount(1n, token, 24)).to.equal("0.000000000000000000000001");
+    });
+
     it("makes a zero invoice of a period without usage", function () {
       const data = sampleChainData({ periodTotals: [], batches: [] });
       const rating = rateInvoice([], data.terms, BR);
