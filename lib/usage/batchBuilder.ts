@@ -235,5 +235,3 @@ export class BatchBuilder {
     if (packed.length === this.opts.batchSize * RECORD_BYTES && this.spare.length < 2) this.spare.push({ packed, leaves });
   }
 }
-
-export { DAY };

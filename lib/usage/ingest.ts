@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import type { Signer } from "ethers";
-import { BaseError, ConfigError, InputError } from "../errors";
+import { ConfigError, InputError } from "../errors";
 import { bytesToHex, type Hex } from "../hex";
 import { formatPlmn } from "../plmn";
 import { Progress } from "../progress";
@@ -19,7 +19,7 @@ import { BatchBuilder, type SealedBatch } from "./batchBuilder";
 import { SealThread, sealOnThread } from "./sealThread";
 import { batchId as batchIdOf, ledgerDomain, signBatch, toContractBatch } from "./batch";
 import { periodBounds, formatPeriod } from "./period";
-import type { ClassTotals } from "./types";
+import { totalsFromJson, totalsToJson } from "./payload";
 import type { ContentStore } from "./store";
 import { TxQueue } from "./txQueue";
 import type { ParsedRecord, Reject, RejectCode, UsageBatch } from "./types";
@@ -140,19 +140,12 @@ interface Journal {
 
 /** A batch summary as JSON (bigints as decimal strings) and back: what the journal keeps. */
 export function batchToJson(batch: UsageBatch): unknown {
-  return { ...batch, totals: batch.totals.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v]))) };
+  return { ...batch, totals: totalsToJson(batch.totals) };
 }
-
-const BIG_TOTALS = new Set(["dataBytes", "signallingEvents", "smsCount", "voiceSeconds", "latencyMsSum", "throughputKbpsSum"]);
 
 export function batchFromJson(raw: unknown): UsageBatch {
   const b = raw as UsageBatch & { totals: Record<string, unknown>[] };
-  return {
-    ...b,
-    totals: b.totals.map(
-      (t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, BIG_TOTALS.has(k) ? BigInt(v as string) : Number(v)])) as unknown as ClassTotals,
-    ),
-  };
+  return { ...b, totals: totalsFromJson(b.totals) };
 }
 
 /** Sha-256 of a file, streamed. */
@@ -324,20 +317,20 @@ async function processFile(
 
   const paths = statePaths(opts.workDir, period, run.runKey);
   const state = loadState(paths.state);
+  const fileSize = fs.statSync(opts.file).size;
   // One table for the ids of the period's earlier files and of this one (with their lines), sized once
   // for both: about 100 bytes per CSV record, 250 per JSON line, as the parser estimates.
   const seenIds = await RecordIdSet.load(paths.ids, {
     missingOk: true,
     withValues: true,
-    room: Math.ceil(fs.statSync(opts.file).size / (formatFromExtension(opts.file) === "jsonl" ? 250 : 100)),
+    room: Math.ceil(fileSize / (formatFromExtension(opts.file) === "jsonl" ? 250 : 100)),
   });
   const resolver = new DeviceResolver(opts.deviceSource ?? registrySource(client.devices), opts.imsiKey);
   const checker = new RecordChecker(state, visited, period, agreementDays);
-  const thread = sealOnThread(fs.statSync(opts.file).size) ? new SealThread() : undefined;
+  const thread = sealOnThread(fileSize) ? new SealThread() : undefined;
   const builder = await BatchBuilder.create({ visited, home, period, batchSize: run.batchSize, thread });
   const rejects = await RejectsWriter.open(opts.file);
   const flags = new TxQueue(log);
-  const fileSize = fs.statSync(opts.file).size;
   const progress = new Progress({
     label: `ingest ${path.basename(opts.file)}`,
     total: fileSize,
@@ -569,4 +562,3 @@ function summaryOf(journal: Journal, alreadyDone: boolean): IngestSummary {
   };
 }
 
-export { BaseError };

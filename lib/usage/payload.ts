@@ -35,7 +35,8 @@ export interface Payload {
   records: Uint8Array;
 }
 
-function totalsToJson(totals: ClassTotals[]): unknown[] {
+/** Class totals as JSON (bigints as decimal strings) and back: the payload header and the ingest's journal. */
+export function totalsToJson(totals: ClassTotals[]): unknown[] {
   return totals.map((t) =>
     Object.fromEntries(Object.entries(t).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v])),
   );
@@ -43,7 +44,7 @@ function totalsToJson(totals: ClassTotals[]): unknown[] {
 
 const BIGINT_FIELDS = ["dataBytes", "signallingEvents", "smsCount", "voiceSeconds", "latencyMsSum", "throughputKbpsSum"];
 
-function totalsFromJson(raw: Record<string, unknown>[]): ClassTotals[] {
+export function totalsFromJson(raw: Record<string, unknown>[]): ClassTotals[] {
   return raw.map(
     (t) =>
       Object.fromEntries(

@@ -1,5 +1,5 @@
 import { BaseError, ConfigError, CryptoError, InputError } from "../errors";
-import { bytesToHex, type Hex } from "../hex";
+import type { Hex } from "../hex";
 import { formatPlmn } from "../plmn";
 import { createDeviceIdDeriver } from "../imsi";
 import { withDecodedRevert } from "../revert";
@@ -354,5 +354,3 @@ async function compareWithOwn(
   });
   return { ownRecords: own.size, matched, missingFromBatch: [...own.keys()].filter((k) => !seen.has(k)).length };
 }
-
-export { bytesToHex };

@@ -20,10 +20,6 @@ contract UsageLedger__Mock {
 
     event PeriodClosed(PlmnId indexed home, PlmnId indexed visited, uint32 indexed period, uint32 batchCount);
 
-    function setSubmissionGrace(uint32 grace) external {
-        submissionGrace = grace;
-    }
-
     /// @notice Sets the period's totals (classes ascending) and the number of batches it has.
     function setTotals(
         PlmnId home,
@@ -38,26 +34,6 @@ contract UsageLedger__Mock {
         for (uint256 i = 0; i < totals.length; ++i) p.totals.push(totals[i]);
         p.info.batchCount = batchCount;
         p.info.lastSubmittedAt = uint40(block.timestamp);
-    }
-
-    /// @notice Takes disputed usage off the class `d.tariffClass`, as the ledger does for disputed records.
-    function dispute(PlmnId home, PlmnId visited, uint32 period, ClassTotals calldata d) external {
-        Period storage p = _periods[_key(home, visited, period)];
-        require(!p.info.closed, IUsageLedger.UsageLedgerPeriodClosed(home, visited, period));
-        for (uint256 i = 0; i < p.totals.length; ++i) {
-            ClassTotals storage t = p.totals[i];
-            if (t.tariffClass != d.tariffClass) continue;
-            t.records -= d.records;
-            t.activeDevices -= d.activeDevices;
-            t.roamerDays -= d.roamerDays;
-            t.dataBytes -= d.dataBytes;
-            t.signallingEvents -= d.signallingEvents;
-            t.smsCount -= d.smsCount;
-            t.voiceSeconds -= d.voiceSeconds;
-            t.qosSamples -= d.qosSamples;
-            t.latencyMsSum -= d.latencyMsSum;
-            t.throughputKbpsSum -= d.throughputKbpsSum;
-        }
     }
 
     function closePeriod(

@@ -108,7 +108,8 @@ export interface CrashNode {
  *
  * One node should not serve too many runs: with thousands of transactions and policy contracts, anvil's
  * mixed mining more and more often leaves a transaction for the next one-second block instead of mining
- * it at once, and every run slows down (a world's deployment from 0.9 s to 5 s).
+ * it at once, and every run slows down (a world's deployment went from 0.9 s to 5 s when the crash suite
+ * was first written against one node).
  */
 export async function startNode(
   options: { port?: number; state?: string; mining?: "mixed" | "manual" | "auto"; pruneHistory?: boolean | number } = {},
@@ -140,7 +141,9 @@ export async function startNode(
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`anvil exited with ${child.exitCode}\n${err()}${out()}`);
+    if (child.exitCode !== null) {
+      throw new Error(`anvil (${command}) exited with ${child.exitCode}: install it with npm ci (@foundry-rs/anvil) or put anvil on PATH\n${err()}${out()}`);
+    }
     try {
       await rpc<string>(url, "eth_chainId");
       break;

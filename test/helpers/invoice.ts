@@ -283,21 +283,6 @@ export async function commitUsage(
   return { batch, id: batchId(batch), records, tree };
 }
 
-/** Runs `fn` with task output on (ROAMLEDGER_QUIET off), returning what it printed. */
-export async function captured(fn: () => Promise<unknown>): Promise<string> {
-  const quiet = process.env.ROAMLEDGER_QUIET;
-  const log = console.log;
-  const lines: string[] = [];
-  process.env.ROAMLEDGER_QUIET = "0";
-  console.log = (line?: unknown) => void lines.push(String(line ?? ""));
-  try {
-    await fn();
-  } finally {
-    console.log = log;
-    process.env.ROAMLEDGER_QUIET = quiet;
-  }
-  return lines.join("\n");
-}
 
 /** Removes the key stores the scenarios made (temp folders). */
 export function removeScenarioDirs(): void {

@@ -182,7 +182,7 @@ export async function startAnvil(options: { chainId?: number; blockTime?: number
   for (;;) {
     if (spawnError || child.exitCode !== null) {
       throw new Error(
-        `anvil (${command}) did not start: ${spawnError?.message ?? `exit code ${child.exitCode}`}\n${errors()}${output()}`,
+        `anvil (${command}) did not start: ${spawnError?.message ?? `exit code ${child.exitCode}`}; install it with npm ci (@foundry-rs/anvil) or put anvil on PATH\n${errors()}${output()}`,
       );
     }
     try {

@@ -55,3 +55,21 @@ export async function failureOf(p: Promise<unknown>): Promise<string> {
   }
   throw new Error("expected the task to fail");
 }
+
+/** Runs `fn` with task output on (ROAMLEDGER_QUIET off), returning what it printed. */
+export async function captured(fn: () => Promise<unknown>): Promise<string> {
+  const quiet = process.env.ROAMLEDGER_QUIET;
+  const log = console.log;
+  const lines: string[] = [];
+  process.env.ROAMLEDGER_QUIET = "0";
+  console.log = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+  try {
+    await fn();
+  } finally {
+    console.log = log;
+    // Unset stays unset (assigning undefined would store the string "undefined").
+    if (quiet === undefined) delete process.env.ROAMLEDGER_QUIET;
+    else process.env.ROAMLEDGER_QUIET = quiet;
+  }
+  return lines.join("\n");
+}

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import fc from "fast-check";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { Interface, ZeroAddress, hexlify, keccak256, toUtf8Bytes, type ContractTransactionResponse, type TransactionReceipt } from "ethers";
+import { ZeroAddress, hexlify, keccak256, toUtf8Bytes, type ContractTransactionResponse, type TransactionReceipt } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { deployConsortium, meterPolicy, deviceId, PLMN } from "../helpers/fixtures";
 import { randomRecords, totalsOf, usageOf, addTotals, periodOf, boundsOf } from "../helpers/usage";
@@ -13,15 +13,8 @@ import { batchId, ledgerDomain, signBatch, toContractBatch, totalsFromContract }
 import { rateInvoice } from "../../lib/rating";
 import type { ClassTotals, UsageBatch, UsageRecord } from "../../lib/usage/types";
 import type { Hex } from "../../lib/hex";
-import {
-  CarrierRegistry__factory,
-  DeviceRegistry__factory,
-  RoamingAgreements__factory,
-  SettlementEscrow__factory,
-  SettlementToken__factory,
-  UsageLedger__factory,
-  type InvariantLens__Mock,
-} from "../../typechain-types";
+import type { InvariantLens__Mock } from "../../typechain-types";
+import { parseRevert } from "../../lib/revert";
 
 /**
  * Invariants of RoamLedger, checked after every step of random operation sequences (fast-check) on the
@@ -68,43 +61,9 @@ const DIRS = [
 const isCoverage = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
 const RUNS = Number(process.env.ROAMLEDGER_PROPERTY_RUNS ?? (isCoverage ? 60 : 500));
 
-/** Every custom error of the contracts, to name a revert. */
-const errors = new Interface(
-  [
-    CarrierRegistry__factory.abi,
-    DeviceRegistry__factory.abi,
-    RoamingAgreements__factory.abi,
-    UsageLedger__factory.abi,
-    SettlementEscrow__factory.abi,
-    SettlementToken__factory.abi,
-  ]
-    .flat()
-    .filter((f, i, all) => f.type === "error" && all.findIndex((g) => g.type === "error" && "name" in g && "name" in f && g.name === f.name) === i),
-);
-
-function revertData(err: unknown, depth = 0): string | undefined {
-  if (!err || typeof err !== "object" || depth > 6) return undefined;
-  const e = err as Record<string, unknown>;
-  if (typeof e.data === "string" && /^0x[0-9a-fA-F]{8}/.test(e.data)) return e.data;
-  for (const key of ["error", "info", "cause", "data"]) {
-    const found = revertData(e[key], depth + 1);
-    if (found) return found;
-  }
-  return undefined;
-}
-
-/** The custom error's name, or the message of anything else. */
+/** The custom error's name (lib/revert knows every error of the contracts), or the message of anything else. */
 function errorName(err: unknown): string {
-  const data = revertData(err);
-  if (data) {
-    try {
-      const parsed = errors.parseError(data);
-      if (parsed) return parsed.name;
-    } catch {
-      // not one of ours
-    }
-  }
-  return (err as Error).message ?? String(err);
+  return parseRevert(err)?.name ?? (err as Error).message ?? String(err);
 }
 
 /** Terms both ways, classes 1 and 2, a volume tier, an SLA; in force from before the period. */

@@ -438,16 +438,6 @@ describe("SettlementEscrow", function () {
       expect([inv.amount, inv.subtotal, inv.credit]).to.deep.equal([120_610n, 123_071n, 2_461n]);
     });
 
-    it("rates the totals net of disputed usage", async function () {
-      const c = await loadFixture(deployEscrow);
-      await setUsage(c, DE, BR, DE_IN_BR);
-      // DE disputes 500 MB and 2 devices: 1,000 x 1,000 + 500 x 800 + 8 x 100 = 1,400,800.
-      await c.ledger.dispute(DE, BR, c.period, classTotals(1, { records: 20, dataBytes: 500n * MB, activeDevices: 2 }));
-      await close(c, DE, BR);
-      expect((await c.escrow.invoice(DE, BR, c.period)).amount).to.equal(1_400_800n);
-      expect(await c.escrow.reserved(DE, c.tokenAddress)).to.equal(1_400_800n);
-    });
-
     it("closes a direction without usage as a zero invoice", async function () {
       const c = await loadFixture(deployEscrow);
       const tx = await c.escrow.connect(c.br).closeInvoice(BR, DE, c.period, []);
@@ -942,7 +932,7 @@ describe("SettlementEscrow", function () {
   });
 
   describe("gas", function () {
-    it("measures closeInvoice and settle", async function () {
+    it("keeps closeInvoice and settle within their gas budgets", async function () {
       const c = await loadFixture(deployEscrow);
       const gas = async (tx: Promise<ContractTransactionResponse>) => (await (await tx).wait())!.gasUsed;
       const [m0, m1, m2, m3] = c.months.map((m) => m.period);
@@ -980,7 +970,10 @@ describe("SettlementEscrow", function () {
         `      closeInvoice: 1 class ${close1}, 3 classes ${close3}, no usage ${closeEmpty} (mock ledger); ` +
           `settle: netting with payout transfer ${netting}, one direction zero (deposit credit) ${oneWay}, shortfall ${shortfall}`,
       );
+      // Budgets about 10% above what was measured (243,103 / 258,148 / 181,634; 101,362 / 70,887 / 105,190).
       expect(close3 > close1).to.equal(true);
+      expect([close1, close3, closeEmpty].map((g, i) => g <= [270_000n, 285_000n, 200_000n][i])).to.deep.equal([true, true, true]);
+      expect([netting, oneWay, shortfall].map((g, i) => g <= [112_000n, 78_000n, 116_000n][i])).to.deep.equal([true, true, true]);
     });
   });
 });

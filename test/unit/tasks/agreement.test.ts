@@ -4,28 +4,13 @@ import hre from "hardhat";
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN, type Consortium } from "../../helpers/fixtures";
-import { useDeploymentForTasks, FROM } from "../../helpers/tasks";
+import { useDeploymentForTasks, FROM, captured } from "../../helpers/tasks";
 import { isoTime } from "../../../lib/agreements";
 
 const DAY = 24 * 3600;
 /** VersionStatus in IRoamingAgreements. */
 const ACCEPTED = 2n;
 
-/** Runs `fn` with task output on, returning what the tasks printed. */
-async function captured(fn: () => Promise<unknown>): Promise<string> {
-  const quiet = process.env.ROAMLEDGER_QUIET;
-  const log = console.log;
-  const lines: string[] = [];
-  process.env.ROAMLEDGER_QUIET = "0";
-  console.log = (line?: unknown) => void lines.push(String(line ?? ""));
-  try {
-    await fn();
-  } finally {
-    console.log = log;
-    process.env.ROAMLEDGER_QUIET = quiet;
-  }
-  return lines.join("\n");
-}
 
 describe("tasks: agreement", function () {
   let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
