@@ -1,11 +1,11 @@
 import { task, types } from "hardhat/config";
 import type { Signer } from "ethers";
 import { action, clientFor, FROM_HELP, memberOfSigner, out, plmnArg } from "./common";
-import { InputError } from "../lib/errors";
-import { acceptAgreement, describeAgreement, describeVersion, proposeAgreement, readAgreement, readVersion } from "../lib/agreementOps";
-import { formatPlmn } from "../lib/plmn";
-import type { Hex } from "../lib/hex";
-import type { RoamLedgerClient } from "../lib/client";
+import { InputError } from "../lib/core/errors";
+import { acceptAgreement, describeAgreement, describeVersion, proposeAgreement, readAgreement, readVersion } from "../lib/agreements/chain";
+import { formatPlmn } from "../lib/core/plmn";
+import type { Hex } from "../lib/util/hex";
+import type { RoamLedgerClient } from "../lib/chain/client";
 
 /** CARRIER in contracts/types/Roles.sol. */
 const CARRIER = 1;

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { task, types } from "hardhat/config";
 import { action, out } from "./common";
-import { InputError } from "../lib/errors";
+import { InputError } from "../lib/core/errors";
 import { buildBesuNetwork, writeBesuNetwork } from "../lib/besu/network";
 import { QBFT_DEFAULTS } from "../lib/besu/genesis";
 

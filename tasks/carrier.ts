@@ -1,13 +1,13 @@
 import { task, types } from "hardhat/config";
 import type { ContractTransactionResponse } from "ethers";
 import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
-import { InputError } from "../lib/errors";
-import { ANY_ROLE, parseRoles, roleNames, ROLE_BITS } from "../lib/roles";
-import { formatPlmn } from "../lib/plmn";
+import { InputError } from "../lib/core/errors";
+import { ANY_ROLE, parseRoles, roleNames, ROLE_BITS } from "../lib/core/roles";
+import { formatPlmn } from "../lib/core/plmn";
 import { validateEncryptionPublicKey } from "../lib/crypto/keys";
-import { withDecodedRevert } from "../lib/revert";
-import type { RoamLedgerClient } from "../lib/client";
-import type { Hex } from "../lib/hex";
+import { withDecodedRevert } from "../lib/chain/revert";
+import type { RoamLedgerClient } from "../lib/chain/client";
+import type { Hex } from "../lib/util/hex";
 
 const KINDS = ["admit", "suspend", "reinstate"] as const;
 const STATUS = ["none", "active", "suspended"];

@@ -1,13 +1,13 @@
 import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
-import { BaseError, ConfigError, InputError } from "../lib/errors";
-import { decodeRevert, nodeConnectionError, nodeRequestError } from "../lib/revert";
-import { loadDeployment } from "../lib/deployment";
-import { connectRoamLedger, type RoamLedgerClient } from "../lib/client";
-import { formatPlmn, parsePlmn } from "../lib/plmn";
-import type { Hex } from "../lib/hex";
-import { Keystore } from "../lib/keystore";
+import { BaseError, ConfigError, InputError } from "../lib/core/errors";
+import { decodeRevert, nodeConnectionError, nodeRequestError } from "../lib/chain/revert";
+import { loadDeployment } from "../lib/chain/deployment";
+import { connectRoamLedger, type RoamLedgerClient } from "../lib/chain/client";
+import { formatPlmn, parsePlmn } from "../lib/core/plmn";
+import type { Hex } from "../lib/util/hex";
+import { Keystore } from "../lib/keys/keystore";
 
 export const PLUGIN = "roamledger";
 

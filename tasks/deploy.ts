@@ -2,9 +2,9 @@ import path from "node:path";
 import fs from "node:fs";
 import { task, types } from "hardhat/config";
 import { action, keystoreFor, out } from "./common";
-import { ConfigError } from "../lib/errors";
-import { readDeployParameters } from "../lib/deploy";
-import { formatPlmn } from "../lib/plmn";
+import { ConfigError } from "../lib/core/errors";
+import { readDeployParameters } from "../lib/consortium/parameters";
+import { formatPlmn } from "../lib/core/plmn";
 
 task("deploy", "Deploys RoamLedger (CarrierRegistry, RoamingAgreements, DeviceRegistry, UsageLedger) with Ignition; run once per consortium chain by its governance")
   .addOptionalParam(

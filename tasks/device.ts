@@ -1,17 +1,17 @@
 import { task, types } from "hardhat/config";
-import { ROLE_BITS } from "../lib/roles";
+import { ROLE_BITS } from "../lib/core/roles";
 import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
-import { InputError } from "../lib/errors";
-import { readPolicies, SERVICES, ROUTINGS } from "../lib/policy";
-import { readDevices, ensurePolicies, checkMakers, registerDevices, DEVICE_CLASSES, DEVICE_STATUSES } from "../lib/devices";
-import { createDeviceIdDeriver, imsiBelongsTo } from "../lib/imsi";
-import { readCsvWithHeader } from "../lib/csv";
-import { formatPlmn, isValidPlmnHex } from "../lib/plmn";
-import { isHex, type Hex } from "../lib/hex";
-import { Progress } from "../lib/progress";
-import { withDecodedRevert } from "../lib/revert";
-import type { Keystore } from "../lib/keystore";
-import type { RoamLedgerClient } from "../lib/client";
+import { InputError } from "../lib/core/errors";
+import { readPolicies, SERVICES, ROUTINGS } from "../lib/devices/policy";
+import { readDevices, ensurePolicies, checkMakers, registerDevices, DEVICE_CLASSES, DEVICE_STATUSES } from "../lib/devices/registration";
+import { createDeviceIdDeriver, imsiBelongsTo } from "../lib/core/imsi";
+import { readCsvWithHeader } from "../lib/util/csv";
+import { formatPlmn, isValidPlmnHex } from "../lib/core/plmn";
+import { isHex, type Hex } from "../lib/util/hex";
+import { Progress } from "./cli/progress";
+import { withDecodedRevert } from "../lib/chain/revert";
+import type { Keystore } from "../lib/keys/keystore";
+import type { RoamLedgerClient } from "../lib/chain/client";
 
 const KEYSTORE_HELP = "Key store folder holding the IMSI keys (default $ROAMLEDGER_HOME or ./.roamledger)";
 

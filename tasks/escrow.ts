@@ -1,12 +1,12 @@
 import { task } from "hardhat/config";
 import type { Signer } from "ethers";
 import { action, clientFor, FROM_HELP, memberOfSigner, out, plmnArg } from "./common";
-import { InputError } from "../lib/errors";
-import { ROLE_BITS } from "../lib/roles";
-import { formatAmount } from "../lib/amount";
-import { formatPlmn } from "../lib/plmn";
-import { parsePeriod, formatPeriod } from "../lib/usage/period";
-import { tokenInfo, type TokenInfo } from "../lib/agreementOps";
+import { InputError } from "../lib/core/errors";
+import { ROLE_BITS } from "../lib/core/roles";
+import { formatAmount } from "../lib/core/amount";
+import { formatPlmn } from "../lib/core/plmn";
+import { parsePeriod, formatPeriod } from "../lib/core/period";
+import { tokenInfo, type TokenInfo } from "../lib/agreements/chain";
 import {
   agreementToken,
   amountArg,
@@ -19,9 +19,9 @@ import {
   resolveToken,
   settlePeriod,
   withdrawFromEscrow,
-} from "../lib/escrowOps";
-import type { Hex } from "../lib/hex";
-import type { RoamLedgerClient } from "../lib/client";
+} from "../lib/settlement/escrow";
+import type { Hex } from "../lib/util/hex";
+import type { RoamLedgerClient } from "../lib/chain/client";
 
 const TOKEN_HELP = "Settlement token address (default: the token of the agreement with --partner, or the one token of all your agreements)";
 const PARTNER_TOKEN_HELP = "Take the token of the agreement with this partner (MCC-MNC)";

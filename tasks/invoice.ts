@@ -2,19 +2,19 @@ import path from "node:path";
 import { task } from "hardhat/config";
 import type { Signer } from "ethers";
 import { action, clientFor, FROM_HELP, keystoreFor, out, plmnArg } from "./common";
-import { InputError } from "../lib/errors";
-import { writeFileAtomic } from "../lib/fsAtomic";
-import { formatPlmn } from "../lib/plmn";
-import { parsePeriod } from "../lib/usage/period";
+import { InputError } from "../lib/core/errors";
+import { writeFileAtomic } from "../lib/util/fsAtomic";
+import { formatPlmn } from "../lib/core/plmn";
+import { parsePeriod } from "../lib/core/period";
 import { pairKeyWith, storeFor } from "../lib/usage/pair";
-import { requireMember, requirePartner } from "../lib/escrowOps";
+import { requireMember, requirePartner } from "../lib/settlement/escrow";
 import { readInvoiceData, type ReadInvoiceOptions } from "../lib/invoice/chain";
 import { buildInvoiceModel } from "../lib/invoice/model";
 import { invoiceToCsv, invoiceToJson } from "../lib/invoice/render";
 import { renderInvoicePdf } from "../lib/invoice/pdf";
-import { buildReport, reportToCsv, reportToJson, reportToText } from "../lib/report";
-import type { Hex } from "../lib/hex";
-import type { RoamLedgerClient } from "../lib/client";
+import { buildReport, reportToCsv, reportToJson, reportToText } from "../lib/settlement/report";
+import type { Hex } from "../lib/util/hex";
+import type { RoamLedgerClient } from "../lib/chain/client";
 
 const KEYSTORE_HELP = "Key store with your encryption key (default $ROAMLEDGER_HOME or ./.roamledger): decrypts the payloads to count usage not billable";
 const STORE_HELP = "Payload store folder (default $ROAMLEDGER_STORE or <key store>/store)";
@@ -53,7 +53,7 @@ async function payloadsFor(client: RoamLedgerClient, self: Hex, partner: Hex, ke
   }
 }
 
-task("invoice", "Either carrier (read-only): renders the invoice of one direction of a period as JSON, CSV or PDF: on-chain amounts (checked against lib/rating.ts), line items per tariff class, SLA credit, disputes, usage not billed, and the batches and transactions behind every line")
+task("invoice", "Either carrier (read-only): renders the invoice of one direction of a period as JSON, CSV or PDF: on-chain amounts (checked against lib/settlement/rating.ts), line items per tariff class, SLA credit, disputes, usage not billed, and the batches and transactions behind every line")
   .addParam("partner", "The other carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
   .addOptionalParam("format", "json, csv or pdf (default pdf)")

@@ -1,18 +1,18 @@
 import v8 from "node:v8";
 import { task, types } from "hardhat/config";
-import { ROLE_BITS } from "../lib/roles";
-import { formatPlmn } from "../lib/plmn";
+import { ROLE_BITS } from "../lib/core/roles";
+import { formatPlmn } from "../lib/core/plmn";
 import { ingestUsage, pairWorkDir, DEFAULT_BATCH_SIZE, type IngestSummary } from "../lib/usage/ingest";
-import { parsePeriod } from "../lib/usage/period";
+import { parsePeriod } from "../lib/core/period";
 
 import { pairKeyWith, storeFor } from "../lib/usage/pair";
 import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
 import type { Signer } from "ethers";
-import { InputError } from "../lib/errors";
-import { writeFileAtomic } from "../lib/fsAtomic";
-import type { Hex } from "../lib/hex";
+import { InputError } from "../lib/core/errors";
+import { writeFileAtomic } from "../lib/util/fsAtomic";
+import type { Hex } from "../lib/util/hex";
 import { verifyBatch, type VerifyReport } from "../lib/usage/verify";
-import { formatPeriod } from "../lib/usage/period";
+import { formatPeriod } from "../lib/core/period";
 
 const KEYSTORE_HELP = "Key store folder (default $ROAMLEDGER_HOME or ./.roamledger); local usage state lives there too";
 const STORE_HELP = "Payload store folder both carriers reach (default $ROAMLEDGER_STORE or <key store>/store)";

@@ -2,10 +2,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { task, types } from "hardhat/config";
 import { action, out, plmnArg } from "./common";
-import { InputError } from "../lib/errors";
-import { Progress } from "../lib/progress";
+import { InputError } from "../lib/core/errors";
+import { Progress } from "./cli/progress";
 import type { UsageFormat } from "../lib/usage/parse";
-import { formatPeriod, parsePeriod } from "../lib/usage/period";
+import { formatPeriod, parsePeriod } from "../lib/core/period";
 import { generateUsage, MALFORMED_KINDS } from "../lib/usage/generate";
 
 interface Args {

@@ -1,6 +1,6 @@
 import { task, types } from "hardhat/config";
-import { ANY_ROLE, ROLE_BITS } from "../lib/roles";
-import { watchChain } from "../lib/watch";
+import { ANY_ROLE, ROLE_BITS } from "../lib/core/roles";
+import { watchChain } from "../lib/watch/watch";
 import { action, clientFor, FROM_HELP, memberOfSigner, out } from "./common";
 
 task("watch", "Follows the chain live and prints what concerns your member: fraud flags, permanent roamers, new batches, disputes, closed periods and settlement (device makers: their own devices)")

@@ -1,6 +1,6 @@
 import { decodeRlp, encodeRlp, getAddress, isAddress } from "ethers";
-import { ConfigError, InputError } from "../errors";
-import type { Hex } from "../hex";
+import { ConfigError, InputError } from "../core/errors";
+import type { Hex } from "../util/hex";
 
 /**
  * QBFT `extraData` of a Besu genesis block (block-header validator selection):

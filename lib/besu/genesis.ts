@@ -1,5 +1,5 @@
-import { InputError } from "../errors";
-import type { Hex } from "../hex";
+import { InputError } from "../core/errors";
+import type { Hex } from "../util/hex";
 import { encodeQbftExtraData } from "./extraData";
 
 /**

@@ -2,8 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { SigningKey, computeAddress, keccak256, toUtf8Bytes } from "ethers";
-import { ConfigError, InputError } from "../errors";
-import { bytesToHex, type Hex } from "../hex";
+import { ConfigError, InputError } from "../core/errors";
+import { bytesToHex, type Hex } from "../util/hex";
 import { qbftGenesis, type QbftGenesis, type QbftGenesisOptions } from "./genesis";
 
 /**

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from "node:crypto";
-import { CryptoError } from "../errors";
+import { CryptoError } from "../core/errors";
 
 /**
  * AES-256-GCM and HKDF-SHA256. This is the only module that calls AES-GCM.

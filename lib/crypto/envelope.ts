@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { CryptoError } from "../errors";
-import { bytesToHex, hexToBytes, type Hex } from "../hex";
-import { checkPlmnHex } from "../plmn";
+import { CryptoError } from "../core/errors";
+import { bytesToHex, hexToBytes, type Hex } from "../util/hex";
+import { checkPlmnHex } from "../core/plmn";
 import { deriveKey, open, seal, SEAL_OVERHEAD } from "./aead";
 import {
   checkImsiKey,

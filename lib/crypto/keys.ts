@@ -1,6 +1,6 @@
 import { createECDH, ECDH, randomBytes } from "node:crypto";
-import { CryptoError, InputError, type InputLocation } from "../errors";
-import { bytesToHex, hexToBytes, isHex, type Hex } from "../hex";
+import { CryptoError, InputError, type InputLocation } from "../core/errors";
+import { bytesToHex, hexToBytes, isHex, type Hex } from "../util/hex";
 
 /**
  * secp256k1 keys used only for ECDH (IMSI-key envelopes, usage payloads); never for signing.

@@ -1,6 +1,6 @@
-import { InputError } from "../errors";
-import { hexToBytes, type Hex } from "../hex";
-import { checkPlmnHex, formatPlmn } from "../plmn";
+import { InputError } from "../core/errors";
+import { hexToBytes, type Hex } from "../util/hex";
+import { checkPlmnHex, formatPlmn } from "../core/plmn";
 import { deriveKey, open, sealDeterministic } from "./aead";
 import { ecdhSharedSecret } from "./keys";
 

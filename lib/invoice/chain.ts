@@ -4,20 +4,20 @@
  * rated with, the ledger's final period totals, every batch of the period with its transactions, disputes
  * and rejections, and the settlement. `buildInvoiceModel` (./model) turns it into the document's model.
  */
-import { InputError } from "../errors";
-import { formatPlmn } from "../plmn";
-import { tokenInfo } from "../agreementOps";
-import { ratingFromStruct } from "../rating";
-import { closeHint, periodBatches, requireMember } from "../escrowOps";
+import { InputError } from "../core/errors";
+import { formatPlmn } from "../core/plmn";
+import { tokenInfo } from "../agreements/chain";
+import { ratingFromStruct } from "../settlement/rating";
+import { closeHint, periodBatches, requireMember } from "../settlement/escrow";
 import { totalsFromContract } from "../usage/batch";
 import { openPayload } from "../usage/payload";
 import { RECORD_BYTES, unpackRecord } from "../usage/leaf";
-import { formatPeriod } from "../usage/period";
+import { formatPeriod } from "../core/period";
 import { BILLING } from "../usage/types";
 import { DISPUTE_REASONS, REJECT_REASONS } from "../usage/verify";
 import type { ContentStore } from "../usage/store";
-import type { Hex } from "../hex";
-import type { RoamLedgerClient } from "../client";
+import type { Hex } from "../util/hex";
+import type { RoamLedgerClient } from "../chain/client";
 import type { BatchEvidence, BatchState, InvoiceChainData, NotBillableData, SettlementEvidence } from "./model";
 
 const BATCH_STATES: (BatchState | undefined)[] = [undefined, "submitted", "accepted", "rejected"];

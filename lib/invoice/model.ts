@@ -1,19 +1,19 @@
 /**
  * The invoice of one direction of a roaming pair for one period, as a model that the JSON, CSV and PDF
  * renderers print. Every amount is the on-chain invoice's (the `InvoiceClosed` rating); the model is built
- * only after lib/rating.ts, run on the ledger's final period totals and the agreement version the invoice
+ * only after lib/settlement/rating.ts, run on the ledger's final period totals and the agreement version the invoice
  * was rated with, has given exactly the same figures. Every line names the batches and transactions that
  * prove it.
  *
  * `buildInvoiceModel` is pure (chain data in, model out); `readInvoiceData` (./chain) gathers the data.
  */
 import { AbiCoder, keccak256 } from "ethers";
-import { BaseError } from "../errors";
-import { formatPlmn } from "../plmn";
-import { isoTime, type TermsLike } from "../agreements";
-import { BPS, BYTES_PER_MB, rateInvoice, type Rating, type TierLike } from "../rating";
-import { formatPeriod, periodBounds } from "../usage/period";
-import type { Hex } from "../hex";
+import { BaseError } from "../core/errors";
+import { formatPlmn } from "../core/plmn";
+import { isoTime, type TermsLike } from "../agreements/terms";
+import { BPS, BYTES_PER_MB, rateInvoice, type Rating, type TierLike } from "../settlement/rating";
+import { formatPeriod, periodBounds } from "../core/period";
+import type { Hex } from "../util/hex";
 import { zeroTotals, type ClassTotals } from "../usage/types";
 
 // ---------------------------------------------------------------------------------------------------
@@ -243,11 +243,11 @@ export interface InvoiceModel {
   rejectedBatches: { ref: string; batchId: Hex; recordCount: number; reason: string; rejectTx?: Hex; submitTx: Hex; totals: ClassTotals[] }[];
   notBillable: NotBillableData;
   batches: BatchRef[];
-  /** The figures were recomputed with lib/rating.ts from the period totals and the terms, and agree. */
+  /** The figures were recomputed with lib/settlement/rating.ts from the period totals and the terms, and agree. */
   verification: { recomputed: true; source: string };
 }
 
-/** The chain's invoice and lib/rating.ts disagree: something is wrong with one of them; print nothing. */
+/** The chain's invoice and lib/settlement/rating.ts disagree: something is wrong with one of them; print nothing. */
 export class InvoiceMismatchError extends BaseError {
   override name = "InvoiceMismatchError";
 }
@@ -343,7 +343,7 @@ export interface DataBand {
 
 /**
  * The data charge of `volume` bytes cut into the tier bands that carry volume, as `dataCharge` in
- * lib/rating.ts (and RatingLib) cuts it. Sum of `amount` = dataCharge(volume, perMb, tiers).
+ * lib/settlement/rating.ts (and RatingLib) cuts it. Sum of `amount` = dataCharge(volume, perMb, tiers).
  */
 export function dataBands(volume: bigint, perMb: bigint, tiers: readonly TierLike[]): DataBand[] {
   const bands: DataBand[] = [];
@@ -385,11 +385,11 @@ function quantityOf(t: ClassTotals, type: ChargeType): bigint {
   }
 }
 
-/** The fields of two ratings that differ ("lines[0].data: chain 5, lib/rating.ts 6"). */
+/** The fields of two ratings that differ ("lines[0].data: chain 5, lib/settlement/rating.ts 6"). */
 export function ratingDifferences(chain: Rating, ts: Rating): string[] {
   const out: string[] = [];
   const cmp = (path: string, a: unknown, b: unknown) => {
-    if (String(a) !== String(b)) out.push(`${path}: chain ${String(a)}, lib/rating.ts ${String(b)}`);
+    if (String(a) !== String(b)) out.push(`${path}: chain ${String(a)}, lib/settlement/rating.ts ${String(b)}`);
   };
   cmp("lines.length", chain.lines.length, ts.lines.length);
   chain.lines.forEach((line, i) => {
@@ -430,14 +430,14 @@ const byClass = (m: Map<number, ClassTotals>) => [...m.values()].sort((a, b) => 
 
 /**
  * The invoice model of `data`. Checks first that the stored invoice, the `InvoiceClosed` rating and
- * lib/rating.ts (period totals x the terms of the invoice's agreement version) agree to the base unit,
+ * lib/settlement/rating.ts (period totals x the terms of the invoice's agreement version) agree to the base unit,
  * and that the line items add up to the chain's lines; throws InvoiceMismatchError otherwise.
  */
 export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
   const { payer, payee, rating, terms, token } = data;
   const pair = `${formatPlmn(payer.plmn)} -> ${formatPlmn(payee.plmn)} ${formatPeriod(data.period)}`;
 
-  // 1. The chain against itself, then against lib/rating.ts.
+  // 1. The chain against itself, then against lib/settlement/rating.ts.
   const stored = data.invoice;
   const storedDiffs: string[] = [];
   if (stored.amount !== rating.net) storedDiffs.push(`amount: invoice() ${stored.amount}, InvoiceClosed net ${rating.net}`);
@@ -455,7 +455,7 @@ export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
   const recomputed = rateInvoice(data.periodTotals, terms, payee.plmn);
   const diffs = ratingDifferences(rating, recomputed);
   if (diffs.length > 0) {
-    throw new InvoiceMismatchError(`the on-chain invoice ${pair} differs from lib/rating.ts on the ledger's period totals`, {
+    throw new InvoiceMismatchError(`the on-chain invoice ${pair} differs from lib/settlement/rating.ts on the ledger's period totals`, {
       details: diffs.join("\n"),
       hint: "do not send this invoice: the library and RatingLib disagree (or the totals or terms were misread). Report it with these figures.",
     });
@@ -690,7 +690,7 @@ export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
     rejectedBatches,
     notBillable: data.notBillable,
     batches,
-    verification: { recomputed: true, source: "lib/rating.ts on periodTotals x the agreement version's terms" },
+    verification: { recomputed: true, source: "lib/settlement/rating.ts on periodTotals x the agreement version's terms" },
   };
   return model;
 }

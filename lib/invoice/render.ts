@@ -3,7 +3,7 @@
  * a carrier's finance systems. Amounts are exact: JSON carries base units as decimal strings next to the
  * text in token units; CSV carries token units (exact, no separators) and base units.
  */
-import { formatAmount } from "../amount";
+import { formatAmount } from "../core/amount";
 import { bytesAsMb, CHARGE_UNITS, type InvoiceModel, type LineItem } from "./model";
 
 /** The model as JSON: bigints as decimal strings; each amount as `{ units, text }`. */

@@ -1,6 +1,6 @@
 import { TypedDataEncoder, type Signer, type TypedDataDomain, type TypedDataField } from "ethers";
-import { BaseError, InputError } from "../errors";
-import type { Hex } from "../hex";
+import { BaseError, InputError } from "../core/errors";
+import type { Hex } from "../util/hex";
 import type { ClassTotals, UsageBatch } from "./types";
 import type {
   ClassTotalsStruct,

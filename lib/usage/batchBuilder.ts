@@ -1,4 +1,4 @@
-import { hexToBytes, type Hex } from "../hex";
+import { hexToBytes, type Hex } from "../util/hex";
 import type { CheckOutcome } from "./check";
 import { SERVICE_DATA, SERVICE_SMS, SERVICE_SIGNALLING, SERVICE_VOICE } from "./check";
 import { LeafHasher, packParsedRecord, RECORD_BYTES } from "./leaf";

@@ -1,5 +1,5 @@
-import type { Hex } from "../hex";
-import { STATUS, type ResolvedDevice } from "./devices";
+import type { Hex } from "../util/hex";
+import { STATUS, type ResolvedDevice } from "../devices/resolver";
 import { newDeviceState, PRESENCE_GAP_DAYS, type DeviceState } from "./state";
 import type { ParsedRecord } from "./types";
 

@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
-import { InputError } from "../errors";
-import type { Hex } from "../hex";
-import { checkPlmnHex, formatPlmn, plmnMcc, plmnMnc } from "../plmn";
+import { InputError } from "../core/errors";
+import type { Hex } from "../util/hex";
+import { checkPlmnHex, formatPlmn, plmnMcc, plmnMnc } from "../core/plmn";
 import { formatFromExtension, USAGE_FIELDS, type UsageFormat } from "./parse";
-import { checkPeriod } from "./period";
+import { checkPeriod } from "../core/period";
 import type { RejectCode } from "./types";
 
 /**

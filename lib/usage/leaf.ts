@@ -1,6 +1,6 @@
 import { createKeccak, type IHasher } from "hash-wasm";
-import { InputError } from "../errors";
-import type { Hex } from "../hex";
+import { InputError } from "../core/errors";
+import type { Hex } from "../util/hex";
 import type { ParsedRecord, UsageRecord } from "./types";
 
 /**

@@ -1,7 +1,7 @@
 import { createKeccak, type IHasher } from "hash-wasm";
 import { keccak256 } from "ethers";
-import { InputError } from "../errors";
-import type { Hex } from "../hex";
+import { InputError } from "../core/errors";
+import type { Hex } from "../util/hex";
 
 /**
  * Merkle trees over usage-record leaves that OpenZeppelin `MerkleProof.verify` accepts: an inner node

@@ -1,10 +1,10 @@
 import path from "node:path";
-import { ConfigError } from "../errors";
-import type { Hex } from "../hex";
-import { formatPlmn } from "../plmn";
+import { ConfigError } from "../core/errors";
+import type { Hex } from "../util/hex";
+import { formatPlmn } from "../core/plmn";
 import { pairwiseKey } from "../crypto/pairwise";
-import type { Keystore } from "../keystore";
-import type { RoamLedgerClient } from "../client";
+import type { Keystore } from "../keys/keystore";
+import type { RoamLedgerClient } from "../chain/client";
 import { FolderStore, type ContentStore } from "./store";
 
 /** The payload key of (self, partner): our key store's private key, the partner's registered public key. */

@@ -1,11 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { isAscii, isUtf8 } from "node:buffer";
-import { InputError } from "../errors";
-import type { Hex } from "../hex";
-import { checkPlmnHex, formatPlmn, parsePlmn, plmnMcc, plmnMnc } from "../plmn";
+import { InputError } from "../core/errors";
+import type { Hex } from "../util/hex";
+import { checkPlmnHex, formatPlmn, parsePlmn, plmnMcc, plmnMnc } from "../core/plmn";
 import { RecordIdSet } from "./recordIdSet";
-import { checkPeriod, formatPeriod } from "./period";
+import { checkPeriod, formatPeriod } from "../core/period";
 import { type ParsedRecord, type Reject, type RejectCode } from "./types";
 
 /**
@@ -301,7 +301,7 @@ export class UsageLineParser {
     this.visited = options.visited;
     this.homeText = formatPlmn(options.home);
     this.visitedText = formatPlmn(options.visited);
-    // The same prefix as lib/imsi.ts imsiBelongsTo, computed once.
+    // The same prefix as lib/core/imsi.ts imsiBelongsTo, computed once.
     this.imsiPrefix = plmnMcc(this.homeText) + plmnMnc(this.homeText);
     this.period = options.period;
     this.periodText = formatPeriod(options.period);
@@ -659,7 +659,7 @@ function checkRecordId(s: string, a: number, b: number): string | undefined {
   return undefined;
 }
 
-/** What is wrong with the IMSI in s[a, b), or undefined (15 digits, as lib/imsi.ts validateImsi). */
+/** What is wrong with the IMSI in s[a, b), or undefined (15 digits, as lib/core/imsi.ts validateImsi). */
 function checkImsi(s: string, a: number, b: number): string | undefined {
   for (let i = a; i < b; i++) {
     const c = s.charCodeAt(i);

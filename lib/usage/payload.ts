@@ -1,5 +1,5 @@
-import { CryptoError } from "../errors";
-import { hexToBytes, type Hex } from "../hex";
+import { CryptoError } from "../core/errors";
+import { hexToBytes, type Hex } from "../util/hex";
 import { decryptPayload, encryptPayload } from "../crypto/pairwise";
 import type { ClassTotals } from "./types";
 

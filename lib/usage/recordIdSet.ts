@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { InputError } from "../errors";
+import { InputError } from "../core/errors";
 
 /**
  * A compact set of record ids for duplicate detection across the files of a period.

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { REJECT_CODES, type Reject, type RejectCode } from "./types";
-import { removeStaleTempFiles } from "../fsAtomic";
+import { removeStaleTempFiles } from "../util/fsAtomic";
 
 /**
  * Writes the rejects of one input file as CSV (`line,code,reason,raw`, RFC 4180 quoting, raw line cut

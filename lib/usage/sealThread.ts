@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { Hex } from "../hex";
+import type { Hex } from "../util/hex";
 import type { PayloadHeader } from "./payload";
 import { FolderStore, StoreError, type ContentStore } from "./store";
 import type { SealAnswer, SealJob } from "./sealWorker";

@@ -9,7 +9,7 @@ import { LeafHasher, RECORD_BYTES } from "./leaf";
 import { merkleRoot } from "./merkle";
 import { sealPayload, type PayloadHeader } from "./payload";
 import { FolderStore } from "./store";
-import type { Hex } from "../hex";
+import type { Hex } from "../util/hex";
 
 export interface SealJob {
   id: number;

@@ -1,6 +1,6 @@
 import fs from "node:fs";
-import { ConfigError } from "../errors";
-import { writeFileAtomic } from "../fsAtomic";
+import { ConfigError } from "../core/errors";
+import { writeFileAtomic } from "../util/fsAtomic";
 
 /**
  * What a visited carrier remembers of each roaming device of one home partner across periods and runs:

@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { keccak } from "hash-wasm";
-import { BaseError } from "../errors";
-import { removeStaleTempFiles, writeFileAtomic } from "../fsAtomic";
-import type { Hex } from "../hex";
+import { BaseError } from "../core/errors";
+import { removeStaleTempFiles, writeFileAtomic } from "../util/fsAtomic";
+import type { Hex } from "../util/hex";
 
 /**
  * Where encrypted usage payloads live, addressed by their keccak256 (the `payloadHash` a batch commits).

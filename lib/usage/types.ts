@@ -1,4 +1,4 @@
-import type { Hex } from "../hex";
+import type { Hex } from "../util/hex";
 
 /**
  * Shared shapes of the usage-record flow. They mirror contracts/types/UsageTypes.sol: numbers that fit

@@ -1,9 +1,9 @@
-import { BaseError, ConfigError, CryptoError, InputError } from "../errors";
-import type { Hex } from "../hex";
-import { formatPlmn } from "../plmn";
-import { createDeviceIdDeriver } from "../imsi";
-import { withDecodedRevert } from "../revert";
-import type { RoamLedgerClient } from "../client";
+import { BaseError, ConfigError, CryptoError, InputError } from "../core/errors";
+import type { Hex } from "../util/hex";
+import { formatPlmn } from "../core/plmn";
+import { createDeviceIdDeriver } from "../core/imsi";
+import { withDecodedRevert } from "../chain/revert";
+import type { RoamLedgerClient } from "../chain/client";
 import { fromEventArgs, toContractBatch } from "./batch";
 import { LeafHasher, RECORD_BYTES, unpackRecord, recordIdToBytes32 } from "./leaf";
 import { merkleTree, merkleProof, type MerkleTree } from "./merkle";
@@ -11,9 +11,9 @@ import { openPayload, type Payload } from "./payload";
 import { parseUsageFile } from "./parse";
 import type { ContentStore } from "./store";
 import { SERVICE_DATA, SERVICE_SIGNALLING, SERVICE_SMS, SERVICE_VOICE } from "./check";
-import { DEVICE_READ_CHUNK } from "./devices";
+import { DEVICE_READ_CHUNK } from "../devices/resolver";
 import { zeroTotals, type ClassTotals, type UsageBatch, type UsageRecord } from "./types";
-import { TxQueue } from "./txQueue";
+import { TxQueue } from "../chain/txQueue";
 
 /** Why the home carrier disputes a record (the `reason` of `UsageRecordDisputed`). */
 export const DISPUTE_REASONS = {

@@ -7,17 +7,17 @@ import { takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Signer, TypedDataDomain } from "ethers";
 import { CloneGas__Mock__factory, NaiveUsageLedger__Mock__factory } from "../../typechain-types";
-import { connectRoamLedger, type RoamLedgerClient } from "../../lib/client";
-import { readPolicies } from "../../lib/policy";
-import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices";
+import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
+import { readPolicies } from "../../lib/devices/policy";
+import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
 import { pairwiseKey } from "../../lib/crypto/pairwise";
-import { formatPlmn } from "../../lib/plmn";
+import { formatPlmn } from "../../lib/core/plmn";
 import { BatchBuilder } from "../../lib/usage/batchBuilder";
 import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
 import { FolderStore, type ContentStore } from "../../lib/usage/store";
 import type { CheckOutcome } from "../../lib/usage/check";
 import type { ParsedRecord, UsageBatch } from "../../lib/usage/types";
-import type { Hex } from "../../lib/hex";
+import type { Hex } from "../../lib/util/hex";
 import { deployConsortium, agreeDeBr, addressesOf, PLMN, type Consortium } from "../../test/helpers/fixtures";
 import { POLICIES, testPrivateKey } from "../../test/helpers/ingest";
 import { randomRecords } from "../../test/helpers/usage";
@@ -54,7 +54,7 @@ export interface FleetDevice {
 
 /**
  * Registers `count` devices of the signer's carrier `home` the way `device:register` does
- * (lib/devices.ts: readDevices of a devices CSV, ensurePolicies, registerDevices), policies taken from
+ * (lib/devices/registration.ts: readDevices of a devices CSV, ensurePolicies, registerDevices), policies taken from
  * test/fixtures/policies.json, `policyNames` used round robin. Returns the devices and what the
  * registration transactions and the policy definitions cost.
  */
@@ -391,7 +391,7 @@ export interface DeviceGasResult {
 }
 
 /**
- * Registers `devices` (default 1,000) DE devices in one bulk transaction through lib/devices.ts (as
+ * Registers `devices` (default 1,000) DE devices in one bulk transaction through lib/devices/registration.ts (as
  * `device:register`). DeviceRegistry.registerDevices deploys each device's policy contract at registration
  * (a CREATE2 clone of DevicePolicy with the device id as immutable argument), so its cost is included; the
  * clone's share is measured separately by deploying the same clones with CloneGas__Mock.
@@ -415,7 +415,7 @@ export async function measureDeviceGas(opts: { devices?: number } = {}): Promise
     const calldataGas = hre.ethers.getBytes(cloneTx.data).reduce((g, b) => g + (b === 0 ? 4 : 16), 0);
     return {
       description:
-        `DeviceRegistry.registerDevices of ${count} DE devices (meter/tracker policies) in bulk via lib/devices.ts; ` +
+        `DeviceRegistry.registerDevices of ${count} DE devices (meter/tracker policies) in bulk via lib/devices/registration.ts; ` +
         "each registration deploys the device's DevicePolicy clone (CREATE2, immutable device id), included in gasPerDevice; " +
         "policyCloneGasPerDevice = the same clones deployed alone (CloneGas__Mock, less 21,000 and calldata) / devices.",
       devices: count,

@@ -1,11 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Keystore } from "../../lib/keystore";
+import { Keystore } from "../../lib/keys/keystore";
 import { pairwiseKey } from "../../lib/crypto/pairwise";
 import { LeafHasher, RECORD_BYTES } from "../../lib/usage/leaf";
 import { openPayload } from "../../lib/usage/payload";
 import type { IngestSummary } from "../../lib/usage/ingest";
-import type { Hex } from "../../lib/hex";
+import type { Hex } from "../../lib/util/hex";
 import { PLMN } from "../../test/helpers/fixtures";
 import {
   deployRunWorld,

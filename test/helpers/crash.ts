@@ -15,15 +15,15 @@ import {
   UsageLedger__factory,
   type RoamingAgreements,
 } from "../../typechain-types";
-import { connectRoamLedger, type RoamLedgerClient } from "../../lib/client";
-import type { RoamLedgerAddresses } from "../../lib/deployment";
-import { Keystore } from "../../lib/keystore";
-import { readPolicies } from "../../lib/policy";
-import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices";
+import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
+import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
+import { Keystore } from "../../lib/keys/keystore";
+import { readPolicies } from "../../lib/devices/policy";
+import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
 import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
 import { pairWorkDir } from "../../lib/usage/ingest";
-import { formatPeriod } from "../../lib/usage/period";
-import type { Hex } from "../../lib/hex";
+import { formatPeriod } from "../../lib/core/period";
+import type { Hex } from "../../lib/util/hex";
 import { DEV_MNEMONIC, INTEGRATION_GAS_LIMIT, anvilCommand, atExit, freePort, rpc, spawnTracked, stopTracked, tail } from "./node";
 import { GasFreeProvider } from "./integration";
 import { PLMN, ROLE } from "./fixtures";

@@ -4,10 +4,10 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import RoamLedgerModule from "../../ignition/modules/RoamLedger";
 import SettlementTokenModule from "../../ignition/modules/SettlementToken";
 import type { CarrierRegistry, DeviceRegistry, RoamingAgreements, SettlementEscrow, SettlementToken, UsageLedger } from "../../typechain-types";
-import { parsePlmn } from "../../lib/plmn";
-import type { PolicyStruct } from "../../lib/policy";
-import type { Hex } from "../../lib/hex";
-import type { RoamLedgerAddresses } from "../../lib/deployment";
+import { parsePlmn } from "../../lib/core/plmn";
+import type { PolicyStruct } from "../../lib/devices/policy";
+import type { Hex } from "../../lib/util/hex";
+import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
 
 /** Role bits, as in contracts/types/Roles.sol. */
 export const ROLE = { CARRIER: 1, DEVICE_MAKER: 2, GOVERNOR: 4 } as const;

@@ -4,15 +4,15 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import hre from "hardhat";
 import { deployConsortium, PLMN, type Consortium } from "./fixtures";
-import { connectRoamLedger, type RoamLedgerClient } from "../../lib/client";
+import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
 import { addressesOf } from "./fixtures";
-import { readPolicies } from "../../lib/policy";
-import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices";
+import { readPolicies } from "../../lib/devices/policy";
+import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
 import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
 import { pairwiseKey } from "../../lib/crypto/pairwise";
 import { FolderStore } from "../../lib/usage/store";
 import { ingestUsage, pairWorkDir, type IngestOptions } from "../../lib/usage/ingest";
-import type { Hex } from "../../lib/hex";
+import type { Hex } from "../../lib/util/hex";
 
 export const POLICIES = path.join(__dirname, "..", "fixtures", "policies.json");
 

@@ -4,11 +4,11 @@ import path from "node:path";
 import hre from "hardhat";
 import { FeeData, HDNodeWallet, JsonRpcProvider, SigningKey, Wallet, hexlify, randomBytes } from "ethers";
 import { createPublicClient, http, type PublicClient } from "viem";
-import { connectRoamLedger, type RoamLedgerClient } from "../../lib/client";
-import { addressesFromIgnition, type RoamLedgerAddresses } from "../../lib/deployment";
-import { Keystore } from "../../lib/keystore";
-import { parsePlmn } from "../../lib/plmn";
-import type { Hex } from "../../lib/hex";
+import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
+import { addressesFromIgnition, type RoamLedgerAddresses } from "../../lib/chain/deployment";
+import { Keystore } from "../../lib/keys/keystore";
+import { parsePlmn } from "../../lib/core/plmn";
+import type { Hex } from "../../lib/util/hex";
 import { DEV_MNEMONIC, atExit, rpc, spawnTracked, startAnvil, stopTracked, tail, type LocalNode } from "./node";
 
 /**

@@ -1,10 +1,10 @@
 /**
- * Rating inputs shared by the TypeScript tests (lib/rating) and the Solidity ones (RatingLib__Mock):
+ * Rating inputs shared by the TypeScript tests (lib/settlement/rating) and the Solidity ones (RatingLib__Mock):
  * builders, and examples whose expected figures are computed by hand in the comments.
  */
-import { parsePlmn } from "../../lib/plmn";
+import { parsePlmn } from "../../lib/core/plmn";
 import { zeroTotals, type ClassTotals } from "../../lib/usage/types";
-import type { RatePlanStruct, TermsStruct, TierStruct } from "../../lib/agreements";
+import type { RatePlanStruct, TermsStruct, TierStruct } from "../../lib/agreements/terms";
 
 export const DE = parsePlmn("262-01");
 export const BR = parsePlmn("724-05");

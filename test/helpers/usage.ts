@@ -1,5 +1,5 @@
 import { hexlify } from "ethers";
-import type { Hex } from "../../lib/hex";
+import type { Hex } from "../../lib/util/hex";
 import { recordIdToBytes32 } from "../../lib/usage/leaf";
 import { zeroTotals, type ClassTotals, type UsageBatch, type UsageRecord } from "../../lib/usage/types";
 

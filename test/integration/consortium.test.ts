@@ -18,23 +18,23 @@ import {
   type Member,
   type MemberKey,
 } from "../helpers/integration";
-import { createRoamLedgerReader, DENY_REASONS, type RoamLedgerReader } from "../../lib/viem";
-import { createDeviceIdDeriver } from "../../lib/imsi";
-import { shareImsiKey, receiveImsiKey } from "../../lib/keyshare";
-import { acceptAgreement, readAgreement, tokenInfo } from "../../lib/agreementOps";
-import { readAgreementTerms } from "../../lib/agreements";
-import { formatPeriod, periodBounds } from "../../lib/usage/period";
-import { readPolicies, SERVICES, type ServiceName } from "../../lib/policy";
-import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices";
-import type { RoamLedgerClient } from "../../lib/client";
+import { createRoamLedgerReader, DENY_REASONS, type RoamLedgerReader } from "../../lib/chain/viem";
+import { createDeviceIdDeriver } from "../../lib/core/imsi";
+import { shareImsiKey, receiveImsiKey } from "../../lib/keys/share";
+import { acceptAgreement, readAgreement, tokenInfo } from "../../lib/agreements/chain";
+import { readAgreementTerms } from "../../lib/agreements/terms";
+import { formatPeriod, periodBounds } from "../../lib/core/period";
+import { readPolicies, SERVICES, type ServiceName } from "../../lib/devices/policy";
+import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
+import type { RoamLedgerClient } from "../../lib/chain/client";
 import { generateUsage, MALFORMED_KINDS, MALFORMED_REJECT_CODES, type GenerateSummary } from "../../lib/usage/generate";
 import { ingestUsage, pairWorkDir } from "../../lib/usage/ingest";
 import { verifyBatch } from "../../lib/usage/verify";
 import { pairKeyWith } from "../../lib/usage/pair";
 import { FolderStore } from "../../lib/usage/store";
-import { closability, depositToEscrow } from "../../lib/escrowOps";
-import { formatAmount } from "../../lib/amount";
-import type { Hex } from "../../lib/hex";
+import { closability, depositToEscrow } from "../../lib/settlement/escrow";
+import { formatAmount } from "../../lib/core/amount";
+import type { Hex } from "../../lib/util/hex";
 
 const POLICIES = path.join(__dirname, "..", "fixtures", "policies.json");
 const DE_DEVICES = 300;

@@ -10,11 +10,11 @@ import { zeroTotals } from "../../lib/usage/types";
 import { LeafHasher } from "../../lib/usage/leaf";
 import { merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle";
 import { batchId, ledgerDomain, signBatch, toContractBatch, totalsFromContract } from "../../lib/usage/batch";
-import { rateInvoice } from "../../lib/rating";
+import { rateInvoice } from "../../lib/settlement/rating";
 import type { ClassTotals, UsageBatch, UsageRecord } from "../../lib/usage/types";
-import type { Hex } from "../../lib/hex";
+import type { Hex } from "../../lib/util/hex";
 import type { InvariantLens__Mock } from "../../typechain-types";
-import { parseRevert } from "../../lib/revert";
+import { parseRevert } from "../../lib/chain/revert";
 
 /**
  * Invariants of RoamLedger, checked after every step of random operation sequences (fast-check) on the
@@ -61,7 +61,7 @@ const DIRS = [
 const isCoverage = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
 const RUNS = Number(process.env.ROAMLEDGER_PROPERTY_RUNS ?? (isCoverage ? 60 : 500));
 
-/** The custom error's name (lib/revert knows every error of the contracts), or the message of anything else. */
+/** The custom error's name (lib/chain/revert knows every error of the contracts), or the message of anything else. */
 function errorName(err: unknown): string {
   return parseRevert(err)?.name ?? (err as Error).message ?? String(err);
 }

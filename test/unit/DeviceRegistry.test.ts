@@ -2,8 +2,8 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN, meterPolicy, deviceId, agreeDeBr } from "../helpers/fixtures";
-import { policyContentHash, predictPolicyAddress, type PolicyStruct } from "../../lib/policy";
-import type { Hex } from "../../lib/hex";
+import { policyContentHash, predictPolicyAddress, type PolicyStruct } from "../../lib/devices/policy";
+import type { Hex } from "../../lib/util/hex";
 
 const Status = { None: 0, Active: 1, Suspended: 2, FraudFlagged: 3 } as const;
 const Service = { Data: 0, Sms: 1, Voice: 2, Signalling: 3 } as const;

@@ -2,9 +2,9 @@ import hre from "hardhat";
 import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { rateInvoice, ratingFromStruct } from "../../lib/rating";
+import { rateInvoice, ratingFromStruct } from "../../lib/settlement/rating";
 import type { ClassTotals } from "../../lib/usage/types";
-import type { RatePlanStruct, TermsStruct, TierStruct } from "../../lib/agreements";
+import type { RatePlanStruct, TermsStruct, TierStruct } from "../../lib/agreements/terms";
 import type { RatingLib__Mock } from "../../typechain-types";
 import { BR, DATA_EXAMPLES, DE, INVOICE_EXAMPLES, TOKEN } from "../helpers/rating";
 
@@ -121,7 +121,7 @@ const caseArb = fc.record({ totals: totalsArb, terms: termsArb, visited: fc.cons
 // ---------------------------------------------------------------------------------------------------
 
 describe("RatingLib", function () {
-  describe("agrees with lib/rating to the smallest unit", function () {
+  describe("agrees with lib/settlement/rating to the smallest unit", function () {
     it(`on ${BATCH * BATCHES} random invoices (0-8 tiers, rates up to 2^100, volumes up to 2^64 - 1, SLA on/off)`, async function () {
       const harness = await loadFixture(deployHarness);
       let compared = 0;

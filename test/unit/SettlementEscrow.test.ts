@@ -10,7 +10,7 @@ import RoamLedgerModule from "../../ignition/modules/RoamLedger";
 import SettlementTokenModule from "../../ignition/modules/SettlementToken";
 import { PLMN, ROLE, testEncryptionKey } from "../helpers/fixtures";
 import { classTotals } from "../helpers/rating";
-import { rateInvoice, ratingFromStruct, type Rating } from "../../lib/rating";
+import { rateInvoice, ratingFromStruct, type Rating } from "../../lib/settlement/rating";
 import type { ClassTotals } from "../../lib/usage/types";
 import type {
   CarrierRegistry,
@@ -391,7 +391,7 @@ describe("SettlementEscrow", function () {
   });
 
   describe("closeInvoice", function () {
-    it("rates the closed period as lib/rating does, stores the invoice and reserves its amount", async function () {
+    it("rates the closed period as lib/settlement/rating does, stores the invoice and reserves its amount", async function () {
       const c = await loadFixture(deployEscrow);
       await setUsage(c, DE, BR, DE_IN_BR);
       const tx = await close(c, DE, BR, c.period, c.us); // any carrier may close

@@ -37,7 +37,7 @@ import {
   totalsFromContract,
 } from "../../lib/usage/batch";
 import { zeroTotals, type ClassTotals, type UsageBatch, type UsageRecord } from "../../lib/usage/types";
-import type { Hex } from "../../lib/hex";
+import type { Hex } from "../../lib/util/hex";
 import type { UsageLedger } from "../../typechain-types";
 
 const DAY = 24 * 3600;

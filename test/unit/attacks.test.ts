@@ -7,11 +7,11 @@ import { deployConsortium, deviceId, meterPolicy, addressesOf, PLMN } from "../h
 import { makeBatch, periodOf, boundsOf } from "../helpers/usage";
 import { classTotals } from "../helpers/rating";
 import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
-import { connectRoamLedger } from "../../lib/client";
-import { TxQueue } from "../../lib/usage/txQueue";
-import { ContractRevertError } from "../../lib/errors";
+import { connectRoamLedger } from "../../lib/chain/client";
+import { TxQueue } from "../../lib/chain/txQueue";
+import { ContractRevertError } from "../../lib/core/errors";
 import type { ClassTotals, UsageBatch } from "../../lib/usage/types";
-import type { Hex } from "../../lib/hex";
+import type { Hex } from "../../lib/util/hex";
 import type { ReentrantToken__Mock } from "../../typechain-types";
 
 /**

@@ -6,19 +6,19 @@ import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, meterPolicy, addressesOf, PLMN } from "../helpers/fixtures";
 import { ingestTerms, testPrivateKey, POLICIES } from "../helpers/ingest";
-import { connectRoamLedger } from "../../lib/client";
+import { connectRoamLedger } from "../../lib/chain/client";
 import { parseUsageFile } from "../../lib/usage/parse";
 import { ingestUsage, pairWorkDir } from "../../lib/usage/ingest";
 import { FolderStore } from "../../lib/usage/store";
 import { pairwiseKey } from "../../lib/crypto/pairwise";
-import { createDeviceIdDeriver } from "../../lib/imsi";
-import { readDevices, ensurePolicies, registerDevices, NO_MAKER, type DeviceLine } from "../../lib/devices";
-import { readPolicies } from "../../lib/policy";
-import { readAgreementTerms } from "../../lib/agreements";
-import { readDeployParameters } from "../../lib/deploy";
-import { Keystore } from "../../lib/keystore";
-import { BaseError, InputError, InputErrors } from "../../lib/errors";
-import type { Hex } from "../../lib/hex";
+import { createDeviceIdDeriver } from "../../lib/core/imsi";
+import { readDevices, ensurePolicies, registerDevices, NO_MAKER, type DeviceLine } from "../../lib/devices/registration";
+import { readPolicies } from "../../lib/devices/policy";
+import { readAgreementTerms } from "../../lib/agreements/terms";
+import { readDeployParameters } from "../../lib/consortium/parameters";
+import { Keystore } from "../../lib/keys/keystore";
+import { BaseError, InputError, InputErrors } from "../../lib/core/errors";
+import type { Hex } from "../../lib/util/hex";
 
 /**
  * The corpus of bad inputs (test/fixtures/bad/, listed with the outcome each must have in cases.json):

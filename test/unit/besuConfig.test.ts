@@ -11,9 +11,9 @@ import { parseFlatToml } from "../helpers/toml";
 import { decodeQbftExtraData, encodeQbftExtraData } from "../../lib/besu/extraData";
 import { FORK_BLOCKS, FORKS_AFTER_SHANGHAI, QBFT_DEFAULTS, qbftGenesis, type QbftGenesis } from "../../lib/besu/genesis";
 import { BESU_SUBNET, DEV_SEED, buildBesuNetwork, networkLayout, writeBesuNetwork } from "../../lib/besu/network";
-import { readDeployParameters } from "../../lib/deploy";
-import { Keystore } from "../../lib/keystore";
-import { BaseError, ConfigError, InputError, InputErrors } from "../../lib/errors";
+import { readDeployParameters } from "../../lib/consortium/parameters";
+import { Keystore } from "../../lib/keys/keystore";
+import { BaseError, ConfigError, InputError, InputErrors } from "../../lib/core/errors";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require("js-yaml") as { load(text: string): unknown };

@@ -9,7 +9,7 @@ import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usa
 import { LeafHasher, recordIdToBytes32 } from "../../lib/usage/leaf";
 import { merkleTree, merkleProof } from "../../lib/usage/merkle";
 import type { ClassTotals, UsageRecord } from "../../lib/usage/types";
-import type { Hex } from "../../lib/hex";
+import type { Hex } from "../../lib/util/hex";
 
 /**
  * Edge cases the per-contract tests leave out, found with solidity-coverage (.ci/run's gate): PLMN ids

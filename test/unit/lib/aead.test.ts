@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { createDecipheriv, randomBytes } from "node:crypto";
 import { deriveKey, open, seal, SEAL_OVERHEAD } from "../../../lib/crypto/aead";
-import { CryptoError } from "../../../lib/errors";
-import { bytesToHex, hexToBytes } from "../../../lib/hex";
+import { CryptoError } from "../../../lib/core/errors";
+import { bytesToHex, hexToBytes } from "../../../lib/util/hex";
 
 describe("lib/crypto/aead", () => {
   const key = randomBytes(32);

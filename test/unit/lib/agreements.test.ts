@@ -2,9 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { InputError, InputErrors } from "../../../lib/errors";
-import { formatTerms, readAgreementTerms, readSettlementToken, type ReadTermsOptions, type TermsStruct } from "../../../lib/agreements";
-import { parsePlmn } from "../../../lib/plmn";
+import { InputError, InputErrors } from "../../../lib/core/errors";
+import { formatTerms, readAgreementTerms, readSettlementToken, type ReadTermsOptions, type TermsStruct } from "../../../lib/agreements/terms";
+import { parsePlmn } from "../../../lib/core/plmn";
 
 const TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const DE = parsePlmn("262-01");
@@ -78,7 +78,7 @@ function dePlan(overrides: Json = {}): Json {
   };
 }
 
-describe("lib/agreements", () => {
+describe("lib/agreements/terms", () => {
   let dir: string;
   let n = 0;
 

@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { ConfigError, InputError } from "../../../lib/errors";
-import { formatAmount, formatPercent, parseAmount, parsePercent } from "../../../lib/amount";
+import { ConfigError, InputError } from "../../../lib/core/errors";
+import { formatAmount, formatPercent, parseAmount, parsePercent } from "../../../lib/core/amount";
 
 const AT = { file: "terms.json", line: 7, field: "rates[0].perMb" };
 
-describe("lib/amount", () => {
+describe("lib/core/amount", () => {
   describe("parseAmount", () => {
     it("converts token units to base units exactly", () => {
       expect(parseAmount("0.50", 6, AT)).to.equal(500_000n);

@@ -2,10 +2,10 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { readCsv, readCsvWithHeader, type CsvLineError } from "../../../lib/csv";
-import { InputError } from "../../../lib/errors";
+import { readCsv, readCsvWithHeader, type CsvLineError } from "../../../lib/util/csv";
+import { InputError } from "../../../lib/core/errors";
 
-describe("lib/csv", () => {
+describe("lib/util/csv", () => {
   let dir: string;
   let counter = 0;
 

@@ -2,9 +2,9 @@ import { expect } from "chai";
 import { createDecipheriv, createECDH, createHash, hkdfSync } from "node:crypto";
 import { ENVELOPE_LENGTH, imsiKeyFingerprint, openImsiKey, sealImsiKey } from "../../../lib/crypto/envelope";
 import { generateEncryptionKeyPair, generateImsiKey } from "../../../lib/crypto/keys";
-import { CryptoError, InputError } from "../../../lib/errors";
-import { bytesToHex, hexToBytes, type Hex } from "../../../lib/hex";
-import { parsePlmn } from "../../../lib/plmn";
+import { CryptoError, InputError } from "../../../lib/core/errors";
+import { bytesToHex, hexToBytes, type Hex } from "../../../lib/util/hex";
+import { parsePlmn } from "../../../lib/core/plmn";
 
 describe("lib/crypto/envelope", () => {
   const home = parsePlmn("262-01");

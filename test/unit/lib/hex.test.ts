@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { InputError } from "../../../lib/errors";
-import { bytesToHex, hexToBytes, isHex } from "../../../lib/hex";
+import { InputError } from "../../../lib/core/errors";
+import { bytesToHex, hexToBytes, isHex } from "../../../lib/util/hex";
 
-describe("lib/hex", () => {
+describe("lib/util/hex", () => {
   it("isHex accepts lowercase 0x hex of even length, of the given byte length when asked", () => {
     expect(isHex("0x")).to.equal(true);
     expect(isHex("0x00ff")).to.equal(true);

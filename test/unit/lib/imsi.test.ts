@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import { createHash, createHmac } from "node:crypto";
 import { keccak256, toUtf8Bytes } from "ethers";
-import { CryptoError, InputError } from "../../../lib/errors";
-import { bytesToHex, isHex } from "../../../lib/hex";
-import { createDeviceIdDeriver, deviceIdFromImsi, imsiBelongsTo, validateImsi } from "../../../lib/imsi";
+import { CryptoError, InputError } from "../../../lib/core/errors";
+import { bytesToHex, isHex } from "../../../lib/util/hex";
+import { createDeviceIdDeriver, deviceIdFromImsi, imsiBelongsTo, validateImsi } from "../../../lib/core/imsi";
 
-describe("lib/imsi", () => {
+describe("lib/core/imsi", () => {
   const imsi = "262011234567890";
   const key = Uint8Array.from({ length: 32 }, (_, i) => i);
   const otherKey = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);

@@ -5,13 +5,13 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { dataCharge, rateInvoice } from "../../../lib/rating";
-import { connectRoamLedger, type RoamLedgerClient } from "../../../lib/client";
-import { closeInvoice, depositToEscrow, escrowBalances, payDebt, periodBatches, settlePeriod } from "../../../lib/escrowOps";
+import { dataCharge, rateInvoice } from "../../../lib/settlement/rating";
+import { connectRoamLedger, type RoamLedgerClient } from "../../../lib/chain/client";
+import { closeInvoice, depositToEscrow, escrowBalances, payDebt, periodBatches, settlePeriod } from "../../../lib/settlement/escrow";
 import { readInvoiceData } from "../../../lib/invoice/chain";
-import { buildReport, reportToCsv, reportToJson, reportToText } from "../../../lib/report";
-import { tokenInfo } from "../../../lib/agreementOps";
-import { Keystore } from "../../../lib/keystore";
+import { buildReport, reportToCsv, reportToJson, reportToText } from "../../../lib/settlement/report";
+import { tokenInfo } from "../../../lib/agreements/chain";
+import { Keystore } from "../../../lib/keys/keystore";
 import { pairKeyWith } from "../../../lib/usage/pair";
 import { FolderStore } from "../../../lib/usage/store";
 import { BILLING } from "../../../lib/usage/types";
@@ -136,7 +136,7 @@ describe("lib/invoice", function () {
   });
 
   describe("buildInvoiceModel", function () {
-    it("takes the chain's amounts, line by line, and they agree with lib/rating.ts", function () {
+    it("takes the chain's amounts, line by line, and they agree with lib/settlement/rating.ts", function () {
       const data = sampleChainData();
       const m = buildInvoiceModel(data);
       // Worked out in test/helpers/invoice.ts.
@@ -206,7 +206,7 @@ describe("lib/invoice", function () {
       expect(m.lines[0].txHashes).to.include(`0x${"c".repeat(64)}`);
     });
 
-    it("fails loudly when the chain's rating and lib/rating.ts differ", function () {
+    it("fails loudly when the chain's rating and lib/settlement/rating.ts differ", function () {
       const data = sampleChainData();
       const rating = { ...data.rating, lines: data.rating.lines.map((l, i) => (i === 0 ? { ...l, sms: l.sms + 1n, total: l.total + 1n } : l)), subtotal: data.rating.subtotal + 1n };
       expect(() => buildInvoiceModel({ ...data, rating, invoice: { ...data.invoice, subtotal: rating.subtotal } })).to.throw(
@@ -368,7 +368,7 @@ describe("lib/invoice", function () {
 
     after(removeScenarioDirs);
 
-    it("closes with the period's batches, and the chain's invoice is lib/rating.ts's on the expected totals", async function () {
+    it("closes with the period's batches, and the chain's invoice is lib/settlement/rating.ts's on the expected totals", async function () {
       const s = await settled();
       const terms = (await s.agreements.getVersion(DE, BR, 1)).terms;
       const expected = rateInvoice(s.expected.deInBr, terms, BR);
@@ -487,7 +487,7 @@ describe("lib/invoice", function () {
       expect(reportToCsv(report).split("\n")[0]).to.match(/^section,partner,partnerName,direction,state,amount/);
     });
 
-    it("previews an open period from the submitted batches with lib/rating.ts, before anything is closed", async function () {
+    it("previews an open period from the submitted batches with lib/settlement/rating.ts, before anything is closed", async function () {
       const s = await loadFixture(scenario);
       const de = connectRoamLedger(await addressesOf(s), s.de);
       const report = await buildReport(de, DE, s.period);

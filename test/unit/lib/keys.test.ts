@@ -8,8 +8,8 @@ import {
   publicKeyFromPrivate,
   validateEncryptionPublicKey,
 } from "../../../lib/crypto/keys";
-import { CryptoError, InputError } from "../../../lib/errors";
-import { bytesToHex, isHex, type Hex } from "../../../lib/hex";
+import { CryptoError, InputError } from "../../../lib/core/errors";
+import { bytesToHex, isHex, type Hex } from "../../../lib/util/hex";
 
 describe("lib/crypto/keys", () => {
   const ONE: Hex = `0x${"00".repeat(31)}01`;

@@ -3,11 +3,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { generateImsiKey, publicKeyFromPrivate } from "../../../lib/crypto/keys";
-import { ConfigError } from "../../../lib/errors";
-import { bytesToHex } from "../../../lib/hex";
-import { Keystore } from "../../../lib/keystore";
+import { ConfigError } from "../../../lib/core/errors";
+import { bytesToHex } from "../../../lib/util/hex";
+import { Keystore } from "../../../lib/keys/keystore";
 
-describe("lib/keystore", () => {
+describe("lib/keys/keystore", () => {
   let root: string;
   let store: Keystore;
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { nodeConnectionError, nodeRequestError } from "../../../lib/revert";
-import { NodeRequestError } from "../../../lib/errors";
+import { nodeConnectionError, nodeRequestError } from "../../../lib/chain/revert";
+import { NodeRequestError } from "../../../lib/core/errors";
 
 /** Shaped as Hardhat's ProviderError: the node's JSON-RPC error, wrapped by ethers as the call failed. */
 function providerError(code: number, message: string): Error {
@@ -10,7 +10,7 @@ function providerError(code: number, message: string): Error {
   return Object.assign(new Error("could not call"), { code: "UNKNOWN_ERROR", error: e });
 }
 
-describe("lib/revert: node errors", function () {
+describe("lib/chain/revert: node errors", function () {
   const network = { name: "localhost", url: "http://127.0.0.1:8545" };
 
   it("says which node refused which request, and to run the command again", function () {

@@ -2,9 +2,9 @@ import { expect } from "chai";
 import { createECDH, hkdfSync } from "node:crypto";
 import { generateEncryptionKeyPair } from "../../../lib/crypto/keys";
 import { decryptPayload, encryptPayload, pairwiseKey } from "../../../lib/crypto/pairwise";
-import { CryptoError, InputError } from "../../../lib/errors";
-import { bytesToHex, hexToBytes } from "../../../lib/hex";
-import { parsePlmn } from "../../../lib/plmn";
+import { CryptoError, InputError } from "../../../lib/core/errors";
+import { bytesToHex, hexToBytes } from "../../../lib/util/hex";
+import { parsePlmn } from "../../../lib/core/plmn";
 
 describe("lib/crypto/pairwise", () => {
   const plmnA = parsePlmn("310-410");

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { InputError } from "../../../lib/errors";
+import { InputError } from "../../../lib/core/errors";
 import {
   checkPlmnHex,
   DEVICE_MAKER_MCC,
@@ -9,9 +9,9 @@ import {
   parsePlmn,
   plmnMcc,
   plmnMnc,
-} from "../../../lib/plmn";
+} from "../../../lib/core/plmn";
 
-describe("lib/plmn", () => {
+describe("lib/core/plmn", () => {
   const examples: [string, string][] = [
     ["262-01", "0x62f210"],
     ["310-410", "0x130014"],

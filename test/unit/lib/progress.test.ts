@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Progress, type ProgressStream } from "../../../lib/progress";
+import { Progress, type ProgressStream } from "../../../tasks/cli/progress";
 
 class FakeStream implements ProgressStream {
   output = "";
@@ -13,7 +13,7 @@ class FakeStream implements ProgressStream {
   }
 }
 
-describe("lib/progress", () => {
+describe("tasks/cli/progress", () => {
   let time: number;
   const now = () => time;
 

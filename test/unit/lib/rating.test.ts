@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { InputError } from "../../../lib/errors";
-import { dataCharge, rateInvoice, ratingFromStruct, slaCreditBps } from "../../../lib/rating";
+import { InputError } from "../../../lib/core/errors";
+import { dataCharge, rateInvoice, ratingFromStruct, slaCreditBps } from "../../../lib/settlement/rating";
 import { BR, DATA_EXAMPLES, DE, INVOICE_EXAMPLES, classTotals, plan, sla, terms } from "../../helpers/rating";
 
-describe("lib/rating", () => {
+describe("lib/settlement/rating", () => {
   describe("dataCharge", () => {
     for (const ex of DATA_EXAMPLES) {
       it(`${ex.name}: ${ex.expected}`, () => {

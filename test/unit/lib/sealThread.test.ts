@@ -9,10 +9,10 @@ import { LeafHasher, RECORD_BYTES } from "../../../lib/usage/leaf";
 import { merkleRoot } from "../../../lib/usage/merkle";
 import { openPayload, type PayloadHeader } from "../../../lib/usage/payload";
 import { FolderStore, type ContentStore } from "../../../lib/usage/store";
-import { TxQueue } from "../../../lib/usage/txQueue";
-import { TransactionFailedError } from "../../../lib/errors";
+import { TxQueue } from "../../../lib/chain/txQueue";
+import { TransactionFailedError } from "../../../lib/core/errors";
 import { PLMN } from "../../helpers/fixtures";
-import type { Hex } from "../../../lib/hex";
+import type { Hex } from "../../../lib/util/hex";
 
 const header = (recordCount: number): PayloadHeader => ({
   visited: PLMN.BR as Hex,
@@ -93,7 +93,7 @@ describe("lib/usage/sealThread", function () {
   });
 });
 
-describe("lib/usage/txQueue", function () {
+describe("lib/chain/txQueue", function () {
   const fakeTx = (hash: string, gasLimit: bigint, fails?: { gasUsed: bigint }) =>
     ({
       hash,

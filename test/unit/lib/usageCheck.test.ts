@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { RecordChecker, BILLING_CODE, isFraud, roamingLimit } from "../../../lib/usage/check";
-import { STATUS, type ResolvedDevice, type PolicyRules } from "../../../lib/usage/devices";
+import { STATUS, type ResolvedDevice, type PolicyRules } from "../../../lib/devices/resolver";
 import { loadState, newDeviceState, saveState, type DeviceState } from "../../../lib/usage/state";
 import type { ParsedRecord } from "../../../lib/usage/types";
-import { hexToBytes, type Hex } from "../../../lib/hex";
+import { hexToBytes, type Hex } from "../../../lib/util/hex";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

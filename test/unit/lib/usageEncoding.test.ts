@@ -25,8 +25,8 @@ import {
   packTotals,
   unpackTotals,
 } from "../../../lib/usage/batch";
-import { InputError } from "../../../lib/errors";
-import type { Hex } from "../../../lib/hex";
+import { InputError } from "../../../lib/core/errors";
+import type { Hex } from "../../../lib/util/hex";
 import type { ParsedRecord, UsageRecord } from "../../../lib/usage/types";
 import type { MerkleProof__Mock } from "../../../typechain-types";
 

@@ -4,14 +4,14 @@ import path from "node:path";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ingestWorld, ingestUsage, type IngestWorld } from "../../helpers/ingest";
 import { PLMN } from "../../helpers/fixtures";
-import { createDeviceIdDeriver } from "../../../lib/imsi";
+import { createDeviceIdDeriver } from "../../../lib/core/imsi";
 import { verifyBatch } from "../../../lib/usage/verify";
 import { parseUsageFile } from "../../../lib/usage/parse";
 import { MALFORMED_REJECT_CODES, MALFORMED_KINDS } from "../../../lib/usage/generate";
 import { openPayload } from "../../../lib/usage/payload";
 import { RECORD_BYTES, unpackRecord } from "../../../lib/usage/leaf";
 import { fetchBatchSummary } from "../../../lib/usage/verify";
-import type { Hex } from "../../../lib/hex";
+import type { Hex } from "../../../lib/util/hex";
 import type { ContentStore } from "../../../lib/usage/store";
 
 const STATUS = { Active: 1n, FraudFlagged: 3n };

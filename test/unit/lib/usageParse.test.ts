@@ -2,10 +2,10 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { InputError } from "../../../lib/errors";
-import { checkPeriod, parsePeriod } from "../../../lib/usage/period";
-import { imsiBelongsTo } from "../../../lib/imsi";
-import { parsePlmn } from "../../../lib/plmn";
+import { InputError } from "../../../lib/core/errors";
+import { checkPeriod, parsePeriod } from "../../../lib/core/period";
+import { imsiBelongsTo } from "../../../lib/core/imsi";
+import { parsePlmn } from "../../../lib/core/plmn";
 import {
   daysFromCivil,
   isReject,
@@ -166,7 +166,7 @@ describe("lib/usage/parse", () => {
       expect(accepted(line(csv({ callEventStartTimeStamp: "2028-02-29T00:00:00Z" }), "csv", { period: 202802 })).startTime).to.equal(utc("2028-02-29T00:00:00Z"));
     });
 
-    it("applies the IMSI rule of lib/imsi.ts imsiBelongsTo, keeping 2- and 3-digit MNCs apart", () => {
+    it("applies the IMSI rule of lib/core/imsi.ts imsiBelongsTo, keeping 2- and 3-digit MNCs apart", () => {
       const home3 = parsePlmn("310-410");
       const opts = { home: home3, visited: VISITED };
       const ok = csv({ imsi: "310410000000001", homePlmn: "310-410" });

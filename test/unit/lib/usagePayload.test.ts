@@ -5,8 +5,8 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { sealPayload, openPayload, type Payload } from "../../../lib/usage/payload";
 import { FolderStore } from "../../../lib/usage/store";
-import { CryptoError } from "../../../lib/errors";
-import type { Hex } from "../../../lib/hex";
+import { CryptoError } from "../../../lib/core/errors";
+import type { Hex } from "../../../lib/util/hex";
 
 const RECORD_BYTES = 111;
 const DE = "0x62f210" as Hex;

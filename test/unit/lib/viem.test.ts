@@ -4,10 +4,10 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, type PublicClient } from "viem";
 import type { RequestArguments } from "hardhat/types";
 import { deployConsortium, PLMN, meterPolicy, deviceId, agreeDeBr, addressesOf } from "../../helpers/fixtures";
-import { predictPolicyAddress, SERVICES, type ServiceName } from "../../../lib/policy";
-import { createRoamLedgerReader, DENY_REASONS } from "../../../lib/viem";
+import { predictPolicyAddress, SERVICES, type ServiceName } from "../../../lib/devices/policy";
+import { createRoamLedgerReader, DENY_REASONS } from "../../../lib/chain/viem";
 
-describe("lib/viem", function () {
+describe("lib/chain/viem", function () {
   /**
    * DE and BR have an agreement, DE and US not. DE devices: 1 and 2 on a data-only meter policy
    * (2 suspended), 3 on a data+sms+voice mission-critical local-breakout policy with latency needs.

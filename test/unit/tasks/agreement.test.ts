@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN, type Consortium } from "../../helpers/fixtures";
 import { useDeploymentForTasks, FROM, captured } from "../../helpers/tasks";
-import { isoTime } from "../../../lib/agreements";
+import { isoTime } from "../../../lib/agreements/terms";
 
 const DAY = 24 * 3600;
 /** VersionStatus in IRoamingAgreements. */

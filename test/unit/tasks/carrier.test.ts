@@ -5,9 +5,9 @@ import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN, testEncryptionKey, type Consortium } from "../../helpers/fixtures";
 import { useDeploymentForTasks, FROM, failureOf as message } from "../../helpers/tasks";
-import { readDeployParameters } from "../../../lib/deploy";
-import { Keystore } from "../../../lib/keystore";
-import { InputErrors } from "../../../lib/errors";
+import { readDeployParameters } from "../../../lib/consortium/parameters";
+import { Keystore } from "../../../lib/keys/keystore";
+import { InputErrors } from "../../../lib/core/errors";
 
 describe("tasks: deploy parameters and carrier governance", function () {
   let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;

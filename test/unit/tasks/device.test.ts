@@ -5,12 +5,12 @@ import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN, agreeDeBr, type Consortium } from "../../helpers/fixtures";
 import { useDeploymentForTasks, FROM, failureOf as message } from "../../helpers/tasks";
-import { Keystore } from "../../../lib/keystore";
-import { deviceIdFromImsi } from "../../../lib/imsi";
-import { readDevices, registerDevices, ensurePolicies } from "../../../lib/devices";
-import { readPolicies } from "../../../lib/policy";
-import { connectRoamLedger } from "../../../lib/client";
-import { loadDeployment } from "../../../lib/deployment";
+import { Keystore } from "../../../lib/keys/keystore";
+import { deviceIdFromImsi } from "../../../lib/core/imsi";
+import { readDevices, registerDevices, ensurePolicies } from "../../../lib/devices/registration";
+import { readPolicies } from "../../../lib/devices/policy";
+import { connectRoamLedger } from "../../../lib/chain/client";
+import { loadDeployment } from "../../../lib/chain/deployment";
 
 const POLICIES = path.join(__dirname, "..", "..", "fixtures", "policies.json");
 

@@ -5,9 +5,9 @@ import { deployConsortium, PLMN, SUBMISSION_GRACE } from "../../helpers/fixtures
 import { FROM, captured, useDeploymentForTasks } from "../../helpers/tasks";
 import { commitUsage, periodScenario, removeScenarioDirs, type PeriodScenario } from "../../helpers/invoice";
 import { boundsOf, randomRecords } from "../../helpers/usage";
-import { isoTime } from "../../../lib/agreements";
-import { rateInvoice } from "../../../lib/rating";
-import { formatPeriod } from "../../../lib/usage/period";
+import { isoTime } from "../../../lib/agreements/terms";
+import { rateInvoice } from "../../../lib/settlement/rating";
+import { formatPeriod } from "../../../lib/core/period";
 
 const { DE, BR } = PLMN;
 const RLST = 1_000_000n; // 6 decimals

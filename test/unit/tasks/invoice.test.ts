@@ -6,10 +6,10 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN } from "../../helpers/fixtures";
 import { FROM, captured, useDeploymentForTasks } from "../../helpers/tasks";
 import { pdfPagesText, periodScenario, removeScenarioDirs, type PeriodScenario } from "../../helpers/invoice";
-import { rateInvoice } from "../../../lib/rating";
+import { rateInvoice } from "../../../lib/settlement/rating";
 import { invoiceNumber } from "../../../lib/invoice/model";
 import { CSV_COLUMNS } from "../../../lib/invoice/render";
-import { formatPeriod } from "../../../lib/usage/period";
+import { formatPeriod } from "../../../lib/core/period";
 import { BILLING } from "../../../lib/usage/types";
 
 const { DE, BR } = PLMN;
@@ -52,7 +52,7 @@ describe("tasks: invoice and report", function () {
     invoiceNumber((await hre.ethers.provider.getNetwork()).chainId, await s.escrow.getAddress(), payer as `0x${string}`, payee as `0x${string}`, s.period);
 
   describe("invoice", function () {
-    it("writes the JSON of the invoice we bill, with the chain's amounts and lib/rating.ts's", async function () {
+    it("writes the JSON of the invoice we bill, with the chain's amounts and lib/settlement/rating.ts's", async function () {
       const file = path.join(env.dir, "invoice.json");
       const printed = await captured(() => hre.run("invoice", { partner: "262-01", period: P, format: "json", out: file, keystore: s.keysDir, from: FROM.br }));
       const json = JSON.parse(fs.readFileSync(file, "utf8"));

@@ -5,9 +5,9 @@ import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ingestWorld, testPrivateKey, type IngestWorld } from "../../helpers/ingest";
 import { useDeploymentForTasks, FROM, failureOf, captured } from "../../helpers/tasks";
-import { Keystore } from "../../../lib/keystore";
-import { formatPeriod } from "../../../lib/usage/period";
-import { bytesToHex } from "../../../lib/hex";
+import { Keystore } from "../../../lib/keys/keystore";
+import { formatPeriod } from "../../../lib/core/period";
+import { bytesToHex } from "../../../lib/util/hex";
 
 async function world(): Promise<IngestWorld> {
   return ingestWorld({ devices: 60, seed: 11 });

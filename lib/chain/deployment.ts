@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { ConfigError } from "./errors";
+import { ConfigError } from "../core/errors";
 
 /** Addresses of one RoamLedger deployment. */
 export interface RoamLedgerAddresses {

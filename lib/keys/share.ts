@@ -1,11 +1,11 @@
-import { ConfigError, CryptoError } from "./errors";
-import { openImsiKey, sealImsiKey, imsiKeyFingerprint } from "./crypto/envelope";
-import { formatPlmn } from "./plmn";
-import { withDecodedRevert } from "./revert";
-import { ROLE_BITS } from "./roles";
-import type { Hex } from "./hex";
+import { ConfigError, CryptoError } from "../core/errors";
+import { openImsiKey, sealImsiKey, imsiKeyFingerprint } from "../crypto/envelope";
+import { formatPlmn } from "../core/plmn";
+import { withDecodedRevert } from "../chain/revert";
+import { ROLE_BITS } from "../core/roles";
+import type { Hex } from "../util/hex";
 import type { Keystore } from "./keystore";
-import type { RoamLedgerClient } from "./client";
+import type { RoamLedgerClient } from "../chain/client";
 
 /** Checks the key store holds the private key of the encryption key registered on-chain for `plmn`. */
 export async function checkOwnEncryptionKey(client: RoamLedgerClient, keystore: Keystore, plmn: Hex): Promise<void> {

@@ -4,19 +4,19 @@
  * period with netting, paying debts. Errors say what to do: a period that cannot close yet says from when.
  */
 import { ZeroAddress, type Signer } from "ethers";
-import { IERC20Metadata__factory } from "../typechain-types";
-import { ConfigError, InputError } from "./errors";
-import { isoTime } from "./agreements";
-import { chainTime, tokenInfo, type TokenInfo } from "./agreementOps";
-import { formatAmount, parseAmount } from "./amount";
-import { formatPlmn } from "./plmn";
-import { parseRevert, withDecodedRevert } from "./revert";
+import { IERC20Metadata__factory } from "../../typechain-types";
+import { ConfigError, InputError } from "../core/errors";
+import { isoTime } from "../agreements/terms";
+import { chainTime, tokenInfo, type TokenInfo } from "../agreements/chain";
+import { formatAmount, parseAmount } from "../core/amount";
+import { formatPlmn } from "../core/plmn";
+import { parseRevert, withDecodedRevert } from "../chain/revert";
 import { ratingFromStruct, type Rating } from "./rating";
-import { fromEventArgs, toContractBatch } from "./usage/batch";
-import { formatPeriod, periodBounds } from "./usage/period";
-import type { Hex } from "./hex";
-import type { RoamLedgerClient } from "./client";
-import type { UsageBatch } from "./usage/types";
+import { fromEventArgs, toContractBatch } from "../usage/batch";
+import { formatPeriod, periodBounds } from "../core/period";
+import type { Hex } from "../util/hex";
+import type { RoamLedgerClient } from "../chain/client";
+import type { UsageBatch } from "../usage/types";
 
 const NO_MEMBER = "0x000000";
 /** Chain time: the latest block's timestamp. */

@@ -1,4 +1,4 @@
-import { InputError, type InputLocation } from "../errors";
+import { InputError, type InputLocation } from "./errors";
 
 /** A billing period as yyyymm (202611), from "2026-11". */
 export function parsePeriod(text: string, location: InputLocation = { file: "--period" }): number {

@@ -3,8 +3,8 @@
  * contracts/libraries/RatingLib.sol, in bigint, so that a preview, the invoice a carrier renders and what
  * the escrow reserves agree to the smallest token unit. The rounding rules are in docs/settlement.md.
  */
-import { InputError } from "./errors";
-import type { Int, TermsLike } from "./agreements";
+import { InputError } from "../core/errors";
+import type { Int, TermsLike } from "../agreements/terms";
 
 /** 100 % in basis points. */
 export const BPS = 10_000n;

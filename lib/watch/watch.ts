@@ -1,11 +1,11 @@
 import type { BaseContract, EventLog, Provider } from "ethers";
-import type { Hex } from "./hex";
-import { formatPlmn } from "./plmn";
-import type { RoamLedgerClient } from "./client";
-import { BILLING } from "./usage/types";
-import { formatPeriod } from "./usage/period";
-import { tokenInfo, type TokenInfo } from "./agreementOps";
-import { formatAmount } from "./amount";
+import type { Hex } from "../util/hex";
+import { formatPlmn } from "../core/plmn";
+import type { RoamLedgerClient } from "../chain/client";
+import { BILLING } from "../usage/types";
+import { formatPeriod } from "../core/period";
+import { tokenInfo, type TokenInfo } from "../agreements/chain";
+import { formatAmount } from "../core/amount";
 
 /** One thing that happened on-chain that concerns the watching member. */
 export interface WatchEvent {

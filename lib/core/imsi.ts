@@ -1,7 +1,7 @@
 import { createHmac, createSecretKey } from "node:crypto";
-import { checkImsiKey } from "./crypto/keys";
+import { checkImsiKey } from "../crypto/keys";
 import { InputError, type InputLocation } from "./errors";
-import { bytesToHex, type Hex } from "./hex";
+import { bytesToHex, type Hex } from "../util/hex";
 import { plmnMcc, plmnMnc } from "./plmn";
 
 /** Domain separation for device ids; changing it changes every device id. */

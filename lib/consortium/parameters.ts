@@ -1,11 +1,11 @@
 import { getAddress, isAddress } from "ethers";
-import { InputError, InputErrors } from "./errors";
-import { readJsonFile, lineOf } from "./json";
-import { parsePlmn } from "./plmn";
-import { validateEncryptionPublicKey } from "./crypto/keys";
-import { parseRoles, ROLE_BITS } from "./roles";
-import type { Hex } from "./hex";
-import type { Keystore } from "./keystore";
+import { InputError, InputErrors } from "../core/errors";
+import { readJsonFile, lineOf } from "../util/json";
+import { parsePlmn } from "../core/plmn";
+import { validateEncryptionPublicKey } from "../crypto/keys";
+import { parseRoles, ROLE_BITS } from "../core/roles";
+import type { Hex } from "../util/hex";
+import type { Keystore } from "../keys/keystore";
 
 /** A member as the CarrierRegistry constructor takes it. */
 export interface MemberInit {

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import readline from "node:readline";
-import { InputError } from "./errors";
+import { InputError } from "../core/errors";
 
 /**
  * Streaming CSV reader (RFC 4180 quoting, one record per line): memory stays flat whatever the file

@@ -6,9 +6,9 @@ import {
   DevicePolicy__factory,
   SettlementEscrow__factory,
   IUsageLedger__factory,
-} from "../typechain-types";
-import { BaseError, ContractRevertError, NodeConnectionError, NodeRequestError } from "./errors";
-import { formatPlmn, isValidPlmnHex } from "./plmn";
+} from "../../typechain-types";
+import { BaseError, ContractRevertError, NodeConnectionError, NodeRequestError } from "../core/errors";
+import { formatPlmn, isValidPlmnHex } from "../core/plmn";
 
 /** Every custom error any RoamLedger contract can revert with (they bubble up through calls). */
 const errorInterface = new Interface(

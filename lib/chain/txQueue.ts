@@ -1,6 +1,6 @@
 import type { ContractTransactionResponse, TransactionReceipt } from "ethers";
-import { withDecodedRevert } from "../revert";
-import { TransactionFailedError } from "../errors";
+import { withDecodedRevert } from "./revert";
+import { TransactionFailedError } from "../core/errors";
 
 /**
  * Sends transactions one after the other (each waits until the previous one is accepted by the node,

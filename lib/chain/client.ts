@@ -12,7 +12,7 @@ import {
   type DevicePolicy,
   type UsageLedger,
   type SettlementEscrow,
-} from "../typechain-types";
+} from "../../typechain-types";
 import type { RoamLedgerAddresses } from "./deployment";
 
 /** Typed ethers bindings of one deployment, for one signer (or a read-only provider). */

@@ -1,8 +1,8 @@
 import { AbiCoder, concat, getCreate2Address, keccak256, toBeHex } from "ethers";
-import { InputError, InputErrors, type InputLocation } from "./errors";
-import { parsePlmn } from "./plmn";
-import { lineOf, readJsonFile } from "./json";
-import type { Hex } from "./hex";
+import { InputError, InputErrors, type InputLocation } from "../core/errors";
+import { parsePlmn } from "../core/plmn";
+import { lineOf, readJsonFile } from "../util/json";
+import type { Hex } from "../util/hex";
 
 /** Services, in the order of the contract's `Service` enum; the bit of service i is 1 << i. */
 export const SERVICES = ["data", "sms", "voice", "signalling"] as const;

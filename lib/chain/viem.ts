@@ -6,13 +6,13 @@ import {
   type ContractFunctionReturnType,
   type PublicClient,
 } from "viem";
-import { DevicePolicy__factory, DeviceRegistry__factory } from "../typechain-types";
+import { DevicePolicy__factory, DeviceRegistry__factory } from "../../typechain-types";
 import type { RoamLedgerAddresses } from "./deployment";
-import { DEVICE_CLASSES, DEVICE_STATUSES, NO_MAKER, type DeviceClassName } from "./devices";
-import { InputError } from "./errors";
-import type { Hex } from "./hex";
-import { checkPlmnHex, formatPlmn, parsePlmn } from "./plmn";
-import { predictPolicyAddress, ROUTINGS, SERVICES, type RoutingName, type ServiceName } from "./policy";
+import { DEVICE_CLASSES, DEVICE_STATUSES, NO_MAKER, type DeviceClassName } from "../devices/registration";
+import { InputError } from "../core/errors";
+import type { Hex } from "../util/hex";
+import { checkPlmnHex, formatPlmn, parsePlmn } from "../core/plmn";
+import { predictPolicyAddress, ROUTINGS, SERVICES, type RoutingName, type ServiceName } from "../devices/policy";
 
 /** The contract's `DenyReason` enum, in order, as kebab strings. */
 export const DENY_REASONS = [

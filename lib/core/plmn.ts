@@ -1,5 +1,5 @@
 import { InputError, type InputLocation } from "./errors";
-import { bytesToHex, hexToBytes, isHex, type Hex } from "./hex";
+import { bytesToHex, hexToBytes, isHex, type Hex } from "../util/hex";
 
 /**
  * ITU-T E.212 reserves MCC 999 for internal use. RoamLedger gives members without a PLMN of their

@@ -3,13 +3,13 @@
  * and describing them to a person.
  */
 import type { ContractRunner } from "ethers";
-import { IERC20Metadata__factory } from "../typechain-types";
-import { ContractRevertError, InputError, type InputLocation } from "./errors";
-import { formatTerms, isoTime, readAgreementTerms, readSettlementToken, type AgreementTermsJson, type TermsStruct } from "./agreements";
-import { formatPlmn, parsePlmn } from "./plmn";
-import { withDecodedRevert } from "./revert";
-import type { Hex } from "./hex";
-import type { RoamLedgerClient } from "./client";
+import { IERC20Metadata__factory } from "../../typechain-types";
+import { ContractRevertError, InputError, type InputLocation } from "../core/errors";
+import { formatTerms, isoTime, readAgreementTerms, readSettlementToken, type AgreementTermsJson, type TermsStruct } from "./terms";
+import { formatPlmn, parsePlmn } from "../core/plmn";
+import { withDecodedRevert } from "../chain/revert";
+import type { Hex } from "../util/hex";
+import type { RoamLedgerClient } from "../chain/client";
 
 /** Version statuses, in the order of the contract's `VersionStatus` enum. */
 export const VERSION_STATUSES = ["none", "proposed", "accepted", "withdrawn", "superseded"] as const;

@@ -4,11 +4,11 @@
  * ./agreementOps.
  */
 import { getAddress, isAddress, ZeroAddress } from "ethers";
-import { InputError, InputErrors, type InputLocation } from "./errors";
-import { formatAmount, formatPercent, parseAmount, parsePercent } from "./amount";
-import { lineOfPath, readJsonFile, type JsonPath } from "./json";
-import { formatPlmn, parsePlmn } from "./plmn";
-import type { Hex } from "./hex";
+import { InputError, InputErrors, type InputLocation } from "../core/errors";
+import { formatAmount, formatPercent, parseAmount, parsePercent } from "../core/amount";
+import { lineOfPath, readJsonFile, type JsonPath } from "../util/json";
+import { formatPlmn, parsePlmn } from "../core/plmn";
+import type { Hex } from "../util/hex";
 
 // ---------------------------------------------------------------------------------------------------
 // The contract's structs and the file's shape

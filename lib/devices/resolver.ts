@@ -1,8 +1,8 @@
 import type { DeviceRegistry } from "../../typechain-types";
-import { createDeviceIdDeriver } from "../imsi";
-import { hexToBytes, type Hex } from "../hex";
-import type { PolicyStruct } from "../policy";
-import { withDecodedRevert } from "../revert";
+import { createDeviceIdDeriver } from "../core/imsi";
+import { hexToBytes, type Hex } from "../util/hex";
+import type { PolicyStruct } from "./policy";
+import { withDecodedRevert } from "../chain/revert";
 
 /** What the ingest needs of a policy, normalized once per definition. */
 export interface PolicyRules {

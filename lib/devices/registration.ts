@@ -1,12 +1,12 @@
-import { InputError, InputErrors, BaseError } from "./errors";
-import { readCsvWithHeader } from "./csv";
-import { imsiBelongsTo, validateImsi, createDeviceIdDeriver } from "./imsi";
-import { formatPlmn, parsePlmn } from "./plmn";
+import { InputError, InputErrors, BaseError } from "../core/errors";
+import { readCsvWithHeader } from "../util/csv";
+import { imsiBelongsTo, validateImsi, createDeviceIdDeriver } from "../core/imsi";
+import { formatPlmn, parsePlmn } from "../core/plmn";
 import { policyContentHash, type PolicyStruct } from "./policy";
-import { withDecodedRevert } from "./revert";
-import { ROLE_BITS } from "./roles";
-import type { Hex } from "./hex";
-import type { RoamLedgerClient } from "./client";
+import { withDecodedRevert } from "../chain/revert";
+import { ROLE_BITS } from "../core/roles";
+import type { Hex } from "../util/hex";
+import type { RoamLedgerClient } from "../chain/client";
 
 /** Device classes, in the order of the contract's `DeviceClass` enum. */
 export const DEVICE_CLASSES = ["nb-iot", "lte-m", "cat-1", "5g"] as const;

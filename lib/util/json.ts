@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { InputError } from "./errors";
+import { InputError } from "../core/errors";
 
 /** 1-based line of the first `"key"` at or after `from` in a JSON text, for error messages. */
 export function lineOf(text: string, key: string, from = 0): number | undefined {

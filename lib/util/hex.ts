@@ -1,4 +1,4 @@
-import { InputError, type InputLocation } from "./errors";
+import { InputError, type InputLocation } from "../core/errors";
 
 /** A lowercase, `0x`-prefixed hex string with an even number of digits. */
 export type Hex = `0x${string}`;

@@ -1,20 +1,20 @@
 /**
  * The periodic accounting overview of one member: per roaming partner, what it owes and is owed for a
  * period (the closed invoices, or for a direction not closed yet the usage submitted so far and a preview
- * rated with lib/rating.ts), settled or open, disputes still possible, and the member's deposits and debts.
+ * rated with lib/settlement/rating.ts), settled or open, disputes still possible, and the member's deposits and debts.
  */
-import { formatAmount } from "./amount";
-import { isoTime, type TermsLike } from "./agreements";
-import { tokenInfo, type TokenInfo } from "./agreementOps";
-import { agreementToken, chainNow, closability, escrowBalances, periodBatches, requireMember, type MemberRef, type TokenBalance } from "./escrowOps";
-import { invoiceNumber } from "./invoice/model";
+import { formatAmount } from "../core/amount";
+import { isoTime, type TermsLike } from "../agreements/terms";
+import { tokenInfo, type TokenInfo } from "../agreements/chain";
+import { agreementToken, chainNow, closability, escrowBalances, periodBatches, requireMember, type MemberRef, type TokenBalance } from "./escrow";
+import { invoiceNumber } from "../invoice/model";
 import { rateInvoice } from "./rating";
-import { totalsFromContract } from "./usage/batch";
-import { formatPeriod, periodBounds } from "./usage/period";
-import { parseRevert } from "./revert";
-import type { ClassTotals } from "./usage/types";
-import type { Hex } from "./hex";
-import type { RoamLedgerClient } from "./client";
+import { totalsFromContract } from "../usage/batch";
+import { formatPeriod, periodBounds } from "../core/period";
+import { parseRevert } from "../chain/revert";
+import type { ClassTotals } from "../usage/types";
+import type { Hex } from "../util/hex";
+import type { RoamLedgerClient } from "../chain/client";
 
 export interface DirectionReport {
   payer: Hex;

@@ -7,10 +7,10 @@ import {
   generateImsiKey,
   publicKeyFromPrivate,
   type EncryptionKeyPair,
-} from "./crypto/keys";
-import { BaseError, ConfigError } from "./errors";
-import { bytesToHex, hexToBytes } from "./hex";
-import { formatPlmn, parsePlmn } from "./plmn";
+} from "../crypto/keys";
+import { BaseError, ConfigError } from "../core/errors";
+import { bytesToHex, hexToBytes } from "../util/hex";
+import { formatPlmn, parsePlmn } from "../core/plmn";
 
 /**
  * A carrier's local key store:
