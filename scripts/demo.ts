@@ -27,7 +27,7 @@ import { readDevices, ensurePolicies, registerDevices } from "../lib/devices/reg
 import { shareImsiKey, receiveImsiKey } from "../lib/keys/share";
 import { createDeviceIdDeriver } from "../lib/core/imsi";
 import { formatPlmn, parsePlmn } from "../lib/core/plmn";
-import { Progress } from "../tasks/cli/progress";
+import { cliProgress, Progress } from "../tasks/cli/progress";
 import { ROLE_BITS } from "../lib/core/roles";
 import { proposeAgreement, tokenInfo } from "../lib/agreements/chain";
 import { closeInvoice, depositToEscrow, settlePeriod } from "../lib/settlement/escrow";
@@ -352,7 +352,7 @@ async function main() {
       workDir: pairWorkDir(visited.keystore.root, visited.hex, home.hex),
       store,
       batchSize: BATCH_SIZE,
-      progress: PROGRESS,
+      progress: PROGRESS ? cliProgress : undefined,
     });
     ingested.push({ visited, home, g, s });
     const rejects = Object.entries(s.rejectsByCode).map(([code, k]) => `${code} ${k}`).join(", ");

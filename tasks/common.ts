@@ -8,6 +8,7 @@ import { connectRoamLedger, type RoamLedgerClient } from "../lib/chain/client";
 import { formatPlmn, parsePlmn } from "../lib/core/plmn";
 import type { Hex } from "../lib/util/hex";
 import { Keystore } from "../lib/keys/keystore";
+import { cliMessage } from "./cli/errors";
 
 export const PLUGIN = "roamledger";
 
@@ -42,8 +43,9 @@ export function action<A>(fn: (args: A, hre: HardhatRuntimeEnvironment) => Promi
       const network = { name: hre.network.name, url };
       const decoded = reverted instanceof BaseError ? reverted : (nodeConnectionError(err, network) ?? nodeRequestError(err, network));
       if (!decoded) throw err;
-      if (!calledFromCli()) throw new HardhatPluginError(PLUGIN, decoded.message, decoded);
-      console.error(`Error: ${decoded.message}`);
+      const message = cliMessage(decoded);
+      if (!calledFromCli()) throw new HardhatPluginError(PLUGIN, message, decoded);
+      console.error(`Error: ${message}`);
       process.exitCode = 1;
     }
   };

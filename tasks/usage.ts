@@ -2,6 +2,7 @@ import v8 from "node:v8";
 import { task, types } from "hardhat/config";
 import { ROLE_BITS } from "../lib/core/roles";
 import { formatPlmn } from "../lib/core/plmn";
+import { cliProgress } from "./cli/progress";
 import { ingestUsage, pairWorkDir, DEFAULT_BATCH_SIZE, type IngestSummary } from "../lib/usage/ingest";
 import { parsePeriod } from "../lib/core/period";
 
@@ -79,6 +80,7 @@ task("usage:ingest", "Visited carrier: validates, checks against device policies
         const { chainId } = await hre.ethers.provider.getNetwork();
         collectGarbageSooner();
         const summary = await ingestUsage({
+          progress: cliProgress,
           file: args.file,
           home,
           visited: self.plmn,

@@ -1,14 +1,27 @@
 /**
  * One error hierarchy for the whole library (after viem's `BaseError`): a short message that says
- * what went wrong, optional details, where it happened (file and line) and what to do about it.
- * Every user-facing command prints `err.message` and exits non-zero; nothing else is shown.
+ * what went wrong, optional details, where it happened (file and line, or which parameter) and what to
+ * do about it. The library speaks of operations and parameters, never of command lines: the CLI renders
+ * `location.param` as its flag and `next` as the command to run (tasks/cli/errors.ts).
  */
+
+/**
+ * The operation that gets the user past this error, by its name in the library's vocabulary ("keys:init",
+ * "escrow:close") with its arguments by parameter name. A backend shows `hint`; the CLI turns this into
+ * the exact command line.
+ */
+export interface NextStep {
+  operation: string;
+  args?: Record<string, string>;
+}
 
 export interface BaseErrorOptions {
   /** Longer explanation, shown after the short message. */
   details?: string;
-  /** What the user should do about it. */
+  /** What the user should do about it, in words (no command lines). */
   hint?: string;
+  /** The operation that helps, when there is one (the CLI prints it as a command). */
+  next?: NextStep;
   /** The underlying error. */
   cause?: unknown;
 }
@@ -18,29 +31,49 @@ export class BaseError extends Error {
   readonly shortMessage: string;
   readonly details?: string;
   readonly hint?: string;
+  readonly next?: NextStep;
 
   constructor(shortMessage: string, options: BaseErrorOptions = {}) {
-    const parts = [shortMessage];
-    if (options.details) parts.push(options.details);
-    if (options.hint) parts.push(`What to do: ${options.hint}`);
-    super(parts.join("\n"), options.cause === undefined ? undefined : { cause: options.cause });
+    super(composeMessage(shortMessage, options), options.cause === undefined ? undefined : { cause: options.cause });
     this.shortMessage = shortMessage;
     this.details = options.details;
     this.hint = options.hint;
+    this.next = options.next;
   }
 }
 
-/** Where in an input file a problem is. */
+/** The full message: short message, details, then "What to do:" with the hint and the next operation. */
+export function composeMessage(headline: string, options: { details?: string; hint?: string; next?: NextStep }): string {
+  const parts = [headline];
+  if (options.details) parts.push(options.details);
+  const todo = [options.hint, options.next && describeNextStep(options.next)].filter(Boolean);
+  if (todo.length > 0) parts.push(`What to do: ${todo.join(" ")}`);
+  return parts.join("\n");
+}
+
+/** A next step in library words: `keys:init (plmn 262-01)`. */
+export function describeNextStep(next: NextStep): string {
+  const args = Object.entries(next.args ?? {}).map(([k, v]) => `${k} ${v}`);
+  return `Operation: ${next.operation}${args.length > 0 ? ` (${args.join(", ")})` : ""}.`;
+}
+
+/**
+ * Where in an input a problem is: a file (with line and field), or a parameter of the library call
+ * (`param`, e.g. "batchSize"; the CLI names the matching flag, `--batch-size`).
+ */
 export interface InputLocation {
-  file: string;
+  /** The input file, or a description of the input when it is not a file. */
+  file?: string;
+  /** The library call's parameter the value came from. */
+  param?: string;
   /** 1-based line number; absent for whole-file problems. */
   line?: number;
   /** Column or field name, when known. */
   field?: string;
 }
 
-export function formatLocation(loc: InputLocation): string {
-  let s = loc.file;
+export function formatLocation(loc: InputLocation, paramName: (param: string) => string = (p) => p): string {
+  let s = loc.file ?? (loc.param !== undefined ? paramName(loc.param) : "input");
   if (loc.line !== undefined) s += `:${loc.line}`;
   if (loc.field) s += ` (${loc.field})`;
   return s;
@@ -50,10 +83,13 @@ export function formatLocation(loc: InputLocation): string {
 export class InputError extends BaseError {
   override name = "InputError";
   readonly location?: InputLocation;
+  /** The problem without its location (`shortMessage` starts with the location). */
+  readonly problem: string;
 
   constructor(shortMessage: string, options: BaseErrorOptions & { location?: InputLocation } = {}) {
     super(options.location ? `${formatLocation(options.location)}: ${shortMessage}` : shortMessage, options);
     this.location = options.location;
+    this.problem = shortMessage;
   }
 }
 

@@ -5,7 +5,7 @@ import type { Signer } from "ethers";
 import { ConfigError, InputError } from "../core/errors";
 import { bytesToHex, type Hex } from "../util/hex";
 import { formatPlmn } from "../core/plmn";
-import { Progress } from "../../tasks/cli/progress";
+import { noProgress, type ProgressFactory } from "../util/progress";
 import { writeFileAtomic, renameIfPresent, removeStaleTempFiles, processAlive } from "../util/fsAtomic";
 import { withDecodedRevert } from "../chain/revert";
 import type { RoamLedgerClient } from "../chain/client";
@@ -57,8 +57,8 @@ export interface IngestOptions {
   batchSize?: number;
   /** Overrides the registry reads (tests). */
   deviceSource?: DeviceSource;
-  /** Show a progress bar (default: on unless ROAMLEDGER_QUIET=1). */
-  progress?: boolean;
+  /** Reports progress of reading the file and of submitting batches (default: nothing reported). */
+  progress?: ProgressFactory;
   /** Status lines (submissions, flags). */
   log?: (line: string) => void;
 }
@@ -331,12 +331,7 @@ async function processFile(
   const builder = await BatchBuilder.create({ visited, home, period, batchSize: run.batchSize, thread });
   const rejects = await RejectsWriter.open(opts.file);
   const flags = new TxQueue(log);
-  const progress = new Progress({
-    label: `ingest ${path.basename(opts.file)}`,
-    total: fileSize,
-    unit: "bytes",
-    enabled: opts.progress,
-  });
+  const progress = (opts.progress ?? noProgress)({ label: `ingest ${path.basename(opts.file)}`, total: fileSize, unit: "bytes" });
 
   const sealed: (SealedBatch & { id: Hex })[] = [];
   const roamers: RoamerReport[] = [];
@@ -498,7 +493,7 @@ async function submitBatches(opts: IngestOptions, journal: Journal, journalFile:
   const ledger = opts.client.ledger;
   const domain = ledgerDomain(opts.chainId, await ledger.getAddress());
   const queue = new TxQueue(log);
-  const progress = new Progress({ label: "submit batches", total: journal.batches.length, unit: "batches", enabled: opts.progress });
+  const progress = (opts.progress ?? noProgress)({ label: "submit batches", total: journal.batches.length, unit: "batches" });
   const sent: { entry: BatchOutcome; index: number }[] = [];
   for (const entry of journal.batches) {
     const info = await ledger.getBatch(entry.id);

@@ -1,3 +1,5 @@
+import type { ProgressFactory } from "../../lib/util/progress";
+
 /**
  * A progress report for long work, written to stderr. On a terminal: one line redrawn at most ~10
  * times a second. Elsewhere (CI, pipes): a plain line at most every 5 seconds and one at the end.
@@ -122,3 +124,6 @@ export class Progress {
     return parts.join(" ");
   }
 }
+
+/** The library's progress reports drawn as bars on stderr (silent with ROAMLEDGER_QUIET=1). */
+export const cliProgress: ProgressFactory = (stage) => new Progress(stage);

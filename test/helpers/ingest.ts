@@ -132,7 +132,6 @@ export async function ingestWorld(opts: { devices?: number; seed?: number; forma
       workDir: pairWorkDir(path.join(local, "br-home"), PLMN.BR, PLMN.DE),
       store,
       batchSize: 2_000,
-      progress: false,
       ...over,
     }),
     freshLocal: () => make(fs.mkdtempSync(path.join(dir, "local-"))),

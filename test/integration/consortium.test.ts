@@ -407,7 +407,6 @@ describe("integration: a consortium on a separate node", function () {
           pairKey: await pairKeyWith(client(visited.key), visited.keystore, visited.plmnHex, home.plmnHex),
           workDir: pairWorkDir(visited.home, visited.plmnHex, home.plmnHex),
           store,
-          progress: false,
         });
       const deBillsBr = await ingest(m.de, m.br, brFleet.usageFile);
       expect(deBillsBr.accepted).to.equal(brFleet.records);

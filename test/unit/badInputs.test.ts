@@ -233,7 +233,6 @@ describe("bad inputs (test/fixtures/bad)", function () {
           pairKey: w.pairKey,
           workDir: pairWorkDir(path.join(local, "br-home"), PLMN.BR, PLMN.DE),
           store: new FolderStore(path.join(local, "store")),
-          progress: false,
         });
         // What was accepted is on-chain: one batch.
         expect(await hre.ethers.provider.getBlockNumber()).to.be.greaterThan(block);

@@ -1,0 +1,3 @@
+// The agreements folder's public surface (see docs/architecture.md, "The library's map").
+export * from "./chain";
+export * from "./terms";

@@ -1,0 +1,6 @@
+// The chain folder's public surface (see docs/architecture.md, "The library's map").
+export * from "./client";
+export * from "./deployment";
+export * from "./revert";
+export * from "./txQueue";
+export * from "./viem";

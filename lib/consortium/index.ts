@@ -1,0 +1,2 @@
+// The consortium folder's public surface (see docs/architecture.md, "The library's map").
+export * from "./parameters";

@@ -1,0 +1,5 @@
+// The invoice folder's public surface (see docs/architecture.md, "The library's map").
+export * from "./chain";
+export * from "./model";
+export * from "./pdf";
+export * from "./render";

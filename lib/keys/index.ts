@@ -1,0 +1,3 @@
+// The keys folder's public surface (see docs/architecture.md, "The library's map").
+export * from "./keystore";
+export * from "./share";

@@ -1,0 +1,6 @@
+// The util folder's public surface (see docs/architecture.md, "The library's map").
+export * from "./csv";
+export * from "./fsAtomic";
+export * from "./hex";
+export * from "./json";
+export * from "./progress";
