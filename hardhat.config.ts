@@ -54,9 +54,7 @@ subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, ru
 });
 
 // A Besu QBFT consortium chain: endpoint and operator key come from the environment, never from git.
-const besuAccounts = process.env.ROAMLEDGER_PRIVATE_KEYS
-  ? process.env.ROAMLEDGER_PRIVATE_KEYS.split(",").map((k) => k.trim())
-  : [];
+const besuAccounts = process.env.ROAMLEDGER_PRIVATE_KEYS ? process.env.ROAMLEDGER_PRIVATE_KEYS.split(",").map((k) => k.trim()) : [];
 
 const config: HardhatUserConfig = {
   solidity: {

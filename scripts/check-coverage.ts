@@ -26,7 +26,8 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-if (!fs.existsSync(file)) fail(`${file} not found: run \`SOLIDITY_COVERAGE=true npx hardhat coverage\` first (json-summary reporter, .solcover.js)`);
+if (!fs.existsSync(file))
+  fail(`${file} not found: run \`SOLIDITY_COVERAGE=true npx hardhat coverage\` first (json-summary reporter, .solcover.js)`);
 const summary = JSON.parse(fs.readFileSync(file, "utf8")) as Summary;
 
 const pct = (c: Count) => (c.total === 0 ? 100 : (100 * c.covered) / c.total);

@@ -55,7 +55,17 @@ const BATCH_SIZE = 25_000;
 const TOKEN_DECIMALS = 6;
 /** Days in one visited network after which a device is a permanent roamer (the agreements' limit). */
 const ROAMING_DAYS = 20;
-const DENY = ["none", "unknown device", "suspended", "fraud-flagged", "not yet valid", "expired", "service not allowed", "network not allowed", "no agreement"];
+const DENY = [
+  "none",
+  "unknown device",
+  "suspended",
+  "fraud-flagged",
+  "not yet valid",
+  "expired",
+  "service not allowed",
+  "network not allowed",
+  "no agreement",
+];
 
 type CarrierKey = "de" | "us" | "br";
 
@@ -118,7 +128,10 @@ function writeTerms(file: string, a: string, b: string, from: number, token: str
     perSms: "0.01",
     perVoiceMinute: "0.02",
     monthlyFeePerDevice: "0.05",
-    tiers: [{ fromMb: 10_000, discountPercent: 10 }, { fromMb: 50_000, discountPercent: 25 }],
+    tiers: [
+      { fromMb: 10_000, discountPercent: 10 },
+      { fromMb: 50_000, discountPercent: 25 },
+    ],
   });
   const terms = {
     settlementToken: token,
@@ -126,7 +139,14 @@ function writeTerms(file: string, a: string, b: string, from: number, token: str
     validUntil: iso(from + 365 * 24 * 3600),
     disputeWindowDays: 7,
     permanentRoaming: { days: ROAMING_DAYS, surchargePerDay: "0.02" },
-    sla: { maxLatencyMs: 3000, minThroughputKbps: 100, minAvailabilityPercent: 99.5, latencyCreditPercent: 2, throughputCreditPercent: 1, availabilityCreditPercent: 2 },
+    sla: {
+      maxLatencyMs: 3000,
+      minThroughputKbps: 100,
+      minAvailabilityPercent: 99.5,
+      latencyCreditPercent: 2,
+      throughputCreditPercent: 1,
+      availabilityCreditPercent: 2,
+    },
     rates: [
       [1, "2.00"],
       [2, "0.50"],
@@ -155,7 +175,12 @@ function writeOwnRecords(usageFile: string, ownFile: string): string {
   const target = lines.findIndex((l, i) => {
     if (i === 0) return false;
     const f = l.split(",");
-    return f.length === header.length && f[col("service")] === "data" && f[col("rat")] === "lte-m" && Number(f[col("dataVolumeOutgoing")]) >= 1000;
+    return (
+      f.length === header.length &&
+      f[col("service")] === "data" &&
+      f[col("rat")] === "lte-m" &&
+      Number(f[col("dataVolumeOutgoing")]) >= 1000
+    );
   });
   const fields = lines[target].split(",");
   fields[col("dataVolumeOutgoing")] = String(Number(fields[col("dataVolumeOutgoing")]) - 400);
@@ -202,10 +227,18 @@ async function main() {
       encryptionKey: keystoreOf(c.key).ensureEncryptionKey(c.plmn).publicKey,
       operators: [c.signer.address],
     })),
-    { plmn: parsePlmn("999-01"), roles: ROLE_BITS["device-maker"], name: "Acme Smart Meters", encryptionKey: keystoreOf("maker").ensureEncryptionKey("999-01").publicKey, operators: [makerOp.address] },
+    {
+      plmn: parsePlmn("999-01"),
+      roles: ROLE_BITS["device-maker"],
+      name: "Acme Smart Meters",
+      encryptionKey: keystoreOf("maker").ensureEncryptionKey("999-01").publicKey,
+      operators: [makerOp.address],
+    },
   ];
   const deployed = await hre.ignition.deploy(RoamLedgerModule, {
-    parameters: { CarrierRegistry: { bootstrapMembers, thresholdBps: 5001, proposalLifetime: 7 * 24 * 3600, infraAccounts: [deployer.address] } },
+    parameters: {
+      CarrierRegistry: { bootstrapMembers, thresholdBps: 5001, proposalLifetime: 7 * 24 * 3600, infraAccounts: [deployer.address] },
+    },
     displayUi: false,
   });
   const tokenDeployment = await hre.ignition.deploy(SettlementTokenModule, { displayUi: false });
@@ -224,16 +257,29 @@ async function main() {
     C[d.key].keystore.ensureImsiKey(d.plmn);
   }
   const carriers = Object.values(C);
-  for (const c of carriers) console.log(`   ${c.plmn.padEnd(8)} ${c.name} (${c.country}), carrier + governor, keys in ${rel(c.keystore.root)}/`);
+  for (const c of carriers)
+    console.log(`   ${c.plmn.padEnd(8)} ${c.name} (${c.country}), carrier + governor, keys in ${rel(c.keystore.root)}/`);
   console.log(`   999-01   Acme Smart Meters, device maker`);
-  console.log(`   UsageLedger ${addresses.usageLedger}, SettlementEscrow ${addresses.settlementEscrow}, token RLST ${await settlementToken.getAddress()}`);
+  console.log(
+    `   UsageLedger ${addresses.usageLedger}, SettlementEscrow ${addresses.settlementEscrow}, token RLST ${await settlementToken.getAddress()}`,
+  );
 
   step("2. Governance: DE proposes to admit a UK carrier, US approves (quorum 2 of 3)");
   const ukKey = keystoreOf("uk").ensureEncryptionKey("234-15").publicKey;
-  await (await C.de.client.carriers.proposeAdmission({ plmn: parsePlmn("234-15"), roles: ROLE_BITS.carrier, name: "Vodafone UK IoT", encryptionKey: ukKey, operators: [ukOp.address] })).wait();
+  await (
+    await C.de.client.carriers.proposeAdmission({
+      plmn: parsePlmn("234-15"),
+      roles: ROLE_BITS.carrier,
+      name: "Vodafone UK IoT",
+      encryptionKey: ukKey,
+      operators: [ukOp.address],
+    })
+  ).wait();
   const vote = await (await C.us.client.carriers.approve(1)).wait();
   console.log(`   234-15 admitted: ${await C.de.client.carriers.isActive(parsePlmn("234-15"))} (vote gas ${n(vote!.gasUsed)})`);
-  console.log(`   Besu permissioning: transactionAllowed(UK operator) = ${await C.de.client.carriers.transactionAllowed(ukOp.address, ukOp.address, 0, 0, 0, "0x")}, stranger = ${await C.de.client.carriers.transactionAllowed("0x000000000000000000000000000000000000dEaD", ukOp.address, 0, 0, 0, "0x")}`);
+  console.log(
+    `   Besu permissioning: transactionAllowed(UK operator) = ${await C.de.client.carriers.transactionAllowed(ukOp.address, ukOp.address, 0, 0, 0, "0x")}, stranger = ${await C.de.client.carriers.transactionAllowed("0x000000000000000000000000000000000000dEaD", ukOp.address, 0, 0, 0, "0x")}`,
+  );
 
   const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
   const period = previousMonth(now);
@@ -242,15 +288,24 @@ async function main() {
   const token = await settlementToken.getAddress();
 
   step(`3. Roaming agreements in force from ${periodText}: DE-BR and US-BR, rates per tariff class in both directions`);
-  for (const [a, b] of [["de", "br"], ["us", "br"]] as const) {
+  for (const [a, b] of [
+    ["de", "br"],
+    ["us", "br"],
+  ] as const) {
     const file = path.join(OUT, `terms-${C[a].plmn}-${C[b].plmn}.json`);
     writeTerms(file, C[a].plmn, C[b].plmn, periodStart, token);
     const p = await proposeAgreement(C[a].client, C[a].hex, C[b].hex, file);
     const acc = await (await C[b].client.agreements.accept(C[a].hex, p.version)).wait();
-    console.log(`   ${C[a].plmn} <-> ${C[b].plmn}: proposed by ${C[a].plmn}, accepted by ${C[b].plmn} (gas ${n(acc!.gasUsed)}): ${p.terms.ratePlans.length} rate plans, valid from ${new Date(periodStart * 1000).toISOString().slice(0, 10)}`);
+    console.log(
+      `   ${C[a].plmn} <-> ${C[b].plmn}: proposed by ${C[a].plmn}, accepted by ${C[b].plmn} (gas ${n(acc!.gasUsed)}): ${p.terms.ratePlans.length} rate plans, valid from ${new Date(periodStart * 1000).toISOString().slice(0, 10)}`,
+    );
   }
-  console.log(`   per MB: meters 2.00, trackers 0.50, drones 0.002 RLST (10 % off above 10 GB, 25 % above 50 GB); SMS 0.01, voice 0.02/min,`);
-  console.log(`   signalling 0.0001, 0.05 per active device; permanent roamers after ${ROAMING_DAYS} days, 0.02 per day; SLA latency 3 s, throughput 100 kbps; disputes within 7 days`);
+  console.log(
+    `   per MB: meters 2.00, trackers 0.50, drones 0.002 RLST (10 % off above 10 GB, 25 % above 50 GB); SMS 0.01, voice 0.02/min,`,
+  );
+  console.log(
+    `   signalling 0.0001, 0.05 per active device; permanent roamers after ${ROAMING_DAYS} days, 0.02 per day; SLA latency 3 s, throughput 100 kbps; disputes within 7 days`,
+  );
 
   step(`4. A month of roaming (${periodText}), generated (seed ${SEED}): device lists and the visited carriers' usage files`);
   const generated: { visited: Carrier; home: Carrier; g: GenerateSummary }[] = [];
@@ -289,7 +344,11 @@ async function main() {
     const policies = readPolicies(policiesFile, home.hex);
     for (const { g } of generated.filter((x) => x.home === home)) {
       const devices = await readDevices(g.devicesFile, home.hex, home.keystore.imsiKey(home.plmn), new Set(policies.keys()));
-      const { ids } = await ensurePolicies(home.client, policies, devices.map((d) => d.policyName));
+      const { ids } = await ensurePolicies(
+        home.client,
+        policies,
+        devices.map((d) => d.policyName),
+      );
       let progress: Progress | undefined;
       const r = await registerDevices(home.client, devices, ids, {
         batchSize: 500,
@@ -301,17 +360,30 @@ async function main() {
       progress?.done();
       totalGas += r.gasUsed;
       totalDevices += r.registered;
-      const byPolicy = Object.entries(g.devicesByPolicy).map(([p, k]) => `${n(k)} ${p}s`).join(", ");
-      console.log(`   ${home.plmn.padEnd(7)} ${n(r.registered).padStart(5)} devices (${byPolicy}) in ${count(r.transactions, "transaction")}, ${n(Math.round(Number(r.gasUsed) / r.registered))} gas each`);
+      const byPolicy = Object.entries(g.devicesByPolicy)
+        .map(([p, k]) => `${n(k)} ${p}s`)
+        .join(", ");
+      console.log(
+        `   ${home.plmn.padEnd(7)} ${n(r.registered).padStart(5)} devices (${byPolicy}) in ${count(r.transactions, "transaction")}, ${n(Math.round(Number(r.gasUsed) / r.registered))} gas each`,
+      );
     }
   }
-  console.log(`   ${n(totalDevices)} devices, ${n(Math.round(Number(totalGas) / totalDevices))} gas per device on average (target: at most 100k)`);
+  console.log(
+    `   ${n(totalDevices)} devices, ${n(Math.round(Number(totalGas) / totalDevices))} gas per device on average (target: at most 100k)`,
+  );
 
   step("6. Key sharing: each home carrier seals its IMSI key to its partner's registered key; the partner opens it");
-  for (const [home, partner] of [["de", "br"], ["us", "br"], ["br", "de"], ["br", "us"]] as const) {
+  for (const [home, partner] of [
+    ["de", "br"],
+    ["us", "br"],
+    ["br", "de"],
+    ["br", "us"],
+  ] as const) {
     const { fingerprint } = await shareImsiKey(C[home].client, C[home].keystore, C[home].hex, C[partner].hex);
     await receiveImsiKey(C[partner].client, C[partner].keystore, C[partner].hex, C[home].hex);
-    console.log(`   ${C[home].plmn.padEnd(7)} -> ${C[partner].plmn.padEnd(7)} envelope on-chain, opened into ${rel(C[partner].keystore.partnerImsiKeyPath(C[partner].plmn, C[home].plmn))} (fingerprint ${fingerprint})`);
+    console.log(
+      `   ${C[home].plmn.padEnd(7)} -> ${C[partner].plmn.padEnd(7)} envelope on-chain, opened into ${rel(C[partner].keystore.partnerImsiKeyPath(C[partner].plmn, C[home].plmn))} (fingerprint ${fingerprint})`,
+    );
   }
 
   step("7. A German device attaches in Brazil: one eth_call to its policy contract decides");
@@ -334,7 +406,9 @@ async function main() {
     );
   }
 
-  step(`8. Usage: each visited carrier ingests its file for ${periodText} (validate, check policies, flag fraud, commit batches of ${n(BATCH_SIZE)})`);
+  step(
+    `8. Usage: each visited carrier ingests its file for ${periodText} (validate, check policies, flag fraud, commit batches of ${n(BATCH_SIZE)})`,
+  );
   const { chainId } = await hre.ethers.provider.getNetwork();
   const ingestFrom = await hre.ethers.provider.getBlockNumber();
   const ingested: { visited: Carrier; home: Carrier; g: GenerateSummary; s: IngestSummary }[] = [];
@@ -355,16 +429,29 @@ async function main() {
       progress: PROGRESS ? cliProgress : undefined,
     });
     ingested.push({ visited, home, g, s });
-    const rejects = Object.entries(s.rejectsByCode).map(([code, k]) => `${code} ${k}`).join(", ");
-    const notBillable = Object.entries(s.notBillableByReason).map(([r, k]) => `${r} ${n(k)}`).join(", ");
+    const rejects = Object.entries(s.rejectsByCode)
+      .map(([code, k]) => `${code} ${k}`)
+      .join(", ");
+    const notBillable = Object.entries(s.notBillableByReason)
+      .map(([r, k]) => `${r} ${n(k)}`)
+      .join(", ");
     const gas = s.batches.reduce((sum, b) => sum + BigInt(b.gasUsed ?? 0), 0n);
-    console.log(`   ${visited.plmn} bills ${home.plmn}: ${n(s.lines)} lines -> ${n(s.accepted)} records committed, ${n(s.rejected)} rejected (${rejects || "none"})`);
-    console.log(`      billable ${n(s.billable)}, not billable ${n(s.accepted - s.billable)}${notBillable ? ` (${notBillable})` : ""}; ${n(s.recordsPerSec)} records/s`);
+    console.log(
+      `   ${visited.plmn} bills ${home.plmn}: ${n(s.lines)} lines -> ${n(s.accepted)} records committed, ${n(s.rejected)} rejected (${rejects || "none"})`,
+    );
+    console.log(
+      `      billable ${n(s.billable)}, not billable ${n(s.accepted - s.billable)}${notBillable ? ` (${notBillable})` : ""}; ${n(s.recordsPerSec)} records/s`,
+    );
     const derive = createDeviceIdDeriver(visited.keystore.partnerImsiKey(visited.plmn, home.plmn));
     let allMonthCaught = 0;
-    for (const imsi of g.permanentRoamers) if ((await visited.client.ledger.permanentRoaming(derive(imsi), visited.hex)).reportedAt > 0n) allMonthCaught++;
-    console.log(`      fraud: ${count(s.flaggedDevices, "device")} flagged on-chain as the file was read (the generator planted ${count(g.outOfPolicy.length, "stolen SIM")})`);
-    console.log(`      permanent roamers: ${count(s.permanentRoamers, "device")} stayed over ${ROAMING_DAYS} days, reported on-chain (${allMonthCaught} of the ${g.permanentRoamers.length} there the whole month among them)`);
+    for (const imsi of g.permanentRoamers)
+      if ((await visited.client.ledger.permanentRoaming(derive(imsi), visited.hex)).reportedAt > 0n) allMonthCaught++;
+    console.log(
+      `      fraud: ${count(s.flaggedDevices, "device")} flagged on-chain as the file was read (the generator planted ${count(g.outOfPolicy.length, "stolen SIM")})`,
+    );
+    console.log(
+      `      permanent roamers: ${count(s.permanentRoamers, "device")} stayed over ${ROAMING_DAYS} days, reported on-chain (${allMonthCaught} of the ${g.permanentRoamers.length} there the whole month among them)`,
+    );
     console.log(
       `      ${count(s.batches.length, "batch", "batches")}, submitBatch gas ${s.batches.map((b) => n(Number(b.gasUsed))).join(" / ")}: ` +
         `${(Number(gas) / s.accepted).toFixed(2)} gas per record`,
@@ -374,23 +461,40 @@ async function main() {
   step("9. Alerts: what each carrier's watcher (eth_getLogs, `watch --once`) shows since the ingest began");
   const watched = async (self: Hex, maker = false) => {
     const events: WatchEvent[] = [];
-    await watchChain({ client: C.de.client, provider: hre.ethers.provider, self, maker, fromBlock: ingestFrom + 1, once: true, onEvent: (e) => events.push(e) });
+    await watchChain({
+      client: C.de.client,
+      provider: hre.ethers.provider,
+      self,
+      maker,
+      fromBlock: ingestFrom + 1,
+      once: true,
+      onEvent: (e) => events.push(e),
+    });
     return events;
   };
   for (const home of carriers) {
     const events = (await watched(home.hex)).filter((e) => e.as === "home");
     const count = (kind: WatchEvent["kind"]) => events.filter((e) => e.kind === kind).length;
-    console.log(`   ${home.plmn} (home): ${count("fraud-flag")} fraud alerts, ${count("permanent-roamer")} permanent roamers, ${count("batch-submitted")} batches billed to it`);
-    for (const e of [...events.filter((x) => x.kind === "fraud-flag").slice(0, 2), ...events.filter((x) => x.kind === "permanent-roamer").slice(0, 1)]) {
+    console.log(
+      `   ${home.plmn} (home): ${count("fraud-flag")} fraud alerts, ${count("permanent-roamer")} permanent roamers, ${count("batch-submitted")} batches billed to it`,
+    );
+    for (const e of [
+      ...events.filter((x) => x.kind === "fraud-flag").slice(0, 2),
+      ...events.filter((x) => x.kind === "permanent-roamer").slice(0, 1),
+    ]) {
       console.log(`      [block ${e.block}] ${e.text}`);
     }
   }
   const makerEvents = (await watched(parsePlmn("999-01"), true)).filter((e) => e.as === "maker");
-  console.log(`   999-01 (maker of DE's fleet): ${makerEvents.filter((e) => e.kind === "fraud-flag").length} fraud alerts, ${makerEvents.filter((e) => e.kind === "permanent-roamer").length} permanent roamers among its devices`);
+  console.log(
+    `   999-01 (maker of DE's fleet): ${makerEvents.filter((e) => e.kind === "fraud-flag").length} fraud alerts, ${makerEvents.filter((e) => e.kind === "permanent-roamer").length} permanent roamers among its devices`,
+  );
   const stolen = ingested[0].g.outOfPolicy[0];
   const after = await decide(stolen.imsi, 0);
   const inUs = await decide(stolen.imsi, 0, C.us.hex);
-  console.log(`   a flagged DE meter (${stolen.kind}) asks for data: Brazil gets ${after.serve ? "serve" : `refuse (${DENY[Number(after.reason)]})`}, any other network too: ${inUs.serve ? "serve" : `refuse (${DENY[Number(inUs.reason)]})`}`);
+  console.log(
+    `   a flagged DE meter (${stolen.kind}) asks for data: Brazil gets ${after.serve ? "serve" : `refuse (${DENY[Number(after.reason)]})`}, any other network too: ${inUs.serve ? "serve" : `refuse (${DENY[Number(inUs.reason)]})`}`,
+  );
 
   step("10. Verification: each home carrier decrypts the batches, recomputes roots and totals, accepts or disputes");
   const verified: { home: Carrier; visited: Carrier; reports: VerifyReport[]; gas: bigint }[] = [];
@@ -422,7 +526,8 @@ async function main() {
     );
     for (const r of reports.filter((x) => x.disputed.length > 0)) {
       const disputeGas = await gasOf(r.txHashes.slice(0, -1));
-      for (const d of r.disputed) console.log(`      DISPUTE ${d.recordId}: ${d.reason}, ${d.detail}; sent with its Merkle proof (gas ${n(disputeGas)})`);
+      for (const d of r.disputed)
+        console.log(`      DISPUTE ${d.recordId}: ${d.reason}, ${d.detail}; sent with its Merkle proof (gas ${n(disputeGas)})`);
     }
   }
   console.log(`   (DE's own records, ${rel(ownFile)}, count record ${alteredId} 400 bytes lower)`);
@@ -433,7 +538,9 @@ async function main() {
   for (const c of carriers) {
     await (await settlementToken.mint(c.signer.address, deposit)).wait();
     const d = await depositToEscrow(c.client, c.hex, rlst, deposit);
-    console.log(`   ${c.plmn.padEnd(7)} deposits ${tokens(d.amount)} (approve gas ${n(await gasOf([d.approveTx!]))}, deposit gas ${n(await gasOf([d.depositTx]))})`);
+    console.log(
+      `   ${c.plmn.padEnd(7)} deposits ${tokens(d.amount)} (approve gas ${n(await gasOf([d.approveTx!]))}, deposit gas ${n(await gasOf([d.depositTx]))})`,
+    );
   }
 
   step(`12. Closing ${periodText}: each visited carrier closes the period it bills; the escrow rates the invoice and reserves it`);
@@ -444,7 +551,10 @@ async function main() {
     invoices.set(`${home.plmn}>${visited.plmn}`, closed.amount);
     const totals = await visited.client.ledger.periodTotals(home.hex, visited.hex, period);
     const records = totals.reduce((sum, t) => sum + t.records, 0n);
-    const ledgerClose = await visited.client.ledger.queryFilter(visited.client.ledger.filters.PeriodClosed(home.hex, visited.hex, period), ingestFrom);
+    const ledgerClose = await visited.client.ledger.queryFilter(
+      visited.client.ledger.filters.PeriodClosed(home.hex, visited.hex, period),
+      ingestFrom,
+    );
     const [ledgerGas, escrowGas] = [await gasOf([ledgerClose[0].transactionHash]), await gasOf([closed.txHash!])];
     console.log(
       `   ${home.plmn.padEnd(7)} owes ${visited.plmn.padEnd(7)} ${tokens(closed.amount).padStart(17)}: ${n(records)} billable records in ${count(closed.batches, "batch", "batches")}, net of disputes ` +
@@ -456,22 +566,30 @@ async function main() {
         `device fees ${tokens(charges("monthly"))}, permanent roaming ${tokens(charges("surcharge"))}`,
     );
     const sla = r.creditBps > 0 ? `credit ${r.creditBps / 100} % = ${tokens(r.credit)}` : "no credit";
-    console.log(`      subtotal ${tokens(r.subtotal)}; SLA: average latency ${n(r.avgLatencyMs)} ms, throughput ${n(r.avgThroughputKbps)} kbps over ${n(r.qosSamples)} samples -> ${sla}`);
+    console.log(
+      `      subtotal ${tokens(r.subtotal)}; SLA: average latency ${n(r.avgLatencyMs)} ms, throughput ${n(r.avgThroughputKbps)} kbps over ${n(r.qosSamples)} samples -> ${sla}`,
+    );
   }
 
   step("13. Settlement with netting: both invoices of a pair settle together, only the difference moves");
-  for (const [home, visited] of [["de", "br"], ["us", "br"]] as const) {
+  for (const [home, visited] of [
+    ["de", "br"],
+    ["us", "br"],
+  ] as const) {
     const a = C[home];
     const b = C[visited];
     const before = { a: await a.client.escrow.deposits(a.hex, token), b: await a.client.escrow.deposits(b.hex, token) };
     const settled = await settlePeriod(a.client, a.hex, b.hex, period, ingestFrom);
     const after = { a: await a.client.escrow.deposits(a.hex, token), b: await a.client.escrow.deposits(b.hex, token) };
-    console.log(`   ${a.plmn} <-> ${b.plmn}: invoices ${a.plmn} -> ${b.plmn} ${tokens(settled.selfOwed)} and ${b.plmn} -> ${a.plmn} ${tokens(settled.partnerOwed)} (gas ${n(await gasOf([settled.txHash]))})`);
+    console.log(
+      `   ${a.plmn} <-> ${b.plmn}: invoices ${a.plmn} -> ${b.plmn} ${tokens(settled.selfOwed)} and ${b.plmn} -> ${a.plmn} ${tokens(settled.partnerOwed)} (gas ${n(await gasOf([settled.txHash]))})`,
+    );
     for (const p of settled.payments) {
       const payout = p.payout === ZeroAddress ? "credited to its deposit" : `paid to ${p.payout}`;
       console.log(`      netted: ${formatPlmn(p.debtor)} pays ${formatPlmn(p.creditor)} ${tokens(p.paid)}, ${payout}`);
     }
-    for (const sh of settled.shortfalls) console.log(`      SHORTFALL: ${formatPlmn(sh.debtor)} paid ${tokens(sh.paid)} of ${tokens(sh.owed)}; the rest is a debt`);
+    for (const sh of settled.shortfalls)
+      console.log(`      SHORTFALL: ${formatPlmn(sh.debtor)} paid ${tokens(sh.paid)} of ${tokens(sh.owed)}; the rest is a debt`);
     console.log(`      deposits: ${a.plmn} ${tokens(before.a)} -> ${tokens(after.a)}, ${b.plmn} ${tokens(before.b)} -> ${tokens(after.b)}`);
   }
 
@@ -492,14 +610,18 @@ async function main() {
     fs.writeFileSync(`${base}.json`, invoiceToJson(model));
     fs.writeFileSync(`${base}.csv`, invoiceToCsv(model));
     fs.writeFileSync(`${base}.pdf`, await renderInvoicePdf(model));
-    console.log(`   ${model.invoiceNumber.padEnd(37)} ${visited.plmn.padEnd(7)} to ${home.plmn.padEnd(7)} ${tokens(model.net.units).padStart(17)}, ${model.status.state}, ${count(model.lines.length, "line")}, ${count(model.batches.length, "batch", "batches")}, ${count(model.disputes.records, "disputed record")}`);
+    console.log(
+      `   ${model.invoiceNumber.padEnd(37)} ${visited.plmn.padEnd(7)} to ${home.plmn.padEnd(7)} ${tokens(model.net.units).padStart(17)}, ${model.status.state}, ${count(model.lines.length, "line")}, ${count(model.batches.length, "batch", "batches")}, ${count(model.disputes.records, "disputed record")}`,
+    );
   }
   for (const c of carriers) {
     const report = await buildReport(c.client, c.hex, period, ingestFrom);
     fs.writeFileSync(path.join(invoiceDir, `report-${c.plmn}-${periodText}.txt`), reportToText(report));
     fs.writeFileSync(path.join(invoiceDir, `report-${c.plmn}-${periodText}.json`), reportToJson(report));
     const net = report.partners.reduce((sum, p) => sum + (p.net ?? 0n), 0n);
-    console.log(`   report of ${c.plmn.padEnd(7)}: ${count(report.partners.length, "partner")}, ${report.partners.every((p) => p.settled) ? "all settled" : "not all settled"}, net ${net >= 0n ? "owed to it" : "owed by it"} ${tokens(net >= 0n ? net : -net)}`);
+    console.log(
+      `   report of ${c.plmn.padEnd(7)}: ${count(report.partners.length, "partner")}, ${report.partners.every((p) => p.settled) ? "all settled" : "not all settled"}, net ${net >= 0n ? "owed to it" : "owed by it"} ${tokens(net >= 0n ? net : -net)}`,
+    );
   }
 
   const elapsed = (Date.now() - started) / 1000;
@@ -513,7 +635,9 @@ async function main() {
     seconds: elapsed,
   };
   fs.writeFileSync(path.join(OUT, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-  console.log(`\nDone in ${elapsed.toFixed(1)} s. Invoices and reports: ${rel(invoiceDir)}/ ; key stores, usage files, payloads: ${rel(OUT)}/`);
+  console.log(
+    `\nDone in ${elapsed.toFixed(1)} s. Invoices and reports: ${rel(invoiceDir)}/ ; key stores, usage files, payloads: ${rel(OUT)}/`,
+  );
 }
 
 main().catch((err) => {

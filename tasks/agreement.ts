@@ -28,14 +28,22 @@ async function selfFor(client: RoamLedgerClient, as?: string): Promise<Hex> {
   if (as) return plmnArg("as", as);
   const plmn = (await client.carriers.memberOf(await (client.runner as Signer).getAddress())) as Hex;
   if (plmn === NO_MEMBER) {
-    throw new InputError("whose agreement? The account is no member's operator", { hint: "pass --as with your carrier (MCC-MNC), e.g. --as 262-01." });
+    throw new InputError("whose agreement? The account is no member's operator", {
+      hint: "pass --as with your carrier (MCC-MNC), e.g. --as 262-01.",
+    });
   }
   return plmn;
 }
 
-task("agreement:propose", "Either carrier (home or visited): proposes roaming-agreement terms from a JSON file to a partner, as the initial agreement or an amendment that replaces the current terms from its validFrom on")
+task(
+  "agreement:propose",
+  "Either carrier (home or visited): proposes roaming-agreement terms from a JSON file to a partner, as the initial agreement or an amendment that replaces the current terms from its validFrom on",
+)
   .addParam("partner", "The roaming partner, as MCC-MNC (e.g. 724-05); must be an active carrier member")
-  .addParam("terms", "Terms JSON file: { settlementToken, validFrom, validUntil (ISO 8601 UTC), disputeWindowDays, permanentRoaming: { days, surchargePerDay } | null, sla: { maxLatencyMs, minThroughputKbps, minAvailabilityPercent, latencyCreditPercent, throughputCreditPercent, availabilityCreditPercent }, rates: [{ visited, tariffClass, perMb, perSignallingEvent, perSms, perVoiceMinute, monthlyFeePerDevice, tiers: [{ fromMb, discountPercent }] }] }; amounts are strings in token units, e.g. \"0.50\", converted exactly with the token's decimals")
+  .addParam(
+    "terms",
+    'Terms JSON file: { settlementToken, validFrom, validUntil (ISO 8601 UTC), disputeWindowDays, permanentRoaming: { days, surchargePerDay } | null, sla: { maxLatencyMs, minThroughputKbps, minAvailabilityPercent, latencyCreditPercent, throughputCreditPercent, availabilityCreditPercent }, rates: [{ visited, tariffClass, perMb, perSignallingEvent, perSms, perVoiceMinute, monthlyFeePerDevice, tiers: [{ fromMb, discountPercent }] }] }; amounts are strings in token units, e.g. "0.50", converted exactly with the token\'s decimals',
+  )
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(async (args: { partner: string; terms: string; from?: string }, hre) => {
@@ -44,13 +52,23 @@ task("agreement:propose", "Either carrier (home or visited): proposes roaming-ag
       const self = await memberOfSigner(client, CARRIER);
       const result = await proposeAgreement(client, self.plmn, partner, args.terms);
       out(`${self.text} proposed version ${result.version} of the agreement with ${formatPlmn(partner)} (tx ${result.txHash}).`);
-      out(`${formatPlmn(partner)} accepts it with: npx hardhat agreement:accept --partner ${self.text} --agreement-version ${result.version}`);
+      out(
+        `${formatPlmn(partner)} accepts it with: npx hardhat agreement:accept --partner ${self.text} --agreement-version ${result.version}`,
+      );
     }),
   );
 
-task("agreement:accept", "Either carrier (home or visited): accepts the partner's pending proposal, which then binds both; prints the terms accepted")
+task(
+  "agreement:accept",
+  "Either carrier (home or visited): accepts the partner's pending proposal, which then binds both; prints the terms accepted",
+)
   .addParam("partner", "The carrier that made the proposal, as MCC-MNC (e.g. 262-01)")
-  .addParam("agreementVersion", "The pending version to accept (from agreement:show); naming it makes sure the terms cannot change under you", undefined, types.int)
+  .addParam(
+    "agreementVersion",
+    "The pending version to accept (from agreement:show); naming it makes sure the terms cannot change under you",
+    undefined,
+    types.int,
+  )
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(async (args: { partner: string; agreementVersion: number; from?: string }, hre) => {
@@ -59,13 +77,18 @@ task("agreement:accept", "Either carrier (home or visited): accepts the partner'
       const client = await clientFor(hre, args.from);
       const self = await memberOfSigner(client, CARRIER);
       const txHash = await acceptAgreement(client, partner, version);
-      out(`${self.text} accepted version ${version} of the agreement with ${formatPlmn(partner)} (tx ${txHash}); these terms now bind both:`);
+      out(
+        `${self.text} accepted version ${version} of the agreement with ${formatPlmn(partner)} (tx ${txHash}); these terms now bind both:`,
+      );
       // A version's terms never change: read back, they are exactly those accepted.
       for (const line of describeVersion(await readVersion(client, self.plmn, partner, version), self.plmn)) out(line);
     }),
   );
 
-task("agreement:show", "Anyone (read-only): shows the agreement with a partner: every version with its status, proposer, times and rates in token units, and which version is in force now")
+task(
+  "agreement:show",
+  "Anyone (read-only): shows the agreement with a partner: every version with its status, proposer, times and rates in token units, and which version is in force now",
+)
   .addParam("partner", "The other carrier, as MCC-MNC (e.g. 724-05)")
   .addOptionalParam("agreementVersion", "Show only this version (default: all of them)", undefined, types.int)
   .addOptionalParam("as", "Your carrier, as MCC-MNC (default: the member of the first configured account)")

@@ -5,7 +5,10 @@ import { InputError } from "../lib/core/errors";
 import { buildBesuNetwork, writeBesuNetwork } from "../lib/besu/network";
 import { QBFT_DEFAULTS } from "../lib/besu/genesis";
 
-task("besu:genesis", "Consortium setup: makes node keys, the QBFT genesis (validators in extraData), the node allowlist and the bootnode setting of a Besu network for networks/besu/docker-compose.yml (see docs/besu.md)")
+task(
+  "besu:genesis",
+  "Consortium setup: makes node keys, the QBFT genesis (validators in extraData), the node allowlist and the bootnode setting of a Besu network for networks/besu/docker-compose.yml (see docs/besu.md)",
+)
   .addOptionalParam("validators", "Number of validator nodes (one bootnode is added)", 4, types.int)
   .addOptionalParam("out", "Output folder", path.join("networks", "besu", "generated"))
   .addOptionalParam("chainId", "Chain id (default: the besu network's, i.e. ROAMLEDGER_BESU_CHAIN_ID or 2026)", undefined, types.int)
@@ -13,7 +16,10 @@ task("besu:genesis", "Consortium setup: makes node keys, the QBFT genesis (valid
   .addOptionalParam("requestTimeout", "Seconds a QBFT round may take before a round change", QBFT_DEFAULTS.requestTimeoutSeconds, types.int)
   .addOptionalParam("epochLength", "Blocks after which pending validator votes are discarded", QBFT_DEFAULTS.epochLength, types.int)
   .addOptionalParam("gasLimit", "Block gas limit (default: the in-process hardhat network's blockGasLimit, which the tests use)")
-  .addOptionalParam("devSeed", "Derive deterministic THROW-AWAY keys from this public seed instead of random ones (development only; networks/besu/dev/ uses roamledger-dev)")
+  .addOptionalParam(
+    "devSeed",
+    "Derive deterministic THROW-AWAY keys from this public seed instead of random ones (development only; networks/besu/dev/ uses roamledger-dev)",
+  )
   .addFlag("force", "Replace the keys of an existing network in --out")
   .setAction(
     action(

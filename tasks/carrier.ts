@@ -31,8 +31,10 @@ async function describeMember(client: RoamLedgerClient, plmn: Hex): Promise<stri
 async function reportProposal(client: RoamLedgerClient, id: bigint): Promise<void> {
   const p = await client.carriers.getProposal(id);
   const what = p.kind >= 3n ? p.account : formatPlmn(p.target);
-  out(`Proposal ${id}: ${PROPOSAL_KINDS[Number(p.kind)]} ${what}, ${p.approvals}/${p.requiredApprovals} approvals` +
-    (p.executed ? " — carried out." : `, open until ${new Date(Number(p.expiresAt) * 1000).toISOString()}.`));
+  out(
+    `Proposal ${id}: ${PROPOSAL_KINDS[Number(p.kind)]} ${what}, ${p.approvals}/${p.requiredApprovals} approvals` +
+      (p.executed ? " — carried out." : `, open until ${new Date(Number(p.expiresAt) * 1000).toISOString()}.`),
+  );
 }
 
 task("carrier:propose", "Proposes to admit, suspend or reinstate a consortium member (run by a governor member); counts as your approval")
@@ -44,32 +46,41 @@ task("carrier:propose", "Proposes to admit, suspend or reinstate a consortium me
   .addOptionalParam("key", "admit: the member's encryption public key (33-byte compressed secp256k1, from its `keys:init`)")
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(async (args: { action: string; plmn: string; name?: string; roles: string; operators?: string; key?: string; from?: string }, hre) => {
-      const target = plmnArg("plmn", args.plmn);
-      const client = await clientFor(hre, args.from);
-      await memberOfSigner(client, ROLE_BITS.governor);
-      let tx: ContractTransactionResponse;
-      if (args.action === "admit") {
-        const loc = { file: "--roles" };
-        const roles = parseRoles(args.roles.split(",").map((r) => r.trim()), loc);
-        if (!args.name) throw new InputError("--name is required to admit a member");
-        if (!args.operators) throw new InputError("--operators is required to admit a member", { hint: "pass one or more comma-separated addresses." });
-        const operators = args.operators.split(",").map((o) => o.trim());
-        for (const o of operators) {
-          if (!hre.ethers.isAddress(o)) throw new InputError(`--operators: ${o} is not an address`);
+    action(
+      async (
+        args: { action: string; plmn: string; name?: string; roles: string; operators?: string; key?: string; from?: string },
+        hre,
+      ) => {
+        const target = plmnArg("plmn", args.plmn);
+        const client = await clientFor(hre, args.from);
+        await memberOfSigner(client, ROLE_BITS.governor);
+        let tx: ContractTransactionResponse;
+        if (args.action === "admit") {
+          const loc = { file: "--roles" };
+          const roles = parseRoles(
+            args.roles.split(",").map((r) => r.trim()),
+            loc,
+          );
+          if (!args.name) throw new InputError("--name is required to admit a member");
+          if (!args.operators)
+            throw new InputError("--operators is required to admit a member", { hint: "pass one or more comma-separated addresses." });
+          const operators = args.operators.split(",").map((o) => o.trim());
+          for (const o of operators) {
+            if (!hre.ethers.isAddress(o)) throw new InputError(`--operators: ${o} is not an address`);
+          }
+          validateEncryptionPublicKey(args.key ?? "", { file: "--key" });
+          tx = await withDecodedRevert(() =>
+            client.carriers.proposeAdmission({ plmn: target, roles, name: args.name!, encryptionKey: args.key!, operators }),
+          );
+        } else if (args.action === "suspend" || args.action === "reinstate") {
+          tx = await withDecodedRevert(() => client.carriers.proposeStatusChange(args.action === "suspend" ? 1 : 2, target));
+        } else {
+          throw new InputError(`--action ${args.action} is not one of ${KINDS.join(", ")}`);
         }
-        validateEncryptionPublicKey(args.key ?? "", { file: "--key" });
-        tx = await withDecodedRevert(() =>
-          client.carriers.proposeAdmission({ plmn: target, roles, name: args.name!, encryptionKey: args.key!, operators }),
-        );
-      } else if (args.action === "suspend" || args.action === "reinstate") {
-        tx = await withDecodedRevert(() => client.carriers.proposeStatusChange(args.action === "suspend" ? 1 : 2, target));
-      } else {
-        throw new InputError(`--action ${args.action} is not one of ${KINDS.join(", ")}`);
-      }
-      await tx.wait();
-      await reportProposal(client, await client.carriers.proposalCount());
-    }),
+        await tx.wait();
+        await reportProposal(client, await client.carriers.proposalCount());
+      },
+    ),
   );
 
 task("carrier:vote", "Approves an open governance proposal for your member (run by a governor member); carries it out at quorum")
@@ -93,24 +104,25 @@ task("carrier:show", "Shows one consortium member: status, roles, operator accou
     }),
   );
 
-task("carrier:list", "Lists the consortium's members and open governance proposals")
-  .setAction(
-    action(async (_args: object, hre) => {
-      const client = await clientFor(hre, undefined, { sends: false });
-      const ids = await client.carriers.memberIds();
-      out(`${ids.length} members (quorum ${Number(await client.carriers.thresholdBps()) / 100}% of ${await client.carriers.activeGovernorCount()} active governors):`);
-      for (const id of ids) {
-        const m = await client.carriers.getMember(id);
-        out(`  ${formatPlmn(id).padEnd(8)} ${STATUS[Number(m.status)].padEnd(10)} ${roleNames(m.roles).padEnd(26)} ${m.name}`);
-      }
-      const count = await client.carriers.proposalCount();
-      const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
-      for (let id = 1n; id <= count; id++) {
-        const p = await client.carriers.getProposal(id);
-        if (!p.executed && Number(p.expiresAt) > now) await reportProposal(client, id);
-      }
-    }),
-  );
+task("carrier:list", "Lists the consortium's members and open governance proposals").setAction(
+  action(async (_args: object, hre) => {
+    const client = await clientFor(hre, undefined, { sends: false });
+    const ids = await client.carriers.memberIds();
+    out(
+      `${ids.length} members (quorum ${Number(await client.carriers.thresholdBps()) / 100}% of ${await client.carriers.activeGovernorCount()} active governors):`,
+    );
+    for (const id of ids) {
+      const m = await client.carriers.getMember(id);
+      out(`  ${formatPlmn(id).padEnd(8)} ${STATUS[Number(m.status)].padEnd(10)} ${roleNames(m.roles).padEnd(26)} ${m.name}`);
+    }
+    const count = await client.carriers.proposalCount();
+    const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+    for (let id = 1n; id <= count; id++) {
+      const p = await client.carriers.getProposal(id);
+      if (!p.executed && Number(p.expiresAt) > now) await reportProposal(client, id);
+    }
+  }),
+);
 
 task("carrier:rotate-key", "Registers the encryption public key of your local key store for your member (after keys:init on a new machine)")
   .addOptionalParam("keystore", "Key store folder (default $ROAMLEDGER_HOME or ./.roamledger)")

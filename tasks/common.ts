@@ -128,7 +128,11 @@ export async function waitForEarlierTransactions(
  * waitForEarlierTransactions) are mined first, so the command reads the chain with them; commands that
  * only read pass `{ sends: false }` and never wait.
  */
-export async function clientFor(hre: HardhatRuntimeEnvironment, from?: string, options: { sends?: boolean } = {}): Promise<RoamLedgerClient> {
+export async function clientFor(
+  hre: HardhatRuntimeEnvironment,
+  from?: string,
+  options: { sends?: boolean } = {},
+): Promise<RoamLedgerClient> {
   const { chainId } = await hre.ethers.provider.getNetwork();
   const addresses = loadDeployment(hre.config.paths.root, chainId);
   for (const [name, address] of Object.entries(addresses)) {

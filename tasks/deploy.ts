@@ -6,13 +6,19 @@ import { ConfigError } from "../lib/core/errors";
 import { readDeployParameters } from "../lib/consortium/parameters";
 import { formatPlmn } from "../lib/core/plmn";
 
-task("deploy", "Deploys RoamLedger (CarrierRegistry, RoamingAgreements, DeviceRegistry, UsageLedger) with Ignition; run once per consortium chain by its governance")
+task(
+  "deploy",
+  "Deploys RoamLedger (CarrierRegistry, RoamingAgreements, DeviceRegistry, UsageLedger) with Ignition; run once per consortium chain by its governance",
+)
   .addOptionalParam(
     "parameters",
     "Deployment parameters JSON (bootstrap members, quorum, proposal lifetime, submission grace, infrastructure accounts); default ignition/parameters/<network>.json",
   )
   .addFlag("devToken", "Also deploy the development SettlementToken (dev and test chains only)")
-  .addOptionalParam("keystore", "Key store folder for members whose encryptionKey is \"keystore\" (default $ROAMLEDGER_HOME or ./.roamledger)")
+  .addOptionalParam(
+    "keystore",
+    'Key store folder for members whose encryptionKey is "keystore" (default $ROAMLEDGER_HOME or ./.roamledger)',
+  )
   .addOptionalParam("deploymentId", "Ignition deployment id (default chain-<chainId>)", undefined, types.string)
   .setAction(
     action(async (args: { parameters?: string; devToken: boolean; keystore?: string; deploymentId?: string }, hre) => {

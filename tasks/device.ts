@@ -15,9 +15,15 @@ import type { RoamLedgerClient } from "../lib/chain/client";
 
 const KEYSTORE_HELP = "Key store folder holding the IMSI keys (default $ROAMLEDGER_HOME or ./.roamledger)";
 
-task("device:register", "Home carrier: registers devices in bulk from a CSV, each with its own policy contract; safe to re-run after a crash")
-  .addParam("file", "Devices CSV with header imsi,class,policy[,maker]: class is nb-iot|lte-m|cat-1|5g, policy a name in --policies, maker an optional device-maker member (MCC-MNC)")
-  .addParam("policies", "Policies JSON: { \"<name>\": { services, tariffClass, routing, caps, ... } } (see docs/devices.md)")
+task(
+  "device:register",
+  "Home carrier: registers devices in bulk from a CSV, each with its own policy contract; safe to re-run after a crash",
+)
+  .addParam(
+    "file",
+    "Devices CSV with header imsi,class,policy[,maker]: class is nb-iot|lte-m|cat-1|5g, policy a name in --policies, maker an optional device-maker member (MCC-MNC)",
+  )
+  .addParam("policies", 'Policies JSON: { "<name>": { services, tariffClass, routing, caps, ... } } (see docs/devices.md)')
   .addOptionalParam("batchSize", "Devices per transaction (1 to the registry's maximum, 2,000)", 500, types.int)
   .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("from", FROM_HELP)
@@ -30,7 +36,11 @@ task("device:register", "Home carrier: registers devices in bulk from a CSV, eac
       const policies = readPolicies(args.policies, home.plmn);
       const devices = await readDevices(args.file, home.plmn, imsiKey, new Set(policies.keys()));
       await checkMakers(client, devices, args.file);
-      const { ids, defined } = await ensurePolicies(client, policies, devices.map((d) => d.policyName));
+      const { ids, defined } = await ensurePolicies(
+        client,
+        policies,
+        devices.map((d) => d.policyName),
+      );
       if (defined.length) out(`Defined ${defined.length} new polic${defined.length === 1 ? "y" : "ies"}: ${defined.join(", ")}`);
       let progress: Progress | undefined;
       const result = await registerDevices(client, devices, ids, {
@@ -62,10 +72,7 @@ function imsiKeyFor(ks: Keystore, self: string | undefined, home: string): Uint8
 }
 
 /** Resolves --imsi / --id into a device id (and its home network when known from the IMSI). */
-async function resolveDevice(
-  client: RoamLedgerClient,
-  args: { imsi?: string; id?: string; as?: string; keystore?: string },
-): Promise<Hex> {
+async function resolveDevice(client: RoamLedgerClient, args: { imsi?: string; id?: string; as?: string; keystore?: string }): Promise<Hex> {
   if (args.id) {
     if (!isHex(args.id.toLowerCase(), 32)) throw new InputError("--id must be a 32-byte hex device id (0x + 64 hex digits)");
     return args.id.toLowerCase() as Hex;
@@ -106,8 +113,12 @@ task("device:show", "Shows a device: home, class, status, policy contract, curre
         const window = `${new Date(Number(since) * 1000).toISOString()} .. ${until ? new Date(Number(until) * 1000).toISOString() : "now"}`;
         out(`  policy v${v} (definition ${policyId}, ${window})`);
         const services = SERVICES.filter((_, i) => Number(p.services) & (1 << i));
-        out(`    services ${services.join(", ") || "signalling only"}; tariff class ${p.tariffClass}; ${ROUTINGS[Number(p.routing)]}; ${p.missionCritical ? "mission-critical (never steer)" : "steerable"}`);
-        out(`    caps: ${p.dailyBytesCap || "∞"} B/day, ${p.monthlyBytesCap || "∞"} B/month, ${p.dailyEventsCap || "∞"} events/day, ${p.monthlyEventsCap || "∞"} events/month; max ${p.maxVisitedDays || "∞"} days per visited network`);
+        out(
+          `    services ${services.join(", ") || "signalling only"}; tariff class ${p.tariffClass}; ${ROUTINGS[Number(p.routing)]}; ${p.missionCritical ? "mission-critical (never steer)" : "steerable"}`,
+        );
+        out(
+          `    caps: ${p.dailyBytesCap || "∞"} B/day, ${p.monthlyBytesCap || "∞"} B/month, ${p.dailyEventsCap || "∞"} events/day, ${p.monthlyEventsCap || "∞"} events/month; max ${p.maxVisitedDays || "∞"} days per visited network`,
+        );
         out(`    networks: ${p.allowedNetworks.length ? p.allowedNetworks.map(formatPlmn).join(", ") : "any with an agreement"}`);
       }
     }),
@@ -140,7 +151,10 @@ async function inChunks(label: string, ids: Hex[], fn: (chunk: Hex[]) => Promise
   progress.done();
 }
 
-task("policy:update", "Home carrier: moves devices to a policy from a policies file, as a new policy version (earlier versions stay readable)")
+task(
+  "policy:update",
+  "Home carrier: moves devices to a policy from a policies file, as a new policy version (earlier versions stay readable)",
+)
   .addParam("policies", "Policies JSON (see docs/devices.md)")
   .addParam("policy", "Name of the policy in --policies to apply")
   .addOptionalParam("imsi", "One device's IMSI")
@@ -153,7 +167,10 @@ task("policy:update", "Home carrier: moves devices to a policy from a policies f
       const home = await memberOfSigner(client, ROLE_BITS.carrier);
       const policies = readPolicies(args.policies, home.plmn);
       if (!policies.has(args.policy)) {
-        throw new InputError(`no policy "${args.policy}" in the file`, { location: { file: args.policies }, hint: `it has: ${[...policies.keys()].join(", ")}.` });
+        throw new InputError(`no policy "${args.policy}" in the file`, {
+          location: { file: args.policies },
+          hint: `it has: ${[...policies.keys()].join(", ")}.`,
+        });
       }
       const ids = await idsFromArgs(args, home.text, keystoreFor(args.keystore).imsiKey(home.text));
       const { ids: policyIds } = await ensurePolicies(client, policies, [args.policy]);

@@ -55,7 +55,10 @@ async function accountMember(client: RoamLedgerClient): Promise<Hex | undefined>
   return plmn === "0x000000" ? undefined : plmn;
 }
 
-task("escrow:deposit", "Carrier: deposits settlement tokens into the escrow for your carrier (approves the escrow for the amount first when needed)")
+task(
+  "escrow:deposit",
+  "Carrier: deposits settlement tokens into the escrow for your carrier (approves the escrow for the amount first when needed)",
+)
   .addParam("amount", 'Amount in token units, e.g. "1000.50" (exact: no more decimals than the token has)')
   .addOptionalParam("token", TOKEN_HELP)
   .addOptionalParam("partner", PARTNER_TOKEN_HELP)
@@ -91,7 +94,10 @@ task("escrow:withdraw", "Carrier: withdraws from your carrier's free deposit (wh
     }),
   );
 
-task("escrow:balance", "Anyone (read-only): a member's deposits per settlement token (reserved for open invoices and debts, free) and its debts both ways")
+task(
+  "escrow:balance",
+  "Anyone (read-only): a member's deposits per settlement token (reserved for open invoices and debts, free) and its debts both ways",
+)
   .addOptionalParam("member", "The member, as MCC-MNC (default: the member of the --from account)")
   .addOptionalParam("token", "Only this token (default: every settlement token of the member's agreements)")
   .addOptionalParam("from", FROM_HELP)
@@ -99,21 +105,28 @@ task("escrow:balance", "Anyone (read-only): a member's deposits per settlement t
     action(async (args: { member?: string; token?: string; from?: string }, hre) => {
       const client = await clientFor(hre, args.from, { sends: false });
       const plmn = args.member ? plmnArg("member", args.member) : await accountMember(client);
-      if (!plmn) throw new InputError("whose balance? The account is no member's operator", { hint: "pass --member with the carrier (MCC-MNC)." });
+      if (!plmn)
+        throw new InputError("whose balance? The account is no member's operator", { hint: "pass --member with the carrier (MCC-MNC)." });
       const member = await requireMember(client, plmn, "--member");
       if (args.token) await tokenInfo(args.token, client.runner, { file: "--token" });
       const balances = await escrowBalances(client, plmn, args.token ? [args.token] : undefined);
       out(`Escrow balance of ${member.name} (${member.text}):`);
       if (balances.length === 0) out("  no settlement token: no accepted agreement yet (pass --token to look at one).");
       for (const b of balances) {
-        out(`  ${b.token.symbol || "token"} ${b.token.address}: deposit ${units(b.deposit, b.token)}, reserved ${units(b.reserved, b.token)}, free ${units(b.free, b.token)}`);
+        out(
+          `  ${b.token.symbol || "token"} ${b.token.address}: deposit ${units(b.deposit, b.token)}, reserved ${units(b.reserved, b.token)}, free ${units(b.free, b.token)}`,
+        );
         for (const d of b.debtsOwed) out(`    owes ${d.partner.name} (${d.partner.text}) ${units(d.amount, b.token)} after a shortfall`);
-        for (const d of b.debtsDue) out(`    is owed ${units(d.amount, b.token)} by ${d.partner.name} (${d.partner.text}) after a shortfall`);
+        for (const d of b.debtsDue)
+          out(`    is owed ${units(d.amount, b.token)} by ${d.partner.name} (${d.partner.text}) after a shortfall`);
       }
     }),
   );
 
-task("escrow:close", "Carrier: closes one direction's invoice of a period with the ledger's batches (rated on-chain and reserved on the payer's deposit)")
+task(
+  "escrow:close",
+  "Carrier: closes one direction's invoice of a period with the ledger's batches (rated on-chain and reserved on the payer's deposit)",
+)
   .addParam("partner", "The other carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
   .addOptionalParam("as", "payer: the invoice you pay as home carrier (default); payee: the one you bill as visited carrier")
@@ -133,13 +146,19 @@ task("escrow:close", "Carrier: closes one direction's invoice of a period with t
       const what = `the invoice of ${formatPlmn(payer)} (payer) to ${formatPlmn(payee)} (payee) for ${formatPeriod(period)}`;
       if (!r.closedNow) out(`${what} was closed already: ${units(r.amount, token)}; nothing was sent.`);
       else {
-        out(`Closed ${what} with ${r.batches} batch(es) (tx ${r.txHash}): ${units(r.amount, token)} due, reserved on ${formatPlmn(payer)}'s deposit.`);
-        if (r.rating) out(`  subtotal ${units(r.rating.subtotal, token)}, SLA credit ${units(r.rating.credit, token)} (${r.rating.creditBps} bps)`);
+        out(
+          `Closed ${what} with ${r.batches} batch(es) (tx ${r.txHash}): ${units(r.amount, token)} due, reserved on ${formatPlmn(payer)}'s deposit.`,
+        );
+        if (r.rating)
+          out(`  subtotal ${units(r.rating.subtotal, token)}, SLA credit ${units(r.rating.credit, token)} (${r.rating.creditBps} bps)`);
       }
     }),
   );
 
-task("escrow:settle", "Carrier: settles a period with a partner: closes whichever direction is not closed yet, then pays the difference from the net debtor's deposit (netting)")
+task(
+  "escrow:settle",
+  "Carrier: settles a period with a partner: closes whichever direction is not closed yet, then pays the difference from the net debtor's deposit (netting)",
+)
   .addParam("partner", "The other carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
   .addOptionalParam("fromBlock", FROM_BLOCK_HELP)
@@ -153,8 +172,11 @@ task("escrow:settle", "Carrier: settles a period with a partner: closes whicheve
       const partner = await requirePartner(client, self.plmn, partnerPlmn);
       const r = await settlePeriod(client, self.plmn, partner.plmn, period, fromBlockArg(args.fromBlock));
       const token = await tokenInfo(await agreementToken(client, self.plmn, partner.plmn), client.runner);
-      for (const c of r.closed) out(`Closed the invoice of ${formatPlmn(c.payer)} to ${formatPlmn(c.payee)}: ${units(c.amount, token)} (tx ${c.txHash}).`);
-      out(`Settled ${formatPeriod(period)} between ${self.text} and ${partner.text} (tx ${r.txHash}): ${self.text} owed ${units(r.selfOwed, token)}, ${partner.text} owed ${units(r.partnerOwed, token)}.`);
+      for (const c of r.closed)
+        out(`Closed the invoice of ${formatPlmn(c.payer)} to ${formatPlmn(c.payee)}: ${units(c.amount, token)} (tx ${c.txHash}).`);
+      out(
+        `Settled ${formatPeriod(period)} between ${self.text} and ${partner.text} (tx ${r.txHash}): ${self.text} owed ${units(r.selfOwed, token)}, ${partner.text} owed ${units(r.partnerOwed, token)}.`,
+      );
       if (r.payments.length === 0) out("  Both owed the same: nothing moved.");
       for (const p of r.payments) {
         const t = await tokenInfo(p.token, client.runner);
@@ -163,8 +185,12 @@ task("escrow:settle", "Carrier: settles a period with a partner: closes whicheve
       }
       for (const s of r.shortfalls) {
         const t = await tokenInfo(s.token, client.runner);
-        out(`  SHORTFALL: ${formatPlmn(s.debtor)}'s deposit was short by ${units(s.owed, t)}: that is now its debt to ${formatPlmn(s.creditor)}.`);
-        out(`  After a top-up, either side collects it: npx hardhat escrow:pay-debt --debtor ${formatPlmn(s.debtor)} --creditor ${formatPlmn(s.creditor)}`);
+        out(
+          `  SHORTFALL: ${formatPlmn(s.debtor)}'s deposit was short by ${units(s.owed, t)}: that is now its debt to ${formatPlmn(s.creditor)}.`,
+        );
+        out(
+          `  After a top-up, either side collects it: npx hardhat escrow:pay-debt --debtor ${formatPlmn(s.debtor)} --creditor ${formatPlmn(s.creditor)}`,
+        );
       }
     }),
   );
@@ -182,8 +208,12 @@ task("escrow:pay-debt", "Either carrier: pays a debt left by a settlement shortf
       await memberOfSigner(client, ROLE_BITS.carrier);
       await requireMember(client, debtor, "--debtor");
       await requireMember(client, creditor, "--creditor");
-      const token = args.token ? await tokenInfo(args.token, client.runner, { file: "--token" }) : await tokenInfo(await agreementToken(client, debtor, creditor), client.runner);
+      const token = args.token
+        ? await tokenInfo(args.token, client.runner, { file: "--token" })
+        : await tokenInfo(await agreementToken(client, debtor, creditor), client.runner);
       const r = await payDebt(client, debtor, creditor, token);
-      out(`${formatPlmn(debtor)} paid ${formatPlmn(creditor)} ${units(r.paid, token)} of its debt (tx ${r.txHash}); ${units(r.remaining, token)} still owed.`);
+      out(
+        `${formatPlmn(debtor)} paid ${formatPlmn(creditor)} ${units(r.paid, token)} of its debt (tx ${r.txHash}); ${units(r.remaining, token)} still owed.`,
+      );
     }),
   );

@@ -16,14 +16,17 @@ import { buildReport, reportToCsv, reportToJson, reportToText } from "../lib/set
 import type { Hex } from "../lib/util/hex";
 import type { RoamLedgerClient } from "../lib/chain/client";
 
-const KEYSTORE_HELP = "Key store with your encryption key (default $ROAMLEDGER_HOME or ./.roamledger): decrypts the payloads to count usage not billable";
+const KEYSTORE_HELP =
+  "Key store with your encryption key (default $ROAMLEDGER_HOME or ./.roamledger): decrypts the payloads to count usage not billable";
 const STORE_HELP = "Payload store folder (default $ROAMLEDGER_STORE or <key store>/store)";
 
 /** The carrier the account operates for (these tasks only read; any member's account will do). */
 async function selfOf(client: RoamLedgerClient): Promise<Hex> {
   const plmn = (await client.carriers.memberOf(await (client.runner as Signer).getAddress())) as Hex;
   if (plmn === "0x000000") {
-    throw new InputError("whose invoices? The account is no member's operator", { hint: "pass --from with an operator account of your carrier." });
+    throw new InputError("whose invoices? The account is no member's operator", {
+      hint: "pass --from with an operator account of your carrier.",
+    });
   }
   return plmn;
 }
@@ -41,10 +44,18 @@ function fromBlockArg(value: string | undefined): number {
 }
 
 /** The payload key and store when the key store holds our encryption key, else why not. */
-async function payloadsFor(client: RoamLedgerClient, self: Hex, partner: Hex, keystore?: string, store?: string): Promise<ReadInvoiceOptions["payloads"]> {
+async function payloadsFor(
+  client: RoamLedgerClient,
+  self: Hex,
+  partner: Hex,
+  keystore?: string,
+  store?: string,
+): Promise<ReadInvoiceOptions["payloads"]> {
   const ks = keystoreFor(keystore);
   if (!ks.hasEncryptionKey(formatPlmn(self))) {
-    return { unavailable: `the key store ${ks.root} has no encryption key of ${formatPlmn(self)} (pass --keystore to decrypt the payloads)` };
+    return {
+      unavailable: `the key store ${ks.root} has no encryption key of ${formatPlmn(self)} (pass --keystore to decrypt the payloads)`,
+    };
   }
   try {
     return { key: await pairKeyWith(client, ks, self, partner), store: storeFor(ks, store) };
@@ -53,7 +64,10 @@ async function payloadsFor(client: RoamLedgerClient, self: Hex, partner: Hex, ke
   }
 }
 
-task("invoice", "Either carrier (read-only): renders the invoice of one direction of a period as JSON, CSV or PDF: on-chain amounts (checked against lib/settlement/rating.ts), line items per tariff class, SLA credit, disputes, usage not billed, and the batches and transactions behind every line")
+task(
+  "invoice",
+  "Either carrier (read-only): renders the invoice of one direction of a period as JSON, CSV or PDF: on-chain amounts (checked against lib/settlement/rating.ts), line items per tariff class, SLA credit, disputes, usage not billed, and the batches and transactions behind every line",
+)
   .addParam("partner", "The other carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
   .addOptionalParam("format", "json, csv or pdf (default pdf)")
@@ -66,7 +80,17 @@ task("invoice", "Either carrier (read-only): renders the invoice of one directio
   .setAction(
     action(
       async (
-        args: { partner: string; period: string; format?: string; out?: string; as?: string; keystore?: string; store?: string; fromBlock?: string; from?: string },
+        args: {
+          partner: string;
+          period: string;
+          format?: string;
+          out?: string;
+          as?: string;
+          keystore?: string;
+          store?: string;
+          fromBlock?: string;
+          from?: string;
+        },
         hre,
       ) => {
         const partnerPlmn = plmnArg("partner", args.partner);
@@ -109,7 +133,10 @@ task("invoice", "Either carrier (read-only): renders the invoice of one directio
     ),
   );
 
-task("report", "Either carrier (read-only): the period's accounting overview: per partner what you owe and are owed (closed invoices, or a preview of the usage submitted so far), settled or open, disputes still possible, deposits and debts")
+task(
+  "report",
+  "Either carrier (read-only): the period's accounting overview: per partner what you owe and are owed (closed invoices, or a preview of the usage submitted so far), settled or open, disputes still possible, deposits and debts",
+)
   .addParam("period", "Billing period, YYYY-MM")
   .addOptionalParam("format", "text, json or csv (default text)")
   .addOptionalParam("out", "File to write (default: stdout)")

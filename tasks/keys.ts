@@ -7,7 +7,10 @@ import { imsiKeyFingerprint } from "../lib/crypto/envelope";
 
 const KEYSTORE_HELP = "Key store folder (default $ROAMLEDGER_HOME or ./.roamledger)";
 
-task("keys:init", "Creates your member's keys in the local key store if missing: the encryption key pair (its public half goes on-chain) and, for a carrier, the IMSI key")
+task(
+  "keys:init",
+  "Creates your member's keys in the local key store if missing: the encryption key pair (its public half goes on-chain) and, for a carrier, the IMSI key",
+)
   .addParam("plmn", "Your member, as MCC-MNC (e.g. 262-01)")
   .addOptionalParam("keystore", KEYSTORE_HELP)
   .setAction(
@@ -37,7 +40,10 @@ task("keys:share", "Home carrier: seals your IMSI key to a roaming partner's reg
     }),
   );
 
-task("keys:receive", "Visited carrier: fetches the IMSI key a home carrier shared with you, opens it with your encryption key and stores it")
+task(
+  "keys:receive",
+  "Visited carrier: fetches the IMSI key a home carrier shared with you, opens it with your encryption key and stores it",
+)
   .addParam("home", "The home carrier that shared its key, as MCC-MNC (e.g. 262-01)")
   .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("from", FROM_HELP)
@@ -48,6 +54,8 @@ task("keys:receive", "Visited carrier: fetches the IMSI key a home carrier share
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const ks = keystoreFor(args.keystore);
       const { fingerprint } = await receiveImsiKey(client, ks, self.plmn, home);
-      out(`Stored the IMSI key of ${formatPlmn(home)} (fingerprint ${fingerprint}) in ${ks.partnerImsiKeyPath(self.text, formatPlmn(home))}.`);
+      out(
+        `Stored the IMSI key of ${formatPlmn(home)} (fingerprint ${fingerprint}) in ${ks.partnerImsiKeyPath(self.text, formatPlmn(home))}.`,
+      );
     }),
   );

@@ -29,7 +29,9 @@ export function printIngestSummary(s: IngestSummary, period: string): void {
   for (const [reason, count] of Object.entries(s.notBillableByReason)) out(`    ${reason}: ${n(count)}`);
   out(`  fraud: ${n(s.flaggedDevices)} device(s) flagged on-chain in ${s.flagTxs.length} transaction(s)`);
   out(`  permanent roamers reported: ${n(s.permanentRoamers)}`);
-  out(`  devices: ${n(s.devices)}; processing ${n(s.recordsPerSec)} records/s (chain excluded)${s.peakRssMb ? `; peak memory ${n(s.peakRssMb)} MB` : ""}`);
+  out(
+    `  devices: ${n(s.devices)}; processing ${n(s.recordsPerSec)} records/s (chain excluded)${s.peakRssMb ? `; peak memory ${n(s.peakRssMb)} MB` : ""}`,
+  );
   for (const b of s.batches) {
     const how = b.submitted === "existing" ? "already on-chain" : `tx ${b.txHash}, gas ${b.gasUsed}`;
     out(`  batch ${b.id}: ${n(b.records)} records, ${how}`);
@@ -50,24 +52,41 @@ function collectGarbageSooner(): void {
   const raw = process.env.ROAMLEDGER_HEAP_GROWING_PERCENT ?? String(INGEST_HEAP_GROWING_PERCENT);
   const percent = Number(raw);
   if (!Number.isInteger(percent) || percent < 0 || percent > 1000) {
-    throw new InputError(`ROAMLEDGER_HEAP_GROWING_PERCENT=${raw} is not a percentage`, { hint: "set a whole number from 0 to 1000 (0: V8's default), or unset it." });
+    throw new InputError(`ROAMLEDGER_HEAP_GROWING_PERCENT=${raw} is not a percentage`, {
+      hint: "set a whole number from 0 to 1000 (0: V8's default), or unset it.",
+    });
   }
   if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
-task("usage:ingest", "Visited carrier: validates, checks against device policies, commits and bills one usage file of a home partner for a period (re-run after a crash finishes the job, nothing twice)")
+task(
+  "usage:ingest",
+  "Visited carrier: validates, checks against device policies, commits and bills one usage file of a home partner for a period (re-run after a crash finishes the job, nothing twice)",
+)
   .addParam("file", "Usage records, CSV with header or JSON lines (.jsonl); see docs/usage-records.md")
   .addParam("home", "The home carrier billed, as MCC-MNC (e.g. 262-01)")
   .addParam("period", "Billing period, YYYY-MM; records outside it are rejected")
   .addOptionalParam("batchSize", `Records per batch (default ${DEFAULT_BATCH_SIZE})`, undefined, types.int)
-  .addOptionalParam("summary", "Also write the run's summary as JSON to this file: counts, rejects per reason, batches and their transactions, records/s, peak memory")
+  .addOptionalParam(
+    "summary",
+    "Also write the run's summary as JSON to this file: counts, rejects per reason, batches and their transactions, records/s, peak memory",
+  )
   .addOptionalParam("store", STORE_HELP)
   .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(
       async (
-        args: { file: string; home: string; period: string; batchSize?: number; summary?: string; store?: string; keystore?: string; from?: string },
+        args: {
+          file: string;
+          home: string;
+          period: string;
+          batchSize?: number;
+          summary?: string;
+          store?: string;
+          keystore?: string;
+          from?: string;
+        },
         hre,
       ) => {
         const home = plmnArg("home", args.home);
@@ -104,7 +123,10 @@ task("usage:ingest", "Visited carrier: validates, checks against device policies
     ),
   );
 
-task("usage:verify", "Home carrier: fetches and decrypts a usage batch, checks it against its on-chain root and totals (and your own records), then accepts it, disputes the records that differ with Merkle proofs, or rejects it")
+task(
+  "usage:verify",
+  "Home carrier: fetches and decrypts a usage batch, checks it against its on-chain root and totals (and your own records), then accepts it, disputes the records that differ with Merkle proofs, or rejects it",
+)
   .addParam("batch", "The batch id (0x + 64 hex digits), as usage:ingest or watch print it")
   .addOptionalParam("own", "Your own records of the same usage (CSV or JSON lines, same format) to compare with")
   .addOptionalParam("tolerance", "Data-volume difference tolerated before disputing, in percent (default 0)", "0")

@@ -75,9 +75,13 @@ task("usage:generate", "Writes a synthetic month of IoT roaming usage (CSV or JS
       });
       progress.done();
       if (args.summary) fs.writeFileSync(args.summary, JSON.stringify(summary, null, 2) + "\n");
-      const byPolicy = Object.entries(summary.devicesByPolicy).map(([p, n]) => `${n} ${p}`).join(", ");
+      const byPolicy = Object.entries(summary.devicesByPolicy)
+        .map(([p, n]) => `${n} ${p}`)
+        .join(", ");
       const malformed = MALFORMED_KINDS.map((k) => `${summary.malformed[k].length} ${k}`).join(", ");
-      out(`${formatPeriod(period)}: ${summary.records} records (${summary.format}) of ${summary.devices} devices (${byPolicy}) -> ${args.out}`);
+      out(
+        `${formatPeriod(period)}: ${summary.records} records (${summary.format}) of ${summary.devices} devices (${byPolicy}) -> ${args.out}`,
+      );
       out(`Devices -> ${args.devicesOut}`);
       out(`Out of policy: ${summary.outOfPolicy.map((d) => `${d.imsi} (${d.kind})`).join(", ") || "none"}`);
       out(`Permanent roamers (present all ${summary.days} days): ${summary.permanentRoamers.length}`);

@@ -3,7 +3,10 @@ import { ANY_ROLE, ROLE_BITS } from "../lib/core/roles";
 import { watchChain } from "../lib/watch/watch";
 import { action, clientFor, FROM_HELP, memberOfSigner, out } from "./common";
 
-task("watch", "Follows the chain live and prints what concerns your member: fraud flags, permanent roamers, new batches, disputes, closed periods and settlement (device makers: their own devices)")
+task(
+  "watch",
+  "Follows the chain live and prints what concerns your member: fraud flags, permanent roamers, new batches, disputes, closed periods and settlement (device makers: their own devices)",
+)
   .addOptionalParam("fromBlock", "First block to read (default: from now on)", undefined, types.int)
   .addFlag("once", "Read up to the current block, then exit (for scripts)")
   .addFlag("json", "One JSON object per event instead of text")
@@ -17,7 +20,10 @@ task("watch", "Follows the chain live and prints what concerns your member: frau
       const maker = (Number(member.roles) & ROLE_BITS["device-maker"]) !== 0;
       const controller = new AbortController();
       process.once("SIGINT", () => controller.abort());
-      if (!args.json) out(`Watching for ${self.text}${maker ? " (device maker: its devices too)" : ""}${args.once ? " up to the current block" : "; Ctrl-C to stop"}.`);
+      if (!args.json)
+        out(
+          `Watching for ${self.text}${maker ? " (device maker: its devices too)" : ""}${args.once ? " up to the current block" : "; Ctrl-C to stop"}.`,
+        );
       await watchChain({
         client,
         provider: hre.ethers.provider,

@@ -14,11 +14,6 @@ export default buildModule("CarrierRegistry", (m) => {
   const thresholdBps = m.getParameter("thresholdBps", 5001);
   const proposalLifetime = m.getParameter("proposalLifetime", 7 * 24 * 3600);
   const infraAccounts = m.getParameter("infraAccounts", []);
-  const carrierRegistry = m.contract("CarrierRegistry", [
-    bootstrapMembers,
-    thresholdBps,
-    proposalLifetime,
-    infraAccounts,
-  ]);
+  const carrierRegistry = m.contract("CarrierRegistry", [bootstrapMembers, thresholdBps, proposalLifetime, infraAccounts]);
   return { carrierRegistry };
 });

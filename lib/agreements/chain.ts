@@ -62,7 +62,10 @@ export interface ProposeResult {
  */
 export async function proposeAgreement(client: RoamLedgerClient, self: Hex, partner: Hex, file: string): Promise<ProposeResult> {
   if (self === partner) {
-    throw new InputError(`${formatPlmn(partner)} is your own carrier`, { location: { file: "--partner" }, hint: "name the roaming partner." });
+    throw new InputError(`${formatPlmn(partner)} is your own carrier`, {
+      location: { file: "--partner" },
+      hint: "name the roaming partner.",
+    });
   }
   const { token, location } = readSettlementToken(file);
   const info = await tokenInfo(token, client.runner, location);
@@ -169,7 +172,12 @@ export async function readAgreement(client: RoamLedgerClient, self: Hex, partner
 /** Rows of cells as left-aligned columns. */
 function columns(rows: readonly string[][]): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  return rows.map((row) => row.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, c) => cell.padEnd(widths[c]))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 /** A PLMN id as text, marked when it is `self`. */
@@ -184,8 +192,7 @@ export function describeVersion(v: VersionView, self: Hex, inForce = false): str
   const pr = t.permanentRoaming;
   const lines = [
     `version ${v.version}: ${v.status}${inForce ? ", in force now" : ""}`,
-    `  proposed by ${party(v.proposer, self)} at ${isoTime(v.proposedAt)}` +
-      (v.acceptedAt ? `; accepted at ${isoTime(v.acceptedAt)}` : ""),
+    `  proposed by ${party(v.proposer, self)} at ${isoTime(v.proposedAt)}` + (v.acceptedAt ? `; accepted at ${isoTime(v.acceptedAt)}` : ""),
     `  valid ${t.validFrom} .. ${t.validUntil} (end exclusive)`,
     `  settlement token ${t.settlementToken} (${v.token.symbol || "no symbol"}, ${v.token.decimals} decimals); ` +
       `dispute window ${t.disputeWindowDays} day(s)`,

@@ -211,9 +211,7 @@ class TermsReader {
     }
     for (const key of Object.keys(value)) {
       if (!(key in fields)) {
-        this.attempt(() =>
-          this.fail([...path, key], `unknown field "${key}"`, `the fields here are: ${Object.keys(fields).join(", ")}.`),
-        );
+        this.attempt(() => this.fail([...path, key], `unknown field "${key}"`, `the fields here are: ${Object.keys(fields).join(", ")}.`));
       }
     }
     return value as Raw;
@@ -244,7 +242,11 @@ class TermsReader {
       const v = this.required(obj, path, fields);
       if (typeof v !== "string") {
         const example = typeof v === "number" ? `"${v}"` : '"0.05"';
-        this.fail(path, `amounts are written as strings, found ${JSON.stringify(v)}`, `write it in quotes, e.g. ${example}: JSON numbers can lose digits.`);
+        this.fail(
+          path,
+          `amounts are written as strings, found ${JSON.stringify(v)}`,
+          `write it in quotes, e.g. ${example}: JSON numbers can lose digits.`,
+        );
       }
       return parseAmount(v, decimals, this.at(path), { max: UINT128_MAX });
     });
@@ -360,7 +362,11 @@ function readPermanentRoaming(
   const surcharge = r.amount(obj, [...path, "surchargePerDay"], PERMANENT_FIELDS, decimals);
   if (days === 0n && surcharge !== undefined && surcharge > 0n) {
     r.attempt(() =>
-      r.fail([...path, "surchargePerDay"], "a surcharge needs a limit: days is 0", "set days, or the surcharge to \"0\", or permanentRoaming to null."),
+      r.fail(
+        [...path, "surchargePerDay"],
+        "a surcharge needs a limit: days is 0",
+        'set days, or the surcharge to "0", or permanentRoaming to null.',
+      ),
     );
   }
   return { permanentRoamingDays: asNumber(days), permanentRoamingSurchargePerDay: surcharge };
@@ -394,7 +400,11 @@ function readRatePlans(r: TermsReader, value: unknown, options: ReadTermsOptions
       const first = seen.get(key);
       if (first !== undefined) {
         r.attempt(() =>
-          r.fail(["rates", i], `a second plan for ${formatPlmn(plan.visited)} visited, tariff class ${plan.tariffClass}`, `rates[${first}] prices it already; merge the two.`),
+          r.fail(
+            ["rates", i],
+            `a second plan for ${formatPlmn(plan.visited)} visited, tariff class ${plan.tariffClass}`,
+            `rates[${first}] prices it already; merge the two.`,
+          ),
         );
       }
       seen.set(key, i);
@@ -423,7 +433,8 @@ function readRatePlan(r: TermsReader, raw: unknown, i: number, options: ReadTerm
 }
 
 function readVisited(r: TermsReader, value: unknown, path: JsonPath, options: ReadTermsOptions): Hex {
-  if (typeof value !== "string") r.fail(path, `visited must be a PLMN id in quotes, found ${JSON.stringify(value)}`, `visited: ${RATE_FIELDS.visited}.`);
+  if (typeof value !== "string")
+    r.fail(path, `visited must be a PLMN id in quotes, found ${JSON.stringify(value)}`, `visited: ${RATE_FIELDS.visited}.`);
   const plmn = parsePlmn(value, r.at(path));
   if (plmn !== options.self && plmn !== options.partner) {
     r.fail(
@@ -452,7 +463,11 @@ function readTiers(r: TermsReader, value: unknown, path: JsonPath): TierStruct[]
     const prev = tiers[j - 1];
     if (prev && (tier.fromMb <= prev.fromMb || tier.discountBps < prev.discountBps)) {
       r.attempt(() =>
-        r.fail([...path, j], "tiers must ascend strictly by fromMb, with discounts that never decrease", `tier ${j - 1} starts at ${prev.fromMb} MB with ${formatPercent(prev.discountBps)} %.`),
+        r.fail(
+          [...path, j],
+          "tiers must ascend strictly by fromMb, with discounts that never decrease",
+          `tier ${j - 1} starts at ${prev.fromMb} MB with ${formatPercent(prev.discountBps)} %.`,
+        ),
       );
     }
   });

@@ -25,7 +25,9 @@ export interface QbftExtraData {
 /** Validator addresses checksummed, without duplicates, in ascending order (as Besu expects them). */
 export function sortValidators(validators: readonly string[]): string[] {
   if (validators.length === 0) {
-    throw new InputError("a QBFT network needs at least one validator", { hint: "generate four: BFT tolerates one faulty validator in four." });
+    throw new InputError("a QBFT network needs at least one validator", {
+      hint: "generate four: BFT tolerates one faulty validator in four.",
+    });
   }
   const seen = new Set<string>();
   for (const v of validators) {

@@ -97,7 +97,8 @@ export function qbftGenesis(options: QbftGenesisOptions): QbftGenesis {
     throw new InputError(`the block gas limit must be from 5,000 to 2^63 - 1, found ${options.gasLimit}`);
   }
   const timestamp = options.timestamp ?? 0;
-  if (!Number.isInteger(timestamp) || timestamp < 0) throw new InputError(`the genesis timestamp must be a Unix time in seconds, found ${timestamp}`);
+  if (!Number.isInteger(timestamp) || timestamp < 0)
+    throw new InputError(`the genesis timestamp must be a Unix time in seconds, found ${timestamp}`);
   const forks = Object.fromEntries(FORK_BLOCKS.map((f) => [f, 0]));
   return {
     config: {

@@ -45,8 +45,7 @@ export function addressesFromIgnition(deployed: Record<string, string>, source: 
  * shape) when set, else from `ignition/deployments/chain-<id>/deployed_addresses.json` under `root`.
  */
 export function loadDeployment(root: string, chainId: bigint | number): RoamLedgerAddresses {
-  const file =
-    process.env.ROAMLEDGER_DEPLOYMENT ?? path.join(deploymentDir(root, chainId), "deployed_addresses.json");
+  const file = process.env.ROAMLEDGER_DEPLOYMENT ?? path.join(deploymentDir(root, chainId), "deployed_addresses.json");
   if (!fs.existsSync(file)) {
     throw new ConfigError(`No RoamLedger deployment found for chain ${chainId} (looked for ${file})`, {
       hint: "deploy first with `npx hardhat deploy --network <network>`, or point ROAMLEDGER_DEPLOYMENT at the deployed_addresses.json of the consortium's deployment.",

@@ -151,7 +151,8 @@ function findInErrorChain<T>(err: unknown, pick: (e: Record<string, unknown>) =>
 export function connectionFailure(err: unknown): string | undefined {
   return findInErrorChain(err, (e) => {
     if (typeof e.code === "string" && CONNECTION_CODES.has(e.code)) return e.code;
-    if (e._isHardhatError === true && HARDHAT_CONNECTION_ERRORS.has(e.number as number)) return connectionFailure(e.parent) ?? `HH${e.number}`;
+    if (e._isHardhatError === true && HARDHAT_CONNECTION_ERRORS.has(e.number as number))
+      return connectionFailure(e.parent) ?? `HH${e.number}`;
     return undefined;
   });
 }
@@ -166,7 +167,12 @@ export function nodeConnectionError(err: unknown, network: { name: string; url?:
   const code = connectionFailure(err);
   if (!code) return undefined;
   const where = `network ${network.name}${network.url ? ` (${network.url})` : ""}`;
-  const what = code === "ECONNREFUSED" || code === "HH108" ? "connection refused" : /TIMEOUT|ETIMEDOUT|HH109/.test(code) ? "timed out" : "connection closed";
+  const what =
+    code === "ECONNREFUSED" || code === "HH108"
+      ? "connection refused"
+      : /TIMEOUT|ETIMEDOUT|HH109/.test(code)
+        ? "timed out"
+        : "connection closed";
   return new NodeConnectionError(`lost the connection to the chain node of ${where}: ${what} (${code})`, {
     details:
       "The node stopped, restarted or cannot be reached. What this command sent before is on-chain or was never " +
@@ -179,7 +185,9 @@ export function nodeConnectionError(err: unknown, network: { name: string; url?:
 /** The JSON-RPC error the node answered with, in `err` or an error it wraps (Hardhat's ProviderError), else undefined. */
 function providerError(err: unknown): { code: number; message: string } | undefined {
   return findInErrorChain(err, (e) =>
-    e.name === "ProviderError" && typeof e.code === "number" && typeof e.message === "string" ? { code: e.code, message: e.message } : undefined,
+    e.name === "ProviderError" && typeof e.code === "number" && typeof e.message === "string"
+      ? { code: e.code, message: e.message }
+      : undefined,
   );
 }
 

@@ -52,11 +52,7 @@ function account(value: unknown, accounts: readonly string[], location: { file: 
  * the local key store, for dev chains where one machine plays every carrier. All problems are
  * reported together, each with file and line; nothing is deployed unless all is well.
  */
-export function readDeployParameters(
-  file: string,
-  accounts: readonly string[],
-  keystore: Keystore,
-): RoamLedgerParameters {
+export function readDeployParameters(file: string, accounts: readonly string[], keystore: Keystore): RoamLedgerParameters {
   const { value, text } = readJsonFile(file, "deployment parameters");
   const raw = value as Record<string, unknown>;
   const errors: InputError[] = [];
@@ -80,9 +76,7 @@ export function readDeployParameters(
   }
   const graceDays = raw.submissionGraceDays ?? 3;
   if (typeof graceDays !== "number" || !(graceDays >= 0) || graceDays > 90) {
-    errors.push(
-      new InputError("submissionGraceDays must be a number of days from 0 to 90", { location: at("submissionGraceDays") }),
-    );
+    errors.push(new InputError("submissionGraceDays must be a number of days from 0 to 90", { location: at("submissionGraceDays") }));
   }
   const infra = (Array.isArray(raw.infraAccounts) ? raw.infraAccounts : []).map((a) =>
     attempt(() => account(a, accounts, at("infraAccounts"))),

@@ -68,12 +68,7 @@ function formatScaled(value: bigint, scale: number): string {
  * negatives, non-numbers, more fractional digits than the token has (never rounds), or a value above
  * `options.max`.
  */
-export function parseAmount(
-  text: string,
-  decimals: number,
-  location: InputLocation,
-  options: ParseAmountOptions = {},
-): bigint {
+export function parseAmount(text: string, decimals: number, location: InputLocation, options: ParseAmountOptions = {}): bigint {
   checkDecimals(decimals);
   const words = { what: "a token amount", precision: `the settlement token has ${decimals} decimals` };
   return parseScaled(text, decimals, words, location, options.max);

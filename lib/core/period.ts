@@ -19,7 +19,9 @@ export function checkPeriod(period: number): void {
   const month = period % 100;
   const year = Math.floor(period / 100);
   if (!Number.isInteger(period) || month < 1 || month > 12 || year < 2000 || year > 2399) {
-    throw new InputError(`period ${period} is not a month written as yyyymm (years 2000 to 2399)`, { hint: "write it like 202611 (November 2026)." });
+    throw new InputError(`period ${period} is not a month written as yyyymm (years 2000 to 2399)`, {
+      hint: "write it like 202611 (November 2026).",
+    });
   }
 }
 

@@ -60,9 +60,7 @@ function decryptionFailed(details?: string, cause?: unknown): CryptoError {
 export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
   checkKey(key);
   if (sealed.length < SEAL_OVERHEAD) {
-    throw decryptionFailed(
-      `the data is ${sealed.length} bytes long, shorter than its ${SEAL_OVERHEAD} bytes of nonce and tag`,
-    );
+    throw decryptionFailed(`the data is ${sealed.length} bytes long, shorter than its ${SEAL_OVERHEAD} bytes of nonce and tag`);
   }
   const nonce = sealed.subarray(0, NONCE_LENGTH);
   const ciphertext = sealed.subarray(NONCE_LENGTH, sealed.length - TAG_LENGTH);

@@ -3,13 +3,7 @@ import { CryptoError } from "../core/errors";
 import { bytesToHex, hexToBytes, type Hex } from "../util/hex";
 import { checkPlmnHex } from "../core/plmn";
 import { deriveKey, open, seal, SEAL_OVERHEAD } from "./aead";
-import {
-  checkImsiKey,
-  ecdhSharedSecret,
-  generateEncryptionKeyPair,
-  IMSI_KEY_LENGTH,
-  validateEncryptionPublicKey,
-} from "./keys";
+import { checkImsiKey, ecdhSharedSecret, generateEncryptionKeyPair, IMSI_KEY_LENGTH, validateEncryptionPublicKey } from "./keys";
 
 /**
  * The envelope in which a home carrier sends its IMSI key to a roaming partner (ECIES):

@@ -53,8 +53,7 @@ export function publicKeyFromPrivate(privateKey: Hex): Hex {
  * curve. Throws InputError otherwise.
  */
 export function validateEncryptionPublicKey(publicKey: string, location?: InputLocation): asserts publicKey is Hex {
-  const hint =
-    "an encryption public key is a 33-byte compressed secp256k1 point: 0x02 or 0x03 followed by 64 hex digits.";
+  const hint = "an encryption public key is a 33-byte compressed secp256k1 point: 0x02 or 0x03 followed by 64 hex digits.";
   if (!isHex(publicKey, PUBLIC_KEY_LENGTH)) {
     throw new InputError("encryption public key is not 33 bytes of lowercase 0x hex", { location, hint });
   }

@@ -34,12 +34,7 @@ export const NO_MAKER = "0x000000" as Hex;
  * IMSI of the home PLMN, duplicate IMSI in the file, known class, policy named in the policies file,
  * maker PLMN format.
  */
-export async function readDevices(
-  file: string,
-  home: Hex,
-  imsiKey: Uint8Array,
-  policyNames: ReadonlySet<string>,
-): Promise<DeviceLine[]> {
+export async function readDevices(file: string, home: Hex, imsiKey: Uint8Array, policyNames: ReadonlySet<string>): Promise<DeviceLine[]> {
   const homeText = formatPlmn(home);
   const deriveId = createDeviceIdDeriver(imsiKey);
   const seen = new Map<string, number>();
@@ -180,7 +175,10 @@ export async function registerDevices(
       hint: "pass --batch-size within that range (the default of 500 fits most networks' block gas limit).",
     });
   }
-  const mask = await registeredMask(client, devices.map((d) => d.deviceId));
+  const mask = await registeredMask(
+    client,
+    devices.map((d) => d.deviceId),
+  );
   const todo = devices.filter((_, i) => !mask[i]);
   const result: RegisterResult = { registered: 0, skipped: devices.length - todo.length, transactions: 0, gasUsed: 0n };
   options.onProgress?.(0, todo.length);
@@ -203,7 +201,10 @@ export async function registerDevices(
         // A transaction sent before a crash may land while this run is going: drop what it registered.
         const raced = err instanceof BaseError && (err as { errorName?: string }).errorName === "DeviceRegistryAlreadyRegistered";
         if (!raced || attempt >= 2) throw err;
-        const again = await registeredMask(client, batch.map((d) => d.deviceId));
+        const again = await registeredMask(
+          client,
+          batch.map((d) => d.deviceId),
+        );
         result.skipped += again.filter(Boolean).length;
         batch = batch.filter((_, j) => !again[j]);
       }

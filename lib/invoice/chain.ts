@@ -60,9 +60,12 @@ export async function readInvoiceData(client: RoamLedgerClient, opts: ReadInvoic
   // The rating as closed, and the transaction that closed it.
   const closed = await escrow.queryFilter(escrow.filters.InvoiceClosed(payer, payee, period), fromBlock);
   if (closed.length !== 1) {
-    throw new InputError(`found ${closed.length} InvoiceClosed events for ${formatPlmn(payer)} -> ${formatPlmn(payee)} ${formatPeriod(period)} from block ${fromBlock}`, {
-      hint: "search from an earlier block (the escrow's deployment block) or check the deployment record.",
-    });
+    throw new InputError(
+      `found ${closed.length} InvoiceClosed events for ${formatPlmn(payer)} -> ${formatPlmn(payee)} ${formatPeriod(period)} from block ${fromBlock}`,
+      {
+        hint: "search from an earlier block (the escrow's deployment block) or check the deployment record.",
+      },
+    );
   }
   const rating = ratingFromStruct(closed[0].args.rating);
   const version = await client.agreements.getVersion(payer, payee, inv.agreementVersion);
@@ -123,21 +126,34 @@ export async function readInvoiceData(client: RoamLedgerClient, opts: ReadInvoic
     periodTotals,
     batches,
     settlement: status === 2 ? await readSettlement(client, payer, payee, period, fromBlock) : undefined,
-    notBillable: await readNotBillable(opts, batches, submitted.map((s) => s.batch)),
+    notBillable: await readNotBillable(
+      opts,
+      batches,
+      submitted.map((s) => s.batch),
+    ),
   };
 }
 
 /** The `PeriodSettled` of the pair and period (sent in either order) and the payments of its transaction. */
-async function readSettlement(client: RoamLedgerClient, payer: Hex, payee: Hex, period: number, fromBlock: number): Promise<SettlementEvidence> {
+async function readSettlement(
+  client: RoamLedgerClient,
+  payer: Hex,
+  payee: Hex,
+  period: number,
+  fromBlock: number,
+): Promise<SettlementEvidence> {
   const { escrow } = client;
   const logs = [
     ...(await escrow.queryFilter(escrow.filters.PeriodSettled(payer, payee, period), fromBlock)),
     ...(await escrow.queryFilter(escrow.filters.PeriodSettled(payee, payer, period), fromBlock)),
   ];
   if (logs.length !== 1) {
-    throw new InputError(`found ${logs.length} PeriodSettled events for ${formatPlmn(payer)} / ${formatPlmn(payee)} ${formatPeriod(period)} from block ${fromBlock}`, {
-      hint: "search from an earlier block (the escrow's deployment block).",
-    });
+    throw new InputError(
+      `found ${logs.length} PeriodSettled events for ${formatPlmn(payer)} / ${formatPlmn(payee)} ${formatPeriod(period)} from block ${fromBlock}`,
+      {
+        hint: "search from an earlier block (the escrow's deployment block).",
+      },
+    );
   }
   const settled = logs[0];
   const payerFirst = settled.args.a.toLowerCase() === payer.toLowerCase();
@@ -184,7 +200,10 @@ async function readNotBillable(
     try {
       payload = openPayload(source.key, await source.store.get(s.payloadHash), s, RECORD_BYTES);
     } catch (err) {
-      return { available: false, why: `the payload of batch ${batches[i].batchId} could not be read: ${(err as Error).message.split("\n")[0]}` };
+      return {
+        available: false,
+        why: `the payload of batch ${batches[i].batchId} could not be read: ${(err as Error).message.split("\n")[0]}`,
+      };
     }
     read++;
     for (let r = 0; r < payload.header.recordCount; r++) {

@@ -74,7 +74,12 @@ export interface SettlementEvidence {
 
 /** Records that were committed but not billed, counted from the decrypted payloads. */
 export type NotBillableData =
-  | { available: true; batchesRead: number; records: number; byReason: { code: number; reason: string; records: number; perClass: { tariffClass: number; records: number }[] }[] }
+  | {
+      available: true;
+      batchesRead: number;
+      records: number;
+      byReason: { code: number; reason: string; records: number; perClass: { tariffClass: number; records: number }[] }[];
+    }
   | { available: false; why: string };
 
 /** Everything the invoice document says, as read from the chain (see ./chain `readInvoiceData`). */
@@ -240,7 +245,15 @@ export interface InvoiceModel {
     value: Money;
     batches: { ref: string; batchId: Hex; records: number; reasons: { reason: string; records: number }[]; txHashes: Hex[] }[];
   };
-  rejectedBatches: { ref: string; batchId: Hex; recordCount: number; reason: string; rejectTx?: Hex; submitTx: Hex; totals: ClassTotals[] }[];
+  rejectedBatches: {
+    ref: string;
+    batchId: Hex;
+    recordCount: number;
+    reason: string;
+    rejectTx?: Hex;
+    submitTx: Hex;
+    totals: ClassTotals[];
+  }[];
   notBillable: NotBillableData;
   batches: BatchRef[];
   /** The figures were recomputed with lib/settlement/rating.ts from the period totals and the terms, and agree. */
@@ -291,7 +304,10 @@ function fixed(units: bigint, decimals: number, digits: number): string {
 /** Fraction digits `units` needs in a token with `decimals` decimals (0 for whole token units). */
 function digitsNeeded(units: bigint, decimals: number): number {
   if (decimals === 0) return 0;
-  const fraction = (units < 0n ? -units : units).toString().padStart(decimals + 1, "0").slice(-decimals);
+  const fraction = (units < 0n ? -units : units)
+    .toString()
+    .padStart(decimals + 1, "0")
+    .slice(-decimals);
   return fraction.replace(/0+$/, "").length;
 }
 
@@ -302,7 +318,9 @@ export function displayAmount(units: bigint, token: TokenRef, digits: number): s
 
 /** A count with thousands separators. */
 export function displayCount(n: bigint | number): string {
-  return BigInt(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return BigInt(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
 /** Bytes as MB (10^6 bytes), exact, without trailing zeros: 1,500,000 -> "1.5". */
@@ -587,7 +605,10 @@ export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
   // The disputed usage at the agreement's rates: the subtotal with it added back, less the subtotal.
   const withDisputed = new Map<number, ClassTotals>();
   sumTotals(withDisputed, data.periodTotals);
-  sumTotals(withDisputed, disputed.map((d) => ({ ...d, activeDevices: 0, roamerDays: 0, qosSamples: 0, latencyMsSum: 0n, throughputKbpsSum: 0n })));
+  sumTotals(
+    withDisputed,
+    disputed.map((d) => ({ ...d, activeDevices: 0, roamerDays: 0, qosSamples: 0, latencyMsSum: 0n, throughputKbpsSum: 0n })),
+  );
   const disputedValue = rateInvoice(byClass(withDisputed), terms, payee.plmn).subtotal - rating.subtotal;
   all.push(disputedValue);
   const rejectedBatches = data.batches
@@ -606,8 +627,19 @@ export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
   const name = (plmn: Hex) => (plmn.toLowerCase() === payer.plmn.toLowerCase() ? payer : payee);
   const who = (plmn: Hex) => `${name(plmn).name} (${formatPlmn(plmn)})`;
   const s = data.settlement;
-  const payments = (s?.payments ?? []).map((p) => ({ debtor: who(p.debtor), creditor: who(p.creditor), owed: money(p.owed), paid: money(p.paid), payout: p.payout }));
-  const shortfalls = (s?.shortfalls ?? []).map((p) => ({ debtor: who(p.debtor), creditor: who(p.creditor), paid: money(p.paid), owed: money(p.owed) }));
+  const payments = (s?.payments ?? []).map((p) => ({
+    debtor: who(p.debtor),
+    creditor: who(p.creditor),
+    owed: money(p.owed),
+    paid: money(p.paid),
+    payout: p.payout,
+  }));
+  const shortfalls = (s?.shortfalls ?? []).map((p) => ({
+    debtor: who(p.debtor),
+    creditor: who(p.creditor),
+    paid: money(p.paid),
+    owed: money(p.owed),
+  }));
   for (const p of s?.payments ?? []) all.push(p.owed, p.paid);
   for (const p of s?.shortfalls ?? []) all.push(p.owed, p.paid);
   if (s) all.push(s.payeeOwed);
@@ -656,7 +688,11 @@ export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
       shortfalls: shortfalls.map((p) => ({ ...p, owed: fmt(p.owed), paid: fmt(p.paid) })),
       summary,
     },
-    lines: lines.map((l) => ({ ...l, rate: { units: l.rate.units, text: displayAmount(l.rate.units, token, rateDigits) }, amount: fmt(l.amount) })),
+    lines: lines.map((l) => ({
+      ...l,
+      rate: { units: l.rate.units, text: displayAmount(l.rate.units, token, rateDigits) },
+      amount: fmt(l.amount),
+    })),
     classes: classes.map((c) => ({ ...c, total: fmt(c.total) })),
     subtotal: fmt(money(rating.subtotal)),
     sla: {
@@ -694,4 +730,3 @@ export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
   };
   return model;
 }
-

@@ -50,7 +50,10 @@ class Writer {
   /** Text at (x, y) without pdfkit's line flow; returns its height. Wraps within `width` when given. */
   text(value: string, x: number, y: number, style: TextStyle = {}): number {
     const { doc } = this;
-    doc.font(style.font ?? FONT.regular).fontSize(style.size ?? 9).fillColor(style.color ?? COLOR.text);
+    doc
+      .font(style.font ?? FONT.regular)
+      .fontSize(style.size ?? 9)
+      .fillColor(style.color ?? COLOR.text);
     const options = { width: style.width, align: style.align ?? "left", lineBreak: style.width !== undefined } as const;
     const height = style.width !== undefined ? doc.heightOfString(value, options) : doc.currentLineHeight();
     doc.text(value, x, y, options);
@@ -124,7 +127,11 @@ function lastDay(endIso: string): string {
 }
 
 /** A batch's state in words: a batch never answered counts as accepted once its dispute window is over. */
-const STATE_TEXT = { submitted: "not answered by the home carrier (accepted when its dispute window ended)", accepted: "accepted", rejected: "rejected" } as const;
+const STATE_TEXT = {
+  submitted: "not answered by the home carrier (accepted when its dispute window ended)",
+  accepted: "accepted",
+  rejected: "rejected",
+} as const;
 
 function cells(line: LineItem): Record<ColumnKey, string> {
   return {
@@ -220,7 +227,11 @@ function header(w: Writer, m: InvoiceModel, unit: string): void {
 
   // Terms and settlement currency.
   const rows: [string, string, boolean][] = [
-    ["Agreement", `version ${m.agreement.version} of the roaming agreement ${m.payer.plmnText} / ${m.payee.plmnText}; dispute window ${m.agreement.disputeWindowDays} day(s)`, false],
+    [
+      "Agreement",
+      `version ${m.agreement.version} of the roaming agreement ${m.payer.plmnText} / ${m.payee.plmnText}; dispute window ${m.agreement.disputeWindowDays} day(s)`,
+      false,
+    ],
     ["Currency", `${unit} (settlement token, ${m.token.decimals} decimals); all amounts below in ${unit}`, false],
     ["Token contract", m.token.address, true],
     ["Escrow contract", `${m.escrow} on chain ${m.chainId}`, true],
@@ -238,7 +249,13 @@ function tableHeader(w: Writer): void {
   w.box(MARGIN, w.y, CONTENT, h, COLOR.accent, COLOR.accent);
   let x = MARGIN;
   for (const col of COLUMNS) {
-    w.text(col.title, x + CELL_PAD, w.y + 4.5, { font: FONT.bold, size: 8, color: "#ffffff", width: col.width - 2 * CELL_PAD, align: col.align });
+    w.text(col.title, x + CELL_PAD, w.y + 4.5, {
+      font: FONT.bold,
+      size: 8,
+      color: "#ffffff",
+      width: col.width - 2 * CELL_PAD,
+      align: col.align,
+    });
     x += col.width;
   }
   w.y += h + 2;
@@ -253,7 +270,12 @@ function lineItems(w: Writer, m: InvoiceModel): void {
     w.need(16 + 14 * Math.min(lines.length, 3));
     w.box(MARGIN, w.y, CONTENT, 14, COLOR.fill, COLOR.fill);
     const usage = `${displayCount(c.usage.records)} billable records, ${displayCount(c.usage.activeDevices)} active devices`;
-    w.text(`Tariff class ${c.tariffClass}${c.priced ? "" : " (no rate plan in this direction: reported, not billed)"}`, MARGIN + CELL_PAD, w.y + 3.5, { font: FONT.bold, size: 8.5 });
+    w.text(
+      `Tariff class ${c.tariffClass}${c.priced ? "" : " (no rate plan in this direction: reported, not billed)"}`,
+      MARGIN + CELL_PAD,
+      w.y + 3.5,
+      { font: FONT.bold, size: 8.5 },
+    );
     w.text(usage, MARGIN + CONTENT - 250 - CELL_PAD, w.y + 3.5, { size: 8, color: COLOR.muted, width: 250, align: "right" });
     w.y += 16;
     for (const line of lines) {
@@ -276,7 +298,12 @@ function lineItems(w: Writer, m: InvoiceModel): void {
     w.need(15);
     const amountX = MARGIN + COLUMNS.slice(0, 5).reduce((s, col) => s + col.width, 0);
     w.text(`Class ${c.tariffClass} total`, amountX - 150, w.y + 2.5, { font: FONT.bold, size: 8.5, width: 150 - CELL_PAD, align: "right" });
-    w.text(c.total.text, amountX + CELL_PAD, w.y + 2.5, { font: FONT.bold, size: 8.5, width: COLUMNS[5].width - 2 * CELL_PAD, align: "right" });
+    w.text(c.total.text, amountX + CELL_PAD, w.y + 2.5, {
+      font: FONT.bold,
+      size: 8.5,
+      width: COLUMNS[5].width - 2 * CELL_PAD,
+      align: "right",
+    });
     w.y += 17;
   }
   if (m.classes.length === 0) {
@@ -355,20 +382,38 @@ function slaSection(w: Writer, m: InvoiceModel): void {
   const s = m.sla;
   w.heading("Service level (SLA) and credit");
   const samples = s.qosSamples > 0n;
-  const result = (committed: boolean, missed: boolean) => (!committed ? "no commitment" : !samples ? "no samples" : missed ? "missed" : "met");
+  const result = (committed: boolean, missed: boolean) =>
+    !committed ? "no commitment" : !samples ? "no samples" : missed ? "missed" : "met";
   smallTable(
     w,
     ["Measure (averages over the period's records)", "Measured", "Target", "Result", "Credit if missed"],
     [
-      [`Latency, ms (${displayCount(s.qosSamples)} samples)`, samples ? displayCount(s.avgLatencyMs) : "-", s.maxLatencyMs ? `<= ${displayCount(s.maxLatencyMs)}` : "-", result(s.maxLatencyMs > 0, s.latencyMissed), displayBps(s.latencyCreditBps)],
-      [`Throughput, kbit/s (${displayCount(s.qosSamples)} samples)`, samples ? displayCount(s.avgThroughputKbps) : "-", s.minThroughputKbps ? `>= ${displayCount(s.minThroughputKbps)}` : "-", result(s.minThroughputKbps > 0, s.throughputMissed), displayBps(s.throughputCreditBps)],
+      [
+        `Latency, ms (${displayCount(s.qosSamples)} samples)`,
+        samples ? displayCount(s.avgLatencyMs) : "-",
+        s.maxLatencyMs ? `<= ${displayCount(s.maxLatencyMs)}` : "-",
+        result(s.maxLatencyMs > 0, s.latencyMissed),
+        displayBps(s.latencyCreditBps),
+      ],
+      [
+        `Throughput, kbit/s (${displayCount(s.qosSamples)} samples)`,
+        samples ? displayCount(s.avgThroughputKbps) : "-",
+        s.minThroughputKbps ? `>= ${displayCount(s.minThroughputKbps)}` : "-",
+        result(s.minThroughputKbps > 0, s.throughputMissed),
+        displayBps(s.throughputCreditBps),
+      ],
       ["Availability", "not measured", "-", "not credited on-chain", "-"],
     ],
     [211.28, 70, 70, 90, 70],
     [0, 3],
   );
   w.need(14);
-  w.text(`Credit applied: ${displayBps(s.creditBps)} of the subtotal = ${m.credit.text} (capped at 100 %; averages rounded down).`, MARGIN, w.y, { size: 8.5, width: CONTENT });
+  w.text(
+    `Credit applied: ${displayBps(s.creditBps)} of the subtotal = ${m.credit.text} (capped at 100 %; averages rounded down).`,
+    MARGIN,
+    w.y,
+    { size: 8.5, width: CONTENT },
+  );
   w.y += 14;
 }
 
@@ -376,7 +421,11 @@ function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
   w.heading("Disputes, rejected batches and usage not billed");
   const d = m.disputes;
   w.need(14 + 3 * 13); // a sub-heading stays with the first rows under it
-  w.text("Disputed by the home carrier (records proven in their batch and taken off the totals above):", MARGIN, w.y, { font: FONT.bold, size: 8.5, width: CONTENT });
+  w.text("Disputed by the home carrier (records proven in their batch and taken off the totals above):", MARGIN, w.y, {
+    font: FONT.bold,
+    size: 8.5,
+    width: CONTENT,
+  });
   w.y += 13;
   if (d.perClass.length === 0) {
     w.text("None.", MARGIN + 10, w.y, { size: 8.5, color: COLOR.muted });
@@ -385,7 +434,14 @@ function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
     smallTable(
       w,
       ["Tariff class", "Records", "Data, MB", "Signalling", "SMS", "Voice, s"],
-      d.perClass.map((c) => [String(c.tariffClass), displayCount(c.records), bytesAsMb(c.dataBytes), displayCount(c.signallingEvents), displayCount(c.smsCount), displayCount(c.voiceSeconds)]),
+      d.perClass.map((c) => [
+        String(c.tariffClass),
+        displayCount(c.records),
+        bytesAsMb(c.dataBytes),
+        displayCount(c.signallingEvents),
+        displayCount(c.smsCount),
+        displayCount(c.voiceSeconds),
+      ]),
       [141.28, 70, 100, 70, 60, 70],
     );
     for (const b of d.batches) {
@@ -395,7 +451,10 @@ function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
       w.y += w.text(line, MARGIN + 10, w.y, { size: 8.5, width: CONTENT - 10 }) + 1;
     }
     w.need(14);
-    w.text(`At the agreement's rates the disputed usage comes to ${d.value.text} ${unit}, not billed on this invoice.`, MARGIN + 10, w.y, { size: 8.5, width: CONTENT - 10 });
+    w.text(`At the agreement's rates the disputed usage comes to ${d.value.text} ${unit}, not billed on this invoice.`, MARGIN + 10, w.y, {
+      size: 8.5,
+      width: CONTENT - 10,
+    });
     w.y += 14;
   }
 
@@ -418,24 +477,38 @@ function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
 
   w.need(15 + 3 * 13);
   w.y += 2;
-  w.text("Committed but not billable (out-of-policy use, flagged as fraud where it applies):", MARGIN, w.y, { font: FONT.bold, size: 8.5, width: CONTENT });
+  w.text("Committed but not billable (out-of-policy use, flagged as fraud where it applies):", MARGIN, w.y, {
+    font: FONT.bold,
+    size: 8.5,
+    width: CONTENT,
+  });
   w.y += 13;
   const nb = m.notBillable;
   if (!nb.available) {
     w.y += w.text(`Not available: ${nb.why}`, MARGIN + 10, w.y, { size: 8.5, color: COLOR.muted, width: CONTENT - 10 }) + 2;
   } else if (nb.byReason.length === 0) {
-    w.text(`None: every committed record was billable (${nb.batchesRead} payload(s) decrypted).`, MARGIN + 10, w.y, { size: 8.5, color: COLOR.muted });
+    w.text(`None: every committed record was billable (${nb.batchesRead} payload(s) decrypted).`, MARGIN + 10, w.y, {
+      size: 8.5,
+      color: COLOR.muted,
+    });
     w.y += 13;
   } else {
     smallTable(
       w,
       ["Reason", "Records", "Per tariff class"],
-      nb.byReason.map((r) => [r.reason, displayCount(r.records), r.perClass.map((c) => `class ${c.tariffClass}: ${displayCount(c.records)}`).join(", ")]),
+      nb.byReason.map((r) => [
+        r.reason,
+        displayCount(r.records),
+        r.perClass.map((c) => `class ${c.tariffClass}: ${displayCount(c.records)}`).join(", "),
+      ]),
       [171.28, 80, 260],
       [0, 2],
     );
     w.need(12);
-    w.text(`From ${nb.batchesRead} decrypted payload(s), ${displayCount(nb.records)} record(s) in all.`, MARGIN + 10, w.y, { size: 8, color: COLOR.muted });
+    w.text(`From ${nb.batchesRead} decrypted payload(s), ${displayCount(nb.records)} record(s) in all.`, MARGIN + 10, w.y, {
+      size: 8,
+      color: COLOR.muted,
+    });
     w.y += 12;
   }
 }
@@ -458,7 +531,10 @@ function evidence(w: Writer, m: InvoiceModel): void {
   for (const b of m.batches) {
     w.need(60);
     w.text(`${b.ref}`, MARGIN, w.y, { font: FONT.bold, size: 9 });
-    w.text(`${displayCount(b.recordCount)} record(s), submitted ${b.submittedAt}; ${STATE_TEXT[b.state]}`, MARGIN + 28, w.y, { size: 8.5, width: CONTENT - 28 });
+    w.text(`${displayCount(b.recordCount)} record(s), submitted ${b.submittedAt}; ${STATE_TEXT[b.state]}`, MARGIN + 28, w.y, {
+      size: 8.5,
+      width: CONTENT - 28,
+    });
     w.y += 12;
     label("batch id");
     w.mono(b.batchId, MARGIN + 14, CONTENT - 14);
@@ -506,8 +582,16 @@ function footers(w: Writer, m: InvoiceModel): void {
     doc.page.margins.bottom = 0;
     const y = PAGE.height - MARGIN + 4;
     w.rule(y - 5);
-    w.text(`${m.payee.name} to ${m.payer.name}, ${m.period.text}  |  Invoice ${m.invoiceNumber}`, MARGIN, y, { size: 7.5, color: COLOR.muted });
-    w.text(`Page ${i - range.start + 1} of ${range.count}`, MARGIN + CONTENT - 100, y, { size: 7.5, color: COLOR.muted, width: 100, align: "right" });
+    w.text(`${m.payee.name} to ${m.payer.name}, ${m.period.text}  |  Invoice ${m.invoiceNumber}`, MARGIN, y, {
+      size: 7.5,
+      color: COLOR.muted,
+    });
+    w.text(`Page ${i - range.start + 1} of ${range.count}`, MARGIN + CONTENT - 100, y, {
+      size: 7.5,
+      color: COLOR.muted,
+      width: 100,
+      align: "right",
+    });
     doc.page.margins.bottom = bottom;
   }
 }

@@ -107,7 +107,15 @@ export function invoiceToCsv(model: InvoiceModel): string {
   const disputeTxs = model.disputes.batches.flatMap((b) => b.txHashes).join(" ");
   for (const c of model.disputes.perClass) {
     const add = (chargeType: string, quantity: string, unit: string) =>
-      rows.push({ section: "disputed", tariffClass: c.tariffClass, chargeType, quantity, unit, batchIds: disputeBatchIds, txHashes: disputeTxs });
+      rows.push({
+        section: "disputed",
+        tariffClass: c.tariffClass,
+        chargeType,
+        quantity,
+        unit,
+        batchIds: disputeBatchIds,
+        txHashes: disputeTxs,
+      });
     add("records", String(c.records), "record");
     if (c.dataBytes > 0n) add("data", bytesAsMb(c.dataBytes).replace(/,/g, ""), "MB");
     if (c.signallingEvents > 0n) add("signalling", c.signallingEvents.toString(), "event");
@@ -140,10 +148,22 @@ export function invoiceToCsv(model: InvoiceModel): string {
   }
   if (model.notBillable.available) {
     for (const r of model.notBillable.byReason) {
-      rows.push({ section: "not-billable", chargeType: r.reason, quantity: r.records, unit: "record", description: "committed, not billed (out of policy)" });
+      rows.push({
+        section: "not-billable",
+        chargeType: r.reason,
+        quantity: r.records,
+        unit: "record",
+        description: "committed, not billed (out of policy)",
+      });
     }
     if (model.notBillable.byReason.length === 0) {
-      rows.push({ section: "not-billable", chargeType: "none", quantity: 0, unit: "record", description: `all committed records were billable (${model.notBillable.batchesRead} payloads read)` });
+      rows.push({
+        section: "not-billable",
+        chargeType: "none",
+        quantity: 0,
+        unit: "record",
+        description: `all committed records were billable (${model.notBillable.batchesRead} payloads read)`,
+      });
     }
   } else {
     rows.push({ section: "not-billable", chargeType: "not-available", description: model.notBillable.why });

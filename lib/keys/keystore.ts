@@ -1,13 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import {
-  checkImsiKey,
-  generateEncryptionKeyPair,
-  generateImsiKey,
-  publicKeyFromPrivate,
-  type EncryptionKeyPair,
-} from "../crypto/keys";
+import { checkImsiKey, generateEncryptionKeyPair, generateImsiKey, publicKeyFromPrivate, type EncryptionKeyPair } from "../crypto/keys";
 import { BaseError, ConfigError } from "../core/errors";
 import { bytesToHex, hexToBytes } from "../util/hex";
 import { formatPlmn, parsePlmn } from "../core/plmn";
@@ -41,8 +35,7 @@ function readKeyFile(file: string, what: string, missingHint: string, badHint: s
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (cause) {
-    if (errorCode(cause) === "ENOENT")
-      throw new ConfigError(`no ${what}: ${file} does not exist`, { hint: missingHint, cause });
+    if (errorCode(cause) === "ENOENT") throw new ConfigError(`no ${what}: ${file} does not exist`, { hint: missingHint, cause });
     throw new ConfigError(`cannot read ${what} from ${file} (${errorCode(cause) ?? String(cause)})`, {
       hint: "check that the file is readable by the user running this command.",
       cause,
@@ -143,11 +136,8 @@ export class Keystore {
   /** The carrier's encryption key pair; ConfigError when the file is missing or malformed. */
   encryptionKey(plmn: string): EncryptionKeyPair {
     const file = this.encryptionKeyPath(plmn);
-    const badHint =
-      "restore the file from your backup; if the key is lost, create a new one and register its public key on chain.";
-    const privateKey = bytesToHex(
-      readKeyFile(file, "encryption private key", this.missingOwnKeyHint(plmn, file), badHint),
-    );
+    const badHint = "restore the file from your backup; if the key is lost, create a new one and register its public key on chain.";
+    const privateKey = bytesToHex(readKeyFile(file, "encryption private key", this.missingOwnKeyHint(plmn, file), badHint));
     try {
       return { privateKey, publicKey: publicKeyFromPrivate(privateKey) };
     } catch (cause) {

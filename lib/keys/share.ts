@@ -36,11 +36,14 @@ export async function shareImsiKey(
     });
   }
   const imsiKey = keystore.imsiKey(formatPlmn(home));
-  const envelope = sealImsiKey({ imsiKey, recipientPublicKey: (await client.carriers.getMember(partner)).encryptionKey as Hex, home, partner });
+  const envelope = sealImsiKey({
+    imsiKey,
+    recipientPublicKey: (await client.carriers.getMember(partner)).encryptionKey as Hex,
+    home,
+    partner,
+  });
   const fingerprint = imsiKeyFingerprint(imsiKey);
-  const receipt = await withDecodedRevert(async () =>
-    (await client.devices.shareImsiKey(partner, envelope, fingerprint)).wait(),
-  );
+  const receipt = await withDecodedRevert(async () => (await client.devices.shareImsiKey(partner, envelope, fingerprint)).wait());
   return { fingerprint, txHash: receipt!.hash };
 }
 

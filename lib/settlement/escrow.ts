@@ -54,7 +54,10 @@ export async function requireMember(client: RoamLedgerClient, plmn: Hex, arg = "
 /** A partner of `self`: a member with at least one accepted agreement version with it. */
 export async function requirePartner(client: RoamLedgerClient, self: Hex, partner: Hex): Promise<MemberRef> {
   if (partner.toLowerCase() === self.toLowerCase()) {
-    throw new InputError(`${formatPlmn(partner)} is your own carrier`, { location: { file: "--partner" }, hint: "name the roaming partner." });
+    throw new InputError(`${formatPlmn(partner)} is your own carrier`, {
+      location: { file: "--partner" },
+      hint: "name the roaming partner.",
+    });
   }
   const member = await requireMember(client, partner);
   const versions = await client.agreements.acceptedVersions(self, partner);
@@ -103,7 +106,9 @@ export async function agreementTokens(client: RoamLedgerClient, member: Hex): Pr
 export async function resolveToken(client: RoamLedgerClient, self: Hex, opts: { token?: string; partner?: Hex }): Promise<TokenInfo> {
   if (opts.token) {
     if (!/^0x[0-9a-fA-F]{40}$/.test(opts.token)) {
-      throw new InputError(`--token ${opts.token} is not an address`, { hint: "pass the settlement token's 0x address (see `agreement:show`)." });
+      throw new InputError(`--token ${opts.token} is not an address`, {
+        hint: "pass the settlement token's 0x address (see `agreement:show`).",
+      });
     }
     return tokenInfo(opts.token, client.runner, { file: "--token" });
   }
@@ -114,7 +119,9 @@ export async function resolveToken(client: RoamLedgerClient, self: Hex, opts: { 
   const tokens = await agreementTokens(client, self);
   if (tokens.length !== 1) {
     throw new InputError(
-      tokens.length === 0 ? `${formatPlmn(self)} has no accepted agreement to take a settlement token from` : `${formatPlmn(self)}'s agreements use ${tokens.length} settlement tokens: ${tokens.join(", ")}`,
+      tokens.length === 0
+        ? `${formatPlmn(self)} has no accepted agreement to take a settlement token from`
+        : `${formatPlmn(self)}'s agreements use ${tokens.length} settlement tokens: ${tokens.join(", ")}`,
       { hint: "pass --partner P (that agreement's token) or --token ADDRESS." },
     );
   }
@@ -123,7 +130,8 @@ export async function resolveToken(client: RoamLedgerClient, self: Hex, opts: { 
 
 /** `text` (token units, e.g. "1000.50") in base units of `token`; must be above zero. */
 export function amountArg(text: string | undefined, token: TokenInfo, arg = "--amount"): bigint {
-  if (text === undefined || text === "") throw new InputError(`${arg} is required`, { hint: 'give it in token units, e.g. --amount 1000.50.' });
+  if (text === undefined || text === "")
+    throw new InputError(`${arg} is required`, { hint: "give it in token units, e.g. --amount 1000.50." });
   const units = parseAmount(text, token.decimals, { file: arg });
   if (units === 0n) throw new InputError(`${arg} must be more than 0`, { location: { file: arg } });
   return units;
@@ -153,9 +161,12 @@ export async function depositToEscrow(client: RoamLedgerClient, self: Hex, token
   const escrow = client.addresses.settlementEscrow;
   const held = await erc20.balanceOf(from);
   if (held < amount) {
-    throw new InputError(`the account ${from} holds ${formatAmount(held, token.decimals)} ${token.symbol || "tokens"}, less than the ${formatAmount(amount, token.decimals)} to deposit`, {
-      hint: "fund the operator account with settlement tokens first, or deposit less.",
-    });
+    throw new InputError(
+      `the account ${from} holds ${formatAmount(held, token.decimals)} ${token.symbol || "tokens"}, less than the ${formatAmount(amount, token.decimals)} to deposit`,
+      {
+        hint: "fund the operator account with settlement tokens first, or deposit less.",
+      },
+    );
   }
   let approveTx: string | undefined;
   if ((await erc20.allowance(from, escrow)) < amount) {
@@ -183,7 +194,10 @@ export async function withdrawFromEscrow(
     throw new InputError(
       `only ${formatAmount(free, token.decimals)} ${unit} of ${formatPlmn(self)}'s deposit is free ` +
         `(deposit ${formatAmount(deposit, token.decimals)}, reserved ${formatAmount(reserved, token.decimals)} for open invoices and debts)`,
-      { location: { file: "--amount" }, hint: "withdraw at most the free part; the rest is released when its invoices are settled and debts paid." },
+      {
+        location: { file: "--amount" },
+        hint: "withdraw at most the free part; the rest is released when its invoices are settled and debts paid.",
+      },
     );
   }
   const receipt = await withDecodedRevert(async () => (await client.escrow.withdraw(token.address, amount, recipient)).wait());
@@ -211,7 +225,10 @@ export async function escrowBalances(client: RoamLedgerClient, member: Hex, toke
     const debtsOwed: TokenBalance["debtsOwed"] = [];
     const debtsDue: TokenBalance["debtsDue"] = [];
     for (const partner of partners) {
-      const [owed, due] = await Promise.all([client.escrow.debt(member, partner.plmn, address), client.escrow.debt(partner.plmn, member, address)]);
+      const [owed, due] = await Promise.all([
+        client.escrow.debt(member, partner.plmn, address),
+        client.escrow.debt(partner.plmn, member, address),
+      ]);
       if (owed > 0n) debtsOwed.push({ partner, amount: owed });
       if (due > 0n) debtsDue.push({ partner, amount: due });
     }
@@ -236,7 +253,13 @@ export interface SubmittedBatch {
  * pair (indexed), filtered by period, each checked to hash to its id, ascending by id (as `closePeriod`
  * wants them). `fromBlock`: where to start looking (default 0, the whole chain).
  */
-export async function periodBatches(client: RoamLedgerClient, home: Hex, visited: Hex, period: number, fromBlock = 0): Promise<SubmittedBatch[]> {
+export async function periodBatches(
+  client: RoamLedgerClient,
+  home: Hex,
+  visited: Hex,
+  period: number,
+  fromBlock = 0,
+): Promise<SubmittedBatch[]> {
   const logs = await client.ledger.queryFilter(client.ledger.filters.UsageBatchSubmitted(undefined, visited, home), fromBlock);
   const byId = new Map<string, SubmittedBatch>();
   for (const log of logs) {
@@ -259,15 +282,19 @@ export function closingError(err: unknown, home: Hex, visited: Hex, period: numb
   if (revert?.name === "UsageLedgerPeriodNotOver") {
     const at = Number(revert.args[1]);
     return new InputError(`${pair} cannot be closed yet: closable at ${isoTime(at)}`, {
-      details: "A period closes once it has ended and the submission grace for late batches has passed (the visited carrier may close it right after its end).",
+      details:
+        "A period closes once it has ended and the submission grace for late batches has passed (the visited carrier may close it right after its end).",
       hint: `run the same command again after ${isoTime(at)}.`,
     });
   }
   if (revert?.name === "UsageLedgerBatchStillOpen") {
     const [batchId, windowEnd] = [String(revert.args[0]), Number(revert.args[1])];
-    return new InputError(`${pair} cannot be closed yet: batch ${batchId} is in its dispute window until ${isoTime(windowEnd)}; closable at ${isoTime(windowEnd)} at the earliest`, {
-      hint: "wait for the window to end, or let the home carrier accept or reject its open batches now (`usage:verify`).",
-    });
+    return new InputError(
+      `${pair} cannot be closed yet: batch ${batchId} is in its dispute window until ${isoTime(windowEnd)}; closable at ${isoTime(windowEnd)} at the earliest`,
+      {
+        hint: "wait for the window to end, or let the home carrier accept or reject its open batches now (`usage:verify`).",
+      },
+    );
   }
   if (revert?.name === "UsageLedgerInvalidPeriod") {
     return new InputError(`${formatPeriod(period)} has not started yet, or is not a billing period`, { location: { file: "--period" } });
@@ -321,8 +348,12 @@ export async function closeHint(client: RoamLedgerClient, payer: Hex, payee: Hex
     c.closed || c.earliest <= now
       ? "It can be closed now."
       : `It can be closed from ${isoTime(c.earliest)}` +
-        (c.openBatches.length ? ` (${c.openBatches.length} batch(es) in their dispute window; the home carrier may accept or reject them sooner)` : "") +
-        (c.visitedAt < c.anyoneAt && now < c.anyoneAt ? `; ${formatPlmn(payee)} may close it from ${isoTime(Math.max(c.visitedAt, ...c.openBatches.map((b) => b.windowEnd)))}.` : ".");
+        (c.openBatches.length
+          ? ` (${c.openBatches.length} batch(es) in their dispute window; the home carrier may accept or reject them sooner)`
+          : "") +
+        (c.visitedAt < c.anyoneAt && now < c.anyoneAt
+          ? `; ${formatPlmn(payee)} may close it from ${isoTime(Math.max(c.visitedAt, ...c.openBatches.map((b) => b.windowEnd)))}.`
+          : ".");
   return (
     `${formatPlmn(payer)} closes it with \`npx hardhat escrow:close --partner ${formatPlmn(payee)} --period ${p}\`, ` +
     `${formatPlmn(payee)} with \`npx hardhat escrow:close --partner ${formatPlmn(payer)} --period ${p} --as payee\` ` +
@@ -360,7 +391,11 @@ export async function closeInvoice(client: RoamLedgerClient, payer: Hex, payee: 
     // itself: through the escrow the grace applies. So the payee's operator closes the ledger period first.
     const sender = await client.carriers.memberOf(await senderOf(client));
     const [, end] = periodBounds(period);
-    if (sender.toLowerCase() === payee.toLowerCase() && (await chainNow(client)) >= end && !(await client.ledger.getPeriod(payer, payee, period)).closed) {
+    if (
+      sender.toLowerCase() === payee.toLowerCase() &&
+      (await chainNow(client)) >= end &&
+      !(await client.ledger.getPeriod(payer, payee, period)).closed
+    ) {
       await withDecodedRevert(async () => (await client.ledger.closePeriod(payer, payee, period, contractBatches)).wait());
     }
     receipt = await withDecodedRevert(async () => (await client.escrow.closeInvoice(payer, payee, period, contractBatches)).wait());
@@ -370,13 +405,24 @@ export async function closeInvoice(client: RoamLedgerClient, payer: Hex, payee: 
   let rating: Rating | undefined;
   let token = ZeroAddress;
   for (const log of receipt!.logs) {
-    const parsed = log.address.toLowerCase() === client.addresses.settlementEscrow.toLowerCase() ? client.escrow.interface.parseLog(log) : null;
+    const parsed =
+      log.address.toLowerCase() === client.addresses.settlementEscrow.toLowerCase() ? client.escrow.interface.parseLog(log) : null;
     if (parsed?.name === "InvoiceClosed") {
       rating = ratingFromStruct(parsed.args.rating);
       token = parsed.args.token;
     }
   }
-  return { payer, payee, period, closedNow: true, txHash: receipt!.hash, batches: batches.length, rating, token, amount: rating?.net ?? 0n };
+  return {
+    payer,
+    payee,
+    period,
+    closedNow: true,
+    txHash: receipt!.hash,
+    batches: batches.length,
+    rating,
+    token,
+    amount: rating?.net ?? 0n,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -398,7 +444,13 @@ export interface SettleResult {
  * Settles (`self`, `partner`, `period`): closes whichever direction is not closed yet, then settles both
  * with netting. Returns who paid whom, and any shortfall (a debt).
  */
-export async function settlePeriod(client: RoamLedgerClient, self: Hex, partner: Hex, period: number, fromBlock = 0): Promise<SettleResult> {
+export async function settlePeriod(
+  client: RoamLedgerClient,
+  self: Hex,
+  partner: Hex,
+  period: number,
+  fromBlock = 0,
+): Promise<SettleResult> {
   const [ours, theirs] = await Promise.all([client.escrow.invoice(self, partner, period), client.escrow.invoice(partner, self, period)]);
   if (Number(ours.status) === 2 || Number(theirs.status) === 2) {
     throw new InputError(`${formatPlmn(self)} and ${formatPlmn(partner)} settled ${formatPeriod(period)} already`, {
@@ -443,14 +495,21 @@ export async function payDebt(
   }
   const deposit = await client.escrow.deposits(debtor, token.address);
   if (deposit === 0n) {
-    throw new InputError(`${formatPlmn(debtor)}'s deposit of ${unit} is empty: it cannot pay its debt of ${formatAmount(owed, token.decimals)} yet`, {
-      hint: `${formatPlmn(debtor)} tops up with \`escrow:deposit\`; then either side runs this again.`,
-    });
+    throw new InputError(
+      `${formatPlmn(debtor)}'s deposit of ${unit} is empty: it cannot pay its debt of ${formatAmount(owed, token.decimals)} yet`,
+      {
+        hint: `${formatPlmn(debtor)} tops up with \`escrow:deposit\`; then either side runs this again.`,
+      },
+    );
   }
   const receipt = await withDecodedRevert(async () => (await client.escrow.payDebt(debtor, creditor, token.address)).wait());
   for (const log of receipt!.logs) {
-    const parsed = log.address.toLowerCase() === client.addresses.settlementEscrow.toLowerCase() ? client.escrow.interface.parseLog(log) : null;
-    if (parsed?.name === "DebtPaid") return { txHash: receipt!.hash, paid: parsed.args.paid, remaining: parsed.args.remaining, payout: parsed.args.payout };
+    const parsed =
+      log.address.toLowerCase() === client.addresses.settlementEscrow.toLowerCase() ? client.escrow.interface.parseLog(log) : null;
+    if (parsed?.name === "DebtPaid")
+      return { txHash: receipt!.hash, paid: parsed.args.paid, remaining: parsed.args.remaining, payout: parsed.args.payout };
   }
-  throw new ConfigError("payDebt succeeded without a DebtPaid event", { hint: "the escrow address may not be RoamLedger's SettlementEscrow." });
+  throw new ConfigError("payDebt succeeded without a DebtPaid event", {
+    hint: "the escrow address may not be RoamLedger's SettlementEscrow.",
+  });
 }

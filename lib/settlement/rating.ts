@@ -149,9 +149,11 @@ export function rateInvoice(totals: readonly ClassTotalsLike[], terms: TermsLike
       return { tariffClass, priced: false, data: 0n, signalling: 0n, sms: 0n, voice: 0n, monthly: 0n, surcharge: 0n, total: 0n };
     }
     const data = dataCharge(t.dataBytes, plan.perMb, plan.tiers);
-    const signalling = uint(t.signallingEvents, MAX.u64, "signallingEvents") * uint(plan.perSignallingEvent, MAX.u128, "perSignallingEvent");
+    const signalling =
+      uint(t.signallingEvents, MAX.u64, "signallingEvents") * uint(plan.perSignallingEvent, MAX.u128, "perSignallingEvent");
     const sms = uint(t.smsCount, MAX.u64, "smsCount") * uint(plan.perSms, MAX.u128, "perSms");
-    const voice = (uint(t.voiceSeconds, MAX.u64, "voiceSeconds") * uint(plan.perVoiceMinute, MAX.u128, "perVoiceMinute")) / SECONDS_PER_MINUTE;
+    const voice =
+      (uint(t.voiceSeconds, MAX.u64, "voiceSeconds") * uint(plan.perVoiceMinute, MAX.u128, "perVoiceMinute")) / SECONDS_PER_MINUTE;
     const monthly = uint(t.activeDevices, MAX.u32, "activeDevices") * uint(plan.monthlyFeePerDevice, MAX.u128, "monthlyFeePerDevice");
     const surcharge = uint(t.roamerDays, MAX.u32, "roamerDays") * surchargePerDay;
     const total = data + signalling + sms + voice + monthly + surcharge;

@@ -6,7 +6,16 @@
 import { formatAmount } from "../core/amount";
 import { isoTime, type TermsLike } from "../agreements/terms";
 import { tokenInfo, type TokenInfo } from "../agreements/chain";
-import { agreementToken, chainNow, closability, escrowBalances, periodBatches, requireMember, type MemberRef, type TokenBalance } from "./escrow";
+import {
+  agreementToken,
+  chainNow,
+  closability,
+  escrowBalances,
+  periodBatches,
+  requireMember,
+  type MemberRef,
+  type TokenBalance,
+} from "./escrow";
 import { invoiceNumber } from "../invoice/model";
 import { rateInvoice } from "./rating";
 import { totalsFromContract } from "../usage/batch";
@@ -119,7 +128,14 @@ async function termsForPeriod(client: RoamLedgerClient, home: Hex, visited: Hex,
   return undefined;
 }
 
-async function direction(client: RoamLedgerClient, payer: Hex, payee: Hex, period: number, chainId: bigint, fromBlock: number): Promise<DirectionReport> {
+async function direction(
+  client: RoamLedgerClient,
+  payer: Hex,
+  payee: Hex,
+  period: number,
+  chainId: bigint,
+  fromBlock: number,
+): Promise<DirectionReport> {
   const inv = await client.escrow.invoice(payer, payee, period);
   const status = Number(inv.status);
   const submitted = await periodBatches(client, payer, payee, period, fromBlock);
@@ -135,7 +151,13 @@ async function direction(client: RoamLedgerClient, payer: Hex, payee: Hex, perio
     disputedRecords: infos.reduce((n, b) => n + Number(b.disputedRecords), 0),
   };
   if (status !== 0) {
-    return { ...base, state: status === 2 ? "settled" : "open", token: await tokenInfo(inv.token, client.runner), amount: inv.amount, batchesInWindow: 0 };
+    return {
+      ...base,
+      state: status === 2 ? "settled" : "open",
+      token: await tokenInfo(inv.token, client.runner),
+      amount: inv.amount,
+      batchesInWindow: 0,
+    };
   }
   const c = await closability(client, payer, payee, period, fromBlock);
   const now = await chainNow(client);
@@ -146,7 +168,8 @@ async function direction(client: RoamLedgerClient, payer: Hex, payee: Hex, perio
   if (!terms) previewNote = "no agreement version in force at the period's first or last second";
   else {
     const withDisputes = [];
-    for (const s of counted) withDisputes.push({ totals: s.batch.totals, disputed: totalsFromContract(await client.ledger.disputedTotals(s.batchId)) });
+    for (const s of counted)
+      withDisputes.push({ totals: s.batch.totals, disputed: totalsFromContract(await client.ledger.disputedTotals(s.batchId)) });
     preview = rateInvoice(netOfDisputes(withDisputes), terms, payee).net;
   }
   return {
@@ -189,7 +212,10 @@ export async function buildReport(client: RoamLedgerClient, self: Hex, period: n
 // Rendering
 // ---------------------------------------------------------------------------------------------------
 
-const count = (n: number | bigint) => BigInt(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+const count = (n: number | bigint) =>
+  BigInt(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 const money = (units: bigint, token: TokenInfo) => {
   const [whole, fraction] = formatAmount(units < 0n ? -units : units, token.decimals).split(".");
   return `${units < 0n ? "-" : ""}${count(BigInt(whole))}${fraction ? `.${fraction}` : ""}`;
@@ -204,18 +230,22 @@ function describeDirection(d: DirectionReport): { status: string; amount: string
 /** Rows as columns; columns in `right` are right-aligned. */
 function table(rows: string[][], right: number[]): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 /** The report as a text table (what `report` prints by default). */
 export function reportToText(r: AccountingReport): string {
-  const lines = [
-    `Accounting report of ${r.self.name} (${r.self.text}) for ${formatPeriod(r.period)}, chain time ${isoTime(r.at)}`,
-    "",
-  ];
+  const lines = [`Accounting report of ${r.self.name} (${r.self.text}) for ${formatPeriod(r.period)}, chain time ${isoTime(r.at)}`, ""];
   if (r.partners.length === 0) lines.push("No roaming partner: no accepted agreement.");
   else {
-    const rows = [["partner", "direction", "status", "amount", "token", "batches", "records", "disputed", "in window", "closable at", "invoice"]];
+    const rows = [
+      ["partner", "direction", "status", "amount", "token", "batches", "records", "disputed", "in window", "closable at", "invoice"],
+    ];
     for (const p of r.partners) {
       const who = `${p.partner.name} (${p.partner.text})`;
       for (const [label, d] of [
@@ -240,7 +270,19 @@ export function reportToText(r: AccountingReport): string {
       const net = p.net === undefined ? "n/a (different tokens or no preview)" : `${p.net >= 0n ? "+" : ""}${money(p.net, p.weOwe.token)}`;
       rows.push(["", "net", p.settled ? "settled" : "not settled", net, p.weOwe.token.symbol || "", "", "", "", "", "", ""]);
       if (p.debts.weOwe || p.debts.theyOwe) {
-        rows.push(["", "debts", "after shortfalls", `we owe ${money(p.debts.weOwe, p.weOwe.token)}, owed to us ${money(p.debts.theyOwe, p.weOwe.token)}`, "", "", "", "", "", "", ""]);
+        rows.push([
+          "",
+          "debts",
+          "after shortfalls",
+          `we owe ${money(p.debts.weOwe, p.weOwe.token)}, owed to us ${money(p.debts.theyOwe, p.weOwe.token)}`,
+          "",
+          "",
+          "",
+          "",
+          "",
+          "",
+          "",
+        ]);
       }
     }
     lines.push(...table(rows, [5, 6, 7, 8]));
@@ -251,7 +293,14 @@ export function reportToText(r: AccountingReport): string {
     const rows = [["token", "deposit", "reserved", "free", "debts we owe", "debts owed to us"]];
     for (const d of r.deposits) {
       const debts = (list: TokenBalance["debtsOwed"]) => list.map((x) => `${x.partner.text} ${money(x.amount, d.token)}`).join(", ") || "-";
-      rows.push([`${d.token.symbol || "?"} ${d.token.address}`, money(d.deposit, d.token), money(d.reserved, d.token), money(d.free, d.token), debts(d.debtsOwed), debts(d.debtsDue)]);
+      rows.push([
+        `${d.token.symbol || "?"} ${d.token.address}`,
+        money(d.deposit, d.token),
+        money(d.reserved, d.token),
+        money(d.free, d.token),
+        debts(d.debtsOwed),
+        debts(d.debtsDue),
+      ]);
     }
     lines.push(...table(rows, [1, 2, 3]).map((l) => `  ${l}`));
   }
@@ -325,11 +374,47 @@ export function reportToCsv(r: AccountingReport): string {
     });
   }
   for (const d of r.deposits) {
-    rows.push({ section: "deposit", direction: "deposit", amount: formatAmount(d.deposit, d.token.decimals), amountBaseUnits: d.deposit, token: d.token.address });
-    rows.push({ section: "deposit", direction: "reserved", amount: formatAmount(d.reserved, d.token.decimals), amountBaseUnits: d.reserved, token: d.token.address });
-    rows.push({ section: "deposit", direction: "free", amount: formatAmount(d.free, d.token.decimals), amountBaseUnits: d.free, token: d.token.address });
-    for (const x of d.debtsOwed) rows.push({ section: "debt", partner: x.partner.text, partnerName: x.partner.name, direction: "we-owe", amount: formatAmount(x.amount, d.token.decimals), amountBaseUnits: x.amount, token: d.token.address });
-    for (const x of d.debtsDue) rows.push({ section: "debt", partner: x.partner.text, partnerName: x.partner.name, direction: "owed-to-us", amount: formatAmount(x.amount, d.token.decimals), amountBaseUnits: x.amount, token: d.token.address });
+    rows.push({
+      section: "deposit",
+      direction: "deposit",
+      amount: formatAmount(d.deposit, d.token.decimals),
+      amountBaseUnits: d.deposit,
+      token: d.token.address,
+    });
+    rows.push({
+      section: "deposit",
+      direction: "reserved",
+      amount: formatAmount(d.reserved, d.token.decimals),
+      amountBaseUnits: d.reserved,
+      token: d.token.address,
+    });
+    rows.push({
+      section: "deposit",
+      direction: "free",
+      amount: formatAmount(d.free, d.token.decimals),
+      amountBaseUnits: d.free,
+      token: d.token.address,
+    });
+    for (const x of d.debtsOwed)
+      rows.push({
+        section: "debt",
+        partner: x.partner.text,
+        partnerName: x.partner.name,
+        direction: "we-owe",
+        amount: formatAmount(x.amount, d.token.decimals),
+        amountBaseUnits: x.amount,
+        token: d.token.address,
+      });
+    for (const x of d.debtsDue)
+      rows.push({
+        section: "debt",
+        partner: x.partner.text,
+        partnerName: x.partner.name,
+        direction: "owed-to-us",
+        amount: formatAmount(x.amount, d.token.decimals),
+        amountBaseUnits: x.amount,
+        token: d.token.address,
+      });
   }
   return `${[CSV_COLUMNS.join(","), ...rows.map((row) => CSV_COLUMNS.map((c) => field(row[c])).join(","))].join("\n")}\n`;
 }

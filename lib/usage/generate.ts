@@ -381,7 +381,8 @@ export function generateUsage(options: GenerateOptions): GenerateSummary {
 
   // --- The devices file.
   const devicesWriter = new BlockWriter(options.devicesOut);
-  const classOf = (i: number): string => (kind[i] === METER ? "nb-iot" : kind[i] === TRACKER ? "lte-m" : droneRat[i] === 1 ? "5g" : "cat-1");
+  const classOf = (i: number): string =>
+    kind[i] === METER ? "nb-iot" : kind[i] === TRACKER ? "lte-m" : droneRat[i] === 1 ? "5g" : "cat-1";
   try {
     devicesWriter.write(options.maker ? "imsi,class,policy,maker\n" : "imsi,class,policy\n");
     for (let i = 0; i < deviceCount; i++) {
@@ -540,11 +541,16 @@ export function generateUsage(options: GenerateOptions): GenerateSummary {
             bad = text;
           } else {
             const copy: Row = { ...row, recordId: idPrefix + String(++seq).padStart(9, "0") };
-            if (what === "bad-imsi") copy.imsi = rng.chance(0.5) ? copy.imsi.slice(0, 14) : `${copy.imsi.slice(0, 9)}X${copy.imsi.slice(10)}`;
+            if (what === "bad-imsi")
+              copy.imsi = rng.chance(0.5) ? copy.imsi.slice(0, 14) : `${copy.imsi.slice(0, 9)}X${copy.imsi.slice(10)}`;
             else if (what === "bad-timestamp") {
               const variant = rng.int(0, 2);
               copy.time =
-                variant === 0 ? `${copy.time.slice(0, 11)}25${copy.time.slice(13)}` : variant === 1 ? copy.time.replace("T", " ").slice(0, -1) : `${copy.time.slice(0, -1)}+02:00`;
+                variant === 0
+                  ? `${copy.time.slice(0, 11)}25${copy.time.slice(13)}`
+                  : variant === 1
+                    ? copy.time.replace("T", " ").slice(0, -1)
+                    : `${copy.time.slice(0, -1)}+02:00`;
             } else if (what === "negative-volume") copy.down = -(copy.down || rng.int(1, 5000));
             else if (what === "wrong-home") copy.homePlmn = otherHome;
             bad = render(copy);

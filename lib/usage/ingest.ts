@@ -231,9 +231,7 @@ export async function ingestUsage(opts: IngestOptions): Promise<IngestSummary> {
   const fileHash = await hashFile(opts.file);
   const fileHashMs = Date.now() - hashStarted;
   const runKey = createHash("sha256")
-    .update(
-      [fileHash, opts.visited, opts.home, opts.period, batchSize, opts.chainId, await ledger.getAddress()].join("|"),
-    )
+    .update([fileHash, opts.visited, opts.home, opts.period, batchSize, opts.chainId, await ledger.getAddress()].join("|"))
     .digest("hex")
     .slice(0, 32);
   const runsDir = path.join(opts.workDir, "runs");
@@ -312,7 +310,9 @@ async function processFile(
       hint: "propose and accept one (agreement:propose / agreement:accept) before billing usage.",
     });
   }
-  const [terms] = await withDecodedRevert(() => client.agreements.termsAt(home, visited, agreementTime)).catch(() => client.agreements.termsAt(home, visited, now));
+  const [terms] = await withDecodedRevert(() => client.agreements.termsAt(home, visited, agreementTime)).catch(() =>
+    client.agreements.termsAt(home, visited, now),
+  );
   const agreementDays = Number(terms.permanentRoamingDays);
 
   const paths = statePaths(opts.workDir, period, run.runKey);
@@ -511,7 +511,8 @@ async function submitBatches(opts: IngestOptions, journal: Journal, journalFile:
     const signature = await signBatch(opts.signer, domain, batch);
     const index = await queue.send(
       `batch ${entry.sequence + 1}/${journal.batches.length} (${entry.records.toLocaleString("en-US")} records)`,
-      () => ledger.submitBatch(toContractBatch(batch), signature));
+      () => ledger.submitBatch(toContractBatch(batch), signature),
+    );
     sent.push({ entry, index });
     progress.tick();
   }
@@ -531,9 +532,7 @@ async function reportRoamers(opts: IngestOptions, journal: Journal, journalFile:
   const queue = new TxQueue(log);
   for (let i = 0; i < journal.roamers.length; i += ROAMERS_PER_TX) {
     const chunk = journal.roamers.slice(i, i + ROAMERS_PER_TX);
-    queue.send(
-      `permanent-roamer reports for ${chunk.length} devices`,
-      () => ledger.reportPermanentRoamers(journal.home, chunk));
+    queue.send(`permanent-roamer reports for ${chunk.length} devices`, () => ledger.reportPermanentRoamers(journal.home, chunk));
   }
   const receipts = await queue.drain();
   journal.roamerTxs = receipts.map((r) => r.hash);
@@ -556,4 +555,3 @@ function summaryOf(journal: Journal, alreadyDone: boolean): IngestSummary {
     roamerTxs: journal.roamerTxs,
   };
 }
-

@@ -117,7 +117,8 @@ export function packParsedRecord(
   const problem = recordIdProblem(id);
   if (problem) throw new InputError(`record id "${id.slice(0, 40)}" ${problem}`, { hint: RECORD_ID_HINT });
   const at = deviceIdAt ?? 0;
-  if (deviceIdAt === undefined ? deviceId.length !== 32 : at < 0 || at + 32 > deviceId.length) throw badField("deviceId", "must be 32 bytes");
+  if (deviceIdAt === undefined ? deviceId.length !== 32 : at < 0 || at + 32 > deviceId.length)
+    throw badField("deviceId", "must be 32 bytes");
   const o = offset;
   for (let i = 0; i < id.length; i++) out[o + i] = id.charCodeAt(i);
   out.fill(0, o + id.length, o + 32);

@@ -198,7 +198,15 @@ function jsonCount(value: number): number {
 
 function describe(value: unknown): string {
   const text =
-    typeof value === "string" ? JSON.stringify(value) : value === null ? "null" : typeof value === "object" ? (Array.isArray(value) ? "an array" : "an object") : String(value);
+    typeof value === "string"
+      ? JSON.stringify(value)
+      : value === null
+        ? "null"
+        : typeof value === "object"
+          ? Array.isArray(value)
+            ? "an array"
+            : "an object"
+          : String(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
@@ -314,7 +322,9 @@ export class UsageLineParser {
     columns.forEach((name, i) => {
       const f = FIELD_INDEX.get(name);
       if (f === undefined || seen.has(f)) {
-        throw new InputError(`${f === undefined ? "unknown" : "repeated"} column "${name}"`, { hint: `the columns are ${USAGE_FIELDS.join(", ")}.` });
+        throw new InputError(`${f === undefined ? "unknown" : "repeated"} column "${name}"`, {
+          hint: `the columns are ${USAGE_FIELDS.join(", ")}.`,
+        });
       }
       seen.add(f);
       this.columnField[i] = f;
@@ -375,7 +385,12 @@ export class UsageLineParser {
   }
 
   private columnCountReject(line: number, found: number, text: string): Reject {
-    return this.reject(line, "MALFORMED", `expected ${this.columnCount} fields as in the header, found ${found} (quote a value that contains a comma)`, text);
+    return this.reject(
+      line,
+      "MALFORMED",
+      `expected ${this.columnCount} fields as in the header, found ${found} (quote a value that contains a comma)`,
+      text,
+    );
   }
 
   private splitJson(text: string, line: number): Reject | undefined {
@@ -390,7 +405,12 @@ export class UsageLineParser {
     }
     const unknown = this.takeObject(obj as Record<string, unknown>);
     if (unknown) {
-      return this.reject(line, "MALFORMED", `unknown field${unknown.length === 1 ? "" : "s"} ${unknown.map((k) => JSON.stringify(k)).join(", ")}`, text);
+      return this.reject(
+        line,
+        "MALFORMED",
+        `unknown field${unknown.length === 1 ? "" : "s"} ${unknown.map((k) => JSON.stringify(k)).join(", ")}`,
+        text,
+      );
     }
     return undefined;
   }
@@ -493,7 +513,8 @@ export class UsageLineParser {
     // JSON: the text fields must be strings.
     if (this.format === "jsonl") {
       for (const f of STRING_FIELDS) {
-        if (this.kind[f] !== TEXT) return this.reject(line, STRING_FIELD_CODES[f], `${USAGE_FIELDS[f]} must be a JSON string, found ${this.shown(f)}`, raw);
+        if (this.kind[f] !== TEXT)
+          return this.reject(line, STRING_FIELD_CODES[f], `${USAGE_FIELDS[f]} must be a JSON string, found ${this.shown(f)}`, raw);
       }
     }
 
@@ -504,21 +525,34 @@ export class UsageLineParser {
     if (imsiProblem) return this.reject(line, "INVALID_IMSI", `imsi ${imsiProblem}`, raw);
 
     const home = this.plmn(F_HOME);
-    if (home === null) return this.reject(line, "INVALID_PLMN", `homePlmn ${this.shown(F_HOME)} is not a PLMN id like 262-01 (MCC-MNC)`, raw);
+    if (home === null)
+      return this.reject(line, "INVALID_PLMN", `homePlmn ${this.shown(F_HOME)} is not a PLMN id like 262-01 (MCC-MNC)`, raw);
     const visited = this.plmn(F_VISITED);
-    if (visited === null) return this.reject(line, "INVALID_PLMN", `visitedPlmn ${this.shown(F_VISITED)} is not a PLMN id like 262-01 (MCC-MNC)`, raw);
+    if (visited === null)
+      return this.reject(line, "INVALID_PLMN", `visitedPlmn ${this.shown(F_VISITED)} is not a PLMN id like 262-01 (MCC-MNC)`, raw);
     if (home !== this.home) {
-      return this.reject(line, "WRONG_HOME_PLMN", `homePlmn ${formatPlmn(home)} is not the home network of this run (${this.homeText})`, raw);
+      return this.reject(
+        line,
+        "WRONG_HOME_PLMN",
+        `homePlmn ${formatPlmn(home)} is not the home network of this run (${this.homeText})`,
+        raw,
+      );
     }
     if (!this.src[F_IMSI].startsWith(this.imsiPrefix, this.st[F_IMSI])) {
-      return this.reject(line, "WRONG_HOME_PLMN", `imsi does not start with ${this.imsiPrefix}, the MCC and MNC of the home network ${this.homeText}`, raw);
+      return this.reject(
+        line,
+        "WRONG_HOME_PLMN",
+        `imsi does not start with ${this.imsiPrefix}, the MCC and MNC of the home network ${this.homeText}`,
+        raw,
+      );
     }
     if (visited !== this.visited) {
       return this.reject(line, "WRONG_VISITED_PLMN", `visitedPlmn ${formatPlmn(visited)} is not our network (${this.visitedText})`, raw);
     }
 
     const service = this.oneOf(F_SERVICE, SERVICE_NAMES, SERVICE_INDEX);
-    if (service < 0) return this.reject(line, "INVALID_SERVICE", `service ${this.shown(F_SERVICE)} is not one of ${SERVICE_NAMES.join(", ")}`, raw);
+    if (service < 0)
+      return this.reject(line, "INVALID_SERVICE", `service ${this.shown(F_SERVICE)} is not one of ${SERVICE_NAMES.join(", ")}`, raw);
     const rat = this.oneOf(F_RAT, RAT_NAMES, RAT_INDEX);
     if (rat < 0) return this.reject(line, "INVALID_RAT", `rat ${this.shown(F_RAT)} is not one of ${RAT_NAMES.join(", ")}`, raw);
 
@@ -543,11 +577,19 @@ export class UsageLineParser {
     if (throughputKbps < 0) return this.countReject(line, F_THROUGHPUT, throughputKbps, raw);
 
     if (bytesUp + bytesDown > USAGE_LIMITS.maxBytes) {
-      return this.reject(line, "ABSURD_VOLUME", `dataVolumeOutgoing + dataVolumeIncoming is ${bytesUp + bytesDown} bytes, more than ${USAGE_LIMITS.maxBytes} in one record`, raw);
+      return this.reject(
+        line,
+        "ABSURD_VOLUME",
+        `dataVolumeOutgoing + dataVolumeIncoming is ${bytesUp + bytesDown} bytes, more than ${USAGE_LIMITS.maxBytes} in one record`,
+        raw,
+      );
     }
-    if (duration > USAGE_LIMITS.maxDuration) return this.reject(line, "ABSURD_VOLUME", `totalCallEventDuration is ${duration} s, more than 31 days`, raw);
-    if (events > USAGE_LIMITS.maxEvents) return this.reject(line, "ABSURD_VOLUME", `eventCount is ${events}, more than ${USAGE_LIMITS.maxEvents}`, raw);
-    if (latencyMs > USAGE_LIMITS.maxLatencyMs) return this.reject(line, "ABSURD_VOLUME", `latencyMs is ${latencyMs}, more than ${USAGE_LIMITS.maxLatencyMs}`, raw);
+    if (duration > USAGE_LIMITS.maxDuration)
+      return this.reject(line, "ABSURD_VOLUME", `totalCallEventDuration is ${duration} s, more than 31 days`, raw);
+    if (events > USAGE_LIMITS.maxEvents)
+      return this.reject(line, "ABSURD_VOLUME", `eventCount is ${events}, more than ${USAGE_LIMITS.maxEvents}`, raw);
+    if (latencyMs > USAGE_LIMITS.maxLatencyMs)
+      return this.reject(line, "ABSURD_VOLUME", `latencyMs is ${latencyMs}, more than ${USAGE_LIMITS.maxLatencyMs}`, raw);
     if (throughputKbps > USAGE_LIMITS.maxThroughputKbps) {
       return this.reject(line, "ABSURD_VOLUME", `throughputKbps is ${throughputKbps}, more than ${USAGE_LIMITS.maxThroughputKbps}`, raw);
     }
@@ -701,7 +743,10 @@ async function openUsageFile(file: string): Promise<{ handle: fs.promises.FileHa
     throw new InputError(`cannot open the file (${code ?? String(cause)})`, {
       location,
       cause,
-      hint: code === "EISDIR" ? "pass the path of the usage file itself, not of its folder." : "check that the file exists and that you may read it.",
+      hint:
+        code === "EISDIR"
+          ? "pass the path of the usage file itself, not of its folder."
+          : "check that the file exists and that you may read it.",
     });
   }
   const stat = await handle.stat();
@@ -720,7 +765,10 @@ function sniff(file: string, head: Buffer): void {
   const location = { file, line: 1 };
   const text = "export the usage records as UTF-8 text: CSV with a header, or JSON lines (docs/usage-records.md).";
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    throw new InputError("the file is gzip-compressed", { location, hint: "decompress it first (gunzip), then pass the .csv or .jsonl file." });
+    throw new InputError("the file is gzip-compressed", {
+      location,
+      hint: "decompress it first (gunzip), then pass the .csv or .jsonl file.",
+    });
   }
   if (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) {
     throw new InputError("the file is UTF-16 text", { location, hint: `save it as UTF-8; ${text}` });
@@ -737,7 +785,8 @@ function sniff(file: string, head: Buffer): void {
 function headerError(file: string, line: number, message: string, hint?: string): InputError {
   return new InputError(message, {
     location: { file, line },
-    hint: hint ?? `the first line names the columns: ${REQUIRED_FIELDS.join(", ")} and optionally ${OPTIONAL_FIELDS.join(", ")}, in any order.`,
+    hint:
+      hint ?? `the first line names the columns: ${REQUIRED_FIELDS.join(", ")} and optionally ${OPTIONAL_FIELDS.join(", ")}, in any order.`,
   });
 }
 
@@ -750,12 +799,22 @@ export function checkHeader(file: string, line: number, text: string): string[] 
       ["|", "vertical bars"],
     ] as const) {
       if (text.includes(sep)) {
-        throw headerError(file, line, `the header is separated by ${name}, not commas`, "export the file with commas between the fields (and a dot, not a comma, in no number: all numbers are whole).");
+        throw headerError(
+          file,
+          line,
+          `the header is separated by ${name}, not commas`,
+          "export the file with commas between the fields (and a dot, not a comma, in no number: all numbers are whole).",
+        );
       }
     }
   }
   if (text.trimStart().startsWith("{")) {
-    throw headerError(file, line, "the first line is a JSON object, not a CSV header", "name the file .jsonl (or pass the format jsonl) for JSON lines.");
+    throw headerError(
+      file,
+      line,
+      "the first line is a JSON object, not a CSV header",
+      "name the file .jsonl (or pass the format jsonl) for JSON lines.",
+    );
   }
   const fields = text.includes('"') ? splitQuoted(text) : text.split(",");
   if (typeof fields === "string") throw headerError(file, line, `the header is malformed: ${fields}`);
@@ -895,7 +954,12 @@ export async function* parseUsageFile(file: string, options: ParseOptions): Asyn
           text = view.toString("utf8", lineStart, lineEnd);
         } else {
           if (parser === undefined) {
-            throw headerError(file, lineNo, "the header is not valid UTF-8 text", "save the file as UTF-8 (not Latin-1 or a spreadsheet's own format).");
+            throw headerError(
+              file,
+              lineNo,
+              "the header is not valid UTF-8 text",
+              "save the file as UTF-8 (not Latin-1 or a spreadsheet's own format).",
+            );
           }
           text = view.toString("utf8", lineStart, lineEnd);
           rejects.push({ line: lineNo, code: "MALFORMED", reason: "the line is not valid UTF-8 text", raw: truncateRaw(text) });
@@ -912,7 +976,12 @@ export async function* parseUsageFile(file: string, options: ParseOptions): Asyn
         if (!sawContent) {
           sawContent = true;
           if (/^[A-Za-z"]/.test(text) && text.includes(",")) {
-            throw headerError(file, lineNo, "the first line looks like a CSV header, not a JSON object", "name the file .csv (or pass the format csv) for CSV.");
+            throw headerError(
+              file,
+              lineNo,
+              "the first line looks like a CSV header, not a JSON object",
+              "name the file .csv (or pass the format csv) for CSV.",
+            );
           }
         }
         const outcome = parser.parse(text, lineNo, !terminated);
@@ -921,7 +990,8 @@ export async function* parseUsageFile(file: string, options: ParseOptions): Asyn
       }
 
       if (eof) {
-        if (!sawContent) throw new InputError("the file is empty (blank lines only)", { location: { file }, hint: "export the usage records again." });
+        if (!sawContent)
+          throw new InputError("the file is empty (blank lines only)", { location: { file }, hint: "export the usage records again." });
         yield { records, rejects, bytesRead };
         return;
       }

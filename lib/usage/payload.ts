@@ -37,9 +37,7 @@ export interface Payload {
 
 /** Class totals as JSON (bigints as decimal strings) and back: the payload header and the ingest's journal. */
 export function totalsToJson(totals: ClassTotals[]): unknown[] {
-  return totals.map((t) =>
-    Object.fromEntries(Object.entries(t).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v])),
-  );
+  return totals.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v])));
 }
 
 const BIGINT_FIELDS = ["dataBytes", "signallingEvents", "smsCount", "voiceSeconds", "latencyMsSum", "throughputKbpsSum"];
@@ -54,12 +52,7 @@ export function totalsFromJson(raw: Record<string, unknown>[]): ClassTotals[] {
 }
 
 export function payloadAad(visited: Hex, home: Hex, period: number): Uint8Array {
-  return Buffer.concat([
-    Buffer.from("roamledger/usage-payload/v1"),
-    hexToBytes(visited),
-    hexToBytes(home),
-    Buffer.from(String(period)),
-  ]);
+  return Buffer.concat([Buffer.from("roamledger/usage-payload/v1"), hexToBytes(visited), hexToBytes(home), Buffer.from(String(period))]);
 }
 
 export function encodePayload(payload: Payload): Uint8Array {

@@ -40,7 +40,9 @@ async function run(job: SealJob): Promise<SealAnswer> {
 parentPort?.on("message", (job: SealJob) => {
   run(job).then(
     (answer) => {
-      const transfer = answer.ok ? [answer.packed.buffer as ArrayBuffer, ...(answer.sealed ? [answer.sealed.buffer as ArrayBuffer] : [])] : [];
+      const transfer = answer.ok
+        ? [answer.packed.buffer as ArrayBuffer, ...(answer.sealed ? [answer.sealed.buffer as ArrayBuffer] : [])]
+        : [];
       parentPort!.postMessage(answer, transfer);
     },
     (error: Error & { shortMessage?: string; details?: string; hint?: string }) => {

@@ -126,7 +126,16 @@ export function compareTotals(claimed: ClassTotals[], payload: Payload, records:
       problems.push(`tariff class ${cls}: ${a ? "billable records but no totals" : "totals but no billable records"}`);
       continue;
     }
-    for (const field of ["records", "dataBytes", "signallingEvents", "smsCount", "voiceSeconds", "qosSamples", "latencyMsSum", "throughputKbpsSum"] as const) {
+    for (const field of [
+      "records",
+      "dataBytes",
+      "signallingEvents",
+      "smsCount",
+      "voiceSeconds",
+      "qosSamples",
+      "latencyMsSum",
+      "throughputKbpsSum",
+    ] as const) {
       if (BigInt(a[field]) !== BigInt(c[field])) {
         problems.push(`tariff class ${cls}: ${field} claimed ${c[field]}, records add up to ${a[field]}`);
       }

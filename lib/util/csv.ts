@@ -147,10 +147,7 @@ export async function* readCsv(file: string, options: CsvOptions = {}): AsyncGen
  * missing, malformed or lacks a required column; yields each later line as a record by column name,
  * or as an error when it is malformed or has the wrong number of fields.
  */
-export async function* readCsvWithHeader(
-  file: string,
-  options: CsvHeaderOptions,
-): AsyncGenerator<CsvRecord | CsvLineError> {
+export async function* readCsvWithHeader(file: string, options: CsvHeaderOptions): AsyncGenerator<CsvRecord | CsvLineError> {
   let header: string[] | undefined;
   for await (const row of readCsv(file, options)) {
     if (header === undefined) {
@@ -191,10 +188,10 @@ function checkHeader(names: string[], required: readonly string[], location: { f
   }
   const missing = required.filter((name) => !names.includes(name));
   if (missing.length > 0) {
-    throw new InputError(
-      `missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")}; the header has ${names.join(", ")}`,
-      { location, hint },
-    );
+    throw new InputError(`missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")}; the header has ${names.join(", ")}`, {
+      location,
+      hint,
+    });
   }
   return names;
 }

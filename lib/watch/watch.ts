@@ -74,7 +74,13 @@ const HANDLERS: Record<string, Handler> = {
       kind: "fraud-flag",
       as,
       text: `FRAUD device ${short(id)} of ${formatPlmn(lower(home))} flagged by ${formatPlmn(lower(reporter))}: ${billingName(Number(reason))} (evidence ${short(evidence)})`,
-      data: { deviceId: id, home: formatPlmn(lower(home)), reporter: formatPlmn(lower(reporter)), reason: billingName(Number(reason)), evidenceHash: evidence },
+      data: {
+        deviceId: id,
+        home: formatPlmn(lower(home)),
+        reporter: formatPlmn(lower(reporter)),
+        reason: billingName(Number(reason)),
+        evidenceHash: evidence,
+      },
     };
   },
   async DeviceSuspended(log, ctx) {
@@ -82,7 +88,12 @@ const HANDLERS: Record<string, Handler> = {
     let as = lower(home) === ctx.self ? "home" : undefined;
     if (!as && ctx.maker && (await ctx.makerOf(id)) === ctx.self) as = "maker";
     if (!as) return undefined;
-    return { kind: "device-suspended", as, text: `SUSPENDED device ${short(id)} by ${formatPlmn(lower(home))} (reason ${reason})`, data: { deviceId: id, reason: Number(reason) } };
+    return {
+      kind: "device-suspended",
+      as,
+      text: `SUSPENDED device ${short(id)} by ${formatPlmn(lower(home))} (reason ${reason})`,
+      data: { deviceId: id, reason: Number(reason) },
+    };
   },
   async DeviceReinstated(log, ctx) {
     const [id, home] = log.args;
@@ -111,7 +122,13 @@ const HANDLERS: Record<string, Handler> = {
       kind: "batch-submitted",
       as,
       text: `BATCH ${batchId} ${formatPlmn(lower(visited))} bills ${formatPlmn(lower(home))} for ${formatPeriod(Number(period))}: ${Number(recordCount).toLocaleString("en-US")} records`,
-      data: { batchId, visited: formatPlmn(lower(visited)), home: formatPlmn(lower(home)), period: Number(period), records: Number(recordCount) },
+      data: {
+        batchId,
+        visited: formatPlmn(lower(visited)),
+        home: formatPlmn(lower(home)),
+        period: Number(period),
+        records: Number(recordCount),
+      },
     };
   },
   async UsageBatchAccepted(log, ctx) {
@@ -126,7 +143,12 @@ const HANDLERS: Record<string, Handler> = {
     const pair = await ctx.batchPair(batchId);
     const as = pair.home === ctx.self ? "home" : pair.visited === ctx.self ? "visited" : undefined;
     if (!as) return undefined;
-    return { kind: "batch-rejected", as, text: `REJECTED batch ${short(batchId)} by ${formatPlmn(pair.home)} (reason ${reason})`, data: { batchId, reason: Number(reason) } };
+    return {
+      kind: "batch-rejected",
+      as,
+      text: `REJECTED batch ${short(batchId)} by ${formatPlmn(pair.home)} (reason ${reason})`,
+      data: { batchId, reason: Number(reason) },
+    };
   },
   async UsageRecordDisputed(log, ctx) {
     const [batchId, recordId, , reason] = log.args;
@@ -190,7 +212,14 @@ const HANDLERS: Record<string, Handler> = {
       kind: "shortfall",
       as,
       text: `SHORTFALL ${formatPlmn(lower(debtor))} owes ${formatPlmn(lower(creditor))} ${await ctx.amount(token, owed)} more for ${formatPeriod(Number(period))} (paid ${await ctx.amount(token, paid)}): a debt until paid`,
-      data: { debtor: formatPlmn(lower(debtor)), creditor: formatPlmn(lower(creditor)), period: Number(period), token, paid: String(paid), owed: String(owed) },
+      data: {
+        debtor: formatPlmn(lower(debtor)),
+        creditor: formatPlmn(lower(creditor)),
+        period: Number(period),
+        token,
+        paid: String(paid),
+        owed: String(owed),
+      },
     };
   },
 };

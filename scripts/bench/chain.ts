@@ -81,7 +81,8 @@ async function rpcBatch<T>(url: string, method: string, params: unknown[][]): Pr
     body: JSON.stringify(params.map((p, id) => ({ jsonrpc: "2.0", id, method, params: p }))),
   });
   const body = (await response.json()) as { id: number; result?: T; error?: { message: string } }[];
-  if (!Array.isArray(body)) throw new Error(`${method}: the node did not answer the batch request with a batch: ${JSON.stringify(body).slice(0, 300)}`);
+  if (!Array.isArray(body))
+    throw new Error(`${method}: the node did not answer the batch request with a batch: ${JSON.stringify(body).slice(0, 300)}`);
   const results: T[] = new Array(params.length);
   for (const answer of body) {
     if (answer.error) throw new Error(`${method} #${answer.id}: ${answer.error.message}`);
@@ -112,7 +113,8 @@ export async function measureBatchesPerSec(opts: {
   const blockTime = opts.blockTime ?? 1;
   const log = opts.log ?? (() => {});
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`batches must be a positive integer, got ${count}`);
-  if (!Number.isInteger(blockTime) || blockTime < 1) throw new RangeError(`blockTime must be a whole number of seconds >= 1, got ${blockTime}`);
+  if (!Number.isInteger(blockTime) || blockTime < 1)
+    throw new RangeError(`blockTime must be a whole number of seconds >= 1, got ${blockTime}`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rl-bench-chain-"));
   let node: LocalNode | undefined;
@@ -153,7 +155,9 @@ export async function measureBatchesPerSec(opts: {
 
     // Warm-up through the product's path (typechain binding, estimated gas): the period's first batch.
     const warm = await build("chain-warmup");
-    const warmReceipt = (await (await w.br.ledger.submitBatch(toContractBatch(warm.batch), await signBatch(w.brWallet, domain, warm.batch))).wait())!;
+    const warmReceipt = (await (
+      await w.br.ledger.submitBatch(toContractBatch(warm.batch), await signBatch(w.brWallet, domain, warm.batch))
+    ).wait())!;
     const gasLimit = (warmReceipt.gasUsed * 3n) / 2n; // the first of a period costs the most
 
     const t0 = performance.now();
@@ -166,7 +170,15 @@ export async function measureBatchesPerSec(opts: {
       const signature = await signBatch(w.brWallet, domain, batch);
       const data = w.br.ledger.interface.encodeFunctionData("submitBatch", [toContractBatch(batch), signature]);
       raws.push(
-        await w.brWallet.signTransaction({ type: 0, to: ledgerAddress, data, nonce: nonce0 + i, gasLimit, gasPrice: 0n, chainId: node.chainId }),
+        await w.brWallet.signTransaction({
+          type: 0,
+          to: ledgerAddress,
+          data,
+          nonce: nonce0 + i,
+          gasLimit,
+          gasPrice: 0n,
+          chainId: node.chainId,
+        }),
       );
     }
     const prepareMs = performance.now() - t0;
@@ -189,9 +201,14 @@ export async function measureBatchesPerSec(opts: {
     const hashes = raws.map((raw) => keccak256(raw));
     const sendStart = performance.now();
     for (let i = 0; i < raws.length; i += SEND_CHUNK) {
-      const answers = await rpcBatch<string>(node.url, "eth_sendRawTransaction", raws.slice(i, i + SEND_CHUNK).map((raw) => [raw]));
+      const answers = await rpcBatch<string>(
+        node.url,
+        "eth_sendRawTransaction",
+        raws.slice(i, i + SEND_CHUNK).map((raw) => [raw]),
+      );
       answers.forEach((hash, j) => {
-        if (hash.toLowerCase() !== hashes[i + j]) throw new Error(`the node answered hash ${hash} for batch ${i + j + 1}, expected ${hashes[i + j]}`);
+        if (hash.toLowerCase() !== hashes[i + j])
+          throw new Error(`the node answered hash ${hash} for batch ${i + j + 1}, expected ${hashes[i + j]}`);
       });
     }
     const sendMs = performance.now() - sendStart;
@@ -232,7 +249,8 @@ export async function measureBatchesPerSec(opts: {
       blocksUsed: perBlock.size,
       maxBatchesPerBlock: Math.max(...perBlock.values()),
       blockTimeSec: blockTime,
-      observedBlockIntervalSec: lastBlock.number > first.number ? (lastBlock.timestamp - first.timestamp) / (lastBlock.number - first.number) : NaN,
+      observedBlockIntervalSec:
+        lastBlock.number > first.number ? (lastBlock.timestamp - first.timestamp) / (lastBlock.number - first.number) : NaN,
       gasPerBatch,
       blockGasLimit,
       batchesPerBlockByGas: Math.floor(blockGasLimit / gasPerBatch),

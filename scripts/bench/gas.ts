@@ -63,7 +63,13 @@ export async function registerFleet(
   home: Hex,
   count: number,
   opts: { dir: string; policyNames?: string[]; batchSize?: number; firstMsin?: number },
-): Promise<{ devices: FleetDevice[]; registrationGas: number; transactions: number; policyDefinitionGas: number; policiesDefined: number }> {
+): Promise<{
+  devices: FleetDevice[];
+  registrationGas: number;
+  transactions: number;
+  policyDefinitionGas: number;
+  policiesDefined: number;
+}> {
   const names = opts.policyNames ?? ["meter", "tracker"];
   // The named policies of test/fixtures/policies.json only (some there do not suit every home network).
   const all = JSON.parse(fs.readFileSync(POLICIES, "utf8")) as Record<string, unknown>;
@@ -85,7 +91,11 @@ export async function registerFleet(
 
   const provider = client.runner.provider ?? hre.ethers.provider;
   const before = await provider.getBlockNumber();
-  const { ids, defined } = await ensurePolicies(client, policies, deviceLines.map((d) => d.policyName));
+  const { ids, defined } = await ensurePolicies(
+    client,
+    policies,
+    deviceLines.map((d) => d.policyName),
+  );
   const after = await provider.getBlockNumber();
   let policyDefinitionGas = 0;
   for (let b = before + 1; b <= after; b++) policyDefinitionGas += Number((await provider.getBlock(b))!.gasUsed);
@@ -143,7 +153,14 @@ export async function buildSyntheticBatch(o: SyntheticBatchOptions): Promise<{ b
     throughputKbps: 0,
   };
   const n = o.devices.length;
-  const outcome: CheckOutcome = { billing: 0, tariffClass: 0, newlyActive: false, newRoamerDay: false, becameRoamer: false, daysPresent: 1 };
+  const outcome: CheckOutcome = {
+    billing: 0,
+    tariffClass: 0,
+    newlyActive: false,
+    newRoamerDay: false,
+    becameRoamer: false,
+    daysPresent: 1,
+  };
   for (let i = 0; i < o.records; i++) {
     const device = o.devices[i % n];
     r.line = i + 2;
@@ -305,7 +322,9 @@ export async function measureBatchGas(
         firstOfPeriod: false,
         buildMs: Math.round(median(buildTimes)),
       });
-      log(`${records} records: ${gasUsed} gas (${(gasUsed / records).toFixed(4)}/record), samples ${samples.join(", ")}, build ${Math.round(median(buildTimes))} ms`);
+      log(
+        `${records} records: ${gasUsed} gas (${(gasUsed / records).toFixed(4)}/record), samples ${samples.join(", ")}, build ${Math.round(median(buildTimes))} ms`,
+      );
     }
     return {
       description:

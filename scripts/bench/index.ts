@@ -61,7 +61,10 @@ function parseArgs(argv: string[]): Args {
       if (!Number.isInteger(n) || n < 1 || n > 20) fail(`--runs ${argv[i]}: give a whole number from 1 to 20`);
       args.runs = n;
     } else if (a === "--only") {
-      const parts = (argv[++i] ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+      const parts = (argv[++i] ?? "")
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean);
       const bad = parts.filter((p) => !["ingest", "gas", "chain"].includes(p));
       if (parts.length === 0 || bad.length > 0) fail(`--only ${argv[i] ?? ""}: give a comma-separated list of ingest, gas, chain`);
       args.only = new Set(parts);
@@ -109,9 +112,19 @@ async function benchIngest(args: Args, log: (l: string) => void): Promise<BenchR
     const single: IngestRun[] = [];
     for (let i = 0; i < args.runs; i++) {
       // Side by side: the two variants alternate, so load on the machine hits both alike.
-      threaded.push(await step(`ingest ${x.t.generated.lines.toLocaleString("en-US")} lines, sealing thread (run ${i + 1}/${args.runs})`, () => runIngest(x, node!, `t${i}`, { ROAMLEDGER_SEAL_THREAD: "1" }, log)));
-      single.push(await step(`ingest, one thread (run ${i + 1}/${args.runs})`, () => runIngest(x, node!, `s${i}`, { ROAMLEDGER_SEAL_THREAD: "0" }, log)));
-      log(`    ${threaded[i].recordsPerSec.toLocaleString("en-US")} records/s with the thread, ${single[i].recordsPerSec.toLocaleString("en-US")} without`);
+      threaded.push(
+        await step(`ingest ${x.t.generated.lines.toLocaleString("en-US")} lines, sealing thread (run ${i + 1}/${args.runs})`, () =>
+          runIngest(x, node!, `t${i}`, { ROAMLEDGER_SEAL_THREAD: "1" }, log),
+        ),
+      );
+      single.push(
+        await step(`ingest, one thread (run ${i + 1}/${args.runs})`, () =>
+          runIngest(x, node!, `s${i}`, { ROAMLEDGER_SEAL_THREAD: "0" }, log),
+        ),
+      );
+      log(
+        `    ${threaded[i].recordsPerSec.toLocaleString("en-US")} records/s with the thread, ${single[i].recordsPerSec.toLocaleString("en-US")} without`,
+      );
     }
     const keccak = await step("keccak256 of the same leaves (hash-wasm, one thread)", () => keccakOnSameLeaves(x, Math.max(3, args.runs)));
     x.t.cleanup();
@@ -121,7 +134,9 @@ async function benchIngest(args: Args, log: (l: string) => void): Promise<BenchR
     try {
       node = await startNode(INGEST_NODE);
       const y = await ingestWorld(node, big, step);
-      bigRun = await step(`ingest ${y.t.generated.lines.toLocaleString("en-US")} lines (peak memory)`, () => runIngest(y, node!, "big", {}, log, 20 * 60_000));
+      bigRun = await step(`ingest ${y.t.generated.lines.toLocaleString("en-US")} lines (peak memory)`, () =>
+        runIngest(y, node!, "big", {}, log, 20 * 60_000),
+      );
       y.t.cleanup();
     } catch (error) {
       // Recorded, not hidden: the table says the figure is missing and why.
@@ -140,7 +155,9 @@ async function benchIngest(args: Args, log: (l: string) => void): Promise<BenchR
       ratioToKeccak: Math.round((rps / keccak.leavesPerSec) * 1000) / 1000,
       cpuMsPerMillion: Math.round(median(threaded.map((r) => r.cpuMs / r.accepted)) * 1e6),
       peakRssMb: { [String(small)]: median(threaded.map((r) => r.peakRssMb)), [String(big)]: bigRun ? bigRun.peakRssMb : null },
-      bigRun: bigRun ? { records: bigRun.accepted, recordsPerSec: bigRun.recordsPerSec } : { records: big, recordsPerSec: null, error: bigError },
+      bigRun: bigRun
+        ? { records: bigRun.accepted, recordsPerSec: bigRun.recordsPerSec }
+        : { records: big, recordsPerSec: null, error: bigError },
       all: { threaded, single },
     };
   } finally {
@@ -157,7 +174,8 @@ async function benchGas(args: Args, log: (l: string) => void): Promise<BenchResu
   const naive = await step("naive design, every record stored", () => measureNaiveGas(args.quick ? 500 : 1_000));
   const device = await step("device registration, 1,000 in one transaction", () => measureDeviceGas({ devices: 1_000 }));
   const settle = await step("settle one pair-period, netted and one direction", () => measureSettleGas());
-  const bySize = (f: (row: (typeof batches.rows)[number]) => number) => Object.fromEntries(batches.rows.map((row) => [String(row.records), f(row)]));
+  const bySize = (f: (row: (typeof batches.rows)[number]) => number) =>
+    Object.fromEntries(batches.rows.map((row) => [String(row.records), f(row)]));
   return {
     perRecord: bySize((row) => row.gasPerRecord),
     naivePerRecord: naive.gasPerRecord,
@@ -174,7 +192,9 @@ async function benchGas(args: Args, log: (l: string) => void): Promise<BenchResu
 async function benchChain(args: Args, log: (l: string) => void): Promise<BenchResults["chain"]> {
   const step = stepper(log);
   const burst = args.quick ? 200 : 1_000;
-  const a = await step(`${burst.toLocaleString("en-US")} batches to anvil, 1 s blocks`, () => measureBatchesPerSec({ batches: burst, log: (l) => log(`    ${l}`) }));
+  const a = await step(`${burst.toLocaleString("en-US")} batches to anvil, 1 s blocks`, () =>
+    measureBatchesPerSec({ batches: burst, log: (l) => log(`    ${l}`) }),
+  );
   const result: NonNullable<BenchResults["chain"]> = {
     batchesPerSec: a.batchesPerSec,
     batches: a.batches,
@@ -187,7 +207,9 @@ async function benchChain(args: Args, log: (l: string) => void): Promise<BenchRe
   if (!args.quick) {
     // Enough batches to fill blocks: the rate the chain sustains, not the wait for one block.
     const many = Math.ceil(a.batchesPerBlockByGas * 2.5);
-    const b = await step(`${many.toLocaleString("en-US")} batches to anvil (fills blocks)`, () => measureBatchesPerSec({ batches: many, log: (l) => log(`    ${l}`) }));
+    const b = await step(`${many.toLocaleString("en-US")} batches to anvil (fills blocks)`, () =>
+      measureBatchesPerSec({ batches: many, log: (l) => log(`    ${l}`) }),
+    );
     result.sustained = { batches: b.batches, batchesPerSec: b.batchesPerSec, blocksUsed: b.blocksUsed, blockGasLimit: b.blockGasLimit };
     // The figure of record is the sustained rate; the burst's stays beside it.
     result.burstBatchesPerSec = a.batchesPerSec;
@@ -219,7 +241,9 @@ async function main() {
     quick: args.quick,
     machineInfo,
   };
-  log(`RoamLedger benchmarks${args.quick ? " (quick)" : ""}: ${results.machine}; load average ${results.machineInfo.loadAverageAtStart.join(" ")}`);
+  log(
+    `RoamLedger benchmarks${args.quick ? " (quick)" : ""}: ${results.machine}; load average ${results.machineInfo.loadAverageAtStart.join(" ")}`,
+  );
   if (args.only.has("ingest")) {
     log("1-2. ingestion throughput and memory");
     results.ingest = await benchIngest(args, log);

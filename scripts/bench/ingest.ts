@@ -92,7 +92,9 @@ export async function runIngest(
     const said = `${run.stderr.trim()}\n--- its last output:\n${run.stdout.slice(-1500)}\n--- the node's last output:\n${node.output().slice(-1500)}`;
     // The command resumes where it stopped, as an operator would run it again; a run that failed while
     // processing does all of it again, so the figures stay those of one whole pass.
-    const how = run.signal ? `was killed (${run.signal}) after ${Math.round(run.ms / 1000)} s, the time limit being ${Math.round(timeoutMs / 1000)} s` : `failed (exit code ${run.code})`;
+    const how = run.signal
+      ? `was killed (${run.signal}) after ${Math.round(run.ms / 1000)} s, the time limit being ${Math.round(timeoutMs / 1000)} s`
+      : `failed (exit code ${run.code})`;
     if (attempts === 2 || !/chain node/.test(run.stderr)) throw new Error(`usage:ingest ${how}:\n${said}`);
     log(`    usage:ingest lost the node (run again, as an operator would):\n${said.replace(/^/gm, "      ")}`);
   }

@@ -49,7 +49,9 @@ export interface BenchResults {
 }
 
 const n = (x: number | undefined | null, digits = 0) =>
-  x === undefined || x === null || Number.isNaN(x) ? "not measured" : x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  x === undefined || x === null || Number.isNaN(x)
+    ? "not measured"
+    : x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mb = (records: string) => `${Number(records) >= 1e6 ? `${Number(records) / 1e6}M` : `${Number(records) / 1e3}k`}`;
 
 /** The rows of the table: what, measured, target (where the issue sets one). */
@@ -71,7 +73,11 @@ export function rows(r: BenchResults): [string, string, string][] {
   const g = r.gas;
   if (g) {
     for (const [size, perRecord] of Object.entries(g.perRecord)) {
-      out.push([`gas per record, batch of ${n(Number(size))} (batch gas ${n(g.batchGas[size])})`, n(perRecord, perRecord < 10 ? 4 : 1), size === "100000" ? "<= 1" : ""]);
+      out.push([
+        `gas per record, batch of ${n(Number(size))} (batch gas ${n(g.batchGas[size])})`,
+        n(perRecord, perRecord < 10 ? 4 : 1),
+        size === "100000" ? "<= 1" : "",
+      ]);
     }
     out.push(["gas per record, naive design (stores every record)", n(g.naivePerRecord), ""]);
     out.push(["gas of the first batch of a period", n(g.firstOfPeriodGas), ""]);
@@ -83,7 +89,11 @@ export function rows(r: BenchResults): [string, string, string][] {
   const c = r.chain;
   if (c) {
     if (!c.sustained || c.burstBatchesPerSec !== undefined) {
-      out.push([`batches/s committed to anvil, a burst of ${n(c.batches)} batches, ${c.blockTimeSec} s blocks (${c.blocksUsed} block(s))`, n(c.burstBatchesPerSec ?? c.batchesPerSec), ""]);
+      out.push([
+        `batches/s committed to anvil, a burst of ${n(c.batches)} batches, ${c.blockTimeSec} s blocks (${c.blocksUsed} block(s))`,
+        n(c.burstBatchesPerSec ?? c.batchesPerSec),
+        "",
+      ]);
     }
     if (c.sustained) {
       out.push([
@@ -102,7 +112,11 @@ export function renderTable(r: BenchResults): string {
   const w0 = Math.max(...table.map((x) => x[0].length), 10);
   const w1 = Math.max(...table.map((x) => x[1].length), 8);
   const line = (a: string, b: string, c: string) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`;
-  return [line("measure", "value", "target"), line("-".repeat(w0), "-".repeat(w1), "------"), ...table.map(([a, b, c]) => line(a, b, c))].join("\n");
+  return [
+    line("measure", "value", "target"),
+    line("-".repeat(w0), "-".repeat(w1), "------"),
+    ...table.map(([a, b, c]) => line(a, b, c)),
+  ].join("\n");
 }
 
 export function renderMarkdown(r: BenchResults): string {

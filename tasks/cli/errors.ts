@@ -33,5 +33,9 @@ function listProblems(err: InputErrors): string | undefined {
   if (!err.details) return undefined;
   // The details list the first problems as "  <shortMessage>", then "  ... and N more".
   const shown = err.details.split("\n");
-  return shown.map((line, i) => (i < err.errors.length && line.startsWith("  ") && !line.startsWith("  ... and") ? `  ${inputHeadline(err.errors[i])}` : line)).join("\n");
+  return shown
+    .map((line, i) =>
+      i < err.errors.length && line.startsWith("  ") && !line.startsWith("  ... and") ? `  ${inputHeadline(err.errors[i])}` : line,
+    )
+    .join("\n");
 }

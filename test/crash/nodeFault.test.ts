@@ -87,7 +87,9 @@ describe("crash: the node stops in the middle of usage:ingest", function () {
     expect(run.code, `${run.stdout}\n${run.stderr}`).to.equal(1);
     const message = run.stderr.trim();
     expect(message).to.match(/^Error: /);
-    expect(message).to.match(/chain node/i).and.to.match(/network localhost/);
+    expect(message)
+      .to.match(/chain node/i)
+      .and.to.match(/network localhost/);
     expect(message).to.contain(relay.url);
     expect(message).to.match(/run the same command again/i);
     expect(message, "no stack trace").to.not.match(/^\s+at /m);
@@ -96,14 +98,18 @@ describe("crash: the node stops in the middle of usage:ingest", function () {
     // While the node is down, the same command fails the same way before doing anything.
     const down = await runHardhat(ingestArgs(t, w, 400), { env });
     expect(down.code).to.equal(1);
-    expect(down.stderr).to.match(/chain node/i).and.to.match(/run the same command again/i);
+    expect(down.stderr)
+      .to.match(/chain node/i)
+      .and.to.match(/run the same command again/i);
     expect(down.stderr).to.not.match(/^\s+at /m);
 
     // The node comes back with its chain; the same command finishes the job.
     expect(fs.existsSync(stateFile)).to.equal(true);
     node = await startNode({ port: node.port, state: stateFile });
     await relay.listen();
-    expect(await rpc<unknown>(node.url, "eth_getTransactionReceipt", [lostTx]), "the lost answer's transaction is on-chain").to.be.an("object");
+    expect(await rpc<unknown>(node.url, "eth_getTransactionReceipt", [lostTx]), "the lost answer's transaction is on-chain").to.be.an(
+      "object",
+    );
     const onChain = Number((await w.reader.ledger.getPeriod(PLMN.DE, PLMN.BR, t.period)).batchCount);
     expect(onChain, "the batch whose answer was lost is on-chain").to.equal(2);
     const again = await runHardhat(ingestArgs(t, w, 400), { env });

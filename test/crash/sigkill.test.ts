@@ -98,7 +98,11 @@ describe("crash: commands killed at random points and run again", function () {
     // end in the same state, the reference.
     const cleans = await Promise.all(
       relays.map(async (relay, slot) => {
-        const w = await within(deployRunWorld(t, node.url, `${trials.label}-clean-${slot}`, { fleet: trials.fleet, slot }), 120_000, "deploying a clean world");
+        const w = await within(
+          deployRunWorld(t, node.url, `${trials.label}-clean-${slot}`, { fleet: trials.fleet, slot }),
+          120_000,
+          "deploying a clean world",
+        );
         const run = await runHardhat(trials.args(w), { env: w.env(relay.url, trials.home), relay });
         expectSuccess(run, `${trials.label} (clean run)`);
         return { run, outcome: await trials.outcome(w) };
@@ -122,7 +126,11 @@ describe("crash: commands killed at random points and run again", function () {
     const trial = async (i: number, relay: RpcRelay, slot: number) => {
       const delay = delays[i];
       const t0 = Date.now();
-      const w = await within(deployRunWorld(t, node.url, `${trials.label}-${i}`, { fleet: trials.fleet, slot }), 120_000, `deploying world #${i}`);
+      const w = await within(
+        deployRunWorld(t, node.url, `${trials.label}-${i}`, { fleet: trials.fleet, slot }),
+        120_000,
+        `deploying world #${i}`,
+      );
       const deployMs = Date.now() - t0;
       const env = w.env(relay.url, trials.home);
       const first = await runHardhat(trials.args(w), { env, relay, killAfterMs: delay, timeoutMs: 90_000 });
@@ -134,7 +142,10 @@ describe("crash: commands killed at random points and run again", function () {
         count("after the end");
       }
       const again = await runHardhat(trials.args(w), { env, relay, timeoutMs: 90_000 });
-      if (verbose) console.log(`        #${i}: world in ${deployMs} ms, killed after ${delay} ms (${first.code ?? first.signal}, ${first.ms} ms), run again in ${again.ms} ms`);
+      if (verbose)
+        console.log(
+          `        #${i}: world in ${deployMs} ms, killed after ${delay} ms (${first.code ?? first.signal}, ${first.ms} ms), run again in ${again.ms} ms`,
+        );
       expectSuccess(again, `${trials.label} #${i}: run again after a SIGKILL at ${delay} ms`);
       const outcome = await trials.outcome(w);
       const differs = differences(expected, outcome);
@@ -169,12 +180,23 @@ describe("crash: commands killed at random points and run again", function () {
     try {
       let expected = cleanOutcomes.get(trials.label) as T | undefined;
       if (expected === undefined) {
-        const clean = await within(deployRunWorld(t, held.url, `${trials.label}-held-clean`, { fleet: trials.fleet, slot: 0 }), 120_000, "deploying a clean world");
-        expectSuccess(await runHardhat(trials.args(clean), { env: clean.env(relay.url, trials.home), relay }), `${trials.label} (clean run)`);
+        const clean = await within(
+          deployRunWorld(t, held.url, `${trials.label}-held-clean`, { fleet: trials.fleet, slot: 0 }),
+          120_000,
+          "deploying a clean world",
+        );
+        expectSuccess(
+          await runHardhat(trials.args(clean), { env: clean.env(relay.url, trials.home), relay }),
+          `${trials.label} (clean run)`,
+        );
         expected = await trials.outcome(clean);
       }
 
-      const w = await within(deployRunWorld(t, held.url, `${trials.label}-held`, { fleet: trials.fleet, slot: 1 }), 120_000, "deploying a world");
+      const w = await within(
+        deployRunWorld(t, held.url, `${trials.label}-held`, { fleet: trials.fleet, slot: 1 }),
+        120_000,
+        "deploying a world",
+      );
       const env = w.env(relay.url, trials.home);
       const sender = devAddress(trials.home === "de" ? w.from.de : w.from.br);
       // The nth eth_sendTransaction: blocks stop before it reaches the node; the run dies once the node answered.
@@ -216,7 +238,9 @@ describe("crash: commands killed at random points and run again", function () {
       expectSuccess(again, `${trials.label}: run again while the killed run's transaction #${nth} waited in the pool`);
       expect(stillPending, "still pending when the re-run started").to.equal(inPool);
       const differs = differences(expected, await trials.outcome(w));
-      expect(differs, `${trials.label}: killed with transaction #${nth} in the pool, run again: differs from the clean run`).to.deep.equal([]);
+      expect(differs, `${trials.label}: killed with transaction #${nth} in the pool, run again: differs from the clean run`).to.deep.equal(
+        [],
+      );
     } finally {
       producer.resume();
       await producer.stop();
@@ -230,7 +254,9 @@ describe("crash: commands killed at random points and run again", function () {
     if (JSON.stringify(a) === JSON.stringify(b)) return [];
     if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
       const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-      return [...keys].flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
+      return [...keys].flatMap((k) =>
+        differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k),
+      );
     }
     const show = (x: unknown) => JSON.stringify(x)?.slice(0, 300);
     return [`${at}: clean ${show(a)}, crashed ${show(b)}`];

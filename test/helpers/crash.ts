@@ -120,19 +120,32 @@ export async function startNode(
     command,
     [
       ...args,
-      "--host", "127.0.0.1",
-      "--port", String(port),
-      "--chain-id", String(CRASH_CHAIN_ID),
-      "--hardfork", "shanghai",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--chain-id",
+      String(CRASH_CHAIN_ID),
+      "--hardfork",
+      "shanghai",
       ...(options.mining === "manual" ? ["--no-mining"] : options.mining === "auto" ? [] : ["--mixed-mining", "--block-time", "1"]),
-      "--gas-price", "0",
-      "--base-fee", "0",
-      "--gas-limit", String(INTEGRATION_GAS_LIMIT),
-      "--mnemonic", DEV_MNEMONIC,
-      "--accounts", String(3 * SLOTS),
+      "--gas-price",
+      "0",
+      "--base-fee",
+      "0",
+      "--gas-limit",
+      String(INTEGRATION_GAS_LIMIT),
+      "--mnemonic",
+      DEV_MNEMONIC,
+      "--accounts",
+      String(3 * SLOTS),
       ...(options.state ? ["--state", options.state] : []),
       // No state per block: anvil otherwise keeps a copy of the whole state for each block mined.
-      ...(options.pruneHistory === true ? ["--prune-history"] : options.pruneHistory ? ["--prune-history", String(options.pruneHistory)] : []),
+      ...(options.pruneHistory === true
+        ? ["--prune-history"]
+        : options.pruneHistory
+          ? ["--prune-history", String(options.pruneHistory)]
+          : []),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -142,7 +155,9 @@ export async function startNode(
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) {
-      throw new Error(`anvil (${command}) exited with ${child.exitCode}: install it with npm ci (@foundry-rs/anvil) or put anvil on PATH\n${err()}${out()}`);
+      throw new Error(
+        `anvil (${command}) exited with ${child.exitCode}: install it with npm ci (@foundry-rs/anvil) or put anvil on PATH\n${err()}${out()}`,
+      );
     }
     try {
       await rpc<string>(url, "eth_chainId");
@@ -654,7 +669,9 @@ export async function deployRunWorld(
   const from = accountsOf(options.slot ?? 0);
   try {
     const [deployer, de, br] = [wallets[from.deployer], wallets[from.de], wallets[from.br]];
-    const { addresses } = await deployDeBr({ deployer, de, br }, { de: t.dePublicKey, br: t.brPublicKey }, (token) => ingestTerms(t.periodStart, token));
+    const { addresses } = await deployDeBr({ deployer, de, br }, { de: t.dePublicKey, br: t.brPublicKey }, (token) =>
+      ingestTerms(t.periodStart, token),
+    );
 
     const dir = path.join(t.dir, name);
     fs.mkdirSync(dir, { recursive: true });
@@ -681,7 +698,11 @@ export async function deployRunWorld(
       const client = connectRoamLedger(addresses, de);
       const policies = readPolicies(POLICIES, PLMN.DE);
       const lines = await readDevices(devicesFile, PLMN.DE, t.deImsiKey, new Set(policies.keys()));
-      const { ids } = await ensurePolicies(client, policies, lines.map((x) => x.policyName));
+      const { ids } = await ensurePolicies(
+        client,
+        policies,
+        lines.map((x) => x.policyName),
+      );
       await registerDevices(client, lines, ids, { batchSize: 2000 });
     }
     const store = path.join(dir, "store");
@@ -714,11 +735,16 @@ export async function deployRunWorld(
 export function ingestArgs(t: CrashTemplate, w: RunWorld, batchSize: number): string[] {
   return [
     "usage:ingest",
-    "--file", w.usageFile,
-    "--home", "262-01",
-    "--period", formatPeriod(t.period),
-    "--batch-size", String(batchSize),
-    "--from", String(w.from.br),
+    "--file",
+    w.usageFile,
+    "--home",
+    "262-01",
+    "--period",
+    formatPeriod(t.period),
+    "--batch-size",
+    String(batchSize),
+    "--from",
+    String(w.from.br),
   ];
 }
 
@@ -726,10 +752,14 @@ export function ingestArgs(t: CrashTemplate, w: RunWorld, batchSize: number): st
 export function registerArgs(w: RunWorld, batchSize: number): string[] {
   return [
     "device:register",
-    "--file", w.devicesFile,
-    "--policies", POLICIES,
-    "--batch-size", String(batchSize),
-    "--from", String(w.from.de),
+    "--file",
+    w.devicesFile,
+    "--policies",
+    POLICIES,
+    "--batch-size",
+    String(batchSize),
+    "--from",
+    String(w.from.de),
   ];
 }
 
@@ -740,11 +770,7 @@ const sorted = (xs: Iterable<string>) => [...xs].sort();
 /** Files under `dir`, relative, sorted; nothing when it does not exist. */
 export function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return sorted(
-    fs
-      .readdirSync(dir, { recursive: true, encoding: "utf8" })
-      .filter((f) => fs.statSync(path.join(dir, f)).isFile()),
-  );
+  return sorted(fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile()));
 }
 
 /**
@@ -796,7 +822,13 @@ export async function registerOutcome(w: RunWorld) {
   const registered = await devices.queryFilter(devices.filters.DeviceRegistered(), 0);
   const defined = await devices.queryFilter(devices.filters.PolicyDefined(), 0);
   const ids = sorted(registered.map((e) => e.args.id));
-  const state = (await devices.getDevices(ids)).map((d) => [Number(d.status), Number(d.deviceClass), d.maker, Number(d.policyId), Number(d.policyVersion)]);
+  const state = (await devices.getDevices(ids)).map((d) => [
+    Number(d.status),
+    Number(d.deviceClass),
+    d.maker,
+    Number(d.policyId),
+    Number(d.policyVersion),
+  ]);
   return {
     ids,
     registrations: registered.length,

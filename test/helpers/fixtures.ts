@@ -3,7 +3,14 @@ import { SigningKey } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import RoamLedgerModule from "../../ignition/modules/RoamLedger";
 import SettlementTokenModule from "../../ignition/modules/SettlementToken";
-import type { CarrierRegistry, DeviceRegistry, RoamingAgreements, SettlementEscrow, SettlementToken, UsageLedger } from "../../typechain-types";
+import type {
+  CarrierRegistry,
+  DeviceRegistry,
+  RoamingAgreements,
+  SettlementEscrow,
+  SettlementToken,
+  UsageLedger,
+} from "../../typechain-types";
 import { parsePlmn } from "../../lib/core/plmn";
 import type { PolicyStruct } from "../../lib/devices/policy";
 import type { Hex } from "../../lib/util/hex";
@@ -69,17 +76,20 @@ export async function deployConsortium(): Promise<Consortium> {
     member(PLMN.BR, ROLE.CARRIER | ROLE.GOVERNOR, "Vivo Brasil", [br.address], 3),
     member(PLMN.MAKER, ROLE.DEVICE_MAKER, "Acme Meters", [maker.address], 4),
   ];
-  const { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger, settlementEscrow } = await hre.ignition.deploy(RoamLedgerModule, {
-    parameters: {
-      CarrierRegistry: {
-        bootstrapMembers,
-        thresholdBps: 5001,
-        proposalLifetime: 7 * 24 * 3600,
-        infraAccounts: [deployer.address],
+  const { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger, settlementEscrow } = await hre.ignition.deploy(
+    RoamLedgerModule,
+    {
+      parameters: {
+        CarrierRegistry: {
+          bootstrapMembers,
+          thresholdBps: 5001,
+          proposalLifetime: 7 * 24 * 3600,
+          infraAccounts: [deployer.address],
+        },
+        UsageLedger: { submissionGrace: SUBMISSION_GRACE },
       },
-      UsageLedger: { submissionGrace: SUBMISSION_GRACE },
     },
-  });
+  );
   const { settlementToken } = await hre.ignition.deploy(SettlementTokenModule);
   return {
     carriers: carrierRegistry as unknown as CarrierRegistry,

@@ -38,7 +38,14 @@ export function ingestTerms(from: number, token: string) {
     disputeWindow: 7 * 24 * 3600,
     permanentRoamingDays: 20,
     permanentRoamingSurchargePerDay: 40n,
-    sla: { maxLatencyMs: 800, minThroughputKbps: 50, minAvailabilityBps: 0, latencyCreditBps: 200, throughputCreditBps: 300, availabilityCreditBps: 0 },
+    sla: {
+      maxLatencyMs: 800,
+      minThroughputKbps: 50,
+      minAvailabilityBps: 0,
+      latencyCreditBps: 200,
+      throughputCreditBps: 300,
+      availabilityCreditBps: 0,
+    },
     ratePlans: [plan(PLMN.BR, 1, 2_000n), plan(PLMN.BR, 2, 1_500n), plan(PLMN.BR, 3, 1_000n), plan(PLMN.DE, 1, 2_000n)],
   };
 }
@@ -95,7 +102,11 @@ export async function ingestWorld(opts: { devices?: number; seed?: number; forma
   const deImsiKey = randomBytes(32);
   const policies = readPolicies(POLICIES, PLMN.DE);
   const devices = await readDevices(generated.devicesFile, PLMN.DE, deImsiKey, new Set(policies.keys()));
-  const { ids } = await ensurePolicies(de, policies, devices.map((x) => x.policyName));
+  const { ids } = await ensurePolicies(
+    de,
+    policies,
+    devices.map((x) => x.policyName),
+  );
   await registerDevices(de, devices, ids, { batchSize: 500 });
 
   // Encryption keys of the fixture members: DE seed 1, BR seed 3.
@@ -109,33 +120,33 @@ export async function ingestWorld(opts: { devices?: number; seed?: number; forma
   const make = (local: string): IngestWorld => {
     const store = new FolderStore(path.join(local, "store"));
     const world: IngestWorld = {
-    c,
-    dir,
-    period,
-    generated,
-    br,
-    de,
-    deImsiKey,
-    pairKey,
-    store,
-    chainId,
-    ingestOptions: (over = {}) => ({
-      file: generated.usageFile,
-      home: PLMN.DE,
-      visited: PLMN.BR,
+      c,
+      dir,
       period,
-      client: br,
-      signer: c.br,
-      chainId,
-      imsiKey: deImsiKey,
+      generated,
+      br,
+      de,
+      deImsiKey,
       pairKey,
-      workDir: pairWorkDir(path.join(local, "br-home"), PLMN.BR, PLMN.DE),
       store,
-      batchSize: 2_000,
-      ...over,
-    }),
-    freshLocal: () => make(fs.mkdtempSync(path.join(dir, "local-"))),
-    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+      chainId,
+      ingestOptions: (over = {}) => ({
+        file: generated.usageFile,
+        home: PLMN.DE,
+        visited: PLMN.BR,
+        period,
+        client: br,
+        signer: c.br,
+        chainId,
+        imsiKey: deImsiKey,
+        pairKey,
+        workDir: pairWorkDir(path.join(local, "br-home"), PLMN.BR, PLMN.DE),
+        store,
+        batchSize: 2_000,
+        ...over,
+      }),
+      freshLocal: () => make(fs.mkdtempSync(path.join(dir, "local-"))),
+      cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
     };
     return world;
   };

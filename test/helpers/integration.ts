@@ -299,7 +299,8 @@ export function writeDevicesCsv(file: string, plmn: string, n: number): string[]
   const lines = ["imsi,class,policy,maker"];
   for (let i = 0; i < n; i++) {
     const imsi = `${digits}${String(i).padStart(15 - digits.length, "0")}`;
-    const [cls, policy, maker] = i % 50 === 49 ? ["5g", "drone", ""] : i % 3 === 2 ? ["lte-m", "tracker", ""] : ["nb-iot", "meter", "999-01"];
+    const [cls, policy, maker] =
+      i % 50 === 49 ? ["5g", "drone", ""] : i % 3 === 2 ? ["lte-m", "tracker", ""] : ["nb-iot", "meter", "999-01"];
     lines.push(`${imsi},${cls},${policy},${maker}`);
     imsis.push(imsi);
   }
@@ -329,7 +330,14 @@ export function writeTermsFile(file: string, a: string, b: string, from: number,
     validUntil: iso(from + 365 * 24 * 3600),
     disputeWindowDays: 7,
     permanentRoaming: { days: 20, surchargePerDay: "0.01" },
-    sla: { maxLatencyMs: 300, minThroughputKbps: 100, minAvailabilityPercent: 99.5, latencyCreditPercent: 1, throughputCreditPercent: 1, availabilityCreditPercent: 2 },
+    sla: {
+      maxLatencyMs: 300,
+      minThroughputKbps: 100,
+      minAvailabilityPercent: 99.5,
+      latencyCreditPercent: 1,
+      throughputCreditPercent: 1,
+      availabilityCreditPercent: 2,
+    },
     rates: [
       [1, "0.50"],
       [2, "0.25"],

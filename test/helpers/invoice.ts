@@ -147,7 +147,15 @@ export function sampleChainData(overrides: Partial<InvoiceChainData> = {}): Invo
       records: 1_129,
       byReason: [
         { code: 1, reason: "service-not-allowed", records: 3, perClass: [{ tariffClass: 1, records: 3 }] },
-        { code: 3, reason: "daily-cap-exceeded", records: 2, perClass: [{ tariffClass: 1, records: 1 }, { tariffClass: 2, records: 1 }] },
+        {
+          code: 3,
+          reason: "daily-cap-exceeded",
+          records: 2,
+          perClass: [
+            { tariffClass: 1, records: 1 },
+            { tariffClass: 2, records: 1 },
+          ],
+        },
       ],
     },
     ...overrides,
@@ -210,9 +218,23 @@ export function periodTerms(token: string, validFrom: number) {
     disputeWindow: 7 * 86_400,
     permanentRoamingDays: 90,
     permanentRoamingSurchargePerDay: 5n,
-    sla: { maxLatencyMs: 500, minThroughputKbps: 100, minAvailabilityBps: 9_900, latencyCreditBps: 100, throughputCreditBps: 100, availabilityCreditBps: 200 },
+    sla: {
+      maxLatencyMs: 500,
+      minThroughputKbps: 100,
+      minAvailabilityBps: 9_900,
+      latencyCreditBps: 100,
+      throughputCreditBps: 100,
+      availabilityCreditBps: 200,
+    },
     ratePlans: [
-      plan(BR, 1, { perMb: 1_000n, perSignallingEvent: 1n, perSms: 10n, perVoiceMinute: 60n, monthlyFeePerDevice: 100n, tiers: [{ fromMb: 1_000n, discountBps: 2_000 }] }),
+      plan(BR, 1, {
+        perMb: 1_000n,
+        perSignallingEvent: 1n,
+        perSms: 10n,
+        perVoiceMinute: 60n,
+        monthlyFeePerDevice: 100n,
+        tiers: [{ fromMb: 1_000n, discountBps: 2_000 }],
+      }),
       plan(BR, 2, { perMb: 2_000n, perVoiceMinute: 30n }),
       plan(DE, 1, { perMb: 500n, monthlyFeePerDevice: 50n }),
       plan(DE, 2, { perMb: 500n, monthlyFeePerDevice: 50n }),
@@ -266,7 +288,12 @@ export async function commitUsage(
   signer: HardhatEthersSigner,
 ): Promise<CommittedBatch> {
   const ks = new Keystore(at.keysDir);
-  const key = pairwiseKey({ myPrivateKey: ENCRYPTION_PRIVATE_KEY.BR, theirPublicKey: ks.encryptionKey("262-01").publicKey, plmnA: BR, plmnB: DE });
+  const key = pairwiseKey({
+    myPrivateKey: ENCRYPTION_PRIVATE_KEY.BR,
+    theirPublicKey: ks.encryptionKey("262-01").publicKey,
+    plmnA: BR,
+    plmnB: DE,
+  });
   const hasher = await LeafHasher.create();
   const packed = new Uint8Array(records.length * RECORD_BYTES);
   records.forEach((r, i) => packRecord(r, packed, i * RECORD_BYTES));
@@ -278,11 +305,18 @@ export async function commitUsage(
     records: packed,
   });
   const store = new FolderStore(path.join(at.keysDir, "store"));
-  const batch: UsageBatch = { visited, home, period, merkleRoot: hexlify(tree[tree.length - 1]) as Hex, recordCount: records.length, payloadHash: await store.put(sealed), totals };
+  const batch: UsageBatch = {
+    visited,
+    home,
+    period,
+    merkleRoot: hexlify(tree[tree.length - 1]) as Hex,
+    recordCount: records.length,
+    payloadHash: await store.put(sealed),
+    totals,
+  };
   await at.ledger.connect(signer).submitBatch(toContractBatch(batch), await signBatch(signer, at.domain, batch));
   return { batch, id: batchId(batch), records, tree };
 }
-
 
 /** Removes the key stores the scenarios made (temp folders). */
 export function removeScenarioDirs(): void {
@@ -292,7 +326,8 @@ export function removeScenarioDirs(): void {
 /** Totals merged by class, ascending. */
 function merged(lists: ClassTotals[][]): ClassTotals[] {
   const byClass = new Map<number, ClassTotals>();
-  for (const list of lists) for (const t of list) byClass.set(t.tariffClass, addTotals(byClass.get(t.tariffClass) ?? zeroTotals(t.tariffClass), t));
+  for (const list of lists)
+    for (const t of list) byClass.set(t.tariffClass, addTotals(byClass.get(t.tariffClass) ?? zeroTotals(t.tariffClass), t));
   return [...byClass.values()].sort((a, b) => a.tariffClass - b.tariffClass);
 }
 
@@ -337,7 +372,10 @@ export async function periodScenario(
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-invoice-"));
   scenarioDirs.push(keysDir);
   const ks = new Keystore(keysDir);
-  for (const [plmn, key] of [["262-01", ENCRYPTION_PRIVATE_KEY.DE], ["724-05", ENCRYPTION_PRIVATE_KEY.BR]] as const) {
+  for (const [plmn, key] of [
+    ["262-01", ENCRYPTION_PRIVATE_KEY.DE],
+    ["724-05", ENCRYPTION_PRIVATE_KEY.BR],
+  ] as const) {
     fs.mkdirSync(path.dirname(ks.encryptionKeyPath(plmn)), { recursive: true });
     fs.writeFileSync(ks.encryptionKeyPath(plmn), `${key}\n`, { mode: 0o600 });
   }
@@ -349,7 +387,11 @@ export async function periodScenario(
   const reverse = await commit(randomRecords(40, BR, DE, 14, start), DE, BR, c.de);
 
   await c.ledger.connect(c.de).acceptBatches([accepted.id]);
-  const disputedIndices = disputed.records.map((r, i) => [r, i] as const).filter(([r]) => r.billing === 0).slice(0, 2).map(([, i]) => i);
+  const disputedIndices = disputed.records
+    .map((r, i) => [r, i] as const)
+    .filter(([r]) => r.billing === 0)
+    .slice(0, 2)
+    .map(([, i]) => i);
   await c.ledger.connect(c.de).disputeRecords(
     toContractBatch(disputed.batch),
     disputedIndices.map((i) => ({ record: disputed.records[i], proof: merkleProof(disputed.tree, i), reason: 2 })),
@@ -358,7 +400,8 @@ export async function periodScenario(
   await time.increaseTo(until === "grace" ? end + SUBMISSION_GRACE : end + 60);
 
   const notBillable = new Map<number, number>();
-  for (const r of [...accepted.records, ...disputed.records]) if (r.billing !== 0) notBillable.set(r.billing, (notBillable.get(r.billing) ?? 0) + 1);
+  for (const r of [...accepted.records, ...disputed.records])
+    if (r.billing !== 0) notBillable.set(r.billing, (notBillable.get(r.billing) ?? 0) + 1);
   const disputedUsage = merged(disputedIndices.map((i) => [usageOf(disputed.records[i])]));
   return {
     ...c,

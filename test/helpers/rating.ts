@@ -145,7 +145,17 @@ export interface InvoiceExample {
   terms: TermsStruct;
   visited: string;
   expected: {
-    lines: { tariffClass: number; priced: boolean; data: bigint; signalling: bigint; sms: bigint; voice: bigint; monthly: bigint; surcharge: bigint; total: bigint }[];
+    lines: {
+      tariffClass: number;
+      priced: boolean;
+      data: bigint;
+      signalling: bigint;
+      sms: bigint;
+      voice: bigint;
+      monthly: bigint;
+      surcharge: bigint;
+      total: bigint;
+    }[];
     subtotal: bigint;
     qosSamples: bigint;
     avgLatencyMs: bigint;

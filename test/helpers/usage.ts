@@ -48,7 +48,6 @@ export function randomRecords(count: number, home: Hex, visited: Hex, seed = 1, 
   return records;
 }
 
-
 /** What one record adds to its class: 1 record and its own service's usage (as disputes count it). */
 export function usageOf(r: UsageRecord): ClassTotals {
   const t = zeroTotals(r.tariffClass);

@@ -156,14 +156,20 @@ describe("integration: a consortium on a separate node", function () {
     const us = client("us");
     const policies = readPolicies(usPolicies, m.us.plmnHex);
     const devices = await readDevices(usCsv, m.us.plmnHex, m.us.keystore.imsiKey(m.us.plmn), new Set(policies.keys()));
-    const { ids } = await ensurePolicies(us, policies, devices.map((d) => d.policyName));
+    const { ids } = await ensurePolicies(
+      us,
+      policies,
+      devices.map((d) => d.policyName),
+    );
     const result = await registerDevices(us, devices, ids, { batchSize: 100 });
     expect(result).to.include({ registered: US_DEVICES, skipped: 0, transactions: 2 });
 
     const deIds = flow.deDevices.map(createDeviceIdDeriver(m.de.keystore.imsiKey(m.de.plmn)));
     expect(await client("de").devices.registered(deIds)).to.deep.equal(deIds.map(() => true));
     // Running the task again registers nothing twice.
-    const again = await runTask(net, ["device:register", "--file", deCsv, "--policies", POLICIES, "--from", m.de.from], { home: m.de.home });
+    const again = await runTask(net, ["device:register", "--file", deCsv, "--policies", POLICIES, "--from", m.de.from], {
+      home: m.de.home,
+    });
     expect(again.stdout).to.contain(`registered 0 devices in 0 transactions`).and.to.contain(`${DE_DEVICES} already registered`);
   });
 
@@ -270,7 +276,14 @@ describe("integration: a consortium on a separate node", function () {
     };
 
     /** Generates `devices` devices of `home` roaming in `visited` for last month, registered by `home`. */
-    async function fleet(home: Member, visited: Member, devices: number, seed: number, imsiPrefix: string, policies: string): Promise<GenerateSummary> {
+    async function fleet(
+      home: Member,
+      visited: Member,
+      devices: number,
+      seed: number,
+      imsiPrefix: string,
+      policies: string,
+    ): Promise<GenerateSummary> {
       const g = generateUsage({
         home: home.plmnHex,
         visited: visited.plmnHex,
@@ -285,7 +298,11 @@ describe("integration: a consortium on a separate node", function () {
       const c = client(home.key);
       const defs = readPolicies(policies, home.plmnHex);
       const lines = await readDevices(g.devicesFile, home.plmnHex, home.keystore.imsiKey(home.plmn), new Set(defs.keys()));
-      const { ids: policyIds } = await ensurePolicies(c, defs, lines.map((d) => d.policyName));
+      const { ids: policyIds } = await ensurePolicies(
+        c,
+        defs,
+        lines.map((d) => d.policyName),
+      );
       await registerDevices(c, lines, policyIds, { batchSize: 500 });
       return g;
     }
@@ -300,7 +317,21 @@ describe("integration: a consortium on a separate node", function () {
       usage.ingestBlock = await net.provider.getBlockNumber();
       const run = await runTask(
         net,
-        ["usage:ingest", "--file", g.usageFile, "--home", m.de.plmn, "--period", formatPeriod(flow.period), "--batch-size", "3000", "--store", usage.store, "--from", m.br.from],
+        [
+          "usage:ingest",
+          "--file",
+          g.usageFile,
+          "--home",
+          m.de.plmn,
+          "--period",
+          formatPeriod(flow.period),
+          "--batch-size",
+          "3000",
+          "--store",
+          usage.store,
+          "--from",
+          m.br.from,
+        ],
         { home: m.br.home },
       );
       const n = (x: number) => x.toLocaleString("en-US");
@@ -331,7 +362,10 @@ describe("integration: a consortium on a separate node", function () {
       const lines = fs.readFileSync(usage.deFleet.usageFile, "utf8").split("\n");
       const header = lines[0].split(",");
       const col = (name: string) => header.indexOf(name);
-      const target = lines.findIndex((l, i) => i > 0 && l.split(",")[col("rat")] === "lte-m" && l.split(",")[col("service")] === "data" && l.split(",").length === header.length);
+      const target = lines.findIndex(
+        (l, i) =>
+          i > 0 && l.split(",")[col("rat")] === "lte-m" && l.split(",")[col("service")] === "data" && l.split(",").length === header.length,
+      );
       const fields = lines[target].split(",");
       fields[col("dataVolumeOutgoing")] = String(Number(fields[col("dataVolumeOutgoing")]) - 400);
       lines[target] = fields.join(",");
@@ -358,10 +392,15 @@ describe("integration: a consortium on a separate node", function () {
 
       const [watch, verify] = await Promise.all([
         runTask(net, ["watch", "--once", "--json", "--from-block", String(usage.ingestBlock + 1), "--from", m.de.from]),
-        runTask(net, ["usage:verify", "--batch", disputedBatch, "--own", usage.own, "--store", usage.store, "--from", m.de.from], { home: m.de.home }),
+        runTask(net, ["usage:verify", "--batch", disputedBatch, "--own", usage.own, "--store", usage.store, "--from", m.de.from], {
+          home: m.de.home,
+        }),
       ]);
 
-      const events = watch.stdout.trim().split("\n").map((l) => JSON.parse(l) as { kind: string; as: string; data: Record<string, string | number> });
+      const events = watch.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { kind: string; as: string; data: Record<string, string | number> });
       const derive = createDeviceIdDeriver(m.de.keystore.imsiKey(m.de.plmn));
       const flagged = events.filter((e) => e.kind === "fraud-flag" && e.as === "home").map((e) => e.data.deviceId);
       expect(flagged).to.have.members(usage.deFleet.outOfPolicy.map((d) => derive(d.imsi)));
@@ -486,7 +525,25 @@ describe("integration: a consortium on a separate node", function () {
       const invoiceFile = path.join(net.dir, "invoice-br-de.json");
       const reportFile = path.join(net.dir, "report-br.json");
       await Promise.all([
-        runTask(net, ["invoice", "--partner", m.de.plmn, "--period", period, "--format", "json", "--out", invoiceFile, "--store", usage.store, "--from", m.br.from], { home: m.br.home }),
+        runTask(
+          net,
+          [
+            "invoice",
+            "--partner",
+            m.de.plmn,
+            "--period",
+            period,
+            "--format",
+            "json",
+            "--out",
+            invoiceFile,
+            "--store",
+            usage.store,
+            "--from",
+            m.br.from,
+          ],
+          { home: m.br.home },
+        ),
         runTask(net, ["report", "--period", period, "--format", "json", "--out", reportFile, "--from", m.br.from]),
       ]);
       const doc = JSON.parse(fs.readFileSync(invoiceFile, "utf8"));
@@ -494,10 +551,12 @@ describe("integration: a consortium on a separate node", function () {
       expect(doc.status.state).to.equal("settled");
       expect(doc.disputes.records).to.equal(1);
       const report = JSON.parse(fs.readFileSync(reportFile, "utf8"));
-      expect(report.partners.map((p: { partner: { text: string }; settled: boolean }) => [p.partner.text, p.settled])).to.have.deep.members([
-        [m.de.plmn, true],
-        [m.us.plmn, true],
-      ]);
+      expect(report.partners.map((p: { partner: { text: string }; settled: boolean }) => [p.partner.text, p.settled])).to.have.deep.members(
+        [
+          [m.de.plmn, true],
+          [m.us.plmn, true],
+        ],
+      );
     });
   });
 });

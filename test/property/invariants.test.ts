@@ -85,7 +85,14 @@ function propertyTerms(token: string, validFrom: number) {
     disputeWindow: WINDOW,
     permanentRoamingDays: 30,
     permanentRoamingSurchargePerDay: 11n,
-    sla: { maxLatencyMs: 400, minThroughputKbps: 20_000, minAvailabilityBps: 9900, latencyCreditBps: 150, throughputCreditBps: 250, availabilityCreditBps: 0 },
+    sla: {
+      maxLatencyMs: 400,
+      minThroughputKbps: 20_000,
+      minAvailabilityBps: 9900,
+      latencyCreditBps: 150,
+      throughputCreditBps: 250,
+      availabilityCreditBps: 0,
+    },
     ratePlans: [plan(PLMN.BR, 1, 1_000n), plan(PLMN.BR, 2, 2_000n), plan(PLMN.DE, 1, 800n), plan(PLMN.DE, 2, 1_700n)],
   };
 }
@@ -264,7 +271,14 @@ const op = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant("register" as const), i: device }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant("update" as const), i: device, policy: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("governance" as const), suspend: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant("intruder" as const), who: fc.constantFrom("outsider", "maker"), action: fc.integer({ min: 0, max: 11 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant("intruder" as const),
+      who: fc.constantFrom("outsider", "maker"),
+      action: fc.integer({ min: 0, max: 11 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ k: fc.constant("wait" as const), days: fc.integer({ min: 1, max: 4 }) }) },
 );
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
@@ -395,7 +409,12 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
       return {
         expected,
         send: () =>
-          escrow.connect(w.signer[o.by]).closeInvoice(PLMN_OF[home], PLMN_OF[visited], w.period, batches.map((p) => toContractBatch(p.batch))),
+          escrow.connect(w.signer[o.by]).closeInvoice(
+            PLMN_OF[home],
+            PLMN_OF[visited],
+            w.period,
+            batches.map((p) => toContractBatch(p.batch)),
+          ),
         apply: () => {
           const totals = netTotals(w, model, o.dir);
           const rating = rateInvoice(totals, w.terms, PLMN_OF[visited]);
@@ -456,7 +475,11 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
     case "update": {
       const d = model.devices.get(o.i);
       return {
-        expected: !d ? "DeviceRegistryUnknownDevice" : d.history.at(-1)!.policyId === BigInt(o.policy) ? "DeviceRegistrySamePolicy" : undefined,
+        expected: !d
+          ? "DeviceRegistryUnknownDevice"
+          : d.history.at(-1)!.policyId === BigInt(o.policy)
+            ? "DeviceRegistrySamePolicy"
+            : undefined,
         send: () => devices.connect(w.de).updatePolicies([deviceId(o.i)], o.policy),
         apply: async (receipt) => {
           d!.history.push({ policyId: BigInt(o.policy), since: BigInt(await blockTime(receipt)) });
@@ -484,7 +507,13 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
         () => escrow.connect(s).deposit(token, 1n),
         () => escrow.connect(s).withdraw(token, 1n, s.address),
         () => escrow.connect(s).setPayoutAccount(s.address),
-        () => escrow.connect(s).closeInvoice(PLMN.DE, PLMN.BR, w.period, sorted(0).map((x) => toContractBatch(x.batch))),
+        () =>
+          escrow.connect(s).closeInvoice(
+            PLMN.DE,
+            PLMN.BR,
+            w.period,
+            sorted(0).map((x) => toContractBatch(x.batch)),
+          ),
         () => escrow.connect(s).settle(PLMN.DE, PLMN.BR, w.period),
         () => escrow.connect(s).payDebt(PLMN.DE, PLMN.BR, token),
         () => ledger.connect(s).acceptBatches([p.id]),
@@ -567,7 +596,9 @@ async function check(w: World, model: Model, touched: number | undefined, label:
     expect(Number(s.invoices[d].status), `${label}: invoice status ${d}`).to.equal(model.invoices[d].status);
     expect(s.invoices[d].amount, `${label}: invoice amount ${d} = the rating at the agreement's rates`).to.equal(model.invoices[d].amount);
   });
-  const invoices = s.invoices.map((inv) => [inv.token, inv.status, inv.agreementVersion, inv.closedAt, inv.amount, inv.subtotal, inv.credit].map(String));
+  const invoices = s.invoices.map((inv) =>
+    [inv.token, inv.status, inv.agreementVersion, inv.closedAt, inv.amount, inv.subtotal, inv.credit].map(String),
+  );
   if (model.invoices[0].status === 2) {
     model.settledInvoices ??= invoices;
     expect(invoices, `${label}: settled invoices unchanged`).to.deep.equal(model.settledInvoices);
@@ -673,10 +704,31 @@ describe("property: invariants over random operation sequences", function () {
       },
     );
     const seconds = (Date.now() - started) / 1000;
-    const show = (m: Map<string, number>) => [...m].sort().map(([k, v]) => `${k} ${v}`).join(", ");
-    console.log(`      ${RUNS} sequences, ${steps} steps in ${seconds.toFixed(0)} s; succeeded: ${show(succeeded)}; refused: ${show(refused)}`);
+    const show = (m: Map<string, number>) =>
+      [...m]
+        .sort()
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ");
+    console.log(
+      `      ${RUNS} sequences, ${steps} steps in ${seconds.toFixed(0)} s; succeeded: ${show(succeeded)}; refused: ${show(refused)}`,
+    );
     // Every kind of operation went through at least once (the generator reaches the whole lifecycle).
-    for (const k of ["deposit", "withdraw", "payout", "submit", "accept", "reject", "dispute", "close", "settle", "payDebt", "register", "update", "governance", "intruder"]) {
+    for (const k of [
+      "deposit",
+      "withdraw",
+      "payout",
+      "submit",
+      "accept",
+      "reject",
+      "dispute",
+      "close",
+      "settle",
+      "payDebt",
+      "register",
+      "update",
+      "governance",
+      "intruder",
+    ]) {
       expect(succeeded.get(k) ?? 0, `successful ${k}`).to.be.greaterThan(0);
     }
   });

@@ -158,9 +158,7 @@ describe("CarrierRegistry", function () {
       expect(await carriers.isActive(PLMN.NEWCOMER)).to.equal(true);
       expect(await carriers.memberOf(newcomerOp.address)).to.equal(PLMN.NEWCOMER);
       expect(await carriers.activeGovernorCount()).to.equal(4);
-      await expect(carriers.connect(br).approve(1))
-        .to.be.revertedWithCustomError(carriers, "CarrierRegistryProposalExecuted")
-        .withArgs(1);
+      await expect(carriers.connect(br).approve(1)).to.be.revertedWithCustomError(carriers, "CarrierRegistryProposalExecuted").withArgs(1);
     });
 
     it("needs 3 of 4 once a fourth governor joins (ceil of 50.01%)", async function () {
@@ -196,19 +194,14 @@ describe("CarrierRegistry", function () {
 
     it("reverts for an unknown proposal", async function () {
       const { carriers, us } = await loadFixture(withCandidate);
-      await expect(carriers.connect(us).approve(7))
-        .to.be.revertedWithCustomError(carriers, "CarrierRegistryUnknownProposal")
-        .withArgs(7);
+      await expect(carriers.connect(us).approve(7)).to.be.revertedWithCustomError(carriers, "CarrierRegistryUnknownProposal").withArgs(7);
     });
 
     it("reverts when the caller is not a governor or not a member", async function () {
       const { carriers, de, maker, outsider, candidate } = await loadFixture(withCandidate);
       await carriers.connect(de).proposeAdmission(candidate);
       await expect(carriers.connect(maker).approve(1)).to.be.revertedWithCustomError(carriers, "CarrierRegistryMissingRole");
-      await expect(carriers.connect(outsider).approve(1)).to.be.revertedWithCustomError(
-        carriers,
-        "CarrierRegistryNotActiveOperator",
-      );
+      await expect(carriers.connect(outsider).approve(1)).to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator");
     });
 
     it("reverts at execution when a competing proposal admitted the PLMN first", async function () {
@@ -227,10 +220,7 @@ describe("CarrierRegistry", function () {
       await carriers.connect(de).proposeStatusChange(ProposalKind.Suspend, PLMN.BR);
       await carriers.connect(us).approve(1);
       await carriers.connect(de).proposeAdmission(candidate);
-      await expect(carriers.connect(br).approve(2)).to.be.revertedWithCustomError(
-        carriers,
-        "CarrierRegistryNotActiveOperator",
-      );
+      await expect(carriers.connect(br).approve(2)).to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator");
     });
   });
 
@@ -311,8 +301,9 @@ describe("CarrierRegistry", function () {
       await expect(carriers.connect(de).proposeInfraAccount(ProposalKind.RevokeInfraAccount, spare[0].address))
         .to.be.revertedWithCustomError(carriers, "CarrierRegistryInvalidInfraAccount")
         .withArgs(spare[0].address);
-      await expect(carriers.connect(de).proposeInfraAccount(ProposalKind.AllowInfraAccount, hre.ethers.ZeroAddress))
-        .to.be.revertedWithCustomError(carriers, "CarrierRegistryInvalidInfraAccount");
+      await expect(
+        carriers.connect(de).proposeInfraAccount(ProposalKind.AllowInfraAccount, hre.ethers.ZeroAddress),
+      ).to.be.revertedWithCustomError(carriers, "CarrierRegistryInvalidInfraAccount");
       await expect(carriers.connect(de).proposeInfraAccount(ProposalKind.Suspend, spare[0].address))
         .to.be.revertedWithCustomError(carriers, "CarrierRegistryInvalidProposalKind")
         .withArgs(ProposalKind.Suspend);
@@ -404,9 +395,7 @@ describe("CarrierRegistry", function () {
 
     it("has exactly Besu's account-permissioning signature", async function () {
       const { carriers } = await loadFixture(deployConsortium);
-      const selector = hre.ethers
-        .id("transactionAllowed(address,address,uint256,uint256,uint256,bytes)")
-        .slice(0, 10);
+      const selector = hre.ethers.id("transactionAllowed(address,address,uint256,uint256,uint256,bytes)").slice(0, 10);
       expect(carriers.interface.getFunction("transactionAllowed").selector).to.equal(selector);
     });
   });

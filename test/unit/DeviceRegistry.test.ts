@@ -145,10 +145,7 @@ describe("DeviceRegistry", function () {
         carriers,
         "CarrierRegistryNotActiveOperator",
       );
-      await expect(devices.connect(maker).registerDevices(regs)).to.be.revertedWithCustomError(
-        carriers,
-        "CarrierRegistryMissingRole",
-      );
+      await expect(devices.connect(maker).registerDevices(regs)).to.be.revertedWithCustomError(carriers, "CarrierRegistryMissingRole");
     });
   });
 
@@ -172,10 +169,7 @@ describe("DeviceRegistry", function () {
       await expect(devices.policyVersion(deviceId(1), 4))
         .to.be.revertedWithCustomError(devices, "DeviceRegistryUnknownVersion")
         .withArgs(deviceId(1), 4);
-      await expect(devices.policyVersion(deviceId(1), 0)).to.be.revertedWithCustomError(
-        devices,
-        "DeviceRegistryUnknownVersion",
-      );
+      await expect(devices.policyVersion(deviceId(1), 0)).to.be.revertedWithCustomError(devices, "DeviceRegistryUnknownVersion");
     });
 
     it("reverts for the same policy, another carrier's device or an unknown device", async function () {
@@ -224,10 +218,7 @@ describe("DeviceRegistry", function () {
       await expect(devices.connect(br).suspendDevices([deviceId(1)], 1))
         .to.be.revertedWithCustomError(devices, "DeviceRegistryNotHome")
         .withArgs(deviceId(1), PLMN.DE, PLMN.BR);
-      await expect(devices.connect(br).reinstateDevices([deviceId(1)])).to.be.revertedWithCustomError(
-        devices,
-        "DeviceRegistryNotHome",
-      );
+      await expect(devices.connect(br).reinstateDevices([deviceId(1)])).to.be.revertedWithCustomError(devices, "DeviceRegistryNotHome");
       await expect(devices.connect(outsider).suspendDevices([deviceId(1)], 1)).to.be.revertedWithCustomError(
         carriers,
         "CarrierRegistryNotActiveOperator",

@@ -56,9 +56,7 @@ const ratePlan = (visited: string, tariffClass: number): fc.Arbitrary<RatePlanSt
 /** Plans of both carriers for some of the classes 0-5 (totals use 0-7, so some classes are unpriced). */
 const plans: fc.Arbitrary<RatePlanStruct[]> = fc
   .tuple(fc.subarray([0, 1, 2, 3, 4, 5]), fc.subarray([0, 1, 2, 3, 4, 5]))
-  .chain(([deClasses, brClasses]) =>
-    fc.tuple(...deClasses.map((c) => ratePlan(DE, c)), ...brClasses.map((c) => ratePlan(BR, c))),
-  )
+  .chain(([deClasses, brClasses]) => fc.tuple(...deClasses.map((c) => ratePlan(DE, c)), ...brClasses.map((c) => ratePlan(BR, c))))
   .chain((list) => fc.shuffledSubarray(list, { minLength: list.length, maxLength: list.length }));
 
 const latency = fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: U32 }));
@@ -93,7 +91,11 @@ const termsArb: fc.Arbitrary<TermsStruct> = fc.record({
 
 /** QoS sums that average near the SLA targets, or anywhere in uint64. */
 const qos = fc.oneof(
-  fc.record({ qosSamples: fc.integer({ min: 0, max: 1_000 }), latencyMsSum: fc.bigInt({ min: 0n, max: 2_000_000n }), throughputKbpsSum: fc.bigInt({ min: 0n, max: 2_000_000n }) }),
+  fc.record({
+    qosSamples: fc.integer({ min: 0, max: 1_000 }),
+    latencyMsSum: fc.bigInt({ min: 0n, max: 2_000_000n }),
+    throughputKbpsSum: fc.bigInt({ min: 0n, max: 2_000_000n }),
+  }),
   fc.record({ qosSamples: count32, latencyMsSum: fc.bigInt({ min: 0n, max: U64 }), throughputKbpsSum: fc.bigInt({ min: 0n, max: U64 }) }),
 );
 
@@ -206,7 +208,14 @@ describe("RatingLib", function () {
         disputeWindow: 86_400,
         permanentRoamingDays: 1,
         permanentRoamingSurchargePerDay: U128,
-        sla: { maxLatencyMs: 1, minThroughputKbps: U32, minAvailabilityBps: 0, latencyCreditBps: 1, throughputCreditBps: 1, availabilityCreditBps: 0 },
+        sla: {
+          maxLatencyMs: 1,
+          minThroughputKbps: U32,
+          minAvailabilityBps: 0,
+          latencyCreditBps: 1,
+          throughputCreditBps: 1,
+          availabilityCreditBps: 0,
+        },
         ratePlans: classes.map(fullPlan) as RatePlanStruct[],
       };
       const totals = classes.map(fullTotals);

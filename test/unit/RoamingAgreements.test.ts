@@ -273,8 +273,10 @@ describe("RoamingAgreements", function () {
     it("accepts terms that started in the past", async function () {
       const { agreements, de, token } = await loadFixture(deployAgreements);
       const now = await time.latest();
-      await expect(agreements.connect(de).propose(PLMN.US, makeTerms(token, now - YEAR, { validUntil: now + DAY })))
-        .to.emit(agreements, "AgreementProposed");
+      await expect(agreements.connect(de).propose(PLMN.US, makeTerms(token, now - YEAR, { validUntil: now + DAY }))).to.emit(
+        agreements,
+        "AgreementProposed",
+      );
     });
 
     it("reverts when the dispute window is zero or longer than 90 days", async function () {
@@ -284,9 +286,10 @@ describe("RoamingAgreements", function () {
           .to.be.revertedWithCustomError(agreements, "RoamingAgreementsInvalidDisputeWindow")
           .withArgs(disputeWindow);
       }
-      await expect(
-        agreements.connect(de).propose(PLMN.US, makeTerms(token, start, { disputeWindow: MAX_DISPUTE_WINDOW })),
-      ).to.emit(agreements, "AgreementProposed");
+      await expect(agreements.connect(de).propose(PLMN.US, makeTerms(token, start, { disputeWindow: MAX_DISPUTE_WINDOW }))).to.emit(
+        agreements,
+        "AgreementProposed",
+      );
     });
 
     it("reverts when a permanent-roaming surcharge comes without a limit", async function () {
@@ -302,12 +305,7 @@ describe("RoamingAgreements", function () {
     it("reverts when an SLA basis-point figure exceeds 10000", async function () {
       const { agreements, de, token, start } = await loadFixture(deployAgreements);
       const base = makeTerms(token, start).sla;
-      for (const field of [
-        "minAvailabilityBps",
-        "latencyCreditBps",
-        "throughputCreditBps",
-        "availabilityCreditBps",
-      ] as const) {
+      for (const field of ["minAvailabilityBps", "latencyCreditBps", "throughputCreditBps", "availabilityCreditBps"] as const) {
         const sla = { ...base, [field]: 10_001 };
         await expect(agreements.connect(de).propose(PLMN.US, makeTerms(token, start, { sla })))
           .to.be.revertedWithCustomError(agreements, "RoamingAgreementsInvalidSla")
@@ -325,8 +323,7 @@ describe("RoamingAgreements", function () {
       await expect(agreements.connect(de).propose(PLMN.US, makeTerms(token, start, { ratePlans: [] })))
         .to.be.revertedWithCustomError(agreements, "RoamingAgreementsInvalidPlanCount")
         .withArgs(0);
-      const many = (n: number) =>
-        Array.from({ length: n }, (_, i) => ratePlan(i % 2 === 0 ? PLMN.DE : PLMN.US, i >> 1, { tiers: [] }));
+      const many = (n: number) => Array.from({ length: n }, (_, i) => ratePlan(i % 2 === 0 ? PLMN.DE : PLMN.US, i >> 1, { tiers: [] }));
       await expect(agreements.connect(de).propose(PLMN.US, makeTerms(token, start, { ratePlans: many(65) })))
         .to.be.revertedWithCustomError(agreements, "RoamingAgreementsInvalidPlanCount")
         .withArgs(65);
@@ -369,9 +366,28 @@ describe("RoamingAgreements", function () {
       const { agreements, de, token, start } = await loadFixture(deployAgreements);
       const cases: [Tier[], number][] = [
         [[{ fromMb: 0, discountBps: 10_001 }], 0],
-        [[{ fromMb: 10, discountBps: 100 }, { fromMb: 10, discountBps: 200 }], 1], // equal fromMb
-        [[{ fromMb: 10, discountBps: 100 }, { fromMb: 5, discountBps: 200 }], 1], // descending fromMb
-        [[{ fromMb: 1, discountBps: 100 }, { fromMb: 5, discountBps: 200 }, { fromMb: 9, discountBps: 150 }], 2],
+        [
+          [
+            { fromMb: 10, discountBps: 100 },
+            { fromMb: 10, discountBps: 200 },
+          ],
+          1,
+        ], // equal fromMb
+        [
+          [
+            { fromMb: 10, discountBps: 100 },
+            { fromMb: 5, discountBps: 200 },
+          ],
+          1,
+        ], // descending fromMb
+        [
+          [
+            { fromMb: 1, discountBps: 100 },
+            { fromMb: 5, discountBps: 200 },
+            { fromMb: 9, discountBps: 150 },
+          ],
+          2,
+        ],
       ];
       for (const [tiers, tierIndex] of cases) {
         const ratePlans = [ratePlan(PLMN.US, 4), ratePlan(PLMN.DE, 4, { tiers })];
@@ -390,9 +406,7 @@ describe("RoamingAgreements", function () {
   describe("accept", function () {
     it("binds the pending version and emits AgreementAccepted", async function () {
       const { agreements, us, start, key } = await loadFixture(deployWithProposal);
-      await expect(agreements.connect(us).accept(PLMN.DE, 1))
-        .to.emit(agreements, "AgreementAccepted")
-        .withArgs(key, PLMN.US, 1);
+      await expect(agreements.connect(us).accept(PLMN.DE, 1)).to.emit(agreements, "AgreementAccepted").withArgs(key, PLMN.US, 1);
       const v = await agreements.getVersion(PLMN.US, PLMN.DE, 1);
       expect(v.status).to.equal(STATUS.Accepted);
       expect(v.acceptedAt).to.equal(BigInt(await time.latest()));
@@ -406,9 +420,7 @@ describe("RoamingAgreements", function () {
     it("lets any operator of the counterparty accept a counter-offer", async function () {
       const { agreements, us, de2, token, start, key } = await loadFixture(deployWithProposal);
       await agreements.connect(us).propose(PLMN.DE, makeTerms(token, start));
-      await expect(agreements.connect(de2).accept(PLMN.US, 2))
-        .to.emit(agreements, "AgreementAccepted")
-        .withArgs(key, PLMN.DE, 2);
+      await expect(agreements.connect(de2).accept(PLMN.US, 2)).to.emit(agreements, "AgreementAccepted").withArgs(key, PLMN.DE, 2);
     });
 
     it("reverts when an operator of the proposer's own member accepts", async function () {
@@ -491,9 +503,7 @@ describe("RoamingAgreements", function () {
   describe("withdraw", function () {
     it("withdraws the pending proposal and emits AgreementWithdrawn", async function () {
       const { agreements, de2, token, start, key } = await loadFixture(deployWithProposal);
-      await expect(agreements.connect(de2).withdraw(PLMN.US, 1))
-        .to.emit(agreements, "AgreementWithdrawn")
-        .withArgs(key, PLMN.DE, 1);
+      await expect(agreements.connect(de2).withdraw(PLMN.US, 1)).to.emit(agreements, "AgreementWithdrawn").withArgs(key, PLMN.DE, 1);
       expect((await agreements.getVersion(PLMN.DE, PLMN.US, 1)).status).to.equal(STATUS.Withdrawn);
       expect(await agreements.pendingVersion(PLMN.DE, PLMN.US)).to.equal(0n);
       await expect(agreements.connect(de2).propose(PLMN.US, makeTerms(token, start)))
@@ -875,9 +885,7 @@ describe("RoamingAgreements", function () {
       const acceptReceipt = await (await agreements.connect(us).accept(PLMN.DE, 1)).wait();
       const proposeGas = proposeReceipt!.gasUsed;
       const acceptGas = acceptReceipt!.gasUsed;
-      const amendReceipt = await (
-        await agreements.connect(us).propose(PLMN.DE, makeTerms(token, start + DAY))
-      ).wait();
+      const amendReceipt = await (await agreements.connect(us).propose(PLMN.DE, makeTerms(token, start + DAY))).wait();
       const ratesGas = await agreements.ratesAt.estimateGas(PLMN.US, PLMN.DE, 2, start);
       console.log(
         `      propose ${proposeGas} + accept ${acceptGas} = ${proposeGas + acceptGas} gas; ` +

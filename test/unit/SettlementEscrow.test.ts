@@ -163,7 +163,27 @@ async function deployEscrow() {
     await token.connect(deployer).mint(signer.address, 100_000_000n);
     await token.connect(signer).approve(escrowAddress, hre.ethers.MaxUint256);
   }
-  return { carriers, agreements, escrow, ledger, token, tokenAddress, escrowAddress, period, start, end, months, deployer, de, de2, br, us, maker, outsider, spare };
+  return {
+    carriers,
+    agreements,
+    escrow,
+    ledger,
+    token,
+    tokenAddress,
+    escrowAddress,
+    period,
+    start,
+    end,
+    months,
+    deployer,
+    de,
+    de2,
+    br,
+    us,
+    maker,
+    outsider,
+    spare,
+  };
 }
 
 type Fixture = Awaited<ReturnType<typeof deployEscrow>>;
@@ -278,7 +298,10 @@ describe("SettlementEscrow", function () {
 
     it("reverts for a zero amount", async function () {
       const c = await loadFixture(deployEscrow);
-      await expect(c.escrow.connect(c.de).deposit(c.tokenAddress, 0n)).to.be.revertedWithCustomError(c.escrow, "SettlementEscrowZeroAmount");
+      await expect(c.escrow.connect(c.de).deposit(c.tokenAddress, 0n)).to.be.revertedWithCustomError(
+        c.escrow,
+        "SettlementEscrowZeroAmount",
+      );
     });
 
     it("reverts when the caller is not an operator of an active carrier", async function () {
@@ -327,7 +350,10 @@ describe("SettlementEscrow", function () {
     it("reverts for a zero amount or a recipient of zero or the escrow", async function () {
       const c = await loadFixture(deployEscrow);
       await c.escrow.connect(c.de).deposit(c.tokenAddress, 1_000n);
-      await expect(c.escrow.connect(c.de).withdraw(c.tokenAddress, 0n, c.de.address)).to.be.revertedWithCustomError(c.escrow, "SettlementEscrowZeroAmount");
+      await expect(c.escrow.connect(c.de).withdraw(c.tokenAddress, 0n, c.de.address)).to.be.revertedWithCustomError(
+        c.escrow,
+        "SettlementEscrowZeroAmount",
+      );
       await expect(c.escrow.connect(c.de).withdraw(c.tokenAddress, 1n, ZeroAddress))
         .to.be.revertedWithCustomError(c.escrow, "SettlementEscrowInvalidRecipient")
         .withArgs(ZeroAddress);
@@ -420,7 +446,15 @@ describe("SettlementEscrow", function () {
       // 20,000; class 3: 1 MB x 3,000 = 3,000; class 9: no plan. Subtotal 123,071. Latency 1,200 / 2 = 600 >
       // 500 and throughput 150 / 2 = 75 < 100: 200 bps, credit floor(123,071 x 0.02) = 2,461; net 120,610.
       const totals = [
-        classTotals(1, { records: 3, dataBytes: 100n * MB, voiceSeconds: 61n, roamerDays: 2, qosSamples: 2, latencyMsSum: 1_200n, throughputKbpsSum: 150n }),
+        classTotals(1, {
+          records: 3,
+          dataBytes: 100n * MB,
+          voiceSeconds: 61n,
+          roamerDays: 2,
+          qosSamples: 2,
+          latencyMsSum: 1_200n,
+          throughputKbpsSum: 150n,
+        }),
         classTotals(2, { records: 1, dataBytes: 10n * MB }),
         classTotals(3, { records: 1, dataBytes: 1n * MB }),
         classTotals(9, { records: 7, dataBytes: 50n * MB, smsCount: 3n }),
@@ -624,7 +658,9 @@ describe("SettlementEscrow", function () {
 
       const tx = await c.escrow.connect(c.br).settle(DE, BR, c.period);
       await expect(tx).to.emit(c.escrow, "SettlementPaid").withArgs(DE, BR, c.period, c.tokenAddress, DE_OWES_BR, DE_OWES_BR, ZeroAddress);
-      await expect(tx).to.emit(c.escrow, "SettlementPaid").withArgs(BR, DE, c.period, otherAddress, BR_OWES_DE, BR_OWES_DE, c.spare[3].address);
+      await expect(tx)
+        .to.emit(c.escrow, "SettlementPaid")
+        .withArgs(BR, DE, c.period, otherAddress, BR_OWES_DE, BR_OWES_DE, c.spare[3].address);
       expect(await c.escrow.deposits(DE, c.tokenAddress)).to.equal(2_000_000n - DE_OWES_BR);
       expect(await c.escrow.deposits(BR, c.tokenAddress)).to.equal(DE_OWES_BR);
       expect(await c.escrow.deposits(BR, otherAddress)).to.equal(200_000n - BR_OWES_DE);
@@ -792,7 +828,10 @@ describe("SettlementEscrow", function () {
     it("refuses a token that re-enters deposit from transferFrom", async function () {
       const c = await withReentrantToken();
       await c.evil.arm(c.escrowAddress, c.escrow.interface.encodeFunctionData("deposit", [c.evilAddress, 1n]));
-      await expect(c.escrow.connect(c.de).deposit(c.evilAddress, 1_000n)).to.be.revertedWithCustomError(c.escrow, "ReentrancyGuardReentrantCall");
+      await expect(c.escrow.connect(c.de).deposit(c.evilAddress, 1_000n)).to.be.revertedWithCustomError(
+        c.escrow,
+        "ReentrancyGuardReentrantCall",
+      );
       expect(await c.escrow.deposits(DE, c.evilAddress)).to.equal(0n);
     });
 
@@ -822,7 +861,10 @@ describe("SettlementEscrow", function () {
           payDebt: () => c.escrow.interface.encodeFunctionData("payDebt", [DE, US, c.evilAddress]),
         };
         await c.evil.arm(c.escrowAddress, calls[reentry]());
-        await expect(c.escrow.connect(c.us).settle(DE, US, c.period)).to.be.revertedWithCustomError(c.escrow, "ReentrancyGuardReentrantCall");
+        await expect(c.escrow.connect(c.us).settle(DE, US, c.period)).to.be.revertedWithCustomError(
+          c.escrow,
+          "ReentrancyGuardReentrantCall",
+        );
         expect((await c.escrow.invoice(DE, US, c.period)).status).to.equal(STATUS.Open);
         expect(await c.escrow.deposits(DE, c.evilAddress)).to.equal(50_000n);
       });
@@ -853,8 +895,20 @@ describe("SettlementEscrow", function () {
           const other = { de: "br", br: "de" } as const;
           const signer = { de: c.de, br: c.br } as const;
           for (let m = 0; m < 2; m++) {
-            await setUsage(c, DE, BR, megabytes[2 * m] ? [classTotals(1, { records: 1, dataBytes: megabytes[2 * m] * MB })] : [], c.months[m].period);
-            await setUsage(c, BR, DE, megabytes[2 * m + 1] ? [classTotals(1, { records: 1, dataBytes: megabytes[2 * m + 1] * MB })] : [], c.months[m].period);
+            await setUsage(
+              c,
+              DE,
+              BR,
+              megabytes[2 * m] ? [classTotals(1, { records: 1, dataBytes: megabytes[2 * m] * MB })] : [],
+              c.months[m].period,
+            );
+            await setUsage(
+              c,
+              BR,
+              DE,
+              megabytes[2 * m + 1] ? [classTotals(1, { records: 1, dataBytes: megabytes[2 * m + 1] * MB })] : [],
+              c.months[m].period,
+            );
           }
           const settled = new Map<string, unknown>();
           for (const o of ops) {
@@ -883,7 +937,10 @@ describe("SettlementEscrow", function () {
 
             const [dDe, dBr] = [await c.escrow.deposits(DE, c.tokenAddress), await c.escrow.deposits(BR, c.tokenAddress)];
             expect(await c.token.balanceOf(c.escrowAddress)).to.equal(dDe + dBr);
-            for (const [payer, payee] of [[DE, BR], [BR, DE]]) {
+            for (const [payer, payee] of [
+              [DE, BR],
+              [BR, DE],
+            ]) {
               let open = 0n;
               for (const { period } of c.months.slice(0, 2)) {
                 const inv = await c.escrow.invoice(payer, payee, period);
@@ -923,7 +980,14 @@ describe("SettlementEscrow", function () {
   describe("UsageLedger__Mock periodBounds (test double)", function () {
     it("gives the UTC bounds of yyyymm, across year ends and leap years", async function () {
       const c = await loadFixture(deployEscrow);
-      for (const [y, m] of [[1970, 1], [2024, 2], [2025, 2], [2026, 12], [2100, 2], [2000, 2]]) {
+      for (const [y, m] of [
+        [1970, 1],
+        [2024, 2],
+        [2025, 2],
+        [2026, 12],
+        [2100, 2],
+        [2000, 2],
+      ]) {
         const [start, end] = await c.ledger.periodBounds(y * 100 + m);
         expect([start, end]).to.deep.equal([BigInt(Date.UTC(y, m - 1, 1) / 1000), BigInt(Date.UTC(y, m, 1) / 1000)]);
       }
@@ -937,7 +1001,16 @@ describe("SettlementEscrow", function () {
       const gas = async (tx: Promise<ContractTransactionResponse>) => (await (await tx).wait())!.gasUsed;
       const [m0, m1, m2, m3] = c.months.map((m) => m.period);
       const three = [
-        classTotals(1, { records: 3, dataBytes: 2_000n * MB, voiceSeconds: 61n, smsCount: 4n, activeDevices: 3, qosSamples: 2, latencyMsSum: 800n, throughputKbpsSum: 400n }),
+        classTotals(1, {
+          records: 3,
+          dataBytes: 2_000n * MB,
+          voiceSeconds: 61n,
+          smsCount: 4n,
+          activeDevices: 3,
+          qosSamples: 2,
+          latencyMsSum: 800n,
+          throughputKbpsSum: 400n,
+        }),
         classTotals(2, { records: 1, dataBytes: 10n * MB, activeDevices: 1 }),
         classTotals(3, { records: 1, dataBytes: 1n * MB, activeDevices: 1 }),
       ];
@@ -958,7 +1031,13 @@ describe("SettlementEscrow", function () {
       await close(c, BR, DE, m2);
       const oneWay = await gas(c.escrow.connect(c.de).settle(DE, BR, m2));
       // m3: DE's deposit runs short.
-      await c.escrow.connect(c.de).withdraw(c.tokenAddress, (await c.escrow.deposits(DE, c.tokenAddress)) - (await c.escrow.reserved(DE, c.tokenAddress)), c.de.address);
+      await c.escrow
+        .connect(c.de)
+        .withdraw(
+          c.tokenAddress,
+          (await c.escrow.deposits(DE, c.tokenAddress)) - (await c.escrow.reserved(DE, c.tokenAddress)),
+          c.de.address,
+        );
       await close(c, DE, BR, m3);
       await close(c, BR, DE, m3);
       await close(c, BR, DE, m1);

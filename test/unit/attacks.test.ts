@@ -52,7 +52,14 @@ function terms(a: Hex, b: Hex, token: string, from: number) {
     disputeWindow: WINDOW,
     permanentRoamingDays: 0,
     permanentRoamingSurchargePerDay: 0n,
-    sla: { maxLatencyMs: 0, minThroughputKbps: 0, minAvailabilityBps: 0, latencyCreditBps: 0, throughputCreditBps: 0, availabilityCreditBps: 0 },
+    sla: {
+      maxLatencyMs: 0,
+      minThroughputKbps: 0,
+      minAvailabilityBps: 0,
+      latencyCreditBps: 0,
+      throughputCreditBps: 0,
+      availabilityCreditBps: 0,
+    },
     ratePlans: [plan(a), plan(b)],
   };
 }
@@ -96,11 +103,18 @@ function batch(w: World, visited: Hex, home: Hex, n: number, mb = 10n, period = 
   });
 }
 
-async function submit(w: World, b: UsageBatch, signer: HardhatEthersSigner | Wallet, sender: HardhatEthersSigner, domain: TypedDataDomain = w.domain) {
+async function submit(
+  w: World,
+  b: UsageBatch,
+  signer: HardhatEthersSigner | Wallet,
+  sender: HardhatEthersSigner,
+  domain: TypedDataDomain = w.domain,
+) {
   return w.ledger.connect(sender).submitBatch(toContractBatch(b), await signBatch(signer, domain, b));
 }
 
-const byId = (batches: UsageBatch[]) => [...batches].sort((a, b) => (BigInt(batchId(a)) < BigInt(batchId(b)) ? -1 : 1)).map(toContractBatch);
+const byId = (batches: UsageBatch[]) =>
+  [...batches].sort((a, b) => (BigInt(batchId(a)) < BigInt(batchId(b)) ? -1 : 1)).map(toContractBatch);
 
 describe("attacks", function () {
   describe("replayed and forged batch signatures", function () {
@@ -194,7 +208,10 @@ describe("attacks", function () {
       const b = batch(w, PLMN.BR, PLMN.DE, 6);
       await submit(w, b, w.br, w.br);
       await time.increase(WINDOW);
-      await expect(w.ledger.connect(w.de).rejectBatch(batchId(b), 1)).to.be.revertedWithCustomError(w.ledger, "UsageLedgerDisputeWindowOver");
+      await expect(w.ledger.connect(w.de).rejectBatch(batchId(b), 1)).to.be.revertedWithCustomError(
+        w.ledger,
+        "UsageLedgerDisputeWindowOver",
+      );
       await w.escrow.connect(w.us).closeInvoice(PLMN.DE, PLMN.BR, w.period, byId([b]));
       await expect(submit(w, batch(w, PLMN.BR, PLMN.DE, 7), w.br, w.br)).to.be.revertedWithCustomError(w.ledger, "UsageLedgerPeriodClosed");
       await expect(w.escrow.connect(w.us).closeInvoice(PLMN.DE, PLMN.BR, w.period, byId([b]))).to.be.revertedWithCustomError(
@@ -239,7 +256,9 @@ describe("attacks", function () {
           w.escrow,
           "ReentrancyGuardReentrantCall",
         );
-        expect([await w.escrow.deposits(PLMN.DE, w.evilAddress), await w.escrow.debt(PLMN.DE, PLMN.US, w.evilAddress)]).to.deep.equal(before);
+        expect([await w.escrow.deposits(PLMN.DE, w.evilAddress), await w.escrow.debt(PLMN.DE, PLMN.US, w.evilAddress)]).to.deep.equal(
+          before,
+        );
         // Disarmed, the same payment goes through: the payout account gets the 10,000.
         await w.evil.arm(hre.ethers.ZeroAddress, "0x");
         await expect(w.escrow.connect(w.de).payDebt(PLMN.DE, PLMN.US, w.evilAddress)).to.changeTokenBalance(w.evil, w.payout, 10_000n);
@@ -253,12 +272,18 @@ describe("attacks", function () {
       await w.devices.connect(w.de).definePolicy(meterPolicy(PLMN.DE));
       const ids = Array.from({ length: 2001 }, (_, i) => deviceId(i));
       const regs = ids.map((id) => ({ id, deviceClass: 0, maker: "0x000000", policyId: 1 }));
-      const size = (p: Promise<unknown>) => expect(p).to.be.revertedWithCustomError(w.devices, "DeviceRegistryBatchSize").withArgs(2001, 2000);
+      const size = (p: Promise<unknown>) =>
+        expect(p).to.be.revertedWithCustomError(w.devices, "DeviceRegistryBatchSize").withArgs(2001, 2000);
       await size(w.devices.connect(w.de).registerDevices(regs, SMALL_GAS));
       await size(w.devices.connect(w.de).updatePolicies(ids, 1, SMALL_GAS));
       await size(w.devices.connect(w.de).suspendDevices(ids, 1, SMALL_GAS));
       await size(w.devices.connect(w.de).reinstateDevices(ids, SMALL_GAS));
-      await size(w.devices.connect(w.br).flagFraud(ids.map((id) => ({ id, reason: 1, evidenceHash: id })), SMALL_GAS));
+      await size(
+        w.devices.connect(w.br).flagFraud(
+          ids.map((id) => ({ id, reason: 1, evidenceHash: id })),
+          SMALL_GAS,
+        ),
+      );
     });
 
     it("takes at most 256 tariff classes in a batch (strictly ascending uint8), at a bounded cost", async function () {
@@ -267,8 +292,14 @@ describe("attacks", function () {
       const full = makeBatch(PLMN.BR, PLMN.DE, w.period, { recordCount: 256, totals: classes(256) });
       const receipt = await (await submit(w, full, w.br, w.br)).wait();
       // A 257th class would repeat one: the totals are refused, whatever the count.
-      const over = makeBatch(PLMN.BR, PLMN.DE, w.period, { recordCount: 1000, totals: classes(257), payloadHash: keccak256("0x01") as Hex });
-      await expect(submit(w, over, w.br, w.br)).to.be.revertedWithCustomError(w.ledger, "UsageLedgerInvalidTotals").withArgs(256);
+      const over = makeBatch(PLMN.BR, PLMN.DE, w.period, {
+        recordCount: 1000,
+        totals: classes(257),
+        payloadHash: keccak256("0x01") as Hex,
+      });
+      await expect(submit(w, over, w.br, w.br))
+        .to.be.revertedWithCustomError(w.ledger, "UsageLedgerInvalidTotals")
+        .withArgs(256);
       console.log(`      submitBatch with 256 classes: ${receipt!.gasUsed} gas`);
       expect(receipt!.gasUsed).to.be.lessThan(10_000_000n);
     });

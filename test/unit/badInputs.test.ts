@@ -83,7 +83,10 @@ function expectError(err: unknown, e: Expect, file: string): void {
   if (e.errors) {
     expect(err, (err as Error).message).to.be.instanceOf(InputErrors);
     const errors = (err as InputErrors).errors;
-    expect(errors.map((x) => x.location?.line ?? null), "lines of the problems").to.deep.equal(e.errors.map(([l]) => l));
+    expect(
+      errors.map((x) => x.location?.line ?? null),
+      "lines of the problems",
+    ).to.deep.equal(e.errors.map(([l]) => l));
     errors.forEach((x, i) => {
       expect(x.shortMessage).to.match(new RegExp(e.errors![i][1]));
       expect(x.location?.file, "each problem names the file").to.equal(file);
@@ -161,7 +164,12 @@ describe("bad inputs (test/fixtures/bad)", function () {
       .filter((f) => fs.statSync(path.join(BAD, f)).isFile() && f !== "cases.json")
       .map((f) => f.split(path.sep).join("/"))
       .sort();
-    expect(onDisk).to.deep.equal(manifest.cases.filter((c) => !c.generate).map((c) => c.file).sort());
+    expect(onDisk).to.deep.equal(
+      manifest.cases
+        .filter((c) => !c.generate)
+        .map((c) => c.file)
+        .sort(),
+    );
     expect(new Set(manifest.cases.map((c) => c.kind)).size).to.be.at.least(30);
   });
 
@@ -182,7 +190,10 @@ describe("bad inputs (test/fixtures/bad)", function () {
       if (c.command === "usage-parse") {
         const { records, rejects } = outcome as { records: number; rejects: { line: number; code: string; reason: string }[] };
         expect(records, "records").to.equal(e.records);
-        expect(rejects.map((r) => [r.line, r.code]), "rejects").to.deep.equal(e.rejects);
+        expect(
+          rejects.map((r) => [r.line, r.code]),
+          "rejects",
+        ).to.deep.equal(e.rejects);
         for (const [at, pattern] of Object.entries(e.reasons ?? {})) {
           const reject = rejects.find((r) => r.line === Number(at));
           expect(reject?.reason, `reason of line ${at}`).to.match(new RegExp(pattern));
@@ -196,7 +207,10 @@ describe("bad inputs (test/fixtures/bad)", function () {
         expect(s.flaggedDevices, "flagged").to.equal(e.flagged);
         const rows = fs.readFileSync(`${file}.rejects.csv`, "utf8").trim().split("\n").slice(1);
         const rejects = rows.map((row) => row.split(",")).map(([l, code]) => [Number(l), code]);
-        expect(rejects.sort((a, b) => (a[0] as number) - (b[0] as number)), "rejects file").to.deep.equal(e.rejects);
+        expect(
+          rejects.sort((a, b) => (a[0] as number) - (b[0] as number)),
+          "rejects file",
+        ).to.deep.equal(e.rejects);
         expect(s.rejected).to.equal(e.rejects!.length);
       } else if (c.command === "devices-file") {
         expect((outcome as DeviceLine[]).length).to.equal(e.devices);

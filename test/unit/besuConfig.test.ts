@@ -67,7 +67,9 @@ describe("networks/besu: the consortium chain kit", function () {
 
     it("decodes back to exactly the validators", function () {
       const decoded = decodeQbftExtraData(encodeQbftExtraData(validators));
-      expect(decoded.validators).to.deep.equal([...validators].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).map((v) => getAddress(v)));
+      expect(decoded.validators).to.deep.equal(
+        [...validators].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).map((v) => getAddress(v)),
+      );
       expect(decoded).to.deep.include({ vanity: `0x${"00".repeat(32)}`, vote: null, round: 0, seals: [] });
     });
 
@@ -80,7 +82,10 @@ describe("networks/besu: the consortium chain kit", function () {
     it("refuses what is not a QBFT extraData", function () {
       expect(() => decodeQbftExtraData("0x1234")).to.throw(ConfigError, "not RLP");
       expect(() => decodeQbftExtraData(encodeRlp(["0x00", [], [], "0x", []]))).to.throw(ConfigError, "vanity is not 32 bytes");
-      expect(() => decodeQbftExtraData(encodeRlp([`0x${"00".repeat(32)}`, ["0x12"], [], "0x", []]))).to.throw(ConfigError, "20-byte addresses");
+      expect(() => decodeQbftExtraData(encodeRlp([`0x${"00".repeat(32)}`, ["0x12"], [], "0x", []]))).to.throw(
+        ConfigError,
+        "20-byte addresses",
+      );
       expect(() => decodeQbftExtraData(encodeRlp([`0x${"00".repeat(32)}`, []]))).to.throw(ConfigError, "list of 5 items");
     });
   });
@@ -153,7 +158,9 @@ describe("networks/besu: the consortium chain kit", function () {
     });
 
     it("its extraData names exactly the validator nodes, no vote, round 0, no seals", function () {
-      const validators = devNodes().nodes.filter((n) => n.role === "validator").map((n) => n.address);
+      const validators = devNodes()
+        .nodes.filter((n) => n.role === "validator")
+        .map((n) => n.address);
       const decoded = decodeQbftExtraData(devGenesis().extraData);
       expect(decoded.validators).to.have.length(4);
       expect(decoded.validators).to.have.members(validators);
@@ -163,7 +170,11 @@ describe("networks/besu: the consortium chain kit", function () {
       for (const n of devNodes().nodes) {
         const key = read(path.join(out, "keys", n.name, "key")).trim();
         expect(new Wallet(key).address, n.name).to.equal(n.address);
-        expect(n.enode).to.equal(`enode://${read(path.join(out, "keys", n.name, "key.pub")).trim().slice(2)}@${n.ip}:30303`);
+        expect(n.enode).to.equal(
+          `enode://${read(path.join(out, "keys", n.name, "key.pub"))
+            .trim()
+            .slice(2)}@${n.ip}:30303`,
+        );
       }
     });
 
@@ -228,7 +239,9 @@ describe("networks/besu: the consortium chain kit", function () {
     it("block gas limit: fits the largest transaction the tasks send, a full device:register batch", async function () {
       const c = await loadFixture(deployConsortium);
       await c.devices.connect(c.de).definePolicy(meterPolicy(PLMN.DE));
-      await c.devices.connect(c.de).definePolicy(meterPolicy(PLMN.DE, { services: 0b111, missionCritical: true, allowedNetworks: [PLMN.BR, PLMN.US] }));
+      await c.devices
+        .connect(c.de)
+        .definePolicy(meterPolicy(PLMN.DE, { services: 0b111, missionCritical: true, allowedNetworks: [PLMN.BR, PLMN.US] }));
       const max = Number(await c.devices.maxBatch());
       const regs = Array.from({ length: max }, (_, i) => ({
         id: deviceId(50_000 + i),

@@ -158,7 +158,13 @@ describe("edge cases", function () {
       await c.ledger.connect(c.br).submitBatch(toContractBatch(batch), await signBatch(c.br, domain, batch));
       await c.ledger.connect(c.de).disputeRecords(toContractBatch(batch), [{ record: records[0], proof: merkleProof(tree, 0), reason: 1 }]);
       const [disputed] = await c.ledger.disputedTotals(batchId(batch));
-      expect([disputed.records, disputed.dataBytes, disputed.signallingEvents, disputed.smsCount, disputed.voiceSeconds]).to.deep.equal([1n, 0n, 0n, 0n, 0n]);
+      expect([disputed.records, disputed.dataBytes, disputed.signallingEvents, disputed.smsCount, disputed.voiceSeconds]).to.deep.equal([
+        1n,
+        0n,
+        0n,
+        0n,
+        0n,
+      ]);
     });
   });
 
@@ -223,10 +229,14 @@ describe("edge cases", function () {
         expect([ab.amount, ba.amount]).to.deep.equal(withUsage === "first" ? [10_100n, 0n] : [0n, 10_100n]);
         const tx = c.escrow.connect(c.br).settle(PLMN.DE, PLMN.BR, c.period);
         if (withUsage === "first") {
-          await expect(tx).to.emit(c.escrow, "SettlementPaid").withArgs(PLMN.DE, PLMN.BR, c.period, c.tokenA, 10_100n, 10_100n, ZeroAddress);
+          await expect(tx)
+            .to.emit(c.escrow, "SettlementPaid")
+            .withArgs(PLMN.DE, PLMN.BR, c.period, c.tokenA, 10_100n, 10_100n, ZeroAddress);
           expect(await c.escrow.deposits(PLMN.BR, c.tokenA)).to.equal(10_100n);
         } else {
-          await expect(tx).to.emit(c.escrow, "SettlementPaid").withArgs(PLMN.BR, PLMN.DE, c.period, c.tokenB, 10_100n, 10_100n, ZeroAddress);
+          await expect(tx)
+            .to.emit(c.escrow, "SettlementPaid")
+            .withArgs(PLMN.BR, PLMN.DE, c.period, c.tokenB, 10_100n, 10_100n, ZeroAddress);
           expect(await c.escrow.deposits(PLMN.DE, c.tokenB)).to.equal(10_100n);
         }
         const receipt = (await (await tx).wait())!;

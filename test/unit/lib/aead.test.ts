@@ -42,10 +42,7 @@ describe("lib/crypto/aead", () => {
   });
 
   it("fails with a CryptoError for input shorter than nonce and tag", () => {
-    expect(() => open(key, new Uint8Array(SEAL_OVERHEAD - 1), aad)).to.throw(
-      CryptoError,
-      /27 bytes long, shorter than/,
-    );
+    expect(() => open(key, new Uint8Array(SEAL_OVERHEAD - 1), aad)).to.throw(CryptoError, /27 bytes long, shorter than/);
   });
 
   it("rejects keys that are not 32 bytes", () => {

@@ -3,7 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { InputError, InputErrors } from "../../../lib/core/errors";
-import { formatTerms, readAgreementTerms, readSettlementToken, type ReadTermsOptions, type TermsStruct } from "../../../lib/agreements/terms";
+import {
+  formatTerms,
+  readAgreementTerms,
+  readSettlementToken,
+  type ReadTermsOptions,
+  type TermsStruct,
+} from "../../../lib/agreements/terms";
 import { parsePlmn } from "../../../lib/core/plmn";
 
 const TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -238,7 +244,15 @@ describe("lib/agreements/terms", () => {
     });
 
     it("rejects times that are not ISO 8601 UTC, or do not exist", () => {
-      for (const time of ["2026-11-01", "2026-11-01T00:00:00+01:00", "2026-11-01T00:00:00.000Z", "2026-02-30T00:00:00Z", "2026-11-01T24:00:00Z", "1969-12-31T23:59:59Z", 1793491200]) {
+      for (const time of [
+        "2026-11-01",
+        "2026-11-01T00:00:00+01:00",
+        "2026-11-01T00:00:00.000Z",
+        "2026-02-30T00:00:00Z",
+        "2026-11-01T24:00:00Z",
+        "1969-12-31T23:59:59Z",
+        1793491200,
+      ]) {
         const obj = { ...example(), validFrom: time };
         expectProblem(obj, 3, "validFrom", /validFrom must be an ISO 8601 UTC time/);
       }
@@ -253,7 +267,10 @@ describe("lib/agreements/terms", () => {
 
     it("rejects validUntil not after the chain time, when given", () => {
       const now = EXPECTED.validUntil;
-      expectProblem(EXAMPLE, 4, "validUntil", /validUntil is not in the future \(chain time is 2027-11-01T00:00:00Z\)/, { ...OPTIONS, now });
+      expectProblem(EXAMPLE, 4, "validUntil", /validUntil is not in the future \(chain time is 2027-11-01T00:00:00Z\)/, {
+        ...OPTIONS,
+        now,
+      });
       expect(readAgreementTerms(write(EXAMPLE), { ...OPTIONS, now: now - 1n }).validUntil).to.equal(now);
     });
 
@@ -434,9 +451,18 @@ describe("lib/agreements/terms", () => {
 
     it("rejects tiers that do not ascend strictly by fromMb with non-decreasing discounts", () => {
       const cases: Json[][] = [
-        [{ fromMb: 10, discountPercent: 1 }, { fromMb: 10, discountPercent: 2 }],
-        [{ fromMb: 10, discountPercent: 1 }, { fromMb: 5, discountPercent: 2 }],
-        [{ fromMb: 10, discountPercent: 2 }, { fromMb: 20, discountPercent: 1 }],
+        [
+          { fromMb: 10, discountPercent: 1 },
+          { fromMb: 10, discountPercent: 2 },
+        ],
+        [
+          { fromMb: 10, discountPercent: 1 },
+          { fromMb: 5, discountPercent: 2 },
+        ],
+        [
+          { fromMb: 10, discountPercent: 2 },
+          { fromMb: 20, discountPercent: 1 },
+        ],
       ];
       for (const tiers of cases) {
         const obj = withTiers(tiers);
@@ -499,7 +525,13 @@ describe("lib/agreements/terms", () => {
       obj.permanentRoaming = null;
       (obj.rates as Json[]).push(
         dePlan({ tariffClass: 255, perMb: "1234567.123456", tiers: [{ fromMb: "18446744073709551615", discountPercent: 100 }] }),
-        dePlan({ tariffClass: 0, tiers: [{ fromMb: 0, discountPercent: 0.01 }, { fromMb: 1, discountPercent: 0.02 }] }),
+        dePlan({
+          tariffClass: 0,
+          tiers: [
+            { fromMb: 0, discountPercent: 0.01 },
+            { fromMb: 1, discountPercent: 0.02 },
+          ],
+        }),
       );
       for (const decimals of [6, 18]) {
         const terms = readAgreementTerms(write(obj), { ...OPTIONS, decimals });

@@ -100,9 +100,7 @@ describe("lib/util/csv", () => {
       const missing = path.join(dir, "nope.csv");
       const err = await rejection(collect(readCsv(missing)));
       expect(err).to.be.instanceOf(InputError);
-      expect(err.message).to.match(
-        new RegExp(`^${escapeRegExp(missing)}: file not found\\nWhat to do: check the path`),
-      );
+      expect(err.message).to.match(new RegExp(`^${escapeRegExp(missing)}: file not found\\nWhat to do: check the path`));
       const dirErr = await rejection(collect(readCsv(dir)));
       expect(dirErr).to.be.instanceOf(InputError).with.property("message").that.includes(`${dir}: is a directory`);
     });
@@ -121,9 +119,7 @@ describe("lib/util/csv", () => {
     const required = ["imsi", "plmn"];
 
     it("yields records by column name, keeping extra columns", async () => {
-      const rows = await collect(
-        readCsvWithHeader(file('\uFEFFimsi, plmn ,note\r\n262011234567890,262-01,"a, b"\r\n'), { required }),
-      );
+      const rows = await collect(readCsvWithHeader(file('\uFEFFimsi, plmn ,note\r\n262011234567890,262-01,"a, b"\r\n'), { required }));
       expect(rows).to.deep.equal([{ line: 2, record: { imsi: "262011234567890", plmn: "262-01", note: "a, b" } }]);
     });
 
@@ -144,9 +140,7 @@ describe("lib/util/csv", () => {
       const name = file("IMSI,network\n1,2\n");
       const err = await rejection(collect(readCsvWithHeader(name, { required })));
       expect(err).to.be.instanceOf(InputError);
-      expect((err as InputError).shortMessage).to.equal(
-        `${name}:1: missing columns imsi, plmn; the header has IMSI, network`,
-      );
+      expect((err as InputError).shortMessage).to.equal(`${name}:1: missing columns imsi, plmn; the header has IMSI, network`);
       expect(err.message).to.include("What to do: the first line must name the columns, including imsi, plmn.");
     });
 
@@ -154,10 +148,7 @@ describe("lib/util/csv", () => {
       const dup = await rejection(collect(readCsvWithHeader(file("imsi,plmn,imsi\n"), { required })));
       expect(dup).to.be.instanceOf(InputError).with.property("message").that.includes('column "imsi" appears twice');
       const bad = await rejection(collect(readCsvWithHeader(file('imsi,"plmn\n'), { required })));
-      expect(bad)
-        .to.be.instanceOf(InputError)
-        .with.property("message")
-        .that.includes(":1: field 2: quoted field is not closed");
+      expect(bad).to.be.instanceOf(InputError).with.property("message").that.includes(":1: field 2: quoted field is not closed");
     });
 
     it("rejects an empty file and accepts a header without rows", async () => {

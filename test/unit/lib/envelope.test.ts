@@ -97,15 +97,9 @@ describe("lib/crypto/envelope", () => {
   it("validates its inputs when sealing", () => {
     const args = { imsiKey, recipientPublicKey: recipient.publicKey, home, partner };
     expect(() => sealImsiKey({ ...args, imsiKey: new Uint8Array(31) })).to.throw(CryptoError, /31 bytes long/);
-    expect(() => sealImsiKey({ ...args, recipientPublicKey: `0x02${"00".repeat(31)}05` })).to.throw(
-      InputError,
-      /not a point/,
-    );
+    expect(() => sealImsiKey({ ...args, recipientPublicKey: `0x02${"00".repeat(31)}05` })).to.throw(InputError, /not a point/);
     expect(() => sealImsiKey({ ...args, home: "0x62f2" })).to.throw(InputError, /^home 0x62f2 is not a valid PLMN id/);
-    expect(() => sealImsiKey({ ...args, partner: "0xffffff" })).to.throw(
-      InputError,
-      /^partner 0xffffff is not a valid PLMN id/,
-    );
+    expect(() => sealImsiKey({ ...args, partner: "0xffffff" })).to.throw(InputError, /^partner 0xffffff is not a valid PLMN id/);
   });
 
   describe("imsiKeyFingerprint", () => {

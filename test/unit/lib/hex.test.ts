@@ -31,9 +31,6 @@ describe("lib/util/hex", () => {
       .to.throw(InputError, /^k\.txt:2: IMSI key is 31 bytes long, expected 32/)
       .with.property("message")
       .that.does.not.include(secret.slice(2));
-    expect(() => hexToBytes("0xABCD", { what: "key" })).to.throw(
-      InputError,
-      /key is not hex[\s\S]*lowercase hex digits/,
-    );
+    expect(() => hexToBytes("0xABCD", { what: "key" })).to.throw(InputError, /key is not hex[\s\S]*lowercase hex digits/);
   });
 });

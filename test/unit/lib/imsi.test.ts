@@ -9,8 +9,7 @@ describe("lib/core/imsi", () => {
   const imsi = "262011234567890";
   const key = Uint8Array.from({ length: 32 }, (_, i) => i);
   const otherKey = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
-  const hmac = (k: Uint8Array, s: string) =>
-    `0x${createHmac("sha256", k).update(`roamledger/device-id/v1:${s}`).digest("hex")}`;
+  const hmac = (k: Uint8Array, s: string) => `0x${createHmac("sha256", k).update(`roamledger/device-id/v1:${s}`).digest("hex")}`;
 
   describe("validateImsi", () => {
     it("accepts 15 digits", () => {
@@ -56,9 +55,7 @@ describe("lib/core/imsi", () => {
   describe("device ids", () => {
     it("is HMAC-SHA256(imsiKey, 'roamledger/device-id/v1:' + imsi)", () => {
       expect(deviceIdFromImsi(key, imsi)).to.equal(hmac(key, imsi));
-      expect(deviceIdFromImsi(key, imsi)).to.equal(
-        "0x1c3c402f032b533dc1bd1af0dd6ca45ca43815a8a428a7a94dc379dbb6e181c2",
-      );
+      expect(deviceIdFromImsi(key, imsi)).to.equal("0x1c3c402f032b533dc1bd1af0dd6ca45ca43815a8a428a7a94dc379dbb6e181c2");
       expect(isHex(deviceIdFromImsi(key, imsi), 32)).to.equal(true);
     });
 
@@ -83,10 +80,7 @@ describe("lib/core/imsi", () => {
     });
 
     it("rejects a key that is not 32 bytes and a malformed IMSI", () => {
-      expect(() => deviceIdFromImsi(new Uint8Array(31), imsi)).to.throw(
-        CryptoError,
-        /IMSI key is 31 bytes long, expected 32/,
-      );
+      expect(() => deviceIdFromImsi(new Uint8Array(31), imsi)).to.throw(CryptoError, /IMSI key is 31 bytes long, expected 32/);
       expect(() => createDeviceIdDeriver(new Uint8Array(33))).to.throw(CryptoError);
       expect(() => deviceIdFromImsi(key, "26201")).to.throw(InputError, /IMSI has 5 digits/);
     });

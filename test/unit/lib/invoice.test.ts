@@ -86,20 +86,25 @@ describe("lib/invoice", function () {
     it("always sums to dataCharge, each band within one unit of its exact share", function () {
       const tier = fc.record({ fromMb: fc.bigInt({ min: 0n, max: 5_000n }), discountBps: fc.integer({ min: 0, max: 10_000 }) });
       fc.assert(
-        fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.array(tier, { maxLength: 8 }), (volume, perMb, raw) => {
-          // Validated terms: thresholds strictly ascending, discounts non-decreasing.
-          const tiers = [...new Map(raw.map((t) => [t.fromMb, t])).values()]
-            .sort((a, b) => (a.fromMb < b.fromMb ? -1 : 1))
-            .map((t, i, all) => ({ fromMb: t.fromMb, discountBps: Math.max(...all.slice(0, i + 1).map((x) => x.discountBps)) }));
-          const bands = dataBands(volume, perMb, tiers);
-          expect(bands.reduce((s, b) => s + b.amount, 0n)).to.equal(dataCharge(volume, perMb, tiers));
-          expect(bands.reduce((s, b) => s + b.bytes, 0n)).to.equal(volume);
-          for (const b of bands) {
-            const exact = b.bytes * perMb * (10_000n - BigInt(b.discountBps));
-            const diff = b.amount * 10n ** 10n - exact;
-            expect(diff > -(10n ** 10n) && diff < 10n ** 10n).to.equal(true);
-          }
-        }),
+        fc.property(
+          fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+          fc.bigInt({ min: 0n, max: 10n ** 12n }),
+          fc.array(tier, { maxLength: 8 }),
+          (volume, perMb, raw) => {
+            // Validated terms: thresholds strictly ascending, discounts non-decreasing.
+            const tiers = [...new Map(raw.map((t) => [t.fromMb, t])).values()]
+              .sort((a, b) => (a.fromMb < b.fromMb ? -1 : 1))
+              .map((t, i, all) => ({ fromMb: t.fromMb, discountBps: Math.max(...all.slice(0, i + 1).map((x) => x.discountBps)) }));
+            const bands = dataBands(volume, perMb, tiers);
+            expect(bands.reduce((s, b) => s + b.amount, 0n)).to.equal(dataCharge(volume, perMb, tiers));
+            expect(bands.reduce((s, b) => s + b.bytes, 0n)).to.equal(volume);
+            for (const b of bands) {
+              const exact = b.bytes * perMb * (10_000n - BigInt(b.discountBps));
+              const diff = b.amount * 10n ** 10n - exact;
+              expect(diff > -(10n ** 10n) && diff < 10n ** 10n).to.equal(true);
+            }
+          },
+        ),
         { numRuns: 300 },
       );
     });
@@ -171,7 +176,11 @@ describe("lib/invoice", function () {
       const line = m.lines.find((l) => l.tariffClass === 2)!;
       expect(line.batchRefs).to.deep.equal(["B2"]);
       // Submission, the dispute in that batch, the close.
-      expect(line.txHashes).to.deep.equal([sampleChainData().batches[1].submitTx, sampleChainData().batches[1].disputeTxs[0], m.status.closeTx]);
+      expect(line.txHashes).to.deep.equal([
+        sampleChainData().batches[1].submitTx,
+        sampleChainData().batches[1].disputeTxs[0],
+        m.status.closeTx,
+      ]);
       for (const l of m.lines) expect(l.batchRefs).to.not.include("B3");
       expect(m.rejectedBatches.map((b) => [b.ref, b.reason, b.recordCount])).to.deep.equal([["B3", "TOTALS_MISMATCH", 40]]);
     });
@@ -179,7 +188,9 @@ describe("lib/invoice", function () {
     it("values the disputed usage at the agreement's rates", function () {
       const m = buildInvoiceModel(sampleChainData());
       // 1 MB of class 2 at 2 RLST/MB.
-      expect(m.disputes.perClass).to.deep.equal([{ tariffClass: 2, records: 2, dataBytes: 1_000_000n, signallingEvents: 0n, smsCount: 0n, voiceSeconds: 0n }]);
+      expect(m.disputes.perClass).to.deep.equal([
+        { tariffClass: 2, records: 2, dataBytes: 1_000_000n, signallingEvents: 0n, smsCount: 0n, voiceSeconds: 0n },
+      ]);
       expect(m.disputes.value.units).to.equal(2_000_000n);
       expect(m.disputes.records).to.equal(2);
     });
@@ -194,7 +205,16 @@ describe("lib/invoice", function () {
           at: Date.UTC(2026, 11, 10) / 1000,
           payerOwed: data.rating.net,
           payeeOwed: 79_743_630n,
-          payments: [{ debtor: DE, creditor: BR, token: data.token.address, owed: 1_200_000_000n, paid: 1_000_000_000n, payout: "0x0000000000000000000000000000000000000000" }],
+          payments: [
+            {
+              debtor: DE,
+              creditor: BR,
+              token: data.token.address,
+              owed: 1_200_000_000n,
+              paid: 1_000_000_000n,
+              payout: "0x0000000000000000000000000000000000000000",
+            },
+          ],
           shortfalls: [{ debtor: DE, creditor: BR, token: data.token.address, paid: 1_000_000_000n, owed: 200_000_000n }],
         },
       });
@@ -208,7 +228,11 @@ describe("lib/invoice", function () {
 
     it("fails loudly when the chain's rating and lib/settlement/rating.ts differ", function () {
       const data = sampleChainData();
-      const rating = { ...data.rating, lines: data.rating.lines.map((l, i) => (i === 0 ? { ...l, sms: l.sms + 1n, total: l.total + 1n } : l)), subtotal: data.rating.subtotal + 1n };
+      const rating = {
+        ...data.rating,
+        lines: data.rating.lines.map((l, i) => (i === 0 ? { ...l, sms: l.sms + 1n, total: l.total + 1n } : l)),
+        subtotal: data.rating.subtotal + 1n,
+      };
       expect(() => buildInvoiceModel({ ...data, rating, invoice: { ...data.invoice, subtotal: rating.subtotal } })).to.throw(
         InvoiceMismatchError,
         /differs from lib\/rating.ts[\s\S]*lines\[0\]\.sms: chain 200001, lib\/rating.ts 200000/,
@@ -247,7 +271,9 @@ describe("lib/invoice", function () {
       expect(json.invoiceNumber).to.equal(m.invoiceNumber);
       expect(json.net).to.deep.equal({ units: "1279743630", text: "1,279.743630" });
       expect(BigInt(json.subtotal.units)).to.equal(m.subtotal.units);
-      expect(json.lines.map((l: { amount: { units: string } }) => BigInt(l.amount.units))).to.deep.equal(m.lines.map((l) => l.amount.units));
+      expect(json.lines.map((l: { amount: { units: string } }) => BigInt(l.amount.units))).to.deep.equal(
+        m.lines.map((l) => l.amount.units),
+      );
       expect(json.lines[0].quantity).to.equal("100000000");
       expect(json.chainId).to.equal("31337");
       expect(json.batches.map((b: { batchId: string }) => b.batchId)).to.deep.equal(m.batches.map((b) => b.batchId));
@@ -259,12 +285,33 @@ describe("lib/invoice", function () {
       const m = buildInvoiceModel(sampleChainData());
       const csv = invoiceToCsv(m);
       expect(csv.split("\n")[0]).to.equal(CSV_COLUMNS.join(","));
-      expect(CSV_COLUMNS.slice(0, 10)).to.deep.equal(["section", "tariffClass", "chargeType", "quantity", "unit", "rate", "discountBps", "amount", "batchIds", "txHashes"]);
+      expect(CSV_COLUMNS.slice(0, 10)).to.deep.equal([
+        "section",
+        "tariffClass",
+        "chargeType",
+        "quantity",
+        "unit",
+        "rate",
+        "discountBps",
+        "amount",
+        "batchIds",
+        "txHashes",
+      ]);
       const rows = csvRows(csv);
       for (const r of rows) expect(Object.keys(r)).to.have.length(CSV_COLUMNS.length);
       const charges = rows.filter((r) => r.section === "charge");
       expect(charges).to.have.length(m.lines.length);
-      expect(charges[1]).to.include({ tariffClass: "1", chargeType: "data", quantity: "900", unit: "MB", rate: "1", discountBps: "1000", amount: "810", description: "Data, 100 - 1,000 MB", amountBaseUnits: "810000000" });
+      expect(charges[1]).to.include({
+        tariffClass: "1",
+        chargeType: "data",
+        quantity: "900",
+        unit: "MB",
+        rate: "1",
+        discountBps: "1000",
+        amount: "810",
+        description: "Data, 100 - 1,000 MB",
+        amountBaseUnits: "810000000",
+      });
       expect(charges[1].batchIds).to.equal(m.batches[0].batchId);
       expect(charges[1].txHashes.split(" ")).to.deep.equal([m.batches[0].submitTx, m.status.closeTx]);
       const voice = charges.find((r) => r.chargeType === "voice")!;
@@ -331,7 +378,12 @@ describe("lib/invoice", function () {
       const many = Array.from({ length: 60 }, (_, i) => ({ ...data.periodTotals[2], tariffClass: 100 + i }));
       const periodTotals = [...data.periodTotals, ...many];
       const rating = rateInvoice(periodTotals, data.terms, BR);
-      const m = buildInvoiceModel({ ...data, periodTotals, rating, invoice: { ...data.invoice, amount: rating.net, subtotal: rating.subtotal, credit: rating.credit } });
+      const m = buildInvoiceModel({
+        ...data,
+        periodTotals,
+        rating,
+        invoice: { ...data.invoice, amount: rating.net, subtotal: rating.subtotal, credit: rating.credit },
+      });
       const text = pdfPagesText(await renderInvoicePdf(m));
       const pages = Number(/Page 1 of (\d+)/.exec(text)![1]);
       expect(pages).to.be.greaterThan(3);
@@ -380,7 +432,9 @@ describe("lib/invoice", function () {
       expect([inv.amount, inv.subtotal, inv.credit]).to.deep.equal([expected.net, expected.subtotal, expected.credit]);
       expect(expected.net).to.be.greaterThan(0n);
       const batches = await periodBatches(s.de, DE, BR, s.period);
-      expect(batches.map((b) => b.batchId)).to.deep.equal([s.accepted.id, s.disputed.id, s.rejected.id].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)));
+      expect(batches.map((b) => b.batchId)).to.deep.equal(
+        [s.accepted.id, s.disputed.id, s.rejected.id].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)),
+      );
     });
 
     it("settles with netting: only the difference moves", async function () {
@@ -390,12 +444,18 @@ describe("lib/invoice", function () {
       const brOwes = rateInvoice(s.expected.brInDe, terms, DE).net;
       expect(s.settlement.closed.map((c) => [c.payer, c.payee, c.amount])).to.deep.equal([[BR, DE, brOwes]]);
       expect([s.settlement.selfOwed, s.settlement.partnerOwed]).to.deep.equal([brOwes, deOwes]);
-      expect(s.settlement.payments.map((p) => [p.debtor, p.creditor, p.owed, p.paid])).to.deep.equal([[DE, BR, deOwes - brOwes, deOwes - brOwes]]);
+      expect(s.settlement.payments.map((p) => [p.debtor, p.creditor, p.owed, p.paid])).to.deep.equal([
+        [DE, BR, deOwes - brOwes, deOwes - brOwes],
+      ]);
       expect(s.settlement.shortfalls).to.deep.equal([]);
       expect(await s.escrow.deposits(DE, s.token)).to.equal(5_000_000_000n - (deOwes - brOwes));
       expect(await s.escrow.deposits(BR, s.token)).to.equal(1_000_000n + (deOwes - brOwes));
       const [balance] = await escrowBalances(s.de, DE);
-      expect([balance.deposit, balance.reserved, balance.free]).to.deep.equal([5_000_000_000n - (deOwes - brOwes), 0n, 5_000_000_000n - (deOwes - brOwes)]);
+      expect([balance.deposit, balance.reserved, balance.free]).to.deep.equal([
+        5_000_000_000n - (deOwes - brOwes),
+        0n,
+        5_000_000_000n - (deOwes - brOwes),
+      ]);
     });
 
     it("renders the invoice with the chain's amounts, disputes, the rejected batch and the usage not billed", async function () {
@@ -467,7 +527,10 @@ describe("lib/invoice", function () {
     it("says 'not available' for usage not billed without the pairwise key", async function () {
       const s = await settled();
       const m = buildInvoiceModel(await readInvoiceData(s.de, { payer: BR, payee: DE, period: s.period, perspective: "payer" }));
-      expect(m.notBillable).to.deep.equal({ available: false, why: "no key store given: decrypting the payloads needs the carriers' pairwise key" });
+      expect(m.notBillable).to.deep.equal({
+        available: false,
+        why: "no key store given: decrypting the payloads needs the carriers' pairwise key",
+      });
       expect(m.net.units).to.equal((await s.escrow.invoice(BR, DE, s.period)).amount);
     });
 
@@ -477,7 +540,12 @@ describe("lib/invoice", function () {
       const [p] = report.partners;
       const [ab, ba] = [await s.escrow.invoice(DE, BR, s.period), await s.escrow.invoice(BR, DE, s.period)];
       expect(p.partner.plmn).to.equal(BR);
-      expect([p.weOwe.state, p.weOwe.amount, p.owedToUs.state, p.owedToUs.amount]).to.deep.equal(["settled", ab.amount, "settled", ba.amount]);
+      expect([p.weOwe.state, p.weOwe.amount, p.owedToUs.state, p.owedToUs.amount]).to.deep.equal([
+        "settled",
+        ab.amount,
+        "settled",
+        ba.amount,
+      ]);
       expect(p.net).to.equal(ba.amount - ab.amount);
       expect(p.settled).to.equal(true);
       expect([p.weOwe.batches, p.weOwe.rejectedBatches, p.weOwe.records, p.weOwe.disputedRecords]).to.deep.equal([3, 1, 200, 2]);

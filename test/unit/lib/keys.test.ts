@@ -78,9 +78,7 @@ describe("lib/crypto/keys", () => {
     const ab = ecdhSharedSecret(a.privateKey, b.publicKey);
     expect(ab.length).to.equal(32);
     expect(bytesToHex(ab)).to.equal(bytesToHex(ecdhSharedSecret(b.privateKey, a.publicKey)));
-    expect(bytesToHex(ab)).to.not.equal(
-      bytesToHex(ecdhSharedSecret(a.privateKey, generateEncryptionKeyPair().publicKey)),
-    );
+    expect(bytesToHex(ab)).to.not.equal(bytesToHex(ecdhSharedSecret(a.privateKey, generateEncryptionKeyPair().publicKey)));
   });
 
   it("refuses ECDH with an invalid public key", () => {

@@ -109,10 +109,7 @@ describe("lib/keys/keystore", () => {
     const file = store.imsiKeyPath("262-01");
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, "not a key\n");
-    expect(() => store.imsiKey("262-01")).to.throw(
-      ConfigError,
-      new RegExp(`^${escapeRegExp(file)}: IMSI key is not hex`),
-    );
+    expect(() => store.imsiKey("262-01")).to.throw(ConfigError, new RegExp(`^${escapeRegExp(file)}: IMSI key is not hex`));
     expect(() => store.ensureImsiKey("262-01")).to.throw(ConfigError, /restore the file from your backup/);
     expect(fs.readFileSync(file, "utf8")).to.equal("not a key\n");
 

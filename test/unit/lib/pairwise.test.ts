@@ -26,9 +26,7 @@ describe("lib/crypto/pairwise", () => {
     const unsorted = Buffer.concat([hexToBytes(plmnB), hexToBytes(plmnA)]);
     const expected = (s: Buffer) =>
       bytesToHex(
-        new Uint8Array(
-          hkdfSync("sha256", ecdh.computeSecret(hexToBytes(b.publicKey)), s, Buffer.from("roamledger/pairwise/v1"), 32),
-        ),
+        new Uint8Array(hkdfSync("sha256", ecdh.computeSecret(hexToBytes(b.publicKey)), s, Buffer.from("roamledger/pairwise/v1"), 32)),
       );
     expect(bytesToHex(keyOfA)).to.equal(expected(sorted));
     expect(bytesToHex(keyOfA)).to.not.equal(expected(unsorted));
@@ -53,14 +51,8 @@ describe("lib/crypto/pairwise", () => {
 
   it("rejects invalid or identical PLMN ids", () => {
     const args = { myPrivateKey: a.privateKey, theirPublicKey: b.publicKey };
-    expect(() => pairwiseKey({ ...args, plmnA, plmnB: plmnA })).to.throw(
-      InputError,
-      /two different carriers, got 310-410 twice/,
-    );
-    expect(() => pairwiseKey({ ...args, plmnA: "0x000000", plmnB })).to.throw(
-      InputError,
-      /plmnA 0x000000 is not a valid PLMN id/,
-    );
+    expect(() => pairwiseKey({ ...args, plmnA, plmnB: plmnA })).to.throw(InputError, /two different carriers, got 310-410 twice/);
+    expect(() => pairwiseKey({ ...args, plmnA: "0x000000", plmnB })).to.throw(InputError, /plmnA 0x000000 is not a valid PLMN id/);
   });
 
   it("encrypts payloads one carrier can decrypt with the other's view of the key", () => {

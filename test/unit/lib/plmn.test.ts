@@ -1,15 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { InputError } from "../../../lib/core/errors";
-import {
-  checkPlmnHex,
-  DEVICE_MAKER_MCC,
-  formatPlmn,
-  isValidPlmnHex,
-  parsePlmn,
-  plmnMcc,
-  plmnMnc,
-} from "../../../lib/core/plmn";
+import { checkPlmnHex, DEVICE_MAKER_MCC, formatPlmn, isValidPlmnHex, parsePlmn, plmnMcc, plmnMnc } from "../../../lib/core/plmn";
 
 describe("lib/core/plmn", () => {
   const examples: [string, string][] = [
@@ -57,17 +49,7 @@ describe("lib/core/plmn", () => {
   });
 
   it("rejects invalid TBCD ids", () => {
-    for (const bad of [
-      "0x62f2",
-      "0x62f21000",
-      "0x6af210",
-      "0x62e210",
-      "0x62f21a",
-      "0x00f010",
-      "0x62F210",
-      "62f210",
-      "0x",
-    ]) {
+    for (const bad of ["0x62f2", "0x62f21000", "0x6af210", "0x62e210", "0x62f21a", "0x00f010", "0x62F210", "62f210", "0x"]) {
       expect(isValidPlmnHex(bad), bad).to.equal(false);
       expect(() => formatPlmn(bad), bad).to.throw(InputError, /is not a valid PLMN id/);
       expect(() => checkPlmnHex(bad, "home"), bad).to.throw(InputError, /^home .* is not a valid PLMN id/);
@@ -76,8 +58,7 @@ describe("lib/core/plmn", () => {
   });
 
   it("round-trips every MCC/MNC", () => {
-    const digits = (n: number) =>
-      fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((d) => d.join(""));
+    const digits = (n: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((d) => d.join(""));
     const mcc = digits(3).filter((m) => m !== "000");
     const mnc = fc.oneof(digits(2), digits(3));
     fc.assert(

@@ -77,9 +77,7 @@ describe("tasks/cli/progress", () => {
       expect(stream.output).to.equal("");
       time += 3_950;
       progress.update(4_000);
-      expect(stream.output).to.equal(
-        "\rregistering devices [########............] 4,000/10,000 (40%) 1,000 devices/s ETA 6s\x1b[K",
-      );
+      expect(stream.output).to.equal("\rregistering devices [########............] 4,000/10,000 (40%) 1,000 devices/s ETA 6s\x1b[K");
       time += 99;
       progress.tick();
       expect(stream.output.split("\r")).to.have.length(2);
@@ -87,9 +85,7 @@ describe("tasks/cli/progress", () => {
       progress.update(10_000);
       progress.done();
       expect(
-        stream.output.endsWith(
-          "\r" + "registering devices [####################] 10,000/10,000 (100%) 2,439 devices/s in 4s\x1b[K\n",
-        ),
+        stream.output.endsWith("\r" + "registering devices [####################] 10,000/10,000 (100%) 2,439 devices/s in 4s\x1b[K\n"),
       ).to.equal(true);
     });
 

@@ -21,8 +21,18 @@ describe("lib/settlement/rating", () => {
           (volume, perMb, thresholds) => {
             const sorted = [...thresholds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
             const flat = (volume * perMb) / 1_000_000n;
-            expect(dataCharge(volume, perMb, sorted.map((fromMb) => ({ fromMb, discountBps: 0 })))).to.equal(flat);
-            const tiered = dataCharge(volume, perMb, sorted.map((fromMb, i) => ({ fromMb, discountBps: 1000 * (i + 1) })));
+            expect(
+              dataCharge(
+                volume,
+                perMb,
+                sorted.map((fromMb) => ({ fromMb, discountBps: 0 })),
+              ),
+            ).to.equal(flat);
+            const tiered = dataCharge(
+              volume,
+              perMb,
+              sorted.map((fromMb, i) => ({ fromMb, discountBps: 1000 * (i + 1) })),
+            );
             expect(tiered <= flat).to.equal(true);
           },
         ),
@@ -63,7 +73,9 @@ describe("lib/settlement/rating", () => {
     });
 
     it("caps the sum at 10000", () => {
-      expect(slaCreditBps(sla({ maxLatencyMs: 1, minThroughputKbps: 1, latencyCreditBps: 65_535, throughputCreditBps: 65_535 }), 1n, 2n, 0n)).to.equal(10_000);
+      expect(
+        slaCreditBps(sla({ maxLatencyMs: 1, minThroughputKbps: 1, latencyCreditBps: 65_535, throughputCreditBps: 65_535 }), 1n, 2n, 0n),
+      ).to.equal(10_000);
     });
   });
 
@@ -86,15 +98,19 @@ describe("lib/settlement/rating", () => {
     it("accepts totals and terms as read from the chain (every integer a bigint)", () => {
       const [ex] = INVOICE_EXAMPLES;
       const bigints = <T>(value: T): T =>
-        JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "number" || typeof v === "bigint" ? `n${v}` : v)), (_k, v) =>
-          typeof v === "string" && /^n\d+$/.test(v) ? BigInt(v.slice(1)) : v,
+        JSON.parse(
+          JSON.stringify(value, (_k, v) => (typeof v === "number" || typeof v === "bigint" ? `n${v}` : v)),
+          (_k, v) => (typeof v === "string" && /^n\d+$/.test(v) ? BigInt(v.slice(1)) : v),
         );
       expect(rateInvoice(bigints(ex.totals), bigints(ex.terms), ex.visited)).to.deep.equal(ex.expected);
     });
 
     it("refuses a tariff class or count out of its field's range", () => {
       expect(() => rateInvoice([classTotals(256)], terms([]), BR)).to.throw(InputError, /tariffClass/);
-      expect(() => rateInvoice([classTotals(1, { activeDevices: 2 ** 32 })], terms([plan(BR, 1)]), BR)).to.throw(InputError, /activeDevices/);
+      expect(() => rateInvoice([classTotals(1, { activeDevices: 2 ** 32 })], terms([plan(BR, 1)]), BR)).to.throw(
+        InputError,
+        /activeDevices/,
+      );
     });
   });
 

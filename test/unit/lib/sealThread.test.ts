@@ -40,7 +40,12 @@ describe("lib/usage/sealThread", function () {
     try {
       const { root, payloadHash } = await thread.seal({ header: header(count), packed, count, pairKey: key, store });
       expect(root).to.equal(await merkleRoot((await LeafHasher.create()).leavesOf(copy)));
-      const opened = openPayload(key, await store.get(payloadHash), { visited: PLMN.BR as Hex, home: PLMN.DE as Hex, period: 202611 }, RECORD_BYTES);
+      const opened = openPayload(
+        key,
+        await store.get(payloadHash),
+        { visited: PLMN.BR as Hex, home: PLMN.DE as Hex, period: 202611 },
+        RECORD_BYTES,
+      );
       expect(Buffer.from(opened.records).equals(copy)).to.equal(true);
       expect(opened.header.recordCount).to.equal(count);
     } finally {
@@ -61,7 +66,13 @@ describe("lib/usage/sealThread", function () {
     };
     const thread = new SealThread();
     try {
-      const sealed = await thread.seal({ header: header(3), packed: randomBytes(3 * RECORD_BYTES), count: 3, pairKey: randomBytes(32), store });
+      const sealed = await thread.seal({
+        header: header(3),
+        packed: randomBytes(3 * RECORD_BYTES),
+        count: 3,
+        pairKey: randomBytes(32),
+        store,
+      });
       expect(sealed.payloadHash).to.equal(`0x${"ab".repeat(32)}`);
       expect(puts).to.have.length(1);
       expect(puts[0].length).to.be.greaterThan(3 * RECORD_BYTES);
@@ -75,7 +86,13 @@ describe("lib/usage/sealThread", function () {
     fs.writeFileSync(notADir, "x");
     const thread = new SealThread();
     await thread.close();
-    const job = () => ({ header: header(1), packed: randomBytes(RECORD_BYTES), count: 1, pairKey: randomBytes(32), store: new FolderStore(path.join(notADir, "store")) });
+    const job = () => ({
+      header: header(1),
+      packed: randomBytes(RECORD_BYTES),
+      count: 1,
+      pairKey: randomBytes(32),
+      store: new FolderStore(path.join(notADir, "store")),
+    });
     await expect(thread.seal(job())).to.be.rejectedWith(/closed/);
     const open = new SealThread();
     try {
@@ -117,13 +134,18 @@ describe("lib/chain/txQueue", function () {
     );
     expect(error).to.be.instanceOf(TransactionFailedError);
     const message = (error as Error).message;
-    expect(message).to.contain("permanent roamers (300): transaction 0x02 failed on-chain in block 42, out of gas (it used all of its 16,777,216 gas)");
+    expect(message).to.contain(
+      "permanent roamers (300): transaction 0x02 failed on-chain in block 42, out of gas (it used all of its 16,777,216 gas)",
+    );
     expect(message).to.match(/What to do: run the same command again/);
   });
 
   it("says a mined transaction failed without a reason when it had gas left", async function () {
     const q = new TxQueue();
     await q.send("batch 1", async () => fakeTx("0x03", 100_000n, { gasUsed: 50_000n }));
-    await expect(q.drain()).to.be.rejectedWith(TransactionFailedError, /batch 1: transaction 0x03 failed on-chain in block 42, without a reason/);
+    await expect(q.drain()).to.be.rejectedWith(
+      TransactionFailedError,
+      /batch 1: transaction 0x03 failed on-chain in block 42, without a reason/,
+    );
   });
 });

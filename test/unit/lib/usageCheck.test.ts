@@ -33,7 +33,19 @@ function policy(over: Partial<PolicyRules> = {}): PolicyRules {
 
 function device(p: PolicyRules, status: number = STATUS.Active): ResolvedDevice {
   const deviceId = `0x${"11".repeat(32)}` as Hex;
-  return { index: 0, imsi: "262010000000001", deviceId, status, home: DE, maker: "0x000000" as Hex, policy: p, ids: hexToBytes(deviceId), idAt: 0, state: undefined, stateOwner: undefined };
+  return {
+    index: 0,
+    imsi: "262010000000001",
+    deviceId,
+    status,
+    home: DE,
+    maker: "0x000000" as Hex,
+    policy: p,
+    ids: hexToBytes(deviceId),
+    idAt: 0,
+    state: undefined,
+    stateOwner: undefined,
+  };
 }
 
 let seq = 0;
@@ -187,7 +199,13 @@ describe("lib/usage/check", function () {
       const state = new Map<string, DeviceState>();
       for (let i = 0; i < 30_000; i++) {
         const s = newDeviceState();
-        Object.assign(s, { firstDay: 20_400 + (i % 30), lastDay: 20_420, roamerReported: i % 7 === 0, monthBytes: i * 1e7 + 0.5, dayEvents: i });
+        Object.assign(s, {
+          firstDay: 20_400 + (i % 30),
+          lastDay: 20_420,
+          roamerReported: i % 7 === 0,
+          monthBytes: i * 1e7 + 0.5,
+          dayEvents: i,
+        });
         state.set(`0x${i.toString(16).padStart(64, "0")}`, s);
       }
       saveState(file, state);

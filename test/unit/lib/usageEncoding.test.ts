@@ -110,7 +110,23 @@ describe("lib/usage encoding", function () {
       const [r] = randomRecords(1, PLMN.DE, PLMN.BR, 7);
       const buf = new Uint8Array(RECORD_BYTES);
       packRecord(r, buf);
-      const types = ["bytes32", "bytes32", "bytes3", "bytes3", "uint8", "uint8", "uint40", "uint32", "uint64", "uint64", "uint32", "uint32", "uint32", "uint8", "uint8"];
+      const types = [
+        "bytes32",
+        "bytes32",
+        "bytes3",
+        "bytes3",
+        "uint8",
+        "uint8",
+        "uint40",
+        "uint32",
+        "uint64",
+        "uint64",
+        "uint32",
+        "uint32",
+        "uint32",
+        "uint8",
+        "uint8",
+      ];
       expect(keccak256(buf)).to.equal(solidityPackedKeccak256(types, Object.values(r)));
     });
 
@@ -130,9 +146,15 @@ describe("lib/usage encoding", function () {
       const [r] = randomRecords(1, PLMN.DE, PLMN.BR, 7);
       const parsed: ParsedRecord = { ...r, line: 2, recordId: "R-1", imsi: "262010000000001" };
       const buf = new Uint8Array(RECORD_BYTES);
-      expect(() => packParsedRecord({ ...parsed, recordId: "x".repeat(33) }, getBytes(r.deviceId), 1, 0, buf, 0)).to.throw(InputError, /record id/);
+      expect(() => packParsedRecord({ ...parsed, recordId: "x".repeat(33) }, getBytes(r.deviceId), 1, 0, buf, 0)).to.throw(
+        InputError,
+        /record id/,
+      );
       expect(() => packParsedRecord(parsed, getBytes(r.deviceId).subarray(1), 1, 0, buf, 0)).to.throw(InputError, /field deviceId/);
-      expect(() => packParsedRecord({ ...parsed, duration: -1 }, getBytes(r.deviceId), 1, 0, buf, 0)).to.throw(InputError, /field duration/);
+      expect(() => packParsedRecord({ ...parsed, duration: -1 }, getBytes(r.deviceId), 1, 0, buf, 0)).to.throw(
+        InputError,
+        /field duration/,
+      );
       expect(() => packParsedRecord(parsed, getBytes(r.deviceId), 256, 0, buf, 0)).to.throw(InputError, /field tariffClass/);
       expect(() => packParsedRecord(parsed, getBytes(r.deviceId), 1, 0, buf, 1)).to.throw(RangeError);
     });

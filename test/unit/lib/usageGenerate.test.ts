@@ -6,7 +6,13 @@ import hre from "hardhat";
 import { readDevices } from "../../../lib/devices/registration";
 import { InputError } from "../../../lib/core/errors";
 import { parsePlmn } from "../../../lib/core/plmn";
-import { generateUsage, MALFORMED_KINDS, MALFORMED_REJECT_CODES, type GenerateOptions, type GenerateSummary } from "../../../lib/usage/generate";
+import {
+  generateUsage,
+  MALFORMED_KINDS,
+  MALFORMED_REJECT_CODES,
+  type GenerateOptions,
+  type GenerateSummary,
+} from "../../../lib/usage/generate";
 import { parseUsageFile } from "../../../lib/usage/parse";
 import { RATS, USAGE_SERVICES, type ParsedRecord, type Reject } from "../../../lib/usage/types";
 import { failureOf } from "../../helpers/tasks";
@@ -42,7 +48,14 @@ describe("lib/usage/generate", () => {
 
   function options(name: string, extra: Partial<GenerateOptions> = {}): GenerateOptions {
     const ext = extra.format === "jsonl" ? ".jsonl" : ".csv";
-    return { home: HOME, visited: VISITED, period: PERIOD, usageOut: path.join(dir, `${name}${ext}`), devicesOut: path.join(dir, `${name}.devices.csv`), ...extra };
+    return {
+      home: HOME,
+      visited: VISITED,
+      period: PERIOD,
+      usageOut: path.join(dir, `${name}${ext}`),
+      devicesOut: path.join(dir, `${name}.devices.csv`),
+      ...extra,
+    };
   }
 
   it("writes the same bytes for the same seed, and other bytes for another", () => {
@@ -114,13 +127,20 @@ describe("lib/usage/generate", () => {
         const mine = records.filter((r) => r.imsi === d.imsi);
         const policy = POLICIES[d.policyName];
         const perDay = new Map<number, number>();
-        for (const r of mine) if (r.service === 0) perDay.set(Math.floor(r.startTime / 86400), (perDay.get(Math.floor(r.startTime / 86400)) ?? 0) + r.bytesUp + r.bytesDown);
+        for (const r of mine)
+          if (r.service === 0)
+            perDay.set(Math.floor(r.startTime / 86400), (perDay.get(Math.floor(r.startTime / 86400)) ?? 0) + r.bytesUp + r.bytesDown);
         const voice = mine.filter((r) => r.service === 2).length;
         const sms = mine.filter((r) => r.service === 1).length;
         const overCap = policy.dailyBytes !== undefined && [...perDay.values()].some((b) => b > policy.dailyBytes!);
         if (voice && !policy.services.includes("voice")) found.push({ imsi: d.imsi, kind: "voice", records: voice });
         if (sms && !policy.services.includes("sms")) found.push({ imsi: d.imsi, kind: "sms", records: sms });
-        if (overCap) found.push({ imsi: d.imsi, kind: "over-cap", records: mine.filter((r) => r.service === 0 && r.rat === RATS.indexOf("lte")).length });
+        if (overCap)
+          found.push({
+            imsi: d.imsi,
+            kind: "over-cap",
+            records: mine.filter((r) => r.service === 0 && r.rat === RATS.indexOf("lte")).length,
+          });
       }
       expect(found).to.deep.equal(summary.outOfPolicy);
       expect(summary.outOfPolicy).to.have.length(12); // 2% of 600
@@ -167,7 +187,10 @@ describe("lib/usage/generate", () => {
     expect(() => generateUsage(options("x", { devices: 0 }))).to.throw(InputError, /at least 1/);
     expect(() => generateUsage(options("x", { devices: 10, imsiPrefix: "26202" }))).to.throw(InputError, /IMSI prefix "26202"/);
     expect(() => generateUsage(options("x", { devices: 1000, imsiPrefix: "2620112345678" }))).to.throw(InputError, /do not fit/);
-    expect(() => generateUsage(options("x", { devices: 10, fraudRate: 2 }))).to.throw(InputError, /fraudRate must be a number from 0 to 0.5/);
+    expect(() => generateUsage(options("x", { devices: 10, fraudRate: 2 }))).to.throw(
+      InputError,
+      /fraudRate must be a number from 0 to 0.5/,
+    );
     expect(() => generateUsage(options("x", { devices: 10, period: 202600 }))).to.throw(InputError, /period 202600/);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith("x."))).to.deep.equal([]);
   });
@@ -188,7 +211,16 @@ describe("lib/usage/generate", () => {
       const out = path.join(dir, "task", "usage.jsonl");
       const devicesOut = path.join(dir, "task", "devices.csv");
       const summaryFile = path.join(dir, "task-summary.json");
-      await hre.run("usage:generate", { home: "262-01", visited: "724-05", period: "2026-11", devices: 50, out, devicesOut, seed: 3, summary: summaryFile });
+      await hre.run("usage:generate", {
+        home: "262-01",
+        visited: "724-05",
+        period: "2026-11",
+        devices: 50,
+        out,
+        devicesOut,
+        seed: 3,
+        summary: summaryFile,
+      });
       const summary = JSON.parse(fs.readFileSync(summaryFile, "utf8")) as GenerateSummary;
       expect(summary).to.include({ format: "jsonl", devices: 50, seed: 3, days: 30 });
       expect((await parseAll(out)).records).to.have.length(summary.records);
@@ -196,9 +228,19 @@ describe("lib/usage/generate", () => {
     });
 
     it("explains bad arguments", async () => {
-      const base = { home: "262-01", visited: "724-05", period: "2026-11", records: 100, out: path.join(dir, "t.csv"), devicesOut: path.join(dir, "t.devices.csv"), seed: 1 };
+      const base = {
+        home: "262-01",
+        visited: "724-05",
+        period: "2026-11",
+        records: 100,
+        out: path.join(dir, "t.csv"),
+        devicesOut: path.join(dir, "t.devices.csv"),
+        seed: 1,
+      };
       // The same periods, and the same message, as usage:ingest.
-      expect(await failureOf(hre.run("usage:generate", { ...base, period: "2026-13" }))).to.match(/--period: "2026-13" is not a billing period[\s\S]*YYYY-MM/);
+      expect(await failureOf(hre.run("usage:generate", { ...base, period: "2026-13" }))).to.match(
+        /--period: "2026-13" is not a billing period[\s\S]*YYYY-MM/,
+      );
       expect(await failureOf(hre.run("usage:generate", { ...base, period: "1999-12" }))).to.match(/years 2000 to 2399/);
       expect(await failureOf(hre.run("usage:generate", { ...base, home: "2620" }))).to.match(/--home: "2620" is not a PLMN id/);
       expect(await failureOf(hre.run("usage:generate", { ...base, format: "xml" }))).to.match(/--format xml is not csv or jsonl/);

@@ -22,7 +22,15 @@ async function world(): Promise<IngestWorld> {
 
 /** DE's check of one batch (optionally against its own records). */
 function verifyAsHome(w: IngestWorld, batchId: Hex, ownFile?: string) {
-  return verifyBatch({ batchId, client: w.de, self: PLMN.DE, pairKeyFor: async () => w.pairKey, store: w.store, imsiKey: w.deImsiKey, ownFile });
+  return verifyBatch({
+    batchId,
+    client: w.de,
+    self: PLMN.DE,
+    pairKeyFor: async () => w.pairKey,
+    store: w.store,
+    imsiKey: w.deImsiKey,
+    ownFile,
+  });
 }
 
 /** Everything the chain holds after an ingest that a re-run must not change. */
@@ -80,9 +88,7 @@ describe("lib/usage/ingest", function () {
     expect(summary.billable + nonBillable).to.equal(summary.accepted);
 
     // Permanent roamers: every device present all month is reported (limit 20 days).
-    const reported = new Set(
-      (await w.c.ledger.queryFilter(w.c.ledger.filters.PermanentRoamerReported(), 0)).map((e) => e.args.deviceId),
-    );
+    const reported = new Set((await w.c.ledger.queryFilter(w.c.ledger.filters.PermanentRoamerReported(), 0)).map((e) => e.args.deviceId));
     for (const imsi of g.permanentRoamers) expect(reported.has(derive(imsi)), imsi).to.equal(true);
     for (const id of reported) expect((await w.c.ledger.permanentRoaming(id, PLMN.BR)).reportedAt).to.be.greaterThan(0n);
 
@@ -107,12 +113,20 @@ describe("lib/usage/ingest", function () {
   it("sends nothing the second time the same file is ingested", async function () {
     const w = (await loadFixture(world)).freshLocal();
     const first = await ingestUsage(w.ingestOptions());
-    const before = await chainState(w, first.batches.map((b) => b.id));
+    const before = await chainState(
+      w,
+      first.batches.map((b) => b.id),
+    );
     const block = await w.c.ledger.runner!.provider!.getBlockNumber();
     const second = await ingestUsage(w.ingestOptions());
     expect(second.alreadyDone).to.equal(true);
     expect(await w.c.ledger.runner!.provider!.getBlockNumber()).to.equal(block);
-    expect(await chainState(w, second.batches.map((b) => b.id))).to.deep.equal(before);
+    expect(
+      await chainState(
+        w,
+        second.batches.map((b) => b.id),
+      ),
+    ).to.deep.equal(before);
   });
 
   it("seals on a worker thread to the same batches, payloads, flags and state as on the main thread", async function () {
@@ -201,7 +215,10 @@ describe("lib/usage/ingest", function () {
     // A reference: one clean run in its own chain.
     const clean = (await loadFixture(world)).freshLocal();
     const ref = await ingestUsage(clean.ingestOptions({ batchSize: 700 }));
-    const refChain = await chainState(clean, ref.batches.map((b) => b.id));
+    const refChain = await chainState(
+      clean,
+      ref.batches.map((b) => b.id),
+    );
     const refLocal = localState(clean);
 
     // Die while storing the 3rd payload, then while submitting the 4th batch, then after the roamer reports.
@@ -247,7 +264,13 @@ describe("lib/usage/ingest", function () {
       await expect(ingestUsage(w.ingestOptions({ batchSize: 700, ...failure.wrap(w) })), failure.label).to.be.rejected;
       const resumed = await ingestUsage(w.ingestOptions({ batchSize: 700 }));
       expect(resumed.alreadyDone, failure.label).to.equal(false);
-      expect(await chainState(w, resumed.batches.map((b) => b.id)), failure.label).to.deep.equal(refChain);
+      expect(
+        await chainState(
+          w,
+          resumed.batches.map((b) => b.id),
+        ),
+        failure.label,
+      ).to.deep.equal(refChain);
       expect(localState(w), failure.label).to.deep.equal(refLocal);
     }
   });
@@ -278,7 +301,9 @@ describe("lib/usage/ingest", function () {
     const lines = fs.readFileSync(w.generated.usageFile, "utf8").split("\n");
     const header = lines[0].split(",");
     const col = (name: string) => header.indexOf(name);
-    const target = lines.findIndex((l, i) => i > 0 && l.split(",")[col("service")] === "data" && Number(l.split(",")[col("dataVolumeIncoming")]) > 5000);
+    const target = lines.findIndex(
+      (l, i) => i > 0 && l.split(",")[col("service")] === "data" && Number(l.split(",")[col("dataVolumeIncoming")]) > 5000,
+    );
     const fields = lines[target].split(",");
     const recordId = fields[col("recordId")];
     fields[col("dataVolumeIncoming")] = String(Number(fields[col("dataVolumeIncoming")]) - 1000);
@@ -303,7 +328,8 @@ describe("lib/usage/ingest", function () {
   it("reads the same records from JSON lines as from CSV", async function () {
     const w = (await loadFixture(world)).freshLocal();
     let csv = 0;
-    for await (const chunk of parseUsageFile(w.generated.usageFile, { home: PLMN.DE, visited: PLMN.BR, period: w.period })) csv += chunk.records.length;
+    for await (const chunk of parseUsageFile(w.generated.usageFile, { home: PLMN.DE, visited: PLMN.BR, period: w.period }))
+      csv += chunk.records.length;
     expect(csv).to.equal(w.generated.records);
   });
 });

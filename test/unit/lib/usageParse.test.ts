@@ -53,7 +53,16 @@ function csv(changes: Record<string, string> = {}): string {
 
 /** The good record as a JSON line with some fields changed (undefined removes one). */
 function jsonl(changes: Record<string, unknown> = {}): string {
-  const obj: Record<string, unknown> = { ...GOOD, totalCallEventDuration: 12, dataVolumeOutgoing: 300, dataVolumeIncoming: 120, eventCount: 0, latencyMs: 2100, throughputKbps: 45, ...changes };
+  const obj: Record<string, unknown> = {
+    ...GOOD,
+    totalCallEventDuration: 12,
+    dataVolumeOutgoing: 300,
+    dataVolumeIncoming: 120,
+    eventCount: 0,
+    latencyMs: 2100,
+    throughputKbps: 45,
+    ...changes,
+  };
   for (const k of Object.keys(obj)) if (obj[k] === undefined) delete obj[k];
   return JSON.stringify(obj);
 }
@@ -92,7 +101,10 @@ describe("lib/usage/parse", () => {
     return name;
   }
 
-  async function parse(name: string, options: Partial<ParseOptions> = {}): Promise<{ records: ParsedRecord[]; rejects: Reject[]; chunks: ParseChunk[] }> {
+  async function parse(
+    name: string,
+    options: Partial<ParseOptions> = {},
+  ): Promise<{ records: ParsedRecord[]; rejects: Reject[]; chunks: ParseChunk[] }> {
     const chunks: ParseChunk[] = [];
     for await (const chunk of parseUsageFile(name, { ...OPTIONS, ...options })) chunks.push(chunk);
     return { records: chunks.flatMap((c) => c.records), rejects: chunks.flatMap((c) => c.rejects), chunks };
@@ -139,7 +151,10 @@ describe("lib/usage/parse", () => {
 
     it("takes empty or absent QoS fields as 0 (not measured)", () => {
       expect(accepted(line(csv({ latencyMs: "", throughputKbps: "" })))).to.include({ latencyMs: 0, throughputKbps: 0 });
-      expect(accepted(line(jsonl({ latencyMs: undefined, throughputKbps: null }), "jsonl"))).to.include({ latencyMs: 0, throughputKbps: 0 });
+      expect(accepted(line(jsonl({ latencyMs: undefined, throughputKbps: null }), "jsonl"))).to.include({
+        latencyMs: 0,
+        throughputKbps: 0,
+      });
       const noQosColumns = USAGE_FIELDS.slice(0, 11);
       const text = noQosColumns.map((f) => GOOD[f]).join(",");
       expect(accepted(parseUsageLine(text, { ...OPTIONS, columns: noQosColumns }))).to.include({ latencyMs: 0, throughputKbps: 0 });
@@ -147,7 +162,12 @@ describe("lib/usage/parse", () => {
 
     it("maps every service and RAT to the contract's enum order, ignoring case", () => {
       const services = ["data", "sms", "voice", "signalling"];
-      const counts = { data: { dataVolumeOutgoing: "1" }, sms: { eventCount: "1", dataVolumeOutgoing: "0", dataVolumeIncoming: "0" }, voice: { totalCallEventDuration: "5", dataVolumeOutgoing: "0", dataVolumeIncoming: "0" }, signalling: { eventCount: "3", dataVolumeOutgoing: "0", dataVolumeIncoming: "0" } } as Record<string, Record<string, string>>;
+      const counts = {
+        data: { dataVolumeOutgoing: "1" },
+        sms: { eventCount: "1", dataVolumeOutgoing: "0", dataVolumeIncoming: "0" },
+        voice: { totalCallEventDuration: "5", dataVolumeOutgoing: "0", dataVolumeIncoming: "0" },
+        signalling: { eventCount: "3", dataVolumeOutgoing: "0", dataVolumeIncoming: "0" },
+      } as Record<string, Record<string, string>>;
       services.forEach((service, i) => {
         expect(accepted(line(csv({ service: service.toUpperCase(), rat: "lte", ...counts[service] })))).to.include({ service: i });
       });
@@ -157,13 +177,30 @@ describe("lib/usage/parse", () => {
     });
 
     it("reads timestamps with a fraction or +00:00, and computes UTC seconds by hand like Date.parse", () => {
-      for (const iso of ["2026-11-01T00:00:00Z", "2026-11-30T23:59:59Z", "2026-11-15T12:34:56.789Z", "2026-11-15T12:34:56+00:00", "2026-11-15t12:34:56z"]) {
-        expect(accepted(line(csv({ callEventStartTimeStamp: iso }))).startTime).to.equal(Math.floor(Date.parse(iso.toUpperCase()) / 1000), iso);
+      for (const iso of [
+        "2026-11-01T00:00:00Z",
+        "2026-11-30T23:59:59Z",
+        "2026-11-15T12:34:56.789Z",
+        "2026-11-15T12:34:56+00:00",
+        "2026-11-15t12:34:56z",
+      ]) {
+        expect(accepted(line(csv({ callEventStartTimeStamp: iso }))).startTime).to.equal(
+          Math.floor(Date.parse(iso.toUpperCase()) / 1000),
+          iso,
+        );
       }
-      for (const [y, m, d] of [[1970, 1, 1], [2000, 2, 29], [2026, 11, 3], [2100, 3, 1], [9999, 12, 31]]) {
+      for (const [y, m, d] of [
+        [1970, 1, 1],
+        [2000, 2, 29],
+        [2026, 11, 3],
+        [2100, 3, 1],
+        [9999, 12, 31],
+      ]) {
         expect(daysFromCivil(y, m, d) * 86400).to.equal(Date.UTC(y, m - 1, d) / 1000);
       }
-      expect(accepted(line(csv({ callEventStartTimeStamp: "2028-02-29T00:00:00Z" }), "csv", { period: 202802 })).startTime).to.equal(utc("2028-02-29T00:00:00Z"));
+      expect(accepted(line(csv({ callEventStartTimeStamp: "2028-02-29T00:00:00Z" }), "csv", { period: 202802 })).startTime).to.equal(
+        utc("2028-02-29T00:00:00Z"),
+      );
     });
 
     it("applies the IMSI rule of lib/core/imsi.ts imsiBelongsTo, keeping 2- and 3-digit MNCs apart", () => {
@@ -180,7 +217,10 @@ describe("lib/usage/parse", () => {
   });
 
   describe("reject codes (one fixture line each)", () => {
-    const examples: Record<Exclude<RejectCode, "UNKNOWN_DEVICE" | "DEVICE_OF_OTHER_HOME">, { text: string; reason: RegExp; format?: "jsonl" }> = {
+    const examples: Record<
+      Exclude<RejectCode, "UNKNOWN_DEVICE" | "DEVICE_OF_OTHER_HOME">,
+      { text: string; reason: RegExp; format?: "jsonl" }
+    > = {
       MALFORMED: { text: csv().split(",").slice(0, 12).join(","), reason: /expected 13 fields as in the header, found 12/ },
       MISSING_FIELD: { text: csv({ imsi: "", rat: "" }), reason: /^missing imsi, rat$/ },
       INVALID_RECORD_ID: { text: csv({ recordId: "x".repeat(33) }), reason: /recordId is 33 characters long, at most 32/ },
@@ -190,12 +230,21 @@ describe("lib/usage/parse", () => {
       WRONG_VISITED_PLMN: { text: csv({ visitedPlmn: "310-410" }), reason: /visitedPlmn 310-410 is not our network \(724-05\)/ },
       INVALID_SERVICE: { text: csv({ service: "video" }), reason: /service "video" is not one of data, sms, voice, signalling/ },
       INVALID_RAT: { text: csv({ rat: "wifi" }), reason: /rat "wifi" is not one of nb-iot, lte-m, lte, nr, utran, geran/ },
-      INVALID_TIMESTAMP: { text: csv({ callEventStartTimeStamp: "2026-11-03T10:15:00+01:00" }), reason: /has the offset \+01:00: write the time in UTC/ },
+      INVALID_TIMESTAMP: {
+        text: csv({ callEventStartTimeStamp: "2026-11-03T10:15:00+01:00" }),
+        reason: /has the offset \+01:00: write the time in UTC/,
+      },
       OUTSIDE_PERIOD: { text: csv({ callEventStartTimeStamp: "2026-10-31T23:59:59Z" }), reason: /is outside the period 2026-11 \(UTC\)/ },
       INVALID_NUMBER: { text: csv({ dataVolumeIncoming: "12.5" }), reason: /dataVolumeIncoming "12.5" is not a whole number of bytes/ },
       NEGATIVE_VOLUME: { text: csv({ dataVolumeOutgoing: "-300" }), reason: /dataVolumeOutgoing is negative/ },
-      ABSURD_VOLUME: { text: csv({ dataVolumeOutgoing: "600000000000", dataVolumeIncoming: "400000000001" }), reason: /1000000000001 bytes, more than 1000000000000/ },
-      INCONSISTENT_RECORD: { text: csv({ service: "voice", totalCallEventDuration: "0", dataVolumeOutgoing: "0", dataVolumeIncoming: "0", rat: "lte" }), reason: /voice record with a duration of 0/ },
+      ABSURD_VOLUME: {
+        text: csv({ dataVolumeOutgoing: "600000000000", dataVolumeIncoming: "400000000001" }),
+        reason: /1000000000001 bytes, more than 1000000000000/,
+      },
+      INCONSISTENT_RECORD: {
+        text: csv({ service: "voice", totalCallEventDuration: "0", dataVolumeOutgoing: "0", dataVolumeIncoming: "0", rat: "lte" }),
+        reason: /voice record with a duration of 0/,
+      },
       DUPLICATE_RECORD_ID: { text: "", reason: /recordId repeats line 1/ },
     };
 
@@ -286,11 +335,15 @@ describe("lib/usage/parse", () => {
 
     it("WRONG_HOME_PLMN: an IMSI of another network under the right homePlmn", () => {
       const r = rejected(line(csv({ imsi: "262020000000001" })));
-      expect([r.code, r.reason]).to.deep.equal(["WRONG_HOME_PLMN", "imsi does not start with 26201, the MCC and MNC of the home network 262-01"]);
+      expect([r.code, r.reason]).to.deep.equal([
+        "WRONG_HOME_PLMN",
+        "imsi does not start with 26201, the MCC and MNC of the home network 262-01",
+      ]);
     });
 
     it("INVALID_PLMN: MCC 000, bad shapes", () => {
-      for (const bad of ["000-01", "262-1", "262 01", "26-201", "abc-de"]) expect(rejected(line(csv({ homePlmn: bad }))).code).to.equal("INVALID_PLMN", bad);
+      for (const bad of ["000-01", "262-1", "262 01", "26-201", "abc-de"])
+        expect(rejected(line(csv({ homePlmn: bad }))).code).to.equal("INVALID_PLMN", bad);
       expect(accepted(line(csv({ homePlmn: "26201" }))).home).to.equal(HOME);
     });
 
@@ -314,7 +367,9 @@ describe("lib/usage/parse", () => {
         expect(r.code).to.equal("INVALID_TIMESTAMP", ts);
         expect(r.reason).to.match(reason, ts);
       }
-      expect(rejected(line(csv({ callEventStartTimeStamp: "2026-02-29T00:00:00Z" }), "csv", { period: 202602 })).reason).to.match(/not a valid date/);
+      expect(rejected(line(csv({ callEventStartTimeStamp: "2026-02-29T00:00:00Z" }), "csv", { period: 202602 })).reason).to.match(
+        /not a valid date/,
+      );
     });
 
     it("OUTSIDE_PERIOD: the period's bounds, in UTC", () => {
@@ -348,9 +403,15 @@ describe("lib/usage/parse", () => {
 
     it("ABSURD_VOLUME: each limit is allowed, one more is not", () => {
       const limits: [Record<string, string>, Record<string, string>][] = [
-        [{ dataVolumeOutgoing: "1000000000000", dataVolumeIncoming: "0" }, { dataVolumeOutgoing: "1000000000000", dataVolumeIncoming: "1" }],
+        [
+          { dataVolumeOutgoing: "1000000000000", dataVolumeIncoming: "0" },
+          { dataVolumeOutgoing: "1000000000000", dataVolumeIncoming: "1" },
+        ],
         [{ totalCallEventDuration: "2678400" }, { totalCallEventDuration: "2678401" }],
-        [{ service: "signalling", eventCount: "1000000", dataVolumeOutgoing: "0", dataVolumeIncoming: "0" }, { service: "signalling", eventCount: "1000001", dataVolumeOutgoing: "0", dataVolumeIncoming: "0" }],
+        [
+          { service: "signalling", eventCount: "1000000", dataVolumeOutgoing: "0", dataVolumeIncoming: "0" },
+          { service: "signalling", eventCount: "1000001", dataVolumeOutgoing: "0", dataVolumeIncoming: "0" },
+        ],
         [{ latencyMs: "60000" }, { latencyMs: "60001" }],
         [{ throughputKbps: "10000000" }, { throughputKbps: "10000001" }],
       ];
@@ -369,7 +430,10 @@ describe("lib/usage/parse", () => {
         [{ service: "voice", totalCallEventDuration: "60", rat: "lte" }, /voice record with a data volume/],
         [{ service: "voice", totalCallEventDuration: "60", rat: "nb-iot", ...zero }, /voice record on NB-IoT/],
         [{ service: "signalling", eventCount: "0", ...zero }, /signalling record with an eventCount of 0/],
-        [{ service: "signalling", eventCount: "2", dataVolumeIncoming: "1", dataVolumeOutgoing: "0" }, /signalling record with a data volume/],
+        [
+          { service: "signalling", eventCount: "2", dataVolumeIncoming: "1", dataVolumeOutgoing: "0" },
+          /signalling record with a data volume/,
+        ],
       ];
       for (const [changes, reason] of bad) {
         const r = rejected(line(csv(changes)));
@@ -416,7 +480,8 @@ describe("lib/usage/parse", () => {
       expect(() => checkPeriod(239912)).not.to.throw();
       for (const bad of [199912, 240001, 202600]) expect(() => checkPeriod(bad)).to.throw(InputError, /years 2000 to 2399/);
       expect(parsePeriod("2026-11")).to.equal(202611);
-      for (const bad of ["2026-13", "2026-00", "26-11", "2026/11", "nov", "202611", "1999-12"]) expect(() => parsePeriod(bad)).to.throw(InputError);
+      for (const bad of ["2026-13", "2026-00", "26-11", "2026/11", "nov", "202611", "1999-12"])
+        expect(() => parsePeriod(bad)).to.throw(InputError);
     });
   });
 
@@ -528,7 +593,8 @@ describe("lib/usage/parse", () => {
 
     it("reads a file of several blocks: lines across block edges, progress in bytes, same result as line by line", async () => {
       const lines = [HEADER];
-      for (let i = 0; i < 30_000; i++) lines.push(i % 997 === 5 ? csv({ recordId: `r-${i}`, rat: "bad" }) : csv({ recordId: `r-${i}`, dataVolumeOutgoing: String(i) }));
+      for (let i = 0; i < 30_000; i++)
+        lines.push(i % 997 === 5 ? csv({ recordId: `r-${i}`, rat: "bad" }) : csv({ recordId: `r-${i}`, dataVolumeOutgoing: String(i) }));
       const text = lines.join("\n") + "\n";
       const name = file(text);
       const { records, rejects, chunks } = await parse(name);
@@ -548,7 +614,9 @@ describe("lib/usage/parse", () => {
     it("JSON lines: duplicates within the file and against a passed RecordIdSet", async () => {
       const seenIds = new RecordIdSet({ withValues: true });
       seenIds.add("earlier");
-      const text = [jsonl({ recordId: "a" }), jsonl({ recordId: "earlier" }), jsonl({ recordId: "a" }), jsonl({ recordId: "b" })].join("\n");
+      const text = [jsonl({ recordId: "a" }), jsonl({ recordId: "earlier" }), jsonl({ recordId: "a" }), jsonl({ recordId: "b" })].join(
+        "\n",
+      );
       const { records, rejects } = await parse(file(text, ".jsonl"), { seenIds });
       expect(records.map((r) => r.recordId)).to.deep.equal(["a", "b"]);
       expect(rejects.map((r) => [r.line, r.code, r.reason])).to.deep.equal([
@@ -586,7 +654,9 @@ describe("lib/usage/parse", () => {
       });
 
       it("a header with another delimiter", async () => {
-        expect((await failure(file(USAGE_FIELDS.join(";") + "\n"))).message).to.match(/:1: the header is separated by semicolons, not commas/);
+        expect((await failure(file(USAGE_FIELDS.join(";") + "\n"))).message).to.match(
+          /:1: the header is separated by semicolons, not commas/,
+        );
         expect((await failure(file(USAGE_FIELDS.join("\t") + "\n"))).message).to.match(/separated by tabs/);
       });
 
@@ -619,13 +689,14 @@ describe("lib/usage/parse", () => {
     it("closes the file when the caller stops early", async function () {
       if (!fs.existsSync("/proc/self/fd")) this.skip();
       const name = file(`${HEADER}\n${csv()}\n`.repeat(1) + `${csv({ recordId: "r-2" })}\n`);
-      const openFiles = () => fs.readdirSync("/proc/self/fd").filter((fd) => {
-        try {
-          return fs.readlinkSync(`/proc/self/fd/${fd}`) === name;
-        } catch {
-          return false;
-        }
-      }).length;
+      const openFiles = () =>
+        fs.readdirSync("/proc/self/fd").filter((fd) => {
+          try {
+            return fs.readlinkSync(`/proc/self/fd/${fd}`) === name;
+          } catch {
+            return false;
+          }
+        }).length;
       for await (const chunk of parseUsageFile(name, OPTIONS)) {
         expect(chunk.records).to.have.length(2);
         expect(openFiles()).to.equal(1);
@@ -675,7 +746,13 @@ describe("lib/usage/recordIdSet", () => {
     const name = path.join(dir, "kept-out.ids");
     await set.save(name);
     const loaded = await RecordIdSet.load(name, { withValues: true, room: 10 });
-    expect([loaded.size, loaded.has("id-7"), loaded.has("id-8"), loaded.claim("id-8", 3), loaded.hasValues]).to.deep.equal([4999, false, true, 0, true]);
+    expect([loaded.size, loaded.has("id-7"), loaded.has("id-8"), loaded.claim("id-8", 3), loaded.hasValues]).to.deep.equal([
+      4999,
+      false,
+      true,
+      0,
+      true,
+    ]);
     const merged = new RecordIdSet();
     merged.addAll(set);
     expect([merged.size, merged.has("id-7")]).to.deep.equal([4999, false]);
@@ -791,7 +868,12 @@ describe("lib/usage/rejects", () => {
     const input = path.join(dir, "usage.csv");
     fs.writeFileSync(`${input}.rejects.csv`, "earlier run");
     const writer = await RejectsWriter.open(input);
-    const many: Reject[] = Array.from({ length: 5000 }, (_, i) => ({ line: i + 2, code: "MALFORMED", reason: "r".repeat(60), raw: "x".repeat(100) }));
+    const many: Reject[] = Array.from({ length: 5000 }, (_, i) => ({
+      line: i + 2,
+      code: "MALFORMED",
+      reason: "r".repeat(60),
+      raw: "x".repeat(100),
+    }));
     await writer.write(many); // over the flush threshold: part of it is on disk
     await writer.abort();
     await writer.abort();

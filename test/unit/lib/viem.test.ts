@@ -106,9 +106,7 @@ describe("lib/chain/viem", function () {
   it("gives unknown-device, with no policy, for a device that was never registered", async function () {
     const { reader, devices, addresses } = await setup();
     const impl = await devices.policyImplementation();
-    expect(await hre.ethers.provider.getCode(predictPolicyAddress(addresses.deviceRegistry, impl, deviceId(9)))).to.equal(
-      "0x",
-    );
+    expect(await hre.ethers.provider.getCode(predictPolicyAddress(addresses.deviceRegistry, impl, deviceId(9)))).to.equal("0x");
     const d = await reader.decide(deviceId(9), "724-05", "data");
     expect(d).to.deep.equal({
       serve: false,
@@ -129,10 +127,7 @@ describe("lib/chain/viem", function () {
         for (const [s, service] of SERVICES.entries()) {
           const ours = await reader.decide(deviceId(i), visited, service as ServiceName);
           const theirs = await devices.decide(deviceId(i), visited, s);
-          expect(
-            { ...ours, policy: undefined },
-            `device ${i} in ${visited}, ${service}`,
-          ).to.deep.equal({
+          expect({ ...ours, policy: undefined }, `device ${i} in ${visited}, ${service}`).to.deep.equal({
             serve: theirs.serve,
             reason: DENY_REASONS[Number(theirs.reason)],
             steerable: theirs.steerable,
@@ -160,8 +155,7 @@ describe("lib/chain/viem", function () {
       transport: custom({
         request: (args: RequestArguments) => {
           const params = args.params;
-          const to =
-            args.method === "eth_call" && Array.isArray(params) ? (params[0] as { to?: string }).to : undefined;
+          const to = args.method === "eth_call" && Array.isArray(params) ? (params[0] as { to?: string }).to : undefined;
           calls.push({ method: args.method, to });
           return hre.network.provider.request(args);
         },

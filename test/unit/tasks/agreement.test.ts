@@ -11,7 +11,6 @@ const DAY = 24 * 3600;
 /** VersionStatus in IRoamingAgreements. */
 const ACCEPTED = 2n;
 
-
 describe("tasks: agreement", function () {
   let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
   let c: Consortium;
@@ -96,9 +95,7 @@ describe("tasks: agreement", function () {
       expect(v.terms.ratePlans[0].perSignallingEvent).to.equal(100n);
       expect(v.terms.ratePlans[0].tiers.map((t) => [t.fromMb, t.discountBps])).to.deep.equal([[10_000n, 1000n]]);
 
-      const accepted = await captured(() =>
-        hre.run("agreement:accept", { partner: "262-01", agreementVersion: 1, from: FROM.br }),
-      );
+      const accepted = await captured(() => hre.run("agreement:accept", { partner: "262-01", agreementVersion: 1, from: FROM.br }));
       expect((await c.agreements.getVersion(PLMN.DE, PLMN.BR, 1)).status).to.equal(ACCEPTED);
       const [plan, version] = await c.agreements.ratesAt(PLMN.DE, PLMN.BR, 1, start);
       expect([plan.perMb, version]).to.deep.equal([500_000n, 1n]);
@@ -116,8 +113,9 @@ describe("tasks: agreement", function () {
       bad.rates[0].perMb = "0.5000001"; // 7 decimals; the token has 6
       await expect(propose(bad)).to.be.rejectedWith(/terms\.json:\d+ \(rates\[0\]\.perMb\): "0\.5000001" has 7 decimal places/);
       await expect(propose(terms({ disputeWindowDays: 120 }))).to.be.rejectedWith(/terms\.json:5 \(disputeWindowDays\)/);
-      await expect(propose(terms({}, start - 400 * DAY, 30)))
-        .to.be.rejectedWith(/terms\.json:4 \(validUntil\): validUntil is not in the future/);
+      await expect(propose(terms({}, start - 400 * DAY, 30))).to.be.rejectedWith(
+        /terms\.json:4 \(validUntil\): validUntil is not in the future/,
+      );
       await expect(propose(terms({ colour: "blue" }))).to.be.rejectedWith(/terms\.json:\d+ \(colour\): unknown field "colour"/);
       expect(await c.agreements.versionCount(PLMN.DE, PLMN.BR)).to.equal(0n);
     });
@@ -129,34 +127,39 @@ describe("tasks: agreement", function () {
     });
 
     it("fails when the partner is malformed, the proposer itself, not in the file's plans or not a carrier", async function () {
-      await expect(
-        hre.run("agreement:propose", { partner: "724-5", terms: write(terms()), from: FROM.de }),
-      ).to.be.rejectedWith(/--partner: "724-5" is not a PLMN id/);
-      await expect(
-        hre.run("agreement:propose", { partner: "262-01", terms: write(terms()), from: FROM.de }),
-      ).to.be.rejectedWith(/--partner: 262-01 is your own carrier/);
-      await expect(
-        hre.run("agreement:propose", { partner: "234-15", terms: write(terms()), from: FROM.de }),
-      ).to.be.rejectedWith(/terms\.json:\d+ \(rates\[0\]\.visited\): 724-05 is not a party to this agreement/);
+      await expect(hre.run("agreement:propose", { partner: "724-5", terms: write(terms()), from: FROM.de })).to.be.rejectedWith(
+        /--partner: "724-5" is not a PLMN id/,
+      );
+      await expect(hre.run("agreement:propose", { partner: "262-01", terms: write(terms()), from: FROM.de })).to.be.rejectedWith(
+        /--partner: 262-01 is your own carrier/,
+      );
+      await expect(hre.run("agreement:propose", { partner: "234-15", terms: write(terms()), from: FROM.de })).to.be.rejectedWith(
+        /terms\.json:\d+ \(rates\[0\]\.visited\): 724-05 is not a party to this agreement/,
+      );
       const toMaker = terms({ rates: terms().rates.map((p) => ({ ...p, visited: p.visited === "724-05" ? "999-01" : p.visited })) });
-      await expect(hre.run("agreement:propose", { partner: "999-01", terms: write(toMaker), from: FROM.de }))
-        .to.be.rejectedWith(/RoamingAgreementsInvalidCounterparty\(counterparty=999-01\)/);
+      await expect(hre.run("agreement:propose", { partner: "999-01", terms: write(toMaker), from: FROM.de })).to.be.rejectedWith(
+        /RoamingAgreementsInvalidCounterparty\(counterparty=999-01\)/,
+      );
     });
 
     it("refuses an unauthorized --from with the decoded custom error", async function () {
       await expect(propose(terms(), FROM.outsider)).to.be.rejectedWith(/CarrierRegistryNotActiveOperator\(account=0x/);
       await expect(propose(terms(), FROM.maker)).to.be.rejectedWith(/CarrierRegistryMissingRole\(account=0x.*plmn=999-01, role=1\)/);
       await propose();
-      await expect(hre.run("agreement:accept", { partner: "262-01", agreementVersion: 1, from: FROM.outsider }))
-        .to.be.rejectedWith(/CarrierRegistryNotActiveOperator/);
+      await expect(hre.run("agreement:accept", { partner: "262-01", agreementVersion: 1, from: FROM.outsider })).to.be.rejectedWith(
+        /CarrierRegistryNotActiveOperator/,
+      );
       // The proposer's own second operator cannot accept.
-      await expect(hre.run("agreement:accept", { partner: "724-05", agreementVersion: 1, from: FROM.de2 }))
-        .to.be.rejectedWith(/RoamingAgreementsProposerCannotAccept\(key=0x[0-9a-f]{64}, version=1, proposer=262-01\)/);
+      await expect(hre.run("agreement:accept", { partner: "724-05", agreementVersion: 1, from: FROM.de2 })).to.be.rejectedWith(
+        /RoamingAgreementsProposerCannotAccept\(key=0x[0-9a-f]{64}, version=1, proposer=262-01\)/,
+      );
       // A third carrier has nothing pending with DE.
-      await expect(hre.run("agreement:accept", { partner: "262-01", agreementVersion: 1, from: FROM.us }))
-        .to.be.rejectedWith(/RoamingAgreementsVersionNotPending/);
-      await expect(hre.run("agreement:accept", { partner: "262-01", agreementVersion: 0, from: FROM.br }))
-        .to.be.rejectedWith(/--agreement-version must be a version number from 1/);
+      await expect(hre.run("agreement:accept", { partner: "262-01", agreementVersion: 1, from: FROM.us })).to.be.rejectedWith(
+        /RoamingAgreementsVersionNotPending/,
+      );
+      await expect(hre.run("agreement:accept", { partner: "262-01", agreementVersion: 0, from: FROM.br })).to.be.rejectedWith(
+        /--agreement-version must be a version number from 1/,
+      );
       expect(await c.agreements.acceptedVersions(PLMN.DE, PLMN.BR)).to.deep.equal([]);
     });
   });
@@ -198,8 +201,9 @@ describe("tasks: agreement", function () {
       expect(one).to.match(/version 1: proposed\n\s+proposed by 262-01 at /);
       expect(one).to.match(/settlement token 0x[0-9a-fA-F]{40} \(RLST, 6 decimals\); dispute window 7 day\(s\)/);
       expect(one).to.match(/SLA: latency <= 500 ms, throughput >= 100 kbit\/s, availability >= 99\.5 %/);
-      await expect(hre.run("agreement:show", { partner: "262-01", agreementVersion: 2, as: "724-05" }))
-        .to.be.rejectedWith(/RoamingAgreementsUnknownVersion\(key=0x[0-9a-f]{64}, version=2\)/);
+      await expect(hre.run("agreement:show", { partner: "262-01", agreementVersion: 2, as: "724-05" })).to.be.rejectedWith(
+        /RoamingAgreementsUnknownVersion\(key=0x[0-9a-f]{64}, version=2\)/,
+      );
     });
 
     it("says so when nothing was proposed", async function () {

@@ -61,7 +61,8 @@ describe("tasks: deploy parameters and carrier governance", function () {
       expect(msg).to.match(/params\.json:2 \(thresholdBps\)/);
       expect(msg).to.match(/params\.json:3 \(submissionGraceDays\)/);
       expect(msg).to.match(/params\.json:5 \(plmn\)/);
-      for (const field of ["name", "roles", "operators", "encryptionKey"]) expect(msg).to.match(new RegExp(`params\\.json:6 \\(${field}\\)`));
+      for (const field of ["name", "roles", "operators", "encryptionKey"])
+        expect(msg).to.match(new RegExp(`params\\.json:6 \\(${field}\\)`));
       expect(msg).to.contain("nothing was deployed");
     });
   });
@@ -100,7 +101,17 @@ describe("tasks: deploy parameters and carrier governance", function () {
         /--plmn/,
       );
       expect(
-        await message(hre.run("carrier:propose", { action: "admit", plmn: "234-15", name: "x", roles: "carrier", operators: c.spare[0].address, key: "0x02", from: FROM.de })),
+        await message(
+          hre.run("carrier:propose", {
+            action: "admit",
+            plmn: "234-15",
+            name: "x",
+            roles: "carrier",
+            operators: c.spare[0].address,
+            key: "0x02",
+            from: FROM.de,
+          }),
+        ),
       ).to.match(/--key/);
       expect(await message(hre.run("carrier:vote", { proposal: 1, from: FROM.maker }))).to.contain("CarrierRegistryMissingRole");
       await hre.run("carrier:propose", { action: "suspend", plmn: "999-01", roles: "carrier", from: FROM.br });

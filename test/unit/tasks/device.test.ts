@@ -72,7 +72,11 @@ describe("tasks: keys and devices", function () {
       const client = connectRoamLedger(loadDeployment(hre.config.paths.root, 31337), c.de);
       const policies = readPolicies(POLICIES, PLMN.DE);
       const devices = await readDevices(file, PLMN.DE, key, new Set(policies.keys()));
-      const { ids } = await ensurePolicies(client, policies, devices.map((d) => d.policyName));
+      const { ids } = await ensurePolicies(
+        client,
+        policies,
+        devices.map((d) => d.policyName),
+      );
       // The first run dies after its second batch.
       let batches = 0;
       await registerDevices(client, devices, ids, {
@@ -85,7 +89,9 @@ describe("tasks: keys and devices", function () {
       expect(before.filter(Boolean).length).to.equal(12);
       // A transaction of the dead run lands while the second run is going: it must cope.
       await client.devices.registerDevices(
-        devices.slice(20, 22).map((d) => ({ id: d.deviceId, deviceClass: d.deviceClass, maker: d.maker, policyId: ids.get(d.policyName)! })),
+        devices
+          .slice(20, 22)
+          .map((d) => ({ id: d.deviceId, deviceClass: d.deviceClass, maker: d.maker, policyId: ids.get(d.policyName)! })),
       );
       const result = await registerDevices(client, devices, ids, { batchSize: 10 });
       expect(result.registered + result.skipped).to.equal(40);

@@ -70,15 +70,25 @@ describe("tasks: escrow", function () {
     });
 
     it("fails on bad amounts, unknown partners, a short account, and an unauthorized sender", async function () {
-      await expect(hre.run("escrow:deposit", { amount: "1.0000001", from: FROM.de })).to.be.rejectedWith(/--amount: "1\.0000001" has 7 decimal places, more than 6/);
+      await expect(hre.run("escrow:deposit", { amount: "1.0000001", from: FROM.de })).to.be.rejectedWith(
+        /--amount: "1\.0000001" has 7 decimal places, more than 6/,
+      );
       await expect(hre.run("escrow:deposit", { amount: "0", from: FROM.de })).to.be.rejectedWith(/--amount must be more than 0/);
-      await expect(hre.run("escrow:deposit", { amount: "1", partner: "234-15", from: FROM.de })).to.be.rejectedWith(/--partner: 234-15 is not a member of the consortium/);
+      await expect(hre.run("escrow:deposit", { amount: "1", partner: "234-15", from: FROM.de })).to.be.rejectedWith(
+        /--partner: 234-15 is not a member of the consortium/,
+      );
       await expect(hre.run("escrow:deposit", { amount: "1", partner: "310-410", from: FROM.de })).to.be.rejectedWith(
         /--partner: 262-01 has no accepted roaming agreement with 310-410 \(US Mobile IoT\)/,
       );
-      await expect(hre.run("escrow:deposit", { amount: "20000", from: FROM.de })).to.be.rejectedWith(/holds 10000 RLST, less than the 20000 to deposit/);
-      await expect(hre.run("escrow:deposit", { amount: "1", token: await token(), from: FROM.outsider })).to.be.rejectedWith(/CarrierRegistryNotActiveOperator/);
-      await expect(hre.run("escrow:withdraw", { amount: "1", token: await token(), from: FROM.maker })).to.be.rejectedWith(/CarrierRegistryMissingRole/);
+      await expect(hre.run("escrow:deposit", { amount: "20000", from: FROM.de })).to.be.rejectedWith(
+        /holds 10000 RLST, less than the 20000 to deposit/,
+      );
+      await expect(hre.run("escrow:deposit", { amount: "1", token: await token(), from: FROM.outsider })).to.be.rejectedWith(
+        /CarrierRegistryNotActiveOperator/,
+      );
+      await expect(hre.run("escrow:withdraw", { amount: "1", token: await token(), from: FROM.maker })).to.be.rejectedWith(
+        /CarrierRegistryMissingRole/,
+      );
       expect(await s.escrow.deposits(DE, await token())).to.equal(0n);
     });
   });
@@ -88,7 +98,11 @@ describe("tasks: escrow", function () {
       const printed = await captured(() => hre.run("escrow:close", { partner: "724-05", period: P, from: FROM.de }));
       const inv = await s.escrow.invoice(DE, BR, s.period);
       expect(inv.amount).to.equal(rateInvoice(s.expected.deInBr, await terms(), BR).net);
-      expect(printed).to.match(new RegExp(`Closed the invoice of 262-01 \\(payer\\) to 724-05 \\(payee\\) for ${P} with 3 batch\\(es\\) \\(tx 0x[0-9a-f]{64}\\): [\\d.]+ RLST due`));
+      expect(printed).to.match(
+        new RegExp(
+          `Closed the invoice of 262-01 \\(payer\\) to 724-05 \\(payee\\) for ${P} with 3 batch\\(es\\) \\(tx 0x[0-9a-f]{64}\\): [\\d.]+ RLST due`,
+        ),
+      );
       const again = await captured(() => hre.run("escrow:close", { partner: "724-05", period: P, from: FROM.de }));
       expect(again).to.contain("was closed already");
       // --as payee: the invoice we bill.
@@ -108,7 +122,9 @@ describe("tasks: escrow", function () {
       const printed = await captured(() => hre.run("escrow:close", { partner: "262-01", period: p, as: "payee", from: FROM.br }));
       expect(printed).to.contain(`Closed the invoice of 262-01 (payer) to 724-05 (payee) for ${p} with 3 batch(es)`);
       expect((await early.ledger.getPeriod(DE, BR, early.period)).closed).to.equal(true);
-      expect((await early.escrow.invoice(DE, BR, early.period)).amount).to.equal(rateInvoice(early.expected.deInBr, (await early.agreements.getVersion(DE, BR, 1)).terms, BR).net);
+      expect((await early.escrow.invoice(DE, BR, early.period)).amount).to.equal(
+        rateInvoice(early.expected.deInBr, (await early.agreements.getVersion(DE, BR, 1)).terms, BR).net,
+      );
     });
 
     it("says when a period that is not over can be closed", async function () {
@@ -127,15 +143,23 @@ describe("tasks: escrow", function () {
       const windowEnd = (await time.latest()) + 7 * 86_400;
       await time.increaseTo(end + SUBMISSION_GRACE);
       await expect(hre.run("escrow:close", { partner: "724-05", period: formatPeriod(next), from: FROM.de })).to.be.rejectedWith(
-        new RegExp(`cannot be closed yet: batch 0x[0-9a-f]{64} is in its dispute window until ${isoTime(windowEnd)}; closable at ${isoTime(windowEnd)}`),
+        new RegExp(
+          `cannot be closed yet: batch 0x[0-9a-f]{64} is in its dispute window until ${isoTime(windowEnd)}; closable at ${isoTime(windowEnd)}`,
+        ),
       );
     });
 
     it("fails on a bad period, an unknown partner or a bad --as", async function () {
-      await expect(hre.run("escrow:close", { partner: "724-05", period: "2026-13", from: FROM.de })).to.be.rejectedWith(/--period: "2026-13" is not a billing period/);
+      await expect(hre.run("escrow:close", { partner: "724-05", period: "2026-13", from: FROM.de })).to.be.rejectedWith(
+        /--period: "2026-13" is not a billing period/,
+      );
       await expect(hre.run("escrow:close", { partner: "234-15", period: P, from: FROM.de })).to.be.rejectedWith(/234-15 is not a member/);
-      await expect(hre.run("escrow:close", { partner: "724-05", period: P, as: "home", from: FROM.de })).to.be.rejectedWith(/--as must be payer or payee/);
-      await expect(hre.run("escrow:close", { partner: "724-05", period: P, from: FROM.outsider })).to.be.rejectedWith(/CarrierRegistryNotActiveOperator/);
+      await expect(hre.run("escrow:close", { partner: "724-05", period: P, as: "home", from: FROM.de })).to.be.rejectedWith(
+        /--as must be payer or payee/,
+      );
+      await expect(hre.run("escrow:close", { partner: "724-05", period: P, from: FROM.outsider })).to.be.rejectedWith(
+        /CarrierRegistryNotActiveOperator/,
+      );
     });
   });
 
@@ -174,20 +198,30 @@ describe("tasks: escrow", function () {
         .filter((l) => l.startsWith("{"))
         .map((l) => JSON.parse(l) as { kind: string; as: string; text: string; data: Record<string, string> });
       const of = (kind: string) => watched.filter((e) => e.kind === kind);
-      expect(of("invoice-closed").map((e) => e.as).sort()).to.deep.equal(["payee", "payer"]);
+      expect(
+        of("invoice-closed")
+          .map((e) => e.as)
+          .sort(),
+      ).to.deep.equal(["payee", "payer"]);
       expect(of("settled")).to.have.length(1);
       expect(of("shortfall").map((e) => [e.as, BigInt(e.data.owed)])).to.deep.equal([["payer", owed]]);
       expect(of("shortfall")[0].text).to.match(/^SHORTFALL 262-01 owes 724-05 [\d.]+ RLST more for /);
       const brWatched = await captured(() => hre.run("watch", { fromBlock: 0, once: true, json: true, poll: 0.1, from: FROM.br }));
       expect(brWatched).to.contain('"kind":"shortfall","as":"payee"');
 
-      await expect(hre.run("escrow:pay-debt", { debtor: "262-01", creditor: "724-05", from: FROM.br })).to.be.rejectedWith(/262-01's deposit of RLST is empty/);
+      await expect(hre.run("escrow:pay-debt", { debtor: "262-01", creditor: "724-05", from: FROM.br })).to.be.rejectedWith(
+        /262-01's deposit of RLST is empty/,
+      );
       await hre.run("escrow:deposit", { amount: "1", from: FROM.de });
       const paid = await captured(() => hre.run("escrow:pay-debt", { debtor: "262-01", creditor: "724-05", from: FROM.br }));
       expect(paid).to.match(/262-01 paid 724-05 1 RLST of its debt \(tx 0x[0-9a-f]{64}\); [\d.]+ RLST still owed\./);
       expect(await s.escrow.debt(DE, BR, await token())).to.equal(owed - RLST);
-      await expect(hre.run("escrow:pay-debt", { debtor: "724-05", creditor: "262-01", from: FROM.br })).to.be.rejectedWith(/724-05 owes 262-01 nothing/);
-      await expect(hre.run("escrow:pay-debt", { debtor: "262-01", creditor: "724-05", from: FROM.outsider })).to.be.rejectedWith(/CarrierRegistryNotActiveOperator/);
+      await expect(hre.run("escrow:pay-debt", { debtor: "724-05", creditor: "262-01", from: FROM.br })).to.be.rejectedWith(
+        /724-05 owes 262-01 nothing/,
+      );
+      await expect(hre.run("escrow:pay-debt", { debtor: "262-01", creditor: "724-05", from: FROM.outsider })).to.be.rejectedWith(
+        /CarrierRegistryNotActiveOperator/,
+      );
     });
   });
 });

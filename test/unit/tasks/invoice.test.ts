@@ -49,12 +49,20 @@ describe("tasks: invoice and report", function () {
   after(removeScenarioDirs);
 
   const number = async (payer: string, payee: string) =>
-    invoiceNumber((await hre.ethers.provider.getNetwork()).chainId, await s.escrow.getAddress(), payer as `0x${string}`, payee as `0x${string}`, s.period);
+    invoiceNumber(
+      (await hre.ethers.provider.getNetwork()).chainId,
+      await s.escrow.getAddress(),
+      payer as `0x${string}`,
+      payee as `0x${string}`,
+      s.period,
+    );
 
   describe("invoice", function () {
     it("writes the JSON of the invoice we bill, with the chain's amounts and lib/settlement/rating.ts's", async function () {
       const file = path.join(env.dir, "invoice.json");
-      const printed = await captured(() => hre.run("invoice", { partner: "262-01", period: P, format: "json", out: file, keystore: s.keysDir, from: FROM.br }));
+      const printed = await captured(() =>
+        hre.run("invoice", { partner: "262-01", period: P, format: "json", out: file, keystore: s.keysDir, from: FROM.br }),
+      );
       const json = JSON.parse(fs.readFileSync(file, "utf8"));
       const inv = await s.escrow.invoice(DE, BR, s.period);
       const expected = rateInvoice(s.expected.deInBr, (await s.agreements.getVersion(DE, BR, 1)).terms, BR);
@@ -108,11 +116,21 @@ describe("tasks: invoice and report", function () {
     });
 
     it("fails on a bad period, an unknown partner and a bad format", async function () {
-      await expect(hre.run("invoice", { partner: "262-01", period: "11-2026", from: FROM.br })).to.be.rejectedWith(/--period: "11-2026" is not a billing period/);
-      await expect(hre.run("invoice", { partner: "234-15", period: P, from: FROM.br })).to.be.rejectedWith(/--partner: 234-15 is not a member of the consortium/);
-      await expect(hre.run("invoice", { partner: "310-410", period: P, from: FROM.br })).to.be.rejectedWith(/has no accepted roaming agreement with 310-410/);
-      await expect(hre.run("invoice", { partner: "262-01", period: P, format: "xlsx", from: FROM.br })).to.be.rejectedWith(/--format must be one of json, csv, pdf/);
-      await expect(hre.run("invoice", { partner: "262-01", period: P, from: FROM.outsider })).to.be.rejectedWith(/the account is no member's operator/i);
+      await expect(hre.run("invoice", { partner: "262-01", period: "11-2026", from: FROM.br })).to.be.rejectedWith(
+        /--period: "11-2026" is not a billing period/,
+      );
+      await expect(hre.run("invoice", { partner: "234-15", period: P, from: FROM.br })).to.be.rejectedWith(
+        /--partner: 234-15 is not a member of the consortium/,
+      );
+      await expect(hre.run("invoice", { partner: "310-410", period: P, from: FROM.br })).to.be.rejectedWith(
+        /has no accepted roaming agreement with 310-410/,
+      );
+      await expect(hre.run("invoice", { partner: "262-01", period: P, format: "xlsx", from: FROM.br })).to.be.rejectedWith(
+        /--format must be one of json, csv, pdf/,
+      );
+      await expect(hre.run("invoice", { partner: "262-01", period: P, from: FROM.outsider })).to.be.rejectedWith(
+        /the account is no member's operator/i,
+      );
     });
   });
 
@@ -120,9 +138,14 @@ describe("tasks: invoice and report", function () {
     it("prints what we owe and are owed per partner, settled, with the deposits", async function () {
       const printed = await captured(() => hre.run("report", { period: P, from: FROM.de }));
       const [ab, ba] = [await s.escrow.invoice(DE, BR, s.period), await s.escrow.invoice(BR, DE, s.period)];
-      const units = (n: bigint) => `${(n / RLST).toLocaleString("en-US")}${n % RLST ? `.${(n % RLST).toString().padStart(6, "0").replace(/0+$/, "")}` : ""}`;
+      const units = (n: bigint) =>
+        `${(n / RLST).toLocaleString("en-US")}${n % RLST ? `.${(n % RLST).toString().padStart(6, "0").replace(/0+$/, "")}` : ""}`;
       expect(printed).to.contain(`Accounting report of Telekom Deutschland (262-01) for ${P}`);
-      expect(printed).to.match(new RegExp(`Vivo Brasil \\(724-05\\)\\s+we owe\\s+settled\\s+${units(ab.amount).replace(".", "\\.")}\\s+RLST\\s+3 \\(1 rejected\\)\\s+200\\s+2\\s+0`));
+      expect(printed).to.match(
+        new RegExp(
+          `Vivo Brasil \\(724-05\\)\\s+we owe\\s+settled\\s+${units(ab.amount).replace(".", "\\.")}\\s+RLST\\s+3 \\(1 rejected\\)\\s+200\\s+2\\s+0`,
+        ),
+      );
       expect(printed).to.match(new RegExp(`owed to us\\s+settled\\s+${units(ba.amount).replace(".", "\\.")}\\s+RLST\\s+1\\s+40`));
       expect(printed).to.match(new RegExp(`net\\s+settled\\s+-${units(ab.amount - ba.amount).replace(".", "\\.")}`));
       expect(printed).to.contain("Deposits in the escrow:");
@@ -140,7 +163,9 @@ describe("tasks: invoice and report", function () {
       );
       expect(csv).to.match(/^invoice,262-01,Telekom Deutschland,owed-to-us,settled,/m);
       await expect(hre.run("report", { period: "2026-1", from: FROM.br })).to.be.rejectedWith(/is not a billing period/);
-      await expect(hre.run("report", { period: P, format: "pdf", from: FROM.br })).to.be.rejectedWith(/--format must be one of text, json, csv/);
+      await expect(hre.run("report", { period: P, format: "pdf", from: FROM.br })).to.be.rejectedWith(
+        /--format must be one of text, json, csv/,
+      );
     });
   });
 });

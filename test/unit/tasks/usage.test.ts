@@ -26,7 +26,6 @@ function writeKeystores(w: IngestWorld, root: string): void {
   ks.savePartnerImsiKey("724-05", "262-01", w.deImsiKey);
 }
 
-
 describe("tasks: usage:ingest, usage:verify, watch", function () {
   let w: IngestWorld;
   let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
@@ -43,14 +42,24 @@ describe("tasks: usage:ingest, usage:verify, watch", function () {
   it("ingests as the visited carrier, verifies as the home carrier, and both see it in watch", async function () {
     const period = formatPeriod(w.period);
     const text = await captured(() =>
-      hre.run("usage:ingest", { file: w.generated.usageFile, home: "262-01", period, batchSize: 1000, store, summary: path.join(env.dir, "summary.json"), from: FROM.br }),
+      hre.run("usage:ingest", {
+        file: w.generated.usageFile,
+        home: "262-01",
+        period,
+        batchSize: 1000,
+        store,
+        summary: path.join(env.dir, "summary.json"),
+        from: FROM.br,
+      }),
     );
     expect(text).to.match(new RegExp(`Usage of ${period}: [\\d,]+ lines, [\\d,]+ records committed`));
     expect(text).to.match(/records\/s \(chain excluded\); peak memory [\d,]+ MB/);
     const summary = JSON.parse(fs.readFileSync(path.join(env.dir, "summary.json"), "utf8"));
     expect(summary.accepted).to.be.greaterThan(0);
     expect(summary.peakRssMb).to.be.greaterThan(0);
-    expect(summary.batches.map((b: { id: string }) => b.id)).to.deep.equal([...text.matchAll(/batch (0x[0-9a-f]{64}): /g)].map((m) => m[1]));
+    expect(summary.batches.map((b: { id: string }) => b.id)).to.deep.equal(
+      [...text.matchAll(/batch (0x[0-9a-f]{64}): /g)].map((m) => m[1]),
+    );
     expect(text).to.match(/fraud: \d+ device\(s\) flagged on-chain/);
     const ids = [...text.matchAll(/batch (0x[0-9a-f]{64}): /g)].map((m) => m[1]);
     expect(ids.length).to.be.greaterThan(0);
@@ -70,7 +79,10 @@ describe("tasks: usage:ingest, usage:verify, watch", function () {
     expect((await w.c.ledger.getBatch(ids[0])).status).to.equal(2n);
 
     const seenByDe = await captured(() => hre.run("watch", { fromBlock: 0, once: true, json: true, poll: 0.1, from: FROM.de }));
-    const events = seenByDe.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const events = seenByDe
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     const kinds = new Set(events.map((e) => e.kind));
     expect([...kinds]).to.include.members(["fraud-flag", "batch-submitted", "batch-accepted", "permanent-roamer"]);
     expect(events.every((e) => e.as === "home")).to.equal(true);
@@ -91,16 +103,18 @@ describe("tasks: usage:ingest, usage:verify, watch", function () {
     try {
       for (const bad of ["fifty", "-5", "12.5", "5000"]) {
         process.env.ROAMLEDGER_HEAP_GROWING_PERCENT = bad;
-        expect(await failureOf(hre.run("usage:ingest", base))).to.match(new RegExp(`ROAMLEDGER_HEAP_GROWING_PERCENT=${bad} is not a percentage[\\s\\S]*0 to 1000`));
+        expect(await failureOf(hre.run("usage:ingest", base))).to.match(
+          new RegExp(`ROAMLEDGER_HEAP_GROWING_PERCENT=${bad} is not a percentage[\\s\\S]*0 to 1000`),
+        );
       }
     } finally {
       if (heap === undefined) delete process.env.ROAMLEDGER_HEAP_GROWING_PERCENT;
       else process.env.ROAMLEDGER_HEAP_GROWING_PERCENT = heap;
     }
     expect(await failureOf(hre.run("usage:verify", { batch: "0x1234", tolerance: "0", store, from: FROM.de }))).to.match(/not a batch id/);
-    expect(
-      await failureOf(hre.run("usage:verify", { batch: `0x${"ab".repeat(32)}`, tolerance: "0", store, from: FROM.de })),
-    ).to.match(/no usage batch/);
+    expect(await failureOf(hre.run("usage:verify", { batch: `0x${"ab".repeat(32)}`, tolerance: "0", store, from: FROM.de }))).to.match(
+      /no usage batch/,
+    );
     expect(await hre.ethers.provider.getBlockNumber()).to.equal(block);
   });
 });
