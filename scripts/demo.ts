@@ -113,7 +113,7 @@ function step(title: string) {
 function writePolicies(file: string, partners: string[]): void {
   const policies = JSON.parse(fs.readFileSync(POLICIES, "utf8")) as Record<string, { allowedNetworks?: string[] }>;
   policies.tracker.allowedNetworks = partners;
-  fs.writeFileSync(file, JSON.stringify(policies, null, 2) + "\n");
+  fs.writeFileSync(file, `${JSON.stringify(policies, null, 2)}\n`);
 }
 
 /** A terms file both ways between two carriers, in the format `agreement:propose --terms` takes. */
@@ -153,7 +153,7 @@ function writeTerms(file: string, a: string, b: string, from: number, token: str
       [3, "0.002"],
     ].flatMap(([c, perMb]) => [rate(a, c as number, perMb as string), rate(b, c as number, perMb as string)]),
   };
-  fs.writeFileSync(file, JSON.stringify(terms, null, 2) + "\n");
+  fs.writeFileSync(file, `${JSON.stringify(terms, null, 2)}\n`);
 }
 
 /** The month before the one `time` (unix seconds) falls in, as yyyymm. */
@@ -634,7 +634,7 @@ async function main() {
     invoices: Object.fromEntries([...invoices].map(([k, v]) => [k, formatAmount(v, TOKEN_DECIMALS)])),
     seconds: elapsed,
   };
-  fs.writeFileSync(path.join(OUT, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  fs.writeFileSync(path.join(OUT, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   console.log(
     `\nDone in ${elapsed.toFixed(1)} s. Invoices and reports: ${rel(invoiceDir)}/ ; key stores, usage files, payloads: ${rel(OUT)}/`,
   );

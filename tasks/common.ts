@@ -145,7 +145,7 @@ export async function clientFor(
         hint:
           hre.network.name === "hardhat"
             ? "run `npx hardhat node` and pass --network localhost (or --network besu) to every command."
-            : "deploy again with `npx hardhat deploy --network " + hre.network.name + "`, or set ROAMLEDGER_DEPLOYMENT.",
+            : `deploy again with \`npx hardhat deploy --network ${hre.network.name}\`, or set ROAMLEDGER_DEPLOYMENT.`,
       });
     }
   }

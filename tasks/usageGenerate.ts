@@ -74,7 +74,7 @@ task("usage:generate", "Writes a synthetic month of IoT roaming usage (CSV or JS
         onProgress: (lines) => progress.update(lines),
       });
       progress.done();
-      if (args.summary) fs.writeFileSync(args.summary, JSON.stringify(summary, null, 2) + "\n");
+      if (args.summary) fs.writeFileSync(args.summary, `${JSON.stringify(summary, null, 2)}\n`);
       const byPolicy = Object.entries(summary.devicesByPolicy)
         .map(([p, n]) => `${n} ${p}`)
         .join(", ");

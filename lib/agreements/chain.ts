@@ -192,7 +192,7 @@ export function describeVersion(v: VersionView, self: Hex, inForce = false): str
   const pr = t.permanentRoaming;
   const lines = [
     `version ${v.version}: ${v.status}${inForce ? ", in force now" : ""}`,
-    `  proposed by ${party(v.proposer, self)} at ${isoTime(v.proposedAt)}` + (v.acceptedAt ? `; accepted at ${isoTime(v.acceptedAt)}` : ""),
+    `  proposed by ${party(v.proposer, self)} at ${isoTime(v.proposedAt)}${v.acceptedAt ? `; accepted at ${isoTime(v.acceptedAt)}` : ""}`,
     `  valid ${t.validFrom} .. ${t.validUntil} (end exclusive)`,
     `  settlement token ${t.settlementToken} (${v.token.symbol || "no symbol"}, ${v.token.decimals} decimals); ` +
       `dispute window ${t.disputeWindowDays} day(s)`,

@@ -131,19 +131,18 @@ export function buildBesuNetwork(options: BesuNetworkOptions): BesuNetwork {
       ? undefined
       : `THROW-AWAY DEVELOPMENT KEYS derived from the public seed "${options.devSeed}": anyone can recompute them. Never use them for a real network.`;
   const files: KitFile[] = [
-    { path: "genesis.json", content: JSON.stringify(genesis, null, 2) + "\n", secret: false },
+    { path: "genesis.json", content: `${JSON.stringify(genesis, null, 2)}\n`, secret: false },
     {
       path: "nodes.json",
-      content:
-        JSON.stringify(
-          {
-            ...(devNote ? { warning: devNote, devSeed: options.devSeed } : {}),
-            chainId: options.chainId,
-            nodes: nodes.map(({ name, role, ip, address, enode }) => ({ name, role, ip, address, enode })),
-          },
-          null,
-          2,
-        ) + "\n",
+      content: `${JSON.stringify(
+        {
+          ...(devNote ? { warning: devNote, devSeed: options.devSeed } : {}),
+          chainId: options.chainId,
+          nodes: nodes.map(({ name, role, ip, address, enode }) => ({ name, role, ip, address, enode })),
+        },
+        null,
+        2,
+      )}\n`,
       secret: false,
     },
     {

@@ -68,7 +68,7 @@ export function openImsiKey({ envelope, recipientPrivateKey, home, partner }: Op
     throw new CryptoError(
       `IMSI-key envelope has version 0x${bytes[0].toString(16).padStart(2, "0")}; this software reads only version 0x01`,
       {
-        hint: "upgrade RoamLedger if the home carrier uses a newer version; otherwise the envelope is damaged: " + hint,
+        hint: `upgrade RoamLedger if the home carrier uses a newer version; otherwise the envelope is damaged: ${hint}`,
       },
     );
   }

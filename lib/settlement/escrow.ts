@@ -64,7 +64,7 @@ export async function requirePartner(client: RoamLedgerClient, self: Hex, partne
   if (versions.length === 0) {
     throw new InputError(`${formatPlmn(self)} has no accepted roaming agreement with ${member.text} (${member.name})`, {
       location: { file: "--partner" },
-      hint: "see `agreement:show --partner " + member.text + "`; usage is only billed under an accepted agreement.",
+      hint: `see \`agreement:show --partner ${member.text}\`; usage is only billed under an accepted agreement.`,
     });
   }
   return member;
@@ -490,7 +490,7 @@ export async function payDebt(
   const unit = token.symbol || "tokens";
   if (owed === 0n) {
     throw new InputError(`${formatPlmn(debtor)} owes ${formatPlmn(creditor)} nothing in ${unit} (${token.address})`, {
-      hint: "`escrow:balance --member " + formatPlmn(debtor) + "` shows the debts both ways.",
+      hint: `\`escrow:balance --member ${formatPlmn(debtor)}\` shows the debts both ways.`,
     });
   }
   const deposit = await client.escrow.deposits(debtor, token.address);

@@ -142,7 +142,7 @@ class Rng {
 
   /** Integer spread evenly in magnitude between lo and hi. */
   logInt(lo: number, hi: number): number {
-    return Math.round(lo * Math.pow(hi / lo, this.float()));
+    return Math.round(lo * (hi / lo) ** this.float());
   }
 }
 

@@ -6,7 +6,7 @@ import type { Hex } from "../util/hex";
 import { checkPlmnHex, formatPlmn, parsePlmn, plmnMcc, plmnMnc } from "../core/plmn";
 import { RecordIdSet } from "./recordIdSet";
 import { checkPeriod, formatPeriod } from "../core/period";
-import { type ParsedRecord, type Reject, type RejectCode } from "./types";
+import type { ParsedRecord, Reject, RejectCode } from "./types";
 
 /**
  * Streaming parser and validator of a visited carrier's usage records (CSV with a header, or JSON

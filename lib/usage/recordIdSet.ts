@@ -47,7 +47,7 @@ function hashId(id: string): void {
   for (let i = 0; i < id.length; i++) {
     h0 ^= id.charCodeAt(i) & 0xff;
     // h * 0x100000001b3 = h * 0x1b3 + (h << 40), mod 2^64
-    let t0 = h0 * 0x1b3;
+    const t0 = h0 * 0x1b3;
     let t1 = h1 * 0x1b3;
     let t2 = h2 * 0x1b3 + (h0 << 8);
     let t3 = h3 * 0x1b3 + (h1 << 8);

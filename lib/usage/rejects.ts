@@ -34,7 +34,7 @@ export class RejectsWriter {
   readonly path: string;
   private readonly tmp: string;
   private handle?: fs.promises.FileHandle;
-  private pending: string = REJECTS_HEADER + "\n";
+  private pending: string = `${REJECTS_HEADER}\n`;
   private readonly counts = new Map<RejectCode, number>();
   private totalCount = 0;
   private state: "open" | "closed" | "aborted" = "open";

@@ -1,4 +1,4 @@
-import { BaseError, ConfigError, CryptoError, InputError } from "../core/errors";
+import { type BaseError, ConfigError, CryptoError, InputError } from "../core/errors";
 import type { Hex } from "../util/hex";
 import { formatPlmn } from "../core/plmn";
 import { createDeviceIdDeriver } from "../core/imsi";

@@ -224,7 +224,7 @@ export async function measureBatchesPerSec(opts: {
     const receipts = await Promise.all(hashes.map((h) => provider!.getTransactionReceipt(h)));
     const perBlock = new Map<number, number>();
     for (const [i, r] of receipts.entries()) {
-      if (!r || r.status !== 1) throw new Error(`batch ${i + 1} (${hashes[i]}) ${r ? "reverted" : "has no receipt"}`);
+      if (r?.status !== 1) throw new Error(`batch ${i + 1} (${hashes[i]}) ${r ? "reverted" : "has no receipt"}`);
       perBlock.set(r.blockNumber, (perBlock.get(r.blockNumber) ?? 0) + 1);
     }
     const period = await w.br.ledger.getPeriod(PLMN.DE, PLMN.BR, month.period);

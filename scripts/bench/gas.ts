@@ -85,7 +85,7 @@ export async function registerFleet(
     lines.push(`${prefix}${msin},${classes[i % classes.length]},${names[i % names.length]}`);
   }
   const file = path.join(opts.dir, `devices-${prefix}-${Date.now()}-${count}.csv`);
-  fs.writeFileSync(file, lines.join("\n") + "\n");
+  fs.writeFileSync(file, `${lines.join("\n")}\n`);
   const imsiKey = randomBytes(32);
   const deviceLines = await readDevices(file, home, imsiKey, new Set(policies.keys()));
 

@@ -1,4 +1,4 @@
-import { BaseError, InputError, InputErrors, composeMessage, formatLocation, type NextStep } from "../../lib/core/errors";
+import { type BaseError, InputError, InputErrors, composeMessage, formatLocation, type NextStep } from "../../lib/core/errors";
 
 /**
  * The CLI's wording of library errors: a library parameter becomes the task's flag (`batchSize` ->

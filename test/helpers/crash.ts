@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
+import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";

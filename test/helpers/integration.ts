@@ -268,7 +268,7 @@ export async function deployWithTask(
     })),
   };
   const file = path.join(net.dir, "deploy-parameters.json");
-  fs.writeFileSync(file, JSON.stringify(parameters, null, 2) + "\n");
+  fs.writeFileSync(file, `${JSON.stringify(parameters, null, 2)}\n`);
   const run = await runTask(net, ["deploy", "--parameters", file, "--dev-token"]);
   const deployed = JSON.parse(fs.readFileSync(net.deploymentFile, "utf8")) as Record<string, string>;
   const token = deployed["SettlementToken#SettlementToken"];
@@ -304,7 +304,7 @@ export function writeDevicesCsv(file: string, plmn: string, n: number): string[]
     lines.push(`${imsi},${cls},${policy},${maker}`);
     imsis.push(imsi);
   }
-  fs.writeFileSync(file, lines.join("\n") + "\n");
+  fs.writeFileSync(file, `${lines.join("\n")}\n`);
   return imsis;
 }
 
@@ -344,5 +344,5 @@ export function writeTermsFile(file: string, a: string, b: string, from: number,
       [3, "0.15"],
     ].flatMap(([c, perMb]) => [rate(a, c as number, perMb as string), rate(b, c as number, perMb as string)]),
   };
-  fs.writeFileSync(file, JSON.stringify(terms, null, 2) + "\n");
+  fs.writeFileSync(file, `${JSON.stringify(terms, null, 2)}\n`);
 }

@@ -409,7 +409,7 @@ describe("integration: a consortium on a separate node", function () {
       expect(events.filter((e) => e.kind === "batch-submitted").map((e) => e.data.batchId)).to.have.members(usage.batchIds);
 
       expect(verify.stdout).to.contain("root and totals match the chain");
-      expect(verify.stdout).to.match(new RegExp(`disputed: 1 of [\\d,]+ billable records`));
+      expect(verify.stdout).to.match(/disputed: 1 of [\d,]+ billable records/);
       expect(verify.stdout).to.contain(`${usage.alteredId}: VOLUME_MISMATCH`);
       expect(verify.stdout).to.contain("action: disputed-and-accepted");
       const disputes = await de.ledger.queryFilter(de.ledger.filters.UsageRecordDisputed(disputedBatch), usage.ingestBlock);

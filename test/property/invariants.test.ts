@@ -456,7 +456,7 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
         expected: owed === 0n ? "SettlementEscrowNoDebt" : model.deposits[o.who] === 0n ? "SettlementEscrowInsufficientDeposit" : undefined,
         send: () => escrow.connect(w.signer[o.who]).payDebt(PLMN_OF[o.who], PLMN_OF[creditor], token),
         apply: () => {
-          const paid = model.deposits[o.who] < owed ? model.deposits[o.who] : owed;
+          const paid = model.deposits[o.who] < owed ? model.deposits[o.who] : owed; // bigint: no Math.min
           model.addDebt(o.who, creditor, -paid);
           model.reserved[o.who] -= paid;
           model.deposits[o.who] -= paid;

@@ -86,8 +86,8 @@ describe("CarrierRegistry", function () {
       const cases: [object, string][] = [
         [{ ...ok, plmn: "0x6af210" }, "CarrierRegistryInvalidPlmn"],
         [{ ...ok, plmn: "0x000000" }, "CarrierRegistryInvalidPlmn"],
-        [{ ...ok, encryptionKey: "0x04" + "11".repeat(32) }, "CarrierRegistryInvalidEncryptionKey"],
-        [{ ...ok, encryptionKey: "0x02" + "11".repeat(31) }, "CarrierRegistryInvalidEncryptionKey"],
+        [{ ...ok, encryptionKey: `0x04${"11".repeat(32)}` }, "CarrierRegistryInvalidEncryptionKey"],
+        [{ ...ok, encryptionKey: `0x02${"11".repeat(31)}` }, "CarrierRegistryInvalidEncryptionKey"],
         [{ ...ok, roles: 0 }, "CarrierRegistryInvalidRoles"],
         [{ ...ok, roles: 8 }, "CarrierRegistryInvalidRoles"],
         [{ ...ok, name: "" }, "CarrierRegistryInvalidName"],
@@ -371,7 +371,7 @@ describe("CarrierRegistry", function () {
 
     it("reverts for a malformed key or an unauthorized caller", async function () {
       const { carriers, br, outsider } = await loadFixture(deployConsortium);
-      await expect(carriers.connect(br).rotateEncryptionKey("0x05" + "00".repeat(32))).to.be.revertedWithCustomError(
+      await expect(carriers.connect(br).rotateEncryptionKey(`0x05${"00".repeat(32)}`)).to.be.revertedWithCustomError(
         carriers,
         "CarrierRegistryInvalidEncryptionKey",
       );

@@ -266,7 +266,7 @@ describe("DeviceRegistry", function () {
   });
 
   describe("shareImsiKey", function () {
-    const envelope = "0x01" + "ab".repeat(93);
+    const envelope = `0x01${"ab".repeat(93)}`;
     it("stores the envelope for the partner", async function () {
       const { devices, de } = await loadFixture(withDevices);
       await expect(devices.connect(de).shareImsiKey(PLMN.BR, envelope, "0x0102030405060708"))
@@ -286,7 +286,7 @@ describe("DeviceRegistry", function () {
         devices,
         "DeviceRegistryInvalidPartner",
       );
-      await expect(devices.connect(de).shareImsiKey(PLMN.BR, "0x02" + "ab".repeat(93), "0x0102030405060708"))
+      await expect(devices.connect(de).shareImsiKey(PLMN.BR, `0x02${"ab".repeat(93)}`, "0x0102030405060708"))
         .to.be.revertedWithCustomError(devices, "DeviceRegistryInvalidEnvelope")
         .withArgs(94);
     });

@@ -13,7 +13,7 @@ import { FORK_BLOCKS, FORKS_AFTER_SHANGHAI, QBFT_DEFAULTS, qbftGenesis, type Qbf
 import { BESU_SUBNET, DEV_SEED, buildBesuNetwork, networkLayout, writeBesuNetwork } from "../../lib/besu/network";
 import { readDeployParameters } from "../../lib/consortium/parameters";
 import { Keystore } from "../../lib/keys/keystore";
-import { BaseError, ConfigError, InputError, InputErrors } from "../../lib/core/errors";
+import { type BaseError, ConfigError, InputError, InputErrors } from "../../lib/core/errors";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require("js-yaml") as { load(text: string): unknown };

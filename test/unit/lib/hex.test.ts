@@ -26,7 +26,7 @@ describe("lib/util/hex", () => {
   });
 
   it("hexToBytes says what is wrong and where, without repeating the value", () => {
-    const secret = "0x" + "ab".repeat(31);
+    const secret = `0x${"ab".repeat(31)}`;
     expect(() => hexToBytes(secret, { byteLength: 32, what: "IMSI key", location: { file: "k.txt", line: 2 } }))
       .to.throw(InputError, /^k\.txt:2: IMSI key is 31 bytes long, expected 32/)
       .with.property("message")

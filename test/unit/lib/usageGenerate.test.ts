@@ -172,7 +172,7 @@ describe("lib/usage/generate", () => {
     expect(JSON.stringify(b.records.map((r) => ({ ...r, line: r.line + 1 })))).to.equal(JSON.stringify(a.records));
     expect(a.records.length).to.equal(csv.records);
     expect(b.rejects.map((r) => [r.line + 1, r.code])).to.deep.equal(a.rejects.map((r) => [r.line, r.code]));
-    expect(json.malformed["truncated"].map((l) => l + 1)).to.deep.equal(csv.malformed["truncated"]);
+    expect(json.malformed.truncated.map((l) => l + 1)).to.deep.equal(csv.malformed.truncated);
   });
 
   it("sizes the fleet from a target number of records", () => {

@@ -165,7 +165,7 @@ describe("lib/usage/ingest", function () {
     await ingestUsage(w.ingestOptions());
     const lines = fs.readFileSync(w.generated.usageFile, "utf8").split("\n");
     const second = path.join(w.dir, "again.csv");
-    fs.writeFileSync(second, [lines[0], lines[1], lines[2]].join("\n") + "\n");
+    fs.writeFileSync(second, `${[lines[0], lines[1], lines[2]].join("\n")}\n`);
     const summary = await ingestUsage(w.ingestOptions({ file: second }));
     expect(summary.accepted).to.equal(0);
     expect(summary.rejectsByCode).to.deep.equal({ DUPLICATE_RECORD_ID: 2 });
@@ -190,12 +190,12 @@ describe("lib/usage/ingest", function () {
     const unknown = good.replace(/,26201\d{10},/, ",262019999999999,");
     const first = path.join(w.dir, "first.csv");
     // Within the file the rejected record's id still counts: its repeat on line 4 is a duplicate.
-    fs.writeFileSync(first, [header, unknown, other, good].join("\n") + "\n");
+    fs.writeFileSync(first, `${[header, unknown, other, good].join("\n")}\n`);
     const one = await ingestUsage(w.ingestOptions({ file: first }));
     expect([one.accepted, one.rejectsByCode]).to.deep.equal([1, { UNKNOWN_DEVICE: 1, DUPLICATE_RECORD_ID: 1 }]);
     expect(fs.readFileSync(one.rejectsFile!, "utf8")).to.contain("recordId repeats line 2");
     const second = path.join(w.dir, "second.csv");
-    fs.writeFileSync(second, [header, good, other].join("\n") + "\n");
+    fs.writeFileSync(second, `${[header, good, other].join("\n")}\n`);
     const two = await ingestUsage(w.ingestOptions({ file: second }));
     expect([two.accepted, two.rejectsByCode]).to.deep.equal([1, { DUPLICATE_RECORD_ID: 1 }]);
   });

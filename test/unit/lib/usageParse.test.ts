@@ -595,7 +595,7 @@ describe("lib/usage/parse", () => {
       const lines = [HEADER];
       for (let i = 0; i < 30_000; i++)
         lines.push(i % 997 === 5 ? csv({ recordId: `r-${i}`, rat: "bad" }) : csv({ recordId: `r-${i}`, dataVolumeOutgoing: String(i) }));
-      const text = lines.join("\n") + "\n";
+      const text = `${lines.join("\n")}\n`;
       const name = file(text);
       const { records, rejects, chunks } = await parse(name);
       expect(chunks.length).to.be.greaterThan(2);
@@ -654,10 +654,10 @@ describe("lib/usage/parse", () => {
       });
 
       it("a header with another delimiter", async () => {
-        expect((await failure(file(USAGE_FIELDS.join(";") + "\n"))).message).to.match(
+        expect((await failure(file(`${USAGE_FIELDS.join(";")}\n`))).message).to.match(
           /:1: the header is separated by semicolons, not commas/,
         );
-        expect((await failure(file(USAGE_FIELDS.join("\t") + "\n"))).message).to.match(/separated by tabs/);
+        expect((await failure(file(`${USAGE_FIELDS.join("\t")}\n`))).message).to.match(/separated by tabs/);
       });
 
       it("unknown columns, all listed", async () => {
@@ -688,7 +688,7 @@ describe("lib/usage/parse", () => {
 
     it("closes the file when the caller stops early", async function () {
       if (!fs.existsSync("/proc/self/fd")) this.skip();
-      const name = file(`${HEADER}\n${csv()}\n`.repeat(1) + `${csv({ recordId: "r-2" })}\n`);
+      const name = file(`${`${HEADER}\n${csv()}\n`.repeat(1)}${csv({ recordId: "r-2" })}\n`);
       const openFiles = () =>
         fs.readdirSync("/proc/self/fd").filter((fd) => {
           try {

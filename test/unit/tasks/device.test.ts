@@ -27,7 +27,7 @@ function devicesCsv(dir: string, n: number, name = "devices.csv", extra: string[
     lines.push(`26201${String(i).padStart(10, "0")},${cls},${policy},${maker}`);
   }
   const file = path.join(dir, name);
-  fs.writeFileSync(file, [...lines, ...extra].join("\n") + "\n");
+  fs.writeFileSync(file, `${[...lines, ...extra].join("\n")}\n`);
   return file;
 }
 
