@@ -28,7 +28,6 @@ import { shareImsiKey, receiveImsiKey } from "../lib/keys/share";
 import { createDeviceIdDeriver } from "../lib/core/imsi";
 import { formatPlmn, parsePlmn } from "../lib/core/plmn";
 import { cliProgress, Progress } from "../tasks/cli/progress";
-import { ROLE_BITS } from "../lib/core/roles";
 import { proposeAgreement, tokenInfo } from "../lib/agreements/chain";
 import { closeInvoice, depositToEscrow, settlePeriod } from "../lib/settlement/escrow";
 import { readInvoiceData } from "../lib/invoice/chain";
@@ -45,6 +44,7 @@ import { FolderStore } from "../lib/usage/store";
 import { formatPeriod, periodBounds } from "../lib/core/period";
 import { watchChain, type WatchEvent } from "../lib/watch/watch";
 import type { Hex } from "../lib/util/hex";
+import { ROLE_BITS } from "../lib/core/enums";
 
 const OUT = path.join(hre.config.paths.root, "out", "demo");
 const POLICIES = path.join(hre.config.paths.root, "test", "fixtures", "policies.json");

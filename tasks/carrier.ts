@@ -2,16 +2,15 @@ import { task, types } from "hardhat/config";
 import type { ContractTransactionResponse } from "ethers";
 import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
 import { InputError } from "../lib/core/errors";
-import { ANY_ROLE, parseRoles, roleNames, ROLE_BITS } from "../lib/core/roles";
+import { ANY_ROLE, parseRoles, roleNames } from "../lib/core/roles";
 import { formatPlmn } from "../lib/core/plmn";
 import { validateEncryptionPublicKey } from "../lib/crypto/keys";
 import { withDecodedRevert } from "../lib/chain/revert";
 import type { RoamLedgerClient } from "../lib/chain/client";
 import type { Hex } from "../lib/util/hex";
+import { MEMBER_STATUSES, PROPOSAL_KINDS, ROLE_BITS } from "../lib/core/enums";
 
 const KINDS = ["admit", "suspend", "reinstate"] as const;
-const STATUS = ["none", "active", "suspended"];
-const PROPOSAL_KINDS = ["admit", "suspend", "reinstate", "allow-infra-account", "revoke-infra-account"];
 
 async function describeMember(client: RoamLedgerClient, plmn: Hex): Promise<string[]> {
   const m = await client.carriers.getMember(plmn);
@@ -19,7 +18,7 @@ async function describeMember(client: RoamLedgerClient, plmn: Hex): Promise<stri
   const operators = await client.carriers.operatorsOf(plmn);
   return [
     `${formatPlmn(plmn)}  ${m.name}`,
-    `  status:         ${STATUS[Number(m.status)]}`,
+    `  status:         ${MEMBER_STATUSES[Number(m.status)]}`,
     `  roles:          ${roleNames(m.roles)}`,
     `  admitted:       ${new Date(Number(m.admittedAt) * 1000).toISOString()}`,
     `  operators:      ${operators.join(", ")}`,
@@ -113,7 +112,7 @@ task("carrier:list", "Lists the consortium's members and open governance proposa
     );
     for (const id of ids) {
       const m = await client.carriers.getMember(id);
-      out(`  ${formatPlmn(id).padEnd(8)} ${STATUS[Number(m.status)].padEnd(10)} ${roleNames(m.roles).padEnd(26)} ${m.name}`);
+      out(`  ${formatPlmn(id).padEnd(8)} ${MEMBER_STATUSES[Number(m.status)].padEnd(10)} ${roleNames(m.roles).padEnd(26)} ${m.name}`);
     }
     const count = await client.carriers.proposalCount();
     const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;

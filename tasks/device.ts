@@ -1,9 +1,8 @@
 import { task, types } from "hardhat/config";
-import { ROLE_BITS } from "../lib/core/roles";
 import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
 import { InputError } from "../lib/core/errors";
-import { readPolicies, SERVICES, ROUTINGS } from "../lib/devices/policy";
-import { readDevices, ensurePolicies, checkMakers, registerDevices, DEVICE_CLASSES, DEVICE_STATUSES } from "../lib/devices/registration";
+import { readPolicies } from "../lib/devices/policy";
+import { readDevices, ensurePolicies, checkMakers, registerDevices } from "../lib/devices/registration";
 import { createDeviceIdDeriver, imsiBelongsTo } from "../lib/core/imsi";
 import { readCsvWithHeader } from "../lib/util/csv";
 import { formatPlmn, isValidPlmnHex } from "../lib/core/plmn";
@@ -12,6 +11,7 @@ import { Progress } from "./cli/progress";
 import { withDecodedRevert } from "../lib/chain/revert";
 import type { Keystore } from "../lib/keys/keystore";
 import type { RoamLedgerClient } from "../lib/chain/client";
+import { ROLE_BITS, SERVICES, ROUTINGS, DEVICE_CLASSES, DEVICE_STATUSES } from "../lib/core/enums";
 
 const KEYSTORE_HELP = "Key store folder holding the IMSI keys (default $ROAMLEDGER_HOME or ./.roamledger)";
 

@@ -2,7 +2,6 @@ import { task } from "hardhat/config";
 import type { Signer } from "ethers";
 import { action, clientFor, FROM_HELP, memberOfSigner, out, plmnArg } from "./common";
 import { InputError } from "../lib/core/errors";
-import { ROLE_BITS } from "../lib/core/roles";
 import { formatAmount } from "../lib/core/amount";
 import { formatPlmn } from "../lib/core/plmn";
 import { parsePeriod, formatPeriod } from "../lib/core/period";
@@ -22,6 +21,7 @@ import {
 } from "../lib/settlement/escrow";
 import type { Hex } from "../lib/util/hex";
 import type { RoamLedgerClient } from "../lib/chain/client";
+import { ROLE_BITS } from "../lib/core/enums";
 
 const TOKEN_HELP = "Settlement token address (default: the token of the agreement with --partner, or the one token of all your agreements)";
 const PARTNER_TOKEN_HELP = "Take the token of the agreement with this partner (MCC-MNC)";

@@ -1,9 +1,9 @@
 import { task } from "hardhat/config";
-import { ROLE_BITS } from "../lib/core/roles";
 import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
 import { formatPlmn } from "../lib/core/plmn";
 import { shareImsiKey, receiveImsiKey } from "../lib/keys/share";
 import { imsiKeyFingerprint } from "../lib/crypto/envelope";
+import { ROLE_BITS } from "../lib/core/enums";
 
 const KEYSTORE_HELP = "Key store folder (default $ROAMLEDGER_HOME or ./.roamledger)";
 

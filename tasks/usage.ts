@@ -1,6 +1,5 @@
 import v8 from "node:v8";
 import { task, types } from "hardhat/config";
-import { ROLE_BITS } from "../lib/core/roles";
 import { formatPlmn } from "../lib/core/plmn";
 import { cliProgress } from "./cli/progress";
 import { ingestUsage, pairWorkDir, DEFAULT_BATCH_SIZE, type IngestSummary } from "../lib/usage/ingest";
@@ -14,6 +13,7 @@ import { writeFileAtomic } from "../lib/util/fsAtomic";
 import type { Hex } from "../lib/util/hex";
 import { verifyBatch, type VerifyReport } from "../lib/usage/verify";
 import { formatPeriod } from "../lib/core/period";
+import { ROLE_BITS } from "../lib/core/enums";
 
 const KEYSTORE_HELP = "Key store folder (default $ROAMLEDGER_HOME or ./.roamledger); local usage state lives there too";
 const STORE_HELP = "Payload store folder both carriers reach (default $ROAMLEDGER_STORE or <key store>/store)";

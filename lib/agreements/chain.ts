@@ -10,10 +10,7 @@ import { formatPlmn, parsePlmn } from "../core/plmn";
 import { withDecodedRevert } from "../chain/revert";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
-
-/** Version statuses, in the order of the contract's `VersionStatus` enum. */
-export const VERSION_STATUSES = ["none", "proposed", "accepted", "withdrawn", "superseded"] as const;
-export type VersionStatusName = (typeof VERSION_STATUSES)[number];
+import { VERSION_STATUSES, type VersionStatusName } from "../core/enums";
 
 export interface TokenInfo {
   address: string;

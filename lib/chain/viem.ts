@@ -8,27 +8,23 @@ import {
 } from "viem";
 import { DevicePolicy__factory, DeviceRegistry__factory } from "../../typechain-types";
 import type { RoamLedgerAddresses } from "./deployment";
-import { DEVICE_CLASSES, DEVICE_STATUSES, NO_MAKER, type DeviceClassName } from "../devices/registration";
+import { NO_MAKER } from "../devices/registration";
 import { InputError } from "../core/errors";
 import type { Hex } from "../util/hex";
 import { checkPlmnHex, formatPlmn, parsePlmn } from "../core/plmn";
-import { predictPolicyAddress, ROUTINGS, SERVICES, type RoutingName, type ServiceName } from "../devices/policy";
-
-/** The contract's `DenyReason` enum, in order, as kebab strings. */
-export const DENY_REASONS = [
-  "none",
-  "unknown-device",
-  "device-suspended",
-  "device-fraud-flagged",
-  "policy-not-yet-valid",
-  "policy-expired",
-  "service-not-allowed",
-  "network-not-allowed",
-  "no-agreement",
-] as const;
-export type DenyReasonName = (typeof DENY_REASONS)[number];
-
-export type DeviceStatusName = (typeof DEVICE_STATUSES)[number];
+import { predictPolicyAddress } from "../devices/policy";
+import {
+  DENY_REASONS,
+  DEVICE_CLASSES,
+  DEVICE_STATUSES,
+  type DenyReasonName,
+  type DeviceClassName,
+  type DeviceStatusName,
+  ROUTINGS,
+  SERVICES,
+  type RoutingName,
+  type ServiceName,
+} from "../core/enums";
 
 /** A policy definition, decoded for a visited network's backend. */
 export interface PolicyView {

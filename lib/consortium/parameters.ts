@@ -3,9 +3,10 @@ import { InputError, InputErrors } from "../core/errors";
 import { readJsonFile, lineOf } from "../util/json";
 import { parsePlmn } from "../core/plmn";
 import { validateEncryptionPublicKey } from "../crypto/keys";
-import { parseRoles, ROLE_BITS } from "../core/roles";
+import { parseRoles } from "../core/roles";
 import type { Hex } from "../util/hex";
 import type { Keystore } from "../keys/keystore";
+import { ROLE_BITS } from "../core/enums";
 
 /** A member as the CarrierRegistry constructor takes it. */
 export interface MemberInit {

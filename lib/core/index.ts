@@ -5,3 +5,4 @@ export * from "./imsi";
 export * from "./period";
 export * from "./plmn";
 export * from "./roles";
+export * from "./enums";

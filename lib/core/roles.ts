@@ -1,8 +1,5 @@
 import { InputError, type InputLocation } from "./errors";
-
-/** Role bits of a consortium member, as in contracts/types/Roles.sol, by their names in files and flags. */
-export const ROLE_BITS = { carrier: 1, "device-maker": 2, governor: 4 } as const;
-export type RoleName = keyof typeof ROLE_BITS;
+import { ROLE_BITS, type RoleName } from "./enums";
 
 /** For `requireActiveOperator`: any active member, whatever its roles. */
 export const ANY_ROLE = 0;

@@ -3,13 +3,7 @@ import { InputError, InputErrors, type InputLocation } from "../core/errors";
 import { parsePlmn } from "../core/plmn";
 import { lineOf, readJsonFile } from "../util/json";
 import type { Hex } from "../util/hex";
-
-/** Services, in the order of the contract's `Service` enum; the bit of service i is 1 << i. */
-export const SERVICES = ["data", "sms", "voice", "signalling"] as const;
-export type ServiceName = (typeof SERVICES)[number];
-
-export const ROUTINGS = ["home-routed", "local-breakout"] as const;
-export type RoutingName = (typeof ROUTINGS)[number];
+import { ROUTINGS, SERVICES, type RoutingName, type ServiceName } from "../core/enums";
 
 /** The contract's `Policy` struct, as ethers passes it. */
 export interface PolicyStruct {

@@ -4,16 +4,10 @@ import { imsiBelongsTo, validateImsi, createDeviceIdDeriver } from "../core/imsi
 import { formatPlmn, parsePlmn } from "../core/plmn";
 import { policyContentHash, type PolicyStruct } from "./policy";
 import { withDecodedRevert } from "../chain/revert";
-import { ROLE_BITS } from "../core/roles";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
-
-/** Device classes, in the order of the contract's `DeviceClass` enum. */
-export const DEVICE_CLASSES = ["nb-iot", "lte-m", "cat-1", "5g"] as const;
-export type DeviceClassName = (typeof DEVICE_CLASSES)[number];
-
-/** Device statuses, in the order of the contract's `DeviceStatus` enum. */
-export const DEVICE_STATUSES = ["none", "active", "suspended", "fraud-flagged"] as const;
+import { ROLE_BITS } from "../core/enums";
+import { DEVICE_CLASSES, type DeviceClassName } from "../core/enums";
 
 /** One valid line of a devices file. */
 export interface DeviceLine {

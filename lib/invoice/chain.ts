@@ -13,12 +13,12 @@ import { totalsFromContract } from "../usage/batch";
 import { openPayload } from "../usage/payload";
 import { RECORD_BYTES, unpackRecord } from "../usage/leaf";
 import { formatPeriod } from "../core/period";
-import { BILLING } from "../usage/types";
 import { DISPUTE_REASONS, REJECT_REASONS } from "../usage/verify";
 import type { ContentStore } from "../usage/store";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
 import type { BatchEvidence, BatchState, InvoiceChainData, NotBillableData, SettlementEvidence } from "./model";
+import { BILLING } from "../core/enums";
 
 const BATCH_STATES: (BatchState | undefined)[] = [undefined, "submitted", "accepted", "rejected"];
 const nameOf = (table: Record<string, number>, code: number) => Object.entries(table).find(([, v]) => v === code)?.[0] ?? `reason ${code}`;

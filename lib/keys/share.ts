@@ -2,10 +2,10 @@ import { ConfigError, CryptoError } from "../core/errors";
 import { openImsiKey, sealImsiKey, imsiKeyFingerprint } from "../crypto/envelope";
 import { formatPlmn } from "../core/plmn";
 import { withDecodedRevert } from "../chain/revert";
-import { ROLE_BITS } from "../core/roles";
 import type { Hex } from "../util/hex";
 import type { Keystore } from "./keystore";
 import type { RoamLedgerClient } from "../chain/client";
+import { ROLE_BITS } from "../core/enums";
 
 /** Checks the key store holds the private key of the encryption key registered on-chain for `plmn`. */
 export async function checkOwnEncryptionKey(client: RoamLedgerClient, keystore: Keystore, plmn: Hex): Promise<void> {

@@ -23,7 +23,7 @@ import { totalsFromJson, totalsToJson } from "./payload";
 import type { ContentStore } from "./store";
 import { TxQueue } from "../chain/txQueue";
 import type { ParsedRecord, Reject, RejectCode, UsageBatch } from "./types";
-import { BILLING } from "./types";
+import { BILLING } from "../core/enums";
 
 /** Records per batch unless told otherwise: ~14 MB of leaves and packed records in memory per batch. */
 export const DEFAULT_BATCH_SIZE = 100_000;

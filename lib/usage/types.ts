@@ -5,25 +5,9 @@ import type { Hex } from "../util/hex";
  * 2^53 are `number` (bytes per record, counts); sums that may not are `bigint`.
  */
 
-/** Services, in the order of the contract's `Service` enum. */
-export const USAGE_SERVICES = ["data", "sms", "voice", "signalling"] as const;
-export type UsageService = (typeof USAGE_SERVICES)[number];
-
 /** Radio access technologies, in the order of the leaf's `rat` code. */
 export const RATS = ["nb-iot", "lte-m", "lte", "nr", "utran", "geran"] as const;
 export type Rat = (typeof RATS)[number];
-
-/** Why a committed record is not billable (contract enum `Billing`). */
-export const BILLING = [
-  "billable",
-  "service-not-allowed",
-  "network-not-allowed",
-  "daily-cap-exceeded",
-  "monthly-cap-exceeded",
-  "device-suspended",
-  "policy-not-valid",
-] as const;
-export type BillingName = (typeof BILLING)[number];
 
 /** A record as read and validated from the input file (before the device is resolved). */
 export interface ParsedRecord {
@@ -35,7 +19,7 @@ export interface ParsedRecord {
   /** bytes3 hex, lower case, e.g. 0x62f210. */
   home: Hex;
   visited: Hex;
-  /** Index into USAGE_SERVICES. */
+  /** Index into SERVICES (lib/core/enums). */
   service: number;
   /** Index into RATS. */
   rat: number;

@@ -2,10 +2,10 @@ import type { BaseContract, EventLog, Provider } from "ethers";
 import type { Hex } from "../util/hex";
 import { formatPlmn } from "../core/plmn";
 import type { RoamLedgerClient } from "../chain/client";
-import { BILLING } from "../usage/types";
 import { formatPeriod } from "../core/period";
 import { tokenInfo, type TokenInfo } from "../agreements/chain";
 import { formatAmount } from "../core/amount";
+import { BILLING } from "../core/enums";
 
 /** One thing that happened on-chain that concerns the watching member. */
 export interface WatchEvent {

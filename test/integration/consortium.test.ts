@@ -18,13 +18,13 @@ import {
   type Member,
   type MemberKey,
 } from "../helpers/integration";
-import { createRoamLedgerReader, DENY_REASONS, type RoamLedgerReader } from "../../lib/chain/viem";
+import { createRoamLedgerReader, type RoamLedgerReader } from "../../lib/chain/viem";
 import { createDeviceIdDeriver } from "../../lib/core/imsi";
 import { shareImsiKey, receiveImsiKey } from "../../lib/keys/share";
 import { acceptAgreement, readAgreement, tokenInfo } from "../../lib/agreements/chain";
 import { readAgreementTerms } from "../../lib/agreements/terms";
 import { formatPeriod, periodBounds } from "../../lib/core/period";
-import { readPolicies, SERVICES, type ServiceName } from "../../lib/devices/policy";
+import { readPolicies } from "../../lib/devices/policy";
 import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
 import type { RoamLedgerClient } from "../../lib/chain/client";
 import { generateUsage, MALFORMED_KINDS, MALFORMED_REJECT_CODES, type GenerateSummary } from "../../lib/usage/generate";
@@ -35,6 +35,7 @@ import { FolderStore } from "../../lib/usage/store";
 import { closability, depositToEscrow } from "../../lib/settlement/escrow";
 import { formatAmount } from "../../lib/core/amount";
 import type { Hex } from "../../lib/util/hex";
+import { DENY_REASONS, SERVICES, type ServiceName } from "../../lib/core/enums";
 
 const POLICIES = path.join(__dirname, "..", "fixtures", "policies.json");
 const DE_DEVICES = 300;

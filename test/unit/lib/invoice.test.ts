@@ -14,7 +14,6 @@ import { tokenInfo } from "../../../lib/agreements/chain";
 import { Keystore } from "../../../lib/keys/keystore";
 import { pairKeyWith } from "../../../lib/usage/pair";
 import { FolderStore } from "../../../lib/usage/store";
-import { BILLING } from "../../../lib/usage/types";
 import { totalsFromContract } from "../../../lib/usage/batch";
 import { addressesOf, deployConsortium } from "../../helpers/fixtures";
 import { addTotals, usageOf } from "../../helpers/usage";
@@ -31,6 +30,7 @@ import { CSV_COLUMNS, invoiceToCsv, invoiceToJson } from "../../../lib/invoice/r
 import { compressRefs, renderInvoicePdf } from "../../../lib/invoice/pdf";
 import { pdfPagesText, periodScenario, removeScenarioDirs, sampleChainData } from "../../helpers/invoice";
 import { BR, DE } from "../../helpers/rating";
+import { BILLING } from "../../../lib/core/enums";
 
 /** Splits one CSV line into fields (RFC 4180 quotes). */
 function csvFields(line: string): string[] {

@@ -14,8 +14,9 @@ import {
   type GenerateSummary,
 } from "../../../lib/usage/generate";
 import { parseUsageFile } from "../../../lib/usage/parse";
-import { RATS, USAGE_SERVICES, type ParsedRecord, type Reject } from "../../../lib/usage/types";
+import { RATS, type ParsedRecord, type Reject } from "../../../lib/usage/types";
 import { failureOf } from "../../helpers/tasks";
+import { SERVICES } from "../../../lib/core/enums";
 
 const HOME = parsePlmn("262-01");
 const VISITED = parsePlmn("724-05");
@@ -92,7 +93,7 @@ describe("lib/usage/generate", () => {
     it("accepts every other line: as many records per service as it says", () => {
       expect(records.length).to.equal(summary.records);
       expect(summary.lines).to.equal(summary.records + rejects.length);
-      const byService = Object.fromEntries(USAGE_SERVICES.map((s, i) => [s, records.filter((r) => r.service === i).length]));
+      const byService = Object.fromEntries(SERVICES.map((s, i) => [s, records.filter((r) => r.service === i).length]));
       expect(byService).to.deep.equal(summary.recordsByService);
     });
 

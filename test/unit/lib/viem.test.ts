@@ -4,8 +4,9 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, type PublicClient } from "viem";
 import type { RequestArguments } from "hardhat/types";
 import { deployConsortium, PLMN, meterPolicy, deviceId, agreeDeBr, addressesOf } from "../../helpers/fixtures";
-import { predictPolicyAddress, SERVICES, type ServiceName } from "../../../lib/devices/policy";
-import { createRoamLedgerReader, DENY_REASONS } from "../../../lib/chain/viem";
+import { predictPolicyAddress } from "../../../lib/devices/policy";
+import { createRoamLedgerReader } from "../../../lib/chain/viem";
+import { SERVICES, type ServiceName, DENY_REASONS } from "../../../lib/core/enums";
 
 describe("lib/chain/viem", function () {
   /**

@@ -10,7 +10,7 @@ import { rateInvoice } from "../../../lib/settlement/rating";
 import { invoiceNumber } from "../../../lib/invoice/model";
 import { CSV_COLUMNS } from "../../../lib/invoice/render";
 import { formatPeriod } from "../../../lib/core/period";
-import { BILLING } from "../../../lib/usage/types";
+import { BILLING } from "../../../lib/core/enums";
 
 const { DE, BR } = PLMN;
 const RLST = 1_000_000n;
