@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import readline from "node:readline";
+import { stringify } from "csv-stringify/sync";
 import { InputError } from "../core/errors";
 
 /**
@@ -194,4 +195,19 @@ function checkHeader(names: string[], required: readonly string[], location: { f
     });
   }
   return names;
+}
+
+/** A value of a CSV field as the writers take it; `undefined` is an empty field. */
+export type CsvValue = string | number | bigint | undefined;
+
+const text = (values: readonly CsvValue[]): string[] => values.map((v) => (v === undefined ? "" : String(v)));
+
+/** One record as a CSV line ending in "\n", quoted as RFC 4180 wants (for writers that stream). */
+export function csvLine(values: readonly CsvValue[]): string {
+  return stringify([text(values)], { record_delimiter: "unix" });
+}
+
+/** A whole CSV document: the header, then one line per row, each ending in "\n". */
+export function toCsv(header: readonly string[], rows: readonly (readonly CsvValue[])[]): string {
+  return stringify([text(header), ...rows.map(text)], { record_delimiter: "unix" });
 }
