@@ -62,3 +62,25 @@ export function checkHeader(file: string, line: number, text: string): string[] 
   if (missing.length) throw headerError(file, line, `missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")}`);
   return names;
 }
+
+/**
+ * The field index of each of the given CSV columns, in their order (for a parser given its columns
+ * directly, not through checkHeader); throws InputError for an unknown, repeated or missing column.
+ */
+export function columnFields(columns: readonly string[]): Int32Array {
+  const fields = new Int32Array(columns.length);
+  const seen = new Set<number>();
+  columns.forEach((name, i) => {
+    const f = FIELD_INDEX.get(name);
+    if (f === undefined || seen.has(f)) {
+      throw new InputError(`${f === undefined ? "unknown" : "repeated"} column "${name}"`, {
+        hint: `the columns are ${USAGE_FIELDS.join(", ")}.`,
+      });
+    }
+    seen.add(f);
+    fields[i] = f;
+  });
+  const missing = REQUIRED_FIELDS.filter((f) => !columns.includes(f));
+  if (missing.length) throw new InputError(`missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")}`);
+  return fields;
+}

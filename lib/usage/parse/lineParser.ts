@@ -1,4 +1,3 @@
-import { InputError } from "../../core/errors";
 import type { Hex } from "../../util/hex";
 import { checkPlmnHex, formatPlmn, parsePlmn, plmnMcc, plmnMnc } from "../../core/plmn";
 import { checkPeriod } from "../../core/period";
@@ -19,35 +18,21 @@ import {
   F_THROUGHPUT,
   F_UP,
   F_VISITED,
-  FIELD_COUNT,
-  FIELD_INDEX,
   RAT_INDEX,
   RAT_NAMES,
-  REQUIRED_FIELDS,
   SERVICE_INDEX,
   SERVICE_NAMES,
   STRING_FIELD_CODES,
   STRING_FIELDS,
   UNITS,
   USAGE_FIELDS,
-  USAGE_LIMITS,
   type UsageFormat,
 } from "./fields";
+import { columnFields } from "./header";
+import { LineFields } from "./lineFields";
 import type { LineParserOptions } from "./options";
-import { countCommas, splitQuoted } from "./quoted";
-import { inconsistent } from "./rules";
-import {
-  checkImsi,
-  checkRecordId,
-  describe,
-  jsonCount,
-  NUM_EMPTY,
-  NUM_INVALID,
-  NUM_NEGATIVE,
-  NUM_TOO_BIG,
-  parseDigits,
-  truncateRaw,
-} from "./values";
+import { absurdVolume, inconsistent, type RecordQuantities } from "./rules";
+import { checkImsi, checkRecordId, NUM_NEGATIVE, NUM_TOO_BIG, truncateRaw } from "./values";
 
 type ParseOutcome = ParsedRecord | Reject;
 
@@ -56,19 +41,14 @@ export function isReject(outcome: ParseOutcome): outcome is Reject {
   return "code" in outcome;
 }
 
-// What a field holds on the current line.
-const ABSENT = 0;
-const TEXT = 1; // src[f].slice(st[f], en[f]), possibly empty
-const NUMBER = 2; // a JSON number, in num[f]
-const OTHER = 3; // another JSON value, in other[f]
-
 /**
  * Validates single lines against one run's settings (home, visited, period, CSV columns). Keeps the
  * ids of the records it accepted, to reject later duplicates. Used by parseUsageFile; exposed for
  * tests and tools that get records one at a time.
  *
- * Fields are read in place (offsets into the line) so that a valid CSV line costs two small strings
- * (record id and IMSI) and the record object.
+ * Fields are read in place (LineFields) so that a valid CSV line costs two small strings (record id
+ * and IMSI) and the record object. A line passes the stages of `validate` in order; the first problem
+ * found is its reject.
  */
 export class UsageLineParser {
   private readonly format: UsageFormat;
@@ -81,16 +61,19 @@ export class UsageLineParser {
   /** Ids of earlier files (value 0) and of this file (value: the line). */
   private readonly ids: RecordIdSet;
   private readonly plmnCache = new Map<string, Hex | null>();
-  /** For CSV: field index of each column. */
-  private readonly columnField: Int32Array;
-  private readonly columnCount: number;
-  // The fields of the current line.
-  private readonly kind = new Uint8Array(FIELD_COUNT);
-  private readonly src: string[] = new Array<string>(FIELD_COUNT).fill("");
-  private readonly st = new Int32Array(FIELD_COUNT);
-  private readonly en = new Int32Array(FIELD_COUNT);
-  private readonly num = new Float64Array(FIELD_COUNT);
-  private readonly other: unknown[] = new Array<unknown>(FIELD_COUNT).fill(undefined);
+  private readonly fields: LineFields;
+  /** The values of the current line read so far. */
+  private readonly draft: RecordQuantities & { startTime: number } = {
+    service: 0,
+    rat: 0,
+    startTime: 0,
+    duration: 0,
+    bytesUp: 0,
+    bytesDown: 0,
+    events: 0,
+    latencyMs: 0,
+    throughputKbps: 0,
+  };
 
   constructor(options: LineParserOptions) {
     checkPlmnHex(options.home, "home");
@@ -106,22 +89,7 @@ export class UsageLineParser {
     this.period = options.period;
     if (options.seenIds && !options.seenIds.hasValues) throw new Error("seenIds must be a RecordIdSet made withValues");
     this.ids = options.seenIds ?? new RecordIdSet({ withValues: true, expected: options.expectedRecords });
-    const columns = options.columns ?? USAGE_FIELDS;
-    this.columnCount = columns.length;
-    this.columnField = new Int32Array(columns.length);
-    const seen = new Set<number>();
-    columns.forEach((name, i) => {
-      const f = FIELD_INDEX.get(name);
-      if (f === undefined || seen.has(f)) {
-        throw new InputError(`${f === undefined ? "unknown" : "repeated"} column "${name}"`, {
-          hint: `the columns are ${USAGE_FIELDS.join(", ")}.`,
-        });
-      }
-      seen.add(f);
-      this.columnField[i] = f;
-    });
-    const missing = REQUIRED_FIELDS.filter((f) => !seen.has(FIELD_INDEX.get(f)!));
-    if (missing.length) throw new InputError(`missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")}`);
+    this.fields = new LineFields(columnFields(options.columns ?? USAGE_FIELDS));
   }
 
   /**
@@ -129,8 +97,8 @@ export class UsageLineParser {
    * has no final line break, so that a reject can say the line may be cut off.
    */
   parse(text: string, line: number, unterminated = false): ParseOutcome {
-    const split = this.format === "csv" ? this.splitCsv(text, line) : this.splitJson(text, line);
-    const result = split ?? this.validate(line, text);
+    const layout = this.format === "csv" ? this.fields.splitCsv(text) : this.fields.readJson(text);
+    const result = layout === undefined ? this.validate(line, text) : this.reject(line, "MALFORMED", layout, text);
     if (unterminated && "code" in result) result.reason += " (the last line of the file has no line break: was it cut off?)";
     return result;
   }
@@ -139,125 +107,68 @@ export class UsageLineParser {
     return { line, code, reason, raw: truncateRaw(raw) };
   }
 
-  private splitCsv(text: string, line: number): Reject | undefined {
-    const { kind, src, st, en } = this;
-    const cols = this.columnField;
-    const n = this.columnCount;
-    if (text.indexOf('"') !== -1) {
-      const fields = splitQuoted(text);
-      if (typeof fields === "string") return this.reject(line, "MALFORMED", `bad quoting: ${fields}`, text);
-      if (fields.length !== n) return this.columnCountReject(line, fields.length, text);
-      for (let c = 0; c < n; c++) {
-        const f = cols[c];
-        kind[f] = TEXT;
-        src[f] = fields[c];
-        st[f] = 0;
-        en[f] = fields[c].length;
-      }
-      return undefined;
+  private validate(line: number, raw: string): ParseOutcome {
+    const problem =
+      this.checkPresence(line, raw) ??
+      this.checkIdentity(line, raw) ??
+      this.readServiceAndTime(line, raw) ??
+      this.readCounts(line, raw) ??
+      this.checkQuantities(line, raw);
+    return problem ?? this.accept(line, raw);
+  }
+
+  /** The required fields are there (all missing ones named at once); in JSON, the text fields are strings. */
+  private checkPresence(line: number, raw: string): Reject | undefined {
+    const fields = this.fields;
+    let missing: string | undefined;
+    for (let f = 0; f < F_LATENCY; f++) {
+      if (!fields.present(f)) missing = missing === undefined ? USAGE_FIELDS[f] : `${missing}, ${USAGE_FIELDS[f]}`;
     }
-    let start = 0;
-    for (let c = 0; c < n; c++) {
-      const f = cols[c];
-      const comma = text.indexOf(",", start);
-      kind[f] = TEXT;
-      src[f] = text;
-      st[f] = start;
-      if (c === n - 1) {
-        if (comma !== -1) return this.columnCountReject(line, n + countCommas(text, comma + 1) + 1, text);
-        en[f] = text.length;
-      } else {
-        if (comma === -1) return this.columnCountReject(line, c + 1, text);
-        en[f] = comma;
-        start = comma + 1;
+    if (missing !== undefined) return this.reject(line, "MISSING_FIELD", `missing ${missing}`, raw);
+    if (this.format !== "jsonl") return undefined;
+    for (const f of STRING_FIELDS) {
+      if (!fields.isText(f)) {
+        return this.reject(line, STRING_FIELD_CODES[f], `${USAGE_FIELDS[f]} must be a JSON string, found ${fields.shown(f)}`, raw);
       }
     }
     return undefined;
   }
 
-  private columnCountReject(line: number, found: number, text: string): Reject {
-    return this.reject(
-      line,
-      "MALFORMED",
-      `expected ${this.columnCount} fields as in the header, found ${found} (quote a value that contains a comma)`,
-      text,
-    );
-  }
+  /** The record id and IMSI are well-formed, the record is of this run's home network and served by ours. */
+  private checkIdentity(line: number, raw: string): Reject | undefined {
+    const fields = this.fields;
+    const idProblem = checkRecordId(fields.source(F_ID), fields.start(F_ID), fields.end(F_ID));
+    if (idProblem) return this.reject(line, "INVALID_RECORD_ID", `recordId ${idProblem}`, raw);
+    const imsiProblem = checkImsi(fields.source(F_IMSI), fields.start(F_IMSI), fields.end(F_IMSI));
+    if (imsiProblem) return this.reject(line, "INVALID_IMSI", `imsi ${imsiProblem}`, raw);
 
-  private splitJson(text: string, line: number): Reject | undefined {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(text);
-    } catch (err) {
-      return this.reject(line, "MALFORMED", `not valid JSON: ${(err as Error).message}`, text);
+    const home = this.plmn(F_HOME);
+    if (home === null) {
+      return this.reject(line, "INVALID_PLMN", `homePlmn ${fields.shown(F_HOME)} is not a PLMN id like 262-01 (MCC-MNC)`, raw);
     }
-    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
-      return this.reject(line, "MALFORMED", 'not a JSON object: each line holds one record as {"recordId": ..., ...}', text);
+    const visited = this.plmn(F_VISITED);
+    if (visited === null) {
+      return this.reject(line, "INVALID_PLMN", `visitedPlmn ${fields.shown(F_VISITED)} is not a PLMN id like 262-01 (MCC-MNC)`, raw);
     }
-    const unknown = this.takeObject(obj as Record<string, unknown>);
-    if (unknown) {
-      return this.reject(
-        line,
-        "MALFORMED",
-        `unknown field${unknown.length === 1 ? "" : "s"} ${unknown.map((k) => JSON.stringify(k)).join(", ")}`,
-        text,
-      );
+    if (home !== this.home) {
+      const reason = `homePlmn ${formatPlmn(home)} is not the home network of this run (${this.homeText})`;
+      return this.reject(line, "WRONG_HOME_PLMN", reason, raw);
+    }
+    if (!fields.startsWith(F_IMSI, this.imsiPrefix)) {
+      const reason = `imsi does not start with ${this.imsiPrefix}, the MCC and MNC of the home network ${this.homeText}`;
+      return this.reject(line, "WRONG_HOME_PLMN", reason, raw);
+    }
+    if (visited !== this.visited) {
+      return this.reject(line, "WRONG_VISITED_PLMN", `visitedPlmn ${formatPlmn(visited)} is not our network (${this.visitedText})`, raw);
     }
     return undefined;
-  }
-
-  /** Takes the fields of a parsed JSON object; returns the unknown keys, if any. */
-  private takeObject(obj: Record<string, unknown>): string[] | undefined {
-    const { kind, src, st, en, num, other } = this;
-    kind.fill(ABSENT);
-    let unknown: string[] | undefined;
-    for (const key in obj) {
-      const f = FIELD_INDEX.get(key);
-      if (f === undefined) {
-        (unknown ??= []).push(key);
-        continue;
-      }
-      const value = obj[key];
-      if (typeof value === "string") {
-        kind[f] = TEXT;
-        src[f] = value;
-        st[f] = 0;
-        en[f] = value.length;
-      } else if (typeof value === "number") {
-        kind[f] = NUMBER;
-        num[f] = value;
-      } else if (value !== null) {
-        kind[f] = OTHER;
-        other[f] = value;
-      }
-    }
-    return unknown;
-  }
-
-  /** The value of field f as a string (for messages; and the record id and IMSI). */
-  private text(f: number): string {
-    return this.src[f].slice(this.st[f], this.en[f]);
-  }
-
-  /** Field f as written, quoted, short (for messages). */
-  private shown(f: number): string {
-    const k = this.kind[f];
-    return describe(k === TEXT ? this.text(f) : k === NUMBER ? this.num[f] : k === OTHER ? this.other[f] : undefined);
-  }
-
-  private present(f: number): boolean {
-    const k = this.kind[f];
-    return k === NUMBER || k === OTHER || (k === TEXT && this.en[f] > this.st[f]);
   }
 
   /** PLMN id of field f, or null when it is not one. */
   private plmn(f: number): Hex | null {
-    const s = this.src[f];
-    const a = this.st[f];
-    const n = this.en[f] - a;
-    if (n === this.homeText.length && s.startsWith(this.homeText, a)) return this.home;
-    if (n === this.visitedText.length && s.startsWith(this.visitedText, a)) return this.visited;
-    const text = this.text(f);
+    if (this.fields.is(f, this.homeText)) return this.home;
+    if (this.fields.is(f, this.visitedText)) return this.visited;
+    const text = this.fields.text(f);
     let hex = this.plmnCache.get(text);
     if (hex === undefined) {
       hex = /^\d{3}-?\d{2,3}$/.test(text) && !text.startsWith("000") ? parsePlmn(text) : null;
@@ -266,148 +177,82 @@ export class UsageLineParser {
     return hex;
   }
 
-  /** Index of field f's value in `names` (exact, else ignoring case), or -1. */
-  private oneOf(f: number, names: readonly string[], index: ReadonlyMap<string, number>): number {
-    const s = this.src[f];
-    const a = this.st[f];
-    const n = this.en[f] - a;
-    for (let k = 0; k < names.length; k++) if (names[k].length === n && s.startsWith(names[k], a)) return k;
-    return index.get(this.text(f).toLowerCase()) ?? -1;
+  /** Reads the service, the radio technology and the start time (in the period) into the draft. */
+  private readServiceAndTime(line: number, raw: string): Reject | undefined {
+    const fields = this.fields;
+    const draft = this.draft;
+    draft.service = fields.oneOf(F_SERVICE, SERVICE_NAMES, SERVICE_INDEX);
+    if (draft.service < 0) {
+      return this.reject(line, "INVALID_SERVICE", `service ${fields.shown(F_SERVICE)} is not one of ${SERVICE_NAMES.join(", ")}`, raw);
+    }
+    draft.rat = fields.oneOf(F_RAT, RAT_NAMES, RAT_INDEX);
+    if (draft.rat < 0) return this.reject(line, "INVALID_RAT", `rat ${fields.shown(F_RAT)} is not one of ${RAT_NAMES.join(", ")}`, raw);
+    const startTime = utcTimestamp(fields.source(F_START), fields.start(F_START), fields.end(F_START), this.period);
+    if (typeof startTime === "string") {
+      const code: RejectCode = startTime.startsWith(OUTSIDE_PERIOD) ? "OUTSIDE_PERIOD" : "INVALID_TIMESTAMP";
+      return this.reject(line, code, `callEventStartTimeStamp ${fields.shown(F_START)} ${startTime}`, raw);
+    }
+    draft.startTime = startTime;
+    return undefined;
   }
 
-  /** Field f as a count: >= 0 (0 when an optional one is absent or empty), or a NUM_ code. */
-  private count(f: number): number {
-    const k = this.kind[f];
-    if (k === TEXT) {
-      const n = parseDigits(this.src[f], this.st[f], this.en[f]);
-      return n === NUM_EMPTY ? 0 : n;
-    }
-    if (k === NUMBER) return jsonCount(this.num[f]);
-    return k === ABSENT ? 0 : NUM_INVALID;
+  /** Reads the counts into the draft, in field order: whole numbers >= 0 (an absent optional one is 0). */
+  private readCounts(line: number, raw: string): Reject | undefined {
+    const fields = this.fields;
+    const draft = this.draft;
+    draft.duration = fields.count(F_DURATION);
+    if (draft.duration < 0) return this.countReject(line, F_DURATION, draft.duration, raw);
+    draft.bytesUp = fields.count(F_UP);
+    if (draft.bytesUp < 0) return this.countReject(line, F_UP, draft.bytesUp, raw);
+    draft.bytesDown = fields.count(F_DOWN);
+    if (draft.bytesDown < 0) return this.countReject(line, F_DOWN, draft.bytesDown, raw);
+    draft.events = fields.count(F_EVENTS);
+    if (draft.events < 0) return this.countReject(line, F_EVENTS, draft.events, raw);
+    draft.latencyMs = fields.count(F_LATENCY);
+    if (draft.latencyMs < 0) return this.countReject(line, F_LATENCY, draft.latencyMs, raw);
+    draft.throughputKbps = fields.count(F_THROUGHPUT);
+    if (draft.throughputKbps < 0) return this.countReject(line, F_THROUGHPUT, draft.throughputKbps, raw);
+    return undefined;
   }
 
   private countReject(line: number, f: number, n: number, raw: string): Reject {
     const name = USAGE_FIELDS[f];
-    if (n === NUM_NEGATIVE) return this.reject(line, "NEGATIVE_VOLUME", `${name} is negative (${this.shown(f)})`, raw);
-    if (n === NUM_TOO_BIG) return this.reject(line, "INVALID_NUMBER", `${name} ${this.shown(f)} is beyond 2^53`, raw);
-    return this.reject(line, "INVALID_NUMBER", `${name} ${this.shown(f)} is not a whole number of ${UNITS[f]}`, raw);
+    const shown = this.fields.shown(f);
+    if (n === NUM_NEGATIVE) return this.reject(line, "NEGATIVE_VOLUME", `${name} is negative (${shown})`, raw);
+    if (n === NUM_TOO_BIG) return this.reject(line, "INVALID_NUMBER", `${name} ${shown} is beyond 2^53`, raw);
+    return this.reject(line, "INVALID_NUMBER", `${name} ${shown} is not a whole number of ${UNITS[f]}`, raw);
   }
 
-  private validate(line: number, raw: string): ParseOutcome {
-    // Presence of the required fields, all named at once.
-    let missing: string | undefined;
-    for (let f = 0; f < F_LATENCY; f++) {
-      if (!this.present(f)) missing = missing === undefined ? USAGE_FIELDS[f] : `${missing}, ${USAGE_FIELDS[f]}`;
-    }
-    if (missing !== undefined) return this.reject(line, "MISSING_FIELD", `missing ${missing}`, raw);
+  /** The quantities are within what one call event can be and fit the service. */
+  private checkQuantities(line: number, raw: string): Reject | undefined {
+    const absurd = absurdVolume(this.draft);
+    if (absurd) return this.reject(line, "ABSURD_VOLUME", absurd, raw);
+    const inconsistency = inconsistent(this.draft);
+    return inconsistency ? this.reject(line, "INCONSISTENT_RECORD", inconsistency, raw) : undefined;
+  }
 
-    // JSON: the text fields must be strings.
-    if (this.format === "jsonl") {
-      for (const f of STRING_FIELDS) {
-        if (this.kind[f] !== TEXT)
-          return this.reject(line, STRING_FIELD_CODES[f], `${USAGE_FIELDS[f]} must be a JSON string, found ${this.shown(f)}`, raw);
-      }
-    }
-
-    const idProblem = checkRecordId(this.src[F_ID], this.st[F_ID], this.en[F_ID]);
-    if (idProblem) return this.reject(line, "INVALID_RECORD_ID", `recordId ${idProblem}`, raw);
-
-    const imsiProblem = checkImsi(this.src[F_IMSI], this.st[F_IMSI], this.en[F_IMSI]);
-    if (imsiProblem) return this.reject(line, "INVALID_IMSI", `imsi ${imsiProblem}`, raw);
-
-    const home = this.plmn(F_HOME);
-    if (home === null)
-      return this.reject(line, "INVALID_PLMN", `homePlmn ${this.shown(F_HOME)} is not a PLMN id like 262-01 (MCC-MNC)`, raw);
-    const visited = this.plmn(F_VISITED);
-    if (visited === null)
-      return this.reject(line, "INVALID_PLMN", `visitedPlmn ${this.shown(F_VISITED)} is not a PLMN id like 262-01 (MCC-MNC)`, raw);
-    if (home !== this.home) {
-      return this.reject(
-        line,
-        "WRONG_HOME_PLMN",
-        `homePlmn ${formatPlmn(home)} is not the home network of this run (${this.homeText})`,
-        raw,
-      );
-    }
-    if (!this.src[F_IMSI].startsWith(this.imsiPrefix, this.st[F_IMSI])) {
-      return this.reject(
-        line,
-        "WRONG_HOME_PLMN",
-        `imsi does not start with ${this.imsiPrefix}, the MCC and MNC of the home network ${this.homeText}`,
-        raw,
-      );
-    }
-    if (visited !== this.visited) {
-      return this.reject(line, "WRONG_VISITED_PLMN", `visitedPlmn ${formatPlmn(visited)} is not our network (${this.visitedText})`, raw);
-    }
-
-    const service = this.oneOf(F_SERVICE, SERVICE_NAMES, SERVICE_INDEX);
-    if (service < 0)
-      return this.reject(line, "INVALID_SERVICE", `service ${this.shown(F_SERVICE)} is not one of ${SERVICE_NAMES.join(", ")}`, raw);
-    const rat = this.oneOf(F_RAT, RAT_NAMES, RAT_INDEX);
-    if (rat < 0) return this.reject(line, "INVALID_RAT", `rat ${this.shown(F_RAT)} is not one of ${RAT_NAMES.join(", ")}`, raw);
-
-    const startTime = utcTimestamp(this.src[F_START], this.st[F_START], this.en[F_START], this.period);
-    if (typeof startTime === "string") {
-      const code: RejectCode = startTime.startsWith(OUTSIDE_PERIOD) ? "OUTSIDE_PERIOD" : "INVALID_TIMESTAMP";
-      return this.reject(line, code, `callEventStartTimeStamp ${this.shown(F_START)} ${startTime}`, raw);
-    }
-
-    // Numbers, in field order.
-    const duration = this.count(F_DURATION);
-    if (duration < 0) return this.countReject(line, F_DURATION, duration, raw);
-    const bytesUp = this.count(F_UP);
-    if (bytesUp < 0) return this.countReject(line, F_UP, bytesUp, raw);
-    const bytesDown = this.count(F_DOWN);
-    if (bytesDown < 0) return this.countReject(line, F_DOWN, bytesDown, raw);
-    const events = this.count(F_EVENTS);
-    if (events < 0) return this.countReject(line, F_EVENTS, events, raw);
-    const latencyMs = this.count(F_LATENCY);
-    if (latencyMs < 0) return this.countReject(line, F_LATENCY, latencyMs, raw);
-    const throughputKbps = this.count(F_THROUGHPUT);
-    if (throughputKbps < 0) return this.countReject(line, F_THROUGHPUT, throughputKbps, raw);
-
-    if (bytesUp + bytesDown > USAGE_LIMITS.maxBytes) {
-      return this.reject(
-        line,
-        "ABSURD_VOLUME",
-        `dataVolumeOutgoing + dataVolumeIncoming is ${bytesUp + bytesDown} bytes, more than ${USAGE_LIMITS.maxBytes} in one record`,
-        raw,
-      );
-    }
-    if (duration > USAGE_LIMITS.maxDuration)
-      return this.reject(line, "ABSURD_VOLUME", `totalCallEventDuration is ${duration} s, more than 31 days`, raw);
-    if (events > USAGE_LIMITS.maxEvents)
-      return this.reject(line, "ABSURD_VOLUME", `eventCount is ${events}, more than ${USAGE_LIMITS.maxEvents}`, raw);
-    if (latencyMs > USAGE_LIMITS.maxLatencyMs)
-      return this.reject(line, "ABSURD_VOLUME", `latencyMs is ${latencyMs}, more than ${USAGE_LIMITS.maxLatencyMs}`, raw);
-    if (throughputKbps > USAGE_LIMITS.maxThroughputKbps) {
-      return this.reject(line, "ABSURD_VOLUME", `throughputKbps is ${throughputKbps}, more than ${USAGE_LIMITS.maxThroughputKbps}`, raw);
-    }
-
-    const inconsistency = inconsistent(service, rat, duration, bytesUp + bytesDown, events);
-    if (inconsistency) return this.reject(line, "INCONSISTENT_RECORD", inconsistency, raw);
-
-    const recordId = this.text(F_ID);
+  /** Claims the record id (a duplicate is a reject) and returns the record. */
+  private accept(line: number, raw: string): ParseOutcome {
+    const recordId = this.fields.text(F_ID);
     const first = this.ids.claim(recordId, line);
     if (first === 0) return this.reject(line, "DUPLICATE_RECORD_ID", "recordId was accepted from an earlier file of this period", raw);
     if (first > 0) return this.reject(line, "DUPLICATE_RECORD_ID", `recordId repeats line ${first}`, raw);
-
+    const draft = this.draft;
     return {
       line,
       recordId,
-      imsi: this.text(F_IMSI),
+      imsi: this.fields.text(F_IMSI),
       home: this.home,
       visited: this.visited,
-      service,
-      rat,
-      startTime,
-      duration,
-      bytesUp,
-      bytesDown,
-      events,
-      latencyMs,
-      throughputKbps,
+      service: draft.service,
+      rat: draft.rat,
+      startTime: draft.startTime,
+      duration: draft.duration,
+      bytesUp: draft.bytesUp,
+      bytesDown: draft.bytesDown,
+      events: draft.events,
+      latencyMs: draft.latencyMs,
+      throughputKbps: draft.throughputKbps,
     };
   }
 }
