@@ -51,13 +51,26 @@ export interface CheckOutcome {
  * crash independent of the flags the first run already sent.
  */
 export class RecordChecker {
-  constructor(
-    private readonly state: Map<string, DeviceState>,
-    private readonly visited: Hex,
-    private readonly period: number,
+  private readonly state: Map<string, DeviceState>;
+  private readonly visited: Hex;
+  private readonly period: number;
+  private readonly agreementRoamingDays: number;
+
+  constructor(options: {
+    /** The pair's device states, kept across runs (updated in place). */
+    state: Map<string, DeviceState>;
+    /** Our own network, where the records were served. */
+    visited: Hex;
+    /** yyyymm. */
+    period: number;
     /** The agreement's permanent-roaming limit in days (0: none). */
-    private readonly agreementRoamingDays: number,
-  ) {}
+    agreementRoamingDays: number;
+  }) {
+    this.state = options.state;
+    this.visited = options.visited;
+    this.period = options.period;
+    this.agreementRoamingDays = options.agreementRoamingDays;
+  }
 
   stateOf(deviceId: string): DeviceState {
     let s = this.state.get(deviceId);

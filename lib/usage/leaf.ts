@@ -94,37 +94,41 @@ export function packRecord(r: UsageRecord, out: Uint8Array, offset = 0): void {
   packTail(r, r.tariffClass, r.billing, out, o);
 }
 
+/** What {@link packParsedRecord} packs: a parsed record, its device id and the check's tariff class and billing code. */
+export interface ParsedPacking {
+  record: ParsedRecord;
+  /** The device id's 32 bytes, at `deviceIdAt` (a table of ids), or the whole array when it is absent. */
+  deviceId: Uint8Array;
+  deviceIdAt?: number;
+  tariffClass: number;
+  billing: number;
+}
+
 /**
- * Packs the record made of a parsed record, its device id (32 bytes) and the check's tariff class and
- * billing code: the same 111 bytes as {@link packRecord} of the `UsageRecord` with `recordIdToBytes32(r.recordId)`,
- * without building that record or any hex string (the ingest's hot path, lib/usage/batchBuilder.ts).
- * Throws as packRecord and recordIdToBytes32 do.
+ * Packs a parsed record with its device id, tariff class and billing code at `offset` of `out`: the same
+ * 111 bytes as {@link packRecord} of the `UsageRecord` with `recordIdToBytes32(r.recordId)`, without
+ * building that record or any hex string (the ingest's hot path, lib/usage/batchBuilder.ts, which refills
+ * one `ParsedPacking` per record). Throws as packRecord and recordIdToBytes32 do.
  */
-export function packParsedRecord(
-  r: ParsedRecord,
-  deviceId: Uint8Array,
-  tariffClass: number,
-  billing: number,
-  out: Uint8Array,
-  offset: number,
-  /** Where the 32 bytes of the device id start in `deviceId` (a table of ids); without it, `deviceId` is the 32 bytes. */
-  deviceIdAt?: number,
-): void {
+export function packParsedRecord(p: ParsedPacking, out: Uint8Array, offset: number): void {
   if (offset < 0 || offset + RECORD_BYTES > out.length) {
     throw new RangeError(`packParsedRecord: ${RECORD_BYTES} bytes do not fit at offset ${offset} of ${out.length}`);
   }
+  const r = p.record;
   const id = r.recordId;
   const problem = recordIdProblem(id);
   if (problem) throw new InputError(`record id "${id.slice(0, 40)}" ${problem}`, { hint: RECORD_ID_HINT });
-  const at = deviceIdAt ?? 0;
-  if (deviceIdAt === undefined ? deviceId.length !== 32 : at < 0 || at + 32 > deviceId.length)
+  const deviceId = p.deviceId;
+  const at = p.deviceIdAt ?? 0;
+  if (p.deviceIdAt === undefined ? deviceId.length !== 32 : at < 0 || at + 32 > deviceId.length) {
     throw badField("deviceId", "must be 32 bytes");
+  }
   const o = offset;
   for (let i = 0; i < id.length; i++) out[o + i] = id.charCodeAt(i);
   out.fill(0, o + id.length, o + 32);
   // A loop, not set(subarray): no object per record on the hot path.
   for (let i = 0; i < 32; i++) out[o + 32 + i] = deviceId[at + i];
-  packTail(r, tariffClass, billing, out, o);
+  packTail(r, p.tariffClass, p.billing, out, o);
 }
 
 /** Bytes 64 to 110 of a packing: everything after the two ids. */

@@ -137,7 +137,11 @@ describe("lib/usage encoding", function () {
           const direct = new Uint8Array(offset + RECORD_BYTES);
           const reference = new Uint8Array(offset + RECORD_BYTES);
           direct.fill(0xee); // stale bytes of an earlier record must not leak into the padding
-          packParsedRecord(parsed, getBytes(r.deviceId), r.tariffClass, r.billing, direct, offset);
+          packParsedRecord(
+            { record: parsed, deviceId: getBytes(r.deviceId), tariffClass: r.tariffClass, billing: r.billing },
+            direct,
+            offset,
+          );
           packRecord({ ...r, recordId: recordIdToBytes32(id) }, reference, offset);
           expect(hexlify(direct.subarray(offset))).to.equal(hexlify(reference.subarray(offset)));
         }),
@@ -146,17 +150,26 @@ describe("lib/usage encoding", function () {
       const [r] = randomRecords(1, PLMN.DE, PLMN.BR, 7);
       const parsed: ParsedRecord = { ...r, line: 2, recordId: "R-1", imsi: "262010000000001" };
       const buf = new Uint8Array(RECORD_BYTES);
-      expect(() => packParsedRecord({ ...parsed, recordId: "x".repeat(33) }, getBytes(r.deviceId), 1, 0, buf, 0)).to.throw(
+      expect(() =>
+        packParsedRecord(
+          { record: { ...parsed, recordId: "x".repeat(33) }, deviceId: getBytes(r.deviceId), tariffClass: 1, billing: 0 },
+          buf,
+          0,
+        ),
+      ).to.throw(InputError, /record id/);
+      expect(() =>
+        packParsedRecord({ record: parsed, deviceId: getBytes(r.deviceId).subarray(1), tariffClass: 1, billing: 0 }, buf, 0),
+      ).to.throw(InputError, /field deviceId/);
+      expect(() =>
+        packParsedRecord({ record: { ...parsed, duration: -1 }, deviceId: getBytes(r.deviceId), tariffClass: 1, billing: 0 }, buf, 0),
+      ).to.throw(InputError, /field duration/);
+      expect(() => packParsedRecord({ record: parsed, deviceId: getBytes(r.deviceId), tariffClass: 256, billing: 0 }, buf, 0)).to.throw(
         InputError,
-        /record id/,
+        /field tariffClass/,
       );
-      expect(() => packParsedRecord(parsed, getBytes(r.deviceId).subarray(1), 1, 0, buf, 0)).to.throw(InputError, /field deviceId/);
-      expect(() => packParsedRecord({ ...parsed, duration: -1 }, getBytes(r.deviceId), 1, 0, buf, 0)).to.throw(
-        InputError,
-        /field duration/,
+      expect(() => packParsedRecord({ record: parsed, deviceId: getBytes(r.deviceId), tariffClass: 1, billing: 0 }, buf, 1)).to.throw(
+        RangeError,
       );
-      expect(() => packParsedRecord(parsed, getBytes(r.deviceId), 256, 0, buf, 0)).to.throw(InputError, /field tariffClass/);
-      expect(() => packParsedRecord(parsed, getBytes(r.deviceId), 1, 0, buf, 1)).to.throw(RangeError);
     });
 
     it("throws naming the field when a value does not fit its type", function () {

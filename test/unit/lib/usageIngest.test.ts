@@ -13,6 +13,8 @@ import { RECORD_BYTES, unpackRecord } from "../../../lib/usage/leaf";
 import { fetchBatchSummary } from "../../../lib/usage/verify";
 import type { Hex } from "../../../lib/util/hex";
 import type { ContentStore } from "../../../lib/usage/store";
+import { ConfigError, InputError } from "../../../lib/core/errors";
+import { cliMessage } from "../../../tasks/cli/errors";
 
 const STATUS = { Active: 1n, FraudFlagged: 3n };
 
@@ -273,6 +275,33 @@ describe("lib/usage/ingest", function () {
       ).to.deep.equal(refChain);
       expect(localState(w), failure.label).to.deep.equal(refLocal);
     }
+  });
+
+  it("refuses a bad batch size, and a new file while an earlier run is unfinished, naming what finishes it", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => expect.fail("no error"),
+        (e: unknown) => e,
+      );
+    const tooSmall = await failure(ingestUsage(w.ingestOptions({ batchSize: 0 })));
+    expect(tooSmall)
+      .to.be.instanceOf(InputError)
+      .and.to.deep.include({ location: { param: "batchSize" } });
+
+    const runs = path.join(w.ingestOptions().workDir, "runs");
+    fs.mkdirSync(runs, { recursive: true });
+    const earlier = { status: "sealed", file: "/data/october.csv", home: PLMN.DE, period: 202610 };
+    fs.writeFileSync(path.join(runs, `${"0".repeat(32)}.json`), JSON.stringify(earlier));
+    const unfinished = await failure(ingestUsage(w.ingestOptions()));
+    expect(unfinished).to.be.instanceOf(ConfigError);
+    expect((unfinished as ConfigError).next).to.deep.equal({
+      operation: "usage:ingest",
+      args: { file: "/data/october.csv", home: "262-01", period: "2026-10" },
+    });
+    expect(cliMessage(unfinished as ConfigError)).to.include(
+      "run `npx hardhat usage:ingest --file /data/october.csv --home 262-01 --period 2026-10`",
+    );
   });
 
   it("keeps a device's presence across periods and bills each roamer-day once", async function () {
