@@ -132,7 +132,7 @@ export class BatchBuilder {
     }
     const offset = this.n * RECORD_BYTES;
     packParsedRecord(packing, this.packed, offset);
-    if (!this.opts.thread) this.hasher.leafInto(this.packed, offset, this.leaves, this.n * 32);
+    if (!this.opts.thread) this.leaves.set(this.hasher.leafAt(this.packed, offset), this.n * 32);
     this.n++;
 
     if (outcome.billing === 0) {
@@ -197,7 +197,7 @@ export class BatchBuilder {
   lastLeaf(): Uint8Array {
     const i = this.n - 1;
     if (i < 0) throw new RangeError("no record was added since the last seal");
-    if (this.opts.thread) return this.hasher.leaf(this.packed.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES));
+    if (this.opts.thread) return this.hasher.leafAt(this.packed, i * RECORD_BYTES);
     return this.leaves.subarray(i * 32, i * 32 + 32);
   }
 

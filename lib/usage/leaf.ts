@@ -240,9 +240,9 @@ export class LeafHasher {
     return this.keccak.init().update(packed).digest("binary");
   }
 
-  /** Writes the leaf of the record packed at `packedOffset` of `packed` into `out` at `outOffset`. */
-  leafInto(packed: Uint8Array, packedOffset: number, out: Uint8Array, outOffset: number): void {
-    out.set(this.leaf(packed.subarray(packedOffset, packedOffset + RECORD_BYTES)), outOffset);
+  /** The leaf of the record packed at `offset` of `packed`. */
+  leafAt(packed: Uint8Array, offset: number): Uint8Array {
+    return this.leaf(packed.subarray(offset, offset + RECORD_BYTES));
   }
 
   /** The leaf of a record, as hex (packs it into an internal buffer). */
@@ -260,7 +260,7 @@ export class LeafHasher {
       throw new RangeError(`${packed.length} bytes do not hold ${count} packed records`);
     }
     const out = Buffer.allocUnsafe(count * 32);
-    for (let i = 0; i < count; i++) this.leafInto(packed, i * RECORD_BYTES, out, i * 32);
+    for (let i = 0; i < count; i++) out.set(this.leafAt(packed, i * RECORD_BYTES), i * 32);
     return out;
   }
 

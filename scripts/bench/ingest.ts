@@ -134,7 +134,7 @@ export async function keccakOnSameLeaves(x: IngestWorldOf, repeats: number): Pro
   const batches = fs
     .readdirSync(last.store)
     .filter((f) => f.endsWith(".bin"))
-    .map((f) => openPayload(pairKey, fs.readFileSync(path.join(last.store, f)), pair, RECORD_BYTES).records);
+    .map((f) => openPayload(pairKey, fs.readFileSync(path.join(last.store, f)), pair).records);
   const leaves = batches.reduce((n, b) => n + b.length / RECORD_BYTES, 0);
   const hasher = await LeafHasher.create();
   const rates: number[] = [];

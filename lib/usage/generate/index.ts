@@ -35,7 +35,7 @@ export function generateUsage(options: GenerateOptions): GenerateSummary {
   const rng = new Rng(s.seed);
   const fleet = planFleet(s, rng);
   writeDevicesFile(fleet, options.devicesOut, s.maker);
-  const usage = writeUsageFile(s, fleet, rng, { file: options.usageOut, onProgress: options.onProgress });
+  const usage = writeUsageFile({ settings: s, fleet, rng }, { file: options.usageOut, onProgress: options.onProgress });
   const outOfPolicy: OutOfPolicyDevice[] = [];
   const permanentRoamers: string[] = [];
   for (let i = 0; i < fleet.count; i++) {

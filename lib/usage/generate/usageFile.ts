@@ -75,12 +75,10 @@ export interface UsageFileSummary {
 
 /** Writes the usage file of `fleet` to `file`. */
 export function writeUsageFile(
-  s: Settings,
-  fleet: Fleet,
-  rng: Rng,
+  from: { settings: Settings; fleet: Fleet; rng: Rng },
   out: { file: string; onProgress?: (lines: number) => void },
 ): UsageFileSummary {
-  return BlockWriter.writeFile(out.file, (writer) => new UsageFileWriter(s, fleet, rng, writer, out.onProgress).write());
+  return BlockWriter.writeFile(out.file, (writer) => new UsageFileWriter(from, { writer, onProgress: out.onProgress }).write());
 }
 
 class UsageFileWriter {
@@ -96,13 +94,19 @@ class UsageFileWriter {
   /** Record ids handed out. */
   private seq = 0;
 
-  constructor(
-    private readonly s: Settings,
-    private readonly fleet: Fleet,
-    private readonly rng: Rng,
-    private readonly writer: BlockWriter,
-    private readonly onProgress?: (lines: number) => void,
-  ) {
+  private readonly s: Settings;
+  private readonly fleet: Fleet;
+  private readonly rng: Rng;
+  private readonly writer: BlockWriter;
+  private readonly onProgress?: (lines: number) => void;
+
+  constructor(from: { settings: Settings; fleet: Fleet; rng: Rng }, out: { writer: BlockWriter; onProgress?: (lines: number) => void }) {
+    const s = from.settings;
+    this.s = s;
+    this.fleet = from.fleet;
+    this.rng = from.rng;
+    this.writer = out.writer;
+    this.onProgress = out.onProgress;
     this.render = s.format === "csv" ? renderCsv : renderJson;
     this.headerLines = s.format === "csv" ? 1 : 0;
     const mnc = plmnMnc(s.homeText);
@@ -128,7 +132,7 @@ class UsageFileWriter {
       recordsByService: { data: 0, sms: 0, voice: 0, signalling: 0 },
       lines: 0,
       malformed: Object.fromEntries(MALFORMED_KINDS.map((k) => [k, [] as number[]])) as Record<MalformedKind, number[]>,
-      fraudRecords: new Uint32Array(fleet.count),
+      fraudRecords: new Uint32Array(from.fleet.count),
     };
   }
 

@@ -1,5 +1,3 @@
-import { formatPeriod } from "../../core/period";
-
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 export function daysFromCivil(y: number, m: number, d: number): number {
   y -= m <= 2 ? 1 : 0;
@@ -22,14 +20,12 @@ function twoDigits(s: string, i: number): number {
 }
 
 const SHAPE = "is not an ISO 8601 UTC time like 2026-11-03T10:15:00Z";
-/** The start of the problem `utcTimestamp` gives for a valid time of another month. */
-export const OUTSIDE_PERIOD = "is outside the period";
 
 /**
- * Unix seconds of s[a, b) as `YYYY-MM-DDTHH:MM:SS[.fff]Z` (or +00:00) in the month `period` (yyyymm), or
- * what is wrong with it. Parsed by hand: it runs once per record.
+ * Unix seconds of s[a, b) as `YYYY-MM-DDTHH:MM:SS[.fff]Z` (or +00:00), or what is wrong with it. Parsed
+ * by hand: it runs once per record.
  */
-export function utcTimestamp(s: string, a: number, b: number, period: number): number | string {
+export function utcTimestamp(s: string, a: number, b: number): number | string {
   if (
     b - a < 19 ||
     s.charCodeAt(a + 4) !== 45 ||
@@ -64,6 +60,5 @@ export function utcTimestamp(s: string, a: number, b: number, period: number): n
     return SHAPE;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return "is not a valid date and time";
-  if (y * 100 + mo !== period) return `${OUTSIDE_PERIOD} ${formatPeriod(period)} (UTC)`;
   return (daysFromCivil(y, mo, d) * 24 + h) * 3600 + mi * 60 + sec;
 }

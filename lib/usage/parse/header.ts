@@ -3,9 +3,9 @@ import { FIELD_INDEX, OPTIONAL_FIELDS, REQUIRED_FIELDS, USAGE_FIELDS } from "./f
 import { splitQuoted } from "./quoted";
 
 /** A problem with a file's first line, where the columns are named. */
-export function headerError(file: string, line: number, message: string, hint?: string): InputError {
+export function headerError(location: { file: string; line: number }, message: string, hint?: string): InputError {
   return new InputError(message, {
-    location: { file, line },
+    location,
     hint:
       hint ?? `the first line names the columns: ${REQUIRED_FIELDS.join(", ")} and optionally ${OPTIONAL_FIELDS.join(", ")}, in any order.`,
   });
@@ -13,6 +13,7 @@ export function headerError(file: string, line: number, message: string, hint?: 
 
 /** Checks a CSV header line and returns its column names; throws InputError with what is wrong. */
 export function checkHeader(file: string, line: number, text: string): string[] {
+  const at = { file, line };
   if (!text.includes(",")) {
     for (const [sep, name] of [
       [";", "semicolons"],
@@ -21,8 +22,7 @@ export function checkHeader(file: string, line: number, text: string): string[] 
     ] as const) {
       if (text.includes(sep)) {
         throw headerError(
-          file,
-          line,
+          at,
           `the header is separated by ${name}, not commas`,
           "export the file with commas between the fields (and a dot, not a comma, in no number: all numbers are whole).",
         );
@@ -31,17 +31,16 @@ export function checkHeader(file: string, line: number, text: string): string[] 
   }
   if (text.trimStart().startsWith("{")) {
     throw headerError(
-      file,
-      line,
+      at,
       "the first line is a JSON object, not a CSV header",
       "name the file .jsonl (or pass the format jsonl) for JSON lines.",
     );
   }
   const fields = text.includes('"') ? splitQuoted(text) : text.split(",");
-  if (typeof fields === "string") throw headerError(file, line, `the header is malformed: ${fields}`);
+  if (typeof fields === "string") throw headerError(at, `the header is malformed: ${fields}`);
   const names = fields.map((f) => f.trim());
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-  if (duplicate !== undefined) throw headerError(file, line, `column "${duplicate}" appears twice in the header`);
+  if (duplicate !== undefined) throw headerError(at, `column "${duplicate}" appears twice in the header`);
   const unknown = names.filter((n) => !FIELD_INDEX.has(n));
   if (unknown.length) {
     const described = unknown.map((n) => {
@@ -50,8 +49,7 @@ export function checkHeader(file: string, line: number, text: string): string[] 
     });
     const looksLikeData = unknown.length === names.length;
     throw headerError(
-      file,
-      line,
+      at,
       `unknown column${unknown.length === 1 ? "" : "s"} ${described.join(", ")}`,
       looksLikeData
         ? `the first line must be the header (${USAGE_FIELDS.join(",")}); is it missing?`
@@ -59,7 +57,7 @@ export function checkHeader(file: string, line: number, text: string): string[] 
     );
   }
   const missing = REQUIRED_FIELDS.filter((f) => !names.includes(f));
-  if (missing.length) throw headerError(file, line, `missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")}`);
+  if (missing.length) throw headerError(at, `missing column${missing.length === 1 ? "" : "s"} ${missing.join(", ")}`);
   return names;
 }
 

@@ -1,9 +1,9 @@
 import type { Hex } from "../../util/hex";
 import { checkPlmnHex, formatPlmn, parsePlmn, plmnMcc, plmnMnc } from "../../core/plmn";
-import { checkPeriod } from "../../core/period";
+import { checkPeriod, formatPeriod, periodBounds } from "../../core/period";
 import { RecordIdSet } from "../recordIdSet";
 import type { ParsedRecord, Reject, RejectCode } from "../types";
-import { OUTSIDE_PERIOD, utcTimestamp } from "./dates";
+import { utcTimestamp } from "./dates";
 import {
   F_DOWN,
   F_DURATION,
@@ -57,7 +57,10 @@ export class UsageLineParser {
   private readonly homeText: string;
   private readonly visitedText: string;
   private readonly imsiPrefix: string;
-  private readonly period: number;
+  /** The period's first second, and the first second after it. */
+  private readonly periodStart: number;
+  private readonly periodEnd: number;
+  private readonly periodText: string;
   /** Ids of earlier files (value 0) and of this file (value: the line). */
   private readonly ids: RecordIdSet;
   private readonly plmnCache = new Map<string, Hex | null>();
@@ -86,7 +89,8 @@ export class UsageLineParser {
     this.visitedText = formatPlmn(options.visited);
     // The same prefix as lib/core/imsi.ts imsiBelongsTo, computed once.
     this.imsiPrefix = plmnMcc(this.homeText) + plmnMnc(this.homeText);
-    this.period = options.period;
+    [this.periodStart, this.periodEnd] = periodBounds(options.period);
+    this.periodText = formatPeriod(options.period);
     if (options.seenIds && !options.seenIds.hasValues) throw new Error("seenIds must be a RecordIdSet made withValues");
     this.ids = options.seenIds ?? new RecordIdSet({ withValues: true, expected: options.expectedRecords });
     this.fields = new LineFields(columnFields(options.columns ?? USAGE_FIELDS));
@@ -187,10 +191,13 @@ export class UsageLineParser {
     }
     draft.rat = fields.oneOf(F_RAT, RAT_NAMES, RAT_INDEX);
     if (draft.rat < 0) return this.reject(line, "INVALID_RAT", `rat ${fields.shown(F_RAT)} is not one of ${RAT_NAMES.join(", ")}`, raw);
-    const startTime = utcTimestamp(fields.source(F_START), fields.start(F_START), fields.end(F_START), this.period);
+    const startTime = utcTimestamp(fields.source(F_START), fields.start(F_START), fields.end(F_START));
     if (typeof startTime === "string") {
-      const code: RejectCode = startTime.startsWith(OUTSIDE_PERIOD) ? "OUTSIDE_PERIOD" : "INVALID_TIMESTAMP";
-      return this.reject(line, code, `callEventStartTimeStamp ${fields.shown(F_START)} ${startTime}`, raw);
+      return this.reject(line, "INVALID_TIMESTAMP", `callEventStartTimeStamp ${fields.shown(F_START)} ${startTime}`, raw);
+    }
+    if (startTime < this.periodStart || startTime >= this.periodEnd) {
+      const reason = `callEventStartTimeStamp ${fields.shown(F_START)} is outside the period ${this.periodText} (UTC)`;
+      return this.reject(line, "OUTSIDE_PERIOD", reason, raw);
     }
     draft.startTime = startTime;
     return undefined;

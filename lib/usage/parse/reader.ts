@@ -142,7 +142,7 @@ class UsageFileReader {
   private overlongLine(view: Buffer): void {
     if (this.skipping) return;
     this.lineNo++;
-    if (this.parser === undefined) throw headerError(this.file, this.lineNo, `the first line is longer than ${MAX_LINE_BYTES} bytes`);
+    if (this.parser === undefined) throw headerError(this.at(), `the first line is longer than ${MAX_LINE_BYTES} bytes`);
     this.rejectLine(`the line is longer than ${MAX_LINE_BYTES} bytes`, truncateRaw(view.toString("utf8", 0, RAW_MAX * 4)));
     this.skipping = true;
   }
@@ -174,7 +174,7 @@ class UsageFileReader {
   private decode(view: Buffer, a: number, b: number, nl: number, ascii: boolean): string | undefined {
     if (this.nul !== -1 && this.nul < nl) {
       while (this.nul !== -1 && this.nul < nl) this.nul = view.indexOf(0, this.nul + 1);
-      if (this.parser === undefined) throw headerError(this.file, this.lineNo, "the header contains a NUL byte");
+      if (this.parser === undefined) throw headerError(this.at(), "the header contains a NUL byte");
       this.rejectLine(
         "the line contains a NUL byte (binary data)",
         view.toString("latin1", a, Math.min(b, a + RAW_MAX)).replace(/\0/g, "\\0"),
@@ -185,8 +185,7 @@ class UsageFileReader {
     if (isUtf8(view.subarray(a, b))) return view.toString("utf8", a, b);
     if (this.parser === undefined) {
       throw headerError(
-        this.file,
-        this.lineNo,
+        this.at(),
         "the header is not valid UTF-8 text",
         "save the file as UTF-8 (not Latin-1 or a spreadsheet's own format).",
       );
@@ -206,8 +205,7 @@ class UsageFileReader {
       this.sawContent = true;
       if (/^[A-Za-z"]/.test(text) && text.includes(",")) {
         throw headerError(
-          this.file,
-          this.lineNo,
+          this.at(),
           "the first line looks like a CSV header, not a JSON object",
           "name the file .csv (or pass the format csv) for CSV.",
         );
@@ -216,6 +214,11 @@ class UsageFileReader {
     const outcome = this.parser.parse(text, this.lineNo, !terminated);
     if ("code" in outcome) this.rejects.push(outcome);
     else this.records.push(outcome);
+  }
+
+  /** The current line, for errors. */
+  private at(): { file: string; line: number } {
+    return { file: this.file, line: this.lineNo };
   }
 
   private rejectLine(reason: string, raw: string): void {

@@ -101,7 +101,7 @@ describe("lib/usage/ingest", function () {
     for (const b of summary.batches) {
       expect((await w.c.ledger.getBatch(b.id)).status).to.equal(1n);
       const { batch } = await fetchBatchSummary(w.de, b.id);
-      const payload = openPayload(w.pairKey, await w.store.get(batch.payloadHash), batch, RECORD_BYTES);
+      const payload = openPayload(w.pairKey, await w.store.get(batch.payloadHash), batch);
       for (let i = 0; i < batch.recordCount; i++) if (unpackRecord(payload.records, i * RECORD_BYTES).billing === 0) billableInPayloads++;
       const report = await verifyAsHome(w, b.id);
       expect(report.payload).to.equal("ok");
@@ -302,6 +302,35 @@ describe("lib/usage/ingest", function () {
     expect(cliMessage(unfinished as ConfigError)).to.include(
       "run `npx hardhat usage:ingest --file /data/october.csv --home 262-01 --period 2026-10`",
     );
+  });
+
+  it("lets the home carrier reject a batch whose payload is missing or not the one committed", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const [first, second] = (await ingestUsage(w.ingestOptions())).batches;
+    const check = (batchId: Hex, over: { store?: ContentStore; rejectMissing?: boolean; dryRun?: boolean }) =>
+      verifyBatch({
+        batchId,
+        client: w.de,
+        self: PLMN.DE,
+        pairKeyFor: async () => w.pairKey,
+        store: w.store,
+        imsiKey: w.deImsiKey,
+        ...over,
+      });
+    // A store that answers the first batch's payload hash with the second batch's payload (same pair and period: it opens).
+    const swapped: ContentStore = {
+      get: (hash) => w.store.get(hash === first.payloadHash ? second.payloadHash : hash),
+      put: (data) => w.store.put(data),
+      has: (hash) => w.store.has(hash),
+      describe: () => "swapped",
+    };
+    expect(await check(first.id, { store: swapped, dryRun: true })).to.include({ payload: "ROOT_MISMATCH", action: "none" });
+
+    fs.rmSync(path.join(w.store.dir, `${second.payloadHash.slice(2)}.bin`));
+    const missing = await check(second.id, { rejectMissing: true });
+    expect(missing).to.include({ payload: "PAYLOAD_MISSING", action: "rejected" });
+    expect(missing.txHashes).to.have.length(1);
+    expect((await w.c.ledger.getBatch(second.id)).status).to.equal(3n);
   });
 
   it("keeps a device's presence across periods and bills each roamer-day once", async function () {
