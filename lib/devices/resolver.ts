@@ -1,4 +1,5 @@
 import type { DeviceRegistry } from "../../typechain-types";
+import { DEVICE_STATUSES } from "../core/enums";
 import { createDeviceIdDeriver } from "../core/imsi";
 import { hexToBytes, type Hex } from "../util/hex";
 import type { PolicyStruct } from "./policy";
@@ -21,8 +22,13 @@ export interface PolicyRules {
   allowedNetworks: Set<string>;
 }
 
-/** Device status codes, as the contract's `DeviceStatus`. */
-export const STATUS = { None: 0, Active: 1, Suspended: 2, FraudFlagged: 3 } as const;
+/** Device status codes, as the contract's `DeviceStatus` (their names in DEVICE_STATUSES). */
+export const STATUS = {
+  None: DEVICE_STATUSES.indexOf("none"),
+  Active: DEVICE_STATUSES.indexOf("active"),
+  Suspended: DEVICE_STATUSES.indexOf("suspended"),
+  FraudFlagged: DEVICE_STATUSES.indexOf("fraud-flagged"),
+} as const;
 
 /** A device as the visited carrier's ingest sees it. `index` numbers devices of one run from 0. */
 export interface ResolvedDevice {

@@ -1,12 +1,19 @@
 import { hexToBytes, type Hex } from "../util/hex";
 import type { CheckOutcome } from "./check";
-import { SERVICE_DATA, SERVICE_SMS, SERVICE_SIGNALLING, SERVICE_VOICE } from "./check";
 import { LeafHasher, packParsedRecord, type ParsedPacking, RECORD_BYTES } from "./leaf";
 import { merkleRoot } from "./merkle";
 import { sealPayload, type PayloadHeader } from "./payload";
 import type { SealThread } from "./sealThread";
 import type { ContentStore } from "./store";
-import type { ClassTotals, ParsedRecord, UsageBatch } from "./types";
+import {
+  type ClassTotals,
+  type ParsedRecord,
+  SERVICE_DATA,
+  SERVICE_SIGNALLING,
+  SERVICE_SMS,
+  SERVICE_VOICE,
+  type UsageBatch,
+} from "./types";
 
 /** The device of a record: its id, and where its 32 bytes are when the caller has them (a resolved device). */
 export interface BatchDevice {

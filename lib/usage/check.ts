@@ -1,17 +1,18 @@
+import { BILLING } from "../core/enums";
 import type { Hex } from "../util/hex";
 import { STATUS, type ResolvedDevice } from "../devices/resolver";
 import { newDeviceState, PRESENCE_GAP_DAYS, type DeviceState } from "./state";
-import type { ParsedRecord } from "./types";
+import { type ParsedRecord, SERVICE_DATA, SERVICE_SIGNALLING } from "./types";
 
-/** `Billing` codes of contracts/types/UsageTypes.sol. */
+/** `Billing` codes of contracts/types/UsageTypes.sol, by their names in BILLING (lib/core/enums). */
 export const BILLING_CODE = {
-  Billable: 0,
-  ServiceNotAllowed: 1,
-  NetworkNotAllowed: 2,
-  DailyCapExceeded: 3,
-  MonthlyCapExceeded: 4,
-  DeviceSuspended: 5,
-  PolicyNotValid: 6,
+  Billable: BILLING.indexOf("billable"),
+  ServiceNotAllowed: BILLING.indexOf("service-not-allowed"),
+  NetworkNotAllowed: BILLING.indexOf("network-not-allowed"),
+  DailyCapExceeded: BILLING.indexOf("daily-cap-exceeded"),
+  MonthlyCapExceeded: BILLING.indexOf("monthly-cap-exceeded"),
+  DeviceSuspended: BILLING.indexOf("device-suspended"),
+  PolicyNotValid: BILLING.indexOf("policy-not-valid"),
 } as const;
 
 /** Billing codes that are out-of-policy use: flagged as fraud on-chain. */
@@ -19,10 +20,6 @@ export function isFraud(billing: number): boolean {
   return billing >= BILLING_CODE.ServiceNotAllowed && billing <= BILLING_CODE.MonthlyCapExceeded;
 }
 
-const SERVICE_DATA = 0;
-const SERVICE_SMS = 1;
-const SERVICE_VOICE = 2;
-const SERVICE_SIGNALLING = 3;
 const DAY = 86_400;
 
 /** What one record did to the device's state beyond its billing code. */
@@ -185,5 +182,3 @@ export function roamingLimit(policyDays: number, agreementDays: number): number 
   if (agreementDays === 0) return policyDays;
   return Math.min(policyDays, agreementDays);
 }
-
-export { SERVICE_DATA, SERVICE_SMS, SERVICE_VOICE, SERVICE_SIGNALLING };

@@ -1,4 +1,5 @@
 import type { ServiceName } from "../../core/enums";
+import type { Rat } from "../types";
 import { plmnMcc, plmnMnc } from "../../core/plmn";
 import { USAGE_FIELDS } from "../parse";
 import { BlockWriter } from "./blockWriter";
@@ -22,8 +23,8 @@ const K_FRAUD_VOICE = 4;
 const K_FRAUD_SMS = 5;
 const K_FRAUD_DATA = 6;
 
-const RAT_LTE = "lte";
-const RAT_NR = "nr";
+const RAT_LTE: Rat = "lte";
+const RAT_NR: Rat = "nr";
 
 /** One record being written (rendered to a CSV or JSON line). */
 interface Row {
@@ -37,7 +38,7 @@ interface Row {
   up: number;
   down: number;
   events: number;
-  rat: string;
+  rat: Rat;
   latency: number;
   throughput: number;
 }
@@ -123,7 +124,7 @@ class UsageFileWriter {
       up: 0,
       down: 0,
       events: 0,
-      rat: "",
+      rat: "nb-iot",
       latency: 0,
       throughput: 0,
     };
@@ -251,7 +252,7 @@ class UsageFileWriter {
   }
 
   /** Latency and throughput of a data record, measured on most of them. */
-  private qos(rat: string): void {
+  private qos(rat: Rat): void {
     const { row, rng } = this;
     if (!rng.chance(0.9)) {
       row.latency = 0;

@@ -1,3 +1,4 @@
+import { BATCH_STATUSES } from "../../core/enums";
 import { ConfigError } from "../../core/errors";
 import { TxQueue } from "../../chain/txQueue";
 import { noProgress } from "../../util/progress";
@@ -22,7 +23,7 @@ export async function submitBatches(opts: IngestOptions, run: RunRecord): Promis
   const sent: { entry: BatchOutcome; index: number }[] = [];
   for (const entry of journal.batches) {
     const info = await ledger.getBatch(entry.id);
-    if (Number(info.status) !== 0) {
+    if (BATCH_STATUSES[Number(info.status)] !== "none") {
       entry.submitted ??= "existing";
       progress.tick();
       continue;

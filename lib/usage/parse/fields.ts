@@ -1,5 +1,6 @@
 import path from "node:path";
-import type { RejectCode } from "../types";
+import { SERVICES } from "../../core/enums";
+import { RATS, type RejectCode } from "../types";
 
 /** The two layouts of a usage file (docs/usage-records.md): CSV with a header, or JSON lines. */
 export type UsageFormat = "csv" | "jsonl";
@@ -64,26 +65,12 @@ export const F_THROUGHPUT = 12;
 export const FIELD_COUNT = USAGE_FIELDS.length;
 export const FIELD_INDEX = new Map<string, number>(USAGE_FIELDS.map((f, i) => [f, i]));
 
-export const SERVICE_INDEX = new Map<string, number>([
-  ["data", 0],
-  ["sms", 1],
-  ["voice", 2],
-  ["signalling", 3],
-]);
-export const RAT_INDEX = new Map<string, number>([
-  ["nb-iot", 0],
-  ["lte-m", 1],
-  ["lte", 2],
-  ["nr", 3],
-  ["utran", 4],
-  ["geran", 5],
-]);
-export const SERVICE_DATA = 0;
-export const SERVICE_SMS = 1;
-export const SERVICE_VOICE = 2;
-export const RAT_NB_IOT = 0;
-export const SERVICE_NAMES = [...SERVICE_INDEX.keys()];
-export const RAT_NAMES = [...RAT_INDEX.keys()];
+/** Service and radio names as files write them, and their codes (lib/core/enums SERVICES, RATS). */
+export const SERVICE_NAMES: readonly string[] = SERVICES;
+export const SERVICE_INDEX = new Map<string, number>(SERVICES.map((name, code) => [name, code]));
+export const RAT_NAMES: readonly string[] = RATS;
+export const RAT_INDEX = new Map<string, number>(RATS.map((name, code) => [name, code]));
+export const RAT_NB_IOT = RATS.indexOf("nb-iot");
 
 /** Unit of each numeric field, by field index. */
 export const UNITS: Record<number, string> = {

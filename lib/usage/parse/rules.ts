@@ -1,4 +1,5 @@
-import { RAT_NB_IOT, SERVICE_DATA, SERVICE_SMS, SERVICE_VOICE, USAGE_LIMITS } from "./fields";
+import { SERVICE_DATA, SERVICE_SMS, SERVICE_VOICE } from "../types";
+import { RAT_NB_IOT, USAGE_LIMITS } from "./fields";
 
 /** What a record counts and how it was carried: what the rules below judge (docs/usage-records.md). */
 export interface RecordQuantities {

@@ -1,7 +1,7 @@
 import type { RoamLedgerClient } from "../../chain/client";
 import { createDeviceIdDeriver } from "../../core/imsi";
 import type { Hex } from "../../util/hex";
-import { DEVICE_READ_CHUNK } from "../../devices/resolver";
+import { DEVICE_READ_CHUNK, STATUS } from "../../devices/resolver";
 import { recordIdToBytes32 } from "../leaf";
 import { parseUsageFile } from "../parse";
 import type { UsageBatch, UsageRecord } from "../types";
@@ -66,7 +66,7 @@ export async function disputeForeignDevices(client: RoamLedgerClient, self: Hex,
     const slice = deviceIds.slice(i, i + DEVICE_READ_CHUNK);
     const found = await client.devices.getDevices(slice);
     found.forEach((d, k) => {
-      if (Number(d.status) === 0 || (d.home as string).toLowerCase() !== self) notOurs.add(slice[k]);
+      if (Number(d.status) === STATUS.None || (d.home as string).toLowerCase() !== self) notOurs.add(slice[k]);
     });
   }
   records.forEach((r, i) => {

@@ -1,6 +1,5 @@
 import type { Payload } from "../payload";
-import { SERVICE_DATA, SERVICE_SIGNALLING, SERVICE_SMS, SERVICE_VOICE } from "../check";
-import { type ClassTotals, type UsageRecord, zeroTotals } from "../types";
+import { type ClassTotals, SERVICE_DATA, SERVICE_SIGNALLING, SERVICE_SMS, SERVICE_VOICE, type UsageRecord, zeroTotals } from "../types";
 
 /** Billable totals recomputed from the records (the fields a batch's totals claim of them). */
 export function totalsOfRecords(records: UsageRecord[]): Map<number, ClassTotals> {
