@@ -1,6 +1,7 @@
 import { createKeccak, type IHasher } from "hash-wasm";
 import { InputError } from "../core/errors";
 import type { Hex } from "../util/hex";
+import { checkRecordId, RECORD_ID_HINT, recordIdProblem } from "./recordId";
 import type { ParsedRecord, UsageRecord } from "./types";
 
 /**
@@ -116,8 +117,7 @@ export function packParsedRecord(p: ParsedPacking, out: Uint8Array, offset: numb
   }
   const r = p.record;
   const id = r.recordId;
-  const problem = recordIdProblem(id);
-  if (problem) throw new InputError(`record id "${id.slice(0, 40)}" ${problem}`, { hint: RECORD_ID_HINT });
+  checkRecordId(id);
   const deviceId = p.deviceId;
   const at = p.deviceIdAt ?? 0;
   if (p.deviceIdAt === undefined ? deviceId.length !== 32 : at < 0 || at + 32 > deviceId.length) {
@@ -191,22 +191,9 @@ export function unpackRecord(bytes: Uint8Array, offset = 0): UsageRecord {
   };
 }
 
-const RECORD_ID_HINT = "a record id is 1 to 32 printable ASCII characters (space to ~).";
-
-/** What is wrong with a record id, or undefined when it is fine. */
-function recordIdProblem(id: string): string | undefined {
-  if (id.length < 1 || id.length > 32) return "is not 1 to 32 characters long";
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return "has a character that is not printable ASCII";
-  }
-  return undefined;
-}
-
-/** A visited carrier's record id (1 to 32 printable ASCII characters) as bytes32, right-padded with zeros. */
+/** A visited carrier's record id (lib/usage/recordId.ts) as bytes32, right-padded with zeros. */
 export function recordIdToBytes32(id: string): Hex {
-  const problem = recordIdProblem(id);
-  if (problem) throw new InputError(`record id "${id.slice(0, 40)}" ${problem}`, { hint: RECORD_ID_HINT });
+  checkRecordId(id);
   return `0x${Buffer.from(id, "latin1").toString("hex").padEnd(64, "0")}`;
 }
 

@@ -40,9 +40,6 @@ export const USAGE_LIMITS = {
   maxThroughputKbps: 1e7,
 } as const;
 
-/** Record ids: printable ASCII without space, 1 to 32 characters (the leaf's bytes32). */
-export const MAX_RECORD_ID_LENGTH = 32;
-
 /** Longest line read; a longer one is rejected (MALFORMED) and skipped. */
 export const MAX_LINE_BYTES = 1 << 20;
 /** Characters of a rejected line kept in the reject. */

@@ -15,7 +15,6 @@ export { daysFromCivil } from "./dates";
 export {
   formatFromExtension,
   MAX_LINE_BYTES,
-  MAX_RECORD_ID_LENGTH,
   OPTIONAL_FIELDS,
   REQUIRED_FIELDS,
   USAGE_FIELDS,
@@ -23,6 +22,7 @@ export {
   type UsageField,
   type UsageFormat,
 } from "./fields";
+export { MAX_RECORD_ID_LENGTH } from "../recordId";
 export { checkHeader } from "./header";
 export { isReject, parseUsageLine, UsageLineParser } from "./lineParser";
 export type { LineParserOptions, ParseChunk, ParseOptions } from "./options";

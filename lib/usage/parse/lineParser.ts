@@ -1,6 +1,7 @@
 import type { Hex } from "../../util/hex";
 import { checkPlmnHex, formatPlmn, parsePlmn, plmnMcc, plmnMnc } from "../../core/plmn";
 import { checkPeriod, formatPeriod, periodBounds } from "../../core/period";
+import { recordIdProblem } from "../recordId";
 import { RecordIdSet } from "../recordIdSet";
 import type { ParsedRecord, Reject, RejectCode } from "../types";
 import { utcTimestamp } from "./dates";
@@ -32,7 +33,7 @@ import { columnFields } from "./header";
 import { LineFields } from "./lineFields";
 import type { LineParserOptions } from "./options";
 import { absurdVolume, inconsistent, type RecordQuantities } from "./rules";
-import { checkImsi, checkRecordId, NUM_NEGATIVE, NUM_TOO_BIG, truncateRaw } from "./values";
+import { checkImsi, NUM_NEGATIVE, NUM_TOO_BIG, truncateRaw } from "./values";
 
 type ParseOutcome = ParsedRecord | Reject;
 
@@ -141,7 +142,7 @@ export class UsageLineParser {
   /** The record id and IMSI are well-formed, the record is of this run's home network and served by ours. */
   private checkIdentity(line: number, raw: string): Reject | undefined {
     const fields = this.fields;
-    const idProblem = checkRecordId(fields.source(F_ID), fields.start(F_ID), fields.end(F_ID));
+    const idProblem = recordIdProblem(fields.source(F_ID), fields.start(F_ID), fields.end(F_ID));
     if (idProblem) return this.reject(line, "INVALID_RECORD_ID", `recordId ${idProblem}`, raw);
     const imsiProblem = checkImsi(fields.source(F_IMSI), fields.start(F_IMSI), fields.end(F_IMSI));
     if (imsiProblem) return this.reject(line, "INVALID_IMSI", `imsi ${imsiProblem}`, raw);

@@ -1,4 +1,4 @@
-import { MAX_RECORD_ID_LENGTH, RAW_MAX } from "./fields";
+import { RAW_MAX } from "./fields";
 
 /**
  * Checks of single field values, read in place (s[a, b)) so that a valid line costs no string per
@@ -63,19 +63,6 @@ export function describe(value: unknown): string {
 /** A rejected line as its reject keeps it. */
 export function truncateRaw(text: string): string {
   return text.length > RAW_MAX ? text.slice(0, RAW_MAX) : text;
-}
-
-/** What is wrong with the record id in s[a, b), or undefined. */
-export function checkRecordId(s: string, a: number, b: number): string | undefined {
-  if (b - a > MAX_RECORD_ID_LENGTH) return `is ${b - a} characters long, at most ${MAX_RECORD_ID_LENGTH}`;
-  for (let i = a; i < b; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 32 || c >= 127) {
-      const what = c === 32 ? "a space" : c < 32 ? "a control character" : "a non-ASCII character";
-      return `has ${what} at position ${i - a + 1} (printable ASCII only)`;
-    }
-  }
-  return undefined;
 }
 
 /** What is wrong with the IMSI in s[a, b), or undefined (15 digits, as lib/core/imsi.ts validateImsi). */

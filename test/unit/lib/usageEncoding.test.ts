@@ -32,7 +32,8 @@ import type { MerkleProof__Mock } from "../../../typechain-types";
 
 const hex = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => hexlify(b) as Hex);
 const uint = (bits: number) => fc.integer({ min: 0, max: Math.min(2 ** bits - 1, Number.MAX_SAFE_INTEGER) });
-const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 32 });
+/** Record ids: printable ASCII without spaces, 1 to 32 characters (lib/usage/recordId.ts). */
+const printable = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 32 });
 
 /** Any record the types allow, edge values included. */
 const anyRecord: fc.Arbitrary<UsageRecord> = fc.record({
@@ -201,8 +202,8 @@ describe("lib/usage encoding", function () {
       );
     });
 
-    it("refuses empty, long and non-ASCII ids", function () {
-      for (const id of ["", "x".repeat(33), "caf\u00e9", "tab\there"]) expect(() => recordIdToBytes32(id)).to.throw(InputError);
+    it("refuses empty, long and non-ASCII ids, and spaces as the parser does", function () {
+      for (const id of ["", "x".repeat(33), "caf\u00e9", "tab\there", "r 1"]) expect(() => recordIdToBytes32(id)).to.throw(InputError);
       expect(() => bytes32ToRecordId(`0x${"0".repeat(64)}`)).to.throw(InputError);
       expect(() => bytes32ToRecordId(`0x4100${"0".repeat(60)}41`)).to.throw(InputError);
     });
