@@ -147,21 +147,21 @@ export class DeviceResolver {
   /** The devices of `imsis`, in the same order, reading what is not cached (one cache lookup per IMSI). */
   async resolveEach(imsis: readonly string[]): Promise<ResolvedDevice[]> {
     const out = new Array<ResolvedDevice>(imsis.length);
-    let missing: string[] | undefined;
-    let missingAt: number[] | undefined;
+    const missingAt: number[] = [];
     for (let i = 0; i < imsis.length; i++) {
       const d = this.byImsi.get(imsis[i]);
-      if (d) {
-        out[i] = d;
-      } else {
-        (missing ??= []).push(imsis[i]);
-        (missingAt ??= []).push(i);
-      }
+      if (d) out[i] = d;
+      else missingAt.push(i);
     }
-    if (!missing) return out;
-    const unique = [...new Set(missing)];
+    if (missingAt.length === 0) return out;
+    const unique = [...new Set(missingAt.map((at) => imsis[at]))];
     for (let i = 0; i < unique.length; i += DEVICE_READ_CHUNK) await this.read(unique.slice(i, i + DEVICE_READ_CHUNK));
-    missingAt!.forEach((at, k) => (out[at] = this.byImsi.get(missing![k])!));
+    for (const at of missingAt) {
+      const d = this.byImsi.get(imsis[at]);
+      // read() resolves every IMSI it is given, known to the registry or not.
+      if (d === undefined) throw new Error(`the device of IMSI ${imsis[at]} was read but not kept`);
+      out[at] = d;
+    }
     return out;
   }
 

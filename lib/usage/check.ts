@@ -1,6 +1,7 @@
 import { BILLING } from "../core/enums";
 import type { Hex } from "../util/hex";
-import { STATUS, type ResolvedDevice } from "../devices/resolver";
+import { type PolicyRules, type ResolvedDevice, STATUS } from "../devices/resolver";
+import { InputError } from "../core/errors";
 import { newDeviceState, PRESENCE_GAP_DAYS, type DeviceState } from "./state";
 import { type ParsedRecord, SERVICE_DATA, SERVICE_SIGNALLING } from "./types";
 
@@ -79,7 +80,12 @@ export class RecordChecker {
   }
 
   check(record: ParsedRecord, device: ResolvedDevice): CheckOutcome {
-    const policy = device.policy!;
+    if (!hasPolicy(device)) {
+      throw new InputError(`device ${device.deviceId} is not registered`, {
+        hint: "only registered devices are checked against a policy.",
+      });
+    }
+    const policy = device.policy;
     // The device's state, cached on the device for this checker: one map lookup per device, not per record.
     let s: DeviceState;
     if (device.stateOwner === this.state) {
@@ -125,8 +131,8 @@ export class RecordChecker {
     return { billing, tariffClass: policy.tariffClass, newlyActive, newRoamerDay, becameRoamer, daysPresent };
   }
 
-  private billing(record: ParsedRecord, device: ResolvedDevice, s: DeviceState, day: number): number {
-    const policy = device.policy!;
+  private billing(record: ParsedRecord, device: RegisteredDevice, s: DeviceState, day: number): number {
+    const policy = device.policy;
     // Count usage first: it happened whatever we bill.
     const bytes = record.service === SERVICE_DATA ? record.bytesUp + record.bytesDown : 0;
     const events = record.service === SERVICE_SIGNALLING ? record.events : 0;
@@ -174,6 +180,13 @@ export class RecordChecker {
     }
     return BILLING_CODE.Billable;
   }
+}
+
+/** A resolved device the registry knows, with its policy. */
+type RegisteredDevice = ResolvedDevice & { policy: PolicyRules };
+
+function hasPolicy(device: ResolvedDevice): device is RegisteredDevice {
+  return device.policy !== undefined;
 }
 
 /** The stricter of the policy's and the agreement's limits; 0 means no limit. */

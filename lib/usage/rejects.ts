@@ -78,7 +78,12 @@ export class RejectsWriter {
     if (this.pending.length === 0) return;
     const text = this.pending;
     this.pending = "";
-    await this.handle!.write(text, null, "utf8");
+    await this.openHandle().write(text, null, "utf8");
+  }
+
+  private openHandle(): fs.promises.FileHandle {
+    if (this.handle === undefined) throw new Error(`RejectsWriter is ${this.state}`);
+    return this.handle;
   }
 
   /** Rejects per code, only codes that occurred, in REJECT_CODES order. */
@@ -96,8 +101,9 @@ export class RejectsWriter {
     if (this.state !== "open") throw new Error(`RejectsWriter is ${this.state}`);
     try {
       await this.flush();
-      await this.handle!.sync();
-      await this.handle!.close();
+      const handle = this.openHandle();
+      await handle.sync();
+      await handle.close();
       this.handle = undefined;
       await fs.promises.rename(this.tmp, this.path);
       this.state = "closed";
