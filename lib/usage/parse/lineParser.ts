@@ -42,6 +42,30 @@ export function isReject(outcome: ParseOutcome): outcome is Reject {
   return "code" in outcome;
 }
 
+/** The values of the line being parsed, read so far (one per parser, refilled for each line). */
+class RecordDraft implements RecordQuantities {
+  service = 0;
+  rat = 0;
+  startTime = 0;
+  duration = 0;
+  bytesUp = 0;
+  bytesDown = 0;
+  events = 0;
+  latencyMs = 0;
+  throughputKbps = 0;
+
+  /** The first count field, in field order, that holds a NUM_ code instead of a count. */
+  firstBadCount(): number | undefined {
+    if (this.duration < 0) return F_DURATION;
+    if (this.bytesUp < 0) return F_UP;
+    if (this.bytesDown < 0) return F_DOWN;
+    if (this.events < 0) return F_EVENTS;
+    if (this.latencyMs < 0) return F_LATENCY;
+    if (this.throughputKbps < 0) return F_THROUGHPUT;
+    return undefined;
+  }
+}
+
 /**
  * Validates single lines against one run's settings (home, visited, period, CSV columns). Keeps the
  * ids of the records it accepted, to reject later duplicates. Used by parseUsageFile; exposed for
@@ -66,18 +90,7 @@ export class UsageLineParser {
   private readonly ids: RecordIdSet;
   private readonly plmnCache = new Map<string, Hex | null>();
   private readonly fields: LineFields;
-  /** The values of the current line read so far. */
-  private readonly draft: RecordQuantities & { startTime: number } = {
-    service: 0,
-    rat: 0,
-    startTime: 0,
-    duration: 0,
-    bytesUp: 0,
-    bytesDown: 0,
-    events: 0,
-    latencyMs: 0,
-    throughputKbps: 0,
-  };
+  private readonly draft = new RecordDraft();
 
   constructor(options: LineParserOptions) {
     checkPlmnHex(options.home, "home");
@@ -204,23 +217,17 @@ export class UsageLineParser {
     return undefined;
   }
 
-  /** Reads the counts into the draft, in field order: whole numbers >= 0 (an absent optional one is 0). */
+  /** Reads the counts into the draft: whole numbers >= 0 (an absent optional one is 0); else the first bad one's reject. */
   private readCounts(line: number, raw: string): Reject | undefined {
-    const fields = this.fields;
-    const draft = this.draft;
+    const { fields, draft } = this;
     draft.duration = fields.count(F_DURATION);
-    if (draft.duration < 0) return this.countReject(line, F_DURATION, draft.duration, raw);
     draft.bytesUp = fields.count(F_UP);
-    if (draft.bytesUp < 0) return this.countReject(line, F_UP, draft.bytesUp, raw);
     draft.bytesDown = fields.count(F_DOWN);
-    if (draft.bytesDown < 0) return this.countReject(line, F_DOWN, draft.bytesDown, raw);
     draft.events = fields.count(F_EVENTS);
-    if (draft.events < 0) return this.countReject(line, F_EVENTS, draft.events, raw);
     draft.latencyMs = fields.count(F_LATENCY);
-    if (draft.latencyMs < 0) return this.countReject(line, F_LATENCY, draft.latencyMs, raw);
     draft.throughputKbps = fields.count(F_THROUGHPUT);
-    if (draft.throughputKbps < 0) return this.countReject(line, F_THROUGHPUT, draft.throughputKbps, raw);
-    return undefined;
+    const bad = draft.firstBadCount();
+    return bad === undefined ? undefined : this.countReject(line, bad, fields.count(bad), raw);
   }
 
   private countReject(line: number, f: number, n: number, raw: string): Reject {

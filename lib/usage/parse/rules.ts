@@ -1,17 +1,11 @@
-import { SERVICE_DATA, SERVICE_SMS, SERVICE_VOICE } from "../types";
+import { type ParsedRecord, SERVICE_DATA, SERVICE_SMS, SERVICE_VOICE } from "../types";
 import { RAT_NB_IOT, USAGE_LIMITS } from "./fields";
 
 /** What a record counts and how it was carried: what the rules below judge (docs/usage-records.md). */
-export interface RecordQuantities {
-  service: number;
-  rat: number;
-  duration: number;
-  bytesUp: number;
-  bytesDown: number;
-  events: number;
-  latencyMs: number;
-  throughputKbps: number;
-}
+export type RecordQuantities = Pick<
+  ParsedRecord,
+  "service" | "rat" | "duration" | "bytesUp" | "bytesDown" | "events" | "latencyMs" | "throughputKbps"
+>;
 
 /** Which quantity is beyond what one call event can be (USAGE_LIMITS), or undefined. */
 export function absurdVolume(q: RecordQuantities): string | undefined {

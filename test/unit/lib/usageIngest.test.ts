@@ -5,7 +5,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ingestWorld, ingestUsage, type IngestWorld } from "../../helpers/ingest";
 import { PLMN } from "../../helpers/fixtures";
 import { createDeviceIdDeriver } from "../../../lib/core/imsi";
-import { verifyBatch } from "../../../lib/usage/verify";
+import { verifyBatch, type VerifyOptions } from "../../../lib/usage/verify";
 import { parseUsageFile } from "../../../lib/usage/parse";
 import { MALFORMED_REJECT_CODES, MALFORMED_KINDS } from "../../../lib/usage/generate";
 import { openPayload } from "../../../lib/usage/payload";
@@ -22,8 +22,8 @@ async function world(): Promise<IngestWorld> {
   return ingestWorld({ devices: 150 });
 }
 
-/** DE's check of one batch (optionally against its own records). */
-function verifyAsHome(w: IngestWorld, batchId: Hex, ownFile?: string) {
+/** DE's check of one batch (optionally against its own records, or with other options). */
+function verifyAsHome(w: IngestWorld, batchId: Hex, over: Partial<VerifyOptions> = {}) {
   return verifyBatch({
     batchId,
     client: w.de,
@@ -31,7 +31,7 @@ function verifyAsHome(w: IngestWorld, batchId: Hex, ownFile?: string) {
     pairKeyFor: async () => w.pairKey,
     store: w.store,
     imsiKey: w.deImsiKey,
-    ownFile,
+    ...over,
   });
 }
 
@@ -307,16 +307,6 @@ describe("lib/usage/ingest", function () {
   it("lets the home carrier reject a batch whose payload is missing or not the one committed", async function () {
     const w = (await loadFixture(world)).freshLocal();
     const [first, second] = (await ingestUsage(w.ingestOptions())).batches;
-    const check = (batchId: Hex, over: { store?: ContentStore; rejectMissing?: boolean; dryRun?: boolean }) =>
-      verifyBatch({
-        batchId,
-        client: w.de,
-        self: PLMN.DE,
-        pairKeyFor: async () => w.pairKey,
-        store: w.store,
-        imsiKey: w.deImsiKey,
-        ...over,
-      });
     // A store that answers the first batch's payload hash with the second batch's payload (same pair and period: it opens).
     const swapped: ContentStore = {
       get: (hash) => w.store.get(hash === first.payloadHash ? second.payloadHash : hash),
@@ -324,10 +314,10 @@ describe("lib/usage/ingest", function () {
       has: (hash) => w.store.has(hash),
       describe: () => "swapped",
     };
-    expect(await check(first.id, { store: swapped, dryRun: true })).to.include({ payload: "ROOT_MISMATCH", action: "none" });
+    expect(await verifyAsHome(w, first.id, { store: swapped, dryRun: true })).to.include({ payload: "ROOT_MISMATCH", action: "none" });
 
     fs.rmSync(path.join(w.store.dir, `${second.payloadHash.slice(2)}.bin`));
-    const missing = await check(second.id, { rejectMissing: true });
+    const missing = await verifyAsHome(w, second.id, { rejectMissing: true });
     expect(missing).to.include({ payload: "PAYLOAD_MISSING", action: "rejected" });
     expect(missing.txHashes).to.have.length(1);
     expect((await w.c.ledger.getBatch(second.id)).status).to.equal(3n);
@@ -371,7 +361,7 @@ describe("lib/usage/ingest", function () {
 
     const disputedIn: Hex[] = [];
     for (const b of summary.batches) {
-      const report = await verifyAsHome(w, b.id, own);
+      const report = await verifyAsHome(w, b.id, { ownFile: own });
       if (report.disputed.length) disputedIn.push(b.id);
       for (const d of report.disputed) expect(d).to.include({ recordId, reason: "VOLUME_MISMATCH" });
       expect(report.action).to.equal(report.disputed.length ? "disputed-and-accepted" : "accepted");
