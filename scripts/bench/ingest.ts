@@ -66,7 +66,7 @@ export async function ingestWorld(node: CrashNode, records: number, step: Step):
  * fresh copy of the visited carrier's local state and payload store, so each run does the whole work;
  * the batches are on-chain after the first run, so later runs send nothing: the throughput the command
  * reports excludes chain time in any case (device reads and fraud flags are taken off, see
- * lib/usage/ingest.ts). Extra environment (e.g. ROAMLEDGER_SEAL_THREAD) goes to the command.
+ * lib/usage/ingest/). Extra environment (e.g. ROAMLEDGER_SEAL_THREAD) goes to the command.
  */
 export async function runIngest(
   x: IngestWorldOf,
