@@ -16,7 +16,11 @@ export const REJECTS_HEADER = "line,code,reason,raw";
 const RAW_MAX = 200;
 const FLUSH_CHARS = 1 << 18;
 
-/** Quotes a CSV field when it holds a comma, a quote or a line break. */
+/**
+ * Quotes a CSV field when it holds a comma, a quote or a line break. Not lib/util/csv's csvLine (yet):
+ * csv-stringify leaves a field with a lone CR unquoted, and a raw line may hold one; readers that take
+ * CR as a line break (Python's csv, spreadsheets) would split the reject there.
+ */
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
