@@ -422,7 +422,7 @@ async function main() {
       signer: visited.signer,
       chainId,
       imsiKey: visited.keystore.partnerImsiKey(visited.plmn, home.plmn),
-      pairKey: await pairKeyWith(visited.client, visited.keystore, visited.hex, home.hex),
+      pairKey: await pairKeyWith(visited.client, { keystore: visited.keystore, self: visited.hex, partner: home.hex }),
       workDir: pairWorkDir(visited.keystore.root, visited.hex, home.hex),
       store,
       batchSize: BATCH_SIZE,
@@ -509,7 +509,7 @@ async function main() {
           batchId: b.id,
           client: home.client,
           self: home.hex,
-          pairKeyFor: (v) => pairKeyWith(home.client, home.keystore, home.hex, v),
+          pairKeyFor: (v) => pairKeyWith(home.client, { keystore: home.keystore, self: home.hex, partner: v }),
           store,
           imsiKey: home.keystore.imsiKey(home.plmn),
           ownFile: own,
@@ -602,7 +602,7 @@ async function main() {
       payee: visited.hex,
       period,
       perspective: "payee",
-      payloads: { key: await pairKeyWith(visited.client, visited.keystore, visited.hex, home.hex), store },
+      payloads: { key: await pairKeyWith(visited.client, { keystore: visited.keystore, self: visited.hex, partner: home.hex }), store },
       fromBlock: ingestFrom,
     });
     const model = buildInvoiceModel(data);

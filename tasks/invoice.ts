@@ -58,7 +58,7 @@ async function payloadsFor(
     };
   }
   try {
-    return { key: await pairKeyWith(client, ks, self, partner), store: storeFor(ks, store) };
+    return { key: await pairKeyWith(client, { keystore: ks, self, partner }), store: storeFor(ks, store) };
   } catch (err) {
     return { unavailable: (err as Error).message.split("\n")[0] };
   }

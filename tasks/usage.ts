@@ -95,7 +95,7 @@ task(
         const self = await memberOfSigner(client, ROLE_BITS.carrier);
         const ks = keystoreFor(args.keystore);
         const imsiKey = ks.partnerImsiKey(self.text, formatPlmn(home));
-        const pairKey = await pairKeyWith(client, ks, self.plmn, home);
+        const pairKey = await pairKeyWith(client, { keystore: ks, self: self.plmn, partner: home });
         const { chainId } = await hre.ethers.provider.getNetwork();
         collectGarbageSooner();
         const summary = await ingestUsage({
@@ -169,7 +169,7 @@ task(
           batchId: batchId as Hex,
           client,
           self: self.plmn,
-          pairKeyFor: (visited) => pairKeyWith(client, ks, self.plmn, visited),
+          pairKeyFor: (visited) => pairKeyWith(client, { keystore: ks, self: self.plmn, partner: visited }),
           store: storeFor(ks, args.store),
           imsiKey: ks.imsiKey(self.text),
           ownFile: args.own,

@@ -34,9 +34,11 @@ export class TxQueue {
     await this.tail;
     const receipts: TransactionReceipt[] = [];
     for (const { label, tx } of this.sent) {
-      const receipt = await withDecodedRevert(async () => (await tx.wait())!).catch((error: unknown) => {
+      const receipt = await withDecodedRevert(() => tx.wait()).catch((error: unknown) => {
         throw failedOnChain(error, label, tx) ?? error;
       });
+      // wait() with its default of one confirmation returns null only for a transaction replaced or dropped.
+      if (receipt === null) throw new TransactionFailedError(`${label}: transaction ${tx.hash} has no receipt`);
       receipts.push(receipt);
     }
     return receipts;

@@ -1,4 +1,5 @@
 import type { DeviceRegistry } from "../../typechain-types";
+import { DEVICE_STATUSES } from "../core/enums";
 import { createDeviceIdDeriver } from "../core/imsi";
 import { hexToBytes, type Hex } from "../util/hex";
 import type { PolicyStruct } from "./policy";
@@ -21,8 +22,13 @@ export interface PolicyRules {
   allowedNetworks: Set<string>;
 }
 
-/** Device status codes, as the contract's `DeviceStatus`. */
-export const STATUS = { None: 0, Active: 1, Suspended: 2, FraudFlagged: 3 } as const;
+/** Device status codes, as the contract's `DeviceStatus` (their names in DEVICE_STATUSES). */
+export const STATUS = {
+  None: DEVICE_STATUSES.indexOf("none"),
+  Active: DEVICE_STATUSES.indexOf("active"),
+  Suspended: DEVICE_STATUSES.indexOf("suspended"),
+  FraudFlagged: DEVICE_STATUSES.indexOf("fraud-flagged"),
+} as const;
 
 /** A device as the visited carrier's ingest sees it. `index` numbers devices of one run from 0. */
 export interface ResolvedDevice {
@@ -141,21 +147,21 @@ export class DeviceResolver {
   /** The devices of `imsis`, in the same order, reading what is not cached (one cache lookup per IMSI). */
   async resolveEach(imsis: readonly string[]): Promise<ResolvedDevice[]> {
     const out = new Array<ResolvedDevice>(imsis.length);
-    let missing: string[] | undefined;
-    let missingAt: number[] | undefined;
+    const missingAt: number[] = [];
     for (let i = 0; i < imsis.length; i++) {
       const d = this.byImsi.get(imsis[i]);
-      if (d) {
-        out[i] = d;
-      } else {
-        (missing ??= []).push(imsis[i]);
-        (missingAt ??= []).push(i);
-      }
+      if (d) out[i] = d;
+      else missingAt.push(i);
     }
-    if (!missing) return out;
-    const unique = [...new Set(missing)];
+    if (missingAt.length === 0) return out;
+    const unique = [...new Set(missingAt.map((at) => imsis[at]))];
     for (let i = 0; i < unique.length; i += DEVICE_READ_CHUNK) await this.read(unique.slice(i, i + DEVICE_READ_CHUNK));
-    missingAt!.forEach((at, k) => (out[at] = this.byImsi.get(missing![k])!));
+    for (const at of missingAt) {
+      const d = this.byImsi.get(imsis[at]);
+      // read() resolves every IMSI it is given, known to the registry or not.
+      if (d === undefined) throw new Error(`the device of IMSI ${imsis[at]} was read but not kept`);
+      out[at] = d;
+    }
     return out;
   }
 

@@ -198,7 +198,7 @@ async function readNotBillable(
     const s = summaries[i];
     let payload;
     try {
-      payload = openPayload(source.key, await source.store.get(s.payloadHash), s, RECORD_BYTES);
+      payload = openPayload(source.key, await source.store.get(s.payloadHash), s);
     } catch (err) {
       return {
         available: false,

@@ -1,12 +1,26 @@
 import { hexToBytes, type Hex } from "../util/hex";
 import type { CheckOutcome } from "./check";
-import { SERVICE_DATA, SERVICE_SMS, SERVICE_SIGNALLING, SERVICE_VOICE } from "./check";
-import { LeafHasher, packParsedRecord, RECORD_BYTES } from "./leaf";
+import { LeafHasher, packParsedRecord, type ParsedPacking, RECORD_BYTES } from "./leaf";
 import { merkleRoot } from "./merkle";
 import { sealPayload, type PayloadHeader } from "./payload";
 import type { SealThread } from "./sealThread";
 import type { ContentStore } from "./store";
-import type { ClassTotals, ParsedRecord, UsageBatch } from "./types";
+import {
+  type ClassTotals,
+  type ParsedRecord,
+  SERVICE_DATA,
+  SERVICE_SIGNALLING,
+  SERVICE_SMS,
+  SERVICE_VOICE,
+  type UsageBatch,
+} from "./types";
+
+/** The device of a record: its id, and where its 32 bytes are when the caller has them (a resolved device). */
+export interface BatchDevice {
+  deviceId: Hex;
+  ids?: Uint8Array;
+  idAt?: number;
+}
 
 export interface SealedBatch {
   sequence: number;
@@ -52,6 +66,8 @@ export class BatchBuilder {
    * buffers once, not 14 MB (and the doublings up to it) per batch of 100,000 records.
    */
   private readonly spare: { packed: Buffer; leaves: Buffer }[] = [];
+  /** What packParsedRecord takes, made for the first record and refilled for each: no object per record. */
+  private packing: ParsedPacking | undefined;
 
   private constructor(
     private readonly hasher: LeafHasher,
@@ -101,23 +117,29 @@ export class BatchBuilder {
   }
 
   /**
-   * Adds a checked record. The device id's bytes come from `ids` at `idAt` (the resolver's table of
-   * device ids) when given, else from `deviceId`, converted once per device and batch.
+   * Adds a checked record of a device. The device id's bytes come from `device.ids` at `device.idAt` (the
+   * resolver's table of device ids) when given, else from `device.deviceId`, converted once per device
+   * and batch.
    */
-  add(r: ParsedRecord, deviceId: Hex, outcome: CheckOutcome, ids?: Uint8Array, idAt = 0): void {
+  add(r: ParsedRecord, outcome: CheckOutcome, device: BatchDevice): void {
     this.ensureCapacity();
-    let idBytes = ids;
-    if (!idBytes) {
-      idBytes = this.deviceIdBytes.get(deviceId);
-      if (!idBytes) {
-        idBytes = hexToBytes(deviceId, { byteLength: 32, what: "device id" });
-        this.deviceIdBytes.set(deviceId, idBytes);
-      }
-      idAt = 0;
+    const deviceId = device.deviceId;
+    const idBytes = device.ids ?? this.idBytesOf(deviceId);
+    const deviceIdAt = device.ids ? (device.idAt ?? 0) : 0;
+    let packing = this.packing;
+    if (packing === undefined) {
+      packing = { record: r, deviceId: idBytes, deviceIdAt, tariffClass: outcome.tariffClass, billing: outcome.billing };
+      this.packing = packing;
+    } else {
+      packing.record = r;
+      packing.deviceId = idBytes;
+      packing.deviceIdAt = deviceIdAt;
+      packing.tariffClass = outcome.tariffClass;
+      packing.billing = outcome.billing;
     }
     const offset = this.n * RECORD_BYTES;
-    packParsedRecord(r, idBytes, outcome.tariffClass, outcome.billing, this.packed, offset, idAt);
-    if (!this.opts.thread) this.hasher.leafInto(this.packed, offset, this.leaves, this.n * 32);
+    packParsedRecord(packing, this.packed, offset);
+    if (!this.opts.thread) this.leaves.set(this.hasher.leafAt(this.packed, offset), this.n * 32);
     this.n++;
 
     if (outcome.billing === 0) {
@@ -168,11 +190,21 @@ export class BatchBuilder {
     }
   }
 
+  /** A device id's 32 bytes, converted once per device and batch. */
+  private idBytesOf(deviceId: Hex): Uint8Array {
+    let idBytes = this.deviceIdBytes.get(deviceId);
+    if (!idBytes) {
+      idBytes = hexToBytes(deviceId, { byteLength: 32, what: "device id" });
+      this.deviceIdBytes.set(deviceId, idBytes);
+    }
+    return idBytes;
+  }
+
   /** The leaf of the record added last (hashed now when a thread hashes the batch later). */
   lastLeaf(): Uint8Array {
     const i = this.n - 1;
     if (i < 0) throw new RangeError("no record was added since the last seal");
-    if (this.opts.thread) return this.hasher.leaf(this.packed.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES));
+    if (this.opts.thread) return this.hasher.leafAt(this.packed, i * RECORD_BYTES);
     return this.leaves.subarray(i * 32, i * 32 + 32);
   }
 

@@ -1,17 +1,19 @@
+import { BILLING } from "../core/enums";
 import type { Hex } from "../util/hex";
-import { STATUS, type ResolvedDevice } from "../devices/resolver";
+import { type PolicyRules, type ResolvedDevice, STATUS } from "../devices/resolver";
+import { InputError } from "../core/errors";
 import { newDeviceState, PRESENCE_GAP_DAYS, type DeviceState } from "./state";
-import type { ParsedRecord } from "./types";
+import { type ParsedRecord, SERVICE_DATA, SERVICE_SIGNALLING } from "./types";
 
-/** `Billing` codes of contracts/types/UsageTypes.sol. */
+/** `Billing` codes of contracts/types/UsageTypes.sol, by their names in BILLING (lib/core/enums). */
 export const BILLING_CODE = {
-  Billable: 0,
-  ServiceNotAllowed: 1,
-  NetworkNotAllowed: 2,
-  DailyCapExceeded: 3,
-  MonthlyCapExceeded: 4,
-  DeviceSuspended: 5,
-  PolicyNotValid: 6,
+  Billable: BILLING.indexOf("billable"),
+  ServiceNotAllowed: BILLING.indexOf("service-not-allowed"),
+  NetworkNotAllowed: BILLING.indexOf("network-not-allowed"),
+  DailyCapExceeded: BILLING.indexOf("daily-cap-exceeded"),
+  MonthlyCapExceeded: BILLING.indexOf("monthly-cap-exceeded"),
+  DeviceSuspended: BILLING.indexOf("device-suspended"),
+  PolicyNotValid: BILLING.indexOf("policy-not-valid"),
 } as const;
 
 /** Billing codes that are out-of-policy use: flagged as fraud on-chain. */
@@ -19,10 +21,6 @@ export function isFraud(billing: number): boolean {
   return billing >= BILLING_CODE.ServiceNotAllowed && billing <= BILLING_CODE.MonthlyCapExceeded;
 }
 
-const SERVICE_DATA = 0;
-const SERVICE_SMS = 1;
-const SERVICE_VOICE = 2;
-const SERVICE_SIGNALLING = 3;
 const DAY = 86_400;
 
 /** What one record did to the device's state beyond its billing code. */
@@ -51,13 +49,26 @@ export interface CheckOutcome {
  * crash independent of the flags the first run already sent.
  */
 export class RecordChecker {
-  constructor(
-    private readonly state: Map<string, DeviceState>,
-    private readonly visited: Hex,
-    private readonly period: number,
+  private readonly state: Map<string, DeviceState>;
+  private readonly visited: Hex;
+  private readonly period: number;
+  private readonly agreementRoamingDays: number;
+
+  constructor(options: {
+    /** The pair's device states, kept across runs (updated in place). */
+    state: Map<string, DeviceState>;
+    /** Our own network, where the records were served. */
+    visited: Hex;
+    /** yyyymm. */
+    period: number;
     /** The agreement's permanent-roaming limit in days (0: none). */
-    private readonly agreementRoamingDays: number,
-  ) {}
+    agreementRoamingDays: number;
+  }) {
+    this.state = options.state;
+    this.visited = options.visited;
+    this.period = options.period;
+    this.agreementRoamingDays = options.agreementRoamingDays;
+  }
 
   stateOf(deviceId: string): DeviceState {
     let s = this.state.get(deviceId);
@@ -69,7 +80,12 @@ export class RecordChecker {
   }
 
   check(record: ParsedRecord, device: ResolvedDevice): CheckOutcome {
-    const policy = device.policy!;
+    if (!hasPolicy(device)) {
+      throw new InputError(`device ${device.deviceId} is not registered`, {
+        hint: "only registered devices are checked against a policy.",
+      });
+    }
+    const policy = device.policy;
     // The device's state, cached on the device for this checker: one map lookup per device, not per record.
     let s: DeviceState;
     if (device.stateOwner === this.state) {
@@ -115,8 +131,8 @@ export class RecordChecker {
     return { billing, tariffClass: policy.tariffClass, newlyActive, newRoamerDay, becameRoamer, daysPresent };
   }
 
-  private billing(record: ParsedRecord, device: ResolvedDevice, s: DeviceState, day: number): number {
-    const policy = device.policy!;
+  private billing(record: ParsedRecord, device: RegisteredDevice, s: DeviceState, day: number): number {
+    const policy = device.policy;
     // Count usage first: it happened whatever we bill.
     const bytes = record.service === SERVICE_DATA ? record.bytesUp + record.bytesDown : 0;
     const events = record.service === SERVICE_SIGNALLING ? record.events : 0;
@@ -166,11 +182,16 @@ export class RecordChecker {
   }
 }
 
+/** A resolved device the registry knows, with its policy. */
+type RegisteredDevice = ResolvedDevice & { policy: PolicyRules };
+
+function hasPolicy(device: ResolvedDevice): device is RegisteredDevice {
+  return device.policy !== undefined;
+}
+
 /** The stricter of the policy's and the agreement's limits; 0 means no limit. */
 export function roamingLimit(policyDays: number, agreementDays: number): number {
   if (policyDays === 0) return agreementDays;
   if (agreementDays === 0) return policyDays;
   return Math.min(policyDays, agreementDays);
 }
-
-export { SERVICE_DATA, SERVICE_SMS, SERVICE_VOICE, SERVICE_SIGNALLING };

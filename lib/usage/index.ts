@@ -9,6 +9,7 @@ export * from "./merkle";
 export * from "./pair";
 export * from "./parse";
 export * from "./payload";
+export * from "./recordId";
 export * from "./recordIdSet";
 export * from "./rejects";
 export * from "./sealThread";

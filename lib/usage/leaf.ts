@@ -1,6 +1,7 @@
 import { createKeccak, type IHasher } from "hash-wasm";
 import { InputError } from "../core/errors";
 import type { Hex } from "../util/hex";
+import { checkRecordId, RECORD_ID_HINT, recordIdProblem } from "./recordId";
 import type { ParsedRecord, UsageRecord } from "./types";
 
 /**
@@ -94,37 +95,40 @@ export function packRecord(r: UsageRecord, out: Uint8Array, offset = 0): void {
   packTail(r, r.tariffClass, r.billing, out, o);
 }
 
+/** What {@link packParsedRecord} packs: a parsed record, its device id and the check's tariff class and billing code. */
+export interface ParsedPacking {
+  record: ParsedRecord;
+  /** The device id's 32 bytes, at `deviceIdAt` (a table of ids), or the whole array when it is absent. */
+  deviceId: Uint8Array;
+  deviceIdAt?: number;
+  tariffClass: number;
+  billing: number;
+}
+
 /**
- * Packs the record made of a parsed record, its device id (32 bytes) and the check's tariff class and
- * billing code: the same 111 bytes as {@link packRecord} of the `UsageRecord` with `recordIdToBytes32(r.recordId)`,
- * without building that record or any hex string (the ingest's hot path, lib/usage/batchBuilder.ts).
- * Throws as packRecord and recordIdToBytes32 do.
+ * Packs a parsed record with its device id, tariff class and billing code at `offset` of `out`: the same
+ * 111 bytes as {@link packRecord} of the `UsageRecord` with `recordIdToBytes32(r.recordId)`, without
+ * building that record or any hex string (the ingest's hot path, lib/usage/batchBuilder.ts, which refills
+ * one `ParsedPacking` per record). Throws as packRecord and recordIdToBytes32 do.
  */
-export function packParsedRecord(
-  r: ParsedRecord,
-  deviceId: Uint8Array,
-  tariffClass: number,
-  billing: number,
-  out: Uint8Array,
-  offset: number,
-  /** Where the 32 bytes of the device id start in `deviceId` (a table of ids); without it, `deviceId` is the 32 bytes. */
-  deviceIdAt?: number,
-): void {
+export function packParsedRecord(p: ParsedPacking, out: Uint8Array, offset: number): void {
   if (offset < 0 || offset + RECORD_BYTES > out.length) {
     throw new RangeError(`packParsedRecord: ${RECORD_BYTES} bytes do not fit at offset ${offset} of ${out.length}`);
   }
+  const r = p.record;
   const id = r.recordId;
-  const problem = recordIdProblem(id);
-  if (problem) throw new InputError(`record id "${id.slice(0, 40)}" ${problem}`, { hint: RECORD_ID_HINT });
-  const at = deviceIdAt ?? 0;
-  if (deviceIdAt === undefined ? deviceId.length !== 32 : at < 0 || at + 32 > deviceId.length)
+  checkRecordId(id);
+  const deviceId = p.deviceId;
+  const at = p.deviceIdAt ?? 0;
+  if (p.deviceIdAt === undefined ? deviceId.length !== 32 : at < 0 || at + 32 > deviceId.length) {
     throw badField("deviceId", "must be 32 bytes");
+  }
   const o = offset;
   for (let i = 0; i < id.length; i++) out[o + i] = id.charCodeAt(i);
   out.fill(0, o + id.length, o + 32);
   // A loop, not set(subarray): no object per record on the hot path.
   for (let i = 0; i < 32; i++) out[o + 32 + i] = deviceId[at + i];
-  packTail(r, tariffClass, billing, out, o);
+  packTail(r, p.tariffClass, p.billing, out, o);
 }
 
 /** Bytes 64 to 110 of a packing: everything after the two ids. */
@@ -187,22 +191,9 @@ export function unpackRecord(bytes: Uint8Array, offset = 0): UsageRecord {
   };
 }
 
-const RECORD_ID_HINT = "a record id is 1 to 32 printable ASCII characters (space to ~).";
-
-/** What is wrong with a record id, or undefined when it is fine. */
-function recordIdProblem(id: string): string | undefined {
-  if (id.length < 1 || id.length > 32) return "is not 1 to 32 characters long";
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return "has a character that is not printable ASCII";
-  }
-  return undefined;
-}
-
-/** A visited carrier's record id (1 to 32 printable ASCII characters) as bytes32, right-padded with zeros. */
+/** A visited carrier's record id (lib/usage/recordId.ts) as bytes32, right-padded with zeros. */
 export function recordIdToBytes32(id: string): Hex {
-  const problem = recordIdProblem(id);
-  if (problem) throw new InputError(`record id "${id.slice(0, 40)}" ${problem}`, { hint: RECORD_ID_HINT });
+  checkRecordId(id);
   return `0x${Buffer.from(id, "latin1").toString("hex").padEnd(64, "0")}`;
 }
 
@@ -236,9 +227,9 @@ export class LeafHasher {
     return this.keccak.init().update(packed).digest("binary");
   }
 
-  /** Writes the leaf of the record packed at `packedOffset` of `packed` into `out` at `outOffset`. */
-  leafInto(packed: Uint8Array, packedOffset: number, out: Uint8Array, outOffset: number): void {
-    out.set(this.leaf(packed.subarray(packedOffset, packedOffset + RECORD_BYTES)), outOffset);
+  /** The leaf of the record packed at `offset` of `packed`. */
+  leafAt(packed: Uint8Array, offset: number): Uint8Array {
+    return this.leaf(packed.subarray(offset, offset + RECORD_BYTES));
   }
 
   /** The leaf of a record, as hex (packs it into an internal buffer). */
@@ -256,7 +247,7 @@ export class LeafHasher {
       throw new RangeError(`${packed.length} bytes do not hold ${count} packed records`);
     }
     const out = Buffer.allocUnsafe(count * 32);
-    for (let i = 0; i < count; i++) this.leafInto(packed, i * RECORD_BYTES, out, i * 32);
+    for (let i = 0; i < count; i++) out.set(this.leafAt(packed, i * RECORD_BYTES), i * 32);
     return out;
   }
 

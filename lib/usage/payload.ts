@@ -1,6 +1,7 @@
 import { CryptoError } from "../core/errors";
 import { hexToBytes, type Hex } from "../util/hex";
 import { decryptPayload, encryptPayload } from "../crypto/pairwise";
+import { RECORD_BYTES } from "./leaf";
 import type { ClassTotals } from "./types";
 
 /**
@@ -93,12 +94,8 @@ export function sealPayload(key: Uint8Array, payload: Payload): Uint8Array {
   return encryptPayload(key, encodePayload(payload), payloadAad(visited, home, period));
 }
 
-export function openPayload(
-  key: Uint8Array,
-  sealed: Uint8Array,
-  pair: { visited: Hex; home: Hex; period: number },
-  recordBytes: number,
-): Payload {
+/** Decrypts and decodes the payload of a batch of `pair` (its records packed as lib/usage/leaf.ts packs them). */
+export function openPayload(key: Uint8Array, sealed: Uint8Array, pair: { visited: Hex; home: Hex; period: number }): Payload {
   const plain = decryptPayload(key, sealed, payloadAad(pair.visited, pair.home, pair.period));
-  return decodePayload(plain, recordBytes);
+  return decodePayload(plain, RECORD_BYTES);
 }

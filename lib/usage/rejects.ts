@@ -16,7 +16,11 @@ export const REJECTS_HEADER = "line,code,reason,raw";
 const RAW_MAX = 200;
 const FLUSH_CHARS = 1 << 18;
 
-/** Quotes a CSV field when it holds a comma, a quote or a line break. */
+/**
+ * Quotes a CSV field when it holds a comma, a quote or a line break. Not lib/util/csv's csvLine (yet):
+ * csv-stringify leaves a field with a lone CR unquoted, and a raw line may hold one; readers that take
+ * CR as a line break (Python's csv, spreadsheets) would split the reject there.
+ */
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
@@ -78,7 +82,12 @@ export class RejectsWriter {
     if (this.pending.length === 0) return;
     const text = this.pending;
     this.pending = "";
-    await this.handle!.write(text, null, "utf8");
+    await this.openHandle().write(text, null, "utf8");
+  }
+
+  private openHandle(): fs.promises.FileHandle {
+    if (this.handle === undefined) throw new Error(`RejectsWriter is ${this.state}`);
+    return this.handle;
   }
 
   /** Rejects per code, only codes that occurred, in REJECT_CODES order. */
@@ -96,8 +105,9 @@ export class RejectsWriter {
     if (this.state !== "open") throw new Error(`RejectsWriter is ${this.state}`);
     try {
       await this.flush();
-      await this.handle!.sync();
-      await this.handle!.close();
+      const handle = this.openHandle();
+      await handle.sync();
+      await handle.close();
       this.handle = undefined;
       await fs.promises.rename(this.tmp, this.path);
       this.state = "closed";

@@ -78,7 +78,7 @@ export class SealThread {
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage(job, [args.packed.buffer as ArrayBuffer]);
     });
-    const payloadHash = answer.payloadHash ?? (await args.store.put(answer.sealed!));
+    const payloadHash = "payloadHash" in answer ? answer.payloadHash : await args.store.put(answer.sealed);
     return { root: answer.root, payloadHash, packed: answer.packed };
   }
 

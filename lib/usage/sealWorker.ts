@@ -23,13 +23,15 @@ export interface SealJob {
 }
 
 export type SealAnswer =
-  | { id: number; ok: true; root: Hex; payloadHash?: Hex; sealed?: Uint8Array; packed: Uint8Array }
+  | ({ id: number; ok: true; root: Hex; packed: Uint8Array } & ({ payloadHash: Hex } | { sealed: Uint8Array }))
   | { id: number; ok: false; name: string; message: string; shortMessage?: string; details?: string; hint?: string };
 
+/** One hasher for the thread's life, made on its first job. */
 let hasher: Promise<LeafHasher> | undefined;
 
 async function run(job: SealJob): Promise<SealAnswer> {
-  const leaves = (await (hasher ??= LeafHasher.create())).leavesOf(job.packed, job.count);
+  if (hasher === undefined) hasher = LeafHasher.create();
+  const leaves = (await hasher).leavesOf(job.packed, job.count);
   const root = await merkleRoot(leaves);
   const sealed = sealPayload(job.pairKey, { header: job.header, records: job.packed.subarray(0, job.count * RECORD_BYTES) });
   // The packed records go back with the answer (transferred), for the next batch to fill.
@@ -37,17 +39,20 @@ async function run(job: SealJob): Promise<SealAnswer> {
   return { id: job.id, ok: true, root, payloadHash: await new FolderStore(job.storeDir).put(sealed), packed: job.packed };
 }
 
-parentPort?.on("message", (job: SealJob) => {
-  run(job).then(
-    (answer) => {
-      const transfer = answer.ok
-        ? [answer.packed.buffer as ArrayBuffer, ...(answer.sealed ? [answer.sealed.buffer as ArrayBuffer] : [])]
-        : [];
-      parentPort!.postMessage(answer, transfer);
-    },
-    (error: Error & { shortMessage?: string; details?: string; hint?: string }) => {
-      const { name, message, shortMessage, details, hint } = error;
-      parentPort!.postMessage({ id: job.id, ok: false, name, message, shortMessage, details, hint } satisfies SealAnswer);
-    },
-  );
-});
+const port = parentPort;
+if (port) {
+  port.on("message", (job: SealJob) => {
+    run(job).then(
+      (answer) => {
+        const transfer = answer.ok
+          ? [answer.packed.buffer as ArrayBuffer, ...("sealed" in answer ? [answer.sealed.buffer as ArrayBuffer] : [])]
+          : [];
+        port.postMessage(answer, transfer);
+      },
+      (error: Error & { shortMessage?: string; details?: string; hint?: string }) => {
+        const { name, message, shortMessage, details, hint } = error;
+        port.postMessage({ id: job.id, ok: false, name, message, shortMessage, details, hint } satisfies SealAnswer);
+      },
+    );
+  });
+}

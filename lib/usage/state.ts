@@ -82,7 +82,9 @@ export function loadState(file: string): Map<string, DeviceState> {
   }
   for (const [id, values] of Object.entries(parsed.devices)) {
     const s = newDeviceState() as unknown as Record<string, number | boolean>;
-    FIELDS.forEach((field, i) => (s[field] = values[i]));
+    FIELDS.forEach((field, i) => {
+      s[field] = values[i];
+    });
     state.set(id, s as unknown as DeviceState);
   }
   return state;

@@ -60,7 +60,7 @@ export class FolderStore implements ContentStore {
     } catch (cause) {
       throw new StoreError(`payload ${hash} is not in the store ${this.dir}`, {
         cause,
-        hint: "point ROAMLEDGER_STORE (or --store) at the folder the visited carrier publishes its payloads to.",
+        hint: "use the store folder the visited carrier publishes its payloads to (ROAMLEDGER_STORE sets it).",
       });
     }
     if ((await payloadHashOf(data)) !== hash) {

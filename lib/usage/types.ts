@@ -1,9 +1,16 @@
+import { SERVICES } from "../core/enums";
 import type { Hex } from "../util/hex";
 
 /**
  * Shared shapes of the usage-record flow. They mirror contracts/types/UsageTypes.sol: numbers that fit
  * 2^53 are `number` (bytes per record, counts); sums that may not are `bigint`.
  */
+
+/** The leaf's `service` codes (a service's index in SERVICES, the contract's `Service`). */
+export const SERVICE_DATA = SERVICES.indexOf("data");
+export const SERVICE_SMS = SERVICES.indexOf("sms");
+export const SERVICE_VOICE = SERVICES.indexOf("voice");
+export const SERVICE_SIGNALLING = SERVICES.indexOf("signalling");
 
 /** Radio access technologies, in the order of the leaf's `rat` code. */
 export const RATS = ["nb-iot", "lte-m", "lte", "nr", "utran", "geran"] as const;

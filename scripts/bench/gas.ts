@@ -176,7 +176,7 @@ export async function buildSyntheticBatch(o: SyntheticBatchOptions): Promise<{ b
     r.throughputKbps = measured ? 100 + (i % 20_000) : 0;
     outcome.tariffClass = device.tariffClass;
     outcome.newlyActive = i < n; // first record of each device in this batch (one period, one batch)
-    builder.add(r, device.deviceId, outcome);
+    builder.add(r, outcome, device);
   }
   const { batch } = await builder.seal(o.pairKey, o.store);
   return { batch, id: batchId(batch), buildMs: performance.now() - t0 };

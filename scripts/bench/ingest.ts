@@ -66,7 +66,7 @@ export async function ingestWorld(node: CrashNode, records: number, step: Step):
  * fresh copy of the visited carrier's local state and payload store, so each run does the whole work;
  * the batches are on-chain after the first run, so later runs send nothing: the throughput the command
  * reports excludes chain time in any case (device reads and fraud flags are taken off, see
- * lib/usage/ingest.ts). Extra environment (e.g. ROAMLEDGER_SEAL_THREAD) goes to the command.
+ * lib/usage/ingest/). Extra environment (e.g. ROAMLEDGER_SEAL_THREAD) goes to the command.
  */
 export async function runIngest(
   x: IngestWorldOf,
@@ -134,7 +134,7 @@ export async function keccakOnSameLeaves(x: IngestWorldOf, repeats: number): Pro
   const batches = fs
     .readdirSync(last.store)
     .filter((f) => f.endsWith(".bin"))
-    .map((f) => openPayload(pairKey, fs.readFileSync(path.join(last.store, f)), pair, RECORD_BYTES).records);
+    .map((f) => openPayload(pairKey, fs.readFileSync(path.join(last.store, f)), pair).records);
   const leaves = batches.reduce((n, b) => n + b.length / RECORD_BYTES, 0);
   const hasher = await LeafHasher.create();
   const rates: number[] = [];

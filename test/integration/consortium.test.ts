@@ -381,7 +381,7 @@ describe("integration: a consortium on a separate node", function () {
           batchId,
           client: de,
           self: m.de.plmnHex,
-          pairKeyFor: (visited) => pairKeyWith(de, m.de.keystore, m.de.plmnHex, visited),
+          pairKeyFor: (visited) => pairKeyWith(de, { keystore: m.de.keystore, self: m.de.plmnHex, partner: visited }),
           store: new FolderStore(usage.store),
           imsiKey: m.de.keystore.imsiKey(m.de.plmn),
           ownFile: usage.own,
@@ -444,7 +444,7 @@ describe("integration: a consortium on a separate node", function () {
           signer: visited.wallet,
           chainId: BigInt(net.chainId),
           imsiKey: visited.keystore.partnerImsiKey(visited.plmn, home.plmn),
-          pairKey: await pairKeyWith(client(visited.key), visited.keystore, visited.plmnHex, home.plmnHex),
+          pairKey: await pairKeyWith(client(visited.key), { keystore: visited.keystore, self: visited.plmnHex, partner: home.plmnHex }),
           workDir: pairWorkDir(visited.home, visited.plmnHex, home.plmnHex),
           store,
         });
@@ -455,7 +455,7 @@ describe("integration: a consortium on a separate node", function () {
           batchId: b.id,
           client: client("br"),
           self: m.br.plmnHex,
-          pairKeyFor: (visited) => pairKeyWith(client("br"), m.br.keystore, m.br.plmnHex, visited),
+          pairKeyFor: (visited) => pairKeyWith(client("br"), { keystore: m.br.keystore, self: m.br.plmnHex, partner: visited }),
           store,
           imsiKey: m.br.keystore.imsiKey(m.br.plmn),
         });

@@ -465,7 +465,10 @@ describe("lib/invoice", function () {
         payer: DE,
         payee: BR,
         period: s.period,
-        payloads: { key: await pairKeyWith(s.br, ks, BR, DE), store: new FolderStore(path.join(s.keysDir, "store")) },
+        payloads: {
+          key: await pairKeyWith(s.br, { keystore: ks, self: BR, partner: DE }),
+          store: new FolderStore(path.join(s.keysDir, "store")),
+        },
       });
       const m = buildInvoiceModel(data);
       const inv = await s.escrow.invoice(DE, BR, s.period);

@@ -40,12 +40,7 @@ describe("lib/usage/sealThread", function () {
     try {
       const { root, payloadHash } = await thread.seal({ header: header(count), packed, count, pairKey: key, store });
       expect(root).to.equal(await merkleRoot((await LeafHasher.create()).leavesOf(copy)));
-      const opened = openPayload(
-        key,
-        await store.get(payloadHash),
-        { visited: PLMN.BR as Hex, home: PLMN.DE as Hex, period: 202611 },
-        RECORD_BYTES,
-      );
+      const opened = openPayload(key, await store.get(payloadHash), { visited: PLMN.BR as Hex, home: PLMN.DE as Hex, period: 202611 });
       expect(Buffer.from(opened.records).equals(copy)).to.equal(true);
       expect(opened.header.recordCount).to.equal(count);
     } finally {

@@ -72,7 +72,7 @@ function rec(over: Partial<ParsedRecord> = {}): ParsedRecord {
 describe("lib/usage/check", function () {
   describe("RecordChecker.check", function () {
     it("bills in-policy data and counts the device active once per period", function () {
-      const checker = new RecordChecker(new Map(), BR, PERIOD, 0);
+      const checker = new RecordChecker({ state: new Map(), visited: BR, period: PERIOD, agreementRoamingDays: 0 });
       const d = device(policy());
       const first = checker.check(rec(), d);
       const second = checker.check(rec(), d);
@@ -81,7 +81,7 @@ describe("lib/usage/check", function () {
     });
 
     it("does not bill a service the policy does not allow, and calls it fraud", function () {
-      const checker = new RecordChecker(new Map(), BR, PERIOD, 0);
+      const checker = new RecordChecker({ state: new Map(), visited: BR, period: PERIOD, agreementRoamingDays: 0 });
       const out = checker.check(rec({ service: 2, duration: 120 }), device(policy()));
       expect(out.billing).to.equal(BILLING_CODE.ServiceNotAllowed);
       expect(isFraud(out.billing)).to.equal(true);
@@ -89,30 +89,30 @@ describe("lib/usage/check", function () {
     });
 
     it("always allows signalling", function () {
-      const checker = new RecordChecker(new Map(), BR, PERIOD, 0);
+      const checker = new RecordChecker({ state: new Map(), visited: BR, period: PERIOD, agreementRoamingDays: 0 });
       expect(checker.check(rec({ service: 3, events: 4, bytesUp: 0, bytesDown: 0 }), device(policy())).billing).to.equal(0);
     });
 
     it("does not bill a suspended device, without calling it fraud", function () {
-      const checker = new RecordChecker(new Map(), BR, PERIOD, 0);
+      const checker = new RecordChecker({ state: new Map(), visited: BR, period: PERIOD, agreementRoamingDays: 0 });
       const out = checker.check(rec(), device(policy(), STATUS.Suspended));
       expect(out.billing).to.equal(BILLING_CODE.DeviceSuspended);
       expect(isFraud(out.billing)).to.equal(false);
     });
 
     it("bills a fraud-flagged device's in-policy records (the flag is about the others)", function () {
-      const checker = new RecordChecker(new Map(), BR, PERIOD, 0);
+      const checker = new RecordChecker({ state: new Map(), visited: BR, period: PERIOD, agreementRoamingDays: 0 });
       expect(checker.check(rec(), device(policy(), STATUS.FraudFlagged)).billing).to.equal(0);
     });
 
     it("refuses a network outside allowedNetworks", function () {
-      const checker = new RecordChecker(new Map(), BR, PERIOD, 0);
+      const checker = new RecordChecker({ state: new Map(), visited: BR, period: PERIOD, agreementRoamingDays: 0 });
       const out = checker.check(rec(), device(policy({ allowedNetworks: new Set(["0x130014"]) })));
       expect(out.billing).to.equal(BILLING_CODE.NetworkNotAllowed);
     });
 
     it("refuses records outside the policy's validity", function () {
-      const checker = new RecordChecker(new Map(), BR, PERIOD, 0);
+      const checker = new RecordChecker({ state: new Map(), visited: BR, period: PERIOD, agreementRoamingDays: 0 });
       const d = device(policy({ validFrom: NOV1 + 2 * DAY, validUntil: NOV1 + 3 * DAY }));
       expect(checker.check(rec({ startTime: NOV1 + DAY }), d).billing).to.equal(BILLING_CODE.PolicyNotValid);
       expect(checker.check(rec({ startTime: NOV1 + 2 * DAY }), d).billing).to.equal(0);
@@ -120,7 +120,7 @@ describe("lib/usage/check", function () {
     });
 
     it("counts the daily byte cap per UTC day and starts again the next day", function () {
-      const checker = new RecordChecker(new Map(), BR, PERIOD, 0);
+      const checker = new RecordChecker({ state: new Map(), visited: BR, period: PERIOD, agreementRoamingDays: 0 });
       const d = device(policy({ dailyBytesCap: 1000 }));
       expect(checker.check(rec({ bytesUp: 400, bytesDown: 500 }), d).billing).to.equal(0); // 900
       expect(checker.check(rec({ bytesUp: 50, bytesDown: 50 }), d).billing).to.equal(0); // 1000: at the cap
@@ -129,7 +129,7 @@ describe("lib/usage/check", function () {
     });
 
     it("counts the monthly event cap on signalling only", function () {
-      const checker = new RecordChecker(new Map(), BR, PERIOD, 0);
+      const checker = new RecordChecker({ state: new Map(), visited: BR, period: PERIOD, agreementRoamingDays: 0 });
       const d = device(policy({ monthlyEventsCap: 10 }));
       expect(checker.check(rec({ service: 3, events: 10, bytesUp: 0, bytesDown: 0 }), d).billing).to.equal(0);
       expect(checker.check(rec({ bytesUp: 5000 }), d).billing).to.equal(0);
@@ -140,7 +140,7 @@ describe("lib/usage/check", function () {
 
     it("detects a permanent roamer at the stricter limit and counts each roamer-day once", function () {
       const state = new Map<string, DeviceState>();
-      const checker = new RecordChecker(state, BR, PERIOD, 10); // agreement: 10 days
+      const checker = new RecordChecker({ state, visited: BR, period: PERIOD, agreementRoamingDays: 10 }); // agreement: 10 days
       const d = device(policy({ maxVisitedDays: 20 }));
       const outcomes = [];
       for (let day = 0; day < 14; day++) outcomes.push(checker.check(rec({ startTime: NOV1 + day * DAY + 100 }), d));
@@ -156,12 +156,12 @@ describe("lib/usage/check", function () {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rl-state-"));
       const file = path.join(dir, "state.json");
       const d = device(policy({ maxVisitedDays: 40 }));
-      const october = new RecordChecker(new Map(), BR, 202610, 0);
+      const october = new RecordChecker({ state: new Map(), visited: BR, period: 202610, agreementRoamingDays: 0 });
       const OCT1 = Date.UTC(2026, 9, 1) / 1000;
       for (let day = 0; day < 31; day++) october.check(rec({ startTime: OCT1 + day * DAY }), d);
       saveState(file, (october as unknown as { state: Map<string, DeviceState> }).state);
 
-      const november = new RecordChecker(loadState(file), BR, PERIOD, 0);
+      const november = new RecordChecker({ state: loadState(file), visited: BR, period: PERIOD, agreementRoamingDays: 0 });
       const outcomes = [];
       for (let day = 0; day < 12; day++) outcomes.push(november.check(rec({ startTime: NOV1 + day * DAY }), d));
       // Day 41 of presence is 10 November (index 9).

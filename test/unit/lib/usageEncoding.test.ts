@@ -32,7 +32,8 @@ import type { MerkleProof__Mock } from "../../../typechain-types";
 
 const hex = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => hexlify(b) as Hex);
 const uint = (bits: number) => fc.integer({ min: 0, max: Math.min(2 ** bits - 1, Number.MAX_SAFE_INTEGER) });
-const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 32 });
+/** Record ids: printable ASCII without spaces, 1 to 32 characters (lib/usage/recordId.ts). */
+const printable = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 32 });
 
 /** Any record the types allow, edge values included. */
 const anyRecord: fc.Arbitrary<UsageRecord> = fc.record({
@@ -137,7 +138,11 @@ describe("lib/usage encoding", function () {
           const direct = new Uint8Array(offset + RECORD_BYTES);
           const reference = new Uint8Array(offset + RECORD_BYTES);
           direct.fill(0xee); // stale bytes of an earlier record must not leak into the padding
-          packParsedRecord(parsed, getBytes(r.deviceId), r.tariffClass, r.billing, direct, offset);
+          packParsedRecord(
+            { record: parsed, deviceId: getBytes(r.deviceId), tariffClass: r.tariffClass, billing: r.billing },
+            direct,
+            offset,
+          );
           packRecord({ ...r, recordId: recordIdToBytes32(id) }, reference, offset);
           expect(hexlify(direct.subarray(offset))).to.equal(hexlify(reference.subarray(offset)));
         }),
@@ -146,17 +151,26 @@ describe("lib/usage encoding", function () {
       const [r] = randomRecords(1, PLMN.DE, PLMN.BR, 7);
       const parsed: ParsedRecord = { ...r, line: 2, recordId: "R-1", imsi: "262010000000001" };
       const buf = new Uint8Array(RECORD_BYTES);
-      expect(() => packParsedRecord({ ...parsed, recordId: "x".repeat(33) }, getBytes(r.deviceId), 1, 0, buf, 0)).to.throw(
+      expect(() =>
+        packParsedRecord(
+          { record: { ...parsed, recordId: "x".repeat(33) }, deviceId: getBytes(r.deviceId), tariffClass: 1, billing: 0 },
+          buf,
+          0,
+        ),
+      ).to.throw(InputError, /record id/);
+      expect(() =>
+        packParsedRecord({ record: parsed, deviceId: getBytes(r.deviceId).subarray(1), tariffClass: 1, billing: 0 }, buf, 0),
+      ).to.throw(InputError, /field deviceId/);
+      expect(() =>
+        packParsedRecord({ record: { ...parsed, duration: -1 }, deviceId: getBytes(r.deviceId), tariffClass: 1, billing: 0 }, buf, 0),
+      ).to.throw(InputError, /field duration/);
+      expect(() => packParsedRecord({ record: parsed, deviceId: getBytes(r.deviceId), tariffClass: 256, billing: 0 }, buf, 0)).to.throw(
         InputError,
-        /record id/,
+        /field tariffClass/,
       );
-      expect(() => packParsedRecord(parsed, getBytes(r.deviceId).subarray(1), 1, 0, buf, 0)).to.throw(InputError, /field deviceId/);
-      expect(() => packParsedRecord({ ...parsed, duration: -1 }, getBytes(r.deviceId), 1, 0, buf, 0)).to.throw(
-        InputError,
-        /field duration/,
+      expect(() => packParsedRecord({ record: parsed, deviceId: getBytes(r.deviceId), tariffClass: 1, billing: 0 }, buf, 1)).to.throw(
+        RangeError,
       );
-      expect(() => packParsedRecord(parsed, getBytes(r.deviceId), 256, 0, buf, 0)).to.throw(InputError, /field tariffClass/);
-      expect(() => packParsedRecord(parsed, getBytes(r.deviceId), 1, 0, buf, 1)).to.throw(RangeError);
     });
 
     it("throws naming the field when a value does not fit its type", function () {
@@ -188,8 +202,8 @@ describe("lib/usage encoding", function () {
       );
     });
 
-    it("refuses empty, long and non-ASCII ids", function () {
-      for (const id of ["", "x".repeat(33), "caf\u00e9", "tab\there"]) expect(() => recordIdToBytes32(id)).to.throw(InputError);
+    it("refuses empty, long and non-ASCII ids, and spaces as the parser does", function () {
+      for (const id of ["", "x".repeat(33), "caf\u00e9", "tab\there", "r 1"]) expect(() => recordIdToBytes32(id)).to.throw(InputError);
       expect(() => bytes32ToRecordId(`0x${"0".repeat(64)}`)).to.throw(InputError);
       expect(() => bytes32ToRecordId(`0x4100${"0".repeat(60)}41`)).to.throw(InputError);
     });

@@ -5,7 +5,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ingestWorld, ingestUsage, type IngestWorld } from "../../helpers/ingest";
 import { PLMN } from "../../helpers/fixtures";
 import { createDeviceIdDeriver } from "../../../lib/core/imsi";
-import { verifyBatch } from "../../../lib/usage/verify";
+import { verifyBatch, type VerifyOptions } from "../../../lib/usage/verify";
 import { parseUsageFile } from "../../../lib/usage/parse";
 import { MALFORMED_REJECT_CODES, MALFORMED_KINDS } from "../../../lib/usage/generate";
 import { openPayload } from "../../../lib/usage/payload";
@@ -13,6 +13,8 @@ import { RECORD_BYTES, unpackRecord } from "../../../lib/usage/leaf";
 import { fetchBatchSummary } from "../../../lib/usage/verify";
 import type { Hex } from "../../../lib/util/hex";
 import type { ContentStore } from "../../../lib/usage/store";
+import { ConfigError, InputError } from "../../../lib/core/errors";
+import { cliMessage } from "../../../tasks/cli/errors";
 
 const STATUS = { Active: 1n, FraudFlagged: 3n };
 
@@ -20,8 +22,8 @@ async function world(): Promise<IngestWorld> {
   return ingestWorld({ devices: 150 });
 }
 
-/** DE's check of one batch (optionally against its own records). */
-function verifyAsHome(w: IngestWorld, batchId: Hex, ownFile?: string) {
+/** DE's check of one batch (optionally against its own records, or with other options). */
+function verifyAsHome(w: IngestWorld, batchId: Hex, over: Partial<VerifyOptions> = {}) {
   return verifyBatch({
     batchId,
     client: w.de,
@@ -29,7 +31,7 @@ function verifyAsHome(w: IngestWorld, batchId: Hex, ownFile?: string) {
     pairKeyFor: async () => w.pairKey,
     store: w.store,
     imsiKey: w.deImsiKey,
-    ownFile,
+    ...over,
   });
 }
 
@@ -99,7 +101,7 @@ describe("lib/usage/ingest", function () {
     for (const b of summary.batches) {
       expect((await w.c.ledger.getBatch(b.id)).status).to.equal(1n);
       const { batch } = await fetchBatchSummary(w.de, b.id);
-      const payload = openPayload(w.pairKey, await w.store.get(batch.payloadHash), batch, RECORD_BYTES);
+      const payload = openPayload(w.pairKey, await w.store.get(batch.payloadHash), batch);
       for (let i = 0; i < batch.recordCount; i++) if (unpackRecord(payload.records, i * RECORD_BYTES).billing === 0) billableInPayloads++;
       const report = await verifyAsHome(w, b.id);
       expect(report.payload).to.equal("ok");
@@ -275,6 +277,52 @@ describe("lib/usage/ingest", function () {
     }
   });
 
+  it("refuses a bad batch size, and a new file while an earlier run is unfinished, naming what finishes it", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => expect.fail("no error"),
+        (e: unknown) => e,
+      );
+    const tooSmall = await failure(ingestUsage(w.ingestOptions({ batchSize: 0 })));
+    expect(tooSmall)
+      .to.be.instanceOf(InputError)
+      .and.to.deep.include({ location: { param: "batchSize" } });
+
+    const runs = path.join(w.ingestOptions().workDir, "runs");
+    fs.mkdirSync(runs, { recursive: true });
+    const earlier = { status: "sealed", file: "/data/october.csv", home: PLMN.DE, period: 202610 };
+    fs.writeFileSync(path.join(runs, `${"0".repeat(32)}.json`), JSON.stringify(earlier));
+    const unfinished = await failure(ingestUsage(w.ingestOptions()));
+    expect(unfinished).to.be.instanceOf(ConfigError);
+    expect((unfinished as ConfigError).next).to.deep.equal({
+      operation: "usage:ingest",
+      args: { file: "/data/october.csv", home: "262-01", period: "2026-10" },
+    });
+    expect(cliMessage(unfinished as ConfigError)).to.include(
+      "run `npx hardhat usage:ingest --file /data/october.csv --home 262-01 --period 2026-10`",
+    );
+  });
+
+  it("lets the home carrier reject a batch whose payload is missing or not the one committed", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const [first, second] = (await ingestUsage(w.ingestOptions())).batches;
+    // A store that answers the first batch's payload hash with the second batch's payload (same pair and period: it opens).
+    const swapped: ContentStore = {
+      get: (hash) => w.store.get(hash === first.payloadHash ? second.payloadHash : hash),
+      put: (data) => w.store.put(data),
+      has: (hash) => w.store.has(hash),
+      describe: () => "swapped",
+    };
+    expect(await verifyAsHome(w, first.id, { store: swapped, dryRun: true })).to.include({ payload: "ROOT_MISMATCH", action: "none" });
+
+    fs.rmSync(path.join(w.store.dir, `${second.payloadHash.slice(2)}.bin`));
+    const missing = await verifyAsHome(w, second.id, { rejectMissing: true });
+    expect(missing).to.include({ payload: "PAYLOAD_MISSING", action: "rejected" });
+    expect(missing.txHashes).to.have.length(1);
+    expect((await w.c.ledger.getBatch(second.id)).status).to.equal(3n);
+  });
+
   it("keeps a device's presence across periods and bills each roamer-day once", async function () {
     const w = (await loadFixture(world)).freshLocal();
     const summary = await ingestUsage(w.ingestOptions());
@@ -313,7 +361,7 @@ describe("lib/usage/ingest", function () {
 
     const disputedIn: Hex[] = [];
     for (const b of summary.batches) {
-      const report = await verifyAsHome(w, b.id, own);
+      const report = await verifyAsHome(w, b.id, { ownFile: own });
       if (report.disputed.length) disputedIn.push(b.id);
       for (const d of report.disputed) expect(d).to.include({ recordId, reason: "VOLUME_MISMATCH" });
       expect(report.action).to.equal(report.disputed.length ? "disputed-and-accepted" : "accepted");

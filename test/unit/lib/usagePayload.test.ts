@@ -50,7 +50,7 @@ describe("lib/usage/payload and store", function () {
 
   it("round-trips records and totals (bigints included) through encryption", function () {
     const p = payload();
-    const opened = openPayload(key, sealPayload(key, p), p.header, RECORD_BYTES);
+    const opened = openPayload(key, sealPayload(key, p), p.header);
     expect(opened.header).to.deep.equal(p.header);
     expect(Buffer.from(opened.records).equals(Buffer.from(p.records))).to.equal(true);
   });
@@ -68,16 +68,16 @@ describe("lib/usage/payload and store", function () {
     for (const at of [0, 20, sealed.length - 1]) {
       const tampered = Buffer.from(sealed);
       tampered[at] ^= 1;
-      expect(() => openPayload(key, tampered, p.header, RECORD_BYTES)).to.throw(CryptoError);
+      expect(() => openPayload(key, tampered, p.header)).to.throw(CryptoError);
     }
   });
 
   it("fails with another key or for another pair or period", function () {
     const p = payload();
     const sealed = sealPayload(key, p);
-    expect(() => openPayload(randomBytes(32), sealed, p.header, RECORD_BYTES)).to.throw(CryptoError);
-    expect(() => openPayload(key, sealed, { ...p.header, home: "0x130014" as Hex }, RECORD_BYTES)).to.throw(CryptoError);
-    expect(() => openPayload(key, sealed, { ...p.header, period: 202612 }, RECORD_BYTES)).to.throw(CryptoError);
+    expect(() => openPayload(randomBytes(32), sealed, p.header)).to.throw(CryptoError);
+    expect(() => openPayload(key, sealed, { ...p.header, home: "0x130014" as Hex })).to.throw(CryptoError);
+    expect(() => openPayload(key, sealed, { ...p.header, period: 202612 })).to.throw(CryptoError);
   });
 
   it("stores by keccak256, idempotently, and detects an altered object", async function () {

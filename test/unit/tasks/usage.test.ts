@@ -97,7 +97,7 @@ describe("tasks: usage:ingest, usage:verify, watch", function () {
     expect(await failureOf(hre.run("usage:ingest", { ...base, home: "26-01" }))).to.match(/--home/);
     expect(await failureOf(hre.run("usage:ingest", { ...base, file: path.join(env.dir, "nope.csv") }))).to.match(/does not exist/);
     expect(await failureOf(hre.run("usage:ingest", { ...base, home: "310-410" }))).to.match(/keys:receive/);
-    expect(await failureOf(hre.run("usage:ingest", { ...base, batchSize: 0 }))).to.match(/batch-size 0 is out of range/);
+    expect(await failureOf(hre.run("usage:ingest", { ...base, batchSize: 0 }))).to.match(/--batch-size: 0 is out of range/);
     expect(await failureOf(hre.run("usage:ingest", { ...base, from: FROM.outsider }))).to.match(/NotActiveOperator/);
     const heap = process.env.ROAMLEDGER_HEAP_GROWING_PERCENT;
     try {

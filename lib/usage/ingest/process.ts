@@ -1,0 +1,259 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { Signer } from "ethers";
+import { BILLING } from "../../core/enums";
+import { ConfigError } from "../../core/errors";
+import { formatPlmn } from "../../core/plmn";
+import { periodBounds } from "../../core/period";
+import { withDecodedRevert } from "../../chain/revert";
+import { TxQueue } from "../../chain/txQueue";
+import { DeviceResolver, registrySource, type ResolvedDevice, STATUS } from "../../devices/resolver";
+import { bytesToHex, type Hex } from "../../util/hex";
+import { noProgress, type ProgressReporter } from "../../util/progress";
+import { batchId as batchIdOf } from "../batch";
+import { BatchBuilder, type SealedBatch } from "../batchBuilder";
+import { type CheckOutcome, isFraud, RecordChecker } from "../check";
+import { formatFromExtension, type ParseChunk, parseUsageFile } from "../parse";
+import { RecordIdSet } from "../recordIdSet";
+import { RejectsWriter } from "../rejects";
+import { SealThread, sealOnThread } from "../sealThread";
+import { type DeviceState, loadState, saveState } from "../state";
+import type { ParsedRecord, Reject, RejectCode } from "../types";
+import { type Journal, type RoamerReport, sealedJournal, type StatePaths, statePaths, writeJournal } from "./journal";
+import { FLAGS_PER_TX, type IngestOptions, type RunIdentity } from "./types";
+
+type IdentifiedBatch = SealedBatch & { id: Hex };
+
+/**
+ * Processes the file of a new run and seals the run: reads, checks and batches every record (fraud
+ * flags are sent while the file is read), writes the new local state beside the old one and the journal
+ * that names both. Nothing else changes until the journal's batches are submitted.
+ */
+export async function processFile(opts: IngestOptions, run: RunIdentity): Promise<Journal> {
+  const agreementDays = await agreementRoamingDays(opts);
+  const paths = statePaths(opts.workDir, opts.period, run.runKey);
+  const fileSize = fs.statSync(opts.file).size;
+  const parts = await openRunParts(opts, { paths, fileSize, batchSize: run.batchSize, agreementDays });
+  const progress = (opts.progress ?? noProgress)({ label: `ingest ${path.basename(opts.file)}`, total: fileSize, unit: "bytes" });
+  const processor = new FileProcessor(opts, parts);
+  const started = { at: Date.now(), cpu: process.cpuUsage() };
+  try {
+    await processor.readFile(progress);
+  } catch (error) {
+    await processor.abort(progress);
+    throw error;
+  } finally {
+    await parts.thread?.close();
+  }
+  const rejects = await parts.rejects.close();
+  const chainMs = processor.chainMs + parts.resolver.readMs;
+  const processingMs = Date.now() - started.at - chainMs;
+  const cpu = process.cpuUsage(started.cpu);
+  progress.done(`${processor.accepted.toLocaleString("en-US")} records in ${processor.sealed.length} batch(es)`);
+
+  saveState(paths.statePending, parts.state);
+  await parts.seenIds.save(paths.idsPending);
+  const journal = sealedJournal(opts, run, {
+    counts: processor,
+    rejects,
+    devices: parts.resolver.devices.length,
+    flagTxs: parts.flags.hashes,
+    timing: { processingMs, chainMs, processingCpuMs: Math.round((cpu.user + cpu.system) / 1000) },
+  });
+  writeJournal(run.journalFile, journal);
+  return journal;
+}
+
+/**
+ * The agreement's permanent-roaming limit in days, as of the period's start (or now, before it starts).
+ * Chain time, not this machine's clock: the agreement in force is the one the contracts will see.
+ */
+async function agreementRoamingDays(opts: IngestOptions): Promise<number> {
+  const { client, home, visited } = opts;
+  const [start] = periodBounds(opts.period);
+  const now = await chainTime(opts.signer);
+  const agreementTime = BigInt(start) > now ? now : BigInt(start);
+  if (!(await client.agreements.hasActiveAgreement(home, visited, now))) {
+    throw new ConfigError(`${formatPlmn(visited)} and ${formatPlmn(home)} have no roaming agreement in force`, {
+      hint: "propose one (agreement:propose) and have the partner accept it (agreement:accept) before billing usage.",
+    });
+  }
+  const [terms] = await withDecodedRevert(() => client.agreements.termsAt(home, visited, agreementTime)).catch(() =>
+    client.agreements.termsAt(home, visited, now),
+  );
+  return Number(terms.permanentRoamingDays);
+}
+
+async function chainTime(signer: Signer): Promise<bigint> {
+  const latest = await signer.provider?.getBlock("latest");
+  if (!latest) {
+    throw new ConfigError("cannot read the chain's latest block", { hint: "connect the signer to a provider of the chain." });
+  }
+  return BigInt(latest.timestamp);
+}
+
+/** What processing a file works with, opened once per run. */
+interface RunParts {
+  state: Map<string, DeviceState>;
+  seenIds: RecordIdSet;
+  resolver: DeviceResolver;
+  checker: RecordChecker;
+  builder: BatchBuilder;
+  rejects: RejectsWriter;
+  flags: TxQueue;
+  thread?: SealThread;
+}
+
+async function openRunParts(
+  opts: IngestOptions,
+  how: { paths: StatePaths; fileSize: number; batchSize: number; agreementDays: number },
+): Promise<RunParts> {
+  const { client, visited, home, period } = opts;
+  const state = loadState(how.paths.state);
+  // One table for the ids of the period's earlier files and of this one (with their lines), sized once
+  // for both: about 100 bytes per CSV record, 250 per JSON line, as the parser estimates.
+  const seenIds = await RecordIdSet.load(how.paths.ids, {
+    missingOk: true,
+    withValues: true,
+    room: Math.ceil(how.fileSize / (formatFromExtension(opts.file) === "jsonl" ? 250 : 100)),
+  });
+  const resolver = new DeviceResolver(opts.deviceSource ?? registrySource(client.devices), opts.imsiKey);
+  const checker = new RecordChecker({ state, visited, period, agreementRoamingDays: how.agreementDays });
+  const thread = sealOnThread(how.fileSize) ? new SealThread() : undefined;
+  try {
+    const builder = await BatchBuilder.create({ visited, home, period, batchSize: how.batchSize, thread });
+    const rejects = await RejectsWriter.open(opts.file);
+    return { state, seenIds, resolver, checker, builder, rejects, flags: new TxQueue(opts.log), thread };
+  } catch (error) {
+    await thread?.close();
+    throw error;
+  }
+}
+
+/** The reading of one file: each record checked, batched and counted; fraud flagged as it is found. */
+class FileProcessor {
+  lines = 0;
+  accepted = 0;
+  billable = 0;
+  /** Time spent sending fraud flags and waiting for them (the device reads are the resolver's). */
+  chainMs = 0;
+  readonly sealed: IdentifiedBatch[] = [];
+  readonly roamers: RoamerReport[] = [];
+  readonly flagged = new Set<string>();
+  readonly notBillable: Record<string, number> = {};
+  private readonly pendingFlags: { id: Hex; reason: number; evidenceHash: Hex }[] = [];
+  private readonly pendingRejects: Reject[] = [];
+  /** The batch being sealed (on the thread, while the next one fills): one at a time, in order. */
+  private sealing: Promise<IdentifiedBatch> | undefined;
+
+  constructor(
+    private readonly opts: IngestOptions,
+    private readonly parts: RunParts,
+  ) {}
+
+  async readFile(progress: ProgressReporter): Promise<void> {
+    const { file, home, visited, period } = this.opts;
+    for await (const chunk of parseUsageFile(file, { home, visited, period, seenIds: this.parts.seenIds })) {
+      await this.takeChunk(chunk);
+      progress.update(chunk.bytesRead, `${this.accepted.toLocaleString("en-US")} records`);
+    }
+    if (this.parts.builder.count > 0) await this.startSeal();
+    await this.finishSealing();
+    await this.sendFlags();
+    const t = Date.now();
+    await this.parts.flags.drain();
+    this.chainMs += Date.now() - t;
+  }
+
+  /** After a failure: waits for the batch being sealed, drops the rejects file and the flags' results. */
+  async abort(progress: ProgressReporter): Promise<void> {
+    await this.sealing?.catch(() => {});
+    await this.parts.rejects.abort();
+    progress.done("failed");
+    await this.parts.flags.drain().catch(() => {});
+  }
+
+  private async takeChunk(chunk: ParseChunk): Promise<void> {
+    const { rejects, resolver, builder } = this.parts;
+    await rejects.write(chunk.rejects);
+    this.lines += chunk.records.length + chunk.rejects.length;
+    const devices = await resolver.resolveEach(chunk.records.map((r) => r.imsi));
+    for (let i = 0; i < chunk.records.length; i++) {
+      if (this.takeRecord(chunk.records[i], devices[i]) && builder.full) await this.startSeal();
+    }
+    if (this.pendingRejects.length > 0) await rejects.write(this.pendingRejects.splice(0));
+    // Fraud is reported while the file is read, not at the end: the home carrier sees it at once.
+    await this.sendFlags();
+  }
+
+  /** Checks a record of a resolved device and adds it to the batch; false when it is rejected. */
+  private takeRecord(record: ParsedRecord, device: ResolvedDevice): boolean {
+    const home = this.opts.home;
+    if (device.status === STATUS.None) {
+      this.rejectRecord(record, "UNKNOWN_DEVICE", `imsi: no device of ${formatPlmn(home)} is registered for this IMSI`);
+      return false;
+    }
+    if (device.home !== home) {
+      this.rejectRecord(record, "DEVICE_OF_OTHER_HOME", `imsi: the device is registered by ${formatPlmn(device.home)}`);
+      return false;
+    }
+    const outcome = this.parts.checker.check(record, device);
+    this.parts.builder.add(record, outcome, device);
+    this.accepted++;
+    this.count(outcome, device);
+    return true;
+  }
+
+  /** Counts the record's billing; queues a fraud flag and a permanent-roamer report when it calls for them. */
+  private count(outcome: CheckOutcome, device: ResolvedDevice): void {
+    if (outcome.billing === 0) {
+      this.billable++;
+    } else {
+      const name = BILLING[outcome.billing];
+      this.notBillable[name] = (this.notBillable[name] ?? 0) + 1;
+      if (isFraud(outcome.billing) && !this.flagged.has(device.deviceId)) {
+        this.flagged.add(device.deviceId);
+        if (device.status !== STATUS.FraudFlagged) {
+          this.pendingFlags.push({ id: device.deviceId, reason: outcome.billing, evidenceHash: this.lastLeaf() });
+        }
+      }
+    }
+    if (outcome.becameRoamer) {
+      this.roamers.push({ deviceId: device.deviceId, daysPresent: outcome.daysPresent, evidenceHash: this.lastLeaf() });
+    }
+  }
+
+  private lastLeaf(): Hex {
+    return bytesToHex(this.parts.builder.lastLeaf());
+  }
+
+  private rejectRecord(record: ParsedRecord, code: RejectCode, reason: string): void {
+    this.pendingRejects.push({ line: record.line, code, reason, raw: record.imsi ? `${record.recordId},${record.imsi}` : "" });
+    // Not committed: a later file of the period may bring the record again.
+    this.parts.seenIds.keepOut(record.recordId);
+  }
+
+  /** Sends every pending flag, FLAGS_PER_TX per transaction, without waiting for them to be mined. */
+  private async sendFlags(): Promise<void> {
+    const devices = this.opts.client.devices;
+    while (this.pendingFlags.length > 0) {
+      const chunk = this.pendingFlags.splice(0, FLAGS_PER_TX);
+      const t = Date.now();
+      await this.parts.flags.send(`fraud flags for ${chunk.length} device(s)`, () => devices.flagFraud(chunk));
+      this.chainMs += Date.now() - t;
+    }
+  }
+
+  /** Seals the full batch once the one before it is sealed. */
+  private async startSeal(): Promise<void> {
+    await this.finishSealing();
+    const { pairKey, store } = this.opts;
+    this.sealing = this.parts.builder.seal(pairKey, store).then((sealed) => ({ ...sealed, id: batchIdOf(sealed.batch) }));
+    this.sealing.catch(() => {}); // awaited later; a failure surfaces there
+  }
+
+  private async finishSealing(): Promise<void> {
+    if (this.sealing) this.sealed.push(await this.sealing);
+    this.sealing = undefined;
+  }
+}

@@ -1,0 +1,115 @@
+import type { Signer } from "ethers";
+import type { RoamLedgerClient } from "../../chain/client";
+import type { DeviceSource } from "../../devices/resolver";
+import type { Hex } from "../../util/hex";
+import type { ProgressFactory } from "../../util/progress";
+import type { ContentStore } from "../store";
+import type { RejectCode } from "../types";
+
+/** Records per batch unless told otherwise: ~14 MB of leaves and packed records in memory per batch. */
+export const DEFAULT_BATCH_SIZE = 100_000;
+/** The most records per batch. */
+export const MAX_BATCH_SIZE = 4_000_000;
+/**
+ * Fraud flags per transaction (the registry takes up to 2,000): about 40,000 gas each, so a transaction
+ * stays under 16,777,216 gas, the per-transaction cap of EIP-7825 that nodes apply to gas estimates
+ * (anvil does) and that networks enforce from the Osaka fork on.
+ */
+export const FLAGS_PER_TX = 300;
+/** Permanent-roamer reports per transaction: about 32,500 gas each, under the same cap. */
+export const ROAMERS_PER_TX = 300;
+
+export interface IngestOptions {
+  file: string;
+  /** The home partner the file bills, and our own PLMN (bytes3 hex). */
+  home: Hex;
+  visited: Hex;
+  /** yyyymm. */
+  period: number;
+  /** Connected to an operator of the visited carrier (signs batches, sends flags). */
+  client: RoamLedgerClient;
+  signer: Signer;
+  chainId: bigint;
+  /** The home carrier's IMSI key, as shared with us (keys:receive). */
+  imsiKey: Uint8Array;
+  /** Pairwise payload key of (visited, home). */
+  pairKey: Uint8Array;
+  /** Local state of this (visited, home) pair: presence, counters, run journals. */
+  workDir: string;
+  store: ContentStore;
+  /** 1 to MAX_BATCH_SIZE; DEFAULT_BATCH_SIZE when absent. */
+  batchSize?: number;
+  /** Overrides the registry reads (tests). */
+  deviceSource?: DeviceSource;
+  /** Reports progress of reading the file and of submitting batches (default: nothing reported). */
+  progress?: ProgressFactory;
+  /** Status lines (submissions, flags). */
+  log?: (line: string) => void;
+}
+
+export interface BatchOutcome {
+  id: Hex;
+  sequence: number;
+  records: number;
+  payloadHash: Hex;
+  /** new: sent by this run; existing: already on-chain (an earlier, interrupted run sent it). */
+  submitted?: "new" | "existing";
+  txHash?: string;
+  gasUsed?: string;
+}
+
+export interface IngestSummary {
+  runKey: string;
+  file: string;
+  status: "done";
+  /** True when an earlier run had already ingested this exact file: nothing was sent. */
+  alreadyDone: boolean;
+  lines: number;
+  accepted: number;
+  rejected: number;
+  rejectsByCode: Partial<Record<RejectCode, number>>;
+  rejectsFile?: string;
+  billable: number;
+  notBillableByReason: Record<string, number>;
+  flaggedDevices: number;
+  flagTxs: string[];
+  permanentRoamers: number;
+  roamerTxs: string[];
+  devices: number;
+  batches: BatchOutcome[];
+  /**
+   * Processing (parse, validate, resolve devices from the cache, check, aggregate, Merkle, encrypt, store),
+   * chain excluded: the time spent in device and policy reads and in sending fraud flags is taken off.
+   */
+  processingMs: number;
+  recordsPerSec: number;
+  /** Chain time taken off `processingMs`: device and policy reads, fraud flags sent and mined. */
+  chainMs?: number;
+  /** Hashing the file (sha-256, for the run key), before processing. */
+  fileHashMs?: number;
+  /**
+   * CPU time of the process (all its threads) while processing, chain waits included (they cost
+   * little CPU): on a machine busy with other work, the wall-clock `processingMs` grows, this does not.
+   */
+  processingCpuMs?: number;
+  /**
+   * Peak resident memory of the process (all of it: Node, the parser, caches), MB: at the end of the
+   * command (processing, submissions, reports); a summary read back from an unfinished run's journal has
+   * the peak at the end of processing.
+   */
+  peakRssMb?: number;
+}
+
+/** Who a run is: its key (from the file's content and the run's parameters) and where its journal goes. */
+export interface RunIdentity {
+  runKey: string;
+  fileHash: string;
+  fileHashMs: number;
+  batchSize: number;
+  journalFile: string;
+}
+
+/** This process's peak resident memory so far, MB. */
+export function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
