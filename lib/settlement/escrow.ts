@@ -132,7 +132,7 @@ export async function resolveToken(client: RoamLedgerClient, self: Hex, opts: { 
 export function amountArg(text: string | undefined, token: TokenInfo, arg = "--amount"): bigint {
   if (text === undefined || text === "")
     throw new InputError(`${arg} is required`, { hint: "give it in token units, e.g. --amount 1000.50." });
-  const units = parseAmount(text, token.decimals, { file: arg });
+  const units = parseAmount(text, token.decimals, { location: { file: arg } });
   if (units === 0n) throw new InputError(`${arg} must be more than 0`, { location: { file: arg } });
   return units;
 }
