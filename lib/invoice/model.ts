@@ -11,7 +11,7 @@ import { AbiCoder, keccak256 } from "ethers";
 import { BaseError } from "../core/errors";
 import { formatPlmn } from "../core/plmn";
 import { isoTime, type TermsLike } from "../agreements/terms";
-import { BPS, BYTES_PER_MB, rateInvoice, type Rating, type TierLike } from "../settlement/rating";
+import { BYTES_PER_MB, dataBands, rateInvoice, type Rating } from "../settlement/rating";
 import { formatPeriod, periodBounds } from "../core/period";
 import type { Hex } from "../util/hex";
 import { zeroTotals, type ClassTotals } from "../usage/types";
@@ -342,47 +342,6 @@ export function displayBps(bps: number): string {
   const whole = Math.floor(bps / 100);
   const rest = bps % 100;
   return `${whole}${rest ? `.${String(rest).padStart(2, "0").replace(/0$/, "")}` : ""} %`;
-}
-
-export interface DataBand {
-  /** Bytes. */
-  from: bigint;
-  /** Bytes; null: open-ended. */
-  to: bigint | null;
-  bytes: bigint;
-  discountBps: number;
-  /**
-   * Base units. The class's data charge is one floor over all bands (RatingLib); a band's amount is the
-   * difference of that floor taken over the running sum, so the bands add up to the charge exactly and
-   * each is within one base unit of its exact share.
-   */
-  amount: bigint;
-}
-
-/**
- * The data charge of `volume` bytes cut into the tier bands that carry volume, as `dataCharge` in
- * lib/settlement/rating.ts (and RatingLib) cuts it. Sum of `amount` = dataCharge(volume, perMb, tiers).
- */
-export function dataBands(volume: bigint, perMb: bigint, tiers: readonly TierLike[]): DataBand[] {
-  const bands: DataBand[] = [];
-  const divisor = BYTES_PER_MB * BPS;
-  let scaled = 0n;
-  let floorSoFar = 0n;
-  let lower = 0n;
-  let discount = 0;
-  for (let j = 0; j <= tiers.length && volume > lower; j++) {
-    const upper = j < tiers.length ? BigInt(tiers[j].fromMb) * BYTES_PER_MB : null;
-    if (upper === null || upper > lower) {
-      const end = upper === null || volume < upper ? volume : upper;
-      scaled += (end - lower) * perMb * (BPS - BigInt(discount));
-      const floor = scaled / divisor;
-      bands.push({ from: lower, to: upper, bytes: end - lower, discountBps: discount, amount: floor - floorSoFar });
-      floorSoFar = floor;
-      if (upper !== null) lower = upper;
-    }
-    if (j < tiers.length) discount = Number(tiers[j].discountBps);
-  }
-  return bands;
 }
 
 /** What of `t` a charge type bills. */

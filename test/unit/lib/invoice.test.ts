@@ -2,10 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { expect } from "chai";
-import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { dataCharge, rateInvoice } from "../../../lib/settlement/rating";
+import { rateInvoice } from "../../../lib/settlement/rating";
 import { connectRoamLedger, type RoamLedgerClient } from "../../../lib/chain/client";
 import { closeInvoice, depositToEscrow, escrowBalances, payDebt, periodBatches, settlePeriod } from "../../../lib/settlement/escrow";
 import { readInvoiceData } from "../../../lib/invoice/chain";
@@ -20,7 +19,6 @@ import { addTotals, usageOf } from "../../helpers/usage";
 import {
   buildInvoiceModel,
   bytesAsMb,
-  dataBands,
   displayAmount,
   invoiceNumber,
   InvoiceMismatchError,
@@ -68,48 +66,6 @@ function csvRows(csv: string): Record<string, string>[] {
 }
 
 describe("lib/invoice", function () {
-  describe("dataBands", function () {
-    it("cuts the class volume into the tier bands, and the bands add up to RatingLib's one floor", function () {
-      const tiers = [
-        { fromMb: 1n, discountBps: 5000 },
-        { fromMb: 2n, discountBps: 5000 },
-      ];
-      // 3 MB at 1 unit/MB: 1 + 0.5 + 0.5 = 2; a floor per band would give 1 + 0 + 0.
-      const bands = dataBands(3_000_000n, 1n, tiers);
-      expect(bands.map((b) => [b.from, b.to, b.bytes, b.discountBps, b.amount])).to.deep.equal([
-        [0n, 1_000_000n, 1_000_000n, 0, 1n],
-        [1_000_000n, 2_000_000n, 1_000_000n, 5000, 0n],
-        [2_000_000n, null, 1_000_000n, 5000, 1n],
-      ]);
-    });
-
-    it("always sums to dataCharge, each band within one unit of its exact share", function () {
-      const tier = fc.record({ fromMb: fc.bigInt({ min: 0n, max: 5_000n }), discountBps: fc.integer({ min: 0, max: 10_000 }) });
-      fc.assert(
-        fc.property(
-          fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
-          fc.bigInt({ min: 0n, max: 10n ** 12n }),
-          fc.array(tier, { maxLength: 8 }),
-          (volume, perMb, raw) => {
-            // Validated terms: thresholds strictly ascending, discounts non-decreasing.
-            const tiers = [...new Map(raw.map((t) => [t.fromMb, t])).values()]
-              .sort((a, b) => (a.fromMb < b.fromMb ? -1 : 1))
-              .map((t, i, all) => ({ fromMb: t.fromMb, discountBps: Math.max(...all.slice(0, i + 1).map((x) => x.discountBps)) }));
-            const bands = dataBands(volume, perMb, tiers);
-            expect(bands.reduce((s, b) => s + b.amount, 0n)).to.equal(dataCharge(volume, perMb, tiers));
-            expect(bands.reduce((s, b) => s + b.bytes, 0n)).to.equal(volume);
-            for (const b of bands) {
-              const exact = b.bytes * perMb * (10_000n - BigInt(b.discountBps));
-              const diff = b.amount * 10n ** 10n - exact;
-              expect(diff > -(10n ** 10n) && diff < 10n ** 10n).to.equal(true);
-            }
-          },
-        ),
-        { numRuns: 300 },
-      );
-    });
-  });
-
   describe("invoiceNumber", function () {
     it("is deterministic from chain, escrow, payer, payee and period, and differs when any of them does", function () {
       const escrow = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
@@ -235,7 +191,7 @@ describe("lib/invoice", function () {
       };
       expect(() => buildInvoiceModel({ ...data, rating, invoice: { ...data.invoice, subtotal: rating.subtotal } })).to.throw(
         InvoiceMismatchError,
-        /differs from lib\/rating.ts[\s\S]*lines\[0\]\.sms: chain 200001, lib\/rating.ts 200000/,
+        /differs from lib\/settlement\/rating.ts[\s\S]*lines\[0\]\.sms: chain 200001, lib\/settlement\/rating.ts 200000/,
       );
     });
 

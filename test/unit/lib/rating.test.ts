@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { InputError } from "../../../lib/core/errors";
-import { dataCharge, rateInvoice, ratingFromStruct, slaCreditBps } from "../../../lib/settlement/rating";
+import { dataBands, dataCharge, rateInvoice, ratingFromStruct, slaCreditBps } from "../../../lib/settlement/rating";
 import { BR, DATA_EXAMPLES, DE, INVOICE_EXAMPLES, classTotals, plan, sla, terms } from "../../helpers/rating";
 
 describe("lib/settlement/rating", () => {
@@ -49,6 +49,50 @@ describe("lib/settlement/rating", () => {
       expect(() => dataCharge(2n ** 64n, 1n, [])).to.throw(InputError, /dataBytes must be an integer from 0 to 18446744073709551615/);
       expect(() => dataCharge(1n, -1n, [])).to.throw(InputError, /perMb/);
       expect(() => dataCharge(1n, 2n ** 128n, [])).to.throw(InputError, /perMb/);
+    });
+  });
+
+  describe("dataBands", () => {
+    it("cuts the class volume into the tier bands, and the bands add up to RatingLib's one floor", () => {
+      const tiers = [
+        { fromMb: 1n, discountBps: 5000 },
+        { fromMb: 2n, discountBps: 5000 },
+      ];
+      // 3 MB at 1 unit/MB: 1 + 0.5 + 0.5 = 2; a floor per band would give 1 + 0 + 0.
+      const bands = dataBands(3_000_000n, 1n, tiers);
+      expect(bands.map((b) => [b.from, b.to, b.bytes, b.discountBps, b.amount])).to.deep.equal([
+        [0n, 1_000_000n, 1_000_000n, 0, 1n],
+        [1_000_000n, 2_000_000n, 1_000_000n, 5000, 0n],
+        [2_000_000n, null, 1_000_000n, 5000, 1n],
+      ]);
+    });
+
+    it("adds up to one floor over all bands (dataCharge), each band within one unit of its exact share", () => {
+      const tier = fc.record({ fromMb: fc.bigInt({ min: 0n, max: 5_000n }), discountBps: fc.integer({ min: 0, max: 10_000 }) });
+      fc.assert(
+        fc.property(
+          fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+          fc.bigInt({ min: 0n, max: 10n ** 12n }),
+          fc.array(tier, { maxLength: 8 }),
+          (volume, perMb, raw) => {
+            // Validated terms: thresholds strictly ascending, discounts non-decreasing.
+            const tiers = [...new Map(raw.map((t) => [t.fromMb, t])).values()]
+              .sort((a, b) => (a.fromMb < b.fromMb ? -1 : 1))
+              .map((t, i, all) => ({ fromMb: t.fromMb, discountBps: Math.max(...all.slice(0, i + 1).map((x) => x.discountBps)) }));
+            const bands = dataBands(volume, perMb, tiers);
+            const scaled = bands.reduce((s, b) => s + b.bytes * perMb * (10_000n - BigInt(b.discountBps)), 0n);
+            expect(bands.reduce((s, b) => s + b.amount, 0n)).to.equal(scaled / 10n ** 10n);
+            expect(dataCharge(volume, perMb, tiers)).to.equal(scaled / 10n ** 10n);
+            expect(bands.reduce((s, b) => s + b.bytes, 0n)).to.equal(volume);
+            for (const b of bands) {
+              const exact = b.bytes * perMb * (10_000n - BigInt(b.discountBps));
+              const diff = b.amount * 10n ** 10n - exact;
+              expect(diff > -(10n ** 10n) && diff < 10n ** 10n).to.equal(true);
+            }
+          },
+        ),
+        { numRuns: 300 },
+      );
     });
   });
 
