@@ -17,7 +17,7 @@ import { DISPUTE_REASONS, REJECT_REASONS } from "../usage/verify";
 import type { ContentStore } from "../usage/store";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
-import type { BatchEvidence, BatchState, InvoiceChainData, NotBillableData, SettlementEvidence } from "./model";
+import type { BatchEvidence, BatchState, InvoiceChainData, NotBillableData, SettlementEvidence } from "./types";
 import { BILLING } from "../core/enums";
 
 const BATCH_STATES: (BatchState | undefined)[] = [undefined, "submitted", "accepted", "rejected"];

@@ -4,7 +4,8 @@
  * text in token units; CSV carries token units (exact, no separators) and base units.
  */
 import { formatAmount } from "../core/amount";
-import { bytesAsMb, CHARGE_UNITS, type InvoiceModel, type LineItem } from "./model";
+import { bytesAsMb } from "./text";
+import { CHARGE_UNITS, type InvoiceModel, type LineItem } from "./types";
 
 /** The model as JSON: bigints as decimal strings; each amount as `{ units, text }`. */
 export function invoiceToJson(model: InvoiceModel): string {

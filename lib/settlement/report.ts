@@ -16,7 +16,7 @@ import {
   type MemberRef,
   type TokenBalance,
 } from "./escrow";
-import { invoiceNumber } from "../invoice/model";
+import { invoiceNumber } from "../invoice/number";
 import { rateInvoice } from "./rating";
 import { totalsFromContract } from "../usage/batch";
 import { formatPeriod, periodBounds } from "../core/period";
@@ -144,7 +144,7 @@ async function direction(
   const base = {
     payer,
     payee,
-    invoiceNumber: invoiceNumber(chainId, client.addresses.settlementEscrow, payer, payee, period),
+    invoiceNumber: invoiceNumber({ chainId, escrow: client.addresses.settlementEscrow, payer, payee, period }),
     batches: submitted.length,
     rejectedBatches: submitted.length - counted.length,
     records: counted.reduce((n, s) => n + s.batch.recordCount, 0),

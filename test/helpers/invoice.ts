@@ -11,7 +11,7 @@ import { hexlify, type TypedDataDomain } from "ethers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { rateInvoice } from "../../lib/settlement/rating";
-import type { InvoiceChainData } from "../../lib/invoice/model";
+import type { InvoiceChainData } from "../../lib/invoice/types";
 import type { Hex } from "../../lib/util/hex";
 import { Keystore } from "../../lib/keys/keystore";
 import { pairwiseKey } from "../../lib/crypto/pairwise";

@@ -16,14 +16,12 @@ import { FolderStore } from "../../../lib/usage/store";
 import { totalsFromContract } from "../../../lib/usage/batch";
 import { addressesOf, deployConsortium } from "../../helpers/fixtures";
 import { addTotals, usageOf } from "../../helpers/usage";
-import {
-  buildInvoiceModel,
-  bytesAsMb,
-  displayAmount,
-  invoiceNumber,
-  InvoiceMismatchError,
-  type InvoiceModel,
-} from "../../../lib/invoice/model";
+import { buildInvoiceModel } from "../../../lib/invoice/model";
+import { invoiceNumber } from "../../../lib/invoice/number";
+import { bytesAsMb } from "../../../lib/invoice/text";
+import type { InvoiceModel } from "../../../lib/invoice/types";
+import { InvoiceMismatchError } from "../../../lib/invoice/verify";
+import { formatAmount } from "../../../lib/core/amount";
 import { CSV_COLUMNS, invoiceToCsv, invoiceToJson } from "../../../lib/invoice/render";
 import { compressRefs, renderInvoicePdf } from "../../../lib/invoice/pdf";
 import { pdfPagesText, periodScenario, removeScenarioDirs, sampleChainData } from "../../helpers/invoice";
@@ -69,14 +67,14 @@ describe("lib/invoice", function () {
   describe("invoiceNumber", function () {
     it("is deterministic from chain, escrow, payer, payee and period, and differs when any of them does", function () {
       const escrow = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
-      const n = invoiceNumber(31337n, escrow, DE, BR, 202611);
+      const n = invoiceNumber({ chainId: 31337n, escrow: escrow, payer: DE, payee: BR, period: 202611 });
       expect(n).to.match(/^RL-31337-26201-72405-202611-[0-9A-F]{6}$/);
-      expect(invoiceNumber(31337n, escrow, DE, BR, 202611)).to.equal(n);
+      expect(invoiceNumber({ chainId: 31337n, escrow: escrow, payer: DE, payee: BR, period: 202611 })).to.equal(n);
       const others = [
-        invoiceNumber(1n, escrow, DE, BR, 202611),
-        invoiceNumber(31337n, "0x0000000000000000000000000000000000000001", DE, BR, 202611),
-        invoiceNumber(31337n, escrow, BR, DE, 202611),
-        invoiceNumber(31337n, escrow, DE, BR, 202612),
+        invoiceNumber({ chainId: 1n, escrow: escrow, payer: DE, payee: BR, period: 202611 }),
+        invoiceNumber({ chainId: 31337n, escrow: "0x0000000000000000000000000000000000000001", payer: DE, payee: BR, period: 202611 }),
+        invoiceNumber({ chainId: 31337n, escrow: escrow, payer: BR, payee: DE, period: 202611 }),
+        invoiceNumber({ chainId: 31337n, escrow: escrow, payer: DE, payee: BR, period: 202612 }),
       ];
       expect(new Set([n, ...others]).size).to.equal(5);
     });
@@ -85,11 +83,11 @@ describe("lib/invoice", function () {
   describe("amount formatting", function () {
     it("prints exact token units with thousands separators and a fixed number of digits", function () {
       const token = { address: "0x", symbol: "RLST", decimals: 6 };
-      expect(displayAmount(1_279_743_630n, token, 6)).to.equal("1,279.743630");
-      expect(displayAmount(7_000_000n, token, 2)).to.equal("7.00");
-      expect(displayAmount(0n, token, 2)).to.equal("0.00");
-      expect(() => displayAmount(1n, token, 2)).to.throw(RangeError); // never rounds
-      expect(displayAmount(1234n, { ...token, decimals: 0 }, 2)).to.equal("1,234");
+      expect(formatAmount(1_279_743_630n, token.decimals, { group: true, digits: 6 })).to.equal("1,279.743630");
+      expect(formatAmount(7_000_000n, token.decimals, { group: true, digits: 2 })).to.equal("7.00");
+      expect(formatAmount(0n, token.decimals, { group: true, digits: 2 })).to.equal("0.00");
+      expect(() => formatAmount(1n, token.decimals, { group: true, digits: 2 })).to.throw(RangeError); // never rounds
+      expect(formatAmount(1234n, 0, { group: true, digits: 2 })).to.equal("1,234");
       expect(bytesAsMb(1_500_000n)).to.equal("1.5");
       expect(bytesAsMb(2_000_000_000n)).to.equal("2,000");
       expect(compressRefs(["B1", "B2", "B3", "B5", "B7", "B8"])).to.equal("B1-B3, B5, B7-B8");
@@ -209,7 +207,7 @@ describe("lib/invoice", function () {
       const m = buildInvoiceModel({ ...data, token });
       expect(m.net.units).to.equal(1_279_743_630n);
       expect(m.net.text).to.equal("0.000000000000001279743630");
-      expect(displayAmount(1n, token, 24)).to.equal("0.000000000000000000000001");
+      expect(formatAmount(1n, token.decimals, { group: true, digits: 24 })).to.equal("0.000000000000000000000001");
     });
 
     it("makes a zero invoice of a period without usage", function () {

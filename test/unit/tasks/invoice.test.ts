@@ -7,7 +7,7 @@ import { deployConsortium, PLMN } from "../../helpers/fixtures";
 import { FROM, captured, useDeploymentForTasks } from "../../helpers/tasks";
 import { pdfPagesText, periodScenario, removeScenarioDirs, type PeriodScenario } from "../../helpers/invoice";
 import { rateInvoice } from "../../../lib/settlement/rating";
-import { invoiceNumber } from "../../../lib/invoice/model";
+import { invoiceNumber } from "../../../lib/invoice/number";
 import { CSV_COLUMNS } from "../../../lib/invoice/render";
 import { formatPeriod } from "../../../lib/core/period";
 import { BILLING } from "../../../lib/core/enums";
@@ -49,13 +49,13 @@ describe("tasks: invoice and report", function () {
   after(removeScenarioDirs);
 
   const number = async (payer: string, payee: string) =>
-    invoiceNumber(
-      (await hre.ethers.provider.getNetwork()).chainId,
-      await s.escrow.getAddress(),
-      payer as `0x${string}`,
-      payee as `0x${string}`,
-      s.period,
-    );
+    invoiceNumber({
+      chainId: (await hre.ethers.provider.getNetwork()).chainId,
+      escrow: await s.escrow.getAddress(),
+      payer: payer as `0x${string}`,
+      payee: payee as `0x${string}`,
+      period: s.period,
+    });
 
   describe("invoice", function () {
     it("writes the JSON of the invoice we bill, with the chain's amounts and lib/settlement/rating.ts's", async function () {
