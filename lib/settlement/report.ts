@@ -3,7 +3,8 @@
  * period (the closed invoices, or for a direction not closed yet the usage submitted so far and a preview
  * rated with lib/settlement/rating.ts), settled or open, disputes still possible, and the member's deposits and debts.
  */
-import { formatAmount } from "../core/amount";
+import { Amount, formatAmount, formatCount, type Token } from "../core/amount";
+import { toCsv, type CsvValue } from "../util/csv";
 import { isoTime, type TermsLike } from "../agreements/terms";
 import { tokenInfo, type TokenInfo } from "../agreements/chain";
 import {
@@ -212,14 +213,8 @@ export async function buildReport(client: RoamLedgerClient, self: Hex, period: n
 // Rendering
 // ---------------------------------------------------------------------------------------------------
 
-const count = (n: number | bigint) =>
-  BigInt(n)
-    .toString()
-    .replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-const money = (units: bigint, token: TokenInfo) => {
-  const [whole, fraction] = formatAmount(units < 0n ? -units : units, token.decimals).split(".");
-  return `${units < 0n ? "-" : ""}${count(BigInt(whole))}${fraction ? `.${fraction}` : ""}`;
-};
+/** Base units of `token` as a person reads them: "1,279.74363". */
+const money = (units: bigint, token: Token) => Amount.fromUnits(token, units).format({ group: true });
 
 function describeDirection(d: DirectionReport): { status: string; amount: string } {
   if (d.state !== "not-closed") return { status: d.state, amount: money(d.amount!, d.token) };
@@ -260,8 +255,8 @@ export function reportToText(r: AccountingReport): string {
           amount,
           d.token.symbol || d.token.address,
           `${d.batches}${d.rejectedBatches ? ` (${d.rejectedBatches} rejected)` : ""}`,
-          count(d.records),
-          count(d.disputedRecords),
+          formatCount(d.records),
+          formatCount(d.disputedRecords),
           String(d.batchesInWindow),
           d.closableAt === undefined ? "-" : d.closableAt <= r.at ? "now" : isoTime(d.closableAt),
           d.invoiceNumber,
@@ -331,27 +326,28 @@ const CSV_COLUMNS = [
   "invoiceNumber",
 ] as const;
 
-/** The report as CSV: an `invoice` row per partner and direction, a `net` row per partner, a `deposit` row per token. */
-export function reportToCsv(r: AccountingReport): string {
-  const field = (v: unknown) => {
-    const s = v === undefined ? "" : String(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const rows: Partial<Record<(typeof CSV_COLUMNS)[number], unknown>>[] = [];
-  for (const p of r.partners) {
-    for (const [direction, d] of [
-      ["we-owe", p.weOwe],
-      ["owed-to-us", p.owedToUs],
-    ] as const) {
-      rows.push({
+type CsvRow = Partial<Record<(typeof CSV_COLUMNS)[number], CsvValue>>;
+
+/** Base units of `token` in token units, exact, without separators (absent stays absent). */
+const exact = (units: bigint | undefined, token: Token) => (units === undefined ? undefined : formatAmount(units, token.decimals));
+
+/** A partner's `invoice` rows (one per direction) and its `net` row. */
+function partnerRows(p: PartnerReport): CsvRow[] {
+  const partner = { partner: p.partner.text, partnerName: p.partner.name };
+  const directions = [
+    ["we-owe", p.weOwe],
+    ["owed-to-us", p.owedToUs],
+  ] as const;
+  return [
+    ...directions.map(
+      ([direction, d]): CsvRow => ({
         section: "invoice",
-        partner: p.partner.text,
-        partnerName: p.partner.name,
+        ...partner,
         direction,
         state: d.state,
-        amount: d.amount === undefined ? undefined : formatAmount(d.amount, d.token.decimals),
+        amount: exact(d.amount, d.token),
         amountBaseUnits: d.amount,
-        preview: d.preview === undefined ? undefined : formatAmount(d.preview, d.token.decimals),
+        preview: exact(d.preview, d.token),
         token: d.token.address,
         batches: d.batches,
         rejectedBatches: d.rejectedBatches,
@@ -360,61 +356,45 @@ export function reportToCsv(r: AccountingReport): string {
         batchesInWindow: d.batchesInWindow,
         closableAt: d.closableAt === undefined ? undefined : isoTime(d.closableAt),
         invoiceNumber: d.invoiceNumber,
-      });
-    }
-    rows.push({
+      }),
+    ),
+    {
       section: "net",
-      partner: p.partner.text,
-      partnerName: p.partner.name,
+      ...partner,
       direction: "owed-to-us-less-we-owe",
       state: p.settled ? "settled" : "not-settled",
-      amount: p.net === undefined ? undefined : (p.net < 0n ? "-" : "") + formatAmount(p.net < 0n ? -p.net : p.net, p.weOwe.token.decimals),
+      amount: exact(p.net, p.weOwe.token),
       amountBaseUnits: p.net,
       token: p.weOwe.token.address,
-    });
-  }
-  for (const d of r.deposits) {
-    rows.push({
-      section: "deposit",
-      direction: "deposit",
-      amount: formatAmount(d.deposit, d.token.decimals),
-      amountBaseUnits: d.deposit,
-      token: d.token.address,
-    });
-    rows.push({
-      section: "deposit",
-      direction: "reserved",
-      amount: formatAmount(d.reserved, d.token.decimals),
-      amountBaseUnits: d.reserved,
-      token: d.token.address,
-    });
-    rows.push({
-      section: "deposit",
-      direction: "free",
-      amount: formatAmount(d.free, d.token.decimals),
-      amountBaseUnits: d.free,
-      token: d.token.address,
-    });
-    for (const x of d.debtsOwed)
-      rows.push({
-        section: "debt",
-        partner: x.partner.text,
-        partnerName: x.partner.name,
-        direction: "we-owe",
-        amount: formatAmount(x.amount, d.token.decimals),
-        amountBaseUnits: x.amount,
-        token: d.token.address,
-      });
-    for (const x of d.debtsDue)
-      rows.push({
-        section: "debt",
-        partner: x.partner.text,
-        partnerName: x.partner.name,
-        direction: "owed-to-us",
-        amount: formatAmount(x.amount, d.token.decimals),
-        amountBaseUnits: x.amount,
-        token: d.token.address,
-      });
-  }
-  return `${[CSV_COLUMNS.join(","), ...rows.map((row) => CSV_COLUMNS.map((c) => field(row[c])).join(","))].join("\n")}\n`;
+    },
+  ];
+}
+
+/** A token's `deposit` rows (deposit, reserved, free) and its `debt` rows both ways. */
+function depositRows(d: TokenBalance): CsvRow[] {
+  const row = (section: string, direction: string, units: bigint, partner?: MemberRef): CsvRow => ({
+    section,
+    partner: partner?.text,
+    partnerName: partner?.name,
+    direction,
+    amount: exact(units, d.token),
+    amountBaseUnits: units,
+    token: d.token.address,
+  });
+  return [
+    row("deposit", "deposit", d.deposit),
+    row("deposit", "reserved", d.reserved),
+    row("deposit", "free", d.free),
+    ...d.debtsOwed.map((x) => row("debt", "we-owe", x.amount, x.partner)),
+    ...d.debtsDue.map((x) => row("debt", "owed-to-us", x.amount, x.partner)),
+  ];
+}
+
+/** The report as CSV: an `invoice` row per partner and direction, a `net` row per partner, a `deposit` row per token. */
+export function reportToCsv(r: AccountingReport): string {
+  const rows = [...r.partners.flatMap(partnerRows), ...r.deposits.flatMap(depositRows)];
+  return toCsv(
+    CSV_COLUMNS,
+    rows.map((row) => CSV_COLUMNS.map((column) => row[column])),
+  );
 }
