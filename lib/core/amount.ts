@@ -136,7 +136,10 @@ export class AmountTokenMismatchError extends BaseError {
   override name = "AmountTokenMismatchError";
 }
 
-const sameToken = (a: Token, b: Token) => a.address.toLowerCase() === b.address.toLowerCase() && a.decimals === b.decimals;
+/** True when `a` and `b` are one token: the same address (in any case) and decimals. */
+export function sameToken(a: Token, b: Token): boolean {
+  return a.address.toLowerCase() === b.address.toLowerCase() && a.decimals === b.decimals;
+}
 
 /** An amount of a token, in its base units; immutable. */
 export class Amount {

@@ -5,6 +5,7 @@
  */
 import type { Token } from "../core/amount";
 import type { TermsLike } from "../agreements/terms";
+import type { SettlementPayment, SettlementShortfall } from "../settlement/escrow";
 import type { Rating } from "../settlement/rating";
 import type { Hex } from "../util/hex";
 import type { ClassTotals } from "../usage/types";
@@ -49,9 +50,9 @@ export interface SettlementEvidence {
   /** Unix seconds (the block's). */
   at: number;
   /** `SettlementPaid` of the transaction: after netting, who paid whom. */
-  payments: { debtor: Hex; creditor: Hex; token: string; owed: bigint; paid: bigint; payout: string }[];
+  payments: SettlementPayment[];
   /** `SettlementShortfall` of the transaction. */
-  shortfalls: { debtor: Hex; creditor: Hex; token: string; paid: bigint; owed: bigint }[];
+  shortfalls: SettlementShortfall[];
   /** The two invoices' amounts as `PeriodSettled` gives them: what the payer owed the payee and back. */
   payerOwed: bigint;
   payeeOwed: bigint;

@@ -29,3 +29,27 @@ export function sumByClass(lists: readonly (readonly ClassTotals[])[]): ClassTot
   }
   return [...byClass.values()].sort((a, b) => a.tariffClass - b.tariffClass);
 }
+
+/** `t` less the usage `d` took off by disputes (never below zero); devices, days and QoS stay. */
+function lessDisputed(t: ClassTotals, d: ClassTotals | undefined): ClassTotals {
+  if (!d) return t;
+  const less = (a: bigint, b: bigint) => (a > b ? a - b : 0n);
+  return {
+    ...t,
+    records: Math.max(0, t.records - d.records),
+    dataBytes: less(t.dataBytes, d.dataBytes),
+    signallingEvents: less(t.signallingEvents, d.signallingEvents),
+    smsCount: less(t.smsCount, d.smsCount),
+    voiceSeconds: less(t.voiceSeconds, d.voiceSeconds),
+  };
+}
+
+/** Totals of batches, each less its disputed usage, summed per class: what the ledger will net them to. */
+export function netOfDisputes(batches: readonly { totals: readonly ClassTotals[]; disputed: readonly ClassTotals[] }[]): ClassTotals[] {
+  return sumByClass(
+    batches.map((b) => {
+      const disputed = new Map(b.disputed.map((d) => [d.tariffClass, d]));
+      return b.totals.map((t) => lessDisputed(t, disputed.get(t.tariffClass)));
+    }),
+  );
+}

@@ -21,7 +21,7 @@ import { invoiceNumber } from "../../../lib/invoice/number";
 import { bytesAsMb } from "../../../lib/invoice/text";
 import type { InvoiceModel } from "../../../lib/invoice/types";
 import { InvoiceMismatchError } from "../../../lib/invoice/verify";
-import { formatAmount } from "../../../lib/core/amount";
+import { Amount, formatAmount } from "../../../lib/core/amount";
 import { CSV_COLUMNS, invoiceToCsv, invoiceToJson } from "../../../lib/invoice/render";
 import { compressRefs, renderInvoicePdf } from "../../../lib/invoice/pdf";
 import { pdfPagesText, periodScenario, removeScenarioDirs, sampleChainData } from "../../helpers/invoice";
@@ -365,10 +365,10 @@ describe("lib/invoice", function () {
       const rlst = await tokenInfo(await s.token.getAddress(), s.de);
       await s.token.connect(s.deployer).mint(s.de.address, 10_000_000_000n);
       await s.token.connect(s.deployer).mint(s.br.address, 10_000_000_000n);
-      const deposit = await depositToEscrow(de, DE, rlst, 5_000_000_000n);
-      await depositToEscrow(br, BR, rlst, 1_000_000n);
-      const closed = await closeInvoice(de, DE, BR, s.period);
-      const settlement = await settlePeriod(br, BR, DE, s.period);
+      const deposit = await depositToEscrow(de, { member: DE, amount: Amount.fromUnits(rlst, 5_000_000_000n) });
+      await depositToEscrow(br, { member: BR, amount: Amount.fromUnits(rlst, 1_000_000n) });
+      const closed = await closeInvoice(de, { payer: DE, payee: BR, period: s.period });
+      const settlement = await settlePeriod(br, { self: BR, partner: DE, period: s.period });
       return { ...s, addresses, de, br, rlst, deposit, closed, settlement };
     }
 
@@ -385,7 +385,7 @@ describe("lib/invoice", function () {
       const inv = await s.escrow.invoice(DE, BR, s.period);
       expect([inv.amount, inv.subtotal, inv.credit]).to.deep.equal([expected.net, expected.subtotal, expected.credit]);
       expect(expected.net).to.be.greaterThan(0n);
-      const batches = await periodBatches(s.de, DE, BR, s.period);
+      const batches = await periodBatches(s.de, { home: DE, visited: BR, period: s.period });
       expect(batches.map((b) => b.batchId)).to.deep.equal(
         [s.accepted.id, s.disputed.id, s.rejected.id].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)),
       );
@@ -490,7 +490,7 @@ describe("lib/invoice", function () {
 
     it("reports the period: amounts, settled, deposits", async function () {
       const s = await settled();
-      const report = await buildReport(s.de, DE, s.period);
+      const report = await buildReport(s.de, { self: DE, period: s.period });
       const [p] = report.partners;
       const [ab, ba] = [await s.escrow.invoice(DE, BR, s.period), await s.escrow.invoice(BR, DE, s.period)];
       expect(p.partner.plmn).to.equal(BR);
@@ -512,7 +512,7 @@ describe("lib/invoice", function () {
     it("previews an open period from the submitted batches with lib/settlement/rating.ts, before anything is closed", async function () {
       const s = await loadFixture(scenario);
       const de = connectRoamLedger(await addressesOf(s), s.de);
-      const report = await buildReport(de, DE, s.period);
+      const report = await buildReport(de, { self: DE, period: s.period });
       const [p] = report.partners;
       const terms = (await s.agreements.getVersion(DE, BR, 1)).terms;
       expect(p.weOwe.state).to.equal("not-closed");
@@ -529,12 +529,12 @@ describe("lib/invoice", function () {
       const br = connectRoamLedger(addresses, s.br);
       const token = await tokenInfo(await s.token.getAddress(), s.de);
       await s.token.connect(s.deployer).mint(s.de.address, 10_000_000_000n);
-      const r = await settlePeriod(br, BR, DE, s.period); // DE has deposited nothing
+      const r = await settlePeriod(br, { self: BR, partner: DE, period: s.period }); // DE has deposited nothing
       const owed = r.payments[0].owed;
       expect(r.shortfalls.map((x) => [x.debtor, x.creditor, x.owed])).to.deep.equal([[DE, BR, owed]]);
       expect(await s.escrow.debt(DE, BR, token.address)).to.equal(owed);
-      await depositToEscrow(de, DE, token, owed + 5n);
-      const paid = await payDebt(br, DE, BR, token);
+      await depositToEscrow(de, { member: DE, amount: Amount.fromUnits(token, owed + 5n) });
+      const paid = await payDebt(br, { debtor: DE, creditor: BR, token });
       expect([paid.paid, paid.remaining]).to.deep.equal([owed, 0n]);
       expect(await s.escrow.deposits(DE, token.address)).to.equal(5n);
     });

@@ -110,7 +110,8 @@ describe("tasks: invoice and report", function () {
       await expect(hre.run("invoice", { partner: "262-01", period: p, format: "json", from: FROM.br })).to.be.rejectedWith(
         new RegExp(
           `the invoice of 262-01 \\(payer\\) to 724-05 \\(payee\\) for ${p} is not closed yet: there is nothing to print[\\s\\S]*` +
-            `262-01 closes it with \`npx hardhat escrow:close --partner 724-05 --period ${p}\`, 724-05 with \`npx hardhat escrow:close --partner 262-01 --period ${p} --as payee\`[\\s\\S]*It can be closed now\\.`,
+            // The library says when in words; the CLI adds the command that closes the invoice we bill.
+            `It can be closed now\\. run \`npx hardhat escrow:close --partner 262-01 --period ${p} --as payee\`\\.`,
         ),
       );
     });
