@@ -204,7 +204,7 @@ function header(w: Writer, m: InvoiceModel, unit: string): void {
     ["Invoice number", m.invoiceNumber],
     ["Issue date", `${dateOnly(m.issueDate)} (closed on-chain ${m.issueDate.slice(11, 19)} UTC)`],
     ["Billing period", `${m.period.text} (${dateOnly(m.period.start)} to ${lastDay(m.period.end)}, UTC)`],
-    ["Status", m.status.state === "settled" ? `Settled ${dateOnly(m.status.settledAt!)}` : "Open (not settled yet)"],
+    ["Status", m.status.settledAt ? `Settled ${dateOnly(m.status.settledAt)}` : "Open (not settled yet)"],
   ];
   let y = top + 2;
   for (const [k, v] of facts) {
@@ -421,6 +421,13 @@ function slaSection(w: Writer, m: InvoiceModel): void {
 
 function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
   w.heading("Disputes, rejected batches and usage not billed");
+  disputedUsage(w, m, unit);
+  rejectedBatchesTable(w, m);
+  notBillableTable(w, m);
+}
+
+/** The usage the home carrier disputed, per class and batch, and its value at the agreement's rates. */
+function disputedUsage(w: Writer, m: InvoiceModel, unit: string): void {
   const d = m.disputes;
   w.need(14 + 3 * 13); // a sub-heading stays with the first rows under it
   w.text("Disputed by the home carrier (records proven in their batch and taken off the totals above):", MARGIN, w.y, {
@@ -459,7 +466,10 @@ function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
     });
     w.y += 14;
   }
+}
 
+/** The batches the home carrier rejected: they count for nothing. */
+function rejectedBatchesTable(w: Writer, m: InvoiceModel): void {
   w.need(15 + 3 * 13);
   w.y += 2;
   w.text("Batches rejected by the home carrier (count for nothing):", MARGIN, w.y, { font: FONT.bold, size: 8.5 });
@@ -476,7 +486,10 @@ function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
       [0, 2],
     );
   }
+}
 
+/** The records committed but not billable, per reason, from the decrypted payloads (or why not available). */
+function notBillableTable(w: Writer, m: InvoiceModel): void {
   w.need(15 + 3 * 13);
   w.y += 2;
   w.text("Committed but not billable (out-of-policy use, flagged as fraud where it applies):", MARGIN, w.y, {

@@ -141,7 +141,10 @@ export function dataCharge(volume: Int, perMb: Int, tiers: readonly TierLike[]):
  * non-zero minThroughputKbps, summed and capped at 10000; 0 without samples. Availability is not measured by
  * usage records and is never credited.
  */
-export function slaCreditBps(sla: TermsLike["sla"], samples: bigint, avgLatencyMs: bigint, avgThroughputKbps: bigint): number {
+export function slaCreditBps(
+  sla: TermsLike["sla"],
+  { samples, avgLatencyMs, avgThroughputKbps }: { samples: bigint; avgLatencyMs: bigint; avgThroughputKbps: bigint },
+): number {
   if (samples === 0n) return 0;
   const maxLatency = uint(sla.maxLatencyMs, MAX.u32, "sla.maxLatencyMs");
   const minThroughput = uint(sla.minThroughputKbps, MAX.u32, "sla.minThroughputKbps");
@@ -190,7 +193,7 @@ export function rateInvoice(totals: readonly ClassTotalsLike[], terms: TermsLike
   });
   const avgLatencyMs = samples > 0n ? latencySum / samples : 0n;
   const avgThroughputKbps = samples > 0n ? throughputSum / samples : 0n;
-  const creditBps = slaCreditBps(terms.sla, samples, avgLatencyMs, avgThroughputKbps);
+  const creditBps = slaCreditBps(terms.sla, { samples, avgLatencyMs, avgThroughputKbps });
   const credit = (subtotal * BigInt(creditBps)) / BPS;
   return { lines, subtotal, qosSamples: samples, avgLatencyMs, avgThroughputKbps, creditBps, credit, net: subtotal - credit };
 }

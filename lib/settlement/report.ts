@@ -198,7 +198,8 @@ export async function buildReport(client: RoamLedgerClient, { self, period, from
 const money = (units: bigint, token: Token) => Amount.fromUnits(token, units).format({ group: true });
 
 function describeDirection(d: DirectionReport): { status: string; amount: string } {
-  if (d.state !== "not-closed") return { status: d.state, amount: money(d.amount!, d.token) };
+  // A closed direction has the invoice's amount; one not closed yet a preview, or why there is none.
+  if (d.amount !== undefined) return { status: d.state, amount: money(d.amount, d.token) };
   const preview = d.preview === undefined ? `no preview (${d.previewNote})` : `preview ${money(d.preview, d.token)}`;
   return { status: "open: not closed yet", amount: preview };
 }

@@ -100,25 +100,35 @@ describe("lib/settlement/rating", () => {
     const targets = sla({ maxLatencyMs: 500, minThroughputKbps: 100, latencyCreditBps: 300, throughputCreditBps: 200 });
 
     it("credits a latency above the maximum and a throughput below the minimum, not at them", () => {
-      expect(slaCreditBps(targets, 1n, 500n, 100n)).to.equal(0);
-      expect(slaCreditBps(targets, 1n, 501n, 100n)).to.equal(300);
-      expect(slaCreditBps(targets, 1n, 500n, 99n)).to.equal(200);
-      expect(slaCreditBps(targets, 1n, 501n, 99n)).to.equal(500);
+      expect(slaCreditBps(targets, { samples: 1n, avgLatencyMs: 500n, avgThroughputKbps: 100n })).to.equal(0);
+      expect(slaCreditBps(targets, { samples: 1n, avgLatencyMs: 501n, avgThroughputKbps: 100n })).to.equal(300);
+      expect(slaCreditBps(targets, { samples: 1n, avgLatencyMs: 500n, avgThroughputKbps: 99n })).to.equal(200);
+      expect(slaCreditBps(targets, { samples: 1n, avgLatencyMs: 501n, avgThroughputKbps: 99n })).to.equal(500);
     });
 
     it("credits nothing without samples or without a target", () => {
-      expect(slaCreditBps(targets, 0n, 0n, 0n)).to.equal(0);
-      expect(slaCreditBps(sla({ latencyCreditBps: 300, throughputCreditBps: 200 }), 5n, 10_000n, 0n)).to.equal(0);
+      expect(slaCreditBps(targets, { samples: 0n, avgLatencyMs: 0n, avgThroughputKbps: 0n })).to.equal(0);
+      expect(
+        slaCreditBps(sla({ latencyCreditBps: 300, throughputCreditBps: 200 }), {
+          samples: 5n,
+          avgLatencyMs: 10_000n,
+          avgThroughputKbps: 0n,
+        }),
+      ).to.equal(0);
     });
 
     it("never credits availability (usage records do not measure it)", () => {
       const availability = sla({ minAvailabilityBps: 9_999, availabilityCreditBps: 10_000 });
-      expect(slaCreditBps(availability, 10n, 0n, 0n)).to.equal(0);
+      expect(slaCreditBps(availability, { samples: 10n, avgLatencyMs: 0n, avgThroughputKbps: 0n })).to.equal(0);
     });
 
     it("caps the sum at 10000", () => {
       expect(
-        slaCreditBps(sla({ maxLatencyMs: 1, minThroughputKbps: 1, latencyCreditBps: 65_535, throughputCreditBps: 65_535 }), 1n, 2n, 0n),
+        slaCreditBps(sla({ maxLatencyMs: 1, minThroughputKbps: 1, latencyCreditBps: 65_535, throughputCreditBps: 65_535 }), {
+          samples: 1n,
+          avgLatencyMs: 2n,
+          avgThroughputKbps: 0n,
+        }),
       ).to.equal(10_000);
     });
   });

@@ -139,7 +139,10 @@ describe("tasks: escrow", function () {
       const next = s.period % 100 === 12 ? s.period + 89 : s.period + 1;
       const [, end] = boundsOf(next);
       await time.increaseTo(end - 86_400);
-      await commitUsage({ ...s, period: next }, randomRecords(5, DE, BR, 99, end - 86_400), BR, DE, s.br);
+      await commitUsage(
+        { ...s, period: next },
+        { records: randomRecords(5, DE, BR, 99, end - 86_400), visited: BR, home: DE, signer: s.br },
+      );
       const windowEnd = (await time.latest()) + 7 * 86_400;
       await time.increaseTo(end + SUBMISSION_GRACE);
       await expect(hre.run("escrow:close", { partner: "724-05", period: formatPeriod(next), from: FROM.de })).to.be.rejectedWith(
