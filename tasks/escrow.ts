@@ -26,8 +26,8 @@ const PARTNER_TOKEN_HELP = "Take the token of the agreement with this partner (M
 const FROM_BLOCK_HELP = "First block to search for the ledger's batch events (default 0)";
 
 /** Base units of `token` as the tasks print them: "1000.5 RLST" (exact). */
-function units(units: bigint, token: Token): string {
-  return `${Amount.fromUnits(token, units).format()} ${token.symbol || `units of ${token.address}`}`;
+function units(baseUnits: bigint, token: Token): string {
+  return `${Amount.fromUnits(token, baseUnits).format()} ${token.symbol || `units of ${token.address}`}`;
 }
 
 task(

@@ -85,7 +85,10 @@ async function closedEvent(client: RoamLedgerClient, { payer, payee, period, fro
   if (closed.length !== 1) {
     throw new InputError(
       `found ${closed.length} InvoiceClosed events for ${formatPlmn(payer)} -> ${formatPlmn(payee)} ${formatPeriod(period)} from block ${fromBlock}`,
-      { hint: "search from an earlier block (the escrow's deployment block) or check the deployment record." },
+      {
+        location: { param: "fromBlock" },
+        hint: "search from an earlier block (the escrow's deployment block) or check the deployment record.",
+      },
     );
   }
   return { rating: ratingFromStruct(closed[0].args.rating), closeTx: closed[0].transactionHash as Hex };
@@ -199,7 +202,7 @@ async function readSettlement(
   if (logs.length !== 1) {
     throw new InputError(
       `found ${logs.length} PeriodSettled events for ${formatPlmn(payer)} / ${formatPlmn(payee)} ${formatPeriod(period)} from block ${fromBlock}`,
-      { hint: "search from an earlier block (the escrow's deployment block)." },
+      { location: { param: "fromBlock" }, hint: "search from an earlier block (the escrow's deployment block)." },
     );
   }
   const [settled] = logs;

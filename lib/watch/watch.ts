@@ -4,7 +4,7 @@ import { formatPlmn } from "../core/plmn";
 import type { RoamLedgerClient } from "../chain/client";
 import { formatPeriod } from "../core/period";
 import { tokenInfo } from "../agreements/chain";
-import { Amount } from "../core/amount";
+import { Amount, formatCount } from "../core/amount";
 import { BILLING } from "../core/enums";
 
 /** One thing that happened on-chain that concerns the watching member. */
@@ -121,7 +121,7 @@ const HANDLERS: Record<string, Handler> = {
     return {
       kind: "batch-submitted",
       as,
-      text: `BATCH ${batchId} ${formatPlmn(lower(visited))} bills ${formatPlmn(lower(home))} for ${formatPeriod(Number(period))}: ${Number(recordCount).toLocaleString("en-US")} records`,
+      text: `BATCH ${batchId} ${formatPlmn(lower(visited))} bills ${formatPlmn(lower(home))} for ${formatPeriod(Number(period))}: ${formatCount(Number(recordCount))} records`,
       data: {
         batchId,
         visited: formatPlmn(lower(visited)),

@@ -63,6 +63,23 @@ function csvRows(csv: string): Record<string, string>[] {
   return rows.map((r) => Object.fromEntries(csvFields(r).map((v, i) => [names[i], v])));
 }
 
+/** Runs `fn` and counts the eth_getLogs requests it sends to the node. */
+async function getLogsCalls(fn: () => Promise<unknown>): Promise<number> {
+  const provider = hre.network.provider;
+  const send = provider.send;
+  let calls = 0;
+  provider.send = function (method: string, params?: unknown[]) {
+    if (method === "eth_getLogs") calls++;
+    return send.call(this, method, params);
+  };
+  try {
+    await fn();
+  } finally {
+    provider.send = send;
+  }
+  return calls;
+}
+
 describe("lib/invoice", function () {
   describe("invoiceNumber", function () {
     it("is deterministic from chain, escrow, payer, payee and period, and differs when any of them does", function () {
@@ -478,6 +495,13 @@ describe("lib/invoice", function () {
       if (process.env.ROAMLEDGER_INVOICE_PDF) fs.writeFileSync(process.env.ROAMLEDGER_INVOICE_PDF, pdf);
     });
 
+    it("reads the events of all the period's batches in one request", async function () {
+      const s = await settled();
+      const calls = await getLogsCalls(() => readInvoiceData(s.br, { payer: DE, payee: BR, period: s.period }));
+      // InvoiceClosed, UsageBatchSubmitted, the three batches' disputes, accepts and rejects, PeriodSettled both ways.
+      expect(calls).to.equal(5);
+    });
+
     it("says 'not available' for usage not billed without the pairwise key", async function () {
       const s = await settled();
       const m = buildInvoiceModel(await readInvoiceData(s.de, { payer: BR, payee: DE, period: s.period, perspective: "payer" }));
@@ -512,7 +536,10 @@ describe("lib/invoice", function () {
     it("previews an open period from the submitted batches with lib/settlement/rating.ts, before anything is closed", async function () {
       const s = await loadFixture(scenario);
       const de = connectRoamLedger(await addressesOf(s), s.de);
-      const report = await buildReport(de, { self: DE, period: s.period });
+      let report: Awaited<ReturnType<typeof buildReport>> | undefined;
+      // Each direction's batches are read once, for the preview and for when it can be closed.
+      expect(await getLogsCalls(async () => (report = await buildReport(de, { self: DE, period: s.period })))).to.equal(2);
+      if (!report) throw new Error("no report");
       const [p] = report.partners;
       const terms = (await s.agreements.getVersion(DE, BR, 1)).terms;
       expect(p.weOwe.state).to.equal("not-closed");
