@@ -35,7 +35,7 @@ import { buildInvoiceModel } from "../lib/invoice/model";
 import { invoiceToCsv, invoiceToJson } from "../lib/invoice/render";
 import { renderInvoicePdf } from "../lib/invoice/pdf";
 import { buildReport, reportToJson, reportToText } from "../lib/settlement/report";
-import { formatAmount } from "../lib/core/amount";
+import { Amount, formatAmount } from "../lib/core/amount";
 import { generateUsage, type GenerateSummary } from "../lib/usage/generate";
 import { ingestUsage, pairWorkDir, type IngestSummary } from "../lib/usage/ingest";
 import { verifyBatch, type VerifyReport } from "../lib/usage/verify";
@@ -294,7 +294,7 @@ async function main() {
   ] as const) {
     const file = path.join(OUT, `terms-${C[a].plmn}-${C[b].plmn}.json`);
     writeTerms(file, C[a].plmn, C[b].plmn, periodStart, token);
-    const p = await proposeAgreement(C[a].client, C[a].hex, C[b].hex, file);
+    const p = await proposeAgreement(C[a].client, { self: C[a].hex, partner: C[b].hex, file });
     const acc = await (await C[b].client.agreements.accept(C[a].hex, p.version)).wait();
     console.log(
       `   ${C[a].plmn} <-> ${C[b].plmn}: proposed by ${C[a].plmn}, accepted by ${C[b].plmn} (gas ${n(acc!.gasUsed)}): ${p.terms.ratePlans.length} rate plans, valid from ${new Date(periodStart * 1000).toISOString().slice(0, 10)}`,
@@ -537,7 +537,7 @@ async function main() {
   const deposit = 5_000n * 10n ** BigInt(rlst.decimals);
   for (const c of carriers) {
     await (await settlementToken.mint(c.signer.address, deposit)).wait();
-    const d = await depositToEscrow(c.client, c.hex, rlst, deposit);
+    const d = await depositToEscrow(c.client, { member: c.hex, amount: Amount.fromUnits(rlst, deposit) });
     console.log(
       `   ${c.plmn.padEnd(7)} deposits ${tokens(d.amount)} (approve gas ${n(await gasOf([d.approveTx!]))}, deposit gas ${n(await gasOf([d.depositTx]))})`,
     );
@@ -546,7 +546,7 @@ async function main() {
   step(`12. Closing ${periodText}: each visited carrier closes the period it bills; the escrow rates the invoice and reserves it`);
   const invoices = new Map<string, bigint>();
   for (const { visited, home } of ingested) {
-    const closed = await closeInvoice(visited.client, home.hex, visited.hex, period, ingestFrom);
+    const closed = await closeInvoice(visited.client, { payer: home.hex, payee: visited.hex, period, fromBlock: ingestFrom });
     const r = closed.rating!;
     invoices.set(`${home.plmn}>${visited.plmn}`, closed.amount);
     const totals = await visited.client.ledger.periodTotals(home.hex, visited.hex, period);
@@ -579,7 +579,7 @@ async function main() {
     const a = C[home];
     const b = C[visited];
     const before = { a: await a.client.escrow.deposits(a.hex, token), b: await a.client.escrow.deposits(b.hex, token) };
-    const settled = await settlePeriod(a.client, a.hex, b.hex, period, ingestFrom);
+    const settled = await settlePeriod(a.client, { self: a.hex, partner: b.hex, period, fromBlock: ingestFrom });
     const after = { a: await a.client.escrow.deposits(a.hex, token), b: await a.client.escrow.deposits(b.hex, token) };
     console.log(
       `   ${a.plmn} <-> ${b.plmn}: invoices ${a.plmn} -> ${b.plmn} ${tokens(settled.selfOwed)} and ${b.plmn} -> ${a.plmn} ${tokens(settled.partnerOwed)} (gas ${n(await gasOf([settled.txHash]))})`,
@@ -615,7 +615,7 @@ async function main() {
     );
   }
   for (const c of carriers) {
-    const report = await buildReport(c.client, c.hex, period, ingestFrom);
+    const report = await buildReport(c.client, { self: c.hex, period, fromBlock: ingestFrom });
     fs.writeFileSync(path.join(invoiceDir, `report-${c.plmn}-${periodText}.txt`), reportToText(report));
     fs.writeFileSync(path.join(invoiceDir, `report-${c.plmn}-${periodText}.json`), reportToJson(report));
     const net = report.partners.reduce((sum, p) => sum + (p.net ?? 0n), 0n);

@@ -1,15 +1,13 @@
 import { task, types } from "hardhat/config";
-import type { Signer } from "ethers";
 import { action, clientFor, FROM_HELP, memberOfSigner, out, plmnArg } from "./common";
+import { accountMember } from "./cli/args";
+import { commandLine } from "./cli/errors";
+import { ROLE_BITS } from "../lib/core/enums";
 import { InputError } from "../lib/core/errors";
 import { acceptAgreement, describeAgreement, describeVersion, proposeAgreement, readAgreement, readVersion } from "../lib/agreements/chain";
 import { formatPlmn } from "../lib/core/plmn";
 import type { Hex } from "../lib/util/hex";
 import type { RoamLedgerClient } from "../lib/chain/client";
-
-/** CARRIER in contracts/types/Roles.sol. */
-const CARRIER = 1;
-const NO_MEMBER = "0x000000";
 
 /**
  * An `--agreement-version` argument: a version number from 1. (Hardhat keeps `--version` for itself.)
@@ -26,8 +24,8 @@ function versionArg(value: number): number {
 /** `--as`, or else the member the client's account operates for. */
 async function selfFor(client: RoamLedgerClient, as?: string): Promise<Hex> {
   if (as) return plmnArg("as", as);
-  const plmn = (await client.carriers.memberOf(await (client.runner as Signer).getAddress())) as Hex;
-  if (plmn === NO_MEMBER) {
+  const plmn = await accountMember(client);
+  if (!plmn) {
     throw new InputError("whose agreement? The account is no member's operator", {
       hint: "pass --as with your carrier (MCC-MNC), e.g. --as 262-01.",
     });
@@ -49,12 +47,11 @@ task(
     action(async (args: { partner: string; terms: string; from?: string }, hre) => {
       const partner = plmnArg("partner", args.partner);
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, CARRIER);
-      const result = await proposeAgreement(client, self.plmn, partner, args.terms);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const result = await proposeAgreement(client, { self: self.plmn, partner, file: args.terms });
       out(`${self.text} proposed version ${result.version} of the agreement with ${formatPlmn(partner)} (tx ${result.txHash}).`);
-      out(
-        `${formatPlmn(partner)} accepts it with: npx hardhat agreement:accept --partner ${self.text} --agreement-version ${result.version}`,
-      );
+      const accept = { operation: "agreement:accept", args: { partner: self.text, agreementVersion: String(result.version) } };
+      out(`${formatPlmn(partner)} accepts it with: ${commandLine(accept)}`);
     }),
   );
 
@@ -75,13 +72,13 @@ task(
       const partner = plmnArg("partner", args.partner);
       const version = versionArg(args.agreementVersion);
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, CARRIER);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const txHash = await acceptAgreement(client, partner, version);
       out(
         `${self.text} accepted version ${version} of the agreement with ${formatPlmn(partner)} (tx ${txHash}); these terms now bind both:`,
       );
       // A version's terms never change: read back, they are exactly those accepted.
-      for (const line of describeVersion(await readVersion(client, self.plmn, partner, version), self.plmn)) out(line);
+      for (const line of describeVersion(await readVersion(client, { self: self.plmn, partner, version }), self.plmn)) out(line);
     }),
   );
 
@@ -98,6 +95,6 @@ task(
       const version = args.agreementVersion === undefined ? undefined : versionArg(args.agreementVersion);
       const client = await clientFor(hre, undefined, { sends: false });
       const self = await selfFor(client, args.as);
-      for (const line of describeAgreement(await readAgreement(client, self, partner, version))) out(line);
+      for (const line of describeAgreement(await readAgreement(client, { self, partner, version }))) out(line);
     }),
   );

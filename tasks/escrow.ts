@@ -1,14 +1,14 @@
 import { task } from "hardhat/config";
-import type { Signer } from "ethers";
 import { action, clientFor, FROM_HELP, memberOfSigner, out, plmnArg } from "./common";
+import { accountMember, amountArg, fromBlockArg, sideArg } from "./cli/args";
+import { commandLine } from "./cli/errors";
 import { InputError } from "../lib/core/errors";
-import { formatAmount } from "../lib/core/amount";
+import { Amount, type Token } from "../lib/core/amount";
 import { formatPlmn } from "../lib/core/plmn";
 import { parsePeriod, formatPeriod } from "../lib/core/period";
-import { tokenInfo, type TokenInfo } from "../lib/agreements/chain";
+import { tokenInfo } from "../lib/agreements/chain";
 import {
   agreementToken,
-  amountArg,
   closeInvoice,
   depositToEscrow,
   escrowBalances,
@@ -19,40 +19,15 @@ import {
   settlePeriod,
   withdrawFromEscrow,
 } from "../lib/settlement/escrow";
-import type { Hex } from "../lib/util/hex";
-import type { RoamLedgerClient } from "../lib/chain/client";
 import { ROLE_BITS } from "../lib/core/enums";
 
 const TOKEN_HELP = "Settlement token address (default: the token of the agreement with --partner, or the one token of all your agreements)";
 const PARTNER_TOKEN_HELP = "Take the token of the agreement with this partner (MCC-MNC)";
 const FROM_BLOCK_HELP = "First block to search for the ledger's batch events (default 0)";
 
-/** "1,000.5 RLST". */
-function units(amount: bigint, token: TokenInfo): string {
-  return `${formatAmount(amount, token.decimals)} ${token.symbol || `units of ${token.address}`}`;
-}
-
-/** `--as payer|payee`: which side of the invoice we are (default payer). */
-function sideArg(value: string | undefined, fallback: "payer" | "payee"): "payer" | "payee" {
-  if (value === undefined || value === "") return fallback;
-  if (value !== "payer" && value !== "payee") {
-    throw new InputError(`--as must be payer or payee, found ${JSON.stringify(value)}`, {
-      hint: "payer: the invoice you pay as the home carrier; payee: the one you bill as the visited carrier.",
-    });
-  }
-  return value;
-}
-
-function fromBlockArg(value: string | undefined): number {
-  if (value === undefined || value === "") return 0;
-  if (!/^\d+$/.test(value)) throw new InputError(`--from-block ${value} is not a block number`);
-  return Number(value);
-}
-
-/** The member the client's account operates for, when it is one (read-only tasks may run from any account). */
-async function accountMember(client: RoamLedgerClient): Promise<Hex | undefined> {
-  const plmn = (await client.carriers.memberOf(await (client.runner as Signer).getAddress())) as Hex;
-  return plmn === "0x000000" ? undefined : plmn;
+/** Base units of `token` as the tasks print them: "1000.5 RLST" (exact). */
+function units(baseUnits: bigint, token: Token): string {
+  return `${Amount.fromUnits(token, baseUnits).format()} ${token.symbol || `units of ${token.address}`}`;
 }
 
 task(
@@ -70,9 +45,9 @@ task(
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const token = await resolveToken(client, self.plmn, { token: args.token, partner });
       const amount = amountArg(args.amount, token);
-      const r = await depositToEscrow(client, self.plmn, token, amount);
-      if (r.approveTx) out(`Approved the escrow for ${units(amount, token)} (tx ${r.approveTx}).`);
-      out(`${self.text} deposited ${units(amount, token)} (tx ${r.depositTx}); deposit now ${units(r.deposit, token)}.`);
+      const r = await depositToEscrow(client, { member: self.plmn, amount });
+      if (r.approveTx) out(`Approved the escrow for ${units(r.amount, token)} (tx ${r.approveTx}).`);
+      out(`${self.text} deposited ${units(r.amount, token)} (tx ${r.depositTx}); deposit now ${units(r.deposit, token)}.`);
     }),
   );
 
@@ -89,8 +64,8 @@ task("escrow:withdraw", "Carrier: withdraws from your carrier's free deposit (wh
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const token = await resolveToken(client, self.plmn, { token: args.token, partner });
       const amount = amountArg(args.amount, token);
-      const r = await withdrawFromEscrow(client, self.plmn, token, amount, args.to);
-      out(`${self.text} withdrew ${units(amount, token)} to ${r.to} (tx ${r.txHash}); deposit now ${units(r.deposit, token)}.`);
+      const r = await withdrawFromEscrow(client, { member: self.plmn, amount, to: args.to });
+      out(`${self.text} withdrew ${units(amount.units, token)} to ${r.to} (tx ${r.txHash}); deposit now ${units(r.deposit, token)}.`);
     }),
   );
 
@@ -107,8 +82,8 @@ task(
       const plmn = args.member ? plmnArg("member", args.member) : await accountMember(client);
       if (!plmn)
         throw new InputError("whose balance? The account is no member's operator", { hint: "pass --member with the carrier (MCC-MNC)." });
-      const member = await requireMember(client, plmn, "--member");
-      if (args.token) await tokenInfo(args.token, client.runner, { file: "--token" });
+      const member = await requireMember(client, { plmn, param: "member" });
+      if (args.token) await tokenInfo(args.token, client.runner, { param: "token" });
       const balances = await escrowBalances(client, plmn, args.token ? [args.token] : undefined);
       out(`Escrow balance of ${member.name} (${member.text}):`);
       if (balances.length === 0) out("  no settlement token: no accepted agreement yet (pass --token to look at one).");
@@ -137,11 +112,12 @@ task(
       const partnerPlmn = plmnArg("partner", args.partner);
       const period = parsePeriod(args.period);
       const side = sideArg(args.as, "payer");
+      const fromBlock = fromBlockArg(args.fromBlock);
       const client = await clientFor(hre, args.from);
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const partner = await requirePartner(client, self.plmn, partnerPlmn);
       const [payer, payee] = side === "payer" ? [self.plmn, partner.plmn] : [partner.plmn, self.plmn];
-      const r = await closeInvoice(client, payer, payee, period, fromBlockArg(args.fromBlock));
+      const r = await closeInvoice(client, { payer, payee, period, fromBlock });
       const token = await tokenInfo(r.token, client.runner);
       const what = `the invoice of ${formatPlmn(payer)} (payer) to ${formatPlmn(payee)} (payee) for ${formatPeriod(period)}`;
       if (!r.closedNow) out(`${what} was closed already: ${units(r.amount, token)}; nothing was sent.`);
@@ -167,10 +143,11 @@ task(
     action(async (args: { partner: string; period: string; fromBlock?: string; from?: string }, hre) => {
       const partnerPlmn = plmnArg("partner", args.partner);
       const period = parsePeriod(args.period);
+      const fromBlock = fromBlockArg(args.fromBlock);
       const client = await clientFor(hre, args.from);
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const partner = await requirePartner(client, self.plmn, partnerPlmn);
-      const r = await settlePeriod(client, self.plmn, partner.plmn, period, fromBlockArg(args.fromBlock));
+      const r = await settlePeriod(client, { self: self.plmn, partner: partner.plmn, period, fromBlock });
       const token = await tokenInfo(await agreementToken(client, self.plmn, partner.plmn), client.runner);
       for (const c of r.closed)
         out(`Closed the invoice of ${formatPlmn(c.payer)} to ${formatPlmn(c.payee)}: ${units(c.amount, token)} (tx ${c.txHash}).`);
@@ -188,9 +165,8 @@ task(
         out(
           `  SHORTFALL: ${formatPlmn(s.debtor)}'s deposit was short by ${units(s.owed, t)}: that is now its debt to ${formatPlmn(s.creditor)}.`,
         );
-        out(
-          `  After a top-up, either side collects it: npx hardhat escrow:pay-debt --debtor ${formatPlmn(s.debtor)} --creditor ${formatPlmn(s.creditor)}`,
-        );
+        const collect = { operation: "escrow:pay-debt", args: { debtor: formatPlmn(s.debtor), creditor: formatPlmn(s.creditor) } };
+        out(`  After a top-up, either side collects it: ${commandLine(collect)}`);
       }
     }),
   );
@@ -206,12 +182,12 @@ task("escrow:pay-debt", "Either carrier: pays a debt left by a settlement shortf
       const creditor = plmnArg("creditor", args.creditor);
       const client = await clientFor(hre, args.from);
       await memberOfSigner(client, ROLE_BITS.carrier);
-      await requireMember(client, debtor, "--debtor");
-      await requireMember(client, creditor, "--creditor");
+      await requireMember(client, { plmn: debtor, param: "debtor" });
+      await requireMember(client, { plmn: creditor, param: "creditor" });
       const token = args.token
-        ? await tokenInfo(args.token, client.runner, { file: "--token" })
+        ? await tokenInfo(args.token, client.runner, { param: "token" })
         : await tokenInfo(await agreementToken(client, debtor, creditor), client.runner);
-      const r = await payDebt(client, debtor, creditor, token);
+      const r = await payDebt(client, { debtor, creditor, token });
       out(
         `${formatPlmn(debtor)} paid ${formatPlmn(creditor)} ${units(r.paid, token)} of its debt (tx ${r.txHash}); ${units(r.remaining, token)} still owed.`,
       );

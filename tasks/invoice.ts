@@ -1,7 +1,7 @@
 import path from "node:path";
 import { task } from "hardhat/config";
-import type { Signer } from "ethers";
 import { action, clientFor, FROM_HELP, keystoreFor, out, plmnArg } from "./common";
+import { accountMember, formatArg, fromBlockArg, sideArg } from "./cli/args";
 import { InputError } from "../lib/core/errors";
 import { writeFileAtomic } from "../lib/util/fsAtomic";
 import { formatPlmn } from "../lib/core/plmn";
@@ -22,8 +22,8 @@ const STORE_HELP = "Payload store folder (default $ROAMLEDGER_STORE or <key stor
 
 /** The carrier the account operates for (these tasks only read; any member's account will do). */
 async function selfOf(client: RoamLedgerClient): Promise<Hex> {
-  const plmn = (await client.carriers.memberOf(await (client.runner as Signer).getAddress())) as Hex;
-  if (plmn === "0x000000") {
+  const plmn = await accountMember(client);
+  if (!plmn) {
     throw new InputError("whose invoices? The account is no member's operator", {
       hint: "pass --from with an operator account of your carrier.",
     });
@@ -31,25 +31,10 @@ async function selfOf(client: RoamLedgerClient): Promise<Hex> {
   return plmn;
 }
 
-function formatArg<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T {
-  const v = (value ?? fallback).toLowerCase() as T;
-  if (!allowed.includes(v)) throw new InputError(`--format must be one of ${allowed.join(", ")}, found ${JSON.stringify(value)}`);
-  return v;
-}
-
-function fromBlockArg(value: string | undefined): number {
-  if (value === undefined || value === "") return 0;
-  if (!/^\d+$/.test(value)) throw new InputError(`--from-block ${value} is not a block number`);
-  return Number(value);
-}
-
 /** The payload key and store when the key store holds our encryption key, else why not. */
 async function payloadsFor(
   client: RoamLedgerClient,
-  self: Hex,
-  partner: Hex,
-  keystore?: string,
-  store?: string,
+  { self, partner, keystore, store }: { self: Hex; partner: Hex; keystore?: string; store?: string },
 ): Promise<ReadInvoiceOptions["payloads"]> {
   const ks = keystoreFor(keystore);
   if (!ks.hasEncryptionKey(formatPlmn(self))) {
@@ -96,12 +81,8 @@ task(
         const partnerPlmn = plmnArg("partner", args.partner);
         const period = parsePeriod(args.period);
         const format = formatArg(args.format, ["json", "csv", "pdf"] as const, "pdf");
-        const side = args.as ?? "payee";
-        if (side !== "payer" && side !== "payee") {
-          throw new InputError(`--as must be payer or payee, found ${JSON.stringify(args.as)}`, {
-            hint: "payee: the invoice you bill (default); payer: the invoice you pay.",
-          });
-        }
+        const side = sideArg(args.as, "payee");
+        const fromBlock = fromBlockArg(args.fromBlock);
         const client = await clientFor(hre, args.from, { sends: false });
         const self = await selfOf(client);
         const partner = await requirePartner(client, self, partnerPlmn);
@@ -111,8 +92,8 @@ task(
           payee,
           period,
           perspective: side,
-          payloads: await payloadsFor(client, self, partner.plmn, args.keystore, args.store),
-          fromBlock: fromBlockArg(args.fromBlock),
+          payloads: await payloadsFor(client, { self, partner: partner.plmn, keystore: args.keystore, store: args.store }),
+          fromBlock,
         });
         const model = buildInvoiceModel(data);
         const summary = `Invoice ${model.invoiceNumber} (${model.payee.plmnText} to ${model.payer.plmnText}, ${model.period.text}): net ${model.net.text} ${model.token.symbol}, ${model.status.state}`;
@@ -147,10 +128,11 @@ task(
     action(async (args: { period: string; format?: string; out?: string; member?: string; fromBlock?: string; from?: string }, hre) => {
       const period = parsePeriod(args.period);
       const format = formatArg(args.format, ["text", "json", "csv"] as const, "text");
+      const fromBlock = fromBlockArg(args.fromBlock);
       const client = await clientFor(hre, args.from, { sends: false });
       const self = args.member ? plmnArg("member", args.member) : await selfOf(client);
-      await requireMember(client, self, "--member");
-      const report = await buildReport(client, self, period, fromBlockArg(args.fromBlock));
+      await requireMember(client, { plmn: self, param: "member" });
+      const report = await buildReport(client, { self, period, fromBlock });
       const text = format === "json" ? reportToJson(report) : format === "csv" ? reportToCsv(report) : reportToText(report);
       if (args.out) {
         writeFileAtomic(args.out, text);

@@ -2,9 +2,10 @@
  * Roaming agreements on the chain: proposing a terms file, accepting, reading versions back in token units
  * and describing them to a person.
  */
-import type { ContractRunner } from "ethers";
+import type { ContractRunner, ContractTransactionReceipt, ContractTransactionResponse, Provider } from "ethers";
 import { IERC20Metadata__factory } from "../../typechain-types";
-import { ContractRevertError, InputError, type InputLocation } from "../core/errors";
+import type { Token } from "../core/amount";
+import { ConfigError, ContractRevertError, InputError, TransactionFailedError, type InputLocation } from "../core/errors";
 import { formatTerms, isoTime, readAgreementTerms, readSettlementToken, type AgreementTermsJson, type TermsStruct } from "./terms";
 import { formatPlmn, parsePlmn } from "../core/plmn";
 import { withDecodedRevert } from "../chain/revert";
@@ -12,18 +13,11 @@ import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
 import { VERSION_STATUSES, type VersionStatusName } from "../core/enums";
 
-export interface TokenInfo {
-  address: string;
-  decimals: number;
-  /** "" when the token has no symbol(). */
-  symbol: string;
-}
-
 /**
  * The decimals (and symbol) of a settlement token. A token that does not answer `decimals()` is an
- * InputError at `location` (where the file names it).
+ * InputError at `location` (where a file or a parameter names it).
  */
-export async function tokenInfo(token: string, runner: ContractRunner, location?: InputLocation): Promise<TokenInfo> {
+export async function tokenInfo(token: string, runner: ContractRunner, location?: InputLocation): Promise<Token> {
   const erc20 = IERC20Metadata__factory.connect(token, runner);
   let decimals: number;
   try {
@@ -45,11 +39,33 @@ export async function chainTime(runner: ContractRunner): Promise<bigint> {
   return BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000));
 }
 
+/** The node a runner reads from; a ConfigError for a runner without one (a bare signer). */
+export function providerOf(runner: ContractRunner): Provider {
+  if (!runner.provider)
+    throw new ConfigError("the client is not connected to a node", { hint: "connect it with a provider or a signer that has one." });
+  return runner.provider;
+}
+
+/** Sends a transaction and waits for it to be mined; a revert comes back decoded. */
+export async function sendAndWait(send: () => Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
+  const receipt = await withDecodedRevert(async () => (await send()).wait());
+  if (!receipt) throw new TransactionFailedError("the node gave no receipt for the transaction");
+  return receipt;
+}
+
 export interface ProposeResult {
   version: number;
   terms: TermsStruct;
-  token: TokenInfo;
+  token: Token;
   txHash: string;
+}
+
+export interface ProposeOptions {
+  /** The proposer: the signer's carrier. */
+  self: Hex;
+  partner: Hex;
+  /** The terms file (JSON, amounts in token units). */
+  file: string;
 }
 
 /**
@@ -57,27 +73,26 @@ export interface ProposeResult {
  * agreement or an amendment. The file is read and checked in full, amounts converted with the token's
  * decimals, before the transaction is sent. Reverts are decoded.
  */
-export async function proposeAgreement(client: RoamLedgerClient, self: Hex, partner: Hex, file: string): Promise<ProposeResult> {
+export async function proposeAgreement(client: RoamLedgerClient, { self, partner, file }: ProposeOptions): Promise<ProposeResult> {
   if (self === partner) {
     throw new InputError(`${formatPlmn(partner)} is your own carrier`, {
-      location: { file: "--partner" },
+      location: { param: "partner" },
       hint: "name the roaming partner.",
     });
   }
   const { token, location } = readSettlementToken(file);
   const info = await tokenInfo(token, client.runner, location);
   const terms = readAgreementTerms(file, { self, partner, decimals: info.decimals, now: await chainTime(client.runner) });
-  const receipt = await withDecodedRevert(async () => (await client.agreements.propose(partner, terms)).wait());
-  const event = receipt!.logs
-    .map((log) => client.agreements.interface.parseLog(log))
-    .find((parsed) => parsed?.name === "AgreementProposed");
-  return { version: Number(event!.args.version), terms, token: info, txHash: receipt!.hash };
+  const receipt = await sendAndWait(() => client.agreements.propose(partner, terms));
+  const event = receipt.logs.map((log) => client.agreements.interface.parseLog(log)).find((parsed) => parsed?.name === "AgreementProposed");
+  if (!event)
+    throw new ConfigError("propose succeeded without an AgreementProposed event", { hint: "check the RoamingAgreements address." });
+  return { version: Number(event.args.version), terms, token: info, txHash: receipt.hash };
 }
 
 /** Accepts the pending `version` that `partner` proposed; returns the transaction hash. */
 export async function acceptAgreement(client: RoamLedgerClient, partner: Hex, version: number): Promise<string> {
-  const receipt = await withDecodedRevert(async () => (await client.agreements.accept(partner, version)).wait());
-  return receipt!.hash;
+  return (await sendAndWait(() => client.agreements.accept(partner, version))).hash;
 }
 
 export interface VersionView {
@@ -88,7 +103,7 @@ export interface VersionView {
   /** 0 unless accepted. */
   acceptedAt: bigint;
   terms: AgreementTermsJson;
-  token: TokenInfo;
+  token: Token;
 }
 
 export interface AgreementView {
@@ -106,18 +121,22 @@ export interface AgreementView {
   inForce: number;
 }
 
-/** One version of the agreement between `a` and `b`, terms in human units (decoded revert if unknown). */
-export async function readVersion(
-  client: RoamLedgerClient,
-  a: Hex,
-  b: Hex,
-  version: number,
-  tokens = new Map<string, Promise<TokenInfo>>(),
-): Promise<VersionView> {
-  const v = await withDecodedRevert(() => client.agreements.getVersion(a, b, version));
+export interface ReadVersionOptions {
+  self: Hex;
+  partner: Hex;
+  version: number;
+  /** Tokens read so far, by address (a view of several versions reads each token once). */
+  tokens?: Map<string, Promise<Token>>;
+}
+
+/** One version of the agreement between `self` and `partner`, terms in human units (decoded revert if unknown). */
+export async function readVersion(client: RoamLedgerClient, options: ReadVersionOptions): Promise<VersionView> {
+  const { self, partner, version, tokens = new Map<string, Promise<Token>>() } = options;
+  const v = await withDecodedRevert(() => client.agreements.getVersion(self, partner, version));
   const address = v.terms.settlementToken;
-  if (!tokens.has(address)) tokens.set(address, tokenInfo(address, client.runner));
-  const token = await tokens.get(address)!;
+  const reading = tokens.get(address) ?? tokenInfo(address, client.runner);
+  tokens.set(address, reading);
+  const token = await reading;
   return {
     version,
     proposer: v.proposer as Hex,
@@ -140,17 +159,24 @@ async function versionInForce(client: RoamLedgerClient, a: Hex, b: Hex, time: bi
   }
 }
 
+export interface ReadAgreementOptions {
+  self: Hex;
+  partner: Hex;
+  /** Only this version (default: all of them). */
+  version?: number;
+}
+
 /** The agreement between `self` and `partner`: one version, or all of them; which is in force now. */
-export async function readAgreement(client: RoamLedgerClient, self: Hex, partner: Hex, version?: number): Promise<AgreementView> {
+export async function readAgreement(client: RoamLedgerClient, { self, partner, version }: ReadAgreementOptions): Promise<AgreementView> {
   const [count, pending, now] = await Promise.all([
     client.agreements.versionCount(self, partner),
     client.agreements.pendingVersion(self, partner),
     chainTime(client.runner),
   ]);
   const numbers = version === undefined ? Array.from({ length: Number(count) }, (_, i) => i + 1) : [version];
-  const tokens = new Map<string, Promise<TokenInfo>>();
+  const tokens = new Map<string, Promise<Token>>();
   const versions: VersionView[] = [];
-  for (const n of numbers) versions.push(await readVersion(client, self, partner, n, tokens));
+  for (const n of numbers) versions.push(await readVersion(client, { self, partner, version: n, tokens }));
   return {
     self,
     partner,

@@ -248,7 +248,7 @@ class TermsReader {
           `write it in quotes, e.g. ${example}: JSON numbers can lose digits.`,
         );
       }
-      return parseAmount(v, decimals, this.at(path), { max: UINT128_MAX });
+      return parseAmount(v, decimals, { location: this.at(path), max: UINT128_MAX });
     });
   }
 

@@ -1,5 +1,9 @@
 // The invoice folder's public surface (see docs/architecture.md, "The library's map").
 export * from "./chain";
 export * from "./model";
+export * from "./number";
 export * from "./pdf";
 export * from "./render";
+export * from "./text";
+export * from "./types";
+export * from "./verify";

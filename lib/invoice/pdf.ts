@@ -6,7 +6,9 @@
  * embedded. The output is deterministic for a given model (creation date = the invoice's issue date).
  */
 import PDFDocument from "pdfkit";
-import { displayBps, displayCount, displayQuantity, bytesAsMb, CHARGE_UNITS, type InvoiceModel, type LineItem } from "./model";
+import { formatCount } from "../core/amount";
+import { bytesAsMb, displayBps, displayQuantity } from "./text";
+import { CHARGE_UNITS, type InvoiceModel, type LineItem } from "./types";
 
 type Doc = InstanceType<typeof PDFDocument>;
 
@@ -202,7 +204,7 @@ function header(w: Writer, m: InvoiceModel, unit: string): void {
     ["Invoice number", m.invoiceNumber],
     ["Issue date", `${dateOnly(m.issueDate)} (closed on-chain ${m.issueDate.slice(11, 19)} UTC)`],
     ["Billing period", `${m.period.text} (${dateOnly(m.period.start)} to ${lastDay(m.period.end)}, UTC)`],
-    ["Status", m.status.state === "settled" ? `Settled ${dateOnly(m.status.settledAt!)}` : "Open (not settled yet)"],
+    ["Status", m.status.settledAt ? `Settled ${dateOnly(m.status.settledAt)}` : "Open (not settled yet)"],
   ];
   let y = top + 2;
   for (const [k, v] of facts) {
@@ -269,7 +271,7 @@ function lineItems(w: Writer, m: InvoiceModel): void {
     const lines = m.lines.filter((l) => l.tariffClass === c.tariffClass);
     w.need(16 + 14 * Math.min(lines.length, 3));
     w.box(MARGIN, w.y, CONTENT, 14, COLOR.fill, COLOR.fill);
-    const usage = `${displayCount(c.usage.records)} billable records, ${displayCount(c.usage.activeDevices)} active devices`;
+    const usage = `${formatCount(c.usage.records)} billable records, ${formatCount(c.usage.activeDevices)} active devices`;
     w.text(
       `Tariff class ${c.tariffClass}${c.priced ? "" : " (no rate plan in this direction: reported, not billed)"}`,
       MARGIN + CELL_PAD,
@@ -389,16 +391,16 @@ function slaSection(w: Writer, m: InvoiceModel): void {
     ["Measure (averages over the period's records)", "Measured", "Target", "Result", "Credit if missed"],
     [
       [
-        `Latency, ms (${displayCount(s.qosSamples)} samples)`,
-        samples ? displayCount(s.avgLatencyMs) : "-",
-        s.maxLatencyMs ? `<= ${displayCount(s.maxLatencyMs)}` : "-",
+        `Latency, ms (${formatCount(s.qosSamples)} samples)`,
+        samples ? formatCount(s.avgLatencyMs) : "-",
+        s.maxLatencyMs ? `<= ${formatCount(s.maxLatencyMs)}` : "-",
         result(s.maxLatencyMs > 0, s.latencyMissed),
         displayBps(s.latencyCreditBps),
       ],
       [
-        `Throughput, kbit/s (${displayCount(s.qosSamples)} samples)`,
-        samples ? displayCount(s.avgThroughputKbps) : "-",
-        s.minThroughputKbps ? `>= ${displayCount(s.minThroughputKbps)}` : "-",
+        `Throughput, kbit/s (${formatCount(s.qosSamples)} samples)`,
+        samples ? formatCount(s.avgThroughputKbps) : "-",
+        s.minThroughputKbps ? `>= ${formatCount(s.minThroughputKbps)}` : "-",
         result(s.minThroughputKbps > 0, s.throughputMissed),
         displayBps(s.throughputCreditBps),
       ],
@@ -419,6 +421,13 @@ function slaSection(w: Writer, m: InvoiceModel): void {
 
 function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
   w.heading("Disputes, rejected batches and usage not billed");
+  disputedUsage(w, m, unit);
+  rejectedBatchesTable(w, m);
+  notBillableTable(w, m);
+}
+
+/** The usage the home carrier disputed, per class and batch, and its value at the agreement's rates. */
+function disputedUsage(w: Writer, m: InvoiceModel, unit: string): void {
   const d = m.disputes;
   w.need(14 + 3 * 13); // a sub-heading stays with the first rows under it
   w.text("Disputed by the home carrier (records proven in their batch and taken off the totals above):", MARGIN, w.y, {
@@ -436,17 +445,17 @@ function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
       ["Tariff class", "Records", "Data, MB", "Signalling", "SMS", "Voice, s"],
       d.perClass.map((c) => [
         String(c.tariffClass),
-        displayCount(c.records),
+        formatCount(c.records),
         bytesAsMb(c.dataBytes),
-        displayCount(c.signallingEvents),
-        displayCount(c.smsCount),
-        displayCount(c.voiceSeconds),
+        formatCount(c.signallingEvents),
+        formatCount(c.smsCount),
+        formatCount(c.voiceSeconds),
       ]),
       [141.28, 70, 100, 70, 60, 70],
     );
     for (const b of d.batches) {
-      const reasons = b.reasons.map((r) => `${r.reason} ${displayCount(r.records)}`).join(", ");
-      const line = `${b.ref}: ${displayCount(b.records)} record(s) disputed${reasons ? ` (${reasons})` : ""}`;
+      const reasons = b.reasons.map((r) => `${r.reason} ${formatCount(r.records)}`).join(", ");
+      const line = `${b.ref}: ${formatCount(b.records)} record(s) disputed${reasons ? ` (${reasons})` : ""}`;
       w.need(12);
       w.y += w.text(line, MARGIN + 10, w.y, { size: 8.5, width: CONTENT - 10 }) + 1;
     }
@@ -457,7 +466,10 @@ function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
     });
     w.y += 14;
   }
+}
 
+/** The batches the home carrier rejected: they count for nothing. */
+function rejectedBatchesTable(w: Writer, m: InvoiceModel): void {
   w.need(15 + 3 * 13);
   w.y += 2;
   w.text("Batches rejected by the home carrier (count for nothing):", MARGIN, w.y, { font: FONT.bold, size: 8.5 });
@@ -469,12 +481,15 @@ function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
     smallTable(
       w,
       ["Batch", "Records", "Reason"],
-      m.rejectedBatches.map((b) => [b.ref, displayCount(b.recordCount), b.reason]),
+      m.rejectedBatches.map((b) => [b.ref, formatCount(b.recordCount), b.reason]),
       [100, 80, 331.28],
       [0, 2],
     );
   }
+}
 
+/** The records committed but not billable, per reason, from the decrypted payloads (or why not available). */
+function notBillableTable(w: Writer, m: InvoiceModel): void {
   w.need(15 + 3 * 13);
   w.y += 2;
   w.text("Committed but not billable (out-of-policy use, flagged as fraud where it applies):", MARGIN, w.y, {
@@ -498,14 +513,14 @@ function disputesSection(w: Writer, m: InvoiceModel, unit: string): void {
       ["Reason", "Records", "Per tariff class"],
       nb.byReason.map((r) => [
         r.reason,
-        displayCount(r.records),
-        r.perClass.map((c) => `class ${c.tariffClass}: ${displayCount(c.records)}`).join(", "),
+        formatCount(r.records),
+        r.perClass.map((c) => `class ${c.tariffClass}: ${formatCount(c.records)}`).join(", "),
       ]),
       [171.28, 80, 260],
       [0, 2],
     );
     w.need(12);
-    w.text(`From ${nb.batchesRead} decrypted payload(s), ${displayCount(nb.records)} record(s) in all.`, MARGIN + 10, w.y, {
+    w.text(`From ${nb.batchesRead} decrypted payload(s), ${formatCount(nb.records)} record(s) in all.`, MARGIN + 10, w.y, {
       size: 8,
       color: COLOR.muted,
     });
@@ -531,7 +546,7 @@ function evidence(w: Writer, m: InvoiceModel): void {
   for (const b of m.batches) {
     w.need(60);
     w.text(`${b.ref}`, MARGIN, w.y, { font: FONT.bold, size: 9 });
-    w.text(`${displayCount(b.recordCount)} record(s), submitted ${b.submittedAt}; ${STATE_TEXT[b.state]}`, MARGIN + 28, w.y, {
+    w.text(`${formatCount(b.recordCount)} record(s), submitted ${b.submittedAt}; ${STATE_TEXT[b.state]}`, MARGIN + 28, w.y, {
       size: 8.5,
       width: CONTENT - 28,
     });

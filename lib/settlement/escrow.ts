@@ -3,14 +3,15 @@
  * withdrawals, balances and debts, closing a period's invoice with the ledger's batches, settling a pair's
  * period with netting, paying debts. Errors say what to do: a period that cannot close yet says from when.
  */
-import { ZeroAddress, type Signer } from "ethers";
+import { ZeroAddress, type Log, type Signer } from "ethers";
 import { IERC20Metadata__factory } from "../../typechain-types";
+import { Amount, type Token } from "../core/amount";
+import { BATCH_STATUSES, INVOICE_STATUSES, type BatchStatusName, type InvoiceStatusName } from "../core/enums";
 import { ConfigError, InputError } from "../core/errors";
 import { isoTime } from "../agreements/terms";
-import { chainTime, tokenInfo, type TokenInfo } from "../agreements/chain";
-import { formatAmount, parseAmount } from "../core/amount";
+import { chainTime, sendAndWait, tokenInfo } from "../agreements/chain";
 import { formatPlmn } from "../core/plmn";
-import { parseRevert, withDecodedRevert } from "../chain/revert";
+import { parseRevert } from "../chain/revert";
 import { ratingFromStruct, type Rating } from "./rating";
 import { fromEventArgs, toContractBatch } from "../usage/batch";
 import { formatPeriod, periodBounds } from "../core/period";
@@ -19,6 +20,8 @@ import type { RoamLedgerClient } from "../chain/client";
 import type { UsageBatch } from "../usage/types";
 
 const NO_MEMBER = "0x000000";
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
+
 /** Chain time: the latest block's timestamp. */
 export async function chainNow(client: RoamLedgerClient): Promise<number> {
   return Number(await chainTime(client.runner));
@@ -27,6 +30,11 @@ export async function chainNow(client: RoamLedgerClient): Promise<number> {
 /** The address the client sends from. */
 async function senderOf(client: RoamLedgerClient): Promise<string> {
   return (client.runner as Signer).getAddress();
+}
+
+/** The escrow's status of the invoice of (payer, payee, period). */
+async function invoiceStatus(client: RoamLedgerClient, payer: Hex, payee: Hex, period: number): Promise<InvoiceStatusName> {
+  return INVOICE_STATUSES[Number((await client.escrow.invoice(payer, payee, period)).status)];
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -39,32 +47,35 @@ export interface MemberRef {
   name: string;
 }
 
-/** A member by PLMN, or InputError naming the argument when no member has it. */
-export async function requireMember(client: RoamLedgerClient, plmn: Hex, arg = "--partner"): Promise<MemberRef> {
+/**
+ * A member by PLMN, or InputError when no member has it (at `param`, the parameter of the caller the PLMN
+ * came from, when given).
+ */
+export async function requireMember(client: RoamLedgerClient, { plmn, param }: { plmn: Hex; param?: string }): Promise<MemberRef> {
   const m = await client.carriers.getMember(plmn);
   if (m.plmn === NO_MEMBER) {
     throw new InputError(`${formatPlmn(plmn)} is not a member of the consortium`, {
-      location: { file: arg },
-      hint: "check the PLMN (MCC-MNC) with `carrier:list`.",
+      location: param === undefined ? undefined : { param },
+      hint: "check the PLMN (MCC-MNC) against the consortium's members.",
+      next: { operation: "carrier:list" },
     });
   }
   return { plmn, text: formatPlmn(plmn), name: m.name };
 }
 
-/** A partner of `self`: a member with at least one accepted agreement version with it. */
+/** A partner of `self`: a member with at least one accepted agreement version with it (errors at `partner`). */
 export async function requirePartner(client: RoamLedgerClient, self: Hex, partner: Hex): Promise<MemberRef> {
+  const location = { param: "partner" };
   if (partner.toLowerCase() === self.toLowerCase()) {
-    throw new InputError(`${formatPlmn(partner)} is your own carrier`, {
-      location: { file: "--partner" },
-      hint: "name the roaming partner.",
-    });
+    throw new InputError(`${formatPlmn(partner)} is your own carrier`, { location, hint: "name the roaming partner." });
   }
-  const member = await requireMember(client, partner);
+  const member = await requireMember(client, { plmn: partner, param: "partner" });
   const versions = await client.agreements.acceptedVersions(self, partner);
   if (versions.length === 0) {
     throw new InputError(`${formatPlmn(self)} has no accepted roaming agreement with ${member.text} (${member.name})`, {
-      location: { file: "--partner" },
-      hint: `see \`agreement:show --partner ${member.text}\`; usage is only billed under an accepted agreement.`,
+      location,
+      hint: "usage is only billed under an accepted agreement; see which versions were proposed.",
+      next: { operation: "agreement:show", args: { partner: member.text } },
     });
   }
   return member;
@@ -79,12 +90,13 @@ export async function agreementToken(client: RoamLedgerClient, self: Hex, partne
     // A revert: no version in force now. Anything else (the node) is not an answer.
     if (!parseRevert(err)) throw err;
     const versions = await client.agreements.acceptedVersions(self, partner);
-    if (versions.length === 0) {
+    const newest = versions.at(-1);
+    if (newest === undefined) {
       throw new InputError(`no accepted agreement between ${formatPlmn(self)} and ${formatPlmn(partner)} names a settlement token`, {
-        hint: "pass --token with the token's address.",
+        hint: "name the token by its address.",
       });
     }
-    return (await client.agreements.getVersion(self, partner, versions[versions.length - 1])).terms.settlementToken;
+    return (await client.agreements.getVersion(self, partner, newest)).terms.settlementToken;
   }
 }
 
@@ -100,17 +112,19 @@ export async function agreementTokens(client: RoamLedgerClient, member: Hex): Pr
 }
 
 /**
- * The token a deposit or withdrawal is in: `--token`, else the agreement's with `--partner`, else the one
- * settlement token of all our agreements (an error when there are several or none).
+ * The token a deposit or withdrawal is in: `token` (an address), else the agreement's with `partner`, else
+ * the one settlement token of all our agreements (an error when there are several or none).
  */
-export async function resolveToken(client: RoamLedgerClient, self: Hex, opts: { token?: string; partner?: Hex }): Promise<TokenInfo> {
+export async function resolveToken(client: RoamLedgerClient, self: Hex, opts: { token?: string; partner?: Hex }): Promise<Token> {
   if (opts.token) {
-    if (!/^0x[0-9a-fA-F]{40}$/.test(opts.token)) {
-      throw new InputError(`--token ${opts.token} is not an address`, {
-        hint: "pass the settlement token's 0x address (see `agreement:show`).",
+    const location = { param: "token" };
+    if (!ADDRESS_RE.test(opts.token)) {
+      throw new InputError(`${opts.token} is not an address`, {
+        location,
+        hint: "give the settlement token's 0x address, as the agreement names it.",
       });
     }
-    return tokenInfo(opts.token, client.runner, { file: "--token" });
+    return tokenInfo(opts.token, client.runner, location);
   }
   if (opts.partner) {
     await requirePartner(client, self, opts.partner);
@@ -122,19 +136,10 @@ export async function resolveToken(client: RoamLedgerClient, self: Hex, opts: { 
       tokens.length === 0
         ? `${formatPlmn(self)} has no accepted agreement to take a settlement token from`
         : `${formatPlmn(self)}'s agreements use ${tokens.length} settlement tokens: ${tokens.join(", ")}`,
-      { hint: "pass --partner P (that agreement's token) or --token ADDRESS." },
+      { hint: "name the partner (its agreement's token is taken) or the token's address." },
     );
   }
   return tokenInfo(tokens[0], client.runner);
-}
-
-/** `text` (token units, e.g. "1000.50") in base units of `token`; must be above zero. */
-export function amountArg(text: string | undefined, token: TokenInfo, arg = "--amount"): bigint {
-  if (text === undefined || text === "")
-    throw new InputError(`${arg} is required`, { hint: "give it in token units, e.g. --amount 1000.50." });
-  const units = parseAmount(text, token.decimals, { file: arg });
-  if (units === 0n) throw new InputError(`${arg} must be more than 0`, { location: { file: arg } });
-  return units;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -142,7 +147,7 @@ export function amountArg(text: string | undefined, token: TokenInfo, arg = "--a
 // ---------------------------------------------------------------------------------------------------
 
 export interface DepositResult {
-  token: TokenInfo;
+  token: Token;
   amount: bigint;
   /** Set when an approval had to be given first. */
   approveTx?: string;
@@ -152,60 +157,69 @@ export interface DepositResult {
 }
 
 /**
- * Deposits `amount` of `token` for the sender's member: checks the account holds it, approves the escrow
- * for exactly the missing allowance when needed, then deposits.
+ * Deposits `amount` (in its token) for `member`, the sender's member: checks the account holds it, approves
+ * the escrow for exactly the missing allowance when needed, then deposits.
  */
-export async function depositToEscrow(client: RoamLedgerClient, self: Hex, token: TokenInfo, amount: bigint): Promise<DepositResult> {
+export async function depositToEscrow(
+  client: RoamLedgerClient,
+  { member, amount }: { member: Hex; amount: Amount },
+): Promise<DepositResult> {
+  const { token } = amount;
   const from = await senderOf(client);
   const erc20 = IERC20Metadata__factory.connect(token.address, client.runner);
   const escrow = client.addresses.settlementEscrow;
-  const held = await erc20.balanceOf(from);
-  if (held < amount) {
+  const held = Amount.fromUnits(token, await erc20.balanceOf(from));
+  if (held.lessThan(amount)) {
     throw new InputError(
-      `the account ${from} holds ${formatAmount(held, token.decimals)} ${token.symbol || "tokens"}, less than the ${formatAmount(amount, token.decimals)} to deposit`,
-      {
-        hint: "fund the operator account with settlement tokens first, or deposit less.",
-      },
+      `the account ${from} holds ${held.format()} ${token.symbol || "tokens"}, less than the ${amount.format()} to deposit`,
+      { hint: "fund the operator account with settlement tokens first, or deposit less." },
     );
   }
   let approveTx: string | undefined;
-  if ((await erc20.allowance(from, escrow)) < amount) {
-    const receipt = await withDecodedRevert(async () => (await erc20.approve(escrow, amount)).wait());
-    approveTx = receipt!.hash;
+  if ((await erc20.allowance(from, escrow)) < amount.units) {
+    approveTx = (await sendAndWait(() => erc20.approve(escrow, amount.units))).hash;
   }
-  const receipt = await withDecodedRevert(async () => (await client.escrow.deposit(token.address, amount)).wait());
-  return { token, amount, approveTx, depositTx: receipt!.hash, deposit: await client.escrow.deposits(self, token.address) };
+  const receipt = await sendAndWait(() => client.escrow.deposit(token.address, amount.units));
+  const deposit = await client.escrow.deposits(member, token.address);
+  return { token, amount: amount.units, approveTx, depositTx: receipt.hash, deposit };
 }
 
-/** Withdraws `amount` of `token` from the sender's member's free deposit to `to` (default: the sender). */
+export interface WithdrawOptions {
+  /** The sender's member, whose deposit it is. */
+  member: Hex;
+  amount: Amount;
+  /** Where the tokens go (default: the sending account). */
+  to?: string;
+}
+
+/** Withdraws `amount` from `member`'s free deposit (what open invoices and debts do not reserve) to `to`. */
 export async function withdrawFromEscrow(
   client: RoamLedgerClient,
-  self: Hex,
-  token: TokenInfo,
-  amount: bigint,
-  to?: string,
+  { member, amount, to }: WithdrawOptions,
 ): Promise<{ txHash: string; to: string; deposit: bigint }> {
+  const { token } = amount;
   const recipient = to || (await senderOf(client));
-  if (!/^0x[0-9a-fA-F]{40}$/.test(recipient)) throw new InputError(`--to ${recipient} is not an address`);
-  const [deposit, reserved] = await Promise.all([client.escrow.deposits(self, token.address), client.escrow.reserved(self, token.address)]);
-  const free = deposit > reserved ? deposit - reserved : 0n;
-  if (amount > free) {
-    const unit = token.symbol || "tokens";
+  if (!ADDRESS_RE.test(recipient)) throw new InputError(`${recipient} is not an address`, { location: { param: "to" } });
+  const [deposit, reserved] = (
+    await Promise.all([client.escrow.deposits(member, token.address), client.escrow.reserved(member, token.address)])
+  ).map((units) => Amount.fromUnits(token, units));
+  const free = deposit.greaterThan(reserved) ? deposit.sub(reserved) : Amount.zero(token);
+  if (amount.greaterThan(free)) {
     throw new InputError(
-      `only ${formatAmount(free, token.decimals)} ${unit} of ${formatPlmn(self)}'s deposit is free ` +
-        `(deposit ${formatAmount(deposit, token.decimals)}, reserved ${formatAmount(reserved, token.decimals)} for open invoices and debts)`,
+      `only ${free.format()} ${token.symbol || "tokens"} of ${formatPlmn(member)}'s deposit is free ` +
+        `(deposit ${deposit.format()}, reserved ${reserved.format()} for open invoices and debts)`,
       {
-        location: { file: "--amount" },
+        location: { param: "amount" },
         hint: "withdraw at most the free part; the rest is released when its invoices are settled and debts paid.",
       },
     );
   }
-  const receipt = await withDecodedRevert(async () => (await client.escrow.withdraw(token.address, amount, recipient)).wait());
-  return { txHash: receipt!.hash, to: recipient, deposit: await client.escrow.deposits(self, token.address) };
+  const receipt = await sendAndWait(() => client.escrow.withdraw(token.address, amount.units, recipient));
+  return { txHash: receipt.hash, to: recipient, deposit: await client.escrow.deposits(member, token.address) };
 }
 
 export interface TokenBalance {
-  token: TokenInfo;
+  token: Token;
   deposit: bigint;
   reserved: bigint;
   free: bigint;
@@ -217,7 +231,8 @@ export interface TokenBalance {
 /** `member`'s deposits, reservations and debts both ways, per settlement token of its agreements (or `tokens`). */
 export async function escrowBalances(client: RoamLedgerClient, member: Hex, tokens?: string[]): Promise<TokenBalance[]> {
   const addresses = tokens && tokens.length > 0 ? tokens : await agreementTokens(client, member);
-  const partners = await Promise.all((await client.agreements.counterparties(member)).map((p) => requireMember(client, p as Hex)));
+  const counterparties = await client.agreements.counterparties(member);
+  const partners = await Promise.all(counterparties.map((p) => requireMember(client, { plmn: p as Hex })));
   const out: TokenBalance[] = [];
   for (const address of addresses) {
     const token = await tokenInfo(address, client.runner);
@@ -241,6 +256,16 @@ export async function escrowBalances(client: RoamLedgerClient, member: Hex, toke
 // Batches of a period and closing
 // ---------------------------------------------------------------------------------------------------
 
+/** One direction of a roaming pair for one period: the home carrier's devices in the visited network. */
+export interface PeriodQuery {
+  home: Hex;
+  visited: Hex;
+  /** yyyymm. */
+  period: number;
+  /** First block to search for the ledger's events (default 0, the whole chain). */
+  fromBlock?: number;
+}
+
 export interface SubmittedBatch {
   batchId: Hex;
   batch: UsageBatch;
@@ -248,17 +273,22 @@ export interface SubmittedBatch {
   blockNumber: number;
 }
 
+/** A batch of the period with its state on the ledger (`getBatch`). */
+export interface PeriodBatch extends SubmittedBatch {
+  status: Exclude<BatchStatusName, "none">;
+  /** Unix seconds. */
+  submittedAt: number;
+  disputedRecords: number;
+}
+
 /**
  * The batches committed for (home, visited, period): the ledger's `UsageBatchSubmitted` events for the
  * pair (indexed), filtered by period, each checked to hash to its id, ascending by id (as `closePeriod`
- * wants them). `fromBlock`: where to start looking (default 0, the whole chain).
+ * wants them).
  */
 export async function periodBatches(
   client: RoamLedgerClient,
-  home: Hex,
-  visited: Hex,
-  period: number,
-  fromBlock = 0,
+  { home, visited, period, fromBlock = 0 }: PeriodQuery,
 ): Promise<SubmittedBatch[]> {
   const logs = await client.ledger.queryFilter(client.ledger.filters.UsageBatchSubmitted(undefined, visited, home), fromBlock);
   const byId = new Map<string, SubmittedBatch>();
@@ -271,12 +301,25 @@ export async function periodBatches(
   return [...byId.values()].sort((a, b) => (BigInt(a.batchId) < BigInt(b.batchId) ? -1 : 1));
 }
 
+/** The period's batches ({@link periodBatches}) with their state on the ledger. */
+export async function periodBatchStates(client: RoamLedgerClient, query: PeriodQuery): Promise<PeriodBatch[]> {
+  const batches = await periodBatches(client, query);
+  const infos = await Promise.all(batches.map((b) => client.ledger.getBatch(b.batchId)));
+  return batches.map((b, i) => ({
+    ...b,
+    // A committed batch is never None.
+    status: BATCH_STATUSES[Number(infos[i].status)] as PeriodBatch["status"],
+    submittedAt: Number(infos[i].submittedAt),
+    disputedRecords: Number(infos[i].disputedRecords),
+  }));
+}
+
 /**
  * A revert of closing a period as an InputError that says what to do: the period has not ended or its
  * grace is running ("closable at <time>"), or a batch is still in its dispute window. Anything else comes
  * back decoded as it was.
  */
-export function closingError(err: unknown, home: Hex, visited: Hex, period: number): unknown {
+export function closingError(err: unknown, { home, visited, period }: PeriodQuery): unknown {
   const pair = `the usage of ${formatPlmn(home)}'s devices in ${formatPlmn(visited)} for ${formatPeriod(period)}`;
   const revert = parseRevert(err);
   if (revert?.name === "UsageLedgerPeriodNotOver") {
@@ -284,20 +327,18 @@ export function closingError(err: unknown, home: Hex, visited: Hex, period: numb
     return new InputError(`${pair} cannot be closed yet: closable at ${isoTime(at)}`, {
       details:
         "A period closes once it has ended and the submission grace for late batches has passed (the visited carrier may close it right after its end).",
-      hint: `run the same command again after ${isoTime(at)}.`,
+      hint: `close it again after ${isoTime(at)}.`,
     });
   }
   if (revert?.name === "UsageLedgerBatchStillOpen") {
     const [batchId, windowEnd] = [String(revert.args[0]), Number(revert.args[1])];
     return new InputError(
       `${pair} cannot be closed yet: batch ${batchId} is in its dispute window until ${isoTime(windowEnd)}; closable at ${isoTime(windowEnd)} at the earliest`,
-      {
-        hint: "wait for the window to end, or let the home carrier accept or reject its open batches now (`usage:verify`).",
-      },
+      { hint: "wait for the window to end, or let the home carrier accept or reject its open batches now (usage verification)." },
     );
   }
   if (revert?.name === "UsageLedgerInvalidPeriod") {
-    return new InputError(`${formatPeriod(period)} has not started yet, or is not a billing period`, { location: { file: "--period" } });
+    return new InputError(`${formatPeriod(period)} has not started yet, or is not a billing period`, { location: { param: "period" } });
   }
   return err;
 }
@@ -315,20 +356,33 @@ export interface Closability {
   earliest: number;
 }
 
-/** When (home, visited, period) can be closed, from the ledger and the agreements' dispute windows. */
-export async function closability(client: RoamLedgerClient, home: Hex, visited: Hex, period: number, fromBlock = 0): Promise<Closability> {
+/** The batches of `batches` still open (neither accepted nor rejected) and when their dispute windows end. */
+async function openWindows(
+  client: RoamLedgerClient,
+  query: PeriodQuery,
+  batches: readonly PeriodBatch[],
+): Promise<Closability["openBatches"]> {
+  const open: Closability["openBatches"] = [];
+  for (const b of batches) {
+    if (b.status !== "submitted") continue;
+    const window = Number(await client.agreements.disputeWindowAt(query.home, query.visited, b.submittedAt));
+    open.push({ batchId: b.batchId, windowEnd: b.submittedAt + window });
+  }
+  return open;
+}
+
+/**
+ * When (home, visited, period) can be closed, from the ledger and the agreements' dispute windows. The
+ * period's batches are read unless `batches` gives them (as {@link periodBatchStates} reads them).
+ */
+export async function closability(
+  client: RoamLedgerClient,
+  query: PeriodQuery & { batches?: readonly PeriodBatch[] },
+): Promise<Closability> {
+  const { home, visited, period } = query;
   const [info, grace] = await Promise.all([client.ledger.getPeriod(home, visited, period), client.ledger.submissionGrace()]);
   const [, end] = periodBounds(period);
-  const openBatches: Closability["openBatches"] = [];
-  if (!info.closed) {
-    for (const b of await periodBatches(client, home, visited, period, fromBlock)) {
-      const batch = await client.ledger.getBatch(b.batchId);
-      if (Number(batch.status) !== 1) continue; // accepted or rejected: not open
-      const submittedAt = Number(batch.submittedAt);
-      const window = Number(await client.agreements.disputeWindowAt(home, visited, submittedAt));
-      openBatches.push({ batchId: b.batchId, windowEnd: submittedAt + window });
-    }
-  }
+  const openBatches = info.closed ? [] : await openWindows(client, query, query.batches ?? (await periodBatchStates(client, query)));
   const anyoneAt = end + Number(grace);
   return {
     closed: info.closed,
@@ -339,26 +393,27 @@ export async function closability(client: RoamLedgerClient, home: Hex, visited: 
   };
 }
 
-/** What to run to close the invoice of `payer` to `payee` for `period`, and from when it can be closed. */
-export async function closeHint(client: RoamLedgerClient, payer: Hex, payee: Hex, period: number): Promise<string> {
-  const p = formatPeriod(period);
-  const c = await closability(client, payer, payee, period);
-  const now = await chainNow(client);
-  const when =
-    c.closed || c.earliest <= now
-      ? "It can be closed now."
-      : `It can be closed from ${isoTime(c.earliest)}` +
-        (c.openBatches.length
-          ? ` (${c.openBatches.length} batch(es) in their dispute window; the home carrier may accept or reject them sooner)`
-          : "") +
-        (c.visitedAt < c.anyoneAt && now < c.anyoneAt
-          ? `; ${formatPlmn(payee)} may close it from ${isoTime(Math.max(c.visitedAt, ...c.openBatches.map((b) => b.windowEnd)))}.`
-          : ".");
-  return (
-    `${formatPlmn(payer)} closes it with \`npx hardhat escrow:close --partner ${formatPlmn(payee)} --period ${p}\`, ` +
-    `${formatPlmn(payee)} with \`npx hardhat escrow:close --partner ${formatPlmn(payer)} --period ${p} --as payee\` ` +
-    `(or \`escrow:settle\`, which closes both directions and settles). ${when}`
-  );
+/** From when a period can be closed, in words, at chain time `now`; `visited` may close it early. */
+export function describeClosability(c: Closability, now: number, visited: Hex): string {
+  if (c.closed || c.earliest <= now) return "It can be closed now.";
+  const open = c.openBatches.length
+    ? ` (${c.openBatches.length} batch(es) in their dispute window; the home carrier may accept or reject them sooner)`
+    : "";
+  const early =
+    c.visitedAt < c.anyoneAt && now < c.anyoneAt
+      ? `; ${formatPlmn(visited)} may close it from ${isoTime(Math.max(c.visitedAt, ...c.openBatches.map((b) => b.windowEnd)))}.`
+      : ".";
+  return `It can be closed from ${isoTime(c.earliest)}${open}${early}`;
+}
+
+export interface CloseOptions {
+  /** The home carrier, who pays. */
+  payer: Hex;
+  /** The visited carrier, who bills. */
+  payee: Hex;
+  period: number;
+  /** First block to search for the ledger's batch events (default 0). */
+  fromBlock?: number;
 }
 
 export interface CloseResult {
@@ -375,59 +430,101 @@ export interface CloseResult {
 }
 
 /**
+ * The visited carrier may close the ledger's period before the submission grace is over, but only
+ * itself: through the escrow the grace applies. So the payee's operator closes the ledger period first.
+ */
+async function closeLedgerAsPayee(client: RoamLedgerClient, o: CloseOptions, batches: ReturnType<typeof toContractBatch>[]): Promise<void> {
+  const sender = await client.carriers.memberOf(await senderOf(client));
+  const [, end] = periodBounds(o.period);
+  if (sender.toLowerCase() !== o.payee.toLowerCase() || (await chainNow(client)) < end) return;
+  if ((await client.ledger.getPeriod(o.payer, o.payee, o.period)).closed) return;
+  await sendAndWait(() => client.ledger.closePeriod(o.payer, o.payee, o.period, batches));
+}
+
+/** The escrow's events in `logs` (other contracts' logs are skipped). */
+function escrowEvents(client: RoamLedgerClient, logs: readonly Log[]) {
+  const escrow = client.addresses.settlementEscrow.toLowerCase();
+  return logs.filter((log) => log.address.toLowerCase() === escrow).flatMap((log) => client.escrow.interface.parseLog(log) ?? []);
+}
+
+/**
  * Closes the invoice of `payer` (home) to `payee` (visited) for `period` with the period's batches. Does
  * nothing when it is closed already. Errors: `closingError`.
  */
-export async function closeInvoice(client: RoamLedgerClient, payer: Hex, payee: Hex, period: number, fromBlock = 0): Promise<CloseResult> {
+export async function closeInvoice(client: RoamLedgerClient, options: CloseOptions): Promise<CloseResult> {
+  const { payer, payee, period } = options;
   const existing = await client.escrow.invoice(payer, payee, period);
-  if (Number(existing.status) !== 0) {
+  if (INVOICE_STATUSES[Number(existing.status)] !== "none") {
     return { payer, payee, period, closedNow: false, batches: 0, token: existing.token, amount: existing.amount };
   }
-  const batches = await periodBatches(client, payer, payee, period, fromBlock);
-  const contractBatches = batches.map((b) => toContractBatch(b.batch));
-  let receipt;
+  const query = { home: payer, visited: payee, period, fromBlock: options.fromBlock };
+  const batches = (await periodBatches(client, query)).map((b) => toContractBatch(b.batch));
+  let receipt: Awaited<ReturnType<typeof sendAndWait>>;
   try {
-    // The visited carrier may close the ledger's period before the submission grace is over, but only
-    // itself: through the escrow the grace applies. So the payee's operator closes the ledger period first.
-    const sender = await client.carriers.memberOf(await senderOf(client));
-    const [, end] = periodBounds(period);
-    if (
-      sender.toLowerCase() === payee.toLowerCase() &&
-      (await chainNow(client)) >= end &&
-      !(await client.ledger.getPeriod(payer, payee, period)).closed
-    ) {
-      await withDecodedRevert(async () => (await client.ledger.closePeriod(payer, payee, period, contractBatches)).wait());
-    }
-    receipt = await withDecodedRevert(async () => (await client.escrow.closeInvoice(payer, payee, period, contractBatches)).wait());
+    await closeLedgerAsPayee(client, options, batches);
+    receipt = await sendAndWait(() => client.escrow.closeInvoice(payer, payee, period, batches));
   } catch (err) {
-    throw closingError(err, payer, payee, period);
+    throw closingError(err, query);
   }
-  let rating: Rating | undefined;
-  let token = ZeroAddress;
-  for (const log of receipt!.logs) {
-    const parsed =
-      log.address.toLowerCase() === client.addresses.settlementEscrow.toLowerCase() ? client.escrow.interface.parseLog(log) : null;
-    if (parsed?.name === "InvoiceClosed") {
-      rating = ratingFromStruct(parsed.args.rating);
-      token = parsed.args.token;
-    }
-  }
-  return {
-    payer,
-    payee,
-    period,
-    closedNow: true,
-    txHash: receipt!.hash,
-    batches: batches.length,
-    rating,
-    token,
-    amount: rating?.net ?? 0n,
-  };
+  const closed = escrowEvents(client, receipt.logs).find((e) => e.name === "InvoiceClosed");
+  const rating = closed ? ratingFromStruct(closed.args.rating) : undefined;
+  const token: string = closed ? closed.args.token : ZeroAddress;
+  return { payer, payee, period, closedNow: true, txHash: receipt.hash, batches: batches.length, rating, token, amount: rating?.net ?? 0n };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Settling and debts
 // ---------------------------------------------------------------------------------------------------
+
+/** `SettlementPaid`: after netting, who paid whom, and where it went (`payout` zero: credited to the deposit). */
+export interface SettlementPayment {
+  debtor: Hex;
+  creditor: Hex;
+  token: string;
+  owed: bigint;
+  paid: bigint;
+  payout: string;
+}
+
+/** `SettlementShortfall`: what the debtor's deposit could not cover, now its debt. */
+export interface SettlementShortfall {
+  debtor: Hex;
+  creditor: Hex;
+  token: string;
+  paid: bigint;
+  owed: bigint;
+}
+
+/** The settlement events of a transaction's logs (of `period` only, when given). */
+export interface SettlementEvents {
+  /** `PeriodSettled`: what `a` owed `b` and back. */
+  settled?: { a: Hex; b: Hex; aOwedB: bigint; bOwedA: bigint };
+  payments: SettlementPayment[];
+  shortfalls: SettlementShortfall[];
+}
+
+export function settlementEvents(client: RoamLedgerClient, logs: readonly Log[], period?: number): SettlementEvents {
+  const out: SettlementEvents = { payments: [], shortfalls: [] };
+  for (const { name, args: a } of escrowEvents(client, logs)) {
+    if (period !== undefined && Number(a.period) !== period) continue;
+    if (name === "PeriodSettled") out.settled = { a: a.a, b: a.b, aOwedB: a.aOwedB, bOwedA: a.bOwedA };
+    else if (name === "SettlementPaid") {
+      out.payments.push({ debtor: a.debtor, creditor: a.creditor, token: a.token, owed: a.owed, paid: a.paid, payout: a.payout });
+    } else if (name === "SettlementShortfall") {
+      out.shortfalls.push({ debtor: a.debtor, creditor: a.creditor, token: a.token, paid: a.paid, owed: a.owed });
+    }
+  }
+  return out;
+}
+
+export interface SettleOptions {
+  /** The sender's member. */
+  self: Hex;
+  partner: Hex;
+  period: number;
+  /** First block to search for the ledger's batch events (default 0). */
+  fromBlock?: number;
+}
 
 export interface SettleResult {
   /** The directions this call closed first (payer -> payee). */
@@ -436,80 +533,60 @@ export interface SettleResult {
   /** What `self` owed the partner and the partner owed `self`, as settled. */
   selfOwed: bigint;
   partnerOwed: bigint;
-  payments: { debtor: Hex; creditor: Hex; token: string; owed: bigint; paid: bigint; payout: string }[];
-  shortfalls: { debtor: Hex; creditor: Hex; token: string; paid: bigint; owed: bigint }[];
+  payments: SettlementPayment[];
+  shortfalls: SettlementShortfall[];
 }
 
 /**
  * Settles (`self`, `partner`, `period`): closes whichever direction is not closed yet, then settles both
  * with netting. Returns who paid whom, and any shortfall (a debt).
  */
-export async function settlePeriod(
-  client: RoamLedgerClient,
-  self: Hex,
-  partner: Hex,
-  period: number,
-  fromBlock = 0,
-): Promise<SettleResult> {
-  const [ours, theirs] = await Promise.all([client.escrow.invoice(self, partner, period), client.escrow.invoice(partner, self, period)]);
-  if (Number(ours.status) === 2 || Number(theirs.status) === 2) {
+export async function settlePeriod(client: RoamLedgerClient, { self, partner, period, fromBlock }: SettleOptions): Promise<SettleResult> {
+  const [ours, theirs] = await Promise.all([invoiceStatus(client, self, partner, period), invoiceStatus(client, partner, self, period)]);
+  if (ours === "settled" || theirs === "settled") {
     throw new InputError(`${formatPlmn(self)} and ${formatPlmn(partner)} settled ${formatPeriod(period)} already`, {
-      hint: `see the figures with \`invoice --partner ${formatPlmn(partner)} --period ${formatPeriod(period)}\`.`,
+      hint: "the invoices of the period show the figures.",
+      next: { operation: "invoice", args: { partner: formatPlmn(partner), period: formatPeriod(period) } },
     });
   }
   const closed: CloseResult[] = [];
-  if (Number(ours.status) === 0) closed.push(await closeInvoice(client, self, partner, period, fromBlock));
-  if (Number(theirs.status) === 0) closed.push(await closeInvoice(client, partner, self, period, fromBlock));
-  const receipt = await withDecodedRevert(async () => (await client.escrow.settle(self, partner, period)).wait());
-  const result: SettleResult = { closed, txHash: receipt!.hash, selfOwed: 0n, partnerOwed: 0n, payments: [], shortfalls: [] };
-  for (const log of receipt!.logs) {
-    if (log.address.toLowerCase() !== client.addresses.settlementEscrow.toLowerCase()) continue;
-    const parsed = client.escrow.interface.parseLog(log);
-    if (parsed?.name === "PeriodSettled") {
-      result.selfOwed = parsed.args.aOwedB;
-      result.partnerOwed = parsed.args.bOwedA;
-    } else if (parsed?.name === "SettlementPaid") {
-      const a = parsed.args;
-      result.payments.push({ debtor: a.debtor, creditor: a.creditor, token: a.token, owed: a.owed, paid: a.paid, payout: a.payout });
-    } else if (parsed?.name === "SettlementShortfall") {
-      const a = parsed.args;
-      result.shortfalls.push({ debtor: a.debtor, creditor: a.creditor, token: a.token, paid: a.paid, owed: a.owed });
-    }
-  }
-  return result;
+  if (ours === "none") closed.push(await closeInvoice(client, { payer: self, payee: partner, period, fromBlock }));
+  if (theirs === "none") closed.push(await closeInvoice(client, { payer: partner, payee: self, period, fromBlock }));
+  const receipt = await sendAndWait(() => client.escrow.settle(self, partner, period));
+  const { settled, payments, shortfalls } = settlementEvents(client, receipt.logs);
+  const [selfOwed, partnerOwed] = settled ? [settled.aOwedB, settled.bOwedA] : [0n, 0n];
+  return { closed, txHash: receipt.hash, selfOwed, partnerOwed, payments, shortfalls };
+}
+
+export interface PayDebtOptions {
+  debtor: Hex;
+  creditor: Hex;
+  token: Token;
 }
 
 /** Pays `debtor`'s debt to `creditor` in `token` from the debtor's deposit (either party may send it). */
 export async function payDebt(
   client: RoamLedgerClient,
-  debtor: Hex,
-  creditor: Hex,
-  token: TokenInfo,
+  { debtor, creditor, token }: PayDebtOptions,
 ): Promise<{ txHash: string; paid: bigint; remaining: bigint; payout: string }> {
-  const owed = await client.escrow.debt(debtor, creditor, token.address);
+  const owed = Amount.fromUnits(token, await client.escrow.debt(debtor, creditor, token.address));
   const unit = token.symbol || "tokens";
-  if (owed === 0n) {
+  if (owed.isZero()) {
     throw new InputError(`${formatPlmn(debtor)} owes ${formatPlmn(creditor)} nothing in ${unit} (${token.address})`, {
-      hint: `\`escrow:balance --member ${formatPlmn(debtor)}\` shows the debts both ways.`,
+      hint: "the debtor's escrow balance shows its debts both ways.",
+      next: { operation: "escrow:balance", args: { member: formatPlmn(debtor) } },
     });
   }
-  const deposit = await client.escrow.deposits(debtor, token.address);
-  if (deposit === 0n) {
-    throw new InputError(
-      `${formatPlmn(debtor)}'s deposit of ${unit} is empty: it cannot pay its debt of ${formatAmount(owed, token.decimals)} yet`,
-      {
-        hint: `${formatPlmn(debtor)} tops up with \`escrow:deposit\`; then either side runs this again.`,
-      },
-    );
+  if ((await client.escrow.deposits(debtor, token.address)) === 0n) {
+    throw new InputError(`${formatPlmn(debtor)}'s deposit of ${unit} is empty: it cannot pay its debt of ${owed.format()} yet`, {
+      hint: `${formatPlmn(debtor)} tops up its deposit first; then either side pays the debt again.`,
+    });
   }
-  const receipt = await withDecodedRevert(async () => (await client.escrow.payDebt(debtor, creditor, token.address)).wait());
-  for (const log of receipt!.logs) {
-    const parsed =
-      log.address.toLowerCase() === client.addresses.settlementEscrow.toLowerCase() ? client.escrow.interface.parseLog(log) : null;
-    if (parsed?.name === "DebtPaid")
-      return { txHash: receipt!.hash, paid: parsed.args.paid, remaining: parsed.args.remaining, payout: parsed.args.payout };
-  }
-  throw new ConfigError("payDebt succeeded without a DebtPaid event", {
-    hint: "the escrow address may not be RoamLedger's SettlementEscrow.",
-  });
+  const receipt = await sendAndWait(() => client.escrow.payDebt(debtor, creditor, token.address));
+  const paid = escrowEvents(client, receipt.logs).find((e) => e.name === "DebtPaid");
+  if (!paid)
+    throw new ConfigError("payDebt succeeded without a DebtPaid event", {
+      hint: "the escrow address may not be RoamLedger's SettlementEscrow.",
+    });
+  return { txHash: receipt.hash, paid: paid.args.paid, remaining: paid.args.remaining, payout: paid.args.payout };
 }

@@ -78,33 +78,61 @@ function uint(value: Int, max: bigint, field: string): bigint {
 
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
 
+/** One tier band of a class's data volume, with its share of the class's data charge. */
+export interface DataBand {
+  /** Bytes. */
+  from: bigint;
+  /** Bytes; null: open-ended. */
+  to: bigint | null;
+  bytes: bigint;
+  discountBps: number;
+  /**
+   * Base units. The class's data charge is one floor over all bands (RatingLib); a band's amount is the
+   * difference of that floor taken over the running sum, so the bands add up to the charge exactly and
+   * each is within one base unit of its exact share.
+   */
+  amount: bigint;
+}
+
 /**
- * The data charge of `volume` bytes at `perMb` per 10^6 bytes: the volume is cut into bands at each tier's
- * `fromMb * 10^6` bytes; below the first tier the full rate applies, in band i the rate less
- * `tiers[i].discountBps`. One floor over the sum: floor(sum(bandBytes * perMb * (10000 - d)) / 10^10).
- * A threshold at or below the start of the current band (in validated terms only `fromMb` 0) ends no band:
- * its discount applies from that start.
+ * `volume` bytes at `perMb` per 10^6 bytes, cut into the tier bands that carry volume: below the first
+ * tier's `fromMb * 10^6` bytes the full rate applies, in band i the rate less `tiers[i].discountBps`. A
+ * threshold at or below the start of the current band (in validated terms only `fromMb` 0) ends no band:
+ * its discount applies from that start. The bands' amounts add up to {@link dataCharge}.
  */
-export function dataCharge(volume: Int, perMb: Int, tiers: readonly TierLike[]): bigint {
+export function dataBands(volume: Int, perMb: Int, tiers: readonly TierLike[]): DataBand[] {
   const v = uint(volume, MAX.u64, "dataBytes");
   const rate = uint(perMb, MAX.u128, "perMb");
+  const bands: DataBand[] = [];
   let scaled = 0n;
+  let charged = 0n;
   let lower = 0n;
   let discount = 0n;
   for (let j = 0; j <= tiers.length && v > lower; j++) {
-    const upper = j < tiers.length ? uint(tiers[j].fromMb, MAX.u64, "tiers.fromMb") * BYTES_PER_MB : undefined;
-    if (upper === undefined || upper > lower) {
+    const upper = j < tiers.length ? uint(tiers[j].fromMb, MAX.u64, "tiers.fromMb") * BYTES_PER_MB : null;
+    if (upper === null || upper > lower) {
       if (discount > BPS) {
         // Validated terms never have one; the contract reverts on it (10000 - discount underflows).
         throw new InputError(`a tier discount of ${discount} bps is more than 100 %`, { hint: "discounts are at most 10000 bps." });
       }
-      const end = upper === undefined ? v : min(v, upper);
+      const end = upper === null ? v : min(v, upper);
       scaled += (end - lower) * rate * (BPS - discount);
-      if (upper !== undefined) lower = upper;
+      const floor = scaled / (BYTES_PER_MB * BPS);
+      bands.push({ from: lower, to: upper, bytes: end - lower, discountBps: Number(discount), amount: floor - charged });
+      charged = floor;
+      if (upper !== null) lower = upper;
     }
     if (j < tiers.length) discount = uint(tiers[j].discountBps, MAX.u16, "tiers.discountBps");
   }
-  return scaled / (BYTES_PER_MB * BPS);
+  return bands;
+}
+
+/**
+ * The data charge of `volume` bytes at `perMb` per 10^6 bytes over the tier bands of {@link dataBands}.
+ * One floor over the sum: floor(sum(bandBytes * perMb * (10000 - d)) / 10^10), as RatingLib computes it.
+ */
+export function dataCharge(volume: Int, perMb: Int, tiers: readonly TierLike[]): bigint {
+  return dataBands(volume, perMb, tiers).reduce((sum, band) => sum + band.amount, 0n);
 }
 
 /**
@@ -113,7 +141,10 @@ export function dataCharge(volume: Int, perMb: Int, tiers: readonly TierLike[]):
  * non-zero minThroughputKbps, summed and capped at 10000; 0 without samples. Availability is not measured by
  * usage records and is never credited.
  */
-export function slaCreditBps(sla: TermsLike["sla"], samples: bigint, avgLatencyMs: bigint, avgThroughputKbps: bigint): number {
+export function slaCreditBps(
+  sla: TermsLike["sla"],
+  { samples, avgLatencyMs, avgThroughputKbps }: { samples: bigint; avgLatencyMs: bigint; avgThroughputKbps: bigint },
+): number {
   if (samples === 0n) return 0;
   const maxLatency = uint(sla.maxLatencyMs, MAX.u32, "sla.maxLatencyMs");
   const minThroughput = uint(sla.minThroughputKbps, MAX.u32, "sla.minThroughputKbps");
@@ -162,7 +193,7 @@ export function rateInvoice(totals: readonly ClassTotalsLike[], terms: TermsLike
   });
   const avgLatencyMs = samples > 0n ? latencySum / samples : 0n;
   const avgThroughputKbps = samples > 0n ? throughputSum / samples : 0n;
-  const creditBps = slaCreditBps(terms.sla, samples, avgLatencyMs, avgThroughputKbps);
+  const creditBps = slaCreditBps(terms.sla, { samples, avgLatencyMs, avgThroughputKbps });
   const credit = (subtotal * BigInt(creditBps)) / BPS;
   return { lines, subtotal, qosSamples: samples, avgLatencyMs, avgThroughputKbps, creditBps, credit, net: subtotal - credit };
 }

@@ -3,25 +3,29 @@
  * period (the closed invoices, or for a direction not closed yet the usage submitted so far and a preview
  * rated with lib/settlement/rating.ts), settled or open, disputes still possible, and the member's deposits and debts.
  */
-import { formatAmount } from "../core/amount";
+import { Amount, formatAmount, formatCount, sameToken, type Token } from "../core/amount";
+import { toCsv, type CsvValue } from "../util/csv";
 import { isoTime, type TermsLike } from "../agreements/terms";
-import { tokenInfo, type TokenInfo } from "../agreements/chain";
+import { providerOf, tokenInfo } from "../agreements/chain";
+import { INVOICE_STATUSES } from "../core/enums";
 import {
   agreementToken,
   chainNow,
   closability,
   escrowBalances,
-  periodBatches,
+  periodBatchStates,
   requireMember,
   type MemberRef,
+  type PeriodBatch,
+  type PeriodQuery,
   type TokenBalance,
 } from "./escrow";
-import { invoiceNumber } from "../invoice/model";
+import { netOfDisputes } from "./totals";
+import { invoiceNumber } from "../invoice/number";
 import { rateInvoice } from "./rating";
 import { totalsFromContract } from "../usage/batch";
 import { formatPeriod, periodBounds } from "../core/period";
 import { parseRevert } from "../chain/revert";
-import type { ClassTotals } from "../usage/types";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
 
@@ -31,7 +35,7 @@ export interface DirectionReport {
   /** `not-closed`: the escrow has no invoice yet. */
   state: "settled" | "open" | "not-closed";
   invoiceNumber: string;
-  token: TokenInfo;
+  token: Token;
   /** The invoice's amount (closed), in base units. */
   amount?: bigint;
   /** Not closed: the submitted usage (less disputes) rated with the terms that will rate it. */
@@ -73,48 +77,8 @@ export interface AccountingReport {
   deposits: TokenBalance[];
 }
 
-/** Totals of the period's batches not rejected, less their disputed usage, as the ledger will net them. */
-function netOfDisputes(batches: { totals: ClassTotals[]; disputed: ClassTotals[] }[]): ClassTotals[] {
-  const byClass = new Map<number, ClassTotals>();
-  const reduce = (a: bigint, b: bigint) => (a > b ? a - b : 0n);
-  for (const b of batches) {
-    const disputed = new Map(b.disputed.map((d) => [d.tariffClass, d]));
-    for (const t of b.totals) {
-      const d = disputed.get(t.tariffClass);
-      const acc = byClass.get(t.tariffClass);
-      const net: ClassTotals = {
-        ...t,
-        records: d ? Math.max(0, t.records - d.records) : t.records,
-        dataBytes: d ? reduce(t.dataBytes, d.dataBytes) : t.dataBytes,
-        signallingEvents: d ? reduce(t.signallingEvents, d.signallingEvents) : t.signallingEvents,
-        smsCount: d ? reduce(t.smsCount, d.smsCount) : t.smsCount,
-        voiceSeconds: d ? reduce(t.voiceSeconds, d.voiceSeconds) : t.voiceSeconds,
-      };
-      byClass.set(
-        t.tariffClass,
-        acc
-          ? {
-              tariffClass: t.tariffClass,
-              records: acc.records + net.records,
-              activeDevices: acc.activeDevices + net.activeDevices,
-              roamerDays: acc.roamerDays + net.roamerDays,
-              dataBytes: acc.dataBytes + net.dataBytes,
-              signallingEvents: acc.signallingEvents + net.signallingEvents,
-              smsCount: acc.smsCount + net.smsCount,
-              voiceSeconds: acc.voiceSeconds + net.voiceSeconds,
-              qosSamples: acc.qosSamples + net.qosSamples,
-              latencyMsSum: acc.latencyMsSum + net.latencyMsSum,
-              throughputKbpsSum: acc.throughputKbpsSum + net.throughputKbpsSum,
-            }
-          : net,
-      );
-    }
-  }
-  return [...byClass.values()].sort((a, b) => a.tariffClass - b.tariffClass);
-}
-
 /** The terms the escrow will rate (home, visited, period) with: in force at its first second, else its last. */
-async function termsForPeriod(client: RoamLedgerClient, home: Hex, visited: Hex, period: number): Promise<TermsLike | undefined> {
+async function termsForPeriod(client: RoamLedgerClient, { home, visited, period }: PeriodQuery): Promise<TermsLike | undefined> {
   const [start, end] = periodBounds(period);
   for (const t of [start, end - 1]) {
     try {
@@ -128,53 +92,29 @@ async function termsForPeriod(client: RoamLedgerClient, home: Hex, visited: Hex,
   return undefined;
 }
 
-async function direction(
+/** A direction not closed yet: its token, a preview of the usage submitted so far, when it can be closed. */
+async function openDirection(
   client: RoamLedgerClient,
-  payer: Hex,
-  payee: Hex,
-  period: number,
-  chainId: bigint,
-  fromBlock: number,
-): Promise<DirectionReport> {
-  const inv = await client.escrow.invoice(payer, payee, period);
-  const status = Number(inv.status);
-  const submitted = await periodBatches(client, payer, payee, period, fromBlock);
-  const infos = await Promise.all(submitted.map((s) => client.ledger.getBatch(s.batchId)));
-  const counted = submitted.filter((_, i) => Number(infos[i].status) !== 3);
-  const base = {
-    payer,
-    payee,
-    invoiceNumber: invoiceNumber(chainId, client.addresses.settlementEscrow, payer, payee, period),
-    batches: submitted.length,
-    rejectedBatches: submitted.length - counted.length,
-    records: counted.reduce((n, s) => n + s.batch.recordCount, 0),
-    disputedRecords: infos.reduce((n, b) => n + Number(b.disputedRecords), 0),
-  };
-  if (status !== 0) {
-    return {
-      ...base,
-      state: status === 2 ? "settled" : "open",
-      token: await tokenInfo(inv.token, client.runner),
-      amount: inv.amount,
-      batchesInWindow: 0,
-    };
-  }
-  const c = await closability(client, payer, payee, period, fromBlock);
+  query: PeriodQuery,
+  batches: readonly PeriodBatch[],
+): Promise<Pick<DirectionReport, "token" | "preview" | "previewNote" | "batchesInWindow" | "closableAt">> {
+  const c = await closability(client, { ...query, batches });
   const now = await chainNow(client);
-  const terms = await termsForPeriod(client, payer, payee, period);
-  const token = await tokenInfo(terms?.settlementToken ?? (await agreementToken(client, payer, payee)), client.runner);
+  const terms = await termsForPeriod(client, query);
+  const token = await tokenInfo(terms?.settlementToken ?? (await agreementToken(client, query.home, query.visited)), client.runner);
   let preview: bigint | undefined;
   let previewNote: string | undefined;
   if (!terms) previewNote = "no agreement version in force at the period's first or last second";
   else {
-    const withDisputes = [];
-    for (const s of counted)
-      withDisputes.push({ totals: s.batch.totals, disputed: totalsFromContract(await client.ledger.disputedTotals(s.batchId)) });
-    preview = rateInvoice(netOfDisputes(withDisputes), terms, payee).net;
+    const counted = batches.filter((b) => b.status !== "rejected");
+    const disputed = await Promise.all(counted.map(async (b) => totalsFromContract(await client.ledger.disputedTotals(b.batchId))));
+    preview = rateInvoice(
+      netOfDisputes(counted.map((b, i) => ({ totals: b.batch.totals, disputed: disputed[i] }))),
+      terms,
+      query.visited,
+    ).net;
   }
   return {
-    ...base,
-    state: "not-closed",
     token,
     preview,
     previewNote,
@@ -183,46 +123,83 @@ async function direction(
   };
 }
 
+/** What `payer` owes `payee` for the period: the closed invoice, or a preview. The period's batches are read once. */
+async function direction(client: RoamLedgerClient, query: PeriodQuery & { chainId: bigint }): Promise<DirectionReport> {
+  const { home: payer, visited: payee, period, chainId } = query;
+  const [inv, batches] = await Promise.all([client.escrow.invoice(payer, payee, period), periodBatchStates(client, query)]);
+  const counted = batches.filter((b) => b.status !== "rejected");
+  const base = {
+    payer,
+    payee,
+    invoiceNumber: invoiceNumber({ chainId, escrow: client.addresses.settlementEscrow, payer, payee, period }),
+    batches: batches.length,
+    rejectedBatches: batches.length - counted.length,
+    records: counted.reduce((n, b) => n + b.batch.recordCount, 0),
+    disputedRecords: batches.reduce((n, b) => n + b.disputedRecords, 0),
+  };
+  const status = INVOICE_STATUSES[Number(inv.status)];
+  if (status === "none") return { ...base, state: "not-closed", ...(await openDirection(client, query, batches)) };
+  return { ...base, state: status, token: await tokenInfo(inv.token, client.runner), amount: inv.amount, batchesInWindow: 0 };
+}
+
+/** owedToUs - weOwe (invoice amounts, else previews), when both are known and in one token. */
+function netOf(weOwe: DirectionReport, owedToUs: DirectionReport): bigint | undefined {
+  const value = (d: DirectionReport) => {
+    const units = d.amount ?? d.preview;
+    return units === undefined ? undefined : Amount.fromUnits(d.token, units);
+  };
+  const [ours, theirs] = [value(weOwe), value(owedToUs)];
+  if (!ours || !theirs || !sameToken(ours.token, theirs.token)) return undefined;
+  return theirs.sub(ours).units;
+}
+
+/** The debts after shortfalls between `self` and `partner` in `token`, from the deposits section. */
+function debtsWith(deposits: readonly TokenBalance[], partner: Hex, token: string): PartnerReport["debts"] {
+  const balance = deposits.find((d) => d.token.address.toLowerCase() === token.toLowerCase());
+  const of = (list: TokenBalance["debtsOwed"]) => list.find((x) => x.partner.plmn.toLowerCase() === partner.toLowerCase())?.amount ?? 0n;
+  return { weOwe: balance ? of(balance.debtsOwed) : 0n, theyOwe: balance ? of(balance.debtsDue) : 0n };
+}
+
+export interface ReportOptions {
+  /** The member reported on. */
+  self: Hex;
+  period: number;
+  /** First block to search for the ledger's batch events (default 0). */
+  fromBlock?: number;
+}
+
 /** The accounting overview of `self` for `period`: every partner with an accepted agreement. */
-export async function buildReport(client: RoamLedgerClient, self: Hex, period: number, fromBlock = 0): Promise<AccountingReport> {
-  const me = await requireMember(client, self, "--as");
-  const chainId = (await client.runner.provider!.getNetwork()).chainId;
+export async function buildReport(client: RoamLedgerClient, { self, period, fromBlock = 0 }: ReportOptions): Promise<AccountingReport> {
+  const me = await requireMember(client, { plmn: self, param: "self" });
+  const chainId = (await providerOf(client.runner).getNetwork()).chainId;
+  const deposits = await escrowBalances(client, self);
   const partners: PartnerReport[] = [];
   for (const plmn of await client.agreements.counterparties(self)) {
-    const partner = await requireMember(client, plmn as Hex);
-    const weOwe = await direction(client, self, partner.plmn, period, chainId, fromBlock);
-    const owedToUs = await direction(client, partner.plmn, self, period, chainId, fromBlock);
-    const value = (d: DirectionReport) => d.amount ?? d.preview;
-    const [a, b] = [value(owedToUs), value(weOwe)];
-    const sameToken = weOwe.token.address.toLowerCase() === owedToUs.token.address.toLowerCase();
-    const token = weOwe.token.address;
+    const partner = await requireMember(client, { plmn: plmn as Hex });
+    const weOwe = await direction(client, { home: self, visited: partner.plmn, period, chainId, fromBlock });
+    const owedToUs = await direction(client, { home: partner.plmn, visited: self, period, chainId, fromBlock });
     partners.push({
       partner,
       weOwe,
       owedToUs,
-      net: sameToken && a !== undefined && b !== undefined ? a - b : undefined,
+      net: netOf(weOwe, owedToUs),
       settled: weOwe.state === "settled" && owedToUs.state === "settled",
-      debts: { weOwe: await client.escrow.debt(self, partner.plmn, token), theyOwe: await client.escrow.debt(partner.plmn, self, token) },
+      debts: debtsWith(deposits, partner.plmn, weOwe.token.address),
     });
   }
-  return { self: me, period, at: await chainNow(client), partners, deposits: await escrowBalances(client, self) };
+  return { self: me, period, at: await chainNow(client), partners, deposits };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Rendering
 // ---------------------------------------------------------------------------------------------------
 
-const count = (n: number | bigint) =>
-  BigInt(n)
-    .toString()
-    .replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-const money = (units: bigint, token: TokenInfo) => {
-  const [whole, fraction] = formatAmount(units < 0n ? -units : units, token.decimals).split(".");
-  return `${units < 0n ? "-" : ""}${count(BigInt(whole))}${fraction ? `.${fraction}` : ""}`;
-};
+/** Base units of `token` as a person reads them: "1,279.74363". */
+const money = (units: bigint, token: Token) => Amount.fromUnits(token, units).format({ group: true });
 
 function describeDirection(d: DirectionReport): { status: string; amount: string } {
-  if (d.state !== "not-closed") return { status: d.state, amount: money(d.amount!, d.token) };
+  // A closed direction has the invoice's amount; one not closed yet a preview, or why there is none.
+  if (d.amount !== undefined) return { status: d.state, amount: money(d.amount, d.token) };
   const preview = d.preview === undefined ? `no preview (${d.previewNote})` : `preview ${money(d.preview, d.token)}`;
   return { status: "open: not closed yet", amount: preview };
 }
@@ -260,8 +237,8 @@ export function reportToText(r: AccountingReport): string {
           amount,
           d.token.symbol || d.token.address,
           `${d.batches}${d.rejectedBatches ? ` (${d.rejectedBatches} rejected)` : ""}`,
-          count(d.records),
-          count(d.disputedRecords),
+          formatCount(d.records),
+          formatCount(d.disputedRecords),
           String(d.batchesInWindow),
           d.closableAt === undefined ? "-" : d.closableAt <= r.at ? "now" : isoTime(d.closableAt),
           d.invoiceNumber,
@@ -331,27 +308,28 @@ const CSV_COLUMNS = [
   "invoiceNumber",
 ] as const;
 
-/** The report as CSV: an `invoice` row per partner and direction, a `net` row per partner, a `deposit` row per token. */
-export function reportToCsv(r: AccountingReport): string {
-  const field = (v: unknown) => {
-    const s = v === undefined ? "" : String(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const rows: Partial<Record<(typeof CSV_COLUMNS)[number], unknown>>[] = [];
-  for (const p of r.partners) {
-    for (const [direction, d] of [
-      ["we-owe", p.weOwe],
-      ["owed-to-us", p.owedToUs],
-    ] as const) {
-      rows.push({
+type CsvRow = Partial<Record<(typeof CSV_COLUMNS)[number], CsvValue>>;
+
+/** Base units of `token` in token units, exact, without separators (absent stays absent). */
+const exact = (units: bigint | undefined, token: Token) => (units === undefined ? undefined : formatAmount(units, token.decimals));
+
+/** A partner's `invoice` rows (one per direction) and its `net` row. */
+function partnerRows(p: PartnerReport): CsvRow[] {
+  const partner = { partner: p.partner.text, partnerName: p.partner.name };
+  const directions = [
+    ["we-owe", p.weOwe],
+    ["owed-to-us", p.owedToUs],
+  ] as const;
+  return [
+    ...directions.map(
+      ([direction, d]): CsvRow => ({
         section: "invoice",
-        partner: p.partner.text,
-        partnerName: p.partner.name,
+        ...partner,
         direction,
         state: d.state,
-        amount: d.amount === undefined ? undefined : formatAmount(d.amount, d.token.decimals),
+        amount: exact(d.amount, d.token),
         amountBaseUnits: d.amount,
-        preview: d.preview === undefined ? undefined : formatAmount(d.preview, d.token.decimals),
+        preview: exact(d.preview, d.token),
         token: d.token.address,
         batches: d.batches,
         rejectedBatches: d.rejectedBatches,
@@ -360,61 +338,45 @@ export function reportToCsv(r: AccountingReport): string {
         batchesInWindow: d.batchesInWindow,
         closableAt: d.closableAt === undefined ? undefined : isoTime(d.closableAt),
         invoiceNumber: d.invoiceNumber,
-      });
-    }
-    rows.push({
+      }),
+    ),
+    {
       section: "net",
-      partner: p.partner.text,
-      partnerName: p.partner.name,
+      ...partner,
       direction: "owed-to-us-less-we-owe",
       state: p.settled ? "settled" : "not-settled",
-      amount: p.net === undefined ? undefined : (p.net < 0n ? "-" : "") + formatAmount(p.net < 0n ? -p.net : p.net, p.weOwe.token.decimals),
+      amount: exact(p.net, p.weOwe.token),
       amountBaseUnits: p.net,
       token: p.weOwe.token.address,
-    });
-  }
-  for (const d of r.deposits) {
-    rows.push({
-      section: "deposit",
-      direction: "deposit",
-      amount: formatAmount(d.deposit, d.token.decimals),
-      amountBaseUnits: d.deposit,
-      token: d.token.address,
-    });
-    rows.push({
-      section: "deposit",
-      direction: "reserved",
-      amount: formatAmount(d.reserved, d.token.decimals),
-      amountBaseUnits: d.reserved,
-      token: d.token.address,
-    });
-    rows.push({
-      section: "deposit",
-      direction: "free",
-      amount: formatAmount(d.free, d.token.decimals),
-      amountBaseUnits: d.free,
-      token: d.token.address,
-    });
-    for (const x of d.debtsOwed)
-      rows.push({
-        section: "debt",
-        partner: x.partner.text,
-        partnerName: x.partner.name,
-        direction: "we-owe",
-        amount: formatAmount(x.amount, d.token.decimals),
-        amountBaseUnits: x.amount,
-        token: d.token.address,
-      });
-    for (const x of d.debtsDue)
-      rows.push({
-        section: "debt",
-        partner: x.partner.text,
-        partnerName: x.partner.name,
-        direction: "owed-to-us",
-        amount: formatAmount(x.amount, d.token.decimals),
-        amountBaseUnits: x.amount,
-        token: d.token.address,
-      });
-  }
-  return `${[CSV_COLUMNS.join(","), ...rows.map((row) => CSV_COLUMNS.map((c) => field(row[c])).join(","))].join("\n")}\n`;
+    },
+  ];
+}
+
+/** A token's `deposit` rows (deposit, reserved, free) and its `debt` rows both ways. */
+function depositRows(d: TokenBalance): CsvRow[] {
+  const row = (section: string, direction: string, units: bigint, partner?: MemberRef): CsvRow => ({
+    section,
+    partner: partner?.text,
+    partnerName: partner?.name,
+    direction,
+    amount: exact(units, d.token),
+    amountBaseUnits: units,
+    token: d.token.address,
+  });
+  return [
+    row("deposit", "deposit", d.deposit),
+    row("deposit", "reserved", d.reserved),
+    row("deposit", "free", d.free),
+    ...d.debtsOwed.map((x) => row("debt", "we-owe", x.amount, x.partner)),
+    ...d.debtsDue.map((x) => row("debt", "owed-to-us", x.amount, x.partner)),
+  ];
+}
+
+/** The report as CSV: an `invoice` row per partner and direction, a `net` row per partner, a `deposit` row per token. */
+export function reportToCsv(r: AccountingReport): string {
+  const rows = [...r.partners.flatMap(partnerRows), ...r.deposits.flatMap(depositRows)];
+  return toCsv(
+    CSV_COLUMNS,
+    rows.map((row) => CSV_COLUMNS.map((column) => row[column])),
+  );
 }

@@ -3,8 +3,8 @@ import type { Hex } from "../util/hex";
 import { formatPlmn } from "../core/plmn";
 import type { RoamLedgerClient } from "../chain/client";
 import { formatPeriod } from "../core/period";
-import { tokenInfo, type TokenInfo } from "../agreements/chain";
-import { formatAmount } from "../core/amount";
+import { tokenInfo } from "../agreements/chain";
+import { Amount, formatCount } from "../core/amount";
 import { BILLING } from "../core/enums";
 
 /** One thing that happened on-chain that concerns the watching member. */
@@ -121,7 +121,7 @@ const HANDLERS: Record<string, Handler> = {
     return {
       kind: "batch-submitted",
       as,
-      text: `BATCH ${batchId} ${formatPlmn(lower(visited))} bills ${formatPlmn(lower(home))} for ${formatPeriod(Number(period))}: ${Number(recordCount).toLocaleString("en-US")} records`,
+      text: `BATCH ${batchId} ${formatPlmn(lower(visited))} bills ${formatPlmn(lower(home))} for ${formatPeriod(Number(period))}: ${formatCount(Number(recordCount))} records`,
       data: {
         batchId,
         visited: formatPlmn(lower(visited)),
@@ -224,6 +224,16 @@ const HANDLERS: Record<string, Handler> = {
   },
 };
 
+/** `read` with each key's answer kept: what the chain says of a token, device or batch is read once. */
+function cached<T>(read: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const answers = new Map<string, Promise<T>>();
+  return (key) => {
+    const answer = answers.get(key) ?? read(key);
+    answers.set(key, answer);
+    return answer;
+  };
+}
+
 /**
  * Follows the chain with eth_getLogs (standard JSON-RPC only, so it works on Besu) and calls `onEvent`
  * for every event that concerns `self`, in block order.
@@ -232,29 +242,18 @@ export async function watchChain(opts: WatchOptions): Promise<void> {
   const { client, provider } = opts;
   const contracts: BaseContract[] = [client.devices, client.ledger, client.escrow];
   const handlers = HANDLERS;
-  const makers = new Map<string, Hex>();
-  const tokens = new Map<string, Promise<TokenInfo>>();
-  const pairs = new Map<string, { visited: Hex; home: Hex }>();
+  const tokens = cached((token: string) => tokenInfo(token, provider));
+  const makers = cached(async (id: string) => lower((await client.devices.getDevice(id)).maker));
+  const pairs = cached(async (id: string) => {
+    const info = await client.ledger.getBatch(id);
+    return { visited: lower(info.visited), home: lower(info.home) };
+  });
   const ctx: Ctx = {
     self: opts.self,
     maker: opts.maker ?? false,
-    async amount(token, units) {
-      const key = token.toLowerCase();
-      if (!tokens.has(key)) tokens.set(key, tokenInfo(token, provider));
-      const info = await tokens.get(key)!;
-      return `${formatAmount(units, info.decimals)}${info.symbol ? ` ${info.symbol}` : ""}`;
-    },
-    async makerOf(id) {
-      if (!makers.has(id)) makers.set(id, lower((await client.devices.getDevice(id)).maker));
-      return makers.get(id)!;
-    },
-    async batchPair(id) {
-      if (!pairs.has(id)) {
-        const info = await client.ledger.getBatch(id);
-        pairs.set(id, { visited: lower(info.visited), home: lower(info.home) });
-      }
-      return pairs.get(id)!;
-    },
+    amount: async (token, units) => String(Amount.fromUnits(await tokens(token.toLowerCase()), units)),
+    makerOf: makers,
+    batchPair: pairs,
   };
   let next = opts.fromBlock ?? (await provider.getBlockNumber()) + 1;
   const stopAt = opts.once ? (opts.untilBlock ?? (await provider.getBlockNumber())) : Infinity;

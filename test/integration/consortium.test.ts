@@ -33,7 +33,7 @@ import { verifyBatch } from "../../lib/usage/verify";
 import { pairKeyWith } from "../../lib/usage/pair";
 import { FolderStore } from "../../lib/usage/store";
 import { closability, depositToEscrow } from "../../lib/settlement/escrow";
-import { formatAmount } from "../../lib/core/amount";
+import { Amount, formatAmount } from "../../lib/core/amount";
 import type { Hex } from "../../lib/util/hex";
 import { DENY_REASONS, SERVICES, type ServiceName } from "../../lib/core/enums";
 
@@ -130,11 +130,11 @@ describe("integration: a consortium on a separate node", function () {
     await acceptAgreement(client("br"), m.us.plmnHex, 1);
 
     for (const home of [m.de, m.us]) {
-      const view = await readAgreement(client("br"), m.br.plmnHex, home.plmnHex);
+      const view = await readAgreement(client("br"), { self: m.br.plmnHex, partner: home.plmnHex });
       expect(view.inForce, `${home.plmn}-${m.br.plmn} in force`).to.equal(1);
       expect(view.versions[0].terms.rates).to.have.length(6);
     }
-    expect((await readAgreement(client("de"), m.de.plmnHex, m.us.plmnHex)).inForce).to.equal(0);
+    expect((await readAgreement(client("de"), { self: m.de.plmnHex, partner: m.us.plmnHex })).inForce).to.equal(0);
   });
 
   it(`registers devices with their policy contracts: ${DE_DEVICES} of DE (device:register), ${US_DEVICES} of US (library)`, async function () {
@@ -472,7 +472,7 @@ describe("integration: a consortium on a separate node", function () {
       const funds = 100_000n * 10n ** BigInt(rlst.decimals);
       for (const who of [m.de, m.us, m.br]) {
         await (await token.mint(who.wallet.address, funds)).wait();
-        await depositToEscrow(client(who.key), who.plmnHex, rlst, funds);
+        await depositToEscrow(client(who.key), { member: who.plmnHex, amount: Amount.fromUnits(rlst, funds) });
       }
       const escrow = client("br").escrow;
       const deposits = async () => ({
@@ -483,7 +483,7 @@ describe("integration: a consortium on a separate node", function () {
       const before = await deposits();
 
       // BR's batch billing US is open until its window ends: then it counts as accepted.
-      const usBr = await closability(client("br"), m.us.plmnHex, m.br.plmnHex, flow.period);
+      const usBr = await closability(client("br"), { home: m.us.plmnHex, visited: m.br.plmnHex, period: flow.period });
       expect(usBr.openBatches).to.have.length(1);
       const wait = usBr.earliest + 1 - Date.now() / 1000;
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait * 1000));

@@ -2,10 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { expect } from "chai";
-import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { dataCharge, rateInvoice } from "../../../lib/settlement/rating";
+import { rateInvoice } from "../../../lib/settlement/rating";
 import { connectRoamLedger, type RoamLedgerClient } from "../../../lib/chain/client";
 import { closeInvoice, depositToEscrow, escrowBalances, payDebt, periodBatches, settlePeriod } from "../../../lib/settlement/escrow";
 import { readInvoiceData } from "../../../lib/invoice/chain";
@@ -17,15 +16,12 @@ import { FolderStore } from "../../../lib/usage/store";
 import { totalsFromContract } from "../../../lib/usage/batch";
 import { addressesOf, deployConsortium } from "../../helpers/fixtures";
 import { addTotals, usageOf } from "../../helpers/usage";
-import {
-  buildInvoiceModel,
-  bytesAsMb,
-  dataBands,
-  displayAmount,
-  invoiceNumber,
-  InvoiceMismatchError,
-  type InvoiceModel,
-} from "../../../lib/invoice/model";
+import { buildInvoiceModel } from "../../../lib/invoice/model";
+import { invoiceNumber } from "../../../lib/invoice/number";
+import { bytesAsMb } from "../../../lib/invoice/text";
+import type { InvoiceModel } from "../../../lib/invoice/types";
+import { InvoiceMismatchError } from "../../../lib/invoice/verify";
+import { Amount, formatAmount } from "../../../lib/core/amount";
 import { CSV_COLUMNS, invoiceToCsv, invoiceToJson } from "../../../lib/invoice/render";
 import { compressRefs, renderInvoicePdf } from "../../../lib/invoice/pdf";
 import { pdfPagesText, periodScenario, removeScenarioDirs, sampleChainData } from "../../helpers/invoice";
@@ -67,60 +63,35 @@ function csvRows(csv: string): Record<string, string>[] {
   return rows.map((r) => Object.fromEntries(csvFields(r).map((v, i) => [names[i], v])));
 }
 
+/** Runs `fn` and counts the eth_getLogs requests it sends to the node. */
+async function getLogsCalls(fn: () => Promise<unknown>): Promise<number> {
+  const provider = hre.network.provider;
+  const send = provider.send;
+  let calls = 0;
+  provider.send = function (method: string, params?: unknown[]) {
+    if (method === "eth_getLogs") calls++;
+    return send.call(this, method, params);
+  };
+  try {
+    await fn();
+  } finally {
+    provider.send = send;
+  }
+  return calls;
+}
+
 describe("lib/invoice", function () {
-  describe("dataBands", function () {
-    it("cuts the class volume into the tier bands, and the bands add up to RatingLib's one floor", function () {
-      const tiers = [
-        { fromMb: 1n, discountBps: 5000 },
-        { fromMb: 2n, discountBps: 5000 },
-      ];
-      // 3 MB at 1 unit/MB: 1 + 0.5 + 0.5 = 2; a floor per band would give 1 + 0 + 0.
-      const bands = dataBands(3_000_000n, 1n, tiers);
-      expect(bands.map((b) => [b.from, b.to, b.bytes, b.discountBps, b.amount])).to.deep.equal([
-        [0n, 1_000_000n, 1_000_000n, 0, 1n],
-        [1_000_000n, 2_000_000n, 1_000_000n, 5000, 0n],
-        [2_000_000n, null, 1_000_000n, 5000, 1n],
-      ]);
-    });
-
-    it("always sums to dataCharge, each band within one unit of its exact share", function () {
-      const tier = fc.record({ fromMb: fc.bigInt({ min: 0n, max: 5_000n }), discountBps: fc.integer({ min: 0, max: 10_000 }) });
-      fc.assert(
-        fc.property(
-          fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
-          fc.bigInt({ min: 0n, max: 10n ** 12n }),
-          fc.array(tier, { maxLength: 8 }),
-          (volume, perMb, raw) => {
-            // Validated terms: thresholds strictly ascending, discounts non-decreasing.
-            const tiers = [...new Map(raw.map((t) => [t.fromMb, t])).values()]
-              .sort((a, b) => (a.fromMb < b.fromMb ? -1 : 1))
-              .map((t, i, all) => ({ fromMb: t.fromMb, discountBps: Math.max(...all.slice(0, i + 1).map((x) => x.discountBps)) }));
-            const bands = dataBands(volume, perMb, tiers);
-            expect(bands.reduce((s, b) => s + b.amount, 0n)).to.equal(dataCharge(volume, perMb, tiers));
-            expect(bands.reduce((s, b) => s + b.bytes, 0n)).to.equal(volume);
-            for (const b of bands) {
-              const exact = b.bytes * perMb * (10_000n - BigInt(b.discountBps));
-              const diff = b.amount * 10n ** 10n - exact;
-              expect(diff > -(10n ** 10n) && diff < 10n ** 10n).to.equal(true);
-            }
-          },
-        ),
-        { numRuns: 300 },
-      );
-    });
-  });
-
   describe("invoiceNumber", function () {
     it("is deterministic from chain, escrow, payer, payee and period, and differs when any of them does", function () {
       const escrow = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
-      const n = invoiceNumber(31337n, escrow, DE, BR, 202611);
+      const n = invoiceNumber({ chainId: 31337n, escrow: escrow, payer: DE, payee: BR, period: 202611 });
       expect(n).to.match(/^RL-31337-26201-72405-202611-[0-9A-F]{6}$/);
-      expect(invoiceNumber(31337n, escrow, DE, BR, 202611)).to.equal(n);
+      expect(invoiceNumber({ chainId: 31337n, escrow: escrow, payer: DE, payee: BR, period: 202611 })).to.equal(n);
       const others = [
-        invoiceNumber(1n, escrow, DE, BR, 202611),
-        invoiceNumber(31337n, "0x0000000000000000000000000000000000000001", DE, BR, 202611),
-        invoiceNumber(31337n, escrow, BR, DE, 202611),
-        invoiceNumber(31337n, escrow, DE, BR, 202612),
+        invoiceNumber({ chainId: 1n, escrow: escrow, payer: DE, payee: BR, period: 202611 }),
+        invoiceNumber({ chainId: 31337n, escrow: "0x0000000000000000000000000000000000000001", payer: DE, payee: BR, period: 202611 }),
+        invoiceNumber({ chainId: 31337n, escrow: escrow, payer: BR, payee: DE, period: 202611 }),
+        invoiceNumber({ chainId: 31337n, escrow: escrow, payer: DE, payee: BR, period: 202612 }),
       ];
       expect(new Set([n, ...others]).size).to.equal(5);
     });
@@ -129,11 +100,11 @@ describe("lib/invoice", function () {
   describe("amount formatting", function () {
     it("prints exact token units with thousands separators and a fixed number of digits", function () {
       const token = { address: "0x", symbol: "RLST", decimals: 6 };
-      expect(displayAmount(1_279_743_630n, token, 6)).to.equal("1,279.743630");
-      expect(displayAmount(7_000_000n, token, 2)).to.equal("7.00");
-      expect(displayAmount(0n, token, 2)).to.equal("0.00");
-      expect(() => displayAmount(1n, token, 2)).to.throw(RangeError); // never rounds
-      expect(displayAmount(1234n, { ...token, decimals: 0 }, 2)).to.equal("1,234");
+      expect(formatAmount(1_279_743_630n, token.decimals, { group: true, digits: 6 })).to.equal("1,279.743630");
+      expect(formatAmount(7_000_000n, token.decimals, { group: true, digits: 2 })).to.equal("7.00");
+      expect(formatAmount(0n, token.decimals, { group: true, digits: 2 })).to.equal("0.00");
+      expect(() => formatAmount(1n, token.decimals, { group: true, digits: 2 })).to.throw(RangeError); // never rounds
+      expect(formatAmount(1234n, 0, { group: true, digits: 2 })).to.equal("1,234");
       expect(bytesAsMb(1_500_000n)).to.equal("1.5");
       expect(bytesAsMb(2_000_000_000n)).to.equal("2,000");
       expect(compressRefs(["B1", "B2", "B3", "B5", "B7", "B8"])).to.equal("B1-B3, B5, B7-B8");
@@ -235,7 +206,7 @@ describe("lib/invoice", function () {
       };
       expect(() => buildInvoiceModel({ ...data, rating, invoice: { ...data.invoice, subtotal: rating.subtotal } })).to.throw(
         InvoiceMismatchError,
-        /differs from lib\/rating.ts[\s\S]*lines\[0\]\.sms: chain 200001, lib\/rating.ts 200000/,
+        /differs from lib\/settlement\/rating.ts[\s\S]*lines\[0\]\.sms: chain 200001, lib\/settlement\/rating.ts 200000/,
       );
     });
 
@@ -253,7 +224,7 @@ describe("lib/invoice", function () {
       const m = buildInvoiceModel({ ...data, token });
       expect(m.net.units).to.equal(1_279_743_630n);
       expect(m.net.text).to.equal("0.000000000000001279743630");
-      expect(displayAmount(1n, token, 24)).to.equal("0.000000000000000000000001");
+      expect(formatAmount(1n, token.decimals, { group: true, digits: 24 })).to.equal("0.000000000000000000000001");
     });
 
     it("makes a zero invoice of a period without usage", function () {
@@ -411,10 +382,10 @@ describe("lib/invoice", function () {
       const rlst = await tokenInfo(await s.token.getAddress(), s.de);
       await s.token.connect(s.deployer).mint(s.de.address, 10_000_000_000n);
       await s.token.connect(s.deployer).mint(s.br.address, 10_000_000_000n);
-      const deposit = await depositToEscrow(de, DE, rlst, 5_000_000_000n);
-      await depositToEscrow(br, BR, rlst, 1_000_000n);
-      const closed = await closeInvoice(de, DE, BR, s.period);
-      const settlement = await settlePeriod(br, BR, DE, s.period);
+      const deposit = await depositToEscrow(de, { member: DE, amount: Amount.fromUnits(rlst, 5_000_000_000n) });
+      await depositToEscrow(br, { member: BR, amount: Amount.fromUnits(rlst, 1_000_000n) });
+      const closed = await closeInvoice(de, { payer: DE, payee: BR, period: s.period });
+      const settlement = await settlePeriod(br, { self: BR, partner: DE, period: s.period });
       return { ...s, addresses, de, br, rlst, deposit, closed, settlement };
     }
 
@@ -431,7 +402,7 @@ describe("lib/invoice", function () {
       const inv = await s.escrow.invoice(DE, BR, s.period);
       expect([inv.amount, inv.subtotal, inv.credit]).to.deep.equal([expected.net, expected.subtotal, expected.credit]);
       expect(expected.net).to.be.greaterThan(0n);
-      const batches = await periodBatches(s.de, DE, BR, s.period);
+      const batches = await periodBatches(s.de, { home: DE, visited: BR, period: s.period });
       expect(batches.map((b) => b.batchId)).to.deep.equal(
         [s.accepted.id, s.disputed.id, s.rejected.id].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)),
       );
@@ -527,6 +498,13 @@ describe("lib/invoice", function () {
       if (process.env.ROAMLEDGER_INVOICE_PDF) fs.writeFileSync(process.env.ROAMLEDGER_INVOICE_PDF, pdf);
     });
 
+    it("reads the events of all the period's batches in one request", async function () {
+      const s = await settled();
+      const calls = await getLogsCalls(() => readInvoiceData(s.br, { payer: DE, payee: BR, period: s.period }));
+      // InvoiceClosed, UsageBatchSubmitted, the three batches' disputes, accepts and rejects, PeriodSettled both ways.
+      expect(calls).to.equal(5);
+    });
+
     it("says 'not available' for usage not billed without the pairwise key", async function () {
       const s = await settled();
       const m = buildInvoiceModel(await readInvoiceData(s.de, { payer: BR, payee: DE, period: s.period, perspective: "payer" }));
@@ -539,7 +517,7 @@ describe("lib/invoice", function () {
 
     it("reports the period: amounts, settled, deposits", async function () {
       const s = await settled();
-      const report = await buildReport(s.de, DE, s.period);
+      const report = await buildReport(s.de, { self: DE, period: s.period });
       const [p] = report.partners;
       const [ab, ba] = [await s.escrow.invoice(DE, BR, s.period), await s.escrow.invoice(BR, DE, s.period)];
       expect(p.partner.plmn).to.equal(BR);
@@ -561,7 +539,10 @@ describe("lib/invoice", function () {
     it("previews an open period from the submitted batches with lib/settlement/rating.ts, before anything is closed", async function () {
       const s = await loadFixture(scenario);
       const de = connectRoamLedger(await addressesOf(s), s.de);
-      const report = await buildReport(de, DE, s.period);
+      let report: Awaited<ReturnType<typeof buildReport>> | undefined;
+      // Each direction's batches are read once, for the preview and for when it can be closed.
+      expect(await getLogsCalls(async () => (report = await buildReport(de, { self: DE, period: s.period })))).to.equal(2);
+      if (!report) throw new Error("no report");
       const [p] = report.partners;
       const terms = (await s.agreements.getVersion(DE, BR, 1)).terms;
       expect(p.weOwe.state).to.equal("not-closed");
@@ -578,12 +559,12 @@ describe("lib/invoice", function () {
       const br = connectRoamLedger(addresses, s.br);
       const token = await tokenInfo(await s.token.getAddress(), s.de);
       await s.token.connect(s.deployer).mint(s.de.address, 10_000_000_000n);
-      const r = await settlePeriod(br, BR, DE, s.period); // DE has deposited nothing
+      const r = await settlePeriod(br, { self: BR, partner: DE, period: s.period }); // DE has deposited nothing
       const owed = r.payments[0].owed;
       expect(r.shortfalls.map((x) => [x.debtor, x.creditor, x.owed])).to.deep.equal([[DE, BR, owed]]);
       expect(await s.escrow.debt(DE, BR, token.address)).to.equal(owed);
-      await depositToEscrow(de, DE, token, owed + 5n);
-      const paid = await payDebt(br, DE, BR, token);
+      await depositToEscrow(de, { member: DE, amount: Amount.fromUnits(token, owed + 5n) });
+      const paid = await payDebt(br, { debtor: DE, creditor: BR, token });
       expect([paid.paid, paid.remaining]).to.deep.equal([owed, 0n]);
       expect(await s.escrow.deposits(DE, token.address)).to.equal(5n);
     });

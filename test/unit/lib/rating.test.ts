@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { InputError } from "../../../lib/core/errors";
-import { dataCharge, rateInvoice, ratingFromStruct, slaCreditBps } from "../../../lib/settlement/rating";
+import { dataBands, dataCharge, rateInvoice, ratingFromStruct, slaCreditBps } from "../../../lib/settlement/rating";
 import { BR, DATA_EXAMPLES, DE, INVOICE_EXAMPLES, classTotals, plan, sla, terms } from "../../helpers/rating";
 
 describe("lib/settlement/rating", () => {
@@ -52,29 +52,83 @@ describe("lib/settlement/rating", () => {
     });
   });
 
+  describe("dataBands", () => {
+    it("cuts the class volume into the tier bands, and the bands add up to RatingLib's one floor", () => {
+      const tiers = [
+        { fromMb: 1n, discountBps: 5000 },
+        { fromMb: 2n, discountBps: 5000 },
+      ];
+      // 3 MB at 1 unit/MB: 1 + 0.5 + 0.5 = 2; a floor per band would give 1 + 0 + 0.
+      const bands = dataBands(3_000_000n, 1n, tiers);
+      expect(bands.map((b) => [b.from, b.to, b.bytes, b.discountBps, b.amount])).to.deep.equal([
+        [0n, 1_000_000n, 1_000_000n, 0, 1n],
+        [1_000_000n, 2_000_000n, 1_000_000n, 5000, 0n],
+        [2_000_000n, null, 1_000_000n, 5000, 1n],
+      ]);
+    });
+
+    it("adds up to one floor over all bands (dataCharge), each band within one unit of its exact share", () => {
+      const tier = fc.record({ fromMb: fc.bigInt({ min: 0n, max: 5_000n }), discountBps: fc.integer({ min: 0, max: 10_000 }) });
+      fc.assert(
+        fc.property(
+          fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+          fc.bigInt({ min: 0n, max: 10n ** 12n }),
+          fc.array(tier, { maxLength: 8 }),
+          (volume, perMb, raw) => {
+            // Validated terms: thresholds strictly ascending, discounts non-decreasing.
+            const tiers = [...new Map(raw.map((t) => [t.fromMb, t])).values()]
+              .sort((a, b) => (a.fromMb < b.fromMb ? -1 : 1))
+              .map((t, i, all) => ({ fromMb: t.fromMb, discountBps: Math.max(...all.slice(0, i + 1).map((x) => x.discountBps)) }));
+            const bands = dataBands(volume, perMb, tiers);
+            const scaled = bands.reduce((s, b) => s + b.bytes * perMb * (10_000n - BigInt(b.discountBps)), 0n);
+            expect(bands.reduce((s, b) => s + b.amount, 0n)).to.equal(scaled / 10n ** 10n);
+            expect(dataCharge(volume, perMb, tiers)).to.equal(scaled / 10n ** 10n);
+            expect(bands.reduce((s, b) => s + b.bytes, 0n)).to.equal(volume);
+            for (const b of bands) {
+              const exact = b.bytes * perMb * (10_000n - BigInt(b.discountBps));
+              const diff = b.amount * 10n ** 10n - exact;
+              expect(diff > -(10n ** 10n) && diff < 10n ** 10n).to.equal(true);
+            }
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  });
+
   describe("slaCreditBps", () => {
     const targets = sla({ maxLatencyMs: 500, minThroughputKbps: 100, latencyCreditBps: 300, throughputCreditBps: 200 });
 
     it("credits a latency above the maximum and a throughput below the minimum, not at them", () => {
-      expect(slaCreditBps(targets, 1n, 500n, 100n)).to.equal(0);
-      expect(slaCreditBps(targets, 1n, 501n, 100n)).to.equal(300);
-      expect(slaCreditBps(targets, 1n, 500n, 99n)).to.equal(200);
-      expect(slaCreditBps(targets, 1n, 501n, 99n)).to.equal(500);
+      expect(slaCreditBps(targets, { samples: 1n, avgLatencyMs: 500n, avgThroughputKbps: 100n })).to.equal(0);
+      expect(slaCreditBps(targets, { samples: 1n, avgLatencyMs: 501n, avgThroughputKbps: 100n })).to.equal(300);
+      expect(slaCreditBps(targets, { samples: 1n, avgLatencyMs: 500n, avgThroughputKbps: 99n })).to.equal(200);
+      expect(slaCreditBps(targets, { samples: 1n, avgLatencyMs: 501n, avgThroughputKbps: 99n })).to.equal(500);
     });
 
     it("credits nothing without samples or without a target", () => {
-      expect(slaCreditBps(targets, 0n, 0n, 0n)).to.equal(0);
-      expect(slaCreditBps(sla({ latencyCreditBps: 300, throughputCreditBps: 200 }), 5n, 10_000n, 0n)).to.equal(0);
+      expect(slaCreditBps(targets, { samples: 0n, avgLatencyMs: 0n, avgThroughputKbps: 0n })).to.equal(0);
+      expect(
+        slaCreditBps(sla({ latencyCreditBps: 300, throughputCreditBps: 200 }), {
+          samples: 5n,
+          avgLatencyMs: 10_000n,
+          avgThroughputKbps: 0n,
+        }),
+      ).to.equal(0);
     });
 
     it("never credits availability (usage records do not measure it)", () => {
       const availability = sla({ minAvailabilityBps: 9_999, availabilityCreditBps: 10_000 });
-      expect(slaCreditBps(availability, 10n, 0n, 0n)).to.equal(0);
+      expect(slaCreditBps(availability, { samples: 10n, avgLatencyMs: 0n, avgThroughputKbps: 0n })).to.equal(0);
     });
 
     it("caps the sum at 10000", () => {
       expect(
-        slaCreditBps(sla({ maxLatencyMs: 1, minThroughputKbps: 1, latencyCreditBps: 65_535, throughputCreditBps: 65_535 }), 1n, 2n, 0n),
+        slaCreditBps(sla({ maxLatencyMs: 1, minThroughputKbps: 1, latencyCreditBps: 65_535, throughputCreditBps: 65_535 }), {
+          samples: 1n,
+          avgLatencyMs: 2n,
+          avgThroughputKbps: 0n,
+        }),
       ).to.equal(10_000);
     });
   });

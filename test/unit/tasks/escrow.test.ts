@@ -75,10 +75,10 @@ describe("tasks: escrow", function () {
       );
       await expect(hre.run("escrow:deposit", { amount: "0", from: FROM.de })).to.be.rejectedWith(/--amount must be more than 0/);
       await expect(hre.run("escrow:deposit", { amount: "1", partner: "234-15", from: FROM.de })).to.be.rejectedWith(
-        /--partner: 234-15 is not a member of the consortium/,
+        /--partner: 234-15 is not a member of the consortium[\s\S]*run `npx hardhat carrier:list`/,
       );
       await expect(hre.run("escrow:deposit", { amount: "1", partner: "310-410", from: FROM.de })).to.be.rejectedWith(
-        /--partner: 262-01 has no accepted roaming agreement with 310-410 \(US Mobile IoT\)/,
+        /--partner: 262-01 has no accepted roaming agreement with 310-410 \(US Mobile IoT\)[\s\S]*run `npx hardhat agreement:show --partner 310-410`/,
       );
       await expect(hre.run("escrow:deposit", { amount: "20000", from: FROM.de })).to.be.rejectedWith(
         /holds 10000 RLST, less than the 20000 to deposit/,
@@ -139,7 +139,10 @@ describe("tasks: escrow", function () {
       const next = s.period % 100 === 12 ? s.period + 89 : s.period + 1;
       const [, end] = boundsOf(next);
       await time.increaseTo(end - 86_400);
-      await commitUsage({ ...s, period: next }, randomRecords(5, DE, BR, 99, end - 86_400), BR, DE, s.br);
+      await commitUsage(
+        { ...s, period: next },
+        { records: randomRecords(5, DE, BR, 99, end - 86_400), visited: BR, home: DE, signer: s.br },
+      );
       const windowEnd = (await time.latest()) + 7 * 86_400;
       await time.increaseTo(end + SUBMISSION_GRACE);
       await expect(hre.run("escrow:close", { partner: "724-05", period: formatPeriod(next), from: FROM.de })).to.be.rejectedWith(
@@ -156,6 +159,9 @@ describe("tasks: escrow", function () {
       await expect(hre.run("escrow:close", { partner: "234-15", period: P, from: FROM.de })).to.be.rejectedWith(/234-15 is not a member/);
       await expect(hre.run("escrow:close", { partner: "724-05", period: P, as: "home", from: FROM.de })).to.be.rejectedWith(
         /--as must be payer or payee/,
+      );
+      await expect(hre.run("escrow:close", { partner: "724-05", period: P, fromBlock: "12a", from: FROM.de })).to.be.rejectedWith(
+        /--from-block: "12a" is not a block number/,
       );
       await expect(hre.run("escrow:close", { partner: "724-05", period: P, from: FROM.outsider })).to.be.rejectedWith(
         /CarrierRegistryNotActiveOperator/,
@@ -176,7 +182,9 @@ describe("tasks: escrow", function () {
       expect(printed).to.contain(`724-05 owed ${units(brOwes)} RLST, 262-01 owed ${units(deOwes)} RLST`);
       expect(printed).to.contain(`262-01 paid 724-05 ${units(net)} RLST of ${units(net)} RLST (credited to its deposit)`);
       expect(await s.escrow.deposits(BR, await token())).to.equal(net);
-      await expect(hre.run("escrow:settle", { partner: "262-01", period: P, from: FROM.br })).to.be.rejectedWith(/settled .* already/);
+      await expect(hre.run("escrow:settle", { partner: "262-01", period: P, from: FROM.br })).to.be.rejectedWith(
+        new RegExp(`settled ${P} already[\\s\\S]*run \`npx hardhat invoice --partner 262-01 --period ${P}\``),
+      );
 
       const balance = await captured(() => hre.run("escrow:balance", { member: "724-05" }));
       expect(balance).to.contain("Escrow balance of Vivo Brasil (724-05):");
@@ -217,7 +225,7 @@ describe("tasks: escrow", function () {
       expect(paid).to.match(/262-01 paid 724-05 1 RLST of its debt \(tx 0x[0-9a-f]{64}\); [\d.]+ RLST still owed\./);
       expect(await s.escrow.debt(DE, BR, await token())).to.equal(owed - RLST);
       await expect(hre.run("escrow:pay-debt", { debtor: "724-05", creditor: "262-01", from: FROM.br })).to.be.rejectedWith(
-        /724-05 owes 262-01 nothing/,
+        /724-05 owes 262-01 nothing[\s\S]*run `npx hardhat escrow:balance --member 724-05`/,
       );
       await expect(hre.run("escrow:pay-debt", { debtor: "262-01", creditor: "724-05", from: FROM.outsider })).to.be.rejectedWith(
         /CarrierRegistryNotActiveOperator/,
