@@ -133,12 +133,12 @@ describe("tasks: keys and devices", function () {
       expect(msg).to.contain("What to do");
     });
 
-    it("names the policies file line of an invalid policy", async function () {
+    it("names the policies file line of an invalid policy's field", async function () {
       const bad = path.join(env.dir, "policies.json");
       fs.writeFileSync(bad, '{\n  "meter": {\n    "services": ["data", "fax"]\n  }\n}\n');
       const file = devicesCsv(env.dir, 1);
       const msg = await message(hre.run("device:register", { file, policies: bad, batchSize: 10, from: FROM.de }));
-      expect(msg).to.match(/policies\.json:2 \(services\)/);
+      expect(msg).to.match(/policies\.json:3 \(services\): services must be a list of .*, found \["data","fax"\]/);
     });
   });
 
