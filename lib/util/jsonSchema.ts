@@ -99,12 +99,13 @@ export function parsedBy<T>(parse: (value: unknown) => T) {
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
- * A JSON object with exactly the members of `shape`: any other member is an unknown field, named with the
- * known ones. A value that is no object is refused alone, with `example` as the hint.
+ * A JSON object with the members of `shape`. Any other member is an unknown field, named with the known
+ * ones, unless `others` is "ignore" (for reading one member of a file whose other problems are reported
+ * elsewhere). A value that is no object is refused alone, with `example` as the hint.
  */
-export function jsonObject<S extends z.ZodRawShape>(shape: S, example: string) {
+export function jsonObject<S extends z.ZodRawShape>(shape: S, example: string, options: { others?: "refuse" | "ignore" } = {}) {
   const known = Object.keys(shape).join(", ");
-  const unknownField = z.custom(() => false, {
+  const unknownField = z.custom(() => options.others === "ignore", {
     error: (issue) => `unknown field "${String(issue.path?.at(-1))}"`,
     params: { hint: `the fields here are: ${known}.` },
   });
