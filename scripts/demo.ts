@@ -343,14 +343,19 @@ async function main() {
     writePolicies(policiesFile, partners);
     const policies = readPolicies(policiesFile, home.hex);
     for (const { g } of generated.filter((x) => x.home === home)) {
-      const devices = await readDevices(g.devicesFile, home.hex, home.keystore.imsiKey(home.plmn), new Set(policies.keys()));
+      const devices = await readDevices(g.devicesFile, {
+        home: home.hex,
+        imsiKey: home.keystore.imsiKey(home.plmn),
+        policyNames: new Set(policies.keys()),
+      });
       const { ids } = await ensurePolicies(
         home.client,
         policies,
         devices.map((d) => d.policyName),
       );
       let progress: Progress | undefined;
-      const r = await registerDevices(home.client, devices, ids, {
+      const r = await registerDevices(home.client, devices, {
+        policyIds: ids,
         batchSize: 500,
         onProgress: (done, total) => {
           progress ??= new Progress({ label: `   ${home.plmn} registering`, total, unit: "devices", enabled: PROGRESS });
@@ -379,8 +384,8 @@ async function main() {
     ["br", "de"],
     ["br", "us"],
   ] as const) {
-    const { fingerprint } = await shareImsiKey(C[home].client, C[home].keystore, C[home].hex, C[partner].hex);
-    await receiveImsiKey(C[partner].client, C[partner].keystore, C[partner].hex, C[home].hex);
+    const { fingerprint } = await shareImsiKey(C[home].client, { keystore: C[home].keystore, home: C[home].hex, partner: C[partner].hex });
+    await receiveImsiKey(C[partner].client, { keystore: C[partner].keystore, self: C[partner].hex, home: C[home].hex });
     console.log(
       `   ${C[home].plmn.padEnd(7)} -> ${C[partner].plmn.padEnd(7)} envelope on-chain, opened into ${rel(C[partner].keystore.partnerImsiKeyPath(C[partner].plmn, C[home].plmn))} (fingerprint ${fingerprint})`,
     );

@@ -1,7 +1,8 @@
 import { task, types } from "hardhat/config";
 import type { ContractTransactionResponse } from "ethers";
-import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
-import { InputError } from "../lib/core/errors";
+import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
+import { FROM_HELP, plmnArg } from "./cli/flags";
+import { ConfigError, InputError } from "../lib/core/errors";
 import { ANY_ROLE, parseRoles, roleNames } from "../lib/core/roles";
 import { formatPlmn } from "../lib/core/plmn";
 import { validateEncryptionPublicKey } from "../lib/crypto/keys";
@@ -55,22 +56,21 @@ task("carrier:propose", "Proposes to admit, suspend or reinstate a consortium me
         await memberOfSigner(client, ROLE_BITS.governor);
         let tx: ContractTransactionResponse;
         if (args.action === "admit") {
-          const loc = { file: "--roles" };
           const roles = parseRoles(
             args.roles.split(",").map((r) => r.trim()),
-            loc,
+            { param: "roles" },
           );
-          if (!args.name) throw new InputError("--name is required to admit a member");
+          const { name, key } = args;
+          if (!name) throw new InputError("--name is required to admit a member");
           if (!args.operators)
             throw new InputError("--operators is required to admit a member", { hint: "pass one or more comma-separated addresses." });
           const operators = args.operators.split(",").map((o) => o.trim());
           for (const o of operators) {
             if (!hre.ethers.isAddress(o)) throw new InputError(`--operators: ${o} is not an address`);
           }
-          validateEncryptionPublicKey(args.key ?? "", { file: "--key" });
-          tx = await withDecodedRevert(() =>
-            client.carriers.proposeAdmission({ plmn: target, roles, name: args.name!, encryptionKey: args.key!, operators }),
-          );
+          const encryptionKey = key ?? "";
+          validateEncryptionPublicKey(encryptionKey, { param: "key" });
+          tx = await withDecodedRevert(() => client.carriers.proposeAdmission({ plmn: target, roles, name, encryptionKey, operators }));
         } else if (args.action === "suspend" || args.action === "reinstate") {
           tx = await withDecodedRevert(() => client.carriers.proposeStatusChange(args.action === "suspend" ? 1 : 2, target));
         } else {
@@ -115,7 +115,9 @@ task("carrier:list", "Lists the consortium's members and open governance proposa
       out(`  ${formatPlmn(id).padEnd(8)} ${MEMBER_STATUSES[Number(m.status)].padEnd(10)} ${roleNames(m.roles).padEnd(26)} ${m.name}`);
     }
     const count = await client.carriers.proposalCount();
-    const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+    const latest = await hre.ethers.provider.getBlock("latest");
+    if (!latest) throw new ConfigError(`the node of network ${hre.network.name} returned no latest block`);
+    const now = latest.timestamp;
     for (let id = 1n; id <= count; id++) {
       const p = await client.carriers.getProposal(id);
       if (!p.executed && Number(p.expiresAt) > now) await reportProposal(client, id);

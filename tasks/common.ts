@@ -5,16 +5,15 @@ import { BaseError, ConfigError, InputError } from "../lib/core/errors";
 import { decodeRevert, nodeConnectionError, nodeRequestError } from "../lib/chain/revert";
 import { loadDeployment } from "../lib/chain/deployment";
 import { connectRoamLedger, type RoamLedgerClient } from "../lib/chain/client";
-import { formatPlmn, parsePlmn } from "../lib/core/plmn";
+import { formatPlmn } from "../lib/core/plmn";
 import type { Hex } from "../lib/util/hex";
 import { Keystore } from "../lib/keys/keystore";
 import { cliMessage } from "./cli/errors";
 
 export const PLUGIN = "roamledger";
 
-/** Help text of the `--from` parameter every state-changing task has. */
-export const FROM_HELP =
-  "Operator account to send from: an index into the network's configured accounts or an address (default: the first account)";
+// Tasks that still import these from here (agreement, escrow, invoice, usage) get them from cli/flags.
+export { FROM_HELP, plmnArg } from "./cli/flags";
 
 /**
  * True when this process is the CLI running a task directly; false inside `hardhat test` and
@@ -159,12 +158,6 @@ export async function memberOfSigner(client: RoamLedgerClient, role: number): Pr
   const address = await (client.runner as Signer).getAddress();
   const plmn = (await client.carriers.requireActiveOperator(address, role)) as Hex;
   return { plmn, text: formatPlmn(plmn) };
-}
-
-/** Parses a `--plmn`-style argument, naming the argument in the error. */
-export function plmnArg(name: string, value: string | undefined): Hex {
-  if (!value) throw new InputError(`--${name} is required`, { hint: `pass --${name} like 262-01 (MCC-MNC).` });
-  return parsePlmn(value, { file: `--${name}` });
 }
 
 /** The carrier's key store (ROAMLEDGER_HOME or ./.roamledger), or the one given by `--keystore`. */

@@ -1,6 +1,7 @@
 import { task, types } from "hardhat/config";
-import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
-import { InputError } from "../lib/core/errors";
+import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
+import { FROM_HELP, plmnArg } from "./cli/flags";
+import { ConfigError, InputError, type InputLocation } from "../lib/core/errors";
 import { readPolicies } from "../lib/devices/policy";
 import { readDevices, ensurePolicies, checkMakers, registerDevices } from "../lib/devices/registration";
 import { createDeviceIdDeriver, imsiBelongsTo } from "../lib/core/imsi";
@@ -34,7 +35,7 @@ task(
       const imsiKey = keystoreFor(args.keystore).imsiKey(home.text);
       // Everything is read and checked before the first transaction: a bad file sends nothing.
       const policies = readPolicies(args.policies, home.plmn);
-      const devices = await readDevices(args.file, home.plmn, imsiKey, new Set(policies.keys()));
+      const devices = await readDevices(args.file, { home: home.plmn, imsiKey: imsiKey, policyNames: new Set(policies.keys()) });
       await checkMakers(client, devices, args.file);
       const { ids, defined } = await ensurePolicies(
         client,
@@ -43,7 +44,8 @@ task(
       );
       if (defined.length) out(`Defined ${defined.length} new polic${defined.length === 1 ? "y" : "ies"}: ${defined.join(", ")}`);
       let progress: Progress | undefined;
-      const result = await registerDevices(client, devices, ids, {
+      const result = await registerDevices(client, devices, {
+        policyIds: ids,
         batchSize: args.batchSize,
         onProgress: (done, total) => {
           if (total === 0) return;
@@ -77,17 +79,18 @@ async function resolveDevice(client: RoamLedgerClient, args: { imsi?: string; id
     if (!isHex(args.id.toLowerCase(), 32)) throw new InputError("--id must be a 32-byte hex device id (0x + 64 hex digits)");
     return args.id.toLowerCase() as Hex;
   }
-  if (!args.imsi) throw new InputError("pass --imsi or --id", { hint: "e.g. --imsi 262011234567890" });
+  const { imsi } = args;
+  if (!imsi) throw new InputError("pass --imsi or --id", { hint: "e.g. --imsi 262011234567890" });
   const members = (await client.carriers.memberIds()).filter((p) => isValidPlmnHex(p)).map((p) => formatPlmn(p));
-  const home = members.find((m) => imsiBelongsTo(args.imsi!, m));
+  const home = members.find((m) => imsiBelongsTo(imsi, m));
   if (!home) {
     throw new InputError("the IMSI belongs to no member network", {
-      location: { file: "--imsi" },
+      location: { param: "imsi" },
       hint: "check the IMSI (15 digits starting with the home MCC and MNC).",
     });
   }
   const self = args.as ? formatPlmn(plmnArg("as", args.as)) : undefined;
-  return createDeviceIdDeriver(imsiKeyFor(keystoreFor(args.keystore), self, home))(args.imsi);
+  return createDeviceIdDeriver(imsiKeyFor(keystoreFor(args.keystore), self, home))(imsi);
 }
 
 task("device:show", "Shows a device: home, class, status, policy contract, current policy and its version history")
@@ -127,11 +130,11 @@ task("device:show", "Shows a device: home, class, status, policy contract, curre
 /** Device ids from --imsi or from the imsi column of --file, with the home network checked. */
 async function idsFromArgs(args: { imsi?: string; file?: string }, home: string, imsiKey: Uint8Array): Promise<Hex[]> {
   const derive = createDeviceIdDeriver(imsiKey);
-  const check = (imsi: string, location: { file: string; line?: number }) => {
+  const check = (imsi: string, location: InputLocation) => {
     if (!imsiBelongsTo(imsi, home)) throw new InputError(`IMSI is not of ${home}`, { location });
     return derive(imsi);
   };
-  if (args.imsi) return [check(args.imsi, { file: "--imsi" })];
+  if (args.imsi) return [check(args.imsi, { param: "imsi" })];
   if (!args.file) throw new InputError("pass --imsi or --file", { hint: "--file takes a CSV with an imsi column." });
   const ids: Hex[] = [];
   for await (const row of readCsvWithHeader(args.file, { required: ["imsi"] })) {
@@ -174,7 +177,8 @@ task(
       }
       const ids = await idsFromArgs(args, home.text, keystoreFor(args.keystore).imsiKey(home.text));
       const { ids: policyIds } = await ensurePolicies(client, policies, [args.policy]);
-      const policyId = policyIds.get(args.policy)!;
+      const policyId = policyIds.get(args.policy);
+      if (policyId === undefined) throw new ConfigError(`policy "${args.policy}" has no on-chain id after it was defined`);
       await inChunks("updating policies", ids, async (chunk) => (await client.devices.updatePolicies(chunk, policyId)).wait());
       out(`${ids.length} device(s) of ${home.text} now on policy "${args.policy}" (definition ${policyId}).`);
     }),

@@ -1,5 +1,6 @@
 import { task } from "hardhat/config";
-import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
+import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
+import { FROM_HELP, plmnArg } from "./cli/flags";
 import { formatPlmn } from "../lib/core/plmn";
 import { shareImsiKey, receiveImsiKey } from "../lib/keys/share";
 import { imsiKeyFingerprint } from "../lib/crypto/envelope";
@@ -34,7 +35,11 @@ task("keys:share", "Home carrier: seals your IMSI key to a roaming partner's reg
       const partner = plmnArg("partner", args.partner);
       const client = await clientFor(hre, args.from);
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
-      const { fingerprint, txHash } = await shareImsiKey(client, keystoreFor(args.keystore), self.plmn, partner);
+      const { fingerprint, txHash } = await shareImsiKey(client, {
+        keystore: keystoreFor(args.keystore),
+        home: self.plmn,
+        partner: partner,
+      });
       out(`IMSI key of ${self.text} shared with ${formatPlmn(partner)} (fingerprint ${fingerprint}, tx ${txHash}).`);
       out(`${formatPlmn(partner)} stores it with: npx hardhat keys:receive --home ${self.text}`);
     }),
@@ -53,7 +58,7 @@ task(
       const client = await clientFor(hre, args.from, { sends: false });
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const ks = keystoreFor(args.keystore);
-      const { fingerprint } = await receiveImsiKey(client, ks, self.plmn, home);
+      const { fingerprint } = await receiveImsiKey(client, { keystore: ks, self: self.plmn, home: home });
       out(
         `Stored the IMSI key of ${formatPlmn(home)} (fingerprint ${fingerprint}) in ${ks.partnerImsiKeyPath(self.text, formatPlmn(home))}.`,
       );

@@ -1,7 +1,8 @@
 import { task, types } from "hardhat/config";
 import { ANY_ROLE } from "../lib/core/roles";
 import { watchChain } from "../lib/watch/watch";
-import { action, clientFor, FROM_HELP, memberOfSigner, out } from "./common";
+import { action, clientFor, memberOfSigner, out } from "./common";
+import { FROM_HELP } from "./cli/flags";
 import { ROLE_BITS } from "../lib/core/enums";
 
 task(

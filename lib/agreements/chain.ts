@@ -2,13 +2,14 @@
  * Roaming agreements on the chain: proposing a terms file, accepting, reading versions back in token units
  * and describing them to a person.
  */
-import type { ContractRunner, ContractTransactionReceipt, ContractTransactionResponse, Provider } from "ethers";
+import type { ContractRunner } from "ethers";
 import { IERC20Metadata__factory } from "../../typechain-types";
 import type { Token } from "../core/amount";
-import { ConfigError, ContractRevertError, InputError, TransactionFailedError, type InputLocation } from "../core/errors";
+import { ConfigError, ContractRevertError, InputError, type InputLocation } from "../core/errors";
 import { formatTerms, isoTime, readAgreementTerms, readSettlementToken, type AgreementTermsJson, type TermsStruct } from "./terms";
 import { formatPlmn, parsePlmn } from "../core/plmn";
 import { withDecodedRevert } from "../chain/revert";
+import { sendAndWait } from "../chain/send";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
 import { VERSION_STATUSES, type VersionStatusName } from "../core/enums";
@@ -37,20 +38,6 @@ export async function tokenInfo(token: string, runner: ContractRunner, location?
 export async function chainTime(runner: ContractRunner): Promise<bigint> {
   const block = await runner.provider?.getBlock("latest");
   return BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000));
-}
-
-/** The node a runner reads from; a ConfigError for a runner without one (a bare signer). */
-export function providerOf(runner: ContractRunner): Provider {
-  if (!runner.provider)
-    throw new ConfigError("the client is not connected to a node", { hint: "connect it with a provider or a signer that has one." });
-  return runner.provider;
-}
-
-/** Sends a transaction and waits for it to be mined; a revert comes back decoded. */
-export async function sendAndWait(send: () => Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
-  const receipt = await withDecodedRevert(async () => (await send()).wait());
-  if (!receipt) throw new TransactionFailedError("the node gave no receipt for the transaction");
-  return receipt;
 }
 
 export interface ProposeResult {

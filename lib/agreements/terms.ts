@@ -1,12 +1,25 @@
 /**
  * The agreement terms file a carrier writes (JSON, amounts in token units), read and checked into the
  * contract's `Terms` struct before anything is sent, and formatted back. What the chain does with it is in
- * ./agreementOps.
+ * ./chain.
  */
 import { getAddress, isAddress, ZeroAddress } from "ethers";
+import { z } from "zod";
 import { InputError, InputErrors, type InputLocation } from "../core/errors";
 import { formatAmount, formatPercent, parseAmount, parsePercent } from "../core/amount";
-import { lineOfPath, readJsonFile, type JsonPath } from "../util/json";
+import { lineOfPath, type JsonPath } from "../util/json";
+import {
+  addProblem,
+  checkJson,
+  fieldName,
+  jsonInteger,
+  jsonObject,
+  jsonUtcTime,
+  memberName,
+  parsedBy,
+  readJsonInput,
+  withDefault,
+} from "../util/jsonSchema";
 import { formatPlmn, parsePlmn } from "../core/plmn";
 import type { Hex } from "../util/hex";
 
@@ -110,8 +123,8 @@ export const TERMS_LIMITS = { maxRatePlans: 64, maxTiers: 8, maxDisputeWindowDay
 const DAY = 86_400;
 const UINT128_MAX = 2n ** 128n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
-const UINT32_MAX = 2 ** 32 - 1;
-const TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/;
+const UINT32_MAX = 2n ** 32n - 1n;
+const TERMS_EXAMPLE = '{ "settlementToken": "0x...", "validFrom": ..., "rates": [...] }';
 
 /** What each field of a terms file is: the hint shown when it is wrong. */
 const TOP_FIELDS = {
@@ -151,155 +164,218 @@ const TIER_FIELDS = {
 } as const;
 
 type Fields = Readonly<Record<string, string>>;
-type Raw = Record<string, unknown>;
 
-function asNumber(value: bigint | undefined): number | undefined {
-  return value === undefined ? undefined : Number(value);
+/** The field tables by the member that holds them ("" for the file's top level). */
+const FIELDS_IN: Readonly<Record<string, Fields>> = {
+  "": TOP_FIELDS,
+  permanentRoaming: PERMANENT_FIELDS,
+  sla: SLA_FIELDS,
+  rates: RATE_FIELDS,
+  tiers: TIER_FIELDS,
+};
+
+/** What the field at `path` is, from the table of the member holding it. */
+function aboutTermsField(path: JsonPath): string | undefined {
+  const key = path.at(-1);
+  if (typeof key !== "string") return undefined;
+  return FIELDS_IN[memberName(path.slice(0, -1)) ?? ""]?.[key];
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Reading a terms file
+// Reading a terms file: the schema of each part, then the file
 // ---------------------------------------------------------------------------------------------------
 
-/** `["rates", 1, "perMb"]` as `rates[1].perMb`. */
-function fieldName(path: JsonPath): string {
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
+const tokenAddress = parsedBy((v) => {
+  if (typeof v !== "string" || !isAddress(v) || getAddress(v) === ZeroAddress) {
+    throw new InputError(`${JSON.stringify(v)} is not a token address`, {
+      hint: "write the token's address as 0x followed by 40 hex digits.",
+    });
+  }
+  return getAddress(v);
+});
+
+/** A token amount: a decimal string, converted exactly with the token's decimals. */
+function amount(decimals: number) {
+  return parsedBy((v) => {
+    if (typeof v !== "string") {
+      throw new InputError(`amounts are written as strings, found ${JSON.stringify(v)}`, {
+        hint: `write it in quotes, e.g. ${typeof v === "number" ? `"${v}"` : '"0.05"'}: JSON numbers can lose digits.`,
+      });
+    }
+    return parseAmount(v, decimals, { location: {}, max: UINT128_MAX });
+  });
 }
 
-/** Reads fields of one terms file, locating each problem at its line; collects the problems. */
-class TermsReader {
-  readonly errors: InputError[] = [];
+const percent = parsedBy((v) => parsePercent(v, {}));
 
-  constructor(
-    readonly file: string,
-    private readonly text: string,
-  ) {}
-
-  at(path: JsonPath): InputLocation {
-    return { file: this.file, line: lineOfPath(this.text, path), field: fieldName(path) || undefined };
-  }
-
-  fail(path: JsonPath, message: string, hint?: string): never {
-    throw new InputError(message, { location: this.at(path), hint });
-  }
-
-  /** Runs `read`, collecting the InputError it throws; undefined when it did. */
-  attempt<T>(read: () => T): T | undefined {
-    try {
-      return read();
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      this.errors.push(err);
-      return undefined;
-    }
-  }
-
-  /**
-   * Throws what was collected, in the order of the file: the error itself when there is one (with its
-   * hint), else all of them.
-   */
-  throwIfAny(): void {
-    const errors = [...this.errors].sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0));
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) throw new InputErrors(errors, { hint: "fix the fields named above and run the same command again." });
-  }
-
-  /** The object at `path`, after collecting an error for each unknown key in it. */
-  object(value: unknown, path: JsonPath, fields: Fields, example: string): Raw {
-    if (!value || typeof value !== "object" || Array.isArray(value)) {
-      this.fail(path, `${fieldName(path) || "the file"} must be a JSON object`, `e.g. ${example}.`);
-    }
-    for (const key of Object.keys(value)) {
-      if (!(key in fields)) {
-        this.attempt(() => this.fail([...path, key], `unknown field "${key}"`, `the fields here are: ${Object.keys(fields).join(", ")}.`));
-      }
-    }
-    return value as Raw;
-  }
-
-  /** The value of `obj[key]`, which must be present. */
-  required(obj: Raw, path: JsonPath, fields: Fields): unknown {
-    const key = path[path.length - 1] as string;
-    if (obj[key] === undefined) this.fail(path, `missing field "${key}"`, `${key}: ${fields[key]}.`);
-    return obj[key];
-  }
-
-  integer(obj: Raw, path: JsonPath, fields: Fields, min: bigint, max: bigint): bigint | undefined {
-    return this.attempt(() => {
-      const v = this.required(obj, path, fields);
-      const ok = (typeof v === "number" && Number.isSafeInteger(v)) || (typeof v === "string" && /^\d+$/.test(v));
-      const n = ok ? BigInt(v as number | string) : undefined;
-      if (n === undefined || n < min || n > max) {
-        const key = path[path.length - 1] as string;
-        this.fail(path, `${key} must be an integer from ${min} to ${max}, found ${JSON.stringify(v)}`, `${key}: ${fields[key]}.`);
-      }
-      return n;
-    });
-  }
-
-  amount(obj: Raw, path: JsonPath, fields: Fields, decimals: number): bigint | undefined {
-    return this.attempt(() => {
-      const v = this.required(obj, path, fields);
-      if (typeof v !== "string") {
-        const example = typeof v === "number" ? `"${v}"` : '"0.05"';
-        this.fail(
-          path,
-          `amounts are written as strings, found ${JSON.stringify(v)}`,
-          `write it in quotes, e.g. ${example}: JSON numbers can lose digits.`,
-        );
-      }
-      return parseAmount(v, decimals, { location: this.at(path), max: UINT128_MAX });
-    });
-  }
-
-  percent(obj: Raw, path: JsonPath, fields: Fields): number | undefined {
-    return this.attempt(() => parsePercent(this.required(obj, path, fields), this.at(path)));
-  }
-
-  time(obj: Raw, path: JsonPath, fields: Fields): bigint | undefined {
-    return this.attempt(() => {
-      const v = this.required(obj, path, fields);
-      const iso = typeof v === "string" && TIME_RE.test(v) ? (v.length === 17 ? `${v.slice(0, 16)}:00Z` : v) : "";
-      const ms = iso ? Date.parse(iso) : NaN;
-      // Date.parse accepts 2026-02-30 as March 2: only a time that formats back to itself is real.
-      if (Number.isNaN(ms) || ms < 0 || new Date(ms).toISOString() !== iso.replace("Z", ".000Z")) {
-        const key = path[path.length - 1] as string;
-        this.fail(path, `${key} must be an ISO 8601 UTC time, found ${JSON.stringify(v)}`, 'write it like "2026-11-01T00:00:00Z".');
-      }
-      return BigInt(ms / 1000);
-    });
-  }
-
-  address(obj: Raw, path: JsonPath, fields: Fields): string | undefined {
-    return this.attempt(() => {
-      const v = this.required(obj, path, fields);
-      if (typeof v !== "string" || !isAddress(v) || getAddress(v) === ZeroAddress) {
-        this.fail(path, `${JSON.stringify(v)} is not a token address`, "write the token's address as 0x followed by 40 hex digits.");
-      }
-      return getAddress(v);
-    });
-  }
+/** "found 3 plans" for a list, "found {}" for anything else. */
+function listProblem(rule: string, unit: string) {
+  return (issue: { input?: unknown }) =>
+    `${rule}, found ${Array.isArray(issue.input) ? `${issue.input.length} ${unit}` : JSON.stringify(issue.input)}`;
 }
 
-/** The file's top-level object and the reader that locates its problems. */
-function openTermsFile(file: string): { reader: TermsReader; top: Raw } {
-  const { value, text } = readJsonFile(file, "agreement terms");
-  const reader = new TermsReader(file, text);
-  const top = reader.object(value, [], TOP_FIELDS, '{ "settlementToken": "0x...", "validFrom": ..., "rates": [...] }');
-  return { reader, top };
+function permanentRoamingSchema(decimals: number) {
+  const none = { days: 0n, surchargePerDay: 0n };
+  const limit = jsonObject(
+    { days: jsonInteger(0n, 65_535n), surchargePerDay: amount(decimals) },
+    '{ "days": 90, "surchargePerDay": "0.05" }',
+  );
+  return withDefault(
+    limit.superRefine((p, ctx) => {
+      if (p.days === 0n && p.surchargePerDay > 0n) {
+        addProblem(ctx, "a surcharge needs a limit: days is 0", {
+          path: ["surchargePerDay"],
+          hint: 'set days, or the surcharge to "0", or permanentRoaming to null.',
+        });
+      }
+    }),
+    none,
+  );
+}
+
+const slaSchema = jsonObject(
+  {
+    maxLatencyMs: jsonInteger(0n, UINT32_MAX),
+    minThroughputKbps: jsonInteger(0n, UINT32_MAX),
+    minAvailabilityPercent: percent,
+    latencyCreditPercent: percent,
+    throughputCreditPercent: percent,
+    availabilityCreditPercent: percent,
+  },
+  '{ "maxLatencyMs": 500, "minAvailabilityPercent": 99.5, ... }',
+).transform(
+  (s): SlaStruct => ({
+    maxLatencyMs: Number(s.maxLatencyMs),
+    minThroughputKbps: Number(s.minThroughputKbps),
+    minAvailabilityBps: s.minAvailabilityPercent,
+    latencyCreditBps: s.latencyCreditPercent,
+    throughputCreditBps: s.throughputCreditPercent,
+    availabilityCreditBps: s.availabilityCreditPercent,
+  }),
+);
+
+const tierSchema = jsonObject(
+  { fromMb: jsonInteger(0n, UINT64_MAX), discountPercent: percent },
+  '{ "fromMb": 10000, "discountPercent": 10 }',
+).transform((t): TierStruct => ({ fromMb: t.fromMb, discountBps: t.discountPercent }));
+
+const tiersProblem = listProblem(`tiers must be a list of at most ${TERMS_LIMITS.maxTiers} tiers`, "tiers");
+const tiersSchema = z
+  .array(tierSchema, { error: tiersProblem })
+  .max(TERMS_LIMITS.maxTiers, { error: tiersProblem })
+  .superRefine((tiers, ctx) => {
+    for (const [j, tier] of tiers.entries()) {
+      const prev = tiers[j - 1];
+      if (prev && (tier.fromMb <= prev.fromMb || tier.discountBps < prev.discountBps)) {
+        addProblem(ctx, "tiers must ascend strictly by fromMb, with discounts that never decrease", {
+          path: [j],
+          hint: `tier ${j - 1} starts at ${prev.fromMb} MB with ${formatPercent(prev.discountBps)} %.`,
+        });
+      }
+    }
+  });
+
+/** The visited network of a plan: one of the two parties. */
+function visitedSchema(options: ReadTermsOptions) {
+  return parsedBy((v) => {
+    if (typeof v !== "string") {
+      throw new InputError(`visited must be a PLMN id in quotes, found ${JSON.stringify(v)}`, { hint: `visited: ${RATE_FIELDS.visited}.` });
+    }
+    const plmn = parsePlmn(v);
+    if (plmn !== options.self && plmn !== options.partner) {
+      throw new InputError(`${formatPlmn(plmn)} is not a party to this agreement`, {
+        hint: `visited is ${formatPlmn(options.self)} (you) or ${formatPlmn(options.partner)} (the partner).`,
+      });
+    }
+    return plmn;
+  });
+}
+
+function ratePlansSchema(options: ReadTermsOptions) {
+  const money = amount(options.decimals);
+  const plan = jsonObject(
+    {
+      visited: visitedSchema(options),
+      tariffClass: jsonInteger(0n, 255n).transform(Number),
+      perMb: money,
+      perSignallingEvent: money,
+      perSms: money,
+      perVoiceMinute: money,
+      monthlyFeePerDevice: money,
+      tiers: withDefault(tiersSchema, []),
+    },
+    '{ "visited": "724-05", "tariffClass": 1, "perMb": "0.50", ... }',
+  );
+  const { maxRatePlans } = TERMS_LIMITS;
+  const problem = listProblem(`rates must be a list of 1 to ${maxRatePlans} rate plans`, "plans");
+  return z
+    .array(plan, { error: problem })
+    .min(1, { error: problem })
+    .max(maxRatePlans, { error: problem })
+    .superRefine((plans, ctx) => {
+      const seen = new Map<string, number>();
+      for (const [i, p] of plans.entries()) {
+        const key = `${p.visited}/${p.tariffClass}`;
+        const first = seen.get(key);
+        if (first !== undefined) {
+          addProblem(ctx, `a second plan for ${formatPlmn(p.visited)} visited, tariff class ${p.tariffClass}`, {
+            path: [i],
+            hint: `rates[${first}] prices it already; merge the two.`,
+          });
+        }
+        seen.set(key, i);
+      }
+    });
+}
+
+/** A terms file as the contract's `Terms`, with every check the contract makes but the token being a contract. */
+function termsSchema(options: ReadTermsOptions) {
+  return jsonObject(
+    {
+      settlementToken: tokenAddress,
+      validFrom: jsonUtcTime(),
+      validUntil: jsonUtcTime(),
+      disputeWindowDays: jsonInteger(1n, BigInt(TERMS_LIMITS.maxDisputeWindowDays)),
+      permanentRoaming: permanentRoamingSchema(options.decimals),
+      sla: slaSchema,
+      rates: ratePlansSchema(options),
+    },
+    TERMS_EXAMPLE,
+  )
+    .superRefine((t, ctx) => {
+      if (t.validUntil <= t.validFrom) addProblem(ctx, "validUntil must be after validFrom", { path: ["validUntil"] });
+      else if (options.now !== undefined && t.validUntil <= options.now) {
+        addProblem(ctx, `validUntil is not in the future (chain time is ${isoTime(options.now)})`, {
+          path: ["validUntil"],
+          hint: "terms must end after now.",
+        });
+      }
+    })
+    .transform(
+      (t): TermsStruct => ({
+        settlementToken: t.settlementToken,
+        validFrom: t.validFrom,
+        validUntil: t.validUntil,
+        disputeWindow: Number(t.disputeWindowDays) * DAY,
+        permanentRoamingDays: Number(t.permanentRoaming.days),
+        permanentRoamingSurchargePerDay: t.permanentRoaming.surchargePerDay,
+        sla: t.sla,
+        ratePlans: t.rates,
+      }),
+    );
 }
 
 /**
  * The settlement token a terms file names, checked, and where it is in the file; read first, since the
- * amounts in the file can only be converted with that token's decimals.
+ * amounts in the file can only be converted with that token's decimals. Problems elsewhere in the file are
+ * left to {@link readAgreementTerms}.
  */
 export function readSettlementToken(file: string): { token: string; location: InputLocation } {
-  const { reader, top } = openTermsFile(file);
-  reader.errors.length = 0; // unknown fields are reported by readAgreementTerms
+  const input = readJsonInput(file, "agreement terms");
+  const checked = checkJson(input, jsonObject({ settlementToken: tokenAddress }, TERMS_EXAMPLE, { others: "ignore" }));
+  if (!checked.ok) throw checked.errors[0];
   const path = ["settlementToken"];
-  const token = reader.address(top, path, TOP_FIELDS);
-  reader.throwIfAny();
-  return { token: token!, location: reader.at(path) };
+  return { token: checked.value.settlementToken, location: { file, line: lineOfPath(input.text, path), field: fieldName(path) } };
 }
 
 export interface ReadTermsOptions {
@@ -317,161 +393,15 @@ export interface ReadTermsOptions {
  * Reads and validates an agreement terms file (JSON shaped as {@link AgreementTermsJson}; what each field
  * means is in the hints above) into the contract's `Terms` struct. Money amounts are decimal strings in token units,
  * converted exactly with `decimals`; percentages become basis points exactly. Every check the contract
- * makes (but the token being a contract) is made here first. All problems are thrown together, each as an
- * InputError naming the file, the line and the field; a single problem is thrown as itself.
+ * makes (but the token being a contract) is made here first. All problems are thrown together, in the order
+ * of the file, each as an InputError naming the file, the line and the field; a single problem is thrown as itself.
  */
 export function readAgreementTerms(file: string, options: ReadTermsOptions): TermsStruct {
-  const { reader, top } = openTermsFile(file);
-  const r = reader;
-  const settlementToken = r.address(top, ["settlementToken"], TOP_FIELDS);
-  const validFrom = r.time(top, ["validFrom"], TOP_FIELDS);
-  const validUntil = r.time(top, ["validUntil"], TOP_FIELDS);
-  const disputeDays = r.integer(top, ["disputeWindowDays"], TOP_FIELDS, 1n, BigInt(TERMS_LIMITS.maxDisputeWindowDays));
-  const terms = {
-    settlementToken,
-    validFrom,
-    validUntil,
-    disputeWindow: disputeDays === undefined ? undefined : Number(disputeDays) * DAY,
-    ...readPermanentRoaming(r, top.permanentRoaming, options.decimals),
-    sla: r.attempt(() => readSla(r, r.required(top, ["sla"], TOP_FIELDS))),
-    ratePlans: r.attempt(() => readRatePlans(r, r.required(top, ["rates"], TOP_FIELDS), options)),
-  };
-  if (validFrom !== undefined && validUntil !== undefined) {
-    r.attempt(() => {
-      if (validUntil <= validFrom) r.fail(["validUntil"], "validUntil must be after validFrom");
-      if (options.now !== undefined && validUntil <= options.now) {
-        r.fail(["validUntil"], `validUntil is not in the future (chain time is ${isoTime(options.now)})`, "terms must end after now.");
-      }
-    });
-  }
-  r.throwIfAny();
-  // Every field is defined once no problem was collected.
-  return terms as TermsStruct;
-}
-
-function readPermanentRoaming(
-  r: TermsReader,
-  value: unknown,
-  decimals: number,
-): { permanentRoamingDays?: number; permanentRoamingSurchargePerDay?: bigint } {
-  if (value === undefined || value === null) return { permanentRoamingDays: 0, permanentRoamingSurchargePerDay: 0n };
-  const path = ["permanentRoaming"];
-  const obj = r.attempt(() => r.object(value, path, PERMANENT_FIELDS, '{ "days": 90, "surchargePerDay": "0.05" }'));
-  if (!obj) return {};
-  const days = r.integer(obj, [...path, "days"], PERMANENT_FIELDS, 0n, 65_535n);
-  const surcharge = r.amount(obj, [...path, "surchargePerDay"], PERMANENT_FIELDS, decimals);
-  if (days === 0n && surcharge !== undefined && surcharge > 0n) {
-    r.attempt(() =>
-      r.fail(
-        [...path, "surchargePerDay"],
-        "a surcharge needs a limit: days is 0",
-        'set days, or the surcharge to "0", or permanentRoaming to null.',
-      ),
-    );
-  }
-  return { permanentRoamingDays: asNumber(days), permanentRoamingSurchargePerDay: surcharge };
-}
-
-function readSla(r: TermsReader, value: unknown): SlaStruct {
-  const obj = r.object(value, ["sla"], SLA_FIELDS, '{ "maxLatencyMs": 500, "minAvailabilityPercent": 99.5, ... }');
-  const int = (key: string) => asNumber(r.integer(obj, ["sla", key], SLA_FIELDS, 0n, BigInt(UINT32_MAX)));
-  const pct = (key: string) => r.percent(obj, ["sla", key], SLA_FIELDS);
-  return {
-    maxLatencyMs: int("maxLatencyMs"),
-    minThroughputKbps: int("minThroughputKbps"),
-    minAvailabilityBps: pct("minAvailabilityPercent"),
-    latencyCreditBps: pct("latencyCreditPercent"),
-    throughputCreditBps: pct("throughputCreditPercent"),
-    availabilityCreditBps: pct("availabilityCreditPercent"),
-  } as SlaStruct;
-}
-
-function readRatePlans(r: TermsReader, value: unknown, options: ReadTermsOptions): RatePlanStruct[] {
-  const { maxRatePlans } = TERMS_LIMITS;
-  if (!Array.isArray(value) || value.length === 0 || value.length > maxRatePlans) {
-    const found = Array.isArray(value) ? `${value.length} plans` : JSON.stringify(value);
-    r.fail(["rates"], `rates must be a list of 1 to ${maxRatePlans} rate plans, found ${found}`, `rates: ${TOP_FIELDS.rates}.`);
-  }
-  const seen = new Map<string, number>();
-  return value.map((raw: unknown, i) => {
-    const plan = r.attempt(() => readRatePlan(r, raw, i, options));
-    if (plan) {
-      const key = `${plan.visited}/${plan.tariffClass}`;
-      const first = seen.get(key);
-      if (first !== undefined) {
-        r.attempt(() =>
-          r.fail(
-            ["rates", i],
-            `a second plan for ${formatPlmn(plan.visited)} visited, tariff class ${plan.tariffClass}`,
-            `rates[${first}] prices it already; merge the two.`,
-          ),
-        );
-      }
-      seen.set(key, i);
-    }
-    return plan as RatePlanStruct;
-  });
-}
-
-/** A plan of the rates list; undefined when it has a problem (collected in `r`). */
-function readRatePlan(r: TermsReader, raw: unknown, i: number, options: ReadTermsOptions): RatePlanStruct | undefined {
-  const path = ["rates", i];
-  const obj = r.object(raw, path, RATE_FIELDS, '{ "visited": "724-05", "tariffClass": 1, "perMb": "0.50", ... }');
-  const amount = (key: string) => r.amount(obj, [...path, key], RATE_FIELDS, options.decimals);
-  const tariffClass = r.integer(obj, [...path, "tariffClass"], RATE_FIELDS, 0n, 255n);
-  const plan = {
-    visited: r.attempt(() => readVisited(r, r.required(obj, [...path, "visited"], RATE_FIELDS), [...path, "visited"], options)),
-    tariffClass: asNumber(tariffClass),
-    perMb: amount("perMb"),
-    perSignallingEvent: amount("perSignallingEvent"),
-    perSms: amount("perSms"),
-    perVoiceMinute: amount("perVoiceMinute"),
-    monthlyFeePerDevice: amount("monthlyFeePerDevice"),
-    tiers: r.attempt(() => readTiers(r, obj.tiers ?? [], [...path, "tiers"])),
-  };
-  return Object.values(plan).some((v) => v === undefined) ? undefined : (plan as RatePlanStruct);
-}
-
-function readVisited(r: TermsReader, value: unknown, path: JsonPath, options: ReadTermsOptions): Hex {
-  if (typeof value !== "string")
-    r.fail(path, `visited must be a PLMN id in quotes, found ${JSON.stringify(value)}`, `visited: ${RATE_FIELDS.visited}.`);
-  const plmn = parsePlmn(value, r.at(path));
-  if (plmn !== options.self && plmn !== options.partner) {
-    r.fail(
-      path,
-      `${formatPlmn(plmn)} is not a party to this agreement`,
-      `visited is ${formatPlmn(options.self)} (you) or ${formatPlmn(options.partner)} (the partner).`,
-    );
-  }
-  return plmn;
-}
-
-function readTiers(r: TermsReader, value: unknown, path: JsonPath): TierStruct[] {
-  const { maxTiers } = TERMS_LIMITS;
-  if (!Array.isArray(value) || value.length > maxTiers) {
-    const found = Array.isArray(value) ? `${value.length} tiers` : JSON.stringify(value);
-    r.fail(path, `tiers must be a list of at most ${maxTiers} tiers, found ${found}`, `tiers: ${RATE_FIELDS.tiers}.`);
-  }
-  const tiers = value.map((raw: unknown, j) => {
-    const obj = r.object(raw, [...path, j], TIER_FIELDS, '{ "fromMb": 10000, "discountPercent": 10 }');
-    const fromMb = r.integer(obj, [...path, j, "fromMb"], TIER_FIELDS, 0n, UINT64_MAX);
-    const discountBps = r.percent(obj, [...path, j, "discountPercent"], TIER_FIELDS);
-    return { fromMb, discountBps } as TierStruct;
-  });
-  if (tiers.some((t) => t.fromMb === undefined || t.discountBps === undefined)) return tiers;
-  tiers.forEach((tier, j) => {
-    const prev = tiers[j - 1];
-    if (prev && (tier.fromMb <= prev.fromMb || tier.discountBps < prev.discountBps)) {
-      r.attempt(() =>
-        r.fail(
-          [...path, j],
-          "tiers must ascend strictly by fromMb, with discounts that never decrease",
-          `tier ${j - 1} starts at ${prev.fromMb} MB with ${formatPercent(prev.discountBps)} %.`,
-        ),
-      );
-    }
-  });
-  return tiers;
+  const checked = checkJson(readJsonInput(file, "agreement terms"), termsSchema(options), { about: aboutTermsField });
+  if (checked.ok) return checked.value;
+  const [first, ...more] = checked.errors;
+  if (more.length === 0) throw first;
+  throw new InputErrors(checked.errors, { hint: "fix the fields named above and run the same command again." });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -484,7 +414,7 @@ export function isoTime(seconds: Int): string {
 }
 
 /** A uint64 as a JSON number when that is exact, else as a string (which the file format accepts too). */
-function jsonInteger(value: Int): number | string {
+function exactJsonInteger(value: Int): number | string {
   const n = BigInt(value);
   return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
 }
@@ -519,7 +449,7 @@ export function formatTerms(terms: TermsLike, decimals: number): AgreementTermsJ
       perSms: amount(p.perSms),
       perVoiceMinute: amount(p.perVoiceMinute),
       monthlyFeePerDevice: amount(p.monthlyFeePerDevice),
-      tiers: p.tiers.map((t) => ({ fromMb: jsonInteger(t.fromMb), discountPercent: formatPercent(t.discountBps) })),
+      tiers: p.tiers.map((t) => ({ fromMb: exactJsonInteger(t.fromMb), discountPercent: formatPercent(t.discountBps) })),
     })),
   };
 }

@@ -47,7 +47,8 @@ export function encodeQbftExtraData(validators: readonly string[]): Hex {
 
 function fail(reason: string): never {
   throw new ConfigError(`extraData is not a QBFT extraData: ${reason}`, {
-    hint: "regenerate the genesis with `npx hardhat besu:genesis` (or `besu rlp encode --type=QBFT_EXTRA_DATA`).",
+    hint: "regenerate the genesis (Besu's own `rlp encode` makes a QBFT extraData too).",
+    next: { operation: "besu:genesis" },
   });
 }
 

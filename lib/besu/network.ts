@@ -49,7 +49,8 @@ export interface NodeInfo extends NodeSpec {
 /** The nodes of a network with `validators` validators plus one bootnode. */
 export function networkLayout(validators: number): NodeSpec[] {
   if (!Number.isInteger(validators) || validators < 1 || validators > 200) {
-    throw new InputError(`--validators must be an integer from 1 to 200, found ${validators}`, {
+    throw new InputError(`the number of validators must be an integer from 1 to 200, found ${validators}`, {
+      location: { param: "validators" },
       hint: "a consortium runs 4 or more (QBFT tolerates f faulty validators out of 3f + 1).",
     });
   }
@@ -125,7 +126,9 @@ export function buildBesuNetwork(options: BesuNetworkOptions): BesuNetwork {
   const keys = specs.map((s) => nodeKey(s.name, options.devSeed));
   const nodes = specs.map((s, i) => nodeInfo(s, keys[i]));
   const genesis = qbftGenesis({ ...options, validators: nodes.filter((n) => n.role === "validator").map((n) => n.address) });
-  const bootnode = nodes.find((n) => n.role === "bootnode")!;
+  const bootnode = nodes.find((n) => n.role === "bootnode");
+  // networkLayout always starts with the bootnode: its absence is a bug here, not a user's mistake.
+  if (!bootnode) throw new Error("the network layout has no bootnode");
   const devNote =
     options.devSeed === undefined
       ? undefined
@@ -176,7 +179,7 @@ export function writeBesuNetwork(dir: string, network: BesuNetwork, options: { f
   if (existing.length > 0 && !options.force) {
     throw new ConfigError(`${path.join(dir, existing[0].path)} exists: node keys are never overwritten`, {
       details: "New keys make new validators; a chain started from the old genesis would stop.",
-      hint: "pass another --out folder, or --force to replace the whole network (and delete its data/ folder).",
+      hint: "write the network to another folder, or force the replacement of the whole network (and delete its data/ folder).",
     });
   }
   const written: string[] = [];

@@ -1,6 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
-import { ConfigError } from "../core/errors";
+import { getAddress, isAddress } from "ethers";
+import { z } from "zod";
+import { ConfigError, type NextStep } from "../core/errors";
+import { checkJson, readJsonInput } from "../util/jsonSchema";
 
 /** Addresses of one RoamLedger deployment. */
 export interface RoamLedgerAddresses {
@@ -20,22 +23,38 @@ const FUTURES: Record<keyof RoamLedgerAddresses, string> = {
   settlementEscrow: "SettlementEscrow#SettlementEscrow",
 };
 
+const DEPLOY: NextStep = { operation: "deploy" };
+
+/**
+ * An Ignition `deployed_addresses.json` with an address for every RoamLedger contract (other futures, such
+ * as the development token, are allowed).
+ */
+const ignitionAddresses = z.looseObject(
+  Object.fromEntries(
+    Object.values(FUTURES).map((future) => [
+      future,
+      z.string({ error: `no address for ${future}` }).refine(isAddress, { error: `the address of ${future} is not an address` }),
+    ]),
+  ),
+);
+
 /** Where Ignition keeps the deployment of a chain. */
 export function deploymentDir(root: string, chainId: bigint | number): string {
   return path.join(root, "ignition", "deployments", `chain-${chainId}`);
 }
 
 /** Picks the RoamLedger addresses out of an Ignition `deployed_addresses.json` object. */
-export function addressesFromIgnition(deployed: Record<string, string>, source: string): RoamLedgerAddresses {
+export function addressesFromIgnition(deployed: Record<string, unknown>, source: string): RoamLedgerAddresses {
   const out: Partial<RoamLedgerAddresses> = {};
   for (const [key, future] of Object.entries(FUTURES) as [keyof RoamLedgerAddresses, string][]) {
     const address = deployed[future];
-    if (!address) {
+    if (typeof address !== "string" || !isAddress(address)) {
       throw new ConfigError(`${source} has no address for ${future}`, {
-        hint: "run `npx hardhat deploy --network <network>` to (re)deploy RoamLedger on this network.",
+        hint: "(re)deploy RoamLedger on this network.",
+        next: DEPLOY,
       });
     }
-    out[key] = address;
+    out[key] = getAddress(address);
   }
   return out as RoamLedgerAddresses;
 }
@@ -48,14 +67,17 @@ export function loadDeployment(root: string, chainId: bigint | number): RoamLedg
   const file = process.env.ROAMLEDGER_DEPLOYMENT ?? path.join(deploymentDir(root, chainId), "deployed_addresses.json");
   if (!fs.existsSync(file)) {
     throw new ConfigError(`No RoamLedger deployment found for chain ${chainId} (looked for ${file})`, {
-      hint: "deploy first with `npx hardhat deploy --network <network>`, or point ROAMLEDGER_DEPLOYMENT at the deployed_addresses.json of the consortium's deployment.",
+      hint: "deploy RoamLedger on this network first, or point ROAMLEDGER_DEPLOYMENT at the deployed_addresses.json of the consortium's deployment.",
+      next: DEPLOY,
     });
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (cause) {
-    throw new ConfigError(`${file} is not valid JSON`, { cause, hint: "restore it from the deployment or redeploy." });
+  const checked = checkJson(readJsonInput(file, "deployment record"), ignitionAddresses);
+  if (!checked.ok) {
+    throw new ConfigError(`${file} is not the record of a RoamLedger deployment`, {
+      details: checked.errors.map((e) => e.shortMessage).join("\n"),
+      hint: "restore it from the deployment, or deploy again.",
+      next: DEPLOY,
+    });
   }
-  return addressesFromIgnition(parsed as Record<string, string>, file);
+  return addressesFromIgnition(checked.value, file);
 }

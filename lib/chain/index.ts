@@ -2,5 +2,6 @@
 export * from "./client";
 export * from "./deployment";
 export * from "./revert";
+export * from "./send";
 export * from "./txQueue";
 export * from "./viem";

@@ -24,13 +24,16 @@ const errorInterface = new Interface(
 
 function dedupeErrors(abi: readonly { type: string; name?: string }[]) {
   const seen = new Set<string>();
-  return abi.filter((f) => f.type === "error" && !seen.has(f.name!) && seen.add(f.name!));
+  return abi.filter((f) => {
+    if (f.type !== "error" || f.name === undefined || seen.has(f.name)) return false;
+    seen.add(f.name);
+    return true;
+  });
 }
 
 /** What to do about the errors a user most often meets. */
 const HINTS: Record<string, string> = {
-  CarrierRegistryNotActiveOperator:
-    "send from an operator account of an active member (--from), or have governance admit or reinstate the member.",
+  CarrierRegistryNotActiveOperator: "send from an operator account of an active member, or have governance admit or reinstate the member.",
   CarrierRegistryMissingRole: "this member lacks the role the action needs; governance assigns roles at admission.",
   CarrierRegistryAlreadyApproved: "your member has approved this proposal already; wait for the other governors.",
   CarrierRegistryProposalExpired: "make a new proposal; this one can no longer be approved.",
@@ -72,11 +75,11 @@ export function decodeRevert(err: unknown): unknown {
   if (err instanceof BaseError) return err;
   const data = findRevertData(err);
   if (!data) return err;
-  let parsed;
+  let parsed: ReturnType<typeof errorInterface.parseError>;
   try {
     parsed = errorInterface.parseError(data);
   } catch {
-    parsed = null;
+    return err;
   }
   if (!parsed) return err;
   const fragment: ErrorFragment = parsed.fragment;

@@ -1,7 +1,9 @@
 import { getAddress, isAddress } from "ethers";
+import { z } from "zod";
 import { InputError, InputErrors } from "../core/errors";
-import { readJsonFile, lineOf } from "../util/json";
-import { parsePlmn } from "../core/plmn";
+import type { JsonPath } from "../util/json";
+import { addProblem, checkJson, jsonInteger, jsonObject, memberName, parsedBy, readJsonInput, withDefault } from "../util/jsonSchema";
+import { formatPlmn, parsePlmn } from "../core/plmn";
 import { validateEncryptionPublicKey } from "../crypto/keys";
 import { parseRoles } from "../core/roles";
 import type { Hex } from "../util/hex";
@@ -31,94 +33,113 @@ export interface RoamLedgerParameters {
   };
 }
 
+/** What each field of a parameters file is: the hint shown when it is wrong. */
+const FIELDS = {
+  thresholdBps: "integer 1-10000: the share of active governors whose approval carries a proposal, in basis points (default 5001)",
+  proposalLifetimeDays: "days (more than 0, at most 365) a governance proposal stays open (default 7)",
+  submissionGraceDays: "days 0-90 after a period's end during which only the visited carrier may close it (default 3)",
+  infraAccounts: "list of accounts that may transact without being a member's operator (the deployer, node operations)",
+  members: "non-empty list of bootstrap members { plmn, name, roles, operators, encryptionKey }",
+  plmn: 'the member as MCC-MNC, e.g. "262-01"',
+  name: "the member's name, 1 to 64 bytes",
+  roles: "list of carrier, device-maker, governor",
+  operators: "non-empty list of the member's operator accounts",
+  encryptionKey: 'the member\'s encryption public key (0x02 or 0x03 and 64 hex digits), or "keystore" to take it from the key store',
+} as const;
+
 /**
  * An account reference in a parameters file: an address, or a number = index into the network's
- * configured accounts (handy on a dev chain). Returns the checksummed address.
+ * configured accounts (handy on a dev chain), as the checksummed address.
  */
-function account(value: unknown, accounts: readonly string[], location: { file: string; line?: number; field?: string }) {
-  if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value < accounts.length) {
-    return accounts[value];
-  }
-  if (typeof value === "string" && isAddress(value)) return getAddress(value);
-  throw new InputError(`${JSON.stringify(value)} is neither an address nor an account index (0-${accounts.length - 1})`, {
-    location,
-    hint: "write an operator as a 0x address, or as the index of an account configured for this network.",
+function accountSchema(accounts: readonly string[]) {
+  return parsedBy((value) => {
+    if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value < accounts.length) return accounts[value];
+    if (typeof value === "string" && isAddress(value)) return getAddress(value);
+    throw new InputError(`${JSON.stringify(value)} is neither an address nor an account index (0-${accounts.length - 1})`, {
+      hint: "write an operator as a 0x address, or as the index of an account configured for this network.",
+    });
   });
+}
+
+/** A number of days in [min, max] (min itself allowed when `from` is "min", else excluded). */
+function days(name: string, range: { min: number; max: number; from: "min" | "above" }, fallback: number) {
+  const text = `${name} must be a number of days from ${range.from === "min" ? range.min : range.min + 1} to ${range.max}`;
+  const ok = (v: number) => (range.from === "min" ? v >= range.min : v > range.min) && v <= range.max;
+  return withDefault(z.number({ error: text }).refine(ok, { error: text }), fallback);
+}
+
+/** A member as the file has it; its encryption key may still be "keystore". */
+function memberSchema(accounts: readonly string[]) {
+  return jsonObject(
+    {
+      plmn: parsedBy((v) => parsePlmn(String(v))),
+      roles: parsedBy((v) => parseRoles(v, {})),
+      name: z
+        .string({ error: "name must be 1 to 64 bytes of text" })
+        .refine((n) => n.length > 0 && Buffer.byteLength(n) <= 64, { error: "name must be 1 to 64 bytes of text" }),
+      operators: z.array(accountSchema(accounts), { error: "operators must be a non-empty list" }).min(1, {
+        error: "operators must be a non-empty list",
+      }),
+      encryptionKey: parsedBy((v): Hex | "keystore" => {
+        if (v === "keystore") return v;
+        validateEncryptionPublicKey(String(v));
+        return v as Hex;
+      }),
+    },
+    '{ "plmn": "262-01", "name": "...", "roles": ["carrier"], "operators": [1], "encryptionKey": "keystore" }',
+  );
+}
+
+function parametersSchema(accounts: readonly string[]) {
+  return jsonObject(
+    {
+      thresholdBps: withDefault(jsonInteger(1n, 10_000n), 5001n),
+      proposalLifetimeDays: days("proposalLifetimeDays", { min: 0, max: 365, from: "above" }, 7),
+      submissionGraceDays: days("submissionGraceDays", { min: 0, max: 90, from: "min" }, 3),
+      infraAccounts: withDefault(z.array(accountSchema(accounts), { error: "infraAccounts must be a list of accounts" }), []),
+      members: z.array(memberSchema(accounts), { error: "members must be a non-empty list" }).min(1, {
+        error: "members must be a non-empty list",
+      }),
+    },
+    '{ "thresholdBps": 5001, "members": [...] }',
+  ).superRefine((p, ctx) => {
+    if (!p.members.some((m) => m.roles & ROLE_BITS.governor)) {
+      addProblem(ctx, "at least one member must have the governor role", { path: ["members"] });
+    }
+  });
+}
+
+function aboutParameter(path: JsonPath): string | undefined {
+  const key = memberName(path);
+  return key !== undefined && key in FIELDS ? FIELDS[key as keyof typeof FIELDS] : undefined;
 }
 
 /**
  * Reads and validates a deployment parameters file (see ignition/parameters/*.json and README):
  * `{ thresholdBps, proposalLifetimeDays, submissionGraceDays, infraAccounts, members: [{ plmn, name, roles,
  * operators, encryptionKey }] }`. `encryptionKey: "keystore"` takes (and if needed creates) the member's key in
- * the local key store, for dev chains where one machine plays every carrier. All problems are
- * reported together, each with file and line; nothing is deployed unless all is well.
+ * the local key store, for dev chains where one machine plays every carrier; only once the whole file is
+ * valid. All problems are reported together, each with file and line; nothing is deployed unless all is well.
  */
 export function readDeployParameters(file: string, accounts: readonly string[], keystore: Keystore): RoamLedgerParameters {
-  const { value, text } = readJsonFile(file, "deployment parameters");
-  const raw = value as Record<string, unknown>;
-  const errors: InputError[] = [];
-  const at = (key: string, from = 0) => ({ file, line: lineOf(text, key, from), field: key });
-  const attempt = <T>(fn: () => T): T | undefined => {
-    try {
-      return fn();
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      errors.push(err);
-      return undefined;
-    }
-  };
-  const thresholdBps = raw.thresholdBps ?? 5001;
-  if (!Number.isInteger(thresholdBps) || (thresholdBps as number) < 1 || (thresholdBps as number) > 10000) {
-    errors.push(new InputError("thresholdBps must be an integer from 1 to 10000", { location: at("thresholdBps") }));
-  }
-  const days = raw.proposalLifetimeDays ?? 7;
-  if (typeof days !== "number" || !(days > 0) || days > 365) {
-    errors.push(new InputError("proposalLifetimeDays must be a number of days from 1 to 365", { location: at("proposalLifetimeDays") }));
-  }
-  const graceDays = raw.submissionGraceDays ?? 3;
-  if (typeof graceDays !== "number" || !(graceDays >= 0) || graceDays > 90) {
-    errors.push(new InputError("submissionGraceDays must be a number of days from 0 to 90", { location: at("submissionGraceDays") }));
-  }
-  const infra = (Array.isArray(raw.infraAccounts) ? raw.infraAccounts : []).map((a) =>
-    attempt(() => account(a, accounts, at("infraAccounts"))),
-  );
-  const members: MemberInit[] = [];
-  if (!Array.isArray(raw.members) || raw.members.length === 0) {
-    errors.push(new InputError("members must be a non-empty list", { location: at("members") }));
-  } else {
-    let from = 0;
-    for (const m of raw.members as Record<string, unknown>[]) {
-      const line = lineOf(text, "plmn", from);
-      from = text.indexOf('"plmn"', from) + 1;
-      const loc = (field: string) => ({ file, line, field });
-      const plmn = attempt(() => parsePlmn(String(m.plmn ?? ""), loc("plmn")));
-      const roles = attempt(() => parseRoles(m.roles, loc("roles")));
-      const name = typeof m.name === "string" && m.name.length > 0 && Buffer.byteLength(m.name) <= 64 ? m.name : undefined;
-      if (!name) errors.push(new InputError("name must be 1 to 64 bytes of text", { location: loc("name") }));
-      const operators = Array.isArray(m.operators) && m.operators.length > 0 ? m.operators : undefined;
-      if (!operators) errors.push(new InputError("operators must be a non-empty list", { location: loc("operators") }));
-      const ops = (operators ?? []).map((o) => attempt(() => account(o, accounts, loc("operators"))));
-      const encryptionKey = attempt(() => {
-        if (m.encryptionKey === "keystore" && plmn) return keystore.ensureEncryptionKey(String(m.plmn)).publicKey;
-        validateEncryptionPublicKey(String(m.encryptionKey ?? ""), loc("encryptionKey"));
-        return String(m.encryptionKey) as Hex;
-      });
-      if (plmn && roles && name && encryptionKey && ops.every(Boolean)) {
-        members.push({ plmn, roles, name, encryptionKey, operators: ops as string[] });
-      }
-    }
-    if (!members.some((m) => m.roles & ROLE_BITS.governor) && errors.length === 0) {
-      errors.push(new InputError("at least one member must have the governor role", { location: at("members") }));
-    }
-  }
-  if (errors.length) throw new InputErrors(errors, { hint: "fix the parameters file; nothing was deployed." });
+  const checked = checkJson(readJsonInput(file, "deployment parameters"), parametersSchema(accounts), {
+    // A problem is named by its member alone (`operators`, not `members[2].operators[0]`): the line says which.
+    field: memberName,
+    about: aboutParameter,
+  });
+  if (!checked.ok) throw new InputErrors(checked.errors, { hint: "fix the parameters file; nothing was deployed." });
+  const p = checked.value;
+  const bootstrapMembers = p.members.map((m) => ({
+    ...m,
+    encryptionKey: m.encryptionKey === "keystore" ? keystore.ensureEncryptionKey(formatPlmn(m.plmn)).publicKey : m.encryptionKey,
+  }));
   return {
     CarrierRegistry: {
-      bootstrapMembers: members,
-      thresholdBps: thresholdBps as number,
-      proposalLifetime: Math.round((days as number) * 24 * 3600),
-      infraAccounts: infra as string[],
+      bootstrapMembers,
+      thresholdBps: Number(p.thresholdBps),
+      proposalLifetime: Math.round(p.proposalLifetimeDays * 24 * 3600),
+      infraAccounts: p.infraAccounts,
     },
-    UsageLedger: { submissionGrace: Math.round((graceDays as number) * 24 * 3600) },
+    UsageLedger: { submissionGrace: Math.round(p.submissionGraceDays * 24 * 3600) },
   };
 }

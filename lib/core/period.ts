@@ -1,7 +1,7 @@
 import { InputError, type InputLocation } from "./errors";
 
 /** A billing period as yyyymm (202611), from "2026-11". */
-export function parsePeriod(text: string, location: InputLocation = { file: "--period" }): number {
+export function parsePeriod(text: string, location: InputLocation = { param: "period" }): number {
   const m = /^(\d{4})-(\d{2})$/.exec(text.trim());
   const year = m ? Number(m[1]) : 0;
   const month = m ? Number(m[2]) : 0;

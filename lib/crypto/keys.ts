@@ -26,7 +26,7 @@ function ecdhFromPrivate(privateKey: Hex): ECDH {
     throw new CryptoError("encryption private key is not a valid secp256k1 private key", {
       cause,
       details: cause instanceof InputError ? cause.shortMessage : undefined,
-      hint: "use the key from the keystore (`npx hardhat keys:init --plmn <your PLMN>` creates one).",
+      hint: "use the key from the key store, where the keys:init operation creates it.",
     });
   }
   return ecdh;
@@ -79,7 +79,7 @@ export function generateImsiKey(): Uint8Array {
 export function checkImsiKey(imsiKey: Uint8Array): void {
   if (imsiKey.length !== IMSI_KEY_LENGTH) {
     throw new CryptoError(`IMSI key is ${imsiKey.length} bytes long, expected ${IMSI_KEY_LENGTH}`, {
-      hint: "load the IMSI key from the keystore (`npx hardhat keys:init --plmn <your PLMN>` creates it) instead of building it by hand.",
+      hint: "load the IMSI key from the key store (the keys:init operation creates it) instead of building it by hand.",
     });
   }
 }

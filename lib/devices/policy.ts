@@ -1,9 +1,21 @@
 import { AbiCoder, concat, getCreate2Address, keccak256, toBeHex } from "ethers";
-import { InputError, InputErrors, type InputLocation } from "../core/errors";
+import { z } from "zod";
+import { InputError, InputErrors } from "../core/errors";
 import { parsePlmn } from "../core/plmn";
-import { lineOf, readJsonFile } from "../util/json";
+import type { JsonPath } from "../util/json";
+import {
+  addProblem,
+  checkJson,
+  jsonInteger,
+  jsonObject,
+  jsonUtcTime,
+  memberName,
+  parsedBy,
+  readJsonInput,
+  withDefault,
+} from "../util/jsonSchema";
 import type { Hex } from "../util/hex";
-import { ROUTINGS, SERVICES, type RoutingName, type ServiceName } from "../core/enums";
+import { ROUTINGS, SERVICES, type ServiceName } from "../core/enums";
 
 /** The contract's `Policy` struct, as ethers passes it. */
 export interface PolicyStruct {
@@ -34,7 +46,7 @@ export function policyContentHash(policy: PolicyStruct): Hex {
   return keccak256(AbiCoder.defaultAbiCoder().encode([POLICY_TUPLE], [policy])) as Hex;
 }
 
-/** Fields a policy entry of a policies file may have; see docs/devices.md. */
+/** What each field of a policy entry is: the hint shown when it is wrong (see docs/devices.md). */
 const FIELDS = {
   services: "list of data, sms, voice (signalling is always allowed)",
   tariffClass: "integer 0-255: the agreement's tariff class",
@@ -52,132 +64,118 @@ const FIELDS = {
   allowedNetworks: 'list of PLMN ids like "724-05" (empty: any network with an agreement)',
 } as const;
 
-type Raw = Record<string, unknown>;
+const UINT32_MAX = 2n ** 32n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+const MAX_ALLOWED_NETWORKS = 64;
 
-function integer(raw: Raw, key: string, max: number | bigint, at: InputLocation): bigint {
-  const v = raw[key] ?? 0;
-  const ok = (typeof v === "number" && Number.isInteger(v)) || (typeof v === "string" && /^\d+$/.test(v));
-  if (!ok || BigInt(v as number | string) < 0n || BigInt(v as number | string) > BigInt(max)) {
-    throw new InputError(`${key} must be an integer from 0 to ${max}, found ${JSON.stringify(v)}`, {
-      location: { ...at, field: key },
-      hint: `${key}: ${FIELDS[key as keyof typeof FIELDS]}.`,
+/** An optional count or cap: absent or null is 0. */
+const count = (max: bigint) => withDefault(jsonInteger(0n, max), 0n);
+
+const services = z
+  .custom<ServiceName[]>((v) => Array.isArray(v) && v.every((s) => SERVICES.includes(s)), {
+    error: (issue) => `services must be a list of ${SERVICES.join(", ")}, found ${JSON.stringify(issue.input)}`,
+  })
+  .transform((list) => list.reduce((bits, s) => bits | (1 << SERVICES.indexOf(s)), 0));
+
+const routing = z
+  .enum(ROUTINGS, { error: (issue) => `routing must be ${ROUTINGS.join(" or ")}, found ${JSON.stringify(issue.input)}` })
+  .transform((name) => ROUTINGS.indexOf(name));
+
+const allowedNetworks = z.array(
+  parsedBy((v) => parsePlmn(String(v))),
+  { error: "allowedNetworks must be a list of PLMN ids" },
+);
+
+/** One entry of a policies file as the contract's struct for `owner`, with the checks the contract makes. */
+function policySchema(owner: Hex) {
+  return jsonObject(
+    {
+      services,
+      tariffClass: count(255n),
+      routing: withDefault(routing, 0),
+      missionCritical: withDefault(z.boolean({ error: "missionCritical must be true or false" }), false),
+      maxVisitedDays: count(65_535n),
+      validFrom: withDefault(jsonUtcTime(), 0n),
+      validUntil: withDefault(jsonUtcTime('write it like "2026-11-01T00:00:00Z", or null.'), 0n),
+      maxLatencyMs: count(UINT32_MAX),
+      minThroughputKbps: count(UINT32_MAX),
+      dailyBytes: count(UINT64_MAX),
+      monthlyBytes: count(UINT64_MAX),
+      dailyEvents: count(UINT32_MAX),
+      monthlyEvents: count(UINT32_MAX),
+      allowedNetworks: withDefault(allowedNetworks, []),
+    },
+    '{ "services": ["data"], "tariffClass": 1 }',
+  )
+    .transform(
+      (p): PolicyStruct => ({
+        owner,
+        services: p.services,
+        tariffClass: Number(p.tariffClass),
+        routing: p.routing,
+        missionCritical: p.missionCritical,
+        maxVisitedDays: Number(p.maxVisitedDays),
+        validFrom: p.validFrom,
+        validUntil: p.validUntil,
+        maxLatencyMs: Number(p.maxLatencyMs),
+        minThroughputKbps: Number(p.minThroughputKbps),
+        dailyBytesCap: p.dailyBytes,
+        monthlyBytesCap: p.monthlyBytes,
+        dailyEventsCap: Number(p.dailyEvents),
+        monthlyEventsCap: Number(p.monthlyEvents),
+        allowedNetworks: p.allowedNetworks,
+      }),
+    )
+    .superRefine((policy, ctx) => {
+      for (const [field, message] of policyProblems(policy)) addProblem(ctx, message, { path: [field] });
     });
-  }
-  return BigInt(v as number | string);
 }
 
-function timestamp(raw: Raw, key: string, at: InputLocation, nullable: boolean): bigint {
-  const v = raw[key];
-  if ((v === null || v === undefined) && nullable) return 0n;
-  const ms = typeof v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/.test(v) ? Date.parse(v) : NaN;
-  if (Number.isNaN(ms)) {
-    throw new InputError(`${key} must be an ISO 8601 UTC time, found ${JSON.stringify(v)}`, {
-      location: { ...at, field: key },
-      hint: `write it like "2026-01-01T00:00:00Z"${nullable ? ", or null" : ""}.`,
-    });
-  }
-  return BigInt(Math.floor(ms / 1000));
-}
-
-/** Validates one policy entry of a policies file and builds the contract struct for `owner`. */
-export function policyFromJson(raw: unknown, owner: Hex, at: InputLocation): PolicyStruct {
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new InputError("a policy must be a JSON object", { location: at, hint: "see docs/devices.md for its fields." });
-  }
-  const r = raw as Raw;
-  for (const key of Object.keys(r)) {
-    if (!(key in FIELDS)) {
-      throw new InputError(`unknown field "${key}"`, {
-        location: { ...at, field: key },
-        hint: `the fields are: ${Object.keys(FIELDS).join(", ")}.`,
-      });
-    }
-  }
-  const services = r.services;
-  if (!Array.isArray(services) || services.some((s) => !SERVICES.includes(s as ServiceName))) {
-    throw new InputError(`services must be a list of ${SERVICES.join(", ")}, found ${JSON.stringify(services)}`, {
-      location: { ...at, field: "services" },
-      hint: 'e.g. "services": ["data", "sms"].',
-    });
-  }
-  const routing = r.routing ?? "home-routed";
-  if (!ROUTINGS.includes(routing as RoutingName)) {
-    throw new InputError(`routing must be ${ROUTINGS.join(" or ")}, found ${JSON.stringify(routing)}`, {
-      location: { ...at, field: "routing" },
-    });
-  }
-  if (r.missionCritical !== undefined && typeof r.missionCritical !== "boolean") {
-    throw new InputError("missionCritical must be true or false", { location: { ...at, field: "missionCritical" } });
-  }
-  const networks = r.allowedNetworks ?? [];
-  if (!Array.isArray(networks)) {
-    throw new InputError("allowedNetworks must be a list of PLMN ids", {
-      location: { ...at, field: "allowedNetworks" },
-      hint: 'e.g. "allowedNetworks": ["724-05", "310-410"].',
-    });
-  }
-  const policy: PolicyStruct = {
-    owner,
-    services: services.reduce((bits: number, s) => bits | (1 << SERVICES.indexOf(s as ServiceName)), 0),
-    tariffClass: Number(integer(r, "tariffClass", 255, at)),
-    routing: ROUTINGS.indexOf(routing as RoutingName),
-    missionCritical: r.missionCritical === true,
-    maxVisitedDays: Number(integer(r, "maxVisitedDays", 65535, at)),
-    validFrom: r.validFrom === undefined ? 0n : timestamp(r, "validFrom", at, false),
-    validUntil: timestamp(r, "validUntil", at, true),
-    maxLatencyMs: Number(integer(r, "maxLatencyMs", 2 ** 32 - 1, at)),
-    minThroughputKbps: Number(integer(r, "minThroughputKbps", 2 ** 32 - 1, at)),
-    dailyBytesCap: integer(r, "dailyBytes", 2n ** 64n - 1n, at),
-    monthlyBytesCap: integer(r, "monthlyBytes", 2n ** 64n - 1n, at),
-    dailyEventsCap: Number(integer(r, "dailyEvents", 2 ** 32 - 1, at)),
-    monthlyEventsCap: Number(integer(r, "monthlyEvents", 2 ** 32 - 1, at)),
-    allowedNetworks: networks.map((n) => parsePlmn(String(n), { ...at, field: "allowedNetworks" })),
-  };
-  checkPolicy(policy, at);
-  return policy;
-}
-
-/** The checks the contract makes (PolicyLib.invalidField), made before anything is sent. */
-export function checkPolicy(p: PolicyStruct, at: InputLocation): void {
-  const fail = (field: string, msg: string) => {
-    throw new InputError(msg, { location: { ...at, field } });
-  };
-  if (p.validUntil !== 0n && p.validUntil <= p.validFrom) fail("validUntil", "validUntil must be after validFrom");
+/** The checks the contract makes (PolicyLib.invalidField), as [field of the file, problem]. */
+function policyProblems(p: PolicyStruct): [keyof typeof FIELDS, string][] {
+  const problems: [keyof typeof FIELDS, string][] = [];
+  if (p.validUntil !== 0n && p.validUntil <= p.validFrom) problems.push(["validUntil", "validUntil must be after validFrom"]);
   if (p.dailyBytesCap && p.monthlyBytesCap && p.dailyBytesCap > p.monthlyBytesCap) {
-    fail("dailyBytes", "dailyBytes is larger than monthlyBytes");
+    problems.push(["dailyBytes", "dailyBytes is larger than monthlyBytes"]);
   }
   if (p.dailyEventsCap && p.monthlyEventsCap && p.dailyEventsCap > p.monthlyEventsCap) {
-    fail("dailyEvents", "dailyEvents is larger than monthlyEvents");
+    problems.push(["dailyEvents", "dailyEvents is larger than monthlyEvents"]);
   }
-  if (p.allowedNetworks.length > 64) fail("allowedNetworks", "at most 64 allowed networks");
+  if (p.allowedNetworks.length > MAX_ALLOWED_NETWORKS)
+    problems.push(["allowedNetworks", `at most ${MAX_ALLOWED_NETWORKS} allowed networks`]);
   if (p.allowedNetworks.includes(p.owner)) {
-    fail("allowedNetworks", "the home network itself cannot be an allowed visited network");
+    problems.push(["allowedNetworks", "the home network itself cannot be an allowed visited network"]);
   }
+  return problems;
 }
+
+/** Names a problem of a policy by its field: `["meter", "allowedNetworks", 0]` -> "allowedNetworks". */
+function policyField(path: JsonPath): string | undefined {
+  return path.length > 1 ? memberName(path.slice(1)) : undefined;
+}
+
+function aboutPolicyField(path: JsonPath): string | undefined {
+  const key = policyField(path);
+  return key !== undefined && key in FIELDS ? FIELDS[key as keyof typeof FIELDS] : undefined;
+}
+
+const isNonEmptyObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length > 0;
 
 /**
  * Reads a policies file: a JSON object `{ "<policy name>": { ...fields } }`. All problems are
- * collected and thrown together as InputErrors, each with its file and line.
+ * collected and thrown together as InputErrors, each with its file, line and field.
  */
 export function readPolicies(file: string, owner: Hex): Map<string, PolicyStruct> {
-  const { value: parsed, text } = readJsonFile(file, "policies");
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed) || Object.keys(parsed).length === 0) {
+  const input = readJsonInput(file, "policies");
+  if (!isNonEmptyObject(input.value)) {
     throw new InputError('must be a JSON object of named policies, e.g. { "meter": { "services": ["data"] } }', {
       location: { file, line: 1 },
     });
   }
-  const out = new Map<string, PolicyStruct>();
-  const errors: InputError[] = [];
-  for (const [name, raw] of Object.entries(parsed)) {
-    try {
-      out.set(name, policyFromJson(raw, owner, { file, line: lineOf(text, name) }));
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      errors.push(err);
-    }
-  }
-  if (errors.length) throw new InputErrors(errors);
-  return out;
+  const checked = checkJson(input, z.record(z.string(), policySchema(owner)), { field: policyField, about: aboutPolicyField });
+  if (!checked.ok) throw new InputErrors(checked.errors);
+  return new Map(Object.entries(checked.value));
 }
 
 /**

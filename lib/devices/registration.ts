@@ -3,11 +3,10 @@ import { readCsvWithHeader } from "../util/csv";
 import { imsiBelongsTo, validateImsi, createDeviceIdDeriver } from "../core/imsi";
 import { formatPlmn, parsePlmn } from "../core/plmn";
 import { policyContentHash, type PolicyStruct } from "./policy";
-import { withDecodedRevert } from "../chain/revert";
+import { sendAndWait } from "../chain/send";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
-import { ROLE_BITS } from "../core/enums";
-import { DEVICE_CLASSES, type DeviceClassName } from "../core/enums";
+import { DEVICE_CLASSES, ROLE_BITS, type DeviceClassName } from "../core/enums";
 
 /** One valid line of a devices file. */
 export interface DeviceLine {
@@ -22,13 +21,23 @@ export interface DeviceLine {
 
 export const NO_MAKER = "0x000000" as Hex;
 
+export interface ReadDevicesOptions {
+  /** The carrier registering the devices: every IMSI must be of this network. */
+  home: Hex;
+  /** The home carrier's IMSI key, which makes the device ids. */
+  imsiKey: Uint8Array;
+  /** The policies a line may name (those of the policies file). */
+  policyNames: ReadonlySet<string>;
+}
+
 /**
  * Reads and validates a devices CSV (`imsi,class,policy[,maker]`), streaming. Every bad line is
  * collected; if there is any, InputErrors is thrown and nothing should be sent. Checks: IMSI format,
  * IMSI of the home PLMN, duplicate IMSI in the file, known class, policy named in the policies file,
  * maker PLMN format.
  */
-export async function readDevices(file: string, home: Hex, imsiKey: Uint8Array, policyNames: ReadonlySet<string>): Promise<DeviceLine[]> {
+export async function readDevices(file: string, options: ReadDevicesOptions): Promise<DeviceLine[]> {
+  const { home, imsiKey, policyNames } = options;
   const homeText = formatPlmn(home);
   const deriveId = createDeviceIdDeriver(imsiKey);
   const seen = new Map<string, number>();
@@ -47,7 +56,7 @@ export async function readDevices(file: string, home: Hex, imsiKey: Uint8Array, 
       if (!imsiBelongsTo(imsi, homeText)) {
         throw new InputError(`IMSI is not of the home network ${homeText}`, {
           location: { ...location, field: "imsi" },
-          hint: `register only IMSIs starting with ${homeText.replace("-", "")}, or run with --home set to their network.`,
+          hint: `register only IMSIs starting with ${homeText.replace("-", "")}: another network's devices are registered by their home carrier.`,
         });
       }
       const first = seen.get(imsi);
@@ -99,11 +108,14 @@ export async function ensurePolicies(
   const ids = new Map<string, bigint>();
   const defined: string[] = [];
   for (const name of new Set(names)) {
-    const policy = policies.get(name)!;
+    const policy = policies.get(name);
+    if (!policy) {
+      throw new InputError(`unknown policy "${name}"`, { hint: `the policies are: ${[...policies.keys()].join(", ")}.` });
+    }
     const hash = policyContentHash(policy);
     let id = await client.devices.policyIdByHash(hash);
     if (id === 0n) {
-      await withDecodedRevert(async () => (await client.devices.definePolicy(policy)).wait());
+      await sendAndWait(() => client.devices.definePolicy(policy));
       id = await client.devices.policyIdByHash(hash);
       defined.push(name);
     }
@@ -122,7 +134,8 @@ export async function checkMakers(client: RoamLedgerClient, devices: readonly De
       errors.push(
         new InputError(`maker ${formatPlmn(maker)} is not an active device-maker member`, {
           location: { file, line, field: "maker" },
-          hint: "see `npx hardhat carrier:list`; the maker must be admitted with the device-maker role first.",
+          hint: "name a maker that is a member with the device-maker role, or have governance admit it first.",
+          next: { operation: "carrier:list" },
         }),
       );
     }
@@ -147,6 +160,9 @@ export interface RegisterResult {
 }
 
 export interface RegisterOptions {
+  /** The on-chain id of each policy the devices name (from {@link ensurePolicies}). */
+  policyIds: ReadonlyMap<string, bigint>;
+  /** Devices per transaction, 1 to the registry's maximum. */
   batchSize: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -160,50 +176,71 @@ export interface RegisterOptions {
 export async function registerDevices(
   client: RoamLedgerClient,
   devices: readonly DeviceLine[],
-  policyIds: ReadonlyMap<string, bigint>,
   options: RegisterOptions,
 ): Promise<RegisterResult> {
+  const { batchSize } = options;
   const maxBatch = Number(await client.devices.maxBatch());
-  if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > maxBatch) {
-    throw new InputError(`batch size must be an integer from 1 to ${maxBatch}, found ${options.batchSize}`, {
-      hint: "pass --batch-size within that range (the default of 500 fits most networks' block gas limit).",
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > maxBatch) {
+    throw new InputError(`batch size must be an integer from 1 to ${maxBatch}, found ${batchSize}`, {
+      location: { param: "batchSize" },
+      hint: "use a batch size within that range (the default of 500 fits most networks' block gas limit).",
     });
   }
+  const registrations = devices.map((d) => registration(d, options.policyIds));
   const mask = await registeredMask(
     client,
     devices.map((d) => d.deviceId),
   );
-  const todo = devices.filter((_, i) => !mask[i]);
+  const todo = registrations.filter((_, i) => !mask[i]);
   const result: RegisterResult = { registered: 0, skipped: devices.length - todo.length, transactions: 0, gasUsed: 0n };
   options.onProgress?.(0, todo.length);
-  for (let i = 0; i < todo.length; i += options.batchSize) {
-    let batch = todo.slice(i, i + options.batchSize);
-    for (let attempt = 0; batch.length > 0; attempt++) {
-      try {
-        const regs = batch.map((d) => ({
-          id: d.deviceId,
-          deviceClass: d.deviceClass,
-          maker: d.maker,
-          policyId: policyIds.get(d.policyName)!,
-        }));
-        const receipt = await withDecodedRevert(async () => (await client.devices.registerDevices(regs)).wait());
-        result.transactions++;
-        result.gasUsed += receipt!.gasUsed;
-        result.registered += batch.length;
-        break;
-      } catch (err) {
-        // A transaction sent before a crash may land while this run is going: drop what it registered.
-        const raced = err instanceof BaseError && (err as { errorName?: string }).errorName === "DeviceRegistryAlreadyRegistered";
-        if (!raced || attempt >= 2) throw err;
-        const again = await registeredMask(
-          client,
-          batch.map((d) => d.deviceId),
-        );
-        result.skipped += again.filter(Boolean).length;
-        batch = batch.filter((_, j) => !again[j]);
-      }
-    }
-    options.onProgress?.(Math.min(i + options.batchSize, todo.length), todo.length);
+  for (let i = 0; i < todo.length; i += batchSize) {
+    await registerBatch(client, todo.slice(i, i + batchSize), result);
+    options.onProgress?.(Math.min(i + batchSize, todo.length), todo.length);
   }
   return result;
+}
+
+/** A device as the registry's `registerDevices` takes it. */
+interface Registration {
+  id: Hex;
+  deviceClass: number;
+  maker: Hex;
+  policyId: bigint;
+}
+
+function registration(d: DeviceLine, policyIds: ReadonlyMap<string, bigint>): Registration {
+  const policyId = policyIds.get(d.policyName);
+  if (policyId === undefined) {
+    throw new InputError(`policy "${d.policyName}" has no on-chain id`, {
+      hint: "define the policies the devices name on chain first (ensurePolicies) and pass their ids.",
+    });
+  }
+  return { id: d.deviceId, deviceClass: d.deviceClass, maker: d.maker, policyId };
+}
+
+/**
+ * Registers one batch in one transaction, adding to `result`. A transaction sent before a crash may land
+ * while this run is going: what it registered is dropped from the batch, which is sent again (twice at most).
+ */
+async function registerBatch(client: RoamLedgerClient, batch: Registration[], result: RegisterResult): Promise<void> {
+  let todo = batch;
+  for (let attempt = 0; todo.length > 0; attempt++) {
+    try {
+      const receipt = await sendAndWait(() => client.devices.registerDevices(todo));
+      result.transactions++;
+      result.gasUsed += receipt.gasUsed;
+      result.registered += todo.length;
+      return;
+    } catch (err) {
+      const raced = err instanceof BaseError && (err as { errorName?: string }).errorName === "DeviceRegistryAlreadyRegistered";
+      if (!raced || attempt >= 2) throw err;
+      const again = await registeredMask(
+        client,
+        todo.map((r) => r.id),
+      );
+      result.skipped += again.filter(Boolean).length;
+      todo = todo.filter((_, j) => !again[j]);
+    }
+  }
 }

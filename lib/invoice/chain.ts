@@ -7,7 +7,8 @@
 import type { Log } from "ethers";
 import { ConfigError, InputError, type NextStep } from "../core/errors";
 import { formatPlmn } from "../core/plmn";
-import { providerOf, tokenInfo } from "../agreements/chain";
+import { tokenInfo } from "../agreements/chain";
+import { providerOf } from "../chain/send";
 import { ratingFromStruct } from "../settlement/rating";
 import {
   chainNow,

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { checkImsiKey, generateEncryptionKeyPair, generateImsiKey, publicKeyFromPrivate, type EncryptionKeyPair } from "../crypto/keys";
-import { BaseError, ConfigError } from "../core/errors";
+import { BaseError, ConfigError, type NextStep } from "../core/errors";
 import { bytesToHex, hexToBytes } from "../util/hex";
 import { formatPlmn, parsePlmn } from "../core/plmn";
 
@@ -17,9 +17,6 @@ const KEY_BYTES = 32;
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 
-const initCommand = (plmn: string): string => `npx hardhat keys:init --plmn ${plmn}`;
-const RECEIVE_COMMAND = "npx hardhat keys:receive";
-
 /** "262001", " 262-01 " etc. all map to the same directory name, "262-01". */
 function plmnDir(plmn: string): string {
   return formatPlmn(parsePlmn(plmn));
@@ -29,13 +26,22 @@ function errorCode(err: unknown): string | undefined {
   return err instanceof Error && "code" in err ? String(err.code) : undefined;
 }
 
+/** What a key file holds, and what to do when it is missing or malformed. */
+interface KeyFile {
+  file: string;
+  /** "IMSI key", "encryption private key". */
+  what: string;
+  missing: { hint: string; next?: NextStep };
+  bad: { hint: string; next?: NextStep };
+}
+
 /** Reads a file holding one 32-byte hex value; ConfigError naming the file when missing or malformed. */
-function readKeyFile(file: string, what: string, missingHint: string, badHint: string): Uint8Array {
+function readKeyFile({ file, what, missing, bad }: KeyFile): Uint8Array {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (cause) {
-    if (errorCode(cause) === "ENOENT") throw new ConfigError(`no ${what}: ${file} does not exist`, { hint: missingHint, cause });
+    if (errorCode(cause) === "ENOENT") throw new ConfigError(`no ${what}: ${file} does not exist`, { ...missing, cause });
     throw new ConfigError(`cannot read ${what} from ${file} (${errorCode(cause) ?? String(cause)})`, {
       hint: "check that the file is readable by the user running this command.",
       cause,
@@ -44,10 +50,7 @@ function readKeyFile(file: string, what: string, missingHint: string, badHint: s
   try {
     return hexToBytes(text.trim(), { byteLength: KEY_BYTES, what });
   } catch (cause) {
-    throw new ConfigError(`${file}: ${cause instanceof BaseError ? cause.shortMessage : String(cause)}`, {
-      hint: badHint,
-      cause,
-    });
+    throw new ConfigError(`${file}: ${cause instanceof BaseError ? cause.shortMessage : String(cause)}`, { ...bad, cause });
   }
 }
 
@@ -136,12 +139,12 @@ export class Keystore {
   /** The carrier's encryption key pair; ConfigError when the file is missing or malformed. */
   encryptionKey(plmn: string): EncryptionKeyPair {
     const file = this.encryptionKeyPath(plmn);
-    const badHint = "restore the file from your backup; if the key is lost, create a new one and register its public key on chain.";
-    const privateKey = bytesToHex(readKeyFile(file, "encryption private key", this.missingOwnKeyHint(plmn, file), badHint));
+    const bad = { hint: "restore the file from your backup; if the key is lost, create a new one and register its public key on chain." };
+    const privateKey = bytesToHex(readKeyFile({ file, what: "encryption private key", missing: this.missingOwnKey(plmn, file), bad }));
     try {
       return { privateKey, publicKey: publicKeyFromPrivate(privateKey) };
     } catch (cause) {
-      throw new ConfigError(`${file}: not a valid secp256k1 private key`, { hint: badHint, cause });
+      throw new ConfigError(`${file}: not a valid secp256k1 private key`, { ...bad, cause });
     }
   }
 
@@ -156,12 +159,12 @@ export class Keystore {
   /** The carrier's own IMSI key; ConfigError when the file is missing or malformed. */
   imsiKey(plmn: string): Uint8Array {
     const file = this.imsiKeyPath(plmn);
-    return readKeyFile(
+    return readKeyFile({
       file,
-      "IMSI key",
-      this.missingOwnKeyHint(plmn, file),
-      `restore the file from your backup: a new IMSI key would change the device id of every ${plmnDir(plmn)} device.`,
-    );
+      what: "IMSI key",
+      missing: this.missingOwnKey(plmn, file),
+      bad: { hint: `restore the file from your backup: a new IMSI key would change the device id of every ${plmnDir(plmn)} device.` },
+    });
   }
 
   /** The IMSI key, created first when there is none. An existing key is never replaced. */
@@ -173,8 +176,16 @@ export class Keystore {
   /** The IMSI key `partner` sent to `self`; ConfigError when it was not received yet or is malformed. */
   partnerImsiKey(self: string, partner: string): Uint8Array {
     const [me, them] = [plmnDir(self), plmnDir(partner)];
-    const hint = `run \`${RECEIVE_COMMAND}\` as ${me} to fetch and store the IMSI key ${them} shared with you (ask ${them} to share it first if it has not).`;
-    return readKeyFile(this.partnerImsiKeyPath(self, partner), `IMSI key of partner ${them}`, hint, hint);
+    const receive = {
+      hint: `as ${me}, fetch and store the IMSI key ${them} shared with you (ask ${them} to share it first if it has not).`,
+      next: { operation: "keys:receive", args: { home: them } },
+    };
+    return readKeyFile({
+      file: this.partnerImsiKeyPath(self, partner),
+      what: `IMSI key of partner ${them}`,
+      missing: receive,
+      bad: receive,
+    });
   }
 
   /** Stores (or replaces) the IMSI key `partner` sent to `self`. */
@@ -183,10 +194,12 @@ export class Keystore {
     writeFileAtomic(this.partnerImsiKeyPath(self, partner), `${bytesToHex(imsiKey)}\n`, true);
   }
 
-  private missingOwnKeyHint(plmn: string, file: string): string {
-    return (
-      `run \`${initCommand(plmnDir(plmn))}\` to create ${plmnDir(plmn)}'s keys, or restore ${path.basename(file)} from your backup. ` +
-      `The keystore is ${this.root} ($ROAMLEDGER_HOME, default ./.roamledger); set ROAMLEDGER_HOME if your keys are elsewhere.`
-    );
+  private missingOwnKey(plmn: string, file: string): { hint: string; next: NextStep } {
+    return {
+      hint:
+        `create ${plmnDir(plmn)}'s keys, or restore ${path.basename(file)} from your backup. ` +
+        `The keystore is ${this.root} ($ROAMLEDGER_HOME, default ./.roamledger); set ROAMLEDGER_HOME if your keys are elsewhere.`,
+      next: { operation: "keys:init", args: { plmn: plmnDir(plmn) } },
+    };
   }
 }

@@ -1,7 +1,7 @@
 import { ConfigError, CryptoError } from "../core/errors";
 import { openImsiKey, sealImsiKey, imsiKeyFingerprint } from "../crypto/envelope";
 import { formatPlmn } from "../core/plmn";
-import { withDecodedRevert } from "../chain/revert";
+import { sendAndWait } from "../chain/send";
 import type { Hex } from "../util/hex";
 import type { Keystore } from "./keystore";
 import type { RoamLedgerClient } from "../chain/client";
@@ -15,7 +15,8 @@ export async function checkOwnEncryptionKey(client: RoamLedgerClient, keystore: 
   if (onChain !== local) {
     throw new ConfigError(`The encryption key registered for ${text} is not the one in the key store`, {
       details: `on-chain ${onChain}, key store ${local} (${keystore.encryptionKeyPath(text)})`,
-      hint: "use the key store this member was registered with (--keystore / ROAMLEDGER_HOME), or register the local key with `carrier:rotate-key`.",
+      hint: "use the key store this member was registered with (its folder, or ROAMLEDGER_HOME), or register the key store's key on chain.",
+      next: { operation: "carrier:rotate-key" },
     });
   }
 }
@@ -26,13 +27,13 @@ export async function checkOwnEncryptionKey(client: RoamLedgerClient, keystore: 
  */
 export async function shareImsiKey(
   client: RoamLedgerClient,
-  keystore: Keystore,
-  home: Hex,
-  partner: Hex,
+  options: { keystore: Keystore; home: Hex; partner: Hex },
 ): Promise<{ fingerprint: Hex; txHash: string }> {
+  const { keystore, home, partner } = options;
   if (!(await client.carriers.hasRole(partner, ROLE_BITS.carrier))) {
     throw new ConfigError(`${formatPlmn(partner)} is not an active carrier member`, {
-      hint: "see `npx hardhat carrier:list` for the carriers you can share your key with.",
+      hint: "share your key with an active carrier member; the members list shows them.",
+      next: { operation: "carrier:list" },
     });
   }
   const imsiKey = keystore.imsiKey(formatPlmn(home));
@@ -43,8 +44,8 @@ export async function shareImsiKey(
     partner,
   });
   const fingerprint = imsiKeyFingerprint(imsiKey);
-  const receipt = await withDecodedRevert(async () => (await client.devices.shareImsiKey(partner, envelope, fingerprint)).wait());
-  return { fingerprint, txHash: receipt!.hash };
+  const receipt = await sendAndWait(() => client.devices.shareImsiKey(partner, envelope, fingerprint));
+  return { fingerprint, txHash: receipt.hash };
 }
 
 /**
@@ -53,14 +54,13 @@ export async function shareImsiKey(
  */
 export async function receiveImsiKey(
   client: RoamLedgerClient,
-  keystore: Keystore,
-  self: Hex,
-  home: Hex,
+  options: { keystore: Keystore; self: Hex; home: Hex },
 ): Promise<{ fingerprint: Hex; sharedAt: bigint }> {
+  const { keystore, self, home } = options;
   const [envelope, fingerprint, sharedAt] = await client.devices.imsiKeyEnvelope(home, self);
   if (envelope === "0x") {
     throw new ConfigError(`${formatPlmn(home)} has not shared its IMSI key with ${formatPlmn(self)}`, {
-      hint: `ask ${formatPlmn(home)} to run \`npx hardhat keys:share --partner ${formatPlmn(self)}\`.`,
+      hint: `ask ${formatPlmn(home)} to share its IMSI key with ${formatPlmn(self)} (its keys:share operation, partner ${formatPlmn(self)}).`,
     });
   }
   await checkOwnEncryptionKey(client, keystore, self);

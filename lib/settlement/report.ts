@@ -6,7 +6,8 @@
 import { Amount, formatAmount, formatCount, sameToken, type Token } from "../core/amount";
 import { toCsv, type CsvValue } from "../util/csv";
 import { isoTime, type TermsLike } from "../agreements/terms";
-import { providerOf, tokenInfo } from "../agreements/chain";
+import { tokenInfo } from "../agreements/chain";
+import { providerOf } from "../chain/send";
 import { INVOICE_STATUSES } from "../core/enums";
 import {
   agreementToken,

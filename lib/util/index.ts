@@ -3,4 +3,5 @@ export * from "./csv";
 export * from "./fsAtomic";
 export * from "./hex";
 export * from "./json";
+export * from "./jsonSchema";
 export * from "./progress";

@@ -121,7 +121,10 @@ class JsonScanner {
   private skipValue(): void {
     this.skipWs();
     const c = this.text[this.i];
-    if (c === '"') return this.skipString();
+    if (c === '"') {
+      this.skipString();
+      return;
+    }
     if (c === "{" || c === "[") {
       const close = c === "{" ? "}" : "]";
       this.i++;

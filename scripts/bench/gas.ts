@@ -87,7 +87,7 @@ export async function registerFleet(
   const file = path.join(opts.dir, `devices-${prefix}-${Date.now()}-${count}.csv`);
   fs.writeFileSync(file, `${lines.join("\n")}\n`);
   const imsiKey = randomBytes(32);
-  const deviceLines = await readDevices(file, home, imsiKey, new Set(policies.keys()));
+  const deviceLines = await readDevices(file, { home: home, imsiKey: imsiKey, policyNames: new Set(policies.keys()) });
 
   const provider = client.runner.provider ?? hre.ethers.provider;
   const before = await provider.getBlockNumber();
@@ -100,7 +100,7 @@ export async function registerFleet(
   let policyDefinitionGas = 0;
   for (let b = before + 1; b <= after; b++) policyDefinitionGas += Number((await provider.getBlock(b))!.gasUsed);
 
-  const result = await registerDevices(client, deviceLines, ids, { batchSize: opts.batchSize ?? Math.min(count, 2000) });
+  const result = await registerDevices(client, deviceLines, { policyIds: ids, batchSize: opts.batchSize ?? Math.min(count, 2000) });
   const devices = deviceLines.map((d) => ({ deviceId: d.deviceId, imsi: d.imsi, tariffClass: policies.get(d.policyName)!.tariffClass }));
   return {
     devices,

@@ -697,13 +697,13 @@ export async function deployRunWorld(
     if (options.fleet) {
       const client = connectRoamLedger(addresses, de);
       const policies = readPolicies(POLICIES, PLMN.DE);
-      const lines = await readDevices(devicesFile, PLMN.DE, t.deImsiKey, new Set(policies.keys()));
+      const lines = await readDevices(devicesFile, { home: PLMN.DE, imsiKey: t.deImsiKey, policyNames: new Set(policies.keys()) });
       const { ids } = await ensurePolicies(
         client,
         policies,
         lines.map((x) => x.policyName),
       );
-      await registerDevices(client, lines, ids, { batchSize: 2000 });
+      await registerDevices(client, lines, { policyIds: ids, batchSize: 2000 });
     }
     const store = path.join(dir, "store");
     return {

@@ -101,13 +101,13 @@ export async function ingestWorld(opts: { devices?: number; seed?: number; forma
   const br = connectRoamLedger(addresses, c.br);
   const deImsiKey = randomBytes(32);
   const policies = readPolicies(POLICIES, PLMN.DE);
-  const devices = await readDevices(generated.devicesFile, PLMN.DE, deImsiKey, new Set(policies.keys()));
+  const devices = await readDevices(generated.devicesFile, { home: PLMN.DE, imsiKey: deImsiKey, policyNames: new Set(policies.keys()) });
   const { ids } = await ensurePolicies(
     de,
     policies,
     devices.map((x) => x.policyName),
   );
-  await registerDevices(de, devices, ids, { batchSize: 500 });
+  await registerDevices(de, devices, { policyIds: ids, batchSize: 500 });
 
   // Encryption keys of the fixture members: DE seed 1, BR seed 3.
   const pairKey = pairwiseKey({

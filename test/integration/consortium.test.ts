@@ -104,8 +104,8 @@ describe("integration: a consortium on a separate node", function () {
   it("DE and US share their IMSI keys with BR, which opens them (keys:share, keys:receive, library)", async function () {
     await runTask(net, ["keys:share", "--partner", m.br.plmn, "--from", m.de.from], { home: m.de.home });
     await runTask(net, ["keys:receive", "--home", m.de.plmn, "--from", m.br.from], { home: m.br.home });
-    await shareImsiKey(client("us"), m.us.keystore, m.us.plmnHex, m.br.plmnHex);
-    await receiveImsiKey(client("br"), m.br.keystore, m.br.plmnHex, m.us.plmnHex);
+    await shareImsiKey(client("us"), { keystore: m.us.keystore, home: m.us.plmnHex, partner: m.br.plmnHex });
+    await receiveImsiKey(client("br"), { keystore: m.br.keystore, self: m.br.plmnHex, home: m.us.plmnHex });
     for (const home of [m.de, m.us]) {
       expect(hexlify(m.br.keystore.partnerImsiKey(m.br.plmn, home.plmn))).to.equal(hexlify(home.keystore.imsiKey(home.plmn)));
     }
@@ -156,13 +156,17 @@ describe("integration: a consortium on a separate node", function () {
     fs.writeFileSync(usPolicies, JSON.stringify(fixture, null, 2));
     const us = client("us");
     const policies = readPolicies(usPolicies, m.us.plmnHex);
-    const devices = await readDevices(usCsv, m.us.plmnHex, m.us.keystore.imsiKey(m.us.plmn), new Set(policies.keys()));
+    const devices = await readDevices(usCsv, {
+      home: m.us.plmnHex,
+      imsiKey: m.us.keystore.imsiKey(m.us.plmn),
+      policyNames: new Set(policies.keys()),
+    });
     const { ids } = await ensurePolicies(
       us,
       policies,
       devices.map((d) => d.policyName),
     );
-    const result = await registerDevices(us, devices, ids, { batchSize: 100 });
+    const result = await registerDevices(us, devices, { policyIds: ids, batchSize: 100 });
     expect(result).to.include({ registered: US_DEVICES, skipped: 0, transactions: 2 });
 
     const deIds = flow.deDevices.map(createDeviceIdDeriver(m.de.keystore.imsiKey(m.de.plmn)));
@@ -298,13 +302,17 @@ describe("integration: a consortium on a separate node", function () {
       });
       const c = client(home.key);
       const defs = readPolicies(policies, home.plmnHex);
-      const lines = await readDevices(g.devicesFile, home.plmnHex, home.keystore.imsiKey(home.plmn), new Set(defs.keys()));
+      const lines = await readDevices(g.devicesFile, {
+        home: home.plmnHex,
+        imsiKey: home.keystore.imsiKey(home.plmn),
+        policyNames: new Set(defs.keys()),
+      });
       const { ids: policyIds } = await ensurePolicies(
         c,
         defs,
         lines.map((d) => d.policyName),
       );
-      await registerDevices(c, lines, policyIds, { batchSize: 500 });
+      await registerDevices(c, lines, { policyIds: policyIds, batchSize: 500 });
       return g;
     }
 
@@ -430,8 +438,8 @@ describe("integration: a consortium on a separate node", function () {
       fs.writeFileSync(brPolicies, JSON.stringify(fixture, null, 2));
       const brFleet = await fleet(m.br, m.de, 40, 32, "7240519", brPolicies);
       const usFleet = await fleet(m.us, m.br, 40, 33, "3104105", path.join(net.dir, "policies-us.json"));
-      await shareImsiKey(client("br"), m.br.keystore, m.br.plmnHex, m.de.plmnHex);
-      await receiveImsiKey(client("de"), m.de.keystore, m.de.plmnHex, m.br.plmnHex);
+      await shareImsiKey(client("br"), { keystore: m.br.keystore, home: m.br.plmnHex, partner: m.de.plmnHex });
+      await receiveImsiKey(client("de"), { keystore: m.de.keystore, self: m.de.plmnHex, home: m.br.plmnHex });
 
       const store = new FolderStore(usage.store);
       const ingest = async (visited: Member, home: Member, file: string) =>

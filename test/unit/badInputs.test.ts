@@ -130,7 +130,7 @@ async function ingestWorld() {
     policyName: policyName as string,
     maker: NO_MAKER,
   }));
-  await registerDevices(de, fleet, ids, { batchSize: 10 });
+  await registerDevices(de, fleet, { policyIds: ids, batchSize: 10 });
   await c.devices.connect(c.de).suspendDevices([id("262010000000002")], 1);
   await c.devices.connect(c.us).definePolicy(meterPolicy(PLMN.US));
   const usPolicy = await c.devices.policyCount();
@@ -254,7 +254,11 @@ describe("bad inputs (test/fixtures/bad)", function () {
         return summary;
       }
       case "devices-file":
-        return readDevices(file, PLMN.DE, new Uint8Array(32).fill(7), new Set(["meter", "tracker", "drone"]));
+        return readDevices(file, {
+          home: PLMN.DE,
+          imsiKey: new Uint8Array(32).fill(7),
+          policyNames: new Set(["meter", "tracker", "drone"]),
+        });
       case "policies-file":
         return readPolicies(file, PLMN.DE);
       case "terms-file":

@@ -6,6 +6,7 @@ import { generateImsiKey, publicKeyFromPrivate } from "../../../lib/crypto/keys"
 import { ConfigError } from "../../../lib/core/errors";
 import { bytesToHex } from "../../../lib/util/hex";
 import { Keystore } from "../../../lib/keys/keystore";
+import { cliMessage } from "../../../tasks/cli/errors";
 
 describe("lib/keys/keystore", () => {
   let root: string;
@@ -86,23 +87,27 @@ describe("lib/keys/keystore", () => {
     expect(() => store.savePartnerImsiKey("262-01", "724-05", new Uint8Array(16))).to.throw(/16 bytes long/);
   });
 
-  it("says which file is missing and which command creates it", () => {
+  it("says which file is missing and which operation creates it (the CLI prints its command)", () => {
+    const failure = (fn: () => unknown): ConfigError => {
+      try {
+        fn();
+      } catch (err) {
+        if (err instanceof ConfigError) return err;
+        throw err;
+      }
+      throw new Error("expected a ConfigError");
+    };
     const ownKey = path.join(root, "262-01", "imsi.key");
-    expect(() => store.imsiKey("262-01"))
-      .to.throw(ConfigError)
-      .with.property("message")
-      .that.includes(`no IMSI key: ${ownKey} does not exist`)
-      .and.includes("npx hardhat keys:init --plmn 262-01");
-    expect(() => store.encryptionKey("262-01"))
-      .to.throw(ConfigError)
-      .with.property("message")
-      .that.includes(path.join(root, "262-01", "encryption.key"))
-      .and.includes("npx hardhat keys:init --plmn 262-01");
-    expect(() => store.partnerImsiKey("262-01", "310-410"))
-      .to.throw(ConfigError)
-      .with.property("message")
-      .that.includes(path.join(root, "262-01", "partners", "310-410.imsi.key"))
-      .and.includes("npx hardhat keys:receive");
+    const imsi = failure(() => store.imsiKey("262-01"));
+    expect(imsi.message).to.include(`no IMSI key: ${ownKey} does not exist`).and.not.include("npx hardhat");
+    expect(imsi.next).to.deep.equal({ operation: "keys:init", args: { plmn: "262-01" } });
+    expect(cliMessage(imsi)).to.include("npx hardhat keys:init --plmn 262-01");
+    const encryption = failure(() => store.encryptionKey("262-01"));
+    expect(encryption.message).to.include(path.join(root, "262-01", "encryption.key"));
+    expect(cliMessage(encryption)).to.include("npx hardhat keys:init --plmn 262-01");
+    const partner = failure(() => store.partnerImsiKey("262-01", "310-410"));
+    expect(partner.message).to.include(path.join(root, "262-01", "partners", "310-410.imsi.key"));
+    expect(cliMessage(partner)).to.include("npx hardhat keys:receive --home 310-410");
   });
 
   it("names the file when its content is bad, and never replaces it", () => {

@@ -98,7 +98,11 @@ describe("lib/usage/generate", () => {
     });
 
     it("writes a devices file that device:register reads, holding every IMSI of the usage", async () => {
-      const devices = await readDevices(summary.devicesFile, HOME, new Uint8Array(32).fill(7), new Set(Object.keys(POLICIES)));
+      const devices = await readDevices(summary.devicesFile, {
+        home: HOME,
+        imsiKey: new Uint8Array(32).fill(7),
+        policyNames: new Set(Object.keys(POLICIES)),
+      });
       expect(devices.length).to.equal(summary.devices);
       const policyOf = new Map(devices.map((d) => [d.imsi, d.policyName]));
       const byPolicy = { meter: 0, tracker: 0, drone: 0 } as Record<string, number>;
@@ -122,7 +126,11 @@ describe("lib/usage/generate", () => {
     });
 
     it("names as out of policy exactly the meters that call, send SMS or exceed their daily cap", async () => {
-      const devices = await readDevices(summary.devicesFile, HOME, new Uint8Array(32).fill(7), new Set(Object.keys(POLICIES)));
+      const devices = await readDevices(summary.devicesFile, {
+        home: HOME,
+        imsiKey: new Uint8Array(32).fill(7),
+        policyNames: new Set(Object.keys(POLICIES)),
+      });
       const found: { imsi: string; kind: string; records: number }[] = [];
       for (const d of devices) {
         const mine = records.filter((r) => r.imsi === d.imsi);

@@ -71,7 +71,7 @@ describe("tasks: keys and devices", function () {
       const key = new Keystore().imsiKey("262-01");
       const client = connectRoamLedger(loadDeployment(hre.config.paths.root, 31337), c.de);
       const policies = readPolicies(POLICIES, PLMN.DE);
-      const devices = await readDevices(file, PLMN.DE, key, new Set(policies.keys()));
+      const devices = await readDevices(file, { home: PLMN.DE, imsiKey: key, policyNames: new Set(policies.keys()) });
       const { ids } = await ensurePolicies(
         client,
         policies,
@@ -79,7 +79,8 @@ describe("tasks: keys and devices", function () {
       );
       // The first run dies after its second batch.
       let batches = 0;
-      await registerDevices(client, devices, ids, {
+      await registerDevices(client, devices, {
+        policyIds: ids,
         batchSize: 6,
         onProgress: (done) => {
           if (done > 0 && ++batches === 2) throw new Error("killed");
@@ -93,7 +94,7 @@ describe("tasks: keys and devices", function () {
           .slice(20, 22)
           .map((d) => ({ id: d.deviceId, deviceClass: d.deviceClass, maker: d.maker, policyId: ids.get(d.policyName)! })),
       );
-      const result = await registerDevices(client, devices, ids, { batchSize: 10 });
+      const result = await registerDevices(client, devices, { policyIds: ids, batchSize: 10 });
       expect(result.registered + result.skipped).to.equal(40);
       expect(result.registered).to.equal(26);
       expect((await client.devices.registered(devices.map((d) => d.deviceId))).every(Boolean)).to.equal(true);
@@ -133,12 +134,12 @@ describe("tasks: keys and devices", function () {
       expect(msg).to.contain("What to do");
     });
 
-    it("names the policies file line of an invalid policy", async function () {
+    it("names the policies file line of an invalid policy's field", async function () {
       const bad = path.join(env.dir, "policies.json");
       fs.writeFileSync(bad, '{\n  "meter": {\n    "services": ["data", "fax"]\n  }\n}\n');
       const file = devicesCsv(env.dir, 1);
       const msg = await message(hre.run("device:register", { file, policies: bad, batchSize: 10, from: FROM.de }));
-      expect(msg).to.match(/policies\.json:2 \(services\)/);
+      expect(msg).to.match(/policies\.json:3 \(services\): services must be a list of .*, found \["data","fax"\]/);
     });
   });
 
