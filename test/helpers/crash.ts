@@ -3,7 +3,6 @@ import http from "node:http";
 import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { ChildProcess } from "node:child_process";
 import hre from "hardhat";
 import { HDNodeWallet, NonceManager, Wallet, type Signer } from "ethers";
 import {
@@ -24,7 +23,7 @@ import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
 import { pairWorkDir } from "../../lib/usage/ingest";
 import { formatPeriod } from "../../lib/core/period";
 import type { Hex } from "../../lib/util/hex";
-import { DEV_MNEMONIC, INTEGRATION_GAS_LIMIT, anvilCommand, atExit, freePort, rpc, spawnTracked, stopTracked, tail } from "./node";
+import { DEV_MNEMONIC, atExit, freePort, launchAnvil, rpc, spawnTracked, tail, type AnvilNode } from "./node";
 import { GasFreeProvider } from "./integration";
 import { PLMN, ROLE } from "./fixtures";
 import { ingestTerms, POLICIES } from "./ingest";
@@ -83,14 +82,14 @@ export function envInt(name: string, fallback: number): number {
 
 // ------------------------------------------------------------------ the node
 
-export interface CrashNode {
-  url: string;
-  port: number;
-  chainId: number;
-  child: ChildProcess;
-  /** Stops anvil with `signal` (SIGTERM: it dumps its state first when started with one) and waits for it. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
-  output(): string;
+/** A node of the crash suite (and of the benchmark's ingest). */
+export type CrashNode = AnvilNode;
+
+/** anvil's mining flags for each mode of startNode. */
+function miningFlags(mining: "mixed" | "manual" | "auto" | undefined): string[] {
+  if (mining === "manual") return ["--no-mining"];
+  if (mining === "auto") return [];
+  return ["--mixed-mining", "--block-time", "1"];
 }
 
 /**
@@ -111,80 +110,23 @@ export interface CrashNode {
  * it at once, and every run slows down (a world's deployment went from 0.9 s to 5 s when the crash suite
  * was first written against one node).
  */
-export async function startNode(
+export function startNode(
   options: { port?: number; state?: string; mining?: "mixed" | "manual" | "auto"; pruneHistory?: boolean | number } = {},
 ): Promise<CrashNode> {
-  const port = options.port ?? (await freePort());
-  const { command, args } = anvilCommand();
-  const child = spawnTracked(
-    command,
-    [
-      ...args,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--chain-id",
-      String(CRASH_CHAIN_ID),
-      "--hardfork",
-      "shanghai",
-      ...(options.mining === "manual" ? ["--no-mining"] : options.mining === "auto" ? [] : ["--mixed-mining", "--block-time", "1"]),
-      "--gas-price",
-      "0",
-      "--base-fee",
-      "0",
-      "--gas-limit",
-      String(INTEGRATION_GAS_LIMIT),
-      "--mnemonic",
-      DEV_MNEMONIC,
-      "--accounts",
-      String(3 * SLOTS),
+  const prune = options.pruneHistory;
+  return launchAnvil({
+    chainId: CRASH_CHAIN_ID,
+    port: options.port,
+    accounts: 3 * SLOTS,
+    flags: [
+      ...miningFlags(options.mining),
       ...(options.state ? ["--state", options.state] : []),
       // No state per block: anvil otherwise keeps a copy of the whole state for each block mined.
-      ...(options.pruneHistory === true
-        ? ["--prune-history"]
-        : options.pruneHistory
-          ? ["--prune-history", String(options.pruneHistory)]
-          : []),
+      ...(prune === true ? ["--prune-history"] : prune ? ["--prune-history", String(prune)] : []),
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const out = tail(child.stdout);
-  const err = tail(child.stderr);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(
-        `anvil (${command}) exited with ${child.exitCode}: install it with npm ci (@foundry-rs/anvil) or put anvil on PATH\n${err()}${out()}`,
-      );
-    }
-    try {
-      await rpc<string>(url, "eth_chainId");
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        await stopTracked(child);
-        throw new Error(`anvil did not answer on ${url} within 30 s\n${err()}${out()}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return {
-    url,
-    port,
-    chainId: CRASH_CHAIN_ID,
-    child,
-    output: () => err() + out(),
-    stop: async (signal = "SIGTERM") => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+    // Dumping the state on SIGTERM takes a while with a large fleet.
+    stopGraceMs: 15_000,
+  });
 }
 
 /**
@@ -260,7 +202,7 @@ export class RpcRelay {
    * Sees each request (its methods and body) before it goes on to the node, and may hold it (returning
    * a promise) or lose it ("drop": the node never sees it, the connection is closed).
    */
-  onRequest?: (methods: string[], request: string) => Promise<"forward" | "drop" | void> | "forward" | "drop" | void;
+  onRequest?: (methods: string[], request: string) => Promise<"forward" | "drop"> | "forward" | "drop";
   /**
    * Sees each answer before it goes back, with the request's methods, its body and the node's answer;
    * "drop" loses the answer (the connection is closed instead).
