@@ -3,7 +3,6 @@ import http from "node:http";
 import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import hre from "hardhat";
 import { HDNodeWallet, NonceManager, Wallet, type Signer } from "ethers";
 import {
   CarrierRegistry__factory,
@@ -23,10 +22,12 @@ import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
 import { pairWorkDir } from "../../lib/usage/ingest";
 import { formatPeriod } from "../../lib/core/period";
 import type { Hex } from "../../lib/util/hex";
-import { DEV_MNEMONIC, atExit, freePort, launchAnvil, rpc, spawnTracked, tail, type AnvilNode } from "./node";
-import { GasFreeProvider } from "./integration";
+import { DEV_MNEMONIC, atExit, freePort, launchAnvil, rpc, type AnvilNode } from "./node";
+import { GasFreeProvider, runHardhatCli } from "./integration";
 import { PLMN, ROLE } from "./fixtures";
 import { ingestTerms, POLICIES } from "./ingest";
+import { monthOf } from "./period";
+import { writeDeploymentFile } from "./tasks";
 
 /**
  * Crash and node-fault tests: RoamLedger's resumable commands (`usage:ingest`, `device:register`) run as
@@ -309,8 +310,6 @@ function methodsOf(body: string): string[] {
 
 // ------------------------------------------------------------------ hardhat subprocesses
 
-const HARDHAT_CLI = require.resolve("hardhat/internal/cli/cli.js");
-
 /**
  * A `node --require` hook for the subprocesses: ts-node (which Hardhat registers, transpile-only) turns
  * each TypeScript file it loads into JavaScript, ~4.4 MB of it per start (the contract bindings carry
@@ -389,41 +388,33 @@ export interface RunOptions {
 /** `hardhat <args> --network localhost`, as an operator runs it, against ROAMLEDGER_RPC_URL from `env`. */
 export async function runHardhat(args: readonly string[], options: RunOptions): Promise<HardhatRun> {
   const cache = transpileCacheHook();
-  const env: NodeJS.ProcessEnv = { ...process.env, ROAMLEDGER_QUIET: "1", ROAMLEDGER_TEST_TS_CACHE: cache.dir, ...options.env };
-  delete env.HARDHAT_NETWORK;
   const relay = options.relay;
   relay?.reset();
   const started = Date.now();
-  const child = spawnTracked(process.execPath, ["--require", cache.hook, HARDHAT_CLI, ...args, "--network", "localhost"], {
-    cwd: hre.config.paths.root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const stdout = tail(child.stdout, 64 * 1024);
-  const stderr = tail(child.stderr, 64 * 1024);
   let killTimer: NodeJS.Timeout | undefined;
-  if (relay && options.killAfterMs !== undefined) {
-    const delay = options.killAfterMs;
-    relay.onFirstRequest = () => {
-      killTimer = setTimeout(() => child.kill("SIGKILL"), delay);
-    };
-  }
-  const kill = () => child.kill("SIGKILL");
-  options.killWhen?.then(kill, kill);
-  const timeoutMs = options.timeoutMs ?? 180_000;
-  const timeout = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", (c, s) => resolve([c, s]));
+  const exit = await runHardhatCli(args, {
+    network: "localhost",
+    env: { ...process.env, ROAMLEDGER_QUIET: "1", ROAMLEDGER_TEST_TS_CACHE: cache.dir, ...options.env },
+    nodeArgs: ["--require", cache.hook],
+    timeoutMs: options.timeoutMs ?? 180_000,
+    onSpawn: (child) => {
+      const kill = () => child.kill("SIGKILL");
+      const delay = options.killAfterMs;
+      if (relay && delay !== undefined) {
+        relay.onFirstRequest = () => {
+          killTimer = setTimeout(kill, delay);
+        };
+      }
+      options.killWhen?.then(kill, kill);
+    },
   });
-  clearTimeout(timeout);
   if (killTimer) clearTimeout(killTimer);
   const ended = Date.now();
   return {
-    code,
-    signal,
-    stdout: stdout(),
-    stderr: stderr(),
+    code: exit.code,
+    signal: exit.signal,
+    stdout: exit.stdout,
+    stderr: exit.stderr,
     ms: ended - started,
     activeMs: relay?.firstRequestAt === undefined ? undefined : ended - relay.firstRequestAt,
   };
@@ -482,9 +473,7 @@ export async function makeTemplate(
   const dePublicKey = de.ensureEncryptionKey("262-01").publicKey;
   const brPublicKey = br.ensureEncryptionKey("724-05").publicKey;
   br.savePartnerImsiKey("724-05", "262-01", deImsiKey);
-  const d = new Date(chainTime * 1000);
-  const period = d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
-  const periodStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000;
+  const { period, start: periodStart } = monthOf(chainTime);
   const generated = generateUsage({
     home: PLMN.DE,
     visited: PLMN.BR,
@@ -626,16 +615,7 @@ export async function deployRunWorld(
     fs.copyFileSync(t.generated.usageFile, usageFile);
     fs.copyFileSync(t.generated.devicesFile, devicesFile);
     const deploymentFile = path.join(dir, "deployed_addresses.json");
-    fs.writeFileSync(
-      deploymentFile,
-      JSON.stringify({
-        "CarrierRegistry#CarrierRegistry": addresses.carrierRegistry,
-        "RoamingAgreements#RoamingAgreements": addresses.roamingAgreements,
-        "DeviceRegistry#DeviceRegistry": addresses.deviceRegistry,
-        "UsageLedger#UsageLedger": addresses.usageLedger,
-        "SettlementEscrow#SettlementEscrow": addresses.settlementEscrow,
-      }),
-    );
+    writeDeploymentFile(deploymentFile, addresses);
     if (options.fleet) {
       const client = connectRoamLedger(addresses, de);
       const policies = readPolicies(POLICIES, PLMN.DE);
