@@ -1,4 +1,5 @@
 import hre from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { SigningKey } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import RoamLedgerModule from "../../ignition/modules/RoamLedger";
@@ -15,6 +16,7 @@ import { parsePlmn } from "../../lib/core/plmn";
 import type { PolicyStruct } from "../../lib/devices/policy";
 import type { Hex } from "../../lib/util/hex";
 import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
+import { monthOf, monthsBefore, type Month } from "./period";
 
 /** Role bits, as in contracts/types/Roles.sol. */
 export const ROLE = { CARRIER: 1, DEVICE_MAKER: 2, GOVERNOR: 4 } as const;
@@ -181,4 +183,15 @@ export async function agreeDeBr(c: Consortium): Promise<void> {
   const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
   await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, now, await c.token.getAddress()));
   await c.agreements.connect(c.br).accept(PLMN.DE, 1);
+}
+
+/**
+ * Last month by the chain's clock, a period that is over (its submission grace too): the chain is first
+ * moved two days into its current month when it is not that far yet.
+ */
+export async function lastMonthOver(): Promise<Month> {
+  const now = await time.latest();
+  const { start } = monthOf(now);
+  if (now < start + 2 * 24 * 3600) await time.increaseTo(start + 2 * 24 * 3600);
+  return monthsBefore(now);
 }

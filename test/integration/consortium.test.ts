@@ -23,7 +23,8 @@ import { createDeviceIdDeriver } from "../../lib/core/imsi";
 import { shareImsiKey, receiveImsiKey } from "../../lib/keys/share";
 import { acceptAgreement, readAgreement, tokenInfo } from "../../lib/agreements/chain";
 import { readAgreementTerms } from "../../lib/agreements/terms";
-import { formatPeriod, periodBounds } from "../../lib/core/period";
+import { formatPeriod } from "../../lib/core/period";
+import { monthsBefore } from "../helpers/period";
 import { readPolicies } from "../../lib/devices/policy";
 import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
 import type { RoamLedgerClient } from "../../lib/chain/client";
@@ -42,12 +43,6 @@ const DE_DEVICES = 300;
 const US_DEVICES = 120;
 /** Dispute window of the US-BR agreement, seconds. */
 const SHORT_DISPUTE_WINDOW = 6;
-
-/** The month before the one `time` (unix seconds) falls in, as yyyymm: a period that is over. */
-function previousMonth(time: number): number {
-  const d = new Date(time * 1000);
-  return d.getUTCMonth() === 0 ? (d.getUTCFullYear() - 1) * 100 + 12 : d.getUTCFullYear() * 100 + d.getUTCMonth();
-}
 
 /**
  * Three carriers and a device maker on a separate node (anvil, or Besu with --network besu), each
@@ -113,8 +108,9 @@ describe("integration: a consortium on a separate node", function () {
 
   it("DE-BR agree through the terms file (agreement:propose, agreement:accept), US-BR through the library", async function () {
     // In force since the start of last month, the period the usage steps bill and settle.
-    flow.period = previousMonth(await chainTime(net));
-    const [from] = periodBounds(flow.period);
+    const lastMonth = monthsBefore(await chainTime(net));
+    flow.period = lastMonth.period;
+    const from = lastMonth.start;
     const deBr = path.join(net.dir, "terms-de-br.json");
     writeTermsFile(deBr, m.de.plmn, m.br.plmn, from, deployment.token);
     await runTask(net, ["agreement:propose", "--partner", m.br.plmn, "--terms", deBr, "--from", m.de.from]);

@@ -4,8 +4,8 @@ import fc from "fast-check";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ZeroAddress, hexlify, keccak256, toUtf8Bytes, type ContractTransactionResponse, type TransactionReceipt } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { deployConsortium, meterPolicy, deviceId, PLMN } from "../helpers/fixtures";
-import { randomRecords, totalsOf, usageOf, addTotals, periodOf, boundsOf } from "../helpers/usage";
+import { deployConsortium, meterPolicy, deviceId, lastMonthOver, PLMN } from "../helpers/fixtures";
+import { randomRecords, totalsOf, usageOf, addTotals } from "../helpers/usage";
 import { zeroTotals } from "../../lib/usage/types";
 import { LeafHasher } from "../../lib/usage/leaf";
 import { merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle";
@@ -115,11 +115,7 @@ interface PoolBatch {
 
 async function world() {
   // The period: last month, over (and its grace too) when the sequences start.
-  const now = await time.latest();
-  const [monthStart] = boundsOf(periodOf(now));
-  if (now < monthStart + 2 * DAY) await time.increaseTo(monthStart + 2 * DAY);
-  const period = periodOf(monthStart - DAY);
-  const [start, end] = boundsOf(period);
+  const { period, start, end } = await lastMonthOver();
   const c = await deployConsortium();
   const token = await c.token.getAddress();
   const escrow = await c.escrow.getAddress();

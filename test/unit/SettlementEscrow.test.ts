@@ -10,6 +10,7 @@ import RoamLedgerModule from "../../ignition/modules/RoamLedger";
 import SettlementTokenModule from "../../ignition/modules/SettlementToken";
 import { PLMN, ROLE, testEncryptionKey } from "../helpers/fixtures";
 import { classTotals } from "../helpers/rating";
+import { monthOf, monthsBefore } from "../helpers/period";
 import { rateInvoice, ratingFromStruct, type Rating } from "../../lib/settlement/rating";
 import type { ClassTotals } from "../../lib/usage/types";
 import type {
@@ -48,19 +49,6 @@ const EscrowTestModule = buildModule("EscrowTest", (m) => {
   const { settlementToken } = m.useModule(SettlementTokenModule);
   return { carrierRegistry: core.carrierRegistry, roamingAgreements: core.roamingAgreements, settlementEscrow, settlementToken };
 });
-
-/** yyyymm of a unix time, and the bounds of that month. */
-function monthOf(seconds: number): { period: number; start: number; end: number } {
-  const d = new Date(seconds * 1000);
-  const [y, m] = [d.getUTCFullYear(), d.getUTCMonth()];
-  return { period: y * 100 + m + 1, start: Date.UTC(y, m, 1) / 1000, end: Date.UTC(y, m + 1, 1) / 1000 };
-}
-
-/** The month `back` months before the one of `seconds`. */
-function monthsBefore(seconds: number, back: number) {
-  const d = new Date(seconds * 1000);
-  return monthOf(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - back, 1) / 1000);
-}
 
 /**
  * DE-BR terms. BR bills DE (BR visited): class 1 at 1,000/MB with 20 % off from 1,000 MB, 1 per signalling
