@@ -5,7 +5,16 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { hexlify, keccak256, recoverAddress, Signature, toUtf8Bytes, type TypedDataDomain } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { deployConsortium, agreeDeBr, meterPolicy, deviceId, PLMN, SUBMISSION_GRACE, type Consortium } from "../helpers/fixtures";
+import {
+  deployConsortium,
+  agreeDeBr,
+  expectCarrierOperatorsOnly,
+  meterPolicy,
+  deviceId,
+  PLMN,
+  SUBMISSION_GRACE,
+  type Consortium,
+} from "../helpers/fixtures";
 import { randomRecords, totalsOf, usageOf, addTotals, makeBatch, bigTotals, SERVICE } from "../helpers/usage";
 import { monthOf, monthsBefore } from "../helpers/period";
 import { periodBounds } from "../../lib/core/period";
@@ -414,12 +423,7 @@ describe("UsageLedger", function () {
       const f = await loadFixture(deployLedger);
       await submit(f, batchOf(f));
       const id = batchId(batchOf(f));
-      await expect(f.ledger.connect(f.outsider).acceptBatches([id]))
-        .to.be.revertedWithCustomError(f.carriers, "CarrierRegistryNotActiveOperator")
-        .withArgs(f.outsider.address);
-      await expect(f.ledger.connect(f.maker).acceptBatches([id]))
-        .to.be.revertedWithCustomError(f.carriers, "CarrierRegistryMissingRole")
-        .withArgs(f.maker.address, PLMN.MAKER, 1);
+      await expectCarrierOperatorsOnly(f, (s) => f.ledger.connect(s).acceptBatches([id]));
       for (const caller of [f.br, f.us]) {
         await expect(f.ledger.connect(caller).acceptBatches([id]))
           .to.be.revertedWithCustomError(f.ledger, "UsageLedgerNotHome")
@@ -656,12 +660,7 @@ describe("UsageLedger", function () {
 
     it("reverts when the caller is not an operator of an active carrier", async function () {
       const f = await loadFixture(withDevices);
-      await expect(f.ledger.connect(f.outsider).reportPermanentRoamers(PLMN.DE, [report(1)]))
-        .to.be.revertedWithCustomError(f.carriers, "CarrierRegistryNotActiveOperator")
-        .withArgs(f.outsider.address);
-      await expect(f.ledger.connect(f.maker).reportPermanentRoamers(PLMN.DE, [report(1)]))
-        .to.be.revertedWithCustomError(f.carriers, "CarrierRegistryMissingRole")
-        .withArgs(f.maker.address, PLMN.MAKER, 1);
+      await expectCarrierOperatorsOnly(f, (s) => f.ledger.connect(s).reportPermanentRoamers(PLMN.DE, [report(1)]));
     });
   });
 
