@@ -14,7 +14,6 @@ import {
   ingestArgs,
   ingestOutcome,
   makeTemplate,
-  prng,
   registerArgs,
   registerOutcome,
   runHardhat,
@@ -24,6 +23,7 @@ import {
   type RunWorld,
 } from "../helpers/crash";
 import { PLMN } from "../helpers/fixtures";
+import { prng } from "../helpers/usage";
 
 /**
  * `usage:ingest` and `device:register` are killed with SIGKILL at random points of a run and run again

@@ -58,19 +58,7 @@ export function devAddress(index: number): string {
   return HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`).address;
 }
 
-// ------------------------------------------------------------------ seeded randomness
-
-/** mulberry32: a small seeded PRNG, the same sequence on every platform. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// ------------------------------------------------------------------ the environment
 
 /** A whole number from the environment, else `fallback`. */
 export function envInt(name: string, fallback: number): number {

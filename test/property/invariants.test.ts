@@ -6,6 +6,7 @@ import { ZeroAddress, hexlify, keccak256, toUtf8Bytes, type ContractTransactionR
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { deployConsortium, meterPolicy, deviceId, lastMonthOver, PLMN } from "../helpers/fixtures";
 import { randomRecords, totalsOf, usageOf, addTotals } from "../helpers/usage";
+import { plan, sla, terms as termsOf } from "../helpers/rating";
 import { zeroTotals } from "../../lib/usage/types";
 import { LeafHasher } from "../../lib/usage/leaf";
 import { merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle";
@@ -61,6 +62,9 @@ const DIRS = [
 const isCoverage = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
 const RUNS = Number(process.env.ROAMLEDGER_PROPERTY_RUNS ?? (isCoverage ? 60 : 500));
 
+/** The smaller of two amounts (Math.min takes numbers, not bigints). */
+const smaller = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
 /** The custom error's name (lib/chain/revert knows every error of the contracts), or the message of anything else. */
 function errorName(err: unknown): string {
   return parseRevert(err)?.name ?? (err as Error).message ?? String(err);
@@ -68,9 +72,7 @@ function errorName(err: unknown): string {
 
 /** Terms both ways, classes 1 and 2, a volume tier, an SLA; in force from before the period. */
 function propertyTerms(token: string, validFrom: number) {
-  const plan = (visited: Hex, tariffClass: number, perMb: bigint) => ({
-    visited,
-    tariffClass,
+  const rates = (perMb: bigint) => ({
     perMb,
     perSignallingEvent: 3n,
     perSms: 20n,
@@ -78,23 +80,18 @@ function propertyTerms(token: string, validFrom: number) {
     monthlyFeePerDevice: 700n,
     tiers: [{ fromMb: 100n, discountBps: 1500 }],
   });
-  return {
-    settlementToken: token,
-    validFrom,
-    validUntil: validFrom + 400 * DAY,
-    disputeWindow: WINDOW,
-    permanentRoamingDays: 30,
-    permanentRoamingSurchargePerDay: 11n,
-    sla: {
-      maxLatencyMs: 400,
-      minThroughputKbps: 20_000,
-      minAvailabilityBps: 9900,
-      latencyCreditBps: 150,
-      throughputCreditBps: 250,
-      availabilityCreditBps: 0,
+  return termsOf(
+    [plan(PLMN.BR, 1, rates(1_000n)), plan(PLMN.BR, 2, rates(2_000n)), plan(PLMN.DE, 1, rates(800n)), plan(PLMN.DE, 2, rates(1_700n))],
+    {
+      settlementToken: token,
+      validFrom: BigInt(validFrom),
+      validUntil: BigInt(validFrom + 400 * DAY),
+      disputeWindow: WINDOW,
+      permanentRoamingDays: 30,
+      permanentRoamingSurchargePerDay: 11n,
+      sla: sla({ maxLatencyMs: 400, minThroughputKbps: 20_000, minAvailabilityBps: 9900, latencyCreditBps: 150, throughputCreditBps: 250 }),
     },
-    ratePlans: [plan(PLMN.BR, 1, 1_000n), plan(PLMN.BR, 2, 2_000n), plan(PLMN.DE, 1, 800n), plan(PLMN.DE, 2, 1_700n)],
-  };
+  );
 }
 
 /** The pool's records: the same on every run (seeded). */
@@ -204,9 +201,16 @@ class Model {
     return this.now < b.submittedAt + WINDOW;
   }
 
+  /** What a step on batch `id` is refused with first unless the ledger holds it open; the batch otherwise. */
+  openBatch(id: string): { batch: BatchModel } | { refused: "UsageLedgerUnknownBatch" | "UsageLedgerBatchNotOpen" } {
+    const batch = this.batches.get(id);
+    if (!batch) return { refused: "UsageLedgerUnknownBatch" };
+    return batch.status === 1 ? { batch } : { refused: "UsageLedgerBatchNotOpen" };
+  }
+
   /** Pays `owed` from debtor's deposit as far as it goes; the rest is a debt. */
   pay(debtor: M, creditor: M, owed: bigint): void {
-    const paid = this.deposits[debtor] < owed ? this.deposits[debtor] : owed;
+    const paid = smaller(this.deposits[debtor], owed);
     this.deposits[debtor] -= paid;
     const shortfall = owed - paid;
     if (shortfall > 0n) {
@@ -349,15 +353,15 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
     case "reject": {
       const p = w.pool[o.dir][o.n];
       const b = model.batches.get(p.id);
-      const expected = !b
-        ? "UsageLedgerUnknownBatch"
-        : b.status !== 1
-          ? "UsageLedgerBatchNotOpen"
+      const open = model.openBatch(p.id);
+      const expected =
+        "refused" in open
+          ? open.refused
           : o.k === "accept"
             ? model.closedTotals[o.dir]
               ? "UsageLedgerPeriodClosed"
               : undefined
-            : model.windowOpen(b)
+            : model.windowOpen(open.batch)
               ? undefined
               : "UsageLedgerDisputeWindowOver";
       const home = w.signer[DIRS[o.dir].home];
@@ -372,15 +376,15 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
     case "dispute": {
       const p = w.pool[o.dir][o.n];
       const b = model.batches.get(p.id);
-      const expected = !b
-        ? "UsageLedgerUnknownBatch"
-        : b.status !== 1
-          ? "UsageLedgerBatchNotOpen"
-          : !model.windowOpen(b)
+      const open = model.openBatch(p.id);
+      const expected =
+        "refused" in open
+          ? open.refused
+          : !model.windowOpen(open.batch)
             ? "UsageLedgerDisputeWindowOver"
             : p.records[o.r].billing !== 0
               ? "UsageLedgerRecordNotBillable"
-              : b.disputed.has(o.r)
+              : open.batch.disputed.has(o.r)
                 ? "UsageLedgerRecordAlreadyDisputed"
                 : undefined;
       const dispute = { record: p.records[o.r], proof: merkleProof(p.tree, o.r), reason: 1 };
@@ -452,7 +456,7 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
         expected: owed === 0n ? "SettlementEscrowNoDebt" : model.deposits[o.who] === 0n ? "SettlementEscrowInsufficientDeposit" : undefined,
         send: () => escrow.connect(w.signer[o.who]).payDebt(PLMN_OF[o.who], PLMN_OF[creditor], token),
         apply: () => {
-          const paid = model.deposits[o.who] < owed ? model.deposits[o.who] : owed; // bigint: no Math.min
+          const paid = smaller(model.deposits[o.who], owed);
           model.addDebt(o.who, creditor, -paid);
           model.reserved[o.who] -= paid;
           model.deposits[o.who] -= paid;
@@ -575,7 +579,9 @@ async function check(w: World, model: Model, touched: number | undefined, label:
     expect(s.deposits[i], `${label}: deposit of ${m}`).to.equal(model.deposits[m]);
     expect(s.reserved[i], `${label}: reserved of ${m}`).to.equal(model.reserved[m]);
     expect(s.payouts[i], `${label}: payout account of ${m}`).to.equal(model.payout[m] ? w.payoutAccount[m] : ZeroAddress);
-    MEMBERS.forEach((other, j) => expect(s.debts[i * MEMBERS.length + j], `${label}: debt ${m}>${other}`).to.equal(model.debt(m, other)));
+    for (const [j, other] of MEMBERS.entries()) {
+      expect(s.debts[i * MEMBERS.length + j], `${label}: debt ${m}>${other}`).to.equal(model.debt(m, other));
+    }
   });
 
   // 2. Batches: each committed once, with its status; the period counts the distinct ones.

@@ -170,7 +170,7 @@ describe("RoamingAgreements", function () {
       expect(v.terms.permanentRoamingSurchargePerDay).to.equal(10_000n);
       expect(v.terms.sla.minAvailabilityBps).to.equal(9_950n);
       expect(v.terms.ratePlans).to.have.length(6);
-      terms.ratePlans.forEach((p, i) => expectPlan(v.terms.ratePlans[i], p));
+      for (const [i, p] of terms.ratePlans.entries()) expectPlan(v.terms.ratePlans[i], p);
       expect(await agreements.hasActiveAgreement(PLMN.DE, PLMN.US, start)).to.equal(false);
     });
 
@@ -695,7 +695,7 @@ describe("RoamingAgreements", function () {
       expect(terms.sla.maxLatencyMs).to.equal(300n);
       expect(terms.sla.availabilityCreditBps).to.equal(500n);
       expect(terms.ratePlans).to.have.length(expected.ratePlans.length);
-      expected.ratePlans.forEach((p, i) => expectPlan(terms.ratePlans[i], p));
+      for (const [i, p] of expected.ratePlans.entries()) expectPlan(terms.ratePlans[i], p);
     });
 
     it("reverts when no version is in force at the time", async function () {

@@ -6,7 +6,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { deployConsortium, deviceId, meterPolicy, addressesOf, lastMonthOver, PLMN } from "../helpers/fixtures";
 import { makeBatch } from "../helpers/usage";
 import { monthOf } from "../helpers/period";
-import { classTotals } from "../helpers/rating";
+import { classTotals, plan, terms as termsOf } from "../helpers/rating";
 import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
 import { connectRoamLedger } from "../../lib/chain/client";
 import { TxQueue } from "../../lib/chain/txQueue";
@@ -36,33 +36,13 @@ const SMALL_GAS = { gasLimit: 16_000_000 };
 
 /** Terms both ways between `a` and `b` in `token`, in force from `from`: 1,000 per MB, 100 per device. */
 function terms(a: Hex, b: Hex, token: string, from: number) {
-  const plan = (visited: Hex) => ({
-    visited,
-    tariffClass: 1,
-    perMb: 1_000n,
-    perSignallingEvent: 1n,
-    perSms: 10n,
-    perVoiceMinute: 60n,
-    monthlyFeePerDevice: 100n,
-    tiers: [],
-  });
-  return {
+  const rates = { perMb: 1_000n, perSignallingEvent: 1n, perSms: 10n, perVoiceMinute: 60n, monthlyFeePerDevice: 100n };
+  return termsOf([plan(a, 1, rates), plan(b, 1, rates)], {
     settlementToken: token,
-    validFrom: from,
-    validUntil: from + 400 * DAY,
+    validFrom: BigInt(from),
+    validUntil: BigInt(from + 400 * DAY),
     disputeWindow: WINDOW,
-    permanentRoamingDays: 0,
-    permanentRoamingSurchargePerDay: 0n,
-    sla: {
-      maxLatencyMs: 0,
-      minThroughputKbps: 0,
-      minAvailabilityBps: 0,
-      latencyCreditBps: 0,
-      throughputCreditBps: 0,
-      availabilityCreditBps: 0,
-    },
-    ratePlans: [plan(a), plan(b)],
-  };
+  });
 }
 
 /**
