@@ -46,6 +46,7 @@ import { watchChain, type WatchEvent } from "../lib/watch/watch";
 import type { Hex } from "../lib/util/hex";
 import { ROLE_BITS } from "../lib/core/enums";
 import { monthsBefore } from "../test/helpers/period";
+import { PERMANENT_ROAMING_DAYS, writeTermsFile, type TermsFileRates } from "../test/helpers/termsFile";
 import { mined, present } from "./util";
 
 const OUT = path.join(hre.config.paths.root, "out", "demo");
@@ -57,7 +58,7 @@ const SEED = 2026;
 const BATCH_SIZE = 25_000;
 const TOKEN_DECIMALS = 6;
 /** Days in one visited network after which a device is a permanent roamer (the agreements' limit). */
-const ROAMING_DAYS = 20;
+const ROAMING_DAYS = PERMANENT_ROAMING_DAYS;
 const DENY = [
   "none",
   "unknown device",
@@ -119,45 +120,20 @@ function writePolicies(file: string, partners: string[]): void {
   fs.writeFileSync(file, `${JSON.stringify(policies, null, 2)}\n`);
 }
 
-/** A terms file both ways between two carriers, in the format `agreement:propose --terms` takes. */
-function writeTerms(file: string, a: string, b: string, from: number, token: string): void {
-  const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-  // Meters (class 1) send little and pay per MB dearly; drones (class 3) move gigabytes at bulk rates.
-  const rate = (visited: string, tariffClass: number, perMb: string) => ({
-    visited,
-    tariffClass,
-    perMb,
-    perSignallingEvent: "0.0001",
-    perSms: "0.01",
-    perVoiceMinute: "0.02",
-    monthlyFeePerDevice: "0.05",
-    tiers: [
-      { fromMb: 10_000, discountPercent: 10 },
-      { fromMb: 50_000, discountPercent: 25 },
-    ],
-  });
-  const terms = {
-    settlementToken: token,
-    validFrom: iso(from),
-    validUntil: iso(from + 365 * 24 * 3600),
-    disputeWindowDays: 7,
-    permanentRoaming: { days: ROAMING_DAYS, surchargePerDay: "0.02" },
-    sla: {
-      maxLatencyMs: 3000,
-      minThroughputKbps: 100,
-      minAvailabilityPercent: 99.5,
-      latencyCreditPercent: 2,
-      throughputCreditPercent: 1,
-      availabilityCreditPercent: 2,
-    },
-    rates: [
-      [1, "2.00"],
-      [2, "0.50"],
-      [3, "0.002"],
-    ].flatMap(([c, perMb]) => [rate(a, c as number, perMb as string), rate(b, c as number, perMb as string)]),
-  };
-  fs.writeFileSync(file, `${JSON.stringify(terms, null, 2)}\n`);
-}
+/**
+ * The demo's rates: meters (class 1) send little and pay per MB dearly; drones (class 3) move gigabytes at
+ * bulk rates, 10 % off above 10 GB and 25 % above 50 GB.
+ */
+const DEMO_RATES: TermsFileRates = {
+  perMb: ["2.00", "0.50", "0.002"],
+  tiers: [
+    { fromMb: 10_000, discountPercent: 10 },
+    { fromMb: 50_000, discountPercent: 25 },
+  ],
+  surchargePerDay: "0.02",
+  maxLatencyMs: 3000,
+  latencyCreditPercent: 2,
+};
 
 /**
  * The home carrier's own records of the usage: the visited carrier's file with one billable data record
@@ -349,7 +325,7 @@ async function agree(d: Demo, b: Billing): Promise<void> {
   ] as const) {
     const [a, c] = [d.carrier[ka], d.carrier[kb]];
     const file = path.join(OUT, `terms-${a.plmn}-${c.plmn}.json`);
-    writeTerms(file, a.plmn, c.plmn, b.periodStart, d.token);
+    writeTermsFile(file, { a: a.plmn, b: c.plmn, from: b.periodStart, token: d.token, ...DEMO_RATES });
     const p = await proposeAgreement(a.client, a.hex, c.hex, file);
     const acc = await mined(c.client.agreements.accept(a.hex, p.version));
     console.log(

@@ -12,7 +12,6 @@ import {
   placeholderEncryptionKey,
   runTask,
   writeDevicesCsv,
-  writeTermsFile,
   type Deployment,
   type IntegrationNetwork,
   type Member,
@@ -25,6 +24,7 @@ import { acceptAgreement, readAgreement, tokenInfo } from "../../lib/agreements/
 import { readAgreementTerms } from "../../lib/agreements/terms";
 import { formatPeriod } from "../../lib/core/period";
 import { monthsBefore } from "../helpers/period";
+import { writeTermsFile } from "../helpers/termsFile";
 import { readPolicies } from "../../lib/devices/policy";
 import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
 import type { RoamLedgerClient } from "../../lib/chain/client";
@@ -112,13 +112,13 @@ describe("integration: a consortium on a separate node", function () {
     flow.period = lastMonth.period;
     const from = lastMonth.start;
     const deBr = path.join(net.dir, "terms-de-br.json");
-    writeTermsFile(deBr, m.de.plmn, m.br.plmn, from, deployment.token);
+    writeTermsFile(deBr, { a: m.de.plmn, b: m.br.plmn, from, token: deployment.token });
     await runTask(net, ["agreement:propose", "--partner", m.br.plmn, "--terms", deBr, "--from", m.de.from]);
     const accepted = await runTask(net, ["agreement:accept", "--partner", m.de.plmn, "--agreement-version", "1", "--from", m.br.from]);
     expect(accepted.stdout).to.contain("accepted version 1");
 
     const usBr = path.join(net.dir, "terms-us-br.json");
-    writeTermsFile(usBr, m.us.plmn, m.br.plmn, from, deployment.token);
+    writeTermsFile(usBr, { a: m.us.plmn, b: m.br.plmn, from, token: deployment.token });
     // US-BR disputes must come within seconds (the contract allows any window from 1 s; the terms file
     // counts in days): a batch nobody answers then counts as accepted while the test waits.
     const terms = readAgreementTerms(usBr, { self: m.us.plmnHex, partner: m.br.plmnHex, decimals: 6 });
