@@ -562,22 +562,17 @@ async function fundEscrow(c: Consortium): Promise<void> {
 /** Closes both invoices of `period` (DE to BR with `deBr`, BR to DE with `brDe`) and settles them: their amounts and settle's gas. */
 async function closeAndSettle(c: Consortium, period: number, deBr: UsageBatch[], brDe: UsageBatch[]) {
   const amount = async (payer: Hex, payee: Hex) => Number((await c.escrow.invoice(payer, payee, period)).amount);
-  await mined(
-    c.escrow.connect(c.de).closeInvoice(
-      PLMN.DE,
-      PLMN.BR,
-      period,
-      deBr.map((b) => toContractBatch(b)),
-    ),
-  );
-  await mined(
-    c.escrow.connect(c.de).closeInvoice(
-      PLMN.BR,
-      PLMN.DE,
-      period,
-      brDe.map((b) => toContractBatch(b)),
-    ),
-  );
+  const close = (payer: Hex, payee: Hex, batches: UsageBatch[]) =>
+    mined(
+      c.escrow.connect(c.de).closeInvoice(
+        payer,
+        payee,
+        period,
+        batches.map((b) => toContractBatch(b)),
+      ),
+    );
+  await close(PLMN.DE, PLMN.BR, deBr);
+  await close(PLMN.BR, PLMN.DE, brDe);
   const invoices = { deOwesBr: await amount(PLMN.DE, PLMN.BR), brOwesDe: await amount(PLMN.BR, PLMN.DE) };
   const settled = await mined(c.escrow.connect(c.de).settle(PLMN.DE, PLMN.BR, period));
   return { ...invoices, settleGas: Number(settled.gasUsed) };
