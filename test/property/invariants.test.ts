@@ -201,11 +201,11 @@ class Model {
     return this.now < b.submittedAt + WINDOW;
   }
 
-  /** What a step on batch `id` is refused with first unless the ledger holds it open; the batch otherwise. */
-  openBatch(id: string): { batch: BatchModel } | { refused: "UsageLedgerUnknownBatch" | "UsageLedgerBatchNotOpen" } {
+  /** What a step on batch `id` is refused with: first unless the ledger holds the batch open, then what `next` says of it. */
+  refusalOnBatch(id: string, next: (open: BatchModel) => string | undefined): string | undefined {
     const batch = this.batches.get(id);
-    if (!batch) return { refused: "UsageLedgerUnknownBatch" };
-    return batch.status === 1 ? { batch } : { refused: "UsageLedgerBatchNotOpen" };
+    if (!batch) return "UsageLedgerUnknownBatch";
+    return batch.status === 1 ? next(batch) : "UsageLedgerBatchNotOpen";
   }
 
   /** Pays `owed` from debtor's deposit as far as it goes; the rest is a debt. */
@@ -353,17 +353,10 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
     case "reject": {
       const p = w.pool[o.dir][o.n];
       const b = model.batches.get(p.id);
-      const open = model.openBatch(p.id);
-      const expected =
-        "refused" in open
-          ? open.refused
-          : o.k === "accept"
-            ? model.closedTotals[o.dir]
-              ? "UsageLedgerPeriodClosed"
-              : undefined
-            : model.windowOpen(open.batch)
-              ? undefined
-              : "UsageLedgerDisputeWindowOver";
+      const expected = model.refusalOnBatch(p.id, (open) => {
+        if (o.k === "accept") return model.closedTotals[o.dir] ? "UsageLedgerPeriodClosed" : undefined;
+        return model.windowOpen(open) ? undefined : "UsageLedgerDisputeWindowOver";
+      });
       const home = w.signer[DIRS[o.dir].home];
       return {
         expected,
@@ -376,17 +369,11 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
     case "dispute": {
       const p = w.pool[o.dir][o.n];
       const b = model.batches.get(p.id);
-      const open = model.openBatch(p.id);
-      const expected =
-        "refused" in open
-          ? open.refused
-          : !model.windowOpen(open.batch)
-            ? "UsageLedgerDisputeWindowOver"
-            : p.records[o.r].billing !== 0
-              ? "UsageLedgerRecordNotBillable"
-              : open.batch.disputed.has(o.r)
-                ? "UsageLedgerRecordAlreadyDisputed"
-                : undefined;
+      const expected = model.refusalOnBatch(p.id, (open) => {
+        if (!model.windowOpen(open)) return "UsageLedgerDisputeWindowOver";
+        if (p.records[o.r].billing !== 0) return "UsageLedgerRecordNotBillable";
+        return open.disputed.has(o.r) ? "UsageLedgerRecordAlreadyDisputed" : undefined;
+      });
       const dispute = { record: p.records[o.r], proof: merkleProof(p.tree, o.r), reason: 1 };
       return {
         expected,
