@@ -14,13 +14,14 @@ import type {
   UsageLedger,
 } from "../../typechain-types";
 import { parsePlmn } from "../../lib/core/plmn";
+import { ROLE_BITS } from "../../lib/core/enums";
 import type { PolicyStruct } from "../../lib/devices/policy";
 import type { Hex } from "../../lib/util/hex";
 import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
 import { monthOf, monthsBefore, type Month } from "./period";
 
-/** Role bits, as in contracts/types/Roles.sol. */
-export const ROLE = { CARRIER: 1, DEVICE_MAKER: 2, GOVERNOR: 4 } as const;
+/** Role bits (contracts/types/Roles.sol), from the library's one mirror of them. */
+export const ROLE = { CARRIER: ROLE_BITS.carrier, DEVICE_MAKER: ROLE_BITS["device-maker"], GOVERNOR: ROLE_BITS.governor } as const;
 
 /** The consortium every unit test starts from. */
 export const PLMN = {
