@@ -60,7 +60,7 @@ interface AnvilWorld {
 async function deployOnNode(wallets: ReturnType<typeof devWallets>["wallets"], periodStart: number): Promise<AnvilWorld> {
   const [deployer, de, br] = wallets;
   const { addresses } = await deployDeBr({ deployer, de, br }, { de: testEncryptionKey(1), br: testEncryptionKey(3) }, (token) =>
-    simpleTerms(PLMN.DE, PLMN.BR, periodStart, token),
+    simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: periodStart, token }),
   );
   return {
     addresses,
@@ -118,7 +118,7 @@ async function setUp(
 ): Promise<ChainBench> {
   const month = monthOf((await latestBlock(provider)).timestamp);
   const w = await deployOnNode(wallets, month.start);
-  const fleet = await registerFleet(w.de, PLMN.DE, o.devices, { dir: o.dir });
+  const fleet = await registerFleet(w.de, { home: PLMN.DE, count: o.devices, dir: o.dir });
   o.log(`anvil ${node.url}: RoamLedger deployed, ${fleet.devices.length} devices registered, period ${month.period}`);
   const pairKey = pairwiseKey({
     myPrivateKey: testPrivateKey(3),

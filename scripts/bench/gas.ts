@@ -55,9 +55,7 @@ export interface FleetDevice {
  */
 export async function registerFleet(
   client: RoamLedgerClient,
-  home: Hex,
-  count: number,
-  opts: { dir: string; policyNames?: string[]; batchSize?: number; firstMsin?: number },
+  opts: { home: Hex; count: number; dir: string; policyNames?: string[]; batchSize?: number; firstMsin?: number },
 ): Promise<{
   devices: FleetDevice[];
   registrationGas: number;
@@ -70,19 +68,19 @@ export async function registerFleet(
   const all = JSON.parse(fs.readFileSync(POLICIES, "utf8")) as Record<string, unknown>;
   const policiesFile = path.join(opts.dir, `policies-${names.join("-")}.json`);
   fs.writeFileSync(policiesFile, JSON.stringify(Object.fromEntries(names.map((n) => [n, all[n]])), null, 2));
-  const policies = readPolicies(policiesFile, home);
-  const prefix = formatPlmn(home).replace("-", "");
+  const policies = readPolicies(policiesFile, opts.home);
+  const prefix = formatPlmn(opts.home).replace("-", "");
   const msinDigits = 15 - prefix.length;
   const classes = ["nb-iot", "lte-m", "cat-1", "5g"];
   const lines = ["imsi,class,policy"];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < opts.count; i++) {
     const msin = String((opts.firstMsin ?? 1_000) + i).padStart(msinDigits, "0");
     lines.push(`${prefix}${msin},${classes[i % classes.length]},${names[i % names.length]}`);
   }
-  const file = path.join(opts.dir, `devices-${prefix}-${Date.now()}-${count}.csv`);
+  const file = path.join(opts.dir, `devices-${prefix}-${Date.now()}-${opts.count}.csv`);
   fs.writeFileSync(file, `${lines.join("\n")}\n`);
   const imsiKey = randomBytes(32);
-  const deviceLines = await readDevices(file, home, imsiKey, new Set(policies.keys()));
+  const deviceLines = await readDevices(file, opts.home, imsiKey, new Set(policies.keys()));
 
   const provider = client.runner.provider ?? hre.ethers.provider;
   const before = await provider.getBlockNumber();
@@ -95,7 +93,7 @@ export async function registerFleet(
   let policyDefinitionGas = 0;
   for (let b = before + 1; b <= after; b++) policyDefinitionGas += Number(present(await provider.getBlock(b), `block ${b}`).gasUsed);
 
-  const result = await registerDevices(client, deviceLines, ids, { batchSize: opts.batchSize ?? Math.min(count, 2000) });
+  const result = await registerDevices(client, deviceLines, ids, { batchSize: opts.batchSize ?? Math.min(opts.count, 2000) });
   // readDevices accepted only the policies' names.
   const tariffClass = (name: string) => present(policies.get(name), `policy ${name}`).tariffClass;
   const devices = deviceLines.map((d) => ({ deviceId: d.deviceId, imsi: d.imsi, tariffClass: tariffClass(d.policyName) }));
@@ -216,7 +214,7 @@ async function usageWorld(dir: string, fleetSize: number) {
   const c = await deployConsortium();
   await agreeDeBr(c);
   const addresses = await addressesOf(c);
-  const fleet = await registerFleet(connectRoamLedger(addresses, c.de), PLMN.DE, fleetSize, { dir });
+  const fleet = await registerFleet(connectRoamLedger(addresses, c.de), { home: PLMN.DE, count: fleetSize, dir });
   const now = await time.latest();
   const month = monthOf(now);
   return {
@@ -415,7 +413,7 @@ export async function measureDeviceGas(opts: { devices?: number } = {}): Promise
   return isolated("device-gas", async (dir) => {
     const c = await deployConsortium();
     const client = connectRoamLedger(await addressesOf(c), c.de);
-    const fleet = await registerFleet(client, PLMN.DE, count, { dir, batchSize: Math.min(count, 2000) });
+    const fleet = await registerFleet(client, { home: PLMN.DE, count, dir, batchSize: Math.min(count, 2000) });
     for (const d of fleet.devices.slice(0, 3)) {
       if ((await c.devices.getDevice(d.deviceId)).status !== 1n) throw new Error(`device ${d.deviceId} is not active`);
     }
@@ -496,8 +494,8 @@ async function settleWorld(dir: string) {
   const c = await deployConsortium();
   await agreeDeBr(c);
   const addresses = await addressesOf(c);
-  const deFleet = await registerFleet(connectRoamLedger(addresses, c.de), PLMN.DE, 5, { dir, policyNames: ["meter"] });
-  const brFleet = await registerFleet(connectRoamLedger(addresses, c.br), PLMN.BR, 3, { dir, policyNames: ["meter"] });
+  const deFleet = await registerFleet(connectRoamLedger(addresses, c.de), { home: PLMN.DE, count: 5, dir, policyNames: ["meter"] });
+  const brFleet = await registerFleet(connectRoamLedger(addresses, c.br), { home: PLMN.BR, count: 3, dir, policyNames: ["meter"] });
   return {
     c,
     deFleet: deFleet.devices,

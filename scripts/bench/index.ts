@@ -115,12 +115,12 @@ async function benchIngest(args: Args, log: (l: string) => void): Promise<BenchR
       // Side by side: the two variants alternate, so load on the machine hits both alike.
       threaded.push(
         await step(`ingest ${x.t.generated.lines.toLocaleString("en-US")} lines, sealing thread (run ${i + 1}/${args.runs})`, () =>
-          runIngest(x, smallNode, `t${i}`, { ROAMLEDGER_SEAL_THREAD: "1" }, log),
+          runIngest(x, smallNode, { label: `t${i}`, env: { ROAMLEDGER_SEAL_THREAD: "1" }, log }),
         ),
       );
       single.push(
         await step(`ingest, one thread (run ${i + 1}/${args.runs})`, () =>
-          runIngest(x, smallNode, `s${i}`, { ROAMLEDGER_SEAL_THREAD: "0" }, log),
+          runIngest(x, smallNode, { label: `s${i}`, env: { ROAMLEDGER_SEAL_THREAD: "0" }, log }),
         ),
       );
       log(
@@ -137,7 +137,7 @@ async function benchIngest(args: Args, log: (l: string) => void): Promise<BenchR
       node = bigNode;
       const y = await ingestWorld(bigNode, big, step);
       bigRun = await step(`ingest ${y.t.generated.lines.toLocaleString("en-US")} lines (peak memory)`, () =>
-        runIngest(y, bigNode, "big", {}, log, 20 * 60_000),
+        runIngest(y, bigNode, { label: "big", log, timeoutMs: 20 * 60_000 }),
       );
       y.t.cleanup();
     } catch (error) {

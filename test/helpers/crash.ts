@@ -580,10 +580,9 @@ export async function deployDeBr(
  */
 export async function deployRunWorld(
   t: CrashTemplate,
-  url: string,
-  name: string,
-  options: { fleet: boolean; slot?: number },
+  options: { url: string; name: string; fleet: boolean; slot?: number },
 ): Promise<RunWorld> {
+  const { url, name } = options;
   const { provider, wallets } = devWallets(url);
   const from = accountsOf(options.slot ?? 0);
   try {

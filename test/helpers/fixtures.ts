@@ -131,7 +131,7 @@ export const TEST_SLA = {
 } as const;
 
 /** Agreement terms both ways between `a` and `b` (one tariff class each way), valid for a year from `from`. */
-export function simpleTerms(a: string, b: string, from: number, token: string) {
+export function simpleTerms({ a, b, from, token }: { a: string; b: string; from: number; token: string }) {
   const plan = (visited: string) => ({
     visited,
     tariffClass: 1,
@@ -193,7 +193,7 @@ export async function addressesOf(c: Consortium): Promise<RoamLedgerAddresses> {
 /** DE proposes `simpleTerms` to BR from the latest block's time on, and BR accepts version 1. */
 export async function agreeDeBr(c: Consortium): Promise<void> {
   const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
-  await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, now, await c.token.getAddress()));
+  await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: now, token: await c.token.getAddress() }));
   await c.agreements.connect(c.br).accept(PLMN.DE, 1);
 }
 

@@ -282,9 +282,9 @@ export interface Deployment {
 export async function deployWithTask(
   net: IntegrationNetwork,
   members: Record<MemberKey, Member>,
-  keys: Partial<Record<MemberKey, string>> = {},
-  options: { submissionGraceDays?: number } = {},
+  options: { keys?: Partial<Record<MemberKey, string>>; submissionGraceDays?: number } = {},
 ): Promise<Deployment> {
+  const keys = options.keys ?? {};
   const parameters = {
     thresholdBps: 5001,
     proposalLifetimeDays: 7,

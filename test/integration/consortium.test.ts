@@ -74,7 +74,7 @@ describe("integration: a consortium on a separate node", function () {
     await runTask(net, ["keys:init", "--plmn", m.de.plmn], { home: m.de.home });
     m.us.keystore.ensureImsiKey(m.us.plmn);
     // No submission grace: last month's usage can be closed by anyone as soon as its batches are answered.
-    deployment = await deployWithTask(net, m, { br: placeholderEncryptionKey() }, { submissionGraceDays: 0 });
+    deployment = await deployWithTask(net, m, { keys: { br: placeholderEncryptionKey() }, submissionGraceDays: 0 });
     expect(deployment.run.stdout).to.contain(`RoamLedger deployed on ${net.networkName}:`);
 
     const carriers = client("de").carriers;

@@ -190,7 +190,7 @@ describe("edge cases", function () {
       const tokenA = await c.token.getAddress();
       const other = await hre.ethers.deployContract("MintableToken__Mock", ["OTHER"]);
       const tokenB = await other.getAddress();
-      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, start - DAY, tokenA));
+      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: start - DAY, token: tokenA }));
       await c.agreements.connect(c.br).accept(PLMN.DE, 1);
       const domain = ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());
       const batch = makeBatch(PLMN.BR, PLMN.DE, period, {
@@ -202,7 +202,7 @@ describe("edge cases", function () {
         await c.ledger.connect(c.de).acceptBatches([batchId(batch)]);
       }
       await c.escrow.connect(c.de).closeInvoice(PLMN.DE, PLMN.BR, period, withUsage === "first" ? [toContractBatch(batch)] : []);
-      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, start - DAY, tokenB));
+      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: start - DAY, token: tokenB }));
       await c.agreements.connect(c.br).accept(PLMN.DE, 2);
       const back = makeBatch(PLMN.DE, PLMN.BR, period, { recordCount: 1, totals: batch.totals });
       if (withUsage === "second") {
