@@ -16,7 +16,7 @@ import path from "node:path";
 import hre from "hardhat";
 import { ZeroAddress } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { SettlementToken__factory } from "../typechain-types";
+import { SettlementToken__factory, type SettlementToken } from "../typechain-types";
 import RoamLedgerModule from "../ignition/modules/RoamLedger";
 import SettlementTokenModule from "../ignition/modules/SettlementToken";
 import { Keystore } from "../lib/keys/keystore";
@@ -41,12 +41,16 @@ import { ingestUsage, pairWorkDir, type IngestSummary } from "../lib/usage/inges
 import { verifyBatch, type VerifyReport } from "../lib/usage/verify";
 import { pairKeyWith } from "../lib/usage/pair";
 import { FolderStore } from "../lib/usage/store";
-import { formatPeriod, periodBounds } from "../lib/core/period";
+import { formatPeriod } from "../lib/core/period";
 import { watchChain, type WatchEvent } from "../lib/watch/watch";
 import type { Hex } from "../lib/util/hex";
 import { ROLE_BITS } from "../lib/core/enums";
+import { monthsBefore } from "../test/helpers/period";
+import { PERMANENT_ROAMING_DAYS, writeTermsFile, type TermsFileRates } from "../test/helpers/termsFile";
+import { mined, present } from "./util";
 
 const OUT = path.join(hre.config.paths.root, "out", "demo");
+const INVOICES = path.join(OUT, "invoices");
 const POLICIES = path.join(hre.config.paths.root, "test", "fixtures", "policies.json");
 /** Same seed, same devices, same usage, same figures (amounts, rejects, fraud) on every run. */
 const SEED = 2026;
@@ -54,7 +58,7 @@ const SEED = 2026;
 const BATCH_SIZE = 25_000;
 const TOKEN_DECIMALS = 6;
 /** Days in one visited network after which a device is a permanent roamer (the agreements' limit). */
-const ROAMING_DAYS = 20;
+const ROAMING_DAYS = PERMANENT_ROAMING_DAYS;
 const DENY = [
   "none",
   "unknown device",
@@ -116,53 +120,20 @@ function writePolicies(file: string, partners: string[]): void {
   fs.writeFileSync(file, `${JSON.stringify(policies, null, 2)}\n`);
 }
 
-/** A terms file both ways between two carriers, in the format `agreement:propose --terms` takes. */
-function writeTerms(file: string, a: string, b: string, from: number, token: string): void {
-  const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-  // Meters (class 1) send little and pay per MB dearly; drones (class 3) move gigabytes at bulk rates.
-  const rate = (visited: string, tariffClass: number, perMb: string) => ({
-    visited,
-    tariffClass,
-    perMb,
-    perSignallingEvent: "0.0001",
-    perSms: "0.01",
-    perVoiceMinute: "0.02",
-    monthlyFeePerDevice: "0.05",
-    tiers: [
-      { fromMb: 10_000, discountPercent: 10 },
-      { fromMb: 50_000, discountPercent: 25 },
-    ],
-  });
-  const terms = {
-    settlementToken: token,
-    validFrom: iso(from),
-    validUntil: iso(from + 365 * 24 * 3600),
-    disputeWindowDays: 7,
-    permanentRoaming: { days: ROAMING_DAYS, surchargePerDay: "0.02" },
-    sla: {
-      maxLatencyMs: 3000,
-      minThroughputKbps: 100,
-      minAvailabilityPercent: 99.5,
-      latencyCreditPercent: 2,
-      throughputCreditPercent: 1,
-      availabilityCreditPercent: 2,
-    },
-    rates: [
-      [1, "2.00"],
-      [2, "0.50"],
-      [3, "0.002"],
-    ].flatMap(([c, perMb]) => [rate(a, c as number, perMb as string), rate(b, c as number, perMb as string)]),
-  };
-  fs.writeFileSync(file, `${JSON.stringify(terms, null, 2)}\n`);
-}
-
-/** The month before the one `time` (unix seconds) falls in, as yyyymm. */
-function previousMonth(time: number): number {
-  const d = new Date(time * 1000);
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth(); // 0-based: the previous month, 1-based
-  return m === 0 ? (y - 1) * 100 + 12 : y * 100 + m;
-}
+/**
+ * The demo's rates: meters (class 1) send little and pay per MB dearly; drones (class 3) move gigabytes at
+ * bulk rates, 10 % off above 10 GB and 25 % above 50 GB.
+ */
+const DEMO_RATES: TermsFileRates = {
+  perMb: ["2.00", "0.50", "0.002"],
+  tiers: [
+    { fromMb: 10_000, discountPercent: 10 },
+    { fromMb: 50_000, discountPercent: 25 },
+  ],
+  surchargePerDay: "0.02",
+  maxLatencyMs: 3000,
+  latencyCreditPercent: 2,
+};
 
 /**
  * The home carrier's own records of the usage: the visited carrier's file with one billable data record
@@ -182,6 +153,7 @@ function writeOwnRecords(usageFile: string, ownFile: string): string {
       Number(f[col("dataVolumeOutgoing")]) >= 1000
     );
   });
+  if (target < 0) throw new Error(`${usageFile} has no LTE-M data record of 1,000 bytes or more to alter`);
   const fields = lines[target].split(",");
   fields[col("dataVolumeOutgoing")] = String(Number(fields[col("dataVolumeOutgoing")]) - 400);
   lines[target] = fields.join(",");
@@ -201,31 +173,60 @@ function sampleImsis(devicesFile: string): Record<string, string> {
 
 async function gasOf(hashes: string[]): Promise<bigint> {
   let gas = 0n;
-  for (const h of hashes) gas += (await hre.ethers.provider.getTransactionReceipt(h))!.gasUsed;
+  for (const h of hashes) gas += present(await hre.ethers.provider.getTransactionReceipt(h), `the receipt of ${h}`).gasUsed;
   return gas;
 }
 
-async function main() {
-  const started = Date.now();
-  fs.rmSync(OUT, { recursive: true, force: true });
-  fs.mkdirSync(OUT, { recursive: true });
-  const [deployer, deOp, usOp, brOp, makerOp, ukOp] = await hre.ethers.getSigners();
-  const defs = [
-    { key: "de", plmn: "262-01", name: "Telekom Deutschland IoT", country: "Germany", signer: deOp },
-    { key: "us", plmn: "310-410", name: "US Mobile IoT", country: "USA", signer: usOp },
-    { key: "br", plmn: "724-05", name: "Vivo Brasil", country: "Brazil", signer: brOp },
-  ] as const;
-  const keystoreOf = (key: string) => new Keystore(path.join(OUT, "carriers", key));
-  const store = new FolderStore(path.join(OUT, "store"));
+/** The consortium as the demo drives it: the carriers with their own key stores and clients, the shared payload store. */
+interface Demo {
+  deployer: HardhatEthersSigner;
+  makerOp: HardhatEthersSigner;
+  ukOp: HardhatEthersSigner;
+  carrier: Record<CarrierKey, Carrier>;
+  carriers: Carrier[];
+  addresses: RoamLedgerAddresses;
+  settlementToken: SettlementToken;
+  /** The settlement token's address. */
+  token: string;
+  store: FolderStore;
+}
 
-  step("1. Consortium: three carriers and a device maker deploy RoamLedger, each with its own key store");
-  const bootstrapMembers = [
-    ...defs.map((c) => ({
+/** The billed month: the one before the chain's clock, so it is over. */
+interface Billing {
+  period: number;
+  periodStart: number;
+  periodText: string;
+}
+
+interface Generated {
+  visited: Carrier;
+  home: Carrier;
+  g: GenerateSummary;
+}
+
+interface Ingested extends Generated {
+  s: IngestSummary;
+}
+
+const keystoreOf = (key: string) => new Keystore(path.join(OUT, "carriers", key));
+
+const CARRIER_DEFS = [
+  { key: "de", plmn: "262-01", name: "Telekom Deutschland IoT", country: "Germany" },
+  { key: "us", plmn: "310-410", name: "US Mobile IoT", country: "USA" },
+  { key: "br", plmn: "724-05", name: "Vivo Brasil", country: "Brazil" },
+] as const;
+
+// ------------------------------------------------------------------ 1. deploy
+
+/** The bootstrap members: the three carriers (carrier + governor) and the device maker, each with its encryption key. */
+function bootstrapMembers(operators: Record<CarrierKey, HardhatEthersSigner>, makerOp: HardhatEthersSigner) {
+  return [
+    ...CARRIER_DEFS.map((c) => ({
       plmn: parsePlmn(c.plmn),
       roles: ROLE_BITS.carrier | ROLE_BITS.governor,
       name: c.name,
       encryptionKey: keystoreOf(c.key).ensureEncryptionKey(c.plmn).publicKey,
-      operators: [c.signer.address],
+      operators: [operators[c.key].address],
     })),
     {
       plmn: parsePlmn("999-01"),
@@ -235,9 +236,18 @@ async function main() {
       operators: [makerOp.address],
     },
   ];
+}
+
+/** RoamLedger and the settlement token through their Ignition modules. */
+async function deployContracts(deployer: HardhatEthersSigner, members: ReturnType<typeof bootstrapMembers>) {
   const deployed = await hre.ignition.deploy(RoamLedgerModule, {
     parameters: {
-      CarrierRegistry: { bootstrapMembers, thresholdBps: 5001, proposalLifetime: 7 * 24 * 3600, infraAccounts: [deployer.address] },
+      CarrierRegistry: {
+        bootstrapMembers: members,
+        thresholdBps: 5001,
+        proposalLifetime: 7 * 24 * 3600,
+        infraAccounts: [deployer.address],
+      },
     },
     displayUi: false,
   });
@@ -250,54 +260,76 @@ async function main() {
     usageLedger: await deployed.usageLedger.getAddress(),
     settlementEscrow: await deployed.settlementEscrow.getAddress(),
   };
-  const as = (signer: HardhatEthersSigner): RoamLedgerClient => connectRoamLedger(addresses, signer);
-  const C = {} as Record<CarrierKey, Carrier>;
-  for (const d of defs) {
-    C[d.key] = { ...d, hex: parsePlmn(d.plmn), keystore: keystoreOf(d.key), client: as(d.signer) };
-    C[d.key].keystore.ensureImsiKey(d.plmn);
+  return { addresses, settlementToken };
+}
+
+async function deploy(): Promise<Demo> {
+  const [deployer, deOp, usOp, brOp, makerOp, ukOp] = await hre.ethers.getSigners();
+  const operators: Record<CarrierKey, HardhatEthersSigner> = { de: deOp, us: usOp, br: brOp };
+  const store = new FolderStore(path.join(OUT, "store"));
+
+  step("1. Consortium: three carriers and a device maker deploy RoamLedger, each with its own key store");
+  const { addresses, settlementToken } = await deployContracts(deployer, bootstrapMembers(operators, makerOp));
+  const carrier = {} as Record<CarrierKey, Carrier>;
+  for (const d of CARRIER_DEFS) {
+    const signer = operators[d.key];
+    carrier[d.key] = { ...d, signer, hex: parsePlmn(d.plmn), keystore: keystoreOf(d.key), client: connectRoamLedger(addresses, signer) };
+    carrier[d.key].keystore.ensureImsiKey(d.plmn);
   }
-  const carriers = Object.values(C);
+  const carriers = Object.values(carrier);
   for (const c of carriers)
     console.log(`   ${c.plmn.padEnd(8)} ${c.name} (${c.country}), carrier + governor, keys in ${rel(c.keystore.root)}/`);
   console.log(`   999-01   Acme Smart Meters, device maker`);
-  console.log(
-    `   UsageLedger ${addresses.usageLedger}, SettlementEscrow ${addresses.settlementEscrow}, token RLST ${await settlementToken.getAddress()}`,
-  );
+  const token = await settlementToken.getAddress();
+  console.log(`   UsageLedger ${addresses.usageLedger}, SettlementEscrow ${addresses.settlementEscrow}, token RLST ${token}`);
+  return { deployer, makerOp, ukOp, carrier, carriers, addresses, settlementToken, token, store };
+}
 
+// ------------------------------------------------------------------ 2. admit
+
+async function admit(d: Demo): Promise<void> {
+  const { de, us } = d.carrier;
   step("2. Governance: DE proposes to admit a UK carrier, US approves (quorum 2 of 3)");
   const ukKey = keystoreOf("uk").ensureEncryptionKey("234-15").publicKey;
-  await (
-    await C.de.client.carriers.proposeAdmission({
+  await mined(
+    de.client.carriers.proposeAdmission({
       plmn: parsePlmn("234-15"),
       roles: ROLE_BITS.carrier,
       name: "Vodafone UK IoT",
       encryptionKey: ukKey,
-      operators: [ukOp.address],
-    })
-  ).wait();
-  const vote = await (await C.us.client.carriers.approve(1)).wait();
-  console.log(`   234-15 admitted: ${await C.de.client.carriers.isActive(parsePlmn("234-15"))} (vote gas ${n(vote!.gasUsed)})`);
-  console.log(
-    `   Besu permissioning: transactionAllowed(UK operator) = ${await C.de.client.carriers.transactionAllowed(ukOp.address, ukOp.address, 0, 0, 0, "0x")}, stranger = ${await C.de.client.carriers.transactionAllowed("0x000000000000000000000000000000000000dEaD", ukOp.address, 0, 0, 0, "0x")}`,
+      operators: [d.ukOp.address],
+    }),
   );
+  const vote = await mined(us.client.carriers.approve(1));
+  console.log(`   234-15 admitted: ${await de.client.carriers.isActive(parsePlmn("234-15"))} (vote gas ${n(vote.gasUsed)})`);
+  const allowed = (from: string) => de.client.carriers.transactionAllowed(from, d.ukOp.address, 0, 0, 0, "0x");
+  console.log(
+    `   Besu permissioning: transactionAllowed(UK operator) = ${await allowed(d.ukOp.address)}, stranger = ${await allowed("0x000000000000000000000000000000000000dEaD")}`,
+  );
+}
 
-  const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
-  const period = previousMonth(now);
-  const [periodStart] = periodBounds(period);
-  const periodText = formatPeriod(period);
-  const token = await settlementToken.getAddress();
+/** Last month by the chain's clock: over, so every batch can be answered and the invoices closed. */
+async function lastMonth(): Promise<Billing> {
+  const latest = present(await hre.ethers.provider.getBlock("latest"), "the latest block");
+  const { period, start } = monthsBefore(latest.timestamp);
+  return { period, periodStart: start, periodText: formatPeriod(period) };
+}
 
-  step(`3. Roaming agreements in force from ${periodText}: DE-BR and US-BR, rates per tariff class in both directions`);
-  for (const [a, b] of [
+// ------------------------------------------------------------------ 3. agree
+
+async function agree(d: Demo, b: Billing): Promise<void> {
+  step(`3. Roaming agreements in force from ${b.periodText}: DE-BR and US-BR, rates per tariff class in both directions`);
+  for (const [ka, kb] of [
     ["de", "br"],
     ["us", "br"],
   ] as const) {
-    const file = path.join(OUT, `terms-${C[a].plmn}-${C[b].plmn}.json`);
-    writeTerms(file, C[a].plmn, C[b].plmn, periodStart, token);
-    const p = await proposeAgreement(C[a].client, { self: C[a].hex, partner: C[b].hex, file });
-    const acc = await (await C[b].client.agreements.accept(C[a].hex, p.version)).wait();
+    const [a, c] = [d.carrier[ka], d.carrier[kb]];
+    const file = path.join(OUT, `terms-${a.plmn}-${c.plmn}.json`);
+    writeTermsFile(file, { a: a.plmn, b: c.plmn, from: b.periodStart, token: d.token, ...DEMO_RATES });
+    const p = await proposeAgreement(a.client, { self: a.hex, partner: c.hex, file });
+    const acc = await mined(c.client.agreements.accept(a.hex, p.version));
     console.log(
-      `   ${C[a].plmn} <-> ${C[b].plmn}: proposed by ${C[a].plmn}, accepted by ${C[b].plmn} (gas ${n(acc!.gasUsed)}): ${p.terms.ratePlans.length} rate plans, valid from ${new Date(periodStart * 1000).toISOString().slice(0, 10)}`,
+      `   ${a.plmn} <-> ${c.plmn}: proposed by ${a.plmn}, accepted by ${c.plmn} (gas ${n(acc.gasUsed)}): ${p.terms.ratePlans.length} rate plans, valid from ${new Date(b.periodStart * 1000).toISOString().slice(0, 10)}`,
     );
   }
   console.log(
@@ -306,16 +338,19 @@ async function main() {
   console.log(
     `   signalling 0.0001, 0.05 per active device; permanent roamers after ${ROAMING_DAYS} days, 0.02 per day; SLA latency 3 s, throughput 100 kbps; disputes within 7 days`,
   );
+}
 
-  step(`4. A month of roaming (${periodText}), generated (seed ${SEED}): device lists and the visited carriers' usage files`);
-  const generated: { visited: Carrier; home: Carrier; g: GenerateSummary }[] = [];
-  for (const [i, t] of TRAFFIC.entries()) {
-    const visited = C[t.visited];
-    const home = C[t.home];
+// ------------------------------------------------------------------ 4. generate
+
+function generate(d: Demo, b: Billing): Generated[] {
+  step(`4. A month of roaming (${b.periodText}), generated (seed ${SEED}): device lists and the visited carriers' usage files`);
+  const generated = TRAFFIC.map((t, i) => {
+    const visited = d.carrier[t.visited];
+    const home = d.carrier[t.home];
     const g = generateUsage({
       home: home.hex,
       visited: visited.hex,
-      period,
+      period: b.period,
       devices: t.devices,
       seed: SEED + i,
       imsiPrefix: t.imsiPrefix,
@@ -323,165 +358,218 @@ async function main() {
       usageOut: path.join(OUT, "usage", `${visited.plmn}-bills-${home.plmn}.csv`),
       devicesOut: path.join(OUT, "devices", `${home.plmn}-in-${visited.plmn}.csv`),
     });
-    generated.push({ visited, home, g });
     const malformed = Object.values(g.malformed).reduce((s, l) => s + l.length, 0);
     console.log(
       `   ${visited.plmn} serves ${n(g.devices).padStart(5)} devices of ${home.plmn.padEnd(7)}: ${n(g.records).padStart(7)} records ` +
         `(${n(g.recordsByService.data)} data, ${n(g.recordsByService.signalling)} signalling, ${n(g.recordsByService.sms)} SMS, ${n(g.recordsByService.voice)} voice), ` +
         `${count(malformed, "malformed line")}, ${count(g.outOfPolicy.length, "stolen SIM")}, ${count(g.permanentRoamers.length, "device")} there all month`,
     );
-  }
-  const totalRecords = generated.reduce((s, x) => s + x.g.records, 0);
-  console.log(`   ${n(totalRecords)} records in all, in ${rel(path.join(OUT, "usage"))}/`);
+    return { visited, home, g };
+  });
+  console.log(`   ${n(totalRecords(generated))} records in all, in ${rel(path.join(OUT, "usage"))}/`);
+  return generated;
+}
 
+const totalRecords = (generated: readonly Generated[]) => generated.reduce((s, x) => s + x.g.records, 0);
+
+// ------------------------------------------------------------------ 5. register
+
+/** One generated fleet registered by its home carrier, with a progress bar on a terminal. */
+async function registerFleet(home: Carrier, g: GenerateSummary, policies: ReturnType<typeof readPolicies>) {
+  const devices = await readDevices(g.devicesFile, {
+    home: home.hex,
+    imsiKey: home.keystore.imsiKey(home.plmn),
+    policyNames: new Set(policies.keys()),
+  });
+  const { ids } = await ensurePolicies(
+    home.client,
+    policies,
+    devices.map((x) => x.policyName),
+  );
+  let progress: Progress | undefined;
+  const r = await registerDevices(home.client, devices, {
+    policyIds: ids,
+    batchSize: 500,
+    onProgress: (done, total) => {
+      progress ??= new Progress({ label: `   ${home.plmn} registering`, total, unit: "devices", enabled: PROGRESS });
+      progress.update(done);
+    },
+  });
+  progress?.done();
+  const byPolicy = Object.entries(g.devicesByPolicy)
+    .map(([p, k]) => `${n(k)} ${p}s`)
+    .join(", ");
+  console.log(
+    `   ${home.plmn.padEnd(7)} ${n(r.registered).padStart(5)} devices (${byPolicy}) in ${count(r.transactions, "transaction")}, ${n(Math.round(Number(r.gasUsed) / r.registered))} gas each`,
+  );
+  return r;
+}
+
+async function register(d: Demo, generated: readonly Generated[]): Promise<{ devices: number; gas: bigint }> {
   step("5. Devices: each home carrier registers its fleet, each device with its own policy contract");
-  let totalGas = 0n;
-  let totalDevices = 0;
-  for (const home of carriers) {
-    const partners = home.key === "br" ? [C.de.plmn, C.us.plmn] : [C.br.plmn];
+  const { de, us, br } = d.carrier;
+  let gas = 0n;
+  let devices = 0;
+  for (const home of d.carriers) {
+    const partners = home.key === "br" ? [de.plmn, us.plmn] : [br.plmn];
     const policiesFile = path.join(OUT, "devices", `policies-${home.plmn}.json`);
     writePolicies(policiesFile, partners);
     const policies = readPolicies(policiesFile, home.hex);
     for (const { g } of generated.filter((x) => x.home === home)) {
-      const devices = await readDevices(g.devicesFile, {
-        home: home.hex,
-        imsiKey: home.keystore.imsiKey(home.plmn),
-        policyNames: new Set(policies.keys()),
-      });
-      const { ids } = await ensurePolicies(
-        home.client,
-        policies,
-        devices.map((d) => d.policyName),
-      );
-      let progress: Progress | undefined;
-      const r = await registerDevices(home.client, devices, {
-        policyIds: ids,
-        batchSize: 500,
-        onProgress: (done, total) => {
-          progress ??= new Progress({ label: `   ${home.plmn} registering`, total, unit: "devices", enabled: PROGRESS });
-          progress.update(done);
-        },
-      });
-      progress?.done();
-      totalGas += r.gasUsed;
-      totalDevices += r.registered;
-      const byPolicy = Object.entries(g.devicesByPolicy)
-        .map(([p, k]) => `${n(k)} ${p}s`)
-        .join(", ");
-      console.log(
-        `   ${home.plmn.padEnd(7)} ${n(r.registered).padStart(5)} devices (${byPolicy}) in ${count(r.transactions, "transaction")}, ${n(Math.round(Number(r.gasUsed) / r.registered))} gas each`,
-      );
+      const r = await registerFleet(home, g, policies);
+      gas += r.gasUsed;
+      devices += r.registered;
     }
   }
-  console.log(
-    `   ${n(totalDevices)} devices, ${n(Math.round(Number(totalGas) / totalDevices))} gas per device on average (target: at most 100k)`,
-  );
+  console.log(`   ${n(devices)} devices, ${n(Math.round(Number(gas) / devices))} gas per device on average (target: at most 100k)`);
+  return { devices, gas };
+}
 
+// ------------------------------------------------------------------ 6. share keys
+
+async function shareKeys(d: Demo): Promise<void> {
   step("6. Key sharing: each home carrier seals its IMSI key to its partner's registered key; the partner opens it");
-  for (const [home, partner] of [
+  for (const [kh, kp] of [
     ["de", "br"],
     ["us", "br"],
     ["br", "de"],
     ["br", "us"],
   ] as const) {
-    const { fingerprint } = await shareImsiKey(C[home].client, { keystore: C[home].keystore, home: C[home].hex, partner: C[partner].hex });
-    await receiveImsiKey(C[partner].client, { keystore: C[partner].keystore, self: C[partner].hex, home: C[home].hex });
+    const [home, partner] = [d.carrier[kh], d.carrier[kp]];
+    const { fingerprint } = await shareImsiKey(home.client, { keystore: home.keystore, home: home.hex, partner: partner.hex });
+    await receiveImsiKey(partner.client, { keystore: partner.keystore, self: partner.hex, home: home.hex });
     console.log(
-      `   ${C[home].plmn.padEnd(7)} -> ${C[partner].plmn.padEnd(7)} envelope on-chain, opened into ${rel(C[partner].keystore.partnerImsiKeyPath(C[partner].plmn, C[home].plmn))} (fingerprint ${fingerprint})`,
+      `   ${home.plmn.padEnd(7)} -> ${partner.plmn.padEnd(7)} envelope on-chain, opened into ${rel(partner.keystore.partnerImsiKeyPath(partner.plmn, home.plmn))} (fingerprint ${fingerprint})`,
     );
   }
+}
 
+// ------------------------------------------------------------------ 7. a device attaches
+
+/** What a German device's policy contract decides for `service` in `visited` (Brazil by default): one eth_call. */
+async function decide(d: Demo, imsi: string, service: number, visited = d.carrier.br.hex) {
+  const { br, de } = d.carrier;
+  const deriveDe = createDeviceIdDeriver(br.keystore.partnerImsiKey(br.plmn, de.plmn));
+  const policy = br.client.policyAt(await br.client.devices.predictPolicyAddress(deriveDe(imsi)));
+  const [decision] = await policy.decide(visited, service);
+  return decision;
+}
+
+const verdict = (x: { serve: boolean; reason: bigint }) => (x.serve ? "serve" : `refuse (${DENY[Number(x.reason)]})`);
+
+async function attach(d: Demo, generated: readonly Generated[]): Promise<void> {
   step("7. A German device attaches in Brazil: one eth_call to its policy contract decides");
   const deFleet = sampleImsis(generated[0].g.devicesFile);
-  const deriveDe = createDeviceIdDeriver(C.br.keystore.partnerImsiKey(C.br.plmn, C.de.plmn));
-  const decide = async (imsi: string, service: number, visited = C.br.hex) => {
-    const policy = C.br.client.policyAt(await C.br.client.devices.predictPolicyAddress(deriveDe(imsi)));
-    const [d] = await policy.decide(visited, service);
-    return d;
-  };
   for (const s of [
     { imsi: deFleet.meter, what: "meter asks for data", service: 0 },
     { imsi: deFleet.meter, what: "meter SIM places a voice call", service: 2 },
     { imsi: deFleet.drone, what: "drone asks for data", service: 0 },
   ]) {
-    const d = await decide(s.imsi, s.service);
+    const x = await decide(d, s.imsi, s.service);
     console.log(
-      `   ${s.what.padEnd(30)} -> ${d.serve ? "serve" : `refuse (${DENY[Number(d.reason)]})`}, ` +
-        `${d.steerable ? "steerable" : "never steer"}, ${d.homeRouted ? "home-routed" : "local breakout"}, tariff class ${d.tariffClass}`,
+      `   ${s.what.padEnd(30)} -> ${verdict(x)}, ` +
+        `${x.steerable ? "steerable" : "never steer"}, ${x.homeRouted ? "home-routed" : "local breakout"}, tariff class ${x.tariffClass}`,
     );
   }
+}
 
+// ------------------------------------------------------------------ 8. ingest
+
+/** The visited carrier ingests its usage file of the home carrier's devices. */
+async function ingestPair(d: Demo, b: Billing, { visited, home, g }: Generated, chainId: bigint): Promise<IngestSummary> {
+  return ingestUsage({
+    file: g.usageFile,
+    home: home.hex,
+    visited: visited.hex,
+    period: b.period,
+    client: visited.client,
+    signer: visited.signer,
+    chainId,
+    imsiKey: visited.keystore.partnerImsiKey(visited.plmn, home.plmn),
+    pairKey: await pairKeyWith(visited.client, { keystore: visited.keystore, self: visited.hex, partner: home.hex }),
+    workDir: pairWorkDir(visited.keystore.root, visited.hex, home.hex),
+    store: d.store,
+    batchSize: BATCH_SIZE,
+    progress: PROGRESS ? cliProgress : undefined,
+  });
+}
+
+/** The generator's devices there all month that the ingest reported on-chain as permanent roamers. */
+async function allMonthCaught({ visited, home, g }: Generated): Promise<number> {
+  const derive = createDeviceIdDeriver(visited.keystore.partnerImsiKey(visited.plmn, home.plmn));
+  let caught = 0;
+  for (const imsi of g.permanentRoamers)
+    if ((await visited.client.ledger.permanentRoaming(derive(imsi), visited.hex)).reportedAt > 0n) caught++;
+  return caught;
+}
+
+async function printIngest(x: Ingested): Promise<void> {
+  const { visited, home, g, s } = x;
+  const rejects = Object.entries(s.rejectsByCode)
+    .map(([code, k]) => `${code} ${k}`)
+    .join(", ");
+  const notBillable = Object.entries(s.notBillableByReason)
+    .map(([r, k]) => `${r} ${n(k)}`)
+    .join(", ");
+  const gas = s.batches.reduce((sum, batch) => sum + BigInt(batch.gasUsed ?? 0), 0n);
+  console.log(
+    `   ${visited.plmn} bills ${home.plmn}: ${n(s.lines)} lines -> ${n(s.accepted)} records committed, ${n(s.rejected)} rejected (${rejects || "none"})`,
+  );
+  console.log(
+    `      billable ${n(s.billable)}, not billable ${n(s.accepted - s.billable)}${notBillable ? ` (${notBillable})` : ""}; ${n(s.recordsPerSec)} records/s`,
+  );
+  const caught = await allMonthCaught(x);
+  console.log(
+    `      fraud: ${count(s.flaggedDevices, "device")} flagged on-chain as the file was read (the generator planted ${count(g.outOfPolicy.length, "stolen SIM")})`,
+  );
+  console.log(
+    `      permanent roamers: ${count(s.permanentRoamers, "device")} stayed over ${ROAMING_DAYS} days, reported on-chain (${caught} of the ${g.permanentRoamers.length} there the whole month among them)`,
+  );
+  console.log(
+    `      ${count(s.batches.length, "batch", "batches")}, submitBatch gas ${s.batches.map((batch) => n(Number(batch.gasUsed))).join(" / ")}: ` +
+      `${(Number(gas) / s.accepted).toFixed(2)} gas per record`,
+  );
+}
+
+async function ingest(d: Demo, b: Billing, generated: readonly Generated[]): Promise<Ingested[]> {
   step(
-    `8. Usage: each visited carrier ingests its file for ${periodText} (validate, check policies, flag fraud, commit batches of ${n(BATCH_SIZE)})`,
+    `8. Usage: each visited carrier ingests its file for ${b.periodText} (validate, check policies, flag fraud, commit batches of ${n(BATCH_SIZE)})`,
   );
   const { chainId } = await hre.ethers.provider.getNetwork();
-  const ingestFrom = await hre.ethers.provider.getBlockNumber();
-  const ingested: { visited: Carrier; home: Carrier; g: GenerateSummary; s: IngestSummary }[] = [];
-  for (const { visited, home, g } of generated) {
-    const s = await ingestUsage({
-      file: g.usageFile,
-      home: home.hex,
-      visited: visited.hex,
-      period,
-      client: visited.client,
-      signer: visited.signer,
-      chainId,
-      imsiKey: visited.keystore.partnerImsiKey(visited.plmn, home.plmn),
-      pairKey: await pairKeyWith(visited.client, { keystore: visited.keystore, self: visited.hex, partner: home.hex }),
-      workDir: pairWorkDir(visited.keystore.root, visited.hex, home.hex),
-      store,
-      batchSize: BATCH_SIZE,
-      progress: PROGRESS ? cliProgress : undefined,
-    });
-    ingested.push({ visited, home, g, s });
-    const rejects = Object.entries(s.rejectsByCode)
-      .map(([code, k]) => `${code} ${k}`)
-      .join(", ");
-    const notBillable = Object.entries(s.notBillableByReason)
-      .map(([r, k]) => `${r} ${n(k)}`)
-      .join(", ");
-    const gas = s.batches.reduce((sum, b) => sum + BigInt(b.gasUsed ?? 0), 0n);
-    console.log(
-      `   ${visited.plmn} bills ${home.plmn}: ${n(s.lines)} lines -> ${n(s.accepted)} records committed, ${n(s.rejected)} rejected (${rejects || "none"})`,
-    );
-    console.log(
-      `      billable ${n(s.billable)}, not billable ${n(s.accepted - s.billable)}${notBillable ? ` (${notBillable})` : ""}; ${n(s.recordsPerSec)} records/s`,
-    );
-    const derive = createDeviceIdDeriver(visited.keystore.partnerImsiKey(visited.plmn, home.plmn));
-    let allMonthCaught = 0;
-    for (const imsi of g.permanentRoamers)
-      if ((await visited.client.ledger.permanentRoaming(derive(imsi), visited.hex)).reportedAt > 0n) allMonthCaught++;
-    console.log(
-      `      fraud: ${count(s.flaggedDevices, "device")} flagged on-chain as the file was read (the generator planted ${count(g.outOfPolicy.length, "stolen SIM")})`,
-    );
-    console.log(
-      `      permanent roamers: ${count(s.permanentRoamers, "device")} stayed over ${ROAMING_DAYS} days, reported on-chain (${allMonthCaught} of the ${g.permanentRoamers.length} there the whole month among them)`,
-    );
-    console.log(
-      `      ${count(s.batches.length, "batch", "batches")}, submitBatch gas ${s.batches.map((b) => n(Number(b.gasUsed))).join(" / ")}: ` +
-        `${(Number(gas) / s.accepted).toFixed(2)} gas per record`,
-    );
+  const ingested: Ingested[] = [];
+  for (const x of generated) {
+    const done = { ...x, s: await ingestPair(d, b, x, chainId) };
+    ingested.push(done);
+    await printIngest(done);
   }
+  return ingested;
+}
 
+// ------------------------------------------------------------------ 9. watch
+
+/** What `watch --once` shows `self` (as home carrier, or as device maker) from block `fromBlock` on. */
+async function watched(d: Demo, self: Hex, fromBlock: number, maker = false): Promise<WatchEvent[]> {
+  const events: WatchEvent[] = [];
+  await watchChain({
+    client: d.carrier.de.client,
+    provider: hre.ethers.provider,
+    self,
+    maker,
+    fromBlock,
+    once: true,
+    onEvent: (e) => events.push(e),
+  });
+  return events;
+}
+
+const kindCount = (events: readonly WatchEvent[], kind: WatchEvent["kind"]) => events.filter((e) => e.kind === kind).length;
+
+async function watchAlerts(d: Demo, ingested: readonly Ingested[], ingestFrom: number): Promise<void> {
   step("9. Alerts: what each carrier's watcher (eth_getLogs, `watch --once`) shows since the ingest began");
-  const watched = async (self: Hex, maker = false) => {
-    const events: WatchEvent[] = [];
-    await watchChain({
-      client: C.de.client,
-      provider: hre.ethers.provider,
-      self,
-      maker,
-      fromBlock: ingestFrom + 1,
-      once: true,
-      onEvent: (e) => events.push(e),
-    });
-    return events;
-  };
-  for (const home of carriers) {
-    const events = (await watched(home.hex)).filter((e) => e.as === "home");
-    const count = (kind: WatchEvent["kind"]) => events.filter((e) => e.kind === kind).length;
+  for (const home of d.carriers) {
+    const events = (await watched(d, home.hex, ingestFrom + 1)).filter((e) => e.as === "home");
     console.log(
-      `   ${home.plmn} (home): ${count("fraud-flag")} fraud alerts, ${count("permanent-roamer")} permanent roamers, ${count("batch-submitted")} batches billed to it`,
+      `   ${home.plmn} (home): ${kindCount(events, "fraud-flag")} fraud alerts, ${kindCount(events, "permanent-roamer")} permanent roamers, ${kindCount(events, "batch-submitted")} batches billed to it`,
     );
     for (const e of [
       ...events.filter((x) => x.kind === "fraud-flag").slice(0, 2),
@@ -490,104 +578,132 @@ async function main() {
       console.log(`      [block ${e.block}] ${e.text}`);
     }
   }
-  const makerEvents = (await watched(parsePlmn("999-01"), true)).filter((e) => e.as === "maker");
+  const makerEvents = (await watched(d, parsePlmn("999-01"), ingestFrom + 1, true)).filter((e) => e.as === "maker");
   console.log(
-    `   999-01 (maker of DE's fleet): ${makerEvents.filter((e) => e.kind === "fraud-flag").length} fraud alerts, ${makerEvents.filter((e) => e.kind === "permanent-roamer").length} permanent roamers among its devices`,
+    `   999-01 (maker of DE's fleet): ${kindCount(makerEvents, "fraud-flag")} fraud alerts, ${kindCount(makerEvents, "permanent-roamer")} permanent roamers among its devices`,
   );
   const stolen = ingested[0].g.outOfPolicy[0];
-  const after = await decide(stolen.imsi, 0);
-  const inUs = await decide(stolen.imsi, 0, C.us.hex);
+  const after = await decide(d, stolen.imsi, 0);
+  const inUs = await decide(d, stolen.imsi, 0, d.carrier.us.hex);
   console.log(
-    `   a flagged DE meter (${stolen.kind}) asks for data: Brazil gets ${after.serve ? "serve" : `refuse (${DENY[Number(after.reason)]})`}, any other network too: ${inUs.serve ? "serve" : `refuse (${DENY[Number(inUs.reason)]})`}`,
+    `   a flagged DE meter (${stolen.kind}) asks for data: Brazil gets ${verdict(after)}, any other network too: ${verdict(inUs)}`,
   );
+}
 
-  step("10. Verification: each home carrier decrypts the batches, recomputes roots and totals, accepts or disputes");
-  const verified: { home: Carrier; visited: Carrier; reports: VerifyReport[]; gas: bigint }[] = [];
-  const ownFile = path.join(OUT, "usage", `${C.de.plmn}-own-records-in-${C.br.plmn}.csv`);
-  const alteredId = writeOwnRecords(ingested[0].g.usageFile, ownFile);
-  for (const { visited, home, s } of ingested) {
-    const own = home === C.de && visited === C.br ? ownFile : undefined;
-    const reports: VerifyReport[] = [];
-    for (const b of s.batches) {
-      reports.push(
-        await verifyBatch({
-          batchId: b.id,
-          client: home.client,
-          self: home.hex,
-          pairKeyFor: (v) => pairKeyWith(home.client, { keystore: home.keystore, self: home.hex, partner: v }),
-          store,
-          imsiKey: home.keystore.imsiKey(home.plmn),
-          ownFile: own,
-        }),
+// ------------------------------------------------------------------ 10. verify and dispute
+
+/** The home carrier checks each batch its partner billed, against its own records when it has them. */
+async function verifyPair(d: Demo, { visited, home, s }: Ingested, ownFile?: string): Promise<void> {
+  const reports: VerifyReport[] = [];
+  for (const batch of s.batches) {
+    reports.push(
+      await verifyBatch({
+        batchId: batch.id,
+        client: home.client,
+        self: home.hex,
+        pairKeyFor: (v) => pairKeyWith(home.client, { keystore: home.keystore, self: home.hex, partner: v }),
+        store: d.store,
+        imsiKey: home.keystore.imsiKey(home.plmn),
+        ownFile,
+      }),
+    );
+  }
+  const gas = await gasOf(reports.flatMap((r) => r.txHashes));
+  const disputed = reports.flatMap((r) => r.disputed);
+  const ok = reports.filter((r) => r.payload === "ok").length;
+  console.log(
+    `   ${home.plmn} checks ${visited.plmn}'s ${count(reports.length, "batch", "batches")} (${n(reports.reduce((x, r) => x + r.recordCount, 0))} records): ${ok} decrypt and match their roots and totals` +
+      `${ownFile ? `, compared with its own ${n(reports[0].compared?.ownRecords ?? 0)} records` : ""}; ${disputed.length} disputed, all accepted (gas ${n(gas)})`,
+  );
+  for (const r of reports.filter((x) => x.disputed.length > 0)) {
+    const disputeGas = await gasOf(r.txHashes.slice(0, -1));
+    for (const dispute of r.disputed)
+      console.log(
+        `      DISPUTE ${dispute.recordId}: ${dispute.reason}, ${dispute.detail}; sent with its Merkle proof (gas ${n(disputeGas)})`,
       );
-    }
-    const gas = await gasOf(reports.flatMap((r) => r.txHashes));
-    verified.push({ home, visited, reports, gas });
-    const disputed = reports.flatMap((r) => r.disputed);
-    const ok = reports.filter((r) => r.payload === "ok").length;
-    console.log(
-      `   ${home.plmn} checks ${visited.plmn}'s ${count(reports.length, "batch", "batches")} (${n(reports.reduce((x, r) => x + r.recordCount, 0))} records): ${ok} decrypt and match their roots and totals` +
-        `${own ? `, compared with its own ${n(reports[0].compared?.ownRecords ?? 0)} records` : ""}; ${disputed.length} disputed, all accepted (gas ${n(gas)})`,
-    );
-    for (const r of reports.filter((x) => x.disputed.length > 0)) {
-      const disputeGas = await gasOf(r.txHashes.slice(0, -1));
-      for (const d of r.disputed)
-        console.log(`      DISPUTE ${d.recordId}: ${d.reason}, ${d.detail}; sent with its Merkle proof (gas ${n(disputeGas)})`);
-    }
   }
+}
+
+async function verify(d: Demo, ingested: readonly Ingested[]): Promise<void> {
+  step("10. Verification: each home carrier decrypts the batches, recomputes roots and totals, accepts or disputes");
+  const { de, br } = d.carrier;
+  const ownFile = path.join(OUT, "usage", `${de.plmn}-own-records-in-${br.plmn}.csv`);
+  const alteredId = writeOwnRecords(ingested[0].g.usageFile, ownFile);
+  for (const x of ingested) await verifyPair(d, x, x.home === de && x.visited === br ? ownFile : undefined);
   console.log(`   (DE's own records, ${rel(ownFile)}, count record ${alteredId} 400 bytes lower)`);
+}
 
+// ------------------------------------------------------------------ 11. fund the escrow
+
+async function fund(d: Demo): Promise<void> {
   step("11. Escrow: the token issuer funds the carriers; each deposits into the escrow (approval included)");
-  const rlst = await tokenInfo(token, deployer);
+  const rlst = await tokenInfo(d.token, d.deployer);
   const deposit = 5_000n * 10n ** BigInt(rlst.decimals);
-  for (const c of carriers) {
-    await (await settlementToken.mint(c.signer.address, deposit)).wait();
-    const d = await depositToEscrow(c.client, { member: c.hex, amount: Amount.fromUnits(rlst, deposit) });
+  for (const c of d.carriers) {
+    await mined(d.settlementToken.mint(c.signer.address, deposit));
+    const x = await depositToEscrow(c.client, { member: c.hex, amount: Amount.fromUnits(rlst, deposit) });
+    const approveGas = x.approveTx ? await gasOf([x.approveTx]) : 0n;
     console.log(
-      `   ${c.plmn.padEnd(7)} deposits ${tokens(d.amount)} (approve gas ${n(await gasOf([d.approveTx!]))}, deposit gas ${n(await gasOf([d.depositTx]))})`,
+      `   ${c.plmn.padEnd(7)} deposits ${tokens(x.amount)} (approve gas ${n(approveGas)}, deposit gas ${n(await gasOf([x.depositTx]))})`,
     );
   }
+}
 
-  step(`12. Closing ${periodText}: each visited carrier closes the period it bills; the escrow rates the invoice and reserves it`);
+// ------------------------------------------------------------------ 12. close the period
+
+type Charge = "data" | "signalling" | "sms" | "voice" | "monthly" | "surcharge";
+
+/** The visited carrier closes the invoice it bills: the ledger's period and the escrow's rating in one call. */
+async function closePair(b: Billing, { visited, home }: Generated, ingestFrom: number): Promise<bigint> {
+  const closed = await closeInvoice(visited.client, { payer: home.hex, payee: visited.hex, period: b.period, fromBlock: ingestFrom });
+  const r = present(closed.rating, `the rating of ${home.plmn} to ${visited.plmn}`);
+  const totals = await visited.client.ledger.periodTotals(home.hex, visited.hex, b.period);
+  const records = totals.reduce((sum, t) => sum + t.records, 0n);
+  const ledgerClose = await visited.client.ledger.queryFilter(
+    visited.client.ledger.filters.PeriodClosed(home.hex, visited.hex, b.period),
+    ingestFrom,
+  );
+  const ledgerGas = await gasOf([ledgerClose[0].transactionHash]);
+  const escrowGas = await gasOf([present(closed.txHash, `the closeInvoice transaction of ${home.plmn} to ${visited.plmn}`)]);
+  console.log(
+    `   ${home.plmn.padEnd(7)} owes ${visited.plmn.padEnd(7)} ${tokens(closed.amount).padStart(17)}: ${n(records)} billable records in ${count(closed.batches, "batch", "batches")}, net of disputes ` +
+      `(gas: ledger closePeriod ${n(ledgerGas)}, escrow closeInvoice ${n(escrowGas)})`,
+  );
+  const charges = (k: Charge) => r.lines.reduce((sum, l) => sum + l[k], 0n);
+  console.log(
+    `      data ${tokens(charges("data"))}, signalling ${tokens(charges("signalling"))}, SMS ${tokens(charges("sms"))}, voice ${tokens(charges("voice"))}, ` +
+      `device fees ${tokens(charges("monthly"))}, permanent roaming ${tokens(charges("surcharge"))}`,
+  );
+  const sla = r.creditBps > 0 ? `credit ${r.creditBps / 100} % = ${tokens(r.credit)}` : "no credit";
+  console.log(
+    `      subtotal ${tokens(r.subtotal)}; SLA: average latency ${n(r.avgLatencyMs)} ms, throughput ${n(r.avgThroughputKbps)} kbps over ${n(r.qosSamples)} samples -> ${sla}`,
+  );
+  return closed.amount;
+}
+
+/** Closes every billed direction; the amounts by "home>visited". */
+async function closePeriod(b: Billing, ingested: readonly Ingested[], ingestFrom: number): Promise<Map<string, bigint>> {
+  step(`12. Closing ${b.periodText}: each visited carrier closes the period it bills; the escrow rates the invoice and reserves it`);
   const invoices = new Map<string, bigint>();
-  for (const { visited, home } of ingested) {
-    const closed = await closeInvoice(visited.client, { payer: home.hex, payee: visited.hex, period, fromBlock: ingestFrom });
-    const r = closed.rating!;
-    invoices.set(`${home.plmn}>${visited.plmn}`, closed.amount);
-    const totals = await visited.client.ledger.periodTotals(home.hex, visited.hex, period);
-    const records = totals.reduce((sum, t) => sum + t.records, 0n);
-    const ledgerClose = await visited.client.ledger.queryFilter(
-      visited.client.ledger.filters.PeriodClosed(home.hex, visited.hex, period),
-      ingestFrom,
-    );
-    const [ledgerGas, escrowGas] = [await gasOf([ledgerClose[0].transactionHash]), await gasOf([closed.txHash!])];
-    console.log(
-      `   ${home.plmn.padEnd(7)} owes ${visited.plmn.padEnd(7)} ${tokens(closed.amount).padStart(17)}: ${n(records)} billable records in ${count(closed.batches, "batch", "batches")}, net of disputes ` +
-        `(gas: ledger closePeriod ${n(ledgerGas)}, escrow closeInvoice ${n(escrowGas)})`,
-    );
-    const charges = (k: "data" | "signalling" | "sms" | "voice" | "monthly" | "surcharge") => r.lines.reduce((sum, l) => sum + l[k], 0n);
-    console.log(
-      `      data ${tokens(charges("data"))}, signalling ${tokens(charges("signalling"))}, SMS ${tokens(charges("sms"))}, voice ${tokens(charges("voice"))}, ` +
-        `device fees ${tokens(charges("monthly"))}, permanent roaming ${tokens(charges("surcharge"))}`,
-    );
-    const sla = r.creditBps > 0 ? `credit ${r.creditBps / 100} % = ${tokens(r.credit)}` : "no credit";
-    console.log(
-      `      subtotal ${tokens(r.subtotal)}; SLA: average latency ${n(r.avgLatencyMs)} ms, throughput ${n(r.avgThroughputKbps)} kbps over ${n(r.qosSamples)} samples -> ${sla}`,
-    );
-  }
+  for (const x of ingested) invoices.set(`${x.home.plmn}>${x.visited.plmn}`, await closePair(b, x, ingestFrom));
+  return invoices;
+}
 
+// ------------------------------------------------------------------ 13. settle
+
+async function settle(d: Demo, b: Billing, ingestFrom: number): Promise<void> {
   step("13. Settlement with netting: both invoices of a pair settle together, only the difference moves");
-  for (const [home, visited] of [
+  for (const [kh, kv] of [
     ["de", "br"],
     ["us", "br"],
   ] as const) {
-    const a = C[home];
-    const b = C[visited];
-    const before = { a: await a.client.escrow.deposits(a.hex, token), b: await a.client.escrow.deposits(b.hex, token) };
-    const settled = await settlePeriod(a.client, { self: a.hex, partner: b.hex, period, fromBlock: ingestFrom });
-    const after = { a: await a.client.escrow.deposits(a.hex, token), b: await a.client.escrow.deposits(b.hex, token) };
+    const [a, c] = [d.carrier[kh], d.carrier[kv]];
+    const deposits = async () => ({ a: await a.client.escrow.deposits(a.hex, d.token), b: await a.client.escrow.deposits(c.hex, d.token) });
+    const before = await deposits();
+    const settled = await settlePeriod(a.client, { self: a.hex, partner: c.hex, period: b.period, fromBlock: ingestFrom });
+    const after = await deposits();
     console.log(
-      `   ${a.plmn} <-> ${b.plmn}: invoices ${a.plmn} -> ${b.plmn} ${tokens(settled.selfOwed)} and ${b.plmn} -> ${a.plmn} ${tokens(settled.partnerOwed)} (gas ${n(await gasOf([settled.txHash]))})`,
+      `   ${a.plmn} <-> ${c.plmn}: invoices ${a.plmn} -> ${c.plmn} ${tokens(settled.selfOwed)} and ${c.plmn} -> ${a.plmn} ${tokens(settled.partnerOwed)} (gas ${n(await gasOf([settled.txHash]))})`,
     );
     for (const p of settled.payments) {
       const payout = p.payout === ZeroAddress ? "credited to its deposit" : `paid to ${p.payout}`;
@@ -595,53 +711,89 @@ async function main() {
     }
     for (const sh of settled.shortfalls)
       console.log(`      SHORTFALL: ${formatPlmn(sh.debtor)} paid ${tokens(sh.paid)} of ${tokens(sh.owed)}; the rest is a debt`);
-    console.log(`      deposits: ${a.plmn} ${tokens(before.a)} -> ${tokens(after.a)}, ${b.plmn} ${tokens(before.b)} -> ${tokens(after.b)}`);
+    console.log(`      deposits: ${a.plmn} ${tokens(before.a)} -> ${tokens(after.a)}, ${c.plmn} ${tokens(before.b)} -> ${tokens(after.b)}`);
   }
+}
 
+// ------------------------------------------------------------------ 14. invoices and reports
+
+/** The visited carrier's invoice to the home carrier, as JSON, CSV and PDF. */
+async function issueInvoice(d: Demo, b: Billing, { visited, home }: Generated, ingestFrom: number): Promise<void> {
+  const data = await readInvoiceData(visited.client, {
+    payer: home.hex,
+    payee: visited.hex,
+    period: b.period,
+    perspective: "payee",
+    payloads: {
+      key: await pairKeyWith(visited.client, { keystore: visited.keystore, self: visited.hex, partner: home.hex }),
+      store: d.store,
+    },
+    fromBlock: ingestFrom,
+  });
+  const model = buildInvoiceModel(data);
+  const base = path.join(INVOICES, `${model.invoiceNumber}`);
+  fs.writeFileSync(`${base}.json`, invoiceToJson(model));
+  fs.writeFileSync(`${base}.csv`, invoiceToCsv(model));
+  fs.writeFileSync(`${base}.pdf`, await renderInvoicePdf(model));
+  console.log(
+    `   ${model.invoiceNumber.padEnd(37)} ${visited.plmn.padEnd(7)} to ${home.plmn.padEnd(7)} ${tokens(model.net.units).padStart(17)}, ${model.status.state}, ${count(model.lines.length, "line")}, ${count(model.batches.length, "batch", "batches")}, ${count(model.disputes.records, "disputed record")}`,
+  );
+}
+
+/** A carrier's accounting report of the period, as text and JSON. */
+async function writeReport(c: Carrier, b: Billing, ingestFrom: number): Promise<void> {
+  const report = await buildReport(c.client, { self: c.hex, period: b.period, fromBlock: ingestFrom });
+  fs.writeFileSync(path.join(INVOICES, `report-${c.plmn}-${b.periodText}.txt`), reportToText(report));
+  fs.writeFileSync(path.join(INVOICES, `report-${c.plmn}-${b.periodText}.json`), reportToJson(report));
+  const net = report.partners.reduce((sum, p) => sum + (p.net ?? 0n), 0n);
+  console.log(
+    `   report of ${c.plmn.padEnd(7)}: ${count(report.partners.length, "partner")}, ${report.partners.every((p) => p.settled) ? "all settled" : "not all settled"}, net ${net >= 0n ? "owed to it" : "owed by it"} ${tokens(net >= 0n ? net : -net)}`,
+  );
+}
+
+async function issueInvoices(d: Demo, b: Billing, ingested: readonly Ingested[], ingestFrom: number): Promise<void> {
   step("14. Invoices (JSON, CSV, PDF), issued by each visited carrier, and each carrier's accounting report");
-  const invoiceDir = path.join(OUT, "invoices");
-  fs.mkdirSync(invoiceDir, { recursive: true });
-  for (const { visited, home } of ingested) {
-    const data = await readInvoiceData(visited.client, {
-      payer: home.hex,
-      payee: visited.hex,
-      period,
-      perspective: "payee",
-      payloads: { key: await pairKeyWith(visited.client, { keystore: visited.keystore, self: visited.hex, partner: home.hex }), store },
-      fromBlock: ingestFrom,
-    });
-    const model = buildInvoiceModel(data);
-    const base = path.join(invoiceDir, `${model.invoiceNumber}`);
-    fs.writeFileSync(`${base}.json`, invoiceToJson(model));
-    fs.writeFileSync(`${base}.csv`, invoiceToCsv(model));
-    fs.writeFileSync(`${base}.pdf`, await renderInvoicePdf(model));
-    console.log(
-      `   ${model.invoiceNumber.padEnd(37)} ${visited.plmn.padEnd(7)} to ${home.plmn.padEnd(7)} ${tokens(model.net.units).padStart(17)}, ${model.status.state}, ${count(model.lines.length, "line")}, ${count(model.batches.length, "batch", "batches")}, ${count(model.disputes.records, "disputed record")}`,
-    );
-  }
-  for (const c of carriers) {
-    const report = await buildReport(c.client, { self: c.hex, period, fromBlock: ingestFrom });
-    fs.writeFileSync(path.join(invoiceDir, `report-${c.plmn}-${periodText}.txt`), reportToText(report));
-    fs.writeFileSync(path.join(invoiceDir, `report-${c.plmn}-${periodText}.json`), reportToJson(report));
-    const net = report.partners.reduce((sum, p) => sum + (p.net ?? 0n), 0n);
-    console.log(
-      `   report of ${c.plmn.padEnd(7)}: ${count(report.partners.length, "partner")}, ${report.partners.every((p) => p.settled) ? "all settled" : "not all settled"}, net ${net >= 0n ? "owed to it" : "owed by it"} ${tokens(net >= 0n ? net : -net)}`,
-    );
-  }
+  fs.mkdirSync(INVOICES, { recursive: true });
+  for (const x of ingested) await issueInvoice(d, b, x, ingestFrom);
+  for (const c of d.carriers) await writeReport(c, b, ingestFrom);
+}
+
+// ------------------------------------------------------------------ the story
+
+async function main() {
+  const started = Date.now();
+  fs.rmSync(OUT, { recursive: true, force: true });
+  fs.mkdirSync(OUT, { recursive: true });
+  const d = await deploy();
+  await admit(d);
+  const b = await lastMonth();
+  await agree(d, b);
+  const generated = generate(d, b);
+  const fleets = await register(d, generated);
+  await shareKeys(d);
+  await attach(d, generated);
+  const ingestFrom = await hre.ethers.provider.getBlockNumber();
+  const ingested = await ingest(d, b, generated);
+  await watchAlerts(d, ingested, ingestFrom);
+  await verify(d, ingested);
+  await fund(d);
+  const invoices = await closePeriod(b, ingested, ingestFrom);
+  await settle(d, b, ingestFrom);
+  await issueInvoices(d, b, ingested, ingestFrom);
 
   const elapsed = (Date.now() - started) / 1000;
   const summary = {
-    period: periodText,
-    devices: totalDevices,
-    gasPerDevice: Math.round(Number(totalGas) / totalDevices),
-    records: totalRecords,
-    addresses,
+    period: b.periodText,
+    devices: fleets.devices,
+    gasPerDevice: Math.round(Number(fleets.gas) / fleets.devices),
+    records: totalRecords(generated),
+    addresses: d.addresses,
     invoices: Object.fromEntries([...invoices].map(([k, v]) => [k, formatAmount(v, TOKEN_DECIMALS)])),
     seconds: elapsed,
   };
   fs.writeFileSync(path.join(OUT, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   console.log(
-    `\nDone in ${elapsed.toFixed(1)} s. Invoices and reports: ${rel(invoiceDir)}/ ; key stores, usage files, payloads: ${rel(OUT)}/`,
+    `\nDone in ${elapsed.toFixed(1)} s. Invoices and reports: ${rel(INVOICES)}/ ; key stores, usage files, payloads: ${rel(OUT)}/`,
   );
 }
 

@@ -13,7 +13,9 @@ import { deployDeBr, devWallets } from "../../test/helpers/crash";
 import type { GasFreeProvider } from "../../test/helpers/integration";
 import { PLMN, simpleTerms, testEncryptionKey } from "../../test/helpers/fixtures";
 import { testPrivateKey } from "../../test/helpers/ingest";
-import { buildSyntheticBatch, monthOf, registerFleet } from "./gas";
+import { monthOf } from "../../test/helpers/period";
+import { mined, present } from "../util";
+import { buildSyntheticBatch, registerFleet } from "./gas";
 import { median } from "./util";
 
 /**
@@ -58,7 +60,7 @@ interface AnvilWorld {
 async function deployOnNode(wallets: ReturnType<typeof devWallets>["wallets"], periodStart: number): Promise<AnvilWorld> {
   const [deployer, de, br] = wallets;
   const { addresses } = await deployDeBr({ deployer, de, br }, { de: testEncryptionKey(1), br: testEncryptionKey(3) }, (token) =>
-    simpleTerms(PLMN.DE, PLMN.BR, periodStart, token),
+    simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: periodStart, token }),
   );
   return {
     addresses,
@@ -91,6 +93,217 @@ async function rpcBatch<T>(url: string, method: string, params: unknown[][]): Pr
   return results;
 }
 
+/** The world one measurement runs in: RoamLedger on anvil, a registered DE fleet, BR's pair key and domain. */
+interface ChainBench {
+  node: LocalNode;
+  provider: GasFreeProvider;
+  w: AnvilWorld;
+  /** BR's batch of `recordsPerBatch` records tagged `tag`, in the current month. */
+  build: (tag: string) => ReturnType<typeof buildSyntheticBatch>;
+  domain: ReturnType<typeof ledgerDomain>;
+  period: number;
+}
+
+/** The latest block, which a node always has. */
+async function latestBlock(provider: GasFreeProvider) {
+  return present(await provider.getBlock("latest"), "the latest block");
+}
+
+/** Deploys RoamLedger on the node (automatic mining), registers `devices` DE devices and readies BR's batches. */
+async function setUp(
+  node: LocalNode,
+  provider: GasFreeProvider,
+  wallets: ReturnType<typeof devWallets>["wallets"],
+  o: ChainOptions,
+): Promise<ChainBench> {
+  const month = monthOf((await latestBlock(provider)).timestamp);
+  const w = await deployOnNode(wallets, month.start);
+  const fleet = await registerFleet(w.de, { home: PLMN.DE, count: o.devices, dir: o.dir });
+  o.log(`anvil ${node.url}: RoamLedger deployed, ${fleet.devices.length} devices registered, period ${month.period}`);
+  const pairKey = pairwiseKey({
+    myPrivateKey: testPrivateKey(3),
+    theirPublicKey: testEncryptionKey(1) as Hex,
+    plmnA: PLMN.BR,
+    plmnB: PLMN.DE,
+  });
+  const store = new FolderStore(path.join(o.dir, "store"));
+  const now = (await latestBlock(provider)).timestamp;
+  const build = (tag: string) =>
+    buildSyntheticBatch({
+      visited: PLMN.BR,
+      home: PLMN.DE,
+      period: month.period,
+      records: o.recordsPerBatch,
+      devices: fleet.devices,
+      tag,
+      from: month.start,
+      to: now,
+      pairKey,
+      store,
+    });
+  return { node, provider, w, build, domain: ledgerDomain(node.chainId, w.addresses.usageLedger), period: month.period };
+}
+
+/**
+ * The period's first batch through the product's path (typechain binding, estimated gas), as a warm-up;
+ * the gas limit of the measured batches is half as much again (the first of a period costs the most).
+ */
+async function warmUp(b: ChainBench): Promise<bigint> {
+  const warm = await b.build("chain-warmup");
+  const receipt = await mined(b.w.br.ledger.submitBatch(toContractBatch(warm.batch), await signBatch(b.w.brWallet, b.domain, warm.batch)));
+  return (receipt.gasUsed * 3n) / 2n;
+}
+
+/** `count` real batches, signed by BR, and their submitBatch transactions signed with consecutive nonces, gas price 0. */
+async function presign(b: ChainBench, count: number, gasLimit: bigint): Promise<string[]> {
+  const { w } = b;
+  // "latest": BR has nothing pending (the warm-up is mined), and anvil's "pending" count lags behind.
+  const nonce0 = await b.provider.getTransactionCount(await w.brWallet.getAddress(), "latest");
+  const raws: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { batch } = await b.build(`chain-${i}`);
+    const signature = await signBatch(w.brWallet, b.domain, batch);
+    const data = w.br.ledger.interface.encodeFunctionData("submitBatch", [toContractBatch(batch), signature]);
+    raws.push(
+      await w.brWallet.signTransaction({
+        type: 0,
+        to: w.addresses.usageLedger,
+        data,
+        nonce: nonce0 + i,
+        gasLimit,
+        gasPrice: 0n,
+        chainId: b.node.chainId,
+      }),
+    );
+  }
+  return raws;
+}
+
+/** Switches the node to a block every `blockTime` seconds and returns just after the next block: every run waits alike. */
+async function alignToBlock(url: string, blockTime: number): Promise<number> {
+  await rpc(url, "evm_setIntervalMining", [blockTime]);
+  // Plain JSON-RPC polls: ethers caches identical requests for 250 ms.
+  const blockNumber = async () => Number(await rpc<string>(url, "eth_blockNumber"));
+  const startBlock = await blockNumber();
+  const deadline = Date.now() + (blockTime + 5) * 1000;
+  for (;;) {
+    const current = await blockNumber();
+    if (current !== startBlock) return current;
+    if (Date.now() > deadline) throw new Error(`the node mined no block within ${blockTime + 5} s of interval mining`);
+    await sleep(2);
+  }
+}
+
+/**
+ * Sends the signed transactions in raw JSON-RPC batches of SEND_CHUNK, in nonce order: the node's time, not
+ * the client's (ethers' broadcastTransaction recovers each sender in JavaScript first, ~3 ms a transaction).
+ * Returns their hashes, checked against the node's answers.
+ */
+async function sendAll(url: string, raws: readonly string[]): Promise<string[]> {
+  const hashes = raws.map((raw) => keccak256(raw));
+  for (let i = 0; i < raws.length; i += SEND_CHUNK) {
+    const answers = await rpcBatch<string>(
+      url,
+      "eth_sendRawTransaction",
+      raws.slice(i, i + SEND_CHUNK).map((raw) => [raw]),
+    );
+    for (const [j, hash] of answers.entries()) {
+      if (hash.toLowerCase() !== hashes[i + j])
+        throw new Error(`the node answered hash ${hash} for batch ${i + j + 1}, expected ${hashes[i + j]}`);
+    }
+  }
+  return hashes;
+}
+
+/** Polls until the node has a receipt for `hash`. */
+async function waitForReceipt(url: string, hash: string, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await rpc<unknown>(url, "eth_getTransactionReceipt", [hash]))) {
+    if (Date.now() > deadline) throw new Error(`${what} was not mined in time`);
+    await sleep(2);
+  }
+}
+
+/** Every batch's receipt (status 1 each), batches per block, and the ledger's count of the period's batches. */
+async function checkMined(b: ChainBench, hashes: readonly string[]) {
+  const receipts = await Promise.all(
+    hashes.map(async (h, i) => present(await b.provider.getTransactionReceipt(h), `the receipt of batch ${i + 1} (${h})`)),
+  );
+  const perBlock = new Map<number, number>();
+  for (const [i, r] of receipts.entries()) {
+    if (r.status !== 1) throw new Error(`batch ${i + 1} (${hashes[i]}) reverted`);
+    perBlock.set(r.blockNumber, (perBlock.get(r.blockNumber) ?? 0) + 1);
+  }
+  const period = await b.w.br.ledger.getPeriod(PLMN.DE, PLMN.BR, b.period);
+  if (Number(period.batchCount) !== hashes.length + 1)
+    throw new Error(`the ledger counts ${period.batchCount} batches, expected ${hashes.length + 1}`);
+  return { receipts, perBlock };
+}
+
+interface ChainOptions {
+  count: number;
+  recordsPerBatch: number;
+  blockTime: number;
+  devices: number;
+  log: (line: string) => void;
+  dir: string;
+}
+
+function chainOptions(opts: Parameters<typeof measureBatchesPerSec>[0], dir: string): ChainOptions {
+  const o = {
+    count: opts.batches,
+    recordsPerBatch: opts.recordsPerBatch ?? 10,
+    blockTime: opts.blockTime ?? 1,
+    devices: opts.devices ?? 50,
+    log: opts.log ?? (() => {}),
+    dir,
+  };
+  if (!Number.isInteger(o.count) || o.count < 1) throw new RangeError(`batches must be a positive integer, got ${o.count}`);
+  if (!Number.isInteger(o.blockTime) || o.blockTime < 1)
+    throw new RangeError(`blockTime must be a whole number of seconds >= 1, got ${o.blockTime}`);
+  return o;
+}
+
+/** Sends the pre-signed batches just after a block and measures until the last receipt. */
+async function measureBurst(b: ChainBench, o: ChainOptions, raws: readonly string[], prepareMs: number): Promise<ChainThroughputResult> {
+  const { count, blockTime, recordsPerBatch } = o;
+  const firstNumber = await alignToBlock(b.node.url, blockTime);
+  const sendStart = performance.now();
+  const hashes = await sendAll(b.node.url, raws);
+  const sendMs = performance.now() - sendStart;
+  await waitForReceipt(b.node.url, hashes[hashes.length - 1], Math.max(60_000, 10 * blockTime * 1000), `batch ${count}`);
+  const elapsedMs = performance.now() - sendStart;
+  const { receipts, perBlock } = await checkMined(b, hashes);
+  const first = present(await b.provider.getBlock(firstNumber), `block ${firstNumber}`);
+  const lastNumber = receipts[receipts.length - 1].blockNumber;
+  const lastBlock = present(await b.provider.getBlock(lastNumber), `block ${lastNumber}`);
+  const gasPerBatch = median(receipts.map((r) => Number(r.gasUsed)));
+  const blockGasLimit = Number(lastBlock.gasLimit);
+  const batchesPerSec = count / (elapsedMs / 1000);
+  o.log(`${count} batches in ${Math.round(elapsedMs)} ms (sent in ${Math.round(sendMs)} ms), ${perBlock.size} block(s)`);
+  return {
+    description:
+      `UsageLedger.submitBatch throughput on anvil mining a block every ${blockTime} s (gas price 0, ${blockGasLimit.toLocaleString("en-US")} gas blocks): ` +
+      `${count} real signed batches of ${recordsPerBatch} records, pre-signed from one account, sent at once (raw JSON-RPC batches of ${SEND_CHUNK}) just after a block; ` +
+      "batchesPerSec = batches / (first send until the last receipt). batchesPerBlockByGas = block gas limit / gas per batch.",
+    batches: count,
+    recordsPerBatch,
+    batchesPerSec,
+    recordsPerSec: batchesPerSec * recordsPerBatch,
+    elapsedMs: Math.round(elapsedMs),
+    sendMs: Math.round(sendMs),
+    blocksUsed: perBlock.size,
+    maxBatchesPerBlock: Math.max(...perBlock.values()),
+    blockTimeSec: blockTime,
+    observedBlockIntervalSec:
+      lastBlock.number > first.number ? (lastBlock.timestamp - first.timestamp) / (lastBlock.number - first.number) : NaN,
+    gasPerBatch,
+    blockGasLimit,
+    batchesPerBlockByGas: Math.floor(blockGasLimit / gasPerBatch),
+    prepareMs: Math.round(prepareMs),
+  };
+}
+
 /**
  * Starts anvil, deploys RoamLedger there (automatic mining while setting up), registers a small DE fleet,
  * submits a warm-up batch (the first of the period), then switches the node to a block every `blockTime`
@@ -108,154 +321,21 @@ export async function measureBatchesPerSec(opts: {
   devices?: number;
   log?: (line: string) => void;
 }): Promise<ChainThroughputResult> {
-  const count = opts.batches;
-  const recordsPerBatch = opts.recordsPerBatch ?? 10;
-  const blockTime = opts.blockTime ?? 1;
-  const log = opts.log ?? (() => {});
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`batches must be a positive integer, got ${count}`);
-  if (!Number.isInteger(blockTime) || blockTime < 1)
-    throw new RangeError(`blockTime must be a whole number of seconds >= 1, got ${blockTime}`);
-
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rl-bench-chain-"));
   let node: LocalNode | undefined;
   let provider: GasFreeProvider | undefined;
   try {
+    const o = chainOptions(opts, dir);
     node = await startAnvil({ blockTime: 0 });
     const dev = devWallets(node.url, node.chainId);
     provider = dev.provider;
-    const latest = async () => (await provider!.getBlock("latest"))!;
-    const month = monthOf((await latest()).timestamp);
-    const w = await deployOnNode(dev.wallets, month.start);
-    const fleet = await registerFleet(w.de, PLMN.DE, opts.devices ?? 50, { dir });
-    log(`anvil ${node.url}: RoamLedger deployed, ${fleet.devices.length} devices registered, period ${month.period}`);
-
-    const pairKey = pairwiseKey({
-      myPrivateKey: testPrivateKey(3),
-      theirPublicKey: testEncryptionKey(1) as Hex,
-      plmnA: PLMN.BR,
-      plmnB: PLMN.DE,
-    });
-    const store = new FolderStore(path.join(dir, "store"));
-    const ledgerAddress = w.addresses.usageLedger;
-    const domain = ledgerDomain(node.chainId, ledgerAddress);
-    const now = (await latest()).timestamp;
-    const build = (tag: string) =>
-      buildSyntheticBatch({
-        visited: PLMN.BR,
-        home: PLMN.DE,
-        period: month.period,
-        records: recordsPerBatch,
-        devices: fleet.devices,
-        tag,
-        from: month.start,
-        to: now,
-        pairKey,
-        store,
-      });
-
-    // Warm-up through the product's path (typechain binding, estimated gas): the period's first batch.
-    const warm = await build("chain-warmup");
-    const warmReceipt = (await (
-      await w.br.ledger.submitBatch(toContractBatch(warm.batch), await signBatch(w.brWallet, domain, warm.batch))
-    ).wait())!;
-    const gasLimit = (warmReceipt.gasUsed * 3n) / 2n; // the first of a period costs the most
-
+    const b = await setUp(node, provider, dev.wallets, o);
+    const gasLimit = await warmUp(b);
     const t0 = performance.now();
-    const brAddress = await w.brWallet.getAddress();
-    // "latest": BR has nothing pending (the warm-up is mined), and anvil's "pending" count lags behind.
-    const nonce0 = await provider.getTransactionCount(brAddress, "latest");
-    const raws: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const { batch } = await build(`chain-${i}`);
-      const signature = await signBatch(w.brWallet, domain, batch);
-      const data = w.br.ledger.interface.encodeFunctionData("submitBatch", [toContractBatch(batch), signature]);
-      raws.push(
-        await w.brWallet.signTransaction({
-          type: 0,
-          to: ledgerAddress,
-          data,
-          nonce: nonce0 + i,
-          gasLimit,
-          gasPrice: 0n,
-          chainId: node.chainId,
-        }),
-      );
-    }
+    const raws = await presign(b, o.count, gasLimit);
     const prepareMs = performance.now() - t0;
-    log(`prepared ${count} signed batches of ${recordsPerBatch} records in ${Math.round(prepareMs)} ms`);
-
-    // Interval mining from here on; start just after a block so that every run waits alike.
-    await rpc(node.url, "evm_setIntervalMining", [blockTime]);
-    // Plain JSON-RPC polls: ethers caches identical requests for 250 ms.
-    const blockNumber = async () => Number(await rpc<string>(node!.url, "eth_blockNumber"));
-    const startBlock = await blockNumber();
-    const alignDeadline = Date.now() + (blockTime + 5) * 1000;
-    let firstNumber: number;
-    while ((firstNumber = await blockNumber()) === startBlock) {
-      if (Date.now() > alignDeadline) throw new Error(`the node mined no block within ${blockTime + 5} s of interval mining`);
-      await sleep(2);
-    }
-
-    // Raw JSON-RPC batches of SEND_CHUNK transactions, in nonce order: the node's time, not the client's
-    // (ethers' broadcastTransaction recovers each sender in JavaScript first, ~3 ms a transaction).
-    const hashes = raws.map((raw) => keccak256(raw));
-    const sendStart = performance.now();
-    for (let i = 0; i < raws.length; i += SEND_CHUNK) {
-      const answers = await rpcBatch<string>(
-        node.url,
-        "eth_sendRawTransaction",
-        raws.slice(i, i + SEND_CHUNK).map((raw) => [raw]),
-      );
-      answers.forEach((hash, j) => {
-        if (hash.toLowerCase() !== hashes[i + j])
-          throw new Error(`the node answered hash ${hash} for batch ${i + j + 1}, expected ${hashes[i + j]}`);
-      });
-    }
-    const sendMs = performance.now() - sendStart;
-    const lastHash = hashes[hashes.length - 1];
-    const deadline = Date.now() + Math.max(60_000, 10 * blockTime * 1000);
-    while (!(await rpc<unknown>(node.url, "eth_getTransactionReceipt", [lastHash]))) {
-      if (Date.now() > deadline) throw new Error(`batch ${count} was not mined in time`);
-      await sleep(2);
-    }
-    const elapsedMs = performance.now() - sendStart;
-    const last = (await provider.getTransactionReceipt(lastHash))!;
-
-    const receipts = await Promise.all(hashes.map((h) => provider!.getTransactionReceipt(h)));
-    const perBlock = new Map<number, number>();
-    for (const [i, r] of receipts.entries()) {
-      if (r?.status !== 1) throw new Error(`batch ${i + 1} (${hashes[i]}) ${r ? "reverted" : "has no receipt"}`);
-      perBlock.set(r.blockNumber, (perBlock.get(r.blockNumber) ?? 0) + 1);
-    }
-    const period = await w.br.ledger.getPeriod(PLMN.DE, PLMN.BR, month.period);
-    if (Number(period.batchCount) !== count + 1) throw new Error(`the ledger counts ${period.batchCount} batches, expected ${count + 1}`);
-    const first = (await provider.getBlock(firstNumber))!;
-    const lastBlock = (await provider.getBlock(last.blockNumber))!;
-    const gasPerBatch = median(receipts.map((r) => Number(r!.gasUsed)));
-    const blockGasLimit = Number(lastBlock.gasLimit);
-    const batchesPerSec = count / (elapsedMs / 1000);
-    log(`${count} batches in ${Math.round(elapsedMs)} ms (sent in ${Math.round(sendMs)} ms), ${perBlock.size} block(s)`);
-    return {
-      description:
-        `UsageLedger.submitBatch throughput on anvil mining a block every ${blockTime} s (gas price 0, ${blockGasLimit.toLocaleString("en-US")} gas blocks): ` +
-        `${count} real signed batches of ${recordsPerBatch} records, pre-signed from one account, sent at once (raw JSON-RPC batches of ${SEND_CHUNK}) just after a block; ` +
-        "batchesPerSec = batches / (first send until the last receipt). batchesPerBlockByGas = block gas limit / gas per batch.",
-      batches: count,
-      recordsPerBatch,
-      batchesPerSec,
-      recordsPerSec: batchesPerSec * recordsPerBatch,
-      elapsedMs: Math.round(elapsedMs),
-      sendMs: Math.round(sendMs),
-      blocksUsed: perBlock.size,
-      maxBatchesPerBlock: Math.max(...perBlock.values()),
-      blockTimeSec: blockTime,
-      observedBlockIntervalSec:
-        lastBlock.number > first.number ? (lastBlock.timestamp - first.timestamp) / (lastBlock.number - first.number) : NaN,
-      gasPerBatch,
-      blockGasLimit,
-      batchesPerBlockByGas: Math.floor(blockGasLimit / gasPerBatch),
-      prepareMs: Math.round(prepareMs),
-    };
+    o.log(`prepared ${o.count} signed batches of ${o.recordsPerBatch} records in ${Math.round(prepareMs)} ms`);
+    return await measureBurst(b, o, raws, prepareMs);
   } finally {
     provider?.destroy();
     if (node) await node.stop();

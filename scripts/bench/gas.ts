@@ -21,6 +21,8 @@ import type { Hex } from "../../lib/util/hex";
 import { deployConsortium, agreeDeBr, addressesOf, PLMN, type Consortium } from "../../test/helpers/fixtures";
 import { POLICIES, testPrivateKey } from "../../test/helpers/ingest";
 import { randomRecords } from "../../test/helpers/usage";
+import { monthOf, type Month } from "../../test/helpers/period";
+import { mined, present } from "../util";
 import { median } from "./util";
 
 /**
@@ -38,13 +40,6 @@ import { median } from "./util";
 
 const DAY = 86_400;
 
-/** yyyymm of a unix time (UTC) and its bounds. */
-export function monthOf(seconds: number): { period: number; start: number; end: number } {
-  const d = new Date(seconds * 1000);
-  const [y, m] = [d.getUTCFullYear(), d.getUTCMonth()];
-  return { period: y * 100 + m + 1, start: Date.UTC(y, m, 1) / 1000, end: Date.UTC(y, m + 1, 1) / 1000 };
-}
-
 /** A registered device the synthetic records are of. */
 export interface FleetDevice {
   deviceId: Hex;
@@ -60,9 +55,7 @@ export interface FleetDevice {
  */
 export async function registerFleet(
   client: RoamLedgerClient,
-  home: Hex,
-  count: number,
-  opts: { dir: string; policyNames?: string[]; batchSize?: number; firstMsin?: number },
+  opts: { home: Hex; count: number; dir: string; policyNames?: string[]; batchSize?: number; firstMsin?: number },
 ): Promise<{
   devices: FleetDevice[];
   registrationGas: number;
@@ -75,19 +68,19 @@ export async function registerFleet(
   const all = JSON.parse(fs.readFileSync(POLICIES, "utf8")) as Record<string, unknown>;
   const policiesFile = path.join(opts.dir, `policies-${names.join("-")}.json`);
   fs.writeFileSync(policiesFile, JSON.stringify(Object.fromEntries(names.map((n) => [n, all[n]])), null, 2));
-  const policies = readPolicies(policiesFile, home);
-  const prefix = formatPlmn(home).replace("-", "");
+  const policies = readPolicies(policiesFile, opts.home);
+  const prefix = formatPlmn(opts.home).replace("-", "");
   const msinDigits = 15 - prefix.length;
   const classes = ["nb-iot", "lte-m", "cat-1", "5g"];
   const lines = ["imsi,class,policy"];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < opts.count; i++) {
     const msin = String((opts.firstMsin ?? 1_000) + i).padStart(msinDigits, "0");
     lines.push(`${prefix}${msin},${classes[i % classes.length]},${names[i % names.length]}`);
   }
-  const file = path.join(opts.dir, `devices-${prefix}-${Date.now()}-${count}.csv`);
+  const file = path.join(opts.dir, `devices-${prefix}-${Date.now()}-${opts.count}.csv`);
   fs.writeFileSync(file, `${lines.join("\n")}\n`);
   const imsiKey = randomBytes(32);
-  const deviceLines = await readDevices(file, { home: home, imsiKey: imsiKey, policyNames: new Set(policies.keys()) });
+  const deviceLines = await readDevices(file, { home: opts.home, imsiKey, policyNames: new Set(policies.keys()) });
 
   const provider = client.runner.provider ?? hre.ethers.provider;
   const before = await provider.getBlockNumber();
@@ -98,10 +91,12 @@ export async function registerFleet(
   );
   const after = await provider.getBlockNumber();
   let policyDefinitionGas = 0;
-  for (let b = before + 1; b <= after; b++) policyDefinitionGas += Number((await provider.getBlock(b))!.gasUsed);
+  for (let b = before + 1; b <= after; b++) policyDefinitionGas += Number(present(await provider.getBlock(b), `block ${b}`).gasUsed);
 
-  const result = await registerDevices(client, deviceLines, { policyIds: ids, batchSize: opts.batchSize ?? Math.min(count, 2000) });
-  const devices = deviceLines.map((d) => ({ deviceId: d.deviceId, imsi: d.imsi, tariffClass: policies.get(d.policyName)!.tariffClass }));
+  const result = await registerDevices(client, deviceLines, { policyIds: ids, batchSize: opts.batchSize ?? Math.min(opts.count, 2000) });
+  // readDevices accepted only the policies' names.
+  const tariffClass = (name: string) => present(policies.get(name), `policy ${name}`).tariffClass;
+  const devices = deviceLines.map((d) => ({ deviceId: d.deviceId, imsi: d.imsi, tariffClass: tariffClass(d.policyName) }));
   return {
     devices,
     registrationGas: Number(result.gasUsed),
@@ -198,9 +193,7 @@ async function domainOf(c: Consortium): Promise<TypedDataDomain> {
 
 async function submitGas(c: Consortium, domain: TypedDataDomain, signer: HardhatEthersSigner | Signer, batch: UsageBatch): Promise<number> {
   const signature = await signBatch(signer, domain, batch);
-  const tx = await c.ledger.connect(signer).submitBatch(toContractBatch(batch), signature);
-  const receipt = (await tx.wait())!;
-  if (receipt.status !== 1) throw new Error(`submitBatch reverted: ${receipt.hash}`);
+  const receipt = await mined(c.ledger.connect(signer).submitBatch(toContractBatch(batch), signature));
   return Number(receipt.gasUsed);
 }
 
@@ -221,7 +214,7 @@ async function usageWorld(dir: string, fleetSize: number) {
   const c = await deployConsortium();
   await agreeDeBr(c);
   const addresses = await addressesOf(c);
-  const fleet = await registerFleet(connectRoamLedger(addresses, c.de), PLMN.DE, fleetSize, { dir });
+  const fleet = await registerFleet(connectRoamLedger(addresses, c.de), { home: PLMN.DE, count: fleetSize, dir });
   const now = await time.latest();
   const month = monthOf(now);
   return {
@@ -371,7 +364,7 @@ export async function measureNaiveGas(records: number, opts: { perTx?: number } 
     for (let done = 0, seed = 1; done < records; seed++) {
       const n = Math.min(perTx, records - done);
       const batch = randomRecords(n, PLMN.DE, PLMN.BR, seed, startTime);
-      const receipt = (await (await naive.submitRecords(batch)).wait())!;
+      const receipt = await mined(naive.submitRecords(batch));
       txGas.push(Number(receipt.gasUsed));
       samples.push(Number(receipt.gasUsed) / n);
       done += n;
@@ -420,7 +413,7 @@ export async function measureDeviceGas(opts: { devices?: number } = {}): Promise
   return isolated("device-gas", async (dir) => {
     const c = await deployConsortium();
     const client = connectRoamLedger(await addressesOf(c), c.de);
-    const fleet = await registerFleet(client, PLMN.DE, count, { dir, batchSize: Math.min(count, 2000) });
+    const fleet = await registerFleet(client, { home: PLMN.DE, count, dir, batchSize: Math.min(count, 2000) });
     for (const d of fleet.devices.slice(0, 3)) {
       if ((await c.devices.getDevice(d.deviceId)).status !== 1n) throw new Error(`device ${d.deviceId} is not active`);
     }
@@ -430,7 +423,7 @@ export async function measureDeviceGas(opts: { devices?: number } = {}): Promise
     const mock = await (await new CloneGas__Mock__factory(c.deployer).deploy()).waitForDeployment();
     const ids = fleet.devices.map((d) => hre.ethers.keccak256(d.deviceId));
     const cloneTx = await mock.cloneMany(await c.devices.policyImplementation(), ids);
-    const cloneGas = Number((await cloneTx.wait())!.gasUsed);
+    const cloneGas = Number((await mined(cloneTx)).gasUsed);
     const calldataGas = hre.ethers.getBytes(cloneTx.data).reduce((g, b) => g + (b === 0 ? 4 : 16), 0);
     return {
       description:
@@ -470,73 +463,13 @@ export interface SettleGasResult {
  */
 export async function measureSettleGas(): Promise<SettleGasResult> {
   return isolated("settle-gas", async (dir) => {
-    const c = await deployConsortium();
-    await agreeDeBr(c);
-    const addresses = await addressesOf(c);
-    // simpleTerms rate tariff class 1 only: meter devices. 5 DE devices roam in BR, 3 BR devices in DE.
-    const deFleet = await registerFleet(connectRoamLedger(addresses, c.de), PLMN.DE, 5, { dir, policyNames: ["meter"] });
-    const brFleet = await registerFleet(connectRoamLedger(addresses, c.br), PLMN.BR, 3, { dir, policyNames: ["meter"] });
-    const pairKey = await pairKeyBrDe(c);
-    const domain = await domainOf(c);
-    const store = new FolderStore(path.join(dir, "store"));
-
-    const p0 = monthOf(await time.latest());
-    const p1 = monthOf(p0.end);
-    const p2 = monthOf(p1.end);
-    const submit = async (
-      month: { period: number; start: number },
-      visited: Hex,
-      home: Hex,
-      signer: HardhatEthersSigner,
-      devices: FleetDevice[],
-    ) => {
-      const { batch } = await buildSyntheticBatch({
-        visited,
-        home,
-        period: month.period,
-        records: 10,
-        devices,
-        tag: `settle-${month.period}-${formatPlmn(visited)}`,
-        from: month.start,
-        to: month.start + DAY,
-        pairKey,
-        store,
-      });
-      await submitGas(c, domain, signer, batch);
-      return batch;
-    };
-    await time.increaseTo(p1.start + 2 * DAY);
-    const p1DeBr = await submit(p1, PLMN.BR, PLMN.DE, c.br, deFleet.devices); // DE owes BR
-    const p1BrDe = await submit(p1, PLMN.DE, PLMN.BR, c.de, brFleet.devices); // BR owes DE
-    await time.increaseTo(p2.start + 2 * DAY);
-    const p2DeBr = await submit(p2, PLMN.BR, PLMN.DE, c.br, deFleet.devices);
+    const w = await settleWorld(dir);
+    const { p1, p2, p1DeBr, p1BrDe, p2DeBr } = await submitSettleUsage(w);
     // Past P2's end, the submission grace and every batch's dispute window.
     await time.increaseTo(p2.end + 8 * DAY);
-
-    const token = await c.token.getAddress();
-    const escrow = await c.escrow.getAddress();
-    for (const s of [c.de, c.br]) {
-      await (await c.token.connect(c.deployer).mint(s.address, 1_000_000_000n)).wait();
-      await (await c.token.connect(s).approve(escrow, hre.ethers.MaxUint256)).wait();
-      await (await c.escrow.connect(s).deposit(token, 1_000_000_000n)).wait();
-    }
-    const gas = async (p: Promise<{ wait(): Promise<{ gasUsed: bigint; status: number | null } | null> }>) => {
-      const receipt = (await (await p).wait())!;
-      if (receipt.status !== 1) throw new Error("transaction reverted");
-      return Number(receipt.gasUsed);
-    };
-    const amount = async (payer: Hex, payee: Hex, period: number) => Number((await c.escrow.invoice(payer, payee, period)).amount);
-
-    await gas(c.escrow.connect(c.de).closeInvoice(PLMN.DE, PLMN.BR, p1.period, [toContractBatch(p1DeBr)]));
-    await gas(c.escrow.connect(c.de).closeInvoice(PLMN.BR, PLMN.DE, p1.period, [toContractBatch(p1BrDe)]));
-    const netted = { deOwesBr: await amount(PLMN.DE, PLMN.BR, p1.period), brOwesDe: await amount(PLMN.BR, PLMN.DE, p1.period) };
-    const nettedGas = await gas(c.escrow.connect(c.de).settle(PLMN.DE, PLMN.BR, p1.period));
-
-    await gas(c.escrow.connect(c.de).closeInvoice(PLMN.DE, PLMN.BR, p2.period, [toContractBatch(p2DeBr)]));
-    await gas(c.escrow.connect(c.de).closeInvoice(PLMN.BR, PLMN.DE, p2.period, []));
-    const oneWay = { deOwesBr: await amount(PLMN.DE, PLMN.BR, p2.period), brOwesDe: await amount(PLMN.BR, PLMN.DE, p2.period) };
-    const oneWayGas = await gas(c.escrow.connect(c.de).settle(PLMN.DE, PLMN.BR, p2.period));
-
+    await fundEscrow(w.c);
+    const netted = await closeAndSettle(w.c, p1.period, [p1DeBr], [p1BrDe]);
+    const oneWay = await closeAndSettle(w.c, p2.period, [p2DeBr], []);
     if (!(netted.deOwesBr > 0 && netted.brOwesDe > 0 && netted.deOwesBr !== netted.brOwesDe)) {
       throw new Error(`netted case has invoices ${netted.deOwesBr} and ${netted.brOwesDe}: not both non-zero and different`);
     }
@@ -548,10 +481,97 @@ export async function measureSettleGas(): Promise<SettleGasResult> {
         "SettlementEscrow.settle receipt gasUsed for one DE-BR pair-period on the real UsageLedger (real batches, " +
         "time moved past the dispute window, both invoices closed): netted = both invoices non-zero, one net payment; " +
         "one-way = the reverse invoice is zero. Payee has no payout account: the amount is credited to its deposit.",
-      nettedGas,
-      oneWayGas,
-      netted,
-      oneWay,
+      nettedGas: netted.settleGas,
+      oneWayGas: oneWay.settleGas,
+      netted: { deOwesBr: netted.deOwesBr, brOwesDe: netted.brOwesDe },
+      oneWay: { deOwesBr: oneWay.deOwesBr, brOwesDe: oneWay.brOwesDe },
     };
   });
+}
+
+/** DE and BR agreed, meters registered on both sides (simpleTerms rate tariff class 1 only): 5 DE devices roam in BR, 3 BR devices in DE. */
+async function settleWorld(dir: string) {
+  const c = await deployConsortium();
+  await agreeDeBr(c);
+  const addresses = await addressesOf(c);
+  const deFleet = await registerFleet(connectRoamLedger(addresses, c.de), { home: PLMN.DE, count: 5, dir, policyNames: ["meter"] });
+  const brFleet = await registerFleet(connectRoamLedger(addresses, c.br), { home: PLMN.BR, count: 3, dir, policyNames: ["meter"] });
+  return {
+    c,
+    deFleet: deFleet.devices,
+    brFleet: brFleet.devices,
+    pairKey: await pairKeyBrDe(c),
+    domain: await domainOf(c),
+    store: new FolderStore(path.join(dir, "store")),
+  };
+}
+
+type SettleWorld = Awaited<ReturnType<typeof settleWorld>>;
+
+/** A real batch of 10 records of `home`'s devices roaming in `visited`, in `month`'s first day, submitted by `signer`. */
+async function submitMonth(
+  w: SettleWorld,
+  month: Month,
+  route: { visited: Hex; home: Hex; signer: HardhatEthersSigner; devices: FleetDevice[] },
+): Promise<UsageBatch> {
+  const { batch } = await buildSyntheticBatch({
+    visited: route.visited,
+    home: route.home,
+    period: month.period,
+    records: 10,
+    devices: route.devices,
+    tag: `settle-${month.period}-${formatPlmn(route.visited)}`,
+    from: month.start,
+    to: month.start + DAY,
+    pairKey: w.pairKey,
+    store: w.store,
+  });
+  await submitGas(w.c, w.domain, route.signer, batch);
+  return batch;
+}
+
+/** Usage in the next two months: P1 both ways, P2 DE's devices in BR only; each submitted two days into its month. */
+async function submitSettleUsage(w: SettleWorld) {
+  const { c } = w;
+  const p0 = monthOf(await time.latest());
+  const p1 = monthOf(p0.end);
+  const p2 = monthOf(p1.end);
+  const deInBr = { visited: PLMN.BR, home: PLMN.DE, signer: c.br, devices: w.deFleet }; // DE owes BR
+  const brInDe = { visited: PLMN.DE, home: PLMN.BR, signer: c.de, devices: w.brFleet }; // BR owes DE
+  await time.increaseTo(p1.start + 2 * DAY);
+  const p1DeBr = await submitMonth(w, p1, deInBr);
+  const p1BrDe = await submitMonth(w, p1, brInDe);
+  await time.increaseTo(p2.start + 2 * DAY);
+  const p2DeBr = await submitMonth(w, p2, deInBr);
+  return { p1, p2, p1DeBr, p1BrDe, p2DeBr };
+}
+
+/** Deposits on both sides that cover every invoice, no payout accounts. */
+async function fundEscrow(c: Consortium): Promise<void> {
+  const token = await c.token.getAddress();
+  const escrow = await c.escrow.getAddress();
+  for (const s of [c.de, c.br]) {
+    await mined(c.token.connect(c.deployer).mint(s.address, 1_000_000_000n));
+    await mined(c.token.connect(s).approve(escrow, hre.ethers.MaxUint256));
+    await mined(c.escrow.connect(s).deposit(token, 1_000_000_000n));
+  }
+}
+
+/** Closes both invoices of `period` (DE to BR with `deBr`, BR to DE with `brDe`) and settles them: their amounts and settle's gas. */
+async function closeAndSettle(c: Consortium, period: number, deBr: UsageBatch[], brDe: UsageBatch[]) {
+  const amount = async (payer: Hex, payee: Hex) => Number((await c.escrow.invoice(payer, payee, period)).amount);
+  const close = (payer: Hex, payee: Hex, batches: UsageBatch[]) =>
+    mined(
+      c.escrow.connect(c.de).closeInvoice(
+        payer,
+        payee,
+        period,
+        batches.map((b) => toContractBatch(b)),
+      ),
+    );
+  await close(PLMN.DE, PLMN.BR, deBr);
+  await close(PLMN.BR, PLMN.DE, brDe);
+  const invoices = { deOwesBr: await amount(PLMN.DE, PLMN.BR), brOwesDe: await amount(PLMN.BR, PLMN.DE) };
+  const settled = await mined(c.escrow.connect(c.de).settle(PLMN.DE, PLMN.BR, period));
+  return { ...invoices, settleGas: Number(settled.gasUsed) };
 }

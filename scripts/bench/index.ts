@@ -106,20 +106,21 @@ async function benchIngest(args: Args, log: (l: string) => void): Promise<BenchR
   const [small, big] = args.quick ? [100_000, 300_000] : [1_000_000, 10_000_000];
   let node: CrashNode | undefined;
   try {
-    node = await startNode(INGEST_NODE);
-    const x = await ingestWorld(node, small, step);
+    const smallNode = await startNode(INGEST_NODE);
+    node = smallNode;
+    const x = await ingestWorld(smallNode, small, step);
     const threaded: IngestRun[] = [];
     const single: IngestRun[] = [];
     for (let i = 0; i < args.runs; i++) {
       // Side by side: the two variants alternate, so load on the machine hits both alike.
       threaded.push(
         await step(`ingest ${x.t.generated.lines.toLocaleString("en-US")} lines, sealing thread (run ${i + 1}/${args.runs})`, () =>
-          runIngest(x, node!, `t${i}`, { ROAMLEDGER_SEAL_THREAD: "1" }, log),
+          runIngest(x, smallNode, { label: `t${i}`, env: { ROAMLEDGER_SEAL_THREAD: "1" }, log }),
         ),
       );
       single.push(
         await step(`ingest, one thread (run ${i + 1}/${args.runs})`, () =>
-          runIngest(x, node!, `s${i}`, { ROAMLEDGER_SEAL_THREAD: "0" }, log),
+          runIngest(x, smallNode, { label: `s${i}`, env: { ROAMLEDGER_SEAL_THREAD: "0" }, log }),
         ),
       );
       log(
@@ -132,10 +133,11 @@ async function benchIngest(args: Args, log: (l: string) => void): Promise<BenchR
     let bigRun: IngestRun | undefined;
     let bigError: string | undefined;
     try {
-      node = await startNode(INGEST_NODE);
-      const y = await ingestWorld(node, big, step);
+      const bigNode = await startNode(INGEST_NODE);
+      node = bigNode;
+      const y = await ingestWorld(bigNode, big, step);
       bigRun = await step(`ingest ${y.t.generated.lines.toLocaleString("en-US")} lines (peak memory)`, () =>
-        runIngest(y, node!, "big", {}, log, 20 * 60_000),
+        runIngest(y, bigNode, { label: "big", log, timeoutMs: 20 * 60_000 }),
       );
       y.t.cleanup();
     } catch (error) {

@@ -48,7 +48,7 @@ export async function ingestWorld(node: CrashNode, records: number, step: Step):
   const started = Date.now();
   const latest = (await rpc<{ timestamp: string }>(node.url, "eth_getBlockByNumber", ["latest", false])).timestamp;
   const t = await step(`generate ~${records.toLocaleString("en-US")} records`, () => makeTemplate(Number(latest), { records, seed: 2026 }));
-  const w = await step("deploy", () => deployRunWorld(t, node.url, `bench-${records}`, { fleet: false }));
+  const w = await step("deploy", () => deployRunWorld(t, { url: node.url, name: `bench-${records}`, fleet: false }));
   await step(`device:register ${t.generated.devices.toLocaleString("en-US")} devices`, async () => {
     // As an operator registers a fleet: the command, which resumes where a failed run stopped.
     for (let attempt = 1; ; attempt++) {
@@ -71,11 +71,9 @@ export async function ingestWorld(node: CrashNode, records: number, step: Step):
 export async function runIngest(
   x: IngestWorldOf,
   node: CrashNode,
-  label: string,
-  extraEnv: Record<string, string> = {},
-  log: (line: string) => void = () => {},
-  timeoutMs = 30 * 60_000,
+  o: { label: string; env?: Record<string, string>; log?: (line: string) => void; timeoutMs?: number },
 ): Promise<IngestRun & { attempts: number }> {
+  const { label, env: extraEnv = {}, log = () => {}, timeoutMs = 30 * 60_000 } = o;
   const dir = fs.mkdtempSync(path.join(x.w.dir, `run-${label}-`));
   const home = path.join(dir, "home-br");
   const store = path.join(dir, "store");

@@ -54,12 +54,12 @@ describe("crash: the node stops in the middle of usage:ingest", function () {
   });
 
   it("fails with a message naming the node and saying to run it again, then completes once the node is back", async function () {
-    const clean = await deployRunWorld(t, node.url, "clean", { fleet: true });
+    const clean = await deployRunWorld(t, { url: node.url, name: "clean", fleet: true });
     expectSuccess(await runHardhat(ingestArgs(t, clean, 400), { env: clean.env(relay.url, "br"), relay }), "clean ingest");
     const expected = await ingestOutcome(t, clean);
     expect(expected.chain.batchIds.length).to.be.greaterThan(3);
 
-    const w = await deployRunWorld(t, node.url, "faulted", { fleet: true });
+    const w = await deployRunWorld(t, { url: node.url, name: "faulted", fleet: true });
     const env = w.env(relay.url, "br");
     const submitBatch = w.reader.ledger.interface.getFunction("submitBatch")!.selector;
     let batches = 0;

@@ -14,7 +14,6 @@ import {
   ingestArgs,
   ingestOutcome,
   makeTemplate,
-  prng,
   registerArgs,
   registerOutcome,
   runHardhat,
@@ -24,6 +23,7 @@ import {
   type RunWorld,
 } from "../helpers/crash";
 import { PLMN } from "../helpers/fixtures";
+import { prng } from "../helpers/usage";
 
 /**
  * `usage:ingest` and `device:register` are killed with SIGKILL at random points of a run and run again
@@ -99,7 +99,7 @@ describe("crash: commands killed at random points and run again", function () {
     const cleans = await Promise.all(
       relays.map(async (relay, slot) => {
         const w = await within(
-          deployRunWorld(t, node.url, `${trials.label}-clean-${slot}`, { fleet: trials.fleet, slot }),
+          deployRunWorld(t, { url: node.url, name: `${trials.label}-clean-${slot}`, fleet: trials.fleet, slot }),
           120_000,
           "deploying a clean world",
         );
@@ -127,7 +127,7 @@ describe("crash: commands killed at random points and run again", function () {
       const delay = delays[i];
       const t0 = Date.now();
       const w = await within(
-        deployRunWorld(t, node.url, `${trials.label}-${i}`, { fleet: trials.fleet, slot }),
+        deployRunWorld(t, { url: node.url, name: `${trials.label}-${i}`, fleet: trials.fleet, slot }),
         120_000,
         `deploying world #${i}`,
       );
@@ -181,7 +181,7 @@ describe("crash: commands killed at random points and run again", function () {
       let expected = cleanOutcomes.get(trials.label) as T | undefined;
       if (expected === undefined) {
         const clean = await within(
-          deployRunWorld(t, held.url, `${trials.label}-held-clean`, { fleet: trials.fleet, slot: 0 }),
+          deployRunWorld(t, { url: held.url, name: `${trials.label}-held-clean`, fleet: trials.fleet, slot: 0 }),
           120_000,
           "deploying a clean world",
         );
@@ -193,7 +193,7 @@ describe("crash: commands killed at random points and run again", function () {
       }
 
       const w = await within(
-        deployRunWorld(t, held.url, `${trials.label}-held`, { fleet: trials.fleet, slot: 1 }),
+        deployRunWorld(t, { url: held.url, name: `${trials.label}-held`, fleet: trials.fleet, slot: 1 }),
         120_000,
         "deploying a world",
       );

@@ -3,8 +3,6 @@ import http from "node:http";
 import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { ChildProcess } from "node:child_process";
-import hre from "hardhat";
 import { HDNodeWallet, NonceManager, Wallet, type Signer } from "ethers";
 import {
   CarrierRegistry__factory,
@@ -24,10 +22,12 @@ import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
 import { pairWorkDir } from "../../lib/usage/ingest";
 import { formatPeriod } from "../../lib/core/period";
 import type { Hex } from "../../lib/util/hex";
-import { DEV_MNEMONIC, INTEGRATION_GAS_LIMIT, anvilCommand, atExit, freePort, rpc, spawnTracked, stopTracked, tail } from "./node";
-import { GasFreeProvider } from "./integration";
+import { DEV_MNEMONIC, atExit, freePort, launchAnvil, rpc, type AnvilNode } from "./node";
+import { GasFreeProvider, runHardhatCli } from "./integration";
 import { PLMN, ROLE } from "./fixtures";
 import { ingestTerms, POLICIES } from "./ingest";
+import { monthOf } from "./period";
+import { writeDeploymentFile } from "./tasks";
 
 /**
  * Crash and node-fault tests: RoamLedger's resumable commands (`usage:ingest`, `device:register`) run as
@@ -58,19 +58,7 @@ export function devAddress(index: number): string {
   return HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`).address;
 }
 
-// ------------------------------------------------------------------ seeded randomness
-
-/** mulberry32: a small seeded PRNG, the same sequence on every platform. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// ------------------------------------------------------------------ the environment
 
 /** A whole number from the environment, else `fallback`. */
 export function envInt(name: string, fallback: number): number {
@@ -83,14 +71,14 @@ export function envInt(name: string, fallback: number): number {
 
 // ------------------------------------------------------------------ the node
 
-export interface CrashNode {
-  url: string;
-  port: number;
-  chainId: number;
-  child: ChildProcess;
-  /** Stops anvil with `signal` (SIGTERM: it dumps its state first when started with one) and waits for it. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
-  output(): string;
+/** A node of the crash suite (and of the benchmark's ingest). */
+export type CrashNode = AnvilNode;
+
+/** anvil's mining flags for each mode of startNode. */
+function miningFlags(mining: "mixed" | "manual" | "auto" | undefined): string[] {
+  if (mining === "manual") return ["--no-mining"];
+  if (mining === "auto") return [];
+  return ["--mixed-mining", "--block-time", "1"];
 }
 
 /**
@@ -111,80 +99,23 @@ export interface CrashNode {
  * it at once, and every run slows down (a world's deployment went from 0.9 s to 5 s when the crash suite
  * was first written against one node).
  */
-export async function startNode(
+export function startNode(
   options: { port?: number; state?: string; mining?: "mixed" | "manual" | "auto"; pruneHistory?: boolean | number } = {},
 ): Promise<CrashNode> {
-  const port = options.port ?? (await freePort());
-  const { command, args } = anvilCommand();
-  const child = spawnTracked(
-    command,
-    [
-      ...args,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--chain-id",
-      String(CRASH_CHAIN_ID),
-      "--hardfork",
-      "shanghai",
-      ...(options.mining === "manual" ? ["--no-mining"] : options.mining === "auto" ? [] : ["--mixed-mining", "--block-time", "1"]),
-      "--gas-price",
-      "0",
-      "--base-fee",
-      "0",
-      "--gas-limit",
-      String(INTEGRATION_GAS_LIMIT),
-      "--mnemonic",
-      DEV_MNEMONIC,
-      "--accounts",
-      String(3 * SLOTS),
+  const prune = options.pruneHistory;
+  return launchAnvil({
+    chainId: CRASH_CHAIN_ID,
+    port: options.port,
+    accounts: 3 * SLOTS,
+    flags: [
+      ...miningFlags(options.mining),
       ...(options.state ? ["--state", options.state] : []),
       // No state per block: anvil otherwise keeps a copy of the whole state for each block mined.
-      ...(options.pruneHistory === true
-        ? ["--prune-history"]
-        : options.pruneHistory
-          ? ["--prune-history", String(options.pruneHistory)]
-          : []),
+      ...(prune === true ? ["--prune-history"] : prune ? ["--prune-history", String(prune)] : []),
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const out = tail(child.stdout);
-  const err = tail(child.stderr);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(
-        `anvil (${command}) exited with ${child.exitCode}: install it with npm ci (@foundry-rs/anvil) or put anvil on PATH\n${err()}${out()}`,
-      );
-    }
-    try {
-      await rpc<string>(url, "eth_chainId");
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        await stopTracked(child);
-        throw new Error(`anvil did not answer on ${url} within 30 s\n${err()}${out()}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return {
-    url,
-    port,
-    chainId: CRASH_CHAIN_ID,
-    child,
-    output: () => err() + out(),
-    stop: async (signal = "SIGTERM") => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+    // Dumping the state on SIGTERM takes a while with a large fleet.
+    stopGraceMs: 15_000,
+  });
 }
 
 /**
@@ -260,7 +191,7 @@ export class RpcRelay {
    * Sees each request (its methods and body) before it goes on to the node, and may hold it (returning
    * a promise) or lose it ("drop": the node never sees it, the connection is closed).
    */
-  onRequest?: (methods: string[], request: string) => Promise<"forward" | "drop" | void> | "forward" | "drop" | void;
+  onRequest?: (methods: string[], request: string) => Promise<"forward" | "drop"> | "forward" | "drop";
   /**
    * Sees each answer before it goes back, with the request's methods, its body and the node's answer;
    * "drop" loses the answer (the connection is closed instead).
@@ -367,8 +298,6 @@ function methodsOf(body: string): string[] {
 
 // ------------------------------------------------------------------ hardhat subprocesses
 
-const HARDHAT_CLI = require.resolve("hardhat/internal/cli/cli.js");
-
 /**
  * A `node --require` hook for the subprocesses: ts-node (which Hardhat registers, transpile-only) turns
  * each TypeScript file it loads into JavaScript, ~4.4 MB of it per start (the contract bindings carry
@@ -447,41 +376,33 @@ export interface RunOptions {
 /** `hardhat <args> --network localhost`, as an operator runs it, against ROAMLEDGER_RPC_URL from `env`. */
 export async function runHardhat(args: readonly string[], options: RunOptions): Promise<HardhatRun> {
   const cache = transpileCacheHook();
-  const env: NodeJS.ProcessEnv = { ...process.env, ROAMLEDGER_QUIET: "1", ROAMLEDGER_TEST_TS_CACHE: cache.dir, ...options.env };
-  delete env.HARDHAT_NETWORK;
   const relay = options.relay;
   relay?.reset();
   const started = Date.now();
-  const child = spawnTracked(process.execPath, ["--require", cache.hook, HARDHAT_CLI, ...args, "--network", "localhost"], {
-    cwd: hre.config.paths.root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const stdout = tail(child.stdout, 64 * 1024);
-  const stderr = tail(child.stderr, 64 * 1024);
   let killTimer: NodeJS.Timeout | undefined;
-  if (relay && options.killAfterMs !== undefined) {
-    const delay = options.killAfterMs;
-    relay.onFirstRequest = () => {
-      killTimer = setTimeout(() => child.kill("SIGKILL"), delay);
-    };
-  }
-  const kill = () => child.kill("SIGKILL");
-  options.killWhen?.then(kill, kill);
-  const timeoutMs = options.timeoutMs ?? 180_000;
-  const timeout = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", (c, s) => resolve([c, s]));
+  const exit = await runHardhatCli(args, {
+    network: "localhost",
+    env: { ...process.env, ROAMLEDGER_QUIET: "1", ROAMLEDGER_TEST_TS_CACHE: cache.dir, ...options.env },
+    nodeArgs: ["--require", cache.hook],
+    timeoutMs: options.timeoutMs ?? 180_000,
+    onSpawn: (child) => {
+      const kill = () => child.kill("SIGKILL");
+      const delay = options.killAfterMs;
+      if (relay && delay !== undefined) {
+        relay.onFirstRequest = () => {
+          killTimer = setTimeout(kill, delay);
+        };
+      }
+      options.killWhen?.then(kill, kill);
+    },
   });
-  clearTimeout(timeout);
   if (killTimer) clearTimeout(killTimer);
   const ended = Date.now();
   return {
-    code,
-    signal,
-    stdout: stdout(),
-    stderr: stderr(),
+    code: exit.code,
+    signal: exit.signal,
+    stdout: exit.stdout,
+    stderr: exit.stderr,
     ms: ended - started,
     activeMs: relay?.firstRequestAt === undefined ? undefined : ended - relay.firstRequestAt,
   };
@@ -540,9 +461,7 @@ export async function makeTemplate(
   const dePublicKey = de.ensureEncryptionKey("262-01").publicKey;
   const brPublicKey = br.ensureEncryptionKey("724-05").publicKey;
   br.savePartnerImsiKey("724-05", "262-01", deImsiKey);
-  const d = new Date(chainTime * 1000);
-  const period = d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
-  const periodStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000;
+  const { period, start: periodStart } = monthOf(chainTime);
   const generated = generateUsage({
     home: PLMN.DE,
     visited: PLMN.BR,
@@ -661,10 +580,9 @@ export async function deployDeBr(
  */
 export async function deployRunWorld(
   t: CrashTemplate,
-  url: string,
-  name: string,
-  options: { fleet: boolean; slot?: number },
+  options: { url: string; name: string; fleet: boolean; slot?: number },
 ): Promise<RunWorld> {
+  const { url, name } = options;
   const { provider, wallets } = devWallets(url);
   const from = accountsOf(options.slot ?? 0);
   try {
@@ -684,16 +602,7 @@ export async function deployRunWorld(
     fs.copyFileSync(t.generated.usageFile, usageFile);
     fs.copyFileSync(t.generated.devicesFile, devicesFile);
     const deploymentFile = path.join(dir, "deployed_addresses.json");
-    fs.writeFileSync(
-      deploymentFile,
-      JSON.stringify({
-        "CarrierRegistry#CarrierRegistry": addresses.carrierRegistry,
-        "RoamingAgreements#RoamingAgreements": addresses.roamingAgreements,
-        "DeviceRegistry#DeviceRegistry": addresses.deviceRegistry,
-        "UsageLedger#UsageLedger": addresses.usageLedger,
-        "SettlementEscrow#SettlementEscrow": addresses.settlementEscrow,
-      }),
-    );
+    writeDeploymentFile(deploymentFile, addresses);
     if (options.fleet) {
       const client = connectRoamLedger(addresses, de);
       const policies = readPolicies(POLICIES, PLMN.DE);

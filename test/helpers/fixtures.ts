@@ -1,4 +1,6 @@
 import hre from "hardhat";
+import { expect } from "chai";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { SigningKey } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import RoamLedgerModule from "../../ignition/modules/RoamLedger";
@@ -12,12 +14,14 @@ import type {
   UsageLedger,
 } from "../../typechain-types";
 import { parsePlmn } from "../../lib/core/plmn";
+import { ROLE_BITS } from "../../lib/core/enums";
 import type { PolicyStruct } from "../../lib/devices/policy";
 import type { Hex } from "../../lib/util/hex";
 import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
+import { monthOf, monthsBefore, type Month } from "./period";
 
-/** Role bits, as in contracts/types/Roles.sol. */
-export const ROLE = { CARRIER: 1, DEVICE_MAKER: 2, GOVERNOR: 4 } as const;
+/** Role bits (contracts/types/Roles.sol), from the library's one mirror of them. */
+export const ROLE = { CARRIER: ROLE_BITS.carrier, DEVICE_MAKER: ROLE_BITS["device-maker"], GOVERNOR: ROLE_BITS.governor } as const;
 
 /** The consortium every unit test starts from. */
 export const PLMN = {
@@ -57,12 +61,14 @@ export interface Consortium {
   spare: HardhatEthersSigner[];
 }
 
+type Operators = Pick<Consortium, "deployer" | "de" | "de2" | "us" | "br" | "maker">;
+
 /**
- * Deploys RoamLedger through its Ignition module with four bootstrap members: DE, US and BR are
- * carriers and governors (quorum 2 of 3 with the default 5001 bps), MAKER is a device maker.
+ * The CarrierRegistry's Ignition parameters of the unit tests: DE, US and BR are carriers and governors
+ * (quorum 2 of 3 with 5001 bps), MAKER is a device maker; each with its operators and a test encryption
+ * key, the deployer the infrastructure account.
  */
-export async function deployConsortium(): Promise<Consortium> {
-  const [deployer, de, us, br, maker, de2, outsider, ...spare] = await hre.ethers.getSigners();
+export function carrierRegistryParameters(s: Operators) {
   const member = (plmn: string, roles: number, name: string, operators: string[], seed: number) => ({
     plmn,
     roles,
@@ -70,22 +76,27 @@ export async function deployConsortium(): Promise<Consortium> {
     encryptionKey: testEncryptionKey(seed),
     operators,
   });
-  const bootstrapMembers = [
-    member(PLMN.DE, ROLE.CARRIER | ROLE.GOVERNOR, "Telekom Deutschland", [de.address, de2.address], 1),
-    member(PLMN.US, ROLE.CARRIER | ROLE.GOVERNOR, "US Mobile IoT", [us.address], 2),
-    member(PLMN.BR, ROLE.CARRIER | ROLE.GOVERNOR, "Vivo Brasil", [br.address], 3),
-    member(PLMN.MAKER, ROLE.DEVICE_MAKER, "Acme Meters", [maker.address], 4),
-  ];
+  return {
+    bootstrapMembers: [
+      member(PLMN.DE, ROLE.CARRIER | ROLE.GOVERNOR, "Telekom Deutschland", [s.de.address, s.de2.address], 1),
+      member(PLMN.US, ROLE.CARRIER | ROLE.GOVERNOR, "US Mobile IoT", [s.us.address], 2),
+      member(PLMN.BR, ROLE.CARRIER | ROLE.GOVERNOR, "Vivo Brasil", [s.br.address], 3),
+      member(PLMN.MAKER, ROLE.DEVICE_MAKER, "Acme Meters", [s.maker.address], 4),
+    ],
+    thresholdBps: 5001,
+    proposalLifetime: 7 * 24 * 3600,
+    infraAccounts: [s.deployer.address],
+  };
+}
+
+/** Deploys RoamLedger through its Ignition module with the four bootstrap members of carrierRegistryParameters. */
+export async function deployConsortium(): Promise<Consortium> {
+  const [deployer, de, us, br, maker, de2, outsider, ...spare] = await hre.ethers.getSigners();
   const { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger, settlementEscrow } = await hre.ignition.deploy(
     RoamLedgerModule,
     {
       parameters: {
-        CarrierRegistry: {
-          bootstrapMembers,
-          thresholdBps: 5001,
-          proposalLifetime: 7 * 24 * 3600,
-          infraAccounts: [deployer.address],
-        },
+        CarrierRegistry: carrierRegistryParameters({ deployer, de, de2, us, br, maker }),
         UsageLedger: { submissionGrace: SUBMISSION_GRACE },
       },
     },
@@ -109,8 +120,18 @@ export async function deployConsortium(): Promise<Consortium> {
   };
 }
 
+/** The SLA of the tests' terms: 500 ms latency, 100 kbit/s, 99 % availability; 1 %, 1 % and 2 % credit when missed. */
+export const TEST_SLA = {
+  maxLatencyMs: 500,
+  minThroughputKbps: 100,
+  minAvailabilityBps: 9_900,
+  latencyCreditBps: 100,
+  throughputCreditBps: 100,
+  availabilityCreditBps: 200,
+} as const;
+
 /** Agreement terms both ways between `a` and `b` (one tariff class each way), valid for a year from `from`. */
-export function simpleTerms(a: string, b: string, from: number, token: string) {
+export function simpleTerms({ a, b, from, token }: { a: string; b: string; from: number; token: string }) {
   const plan = (visited: string) => ({
     visited,
     tariffClass: 1,
@@ -128,14 +149,7 @@ export function simpleTerms(a: string, b: string, from: number, token: string) {
     disputeWindow: 7 * 24 * 3600,
     permanentRoamingDays: 90,
     permanentRoamingSurchargePerDay: 5n,
-    sla: {
-      maxLatencyMs: 500,
-      minThroughputKbps: 100,
-      minAvailabilityBps: 9900,
-      latencyCreditBps: 100,
-      throughputCreditBps: 100,
-      availabilityCreditBps: 200,
-    },
+    sla: TEST_SLA,
     ratePlans: [plan(a), plan(b)],
   };
 }
@@ -179,6 +193,32 @@ export async function addressesOf(c: Consortium): Promise<RoamLedgerAddresses> {
 /** DE proposes `simpleTerms` to BR from the latest block's time on, and BR accepts version 1. */
 export async function agreeDeBr(c: Consortium): Promise<void> {
   const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
-  await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, now, await c.token.getAddress()));
+  await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: now, token: await c.token.getAddress() }));
   await c.agreements.connect(c.br).accept(PLMN.DE, 1);
+}
+
+/**
+ * Last month by the chain's clock, a period that is over (its submission grace too): the chain is first
+ * moved two days into its current month when it is not that far yet.
+ */
+export async function lastMonthOver(): Promise<Month> {
+  const now = await time.latest();
+  const { start } = monthOf(now);
+  if (now < start + 2 * 24 * 3600) await time.increaseTo(start + 2 * 24 * 3600);
+  return monthsBefore(now);
+}
+
+/**
+ * What "only the operators of an active carrier" means for `send`: refused from an account of no member
+ * (CarrierRegistryNotActiveOperator) and from the device maker's operator (CarrierRegistryMissingRole, no
+ * carrier role).
+ */
+export async function expectCarrierOperatorsOnly(
+  c: { carriers: CarrierRegistry; outsider: HardhatEthersSigner; maker: HardhatEthersSigner },
+  send: (from: HardhatEthersSigner) => Promise<unknown>,
+): Promise<void> {
+  await expect(send(c.outsider)).to.be.revertedWithCustomError(c.carriers, "CarrierRegistryNotActiveOperator").withArgs(c.outsider.address);
+  await expect(send(c.maker))
+    .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryMissingRole")
+    .withArgs(c.maker.address, PLMN.MAKER, ROLE.CARRIER);
 }

@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -9,7 +10,7 @@ import { addressesFromIgnition, type RoamLedgerAddresses } from "../../lib/chain
 import { Keystore } from "../../lib/keys/keystore";
 import { parsePlmn } from "../../lib/core/plmn";
 import type { Hex } from "../../lib/util/hex";
-import { DEV_MNEMONIC, atExit, rpc, spawnTracked, startAnvil, stopTracked, tail, type LocalNode } from "./node";
+import { DEV_MNEMONIC, atExit, rpc, spawnTracked, startAnvil, tail, type LocalNode } from "./node";
 
 /**
  * The multi-carrier integration tests run against a separate node over standard `eth_*` JSON-RPC
@@ -145,6 +146,52 @@ export async function openIntegrationNetwork(): Promise<IntegrationNetwork> {
 
 const HARDHAT_CLI = require.resolve("hardhat/internal/cli/cli.js");
 
+/** How a `hardhat` subprocess ended, and the last 64 KiB of what it printed. */
+export interface HardhatExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface HardhatCliOptions {
+  /** The Hardhat network of the run (`--network`). */
+  network: string;
+  /** Its whole environment (HARDHAT_NETWORK is dropped: `--network` decides). */
+  env: NodeJS.ProcessEnv;
+  /** SIGKILL after this long. */
+  timeoutMs: number;
+  /** Options of node itself, before the Hardhat CLI (`--require hook.js`). */
+  nodeArgs?: readonly string[];
+  /** Sees the child as soon as it is spawned (to kill it at a chosen moment). */
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+/** Runs `hardhat <args> --network <network>` in the repository as a subprocess, as an operator would, and waits for its exit. */
+export async function runHardhatCli(args: readonly string[], options: HardhatCliOptions): Promise<HardhatExit> {
+  const env = { ...options.env };
+  delete env.HARDHAT_NETWORK;
+  const child = spawnTracked(process.execPath, [...(options.nodeArgs ?? []), HARDHAT_CLI, ...args, "--network", options.network], {
+    cwd: hre.config.paths.root,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stdout = tail(child.stdout, 64 * 1024);
+  const stderr = tail(child.stderr, 64 * 1024);
+  options.onSpawn?.(child);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, options.timeoutMs);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (c, sig) => resolve([c, sig]));
+  }).finally(() => clearTimeout(timer));
+  return { code, signal, stdout: stdout(), stderr: stderr(), timedOut };
+}
+
 /** What a task printed. */
 export interface TaskRun {
   stdout: string;
@@ -166,29 +213,13 @@ export async function runTask(
     ROAMLEDGER_DEPLOYMENT: net.deploymentFile,
     ROAMLEDGER_QUIET: "",
   };
-  delete env.HARDHAT_NETWORK;
   if (options.home) env.ROAMLEDGER_HOME = options.home;
   else delete env.ROAMLEDGER_HOME;
-  const child = spawnTracked(process.execPath, [HARDHAT_CLI, ...args, "--network", net.networkName], {
-    cwd: hre.config.paths.root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const stdout = tail(child.stdout, 64 * 1024);
-  const stderr = tail(child.stderr, 64 * 1024);
   const timeoutMs = options.timeoutMs ?? 120_000;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    void stopTracked(child);
-  }, timeoutMs);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", (c) => resolve(c));
-  }).finally(() => clearTimeout(timer));
-  const run = { stdout: stdout(), stderr: stderr() };
-  if (code !== 0) {
-    const why = timedOut ? `timed out after ${timeoutMs / 1000} s` : `exited with ${code}`;
+  const exit = await runHardhatCli(args, { network: net.networkName, env, timeoutMs });
+  const run = { stdout: exit.stdout, stderr: exit.stderr };
+  if (exit.code !== 0) {
+    const why = exit.timedOut ? `timed out after ${timeoutMs / 1000} s` : `exited with ${exit.code}`;
     throw new Error(`hardhat ${args.join(" ")} ${why}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`);
   }
   return run;
@@ -251,9 +282,9 @@ export interface Deployment {
 export async function deployWithTask(
   net: IntegrationNetwork,
   members: Record<MemberKey, Member>,
-  keys: Partial<Record<MemberKey, string>> = {},
-  options: { submissionGraceDays?: number } = {},
+  options: { keys?: Partial<Record<MemberKey, string>>; submissionGraceDays?: number } = {},
 ): Promise<Deployment> {
+  const keys = options.keys ?? {};
   const parameters = {
     thresholdBps: 5001,
     proposalLifetimeDays: 7,
@@ -306,43 +337,4 @@ export function writeDevicesCsv(file: string, plmn: string, n: number): string[]
   }
   fs.writeFileSync(file, `${lines.join("\n")}\n`);
   return imsis;
-}
-
-/**
- * A terms file (docs/agreements.md) both ways between `a` and `b`, valid for a year from `from`; devices
- * staying over 20 days are permanent roamers (so a month's usage has some).
- */
-export function writeTermsFile(file: string, a: string, b: string, from: number, token: string): void {
-  const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-  const rate = (visited: string, tariffClass: number, perMb: string) => ({
-    visited,
-    tariffClass,
-    perMb,
-    perSignallingEvent: "0.0001",
-    perSms: "0.01",
-    perVoiceMinute: "0.02",
-    monthlyFeePerDevice: "0.05",
-    tiers: [{ fromMb: 10000, discountPercent: 10 }],
-  });
-  const terms = {
-    settlementToken: token,
-    validFrom: iso(from),
-    validUntil: iso(from + 365 * 24 * 3600),
-    disputeWindowDays: 7,
-    permanentRoaming: { days: 20, surchargePerDay: "0.01" },
-    sla: {
-      maxLatencyMs: 300,
-      minThroughputKbps: 100,
-      minAvailabilityPercent: 99.5,
-      latencyCreditPercent: 1,
-      throughputCreditPercent: 1,
-      availabilityCreditPercent: 2,
-    },
-    rates: [
-      [1, "0.50"],
-      [2, "0.25"],
-      [3, "0.15"],
-    ].flatMap(([c, perMb]) => [rate(a, c as number, perMb as string), rate(b, c as number, perMb as string)]),
-  };
-  fs.writeFileSync(file, `${JSON.stringify(terms, null, 2)}\n`);
 }

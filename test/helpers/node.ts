@@ -79,11 +79,11 @@ export function spawnTracked(command: string, args: readonly string[], options: 
   return child;
 }
 
-/** Stops a tracked child: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
-export async function stopTracked(child: ChildProcess, graceMs = 3000): Promise<void> {
+/** Stops a tracked child: `signal` (SIGTERM), then SIGKILL if it is still there after `graceMs`. */
+export async function stopTracked(child: ChildProcess, graceMs = 3000, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
+  child.kill(signal);
   const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
   await exited;
   clearTimeout(timer);
@@ -147,67 +147,95 @@ export async function rpc<T>(url: string, method: string, params: unknown[] = []
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** An anvil this process started: its URL and port, the process, its last output, and how to stop it. */
+export interface AnvilNode extends LocalNode {
+  port: number;
+  child: ChildProcess;
+  output(): string;
+  /** Sends `signal` (SIGTERM: anvil dumps its state first when started with one) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface AnvilOptions {
+  chainId: number;
+  /** Default: a free one. */
+  port?: number;
+  /** Accounts of the dev mnemonic that anvil funds. */
+  accounts: number;
+  /** Mining and state flags (`--block-time 1`, `--no-mining`, `--state file`, ...). */
+  flags: readonly string[];
+  /** How long `stop` waits for anvil to exit before it kills it (dumping a large state takes a while). */
+  stopGraceMs?: number;
+}
+
+/** Waits until the node answers `eth_chainId` with `chainId`, for 30 s at most. */
+async function waitForAnvil(child: ChildProcess, url: string, chainId: number, describe: () => string): Promise<void> {
+  let spawnError: Error | undefined;
+  child.once("error", (err) => {
+    spawnError = err;
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (spawnError || child.exitCode !== null) {
+      throw new Error(
+        `anvil did not start: ${spawnError?.message ?? `exit code ${child.exitCode}`}; install it with npm ci (@foundry-rs/anvil) or put anvil on PATH\n${describe()}`,
+      );
+    }
+    let answered: number | undefined;
+    try {
+      answered = Number(await rpc<string>(url, "eth_chainId"));
+    } catch {
+      if (Date.now() > deadline) throw new Error(`anvil did not answer on ${url} within 30 s\n${describe()}`);
+      await sleep(50);
+      continue;
+    }
+    if (answered !== chainId) throw new Error(`anvil answers chain id ${answered}, expected ${chainId}`);
+    return;
+  }
+}
+
 /**
- * Starts anvil on a free loopback port and waits until it answers `eth_chainId`. `blockTime` is in
- * seconds (1 by default); 0 mines each transaction as it arrives (automine).
+ * Starts anvil on the loopback interface, configured like the consortium chain (shanghai, gas price and
+ * base fee 0, 500M block gas limit, the dev mnemonic) and with `flags` for mining and state, and waits
+ * until it answers. The one place the tests and benchmarks start anvil.
  */
-export async function startAnvil(options: { chainId?: number; blockTime?: number } = {}): Promise<LocalNode> {
-  const chainId = options.chainId ?? INTEGRATION_CHAIN_ID;
-  const port = await freePort();
+export async function launchAnvil(options: AnvilOptions): Promise<AnvilNode> {
+  const { chainId } = options;
+  const port = options.port ?? (await freePort());
   const { command, args } = anvilCommand();
   const child = spawnTracked(
     command,
     [
       ...args,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--chain-id",
-      String(chainId),
-      ...(options.blockTime === 0 ? [] : ["--block-time", String(options.blockTime ?? 1)]),
-      "--hardfork",
-      "shanghai",
-      "--gas-price",
-      "0",
-      "--base-fee",
-      "0",
-      "--gas-limit",
-      String(INTEGRATION_GAS_LIMIT),
-      "--mnemonic",
-      DEV_MNEMONIC,
-      "--accounts",
-      "10",
+      ...["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(chainId), "--hardfork", "shanghai"],
+      ...["--gas-price", "0", "--base-fee", "0", "--gas-limit", String(INTEGRATION_GAS_LIMIT)],
+      ...["--mnemonic", DEV_MNEMONIC, "--accounts", String(options.accounts)],
+      ...options.flags,
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
-  const output = tail(child.stdout);
-  const errors = tail(child.stderr);
-  let spawnError: Error | undefined;
-  child.once("error", (err) => (spawnError = err));
+  const out = tail(child.stdout);
+  const err = tail(child.stderr);
+  const output = () => err() + out();
+  const stop = (signal: NodeJS.Signals = "SIGTERM") => stopTracked(child, options.stopGraceMs ?? 3000, signal);
   const url = `http://127.0.0.1:${port}`;
-  const stop = () => stopTracked(child);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (spawnError || child.exitCode !== null) {
-      throw new Error(
-        `anvil (${command}) did not start: ${spawnError?.message ?? `exit code ${child.exitCode}`}; install it with npm ci (@foundry-rs/anvil) or put anvil on PATH\n${errors()}${output()}`,
-      );
-    }
-    try {
-      const id = await rpc<string>(url, "eth_chainId");
-      if (Number(id) !== chainId) throw new Error(`anvil answers chain id ${Number(id)}, expected ${chainId}`);
-      return { url, chainId, stop };
-    } catch (err) {
-      if ((err as Error).message.startsWith("anvil answers")) {
-        await stop();
-        throw err;
-      }
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`anvil did not answer on ${url} within 30 s\n${errors()}${output()}`);
-      }
-      await sleep(100);
-    }
+  try {
+    await waitForAnvil(child, url, chainId, () => `${command} ${args.join(" ")}\n${output()}`);
+  } catch (error) {
+    await stop();
+    throw error;
   }
+  return { url, port, chainId, child, output, stop };
+}
+
+/**
+ * Starts anvil for the integration tests on a free loopback port (10 accounts) and waits until it
+ * answers. `blockTime` is in seconds (1 by default); 0 mines each transaction as it arrives (automine).
+ */
+export function startAnvil(options: { chainId?: number; blockTime?: number } = {}): Promise<AnvilNode> {
+  return launchAnvil({
+    chainId: options.chainId ?? INTEGRATION_CHAIN_ID,
+    accounts: 10,
+    flags: options.blockTime === 0 ? [] : ["--block-time", String(options.blockTime ?? 1)],
+  });
 }

@@ -1,18 +1,11 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
 import { addressesOf, type Consortium } from "./fixtures";
 
-/**
- * Points the tasks at a fixture's deployment: writes its addresses in Ignition's
- * deployed_addresses.json shape to a temp file and sets ROAMLEDGER_DEPLOYMENT (and a temp key store
- * in ROAMLEDGER_HOME, and ROAMLEDGER_QUIET so task output does not clutter the test report).
- * Returns the temp folder and a cleanup function that restores the environment.
- */
-export async function useDeploymentForTasks(c: Consortium): Promise<{ dir: string; cleanup: () => void }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-tasks-"));
-  const file = path.join(dir, "deployed_addresses.json");
-  const addresses = await addressesOf(c);
+/** Writes a deployment's addresses as Ignition's deployed_addresses.json has them (what ROAMLEDGER_DEPLOYMENT points at). */
+export function writeDeploymentFile(file: string, addresses: RoamLedgerAddresses): void {
   fs.writeFileSync(
     file,
     JSON.stringify({
@@ -23,6 +16,18 @@ export async function useDeploymentForTasks(c: Consortium): Promise<{ dir: strin
       "SettlementEscrow#SettlementEscrow": addresses.settlementEscrow,
     }),
   );
+}
+
+/**
+ * Points the tasks at a fixture's deployment: writes its addresses in Ignition's
+ * deployed_addresses.json shape to a temp file and sets ROAMLEDGER_DEPLOYMENT (and a temp key store
+ * in ROAMLEDGER_HOME, and ROAMLEDGER_QUIET so task output does not clutter the test report).
+ * Returns the temp folder and a cleanup function that restores the environment.
+ */
+export async function useDeploymentForTasks(c: Consortium): Promise<{ dir: string; cleanup: () => void }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-tasks-"));
+  const file = path.join(dir, "deployed_addresses.json");
+  writeDeploymentFile(file, await addressesOf(c));
   const saved = {
     ROAMLEDGER_DEPLOYMENT: process.env.ROAMLEDGER_DEPLOYMENT,
     ROAMLEDGER_HOME: process.env.ROAMLEDGER_HOME,

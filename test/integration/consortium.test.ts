@@ -12,7 +12,6 @@ import {
   placeholderEncryptionKey,
   runTask,
   writeDevicesCsv,
-  writeTermsFile,
   type Deployment,
   type IntegrationNetwork,
   type Member,
@@ -23,7 +22,9 @@ import { createDeviceIdDeriver } from "../../lib/core/imsi";
 import { shareImsiKey, receiveImsiKey } from "../../lib/keys/share";
 import { acceptAgreement, readAgreement, tokenInfo } from "../../lib/agreements/chain";
 import { readAgreementTerms } from "../../lib/agreements/terms";
-import { formatPeriod, periodBounds } from "../../lib/core/period";
+import { formatPeriod } from "../../lib/core/period";
+import { monthsBefore } from "../helpers/period";
+import { writeTermsFile } from "../helpers/termsFile";
 import { readPolicies } from "../../lib/devices/policy";
 import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
 import type { RoamLedgerClient } from "../../lib/chain/client";
@@ -42,12 +43,6 @@ const DE_DEVICES = 300;
 const US_DEVICES = 120;
 /** Dispute window of the US-BR agreement, seconds. */
 const SHORT_DISPUTE_WINDOW = 6;
-
-/** The month before the one `time` (unix seconds) falls in, as yyyymm: a period that is over. */
-function previousMonth(time: number): number {
-  const d = new Date(time * 1000);
-  return d.getUTCMonth() === 0 ? (d.getUTCFullYear() - 1) * 100 + 12 : d.getUTCFullYear() * 100 + d.getUTCMonth();
-}
 
 /**
  * Three carriers and a device maker on a separate node (anvil, or Besu with --network besu), each
@@ -79,7 +74,7 @@ describe("integration: a consortium on a separate node", function () {
     await runTask(net, ["keys:init", "--plmn", m.de.plmn], { home: m.de.home });
     m.us.keystore.ensureImsiKey(m.us.plmn);
     // No submission grace: last month's usage can be closed by anyone as soon as its batches are answered.
-    deployment = await deployWithTask(net, m, { br: placeholderEncryptionKey() }, { submissionGraceDays: 0 });
+    deployment = await deployWithTask(net, m, { keys: { br: placeholderEncryptionKey() }, submissionGraceDays: 0 });
     expect(deployment.run.stdout).to.contain(`RoamLedger deployed on ${net.networkName}:`);
 
     const carriers = client("de").carriers;
@@ -113,16 +108,17 @@ describe("integration: a consortium on a separate node", function () {
 
   it("DE-BR agree through the terms file (agreement:propose, agreement:accept), US-BR through the library", async function () {
     // In force since the start of last month, the period the usage steps bill and settle.
-    flow.period = previousMonth(await chainTime(net));
-    const [from] = periodBounds(flow.period);
+    const lastMonth = monthsBefore(await chainTime(net));
+    flow.period = lastMonth.period;
+    const from = lastMonth.start;
     const deBr = path.join(net.dir, "terms-de-br.json");
-    writeTermsFile(deBr, m.de.plmn, m.br.plmn, from, deployment.token);
+    writeTermsFile(deBr, { a: m.de.plmn, b: m.br.plmn, from, token: deployment.token });
     await runTask(net, ["agreement:propose", "--partner", m.br.plmn, "--terms", deBr, "--from", m.de.from]);
     const accepted = await runTask(net, ["agreement:accept", "--partner", m.de.plmn, "--agreement-version", "1", "--from", m.br.from]);
     expect(accepted.stdout).to.contain("accepted version 1");
 
     const usBr = path.join(net.dir, "terms-us-br.json");
-    writeTermsFile(usBr, m.us.plmn, m.br.plmn, from, deployment.token);
+    writeTermsFile(usBr, { a: m.us.plmn, b: m.br.plmn, from, token: deployment.token });
     // US-BR disputes must come within seconds (the contract allows any window from 1 s; the terms file
     // counts in days): a batch nobody answers then counts as accepted while the test waits.
     const terms = readAgreementTerms(usBr, { self: m.us.plmnHex, partner: m.br.plmnHex, decimals: 6 });

@@ -4,8 +4,9 @@ import fc from "fast-check";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ZeroAddress, hexlify, keccak256, toUtf8Bytes, type ContractTransactionResponse, type TransactionReceipt } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { deployConsortium, meterPolicy, deviceId, PLMN } from "../helpers/fixtures";
-import { randomRecords, totalsOf, usageOf, addTotals, periodOf, boundsOf } from "../helpers/usage";
+import { deployConsortium, meterPolicy, deviceId, lastMonthOver, PLMN } from "../helpers/fixtures";
+import { randomRecords, totalsOf, usageOf, addTotals } from "../helpers/usage";
+import { plan, sla, terms as termsOf } from "../helpers/rating";
 import { zeroTotals } from "../../lib/usage/types";
 import { LeafHasher } from "../../lib/usage/leaf";
 import { merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle";
@@ -61,6 +62,9 @@ const DIRS = [
 const isCoverage = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
 const RUNS = Number(process.env.ROAMLEDGER_PROPERTY_RUNS ?? (isCoverage ? 60 : 500));
 
+/** The smaller of two amounts (Math.min takes numbers, not bigints). */
+const smaller = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
 /** The custom error's name (lib/chain/revert knows every error of the contracts), or the message of anything else. */
 function errorName(err: unknown): string {
   return parseRevert(err)?.name ?? (err as Error).message ?? String(err);
@@ -68,9 +72,7 @@ function errorName(err: unknown): string {
 
 /** Terms both ways, classes 1 and 2, a volume tier, an SLA; in force from before the period. */
 function propertyTerms(token: string, validFrom: number) {
-  const plan = (visited: Hex, tariffClass: number, perMb: bigint) => ({
-    visited,
-    tariffClass,
+  const rates = (perMb: bigint) => ({
     perMb,
     perSignallingEvent: 3n,
     perSms: 20n,
@@ -78,23 +80,18 @@ function propertyTerms(token: string, validFrom: number) {
     monthlyFeePerDevice: 700n,
     tiers: [{ fromMb: 100n, discountBps: 1500 }],
   });
-  return {
-    settlementToken: token,
-    validFrom,
-    validUntil: validFrom + 400 * DAY,
-    disputeWindow: WINDOW,
-    permanentRoamingDays: 30,
-    permanentRoamingSurchargePerDay: 11n,
-    sla: {
-      maxLatencyMs: 400,
-      minThroughputKbps: 20_000,
-      minAvailabilityBps: 9900,
-      latencyCreditBps: 150,
-      throughputCreditBps: 250,
-      availabilityCreditBps: 0,
+  return termsOf(
+    [plan(PLMN.BR, 1, rates(1_000n)), plan(PLMN.BR, 2, rates(2_000n)), plan(PLMN.DE, 1, rates(800n)), plan(PLMN.DE, 2, rates(1_700n))],
+    {
+      settlementToken: token,
+      validFrom: BigInt(validFrom),
+      validUntil: BigInt(validFrom + 400 * DAY),
+      disputeWindow: WINDOW,
+      permanentRoamingDays: 30,
+      permanentRoamingSurchargePerDay: 11n,
+      sla: sla({ maxLatencyMs: 400, minThroughputKbps: 20_000, minAvailabilityBps: 9900, latencyCreditBps: 150, throughputCreditBps: 250 }),
     },
-    ratePlans: [plan(PLMN.BR, 1, 1_000n), plan(PLMN.BR, 2, 2_000n), plan(PLMN.DE, 1, 800n), plan(PLMN.DE, 2, 1_700n)],
-  };
+  );
 }
 
 /** The pool's records: the same on every run (seeded). */
@@ -115,11 +112,7 @@ interface PoolBatch {
 
 async function world() {
   // The period: last month, over (and its grace too) when the sequences start.
-  const now = await time.latest();
-  const [monthStart] = boundsOf(periodOf(now));
-  if (now < monthStart + 2 * DAY) await time.increaseTo(monthStart + 2 * DAY);
-  const period = periodOf(monthStart - DAY);
-  const [start, end] = boundsOf(period);
+  const { period, start, end } = await lastMonthOver();
   const c = await deployConsortium();
   const token = await c.token.getAddress();
   const escrow = await c.escrow.getAddress();
@@ -208,9 +201,16 @@ class Model {
     return this.now < b.submittedAt + WINDOW;
   }
 
+  /** What a step on batch `id` is refused with: first unless the ledger holds the batch open, then what `next` says of it. */
+  refusalOnBatch(id: string, next: (open: BatchModel) => string | undefined): string | undefined {
+    const batch = this.batches.get(id);
+    if (!batch) return "UsageLedgerUnknownBatch";
+    return batch.status === 1 ? next(batch) : "UsageLedgerBatchNotOpen";
+  }
+
   /** Pays `owed` from debtor's deposit as far as it goes; the rest is a debt. */
   pay(debtor: M, creditor: M, owed: bigint): void {
-    const paid = this.deposits[debtor] < owed ? this.deposits[debtor] : owed;
+    const paid = smaller(this.deposits[debtor], owed);
     this.deposits[debtor] -= paid;
     const shortfall = owed - paid;
     if (shortfall > 0n) {
@@ -353,17 +353,10 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
     case "reject": {
       const p = w.pool[o.dir][o.n];
       const b = model.batches.get(p.id);
-      const expected = !b
-        ? "UsageLedgerUnknownBatch"
-        : b.status !== 1
-          ? "UsageLedgerBatchNotOpen"
-          : o.k === "accept"
-            ? model.closedTotals[o.dir]
-              ? "UsageLedgerPeriodClosed"
-              : undefined
-            : model.windowOpen(b)
-              ? undefined
-              : "UsageLedgerDisputeWindowOver";
+      const expected = model.refusalOnBatch(p.id, (open) => {
+        if (o.k === "accept") return model.closedTotals[o.dir] ? "UsageLedgerPeriodClosed" : undefined;
+        return model.windowOpen(open) ? undefined : "UsageLedgerDisputeWindowOver";
+      });
       const home = w.signer[DIRS[o.dir].home];
       return {
         expected,
@@ -376,17 +369,11 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
     case "dispute": {
       const p = w.pool[o.dir][o.n];
       const b = model.batches.get(p.id);
-      const expected = !b
-        ? "UsageLedgerUnknownBatch"
-        : b.status !== 1
-          ? "UsageLedgerBatchNotOpen"
-          : !model.windowOpen(b)
-            ? "UsageLedgerDisputeWindowOver"
-            : p.records[o.r].billing !== 0
-              ? "UsageLedgerRecordNotBillable"
-              : b.disputed.has(o.r)
-                ? "UsageLedgerRecordAlreadyDisputed"
-                : undefined;
+      const expected = model.refusalOnBatch(p.id, (open) => {
+        if (!model.windowOpen(open)) return "UsageLedgerDisputeWindowOver";
+        if (p.records[o.r].billing !== 0) return "UsageLedgerRecordNotBillable";
+        return open.disputed.has(o.r) ? "UsageLedgerRecordAlreadyDisputed" : undefined;
+      });
       const dispute = { record: p.records[o.r], proof: merkleProof(p.tree, o.r), reason: 1 };
       return {
         expected,
@@ -456,7 +443,7 @@ function stepOf(w: World, model: Model, o: Op): Step | "wait" {
         expected: owed === 0n ? "SettlementEscrowNoDebt" : model.deposits[o.who] === 0n ? "SettlementEscrowInsufficientDeposit" : undefined,
         send: () => escrow.connect(w.signer[o.who]).payDebt(PLMN_OF[o.who], PLMN_OF[creditor], token),
         apply: () => {
-          const paid = model.deposits[o.who] < owed ? model.deposits[o.who] : owed; // bigint: no Math.min
+          const paid = smaller(model.deposits[o.who], owed);
           model.addDebt(o.who, creditor, -paid);
           model.reserved[o.who] -= paid;
           model.deposits[o.who] -= paid;
@@ -579,7 +566,9 @@ async function check(w: World, model: Model, touched: number | undefined, label:
     expect(s.deposits[i], `${label}: deposit of ${m}`).to.equal(model.deposits[m]);
     expect(s.reserved[i], `${label}: reserved of ${m}`).to.equal(model.reserved[m]);
     expect(s.payouts[i], `${label}: payout account of ${m}`).to.equal(model.payout[m] ? w.payoutAccount[m] : ZeroAddress);
-    MEMBERS.forEach((other, j) => expect(s.debts[i * MEMBERS.length + j], `${label}: debt ${m}>${other}`).to.equal(model.debt(m, other)));
+    for (const [j, other] of MEMBERS.entries()) {
+      expect(s.debts[i * MEMBERS.length + j], `${label}: debt ${m}>${other}`).to.equal(model.debt(m, other));
+    }
   });
 
   // 2. Batches: each committed once, with its status; the period counts the distinct ones.

@@ -6,7 +6,7 @@ import { rateInvoice, ratingFromStruct } from "../../lib/settlement/rating";
 import type { ClassTotals } from "../../lib/usage/types";
 import type { RatePlanStruct, TermsStruct, TierStruct } from "../../lib/agreements/terms";
 import type { RatingLib__Mock } from "../../typechain-types";
-import { BR, DATA_EXAMPLES, DE, INVOICE_EXAMPLES, TOKEN } from "../helpers/rating";
+import { BR, DATA_EXAMPLES, DE, INVOICE_EXAMPLES, TOKEN, terms } from "../helpers/rating";
 
 const U32 = 2 ** 32 - 1;
 const U64 = 2n ** 64n - 1n;
@@ -69,14 +69,7 @@ const slaTerms = fc.record({
   throughputCreditBps: bps,
   availabilityCreditBps: fc.integer({ min: 0, max: 10_000 }),
 });
-const noSla = fc.constant({
-  maxLatencyMs: 0,
-  minThroughputKbps: 0,
-  minAvailabilityBps: 0,
-  latencyCreditBps: 0,
-  throughputCreditBps: 0,
-  availabilityCreditBps: 0,
-});
+const noSla = fc.constant(terms([]).sla);
 
 const termsArb: fc.Arbitrary<TermsStruct> = fc.record({
   settlementToken: fc.constant(TOKEN),

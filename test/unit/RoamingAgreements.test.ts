@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ZeroAddress, solidityPackedKeccak256 } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { PLMN, deployConsortium } from "../helpers/fixtures";
+import { PLMN, deployConsortium, expectCarrierOperatorsOnly } from "../helpers/fixtures";
 import type { CarrierRegistry, IRoamingAgreements } from "../../typechain-types";
 
 type Terms = IRoamingAgreements.TermsStruct;
@@ -170,7 +170,7 @@ describe("RoamingAgreements", function () {
       expect(v.terms.permanentRoamingSurchargePerDay).to.equal(10_000n);
       expect(v.terms.sla.minAvailabilityBps).to.equal(9_950n);
       expect(v.terms.ratePlans).to.have.length(6);
-      terms.ratePlans.forEach((p, i) => expectPlan(v.terms.ratePlans[i], p));
+      for (const [i, p] of terms.ratePlans.entries()) expectPlan(v.terms.ratePlans[i], p);
       expect(await agreements.hasActiveAgreement(PLMN.DE, PLMN.US, start)).to.equal(false);
     });
 
@@ -440,13 +440,8 @@ describe("RoamingAgreements", function () {
     });
 
     it("reverts when the caller is not an operator of a carrier member", async function () {
-      const { agreements, carriers, outsider, maker } = await loadFixture(deployWithProposal);
-      await expect(agreements.connect(outsider).accept(PLMN.DE, 1))
-        .to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator")
-        .withArgs(outsider.address);
-      await expect(agreements.connect(maker).accept(PLMN.DE, 1))
-        .to.be.revertedWithCustomError(carriers, "CarrierRegistryMissingRole")
-        .withArgs(maker.address, PLMN.MAKER, 1);
+      const f = await loadFixture(deployWithProposal);
+      await expectCarrierOperatorsOnly(f, (s) => f.agreements.connect(s).accept(PLMN.DE, 1));
     });
 
     it("reverts when the caller's member is suspended", async function () {
@@ -534,13 +529,9 @@ describe("RoamingAgreements", function () {
     });
 
     it("reverts when the caller is not an operator of an active carrier member", async function () {
-      const { agreements, carriers, outsider, maker, de, us, br } = await loadFixture(deployWithProposal);
-      await expect(agreements.connect(outsider).withdraw(PLMN.US, 1))
-        .to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator")
-        .withArgs(outsider.address);
-      await expect(agreements.connect(maker).withdraw(PLMN.US, 1))
-        .to.be.revertedWithCustomError(carriers, "CarrierRegistryMissingRole")
-        .withArgs(maker.address, PLMN.MAKER, 1);
+      const f = await loadFixture(deployWithProposal);
+      const { agreements, carriers, de, us, br } = f;
+      await expectCarrierOperatorsOnly(f, (s) => agreements.connect(s).withdraw(PLMN.US, 1));
       await setStatus(carriers, SUSPEND, PLMN.DE, us, br);
       await expect(agreements.connect(de).withdraw(PLMN.US, 1))
         .to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator")
@@ -704,7 +695,7 @@ describe("RoamingAgreements", function () {
       expect(terms.sla.maxLatencyMs).to.equal(300n);
       expect(terms.sla.availabilityCreditBps).to.equal(500n);
       expect(terms.ratePlans).to.have.length(expected.ratePlans.length);
-      expected.ratePlans.forEach((p, i) => expectPlan(terms.ratePlans[i], p));
+      for (const [i, p] of expected.ratePlans.entries()) expectPlan(terms.ratePlans[i], p);
     });
 
     it("reverts when no version is in force at the time", async function () {

@@ -8,8 +8,9 @@ import { ZeroAddress, ZeroHash, type ContractTransactionResponse } from "ethers"
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import RoamLedgerModule from "../../ignition/modules/RoamLedger";
 import SettlementTokenModule from "../../ignition/modules/SettlementToken";
-import { PLMN, ROLE, testEncryptionKey } from "../helpers/fixtures";
-import { classTotals } from "../helpers/rating";
+import { PLMN, TEST_SLA, carrierRegistryParameters, expectCarrierOperatorsOnly } from "../helpers/fixtures";
+import { classTotals, plan } from "../helpers/rating";
+import { monthOf, monthsBefore } from "../helpers/period";
 import { rateInvoice, ratingFromStruct, type Rating } from "../../lib/settlement/rating";
 import type { ClassTotals } from "../../lib/usage/types";
 import type {
@@ -26,11 +27,10 @@ import type {
 } from "../../typechain-types";
 
 type Terms = IRoamingAgreements.TermsStruct;
-type RatePlan = IRoamingAgreements.RatePlanStruct;
 
 const DAY = 24 * 3600;
 const MB = 1_000_000n;
-const { DE, BR, US, MAKER } = PLMN;
+const { DE, BR, US } = PLMN;
 /** ISettlementEscrow.InvoiceStatus. */
 const STATUS = { None: 0n, Open: 1n, Settled: 2n } as const;
 
@@ -49,19 +49,6 @@ const EscrowTestModule = buildModule("EscrowTest", (m) => {
   return { carrierRegistry: core.carrierRegistry, roamingAgreements: core.roamingAgreements, settlementEscrow, settlementToken };
 });
 
-/** yyyymm of a unix time, and the bounds of that month. */
-function monthOf(seconds: number): { period: number; start: number; end: number } {
-  const d = new Date(seconds * 1000);
-  const [y, m] = [d.getUTCFullYear(), d.getUTCMonth()];
-  return { period: y * 100 + m + 1, start: Date.UTC(y, m, 1) / 1000, end: Date.UTC(y, m + 1, 1) / 1000 };
-}
-
-/** The month `back` months before the one of `seconds`. */
-function monthsBefore(seconds: number, back: number) {
-  const d = new Date(seconds * 1000);
-  return monthOf(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - back, 1) / 1000);
-}
-
 /**
  * DE-BR terms. BR bills DE (BR visited): class 1 at 1,000/MB with 20 % off from 1,000 MB, 1 per signalling
  * event, 10 per SMS, 60 per voice minute, 100 per active device; classes 2 and 3 at 2,000 and 3,000/MB.
@@ -69,17 +56,6 @@ function monthsBefore(seconds: number, back: number) {
  * 500 ms / 100 kbit/s with 1 % credit each.
  */
 function escrowTerms(a: string, b: string, token: string, validFrom: number, overrides: Partial<Terms> = {}): Terms {
-  const plan = (visited: string, tariffClass: number, fields: Partial<RatePlan>): RatePlan => ({
-    visited,
-    tariffClass,
-    perMb: 0n,
-    perSignallingEvent: 0n,
-    perSms: 0n,
-    perVoiceMinute: 0n,
-    monthlyFeePerDevice: 0n,
-    tiers: [],
-    ...fields,
-  });
   return {
     settlementToken: token,
     validFrom,
@@ -87,14 +63,7 @@ function escrowTerms(a: string, b: string, token: string, validFrom: number, ove
     disputeWindow: 7 * DAY,
     permanentRoamingDays: 90,
     permanentRoamingSurchargePerDay: 5n,
-    sla: {
-      maxLatencyMs: 500,
-      minThroughputKbps: 100,
-      minAvailabilityBps: 9_900,
-      latencyCreditBps: 100,
-      throughputCreditBps: 100,
-      availabilityCreditBps: 200,
-    },
+    sla: TEST_SLA,
     ratePlans: [
       plan(b, 1, {
         perMb: 1_000n,
@@ -122,26 +91,9 @@ const BR_OWES_DE = 150_300n;
 async function deployEscrow() {
   const [deployer, de, us, br, maker, de2, outsider, ...spare] = await hre.ethers.getSigners();
   const ledger = (await hre.ethers.deployContract("UsageLedger__Mock")) as unknown as UsageLedger__Mock;
-  const member = (plmn: string, roles: number, name: string, operators: string[], seed: number) => ({
-    plmn,
-    roles,
-    name,
-    encryptionKey: testEncryptionKey(seed),
-    operators,
-  });
   const deployed = await hre.ignition.deploy(EscrowTestModule, {
     parameters: {
-      CarrierRegistry: {
-        bootstrapMembers: [
-          member(DE, ROLE.CARRIER | ROLE.GOVERNOR, "Telekom Deutschland", [de.address, de2.address], 1),
-          member(US, ROLE.CARRIER | ROLE.GOVERNOR, "US Mobile IoT", [us.address], 2),
-          member(BR, ROLE.CARRIER | ROLE.GOVERNOR, "Vivo Brasil", [br.address], 3),
-          member(MAKER, ROLE.DEVICE_MAKER, "Acme Meters", [maker.address], 4),
-        ],
-        thresholdBps: 5001,
-        proposalLifetime: 7 * DAY,
-        infraAccounts: [deployer.address],
-      },
+      CarrierRegistry: carrierRegistryParameters({ deployer, de, de2, us, br, maker }),
       EscrowTest: { usageLedger: await ledger.getAddress() },
     },
   });
@@ -306,12 +258,7 @@ describe("SettlementEscrow", function () {
 
     it("reverts when the caller is not an operator of an active carrier", async function () {
       const c = await loadFixture(deployEscrow);
-      await expect(c.escrow.connect(c.outsider).deposit(c.tokenAddress, 1n))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryNotActiveOperator")
-        .withArgs(c.outsider.address);
-      await expect(c.escrow.connect(c.maker).deposit(c.tokenAddress, 1n))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryMissingRole")
-        .withArgs(c.maker.address, MAKER, ROLE.CARRIER);
+      await expectCarrierOperatorsOnly(c, (s) => c.escrow.connect(s).deposit(c.tokenAddress, 1n));
     });
   });
 
@@ -378,12 +325,7 @@ describe("SettlementEscrow", function () {
 
     it("reverts when the caller is not an operator of an active carrier", async function () {
       const c = await loadFixture(deployEscrow);
-      await expect(c.escrow.connect(c.outsider).withdraw(c.tokenAddress, 1n, c.outsider.address))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryNotActiveOperator")
-        .withArgs(c.outsider.address);
-      await expect(c.escrow.connect(c.maker).withdraw(c.tokenAddress, 1n, c.maker.address))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryMissingRole")
-        .withArgs(c.maker.address, MAKER, ROLE.CARRIER);
+      await expectCarrierOperatorsOnly(c, (s) => c.escrow.connect(s).withdraw(c.tokenAddress, 1n, s.address));
     });
   });
 
@@ -407,12 +349,7 @@ describe("SettlementEscrow", function () {
 
     it("reverts when the caller is not an operator of an active carrier", async function () {
       const c = await loadFixture(deployEscrow);
-      await expect(c.escrow.connect(c.outsider).setPayoutAccount(c.outsider.address))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryNotActiveOperator")
-        .withArgs(c.outsider.address);
-      await expect(c.escrow.connect(c.maker).setPayoutAccount(c.maker.address))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryMissingRole")
-        .withArgs(c.maker.address, MAKER, ROLE.CARRIER);
+      await expectCarrierOperatorsOnly(c, (s) => c.escrow.connect(s).setPayoutAccount(s.address));
     });
   });
 
@@ -553,12 +490,7 @@ describe("SettlementEscrow", function () {
 
     it("reverts when the caller is not an operator of an active carrier", async function () {
       const c = await loadFixture(deployEscrow);
-      await expect(c.escrow.connect(c.outsider).closeInvoice(DE, BR, c.period, []))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryNotActiveOperator")
-        .withArgs(c.outsider.address);
-      await expect(c.escrow.connect(c.maker).closeInvoice(DE, BR, c.period, []))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryMissingRole")
-        .withArgs(c.maker.address, MAKER, ROLE.CARRIER);
+      await expectCarrierOperatorsOnly(c, (s) => c.escrow.connect(s).closeInvoice(DE, BR, c.period, []));
     });
   });
 
@@ -741,12 +673,7 @@ describe("SettlementEscrow", function () {
 
     it("reverts when the caller is not an operator of an active carrier", async function () {
       const c = await withClosedInvoices();
-      await expect(c.escrow.connect(c.outsider).settle(DE, BR, c.period))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryNotActiveOperator")
-        .withArgs(c.outsider.address);
-      await expect(c.escrow.connect(c.maker).settle(DE, BR, c.period))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryMissingRole")
-        .withArgs(c.maker.address, MAKER, ROLE.CARRIER);
+      await expectCarrierOperatorsOnly(c, (s) => c.escrow.connect(s).settle(DE, BR, c.period));
     });
   });
 
@@ -801,12 +728,7 @@ describe("SettlementEscrow", function () {
     it("reverts when the caller is not an operator of an active carrier", async function () {
       const c = await withDebt();
       await c.escrow.connect(c.de).deposit(c.tokenAddress, 1_000_000n);
-      await expect(c.escrow.connect(c.outsider).payDebt(DE, BR, c.tokenAddress))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryNotActiveOperator")
-        .withArgs(c.outsider.address);
-      await expect(c.escrow.connect(c.maker).payDebt(DE, BR, c.tokenAddress))
-        .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryMissingRole")
-        .withArgs(c.maker.address, MAKER, ROLE.CARRIER);
+      await expectCarrierOperatorsOnly(c, (s) => c.escrow.connect(s).payDebt(DE, BR, c.tokenAddress));
     });
   });
 

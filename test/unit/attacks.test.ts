@@ -3,9 +3,10 @@ import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { keccak256, toUtf8Bytes, Wallet, type TypedDataDomain } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { deployConsortium, deviceId, meterPolicy, addressesOf, PLMN } from "../helpers/fixtures";
-import { makeBatch, periodOf, boundsOf } from "../helpers/usage";
-import { classTotals } from "../helpers/rating";
+import { deployConsortium, deviceId, meterPolicy, addressesOf, lastMonthOver, PLMN } from "../helpers/fixtures";
+import { makeBatch } from "../helpers/usage";
+import { monthOf } from "../helpers/period";
+import { classTotals, plan, terms as termsOf } from "../helpers/rating";
 import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
 import { connectRoamLedger } from "../../lib/chain/client";
 import { TxQueue } from "../../lib/chain/txQueue";
@@ -35,33 +36,13 @@ const SMALL_GAS = { gasLimit: 16_000_000 };
 
 /** Terms both ways between `a` and `b` in `token`, in force from `from`: 1,000 per MB, 100 per device. */
 function terms(a: Hex, b: Hex, token: string, from: number) {
-  const plan = (visited: Hex) => ({
-    visited,
-    tariffClass: 1,
-    perMb: 1_000n,
-    perSignallingEvent: 1n,
-    perSms: 10n,
-    perVoiceMinute: 60n,
-    monthlyFeePerDevice: 100n,
-    tiers: [],
-  });
-  return {
+  const rates = { perMb: 1_000n, perSignallingEvent: 1n, perSms: 10n, perVoiceMinute: 60n, monthlyFeePerDevice: 100n };
+  return termsOf([plan(a, 1, rates), plan(b, 1, rates)], {
     settlementToken: token,
-    validFrom: from,
-    validUntil: from + 400 * DAY,
+    validFrom: BigInt(from),
+    validUntil: BigInt(from + 400 * DAY),
     disputeWindow: WINDOW,
-    permanentRoamingDays: 0,
-    permanentRoamingSurchargePerDay: 0n,
-    sla: {
-      maxLatencyMs: 0,
-      minThroughputKbps: 0,
-      minAvailabilityBps: 0,
-      latencyCreditBps: 0,
-      throughputCreditBps: 0,
-      availabilityCreditBps: 0,
-    },
-    ratePlans: [plan(a), plan(b)],
-  };
+  });
 }
 
 /**
@@ -69,11 +50,7 @@ function terms(a: Hex, b: Hex, token: string, from: number) {
  * settlement token, DE-US in a token that calls back into the escrow from its transfers once armed.
  */
 async function world() {
-  const now = await time.latest();
-  const [monthStart] = boundsOf(periodOf(now));
-  if (now < monthStart + 2 * DAY) await time.increaseTo(monthStart + 2 * DAY);
-  const period = periodOf(monthStart - DAY);
-  const [start, end] = boundsOf(period);
+  const { period, start, end } = await lastMonthOver();
   const c = await deployConsortium();
   const token = await c.token.getAddress();
   const escrow = await c.escrow.getAddress();
@@ -166,7 +143,7 @@ describe("attacks", function () {
     it("refuses to invoice a period before it ends, or while a batch is in its dispute window, or without all its batches", async function () {
       const w = await loadFixture(world);
       // This month: not over.
-      const current = periodOf(await time.latest());
+      const current = monthOf(await time.latest()).period;
       const early = batch(w, PLMN.BR, PLMN.DE, 4, 10n, current);
       await submit(w, early, w.br, w.br);
       await expect(w.escrow.connect(w.br).closeInvoice(PLMN.DE, PLMN.BR, current, byId([early]))).to.be.revertedWithCustomError(

@@ -2,8 +2,19 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet, ZeroAddress, hexlify } from "ethers";
-import { deployConsortium, meterPolicy, deviceId, testEncryptionKey, agreeDeBr, simpleTerms, PLMN, ROLE } from "../helpers/fixtures";
-import { makeBatch, periodOf, boundsOf } from "../helpers/usage";
+import {
+  deployConsortium,
+  meterPolicy,
+  deviceId,
+  testEncryptionKey,
+  agreeDeBr,
+  simpleTerms,
+  lastMonthOver,
+  PLMN,
+  ROLE,
+} from "../helpers/fixtures";
+import { makeBatch } from "../helpers/usage";
+import { monthOf } from "../helpers/period";
 import { classTotals } from "../helpers/rating";
 import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
 import { LeafHasher, recordIdToBytes32 } from "../../lib/usage/leaf";
@@ -128,8 +139,7 @@ describe("edge cases", function () {
     it("counts a disputed record of an unknown service as one record and no usage", async function () {
       const c = await loadFixture(deployConsortium);
       await agreeDeBr(c);
-      const now = await time.latest();
-      const period = periodOf(now);
+      const { period, start } = monthOf(await time.latest());
       const record = (i: number, service: number): UsageRecord => ({
         recordId: recordIdToBytes32(`odd-${i}`),
         deviceId: deviceId(i),
@@ -137,7 +147,7 @@ describe("edge cases", function () {
         visited: PLMN.BR,
         service,
         rat: 0,
-        startTime: boundsOf(period)[0],
+        startTime: start,
         duration: 30,
         bytesUp: 0,
         bytesDown: 0,
@@ -175,16 +185,12 @@ describe("edge cases", function () {
      * direction had usage (10 MB, 10,100 with the device fee); the other is zero.
      */
     async function twoTokens(withUsage: "first" | "second") {
-      const now = await time.latest();
-      const [monthStart] = boundsOf(periodOf(now));
-      if (now < monthStart + 2 * DAY) await time.increaseTo(monthStart + 2 * DAY);
-      const period = periodOf(monthStart - DAY);
-      const [start] = boundsOf(period);
+      const { period, start } = await lastMonthOver();
       const c = await deployConsortium();
       const tokenA = await c.token.getAddress();
       const other = await hre.ethers.deployContract("MintableToken__Mock", ["OTHER"]);
       const tokenB = await other.getAddress();
-      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, start - DAY, tokenA));
+      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: start - DAY, token: tokenA }));
       await c.agreements.connect(c.br).accept(PLMN.DE, 1);
       const domain = ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());
       const batch = makeBatch(PLMN.BR, PLMN.DE, period, {
@@ -196,7 +202,7 @@ describe("edge cases", function () {
         await c.ledger.connect(c.de).acceptBatches([batchId(batch)]);
       }
       await c.escrow.connect(c.de).closeInvoice(PLMN.DE, PLMN.BR, period, withUsage === "first" ? [toContractBatch(batch)] : []);
-      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms(PLMN.DE, PLMN.BR, start - DAY, tokenB));
+      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: start - DAY, token: tokenB }));
       await c.agreements.connect(c.br).accept(PLMN.DE, 2);
       const back = makeBatch(PLMN.DE, PLMN.BR, period, { recordCount: 1, totals: batch.totals });
       if (withUsage === "second") {
