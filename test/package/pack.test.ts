@@ -18,8 +18,8 @@ import {
   type MemberKey,
   membersOf,
   openIntegrationNetwork,
-  writeTermsFile,
 } from "../helpers/integration";
+import { writeTermsFile } from "../helpers/termsFile";
 import { importProblems } from "./distImports";
 import { acceptAgreement, proposeAgreement } from "../../lib/agreements/chain";
 import { connectRoamLedger } from "../../lib/chain/client";
@@ -117,13 +117,13 @@ async function registerFleet(net: IntegrationNetwork, home: Member, visited: Mem
     devicesOut: path.join(net.dir, "fleet.csv"),
   });
   const policies = readPolicies(POLICIES, home.plmnHex);
-  const devices = await readDevices(fleet.devicesFile, home.plmnHex, home.keystore.imsiKey(home.plmn), new Set(policies.keys()));
+  const devices = await readDevices(fleet.devicesFile, { home: home.plmnHex, imsiKey: home.keystore.imsiKey(home.plmn), policyNames: new Set(policies.keys()) });
   const { ids } = await ensurePolicies(
     client,
     policies,
     devices.map((d) => d.policyName),
   );
-  await registerDevices(client, devices, ids, { batchSize: 500 });
+  await registerDevices(client, devices, { policyIds: ids, batchSize: 500 });
   return fleet;
 }
 
@@ -135,7 +135,7 @@ async function registerFleet(net: IntegrationNetwork, home: Member, visited: Mem
 async function makeActivity(net: IntegrationNetwork, m: Record<MemberKey, Member>): Promise<Activity> {
   const { de, br } = m;
   de.keystore.ensureImsiKey(de.plmn);
-  const deployment = await deployWithTask(net, m, {}, { submissionGraceDays: 0 });
+  const deployment = await deployWithTask(net, m, { submissionGraceDays: 0 });
   const deClient = clientOf(de, deployment.addresses);
   // The ingest sends its batches back to back: ethers' provider caches the pending nonce for 250 ms, so
   // a plain wallet would sign the second with the first one's nonce. NonceManager counts them itself.
@@ -146,11 +146,11 @@ async function makeActivity(net: IntegrationNetwork, m: Record<MemberKey, Member
   const period = lastDay.getUTCFullYear() * 100 + lastDay.getUTCMonth() + 1;
 
   const terms = path.join(net.dir, "terms.json");
-  writeTermsFile(terms, de.plmn, br.plmn, periodBounds(period)[0], deployment.token);
-  const { version } = await proposeAgreement(deClient, de.plmnHex, br.plmnHex, terms);
+  writeTermsFile(terms, { a: de.plmn, b: br.plmn, from: periodBounds(period)[0], token: deployment.token });
+  const { version } = await proposeAgreement(deClient, { self: de.plmnHex, partner: br.plmnHex, file: terms });
   await acceptAgreement(brClient, de.plmnHex, version);
-  await shareImsiKey(deClient, de.keystore, de.plmnHex, br.plmnHex);
-  await receiveImsiKey(brClient, br.keystore, br.plmnHex, de.plmnHex);
+  await shareImsiKey(deClient, { keystore: de.keystore, home: de.plmnHex, partner: br.plmnHex });
+  await receiveImsiKey(brClient, { keystore: br.keystore, self: br.plmnHex, home: de.plmnHex });
   const fleet = await registerFleet(net, de, br, deClient, period);
 
   const store = path.join(net.dir, "store");
@@ -163,7 +163,7 @@ async function makeActivity(net: IntegrationNetwork, m: Record<MemberKey, Member
     signer: brSigner,
     chainId: BigInt(net.chainId),
     imsiKey: br.keystore.partnerImsiKey(br.plmn, de.plmn),
-    pairKey: await pairKeyWith(brClient, br.keystore, br.plmnHex, de.plmnHex),
+    pairKey: await pairKeyWith(brClient, { keystore: br.keystore, self: br.plmnHex, partner: de.plmnHex }),
     workDir: pairWorkDir(br.home, br.plmnHex, de.plmnHex),
     store: new FolderStore(store),
     batchSize: Math.ceil(fleet.records / 2),
@@ -174,13 +174,13 @@ async function makeActivity(net: IntegrationNetwork, m: Record<MemberKey, Member
       batchId,
       client: deClient,
       self: de.plmnHex,
-      pairKeyFor: (visited) => pairKeyWith(deClient, de.keystore, de.plmnHex, visited),
+      pairKeyFor: (visited) => pairKeyWith(deClient, { keystore: de.keystore, self: de.plmnHex, partner: visited }),
       store: new FolderStore(store),
       imsiKey: de.keystore.imsiKey(de.plmn),
     });
     expect(report.action, batchId).to.equal("accepted");
   }
-  const closed = await closeInvoice(brClient, de.plmnHex, br.plmnHex, period);
+  const closed = await closeInvoice(brClient, { payer: de.plmnHex, payee: br.plmnHex, period });
   return { period, fleet, batchIds, store, invoiceUnits: closed.amount };
 }
 

@@ -46,7 +46,7 @@ export type InvoiceLine = {
 async function payloadsFor(client: RoamLedgerClient, req: InvoiceRequest): Promise<ReadInvoiceOptions["payloads"]> {
   if (!req.keystore) return { unavailable: "no key store was given (--keystore or ROAMLEDGER_HOME)" };
   const keystore = new Keystore(req.keystore);
-  return { key: await pairKeyWith(client, keystore, req.self, req.partner), store: storeFor(keystore, req.store) };
+  return { key: await pairKeyWith(client, { keystore, self: req.self, partner: req.partner }), store: storeFor(keystore, req.store) };
 }
 
 async function writeInvoice(model: InvoiceModel, out: string, formats: Format[]): Promise<string[]> {
