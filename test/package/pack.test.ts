@@ -117,7 +117,11 @@ async function registerFleet(net: IntegrationNetwork, home: Member, visited: Mem
     devicesOut: path.join(net.dir, "fleet.csv"),
   });
   const policies = readPolicies(POLICIES, home.plmnHex);
-  const devices = await readDevices(fleet.devicesFile, { home: home.plmnHex, imsiKey: home.keystore.imsiKey(home.plmn), policyNames: new Set(policies.keys()) });
+  const devices = await readDevices(fleet.devicesFile, {
+    home: home.plmnHex,
+    imsiKey: home.keystore.imsiKey(home.plmn),
+    policyNames: new Set(policies.keys()),
+  });
   const { ids } = await ensurePolicies(
     client,
     policies,

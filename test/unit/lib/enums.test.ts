@@ -50,7 +50,11 @@ describe("lib/core/enums: the one mirror of the contracts' enums", function () {
   before(function () {
     for (const ast of compiledAsts()) {
       walk(ast, (n) => {
-        if (n.nodeType === "EnumDefinition" && n.canonicalName) enums.set(n.canonicalName, (n.members ?? []).map((m) => m.name));
+        if (n.nodeType === "EnumDefinition" && n.canonicalName)
+          enums.set(
+            n.canonicalName,
+            (n.members ?? []).map((m) => m.name),
+          );
         if (n.nodeType === "ContractDefinition" && n.name === "Roles") {
           for (const v of n.nodes ?? []) {
             if (v.nodeType === "VariableDeclaration" && v.constant && v.value?.nodeType === "Literal") {

@@ -224,7 +224,7 @@ describe("lib/usage encoding", function () {
       const records = randomRecords(20, PLMN.DE, PLMN.BR, 3);
       const leaves = hasher.leavesOfRecords(records);
       expect(leaves.length).to.equal(20 * 32);
-      records.forEach((r, i) => expect(leafHex(leaves, i)).to.equal(hasher.leafOf(r)));
+      for (const [i, r] of records.entries()) expect(leafHex(leaves, i)).to.equal(hasher.leafOf(r));
       const packed = new Uint8Array(RECORD_BYTES);
       packRecord(records[0], packed);
       expect(hexlify(hasher.leaf(packed))).to.equal(hasher.leafOf(records[0]));
