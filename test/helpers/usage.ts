@@ -2,6 +2,7 @@ import { hexlify } from "ethers";
 import type { Hex } from "../../lib/util/hex";
 import { recordIdToBytes32 } from "../../lib/usage/leaf";
 import { zeroTotals, type ClassTotals, type UsageBatch, type UsageRecord } from "../../lib/usage/types";
+import { addTotals } from "../../lib/settlement/totals";
 
 /** Service codes of a usage record (contract enum `Service`). */
 export const SERVICE = { data: 0, sms: 1, voice: 2, signalling: 3 } as const;
@@ -78,23 +79,6 @@ export function totalsOf(records: readonly UsageRecord[]): ClassTotals[] {
     }
   }
   return [...byClass.values()].sort((a, b) => a.tariffClass - b.tariffClass);
-}
-
-/** a + b, field by field (same class). */
-export function addTotals(a: ClassTotals, b: ClassTotals): ClassTotals {
-  return {
-    tariffClass: a.tariffClass,
-    records: a.records + b.records,
-    activeDevices: a.activeDevices + b.activeDevices,
-    roamerDays: a.roamerDays + b.roamerDays,
-    dataBytes: a.dataBytes + b.dataBytes,
-    signallingEvents: a.signallingEvents + b.signallingEvents,
-    smsCount: a.smsCount + b.smsCount,
-    voiceSeconds: a.voiceSeconds + b.voiceSeconds,
-    qosSamples: a.qosSamples + b.qosSamples,
-    latencyMsSum: a.latencyMsSum + b.latencyMsSum,
-    throughputKbpsSum: a.throughputKbpsSum + b.throughputKbpsSum,
-  };
 }
 
 /** A batch summary of BR (visited) for DE-like pairs; override any field. */

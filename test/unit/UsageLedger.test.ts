@@ -15,7 +15,8 @@ import {
   SUBMISSION_GRACE,
   type Consortium,
 } from "../helpers/fixtures";
-import { randomRecords, totalsOf, usageOf, addTotals, makeBatch, bigTotals, SERVICE } from "../helpers/usage";
+import { randomRecords, totalsOf, usageOf, makeBatch, bigTotals, SERVICE } from "../helpers/usage";
+import { addTotals } from "../../lib/settlement/totals";
 import { monthOf, monthsBefore } from "../helpers/period";
 import { periodBounds } from "../../lib/core/period";
 import { LeafHasher } from "../../lib/usage/leaf";
