@@ -1,4 +1,5 @@
 import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
+import { sendAndWait } from "../lib/chain/send";
 
 /** Small helpers of the demo and the benchmarks: what a node may leave out, checked instead of assumed. */
 
@@ -8,10 +9,7 @@ export function present<T>(value: T | null | undefined, what: string): T {
   return value;
 }
 
-/** The receipt of a transaction once mined; an error when the node has none for it or it reverted. */
-export async function mined(sent: ContractTransactionResponse | Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
-  const tx = await sent;
-  const receipt = present(await tx.wait(), `the receipt of ${tx.hash}`);
-  if (receipt.status !== 1) throw new Error(`transaction ${tx.hash} reverted`);
-  return receipt;
+/** The receipt of a transaction once mined (lib's sendAndWait: a revert decoded, a missing receipt an error). */
+export function mined(sent: ContractTransactionResponse | Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
+  return sendAndWait(async () => sent);
 }

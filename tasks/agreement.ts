@@ -1,6 +1,6 @@
 import { task, types } from "hardhat/config";
-import { action, clientFor, FROM_HELP, memberOfSigner, out, plmnArg } from "./common";
-import { accountMember } from "./cli/args";
+import { action, clientFor, memberOfSigner, out } from "./common";
+import { FROM_HELP, plmnArg, accountMember } from "./cli/args";
 import { commandLine } from "./cli/errors";
 import { ROLE_BITS } from "../lib/core/enums";
 import { InputError } from "../lib/core/errors";

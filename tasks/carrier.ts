@@ -1,7 +1,7 @@
 import { task, types } from "hardhat/config";
 import type { ContractTransactionResponse } from "ethers";
 import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
-import { FROM_HELP, plmnArg } from "./cli/flags";
+import { FROM_HELP, plmnArg } from "./cli/args";
 import { ConfigError, InputError } from "../lib/core/errors";
 import { ANY_ROLE, parseRoles, roleNames } from "../lib/core/roles";
 import { formatPlmn } from "../lib/core/plmn";

@@ -12,9 +12,6 @@ import { cliMessage } from "./cli/errors";
 
 export const PLUGIN = "roamledger";
 
-// Tasks that still import these from here (agreement, escrow, invoice, usage) get them from cli/flags.
-export { FROM_HELP, plmnArg } from "./cli/flags";
-
 /**
  * True when this process is the CLI running a task directly; false inside `hardhat test` and
  * `hardhat run`, where tasks are called with `hre.run` and their callers want the exception.

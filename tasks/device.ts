@@ -1,6 +1,6 @@
 import { task, types } from "hardhat/config";
 import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
-import { FROM_HELP, plmnArg } from "./cli/flags";
+import { FROM_HELP, plmnArg } from "./cli/args";
 import { ConfigError, InputError, type InputLocation } from "../lib/core/errors";
 import { readPolicies } from "../lib/devices/policy";
 import { readDevices, ensurePolicies, checkMakers, registerDevices } from "../lib/devices/registration";

@@ -1,6 +1,6 @@
 import { task } from "hardhat/config";
-import { action, clientFor, FROM_HELP, memberOfSigner, out, plmnArg } from "./common";
-import { accountMember, amountArg, fromBlockArg, sideArg } from "./cli/args";
+import { action, clientFor, memberOfSigner, out } from "./common";
+import { FROM_HELP, plmnArg, accountMember, amountArg, fromBlockArg, sideArg } from "./cli/args";
 import { commandLine } from "./cli/errors";
 import { InputError } from "../lib/core/errors";
 import { Amount, type Token } from "../lib/core/amount";

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { task } from "hardhat/config";
-import { action, clientFor, FROM_HELP, keystoreFor, out, plmnArg } from "./common";
-import { accountMember, formatArg, fromBlockArg, sideArg } from "./cli/args";
+import { action, clientFor, keystoreFor, out } from "./common";
+import { FROM_HELP, plmnArg, accountMember, formatArg, fromBlockArg, sideArg } from "./cli/args";
 import { InputError } from "../lib/core/errors";
 import { writeFileAtomic } from "../lib/util/fsAtomic";
 import { formatPlmn } from "../lib/core/plmn";

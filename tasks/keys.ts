@@ -1,6 +1,6 @@
 import { task } from "hardhat/config";
 import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
-import { FROM_HELP, plmnArg } from "./cli/flags";
+import { FROM_HELP, plmnArg } from "./cli/args";
 import { formatPlmn } from "../lib/core/plmn";
 import { shareImsiKey, receiveImsiKey } from "../lib/keys/share";
 import { imsiKeyFingerprint } from "../lib/crypto/envelope";

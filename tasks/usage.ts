@@ -6,7 +6,8 @@ import { ingestUsage, pairWorkDir, DEFAULT_BATCH_SIZE, type IngestSummary } from
 import { parsePeriod } from "../lib/core/period";
 
 import { pairKeyWith, storeFor } from "../lib/usage/pair";
-import { action, clientFor, FROM_HELP, keystoreFor, memberOfSigner, out, plmnArg } from "./common";
+import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
+import { FROM_HELP, plmnArg } from "./cli/args";
 import type { Signer } from "ethers";
 import { InputError } from "../lib/core/errors";
 import { writeFileAtomic } from "../lib/util/fsAtomic";

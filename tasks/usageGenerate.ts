@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { task, types } from "hardhat/config";
-import { action, out, plmnArg } from "./common";
+import { action, out } from "./common";
+import { plmnArg } from "./cli/args";
 import { InputError } from "../lib/core/errors";
 import { Progress } from "./cli/progress";
 import type { UsageFormat } from "../lib/usage/parse";

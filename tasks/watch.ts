@@ -2,7 +2,7 @@ import { task, types } from "hardhat/config";
 import { ANY_ROLE } from "../lib/core/roles";
 import { watchChain } from "../lib/watch/watch";
 import { action, clientFor, memberOfSigner, out } from "./common";
-import { FROM_HELP } from "./cli/flags";
+import { FROM_HELP } from "./cli/args";
 import { ROLE_BITS } from "../lib/core/enums";
 
 task(

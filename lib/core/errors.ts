@@ -97,17 +97,25 @@ export class InputError extends BaseError {
 export class InputErrors extends BaseError {
   override name = "InputErrors";
   readonly errors: InputError[];
+  /** How many of `errors` the details list. */
+  readonly maxShown: number;
 
   constructor(errors: InputError[], options: { hint?: string; maxShown?: number } = {}) {
     const maxShown = options.maxShown ?? 20;
-    const shown = errors.slice(0, maxShown).map((e) => `  ${e.shortMessage}`);
-    if (errors.length > maxShown) shown.push(`  ... and ${errors.length - maxShown} more`);
     super(`${errors.length} problem${errors.length === 1 ? "" : "s"} in the input; nothing was sent to the chain.`, {
-      details: shown.join("\n"),
+      details: listProblems(errors, maxShown, (e) => e.shortMessage),
       hint: options.hint ?? "fix the lines named above and run the same command again.",
     });
     this.errors = errors;
+    this.maxShown = maxShown;
   }
+}
+
+/** The first `maxShown` problems, one indented line each (worded by `line`), then how many more there are. */
+export function listProblems(errors: readonly InputError[], maxShown: number, line: (e: InputError) => string): string {
+  const shown = errors.slice(0, maxShown).map((e) => `  ${line(e)}`);
+  if (errors.length > maxShown) shown.push(`  ... and ${errors.length - maxShown} more`);
+  return shown.join("\n");
 }
 
 /** Configuration is missing or wrong: no deployment on this network, no keystore, bad parameters. */

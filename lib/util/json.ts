@@ -1,16 +1,10 @@
 import fs from "node:fs";
 import { InputError } from "../core/errors";
 
-/** 1-based line of the first `"key"` at or after `from` in a JSON text, for error messages. */
-export function lineOf(text: string, key: string, from = 0): number | undefined {
-  const at = text.indexOf(JSON.stringify(key), from);
-  return at < 0 ? undefined : text.slice(0, at).split("\n").length;
-}
-
 /**
  * Reads and parses a JSON input file. A missing file or a syntax error is an InputError naming the
  * file (and the line of the syntax error); `what` says what the file is ("policies", "agreement terms").
- * Returns the parsed value and the raw text (to locate keys with {@link lineOf}).
+ * Returns the parsed value and the raw text (to locate a value with {@link lineOfPath}).
  */
 export function readJsonFile(file: string, what: string): { value: unknown; text: string } {
   let text: string;

@@ -1,6 +1,7 @@
 import type { Signer } from "ethers";
 import { Amount, type Token } from "../../lib/core/amount";
 import { InputError } from "../../lib/core/errors";
+import { parsePlmn } from "../../lib/core/plmn";
 import type { RoamLedgerClient } from "../../lib/chain/client";
 import type { Hex } from "../../lib/util/hex";
 import { flagOf } from "./errors";
@@ -9,6 +10,16 @@ import { flagOf } from "./errors";
  * Task arguments as the CLI reads them: the text of a flag (or Hardhat's parsed value) into what the
  * library takes. Errors name the flag; the library itself never does.
  */
+
+/** Help text of the `--from` parameter every state-changing task has. */
+export const FROM_HELP =
+  "Operator account to send from: an index into the network's configured accounts or an address (default: the first account)";
+
+/** A PLMN id given as the task parameter `name` (`--partner 724-05`); the error names the flag. */
+export function plmnArg(name: string, value: string | undefined): Hex {
+  if (!value) throw new InputError(`${flagOf(name)} is required`, { hint: `pass ${flagOf(name)} like 262-01 (MCC-MNC).` });
+  return parsePlmn(value, { param: name });
+}
 
 /**
  * A block number flag (`--from-block`): digits, or an integer Hardhat parsed; undefined when not given

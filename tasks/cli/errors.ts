@@ -1,4 +1,12 @@
-import { type BaseError, InputError, InputErrors, composeMessage, formatLocation, type NextStep } from "../../lib/core/errors";
+import {
+  type BaseError,
+  InputError,
+  InputErrors,
+  composeMessage,
+  formatLocation,
+  listProblems,
+  type NextStep,
+} from "../../lib/core/errors";
 
 /**
  * The CLI's wording of library errors: a library parameter becomes the task's flag (`batchSize` ->
@@ -24,18 +32,7 @@ function inputHeadline(err: InputError): string {
 /** An error as a command prints it: what, where (file and line, or flag), what to do (with the command). */
 export function cliMessage(err: BaseError): string {
   const headline = err instanceof InputError ? inputHeadline(err) : err.shortMessage;
-  const details = err instanceof InputErrors ? listProblems(err) : err.details;
+  const details = err instanceof InputErrors ? listProblems(err.errors, err.maxShown, inputHeadline) : err.details;
   const hint = [err.hint, err.next && `run \`${commandLine(err.next)}\`.`].filter(Boolean).join(" ");
   return composeMessage(headline, { details, hint: hint || undefined });
-}
-
-function listProblems(err: InputErrors): string | undefined {
-  if (!err.details) return undefined;
-  // The details list the first problems as "  <shortMessage>", then "  ... and N more".
-  const shown = err.details.split("\n");
-  return shown
-    .map((line, i) =>
-      i < err.errors.length && line.startsWith("  ") && !line.startsWith("  ... and") ? `  ${inputHeadline(err.errors[i])}` : line,
-    )
-    .join("\n");
 }

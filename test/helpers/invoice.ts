@@ -22,7 +22,7 @@ import { LeafHasher, packRecord, RECORD_BYTES } from "../../lib/usage/leaf";
 import { merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle";
 import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
 import type { ClassTotals, UsageBatch, UsageRecord } from "../../lib/usage/types";
-import { deployConsortium, SUBMISSION_GRACE, type Consortium } from "./fixtures";
+import { deployConsortium, SUBMISSION_GRACE, TEST_SLA, type Consortium } from "./fixtures";
 import { randomRecords, totalsOf, usageOf, periodOf, boundsOf } from "./usage";
 import { BR, DE, classTotals, plan, sla, terms, TOKEN } from "./rating";
 
@@ -236,14 +236,7 @@ export function periodTerms(token: string, validFrom: number) {
     disputeWindow: 7 * 86_400,
     permanentRoamingDays: 90,
     permanentRoamingSurchargePerDay: 5n,
-    sla: {
-      maxLatencyMs: 500,
-      minThroughputKbps: 100,
-      minAvailabilityBps: 9_900,
-      latencyCreditBps: 100,
-      throughputCreditBps: 100,
-      availabilityCreditBps: 200,
-    },
+    sla: TEST_SLA,
     ratePlans: [
       plan(BR, 1, {
         perMb: 1_000n,
