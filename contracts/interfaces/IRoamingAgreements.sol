@@ -24,14 +24,18 @@ type AgreementKey is bytes32;
 /// - A version binds both parties once accepted: accepted versions are never changed or removed. An agreement
 ///   is ended or changed only by an accepted amendment; a party that stops trusting the other has it
 ///   suspended in the registry, which makes `hasActiveAgreement` false at once.
-/// - Rates stay readable (`ratesAt`, `termsAt`) whatever the parties' registry status, so that usage already
-///   served can still be rated and settled after a suspension.
+/// - Confidentiality: the chain holds only the public part of each version (`PublicTerms`: token, validity,
+///   dispute window and a salted commitment to the full terms). The full terms travel sealed to the
+///   counterparty in `AgreementTermsSealed`; their validity (plans, tiers, SLA bounds) is checked by the
+///   counterparty before it accepts (lib/agreements), since the chain cannot see them.
+/// - Public terms stay readable (`termsAt`) whatever the parties' registry status, so that usage already
+///   served can still be settled after a suspension.
 /// - An amendment may start before the time it is accepted (retroactive terms), and may end before it is
 ///   accepted (retroactive termination from its validFrom). The acceptor accepts that explicitly; consumers
 ///   that must not re-rate settled periods (settlement) snapshot the rates they use.
 /// - The settlement token is only checked to be a contract; its behaviour is the parties' business.
-/// - Terms are bounded (`MAX_RATE_PLANS` plans of `MAX_TIERS` tiers each) so that no proposal can make a
-///   lookup or a copy run out of gas. A lookup walks the accepted versions from the newest, stopping at the
+/// - Terms are bounded (`MAX_RATE_PLANS` plans of `MAX_TIERS` tiers each, checked by the counterparty and by
+///   the escrow when terms are revealed). A lookup walks the accepted versions from the newest, stopping at the
 ///   first that has started; their number grows only with both parties' consent.
 interface IRoamingAgreements {
     /// @notice Lifecycle of a version. `None` is the default of a version that does not exist.
@@ -114,29 +118,54 @@ interface IRoamingAgreements {
         RatePlan[] ratePlans;
     }
 
+    /// @notice What the chain keeps of a version: only what procedure needs. The rates, tiers, fees, surcharge
+    /// and SLA (`Terms`) never appear in clear in storage, events or calldata: the chain holds a salted
+    /// commitment to them, and the counterparty receives them sealed (`AgreementTermsSealed`).
+    /// @param settlementToken ERC-20 token in which all amounts are expressed and paid (public: settlement
+    /// moves it anyway).
+    /// @param validFrom First second the terms apply (inclusive).
+    /// @param validUntil End of validity (exclusive); must be after `validFrom` and in the future, at proposal
+    /// and again at acceptance.
+    /// @param disputeWindow Seconds the home carrier has to dispute a usage batch (1 s to 90 days); a batch's
+    /// window is fixed when it is submitted.
+    /// @param termsCommitment `keccak256(abi.encode(TERMS_COMMITMENT_TAG, salt, keccak256(abi.encode(terms))))`
+    /// of the full `Terms` (whose token, validity and window must equal the public ones) with a 256-bit secret
+    /// `salt` that travels only sealed to the counterparty.
+    struct PublicTerms {
+        address settlementToken;
+        uint40 validFrom;
+        uint40 validUntil;
+        uint32 disputeWindow;
+        bytes32 termsCommitment;
+    }
+
     /// @notice One version of an agreement.
     /// @param proposer The member that proposed it.
     /// @param status Where it is in its lifecycle.
     /// @param proposedAt When it was proposed.
     /// @param acceptedAt When it was accepted (0 unless accepted).
-    /// @param terms Its terms.
+    /// @param terms Its public part.
     struct Version {
         PlmnId proposer;
         VersionStatus status;
         uint40 proposedAt;
         uint40 acceptedAt;
-        Terms terms;
+        PublicTerms terms;
     }
 
-    /// @notice `proposer` proposed `version` of the agreement `key` to `counterparty`.
+    /// @notice `proposer` proposed `version` of the agreement `key` to `counterparty`: the public part only.
     event AgreementProposed(
         AgreementKey indexed key,
         PlmnId indexed proposer,
         PlmnId indexed counterparty,
         uint32 version,
         uint40 validFrom,
-        uint40 validUntil
+        uint40 validUntil,
+        bytes32 termsCommitment
     );
+    /// @notice The full terms of `version` and their commitment's salt, sealed for the counterparty with the
+    /// pair's key (AES-256-GCM, see docs/confidentiality.md): opaque to everyone else. Emitted, not stored.
+    event AgreementTermsSealed(AgreementKey indexed key, uint32 indexed version, bytes sealedTerms);
     /// @notice `acceptor` accepted `version`: its terms now bind both parties.
     event AgreementAccepted(AgreementKey indexed key, PlmnId indexed acceptor, uint32 version);
     /// @notice `proposer` withdrew its pending `version`.
@@ -192,23 +221,29 @@ interface IRoamingAgreements {
     /// @notice Proposes terms to `counterparty`: the initial agreement or an amendment. Supersedes the pair's
     /// pending proposal, whichever side made it. Caller: an operator of an active CARRIER member.
     /// @param counterparty An active CARRIER member other than the caller's.
-    /// @param terms The full terms; every rate plan's `visited` is one of the two parties.
+    /// @param terms The public part, with the commitment to the full terms.
+    /// @param sealedTerms The full terms and the commitment's salt, sealed for the counterparty (1 to
+    /// `MAX_SEALED_TERMS` bytes); only emitted. The counterparty opens them, checks that they open the
+    /// commitment and agree with the public part, and accepts or not.
     /// @return version The new version number.
-    function propose(PlmnId counterparty, Terms calldata terms) external returns (uint32 version);
+    function propose(
+        PlmnId counterparty,
+        PublicTerms calldata terms,
+        bytes calldata sealedTerms
+    ) external returns (uint32 version);
 
     /// @notice Accepts the pending proposal `version` made by `counterparty`. Caller: an operator of the
-    /// active CARRIER member that did not propose it.
+    /// active CARRIER member that did not propose it. Re-checks that `validUntil` is still in the future.
     /// @param version Must be the pending version, so that terms cannot change under the acceptor.
-    function accept(PlmnId counterparty, uint32 version) external;
+    /// @param termsCommitment Must equal the version's commitment: what the acceptor checked its sealed
+    /// terms against.
+    function accept(PlmnId counterparty, uint32 version, bytes32 termsCommitment) external;
 
     /// @notice Withdraws the caller's member's pending proposal `version` to `counterparty`.
     function withdraw(PlmnId counterparty, uint32 version) external;
 
-    /// @notice Most rate plans in one version's terms.
-    function MAX_RATE_PLANS() external view returns (uint256);
-
-    /// @notice Most volume tiers in one rate plan.
-    function MAX_TIERS() external view returns (uint256);
+    /// @notice Largest sealed terms blob accepted by `propose`, in bytes.
+    function MAX_SEALED_TERMS() external view returns (uint256);
 
     /// @notice Longest dispute window, in seconds (90 days).
     function MAX_DISPUTE_WINDOW() external view returns (uint32);
@@ -219,32 +254,22 @@ interface IRoamingAgreements {
     /// @notice The key of the agreement between `a` and `b`, in either order.
     function agreementKey(PlmnId a, PlmnId b) external pure returns (AgreementKey);
 
-    /// @notice The rate plan of (`visited`, `tariffClass`) in the version in force at `time`: the highest
-    /// accepted version whose validFrom <= `time`, if `time` < its validUntil. Reverts when no version is in
-    /// force, or the one in force has no such plan (no fallback to older versions).
-    /// @return plan The plan.
-    /// @return version The version it comes from.
-    function ratesAt(
-        PlmnId home,
-        PlmnId visited,
-        uint8 tariffClass,
-        uint40 time
-    ) external view returns (RatePlan memory plan, uint32 version);
-
-    /// @notice The terms of the version in force at `time` (same rule as `ratesAt`). Reverts when none is.
+    /// @notice The public terms of the version in force at `time`: the highest accepted version whose
+    /// validFrom <= `time`, if `time` < its validUntil. Reverts with `RoamingAgreementsNoAgreementAt` when
+    /// none is.
     function termsAt(
         PlmnId home,
         PlmnId visited,
         uint40 time
-    ) external view returns (Terms memory terms, uint32 version);
+    ) external view returns (PublicTerms memory terms, uint32 version);
 
-    /// @notice The dispute window of the terms in force at `time` (same rule as `ratesAt`), without copying
+    /// @notice The dispute window of the terms in force at `time` (same rule as `termsAt`), without copying
     /// the rest of the terms. Reverts when none is.
     /// @return Seconds the home carrier has to dispute a usage batch submitted at `time`.
     function disputeWindowAt(PlmnId home, PlmnId visited, uint40 time) external view returns (uint32);
 
     /// @notice True when both carriers are active in the registry and a version is in force at `time`
-    /// (same rule as `ratesAt`).
+    /// (same rule as `termsAt`).
     /// @dev Never reverts; what device registration and usage submission check.
     function hasActiveAgreement(PlmnId a, PlmnId b, uint40 time) external view returns (bool);
 

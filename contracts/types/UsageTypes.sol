@@ -79,63 +79,78 @@ struct ClassTotals {
     uint64 throughputKbpsSum;
 }
 
-/// @notice The summary of a usage batch that the visited carrier signs (EIP-712) and submits. Its EIP-712
-/// struct hash is the batch id: the id derives from the content, so the same batch is committed once.
+/// @notice The public header of a usage batch that the visited carrier signs (EIP-712) and submits. Its
+/// EIP-712 struct hash is the batch id. It carries no volume: the totals (and the record count) are only
+/// committed, and travel sealed to the home carrier in the batch payload.
 /// @param visited The carrier that served the devices and bills.
 /// @param home The carrier that owns them and pays.
 /// @param period Billing period as yyyymm (202611 for November 2026).
-/// @param merkleRoot Root over the leaves of all records, billable or not (sorted-pair hashing, as
-/// OpenZeppelin `MerkleProof`).
-/// @param recordCount Records in the tree.
-/// @param payloadHash keccak256 of the encrypted payload (records and aggregates) in the off-chain store.
-/// @param totals Billable totals per tariff class, classes strictly ascending.
+/// @param merkleRoot Root of a positional binary tree of depth `treeDepth` over the records' leaves in
+/// payload order, padded with zero leaves to 2^treeDepth: an inner node is keccak256(left || right), so a
+/// leaf's index is fixed by its proof.
+/// @param treeDepth Depth of the tree, 0 to `MAX_TREE_DEPTH` (public: it bounds the record count to a power
+/// of two, the only size information the header gives).
+/// @param payloadHash keccak256 of the sealed payload (records, totals, the salt) in the off-chain store.
+/// @param totalsCommitment `keccak256(abi.encode(TOTALS_COMMITMENT_TAG, salt, keccak256(abi.encode(recordCount,
+/// totals))))` with `totals` a `ClassTotals[]` (classes strictly ascending, billable records only) and a 256-bit
+/// secret `salt` sealed in the payload.
 struct UsageBatch {
     PlmnId visited;
     PlmnId home;
     uint32 period;
     bytes32 merkleRoot;
-    uint32 recordCount;
+    uint8 treeDepth;
     bytes32 payloadHash;
-    ClassTotals[] totals;
+    bytes32 totalsCommitment;
 }
 
-/// @notice Where a batch is.
+/// @notice Where a batch is. `Expired` batches passed their dispute window undecided and count as accepted.
 enum BatchStatus {
     None,
     Submitted,
     Accepted,
-    Rejected
+    Rejected,
+    Expired
 }
 
-/// @notice A batch as stored: one slot; the summary itself is in the `UsageBatchSubmitted` event and is
-/// passed back (and re-hashed to its id) where it is needed.
+/// @notice A batch as stored.
+/// @param windowEnd End of its dispute window, fixed at submission from the terms then in force.
+/// @param disputeCount Records disputed in it.
+/// @param disputeHash Chain over its disputes in order: keccak256(abi.encode(previous, leafIndex, leaf)),
+/// starting from zero.
 struct BatchInfo {
     PlmnId visited;
     PlmnId home;
     uint32 period;
     BatchStatus status;
     uint40 submittedAt;
-    uint32 disputedRecords;
+    uint40 windowEnd;
+    uint8 treeDepth;
+    uint32 disputeCount;
+    bytes32 merkleRoot;
+    bytes32 totalsCommitment;
+    bytes32 disputeHash;
 }
 
-/// @notice The usage of one (home, visited, period): one slot.
-/// @param batchCount Batches submitted (any status).
+/// @notice The usage of one (home, visited, period), kept as batches are decided, so that closing costs
+/// the same whatever the number of batches.
+/// @param batchCount Batches submitted (any status), at most `MAX_BATCHES_PER_PERIOD`.
+/// @param pending Batches still `Submitted`.
+/// @param counted Batches accepted or expired, in the order they were decided (`countedBatch`).
+/// @param rejected Batches rejected.
+/// @param accumulator Chain over the counted batches in that order:
+/// keccak256(abi.encode(previous, batchId, totalsCommitment, disputeCount, disputeHash)), from zero. What
+/// invoices bind to.
 /// @param lastSubmittedAt Time of the newest submission.
-/// @param closed No batch may be added or disputed any more; totals are final.
+/// @param closed No batch may be added, decided or disputed any more.
 /// @param closedAt When it was closed.
 struct PeriodInfo {
     uint32 batchCount;
+    uint32 pending;
+    uint32 counted;
+    uint32 rejected;
     uint40 lastSubmittedAt;
     bool closed;
     uint40 closedAt;
-}
-
-/// @notice Usage taken off one tariff class of a batch by disputes: the fields of `ClassTotals` that
-/// disputes reduce (two slots).
-struct DisputedUsage {
-    uint32 records;
-    uint64 dataBytes;
-    uint64 signallingEvents;
-    uint64 smsCount;
-    uint64 voiceSeconds;
+    bytes32 accumulator;
 }
