@@ -128,7 +128,7 @@ interface IRoamingAgreements {
     /// and again at acceptance.
     /// @param disputeWindow Seconds the home carrier has to dispute a usage batch (1 s to 90 days); a batch's
     /// window is fixed when it is submitted.
-    /// @param termsCommitment `keccak256(abi.encode(TERMS_COMMITMENT_TAG, salt, keccak256(abi.encode(terms))))`
+    /// @param termsCommitment `CommitmentLib.terms(terms, salt)`
     /// of the full `Terms` (whose token, validity and window must equal the public ones) with a 256-bit secret
     /// `salt` that travels only sealed to the counterparty.
     struct PublicTerms {

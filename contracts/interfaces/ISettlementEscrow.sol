@@ -51,7 +51,7 @@ interface ISettlementEscrow {
     }
 
     /// @notice The invoice both carriers sign (EIP-712 type `Invoice`).
-    /// @param totalsCommitment keccak256(abi.encode(PERIOD_TOTALS_TAG, salt, keccak256(abi.encode(totals))))
+    /// @param totalsCommitment `CommitmentLib.periodTotals(totals, salt)`
     /// of the period's rated `ClassTotals[]` (counted batches less disputed records), salt sealed for the payer.
     struct Invoice {
         PlmnId payer;

@@ -152,7 +152,6 @@ interface IUsageLedger {
     function MAX_DISPUTES() external view returns (uint256);
     function MAX_TREE_DEPTH() external view returns (uint8);
     function MAX_SUBMISSION_GRACE() external view returns (uint32);
-    function TOTALS_COMMITMENT_TAG() external view returns (bytes32);
     function carrierRegistry() external view returns (ICarrierRegistry);
     function roamingAgreements() external view returns (IRoamingAgreements);
 }
