@@ -9,58 +9,21 @@ import {PlmnId} from "./types/PlmnId.sol";
 import {Roles} from "./types/Roles.sol";
 
 /// @title RoamingAgreements
-/// @notice Bilateral roaming agreements between member carriers: proposals, acceptance, amendments, rates.
+/// @notice Bilateral roaming agreements between member carriers: proposals, acceptance and amendments of the
+/// public part of each version; the full terms travel sealed in an event and are never stored.
 contract RoamingAgreements is IRoamingAgreements {
     using PlmnLib for PlmnId;
 
     /// @inheritdoc IRoamingAgreements
-    uint256 public constant MAX_RATE_PLANS = AgreementTermsLib.MAX_RATE_PLANS;
-    /// @inheritdoc IRoamingAgreements
-    uint256 public constant MAX_TIERS = AgreementTermsLib.MAX_TIERS;
+    uint256 public constant MAX_SEALED_TERMS = 65_536;
     /// @inheritdoc IRoamingAgreements
     uint32 public constant MAX_DISPUTE_WINDOW = AgreementTermsLib.MAX_DISPUTE_WINDOW;
-
-    /// @dev `RatePlan` as stored, in 3 slots plus one per three tiers (a `Tier[]` would take a slot per tier
-    /// plus one for its length): tiers packed by `AgreementTermsLib.packTier`, their count beside the rates.
-    struct StoredPlan {
-        PlmnId visited;
-        uint8 tariffClass;
-        uint8 tierCount;
-        uint128 perMb;
-        uint128 perSignallingEvent;
-        uint128 perSms;
-        uint128 perVoiceMinute;
-        uint128 monthlyFeePerDevice;
-        uint80[8] tiers; // AgreementTermsLib.MAX_TIERS (an array length must be a literal)
-    }
-
-    /// @dev `Terms` as stored: rate plans keyed by plan slot (see `AgreementTermsLib.planSlot`) for O(1)
-    /// lookups, with the slots in proposal order to read the plans back as proposed.
-    struct StoredTerms {
-        address settlementToken;
-        uint40 validFrom;
-        uint40 validUntil;
-        uint32 disputeWindow;
-        uint16 permanentRoamingDays;
-        uint128 permanentRoamingSurchargePerDay;
-        SlaTerms sla;
-        uint16[] planSlots;
-        mapping(uint16 planSlot => StoredPlan) plans;
-    }
-
-    struct StoredVersion {
-        PlmnId proposer;
-        VersionStatus status;
-        uint40 proposedAt;
-        uint40 acceptedAt;
-        StoredTerms terms;
-    }
 
     struct Agreement {
         uint32 versionCount;
         uint32 pendingVersion; // 0 when none
         uint32[] acceptedVersions; // ascending
-        mapping(uint32 version => StoredVersion) versions;
+        mapping(uint32 version => Version) versions;
     }
 
     ICarrierRegistry private immutable _CARRIER_REGISTRY;
@@ -82,43 +45,68 @@ contract RoamingAgreements is IRoamingAgreements {
     // ------------------------------------------------------------------------------------------------
 
     /// @inheritdoc IRoamingAgreements
-    function propose(PlmnId counterparty, Terms calldata terms) external returns (uint32 version) {
+    function propose(
+        PlmnId counterparty,
+        PublicTerms calldata terms,
+        bytes calldata sealedTerms
+    ) external returns (uint32 version) {
         PlmnId caller = _requireCarrier();
         require(!caller.eq(counterparty), RoamingAgreementsSelfAgreement(caller));
         require(
             _CARRIER_REGISTRY.hasRole(counterparty, Roles.CARRIER),
             RoamingAgreementsInvalidCounterparty(counterparty)
         );
-        (PlmnId lo, PlmnId hi) = AgreementTermsLib.sort(caller, counterparty);
-        AgreementTermsLib.validate(terms, lo, hi);
+        AgreementTermsLib.validatePublic(terms);
+        require(
+            sealedTerms.length > 0 && sealedTerms.length <= MAX_SEALED_TERMS,
+            RoamingAgreementsInvalidSealedTermsLength(sealedTerms.length)
+        );
 
-        AgreementKey key = AgreementTermsLib.key(lo, hi);
+        AgreementKey key = AgreementTermsLib.key(caller, counterparty);
         Agreement storage agreement = _agreements[key];
         uint32 superseded = agreement.pendingVersion;
         version = agreement.versionCount + 1;
         agreement.versionCount = version;
         agreement.pendingVersion = version;
         if (superseded != 0) agreement.versions[superseded].status = VersionStatus.Superseded;
-        StoredVersion storage stored = agreement.versions[version];
-        stored.proposer = caller;
-        stored.status = VersionStatus.Proposed;
-        stored.proposedAt = uint40(block.timestamp);
-        _storeTerms(stored.terms, terms, lo);
+        agreement.versions[version] = Version({
+            proposer: caller,
+            status: VersionStatus.Proposed,
+            proposedAt: uint40(block.timestamp),
+            acceptedAt: 0,
+            terms: terms
+        });
 
         if (superseded != 0) emit AgreementSuperseded(key, superseded, version);
-        emit AgreementProposed(key, caller, counterparty, version, terms.validFrom, terms.validUntil);
+        emit AgreementProposed(
+            key,
+            caller,
+            counterparty,
+            version,
+            terms.validFrom,
+            terms.validUntil,
+            terms.termsCommitment
+        );
+        emit AgreementTermsSealed(key, version, sealedTerms);
     }
 
     /// @inheritdoc IRoamingAgreements
-    function accept(PlmnId counterparty, uint32 version) external {
+    function accept(PlmnId counterparty, uint32 version, bytes32 termsCommitment) external {
         PlmnId caller = _requireCarrier();
         (AgreementKey key, Agreement storage agreement) = _pending(caller, counterparty, version);
-        StoredVersion storage stored = agreement.versions[version];
+        Version storage stored = agreement.versions[version];
         require(!stored.proposer.eq(caller), RoamingAgreementsProposerCannotAccept(key, version, stored.proposer));
         require(
             _CARRIER_REGISTRY.hasRole(counterparty, Roles.CARRIER),
             RoamingAgreementsInvalidCounterparty(counterparty)
         );
+        bytes32 expected = stored.terms.termsCommitment;
+        require(
+            termsCommitment == expected,
+            RoamingAgreementsCommitmentMismatch(key, version, expected, termsCommitment)
+        );
+        uint40 validUntil = stored.terms.validUntil;
+        require(block.timestamp < validUntil, RoamingAgreementsProposalExpired(key, version, validUntil));
 
         stored.status = VersionStatus.Accepted;
         stored.acceptedAt = uint40(block.timestamp);
@@ -136,7 +124,7 @@ contract RoamingAgreements is IRoamingAgreements {
     function withdraw(PlmnId counterparty, uint32 version) external {
         PlmnId caller = _requireCarrier();
         (AgreementKey key, Agreement storage agreement) = _pending(caller, counterparty, version);
-        StoredVersion storage stored = agreement.versions[version];
+        Version storage stored = agreement.versions[version];
         require(stored.proposer.eq(caller), RoamingAgreementsNotProposer(key, version, caller));
 
         stored.status = VersionStatus.Withdrawn;
@@ -160,35 +148,19 @@ contract RoamingAgreements is IRoamingAgreements {
     }
 
     /// @inheritdoc IRoamingAgreements
-    function ratesAt(
-        PlmnId home,
-        PlmnId visited,
-        uint8 tariffClass,
-        uint40 time
-    ) external view returns (RatePlan memory plan, uint32 version) {
-        AgreementKey key;
-        StoredTerms storage terms;
-        (key, version, terms) = _termsAt(home, visited, time);
-        (PlmnId lo, ) = AgreementTermsLib.sort(home, visited);
-        StoredPlan storage stored = terms.plans[AgreementTermsLib.planSlot(visited, lo, tariffClass)];
-        require(!stored.visited.isZero(), RoamingAgreementsNoRatePlan(key, version, visited, tariffClass));
-        plan = _loadPlan(stored);
-    }
-
-    /// @inheritdoc IRoamingAgreements
     function termsAt(
         PlmnId home,
         PlmnId visited,
         uint40 time
-    ) external view returns (Terms memory terms, uint32 version) {
-        StoredTerms storage stored;
-        (, version, stored) = _termsAt(home, visited, time);
-        terms = _loadTerms(stored);
+    ) external view returns (PublicTerms memory terms, uint32 version) {
+        PublicTerms storage stored;
+        (version, stored) = _termsAt(home, visited, time);
+        terms = stored;
     }
 
     /// @inheritdoc IRoamingAgreements
     function disputeWindowAt(PlmnId home, PlmnId visited, uint40 time) external view returns (uint32) {
-        (, , StoredTerms storage terms) = _termsAt(home, visited, time);
+        (, PublicTerms storage terms) = _termsAt(home, visited, time);
         return terms.disputeWindow;
     }
 
@@ -200,19 +172,14 @@ contract RoamingAgreements is IRoamingAgreements {
     }
 
     /// @inheritdoc IRoamingAgreements
-    function getVersion(PlmnId a, PlmnId b, uint32 version) external view returns (Version memory result) {
+    function getVersion(PlmnId a, PlmnId b, uint32 version) external view returns (Version memory) {
         AgreementKey key = AgreementTermsLib.key(a, b);
         Agreement storage agreement = _agreements[key];
         require(
             version > 0 && version <= agreement.versionCount,
             RoamingAgreementsUnknownVersion(key, version)
         );
-        StoredVersion storage stored = agreement.versions[version];
-        result.proposer = stored.proposer;
-        result.status = stored.status;
-        result.proposedAt = stored.proposedAt;
-        result.acceptedAt = stored.acceptedAt;
-        result.terms = _loadTerms(stored.terms);
+        return agreement.versions[version];
     }
 
     /// @inheritdoc IRoamingAgreements
@@ -264,84 +231,22 @@ contract RoamingAgreements is IRoamingAgreements {
         uint32[] storage accepted = agreement.acceptedVersions;
         for (uint256 i = accepted.length; i > 0; --i) {
             uint32 version = accepted[i - 1];
-            StoredTerms storage terms = agreement.versions[version].terms;
+            PublicTerms storage terms = agreement.versions[version].terms;
             if (terms.validFrom <= time) return time < terms.validUntil ? version : 0;
         }
         return 0;
     }
 
-    /// @dev The terms of the version in force at `time`; reverts when none is.
+    /// @dev The public terms of the version in force at `time`; reverts when none is.
     function _termsAt(
         PlmnId a,
         PlmnId b,
         uint40 time
-    ) private view returns (AgreementKey key, uint32 version, StoredTerms storage terms) {
-        key = AgreementTermsLib.key(a, b);
+    ) private view returns (uint32 version, PublicTerms storage terms) {
+        AgreementKey key = AgreementTermsLib.key(a, b);
         Agreement storage agreement = _agreements[key];
         version = _versionAt(agreement, time);
         require(version != 0, RoamingAgreementsNoAgreementAt(key, time));
         terms = agreement.versions[version].terms;
-    }
-
-    /// @dev Copies validated terms from calldata; nested dynamic arrays need explicit loops.
-    function _storeTerms(StoredTerms storage dst, Terms calldata src, PlmnId lo) private {
-        dst.settlementToken = src.settlementToken;
-        dst.validFrom = src.validFrom;
-        dst.validUntil = src.validUntil;
-        dst.disputeWindow = src.disputeWindow;
-        dst.permanentRoamingDays = src.permanentRoamingDays;
-        dst.permanentRoamingSurchargePerDay = src.permanentRoamingSurchargePerDay;
-        dst.sla = src.sla;
-        uint256 planCount = src.ratePlans.length;
-        for (uint256 i = 0; i < planCount; ++i) {
-            RatePlan calldata plan = src.ratePlans[i];
-            uint16 slot = AgreementTermsLib.planSlot(plan.visited, lo, plan.tariffClass);
-            dst.planSlots.push(slot);
-            StoredPlan storage stored = dst.plans[slot];
-            uint256 tierCount = plan.tiers.length;
-            stored.visited = plan.visited;
-            stored.tariffClass = plan.tariffClass;
-            stored.tierCount = uint8(tierCount); // validated <= MAX_TIERS
-            stored.perMb = plan.perMb;
-            stored.perSignallingEvent = plan.perSignallingEvent;
-            stored.perSms = plan.perSms;
-            stored.perVoiceMinute = plan.perVoiceMinute;
-            stored.monthlyFeePerDevice = plan.monthlyFeePerDevice;
-            for (uint256 j = 0; j < tierCount; ++j) {
-                stored.tiers[j] = AgreementTermsLib.packTier(plan.tiers[j]);
-            }
-        }
-    }
-
-    /// @dev Reads stored terms back into the `Terms` shape, plans in proposal order.
-    function _loadTerms(StoredTerms storage src) private view returns (Terms memory dst) {
-        dst.settlementToken = src.settlementToken;
-        dst.validFrom = src.validFrom;
-        dst.validUntil = src.validUntil;
-        dst.disputeWindow = src.disputeWindow;
-        dst.permanentRoamingDays = src.permanentRoamingDays;
-        dst.permanentRoamingSurchargePerDay = src.permanentRoamingSurchargePerDay;
-        dst.sla = src.sla;
-        uint256 planCount = src.planSlots.length;
-        dst.ratePlans = new RatePlan[](planCount);
-        for (uint256 i = 0; i < planCount; ++i) {
-            dst.ratePlans[i] = _loadPlan(src.plans[src.planSlots[i]]);
-        }
-    }
-
-    /// @dev Reads a stored plan back into the `RatePlan` shape.
-    function _loadPlan(StoredPlan storage src) private view returns (RatePlan memory dst) {
-        dst.visited = src.visited;
-        dst.tariffClass = src.tariffClass;
-        dst.perMb = src.perMb;
-        dst.perSignallingEvent = src.perSignallingEvent;
-        dst.perSms = src.perSms;
-        dst.perVoiceMinute = src.perVoiceMinute;
-        dst.monthlyFeePerDevice = src.monthlyFeePerDevice;
-        uint256 tierCount = src.tierCount;
-        dst.tiers = new Tier[](tierCount);
-        for (uint256 j = 0; j < tierCount; ++j) {
-            dst.tiers[j] = AgreementTermsLib.unpackTier(src.tiers[j]);
-        }
     }
 }

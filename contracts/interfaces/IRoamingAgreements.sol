@@ -8,7 +8,8 @@ import {ICarrierRegistry} from "./ICarrierRegistry.sol";
 /// `keccak256(abi.encodePacked(lo, hi))` of the two PLMN ids sorted ascending (see `agreementKey`).
 type AgreementKey is bytes32;
 
-/// @title Bilateral roaming agreements between member carriers, with their rates and amendment history.
+/// @title Bilateral roaming agreements between member carriers: the public part of each version and the
+/// amendment history. The rates themselves stay off chain, behind a salted commitment.
 /// @notice Each pair of carriers has at most one agreement, made of versions 1..n: version 1 is the initial
 /// agreement, later versions are amendments carrying full new terms. One side proposes a version, the other
 /// accepts it. At most one proposal per pair is pending: a new proposal by either side (a counter-offer)
@@ -26,17 +27,20 @@ type AgreementKey is bytes32;
 ///   suspended in the registry, which makes `hasActiveAgreement` false at once.
 /// - Confidentiality: the chain holds only the public part of each version (`PublicTerms`: token, validity,
 ///   dispute window and a salted commitment to the full terms). The full terms travel sealed to the
-///   counterparty in `AgreementTermsSealed`; their validity (plans, tiers, SLA bounds) is checked by the
-///   counterparty before it accepts (lib/agreements), since the chain cannot see them.
+///   counterparty in `AgreementTermsSealed`, which is emitted and never stored. Their validity (plans, tiers,
+///   SLA bounds) is checked by the counterparty before it accepts (lib/agreements), since the chain cannot see
+///   them, and again by the escrow (`AgreementTermsLib.validate`) if they are ever revealed. The acceptor names
+///   the commitment it checked, so a proposal cannot be accepted on terms other than those it opened.
 /// - Public terms stay readable (`termsAt`) whatever the parties' registry status, so that usage already
 ///   served can still be settled after a suspension.
 /// - An amendment may start before the time it is accepted (retroactive terms), and may end before it is
 ///   accepted (retroactive termination from its validFrom). The acceptor accepts that explicitly; consumers
 ///   that must not re-rate settled periods (settlement) snapshot the rates they use.
 /// - The settlement token is only checked to be a contract; its behaviour is the parties' business.
-/// - Terms are bounded (`MAX_RATE_PLANS` plans of `MAX_TIERS` tiers each, checked by the counterparty and by
-///   the escrow when terms are revealed). A lookup walks the accepted versions from the newest, stopping at the
-///   first that has started; their number grows only with both parties' consent.
+/// - Terms are bounded (`AgreementTermsLib.MAX_RATE_PLANS` plans of `AgreementTermsLib.MAX_TIERS` tiers each,
+///   checked by the counterparty and by the escrow when terms are revealed), and so is their sealed form
+///   (`MAX_SEALED_TERMS`). A lookup walks the accepted versions from the newest, stopping at the first that has
+///   started; their number grows only with both parties' consent.
 interface IRoamingAgreements {
     /// @notice Lifecycle of a version. `None` is the default of a version that does not exist.
     /// @dev Proposed -> Accepted | Withdrawn | Superseded; the three are final.
@@ -106,7 +110,7 @@ interface IRoamingAgreements {
     /// permanent roamer; 0 means no limit.
     /// @param permanentRoamingSurchargePerDay Surcharge per device-day beyond the limit (0 when no limit).
     /// @param sla Service levels and credits.
-    /// @param ratePlans One plan per (visited, tariffClass), 1 to `MAX_RATE_PLANS` of them.
+    /// @param ratePlans One plan per (visited, tariffClass), 1 to `AgreementTermsLib.MAX_RATE_PLANS` of them.
     struct Terms {
         address settlementToken;
         uint40 validFrom;
@@ -189,14 +193,23 @@ interface IRoamingAgreements {
     error RoamingAgreementsUnknownVersion(AgreementKey key, uint32 version);
     /// @notice No version of the agreement is in force at `time` (see the lookup rule above).
     error RoamingAgreementsNoAgreementAt(AgreementKey key, uint40 time);
-    /// @notice The applicable `version` has no rate plan for (`visited`, `tariffClass`).
-    error RoamingAgreementsNoRatePlan(AgreementKey key, uint32 version, PlmnId visited, uint8 tariffClass);
     /// @notice The settlement token is zero or not a contract.
     error RoamingAgreementsInvalidSettlementToken(address token);
-    /// @notice `validUntil` must be after `validFrom` and after the current time.
+    /// @notice `validUntil` must be after `validFrom` and after the current time (at proposal).
     error RoamingAgreementsInvalidValidity(uint40 validFrom, uint40 validUntil);
     /// @notice The dispute window must be between 1 second and `MAX_DISPUTE_WINDOW`.
     error RoamingAgreementsInvalidDisputeWindow(uint32 disputeWindow);
+    /// @notice A proposal needs a non-zero commitment to its full terms.
+    error RoamingAgreementsMissingTermsCommitment();
+    /// @notice The sealed terms must be 1 to `MAX_SEALED_TERMS` bytes long.
+    error RoamingAgreementsInvalidSealedTermsLength(uint256 length);
+    /// @notice The acceptor checked its sealed terms against `given`, but `version` commits to `expected`.
+    error RoamingAgreementsCommitmentMismatch(AgreementKey key, uint32 version, bytes32 expected, bytes32 given);
+    /// @notice `version` ended at `validUntil` before it was accepted: accepting it would bind nothing to come.
+    error RoamingAgreementsProposalExpired(AgreementKey key, uint32 version, uint40 validUntil);
+    // The errors below are about the full terms, which the chain sees only if they are revealed: they are
+    // raised by `AgreementTermsLib.validate` when the escrow checks revealed terms (and mirrored by
+    // lib/agreements, which checks opened terms before accepting).
     /// @notice A surcharge needs a permanent-roaming limit.
     error RoamingAgreementsInvalidPermanentRoaming(uint16 limitDays, uint128 surchargePerDay);
     /// @notice An SLA basis-point figure exceeds 10000.
@@ -206,13 +219,13 @@ interface IRoamingAgreements {
         uint16 throughputCreditBps,
         uint16 availabilityCreditBps
     );
-    /// @notice Terms need between 1 and `MAX_RATE_PLANS` rate plans.
+    /// @notice Terms need between 1 and `AgreementTermsLib.MAX_RATE_PLANS` rate plans.
     error RoamingAgreementsInvalidPlanCount(uint256 count);
     /// @notice The plan's visited carrier is not one of the two parties.
     error RoamingAgreementsInvalidVisited(uint256 planIndex, PlmnId visited);
     /// @notice An earlier plan has the same (visited, tariffClass).
     error RoamingAgreementsDuplicatePlan(uint256 planIndex, PlmnId visited, uint8 tariffClass);
-    /// @notice A plan has more than `MAX_TIERS` tiers.
+    /// @notice A plan has more than `AgreementTermsLib.MAX_TIERS` tiers.
     error RoamingAgreementsTooManyTiers(uint256 planIndex, uint256 count);
     /// @notice A tier's discount exceeds 10000, or it does not ascend strictly by `fromMb` with a
     /// non-decreasing discount.
@@ -242,7 +255,12 @@ interface IRoamingAgreements {
     /// @notice Withdraws the caller's member's pending proposal `version` to `counterparty`.
     function withdraw(PlmnId counterparty, uint32 version) external;
 
-    /// @notice Largest sealed terms blob accepted by `propose`, in bytes.
+    /// @notice Largest sealed terms blob accepted by `propose`, in bytes (65,536).
+    /// @dev Why this bound: the sealed plaintext is the ABI encoding of (Terms, salt), about 54 kB for the
+    /// largest valid terms (64 plans of 8 tiers: 25 words a plan), padded to a multiple of 1,024 bytes, plus a
+    /// header, IV and tag; 64 KiB holds it with room to spare. It also caps what a proposal costs (about 1.6M
+    /// gas of calldata and log data at most, far below the 16,777,216 gas a transaction may use) and what every
+    /// node keeps in its logs for one proposal.
     function MAX_SEALED_TERMS() external view returns (uint256);
 
     /// @notice Longest dispute window, in seconds (90 days).

@@ -5,7 +5,8 @@ import {AgreementKey, IRoamingAgreements} from "../interfaces/IRoamingAgreements
 import {PlmnId} from "../types/PlmnId.sol";
 import {PlmnLib} from "./PlmnLib.sol";
 
-/// @notice Keys, plan slots and validation of roaming-agreement terms.
+/// @notice Keys of agreements and validation of their terms: the public part at proposal (`validatePublic`),
+/// the full terms wherever they are revealed (`validate`).
 library AgreementTermsLib {
     using PlmnLib for PlmnId;
 
@@ -29,24 +30,9 @@ library AgreementTermsLib {
         return AgreementKey.wrap(keccak256(abi.encodePacked(PlmnId.unwrap(lo), PlmnId.unwrap(hi))));
     }
 
-    /// @notice Where a plan lives in a version: 0..255 when the lower id of the pair is the visited carrier,
-    /// 256..511 when the higher one is, plus the tariff class.
-    function planSlot(PlmnId visited, PlmnId lo, uint8 tariffClass) internal pure returns (uint16) {
-        return (visited.eq(lo) ? 0 : 256) + uint16(tariffClass);
-    }
-
-    /// @notice A tier in 80 bits: `fromMb << 16 | discountBps`, so that three tiers share a storage slot.
-    function packTier(IRoamingAgreements.Tier calldata tier) internal pure returns (uint80) {
-        return (uint80(tier.fromMb) << 16) | uint80(tier.discountBps);
-    }
-
-    /// @notice The inverse of `packTier`.
-    function unpackTier(uint80 packed) internal pure returns (IRoamingAgreements.Tier memory) {
-        return IRoamingAgreements.Tier({fromMb: uint64(packed >> 16), discountBps: uint16(packed)});
-    }
-
-    /// @notice Reverts with the first problem found in `terms` between the parties `lo` and `hi`.
-    function validate(IRoamingAgreements.Terms calldata terms, PlmnId lo, PlmnId hi) internal view {
+    /// @notice Reverts with the first problem found in the public part of a proposal: the token is not a
+    /// contract, the validity is empty or over, the dispute window is out of range, the commitment is zero.
+    function validatePublic(IRoamingAgreements.PublicTerms calldata terms) internal view {
         address token = terms.settlementToken;
         require(token.code.length > 0, IRoamingAgreements.RoamingAgreementsInvalidSettlementToken(token));
         require(
@@ -57,6 +43,17 @@ library AgreementTermsLib {
             terms.disputeWindow > 0 && terms.disputeWindow <= MAX_DISPUTE_WINDOW,
             IRoamingAgreements.RoamingAgreementsInvalidDisputeWindow(terms.disputeWindow)
         );
+        require(terms.termsCommitment != 0, IRoamingAgreements.RoamingAgreementsMissingTermsCommitment());
+    }
+
+    /// @notice Reverts with the first problem found in the full `terms` between the parties `lo` and `hi`
+    /// (sorted): a surcharge without a limit, an SLA figure over 100 %, a plan count out of range, a plan for
+    /// a third carrier or a duplicate (visited, tariffClass), too many or badly ordered tiers.
+    /// @dev What the chain cannot check at proposal, since it sees only the commitment: the escrow calls it on
+    /// revealed terms (after checking that they open the version's commitment). The token, validity and
+    /// window are not checked here: they are checked at proposal on the public part, which the committed terms
+    /// must equal, and the validity is over by the time terms are revealed.
+    function validate(IRoamingAgreements.Terms memory terms, PlmnId lo, PlmnId hi) internal pure {
         require(
             terms.permanentRoamingDays > 0 || terms.permanentRoamingSurchargePerDay == 0,
             IRoamingAgreements.RoamingAgreementsInvalidPermanentRoaming(
@@ -68,25 +65,25 @@ library AgreementTermsLib {
 
         uint256 count = terms.ratePlans.length;
         require(count > 0 && count <= MAX_RATE_PLANS, IRoamingAgreements.RoamingAgreementsInvalidPlanCount(count));
-        uint256[2] memory seen; // one bit per plan slot
+        uint256[2] memory seen; // one bit per (visited side, tariff class)
         for (uint256 i = 0; i < count; ++i) {
-            IRoamingAgreements.RatePlan calldata plan = terms.ratePlans[i];
+            IRoamingAgreements.RatePlan memory plan = terms.ratePlans[i];
             require(
                 plan.visited.eq(lo) || plan.visited.eq(hi),
                 IRoamingAgreements.RoamingAgreementsInvalidVisited(i, plan.visited)
             );
-            uint16 slot = planSlot(plan.visited, lo, plan.tariffClass);
-            uint256 bit = 1 << (slot & 0xFF);
+            uint256 side = plan.visited.eq(lo) ? 0 : 1;
+            uint256 bit = 1 << plan.tariffClass;
             require(
-                seen[slot >> 8] & bit == 0,
+                seen[side] & bit == 0,
                 IRoamingAgreements.RoamingAgreementsDuplicatePlan(i, plan.visited, plan.tariffClass)
             );
-            seen[slot >> 8] |= bit;
+            seen[side] |= bit;
             _validateTiers(i, plan.tiers);
         }
     }
 
-    function _validateSla(IRoamingAgreements.SlaTerms calldata sla) private pure {
+    function _validateSla(IRoamingAgreements.SlaTerms memory sla) private pure {
         require(
             sla.minAvailabilityBps <= BPS &&
                 sla.latencyCreditBps <= BPS &&
@@ -101,14 +98,14 @@ library AgreementTermsLib {
         );
     }
 
-    function _validateTiers(uint256 planIndex, IRoamingAgreements.Tier[] calldata tiers) private pure {
+    function _validateTiers(uint256 planIndex, IRoamingAgreements.Tier[] memory tiers) private pure {
         uint256 count = tiers.length;
         require(count <= MAX_TIERS, IRoamingAgreements.RoamingAgreementsTooManyTiers(planIndex, count));
         for (uint256 j = 0; j < count; ++j) {
-            IRoamingAgreements.Tier calldata tier = tiers[j];
+            IRoamingAgreements.Tier memory tier = tiers[j];
             bool ok = tier.discountBps <= BPS;
             if (j > 0) {
-                IRoamingAgreements.Tier calldata prev = tiers[j - 1];
+                IRoamingAgreements.Tier memory prev = tiers[j - 1];
                 ok = ok && tier.fromMb > prev.fromMb && tier.discountBps >= prev.discountBps;
             }
             require(ok, IRoamingAgreements.RoamingAgreementsInvalidTier(planIndex, j));
