@@ -27,6 +27,10 @@ import {IRoamingAgreements} from "./IRoamingAgreements.sol";
 ///   for 1 or `MAX_BATCHES_PER_PERIOD` batches, and needs no batch list. It is possible once the deadline
 ///   has passed and no batch is pending; every pending batch can be expired by anyone at its window's end,
 ///   so every period can close by its deadline + `MAX_DISPUTE_WINDOW`.
+/// - The agreement is checked only at submission: deciding, disputing, expiring and closing work after a
+///   termination too, so a termination accepted later cannot hold a period open (THREATS F7).
+/// - Anyone may expire a batch and close a period: both only record what time has made true, and no
+///   suspension of either carrier can stop them.
 /// - Totals are the visited carrier's claim; the home carrier checks the commitment against the payload and
 ///   rejects the batch within the window when they differ. The contract never sees totals.
 interface IUsageLedger {
@@ -95,7 +99,8 @@ interface IUsageLedger {
     error UsageLedgerInvalidDependency(address dependency);
     error UsageLedgerInvalidGrace(uint32 submissionGrace);
 
-    /// @notice Commits a batch signed by an operator of `batch.visited`. Anyone may send it.
+    /// @notice Commits a batch signed by an operator of `batch.visited`. Anyone may send it: the signature is
+    /// the authorization. Its dispute window ends at now + the window of the terms in force now.
     /// @return batchId The batch's EIP-712 struct hash.
     function submitBatch(UsageBatch calldata batch, bytes calldata signature) external returns (bytes32 batchId);
 
@@ -131,7 +136,8 @@ interface IUsageLedger {
 
     function getPeriod(PlmnId home, PlmnId visited, uint32 period) external view returns (PeriodInfo memory);
 
-    /// @notice The `index`-th counted batch of a period, in the accumulator's order.
+    /// @notice The `index`-th counted batch of a period, in the accumulator's order; zero from
+    /// `PeriodInfo.counted` on.
     function countedBatch(PlmnId home, PlmnId visited, uint32 period, uint32 index) external view returns (bytes32);
 
     /// @notice The disputed leaf indexes of a batch, in the order disputed (the order of `disputeHash`).

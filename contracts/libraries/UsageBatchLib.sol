@@ -3,142 +3,66 @@ pragma solidity ^0.8.28;
 
 import {PlmnId} from "../types/PlmnId.sol";
 import {DeviceId} from "../types/DeviceId.sol";
-import {UsageRecord, ClassTotals, UsageBatch} from "../types/UsageTypes.sol";
+import {UsageRecord, UsageBatch} from "../types/UsageTypes.sol";
 
-/// @notice Usage batches in calldata: their EIP-712 hash (the batch id), the validation of their totals, the
-/// `UsageBatchSubmitted` log; and the Merkle leaf of a usage record. lib/usage/batch.ts and lib/usage/leaf.ts
-/// compute the same values off-chain. Assembly where `submitBatch` spends gas per class.
+/// @notice The hashing of the usage ledger: a batch header's EIP-712 struct hash (the batch id), a record's
+/// Merkle leaf, the root a positional proof leads to, and the two hash chains (a batch's disputes, a
+/// period's counted batches). lib/usage/batch.ts, lib/usage/leaf.ts and lib/usage/merkle.ts compute the
+/// same values off-chain.
 library UsageBatchLib {
-    /// @notice EIP-712 typehash of `ClassTotals`: keccak256 of
-    /// "ClassTotals(uint8 tariffClass,uint32 records,uint32 activeDevices,uint32 roamerDays,uint64 dataBytes,
-    /// uint64 signallingEvents,uint64 smsCount,uint64 voiceSeconds,uint32 qosSamples,uint64 latencyMsSum,
-    /// uint64 throughputKbpsSum)" (one line). A literal, so that the compiler folds the hash.
-    bytes32 internal constant CLASS_TOTALS_TYPEHASH =
-        keccak256(
-            "ClassTotals(uint8 tariffClass,uint32 records,uint32 activeDevices,uint32 roamerDays,uint64 dataBytes,"
-            "uint64 signallingEvents,uint64 smsCount,uint64 voiceSeconds,uint32 qosSamples,uint64 latencyMsSum,"
-            "uint64 throughputKbpsSum)"
-        );
-
-    /// @notice EIP-712 typehash of `UsageBatch`: keccak256 of "UsageBatch(bytes3 visited,bytes3 home,uint32 period,
-    /// bytes32 merkleRoot,uint32 recordCount,bytes32 payloadHash,ClassTotals[] totals)" followed by the
-    /// `ClassTotals` type above (one line).
+    /// @notice EIP-712 typehash of `UsageBatch` (a `PlmnId` is its underlying `bytes3`).
     bytes32 internal constant USAGE_BATCH_TYPEHASH =
         keccak256(
-            "UsageBatch(bytes3 visited,bytes3 home,uint32 period,bytes32 merkleRoot,uint32 recordCount,"
-            "bytes32 payloadHash,ClassTotals[] totals)"
-            "ClassTotals(uint8 tariffClass,uint32 records,uint32 activeDevices,uint32 roamerDays,uint64 dataBytes,"
-            "uint64 signallingEvents,uint64 smsCount,uint64 voiceSeconds,uint32 qosSamples,uint64 latencyMsSum,"
-            "uint64 throughputKbpsSum)"
+            "UsageBatch(bytes3 visited,bytes3 home,uint32 period,bytes32 merkleRoot,uint8 treeDepth,"
+            "bytes32 payloadHash,bytes32 totalsCommitment)"
         );
 
     /// @notice Bytes of a packed record, the preimage of its leaf.
     uint256 internal constant RECORD_BYTES = 111;
 
-    /// @notice EIP-712 struct hash of a batch: its id.
-    /// @dev `ClassTotals` is a static struct of 11 words, so its `encodeData` is its calldata as is; the array
-    /// is encoded as the keccak of its elements' struct hashes, concatenated. Hashes the words as given: a
-    /// value with dirty high bits gives another hash (the contract validates values where it reads them).
-    function hash(UsageBatch calldata batch) internal pure returns (bytes32 result) {
-        ClassTotals[] calldata totals = batch.totals;
-        bytes32 totalsTypehash = CLASS_TOTALS_TYPEHASH;
-        bytes32 batchTypehash = USAGE_BATCH_TYPEHASH;
-        assembly ("memory-safe") {
-            // Scratch past the free memory pointer: [typehash, 11 words] at ptr, element hashes after it.
-            let ptr := mload(0x40)
-            let n := totals.length
-            let hashes := add(ptr, 0x180)
-            mstore(ptr, totalsTypehash)
-            for {
-                let i := 0
-            } lt(i, n) {
-                i := add(i, 1)
-            } {
-                calldatacopy(add(ptr, 0x20), add(totals.offset, mul(i, 0x160)), 0x160)
-                mstore(add(hashes, shl(5, i)), keccak256(ptr, 0x180))
-            }
-            let totalsHash := keccak256(hashes, shl(5, n))
-            // [typehash, visited, home, period, merkleRoot, recordCount, payloadHash, totalsHash]
-            mstore(ptr, batchTypehash)
-            calldatacopy(add(ptr, 0x20), batch, 0xc0)
-            mstore(add(ptr, 0xe0), totalsHash)
-            result := keccak256(ptr, 0x100)
-        }
+    /// @notice EIP-712 struct hash of a header: its batch id. Every field is static, so `encodeData` is
+    /// the ABI encoding of the struct (a `bytes3` left-aligned in its word, as EIP-712 encodes `bytesN`).
+    function hash(UsageBatch calldata batch) internal pure returns (bytes32) {
+        return keccak256(abi.encode(USAGE_BATCH_TYPEHASH, batch));
     }
 
-    /// @notice The index of the first class totals that break the rules, `type(uint256).max` if none does:
-    /// classes strictly ascending, billable records of all classes at most `recordCount`, every field within
-    /// its type (the summary is hashed and logged from calldata as given, so dirty high bits are refused).
-    function firstInvalidTotals(ClassTotals[] calldata totals, uint32 recordCount) internal pure returns (uint256 bad) {
-        bad = type(uint256).max;
-        assembly ("memory-safe") {
-            let sum := 0
-            let next := 0 // lowest class allowed at this index
-            for {
-                let i := 0
-            } lt(i, totals.length) {
-                i := add(i, 1)
-            } {
-                let t := add(totals.offset, mul(i, 0x160))
-                let tariffClass := calldataload(t)
-                let records := calldataload(add(t, 0x20))
-                sum := add(sum, records)
-                // uint8, uint32 x 3, uint64 x 4, uint32, uint64 x 2
-                let dirty := or(shr(8, tariffClass), shr(32, records))
-                dirty := or(dirty, or(shr(32, calldataload(add(t, 0x40))), shr(32, calldataload(add(t, 0x60)))))
-                dirty := or(dirty, or(shr(64, calldataload(add(t, 0x80))), shr(64, calldataload(add(t, 0xa0)))))
-                dirty := or(dirty, or(shr(64, calldataload(add(t, 0xc0))), shr(64, calldataload(add(t, 0xe0)))))
-                dirty := or(dirty, or(shr(32, calldataload(add(t, 0x100))), shr(64, calldataload(add(t, 0x120)))))
-                dirty := or(dirty, shr(64, calldataload(add(t, 0x140))))
-                if or(or(dirty, lt(tariffClass, next)), gt(sum, recordCount)) {
-                    bad := i
-                    break
-                }
-                next := add(tariffClass, 1)
+    /// @notice The root that `proof` leads to from `leafHash` at position `index` of a positional tree: at level
+    /// `i` the sibling `proof[i]` is on the right when bit `i` of `index` is 0, on the left otherwise, and a
+    /// node is keccak256(left || right). The caller checks `proof.length` against the tree's depth and
+    /// `index` against 2^depth: the bits of `index` above the proof's length are not read.
+    function processProof(
+        bytes32[] calldata proof,
+        uint256 index,
+        bytes32 leafHash
+    ) internal pure returns (bytes32 node) {
+        node = leafHash;
+        for (uint256 i = 0; i < proof.length; ++i) {
+            bytes32 sibling = proof[i];
+            bool right = (index >> i) & 1 == 1;
+            assembly ("memory-safe") {
+                // Scratch space: [left, right] at 0x00..0x3f.
+                mstore(mul(right, 0x20), node)
+                mstore(mul(iszero(right), 0x20), sibling)
+                node := keccak256(0x00, 0x40)
             }
         }
     }
 
-    /// @notice Logs `IUsageLedger.UsageBatchSubmitted` (`topic0`) from the calldata of a validated batch, its
-    /// totals packed to 65 bytes per class (see the event): copying words, without ABI-encoding 11 words per
-    /// class, on the hot path of `submitBatch`.
-    function logSubmitted(bytes32 topic0, bytes32 batchId, UsageBatch calldata batch, address signer) internal {
-        ClassTotals[] calldata totals = batch.totals;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            let packedLength := mul(totals.length, 65)
-            let data := add(ptr, 0xe0)
-            mstore(add(data, packedLength), 0) // zero padding after the last byte
-            // Classes and fields from the last to the first: each mstore right-aligns a value to end at its
-            // offset; the bytes it overwrites in front belong to fields written after it.
-            for {
-                let i := totals.length
-            } gt(i, 0) {
+    /// @notice The next link of a batch's dispute chain: keccak256(abi.encode(previous, leafIndex, leaf)).
+    function chainDispute(bytes32 previous, uint32 leafIndex, bytes32 leafHash) internal pure returns (bytes32) {
+        return keccak256(abi.encode(previous, leafIndex, leafHash));
+    }
 
-            } {
-                i := sub(i, 1)
-                let t := add(totals.offset, mul(i, 0x160))
-                let o := add(data, mul(i, 65))
-                mstore(add(o, 33), calldataload(add(t, 0x140))) // throughputKbpsSum, bytes 57..64
-                mstore(add(o, 25), calldataload(add(t, 0x120))) // latencyMsSum, 49..56
-                mstore(add(o, 17), calldataload(add(t, 0x100))) // qosSamples, 45..48
-                mstore(add(o, 13), calldataload(add(t, 0xe0))) // voiceSeconds, 37..44
-                mstore(add(o, 5), calldataload(add(t, 0xc0))) // smsCount, 29..36
-                mstore(sub(o, 3), calldataload(add(t, 0xa0))) // signallingEvents, 21..28
-                mstore(sub(o, 11), calldataload(add(t, 0x80))) // dataBytes, 13..20
-                mstore(sub(o, 19), calldataload(add(t, 0x60))) // roamerDays, 9..12
-                mstore(sub(o, 23), calldataload(add(t, 0x40))) // activeDevices, 5..8
-                mstore(sub(o, 27), calldataload(add(t, 0x20))) // records, 1..4
-                mstore(sub(o, 31), calldataload(t)) // tariffClass, 0
-            }
-            calldatacopy(ptr, add(batch, 0x40), 0x80) // period, merkleRoot, recordCount, payloadHash
-            mstore(add(ptr, 0x80), 0xc0) // offset of totals
-            mstore(add(ptr, 0xa0), signer)
-            mstore(add(ptr, 0xc0), packedLength)
-            let size := add(0xe0, and(add(packedLength, 31), not(31)))
-            // Indexed: batchId, visited, home (bytes3, left-aligned as in calldata).
-            log4(ptr, size, topic0, batchId, calldataload(batch), calldataload(add(batch, 0x20)))
-        }
+    /// @notice The next value of a period's accumulator when a batch is counted:
+    /// keccak256(abi.encode(previous, batchId, totalsCommitment, disputeCount, disputeHash)).
+    function accumulate(
+        bytes32 previous,
+        bytes32 batchId,
+        bytes32 totalsCommitment,
+        uint32 disputeCount,
+        bytes32 disputeHash
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encode(previous, batchId, totalsCommitment, disputeCount, disputeHash));
     }
 
     /// @notice The Merkle leaf of a record: keccak256 of its 15 fields packed in order (111 bytes), so that

@@ -91,8 +91,9 @@ struct ClassTotals {
 /// @param treeDepth Depth of the tree, 0 to `MAX_TREE_DEPTH` (public: it bounds the record count to a power
 /// of two, the only size information the header gives).
 /// @param payloadHash keccak256 of the sealed payload (records, totals, the salt) in the off-chain store.
-/// @param totalsCommitment `CommitmentLib.batchTotals(recordCount, totals, salt)` with `totals` a `ClassTotals[]` (classes strictly ascending, billable records only) and a 256-bit
-/// secret `salt` sealed in the payload.
+/// @param totalsCommitment `CommitmentLib.batchTotals(recordCount, totals, salt)` with `totals` a
+/// `ClassTotals[]` (classes strictly ascending, billable records only) and a 256-bit secret `salt` sealed
+/// in the payload.
 struct UsageBatch {
     PlmnId visited;
     PlmnId home;
