@@ -4,3 +4,4 @@ export * from "./commitment";
 export * from "./envelope";
 export * from "./keys";
 export * from "./pairwise";
+export * from "./sealed";
