@@ -1,3 +1,4 @@
 // The agreements folder's public surface (see docs/architecture.md, "The library's map").
 export * from "./chain";
+export * from "./sealed";
 export * from "./terms";

@@ -404,6 +404,40 @@ export function readAgreementTerms(file: string, options: ReadTermsOptions): Ter
   throw new InputErrors(checked.errors, { hint: "fix the fields named above and run the same command again." });
 }
 
+export interface CheckTermsOptions {
+  /** The two parties: every plan's visited carrier must be one of them. */
+  self: Hex;
+  partner: Hex;
+  /** What the terms are, for the errors' location ("sealed terms of version 2"). */
+  what: string;
+}
+
+/**
+ * Checks terms that did not come from a file (the counterparty's sealed terms, which the chain cannot see)
+ * with the same schema as a terms file: plans (1 to 64, each visited one of the parties, no duplicate),
+ * tiers, SLA basis points, the permanent-roaming rule and validity. They go through their own file shape
+ * ({@link formatTerms} with 0 decimals, exact both ways). The dispute window is checked in seconds, since the
+ * chain allows any window from 1 s to 90 days and only the file format counts whole days. Throws InputError,
+ * or InputErrors for several problems.
+ */
+export function checkTerms(terms: TermsLike, { self, partner, what }: CheckTermsOptions): void {
+  const window = BigInt(terms.disputeWindow);
+  if (window < 1n || window > BigInt(TERMS_LIMITS.maxDisputeWindowDays * DAY)) {
+    throw new InputError(`the dispute window of ${window} s is not between 1 s and ${TERMS_LIMITS.maxDisputeWindowDays} days`, {
+      location: { file: what, field: "disputeWindow" },
+    });
+  }
+  const json = { ...formatTerms(terms, 0), disputeWindowDays: 1 };
+  const text = JSON.stringify(json, null, 2);
+  const checked = checkJson({ file: what, value: JSON.parse(text), text }, termsSchema({ self, partner, decimals: 0 }), {
+    about: aboutTermsField,
+  });
+  if (checked.ok) return;
+  const [first, ...more] = checked.errors;
+  if (more.length === 0) throw first;
+  throw new InputErrors(checked.errors, { hint: `refuse the ${what}: the chain would not have accepted them in the clear.` });
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Formatting terms back
 // ---------------------------------------------------------------------------------------------------

@@ -155,3 +155,25 @@ export class NodeRequestError extends BaseError {
 export class CryptoError extends BaseError {
   override name = "CryptoError";
 }
+
+/**
+ * What a counterparty sent sealed does not agree with what the chain holds: a commitment that the opened
+ * values do not give, or a public field that differs. The receiver must refuse it (not accept the terms,
+ * reject the batch, not sign the invoice).
+ */
+export class MismatchError extends BaseError {
+  override name = "MismatchError";
+  /** What differs: "termsCommitment", "validFrom", "payloadHash"... */
+  readonly subject: string;
+  /** The value the chain (or the signed message) holds. */
+  readonly expected: string;
+  /** The value the sealed data gives. */
+  readonly actual: string;
+
+  constructor(subject: string, values: { expected: unknown; actual: unknown }, options: BaseErrorOptions = {}) {
+    super(`${subject} does not match: expected ${String(values.expected)}, the sealed data gives ${String(values.actual)}`, options);
+    this.subject = subject;
+    this.expected = String(values.expected);
+    this.actual = String(values.actual);
+  }
+}

@@ -1,4 +1,5 @@
 // The usage folder's public surface (see docs/architecture.md, "The library's map").
+export * from "./accumulator";
 export * from "./batch";
 export * from "./batchBuilder";
 export * from "./check";

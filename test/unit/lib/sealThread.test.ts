@@ -21,6 +21,7 @@ const header = (recordCount: number): PayloadHeader => ({
   sequence: 0,
   recordCount,
   totals: [],
+  totalsSalt: `0x${"5a".repeat(32)}`,
   activeDevices: [],
   roamerDays: [],
 });
