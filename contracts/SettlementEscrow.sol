@@ -257,16 +257,13 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
         InvoiceState storage s = _invoices[payer][payee][period];
         _requireStatus(s, payer, payee, period, InvoiceStatus.Claimed, InvoiceStatus.Revealing);
         s.status = InvoiceStatus.Revealing;
-        RevealLib.Reveal storage r = _reveals[payer][payee][period];
-        uint32 counted = _LEDGER.getPeriod(payer, payee, period).counted;
-        uint32 cursor = r.cursor;
-        uint256 count = openings.length;
-        for (uint256 i = 0; i < count; ++i) {
-            require(cursor < counted, SettlementEscrowWrongOpeningCount(bytes32(0), count, 0));
-            bytes32 batchId = _LEDGER.countedBatch(payer, payee, period, cursor);
-            if (r.openBatch(_LEDGER, batchId, openings[i], i + 1 == count)) ++cursor;
-        }
-        r.cursor = cursor;
+        (uint32 cursor, uint32 counted) = _reveals[payer][payee][period].openBatches(
+            _LEDGER,
+            payer,
+            payee,
+            period,
+            openings
+        );
         emit BatchesOpened(payer, payee, period, cursor, counted);
     }
 
@@ -281,8 +278,13 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
         _requireParty(payer, payee);
         InvoiceState storage s = _invoices[payer][payee][period];
         _requireStatus(s, payer, payee, period, InvoiceStatus.Revealing, InvoiceStatus.Revealing);
-        Rating memory rating = _rateReveal(s.termsCommitment, payer, payee, period, terms, termsSalt);
-        _resolveReveal(s, payer, payee, period, rating);
+        (uint256 amount, bool upheld) = _reveals[payer][payee][period].finish(
+            _LEDGER,
+            RevealLib.Claim(payer, payee, period, s.termsCommitment, s.net, STALL_PENALTY_BPS),
+            terms,
+            termsSalt
+        );
+        _resolveReveal(s, payer, payee, period, amount, upheld);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -478,42 +480,24 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
         _reserved[payee][token] -= s.bond;
     }
 
-    /// @dev Rates the completed reveal of (`payer`, `payee`, `period`) with `terms`, which must open
-    /// `termsCommitment`.
-    function _rateReveal(
-        bytes32 termsCommitment,
-        PlmnId payer,
-        PlmnId payee,
-        uint32 period,
-        IRoamingAgreements.Terms calldata terms,
-        bytes32 termsSalt
-    ) private view returns (Rating memory) {
-        RevealLib.Reveal storage r = _reveals[payer][payee][period];
-        uint32 counted = _LEDGER.getPeriod(payer, payee, period).counted;
-        require(r.cursor == counted, SettlementEscrowRevealIncomplete(r.cursor, counted));
-        return r.rate(terms, termsSalt, termsCommitment, payee);
-    }
-
-    /// @dev Closes a revealed claim: upheld (rating >= claimed net) at the rating plus the stall penalty,
-    /// the bond released; refuted at the rating, the bond credited to the payer's deposit.
+    /// @dev Closes a revealed claim at `amount`: upheld, the bond released; refuted, the bond credited to
+    /// the payer's deposit (what the payee's deposit cannot cover becomes its debt).
     function _resolveReveal(
         InvoiceState storage s,
         PlmnId payer,
         PlmnId payee,
         uint32 period,
-        Rating memory rating
+        uint256 amount,
+        bool upheld
     ) private {
-        (address token, uint256 claimed, uint256 bond) = (s.token, s.net, s.bond);
-        bool upheld = rating.net >= claimed;
-        uint256 penalty = upheld ? (rating.net * STALL_PENALTY_BPS) / BPS : 0;
+        (address token, uint256 bond) = (s.token, s.bond);
         _releaseClaim(s, payer, payee);
         if (!upheld && bond > 0) {
             (uint256 paid, uint256 shortfall) = _debit(payee, payer, token, bond);
             _deposits[payer][token] += paid;
             if (shortfall > 0) emit SettlementShortfall(payee, payer, period, token, paid, shortfall);
         }
-        emit ClaimRevealed(payer, payee, period, claimed, upheld, penalty, rating.net + penalty, rating);
-        _close(s, payer, payee, period, rating.net + penalty, Resolution.Revealed);
+        _close(s, payer, payee, period, amount, Resolution.Revealed);
     }
 
     /// @dev Both closed directions of (`a`, `b`, `period`), netted in the same token.

@@ -50,18 +50,39 @@ library RevealLib {
     /// @notice Error of revealed terms with no plan or more than `MAX_RATE_PLANS`.
     error RevealLibInvalidPlanCount(uint256 count);
 
+    /// @notice Checks `openings` of the counted batches of (`home`, `visited`, `period`) in the ledger's
+    /// order, from where the reveal `r` stopped (see `openBatch`). Returns the batches opened and counted.
+    /// @dev External (linked), with `rate`, to keep the escrow under the contract size limit.
+    function openBatches(
+        Reveal storage r,
+        IUsageLedger ledger,
+        PlmnId home,
+        PlmnId visited,
+        uint32 period,
+        ISettlementEscrow.BatchOpening[] calldata openings
+    ) external returns (uint32 cursor, uint32 counted) {
+        counted = ledger.getPeriod(home, visited, period).counted;
+        cursor = r.cursor;
+        uint256 count = openings.length;
+        for (uint256 i = 0; i < count; ++i) {
+            require(cursor < counted, ISettlementEscrow.SettlementEscrowWrongOpeningCount(bytes32(0), count, 0));
+            bytes32 batchId = ledger.countedBatch(home, visited, period, cursor);
+            if (openBatch(r, ledger, batchId, openings[i], i + 1 == count)) ++cursor;
+        }
+        r.cursor = cursor;
+    }
+
     /// @notice Checks one opening of counted batch `batchId` for the reveal `r`: its totals against the
     /// batch's commitment (at the batch's first opening, then added), then its disputed records from where the
     /// previous call stopped, each against the ledger's disputed leaf and, when billable, taken off. Returns
     /// true when the batch is complete; only the last opening of a call (`last`) may leave it incomplete.
-    /// @dev External (linked), with `rate`, to keep the escrow under the contract size limit.
     function openBatch(
         Reveal storage r,
         IUsageLedger ledger,
         bytes32 batchId,
         ISettlementEscrow.BatchOpening calldata opening,
         bool last
-    ) external returns (bool complete) {
+    ) internal returns (bool complete) {
         uint32[] memory indexes = ledger.disputedIndexes(batchId);
         uint256 from = r.disputeCursor;
         if (from == 0) {
@@ -93,21 +114,43 @@ library RevealLib {
         r.disputeCursor = complete ? 0 : uint32(to);
     }
 
-    /// @notice Rates the revealed totals with `terms`, which must open `termsCommitment` under `salt` and
-    /// keep within the bounds rating needs (`checkTerms`), with the plans of `payee`.
-    function rate(
+    /// @notice A claim whose reveal is being finished.
+    /// @param claimed The payee's claimed net.
+    /// @param penaltyBps The escrow's stall penalty.
+    struct Claim {
+        PlmnId payer;
+        PlmnId payee;
+        uint32 period;
+        bytes32 termsCommitment;
+        uint256 claimed;
+        uint256 penaltyBps;
+    }
+
+    /// @notice Finishes the reveal `r` of claim `c` once every counted batch is opened: `terms` must open the
+    /// terms commitment under `salt` and keep within the bounds rating needs (`checkTerms`); the totals are
+    /// rated with the plans of the payee. Upheld when the rating is at least the claimed net: the amount is
+    /// the rating plus the stall penalty; else the rating. Emits `ISettlementEscrow.ClaimRevealed` (from the
+    /// escrow, which delegates here).
+    /// @dev External (linked), with `openBatches`, to keep the escrow under the contract size limit.
+    function finish(
         Reveal storage r,
+        IUsageLedger ledger,
+        Claim memory c,
         IRoamingAgreements.Terms calldata terms,
-        bytes32 salt,
-        bytes32 termsCommitment,
-        PlmnId payee
-    ) external view returns (ISettlementEscrow.Rating memory) {
+        bytes32 salt
+    ) external returns (uint256 amount, bool upheld) {
+        uint32 counted = ledger.getPeriod(c.payer, c.payee, c.period).counted;
+        require(r.cursor == counted, ISettlementEscrow.SettlementEscrowRevealIncomplete(r.cursor, counted));
         require(
-            CommitmentLib.terms(terms, salt) == termsCommitment,
-            ISettlementEscrow.SettlementEscrowWrongTermsOpening(termsCommitment)
+            CommitmentLib.terms(terms, salt) == c.termsCommitment,
+            ISettlementEscrow.SettlementEscrowWrongTermsOpening(c.termsCommitment)
         );
         checkTerms(terms);
-        return RatingLib.rate(totals(r), terms, payee);
+        ISettlementEscrow.Rating memory rating = RatingLib.rate(totals(r), terms, c.payee);
+        upheld = rating.net >= c.claimed;
+        uint256 penalty = upheld ? (rating.net * c.penaltyBps) / BPS : 0;
+        amount = rating.net + penalty;
+        emit ISettlementEscrow.ClaimRevealed(c.payer, c.payee, c.period, c.claimed, upheld, penalty, amount, rating);
     }
 
     /// @notice Adds one batch's totals to the sums.

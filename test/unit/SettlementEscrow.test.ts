@@ -1367,13 +1367,13 @@ describe("SettlementEscrow", function () {
  * batches without disputes; finishReveal of 1 class and of 8 classes (3 plans, one tier).
  */
 const EXPECTED_GAS = {
-  closed: 280_830n,
-  proposed: 224_722n,
-  cosigned: 98_946n,
+  closed: 280_961n,
+  proposed: 224_853n,
+  cosigned: 98_943n,
   claim: 98_136n,
   settled: 100_475n,
-  open1: 157_509n,
-  open10: 457_756n,
-  finish1: 157_921n,
-  finish8: 243_555n,
+  open1: 158_180n,
+  open10: 450_738n,
+  finish1: 156_324n,
+  finish8: 234_889n,
 };
