@@ -4,21 +4,25 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
-import {ISettlementEscrow} from "./interfaces/ISettlementEscrow.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {IClaimAdjudicator, ISettlementEscrow} from "./interfaces/ISettlementEscrow.sol";
 import {ICarrierRegistry} from "./interfaces/ICarrierRegistry.sol";
 import {IRoamingAgreements} from "./interfaces/IRoamingAgreements.sol";
 import {IUsageLedger} from "./interfaces/IUsageLedger.sol";
-import {RatingLib} from "./libraries/RatingLib.sol";
+import {InvoiceLib} from "./libraries/InvoiceLib.sol";
 import {PlmnLib} from "./libraries/PlmnLib.sol";
-import {ClassTotals, UsageBatch} from "./types/UsageTypes.sol";
+import {RevealLib} from "./libraries/RevealLib.sol";
 import {PlmnId} from "./types/PlmnId.sol";
 import {Roles} from "./types/Roles.sol";
 
 /// @title SettlementEscrow
-/// @notice Deposits, invoices rated from closed usage periods, bilateral netting, shortfalls and debts.
-contract SettlementEscrow is ISettlementEscrow, ReentrancyGuard {
+/// @notice Deposits behind delayed withdrawals, co-signed invoices, claims and their resolution, bilateral
+/// netting, shortfalls and debts.
+contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using PlmnLib for PlmnId;
+    using RevealLib for RevealLib.Reveal;
 
     /// @dev A payment decided by settlement, made after every state change.
     struct Payout {
@@ -27,30 +31,73 @@ contract SettlementEscrow is ISettlementEscrow, ReentrancyGuard {
         uint256 amount;
     }
 
+    /// @inheritdoc ISettlementEscrow
+    uint256 public constant MAX_SEALED_INVOICE = 32_768;
+    uint256 private constant BPS = 10_000;
+    /// @dev The longest month: a period ends at most this long after it starts.
+    uint256 private constant MAX_PERIOD_LENGTH = 31 days;
+
+    /// @inheritdoc ISettlementEscrow
+    uint32 public immutable SIGN_WINDOW;
+    /// @inheritdoc ISettlementEscrow
+    uint32 public immutable WITHDRAWAL_DELAY;
+    /// @inheritdoc ISettlementEscrow
+    uint32 public immutable SOLO_SETTLE_DELAY;
+    /// @inheritdoc ISettlementEscrow
+    uint16 public immutable CLAIM_BOND_BPS;
+    /// @inheritdoc ISettlementEscrow
+    uint16 public immutable STALL_PENALTY_BPS;
+
     ICarrierRegistry private immutable _CARRIER_REGISTRY;
     IRoamingAgreements private immutable _AGREEMENTS;
     IUsageLedger private immutable _LEDGER;
+    IClaimAdjudicator private immutable _ADJUDICATOR;
 
-    mapping(PlmnId payer => mapping(PlmnId payee => mapping(uint32 period => Invoice))) private _invoices;
+    mapping(PlmnId payer => mapping(PlmnId payee => mapping(uint32 period => InvoiceState))) private _invoices;
+    mapping(PlmnId payer => mapping(PlmnId payee => mapping(uint32 period => RevealLib.Reveal))) private _reveals;
     mapping(PlmnId member => mapping(address token => uint256)) private _deposits;
     mapping(PlmnId member => mapping(address token => uint256)) private _reserved;
+    mapping(PlmnId member => mapping(address token => Withdrawal)) private _withdrawals;
     mapping(PlmnId debtor => mapping(PlmnId creditor => mapping(address token => uint256))) private _debts;
     mapping(PlmnId member => address) private _payoutAccounts;
 
-    /// @param carrierRegistry_ The consortium's registry, which authorizes every caller.
-    /// @param agreements_ The roaming agreements invoices are rated with.
+    /// @param carrierRegistry_ The consortium's registry, which authorizes callers and signers.
+    /// @param agreements_ The roaming agreements whose version in force invoices name.
     /// @param ledger_ The usage ledger whose closed periods are invoiced.
-    constructor(ICarrierRegistry carrierRegistry_, IRoamingAgreements agreements_, IUsageLedger ledger_) {
+    /// @param adjudicator_ The claim adjudicator, or zero for none.
+    /// @param params Timing and economics, validated against the ledger's grace and the agreements' longest
+    /// dispute window (see `ISettlementEscrow`).
+    constructor(
+        ICarrierRegistry carrierRegistry_,
+        IRoamingAgreements agreements_,
+        IUsageLedger ledger_,
+        IClaimAdjudicator adjudicator_,
+        Params memory params
+    ) EIP712("RoamLedger SettlementEscrow", "2") {
         _requireContract(address(carrierRegistry_));
         _requireContract(address(agreements_));
         _requireContract(address(ledger_));
+        if (address(adjudicator_) != address(0)) _requireContract(address(adjudicator_));
+        uint256 lag = uint256(ledger_.submissionGrace()) + agreements_.MAX_DISPUTE_WINDOW();
+        uint256 maxDelay = type(uint32).max;
+        _requireParam("signWindow", params.signWindow, 1, maxDelay);
+        _requireParam("withdrawalDelay", params.withdrawalDelay, MAX_PERIOD_LENGTH + lag + params.signWindow, maxDelay);
+        _requireParam("soloSettleDelay", params.soloSettleDelay, lag + params.signWindow, maxDelay);
+        _requireParam("claimBondBps", params.claimBondBps, 0, BPS);
+        _requireParam("stallPenaltyBps", params.stallPenaltyBps, 0, BPS);
         _CARRIER_REGISTRY = carrierRegistry_;
         _AGREEMENTS = agreements_;
         _LEDGER = ledger_;
+        _ADJUDICATOR = adjudicator_;
+        SIGN_WINDOW = params.signWindow;
+        WITHDRAWAL_DELAY = params.withdrawalDelay;
+        SOLO_SETTLE_DELAY = params.soloSettleDelay;
+        CLAIM_BOND_BPS = params.claimBondBps;
+        STALL_PENALTY_BPS = params.stallPenaltyBps;
     }
 
     // ------------------------------------------------------------------------------------------------
-    // Deposits
+    // Deposits and withdrawals
     // ------------------------------------------------------------------------------------------------
 
     /// @inheritdoc ISettlementEscrow
@@ -67,17 +114,36 @@ contract SettlementEscrow is ISettlementEscrow, ReentrancyGuard {
     }
 
     /// @inheritdoc ISettlementEscrow
-    function withdraw(address token, uint256 amount, address to) external nonReentrant {
+    function requestWithdrawal(address token, uint256 amount, address to) external nonReentrant {
         PlmnId member = _requireCarrier();
         require(amount > 0, SettlementEscrowZeroAmount());
-        _requireRecipient(to);
-        uint256 balance = _deposits[member][token];
-        uint256 locked = _reserved[member][token];
-        uint256 free = balance > locked ? balance - locked : 0;
-        require(amount <= free, SettlementEscrowInsufficientDeposit(member, free, amount));
-        _deposits[member][token] = balance - amount;
-        emit Withdrawn(member, token, to, amount);
-        IERC20(token).safeTransfer(to, amount);
+        require(to != address(0) && to != address(this), SettlementEscrowInvalidRecipient(to));
+        uint40 unlocksAt = uint40(block.timestamp + WITHDRAWAL_DELAY);
+        _withdrawals[member][token] = Withdrawal({token: token, to: to, amount: amount, unlocksAt: unlocksAt});
+        emit WithdrawalRequested(member, token, to, amount, unlocksAt);
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function cancelWithdrawal(address token) external nonReentrant {
+        PlmnId member = _requireCarrier();
+        require(_withdrawals[member][token].amount > 0, SettlementEscrowNoWithdrawal(member, token));
+        delete _withdrawals[member][token];
+        emit WithdrawalCancelled(member, token);
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function withdraw(address token) external nonReentrant {
+        PlmnId member = _requireCarrier();
+        Withdrawal memory w = _withdrawals[member][token];
+        require(w.amount > 0, SettlementEscrowNoWithdrawal(member, token));
+        require(block.timestamp >= w.unlocksAt, SettlementEscrowWithdrawalLocked(member, token, w.unlocksAt));
+        uint256 free = _free(member, token);
+        require(free > 0, SettlementEscrowInsufficientDeposit(member, 0, w.amount));
+        uint256 amount = w.amount < free ? w.amount : free;
+        delete _withdrawals[member][token];
+        _deposits[member][token] -= amount;
+        emit Withdrawn(member, token, w.to, amount);
+        IERC20(token).safeTransfer(w.to, amount);
     }
 
     /// @inheritdoc ISettlementEscrow
@@ -89,70 +155,175 @@ contract SettlementEscrow is ISettlementEscrow, ReentrancyGuard {
     }
 
     // ------------------------------------------------------------------------------------------------
-    // Invoices and settlement
+    // Invoices
     // ------------------------------------------------------------------------------------------------
 
     /// @inheritdoc ISettlementEscrow
-    function closeInvoice(
+    function proposeInvoice(
+        Invoice calldata inv,
+        bytes calldata payeeSignature,
+        bytes calldata sealedInvoice
+    ) external nonReentrant {
+        InvoiceState storage s = _invoices[inv.payer][inv.payee][inv.period];
+        _requireStatus(s, inv.payer, inv.payee, inv.period, InvoiceStatus.None, InvoiceStatus.Proposed);
+        uint256 length = sealedInvoice.length;
+        require(
+            length > 0 && length <= MAX_SEALED_INVOICE,
+            SettlementEscrowInvalidSealedInvoice(length, MAX_SEALED_INVOICE)
+        );
+        bytes32 digest = _checkInvoice(inv);
+        _requireSigner(digest, payeeSignature, inv.payee);
+        _store(s, inv, digest, InvoiceStatus.Proposed);
+        s.proposedAt = uint40(block.timestamp);
+        emit InvoiceProposed(inv.payer, inv.payee, inv.period, digest, inv.net, sealedInvoice);
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function cosignInvoice(
         PlmnId payer,
         PlmnId payee,
         uint32 period,
-        UsageBatch[] calldata batches
-    ) external nonReentrant returns (Rating memory rating) {
-        _requireCarrier();
-        require(!payer.eq(payee), SettlementEscrowSameParty(payer));
-        Invoice storage inv = _invoices[payer][payee][period];
-        require(inv.status == InvoiceStatus.None, SettlementEscrowInvoiceExists(payer, payee, period));
-
-        // Trusted RoamLedger contracts, read before any state changes here.
-        ClassTotals[] memory totals = _LEDGER.closePeriod(payer, payee, period, batches);
-        (IRoamingAgreements.Terms memory terms, uint32 version) = _termsFor(payer, payee, period);
-        rating = RatingLib.rate(totals, terms, payee);
-
-        address token = terms.settlementToken;
-        inv.token = token;
-        inv.status = InvoiceStatus.Open;
-        inv.agreementVersion = version;
-        inv.closedAt = uint40(block.timestamp);
-        inv.amount = rating.net;
-        inv.subtotal = rating.subtotal;
-        inv.credit = rating.credit;
-        _reserved[payer][token] += rating.net;
-        emit InvoiceClosed(payer, payee, period, token, version, rating);
+        bytes calldata payerSignature
+    ) external nonReentrant {
+        InvoiceState storage s = _invoices[payer][payee][period];
+        InvoiceStatus status = s.status;
+        require(
+            status == InvoiceStatus.Proposed || status == InvoiceStatus.Claimed || status == InvoiceStatus.Revealing,
+            SettlementEscrowWrongStatus(payer, payee, period, status)
+        );
+        _requireSigner(s.digest, payerSignature, payer);
+        if (status != InvoiceStatus.Proposed) _releaseClaim(s, payer, payee);
+        _close(s, payer, payee, period, s.net, Resolution.CoSigned);
     }
+
+    /// @inheritdoc ISettlementEscrow
+    function closeInvoice(
+        Invoice calldata inv,
+        bytes calldata payerSignature,
+        bytes calldata payeeSignature
+    ) external nonReentrant {
+        InvoiceState storage s = _invoices[inv.payer][inv.payee][inv.period];
+        _requireStatus(s, inv.payer, inv.payee, inv.period, InvoiceStatus.None, InvoiceStatus.Proposed);
+        bytes32 digest = _checkInvoice(inv);
+        _requireSigner(digest, payerSignature, inv.payer);
+        _requireSigner(digest, payeeSignature, inv.payee);
+        _store(s, inv, digest, InvoiceStatus.Closed);
+        _close(s, inv.payer, inv.payee, inv.period, inv.net, Resolution.CoSigned);
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function fileClaim(PlmnId payer, PlmnId payee, uint32 period) external nonReentrant {
+        PlmnId member = _requireCarrier();
+        require(member.eq(payee), SettlementEscrowNotParty(member));
+        InvoiceState storage s = _invoices[payer][payee][period];
+        _requireStatus(s, payer, payee, period, InvoiceStatus.Proposed, InvoiceStatus.Proposed);
+        uint40 endsAt = s.proposedAt + SIGN_WINDOW;
+        require(block.timestamp >= endsAt, SettlementEscrowSignWindowOpen(endsAt));
+        (address token, uint256 net) = (s.token, s.net);
+        uint256 bond = (net * CLAIM_BOND_BPS) / BPS;
+        if (bond == 0 && net > 0) bond = 1;
+        uint256 free = _free(payee, token);
+        require(bond <= free, SettlementEscrowInsufficientDeposit(payee, free, bond));
+        s.status = InvoiceStatus.Claimed;
+        s.claimedAt = uint40(block.timestamp);
+        s.bond = bond;
+        _reserved[payer][token] += net;
+        _reserved[payee][token] += bond;
+        emit ClaimFiled(payer, payee, period, net, bond);
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function proveClaim(PlmnId payer, PlmnId payee, uint32 period, bytes calldata proof) external nonReentrant {
+        require(address(_ADJUDICATOR) != address(0), SettlementEscrowNoAdjudicator());
+        InvoiceState storage s = _invoices[payer][payee][period];
+        _requireStatus(s, payer, payee, period, InvoiceStatus.Claimed, InvoiceStatus.Revealing);
+        uint256 net = s.net;
+        require(
+            _ADJUDICATOR.verify(s.termsCommitment, s.totalsCommitment, net, proof),
+            SettlementEscrowInvalidProof()
+        );
+        _releaseClaim(s, payer, payee);
+        _close(s, payer, payee, period, net, Resolution.Proven);
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function openBatches(
+        PlmnId payer,
+        PlmnId payee,
+        uint32 period,
+        BatchOpening[] calldata openings
+    ) external nonReentrant {
+        _requireParty(payer, payee);
+        InvoiceState storage s = _invoices[payer][payee][period];
+        _requireStatus(s, payer, payee, period, InvoiceStatus.Claimed, InvoiceStatus.Revealing);
+        s.status = InvoiceStatus.Revealing;
+        (uint32 cursor, uint32 counted) = _reveals[payer][payee][period].openBatches(
+            _LEDGER,
+            payer,
+            payee,
+            period,
+            openings
+        );
+        emit BatchesOpened(payer, payee, period, cursor, counted);
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function finishReveal(
+        PlmnId payer,
+        PlmnId payee,
+        uint32 period,
+        IRoamingAgreements.Terms calldata terms,
+        bytes32 termsSalt
+    ) external nonReentrant {
+        _requireParty(payer, payee);
+        InvoiceState storage s = _invoices[payer][payee][period];
+        _requireStatus(s, payer, payee, period, InvoiceStatus.Revealing, InvoiceStatus.Revealing);
+        (uint256 amount, bool upheld) = _reveals[payer][payee][period].finish(
+            _LEDGER,
+            RevealLib.Claim(payer, payee, period, s.termsCommitment, s.net, STALL_PENALTY_BPS),
+            terms,
+            termsSalt
+        );
+        _resolveReveal(s, payer, payee, period, amount, upheld);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Settlement
+    // ------------------------------------------------------------------------------------------------
 
     /// @inheritdoc ISettlementEscrow
     function settle(PlmnId a, PlmnId b, uint32 period) external nonReentrant {
         _requireCarrier();
         require(!a.eq(b), SettlementEscrowSameParty(a));
-        Invoice storage ab = _invoices[a][b][period];
-        Invoice storage ba = _invoices[b][a][period];
-        require(
-            ab.status != InvoiceStatus.Settled && ba.status != InvoiceStatus.Settled,
-            SettlementEscrowAlreadySettled(a, b, period)
-        );
-        require(ab.status == InvoiceStatus.Open, SettlementEscrowInvoiceNotClosed(a, b, period));
-        require(ba.status == InvoiceStatus.Open, SettlementEscrowInvoiceNotClosed(b, a, period));
-
-        (address tokenAb, uint256 owedAb) = (ab.token, ab.amount);
-        (address tokenBa, uint256 owedBa) = (ba.token, ba.amount);
-        ab.status = InvoiceStatus.Settled;
-        ba.status = InvoiceStatus.Settled;
-        _reserved[a][tokenAb] -= owedAb;
-        _reserved[b][tokenBa] -= owedBa;
-        emit PeriodSettled(a, b, period, owedAb, owedBa);
-
-        Payout memory first;
-        Payout memory second;
-        if (tokenAb == tokenBa) {
-            if (owedAb > owedBa) first = _pay(a, b, period, tokenAb, owedAb - owedBa);
-            else if (owedBa > owedAb) first = _pay(b, a, period, tokenAb, owedBa - owedAb);
-        } else {
-            if (owedAb > 0) first = _pay(a, b, period, tokenAb, owedAb);
-            if (owedBa > 0) second = _pay(b, a, period, tokenBa, owedBa);
+        InvoiceState storage ab = _invoices[a][b][period];
+        InvoiceState storage ba = _invoices[b][a][period];
+        bool abClosed = ab.status == InvoiceStatus.Closed;
+        bool baClosed = ba.status == InvoiceStatus.Closed;
+        if (abClosed && baClosed) {
+            _settleBoth(a, b, period, ab, ba);
+            return;
         }
-        _transfer(first);
-        _transfer(second);
+        if (!abClosed && !baClosed) {
+            require(
+                ab.status != InvoiceStatus.Settled || ba.status != InvoiceStatus.Settled,
+                SettlementEscrowAlreadySettled(a, b, period)
+            );
+            (PlmnId payer, PlmnId payee) = ab.status == InvoiceStatus.Settled ? (b, a) : (a, b);
+            revert SettlementEscrowInvoiceNotClosed(payer, payee, period);
+        }
+        (PlmnId from, PlmnId to, InvoiceState storage s, InvoiceState storage other) = abClosed
+            ? (a, b, ab, ba)
+            : (b, a, ba, ab);
+        if (other.status != InvoiceStatus.Settled) {
+            (, uint40 end) = _LEDGER.periodBounds(period);
+            uint40 settlesAt = end + SOLO_SETTLE_DELAY;
+            require(block.timestamp >= settlesAt, SettlementEscrowSoloSettleTooEarly(from, to, period, settlesAt));
+        }
+        (address token, uint256 owed) = (s.token, s.amount);
+        s.status = InvoiceStatus.Settled;
+        _reserved[from][token] -= owed;
+        emit InvoiceSettled(from, to, period, owed);
+        if (owed > 0) _transfer(_pay(from, to, period, token, owed));
     }
 
     /// @inheritdoc ISettlementEscrow
@@ -176,23 +347,23 @@ contract SettlementEscrow is ISettlementEscrow, ReentrancyGuard {
     // ------------------------------------------------------------------------------------------------
 
     /// @inheritdoc ISettlementEscrow
-    function carrierRegistry() external view returns (ICarrierRegistry) {
-        return _CARRIER_REGISTRY;
+    function invoiceDigest(Invoice calldata inv) public view returns (bytes32) {
+        return _hashTypedDataV4(InvoiceLib.hash(inv));
     }
 
     /// @inheritdoc ISettlementEscrow
-    function roamingAgreements() external view returns (IRoamingAgreements) {
-        return _AGREEMENTS;
-    }
-
-    /// @inheritdoc ISettlementEscrow
-    function usageLedger() external view returns (IUsageLedger) {
-        return _LEDGER;
-    }
-
-    /// @inheritdoc ISettlementEscrow
-    function invoice(PlmnId payer, PlmnId payee, uint32 period) external view returns (Invoice memory) {
+    function invoice(PlmnId payer, PlmnId payee, uint32 period) external view returns (InvoiceState memory) {
         return _invoices[payer][payee][period];
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function revealProgress(
+        PlmnId payer,
+        PlmnId payee,
+        uint32 period
+    ) external view returns (uint32 cursor, uint32 disputeCursor) {
+        RevealLib.Reveal storage r = _reveals[payer][payee][period];
+        return (r.cursor, r.disputeCursor);
     }
 
     /// @inheritdoc ISettlementEscrow
@@ -215,21 +386,178 @@ contract SettlementEscrow is ISettlementEscrow, ReentrancyGuard {
         return _payoutAccounts[member];
     }
 
+    /// @inheritdoc ISettlementEscrow
+    function pendingWithdrawal(PlmnId member, address token) external view returns (Withdrawal memory) {
+        return _withdrawals[member][token];
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function carrierRegistry() external view returns (ICarrierRegistry) {
+        return _CARRIER_REGISTRY;
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function roamingAgreements() external view returns (IRoamingAgreements) {
+        return _AGREEMENTS;
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function usageLedger() external view returns (IUsageLedger) {
+        return _LEDGER;
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function claimAdjudicator() external view returns (IClaimAdjudicator) {
+        return _ADJUDICATOR;
+    }
+
     // ------------------------------------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------------------------------------
+
+    /// @dev The checks `proposeInvoice` and `closeInvoice` share; returns the invoice's digest.
+    function _checkInvoice(Invoice calldata inv) private returns (bytes32) {
+        (PlmnId payer, PlmnId payee, uint32 period) = (inv.payer, inv.payee, inv.period);
+        require(!payer.eq(payee), SettlementEscrowSameParty(payer));
+        // Trusted RoamLedger contracts, called before any state changes here.
+        bytes32 accumulator = _LEDGER.closePeriod(payer, payee, period);
+        require(
+            inv.ledgerAccumulator == accumulator,
+            SettlementEscrowWrongAccumulator(accumulator, inv.ledgerAccumulator)
+        );
+        (IRoamingAgreements.PublicTerms memory terms, uint32 version) = _termsFor(payer, payee, period);
+        require(
+            inv.agreementVersion == version &&
+                inv.termsCommitment == terms.termsCommitment &&
+                inv.token == terms.settlementToken,
+            SettlementEscrowWrongTerms(version, terms.termsCommitment, terms.settlementToken)
+        );
+        return invoiceDigest(inv);
+    }
+
+    /// @dev Reverts unless `signature` over `digest` is by an operator of the active CARRIER `member`.
+    /// ECDSA.recover refuses malformed and high-s signatures.
+    function _requireSigner(bytes32 digest, bytes calldata signature, PlmnId member) private view {
+        address signer = ECDSA.recover(digest, signature);
+        require(
+            _CARRIER_REGISTRY.memberOf(signer).eq(member) && _CARRIER_REGISTRY.hasRole(member, Roles.CARRIER),
+            SettlementEscrowInvalidSigner(signer, member)
+        );
+    }
+
+    function _store(InvoiceState storage s, Invoice calldata inv, bytes32 digest, InvoiceStatus status) private {
+        s.status = status;
+        s.agreementVersion = inv.agreementVersion;
+        s.token = inv.token;
+        s.digest = digest;
+        s.termsCommitment = inv.termsCommitment;
+        s.totalsCommitment = inv.totalsCommitment;
+        s.net = inv.net;
+    }
+
+    /// @dev Fixes the invoice's final `amount` and reserves it on the payer.
+    function _close(
+        InvoiceState storage s,
+        PlmnId payer,
+        PlmnId payee,
+        uint32 period,
+        uint256 amount,
+        Resolution resolution
+    ) private {
+        address token = s.token;
+        s.status = InvoiceStatus.Closed;
+        s.resolution = resolution;
+        s.closedAt = uint40(block.timestamp);
+        s.amount = amount;
+        _reserved[payer][token] += amount;
+        emit InvoiceClosed(payer, payee, period, token, amount, resolution);
+    }
+
+    /// @dev Releases a claim's reservations: the claimed net on the payer and the bond on the payee.
+    function _releaseClaim(InvoiceState storage s, PlmnId payer, PlmnId payee) private {
+        address token = s.token;
+        _reserved[payer][token] -= s.net;
+        _reserved[payee][token] -= s.bond;
+    }
+
+    /// @dev Closes a revealed claim at `amount`: upheld, the bond released; refuted, the bond credited to
+    /// the payer's deposit (what the payee's deposit cannot cover becomes its debt).
+    function _resolveReveal(
+        InvoiceState storage s,
+        PlmnId payer,
+        PlmnId payee,
+        uint32 period,
+        uint256 amount,
+        bool upheld
+    ) private {
+        (address token, uint256 bond) = (s.token, s.bond);
+        _releaseClaim(s, payer, payee);
+        if (!upheld && bond > 0) {
+            (uint256 paid, uint256 shortfall) = _debit(payee, payer, token, bond);
+            _deposits[payer][token] += paid;
+            if (shortfall > 0) emit SettlementShortfall(payee, payer, period, token, paid, shortfall);
+        }
+        _close(s, payer, payee, period, amount, Resolution.Revealed);
+    }
+
+    /// @dev Both closed directions of (`a`, `b`, `period`), netted in the same token.
+    function _settleBoth(PlmnId a, PlmnId b, uint32 period, InvoiceState storage ab, InvoiceState storage ba) private {
+        (address tokenAb, uint256 owedAb) = (ab.token, ab.amount);
+        (address tokenBa, uint256 owedBa) = (ba.token, ba.amount);
+        ab.status = InvoiceStatus.Settled;
+        ba.status = InvoiceStatus.Settled;
+        _reserved[a][tokenAb] -= owedAb;
+        _reserved[b][tokenBa] -= owedBa;
+        emit PeriodSettled(a, b, period, owedAb, owedBa);
+
+        Payout memory first;
+        Payout memory second;
+        if (tokenAb == tokenBa) {
+            if (owedAb > owedBa) first = _pay(a, b, period, tokenAb, owedAb - owedBa);
+            else if (owedBa > owedAb) first = _pay(b, a, period, tokenAb, owedBa - owedAb);
+        } else {
+            if (owedAb > 0) first = _pay(a, b, period, tokenAb, owedAb);
+            if (owedBa > 0) second = _pay(b, a, period, tokenBa, owedBa);
+        }
+        _transfer(first);
+        _transfer(second);
+    }
 
     /// @dev The caller's member: an active carrier, or the registry's revert.
     function _requireCarrier() private view returns (PlmnId) {
         return _CARRIER_REGISTRY.requireActiveOperator(msg.sender, Roles.CARRIER);
     }
 
+    /// @dev Reverts unless the caller operates the payer or the payee.
+    function _requireParty(PlmnId payer, PlmnId payee) private view {
+        PlmnId member = _requireCarrier();
+        require(member.eq(payer) || member.eq(payee), SettlementEscrowNotParty(member));
+    }
+
+    function _requireStatus(
+        InvoiceState storage s,
+        PlmnId payer,
+        PlmnId payee,
+        uint32 period,
+        InvoiceStatus one,
+        InvoiceStatus other
+    ) private view {
+        InvoiceStatus status = s.status;
+        require(status == one || status == other, SettlementEscrowWrongStatus(payer, payee, period, status));
+    }
+
     function _requireContract(address account) private view {
         require(account.code.length > 0, SettlementEscrowInvalidContract(account));
     }
 
-    function _requireRecipient(address account) private view {
-        require(account != address(0) && account != address(this), SettlementEscrowInvalidRecipient(account));
+    function _requireParam(string memory name, uint256 value, uint256 min, uint256 max) private pure {
+        require(value >= min && value <= max, SettlementEscrowInvalidParam(name, value, min, max));
+    }
+
+    /// @dev `member`'s deposit of `token` less its reservations, floored at zero.
+    function _free(PlmnId member, address token) private view returns (uint256) {
+        (uint256 balance, uint256 locked) = (_deposits[member][token], _reserved[member][token]);
+        return balance > locked ? balance - locked : 0;
     }
 
     /// @dev The terms in force at the period's first second, else at its last second. Only "no agreement at
@@ -239,7 +567,7 @@ contract SettlementEscrow is ISettlementEscrow, ReentrancyGuard {
         PlmnId payer,
         PlmnId payee,
         uint32 period
-    ) private view returns (IRoamingAgreements.Terms memory terms, uint32 version) {
+    ) private view returns (IRoamingAgreements.PublicTerms memory terms, uint32 version) {
         (uint40 start, uint40 end) = _LEDGER.periodBounds(period);
         bool found;
         (found, terms, version) = _tryTermsAt(payer, payee, start);
@@ -251,8 +579,8 @@ contract SettlementEscrow is ISettlementEscrow, ReentrancyGuard {
         PlmnId payer,
         PlmnId payee,
         uint40 time
-    ) private view returns (bool found, IRoamingAgreements.Terms memory terms, uint32 version) {
-        try _AGREEMENTS.termsAt(payer, payee, time) returns (IRoamingAgreements.Terms memory t, uint32 v) {
+    ) private view returns (bool found, IRoamingAgreements.PublicTerms memory terms, uint32 version) {
+        try _AGREEMENTS.termsAt(payer, payee, time) returns (IRoamingAgreements.PublicTerms memory t, uint32 v) {
             return (true, t, v);
         } catch (bytes memory reason) {
             if (reason.length < 4 || bytes4(reason) != IRoamingAgreements.RoamingAgreementsNoAgreementAt.selector) {
@@ -263,9 +591,26 @@ contract SettlementEscrow is ISettlementEscrow, ReentrancyGuard {
         }
     }
 
-    /// @dev Pays `owed` of `token` from `debtor`'s deposit to `creditor`, as far as the deposit goes; the
-    /// rest becomes a debt, reserved on the debtor's deposit. State and events only: the returned payout is
-    /// transferred by the caller, last.
+    /// @dev Takes up to `owed` of `token` from `debtor`'s deposit; the rest becomes a debt to `creditor`,
+    /// reserved on the debtor's deposit. Returns what was taken and what is owed now.
+    function _debit(
+        PlmnId debtor,
+        PlmnId creditor,
+        address token,
+        uint256 owed
+    ) private returns (uint256 paid, uint256 shortfall) {
+        uint256 balance = _deposits[debtor][token];
+        paid = balance < owed ? balance : owed;
+        shortfall = owed - paid;
+        _deposits[debtor][token] = balance - paid;
+        if (shortfall > 0) {
+            _debts[debtor][creditor][token] += shortfall;
+            _reserved[debtor][token] += shortfall;
+        }
+    }
+
+    /// @dev Pays `owed` from `debtor`'s deposit to `creditor` as far as the deposit goes (the rest becomes a
+    /// debt). State and events only: the returned payout is transferred by the caller, last.
     function _pay(
         PlmnId debtor,
         PlmnId creditor,
@@ -273,14 +618,7 @@ contract SettlementEscrow is ISettlementEscrow, ReentrancyGuard {
         address token,
         uint256 owed
     ) private returns (Payout memory payout) {
-        uint256 balance = _deposits[debtor][token];
-        uint256 paid = balance < owed ? balance : owed;
-        uint256 shortfall = owed - paid;
-        _deposits[debtor][token] = balance - paid;
-        if (shortfall > 0) {
-            _debts[debtor][creditor][token] += shortfall;
-            _reserved[debtor][token] += shortfall;
-        }
+        (uint256 paid, uint256 shortfall) = _debit(debtor, creditor, token, owed);
         payout = _credit(creditor, token, paid);
         emit SettlementPaid(debtor, creditor, period, token, owed, paid, payout.to);
         if (shortfall > 0) emit SettlementShortfall(debtor, creditor, period, token, paid, shortfall);
