@@ -7,7 +7,7 @@ import {IUsageLedger} from "../../contracts/interfaces/IUsageLedger.sol";
 import {IDeviceRegistry} from "../../contracts/interfaces/IDeviceRegistry.sol";
 import {PlmnId} from "../../contracts/types/PlmnId.sol";
 import {DeviceId} from "../../contracts/types/DeviceId.sol";
-import {BatchInfo, ClassTotals, PeriodInfo} from "../../contracts/types/UsageTypes.sol";
+import {BatchInfo, PeriodInfo} from "../../contracts/types/UsageTypes.sol";
 
 /// @notice Reads, in one call, everything the property tests check after each step (test/property/): the
 /// escrow's balance and books, the ledger's batches and periods, the devices' policy versions. Views only.
@@ -34,11 +34,10 @@ contract InvariantLens__Mock {
         uint256[] debts;
         address[] payouts;
         /// Per pair: the invoice of home to visited.
-        ISettlementEscrow.Invoice[] invoices;
+        ISettlementEscrow.InvoiceState[] invoices;
         uint8[] batchStatus;
         uint32[] disputedRecords;
         PeriodInfo[] periods;
-        ClassTotals[][] periodTotals;
         uint32[] policyVersions;
     }
 
@@ -62,17 +61,15 @@ contract InvariantLens__Mock {
         for (uint256 i = 0; i < t.batchIds.length; ++i) {
             BatchInfo memory b = t.ledger.getBatch(t.batchIds[i]);
             s.batchStatus[i] = uint8(b.status);
-            s.disputedRecords[i] = b.disputedRecords;
+            s.disputedRecords[i] = b.disputeCount;
         }
         uint256 p = t.pairs.length;
-        s.invoices = new ISettlementEscrow.Invoice[](p);
+        s.invoices = new ISettlementEscrow.InvoiceState[](p);
         s.periods = new PeriodInfo[](p);
-        s.periodTotals = new ClassTotals[][](p);
         for (uint256 i = 0; i < p; ++i) {
             (PlmnId home, PlmnId visited) = (t.pairs[i][0], t.pairs[i][1]);
             s.invoices[i] = t.escrow.invoice(home, visited, t.period);
             s.periods[i] = t.ledger.getPeriod(home, visited, t.period);
-            s.periodTotals[i] = t.ledger.periodTotals(home, visited, t.period);
         }
         s.policyVersions = new uint32[](t.deviceIds.length);
         for (uint256 i = 0; i < t.deviceIds.length; ++i) s.policyVersions[i] = t.devices.getDevice(t.deviceIds[i]).policyVersion;
