@@ -5,7 +5,7 @@
  * sealed to the counterparty, so no value can be found by hashing candidates.
  */
 import { randomBytes } from "node:crypto";
-import { AbiCoder, keccak256, toUtf8Bytes } from "ethers";
+import { AbiCoder, keccak256, type Result, toUtf8Bytes } from "ethers";
 import type { TermsLike } from "../agreements/terms";
 import { InputError } from "../core/errors";
 import type { ClassTotals } from "../usage/types";
@@ -46,6 +46,23 @@ export const CLASS_TOTALS_TUPLE_TYPE =
   "uint64 signallingEvents, uint64 smsCount, uint64 voiceSeconds, uint32 qosSamples, uint64 latencyMsSum, uint64 throughputKbpsSum)";
 
 const abi = AbiCoder.defaultAbiCoder();
+
+/** `ClassTotals[]` as decoded with {@link CLASS_TOTALS_TUPLE_TYPE} (every integer a bigint) in the library's shape. */
+export function totalsFromAbi(decoded: readonly Result[]): ClassTotals[] {
+  return decoded.map((t) => ({
+    tariffClass: Number(t.tariffClass),
+    records: Number(t.records),
+    activeDevices: Number(t.activeDevices),
+    roamerDays: Number(t.roamerDays),
+    dataBytes: t.dataBytes,
+    signallingEvents: t.signallingEvents,
+    smsCount: t.smsCount,
+    voiceSeconds: t.voiceSeconds,
+    qosSamples: Number(t.qosSamples),
+    latencyMsSum: t.latencyMsSum,
+    throughputKbpsSum: t.throughputKbpsSum,
+  }));
+}
 
 /** A fresh 256-bit secret salt (node's CSPRNG), as 0x hex. */
 export function randomSalt(): Hex {

@@ -4,6 +4,7 @@ export * from "./model";
 export * from "./number";
 export * from "./pdf";
 export * from "./render";
+export * from "./sealed";
 export * from "./text";
 export * from "./types";
 export * from "./verify";
