@@ -1,13 +1,17 @@
 import { task, types } from "hardhat/config";
-import { action, clientFor, memberOfSigner, out } from "./common";
+import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
 import { FROM_HELP, plmnArg, accountMember } from "./cli/args";
 import { commandLine } from "./cli/errors";
 import { ROLE_BITS } from "../lib/core/enums";
 import { InputError } from "../lib/core/errors";
 import { acceptAgreement, describeAgreement, describeVersion, proposeAgreement, readAgreement, readVersion } from "../lib/agreements/chain";
+import { localTermsPath } from "../lib/agreements/localTerms";
 import { formatPlmn } from "../lib/core/plmn";
 import type { Hex } from "../lib/util/hex";
 import type { RoamLedgerClient } from "../lib/chain/client";
+
+const KEYSTORE_HELP =
+  "Key store folder (default $ROAMLEDGER_HOME or ./.roamledger): your encryption key seals and opens the terms, and a copy of each version's full terms is kept there";
 
 /**
  * An `--agreement-version` argument: a version number from 1. (Hardhat keeps `--version` for itself.)
@@ -35,21 +39,25 @@ async function selfFor(client: RoamLedgerClient, as?: string): Promise<Hex> {
 
 task(
   "agreement:propose",
-  "Either carrier (home or visited): proposes roaming-agreement terms from a JSON file to a partner, as the initial agreement or an amendment that replaces the current terms from its validFrom on",
+  "Either carrier (home or visited): proposes roaming-agreement terms from a JSON file to a partner, as the initial agreement or an amendment that replaces the current terms from its validFrom on; the chain gets only the public part and a commitment, the partner the terms sealed with the pair's key",
 )
   .addParam("partner", "The roaming partner, as MCC-MNC (e.g. 724-05); must be an active carrier member")
   .addParam(
     "terms",
     'Terms JSON file: { settlementToken, validFrom, validUntil (ISO 8601 UTC), disputeWindowDays, permanentRoaming: { days, surchargePerDay } | null, sla: { maxLatencyMs, minThroughputKbps, minAvailabilityPercent, latencyCreditPercent, throughputCreditPercent, availabilityCreditPercent }, rates: [{ visited, tariffClass, perMb, perSignallingEvent, perSms, perVoiceMinute, monthlyFeePerDevice, tiers: [{ fromMb, discountPercent }] }] }; amounts are strings in token units, e.g. "0.50", converted exactly with the token\'s decimals',
   )
+  .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(async (args: { partner: string; terms: string; from?: string }, hre) => {
+    action(async (args: { partner: string; terms: string; keystore?: string; from?: string }, hre) => {
       const partner = plmnArg("partner", args.partner);
       const client = await clientFor(hre, args.from);
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
-      const result = await proposeAgreement(client, { self: self.plmn, partner, file: args.terms });
+      const keystore = keystoreFor(args.keystore);
+      const result = await proposeAgreement(client, { self: self.plmn, partner, file: args.terms, keystore });
       out(`${self.text} proposed version ${result.version} of the agreement with ${formatPlmn(partner)} (tx ${result.txHash}).`);
+      out(`  on chain: the public part and the terms commitment ${result.termsCommitment}`);
+      out(`  the full terms went sealed for ${formatPlmn(partner)} (${result.sealedBytes} bytes); your copy: ${result.localFile}`);
       const accept = { operation: "agreement:accept", args: { partner: self.text, agreementVersion: String(result.version) } };
       out(`${formatPlmn(partner)} accepts it with: ${commandLine(accept)}`);
     }),
@@ -57,7 +65,7 @@ task(
 
 task(
   "agreement:accept",
-  "Either carrier (home or visited): accepts the partner's pending proposal, which then binds both; prints the terms accepted",
+  "Either carrier (home or visited): opens the partner's pending proposal with the pair's key, checks it against its on-chain commitment and the terms rules, and only then accepts it (it then binds both); prints the terms accepted",
 )
   .addParam("partner", "The carrier that made the proposal, as MCC-MNC (e.g. 262-01)")
   .addParam(
@@ -66,35 +74,41 @@ task(
     undefined,
     types.int,
   )
+  .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(async (args: { partner: string; agreementVersion: number; from?: string }, hre) => {
+    action(async (args: { partner: string; agreementVersion: number; keystore?: string; from?: string }, hre) => {
       const partner = plmnArg("partner", args.partner);
       const version = versionArg(args.agreementVersion);
       const client = await clientFor(hre, args.from);
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
-      const txHash = await acceptAgreement(client, partner, version);
+      const keystore = keystoreFor(args.keystore);
+      const { txHash } = await acceptAgreement(client, { self: self.plmn, partner, version, keystore });
       out(
         `${self.text} accepted version ${version} of the agreement with ${formatPlmn(partner)} (tx ${txHash}); these terms now bind both:`,
       );
-      // A version's terms never change: read back, they are exactly those accepted.
-      for (const line of describeVersion(await readVersion(client, { self: self.plmn, partner, version }), self.plmn)) out(line);
+      // The terms accepted were opened, checked and copied to the key store: read back from there.
+      const view = await readVersion(client, { self: self.plmn, partner, version, keystore });
+      for (const line of describeVersion(view, self.plmn)) out(line);
+      out(`  your copy: ${localTermsPath(keystore, { self: self.plmn, partner, version })}`);
     }),
   );
 
 task(
   "agreement:show",
-  "Anyone (read-only): shows the agreement with a partner: every version with its status, proposer, times and rates in token units, and which version is in force now",
+  "Anyone (read-only): shows the agreement with a partner: every version with its status, proposer, times, validity, token and dispute window, and which version is in force now; the rates, tiers and SLA only to a party with its key store",
 )
   .addParam("partner", "The other carrier, as MCC-MNC (e.g. 724-05)")
   .addOptionalParam("agreementVersion", "Show only this version (default: all of them)", undefined, types.int)
   .addOptionalParam("as", "Your carrier, as MCC-MNC (default: the member of the first configured account)")
+  .addOptionalParam("keystore", KEYSTORE_HELP)
   .setAction(
-    action(async (args: { partner: string; agreementVersion?: number; as?: string }, hre) => {
+    action(async (args: { partner: string; agreementVersion?: number; as?: string; keystore?: string }, hre) => {
       const partner = plmnArg("partner", args.partner);
       const version = args.agreementVersion === undefined ? undefined : versionArg(args.agreementVersion);
       const client = await clientFor(hre, undefined, { sends: false });
       const self = await selfFor(client, args.as);
-      for (const line of describeAgreement(await readAgreement(client, { self, partner, version }))) out(line);
+      const keystore = keystoreFor(args.keystore);
+      for (const line of describeAgreement(await readAgreement(client, { self, partner, version, keystore }))) out(line);
     }),
   );

@@ -1,11 +1,21 @@
 /**
- * Roaming agreements on the chain: proposing a terms file, accepting, reading versions back in token units
- * and describing them to a person.
+ * Roaming agreements on the chain (RoamingAgreements v2, docs/confidentiality.md): proposing a terms file
+ * sealed for the partner, accepting only terms that were opened and checked, reading versions back (the
+ * public part for anyone, the full terms in token units for a party) and describing them to a person.
  */
-import type { ContractRunner } from "ethers";
+import type { ContractRunner, ContractTransactionReceipt } from "ethers";
 import { IERC20Metadata__factory } from "../../typechain-types";
 import type { Token } from "../core/amount";
-import { ConfigError, ContractRevertError, InputError, type InputLocation } from "../core/errors";
+import {
+  type BaseError,
+  ConfigError,
+  ContractRevertError,
+  CryptoError,
+  InputError,
+  InputErrors,
+  type InputLocation,
+  MismatchError,
+} from "../core/errors";
 import { formatTerms, isoTime, readAgreementTerms, readSettlementToken, type AgreementTermsJson, type TermsStruct } from "./terms";
 import { formatPlmn, parsePlmn } from "../core/plmn";
 import { withDecodedRevert } from "../chain/revert";
@@ -13,6 +23,14 @@ import { sendAndWait } from "../chain/send";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
 import { VERSION_STATUSES, type VersionStatusName } from "../core/enums";
+import { randomSalt } from "../crypto/commitment";
+import type { Keystore } from "../keys/keystore";
+import { pairKeyWith } from "../usage/pair";
+import { agreementTerms, type FullTerms, openVersionTerms, termsContextOf } from "./fullTerms";
+import { saveLocalTerms } from "./localTerms";
+import { sealTerms } from "./sealed";
+
+const DAY = 86_400;
 
 /**
  * The decimals (and symbol) of a settlement token. A token that does not answer `decimals()` is an
@@ -45,6 +63,12 @@ export interface ProposeResult {
   terms: TermsStruct;
   token: Token;
   txHash: string;
+  /** The commitment the chain holds for the terms. */
+  termsCommitment: Hex;
+  /** Bytes of the sealed terms the transaction carried. */
+  sealedBytes: number;
+  /** The proposer's copy of the terms and salt in its key store. */
+  localFile: string;
 }
 
 export interface ProposeOptions {
@@ -53,14 +77,29 @@ export interface ProposeOptions {
   partner: Hex;
   /** The terms file (JSON, amounts in token units). */
   file: string;
+  /** The proposer's key store: its encryption key seals the terms, and the terms are copied there. */
+  keystore: Keystore;
+}
+
+/** The `AgreementProposed` event's version in a `propose` receipt. */
+function proposedVersion(client: RoamLedgerClient, receipt: ContractTransactionReceipt): number {
+  const event = receipt.logs.map((log) => client.agreements.interface.parseLog(log)).find((parsed) => parsed?.name === "AgreementProposed");
+  if (!event)
+    throw new ConfigError("propose succeeded without an AgreementProposed event", { hint: "check the RoamingAgreements address." });
+  return Number(event.args.version);
 }
 
 /**
  * Proposes the terms of `file` to `partner` on behalf of `self` (the signer's carrier): the initial
  * agreement or an amendment. The file is read and checked in full, amounts converted with the token's
- * decimals, before the transaction is sent. Reverts are decoded.
+ * decimals; the chain gets only the public part and a commitment under a fresh random salt, the partner the
+ * terms and salt sealed with the pair's key. The terms and salt are then copied to the key store, so they
+ * stay readable after a key rotation. Reverts are decoded.
  */
-export async function proposeAgreement(client: RoamLedgerClient, { self, partner, file }: ProposeOptions): Promise<ProposeResult> {
+export async function proposeAgreement(
+  client: RoamLedgerClient,
+  { self, partner, file, keystore }: ProposeOptions,
+): Promise<ProposeResult> {
   if (self === partner) {
     throw new InputError(`${formatPlmn(partner)} is your own carrier`, {
       location: { param: "partner" },
@@ -70,17 +109,72 @@ export async function proposeAgreement(client: RoamLedgerClient, { self, partner
   const { token, location } = readSettlementToken(file);
   const info = await tokenInfo(token, client.runner, location);
   const terms = readAgreementTerms(file, { self, partner, decimals: info.decimals, now: await chainTime(client.runner) });
-  const receipt = await sendAndWait(() => client.agreements.propose(partner, terms));
-  const event = receipt.logs.map((log) => client.agreements.interface.parseLog(log)).find((parsed) => parsed?.name === "AgreementProposed");
-  if (!event)
-    throw new ConfigError("propose succeeded without an AgreementProposed event", { hint: "check the RoamingAgreements address." });
-  return { version: Number(event.args.version), terms, token: info, txHash: receipt.hash };
+  const [key, context] = await Promise.all([pairKeyWith(client, { keystore, self, partner }), termsContextOf(client, self, partner)]);
+  const salt = randomSalt();
+  const { sealed, publicTerms } = sealTerms({ key, context, terms, salt });
+  const receipt = await sendAndWait(() => client.agreements.propose(partner, publicTerms, sealed));
+  const version = proposedVersion(client, receipt);
+  const localFile = saveLocalTerms(keystore, { self, partner, version }, { terms, salt });
+  return {
+    version,
+    terms,
+    token: info,
+    txHash: receipt.hash,
+    termsCommitment: publicTerms.termsCommitment,
+    sealedBytes: sealed.length,
+    localFile,
+  };
 }
 
-/** Accepts the pending `version` that `partner` proposed; returns the transaction hash. */
-export async function acceptAgreement(client: RoamLedgerClient, partner: Hex, version: number): Promise<string> {
-  return (await sendAndWait(() => client.agreements.accept(partner, version))).hash;
+export interface AcceptOptions {
+  /** The acceptor: the signer's carrier. */
+  self: Hex;
+  /** The proposer. */
+  partner: Hex;
+  version: number;
+  /** The acceptor's key store: its encryption key opens the terms, which are copied there. */
+  keystore: Keystore;
 }
+
+export interface AcceptResult {
+  txHash: string;
+  terms: TermsStruct;
+  termsCommitment: Hex;
+}
+
+/**
+ * Accepts the pending `version` that `partner` proposed, only after opening its sealed terms with the pair's
+ * key and checking them (commitment, public part, the terms rules): a proposal that does not open or does
+ * not check is refused with the reason and nothing is sent. A dry run first surfaces the contract's own
+ * refusals (not pending, expired, the proposer's side) before anything is opened. The opened terms are
+ * copied to the key store before the transaction, so an accepted version is never without them.
+ */
+export async function acceptAgreement(
+  client: RoamLedgerClient,
+  { self, partner, version, keystore }: AcceptOptions,
+): Promise<AcceptResult> {
+  const onChain = await withDecodedRevert(() => client.agreements.getVersion(self, partner, version));
+  const commitment = onChain.terms.termsCommitment.toLowerCase() as Hex;
+  await withDecodedRevert(() => client.agreements.accept.staticCall(partner, version, commitment));
+  const opened = await openVersionTerms(client, { keystore, self, partner, version, onChain });
+  saveLocalTerms(keystore, { self, partner, version }, opened);
+  const receipt = await sendAndWait(() => client.agreements.accept(partner, version, commitment));
+  return { txHash: receipt.hash, terms: opened.terms, termsCommitment: commitment };
+}
+
+/** The public part of a version in human units: what every member reads. */
+export interface PublicTermsView {
+  settlementToken: string;
+  validFrom: string;
+  validUntil: string;
+  disputeWindowDays: number;
+  termsCommitment: Hex;
+}
+
+/** The full terms of a version as its party reads them, or why they are not shown. */
+export type FullTermsView =
+  | { readable: true; terms: AgreementTermsJson; source: FullTerms["source"] }
+  | { readable: false; reason: string };
 
 export interface VersionView {
   version: number;
@@ -89,8 +183,10 @@ export interface VersionView {
   proposedAt: bigint;
   /** 0 unless accepted. */
   acceptedAt: bigint;
-  terms: AgreementTermsJson;
+  publicTerms: PublicTermsView;
   token: Token;
+  /** The full terms, only for a party reading with its key store. */
+  full: FullTermsView;
 }
 
 export interface AgreementView {
@@ -112,11 +208,32 @@ export interface ReadVersionOptions {
   self: Hex;
   partner: Hex;
   version: number;
+  /** `self`'s key store: with it, the full terms are read too (./fullTerms); without, the public part only. */
+  keystore?: Keystore;
   /** Tokens read so far, by address (a view of several versions reads each token once). */
   tokens?: Map<string, Promise<Token>>;
 }
 
-/** One version of the agreement between `self` and `partner`, terms in human units (decoded revert if unknown). */
+/** Errors that mean "this key store cannot read these terms", shown as the reason rather than thrown. */
+const UNREADABLE = [ConfigError, CryptoError, MismatchError, InputError, InputErrors];
+
+/** The full terms of a version for `self`'s key store, or why it cannot read them. */
+async function fullTermsView(client: RoamLedgerClient, options: ReadVersionOptions & { decimals: number }): Promise<FullTermsView> {
+  const { keystore, self, partner, version, decimals } = options;
+  if (!keystore) return { readable: false, reason: "no key store was given" };
+  try {
+    const { terms, source } = await agreementTerms(client, { keystore, self, partner, version });
+    return { readable: true, terms: formatTerms(terms, decimals), source };
+  } catch (err) {
+    if (!UNREADABLE.some((kind) => err instanceof kind)) throw err;
+    return { readable: false, reason: (err as BaseError).shortMessage };
+  }
+}
+
+/**
+ * One version of the agreement between `self` and `partner`: its public part for anyone, its full terms in
+ * human units when `keystore` is `self`'s and `self` is a party (decoded revert if the version is unknown).
+ */
 export async function readVersion(client: RoamLedgerClient, options: ReadVersionOptions): Promise<VersionView> {
   const { self, partner, version, tokens = new Map<string, Promise<Token>>() } = options;
   const v = await withDecodedRevert(() => client.agreements.getVersion(self, partner, version));
@@ -130,8 +247,15 @@ export async function readVersion(client: RoamLedgerClient, options: ReadVersion
     status: VERSION_STATUSES[Number(v.status)],
     proposedAt: v.proposedAt,
     acceptedAt: v.acceptedAt,
-    terms: formatTerms(v.terms, token.decimals),
+    publicTerms: {
+      settlementToken: v.terms.settlementToken,
+      validFrom: isoTime(v.terms.validFrom),
+      validUntil: isoTime(v.terms.validUntil),
+      disputeWindowDays: Number(v.terms.disputeWindow) / DAY,
+      termsCommitment: v.terms.termsCommitment.toLowerCase() as Hex,
+    },
     token,
+    full: await fullTermsView(client, { ...options, decimals: token.decimals }),
   };
 }
 
@@ -151,10 +275,15 @@ export interface ReadAgreementOptions {
   partner: Hex;
   /** Only this version (default: all of them). */
   version?: number;
+  /** `self`'s key store, to read the full terms too. */
+  keystore?: Keystore;
 }
 
-/** The agreement between `self` and `partner`: one version, or all of them; which is in force now. */
-export async function readAgreement(client: RoamLedgerClient, { self, partner, version }: ReadAgreementOptions): Promise<AgreementView> {
+/** The agreement between `self` and `partner`: one version, or all of them (see readVersion); which is in force now. */
+export async function readAgreement(
+  client: RoamLedgerClient,
+  { self, partner, version, keystore }: ReadAgreementOptions,
+): Promise<AgreementView> {
   const [count, pending, now] = await Promise.all([
     client.agreements.versionCount(self, partner),
     client.agreements.pendingVersion(self, partner),
@@ -163,7 +292,7 @@ export async function readAgreement(client: RoamLedgerClient, { self, partner, v
   const numbers = version === undefined ? Array.from({ length: Number(count) }, (_, i) => i + 1) : [version];
   const tokens = new Map<string, Promise<Token>>();
   const versions: VersionView[] = [];
-  for (const n of numbers) versions.push(await readVersion(client, { self, partner, version: n, tokens }));
+  for (const n of numbers) versions.push(await readVersion(client, { self, partner, version: n, keystore, tokens }));
   return {
     self,
     partner,
@@ -195,17 +324,11 @@ function party(plmn: string, self: Hex): string {
   return `${formatPlmn(plmn)}${plmn === self ? " (you)" : ""}`;
 }
 
-/** Lines describing one version: status, who and when, validity, token, SLA and the rate table. */
-export function describeVersion(v: VersionView, self: Hex, inForce = false): string[] {
-  const t = v.terms;
-  const unit = v.token.symbol || "token units";
+/** Lines of full terms: permanent roaming, SLA and the rate table. */
+function describeFullTerms(t: AgreementTermsJson, token: Token, self: Hex): string[] {
+  const unit = token.symbol || "token units";
   const pr = t.permanentRoaming;
   const lines = [
-    `version ${v.version}: ${v.status}${inForce ? ", in force now" : ""}`,
-    `  proposed by ${party(v.proposer, self)} at ${isoTime(v.proposedAt)}${v.acceptedAt ? `; accepted at ${isoTime(v.acceptedAt)}` : ""}`,
-    `  valid ${t.validFrom} .. ${t.validUntil} (end exclusive)`,
-    `  settlement token ${t.settlementToken} (${v.token.symbol || "no symbol"}, ${v.token.decimals} decimals); ` +
-      `dispute window ${t.disputeWindowDays} day(s)`,
     `  permanent roaming: ${pr ? `after ${pr.days} days, ${pr.surchargePerDay} ${unit} per device-day` : "no limit"}`,
     `  SLA: latency <= ${t.sla.maxLatencyMs || "-"} ms, throughput >= ${t.sla.minThroughputKbps || "-"} kbit/s, ` +
       `availability >= ${t.sla.minAvailabilityPercent || "-"} %; credits ${t.sla.latencyCreditPercent} % / ` +
@@ -224,6 +347,31 @@ export function describeVersion(v: VersionView, self: Hex, inForce = false): str
     p.tiers.map((tier) => `>${tier.fromMb} MB -${tier.discountPercent} %`).join(", ") || "-",
   ]);
   return [...lines, ...columns([header, ...rows]).map((line) => `    ${line}`)];
+}
+
+const SOURCES: Record<FullTerms["source"], string> = {
+  local: "from your key store",
+  chain: "opened from the chain with the pair's key, now copied to your key store",
+};
+
+/**
+ * Lines describing one version: status, who and when, the public part (validity, token, dispute window,
+ * commitment), then the full terms (SLA, rate table) when the reader is a party, or why they are not shown.
+ */
+export function describeVersion(v: VersionView, self: Hex, inForce = false): string[] {
+  const p = v.publicTerms;
+  const lines = [
+    `version ${v.version}: ${v.status}${inForce ? ", in force now" : ""}`,
+    `  proposed by ${party(v.proposer, self)} at ${isoTime(v.proposedAt)}${v.acceptedAt ? `; accepted at ${isoTime(v.acceptedAt)}` : ""}`,
+    `  valid ${p.validFrom} .. ${p.validUntil} (end exclusive)`,
+    `  settlement token ${p.settlementToken} (${v.token.symbol || "no symbol"}, ${v.token.decimals} decimals); ` +
+      `dispute window ${p.disputeWindowDays} day(s)`,
+    `  terms commitment ${p.termsCommitment}`,
+  ];
+  if (!v.full.readable) {
+    return [...lines, `  full terms (rates, tiers, SLA): sealed for the two parties, not shown (${v.full.reason})`];
+  }
+  return [...lines, `  full terms (${SOURCES[v.full.source]}):`, ...describeFullTerms(v.full.terms, v.token, self)];
 }
 
 /** Lines describing an agreement view: a heading, each version, and which one is in force now. */

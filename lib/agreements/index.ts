@@ -2,3 +2,5 @@
 export * from "./chain";
 export * from "./sealed";
 export * from "./terms";
+export * from "./fullTerms";
+export * from "./localTerms";

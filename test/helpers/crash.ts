@@ -11,7 +11,6 @@ import {
   SettlementEscrow__factory,
   SettlementToken__factory,
   UsageLedger__factory,
-  type RoamingAgreements,
 } from "../../typechain-types";
 import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
 import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
@@ -22,8 +21,10 @@ import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
 import { pairWorkDir } from "../../lib/usage/ingest";
 import { formatPeriod } from "../../lib/core/period";
 import type { Hex } from "../../lib/util/hex";
+import type { TermsLike } from "../../lib/agreements/terms";
 import { DEV_MNEMONIC, atExit, freePort, launchAnvil, rpc, type AnvilNode } from "./node";
 import { GasFreeProvider, runHardhatCli } from "./integration";
+import { agreeSealed } from "./agreement";
 import { PLMN, ROLE } from "./fixtures";
 import { ingestTerms, POLICIES } from "./ingest";
 import { monthOf } from "./period";
@@ -530,13 +531,14 @@ export function devWallets(url: string, chainId = CRASH_CHAIN_ID): { provider: G
 /**
  * RoamLedger on an external node, deployed as the Ignition module composes it, with DE and BR as members
  * (encryption keys `keys`, operators `de` and `br`, governor `deployer`) and DE's terms for BR (built for
- * the settlement token deployed with it) proposed and accepted. Each deployment is mined before the next
- * is signed (nonces from the node).
+ * the settlement token deployed with it) proposed sealed for BR (with DE's encryption private key
+ * `keys.dePrivateKey`) and accepted. Each deployment is mined before the next is signed (nonces from the
+ * node).
  */
 export async function deployDeBr(
   wallets: { deployer: Signer; de: Signer; br: Signer },
-  keys: { de: string; br: string },
-  terms: (token: string) => Parameters<RoamingAgreements["propose"]>[1],
+  keys: { de: string; br: string; dePrivateKey: Hex },
+  terms: (token: string) => TermsLike,
 ): Promise<{ addresses: RoamLedgerAddresses; token: string }> {
   const { deployer, de, br } = wallets;
   const member = (plmn: Hex, name: string, key: string, operator: string) => ({
@@ -568,8 +570,15 @@ export async function deployDeBr(
     settlementEscrow: await escrow.getAddress(),
   };
   const tokenAddress = await token.getAddress();
-  await (await agreements.connect(de).propose(PLMN.BR, terms(tokenAddress))).wait();
-  await (await agreements.connect(br).accept(PLMN.DE, 1)).wait();
+  await agreeSealed({
+    agreements,
+    signer: de,
+    acceptor: br,
+    proposer: PLMN.DE,
+    counterparty: PLMN.BR,
+    proposerKey: keys.dePrivateKey,
+    terms: terms(tokenAddress),
+  });
   return { addresses, token: tokenAddress };
 }
 
@@ -587,7 +596,8 @@ export async function deployRunWorld(
   const from = accountsOf(options.slot ?? 0);
   try {
     const [deployer, de, br] = [wallets[from.deployer], wallets[from.de], wallets[from.br]];
-    const { addresses } = await deployDeBr({ deployer, de, br }, { de: t.dePublicKey, br: t.brPublicKey }, (token) =>
+    const dePrivateKey = new Keystore(t.homeDe).encryptionKey("262-01").privateKey;
+    const { addresses } = await deployDeBr({ deployer, de, br }, { de: t.dePublicKey, br: t.brPublicKey, dePrivateKey }, (token) =>
       ingestTerms(t.periodStart, token),
     );
 

@@ -17,7 +17,9 @@ import { parsePlmn } from "../../lib/core/plmn";
 import { ROLE_BITS } from "../../lib/core/enums";
 import type { PolicyStruct } from "../../lib/devices/policy";
 import type { Hex } from "../../lib/util/hex";
+import type { TermsLike } from "../../lib/agreements/terms";
 import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
+import { agreeSealed, fixturePrivateKey } from "./agreement";
 import { monthOf, monthsBefore, type Month } from "./period";
 
 /** Role bits (contracts/types/Roles.sol), from the library's one mirror of them. */
@@ -190,11 +192,26 @@ export async function addressesOf(c: Consortium): Promise<RoamLedgerAddresses> {
   };
 }
 
-/** DE proposes `simpleTerms` to BR from the latest block's time on, and BR accepts version 1. */
+/**
+ * DE proposes `terms` to BR, sealed for BR with the pair's key (DE's fixture encryption key, seed 1), and
+ * BR accepts the new version with its commitment.
+ */
+export async function agreeDeBrWith(c: Pick<Consortium, "agreements" | "de" | "br">, terms: TermsLike): Promise<void> {
+  await agreeSealed({
+    agreements: c.agreements,
+    signer: c.de,
+    acceptor: c.br,
+    proposer: PLMN.DE,
+    counterparty: PLMN.BR,
+    proposerKey: fixturePrivateKey(1),
+    terms,
+  });
+}
+
+/** DE proposes `simpleTerms` to BR from the latest block's time on, sealed, and BR accepts version 1. */
 export async function agreeDeBr(c: Consortium): Promise<void> {
   const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
-  await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: now, token: await c.token.getAddress() }));
-  await c.agreements.connect(c.br).accept(PLMN.DE, 1);
+  await agreeDeBrWith(c, simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: now, token: await c.token.getAddress() }));
 }
 
 /**

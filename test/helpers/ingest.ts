@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import hre from "hardhat";
-import { deployConsortium, PLMN, type Consortium } from "./fixtures";
+import { agreeDeBrWith, deployConsortium, PLMN, type Consortium } from "./fixtures";
 import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
 import { addressesOf } from "./fixtures";
 import { readPolicies } from "../../lib/devices/policy";
@@ -83,8 +83,7 @@ export async function ingestWorld(opts: { devices?: number; seed?: number; forma
   const d = new Date(now * 1000);
   const period = d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
   const periodStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000;
-  await c.agreements.connect(c.de).propose(PLMN.BR, ingestTerms(periodStart, await c.token.getAddress()));
-  await c.agreements.connect(c.br).accept(PLMN.DE, 1);
+  await agreeDeBrWith(c, ingestTerms(periodStart, await c.token.getAddress()));
 
   const generated = generateUsage({
     home: PLMN.DE,

@@ -22,7 +22,7 @@ import { LeafHasher, packRecord, RECORD_BYTES } from "../../lib/usage/leaf";
 import { merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle";
 import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
 import type { ClassTotals, UsageBatch, UsageRecord } from "../../lib/usage/types";
-import { deployConsortium, SUBMISSION_GRACE, TEST_SLA, type Consortium } from "./fixtures";
+import { agreeDeBrWith, deployConsortium, SUBMISSION_GRACE, TEST_SLA, type Consortium } from "./fixtures";
 import { randomRecords, totalsOf, usageOf, periodOf, boundsOf } from "./usage";
 import { BR, DE, classTotals, plan, sla, terms, TOKEN } from "./rating";
 
@@ -349,8 +349,7 @@ export async function periodScenario(
   await time.increaseTo(nextMonth + 86_400);
   const c = await deploy();
   const token = await c.token.getAddress();
-  await c.agreements.connect(c.de).propose(BR, periodTerms(token, await time.latest()));
-  await c.agreements.connect(c.br).accept(DE, 1);
+  await agreeDeBrWith(c, periodTerms(token, await time.latest()));
   const period = periodOf(nextMonth);
   const [start, end] = boundsOf(period);
   const domain = ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());

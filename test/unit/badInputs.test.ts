@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { deployConsortium, meterPolicy, addressesOf, PLMN } from "../helpers/fixtures";
+import { agreeDeBrWith, deployConsortium, meterPolicy, addressesOf, PLMN } from "../helpers/fixtures";
 import { ingestTerms, testPrivateKey, POLICIES } from "../helpers/ingest";
 import { connectRoamLedger } from "../../lib/chain/client";
 import { parseUsageFile } from "../../lib/usage/parse";
@@ -109,8 +109,7 @@ async function ingestWorld() {
   const c = await deployConsortium();
   const start = Date.UTC(2026, 10, 1) / 1000;
   const terms = { ...ingestTerms(start, await c.token.getAddress()), validUntil: start + 20 * 365 * DAY };
-  await c.agreements.connect(c.de).propose(PLMN.BR, terms);
-  await c.agreements.connect(c.br).accept(PLMN.DE, 1);
+  await agreeDeBrWith(c, terms);
   const addresses = await addressesOf(c);
   const de = connectRoamLedger(addresses, c.de);
   const br = connectRoamLedger(addresses, c.br);
