@@ -1,0 +1,35 @@
+import type { RoamLedgerClient } from "../../chain/client";
+import type { Hex } from "../../util/hex";
+import { fromEventArgs, type UsageBatchHeader } from "../batch";
+
+/** One (home, visited, period) of the ledger. */
+export interface PeriodKey {
+  home: Hex;
+  visited: Hex;
+  period: number;
+}
+
+/**
+ * The headers of every batch submitted for a period, by id, from the ledger's `UsageBatchSubmitted`
+ * events (indexed by visited and home; the period is filtered here), with each batch's window end.
+ */
+export async function submittedBatches(
+  client: RoamLedgerClient,
+  key: PeriodKey,
+): Promise<Map<Hex, { header: UsageBatchHeader; windowEnd: number }>> {
+  const ledger = client.ledger;
+  const logs = await ledger.queryFilter(ledger.filters.UsageBatchSubmitted(undefined, key.visited, key.home), 0, "latest");
+  const out = new Map<Hex, { header: UsageBatchHeader; windowEnd: number }>();
+  for (const log of logs) {
+    if (Number(log.args.period) !== key.period) continue;
+    out.set(log.args.batchId.toLowerCase() as Hex, { header: fromEventArgs(log.args), windowEnd: Number(log.args.windowEnd) });
+  }
+  return out;
+}
+
+/** Unix seconds of the latest block. */
+export async function latestTime(client: RoamLedgerClient): Promise<number> {
+  const block = await client.runner.provider?.getBlock("latest");
+  if (!block) throw new Error("the client's runner has no provider to read the chain's time from");
+  return block.timestamp;
+}
