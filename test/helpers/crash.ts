@@ -8,11 +8,12 @@ import {
   CarrierRegistry__factory,
   DeviceRegistry__factory,
   RoamingAgreements__factory,
-  SettlementEscrow__factory,
   SettlementToken__factory,
   UsageLedger__factory,
-  type RoamingAgreements,
 } from "../../typechain-types";
+import { sealTerms } from "../../lib/agreements/sealed";
+import { randomSalt } from "../../lib/crypto/commitment";
+import { pairwiseKey } from "../../lib/crypto/pairwise";
 import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
 import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
 import { Keystore } from "../../lib/keys/keystore";
@@ -440,6 +441,8 @@ export interface CrashTemplate {
   deImsiKey: Uint8Array;
   dePublicKey: Hex;
   brPublicKey: Hex;
+  /** The DE-BR pairwise key (terms and payloads are sealed with it). */
+  pairKey: Uint8Array;
   generated: GenerateSummary;
   /** yyyymm: the chain's current month. */
   period: number;
@@ -459,7 +462,9 @@ export async function makeTemplate(
   const br = new Keystore(homeBr);
   const deImsiKey = de.ensureImsiKey("262-01");
   const dePublicKey = de.ensureEncryptionKey("262-01").publicKey;
-  const brPublicKey = br.ensureEncryptionKey("724-05").publicKey;
+  const brKey = br.ensureEncryptionKey("724-05");
+  const brPublicKey = brKey.publicKey;
+  const pairKey = pairwiseKey({ myPrivateKey: brKey.privateKey, theirPublicKey: dePublicKey, plmnA: PLMN.BR, plmnB: PLMN.DE });
   br.savePartnerImsiKey("724-05", "262-01", deImsiKey);
   const { period, start: periodStart } = monthOf(chainTime);
   const generated = generateUsage({
@@ -481,6 +486,7 @@ export async function makeTemplate(
     deImsiKey,
     dePublicKey,
     brPublicKey,
+    pairKey,
     generated,
     period,
     periodStart,
@@ -530,13 +536,14 @@ export function devWallets(url: string, chainId = CRASH_CHAIN_ID): { provider: G
 /**
  * RoamLedger on an external node, deployed as the Ignition module composes it, with DE and BR as members
  * (encryption keys `keys`, operators `de` and `br`, governor `deployer`) and DE's terms for BR (built for
- * the settlement token deployed with it) proposed and accepted. Each deployment is mined before the next
- * is signed (nonces from the node).
+ * the settlement token deployed with it) proposed sealed with the pair's key and accepted. Each deployment
+ * is mined before the next is signed (nonces from the node). No escrow: the escrow v2 is not deployable
+ * yet, and the usage flow never calls it; the token's address stands in (the tasks check for code).
  */
 export async function deployDeBr(
   wallets: { deployer: Signer; de: Signer; br: Signer },
-  keys: { de: string; br: string },
-  terms: (token: string) => Parameters<RoamingAgreements["propose"]>[1],
+  keys: { de: string; br: string; pairKey: Uint8Array },
+  terms: (token: string) => ReturnType<typeof ingestTerms>,
 ): Promise<{ addresses: RoamLedgerAddresses; token: string }> {
   const { deployer, de, br } = wallets;
   const member = (plmn: Hex, name: string, key: string, operator: string) => ({
@@ -557,19 +564,22 @@ export async function deployDeBr(
   ).waitForDeployment();
   const agreements = await (await new RoamingAgreements__factory(deployer).deploy(carriers)).waitForDeployment();
   const devices = await (await new DeviceRegistry__factory(deployer).deploy(carriers, agreements)).waitForDeployment();
-  const ledger = await (await new UsageLedger__factory(deployer).deploy(carriers, agreements, devices, 3 * 24 * 3600)).waitForDeployment();
-  const escrow = await (await new SettlementEscrow__factory(deployer).deploy(carriers, agreements, ledger)).waitForDeployment();
+  const ledger = await (await new UsageLedger__factory(deployer).deploy(carriers, agreements, 3 * 24 * 3600)).waitForDeployment();
   const token = await (await new SettlementToken__factory(deployer).deploy(deployerAddress)).waitForDeployment();
   const addresses: RoamLedgerAddresses = {
     carrierRegistry: await carriers.getAddress(),
     roamingAgreements: await agreements.getAddress(),
     deviceRegistry: await devices.getAddress(),
     usageLedger: await ledger.getAddress(),
-    settlementEscrow: await escrow.getAddress(),
+    settlementEscrow: await token.getAddress(),
   };
   const tokenAddress = await token.getAddress();
-  await (await agreements.connect(de).propose(PLMN.BR, terms(tokenAddress))).wait();
-  await (await agreements.connect(br).accept(PLMN.DE, 1)).wait();
+  const network = await deployer.provider?.getNetwork();
+  if (!network) throw new Error("the deployer has no provider");
+  const context = { chainId: network.chainId, agreements: addresses.roamingAgreements, proposer: PLMN.DE, counterparty: PLMN.BR };
+  const { sealed, publicTerms } = sealTerms({ key: keys.pairKey, context, terms: terms(tokenAddress), salt: randomSalt() });
+  await (await agreements.connect(de).propose(PLMN.BR, publicTerms, sealed)).wait();
+  await (await agreements.connect(br).accept(PLMN.DE, 1, publicTerms.termsCommitment)).wait();
   return { addresses, token: tokenAddress };
 }
 
@@ -587,7 +597,7 @@ export async function deployRunWorld(
   const from = accountsOf(options.slot ?? 0);
   try {
     const [deployer, de, br] = [wallets[from.deployer], wallets[from.de], wallets[from.br]];
-    const { addresses } = await deployDeBr({ deployer, de, br }, { de: t.dePublicKey, br: t.brPublicKey }, (token) =>
+    const { addresses } = await deployDeBr({ deployer, de, br }, { de: t.dePublicKey, br: t.brPublicKey, pairKey: t.pairKey }, (token) =>
       ingestTerms(t.periodStart, token),
     );
 
@@ -684,15 +694,14 @@ export function filesUnder(dir: string): string[] {
 
 /**
  * What an ingest leaves on-chain and on disk, independent of the deployment's addresses: the batches
- * (ids, statuses, how many submissions), fraud flags (devices, how many events), permanent-roamer
- * reports, the period's batch count; BR's state and record-id files, the payload store, the rejects file
+ * (ids, statuses, how many submissions), fraud flags (devices, how many events), the period's batch
+ * count; BR's state and record-id files, the payload store, the rejects file
  * and which files the work folder holds.
  */
 export async function ingestOutcome(t: CrashTemplate, w: RunWorld) {
   const { ledger, devices } = w.reader;
   const submitted = await ledger.queryFilter(ledger.filters.UsageBatchSubmitted(), 0);
   const flags = await devices.queryFilter(devices.filters.FraudFlagged(), 0);
-  const roamers = await ledger.queryFilter(ledger.filters.PermanentRoamerReported(), 0);
   const batchIds = sorted(submitted.map((e) => e.args.batchId));
   const statuses = await Promise.all(batchIds.map(async (id) => Number((await ledger.getBatch(id)).status)));
   const period = await ledger.getPeriod(PLMN.DE, PLMN.BR, t.period);
@@ -709,8 +718,6 @@ export async function ingestOutcome(t: CrashTemplate, w: RunWorld) {
       flagged,
       flaggedStatus,
       flagEvents: flags.length,
-      roamers: sorted(roamers.map((e) => e.args.deviceId)),
-      roamerEvents: roamers.length,
     },
     local: {
       state: read(path.join(w.workDir, "state.json")),
