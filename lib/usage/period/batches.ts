@@ -1,3 +1,4 @@
+import { ConfigError } from "../../core/errors";
 import type { RoamLedgerClient } from "../../chain/client";
 import type { Hex } from "../../util/hex";
 import { fromEventArgs, type UsageBatchHeader } from "../batch";
@@ -30,6 +31,19 @@ export async function submittedBatches(
 /** Unix seconds of the latest block. */
 export async function latestTime(client: RoamLedgerClient): Promise<number> {
   const block = await client.runner.provider?.getBlock("latest");
-  if (!block) throw new Error("the client's runner has no provider to read the chain's time from");
+  if (!block) throw new ConfigError("cannot read the chain's latest block", { hint: "connect the client to a provider of the chain." });
   return block.timestamp;
+}
+
+/** Batch reads sent at once: a period has up to 2,048 batches, a node takes this many calls in parallel. */
+const READS_AT_ONCE = 64;
+
+/** The status of each batch (`BATCH_STATUSES` index), read `READS_AT_ONCE` at a time. */
+export async function batchStatuses(client: RoamLedgerClient, ids: readonly Hex[]): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < ids.length; i += READS_AT_ONCE) {
+    const infos = await Promise.all(ids.slice(i, i + READS_AT_ONCE).map((id) => client.ledger.getBatch(id)));
+    out.push(...infos.map((info) => Number(info.status)));
+  }
+  return out;
 }

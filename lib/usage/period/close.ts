@@ -7,7 +7,7 @@ import { withDecodedRevert } from "../../chain/revert";
 import { TxQueue } from "../../chain/txQueue";
 import type { Hex } from "../../util/hex";
 import { noProgress, type ProgressFactory } from "../../util/progress";
-import { latestTime, type PeriodKey, submittedBatches } from "./batches";
+import { batchStatuses, latestTime, type PeriodKey, submittedBatches } from "./batches";
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
 const nameOf = (key: PeriodKey) => `${formatPeriod(key.period)} of ${formatPlmn(key.visited)} -> ${formatPlmn(key.home)}`;
@@ -32,19 +32,21 @@ export async function expireBatches(
 ): Promise<ExpireReport> {
   const ledger = client.ledger;
   const [submitted, now] = await Promise.all([submittedBatches(client, key), latestTime(client)]);
+  const ids = [...submitted.keys()];
+  const statuses = await batchStatuses(client, ids);
   const due: Hex[] = [];
   let stillPending = 0;
   let lastWindowEnd = 0;
-  for (const [id, { windowEnd }] of submitted) {
-    const status = BATCH_STATUSES[Number((await ledger.getBatch(id)).status)];
-    if (status !== "submitted") continue;
+  ids.forEach((id, i) => {
+    if (BATCH_STATUSES[statuses[i]] !== "submitted") return;
+    const windowEnd = submitted.get(id)?.windowEnd ?? 0;
     if (windowEnd <= now) {
       due.push(id);
     } else {
       stillPending++;
       lastWindowEnd = Math.max(lastWindowEnd, windowEnd);
     }
-  }
+  });
   const max = Number(await ledger.MAX_DECISIONS());
   const progress = (key.progress ?? noProgress)({ label: `expire batches of ${nameOf(key)}`, total: due.length, unit: "batches" });
   const queue = new TxQueue(key.log);
