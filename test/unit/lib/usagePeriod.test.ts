@@ -9,6 +9,7 @@ import { openPayload, sealPayload, type Payload } from "../../../lib/usage/paylo
 import { batchTotalsCommitment } from "../../../lib/crypto/commitment";
 import { ledgerDomain, signBatch, toContractBatch, batchId, type UsageBatchHeader } from "../../../lib/usage/batch";
 import { closePeriod, countedPeriod, expireBatches } from "../../../lib/usage/period";
+import { bytes32ToRecordId, RECORD_BYTES, unpackRecord } from "../../../lib/usage/leaf";
 import { ConfigError } from "../../../lib/core/errors";
 import type { Hex } from "../../../lib/util/hex";
 import { connectRoamLedger, type RoamLedgerClient } from "../../../lib/chain/client";
@@ -170,5 +171,40 @@ describe("lib/usage: verify, expire and close on UsageLedger v2", function () {
 
     const late = await failure(ingestUsage(w.freshLocal().ingestOptions()));
     expect((late as ConfigError).shortMessage).to.match(/is closed: it takes no more batches/);
+  });
+
+  it("prints the gas of the flow: submit, a dispute by index, accept and reject in one transaction each, expire, close", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const key = { home: PLMN.DE, visited: PLMN.BR, period: w.period };
+    const batches = (await ingestUsage(w.ingestOptions({ batchSize: 300 }))).batches;
+    const gasOf = async (hash: string) => (await w.c.ledger.runner!.provider!.getTransactionReceipt(hash))!.gasUsed;
+    const figures: Record<string, bigint> = {};
+    figures[`submitBatch (${batches[0].records} records)`] = BigInt(batches[0].gasUsed!);
+    // One record of the first batch disputed (DE's own records lack it), the batch accepted with the next two.
+    const lines = fs.readFileSync(w.generated.usageFile, "utf8").split("\n");
+    const { batch } = await fetchBatchSummary(w.de, batches[0].id);
+    const first = openPayload(w.pairKey, await w.store.get(batch.payloadHash), batch);
+    const billable = Array.from({ length: first.header.recordCount }, (_, i) => unpackRecord(first.records, i * RECORD_BYTES)).find(
+      (r) => r.billing === 0,
+    )!;
+    const firstId = bytes32ToRecordId(billable.recordId);
+    const own = path.join(w.dir, "own.csv");
+    fs.writeFileSync(own, lines.filter((l) => !l.startsWith(`${firstId},`)).join("\n"));
+    const decided = await verifyBatches({ ...asHome(w, { ownFile: own }), batchIds: batches.slice(0, 3).map((b) => b.id) });
+    expect(decided[0].disputed.map((d) => d.recordId)).to.include(firstId);
+    figures[`disputeRecords, ${decided[0].disputed.length} record(s) at depth ${batch.treeDepth}`] = await gasOf(decided[0].txHashes[0]);
+    figures["acceptBatches, 3 batches"] = await gasOf(decided[1].txHashes[0]);
+    fs.rmSync(path.join(w.store.dir, `${batches[3].payloadHash.slice(2)}.bin`));
+    const [rejected] = await verifyBatches({ ...asHome(w, { rejectMissing: true }), batchIds: [batches[3].id] });
+    figures["rejectBatches, 1 batch"] = await gasOf(rejected.txHashes[0]);
+    await time.increaseTo(await w.c.ledger.submissionDeadline(w.period));
+    const expired = await expireBatches(w.br, key);
+    figures[`expireBatches, ${expired.expired.length} batches`] = await gasOf(expired.txHashes[0]);
+    const closed = await closePeriod(w.br, key);
+    figures[`closePeriod, ${closed.countedBatches} counted batches`] = await gasOf(closed.txHash!);
+    for (const [what, gas] of Object.entries(figures)) {
+      console.log(`      ${what}: ${gas} gas`);
+      expect(gas, what).to.be.below(16_777_216n);
+    }
   });
 });
