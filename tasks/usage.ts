@@ -212,7 +212,7 @@ export function printVerifyReport(r: VerifyReport): void {
     out(`  compared with our ${n(r.compared.ownRecords)} records: ${n(r.compared.matched)} match`);
   }
   out(`  disputed: ${n(r.disputed.length)} of ${n(r.billableRecords)} billable records`);
-  for (const d of r.disputed.slice(0, 20)) out(`    ${d.recordId}: ${d.reason} (${d.detail})`);
+  for (const d of r.disputed.slice(0, 20)) out(`    #${d.leafIndex} ${d.recordId}: ${d.reason} (${d.detail})`);
   if (r.disputed.length > 20) out(`    ... and ${n(r.disputed.length - 20)} more (--out writes them all)`);
   out(`  action: ${r.action}${r.txHashes.length ? ` (${r.txHashes.join(", ")})` : ""}`);
 }

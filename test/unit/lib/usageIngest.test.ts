@@ -376,9 +376,11 @@ describe("lib/usage/ingest", function () {
     fs.writeFileSync(own, lines.join("\n"));
 
     const disputedIn: Hex[] = [];
+    const reportedIndexes: number[] = [];
     for (const b of summary.batches) {
       const report = await verifyAsHome(w, b.id, { ownFile: own });
       if (report.disputed.length) disputedIn.push(b.id);
+      reportedIndexes.push(...report.disputed.map((d) => d.leafIndex));
       for (const d of report.disputed) expect(d).to.include({ recordId, reason: "VOLUME_MISMATCH" });
       expect(report.action).to.equal(report.disputed.length ? "disputed-and-accepted" : "accepted");
     }
@@ -388,6 +390,7 @@ describe("lib/usage/ingest", function () {
     expect(events.length).to.equal(1);
     const [index] = await w.c.ledger.disputedIndexes(disputedIn[0]);
     expect(events[0].args.leafIndex).to.equal(index);
+    expect(reportedIndexes).to.deep.equal([Number(index)]);
     // The home carrier reads the disputed record back for the invoice: the period's counted batches,
     // their totals from the payloads, the disputed record, and the ledger's accumulator.
     const counted = await countedPeriod(w.de, { home: PLMN.DE, visited: PLMN.BR, period: w.period, store: w.store, pairKey: w.pairKey });
