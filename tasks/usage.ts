@@ -12,7 +12,8 @@ import type { Signer } from "ethers";
 import { InputError } from "../lib/core/errors";
 import { writeFileAtomic } from "../lib/util/fsAtomic";
 import type { Hex } from "../lib/util/hex";
-import { verifyBatch, type VerifyReport } from "../lib/usage/verify";
+import { verifyBatches, type VerifyReport } from "../lib/usage/verify";
+import { closePeriod, expireBatches } from "../lib/usage/period";
 import { formatPeriod } from "../lib/core/period";
 import { ROLE_BITS } from "../lib/core/enums";
 
@@ -29,7 +30,7 @@ export function printIngestSummary(s: IngestSummary, period: string): void {
   out(`  billable ${n(s.billable)}; not billable ${n(s.accepted - s.billable)}`);
   for (const [reason, count] of Object.entries(s.notBillableByReason)) out(`    ${reason}: ${n(count)}`);
   out(`  fraud: ${n(s.flaggedDevices)} device(s) flagged on-chain in ${s.flagTxs.length} transaction(s)`);
-  out(`  permanent roamers reported: ${n(s.permanentRoamers)}`);
+  out(`  permanent roamers found: ${n(s.permanentRoamers)} (their roamer days are in the sealed totals)`);
   out(
     `  devices: ${n(s.devices)}; processing ${n(s.recordsPerSec)} records/s (chain excluded)${s.peakRssMb ? `; peak memory ${n(s.peakRssMb)} MB` : ""}`,
   );
@@ -126,9 +127,9 @@ task(
 
 task(
   "usage:verify",
-  "Home carrier: fetches and decrypts a usage batch, checks it against its on-chain root and totals (and your own records), then accepts it, disputes the records that differ with Merkle proofs, or rejects it",
+  "Home carrier: opens usage batches' sealed payloads, checks them against their on-chain commitments and roots (and your own records), then accepts them, disputes the records that differ by position with Merkle proofs, or rejects them",
 )
-  .addParam("batch", "The batch id (0x + 64 hex digits), as usage:ingest or watch print it")
+  .addParam("batch", "Batch ids (0x + 64 hex digits), comma-separated, as usage:ingest or watch print them")
   .addOptionalParam("own", "Your own records of the same usage (CSV or JSON lines, same format) to compare with")
   .addOptionalParam("tolerance", "Data-volume difference tolerated before disputing, in percent (default 0)", "0")
   .addFlag("dryRun", "Check and report only; send nothing")
@@ -155,10 +156,7 @@ task(
         },
         hre,
       ) => {
-        const batchId = args.batch.trim().toLowerCase();
-        if (!/^0x[0-9a-f]{64}$/.test(batchId)) {
-          throw new InputError(`--batch ${args.batch} is not a batch id`, { hint: "pass 0x followed by 64 hex digits." });
-        }
+        const batchIds = parseBatchIds(args.batch);
         const tolerance = Number(args.tolerance);
         if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 100) {
           throw new InputError(`--tolerance ${args.tolerance} is not a percentage`, { hint: "pass a number from 0 to 100." });
@@ -166,8 +164,8 @@ task(
         const client = await clientFor(hre, args.from);
         const self = await memberOfSigner(client, ROLE_BITS.carrier);
         const ks = keystoreFor(args.keystore);
-        const report = await verifyBatch({
-          batchId: batchId as Hex,
+        const reports = await verifyBatches({
+          batchIds,
           client,
           self: self.plmn,
           pairKeyFor: (visited) => pairKeyWith(client, { keystore: ks, self: self.plmn, partner: visited }),
@@ -180,21 +178,94 @@ task(
           rejectMissing: args.rejectMissing,
           log: (line) => out(`  ${line}`),
         });
-        printVerifyReport(report);
-        if (args.out) writeFileAtomic(args.out, JSON.stringify(report, null, 2));
+        for (const report of reports) printVerifyReport(report);
+        if (args.out) writeFileAtomic(args.out, JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
       },
     ),
   );
 
+/** Batch ids from a comma-separated list, lower case; InputError naming the first that is not one. */
+export function parseBatchIds(text: string): Hex[] {
+  const ids = text
+    .split(",")
+    .map((id) => id.trim().toLowerCase())
+    .filter((id) => id !== "");
+  const bad = ids.find((id) => !/^0x[0-9a-f]{64}$/.test(id));
+  if (bad !== undefined || ids.length === 0) {
+    throw new InputError(`${bad ?? "(nothing)"} is not a batch id`, {
+      location: { param: "batch" },
+      hint: "pass 0x followed by 64 hex digits, comma-separated for several.",
+    });
+  }
+  return [...new Set(ids)] as Hex[];
+}
+
 export function printVerifyReport(r: VerifyReport): void {
-  out(`Batch ${r.batchId} from ${formatPlmn(r.visited)} for ${formatPeriod(r.period)}: ${n(r.recordCount)} records (${r.statusBefore}).`);
-  out(`  payload: ${r.payload === "ok" ? "decrypted; root and totals match the chain" : r.payload}`);
+  out(
+    `Batch ${r.batchId} from ${formatPlmn(r.visited)} for ${formatPeriod(r.period)}: ${n(r.recordCount)} records, tree depth ${r.treeDepth} (${r.statusBefore}).`,
+  );
+  out(
+    `  payload: ${r.payload === "ok" ? "opened; it opens the totals commitment and payload hash, and its records give the root" : r.payload}`,
+  );
   for (const p of r.problems) out(`    ${p}`);
   if (r.compared) {
     out(`  compared with our ${n(r.compared.ownRecords)} records: ${n(r.compared.matched)} match`);
   }
   out(`  disputed: ${n(r.disputed.length)} of ${n(r.billableRecords)} billable records`);
-  for (const d of r.disputed.slice(0, 20)) out(`    ${d.recordId}: ${d.reason} (${d.detail})`);
+  for (const d of r.disputed.slice(0, 20)) out(`    #${d.leafIndex} ${d.recordId}: ${d.reason} (${d.detail})`);
   if (r.disputed.length > 20) out(`    ... and ${n(r.disputed.length - 20)} more (--out writes them all)`);
   out(`  action: ${r.action}${r.txHashes.length ? ` (${r.txHashes.join(", ")})` : ""}`);
 }
+
+/** The (home, visited, period) of usage:expire and usage:close. */
+function periodKeyArgs(args: { home: string; visited: string; period: string }) {
+  return { home: plmnArg("home", args.home), visited: plmnArg("visited", args.visited), period: parsePeriod(args.period) };
+}
+
+task(
+  "usage:expire",
+  "Anyone: expires the usage batches of a pair and period whose dispute windows have ended (they count as accepted), in chunks",
+)
+  .addParam("home", "The home carrier, as MCC-MNC")
+  .addParam("visited", "The visited carrier, as MCC-MNC")
+  .addParam("period", "Billing period, YYYY-MM")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { home: string; visited: string; period: string; from?: string }, hre) => {
+      const key = periodKeyArgs(args);
+      const client = await clientFor(hre, args.from);
+      const r = await expireBatches(client, { ...key, progress: cliProgress, log: (line) => out(`  ${line}`) });
+      out(`Expired ${n(r.expired.length)} batch(es) of ${args.period} (${args.visited} -> ${args.home}).`);
+      if (r.stillPending > 0) {
+        out(
+          `  ${n(r.stillPending)} batch(es) are still in their dispute window, the last until ${new Date(r.lastWindowEnd * 1000).toISOString()}.`,
+        );
+      }
+      for (const hash of r.txHashes) out(`  tx ${hash}`);
+    }),
+  );
+
+task(
+  "usage:close",
+  "Anyone: closes a pair's period once its submission deadline has passed and no batch is pending (with --expire, expires the batches whose windows ended first); prints the accumulator its invoices bind to",
+)
+  .addParam("home", "The home carrier, as MCC-MNC")
+  .addParam("visited", "The visited carrier, as MCC-MNC")
+  .addParam("period", "Billing period, YYYY-MM")
+  .addFlag("expire", "First expire the batches whose dispute windows have ended")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { home: string; visited: string; period: string; expire: boolean; from?: string }, hre) => {
+      const key = periodKeyArgs(args);
+      const client = await clientFor(hre, args.from);
+      const log = (line: string) => out(`  ${line}`);
+      if (args.expire) {
+        const expired = await expireBatches(client, { ...key, progress: cliProgress, log });
+        out(`Expired ${n(expired.expired.length)} batch(es).`);
+      }
+      const r = await closePeriod(client, { ...key, log });
+      out(`Period ${args.period} of ${args.visited} -> ${args.home} ${r.alreadyClosed ? "was already closed" : "closed"}.`);
+      out(`  counted batches: ${n(r.countedBatches)}; rejected: ${n(r.rejectedBatches)}`);
+      out(`  accumulator: ${r.accumulator}${r.txHash ? ` (tx ${r.txHash})` : ""}`);
+    }),
+  );

@@ -48,7 +48,7 @@ export const BILLING = [
 export type BillingName = (typeof BILLING)[number];
 
 /** `BatchStatus`: `none` is an unknown batch. */
-export const BATCH_STATUSES = ["none", "submitted", "accepted", "rejected"] as const;
+export const BATCH_STATUSES = ["none", "submitted", "accepted", "rejected", "expired"] as const;
 export type BatchStatusName = (typeof BATCH_STATUSES)[number];
 
 /** `IRoamingAgreements.VersionStatus`. */
@@ -103,7 +103,7 @@ export const CONTRACT_ENUMS: Record<string, { solidity: readonly string[]; names
     ],
     names: BILLING,
   },
-  BatchStatus: { solidity: ["None", "Submitted", "Accepted", "Rejected"], names: BATCH_STATUSES },
+  BatchStatus: { solidity: ["None", "Submitted", "Accepted", "Rejected", "Expired"], names: BATCH_STATUSES },
   "IRoamingAgreements.VersionStatus": { solidity: ["None", "Proposed", "Accepted", "Withdrawn", "Superseded"], names: VERSION_STATUSES },
   "ICarrierRegistry.MemberStatus": { solidity: ["None", "Active", "Suspended"], names: MEMBER_STATUSES },
   "ICarrierRegistry.ProposalKind": {

@@ -1,8 +1,8 @@
 import { hexToBytes, type Hex } from "../util/hex";
 import type { CheckOutcome } from "./check";
 import { LeafHasher, packParsedRecord, type ParsedPacking, RECORD_BYTES } from "./leaf";
-import { merkleRoot } from "./merkle";
-import { sealPayload, type PayloadHeader } from "./payload";
+import type { BatchSeal, UnsaltedHeader } from "./sealBatch";
+import { sealBatch } from "./sealBatch";
 import type { SealThread } from "./sealThread";
 import type { ContentStore } from "./store";
 import {
@@ -12,7 +12,7 @@ import {
   SERVICE_SIGNALLING,
   SERVICE_SMS,
   SERVICE_VOICE,
-  type UsageBatch,
+  type LocalBatch,
 } from "./types";
 
 /** The device of a record: its id, and where its 32 bytes are when the caller has them (a resolved device). */
@@ -24,7 +24,7 @@ export interface BatchDevice {
 
 export interface SealedBatch {
   sequence: number;
-  batch: UsageBatch;
+  batch: LocalBatch;
 }
 
 interface Acc {
@@ -44,8 +44,9 @@ const DAY = 86_400;
 
 /**
  * Collects the records of one batch: packs each (lib/usage/leaf.ts) and hashes its leaf as it comes,
- * sums billable usage per tariff class; `seal` builds the Merkle root, encrypts the payload into the
- * store and returns the summary to sign. Memory: 143 bytes per record of the batch.
+ * sums billable usage per tariff class; `seal` builds the positional Merkle root, commits the totals under
+ * a salt, encrypts the payload (v2, with the salt) into the store and returns the header to sign with
+ * what stays local (record count, totals, salt). Memory: 143 bytes per record of the batch.
  *
  * With a {@link SealThread}, leaves are not hashed as records come: `seal` hands the packed records to
  * the thread, which hashes, builds the tree, seals and stores while this builder already takes the
@@ -209,7 +210,7 @@ export class BatchBuilder {
   }
 
   /**
-   * Closes the batch: root, encrypted payload into `store`, summary. Starts a new batch at once: records
+   * Closes the batch: root, totals commitment, encrypted payload into `store`, header. Starts a new batch at once: records
    * may be added while the returned promise is pending (with a thread, that is the point).
    */
   seal(pairKey: Uint8Array, store: ContentStore): Promise<SealedBatch> {
@@ -230,7 +231,7 @@ export class BatchBuilder {
         throughputKbpsSum: BigInt(a.throughputKbpsSum),
       }));
     const recordCount = this.n;
-    const header: PayloadHeader = {
+    const header: UnsaltedHeader = {
       visited,
       home,
       period,
@@ -244,21 +245,35 @@ export class BatchBuilder {
     const leaves = this.leaves;
     const packed = this.packed;
     this.reset();
-    const summary = (root: Hex, payloadHash: Hex): SealedBatch => ({
+    const summary = (seal: Omit<BatchSeal, "sealed">, payloadHash: Hex): SealedBatch => ({
       sequence,
-      batch: { visited, home, period, merkleRoot: root, recordCount, payloadHash, totals },
+      batch: {
+        header: {
+          visited,
+          home,
+          period,
+          merkleRoot: seal.root,
+          treeDepth: seal.treeDepth,
+          payloadHash,
+          totalsCommitment: seal.totalsCommitment,
+        },
+        recordCount,
+        totals,
+        totalsSalt: seal.totalsSalt,
+      },
     });
     if (this.opts.thread) {
-      return this.opts.thread.seal({ header, packed, count: recordCount, pairKey, store }).then(({ root, payloadHash, packed: back }) => {
+      return this.opts.thread.seal({ header, packed, count: recordCount, pairKey, store }).then(({ seal, payloadHash, packed: back }) => {
         this.recycle(Buffer.from(back.buffer, back.byteOffset, back.byteLength), leaves);
-        return summary(root, payloadHash);
+        return summary(seal, payloadHash);
       });
     }
     return (async () => {
-      const root = await merkleRoot(leaves.subarray(0, recordCount * 32));
-      const payloadHash = await store.put(sealPayload(pairKey, { header, records: packed.subarray(0, recordCount * RECORD_BYTES) }));
+      const records = packed.subarray(0, recordCount * RECORD_BYTES);
+      const { sealed, ...seal } = await sealBatch({ pairKey, header, leaves: leaves.subarray(0, recordCount * 32), records });
+      const payloadHash = await store.put(sealed);
       this.recycle(packed, leaves);
-      return summary(root, payloadHash);
+      return summary(seal, payloadHash);
     })();
   }
 

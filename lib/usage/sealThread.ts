@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Hex } from "../util/hex";
-import type { PayloadHeader } from "./payload";
+import type { BatchSeal, UnsaltedHeader } from "./sealBatch";
 import { FolderStore, StoreError, type ContentStore } from "./store";
 import type { SealAnswer, SealJob } from "./sealWorker";
 
@@ -20,8 +20,8 @@ export function sealOnThread(fileBytes: number, env = process.env.ROAMLEDGER_SEA
 }
 
 /**
- * A worker thread that turns a batch's packed records into its Merkle root and sealed payload (and
- * stores it, for a folder store): see lib/usage/sealWorker.ts. Jobs run one at a time, in order; the
+ * A worker thread that turns a batch's packed records into its Merkle root, totals commitment and sealed
+ * payload (and stores it, for a folder store): see lib/usage/sealWorker.ts. Jobs run one at a time, in order; the
  * caller keeps packing the next batch meanwhile. The bytes are the same as sealing on the main thread.
  */
 export class SealThread {
@@ -64,12 +64,12 @@ export class SealThread {
    * the caller must not use it again); it comes back as `packed` in the answer, for reuse.
    */
   async seal(args: {
-    header: PayloadHeader;
+    header: UnsaltedHeader;
     packed: Uint8Array;
     count: number;
     pairKey: Uint8Array;
     store: ContentStore;
-  }): Promise<{ root: Hex; payloadHash: Hex; packed: Uint8Array }> {
+  }): Promise<{ seal: Omit<BatchSeal, "sealed">; payloadHash: Hex; packed: Uint8Array }> {
     if (this.failed) throw this.failed;
     const id = this.nextId++;
     const storeDir = args.store instanceof FolderStore ? args.store.dir : undefined;
@@ -79,7 +79,7 @@ export class SealThread {
       this.worker.postMessage(job, [args.packed.buffer as ArrayBuffer]);
     });
     const payloadHash = "payloadHash" in answer ? answer.payloadHash : await args.store.put(answer.sealed);
-    return { root: answer.root, payloadHash, packed: answer.packed };
+    return { seal: answer.seal, payloadHash, packed: answer.packed };
   }
 
   async close(): Promise<void> {

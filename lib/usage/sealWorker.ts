@@ -1,19 +1,19 @@
 /**
  * Worker-thread side of {@link SealThread} (lib/usage/sealThread.ts): for each batch the ingest hands
- * over (its records packed back to back), computes the leaves, the Merkle root and the sealed payload,
+ * over (its records packed back to back), computes the leaves, the Merkle root, the totals commitment and
+ * the sealed payload,
  * and writes it to a folder store when given one. The ingest's main thread meanwhile parses, checks and
  * packs the next batch: on two cores, hashing no longer waits for parsing, nor parsing for hashing.
  */
 import { parentPort } from "node:worker_threads";
-import { LeafHasher, RECORD_BYTES } from "./leaf";
-import { merkleRoot } from "./merkle";
-import { sealPayload, type PayloadHeader } from "./payload";
-import { FolderStore } from "./store";
 import type { Hex } from "../util/hex";
+import { LeafHasher, RECORD_BYTES } from "./leaf";
+import { type BatchSeal, sealBatch, type UnsaltedHeader } from "./sealBatch";
+import { FolderStore } from "./store";
 
 export interface SealJob {
   id: number;
-  header: PayloadHeader;
+  header: UnsaltedHeader;
   /** The batch's records, packed (count * RECORD_BYTES bytes); transferred, not copied. */
   packed: Uint8Array;
   count: number;
@@ -23,7 +23,7 @@ export interface SealJob {
 }
 
 export type SealAnswer =
-  | ({ id: number; ok: true; root: Hex; packed: Uint8Array } & ({ payloadHash: Hex } | { sealed: Uint8Array }))
+  | ({ id: number; ok: true; packed: Uint8Array; seal: Omit<BatchSeal, "sealed"> } & ({ payloadHash: Hex } | { sealed: Uint8Array }))
   | { id: number; ok: false; name: string; message: string; shortMessage?: string; details?: string; hint?: string };
 
 /** One hasher for the thread's life, made on its first job. */
@@ -32,11 +32,11 @@ let hasher: Promise<LeafHasher> | undefined;
 async function run(job: SealJob): Promise<SealAnswer> {
   if (hasher === undefined) hasher = LeafHasher.create();
   const leaves = (await hasher).leavesOf(job.packed, job.count);
-  const root = await merkleRoot(leaves);
-  const sealed = sealPayload(job.pairKey, { header: job.header, records: job.packed.subarray(0, job.count * RECORD_BYTES) });
+  const records = job.packed.subarray(0, job.count * RECORD_BYTES);
+  const { sealed, ...seal } = await sealBatch({ pairKey: job.pairKey, header: job.header, leaves, records });
   // The packed records go back with the answer (transferred), for the next batch to fill.
-  if (job.storeDir === undefined) return { id: job.id, ok: true, root, sealed, packed: job.packed };
-  return { id: job.id, ok: true, root, payloadHash: await new FolderStore(job.storeDir).put(sealed), packed: job.packed };
+  if (job.storeDir === undefined) return { id: job.id, ok: true, seal, sealed, packed: job.packed };
+  return { id: job.id, ok: true, seal, payloadHash: await new FolderStore(job.storeDir).put(sealed), packed: job.packed };
 }
 
 const port = parentPort;

@@ -1,5 +1,6 @@
 import { SERVICES } from "../core/enums";
 import type { Hex } from "../util/hex";
+import type { UsageBatchHeader } from "./batch";
 
 /**
  * Shared shapes of the usage-record flow. They mirror contracts/types/UsageTypes.sol: numbers that fit
@@ -95,17 +96,22 @@ export function zeroTotals(tariffClass: number): ClassTotals {
   };
 }
 
-/** The signed batch summary (contract struct `UsageBatch`); its EIP-712 struct hash is the batch id. */
-export interface UsageBatch {
-  visited: Hex;
-  home: Hex;
-  /** yyyymm, e.g. 202611. */
-  period: number;
-  merkleRoot: Hex;
+/** The signed batch header (contract struct `UsageBatch`); its EIP-712 struct hash is the batch id. */
+export type UsageBatch = UsageBatchHeader;
+
+/**
+ * A batch as the visited carrier keeps it locally (the ingest's journal): the public header it signs,
+ * and what only the sealed payload carries besides the records: the record count, the billable totals
+ * and the salt of the header's `totalsCommitment`. Never sent to the chain.
+ */
+export interface LocalBatch {
+  header: UsageBatchHeader;
+  /** Records in the batch, billable or not. */
   recordCount: number;
-  payloadHash: Hex;
-  /** Classes strictly ascending. */
+  /** Billable totals, classes strictly ascending. */
   totals: ClassTotals[];
+  /** The commitment's 32-byte secret salt. */
+  totalsSalt: Hex;
 }
 
 /** Reject reason codes of the ingest (as GSMA RAP returns records), in the rejects file. */

@@ -8,10 +8,10 @@ import {
   CarrierRegistry__factory,
   DeviceRegistry__factory,
   RoamingAgreements__factory,
-  SettlementEscrow__factory,
   SettlementToken__factory,
   UsageLedger__factory,
 } from "../../typechain-types";
+import { pairwiseKey } from "../../lib/crypto/pairwise";
 import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
 import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
 import { Keystore } from "../../lib/keys/keystore";
@@ -441,6 +441,8 @@ export interface CrashTemplate {
   deImsiKey: Uint8Array;
   dePublicKey: Hex;
   brPublicKey: Hex;
+  /** The DE-BR pairwise key (terms and payloads are sealed with it). */
+  pairKey: Uint8Array;
   generated: GenerateSummary;
   /** yyyymm: the chain's current month. */
   period: number;
@@ -460,7 +462,9 @@ export async function makeTemplate(
   const br = new Keystore(homeBr);
   const deImsiKey = de.ensureImsiKey("262-01");
   const dePublicKey = de.ensureEncryptionKey("262-01").publicKey;
-  const brPublicKey = br.ensureEncryptionKey("724-05").publicKey;
+  const brKey = br.ensureEncryptionKey("724-05");
+  const brPublicKey = brKey.publicKey;
+  const pairKey = pairwiseKey({ myPrivateKey: brKey.privateKey, theirPublicKey: dePublicKey, plmnA: PLMN.BR, plmnB: PLMN.DE });
   br.savePartnerImsiKey("724-05", "262-01", deImsiKey);
   const { period, start: periodStart } = monthOf(chainTime);
   const generated = generateUsage({
@@ -482,6 +486,7 @@ export async function makeTemplate(
     deImsiKey,
     dePublicKey,
     brPublicKey,
+    pairKey,
     generated,
     period,
     periodStart,
@@ -559,15 +564,14 @@ export async function deployDeBr(
   ).waitForDeployment();
   const agreements = await (await new RoamingAgreements__factory(deployer).deploy(carriers)).waitForDeployment();
   const devices = await (await new DeviceRegistry__factory(deployer).deploy(carriers, agreements)).waitForDeployment();
-  const ledger = await (await new UsageLedger__factory(deployer).deploy(carriers, agreements, devices, 3 * 24 * 3600)).waitForDeployment();
-  const escrow = await (await new SettlementEscrow__factory(deployer).deploy(carriers, agreements, ledger)).waitForDeployment();
+  const ledger = await (await new UsageLedger__factory(deployer).deploy(carriers, agreements, 3 * 24 * 3600)).waitForDeployment();
   const token = await (await new SettlementToken__factory(deployer).deploy(deployerAddress)).waitForDeployment();
   const addresses: RoamLedgerAddresses = {
     carrierRegistry: await carriers.getAddress(),
     roamingAgreements: await agreements.getAddress(),
     deviceRegistry: await devices.getAddress(),
     usageLedger: await ledger.getAddress(),
-    settlementEscrow: await escrow.getAddress(),
+    settlementEscrow: await token.getAddress(),
   };
   const tokenAddress = await token.getAddress();
   await agreeSealed({
@@ -694,15 +698,14 @@ export function filesUnder(dir: string): string[] {
 
 /**
  * What an ingest leaves on-chain and on disk, independent of the deployment's addresses: the batches
- * (ids, statuses, how many submissions), fraud flags (devices, how many events), permanent-roamer
- * reports, the period's batch count; BR's state and record-id files, the payload store, the rejects file
+ * (ids, statuses, how many submissions), fraud flags (devices, how many events), the period's batch
+ * count; BR's state and record-id files, the payload store, the rejects file
  * and which files the work folder holds.
  */
 export async function ingestOutcome(t: CrashTemplate, w: RunWorld) {
   const { ledger, devices } = w.reader;
   const submitted = await ledger.queryFilter(ledger.filters.UsageBatchSubmitted(), 0);
   const flags = await devices.queryFilter(devices.filters.FraudFlagged(), 0);
-  const roamers = await ledger.queryFilter(ledger.filters.PermanentRoamerReported(), 0);
   const batchIds = sorted(submitted.map((e) => e.args.batchId));
   const statuses = await Promise.all(batchIds.map(async (id) => Number((await ledger.getBatch(id)).status)));
   const period = await ledger.getPeriod(PLMN.DE, PLMN.BR, t.period);
@@ -719,8 +722,6 @@ export async function ingestOutcome(t: CrashTemplate, w: RunWorld) {
       flagged,
       flaggedStatus,
       flagEvents: flags.length,
-      roamers: sorted(roamers.map((e) => e.args.deviceId)),
-      roamerEvents: roamers.length,
     },
     local: {
       state: read(path.join(w.workDir, "state.json")),

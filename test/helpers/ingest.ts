@@ -3,9 +3,19 @@ import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import hre from "hardhat";
-import { agreeDeBrWith, deployConsortium, PLMN, type Consortium } from "./fixtures";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import CarrierRegistryModule from "../../ignition/modules/CarrierRegistry";
+import RoamingAgreementsModule from "../../ignition/modules/RoamingAgreements";
+import DeviceRegistryModule from "../../ignition/modules/DeviceRegistry";
+import UsageLedgerModule from "../../ignition/modules/UsageLedger";
+import SettlementTokenModule from "../../ignition/modules/SettlementToken";
+import { carrierRegistryParameters, PLMN, SUBMISSION_GRACE } from "./fixtures";
 import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
-import { addressesOf } from "./fixtures";
+import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
+import { sealTerms } from "../../lib/agreements/sealed";
+import { randomSalt } from "../../lib/crypto/commitment";
+import type { CarrierRegistry, DeviceRegistry, RoamingAgreements, SettlementToken, UsageLedger } from "../../typechain-types";
 import { readPolicies } from "../../lib/devices/policy";
 import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
 import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
@@ -50,8 +60,78 @@ export function ingestTerms(from: number, token: string) {
   };
 }
 
+/**
+ * The contracts of the usage flow and the fixture members' accounts (the escrow is left out: usage does
+ * not need it, and it is being migrated apart).
+ */
+export interface UsageConsortium {
+  carriers: CarrierRegistry;
+  agreements: RoamingAgreements;
+  devices: DeviceRegistry;
+  ledger: UsageLedger;
+  token: SettlementToken;
+  deployer: HardhatEthersSigner;
+  de: HardhatEthersSigner;
+  us: HardhatEthersSigner;
+  br: HardhatEthersSigner;
+  outsider: HardhatEthersSigner;
+  addresses: RoamLedgerAddresses;
+}
+
+/** RoamLedger without the escrow. */
+const UsageModule = buildModule("RoamLedgerUsage", (m) => {
+  const { carrierRegistry } = m.useModule(CarrierRegistryModule);
+  const { roamingAgreements } = m.useModule(RoamingAgreementsModule);
+  const { deviceRegistry } = m.useModule(DeviceRegistryModule);
+  const { usageLedger } = m.useModule(UsageLedgerModule);
+  return { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger };
+});
+
+/** Deploys the registry, agreements, device registry and usage ledger through their Ignition modules. */
+export async function deployUsageConsortium(): Promise<UsageConsortium> {
+  const [deployer, de, us, br, maker, de2, outsider] = await hre.ethers.getSigners();
+  const parameters = {
+    CarrierRegistry: carrierRegistryParameters({ deployer, de, de2, us, br, maker }),
+    UsageLedger: { submissionGrace: SUBMISSION_GRACE },
+  };
+  const { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger } = await hre.ignition.deploy(UsageModule, { parameters });
+  const { settlementToken } = await hre.ignition.deploy(SettlementTokenModule);
+  const addresses: RoamLedgerAddresses = {
+    carrierRegistry: await carrierRegistry.getAddress(),
+    roamingAgreements: await roamingAgreements.getAddress(),
+    deviceRegistry: await deviceRegistry.getAddress(),
+    usageLedger: await usageLedger.getAddress(),
+    // No escrow in this world; the tasks' client checks that every address has code, and usage never
+    // calls the escrow: the token stands in until the escrow v2 is deployed with the rest.
+    settlementEscrow: await settlementToken.getAddress(),
+  };
+  return {
+    carriers: carrierRegistry as unknown as CarrierRegistry,
+    agreements: roamingAgreements as unknown as RoamingAgreements,
+    devices: deviceRegistry as unknown as DeviceRegistry,
+    ledger: usageLedger as unknown as UsageLedger,
+    token: settlementToken as unknown as SettlementToken,
+    deployer,
+    de,
+    us,
+    br,
+    outsider,
+    addresses,
+  };
+}
+
+/** DE proposes `terms` to BR sealed with the pair's key, and BR accepts the version. */
+export async function agreeSealed(c: UsageConsortium, terms: ReturnType<typeof ingestTerms>, pairKey: Uint8Array): Promise<void> {
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  const context = { chainId, agreements: c.addresses.roamingAgreements, proposer: PLMN.DE as Hex, counterparty: PLMN.BR as Hex };
+  const { sealed, publicTerms } = sealTerms({ key: pairKey, context, terms, salt: randomSalt() });
+  await c.agreements.connect(c.de).propose(PLMN.BR, publicTerms, sealed);
+  const version = await c.agreements.versionCount(PLMN.DE, PLMN.BR);
+  await c.agreements.connect(c.br).accept(PLMN.DE, version, publicTerms.termsCommitment);
+}
+
 export interface IngestWorld {
-  c: Consortium;
+  c: UsageConsortium;
   dir: string;
   period: number;
   generated: GenerateSummary;
@@ -77,13 +157,20 @@ export interface IngestWorld {
  * their usage in a file: the period is the chain's current month, the agreement starts at its first second.
  */
 export async function ingestWorld(opts: { devices?: number; seed?: number; format?: "csv" | "jsonl" } = {}): Promise<IngestWorld> {
-  const c = await deployConsortium();
+  const c = await deployUsageConsortium();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rl-ingest-"));
   const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
   const d = new Date(now * 1000);
   const period = d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
   const periodStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000;
-  await agreeDeBrWith(c, ingestTerms(periodStart, await c.token.getAddress()));
+  // Encryption keys of the fixture members: DE seed 1, BR seed 3.
+  const pairKey = pairwiseKey({
+    myPrivateKey: testPrivateKey(3),
+    theirPublicKey: (await c.carriers.getMember(PLMN.DE)).encryptionKey as Hex,
+    plmnA: PLMN.BR,
+    plmnB: PLMN.DE,
+  });
+  await agreeSealed(c, ingestTerms(periodStart, await c.token.getAddress()), pairKey);
 
   const generated = generateUsage({
     home: PLMN.DE,
@@ -95,9 +182,8 @@ export async function ingestWorld(opts: { devices?: number; seed?: number; forma
     devicesOut: path.join(dir, "devices.csv"),
     malformedRate: 0.01,
   });
-  const addresses = await addressesOf(c);
-  const de = connectRoamLedger(addresses, c.de);
-  const br = connectRoamLedger(addresses, c.br);
+  const de = connectRoamLedger(c.addresses, c.de);
+  const br = connectRoamLedger(c.addresses, c.br);
   const deImsiKey = randomBytes(32);
   const policies = readPolicies(POLICIES, PLMN.DE);
   const devices = await readDevices(generated.devicesFile, { home: PLMN.DE, imsiKey: deImsiKey, policyNames: new Set(policies.keys()) });
@@ -107,14 +193,6 @@ export async function ingestWorld(opts: { devices?: number; seed?: number; forma
     devices.map((x) => x.policyName),
   );
   await registerDevices(de, devices, { policyIds: ids, batchSize: 500 });
-
-  // Encryption keys of the fixture members: DE seed 1, BR seed 3.
-  const pairKey = pairwiseKey({
-    myPrivateKey: testPrivateKey(3),
-    theirPublicKey: (await c.carriers.getMember(PLMN.DE)).encryptionKey as Hex,
-    plmnA: PLMN.BR,
-    plmnB: PLMN.DE,
-  });
   const { chainId } = await hre.ethers.provider.getNetwork();
   const make = (local: string): IngestWorld => {
     const store = new FolderStore(path.join(local, "store"));

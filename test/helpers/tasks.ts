@@ -24,10 +24,12 @@ export function writeDeploymentFile(file: string, addresses: RoamLedgerAddresses
  * in ROAMLEDGER_HOME, and ROAMLEDGER_QUIET so task output does not clutter the test report).
  * Returns the temp folder and a cleanup function that restores the environment.
  */
-export async function useDeploymentForTasks(c: Consortium): Promise<{ dir: string; cleanup: () => void }> {
+export async function useDeploymentForTasks(
+  c: Consortium | { addresses: RoamLedgerAddresses },
+): Promise<{ dir: string; cleanup: () => void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-tasks-"));
   const file = path.join(dir, "deployed_addresses.json");
-  writeDeploymentFile(file, await addressesOf(c));
+  writeDeploymentFile(file, "addresses" in c ? c.addresses : await addressesOf(c));
   const saved = {
     ROAMLEDGER_DEPLOYMENT: process.env.ROAMLEDGER_DEPLOYMENT,
     ROAMLEDGER_HOME: process.env.ROAMLEDGER_HOME,

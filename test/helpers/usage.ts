@@ -81,16 +81,16 @@ export function totalsOf(records: readonly UsageRecord[]): ClassTotals[] {
   return [...byClass.values()].sort((a, b) => a.tariffClass - b.tariffClass);
 }
 
-/** A batch summary of BR (visited) for DE-like pairs; override any field. */
+/** A batch header of `visited` for `home` (a tree of 1,000,000 records' depth); override any field. */
 export function makeBatch(visited: Hex, home: Hex, period: number, overrides: Partial<UsageBatch> = {}): UsageBatch {
   return {
     visited,
     home,
     period,
     merkleRoot: `0x${"ab".repeat(32)}`,
-    recordCount: 1_000_000,
+    treeDepth: 20,
     payloadHash: `0x${"cd".repeat(32)}`,
-    totals: [bigTotals(1)],
+    totalsCommitment: `0x${"ef".repeat(32)}`,
     ...overrides,
   };
 }

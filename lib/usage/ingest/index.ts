@@ -8,7 +8,7 @@ import type { Hex } from "../../util/hex";
 import { commitState, type Journal, readJournal, refuseUnfinishedRuns, summaryOf, writeJournal } from "./journal";
 import { Lock } from "./lock";
 import { processFile } from "./process";
-import { reportRoamers, submitBatches } from "./submit";
+import { submitBatches } from "./submit";
 import { DEFAULT_BATCH_SIZE, type IngestOptions, type IngestSummary, MAX_BATCH_SIZE, peakRssMb, type RunIdentity } from "./types";
 
 export { batchFromJson, batchToJson } from "./journal";
@@ -19,7 +19,6 @@ export {
   type IngestOptions,
   type IngestSummary,
   MAX_BATCH_SIZE,
-  ROAMERS_PER_TX,
 } from "./types";
 
 /** The state folder of a (visited, home) pair under a carrier's home folder. */
@@ -32,8 +31,9 @@ export function pairWorkDir(root: string, visited: Hex, home: Hex): string {
  * parse and validate (rejects to `<file>.rejects.csv`), resolve devices and policies (cached), check
  * each record against its policy (out-of-policy use is committed as not billable and flagged as fraud
  * on-chain while the file is read), detect permanent roamers across periods, aggregate per tariff class,
- * commit batches (Merkle root, encrypted payload in the store, EIP-712 signed summary), report permanent
- * roamers, then commit the local state.
+ * commit batches (positional Merkle root, sealed payload v2 in the store, salted totals commitment,
+ * EIP-712 signed header), then commit the local state. Before anything is sealed, the period must still
+ * take the run's batches (started, before its submission deadline, not closed, under the batch cap).
  *
  * Crash safety: the run key is derived from the file's content and the run's parameters. Processing
  * changes nothing but flags (idempotent) and content-addressed store objects until the run is sealed:
@@ -103,17 +103,16 @@ async function hashFile(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** Submits a sealed run's batches and roamer reports, commits its local state and marks it done. */
+/** Submits a sealed run's batches, commits its local state and marks it done. */
 async function finishRun(
   opts: IngestOptions,
   run: { journal: Journal; journalFile: string; log: (line: string) => void },
 ): Promise<IngestSummary> {
   const { journal, journalFile } = run;
   await submitBatches(opts, run);
-  await reportRoamers(opts, run);
   commitState(opts.workDir, journal);
   journal.status = "done";
-  // The whole command's peak: processing, then the submissions and reports.
+  // The whole command's peak: processing, then the submissions.
   journal.summary.peakRssMb = Math.max(journal.summary.peakRssMb ?? 0, peakRssMb());
   writeJournal(journalFile, journal);
   return summaryOf(journal, false);

@@ -6,7 +6,7 @@ import { formatPeriod } from "../../core/period";
 import { renameIfPresent, writeFileAtomic } from "../../util/fsAtomic";
 import type { Hex } from "../../util/hex";
 import { totalsFromJson, totalsToJson } from "../payload";
-import type { UsageBatch } from "../types";
+import type { LocalBatch } from "../types";
 import type { SealedBatch } from "../batchBuilder";
 import type { RejectsSummary } from "../rejects";
 import { type BatchOutcome, type IngestOptions, type IngestSummary, peakRssMb, type RunIdentity } from "./types";
@@ -24,7 +24,8 @@ export interface RoamerReport {
 }
 
 export interface Journal {
-  version: 1;
+  /** 2: batches keep the v2 header and their local part (LocalBatch). */
+  version: 2;
   runKey: string;
   file: string;
   fileHash: string;
@@ -33,10 +34,9 @@ export interface Journal {
   period: number;
   batchSize: number;
   status: "sealed" | "done";
-  summary: Omit<IngestSummary, "batches" | "status" | "alreadyDone" | "roamerTxs" | "permanentRoamers">;
+  summary: Omit<IngestSummary, "batches" | "status" | "alreadyDone" | "permanentRoamers">;
   batches: (BatchOutcome & { batch: unknown })[];
   roamers: RoamerReport[];
-  roamerTxs: string[];
 }
 
 /** What processing a file counted and sealed. */
@@ -50,13 +50,16 @@ export interface RunCounts {
   roamers: RoamerReport[];
 }
 
-/** A batch summary as JSON (bigints as decimal strings) and back: what the journal keeps. */
-export function batchToJson(batch: UsageBatch): unknown {
+/**
+ * A sealed batch as JSON (bigints as decimal strings) and back: what the journal keeps, the header to sign
+ * and what stays local (record count, totals, salt; the journal is as private as the payload store).
+ */
+export function batchToJson(batch: LocalBatch): unknown {
   return { ...batch, totals: totalsToJson(batch.totals) };
 }
 
-export function batchFromJson(raw: unknown): UsageBatch {
-  const b = raw as UsageBatch & { totals: Record<string, unknown>[] };
+export function batchFromJson(raw: unknown): LocalBatch {
+  const b = raw as LocalBatch & { totals: Record<string, unknown>[] };
   return { ...b, totals: totalsFromJson(b.totals) };
 }
 
@@ -111,7 +114,6 @@ export function summaryOf(journal: Journal, alreadyDone: boolean): IngestSummary
     alreadyDone,
     batches: journal.batches.map(({ batch: _batch, ...rest }) => rest),
     permanentRoamers: journal.roamers.length,
-    roamerTxs: journal.roamerTxs,
   };
 }
 
@@ -130,7 +132,7 @@ export function sealedJournal(
   const { counts: p, rejects, timing } = done;
   const file = path.resolve(opts.file);
   return {
-    version: 1,
+    version: 2,
     runKey: run.runKey,
     file,
     fileHash: run.fileHash,
@@ -163,10 +165,9 @@ export function sealedJournal(
       id: b.id,
       sequence: b.sequence,
       records: b.batch.recordCount,
-      payloadHash: b.batch.payloadHash,
+      payloadHash: b.batch.header.payloadHash,
       batch: batchToJson(b.batch),
     })),
     roamers: p.roamers,
-    roamerTxs: [],
   };
 }

@@ -4,8 +4,6 @@ import type { Signer } from "ethers";
 import { BILLING } from "../../core/enums";
 import { ConfigError } from "../../core/errors";
 import { formatPlmn } from "../../core/plmn";
-import { periodBounds } from "../../core/period";
-import { withDecodedRevert } from "../../chain/revert";
 import { TxQueue } from "../../chain/txQueue";
 import { DeviceResolver, registrySource, type ResolvedDevice, STATUS } from "../../devices/resolver";
 import { bytesToHex, type Hex } from "../../util/hex";
@@ -20,6 +18,8 @@ import { SealThread, sealOnThread } from "../sealThread";
 import { type DeviceState, loadState, saveState } from "../state";
 import type { ParsedRecord, Reject, RejectCode } from "../types";
 import { type Journal, type RoamerReport, sealedJournal, type StatePaths, statePaths, writeJournal } from "./journal";
+import { checkPeriodTakesBatches } from "./period";
+import { agreementRoamingDays } from "./terms";
 import { FLAGS_PER_TX, type IngestOptions, type RunIdentity } from "./types";
 
 type IdentifiedBatch = SealedBatch & { id: Hex };
@@ -30,7 +30,9 @@ type IdentifiedBatch = SealedBatch & { id: Hex };
  * that names both. Nothing else changes until the journal's batches are submitted.
  */
 export async function processFile(opts: IngestOptions, run: RunIdentity): Promise<Journal> {
-  const agreementDays = await agreementRoamingDays(opts);
+  const target = { visited: opts.visited, home: opts.home, period: opts.period, now: await chainTime(opts.signer) };
+  await checkPeriodTakesBatches(opts.client.ledger, target, 1);
+  const agreementDays = await agreementRoamingDays(opts, target.now);
   const paths = statePaths(opts.workDir, opts.period, run.runKey);
   const fileSize = fs.statSync(opts.file).size;
   const parts = await openRunParts(opts, { paths, fileSize, batchSize: run.batchSize, agreementDays });
@@ -51,6 +53,8 @@ export async function processFile(opts: IngestOptions, run: RunIdentity): Promis
   const cpu = process.cpuUsage(started.cpu);
   progress.done(`${processor.accepted.toLocaleString("en-US")} records in ${processor.sealed.length} batch(es)`);
 
+  // Again with the batch count and the time now: the run is refused before its journal and state exist.
+  await checkPeriodTakesBatches(opts.client.ledger, { ...target, now: await chainTime(opts.signer) }, processor.sealed.length);
   saveState(paths.statePending, parts.state);
   await parts.seenIds.save(paths.idsPending);
   const journal = sealedJournal(opts, run, {
@@ -62,26 +66,6 @@ export async function processFile(opts: IngestOptions, run: RunIdentity): Promis
   });
   writeJournal(run.journalFile, journal);
   return journal;
-}
-
-/**
- * The agreement's permanent-roaming limit in days, as of the period's start (or now, before it starts).
- * Chain time, not this machine's clock: the agreement in force is the one the contracts will see.
- */
-async function agreementRoamingDays(opts: IngestOptions): Promise<number> {
-  const { client, home, visited } = opts;
-  const [start] = periodBounds(opts.period);
-  const now = await chainTime(opts.signer);
-  const agreementTime = BigInt(start) > now ? now : BigInt(start);
-  if (!(await client.agreements.hasActiveAgreement(home, visited, now))) {
-    throw new ConfigError(`${formatPlmn(visited)} and ${formatPlmn(home)} have no roaming agreement in force`, {
-      hint: "propose one (agreement:propose) and have the partner accept it (agreement:accept) before billing usage.",
-    });
-  }
-  const [terms] = await withDecodedRevert(() => client.agreements.termsAt(home, visited, agreementTime)).catch(() =>
-    client.agreements.termsAt(home, visited, now),
-  );
-  return Number(terms.permanentRoamingDays);
 }
 
 async function chainTime(signer: Signer): Promise<bigint> {
@@ -248,7 +232,7 @@ class FileProcessor {
   private async startSeal(): Promise<void> {
     await this.finishSealing();
     const { pairKey, store } = this.opts;
-    this.sealing = this.parts.builder.seal(pairKey, store).then((sealed) => ({ ...sealed, id: batchIdOf(sealed.batch) }));
+    this.sealing = this.parts.builder.seal(pairKey, store).then((sealed) => ({ ...sealed, id: batchIdOf(sealed.batch.header) }));
     this.sealing.catch(() => {}); // awaited later; a failure surfaces there
   }
 

@@ -4,7 +4,7 @@ import { TxQueue } from "../../chain/txQueue";
 import { noProgress } from "../../util/progress";
 import { ledgerDomain, signBatch, toContractBatch } from "../batch";
 import { batchFromJson, type Journal, writeJournal } from "./journal";
-import { type BatchOutcome, type IngestOptions, ROAMERS_PER_TX } from "./types";
+import type { BatchOutcome, IngestOptions } from "./types";
 
 /** Where a sealed run is recorded, and where its status lines go. */
 export interface RunRecord {
@@ -28,7 +28,7 @@ export async function submitBatches(opts: IngestOptions, run: RunRecord): Promis
       progress.tick();
       continue;
     }
-    const batch = batchFromJson(entry.batch);
+    const batch = batchFromJson(entry.batch).header;
     if (!(await opts.store.has(batch.payloadHash))) {
       throw new ConfigError(`the payload of batch ${entry.id} is missing from the store ${opts.store.describe()}`, {
         hint: "restore the store folder; the batch cannot be committed without the payload the home carrier will fetch.",
@@ -49,20 +49,5 @@ export async function submitBatches(opts: IngestOptions, run: RunRecord): Promis
     entry.gasUsed = receipts[index].gasUsed.toString();
   }
   progress.done();
-  writeJournal(run.journalFile, journal);
-}
-
-/** Reports the run's permanent roamers on-chain, ROAMERS_PER_TX per transaction. */
-export async function reportRoamers(opts: IngestOptions, run: RunRecord): Promise<void> {
-  const { journal } = run;
-  if (journal.roamers.length === 0) return;
-  const ledger = opts.client.ledger;
-  const queue = new TxQueue(run.log);
-  for (let i = 0; i < journal.roamers.length; i += ROAMERS_PER_TX) {
-    const chunk = journal.roamers.slice(i, i + ROAMERS_PER_TX);
-    queue.send(`permanent-roamer reports for ${chunk.length} devices`, () => ledger.reportPermanentRoamers(journal.home, chunk));
-  }
-  const receipts = await queue.drain();
-  journal.roamerTxs = receipts.map((r) => r.hash);
   writeJournal(run.journalFile, journal);
 }

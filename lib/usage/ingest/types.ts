@@ -16,8 +16,6 @@ export const MAX_BATCH_SIZE = 4_000_000;
  * (anvil does) and that networks enforce from the Osaka fork on.
  */
 export const FLAGS_PER_TX = 300;
-/** Permanent-roamer reports per transaction: about 32,500 gas each, under the same cap. */
-export const ROAMERS_PER_TX = 300;
 
 export interface IngestOptions {
   file: string;
@@ -73,8 +71,11 @@ export interface IngestSummary {
   notBillableByReason: Record<string, number>;
   flaggedDevices: number;
   flagTxs: string[];
+  /**
+   * Devices found beyond the agreement's permanent-roaming limit in this run. Kept local: their roamer
+   * days count in the sealed totals; nothing about them is reported on chain (it would show the limit).
+   */
   permanentRoamers: number;
-  roamerTxs: string[];
   devices: number;
   batches: BatchOutcome[];
   /**

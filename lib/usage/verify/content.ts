@@ -1,10 +1,10 @@
-import { type BaseError, CryptoError, InputError } from "../../core/errors";
+import { type BaseError, CryptoError, InputError, MismatchError } from "../../core/errors";
 import type { RoamLedgerClient } from "../../chain/client";
 import type { Hex } from "../../util/hex";
 import { fromEventArgs } from "../batch";
 import { LeafHasher, RECORD_BYTES, unpackRecord } from "../leaf";
-import { type MerkleTree, merkleTree } from "../merkle";
-import { openPayload, type Payload } from "../payload";
+import { type MerkleTree, merkleTree, treeDepth } from "../merkle";
+import { checkPayloadCommitments, openPayload, type Payload } from "../payload";
 import type { ContentStore } from "../store";
 import type { UsageBatch, UsageRecord } from "../types";
 import { compareTotals } from "./totals";
@@ -15,10 +15,12 @@ export const REJECT_REASONS = {
   ROOT_MISMATCH: 2,
   TOTALS_MISMATCH: 3,
   PAYLOAD_MISSING: 4,
+  /** The payload does not open the header's commitments (pair, period, payload hash, totals commitment). */
+  COMMITMENT_MISMATCH: 5,
 } as const;
 export type BatchRejectReason = keyof typeof REJECT_REASONS;
 
-/** Finds the batch's summary in the ledger's `UsageBatchSubmitted` event. */
+/** Finds the batch's header in the ledger's `UsageBatchSubmitted` event. */
 export async function fetchBatchSummary(client: RoamLedgerClient, batchId: Hex): Promise<{ batch: UsageBatch; block: number }> {
   const ledger = client.ledger;
   const logs = await ledger.queryFilter(ledger.filters.UsageBatchSubmitted(batchId), 0, "latest");
@@ -31,8 +33,9 @@ export async function fetchBatchSummary(client: RoamLedgerClient, batchId: Hex):
   return { batch: fromEventArgs(log.args), block: log.blockNumber };
 }
 
-/** A batch's records as its payload holds them, matching what the batch commits, and their Merkle tree. */
+/** A batch's payload, opened and matching what the batch commits: its records and their positional tree. */
 export interface BatchContent {
+  payload: Payload;
   records: UsageRecord[];
   tree: MerkleTree;
 }
@@ -44,8 +47,10 @@ export interface ContentMismatch {
 }
 
 /**
- * Fetches and decrypts the batch's payload and checks it against the summary: record count, Merkle
- * root, totals. A payload missing from the store is a mismatch only when `rejectMissing`; else it throws.
+ * Fetches and opens the batch's payload and checks it against the header: the commitments it opens
+ * (checkPayloadCommitments: pair, period, record count within the depth, payload hash, totals commitment),
+ * the positional root and depth of its records, and its totals against the records. A payload missing
+ * from the store is a mismatch only when `rejectMissing`; else it throws.
  */
 export async function readBatchContent(
   batch: UsageBatch,
@@ -61,28 +66,33 @@ export async function readBatchContent(
   let payload: Payload;
   try {
     payload = openPayload(await from.pairKey(), sealed, batch);
+    await checkPayloadCommitments({ payload, sealed }, batch);
   } catch (error) {
     if (error instanceof CryptoError) return { reason: "PAYLOAD_UNREADABLE", problems: [error.shortMessage] };
+    if (error instanceof MismatchError) return { reason: "COMMITMENT_MISMATCH", problems: [error.shortMessage] };
     throw error;
   }
-  if (payload.header.recordCount !== batch.recordCount) {
-    return {
-      reason: "ROOT_MISMATCH",
-      problems: [`payload has ${payload.header.recordCount} records, the batch commits ${batch.recordCount}`],
-    };
+  return checkRecords(batch, payload);
+}
+
+/** The payload's records against the header's root and depth, and its totals against the records. */
+async function checkRecords(batch: UsageBatch, payload: Payload): Promise<BatchContent | ContentMismatch> {
+  const count = payload.header.recordCount;
+  if (count === 0 || treeDepth(count) !== batch.treeDepth) {
+    return { reason: "ROOT_MISMATCH", problems: [`${count} records do not make a tree of depth ${batch.treeDepth}`] };
   }
-  const { records, tree } = await unpackRecords(payload.records, batch.recordCount);
+  const { records, tree } = await unpackRecords(payload.records, count);
   const root = treeRoot(tree);
   if (root !== batch.merkleRoot) {
     return { reason: "ROOT_MISMATCH", problems: [`records hash to root ${root}, the batch commits ${batch.merkleRoot}`] };
   }
-  const totalsProblems = compareTotals(batch.totals, payload, records);
+  const totalsProblems = compareTotals(payload.header.totals, payload, records);
   if (totalsProblems.length > 0) return { reason: "TOTALS_MISMATCH", problems: totalsProblems };
-  return { records, tree };
+  return { payload, records, tree };
 }
 
-/** The records packed in a payload, and the Merkle tree of their leaves. */
-async function unpackRecords(packed: Uint8Array, count: number): Promise<BatchContent> {
+/** The records packed in a payload, and the positional tree of their leaves. */
+async function unpackRecords(packed: Uint8Array, count: number): Promise<Omit<BatchContent, "payload">> {
   const hasher = await LeafHasher.create();
   const records: UsageRecord[] = new Array(count);
   const leaves = Buffer.alloc(count * 32);

@@ -16,6 +16,8 @@ export const DISPUTE_REASONS = {
 export type DisputeReason = keyof typeof DISPUTE_REASONS;
 
 export interface DisputedRecordReport {
+  /** The record's position in the batch's tree: what the ledger keeps of the dispute, with the leaf. */
+  leafIndex: number;
   recordId: string;
   deviceId: Hex;
   reason: DisputeReason;
@@ -38,7 +40,7 @@ export class Disputes {
   add(i: number, reason: DisputeReason, detail: string): void {
     const r = this.records[i];
     if (r.billing !== 0 || this.byIndex.has(i)) return;
-    this.byIndex.set(i, { recordId: recordIdText(r.recordId), deviceId: r.deviceId, reason, detail });
+    this.byIndex.set(i, { leafIndex: i, recordId: recordIdText(r.recordId), deviceId: r.deviceId, reason, detail });
   }
 
   /** The disputed records, in the order they were found. */

@@ -5,18 +5,11 @@ import type { RoamLedgerClient } from "../../chain/client";
 import { withDecodedRevert } from "../../chain/revert";
 import { TxQueue } from "../../chain/txQueue";
 import type { Hex } from "../../util/hex";
-import { toContractBatch } from "../batch";
 import { merkleProof } from "../merkle";
 import type { ContentStore } from "../store";
 import type { UsageBatch } from "../types";
-import {
-  type BatchContent,
-  type BatchRejectReason,
-  type ContentMismatch,
-  fetchBatchSummary,
-  readBatchContent,
-  REJECT_REASONS,
-} from "./content";
+import type { IUsageLedger } from "../../../typechain-types/contracts/UsageLedger";
+import { type BatchContent, type BatchRejectReason, fetchBatchSummary, readBatchContent, REJECT_REASONS } from "./content";
 import {
   compareWithOwn,
   DISPUTE_REASONS,
@@ -30,8 +23,11 @@ export { type BatchRejectReason, fetchBatchSummary, REJECT_REASONS } from "./con
 export { DISPUTE_REASONS, type DisputedRecordReport, type DisputeReason } from "./disputes";
 export { compareTotals, totalsOfRecords } from "./totals";
 
-/** Records disputed per transaction (the ledger takes up to 500; proofs make each one ~1 KB). */
-export const DISPUTES_PER_TX = 200;
+/**
+ * Records disputed per transaction (the ledger takes up to MAX_DISPUTES, 256): a dispute at depth 24 is
+ * about 1 KB of calldata and 60,000 gas, so 128 stay well under 16,777,216 gas (EIP-7825).
+ */
+export const DISPUTES_PER_TX = 128;
 
 export interface VerifyOptions {
   batchId: Hex;
@@ -62,9 +58,12 @@ export interface VerifyReport {
   visited: Hex;
   home: Hex;
   period: number;
+  /** Records in the opened payload (0 when it did not open). */
   recordCount: number;
+  /** Depth of the batch's tree: public, the only size the header gives. */
+  treeDepth: number;
   statusBefore: string;
-  /** What was found; `ok` when the payload matches the summary. */
+  /** What was found; `ok` when the payload opens the header's commitments and matches its root. */
   payload: "ok" | BatchRejectReason;
   problems: string[];
   billableRecords: number;
@@ -74,13 +73,40 @@ export interface VerifyReport {
   txHashes: string[];
 }
 
+/** A batch checked, and what to send for it. */
+interface Verdict {
+  report: VerifyReport;
+  /** Disputes to send (by position), empty when none. */
+  disputes: IUsageLedger.RecordDisputeStruct[];
+  decision: "accept" | "reject" | "none";
+}
+
 /**
- * The home carrier's check of one batch: fetch and decrypt the payload, recompute the Merkle root and
- * the totals, check that every record is of one of our devices, compare with our own records when given,
- * then accept, dispute the records that differ (with Merkle proofs) or reject a batch whose payload does
- * not match what was committed.
+ * The home carrier's check of one batch: open the payload, check that it opens the header's commitments
+ * (payload hash, totals commitment), recompute the positional root and the totals, check that every
+ * record is of one of our devices, compare with our own records when given, then accept, dispute the
+ * records that differ (by leaf index, leaf and proof: no record contents in calldata) or reject a batch
+ * whose payload does not match what was committed.
  */
 export async function verifyBatch(opts: VerifyOptions): Promise<VerifyReport> {
+  const [report] = await verifyBatches({ ...opts, batchIds: [opts.batchId] });
+  return report;
+}
+
+/**
+ * {@link verifyBatch} for many batches: each is checked, its disputes sent, then the decisions go out
+ * together, accepted batches `MAX_DECISIONS` per `acceptBatches`, rejected ones per reason in chunks of
+ * `rejectBatches`.
+ */
+export async function verifyBatches(opts: Omit<VerifyOptions, "batchId"> & { batchIds: Hex[] }): Promise<VerifyReport[]> {
+  const verdicts: Verdict[] = [];
+  for (const batchId of opts.batchIds) verdicts.push(await checkBatch({ ...opts, batchId }));
+  if (!opts.dryRun) await sendVerdicts(opts, verdicts);
+  return verdicts.map((v) => v.report);
+}
+
+/** Checks one batch and decides what to send (nothing unless it is pending and this is not a dry run). */
+async function checkBatch(opts: VerifyOptions): Promise<Verdict> {
   const { batch, status } = await batchToVerify(opts);
   const report = newReport(opts.batchId, batch, status);
   const open = status === "submitted" && !opts.dryRun;
@@ -89,8 +115,12 @@ export async function verifyBatch(opts: VerifyOptions): Promise<VerifyReport> {
     pairKey: () => opts.pairKeyFor(batch.visited),
     rejectMissing: opts.rejectMissing,
   });
-  if ("reason" in content) return rejectBatch(opts, { report, mismatch: content, open });
-
+  if ("reason" in content) {
+    report.payload = content.reason;
+    report.problems.push(...content.problems);
+    return { report, disputes: [], decision: open ? "reject" : "none" };
+  }
+  report.recordCount = content.records.length;
   // Record by record: billable records only can be disputed.
   const disputes = new Disputes(content.records);
   report.billableRecords = content.records.filter((r) => r.billing === 0).length;
@@ -99,11 +129,25 @@ export async function verifyBatch(opts: VerifyOptions): Promise<VerifyReport> {
     report.compared = await compareWithOwn({ file: opts.ownFile, imsiKey: opts.imsiKey, tolerance: opts.tolerance ?? 0 }, batch, disputes);
   }
   report.disputed = disputes.reports();
-  if (open) await sendVerdict(opts, { report, batch, content, disputes });
-  return report;
+  return {
+    report,
+    disputes: open ? disputesOf(content, disputes) : [],
+    decision: open && !opts.noAccept ? "accept" : "none",
+  };
 }
 
-/** The batch's summary and status; refuses a batch that bills another home carrier. */
+/** The disputes of a batch as the ledger takes them: position, leaf, proof, reason; ascending positions. */
+function disputesOf(content: BatchContent, disputes: Disputes): IUsageLedger.RecordDisputeStruct[] {
+  const leaves = content.tree[0];
+  return disputes.sorted().map(({ index, reason }) => ({
+    leafIndex: index,
+    leaf: `0x${leaves.subarray(index * 32, index * 32 + 32).toString("hex")}`,
+    proof: merkleProof(content.tree, index),
+    reason: DISPUTE_REASONS[reason],
+  }));
+}
+
+/** The batch's header and status; refuses a batch that bills another home carrier. */
 async function batchToVerify(opts: VerifyOptions): Promise<{ batch: UsageBatch; status: string }> {
   const { batch } = await fetchBatchSummary(opts.client, opts.batchId);
   if (batch.home !== opts.self) {
@@ -121,7 +165,8 @@ function newReport(batchId: Hex, batch: UsageBatch, status: string): VerifyRepor
     visited: batch.visited,
     home: batch.home,
     period: batch.period,
-    recordCount: batch.recordCount,
+    recordCount: 0,
+    treeDepth: batch.treeDepth,
     statusBefore: status,
     payload: "ok",
     problems: [],
@@ -132,45 +177,52 @@ function newReport(batchId: Hex, batch: UsageBatch, status: string): VerifyRepor
   };
 }
 
-/** Reports a batch whose content does not match what it commits, and rejects it on-chain when it is open. */
-async function rejectBatch(opts: VerifyOptions, how: { report: VerifyReport; mismatch: ContentMismatch; open: boolean }) {
-  const { report, mismatch } = how;
-  report.payload = mismatch.reason;
-  report.problems.push(...mismatch.problems);
-  if (how.open) {
-    const queue = new TxQueue(opts.log);
-    await queue.send(`reject batch (${mismatch.reason})`, () =>
-      opts.client.ledger.rejectBatch(opts.batchId, REJECT_REASONS[mismatch.reason]),
-    );
-    const receipts = await queue.drain();
-    report.txHashes.push(...receipts.map((r) => r.hash));
-    report.action = "rejected";
-  }
-  return report;
-}
-
-/** Disputes the records found (with their Merkle proofs), then accepts the batch unless told not to. */
-async function sendVerdict(
-  opts: VerifyOptions,
-  found: { report: VerifyReport; batch: UsageBatch; content: BatchContent; disputes: Disputes },
-): Promise<void> {
-  const { report, batch, content } = found;
+/** Sends the disputes of each batch, then the accepts and rejects in chunks; fills in each report's action. */
+async function sendVerdicts(opts: { client: RoamLedgerClient; log?: (line: string) => void }, verdicts: Verdict[]): Promise<void> {
   const ledger = opts.client.ledger;
   const queue = new TxQueue(opts.log);
-  const disputed = found.disputes.sorted();
-  for (let i = 0; i < disputed.length; i += DISPUTES_PER_TX) {
-    const chunk = disputed.slice(i, i + DISPUTES_PER_TX).map(({ index, reason }) => ({
-      record: content.records[index],
-      proof: merkleProof(content.tree, index),
-      reason: DISPUTE_REASONS[reason],
-    }));
-    await queue.send(`dispute ${chunk.length} record(s)`, () => ledger.disputeRecords(toContractBatch(batch), chunk));
+  const sent: { verdict: Verdict; index: number }[] = [];
+  const track = (verdict: Verdict) => (index: number) => sent.push({ verdict, index });
+  for (const v of verdicts) {
+    for (let i = 0; i < v.disputes.length; i += DISPUTES_PER_TX) {
+      const chunk = v.disputes.slice(i, i + DISPUTES_PER_TX);
+      await queue
+        .send(`dispute ${chunk.length} record(s) of ${v.report.batchId}`, () => ledger.disputeRecords(v.report.batchId, chunk))
+        .then(track(v));
+    }
   }
-  if (!opts.noAccept) {
-    await queue.send("accept batch", () => ledger.acceptBatches([opts.batchId]));
+  const max = Number(await ledger.MAX_DECISIONS());
+  for (const [label, group] of decisionGroups(verdicts)) {
+    for (let i = 0; i < group.verdicts.length; i += max) {
+      const chunk = group.verdicts.slice(i, i + max);
+      const ids = chunk.map((v) => v.report.batchId);
+      const index = await queue.send(`${label} ${ids.length} batch(es)`, () =>
+        group.reason === undefined ? ledger.acceptBatches(ids) : ledger.rejectBatches(ids, group.reason),
+      );
+      for (const v of chunk) sent.push({ verdict: v, index });
+    }
   }
   const receipts = await withDecodedRevert(() => queue.drain());
-  report.txHashes.push(...receipts.map((r) => r.hash));
-  if (disputed.length === 0) report.action = opts.noAccept ? "none" : "accepted";
-  else report.action = opts.noAccept ? "disputed" : "disputed-and-accepted";
+  for (const { verdict, index } of sent) verdict.report.txHashes.push(receipts[index].hash);
+  for (const v of verdicts) v.report.action = actionOf(v);
+}
+
+/** Accepted batches in one group; rejected ones grouped by reason (one reason per `rejectBatches`). */
+function decisionGroups(verdicts: Verdict[]): Map<string, { reason?: number; verdicts: Verdict[] }> {
+  const groups = new Map<string, { reason?: number; verdicts: Verdict[] }>();
+  for (const v of verdicts) {
+    if (v.decision === "none") continue;
+    const reason = v.decision === "reject" && v.report.payload !== "ok" ? REJECT_REASONS[v.report.payload] : undefined;
+    const label = reason === undefined ? "accept" : `reject (${v.report.payload})`;
+    const group = groups.get(label) ?? { reason, verdicts: [] };
+    group.verdicts.push(v);
+    groups.set(label, group);
+  }
+  return groups;
+}
+
+function actionOf(v: Verdict): VerifyReport["action"] {
+  if (v.decision === "reject") return "rejected";
+  if (v.disputes.length === 0) return v.decision === "accept" ? "accepted" : "none";
+  return v.decision === "accept" ? "disputed-and-accepted" : "disputed";
 }

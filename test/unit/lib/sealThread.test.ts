@@ -7,21 +7,21 @@ import type { ContractTransactionResponse } from "ethers";
 import { SealThread, sealOnThread, SEAL_THREAD_MIN_BYTES } from "../../../lib/usage/sealThread";
 import { LeafHasher, RECORD_BYTES } from "../../../lib/usage/leaf";
 import { merkleRoot } from "../../../lib/usage/merkle";
-import { openPayload, type PayloadHeader } from "../../../lib/usage/payload";
+import { openPayload, totalsSaltOf } from "../../../lib/usage/payload";
+import { sealBatch, type UnsaltedHeader } from "../../../lib/usage/sealBatch";
 import { FolderStore, type ContentStore } from "../../../lib/usage/store";
 import { TxQueue } from "../../../lib/chain/txQueue";
 import { TransactionFailedError } from "../../../lib/core/errors";
 import { PLMN } from "../../helpers/fixtures";
 import type { Hex } from "../../../lib/util/hex";
 
-const header = (recordCount: number): PayloadHeader => ({
+const header = (recordCount: number): UnsaltedHeader => ({
   visited: PLMN.BR as Hex,
   home: PLMN.DE as Hex,
   period: 202611,
   sequence: 0,
   recordCount,
   totals: [],
-  totalsSalt: `0x${"5a".repeat(32)}`,
   activeDevices: [],
   roamerDays: [],
 });
@@ -39,11 +39,17 @@ describe("lib/usage/sealThread", function () {
     const store = new FolderStore(path.join(dir, "store"));
     const thread = new SealThread();
     try {
-      const { root, payloadHash } = await thread.seal({ header: header(count), packed, count, pairKey: key, store });
-      expect(root).to.equal(await merkleRoot((await LeafHasher.create()).leavesOf(copy)));
+      const { seal, payloadHash } = await thread.seal({ header: header(count), packed, count, pairKey: key, store });
+      const leaves = (await LeafHasher.create()).leavesOf(copy);
+      expect(seal.root).to.equal(await merkleRoot(leaves));
+      // The same depth, salt (derived from the key and the records) and commitment as on the main thread.
+      const { sealed: _sealed, ...onMain } = await sealBatch({ pairKey: key, header: header(count), leaves, records: copy });
+      expect(seal).to.deep.equal(onMain);
+      expect(seal.totalsSalt).to.equal(totalsSaltOf(key, copy));
       const opened = openPayload(key, await store.get(payloadHash), { visited: PLMN.BR as Hex, home: PLMN.DE as Hex, period: 202611 });
       expect(Buffer.from(opened.records).equals(copy)).to.equal(true);
       expect(opened.header.recordCount).to.equal(count);
+      expect(opened.header.totalsSalt).to.equal(seal.totalsSalt);
     } finally {
       await thread.close();
     }

@@ -8,8 +8,10 @@ import { createDeviceIdDeriver } from "../../../lib/core/imsi";
 import { verifyBatch, type VerifyOptions } from "../../../lib/usage/verify";
 import { parseUsageFile } from "../../../lib/usage/parse";
 import { MALFORMED_REJECT_CODES, MALFORMED_KINDS } from "../../../lib/usage/generate";
-import { openPayload } from "../../../lib/usage/payload";
-import { RECORD_BYTES, unpackRecord } from "../../../lib/usage/leaf";
+import { checkPayloadCommitments, openPayload } from "../../../lib/usage/payload";
+import { bytes32ToRecordId, RECORD_BYTES, unpackRecord } from "../../../lib/usage/leaf";
+import { treeDepth } from "../../../lib/usage/merkle";
+import { countedPeriod } from "../../../lib/usage/period";
 import { fetchBatchSummary } from "../../../lib/usage/verify";
 import type { Hex } from "../../../lib/util/hex";
 import type { ContentStore } from "../../../lib/usage/store";
@@ -38,13 +40,11 @@ function verifyAsHome(w: IngestWorld, batchId: Hex, over: Partial<VerifyOptions>
 /** Everything the chain holds after an ingest that a re-run must not change. */
 async function chainState(w: IngestWorld, batchIds: Hex[]) {
   const flags = await w.c.devices.queryFilter(w.c.devices.filters.FraudFlagged(), 0);
-  const roamers = await w.c.ledger.queryFilter(w.c.ledger.filters.PermanentRoamerReported(), 0);
   const batches = await w.c.ledger.queryFilter(w.c.ledger.filters.UsageBatchSubmitted(), 0);
   const period = await w.c.ledger.getPeriod(PLMN.DE, PLMN.BR, w.period);
   return {
     flagged: [...new Set(flags.map((e) => e.args.id))].sort(),
     flagEvents: flags.length,
-    roamers: roamers.map((e) => e.args.deviceId).sort(),
     batches: batches.map((e) => e.args.batchId).sort(),
     batchCount: Number(period.batchCount),
     ids: [...batchIds].sort(),
@@ -89,10 +89,8 @@ describe("lib/usage/ingest", function () {
     expect(nonBillable).to.be.greaterThan(0);
     expect(summary.billable + nonBillable).to.equal(summary.accepted);
 
-    // Permanent roamers: every device present all month is reported (limit 20 days).
-    const reported = new Set((await w.c.ledger.queryFilter(w.c.ledger.filters.PermanentRoamerReported(), 0)).map((e) => e.args.deviceId));
-    for (const imsi of g.permanentRoamers) expect(reported.has(derive(imsi)), imsi).to.equal(true);
-    for (const id of reported) expect((await w.c.ledger.permanentRoaming(id, PLMN.BR)).reportedAt).to.be.greaterThan(0n);
+    // Permanent roamers (limit 20 days, read from the sealed terms): found, kept local, nothing on chain.
+    expect(summary.permanentRoamers).to.be.at.least(g.permanentRoamers.length);
 
     // Batches: on-chain, each with its records in the store, and the home carrier's check passes.
     expect(summary.batches.length).to.equal(Math.ceil(summary.accepted / 2_000));
@@ -101,8 +99,22 @@ describe("lib/usage/ingest", function () {
     for (const b of summary.batches) {
       expect((await w.c.ledger.getBatch(b.id)).status).to.equal(1n);
       const { batch } = await fetchBatchSummary(w.de, b.id);
-      const payload = openPayload(w.pairKey, await w.store.get(batch.payloadHash), batch);
-      for (let i = 0; i < batch.recordCount; i++) if (unpackRecord(payload.records, i * RECORD_BYTES).billing === 0) billableInPayloads++;
+      // The header carries no volume; the payload opens its commitments.
+      expect(Object.keys(batch).sort()).to.deep.equal([
+        "home",
+        "merkleRoot",
+        "payloadHash",
+        "period",
+        "totalsCommitment",
+        "treeDepth",
+        "visited",
+      ]);
+      const sealed = await w.store.get(batch.payloadHash);
+      const payload = openPayload(w.pairKey, sealed, batch);
+      await checkPayloadCommitments({ payload, sealed }, batch);
+      expect(payload.header.recordCount).to.equal(b.records);
+      expect(batch.treeDepth).to.equal(treeDepth(b.records));
+      for (let i = 0; i < b.records; i++) if (unpackRecord(payload.records, i * RECORD_BYTES).billing === 0) billableInPayloads++;
       const report = await verifyAsHome(w, b.id);
       expect(report.payload).to.equal("ok");
       expect(report.disputed).to.deep.equal([]);
@@ -314,7 +326,10 @@ describe("lib/usage/ingest", function () {
       has: (hash) => w.store.has(hash),
       describe: () => "swapped",
     };
-    expect(await verifyAsHome(w, first.id, { store: swapped, dryRun: true })).to.include({ payload: "ROOT_MISMATCH", action: "none" });
+    expect(await verifyAsHome(w, first.id, { store: swapped, dryRun: true })).to.include({
+      payload: "COMMITMENT_MISMATCH",
+      action: "none",
+    });
 
     fs.rmSync(path.join(w.store.dir, `${second.payloadHash.slice(2)}.bin`));
     const missing = await verifyAsHome(w, second.id, { rejectMissing: true });
@@ -337,7 +352,8 @@ describe("lib/usage/ingest", function () {
     let roamerDays = 0;
     for (const b of summary.batches) {
       const { batch } = await fetchBatchSummary(w.br, b.id);
-      roamerDays += batch.totals.reduce((s, t) => s + t.roamerDays, 0);
+      const payload = openPayload(w.pairKey, await w.store.get(batch.payloadHash), batch);
+      roamerDays += payload.header.totals.reduce((s, t) => s + t.roamerDays, 0);
     }
     expect(roamerDays).to.be.at.least(w.generated.permanentRoamers.length * (w.generated.days - 20));
   });
@@ -360,17 +376,30 @@ describe("lib/usage/ingest", function () {
     fs.writeFileSync(own, lines.join("\n"));
 
     const disputedIn: Hex[] = [];
+    const reportedIndexes: number[] = [];
     for (const b of summary.batches) {
       const report = await verifyAsHome(w, b.id, { ownFile: own });
       if (report.disputed.length) disputedIn.push(b.id);
+      reportedIndexes.push(...report.disputed.map((d) => d.leafIndex));
       for (const d of report.disputed) expect(d).to.include({ recordId, reason: "VOLUME_MISMATCH" });
       expect(report.action).to.equal(report.disputed.length ? "disputed-and-accepted" : "accepted");
     }
     expect(disputedIn.length).to.equal(1);
+    // Disputed by position: the event and the ledger hold the index and the leaf, never the record.
     const events = await w.c.ledger.queryFilter(w.c.ledger.filters.UsageRecordDisputed(disputedIn[0]), 0);
     expect(events.length).to.equal(1);
-    const disputed = await w.c.ledger.disputedTotals(disputedIn[0]);
-    expect(disputed.reduce((s, t) => s + t.records, 0n)).to.equal(1n);
+    const [index] = await w.c.ledger.disputedIndexes(disputedIn[0]);
+    expect(events[0].args.leafIndex).to.equal(index);
+    expect(reportedIndexes).to.deep.equal([Number(index)]);
+    // The home carrier reads the disputed record back for the invoice: the period's counted batches,
+    // their totals from the payloads, the disputed record, and the ledger's accumulator.
+    const counted = await countedPeriod(w.de, { home: PLMN.DE, visited: PLMN.BR, period: w.period, store: w.store, pairKey: w.pairKey });
+    expect(counted.batches.map((b) => b.batchId)).to.deep.equal(summary.batches.map((b) => b.id));
+    const withDispute = counted.batches.find((b) => b.batchId === disputedIn[0])!;
+    expect(withDispute.disputed).to.have.length(1);
+    expect(withDispute.disputed[0].leafIndex).to.equal(Number(index));
+    expect(bytes32ToRecordId(withDispute.disputed[0].record.recordId)).to.equal(recordId);
+    expect(counted.accumulator).to.equal((await w.c.ledger.getPeriod(PLMN.DE, PLMN.BR, w.period)).accumulator);
   });
 
   it("reads the same records from JSON lines as from CSV", async function () {

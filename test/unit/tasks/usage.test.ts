@@ -2,11 +2,12 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ingestWorld, testPrivateKey, type IngestWorld } from "../../helpers/ingest";
 import { useDeploymentForTasks, FROM, failureOf, captured } from "../../helpers/tasks";
 import { Keystore } from "../../../lib/keys/keystore";
 import { formatPeriod } from "../../../lib/core/period";
+import { PLMN } from "../../helpers/fixtures";
 import { bytesToHex } from "../../../lib/util/hex";
 
 async function world(): Promise<IngestWorld> {
@@ -26,7 +27,7 @@ function writeKeystores(w: IngestWorld, root: string): void {
   ks.savePartnerImsiKey("724-05", "262-01", w.deImsiKey);
 }
 
-describe("tasks: usage:ingest, usage:verify, watch", function () {
+describe("tasks: usage:ingest, usage:verify, usage:expire, usage:close", function () {
   let w: IngestWorld;
   let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
   let store: string;
@@ -39,7 +40,7 @@ describe("tasks: usage:ingest, usage:verify, watch", function () {
   });
   afterEach(() => env.cleanup());
 
-  it("ingests as the visited carrier, verifies as the home carrier, and both see it in watch", async function () {
+  it("ingests as the visited carrier and verifies as the home carrier", async function () {
     const period = formatPeriod(w.period);
     const text = await captured(() =>
       hre.run("usage:ingest", {
@@ -73,21 +74,10 @@ describe("tasks: usage:ingest, usage:verify, watch", function () {
 
     const report = path.join(env.dir, "verify.json");
     const verified = await captured(() => hre.run("usage:verify", { batch: ids[0], tolerance: "0", store, out: report, from: FROM.de }));
-    expect(verified).to.match(/root and totals match the chain/);
+    expect(verified).to.match(/it opens the totals commitment and payload hash, and its records give the root/);
     expect(verified).to.match(/action: accepted/);
     expect(JSON.parse(fs.readFileSync(report, "utf8")).action).to.equal("accepted");
     expect((await w.c.ledger.getBatch(ids[0])).status).to.equal(2n);
-
-    const seenByDe = await captured(() => hre.run("watch", { fromBlock: 0, once: true, json: true, poll: 0.1, from: FROM.de }));
-    const events = seenByDe
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l));
-    const kinds = new Set(events.map((e) => e.kind));
-    expect([...kinds]).to.include.members(["fraud-flag", "batch-submitted", "batch-accepted", "permanent-roamer"]);
-    expect(events.every((e) => e.as === "home")).to.equal(true);
-    const seenByUs = await captured(() => hre.run("watch", { fromBlock: 0, once: true, json: true, poll: 0.1, from: FROM.us }));
-    expect(seenByUs).to.equal("");
   });
 
   it("explains bad input and missing keys before sending anything", async function () {
@@ -115,6 +105,24 @@ describe("tasks: usage:ingest, usage:verify, watch", function () {
     expect(await failureOf(hre.run("usage:verify", { batch: `0x${"ab".repeat(32)}`, tolerance: "0", store, from: FROM.de }))).to.match(
       /no usage batch/,
     );
+    const period = { home: "262-01", visited: "724-05", period: formatPeriod(w.period), from: FROM.outsider };
+    expect(await failureOf(hre.run("usage:close", period))).to.match(/cannot close before its submission deadline/);
+    expect(await failureOf(hre.run("usage:expire", { ...period, visited: "72-405" }))).to.match(/--visited/);
     expect(await hre.ethers.provider.getBlockNumber()).to.equal(block);
+  });
+
+  it("expires and closes a period for anyone, saying what is missing until it can", async function () {
+    const period = formatPeriod(w.period);
+    await hre.run("usage:ingest", { file: w.generated.usageFile, home: "262-01", period, batchSize: 1000, store, from: FROM.br });
+    const key = { home: "262-01", visited: "724-05", period, from: FROM.outsider };
+    const early = await captured(() => hre.run("usage:expire", key));
+    expect(early).to.match(/Expired 0 batch\(es\)[\s\S]*still in their dispute window/);
+    await time.increaseTo(await w.c.ledger.submissionDeadline(w.period));
+    expect(await failureOf(hre.run("usage:close", key))).to.match(
+      /batch\(es\) are still pending[\s\S]*npx hardhat usage:expire --home 262-01 --visited 724-05 --period/,
+    );
+    const closed = await captured(() => hre.run("usage:close", { ...key, expire: true }));
+    expect(closed).to.match(/Expired [1-9]\d* batch\(es\)\.[\s\S]*closed\.[\s\S]*accumulator: 0x[0-9a-f]{64}/);
+    expect((await w.c.ledger.getPeriod(PLMN.DE, PLMN.BR, w.period)).closed).to.equal(true);
   });
 });

@@ -1,0 +1,55 @@
+import { getBytes, solidityPackedKeccak256 } from "ethers";
+import { openTerms } from "../../agreements/sealed";
+import { ConfigError } from "../../core/errors";
+import { formatPlmn } from "../../core/plmn";
+import { periodBounds } from "../../core/period";
+import { withDecodedRevert } from "../../chain/revert";
+import type { Hex } from "../../util/hex";
+import type { IngestOptions } from "./types";
+
+/** `AgreementTermsLib.key(a, b)`: keccak256 of the two PLMN ids packed, lower first. */
+export function agreementKey(a: Hex, b: Hex): Hex {
+  const [lo, hi] = BigInt(a) < BigInt(b) ? [a, b] : [b, a];
+  return solidityPackedKeccak256(["bytes3", "bytes3"], [lo, hi]) as Hex;
+}
+
+/**
+ * The agreement's permanent-roaming limit in days, as of the period's start (or now, before it starts).
+ * The chain keeps only the public part of the terms, so the limit comes from the version's sealed terms
+ * (its `AgreementTermsSealed` event), opened with the pair's key and checked against the version's
+ * commitment. Chain time, not this machine's clock: the version in force is the one the contracts see.
+ */
+export async function agreementRoamingDays(opts: IngestOptions, now: bigint): Promise<number> {
+  const { client, home, visited } = opts;
+  const agreements = client.agreements;
+  if (!(await agreements.hasActiveAgreement(home, visited, now))) {
+    throw new ConfigError(`${formatPlmn(visited)} and ${formatPlmn(home)} have no roaming agreement in force`, {
+      hint: "propose one and have the partner accept it before billing usage.",
+    });
+  }
+  const [start] = periodBounds(opts.period);
+  const at = BigInt(start) > now ? now : BigInt(start);
+  const [publicTerms, version] = await withDecodedRevert(() => agreements.termsAt(home, visited, at)).catch(() =>
+    agreements.termsAt(home, visited, now),
+  );
+  const { proposer } = await agreements.getVersion(home, visited, version);
+  const logs = await agreements.queryFilter(agreements.filters.AgreementTermsSealed(agreementKey(home, visited), version));
+  if (logs.length === 0) {
+    throw new ConfigError(`no sealed terms of version ${version} of ${formatPlmn(visited)}-${formatPlmn(home)} on this chain`, {
+      hint: "the node does not serve the agreement's old logs: connect to a node with the full history.",
+    });
+  }
+  const proposerHex = proposer.toLowerCase() as Hex;
+  const { terms } = openTerms({
+    key: opts.pairKey,
+    context: {
+      chainId: opts.chainId,
+      agreements: await agreements.getAddress(),
+      proposer: proposerHex,
+      counterparty: proposerHex === home ? visited : home,
+    },
+    sealed: getBytes(logs[0].args.sealedTerms),
+    publicTerms,
+  });
+  return Number(terms.permanentRoamingDays);
+}
