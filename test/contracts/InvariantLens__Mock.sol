@@ -37,8 +37,9 @@ contract InvariantLens__Mock {
         /// Pending withdrawal of each member: amount and unlock time.
         uint256[] withdrawalAmounts;
         uint40[] withdrawalUnlocks;
-        /// Per pair: the reveal's progress (batches opened) of the invoice of home to visited.
+        /// Per pair: the reveal's progress (batches opened, disputed records of the next one opened) of the invoice of home to visited.
         uint32[] revealCursors;
+        uint32[] disputeCursors;
         /// Per pair: the invoice of home to visited.
         ISettlementEscrow.InvoiceState[] invoices;
         uint8[] batchStatus;
@@ -77,11 +78,12 @@ contract InvariantLens__Mock {
         s.invoices = new ISettlementEscrow.InvoiceState[](p);
         s.periods = new PeriodInfo[](p);
         s.revealCursors = new uint32[](p);
+        s.disputeCursors = new uint32[](p);
         for (uint256 i = 0; i < p; ++i) {
             (PlmnId home, PlmnId visited) = (t.pairs[i][0], t.pairs[i][1]);
             s.invoices[i] = t.escrow.invoice(home, visited, t.period);
             s.periods[i] = t.ledger.getPeriod(home, visited, t.period);
-            (s.revealCursors[i], ) = t.escrow.revealProgress(home, visited, t.period);
+            (s.revealCursors[i], s.disputeCursors[i]) = t.escrow.revealProgress(home, visited, t.period);
         }
         s.policyVersions = new uint32[](t.deviceIds.length);
         for (uint256 i = 0; i < t.deviceIds.length; ++i) s.policyVersions[i] = t.devices.getDevice(t.deviceIds[i]).policyVersion;

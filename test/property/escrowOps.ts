@@ -112,13 +112,22 @@ function claimStep(c: Ctx, o: OpOf<"claim">): Step {
   };
 }
 
-/** The openings of counted batches `from` .. `from + n - 1` of `d`, each with all its disputed records. */
-function openingsOf(c: Ctx, d: number, from: number, n: number, tamper: boolean) {
-  return c.m.dirs[d].counted.slice(from, from + n).map((id, i) => {
+/**
+ * The openings of the next `n` counted batches of `d` from where the reveal stopped: the first continues a
+ * batch left half-opened (only its disputed records are read then); with `split`, the last one gives only
+ * the first of its remaining disputed records when it has two or more, and stays incomplete.
+ */
+function openingsOf(c: Ctx, d: number, o: OpOf<"reveal">) {
+  const s = c.m.invoices[d];
+  const ids = c.m.dirs[d].counted.slice(s.cursor, s.cursor + o.chunk);
+  return ids.map((id, i) => {
     const b = c.m.batches.get(id)!;
     const p = b.prepared;
-    const salt = tamper && i === 0 ? PLMN.MAKER.padEnd(66, "0") : p.salt;
-    return { recordCount: p.recordCount, totals: p.totals, salt, disputed: b.disputed.map((k) => p.records[k]) };
+    const from = i === 0 ? s.disputeCursor : 0;
+    const remaining = b.disputed.slice(from).map((k) => p.records[k]);
+    const disputed = o.split && i === ids.length - 1 && remaining.length >= 2 ? remaining.slice(0, 1) : remaining;
+    const salt = o.tamper && i === 0 ? PLMN.MAKER.padEnd(66, "0") : p.salt;
+    return { recordCount: p.recordCount, totals: p.totals, salt, disputed, complete: from + disputed.length === b.disputed.length };
   });
 }
 
@@ -132,14 +141,21 @@ function revealStep(c: Ctx, o: OpOf<"reveal">): Step {
   const escrow = c.w.escrow.connect(signerOf(c.w, o.by));
   const args = [PLMN_OF[home], PLMN_OF[visited], c.w.period] as const;
   if (!open || s.cursor < counted || s.status === INVOICE.Claimed) {
-    const openings = open ? openingsOf(c, o.dir, s.cursor, o.chunk, o.tamper) : [];
-    const tampered = o.tamper && openings.length > 0 ? "SettlementEscrowWrongOpening" : undefined;
+    const openings = open ? openingsOf(c, o.dir, o) : [];
+    // A wrong salt is caught where the totals are read: not in a batch whose totals were opened already.
+    const tampered = o.tamper && openings.length > 0 && s.disputeCursor === 0 ? "SettlementEscrowWrongOpening" : undefined;
     return {
       expected: refused ?? (open ? tampered : "SettlementEscrowWrongStatus"),
-      send: () => escrow.openBatches(...args, openings),
+      send: () =>
+        escrow.openBatches(
+          ...args,
+          openings.map(({ complete, ...opening }) => opening),
+        ),
       apply: () => {
         s.status = INVOICE.Revealing;
-        s.cursor += openings.length;
+        const last = openings.at(-1);
+        s.cursor += openings.filter((x) => x.complete).length;
+        s.disputeCursor = last && !last.complete ? (openings.length === 1 ? s.disputeCursor : 0) + last.disputed.length : 0;
       },
     };
   }

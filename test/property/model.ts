@@ -4,6 +4,7 @@
  */
 import { accumulatorOf, disputeHashOf, type CountedBatch } from "../../lib/usage/accumulator";
 import { rateInvoice } from "../../lib/settlement/rating";
+import { addTotals } from "../../lib/settlement/totals";
 import { zeroTotals, type ClassTotals } from "../../lib/usage/types";
 import { measuredOf, MEMBERS, PARAMS, type Member, type PreparedBatch, type World } from "./world";
 import type { Hex } from "../../lib/util/hex";
@@ -46,6 +47,8 @@ export interface InvoiceModel {
   rating: bigint;
   /** Batches opened by the reveal. */
   cursor: number;
+  /** Disputed records opened of the batch at `cursor` (a batch left half-opened). */
+  disputeCursor: number;
 }
 
 const smaller = (a: bigint, b: bigint): bigint => (a < b ? a : b);
@@ -76,6 +79,7 @@ export class Model {
     inv: undefined,
     rating: 0n,
     cursor: 0,
+    disputeCursor: 0,
   }));
   /** The invoices' state read back when they settled: never to change. */
   settled: (string[] | undefined)[] = [undefined, undefined];
@@ -145,7 +149,7 @@ export class Model {
       const b = this.batches.get(id)!;
       for (const t of b.prepared.totals) {
         const s = sums.get(t.tariffClass) ?? zeroTotals(t.tariffClass);
-        sums.set(t.tariffClass, addAll(s, t));
+        sums.set(t.tariffClass, addTotals(s, t));
       }
       for (const i of b.disputed) {
         const r = b.prepared.records[i];
@@ -171,22 +175,6 @@ export class Model {
   static penaltyOf(rating: bigint): bigint {
     return (rating * BigInt(PARAMS.stallPenaltyBps)) / 10_000n;
   }
-}
-
-function addAll(a: ClassTotals, b: ClassTotals): ClassTotals {
-  return {
-    tariffClass: a.tariffClass,
-    records: a.records + b.records,
-    activeDevices: a.activeDevices + b.activeDevices,
-    roamerDays: a.roamerDays + b.roamerDays,
-    dataBytes: a.dataBytes + b.dataBytes,
-    signallingEvents: a.signallingEvents + b.signallingEvents,
-    smsCount: a.smsCount + b.smsCount,
-    voiceSeconds: a.voiceSeconds + b.voiceSeconds,
-    qosSamples: a.qosSamples + b.qosSamples,
-    latencyMsSum: a.latencyMsSum + b.latencyMsSum,
-    throughputKbpsSum: a.throughputKbpsSum + b.throughputKbpsSum,
-  };
 }
 
 /** `s` less a disputed record's measured contribution `d`; devices and roamer days stay. */

@@ -79,6 +79,7 @@ const kinds = {
       by: fc.constantFrom<Actor>(homeOf(d), visitedOf(d), homeOf(d), visitedOf(d), "us", "outsider"),
       chunk: fc.integer({ min: 1, max: 3 }),
       tamper: rare,
+      split: fc.boolean(),
     }),
   ),
   settle: fc.record({ k: fc.constant("settle" as const), by: actor }),
@@ -172,7 +173,14 @@ function contested(): fc.Arbitrary<Op[]> {
     })
     .map(({ d, variant: v, by, fund, chunks, cosigned, leaver }) => {
       const [payer, payee] = [homeOf(d), visitedOf(d)];
-      const reveals = chunks.map((chunk, i) => ({ k: "reveal" as const, dir: d, by: i % 2 ? payer : payee, chunk, tamper: false }));
+      const reveals = chunks.map((chunk, i) => ({
+        k: "reveal" as const,
+        dir: d,
+        by: i % 2 ? payer : payee,
+        chunk,
+        tamper: false,
+        split: i % 2 === 0,
+      }));
       return [
         { k: "propose", dir: d, variant: v, forged: false, by },
         { k: "wait", to: "sign" },
