@@ -37,7 +37,8 @@ contract InvariantLens__Mock {
         /// Pending withdrawal of each member: amount and unlock time.
         uint256[] withdrawalAmounts;
         uint40[] withdrawalUnlocks;
-        /// Per pair: the reveal's progress (batches opened, disputed records of the next one opened) of the invoice of home to visited.
+        /// Per pair, of the invoice of home to visited: the reveal's progress (batches opened, disputed
+        /// records of the next one opened).
         uint32[] revealCursors;
         uint32[] disputeCursors;
         /// Per pair: the invoice of home to visited.
