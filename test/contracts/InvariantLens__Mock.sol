@@ -10,7 +10,8 @@ import {DeviceId} from "../../contracts/types/DeviceId.sol";
 import {BatchInfo, PeriodInfo} from "../../contracts/types/UsageTypes.sol";
 
 /// @notice Reads, in one call, everything the property tests check after each step (test/property/): the
-/// escrow's balance and books, the ledger's batches and periods, the devices' policy versions. Views only.
+/// escrow's balance and books (deposits, reservations, debts, payout accounts, pending withdrawals, invoices
+/// and reveal progress), the ledger's batches and periods, the devices' policy versions. Views only.
 contract InvariantLens__Mock {
     struct Targets {
         ISettlementEscrow escrow;
@@ -33,6 +34,13 @@ contract InvariantLens__Mock {
         /// debts[i * n + j]: what members[i] owes members[j].
         uint256[] debts;
         address[] payouts;
+        /// Pending withdrawal of each member: amount and unlock time.
+        uint256[] withdrawalAmounts;
+        uint40[] withdrawalUnlocks;
+        /// Per pair, of the invoice of home to visited: the reveal's progress (batches opened, disputed
+        /// records of the next one opened).
+        uint32[] revealCursors;
+        uint32[] disputeCursors;
         /// Per pair: the invoice of home to visited.
         ISettlementEscrow.InvoiceState[] invoices;
         uint8[] batchStatus;
@@ -50,10 +58,14 @@ contract InvariantLens__Mock {
         s.reserved = new uint256[](n);
         s.debts = new uint256[](n * n);
         s.payouts = new address[](n);
+        s.withdrawalAmounts = new uint256[](n);
+        s.withdrawalUnlocks = new uint40[](n);
         for (uint256 i = 0; i < n; ++i) {
             s.deposits[i] = t.escrow.deposits(t.members[i], token);
             s.reserved[i] = t.escrow.reserved(t.members[i], token);
             s.payouts[i] = t.escrow.payoutAccount(t.members[i]);
+            ISettlementEscrow.Withdrawal memory w = t.escrow.pendingWithdrawal(t.members[i], token);
+            (s.withdrawalAmounts[i], s.withdrawalUnlocks[i]) = (w.amount, w.unlocksAt);
             for (uint256 j = 0; j < n; ++j) s.debts[i * n + j] = t.escrow.debt(t.members[i], t.members[j], token);
         }
         s.batchStatus = new uint8[](t.batchIds.length);
@@ -66,10 +78,13 @@ contract InvariantLens__Mock {
         uint256 p = t.pairs.length;
         s.invoices = new ISettlementEscrow.InvoiceState[](p);
         s.periods = new PeriodInfo[](p);
+        s.revealCursors = new uint32[](p);
+        s.disputeCursors = new uint32[](p);
         for (uint256 i = 0; i < p; ++i) {
             (PlmnId home, PlmnId visited) = (t.pairs[i][0], t.pairs[i][1]);
             s.invoices[i] = t.escrow.invoice(home, visited, t.period);
             s.periods[i] = t.ledger.getPeriod(home, visited, t.period);
+            (s.revealCursors[i], s.disputeCursors[i]) = t.escrow.revealProgress(home, visited, t.period);
         }
         s.policyVersions = new uint32[](t.deviceIds.length);
         for (uint256 i = 0; i < t.deviceIds.length; ++i) s.policyVersions[i] = t.devices.getDevice(t.deviceIds[i]).policyVersion;

@@ -1,0 +1,195 @@
+/**
+ * What the property sequences expect of the contracts: a plain model of the ledger's batches and periods and
+ * of the escrow's books and invoices for the DE-BR pair and one period, updated only by steps that succeed.
+ */
+import { accumulatorOf, disputeHashOf, type CountedBatch } from "../../lib/usage/accumulator";
+import { rateInvoice } from "../../lib/settlement/rating";
+import { addTotals } from "../../lib/settlement/totals";
+import { zeroTotals, type ClassTotals } from "../../lib/usage/types";
+import { measuredOf, MEMBERS, PARAMS, type Member, type PreparedBatch, type World } from "./world";
+import type { Hex } from "../../lib/util/hex";
+import type { EscrowInvoice } from "../../lib/settlement/invoiceSignature";
+
+/** UsageTypes.BatchStatus, ISettlementEscrow.InvoiceStatus and Resolution. */
+export const BATCH = { None: 0, Submitted: 1, Accepted: 2, Rejected: 3, Expired: 4 } as const;
+export const INVOICE = { None: 0, Proposed: 1, Claimed: 2, Revealing: 3, Closed: 4, Settled: 5 } as const;
+export const RESOLUTION = { None: 0, CoSigned: 1, Proven: 2, Revealed: 3 } as const;
+
+export interface BatchModel {
+  prepared: PreparedBatch;
+  status: number;
+  windowEnd: number;
+  /** Disputed leaf indexes in the order disputed. */
+  disputed: number[];
+}
+
+export interface DirectionModel {
+  batchCount: number;
+  pending: number;
+  rejected: number;
+  /** Counted batch ids in the ledger's order. */
+  counted: Hex[];
+  closed: boolean;
+  /** Spam batches submitted so far. */
+  spam: number;
+}
+
+export interface InvoiceModel {
+  status: number;
+  resolution: number;
+  net: bigint;
+  amount: bigint;
+  bond: bigint;
+  proposedAt: number;
+  /** The invoice proposed or closed (what the payer signs). */
+  inv: EscrowInvoice | undefined;
+  /** The rating of the period when the invoice closed (for invariant 3). */
+  rating: bigint;
+  /** Batches opened by the reveal. */
+  cursor: number;
+  /** Disputed records opened of the batch at `cursor` (a batch left half-opened). */
+  disputeCursor: number;
+}
+
+const smaller = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+const less = (a: bigint, b: bigint): bigint => (a > b ? a - b : 0n);
+
+export class Model {
+  active: Record<Member, boolean> = { de: true, br: true, us: true };
+  deposits: Record<Member, bigint> = { de: 0n, br: 0n, us: 0n };
+  reserved: Record<Member, bigint> = { de: 0n, br: 0n, us: 0n };
+  payout: Record<Member, boolean> = { de: false, br: false, us: false };
+  withdrawals: Record<Member, { amount: bigint; unlocksAt: number }> = {
+    de: { amount: 0n, unlocksAt: 0 },
+    br: { amount: 0n, unlocksAt: 0 },
+    us: { amount: 0n, unlocksAt: 0 },
+  };
+  debts = new Map<string, bigint>();
+  deposited = 0n;
+  paidOut = 0n;
+  batches = new Map<Hex, BatchModel>();
+  dirs: DirectionModel[] = [0, 1].map(() => ({ batchCount: 0, pending: 0, rejected: 0, counted: [], closed: false, spam: 0 }));
+  invoices: InvoiceModel[] = [0, 1].map(() => ({
+    status: 0,
+    resolution: 0,
+    net: 0n,
+    amount: 0n,
+    bond: 0n,
+    proposedAt: 0,
+    inv: undefined,
+    rating: 0n,
+    cursor: 0,
+    disputeCursor: 0,
+  }));
+  /** The invoices' state read back when they settled: never to change. */
+  settled: (string[] | undefined)[] = [undefined, undefined];
+
+  constructor(readonly w: World) {}
+
+  debt(debtor: Member, creditor: Member): bigint {
+    return this.debts.get(`${debtor}>${creditor}`) ?? 0n;
+  }
+
+  addDebt(debtor: Member, creditor: Member, amount: bigint): void {
+    this.debts.set(`${debtor}>${creditor}`, this.debt(debtor, creditor) + amount);
+  }
+
+  free(m: Member): bigint {
+    return less(this.deposits[m], this.reserved[m]);
+  }
+
+  /** Batches of direction `dir` in submission order. */
+  batchesOf(dir: number): BatchModel[] {
+    return [...this.batches.values()].filter((b) => b.prepared.dir === dir);
+  }
+
+  /** Debits `owed` from the debtor's deposit as far as it goes; the rest becomes a reserved debt. */
+  debit(debtor: Member, creditor: Member, owed: bigint): bigint {
+    const paid = smaller(this.deposits[debtor], owed);
+    this.deposits[debtor] -= paid;
+    if (owed > paid) {
+      this.addDebt(debtor, creditor, owed - paid);
+      this.reserved[debtor] += owed - paid;
+    }
+    return paid;
+  }
+
+  /** The escrow's `_pay`: debit, then credit the creditor's payout account or deposit. */
+  pay(debtor: Member, creditor: Member, owed: bigint): void {
+    this.credit(creditor, this.debit(debtor, creditor, owed));
+  }
+
+  credit(creditor: Member, amount: bigint): void {
+    if (this.payout[creditor]) this.paidOut += amount;
+    else this.deposits[creditor] += amount;
+  }
+
+  /** The ledger's accumulator of a direction, recomputed with lib/usage/accumulator. */
+  accumulator(dir: number): Hex {
+    const counted: CountedBatch[] = this.dirs[dir].counted.map((id) => {
+      const b = this.batches.get(id)!;
+      return {
+        batchId: id,
+        totalsCommitment: b.prepared.header.totalsCommitment,
+        disputeCount: b.disputed.length,
+        disputeHash: disputeHashOf(b.disputed.map((i) => ({ leafIndex: i, leaf: b.prepared.leaves[i] }))),
+      };
+    });
+    return accumulatorOf(counted);
+  }
+
+  /**
+   * The period totals of a direction under "the rule" (docs/confidentiality.md): the counted batches'
+   * committed totals, each less its billable disputed records' measured contribution, saturating at zero,
+   * in the ledger's order (as RevealLib sums them).
+   */
+  periodTotals(dir: number): ClassTotals[] {
+    const sums = new Map<number, ClassTotals>();
+    for (const id of this.dirs[dir].counted) {
+      const b = this.batches.get(id)!;
+      for (const t of b.prepared.totals) {
+        const s = sums.get(t.tariffClass) ?? zeroTotals(t.tariffClass);
+        sums.set(t.tariffClass, addTotals(s, t));
+      }
+      for (const i of b.disputed) {
+        const r = b.prepared.records[i];
+        if (r.billing !== 0) continue;
+        const s = sums.get(r.tariffClass) ?? zeroTotals(r.tariffClass);
+        sums.set(r.tariffClass, subtractMeasured(s, measuredOf(r)));
+      }
+    }
+    return [...sums.values()].sort((a, b) => a.tariffClass - b.tariffClass);
+  }
+
+  /** The agreement's rating (lib/settlement/rating.ts) of a direction's period totals: the honest net. */
+  rating(dir: number, visited: Hex): bigint {
+    return rateInvoice(this.periodTotals(dir), this.w.terms, visited).net;
+  }
+
+  /** The escrow's claim bond of `net`. */
+  static bondOf(net: bigint): bigint {
+    const bond = (net * BigInt(PARAMS.claimBondBps)) / 10_000n;
+    return bond === 0n && net > 0n ? 1n : bond;
+  }
+
+  static penaltyOf(rating: bigint): bigint {
+    return (rating * BigInt(PARAMS.stallPenaltyBps)) / 10_000n;
+  }
+}
+
+/** `s` less a disputed record's measured contribution `d`; devices and roamer days stay. */
+function subtractMeasured(s: ClassTotals, d: ClassTotals): ClassTotals {
+  return {
+    ...s,
+    records: Math.max(0, s.records - d.records),
+    dataBytes: less(s.dataBytes, d.dataBytes),
+    signallingEvents: less(s.signallingEvents, d.signallingEvents),
+    smsCount: less(s.smsCount, d.smsCount),
+    voiceSeconds: less(s.voiceSeconds, d.voiceSeconds),
+    qosSamples: Math.max(0, s.qosSamples - d.qosSamples),
+    latencyMsSum: less(s.latencyMsSum, d.latencyMsSum),
+    throughputKbpsSum: less(s.throughputKbpsSum, d.throughputKbpsSum),
+  };
+}
+
+export { MEMBERS };
