@@ -217,8 +217,8 @@ contract UsageLedger is IUsageLedger, EIP712 {
     }
 
     /// @inheritdoc IUsageLedger
-    function leafOf(UsageRecord calldata record) external pure returns (bytes32) {
-        return UsageBatchLib.leaf(record);
+    function leafOf(UsageRecord calldata record, bytes32 salt) external pure returns (bytes32) {
+        return UsageBatchLib.leaf(record, salt);
     }
 
     /// @inheritdoc IUsageLedger

@@ -113,7 +113,8 @@ interface ISettlementEscrow {
     }
 
     /// @notice One counted batch's opening in a reveal, in the ledger's counted order, with the full records
-    /// of its disputed leaves in `disputedIndexes` order.
+    /// of its disputed leaves in `disputedIndexes` order. `salt` is the batch's totals salt: it opens the
+    /// totals commitment and salts the disputed records' leaves.
     struct BatchOpening {
         uint32 recordCount;
         ClassTotals[] totals;
@@ -390,7 +391,8 @@ interface ISettlementEscrow {
     /// a home carrier that contests the presence rejects the batch. Subtractions and additions saturate (at 0
     /// and at the type's maximum), so a reveal always completes. A batch's disputed records may be spread over
     /// consecutive calls: only a call's last opening may leave its batch incomplete; the next call's first
-    /// opening continues it, and only its `disputed` is read. Caller: an operator of the payer or the payee.
+    /// opening continues it, and only its `disputed` and its `salt` (for the leaves) are read. Caller: an
+    /// operator of the payer or the payee.
     function openBatches(
         PlmnId payer,
         PlmnId payee,

@@ -129,8 +129,9 @@ interface IUsageLedger {
     /// @notice The EIP-712 digest the visited carrier signs.
     function batchDigest(UsageBatch calldata batch) external view returns (bytes32);
 
-    /// @notice The Merkle leaf of a record: keccak256 of its 15 fields packed in order (111 bytes).
-    function leafOf(UsageRecord calldata record) external pure returns (bytes32);
+    /// @notice The Merkle leaf of a record in a batch whose payload carries `salt` (its secret totals salt):
+    /// keccak256 of its 15 fields packed in order (111 bytes) followed by the salt, 143 bytes.
+    function leafOf(UsageRecord calldata record, bytes32 salt) external pure returns (bytes32);
 
     function getBatch(bytes32 batchId) external view returns (BatchInfo memory);
 

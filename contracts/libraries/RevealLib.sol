@@ -104,7 +104,7 @@ library RevealLib {
             UsageRecord memory rec = opening.disputed[k];
             uint32 leafIndex = indexes[from + k];
             require(
-                leaf(rec) == ledger.disputedLeaf(batchId, leafIndex),
+                leaf(rec, opening.salt) == ledger.disputedLeaf(batchId, leafIndex),
                 ISettlementEscrow.SettlementEscrowWrongDisputedRecord(batchId, leafIndex)
             );
             subtractRecord(r, rec);
@@ -229,9 +229,9 @@ library RevealLib {
         }
     }
 
-    /// @notice The Merkle leaf of a record: keccak256 of its 15 fields packed in order (111 bytes), as the
-    /// ledger's `leafOf`.
-    function leaf(UsageRecord memory r) internal pure returns (bytes32) {
+    /// @notice The Merkle leaf of a record under its batch's totals salt: keccak256 of its 15 fields packed
+    /// in order (111 bytes) and the salt, as the ledger's `leafOf`.
+    function leaf(UsageRecord memory r, bytes32 salt) internal pure returns (bytes32) {
         bytes memory head = abi.encodePacked(
             r.recordId,
             DeviceId.unwrap(r.deviceId),
@@ -251,7 +251,7 @@ library RevealLib {
             r.tariffClass,
             r.billing
         );
-        return keccak256(bytes.concat(head, tail));
+        return keccak256(bytes.concat(head, tail, salt));
     }
 
     /// @notice Reverts unless `terms` keep `RatingLib` within its bounds: 1 to `MAX_RATE_PLANS` plans, at

@@ -65,9 +65,11 @@ library UsageBatchLib {
         return keccak256(abi.encode(previous, batchId, totalsCommitment, disputeCount, disputeHash));
     }
 
-    /// @notice The Merkle leaf of a record: keccak256 of its 15 fields packed in order (111 bytes), so that
-    /// a leaf is never the preimage length of an inner node (64 bytes).
-    function leaf(UsageRecord calldata r) internal pure returns (bytes32) {
+    /// @notice The Merkle leaf of a record under its batch's secret `salt` (the payload's totals salt):
+    /// keccak256 of its 15 fields packed in order (111 bytes) followed by the salt, 143 bytes, so that a
+    /// leaf is never the preimage length of an inner node (64 bytes) and a public leaf cannot be matched by
+    /// hashing candidate records.
+    function leaf(UsageRecord calldata r, bytes32 salt) internal pure returns (bytes32) {
         bytes memory head = abi.encodePacked(
             r.recordId,
             DeviceId.unwrap(r.deviceId),
@@ -87,6 +89,6 @@ library UsageBatchLib {
             r.tariffClass,
             r.billing
         );
-        return keccak256(bytes.concat(head, tail));
+        return keccak256(bytes.concat(head, tail, salt));
     }
 }

@@ -17,7 +17,8 @@ enum Billing {
 }
 
 /// @notice One usage record as committed: the Merkle leaf is `keccak256(abi.encodePacked(...all fields in
-/// this order))`, 111 bytes, so a leaf can never be mistaken for an inner node (64 bytes).
+/// this order, salt))`, 111 bytes of record and the batch's secret 32-byte totals salt, 143 bytes, so a leaf
+/// can never be mistaken for an inner node (64 bytes) nor found by hashing candidate records.
 /// @param recordId The visited carrier's record id (ASCII, at most 32 bytes, right-padded with zeros).
 /// @param deviceId Keyed hash of the IMSI (never the IMSI).
 /// @param home Home carrier of the device.

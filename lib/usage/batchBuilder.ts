@@ -43,17 +43,18 @@ interface Acc {
 const DAY = 86_400;
 
 /**
- * Collects the records of one batch: packs each (lib/usage/leaf.ts) and hashes its leaf as it comes,
- * sums billable usage per tariff class; `seal` builds the positional Merkle root, commits the totals under
- * a salt, encrypts the payload (v2, with the salt) into the store and returns the header to sign with
- * what stays local (record count, totals, salt). Memory: 143 bytes per record of the batch.
+ * Collects the records of one batch: packs each (lib/usage/leaf.ts) as it comes and sums billable usage
+ * per tariff class; `seal` derives the batch's salt from its records, hashes the leaves salted with it
+ * (which is why no leaf is hashed before the batch is complete), builds the positional Merkle root,
+ * commits the totals under the salt, encrypts the payload (v2, with the salt) into the store and returns
+ * the header to sign with what stays local (record count, totals, salt). Memory: 111 bytes per record of
+ * the batch, and 32 more per record while it is sealed.
  *
- * With a {@link SealThread}, leaves are not hashed as records come: `seal` hands the packed records to
- * the thread, which hashes, builds the tree, seals and stores while this builder already takes the
- * next batch's records (one batch in the thread, one filling). The summaries and payloads are the same.
+ * With a {@link SealThread}, `seal` hands the packed records to the thread, which hashes, builds the tree,
+ * seals and stores while this builder already takes the next batch's records (one batch in the thread,
+ * one filling). The summaries and payloads are the same.
  */
 export class BatchBuilder {
-  private leaves!: Buffer;
   private packed!: Buffer;
   private n = 0;
   private sequence = 0;
@@ -64,9 +65,9 @@ export class BatchBuilder {
   private deviceIdBytes = new Map<Hex, Uint8Array>();
   /**
    * Full-size buffers of sealed batches, back for the next ones: a run of many batches allocates its
-   * buffers once, not 14 MB (and the doublings up to it) per batch of 100,000 records.
+   * buffers once, not 11 MB (and the doublings up to it) per batch of 100,000 records.
    */
-  private readonly spare: { packed: Buffer; leaves: Buffer }[] = [];
+  private readonly spare: Buffer[] = [];
   /** What packParsedRecord takes, made for the first record and refilled for each: no object per record. */
   private packing: ParsedPacking | undefined;
 
@@ -82,15 +83,8 @@ export class BatchBuilder {
   }
 
   private reset(): void {
-    const reused = this.spare.pop();
-    if (reused) {
-      ({ packed: this.packed, leaves: this.leaves } = reused);
-    } else {
-      // Grow on demand: a small file does not pay for a full batch of buffers.
-      const initial = Math.min(this.opts.batchSize, 4096);
-      this.leaves = Buffer.alloc(this.opts.thread ? 0 : initial * 32);
-      this.packed = Buffer.alloc(initial * RECORD_BYTES);
-    }
+    // Grow on demand: a small file does not pay for a full batch of buffers.
+    this.packed = this.spare.pop() ?? Buffer.alloc(Math.min(this.opts.batchSize, 4096) * RECORD_BYTES);
     this.n = 0;
     this.totals = new Map();
     this.activeDevices = [];
@@ -109,11 +103,8 @@ export class BatchBuilder {
   private ensureCapacity(): void {
     if (this.n * RECORD_BYTES < this.packed.length) return;
     const size = Math.min(this.opts.batchSize, Math.max(1, this.n) * 2);
-    const leaves = Buffer.alloc(this.opts.thread ? 0 : size * 32);
-    this.leaves.copy(leaves);
     const packed = Buffer.alloc(size * RECORD_BYTES);
     this.packed.copy(packed);
-    this.leaves = leaves;
     this.packed = packed;
   }
 
@@ -140,7 +131,6 @@ export class BatchBuilder {
     }
     const offset = this.n * RECORD_BYTES;
     packParsedRecord(packing, this.packed, offset);
-    if (!this.opts.thread) this.leaves.set(this.hasher.leafAt(this.packed, offset), this.n * 32);
     this.n++;
 
     if (outcome.billing === 0) {
@@ -201,12 +191,14 @@ export class BatchBuilder {
     return idBytes;
   }
 
-  /** The leaf of the record added last (hashed now when a thread hashes the batch later). */
-  lastLeaf(): Uint8Array {
+  /**
+   * The record added last, hashed as a leaf is but under `salt` (32 bytes): the evidence hash of a fraud
+   * flag or a permanent-roamer report, sent before the batch is sealed and its own salt is known.
+   */
+  lastEvidence(salt: Uint8Array): Uint8Array {
     const i = this.n - 1;
     if (i < 0) throw new RangeError("no record was added since the last seal");
-    if (this.opts.thread) return this.hasher.leafAt(this.packed, i * RECORD_BYTES);
-    return this.leaves.subarray(i * 32, i * 32 + 32);
+    return this.hasher.leafAt(this.packed, i * RECORD_BYTES, salt);
   }
 
   /**
@@ -242,7 +234,6 @@ export class BatchBuilder {
       roamerDays: this.roamerDays,
     };
     const sequence = this.sequence++;
-    const leaves = this.leaves;
     const packed = this.packed;
     this.reset();
     const summary = (seal: Omit<BatchSeal, "sealed">, payloadHash: Hex): SealedBatch => ({
@@ -264,21 +255,21 @@ export class BatchBuilder {
     });
     if (this.opts.thread) {
       return this.opts.thread.seal({ header, packed, count: recordCount, pairKey, store }).then(({ seal, payloadHash, packed: back }) => {
-        this.recycle(Buffer.from(back.buffer, back.byteOffset, back.byteLength), leaves);
+        this.recycle(Buffer.from(back.buffer, back.byteOffset, back.byteLength));
         return summary(seal, payloadHash);
       });
     }
     return (async () => {
       const records = packed.subarray(0, recordCount * RECORD_BYTES);
-      const { sealed, ...seal } = await sealBatch({ pairKey, header, leaves: leaves.subarray(0, recordCount * 32), records });
+      const { sealed, ...seal } = await sealBatch({ pairKey, header, records, hasher: this.hasher });
       const payloadHash = await store.put(sealed);
-      this.recycle(packed, leaves);
+      this.recycle(packed);
       return summary(seal, payloadHash);
     })();
   }
 
-  /** Keeps a sealed batch's buffers for a later batch, when they are full size (two at most: one filling, one sealing). */
-  private recycle(packed: Buffer, leaves: Buffer): void {
-    if (packed.length === this.opts.batchSize * RECORD_BYTES && this.spare.length < 2) this.spare.push({ packed, leaves });
+  /** Keeps a sealed batch's buffer for a later batch, when it is full size (two at most: one filling, one sealing). */
+  private recycle(packed: Buffer): void {
+    if (packed.length === this.opts.batchSize * RECORD_BYTES && this.spare.length < 2) this.spare.push(packed);
   }
 }

@@ -6,9 +6,10 @@ import type { ParsedRecord, UsageRecord } from "./types";
 
 /**
  * The Merkle leaf of a usage record, as contracts/libraries/UsageBatchLib.sol `leaf` computes it:
- * keccak256 of the record's 15 fields packed in order (`abi.encodePacked`), 111 bytes. Built for the hot
- * path of a batch of a million records: records are packed into one preallocated buffer without ethers'
- * encoder, and hashed with one reused hash-wasm Keccak instance.
+ * keccak256 of the record's 15 fields packed in order (`abi.encodePacked`, 111 bytes) followed by the
+ * batch's secret 32-byte salt: 143 bytes. Built for the hot path of a batch of a million records: records
+ * are packed into one preallocated buffer without ethers' encoder, and hashed with one reused hash-wasm
+ * Keccak instance.
  */
 
 /** Bytes of one packed record. */
@@ -208,11 +209,26 @@ export function bytes32ToRecordId(value: string): string {
   return id;
 }
 
+/** A Buffer view of `bytes` (the same memory), for its native `copy`. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Bytes of a salt appended to a packed record: the batch's totals salt (lib/usage/payload.ts totalsSaltOf). */
+export const LEAF_SALT_BYTES = 32;
+
+/** Bytes hashed into a leaf: a packed record and the batch's salt (143, never the 64 of an inner node). */
+export const LEAF_PREIMAGE_BYTES = RECORD_BYTES + LEAF_SALT_BYTES;
+
 /**
- * Leaves of packed records. Create once (`await LeafHasher.create()`) and reuse: it holds one
- * hash-wasm Keccak-256 instance. Not for concurrent use from several async flows at once.
+ * Leaves of packed records: keccak256(packed record || salt), the salt being the batch's secret 32-byte
+ * totals salt, so that a leaf made public (a dispute, a one-record batch's root) cannot be found by hashing
+ * candidate records. Create once (`await LeafHasher.create()`) and reuse: it holds one hash-wasm
+ * Keccak-256 instance and one 143-byte preimage buffer (each record is copied in before its salt, one
+ * `update` per leaf). Not for concurrent use from several async flows at once.
  */
 export class LeafHasher {
+  private readonly preimage = Buffer.alloc(LEAF_PREIMAGE_BYTES);
   private readonly scratch = new Uint8Array(RECORD_BYTES);
 
   private constructor(private readonly keccak: IHasher) {}
@@ -221,40 +237,59 @@ export class LeafHasher {
     return new LeafHasher(await createKeccak(256));
   }
 
-  /** keccak256 of one packed record (exactly {@link RECORD_BYTES} bytes). */
-  leaf(packed: Uint8Array): Uint8Array {
+  /** Puts `salt` after the record in the preimage buffer; RangeError unless it is 32 bytes. */
+  private useSalt(salt: Uint8Array): void {
+    if (salt.length !== LEAF_SALT_BYTES) throw new RangeError(`a leaf salt is ${LEAF_SALT_BYTES} bytes, not ${salt.length}`);
+    this.preimage.set(salt, RECORD_BYTES);
+  }
+
+  /** Hashes the record at `offset` of `packed` with the salt already in place (a native copy, no object). */
+  private hashAt(packed: Buffer, offset: number): Uint8Array {
+    packed.copy(this.preimage, 0, offset, offset + RECORD_BYTES);
+    return this.keccak.init().update(this.preimage).digest("binary");
+  }
+
+  /** The leaf of one packed record (exactly {@link RECORD_BYTES} bytes) under the batch's `salt`. */
+  leaf(packed: Uint8Array, salt: Uint8Array): Uint8Array {
     if (packed.length !== RECORD_BYTES) throw new RangeError(`a packed record is ${RECORD_BYTES} bytes, not ${packed.length}`);
-    return this.keccak.init().update(packed).digest("binary");
+    this.useSalt(salt);
+    return this.hashAt(asBuffer(packed), 0);
   }
 
-  /** The leaf of the record packed at `offset` of `packed`. */
-  leafAt(packed: Uint8Array, offset: number): Uint8Array {
-    return this.leaf(packed.subarray(offset, offset + RECORD_BYTES));
+  /** The leaf of the record packed at `offset` of `packed`, under `salt`. */
+  leafAt(packed: Uint8Array, offset: number, salt: Uint8Array): Uint8Array {
+    if (offset < 0 || offset + RECORD_BYTES > packed.length) {
+      throw new RangeError(`no packed record at offset ${offset} of ${packed.length} bytes`);
+    }
+    this.useSalt(salt);
+    return this.hashAt(asBuffer(packed), offset);
   }
 
-  /** The leaf of a record, as hex (packs it into an internal buffer). */
-  leafOf(record: UsageRecord): Hex {
+  /** The leaf of a record under `salt`, as hex (packs it into an internal buffer). */
+  leafOf(record: UsageRecord, salt: Uint8Array): Hex {
     packRecord(record, this.scratch, 0);
-    return `0x${Buffer.from(this.leaf(this.scratch)).toString("hex")}`;
+    return `0x${Buffer.from(this.leaf(this.scratch, salt)).toString("hex")}`;
   }
 
   /**
-   * Leaves of `count` records packed back to back in `packed` (count * 111 bytes), as one buffer of
-   * count * 32 bytes: what {@link merkleTree} takes.
+   * Leaves of `count` records packed back to back in `packed` (count * 111 bytes) under the batch's
+   * `salt`, as one buffer of count * 32 bytes: what {@link merkleTree} takes.
    */
-  leavesOf(packed: Uint8Array, count = packed.length / RECORD_BYTES): Buffer {
-    if (!Number.isInteger(count) || count * RECORD_BYTES > packed.length) {
+  leavesOf(packed: Uint8Array, count: number, salt: Uint8Array): Buffer {
+    if (!Number.isInteger(count) || count < 0 || count * RECORD_BYTES > packed.length) {
       throw new RangeError(`${packed.length} bytes do not hold ${count} packed records`);
     }
+    this.useSalt(salt);
+    const records = asBuffer(packed);
     const out = Buffer.allocUnsafe(count * 32);
-    for (let i = 0; i < count; i++) out.set(this.leafAt(packed, i * RECORD_BYTES), i * 32);
+    for (let i = 0; i < count; i++) out.set(this.hashAt(records, i * RECORD_BYTES), i * 32);
     return out;
   }
 
-  /** Packs and hashes records: their leaves as one buffer of records.length * 32 bytes. */
-  leavesOfRecords(records: readonly UsageRecord[]): Buffer {
+  /** Packs and hashes records: their leaves under `salt` as one buffer of records.length * 32 bytes. */
+  leavesOfRecords(records: readonly UsageRecord[], salt: Uint8Array): Buffer {
     const packed = new Uint8Array(records.length * RECORD_BYTES);
     for (let i = 0; i < records.length; i++) packRecord(records[i], packed, i * RECORD_BYTES);
-    return this.leavesOf(packed, records.length);
+    return this.leavesOf(packed, records.length, salt);
   }
 }

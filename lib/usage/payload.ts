@@ -135,6 +135,17 @@ export function totalsSaltOf(key: Uint8Array, records: Uint8Array): Hex {
   return `0x${mac.digest("hex")}`;
 }
 
+/**
+ * The salt of the evidence hash of a fraud flag or a permanent-roamer report (the offending record hashed
+ * as a leaf is, lib/usage/leaf.ts, under this salt): HMAC-SHA256(key, "roamledger/evidence-salt/v1"). A
+ * flag is sent while the file is read, before its batch's salt exists; this one, the pair's, is known to
+ * both carriers (the home carrier can match the record) and to no one else (no one can find the record
+ * behind the public hash by trying candidates).
+ */
+export function evidenceSaltOf(key: Uint8Array): Hex {
+  return `0x${createHmac("sha256", key).update("roamledger/evidence-salt/v1").digest("hex")}`;
+}
+
 /** What a batch header commits to of its payload (contract struct `UsageBatch`, the fields checked here). */
 export interface BatchCommitments {
   visited: Hex;

@@ -1,5 +1,6 @@
 import { batchTotalsCommitment } from "../crypto/commitment";
-import type { Hex } from "../util/hex";
+import { type Hex, hexToBytes } from "../util/hex";
+import type { LeafHasher } from "./leaf";
 import { merkleRoot, treeDepth } from "./merkle";
 import { type PayloadHeader, sealPayload, totalsSaltOf } from "./payload";
 
@@ -16,19 +17,20 @@ export interface BatchSeal {
 }
 
 /**
- * Seals one batch (on the main thread or the seal worker, the same bytes either way): the positional
- * Merkle root over `leaves` and its depth, the totals salt derived from the pair's key and the records
- * (so a re-run after a crash commits the same), the totals commitment, and the sealed payload v2.
+ * Seals one batch (on the main thread or the seal worker, the same bytes either way), in this order: the
+ * totals salt derived from the pair's key and the records (so a re-run after a crash commits the same);
+ * the records' leaves salted with it (lib/usage/leaf.ts); the positional Merkle root over them and its
+ * depth; the totals commitment; the sealed payload v2. `records` holds `header.recordCount` packed records.
  */
 export async function sealBatch(args: {
   pairKey: Uint8Array;
   header: UnsaltedHeader;
-  leaves: Uint8Array;
   records: Uint8Array;
+  hasher: LeafHasher;
 }): Promise<BatchSeal> {
-  const { pairKey, header, leaves, records } = args;
-  const root = await merkleRoot(leaves);
+  const { pairKey, header, records, hasher } = args;
   const totalsSalt = totalsSaltOf(pairKey, records);
+  const root = await merkleRoot(hasher.leavesOf(records, header.recordCount, hexToBytes(totalsSalt)));
   const totalsCommitment = batchTotalsCommitment({ recordCount: header.recordCount, totals: header.totals, salt: totalsSalt });
   const sealed = sealPayload(pairKey, { header: { ...header, totalsSalt }, records });
   return { root, treeDepth: treeDepth(header.recordCount), totalsSalt, totalsCommitment, sealed };

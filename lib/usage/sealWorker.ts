@@ -1,7 +1,7 @@
 /**
  * Worker-thread side of {@link SealThread} (lib/usage/sealThread.ts): for each batch the ingest hands
- * over (its records packed back to back), computes the leaves, the Merkle root, the totals commitment and
- * the sealed payload,
+ * over (its records packed back to back), computes the totals salt, the leaves salted with it, the Merkle
+ * root, the totals commitment and the sealed payload,
  * and writes it to a folder store when given one. The ingest's main thread meanwhile parses, checks and
  * packs the next batch: on two cores, hashing no longer waits for parsing, nor parsing for hashing.
  */
@@ -31,9 +31,8 @@ let hasher: Promise<LeafHasher> | undefined;
 
 async function run(job: SealJob): Promise<SealAnswer> {
   if (hasher === undefined) hasher = LeafHasher.create();
-  const leaves = (await hasher).leavesOf(job.packed, job.count);
   const records = job.packed.subarray(0, job.count * RECORD_BYTES);
-  const { sealed, ...seal } = await sealBatch({ pairKey: job.pairKey, header: job.header, leaves, records });
+  const { sealed, ...seal } = await sealBatch({ pairKey: job.pairKey, header: job.header, records, hasher: await hasher });
   // The packed records go back with the answer (transferred), for the next batch to fill.
   if (job.storeDir === undefined) return { id: job.id, ok: true, seal, sealed, packed: job.packed };
   return { id: job.id, ok: true, seal, payloadHash: await new FolderStore(job.storeDir).put(sealed), packed: job.packed };

@@ -5,7 +5,7 @@ import { pairwiseKey } from "../../lib/crypto/pairwise";
 import { LeafHasher, RECORD_BYTES } from "../../lib/usage/leaf";
 import { openPayload } from "../../lib/usage/payload";
 import type { IngestSummary } from "../../lib/usage/ingest";
-import type { Hex } from "../../lib/util/hex";
+import { type Hex, hexToBytes } from "../../lib/util/hex";
 import { PLMN } from "../../test/helpers/fixtures";
 import {
   deployRunWorld,
@@ -115,7 +115,7 @@ const lastRun = new WeakMap<IngestWorldOf, { home: string; store: string }>();
 
 /**
  * The raw keccak256 rate of this machine on the same leaves: the packed records of the batches the last
- * run sealed (opened from its store with the pairwise key), hashed one by one with hash-wasm as the
+ * run sealed (opened from its store with the pairwise key), each batch's salted with its totals salt, hashed one by one with hash-wasm as the
  * ingest does, `repeats` times; the median rate.
  */
 export async function keccakOnSameLeaves(x: IngestWorldOf, repeats: number): Promise<{ leaves: number; leavesPerSec: number }> {
@@ -132,13 +132,14 @@ export async function keccakOnSameLeaves(x: IngestWorldOf, repeats: number): Pro
   const batches = fs
     .readdirSync(last.store)
     .filter((f) => f.endsWith(".bin"))
-    .map((f) => openPayload(pairKey, fs.readFileSync(path.join(last.store, f)), pair).records);
-  const leaves = batches.reduce((n, b) => n + b.length / RECORD_BYTES, 0);
+    .map((f) => openPayload(pairKey, fs.readFileSync(path.join(last.store, f)), pair))
+    .map(({ records, header }) => ({ records, salt: hexToBytes(header.totalsSalt) }));
+  const leaves = batches.reduce((n, b) => n + b.records.length / RECORD_BYTES, 0);
   const hasher = await LeafHasher.create();
   const rates: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const started = process.hrtime.bigint();
-    for (const b of batches) hasher.leavesOf(b);
+    for (const b of batches) hasher.leavesOf(b.records, b.records.length / RECORD_BYTES, b.salt);
     const ns = Number(process.hrtime.bigint() - started);
     rates.push(Math.round(leaves / (ns / 1e9)));
   }

@@ -13,11 +13,11 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { rateInvoice } from "../../lib/settlement/rating";
 import { netOfDisputes, sumByClass } from "../../lib/settlement/totals";
 import type { InvoiceChainData } from "../../lib/invoice/types";
-import type { Hex } from "../../lib/util/hex";
+import { type Hex, hexToBytes } from "../../lib/util/hex";
 import { Keystore } from "../../lib/keys/keystore";
 import { pairwiseKey } from "../../lib/crypto/pairwise";
 import { FolderStore } from "../../lib/usage/store";
-import { sealPayload } from "../../lib/usage/payload";
+import { sealPayload, totalsSaltOf } from "../../lib/usage/payload";
 import { LeafHasher, packRecord, RECORD_BYTES } from "../../lib/usage/leaf";
 import { merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle";
 import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
@@ -307,7 +307,8 @@ export async function commitUsage(
   records.forEach((r, i) => {
     packRecord(r, packed, i * RECORD_BYTES);
   });
-  const tree = await merkleTree(hasher.leavesOf(packed, records.length));
+  // The leaves are salted with the batch's totals salt, derived from the records as sealing derives it.
+  const tree = await merkleTree(hasher.leavesOf(packed, records.length, hexToBytes(totalsSaltOf(key, packed))));
   const totals = totalsOf(records);
   const period = at.period;
   const sealed = sealPayload(key, {

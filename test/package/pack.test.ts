@@ -33,10 +33,11 @@ import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
 import { ingestUsage, pairWorkDir } from "../../lib/usage/ingest";
 import { LeafHasher, RECORD_BYTES } from "../../lib/usage/leaf";
 import { merkleRoot } from "../../lib/usage/merkle";
+import { totalsSaltOf } from "../../lib/usage/payload";
 import { pairKeyWith } from "../../lib/usage/pair";
 import { FolderStore } from "../../lib/usage/store";
 import { verifyBatch } from "../../lib/usage/verify";
-import type { Hex } from "../../lib/util/hex";
+import { type Hex, hexToBytes } from "../../lib/util/hex";
 import type * as Sdk from "../../lib";
 
 /**
@@ -280,7 +281,8 @@ describe("package: npm pack, installed into an empty project, runs the example b
 
     const count = 200;
     const packed = randomBytes(count * RECORD_BYTES);
-    const expected = await merkleRoot((await LeafHasher.create()).leavesOf(Buffer.from(packed)));
+    const salt = hexToBytes(totalsSaltOf(key, packed));
+    const expected = await merkleRoot((await LeafHasher.create()).leavesOf(Buffer.from(packed), count, salt));
     const header = { visited: m.br.plmnHex, home: m.de.plmnHex, period: 202611, sequence: 0, recordCount: count };
     const thread = new sdk.SealThread();
     try {
@@ -291,7 +293,7 @@ describe("package: npm pack, installed into an empty project, runs the example b
         pairKey: key,
         store: new sdk.FolderStore(path.join(dir, "seal-store")),
       });
-      expect(sealed.root).to.equal(expected);
+      expect(sealed.seal.root).to.equal(expected);
     } finally {
       await thread.close();
     }

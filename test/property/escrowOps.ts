@@ -114,7 +114,7 @@ function claimStep(c: Ctx, o: OpOf<"claim">): Step {
 
 /**
  * The openings of the next `n` counted batches of `d` from where the reveal stopped: the first continues a
- * batch left half-opened (only its disputed records are read then); with `split`, the last one gives only
+ * batch left half-opened (only its disputed records and its salt, for their leaves, are read then); with `split`, the last one gives only
  * the first of its remaining disputed records when it has two or more, and stays incomplete.
  */
 function openingsOf(c: Ctx, d: number, o: OpOf<"reveal">) {
@@ -131,6 +131,12 @@ function openingsOf(c: Ctx, d: number, o: OpOf<"reveal">) {
   });
 }
 
+/** Why an opening of a wrong salt is refused: by the totals at a batch's first opening, else by its first disputed leaf. */
+function tamperedError(disputeCursor: number, disputed: number): string | undefined {
+  if (disputeCursor === 0) return "SettlementEscrowWrongOpening";
+  return disputed > 0 ? "SettlementEscrowWrongDisputedRecord" : undefined;
+}
+
 /** The reveal, a chunk at a time: the next counted batches' openings, or `finishReveal` once all are opened. */
 function revealStep(c: Ctx, o: OpOf<"reveal">): Step {
   const { home, visited } = DIRS[o.dir];
@@ -142,8 +148,9 @@ function revealStep(c: Ctx, o: OpOf<"reveal">): Step {
   const args = [PLMN_OF[home], PLMN_OF[visited], c.w.period] as const;
   if (!open || s.cursor < counted || s.status === INVOICE.Claimed) {
     const openings = open ? openingsOf(c, o.dir, o) : [];
-    // A wrong salt is caught where the totals are read: not in a batch whose totals were opened already.
-    const tampered = o.tamper && openings.length > 0 && s.disputeCursor === 0 ? "SettlementEscrowWrongOpening" : undefined;
+    // A wrong salt is caught where the totals are read; in a batch whose totals were opened already, by the
+    // leaf of its next disputed record (leaves are salted with it).
+    const tampered = o.tamper && openings.length > 0 ? tamperedError(s.disputeCursor, openings[0].disputed.length) : undefined;
     return {
       expected: refused ?? (open ? tampered : "SettlementEscrowWrongStatus"),
       send: () =>

@@ -6,7 +6,7 @@
  */
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { Interface, SigningKey, ZeroAddress, hexlify, keccak256, toUtf8Bytes, type TypedDataDomain } from "ethers";
+import { Interface, SigningKey, ZeroAddress, getBytes, hexlify, keccak256, toUtf8Bytes, type TypedDataDomain } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { batchTotalsCommitment, termsCommitment } from "../../lib/crypto/commitment";
 import { batchId, ledgerDomain, signBatch, type UsageBatchHeader } from "../../lib/usage/batch";
@@ -302,11 +302,12 @@ export async function prepareBatch(
   opts: { dir: number; label: string; records: UsageRecord[]; inflated: boolean; hasher: LeafHasher },
 ): Promise<PreparedBatch> {
   const { visited, home } = DIRS[opts.dir];
-  const leavesBuf = opts.hasher.leavesOfRecords(opts.records);
+  // The totals salt first: it salts the leaves too.
+  const salt = keccak256(toUtf8Bytes(`salt ${opts.label}`)) as Hex;
+  const leavesBuf = opts.hasher.leavesOfRecords(opts.records, getBytes(salt));
   const tree = await merkleTree(leavesBuf);
   const leaves = opts.records.map((_, i) => hexlify(leavesBuf.subarray(i * 32, i * 32 + 32)) as Hex);
   const totals = opts.inflated ? inflatedTotals(opts.records) : honestTotals(opts.records);
-  const salt = keccak256(toUtf8Bytes(`salt ${opts.label}`)) as Hex;
   const recordCount = opts.records.length;
   const header: UsageBatchHeader = {
     visited: PLMN_OF[visited],

@@ -5,6 +5,7 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import {
   AbiCoder,
   Signature,
+  concat,
   ZeroAddress,
   ZeroHash,
   keccak256,
@@ -134,11 +135,11 @@ function commit(tag: string, salt: string, encoded: string): string {
   return keccak256(abi.encode(["bytes32", "bytes32", "bytes32"], [word(tag), salt, keccak256(encoded)]));
 }
 
-/** The Merkle leaf of a record, as lib/usage packs it: keccak256 of its 111 bytes. */
-function leafOf(r: UsageRecord): string {
+/** The Merkle leaf of a record in a batch of totals salt `salt`, as lib/usage packs it: keccak256 of its 111 bytes and the salt. */
+function leafOf(r: UsageRecord, salt: string): string {
   const packed = new Uint8Array(RECORD_BYTES);
   packRecord(r, packed);
-  return keccak256(packed);
+  return keccak256(concat([packed, salt]));
 }
 
 /** A record of a DE device in BR, zero but for `fields`. */
@@ -245,12 +246,16 @@ function publicTerms(t: Terms) {
   return { settlementToken: t.settlementToken, validFrom: t.validFrom, validUntil: t.validUntil, disputeWindow: t.disputeWindow };
 }
 
-/** Adds a counted batch of (home, visited, period) to the mock ledger; the commitment may be any word. */
+/**
+ * Adds a counted batch of (home, visited, period) to the mock ledger; the commitment may be any word; the
+ * disputed records' leaves are salted with `salt` (the batch's totals salt).
+ */
 async function addBatch(
   c: Fixture,
-  o: { home: string; visited: string; period: number; id: string; commitment: string; disputed?: [number, UsageRecord][] },
+  o: { home: string; visited: string; period: number; id: string; commitment: string; disputed?: [number, UsageRecord][]; salt?: string },
 ) {
   const disputed = o.disputed ?? [];
+  const salt = o.salt ?? ZeroHash;
   await c.ledger.addBatch(
     o.home,
     o.visited,
@@ -258,7 +263,7 @@ async function addBatch(
     word(o.id),
     o.commitment,
     disputed.map(([i]) => i),
-    disputed.map(([, r]) => leafOf(r)),
+    disputed.map(([, r]) => leafOf(r, salt)),
   );
 }
 
@@ -390,7 +395,15 @@ const RATED = 1_341_540n;
 async function revealScenario(c: Fixture, net: bigint) {
   const batches = revealBatches(c);
   for (const [id, b] of Object.entries(batches)) {
-    await addBatch(c, { home: DE, visited: BR, period: c.period, id, commitment: b.commitment, disputed: b.disputed });
+    await addBatch(c, {
+      home: DE,
+      visited: BR,
+      period: c.period,
+      id,
+      commitment: b.commitment,
+      disputed: b.disputed,
+      salt: b.opening.salt,
+    });
   }
   await claimed(c, net);
   return batches;
@@ -1029,8 +1042,11 @@ describe("SettlementEscrow", function () {
       const first = { ...b.b1.opening, disputed: [b.b1.opening.disputed[0]] };
       await c.escrow.connect(c.br).openBatches(DE, BR, c.period, [first]);
       expect(await c.escrow.revealProgress(DE, BR, c.period)).to.deep.equal([0n, 1n]);
-      // The continuation's totals are not read again.
-      const rest = { recordCount: 0, totals: [], salt: ZeroHash, disputed: [b.b1.opening.disputed[1]] };
+      // The continuation's totals are not read again; its salt is, for the leaves.
+      const rest = { recordCount: 0, totals: [], salt: b.b1.opening.salt, disputed: [b.b1.opening.disputed[1]] };
+      await expect(c.escrow.connect(c.br).openBatches(DE, BR, c.period, [{ ...rest, salt: ZeroHash }]))
+        .to.be.revertedWithCustomError(c.escrow, "SettlementEscrowWrongDisputedRecord")
+        .withArgs(word("b1"), 3);
       await c.escrow.connect(c.br).openBatches(DE, BR, c.period, [rest, b.b2.opening, b.b3.opening]);
       expect(await c.escrow.revealProgress(DE, BR, c.period)).to.deep.equal([3n, 0n]);
       const { rating } = await revealedRating(c.escrow.connect(c.br).finishReveal(DE, BR, c.period, c.terms, c.termsSalt), c);

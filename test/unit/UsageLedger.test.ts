@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   AbiCoder,
+  concat,
   hexlify,
   keccak256,
   recoverAddress,
@@ -20,7 +21,7 @@ import { carrierRegistryParameters, expectCarrierOperatorsOnly, PLMN, SUBMISSION
 import { randomRecords } from "../helpers/usage";
 import { monthOf } from "../helpers/period";
 import { periodBounds } from "../../lib/core/period";
-import { LeafHasher } from "../../lib/usage/leaf";
+import { LeafHasher, packRecord, RECORD_BYTES } from "../../lib/usage/leaf";
 import { merkleProof, merkleTree, treeDepth, type MerkleTree } from "../../lib/usage/merkle";
 import {
   batchDigest,
@@ -191,12 +192,15 @@ interface RecordBatch extends Fixture {
   windowEnd: number;
 }
 
+/** The totals salt of withRecordBatch's batch, which salts its leaves. */
+const BATCH_SALT = new Uint8Array(32).fill(0x5a);
+
 /** BR submitted a batch of 1,000 random records (depth 10) whose record 9 repeats record 5. */
 async function withRecordBatch(): Promise<RecordBatch> {
   const f = await deployLedger();
   const records = randomRecords(1000, PLMN.DE, PLMN.BR, 42, f.start);
   records[9] = records[5];
-  const leaves = (await LeafHasher.create()).leavesOfRecords(records);
+  const leaves = (await LeafHasher.create()).leavesOfRecords(records, BATCH_SALT);
   const tree = await merkleTree(leaves);
   const batch = headerOf(f, 1000, { merkleRoot: hexlify(tree[tree.length - 1]) as Hex, treeDepth: treeDepth(records.length) });
   await submit(f, batch);
@@ -308,10 +312,25 @@ describe("UsageLedger", function () {
       );
     });
 
-    it("gives the same leaf for random records", async function () {
+    it("gives the same leaf for random records and salts, keccak256(packed record || salt)", async function () {
       const { ledger } = await loadFixture(deployLedger);
       const hasher = await LeafHasher.create();
-      for (const r of randomRecords(20, PLMN.DE, PLMN.BR, 3)) expect(await ledger.leafOf(r)).to.equal(hasher.leafOf(r));
+      for (const r of randomRecords(20, PLMN.DE, PLMN.BR, 3)) {
+        const salt = randomBytes(32);
+        const leaf = hasher.leafOf(r, salt);
+        expect(await ledger.leafOf(r, salt)).to.equal(leaf);
+        const packed = new Uint8Array(RECORD_BYTES);
+        packRecord(r, packed);
+        expect(keccak256(concat([packed, salt]))).to.equal(leaf);
+      }
+    });
+
+    it("gives another leaf for the same record under another salt", async function () {
+      const { ledger } = await loadFixture(deployLedger);
+      const [r] = randomRecords(1, PLMN.DE, PLMN.BR, 4);
+      const one = await ledger.leafOf(r, ZeroHash);
+      expect(await ledger.leafOf(r, `0x${"00".repeat(31)}01`)).to.not.equal(one);
+      expect(one).to.equal((await LeafHasher.create()).leafOf(r, new Uint8Array(32)));
     });
 
     it("verifies every TS proof of random trees of 1 to 70 leaves, and the ledger takes a dispute by it", async function () {
@@ -755,7 +774,8 @@ describe("UsageLedger", function () {
           .withArgs(rb.id, d.leafIndex, d.leaf);
       const d = disputeOf(rb, 17);
       const hasher = await LeafHasher.create();
-      await notIn({ ...d, leaf: hasher.leafOf({ ...rb.records[17], bytesUp: rb.records[17].bytesUp + 1 }) });
+      await notIn({ ...d, leaf: hasher.leafOf({ ...rb.records[17], bytesUp: rb.records[17].bytesUp + 1 }, BATCH_SALT) });
+      await notIn({ ...d, leaf: hasher.leafOf(rb.records[17], new Uint8Array(32)) });
       await notIn({ ...d, leafIndex: 16 });
       await notIn({ ...d, leafIndex: 17 + 1024 });
       await notIn({ ...d, proof: d.proof.slice(0, -1) });

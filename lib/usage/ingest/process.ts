@@ -6,12 +6,13 @@ import { ConfigError } from "../../core/errors";
 import { formatPlmn } from "../../core/plmn";
 import { TxQueue } from "../../chain/txQueue";
 import { DeviceResolver, registrySource, type ResolvedDevice, STATUS } from "../../devices/resolver";
-import { bytesToHex, type Hex } from "../../util/hex";
+import { bytesToHex, type Hex, hexToBytes } from "../../util/hex";
 import { noProgress, type ProgressReporter } from "../../util/progress";
 import { batchId as batchIdOf } from "../batch";
 import { BatchBuilder, type SealedBatch } from "../batchBuilder";
 import { type CheckOutcome, isFraud, RecordChecker } from "../check";
 import { formatFromExtension, type ParseChunk, parseUsageFile } from "../parse";
+import { evidenceSaltOf } from "../payload";
 import { RecordIdSet } from "../recordIdSet";
 import { RejectsWriter } from "../rejects";
 import { SealThread, sealOnThread } from "../sealThread";
@@ -127,13 +128,17 @@ class FileProcessor {
   readonly notBillable: Record<string, number> = {};
   private readonly pendingFlags: { id: Hex; reason: number; evidenceHash: Hex }[] = [];
   private readonly pendingRejects: Reject[] = [];
+  /** The salt of evidence hashes: the pair's, as a batch's salt is not known before it is sealed. */
+  private readonly evidenceSalt: Uint8Array;
   /** The batch being sealed (on the thread, while the next one fills): one at a time, in order. */
   private sealing: Promise<IdentifiedBatch> | undefined;
 
   constructor(
     private readonly opts: IngestOptions,
     private readonly parts: RunParts,
-  ) {}
+  ) {
+    this.evidenceSalt = hexToBytes(evidenceSaltOf(opts.pairKey));
+  }
 
   async readFile(progress: ProgressReporter): Promise<void> {
     const { file, home, visited, period } = this.opts;
@@ -198,17 +203,18 @@ class FileProcessor {
       if (isFraud(outcome.billing) && !this.flagged.has(device.deviceId)) {
         this.flagged.add(device.deviceId);
         if (device.status !== STATUS.FraudFlagged) {
-          this.pendingFlags.push({ id: device.deviceId, reason: outcome.billing, evidenceHash: this.lastLeaf() });
+          this.pendingFlags.push({ id: device.deviceId, reason: outcome.billing, evidenceHash: this.lastEvidence() });
         }
       }
     }
     if (outcome.becameRoamer) {
-      this.roamers.push({ deviceId: device.deviceId, daysPresent: outcome.daysPresent, evidenceHash: this.lastLeaf() });
+      this.roamers.push({ deviceId: device.deviceId, daysPresent: outcome.daysPresent, evidenceHash: this.lastEvidence() });
     }
   }
 
-  private lastLeaf(): Hex {
-    return bytesToHex(this.parts.builder.lastLeaf());
+  /** The evidence hash of the record taken last (lib/usage/payload.ts evidenceSaltOf). */
+  private lastEvidence(): Hex {
+    return bytesToHex(this.parts.builder.lastEvidence(this.evidenceSalt));
   }
 
   private rejectRecord(record: ParsedRecord, code: RejectCode, reason: string): void {

@@ -1,6 +1,6 @@
 import { MismatchError } from "../../core/errors";
 import type { RoamLedgerClient } from "../../chain/client";
-import type { Hex } from "../../util/hex";
+import { type Hex, hexToBytes } from "../../util/hex";
 import { accumulatorOf, disputeHashOf, type DisputedLeaf } from "../accumulator";
 import type { UsageBatchHeader } from "../batch";
 import { LeafHasher, RECORD_BYTES, unpackRecord } from "../leaf";
@@ -38,7 +38,7 @@ export interface CountedPeriod extends PeriodKey {
  * The counted batches of a period, in the ledger's counted order, with their totals (opened from the
  * payload store with the pair's key and checked against each header's commitments) and their disputed
  * records (the ledger's disputed indexes and leaves, the records from the payload, each checked against
- * its leaf); the accumulator recomputed with lib/usage/accumulator.ts and checked equal to the ledger's.
+ * its leaf, salted with the batch's totals salt); the accumulator recomputed with lib/usage/accumulator.ts and checked equal to the ledger's.
  * What the invoice needs to take each disputed record's measured contribution off its batch's totals.
  */
 export async function countedPeriod(
@@ -83,11 +83,12 @@ async function openCounted(
   const payload = openPayload(from.pairKey, sealed, header);
   await checkPayloadCommitments({ payload, sealed }, header);
   const disputed: DisputedRecord[] = [];
+  const salt = hexToBytes(payload.header.totalsSalt);
   for (const index of await ledger.disputedIndexes(batchId)) {
     const leafIndex = Number(index);
     const leaf = (await ledger.disputedLeaf(batchId, leafIndex)).toLowerCase() as Hex;
     const record = unpackRecord(payload.records, leafIndex * RECORD_BYTES);
-    const actual = from.hasher.leafOf(record);
+    const actual = from.hasher.leafOf(record, salt);
     if (actual !== leaf) throw new MismatchError(`leaf ${leafIndex} of batch ${batchId}`, { expected: leaf, actual });
     disputed.push({ leafIndex, leaf, record });
   }

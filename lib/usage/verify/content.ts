@@ -1,6 +1,6 @@
 import { type BaseError, CryptoError, InputError, MismatchError } from "../../core/errors";
 import type { RoamLedgerClient } from "../../chain/client";
-import type { Hex } from "../../util/hex";
+import { type Hex, hexToBytes } from "../../util/hex";
 import { fromEventArgs } from "../batch";
 import { LeafHasher, RECORD_BYTES, unpackRecord } from "../leaf";
 import { type MerkleTree, merkleTree, treeDepth } from "../merkle";
@@ -81,7 +81,7 @@ async function checkRecords(batch: UsageBatch, payload: Payload): Promise<BatchC
   if (count === 0 || treeDepth(count) !== batch.treeDepth) {
     return { reason: "ROOT_MISMATCH", problems: [`${count} records do not make a tree of depth ${batch.treeDepth}`] };
   }
-  const { records, tree } = await unpackRecords(payload.records, count);
+  const { records, tree } = await unpackRecords(payload.records, count, hexToBytes(payload.header.totalsSalt));
   const root = treeRoot(tree);
   if (root !== batch.merkleRoot) {
     return { reason: "ROOT_MISMATCH", problems: [`records hash to root ${root}, the batch commits ${batch.merkleRoot}`] };
@@ -91,16 +91,11 @@ async function checkRecords(batch: UsageBatch, payload: Payload): Promise<BatchC
   return { payload, records, tree };
 }
 
-/** The records packed in a payload, and the positional tree of their leaves. */
-async function unpackRecords(packed: Uint8Array, count: number): Promise<Omit<BatchContent, "payload">> {
-  const hasher = await LeafHasher.create();
+/** The records packed in a payload, and the positional tree of their leaves salted with the batch's `salt`. */
+async function unpackRecords(packed: Uint8Array, count: number, salt: Uint8Array): Promise<Omit<BatchContent, "payload">> {
   const records: UsageRecord[] = new Array(count);
-  const leaves = Buffer.alloc(count * 32);
-  for (let i = 0; i < count; i++) {
-    const offset = i * RECORD_BYTES;
-    records[i] = unpackRecord(packed, offset);
-    leaves.set(hasher.leafAt(packed, offset), i * 32);
-  }
+  for (let i = 0; i < count; i++) records[i] = unpackRecord(packed, i * RECORD_BYTES);
+  const leaves = (await LeafHasher.create()).leavesOf(packed, count, salt);
   return { records, tree: await merkleTree(leaves) };
 }
 

@@ -28,7 +28,8 @@ function referenceLevels(leaves: Hex[]): Hex[][] {
 
 describe("lib/usage/merkle", function () {
   let hasher: LeafHasher;
-  const leavesOf = (n: number, seed = n) => hasher.leavesOfRecords(randomRecords(n, PLMN.DE, PLMN.BR, seed));
+  const SALT = new Uint8Array(32).fill(0x33);
+  const leavesOf = (n: number, seed = n) => hasher.leavesOfRecords(randomRecords(n, PLMN.DE, PLMN.BR, seed), SALT);
 
   before(async function () {
     hasher = await LeafHasher.create();
@@ -134,13 +135,13 @@ describe("lib/usage/merkle", function () {
   describe("verifyProof", function () {
     it("refuses a tampered leaf, another index, a wrong root, a zero leaf and an index beyond the tree", async function () {
       const records = randomRecords(100, PLMN.DE, PLMN.BR, 11);
-      const leaves = hasher.leavesOfRecords(records);
+      const leaves = hasher.leavesOfRecords(records, SALT);
       const tree = await merkleTree(leaves);
       const root = await merkleRoot(leaves);
       const proof = merkleProof(tree, 17);
       const leaf = leafHex(leaves, 17);
       expect(verifyProof({ leaf, index: 17, proof, root })).to.equal(true);
-      const tampered = hasher.leafOf({ ...records[17], bytesUp: records[17].bytesUp + 1 });
+      const tampered = hasher.leafOf({ ...records[17], bytesUp: records[17].bytesUp + 1 }, SALT);
       expect(verifyProof({ leaf: tampered, index: 17, proof, root })).to.equal(false);
       expect(verifyProof({ leaf, index: 16, proof, root })).to.equal(false);
       expect(verifyProof({ leaf, index: 17 + 128, proof, root })).to.equal(false);

@@ -13,7 +13,7 @@ import { FolderStore, type ContentStore } from "../../../lib/usage/store";
 import { TxQueue } from "../../../lib/chain/txQueue";
 import { TransactionFailedError } from "../../../lib/core/errors";
 import { PLMN } from "../../helpers/fixtures";
-import type { Hex } from "../../../lib/util/hex";
+import { type Hex, hexToBytes } from "../../../lib/util/hex";
 
 const header = (recordCount: number): UnsaltedHeader => ({
   visited: PLMN.BR as Hex,
@@ -40,12 +40,14 @@ describe("lib/usage/sealThread", function () {
     const thread = new SealThread();
     try {
       const { seal, payloadHash } = await thread.seal({ header: header(count), packed, count, pairKey: key, store });
-      const leaves = (await LeafHasher.create()).leavesOf(copy);
-      expect(seal.root).to.equal(await merkleRoot(leaves));
-      // The same depth, salt (derived from the key and the records) and commitment as on the main thread.
-      const { sealed: _sealed, ...onMain } = await sealBatch({ pairKey: key, header: header(count), leaves, records: copy });
-      expect(seal).to.deep.equal(onMain);
+      const hasher = await LeafHasher.create();
+      // The leaves are salted with the totals salt, derived from the key and the records.
       expect(seal.totalsSalt).to.equal(totalsSaltOf(key, copy));
+      const leaves = hasher.leavesOf(copy, count, hexToBytes(seal.totalsSalt));
+      expect(seal.root).to.equal(await merkleRoot(leaves));
+      // The same depth, salt and commitment as on the main thread.
+      const { sealed: _sealed, ...onMain } = await sealBatch({ pairKey: key, header: header(count), records: copy, hasher });
+      expect(seal).to.deep.equal(onMain);
       const opened = openPayload(key, await store.get(payloadHash), { visited: PLMN.BR as Hex, home: PLMN.DE as Hex, period: 202611 });
       expect(Buffer.from(opened.records).equals(copy)).to.equal(true);
       expect(opened.header.recordCount).to.equal(count);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { keccak256, getBytes, hexlify, solidityPackedKeccak256 } from "ethers";
+import { concat, keccak256, getBytes, hexlify, solidityPackedKeccak256 } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN } from "../../helpers/fixtures";
 import { randomRecords } from "../../helpers/usage";
@@ -165,25 +165,30 @@ describe("lib/usage encoding", function () {
   });
 
   describe("LeafHasher", function () {
-    it("gives the contract's leafOf for random records", async function () {
+    it("gives the contract's leafOf for random records and salts", async function () {
       const { ledger } = await loadFixture(deployConsortium);
       await fc.assert(
-        fc.asyncProperty(anyRecord, async (r) => {
-          expect(hasher.leafOf(r)).to.equal(await ledger.leafOf(r));
+        fc.asyncProperty(anyRecord, fc.uint8Array({ minLength: 32, maxLength: 32 }), async (r, salt) => {
+          expect(hasher.leafOf(r, salt)).to.equal(await ledger.leafOf(r, salt));
         }),
         { numRuns: 50 },
       );
     });
 
-    it("writes leaves into a target buffer, equal to one-by-one hashing", function () {
+    it("writes leaves into a target buffer, equal to one-by-one hashing of record || salt", function () {
       const records = randomRecords(20, PLMN.DE, PLMN.BR, 3);
-      const leaves = hasher.leavesOfRecords(records);
+      const salt = new Uint8Array(32).fill(7);
+      const leaves = hasher.leavesOfRecords(records, salt);
       expect(leaves.length).to.equal(20 * 32);
-      for (const [i, r] of records.entries()) expect(leafHex(leaves, i)).to.equal(hasher.leafOf(r));
+      for (const [i, r] of records.entries()) expect(leafHex(leaves, i)).to.equal(hasher.leafOf(r, salt));
       const packed = new Uint8Array(RECORD_BYTES);
       packRecord(records[0], packed);
-      expect(hexlify(hasher.leaf(packed))).to.equal(hasher.leafOf(records[0]));
-      expect(() => hasher.leaf(packed.subarray(1))).to.throw(RangeError);
+      expect(hexlify(hasher.leaf(packed, salt))).to.equal(hasher.leafOf(records[0], salt));
+      expect(hexlify(hasher.leaf(packed, salt))).to.equal(keccak256(concat([packed, salt])));
+      expect(hasher.leafOf(records[0], new Uint8Array(32))).to.not.equal(hasher.leafOf(records[0], salt));
+      expect(() => hasher.leaf(packed.subarray(1), salt)).to.throw(RangeError);
+      expect(() => hasher.leaf(packed, salt.subarray(1))).to.throw(RangeError);
+      expect(() => hasher.leavesOf(packed, 2, salt)).to.throw(RangeError);
     });
   });
 });

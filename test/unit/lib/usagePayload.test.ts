@@ -8,6 +8,7 @@ import {
   type BatchCommitments,
   checkPayloadCommitments,
   encodePayload,
+  evidenceSaltOf,
   openPayload,
   type Payload,
   PAYLOAD_VERSION,
@@ -152,6 +153,16 @@ describe("lib/usage/payload and store", function () {
       const other = Buffer.from(records);
       other[0] ^= 1;
       expect(totalsSaltOf(key, other)).to.not.equal(salt);
+    });
+  });
+
+  describe("evidenceSaltOf", function () {
+    it("is HMAC-SHA256 of its domain under the pair's key: the same for a pair, another for another key or the totals salt", function () {
+      const key = randomBytes(32);
+      const expected = `0x${createHmac("sha256", key).update("roamledger/evidence-salt/v1").digest("hex")}`;
+      expect(evidenceSaltOf(key)).to.equal(expected);
+      expect(evidenceSaltOf(randomBytes(32))).to.not.equal(expected);
+      expect(totalsSaltOf(key, new Uint8Array())).to.not.equal(expected);
     });
   });
 
