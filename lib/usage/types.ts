@@ -43,7 +43,7 @@ export interface ParsedRecord {
   /** 0 when not measured. */
   throughputKbps: number;
 }
-
+/** A record as committed: the leaf is keccak256 of its 111-byte packing and the batch's 32-byte salt (lib/usage/leaf.ts). */
 /** A record as committed: the leaf is keccak256 of its 111-byte packing (lib/usage/leaf.ts). */
 export interface UsageRecord {
   recordId: Hex; // bytes32
