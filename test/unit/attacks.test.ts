@@ -7,17 +7,33 @@
  * What the per-contract tests already cover is not repeated: UsageLedger.test.ts (signatures for another chain or
  * ledger, malleable signatures, caps on decisions and disputes, closing with a batch pending), RoamingAgreements.test.ts
  * (validity and amendments), SettlementEscrow.test.ts (re-entrant and fee-on-transfer tokens).
- * NOT YET here (see the report): C, F6, F7, the replaced proposal, close gas for 1 vs many batches, solo settlement.
+ * Also C (compact: no secret above 255 as a 32-byte word of a log or input), F6 (identical leaves disputed by index,
+ * the co-signed invoice carries the disputes), a replaced proposal. NOT YET: F7, close gas 1 vs many, solo settlement.
  */
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { periodTotalsCommitment } from "../../lib/crypto/commitment";
-import { accumulatorOf } from "../../lib/usage/accumulator";
+import { accumulatorOf, disputeHashOf } from "../../lib/usage/accumulator";
+import { merkleProof } from "../../lib/usage/merkle";
+import { rateInvoice } from "../../lib/settlement/rating";
+import type { ClassTotals } from "../../lib/usage/types";
 import { signBatch, toContractBatch } from "../../lib/usage/batch";
 import { LeafHasher } from "../../lib/usage/leaf";
 import { escrowDomain, signInvoice, type EscrowInvoice } from "../../lib/settlement/invoiceSignature";
-import { DAY, PARAMS, PLMN, deployWorld, errorName, prepareBatch, seededRecords, type World } from "../property/world";
+import {
+  DAY,
+  PARAMS,
+  PLMN,
+  WINDOW,
+  deployWorld,
+  errorName,
+  measuredOf,
+  prepareBatch,
+  seededRecords,
+  type PreparedBatch,
+  type World,
+} from "../property/world";
 
 /** Runs `p` and returns the custom error's name it reverts with. */
 async function refusal(p: Promise<unknown>): Promise<string> {
@@ -128,4 +144,145 @@ describe("Attacks on the v2 contracts deployed together", () => {
       expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(inv, third, payee))).to.equal("SettlementEscrowInvalidSigner");
     });
   });
+
+  describe("a full co-signed period", () => {
+    /** BR's batch with two identical records (indexes 0 and 1), both disputed separately, the batch accepted. */
+    async function periodWorld() {
+      const { w, hasher } = await world();
+      const records = seededRecords(8, PLMN.DE, PLMN.BR, 11, w.start + 3600).map((r) => ({ ...r, billing: 0 }));
+      records[1] = { ...records[0] };
+      const b = await prepareBatch(w, { dir: 0, label: "period", records, inflated: false, hasher });
+      await w.ledger.connect(w.signer.br).submitBatch(toContractBatch(b.header), b.signature);
+      return { w, b };
+    }
+
+    const dispute = (b: PreparedBatch, i: number) => ({ leafIndex: i, leaf: b.leaves[i], proof: merkleProof(b.tree, i), reason: 7 });
+
+    /** The co-signed invoice of the period: disputes of indexes `disputed` taken off the batch's totals. */
+    function periodInvoice(w: World, b: PreparedBatch, disputed: number[]) {
+      let totals: ClassTotals[] = b.totals.map((t) => ({ ...t }));
+      for (const i of disputed) {
+        const r = b.records[i];
+        totals = totals.map((t) => (t.tariffClass === r.tariffClass ? lessMeasured(t, measuredOf(r)) : t));
+      }
+      const rating = rateInvoice(totals, w.terms, PLMN.BR);
+      const counted = {
+        batchId: b.id,
+        totalsCommitment: b.header.totalsCommitment,
+        disputeCount: disputed.length,
+        disputeHash: disputeHashOf(disputed.map((i) => ({ leafIndex: i, leaf: b.leaves[i] }))),
+      };
+      const inv: EscrowInvoice = {
+        ...emptyInvoice(w, rating.net),
+        ledgerAccumulator: accumulatorOf([counted]),
+        totalsCommitment: periodTotalsCommitment(totals, w.termsSalt),
+      };
+      return { inv, rating, totals };
+    }
+
+    it("F6: two identical leaves are disputed separately by index; the disputed records leave the co-signed rating", async () => {
+      const { w, b } = await loadFixture(periodWorld);
+      expect(b.leaves[0]).to.equal(b.leaves[1]);
+      await w.ledger.connect(w.signer.de).disputeRecords(b.id, [dispute(b, 0)]);
+      await w.ledger.connect(w.signer.de).disputeRecords(b.id, [dispute(b, 1)]);
+      expect(await refusal(w.ledger.connect(w.signer.de).disputeRecords(b.id, [dispute(b, 0)]))).to.equal(
+        "UsageLedgerRecordAlreadyDisputed",
+      );
+      expect((await w.ledger.disputedIndexes(b.id)).map(Number)).to.deep.equal([0, 1]);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([b.id]);
+      await time.increaseTo(w.deadline + 1);
+      const { inv, rating } = periodInvoice(w, b, [0, 1]);
+      const full = rateInvoice(b.totals, w.terms, PLMN.BR);
+      expect(rating.net).to.be.below(full.net);
+      await w.escrow.connect(w.signer.de).deposit(w.addresses.token, full.net);
+      const payer = await signInvoice(w.signer.de, w.escrowDomain, inv);
+      const payee = await signInvoice(w.signer.br, w.escrowDomain, inv);
+      // The ledger's accumulator (with both disputes) is what the co-signed invoice must carry.
+      const stale = { ...inv, ledgerAccumulator: periodInvoice(w, b, []).inv.ledgerAccumulator };
+      const stalePayer = await signInvoice(w.signer.de, w.escrowDomain, stale);
+      const stalePayee = await signInvoice(w.signer.br, w.escrowDomain, stale);
+      expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(stale, stalePayer, stalePayee))).to.equal(
+        "SettlementEscrowWrongAccumulator",
+      );
+      await w.escrow.connect(w.signer.br).closeInvoice(inv, payer, payee);
+      expect(await w.escrow.reserved(PLMN.DE, w.addresses.token)).to.equal(rating.net);
+    });
+
+    it("proposal replaced after the payer signed the first: that signature does not close the new one", async () => {
+      const { w, b } = await loadFixture(periodWorld);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([b.id]);
+      await time.increaseTo(w.deadline + 1);
+      const { inv } = periodInvoice(w, b, []);
+      await w.escrow.connect(w.signer.de).deposit(w.addresses.token, inv.net * 2n);
+      await w.escrow.connect(w.signer.br).proposeInvoice(inv, await signInvoice(w.signer.br, w.escrowDomain, inv), "0x5ea1ed");
+      const payerOfFirst = await signInvoice(w.signer.de, w.escrowDomain, inv);
+      const replaced = { ...inv, net: inv.net * 2n };
+      await w.escrow.connect(w.signer.br).proposeInvoice(replaced, await signInvoice(w.signer.br, w.escrowDomain, replaced), "0x5ea1ed");
+      expect(await refusal(w.escrow.connect(w.signer.br).cosignInvoice(PLMN.DE, PLMN.BR, w.period, payerOfFirst))).to.equal(
+        "SettlementEscrowInvalidSigner",
+      );
+    });
+
+    it("C: no rate, per-class total or invoice line of the pair appears as a 32-byte word in a log or an input", async () => {
+      const { w, b } = await loadFixture(periodWorld);
+      await w.ledger.connect(w.signer.de).disputeRecords(b.id, [dispute(b, 2)]);
+      await w.ledger.connect(w.signer.de).acceptBatches([b.id]);
+      await time.increaseTo(w.deadline + 1);
+      const { inv, rating, totals } = periodInvoice(w, b, [2]);
+      await w.escrow.connect(w.signer.de).deposit(w.addresses.token, inv.net);
+      const payer = await signInvoice(w.signer.de, w.escrowDomain, inv);
+      const payee = await signInvoice(w.signer.br, w.escrowDomain, inv);
+      await w.escrow.connect(w.signer.br).closeInvoice(inv, payer, payee);
+      const secrets = secretWords(w, [...b.totals, ...totals], rating);
+      const words = await publicWords(w);
+      const leaks = [...secrets].filter((x) => words.has(x));
+      expect(leaks, `leaked: ${leaks.join(", ")}`).to.deep.equal([]);
+      expect(secrets.size).to.be.above(10);
+    });
+  });
 });
+
+/** `s` less a disputed record's measured contribution `d` (records, measures, QoS sample), saturating at zero. */
+function lessMeasured(s: ClassTotals, d: ClassTotals): ClassTotals {
+  const less = (a: bigint, b: bigint) => (a > b ? a - b : 0n);
+  const out = { ...s, records: Math.max(0, s.records - d.records), qosSamples: Math.max(0, s.qosSamples - d.qosSamples) };
+  for (const k of ["dataBytes", "signallingEvents", "smsCount", "voiceSeconds", "latencyMsSum", "throughputKbpsSum"] as const) {
+    out[k] = less(s[k], d[k]);
+  }
+  return out;
+}
+
+/** The pair's secrets as 32-byte words: rates above 255, per-class totals, rating lines; not the public net. */
+function secretWords(w: World, totals: ClassTotals[], rating: ReturnType<typeof rateInvoice>): Set<string> {
+  const values: bigint[] = [];
+  for (const p of w.terms.ratePlans) values.push(BigInt(p.perMb), BigInt(p.monthlyFeePerDevice));
+  for (const t of totals) values.push(t.dataBytes, t.voiceSeconds, t.smsCount, t.latencyMsSum, t.throughputKbpsSum);
+  for (const l of rating.lines) values.push(...Object.values(l).filter((v): v is bigint => typeof v === "bigint"));
+  values.push(rating.subtotal, rating.credit);
+  const word = (v: bigint) => hre.ethers.toBeHex(v, 32);
+  return new Set(values.filter((v) => v > 255n && v !== rating.net).map(word));
+}
+
+/** Every 32-byte word of the logs and call inputs of the agreements, ledger and escrow since genesis. */
+async function publicWords(w: World): Promise<Set<string>> {
+  const targets = new Set([await w.agreements.getAddress(), w.addresses.ledger, w.addresses.escrow].map((a) => a.toLowerCase()));
+  const out = new Set<string>();
+  const add = (hex: string) => {
+    const body = hex.slice(2);
+    for (let i = 0; i + 64 <= body.length; i += 2) out.add(`0x${body.slice(i, i + 64)}`);
+  };
+  const latest = await hre.ethers.provider.getBlockNumber();
+  for (let n = 0; n <= latest; n++) {
+    const block = await hre.ethers.provider.getBlock(n, true);
+    for (const tx of block?.prefetchedTransactions ?? []) if (tx.to && targets.has(tx.to.toLowerCase())) add(tx.data);
+  }
+  for (const address of targets) {
+    for (const log of await hre.ethers.provider.getLogs({ address, fromBlock: 0, toBlock: latest })) {
+      add(log.data);
+      for (const t of log.topics) add(t);
+    }
+  }
+  return out;
+}
