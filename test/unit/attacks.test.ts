@@ -8,7 +8,8 @@
  * ledger, malleable signatures, caps on decisions and disputes, closing with a batch pending), RoamingAgreements.test.ts
  * (validity and amendments), SettlementEscrow.test.ts (re-entrant and fee-on-transfer tokens).
  * Also C (compact: no secret above 255 as a 32-byte word of a log or input), F6 (identical leaves disputed by index,
- * the co-signed invoice carries the disputes), a replaced proposal. NOT YET: F7, close gas 1 vs many, solo settlement.
+ * the co-signed invoice carries the disputes), a replaced proposal. F1 also: solo settlement
+ * after the delay, close gas for 1 and 12 batches. NOT YET: F7.
  */
 import { expect } from "chai";
 import hre from "hardhat";
@@ -223,6 +224,46 @@ describe("Attacks on the v2 contracts deployed together", () => {
       expect(await refusal(w.escrow.connect(w.signer.br).cosignInvoice(PLMN.DE, PLMN.BR, w.period, payerOfFirst))).to.equal(
         "SettlementEscrowInvalidSigner",
       );
+    });
+
+    it("F1: the direction closed alone settles after the solo delay when the other side stalls", async () => {
+      const { w, b } = await loadFixture(periodWorld);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([b.id]);
+      await time.increaseTo(w.deadline + 1);
+      const { inv } = periodInvoice(w, b, []);
+      await w.escrow.connect(w.signer.de).deposit(w.addresses.token, inv.net);
+      const payer = await signInvoice(w.signer.de, w.escrowDomain, inv);
+      await w.escrow.connect(w.signer.br).closeInvoice(inv, payer, await signInvoice(w.signer.br, w.escrowDomain, inv));
+      expect(await refusal(w.escrow.connect(w.signer.br).settle(PLMN.BR, PLMN.DE, w.period))).to.equal(
+        "SettlementEscrowSoloSettleTooEarly",
+      );
+      await time.increaseTo(w.end + PARAMS.soloSettleDelay + 1);
+      await w.escrow.connect(w.signer.br).settle(PLMN.BR, PLMN.DE, w.period);
+      expect(await w.escrow.reserved(PLMN.DE, w.addresses.token)).to.equal(0n);
+    });
+
+    it("F1: closing costs the same gas for 1 batch and for 12", async () => {
+      const { w, hasher } = await world();
+      const gasOfClose = async (dir: number, n: number) => {
+        const ids = [];
+        for (let k = 0; k < n; k++) {
+          const records = seededRecords(4, dir === 0 ? PLMN.DE : PLMN.BR, dir === 0 ? PLMN.BR : PLMN.DE, 100 + k, w.start + 3600);
+          const b = await prepareBatch(w, { dir, label: `gas ${dir} ${k}`, records, inflated: false, hasher });
+          await w.ledger.connect(dir === 0 ? w.signer.br : w.signer.de).submitBatch(toContractBatch(b.header), b.signature);
+          ids.push(b.id);
+        }
+        return ids;
+      };
+      const one = await gasOfClose(0, 1);
+      const many = await gasOfClose(1, 12);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([...one, ...many]);
+      await time.increaseTo(w.deadline + 1);
+      const g1 = (await (await w.ledger.closePeriod(PLMN.DE, PLMN.BR, w.period)).wait())!.gasUsed;
+      const g12 = (await (await w.ledger.closePeriod(PLMN.BR, PLMN.DE, w.period)).wait())!.gasUsed;
+      console.log(`      closePeriod gas: 1 batch ${g1}, 12 batches ${g12}`);
+      expect(g12).to.equal(g1);
     });
 
     it("C: no rate, per-class total or invoice line of the pair appears as a 32-byte word in a log or an input", async () => {
