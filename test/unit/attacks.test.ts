@@ -9,12 +9,13 @@
  * (validity and amendments), SettlementEscrow.test.ts (re-entrant and fee-on-transfer tokens).
  * Also C (compact: no secret above 255 as a 32-byte word of a log or input), F6 (identical leaves disputed by index,
  * the co-signed invoice carries the disputes), a replaced proposal. F1 also: solo settlement
- * after the delay, close gas for 1 and 12 batches. NOT YET: F7.
+ * after the delay, close gas for 1 and 12 batches. F7: an amendment
+ * does not move a submitted batch's window, accept re-checks validUntil. NOT YET: F7's late-accepted termination.
  */
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { periodTotalsCommitment } from "../../lib/crypto/commitment";
+import { periodTotalsCommitment, termsCommitment } from "../../lib/crypto/commitment";
 import { accumulatorOf, disputeHashOf } from "../../lib/usage/accumulator";
 import { merkleProof } from "../../lib/usage/merkle";
 import { rateInvoice } from "../../lib/settlement/rating";
@@ -108,6 +109,35 @@ describe("Attacks on the v2 contracts deployed together", () => {
       expect(await refusal(w.escrow.connect(w.signer.de).withdraw(token))).to.equal("SettlementEscrowWithdrawalLocked");
       await time.increase(PARAMS.withdrawalDelay - DAY);
       expect(await refusal(w.escrow.connect(w.signer.de).withdraw(token))).to.equal("SettlementEscrowWithdrawalLocked");
+    });
+  });
+
+  describe("F7", () => {
+    /** Version 2 of the DE-BR terms, proposed by DE: a 14-day dispute window, in force from `from` to `until`. */
+    async function amend(w: World, from: number, until: number) {
+      const terms = { ...w.terms, disputeWindow: 14 * DAY, validFrom: BigInt(from), validUntil: BigInt(until) };
+      const commitment = termsCommitment(terms, w.termsSalt);
+      await w.agreements.connect(w.signer.de).propose(PLMN.BR, { ...terms, termsCommitment: commitment }, "0x5ea1ed");
+      return commitment;
+    }
+
+    it("F7: a later amendment does not lengthen a submitted batch's dispute window", async () => {
+      const { w, batch } = await loadFixture(world);
+      await w.ledger.connect(w.signer.br).submitBatch(toContractBatch(batch.header), batch.signature);
+      const now = await time.latest();
+      const commitment = await amend(w, now + 60, now + 300 * DAY);
+      await w.agreements.connect(w.signer.br).accept(PLMN.DE, 2, commitment);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([batch.id]);
+      expect((await w.ledger.getBatch(batch.id)).status).to.equal(4n);
+    });
+
+    it("F7: accepting re-checks validUntil (an expired proposal cannot be accepted)", async () => {
+      const { w } = await loadFixture(world);
+      const now = await time.latest();
+      const commitment = await amend(w, now + 60, now + 2 * DAY);
+      await time.increase(2 * DAY + 1);
+      expect(await refusal(w.agreements.connect(w.signer.br).accept(PLMN.DE, 2, commitment))).to.equal("RoamingAgreementsProposalExpired");
     });
   });
 
