@@ -296,6 +296,27 @@ describe("Attacks on the v2 contracts deployed together", () => {
       expect(g12).to.equal(g1);
     });
 
+    it("F2: the reserved part of a closed invoice never leaves with the payer's withdrawal", async () => {
+      const { w, b } = await loadFixture(periodWorld);
+      const token = w.addresses.token;
+      await w.escrow.connect(w.signer.de).deposit(token, 3_000_000n);
+      await w.escrow.connect(w.signer.de).requestWithdrawal(token, 3_000_000n, w.signer.de.address);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([b.id]);
+      await time.increaseTo(w.deadline + 1);
+      const { inv } = periodInvoice(w, b, []);
+      await w.escrow.connect(w.signer.de).deposit(token, inv.net);
+      const payer = await signInvoice(w.signer.de, w.escrowDomain, inv);
+      await w.escrow.connect(w.signer.br).closeInvoice(inv, payer, await signInvoice(w.signer.br, w.escrowDomain, inv));
+      await time.increase(PARAMS.withdrawalDelay);
+      await w.escrow
+        .connect(w.signer.de)
+        .withdraw(token)
+        .catch(() => undefined);
+      expect(await w.escrow.deposits(PLMN.DE, token)).to.be.at.least(inv.net);
+      expect(await w.escrow.reserved(PLMN.DE, token)).to.equal(inv.net);
+    });
+
     it("C: no rate, per-class total or invoice line of the pair appears as a 32-byte word in a log or an input", async () => {
       const { w, b } = await loadFixture(periodWorld);
       await w.ledger.connect(w.signer.de).disputeRecords(b.id, [dispute(b, 2)]);
