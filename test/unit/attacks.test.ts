@@ -1,16 +1,20 @@
 /**
  * Attacks of /work/shared/THREATS.md replayed against the v2 contracts deployed together (registry, agreements,
- * ledger, RevealLib-linked escrow, token: test/property/world.ts), each shown REFUSED. Covered here: F1 (a batch
- * after the submission deadline, the 2,048-batch cap), F2 (a withdrawal cannot leave before its delay), batch
- * signature attacks (replayed, forged by the home carrier) and invoice signature attacks (another chain, another
- * period, the other party's operator, a third carrier's operator).
+ * ledger, RevealLib-linked escrow, token: test/property/world.ts), each shown REFUSED:
+ * - C (compact): after a co-signed period, no rate, per-class total or rating line above 255 is a 32-byte word
+ *   of any log or input of the agreements, ledger or escrow (the full probe is test/helpers/thirdMember.ts).
+ * - F1: a batch after the submission deadline; the 2,048-batch cap; closePeriod gas equal for 1 and 12 batches;
+ *   a direction closed alone settles only after the solo delay.
+ * - F2: a withdrawal cannot leave before its delay; the reserved part of a closed invoice never leaves.
+ * - F6: two identical leaves disputed separately by index; the invoice must carry the ledger's dispute chain and
+ *   its rating leaves the disputed records out.
+ * - F7: an amendment does not move a submitted batch's window; accept re-checks validUntil.
+ * - Batch signatures replayed or forged by the home carrier; invoice signatures for another chain, period,
+ *   escrow or direction, by the other party's or a third carrier's operator; a replaced proposal.
  * What the per-contract tests already cover is not repeated: UsageLedger.test.ts (signatures for another chain or
- * ledger, malleable signatures, caps on decisions and disputes, closing with a batch pending), RoamingAgreements.test.ts
- * (validity and amendments), SettlementEscrow.test.ts (re-entrant and fee-on-transfer tokens).
- * Also C (compact: no secret above 255 as a 32-byte word of a log or input), F6 (identical leaves disputed by index,
- * the co-signed invoice carries the disputes), a replaced proposal. F1 also: solo settlement
- * after the delay, close gas for 1 and 12 batches. F7: an amendment
- * does not move a submitted batch's window, accept re-checks validUntil. NOT YET: F7's late-accepted termination.
+ * ledger, malleable signatures, caps on decisions and disputes, closing with a batch pending),
+ * RoamingAgreements.test.ts (validity and amendments), SettlementEscrow.test.ts (the escrow alone).
+ * Not here yet: F7's late-accepted termination, re-entrant tokens against the v2 escrow.
  */
 import { expect } from "chai";
 import hre from "hardhat";
@@ -156,6 +160,17 @@ describe("Attacks on the v2 contracts deployed together", () => {
       const payer = await signInvoice(w.signer.de, otherChain, inv);
       const payee = await signInvoice(w.signer.br, w.escrowDomain, inv);
       expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(inv, payer, payee))).to.equal("SettlementEscrowInvalidSigner");
+    });
+
+    it("a payer signature made for another escrow, or for the other direction of the pair, is refused", async () => {
+      const { w } = await loadFixture(closedWorld);
+      const inv = emptyInvoice(w, 0n);
+      const payee = await signInvoice(w.signer.br, w.escrowDomain, inv);
+      const chainId = (await hre.ethers.provider.getNetwork()).chainId;
+      const otherEscrow = await signInvoice(w.signer.de, escrowDomain(chainId, w.addresses.ledger), inv);
+      expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(inv, otherEscrow, payee))).to.equal("SettlementEscrowInvalidSigner");
+      const swapped = await signInvoice(w.signer.de, w.escrowDomain, { ...inv, payer: PLMN.BR, payee: PLMN.DE });
+      expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(inv, swapped, payee))).to.equal("SettlementEscrowInvalidSigner");
     });
 
     it("a payer signature made for another period is refused", async () => {
