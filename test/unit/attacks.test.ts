@@ -8,13 +8,14 @@
  * - F2: a withdrawal cannot leave before its delay; the reserved part of a closed invoice never leaves.
  * - F6: two identical leaves disputed separately by index; the invoice must carry the ledger's dispute chain and
  *   its rating leaves the disputed records out.
- * - F7: an amendment does not move a submitted batch's window; accept re-checks validUntil.
+ * - F7: an amendment does not move a submitted batch's window; accept re-checks validUntil; a termination
+ *   (validity ending) accepted after the period does not stop closing it.
  * - Batch signatures replayed or forged by the home carrier; invoice signatures for another chain, period,
  *   escrow or direction, by the other party's or a third carrier's operator; a replaced proposal.
  * What the per-contract tests already cover is not repeated: UsageLedger.test.ts (signatures for another chain or
  * ledger, malleable signatures, caps on decisions and disputes, closing with a batch pending),
  * RoamingAgreements.test.ts (validity and amendments), SettlementEscrow.test.ts (the escrow alone).
- * Not here yet: F7's late-accepted termination, re-entrant tokens against the v2 escrow.
+ * Not here yet: re-entrant tokens against the v2 escrow.
  */
 import { expect } from "chai";
 import hre from "hardhat";
@@ -134,6 +135,20 @@ describe("Attacks on the v2 contracts deployed together", () => {
       await time.increase(WINDOW + 1);
       await w.ledger.expireBatches([batch.id]);
       expect((await w.ledger.getBatch(batch.id)).status).to.equal(4n);
+    });
+
+    it("F7: a termination accepted after the period does not stop closing it", async () => {
+      const { w, batch } = await loadFixture(world);
+      await w.ledger.connect(w.signer.br).submitBatch(toContractBatch(batch.header), batch.signature);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([batch.id]);
+      await time.increaseTo(w.deadline + 1);
+      const now = await time.latest();
+      const commitment = await amend(w, now + 60, now + 2 * DAY);
+      await w.agreements.connect(w.signer.br).accept(PLMN.DE, 2, commitment);
+      await time.increase(3 * DAY);
+      await w.ledger.closePeriod(PLMN.DE, PLMN.BR, w.period);
+      expect((await w.ledger.getPeriod(PLMN.DE, PLMN.BR, w.period)).closed).to.equal(true);
     });
 
     it("F7: accepting re-checks validUntil (an expired proposal cannot be accepted)", async () => {
