@@ -1,310 +1,410 @@
+/**
+ * Attacks of /work/shared/THREATS.md replayed against the v2 contracts deployed together (registry, agreements,
+ * ledger, RevealLib-linked escrow, token: test/property/world.ts), each shown REFUSED:
+ * - C (compact): after a co-signed period, no rate, per-class total or rating line above 255 is a 32-byte word
+ *   of any log or input of the agreements, ledger or escrow (the full probe is test/helpers/thirdMember.ts).
+ * - F1: a batch after the submission deadline; the 2,048-batch cap; closePeriod gas equal for 1 and 12 batches;
+ *   a direction closed alone settles only after the solo delay.
+ * - F2: a withdrawal cannot leave before its delay; the reserved part of a closed invoice never leaves.
+ * - F6: two identical leaves disputed separately by index; the invoice must carry the ledger's dispute chain and
+ *   its rating leaves the disputed records out.
+ * - F7: an amendment does not move a submitted batch's window; accept re-checks validUntil; a termination
+ *   (validity ending) accepted after the period does not stop closing it.
+ * - Batch signatures replayed or forged by the home carrier; invoice signatures for another chain, period,
+ *   escrow or direction, by the other party's or a third carrier's operator; a replaced proposal.
+ * What the per-contract tests already cover is not repeated: UsageLedger.test.ts (signatures for another chain or
+ * ledger, malleable signatures, caps on decisions and disputes, closing with a batch pending),
+ * RoamingAgreements.test.ts (validity and amendments), SettlementEscrow.test.ts (the escrow alone).
+ * Not here yet: re-entrant tokens against the v2 escrow.
+ */
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { keccak256, toUtf8Bytes, Wallet, type TypedDataDomain } from "ethers";
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { deployConsortium, deviceId, meterPolicy, addressesOf, lastMonthOver, PLMN } from "../helpers/fixtures";
-import { makeBatch } from "../helpers/usage";
-import { monthOf } from "../helpers/period";
-import { classTotals, plan, terms as termsOf } from "../helpers/rating";
-import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
-import { connectRoamLedger } from "../../lib/chain/client";
-import { TxQueue } from "../../lib/chain/txQueue";
-import { ContractRevertError } from "../../lib/core/errors";
-import type { ClassTotals, UsageBatch } from "../../lib/usage/types";
-import type { Hex } from "../../lib/util/hex";
-import type { ReentrantToken__Mock } from "../../typechain-types";
+import { periodTotalsCommitment, termsCommitment } from "../../lib/crypto/commitment";
+import { accumulatorOf, disputeHashOf } from "../../lib/usage/accumulator";
+import { merkleProof } from "../../lib/usage/merkle";
+import { rateInvoice } from "../../lib/settlement/rating";
+import type { ClassTotals } from "../../lib/usage/types";
+import { signBatch, toContractBatch } from "../../lib/usage/batch";
+import { LeafHasher } from "../../lib/usage/leaf";
+import { escrowDomain, signInvoice, type EscrowInvoice } from "../../lib/settlement/invoiceSignature";
+import {
+  DAY,
+  PARAMS,
+  PLMN,
+  WINDOW,
+  deployWorld,
+  errorName,
+  measuredOf,
+  prepareBatch,
+  seededRecords,
+  type PreparedBatch,
+  type World,
+} from "../property/world";
 
-/**
- * Attacks on the real contracts, deployed together (the escrow on the real ledger). What the per-contract
- * tests already cover is not repeated here:
- * - UsageLedger.test.ts: a signature made for another chain, or for another ledger (which that ledger
- *   takes); a batch committed already, whoever relays it; signers that are not the visited carrier's
- *   operators (a non-member, another carrier, the home carrier, a device maker); a malformed or
- *   malleable (high-s) signature; a suspended visited carrier; more than 500 disputes or 2,000
- *   permanent-roamer reports in one call; closing with a batch missing, added or out of order, or while
- *   a batch is in its dispute window; rejecting or disputing after the window.
- * - SettlementEscrow.test.ts: a token that re-enters deposit (from transferFrom), withdraw (from transfer),
- *   and settle, deposit or payDebt from a settlement payout; a token returning false; a fee-on-transfer token.
- * - RoamingAgreements.test.ts: more than 64 rate plans or 8 tiers; DeviceRegistry.test.ts: an empty batch.
- */
-
-const DAY = 24 * 3600;
-const WINDOW = 7 * DAY;
-/** Far below the 500M block gas limit: what is tested is that the call is refused before any work. */
-const SMALL_GAS = { gasLimit: 16_000_000 };
-
-/** Terms both ways between `a` and `b` in `token`, in force from `from`: 1,000 per MB, 100 per device. */
-function terms(a: Hex, b: Hex, token: string, from: number) {
-  const rates = { perMb: 1_000n, perSignallingEvent: 1n, perSms: 10n, perVoiceMinute: 60n, monthlyFeePerDevice: 100n };
-  return termsOf([plan(a, 1, rates), plan(b, 1, rates)], {
-    settlementToken: token,
-    validFrom: BigInt(from),
-    validUntil: BigInt(from + 400 * DAY),
-    disputeWindow: WINDOW,
-  });
-}
-
-/**
- * The consortium two days into a month; `period` is last month (over, its grace too). DE-BR agree in the
- * settlement token, DE-US in a token that calls back into the escrow from its transfers once armed.
- */
-async function world() {
-  const { period, start, end } = await lastMonthOver();
-  const c = await deployConsortium();
-  const token = await c.token.getAddress();
-  const escrow = await c.escrow.getAddress();
-  const evil = (await hre.ethers.deployContract("ReentrantToken__Mock")) as unknown as ReentrantToken__Mock;
-  const evilAddress = await evil.getAddress();
-  await c.agreements.connect(c.de).propose(PLMN.BR, terms(PLMN.DE, PLMN.BR, token, start - DAY));
-  await c.agreements.connect(c.br).accept(PLMN.DE, 1);
-  await c.agreements.connect(c.de).propose(PLMN.US, terms(PLMN.DE, PLMN.US, evilAddress, start - DAY));
-  await c.agreements.connect(c.us).accept(PLMN.DE, 1);
-  for (const s of [c.de, c.br, c.us]) {
-    await c.token.connect(c.deployer).mint(s.address, 10n ** 12n);
-    await c.token.connect(s).approve(escrow, hre.ethers.MaxUint256);
-    await evil.mint(s.address, 10n ** 12n);
-    await evil.connect(s).approve(escrow, hre.ethers.MaxUint256);
+/** Runs `p` and returns the custom error's name it reverts with. */
+async function refusal(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return errorName(err);
   }
-  const domain = ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());
-  return { ...c, period, start, end, domain, tokenAddress: token, escrowAddress: escrow, evil, evilAddress };
+  return "not refused";
 }
-type World = Awaited<ReturnType<typeof world>>;
 
-/** A batch of `visited` billing `home` for the world's period: `mb` MB of class-1 data, one device. */
-function batch(w: World, visited: Hex, home: Hex, n: number, mb = 10n, period = w.period): UsageBatch {
-  return makeBatch(visited, home, period, {
-    recordCount: 10,
-    payloadHash: keccak256(toUtf8Bytes(`payload ${n}`)) as Hex,
-    totals: [classTotals(1, { records: 10, dataBytes: mb * 1_000_000n, activeDevices: 1 }) as ClassTotals],
+/** The empty-period invoice BR would bill DE (direction 0): no batch counted, net `net`. */
+function emptyInvoice(w: World, net: bigint, period = w.period): EscrowInvoice {
+  return {
+    payer: PLMN.DE,
+    payee: PLMN.BR,
+    period,
+    agreementVersion: w.version,
+    termsCommitment: w.termsCommitment,
+    ledgerAccumulator: accumulatorOf([]),
+    totalsCommitment: periodTotalsCommitment([], w.termsSalt),
+    token: w.addresses.token,
+    net,
+  };
+}
+
+async function world() {
+  const w = await deployWorld();
+  const hasher = await LeafHasher.create();
+  const records = seededRecords(6, PLMN.DE, PLMN.BR, 7, w.start + 3600);
+  const batch = await prepareBatch(w, { dir: 0, label: "attack", records, inflated: false, hasher });
+  return { w, hasher, batch };
+}
+
+describe("Attacks on the v2 contracts deployed together", () => {
+  describe("batch signatures", () => {
+    it("a replayed batch is refused (UsageLedgerBatchExists)", async () => {
+      const { w, batch } = await loadFixture(world);
+      await w.ledger.connect(w.signer.br).submitBatch(toContractBatch(batch.header), batch.signature);
+      expect(await refusal(w.ledger.connect(w.signer.us).submitBatch(toContractBatch(batch.header), batch.signature))).to.equal(
+        "UsageLedgerBatchExists",
+      );
+    });
+
+    it("a batch signed by the home carrier's operator is refused", async () => {
+      const { w, batch } = await loadFixture(world);
+      const forged = await signBatch(w.signer.de, w.ledgerDomain, batch.header);
+      expect(await refusal(w.ledger.connect(w.signer.de).submitBatch(toContractBatch(batch.header), forged))).to.equal(
+        "UsageLedgerSignerNotVisited",
+      );
+    });
   });
-}
 
-async function submit(
-  w: World,
-  b: UsageBatch,
-  signer: HardhatEthersSigner | Wallet,
-  sender: HardhatEthersSigner,
-  domain: TypedDataDomain = w.domain,
-) {
-  return w.ledger.connect(sender).submitBatch(toContractBatch(b), await signBatch(signer, domain, b));
-}
+  describe("F1", () => {
+    it("F1: one more batch after the submission deadline is refused, and the cap is 2,048 batches", async () => {
+      const { w, batch } = await loadFixture(world);
+      expect(await w.ledger.MAX_BATCHES_PER_PERIOD()).to.equal(2_048n);
+      await time.increaseTo(w.deadline + 1);
+      expect(await refusal(w.ledger.connect(w.signer.br).submitBatch(toContractBatch(batch.header), batch.signature))).to.equal(
+        "UsageLedgerSubmissionClosed",
+      );
+    });
+  });
 
-const byId = (batches: UsageBatch[]) =>
-  [...batches].sort((a, b) => (BigInt(batchId(a)) < BigInt(batchId(b)) ? -1 : 1)).map(toContractBatch);
+  describe("F2", () => {
+    it("F2: the payer's withdrawal cannot leave before its delay", async () => {
+      const { w } = await loadFixture(world);
+      const token = w.addresses.token;
+      await w.escrow.connect(w.signer.de).deposit(token, 1_000_000n);
+      await w.escrow.connect(w.signer.de).requestWithdrawal(token, 1_000_000n, w.signer.de.address);
+      expect(await refusal(w.escrow.connect(w.signer.de).withdraw(token))).to.equal("SettlementEscrowWithdrawalLocked");
+      await time.increase(PARAMS.withdrawalDelay - DAY);
+      expect(await refusal(w.escrow.connect(w.signer.de).withdraw(token))).to.equal("SettlementEscrowWithdrawalLocked");
+    });
+  });
 
-describe("attacks", function () {
-  describe("replayed and forged batch signatures", function () {
-    it("refuses a signature replayed on a batch with other totals, or with the parties swapped", async function () {
-      const w = await loadFixture(world);
-      const b = batch(w, PLMN.BR, PLMN.DE, 1);
-      const signature = await signBatch(w.br, w.domain, b);
-      // BR signed 10 MB; its signature is replayed on 1,000 MB, and on DE billing BR.
-      for (const forged of [batch(w, PLMN.BR, PLMN.DE, 1, 1_000n), { ...b, visited: PLMN.DE, home: PLMN.BR }]) {
-        await expect(w.ledger.connect(w.br).submitBatch(toContractBatch(forged), signature)).to.be.revertedWithCustomError(
-          w.ledger,
-          "UsageLedgerSignerNotVisited",
-        );
+  describe("F7", () => {
+    /** Version 2 of the DE-BR terms, proposed by DE: a 14-day dispute window, in force from `from` to `until`. */
+    async function amend(w: World, from: number, until: number) {
+      const terms = { ...w.terms, disputeWindow: 14 * DAY, validFrom: BigInt(from), validUntil: BigInt(until) };
+      const commitment = termsCommitment(terms, w.termsSalt);
+      await w.agreements.connect(w.signer.de).propose(PLMN.BR, { ...terms, termsCommitment: commitment }, "0x5ea1ed");
+      return commitment;
+    }
+
+    it("F7: a later amendment does not lengthen a submitted batch's dispute window", async () => {
+      const { w, batch } = await loadFixture(world);
+      await w.ledger.connect(w.signer.br).submitBatch(toContractBatch(batch.header), batch.signature);
+      const now = await time.latest();
+      const commitment = await amend(w, now + 60, now + 300 * DAY);
+      await w.agreements.connect(w.signer.br).accept(PLMN.DE, 2, commitment);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([batch.id]);
+      expect((await w.ledger.getBatch(batch.id)).status).to.equal(4n);
+    });
+
+    it("F7: a termination accepted after the period does not stop closing it", async () => {
+      const { w, batch } = await loadFixture(world);
+      await w.ledger.connect(w.signer.br).submitBatch(toContractBatch(batch.header), batch.signature);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([batch.id]);
+      await time.increaseTo(w.deadline + 1);
+      const now = await time.latest();
+      const commitment = await amend(w, now + 60, now + 2 * DAY);
+      await w.agreements.connect(w.signer.br).accept(PLMN.DE, 2, commitment);
+      await time.increase(3 * DAY);
+      await w.ledger.closePeriod(PLMN.DE, PLMN.BR, w.period);
+      expect((await w.ledger.getPeriod(PLMN.DE, PLMN.BR, w.period)).closed).to.equal(true);
+    });
+
+    it("F7: accepting re-checks validUntil (an expired proposal cannot be accepted)", async () => {
+      const { w } = await loadFixture(world);
+      const now = await time.latest();
+      const commitment = await amend(w, now + 60, now + 2 * DAY);
+      await time.increase(2 * DAY + 1);
+      expect(await refusal(w.agreements.connect(w.signer.br).accept(PLMN.DE, 2, commitment))).to.equal("RoamingAgreementsProposalExpired");
+    });
+  });
+
+  describe("invoice signatures", () => {
+    async function closedWorld() {
+      const s = await world();
+      await time.increaseTo(s.w.deadline + 1);
+      return s;
+    }
+
+    it("a payer signature made for another chain is refused", async () => {
+      const { w } = await loadFixture(closedWorld);
+      const inv = emptyInvoice(w, 0n);
+      const chainId = (await hre.ethers.provider.getNetwork()).chainId;
+      const otherChain = escrowDomain(chainId + 1n, w.addresses.escrow);
+      const payer = await signInvoice(w.signer.de, otherChain, inv);
+      const payee = await signInvoice(w.signer.br, w.escrowDomain, inv);
+      expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(inv, payer, payee))).to.equal("SettlementEscrowInvalidSigner");
+    });
+
+    it("a payer signature made for another escrow, or for the other direction of the pair, is refused", async () => {
+      const { w } = await loadFixture(closedWorld);
+      const inv = emptyInvoice(w, 0n);
+      const payee = await signInvoice(w.signer.br, w.escrowDomain, inv);
+      const chainId = (await hre.ethers.provider.getNetwork()).chainId;
+      const otherEscrow = await signInvoice(w.signer.de, escrowDomain(chainId, w.addresses.ledger), inv);
+      expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(inv, otherEscrow, payee))).to.equal("SettlementEscrowInvalidSigner");
+      const swapped = await signInvoice(w.signer.de, w.escrowDomain, { ...inv, payer: PLMN.BR, payee: PLMN.DE });
+      expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(inv, swapped, payee))).to.equal("SettlementEscrowInvalidSigner");
+    });
+
+    it("a payer signature made for another period is refused", async () => {
+      const { w } = await loadFixture(closedWorld);
+      const inv = emptyInvoice(w, 0n);
+      const payer = await signInvoice(w.signer.de, w.escrowDomain, emptyInvoice(w, 0n, w.period - 1));
+      const payee = await signInvoice(w.signer.br, w.escrowDomain, inv);
+      expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(inv, payer, payee))).to.equal("SettlementEscrowInvalidSigner");
+    });
+
+    it("a signature by the other party's operator, or a third carrier's, does not stand for the payer", async () => {
+      const { w } = await loadFixture(closedWorld);
+      const inv = emptyInvoice(w, 0n);
+      const payee = await signInvoice(w.signer.br, w.escrowDomain, inv);
+      expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(inv, payee, payee))).to.equal("SettlementEscrowInvalidSigner");
+      const third = await signInvoice(w.signer.us, w.escrowDomain, inv);
+      expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(inv, third, payee))).to.equal("SettlementEscrowInvalidSigner");
+    });
+  });
+
+  describe("a full co-signed period", () => {
+    /** BR's batch with two identical records (indexes 0 and 1), both disputed separately, the batch accepted. */
+    async function periodWorld() {
+      const { w, hasher } = await world();
+      const records = seededRecords(8, PLMN.DE, PLMN.BR, 11, w.start + 3600).map((r) => ({ ...r, billing: 0 }));
+      records[1] = { ...records[0] };
+      const b = await prepareBatch(w, { dir: 0, label: "period", records, inflated: false, hasher });
+      await w.ledger.connect(w.signer.br).submitBatch(toContractBatch(b.header), b.signature);
+      return { w, b };
+    }
+
+    const dispute = (b: PreparedBatch, i: number) => ({ leafIndex: i, leaf: b.leaves[i], proof: merkleProof(b.tree, i), reason: 7 });
+
+    /** The co-signed invoice of the period: disputes of indexes `disputed` taken off the batch's totals. */
+    function periodInvoice(w: World, b: PreparedBatch, disputed: number[]) {
+      let totals: ClassTotals[] = b.totals.map((t) => ({ ...t }));
+      for (const i of disputed) {
+        const r = b.records[i];
+        totals = totals.map((t) => (t.tariffClass === r.tariffClass ? lessMeasured(t, measuredOf(r)) : t));
       }
-      await expect(w.ledger.connect(w.us).submitBatch(toContractBatch(b), signature)).to.emit(w.ledger, "UsageBatchSubmitted");
-    });
-
-    it("refuses what an operator signed once BR has removed it, and a key of no member signing for BR", async function () {
-      const w = await loadFixture(world);
-      const spare = w.spare[0];
-      await w.carriers.connect(w.br).addOperator(spare.address);
-      const b = batch(w, PLMN.BR, PLMN.DE, 2);
-      const signed = await signBatch(spare, w.domain, b);
-      await w.carriers.connect(w.br).removeOperator(spare.address);
-      await expect(w.ledger.connect(w.br).submitBatch(toContractBatch(b), signed))
-        .to.be.revertedWithCustomError(w.ledger, "UsageLedgerSignerNotVisited")
-        .withArgs(spare.address, PLMN.BR);
-      const stranger = new Wallet(Wallet.createRandom().privateKey);
-      await expect(submit(w, b, stranger, w.br))
-        .to.be.revertedWithCustomError(w.ledger, "UsageLedgerSignerNotVisited")
-        .withArgs(stranger.address, PLMN.BR);
-    });
-
-    it("reports a replay sent through the library as the contract's error, decoded", async function () {
-      const w = await loadFixture(world);
-      const b = batch(w, PLMN.BR, PLMN.DE, 3);
-      const signature = await signBatch(w.br, w.domain, b);
-      const br = connectRoamLedger(await addressesOf(w), w.br);
-      const queue = new TxQueue();
-      await queue.send("first", () => br.ledger.submitBatch(toContractBatch(b), signature));
-      const err = await queue.send("replay", () => br.ledger.submitBatch(toContractBatch(b), signature)).catch((e: unknown) => e);
-      expect(err).to.be.instanceOf(ContractRevertError);
-      expect((err as ContractRevertError).errorName).to.equal("UsageLedgerBatchExists");
-      expect((err as ContractRevertError).message).to.contain(`batchId=${batchId(b)}`);
-    });
-  });
-
-  describe("settling early", function () {
-    it("refuses to invoice a period before it ends, or while a batch is in its dispute window, or without all its batches", async function () {
-      const w = await loadFixture(world);
-      // This month: not over.
-      const current = monthOf(await time.latest()).period;
-      const early = batch(w, PLMN.BR, PLMN.DE, 4, 10n, current);
-      await submit(w, early, w.br, w.br);
-      await expect(w.escrow.connect(w.br).closeInvoice(PLMN.DE, PLMN.BR, current, byId([early]))).to.be.revertedWithCustomError(
-        w.ledger,
-        "UsageLedgerPeriodNotOver",
-      );
-      // Last month: over, but the batch BR just sent is in DE's dispute window.
-      const late = batch(w, PLMN.BR, PLMN.DE, 5);
-      await submit(w, late, w.br, w.br);
-      const windowEnd = (await w.ledger.getBatch(batchId(late))).submittedAt + BigInt(WINDOW);
-      await expect(w.escrow.connect(w.br).closeInvoice(PLMN.DE, PLMN.BR, w.period, byId([late])))
-        .to.be.revertedWithCustomError(w.ledger, "UsageLedgerBatchStillOpen")
-        .withArgs(batchId(late), windowEnd);
-      await expect(w.escrow.connect(w.br).settle(PLMN.DE, PLMN.BR, w.period)).to.be.revertedWithCustomError(
-        w.escrow,
-        "SettlementEscrowInvoiceNotClosed",
-      );
-      // Leaving the batch out to close early does not work either.
-      await expect(w.escrow.connect(w.br).closeInvoice(PLMN.DE, PLMN.BR, w.period, []))
-        .to.be.revertedWithCustomError(w.ledger, "UsageLedgerBatchSetMismatch")
-        .withArgs(0, 1);
-      // Once DE accepts (or the window ends), the invoice closes at the agreement's rates: 10 MB x 1,000 + 100.
-      await w.ledger.connect(w.de).acceptBatches([batchId(late)]);
-      await w.escrow.connect(w.br).closeInvoice(PLMN.DE, PLMN.BR, w.period, byId([late]));
-      expect((await w.escrow.invoice(PLMN.DE, PLMN.BR, w.period)).amount).to.equal(10_100n);
-      // The other direction closes with nothing in it; then the period settles, once.
-      await w.escrow.connect(w.de).closeInvoice(PLMN.BR, PLMN.DE, w.period, []);
-      await w.escrow.connect(w.de).deposit(w.tokenAddress, 20_000n);
-      await w.escrow.connect(w.br).settle(PLMN.DE, PLMN.BR, w.period);
-      await expect(w.escrow.connect(w.br).settle(PLMN.BR, PLMN.DE, w.period)).to.be.revertedWithCustomError(
-        w.escrow,
-        "SettlementEscrowAlreadySettled",
-      );
-      expect(await w.escrow.deposits(PLMN.BR, w.tokenAddress)).to.equal(10_100n);
-    });
-
-    it("refuses a rejection after the window, a batch added to a closed period, and a second invoice", async function () {
-      const w = await loadFixture(world);
-      const b = batch(w, PLMN.BR, PLMN.DE, 6);
-      await submit(w, b, w.br, w.br);
-      await time.increase(WINDOW);
-      await expect(w.ledger.connect(w.de).rejectBatch(batchId(b), 1)).to.be.revertedWithCustomError(
-        w.ledger,
-        "UsageLedgerDisputeWindowOver",
-      );
-      await w.escrow.connect(w.us).closeInvoice(PLMN.DE, PLMN.BR, w.period, byId([b]));
-      await expect(submit(w, batch(w, PLMN.BR, PLMN.DE, 7), w.br, w.br)).to.be.revertedWithCustomError(w.ledger, "UsageLedgerPeriodClosed");
-      await expect(w.escrow.connect(w.us).closeInvoice(PLMN.DE, PLMN.BR, w.period, byId([b]))).to.be.revertedWithCustomError(
-        w.escrow,
-        "SettlementEscrowInvoiceExists",
-      );
-    });
-  });
-
-  describe("re-entering tokens", function () {
-    /** DE owes US 10,100 in the re-entering token and its deposit held 100: a debt of 10,000; US has a payout account. */
-    async function withDebt() {
-      const w = await loadFixture(world);
-      const b = batch(w, PLMN.US, PLMN.DE, 8);
-      await submit(w, b, w.us, w.us);
-      await w.ledger.connect(w.de).acceptBatches([batchId(b)]);
-      await w.escrow.connect(w.de).closeInvoice(PLMN.DE, PLMN.US, w.period, byId([b]));
-      await w.escrow.connect(w.de).closeInvoice(PLMN.US, PLMN.DE, w.period, []);
-      await w.escrow.connect(w.de).deposit(w.evilAddress, 100n);
-      await w.escrow.connect(w.us).settle(PLMN.DE, PLMN.US, w.period);
-      expect(await w.escrow.debt(PLMN.DE, PLMN.US, w.evilAddress)).to.equal(10_000n);
-      const payout = w.spare[1];
-      await w.escrow.connect(w.us).setPayoutAccount(payout.address);
-      await w.escrow.connect(w.de).deposit(w.evilAddress, 50_000n);
-      await w.escrow.connect(w.us).deposit(w.evilAddress, 1_000n);
-      return { ...w, payout };
-    }
-
-    const reentries: Record<string, (w: World) => string> = {
-      withdraw: (w) => w.escrow.interface.encodeFunctionData("withdraw", [w.evilAddress, 1_000n, w.evilAddress]),
-      payDebt: (w) => w.escrow.interface.encodeFunctionData("payDebt", [PLMN.DE, PLMN.US, w.evilAddress]),
-      settle: (w) => w.escrow.interface.encodeFunctionData("settle", [PLMN.DE, PLMN.US, w.period]),
-      closeInvoice: (w) => w.escrow.interface.encodeFunctionData("closeInvoice", [PLMN.DE, PLMN.US, w.period - 1, []]),
-      setPayoutAccount: (w) => w.escrow.interface.encodeFunctionData("setPayoutAccount", [w.evilAddress]),
-    };
-    for (const [name, call] of Object.entries(reentries)) {
-      it(`refuses a token that re-enters ${name} from a debt payment's payout`, async function () {
-        const w = await withDebt();
-        const before = [await w.escrow.deposits(PLMN.DE, w.evilAddress), await w.escrow.debt(PLMN.DE, PLMN.US, w.evilAddress)];
-        await w.evil.arm(w.escrowAddress, call(w));
-        await expect(w.escrow.connect(w.de).payDebt(PLMN.DE, PLMN.US, w.evilAddress)).to.be.revertedWithCustomError(
-          w.escrow,
-          "ReentrancyGuardReentrantCall",
-        );
-        expect([await w.escrow.deposits(PLMN.DE, w.evilAddress), await w.escrow.debt(PLMN.DE, PLMN.US, w.evilAddress)]).to.deep.equal(
-          before,
-        );
-        // Disarmed, the same payment goes through: the payout account gets the 10,000.
-        await w.evil.arm(hre.ethers.ZeroAddress, "0x");
-        await expect(w.escrow.connect(w.de).payDebt(PLMN.DE, PLMN.US, w.evilAddress)).to.changeTokenBalance(w.evil, w.payout, 10_000n);
-      });
-    }
-  });
-
-  describe("griefing with huge arrays", function () {
-    it("refuses more than 2,000 devices per registry call, before any work", async function () {
-      const w = await loadFixture(world);
-      await w.devices.connect(w.de).definePolicy(meterPolicy(PLMN.DE));
-      const ids = Array.from({ length: 2001 }, (_, i) => deviceId(i));
-      const regs = ids.map((id) => ({ id, deviceClass: 0, maker: "0x000000", policyId: 1 }));
-      const size = (p: Promise<unknown>) =>
-        expect(p).to.be.revertedWithCustomError(w.devices, "DeviceRegistryBatchSize").withArgs(2001, 2000);
-      await size(w.devices.connect(w.de).registerDevices(regs, SMALL_GAS));
-      await size(w.devices.connect(w.de).updatePolicies(ids, 1, SMALL_GAS));
-      await size(w.devices.connect(w.de).suspendDevices(ids, 1, SMALL_GAS));
-      await size(w.devices.connect(w.de).reinstateDevices(ids, SMALL_GAS));
-      await size(
-        w.devices.connect(w.br).flagFraud(
-          ids.map((id) => ({ id, reason: 1, evidenceHash: id })),
-          SMALL_GAS,
-        ),
-      );
-    });
-
-    it("takes at most 256 tariff classes in a batch (strictly ascending uint8), at a bounded cost", async function () {
-      const w = await loadFixture(world);
-      const classes = (n: number) => Array.from({ length: n }, (_, i) => classTotals(i % 256, { records: 1 }) as ClassTotals);
-      const full = makeBatch(PLMN.BR, PLMN.DE, w.period, { recordCount: 256, totals: classes(256) });
-      const receipt = await (await submit(w, full, w.br, w.br)).wait();
-      // A 257th class would repeat one: the totals are refused, whatever the count.
-      const over = makeBatch(PLMN.BR, PLMN.DE, w.period, {
-        recordCount: 1000,
-        totals: classes(257),
-        payloadHash: keccak256("0x01") as Hex,
-      });
-      await expect(submit(w, over, w.br, w.br))
-        .to.be.revertedWithCustomError(w.ledger, "UsageLedgerInvalidTotals")
-        .withArgs(256);
-      console.log(`      submitBatch with 256 classes: ${receipt!.gasUsed} gas`);
-      expect(receipt!.gasUsed).to.be.lessThan(10_000_000n);
-    });
-
-    it("closes a period only with exactly its batches; measures what each batch adds to closing it", async function () {
-      const w = await loadFixture(world);
-      const gasToClose = async (count: number, home: Hex, visited: Hex, signer: HardhatEthersSigner, homeSigner: HardhatEthersSigner) => {
-        const batches = Array.from({ length: count }, (_, i) => batch(w, visited, home, 1000 * count + i));
-        for (const b of batches) await submit(w, b, signer, signer);
-        // Padding the call with a batch of another pair is refused before any totals are read.
-        const padded = byId([...batches, batch(w, PLMN.US, PLMN.DE, 9)]);
-        await expect(w.ledger.connect(w.us).closePeriod(home, visited, w.period, padded))
-          .to.be.revertedWithCustomError(w.ledger, "UsageLedgerBatchSetMismatch")
-          .withArgs(count + 1, count);
-        await w.ledger.connect(homeSigner).acceptBatches(batches.map(batchId));
-        const tx = await w.ledger.connect(w.us).closePeriod(home, visited, w.period, byId(batches));
-        return { gas: (await tx.wait())!.gasUsed, calldata: hre.ethers.getBytes(tx.data).length };
+      const rating = rateInvoice(totals, w.terms, PLMN.BR);
+      const counted = {
+        batchId: b.id,
+        totalsCommitment: b.header.totalsCommitment,
+        disputeCount: disputed.length,
+        disputeHash: disputeHashOf(disputed.map((i) => ({ leafIndex: i, leaf: b.leaves[i] }))),
       };
-      const one = await gasToClose(1, PLMN.BR, PLMN.DE, w.de, w.br);
-      const many = await gasToClose(60, PLMN.DE, PLMN.BR, w.br, w.de);
-      const perBatch = (many.gas - one.gas) / 59n;
-      const calldataPerBatch = Math.round((many.calldata - one.calldata) / 59);
-      console.log(
-        `      closePeriod: 1 batch ${one.gas} gas, 60 batches ${many.gas} gas: ${perBatch} gas and ${calldataPerBatch} bytes of calldata ` +
-          `per batch (1 class); one transaction holds ${(500_000_000n - one.gas) / perBatch} batches in a 500M-gas block, ` +
-          `${Math.floor(131_072 / calldataPerBatch)} in 128 KiB of calldata`,
+      const inv: EscrowInvoice = {
+        ...emptyInvoice(w, rating.net),
+        ledgerAccumulator: accumulatorOf([counted]),
+        totalsCommitment: periodTotalsCommitment(totals, w.termsSalt),
+      };
+      return { inv, rating, totals };
+    }
+
+    it("F6: two identical leaves are disputed separately by index; the disputed records leave the co-signed rating", async () => {
+      const { w, b } = await loadFixture(periodWorld);
+      expect(b.leaves[0]).to.equal(b.leaves[1]);
+      await w.ledger.connect(w.signer.de).disputeRecords(b.id, [dispute(b, 0)]);
+      await w.ledger.connect(w.signer.de).disputeRecords(b.id, [dispute(b, 1)]);
+      expect(await refusal(w.ledger.connect(w.signer.de).disputeRecords(b.id, [dispute(b, 0)]))).to.equal(
+        "UsageLedgerRecordAlreadyDisputed",
       );
-      expect(perBatch).to.be.lessThan(60_000n);
+      expect((await w.ledger.disputedIndexes(b.id)).map(Number)).to.deep.equal([0, 1]);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([b.id]);
+      await time.increaseTo(w.deadline + 1);
+      const { inv, rating } = periodInvoice(w, b, [0, 1]);
+      const full = rateInvoice(b.totals, w.terms, PLMN.BR);
+      expect(rating.net).to.be.below(full.net);
+      await w.escrow.connect(w.signer.de).deposit(w.addresses.token, full.net);
+      const payer = await signInvoice(w.signer.de, w.escrowDomain, inv);
+      const payee = await signInvoice(w.signer.br, w.escrowDomain, inv);
+      // The ledger's accumulator (with both disputes) is what the co-signed invoice must carry.
+      const stale = { ...inv, ledgerAccumulator: periodInvoice(w, b, []).inv.ledgerAccumulator };
+      const stalePayer = await signInvoice(w.signer.de, w.escrowDomain, stale);
+      const stalePayee = await signInvoice(w.signer.br, w.escrowDomain, stale);
+      expect(await refusal(w.escrow.connect(w.signer.br).closeInvoice(stale, stalePayer, stalePayee))).to.equal(
+        "SettlementEscrowWrongAccumulator",
+      );
+      await w.escrow.connect(w.signer.br).closeInvoice(inv, payer, payee);
+      expect(await w.escrow.reserved(PLMN.DE, w.addresses.token)).to.equal(rating.net);
+    });
+
+    it("proposal replaced after the payer signed the first: that signature does not close the new one", async () => {
+      const { w, b } = await loadFixture(periodWorld);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([b.id]);
+      await time.increaseTo(w.deadline + 1);
+      const { inv } = periodInvoice(w, b, []);
+      await w.escrow.connect(w.signer.de).deposit(w.addresses.token, inv.net * 2n);
+      await w.escrow.connect(w.signer.br).proposeInvoice(inv, await signInvoice(w.signer.br, w.escrowDomain, inv), "0x5ea1ed");
+      const payerOfFirst = await signInvoice(w.signer.de, w.escrowDomain, inv);
+      const replaced = { ...inv, net: inv.net * 2n };
+      await w.escrow.connect(w.signer.br).proposeInvoice(replaced, await signInvoice(w.signer.br, w.escrowDomain, replaced), "0x5ea1ed");
+      expect(await refusal(w.escrow.connect(w.signer.br).cosignInvoice(PLMN.DE, PLMN.BR, w.period, payerOfFirst))).to.equal(
+        "SettlementEscrowInvalidSigner",
+      );
+    });
+
+    it("F1: the direction closed alone settles after the solo delay when the other side stalls", async () => {
+      const { w, b } = await loadFixture(periodWorld);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([b.id]);
+      await time.increaseTo(w.deadline + 1);
+      const { inv } = periodInvoice(w, b, []);
+      await w.escrow.connect(w.signer.de).deposit(w.addresses.token, inv.net);
+      const payer = await signInvoice(w.signer.de, w.escrowDomain, inv);
+      await w.escrow.connect(w.signer.br).closeInvoice(inv, payer, await signInvoice(w.signer.br, w.escrowDomain, inv));
+      expect(await refusal(w.escrow.connect(w.signer.br).settle(PLMN.BR, PLMN.DE, w.period))).to.equal(
+        "SettlementEscrowSoloSettleTooEarly",
+      );
+      await time.increaseTo(w.end + PARAMS.soloSettleDelay + 1);
+      await w.escrow.connect(w.signer.br).settle(PLMN.BR, PLMN.DE, w.period);
+      expect(await w.escrow.reserved(PLMN.DE, w.addresses.token)).to.equal(0n);
+    });
+
+    it("F1: closing costs the same gas for 1 batch and for 12", async () => {
+      const { w, hasher } = await world();
+      const gasOfClose = async (dir: number, n: number) => {
+        const ids = [];
+        for (let k = 0; k < n; k++) {
+          const records = seededRecords(4, dir === 0 ? PLMN.DE : PLMN.BR, dir === 0 ? PLMN.BR : PLMN.DE, 100 + k, w.start + 3600);
+          const b = await prepareBatch(w, { dir, label: `gas ${dir} ${k}`, records, inflated: false, hasher });
+          await w.ledger.connect(dir === 0 ? w.signer.br : w.signer.de).submitBatch(toContractBatch(b.header), b.signature);
+          ids.push(b.id);
+        }
+        return ids;
+      };
+      const one = await gasOfClose(0, 1);
+      const many = await gasOfClose(1, 12);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([...one, ...many]);
+      await time.increaseTo(w.deadline + 1);
+      const g1 = (await (await w.ledger.closePeriod(PLMN.DE, PLMN.BR, w.period)).wait())!.gasUsed;
+      const g12 = (await (await w.ledger.closePeriod(PLMN.BR, PLMN.DE, w.period)).wait())!.gasUsed;
+      console.log(`      closePeriod gas: 1 batch ${g1}, 12 batches ${g12}`);
+      expect(g12).to.equal(g1);
+    });
+
+    it("F2: the reserved part of a closed invoice never leaves with the payer's withdrawal", async () => {
+      const { w, b } = await loadFixture(periodWorld);
+      const token = w.addresses.token;
+      await w.escrow.connect(w.signer.de).deposit(token, 3_000_000n);
+      await w.escrow.connect(w.signer.de).requestWithdrawal(token, 3_000_000n, w.signer.de.address);
+      await time.increase(WINDOW + 1);
+      await w.ledger.expireBatches([b.id]);
+      await time.increaseTo(w.deadline + 1);
+      const { inv } = periodInvoice(w, b, []);
+      await w.escrow.connect(w.signer.de).deposit(token, inv.net);
+      const payer = await signInvoice(w.signer.de, w.escrowDomain, inv);
+      await w.escrow.connect(w.signer.br).closeInvoice(inv, payer, await signInvoice(w.signer.br, w.escrowDomain, inv));
+      await time.increase(PARAMS.withdrawalDelay);
+      await w.escrow
+        .connect(w.signer.de)
+        .withdraw(token)
+        .catch(() => undefined);
+      expect(await w.escrow.deposits(PLMN.DE, token)).to.be.at.least(inv.net);
+      expect(await w.escrow.reserved(PLMN.DE, token)).to.equal(inv.net);
+    });
+
+    it("C: no rate, per-class total or invoice line of the pair appears as a 32-byte word in a log or an input", async () => {
+      const { w, b } = await loadFixture(periodWorld);
+      await w.ledger.connect(w.signer.de).disputeRecords(b.id, [dispute(b, 2)]);
+      await w.ledger.connect(w.signer.de).acceptBatches([b.id]);
+      await time.increaseTo(w.deadline + 1);
+      const { inv, rating, totals } = periodInvoice(w, b, [2]);
+      await w.escrow.connect(w.signer.de).deposit(w.addresses.token, inv.net);
+      const payer = await signInvoice(w.signer.de, w.escrowDomain, inv);
+      const payee = await signInvoice(w.signer.br, w.escrowDomain, inv);
+      await w.escrow.connect(w.signer.br).closeInvoice(inv, payer, payee);
+      const secrets = secretWords(w, [...b.totals, ...totals], rating);
+      const words = await publicWords(w);
+      const leaks = [...secrets].filter((x) => words.has(x));
+      expect(leaks, `leaked: ${leaks.join(", ")}`).to.deep.equal([]);
+      expect(secrets.size).to.be.above(10);
     });
   });
 });
+
+/** `s` less a disputed record's measured contribution `d` (records, measures, QoS sample), saturating at zero. */
+function lessMeasured(s: ClassTotals, d: ClassTotals): ClassTotals {
+  const less = (a: bigint, b: bigint) => (a > b ? a - b : 0n);
+  const out = { ...s, records: Math.max(0, s.records - d.records), qosSamples: Math.max(0, s.qosSamples - d.qosSamples) };
+  for (const k of ["dataBytes", "signallingEvents", "smsCount", "voiceSeconds", "latencyMsSum", "throughputKbpsSum"] as const) {
+    out[k] = less(s[k], d[k]);
+  }
+  return out;
+}
+
+/** The pair's secrets as 32-byte words: rates above 255, per-class totals, rating lines; not the public net. */
+function secretWords(w: World, totals: ClassTotals[], rating: ReturnType<typeof rateInvoice>): Set<string> {
+  const values: bigint[] = [];
+  for (const p of w.terms.ratePlans) values.push(BigInt(p.perMb), BigInt(p.monthlyFeePerDevice));
+  for (const t of totals) values.push(t.dataBytes, t.voiceSeconds, t.smsCount, t.latencyMsSum, t.throughputKbpsSum);
+  for (const l of rating.lines) values.push(...Object.values(l).filter((v): v is bigint => typeof v === "bigint"));
+  values.push(rating.subtotal, rating.credit);
+  const word = (v: bigint) => hre.ethers.toBeHex(v, 32);
+  return new Set(values.filter((v) => v > 255n && v !== rating.net).map(word));
+}
+
+/** Every 32-byte word of the logs and call inputs of the agreements, ledger and escrow since genesis. */
+async function publicWords(w: World): Promise<Set<string>> {
+  const targets = new Set([await w.agreements.getAddress(), w.addresses.ledger, w.addresses.escrow].map((a) => a.toLowerCase()));
+  const out = new Set<string>();
+  const add = (hex: string) => {
+    const body = hex.slice(2);
+    for (let i = 0; i + 64 <= body.length; i += 2) out.add(`0x${body.slice(i, i + 64)}`);
+  };
+  const latest = await hre.ethers.provider.getBlockNumber();
+  for (let n = 0; n <= latest; n++) {
+    const block = await hre.ethers.provider.getBlock(n, true);
+    for (const tx of block?.prefetchedTransactions ?? []) if (tx.to && targets.has(tx.to.toLowerCase())) add(tx.data);
+  }
+  for (const address of targets) {
+    for (const log of await hre.ethers.provider.getLogs({ address, fromBlock: 0, toBlock: latest })) {
+      add(log.data);
+      for (const t of log.topics) add(t);
+    }
+  }
+  return out;
+}

@@ -1,34 +1,22 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { Wallet, ZeroAddress, hexlify } from "ethers";
-import {
-  deployConsortium,
-  meterPolicy,
-  deviceId,
-  testEncryptionKey,
-  agreeDeBr,
-  simpleTerms,
-  lastMonthOver,
-  PLMN,
-  ROLE,
-} from "../helpers/fixtures";
-import { makeBatch } from "../helpers/usage";
-import { monthOf } from "../helpers/period";
-import { classTotals } from "../helpers/rating";
-import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
-import { LeafHasher, recordIdToBytes32 } from "../../lib/usage/leaf";
-import { merkleTree, merkleProof } from "../../lib/usage/merkle";
-import type { ClassTotals, UsageRecord } from "../../lib/usage/types";
-import type { Hex } from "../../lib/util/hex";
+import { Wallet, ZeroAddress } from "ethers";
+import { deployConsortium, meterPolicy, deviceId, testEncryptionKey, agreeDeBr, PLMN, ROLE } from "../helpers/fixtures";
+import { toContractBatch } from "../../lib/usage/batch";
+import { LeafHasher } from "../../lib/usage/leaf";
+import { merkleProof } from "../../lib/usage/merkle";
+import { TX_GAS_CAP, deployWorld, prepareBatch, seededRecords } from "../property/world";
 
 /**
  * Edge cases the per-contract tests leave out, found with solidity-coverage (.ci/run's gate): PLMN ids
  * invalid in each digit, governance proposals that race each other, operator limits, unknown ids in
- * views, an unknown service in a disputed record, invoices in two tokens with one side zero, the dev token.
+ * views, the dev token; on v2 (test/property/world.ts deployment): the ledger's caps on decisions and disputes
+ * in one call (refused under the EIP-7825 gas cap), a disputed leaf index beyond the records, settling a period
+ * whose invoices are not closed. The v1 cases of an unknown service in a disputed record and of invoices in two
+ * tokens are gone: v2 disputes carry (index, leaf) only, and the token is the co-signed invoice's.
  */
 
-const DAY = 24 * 3600;
 const Kind = { Suspend: 1, AllowInfraAccount: 3 } as const;
 
 describe("edge cases", function () {
@@ -135,121 +123,47 @@ describe("edge cases", function () {
     });
   });
 
-  describe("UsageLedger disputes (ClassTotalsLib.addRecord)", function () {
-    it("counts a disputed record of an unknown service as one record and no usage", async function () {
-      const c = await loadFixture(deployConsortium);
-      await agreeDeBr(c);
-      const { period, start } = monthOf(await time.latest());
-      const record = (i: number, service: number): UsageRecord => ({
-        recordId: recordIdToBytes32(`odd-${i}`),
-        deviceId: deviceId(i),
-        home: PLMN.DE,
-        visited: PLMN.BR,
-        service,
-        rat: 0,
-        startTime: start,
-        duration: 30,
-        bytesUp: 0,
-        bytesDown: 0,
-        events: 5,
-        latencyMs: 0,
-        throughputKbps: 0,
-        tariffClass: 1,
-        billing: 0,
-      });
-      const records = [record(1, 7), record(2, 3)];
-      const tree = await merkleTree((await LeafHasher.create()).leavesOfRecords(records));
-      const batch = makeBatch(PLMN.BR, PLMN.DE, period, {
-        merkleRoot: hexlify(tree[tree.length - 1]) as Hex,
-        recordCount: 2,
-        totals: [classTotals(1, { records: 2, signallingEvents: 5n }) as ClassTotals],
-      });
-      const domain = ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());
-      await c.ledger.connect(c.br).submitBatch(toContractBatch(batch), await signBatch(c.br, domain, batch));
-      await c.ledger.connect(c.de).disputeRecords(toContractBatch(batch), [{ record: records[0], proof: merkleProof(tree, 0), reason: 1 }]);
-      const [disputed] = await c.ledger.disputedTotals(batchId(batch));
-      expect([disputed.records, disputed.dataBytes, disputed.signallingEvents, disputed.smsCount, disputed.voiceSeconds]).to.deep.equal([
-        1n,
-        0n,
-        0n,
-        0n,
-        0n,
-      ]);
+  describe("UsageLedger and SettlementEscrow v2 (the property world: test/property/world.ts)", function () {
+    async function v2World() {
+      const w = await deployWorld();
+      const records = seededRecords(5, PLMN.DE, PLMN.BR, 21, w.start + 3600);
+      const b = await prepareBatch(w, { dir: 0, label: "edge", records, inflated: false, hasher: await LeafHasher.create() });
+      await w.ledger.connect(w.signer.br).submitBatch(toContractBatch(b.header), b.signature);
+      return { w, b };
+    }
+
+    it("refuses more decisions or disputes than its caps in one call, under the EIP-7825 gas cap", async function () {
+      const { w, b } = await loadFixture(v2World);
+      const ids = Array.from({ length: Number(await w.ledger.MAX_DECISIONS()) + 1 }, () => b.id);
+      await expect(w.ledger.connect(w.signer.de).acceptBatches(ids, { gasLimit: TX_GAS_CAP })).to.be.revertedWithCustomError(
+        w.ledger,
+        "UsageLedgerTooMany",
+      );
+      const d = { leafIndex: 0, leaf: b.leaves[0], proof: merkleProof(b.tree, 0), reason: 1 };
+      const disputes = Array.from({ length: Number(await w.ledger.MAX_DISPUTES()) + 1 }, () => d);
+      await expect(w.ledger.connect(w.signer.de).disputeRecords(b.id, disputes, { gasLimit: TX_GAS_CAP })).to.be.revertedWithCustomError(
+        w.ledger,
+        "UsageLedgerTooMany",
+      );
     });
-  });
 
-  describe("SettlementEscrow with two tokens", function () {
-    /**
-     * DE-BR agree in the settlement token; after one invoice of last month is closed, they amend the terms
-     * retroactively into another token: the other invoice is rated in that one. `withUsage` says which
-     * direction had usage (10 MB, 10,100 with the device fee); the other is zero.
-     */
-    async function twoTokens(withUsage: "first" | "second") {
-      const { period, start } = await lastMonthOver();
-      const c = await deployConsortium();
-      const tokenA = await c.token.getAddress();
-      const other = await hre.ethers.deployContract("MintableToken__Mock", ["OTHER"]);
-      const tokenB = await other.getAddress();
-      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: start - DAY, token: tokenA }));
-      await c.agreements.connect(c.br).accept(PLMN.DE, 1);
-      const domain = ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());
-      const batch = makeBatch(PLMN.BR, PLMN.DE, period, {
-        recordCount: 1,
-        totals: [classTotals(1, { records: 1, dataBytes: 10_000_000n, activeDevices: 1 }) as ClassTotals],
-      });
-      if (withUsage === "first") {
-        await c.ledger.connect(c.br).submitBatch(toContractBatch(batch), await signBatch(c.br, domain, batch));
-        await c.ledger.connect(c.de).acceptBatches([batchId(batch)]);
-      }
-      await c.escrow.connect(c.de).closeInvoice(PLMN.DE, PLMN.BR, period, withUsage === "first" ? [toContractBatch(batch)] : []);
-      await c.agreements.connect(c.de).propose(PLMN.BR, simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: start - DAY, token: tokenB }));
-      await c.agreements.connect(c.br).accept(PLMN.DE, 2);
-      const back = makeBatch(PLMN.DE, PLMN.BR, period, { recordCount: 1, totals: batch.totals });
-      if (withUsage === "second") {
-        await c.ledger.connect(c.de).submitBatch(toContractBatch(back), await signBatch(c.de, domain, back));
-        await c.ledger.connect(c.br).acceptBatches([batchId(back)]);
-      }
-      await c.escrow.connect(c.de).closeInvoice(PLMN.BR, PLMN.DE, period, withUsage === "second" ? [toContractBatch(back)] : []);
-      for (const [token, s] of [
-        [c.token, c.de],
-        [c.token, c.br],
-      ] as const) {
-        await token.connect(c.deployer).mint(s.address, 1_000_000n);
-        await token.connect(s).approve(await c.escrow.getAddress(), hre.ethers.MaxUint256);
-      }
-      for (const s of [c.de, c.br]) {
-        await other.mint(s.address, 1_000_000n);
-        await other.connect(s).approve(await c.escrow.getAddress(), hre.ethers.MaxUint256);
-      }
-      await c.escrow.connect(c.de).deposit(tokenA, 50_000n);
-      await c.escrow.connect(c.br).deposit(tokenB, 50_000n);
-      return { ...c, period, tokenA, tokenB };
-    }
+    it("refuses a disputed leaf index beyond the batch's records", async function () {
+      const { w, b } = await loadFixture(v2World);
+      const d = { leafIndex: 7, leaf: b.leaves[0], proof: merkleProof(b.tree, 0), reason: 1 };
+      await expect(w.ledger.connect(w.signer.de).disputeRecords(b.id, [d])).to.be.revertedWithCustomError(
+        w.ledger,
+        "UsageLedgerRecordNotInBatch",
+      );
+    });
 
-    const fixtures = { first: () => twoTokens("first"), second: () => twoTokens("second") };
-    for (const withUsage of ["first", "second"] as const) {
-      it(`pays only the invoice that is not zero when their tokens differ (${withUsage} direction)`, async function () {
-        const c = await loadFixture(fixtures[withUsage]);
-        const [ab, ba] = [await c.escrow.invoice(PLMN.DE, PLMN.BR, c.period), await c.escrow.invoice(PLMN.BR, PLMN.DE, c.period)];
-        expect([ab.token, ba.token]).to.deep.equal([c.tokenA, c.tokenB]);
-        expect([ab.amount, ba.amount]).to.deep.equal(withUsage === "first" ? [10_100n, 0n] : [0n, 10_100n]);
-        const tx = c.escrow.connect(c.br).settle(PLMN.DE, PLMN.BR, c.period);
-        if (withUsage === "first") {
-          await expect(tx)
-            .to.emit(c.escrow, "SettlementPaid")
-            .withArgs(PLMN.DE, PLMN.BR, c.period, c.tokenA, 10_100n, 10_100n, ZeroAddress);
-          expect(await c.escrow.deposits(PLMN.BR, c.tokenA)).to.equal(10_100n);
-        } else {
-          await expect(tx)
-            .to.emit(c.escrow, "SettlementPaid")
-            .withArgs(PLMN.BR, PLMN.DE, c.period, c.tokenB, 10_100n, 10_100n, ZeroAddress);
-          expect(await c.escrow.deposits(PLMN.DE, c.tokenB)).to.equal(10_100n);
-        }
-        const receipt = (await (await tx).wait())!;
-        const paid = receipt.logs.filter((l) => c.escrow.interface.parseLog(l)?.name === "SettlementPaid");
-        expect(paid).to.have.length(1);
-      });
-    }
+    it("refuses to settle a period whose invoices are not closed", async function () {
+      const { w } = await loadFixture(v2World);
+      await time.increaseTo(w.deadline + 1);
+      await expect(w.escrow.connect(w.signer.br).settle(PLMN.BR, PLMN.DE, w.period)).to.be.revertedWithCustomError(
+        w.escrow,
+        "SettlementEscrowInvoiceNotClosed",
+      );
+    });
   });
 
   describe("SettlementToken", function () {
