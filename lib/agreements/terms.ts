@@ -427,15 +427,17 @@ export function checkTerms(terms: TermsLike, { self, partner, what }: CheckTerms
       location: { file: what, field: "disputeWindow" },
     });
   }
-  const json = { ...formatTerms(terms, 0), disputeWindowDays: 1 };
-  const text = JSON.stringify(json, null, 2);
-  const checked = checkJson({ file: what, value: JSON.parse(text), text }, termsSchema({ self, partner, decimals: 0 }), {
+  // No text: the problems name the field (rates[0].tiers[1]), not a line of a file that does not exist.
+  const value = { ...formatTerms(terms, 0), disputeWindowDays: 1 };
+  const checked = checkJson({ file: what, value, text: "" }, termsSchema({ self, partner, decimals: 0 }), {
     about: aboutTermsField,
   });
   if (checked.ok) return;
   const [first, ...more] = checked.errors;
   if (more.length === 0) throw first;
-  throw new InputErrors(checked.errors, { hint: `refuse the ${what}: the chain would not have accepted them in the clear.` });
+  throw new InputErrors(checked.errors, {
+    hint: "terms that break these rules are refused: the proposer fixes them, the counterparty does not accept them.",
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ export function sealedLength(plainBytes: number): number {
   return SEALED_HEADER_BYTES + SEAL_OVERHEAD + Math.max(1, Math.ceil(plainBytes / PAD_BUCKET)) * PAD_BUCKET;
 }
 
+/** The 5-byte header of `kind`: magic, then version. */
 function headerOf(kind: SealedKind): Buffer {
   const header = Buffer.alloc(SEALED_HEADER_BYTES);
   header.write(kind.magic, 0, 4, "ascii");
@@ -40,6 +41,7 @@ function headerOf(kind: SealedKind): Buffer {
   return header;
 }
 
+/** The CryptoError of a message that opened (or not) but is not a well-formed `kind`. */
 function malformed(kind: SealedKind, problem: string): CryptoError {
   return new CryptoError(`the ${kind.what} are malformed: ${problem}`, {
     hint: `refuse them and ask the sender for the ${kind.what} again.`,

@@ -12,7 +12,11 @@ contract Commitment__Harness {
         return CommitmentLib.terms(t, salt);
     }
 
-    function batchTotals(uint32 recordCount, ClassTotals[] memory totals, bytes32 salt) external pure returns (bytes32) {
+    function batchTotals(
+        uint32 recordCount,
+        ClassTotals[] memory totals,
+        bytes32 salt
+    ) external pure returns (bytes32) {
         return CommitmentLib.batchTotals(recordCount, totals, salt);
     }
 

@@ -10,7 +10,8 @@ import {ISettlementEscrow} from "../../contracts/interfaces/ISettlementEscrow.so
 contract InvoiceTypedData__Harness is EIP712("RoamLedger SettlementEscrow", "2") {
     bytes32 public constant INVOICE_TYPEHASH =
         keccak256(
-            "Invoice(bytes3 payer,bytes3 payee,uint32 period,uint32 agreementVersion,bytes32 termsCommitment,bytes32 ledgerAccumulator,bytes32 totalsCommitment,address token,uint256 net)"
+            "Invoice(bytes3 payer,bytes3 payee,uint32 period,uint32 agreementVersion,bytes32 termsCommitment,"
+            "bytes32 ledgerAccumulator,bytes32 totalsCommitment,address token,uint256 net)"
         );
 
     /// @notice The EIP-712 struct hash of `inv`.

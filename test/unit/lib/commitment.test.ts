@@ -95,6 +95,23 @@ describe("lib/crypto/commitment", function () {
     });
   });
 
+  describe("gas", function () {
+    it("stays far under a block's 16,777,216 gas for the largest terms (64 plans of 8 tiers) and 256 classes", async function () {
+      const harness = await loadFixture(deployHarness);
+      const salt = randomSalt();
+      const classes = Array.from({ length: 256 }, (_, c) => totalsOf(c, 1_000 + c, 10n ** 12n + BigInt(c)));
+      const gas = {
+        terms: await harness.terms.estimateGas(validTerms(64, 8), salt),
+        batchTotals: await harness.batchTotals.estimateGas(100_000, classes, salt),
+        periodTotals: await harness.periodTotals.estimateGas(classes, salt),
+      };
+      console.log(
+        `      CommitmentLib gas (call with calldata): terms ${gas.terms}, batchTotals ${gas.batchTotals}, periodTotals ${gas.periodTotals}`,
+      );
+      for (const used of Object.values(gas)) expect(used).to.be.below(16_777_216n);
+    });
+  });
+
   describe("periodTotalsCommitment", function () {
     it("equals CommitmentLib.periodTotals for random totals", async function () {
       const harness = await loadFixture(deployHarness);

@@ -79,6 +79,9 @@ describe("lib/settlement/invoiceSignature", function () {
       const signature = await signInvoice(wallet, domain, INVOICE);
       expect(recoverInvoiceSigner(domain, INVOICE, signature)).to.equal(wallet.address);
       expect(await harness.recover(INVOICE, signature)).to.equal(wallet.address);
+      const gas = await harness.recover.estimateGas(INVOICE, signature);
+      console.log(`      EIP-712 Invoice digest + ECDSA.recover gas (call with calldata): ${gas}`);
+      expect(gas).to.be.below(60_000n);
     });
 
     it("a node account's signature (eth_signTypedData_v4) recovers to it", async function () {
