@@ -3,22 +3,21 @@
  * withdrawals, balances and debts, closing a period's invoice with the ledger's batches, settling a pair's
  * period with netting, paying debts. Errors say what to do: a period that cannot close yet says from when.
  */
-import { ZeroAddress, type Log, type Signer } from "ethers";
+import type { Log, Signer } from "ethers";
 import { IERC20Metadata__factory } from "../../typechain-types";
 import { Amount, type Token } from "../core/amount";
-import { BATCH_STATUSES, INVOICE_STATUSES, type BatchStatusName, type InvoiceStatusName } from "../core/enums";
+import { BATCH_STATUSES, type BatchStatusName } from "../core/enums";
 import { ConfigError, InputError } from "../core/errors";
 import { isoTime } from "../agreements/terms";
 import { chainTime, tokenInfo } from "../agreements/chain";
 import { sendAndWait } from "../chain/send";
 import { formatPlmn } from "../core/plmn";
 import { parseRevert } from "../chain/revert";
-import { ratingFromStruct, type Rating } from "./rating";
-import { fromEventArgs, toContractBatch } from "../usage/batch";
+import { fromEventArgs } from "../usage/batch";
 import { formatPeriod, periodBounds } from "../core/period";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
-import type { UsageBatch } from "../usage/types";
+import type { UsageBatchHeader } from "../usage/batch";
 
 const NO_MEMBER = "0x000000";
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
@@ -31,11 +30,6 @@ export async function chainNow(client: RoamLedgerClient): Promise<number> {
 /** The address the client sends from. */
 async function senderOf(client: RoamLedgerClient): Promise<string> {
   return (client.runner as Signer).getAddress();
-}
-
-/** The escrow's status of the invoice of (payer, payee, period). */
-async function invoiceStatus(client: RoamLedgerClient, payer: Hex, payee: Hex, period: number): Promise<InvoiceStatusName> {
-  return INVOICE_STATUSES[Number((await client.escrow.invoice(payer, payee, period)).status)];
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -193,30 +187,79 @@ export interface WithdrawOptions {
   to?: string;
 }
 
-/** Withdraws `amount` from `member`'s free deposit (what open invoices and debts do not reserve) to `to`. */
-export async function withdrawFromEscrow(
+/** Why a withdrawal waits, for errors and help. */
+export const WITHDRAWAL_DELAY_WHY =
+  "a withdrawal waits WITHDRAWAL_DELAY after its request, longer than a month plus the submission grace, the longest dispute window and the sign window, so that usage accepted before the request is always invoiced and reserved first (THREATS F2).";
+
+/**
+ * Asks to withdraw up to `amount` of `member`'s deposit to `to` once the escrow's withdrawal delay has
+ * passed (a new request replaces the pending one and restarts the clock). What is free is checked at
+ * execution, not now.
+ */
+export async function requestWithdrawal(
   client: RoamLedgerClient,
   { member, amount, to }: WithdrawOptions,
-): Promise<{ txHash: string; to: string; deposit: bigint }> {
-  const { token } = amount;
+): Promise<{ txHash: string; to: string; unlocksAt: number; delay: number }> {
   const recipient = to || (await senderOf(client));
   if (!ADDRESS_RE.test(recipient)) throw new InputError(`${recipient} is not an address`, { location: { param: "to" } });
-  const [deposit, reserved] = (
-    await Promise.all([client.escrow.deposits(member, token.address), client.escrow.reserved(member, token.address)])
-  ).map((units) => Amount.fromUnits(token, units));
-  const free = deposit.greaterThan(reserved) ? deposit.sub(reserved) : Amount.zero(token);
-  if (amount.greaterThan(free)) {
-    throw new InputError(
-      `only ${free.format()} ${token.symbol || "tokens"} of ${formatPlmn(member)}'s deposit is free ` +
-        `(deposit ${deposit.format()}, reserved ${reserved.format()} for open invoices and debts)`,
-      {
-        location: { param: "amount" },
-        hint: "withdraw at most the free part; the rest is released when its invoices are settled and debts paid.",
-      },
-    );
+  if (amount.isZero()) throw new InputError("the amount to withdraw is zero", { location: { param: "amount" } });
+  const receipt = await sendAndWait(() => client.escrow.requestWithdrawal(amount.token.address, amount.units, recipient));
+  const pending = await client.escrow.pendingWithdrawal(member, amount.token.address);
+  return {
+    txHash: receipt.hash,
+    to: recipient,
+    unlocksAt: Number(pending.unlocksAt),
+    delay: Number(await client.escrow.WITHDRAWAL_DELAY()),
+  };
+}
+
+/**
+ * Executes `member`'s pending withdrawal of `token` once unlocked: the requested amount, or what is free
+ * then when less. Before that, an InputError that says from when and why.
+ */
+export async function executeWithdrawal(
+  client: RoamLedgerClient,
+  { member, token }: { member: Hex; token: Token },
+): Promise<{ txHash: string; withdrawn: bigint; to: string; deposit: bigint }> {
+  const pending = await client.escrow.pendingWithdrawal(member, token.address);
+  if (pending.amount === 0n) {
+    throw new InputError(`${formatPlmn(member)} has no pending withdrawal of ${token.symbol || token.address}`, {
+      hint: `request one first; ${WITHDRAWAL_DELAY_WHY}`,
+      next: { operation: "escrow:withdraw", args: { request: "true" } },
+    });
   }
-  const receipt = await sendAndWait(() => client.escrow.withdraw(token.address, amount.units, recipient));
-  return { txHash: receipt.hash, to: recipient, deposit: await client.escrow.deposits(member, token.address) };
+  const now = await chainNow(client);
+  if (now < Number(pending.unlocksAt)) {
+    throw new InputError(`the withdrawal of ${formatPlmn(member)} unlocks at ${isoTime(Number(pending.unlocksAt))}`, {
+      details: WITHDRAWAL_DELAY_WHY,
+      hint: `execute it after ${isoTime(Number(pending.unlocksAt))}.`,
+    });
+  }
+  const receipt = await sendAndWait(() => client.escrow.withdraw(token.address));
+  const withdrawn = escrowEvents(client, receipt.logs).find((e) => e.name === "Withdrawn");
+  return {
+    txHash: receipt.hash,
+    withdrawn: withdrawn ? withdrawn.args.amount : 0n,
+    to: withdrawn ? withdrawn.args.to : pending.to,
+    deposit: await client.escrow.deposits(member, token.address),
+  };
+}
+
+/** Cancels `member`'s pending withdrawal of `token`. */
+export async function cancelWithdrawal(
+  client: RoamLedgerClient,
+  { member, token }: { member: Hex; token: Token },
+): Promise<{ txHash: string }> {
+  if ((await client.escrow.pendingWithdrawal(member, token.address)).amount === 0n) {
+    throw new InputError(`${formatPlmn(member)} has no pending withdrawal of ${token.symbol || token.address} to cancel`);
+  }
+  return { txHash: (await sendAndWait(() => client.escrow.cancelWithdrawal(token.address))).hash };
+}
+
+/** Sets where payments to the sender's member go (zero address: credited to its deposit). */
+export async function setPayoutAccount(client: RoamLedgerClient, account: string): Promise<{ txHash: string }> {
+  if (!ADDRESS_RE.test(account)) throw new InputError(`${account} is not an address`, { location: { param: "account" } });
+  return { txHash: (await sendAndWait(() => client.escrow.setPayoutAccount(account))).hash };
 }
 
 export interface TokenBalance {
@@ -269,7 +312,7 @@ export interface PeriodQuery {
 
 export interface SubmittedBatch {
   batchId: Hex;
-  batch: UsageBatch;
+  batch: UsageBatchHeader;
   txHash: Hex;
   blockNumber: number;
 }
@@ -311,7 +354,7 @@ export async function periodBatchStates(client: RoamLedgerClient, query: PeriodQ
     // A committed batch is never None.
     status: BATCH_STATUSES[Number(infos[i].status)] as PeriodBatch["status"],
     submittedAt: Number(infos[i].submittedAt),
-    disputedRecords: Number(infos[i].disputedRecords),
+    disputedRecords: Number(infos[i].disputeCount),
   }));
 }
 
@@ -407,70 +450,10 @@ export function describeClosability(c: Closability, now: number, visited: Hex): 
   return `It can be closed from ${isoTime(c.earliest)}${open}${early}`;
 }
 
-export interface CloseOptions {
-  /** The home carrier, who pays. */
-  payer: Hex;
-  /** The visited carrier, who bills. */
-  payee: Hex;
-  period: number;
-  /** First block to search for the ledger's batch events (default 0). */
-  fromBlock?: number;
-}
-
-export interface CloseResult {
-  payer: Hex;
-  payee: Hex;
-  period: number;
-  /** False when it was closed before (nothing sent). */
-  closedNow: boolean;
-  txHash?: string;
-  batches: number;
-  rating?: Rating;
-  token: string;
-  amount: bigint;
-}
-
-/**
- * The visited carrier may close the ledger's period before the submission grace is over, but only
- * itself: through the escrow the grace applies. So the payee's operator closes the ledger period first.
- */
-async function closeLedgerAsPayee(client: RoamLedgerClient, o: CloseOptions, batches: ReturnType<typeof toContractBatch>[]): Promise<void> {
-  const sender = await client.carriers.memberOf(await senderOf(client));
-  const [, end] = periodBounds(o.period);
-  if (sender.toLowerCase() !== o.payee.toLowerCase() || (await chainNow(client)) < end) return;
-  if ((await client.ledger.getPeriod(o.payer, o.payee, o.period)).closed) return;
-  await sendAndWait(() => client.ledger.closePeriod(o.payer, o.payee, o.period, batches));
-}
-
 /** The escrow's events in `logs` (other contracts' logs are skipped). */
 function escrowEvents(client: RoamLedgerClient, logs: readonly Log[]) {
   const escrow = client.addresses.settlementEscrow.toLowerCase();
   return logs.filter((log) => log.address.toLowerCase() === escrow).flatMap((log) => client.escrow.interface.parseLog(log) ?? []);
-}
-
-/**
- * Closes the invoice of `payer` (home) to `payee` (visited) for `period` with the period's batches. Does
- * nothing when it is closed already. Errors: `closingError`.
- */
-export async function closeInvoice(client: RoamLedgerClient, options: CloseOptions): Promise<CloseResult> {
-  const { payer, payee, period } = options;
-  const existing = await client.escrow.invoice(payer, payee, period);
-  if (INVOICE_STATUSES[Number(existing.status)] !== "none") {
-    return { payer, payee, period, closedNow: false, batches: 0, token: existing.token, amount: existing.amount };
-  }
-  const query = { home: payer, visited: payee, period, fromBlock: options.fromBlock };
-  const batches = (await periodBatches(client, query)).map((b) => toContractBatch(b.batch));
-  let receipt: Awaited<ReturnType<typeof sendAndWait>>;
-  try {
-    await closeLedgerAsPayee(client, options, batches);
-    receipt = await sendAndWait(() => client.escrow.closeInvoice(payer, payee, period, batches));
-  } catch (err) {
-    throw closingError(err, query);
-  }
-  const closed = escrowEvents(client, receipt.logs).find((e) => e.name === "InvoiceClosed");
-  const rating = closed ? ratingFromStruct(closed.args.rating) : undefined;
-  const token: string = closed ? closed.args.token : ZeroAddress;
-  return { payer, payee, period, closedNow: true, txHash: receipt.hash, batches: batches.length, rating, token, amount: rating?.net ?? 0n };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -500,6 +483,8 @@ export interface SettlementShortfall {
 export interface SettlementEvents {
   /** `PeriodSettled`: what `a` owed `b` and back. */
   settled?: { a: Hex; b: Hex; aOwedB: bigint; bOwedA: bigint };
+  /** `InvoiceSettled`: one direction settled alone. */
+  solo?: { payer: Hex; payee: Hex; amount: bigint };
   payments: SettlementPayment[];
   shortfalls: SettlementShortfall[];
 }
@@ -509,6 +494,7 @@ export function settlementEvents(client: RoamLedgerClient, logs: readonly Log[],
   for (const { name, args: a } of escrowEvents(client, logs)) {
     if (period !== undefined && Number(a.period) !== period) continue;
     if (name === "PeriodSettled") out.settled = { a: a.a, b: a.b, aOwedB: a.aOwedB, bOwedA: a.bOwedA };
+    else if (name === "InvoiceSettled") out.solo = { payer: a.payer, payee: a.payee, amount: a.amount };
     else if (name === "SettlementPaid") {
       out.payments.push({ debtor: a.debtor, creditor: a.creditor, token: a.token, owed: a.owed, paid: a.paid, payout: a.payout });
     } else if (name === "SettlementShortfall") {
@@ -523,14 +509,13 @@ export interface SettleOptions {
   self: Hex;
   partner: Hex;
   period: number;
-  /** First block to search for the ledger's batch events (default 0). */
-  fromBlock?: number;
 }
 
 export interface SettleResult {
-  /** The directions this call closed first (payer -> payee). */
-  closed: CloseResult[];
   txHash: string;
+  gasUsed: bigint;
+  /** Both directions netted, or one alone (the other not closed in time). */
+  mode: "netted" | "solo";
   /** What `self` owed the partner and the partner owed `self`, as settled. */
   selfOwed: bigint;
   partnerOwed: bigint;
@@ -538,25 +523,47 @@ export interface SettleResult {
   shortfalls: SettlementShortfall[];
 }
 
-/**
- * Settles (`self`, `partner`, `period`): closes whichever direction is not closed yet, then settles both
- * with netting. Returns who paid whom, and any shortfall (a debt).
- */
-export async function settlePeriod(client: RoamLedgerClient, { self, partner, period, fromBlock }: SettleOptions): Promise<SettleResult> {
-  const [ours, theirs] = await Promise.all([invoiceStatus(client, self, partner, period), invoiceStatus(client, partner, self, period)]);
-  if (ours === "settled" || theirs === "settled") {
-    throw new InputError(`${formatPlmn(self)} and ${formatPlmn(partner)} settled ${formatPeriod(period)} already`, {
-      hint: "the invoices of the period show the figures.",
-      next: { operation: "invoice", args: { partner: formatPlmn(partner), period: formatPeriod(period) } },
+/** The escrow's status names (`ISettlementEscrow.InvoiceStatus`). */
+const STATUS = ["none", "proposed", "claimed", "revealing", "closed", "settled"] as const;
+
+/** InputError unless (`self`, `partner`, `period`) can settle now: both closed, or one closed after the solo delay. */
+async function checkSettleable(client: RoamLedgerClient, { self, partner, period }: SettleOptions): Promise<void> {
+  const [ours, theirs] = (
+    await Promise.all([client.escrow.invoice(self, partner, period), client.escrow.invoice(partner, self, period)])
+  ).map((s) => STATUS[Number(s.status)]);
+  const pair = `${formatPlmn(self)} and ${formatPlmn(partner)} for ${formatPeriod(period)}`;
+  const closedOrDone = (s: string) => s === "closed" || s === "settled";
+  if (ours === "settled" && theirs === "settled") throw new InputError(`${pair} are settled already, both directions`);
+  if (ours === "closed" && theirs === "closed") return;
+  if (!closedOrDone(ours) && !closedOrDone(theirs)) {
+    throw new InputError(`neither invoice of ${pair} is closed (${ours} and ${theirs})`, {
+      hint: "an invoice closes when the payer co-signs it (or its claim is proven or revealed); then settle.",
     });
   }
-  const closed: CloseResult[] = [];
-  if (ours === "none") closed.push(await closeInvoice(client, { payer: self, payee: partner, period, fromBlock }));
-  if (theirs === "none") closed.push(await closeInvoice(client, { payer: partner, payee: self, period, fromBlock }));
+  const [, end] = periodBounds(period);
+  const at = end + Number(await client.escrow.SOLO_SETTLE_DELAY());
+  if ((await chainNow(client)) < at) {
+    throw new InputError(`only one invoice of ${pair} is closed (${ours} / ${theirs}); it settles alone from ${isoTime(at)}`, {
+      hint: "close the other direction (co-sign it) to settle both with netting now, or wait.",
+    });
+  }
+}
+
+/**
+ * Settles (`self`, `partner`, `period`): both directions with netting when both are closed, or the closed
+ * one alone once the solo delay is over. Returns who paid whom, and any shortfall (a debt).
+ */
+export async function settlePeriod(client: RoamLedgerClient, options: SettleOptions): Promise<SettleResult> {
+  const { self, partner, period } = options;
+  await checkSettleable(client, options);
   const receipt = await sendAndWait(() => client.escrow.settle(self, partner, period));
-  const { settled, payments, shortfalls } = settlementEvents(client, receipt.logs);
-  const [selfOwed, partnerOwed] = settled ? [settled.aOwedB, settled.bOwedA] : [0n, 0n];
-  return { closed, txHash: receipt.hash, selfOwed, partnerOwed, payments, shortfalls };
+  const { settled, solo, payments, shortfalls } = settlementEvents(client, receipt.logs);
+  let [selfOwed, partnerOwed] = [0n, 0n];
+  if (settled)
+    [selfOwed, partnerOwed] =
+      settled.a.toLowerCase() === self.toLowerCase() ? [settled.aOwedB, settled.bOwedA] : [settled.bOwedA, settled.aOwedB];
+  else if (solo) [selfOwed, partnerOwed] = solo.payer.toLowerCase() === self.toLowerCase() ? [solo.amount, 0n] : [0n, solo.amount];
+  return { txHash: receipt.hash, gasUsed: receipt.gasUsed, mode: settled ? "netted" : "solo", selfOwed, partnerOwed, payments, shortfalls };
 }
 
 export interface PayDebtOptions {

@@ -2,28 +2,25 @@
  * Invoice test inputs and a PDF text reader: a hand-built set of chain data (what lib/invoice/chain reads)
  * whose figures are worked out in the comments, and the text of a PDF's pages.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import zlib from "node:zlib";
 import hre from "hardhat";
-import { hexlify, type TypedDataDomain } from "ethers";
+import { keccak256, toUtf8Bytes, type TypedDataDomain } from "ethers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { rateInvoice } from "../../lib/settlement/rating";
-import { netOfDisputes, sumByClass } from "../../lib/settlement/totals";
 import type { InvoiceChainData } from "../../lib/invoice/types";
+import type { FullTerms, PeriodUsage } from "../../lib/invoice/usage";
 import { type Hex, hexToBytes } from "../../lib/util/hex";
-import { Keystore } from "../../lib/keys/keystore";
 import { pairwiseKey } from "../../lib/crypto/pairwise";
-import { FolderStore } from "../../lib/usage/store";
-import { sealPayload, totalsSaltOf } from "../../lib/usage/payload";
-import { LeafHasher, packRecord, RECORD_BYTES } from "../../lib/usage/leaf";
-import { merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle";
-import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
-import type { ClassTotals, UsageBatch, UsageRecord } from "../../lib/usage/types";
-import { agreeDeBrWith, deployConsortium, SUBMISSION_GRACE, TEST_SLA, type Consortium } from "./fixtures";
-import { randomRecords, totalsOf, usageOf, periodOf, boundsOf } from "./usage";
+import { batchTotalsCommitment } from "../../lib/crypto/commitment";
+import { sealTerms } from "../../lib/agreements/sealed";
+import { accumulatorOf, disputeHashOf } from "../../lib/usage/accumulator";
+import { LeafHasher } from "../../lib/usage/leaf";
+import { depthOf, merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle";
+import { ledgerDomain, signBatch, toContractBatch, type UsageBatchHeader } from "../../lib/usage/batch";
+import type { ClassTotals, UsageRecord } from "../../lib/usage/types";
+import { deployConsortium, SUBMISSION_GRACE, TEST_SLA, testEncryptionKey, type Consortium } from "./fixtures";
+import { randomRecords, totalsOf, periodOf, boundsOf } from "./usage";
 import { BR, DE, classTotals, plan, sla, terms, TOKEN } from "./rating";
 
 const MB = 1_000_000n;
@@ -256,159 +253,158 @@ export function periodTerms(token: string, validFrom: number) {
 /** Private keys of the encryption keys `deployConsortium` registers (testEncryptionKey(seed)). */
 export const ENCRYPTION_PRIVATE_KEY = { DE: `0x${"1".padStart(64, "0")}`, BR: `0x${"3".padStart(64, "0")}` } as const;
 
+/** A batch committed on the real ledger, with everything its payload would carry. */
 export interface CommittedBatch {
-  batch: UsageBatch;
+  header: UsageBatchHeader;
   id: Hex;
+  txHash: Hex;
   records: UsageRecord[];
   tree: MerkleTree;
+  totals: ClassTotals[];
+  salt: Hex;
+  /** Leaf indexes the home carrier disputed, in the order it disputed them. */
+  disputed: number[];
 }
 
-export interface PeriodScenario extends Consortium {
+/** A period between DE and BR on the real contracts (RoamLedger's Ignition module), ready to be invoiced. */
+export interface InvoiceWorld extends Consortium {
   period: number;
   start: number;
   end: number;
-  domain: TypedDataDomain;
-  /** A key store (DE's and BR's encryption keys) whose `store/` holds the batches' encrypted payloads. */
-  keysDir: string;
-  /** BR's batches for DE: accepted, disputed (2 records), rejected. */
-  accepted: CommittedBatch;
-  disputed: CommittedBatch;
-  rejected: CommittedBatch;
-  /** Indices into `disputed.records` of the disputed records. */
-  disputedIndices: number[];
-  /** DE's batch for BR (never answered: its window runs out). */
-  reverse: CommittedBatch;
-  /** The final period totals the ledger must come to, computed here the plain way. */
-  expected: { deInBr: ClassTotals[]; brInDe: ClassTotals[] };
-  /** The records not billable in the batches that count, per billing code. */
-  notBillable: Map<number, number>;
+  ledgerDomain: TypedDataDomain;
+  /** The DE-BR pairwise key (both sides compute it). */
+  key: Uint8Array;
+  /** Version 1, in force from inside the period on. */
+  terms: FullTerms;
+  /** BR's batches for DE (BR bills DE) and DE's for BR, in the order they were decided (counted). */
+  brBatches: CommittedBatch[];
+  deBatches: CommittedBatch[];
 }
 
-const scenarioDirs: string[] = [];
+/** A 32-byte salt of the tests, from a label. */
+const saltOf = (label: string) => keccak256(toUtf8Bytes(label)) as Hex;
 
-/**
- * Commits `records` as one batch of `visited` for `home` in `period`, the way a visited carrier does: packs
- * them, builds the Merkle tree, seals the payload with the DE-BR pairwise key into `<keysDir>/store`, signs
- * the summary with `signer` (an operator of `visited`) and submits it.
- */
-export async function commitUsage(
-  at: { ledger: Consortium["ledger"]; domain: TypedDataDomain; keysDir: string; period: number },
+/** DE proposes `periodTerms` sealed for BR (v2), BR accepts the commitment; returns the full terms. */
+async function agreeSealed(c: Consortium, key: Uint8Array, validFrom: number): Promise<FullTerms> {
+  const full = periodTerms(await c.token.getAddress(), validFrom);
+  const chainId = (await hre.ethers.provider.getNetwork()).chainId;
+  const context = { chainId, agreements: await c.agreements.getAddress(), proposer: DE, counterparty: BR };
+  const termsSalt = saltOf("terms salt");
+  const { sealed, publicTerms } = sealTerms({ key, context, terms: full, salt: termsSalt });
+  await c.agreements.connect(c.de).propose(BR, publicTerms, sealed);
+  await c.agreements.connect(c.br).accept(DE, 1, publicTerms.termsCommitment);
+  return { version: 1, terms: full, termsSalt, termsCommitment: publicTerms.termsCommitment };
+}
+
+/** Commits `records` as one batch of `visited` for `home`, signed by `signer` (an operator of `visited`). */
+export async function commitBatch(
+  at: { ledger: Consortium["ledger"]; domain: TypedDataDomain; period: number },
   { records, visited, home, signer }: { records: UsageRecord[]; visited: Hex; home: Hex; signer: HardhatEthersSigner },
 ): Promise<CommittedBatch> {
-  const ks = new Keystore(at.keysDir);
-  const key = pairwiseKey({
-    myPrivateKey: ENCRYPTION_PRIVATE_KEY.BR,
-    theirPublicKey: ks.encryptionKey("262-01").publicKey,
-    plmnA: BR,
-    plmnB: DE,
-  });
   const hasher = await LeafHasher.create();
-  const packed = new Uint8Array(records.length * RECORD_BYTES);
-  records.forEach((r, i) => {
-    packRecord(r, packed, i * RECORD_BYTES);
-  });
-  // The leaves are salted with the batch's totals salt, derived from the records as sealing derives it.
-  const tree = await merkleTree(hasher.leavesOf(packed, records.length, hexToBytes(totalsSaltOf(key, packed))));
   const totals = totalsOf(records);
-  const period = at.period;
-  const sealed = sealPayload(key, {
-    header: { visited, home, period, sequence: 0, recordCount: records.length, totals, activeDevices: [], roamerDays: [] },
-    records: packed,
-  });
-  const store = new FolderStore(path.join(at.keysDir, "store"));
-  const batch: UsageBatch = {
+  const salt = saltOf(`batch ${records[0].recordId}`);
+  // Leaves are salted with the batch's totals salt, as sealing does.
+  const tree = await merkleTree(hasher.leavesOfRecords(records, hexToBytes(salt)));
+  const header: UsageBatchHeader = {
     visited,
     home,
-    period,
-    merkleRoot: hexlify(tree[tree.length - 1]) as Hex,
-    recordCount: records.length,
-    payloadHash: await store.put(sealed),
-    totals,
+    period: at.period,
+    merkleRoot: `0x${tree[tree.length - 1].toString("hex")}` as Hex,
+    treeDepth: depthOf(tree),
+    payloadHash: saltOf(`payload ${records[0].recordId}`),
+    totalsCommitment: batchTotalsCommitment({ recordCount: records.length, totals, salt }),
   };
-  await at.ledger.connect(signer).submitBatch(toContractBatch(batch), await signBatch(signer, at.domain, batch));
-  return { batch, id: batchId(batch), records, tree };
+  const tx = await at.ledger.connect(signer).submitBatch(toContractBatch(header), await signBatch(signer, at.domain, header));
+  const receipt = await tx.wait();
+  const event = receipt!.logs.flatMap((l) => at.ledger.interface.parseLog(l) ?? []).find((e) => e.name === "UsageBatchSubmitted");
+  return { header, id: event!.args.batchId as Hex, txHash: tx.hash as Hex, records, tree, totals, salt, disputed: [] };
 }
 
-/** Removes the key stores the scenarios made (temp folders). */
-export function removeScenarioDirs(): void {
-  for (const dir of scenarioDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+/** The home carrier disputes the leaves `indexes` of `batch` (reason 2), in that order. */
+export async function disputeLeaves(c: Consortium, batch: CommittedBatch, indexes: number[], signer: HardhatEthersSigner) {
+  const hasher = await LeafHasher.create();
+  const disputes = indexes.map((i) => ({
+    leafIndex: i,
+    leaf: hasher.leafOf(batch.records[i], hexToBytes(batch.salt)),
+    proof: merkleProof(batch.tree, i),
+    reason: 2,
+  }));
+  const receipt = await (await c.ledger.connect(signer).disputeRecords(batch.id, disputes)).wait();
+  batch.disputed.push(...indexes);
+  return receipt!;
+}
+
+/** The period's usage of `batches` (all counted, in this order) as a carrier assembles it. */
+export async function usageOfBatches(
+  world: Pick<InvoiceWorld, "period">,
+  home: Hex,
+  visited: Hex,
+  batches: readonly CommittedBatch[],
+): Promise<PeriodUsage> {
+  const hasher = await LeafHasher.create();
+  const counted = batches.map((b) => ({
+    batchId: b.id,
+    totalsCommitment: b.header.totalsCommitment,
+    disputeCount: b.disputed.length,
+    disputeHash: disputeHashOf(b.disputed.map((i) => ({ leafIndex: i, leaf: hasher.leafOf(b.records[i], hexToBytes(b.salt)) }))),
+  }));
+  return {
+    home,
+    visited,
+    period: world.period,
+    accumulator: accumulatorOf(counted),
+    batches: batches.map((b) => ({
+      batchId: b.id,
+      txHash: b.txHash,
+      totalsCommitment: b.header.totalsCommitment,
+      recordCount: b.records.length,
+      totals: b.totals,
+      totalsSalt: b.salt,
+      disputed: b.disputed.map((i) => ({ leafIndex: i, record: b.records[i] })),
+    })),
+  };
+}
+
+export interface InvoiceWorldOptions {
+  /** BR's batches for DE (default 2) and records in each (default 40). */
+  brBatches?: number;
+  records?: number;
+  /** Billable records of BR's first batch that DE disputes (default 2). */
+  disputes?: number;
 }
 
 /**
- * A whole period between DE and BR on the real contracts, up to the point where it can be closed: the
- * agreement (periodTerms), BR's three batches of random records for DE (one accepted, one with two
- * records disputed with Merkle proofs, one rejected) and DE's batch for BR, each with its encrypted
- * payload in a folder store, then the clock past the period's end and the submission grace (or only past
- * its end). The escrow is deployed by `deployConsortium`; nothing is closed or deposited yet.
+ * A whole period between DE and BR on the real contracts, up to where it can be closed: sealed terms
+ * (periodTerms, v2), BR's batches for DE (the first with `disputes` billable records disputed), DE's one
+ * batch for BR, all accepted, then the clock past the period's end and the submission grace.
  */
-export async function periodScenario(
-  deploy: () => Promise<Consortium> = deployConsortium,
-  /** Where to leave the clock: past the submission grace (anyone may close), or just past the period's end. */
-  until: "grace" | "end" = "grace",
-): Promise<PeriodScenario> {
+export async function invoiceWorld(opts: InvoiceWorldOptions = {}): Promise<InvoiceWorld> {
   const [, nextMonth] = boundsOf(periodOf(await time.latest()));
   await time.increaseTo(nextMonth + 86_400);
-  const c = await deploy();
-  const token = await c.token.getAddress();
-  await agreeDeBrWith(c, periodTerms(token, await time.latest()));
+  const c = await deployConsortium();
+  const key = pairwiseKey({
+    myPrivateKey: ENCRYPTION_PRIVATE_KEY.DE as Hex,
+    theirPublicKey: testEncryptionKey(3) as Hex,
+    plmnA: DE,
+    plmnB: BR,
+  });
+  const terms = await agreeSealed(c, key, await time.latest());
   const period = periodOf(nextMonth);
   const [start, end] = boundsOf(period);
   const domain = ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());
-
-  const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-invoice-"));
-  scenarioDirs.push(keysDir);
-  const ks = new Keystore(keysDir);
-  for (const [plmn, key] of [
-    ["262-01", ENCRYPTION_PRIVATE_KEY.DE],
-    ["724-05", ENCRYPTION_PRIVATE_KEY.BR],
-  ] as const) {
-    fs.mkdirSync(path.dirname(ks.encryptionKeyPath(plmn)), { recursive: true });
-    fs.writeFileSync(ks.encryptionKeyPath(plmn), `${key}\n`, { mode: 0o600 });
+  const at = { ledger: c.ledger, domain, period };
+  const brBatches: CommittedBatch[] = [];
+  for (let i = 0; i < (opts.brBatches ?? 2); i++) {
+    const records = randomRecords(opts.records ?? 40, DE, BR, 20 + i, start);
+    brBatches.push(await commitBatch(at, { records, visited: BR, home: DE, signer: c.br }));
   }
-  const commit = (records: UsageRecord[], visited: Hex, home: Hex, signer: HardhatEthersSigner) =>
-    commitUsage({ ledger: c.ledger, domain, keysDir, period }, { records, visited, home, signer });
-  const accepted = await commit(randomRecords(120, DE, BR, 11, start), BR, DE, c.br);
-  const disputed = await commit(randomRecords(80, DE, BR, 12, start), BR, DE, c.br);
-  const rejected = await commit(randomRecords(30, DE, BR, 13, start), BR, DE, c.br);
-  const reverse = await commit(randomRecords(40, BR, DE, 14, start), DE, BR, c.de);
-
-  await c.ledger.connect(c.de).acceptBatches([accepted.id]);
-  const disputedIndices = disputed.records
-    .map((r, i) => [r, i] as const)
-    .filter(([r]) => r.billing === 0)
-    .slice(0, 2)
-    .map(([, i]) => i);
-  await c.ledger.connect(c.de).disputeRecords(
-    toContractBatch(disputed.batch),
-    disputedIndices.map((i) => ({ record: disputed.records[i], proof: merkleProof(disputed.tree, i), reason: 2 })),
-  );
-  await c.ledger.connect(c.de).rejectBatch(rejected.id, 3);
-  await time.increaseTo(until === "grace" ? end + SUBMISSION_GRACE : end + 60);
-
-  const notBillable = new Map<number, number>();
-  for (const r of [...accepted.records, ...disputed.records])
-    if (r.billing !== 0) notBillable.set(r.billing, (notBillable.get(r.billing) ?? 0) + 1);
-  const disputedUsage = sumByClass(disputedIndices.map((i) => [usageOf(disputed.records[i])]));
-  return {
-    ...c,
-    period,
-    start,
-    end,
-    domain,
-    keysDir,
-    accepted,
-    disputed,
-    rejected,
-    disputedIndices,
-    reverse,
-    expected: {
-      // The ledger checks it too: periodTotals after the close (test/unit/lib/invoice.test.ts).
-      deInBr: netOfDisputes([
-        { totals: accepted.batch.totals, disputed: [] },
-        { totals: disputed.batch.totals, disputed: disputedUsage },
-      ]),
-      brInDe: reverse.batch.totals,
-    },
-    notBillable,
-  };
+  const first = brBatches[0];
+  const billable = first.records.flatMap((r, i) => (r.billing === 0 ? [i] : []));
+  if ((opts.disputes ?? 2) > 0) await disputeLeaves(c, first, billable.slice(0, opts.disputes ?? 2).reverse(), c.de);
+  const deBatches = [await commitBatch(at, { records: randomRecords(30, BR, DE, 9, start), visited: DE, home: BR, signer: c.de })];
+  for (const b of brBatches) await c.ledger.connect(c.de).acceptBatches([b.id]);
+  await c.ledger.connect(c.br).acceptBatches([deBatches[0].id]);
+  await time.increaseTo(end + SUBMISSION_GRACE);
+  return { ...c, period, start, end, ledgerDomain: domain, key, terms, brBatches, deBatches };
 }
