@@ -1,29 +1,32 @@
 import { task } from "hardhat/config";
 import { action, clientFor, memberOfSigner, out } from "./common";
-import { FROM_HELP, plmnArg, accountMember, amountArg, fromBlockArg, sideArg } from "./cli/args";
+import { FROM_HELP, plmnArg, accountMember, amountArg } from "./cli/args";
 import { commandLine } from "./cli/errors";
 import { InputError } from "../lib/core/errors";
 import { Amount, type Token } from "../lib/core/amount";
 import { formatPlmn } from "../lib/core/plmn";
 import { parsePeriod, formatPeriod } from "../lib/core/period";
 import { tokenInfo } from "../lib/agreements/chain";
+import { isoTime } from "../lib/agreements/terms";
 import {
   agreementToken,
-  closeInvoice,
+  cancelWithdrawal,
   depositToEscrow,
   escrowBalances,
+  executeWithdrawal,
   payDebt,
+  requestWithdrawal,
   requireMember,
   requirePartner,
   resolveToken,
+  setPayoutAccount,
   settlePeriod,
-  withdrawFromEscrow,
+  WITHDRAWAL_DELAY_WHY,
 } from "../lib/settlement/escrow";
 import { ROLE_BITS } from "../lib/core/enums";
 
 const TOKEN_HELP = "Settlement token address (default: the token of the agreement with --partner, or the one token of all your agreements)";
 const PARTNER_TOKEN_HELP = "Take the token of the agreement with this partner (MCC-MNC)";
-const FROM_BLOCK_HELP = "First block to search for the ledger's batch events (default 0)";
 
 /** Base units of `token` as the tasks print them: "1000.5 RLST" (exact). */
 function units(baseUnits: bigint, token: Token): string {
@@ -51,21 +54,59 @@ task(
     }),
   );
 
-task("escrow:withdraw", "Carrier: withdraws from your carrier's free deposit (what open invoices and debts do not reserve)")
-  .addParam("amount", 'Amount in token units, e.g. "250"')
-  .addOptionalParam("to", "Address to send the tokens to (default: the sending account)")
+task(
+  "escrow:withdraw",
+  `Carrier: withdraws from your carrier's deposit in two steps: --amount requests it (replacing a pending request), --execute sends it once unlocked (what is free then, up to the amount), --cancel drops the request. Why it waits: ${WITHDRAWAL_DELAY_WHY}`,
+)
+  .addOptionalParam("amount", 'Request: amount in token units, e.g. "250"')
+  .addFlag("execute", "Execute the pending withdrawal (after its delay)")
+  .addFlag("cancel", "Cancel the pending withdrawal")
+  .addOptionalParam("to", "Request: address to send the tokens to (default: the sending account)")
   .addOptionalParam("token", TOKEN_HELP)
   .addOptionalParam("partner", PARTNER_TOKEN_HELP)
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(async (args: { amount: string; to?: string; token?: string; partner?: string; from?: string }, hre) => {
-      const partner = args.partner ? plmnArg("partner", args.partner) : undefined;
+    action(
+      async (
+        args: { amount?: string; execute: boolean; cancel: boolean; to?: string; token?: string; partner?: string; from?: string },
+        hre,
+      ) => {
+        const steps = [args.amount !== undefined, args.execute, args.cancel].filter(Boolean).length;
+        if (steps !== 1) {
+          throw new InputError("say one of --amount (request), --execute or --cancel", {
+            hint: `request first, execute after the delay: ${WITHDRAWAL_DELAY_WHY}`,
+          });
+        }
+        const partner = args.partner ? plmnArg("partner", args.partner) : undefined;
+        const client = await clientFor(hre, args.from);
+        const self = await memberOfSigner(client, ROLE_BITS.carrier);
+        const token = await resolveToken(client, self.plmn, { token: args.token, partner });
+        if (args.cancel) {
+          const r = await cancelWithdrawal(client, { member: self.plmn, token });
+          out(`${self.text} cancelled its pending withdrawal of ${token.symbol} (tx ${r.txHash}).`);
+        } else if (args.execute) {
+          const r = await executeWithdrawal(client, { member: self.plmn, token });
+          out(`${self.text} withdrew ${units(r.withdrawn, token)} to ${r.to} (tx ${r.txHash}); deposit now ${units(r.deposit, token)}.`);
+        } else {
+          const amount = amountArg(args.amount, token);
+          const r = await requestWithdrawal(client, { member: self.plmn, amount, to: args.to });
+          out(
+            `${self.text} asked to withdraw up to ${units(amount.units, token)} to ${r.to} (tx ${r.txHash}): executable from ${isoTime(r.unlocksAt)} (${r.delay / 86_400} days), with --execute.`,
+          );
+        }
+      },
+    ),
+  );
+
+task("escrow:payout", "Carrier: sets where payments to your carrier go (an address), or back to its deposit (--account 0x0...0)")
+  .addParam("account", "Address payments go to; the zero address credits them to your deposit")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { account: string; from?: string }, hre) => {
       const client = await clientFor(hre, args.from);
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
-      const token = await resolveToken(client, self.plmn, { token: args.token, partner });
-      const amount = amountArg(args.amount, token);
-      const r = await withdrawFromEscrow(client, { member: self.plmn, amount, to: args.to });
-      out(`${self.text} withdrew ${units(amount.units, token)} to ${r.to} (tx ${r.txHash}); deposit now ${units(r.deposit, token)}.`);
+      const r = await setPayoutAccount(client, args.account);
+      out(`Payments to ${self.text} now go to ${args.account} (tx ${r.txHash}).`);
     }),
   );
 
@@ -99,60 +140,23 @@ task(
   );
 
 task(
-  "escrow:close",
-  "Carrier: closes one direction's invoice of a period with the ledger's batches (rated on-chain and reserved on the payer's deposit)",
-)
-  .addParam("partner", "The other carrier, as MCC-MNC")
-  .addParam("period", "Billing period, YYYY-MM")
-  .addOptionalParam("as", "payer: the invoice you pay as home carrier (default); payee: the one you bill as visited carrier")
-  .addOptionalParam("fromBlock", FROM_BLOCK_HELP)
-  .addOptionalParam("from", FROM_HELP)
-  .setAction(
-    action(async (args: { partner: string; period: string; as?: string; fromBlock?: string; from?: string }, hre) => {
-      const partnerPlmn = plmnArg("partner", args.partner);
-      const period = parsePeriod(args.period);
-      const side = sideArg(args.as, "payer");
-      const fromBlock = fromBlockArg(args.fromBlock);
-      const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
-      const partner = await requirePartner(client, self.plmn, partnerPlmn);
-      const [payer, payee] = side === "payer" ? [self.plmn, partner.plmn] : [partner.plmn, self.plmn];
-      const r = await closeInvoice(client, { payer, payee, period, fromBlock });
-      const token = await tokenInfo(r.token, client.runner);
-      const what = `the invoice of ${formatPlmn(payer)} (payer) to ${formatPlmn(payee)} (payee) for ${formatPeriod(period)}`;
-      if (!r.closedNow) out(`${what} was closed already: ${units(r.amount, token)}; nothing was sent.`);
-      else {
-        out(
-          `Closed ${what} with ${r.batches} batch(es) (tx ${r.txHash}): ${units(r.amount, token)} due, reserved on ${formatPlmn(payer)}'s deposit.`,
-        );
-        if (r.rating)
-          out(`  subtotal ${units(r.rating.subtotal, token)}, SLA credit ${units(r.rating.credit, token)} (${r.rating.creditBps} bps)`);
-      }
-    }),
-  );
-
-task(
   "escrow:settle",
-  "Carrier: settles a period with a partner: closes whichever direction is not closed yet, then pays the difference from the net debtor's deposit (netting)",
+  "Carrier: settles a period with a partner once both invoices are closed (co-signed, proven or revealed): the net debtor pays the difference from its deposit (netting); a direction closed alone settles alone after the solo delay",
 )
   .addParam("partner", "The other carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
-  .addOptionalParam("fromBlock", FROM_BLOCK_HELP)
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(async (args: { partner: string; period: string; fromBlock?: string; from?: string }, hre) => {
+    action(async (args: { partner: string; period: string; from?: string }, hre) => {
       const partnerPlmn = plmnArg("partner", args.partner);
       const period = parsePeriod(args.period);
-      const fromBlock = fromBlockArg(args.fromBlock);
       const client = await clientFor(hre, args.from);
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const partner = await requirePartner(client, self.plmn, partnerPlmn);
-      const r = await settlePeriod(client, { self: self.plmn, partner: partner.plmn, period, fromBlock });
+      const r = await settlePeriod(client, { self: self.plmn, partner: partner.plmn, period });
       const token = await tokenInfo(await agreementToken(client, self.plmn, partner.plmn), client.runner);
-      for (const c of r.closed)
-        out(`Closed the invoice of ${formatPlmn(c.payer)} to ${formatPlmn(c.payee)}: ${units(c.amount, token)} (tx ${c.txHash}).`);
       out(
-        `Settled ${formatPeriod(period)} between ${self.text} and ${partner.text} (tx ${r.txHash}): ${self.text} owed ${units(r.selfOwed, token)}, ${partner.text} owed ${units(r.partnerOwed, token)}.`,
+        `Settled ${formatPeriod(period)} (${r.mode}) between ${self.text} and ${partner.text} (tx ${r.txHash}): ${self.text} owed ${units(r.selfOwed, token)}, ${partner.text} owed ${units(r.partnerOwed, token)}.`,
       );
       if (r.payments.length === 0) out("  Both owed the same: nothing moved.");
       for (const p of r.payments) {

@@ -1,6 +1,12 @@
 import path from "node:path";
 import { task } from "hardhat/config";
-import { action, clientFor, keystoreFor, out } from "./common";
+import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
+import { cliProgress } from "./cli/progress";
+import { ROLE_BITS } from "../lib/core/enums";
+import { isoTime } from "../lib/agreements/terms";
+import { missingSources } from "../lib/invoice/inputs";
+import { cosignInvoice, invoicePublicView, proposeInvoice, versionInForce } from "../lib/settlement/invoices";
+import { fileClaim, proveClaim, revealClaim } from "../lib/settlement/claims";
 import { FROM_HELP, plmnArg, accountMember, formatArg, fromBlockArg, sideArg } from "./cli/args";
 import { InputError } from "../lib/core/errors";
 import { writeFileAtomic } from "../lib/util/fsAtomic";
@@ -138,5 +144,141 @@ task(
         writeFileAtomic(args.out, text);
         out(`Report of ${formatPlmn(self)} for ${args.period} written to ${path.resolve(args.out)}`);
       } else out(text.trimEnd());
+    }),
+  );
+
+// ---------------------------------------------------------------------------------------------------
+// The invoice's life on the escrow: propose, co-sign, claim, prove, reveal, status
+// ---------------------------------------------------------------------------------------------------
+
+const SOURCES_MISSING = "lib/usage countedPeriod (the period's counted usage) and lib/agreements agreementTerms (the full terms)";
+
+/** The pair, the period and the inputs a rating needs, for one direction (`side` is ours). */
+async function ratingInputs(
+  hre: Parameters<Parameters<typeof action>[0]>[1],
+  args: { partner: string; period: string; keystore?: string; from?: string },
+  side: "payer" | "payee",
+) {
+  const partnerPlmn = plmnArg("partner", args.partner);
+  const period = parsePeriod(args.period);
+  const client = await clientFor(hre, args.from);
+  const self = await memberOfSigner(client, ROLE_BITS.carrier);
+  const partner = await requirePartner(client, self.plmn, partnerPlmn);
+  const [payer, payee] = side === "payer" ? [self.plmn, partner.plmn] : [partner.plmn, self.plmn];
+  const key = await pairKeyWith(client, { keystore: keystoreFor(args.keystore), self: self.plmn, partner: partner.plmn });
+  const sources = missingSources(SOURCES_MISSING);
+  const inForce = await versionInForce(client, { payer, payee, period });
+  const usage = await sources.periodUsage({ home: payer, visited: payee, period });
+  const terms = await sources.fullTerms(inForce.version);
+  return { client, key, usage, terms, payer, payee, period };
+}
+
+task(
+  "invoice:propose",
+  "Carrier (visited, payee): rates the closed period from your copies of the terms and payloads, signs the invoice and proposes it to the partner, sealed (only the net is public)",
+)
+  .addParam("partner", "The home carrier that pays, as MCC-MNC")
+  .addParam("period", "Billing period, YYYY-MM")
+  .addOptionalParam("keystore", KEYSTORE_HELP)
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { partner: string; period: string; keystore?: string; from?: string }, hre) => {
+      const { client, key, usage, terms } = await ratingInputs(hre, args, "payee");
+      const r = await proposeInvoice(client, { key, usage, terms });
+      out(`Proposed the invoice of ${formatPlmn(usage.home)} for ${args.period}: net ${r.draft.invoice.net} base units (tx ${r.txHash}).`);
+      out(`  The payer co-signs it, or after the sign window you may file a claim (invoice:claim).`);
+    }),
+  );
+
+task(
+  "invoice:cosign",
+  "Carrier (home, payer): opens the proposed invoice, rates the period from your own copies and co-signs only when both agree; otherwise shows the differences and signs nothing",
+)
+  .addParam("partner", "The visited carrier that bills, as MCC-MNC")
+  .addParam("period", "Billing period, YYYY-MM")
+  .addOptionalParam("keystore", KEYSTORE_HELP)
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { partner: string; period: string; keystore?: string; from?: string }, hre) => {
+      const { client, key, usage, terms } = await ratingInputs(hre, args, "payer");
+      const r = await cosignInvoice(client, { key, usage, terms });
+      out(
+        `Co-signed the invoice of ${formatPlmn(usage.visited)} for ${args.period}: ${r.proposal.invoice.net} base units reserved (tx ${r.txHash}).`,
+      );
+    }),
+  );
+
+task(
+  "invoice:claim",
+  "Carrier (payee): files a claim on an invoice the payer has not co-signed within the sign window (bonds part of the net)",
+)
+  .addParam("partner", "The home carrier that pays, as MCC-MNC")
+  .addParam("period", "Billing period, YYYY-MM")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { partner: string; period: string; from?: string }, hre) => {
+      const client = await clientFor(hre, args.from);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const payer = plmnArg("partner", args.partner);
+      const r = await fileClaim(client, { payer, payee: self.plmn, period: parsePeriod(args.period) });
+      out(`Claim filed (tx ${r.txHash}): ${r.net} base units reserved on ${formatPlmn(payer)}, bond ${r.bond} on ${self.text}.`);
+    }),
+  );
+
+task("invoice:prove", "Either carrier: ends a claim with the adjudicator's proof that the net is the rating of the committed totals")
+  .addParam("payer", "The home carrier, as MCC-MNC")
+  .addParam("payee", "The visited carrier, as MCC-MNC")
+  .addParam("period", "Billing period, YYYY-MM")
+  .addParam("proof", "The proof, 0x-hex")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { payer: string; payee: string; period: string; proof: string; from?: string }, hre) => {
+      const client = await clientFor(hre, args.from);
+      const key = { payer: plmnArg("payer", args.payer), payee: plmnArg("payee", args.payee), period: parsePeriod(args.period) };
+      const r = await proveClaim(client, { ...key, proof: args.proof as Hex });
+      out(`Claim proven (tx ${r.txHash}).`);
+    }),
+  );
+
+task(
+  "invoice:reveal",
+  "Either carrier, LAST RESORT of a claim: opens every counted batch and the terms on chain, which rates them. PUBLISHES the pair's terms, totals and disputed records of the period to every member, for good; needs --publish",
+)
+  .addParam("partner", "The other carrier, as MCC-MNC")
+  .addParam("period", "Billing period, YYYY-MM")
+  .addOptionalParam("as", "payer (default) or payee: your side of the claimed invoice")
+  .addFlag("publish", "Yes, publish the pair's terms and the period's totals (required)")
+  .addOptionalParam("keystore", KEYSTORE_HELP)
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { partner: string; period: string; as?: string; publish: boolean; keystore?: string; from?: string }, hre) => {
+      const { client, usage, terms } = await ratingInputs(hre, args, sideArg(args.as, "payer"));
+      console.error("WARNING: a reveal publishes this pair's terms, totals and disputed records of the period, for good.");
+      const r = await revealClaim(client, { usage, terms, publish: args.publish, progress: cliProgress });
+      out(
+        `Revealed in ${r.txs.length + 1} transaction(s): rating ${r.rating.net}, claim ${r.upheld ? "upheld" : "refuted"}, owed ${r.amount}.`,
+      );
+    }),
+  );
+
+task("invoice:status", "Anyone (read-only): the public facts of one direction's invoice: status, claimed net, final amount, how it closed")
+  .addParam("payer", "The home carrier, as MCC-MNC")
+  .addParam("payee", "The visited carrier, as MCC-MNC")
+  .addParam("period", "Billing period, YYYY-MM")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { payer: string; payee: string; period: string; from?: string }, hre) => {
+      const client = await clientFor(hre, args.from, { sends: false });
+      const v = await invoicePublicView(client, {
+        payer: plmnArg("payer", args.payer),
+        payee: plmnArg("payee", args.payee),
+        period: parsePeriod(args.period),
+      });
+      out(`Invoice of ${formatPlmn(v.payer)} to ${formatPlmn(v.payee)} for ${args.period}: ${v.status}`);
+      if (v.status === "none") return;
+      out(`  agreement version ${v.agreementVersion}, token ${v.token}, net ${v.net}, proposed ${isoTime(v.proposedAt)}`);
+      if (v.status === "proposed") out(`  the payer's sign window ends ${isoTime(v.signWindowEndsAt)}`);
+      if (v.claimedAt > 0) out(`  claimed ${isoTime(v.claimedAt)}, bond ${v.bond}`);
+      if (v.closedAt > 0) out(`  closed ${isoTime(v.closedAt)} (${v.resolution}): ${v.amount} owed`);
     }),
   );

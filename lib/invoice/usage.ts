@@ -17,8 +17,8 @@ export interface DisputedRecord {
 /** One counted (accepted or expired) batch of the period, opened. */
 export interface CountedBatchUsage {
   batchId: Hex;
-  /** The submission transaction. */
-  txHash: Hex;
+  /** The submission transaction, when known (lines name it). */
+  txHash?: Hex;
   totalsCommitment: Hex;
   /** The opening of `totalsCommitment`: record count, billable totals per class, salt (from the payload). */
   recordCount: number;

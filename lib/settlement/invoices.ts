@@ -280,3 +280,41 @@ export async function closeSignedInvoice(
   const receipt = await sendAndWait(() => client.escrow.closeInvoice(invoice, payerSignature, payeeSignature));
   return { txHash: receipt.hash, gasUsed: receipt.gasUsed };
 }
+
+/** The public facts of an invoice, as any member reads them (no figure but the nets). */
+export interface InvoicePublicView extends InvoiceKey {
+  status: EscrowInvoiceStatus;
+  resolution: ResolutionName;
+  agreementVersion: number;
+  token: string;
+  /** The net the payee signed (claimed). */
+  net: bigint;
+  /** What the payer owes once closed. */
+  amount: bigint;
+  bond: bigint;
+  proposedAt: number;
+  claimedAt: number;
+  closedAt: number;
+  /** When the payer's sign window ends (0 when not proposed). */
+  signWindowEndsAt: number;
+}
+
+/** What the escrow says of the invoice of `key`. */
+export async function invoicePublicView(client: RoamLedgerClient, key: InvoiceKey): Promise<InvoicePublicView> {
+  const [s, window] = await Promise.all([client.escrow.invoice(key.payer, key.payee, key.period), client.escrow.SIGN_WINDOW()]);
+  const proposedAt = Number(s.proposedAt);
+  return {
+    ...key,
+    status: ESCROW_INVOICE_STATUSES[Number(s.status)],
+    resolution: RESOLUTIONS[Number(s.resolution)],
+    agreementVersion: Number(s.agreementVersion),
+    token: s.token,
+    net: s.net,
+    amount: s.amount,
+    bond: s.bond,
+    proposedAt,
+    claimedAt: Number(s.claimedAt),
+    closedAt: Number(s.closedAt),
+    signWindowEndsAt: proposedAt === 0 ? 0 : proposedAt + Number(window),
+  };
+}
