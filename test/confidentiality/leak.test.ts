@@ -295,19 +295,26 @@ async function usage(w: World, v: Variant, c: { de: RoamLedgerClient; br: RoamLe
 
 /** The whole period of `v` on fresh contracts: what happened, on which blocks, and the pair's secrets. */
 async function playPeriod(w: World, v: Variant): Promise<Played> {
+  const startedAt = Date.now();
+  const step = (m: string) => console.log(`      [${v.name}] ${((Date.now() - startedAt) / 1000).toFixed(1)} s ${m}`);
   const fromBlock = (await w.provider.getBlockNumber()) + 1;
   const { addresses, token } = await deploy(w);
   const [deployer, deWallet, brWallet] = w.wallets;
   const de = connectRoamLedger(addresses, deWallet);
   const br = connectRoamLedger(addresses, brWallet);
+  step("deployed");
   const secrets = await agree(v, de, br, { from: w.month.start, token });
+  step("agreed");
   secrets.push(...(await usage(w, v, { de, br, imsiKey: randomBytes(32) })));
 
+  step("usage done");
   const funds = 1_000_000n * 10n ** DECIMALS;
   await (await SettlementToken__factory.connect(token, deployer).mint(w.addresses[1], funds)).wait();
   const rlst = { address: token, symbol: "RLST", decimals: Number(DECIMALS) };
   await depositToEscrow(de, { member: PLMN.DE, amount: Amount.fromUnits(rlst, funds) });
+  step("deposited");
   const settled = await settlePeriod(br, { self: PLMN.BR, partner: PLMN.DE, period: w.month.period });
+  step("settled");
   const billed = settled.closed.find((x) => x.payer === PLMN.DE);
   if (!billed?.rating) throw new Error("BR's invoice to DE was not closed by settlePeriod");
   secrets.push(...invoiceSecrets(billed.rating));
@@ -352,8 +359,9 @@ describe("confidentiality: a third member's view of a pair's period", function (
   });
 
   it("today's contracts leak the pair's rates, per-class totals and invoice lines to a third member", async function () {
-    // Two plays of the period and the probe take ~10-40 s: fail loudly well before mocha's 300 s.
-    this.timeout(120_000);
+    // Two plays of the period and the probe take 10-15 s on a quiet machine, over two minutes on a heavily loaded one:
+    // each play logs its steps, so that a slow run shows where it spent its time.
+    this.timeout(300_000);
     const run = await playPeriod(w, { name: "run", k: 3n, seed: 41 });
     const control = await playPeriod(w, { name: "control", k: 7n, seed: 43 });
     const report = analyse(await observe(w, run), run.secrets, { control: await observe(w, control), publicValues: run.nets });
