@@ -55,6 +55,11 @@ export interface Observation {
   bytes: Uint8Array;
   /** Offset of the first ABI word (4 in a transaction input, after the selector; 0 elsewhere). */
   wordBase: number;
+  /**
+   * Byte ranges [start, end) holding a value public by design (an address, a block time, a settled net):
+   * set by {@link withPublicValues}. A small value found in clear whose own bytes fall in one is no finding.
+   */
+  publicRanges?: readonly (readonly [number, number])[];
 }
 
 /** One JSON-RPC call: `method` with `params`, its result. */
@@ -146,19 +151,51 @@ export function hashEncodings(value: bigint): Map<string, string> {
   return out;
 }
 
-/** Where `value` occurs in clear in `bytes`: each occurrence with the widest width of leading zeros (<= 32). */
-export function clearHits(bytes: Uint8Array, value: bigint, minWidth: number, wordBase: number): string[] {
+/**
+ * Where `value` occurs in clear in `bytes`: each occurrence with the widest width of leading zeros (<= 32).
+ * An occurrence whose value bytes overlap one of `publicRanges` is skipped: a small value is then the
+ * leading part of a public number (an address 0x01..., a net 0x0f5d...), not a field of its own.
+ */
+export function clearHits(
+  bytes: Uint8Array,
+  value: bigint,
+  minWidth: number,
+  wordBase: number,
+  publicRanges: readonly (readonly [number, number])[] = [],
+): string[] {
   const pattern = Buffer.from(packed(value, Math.max(byteLength(value), minWidth)));
   const haystack = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: string[] = [];
   for (let at = haystack.indexOf(pattern); at >= 0; at = haystack.indexOf(pattern, at + 1)) {
     const end = at + pattern.length;
+    const valueStart = end - byteLength(value);
+    if (value < PUBLIC_MARK_BELOW && publicRanges.some(([from, to]) => valueStart < to && from < end)) continue;
     let start = at;
     while (start > 0 && haystack[start - 1] === 0 && end - start < 32) start--;
     const width = end - start;
     out.push(width === 32 && (start - wordBase) % 32 === 0 ? "word" : `uint${8 * width}@${start}`);
   }
   return out;
+}
+
+/** Public values this wide or wider mark their occurrences (see {@link withPublicValues}); smaller ones do not. */
+const PUBLIC_MARK_BELOW = 2n ** 24n;
+
+/**
+ * `observations` with the places of `values` (public by design: addresses, block times, settled nets)
+ * marked, each at its minimal byte length. Values below 2^24 mark nothing: they are too common to mark;
+ * a secret equal to one is skipped by {@link analyse}'s `publicValues` instead.
+ */
+export function withPublicValues(observations: readonly Observation[], values: readonly bigint[]): Observation[] {
+  const patterns = [...new Set(values)].filter((v) => v >= PUBLIC_MARK_BELOW && v < 2n ** 256n).map((v) => Buffer.from(packed(v, byteLength(v))));
+  return observations.map((o) => {
+    const haystack = Buffer.from(o.bytes.buffer, o.bytes.byteOffset, o.bytes.byteLength);
+    const ranges: (readonly [number, number])[] = [...(o.publicRanges ?? [])];
+    for (const p of patterns) {
+      for (let at = haystack.indexOf(p); at >= 0; at = haystack.indexOf(p, at + 1)) ranges.push([at, at + p.length]);
+    }
+    return { ...o, publicRanges: ranges };
+  });
 }
 
 /** Every occurrence of each of `values` in `observations`, in clear and hashed (one pass over each window). */
@@ -168,7 +205,7 @@ function hitsOf(observations: readonly Observation[], values: ReadonlyMap<bigint
   const out = new Map<bigint, Hit[]>([...values.keys()].map((v) => [v, []]));
   for (const observation of observations) {
     for (const [value, minWidth] of values) {
-      for (const encoding of clearHits(observation.bytes, value, minWidth, observation.wordBase))
+      for (const encoding of clearHits(observation.bytes, value, minWidth, observation.wordBase, observation.publicRanges))
         out.get(value)?.push({ observation, encoding });
     }
     const hex = hexOf(observation.bytes);

@@ -13,6 +13,7 @@ import {
   packed,
   type Observation,
   type RpcCall,
+  withPublicValues,
 } from "../../helpers/thirdMember";
 
 /** `parts` concatenated. */
@@ -48,6 +49,20 @@ describe("test helper: the third member's probe (thirdMember.ts)", function () {
 
   describe("analyse", function () {
     const secrets = [{ label: "large", value: LARGE }];
+
+    it("does not take a small value for a field when it is the leading part of a public number, and still finds it beside one", function () {
+      // 15 = 0x0f leads the public net 0x0f5d8fb6 in a word; the same 15 in the next word is a field of its own.
+      const net = 0x0f5d_8fb6n;
+      const bytes = concat(packed(net, 32), packed(15n, 32));
+      const small = [{ label: "sla", value: 15n }];
+      const control = [obs("log", packed(7n, 32))];
+      const unmarked = analyse([obs("log", bytes)], small, { control });
+      expect(unmarked.findings.map((f) => f.encoding)).to.have.members(["uint232@0", "word"]);
+      const marked = analyse(withPublicValues([obs("log", bytes)], [net]), small, { control });
+      expect(marked.findings.map((f) => f.encoding)).to.deep.equal(["word"]);
+      // Public values below 2^24 mark nothing (they would hide every small secret's byte).
+      expect(withPublicValues([obs("log", bytes)], [15n])[0].publicRanges).to.deep.equal([]);
+    });
 
     it("finds a planted large value in every channel and every encoding", function () {
       const planted = [
