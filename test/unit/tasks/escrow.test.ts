@@ -91,9 +91,22 @@ async function deShort(): Promise<World> {
   return { ...w, deOwes: await close(w, "de pays"), brOwes: await close(w, "br pays") };
 }
 
+/** EIP-7825: the most gas one transaction may use. */
+const TX_GAS_CAP = 16_777_216n;
+
 describe("tasks: escrow", function () {
   this.timeout(300_000);
   let env: Awaited<ReturnType<typeof useDeploymentForTasks>> | undefined;
+  /** Gas of the last transaction a task printed, by what it did. */
+  const gas: Record<string, bigint> = {};
+  let largest = 0n;
+
+  async function gasOf(label: string, printed: string): Promise<void> {
+    const hash = printed.match(/0x[0-9a-f]{64}/g)?.at(-1);
+    const receipt = hash && (await hre.ethers.provider.getTransactionReceipt(hash));
+    if (!receipt) throw new Error(`no transaction in ${JSON.stringify(printed)}`);
+    gas[label] = receipt.gasUsed;
+  }
 
   /** The fixture, with the tasks pointed at its deployment. */
   async function use(fixture: () => Promise<World>): Promise<World & { P: string }> {
@@ -102,9 +115,23 @@ describe("tasks: escrow", function () {
     return { ...w, P: formatPeriod(w.period) };
   }
 
-  afterEach(() => {
+  // Every block of every test (fixtures included), before the next test's snapshot is restored.
+  afterEach(async function () {
     env?.cleanup();
     env = undefined;
+    const provider = hre.ethers.provider;
+    for (let n = 1; n <= (await provider.getBlockNumber()); n++) {
+      for (const hash of (await provider.getBlock(n))?.transactions ?? []) {
+        const receipt = await provider.getTransactionReceipt(hash);
+        if (receipt && receipt.gasUsed > largest) largest = receipt.gasUsed;
+      }
+    }
+  });
+
+  after(function () {
+    expect(largest > 0n && largest < TX_GAS_CAP, `largest transaction ${largest} gas`).to.equal(true);
+    console.log(`      gas: ${JSON.stringify(Object.fromEntries(Object.entries(gas).map(([k, v]) => [k, Number(v)])))}`);
+    console.log(`      largest transaction of these tests (fixtures included): ${largest} gas, under the EIP-7825 cap`);
   });
 
   describe("escrow:deposit", function () {
@@ -112,6 +139,7 @@ describe("tasks: escrow", function () {
       const w = await use(funded);
       const printed = await captured(() => hre.run("escrow:deposit", { amount: "1000.50", partner: "724-05", from: FROM.de }));
       expect(printed).to.match(/^Approved the escrow for 1000\.5 RLST \(tx 0x[0-9a-f]{64}\)\./);
+      await gasOf("deposit", printed);
       expect(printed).to.match(/262-01 deposited 1000\.5 RLST \(tx 0x[0-9a-f]{64}\); deposit now 1000\.5 RLST\./);
       expect(await w.escrow.deposits(DE, w.tokenAddress)).to.equal(1_000_500_000n);
       // Without --token or --partner: the one settlement token of DE's agreements.
@@ -155,6 +183,7 @@ describe("tasks: escrow", function () {
       const printed = await captured(() => hre.run("escrow:withdraw", { request: true, amount: "100", to, from: FROM.br }));
       const unlocksAt = Number((await w.escrow.pendingWithdrawal(BR, w.tokenAddress)).unlocksAt);
       expect(unlocksAt).to.equal((await time.latest()) + delay);
+      await gasOf("requestWithdrawal", printed);
       expect(printed).to.contain(`724-05 asked to withdraw up to 100 RLST to ${to} (tx 0x`);
       expect(printed).to.contain(`executable from ${isoTime(unlocksAt)} (the ${delay / 86_400} days withdrawal delay), with --execute.`);
       expect(printed).to.contain(`Free now: ${units(5_000n * RLST - w.brOwes)}`);
@@ -173,6 +202,7 @@ describe("tasks: escrow", function () {
         new RegExp(`724-05 withdrew 100 RLST to ${to} \\(tx 0x[0-9a-f]{64}\\); deposit now ${units(4_900n * RLST)}\\.`),
       );
       expect(await w.token.balanceOf(to)).to.equal(100n * RLST);
+      await gasOf("withdraw", done);
       expect(await w.escrow.deposits(BR, w.tokenAddress)).to.equal(4_900n * RLST);
       expect((await w.escrow.pendingWithdrawal(BR, w.tokenAddress)).amount).to.equal(0n);
     });
@@ -213,6 +243,7 @@ describe("tasks: escrow", function () {
       expect([pending.amount, Number(pending.unlocksAt)]).to.deep.equal([20n * RLST, first + 86_400 + 1]);
 
       const printed = await captured(() => hre.run("escrow:withdraw", { cancel: true, from: FROM.br }));
+      await gasOf("cancelWithdrawal", printed);
       expect(printed).to.match(/^724-05 cancelled its pending withdrawal of 20 RLST \(tx 0x[0-9a-f]{64}\)\.$/);
       expect((await w.escrow.pendingWithdrawal(BR, w.tokenAddress)).amount).to.equal(0n);
       await time.increaseTo(first + 86_400 + 1);
@@ -251,6 +282,7 @@ describe("tasks: escrow", function () {
       expect(w.deOwes > w.brOwes && w.brOwes > 0n).to.equal(true);
       const diff = w.deOwes - w.brOwes;
       const printed = await captured(() => hre.run("escrow:settle", { partner: "262-01", period: w.P, from: FROM.br }));
+      await gasOf("settle netted", printed);
       expect(printed).to.match(
         new RegExp(
           `^Settled ${w.P} between 724-05 and 262-01, netted \\(tx 0x[0-9a-f]{64}\\): 724-05 owed ${units(w.brOwes)}, 262-01 owed ${units(w.deOwes)}\\.`,
@@ -272,6 +304,7 @@ describe("tasks: escrow", function () {
       const treasury = w.spare[1].address;
       const set = await captured(() => hre.run("escrow:payout", { account: treasury, from: FROM.br }));
       expect(set).to.match(new RegExp(`^Payments to 724-05 now go to ${treasury} \\(tx 0x[0-9a-f]{64}\\)\\.$`));
+      await gasOf("setPayoutAccount", set);
       expect(await w.escrow.payoutAccount(BR)).to.equal(treasury);
       const printed = await captured(() => hre.run("escrow:settle", { partner: "724-05", period: w.P, from: FROM.de }));
       const diff = w.deOwes - w.brOwes;
@@ -301,6 +334,7 @@ describe("tasks: escrow", function () {
 
       await time.increaseTo(soloAt);
       const printed = await captured(() => hre.run("escrow:settle", { partner: "262-01", period: w.P, from: FROM.br }));
+      await gasOf("settle alone", printed);
       expect(printed).to.match(
         new RegExp(`^Settled the invoice of 262-01 to 724-05 for ${w.P} alone \\(tx 0x[0-9a-f]{64}\\): 262-01 owed ${units(w.deOwes)}\\.`),
       );
@@ -367,6 +401,7 @@ describe("tasks: escrow", function () {
       const half = diff / 2n;
       await hre.run("escrow:deposit", { amount: Amount.fromUnits({ ...TOKEN, address: w.tokenAddress }, half).format(), from: FROM.de });
       const paid = await captured(() => hre.run("escrow:pay-debt", { debtor: "262-01", creditor: "724-05", from: FROM.br }));
+      await gasOf("payDebt", paid);
       expect(paid).to.match(
         new RegExp(`^262-01 paid 724-05 ${units(half)} of its debt \\(tx 0x[0-9a-f]{64}\\); ${units(diff - half)} still owed\\.$`),
       );
