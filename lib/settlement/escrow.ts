@@ -17,7 +17,7 @@ import { sendAndWait } from "../chain/send";
 import { formatPlmn } from "../core/plmn";
 import { parseRevert } from "../chain/revert";
 import { fromEventArgs } from "../usage/batch";
-import { formatPeriod, periodBounds } from "../core/period";
+import { formatPeriod } from "../core/period";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
 import type { UsageBatchHeader } from "../usage/batch";
@@ -436,66 +436,36 @@ export async function periodBatchStates(client: RoamLedgerClient, query: PeriodQ
 }
 
 export interface Closability {
-  /** The ledger closed the period already (its totals are final). */
+  /** The ledger closed the period already (its accumulator is final). */
   closed: boolean;
-  /** When anyone may close it (period end + submission grace), unix seconds. */
+  /** The period's submission deadline (its end + the submission grace), unix seconds: no close before it. */
   anyoneAt: number;
-  /** When the visited carrier may (the period's end: it may waive the grace). */
-  visitedAt: number;
-  /** Batches still in their dispute window (neither accepted nor rejected), with the window's end. */
+  /** Batches still pending (neither accepted nor rejected), with the end of the dispute window fixed at submission. */
   openBatches: { batchId: Hex; windowEnd: number }[];
-  /** The earliest time anyone can close it: the later of `anyoneAt` and every open batch's window end. */
+  /**
+   * The earliest time anyone can close it: the deadline, or the last pending batch's window end (the home
+   * carrier may decide its batches sooner; after its window, anyone expires a batch).
+   */
   earliest: number;
 }
 
-/** The batches of `batches` still open (neither accepted nor rejected) and when their dispute windows end. */
-async function openWindows(
-  client: RoamLedgerClient,
-  query: PeriodQuery,
-  batches: readonly PeriodBatch[],
-): Promise<Closability["openBatches"]> {
-  const open: Closability["openBatches"] = [];
-  for (const b of batches) {
-    if (b.status !== "submitted") continue;
-    const window = Number(await client.agreements.disputeWindowAt(query.home, query.visited, b.submittedAt));
-    open.push({ batchId: b.batchId, windowEnd: b.submittedAt + window });
-  }
-  return open;
-}
-
 /**
- * When (home, visited, period) can be closed, from the ledger and the agreements' dispute windows. The
- * period's batches are read unless `batches` gives them (as {@link periodBatchStates} reads them).
+ * When (home, visited, period) can be closed, by the ledger's rule: from the submission deadline, once no
+ * batch is pending. The period's batches are read unless `batches` gives them (as {@link periodBatchStates}
+ * reads them).
  */
 export async function closability(
   client: RoamLedgerClient,
   query: PeriodQuery & { batches?: readonly PeriodBatch[] },
 ): Promise<Closability> {
   const { home, visited, period } = query;
-  const [info, grace] = await Promise.all([client.ledger.getPeriod(home, visited, period), client.ledger.submissionGrace()]);
-  const [, end] = periodBounds(period);
-  const openBatches = info.closed ? [] : await openWindows(client, query, query.batches ?? (await periodBatchStates(client, query)));
-  const anyoneAt = end + Number(grace);
-  return {
-    closed: info.closed,
-    anyoneAt,
-    visitedAt: end,
-    openBatches,
-    earliest: Math.max(anyoneAt, ...openBatches.map((b) => b.windowEnd)),
-  };
-}
-
-/** From when a period can be closed, in words, at chain time `now`; `visited` may close it early. */
-export function describeClosability(c: Closability, now: number, visited: Hex): string {
-  if (c.closed || c.earliest <= now) return "It can be closed now.";
-  const open = c.openBatches.length
-    ? ` (${c.openBatches.length} batch(es) in their dispute window; the home carrier may accept or reject them sooner)`
-    : "";
-  const early =
-    c.visitedAt < c.anyoneAt && now < c.anyoneAt
-      ? `; ${formatPlmn(visited)} may close it from ${isoTime(Math.max(c.visitedAt, ...c.openBatches.map((b) => b.windowEnd)))}.`
-      : ".";
-  return `It can be closed from ${isoTime(c.earliest)}${open}${early}`;
+  const [info, deadline] = await Promise.all([client.ledger.getPeriod(home, visited, period), client.ledger.submissionDeadline(period)]);
+  const anyoneAt = Number(deadline);
+  if (info.closed) return { closed: true, anyoneAt, openBatches: [], earliest: anyoneAt };
+  const pending = (query.batches ?? (await periodBatchStates(client, query))).filter((b) => b.status === "submitted");
+  const infos = await Promise.all(pending.map((b) => client.ledger.getBatch(b.batchId)));
+  const openBatches = pending.map((b, i) => ({ batchId: b.batchId, windowEnd: Number(infos[i].windowEnd) }));
+  return { closed: false, anyoneAt, openBatches, earliest: Math.max(anyoneAt, ...openBatches.map((b) => b.windowEnd)) };
 }
 
 /** The escrow's events in `logs` (other contracts' logs are skipped). */
