@@ -92,7 +92,7 @@ function duration(seconds: number): string {
 
 task(
   "escrow:withdraw",
-  `Carrier: withdraws from your carrier's deposit in two steps. --request --amount X asks for it (replacing a pending request and restarting its clock); --execute sends it once the escrow's WITHDRAWAL_DELAY has passed (what is free then, up to the amount); --cancel drops the request. Why it waits: ${WITHDRAWAL_DELAY_WHY}`,
+  `Carrier: withdraws from your carrier's deposit in two steps. --request --amount X asks for it (replacing a pending request and restarting its clock); --execute sends it once the escrow's WITHDRAWAL_DELAY (140 days in the default deployment; the request prints the date) has passed (what is free then, up to the amount); --cancel drops the request. Why it waits: ${WITHDRAWAL_DELAY_WHY}`,
 )
   .addFlag("request", "Request a withdrawal of --amount (executable after the withdrawal delay)")
   .addOptionalParam("amount", 'Request: amount in token units, e.g. "250" (--amount alone also requests)')
@@ -181,7 +181,7 @@ task(
 
 task(
   "escrow:settle",
-  "Carrier: settles a period with a partner. Both invoices closed (co-signed, proven or revealed): the net debtor pays the difference from its deposit (netting). One closed: it settles alone once the other is settled, or from the period's end + the escrow's SOLO_SETTLE_DELAY (the error says when). Invoices close with invoice:propose and invoice:cosign",
+  "Carrier: settles a period with a partner. Both invoices closed (co-signed, proven or revealed): the net debtor pays the difference from its deposit (netting). One closed: it settles alone once the other is settled, or from the period's end + the escrow's SOLO_SETTLE_DELAY (110 days in the default deployment; the error says the date). Invoices close with invoice:propose and invoice:cosign",
 )
   .addParam("partner", "The other carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
