@@ -605,7 +605,7 @@ export function settlePlan(state: SettleState): SettlePlan {
   if (!oursClosed && theirs !== "closed") {
     const [payer, payee, status] = ours === "settled" ? [partner, self, theirs] : [self, partner, ours];
     const other = ours === "settled" || theirs === "settled" ? "" : ` and ${invoiceOf(partner, self, theirs)}`;
-    throw new InputError(`nothing of ${pair} can settle: ${invoiceOf(payer, payee, status)}${other} is not closed`, {
+    throw new InputError(`nothing of ${pair} can settle: ${invoiceOf(payer, payee, status)}${other} ${other ? "are" : "is"} not closed`, {
       details: "Invoices close by co-signature: the payee proposes, the payer co-signs (or a claim is proven or revealed).",
       ...howToClose(payer, payee, period, status),
     });

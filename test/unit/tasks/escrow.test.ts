@@ -352,7 +352,7 @@ describe("tasks: escrow", function () {
       const w = await use(funded);
       await expect(hre.run("escrow:settle", { partner: "724-05", period: w.P, from: FROM.de })).to.be.rejectedWith(
         new RegExp(
-          `nothing of 262-01 and 724-05 for ${w.P} can settle: the invoice of 262-01 to 724-05 \\(none\\) and the invoice of 724-05 to 262-01 \\(none\\) is not closed[\\s\\S]*724-05 \\(the visited carrier\\) rates the closed period and proposes the invoice[\\s\\S]*invoice:propose --partner 262-01 --period ${w.P}`,
+          `nothing of 262-01 and 724-05 for ${w.P} can settle: the invoice of 262-01 to 724-05 \\(none\\) and the invoice of 724-05 to 262-01 \\(none\\) are not closed[\\s\\S]*724-05 \\(the visited carrier\\) rates the closed period and proposes the invoice[\\s\\S]*invoice:propose --partner 262-01 --period ${w.P}`,
         ),
       );
       await proposeInvoice(w.brClient, { key: w.key, usage: w.brBillsDe, terms: w.terms });
