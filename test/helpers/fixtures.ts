@@ -91,15 +91,32 @@ export function carrierRegistryParameters(s: Operators) {
   };
 }
 
-/** Deploys RoamLedger through its Ignition module with the four bootstrap members of carrierRegistryParameters. */
-export async function deployConsortium(): Promise<Consortium> {
+/**
+ * The escrow's delays for a ledger with `grace` (the module's defaults when they fit): the constructor wants
+ * the withdrawal delay over a month + grace + the longest dispute window + the sign window, and the solo delay
+ * over grace + dispute window + sign window.
+ */
+function escrowParametersFor(grace: number) {
+  const DAY_SECONDS = 24 * 3600;
+  const lag = grace + 90 * DAY_SECONDS + 7 * DAY_SECONDS;
+  return { withdrawalDelay: Math.max(140 * DAY_SECONDS, 31 * DAY_SECONDS + lag), soloSettleDelay: Math.max(110 * DAY_SECONDS, lag) };
+}
+
+/**
+ * Deploys RoamLedger through its Ignition module with the four bootstrap members of carrierRegistryParameters,
+ * and the development token. `submissionGrace` (default SUBMISSION_GRACE, one hour) lets a test bill a past period
+ * whose fixtures have fixed dates.
+ */
+export async function deployConsortium(options: { submissionGrace?: number } = {}): Promise<Consortium> {
   const [deployer, de, us, br, maker, de2, outsider, ...spare] = await hre.ethers.getSigners();
+  const submissionGrace = options.submissionGrace ?? SUBMISSION_GRACE;
   const { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger, settlementEscrow } = await hre.ignition.deploy(
     RoamLedgerModule,
     {
       parameters: {
         CarrierRegistry: carrierRegistryParameters({ deployer, de, de2, us, br, maker }),
-        UsageLedger: { submissionGrace: SUBMISSION_GRACE },
+        UsageLedger: { submissionGrace },
+        SettlementEscrow: escrowParametersFor(submissionGrace),
       },
     },
   );

@@ -19,6 +19,7 @@ import { readDeployParameters } from "../../lib/consortium/parameters";
 import { Keystore } from "../../lib/keys/keystore";
 import { BaseError, InputError, InputErrors } from "../../lib/core/errors";
 import type { Hex } from "../../lib/util/hex";
+import { monthsBefore } from "../helpers/period";
 
 /**
  * The corpus of bad inputs (test/fixtures/bad/, listed with the outcome each must have in cases.json):
@@ -106,8 +107,11 @@ function expectError(err: unknown, e: Expect, file: string): void {
 
 /** DE's devices 262010000000001 (meter), -2 (meter, suspended), -3 (tracker); -4 registered by US. */
 async function ingestWorld() {
-  const c = await deployConsortium();
-  const start = Date.UTC(2026, 10, 1) / 1000;
+  // The fixtures' records are dated in 2026-11; the test bills them to the month before the chain's clock (run()
+  // moves their dates there), which a grace of 60 days keeps open for submissions whatever the day of the month.
+  const c = await deployConsortium({ submissionGrace: 60 * DAY });
+  const month = monthsBefore((await hre.ethers.provider.getBlock("latest"))!.timestamp);
+  const start = month.start;
   const terms = { ...ingestTerms(start, await c.token.getAddress()), validUntil: start + 20 * 365 * DAY };
   await agreeDeBrWith(c, terms);
   const addresses = await addressesOf(c);
@@ -141,7 +145,13 @@ async function ingestWorld() {
     plmnB: PLMN.DE,
   });
   const { chainId } = await hre.ethers.provider.getNetwork();
-  return { c, br, imsiKey, pairKey, chainId };
+  return { c, br, imsiKey, pairKey, chainId, month };
+}
+
+/** `file`'s records (dated 2026-11-DD) moved to the same days of `period` (yyyymm). */
+function moveToPeriod(file: string, period: number): void {
+  const month = `${Math.floor(period / 100)}-${String(period % 100).padStart(2, "0")}-`;
+  fs.writeFileSync(file, fs.readFileSync(file, "utf8").replaceAll("2026-11-", month));
 }
 
 describe("bad inputs (test/fixtures/bad)", function () {
@@ -232,13 +242,14 @@ describe("bad inputs (test/fixtures/bad)", function () {
       }
       case "usage-ingest": {
         const w = await loadFixture(ingestWorld);
+        moveToPeriod(file, w.month.period);
         const local = path.dirname(file);
         const block = await hre.ethers.provider.getBlockNumber();
         const summary = await ingestUsage({
           file,
           home: PLMN.DE,
           visited: PLMN.BR,
-          period: 202611,
+          period: w.month.period,
           client: w.br,
           signer: w.c.br,
           chainId: w.chainId,
