@@ -27,6 +27,7 @@ import { draftInvoice, type InvoiceDraft } from "./draft";
 import { batchEvents, batchEvidence, countedContent, readNotBillable, uncountedContent, type PayloadAccess } from "./evidence";
 import { fullTermsOf, periodUsageOf } from "./inputs";
 import type { BatchEvidence, EscrowFacts, InvoiceChainData, Reconciliation, SettlementEvidence } from "./types";
+import type { FullTerms, PeriodUsage } from "./usage";
 
 /** What {@link readInvoiceData} reads: one direction of a pair and period, for one of its parties. */
 export interface ReadInvoiceOptions {
@@ -142,24 +143,30 @@ async function readBatches(
   return out;
 }
 
+/** A party's inputs to rate one direction: the pair's key, the counted usage, the full terms, and what the chain said. */
+export interface RatingInputs {
+  key: InvoiceKey;
+  pairKey: Uint8Array;
+  usage: PeriodUsage;
+  terms: FullTerms;
+  /** The escrow's public view of the invoice when read. */
+  view: InvoicePublicView;
+  /** The period's batches with their ledger state, ascending by id. */
+  batches: PeriodBatch[];
+  counted: CountedPeriod;
+}
+
 /**
- * The invoice of one direction of `period` between `self` and `partner`, for `self` (a party: its key
- * store opens the pair's key and the full terms): `as: "payee"` is the invoice `self` bills, `"payer"` the
- * one it pays. Rates the period from `self`'s own inputs (full terms of the version the escrow names, or
- * the version in force by the escrow's rule when nothing is proposed yet; the counted usage from the
- * payloads in `store`, checked against the ledger's accumulator) and adds the escrow's public facts and
- * how our invoice compares with them (`reconciliation`). InputError when the ledger has not closed the
- * period; ConfigError / CryptoError / MismatchError from the key store, the terms or the payloads.
+ * `self`'s inputs to rate one direction of `period` with `partner` (`as` is `self`'s side): the pair's key
+ * (its key store and the partner's registered key), the full terms of the version the escrow names (or,
+ * before a proposal, the version in force by the escrow's rule), and the counted usage opened from the
+ * payloads in `store` and checked against the ledger's accumulator. InputError when the ledger has not
+ * closed the period.
  */
-export async function readInvoiceData(client: RoamLedgerClient, opts: ReadInvoiceOptions): Promise<InvoiceChainData> {
+export async function readRatingInputs(client: RoamLedgerClient, opts: ReadInvoiceOptions): Promise<RatingInputs> {
   const { self, partner, period, keystore, store } = opts;
-  const fromBlock = opts.fromBlock ?? 0;
   const [payer, payee] = opts.as === "payee" ? [partner, self] : [self, partner];
   const key = { payer, payee, period };
-  const [payerMember, payeeMember] = await Promise.all([
-    requireMember(client, { plmn: payer, param: opts.as === "payee" ? "partner" : "self" }),
-    requireMember(client, { plmn: payee, param: opts.as === "payee" ? "self" : "partner" }),
-  ]);
   await requireClosedPeriod(client, key);
   const view = await invoicePublicView(client, key);
   const version = view.status === "none" ? (await versionInForce(client, key)).version : view.agreementVersion;
@@ -168,23 +175,44 @@ export async function readInvoiceData(client: RoamLedgerClient, opts: ReadInvoic
   const onChain = await client.agreements.getVersion(self, partner, version);
   const terms = fullTermsOf(opened, version, onChain.terms.termsCommitment.toLowerCase() as Hex);
   const [batches, counted] = await Promise.all([
-    periodBatchStates(client, { home: payer, visited: payee, period, fromBlock }),
+    periodBatchStates(client, { home: payer, visited: payee, period, fromBlock: opts.fromBlock ?? 0 }),
     countedPeriod(client, { home: payer, visited: payee, period, store, pairKey }),
   ]);
   const usage = periodUsageOf(counted, new Map(batches.map((b) => [b.batchId.toLowerCase(), b.txHash])));
+  return { key, pairKey, usage, terms, view, batches, counted };
+}
+
+/**
+ * The invoice of one direction of `period` between `self` and `partner`, for `self` (a party: its key
+ * store opens the pair's key and the full terms): `as: "payee"` is the invoice `self` bills, `"payer"` the
+ * one it pays. Rates the period from `self`'s own inputs ({@link readRatingInputs}) and adds the escrow's
+ * public facts and how our invoice compares with them (`reconciliation`). InputError when the ledger has
+ * not closed the period; ConfigError / CryptoError / MismatchError from the key store, terms or payloads.
+ *
+ * @example
+ * const data = await readInvoiceData(client, { self: de, partner: br, period: 202611, as: "payer", keystore, store });
+ * const pdf = await renderInvoicePdf(buildInvoiceModel(data));
+ */
+export async function readInvoiceData(client: RoamLedgerClient, opts: ReadInvoiceOptions): Promise<InvoiceChainData> {
+  const fromBlock = opts.fromBlock ?? 0;
+  const { key, pairKey, usage, terms, view, batches, counted } = await readRatingInputs(client, opts);
+  const [payerMember, payeeMember] = await Promise.all([
+    requireMember(client, { plmn: key.payer }),
+    requireMember(client, { plmn: key.payee }),
+  ]);
   const draft = draftInvoice({ key: pairKey, usage, terms });
-  const access = { pairKey, store };
+  const access = { pairKey, store: opts.store };
   return {
     chainId: (await providerOf(client.runner).getNetwork()).chainId,
     escrowAddress: client.addresses.settlementEscrow,
-    payer: { plmn: payer, name: payerMember.name },
-    payee: { plmn: payee, name: payeeMember.name },
-    period,
+    payer: { plmn: key.payer, name: payerMember.name },
+    payee: { plmn: key.payee, name: payeeMember.name },
+    period: key.period,
     perspective: opts.as,
     readAt: await chainNow(client),
     escrow: escrowFacts(view, await escrowTxs(client, key, view, fromBlock)),
     reconciliation: reconcile(view, draft),
-    agreementVersion: version,
+    agreementVersion: terms.version,
     token: await tokenInfo(terms.terms.settlementToken, client.runner),
     terms: terms.terms,
     rating: draft.rating,

@@ -120,7 +120,7 @@ function sampleTotals() {
   return { class1, class2, class7 };
 }
 
-/** B1 accepted (classes 1 and 7), B2 open with 2 records of class 2 disputed, B3 rejected. */
+/** B1 accepted (classes 1 and 7), B2 expired (counted) with 2 records of class 2 disputed, B3 rejected. */
 function sampleBatches(class1: ClassTotals, class7: ClassTotals): InvoiceChainData["batches"] {
   return [
     {
@@ -138,7 +138,7 @@ function sampleBatches(class1: ClassTotals, class7: ClassTotals): InvoiceChainDa
     },
     {
       batchId: id(2),
-      state: "submitted",
+      state: "expired",
       submittedAt: Date.UTC(2026, 10, 30) / 1000,
       submitTx: tx(2),
       recordCount: 9,
