@@ -132,9 +132,9 @@ async function fund(w: Pick<PartyWorld, "token" | "deployer" | "de" | "br" | "cl
 /**
  * The whole period: sealed terms, BR's `brBatches` batches of `records` records for DE (the first with
  * two billable records disputed), DE's one batch for BR, all accepted, both funded, the clock past the
- * period's end and grace, and both periods closed on the ledger.
+ * period's end and grace, and both periods closed on the ledger (unless `close` is false).
  */
-export async function partyWorld(opts: { brBatches?: number; records?: number } = {}): Promise<PartyWorld> {
+export async function partyWorld(opts: { brBatches?: number; records?: number; close?: boolean } = {}): Promise<PartyWorld> {
   const [, nextMonth] = boundsOf(periodOf(await time.latest()));
   await time.increaseTo(nextMonth + 86_400);
   const c = await deployConsortium();
@@ -163,8 +163,10 @@ export async function partyWorld(opts: { brBatches?: number; records?: number } 
   await c.ledger.connect(c.de).acceptBatches(brBatches.map((b) => b.id));
   await c.ledger.connect(c.br).acceptBatches([deBatches[0].id]);
   await time.increaseTo(end + SUBMISSION_GRACE);
-  await c.ledger.closePeriod(DE, BR, period);
-  await c.ledger.closePeriod(BR, DE, period);
+  if (opts.close ?? true) {
+    await c.ledger.closePeriod(DE, BR, period);
+    await c.ledger.closePeriod(BR, DE, period);
+  }
   const addresses = await addressesOf(c);
   const clients = {
     de: connectRoamLedger(addresses, c.de),
@@ -180,3 +182,6 @@ export async function partyWorld(opts: { brBatches?: number; records?: number } 
   await fund(w);
   return w;
 }
+
+/** {@link partyWorld} with both periods closable but not closed on the ledger. */
+export const unclosedPartyWorld = () => partyWorld({ close: false });

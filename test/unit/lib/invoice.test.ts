@@ -1,3 +1,4 @@
+import hre from "hardhat";
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { rateInvoice } from "../../../lib/settlement/rating";
@@ -16,7 +17,8 @@ import { InputError } from "../../../lib/core/errors";
 import { CSV_COLUMNS, invoiceToCsv, invoiceToJson } from "../../../lib/invoice/render";
 import { compressRefs, renderInvoicePdf } from "../../../lib/invoice/pdf";
 import { pdfPagesText, sampleChainData, usageOfBatches } from "../../helpers/invoice";
-import { partyWorld, type PartyWorld } from "../../helpers/invoiceParty";
+import { partyWorld, unclosedPartyWorld, type PartyWorld } from "../../helpers/invoiceParty";
+import { TX_GAS_CAP } from "../../../lib/settlement/claims";
 import { BR, DE } from "../../helpers/rating";
 import { PLMN } from "../../helpers/fixtures";
 
@@ -87,7 +89,7 @@ describe("lib/invoice", function () {
   });
 
   describe("buildInvoiceModel", function () {
-    it("takes the chain's amounts, line by line, and they agree with lib/settlement/rating.ts", function () {
+    it("prints the rating of the party's totals line by line, equal to lib/settlement/rating.ts", function () {
       const data = sampleChainData();
       const m = buildInvoiceModel(data);
       // Worked out in test/helpers/invoice.ts.
@@ -352,6 +354,22 @@ describe("lib/invoice", function () {
 
   describe("a period on the contracts, for each party (readInvoiceData, buildReport)", function () {
     this.timeout(300_000);
+    let largest = 0n;
+
+    // Every transaction of these tests (fixtures included) stays under the EIP-7825 cap.
+    afterEach(async function () {
+      const provider = hre.ethers.provider;
+      for (let n = 1; n <= (await provider.getBlockNumber()); n++) {
+        for (const hash of (await provider.getBlock(n))?.transactions ?? []) {
+          const receipt = await provider.getTransactionReceipt(hash);
+          if (receipt && receipt.gasUsed > largest) largest = receipt.gasUsed;
+        }
+      }
+    });
+    after(function () {
+      expect(largest > 0n && largest < TX_GAS_CAP).to.equal(true);
+      console.log(`      largest transaction of these tests: ${largest} gas`);
+    });
 
     const asParty = (w: PartyWorld, who: "de" | "br", as: "payer" | "payee") => ({
       self: who === "de" ? DE : BR,
@@ -477,6 +495,23 @@ describe("lib/invoice", function () {
       expect(m.net.units).to.equal(ours.net);
       expect(m.verification.agreesWithEscrow).to.equal(false);
       expect(pdfPagesText(await renderInvoicePdf(m))).to.include("NOT THE ESCROW'S INVOICE");
+    });
+
+    it("says the ledger has not closed the period yet; the report previews each party's figures meanwhile", async function () {
+      const w = await loadFixture(unclosedPartyWorld);
+      await expect(readInvoiceData(w.clients.br, asParty(w, "br", "payee"))).to.be.rejectedWith(
+        InputError,
+        /the ledger has not closed .* there is no invoice to make yet[\s\S]*anyone may close it then/,
+      );
+      const report = await buildReport(w.clients.br, {
+        self: BR,
+        period: w.period,
+        viewer: { plmn: BR, keystore: w.keys.br, store: w.store },
+      });
+      const owed = report.partners[0].owedToUs;
+      expect(owed).to.deep.include({ state: "none", ledgerClosed: false, countedBatches: 2 });
+      expect(owed.detail).to.deep.include({ final: false, net: (await expectedBrInvoice(w)).rating.net });
+      expect(reportToText(report)).to.match(/owed to us\s+period open\s+-\s+[0-9.,]+ \(preview\)/);
     });
 
     it("refuses a member that is not a party: its key store opens neither the pair's key nor the terms", async function () {
