@@ -7,13 +7,17 @@
 import { hexlify, ZeroAddress } from "ethers";
 import { ConfigError, InputError } from "../core/errors";
 import { isoTime } from "../agreements/terms";
+import { tokenInfo } from "../agreements/chain";
+import { Amount } from "../core/amount";
+import { formatPeriod } from "../core/period";
+import { formatPlmn } from "../core/plmn";
 import { sendAndWait } from "../chain/send";
 import type { RoamLedgerClient } from "../chain/client";
 import type { FullTerms, PeriodUsage } from "../invoice/usage";
 import { noProgress, type ProgressFactory } from "../util/progress";
 import type { Hex } from "../util/hex";
 import { escrowInvoiceStatus, type InvoiceKey } from "./invoices";
-import { chainNow } from "./escrow";
+import { chainNow, freeDeposit } from "./escrow";
 import { ratingFromStruct, type Rating } from "./rating";
 
 /** EIP-7825: the most gas one transaction may use. */
@@ -21,12 +25,18 @@ export const TX_GAS_CAP = 16_777_216n;
 /** What a reveal call aims to stay under (the estimate plus 20 % must fit the cap). */
 const GAS_BUDGET = (TX_GAS_CAP * 10n) / 12n;
 
-/** "262-01 -> 724-05 2026-11" with what to do, for errors. */
-const what = (k: InvoiceKey) => `the invoice of ${k.payer} to ${k.payee} for ${k.period}`;
+/** "the invoice of 262-01 to 724-05 for 2026-11", for errors. */
+const what = (k: InvoiceKey) => `the invoice of ${formatPlmn(k.payer)} to ${formatPlmn(k.payee)} for ${formatPeriod(k.period)}`;
 
 async function requireStatus(client: RoamLedgerClient, key: InvoiceKey, allowed: readonly string[], hint: string): Promise<void> {
   const status = await escrowInvoiceStatus(client, key);
   if (!allowed.includes(status)) throw new InputError(`${what(key)} is ${status}; this needs it ${allowed.join(" or ")}`, { hint });
+}
+
+/** The bond a claim of `net` takes from the payee's deposit: net x CLAIM_BOND_BPS / 10000, at least 1 of a non-zero net. */
+async function claimBond(client: RoamLedgerClient, net: bigint): Promise<bigint> {
+  const bond = (net * BigInt(await client.escrow.CLAIM_BOND_BPS())) / 10_000n;
+  return bond === 0n && net > 0n ? 1n : bond;
 }
 
 /**
@@ -44,6 +54,16 @@ export async function fileClaim(client: RoamLedgerClient, key: InvoiceKey): Prom
   if (now < endsAt) {
     throw new InputError(`the payer's sign window of ${what(key)} runs until ${isoTime(endsAt)}`, {
       hint: `file the claim after ${isoTime(endsAt)}; the payer may still co-sign until then (and after).`,
+    });
+  }
+  const bond = await claimBond(client, state.net);
+  const { free } = await freeDeposit(client, { member: key.payee, token: state.token });
+  if (free < bond) {
+    const token = await tokenInfo(state.token, client.runner);
+    const fmt = (n: bigint) => Amount.fromUnits(token, n).toString();
+    throw new InputError(`the claim on ${what(key)} bonds ${fmt(bond)} of the payee's deposit; only ${fmt(free)} is free`, {
+      hint: "the payee tops up its deposit in the invoice's token first (the bond comes back when the claim holds).",
+      next: { operation: "escrow:deposit", args: { token: state.token } },
     });
   }
   const receipt = await sendAndWait(() => client.escrow.fileClaim(key.payer, key.payee, key.period));

@@ -8,6 +8,7 @@ import hre from "hardhat";
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Amount } from "../../../lib/core/amount";
+import { formatPeriod } from "../../../lib/core/period";
 import { InputError } from "../../../lib/core/errors";
 import { tokenInfo } from "../../../lib/agreements/chain";
 import { connectRoamLedger, type RoamLedgerClient } from "../../../lib/chain/client";
@@ -164,6 +165,22 @@ describe("Invoices and escrow on the v2 contracts", function () {
         InputError,
         /publishes the agreement's terms/,
       );
+    });
+
+    it("is refused before sending when the payee's free deposit cannot bond it, saying how much is needed", async function () {
+      const s = await loadFixture(setup);
+      const key = { payer: DE, payee: BR, period: s.period };
+      const token = await tokenInfo(await s.token.getAddress(), s.br);
+      const proposed = await proposeInvoice(s.brClient, { key: s.key, usage: s.brBillsDe, terms: s.terms });
+      const all = await requestWithdrawal(s.brClient, { member: BR, amount: Amount.fromUnits(token, 5_000n * RLST) });
+      await time.increaseTo(all.unlocksAt);
+      await executeWithdrawal(s.brClient, { member: BR, token });
+      const bond = (proposed.draft.invoice.net * BigInt(await s.escrow.CLAIM_BOND_BPS())) / 10_000n;
+      await expect(fileClaim(s.brClient, key)).to.be.rejectedWith(
+        InputError,
+        `the claim on the invoice of 262-01 to 724-05 for ${formatPeriod(s.period)} bonds ${Amount.fromUnits(token, bond)} of the payee's deposit; only 0 RLST is free`,
+      );
+      expect(await escrowInvoiceStatus(s.deClient, key)).to.equal("proposed");
     });
 
     it("ends by a reveal in chunks whose on-chain rating equals lib/settlement/rating.ts on the TS rated totals: the over-claim is refuted", async function () {
