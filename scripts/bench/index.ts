@@ -38,8 +38,8 @@ Options:
                  bulk decisions of 32), a few minutes; writes
                  out/bench/results.quick.json only
   --runs N       ingest runs per variant (median; default 3, quick 1)
-  --only LIST    comma-separated parts: ingest, gas, chain (default: all); results.json keeps the
-                 other parts' numbers from its previous run
+  --only LIST    comma-separated parts: ingest, gas, chain (default: all); the results file keeps the
+                 other parts' numbers as it has them when this run ends, with their dates
   --render       only write BENCHMARKS.md again from bench/results.json (measures nothing)
   --help         this text
 `;
@@ -231,6 +231,27 @@ async function benchChain(args: Args, log: (l: string) => void): Promise<BenchRe
   return result;
 }
 
+const PARTS = ["ingest", "gas", "chain"] as const;
+
+/**
+ * `fresh` with the parts it did not run (--only) taken from the results file as it is now, at the end of
+ * this run (another run with other parts may have written it meanwhile), each with the date it was measured.
+ */
+function withOtherParts(file: string, fresh: BenchResults, ran: ReadonlySet<string>): BenchResults {
+  const saved: Partial<BenchResults> = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+  const measured: NonNullable<BenchResults["measured"]> = {};
+  const out: BenchResults = { ...fresh, measured };
+  for (const part of PARTS) {
+    if (ran.has(part)) {
+      measured[part] = fresh.date;
+    } else if (saved[part] !== undefined) {
+      (out as unknown as Record<string, unknown>)[part] = saved[part];
+      measured[part] = saved.measured?.[part] ?? saved.date ?? "unknown";
+    }
+  }
+  return out;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -243,12 +264,9 @@ async function main() {
     log("\nwrote BENCHMARKS.md from bench/results.json");
     return;
   }
-  const previous: Partial<BenchResults> = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, "utf8")) : {};
   const started = Date.now();
   const machineInfo = machine();
-  // Parts not run this time (--only) keep their numbers from the previous results.
   const results: BenchResults = {
-    ...previous,
     machine: `${machineInfo.cpu}, ${machineInfo.memoryGiB} GiB, Node ${machineInfo.node}`,
     date: new Date().toISOString(),
     quick: args.quick,
@@ -270,12 +288,13 @@ async function main() {
     results.chain = await benchChain(args, log);
   }
   results.durationSec = Math.round((Date.now() - started) / 1000);
+  const all = withOtherParts(resultsFile, results, args.only);
   fs.mkdirSync(path.dirname(resultsFile), { recursive: true });
-  fs.writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(resultsFile, `${JSON.stringify(all, null, 2)}\n`);
   log("");
-  log(renderTable(results));
+  log(renderTable(all));
   if (!args.quick) {
-    fs.writeFileSync(path.join(root, "BENCHMARKS.md"), renderMarkdown(results));
+    fs.writeFileSync(path.join(root, "BENCHMARKS.md"), renderMarkdown(all));
     log(`\nwrote ${path.relative(process.cwd(), resultsFile)} and BENCHMARKS.md`);
   } else {
     log(`\nwrote ${path.relative(process.cwd(), resultsFile)} (quick: BENCHMARKS.md is left as it is)`);

@@ -8,6 +8,8 @@ export interface BenchResults {
   date: string;
   quick: boolean;
   durationSec?: number;
+  /** When each part's figures were measured (ISO dates): a run with --only keeps the others' from earlier runs. */
+  measured?: Partial<Record<"ingest" | "gas" | "chain", string>>;
   machineInfo: { cpu: string; memoryGiB: number; node: string; os: string; loadAverageAtStart: number[] };
   ingest?: {
     records: number;
@@ -212,7 +214,13 @@ this file alone). The raw numbers, every ingest run included, are in bench/resul
 - Machine: ${r.machine}; ${r.machineInfo.os}
 - Date: ${r.date}
 - Load average when the run started: ${r.machineInfo.loadAverageAtStart.join(", ")} (the machine is shared: wall-clock rates vary with it; gas is exact)
-- Duration of the run: ${r.durationSec ?? "?"} s
+- Duration of the run: ${r.durationSec ?? "?"} s${
+    r.measured
+      ? `\n- When each part was measured: ${Object.entries(r.measured)
+          .map(([part, date]) => `${part} ${date}`)
+          .join(", ")} (\`--only\` runs keep the other parts' figures)`
+      : ""
+  }
 
 | measure | value | target |
 |---|---:|---|
