@@ -311,6 +311,7 @@ addRatingParams(
       out(
         `Revealed in ${r.txs.length} openBatches transaction(s) and finishReveal (tx ${r.finishTx.hash}): rating ${await amountText(client, token, r.rating.net)}, claim ${r.upheld ? "upheld" : "refuted"}, owed ${await amountText(client, token, r.amount)}.`,
       );
+      out(`  gas: openBatches ${r.txs.map((t) => t.gasUsed).join(", ")}; finishReveal ${r.finishTx.gasUsed} (each under 16,777,216).`);
     }),
   );
 

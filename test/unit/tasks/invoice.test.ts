@@ -109,6 +109,8 @@ describe("tasks: invoice (v2) and report", function () {
       hre.run("invoice:reveal", { partner: "724-05", period: P, ...local("de"), publishPairData: true, from: FROM.de }),
     );
     expect(revealed).to.match(/^Revealed in 1 openBatches transaction\(s\) and finishReveal .*claim refuted/);
+    expect(revealed).to.match(/\n {2}gas: openBatches \d+; finishReveal \d+ \(each under 16,777,216\)\.$/);
+    console.log(`      ${revealed.split("\n")[1].trim()}`);
     const state = await w.escrow.invoice(DE, BR, w.period);
     expect(state.amount).to.equal(net);
     const json = JSON.parse(
