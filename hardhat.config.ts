@@ -1,4 +1,7 @@
-import { subtask } from "hardhat/config";
+import { extendProvider, subtask } from "hardhat/config";
+import { ProviderWrapper } from "hardhat/plugins";
+import type { EIP1193Provider, HardhatConfig, RequestArguments } from "hardhat/types";
+import { Transaction } from "ethers";
 import {
   TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
   TASK_COMPILE_SOLIDITY_GET_SOURCE_PATHS,
@@ -53,6 +56,48 @@ subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, ru
   return runSuper({ testFiles: files });
 });
 
+/**
+ * EIP-7825 (Osaka): no transaction may carry more than 2^24 gas. The hardhat network stays on shanghai (the
+ * consortium's Besu genesis: a later hardfork would change gas prices, and only Osaka caps transactions), so the
+ * cap is enforced here: every transaction sent through `hre` (tests, tasks, the benchmark) gets at most the cap
+ * as its gas limit (networks.hardhat.gas below, for a transaction that names none), and one that names more, as
+ * eth_sendTransaction or signed, is refused before it is sent. A transaction that needs more than the cap runs
+ * out of gas. See docs/testing.md, "The per-transaction gas cap".
+ */
+const TX_GAS_CAP = 16_777_216n;
+
+/** Refuses a transaction whose gas limit is over TX_GAS_CAP. */
+class TxGasCapProvider extends ProviderWrapper {
+  constructor(provider: EIP1193Provider) {
+    super(provider);
+  }
+
+  public async request(args: RequestArguments): Promise<unknown> {
+    const params = (args.params ?? []) as unknown[];
+    let gas: bigint | undefined;
+    if (args.method === "eth_sendTransaction") {
+      const tx = params[0] as { gas?: string } | undefined;
+      if (tx?.gas !== undefined) gas = BigInt(tx.gas);
+    } else if (args.method === "eth_sendRawTransaction" && typeof params[0] === "string") {
+      gas = Transaction.from(params[0]).gasLimit;
+    }
+    if (gas !== undefined && gas > TX_GAS_CAP) {
+      throw new Error(
+        `${args.method}: gas limit ${gas} is over the EIP-7825 per-transaction cap of ${TX_GAS_CAP} (hardhat.config.ts TX_GAS_CAP): split the work into smaller transactions`,
+      );
+    }
+    return this._wrappedProvider.request(args);
+  }
+}
+
+// Not under solidity-coverage (SOLIDITY_COVERAGE=true, .ci/run): instrumented code costs far more gas, and
+// the plugin gives every transaction 2^52 gas on a network of its own block gas limit (2^53 - 1).
+const underCoverage = (config: HardhatConfig) =>
+  process.env.SOLIDITY_COVERAGE === "true" || config.networks.hardhat.blockGasLimit === 0x1fffffffffffff;
+extendProvider((provider, config, network) =>
+  network === "hardhat" && !underCoverage(config) ? new TxGasCapProvider(provider) : provider,
+);
+
 // A Besu QBFT consortium chain: endpoint and operator key come from the environment, never from git.
 const besuAccounts = process.env.ROAMLEDGER_PRIVATE_KEYS ? process.env.ROAMLEDGER_PRIVATE_KEYS.split(",").map((k) => k.trim()) : [];
 
@@ -69,10 +114,10 @@ const config: HardhatUserConfig = {
   networks: {
     hardhat: {
       hardfork: "shanghai",
-      // Bulk registration of 1,000 devices (with their policy contracts) is one ~80M gas transaction;
-      // the Besu genesis sets a block gas limit that fits it too.
+      // The Besu genesis' block gas limit (test/unit/besuConfig.test.ts checks they agree). No single
+      // transaction may use more than TX_GAS_CAP (EIP-7825), the default gas limit of every transaction.
       blockGasLimit: 500_000_000,
-      gas: 450_000_000,
+      gas: Number(TX_GAS_CAP),
       initialBaseFeePerGas: 0,
       gasPrice: 0,
       allowUnlimitedContractSize: false,

@@ -16,6 +16,19 @@ export * from "./invoice";
 export * from "./watch";
 export * from "./besu";
 
+// Names two folders export: the root picks one and renames the other.
+// `RESOLUTIONS` is the same list in lib/core/enums and lib/settlement/invoices.
+export { RESOLUTIONS, type ResolutionName } from "./core";
+// `ProposeResult`: lib/agreements' (an agreement proposal); an invoice proposal's is `InvoiceProposeResult`.
+export type { ProposeResult } from "./agreements";
+export type { ProposeResult as InvoiceProposeResult } from "./settlement/invoices";
+
+// What an invoice is rated from, as `proposeInvoice`, `cosignInvoice` and `revealClaim` take it: each side
+// builds it from its own copies: `periodUsageOf` from `countedPeriod`, `fullTermsOf` from `agreementTerms`.
+// The terms are exported as `InvoiceTerms`: lib/agreements' `FullTerms` is what `agreementTerms` returns.
+export { fullTermsOf, periodUsageOf, type CountedPeriodLike } from "./invoice/inputs";
+export type { CountedBatchUsage, FullTerms as InvoiceTerms, PeriodUsage } from "./invoice/usage";
+
 // The typed ethers bindings (typechain) of the deployed contracts, their interfaces and the settlement
 // token's, for calls the library has no function for: `connectRoamLedger` returns these types.
 export {

@@ -3,7 +3,7 @@ import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
 import { FROM_HELP, plmnArg } from "./cli/args";
 import { ConfigError, InputError, type InputLocation } from "../lib/core/errors";
 import { readPolicies } from "../lib/devices/policy";
-import { readDevices, ensurePolicies, checkMakers, registerDevices } from "../lib/devices/registration";
+import { readDevices, ensurePolicies, checkMakers, registerDevices, DEFAULT_REGISTER_BATCH } from "../lib/devices/registration";
 import { createDeviceIdDeriver, imsiBelongsTo } from "../lib/core/imsi";
 import { readCsvWithHeader } from "../lib/util/csv";
 import { formatPlmn, isValidPlmnHex } from "../lib/core/plmn";
@@ -25,7 +25,12 @@ task(
     "Devices CSV with header imsi,class,policy[,maker]: class is nb-iot|lte-m|cat-1|5g, policy a name in --policies, maker an optional device-maker member (MCC-MNC)",
   )
   .addParam("policies", 'Policies JSON: { "<name>": { services, tariffClass, routing, caps, ... } } (see docs/devices.md)')
-  .addOptionalParam("batchSize", "Devices per transaction (1 to the registry's maximum, 2,000)", 500, types.int)
+  .addOptionalParam(
+    "batchSize",
+    `Devices per transaction (1 to the registry's maximum, 2,000; about 79,000 gas each: the default of ${DEFAULT_REGISTER_BATCH} fits the 2^24 gas a transaction may use)`,
+    DEFAULT_REGISTER_BATCH,
+    types.int,
+  )
   .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("from", FROM_HELP)
   .setAction(

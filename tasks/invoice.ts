@@ -4,17 +4,19 @@ import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
 import { cliProgress } from "./cli/progress";
 import { ROLE_BITS } from "../lib/core/enums";
 import { isoTime } from "../lib/agreements/terms";
-import { missingSources } from "../lib/invoice/inputs";
-import { cosignInvoice, invoicePublicView, proposeInvoice, versionInForce } from "../lib/settlement/invoices";
+import { closedAccumulator, cosignInvoice, invoicePublicView, proposeInvoice } from "../lib/settlement/invoices";
 import { fileClaim, proveClaim, revealClaim } from "../lib/settlement/claims";
 import { FROM_HELP, plmnArg, accountMember, formatArg, fromBlockArg, sideArg } from "./cli/args";
 import { InputError } from "../lib/core/errors";
 import { writeFileAtomic } from "../lib/util/fsAtomic";
 import { formatPlmn } from "../lib/core/plmn";
 import { parsePeriod } from "../lib/core/period";
-import { pairKeyWith, storeFor } from "../lib/usage/pair";
+import { storeFor } from "../lib/usage/pair";
 import { requireMember, requirePartner } from "../lib/settlement/escrow";
-import { readInvoiceData, type ReadInvoiceOptions } from "../lib/invoice/chain";
+import { readInvoiceData, readRatingInputs } from "../lib/invoice/chain";
+import { Amount } from "../lib/core/amount";
+import { tokenInfo } from "../lib/agreements/chain";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { buildInvoiceModel } from "../lib/invoice/model";
 import { invoiceToCsv, invoiceToJson } from "../lib/invoice/render";
 import { renderInvoicePdf } from "../lib/invoice/pdf";
@@ -23,7 +25,7 @@ import type { Hex } from "../lib/util/hex";
 import type { RoamLedgerClient } from "../lib/chain/client";
 
 const KEYSTORE_HELP =
-  "Key store with your encryption key (default $ROAMLEDGER_HOME or ./.roamledger): decrypts the payloads to count usage not billable";
+  "Key store with your encryption key and your copies of the full terms (default $ROAMLEDGER_HOME or ./.roamledger): opens the pair's payloads and terms, which every figure is rated from";
 const STORE_HELP = "Payload store folder (default $ROAMLEDGER_STORE or <key store>/store)";
 
 /** The carrier the account operates for (these tasks only read; any member's account will do). */
@@ -37,27 +39,9 @@ async function selfOf(client: RoamLedgerClient): Promise<Hex> {
   return plmn;
 }
 
-/** The payload key and store when the key store holds our encryption key, else why not. */
-async function payloadsFor(
-  client: RoamLedgerClient,
-  { self, partner, keystore, store }: { self: Hex; partner: Hex; keystore?: string; store?: string },
-): Promise<ReadInvoiceOptions["payloads"]> {
-  const ks = keystoreFor(keystore);
-  if (!ks.hasEncryptionKey(formatPlmn(self))) {
-    return {
-      unavailable: `the key store ${ks.root} has no encryption key of ${formatPlmn(self)} (pass --keystore to decrypt the payloads)`,
-    };
-  }
-  try {
-    return { key: await pairKeyWith(client, { keystore: ks, self, partner }), store: storeFor(ks, store) };
-  } catch (err) {
-    return { unavailable: (err as Error).message.split("\n")[0] };
-  }
-}
-
 task(
   "invoice",
-  "Either carrier (read-only): renders the invoice of one direction of a period as JSON, CSV or PDF: on-chain amounts (checked against lib/settlement/rating.ts), line items per tariff class, SLA credit, disputes, usage not billed, and the batches and transactions behind every line",
+  "Either party (read-only): renders the invoice of one direction of a period as JSON, CSV or PDF, rated from YOUR copies of the full terms and payloads (the chain holds no figure of it), with the escrow's public facts (status, signed net, amount owed) and whether they are your invoice; line items per tariff class traced to batches and transactions, SLA credit, disputes, usage not billed. Before a proposal it is a draft",
 )
   .addParam("partner", "The other carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
@@ -92,13 +76,14 @@ task(
         const client = await clientFor(hre, args.from, { sends: false });
         const self = await selfOf(client);
         const partner = await requirePartner(client, self, partnerPlmn);
-        const [payer, payee] = side === "payee" ? [partner.plmn, self] : [self, partner.plmn];
+        const keystore = keystoreFor(args.keystore);
         const data = await readInvoiceData(client, {
-          payer,
-          payee,
+          self,
+          partner: partner.plmn,
           period,
-          perspective: side,
-          payloads: await payloadsFor(client, { self, partner: partner.plmn, keystore: args.keystore, store: args.store }),
+          as: side,
+          keystore,
+          store: storeFor(keystore, args.store),
           fromBlock,
         });
         const model = buildInvoiceModel(data);
@@ -122,95 +107,139 @@ task(
 
 task(
   "report",
-  "Either carrier (read-only): the period's accounting overview: per partner what you owe and are owed (closed invoices, or a preview of the usage submitted so far), settled or open, disputes still possible, deposits and debts",
+  "Any member (read-only): the period's accounting overview per partner: public facts (escrow status, signed net, amount owed, batches, disputes, settlement, deposits and debts) and, for the directions your carrier is a party to, your own figures rated from your terms and payloads",
 )
   .addParam("period", "Billing period, YYYY-MM")
   .addOptionalParam("format", "text, json or csv (default text)")
   .addOptionalParam("out", "File to write (default: stdout)")
   .addOptionalParam("member", "The carrier to report on, as MCC-MNC (default: the member of the --from account)")
+  .addOptionalParam("keystore", KEYSTORE_HELP)
+  .addOptionalParam("store", STORE_HELP)
+  .addFlag("publicOnly", "Public facts only: do not open your key store")
   .addOptionalParam("fromBlock", "First block to search for events (default 0)")
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(async (args: { period: string; format?: string; out?: string; member?: string; fromBlock?: string; from?: string }, hre) => {
-      const period = parsePeriod(args.period);
-      const format = formatArg(args.format, ["text", "json", "csv"] as const, "text");
-      const fromBlock = fromBlockArg(args.fromBlock);
-      const client = await clientFor(hre, args.from, { sends: false });
-      const self = args.member ? plmnArg("member", args.member) : await selfOf(client);
-      await requireMember(client, { plmn: self, param: "member" });
-      const report = await buildReport(client, { self, period, fromBlock });
-      const text = format === "json" ? reportToJson(report) : format === "csv" ? reportToCsv(report) : reportToText(report);
-      if (args.out) {
-        writeFileAtomic(args.out, text);
-        out(`Report of ${formatPlmn(self)} for ${args.period} written to ${path.resolve(args.out)}`);
-      } else out(text.trimEnd());
-    }),
+    action(
+      async (
+        args: {
+          period: string;
+          format?: string;
+          out?: string;
+          member?: string;
+          keystore?: string;
+          store?: string;
+          publicOnly: boolean;
+          fromBlock?: string;
+          from?: string;
+        },
+        hre,
+      ) => {
+        const period = parsePeriod(args.period);
+        const format = formatArg(args.format, ["text", "json", "csv"] as const, "text");
+        const fromBlock = fromBlockArg(args.fromBlock);
+        const client = await clientFor(hre, args.from, { sends: false });
+        const account = await accountMember(client);
+        const self = args.member ? plmnArg("member", args.member) : await selfOf(client);
+        await requireMember(client, { plmn: self, param: "member" });
+        const keystore = keystoreFor(args.keystore);
+        const viewer =
+          account && !args.publicOnly && keystore.hasEncryptionKey(formatPlmn(account))
+            ? { plmn: account, keystore, store: storeFor(keystore, args.store) }
+            : undefined;
+        const report = await buildReport(client, { self, period, viewer, fromBlock });
+        const text = format === "json" ? reportToJson(report) : format === "csv" ? reportToCsv(report) : reportToText(report);
+        if (args.out) {
+          writeFileAtomic(args.out, text);
+          out(`Report of ${formatPlmn(self)} for ${args.period} written to ${path.resolve(args.out)}`);
+        } else out(text.trimEnd());
+      },
+    ),
   );
 
 // ---------------------------------------------------------------------------------------------------
 // The invoice's life on the escrow: propose, co-sign, claim, prove, reveal, status
 // ---------------------------------------------------------------------------------------------------
 
-const SOURCES_MISSING = "lib/usage countedPeriod (the period's counted usage) and lib/agreements agreementTerms (the full terms)";
+/** The options shared by the tasks that rate a period: the pair, the period, and where our copies are. */
+interface RatingArgs {
+  partner: string;
+  period: string;
+  keystore?: string;
+  store?: string;
+  from?: string;
+}
 
-/** The pair, the period and the inputs a rating needs, for one direction (`side` is ours). */
-async function ratingInputs(
-  hre: Parameters<Parameters<typeof action>[0]>[1],
-  args: { partner: string; period: string; keystore?: string; from?: string },
-  side: "payer" | "payee",
-) {
+/**
+ * The signer's member and its inputs to rate one direction (`side` is ours): the pair's key, the full
+ * terms and the counted usage from our payload store. The payee closes the ledger's period first when it
+ * is closable and not closed yet (anyone may).
+ */
+async function ratingInputs(hre: HardhatRuntimeEnvironment, args: RatingArgs, side: "payer" | "payee") {
   const partnerPlmn = plmnArg("partner", args.partner);
   const period = parsePeriod(args.period);
   const client = await clientFor(hre, args.from);
   const self = await memberOfSigner(client, ROLE_BITS.carrier);
   const partner = await requirePartner(client, self.plmn, partnerPlmn);
+  const keystore = keystoreFor(args.keystore);
   const [payer, payee] = side === "payer" ? [self.plmn, partner.plmn] : [partner.plmn, self.plmn];
-  const key = await pairKeyWith(client, { keystore: keystoreFor(args.keystore), self: self.plmn, partner: partner.plmn });
-  const sources = missingSources(SOURCES_MISSING);
-  const inForce = await versionInForce(client, { payer, payee, period });
-  const usage = await sources.periodUsage({ home: payer, visited: payee, period });
-  const terms = await sources.fullTerms(inForce.version);
-  return { client, key, usage, terms, payer, payee, period };
+  if (side === "payee") await closedAccumulator(client, { payer, payee, period });
+  const opts = { self: self.plmn, partner: partner.plmn, period, as: side, keystore, store: storeFor(keystore, args.store) };
+  const inputs = await readRatingInputs(client, opts);
+  return { client, self, partner, ...inputs };
 }
 
-task(
-  "invoice:propose",
-  "Carrier (visited, payee): rates the closed period from your copies of the terms and payloads, signs the invoice and proposes it to the partner, sealed (only the net is public)",
-)
-  .addParam("partner", "The home carrier that pays, as MCC-MNC")
-  .addParam("period", "Billing period, YYYY-MM")
-  .addOptionalParam("keystore", KEYSTORE_HELP)
-  .addOptionalParam("from", FROM_HELP)
-  .setAction(
-    action(async (args: { partner: string; period: string; keystore?: string; from?: string }, hre) => {
-      const { client, key, usage, terms } = await ratingInputs(hre, args, "payee");
-      const r = await proposeInvoice(client, { key, usage, terms });
-      out(`Proposed the invoice of ${formatPlmn(usage.home)} for ${args.period}: net ${r.draft.invoice.net} base units (tx ${r.txHash}).`);
-      out(`  The payer co-signs it, or after the sign window you may file a claim (invoice:claim).`);
-    }),
-  );
+/** What a base-unit amount of `token` reads as, with its symbol. */
+async function amountText(client: RoamLedgerClient, token: string, units: bigint): Promise<string> {
+  const info = await tokenInfo(token, client.runner);
+  return `${Amount.fromUnits(info, units).format({ group: true })} ${info.symbol || info.address}`;
+}
 
-task(
-  "invoice:cosign",
-  "Carrier (home, payer): opens the proposed invoice, rates the period from your own copies and co-signs only when both agree; otherwise shows the differences and signs nothing",
-)
-  .addParam("partner", "The visited carrier that bills, as MCC-MNC")
-  .addParam("period", "Billing period, YYYY-MM")
-  .addOptionalParam("keystore", KEYSTORE_HELP)
-  .addOptionalParam("from", FROM_HELP)
-  .setAction(
-    action(async (args: { partner: string; period: string; keystore?: string; from?: string }, hre) => {
-      const { client, key, usage, terms } = await ratingInputs(hre, args, "payer");
-      const r = await cosignInvoice(client, { key, usage, terms });
-      out(
-        `Co-signed the invoice of ${formatPlmn(usage.visited)} for ${args.period}: ${r.proposal.invoice.net} base units reserved (tx ${r.txHash}).`,
-      );
-    }),
-  );
+const addRatingParams = <T extends ReturnType<typeof task>>(t: T, partnerHelp: string): T =>
+  t
+    .addParam("partner", partnerHelp)
+    .addParam("period", "Billing period, YYYY-MM")
+    .addOptionalParam("keystore", KEYSTORE_HELP)
+    .addOptionalParam("store", STORE_HELP)
+    .addOptionalParam("from", FROM_HELP) as T;
+
+addRatingParams(
+  task(
+    "invoice:propose",
+    "Carrier (visited, payee): closes the ledger's period when it can, rates it from your copies of the full terms and payloads, signs the invoice and proposes it to the partner sealed (only the net is public). A new proposal replaces a pending one",
+  ),
+  "The home carrier that pays, as MCC-MNC",
+).setAction(
+  action(async (args: RatingArgs, hre) => {
+    const { client, partner, key, pairKey, usage, terms } = await ratingInputs(hre, args, "payee");
+    const r = await proposeInvoice(client, { key: pairKey, usage, terms });
+    const net = await amountText(client, r.draft.invoice.token, r.draft.invoice.net);
+    out(`Proposed the invoice of ${partner.text} for ${args.period}: net ${net} (tx ${r.txHash}).`);
+    const view = await invoicePublicView(client, key);
+    out(
+      `  ${partner.text} co-signs it (invoice:cosign); from ${isoTime(view.signWindowEndsAt)} you may file a claim instead (invoice:claim).`,
+    );
+  }),
+);
+
+addRatingParams(
+  task(
+    "invoice:cosign",
+    "Carrier (home, payer): opens the proposed invoice, rates the period from your own copies and co-signs only when both agree (the net is then reserved on your deposit); otherwise lists the differences line by line and signs nothing",
+  ),
+  "The visited carrier that bills, as MCC-MNC",
+).setAction(
+  action(async (args: RatingArgs, hre) => {
+    const { client, partner, pairKey, usage, terms } = await ratingInputs(hre, args, "payer");
+    const r = await cosignInvoice(client, { key: pairKey, usage, terms });
+    const net = await amountText(client, r.proposal.invoice.token, r.proposal.invoice.net);
+    out(`Co-signed the invoice of ${partner.text} for ${args.period}: ${net} reserved on your deposit (tx ${r.txHash}).`);
+    out("  Either carrier settles the period once both directions are closed (escrow:settle).");
+  }),
+);
 
 task(
   "invoice:claim",
-  "Carrier (payee): files a claim on an invoice the payer has not co-signed within the sign window (bonds part of the net)",
+  "Carrier (payee): files a claim on an invoice the payer has not co-signed within the sign window: its net is reserved on the payer, a bond on you. It ends by the payer's co-signature, a proof, or a reveal",
 )
   .addParam("partner", "The home carrier that pays, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
@@ -219,49 +248,74 @@ task(
     action(async (args: { partner: string; period: string; from?: string }, hre) => {
       const client = await clientFor(hre, args.from);
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
-      const payer = plmnArg("partner", args.partner);
-      const r = await fileClaim(client, { payer, payee: self.plmn, period: parsePeriod(args.period) });
-      out(`Claim filed (tx ${r.txHash}): ${r.net} base units reserved on ${formatPlmn(payer)}, bond ${r.bond} on ${self.text}.`);
-    }),
-  );
-
-task("invoice:prove", "Either carrier: ends a claim with the adjudicator's proof that the net is the rating of the committed totals")
-  .addParam("payer", "The home carrier, as MCC-MNC")
-  .addParam("payee", "The visited carrier, as MCC-MNC")
-  .addParam("period", "Billing period, YYYY-MM")
-  .addParam("proof", "The proof, 0x-hex")
-  .addOptionalParam("from", FROM_HELP)
-  .setAction(
-    action(async (args: { payer: string; payee: string; period: string; proof: string; from?: string }, hre) => {
-      const client = await clientFor(hre, args.from);
-      const key = { payer: plmnArg("payer", args.payer), payee: plmnArg("payee", args.payee), period: parsePeriod(args.period) };
-      const r = await proveClaim(client, { ...key, proof: args.proof as Hex });
-      out(`Claim proven (tx ${r.txHash}).`);
+      const partner = await requirePartner(client, self.plmn, plmnArg("partner", args.partner));
+      const r = await fileClaim(client, { payer: partner.plmn, payee: self.plmn, period: parsePeriod(args.period) });
+      out(`Claim filed (tx ${r.txHash}): ${r.net} base units reserved on ${partner.text}, bond ${r.bond} on ${self.text}.`);
+      out(`  ${partner.text} may still co-sign; otherwise either carrier reveals the period (invoice:reveal), the last resort.`);
     }),
   );
 
 task(
-  "invoice:reveal",
-  "Either carrier, LAST RESORT of a claim: opens every counted batch and the terms on chain, which rates them. PUBLISHES the pair's terms, totals and disputed records of the period to every member, for good; needs --publish",
+  "invoice:prove",
+  "Either carrier: ends a claim with the escrow's claim adjudicator's proof that the net is the rating of the committed totals (fails clearly when the escrow has no adjudicator)",
 )
   .addParam("partner", "The other carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
+  .addParam("proof", "The adjudicator's proof, 0x-hex")
   .addOptionalParam("as", "payer (default) or payee: your side of the claimed invoice")
-  .addFlag("publish", "Yes, publish the pair's terms and the period's totals (required)")
-  .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(async (args: { partner: string; period: string; as?: string; publish: boolean; keystore?: string; from?: string }, hre) => {
-      const { client, usage, terms } = await ratingInputs(hre, args, sideArg(args.as, "payer"));
-      console.error("WARNING: a reveal publishes this pair's terms, totals and disputed records of the period, for good.");
-      const r = await revealClaim(client, { usage, terms, publish: args.publish, progress: cliProgress });
-      out(
-        `Revealed in ${r.txs.length + 1} transaction(s): rating ${r.rating.net}, claim ${r.upheld ? "upheld" : "refuted"}, owed ${r.amount}.`,
-      );
+    action(async (args: { partner: string; period: string; proof: string; as?: string; from?: string }, hre) => {
+      const client = await clientFor(hre, args.from);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const partner = await requirePartner(client, self.plmn, plmnArg("partner", args.partner));
+      if (!/^0x([0-9a-fA-F]{2})*$/.test(args.proof))
+        throw new InputError(`--proof must be 0x-hex bytes, found ${JSON.stringify(args.proof)}`);
+      const side = sideArg(args.as, "payer");
+      const [payer, payee] = side === "payer" ? [self.plmn, partner.plmn] : [partner.plmn, self.plmn];
+      const r = await proveClaim(client, { payer, payee, period: parsePeriod(args.period), proof: args.proof as Hex });
+      out(`Claim proven (tx ${r.txHash}).`);
     }),
   );
 
-task("invoice:status", "Anyone (read-only): the public facts of one direction's invoice: status, claimed net, final amount, how it closed")
+/** The warning printed before a reveal, on stderr, whatever the quiet setting. */
+const REVEAL_WARNING = [
+  "WARNING: a reveal is the LAST RESORT of a claim. It PUBLISHES, for good, to every member of the consortium:",
+  "  the agreement's full terms (every rate, tier, fee and SLA term of the pair), every counted batch's totals",
+  "  of the period and the full records the payer disputed. Nothing can make them secret again.",
+].join("\n");
+
+addRatingParams(
+  task(
+    "invoice:reveal",
+    "Either carrier, LAST RESORT of a claim: opens every counted batch and the terms on chain, which rates them (in transactions under the 16,777,216-gas cap, with progress), then finishes. PUBLISHES the pair's terms, totals and disputed records of the period to every member, for good; needs --publish-pair-data",
+  ),
+  "The other carrier, as MCC-MNC",
+)
+  .addOptionalParam("as", "payer (default) or payee: your side of the claimed invoice")
+  .addFlag("publishPairData", "Yes, publish the pair's terms and the period's totals and disputed records (required)")
+  .setAction(
+    action(async (args: RatingArgs & { as?: string; publishPairData: boolean }, hre) => {
+      if (!args.publishPairData) {
+        throw new InputError(
+          "a reveal publishes the pair's full terms, totals and disputed records of the period to every member, for good",
+          {
+            hint: "co-sign the invoice or prove the claim instead; to reveal all the same, pass --publish-pair-data.",
+          },
+        );
+      }
+      console.error(REVEAL_WARNING);
+      const { client, usage, terms } = await ratingInputs(hre, args, sideArg(args.as, "payer"));
+      const r = await revealClaim(client, { usage, terms, publish: true, progress: cliProgress });
+      const token = terms.terms.settlementToken;
+      out(
+        `Revealed in ${r.txs.length} openBatches transaction(s) and finishReveal (tx ${r.finishTx.hash}): rating ${await amountText(client, token, r.rating.net)}, claim ${r.upheld ? "upheld" : "refuted"}, owed ${await amountText(client, token, r.amount)}.`,
+      );
+      out(`  gas: openBatches ${r.txs.map((t) => t.gasUsed).join(", ")}; finishReveal ${r.finishTx.gasUsed} (each under 16,777,216).`);
+    }),
+  );
+
+task("invoice:status", "Anyone (read-only): the public facts of one direction's invoice: status, signed net, final amount, how it closed")
   .addParam("payer", "The home carrier, as MCC-MNC")
   .addParam("payee", "The visited carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
@@ -276,9 +330,10 @@ task("invoice:status", "Anyone (read-only): the public facts of one direction's 
       });
       out(`Invoice of ${formatPlmn(v.payer)} to ${formatPlmn(v.payee)} for ${args.period}: ${v.status}`);
       if (v.status === "none") return;
-      out(`  agreement version ${v.agreementVersion}, token ${v.token}, net ${v.net}, proposed ${isoTime(v.proposedAt)}`);
+      const money = (units: bigint) => amountText(client, v.token, units);
+      out(`  agreement version ${v.agreementVersion}, net ${await money(v.net)} signed by the payee, proposed ${isoTime(v.proposedAt)}`);
       if (v.status === "proposed") out(`  the payer's sign window ends ${isoTime(v.signWindowEndsAt)}`);
-      if (v.claimedAt > 0) out(`  claimed ${isoTime(v.claimedAt)}, bond ${v.bond}`);
-      if (v.closedAt > 0) out(`  closed ${isoTime(v.closedAt)} (${v.resolution}): ${v.amount} owed`);
+      if (v.claimedAt > 0) out(`  claimed ${isoTime(v.claimedAt)}, bond ${await money(v.bond)}`);
+      if (v.closedAt > 0) out(`  closed ${isoTime(v.closedAt)} (${v.resolution}): ${await money(v.amount)} owed`);
     }),
   );

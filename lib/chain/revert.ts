@@ -4,23 +4,31 @@ import {
   DeviceRegistry__factory,
   RoamingAgreements__factory,
   DevicePolicy__factory,
+  RevealLib__factory,
   SettlementEscrow__factory,
-  IUsageLedger__factory,
+  SettlementToken__factory,
+  UsageLedger__factory,
 } from "../../typechain-types";
 import { BaseError, ContractRevertError, NodeConnectionError, NodeRequestError } from "../core/errors";
 import { formatPlmn, isValidPlmnHex } from "../core/plmn";
+import { REVERT_HINTS } from "./revertHints";
 
-/** Every custom error any RoamLedger contract can revert with (they bubble up through calls). */
-const errorInterface = new Interface(
-  dedupeErrors([
-    ...CarrierRegistry__factory.abi,
-    ...DeviceRegistry__factory.abi,
-    ...RoamingAgreements__factory.abi,
-    ...DevicePolicy__factory.abi,
-    ...SettlementEscrow__factory.abi,
-    ...IUsageLedger__factory.abi,
-  ]),
-);
+/**
+ * The deployable contracts' ABIs and the linked RevealLib's: every custom error a RoamLedger contract can
+ * revert with (they bubble up through calls), OpenZeppelin's and the settlement token's included.
+ */
+export const REVERTING_ABIS = [
+  CarrierRegistry__factory.abi,
+  DeviceRegistry__factory.abi,
+  RoamingAgreements__factory.abi,
+  DevicePolicy__factory.abi,
+  UsageLedger__factory.abi,
+  SettlementEscrow__factory.abi,
+  RevealLib__factory.abi,
+  SettlementToken__factory.abi,
+] as const;
+
+const errorInterface = new Interface(dedupeErrors(REVERTING_ABIS.flat()));
 
 function dedupeErrors(abi: readonly { type: string; name?: string }[]) {
   const seen = new Set<string>();
@@ -31,24 +39,10 @@ function dedupeErrors(abi: readonly { type: string; name?: string }[]) {
   });
 }
 
-/** What to do about the errors a user most often meets. */
-const HINTS: Record<string, string> = {
-  CarrierRegistryNotActiveOperator: "send from an operator account of an active member, or have governance admit or reinstate the member.",
-  CarrierRegistryMissingRole: "this member lacks the role the action needs; governance assigns roles at admission.",
-  CarrierRegistryAlreadyApproved: "your member has approved this proposal already; wait for the other governors.",
-  CarrierRegistryProposalExpired: "make a new proposal; this one can no longer be approved.",
-  DeviceRegistryAlreadyRegistered: "the device is registered already; re-running `device:register` skips such devices.",
-  DeviceRegistryNotHome: "only the device's home carrier may do this; use an operator account of that carrier.",
-  DeviceRegistryNoAgreement: "a visited carrier needs an accepted roaming agreement with the device's home carrier.",
-  DeviceRegistryInvalidMaker: "the maker must be an active member with the device-maker role (see `carrier:list`).",
-  SettlementEscrowInsufficientDeposit:
-    "top up the deposit with `escrow:deposit` (see `escrow:balance` for what is free and what is reserved).",
-  SettlementEscrowInvoiceNotClosed: "close the invoice first with `escrow:close` (or let `escrow:settle` close both directions).",
-  SettlementEscrowAlreadySettled: "this period is settled for good; see `invoice` for its figures.",
-  SettlementEscrowInvoiceExists: "the invoice is closed already; settle it with `escrow:settle`.",
-  SettlementEscrowNoTerms: "no agreement version was in force at the period's first or last second; check `agreement:show`.",
-  SettlementEscrowNoDebt: "nothing is owed in that token; `escrow:balance` shows the debts both ways.",
-};
+/** What to do about a custom error, by its name (undefined for a name no contract declares). */
+export function revertHint(name: string): string | undefined {
+  return Object.hasOwn(REVERT_HINTS, name) ? REVERT_HINTS[name] : undefined;
+}
 
 function findRevertData(err: unknown, depth = 0): string | undefined {
   if (!err || typeof err !== "object" || depth > 6) return undefined;
@@ -84,7 +78,7 @@ export function decodeRevert(err: unknown): unknown {
   if (!parsed) return err;
   const fragment: ErrorFragment = parsed.fragment;
   const args = fragment.inputs.map((input, i) => `${input.name}=${show(parsed.args[i])}`);
-  return new ContractRevertError(parsed.name, args, { hint: HINTS[parsed.name], cause: err });
+  return new ContractRevertError(parsed.name, args, { hint: revertHint(parsed.name), cause: err });
 }
 
 /**

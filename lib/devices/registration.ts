@@ -159,6 +159,12 @@ export interface RegisterResult {
   gasUsed: bigint;
 }
 
+/**
+ * Devices per registration transaction by default: about 79,000 gas each (policy clone included), so 150
+ * take about 12M gas, under the EIP-7825 cap of 16,777,216 gas per transaction with room to spare.
+ */
+export const DEFAULT_REGISTER_BATCH = 150;
+
 export interface RegisterOptions {
   /** The on-chain id of each policy the devices name (from {@link ensurePolicies}). */
   policyIds: ReadonlyMap<string, bigint>;
@@ -183,7 +189,7 @@ export async function registerDevices(
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > maxBatch) {
     throw new InputError(`batch size must be an integer from 1 to ${maxBatch}, found ${batchSize}`, {
       location: { param: "batchSize" },
-      hint: "use a batch size within that range (the default of 500 fits most networks' block gas limit).",
+      hint: `use a batch size within that range (the default of ${DEFAULT_REGISTER_BATCH} fits the EIP-7825 cap of 2^24 gas per transaction).`,
     });
   }
   const registrations = devices.map((d) => registration(d, options.policyIds));

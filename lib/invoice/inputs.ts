@@ -3,9 +3,8 @@
  * usage (lib/usage `countedPeriod`: the counted batches opened from the payload store, disputed records, the
  * accumulator checked against the ledger) and the full terms of a version (lib/agreements `agreementTerms`:
  * the key store's copy, else opened from `AgreementTermsSealed`). The adapters below take those results by
- * shape, so this folder depends on no particular loader; `InvoiceSources` is what tasks and backends pass.
+ * shape; ./chain `readRatingInputs` loads them for a party.
  */
-import { ConfigError } from "../core/errors";
 import type { TermsLike } from "../agreements/terms";
 import type { ClassTotals, UsageRecord } from "../usage/types";
 import type { Hex } from "../util/hex";
@@ -49,25 +48,4 @@ export function periodUsageOf(counted: CountedPeriodLike, txHashes: ReadonlyMap<
 /** Opened terms as lib/agreements gives them (`{ terms, salt }`) with their version and commitment. */
 export function fullTermsOf(opened: { terms: TermsLike; salt: Hex }, version: number, termsCommitment: Hex): FullTerms {
   return { version, terms: opened.terms, termsSalt: opened.salt, termsCommitment };
-}
-
-/** What a carrier's side supplies to rate one direction of a period. */
-export interface InvoiceSources {
-  /** The period's counted usage of (home, visited, period), from the carrier's own payload copies. */
-  periodUsage(key: { home: Hex; visited: Hex; period: number }): Promise<PeriodUsage>;
-  /** The full terms of `version` of the pair. */
-  fullTerms(version: number): Promise<FullTerms>;
-}
-
-/**
- * The sources of a deployment where the usage loader or the terms loader is missing: every call says
- * which part of the library to bring in.
- */
-export function missingSources(what: string): InvoiceSources {
-  const fail = (): never => {
-    throw new ConfigError(`rating a period needs ${what}, which this build of the library does not have yet`, {
-      hint: "update RoamLedger to the release with lib/usage countedPeriod and lib/agreements agreementTerms.",
-    });
-  };
-  return { periodUsage: async () => fail(), fullTerms: async () => fail() };
 }

@@ -84,22 +84,30 @@ export interface BatchForRating {
   disputed: readonly DisputedRecordLike[];
 }
 
-/** `sum` + `t` field by field, each saturating at its Solidity type's maximum (RevealLib.addTotals). */
-function addSaturating(sum: ClassTotals, t: ClassTotals): ClassTotals {
+/** `a` op `b` field by field: `f32` on the uint32 fields, `f64` on the uint64 ones. */
+function fieldwise(
+  a: ClassTotals,
+  b: ClassTotals,
+  f32: (x: number, y: number) => number,
+  f64: (x: bigint, y: bigint) => bigint,
+): ClassTotals {
   return {
-    tariffClass: sum.tariffClass,
-    records: add32(sum.records, t.records),
-    activeDevices: add32(sum.activeDevices, t.activeDevices),
-    roamerDays: add32(sum.roamerDays, t.roamerDays),
-    qosSamples: add32(sum.qosSamples, t.qosSamples),
-    dataBytes: add64(sum.dataBytes, t.dataBytes),
-    signallingEvents: add64(sum.signallingEvents, t.signallingEvents),
-    smsCount: add64(sum.smsCount, t.smsCount),
-    voiceSeconds: add64(sum.voiceSeconds, t.voiceSeconds),
-    latencyMsSum: add64(sum.latencyMsSum, t.latencyMsSum),
-    throughputKbpsSum: add64(sum.throughputKbpsSum, t.throughputKbpsSum),
+    tariffClass: a.tariffClass,
+    records: f32(a.records, b.records),
+    activeDevices: f32(a.activeDevices, b.activeDevices),
+    roamerDays: f32(a.roamerDays, b.roamerDays),
+    qosSamples: f32(a.qosSamples, b.qosSamples),
+    dataBytes: f64(a.dataBytes, b.dataBytes),
+    signallingEvents: f64(a.signallingEvents, b.signallingEvents),
+    smsCount: f64(a.smsCount, b.smsCount),
+    voiceSeconds: f64(a.voiceSeconds, b.voiceSeconds),
+    latencyMsSum: f64(a.latencyMsSum, b.latencyMsSum),
+    throughputKbpsSum: f64(a.throughputKbpsSum, b.throughputKbpsSum),
   };
 }
+
+/** `sum` + `t` field by field, each saturating at its Solidity type's maximum (RevealLib.addTotals). */
+const addSaturating = (sum: ClassTotals, t: ClassTotals): ClassTotals => fieldwise(sum, t, add32, add64);
 
 /** Service codes of `UsageRecord.service`. */
 const SERVICE = { data: 0, sms: 1, voice: 2, signalling: 3 } as const;
@@ -141,4 +149,18 @@ export function ratedPeriodTotals(batches: readonly BatchForRating[]): ClassTota
     }
   }
   return [...byClass.values()].sort((a, b) => a.tariffClass - b.tariffClass);
+}
+
+/** `a` - `b` field by field (never below 0): what `b` lacks of `a`. */
+const difference = (a: ClassTotals, b: ClassTotals): ClassTotals => fieldwise(a, b, sub32, sub64);
+
+/**
+ * What the disputed records of one batch take off its totals, per class (the rule of
+ * {@link ratedPeriodTotals}): its totals less the same totals after the disputes. Classes with nothing
+ * taken off are left out.
+ */
+export function disputedContribution(batch: BatchForRating): ClassTotals[] {
+  const before = ratedPeriodTotals([{ totals: batch.totals, disputed: [] }]);
+  const after = ratedPeriodTotals([batch]);
+  return before.map((t, i) => difference(t, after[i])).filter((d) => d.records > 0);
 }

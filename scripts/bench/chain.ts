@@ -59,7 +59,8 @@ interface AnvilWorld {
 /** RoamLedger on the node as deployRunWorld (test/helpers/crash.ts) deploys it: DE and BR, their agreement. */
 async function deployOnNode(wallets: ReturnType<typeof devWallets>["wallets"], periodStart: number): Promise<AnvilWorld> {
   const [deployer, de, br] = wallets;
-  const { addresses } = await deployDeBr({ deployer, de, br }, { de: testEncryptionKey(1), br: testEncryptionKey(3) }, (token) =>
+  const keys = { de: testEncryptionKey(1), br: testEncryptionKey(3), dePrivateKey: testPrivateKey(1) };
+  const { addresses } = await deployDeBr({ deployer, de, br }, keys, (token) =>
     simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: periodStart, token }),
   );
   return {

@@ -9,19 +9,19 @@ import type { Signer, TypedDataDomain } from "ethers";
 import { CloneGas__Mock__factory, NaiveUsageLedger__Mock__factory } from "../../typechain-types";
 import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
 import { readPolicies } from "../../lib/devices/policy";
-import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
+import { readDevices, ensurePolicies, registerDevices, DEFAULT_REGISTER_BATCH } from "../../lib/devices/registration";
 import { pairwiseKey } from "../../lib/crypto/pairwise";
 import { formatPlmn } from "../../lib/core/plmn";
 import { BatchBuilder } from "../../lib/usage/batchBuilder";
 import { batchId, ledgerDomain, signBatch, toContractBatch } from "../../lib/usage/batch";
 import { FolderStore, type ContentStore } from "../../lib/usage/store";
 import type { CheckOutcome } from "../../lib/usage/check";
-import type { ParsedRecord, UsageBatch } from "../../lib/usage/types";
+import type { LocalBatch, ParsedRecord, UsageBatch } from "../../lib/usage/types";
 import type { Hex } from "../../lib/util/hex";
 import { deployConsortium, agreeDeBr, addressesOf, PLMN, type Consortium } from "../../test/helpers/fixtures";
 import { POLICIES, testPrivateKey } from "../../test/helpers/ingest";
 import { randomRecords } from "../../test/helpers/usage";
-import { monthOf, type Month } from "../../test/helpers/period";
+import { monthOf } from "../../test/helpers/period";
 import { mined, present } from "../util";
 import { median } from "./util";
 
@@ -93,7 +93,10 @@ export async function registerFleet(
   let policyDefinitionGas = 0;
   for (let b = before + 1; b <= after; b++) policyDefinitionGas += Number(present(await provider.getBlock(b), `block ${b}`).gasUsed);
 
-  const result = await registerDevices(client, deviceLines, { policyIds: ids, batchSize: opts.batchSize ?? Math.min(opts.count, 2000) });
+  const result = await registerDevices(client, deviceLines, {
+    policyIds: ids,
+    batchSize: opts.batchSize ?? Math.min(opts.count, DEFAULT_REGISTER_BATCH),
+  });
   // readDevices accepted only the policies' names.
   const tariffClass = (name: string) => present(policies.get(name), `policy ${name}`).tariffClass;
   const devices = deviceLines.map((d) => ({ deviceId: d.deviceId, imsi: d.imsi, tariffClass: tariffClass(d.policyName) }));
@@ -127,7 +130,9 @@ export interface SyntheticBatchOptions {
  * root over all leaves, the payload sealed with the pair key into the store, billable totals per class.
  * Records go round robin over the devices (all billable, data, QoS measured on every other record).
  */
-export async function buildSyntheticBatch(o: SyntheticBatchOptions): Promise<{ batch: UsageBatch; id: Hex; buildMs: number }> {
+export async function buildSyntheticBatch(
+  o: SyntheticBatchOptions,
+): Promise<{ batch: UsageBatch; local: LocalBatch; id: Hex; buildMs: number }> {
   const t0 = performance.now();
   const builder = await BatchBuilder.create({ visited: o.visited, home: o.home, period: o.period, batchSize: o.records });
   const span = Math.max(0, o.to - o.from);
@@ -173,8 +178,8 @@ export async function buildSyntheticBatch(o: SyntheticBatchOptions): Promise<{ b
     outcome.newlyActive = i < n; // first record of each device in this batch (one period, one batch)
     builder.add(r, outcome, device);
   }
-  const { batch } = await builder.seal(o.pairKey, o.store);
-  return { batch, id: batchId(batch), buildMs: performance.now() - t0 };
+  const { batch: local } = await builder.seal(o.pairKey, o.store);
+  return { batch: local.header, local, id: batchId(local.header), buildMs: performance.now() - t0 };
 }
 
 /** BR's pair key with DE (both fixture members' encryption keys: DE seed 1, BR seed 3), as BR derives it. */
@@ -187,7 +192,7 @@ async function pairKeyBrDe(c: Consortium): Promise<Uint8Array> {
   });
 }
 
-async function domainOf(c: Consortium): Promise<TypedDataDomain> {
+export async function domainOf(c: Consortium): Promise<TypedDataDomain> {
   return ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());
 }
 
@@ -198,7 +203,7 @@ async function submitGas(c: Consortium, domain: TypedDataDomain, signer: Hardhat
 }
 
 /** Runs `fn` inside a chain snapshot and a temporary folder, both undone afterwards, errors or not. */
-async function isolated<T>(name: string, fn: (dir: string) => Promise<T>): Promise<T> {
+export async function isolated<T>(name: string, fn: (dir: string) => Promise<T>): Promise<T> {
   const snapshot = await takeSnapshot();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rl-bench-${name}-`));
   try {
@@ -403,175 +408,47 @@ export interface DeviceGasResult {
 }
 
 /**
- * Registers `devices` (default 1,000) DE devices in one bulk transaction through lib/devices/registration.ts (as
- * `device:register`). DeviceRegistry.registerDevices deploys each device's policy contract at registration
+ * Registers `devices` (default 1,000) DE devices through lib/devices/registration.ts (as `device:register`,
+ * its default of DEFAULT_REGISTER_BATCH devices per transaction: a transaction may not use more than 2^24
+ * gas, EIP-7825). DeviceRegistry.registerDevices deploys each device's policy contract at registration
  * (a CREATE2 clone of DevicePolicy with the device id as immutable argument), so its cost is included; the
- * clone's share is measured separately by deploying the same clones with CloneGas__Mock.
+ * clone's share is measured separately by deploying the same clones with CloneGas__Mock, as many a
+ * transaction.
  */
 export async function measureDeviceGas(opts: { devices?: number } = {}): Promise<DeviceGasResult> {
   const count = opts.devices ?? 1_000;
   return isolated("device-gas", async (dir) => {
     const c = await deployConsortium();
     const client = connectRoamLedger(await addressesOf(c), c.de);
-    const fleet = await registerFleet(client, { home: PLMN.DE, count, dir, batchSize: Math.min(count, 2000) });
+    const fleet = await registerFleet(client, { home: PLMN.DE, count, dir, batchSize: DEFAULT_REGISTER_BATCH });
     for (const d of fleet.devices.slice(0, 3)) {
       if ((await c.devices.getDevice(d.deviceId)).status !== 1n) throw new Error(`device ${d.deviceId} is not active`);
     }
 
     // The clones alone: the same CREATE2 clones (other salts) by a contract that does nothing else,
-    // less its transaction base and calldata.
+    // less each transaction's base and calldata.
     const mock = await (await new CloneGas__Mock__factory(c.deployer).deploy()).waitForDeployment();
     const ids = fleet.devices.map((d) => hre.ethers.keccak256(d.deviceId));
-    const cloneTx = await mock.cloneMany(await c.devices.policyImplementation(), ids);
-    const cloneGas = Number((await mined(cloneTx)).gasUsed);
-    const calldataGas = hre.ethers.getBytes(cloneTx.data).reduce((g, b) => g + (b === 0 ? 4 : 16), 0);
+    const implementation = await c.devices.policyImplementation();
+    let cloneGas = 0;
+    for (let i = 0; i < ids.length; i += DEFAULT_REGISTER_BATCH) {
+      const cloneTx = await mock.cloneMany(implementation, ids.slice(i, i + DEFAULT_REGISTER_BATCH));
+      const calldataGas = hre.ethers.getBytes(cloneTx.data).reduce((g, b) => g + (b === 0 ? 4 : 16), 0);
+      cloneGas += Number((await mined(cloneTx)).gasUsed) - 21_000 - calldataGas;
+    }
     return {
       description:
-        `DeviceRegistry.registerDevices of ${count} DE devices (meter/tracker policies) in bulk via lib/devices/registration.ts; ` +
+        `DeviceRegistry.registerDevices of ${count} DE devices (meter/tracker policies) via lib/devices/registration.ts, ` +
+        `${DEFAULT_REGISTER_BATCH} a transaction (device:register's default); ` +
         "each registration deploys the device's DevicePolicy clone (CREATE2, immutable device id), included in gasPerDevice; " +
         "policyCloneGasPerDevice = the same clones deployed alone (CloneGas__Mock, less 21,000 and calldata) / devices.",
       devices: count,
       transactions: fleet.transactions,
       totalGas: fleet.registrationGas,
       gasPerDevice: fleet.registrationGas / count,
-      policyCloneGasPerDevice: (cloneGas - 21_000 - calldataGas) / count,
+      policyCloneGasPerDevice: cloneGas / count,
       policyDefinitionGas: fleet.policyDefinitionGas,
       policiesDefined: fleet.policiesDefined,
     };
   });
-}
-
-// ------------------------------------------------------------------ settlement
-
-export interface SettleGasResult {
-  description: string;
-  /** gasUsed of settle for a pair-period where both carriers owe each other (netted into one payment). */
-  nettedGas: number;
-  /** gasUsed of settle where only one direction has usage (the other invoice is zero). */
-  oneWayGas: number;
-  /** The invoice amounts settled (token units): [DE owes BR, BR owes DE]. */
-  netted: { deOwesBr: number; brOwesDe: number };
-  oneWay: { deOwesBr: number; brOwesDe: number };
-}
-
-/**
- * SettlementEscrow.settle on the real UsageLedger: BR and DE submit real batches (10 records) for each
- * other's registered devices in month P1 (both directions) and P2 (DE's devices in BR only); time moves
- * past P2's end, the submission grace and the 7-day dispute window; the four invoices are closed
- * (closeInvoice closes the ledger period and rates it) and each pair-period is settled. Deposits cover
- * both sides, no payout accounts: the net amount is credited to the payee's deposit.
- */
-export async function measureSettleGas(): Promise<SettleGasResult> {
-  return isolated("settle-gas", async (dir) => {
-    const w = await settleWorld(dir);
-    const { p1, p2, p1DeBr, p1BrDe, p2DeBr } = await submitSettleUsage(w);
-    // Past P2's end, the submission grace and every batch's dispute window.
-    await time.increaseTo(p2.end + 8 * DAY);
-    await fundEscrow(w.c);
-    const netted = await closeAndSettle(w.c, p1.period, [p1DeBr], [p1BrDe]);
-    const oneWay = await closeAndSettle(w.c, p2.period, [p2DeBr], []);
-    if (!(netted.deOwesBr > 0 && netted.brOwesDe > 0 && netted.deOwesBr !== netted.brOwesDe)) {
-      throw new Error(`netted case has invoices ${netted.deOwesBr} and ${netted.brOwesDe}: not both non-zero and different`);
-    }
-    if (!(oneWay.deOwesBr > 0 && oneWay.brOwesDe === 0)) {
-      throw new Error(`one-way case has invoices ${oneWay.deOwesBr} and ${oneWay.brOwesDe}`);
-    }
-    return {
-      description:
-        "SettlementEscrow.settle receipt gasUsed for one DE-BR pair-period on the real UsageLedger (real batches, " +
-        "time moved past the dispute window, both invoices closed): netted = both invoices non-zero, one net payment; " +
-        "one-way = the reverse invoice is zero. Payee has no payout account: the amount is credited to its deposit.",
-      nettedGas: netted.settleGas,
-      oneWayGas: oneWay.settleGas,
-      netted: { deOwesBr: netted.deOwesBr, brOwesDe: netted.brOwesDe },
-      oneWay: { deOwesBr: oneWay.deOwesBr, brOwesDe: oneWay.brOwesDe },
-    };
-  });
-}
-
-/** DE and BR agreed, meters registered on both sides (simpleTerms rate tariff class 1 only): 5 DE devices roam in BR, 3 BR devices in DE. */
-async function settleWorld(dir: string) {
-  const c = await deployConsortium();
-  await agreeDeBr(c);
-  const addresses = await addressesOf(c);
-  const deFleet = await registerFleet(connectRoamLedger(addresses, c.de), { home: PLMN.DE, count: 5, dir, policyNames: ["meter"] });
-  const brFleet = await registerFleet(connectRoamLedger(addresses, c.br), { home: PLMN.BR, count: 3, dir, policyNames: ["meter"] });
-  return {
-    c,
-    deFleet: deFleet.devices,
-    brFleet: brFleet.devices,
-    pairKey: await pairKeyBrDe(c),
-    domain: await domainOf(c),
-    store: new FolderStore(path.join(dir, "store")),
-  };
-}
-
-type SettleWorld = Awaited<ReturnType<typeof settleWorld>>;
-
-/** A real batch of 10 records of `home`'s devices roaming in `visited`, in `month`'s first day, submitted by `signer`. */
-async function submitMonth(
-  w: SettleWorld,
-  month: Month,
-  route: { visited: Hex; home: Hex; signer: HardhatEthersSigner; devices: FleetDevice[] },
-): Promise<UsageBatch> {
-  const { batch } = await buildSyntheticBatch({
-    visited: route.visited,
-    home: route.home,
-    period: month.period,
-    records: 10,
-    devices: route.devices,
-    tag: `settle-${month.period}-${formatPlmn(route.visited)}`,
-    from: month.start,
-    to: month.start + DAY,
-    pairKey: w.pairKey,
-    store: w.store,
-  });
-  await submitGas(w.c, w.domain, route.signer, batch);
-  return batch;
-}
-
-/** Usage in the next two months: P1 both ways, P2 DE's devices in BR only; each submitted two days into its month. */
-async function submitSettleUsage(w: SettleWorld) {
-  const { c } = w;
-  const p0 = monthOf(await time.latest());
-  const p1 = monthOf(p0.end);
-  const p2 = monthOf(p1.end);
-  const deInBr = { visited: PLMN.BR, home: PLMN.DE, signer: c.br, devices: w.deFleet }; // DE owes BR
-  const brInDe = { visited: PLMN.DE, home: PLMN.BR, signer: c.de, devices: w.brFleet }; // BR owes DE
-  await time.increaseTo(p1.start + 2 * DAY);
-  const p1DeBr = await submitMonth(w, p1, deInBr);
-  const p1BrDe = await submitMonth(w, p1, brInDe);
-  await time.increaseTo(p2.start + 2 * DAY);
-  const p2DeBr = await submitMonth(w, p2, deInBr);
-  return { p1, p2, p1DeBr, p1BrDe, p2DeBr };
-}
-
-/** Deposits on both sides that cover every invoice, no payout accounts. */
-async function fundEscrow(c: Consortium): Promise<void> {
-  const token = await c.token.getAddress();
-  const escrow = await c.escrow.getAddress();
-  for (const s of [c.de, c.br]) {
-    await mined(c.token.connect(c.deployer).mint(s.address, 1_000_000_000n));
-    await mined(c.token.connect(s).approve(escrow, hre.ethers.MaxUint256));
-    await mined(c.escrow.connect(s).deposit(token, 1_000_000_000n));
-  }
-}
-
-/** Closes both invoices of `period` (DE to BR with `deBr`, BR to DE with `brDe`) and settles them: their amounts and settle's gas. */
-async function closeAndSettle(c: Consortium, period: number, deBr: UsageBatch[], brDe: UsageBatch[]) {
-  const amount = async (payer: Hex, payee: Hex) => Number((await c.escrow.invoice(payer, payee, period)).amount);
-  const close = (payer: Hex, payee: Hex, batches: UsageBatch[]) =>
-    mined(
-      c.escrow.connect(c.de).closeInvoice(
-        payer,
-        payee,
-        period,
-        batches.map((b) => toContractBatch(b)),
-      ),
-    );
-  await close(PLMN.DE, PLMN.BR, deBr);
-  await close(PLMN.BR, PLMN.DE, brDe);
-  const invoices = { deOwesBr: await amount(PLMN.DE, PLMN.BR), brOwesDe: await amount(PLMN.BR, PLMN.DE) };
-  const settled = await mined(c.escrow.connect(c.de).settle(PLMN.DE, PLMN.BR, period));
-  return { ...invoices, settleGas: Number(settled.gasUsed) };
 }

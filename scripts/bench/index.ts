@@ -9,7 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import { startNode, type CrashNode } from "../../test/helpers/crash";
 import { ingestWorld, runIngest, keccakOnSameLeaves, type IngestRun } from "./ingest";
-import { measureBatchGas, measureDeviceGas, measureNaiveGas, measureSettleGas } from "./gas";
+import { measureBatchGas, measureDeviceGas, measureNaiveGas } from "./gas";
+import { measureLedgerGas } from "./ledgerGas";
+import { measureSettlementGas } from "./settleGas";
 import { measureBatchesPerSec } from "./chain";
 import { median, stepper } from "./util";
 import { renderMarkdown, renderTable, type BenchResults } from "./report";
@@ -22,18 +24,22 @@ Measures, side by side in one run, and prints a table:
      rate (hash-wasm) of this machine on the same leaves; with and without the sealing thread
   2. peak memory (RSS) of usage:ingest on 1M and 10M records
   3. gas per usage record at batch sizes 1, 1k, 100k, 1M, next to a naive design that stores every record
-  4. gas per device registered (bulk of 1,000) and to settle one pair-period, netted and not
-  5. batches/s committed to a local node process (anvil) with a block every second
+  4. gas per device registered (1,000 in transactions of device:register's default size)
+  5. gas of every step of settlement v2 (confidential): sealed agreement, bulk decisions, disputes by leaf
+     index, closePeriod, invoices proposed / co-signed / closed, claim and reveal, settle, withdrawals,
+     next to v1's figures where v1 had the step
+  6. batches/s committed to a local node process (anvil) with a block every second
 
 A full run writes bench/results.json and BENCHMARKS.md (machine, date, table). It takes about
 12 minutes on a 2-core machine and writes a 1 GB usage file to the temp folder (removed after).
 
 Options:
-  --quick        smaller sizes (100k and 300k records, batches up to 10k), about a minute; writes
+  --quick        smaller sizes (100k and 300k records, batches up to 10k, closePeriod after 100 batches,
+                 bulk decisions of 32), a few minutes; writes
                  out/bench/results.quick.json only
   --runs N       ingest runs per variant (median; default 3, quick 1)
-  --only LIST    comma-separated parts: ingest, gas, chain (default: all); results.json keeps the
-                 other parts' numbers from its previous run
+  --only LIST    comma-separated parts: ingest, gas, chain (default: all); the results file keeps the
+                 other parts' numbers as it has them when this run ends, with their dates
   --render       only write BENCHMARKS.md again from bench/results.json (measures nothing)
   --help         this text
 `;
@@ -174,20 +180,25 @@ async function benchGas(args: Args, log: (l: string) => void): Promise<BenchResu
     measureBatchGas(sizes, { log: (l) => log(`    ${l}`) }),
   );
   const naive = await step("naive design, every record stored", () => measureNaiveGas(args.quick ? 500 : 1_000));
-  const device = await step("device registration, 1,000 in one transaction", () => measureDeviceGas({ devices: 1_000 }));
-  const settle = await step("settle one pair-period, netted and one direction", () => measureSettleGas());
+  const device = await step("device registration, 1,000 devices", () => measureDeviceGas({ devices: 1_000 }));
+  const [closeAfter, bulk] = args.quick ? [100, 32] : [1_000, 256];
+  const ledger = await step(`ledger v2: decisions of 1 and ${bulk}, disputes at depth 17, closePeriod after 1 and ${closeAfter}`, () =>
+    measureLedgerGas({ closeAfter, bulk, log: (l) => log(`    ${l}`) }),
+  );
+  const settlement = await step("agreement and settlement v2", () => measureSettlementGas({ log: (l) => log(`    ${l}`) }));
   const bySize = (f: (row: (typeof batches.rows)[number]) => number) =>
     Object.fromEntries(batches.rows.map((row) => [String(row.records), f(row)]));
   return {
     perRecord: bySize((row) => row.gasPerRecord),
     naivePerRecord: naive.gasPerRecord,
     perDevice: device.gasPerDevice,
-    settlePair: settle.oneWayGas,
-    settlePairNetted: settle.nettedGas,
+    deviceTransactions: device.transactions,
     batchGas: bySize((row) => row.gasUsed),
     firstOfPeriodGas: batches.firstOfPeriodGas,
     naivePerTx: naive.gasPerTx,
     policyCloneGasPerDevice: device.policyCloneGasPerDevice,
+    ledger,
+    settlement,
   };
 }
 
@@ -220,6 +231,27 @@ async function benchChain(args: Args, log: (l: string) => void): Promise<BenchRe
   return result;
 }
 
+const PARTS = ["ingest", "gas", "chain"] as const;
+
+/**
+ * `fresh` with the parts it did not run (--only) taken from the results file as it is now, at the end of
+ * this run (another run with other parts may have written it meanwhile), each with the date it was measured.
+ */
+function withOtherParts(file: string, fresh: BenchResults, ran: ReadonlySet<string>): BenchResults {
+  const saved: Partial<BenchResults> = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+  const measured: NonNullable<BenchResults["measured"]> = {};
+  const out: BenchResults = { ...fresh, measured };
+  for (const part of PARTS) {
+    if (ran.has(part)) {
+      measured[part] = fresh.date;
+    } else if (saved[part] !== undefined) {
+      (out as unknown as Record<string, unknown>)[part] = saved[part];
+      measured[part] = saved.measured?.[part] ?? saved.date ?? "unknown";
+    }
+  }
+  return out;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -232,12 +264,9 @@ async function main() {
     log("\nwrote BENCHMARKS.md from bench/results.json");
     return;
   }
-  const previous: Partial<BenchResults> = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, "utf8")) : {};
   const started = Date.now();
   const machineInfo = machine();
-  // Parts not run this time (--only) keep their numbers from the previous results.
   const results: BenchResults = {
-    ...previous,
     machine: `${machineInfo.cpu}, ${machineInfo.memoryGiB} GiB, Node ${machineInfo.node}`,
     date: new Date().toISOString(),
     quick: args.quick,
@@ -259,12 +288,13 @@ async function main() {
     results.chain = await benchChain(args, log);
   }
   results.durationSec = Math.round((Date.now() - started) / 1000);
+  const all = withOtherParts(resultsFile, results, args.only);
   fs.mkdirSync(path.dirname(resultsFile), { recursive: true });
-  fs.writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(resultsFile, `${JSON.stringify(all, null, 2)}\n`);
   log("");
-  log(renderTable(results));
+  log(renderTable(all));
   if (!args.quick) {
-    fs.writeFileSync(path.join(root, "BENCHMARKS.md"), renderMarkdown(results));
+    fs.writeFileSync(path.join(root, "BENCHMARKS.md"), renderMarkdown(all));
     log(`\nwrote ${path.relative(process.cwd(), resultsFile)} and BENCHMARKS.md`);
   } else {
     log(`\nwrote ${path.relative(process.cwd(), resultsFile)} (quick: BENCHMARKS.md is left as it is)`);

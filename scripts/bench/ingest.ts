@@ -1,3 +1,4 @@
+import { DEFAULT_REGISTER_BATCH } from "../../lib/devices/registration";
 import fs from "node:fs";
 import path from "node:path";
 import { Keystore } from "../../lib/keys/keystore";
@@ -52,7 +53,7 @@ export async function ingestWorld(node: CrashNode, records: number, step: Step):
   await step(`device:register ${t.generated.devices.toLocaleString("en-US")} devices`, async () => {
     // As an operator registers a fleet: the command, which resumes where a failed run stopped.
     for (let attempt = 1; ; attempt++) {
-      const run = await runHardhat(registerArgs(w, 2000), { env: w.env(node.url, "de"), timeoutMs: 30 * 60_000 });
+      const run = await runHardhat(registerArgs(w, DEFAULT_REGISTER_BATCH), { env: w.env(node.url, "de"), timeoutMs: 30 * 60_000 });
       if (run.code === 0) return;
       if (attempt === 3) throw new Error(`device:register failed ${attempt} times; the last said:\n${run.stderr}`);
       process.stdout.write(`    device:register failed (${run.stderr.trim().split("\n")[0]}); running it again\n`);

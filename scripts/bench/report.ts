@@ -1,4 +1,6 @@
 import type { IngestRun } from "./ingest";
+import type { LedgerGasResult } from "./ledgerGas";
+import type { SettlementGasResult } from "./settleGas";
 
 /** bench/results.json: the keys issue 6 asks for, then the details they come from. */
 export interface BenchResults {
@@ -6,6 +8,8 @@ export interface BenchResults {
   date: string;
   quick: boolean;
   durationSec?: number;
+  /** When each part's figures were measured (ISO dates): a run with --only keeps the others' from earlier runs. */
+  measured?: Partial<Record<"ingest" | "gas" | "chain", string>>;
   machineInfo: { cpu: string; memoryGiB: number; node: string; os: string; loadAverageAtStart: number[] };
   ingest?: {
     records: number;
@@ -27,12 +31,14 @@ export interface BenchResults {
     perRecord: Record<string, number>;
     naivePerRecord: number;
     perDevice: number;
-    settlePair: number;
-    settlePairNetted: number;
+    /** Registration transactions of the 1,000 devices (device:register's default batch size). */
+    deviceTransactions?: number;
     batchGas: Record<string, number>;
     firstOfPeriodGas: number;
     naivePerTx: number;
     policyCloneGasPerDevice: number;
+    ledger?: LedgerGasResult;
+    settlement?: SettlementGasResult;
   };
   chain?: {
     /** The sustained rate when measured (full runs), else the burst's. */
@@ -81,10 +87,12 @@ export function rows(r: BenchResults): [string, string, string][] {
     }
     out.push(["gas per record, naive design (stores every record)", n(g.naivePerRecord), ""]);
     out.push(["gas of the first batch of a period", n(g.firstOfPeriodGas), ""]);
-    out.push(["gas per device registered (bulk of 1,000, policy contract included)", n(g.perDevice), ""]);
+    out.push([
+      `gas per device registered (1,000 in ${g.deviceTransactions ?? "?"} transactions, policy contract included)`,
+      n(g.perDevice),
+      "",
+    ]);
     out.push(["  of which its policy contract (clone)", n(g.policyCloneGasPerDevice), ""]);
-    out.push(["gas to settle one pair-period, one direction", n(g.settlePair), ""]);
-    out.push(["gas to settle one pair-period, netted", n(g.settlePairNetted), ""]);
   }
   const c = r.chain;
   if (c) {
@@ -107,8 +115,82 @@ export function rows(r: BenchResults): [string, string, string][] {
   return out;
 }
 
+/**
+ * v1's gas, from BENCHMARKS.md as main had it (2026-11-26) before confidential settlement: gas is exact, so
+ * these stand as measured. Keys are those of {@link gasRows}; v1's file has no figure where a key is missing.
+ */
+export const V1_GAS: Record<string, number> = {
+  "submitBatch 1": 90_509,
+  "submitBatch 1000": 93_615,
+  "submitBatch 100000": 93_651,
+  "submitBatch 1000000": 93_723,
+  "submitBatch first": 107_609,
+  perDevice: 78_541,
+  settleNetted: 68_861,
+  settleOne: 70_861,
+};
+
+/** The gas of settlement v2, step by step: [key, what, v2 gas]. */
+export function gasRows(g: NonNullable<BenchResults["gas"]>): [string, string, number | undefined][] {
+  const out: [string, string, number | undefined][] = [];
+  const s = g.settlement;
+  const l = g.ledger;
+  if (s) {
+    out.push([
+      "propose",
+      `RoamingAgreements.propose, sealed terms (${s.ratePlans} plans, ${s.sealedTermsBytes} bytes sealed)`,
+      s.agreementPropose,
+    ]);
+    out.push(["accept", "RoamingAgreements.accept (re-states the commitment)", s.agreementAccept]);
+  }
+  for (const [size, gas] of Object.entries(g.batchGas))
+    out.push([`submitBatch ${size}`, `submitBatch, ${n(Number(size))} record(s) (header only)`, gas]);
+  out.push(["submitBatch first", "submitBatch, the first of its period (1 record)", g.firstOfPeriodGas]);
+  if (l) {
+    for (const [kind, m] of [
+      ["acceptBatches", l.accept],
+      ["rejectBatches", l.reject],
+      ["expireBatches", l.expire],
+    ] as const) {
+      for (const [count, gas] of Object.entries(m)) out.push([`${kind} ${count}`, `${kind} of ${count} batch(es)`, gas]);
+    }
+    for (const [count, gas] of Object.entries(l.dispute)) {
+      out.push([`dispute ${count}`, `disputeRecords of ${count} leaf/leaves, tree depth ${l.disputeTreeDepth}`, gas]);
+    }
+    for (const [count, gas] of Object.entries(l.closePeriod))
+      out.push([`close ${count}`, `closePeriod after ${n(Number(count))} batch(es)`, gas]);
+  }
+  if (s) {
+    out.push(["proposeInvoice", "proposeInvoice (payee-signed, sealed invoice)", s.proposeInvoice]);
+    out.push(["cosignInvoice", "cosignInvoice (payer's signature)", s.cosignInvoice]);
+    out.push(["closeInvoice", "closeInvoice, co-signed off chain (both signatures)", s.closeInvoice]);
+    out.push(["fileClaim", "fileClaim (bond and reservation)", s.fileClaim]);
+    for (const [count, gas] of Object.entries(s.openBatches)) {
+      out.push([`openBatches ${count}`, `openBatches of ${count} batch(es) (${s.recordsPerBatch} records each)`, gas]);
+    }
+    out.push(["finishReveal", "finishReveal (terms opened and rated on chain)", s.finishReveal]);
+    out.push(["settleNetted", "settle, both directions closed (netted)", s.settleNetted]);
+    out.push(["settleOne", "settle, one direction (v2: solo, after the delay; v1: other invoice zero)", s.settleSolo]);
+    out.push(["requestWithdrawal", "requestWithdrawal", s.requestWithdrawal]);
+    out.push(["withdraw", "withdraw, after the delay", s.withdraw]);
+  }
+  out.push(["perDevice", "registerDevices, per device (policy clone included)", g.perDevice]);
+  return out;
+}
+
+/** [what, v2, v1, v2 / v1] as text. */
+function gasTable(r: BenchResults): [string, string, string, string][] {
+  if (!r.gas) return [];
+  return gasRows(r.gas).map(([key, what, v2]) => {
+    const v1 = V1_GAS[key];
+    const ratio = v1 !== undefined && v2 !== undefined ? (v2 / v1).toFixed(2) : "";
+    return [what, n(v2), v1 === undefined ? "not measured" : n(v1), ratio];
+  });
+}
+
 export function renderTable(r: BenchResults): string {
-  const table = rows(r);
+  const gas = gasTable(r);
+  const table = [...rows(r), ...gas.map(([a, b, c, d]): [string, string, string] => [`gas: ${a}`, b, `v1 ${c}${d ? ` (x${d})` : ""}`])];
   const w0 = Math.max(...table.map((x) => x[0].length), 10);
   const w1 = Math.max(...table.map((x) => x[1].length), 8);
   const line = (a: string, b: string, c: string) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`;
@@ -132,11 +214,32 @@ this file alone). The raw numbers, every ingest run included, are in bench/resul
 - Machine: ${r.machine}; ${r.machineInfo.os}
 - Date: ${r.date}
 - Load average when the run started: ${r.machineInfo.loadAverageAtStart.join(", ")} (the machine is shared: wall-clock rates vary with it; gas is exact)
-- Duration of the run: ${r.durationSec ?? "?"} s
+- Duration of the run: ${r.durationSec ?? "?"} s${
+    r.measured
+      ? `\n- When each part was measured: ${Object.entries(r.measured)
+          .map(([part, date]) => `${part} ${date}`)
+          .join(", ")} (\`--only\` runs keep the other parts' figures)`
+      : ""
+  }
 
 | measure | value | target |
 |---|---:|---|
 ${table}
+
+## Gas of confidential settlement (v2) next to v1
+
+Receipt gasUsed of one transaction on the in-process Hardhat network, for every step of settlement v2
+(docs/confidentiality.md). The v1 column is "v1 (before confidential settlement)": the figures this file
+held from main's last full run (2026-11-26), exact since gas does not vary between runs; "not measured"
+where v1's file has no figure for the step (v1 had no sealed terms, bulk decisions, claims, reveal or
+withdrawal delay; it closed an invoice by rating the batches on chain). No transaction here (nor any other the tests send) is over the EIP-7825 cap of
+16,777,216 gas.
+
+| step | v2 gas | v1 (before confidential settlement) | v2 / v1 |
+|---|---:|---:|---:|
+${gasTable(r)
+  .map(([a, b, c, d]) => `| ${a} | ${b} | ${c} | ${d} |`)
+  .join("\n")}
 ${r.ingest?.bigRun.error ? `\nThe ${n(r.ingest.bigRun.records)}-record run did not finish: ${r.ingest.bigRun.error}.\n` : ""}
 ## How each figure is measured
 
@@ -157,8 +260,16 @@ ${r.ingest?.bigRun.error ? `\nThe ${n(r.ingest.bigRun.records)}-record run did n
   leaves, Merkle root, EIP-712 signature) of that many records, not the first batch of their period;
   the batch gas over the record count. The naive design is test/contracts/NaiveUsageLedger__Mock.sol,
   which stores every record, measured in the same run.
-- **Gas per device**: \`registerDevices\` of 1,000 devices in one transaction, policy clones included.
-- **Settle**: \`SettlementEscrow.settle\` of one pair-period after both invoices are closed.
+- **Gas per device**: \`registerDevices\` of 1,000 devices, ${r.gas?.deviceTransactions ?? "?"} transactions of \`device:register\`'s
+  default size (v1 sent all 1,000 in one transaction of ~79M gas, over today's per-transaction cap), policy
+  clones included.
+- **Settlement v2** (scripts/bench/ledgerGas.ts, settleGas.ts): real contracts (the Ignition module). Bulk
+  decisions take made-up headers signed by the visited carrier (the ledger checks the signature, not the
+  payload); disputes are of real salted leaves with positional proofs in a 70,000-record batch (depth 17);
+  closePeriod after 1 and after many accepted batches; invoices, claims, reveal, settle and withdrawals go
+  through lib/settlement as the tasks do, on a period of ${r.gas?.settlement?.batches ?? "?"} batches of
+  ${r.gas?.settlement?.recordsPerBatch ?? "?"} records (2 records disputed). The claim path and the netted settle are each undone
+  (chain snapshot) before the next step, so each is measured from the same state.
 - **Batches/s**: signed \`submitBatch\` transactions sent as fast as possible to an anvil process mining a
   block every second; batches over the time from the first send to the last receipt.
 `;

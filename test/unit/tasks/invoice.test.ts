@@ -1,172 +1,166 @@
+/**
+ * The invoice and report tasks on the v2 contracts, each carrier with its own key store and payloads
+ * (test/helpers/invoiceParty.ts): propose, status, co-sign (and a refusal with the differences), claim,
+ * prove without an adjudicator, reveal behind its flag, the invoice's renderings and the report as a party
+ * and as a third member.
+ */
 import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { expect } from "chai";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { deployConsortium, PLMN } from "../../helpers/fixtures";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { PLMN } from "../../helpers/fixtures";
 import { FROM, captured, useDeploymentForTasks } from "../../helpers/tasks";
-import { pdfPagesText, periodScenario, removeScenarioDirs, type PeriodScenario } from "../../helpers/invoice";
-import { rateInvoice } from "../../../lib/settlement/rating";
-import { invoiceNumber } from "../../../lib/invoice/number";
+import { pdfPagesText, usageOfBatches } from "../../helpers/invoice";
+import { partyWorld, type PartyWorld } from "../../helpers/invoiceParty";
+import { draftInvoice } from "../../../lib/invoice/draft";
 import { CSV_COLUMNS } from "../../../lib/invoice/render";
+import { proposeInvoice } from "../../../lib/settlement/invoices";
 import { formatPeriod } from "../../../lib/core/period";
-import { BILLING } from "../../../lib/core/enums";
+import type { PeriodUsage } from "../../../lib/invoice/usage";
 
 const { DE, BR } = PLMN;
-const RLST = 1_000_000n;
 
-describe("tasks: invoice and report", function () {
+/** `usage` with the first class of the first batch carrying 1,000 more SMS: an over-billing payee's. */
+function inflated(usage: PeriodUsage): PeriodUsage {
+  const [first, ...rest] = usage.batches;
+  const totals = first.totals.map((t, i) => (i === 0 ? { ...t, smsCount: t.smsCount + 1_000n } : t));
+  return { ...usage, batches: [{ ...first, totals }, ...rest] };
+}
+
+describe("tasks: invoice (v2) and report", function () {
+  this.timeout(300_000);
   let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
-  let s: PeriodScenario;
+  let w: PartyWorld;
   let P: string;
 
-  /** The DE-BR period closed in both directions and settled with netting (DE deposited 5,000 RLST). */
-  async function settled() {
-    const sc = await periodScenario(deployConsortium);
-    await sc.token.connect(sc.deployer).mint(sc.de.address, 10_000n * RLST);
-    const tasks = await useDeploymentForTasks(sc);
-    try {
-      await hre.run("escrow:deposit", { amount: "5000", from: FROM.de });
-      await hre.run("escrow:settle", { partner: "724-05", period: formatPeriod(sc.period), from: FROM.de });
-    } finally {
-      tasks.cleanup();
-    }
-    return sc;
-  }
-
-  /** The DE-BR period, closable, nothing closed. */
-  async function closable() {
-    return periodScenario(deployConsortium);
-  }
-
   beforeEach(async function () {
-    s = await loadFixture(settled);
-    env = await useDeploymentForTasks(s);
-    P = formatPeriod(s.period);
+    w = await loadFixture(partyWorld);
+    env = await useDeploymentForTasks(w);
+    P = formatPeriod(w.period);
   });
-
   afterEach(() => env.cleanup());
-  after(removeScenarioDirs);
 
-  const number = async (payer: string, payee: string) =>
-    invoiceNumber({
-      chainId: (await hre.ethers.provider.getNetwork()).chainId,
-      escrow: await s.escrow.getAddress(),
-      payer: payer as `0x${string}`,
-      payee: payee as `0x${string}`,
-      period: s.period,
-    });
+  /** The local copies of `who`: its key store and the payload store. */
+  const local = (who: "de" | "br") => ({ keystore: w.keys[who].root, store: path.join(w.dir, "store") });
 
-  describe("invoice", function () {
-    it("writes the JSON of the invoice we bill, with the chain's amounts and lib/settlement/rating.ts's", async function () {
-      const file = path.join(env.dir, "invoice.json");
-      const printed = await captured(() =>
-        hre.run("invoice", { partner: "262-01", period: P, format: "json", out: file, keystore: s.keysDir, from: FROM.br }),
-      );
-      const json = JSON.parse(fs.readFileSync(file, "utf8"));
-      const inv = await s.escrow.invoice(DE, BR, s.period);
-      const expected = rateInvoice(s.expected.deInBr, (await s.agreements.getVersion(DE, BR, 1)).terms, BR);
-      expect(json.invoiceNumber).to.equal(await number(DE, BR));
-      expect(printed).to.contain(`Invoice ${json.invoiceNumber} (724-05 to 262-01, ${P}): net`);
-      expect([json.payer.plmnText, json.payee.plmnText, json.payee.name]).to.deep.equal(["262-01", "724-05", "Vivo Brasil"]);
-      expect(BigInt(json.net.units)).to.equal(inv.amount);
-      expect(BigInt(json.net.units)).to.equal(expected.net);
-      expect(BigInt(json.subtotal.units)).to.equal(expected.subtotal);
-      expect(json.status.state).to.equal("settled");
-      expect(json.notBillable.available).to.equal(true);
-      expect(json.notBillable.byReason.map((r: { reason: string; records: number }) => [r.reason, r.records])).to.deep.equal(
-        [...s.notBillable].sort(([a], [b]) => a - b).map(([code, n]) => [BILLING[code], n]),
-      );
-      expect(json.rejectedBatches.map((b: { batchId: string }) => b.batchId)).to.deep.equal([s.rejected.id]);
-    });
+  /** BR's invoice to DE as the tests rate it. */
+  const expectedNet = async () =>
+    draftInvoice({ key: w.key, usage: await usageOfBatches(w, DE, BR, w.brBatches), terms: w.terms }).invoice.net;
 
-    it("prints the CSV, and without the pairwise key says usage not billed is not available", async function () {
-      const printed = await captured(() => hre.run("invoice", { partner: "262-01", period: P, format: "csv", from: FROM.br }));
-      const lines = printed.split("\n");
-      expect(lines[0]).to.equal(CSV_COLUMNS.join(","));
-      const net = lines.find((l) => l.startsWith("summary,,net,"))!;
-      expect(net.endsWith(`,${(await s.escrow.invoice(DE, BR, s.period)).amount}`)).to.equal(true);
-      expect(printed).to.match(/not-billable,,not-available,.*has no encryption key of 724-05/);
-    });
+  it("propose, status, co-sign: the invoice closes at the net both rated; JSON, CSV and PDF print it with its transactions", async function () {
+    const net = await expectedNet();
+    const proposed = await captured(() => hre.run("invoice:propose", { partner: "262-01", period: P, ...local("br"), from: FROM.br }));
+    expect(proposed).to.match(new RegExp(`^Proposed the invoice of 262-01 for ${P}: net [0-9.,]+ RLST \\(tx 0x[0-9a-f]{64}\\)\\.`));
+    expect(proposed).to.contain("262-01 co-signs it (invoice:cosign)");
+    const status = await captured(() => hre.run("invoice:status", { payer: "262-01", payee: "724-05", period: P, from: FROM.us }));
+    expect(status).to.contain(`Invoice of 262-01 to 724-05 for ${P}: proposed`);
+    expect(status).to.contain("the payer's sign window ends");
 
-    it("writes the PDF of the invoice we pay with --as payer", async function () {
-      const file = path.join(env.dir, "paid.pdf");
-      await hre.run("invoice", { partner: "724-05", period: P, format: "pdf", out: file, as: "payer", keystore: s.keysDir, from: FROM.de });
-      const pdf = fs.readFileSync(file);
-      expect(pdf.subarray(0, 5).toString("latin1")).to.equal("%PDF-");
-      const text = pdfPagesText(pdf);
-      const inv = await s.escrow.invoice(DE, BR, s.period);
-      expect(text).to.contain(await number(DE, BR));
-      expect(text).to.contain("Copy of the payer (home carrier)");
-      const whole = inv.amount / RLST;
-      expect(text).to.contain(`${whole.toLocaleString("en-US")}.${(inv.amount % RLST).toString().padStart(6, "0")}`);
-    });
+    const cosigned = await captured(() => hre.run("invoice:cosign", { partner: "724-05", period: P, ...local("de"), from: FROM.de }));
+    expect(cosigned).to.match(/^Co-signed the invoice of 724-05 for .*: [0-9.,]+ RLST reserved on your deposit/);
+    expect((await w.escrow.invoice(DE, BR, w.period)).amount).to.equal(net);
 
-    it("says an invoice not closed yet is not there, and how to close it", async function () {
-      const c = await loadFixture(closable);
-      env.cleanup();
-      env = await useDeploymentForTasks(c);
-      const p = formatPeriod(c.period);
-      await expect(hre.run("invoice", { partner: "262-01", period: p, format: "json", from: FROM.br })).to.be.rejectedWith(
-        new RegExp(
-          `the invoice of 262-01 \\(payer\\) to 724-05 \\(payee\\) for ${p} is not closed yet: there is nothing to print[\\s\\S]*` +
-            // The library says when in words; the CLI adds the command that closes the invoice we bill.
-            `It can be closed now\\. run \`npx hardhat escrow:close --partner 262-01 --period ${p} --as payee\`\\.`,
-        ),
-      );
-    });
-
-    it("fails on a bad period, an unknown partner and a bad format", async function () {
-      await expect(hre.run("invoice", { partner: "262-01", period: "11-2026", from: FROM.br })).to.be.rejectedWith(
-        /--period: "11-2026" is not a billing period/,
-      );
-      await expect(hre.run("invoice", { partner: "234-15", period: P, from: FROM.br })).to.be.rejectedWith(
-        /--partner: 234-15 is not a member of the consortium/,
-      );
-      await expect(hre.run("invoice", { partner: "310-410", period: P, from: FROM.br })).to.be.rejectedWith(
-        /has no accepted roaming agreement with 310-410/,
-      );
-      await expect(hre.run("invoice", { partner: "262-01", period: P, format: "xlsx", from: FROM.br })).to.be.rejectedWith(
-        /--format must be one of json, csv, pdf/,
-      );
-      await expect(hre.run("invoice", { partner: "262-01", period: P, from: FROM.outsider })).to.be.rejectedWith(
-        /the account is no member's operator/i,
-      );
-    });
+    const file = path.join(env.dir, "invoice.json");
+    await hre.run("invoice", { partner: "262-01", period: P, format: "json", out: file, ...local("br"), from: FROM.br });
+    const json = JSON.parse(fs.readFileSync(file, "utf8"));
+    expect([json.status.state, json.status.resolution, json.net.units, json.status.escrowAmount.units]).to.deep.equal([
+      "closed",
+      "co-signed",
+      String(net),
+      String(net),
+    ]);
+    expect(json.verification.agreesWithEscrow).to.equal(true);
+    const csv = await captured(() => hre.run("invoice", { partner: "262-01", period: P, format: "csv", ...local("br"), from: FROM.br }));
+    expect(csv.split("\n")[0]).to.equal(CSV_COLUMNS.join(","));
+    expect(csv).to.match(new RegExp(`^summary,,net,.*,${net}$`, "m"));
+    const pdfFile = path.join(env.dir, "paid.pdf");
+    await hre.run("invoice", { partner: "724-05", period: P, format: "pdf", out: pdfFile, as: "payer", ...local("de"), from: FROM.de });
+    const text = pdfPagesText(fs.readFileSync(pdfFile));
+    expect(text).to.contain("Copy of the payer (home carrier)");
+    expect(text).to.contain(json.net.text);
+    expect(text).to.contain(json.status.closeTx);
   });
 
-  describe("report", function () {
-    it("prints what we owe and are owed per partner, settled, with the deposits", async function () {
-      const printed = await captured(() => hre.run("report", { period: P, from: FROM.de }));
-      const [ab, ba] = [await s.escrow.invoice(DE, BR, s.period), await s.escrow.invoice(BR, DE, s.period)];
-      const units = (n: bigint) =>
-        `${(n / RLST).toLocaleString("en-US")}${n % RLST ? `.${(n % RLST).toString().padStart(6, "0").replace(/0+$/, "")}` : ""}`;
-      expect(printed).to.contain(`Accounting report of Telekom Deutschland (262-01) for ${P}`);
-      expect(printed).to.match(
-        new RegExp(
-          `Vivo Brasil \\(724-05\\)\\s+we owe\\s+settled\\s+${units(ab.amount).replace(".", "\\.")}\\s+RLST\\s+3 \\(1 rejected\\)\\s+200\\s+2\\s+0`,
-        ),
-      );
-      expect(printed).to.match(new RegExp(`owed to us\\s+settled\\s+${units(ba.amount).replace(".", "\\.")}\\s+RLST\\s+1\\s+40`));
-      expect(printed).to.match(new RegExp(`net\\s+settled\\s+-${units(ab.amount - ba.amount).replace(".", "\\.")}`));
-      expect(printed).to.contain("Deposits in the escrow:");
-    });
+  it("invoice:cosign refuses a wrong proposal with the differences line by line and what to do; nothing is signed", async function () {
+    await proposeInvoice(w.clients.br, { key: w.key, usage: inflated(await usageOfBatches(w, DE, BR, w.brBatches)), terms: w.terms });
+    const refused = hre.run("invoice:cosign", { partner: "724-05", period: P, ...local("de"), from: FROM.de });
+    await expect(refused).to.be.rejectedWith(
+      /differs from ours in \d+ figure\(s\): not co-signed[\s\S]*net: proposed \d+, ours \d+[\s\S]*smsCount: proposed \d+, ours \d+[\s\S]*propose the corrected invoice/,
+    );
+    expect((await w.escrow.invoice(DE, BR, w.period)).status).to.equal(1n); // Proposed
+  });
 
-    it("writes JSON and CSV", async function () {
-      const file = path.join(env.dir, "report.json");
-      await hre.run("report", { period: P, format: "json", out: file, from: FROM.br });
-      const json = JSON.parse(fs.readFileSync(file, "utf8"));
-      expect(json.self.text).to.equal("724-05");
-      expect(BigInt(json.partners[0].owedToUs.amount)).to.equal((await s.escrow.invoice(DE, BR, s.period)).amount);
-      const csv = await captured(() => hre.run("report", { period: P, format: "csv", from: FROM.br }));
-      expect(csv.split("\n")[0]).to.equal(
-        "section,partner,partnerName,direction,state,amount,amountBaseUnits,preview,token,batches,rejectedBatches,records,disputedRecords,batchesInWindow,closableAt,invoiceNumber",
-      );
-      expect(csv).to.match(/^invoice,262-01,Telekom Deutschland,owed-to-us,settled,/m);
-      await expect(hre.run("report", { period: "2026-1", from: FROM.br })).to.be.rejectedWith(/is not a billing period/);
-      await expect(hre.run("report", { period: P, format: "pdf", from: FROM.br })).to.be.rejectedWith(
-        /--format must be one of text, json, csv/,
-      );
-    });
+  it("claim, prove (no adjudicator), reveal only with --publish-pair-data: the on-chain amount is the TypeScript rating", async function () {
+    const net = await expectedNet();
+    await proposeInvoice(w.clients.br, { key: w.key, usage: inflated(await usageOfBatches(w, DE, BR, w.brBatches)), terms: w.terms });
+    await expect(hre.run("invoice:claim", { partner: "262-01", period: P, from: FROM.br })).to.be.rejectedWith(/sign window .* runs until/);
+    await time.increase(Number(await w.escrow.SIGN_WINDOW()));
+    const claimed = await captured(() => hre.run("invoice:claim", { partner: "262-01", period: P, from: FROM.br }));
+    expect(claimed).to.match(/^Claim filed \(tx 0x[0-9a-f]{64}\): \d+ base units reserved on 262-01, bond \d+ on 724-05\./);
+    await expect(hre.run("invoice:prove", { partner: "724-05", period: P, proof: "0x01", from: FROM.de })).to.be.rejectedWith(
+      /deployed without a claim adjudicator[\s\S]*by a reveal/,
+    );
+    await expect(hre.run("invoice:reveal", { partner: "724-05", period: P, ...local("de"), from: FROM.de })).to.be.rejectedWith(
+      /publishes the pair's full terms[\s\S]*--publish-pair-data/,
+    );
+    expect((await w.escrow.invoice(DE, BR, w.period)).status).to.equal(2n); // still Claimed
+    const revealed = await captured(() =>
+      hre.run("invoice:reveal", { partner: "724-05", period: P, ...local("de"), publishPairData: true, from: FROM.de }),
+    );
+    expect(revealed).to.match(/^Revealed in 1 openBatches transaction\(s\) and finishReveal .*claim refuted/);
+    expect(revealed).to.match(/\n {2}gas: openBatches \d+; finishReveal \d+ \(each under 16,777,216\)\.$/);
+    console.log(`      ${revealed.split("\n")[1].trim()}`);
+    const state = await w.escrow.invoice(DE, BR, w.period);
+    expect(state.amount).to.equal(net);
+    const json = JSON.parse(
+      await captured(() =>
+        hre.run("invoice", { partner: "724-05", period: P, format: "json", as: "payer", ...local("de"), from: FROM.de }),
+      ),
+    );
+    expect([json.status.resolution, json.status.escrowAmount.units, json.net.units]).to.deep.equal(["revealed", String(net), String(net)]);
+  });
+
+  it("report: a party's own figures per class, a third member's public facts only", async function () {
+    await hre.run("invoice:propose", { partner: "262-01", period: P, ...local("br"), from: FROM.br });
+    await hre.run("invoice:cosign", { partner: "724-05", period: P, ...local("de"), from: FROM.de });
+    const net = await expectedNet();
+    const asDe = await captured(() => hre.run("report", { period: P, ...local("de"), from: FROM.de }));
+    expect(asDe).to.contain(`Accounting report of Telekom Deutschland (262-01) for ${P}`);
+    expect(asDe).to.match(/Vivo Brasil \(724-05\)\s+we owe\s+closed \(co-signed\)\s+[0-9.,]+\s+[0-9.,]+, = escrow\s+RLST\s+2\s+2/);
+    expect(asDe).to.contain("Our figures per tariff class");
+    const asUsFile = path.join(env.dir, "us.json");
+    fs.mkdirSync(w.keys.us.root, { recursive: true });
+    await hre.run("report", { period: P, member: "262-01", format: "json", out: asUsFile, keystore: w.keys.us.root, from: FROM.us });
+    const asUs = JSON.parse(fs.readFileSync(asUsFile, "utf8"));
+    const weOwe = asUs.partners[0].weOwe;
+    expect([weOwe.state, weOwe.amount, weOwe.countedBatches, weOwe.detail, weOwe.detailNote]).to.deep.equal([
+      "closed",
+      String(net),
+      2,
+      undefined,
+      "public facts only: the viewer is not a party",
+    ]);
+    const text = fs.readFileSync(asUsFile, "utf8");
+    for (const figure of ["classes", "dataBytes", "subtotal"]) expect(text, figure).to.not.contain(figure);
+    const csv = await captured(() => hre.run("report", { period: P, member: "262-01", format: "csv", publicOnly: true, from: FROM.de }));
+    expect(csv).to.not.match(/^class,/m);
+    expect(csv).to.match(/^invoice,724-05,Vivo Brasil,we-owe,closed,co-signed,/m);
+  });
+
+  it("fails on a bad period, an unknown partner, a bad format and a non-member account", async function () {
+    await expect(hre.run("invoice", { partner: "262-01", period: "11-2026", from: FROM.br })).to.be.rejectedWith(
+      /--period: "11-2026" is not a billing period/,
+    );
+    await expect(hre.run("invoice", { partner: "234-15", period: P, from: FROM.br })).to.be.rejectedWith(/234-15 is not a member/);
+    await expect(hre.run("invoice", { partner: "262-01", period: P, format: "xlsx", from: FROM.br })).to.be.rejectedWith(
+      /--format must be one of json, csv, pdf/,
+    );
+    await expect(hre.run("invoice", { partner: "262-01", period: P, from: FROM.outsider })).to.be.rejectedWith(
+      /the account is no member's operator/i,
+    );
+    await expect(hre.run("report", { period: P, format: "pdf", from: FROM.br })).to.be.rejectedWith(
+      /--format must be one of text, json, csv/,
+    );
   });
 });

@@ -1,0 +1,57 @@
+import { expect } from "chai";
+import * as roamledger from "../../../lib";
+
+/** What a carrier backend calls for confidential (v2) settlement, from the package root. */
+const V2_FUNCTIONS = [
+  // agreements: sealed terms and the full terms of a version, for a party
+  "proposeAgreement",
+  "acceptAgreement",
+  "agreementTerms",
+  "agreementTermsAt",
+  "sealTerms",
+  "openTerms",
+  // usage: the home carrier's decisions, the period's close, the counted batches opened
+  "ingestUsage",
+  "verifyBatch",
+  "verifyBatches",
+  "expireBatches",
+  "closePeriod",
+  "countedPeriod",
+  // invoices: their inputs, proposal, co-signature, close, public view
+  "periodUsageOf",
+  "fullTermsOf",
+  "proposeInvoice",
+  "readProposal",
+  "cosignInvoice",
+  "closeSignedInvoice",
+  "invoicePublicView",
+  "escrowInvoiceStatus",
+  // claims
+  "fileClaim",
+  "proveClaim",
+  "revealClaim",
+  // escrow
+  "depositToEscrow",
+  "requestWithdrawal",
+  "executeWithdrawal",
+  "cancelWithdrawal",
+  "settlePeriod",
+  "payDebt",
+  // errors
+  "decodeRevert",
+  "parseRevert",
+  "revertHint",
+  "withDecodedRevert",
+] as const;
+
+describe("lib/index: the package root's v2 surface", function () {
+  it("exports every function a carrier backend needs for confidential settlement", function () {
+    const exported = roamledger as unknown as Record<string, unknown>;
+    expect(V2_FUNCTIONS.filter((name) => typeof exported[name] !== "function")).to.deep.equal([]);
+  });
+
+  it("keeps one RESOLUTIONS list (lib/core/enums and lib/settlement/invoices agree)", function () {
+    expect(roamledger.RESOLUTIONS).to.deep.equal(["none", "co-signed", "proven", "revealed"]);
+    expect([...roamledger.ESCROW_INVOICE_STATUSES]).to.deep.equal([...roamledger.INVOICE_STATUSES]);
+  });
+});
