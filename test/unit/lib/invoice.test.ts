@@ -17,7 +17,7 @@ import { InputError } from "../../../lib/core/errors";
 import { CSV_COLUMNS, invoiceToCsv, invoiceToJson } from "../../../lib/invoice/render";
 import { compressRefs, renderInvoicePdf } from "../../../lib/invoice/pdf";
 import { pdfPagesText, sampleChainData, usageOfBatches } from "../../helpers/invoice";
-import { partyWorld, unclosedPartyWorld, type PartyWorld } from "../../helpers/invoiceParty";
+import { partyWorld, RLST, unclosedPartyWorld, type PartyWorld } from "../../helpers/invoiceParty";
 import { TX_GAS_CAP } from "../../../lib/settlement/claims";
 import { BR, DE } from "../../helpers/rating";
 import { PLMN } from "../../helpers/fixtures";
@@ -547,6 +547,11 @@ describe("lib/invoice", function () {
       expect(p.owedToUs.state).to.equal("none");
       expect(p.owedToUs.detail!.agreesWithEscrow).to.equal(null);
       expect(reportToText(asDe)).to.include("Our figures per tariff class");
+      // Public: DE's deposit of 5,000 RLST with BR's co-signed net reserved on it.
+      expect(asDe.deposits.map((d) => [d.deposit, d.reserved, d.free])).to.deep.equal([
+        [5_000n * RLST, proposed.draft.invoice.net, 5_000n * RLST - proposed.draft.invoice.net],
+      ]);
+      expect(p.net).to.equal(-proposed.draft.invoice.net + p.owedToUs.detail!.net);
       expect(csvRows(reportToCsv(asDe)).filter((r) => r.section === "class").length).to.be.greaterThan(0);
 
       // US reads the same member's report: public facts only, no figure of the pair's usage.
