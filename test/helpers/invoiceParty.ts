@@ -185,3 +185,16 @@ export async function partyWorld(opts: { brBatches?: number; records?: number; c
 
 /** {@link partyWorld} with both periods closable but not closed on the ledger. */
 export const unclosedPartyWorld = () => partyWorld({ close: false });
+
+/** The most gas any transaction of the chain so far used (every block from 1, fixtures included). */
+export async function largestGasUsed(): Promise<bigint> {
+  const provider = hre.ethers.provider;
+  let largest = 0n;
+  for (let n = 1; n <= (await provider.getBlockNumber()); n++) {
+    for (const hash of (await provider.getBlock(n))?.transactions ?? []) {
+      const receipt = await provider.getTransactionReceipt(hash);
+      if (receipt && receipt.gasUsed > largest) largest = receipt.gasUsed;
+    }
+  }
+  return largest;
+}
