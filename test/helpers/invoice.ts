@@ -15,7 +15,9 @@ import { pairwiseKey } from "../../lib/crypto/pairwise";
 import { batchTotalsCommitment } from "../../lib/crypto/commitment";
 import { sealTerms } from "../../lib/agreements/sealed";
 import { accumulatorOf, disputeHashOf } from "../../lib/usage/accumulator";
-import { LeafHasher } from "../../lib/usage/leaf";
+import { LeafHasher, packRecord, RECORD_BYTES } from "../../lib/usage/leaf";
+import { sealPayload, totalsSaltOf } from "../../lib/usage/payload";
+import type { ContentStore } from "../../lib/usage/store";
 import { depthOf, merkleTree, merkleProof, type MerkleTree } from "../../lib/usage/merkle";
 import { ledgerDomain, signBatch, toContractBatch, type UsageBatchHeader } from "../../lib/usage/batch";
 import type { ClassTotals, UsageRecord } from "../../lib/usage/types";
@@ -303,24 +305,36 @@ async function agreeSealed(c: Consortium, key: Uint8Array, validFrom: number): P
   return { version: 1, terms: full, termsSalt, termsCommitment: publicTerms.termsCommitment };
 }
 
-/** Commits `records` as one batch of `visited` for `home`, signed by `signer` (an operator of `visited`). */
+/**
+ * Commits `records` as one batch of `visited` for `home`, signed by `signer` (an operator of `visited`).
+ * With `at.store` (and the pair's `at.key`), the batch is sealed as ingest seals it: its salt derived from
+ * the records (`totalsSaltOf`), its payload (`sequence` in the run) sealed into the store, whose hash the
+ * header commits; without, the salt and payload hash are labels of the test.
+ */
 export async function commitBatch(
-  at: { ledger: Consortium["ledger"]; domain: TypedDataDomain; period: number },
-  { records, visited, home, signer }: { records: UsageRecord[]; visited: Hex; home: Hex; signer: HardhatEthersSigner },
+  at: { ledger: Consortium["ledger"]; domain: TypedDataDomain; period: number; key?: Uint8Array; store?: ContentStore },
+  batch: { records: UsageRecord[]; visited: Hex; home: Hex; signer: HardhatEthersSigner; sequence?: number },
 ): Promise<CommittedBatch> {
+  const { records, visited, home, signer } = batch;
   const hasher = await LeafHasher.create();
   const totals = totalsOf(records);
-  const salt = saltOf(`batch ${records[0].recordId}`);
+  const packed = new Uint8Array(records.length * RECORD_BYTES);
+  for (const [i, r] of records.entries()) packRecord(r, packed, i * RECORD_BYTES);
+  const sealing = at.store && at.key ? { store: at.store, key: at.key } : undefined;
+  const salt = sealing ? totalsSaltOf(sealing.key, packed) : saltOf(`batch ${records[0].recordId}`);
   // Leaves are salted with the batch's totals salt, as sealing does.
   const tree = await merkleTree(hasher.leavesOfRecords(records, hexToBytes(salt)));
+  const recordCount = records.length;
+  const payloadHeader = { visited, home, period: at.period, sequence: batch.sequence ?? 0, recordCount, totals, totalsSalt: salt };
+  const payload = { header: { ...payloadHeader, activeDevices: [], roamerDays: [] }, records: packed };
   const header: UsageBatchHeader = {
     visited,
     home,
     period: at.period,
     merkleRoot: `0x${tree[tree.length - 1].toString("hex")}` as Hex,
     treeDepth: depthOf(tree),
-    payloadHash: saltOf(`payload ${records[0].recordId}`),
-    totalsCommitment: batchTotalsCommitment({ recordCount: records.length, totals, salt }),
+    payloadHash: sealing ? await sealing.store.put(sealPayload(sealing.key, payload)) : saltOf(`payload ${records[0].recordId}`),
+    totalsCommitment: batchTotalsCommitment({ recordCount, totals, salt }),
   };
   const tx = await at.ledger.connect(signer).submitBatch(toContractBatch(header), await signBatch(signer, at.domain, header));
   const receipt = await tx.wait();
@@ -373,12 +387,28 @@ export async function usageOfBatches(
   };
 }
 
+/** Where a batch is committed: the ledger, its EIP-712 domain, the period and the pair's key. */
+export interface CommitAt {
+  ledger: Consortium["ledger"];
+  domain: TypedDataDomain;
+  period: number;
+  key: Uint8Array;
+}
+
+/** Commits one batch of records (default {@link commitBatch}: a header without a stored payload). */
+export type CommitBatch = (
+  at: CommitAt,
+  batch: { records: UsageRecord[]; visited: Hex; home: Hex; signer: HardhatEthersSigner },
+) => Promise<CommittedBatch>;
+
 export interface InvoiceWorldOptions {
   /** BR's batches for DE (default 2) and records in each (default 40). */
   brBatches?: number;
   records?: number;
   /** Billable records of BR's first batch that DE disputes (default 2). */
   disputes?: number;
+  /** How each batch is committed (default {@link commitBatch}). */
+  commit?: CommitBatch;
 }
 
 /**
@@ -400,16 +430,17 @@ export async function invoiceWorld(opts: InvoiceWorldOptions = {}): Promise<Invo
   const period = periodOf(nextMonth);
   const [start, end] = boundsOf(period);
   const domain = ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());
-  const at = { ledger: c.ledger, domain, period };
+  const at = { ledger: c.ledger, domain, period, key };
+  const commit = opts.commit ?? commitBatch;
   const brBatches: CommittedBatch[] = [];
   for (let i = 0; i < (opts.brBatches ?? 2); i++) {
     const records = randomRecords(opts.records ?? 40, DE, BR, 20 + i, start);
-    brBatches.push(await commitBatch(at, { records, visited: BR, home: DE, signer: c.br }));
+    brBatches.push(await commit(at, { records, visited: BR, home: DE, signer: c.br }));
   }
   const first = brBatches[0];
   const billable = first.records.flatMap((r, i) => (r.billing === 0 ? [i] : []));
   if ((opts.disputes ?? 2) > 0) await disputeLeaves(c, first, billable.slice(0, opts.disputes ?? 2).reverse(), c.de);
-  const deBatches = [await commitBatch(at, { records: randomRecords(30, BR, DE, 9, start), visited: DE, home: BR, signer: c.de })];
+  const deBatches = [await commit(at, { records: randomRecords(30, BR, DE, 9, start), visited: DE, home: BR, signer: c.de })];
   for (const b of brBatches) await c.ledger.connect(c.de).acceptBatches([b.id]);
   await c.ledger.connect(c.br).acceptBatches([deBatches[0].id]);
   await time.increaseTo(end + SUBMISSION_GRACE);

@@ -1,4 +1,3 @@
-import hre from "hardhat";
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { rateInvoice } from "../../../lib/settlement/rating";
@@ -17,7 +16,7 @@ import { InputError } from "../../../lib/core/errors";
 import { CSV_COLUMNS, invoiceToCsv, invoiceToJson } from "../../../lib/invoice/render";
 import { compressRefs, renderInvoicePdf } from "../../../lib/invoice/pdf";
 import { pdfPagesText, sampleChainData, usageOfBatches } from "../../helpers/invoice";
-import { partyWorld, unclosedPartyWorld, type PartyWorld } from "../../helpers/invoiceParty";
+import { largestGasUsed, partyWorld, RLST, unclosedPartyWorld, type PartyWorld } from "../../helpers/invoiceParty";
 import { TX_GAS_CAP } from "../../../lib/settlement/claims";
 import { BR, DE } from "../../helpers/rating";
 import { PLMN } from "../../helpers/fixtures";
@@ -358,13 +357,8 @@ describe("lib/invoice", function () {
 
     // Every transaction of these tests (fixtures included) stays under the EIP-7825 cap.
     afterEach(async function () {
-      const provider = hre.ethers.provider;
-      for (let n = 1; n <= (await provider.getBlockNumber()); n++) {
-        for (const hash of (await provider.getBlock(n))?.transactions ?? []) {
-          const receipt = await provider.getTransactionReceipt(hash);
-          if (receipt && receipt.gasUsed > largest) largest = receipt.gasUsed;
-        }
-      }
+      const used = await largestGasUsed();
+      if (used > largest) largest = used;
     });
     after(function () {
       expect(largest > 0n && largest < TX_GAS_CAP).to.equal(true);
@@ -547,6 +541,11 @@ describe("lib/invoice", function () {
       expect(p.owedToUs.state).to.equal("none");
       expect(p.owedToUs.detail!.agreesWithEscrow).to.equal(null);
       expect(reportToText(asDe)).to.include("Our figures per tariff class");
+      // Public: DE's deposit of 5,000 RLST with BR's co-signed net reserved on it.
+      expect(asDe.deposits.map((d) => [d.deposit, d.reserved, d.free])).to.deep.equal([
+        [5_000n * RLST, proposed.draft.invoice.net, 5_000n * RLST - proposed.draft.invoice.net],
+      ]);
+      expect(p.net).to.equal(-proposed.draft.invoice.net + p.owedToUs.detail!.net);
       expect(csvRows(reportToCsv(asDe)).filter((r) => r.section === "class").length).to.be.greaterThan(0);
 
       // US reads the same member's report: public facts only, no figure of the pair's usage.

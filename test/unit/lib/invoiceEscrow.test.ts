@@ -29,6 +29,7 @@ import { signInvoice } from "../../../lib/settlement/invoiceSignature";
 import { rateInvoice } from "../../../lib/settlement/rating";
 import { addressesOf, PLMN } from "../../helpers/fixtures";
 import { invoiceWorld, usageOfBatches, type InvoiceWorld } from "../../helpers/invoice";
+import { largestGasUsed } from "../../helpers/invoiceParty";
 
 const { DE, BR } = PLMN;
 const RLST = 1_000_000n;
@@ -75,14 +76,8 @@ describe("Invoices and escrow on the v2 contracts", function () {
 
   // Every block of every test (fixture included), before the next test's snapshot is restored.
   afterEach(async function () {
-    const provider = hre.ethers.provider;
-    const last = await provider.getBlockNumber();
-    for (let n = 1; n <= last; n++) {
-      for (const hash of (await provider.getBlock(n))?.transactions ?? []) {
-        const receipt = await provider.getTransactionReceipt(hash);
-        if (receipt && receipt.gasUsed > largest) largest = receipt.gasUsed;
-      }
-    }
+    const used = await largestGasUsed();
+    if (used > largest) largest = used;
   });
 
   describe("the normal path", function () {
