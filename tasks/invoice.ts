@@ -14,7 +14,7 @@ import { formatPlmn } from "../lib/core/plmn";
 import { parsePeriod } from "../lib/core/period";
 import { pairKeyWith, storeFor } from "../lib/usage/pair";
 import { requireMember, requirePartner } from "../lib/settlement/escrow";
-import { readInvoiceData, type ReadInvoiceOptions } from "../lib/invoice/chain";
+import { readInvoiceData } from "../lib/invoice/chain";
 import { buildInvoiceModel } from "../lib/invoice/model";
 import { invoiceToCsv, invoiceToJson } from "../lib/invoice/render";
 import { renderInvoicePdf } from "../lib/invoice/pdf";
@@ -35,24 +35,6 @@ async function selfOf(client: RoamLedgerClient): Promise<Hex> {
     });
   }
   return plmn;
-}
-
-/** The payload key and store when the key store holds our encryption key, else why not. */
-async function payloadsFor(
-  client: RoamLedgerClient,
-  { self, partner, keystore, store }: { self: Hex; partner: Hex; keystore?: string; store?: string },
-): Promise<ReadInvoiceOptions["payloads"]> {
-  const ks = keystoreFor(keystore);
-  if (!ks.hasEncryptionKey(formatPlmn(self))) {
-    return {
-      unavailable: `the key store ${ks.root} has no encryption key of ${formatPlmn(self)} (pass --keystore to decrypt the payloads)`,
-    };
-  }
-  try {
-    return { key: await pairKeyWith(client, { keystore: ks, self, partner }), store: storeFor(ks, store) };
-  } catch (err) {
-    return { unavailable: (err as Error).message.split("\n")[0] };
-  }
 }
 
 task(
@@ -92,13 +74,14 @@ task(
         const client = await clientFor(hre, args.from, { sends: false });
         const self = await selfOf(client);
         const partner = await requirePartner(client, self, partnerPlmn);
-        const [payer, payee] = side === "payee" ? [partner.plmn, self] : [self, partner.plmn];
+        const keystore = keystoreFor(args.keystore);
         const data = await readInvoiceData(client, {
-          payer,
-          payee,
+          self,
+          partner: partner.plmn,
           period,
-          perspective: side,
-          payloads: await payloadsFor(client, { self, partner: partner.plmn, keystore: args.keystore, store: args.store }),
+          as: side,
+          keystore,
+          store: storeFor(keystore, args.store),
           fromBlock,
         });
         const model = buildInvoiceModel(data);

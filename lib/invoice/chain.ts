@@ -1,267 +1,196 @@
 /**
- * Reads everything an invoice says from the chain (and, when the pairwise key is at hand, from the
- * encrypted payloads): the escrow's invoice and its `InvoiceClosed` rating, the agreement version it was
- * rated with, the ledger's final period totals, every batch of the period with its transactions, disputes
- * and rejections, and the settlement. `buildInvoiceModel` (./model) turns it into the document's model.
+ * Everything an invoice says, for one of its two parties. The chain holds no figure of it (no totals,
+ * rating, subtotal or credit: docs/confidentiality.md), so the figures come from the party's own inputs:
+ * the FULL terms of the agreement version (lib/agreements `agreementTerms`: the key store's copy, else
+ * opened from `AgreementTermsSealed`), the period's counted usage (lib/usage `countedPeriod`: the payloads
+ * in the party's store, checked against the ledger's accumulator), rated with lib/settlement/rating.ts
+ * under RevealLib's dispute rule (./draft). The chain adds only public facts: the escrow's status, net,
+ * amount and resolution of the invoice, each batch's state and transactions, and the settlement.
+ * `buildInvoiceModel` (./model) turns the result into the document's model.
  */
-import type { Log } from "ethers";
-import { ConfigError, InputError, type NextStep } from "../core/errors";
+import { InputError } from "../core/errors";
+import { formatPeriod } from "../core/period";
 import { formatPlmn } from "../core/plmn";
+import { agreementTerms } from "../agreements/fullTerms";
+import { isoTime } from "../agreements/terms";
 import { tokenInfo } from "../agreements/chain";
 import { providerOf } from "../chain/send";
-import { ratingFromStruct } from "../settlement/rating";
-import {
-  chainNow,
-  closability,
-  describeClosability,
-  periodBatchStates,
-  requireMember,
-  settlementEvents,
-  type MemberRef,
-  type PeriodBatch,
-} from "../settlement/escrow";
-import { totalsFromContract } from "../usage/batch";
-import { openPayload } from "../usage/payload";
-import { RECORD_BYTES, unpackRecord } from "../usage/leaf";
-import { formatPeriod } from "../core/period";
-import { DISPUTE_REASONS, REJECT_REASONS } from "../usage/verify";
+import type { RoamLedgerClient } from "../chain/client";
+import type { Keystore } from "../keys/keystore";
+import { chainNow, periodBatchStates, requireMember, settlementEvents, type PeriodBatch } from "../settlement/escrow";
+import { invoicePublicView, versionInForce, type InvoiceKey, type InvoicePublicView } from "../settlement/invoices";
+import { pairKeyWith } from "../usage/pair";
+import { countedPeriod, type CountedPeriod } from "../usage/period";
 import type { ContentStore } from "../usage/store";
 import type { Hex } from "../util/hex";
-import type { RoamLedgerClient } from "../chain/client";
-import type { BatchEvidence, InvoiceChainData, NotBillableData, SettlementEvidence } from "./types";
-import { BILLING, INVOICE_STATUSES } from "../core/enums";
+import { draftInvoice, type InvoiceDraft } from "./draft";
+import { batchEvents, batchEvidence, countedContent, readNotBillable, uncountedContent, type PayloadAccess } from "./evidence";
+import { fullTermsOf, periodUsageOf } from "./inputs";
+import type { BatchEvidence, EscrowFacts, InvoiceChainData, Reconciliation, SettlementEvidence } from "./types";
 
-const nameOf = (table: Record<string, number>, code: number) => Object.entries(table).find(([, v]) => v === code)?.[0] ?? `reason ${code}`;
-
+/** What {@link readInvoiceData} reads: one direction of a pair and period, for one of its parties. */
 export interface ReadInvoiceOptions {
-  payer: Hex;
-  payee: Hex;
+  /** The party asking (its key store holds its encryption key). */
+  self: Hex;
+  /** The other party. */
+  partner: Hex;
+  /** yyyymm. */
   period: number;
-  /** Which side the document is for (default: payee, the carrier that bills). */
-  perspective?: "payer" | "payee";
-  /**
-   * To count the usage committed but not billable: the pairwise key of the two carriers and the payload
-   * store. Without it, that section says why it is not available.
-   */
-  payloads?: { key: Uint8Array; store: ContentStore } | { unavailable: string };
+  /** payee: the invoice `self` bills `partner` (as visited carrier); payer: the one `self` pays (as home). */
+  as: "payer" | "payee";
+  /** `self`'s key store: its encryption key (the pair's key) and its copies of the full terms. */
+  keystore: Keystore;
+  /** The payload store holding the period's sealed payloads. */
+  store: ContentStore;
   /** First block to search for events (default 0). */
   fromBlock?: number;
 }
 
-/** The invoice's members, and the stored invoice; an InputError that says how to close it when it is not closed. */
-async function closedInvoice(client: RoamLedgerClient, opts: ReadInvoiceOptions) {
-  const { payer, payee, period } = opts;
-  const [payerMember, payeeMember] = await Promise.all([
-    requireMember(client, { plmn: payer, param: "payer" }),
-    requireMember(client, { plmn: payee, param: "payee" }),
-  ]);
-  const invoice = await client.escrow.invoice(payer, payee, period);
-  const status = INVOICE_STATUSES[Number(invoice.status)];
-  if (status === "none") throw await notClosedError(client, opts, [payerMember, payeeMember]);
-  return { payerMember, payeeMember, invoice, status };
-}
-
-/** The invoice is not closed: from when it can be, and the closing that the document's side can do. */
-async function notClosedError(client: RoamLedgerClient, opts: ReadInvoiceOptions, [payer, payee]: MemberRef[]): Promise<InputError> {
-  const period = formatPeriod(opts.period);
-  const query = { home: opts.payer, visited: opts.payee, period: opts.period, fromBlock: opts.fromBlock };
-  const when = describeClosability(await closability(client, query), await chainNow(client), opts.payee);
-  const next: NextStep =
-    (opts.perspective ?? "payee") === "payee"
-      ? { operation: "escrow:close", args: { partner: payer.text, period, as: "payee" } }
-      : { operation: "escrow:close", args: { partner: payee.text, period } };
-  return new InputError(
-    `the invoice of ${payer.text} (payer) to ${payee.text} (payee) for ${period} is not closed yet: there is nothing to print`,
+/** The ledger must have closed the period: its accumulator is what the invoice signs. */
+async function requireClosedPeriod(client: RoamLedgerClient, key: InvoiceKey): Promise<void> {
+  const info = await client.ledger.getPeriod(key.payer, key.payee, key.period);
+  if (info.closed) return;
+  const deadline = Number(await client.ledger.submissionDeadline(key.period));
+  throw new InputError(
+    `the ledger has not closed ${formatPeriod(key.period)} of ${formatPlmn(key.payer)} in ${formatPlmn(key.payee)}: there is no invoice to make yet`,
     {
-      hint: `either carrier closes it (settling the period closes both directions). ${when}`,
-      next,
+      hint: `a period closes after its submission deadline (${isoTime(deadline)}) once no batch is pending; anyone may close it then.`,
+      next: { operation: "usage:close", args: { period: formatPeriod(key.period) } },
     },
   );
 }
 
-/** The `InvoiceClosed` event of the invoice: its rating and transaction. */
-async function closedEvent(client: RoamLedgerClient, { payer, payee, period, fromBlock = 0 }: ReadInvoiceOptions) {
+/** The transactions of the invoice's proposal (the last one with the stored digest) and close. */
+async function escrowTxs(client: RoamLedgerClient, key: InvoiceKey, view: InvoicePublicView, fromBlock: number) {
   const { escrow } = client;
-  const closed = await escrow.queryFilter(escrow.filters.InvoiceClosed(payer, payee, period), fromBlock);
-  if (closed.length !== 1) {
-    throw new InputError(
-      `found ${closed.length} InvoiceClosed events for ${formatPlmn(payer)} -> ${formatPlmn(payee)} ${formatPeriod(period)} from block ${fromBlock}`,
-      {
-        location: { param: "fromBlock" },
-        hint: "search from an earlier block (the escrow's deployment block) or check the deployment record.",
-      },
-    );
-  }
-  return { rating: ratingFromStruct(closed[0].args.rating), closeTx: closed[0].transactionHash as Hex };
+  if (view.status === "none") return {};
+  const proposed = await escrow.queryFilter(escrow.filters.InvoiceProposed(key.payer, key.payee, key.period), fromBlock);
+  const proposeTx = proposed.filter((l) => l.args.digest.toLowerCase() === view.digest).at(-1)?.transactionHash as Hex | undefined;
+  const closed = await escrow.queryFilter(escrow.filters.InvoiceClosed(key.payer, key.payee, key.period), fromBlock);
+  return { proposeTx, closeTx: closed.at(-1)?.transactionHash as Hex | undefined };
 }
 
-/** The ledger's dispute, accept and reject events of the batches, by batch id: one `eth_getLogs` for them all. */
-async function batchEvents(client: RoamLedgerClient, batchIds: readonly Hex[], fromBlock: number): Promise<Map<string, Log[]>> {
-  const byBatch = new Map<string, Log[]>(batchIds.map((id) => [id.toLowerCase(), []]));
-  if (batchIds.length === 0) return byBatch;
-  const names = ["UsageRecordDisputed", "UsageBatchAccepted", "UsageBatchRejected"] as const;
-  const topics = names.map((name) => client.ledger.interface.getEvent(name).topicHash);
-  const logs = await providerOf(client.runner).getLogs({
-    address: client.addresses.usageLedger,
-    fromBlock,
-    topics: [topics, [...batchIds]],
-  });
-  // Every one of the three events has the batch id as its first indexed argument.
-  for (const log of logs) byBatch.get(log.topics[1].toLowerCase())?.push(log);
-  return byBatch;
+/** The escrow's public facts of the invoice. */
+function escrowFacts(view: InvoicePublicView, txs: { proposeTx?: Hex; closeTx?: Hex }): EscrowFacts {
+  const { status, resolution, agreementVersion, proposedAt, closedAt, net, amount, totalsCommitment } = view;
+  return { status, resolution, agreementVersion, proposedAt, closedAt, net, amount, totalsCommitment, ...txs };
 }
 
-/** One batch's evidence from its state on the ledger, its disputed totals and its events. */
-function batchEvidence(client: RoamLedgerClient, b: PeriodBatch, disputed: BatchEvidence["disputed"], logs: readonly Log[]): BatchEvidence {
-  const parsed = logs.flatMap((log) => {
-    const event = client.ledger.interface.parseLog(log);
-    return event ? [{ event, txHash: log.transactionHash as Hex }] : [];
-  });
-  const disputes = parsed.filter((p) => p.event.name === "UsageRecordDisputed");
-  const reasons = new Map<number, number>();
-  for (const { event } of disputes) reasons.set(Number(event.args.reason), (reasons.get(Number(event.args.reason)) ?? 0) + 1);
-  const accept = parsed.find((p) => p.event.name === "UsageBatchAccepted");
-  const reject = parsed.find((p) => p.event.name === "UsageBatchRejected");
-  return {
-    batchId: b.batchId,
-    state: b.status,
-    submittedAt: b.submittedAt,
-    submitTx: b.txHash,
-    recordCount: b.batch.recordCount,
-    totals: b.batch.totals,
-    disputed,
-    disputedRecords: b.disputedRecords,
-    disputeTxs: [...new Set(disputes.map((d) => d.txHash))],
-    disputeReasons: [...reasons].map(([reason, records]) => ({ reason, name: nameOf(DISPUTE_REASONS, reason), records })),
-    acceptTx: accept?.txHash,
-    rejectTx: reject?.txHash,
-    rejectReason: reject
-      ? { code: Number(reject.event.args.reason), name: nameOf(REJECT_REASONS, Number(reject.event.args.reason)) }
-      : undefined,
+/** Our invoice against the escrow's: the version, the net and the totals commitment (and the amount once co-signed). */
+export function reconcile(view: InvoicePublicView, ours: InvoiceDraft): Reconciliation {
+  const mine = ours.invoice;
+  const base = { net: mine.net, totalsCommitment: mine.totalsCommitment };
+  if (view.status === "none") return { ...base, agrees: null, differences: [] };
+  const differences: string[] = [];
+  const cmp = (field: string, escrow: unknown, own: unknown) => {
+    if (String(escrow).toLowerCase() !== String(own).toLowerCase()) differences.push(`${field}: escrow ${escrow}, ours ${own}`);
   };
+  cmp("agreementVersion", view.agreementVersion, mine.agreementVersion);
+  cmp("termsCommitment", view.termsCommitment, mine.termsCommitment);
+  cmp("net", view.net, mine.net);
+  cmp("totalsCommitment", view.totalsCommitment, mine.totalsCommitment);
+  if (view.resolution === "co-signed") cmp("amount", view.amount, mine.net);
+  return { ...base, agrees: differences.length === 0, differences };
 }
 
-/** The period's batches and what happened to each. */
-async function readBatches(
-  client: RoamLedgerClient,
-  opts: ReadInvoiceOptions,
-): Promise<{ batches: PeriodBatch[]; evidence: BatchEvidence[] }> {
-  const fromBlock = opts.fromBlock ?? 0;
-  const batches = await periodBatchStates(client, { home: opts.payer, visited: opts.payee, period: opts.period, fromBlock });
-  const ids = batches.map((b) => b.batchId);
-  const [disputed, events] = await Promise.all([
-    Promise.all(ids.map(async (id) => totalsFromContract(await client.ledger.disputedTotals(id)).filter((t) => t.records > 0))),
-    batchEvents(client, ids, fromBlock),
-  ]);
-  const evidence = batches.map((b, i) => batchEvidence(client, b, disputed[i], events.get(b.batchId.toLowerCase()) ?? []));
-  return { batches, evidence };
-}
-
-/** Everything the invoice of `payer` to `payee` for `period` says, read from the chain. */
-export async function readInvoiceData(client: RoamLedgerClient, opts: ReadInvoiceOptions): Promise<InvoiceChainData> {
-  const { payer, payee, period } = opts;
-  const { payerMember, payeeMember, invoice: inv, status } = await closedInvoice(client, opts);
-  const { rating, closeTx } = await closedEvent(client, opts);
-  const { batches, evidence } = await readBatches(client, opts);
-  return {
-    chainId: (await providerOf(client.runner).getNetwork()).chainId,
-    escrow: client.addresses.settlementEscrow,
-    payer: { plmn: payer, name: payerMember.name },
-    payee: { plmn: payee, name: payeeMember.name },
-    period,
-    perspective: opts.perspective ?? "payee",
-    invoice: {
-      status: status === "settled" ? "settled" : "open",
-      token: inv.token,
-      agreementVersion: Number(inv.agreementVersion),
-      closedAt: Number(inv.closedAt),
-      amount: inv.amount,
-      subtotal: inv.subtotal,
-      credit: inv.credit,
-    },
-    token: await tokenInfo(inv.token, client.runner),
-    terms: (await client.agreements.getVersion(payer, payee, inv.agreementVersion)).terms,
-    rating,
-    closeTx,
-    periodTotals: totalsFromContract(await client.ledger.periodTotals(payer, payee, period)),
-    batches: evidence,
-    settlement: status === "settled" ? await readSettlement(client, opts) : undefined,
-    notBillable: await readNotBillable(opts, batches),
-  };
-}
-
-/** The `PeriodSettled` of the pair and period (sent in either order) and the payments of its transaction. */
-async function readSettlement(
-  client: RoamLedgerClient,
-  { payer, payee, period, fromBlock = 0 }: ReadInvoiceOptions,
-): Promise<SettlementEvidence> {
+/** The settlement of the invoice: `PeriodSettled` of the pair (sent in either order), else `InvoiceSettled`. */
+async function readSettlement(client: RoamLedgerClient, key: InvoiceKey, fromBlock: number): Promise<SettlementEvidence | undefined> {
   const { escrow } = client;
+  const { payer, payee, period } = key;
   const logs = [
     ...(await escrow.queryFilter(escrow.filters.PeriodSettled(payer, payee, period), fromBlock)),
     ...(await escrow.queryFilter(escrow.filters.PeriodSettled(payee, payer, period), fromBlock)),
+    ...(await escrow.queryFilter(escrow.filters.InvoiceSettled(payer, payee, period), fromBlock)),
   ];
-  if (logs.length !== 1) {
-    throw new InputError(
-      `found ${logs.length} PeriodSettled events for ${formatPlmn(payer)} / ${formatPlmn(payee)} ${formatPeriod(period)} from block ${fromBlock}`,
-      { location: { param: "fromBlock" }, hint: "search from an earlier block (the escrow's deployment block)." },
-    );
-  }
-  const [settled] = logs;
-  const payerFirst = settled.args.a.toLowerCase() === payer.toLowerCase();
+  const last = logs.at(-1);
+  if (!last) return undefined;
   const provider = providerOf(client.runner);
-  const [receipt, block] = await Promise.all([
-    provider.getTransactionReceipt(settled.transactionHash),
-    provider.getBlock(settled.blockNumber),
-  ]);
-  if (!receipt || !block) {
-    throw new ConfigError(`the node has no receipt or block of the settlement transaction ${settled.transactionHash}`, {
-      hint: "read from a node that keeps the chain's history.",
-    });
-  }
-  const { payments, shortfalls } = settlementEvents(client, receipt.logs, period);
+  const [receipt, block] = await Promise.all([provider.getTransactionReceipt(last.transactionHash), provider.getBlock(last.blockNumber)]);
+  const events = settlementEvents(client, receipt?.logs ?? [], period);
+  let [payerOwed, payeeOwed] = [0n, 0n];
+  if (events.settled) {
+    const payerFirst = events.settled.a.toLowerCase() === payer.toLowerCase();
+    [payerOwed, payeeOwed] = payerFirst ? [events.settled.aOwedB, events.settled.bOwedA] : [events.settled.bOwedA, events.settled.aOwedB];
+  } else if (events.solo) payerOwed = events.solo.amount;
   return {
-    tx: settled.transactionHash as Hex,
-    at: block.timestamp,
-    payerOwed: payerFirst ? settled.args.aOwedB : settled.args.bOwedA,
-    payeeOwed: payerFirst ? settled.args.bOwedA : settled.args.aOwedB,
-    payments,
-    shortfalls,
+    tx: last.transactionHash as Hex,
+    at: block?.timestamp ?? 0,
+    payerOwed,
+    payeeOwed,
+    payments: events.payments,
+    shortfalls: events.shortfalls,
   };
 }
 
-/** Counts the committed records that were not billable, per reason and class, from the decrypted payloads. */
-async function readNotBillable(opts: ReadInvoiceOptions, batches: readonly PeriodBatch[]): Promise<NotBillableData> {
-  const source = opts.payloads;
-  if (!source) return { available: false, why: "no key store given: decrypting the payloads needs the carriers' pairwise key" };
-  if ("unavailable" in source) return { available: false, why: source.unavailable };
-  const counts = new Map<number, Map<number, number>>();
-  let read = 0;
-  let records = 0;
+/** Every batch of the period, ascending by id: public state and events, content from our payloads. */
+async function readBatches(
+  client: RoamLedgerClient,
+  { batches, counted, access, fromBlock }: { batches: PeriodBatch[]; counted: CountedPeriod; access: PayloadAccess; fromBlock: number },
+): Promise<BatchEvidence[]> {
+  const opened = new Map(counted.batches.map((b) => [b.batchId.toLowerCase(), b]));
+  const events = await batchEvents(
+    client,
+    batches.map((b) => b.batchId),
+    fromBlock,
+  );
+  const out: BatchEvidence[] = [];
   for (const b of batches) {
-    if (b.status === "rejected") continue;
-    let payload: ReturnType<typeof openPayload>;
-    try {
-      payload = openPayload(source.key, await source.store.get(b.batch.payloadHash), b.batch);
-    } catch (err) {
-      return { available: false, why: `the payload of batch ${b.batchId} could not be read: ${(err as Error).message.split("\n")[0]}` };
-    }
-    read++;
-    for (let r = 0; r < payload.header.recordCount; r++) {
-      const record = unpackRecord(payload.records, r * RECORD_BYTES);
-      records++;
-      if (record.billing === 0) continue;
-      const perClass = counts.get(record.billing) ?? new Map<number, number>();
-      perClass.set(record.tariffClass, (perClass.get(record.tariffClass) ?? 0) + 1);
-      counts.set(record.billing, perClass);
-    }
+    const own = opened.get(b.batchId.toLowerCase());
+    const content = own ? countedContent(own) : await uncountedContent(b, access);
+    out.push(batchEvidence(client, b, content, events.get(b.batchId.toLowerCase()) ?? []));
   }
-  const byReason = [...counts]
-    .sort(([a], [b]) => a - b)
-    .map(([code, perClass]) => ({
-      code,
-      reason: BILLING[code] ?? `billing ${code}`,
-      records: [...perClass.values()].reduce((s, n) => s + n, 0),
-      perClass: [...perClass].sort(([a], [b]) => a - b).map(([tariffClass, n]) => ({ tariffClass, records: n })),
-    }));
-  return { available: true, batchesRead: read, records, byReason };
+  return out;
+}
+
+/**
+ * The invoice of one direction of `period` between `self` and `partner`, for `self` (a party: its key
+ * store opens the pair's key and the full terms): `as: "payee"` is the invoice `self` bills, `"payer"` the
+ * one it pays. Rates the period from `self`'s own inputs (full terms of the version the escrow names, or
+ * the version in force by the escrow's rule when nothing is proposed yet; the counted usage from the
+ * payloads in `store`, checked against the ledger's accumulator) and adds the escrow's public facts and
+ * how our invoice compares with them (`reconciliation`). InputError when the ledger has not closed the
+ * period; ConfigError / CryptoError / MismatchError from the key store, the terms or the payloads.
+ */
+export async function readInvoiceData(client: RoamLedgerClient, opts: ReadInvoiceOptions): Promise<InvoiceChainData> {
+  const { self, partner, period, keystore, store } = opts;
+  const fromBlock = opts.fromBlock ?? 0;
+  const [payer, payee] = opts.as === "payee" ? [partner, self] : [self, partner];
+  const key = { payer, payee, period };
+  const [payerMember, payeeMember] = await Promise.all([
+    requireMember(client, { plmn: payer, param: opts.as === "payee" ? "partner" : "self" }),
+    requireMember(client, { plmn: payee, param: opts.as === "payee" ? "self" : "partner" }),
+  ]);
+  await requireClosedPeriod(client, key);
+  const view = await invoicePublicView(client, key);
+  const version = view.status === "none" ? (await versionInForce(client, key)).version : view.agreementVersion;
+  const pairKey = await pairKeyWith(client, { keystore, self, partner });
+  const opened = await agreementTerms(client, { keystore, self, partner, version });
+  const onChain = await client.agreements.getVersion(self, partner, version);
+  const terms = fullTermsOf(opened, version, onChain.terms.termsCommitment.toLowerCase() as Hex);
+  const [batches, counted] = await Promise.all([
+    periodBatchStates(client, { home: payer, visited: payee, period, fromBlock }),
+    countedPeriod(client, { home: payer, visited: payee, period, store, pairKey }),
+  ]);
+  const usage = periodUsageOf(counted, new Map(batches.map((b) => [b.batchId.toLowerCase(), b.txHash])));
+  const draft = draftInvoice({ key: pairKey, usage, terms });
+  const access = { pairKey, store };
+  return {
+    chainId: (await providerOf(client.runner).getNetwork()).chainId,
+    escrowAddress: client.addresses.settlementEscrow,
+    payer: { plmn: payer, name: payerMember.name },
+    payee: { plmn: payee, name: payeeMember.name },
+    period,
+    perspective: opts.as,
+    readAt: await chainNow(client),
+    escrow: escrowFacts(view, await escrowTxs(client, key, view, fromBlock)),
+    reconciliation: reconcile(view, draft),
+    agreementVersion: version,
+    token: await tokenInfo(terms.terms.settlementToken, client.runner),
+    terms: terms.terms,
+    rating: draft.rating,
+    periodTotals: draft.totals,
+    batches: await readBatches(client, { batches, counted, access, fromBlock }),
+    settlement: view.status === "settled" ? await readSettlement(client, key, fromBlock) : undefined,
+    notBillable: await readNotBillable(batches, access),
+  };
 }

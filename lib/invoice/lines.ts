@@ -67,12 +67,13 @@ function ratesOf(plan: Plan | undefined, terms: TermsLike): Record<ChargeType, b
 }
 
 /**
- * The evidence of a (class, charge type): the batches that count and carry such usage, their submission
- * and dispute transactions, the invoice's close and, when settled, the settlement.
+ * The evidence of a (class, charge type): the counted batches that carry such usage (by our payloads),
+ * their submission and dispute transactions, the invoice's proposal and close on the escrow and, when
+ * settled, the settlement.
  */
 function evidenceFinder(data: InvoiceChainData, batches: readonly NumberedBatch[]): (tariffClass: number, type: ChargeType) => Evidence {
-  const counted = batches.filter((b) => b.state !== "rejected");
-  const closing: Hex[] = [data.closeTx, ...(data.settlement ? [data.settlement.tx] : [])];
+  const counted = batches.filter((b) => b.state === "accepted" || b.state === "expired");
+  const closing: Hex[] = [data.escrow.proposeTx, data.escrow.closeTx, data.settlement?.tx].filter((h): h is Hex => h !== undefined);
   return (tariffClass, type) => {
     const proving = counted.filter((b) => b.totals.some((t) => t.tariffClass === tariffClass && quantityOf(t, type) > 0n));
     return {
@@ -152,7 +153,7 @@ export function lineItems(data: InvoiceChainData, batches: readonly NumberedBatc
   const sum = lines.reduce((s, l) => s.add(l.amount), Amount.zero(data.token));
   if (sum.units !== data.rating.subtotal) {
     throw new InvoiceMismatchError(
-      `the line items of ${invoicePair(data)} add up to ${sum.units}, the chain's subtotal is ${data.rating.subtotal}`,
+      `the line items of ${invoicePair(data)} add up to ${sum.units}, the rating's subtotal is ${data.rating.subtotal}`,
       {
         hint: "report it: every charge of the rating must appear as a line.",
       },

@@ -1,10 +1,10 @@
 /**
- * The invoice model that the JSON, CSV and PDF renderers print. Every amount is the on-chain invoice's (the
- * `InvoiceClosed` rating); the model is built only after lib/settlement/rating.ts, run on the ledger's final
- * period totals and the agreement version the invoice was rated with, has given exactly the same figures
- * (./verify). Every line names the batches and transactions that prove it.
+ * The invoice model that the JSON, CSV and PDF renderers print. Every figure is the party's own: its full
+ * terms and counted usage rated with lib/settlement/rating.ts (the chain holds no figure but the nets);
+ * the model says whether that invoice is the one on the escrow (same net and totals commitment, ./verify)
+ * and where the money is. Every line names the batches and transactions that prove it.
  *
- * `buildInvoiceModel` is pure (chain data in, model out); `readInvoiceData` (./chain) gathers the data.
+ * `buildInvoiceModel` is pure (data in, model out); `readInvoiceData` (./chain) gathers the data.
  */
 import { Amount, type Token } from "../core/amount";
 import { formatPeriod, periodBounds } from "../core/period";
@@ -37,15 +37,15 @@ function heading(
   const [start, end] = periodBounds(period);
   return {
     format: "roamledger-invoice/1",
-    invoiceNumber: invoiceNumber({ chainId: data.chainId, escrow: data.escrow, payer: payer.plmn, payee: payee.plmn, period }),
+    invoiceNumber: invoiceNumber({ chainId: data.chainId, escrow: data.escrowAddress, payer: payer.plmn, payee: payee.plmn, period }),
     chainId: data.chainId,
-    escrow: data.escrow,
-    issueDate: isoTime(data.invoice.closedAt),
+    escrow: data.escrowAddress,
+    issueDate: isoTime(data.escrow.closedAt || data.escrow.proposedAt || data.readAt),
     perspective: data.perspective,
     period: { id: period, text: formatPeriod(period), start: isoTime(start), end: isoTime(end) },
     payer: { ...payer, plmnText: formatPlmn(payer.plmn) },
     payee: { ...payee, plmnText: formatPlmn(payee.plmn) },
-    agreement: { version: data.invoice.agreementVersion, disputeWindowDays: Number(data.terms.disputeWindow) / 86_400 },
+    agreement: { version: data.agreementVersion, disputeWindowDays: Number(data.terms.disputeWindow) / 86_400 },
     token: data.token,
   };
 }
@@ -69,9 +69,10 @@ function slaSection({ rating, terms }: InvoiceChainData): InvoiceModel["sla"] {
 }
 
 /**
- * The invoice model of `data`. Checks first that the stored invoice, the `InvoiceClosed` rating and
- * lib/settlement/rating.ts (period totals x the terms of the invoice's agreement version) agree to the base
- * unit, and that the line items add up to the chain's lines; throws InvoiceMismatchError otherwise.
+ * The invoice model of `data`. Checks first that its rating is lib/settlement/rating.ts on its period
+ * totals and terms, and that the line items add up to the subtotal; throws InvoiceMismatchError otherwise.
+ * Whether the escrow holds the same invoice is reported (`verification`), not thrown: a payer prints its
+ * own figures next to a proposal it refuses.
  */
 export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
   verifyRating(data);
@@ -82,7 +83,8 @@ export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
   const amount = (units: bigint) => Amount.fromUnits(data.token, units);
   const [subtotal, credit, net] = [amount(data.rating.subtotal), amount(data.rating.credit), amount(data.rating.net)];
   // One number of fraction digits for every amount of the document (another for the rates), so decimal points align.
-  const printed = [subtotal, credit, net, ...lines.map((l) => l.amount), disputes.value, ...settlementAmounts(settlement)];
+  const onEscrow = [amount(data.escrow.net), amount(data.escrow.amount)];
+  const printed = [subtotal, credit, net, ...onEscrow, ...lines.map((l) => l.amount), disputes.value, ...settlementAmounts(settlement)];
   const amountDigits = columnDigits(data.token, printed);
   const rateDigits = columnDigits(
     data.token,
@@ -104,6 +106,10 @@ export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
     rejectedBatches: rejectedBatches(batches),
     notBillable: data.notBillable,
     batches: batchRefs(batches),
-    verification: { recomputed: true, source: "lib/settlement/rating.ts on periodTotals x the agreement version's terms" },
+    verification: {
+      source: "our full terms and counted usage (payloads), rated with lib/settlement/rating.ts",
+      agreesWithEscrow: data.reconciliation.agrees,
+      differences: data.reconciliation.differences,
+    },
   };
 }

@@ -130,8 +130,9 @@ function lastDay(endIso: string): string {
 
 /** A batch's state in words: a batch never answered counts as accepted once its dispute window is over. */
 const STATE_TEXT = {
-  submitted: "not answered by the home carrier (accepted when its dispute window ended)",
+  submitted: "pending: not answered by the home carrier yet",
   accepted: "accepted",
+  expired: "expired: not answered within its dispute window, counted",
   rejected: "rejected",
 } as const;
 
@@ -192,6 +193,19 @@ export function renderInvoicePdf(model: InvoiceModel): Promise<Buffer> {
   return done;
 }
 
+/** What the issue date is: the escrow's close, the payee's proposal, or the reading of a draft. */
+const issueWhat = (m: InvoiceModel) => (m.status.closedAt ? "closed on-chain" : m.status.proposedAt ? "proposed on-chain" : "draft read");
+
+/** The escrow's status of the invoice, in words. */
+const ESCROW_STATE_TEXT = {
+  none: "Draft (not proposed yet)",
+  proposed: "Proposed (awaiting co-signature)",
+  claimed: "Claimed (not co-signed)",
+  revealing: "Claimed (reveal in progress)",
+  closed: "Closed (not settled yet)",
+  settled: "Settled",
+} as const;
+
 function header(w: Writer, m: InvoiceModel, unit: string): void {
   const top = MARGIN;
   w.text("INVOICE", MARGIN, top, { font: FONT.bold, size: 22, color: COLOR.accent });
@@ -202,9 +216,9 @@ function header(w: Writer, m: InvoiceModel, unit: string): void {
   const keyX = MARGIN + CONTENT - 250;
   const facts: [string, string][] = [
     ["Invoice number", m.invoiceNumber],
-    ["Issue date", `${dateOnly(m.issueDate)} (closed on-chain ${m.issueDate.slice(11, 19)} UTC)`],
+    ["Issue date", `${dateOnly(m.issueDate)} (${issueWhat(m)} ${m.issueDate.slice(11, 19)} UTC)`],
     ["Billing period", `${m.period.text} (${dateOnly(m.period.start)} to ${lastDay(m.period.end)}, UTC)`],
-    ["Status", m.status.settledAt ? `Settled ${dateOnly(m.status.settledAt)}` : "Open (not settled yet)"],
+    ["Status", m.status.settledAt ? `Settled ${dateOnly(m.status.settledAt)}` : ESCROW_STATE_TEXT[m.status.state]],
   ];
   let y = top + 2;
   for (const [k, v] of facts) {
@@ -341,9 +355,16 @@ function status(w: Writer, m: InvoiceModel): void {
   w.text(m.status.state === "settled" ? "SETTLEMENT: SETTLED" : "SETTLEMENT: OPEN", MARGIN + 10, w.y + 7, { font: FONT.bold, size: 8.5 });
   w.text(text, MARGIN + 10, w.y + 19, { size: 8.5, width: CONTENT - 20 });
   w.y += h + 4;
-  w.text("Invoice closed in tx (see the evidence appendix for every transaction)", MARGIN, w.y, { size: 7.5, color: COLOR.muted });
-  w.y += 10;
-  w.mono(m.status.closeTx, MARGIN, CONTENT);
+  const [what, tx] = m.status.closeTx ? ["closed", m.status.closeTx] : ["proposed", m.status.proposeTx];
+  if (tx) {
+    w.text(`Invoice ${what} in tx (see the evidence appendix for every transaction)`, MARGIN, w.y, { size: 7.5, color: COLOR.muted });
+    w.y += 10;
+    w.mono(tx, MARGIN, CONTENT);
+  }
+  if (m.verification.agreesWithEscrow === false) {
+    w.text(`NOT THE ESCROW'S INVOICE: ${m.verification.differences.join("; ")}`, MARGIN, w.y, { size: 8, font: FONT.bold, width: CONTENT });
+    w.y += 12;
+  }
   if (m.status.settleTx) {
     w.text("Settled in tx", MARGIN, w.y, { size: 7.5, color: COLOR.muted });
     w.y += 10;
@@ -577,8 +598,14 @@ function evidence(w: Writer, m: InvoiceModel): void {
   w.need(40);
   w.text("Invoice", MARGIN, w.y, { font: FONT.bold, size: 9 });
   w.y += 12;
-  label(`closed (InvoiceClosed, rated with agreement version ${m.agreement.version}) in tx`);
-  w.mono(m.status.closeTx, MARGIN + 14, CONTENT - 14);
+  if (m.status.proposeTx) {
+    label(`proposed (InvoiceProposed, rated off chain with agreement version ${m.agreement.version}) in tx`);
+    w.mono(m.status.proposeTx, MARGIN + 14, CONTENT - 14);
+  }
+  if (m.status.closeTx) {
+    label(`closed (InvoiceClosed, ${m.status.resolution}) in tx`);
+    w.mono(m.status.closeTx, MARGIN + 14, CONTENT - 14);
+  }
   if (m.status.settleTx) {
     label("settled (PeriodSettled) in tx");
     w.mono(m.status.settleTx, MARGIN + 14, CONTENT - 14);

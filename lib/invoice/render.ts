@@ -41,8 +41,9 @@ function csvQuantity(line: LineItem): { quantity: string; unit: string } {
 /** Base units of the document's token in token units, exact, without separators. */
 const tokenUnits = (model: InvoiceModel, units: bigint) => formatAmount(units, model.token.decimals);
 
-/** The close and, when settled, the settlement transaction. */
-const closingTxs = (model: InvoiceModel) => [model.status.closeTx, ...(model.status.settleTx ? [model.status.settleTx] : [])].join(" ");
+/** The proposal, the close and, when settled, the settlement transaction (those there are). */
+const closingTxs = (model: InvoiceModel) =>
+  [model.status.proposeTx, model.status.closeTx, model.status.settleTx].filter((h) => h !== undefined).join(" ");
 
 /** The `invoice` row: number, parties, period, agreement version and token. */
 function invoiceRow(model: InvoiceModel): Row {
@@ -88,7 +89,16 @@ function classRows(model: InvoiceModel): Row[] {
   }));
 }
 
-/** The `summary` rows: subtotal, SLA credit, net and the settlement status. */
+/** What the escrow's net is, and whether it is ours. */
+function escrowNetText(model: InvoiceModel): string {
+  const v = model.verification;
+  if (v.agreesWithEscrow === null) return "the escrow's net: nothing proposed yet";
+  return v.agreesWithEscrow
+    ? "the escrow's net (signed by the payee): equal to ours"
+    : `the escrow's net DIFFERS: ${v.differences.join("; ")}`;
+}
+
+/** The `summary` rows: subtotal, SLA credit, net, the escrow's net and amount, and the settlement status. */
 function summaryRows(model: InvoiceModel): Row[] {
   const summary = (chargeType: string, units: bigint, description: string, extra: Row = {}): Row => ({
     section: "summary",
@@ -108,7 +118,13 @@ function summaryRows(model: InvoiceModel): Row[] {
         `avg throughput ${sla.avgThroughputKbps} kbit/s (min ${sla.minThroughputKbps || "-"}), ${sla.qosSamples} samples`,
       { discountBps: sla.creditBps },
     ),
-    summary("net", model.net.units, "net due: subtotal - SLA credit", { txHashes: model.status.closeTx }),
+    summary("net", model.net.units, "net due: subtotal - SLA credit (ours, rated from our terms and usage)", {
+      txHashes: model.status.proposeTx,
+    }),
+    summary("escrow-net", model.status.escrowNet.units, escrowNetText(model), { txHashes: model.status.proposeTx }),
+    summary("escrow-amount", model.status.escrowAmount.units, `owed once closed (${model.status.resolution})`, {
+      txHashes: model.status.closeTx,
+    }),
     { section: "summary", chargeType: "status", description: model.status.summary, txHashes: closingTxs(model) },
   ];
 }

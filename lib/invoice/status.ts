@@ -46,14 +46,30 @@ export function settlementAmounts(s: SettlementDraft): Amount[] {
   ];
 }
 
+/** One sentence on an invoice not settled: where it is on the escrow. */
+function openSummary(data: InvoiceChainData, print: (a: Amount) => string): string {
+  const symbol = data.token.symbol || "token units";
+  const payer = `${data.payer.name} (${formatPlmn(data.payer.plmn)})`;
+  const e = data.escrow;
+  const units = (n: bigint) => `${print(Amount.fromUnits(data.token, n))} ${symbol}`;
+  switch (e.status) {
+    case "none":
+      return `Draft: not proposed on the escrow yet; the payee proposes ${units(data.rating.net)}, the payer co-signs it.`;
+    case "proposed":
+      return `Proposed ${isoTime(e.proposedAt)}: ${units(e.net)} signed by the payee, waiting for ${payer}'s co-signature.`;
+    case "claimed":
+    case "revealing":
+      return `Claimed: ${units(e.net)} reserved on ${payer}'s deposit; the claim ends by the payer's signature, a proof or a reveal.`;
+    default:
+      return `Closed ${isoTime(e.closedAt)} (${e.resolution}): ${units(e.amount)} reserved on ${payer}'s deposit until the period is settled.`;
+  }
+}
+
 /** One sentence: where the money is. */
 function summary(data: InvoiceChainData, s: SettlementDraft, print: (a: Amount) => string): string {
   const symbol = data.token.symbol || "token units";
   const settled = data.settlement;
-  if (!settled) {
-    const payer = `${data.payer.name} (${formatPlmn(data.payer.plmn)})`;
-    return `Open: ${print(Amount.fromUnits(data.token, data.rating.net))} ${symbol} reserved on ${payer}'s deposit until the period is settled.`;
-  }
+  if (!settled) return openSummary(data, print);
   if (s.payments.length === 0) return `Settled ${isoTime(settled.at)}: both directions owed the same; nothing moved.`;
   const reverse = print(Amount.fromUnits(data.token, settled.payeeOwed));
   const paid = s.payments.map((p) => `${p.debtor} paid ${print(p.paid)} of ${print(p.owed)} ${symbol} to ${p.creditor}`).join("; ");
@@ -64,10 +80,16 @@ function summary(data: InvoiceChainData, s: SettlementDraft, print: (a: Amount) 
 /** The status section, amounts printed by `money`. */
 export function statusSection(data: InvoiceChainData, s: SettlementDraft, money: (a: Amount) => Money): InvoiceModel["status"] {
   const settled = data.settlement;
+  const e = data.escrow;
   return {
-    state: data.invoice.status,
-    closedAt: isoTime(data.invoice.closedAt),
-    closeTx: data.closeTx,
+    state: e.status,
+    resolution: e.resolution,
+    proposedAt: e.proposedAt ? isoTime(e.proposedAt) : undefined,
+    proposeTx: e.proposeTx,
+    closedAt: e.closedAt ? isoTime(e.closedAt) : undefined,
+    closeTx: e.closeTx,
+    escrowNet: money(Amount.fromUnits(data.token, e.net)),
+    escrowAmount: money(Amount.fromUnits(data.token, e.amount)),
     settledAt: settled ? isoTime(settled.at) : undefined,
     settleTx: settled?.tx,
     payments: s.payments.map((p) => ({ ...p, owed: money(p.owed), paid: money(p.paid) })),

@@ -1,12 +1,14 @@
 /**
- * The invoice of one direction of a roaming pair for one period: what is read from the chain to make it
- * (`InvoiceChainData`, see ./chain) and the model the JSON, CSV and PDF renderers print (`InvoiceModel`,
- * see ./model). Every line names the batches and transactions that prove it.
+ * The invoice of one direction of a roaming pair for one period: what a party gathers to make it
+ * (`InvoiceChainData`, see ./chain: its own full terms and counted usage, rated off chain, plus the
+ * escrow's public facts) and the model the JSON, CSV and PDF renderers print (`InvoiceModel`, see
+ * ./model). Every line names the batches and transactions that prove it.
  */
 import type { Token } from "../core/amount";
 import type { TermsLike } from "../agreements/terms";
 import type { SettlementPayment, SettlementShortfall } from "../settlement/escrow";
 import type { Rating } from "../settlement/rating";
+import type { EscrowInvoiceStatus, ResolutionName } from "../settlement/invoices";
 import type { Hex } from "../util/hex";
 import type { ClassTotals } from "../usage/types";
 
@@ -19,8 +21,8 @@ export interface Party {
   name: string;
 }
 
-/** Where a batch is (ledger `BatchStatus`, without None). */
-export type BatchState = "submitted" | "accepted" | "rejected";
+/** Where a batch is (ledger `BatchStatus`, without None). Accepted and expired batches count. */
+export type BatchState = "submitted" | "accepted" | "rejected" | "expired";
 
 /** One committed batch of the period and what happened to it, with the transactions. */
 export interface BatchEvidence {
@@ -29,12 +31,13 @@ export interface BatchEvidence {
   /** Unix seconds. */
   submittedAt: number;
   submitTx: Hex;
+  /** From the payload (our copy); 0 when it could not be opened. */
   recordCount: number;
-  /** Billable totals as submitted (the `UsageBatchSubmitted` event). */
+  /** Billable totals the batch committed, opened from its payload (never on chain); empty when not opened. */
   totals: ClassTotals[];
-  /** Usage taken off by disputes, per class (`disputedTotals(batchId)`). */
+  /** Usage taken off by its disputed records (their measured contribution, RevealLib's rule), per class. */
   disputed: ClassTotals[];
-  /** Records disputed (`getBatch(batchId).disputedRecords`). */
+  /** Records disputed (`getBatch(batchId).disputeCount`). */
   disputedRecords: number;
   /** `UsageRecordDisputed` transactions, oldest first, and the reasons given. */
   disputeTxs: Hex[];
@@ -68,33 +71,62 @@ export type NotBillableData =
     }
   | { available: false; why: string };
 
-/** Everything the invoice document says, as read from the chain (see ./chain `readInvoiceData`). */
+/** The escrow's public facts of the invoice (any member reads them) and the transactions behind them. */
+export interface EscrowFacts {
+  status: EscrowInvoiceStatus;
+  resolution: ResolutionName;
+  agreementVersion: number;
+  /** Unix seconds; 0 when not yet. */
+  proposedAt: number;
+  closedAt: number;
+  /** The net the payee signed (0 when not proposed) and what the payer owes once closed (0 before). */
+  net: bigint;
+  amount: bigint;
+  /** The signed struct's commitment to the period's rated totals (zero when not proposed). */
+  totalsCommitment: Hex;
+  proposeTx?: Hex;
+  closeTx?: Hex;
+}
+
+/** How our own invoice (rated from our copies) compares with what the escrow holds. */
+export interface Reconciliation {
+  /** Our `Invoice` struct's net and totals commitment. */
+  net: bigint;
+  totalsCommitment: Hex;
+  /** null: nothing proposed yet to compare with. */
+  agrees: boolean | null;
+  /** One line per figure that differs ("net: escrow 5, ours 6"). */
+  differences: string[];
+}
+
+/**
+ * Everything the invoice document says, for one of its two parties (see ./chain `readInvoiceData`): the
+ * figures come from the party's own full terms and counted usage, rated with lib/settlement/rating.ts; the
+ * chain adds only public facts (escrow status, nets, batch states, transactions, settlement).
+ */
 export interface InvoiceChainData {
   chainId: bigint;
-  escrow: string;
+  escrowAddress: string;
   payer: Party;
   payee: Party;
   /** yyyymm. */
   period: number;
   /** Which side the document is printed for. */
   perspective: "payer" | "payee";
-  /** `invoice(payer, payee, period)` (status Open or Settled). */
-  invoice: {
-    status: "open" | "settled";
-    token: string;
-    agreementVersion: number;
-    closedAt: number;
-    amount: bigint;
-    subtotal: bigint;
-    credit: bigint;
-  };
+  /** Chain time the data was read at (unix seconds): the issue date of an invoice not proposed yet. */
+  readAt: number;
+  /** `invoice(payer, payee, period)` on the escrow: public facts only. */
+  escrow: EscrowFacts;
+  /** Our invoice against the escrow's. */
+  reconciliation: Reconciliation;
+  /** The agreement version the invoice rates with (the escrow's rule, or the proposal's). */
+  agreementVersion: number;
   token: Token;
-  /** The terms of `invoice.agreementVersion`. */
+  /** The FULL terms of that version, from the party's key store (or opened from the sealed event). */
   terms: TermsLike;
-  /** The rating of the `InvoiceClosed` event. */
+  /** lib/settlement/rating.ts on `periodTotals` with `terms` (RatingLib's reference). */
   rating: Rating;
-  closeTx: Hex;
-  /** `periodTotals(payer, payee, period)`: final, net of disputes and rejected batches. */
+  /** The period's rated totals: counted batches less their billable disputed records (RevealLib's rule). */
   periodTotals: ClassTotals[];
   /** The period's batches, ascending by id. */
   batches: BatchEvidence[];
@@ -179,7 +211,7 @@ export interface InvoiceModel {
   invoiceNumber: string;
   chainId: bigint;
   escrow: string;
-  /** ISO time the invoice was closed on-chain (its issue date). */
+  /** ISO time of the issue: closed on the escrow, else proposed, else when the data was read (a draft). */
   issueDate: string;
   perspective: "payer" | "payee";
   period: { id: number; text: string; start: string; end: string };
@@ -194,9 +226,17 @@ export interface InvoiceModel {
   /** Fraction digits of the rates (which may be finer than any amount). */
   rateDigits: number;
   status: {
-    state: "open" | "settled";
-    closedAt: string;
-    closeTx: Hex;
+    /** The escrow's status of the invoice ("none": not proposed yet, this document is a draft). */
+    state: EscrowInvoiceStatus;
+    /** How it closed (co-signed, proven, revealed), "none" before. */
+    resolution: ResolutionName;
+    proposedAt?: string;
+    proposeTx?: Hex;
+    closedAt?: string;
+    closeTx?: Hex;
+    /** The escrow's public figures: the net the payee signed and the amount owed once closed. */
+    escrowNet: Money;
+    escrowAmount: Money;
     settledAt?: string;
     settleTx?: Hex;
     payments: { debtor: string; creditor: string; owed: Money; paid: Money; payout: string }[];
@@ -240,6 +280,9 @@ export interface InvoiceModel {
   }[];
   notBillable: NotBillableData;
   batches: BatchRef[];
-  /** The figures were recomputed with lib/settlement/rating.ts from the period totals and the terms, and agree. */
-  verification: { recomputed: true; source: string };
+  /**
+   * Where the figures come from (our own terms and usage, rated with lib/settlement/rating.ts) and whether
+   * our net and totals commitment equal the escrow's (null: nothing proposed to compare with).
+   */
+  verification: { source: string; agreesWithEscrow: boolean | null; differences: string[] };
 }

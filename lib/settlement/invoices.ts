@@ -297,6 +297,10 @@ export interface InvoicePublicView extends InvoiceKey {
   closedAt: number;
   /** When the payer's sign window ends (0 when not proposed). */
   signWindowEndsAt: number;
+  /** The signed invoice's commitments and EIP-712 digest (zero when not proposed): hashes, salted. */
+  termsCommitment: Hex;
+  totalsCommitment: Hex;
+  digest: Hex;
 }
 
 /** What the escrow says of the invoice of `key`. */
@@ -316,5 +320,8 @@ export async function invoicePublicView(client: RoamLedgerClient, key: InvoiceKe
     claimedAt: Number(s.claimedAt),
     closedAt: Number(s.closedAt),
     signWindowEndsAt: proposedAt === 0 ? 0 : proposedAt + Number(window),
+    termsCommitment: s.termsCommitment.toLowerCase() as Hex,
+    totalsCommitment: s.totalsCommitment.toLowerCase() as Hex,
+    digest: s.digest.toLowerCase() as Hex,
   };
 }

@@ -142,3 +142,31 @@ export function ratedPeriodTotals(batches: readonly BatchForRating[]): ClassTota
   }
   return [...byClass.values()].sort((a, b) => a.tariffClass - b.tariffClass);
 }
+
+/** `a` - `b` field by field (never below 0): what `b` lacks of `a`. */
+function difference(a: ClassTotals, b: ClassTotals): ClassTotals {
+  return {
+    tariffClass: a.tariffClass,
+    records: sub32(a.records, b.records),
+    activeDevices: sub32(a.activeDevices, b.activeDevices),
+    roamerDays: sub32(a.roamerDays, b.roamerDays),
+    qosSamples: sub32(a.qosSamples, b.qosSamples),
+    dataBytes: sub64(a.dataBytes, b.dataBytes),
+    signallingEvents: sub64(a.signallingEvents, b.signallingEvents),
+    smsCount: sub64(a.smsCount, b.smsCount),
+    voiceSeconds: sub64(a.voiceSeconds, b.voiceSeconds),
+    latencyMsSum: sub64(a.latencyMsSum, b.latencyMsSum),
+    throughputKbpsSum: sub64(a.throughputKbpsSum, b.throughputKbpsSum),
+  };
+}
+
+/**
+ * What the disputed records of one batch take off its totals, per class (the rule of
+ * {@link ratedPeriodTotals}): its totals less the same totals after the disputes. Classes with nothing
+ * taken off are left out.
+ */
+export function disputedContribution(batch: BatchForRating): ClassTotals[] {
+  const before = ratedPeriodTotals([{ totals: batch.totals, disputed: [] }]);
+  const after = ratedPeriodTotals([batch]);
+  return before.map((t, i) => difference(t, after[i])).filter((d) => d.records > 0);
+}

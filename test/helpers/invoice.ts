@@ -40,26 +40,33 @@ export function sampleChainData(overrides: Partial<InvoiceChainData> = {}): Invo
   const { class1, class2, class7 } = sampleTotals();
   const periodTotals = [class1, class2, class7];
   const rating = rateInvoice(periodTotals, t, BR);
+  const closedAt = Date.UTC(2026, 11, 9, 10, 30) / 1000;
+  const totalsCommitment = keccak256(toUtf8Bytes("sample totals commitment")) as Hex;
   return {
     chainId: 31337n,
-    escrow: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+    escrowAddress: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
     payer: { plmn: DE, name: "Telekom Deutschland" },
     payee: { plmn: BR, name: "Vivo Brasil" },
     period: 202611,
     perspective: "payee",
-    invoice: {
-      status: "open",
-      token: TOKEN,
+    readAt: closedAt + 86_400,
+    escrow: {
+      status: "closed",
+      resolution: "co-signed",
       agreementVersion: 1,
-      closedAt: Date.UTC(2026, 11, 9, 10, 30) / 1000,
+      proposedAt: closedAt - 3_600,
+      closedAt,
+      net: rating.net,
       amount: rating.net,
-      subtotal: rating.subtotal,
-      credit: rating.credit,
+      totalsCommitment,
+      proposeTx: tx(99),
+      closeTx: tx(100),
     },
+    reconciliation: { net: rating.net, totalsCommitment, agrees: true, differences: [] },
+    agreementVersion: 1,
     token: { address: TOKEN, symbol: "RLST", decimals: 6 },
     terms: t,
     rating,
-    closeTx: tx(100),
     periodTotals,
     batches: sampleBatches(class1, class7),
     notBillable: sampleNotBillable(),
