@@ -54,11 +54,48 @@ task(
     }),
   );
 
+type WithdrawArgs = {
+  request: boolean;
+  amount?: string;
+  execute: boolean;
+  cancel: boolean;
+  to?: string;
+  token?: string;
+  partner?: string;
+  from?: string;
+};
+
+/** Which step of a withdrawal the flags ask for: --request (or --amount alone), --execute or --cancel. */
+function withdrawStep(args: WithdrawArgs): "request" | "execute" | "cancel" {
+  const request = args.request || (args.amount !== undefined && !args.execute && !args.cancel);
+  const steps = [request, args.execute, args.cancel].filter(Boolean).length;
+  if (steps !== 1) {
+    throw new InputError("say one of --request --amount X, --execute or --cancel", {
+      hint: `request first, execute after the delay; ${WITHDRAWAL_DELAY_WHY}`,
+    });
+  }
+  if (!request && (args.amount !== undefined || args.to !== undefined)) {
+    throw new InputError(
+      `--amount and --to belong to --request; --${args.execute ? "execute" : "cancel"} acts on the pending request as it is`,
+    );
+  }
+  return request ? "request" : args.execute ? "execute" : "cancel";
+}
+
+/** "140 days" or "3 h 20 min": a delay in words. */
+function duration(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400} days`;
+  const h = Math.floor(seconds / 3600);
+  const m = Math.round((seconds % 3600) / 60);
+  return h > 0 ? `${h} h ${m} min` : `${m} min`;
+}
+
 task(
   "escrow:withdraw",
-  `Carrier: withdraws from your carrier's deposit in two steps: --amount requests it (replacing a pending request), --execute sends it once unlocked (what is free then, up to the amount), --cancel drops the request. Why it waits: ${WITHDRAWAL_DELAY_WHY}`,
+  `Carrier: withdraws from your carrier's deposit in two steps. --request --amount X asks for it (replacing a pending request and restarting its clock); --execute sends it once the escrow's WITHDRAWAL_DELAY has passed (what is free then, up to the amount); --cancel drops the request. Why it waits: ${WITHDRAWAL_DELAY_WHY}`,
 )
-  .addOptionalParam("amount", 'Request: amount in token units, e.g. "250"')
+  .addFlag("request", "Request a withdrawal of --amount (executable after the withdrawal delay)")
+  .addOptionalParam("amount", 'Request: amount in token units, e.g. "250" (--amount alone also requests)')
   .addFlag("execute", "Execute the pending withdrawal (after its delay)")
   .addFlag("cancel", "Cancel the pending withdrawal")
   .addOptionalParam("to", "Request: address to send the tokens to (default: the sending account)")
@@ -66,36 +103,33 @@ task(
   .addOptionalParam("partner", PARTNER_TOKEN_HELP)
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(
-      async (
-        args: { amount?: string; execute: boolean; cancel: boolean; to?: string; token?: string; partner?: string; from?: string },
-        hre,
-      ) => {
-        const steps = [args.amount !== undefined, args.execute, args.cancel].filter(Boolean).length;
-        if (steps !== 1) {
-          throw new InputError("say one of --amount (request), --execute or --cancel", {
-            hint: `request first, execute after the delay: ${WITHDRAWAL_DELAY_WHY}`,
-          });
+    action(async (args: WithdrawArgs, hre) => {
+      const step = withdrawStep(args);
+      const partner = args.partner ? plmnArg("partner", args.partner) : undefined;
+      const client = await clientFor(hre, args.from);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const token = await resolveToken(client, self.plmn, { token: args.token, partner });
+      if (step === "cancel") {
+        const r = await cancelWithdrawal(client, { member: self.plmn, token });
+        out(`${self.text} cancelled its pending withdrawal of ${units(r.amount, token)} (tx ${r.txHash}).`);
+      } else if (step === "execute") {
+        const r = await executeWithdrawal(client, { member: self.plmn, token });
+        const part = r.withdrawn < r.requested ? ` (of ${units(r.requested, token)} requested: the rest is reserved)` : "";
+        out(
+          `${self.text} withdrew ${units(r.withdrawn, token)}${part} to ${r.to} (tx ${r.txHash}); deposit now ${units(r.deposit, token)}.`,
+        );
+      } else {
+        const amount = amountArg(args.amount, token);
+        const r = await requestWithdrawal(client, { member: self.plmn, amount, to: args.to });
+        if (r.replaced) {
+          out(`It replaces the pending request of ${units(r.replaced.amount, token)} that unlocked at ${isoTime(r.replaced.unlocksAt)}.`);
         }
-        const partner = args.partner ? plmnArg("partner", args.partner) : undefined;
-        const client = await clientFor(hre, args.from);
-        const self = await memberOfSigner(client, ROLE_BITS.carrier);
-        const token = await resolveToken(client, self.plmn, { token: args.token, partner });
-        if (args.cancel) {
-          const r = await cancelWithdrawal(client, { member: self.plmn, token });
-          out(`${self.text} cancelled its pending withdrawal of ${token.symbol} (tx ${r.txHash}).`);
-        } else if (args.execute) {
-          const r = await executeWithdrawal(client, { member: self.plmn, token });
-          out(`${self.text} withdrew ${units(r.withdrawn, token)} to ${r.to} (tx ${r.txHash}); deposit now ${units(r.deposit, token)}.`);
-        } else {
-          const amount = amountArg(args.amount, token);
-          const r = await requestWithdrawal(client, { member: self.plmn, amount, to: args.to });
-          out(
-            `${self.text} asked to withdraw up to ${units(amount.units, token)} to ${r.to} (tx ${r.txHash}): executable from ${isoTime(r.unlocksAt)} (${r.delay / 86_400} days), with --execute.`,
-          );
-        }
-      },
-    ),
+        out(
+          `${self.text} asked to withdraw up to ${units(amount.units, token)} to ${r.to} (tx ${r.txHash}): executable from ${isoTime(r.unlocksAt)} (the ${duration(r.delay)} withdrawal delay), with --execute.`,
+        );
+        out(`  Free now: ${units(r.freeNow, token)}; what is free at execution is sent, up to the amount.`);
+      }
+    }),
   );
 
 task("escrow:payout", "Carrier: sets where payments to your carrier go (an address), or back to its deposit (--account 0x0...0)")
@@ -106,7 +140,8 @@ task("escrow:payout", "Carrier: sets where payments to your carrier go (an addre
       const client = await clientFor(hre, args.from);
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const r = await setPayoutAccount(client, args.account);
-      out(`Payments to ${self.text} now go to ${args.account} (tx ${r.txHash}).`);
+      const where = BigInt(args.account) === 0n ? "are credited to its deposit" : `go to ${args.account}`;
+      out(`Payments to ${self.text} now ${where} (tx ${r.txHash}).`);
     }),
   );
 
@@ -132,6 +167,11 @@ task(
         out(
           `  ${b.token.symbol || "token"} ${b.token.address}: deposit ${units(b.deposit, b.token)}, reserved ${units(b.reserved, b.token)}, free ${units(b.free, b.token)}`,
         );
+        if (b.withdrawal) {
+          out(
+            `    withdrawal pending: up to ${units(b.withdrawal.amount, b.token)} to ${b.withdrawal.to}, executable from ${isoTime(b.withdrawal.unlocksAt)}`,
+          );
+        }
         for (const d of b.debtsOwed) out(`    owes ${d.partner.name} (${d.partner.text}) ${units(d.amount, b.token)} after a shortfall`);
         for (const d of b.debtsDue)
           out(`    is owed ${units(d.amount, b.token)} by ${d.partner.name} (${d.partner.text}) after a shortfall`);
@@ -141,7 +181,7 @@ task(
 
 task(
   "escrow:settle",
-  "Carrier: settles a period with a partner once both invoices are closed (co-signed, proven or revealed): the net debtor pays the difference from its deposit (netting); a direction closed alone settles alone after the solo delay",
+  "Carrier: settles a period with a partner. Both invoices closed (co-signed, proven or revealed): the net debtor pays the difference from its deposit (netting). One closed: it settles alone once the other is settled, or from the period's end + the escrow's SOLO_SETTLE_DELAY (the error says when). Invoices close with invoice:propose and invoice:cosign",
 )
   .addParam("partner", "The other carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
@@ -154,10 +194,18 @@ task(
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
       const partner = await requirePartner(client, self.plmn, partnerPlmn);
       const r = await settlePeriod(client, { self: self.plmn, partner: partner.plmn, period });
-      const token = await tokenInfo(await agreementToken(client, self.plmn, partner.plmn), client.runner);
-      out(
-        `Settled ${formatPeriod(period)} (${r.mode}) between ${self.text} and ${partner.text} (tx ${r.txHash}): ${self.text} owed ${units(r.selfOwed, token)}, ${partner.text} owed ${units(r.partnerOwed, token)}.`,
-      );
+      const token = await tokenInfo(r.token, client.runner);
+      if (r.mode === "netted") {
+        out(
+          `Settled ${formatPeriod(period)} between ${self.text} and ${partner.text}, netted (tx ${r.txHash}): ${self.text} owed ${units(r.selfOwed, token)}, ${partner.text} owed ${units(r.partnerOwed, token)}.`,
+        );
+      } else if (r.alone) {
+        const [payer, payee] = [formatPlmn(r.alone.payer), formatPlmn(r.alone.payee)];
+        const owed = r.selfOwed + r.partnerOwed;
+        out(
+          `Settled the invoice of ${payer} to ${payee} for ${formatPeriod(period)} alone (tx ${r.txHash}): ${payer} owed ${units(owed, token)}.`,
+        );
+      }
       if (r.payments.length === 0) out("  Both owed the same: nothing moved.");
       for (const p of r.payments) {
         const t = await tokenInfo(p.token, client.runner);

@@ -63,9 +63,16 @@ export type MemberStatusName = (typeof MEMBER_STATUSES)[number];
 export const PROPOSAL_KINDS = ["admit", "suspend", "reinstate", "allow-infra-account", "revoke-infra-account"] as const;
 export type ProposalKindName = (typeof PROPOSAL_KINDS)[number];
 
-/** `ISettlementEscrow.InvoiceStatus`. */
-export const INVOICE_STATUSES = ["none", "open", "settled"] as const;
+/**
+ * `ISettlementEscrow.InvoiceStatus`: `proposed` (signed by the payee), `claimed` (the payer did not sign in
+ * time), `revealing` (a reveal is under way), `closed` (amount final and reserved on the payer), `settled`.
+ */
+export const INVOICE_STATUSES = ["none", "proposed", "claimed", "revealing", "closed", "settled"] as const;
 export type InvoiceStatusName = (typeof INVOICE_STATUSES)[number];
+
+/** `ISettlementEscrow.Resolution`: how a closed invoice's amount was fixed. */
+export const RESOLUTIONS = ["none", "co-signed", "proven", "revealed"] as const;
+export type ResolutionName = (typeof RESOLUTIONS)[number];
 
 /** Role bits of a member, as in contracts/types/Roles.sol (`Roles.CARRIER` ...), by their names in files and flags. */
 export const ROLE_BITS = { carrier: 1, "device-maker": 2, governor: 4 } as const;
@@ -110,5 +117,9 @@ export const CONTRACT_ENUMS: Record<string, { solidity: readonly string[]; names
     solidity: ["Admit", "Suspend", "Reinstate", "AllowInfraAccount", "RevokeInfraAccount"],
     names: PROPOSAL_KINDS,
   },
-  "ISettlementEscrow.InvoiceStatus": { solidity: ["None", "Open", "Settled"], names: INVOICE_STATUSES },
+  "ISettlementEscrow.InvoiceStatus": {
+    solidity: ["None", "Proposed", "Claimed", "Revealing", "Closed", "Settled"],
+    names: INVOICE_STATUSES,
+  },
+  "ISettlementEscrow.Resolution": { solidity: ["None", "CoSigned", "Proven", "Revealed"], names: RESOLUTIONS },
 };

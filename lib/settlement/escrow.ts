@@ -1,13 +1,16 @@
 /**
- * The settlement escrow from a carrier's side: deposits (with the ERC-20 approval done for you),
- * withdrawals, balances and debts, closing a period's invoice with the ledger's batches, settling a pair's
- * period with netting, paying debts. Errors say what to do: a period that cannot close yet says from when.
+ * The settlement escrow from a carrier's side (ISettlementEscrow v2): deposits (with the ERC-20 approval
+ * done for you), delayed withdrawals (request, execute after WITHDRAWAL_DELAY, cancel), the payout account,
+ * balances and debts, settling a pair's period (netted when both invoices are closed, one alone after the
+ * solo-settle delay), paying debts. Invoices are proposed and co-signed in ./invoices, claims in ./claims.
+ * Errors say what to do and from when: a withdrawal that has not unlocked, a direction that cannot settle
+ * alone yet, an invoice that is not closed (which party proposes or co-signs it).
  */
 import type { Log, Signer } from "ethers";
 import { IERC20Metadata__factory } from "../../typechain-types";
 import { Amount, type Token } from "../core/amount";
-import { BATCH_STATUSES, type BatchStatusName } from "../core/enums";
-import { ConfigError, InputError } from "../core/errors";
+import { BATCH_STATUSES, type BatchStatusName, INVOICE_STATUSES, type InvoiceStatusName } from "../core/enums";
+import { ConfigError, InputError, type NextStep } from "../core/errors";
 import { isoTime } from "../agreements/terms";
 import { chainTime, tokenInfo } from "../agreements/chain";
 import { sendAndWait } from "../chain/send";
@@ -189,28 +192,86 @@ export interface WithdrawOptions {
 
 /** Why a withdrawal waits, for errors and help. */
 export const WITHDRAWAL_DELAY_WHY =
-  "a withdrawal waits WITHDRAWAL_DELAY after its request, longer than a month plus the submission grace, the longest dispute window and the sign window, so that usage accepted before the request is always invoiced and reserved first (THREATS F2).";
+  "a withdrawal waits the escrow's WITHDRAWAL_DELAY after its request, longer than a month plus the submission grace, the longest dispute window and the sign window, so that usage accepted before the request is always invoiced and reserved first (THREATS F2).";
+
+/** What of `member`'s deposit of `token` is free now: the deposit less what closed invoices, claims and debts reserve. */
+export async function freeDeposit(
+  client: RoamLedgerClient,
+  { member, token }: { member: Hex; token: string },
+): Promise<{ deposit: bigint; reserved: bigint; free: bigint }> {
+  const [deposit, reserved] = await Promise.all([client.escrow.deposits(member, token), client.escrow.reserved(member, token)]);
+  return { deposit, reserved, free: deposit > reserved ? deposit - reserved : 0n };
+}
+
+export interface WithdrawalRequest {
+  txHash: string;
+  to: string;
+  /** Unix seconds (chain time) from which it can be executed. */
+  unlocksAt: number;
+  /** The escrow's WITHDRAWAL_DELAY, seconds. */
+  delay: number;
+  /** What is free now; what is free at execution is sent, up to the amount. */
+  freeNow: bigint;
+  /** The request it replaced (its clock restarted), when there was one. */
+  replaced?: { amount: bigint; unlocksAt: number };
+}
 
 /**
  * Asks to withdraw up to `amount` of `member`'s deposit to `to` once the escrow's withdrawal delay has
  * passed (a new request replaces the pending one and restarts the clock). What is free is checked at
  * execution, not now.
  */
-export async function requestWithdrawal(
-  client: RoamLedgerClient,
-  { member, amount, to }: WithdrawOptions,
-): Promise<{ txHash: string; to: string; unlocksAt: number; delay: number }> {
+export async function requestWithdrawal(client: RoamLedgerClient, { member, amount, to }: WithdrawOptions): Promise<WithdrawalRequest> {
   const recipient = to || (await senderOf(client));
   if (!ADDRESS_RE.test(recipient)) throw new InputError(`${recipient} is not an address`, { location: { param: "to" } });
   if (amount.isZero()) throw new InputError("the amount to withdraw is zero", { location: { param: "amount" } });
-  const receipt = await sendAndWait(() => client.escrow.requestWithdrawal(amount.token.address, amount.units, recipient));
-  const pending = await client.escrow.pendingWithdrawal(member, amount.token.address);
+  const token = amount.token.address;
+  const before = await client.escrow.pendingWithdrawal(member, token);
+  const receipt = await sendAndWait(() => client.escrow.requestWithdrawal(token, amount.units, recipient));
+  const [pending, delay, { free }] = await Promise.all([
+    client.escrow.pendingWithdrawal(member, token),
+    client.escrow.WITHDRAWAL_DELAY(),
+    freeDeposit(client, { member, token }),
+  ]);
   return {
     txHash: receipt.hash,
     to: recipient,
     unlocksAt: Number(pending.unlocksAt),
-    delay: Number(await client.escrow.WITHDRAWAL_DELAY()),
+    delay: Number(delay),
+    freeNow: free,
+    replaced: before.amount > 0n ? { amount: before.amount, unlocksAt: Number(before.unlocksAt) } : undefined,
   };
+}
+
+/** InputError unless `member`'s pending withdrawal of `token` can be executed at `now`: it exists, it unlocked, something is free. */
+function checkExecutable(
+  { member, token, now }: { member: Hex; token: Token; now: number },
+  pending: { amount: bigint; unlocksAt: bigint },
+  balance: { deposit: bigint; reserved: bigint; free: bigint },
+): void {
+  const unit = token.symbol || token.address;
+  if (pending.amount === 0n) {
+    throw new InputError(`${formatPlmn(member)} has no pending withdrawal of ${unit}`, {
+      hint: `request one first, with the amount; it can be executed after the escrow's withdrawal delay: ${WITHDRAWAL_DELAY_WHY}`,
+    });
+  }
+  const unlocksAt = Number(pending.unlocksAt);
+  if (now < unlocksAt) {
+    throw new InputError(`the withdrawal of ${formatPlmn(member)} unlocks at ${isoTime(unlocksAt)} (chain time now ${isoTime(now)})`, {
+      details: `Why it waits: ${WITHDRAWAL_DELAY_WHY}`,
+      hint: `execute it after ${isoTime(unlocksAt)}; a new request would restart the clock.`,
+    });
+  }
+  if (balance.free === 0n) {
+    const fmt = (n: bigint) => `${Amount.fromUnits(token, n).format()} ${token.symbol || "units"}`;
+    throw new InputError(
+      `nothing of ${formatPlmn(member)}'s deposit of ${unit} is free: deposit ${fmt(balance.deposit)}, reserved ${fmt(balance.reserved)} for closed invoices, claims and debts`,
+      {
+        hint: "the request stays: execute it again once the period's invoices are settled (escrow balance shows the reservation), or cancel it.",
+        next: { operation: "escrow:balance", args: { member: formatPlmn(member) } },
+      },
+    );
+  }
 }
 
 /**
@@ -220,27 +281,21 @@ export async function requestWithdrawal(
 export async function executeWithdrawal(
   client: RoamLedgerClient,
   { member, token }: { member: Hex; token: Token },
-): Promise<{ txHash: string; withdrawn: bigint; to: string; deposit: bigint }> {
-  const pending = await client.escrow.pendingWithdrawal(member, token.address);
-  if (pending.amount === 0n) {
-    throw new InputError(`${formatPlmn(member)} has no pending withdrawal of ${token.symbol || token.address}`, {
-      hint: `request one first; ${WITHDRAWAL_DELAY_WHY}`,
-      next: { operation: "escrow:withdraw", args: { request: "true" } },
-    });
-  }
-  const now = await chainNow(client);
-  if (now < Number(pending.unlocksAt)) {
-    throw new InputError(`the withdrawal of ${formatPlmn(member)} unlocks at ${isoTime(Number(pending.unlocksAt))}`, {
-      details: WITHDRAWAL_DELAY_WHY,
-      hint: `execute it after ${isoTime(Number(pending.unlocksAt))}.`,
-    });
-  }
+): Promise<{ txHash: string; withdrawn: bigint; requested: bigint; to: string; deposit: bigint }> {
+  const [pending, balance, now] = await Promise.all([
+    client.escrow.pendingWithdrawal(member, token.address),
+    freeDeposit(client, { member, token: token.address }),
+    chainNow(client),
+  ]);
+  checkExecutable({ member, token, now }, pending, balance);
   const receipt = await sendAndWait(() => client.escrow.withdraw(token.address));
   const withdrawn = escrowEvents(client, receipt.logs).find((e) => e.name === "Withdrawn");
+  if (!withdrawn) throw new ConfigError("withdraw succeeded without a Withdrawn event", { hint: "check the escrow address." });
   return {
     txHash: receipt.hash,
-    withdrawn: withdrawn ? withdrawn.args.amount : 0n,
-    to: withdrawn ? withdrawn.args.to : pending.to,
+    withdrawn: withdrawn.args.amount,
+    requested: pending.amount,
+    to: withdrawn.args.to,
     deposit: await client.escrow.deposits(member, token.address),
   };
 }
@@ -249,16 +304,23 @@ export async function executeWithdrawal(
 export async function cancelWithdrawal(
   client: RoamLedgerClient,
   { member, token }: { member: Hex; token: Token },
-): Promise<{ txHash: string }> {
-  if ((await client.escrow.pendingWithdrawal(member, token.address)).amount === 0n) {
+): Promise<{ txHash: string; amount: bigint }> {
+  const pending = await client.escrow.pendingWithdrawal(member, token.address);
+  if (pending.amount === 0n) {
     throw new InputError(`${formatPlmn(member)} has no pending withdrawal of ${token.symbol || token.address} to cancel`);
   }
-  return { txHash: (await sendAndWait(() => client.escrow.cancelWithdrawal(token.address))).hash };
+  return { txHash: (await sendAndWait(() => client.escrow.cancelWithdrawal(token.address))).hash, amount: pending.amount };
 }
 
 /** Sets where payments to the sender's member go (zero address: credited to its deposit). */
 export async function setPayoutAccount(client: RoamLedgerClient, account: string): Promise<{ txHash: string }> {
   if (!ADDRESS_RE.test(account)) throw new InputError(`${account} is not an address`, { location: { param: "account" } });
+  if (account.toLowerCase() === client.addresses.settlementEscrow.toLowerCase()) {
+    throw new InputError("payments cannot go to the escrow itself", {
+      location: { param: "account" },
+      hint: "give the treasury address, or the zero address to have payments credited to the deposit.",
+    });
+  }
   return { txHash: (await sendAndWait(() => client.escrow.setPayoutAccount(account))).hash };
 }
 
@@ -267,31 +329,46 @@ export interface TokenBalance {
   deposit: bigint;
   reserved: bigint;
   free: bigint;
+  /** The pending withdrawal, when there is one. */
+  withdrawal?: { amount: bigint; to: string; unlocksAt: number };
   /** What the member owes each partner after shortfalls, and what each partner owes it (non-zero only). */
   debtsOwed: { partner: MemberRef; amount: bigint }[];
   debtsDue: { partner: MemberRef; amount: bigint }[];
 }
 
-/** `member`'s deposits, reservations and debts both ways, per settlement token of its agreements (or `tokens`). */
+/** `member`'s debts to and from each of `partners` in `token` (non-zero only). */
+async function debtsOf(client: RoamLedgerClient, member: Hex, partners: readonly MemberRef[], token: string) {
+  const debtsOwed: TokenBalance["debtsOwed"] = [];
+  const debtsDue: TokenBalance["debtsDue"] = [];
+  for (const partner of partners) {
+    const [owed, due] = await Promise.all([
+      client.escrow.debt(member, partner.plmn, token),
+      client.escrow.debt(partner.plmn, member, token),
+    ]);
+    if (owed > 0n) debtsOwed.push({ partner, amount: owed });
+    if (due > 0n) debtsDue.push({ partner, amount: due });
+  }
+  return { debtsOwed, debtsDue };
+}
+
+/**
+ * `member`'s deposits, reservations, pending withdrawal and debts both ways, per settlement token of its
+ * agreements (or `tokens`).
+ */
 export async function escrowBalances(client: RoamLedgerClient, member: Hex, tokens?: string[]): Promise<TokenBalance[]> {
   const addresses = tokens && tokens.length > 0 ? tokens : await agreementTokens(client, member);
   const counterparties = await client.agreements.counterparties(member);
   const partners = await Promise.all(counterparties.map((p) => requireMember(client, { plmn: p as Hex })));
   const out: TokenBalance[] = [];
   for (const address of addresses) {
-    const token = await tokenInfo(address, client.runner);
-    const [deposit, reserved] = await Promise.all([client.escrow.deposits(member, address), client.escrow.reserved(member, address)]);
-    const debtsOwed: TokenBalance["debtsOwed"] = [];
-    const debtsDue: TokenBalance["debtsDue"] = [];
-    for (const partner of partners) {
-      const [owed, due] = await Promise.all([
-        client.escrow.debt(member, partner.plmn, address),
-        client.escrow.debt(partner.plmn, member, address),
-      ]);
-      if (owed > 0n) debtsOwed.push({ partner, amount: owed });
-      if (due > 0n) debtsDue.push({ partner, amount: due });
-    }
-    out.push({ token, deposit, reserved, free: deposit > reserved ? deposit - reserved : 0n, debtsOwed, debtsDue });
+    const [token, balance, pending, debts] = await Promise.all([
+      tokenInfo(address, client.runner),
+      freeDeposit(client, { member, token: address }),
+      client.escrow.pendingWithdrawal(member, address),
+      debtsOf(client, member, partners, address),
+    ]);
+    const withdrawal = pending.amount > 0n ? { amount: pending.amount, to: pending.to, unlocksAt: Number(pending.unlocksAt) } : undefined;
+    out.push({ token, ...balance, withdrawal, ...debts });
   }
   return out;
 }
@@ -356,35 +433,6 @@ export async function periodBatchStates(client: RoamLedgerClient, query: PeriodQ
     submittedAt: Number(infos[i].submittedAt),
     disputedRecords: Number(infos[i].disputeCount),
   }));
-}
-
-/**
- * A revert of closing a period as an InputError that says what to do: the period has not ended or its
- * grace is running ("closable at <time>"), or a batch is still in its dispute window. Anything else comes
- * back decoded as it was.
- */
-export function closingError(err: unknown, { home, visited, period }: PeriodQuery): unknown {
-  const pair = `the usage of ${formatPlmn(home)}'s devices in ${formatPlmn(visited)} for ${formatPeriod(period)}`;
-  const revert = parseRevert(err);
-  if (revert?.name === "UsageLedgerPeriodNotOver") {
-    const at = Number(revert.args[1]);
-    return new InputError(`${pair} cannot be closed yet: closable at ${isoTime(at)}`, {
-      details:
-        "A period closes once it has ended and the submission grace for late batches has passed (the visited carrier may close it right after its end).",
-      hint: `close it again after ${isoTime(at)}.`,
-    });
-  }
-  if (revert?.name === "UsageLedgerBatchStillOpen") {
-    const [batchId, windowEnd] = [String(revert.args[0]), Number(revert.args[1])];
-    return new InputError(
-      `${pair} cannot be closed yet: batch ${batchId} is in its dispute window until ${isoTime(windowEnd)}; closable at ${isoTime(windowEnd)} at the earliest`,
-      { hint: "wait for the window to end, or let the home carrier accept or reject its open batches now (usage verification)." },
-    );
-  }
-  if (revert?.name === "UsageLedgerInvalidPeriod") {
-    return new InputError(`${formatPeriod(period)} has not started yet, or is not a billing period`, { location: { param: "period" } });
-  }
-  return err;
 }
 
 export interface Closability {
@@ -514,56 +562,143 @@ export interface SettleOptions {
 export interface SettleResult {
   txHash: string;
   gasUsed: bigint;
-  /** Both directions netted, or one alone (the other not closed in time). */
+  /** Both directions netted, or one alone (the other not closed in time, or settled already). */
   mode: "netted" | "solo";
-  /** What `self` owed the partner and the partner owed `self`, as settled. */
+  /** The settlement token of what was settled (the invoice's; each payment names its own). */
+  token: string;
+  /** The direction settled alone (mode "solo"). */
+  alone?: { payer: Hex; payee: Hex };
+  /** What `self` owed the partner and the partner owed `self`, as settled (0 for a direction not settled now). */
   selfOwed: bigint;
   partnerOwed: bigint;
   payments: SettlementPayment[];
   shortfalls: SettlementShortfall[];
 }
 
-/** The escrow's status names (`ISettlementEscrow.InvoiceStatus`). */
-const STATUS = ["none", "proposed", "claimed", "revealing", "closed", "settled"] as const;
+/** The two directions of (`self`, `partner`, `period`) on the escrow, and from when a closed one settles alone. */
+export interface SettleState extends SettleOptions {
+  /** The invoice `self` pays (`self` is the payer, home carrier) and the one it is paid. */
+  ours: InvoiceStatusName;
+  theirs: InvoiceStatusName;
+  /** Chain time, and the period's end + SOLO_SETTLE_DELAY (unix seconds). */
+  now: number;
+  soloAt: number;
+}
 
-/** InputError unless (`self`, `partner`, `period`) can settle now: both closed, or one closed after the solo delay. */
-async function checkSettleable(client: RoamLedgerClient, { self, partner, period }: SettleOptions): Promise<void> {
-  const [ours, theirs] = (
-    await Promise.all([client.escrow.invoice(self, partner, period), client.escrow.invoice(partner, self, period)])
-  ).map((s) => STATUS[Number(s.status)]);
+/** What settling now does: both directions netted, or the closed one (`payer` to `payee`) alone. */
+export type SettlePlan = { mode: "netted" } | { mode: "solo"; payer: Hex; payee: Hex };
+
+/** "the invoice of 262-01 to 724-05 (proposed)". */
+const invoiceOf = (payer: Hex, payee: Hex, status: InvoiceStatusName) =>
+  `the invoice of ${formatPlmn(payer)} to ${formatPlmn(payee)} (${status})`;
+
+/**
+ * What closes the invoice of `payer` to `payee` for `period`, in words and as the operation its party runs:
+ * invoices close by the payer's co-signature of the payee's proposal (or a claim's proof or reveal).
+ */
+export function howToClose(payer: Hex, payee: Hex, period: number, status: InvoiceStatusName): { hint: string; next?: NextStep } {
+  const p = formatPeriod(period);
+  if (status === "none") {
+    return {
+      hint: `${formatPlmn(payee)} (the visited carrier) rates the closed period and proposes the invoice; ${formatPlmn(payer)} co-signs it.`,
+      next: { operation: "invoice:propose", args: { partner: formatPlmn(payer), period: p } },
+    };
+  }
+  if (status === "proposed") {
+    return {
+      hint: `${formatPlmn(payer)} (the home carrier) checks and co-signs the proposed invoice; unsigned after the sign window, ${formatPlmn(payee)} may file a claim.`,
+      next: { operation: "invoice:cosign", args: { partner: formatPlmn(payee), period: p } },
+    };
+  }
+  return {
+    hint: `the claim of ${formatPlmn(payee)} closes when ${formatPlmn(payer)} co-signs after all, by a proof, or by a reveal (the last resort).`,
+    next: { operation: "invoice:status", args: { payer: formatPlmn(payer), payee: formatPlmn(payee), period: p } },
+  };
+}
+
+/**
+ * What settling (`self`, `partner`, `period`) does now, by the escrow's rule (a pure function of `state`),
+ * or an InputError that says why not and what closes the missing invoice: both closed settle together,
+ * netted; one closed settles alone once the other is settled, or from the period's end + SOLO_SETTLE_DELAY.
+ */
+export function settlePlan(state: SettleState): SettlePlan {
+  const { self, partner, period, ours, theirs } = state;
   const pair = `${formatPlmn(self)} and ${formatPlmn(partner)} for ${formatPeriod(period)}`;
-  const closedOrDone = (s: string) => s === "closed" || s === "settled";
-  if (ours === "settled" && theirs === "settled") throw new InputError(`${pair} are settled already, both directions`);
-  if (ours === "closed" && theirs === "closed") return;
-  if (!closedOrDone(ours) && !closedOrDone(theirs)) {
-    throw new InputError(`neither invoice of ${pair} is closed (${ours} and ${theirs})`, {
-      hint: "an invoice closes when the payer co-signs it (or its claim is proven or revealed); then settle.",
+  if (ours === "closed" && theirs === "closed") return { mode: "netted" };
+  if (ours === "settled" && theirs === "settled") {
+    throw new InputError(`${pair} are settled already, both directions`, {
+      hint: "nothing is left to settle; the invoice's status shows how each direction closed.",
+      next: { operation: "invoice:status", args: { payer: formatPlmn(self), payee: formatPlmn(partner), period: formatPeriod(period) } },
     });
   }
-  const [, end] = periodBounds(period);
-  const at = end + Number(await client.escrow.SOLO_SETTLE_DELAY());
-  if ((await chainNow(client)) < at) {
-    throw new InputError(`only one invoice of ${pair} is closed (${ours} / ${theirs}); it settles alone from ${isoTime(at)}`, {
-      hint: "close the other direction (co-sign it) to settle both with netting now, or wait.",
+  const oursClosed = ours === "closed";
+  if (!oursClosed && theirs !== "closed") {
+    const [payer, payee, status] = ours === "settled" ? [partner, self, theirs] : [self, partner, ours];
+    const other = ours === "settled" || theirs === "settled" ? "" : ` and ${invoiceOf(partner, self, theirs)}`;
+    throw new InputError(`nothing of ${pair} can settle: ${invoiceOf(payer, payee, status)}${other} is not closed`, {
+      details: "Invoices close by co-signature: the payee proposes, the payer co-signs (or a claim is proven or revealed).",
+      ...howToClose(payer, payee, period, status),
     });
   }
+  const [payer, payee, otherStatus] = oursClosed ? [self, partner, theirs] : [partner, self, ours];
+  if (otherStatus !== "settled" && state.now < state.soloAt) {
+    const [otherPayer, otherPayee] = [payee, payer];
+    const todo = howToClose(otherPayer, otherPayee, period, otherStatus);
+    throw new InputError(
+      `only ${invoiceOf(payer, payee, "closed")} of ${pair} is closed, ${invoiceOf(otherPayer, otherPayee, otherStatus)} is not: it settles alone from ${isoTime(state.soloAt)} (the period's end + the solo-settle delay)`,
+      {
+        details: "Both directions settle together, netted, as soon as the other closes.",
+        hint: `close the other direction to settle both now with netting, or settle after ${isoTime(state.soloAt)}. ${todo.hint}`,
+        next: todo.next,
+      },
+    );
+  }
+  return { mode: "solo", payer, payee };
+}
+
+/** The state {@link settlePlan} decides on, read from the escrow and the ledger. */
+export async function settleState(client: RoamLedgerClient, { self, partner, period }: SettleOptions): Promise<SettleState> {
+  const [ours, theirs, [, end], delay, now] = await Promise.all([
+    client.escrow.invoice(self, partner, period),
+    client.escrow.invoice(partner, self, period),
+    client.ledger.periodBounds(period),
+    client.escrow.SOLO_SETTLE_DELAY(),
+    chainNow(client),
+  ]);
+  const status = (s: { status: bigint }) => INVOICE_STATUSES[Number(s.status)];
+  return { self, partner, period, ours: status(ours), theirs: status(theirs), now, soloAt: Number(end) + Number(delay) };
 }
 
 /**
  * Settles (`self`, `partner`, `period`): both directions with netting when both are closed, or the closed
- * one alone once the solo delay is over. Returns who paid whom, and any shortfall (a debt).
+ * one alone once the other is settled or the solo delay is over. Returns who paid whom, and any shortfall
+ * (a debt).
  */
 export async function settlePeriod(client: RoamLedgerClient, options: SettleOptions): Promise<SettleResult> {
   const { self, partner, period } = options;
-  await checkSettleable(client, options);
+  if (self.toLowerCase() === partner.toLowerCase()) {
+    throw new InputError(`${formatPlmn(partner)} is your own carrier`, { location: { param: "partner" } });
+  }
+  const plan = settlePlan(await settleState(client, options));
   const receipt = await sendAndWait(() => client.escrow.settle(self, partner, period));
   const { settled, solo, payments, shortfalls } = settlementEvents(client, receipt.logs);
+  const isSelf = (plmn: Hex) => plmn.toLowerCase() === self.toLowerCase();
   let [selfOwed, partnerOwed] = [0n, 0n];
-  if (settled)
-    [selfOwed, partnerOwed] =
-      settled.a.toLowerCase() === self.toLowerCase() ? [settled.aOwedB, settled.bOwedA] : [settled.bOwedA, settled.aOwedB];
-  else if (solo) [selfOwed, partnerOwed] = solo.payer.toLowerCase() === self.toLowerCase() ? [solo.amount, 0n] : [0n, solo.amount];
-  return { txHash: receipt.hash, gasUsed: receipt.gasUsed, mode: settled ? "netted" : "solo", selfOwed, partnerOwed, payments, shortfalls };
+  if (settled) [selfOwed, partnerOwed] = isSelf(settled.a) ? [settled.aOwedB, settled.bOwedA] : [settled.bOwedA, settled.aOwedB];
+  else if (solo) [selfOwed, partnerOwed] = isSelf(solo.payer) ? [solo.amount, 0n] : [0n, solo.amount];
+  const [payer, payee] = plan.mode === "solo" ? [plan.payer, plan.payee] : [self, partner];
+  const { token } = await client.escrow.invoice(payer, payee, period);
+  return {
+    txHash: receipt.hash,
+    gasUsed: receipt.gasUsed,
+    mode: settled ? "netted" : "solo",
+    token,
+    alone: plan.mode === "solo" ? { payer, payee } : undefined,
+    selfOwed,
+    partnerOwed,
+    payments,
+    shortfalls,
+  };
 }
 
 export interface PayDebtOptions {

@@ -27,7 +27,6 @@ import type {
   ClaimAdjudicator__Mock,
   CarrierRegistry,
   FalseReturnToken__Mock,
-  IRoamingAgreements,
   ISettlementEscrow,
   ReentrantToken__Mock,
   RoamingAgreements__Mock,
@@ -36,7 +35,8 @@ import type {
   UsageLedger__Mock,
 } from "../../typechain-types";
 
-type Terms = IRoamingAgreements.TermsStruct;
+/** The full terms `finishReveal` takes (`IRoamingAgreements.Terms`), as `escrowTerms` builds them. */
+type Terms = ReturnType<typeof escrowTerms>;
 type Invoice = ISettlementEscrow.InvoiceStruct;
 
 const DAY = 24 * 3600;
@@ -97,7 +97,7 @@ const EscrowTestModule = buildModule("EscrowTest", (m) => {
  * SMS, 60 per voice minute, 100 per active device; class 2 at 2,000/MB. DE bills BR: class 1 at 500/MB, 5 per
  * SMS, 50 per device. Surcharge 5 per roamer-day; SLA 500 ms / 100 kbit/s with 1 % credit each.
  */
-function escrowTerms(a: string, b: string, token: string, validFrom: number): Terms {
+function escrowTerms(a: string, b: string, token: string, validFrom: number) {
   return {
     settlementToken: token,
     validFrom,
