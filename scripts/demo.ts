@@ -835,14 +835,12 @@ async function settle(d: Demo, b: Billing, nets: ReadonlyMap<string, bigint>): P
 /** The visited carrier's invoice to the home carrier, as JSON, CSV and PDF. */
 async function issueInvoice(d: Demo, b: Billing, { visited, home }: Generated, fromBlock: number): Promise<void> {
   const data = await readInvoiceData(visited.client, {
-    payer: home.hex,
-    payee: visited.hex,
+    self: visited.hex,
+    partner: home.hex,
     period: b.period,
-    perspective: "payee",
-    payloads: {
-      key: await pairKeyWith(visited.client, { keystore: visited.keystore, self: visited.hex, partner: home.hex }),
-      store: d.store,
-    },
+    as: "payee",
+    keystore: visited.keystore,
+    store: d.store,
     fromBlock,
   });
   const model = buildInvoiceModel(data);
