@@ -23,7 +23,7 @@ import type { Hex } from "../lib/util/hex";
 import type { RoamLedgerClient } from "../lib/chain/client";
 
 const KEYSTORE_HELP =
-  "Key store with your encryption key (default $ROAMLEDGER_HOME or ./.roamledger): decrypts the payloads to count usage not billable";
+  "Key store with your encryption key and your copies of the full terms (default $ROAMLEDGER_HOME or ./.roamledger): opens the pair's payloads and terms, which every figure is rated from";
 const STORE_HELP = "Payload store folder (default $ROAMLEDGER_STORE or <key store>/store)";
 
 /** The carrier the account operates for (these tasks only read; any member's account will do). */
@@ -105,29 +105,53 @@ task(
 
 task(
   "report",
-  "Either carrier (read-only): the period's accounting overview: per partner what you owe and are owed (closed invoices, or a preview of the usage submitted so far), settled or open, disputes still possible, deposits and debts",
+  "Any member (read-only): the period's accounting overview per partner: public facts (escrow status, signed net, amount owed, batches, disputes, settlement, deposits and debts) and, for the directions your carrier is a party to, your own figures rated from your terms and payloads",
 )
   .addParam("period", "Billing period, YYYY-MM")
   .addOptionalParam("format", "text, json or csv (default text)")
   .addOptionalParam("out", "File to write (default: stdout)")
   .addOptionalParam("member", "The carrier to report on, as MCC-MNC (default: the member of the --from account)")
+  .addOptionalParam("keystore", KEYSTORE_HELP)
+  .addOptionalParam("store", STORE_HELP)
+  .addFlag("publicOnly", "Public facts only: do not open your key store")
   .addOptionalParam("fromBlock", "First block to search for events (default 0)")
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(async (args: { period: string; format?: string; out?: string; member?: string; fromBlock?: string; from?: string }, hre) => {
-      const period = parsePeriod(args.period);
-      const format = formatArg(args.format, ["text", "json", "csv"] as const, "text");
-      const fromBlock = fromBlockArg(args.fromBlock);
-      const client = await clientFor(hre, args.from, { sends: false });
-      const self = args.member ? plmnArg("member", args.member) : await selfOf(client);
-      await requireMember(client, { plmn: self, param: "member" });
-      const report = await buildReport(client, { self, period, fromBlock });
-      const text = format === "json" ? reportToJson(report) : format === "csv" ? reportToCsv(report) : reportToText(report);
-      if (args.out) {
-        writeFileAtomic(args.out, text);
-        out(`Report of ${formatPlmn(self)} for ${args.period} written to ${path.resolve(args.out)}`);
-      } else out(text.trimEnd());
-    }),
+    action(
+      async (
+        args: {
+          period: string;
+          format?: string;
+          out?: string;
+          member?: string;
+          keystore?: string;
+          store?: string;
+          publicOnly: boolean;
+          fromBlock?: string;
+          from?: string;
+        },
+        hre,
+      ) => {
+        const period = parsePeriod(args.period);
+        const format = formatArg(args.format, ["text", "json", "csv"] as const, "text");
+        const fromBlock = fromBlockArg(args.fromBlock);
+        const client = await clientFor(hre, args.from, { sends: false });
+        const account = await accountMember(client);
+        const self = args.member ? plmnArg("member", args.member) : await selfOf(client);
+        await requireMember(client, { plmn: self, param: "member" });
+        const keystore = keystoreFor(args.keystore);
+        const viewer =
+          account && !args.publicOnly && keystore.hasEncryptionKey(formatPlmn(account))
+            ? { plmn: account, keystore, store: storeFor(keystore, args.store) }
+            : undefined;
+        const report = await buildReport(client, { self, period, viewer, fromBlock });
+        const text = format === "json" ? reportToJson(report) : format === "csv" ? reportToCsv(report) : reportToText(report);
+        if (args.out) {
+          writeFileAtomic(args.out, text);
+          out(`Report of ${formatPlmn(self)} for ${args.period} written to ${path.resolve(args.out)}`);
+        } else out(text.trimEnd());
+      },
+    ),
   );
 
 // ---------------------------------------------------------------------------------------------------

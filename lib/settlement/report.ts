@@ -1,14 +1,19 @@
 /**
  * The periodic accounting overview of one member: per roaming partner, what it owes and is owed for a
- * period (the closed invoices, or for a direction not closed yet the usage submitted so far and a preview
- * rated with lib/settlement/rating.ts), settled or open, disputes still possible, and the member's deposits and debts.
+ * period. Two kinds of facts, kept apart: PUBLIC facts any member reads from the chain (the escrow's
+ * invoice status, signed net, final amount and resolution; batch counts and states; disputes counted;
+ * settlements, deposits and debts), and a party's DETAIL, made from its own inputs only (its full terms
+ * and the period's counted payloads, rated with lib/settlement/rating.ts: records, per-class totals,
+ * subtotal, credit, net). The chain holds no figure of the detail (docs/confidentiality.md): a viewer
+ * that is not one of the pair, or that brings no key store, gets the public facts and nothing more.
  */
 import { Amount, formatAmount, formatCount, sameToken, type Token } from "../core/amount";
 import { toCsv, type CsvValue } from "../util/csv";
-import { isoTime, type TermsLike } from "../agreements/terms";
+import { isoTime } from "../agreements/terms";
 import { tokenInfo } from "../agreements/chain";
+import { agreementTerms } from "../agreements/fullTerms";
 import { providerOf } from "../chain/send";
-import { INVOICE_STATUSES } from "../core/enums";
+import type { Keystore } from "../keys/keystore";
 import {
   agreementToken,
   chainNow,
@@ -21,48 +26,76 @@ import {
   type PeriodQuery,
   type TokenBalance,
 } from "./escrow";
-import { netOfDisputes } from "./totals";
+import { invoicePublicView, versionInForce, type EscrowInvoiceStatus, type InvoicePublicView, type ResolutionName } from "./invoices";
 import { invoiceNumber } from "../invoice/number";
-import { rateInvoice } from "./rating";
-import { totalsFromContract } from "../usage/batch";
-import { formatPeriod, periodBounds } from "../core/period";
-import { parseRevert } from "../chain/revert";
+import { reconcile } from "../invoice/chain";
+import { draftInvoice } from "../invoice/draft";
+import { fullTermsOf, periodUsageOf } from "../invoice/inputs";
+import { formatPeriod } from "../core/period";
+import { formatPlmn } from "../core/plmn";
+import { pairKeyWith } from "../usage/pair";
+import { countedPeriod } from "../usage/period";
+import type { ContentStore } from "../usage/store";
+import type { ClassTotals } from "../usage/types";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
+
+/** A party's own figures of one direction: from its key store and payloads, never from the chain. */
+export interface PartyDetail {
+  /** The agreement version rated with (the proposal's, else the one in force by the escrow's rule). */
+  agreementVersion: number;
+  /** True once the ledger closed the period (else a preview of the batches counted so far). */
+  final: boolean;
+  /** Records of the counted batches, and records disputed in them (from the payloads). */
+  records: number;
+  /** The period's rated totals per class (counted batches less their billable disputed records). */
+  classes: ClassTotals[];
+  subtotal: bigint;
+  credit: bigint;
+  net: bigint;
+  /** Our net and totals commitment equal the escrow's (null: nothing proposed). */
+  agreesWithEscrow: boolean | null;
+  differences: string[];
+}
 
 export interface DirectionReport {
   payer: Hex;
   payee: Hex;
-  /** `not-closed`: the escrow has no invoice yet. */
-  state: "settled" | "open" | "not-closed";
   invoiceNumber: string;
   token: Token;
-  /** The invoice's amount (closed), in base units. */
+  // Public facts (any member).
+  /** The escrow's status of the invoice ("none": not proposed). */
+  state: EscrowInvoiceStatus;
+  resolution: ResolutionName;
+  /** The net the payee signed (proposed on), and the amount owed once closed. */
+  escrowNet?: bigint;
   amount?: bigint;
-  /** Not closed: the submitted usage (less disputes) rated with the terms that will rate it. */
-  preview?: bigint;
-  /** Why there is no preview, when there is none. */
-  previewNote?: string;
-  /** Batches committed for the period (any state), of which rejected. */
+  /** The ledger closed the period. */
+  ledgerClosed: boolean;
+  /** Batches committed for the period (any state), of which rejected, counted (accepted or expired), pending. */
   batches: number;
   rejectedBatches: number;
-  /** Records in batches not rejected. */
-  records: number;
-  /** Records disputed so far. */
+  countedBatches: number;
+  pendingBatches: number;
+  /** Records disputed so far (the ledger's dispute counts). */
   disputedRecords: number;
-  /** Batches still in their dispute window (neither accepted nor rejected, window running). */
+  /** Batches still in their dispute window. */
   batchesInWindow: number;
-  /** Not closed: the earliest time anyone may close it (unix seconds). */
+  /** Not closed: the earliest time anyone may close the ledger's period (unix seconds). */
   closableAt?: number;
+  // A party's own figures.
+  detail?: PartyDetail;
+  /** Why there is no detail, when there is none. */
+  detailNote?: string;
 }
 
 export interface PartnerReport {
   partner: MemberRef;
-  /** `self` is the home carrier (payer): what we owe. */
+  /** The member reported on is the home carrier (payer): what it owes. */
   weOwe: DirectionReport;
-  /** `self` is the visited carrier (payee): what we are owed. */
+  /** The member is the visited carrier (payee): what it is owed. */
   owedToUs: DirectionReport;
-  /** owedToUs - weOwe, in base units (invoice amounts, else previews), when both are in one token. */
+  /** owedToUs - weOwe in base units (escrow amounts, else signed nets, else our own nets), when all known in one token. */
   net?: bigint;
   settled: boolean;
   /** Debts after shortfalls, in the agreement's token. */
@@ -74,84 +107,126 @@ export interface AccountingReport {
   period: number;
   /** Chain time the report was read at (unix seconds). */
   at: number;
+  /** The member whose key store gave the detail (none: public facts only). */
+  viewer?: Hex;
   partners: PartnerReport[];
   deposits: TokenBalance[];
 }
 
-/** The terms the escrow will rate (home, visited, period) with: in force at its first second, else its last. */
-async function termsForPeriod(client: RoamLedgerClient, { home, visited, period }: PeriodQuery): Promise<TermsLike | undefined> {
-  const [start, end] = periodBounds(period);
-  for (const t of [start, end - 1]) {
-    try {
-      const [terms] = await client.agreements.termsAt(home, visited, t);
-      return terms;
-    } catch (err) {
-      // A revert: none in force at that time. Anything else (the node) is not an answer.
-      if (!parseRevert(err)) throw err;
-    }
-  }
-  return undefined;
+/** The viewer's local data: who it is, its key store (encryption key, full terms) and payload store. */
+export interface ReportViewer {
+  plmn: Hex;
+  keystore: Keystore;
+  store: ContentStore;
 }
 
-/** A direction not closed yet: its token, a preview of the usage submitted so far, when it can be closed. */
-async function openDirection(
+export interface ReportOptions {
+  /** The member reported on. */
+  self: Hex;
+  period: number;
+  /**
+   * Whose local data gives a direction's detail: only a direction of which the viewer is a party gets
+   * one. Absent: public facts only.
+   */
+  viewer?: ReportViewer;
+  /** First block to search for the ledger's batch events (default 0). */
+  fromBlock?: number;
+}
+
+/** The viewer's own figures of (payer, payee, period), rated from its terms and payloads. */
+async function partyDetail(
   client: RoamLedgerClient,
-  query: PeriodQuery,
-  batches: readonly PeriodBatch[],
-): Promise<Pick<DirectionReport, "token" | "preview" | "previewNote" | "batchesInWindow" | "closableAt">> {
-  const c = await closability(client, { ...query, batches });
-  const now = await chainNow(client);
-  const terms = await termsForPeriod(client, query);
-  const token = await tokenInfo(terms?.settlementToken ?? (await agreementToken(client, query.home, query.visited)), client.runner);
-  let preview: bigint | undefined;
-  let previewNote: string | undefined;
-  if (!terms) previewNote = "no agreement version in force at the period's first or last second";
-  else {
-    const counted = batches.filter((b) => b.status !== "rejected");
-    const disputed = await Promise.all(counted.map(async (b) => totalsFromContract(await client.ledger.disputedTotals(b.batchId))));
-    preview = rateInvoice(
-      netOfDisputes(counted.map((b, i) => ({ totals: b.batch.totals, disputed: disputed[i] }))),
-      terms,
-      query.visited,
-    ).net;
-  }
+  { viewer, view, closed }: { viewer: ReportViewer; view: InvoicePublicView; closed: boolean },
+): Promise<PartyDetail> {
+  const { payer, payee, period } = view;
+  const partner = viewer.plmn.toLowerCase() === payer.toLowerCase() ? payee : payer;
+  const key = { keystore: viewer.keystore, self: viewer.plmn, partner };
+  const pairKey = await pairKeyWith(client, key);
+  const version = view.status === "none" ? (await versionInForce(client, view)).version : view.agreementVersion;
+  const opened = await agreementTerms(client, { ...key, version });
+  const { terms } = await client.agreements.getVersion(viewer.plmn, partner, version);
+  const counted = await countedPeriod(client, { home: payer, visited: payee, period, store: viewer.store, pairKey });
+  const draft = draftInvoice({
+    key: pairKey,
+    usage: periodUsageOf(counted),
+    terms: fullTermsOf(opened, version, terms.termsCommitment.toLowerCase() as Hex),
+  });
+  const check = reconcile(view, draft);
   return {
-    token,
-    preview,
-    previewNote,
-    batchesInWindow: c.openBatches.filter((b) => b.windowEnd > now).length,
-    closableAt: c.closed ? now : c.earliest,
+    agreementVersion: version,
+    final: closed,
+    records: counted.batches.reduce((n, b) => n + b.recordCount, 0),
+    classes: draft.totals,
+    subtotal: draft.rating.subtotal,
+    credit: draft.rating.credit,
+    net: draft.rating.net,
+    agreesWithEscrow: check.agrees,
+    differences: check.differences,
   };
 }
 
-/** What `payer` owes `payee` for the period: the closed invoice, or a preview. The period's batches are read once. */
-async function direction(client: RoamLedgerClient, query: PeriodQuery & { chainId: bigint }): Promise<DirectionReport> {
+/** The detail of a direction for `viewer` when it is a party, else why there is none. */
+async function detailFor(
+  client: RoamLedgerClient,
+  at: { viewer?: ReportViewer; view: InvoicePublicView; closed: boolean },
+): Promise<Pick<DirectionReport, "detail" | "detailNote">> {
+  const { viewer, view } = at;
+  if (!viewer) return { detailNote: "public facts only: no key store given" };
+  const parties = [view.payer.toLowerCase(), view.payee.toLowerCase()];
+  if (!parties.includes(viewer.plmn.toLowerCase())) return { detailNote: "public facts only: the viewer is not a party" };
+  try {
+    return { detail: await partyDetail(client, { viewer, view, closed: at.closed }) };
+  } catch (err) {
+    return { detailNote: `no detail: ${(err as Error).message.split("\n")[0]}` };
+  }
+}
+
+/** The token of the direction: the escrow's once proposed, else the agreement's. */
+async function tokenOf(client: RoamLedgerClient, view: InvoicePublicView): Promise<Token> {
+  const address = view.status === "none" ? await agreementToken(client, view.payer, view.payee) : view.token;
+  return tokenInfo(address, client.runner);
+}
+
+/** What `payer` owes `payee` for the period: public facts, and the viewer's detail when it is a party. */
+async function direction(
+  client: RoamLedgerClient,
+  query: PeriodQuery & { chainId: bigint; viewer?: ReportViewer; now: number },
+): Promise<DirectionReport> {
   const { home: payer, visited: payee, period, chainId } = query;
-  const [inv, batches] = await Promise.all([client.escrow.invoice(payer, payee, period), periodBatchStates(client, query)]);
-  const counted = batches.filter((b) => b.status !== "rejected");
-  const base = {
+  const key = { payer, payee, period };
+  const [view, batches] = await Promise.all([invoicePublicView(client, key), periodBatchStates(client, query)]);
+  const c = await closability(client, { ...query, batches });
+  const count = (f: (b: PeriodBatch) => boolean) => batches.filter(f).length;
+  const proposed = view.status !== "none";
+  return {
     payer,
     payee,
     invoiceNumber: invoiceNumber({ chainId, escrow: client.addresses.settlementEscrow, payer, payee, period }),
+    token: await tokenOf(client, view),
+    state: view.status,
+    resolution: view.resolution,
+    escrowNet: proposed ? view.net : undefined,
+    amount: view.closedAt > 0 ? view.amount : undefined,
+    ledgerClosed: c.closed,
     batches: batches.length,
-    rejectedBatches: batches.length - counted.length,
-    records: counted.reduce((n, b) => n + b.batch.recordCount, 0),
+    rejectedBatches: count((b) => b.status === "rejected"),
+    countedBatches: count((b) => b.status === "accepted" || b.status === "expired"),
+    pendingBatches: count((b) => b.status === "submitted"),
     disputedRecords: batches.reduce((n, b) => n + b.disputedRecords, 0),
+    batchesInWindow: c.openBatches.filter((b) => b.windowEnd > query.now).length,
+    closableAt: c.closed ? undefined : c.earliest,
+    ...(await detailFor(client, { viewer: query.viewer, view, closed: c.closed })),
   };
-  const status = INVOICE_STATUSES[Number(inv.status)];
-  if (status === "none") return { ...base, state: "not-closed", ...(await openDirection(client, query, batches)) };
-  return { ...base, state: status, token: await tokenInfo(inv.token, client.runner), amount: inv.amount, batchesInWindow: 0 };
 }
 
-/** owedToUs - weOwe (invoice amounts, else previews), when both are known and in one token. */
+/** What a direction comes to: the escrow's amount, else the signed net, else our own net. */
+const dueOf = (d: DirectionReport) => d.amount ?? d.escrowNet ?? d.detail?.net;
+
+/** owedToUs - weOwe, when both are known and in one token. */
 function netOf(weOwe: DirectionReport, owedToUs: DirectionReport): bigint | undefined {
-  const value = (d: DirectionReport) => {
-    const units = d.amount ?? d.preview;
-    return units === undefined ? undefined : Amount.fromUnits(d.token, units);
-  };
-  const [ours, theirs] = [value(weOwe), value(owedToUs)];
-  if (!ours || !theirs || !sameToken(ours.token, theirs.token)) return undefined;
-  return theirs.sub(ours).units;
+  const [ours, theirs] = [dueOf(weOwe), dueOf(owedToUs)];
+  if (ours === undefined || theirs === undefined || !sameToken(weOwe.token, owedToUs.token)) return undefined;
+  return Amount.fromUnits(owedToUs.token, theirs).sub(Amount.fromUnits(weOwe.token, ours)).units;
 }
 
 /** The debts after shortfalls between `self` and `partner` in `token`, from the deposits section. */
@@ -161,24 +236,24 @@ function debtsWith(deposits: readonly TokenBalance[], partner: Hex, token: strin
   return { weOwe: balance ? of(balance.debtsOwed) : 0n, theyOwe: balance ? of(balance.debtsDue) : 0n };
 }
 
-export interface ReportOptions {
-  /** The member reported on. */
-  self: Hex;
-  period: number;
-  /** First block to search for the ledger's batch events (default 0). */
-  fromBlock?: number;
-}
-
-/** The accounting overview of `self` for `period`: every partner with an accepted agreement. */
-export async function buildReport(client: RoamLedgerClient, { self, period, fromBlock = 0 }: ReportOptions): Promise<AccountingReport> {
+/**
+ * The accounting overview of `self` for `period`: every partner with an accepted agreement, both
+ * directions. Public facts for everyone; a direction's detail only from `viewer`'s local data when the
+ * viewer is one of its two parties.
+ */
+export async function buildReport(
+  client: RoamLedgerClient,
+  { self, period, viewer, fromBlock = 0 }: ReportOptions,
+): Promise<AccountingReport> {
   const me = await requireMember(client, { plmn: self, param: "self" });
   const chainId = (await providerOf(client.runner).getNetwork()).chainId;
-  const deposits = await escrowBalances(client, self);
+  const [deposits, now] = await Promise.all([escrowBalances(client, self), chainNow(client)]);
   const partners: PartnerReport[] = [];
   for (const plmn of await client.agreements.counterparties(self)) {
     const partner = await requireMember(client, { plmn: plmn as Hex });
-    const weOwe = await direction(client, { home: self, visited: partner.plmn, period, chainId, fromBlock });
-    const owedToUs = await direction(client, { home: partner.plmn, visited: self, period, chainId, fromBlock });
+    const common = { period, chainId, fromBlock, viewer, now };
+    const weOwe = await direction(client, { ...common, home: self, visited: partner.plmn });
+    const owedToUs = await direction(client, { ...common, home: partner.plmn, visited: self });
     partners.push({
       partner,
       weOwe,
@@ -188,7 +263,7 @@ export async function buildReport(client: RoamLedgerClient, { self, period, from
       debts: debtsWith(deposits, partner.plmn, weOwe.token.address),
     });
   }
-  return { self: me, period, at: await chainNow(client), partners, deposits };
+  return { self: me, period, at: now, viewer: viewer?.plmn, partners, deposits };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -198,11 +273,19 @@ export async function buildReport(client: RoamLedgerClient, { self, period, from
 /** Base units of `token` as a person reads them: "1,279.74363". */
 const money = (units: bigint, token: Token) => Amount.fromUnits(token, units).format({ group: true });
 
+/** The escrow's status of a direction, and its public figure (amount once closed, else the signed net). */
 function describeDirection(d: DirectionReport): { status: string; amount: string } {
-  // A closed direction has the invoice's amount; one not closed yet a preview, or why there is none.
-  if (d.amount !== undefined) return { status: d.state, amount: money(d.amount, d.token) };
-  const preview = d.preview === undefined ? `no preview (${d.previewNote})` : `preview ${money(d.preview, d.token)}`;
-  return { status: "open: not closed yet", amount: preview };
+  const status = d.state === "none" ? (d.ledgerClosed ? "not proposed" : "period open") : d.state;
+  if (d.amount !== undefined) return { status: `${status} (${d.resolution})`, amount: money(d.amount, d.token) };
+  if (d.escrowNet !== undefined) return { status, amount: `signed ${money(d.escrowNet, d.token)}` };
+  return { status, amount: "-" };
+}
+
+/** Our own net of a direction (party only), with whether it is final and agrees with the escrow. */
+function describeDetail(d: DirectionReport): string {
+  if (!d.detail) return "-";
+  const agree = d.detail.agreesWithEscrow === null ? "" : d.detail.agreesWithEscrow ? ", = escrow" : ", DIFFERS from escrow";
+  return `${money(d.detail.net, d.token)}${d.detail.final ? "" : " (preview)"}${agree}`;
 }
 
 /** Rows as columns; columns in `right` are right-aligned. */
@@ -216,13 +299,54 @@ function table(rows: string[][], right: number[]): string[] {
   );
 }
 
+/** Our per-class figures of the directions with detail (party only), or why there are none. */
+function detailText(r: AccountingReport): string[] {
+  const rows = [["partner", "direction", "class", "records", "data MB", "SMS", "voice s", "signalling", "devices", "roamer days"]];
+  for (const p of r.partners) {
+    for (const [label, d] of [
+      ["we owe", p.weOwe],
+      ["owed to us", p.owedToUs],
+    ] as const) {
+      for (const t of d.detail?.classes ?? []) {
+        rows.push([
+          p.partner.text,
+          label,
+          String(t.tariffClass),
+          formatCount(t.records),
+          formatAmount(t.dataBytes, 6),
+          formatCount(t.smsCount),
+          formatCount(t.voiceSeconds),
+          formatCount(t.signallingEvents),
+          formatCount(t.activeDevices),
+          formatCount(t.roamerDays),
+        ]);
+      }
+    }
+  }
+  if (rows.length === 1) {
+    const notes = [...new Set(r.partners.flatMap((p) => [p.weOwe.detailNote, p.owedToUs.detailNote]).filter((n) => n !== undefined))];
+    return ["", `Our figures: none (${notes.join("; ") || "no usage"}).`];
+  }
+  return [
+    "",
+    "Our figures per tariff class (from our payloads and terms, never from the chain):",
+    ...table(rows, [3, 4, 5, 6, 7, 8, 9]).map((l) => `  ${l}`),
+  ];
+}
+
 /** The report as a text table (what `report` prints by default). */
 export function reportToText(r: AccountingReport): string {
-  const lines = [`Accounting report of ${r.self.name} (${r.self.text}) for ${formatPeriod(r.period)}, chain time ${isoTime(r.at)}`, ""];
+  const lines = [
+    `Accounting report of ${r.self.name} (${r.self.text}) for ${formatPeriod(r.period)}, chain time ${isoTime(r.at)}`,
+    r.viewer
+      ? `Escrow columns: public facts. "ours": rated from ${formatPlmn(r.viewer)}'s own terms and payloads (directions it is a party to).`
+      : "Public facts only (no key store): the chain holds no usage figure of any pair.",
+    "",
+  ];
   if (r.partners.length === 0) lines.push("No roaming partner: no accepted agreement.");
   else {
     const rows = [
-      ["partner", "direction", "status", "amount", "token", "batches", "records", "disputed", "in window", "closable at", "invoice"],
+      ["partner", "direction", "escrow", "escrow amount", "ours", "token", "batches", "disputed", "in window", "closable at", "invoice"],
     ];
     for (const p of r.partners) {
       const who = `${p.partner.name} (${p.partner.text})`;
@@ -236,16 +360,16 @@ export function reportToText(r: AccountingReport): string {
           label,
           status,
           amount,
+          describeDetail(d),
           d.token.symbol || d.token.address,
           `${d.batches}${d.rejectedBatches ? ` (${d.rejectedBatches} rejected)` : ""}`,
-          formatCount(d.records),
           formatCount(d.disputedRecords),
           String(d.batchesInWindow),
           d.closableAt === undefined ? "-" : d.closableAt <= r.at ? "now" : isoTime(d.closableAt),
           d.invoiceNumber,
         ]);
       }
-      const net = p.net === undefined ? "n/a (different tokens or no preview)" : `${p.net >= 0n ? "+" : ""}${money(p.net, p.weOwe.token)}`;
+      const net = p.net === undefined ? "n/a (different tokens or not known)" : `${p.net >= 0n ? "+" : ""}${money(p.net, p.weOwe.token)}`;
       rows.push(["", "net", p.settled ? "settled" : "not settled", net, p.weOwe.token.symbol || "", "", "", "", "", "", ""]);
       if (p.debts.weOwe || p.debts.theyOwe) {
         rows.push([
@@ -263,7 +387,8 @@ export function reportToText(r: AccountingReport): string {
         ]);
       }
     }
-    lines.push(...table(rows, [5, 6, 7, 8]));
+    lines.push(...table(rows, [6, 7, 8]));
+    lines.push(...detailText(r));
   }
   lines.push("", "Deposits in the escrow:");
   if (r.deposits.length === 0) lines.push("  none (no settlement token in our agreements)");
@@ -296,17 +421,30 @@ const CSV_COLUMNS = [
   "partnerName",
   "direction",
   "state",
+  "resolution",
   "amount",
   "amountBaseUnits",
-  "preview",
+  "escrowNet",
+  "ourNet",
+  "ourNetFinal",
+  "agreesWithEscrow",
   "token",
   "batches",
   "rejectedBatches",
-  "records",
+  "countedBatches",
+  "pendingBatches",
   "disputedRecords",
   "batchesInWindow",
   "closableAt",
   "invoiceNumber",
+  "tariffClass",
+  "records",
+  "dataBytes",
+  "smsCount",
+  "voiceSeconds",
+  "signallingEvents",
+  "activeDevices",
+  "roamerDays",
 ] as const;
 
 type CsvRow = Partial<Record<(typeof CSV_COLUMNS)[number], CsvValue>>;
@@ -314,7 +452,50 @@ type CsvRow = Partial<Record<(typeof CSV_COLUMNS)[number], CsvValue>>;
 /** Base units of `token` in token units, exact, without separators (absent stays absent). */
 const exact = (units: bigint | undefined, token: Token) => (units === undefined ? undefined : formatAmount(units, token.decimals));
 
-/** A partner's `invoice` rows (one per direction) and its `net` row. */
+/** The `invoice` row of a direction: public facts, then our net when we are a party. */
+function directionRow(partner: CsvRow, direction: string, d: DirectionReport): CsvRow {
+  return {
+    section: "invoice",
+    ...partner,
+    direction,
+    state: d.state,
+    resolution: d.resolution,
+    amount: exact(d.amount, d.token),
+    amountBaseUnits: d.amount,
+    escrowNet: exact(d.escrowNet, d.token),
+    ourNet: exact(d.detail?.net, d.token),
+    ourNetFinal: d.detail ? String(d.detail.final) : undefined,
+    agreesWithEscrow: d.detail?.agreesWithEscrow === undefined ? undefined : String(d.detail.agreesWithEscrow),
+    token: d.token.address,
+    batches: d.batches,
+    rejectedBatches: d.rejectedBatches,
+    countedBatches: d.countedBatches,
+    pendingBatches: d.pendingBatches,
+    disputedRecords: d.disputedRecords,
+    batchesInWindow: d.batchesInWindow,
+    closableAt: d.closableAt === undefined ? undefined : isoTime(d.closableAt),
+    invoiceNumber: d.invoiceNumber,
+  };
+}
+
+/** One `class` row per tariff class of our detail (party only). */
+function classRows(partner: CsvRow, direction: string, d: DirectionReport): CsvRow[] {
+  return (d.detail?.classes ?? []).map((t) => ({
+    section: "class",
+    ...partner,
+    direction,
+    tariffClass: t.tariffClass,
+    records: t.records,
+    dataBytes: t.dataBytes,
+    smsCount: t.smsCount,
+    voiceSeconds: t.voiceSeconds,
+    signallingEvents: t.signallingEvents,
+    activeDevices: t.activeDevices,
+    roamerDays: t.roamerDays,
+  }));
+}
+
+/** A partner's `invoice` and `class` rows (per direction) and its `net` row. */
 function partnerRows(p: PartnerReport): CsvRow[] {
   const partner = { partner: p.partner.text, partnerName: p.partner.name };
   const directions = [
@@ -322,25 +503,7 @@ function partnerRows(p: PartnerReport): CsvRow[] {
     ["owed-to-us", p.owedToUs],
   ] as const;
   return [
-    ...directions.map(
-      ([direction, d]): CsvRow => ({
-        section: "invoice",
-        ...partner,
-        direction,
-        state: d.state,
-        amount: exact(d.amount, d.token),
-        amountBaseUnits: d.amount,
-        preview: exact(d.preview, d.token),
-        token: d.token.address,
-        batches: d.batches,
-        rejectedBatches: d.rejectedBatches,
-        records: d.records,
-        disputedRecords: d.disputedRecords,
-        batchesInWindow: d.batchesInWindow,
-        closableAt: d.closableAt === undefined ? undefined : isoTime(d.closableAt),
-        invoiceNumber: d.invoiceNumber,
-      }),
-    ),
+    ...directions.flatMap(([direction, d]) => [directionRow(partner, direction, d), ...classRows(partner, direction, d)]),
     {
       section: "net",
       ...partner,
@@ -373,7 +536,10 @@ function depositRows(d: TokenBalance): CsvRow[] {
   ];
 }
 
-/** The report as CSV: an `invoice` row per partner and direction, a `net` row per partner, a `deposit` row per token. */
+/**
+ * The report as CSV: an `invoice` row per partner and direction (with `class` rows of our figures when we
+ * are a party), a `net` row per partner, a `deposit` row per token.
+ */
 export function reportToCsv(r: AccountingReport): string {
   const rows = [...r.partners.flatMap(partnerRows), ...r.deposits.flatMap(depositRows)];
   return toCsv(
