@@ -854,8 +854,9 @@ async function issueInvoice(d: Demo, b: Billing, { visited, home }: Generated, f
 }
 
 /** A carrier's accounting report of the period, as text and JSON. */
-async function writeReport(c: Carrier, b: Billing, fromBlock: number): Promise<void> {
-  const report = await buildReport(c.client, { self: c.hex, period: b.period, fromBlock });
+async function writeReport(d: Demo, c: Carrier, b: Billing, fromBlock: number): Promise<void> {
+  const viewer = { plmn: c.hex, keystore: c.keystore, store: d.store };
+  const report = await buildReport(c.client, { self: c.hex, period: b.period, viewer, fromBlock });
   fs.writeFileSync(path.join(INVOICES, `report-${c.plmn}-${b.periodText}.txt`), reportToText(report));
   fs.writeFileSync(path.join(INVOICES, `report-${c.plmn}-${b.periodText}.json`), reportToJson(report));
   const net = report.partners.reduce((sum, p) => sum + (p.net ?? 0n), 0n);
@@ -868,7 +869,7 @@ async function issueInvoices(d: Demo, b: Billing, ingested: readonly Ingested[],
   step("15. Invoices (JSON, CSV, PDF), issued by each visited carrier, and each carrier's accounting report");
   fs.mkdirSync(INVOICES, { recursive: true });
   for (const x of ingested) await issueInvoice(d, b, x, fromBlock);
-  for (const c of d.carriers) await writeReport(c, b, fromBlock);
+  for (const c of d.carriers) await writeReport(d, c, b, fromBlock);
 }
 
 // ------------------------------------------------------------------ 16. a third member
