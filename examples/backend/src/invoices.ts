@@ -31,7 +31,11 @@ export interface InvoiceRequest {
   store?: string;
 }
 
-/** What happened to one direction of the period: one JSON line on stdout. */
+/**
+ * What happened to one direction of the period: one JSON line on stdout. States: "none" (not proposed yet),
+ * "proposed", "claimed", "revealing" (not closed: the payer's signature, a claim or a reveal is pending),
+ * "closed" or "settled" (rendered to files; without a key store only the public net, and why).
+ */
 export type InvoiceLine = {
   type: "invoice";
   /** payee: the invoice we bill the partner; payer: the one the partner bills us. */
@@ -39,10 +43,8 @@ export type InvoiceLine = {
   payer: string;
   payee: string;
   period: string;
-} & /** Not proposed yet, or proposed and not closed (waiting for the payer's signature, a claim, a reveal). */
-(
+} & (
   | { state: "none" | "proposed" | "claimed" | "revealing"; netUnits?: string }
-  /** Closed or settled without a key store: only the public facts. */
   | { state: "closed" | "settled"; netUnits: string; files: []; why: string }
   | { state: "closed" | "settled"; invoiceNumber: string; net: string; netUnits: string; token: string; files: string[] }
 );
