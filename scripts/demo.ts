@@ -926,6 +926,19 @@ async function thirdMember(d: Demo, b: Billing, fromBlock: number, usages: reado
     `   DE-BR agreement: version 1, valid ${isoDay(Number(v.validFrom))} to ${isoDay(Number(v.validUntil))}, disputes within ${Number(v.disputeWindow) / DAY} days, token ${v.settlementToken.slice(0, 10)}…, commitment ${v.termsCommitment.slice(0, 18)}…`,
   );
   console.log(`   its rates: UK's key does not open them (${await ukOpensTerms(d)})`);
+  const report = await buildReport(d.uk.client, { self: de.hex, period: b.period, fromBlock });
+  for (const p of report.partners) {
+    for (const [label, x] of [
+      ["owes", p.weOwe],
+      ["is owed", p.owedToUs],
+    ] as const) {
+      const detail = x.detail ? "per-class figures SHOWN" : "no per-class figure, subtotal or credit";
+      console.log(
+        `   UK's report of 262-01: ${label} ${p.partner.text} ${tokens(x.amount ?? 0n)} (${x.state}, ${x.resolution}), ${x.countedBatches} counted batches, ${x.disputedRecords} disputed records; ${detail}`,
+      );
+      if (x.detail) throw new Error("the third member's report has a party's figures");
+    }
+  }
   const leaked = leakedFigures(JSON.stringify(events), usages);
   if (leaked.length > 0) throw new Error(`the third member's view shows sealed figures: ${leaked.join(", ")}`);
   console.log(

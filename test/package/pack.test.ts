@@ -20,6 +20,7 @@ import {
   openIntegrationNetwork,
 } from "../helpers/integration";
 import { writeTermsFile } from "../helpers/termsFile";
+import { monthsBefore } from "../helpers/period";
 import { importProblems } from "./distImports";
 import { acceptAgreement, proposeAgreement } from "../../lib/agreements/chain";
 import { connectRoamLedger } from "../../lib/chain/client";
@@ -137,6 +138,12 @@ async function registerFleet(net: IntegrationNetwork, home: Member, visited: Mem
   return fleet;
 }
 
+/** Moves anvil's clock to `t`. */
+async function travelTo(net: IntegrationNetwork, t: number): Promise<void> {
+  await net.provider.send("evm_setNextBlockTimestamp", [t]);
+  await net.provider.send("evm_mine", []);
+}
+
 /** `self`'s own copies of the invoice of (home, visited, period): counted usage from the store, terms from its key store. */
 async function invoiceInputs(client: RoamLedgerClient, o: { self: Member; partner: Member; home: Member; period: number; store: string }) {
   const key = await pairKeyWith(client, { keystore: o.self.keystore, self: o.self.plmnHex, partner: o.partner.plmnHex });
@@ -161,7 +168,9 @@ async function invoiceInputs(client: RoamLedgerClient, o: { self: Member; partne
 async function makeActivity(net: IntegrationNetwork, m: Record<MemberKey, Member>): Promise<Activity> {
   const { de, br } = m;
   de.keystore.ensureImsiKey(de.plmn);
-  const deployment = await deployWithTask(net, m, { submissionGraceDays: 0 });
+  // An hour into next month: last month is over and its batches are taken for the 3 days of the grace.
+  await travelTo(net, monthsBefore(await chainTime(net), -1).start + 3600);
+  const deployment = await deployWithTask(net, m);
   const deClient = clientOf(de, deployment.addresses);
   // The ingest sends its batches back to back: ethers' provider caches the pending nonce for 250 ms, so
   // a plain wallet would sign the second with the first one's nonce. NonceManager counts them itself.
@@ -206,6 +215,7 @@ async function makeActivity(net: IntegrationNetwork, m: Record<MemberKey, Member
     });
     expect(report.action, batchId).to.equal("accepted");
   }
+  await travelTo(net, Number(await deClient.ledger.submissionDeadline(period)));
   await (await deClient.ledger.closePeriod(de.plmnHex, br.plmnHex, period)).wait();
   const proposed = await proposeInvoice(brClient, await invoiceInputs(brClient, { self: br, partner: de, home: de, period, store }));
   await cosignInvoice(deClient, await invoiceInputs(deClient, { self: de, partner: br, home: de, period, store }));
