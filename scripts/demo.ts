@@ -934,7 +934,7 @@ async function thirdMember(d: Demo, b: Billing, fromBlock: number, usages: reado
     ] as const) {
       const detail = x.detail ? "per-class figures SHOWN" : "no per-class figure, subtotal or credit";
       console.log(
-        `   UK's report of 262-01: ${label} ${p.partner.text} ${tokens(x.amount ?? 0n)} (${x.state}, ${x.resolution}), ${x.countedBatches} counted batches, ${x.disputedRecords} disputed records; ${detail}`,
+        `   UK's report of 262-01: ${label} ${p.partner.text} ${tokens(x.amount ?? 0n)} (${x.state}, ${x.resolution}), ${count(x.countedBatches, "counted batch", "counted batches")}, ${count(x.disputedRecords, "disputed record")}; ${detail}`,
       );
       if (x.detail) throw new Error("the third member's report has a party's figures");
     }
