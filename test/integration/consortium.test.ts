@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
-import { id as keccakText, hexlify, randomBytes } from "ethers";
+import { decodeBytes32String, id as keccakText, hexlify, NonceManager, randomBytes } from "ethers";
 import { DeviceRegistry__factory, SettlementToken__factory } from "../../typechain-types";
 import {
   chainTime,
@@ -18,6 +18,7 @@ import {
   type MemberKey,
 } from "../helpers/integration";
 import { createRoamLedgerReader, type RoamLedgerReader } from "../../lib/chain/viem";
+import { connectRoamLedger } from "../../lib/chain/client";
 import { createDeviceIdDeriver } from "../../lib/core/imsi";
 import { shareImsiKey, receiveImsiKey } from "../../lib/keys/share";
 import { acceptAgreement, proposeAgreement, readAgreement, tokenInfo } from "../../lib/agreements/chain";
@@ -169,7 +170,8 @@ describe("integration: a consortium on a separate node", function () {
     const fixture = JSON.parse(fs.readFileSync(POLICIES, "utf8")) as Record<string, { allowedNetworks?: string[] }>;
     fixture.tracker.allowedNetworks = [m.br.plmn];
     fs.writeFileSync(usPolicies, JSON.stringify(fixture, null, 2));
-    const us = client("us");
+    // Policies, then devices, back to back: NonceManager counts the nonces (the provider's pending count is cached 250 ms).
+    const us = connectRoamLedger(deployment.addresses, new NonceManager(m.us.wallet));
     const policies = readPolicies(usPolicies, m.us.plmnHex);
     const devices = await readDevices(usCsv, {
       home: m.us.plmnHex,
@@ -582,7 +584,9 @@ describe("integration: a consortium on a separate node", function () {
       expect(brOwesUs).to.equal(0n);
       // The disputed record is off DE's invoice.
       const deUsage = (await inputsOf(m.de, m.de, m.br)).usage;
-      expect(deUsage.batches.flatMap((b) => b.disputed).map((d) => d.record.recordId)).to.deep.equal([usage.alteredId]);
+      expect(deUsage.batches.flatMap((b) => b.disputed).map((d) => decodeBytes32String(d.record.recordId))).to.deep.equal([
+        usage.alteredId,
+      ]);
 
       const [deBr, brUs] = await Promise.all([
         runTask(net, ["escrow:settle", "--partner", m.br.plmn, "--period", period, "--from", m.de.from]),
