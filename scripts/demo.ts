@@ -649,8 +649,7 @@ async function verifyPair(d: Demo, { visited, home, s }: Ingested, ownFile?: str
       `      DISPUTE ${dispute.recordId} (leaf #${dispute.leafIndex}): ${dispute.reason}, ${dispute.detail}; on chain only its position, salted leaf and proof`,
     );
   for (const r of rejected) console.log(`      REJECT batch ${r.batchId.slice(0, 18)}…: ${r.payload} (${r.problems[0] ?? ""})`);
-  if (reports.some((r) => r.action === "none"))
-    throw new Error(`${home.plmn} left a batch of ${visited.plmn} undecided`);
+  if (reports.some((r) => r.action === "none")) throw new Error(`${home.plmn} left a batch of ${visited.plmn} undecided`);
 }
 
 async function verify(d: Demo, ingested: readonly Ingested[]): Promise<void> {
