@@ -1,20 +1,24 @@
 /**
  * `npm run demo`: RoamLedger's whole job on an embedded chain (the in-process Hardhat network), start
  * to finish, with a short account of each step and its figures. Writes everything under out/demo/
- * (cleaned first): each carrier's key store and local usage state, the shared payload store, the
- * generated device lists and usage files, and the invoices.
+ * (cleaned first): each carrier's key store, the shared payload store, the generated device lists and
+ * usage files, and the invoices.
  *
  * The story: Germany (262-01) and the USA (310-410) are home carriers whose meters, trackers and drones
- * roam in Brazil (724-05); Brazil's own devices roam in Germany and the USA. Last month's usage is
- * billed both ways, checked, disputed where the home carrier's counters disagree, closed, netted and
- * settled through the escrow, and invoiced. No time travel: the period is the month before the chain's
- * clock, so it has ended, every batch is answered by its home carrier, and each visited carrier closes
- * the invoice it bills (waiving the submission grace, as the ledger lets it).
+ * roam in Brazil (724-05); Brazil's own devices roam in Germany and the USA. The agreements' rates travel
+ * sealed between each pair; last month's usage is billed both ways (sealed payloads, salted commitments on
+ * chain), checked, disputed where the home carrier's counters disagree, one batch rejected, closed; each
+ * payee rates its invoice off chain and proposes it, the payer recomputes it from its own copies and
+ * co-signs; both directions settle with netting through the escrow. A fourth carrier (UK), a member
+ * with a node of its own, watches everything and learns only the public facts. The billed month is the
+ * one before the chain's clock: the consortium's submission grace is set so that it is still open, and the
+ * embedded chain's clock is moved past that grace before closing (the only time travel).
  */
 import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { ZeroAddress } from "ethers";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { SettlementToken__factory, type SettlementToken } from "../typechain-types";
 import RoamLedgerModule from "../ignition/modules/RoamLedger";
@@ -28,8 +32,14 @@ import { shareImsiKey, receiveImsiKey } from "../lib/keys/share";
 import { createDeviceIdDeriver } from "../lib/core/imsi";
 import { formatPlmn, parsePlmn } from "../lib/core/plmn";
 import { cliProgress, Progress } from "../tasks/cli/progress";
-import { proposeAgreement, tokenInfo } from "../lib/agreements/chain";
-import { closeInvoice, depositToEscrow, settlePeriod } from "../lib/settlement/escrow";
+import { acceptAgreement, proposeAgreement, tokenInfo } from "../lib/agreements/chain";
+import { agreementTerms, termsContextOf } from "../lib/agreements/fullTerms";
+import { openTerms } from "../lib/agreements/sealed";
+import { depositToEscrow, settlePeriod } from "../lib/settlement/escrow";
+import { cosignInvoice, invoicePublicView, proposeInvoice, versionInForce } from "../lib/settlement/invoices";
+import type { Rating } from "../lib/settlement/rating";
+import { fullTermsOf, periodUsageOf } from "../lib/invoice/inputs";
+import type { FullTerms, PeriodUsage } from "../lib/invoice/usage";
 import { readInvoiceData } from "../lib/invoice/chain";
 import { buildInvoiceModel } from "../lib/invoice/model";
 import { invoiceToCsv, invoiceToJson } from "../lib/invoice/render";
@@ -38,10 +48,11 @@ import { buildReport, reportToJson, reportToText } from "../lib/settlement/repor
 import { Amount, formatAmount } from "../lib/core/amount";
 import { generateUsage, type GenerateSummary } from "../lib/usage/generate";
 import { ingestUsage, pairWorkDir, type IngestSummary } from "../lib/usage/ingest";
-import { verifyBatch, type VerifyReport } from "../lib/usage/verify";
+import { verifyBatches } from "../lib/usage/verify";
+import { closePeriod as closeLedgerPeriod, countedPeriod } from "../lib/usage/period";
 import { pairKeyWith } from "../lib/usage/pair";
 import { FolderStore } from "../lib/usage/store";
-import { formatPeriod } from "../lib/core/period";
+import { formatPeriod, periodBounds } from "../lib/core/period";
 import { watchChain, type WatchEvent } from "../lib/watch/watch";
 import type { Hex } from "../lib/util/hex";
 import { ROLE_BITS } from "../lib/core/enums";
@@ -184,6 +195,8 @@ interface Demo {
   ukOp: HardhatEthersSigner;
   carrier: Record<CarrierKey, Carrier>;
   carriers: Carrier[];
+  /** The UK carrier admitted in step 2: a member with a node, party to none of the agreements. */
+  uk: { hex: Hex; plmn: string; keystore: Keystore; client: RoamLedgerClient };
   addresses: RoamLedgerAddresses;
   settlementToken: SettlementToken;
   /** The settlement token's address. */
@@ -196,6 +209,8 @@ interface Billing {
   period: number;
   periodStart: number;
   periodText: string;
+  /** The ledger's submission grace: last month's batches are still taken today (whole days). */
+  grace: number;
 }
 
 interface Generated {
@@ -238,8 +253,19 @@ function bootstrapMembers(operators: Record<CarrierKey, HardhatEthersSigner>, ma
   ];
 }
 
+const DAY = 24 * 3600;
+
+/**
+ * The escrow's delays for a ledger with `grace`: at their minimum (a month, the grace, the longest dispute
+ * window of 90 days and the 7-day sign window) plus a day, as the constructor requires.
+ */
+function escrowDelays(grace: number) {
+  const lag = grace + 90 * DAY + 7 * DAY;
+  return { signWindow: 7 * DAY, withdrawalDelay: 31 * DAY + lag + DAY, soloSettleDelay: lag + DAY };
+}
+
 /** RoamLedger and the settlement token through their Ignition modules. */
-async function deployContracts(deployer: HardhatEthersSigner, members: ReturnType<typeof bootstrapMembers>) {
+async function deployContracts(deployer: HardhatEthersSigner, members: ReturnType<typeof bootstrapMembers>, grace: number) {
   const deployed = await hre.ignition.deploy(RoamLedgerModule, {
     parameters: {
       CarrierRegistry: {
@@ -248,6 +274,8 @@ async function deployContracts(deployer: HardhatEthersSigner, members: ReturnTyp
         proposalLifetime: 7 * 24 * 3600,
         infraAccounts: [deployer.address],
       },
+      UsageLedger: { submissionGrace: grace },
+      SettlementEscrow: escrowDelays(grace),
     },
     displayUi: false,
   });
@@ -263,13 +291,13 @@ async function deployContracts(deployer: HardhatEthersSigner, members: ReturnTyp
   return { addresses, settlementToken };
 }
 
-async function deploy(): Promise<Demo> {
+async function deploy(b: Billing): Promise<Demo> {
   const [deployer, deOp, usOp, brOp, makerOp, ukOp] = await hre.ethers.getSigners();
   const operators: Record<CarrierKey, HardhatEthersSigner> = { de: deOp, us: usOp, br: brOp };
   const store = new FolderStore(path.join(OUT, "store"));
 
   step("1. Consortium: three carriers and a device maker deploy RoamLedger, each with its own key store");
-  const { addresses, settlementToken } = await deployContracts(deployer, bootstrapMembers(operators, makerOp));
+  const { addresses, settlementToken } = await deployContracts(deployer, bootstrapMembers(operators, makerOp), b.grace);
   const carrier = {} as Record<CarrierKey, Carrier>;
   for (const d of CARRIER_DEFS) {
     const signer = operators[d.key];
@@ -282,15 +310,19 @@ async function deploy(): Promise<Demo> {
   console.log(`   999-01   Acme Smart Meters, device maker`);
   const token = await settlementToken.getAddress();
   console.log(`   UsageLedger ${addresses.usageLedger}, SettlementEscrow ${addresses.settlementEscrow}, token RLST ${token}`);
-  return { deployer, makerOp, ukOp, carrier, carriers, addresses, settlementToken, token, store };
+  console.log(
+    `   submission grace ${b.grace / DAY} days (${b.periodText}'s batches are still taken), escrow sign window 7 days, withdrawals after ${escrowDelays(b.grace).withdrawalDelay / DAY} days`,
+  );
+  const uk = { hex: parsePlmn("234-15"), plmn: "234-15", keystore: keystoreOf("uk"), client: connectRoamLedger(addresses, ukOp) };
+  return { deployer, makerOp, ukOp, carrier, carriers, uk, addresses, settlementToken, token, store };
 }
 
 // ------------------------------------------------------------------ 2. admit
 
 async function admit(d: Demo): Promise<void> {
   const { de, us } = d.carrier;
-  step("2. Governance: DE proposes to admit a UK carrier, US approves (quorum 2 of 3)");
-  const ukKey = keystoreOf("uk").ensureEncryptionKey("234-15").publicKey;
+  step("2. Governance: DE proposes to admit a UK carrier, US approves (quorum 2 of 3); it will watch as a third member");
+  const ukKey = d.uk.keystore.ensureEncryptionKey(d.uk.plmn).publicKey;
   await mined(
     de.client.carriers.proposeAdmission({
       plmn: parsePlmn("234-15"),
@@ -308,28 +340,41 @@ async function admit(d: Demo): Promise<void> {
   );
 }
 
-/** Last month by the chain's clock: over, so every batch can be answered and the invoices closed. */
+/**
+ * Last month by the chain's clock: over, so every batch can be answered. The grace runs to a day past
+ * today (at least the default 3 days), so its batches are still taken for the whole demo.
+ */
 async function lastMonth(): Promise<Billing> {
   const latest = present(await hre.ethers.provider.getBlock("latest"), "the latest block");
   const { period, start } = monthsBefore(latest.timestamp);
-  return { period, periodStart: start, periodText: formatPeriod(period) };
+  const [, end] = periodBounds(period);
+  const grace = Math.max(3, Math.ceil((latest.timestamp - end) / DAY) + 1) * DAY;
+  return { period, periodStart: start, periodText: formatPeriod(period), grace };
 }
 
 // ------------------------------------------------------------------ 3. agree
 
+const PAIRS = [
+  ["de", "br"],
+  ["us", "br"],
+] as const;
+
 async function agree(d: Demo, b: Billing): Promise<void> {
-  step(`3. Roaming agreements in force from ${b.periodText}: DE-BR and US-BR, rates per tariff class in both directions`);
-  for (const [ka, kb] of [
-    ["de", "br"],
-    ["us", "br"],
-  ] as const) {
+  step(`3. Roaming agreements in force from ${b.periodText}: DE-BR and US-BR, rates sealed between each pair`);
+  for (const [ka, kb] of PAIRS) {
     const [a, c] = [d.carrier[ka], d.carrier[kb]];
     const file = path.join(OUT, `terms-${a.plmn}-${c.plmn}.json`);
     writeTermsFile(file, { a: a.plmn, b: c.plmn, from: b.periodStart, token: d.token, ...DEMO_RATES });
-    const p = await proposeAgreement(a.client, { self: a.hex, partner: c.hex, file });
-    const acc = await mined(c.client.agreements.accept(a.hex, p.version));
+    const p = await proposeAgreement(a.client, { self: a.hex, partner: c.hex, file, keystore: a.keystore });
+    const acc = await acceptAgreement(c.client, { self: c.hex, partner: a.hex, version: p.version, keystore: c.keystore });
     console.log(
-      `   ${a.plmn} <-> ${c.plmn}: proposed by ${a.plmn}, accepted by ${c.plmn} (gas ${n(acc.gasUsed)}): ${p.terms.ratePlans.length} rate plans, valid from ${new Date(b.periodStart * 1000).toISOString().slice(0, 10)}`,
+      `   ${a.plmn} <-> ${c.plmn}: ${a.plmn} proposes ${p.terms.ratePlans.length} rate plans, valid from ${new Date(b.periodStart * 1000).toISOString().slice(0, 10)} (gas ${n(await gasOf([p.txHash]))})`,
+    );
+    console.log(
+      `      on chain: token, validity, dispute window and the salted commitment ${p.termsCommitment.slice(0, 18)}…; the terms went sealed (${n(p.sealedBytes)} bytes)`,
+    );
+    console.log(
+      `      ${c.plmn} opens them with the pair's key, checks them against the commitment, accepts (gas ${n(await gasOf([acc.txHash]))}); copies in both key stores`,
     );
   }
   console.log(
@@ -494,16 +539,7 @@ async function ingestPair(d: Demo, b: Billing, { visited, home, g }: Generated, 
   });
 }
 
-/** The generator's devices there all month that the ingest reported on-chain as permanent roamers. */
-async function allMonthCaught({ visited, home, g }: Generated): Promise<number> {
-  const derive = createDeviceIdDeriver(visited.keystore.partnerImsiKey(visited.plmn, home.plmn));
-  let caught = 0;
-  for (const imsi of g.permanentRoamers)
-    if ((await visited.client.ledger.permanentRoaming(derive(imsi), visited.hex)).reportedAt > 0n) caught++;
-  return caught;
-}
-
-async function printIngest(x: Ingested): Promise<void> {
+function printIngest(x: Ingested): void {
   const { visited, home, g, s } = x;
   const rejects = Object.entries(s.rejectsByCode)
     .map(([code, k]) => `${code} ${k}`)
@@ -518,43 +554,42 @@ async function printIngest(x: Ingested): Promise<void> {
   console.log(
     `      billable ${n(s.billable)}, not billable ${n(s.accepted - s.billable)}${notBillable ? ` (${notBillable})` : ""}; ${n(s.recordsPerSec)} records/s`,
   );
-  const caught = await allMonthCaught(x);
   console.log(
     `      fraud: ${count(s.flaggedDevices, "device")} flagged on-chain as the file was read (the generator planted ${count(g.outOfPolicy.length, "stolen SIM")})`,
   );
   console.log(
-    `      permanent roamers: ${count(s.permanentRoamers, "device")} stayed over ${ROAMING_DAYS} days, reported on-chain (${caught} of the ${g.permanentRoamers.length} there the whole month among them)`,
+    `      permanent roamers: ${count(s.permanentRoamers, "device")} stayed over ${ROAMING_DAYS} days (the generator kept ${g.permanentRoamers.length} there all month): their surcharge days go in the sealed totals, nothing about them on chain`,
   );
   console.log(
     `      ${count(s.batches.length, "batch", "batches")}, submitBatch gas ${s.batches.map((batch) => n(Number(batch.gasUsed))).join(" / ")}: ` +
-      `${(Number(gas) / s.accepted).toFixed(2)} gas per record`,
+      `${(Number(gas) / s.accepted).toFixed(2)} gas per record; on chain per batch: a root, the tree depth, the payload hash and a salted totals commitment`,
   );
 }
 
 async function ingest(d: Demo, b: Billing, generated: readonly Generated[]): Promise<Ingested[]> {
   step(
-    `8. Usage: each visited carrier ingests its file for ${b.periodText} (validate, check policies, flag fraud, commit batches of ${n(BATCH_SIZE)})`,
+    `8. Usage: each visited carrier ingests its file for ${b.periodText} (validate, check policies, flag fraud, seal payloads, commit batches of ${n(BATCH_SIZE)})`,
   );
   const { chainId } = await hre.ethers.provider.getNetwork();
   const ingested: Ingested[] = [];
   for (const x of generated) {
     const done = { ...x, s: await ingestPair(d, b, x, chainId) };
     ingested.push(done);
-    await printIngest(done);
+    printIngest(done);
   }
   return ingested;
 }
 
 // ------------------------------------------------------------------ 9. watch
 
-/** What `watch --once` shows `self` (as home carrier, or as device maker) from block `fromBlock` on. */
-async function watched(d: Demo, self: Hex, fromBlock: number, maker = false): Promise<WatchEvent[]> {
+/** What `watch --once` shows `self` (as a party, as device maker, or as an observer of every pair) from `fromBlock` on. */
+async function watched(d: Demo, self: Hex, fromBlock: number, opts: { maker?: boolean; observer?: boolean } = {}): Promise<WatchEvent[]> {
   const events: WatchEvent[] = [];
   await watchChain({
-    client: d.carrier.de.client,
+    client: d.uk.client,
     provider: hre.ethers.provider,
     self,
-    maker,
+    ...opts,
     fromBlock,
     once: true,
     onEvent: (e) => events.push(e),
@@ -569,19 +604,16 @@ async function watchAlerts(d: Demo, ingested: readonly Ingested[], ingestFrom: n
   for (const home of d.carriers) {
     const events = (await watched(d, home.hex, ingestFrom + 1)).filter((e) => e.as === "home");
     console.log(
-      `   ${home.plmn} (home): ${kindCount(events, "fraud-flag")} fraud alerts, ${kindCount(events, "permanent-roamer")} permanent roamers, ${kindCount(events, "batch-submitted")} batches billed to it`,
+      `   ${home.plmn} (home): ${kindCount(events, "fraud-flag")} fraud alerts, ${kindCount(events, "batch-submitted")} batches billed to it`,
     );
     for (const e of [
       ...events.filter((x) => x.kind === "fraud-flag").slice(0, 2),
-      ...events.filter((x) => x.kind === "permanent-roamer").slice(0, 1),
-    ]) {
+      ...events.filter((x) => x.kind === "batch-submitted").slice(0, 1),
+    ])
       console.log(`      [block ${e.block}] ${e.text}`);
-    }
   }
-  const makerEvents = (await watched(d, parsePlmn("999-01"), ingestFrom + 1, true)).filter((e) => e.as === "maker");
-  console.log(
-    `   999-01 (maker of DE's fleet): ${kindCount(makerEvents, "fraud-flag")} fraud alerts, ${kindCount(makerEvents, "permanent-roamer")} permanent roamers among its devices`,
-  );
+  const makerEvents = (await watched(d, parsePlmn("999-01"), ingestFrom + 1, { maker: true })).filter((e) => e.as === "maker");
+  console.log(`   999-01 (maker of DE's fleet): ${kindCount(makerEvents, "fraud-flag")} fraud alerts among its devices`);
   const stolen = ingested[0].g.outOfPolicy[0];
   const after = await decide(d, stolen.imsi, 0);
   const inUs = await decide(d, stolen.imsi, 0, d.carrier.us.hex);
@@ -590,47 +622,52 @@ async function watchAlerts(d: Demo, ingested: readonly Ingested[], ingestFrom: n
   );
 }
 
-// ------------------------------------------------------------------ 10. verify and dispute
+// ------------------------------------------------------------------ 10. verify, dispute, reject
 
 /** The home carrier checks each batch its partner billed, against its own records when it has them. */
 async function verifyPair(d: Demo, { visited, home, s }: Ingested, ownFile?: string): Promise<void> {
-  const reports: VerifyReport[] = [];
-  for (const batch of s.batches) {
-    reports.push(
-      await verifyBatch({
-        batchId: batch.id,
-        client: home.client,
-        self: home.hex,
-        pairKeyFor: (v) => pairKeyWith(home.client, { keystore: home.keystore, self: home.hex, partner: v }),
-        store: d.store,
-        imsiKey: home.keystore.imsiKey(home.plmn),
-        ownFile,
-      }),
-    );
-  }
-  const gas = await gasOf(reports.flatMap((r) => r.txHashes));
+  const reports = await verifyBatches({
+    batchIds: s.batches.map((x) => x.id),
+    client: home.client,
+    self: home.hex,
+    pairKeyFor: (v) => pairKeyWith(home.client, { keystore: home.keystore, self: home.hex, partner: v }),
+    store: d.store,
+    imsiKey: home.keystore.imsiKey(home.plmn),
+    ownFile,
+    rejectMissing: true,
+  });
+  const gas = await gasOf([...new Set(reports.flatMap((r) => r.txHashes))]);
   const disputed = reports.flatMap((r) => r.disputed);
-  const ok = reports.filter((r) => r.payload === "ok").length;
+  const ok = reports.filter((r) => r.payload === "ok");
+  const rejected = reports.filter((r) => r.action === "rejected");
   console.log(
-    `   ${home.plmn} checks ${visited.plmn}'s ${count(reports.length, "batch", "batches")} (${n(reports.reduce((x, r) => x + r.recordCount, 0))} records): ${ok} decrypt and match their roots and totals` +
-      `${ownFile ? `, compared with its own ${n(reports[0].compared?.ownRecords ?? 0)} records` : ""}; ${disputed.length} disputed, all accepted (gas ${n(gas)})`,
+    `   ${home.plmn} checks ${visited.plmn}'s ${count(reports.length, "batch", "batches")}: ${ok.length} open with the pair's key and match their roots and commitments (${n(ok.reduce((x, r) => x + r.recordCount, 0))} records)` +
+      `${ownFile ? `, compared with its own ${n(ok[0].compared?.ownRecords ?? 0)} records` : ""}; ${disputed.length} disputed, ${ok.length} accepted, ${rejected.length} rejected (gas ${n(gas)})`,
   );
-  for (const r of reports.filter((x) => x.disputed.length > 0)) {
-    const disputeGas = await gasOf(r.txHashes.slice(0, -1));
-    for (const dispute of r.disputed)
-      console.log(
-        `      DISPUTE ${dispute.recordId}: ${dispute.reason}, ${dispute.detail}; sent with its Merkle proof (gas ${n(disputeGas)})`,
-      );
-  }
+  for (const dispute of disputed)
+    console.log(
+      `      DISPUTE ${dispute.recordId} (leaf #${dispute.leafIndex}): ${dispute.reason}, ${dispute.detail}; on chain only its position, salted leaf and proof`,
+    );
+  for (const r of rejected) console.log(`      REJECT batch ${r.batchId.slice(0, 18)}…: ${r.payload} (${r.problems[0] ?? ""})`);
+  if (reports.some((r) => r.action === "none")) throw new Error(`${home.plmn} left a batch of ${visited.plmn} undecided`);
 }
 
 async function verify(d: Demo, ingested: readonly Ingested[]): Promise<void> {
-  step("10. Verification: each home carrier decrypts the batches, recomputes roots and totals, accepts or disputes");
-  const { de, br } = d.carrier;
+  step("10. Verification: each home carrier opens the sealed payloads, recomputes roots and totals, accepts, disputes or rejects");
+  const { de, br, us } = d.carrier;
   const ownFile = path.join(OUT, "usage", `${de.plmn}-own-records-in-${br.plmn}.csv`);
   const alteredId = writeOwnRecords(ingested[0].g.usageFile, ownFile);
+  // BR's last payload for US never reached the shared store: US cannot check that batch and rejects it.
+  const toUs = present(
+    ingested.find((x) => x.home === us && x.visited === br),
+    "BR's ingest for US",
+  );
+  const lost = present(toUs.s.batches.at(-1), "BR's last batch for US");
+  fs.rmSync(path.join(d.store.dir, `${lost.payloadHash.slice(2)}.bin`));
   for (const x of ingested) await verifyPair(d, x, x.home === de && x.visited === br ? ownFile : undefined);
-  console.log(`   (DE's own records, ${rel(ownFile)}, count record ${alteredId} 400 bytes lower)`);
+  console.log(
+    `   (DE's own records, ${rel(ownFile)}, count record ${alteredId} 400 bytes lower; BR's payload of batch ${lost.id.slice(0, 18)}… was missing from the store)`,
+  );
 }
 
 // ------------------------------------------------------------------ 11. fund the escrow
@@ -651,24 +688,54 @@ async function fund(d: Demo): Promise<void> {
 
 // ------------------------------------------------------------------ 12. close the period
 
+async function closePeriods(d: Demo, b: Billing, ingested: readonly Ingested[]): Promise<void> {
+  const deadline = Number(await d.uk.client.ledger.submissionDeadline(b.period));
+  step(
+    `12. Closing ${b.periodText}: the embedded chain's clock moves to the submission deadline (${isoDay(deadline)}); anyone closes each direction`,
+  );
+  await time.increaseTo(deadline);
+  for (const { visited, home } of ingested) {
+    const r = await closeLedgerPeriod(d.uk.client, { home: home.hex, visited: visited.hex, period: b.period });
+    console.log(
+      `   ${visited.plmn.padEnd(7)} bills ${home.plmn.padEnd(7)}: ${count(r.countedBatches, "batch", "batches")} counted, ${r.rejectedBatches} rejected; accumulator ${r.accumulator.slice(0, 18)}… (closePeriod gas ${n(await gasOf([present(r.txHash, "the close")]))}, the same for any number of batches)`,
+    );
+  }
+}
+
+const isoDay = (t: number) => new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ");
+// ------------------------------------------------------------------ 13. invoices: propose and co-sign
+
+/** What one side brings to rate a direction: its own copies of the counted usage and of the terms in force. */
+interface SideInputs {
+  key: Uint8Array;
+  usage: PeriodUsage;
+  terms: FullTerms;
+}
+
+/** `self`'s inputs for (home, visited): the counted batches opened from the store, the terms from its key store. */
+async function inputsOf(d: Demo, b: Billing, self: Carrier, pair: { home: Carrier; visited: Carrier }): Promise<SideInputs> {
+  const partner = self === pair.home ? pair.visited : pair.home;
+  const key = await pairKeyWith(self.client, { keystore: self.keystore, self: self.hex, partner: partner.hex });
+  const counted = await countedPeriod(self.client, {
+    home: pair.home.hex,
+    visited: pair.visited.hex,
+    period: b.period,
+    store: d.store,
+    pairKey: key,
+  });
+  const inForce = await versionInForce(self.client, { payer: pair.home.hex, payee: pair.visited.hex, period: b.period });
+  const opened = await agreementTerms(self.client, {
+    keystore: self.keystore,
+    self: self.hex,
+    partner: partner.hex,
+    version: inForce.version,
+  });
+  return { key, usage: periodUsageOf(counted), terms: fullTermsOf(opened, inForce.version, inForce.termsCommitment) };
+}
+
 type Charge = "data" | "signalling" | "sms" | "voice" | "monthly" | "surcharge";
 
-/** The visited carrier closes the invoice it bills: the ledger's period and the escrow's rating in one call. */
-async function closePair(b: Billing, { visited, home }: Generated, ingestFrom: number): Promise<bigint> {
-  const closed = await closeInvoice(visited.client, { payer: home.hex, payee: visited.hex, period: b.period, fromBlock: ingestFrom });
-  const r = present(closed.rating, `the rating of ${home.plmn} to ${visited.plmn}`);
-  const totals = await visited.client.ledger.periodTotals(home.hex, visited.hex, b.period);
-  const records = totals.reduce((sum, t) => sum + t.records, 0n);
-  const ledgerClose = await visited.client.ledger.queryFilter(
-    visited.client.ledger.filters.PeriodClosed(home.hex, visited.hex, b.period),
-    ingestFrom,
-  );
-  const ledgerGas = await gasOf([ledgerClose[0].transactionHash]);
-  const escrowGas = await gasOf([present(closed.txHash, `the closeInvoice transaction of ${home.plmn} to ${visited.plmn}`)]);
-  console.log(
-    `   ${home.plmn.padEnd(7)} owes ${visited.plmn.padEnd(7)} ${tokens(closed.amount).padStart(17)}: ${n(records)} billable records in ${count(closed.batches, "batch", "batches")}, net of disputes ` +
-      `(gas: ledger closePeriod ${n(ledgerGas)}, escrow closeInvoice ${n(escrowGas)})`,
-  );
+function printRating(r: Rating): void {
   const charges = (k: Charge) => r.lines.reduce((sum, l) => sum + l[k], 0n);
   console.log(
     `      data ${tokens(charges("data"))}, signalling ${tokens(charges("signalling"))}, SMS ${tokens(charges("sms"))}, voice ${tokens(charges("voice"))}, ` +
@@ -678,32 +745,79 @@ async function closePair(b: Billing, { visited, home }: Generated, ingestFrom: n
   console.log(
     `      subtotal ${tokens(r.subtotal)}; SLA: average latency ${n(r.avgLatencyMs)} ms, throughput ${n(r.avgThroughputKbps)} kbps over ${n(r.qosSamples)} samples -> ${sla}`,
   );
-  return closed.amount;
 }
 
-/** Closes every billed direction; the amounts by "home>visited". */
-async function closePeriod(b: Billing, ingested: readonly Ingested[], ingestFrom: number): Promise<Map<string, bigint>> {
-  step(`12. Closing ${b.periodText}: each visited carrier closes the period it bills; the escrow rates the invoice and reserves it`);
-  const invoices = new Map<string, bigint>();
-  for (const x of ingested) invoices.set(`${x.home.plmn}>${x.visited.plmn}`, await closePair(b, x, ingestFrom));
-  return invoices;
+/**
+ * One direction: the payee rates it and proposes (signed, sealed for the payer); the payer opens it,
+ * rates it again from its own copies and co-signs, which closes it. Checks that both ratings and the
+ * escrow's amount agree; returns the net.
+ */
+async function invoicePair(d: Demo, b: Billing, pair: Ingested): Promise<{ net: bigint; usage: PeriodUsage }> {
+  const { visited, home } = pair;
+  const payee = await inputsOf(d, b, visited, pair);
+  const proposed = await proposeInvoice(visited.client, payee);
+  const payer = await inputsOf(d, b, home, pair);
+  const cosigned = await cosignInvoice(home.client, payer);
+  const view = await invoicePublicView(home.client, { payer: home.hex, payee: visited.hex, period: b.period });
+  const net = proposed.draft.rating.net;
+  if (cosigned.draft.rating.net !== net || view.amount !== net || view.status !== "closed") {
+    throw new Error(
+      `${home.plmn} -> ${visited.plmn}: payee rated ${net}, payer ${cosigned.draft.rating.net}, escrow ${view.amount} (${view.status})`,
+    );
+  }
+  const records = proposed.draft.totals.reduce((sum, t) => sum + BigInt(t.records), 0n);
+  const disputes = payee.usage.batches.reduce((sum, x) => sum + x.disputed.length, 0);
+  console.log(
+    `   ${home.plmn.padEnd(7)} owes ${visited.plmn.padEnd(7)} ${tokens(net).padStart(17)}: ${n(records)} billable records in ${count(payee.usage.batches.length, "counted batch", "counted batches")}, ${count(disputes, "disputed record")} taken off ` +
+      `(gas: proposeInvoice ${n(proposed.gasUsed)}, cosignInvoice ${n(cosigned.gasUsed)})`,
+  );
+  printRating(proposed.draft.rating);
+  return { net, usage: payee.usage };
 }
 
-// ------------------------------------------------------------------ 13. settle
+/** Every billed direction proposed and co-signed; the nets by "home>visited", and the usages rated. */
+async function invoicePeriod(
+  d: Demo,
+  b: Billing,
+  ingested: readonly Ingested[],
+): Promise<{ nets: Map<string, bigint>; usages: PeriodUsage[] }> {
+  step(
+    `13. Invoices of ${b.periodText}: each payee rates off chain and proposes (net on chain, lines sealed); the payer recomputes and co-signs`,
+  );
+  const nets = new Map<string, bigint>();
+  const usages: PeriodUsage[] = [];
+  for (const x of ingested) {
+    const { net, usage } = await invoicePair(d, b, x);
+    nets.set(`${x.home.plmn}>${x.visited.plmn}`, net);
+    usages.push(usage);
+  }
+  return { nets, usages };
+}
 
-async function settle(d: Demo, b: Billing, ingestFrom: number): Promise<void> {
-  step("13. Settlement with netting: both invoices of a pair settle together, only the difference moves");
-  for (const [kh, kv] of [
-    ["de", "br"],
-    ["us", "br"],
-  ] as const) {
+// ------------------------------------------------------------------ 14. settle
+
+async function settle(d: Demo, b: Billing, nets: ReadonlyMap<string, bigint>): Promise<void> {
+  step("14. Settlement with netting: both invoices of a pair settle together, only the difference moves");
+  for (const [kh, kv] of PAIRS) {
     const [a, c] = [d.carrier[kh], d.carrier[kv]];
     const deposits = async () => ({ a: await a.client.escrow.deposits(a.hex, d.token), b: await a.client.escrow.deposits(c.hex, d.token) });
     const before = await deposits();
-    const settled = await settlePeriod(a.client, { self: a.hex, partner: c.hex, period: b.period, fromBlock: ingestFrom });
+    const settled = await settlePeriod(a.client, { self: a.hex, partner: c.hex, period: b.period });
     const after = await deposits();
+    const [owes, owed] = [nets.get(`${a.plmn}>${c.plmn}`) ?? 0n, nets.get(`${c.plmn}>${a.plmn}`) ?? 0n];
+    const moved = settled.payments.reduce((sum, p) => sum + p.paid, 0n);
+    if (
+      settled.mode !== "netted" ||
+      settled.selfOwed !== owes ||
+      settled.partnerOwed !== owed ||
+      moved !== (owes > owed ? owes - owed : owed - owes)
+    ) {
+      throw new Error(
+        `${a.plmn} <-> ${c.plmn}: the escrow settled ${settled.selfOwed} / ${settled.partnerOwed} (${moved} moved), the invoices say ${owes} / ${owed}`,
+      );
+    }
     console.log(
-      `   ${a.plmn} <-> ${c.plmn}: invoices ${a.plmn} -> ${c.plmn} ${tokens(settled.selfOwed)} and ${c.plmn} -> ${a.plmn} ${tokens(settled.partnerOwed)} (gas ${n(await gasOf([settled.txHash]))})`,
+      `   ${a.plmn} <-> ${c.plmn}: ${a.plmn} -> ${c.plmn} ${tokens(owes)} and ${c.plmn} -> ${a.plmn} ${tokens(owed)} (gas ${n(settled.gasUsed)})`,
     );
     for (const p of settled.payments) {
       const payout = p.payout === ZeroAddress ? "credited to its deposit" : `paid to ${p.payout}`;
@@ -715,20 +829,18 @@ async function settle(d: Demo, b: Billing, ingestFrom: number): Promise<void> {
   }
 }
 
-// ------------------------------------------------------------------ 14. invoices and reports
+// ------------------------------------------------------------------ 15. invoices and reports
 
 /** The visited carrier's invoice to the home carrier, as JSON, CSV and PDF. */
-async function issueInvoice(d: Demo, b: Billing, { visited, home }: Generated, ingestFrom: number): Promise<void> {
+async function issueInvoice(d: Demo, b: Billing, { visited, home }: Generated, fromBlock: number): Promise<void> {
   const data = await readInvoiceData(visited.client, {
-    payer: home.hex,
-    payee: visited.hex,
+    self: visited.hex,
+    partner: home.hex,
     period: b.period,
-    perspective: "payee",
-    payloads: {
-      key: await pairKeyWith(visited.client, { keystore: visited.keystore, self: visited.hex, partner: home.hex }),
-      store: d.store,
-    },
-    fromBlock: ingestFrom,
+    as: "payee",
+    keystore: visited.keystore,
+    store: d.store,
+    fromBlock,
   });
   const model = buildInvoiceModel(data);
   const base = path.join(INVOICES, `${model.invoiceNumber}`);
@@ -741,8 +853,9 @@ async function issueInvoice(d: Demo, b: Billing, { visited, home }: Generated, i
 }
 
 /** A carrier's accounting report of the period, as text and JSON. */
-async function writeReport(c: Carrier, b: Billing, ingestFrom: number): Promise<void> {
-  const report = await buildReport(c.client, { self: c.hex, period: b.period, fromBlock: ingestFrom });
+async function writeReport(d: Demo, c: Carrier, b: Billing, fromBlock: number): Promise<void> {
+  const viewer = { plmn: c.hex, keystore: c.keystore, store: d.store };
+  const report = await buildReport(c.client, { self: c.hex, period: b.period, viewer, fromBlock });
   fs.writeFileSync(path.join(INVOICES, `report-${c.plmn}-${b.periodText}.txt`), reportToText(report));
   fs.writeFileSync(path.join(INVOICES, `report-${c.plmn}-${b.periodText}.json`), reportToJson(report));
   const net = report.partners.reduce((sum, p) => sum + (p.net ?? 0n), 0n);
@@ -751,22 +864,96 @@ async function writeReport(c: Carrier, b: Billing, ingestFrom: number): Promise<
   );
 }
 
-async function issueInvoices(d: Demo, b: Billing, ingested: readonly Ingested[], ingestFrom: number): Promise<void> {
-  step("14. Invoices (JSON, CSV, PDF), issued by each visited carrier, and each carrier's accounting report");
+async function issueInvoices(d: Demo, b: Billing, ingested: readonly Ingested[], fromBlock: number): Promise<void> {
+  step("15. Invoices (JSON, CSV, PDF), issued by each visited carrier, and each carrier's accounting report");
   fs.mkdirSync(INVOICES, { recursive: true });
-  for (const x of ingested) await issueInvoice(d, b, x, ingestFrom);
-  for (const c of d.carriers) await writeReport(c, b, ingestFrom);
+  for (const x of ingested) await issueInvoice(d, b, x, fromBlock);
+  for (const c of d.carriers) await writeReport(d, c, b, fromBlock);
 }
 
+// ------------------------------------------------------------------ 16. a third member
+
+/** UK's attempt to open DE's sealed terms for BR with its own key: it must fail. */
+async function ukOpensTerms(d: Demo): Promise<string> {
+  const { de, br } = d.carrier;
+  const agreements = d.uk.client.agreements;
+  const version = await agreements.getVersion(de.hex, br.hex, 1);
+  const [log] = await agreements.queryFilter(agreements.filters.AgreementTermsSealed(await agreements.agreementKey(de.hex, br.hex), 1));
+  const key = await pairKeyWith(d.uk.client, { keystore: d.uk.keystore, self: d.uk.hex, partner: de.hex });
+  try {
+    openTerms({
+      key,
+      context: await termsContextOf(d.uk.client, de.hex, br.hex),
+      sealed: Buffer.from(log.args.sealedTerms.slice(2), "hex"),
+      publicTerms: version.terms,
+    });
+  } catch (err) {
+    return (err as Error).message.split("\n")[0];
+  }
+  throw new Error("UK opened DE's sealed terms for BR");
+}
+
+/** Figures of the pairs' sealed totals (large enough not to match by chance) found in `text`. */
+function leakedFigures(text: string, usages: readonly PeriodUsage[]): string[] {
+  const figures = usages.flatMap((u) =>
+    u.batches.flatMap((x) => x.totals.flatMap((t) => [t.dataBytes, t.voiceSeconds, t.signallingEvents])),
+  );
+  return figures.map(String).filter((f) => f.length >= 6 && text.includes(f));
+}
+
+async function thirdMember(d: Demo, b: Billing, fromBlock: number, usages: readonly PeriodUsage[]): Promise<void> {
+  step(`16. What the third member (UK, 234-15, a node with every log and slot) sees of ${b.periodText}: the public facts only`);
+  const events = await watched(d, d.uk.hex, fromBlock, { observer: true });
+  const byKind = new Map<string, number>();
+  for (const e of events) byKind.set(e.kind, (byKind.get(e.kind) ?? 0) + 1);
+  console.log(`   ${events.length} events of other pairs: ${[...byKind].map(([k, v]) => `${v} ${k}`).join(", ")}`);
+  for (const kind of [
+    "batch-submitted",
+    "record-disputed",
+    "batch-rejected",
+    "period-closed",
+    "invoice-proposed",
+    "invoice-closed",
+    "settled",
+  ] as const) {
+    const e = events.find((x) => x.kind === kind);
+    if (e) console.log(`      [block ${e.block}] ${e.text}`);
+  }
+  const { de, br } = d.carrier;
+  const v = (await d.uk.client.agreements.getVersion(de.hex, br.hex, 1)).terms;
+  console.log(
+    `   DE-BR agreement: version 1, valid ${isoDay(Number(v.validFrom))} to ${isoDay(Number(v.validUntil))}, disputes within ${Number(v.disputeWindow) / DAY} days, token ${v.settlementToken.slice(0, 10)}…, commitment ${v.termsCommitment.slice(0, 18)}…`,
+  );
+  console.log(`   its rates: UK's key does not open them (${await ukOpensTerms(d)})`);
+  const report = await buildReport(d.uk.client, { self: de.hex, period: b.period, fromBlock });
+  for (const p of report.partners) {
+    for (const [label, x] of [
+      ["owes", p.weOwe],
+      ["is owed", p.owedToUs],
+    ] as const) {
+      const detail = x.detail ? "per-class figures SHOWN" : "no per-class figure, subtotal or credit";
+      console.log(
+        `   UK's report of 262-01: ${label} ${p.partner.text} ${tokens(x.amount ?? 0n)} (${x.state}, ${x.resolution}), ${count(x.countedBatches, "counted batch", "counted batches")}, ${count(x.disputedRecords, "disputed record")}; ${detail}`,
+      );
+      if (x.detail) throw new Error("the third member's report has a party's figures");
+    }
+  }
+  const leaked = leakedFigures(JSON.stringify(events), usages);
+  if (leaked.length > 0) throw new Error(`the third member's view shows sealed figures: ${leaked.join(", ")}`);
+  console.log(
+    "   no per-class total (bytes, voice seconds, signalling events) of any pair appears in what it read; the nets that moved are public by design",
+  );
+}
 // ------------------------------------------------------------------ the story
 
 async function main() {
   const started = Date.now();
   fs.rmSync(OUT, { recursive: true, force: true });
   fs.mkdirSync(OUT, { recursive: true });
-  const d = await deploy();
-  await admit(d);
   const b = await lastMonth();
+  const d = await deploy(b);
+  const deployBlock = await hre.ethers.provider.getBlockNumber();
+  await admit(d);
   await agree(d, b);
   const generated = generate(d, b);
   const fleets = await register(d, generated);
@@ -777,9 +964,11 @@ async function main() {
   await watchAlerts(d, ingested, ingestFrom);
   await verify(d, ingested);
   await fund(d);
-  const invoices = await closePeriod(b, ingested, ingestFrom);
-  await settle(d, b, ingestFrom);
+  await closePeriods(d, b, ingested);
+  const { nets, usages } = await invoicePeriod(d, b, ingested);
+  await settle(d, b, nets);
   await issueInvoices(d, b, ingested, ingestFrom);
+  await thirdMember(d, b, deployBlock, usages);
 
   const elapsed = (Date.now() - started) / 1000;
   const summary = {
@@ -788,7 +977,7 @@ async function main() {
     gasPerDevice: Math.round(Number(fleets.gas) / fleets.devices),
     records: totalRecords(generated),
     addresses: d.addresses,
-    invoices: Object.fromEntries([...invoices].map(([k, v]) => [k, formatAmount(v, TOKEN_DECIMALS)])),
+    invoices: Object.fromEntries([...nets].map(([k, v]) => [k, formatAmount(v, TOKEN_DECIMALS)])),
     seconds: elapsed,
   };
   fs.writeFileSync(path.join(OUT, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);

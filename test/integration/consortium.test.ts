@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
-import { id as keccakText, hexlify, randomBytes } from "ethers";
+import { decodeBytes32String, id as keccakText, hexlify, NonceManager, randomBytes } from "ethers";
 import { DeviceRegistry__factory, SettlementToken__factory } from "../../typechain-types";
 import {
   chainTime,
@@ -18,10 +18,11 @@ import {
   type MemberKey,
 } from "../helpers/integration";
 import { createRoamLedgerReader, type RoamLedgerReader } from "../../lib/chain/viem";
+import { connectRoamLedger } from "../../lib/chain/client";
 import { createDeviceIdDeriver } from "../../lib/core/imsi";
 import { shareImsiKey, receiveImsiKey } from "../../lib/keys/share";
-import { acceptAgreement, readAgreement, tokenInfo } from "../../lib/agreements/chain";
-import { readAgreementTerms } from "../../lib/agreements/terms";
+import { acceptAgreement, proposeAgreement, readAgreement, tokenInfo } from "../../lib/agreements/chain";
+import { agreementTerms } from "../../lib/agreements/fullTerms";
 import { formatPeriod } from "../../lib/core/period";
 import { monthsBefore } from "../helpers/period";
 import { writeTermsFile } from "../helpers/termsFile";
@@ -33,16 +34,29 @@ import { ingestUsage, pairWorkDir } from "../../lib/usage/ingest";
 import { verifyBatch } from "../../lib/usage/verify";
 import { pairKeyWith } from "../../lib/usage/pair";
 import { FolderStore } from "../../lib/usage/store";
-import { closability, depositToEscrow } from "../../lib/settlement/escrow";
+import { depositToEscrow } from "../../lib/settlement/escrow";
+import { cosignInvoice, invoicePublicView, proposeInvoice, versionInForce } from "../../lib/settlement/invoices";
+import { countedPeriod } from "../../lib/usage/period";
+import { fullTermsOf, periodUsageOf } from "../../lib/invoice/inputs";
+import { watchChain, type WatchEvent } from "../../lib/watch/watch";
 import { Amount, formatAmount } from "../../lib/core/amount";
 import type { Hex } from "../../lib/util/hex";
 import { DENY_REASONS, SERVICES, type ServiceName } from "../../lib/core/enums";
 
 const POLICIES = path.join(__dirname, "..", "fixtures", "policies.json");
+
+/** Moves the node's clock to `t` (anvil); false when the node keeps real time (Besu). */
+async function travelTo(net: IntegrationNetwork, t: number): Promise<boolean> {
+  try {
+    await net.provider.send("evm_setNextBlockTimestamp", [t]);
+    await net.provider.send("evm_mine", []);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const DE_DEVICES = 300;
 const US_DEVICES = 120;
-/** Dispute window of the US-BR agreement, seconds. */
-const SHORT_DISPUTE_WINDOW = 6;
 
 /**
  * Three carriers and a device maker on a separate node (anvil, or Besu with --network besu), each
@@ -57,7 +71,8 @@ describe("integration: a consortium on a separate node", function () {
   let m: Record<MemberKey, Member>;
   let deployment: Deployment;
   const client = (key: MemberKey): RoamLedgerClient => clientOf(m[key], deployment.addresses);
-  const flow = { deDevices: [] as string[], usDevices: [] as string[], period: 0 };
+  /** `travels`: the node's clock can be moved (anvil), so last month can be billed, then closed after its grace. */
+  const flow = { deDevices: [] as string[], usDevices: [] as string[], period: 0, travels: false };
 
   before(async function () {
     net = await openIntegrationNetwork();
@@ -73,8 +88,10 @@ describe("integration: a consortium on a separate node", function () {
     // key it does not hold yet (it registers its own in the next step).
     await runTask(net, ["keys:init", "--plmn", m.de.plmn], { home: m.de.home });
     m.us.keystore.ensureImsiKey(m.us.plmn);
-    // No submission grace: last month's usage can be closed by anyone as soon as its batches are answered.
-    deployment = await deployWithTask(net, m, { keys: { br: placeholderEncryptionKey() }, submissionGraceDays: 0 });
+    // An hour into next month: last month (the billed one) is over and its batches are taken for the
+    // 3 days of the submission grace; the settlement step moves the clock past it to close the period.
+    flow.travels = await travelTo(net, monthsBefore(await chainTime(net), -1).start + 3600);
+    deployment = await deployWithTask(net, m, { keys: { br: placeholderEncryptionKey() } });
     expect(deployment.run.stdout).to.contain(`RoamLedger deployed on ${net.networkName}:`);
 
     const carriers = client("de").carriers;
@@ -106,29 +123,32 @@ describe("integration: a consortium on a separate node", function () {
     }
   });
 
-  it("DE-BR agree through the terms file (agreement:propose, agreement:accept), US-BR through the library", async function () {
+  it("DE-BR agree on sealed terms (agreement:propose, agreement:accept with the key stores), US-BR through the library", async function () {
     // In force since the start of last month, the period the usage steps bill and settle.
     const lastMonth = monthsBefore(await chainTime(net));
     flow.period = lastMonth.period;
     const from = lastMonth.start;
     const deBr = path.join(net.dir, "terms-de-br.json");
     writeTermsFile(deBr, { a: m.de.plmn, b: m.br.plmn, from, token: deployment.token });
-    await runTask(net, ["agreement:propose", "--partner", m.br.plmn, "--terms", deBr, "--from", m.de.from]);
-    const accepted = await runTask(net, ["agreement:accept", "--partner", m.de.plmn, "--agreement-version", "1", "--from", m.br.from]);
+    const proposed = await runTask(net, ["agreement:propose", "--partner", m.br.plmn, "--terms", deBr, "--from", m.de.from], {
+      home: m.de.home,
+    });
+    expect(proposed.stdout).to.match(/the full terms went sealed for 724-05 \([\d,]+ bytes\)/);
+    const accepted = await runTask(net, ["agreement:accept", "--partner", m.de.plmn, "--agreement-version", "1", "--from", m.br.from], {
+      home: m.br.home,
+    });
     expect(accepted.stdout).to.contain("accepted version 1");
 
     const usBr = path.join(net.dir, "terms-us-br.json");
     writeTermsFile(usBr, { a: m.us.plmn, b: m.br.plmn, from, token: deployment.token });
-    // US-BR disputes must come within seconds (the contract allows any window from 1 s; the terms file
-    // counts in days): a batch nobody answers then counts as accepted while the test waits.
-    const terms = readAgreementTerms(usBr, { self: m.us.plmnHex, partner: m.br.plmnHex, decimals: 6 });
-    await (await client("us").agreements.propose(m.br.plmnHex, { ...terms, disputeWindow: SHORT_DISPUTE_WINDOW })).wait();
-    await acceptAgreement(client("br"), m.us.plmnHex, 1);
+    const us = await proposeAgreement(client("us"), { self: m.us.plmnHex, partner: m.br.plmnHex, file: usBr, keystore: m.us.keystore });
+    await acceptAgreement(client("br"), { self: m.br.plmnHex, partner: m.us.plmnHex, version: us.version, keystore: m.br.keystore });
 
     for (const home of [m.de, m.us]) {
-      const view = await readAgreement(client("br"), { self: m.br.plmnHex, partner: home.plmnHex });
+      const view = await readAgreement(client("br"), { self: m.br.plmnHex, partner: home.plmnHex, keystore: m.br.keystore });
       expect(view.inForce, `${home.plmn}-${m.br.plmn} in force`).to.equal(1);
-      expect(view.versions[0].terms.rates).to.have.length(6);
+      const full = view.versions[0].full;
+      expect(full.readable && full.terms.rates).to.have.length(6);
     }
     expect((await readAgreement(client("de"), { self: m.de.plmnHex, partner: m.us.plmnHex })).inForce).to.equal(0);
   });
@@ -150,7 +170,8 @@ describe("integration: a consortium on a separate node", function () {
     const fixture = JSON.parse(fs.readFileSync(POLICIES, "utf8")) as Record<string, { allowedNetworks?: string[] }>;
     fixture.tracker.allowedNetworks = [m.br.plmn];
     fs.writeFileSync(usPolicies, JSON.stringify(fixture, null, 2));
-    const us = client("us");
+    // Policies, then devices, back to back: NonceManager counts the nonces (the provider's pending count is cached 250 ms).
+    const us = connectRoamLedger(deployment.addresses, new NonceManager(m.us.wallet));
     const policies = readPolicies(usPolicies, m.us.plmnHex);
     const devices = await readDevices(usCsv, {
       home: m.us.plmnHex,
@@ -260,9 +281,10 @@ describe("integration: a consortium on a separate node", function () {
 
   /**
    * Last month, billed both ways and checked: BR bills DE's roaming fleet with the usage:ingest task, DE's
-   * watcher sees the fraud flags and permanent roamers (watch --once --json), DE disputes the one record
-   * its own counters disagree with (usage:verify --own). DE bills BR's devices and BR bills US's through
-   * the library; BR accepts DE's batches, US leaves BR's unanswered until the short dispute window ends.
+   * watcher sees the fraud flags and the batches (watch --once --json), DE disputes the one record its own
+   * counters disagree with (usage:verify --own). DE bills BR's devices and BR bills US's through the
+   * library; BR accepts DE's batches, US accepts BR's. Each payee proposes its invoice, the payer co-signs
+   * it, and both pairs settle with netting; US watches the DE-BR pair as a third member.
    */
   describe("usage of last month", function () {
     const usage = {} as {
@@ -274,6 +296,8 @@ describe("integration: a consortium on a separate node", function () {
       store: string;
       /** Billable records of BR's bill to DE, as usage:ingest counted them. */
       billable: number;
+      settleBlock: number;
+      nets: { deOwes: bigint; brOwesDe: bigint };
     };
 
     /** Generates `devices` devices of `home` roaming in `visited` for last month, registered by `home`. */
@@ -314,6 +338,9 @@ describe("integration: a consortium on a separate node", function () {
 
     before(function () {
       usage.store = path.join(net.dir, "store");
+      // On a node that keeps real time (Besu), last month is past its grace unless run on the first days
+      // of a month, and cannot be closed within the test: these steps need anvil.
+      if (!flow.travels) this.skip();
     });
 
     it("BR bills DE's roaming fleet with usage:ingest: rejects by reason, fraud flagged while reading, permanent roamers, batches", async function () {
@@ -357,9 +384,8 @@ describe("integration: a consortium on a separate node", function () {
       for (const bad of g.outOfPolicy) {
         expect((await client("de").devices.getDevice(derive(bad.imsi))).status, bad.imsi).to.equal(3n); // fraud-flagged
       }
-      for (const imsi of g.permanentRoamers) {
-        expect((await ledger.permanentRoaming(derive(imsi), m.br.plmnHex)).reportedAt, imsi).to.be.greaterThan(0n);
-      }
+      // Permanent roamers stay local (their days are in the sealed totals): nothing on chain shows the limit.
+      expect(run.stdout).to.match(/permanent roamers found: [\d,]+ \(their roamer days are in the sealed totals\)/);
     });
 
     it("DE's watcher sees the alerts (watch --once --json) while DE disputes the record its counters disagree with (usage:verify --own)", async function () {
@@ -409,13 +435,14 @@ describe("integration: a consortium on a separate node", function () {
       const derive = createDeviceIdDeriver(m.de.keystore.imsiKey(m.de.plmn));
       const flagged = events.filter((e) => e.kind === "fraud-flag" && e.as === "home").map((e) => e.data.deviceId);
       expect(flagged).to.have.members(usage.deFleet.outOfPolicy.map((d) => derive(d.imsi)));
-      const roamers = new Set(events.filter((e) => e.kind === "permanent-roamer" && e.as === "home").map((e) => e.data.deviceId));
-      for (const imsi of usage.deFleet.permanentRoamers) expect(roamers.has(derive(imsi)), imsi).to.equal(true);
-      expect(events.filter((e) => e.kind === "batch-submitted").map((e) => e.data.batchId)).to.have.members(usage.batchIds);
+      const submitted = events.filter((e) => e.kind === "batch-submitted");
+      expect(submitted.map((e) => e.data.batchId)).to.have.members(usage.batchIds);
+      // A batch shows its tree depth, never its record count or totals.
+      for (const e of submitted) expect(Object.keys(e.data)).to.not.include("records");
 
-      expect(verify.stdout).to.contain("root and totals match the chain");
+      expect(verify.stdout).to.contain("payload: opened; it opens the totals commitment and payload hash");
       expect(verify.stdout).to.match(/disputed: 1 of [\d,]+ billable records/);
-      expect(verify.stdout).to.contain(`${usage.alteredId}: VOLUME_MISMATCH`);
+      expect(verify.stdout).to.match(new RegExp(`#\\d+ ${usage.alteredId}: VOLUME_MISMATCH`));
       expect(verify.stdout).to.contain("action: disputed-and-accepted");
       const disputes = await de.ledger.queryFilter(de.ledger.filters.UsageRecordDisputed(disputedBatch), usage.ingestBlock);
       expect(disputes).to.have.length(1);
@@ -427,7 +454,7 @@ describe("integration: a consortium on a separate node", function () {
       }
     });
 
-    it("DE bills BR's devices, BR accepts; BR bills US's devices, which US leaves to its dispute window (library)", async function () {
+    it("DE bills BR's devices, BR accepts; BR bills US's devices, US accepts (library)", async function () {
       const brPolicies = path.join(net.dir, "policies-br.json");
       const fixture = JSON.parse(fs.readFileSync(POLICIES, "utf8")) as Record<string, { allowedNetworks?: string[] }>;
       fixture.tracker.allowedNetworks = [m.de.plmn, m.us.plmn];
@@ -467,9 +494,46 @@ describe("integration: a consortium on a separate node", function () {
       }
       const brBillsUs = await ingest(m.br, m.us, usFleet.usageFile);
       expect(brBillsUs.accepted).to.equal(usFleet.records);
-      for (const b of brBillsUs.batches) expect((await client("us").ledger.getBatch(b.id)).status).to.equal(1n); // open
+      for (const b of brBillsUs.batches) {
+        const report = await verifyBatch({
+          batchId: b.id,
+          client: client("us"),
+          self: m.us.plmnHex,
+          pairKeyFor: (visited) => pairKeyWith(client("us"), { keystore: m.us.keystore, self: m.us.plmnHex, partner: visited }),
+          store,
+          imsiKey: m.us.keystore.imsiKey(m.us.plmn),
+        });
+        expect(report.action).to.equal("accepted");
+      }
     });
-    it("settles last month with escrow:settle (DE-BR netted; US-BR once US's dispute window is over) and prints the invoice and report", async function () {
+    /** `self`'s own copies of a direction: the counted batches opened from the store, the terms from its key store. */
+    async function inputsOf(self: Member, home: Member, visited: Member) {
+      const c = client(self.key);
+      const partner = self === home ? visited : home;
+      const key = await pairKeyWith(c, { keystore: self.keystore, self: self.plmnHex, partner: partner.plmnHex });
+      const store = new FolderStore(usage.store);
+      const counted = await countedPeriod(c, { home: home.plmnHex, visited: visited.plmnHex, period: flow.period, store, pairKey: key });
+      const inForce = await versionInForce(c, { payer: home.plmnHex, payee: visited.plmnHex, period: flow.period });
+      const opened = await agreementTerms(c, {
+        keystore: self.keystore,
+        self: self.plmnHex,
+        partner: partner.plmnHex,
+        version: inForce.version,
+      });
+      return { key, usage: periodUsageOf(counted), terms: fullTermsOf(opened, inForce.version, inForce.termsCommitment) };
+    }
+
+    /** The payee proposes the invoice of (home, visited), the payer recomputes it and co-signs; returns the net. */
+    async function proposeAndCosign(home: Member, visited: Member): Promise<bigint> {
+      const proposed = await proposeInvoice(client(visited.key), await inputsOf(visited, home, visited));
+      const cosigned = await cosignInvoice(client(home.key), await inputsOf(home, home, visited));
+      expect(cosigned.draft.rating.net).to.equal(proposed.draft.rating.net);
+      const view = await invoicePublicView(client(home.key), { payer: home.plmnHex, payee: visited.plmnHex, period: flow.period });
+      expect([view.status, view.resolution, view.amount]).to.deep.equal(["closed", "co-signed", proposed.draft.rating.net]);
+      return proposed.draft.rating.net;
+    }
+
+    it("closes last month (usage:close), invoices it both ways (payee proposes, payer co-signs) and settles with escrow:settle, netted", async function () {
       // The token issuer (the deployer, owner of the dev token) funds the carriers; each deposits.
       const token = SettlementToken__factory.connect(deployment.token, net.wallets[0]);
       const rlst = await tokenInfo(deployment.token, net.provider);
@@ -485,48 +549,110 @@ describe("integration: a consortium on a separate node", function () {
         br: await escrow.deposits(m.br.plmnHex, deployment.token),
       });
       const before = await deposits();
+      usage.settleBlock = await net.provider.getBlockNumber();
 
-      // BR's batch billing US is open until its window ends: then it counts as accepted.
-      const usBr = await closability(client("br"), { home: m.us.plmnHex, visited: m.br.plmnHex, period: flow.period });
-      expect(usBr.openBatches).to.have.length(1);
-      const wait = usBr.earliest + 1 - Date.now() / 1000;
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait * 1000));
-
+      // Every batch is decided: once the grace is over, anyone closes each direction.
+      await travelTo(net, Number(await client("us").ledger.submissionDeadline(flow.period)));
       const period = formatPeriod(flow.period);
+      const closed = await runTask(net, [
+        "usage:close",
+        "--home",
+        m.de.plmn,
+        "--visited",
+        m.br.plmn,
+        "--period",
+        period,
+        "--from",
+        m.us.from,
+      ]);
+      expect(closed.stdout).to.match(/0x[0-9a-f]{64}/);
+      for (const [home, visited] of [
+        [m.br, m.de],
+        [m.us, m.br],
+        [m.br, m.us],
+      ] as const) {
+        await (await client("us").ledger.closePeriod(home.plmnHex, visited.plmnHex, flow.period)).wait();
+      }
+      const deOwes = await proposeAndCosign(m.de, m.br);
+      const brOwesDe = await proposeAndCosign(m.br, m.de);
+      const usOwes = await proposeAndCosign(m.us, m.br);
+      const brOwesUs = await proposeAndCosign(m.br, m.us);
+      expect(deOwes).to.be.greaterThan(brOwesDe).and.greaterThan(0n);
+      expect(brOwesDe).to.be.greaterThan(0n);
+      // BR's devices were not in the US: a zero invoice, co-signed like any other.
+      expect(usOwes).to.be.greaterThan(0n);
+      expect(brOwesUs).to.equal(0n);
+      // The disputed record is off DE's invoice.
+      const deUsage = (await inputsOf(m.de, m.de, m.br)).usage;
+      expect(deUsage.batches.flatMap((b) => b.disputed).map((d) => decodeBytes32String(d.record.recordId))).to.deep.equal([
+        usage.alteredId,
+      ]);
+
       const [deBr, brUs] = await Promise.all([
         runTask(net, ["escrow:settle", "--partner", m.br.plmn, "--period", period, "--from", m.de.from]),
         runTask(net, ["escrow:settle", "--partner", m.us.plmn, "--period", period, "--from", m.br.from]),
       ]);
-      const invoice = (payer: Member, payee: Member) => escrow.invoice(payer.plmnHex, payee.plmnHex, flow.period);
       const units = (x: bigint) => `${formatAmount(x, rlst.decimals)} RLST`;
-
-      // DE-BR: both directions rated and settled; only the difference moved, into BR's deposit.
-      const [deOwes, brOwesDe] = [await invoice(m.de, m.br), await invoice(m.br, m.de)];
-      expect([deOwes.status, brOwesDe.status]).to.deep.equal([2n, 2n]); // settled
-      expect(deOwes.amount).to.be.greaterThan(brOwesDe.amount).and.greaterThan(0n);
-      expect(brOwesDe.amount).to.be.greaterThan(0n);
-      expect(deBr.stdout).to.contain(`${m.de.plmn} owed ${units(deOwes.amount)}, ${m.br.plmn} owed ${units(brOwesDe.amount)}`);
-      const deNet = deOwes.amount - brOwesDe.amount;
+      for (const [payer, payee] of [
+        [m.de, m.br],
+        [m.br, m.de],
+        [m.us, m.br],
+        [m.br, m.us],
+      ] as const) {
+        expect((await escrow.invoice(payer.plmnHex, payee.plmnHex, flow.period)).status, `${payer.key} -> ${payee.key}`).to.equal(5n); // settled
+      }
+      expect(deBr.stdout)
+        .to.contain(`owed ${units(deOwes)}`)
+        .and.to.contain(`owed ${units(brOwesDe)}`);
+      const deNet = deOwes - brOwesDe;
       expect(deBr.stdout).to.contain(`${m.de.plmn} paid ${m.br.plmn} ${units(deNet)} of ${units(deNet)} (credited to its deposit)`);
-      // The disputed record is off the closed totals.
-      const closed = await client("de").ledger.periodTotals(m.de.plmnHex, m.br.plmnHex, flow.period);
-      expect(closed.reduce((sum, t) => sum + t.records, 0n)).to.equal(BigInt(usage.billable - 1));
-
-      // US-BR: US owes for its devices in BR; BR's devices were not in the US, a zero invoice.
-      const [usOwes, brOwesUs] = [await invoice(m.us, m.br), await invoice(m.br, m.us)];
-      expect([usOwes.status, brOwesUs.status]).to.deep.equal([2n, 2n]);
-      expect(usOwes.amount).to.be.greaterThan(0n);
-      expect(brOwesUs.amount).to.equal(0n);
-      expect((await client("us").ledger.getPeriod(m.us.plmnHex, m.br.plmnHex, flow.period)).closed).to.equal(true);
-      expect(brUs.stdout).to.contain(`${m.us.plmn} paid ${m.br.plmn} ${units(usOwes.amount)}`);
+      expect(brUs.stdout).to.contain(`${m.us.plmn} paid ${m.br.plmn} ${units(usOwes)}`);
 
       const after = await deposits();
       expect(after.de).to.equal(before.de - deNet);
-      expect(after.us).to.equal(before.us - usOwes.amount);
-      expect(after.br).to.equal(before.br + deNet + usOwes.amount);
+      expect(after.us).to.equal(before.us - usOwes);
+      expect(after.br).to.equal(before.br + deNet + usOwes);
       expect(await token.balanceOf(deployment.addresses.settlementEscrow)).to.equal(3n * funds);
+      usage.nets = { deOwes, brOwesDe };
+    });
 
-      // BR's invoice to DE and its accounting report, read from the chain by the tasks.
+    it("US, a third member of DE-BR, watches the pair (watch --observer): public facts only, no figure of the sealed totals", async function () {
+      const events: WatchEvent[] = [];
+      await watchChain({
+        client: client("us"),
+        provider: net.provider,
+        self: m.us.plmnHex,
+        observer: true,
+        fromBlock: usage.ingestBlock + 1,
+        once: true,
+        onEvent: (e) => events.push(e),
+      });
+      const deBr = events.filter(
+        (e) => e.as === "observer" && [e.data.home, e.data.payer, e.data.a].some((x) => x === m.de.plmn || x === m.br.plmn),
+      );
+      const kinds = new Set(deBr.map((e) => e.kind));
+      for (const kind of [
+        "batch-submitted",
+        "record-disputed",
+        "batch-accepted",
+        "period-closed",
+        "invoice-proposed",
+        "invoice-closed",
+        "settled",
+      ]) {
+        expect(kinds.has(kind as WatchEvent["kind"]), kind).to.equal(true);
+      }
+      const proposed = deBr.find((e) => e.kind === "invoice-proposed" && e.data.payer === m.de.plmn);
+      expect(proposed?.data.net).to.equal(usage.nets.deOwes.toString());
+      // What DE's opened payloads say (bytes and voice seconds per class) is nowhere in what US read.
+      const own = await inputsOf(m.de, m.de, m.br);
+      const figures = own.usage.batches.flatMap((b) => b.totals.flatMap((t) => [t.dataBytes, t.voiceSeconds])).map(String);
+      const seen = JSON.stringify(events);
+      expect(figures.filter((f) => f.length >= 5 && seen.includes(f))).to.deep.equal([]);
+    });
+
+    it("BR's invoice to DE and its report, read from the chain and its own copies by the tasks", async function () {
+      const period = formatPeriod(flow.period);
       const invoiceFile = path.join(net.dir, "invoice-br-de.json");
       const reportFile = path.join(net.dir, "report-br.json");
       await Promise.all([
@@ -549,10 +675,12 @@ describe("integration: a consortium on a separate node", function () {
           ],
           { home: m.br.home },
         ),
-        runTask(net, ["report", "--period", period, "--format", "json", "--out", reportFile, "--from", m.br.from]),
+        runTask(net, ["report", "--period", period, "--format", "json", "--out", reportFile, "--store", usage.store, "--from", m.br.from], {
+          home: m.br.home,
+        }),
       ]);
       const doc = JSON.parse(fs.readFileSync(invoiceFile, "utf8"));
-      expect(doc.net.units).to.equal(deOwes.amount.toString());
+      expect(doc.net.units).to.equal(usage.nets.deOwes.toString());
       expect(doc.status.state).to.equal("settled");
       expect(doc.disputes.records).to.equal(1);
       const report = JSON.parse(fs.readFileSync(reportFile, "utf8"));

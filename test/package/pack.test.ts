@@ -20,6 +20,7 @@ import {
   openIntegrationNetwork,
 } from "../helpers/integration";
 import { writeTermsFile } from "../helpers/termsFile";
+import { monthsBefore } from "../helpers/period";
 import { importProblems } from "./distImports";
 import { acceptAgreement, proposeAgreement } from "../../lib/agreements/chain";
 import { connectRoamLedger } from "../../lib/chain/client";
@@ -28,7 +29,11 @@ import { deviceIdFromImsi } from "../../lib/core/imsi";
 import { readPolicies } from "../../lib/devices/policy";
 import { ensurePolicies, readDevices, registerDevices } from "../../lib/devices/registration";
 import { receiveImsiKey, shareImsiKey } from "../../lib/keys/share";
-import { closeInvoice } from "../../lib/settlement/escrow";
+import { agreementTerms } from "../../lib/agreements/fullTerms";
+import { fullTermsOf, periodUsageOf } from "../../lib/invoice/inputs";
+import { cosignInvoice, proposeInvoice, versionInForce } from "../../lib/settlement/invoices";
+import type { RoamLedgerClient } from "../../lib/chain/client";
+import { countedPeriod } from "../../lib/usage/period";
 import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
 import { ingestUsage, pairWorkDir } from "../../lib/usage/ingest";
 import { LeafHasher, RECORD_BYTES } from "../../lib/usage/leaf";
@@ -44,9 +49,10 @@ import type * as Sdk from "../../lib";
  * The package as a carrier backend gets it: `npm run build`, `npm pack`, the tarball installed into an
  * empty project outside the repository with its declared dependencies only, the example backend
  * (examples/backend) compiled there against the installed declarations and run with plain `node` against
- * a local chain (test/helpers/integration.ts) on which 724-05 billed 262-01 for last month: batches, fraud
- * flags, permanent roamers, the batches accepted and the invoice closed. Nothing of the repository's
- * layout or devDependencies is within reach of the installed package.
+ * a local chain (test/helpers/integration.ts) on which 724-05 billed 262-01 for last month: sealed terms,
+ * batches, fraud flags, the batches accepted, the period closed, the invoice proposed by 724-05 and
+ * co-signed by 262-01. Nothing of the repository's layout or devDependencies is within reach of the
+ * installed package.
  */
 
 const ROOT = hre.config.paths.root;
@@ -132,15 +138,39 @@ async function registerFleet(net: IntegrationNetwork, home: Member, visited: Mem
   return fleet;
 }
 
+/** Moves anvil's clock to `t`. */
+async function travelTo(net: IntegrationNetwork, t: number): Promise<void> {
+  await net.provider.send("evm_setNextBlockTimestamp", [t]);
+  await net.provider.send("evm_mine", []);
+}
+
+/** `self`'s own copies of the invoice of (home, visited, period): counted usage from the store, terms from its key store. */
+async function invoiceInputs(client: RoamLedgerClient, o: { self: Member; partner: Member; home: Member; period: number; store: string }) {
+  const key = await pairKeyWith(client, { keystore: o.self.keystore, self: o.self.plmnHex, partner: o.partner.plmnHex });
+  const visited = o.home === o.self ? o.partner : o.self;
+  const at = { home: o.home.plmnHex, visited: visited.plmnHex, period: o.period };
+  const counted = await countedPeriod(client, { ...at, store: new FolderStore(o.store), pairKey: key });
+  const inForce = await versionInForce(client, { payer: at.home, payee: at.visited, period: o.period });
+  const opened = await agreementTerms(client, {
+    keystore: o.self.keystore,
+    self: o.self.plmnHex,
+    partner: o.partner.plmnHex,
+    version: inForce.version,
+  });
+  return { key, usage: periodUsageOf(counted), terms: fullTermsOf(opened, inForce.version, inForce.termsCommitment) };
+}
+
 /**
- * 262-01 and 724-05 agree terms from last month, 262-01 shares its IMSI key with 724-05 and registers
- * its fleet; 724-05 ingests last month's usage (batches, fraud flags, permanent roamers), 262-01 accepts
- * every batch and 724-05 closes the invoice.
+ * 262-01 and 724-05 agree sealed terms from last month, 262-01 shares its IMSI key with 724-05 and
+ * registers its fleet; 724-05 ingests last month's usage (batches, fraud flags), 262-01 accepts every
+ * batch, the period is closed, 724-05 proposes the invoice and 262-01 co-signs it.
  */
 async function makeActivity(net: IntegrationNetwork, m: Record<MemberKey, Member>): Promise<Activity> {
   const { de, br } = m;
   de.keystore.ensureImsiKey(de.plmn);
-  const deployment = await deployWithTask(net, m, { submissionGraceDays: 0 });
+  // An hour into next month: last month is over and its batches are taken for the 3 days of the grace.
+  await travelTo(net, monthsBefore(await chainTime(net), -1).start + 3600);
+  const deployment = await deployWithTask(net, m);
   const deClient = clientOf(de, deployment.addresses);
   // The ingest sends its batches back to back: ethers' provider caches the pending nonce for 250 ms, so
   // a plain wallet would sign the second with the first one's nonce. NonceManager counts them itself.
@@ -152,8 +182,8 @@ async function makeActivity(net: IntegrationNetwork, m: Record<MemberKey, Member
 
   const terms = path.join(net.dir, "terms.json");
   writeTermsFile(terms, { a: de.plmn, b: br.plmn, from: periodBounds(period)[0], token: deployment.token });
-  const { version } = await proposeAgreement(deClient, { self: de.plmnHex, partner: br.plmnHex, file: terms });
-  await acceptAgreement(brClient, de.plmnHex, version);
+  const { version } = await proposeAgreement(deClient, { self: de.plmnHex, partner: br.plmnHex, file: terms, keystore: de.keystore });
+  await acceptAgreement(brClient, { self: br.plmnHex, partner: de.plmnHex, version, keystore: br.keystore });
   await shareImsiKey(deClient, { keystore: de.keystore, home: de.plmnHex, partner: br.plmnHex });
   await receiveImsiKey(brClient, { keystore: br.keystore, self: br.plmnHex, home: de.plmnHex });
   const fleet = await registerFleet(net, de, br, deClient, period);
@@ -185,8 +215,11 @@ async function makeActivity(net: IntegrationNetwork, m: Record<MemberKey, Member
     });
     expect(report.action, batchId).to.equal("accepted");
   }
-  const closed = await closeInvoice(brClient, { payer: de.plmnHex, payee: br.plmnHex, period });
-  return { period, fleet, batchIds, store, invoiceUnits: closed.amount };
+  await travelTo(net, Number(await deClient.ledger.submissionDeadline(period)));
+  await (await deClient.ledger.closePeriod(de.plmnHex, br.plmnHex, period)).wait();
+  const proposed = await proposeInvoice(brClient, await invoiceInputs(brClient, { self: br, partner: de, home: de, period, store }));
+  await cosignInvoice(deClient, await invoiceInputs(deClient, { self: de, partner: br, home: de, period, store }));
+  return { period, fleet, batchIds, store, invoiceUnits: proposed.draft.rating.net };
 }
 
 interface Line {
@@ -337,17 +370,20 @@ describe("package: npm pack, installed into an empty project, runs the example b
     expect(flagged.map((a) => a.data?.deviceId)).to.have.members(activity.fleet.outOfPolicy.map((d) => derive(d.imsi)));
     for (const alert of flagged)
       expect(alert).to.deep.include({ as: "home", device: { status: "fraud-flagged", home: de.plmn, maker: null } });
-    expect(of("permanent-roamer").map((a) => a.data?.deviceId)).to.include.members(activity.fleet.permanentRoamers.map(derive));
     expect(of("batch-submitted").map((a) => a.data?.batchId)).to.have.members(activity.batchIds);
+    // A batch on chain shows its tree depth, not its record count.
+    for (const a of of("batch-submitted")) expect(a.data).to.have.property("treeDepth").and.not.to.have.property("records");
     expect(of("batch-accepted")).to.have.length(activity.batchIds.length);
-    expect(of("invoice-closed").map((a) => a.as)).to.deep.equal(["payer"]);
+    expect(of("period-closed").map((a) => a.as)).to.deep.equal(["home"]);
+    expect(of("invoice-proposed").map((a) => [a.as, a.data?.net])).to.deep.equal([["payer", activity.invoiceUnits.toString()]]);
+    expect(of("invoice-closed").map((a) => [a.as, a.data?.resolution])).to.deep.equal([["payer", "co-signed"]]);
 
     const [payer, payee] = [
       lines.find((l) => l.type === "invoice" && l.as === "payer"),
       lines.find((l) => l.type === "invoice" && l.as === "payee"),
     ];
-    expect(payee).to.deep.include({ state: "not-closed", payer: br.plmn, payee: de.plmn });
-    expect(payer).to.deep.include({ state: "open", payer: de.plmn, payee: br.plmn, netUnits: activity.invoiceUnits.toString() });
+    expect(payee).to.deep.include({ state: "none", payer: br.plmn, payee: de.plmn });
+    expect(payer).to.deep.include({ state: "closed", payer: de.plmn, payee: br.plmn, netUnits: activity.invoiceUnits.toString() });
     const files = payer?.files as string[];
     expect(files.map((f) => path.extname(f))).to.deep.equal([".json", ".csv", ".pdf"]);
     const doc = JSON.parse(fs.readFileSync(files[0], "utf8"));

@@ -9,8 +9,6 @@ import {
   invoiceToCsv,
   invoiceToJson,
   Keystore,
-  pairKeyWith,
-  type ReadInvoiceOptions,
   type RoamLedgerClient,
   readInvoiceData,
   renderInvoicePdf,
@@ -25,12 +23,19 @@ export interface InvoiceRequest {
   period: number;
   out: string;
   formats: Format[];
-  /** Key store with our encryption key: the invoices then count the usage committed but not billable. */
+  /**
+   * Key store with our encryption key and our copies of the agreement's terms: an invoice's lines are
+   * rated from them and the sealed payloads (the chain holds only nets and commitments).
+   */
   keystore?: string;
   store?: string;
 }
 
-/** What happened to one direction of the period: one JSON line on stdout. */
+/**
+ * What happened to one direction of the period: one JSON line on stdout. States: "none" (not proposed yet),
+ * "proposed", "claimed", "revealing" (not closed: the payer's signature, a claim or a reveal is pending),
+ * "closed" or "settled" (rendered to files; without a key store only the public net, and why).
+ */
 export type InvoiceLine = {
   type: "invoice";
   /** payee: the invoice we bill the partner; payer: the one the partner bills us. */
@@ -39,15 +44,10 @@ export type InvoiceLine = {
   payee: string;
   period: string;
 } & (
-  | { state: "not-closed" }
-  | { state: "open" | "settled"; invoiceNumber: string; net: string; netUnits: string; token: string; files: string[] }
+  | { state: "none" | "proposed" | "claimed" | "revealing"; netUnits?: string }
+  | { state: "closed" | "settled"; netUnits: string; files: []; why: string }
+  | { state: "closed" | "settled"; invoiceNumber: string; net: string; netUnits: string; token: string; files: string[] }
 );
-
-async function payloadsFor(client: RoamLedgerClient, req: InvoiceRequest): Promise<ReadInvoiceOptions["payloads"]> {
-  if (!req.keystore) return { unavailable: "no key store was given (--keystore or ROAMLEDGER_HOME)" };
-  const keystore = new Keystore(req.keystore);
-  return { key: await pairKeyWith(client, { keystore, self: req.self, partner: req.partner }), store: storeFor(keystore, req.store) };
-}
 
 async function writeInvoice(model: InvoiceModel, out: string, formats: Format[]): Promise<string[]> {
   const files: string[] = [];
@@ -67,20 +67,29 @@ async function writeInvoice(model: InvoiceModel, out: string, formats: Format[])
  * every format (named by its invoice number, so a rerun overwrites it with the same figures).
  */
 export async function renderInvoices(client: RoamLedgerClient, req: InvoiceRequest): Promise<InvoiceLine[]> {
-  const payloads = await payloadsFor(client, req);
+  const keystore = req.keystore ? new Keystore(req.keystore) : undefined;
   const lines: InvoiceLine[] = [];
   for (const as of ["payee", "payer"] as const) {
     const [payer, payee] = as === "payee" ? [req.partner, req.self] : [req.self, req.partner];
     const head = { type: "invoice", as, payer: formatPlmn(payer), payee: formatPlmn(payee), period: formatPeriod(req.period) } as const;
-    const status = INVOICE_STATUSES[Number((await client.escrow.invoice(payer, payee, req.period)).status)];
-    if (status === "none") {
-      lines.push({ ...head, state: "not-closed" });
+    const onChain = await client.escrow.invoice(payer, payee, req.period);
+    const state = INVOICE_STATUSES[Number(onChain.status)];
+    if (state !== "closed" && state !== "settled") {
+      lines.push({ ...head, state, ...(state === "none" ? {} : { netUnits: onChain.net.toString() }) });
       continue;
     }
-    const model = buildInvoiceModel(await readInvoiceData(client, { payer, payee, period: req.period, perspective: as, payloads }));
+    if (!keystore) {
+      const why = "no key store was given (--keystore or ROAMLEDGER_HOME): the lines are sealed";
+      lines.push({ ...head, state, netUnits: onChain.amount.toString(), files: [], why });
+      continue;
+    }
+    const store = storeFor(keystore, req.store);
+    const model = buildInvoiceModel(
+      await readInvoiceData(client, { self: req.self, partner: req.partner, period: req.period, as, keystore, store }),
+    );
     lines.push({
       ...head,
-      state: model.status.state,
+      state,
       invoiceNumber: model.invoiceNumber,
       net: model.net.text,
       netUnits: model.net.units.toString(),

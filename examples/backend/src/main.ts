@@ -1,9 +1,11 @@
 /**
  * A carrier's backend on RoamLedger, in small: it connects with the carrier's operator key, prints every
  * on-chain event that concerns the carrier as a JSON line (fraud flags on its devices, batches billing it
- * or billed by it, disputes, closed periods, invoices and settlements), and writes the invoices of a
- * period with a partner as JSON, CSV and PDF files: at start, and again whenever the chain closes or
- * settles one. `--once` reads what is on-chain now, prints a summary and exits. `--help` for the options.
+ * or billed by it, decisions and disputes, closed periods, invoices proposed and closed, claims,
+ * settlements, its partners' withdrawal requests), and writes the invoices of a period with a partner as
+ * JSON, CSV and PDF files, rated from its key store's terms and the sealed payloads (the chain holds only
+ * nets and commitments): at start, and again whenever the chain closes or settles one. `--once` reads
+ * what is on-chain now, prints a summary and exits. `--help` for the options.
  */
 import { JsonRpcProvider, Wallet } from "ethers";
 import {
@@ -76,7 +78,8 @@ async function alertOf(event: WatchEvent, conn: Connection): Promise<object> {
 
 /** Does this event change an invoice of the period we render? */
 function touchesInvoices(event: WatchEvent, opts: Options): boolean {
-  return (event.kind === "invoice-closed" || event.kind === "settled") && event.data.period === opts.invoices?.period;
+  const kinds: WatchEvent["kind"][] = ["invoice-closed", "settled", "settled-alone"];
+  return kinds.includes(event.kind) && event.data.period === opts.invoices?.period;
 }
 
 async function invoicesOf(conn: Connection, opts: Options) {

@@ -19,7 +19,7 @@ Invoices of a period, both directions, once each is closed on-chain:
   --partner MCC-MNC                             the other carrier, e.g. 724-05
   --out DIR            ROAMLEDGER_OUT           folder for the files (default ./invoices)
   --formats LIST                                comma-separated, of json, csv, pdf (default json,csv,pdf)
-  --keystore DIR       ROAMLEDGER_HOME          your key store: the invoices then count the usage not billed
+  --keystore DIR       ROAMLEDGER_HOME          your key store: the invoices are rated from its terms and the sealed payloads
   --store DIR          ROAMLEDGER_STORE         payload store (default <keystore>/store)
 
 Watching:
