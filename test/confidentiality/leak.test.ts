@@ -38,7 +38,15 @@ import { agreeSealed } from "../helpers/agreement";
 import { GasFreeProvider } from "../helpers/integration";
 import { DEV_MNEMONIC, startAnvil, type AnvilNode } from "../helpers/node";
 import { monthOf, type Month } from "../helpers/period";
-import { analyse, collectObservations, findingsTable, overHttp, withPublicValues, type Observation, type Secret } from "../helpers/thirdMember";
+import {
+  analyse,
+  collectObservations,
+  findingsTable,
+  overHttp,
+  withPublicValues,
+  type Observation,
+  type Secret,
+} from "../helpers/thirdMember";
 
 /**
  * What a third member learns of a pair's period. On a separate node (anvil), DE (home, A) and BR (visited, B)
@@ -191,7 +199,13 @@ async function deploy(w: World): Promise<{ addresses: RoamLedgerAddresses; token
   const ledger = await (await new UsageLedger__factory(deployer).deploy(carriers, agreements, GRACE)).waitForDeployment();
   const reveal = await (await new RevealLib__factory(deployer).deploy()).waitForDeployment();
   const lag = GRACE + Number(await agreements.MAX_DISPUTE_WINDOW());
-  const params = { signWindow: DAY, withdrawalDelay: 31 * DAY + lag + DAY, soloSettleDelay: lag + DAY, claimBondBps: 500, stallPenaltyBps: 500 };
+  const params = {
+    signWindow: DAY,
+    withdrawalDelay: 31 * DAY + lag + DAY,
+    soloSettleDelay: lag + DAY,
+    claimBondBps: 500,
+    stallPenaltyBps: 500,
+  };
   const escrow = await (
     await new SettlementEscrow__factory({ "contracts/libraries/RevealLib.sol:RevealLib": await reveal.getAddress() }, deployer).deploy(
       carriers,
@@ -216,7 +230,11 @@ async function deploy(w: World): Promise<{ addresses: RoamLedgerAddresses; token
 type Versions = Map<number, FullTerms>;
 
 /** DE proposes version 1 and the amendment sealed for BR, BR accepts each commitment: the secrets of both versions. */
-async function agree(v: Variant, w: World, o: { addresses: RoamLedgerAddresses; from: number; token: string }): Promise<{ secrets: Secret[]; versions: Versions }> {
+async function agree(
+  v: Variant,
+  w: World,
+  o: { addresses: RoamLedgerAddresses; from: number; token: string },
+): Promise<{ secrets: Secret[]; versions: Versions }> {
   const secrets: Secret[] = [];
   const versions: Versions = new Map();
   const agreements = RoamingAgreements__factory.connect(o.addresses.roamingAgreements, w.wallets[1]);
@@ -354,7 +372,10 @@ async function warpTo(w: World, at: number): Promise<void> {
 }
 
 /** The period's counted usage of (home, visited) as `client`'s carrier reads it from its payload copies. */
-async function countedUsage(client: RoamLedgerClient, o: { home: Hex; visited: Hex; period: number; store: FolderStore; pairKey: Uint8Array }) {
+async function countedUsage(
+  client: RoamLedgerClient,
+  o: { home: Hex; visited: Hex; period: number; store: FolderStore; pairKey: Uint8Array },
+) {
   return periodUsageOf(await countedPeriod(client, o));
 }
 
@@ -385,7 +406,10 @@ async function invoices(
     if (d.payee === br) {
       const { draft } = proposed;
       const salt = invoiceTotalsSaltOf(pairKey, { ...key, accumulator: draft.invoice.ledgerAccumulator });
-      secrets.push(...invoiceSecrets(draft.rating), ...totalsSecrets("period", draft.totals), { label: "invoice totals salt", value: BigInt(salt) });
+      secrets.push(...invoiceSecrets(draft.rating), ...totalsSecrets("period", draft.totals), {
+        label: "invoice totals salt",
+        value: BigInt(salt),
+      });
     }
   }
   return secrets;
@@ -492,7 +516,10 @@ describe("confidentiality: a third member's view of a pair's period", function (
     expect(report.observed.input).to.be.greaterThan(10);
     expect(report.observed.storage).to.be.greaterThan(10);
     const paid = analyse(seen, [{ label: "settled net", value: run.nets[1] }]);
-    expect(paid.findings.some((f) => f.channel === "log"), "the settled net is in the settlement's events").to.equal(true);
+    expect(
+      paid.findings.some((f) => f.channel === "log"),
+      "the settled net is in the settlement's events",
+    ).to.equal(true);
 
     // Every secret was searched (small ones against the control run), except the ones equal to a public net.
     const unsearched = report.skipped.filter((x) => x.reason !== "equal to a value public by design" && x.value !== 0n);

@@ -187,7 +187,9 @@ const PUBLIC_MARK_BELOW = 2n ** 24n;
  * a secret equal to one is skipped by {@link analyse}'s `publicValues` instead.
  */
 export function withPublicValues(observations: readonly Observation[], values: readonly bigint[]): Observation[] {
-  const patterns = [...new Set(values)].filter((v) => v >= PUBLIC_MARK_BELOW && v < 2n ** 256n).map((v) => Buffer.from(packed(v, byteLength(v))));
+  const patterns = [...new Set(values)]
+    .filter((v) => v >= PUBLIC_MARK_BELOW && v < 2n ** 256n)
+    .map((v) => Buffer.from(packed(v, byteLength(v))));
   return observations.map((o) => {
     const haystack = Buffer.from(o.bytes.buffer, o.bytes.byteOffset, o.bytes.byteLength);
     const ranges: (readonly [number, number])[] = [...(o.publicRanges ?? [])];
