@@ -27,7 +27,7 @@ import { Keystore } from "../lib/keys/keystore";
 import { connectRoamLedger, type RoamLedgerClient } from "../lib/chain/client";
 import type { RoamLedgerAddresses } from "../lib/chain/deployment";
 import { readPolicies } from "../lib/devices/policy";
-import { readDevices, ensurePolicies, registerDevices } from "../lib/devices/registration";
+import { DEFAULT_REGISTER_BATCH, readDevices, ensurePolicies, registerDevices } from "../lib/devices/registration";
 import { shareImsiKey, receiveImsiKey } from "../lib/keys/share";
 import { createDeviceIdDeriver } from "../lib/core/imsi";
 import { formatPlmn, parsePlmn } from "../lib/core/plmn";
@@ -434,7 +434,7 @@ async function registerFleet(home: Carrier, g: GenerateSummary, policies: Return
   let progress: Progress | undefined;
   const r = await registerDevices(home.client, devices, {
     policyIds: ids,
-    batchSize: 500,
+    batchSize: DEFAULT_REGISTER_BATCH,
     onProgress: (done, total) => {
       progress ??= new Progress({ label: `   ${home.plmn} registering`, total, unit: "devices", enabled: PROGRESS });
       progress.update(done);

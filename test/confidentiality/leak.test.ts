@@ -17,7 +17,7 @@ import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
 import { Amount } from "../../lib/core/amount";
 import { pairwiseKey } from "../../lib/crypto/pairwise";
 import { readPolicies } from "../../lib/devices/policy";
-import { ensurePolicies, readDevices, registerDevices } from "../../lib/devices/registration";
+import { DEFAULT_REGISTER_BATCH, ensurePolicies, readDevices, registerDevices } from "../../lib/devices/registration";
 import { depositToEscrow, settlePeriod } from "../../lib/settlement/escrow";
 import type { Rating } from "../../lib/settlement/rating";
 import { cosignInvoice, proposeInvoice } from "../../lib/settlement/invoices";
@@ -278,7 +278,7 @@ async function fleet(w: World, v: Variant, o: { de: RoamLedgerClient; imsiKey: U
     policies,
     devices.map((d) => d.policyName),
   );
-  await registerDevices(de, devices, { policyIds: ids, batchSize: 500 });
+  await registerDevices(de, devices, { policyIds: ids, batchSize: DEFAULT_REGISTER_BATCH });
   return g;
 }
 

@@ -17,7 +17,7 @@ import { sealTerms } from "../../lib/agreements/sealed";
 import { randomSalt } from "../../lib/crypto/commitment";
 import type { CarrierRegistry, DeviceRegistry, RoamingAgreements, SettlementToken, UsageLedger } from "../../typechain-types";
 import { readPolicies } from "../../lib/devices/policy";
-import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
+import { DEFAULT_REGISTER_BATCH, readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
 import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
 import { pairwiseKey } from "../../lib/crypto/pairwise";
 import { FolderStore } from "../../lib/usage/store";
@@ -192,7 +192,7 @@ export async function ingestWorld(opts: { devices?: number; seed?: number; forma
     policies,
     devices.map((x) => x.policyName),
   );
-  await registerDevices(de, devices, { policyIds: ids, batchSize: 500 });
+  await registerDevices(de, devices, { policyIds: ids, batchSize: DEFAULT_REGISTER_BATCH });
   const { chainId } = await hre.ethers.provider.getNetwork();
   const make = (local: string): IngestWorld => {
     const store = new FolderStore(path.join(local, "store"));

@@ -27,7 +27,7 @@ import { formatPeriod } from "../../lib/core/period";
 import { monthsBefore } from "../helpers/period";
 import { writeTermsFile } from "../helpers/termsFile";
 import { readPolicies } from "../../lib/devices/policy";
-import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
+import { DEFAULT_REGISTER_BATCH, readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
 import type { RoamLedgerClient } from "../../lib/chain/client";
 import { generateUsage, MALFORMED_KINDS, MALFORMED_REJECT_CODES, type GenerateSummary } from "../../lib/usage/generate";
 import { ingestUsage, pairWorkDir } from "../../lib/usage/ingest";
@@ -332,7 +332,7 @@ describe("integration: a consortium on a separate node", function () {
         defs,
         lines.map((d) => d.policyName),
       );
-      await registerDevices(c, lines, { policyIds: policyIds, batchSize: 500 });
+      await registerDevices(c, lines, { policyIds: policyIds, batchSize: DEFAULT_REGISTER_BATCH });
       return g;
     }
 

@@ -27,7 +27,7 @@ import { connectRoamLedger } from "../../lib/chain/client";
 import { formatPeriod, periodBounds } from "../../lib/core/period";
 import { deviceIdFromImsi } from "../../lib/core/imsi";
 import { readPolicies } from "../../lib/devices/policy";
-import { ensurePolicies, readDevices, registerDevices } from "../../lib/devices/registration";
+import { DEFAULT_REGISTER_BATCH, ensurePolicies, readDevices, registerDevices } from "../../lib/devices/registration";
 import { receiveImsiKey, shareImsiKey } from "../../lib/keys/share";
 import { agreementTerms } from "../../lib/agreements/fullTerms";
 import { fullTermsOf, periodUsageOf } from "../../lib/invoice/inputs";
@@ -134,7 +134,7 @@ async function registerFleet(net: IntegrationNetwork, home: Member, visited: Mem
     policies,
     devices.map((d) => d.policyName),
   );
-  await registerDevices(client, devices, { policyIds: ids, batchSize: 500 });
+  await registerDevices(client, devices, { policyIds: ids, batchSize: DEFAULT_REGISTER_BATCH });
   return fleet;
 }
 
