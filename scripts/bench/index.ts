@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --runs N] [-- --only ingest,gas,chain]`: RoamLedger's benchmarks,
  * measured side by side in one run on this machine. Prints a table; a full run writes
- * bench/results.json and the table into BENCHMARKS.md, a quick run (smaller sizes, about a minute, for
+ * bench/results.json and the table into BENCHMARKS.md, a quick run (smaller sizes, a few minutes, for
  * checking the harness) writes out/bench/results.quick.json only. Not part of `npm test`.
  */
 import fs from "node:fs";

@@ -222,7 +222,7 @@ export function renderMarkdown(r: BenchResults): string {
   return `# Benchmarks
 
 Written by \`npm run bench\` (scripts/bench/): every number below comes from its last full run. Re-run it
-to measure your machine; \`npm run bench -- --quick\` checks the harness in about a minute (and leaves
+to measure your machine; \`npm run bench -- --quick\` checks the harness in a few minutes (and leaves
 this file alone). The raw numbers, every ingest run included, are in bench/results.json.
 
 - Machine: ${r.machine}; ${r.machineInfo.os}
