@@ -20,6 +20,7 @@ import { readPolicies } from "../../lib/devices/policy";
 import { DEFAULT_REGISTER_BATCH, ensurePolicies, readDevices, registerDevices } from "../../lib/devices/registration";
 import { depositToEscrow, settlePeriod } from "../../lib/settlement/escrow";
 import type { Rating } from "../../lib/settlement/rating";
+import { fileClaim } from "../../lib/settlement/claims";
 import { cosignInvoice, proposeInvoice } from "../../lib/settlement/invoices";
 import { invoiceTotalsSaltOf } from "../../lib/invoice/draft";
 import { fullTermsOf, periodUsageOf } from "../../lib/invoice/inputs";
@@ -382,15 +383,17 @@ async function countedUsage(
 /**
  * Both directions of the period closed and invoiced the v2 way: the ledger's periods closed after the
  * deadline, each payee rates its direction off chain and proposes the signed net with the invoice sealed for
- * the payer, the payer recomputes it from its own copies and co-signs. BR bills DE's fleet; DE has nothing to
- * bill BR (net 0). Returns the secrets of BR's invoice.
+ * the payer, the payer recomputes it from its own copies and co-signs. BR bills DE's fleet: DE lets the sign
+ * window pass, BR files a claim (its bond and DE's reservation on chain), and DE co-signs only then, which
+ * ends the claim. DE has nothing to bill BR (net 0). Returns the secrets of BR's invoice and the claim's bond.
  */
 async function invoices(
   w: World,
   c: { de: RoamLedgerClient; br: RoamLedgerClient; month: Month; store: FolderStore; pairKey: Uint8Array; versions: Versions },
-): Promise<Secret[]> {
+): Promise<{ secrets: Secret[]; bond: bigint }> {
   const { de, br, month, store, pairKey } = c;
   await warpTo(w, month.end + GRACE + 1);
+  let bond = 0n;
   const directions = [
     { home: PLMN.DE, visited: PLMN.BR, payee: br, payer: de },
     { home: PLMN.BR, visited: PLMN.DE, payee: de, payer: br },
@@ -402,6 +405,12 @@ async function invoices(
     const [, version] = await d.payee.agreements.termsAt(d.home, d.visited, month.start);
     const terms = c.versions.get(Number(version))!;
     const proposed = await proposeInvoice(d.payee, { key: pairKey, usage: await countedUsage(d.payee, { ...key, store, pairKey }), terms });
+    if (d.payee === br) {
+      // The payer stalls: past its sign window the payee claims, and the payer's late signature ends the claim.
+      await warpTo(w, (await w.provider.getBlock("latest"))!.timestamp + DAY + 1);
+      ({ bond } = await fileClaim(br, { payer: PLMN.DE, payee: PLMN.BR, period: month.period }));
+      expect(bond > 0n, "the claim bonds part of BR's deposit").to.equal(true);
+    }
     await cosignInvoice(d.payer, { key: pairKey, usage: await countedUsage(d.payer, { ...key, store, pairKey }), terms });
     if (d.payee === br) {
       const { draft } = proposed;
@@ -412,7 +421,7 @@ async function invoices(
       });
     }
   }
-  return secrets;
+  return { secrets, bond };
 }
 
 /** The whole period of `v` on fresh contracts: what happened, on which blocks, and the pair's secrets. */
@@ -433,21 +442,28 @@ async function playPeriod(w: World, v: Variant): Promise<Played> {
   const used = await usage(w, v, { de, br, imsiKey: new Uint8Array(32).fill(v.seed), month });
   secrets.push(...used.secrets);
   step("usage done");
-  secrets.push(...(await invoices(w, { de, br, month, store: used.store, pairKey: used.pairKey, versions })));
-  step("invoices closed");
+  // Deposits (public by design): DE's backs its fleet's usage, BR's the bond of its claim.
   const funds = 1_000_000n * 10n ** DECIMALS;
-  await (await SettlementToken__factory.connect(token, deployer).mint(w.addresses[1], funds)).wait();
   const rlst = { address: token, symbol: "RLST", decimals: Number(DECIMALS) };
-  await depositToEscrow(de, { member: PLMN.DE, amount: Amount.fromUnits(rlst, funds) });
+  for (const [i, plmn, client] of [
+    [1, PLMN.DE, de],
+    [2, PLMN.BR, br],
+  ] as const) {
+    await (await SettlementToken__factory.connect(token, deployer).mint(w.addresses[i], funds)).wait();
+    await depositToEscrow(client, { member: plmn, amount: Amount.fromUnits(rlst, funds) });
+  }
   step("deposited");
+  const invoiced = await invoices(w, { de, br, month, store: used.store, pairKey: used.pairKey, versions });
+  secrets.push(...invoiced.secrets);
+  step("invoices closed (one after a claim)");
   const settled = await settlePeriod(br, { self: PLMN.BR, partner: PLMN.DE, period: month.period });
   expect(settled.mode).to.equal("netted");
   expect(settled.partnerOwed > 0n, "DE owes BR for its fleet's usage").to.equal(true);
   step("settled");
   const toBlock = await w.provider.getBlockNumber();
   const nets = [settled.selfOwed, settled.partnerOwed];
-  // Deposits are token transfers, public by design: what DE put in and what is left of it after settling.
-  const deposits = [funds, await de.escrow.deposits(PLMN.DE, token)];
+  // Deposits are token transfers, public by design: what each put in, what is left after settling, the bond.
+  const deposits = [funds, await de.escrow.deposits(PLMN.DE, token), await br.escrow.deposits(PLMN.BR, token), invoiced.bond];
   const publics = await publicValuesOf(w, { addresses, token, fromBlock, toBlock, amounts: [...nets, ...deposits] });
   return { addresses, fromBlock, toBlock, secrets, nets, publics };
 }

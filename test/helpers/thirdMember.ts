@@ -169,7 +169,7 @@ export function clearHits(
   for (let at = haystack.indexOf(pattern); at >= 0; at = haystack.indexOf(pattern, at + 1)) {
     const end = at + pattern.length;
     const valueStart = end - byteLength(value);
-    if (value < PUBLIC_MARK_BELOW && publicRanges.some(([from, to]) => valueStart < to && from < end)) continue;
+    if (value < SMALL_VALUE && publicRanges.some(([from, to]) => valueStart < to && from < end)) continue;
     let start = at;
     while (start > 0 && haystack[start - 1] === 0 && end - start < 32) start--;
     const width = end - start;
@@ -178,17 +178,23 @@ export function clearHits(
   return out;
 }
 
-/** Public values this wide or wider mark their occurrences (see {@link withPublicValues}); smaller ones do not. */
-const PUBLIC_MARK_BELOW = 2n ** 24n;
+/** The default bound of small values (see the file header). */
+const SMALL_VALUE = 2n ** 24n;
+
+/**
+ * Public values from this one up mark their occurrences (see {@link withPublicValues}): three bytes or more,
+ * specific enough that a small secret's own field seldom shares them; smaller ones do not.
+ */
+const PUBLIC_MARK_FROM = 2n ** 16n;
 
 /**
  * `observations` with the places of `values` (public by design: addresses, block times, settled nets)
- * marked, each at its minimal byte length. Values below 2^24 mark nothing: they are too common to mark;
+ * marked, each at its minimal byte length. Values below 2^16 mark nothing: they are too common to mark;
  * a secret equal to one is skipped by {@link analyse}'s `publicValues` instead.
  */
 export function withPublicValues(observations: readonly Observation[], values: readonly bigint[]): Observation[] {
   const patterns = [...new Set(values)]
-    .filter((v) => v >= PUBLIC_MARK_BELOW && v < 2n ** 256n)
+    .filter((v) => v >= PUBLIC_MARK_FROM && v < 2n ** 256n)
     .map((v) => Buffer.from(packed(v, byteLength(v))));
   return observations.map((o) => {
     const haystack = Buffer.from(o.bytes.buffer, o.bytes.byteOffset, o.bytes.byteLength);

@@ -60,7 +60,7 @@ describe("test helper: the third member's probe (thirdMember.ts)", function () {
       expect(unmarked.findings.map((f) => f.encoding)).to.have.members(["uint232@0", "word"]);
       const marked = analyse(withPublicValues([obs("log", bytes)], [net]), small, { control });
       expect(marked.findings.map((f) => f.encoding)).to.deep.equal(["word"]);
-      // Public values below 2^24 mark nothing (they would hide every small secret's byte).
+      // Public values below 2^16 mark nothing (they would hide every small secret's byte).
       expect(withPublicValues([obs("log", bytes)], [15n])[0].publicRanges).to.deep.equal([]);
     });
 
