@@ -22,7 +22,11 @@ library CommitmentLib {
     }
 
     /// @notice The commitment to a batch's `recordCount` and billable `totals` under `salt`.
-    function batchTotals(uint32 recordCount, ClassTotals[] memory totals, bytes32 salt) internal pure returns (bytes32) {
+    function batchTotals(
+        uint32 recordCount,
+        ClassTotals[] memory totals,
+        bytes32 salt
+    ) internal pure returns (bytes32) {
         return keccak256(abi.encode(BATCH_TOTALS_TAG, salt, keccak256(abi.encode(recordCount, totals))));
     }
 
