@@ -126,7 +126,11 @@ describe("watchChain (lib/watch) on v2 events", function () {
     expect(observed.map((e) => [e.kind, e.text])).to.deep.equal(ofDe.map((e) => [e.kind, e.text]));
     // Whole numbers only, hex (ids, hashes, addresses) left out: a figure's digits turn up inside times and
     // hashes by chance.
-    const seen = new Set(JSON.stringify(observed).replace(/0x[0-9a-f]+/gi, "").match(/\d+/g) ?? []);
+    const seen = new Set(
+      JSON.stringify(observed)
+        .replace(/0x[0-9a-f]+/gi, "")
+        .match(/\d+/g) ?? [],
+    );
     const figures = p.brBillsDe.batches.flatMap((b) =>
       b.totals.flatMap((t) => [t.dataBytes, t.voiceSeconds, t.signallingEvents, t.smsCount, t.latencyMsSum]),
     );
