@@ -107,7 +107,7 @@ contract CarrierRegistry is ICarrierRegistry {
     // ---------------------------------------------------------------- self-service
 
     /// @inheritdoc ICarrierRegistry
-    function addOperator(address account) external {
+    function addOperator(address account, uint8) external {
         PlmnId plmn = requireActiveOperator(msg.sender, 0);
         require(_operators[plmn].length < MAX_OPERATORS, CarrierRegistryInvalidOperators(MAX_OPERATORS + 1));
         _addOperator(plmn, account);
@@ -137,6 +137,50 @@ contract CarrierRegistry is ICarrierRegistry {
         _validateKey(encryptionKey);
         _members[plmn].encryptionKey = encryptionKey;
         emit EncryptionKeyRotated(plmn, encryptionKey);
+    }
+
+    // STUBS (issue 14, to be implemented on branch mis-gov)
+
+    /// @inheritdoc ICarrierRegistry
+    function acceptOperator(PlmnId) external pure {
+        revert CarrierRegistryPaused();
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function setOperatorPermissions(address, uint8) external pure {
+        revert CarrierRegistryPaused();
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function proposeEmergency(ProposalKind) external pure returns (uint256) {
+        revert CarrierRegistryPaused();
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function requireOperator(address account, uint8 role, uint8) external view returns (PlmnId) {
+        return requireActiveOperator(account, role);
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function requireDefendingOperator(address account, uint8 role, uint8) external view returns (PlmnId plmn) {
+        plmn = _memberOf[account];
+        require(!plmn.isZero(), CarrierRegistryNotActiveOperator(account));
+        require((_members[plmn].roles & role) == role, CarrierRegistryMissingRole(account, plmn, role));
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function operatorPermissions(address account) external view returns (uint8) {
+        return _memberOf[account].isZero() ? 0 : 15;
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function operatorOffer(address) external pure returns (PlmnId, uint8) {
+        return (PlmnId.wrap(0), 0);
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function paused() external pure returns (bool) {
+        return false;
     }
 
     // ---------------------------------------------------------------- permissioning

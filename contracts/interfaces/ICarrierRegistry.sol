@@ -30,7 +30,9 @@ interface ICarrierRegistry {
         Suspend,
         Reinstate,
         AllowInfraAccount,
-        RevokeInfraAccount
+        RevokeInfraAccount,
+        Pause,
+        Unpause
     }
 
     /// @notice A member as stored.
@@ -90,6 +92,12 @@ interface ICarrierRegistry {
     event OperatorAdded(PlmnId indexed plmn, address indexed account);
     /// @notice An operator account was removed from a member.
     event OperatorRemoved(PlmnId indexed plmn, address indexed account);
+    /// @notice A member offered an account a place among its operators; the account must accept.
+    event OperatorOffered(PlmnId indexed plmn, address indexed account, uint8 permissions);
+    /// @notice An operator's permissions (`Permissions` bits) were set.
+    event OperatorPermissionsSet(PlmnId indexed plmn, address indexed account, uint8 permissions);
+    /// @notice Governance paused or unpaused the consortium's contracts (see `paused`).
+    event PausedSet(bool paused, uint256 indexed proposalId);
     /// @notice A member rotated its encryption key.
     event EncryptionKeyRotated(PlmnId indexed plmn, bytes encryptionKey);
     /// @notice An infrastructure account (deployer, node operations) was allowed or revoked.
@@ -153,6 +161,16 @@ interface ICarrierRegistry {
     error CarrierRegistryInvalidProposalKind(ProposalKind kind);
     /// @notice Suspending this member would leave no active governor.
     error CarrierRegistryLastGovernor(PlmnId plmn);
+    /// @notice The operator account lacks a permission the action needs.
+    error CarrierRegistryMissingPermission(address account, PlmnId plmn, uint8 permission);
+    /// @notice The account has no pending operator offer from this member.
+    error CarrierRegistryNoOffer(address account, PlmnId plmn);
+    /// @notice A member must keep at least one operator holding `Permissions.ADMIN`.
+    error CarrierRegistryLastAdmin(PlmnId plmn);
+    /// @notice Permissions must be a non-empty subset of `Permissions.ALL`.
+    error CarrierRegistryInvalidPermissions(uint8 permissions);
+    /// @notice The consortium is paused by governance; the action waits until it is unpaused.
+    error CarrierRegistryPaused();
 
     /// @notice Proposes to admit a new member. Caller: an operator of an active governor member.
     /// @return proposalId The proposal's id; it executes at once if the proposer alone is a quorum.
@@ -169,8 +187,20 @@ interface ICarrierRegistry {
     /// @notice Approves a proposal for the caller's member; executes it when the quorum is reached.
     function approve(uint256 proposalId) external;
 
-    /// @notice Adds an operator account to the caller's own member.
-    function addOperator(address account) external;
+    /// @notice Offers `account` a place among the caller's member's operators with `permissions`;
+    /// it joins only when it accepts. Caller: an operator holding `Permissions.ADMIN`.
+    function addOperator(address account, uint8 permissions) external;
+
+    /// @notice Accepts the caller's pending operator offer from `plmn`.
+    function acceptOperator(PlmnId plmn) external;
+
+    /// @notice Sets the permissions of one of the caller's member's operators. Caller: an ADMIN
+    /// operator; the member keeps at least one ADMIN.
+    function setOperatorPermissions(address account, uint8 permissions) external;
+
+    /// @notice Proposes to pause or unpause the consortium. Caller: an active governor's operator.
+    /// @param kind `Pause` or `Unpause`.
+    function proposeEmergency(ProposalKind kind) external returns (uint256 proposalId);
 
     /// @notice Removes an operator account from the caller's own member (not the last one).
     function removeOperator(address account) external;
@@ -210,6 +240,27 @@ interface ICarrierRegistry {
     /// @notice The active member that `account` operates for, holding `role`; reverts otherwise.
     /// @dev What the other RoamLedger contracts call to authorize a caller.
     function requireActiveOperator(address account, uint8 role) external view returns (PlmnId);
+
+    /// @notice The active member that `account` operates for, holding member `role`, the account
+    /// holding every bit of operator `permission`; reverts otherwise.
+    function requireOperator(address account, uint8 role, uint8 permission) external view returns (PlmnId);
+
+    /// @notice As `requireOperator`, but a suspended member passes too: for the defensive calls a
+    /// suspended member keeps (reject, dispute, withdraw what nothing reserves).
+    function requireDefendingOperator(
+        address account,
+        uint8 role,
+        uint8 permission
+    ) external view returns (PlmnId);
+
+    /// @notice The `Permissions` bits of an operator account (0 if it operates for no member).
+    function operatorPermissions(address account) external view returns (uint8);
+
+    /// @notice A pending operator offer to `account` (zero PLMN if none).
+    function operatorOffer(address account) external view returns (PlmnId plmn, uint8 permissions);
+
+    /// @notice True while governance has the consortium paused.
+    function paused() external view returns (bool);
 
     /// @notice A proposal by id.
     function getProposal(uint256 proposalId) external view returns (Proposal memory);
