@@ -27,10 +27,12 @@ contract CarrierRegistry is ICarrierRegistry {
         uint8 permissions;
     }
 
-    /// @dev A pending offer: the permissions offered and the ADMIN who offered them (one slot).
+    /// @dev A pending offer: the permissions offered, the ADMIN who offered them, and the member's
+    /// ADMIN epoch when offered (one slot).
     struct Offer {
         address offeredBy;
         uint8 permissions;
+        uint64 adminEpoch;
     }
 
     uint16 private immutable _THRESHOLD_BPS;
@@ -41,6 +43,10 @@ contract CarrierRegistry is ICarrierRegistry {
     mapping(address account => Operator) private _memberOf;
     mapping(address account => mapping(PlmnId plmn => Offer)) private _offers;
     mapping(address account => uint256) private _offerCount;
+    /// @dev Bumped whenever one of the member's keys loses ADMIN (stripped or removed): every offer
+    /// made before lapses, so a leaked ADMIN key's offers die with it and do not revive if it is
+    /// granted ADMIN again.
+    mapping(PlmnId plmn => uint64) private _adminEpoch;
     mapping(address account => bool) private _infraAccounts;
     PlmnId[] private _memberIds;
     uint256 private _activeGovernors;
@@ -146,7 +152,11 @@ contract CarrierRegistry is ICarrierRegistry {
         require(current.isZero(), CarrierRegistryOperatorTaken(account, current));
         require(_operators[plmn].length < MAX_OPERATORS, CarrierRegistryInvalidOperators(MAX_OPERATORS + 1));
         if (_offers[account][plmn].permissions == 0) ++_offerCount[account];
-        _offers[account][plmn] = Offer({offeredBy: msg.sender, permissions: permissions});
+        _offers[account][plmn] = Offer({
+            offeredBy: msg.sender,
+            permissions: permissions,
+            adminEpoch: _adminEpoch[plmn]
+        });
         emit OperatorOffered(plmn, account, permissions);
     }
 
@@ -158,8 +168,9 @@ contract CarrierRegistry is ICarrierRegistry {
         require(current.isZero(), CarrierRegistryOperatorTaken(msg.sender, current));
         MemberStatus status = _members[plmn].status;
         require(status == MemberStatus.Active, CarrierRegistryWrongStatus(plmn, status));
-        // An offer lapses with its ADMIN: removing or stripping a leaked ADMIN key voids its offers.
-        require(_isAdminOf(offer.offeredBy, plmn), CarrierRegistryNoOffer(msg.sender, plmn));
+        // An offer lapses when any ADMIN of the member lost ADMIN since: removing or stripping a leaked
+        // ADMIN key voids its offers (the member's honest ADMIN offers again).
+        require(offer.adminEpoch == _adminEpoch[plmn], CarrierRegistryNoOffer(msg.sender, plmn));
         require(_operators[plmn].length < MAX_OPERATORS, CarrierRegistryInvalidOperators(MAX_OPERATORS + 1));
         delete _offers[msg.sender][plmn];
         --_offerCount[msg.sender];
@@ -168,12 +179,14 @@ contract CarrierRegistry is ICarrierRegistry {
 
     /// @inheritdoc ICarrierRegistry
     function setOperatorPermissions(address account, uint8 permissions) external {
-        PlmnId plmn = requireOperator(msg.sender, 0, Permissions.ADMIN);
+        // Key hygiene is defensive: a suspended member may still strip or remove a leaked key.
+        PlmnId plmn = requireDefendingOperator(msg.sender, 0, Permissions.ADMIN);
         Operator storage op = _memberOf[account];
         require(op.plmn.eq(plmn), CarrierRegistryNotOperatorOf(account, plmn));
         _validatePermissions(permissions);
         if (permissions & Permissions.ADMIN == 0 && op.permissions & Permissions.ADMIN != 0) {
             _requireOtherAdmin(plmn, account);
+            ++_adminEpoch[plmn];
         }
         op.permissions = permissions;
         emit OperatorPermissionsSet(plmn, account, permissions);
@@ -181,11 +194,14 @@ contract CarrierRegistry is ICarrierRegistry {
 
     /// @inheritdoc ICarrierRegistry
     function removeOperator(address account) external {
-        PlmnId plmn = requireOperator(msg.sender, 0, Permissions.ADMIN);
+        PlmnId plmn = requireDefendingOperator(msg.sender, 0, Permissions.ADMIN);
         require(_memberOf[account].plmn.eq(plmn), CarrierRegistryNotOperatorOf(account, plmn));
         address[] storage ops = _operators[plmn];
         require(ops.length > 1, CarrierRegistryLastOperator(plmn));
-        if (_memberOf[account].permissions & Permissions.ADMIN != 0) _requireOtherAdmin(plmn, account);
+        if (_memberOf[account].permissions & Permissions.ADMIN != 0) {
+            _requireOtherAdmin(plmn, account);
+            ++_adminEpoch[plmn];
+        }
         uint256 last = ops.length - 1;
         for (uint256 i = 0; i <= last; ++i) {
             if (ops[i] == account) {
@@ -303,7 +319,7 @@ contract CarrierRegistry is ICarrierRegistry {
         address account,
         uint8 role,
         uint8 permission
-    ) external view returns (PlmnId plmn) {
+    ) public view returns (PlmnId plmn) {
         Operator memory op = _memberOf[account];
         plmn = op.plmn;
         // A non-zero member id is always a member (active or suspended): members are never deleted.
@@ -481,11 +497,6 @@ contract CarrierRegistry is ICarrierRegistry {
             (op.permissions & permission) == permission,
             CarrierRegistryMissingPermission(account, op.plmn, permission)
         );
-    }
-
-    function _isAdminOf(address account, PlmnId plmn) private view returns (bool) {
-        Operator memory op = _memberOf[account];
-        return op.plmn.eq(plmn) && op.permissions & Permissions.ADMIN != 0;
     }
 
     /// @dev Reverts unless an operator of `plmn` other than `account` holds ADMIN (at most 16 to scan).

@@ -14,9 +14,11 @@ import {PlmnId} from "../types/PlmnId.sol";
 ///   a leaked ADMIN key is a lost member until governance suspends it. A leaked USAGE or DEVICES key
 ///   cannot move money, add keys, vote or rotate the encryption key.
 /// - An operator joins in two steps: an ADMIN offers, the account accepts (`acceptOperator`). An
-///   offer never takes the address, so no member can block another's admission or offer; an offer
-///   lapses when the ADMIN who made it loses ADMIN or leaves, and is void once the account operates
-///   for a member.
+///   offer never takes the address, so no member can block another's admission or offer. Every
+///   pending offer of a member lapses when one of its keys loses ADMIN (stripped or removed), so a
+///   leaked ADMIN key's offers die with it; an offer is void once the account operates for a member.
+/// - A leaked ADMIN key and the member's honest ADMIN race each other (either may remove the other);
+///   the loser's recourse is governance (suspension), not this contract.
 /// - Governance is by member, not by account: a member votes once whatever its number of accounts.
 /// - The required number of approvals is fixed when a proposal is made, from the number of active
 ///   governors then; a governor suspended later keeps the votes it cast before.
@@ -226,12 +228,13 @@ interface ICarrierRegistry {
     function addOperator(address account, uint8 permissions) external;
 
     /// @notice Accepts the caller's pending operator offer from `plmn`; the caller joins the member
-    /// with the offered permissions. The member must be active, the offer's ADMIN still an ADMIN of
-    /// it, and the member below its 16 operators.
+    /// with the offered permissions. The member must be active, none of its keys may have lost ADMIN
+    /// since the offer, and the member must be below its 16 operators.
     function acceptOperator(PlmnId plmn) external;
 
     /// @notice Sets the permissions of one of the caller's member's operators. Caller: an ADMIN
-    /// operator; the member keeps at least one ADMIN.
+    /// operator, of an active or a suspended member (key hygiene is defensive); the member keeps at
+    /// least one ADMIN.
     function setOperatorPermissions(address account, uint8 permissions) external;
 
     /// @notice Proposes to pause or unpause the consortium. Caller: an active governor's ADMIN operator.
@@ -241,7 +244,8 @@ interface ICarrierRegistry {
     function proposeEmergency(ProposalKind kind) external returns (uint256 proposalId);
 
     /// @notice Removes an operator account from the caller's own member (not the last one, nor the
-    /// last ADMIN). Caller: an ADMIN operator of an active member.
+    /// last ADMIN). Caller: an ADMIN operator of an active or a suspended member (removing a leaked key
+    /// is defensive).
     function removeOperator(address account) external;
 
     /// @notice Replaces the caller's member's encryption key. Caller: an ADMIN operator.

@@ -104,6 +104,22 @@ describe("misbehave: governance (CarrierRegistry)", function () {
         .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryNoOffer")
         .withArgs(attacker.address, PLMN.DE);
     });
+
+    it("F8: a leaked ADMIN key's offers stay dead when the key is stripped of ADMIN and later given it back", async function () {
+      const c = await loadFixture(deployConsortium);
+      const attacker = await freshAccount();
+      const honestKey = await freshAccount();
+      await c.carriers.connect(c.de2).addOperator(attacker.address, ALL_PERMISSIONS);
+      await c.carriers.connect(c.de).setOperatorPermissions(c.de2.address, P.usage);
+      await c.carriers.connect(c.de).setOperatorPermissions(c.de2.address, ALL_PERMISSIONS);
+      await expect(c.carriers.connect(attacker).acceptOperator(PLMN.DE)).to.be.revertedWithCustomError(
+        c.carriers,
+        "CarrierRegistryNoOffer",
+      );
+      // The honest ADMIN's new offers work as before.
+      await c.carriers.connect(c.de).addOperator(honestKey.address, P.usage);
+      await expect(c.carriers.connect(honestKey).acceptOperator(PLMN.DE)).to.emit(c.carriers, "OperatorAdded");
+    });
   });
 
   describe("F9 half-quorum", function () {
@@ -281,12 +297,29 @@ describe("misbehave: governance (CarrierRegistry)", function () {
         .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryNotActiveOperator")
         .withArgs(c.br.address);
       expect(await c.carriers.transactionAllowed(c.br.address, await c.ledger.getAddress(), 0, 0, 100_000, "0x")).to.equal(true);
-      // It cannot use its suspension to change its keys or vote.
+      // It cannot add keys or vote while suspended...
       await expect(c.carriers.connect(c.br).addOperator(Wallet.createRandom().address, P.usage)).to.be.revertedWithCustomError(
         c.carriers,
         "CarrierRegistryNotActiveOperator",
       );
       await expect(c.carriers.connect(c.br).proposeEmergency(Kind.Pause)).to.be.revertedWithCustomError(
+        c.carriers,
+        "CarrierRegistryNotActiveOperator",
+      );
+    });
+
+    it("F5: a suspended member can still strip and remove a leaked key (key hygiene is defensive)", async function () {
+      const c = await loadFixture(deployConsortium);
+      await c.carriers.connect(c.de).proposeStatusChange(Kind.Suspend, PLMN.DE);
+      await c.carriers.connect(c.us).approve(1);
+      expect(await c.carriers.isActive(PLMN.DE)).to.equal(false);
+      await expect(c.carriers.connect(c.de).setOperatorPermissions(c.de2.address, P.usage))
+        .to.emit(c.carriers, "OperatorPermissionsSet")
+        .withArgs(PLMN.DE, c.de2.address, P.usage);
+      await expect(c.carriers.connect(c.de).removeOperator(c.de2.address))
+        .to.emit(c.carriers, "OperatorRemoved")
+        .withArgs(PLMN.DE, c.de2.address);
+      await expect(c.carriers.connect(c.de).rotateEncryptionKey(testEncryptionKey(5))).to.be.revertedWithCustomError(
         c.carriers,
         "CarrierRegistryNotActiveOperator",
       );
