@@ -20,7 +20,7 @@ import { type DeviceState, loadState, saveState } from "../state";
 import type { ParsedRecord, Reject, RejectCode } from "../types";
 import { type Journal, type RoamerReport, sealedJournal, type StatePaths, statePaths, writeJournal } from "./journal";
 import { checkPeriodTakesBatches } from "./period";
-import { agreementRoamingDays } from "./terms";
+import { agreementPricing, agreementRoamingDays, type PricedWindow, pricedAt } from "./terms";
 import { FLAGS_PER_TX, type IngestOptions, type RunIdentity } from "./types";
 
 type IdentifiedBatch = SealedBatch & { id: Hex };
@@ -34,9 +34,10 @@ export async function processFile(opts: IngestOptions, run: RunIdentity): Promis
   const target = { visited: opts.visited, home: opts.home, period: opts.period, now: await chainTime(opts.signer) };
   await checkPeriodTakesBatches(opts.client.ledger, target, 1);
   const agreementDays = await agreementRoamingDays(opts, target.now);
+  const pricing = await agreementPricing(opts);
   const paths = statePaths(opts.workDir, opts.period, run.runKey);
   const fileSize = fs.statSync(opts.file).size;
-  const parts = await openRunParts(opts, { paths, fileSize, batchSize: run.batchSize, agreementDays });
+  const parts = await openRunParts(opts, { paths, fileSize, batchSize: run.batchSize, agreementDays, pricing });
   const progress = (opts.progress ?? noProgress)({ label: `ingest ${path.basename(opts.file)}`, total: fileSize, unit: "bytes" });
   const processor = new FileProcessor(opts, parts);
   const started = { at: Date.now(), cpu: process.cpuUsage() };
@@ -86,12 +87,14 @@ interface RunParts {
   builder: BatchBuilder;
   rejects: RejectsWriter;
   flags: TxQueue;
+  /** The tariff classes the visited carrier prices, version by version: usage in any other is not billed. */
+  pricing: PricedWindow[];
   thread?: SealThread;
 }
 
 async function openRunParts(
   opts: IngestOptions,
-  how: { paths: StatePaths; fileSize: number; batchSize: number; agreementDays: number },
+  how: { paths: StatePaths; fileSize: number; batchSize: number; agreementDays: number; pricing: PricedWindow[] },
 ): Promise<RunParts> {
   const { client, visited, home, period } = opts;
   const state = loadState(how.paths.state);
@@ -108,7 +111,7 @@ async function openRunParts(
   try {
     const builder = await BatchBuilder.create({ visited, home, period, batchSize: how.batchSize, thread });
     const rejects = await RejectsWriter.open(opts.file);
-    return { state, seenIds, resolver, checker, builder, rejects, flags: new TxQueue(opts.log), thread };
+    return { state, seenIds, resolver, checker, builder, rejects, flags: new TxQueue(opts.log), pricing: how.pricing, thread };
   } catch (error) {
     await thread?.close();
     throw error;
@@ -119,6 +122,8 @@ async function openRunParts(
 class FileProcessor {
   lines = 0;
   accepted = 0;
+  /** Records refused because no rate plan prices their tariff class (in the rejects, code UNPRICED_CLASS). */
+  unpriced = 0;
   billable = 0;
   /** Time spent sending fraud flags and waiting for them (the device reads are the resolver's). */
   chainMs = 0;
@@ -167,6 +172,9 @@ class FileProcessor {
     await rejects.write(chunk.rejects);
     this.lines += chunk.records.length + chunk.rejects.length;
     const devices = await resolver.resolveEach(chunk.records.map((r) => r.imsi));
+    // Each record is checked against the policy in force when it started: a later policy update (a move to
+    // another tariff class) does not change what past usage is billed in (F10).
+    await resolver.loadHistory(devices, chunk.records.map((r) => r.startTime));
     for (let i = 0; i < chunk.records.length; i++) {
       if (this.takeRecord(chunk.records[i], devices[i]) && builder.full) await this.startSeal();
     }
@@ -186,11 +194,34 @@ class FileProcessor {
       this.rejectRecord(record, "DEVICE_OF_OTHER_HOME", `imsi: the device is registered by ${formatPlmn(device.home)}`);
       return false;
     }
-    const outcome = this.parts.checker.check(record, device);
-    this.parts.builder.add(record, outcome, device);
+    const checked = this.inForce(record, device);
+    if (checked === undefined) return false;
+    const outcome = this.parts.checker.check(record, checked);
+    this.parts.builder.add(record, outcome, checked);
     this.accepted++;
     this.count(outcome, device);
     return true;
+  }
+
+  /**
+   * The device with the policy in force at the record's start (the device itself when that is the current
+   * one), or undefined when the record is refused: the device was not registered yet, or no version of the
+   * agreement in force at that time prices the policy's tariff class (it would be rated at 0: F10).
+   */
+  private inForce(record: ParsedRecord, device: ResolvedDevice): ResolvedDevice | undefined {
+    const policy = this.parts.resolver.policyAt(device, record.startTime);
+    if (policy === undefined) {
+      const since = new Date(device.policySince * 1000).toISOString();
+      this.rejectRecord(record, "UNKNOWN_DEVICE", `startTime: the device had no policy yet at that time (policy version ${device.policyVersion} since ${since})`);
+      return undefined;
+    }
+    if (!pricedAt(this.parts.pricing, record.startTime, policy.tariffClass)) {
+      this.unpriced++;
+      const reason = `tariff class ${policy.tariffClass}: no rate plan of the agreement in force at the record's start prices it for ${formatPlmn(this.opts.visited)}`;
+      this.rejectRecord(record, "UNPRICED_CLASS", reason);
+      return undefined;
+    }
+    return policy === device.policy ? device : { ...device, policy };
   }
 
   /** Counts the record's billing; queues a fraud flag and a permanent-roamer report when it calls for them. */
