@@ -195,7 +195,10 @@ const REFUSE = { hint: "do not accept this proposal: ask the proposer to propose
  */
 function checkPricedClasses(terms: TermsStruct, publicTerms: PublicTermsLike, context: TermsContext): void {
   const priced = pricedClassesOf(terms, context.proposer, context.counterparty);
-  const [lo, hi] = BigInt(context.proposer) < BigInt(context.counterparty) ? [context.proposer, context.counterparty] : [context.counterparty, context.proposer];
+  const [lo, hi] =
+    BigInt(context.proposer) < BigInt(context.counterparty)
+      ? [context.proposer, context.counterparty]
+      : [context.counterparty, context.proposer];
   const sides = [
     [lo, BigInt(publicTerms.pricedClassesLo), priced.pricedClassesLo],
     [hi, BigInt(publicTerms.pricedClassesHi), priced.pricedClassesHi],

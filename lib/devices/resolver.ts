@@ -197,7 +197,7 @@ export class DeviceResolver {
 
   private async read(slice: string[]): Promise<void> {
     const ids = slice.map((imsi) => this.deriveId(imsi));
-    let started = Date.now();
+    const started = Date.now();
     const found = await this.source.getDevices(ids);
     this.readMs += Date.now() - started;
     this.reads++;
@@ -243,7 +243,7 @@ export class DeviceResolver {
     const earliest = new Map<ResolvedDevice, number>();
     for (let i = 0; i < devices.length; i++) {
       const d = devices[i];
-      if (d.policy === undefined || startTimes[i] >= d.policySince) continue;
+      if (d.policy === undefined || d.policyVersion <= 1 || startTimes[i] >= d.policySince) continue;
       const known = earliest.get(d);
       if (known === undefined || startTimes[i] < known) earliest.set(d, startTimes[i]);
     }
@@ -252,19 +252,25 @@ export class DeviceResolver {
 
   /**
    * The policy in force for `device` at `time` (unix seconds): the version whose window [since, until)
-   * holds it, the current one from `policySince` on. Undefined before the device's first version (it was
-   * not registered yet) or for an unknown device. Needs {@link loadHistory} for the records' times first;
-   * a source without history gives the current policy at any time.
+   * holds it, the current one from `policySince` on. Before the first version's start (usage before the
+   * device was registered) the first version applies: it was set at registration and cannot change. Needs
+   * {@link loadHistory} for the records' times first; a source without history gives the current policy.
+   * Undefined for an unknown device.
    */
   policyAt(device: ResolvedDevice, time: number): PolicyRules | undefined {
-    if (device.policy === undefined || time >= device.policySince || !this.source.policyVersion) return device.policy;
-    for (const v of device.history ?? []) if (time >= v.since) return time < v.until ? v.rules : undefined;
-    return undefined;
+    const current = device.policy;
+    if (current === undefined || time >= device.policySince || device.policyVersion <= 1 || !this.source.policyVersion) return current;
+    const history = device.history ?? [];
+    for (const v of history) if (time >= v.since) return v.rules;
+    const first = history[history.length - 1];
+    if (first?.version !== 1) throw new Error(`the policy history of device ${device.deviceId} was not read back to ${time}`);
+    return first.rules;
   }
 
   /** Reads versions of `device` older than those held, down to the one in force at `time` or version 1. */
   private async readBack(device: ResolvedDevice, time: number): Promise<void> {
-    const history = (device.history ??= []);
+    if (device.history === undefined) device.history = [];
+    const history = device.history;
     let version = history.length > 0 ? history[history.length - 1].version - 1 : device.policyVersion - 1;
     let since = history.length > 0 ? history[history.length - 1].since : device.policySince;
     const read = this.source.policyVersion;

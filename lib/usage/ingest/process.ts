@@ -5,7 +5,7 @@ import { BILLING } from "../../core/enums";
 import { ConfigError } from "../../core/errors";
 import { formatPlmn } from "../../core/plmn";
 import { TxQueue } from "../../chain/txQueue";
-import { DeviceResolver, registrySource, type ResolvedDevice, STATUS } from "../../devices/resolver";
+import { DeviceResolver, type PolicyRules, registrySource, type ResolvedDevice, STATUS } from "../../devices/resolver";
 import { bytesToHex, type Hex, hexToBytes } from "../../util/hex";
 import { noProgress, type ProgressReporter } from "../../util/progress";
 import { batchId as batchIdOf } from "../batch";
@@ -122,8 +122,6 @@ async function openRunParts(
 class FileProcessor {
   lines = 0;
   accepted = 0;
-  /** Records refused because no rate plan prices their tariff class (in the rejects, code UNPRICED_CLASS). */
-  unpriced = 0;
   billable = 0;
   /** Time spent sending fraud flags and waiting for them (the device reads are the resolver's). */
   chainMs = 0;
@@ -174,7 +172,10 @@ class FileProcessor {
     const devices = await resolver.resolveEach(chunk.records.map((r) => r.imsi));
     // Each record is checked against the policy in force when it started: a later policy update (a move to
     // another tariff class) does not change what past usage is billed in (F10).
-    await resolver.loadHistory(devices, chunk.records.map((r) => r.startTime));
+    await resolver.loadHistory(
+      devices,
+      chunk.records.map((r) => r.startTime),
+    );
     for (let i = 0; i < chunk.records.length; i++) {
       if (this.takeRecord(chunk.records[i], devices[i]) && builder.full) await this.startSeal();
     }
@@ -205,20 +206,18 @@ class FileProcessor {
 
   /**
    * The device with the policy in force at the record's start (the device itself when that is the current
-   * one), or undefined when the record is refused: the device was not registered yet, or no version of the
-   * agreement in force at that time prices the policy's tariff class (it would be rated at 0: F10).
+   * one), or undefined when the record is refused because no version of the agreement in force at that time
+   * prices the policy's tariff class for the visited carrier (it would be rated at 0: F10).
    */
   private inForce(record: ParsedRecord, device: ResolvedDevice): ResolvedDevice | undefined {
-    const policy = this.parts.resolver.policyAt(device, record.startTime);
-    if (policy === undefined) {
-      const since = new Date(device.policySince * 1000).toISOString();
-      this.rejectRecord(record, "UNKNOWN_DEVICE", `startTime: the device had no policy yet at that time (policy version ${device.policyVersion} since ${since})`);
-      return undefined;
-    }
+    const policy = this.parts.resolver.policyAt(device, record.startTime) as PolicyRules;
     if (!pricedAt(this.parts.pricing, record.startTime, policy.tariffClass)) {
-      this.unpriced++;
-      const reason = `tariff class ${policy.tariffClass}: no rate plan of the agreement in force at the record's start prices it for ${formatPlmn(this.opts.visited)}`;
-      this.rejectRecord(record, "UNPRICED_CLASS", reason);
+      const visited = formatPlmn(this.opts.visited);
+      this.rejectRecord(
+        record,
+        "UNPRICED_CLASS",
+        `tariff class ${policy.tariffClass}: no rate plan of the agreement in force at the record's start prices it for ${visited}`,
+      );
       return undefined;
     }
     return policy === device.policy ? device : { ...device, policy };
