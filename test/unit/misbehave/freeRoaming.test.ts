@@ -137,6 +137,10 @@ describe("F10: free roaming (a home carrier moves its devices to a class the agr
     const clone = await hre.ethers.getContractAt("DevicePolicy", await w.c.devices.predictPolicyAddress(w.id(IMSI.bornFree)));
     const [fromClone] = await clone.decide(PLMN.BR, data);
     expect(fromClone.reason).to.equal(BigInt(classNotPriced));
+    // What the check costs a visited network's eth_call (one more agreements lookup than before).
+    const registryGas = await w.c.devices.decide.estimateGas(w.id(IMSI.moved), PLMN.BR, data);
+    const cloneGas = await clone.decide.estimateGas(PLMN.BR, data);
+    console.log(`      gas: decide served via the registry ${registryGas}, via the device's clone ${cloneGas}`);
 
     // The home moves the served device to the free class: it is denied from that block on.
     await w.c.devices.connect(w.c.de).updatePolicies([w.id(IMSI.moved)], w.policyIds.get("free")!);
