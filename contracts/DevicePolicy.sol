@@ -44,8 +44,8 @@ contract DevicePolicy is IDevicePolicy {
     ) external view returns (Decision memory decision, Policy memory policy) {
         Device memory device;
         (device, policy) = _REGISTRY.deviceWithPolicy(deviceId());
-        bool agreement = _AGREEMENTS.hasActiveAgreement(device.home, visited, uint40(block.timestamp));
-        decision = PolicyLib.decide(device, policy, visited, service, block.timestamp, agreement);
+        PolicyLib.Context memory ctx = PolicyLib.context(_AGREEMENTS, device.home, visited, true);
+        decision = PolicyLib.decide(device, policy, visited, service, ctx);
     }
 
     /// @inheritdoc IDevicePolicy

@@ -263,9 +263,9 @@ contract DeviceRegistry is IDeviceRegistry {
     function decide(DeviceId id, PlmnId visited, Service service) external view returns (Decision memory) {
         Device memory device = _devices[id];
         Policy memory policy = _policies[device.policyId];
-        bool agreement = device.status != DeviceStatus.None &&
-            _AGREEMENTS.hasActiveAgreement(device.home, visited, uint40(block.timestamp));
-        return PolicyLib.decide(device, policy, visited, service, block.timestamp, agreement);
+        bool known = device.status != DeviceStatus.None;
+        PolicyLib.Context memory ctx = PolicyLib.context(_AGREEMENTS, device.home, visited, known);
+        return PolicyLib.decide(device, policy, visited, service, ctx);
     }
 
     /// @inheritdoc IDeviceRegistry
