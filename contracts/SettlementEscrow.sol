@@ -179,7 +179,7 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
             SettlementEscrowInvalidSealedInvoice(length, MAX_SEALED_INVOICE)
         );
         bytes32 digest = _checkInvoice(inv);
-        _requireSigner(digest, payeeSignature, inv.payee, false);
+        _requireSigner(digest, payeeSignature, inv.payee);
         _store(s, inv, digest, InvoiceStatus.Proposed);
         s.proposedAt = uint40(block.timestamp);
         emit InvoiceProposed(inv.payer, inv.payee, inv.period, digest, inv.net, sealedInvoice);
@@ -198,7 +198,7 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
             status == InvoiceStatus.Proposed || status == InvoiceStatus.Claimed || status == InvoiceStatus.Revealing,
             SettlementEscrowWrongStatus(payer, payee, period, status)
         );
-        _requireSigner(s.digest, payerSignature, payer, true);
+        _requireSigner(s.digest, payerSignature, payer);
         if (status != InvoiceStatus.Proposed) _releaseClaim(s, payer, payee);
         _close(s, payer, payee, period, s.net, Resolution.CoSigned);
     }
@@ -212,15 +212,15 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
         InvoiceState storage s = _invoices[inv.payer][inv.payee][inv.period];
         _requireStatus(s, inv.payer, inv.payee, inv.period, InvoiceStatus.None, InvoiceStatus.Proposed);
         bytes32 digest = _checkInvoice(inv);
-        _requireSigner(digest, payerSignature, inv.payer, true);
-        _requireSigner(digest, payeeSignature, inv.payee, false);
+        _requireSigner(digest, payerSignature, inv.payer);
+        _requireSigner(digest, payeeSignature, inv.payee);
         _store(s, inv, digest, InvoiceStatus.Closed);
         _close(s, inv.payer, inv.payee, inv.period, inv.net, Resolution.CoSigned);
     }
 
     /// @inheritdoc ISettlementEscrow
     function fileClaim(PlmnId payer, PlmnId payee, uint32 period) external nonReentrant {
-        PlmnId member = _CARRIER_REGISTRY.requireOperator(msg.sender, Roles.CARRIER, Permissions.TREASURY);
+        PlmnId member = _requireDefender(Permissions.TREASURY);
         require(member.eq(payee), SettlementEscrowNotParty(member));
         InvoiceState storage s = _invoices[payer][payee][period];
         _requireStatus(s, payer, payee, period, InvoiceStatus.Proposed, InvoiceStatus.Proposed);
@@ -444,31 +444,20 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
         return invoiceDigest(inv);
     }
 
-    /// @dev Reverts unless `signature` over `digest` is by a TREASURY operator of the CARRIER `member`,
-    /// active, or also suspended when `defending` (a payer's signature: THREATS F5). ECDSA.recover refuses
+    /// @dev Reverts unless `signature` over `digest` is by a TREASURY operator of the CARRIER `member`, active
+    /// or suspended (THREATS F5); any registry refusal reads as the same error. ECDSA.recover refuses
     /// malformed and high-s signatures.
-    function _requireSigner(bytes32 digest, bytes calldata signature, PlmnId member, bool defending) private view {
+    function _requireSigner(bytes32 digest, bytes calldata signature, PlmnId member) private view {
         address signer = ECDSA.recover(digest, signature);
-        PlmnId signerMember = _memberOfSigner(signer, defending);
-        require(!signerMember.isZero() && signerMember.eq(member), SettlementEscrowInvalidSigner(signer, member));
-    }
-
-    /// @dev The member `signer` signs for as a TREASURY operator of a CARRIER (active, or suspended too when
-    /// `defending`); zero on any registry refusal, which the caller reads as an invalid signer.
-    function _memberOfSigner(address signer, bool defending) private view returns (PlmnId) {
-        (uint8 role, uint8 permission) = (Roles.CARRIER, Permissions.TREASURY);
-        if (defending) {
-            try _CARRIER_REGISTRY.requireDefendingOperator(signer, role, permission) returns (PlmnId m) {
-                return m;
-            } catch {
-                return PlmnId.wrap(0);
-            }
-        }
-        try _CARRIER_REGISTRY.requireOperator(signer, role, permission) returns (PlmnId m) {
-            return m;
+        bool ok;
+        try _CARRIER_REGISTRY.requireDefendingOperator(signer, Roles.CARRIER, Permissions.TREASURY) returns (
+            PlmnId signerMember
+        ) {
+            ok = signerMember.eq(member);
         } catch {
-            return PlmnId.wrap(0);
+            ok = false;
         }
+        require(ok, SettlementEscrowInvalidSigner(signer, member));
     }
 
     function _store(InvoiceState storage s, Invoice calldata inv, bytes32 digest, InvoiceStatus status) private {

@@ -36,17 +36,17 @@ interface IClaimAdjudicator {
 ///   fixed whoever sends it). Proposing, co-signing, closing and proving invoices may be sent by anyone: the
 ///   signatures (or the proof) authorize them. A signature counts when its signer is, at the time it is
 ///   presented, a TREASURY operator of the signing member. So a leaked USAGE or DEVICES key moves no money.
-/// - Suspension (THREATS F5). Claims on a suspended member do not freeze: it keeps its defences instead, so
-///   its counterparties' windows keep running and no period waits on governance. A suspended member still
-///   deposits, requests, cancels and executes withdrawals of what nothing reserves, sets its payout account,
-///   co-signs as payer (alone with `cosignInvoice` or in `closeInvoice`), takes part in a reveal as either
-///   party (to refute a claim on it, or to finish one it filed before), settles and pays debts. It cannot go
-///   on the offensive: its signature as payee (`proposeInvoice`, `closeInvoice`) and its claims
-///   (`fileClaim`) need an active member; what it is owed waits for its reinstatement (an invoice has no
-///   deadline), while the other direction settles alone after `SOLO_SETTLE_DELAY`. Why not freeze instead:
-///   freezing claims on it would let a carrier under suspension escape what it owes, and pausing its
-///   partners' windows would hold their periods open at governance's pleasure; keeping its defences leaves
-///   every window as the agreement set it, and the registry's suspension still stops new usage and claims.
+/// - Suspension (THREATS F5). Claims on a suspended member do not freeze, and its counterparties' windows
+///   do not pause: it keeps its defences instead, so every window runs as the agreement set it and no period
+///   waits on governance. Every escrow call takes a suspended member's operators and signatures
+///   (`requireDefendingOperator`): deposits, withdrawals of what nothing reserves, the payout account,
+///   invoice signatures as payer and as payee, claims, reveals, settling, debts. What suspension stops is
+///   new usage: the ledger takes no batch signed for a suspended visited carrier. Why a suspended payee
+///   still invoices and claims: the usage was accepted before (or expired undisputed); were its claims
+///   frozen, a payer could request a withdrawal at the suspension and, with the payee unable to claim within
+///   `WITHDRAWAL_DELAY`, take its deposit out before the invoice is reserved (THREATS F2 reopened by a
+///   governance majority). Why not freeze claims on it: it would escape what it owes. Why not pause its
+///   partners' windows: a majority could hold their periods open at will.
 /// - Emergency pause (`ICarrierRegistry.paused`): token transfers out wait (`settle`, `payDebt`, `withdraw`
 ///   revert `SettlementEscrowPaused`); deposits, withdrawal requests and cancellations, payout accounts,
 ///   proposals, co-signatures, closes, claims, proofs and reveals continue (they fix amounts and reservations
@@ -387,7 +387,7 @@ interface ISettlementEscrow {
     /// reverts pass through) and its accumulator is `inv.ledgerAccumulator`; the version in force at the
     /// period's first second (else its last second) is `inv.agreementVersion`, with its terms commitment and
     /// token. Status None or Proposed: a new proposal replaces the old one and restarts the sign window.
-    /// Anyone may send it; the signer is a TREASURY operator of the payee, an active member.
+    /// Anyone may send it; the signer is a TREASURY operator of the payee (active or suspended).
     /// @param sealedInvoice The lines and the totals' salt sealed for the payer, 1 to `MAX_SEALED_INVOICE`
     /// bytes, only emitted.
     function proposeInvoice(Invoice calldata inv, bytes calldata payeeSignature, bytes calldata sealedInvoice) external;
@@ -404,8 +404,8 @@ interface ISettlementEscrow {
 
     /// @notice The payer did not sign within `SIGN_WINDOW` of the proposal: the payee claims the net. The
     /// net is reserved on the payer; a bond of net x `CLAIM_BOND_BPS` / 10000 (at least 1 unit of a non-zero
-    /// net) is reserved on the payee's free deposit. Caller: a TREASURY operator of the payee, an active
-    /// member. Continues during a pause (see the trust assumptions).
+    /// net) is reserved on the payee's free deposit. Caller: a TREASURY operator of the payee (active or
+    /// suspended). Continues during a pause (see the trust assumptions).
     function fileClaim(PlmnId payer, PlmnId payee, uint32 period) external;
 
     /// @notice The adjudicator accepts `proof` that the claimed net is the rating of the committed totals: the

@@ -1393,10 +1393,10 @@ describe("SettlementEscrow", function () {
  * batches without disputes; finishReveal of 1 class and of 8 classes (3 plans, one tier).
  */
 const EXPECTED_GAS = {
-  closed: 279_842n,
-  proposed: 224_451n,
-  cosigned: 98_230n,
-  claim: 98_270n,
+  closed: 279_313n,
+  proposed: 224_033n,
+  cosigned: 98_119n,
+  claim: 97_997n,
   settled: 101_306n,
   open1: 158_180n,
   open10: 450_738n,

@@ -139,7 +139,7 @@ async function pause(ctx: Mocha.Context, w: World) {
 
 describe("misbehaving members: money (UsageLedger, SettlementEscrow)", function () {
   describe("F5: a suspended member keeps its defences", function () {
-    it("F5: two governors suspend DE; it still rejects BR's inflated batch, withdraws its free deposit, cannot submit or claim", async function () {
+    it("F5: two governors suspend DE; it still rejects BR's inflated batch and withdraws its free deposit; it submits no new batch", async function () {
       const w = await loadFixture(world);
       await w.escrow.connect(w.de).deposit(w.moneyAddress, 1_000_000n);
       // BR submits an inflated batch, then BR and US suspend DE before it can reject.
@@ -151,14 +151,11 @@ describe("misbehaving members: money (UsageLedger, SettlementEscrow)", function 
       await expect(w.ledger.connect(w.de).rejectBatches([batchId(inflated)], 7))
         .to.emit(w.ledger, "UsageBatchRejected")
         .withArgs(batchId(inflated), DE, 7);
-      // The offensive calls need an active member: no new batch of DE, no claim of DE.
+      // New usage needs an active member: no new batch signed for DE.
       const own = header(w, 2, { visited: DE, home: BR });
       await expect(submit(w, own, w.de))
         .to.be.revertedWithCustomError(w.ledger, "UsageLedgerSignerNotVisited")
         .withArgs(w.de.address, DE);
-      await expect(w.escrow.connect(w.de).fileClaim(BR, DE, w.period))
-        .to.be.revertedWithCustomError(w.carriers, "CarrierRegistryNotActiveOperator")
-        .withArgs(w.de.address);
       // Its deposit, reserved by nothing, comes back after the delay.
       await w.escrow.connect(w.de).requestWithdrawal(w.moneyAddress, 1_000_000n, w.de.address);
       await time.increase(await w.escrow.WITHDRAWAL_DELAY());
@@ -169,22 +166,41 @@ describe("misbehaving members: money (UsageLedger, SettlementEscrow)", function 
       expect((await w.money.balanceOf(w.de.address)) - before).to.equal(1_000_000n);
     });
 
-    it("F5: a suspended payer co-signs and settles what it owes; its signature as payee waits for reinstatement", async function () {
+    it("F5: a suspended DE co-signs what it owes, invoices what it is owed, and settles the netted period", async function () {
       const w = await loadFixture(world);
       await w.escrow.connect(w.de).deposit(w.moneyAddress, 1_000_000n);
       await governorsDo(w, () => w.carriers.connect(w.br).proposeStatusChange(KIND.Suspend, DE), w.us);
       await periodOver(w);
-      const owed = await invoiceOf(w, DE, BR, 300_000n);
-      await expect(closeInvoice(w, owed, w.de, w.br)).to.emit(w.escrow, "InvoiceClosed");
-      const claim = await invoiceOf(w, BR, DE, 100_000n);
-      await expect(closeInvoice(w, claim, w.br, w.de))
-        .to.be.revertedWithCustomError(w.escrow, "SettlementEscrowInvalidSigner")
-        .withArgs(w.de.address, DE);
-      await time.increaseTo(w.end + Number(await w.escrow.SOLO_SETTLE_DELAY()));
+      await expect(closeInvoice(w, await invoiceOf(w, DE, BR, 300_000n), w.de, w.br)).to.emit(w.escrow, "InvoiceClosed");
+      await expect(closeInvoice(w, await invoiceOf(w, BR, DE, 100_000n), w.br, w.de)).to.emit(w.escrow, "InvoiceClosed");
       await expect(w.escrow.connect(w.de).settle(DE, BR, w.period))
-        .to.emit(w.escrow, "InvoiceSettled")
-        .withArgs(DE, BR, w.period, 300_000n);
-      expect(await w.escrow.deposits(BR, w.moneyAddress)).to.equal(300_000n);
+        .to.emit(w.escrow, "PeriodSettled")
+        .withArgs(DE, BR, w.period, 300_000n, 100_000n);
+      expect(await w.escrow.deposits(BR, w.moneyAddress)).to.equal(200_000n);
+    });
+
+    it("F5/F2: governors suspend the payee BR; it still claims, and the payer's withdrawal requested at the suspension cannot outrun it", async function () {
+      const w = await loadFixture(world);
+      await w.escrow.connect(w.de).deposit(w.moneyAddress, 1_000_000n);
+      await w.escrow.connect(w.br).deposit(w.moneyAddress, 100_000n); // for its claim's bond
+      const usage = header(w, 1);
+      await submit(w, usage, w.br);
+      await w.ledger.connect(w.de).acceptBatches([batchId(usage)]);
+      // DE and US suspend BR; DE asks for its whole deposit at once.
+      await governorsDo(w, () => w.carriers.connect(w.de).proposeStatusChange(KIND.Suspend, BR), w.us);
+      await w.escrow.connect(w.de).requestWithdrawal(w.moneyAddress, 1_000_000n, w.de.address);
+      const unlocksAt = (await w.escrow.pendingWithdrawal(DE, w.moneyAddress)).unlocksAt;
+      await periodOver(w);
+      const inv = await invoiceOf(w, DE, BR, 300_000n);
+      await w.escrow.proposeInvoice(inv, await signInvoice(w.br, w.escrowDomain, inv), "0x5ea1ed");
+      await time.increase(await w.escrow.SIGN_WINDOW());
+      expect(await time.latest()).to.be.below(Number(unlocksAt));
+      await expect(w.escrow.connect(w.br).fileClaim(DE, BR, w.period)).to.emit(w.escrow, "ClaimFiled");
+      await time.increaseTo(unlocksAt);
+      await expect(w.escrow.connect(w.de).withdraw(w.moneyAddress))
+        .to.emit(w.escrow, "Withdrawn")
+        .withArgs(DE, w.moneyAddress, w.de.address, 700_000n);
+      expect(await w.escrow.reserved(DE, w.moneyAddress)).to.equal(300_000n);
     });
   });
 
