@@ -1390,16 +1390,18 @@ describe("SettlementEscrow", function () {
  * Measured on the Hardhat network (shanghai, optimizer 10,000 runs), against the mocks (whose calls are cheaper
  * than the real ledger's and agreements'), with the fixed clock: closeInvoice co-signed; proposeInvoice;
  * cosignInvoice; fileClaim; settle with netting and one payout transfer; openBatches of 1 and of 10 one-class
- * batches without disputes; finishReveal of 1 class and of 8 classes (3 plans, one tier).
+ * batches without disputes; finishReveal of 1 class and of 8 classes (3 plans, one tier). With the registry of
+ * issue 14 (operator permissions, the pause): settle reads `paused()`, callers and signers are checked with
+ * their permission bits.
  */
 const EXPECTED_GAS = {
-  closed: 279_313n,
-  proposed: 224_033n,
-  cosigned: 98_119n,
-  claim: 97_997n,
-  settled: 101_306n,
-  open1: 158_180n,
-  open10: 450_738n,
-  finish1: 156_324n,
-  finish8: 234_889n,
+  closed: 279_745n,
+  proposed: 224_249n,
+  cosigned: 98_335n,
+  claim: 98_213n,
+  settled: 103_590n,
+  open1: 158_254n,
+  open10: 450_812n,
+  finish1: 156_407n,
+  finish8: 234_972n,
 };
