@@ -1304,6 +1304,44 @@ describe("SettlementEscrow", function () {
     });
   });
 
+  describe("refused payout", function () {
+    it("credits a payout the token refuses (returns false) to the creditor's deposit, and reverts a refused withdrawal", async function () {
+      const c = await loadFixture(deployEscrow);
+      const bad = (await hre.ethers.deployContract("FalseReturnToken__Mock")) as unknown as FalseReturnToken__Mock;
+      const badAddress = await bad.getAddress();
+      await c.agreements.addVersion(DE, US, {
+        ...publicTerms({ ...c.terms, settlementToken: badAddress }),
+        termsCommitment: c.termsCommitment,
+      });
+      await bad.mint(c.de.address, 100_000n);
+      await bad.connect(c.de).approve(c.escrowAddress, 100_000n);
+      await c.escrow.connect(c.de).deposit(badAddress, 50_000n);
+      for (const [payer, payee, net] of [
+        [DE, US, 10_000n],
+        [US, DE, 0n],
+      ] as const) {
+        const inv = { ...(await invoiceOf(c, payer, payee, net)), token: badAddress };
+        await c.escrow.closeInvoice(inv, await sign(c, signerOf(c, payer), inv), await sign(c, signerOf(c, payee), inv));
+      }
+      await c.escrow.connect(c.us).setPayoutAccount(c.spare[0].address);
+      await bad.setFailing(true);
+      await expect(c.escrow.connect(c.us).settle(DE, US, c.period))
+        .to.emit(c.escrow, "PayoutRefused")
+        .withArgs(US, badAddress, c.spare[0].address, 10_000n);
+      expect(await c.escrow.deposits(US, badAddress)).to.equal(10_000n);
+      expect(await c.escrow.deposits(DE, badAddress)).to.equal(40_000n);
+      await c.escrow.connect(c.us).requestWithdrawal(badAddress, 10_000n, c.spare[1].address);
+      await time.increase(PARAMS.withdrawalDelay);
+      await expect(c.escrow.connect(c.us).withdraw(badAddress))
+        .to.be.revertedWithCustomError(c.escrow, "SettlementEscrowTransferRefused")
+        .withArgs(badAddress, c.spare[1].address, 10_000n);
+      await bad.setFailing(false);
+      await expect(c.escrow.connect(c.us).withdraw(badAddress))
+        .to.emit(c.escrow, "Withdrawn")
+        .withArgs(US, badAddress, c.spare[1].address, 10_000n);
+    });
+  });
+
   describe("gas", function () {
     it("measures the normal path, a claim and the reveal", async function () {
       const c = await loadFixture(deployEscrow);
