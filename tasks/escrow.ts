@@ -1,5 +1,5 @@
 import { task } from "hardhat/config";
-import { action, clientFor, memberOfSigner, out } from "./common";
+import { action, clientFor, defendingMemberOfSigner, out } from "./common";
 import { FROM_HELP, plmnArg, accountMember, amountArg } from "./cli/args";
 import { commandLine } from "./cli/errors";
 import { InputError } from "../lib/core/errors";
@@ -24,6 +24,14 @@ import {
   WITHDRAWAL_DELAY_WHY,
 } from "../lib/settlement/escrow";
 import { ROLE_BITS } from "../lib/core/enums";
+import { PERMISSION_BITS } from "../lib/core/roles";
+
+/** The operator permission bits the escrow asks of the sending key (none for deposits and settling). */
+const PERMISSION = { ANY: 0, TREASURY: PERMISSION_BITS.treasury } as const;
+
+/** The carrier the signer operates for with `permission`, active or suspended, as the escrow takes it. */
+const carrierOfSigner = (client: Parameters<typeof defendingMemberOfSigner>[0], permission: number) =>
+  defendingMemberOfSigner(client, ROLE_BITS.carrier, permission);
 
 const TOKEN_HELP = "Settlement token address (default: the token of the agreement with --partner, or the one token of all your agreements)";
 const PARTNER_TOKEN_HELP = "Take the token of the agreement with this partner (MCC-MNC)";
@@ -45,7 +53,7 @@ task(
     action(async (args: { amount: string; token?: string; partner?: string; from?: string }, hre) => {
       const partner = args.partner ? plmnArg("partner", args.partner) : undefined;
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const self = await carrierOfSigner(client, PERMISSION.ANY);
       const token = await resolveToken(client, self.plmn, { token: args.token, partner });
       const amount = amountArg(args.amount, token);
       const r = await depositToEscrow(client, { member: self.plmn, amount });
@@ -107,7 +115,7 @@ task(
       const step = withdrawStep(args);
       const partner = args.partner ? plmnArg("partner", args.partner) : undefined;
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const self = await carrierOfSigner(client, PERMISSION.TREASURY);
       const token = await resolveToken(client, self.plmn, { token: args.token, partner });
       if (step === "cancel") {
         const r = await cancelWithdrawal(client, { member: self.plmn, token });
@@ -138,7 +146,7 @@ task("escrow:payout", "Carrier: sets where payments to your carrier go (an addre
   .setAction(
     action(async (args: { account: string; from?: string }, hre) => {
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const self = await carrierOfSigner(client, PERMISSION.TREASURY);
       const r = await setPayoutAccount(client, args.account);
       const where = BigInt(args.account) === 0n ? "are credited to its deposit" : `go to ${args.account}`;
       out(`Payments to ${self.text} now ${where} (tx ${r.txHash}).`);
@@ -191,7 +199,7 @@ task(
       const partnerPlmn = plmnArg("partner", args.partner);
       const period = parsePeriod(args.period);
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const self = await carrierOfSigner(client, PERMISSION.ANY);
       const partner = await requirePartner(client, self.plmn, partnerPlmn);
       const r = await settlePeriod(client, { self: self.plmn, partner: partner.plmn, period });
       const token = await tokenInfo(r.token, client.runner);
@@ -233,7 +241,7 @@ task("escrow:pay-debt", "Either carrier: pays a debt left by a settlement shortf
       const debtor = plmnArg("debtor", args.debtor);
       const creditor = plmnArg("creditor", args.creditor);
       const client = await clientFor(hre, args.from);
-      await memberOfSigner(client, ROLE_BITS.carrier);
+      await carrierOfSigner(client, PERMISSION.TREASURY);
       await requireMember(client, { plmn: debtor, param: "debtor" });
       await requireMember(client, { plmn: creditor, param: "creditor" });
       const token = args.token

@@ -133,6 +133,8 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   UsageLedgerInvalidDependency:
     "deploy the UsageLedger with the addresses of the deployed CarrierRegistry and RoamingAgreements (`deploy`).",
   UsageLedgerInvalidGrace: "the deployment's submission grace is above the ledger's maximum; lower it in the deployment parameters.",
+  UsageLedgerPaused:
+    "governance paused the consortium (an emergency): batches are taken again once the governors approve an Unpause proposal; resubmit then, before the period's submission deadline.",
 
   // SettlementEscrow v2: co-signed invoices, claims with a bond, reveal, delayed withdrawals, settlement.
   SettlementEscrowInvalidContract: "deploy the escrow with the addresses of the deployed contracts (see the deployment parameters).",
@@ -177,6 +179,10 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
     "close the invoice first: `invoice:propose` by the payee, `invoice:cosign` by the payer (see `invoice:status`).",
   SettlementEscrowAlreadySettled: "this period is settled for good; `report` and `invoice` show its figures.",
   SettlementEscrowNoDebt: "nothing is owed in that token; `escrow:balance` shows the debts both ways.",
+  SettlementEscrowPaused:
+    "governance paused the consortium (an emergency): settlements, debt payments and withdrawals wait until the governors approve an Unpause proposal; retry then.",
+  SettlementEscrowTransferRefused:
+    "the token refused to send to that account (blacklisted or blocked): cancel the request and request the withdrawal again to an account the token accepts.",
   RevealLibInvalidTiers:
     "a revealed rate plan has too many tiers or a discount above 100 %: these are not the terms in force; reveal those.",
   RevealLibInvalidPlanCount: "the revealed terms have no rate plan or too many: these are not the terms in force; reveal those.",
