@@ -242,8 +242,17 @@ async function deployEscrow() {
 
 type Fixture = Awaited<ReturnType<typeof deployEscrow>>;
 
+/** The public part the mock agreements hold; the escrow never reads the priced classes, so both sides get every planned class. */
 function publicTerms(t: Terms) {
-  return { settlementToken: t.settlementToken, validFrom: t.validFrom, validUntil: t.validUntil, disputeWindow: t.disputeWindow };
+  const priced = t.ratePlans.reduce((mask, p) => mask | (1n << BigInt(p.tariffClass)), 0n);
+  return {
+    settlementToken: t.settlementToken,
+    validFrom: t.validFrom,
+    validUntil: t.validUntil,
+    disputeWindow: t.disputeWindow,
+    pricedClassesLo: priced,
+    pricedClassesHi: priced,
+  };
 }
 
 /**

@@ -218,7 +218,7 @@ describe("lib/usage/parse", () => {
 
   describe("reject codes (one fixture line each)", () => {
     const examples: Record<
-      Exclude<RejectCode, "UNKNOWN_DEVICE" | "DEVICE_OF_OTHER_HOME">,
+      Exclude<RejectCode, "UNKNOWN_DEVICE" | "DEVICE_OF_OTHER_HOME" | "UNPRICED_CLASS">,
       { text: string; reason: RegExp; format?: "jsonl" }
     > = {
       MALFORMED: { text: csv().split(",").slice(0, 12).join(","), reason: /expected 13 fields as in the header, found 12/ },
