@@ -494,7 +494,7 @@ async function shareKeys(d: Demo): Promise<void> {
 /** What a German device's policy contract decides for `service` in `visited` (Brazil by default): one eth_call. */
 async function decide(d: Demo, imsi: string, service: number, visited = d.carrier.br.hex) {
   const { br, de } = d.carrier;
-  const deriveDe = createDeviceIdDeriver(br.keystore.partnerImsiKey(br.plmn, de.plmn));
+  const deriveDe = createDeviceIdDeriver(br.keystore.partnerImsiKey(br.plmn, de.plmn), de.plmn);
   const policy = br.client.policyAt(await br.client.devices.predictPolicyAddress(deriveDe(imsi)));
   const [decision] = await policy.decide(visited, service);
   return decision;
@@ -618,7 +618,7 @@ async function watchAlerts(d: Demo, ingested: readonly Ingested[], ingestFrom: n
   const after = await decide(d, stolen.imsi, 0);
   const inUs = await decide(d, stolen.imsi, 0, d.carrier.us.hex);
   console.log(
-    `   a flagged DE meter (${stolen.kind}) asks for data: Brazil gets ${verdict(after)}, any other network too: ${verdict(inUs)}`,
+    `   a flagged DE meter (${stolen.kind}) asks for data: Brazil, which flagged it, gets ${verdict(after)}; the US gets ${verdict(inUs)} (a partner's flag counts on its own network until DE confirms it)`,
   );
 }
 
