@@ -20,7 +20,7 @@ import { agreeSealed, deployUsageConsortium, ingestTerms, testPrivateKey } from 
 import { connectRoamLedger } from "../../../lib/chain/client";
 import { pairwiseKey } from "../../../lib/crypto/pairwise";
 import { randomSalt } from "../../../lib/crypto/commitment";
-import { deviceIdFromImsi } from "../../../lib/core/imsi";
+import { createDeviceIdDeriver } from "../../../lib/core/imsi";
 import { readPolicies } from "../../../lib/devices/policy";
 import { ensurePolicies, NO_MAKER } from "../../../lib/devices/registration";
 import { ingestUsage, pairWorkDir } from "../../../lib/usage/ingest";
@@ -84,9 +84,10 @@ async function freeRoamingWorld() {
   const br = connectRoamLedger(c.addresses, c.br);
   const { ids: policyIds } = await ensurePolicies(de, readPolicies(policiesFile, PLMN.DE), ["plain", "free"]);
   const imsiKey = randomBytes(32);
-  const id = (imsi: string) => deviceIdFromImsi(imsiKey, imsi);
+  const derive = createDeviceIdDeriver(imsiKey, PLMN.DE);
+  const id = (imsi: string) => derive(imsi);
   const registration = (imsi: string, policy: string) => ({
-    id: id(imsi),
+    localId: derive.localId(imsi),
     deviceClass: 1,
     maker: NO_MAKER,
     policyId: policyIds.get(policy)!,
