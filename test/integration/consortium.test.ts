@@ -251,7 +251,7 @@ describe("integration: a consortium on a separate node", function () {
       expect(await reader.decide(deId("262019999999999"), m.br.plmn, "data")).to.include({ serve: false, reason: "unknown-device" });
     });
 
-    it("flags a fraudulent SIM, which DE sees through eth_getLogs and every visited network refuses", async function () {
+    it("flags a fraudulent SIM, which DE sees through eth_getLogs; BR refuses it at once, every network once DE confirms (F4)", async function () {
       const stolen = deId(flow.deDevices[3]); // a data-only meter
       const evidence = keccakText("voice CDR 2026-11-26T09:12:44Z 124s") as Hex;
       const fromBlock = await net.provider.getBlockNumber();
@@ -272,6 +272,11 @@ describe("integration: a consortium on a separate node", function () {
       expect(alert.args.reason).to.equal(2n);
       expect(alert.args.evidenceHash).to.equal(evidence);
 
+      // BR's flag counts on BR's network only, until the home confirms it.
+      expect(await reader.getDevice(stolen)).to.include({ status: "active", home: m.de.plmn });
+      expect((await decideWithEthers(stolen, m.br.plmnHex, "data")).reason).to.equal("device-fraud-flagged");
+      expect((await decideWithEthers(stolen, m.us.plmnHex, "data")).reason).to.not.equal("device-fraud-flagged");
+      await (await client("de").devices.confirmFraud([stolen])).wait();
       expect(await reader.getDevice(stolen)).to.include({ status: "fraud-flagged", home: m.de.plmn });
       for (const visited of [m.br, m.us]) {
         expect((await decideWithEthers(stolen, visited.plmnHex, "data")).reason).to.equal("device-fraud-flagged");

@@ -368,8 +368,8 @@ describe("package: npm pack, installed into an empty project, runs the example b
     const derive = (imsi: string) => deviceIdFromImsi(de.keystore.imsiKey(de.plmn), de.plmn, imsi);
     const flagged = of("fraud-flag");
     expect(flagged.map((a) => a.data?.deviceId)).to.have.members(activity.fleet.outOfPolicy.map((d) => derive(d.imsi)));
-    for (const alert of flagged)
-      expect(alert).to.deep.include({ as: "home", device: { status: "fraud-flagged", home: de.plmn, maker: null } });
+    // A partner's flag counts on its own network only (F4): the device stays active until the home confirms it.
+    for (const alert of flagged) expect(alert).to.deep.include({ as: "home", device: { status: "active", home: de.plmn, maker: null } });
     expect(of("batch-submitted").map((a) => a.data?.batchId)).to.have.members(activity.batchIds);
     // A batch on chain shows its tree depth, not its record count.
     for (const a of of("batch-submitted")) expect(a.data).to.have.property("treeDepth").and.not.to.have.property("records");
