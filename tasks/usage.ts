@@ -36,6 +36,11 @@ export function printIngestSummary(s: IngestSummary, period: string): void {
   out(`  billable ${n(s.billable)}; not billable ${n(s.accepted - s.billable)}`);
   for (const [reason, count] of Object.entries(s.notBillableByReason)) out(`    ${reason}: ${n(count)}`);
   out(`  fraud: ${n(s.flaggedDevices)} device(s) flagged on-chain in ${s.flagTxs.length} transaction(s)`);
+  if (s.flagsHeld > 0) {
+    out(
+      `  fraud flags held back: ${n(s.flagsHeld ?? 0)} device(s) already flagged by us, in our 7-day cooldown after the home cleared them, or over today's quota of flags; their records are not billable all the same (device:show lists a device's flags).`,
+    );
+  }
   out(`  permanent roamers found: ${n(s.permanentRoamers)} (their roamer days are in the sealed totals)`);
   out(
     `  devices: ${n(s.devices)}; processing ${n(s.recordsPerSec)} records/s (chain excluded)${s.peakRssMb ? `; peak memory ${n(s.peakRssMb)} MB` : ""}`,

@@ -46,6 +46,7 @@ export interface RunCounts {
   billable: number;
   notBillable: Record<string, number>;
   flagged: ReadonlySet<string>;
+  flagsHeld: number;
   sealed: readonly (SealedBatch & { id: Hex })[];
   roamers: RoamerReport[];
 }
@@ -151,7 +152,8 @@ export function sealedJournal(
       rejectsFile: rejects.total > 0 ? rejects.path : undefined,
       billable: p.billable,
       notBillableByReason: p.notBillable,
-      flaggedDevices: p.flagged.size,
+      flaggedDevices: p.flagged.size - p.flagsHeld,
+      flagsHeld: p.flagsHeld,
       flagTxs: done.flagTxs,
       devices: done.devices,
       processingMs: timing.processingMs,

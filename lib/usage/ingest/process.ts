@@ -118,6 +118,9 @@ async function openRunParts(
   }
 }
 
+/** A fraud flag as `flagFraud` takes it. */
+type PendingFlag = { id: Hex; reason: number; evidenceHash: Hex };
+
 /** The reading of one file: each record checked, batched and counted; fraud flagged as it is found. */
 class FileProcessor {
   lines = 0;
@@ -129,7 +132,11 @@ class FileProcessor {
   readonly roamers: RoamerReport[] = [];
   readonly flagged = new Set<string>();
   readonly notBillable: Record<string, number> = {};
-  private readonly pendingFlags: { id: Hex; reason: number; evidenceHash: Hex }[] = [];
+  /** Fraud flags found but not sent: ours already standing, in our cooldown, or over today's quota. */
+  flagsHeld = 0;
+  /** What is left of today's flag quota (read once per run, then counted down). */
+  private flagQuota: number | undefined;
+  private readonly pendingFlags: PendingFlag[] = [];
   private readonly pendingRejects: Reject[] = [];
   /** The salt of evidence hashes: the pair's, as a batch's salt is not known before it is sealed. */
   private readonly evidenceSalt: Uint8Array;
@@ -253,15 +260,41 @@ class FileProcessor {
     this.parts.seenIds.keepOut(record.recordId);
   }
 
-  /** Sends every pending flag, FLAGS_PER_TX per transaction, without waiting for them to be mined. */
+  /**
+   * Sends every pending flag the registry will take, FLAGS_PER_TX per transaction, without waiting for them
+   * to be mined; the others are held (see {@link sendable}).
+   */
   private async sendFlags(): Promise<void> {
     const devices = this.opts.client.devices;
     while (this.pendingFlags.length > 0) {
-      const chunk = this.pendingFlags.splice(0, FLAGS_PER_TX);
       const t = Date.now();
-      await this.parts.flags.send(`fraud flags for ${chunk.length} device(s)`, () => devices.flagFraud(chunk));
+      const chunk = await this.sendable(this.pendingFlags.splice(0, FLAGS_PER_TX));
+      if (chunk.length > 0) {
+        await this.parts.flags.send(`fraud flags for ${chunk.length} device(s)`, () => devices.flagFraud(chunk));
+      }
       this.chainMs += Date.now() - t;
     }
+  }
+
+  /**
+   * The flags the registry takes (F4 rules, IDeviceRegistry.flagFraud): not one of ours that still stands,
+   * not in our cooldown after the home dismissed or reinstated the device, within today's quota. A flag it
+   * would refuse would revert the whole transaction and fail the run, so the rest are counted as held; the
+   * records stay not billable either way.
+   */
+  private async sendable(flags: PendingFlag[]): Promise<PendingFlag[]> {
+    const devices = this.opts.client.devices;
+    const visited = this.opts.visited;
+    const now = await chainTime(this.opts.signer);
+    this.flagQuota ??= Number(await devices.flagsLeftToday(visited));
+    const out: PendingFlag[] = [];
+    for (const f of flags) {
+      const [standing, , cooldownUntil] = await devices.fraudFlag(f.id, visited);
+      if (standing || cooldownUntil > now || out.length >= this.flagQuota) this.flagsHeld++;
+      else out.push(f);
+    }
+    this.flagQuota -= out.length;
+    return out;
   }
 
   /** Seals the full batch once the one before it is sealed. */

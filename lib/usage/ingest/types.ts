@@ -71,6 +71,11 @@ export interface IngestSummary {
   billable: number;
   notBillableByReason: Record<string, number>;
   flaggedDevices: number;
+  /**
+   * Out-of-policy devices not flagged on chain by this run: already flagged by us and standing, in our
+   * cooldown after the home cleared them, or over the registry's daily quota per reporter (F4).
+   */
+  flagsHeld: number;
   flagTxs: string[];
   /**
    * Devices found beyond the agreement's permanent-roaming limit in this run. Kept local: their roamer

@@ -153,7 +153,8 @@ describe("lib/usage/ingest", function () {
         const workDir = w.ingestOptions().workDir;
         return {
           batches: summary.batches.map((b) => [b.id, b.records, b.payloadHash]),
-          flagged: summary.flaggedDevices,
+          // Found out of policy: flagged by the first run, held back by the second (its flags stand).
+          flagged: summary.flaggedDevices + summary.flagsHeld,
           store: fs.readdirSync(w.store.dir).sort(),
           state: fs.readFileSync(path.join(workDir, "state.json"), "utf8"),
           ids: fs.readFileSync(path.join(workDir, `ids-${w.period}.bin`)).toString("hex"),
@@ -183,6 +184,37 @@ describe("lib/usage/ingest", function () {
     expect(summary.accepted).to.equal(0);
     expect(summary.rejectsByCode).to.deep.equal({ DUPLICATE_RECORD_ID: 2 });
     expect(summary.batches).to.deep.equal([]);
+  });
+
+  it("F4: holds back the flags the registry would refuse (ours standing, our cooldown after a dismissal) and still finishes the run", async function () {
+    const w = (await loadFixture(world)).freshLocal();
+    const first = await ingestUsage(w.ingestOptions());
+    const g = w.generated;
+    const derive = createDeviceIdDeriver(w.deImsiKey, PLMN.DE);
+    const dismissed = derive(g.outOfPolicy[0].imsi);
+    await (await w.c.devices.connect(w.c.de).dismissFraudFlags([dismissed], PLMN.BR)).wait();
+
+    // The out-of-policy devices' records again, under new record ids, in a second file of the period.
+    const lines = fs.readFileSync(g.usageFile, "utf8").split("\n");
+    const header = lines[0].split(",");
+    const [idCol, imsiCol] = [header.indexOf("recordId"), header.indexOf("imsi")];
+    const bad = new Set(g.outOfPolicy.map((d) => d.imsi));
+    const again = lines
+      .slice(1)
+      .map((l) => l.split(","))
+      .filter((f) => f.length === header.length && bad.has(f[imsiCol]))
+      .map((f, i) => Object.assign([...f], { [idCol]: `again-${i}` }).join(","));
+    const file = path.join(w.dir, "again.csv");
+    fs.writeFileSync(file, `${[lines[0], ...again].join("\n")}\n`);
+    const flagsBefore = (await w.c.devices.queryFilter(w.c.devices.filters.FraudFlagged(), 0)).length;
+
+    const second = await ingestUsage(w.ingestOptions({ file }));
+    expect(second.accepted).to.equal(again.length);
+    expect(second.flagsHeld).to.equal(g.outOfPolicy.length);
+    expect(second.flaggedDevices).to.equal(0);
+    expect((await w.c.devices.queryFilter(w.c.devices.filters.FraudFlagged(), 0)).length).to.equal(flagsBefore);
+    expect(await w.c.devices.flaggedBy(dismissed, PLMN.BR)).to.equal(false);
+    expect(first.flagsHeld).to.equal(0);
   });
 
   it("rejects records of unknown devices and of devices of another home", async function () {
