@@ -1,8 +1,9 @@
 import path from "node:path";
 import { task } from "hardhat/config";
-import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
+import { action, clientFor, defendingMemberOfSigner, keystoreFor, out } from "./common";
 import { cliProgress } from "./cli/progress";
 import { ROLE_BITS } from "../lib/core/enums";
+import { PERMISSION_BITS } from "../lib/core/roles";
 import { isoTime } from "../lib/agreements/terms";
 import { closedAccumulator, cosignInvoice, invoicePublicView, proposeInvoice } from "../lib/settlement/invoices";
 import { fileClaim, proveClaim, revealClaim } from "../lib/settlement/claims";
@@ -174,11 +175,12 @@ interface RatingArgs {
  * terms and the counted usage from our payload store. The payee closes the ledger's period first when it
  * is closable and not closed yet (anyone may).
  */
-async function ratingInputs(hre: HardhatRuntimeEnvironment, args: RatingArgs, side: "payer" | "payee") {
+async function ratingInputs(hre: HardhatRuntimeEnvironment, args: RatingArgs, side: "payer" | "payee", permission: number) {
   const partnerPlmn = plmnArg("partner", args.partner);
   const period = parsePeriod(args.period);
   const client = await clientFor(hre, args.from);
-  const self = await memberOfSigner(client, ROLE_BITS.carrier);
+  // A suspended carrier keeps its invoices (F5); signing needs a TREASURY key, reading any operator key.
+  const self = await defendingMemberOfSigner(client, ROLE_BITS.carrier, permission);
   const partner = await requirePartner(client, self.plmn, partnerPlmn);
   const keystore = keystoreFor(args.keystore);
   const [payer, payee] = side === "payer" ? [self.plmn, partner.plmn] : [partner.plmn, self.plmn];
@@ -210,7 +212,7 @@ addRatingParams(
   "The home carrier that pays, as MCC-MNC",
 ).setAction(
   action(async (args: RatingArgs, hre) => {
-    const { client, partner, key, pairKey, usage, terms } = await ratingInputs(hre, args, "payee");
+    const { client, partner, key, pairKey, usage, terms } = await ratingInputs(hre, args, "payee", PERMISSION_BITS.treasury);
     const r = await proposeInvoice(client, { key: pairKey, usage, terms });
     const net = await amountText(client, r.draft.invoice.token, r.draft.invoice.net);
     out(`Proposed the invoice of ${partner.text} for ${args.period}: net ${net} (tx ${r.txHash}).`);
@@ -229,7 +231,7 @@ addRatingParams(
   "The visited carrier that bills, as MCC-MNC",
 ).setAction(
   action(async (args: RatingArgs, hre) => {
-    const { client, partner, pairKey, usage, terms } = await ratingInputs(hre, args, "payer");
+    const { client, partner, pairKey, usage, terms } = await ratingInputs(hre, args, "payer", PERMISSION_BITS.treasury);
     const r = await cosignInvoice(client, { key: pairKey, usage, terms });
     const net = await amountText(client, r.proposal.invoice.token, r.proposal.invoice.net);
     out(`Co-signed the invoice of ${partner.text} for ${args.period}: ${net} reserved on your deposit (tx ${r.txHash}).`);
@@ -247,7 +249,7 @@ task(
   .setAction(
     action(async (args: { partner: string; period: string; from?: string }, hre) => {
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const self = await defendingMemberOfSigner(client, ROLE_BITS.carrier, PERMISSION_BITS.treasury);
       const partner = await requirePartner(client, self.plmn, plmnArg("partner", args.partner));
       const r = await fileClaim(client, { payer: partner.plmn, payee: self.plmn, period: parsePeriod(args.period) });
       out(`Claim filed (tx ${r.txHash}): ${r.net} base units reserved on ${partner.text}, bond ${r.bond} on ${self.text}.`);
@@ -267,7 +269,7 @@ task(
   .setAction(
     action(async (args: { partner: string; period: string; proof: string; as?: string; from?: string }, hre) => {
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const self = await defendingMemberOfSigner(client, ROLE_BITS.carrier, PERMISSION_BITS.treasury);
       const partner = await requirePartner(client, self.plmn, plmnArg("partner", args.partner));
       if (!/^0x([0-9a-fA-F]{2})*$/.test(args.proof))
         throw new InputError(`--proof must be 0x-hex bytes, found ${JSON.stringify(args.proof)}`);
@@ -305,7 +307,7 @@ addRatingParams(
         );
       }
       console.error(REVEAL_WARNING);
-      const { client, usage, terms } = await ratingInputs(hre, args, sideArg(args.as, "payer"));
+      const { client, usage, terms } = await ratingInputs(hre, args, sideArg(args.as, "payer"), 0);
       const r = await revealClaim(client, { usage, terms, publish: true, progress: cliProgress });
       const token = terms.terms.settlementToken;
       out(
