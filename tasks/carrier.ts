@@ -44,8 +44,8 @@ task(
 )
   .addParam(
     "action",
-    `What to propose: ${KINDS.join(", ")}. A pause makes usage submission, claims, payouts, withdrawals, device registrations and fraud flags wait; ` +
-      "governance, operator keys, accept/reject/dispute and deposits never pause. It lifts itself after 14 days (or by an unpause vote) and cannot be extended; " +
+    `What to propose: ${KINDS.join(", ")}. A pause makes usage submission, payouts, withdrawal executions, device registrations, policy updates and fraud flags wait; ` +
+      "governance, operator keys, accept/reject/dispute, invoices, claims and deposits never pause. It lifts itself after 14 days (or by an unpause vote) and cannot be extended; " +
       "the next pause can start 7 days after it ends",
   )
   .addOptionalParam("plmn", "admit, suspend, reinstate: the member concerned, as MCC-MNC (e.g. 234-15); device makers use MCC 999")
