@@ -11,8 +11,21 @@ import { merkleProof } from "../../lib/usage/merkle";
 import { signBatch, toContractBatch } from "../../lib/usage/batch";
 import type { LeafHasher } from "../../lib/usage/leaf";
 import { BATCH, INVOICE, type Model, RESOLUTION, type BatchModel } from "./model";
-import { DAY, DIRS, PARAMS, PLMN_OF, prepareBatch, seededRecords, WINDOW, type Member, type PreparedBatch, type World } from "./world";
+import {
+  changeStatus,
+  DAY,
+  DIRS,
+  PARAMS,
+  PLMN_OF,
+  prepareBatch,
+  seededRecords,
+  WINDOW,
+  type Member,
+  type PreparedBatch,
+  type World,
+} from "./world";
 import { escrowSteps } from "./escrowOps";
+import { deviceKinds, deviceSteps } from "./deviceOps";
 
 /** An account that acts: a carrier of the consortium or an account of no member. */
 export type Actor = Member | "outsider";
@@ -35,8 +48,8 @@ const actorFor = (right: Member, wrong: Member) => fc.constantFrom<Actor>(right,
 const homeOf = (d: number) => DIRS[d].home;
 const visitedOf = (d: number) => DIRS[d].visited;
 
-/** Every operation kind, each with its generator. */
-const kinds = {
+/** Every operation kind but the race, each with its generator. */
+const plainKinds = {
   deposit: fc.record({ k: fc.constant("deposit" as const), who: actor, amount }),
   requestWithdrawal: fc.record({ k: fc.constant("requestWithdrawal" as const), who: actor, amount }),
   cancelWithdrawal: fc.record({ k: fc.constant("cancelWithdrawal" as const), who: actor }),
@@ -85,12 +98,65 @@ const kinds = {
   settle: fc.record({ k: fc.constant("settle" as const), by: actor }),
   payDebt: fc.record({ k: fc.constant("payDebt" as const), who: party, by: actor }),
   governance: fc.record({ k: fc.constant("governance" as const), target: fc.constantFrom<Member>("de", "br", "us") }),
+  ...deviceKinds,
   wait: fc.record({
     k: fc.constant("wait" as const),
     to: fc.constantFrom("day", "day", "week", "edge", "deadline", "sign", "sign", "solo", "withdrawal"),
   }),
 };
+type Plain = keyof typeof plainKinds;
+/** An op that can take part in a race: every kind but a race. */
+export type RaceOp = { [K in Plain]: (typeof plainKinds)[K] extends fc.Arbitrary<infer T> ? T : never }[Plain];
+export type RaceOf = { k: "race"; first: RaceOp; second: RaceOp };
+export type Op = RaceOp | RaceOf;
+
+/** Every operation kind, each with its generator. */
+const kinds = { ...plainKinds, race: dir.chain((d) => race(d)) };
 type Kind = keyof typeof kinds;
+
+/**
+ * Two ops mined in one block, the attacker's first (sent first, it lands first: what a member that sees the
+ * pool and gets in first does): one more batch ahead of a close, a withdrawal request or a withdrawal ahead of
+ * a close, an invoice or a settlement, a fleet flagged again right after the home reinstated it, devices
+ * moved to another class ahead of a batch, a suspension ahead of a decision.
+ */
+function race(d: number): fc.Arbitrary<RaceOf> {
+  const [home, visited] = [homeOf(d), visitedOf(d)];
+  const ab = (first: fc.Arbitrary<unknown>, second: fc.Arbitrary<unknown>) =>
+    fc.record({ k: fc.constant("race" as const), first, second }) as fc.Arbitrary<RaceOf>;
+  const submitBy = (by: Actor) =>
+    fc.record({
+      k: fc.constant("submit" as const),
+      dir: fc.constant(d),
+      n: fc.nat({ max: POOL - 1 }),
+      inflated: fc.boolean(),
+      forged: fc.constant(false),
+      by: fc.constant(by),
+    });
+  const close = fc.record({ k: fc.constant("close" as const), dir: fc.constant(d), by: actor });
+  const honest = fc.oneof(
+    close,
+    fc.record({ k: fc.constant("propose" as const), dir: fc.constant(d), variant: fc.constant("honest" as const), forged: fc.constant(false), by: actor }),
+    fc.record({ k: fc.constant("closeBoth" as const), dir: fc.constant(d), variant: fc.constant("honest" as const), by: actor }),
+    fc.record({ k: fc.constant("settle" as const), by: actor }),
+  );
+  const money = fc.oneof(
+    fc.record({ k: fc.constant("requestWithdrawal" as const), who: fc.constant(home), amount }),
+    fc.record({ k: fc.constant("withdraw" as const), who: fc.constant(home) }),
+  );
+  const fleet = home === "de" || home === "br" ? home : "de";
+  const all = fc.constant((1 << 4) - 1);
+  return fc.oneof(
+    ab(submitBy(visited), close),
+    ab(money, honest),
+    ab(fc.record({ k: fc.constant("reinstate" as const), fleet: fc.constant(fleet), mask: all, by: fc.constant<Actor>(fleet) }), deviceKinds.flag),
+    ab(fc.record({ k: fc.constant("reclass" as const), fleet: fc.constant(fleet), mask: all, cls: fc.constant(3), by: fc.constant<Actor>(fleet) }), submitBy(visited)),
+    ab(
+      fc.record({ k: fc.constant("dispute" as const), dir: fc.constant(d), pick, r: fc.nat({ max: 7 }), by: fc.constant<Actor>(home) }),
+      fc.record({ k: fc.constant("expire" as const), dir: fc.constant(d), by: actor }),
+    ),
+  );
+}
 
 /** Operations drawn with the given weights (0 leaves a kind out). */
 function opsWeighted(weights: Record<Kind, number>) {
@@ -119,6 +185,11 @@ const USAGE_WEIGHTS: Record<Kind, number> = {
   settle: 1,
   payDebt: 1,
   governance: 1,
+  flag: 2,
+  reinstate: 1,
+  suspendDevices: 1,
+  reclass: 2,
+  race: 3,
   wait: 3,
 };
 const SETTLEMENT_WEIGHTS: Record<Kind, number> = {
@@ -138,6 +209,9 @@ const SETTLEMENT_WEIGHTS: Record<Kind, number> = {
   settle: 4,
   payDebt: 2,
   withdraw: 2,
+  flag: 1,
+  reclass: 1,
+  race: 3,
   wait: 4,
 };
 
@@ -205,7 +279,7 @@ function contested(): fc.Arbitrary<Op[]> {
     });
 }
 
-export type Op = { [K in keyof typeof kinds]: (typeof kinds)[K] extends fc.Arbitrary<infer T> ? T : never }[keyof typeof kinds];
+
 export type OpOf<K extends Op["k"]> = Extract<Op, { k: K }>;
 
 /** Everything a step needs: the world, the model, the usage pool, the time of the next transaction. */
@@ -220,6 +294,8 @@ export interface Ctx {
 /** A step: the error the model expects (undefined: success), the transactions, the model's update. */
 export interface Step {
   expected: string | undefined;
+  /** A race: the steps to mine in one block, in this order (each predicted after the ones before it). */
+  block?: Step[];
   /** One transaction, or several sent one after the other (a second apart). */
   send: () => Promise<ContractTransactionResponse> | (() => Promise<ContractTransactionResponse>)[];
   apply?: (receipts: TransactionReceipt[]) => void;
@@ -507,10 +583,7 @@ function governanceStep(c: Ctx, o: OpOf<"governance">): Step | undefined {
   const [proposer, approver] = others;
   return {
     expected: undefined,
-    send: async () => {
-      await (await c.w.carriers.connect(c.w.signer[proposer]).proposeStatusChange(suspend ? 1 : 2, PLMN_OF[o.target])).wait();
-      return c.w.carriers.connect(c.w.signer[approver]).approve(await c.w.carriers.proposalCount());
-    },
+    send: () => changeStatus(c.w, { proposer, approver, target: o.target, suspend }),
     apply: () => {
       c.m.active[o.target] = !suspend;
     },
@@ -566,7 +639,24 @@ export async function stepOf(c: Ctx, o: Op): Promise<Step | undefined> {
       return governanceStep(c, o);
     case "wait":
       return undefined;
+    case "race":
+      return raceStep(c, o);
     default:
-      return escrowSteps(c, o);
+      return escrowSteps(c, o) ?? deviceSteps(c, o);
   }
+}
+
+/**
+ * A race: the first op's step, its model update applied when it is expected to succeed, then the second's,
+ * predicted on that state. The runner mines both in one block and undoes nothing: a step that reverts
+ * leaves the model as it was, so the first's update is taken back when it turns out refused (the runner
+ * checks that it was not).
+ */
+async function raceStep(c: Ctx, o: OpOf<"race">): Promise<Step | undefined> {
+  const first = await stepOf(c, o.first);
+  if (!first || first.block) return undefined;
+  if (first.expected === undefined) first.apply?.([]);
+  const second = await stepOf(c, o.second);
+  if (!second || second.block) return { ...first, apply: undefined };
+  return { expected: undefined, send: first.send, block: [{ ...first, apply: undefined }, second] };
 }
