@@ -136,7 +136,13 @@ function race(d: number): fc.Arbitrary<RaceOf> {
   const close = fc.record({ k: fc.constant("close" as const), dir: fc.constant(d), by: actor });
   const honest = fc.oneof(
     close,
-    fc.record({ k: fc.constant("propose" as const), dir: fc.constant(d), variant: fc.constant("honest" as const), forged: fc.constant(false), by: actor }),
+    fc.record({
+      k: fc.constant("propose" as const),
+      dir: fc.constant(d),
+      variant: fc.constant("honest" as const),
+      forged: fc.constant(false),
+      by: actor,
+    }),
     fc.record({ k: fc.constant("closeBoth" as const), dir: fc.constant(d), variant: fc.constant("honest" as const), by: actor }),
     fc.record({ k: fc.constant("settle" as const), by: actor }),
   );
@@ -149,8 +155,20 @@ function race(d: number): fc.Arbitrary<RaceOf> {
   return fc.oneof(
     ab(submitBy(visited), close),
     ab(money, honest),
-    ab(fc.record({ k: fc.constant("reinstate" as const), fleet: fc.constant(fleet), mask: all, by: fc.constant<Actor>(fleet) }), deviceKinds.flag),
-    ab(fc.record({ k: fc.constant("reclass" as const), fleet: fc.constant(fleet), mask: all, cls: fc.constant(3), by: fc.constant<Actor>(fleet) }), submitBy(visited)),
+    ab(
+      fc.record({ k: fc.constant("reinstate" as const), fleet: fc.constant(fleet), mask: all, by: fc.constant<Actor>(fleet) }),
+      deviceKinds.flag,
+    ),
+    ab(
+      fc.record({
+        k: fc.constant("reclass" as const),
+        fleet: fc.constant(fleet),
+        mask: all,
+        cls: fc.constant(3),
+        by: fc.constant<Actor>(fleet),
+      }),
+      submitBy(visited),
+    ),
     ab(
       fc.record({ k: fc.constant("dispute" as const), dir: fc.constant(d), pick, r: fc.nat({ max: 7 }), by: fc.constant<Actor>(home) }),
       fc.record({ k: fc.constant("expire" as const), dir: fc.constant(d), by: actor }),
@@ -278,7 +296,6 @@ function contested(): fc.Arbitrary<Op[]> {
       ] as Op[];
     });
 }
-
 
 export type OpOf<K extends Op["k"]> = Extract<Op, { k: K }>;
 

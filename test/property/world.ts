@@ -196,7 +196,7 @@ export interface World {
   outsider: HardhatEthersSigner;
   maker: HardhatEthersSigner;
   payoutAccount: Record<Member, string>;
-  addresses: { escrow: string; ledger: string; token: string };
+  addresses: { escrow: string; ledger: string; token: string; devices: string };
   terms: TermsLike;
   termsSalt: Hex;
   termsCommitment: Hex;
@@ -320,7 +320,12 @@ export async function deployWorld(): Promise<World> {
   ).deploy(await carriers.getAddress(), await agreements.getAddress(), await ledger.getAddress(), ZeroAddress, PARAMS);
   const token = (await hre.ethers.deployContract("SettlementToken", [deployer.address])) as unknown as SettlementToken;
   const lens = (await hre.ethers.deployContract("InvariantLens__Mock")) as unknown as InvariantLens__Mock;
-  const addresses = { escrow: await escrow.getAddress(), ledger: await ledger.getAddress(), token: await token.getAddress() };
+  const addresses = {
+    escrow: await escrow.getAddress(),
+    ledger: await ledger.getAddress(),
+    token: await token.getAddress(),
+    devices: "",
+  };
 
   const now = await time.latest();
   const { period, start, end } = monthAround(monthAround(now).end);
@@ -338,6 +343,7 @@ export async function deployWorld(): Promise<World> {
   const devices = await new DeviceRegistry__factory(deployer).deploy(await carriers.getAddress(), await agreements.getAddress());
   const initialClass = (k: number) => 1 + (k % 2);
   const { policies, fleet } = await registerFleets(devices, signer, initialClass);
+  addresses.devices = await devices.getAddress();
   for (const m of MEMBERS) {
     await token.connect(deployer).mint(signer[m].address, 10n ** 15n);
     await token.connect(signer[m]).approve(addresses.escrow, hre.ethers.MaxUint256);
@@ -414,13 +420,16 @@ export const ERRORS = new Interface(
   ),
 );
 
+const names = new Map<string, string>();
+
 /** The custom error's name of a failed call, or its message. */
 export function errorName(err: unknown): string {
   const e = err as { data?: unknown; error?: { data?: unknown }; message?: string };
   const data = typeof e.data === "string" ? e.data : typeof e.error?.data === "string" ? e.error.data : undefined;
   if (data && data.length >= 10) {
-    const parsed = ERRORS.parseError(data);
-    if (parsed) return parsed.name;
+    const selector = data.slice(0, 10);
+    if (!names.has(selector)) names.set(selector, ERRORS.getError(selector)?.name ?? "");
+    if (names.get(selector)) return names.get(selector)!;
   }
   return e.message ?? String(err);
 }
