@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {ICarrierRegistry} from "./interfaces/ICarrierRegistry.sol";
 import {PlmnId} from "./types/PlmnId.sol";
-import {Roles} from "./types/Roles.sol";
+import {Permissions, Roles} from "./types/Roles.sol";
 import {PlmnLib} from "./libraries/PlmnLib.sol";
 
 /// @title CarrierRegistry
@@ -14,16 +14,44 @@ contract CarrierRegistry is ICarrierRegistry {
     uint256 private constant MAX_NAME_BYTES = 64;
     uint256 private constant MAX_OPERATORS = 16;
     uint16 private constant BPS = 10_000;
+    /// @notice Strict majority: a threshold must be above half.
+    uint16 private constant HALF_BPS = 5_000;
+    /// @notice A pause lifts itself this long after it starts.
+    uint40 public constant MAX_PAUSE = 14 days;
+    /// @notice After a pause ends, a new one cannot start for this long.
+    uint40 public constant PAUSE_COOLDOWN = 7 days;
+
+    /// @dev One storage slot per account: its member and its `Permissions` bits.
+    struct Operator {
+        PlmnId plmn;
+        uint8 permissions;
+    }
+
+    /// @dev A pending offer: the permissions offered, the ADMIN who offered them, and the member's
+    /// ADMIN epoch when offered (one slot).
+    struct Offer {
+        address offeredBy;
+        uint8 permissions;
+        uint64 adminEpoch;
+    }
 
     uint16 private immutable _THRESHOLD_BPS;
     uint32 private immutable _PROPOSAL_LIFETIME;
 
     mapping(PlmnId plmn => Member) private _members;
     mapping(PlmnId plmn => address[]) private _operators;
-    mapping(address account => PlmnId) private _memberOf;
+    mapping(address account => Operator) private _memberOf;
+    mapping(address account => mapping(PlmnId plmn => Offer)) private _offers;
+    mapping(address account => uint256) private _offerCount;
+    /// @dev Bumped whenever one of the member's keys loses ADMIN (stripped or removed): every offer
+    /// made before lapses, so a leaked ADMIN key's offers die with it and do not revive if it is
+    /// granted ADMIN again.
+    mapping(PlmnId plmn => uint64) private _adminEpoch;
     mapping(address account => bool) private _infraAccounts;
     PlmnId[] private _memberIds;
     uint256 private _activeGovernors;
+    uint40 private _pausedUntil;
+    uint40 private _pauseAvailableAt;
 
     Proposal[] private _proposals; // index = id - 1
     mapping(uint256 proposalId => MemberInit) private _candidates;
@@ -31,7 +59,8 @@ contract CarrierRegistry is ICarrierRegistry {
 
     /// @param bootstrap The founding members, admitted without a vote; at least one governor.
     /// @param thresholdBps_ Share of active governors whose approval a proposal needs, in basis points
-    /// (5001 = strict majority, 10000 = unanimity); rounded up, at least one.
+    /// (5001 = strict majority, 10000 = unanimity); rounded up, at least one. 5000 or less is refused:
+    /// with two governors, one of them alone would carry a proposal.
     /// @param proposalLifetime_ Seconds a proposal stays open.
     /// @param infraAccounts Accounts that may transact without being members (deployer, node operations).
     constructor(
@@ -41,7 +70,7 @@ contract CarrierRegistry is ICarrierRegistry {
         address[] memory infraAccounts
     ) {
         require(
-            thresholdBps_ > 0 && thresholdBps_ <= BPS && proposalLifetime_ > 0,
+            thresholdBps_ > HALF_BPS && thresholdBps_ <= BPS && proposalLifetime_ > 0,
             CarrierRegistryInvalidGovernance(thresholdBps_, proposalLifetime_)
         );
         _THRESHOLD_BPS = thresholdBps_;
@@ -61,7 +90,7 @@ contract CarrierRegistry is ICarrierRegistry {
 
     /// @inheritdoc ICarrierRegistry
     function proposeAdmission(MemberInit calldata candidate) external returns (uint256 proposalId) {
-        PlmnId proposer = requireActiveOperator(msg.sender, Roles.GOVERNOR);
+        PlmnId proposer = requireOperator(msg.sender, Roles.GOVERNOR, Permissions.ADMIN);
         _validateInit(candidate);
         proposalId = _createProposal(ProposalKind.Admit, candidate.plmn, address(0), proposer);
         _candidates[proposalId] = candidate;
@@ -70,7 +99,7 @@ contract CarrierRegistry is ICarrierRegistry {
 
     /// @inheritdoc ICarrierRegistry
     function proposeStatusChange(ProposalKind kind, PlmnId target) external returns (uint256 proposalId) {
-        PlmnId proposer = requireActiveOperator(msg.sender, Roles.GOVERNOR);
+        PlmnId proposer = requireOperator(msg.sender, Roles.GOVERNOR, Permissions.ADMIN);
         MemberStatus status = _members[target].status;
         require(status != MemberStatus.None, CarrierRegistryUnknownMember(target));
         if (kind == ProposalKind.Suspend) {
@@ -85,7 +114,7 @@ contract CarrierRegistry is ICarrierRegistry {
 
     /// @inheritdoc ICarrierRegistry
     function proposeInfraAccount(ProposalKind kind, address account) external returns (uint256 proposalId) {
-        PlmnId proposer = requireActiveOperator(msg.sender, Roles.GOVERNOR);
+        PlmnId proposer = requireOperator(msg.sender, Roles.GOVERNOR, Permissions.ADMIN);
         require(
             kind == ProposalKind.AllowInfraAccount || kind == ProposalKind.RevokeInfraAccount,
             CarrierRegistryInvalidProposalKind(kind)
@@ -100,25 +129,79 @@ contract CarrierRegistry is ICarrierRegistry {
 
     /// @inheritdoc ICarrierRegistry
     function approve(uint256 proposalId) external {
-        PlmnId voter = requireActiveOperator(msg.sender, Roles.GOVERNOR);
+        PlmnId voter = requireOperator(msg.sender, Roles.GOVERNOR, Permissions.ADMIN);
         _approveAs(proposalId, voter);
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function proposeEmergency(ProposalKind kind) external returns (uint256 proposalId) {
+        PlmnId proposer = requireOperator(msg.sender, Roles.GOVERNOR, Permissions.ADMIN);
+        require(kind == ProposalKind.Pause || kind == ProposalKind.Unpause, CarrierRegistryInvalidProposalKind(kind));
+        proposalId = _createProposal(kind, PlmnId.wrap(0), address(0), proposer);
+        _approveAs(proposalId, proposer);
     }
 
     // ---------------------------------------------------------------- self-service
 
     /// @inheritdoc ICarrierRegistry
-    function addOperator(address account, uint8) external {
-        PlmnId plmn = requireActiveOperator(msg.sender, 0);
+    function addOperator(address account, uint8 permissions) external {
+        PlmnId plmn = requireOperator(msg.sender, 0, Permissions.ADMIN);
+        require(account != address(0), CarrierRegistryInvalidOperators(0));
+        _validatePermissions(permissions);
+        PlmnId current = _memberOf[account].plmn;
+        require(current.isZero(), CarrierRegistryOperatorTaken(account, current));
         require(_operators[plmn].length < MAX_OPERATORS, CarrierRegistryInvalidOperators(MAX_OPERATORS + 1));
-        _addOperator(plmn, account);
+        if (_offers[account][plmn].permissions == 0) ++_offerCount[account];
+        _offers[account][plmn] = Offer({
+            offeredBy: msg.sender,
+            permissions: permissions,
+            adminEpoch: _adminEpoch[plmn]
+        });
+        emit OperatorOffered(plmn, account, permissions);
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function acceptOperator(PlmnId plmn) external {
+        Offer memory offer = _offers[msg.sender][plmn];
+        require(offer.permissions != 0, CarrierRegistryNoOffer(msg.sender, plmn));
+        PlmnId current = _memberOf[msg.sender].plmn;
+        require(current.isZero(), CarrierRegistryOperatorTaken(msg.sender, current));
+        MemberStatus status = _members[plmn].status;
+        require(status == MemberStatus.Active, CarrierRegistryWrongStatus(plmn, status));
+        // An offer lapses when any ADMIN of the member lost ADMIN since: removing or stripping a leaked
+        // ADMIN key voids its offers (the member's honest ADMIN offers again).
+        require(offer.adminEpoch == _adminEpoch[plmn], CarrierRegistryNoOffer(msg.sender, plmn));
+        require(_operators[plmn].length < MAX_OPERATORS, CarrierRegistryInvalidOperators(MAX_OPERATORS + 1));
+        delete _offers[msg.sender][plmn];
+        --_offerCount[msg.sender];
+        _addOperator(plmn, msg.sender, offer.permissions);
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function setOperatorPermissions(address account, uint8 permissions) external {
+        // Key hygiene is defensive: a suspended member may still strip or remove a leaked key.
+        PlmnId plmn = requireDefendingOperator(msg.sender, 0, Permissions.ADMIN);
+        Operator storage op = _memberOf[account];
+        require(op.plmn.eq(plmn), CarrierRegistryNotOperatorOf(account, plmn));
+        _validatePermissions(permissions);
+        if (permissions & Permissions.ADMIN == 0 && op.permissions & Permissions.ADMIN != 0) {
+            _requireOtherAdmin(plmn, account);
+            ++_adminEpoch[plmn];
+        }
+        op.permissions = permissions;
+        emit OperatorPermissionsSet(plmn, account, permissions);
     }
 
     /// @inheritdoc ICarrierRegistry
     function removeOperator(address account) external {
-        PlmnId plmn = requireActiveOperator(msg.sender, 0);
-        require(_memberOf[account].eq(plmn), CarrierRegistryNotOperatorOf(account, plmn));
+        PlmnId plmn = requireDefendingOperator(msg.sender, 0, Permissions.ADMIN);
+        require(_memberOf[account].plmn.eq(plmn), CarrierRegistryNotOperatorOf(account, plmn));
         address[] storage ops = _operators[plmn];
         require(ops.length > 1, CarrierRegistryLastOperator(plmn));
+        if (_memberOf[account].permissions & Permissions.ADMIN != 0) {
+            _requireOtherAdmin(plmn, account);
+            ++_adminEpoch[plmn];
+        }
         uint256 last = ops.length - 1;
         for (uint256 i = 0; i <= last; ++i) {
             if (ops[i] == account) {
@@ -127,60 +210,16 @@ contract CarrierRegistry is ICarrierRegistry {
                 break;
             }
         }
-        _memberOf[account] = PlmnId.wrap(0);
+        delete _memberOf[account];
         emit OperatorRemoved(plmn, account);
     }
 
     /// @inheritdoc ICarrierRegistry
     function rotateEncryptionKey(bytes calldata encryptionKey) external {
-        PlmnId plmn = requireActiveOperator(msg.sender, 0);
+        PlmnId plmn = requireOperator(msg.sender, 0, Permissions.ADMIN);
         _validateKey(encryptionKey);
         _members[plmn].encryptionKey = encryptionKey;
         emit EncryptionKeyRotated(plmn, encryptionKey);
-    }
-
-    // STUBS (issue 14, to be implemented on branch mis-gov)
-
-    /// @inheritdoc ICarrierRegistry
-    function acceptOperator(PlmnId) external pure {
-        revert CarrierRegistryPaused();
-    }
-
-    /// @inheritdoc ICarrierRegistry
-    function setOperatorPermissions(address, uint8) external pure {
-        revert CarrierRegistryPaused();
-    }
-
-    /// @inheritdoc ICarrierRegistry
-    function proposeEmergency(ProposalKind) external pure returns (uint256) {
-        revert CarrierRegistryPaused();
-    }
-
-    /// @inheritdoc ICarrierRegistry
-    function requireOperator(address account, uint8 role, uint8) external view returns (PlmnId) {
-        return requireActiveOperator(account, role);
-    }
-
-    /// @inheritdoc ICarrierRegistry
-    function requireDefendingOperator(address account, uint8 role, uint8) external view returns (PlmnId plmn) {
-        plmn = _memberOf[account];
-        require(!plmn.isZero(), CarrierRegistryNotActiveOperator(account));
-        require((_members[plmn].roles & role) == role, CarrierRegistryMissingRole(account, plmn, role));
-    }
-
-    /// @inheritdoc ICarrierRegistry
-    function operatorPermissions(address account) external view returns (uint8) {
-        return _memberOf[account].isZero() ? 0 : 15;
-    }
-
-    /// @inheritdoc ICarrierRegistry
-    function operatorOffer(address) external pure returns (PlmnId, uint8) {
-        return (PlmnId.wrap(0), 0);
-    }
-
-    /// @inheritdoc ICarrierRegistry
-    function paused() external pure returns (bool) {
-        return false;
     }
 
     // ---------------------------------------------------------------- permissioning
@@ -188,15 +227,22 @@ contract CarrierRegistry is ICarrierRegistry {
     /// @inheritdoc ICarrierRegistry
     function transactionAllowed(
         address sender,
-        address,
+        address target,
         uint256,
         uint256,
         uint256,
-        bytes calldata
+        bytes calldata payload
     ) external view returns (bool) {
         if (_infraAccounts[sender]) return true;
-        PlmnId plmn = _memberOf[sender];
-        return !plmn.isZero() && _members[plmn].status == MemberStatus.Active;
+        // A suspended member's operators transact too, for their defensive calls; the contracts decide.
+        PlmnId plmn = _memberOf[sender].plmn;
+        if (!plmn.isZero()) return _members[plmn].status != MemberStatus.None;
+        // An offered account may send exactly one kind of transaction: its acceptOperator call.
+        return
+            _offerCount[sender] > 0 &&
+            target == address(this) &&
+            payload.length >= 4 &&
+            bytes4(payload[:4]) == this.acceptOperator.selector;
     }
 
     // ---------------------------------------------------------------- views
@@ -218,7 +264,28 @@ contract CarrierRegistry is ICarrierRegistry {
 
     /// @inheritdoc ICarrierRegistry
     function memberOf(address account) external view returns (PlmnId) {
-        return _memberOf[account];
+        return _memberOf[account].plmn;
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function operatorPermissions(address account) external view returns (uint8) {
+        return _memberOf[account].permissions;
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function operatorOffer(address account, PlmnId plmn) external view returns (uint8 permissions, address offeredBy) {
+        Offer memory offer = _offers[account][plmn];
+        return (offer.permissions, offer.offeredBy);
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function paused() external view returns (bool) {
+        return block.timestamp < _pausedUntil;
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function pausedUntil() external view returns (uint40) {
+        return _pausedUntil;
     }
 
     /// @inheritdoc ICarrierRegistry
@@ -234,9 +301,30 @@ contract CarrierRegistry is ICarrierRegistry {
 
     /// @inheritdoc ICarrierRegistry
     function requireActiveOperator(address account, uint8 role) public view returns (PlmnId plmn) {
-        plmn = _memberOf[account];
+        plmn = _memberOf[account].plmn;
         require(!plmn.isZero() && isActive(plmn), CarrierRegistryNotActiveOperator(account));
         require((_members[plmn].roles & role) == role, CarrierRegistryMissingRole(account, plmn, role));
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function requireOperator(address account, uint8 role, uint8 permission) public view returns (PlmnId plmn) {
+        Operator memory op = _memberOf[account];
+        plmn = op.plmn;
+        require(!plmn.isZero() && isActive(plmn), CarrierRegistryNotActiveOperator(account));
+        _requireRoleAndPermission(account, op, role, permission);
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function requireDefendingOperator(
+        address account,
+        uint8 role,
+        uint8 permission
+    ) public view returns (PlmnId plmn) {
+        Operator memory op = _memberOf[account];
+        plmn = op.plmn;
+        // A non-zero member id is always a member (active or suspended): members are never deleted.
+        require(!plmn.isZero(), CarrierRegistryNotActiveOperator(account));
+        _requireRoleAndPermission(account, op, role, permission);
     }
 
     /// @inheritdoc ICarrierRegistry
@@ -336,12 +424,32 @@ contract CarrierRegistry is ICarrierRegistry {
         } else if (kind == ProposalKind.Reinstate) {
             _setStatus(p.target, MemberStatus.Suspended, MemberStatus.Active);
             emit MemberReinstated(p.target, proposalId);
+        } else if (kind == ProposalKind.Pause || kind == ProposalKind.Unpause) {
+            _setPaused(kind == ProposalKind.Pause, proposalId);
         } else {
             bool allowed = kind == ProposalKind.AllowInfraAccount;
             require(_infraAccounts[p.account] != allowed, CarrierRegistryInvalidInfraAccount(p.account));
             _infraAccounts[p.account] = allowed;
             emit InfraAccountSet(p.account, allowed);
         }
+    }
+
+    /// @dev A pause runs MAX_PAUSE unless lifted earlier; it cannot be extended, and the next one waits
+    /// PAUSE_COOLDOWN after this one ends (by expiry or by an unpause).
+    function _setPaused(bool pause, uint256 proposalId) private {
+        uint40 now_ = uint40(block.timestamp);
+        if (pause) {
+            // _pauseAvailableAt is past the end of any pause in force, so this also refuses an extension.
+            uint40 availableAt = _pauseAvailableAt;
+            require(now_ >= availableAt, CarrierRegistryPauseUnavailable(availableAt));
+            _pausedUntil = now_ + MAX_PAUSE;
+            _pauseAvailableAt = now_ + MAX_PAUSE + PAUSE_COOLDOWN;
+        } else {
+            require(now_ < _pausedUntil, CarrierRegistryNotPaused());
+            _pausedUntil = now_;
+            _pauseAvailableAt = now_ + PAUSE_COOLDOWN;
+        }
+        emit PausedSet(pause, proposalId);
     }
 
     function _setStatus(PlmnId plmn, MemberStatus from, MemberStatus to) private {
@@ -371,17 +479,40 @@ contract CarrierRegistry is ICarrierRegistry {
         if (init.roles & Roles.GOVERNOR != 0) ++_activeGovernors;
         emit MemberAdmitted(init.plmn, init.roles, init.name, init.encryptionKey);
         for (uint256 i = 0; i < init.operators.length; ++i) {
-            _addOperator(init.plmn, init.operators[i]);
+            _addOperator(init.plmn, init.operators[i], Permissions.ALL);
         }
     }
 
-    function _addOperator(PlmnId plmn, address account) private {
-        require(account != address(0), CarrierRegistryInvalidOperators(0));
-        PlmnId current = _memberOf[account];
-        require(current.isZero(), CarrierRegistryOperatorTaken(account, current));
-        _memberOf[account] = plmn;
+    /// @dev Callers checked the account is free and non-zero (`_validateInit`, `acceptOperator`).
+    function _addOperator(PlmnId plmn, address account, uint8 permissions) private {
+        _memberOf[account] = Operator({plmn: plmn, permissions: permissions});
         _operators[plmn].push(account);
         emit OperatorAdded(plmn, account);
+        emit OperatorPermissionsSet(plmn, account, permissions);
+    }
+
+    function _requireRoleAndPermission(address account, Operator memory op, uint8 role, uint8 permission) private view {
+        require((_members[op.plmn].roles & role) == role, CarrierRegistryMissingRole(account, op.plmn, role));
+        require(
+            (op.permissions & permission) == permission,
+            CarrierRegistryMissingPermission(account, op.plmn, permission)
+        );
+    }
+
+    /// @dev Reverts unless an operator of `plmn` other than `account` holds ADMIN (at most 16 to scan).
+    function _requireOtherAdmin(PlmnId plmn, address account) private view {
+        address[] storage ops = _operators[plmn];
+        for (uint256 i = 0; i < ops.length; ++i) {
+            if (ops[i] != account && _memberOf[ops[i]].permissions & Permissions.ADMIN != 0) return;
+        }
+        revert CarrierRegistryLastAdmin(plmn);
+    }
+
+    function _validatePermissions(uint8 permissions) private pure {
+        require(
+            permissions != 0 && (permissions & ~Permissions.ALL) == 0,
+            CarrierRegistryInvalidPermissions(permissions)
+        );
     }
 
     function _validateInit(MemberInit memory init) private view {
@@ -396,7 +527,7 @@ contract CarrierRegistry is ICarrierRegistry {
         for (uint256 i = 0; i < n; ++i) {
             address op = init.operators[i];
             require(op != address(0), CarrierRegistryInvalidOperators(n));
-            PlmnId current = _memberOf[op];
+            PlmnId current = _memberOf[op].plmn;
             require(current.isZero(), CarrierRegistryOperatorTaken(op, current));
             for (uint256 j = 0; j < i; ++j) {
                 require(init.operators[j] != op, CarrierRegistryOperatorTaken(op, init.plmn));

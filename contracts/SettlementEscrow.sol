@@ -14,7 +14,7 @@ import {InvoiceLib} from "./libraries/InvoiceLib.sol";
 import {PlmnLib} from "./libraries/PlmnLib.sol";
 import {RevealLib} from "./libraries/RevealLib.sol";
 import {PlmnId} from "./types/PlmnId.sol";
-import {Roles} from "./types/Roles.sol";
+import {Permissions, Roles} from "./types/Roles.sol";
 
 /// @title SettlementEscrow
 /// @notice Deposits behind delayed withdrawals, co-signed invoices, claims and their resolution, bilateral
@@ -24,8 +24,10 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
     using PlmnLib for PlmnId;
     using RevealLib for RevealLib.Reveal;
 
-    /// @dev A payment decided by settlement, made after every state change.
+    /// @dev A payment decided by settlement, made after every state change; `creditor` gets it back on its
+    /// deposit when the token refuses the transfer.
     struct Payout {
+        PlmnId creditor;
         address token;
         address to;
         uint256 amount;
@@ -102,7 +104,7 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
 
     /// @inheritdoc ISettlementEscrow
     function deposit(address token, uint256 amount) external nonReentrant {
-        PlmnId member = _requireCarrier();
+        PlmnId member = _requireDefender(0);
         require(amount > 0, SettlementEscrowZeroAmount());
         // Credit what arrived (fee-on-transfer tokens): the balance difference needs the transfer first; the
         // guard keeps a token from re-entering in between.
@@ -115,7 +117,7 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
 
     /// @inheritdoc ISettlementEscrow
     function requestWithdrawal(address token, uint256 amount, address to) external nonReentrant {
-        PlmnId member = _requireCarrier();
+        PlmnId member = _requireDefender(Permissions.TREASURY);
         require(amount > 0, SettlementEscrowZeroAmount());
         require(to != address(0) && to != address(this), SettlementEscrowInvalidRecipient(to));
         uint40 unlocksAt = uint40(block.timestamp + WITHDRAWAL_DELAY);
@@ -125,7 +127,7 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
 
     /// @inheritdoc ISettlementEscrow
     function cancelWithdrawal(address token) external nonReentrant {
-        PlmnId member = _requireCarrier();
+        PlmnId member = _requireDefender(Permissions.TREASURY);
         require(_withdrawals[member][token].amount > 0, SettlementEscrowNoWithdrawal(member, token));
         delete _withdrawals[member][token];
         emit WithdrawalCancelled(member, token);
@@ -133,7 +135,8 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
 
     /// @inheritdoc ISettlementEscrow
     function withdraw(address token) external nonReentrant {
-        PlmnId member = _requireCarrier();
+        _requireNotPaused();
+        PlmnId member = _requireDefender(Permissions.TREASURY);
         Withdrawal memory w = _withdrawals[member][token];
         require(w.amount > 0, SettlementEscrowNoWithdrawal(member, token));
         require(block.timestamp >= w.unlocksAt, SettlementEscrowWithdrawalLocked(member, token, w.unlocksAt));
@@ -143,12 +146,16 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
         delete _withdrawals[member][token];
         _deposits[member][token] -= amount;
         emit Withdrawn(member, token, w.to, amount);
-        IERC20(token).safeTransfer(w.to, amount);
+        // A refusal reverts it all: the request stays, and a new one can name an account the token takes.
+        require(
+            IERC20(token).trySafeTransfer(w.to, amount),
+            SettlementEscrowTransferRefused(token, w.to, amount)
+        );
     }
 
     /// @inheritdoc ISettlementEscrow
     function setPayoutAccount(address account) external nonReentrant {
-        PlmnId member = _requireCarrier();
+        PlmnId member = _requireDefender(Permissions.TREASURY);
         require(account != address(this), SettlementEscrowInvalidRecipient(account));
         _payoutAccounts[member] = account;
         emit PayoutAccountSet(member, account);
@@ -213,7 +220,7 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
 
     /// @inheritdoc ISettlementEscrow
     function fileClaim(PlmnId payer, PlmnId payee, uint32 period) external nonReentrant {
-        PlmnId member = _requireCarrier();
+        PlmnId member = _requireDefender(Permissions.TREASURY);
         require(member.eq(payee), SettlementEscrowNotParty(member));
         InvoiceState storage s = _invoices[payer][payee][period];
         _requireStatus(s, payer, payee, period, InvoiceStatus.Proposed, InvoiceStatus.Proposed);
@@ -293,7 +300,8 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
 
     /// @inheritdoc ISettlementEscrow
     function settle(PlmnId a, PlmnId b, uint32 period) external nonReentrant {
-        _requireCarrier();
+        _requireNotPaused();
+        _requireDefender(0);
         require(!a.eq(b), SettlementEscrowSameParty(a));
         InvoiceState storage ab = _invoices[a][b][period];
         InvoiceState storage ba = _invoices[b][a][period];
@@ -328,7 +336,8 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
 
     /// @inheritdoc ISettlementEscrow
     function payDebt(PlmnId debtor, PlmnId creditor, address token) external nonReentrant returns (uint256 paid) {
-        _requireCarrier();
+        _requireNotPaused();
+        _requireDefender(Permissions.TREASURY);
         uint256 owed = _debts[debtor][creditor][token];
         require(owed > 0, SettlementEscrowNoDebt(debtor, creditor, token));
         uint256 balance = _deposits[debtor][token];
@@ -435,14 +444,20 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
         return invoiceDigest(inv);
     }
 
-    /// @dev Reverts unless `signature` over `digest` is by an operator of the active CARRIER `member`.
-    /// ECDSA.recover refuses malformed and high-s signatures.
+    /// @dev Reverts unless `signature` over `digest` is by a TREASURY operator of the CARRIER `member`, active
+    /// or suspended (THREATS F5); any registry refusal reads as the same error. ECDSA.recover refuses
+    /// malformed and high-s signatures.
     function _requireSigner(bytes32 digest, bytes calldata signature, PlmnId member) private view {
         address signer = ECDSA.recover(digest, signature);
-        require(
-            _CARRIER_REGISTRY.memberOf(signer).eq(member) && _CARRIER_REGISTRY.hasRole(member, Roles.CARRIER),
-            SettlementEscrowInvalidSigner(signer, member)
-        );
+        bool ok;
+        try _CARRIER_REGISTRY.requireDefendingOperator(signer, Roles.CARRIER, Permissions.TREASURY) returns (
+            PlmnId signerMember
+        ) {
+            ok = signerMember.eq(member);
+        } catch {
+            ok = false;
+        }
+        require(ok, SettlementEscrowInvalidSigner(signer, member));
     }
 
     function _store(InvoiceState storage s, Invoice calldata inv, bytes32 digest, InvoiceStatus status) private {
@@ -523,14 +538,19 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
         _transfer(second);
     }
 
-    /// @dev The caller's member: an active carrier, or the registry's revert.
-    function _requireCarrier() private view returns (PlmnId) {
-        return _CARRIER_REGISTRY.requireActiveOperator(msg.sender, Roles.CARRIER);
+    /// @dev The caller's member: a carrier, active or suspended (THREATS F5), the caller holding
+    /// `permission`; or the registry's revert.
+    function _requireDefender(uint8 permission) private view returns (PlmnId) {
+        return _CARRIER_REGISTRY.requireDefendingOperator(msg.sender, Roles.CARRIER, permission);
     }
 
-    /// @dev Reverts unless the caller operates the payer or the payee.
+    function _requireNotPaused() private view {
+        require(!_CARRIER_REGISTRY.paused(), SettlementEscrowPaused());
+    }
+
+    /// @dev Reverts unless the caller is a TREASURY operator of the payer or the payee (suspended or not).
     function _requireParty(PlmnId payer, PlmnId payee) private view {
-        PlmnId member = _requireCarrier();
+        PlmnId member = _requireDefender(Permissions.TREASURY);
         require(member.eq(payer) || member.eq(payee), SettlementEscrowNotParty(member));
     }
 
@@ -631,11 +651,22 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
         if (to == address(0)) {
             _deposits[creditor][token] += amount;
         } else {
-            payout = Payout({token: token, to: to, amount: amount});
+            payout = Payout({creditor: creditor, token: token, to: to, amount: amount});
         }
     }
 
+    /// @dev Sends a payout, last. A refusal by the token (blacklisted account, revert, false) cannot brick
+    /// settlement: the amount is credited to the creditor's deposit instead, where it is free to withdraw to
+    /// another account. The credit follows the call: the reentrancy guard of every caller covers it.
     function _transfer(Payout memory payout) private {
-        if (payout.amount > 0) IERC20(payout.token).safeTransfer(payout.to, payout.amount);
+        (PlmnId creditor, address token, address to, uint256 amount) = (
+            payout.creditor,
+            payout.token,
+            payout.to,
+            payout.amount
+        );
+        if (amount == 0 || IERC20(token).trySafeTransfer(to, amount)) return;
+        _deposits[creditor][token] += amount;
+        emit PayoutRefused(creditor, token, to, amount);
     }
 }

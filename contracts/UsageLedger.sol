@@ -10,7 +10,7 @@ import {UsageBatchLib} from "./libraries/UsageBatchLib.sol";
 import {PeriodLib} from "./libraries/PeriodLib.sol";
 import {PlmnLib} from "./libraries/PlmnLib.sol";
 import {PlmnId} from "./types/PlmnId.sol";
-import {Roles} from "./types/Roles.sol";
+import {Permissions, Roles} from "./types/Roles.sol";
 import {UsageRecord, UsageBatch, BatchStatus, BatchInfo, PeriodInfo} from "./types/UsageTypes.sol";
 
 /// @title UsageLedger
@@ -70,6 +70,7 @@ contract UsageLedger is IUsageLedger, EIP712 {
 
     /// @inheritdoc IUsageLedger
     function submitBatch(UsageBatch calldata batch, bytes calldata signature) external returns (bytes32 batchId) {
+        require(!_CARRIER_REGISTRY.paused(), UsageLedgerPaused());
         PlmnId home = batch.home;
         PlmnId visited = batch.visited;
         PeriodInfo storage p = _periods[_periodKey(home, visited, batch.period)];
@@ -333,10 +334,11 @@ contract UsageLedger is IUsageLedger, EIP712 {
         p.pending -= 1;
     }
 
-    /// @dev At most `max` items, sent by an active operator of a carrier: the carrier.
+    /// @dev At most `max` items, sent by a USAGE operator of a carrier, suspended or not (THREATS F5: a
+    /// suspended home keeps its decisions and disputes): the carrier.
     function _homeCaller(uint256 count, uint256 max) private view returns (PlmnId) {
         require(count <= max, UsageLedgerTooMany(count, max));
-        return _CARRIER_REGISTRY.requireActiveOperator(msg.sender, Roles.CARRIER);
+        return _CARRIER_REGISTRY.requireDefendingOperator(msg.sender, Roles.CARRIER, Permissions.USAGE);
     }
 
     /// @dev The batch exists, `caller` is its home carrier, and it is `Submitted`.
@@ -363,11 +365,11 @@ contract UsageLedger is IUsageLedger, EIP712 {
         require(err == ECDSA.RecoverError.NoError, UsageLedgerInvalidSignature());
     }
 
-    /// @dev The signer must operate for the active CARRIER member `visited`; any registry refusal (not an
-    /// operator, suspended, missing role) reads as the same error.
+    /// @dev The signer must be a USAGE operator of the active CARRIER member `visited`; any registry refusal
+    /// (not an operator, suspended, missing role or permission) reads as the same error.
     function _requireSignerOf(address signer, PlmnId visited) private view {
         bool ok;
-        try _CARRIER_REGISTRY.requireActiveOperator(signer, Roles.CARRIER) returns (PlmnId member) {
+        try _CARRIER_REGISTRY.requireOperator(signer, Roles.CARRIER, Permissions.USAGE) returns (PlmnId member) {
             ok = member.eq(visited);
         } catch {
             ok = false;

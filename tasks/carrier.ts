@@ -10,19 +10,20 @@ import { withDecodedRevert } from "../lib/chain/revert";
 import type { RoamLedgerClient } from "../lib/chain/client";
 import type { Hex } from "../lib/util/hex";
 import { MEMBER_STATUSES, PROPOSAL_KINDS, ROLE_BITS } from "../lib/core/enums";
+import { formatOperators, operatorsWithPermissions } from "../lib/consortium/operators";
 
-const KINDS = ["admit", "suspend", "reinstate"] as const;
+const KINDS = ["admit", "suspend", "reinstate", "pause", "unpause"] as const;
 
 async function describeMember(client: RoamLedgerClient, plmn: Hex): Promise<string[]> {
   const m = await client.carriers.getMember(plmn);
   if (m.status === 0n) throw new InputError(`${formatPlmn(plmn)} is not a member`, { hint: "see `npx hardhat carrier:list`." });
-  const operators = await client.carriers.operatorsOf(plmn);
+  const operators = formatOperators(await operatorsWithPermissions(client, plmn));
   return [
     `${formatPlmn(plmn)}  ${m.name}`,
     `  status:         ${MEMBER_STATUSES[Number(m.status)]}`,
     `  roles:          ${roleNames(m.roles)}`,
     `  admitted:       ${new Date(Number(m.admittedAt) * 1000).toISOString()}`,
-    `  operators:      ${operators.join(", ")}`,
+    `  operators:      ${operators.join("\n                  ")}`,
     `  encryption key: ${m.encryptionKey}`,
   ];
 }
@@ -30,16 +31,24 @@ async function describeMember(client: RoamLedgerClient, plmn: Hex): Promise<stri
 /** Prints a proposal's state after a propose or vote. */
 async function reportProposal(client: RoamLedgerClient, id: bigint): Promise<void> {
   const p = await client.carriers.getProposal(id);
-  const what = p.kind >= 3n ? p.account : formatPlmn(p.target);
+  const what = p.kind >= 5n ? "the consortium" : p.kind >= 3n ? p.account : formatPlmn(p.target);
   out(
     `Proposal ${id}: ${PROPOSAL_KINDS[Number(p.kind)]} ${what}, ${p.approvals}/${p.requiredApprovals} approvals` +
       (p.executed ? " — carried out." : `, open until ${new Date(Number(p.expiresAt) * 1000).toISOString()}.`),
   );
 }
 
-task("carrier:propose", "Proposes to admit, suspend or reinstate a consortium member (run by a governor member); counts as your approval")
-  .addParam("action", `What to propose: ${KINDS.join(", ")}`)
-  .addParam("plmn", "The member concerned, as MCC-MNC (e.g. 234-15); device makers use MCC 999")
+task(
+  "carrier:propose",
+  "Proposes to admit, suspend or reinstate a consortium member, or an emergency pause or unpause (run by a governor member's admin key); counts as your approval",
+)
+  .addParam(
+    "action",
+    `What to propose: ${KINDS.join(", ")}. A pause makes usage submission, claims, payouts, withdrawals, device registrations and fraud flags wait; ` +
+      "governance, operator keys, accept/reject/dispute and deposits never pause. It lifts itself after 14 days (or by an unpause vote) and cannot be extended; " +
+      "the next pause can start 7 days after it ends",
+  )
+  .addOptionalParam("plmn", "admit, suspend, reinstate: the member concerned, as MCC-MNC (e.g. 234-15); device makers use MCC 999")
   .addOptionalParam("name", "admit: the member's name (1-64 bytes)")
   .addOptionalParam("roles", "admit: comma-separated roles: carrier, device-maker, governor", "carrier")
   .addOptionalParam("operators", "admit: comma-separated operator account addresses")
@@ -48,10 +57,16 @@ task("carrier:propose", "Proposes to admit, suspend or reinstate a consortium me
   .setAction(
     action(
       async (
-        args: { action: string; plmn: string; name?: string; roles: string; operators?: string; key?: string; from?: string },
+        args: { action: string; plmn?: string; name?: string; roles: string; operators?: string; key?: string; from?: string },
         hre,
       ) => {
-        const target = plmnArg("plmn", args.plmn);
+        if (!(KINDS as readonly string[]).includes(args.action)) {
+          throw new InputError(`--action ${args.action} is not one of ${KINDS.join(", ")}`);
+        }
+        const emergency = args.action === "pause" || args.action === "unpause";
+        if (emergency && args.plmn)
+          throw new InputError(`--plmn does not apply to --action ${args.action}: it concerns the whole consortium`);
+        const target = emergency ? "0x000000" : plmnArg("plmn", args.plmn);
         const client = await clientFor(hre, args.from);
         await memberOfSigner(client, ROLE_BITS.governor);
         let tx: ContractTransactionResponse;
@@ -74,7 +89,8 @@ task("carrier:propose", "Proposes to admit, suspend or reinstate a consortium me
         } else if (args.action === "suspend" || args.action === "reinstate") {
           tx = await withDecodedRevert(() => client.carriers.proposeStatusChange(args.action === "suspend" ? 1 : 2, target));
         } else {
-          throw new InputError(`--action ${args.action} is not one of ${KINDS.join(", ")}`);
+          const kind = PROPOSAL_KINDS.indexOf(args.action as "pause" | "unpause");
+          tx = await withDecodedRevert(() => client.carriers.proposeEmergency(kind));
         }
         await tx.wait();
         await reportProposal(client, await client.carriers.proposalCount());
@@ -110,6 +126,9 @@ task("carrier:list", "Lists the consortium's members and open governance proposa
     out(
       `${ids.length} members (quorum ${Number(await client.carriers.thresholdBps()) / 100}% of ${await client.carriers.activeGovernorCount()} active governors):`,
     );
+    if (await client.carriers.paused()) {
+      out(`PAUSED by governance until ${new Date(Number(await client.carriers.pausedUntil()) * 1000).toISOString()} (or an unpause vote).`);
+    }
     for (const id of ids) {
       const m = await client.carriers.getMember(id);
       out(`  ${formatPlmn(id).padEnd(8)} ${MEMBER_STATUSES[Number(m.status)].padEnd(10)} ${roleNames(m.roles).padEnd(26)} ${m.name}`);

@@ -1,5 +1,6 @@
 import { task } from "hardhat/config";
-import { action, clientFor, memberOfSigner, out } from "./common";
+import type { Signer } from "ethers";
+import { action, clientFor, out } from "./common";
 import { FROM_HELP, plmnArg, accountMember, amountArg } from "./cli/args";
 import { commandLine } from "./cli/errors";
 import { InputError } from "../lib/core/errors";
@@ -24,6 +25,21 @@ import {
   WITHDRAWAL_DELAY_WHY,
 } from "../lib/settlement/escrow";
 import { ROLE_BITS } from "../lib/core/enums";
+import type { RoamLedgerClient } from "../lib/chain/client";
+import type { Hex } from "../lib/util/hex";
+
+/** contracts/types/Roles.sol `Permissions`: the bits the escrow asks of the sending operator key. */
+const PERMISSION = { ANY: 0, TREASURY: 2 } as const;
+
+/**
+ * The carrier the signer operates for, with `permission`: active or suspended, as the escrow takes them (a
+ * suspended member keeps its deposits, withdrawals, payout account, settling and debt payments: THREATS F5).
+ */
+async function carrierOfSigner(client: RoamLedgerClient, permission: number): Promise<{ plmn: Hex; text: string }> {
+  const address = await (client.runner as Signer).getAddress();
+  const plmn = (await client.carriers.requireDefendingOperator(address, ROLE_BITS.carrier, permission)) as Hex;
+  return { plmn, text: formatPlmn(plmn) };
+}
 
 const TOKEN_HELP = "Settlement token address (default: the token of the agreement with --partner, or the one token of all your agreements)";
 const PARTNER_TOKEN_HELP = "Take the token of the agreement with this partner (MCC-MNC)";
@@ -45,7 +61,7 @@ task(
     action(async (args: { amount: string; token?: string; partner?: string; from?: string }, hre) => {
       const partner = args.partner ? plmnArg("partner", args.partner) : undefined;
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const self = await carrierOfSigner(client, PERMISSION.ANY);
       const token = await resolveToken(client, self.plmn, { token: args.token, partner });
       const amount = amountArg(args.amount, token);
       const r = await depositToEscrow(client, { member: self.plmn, amount });
@@ -107,7 +123,7 @@ task(
       const step = withdrawStep(args);
       const partner = args.partner ? plmnArg("partner", args.partner) : undefined;
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const self = await carrierOfSigner(client, PERMISSION.TREASURY);
       const token = await resolveToken(client, self.plmn, { token: args.token, partner });
       if (step === "cancel") {
         const r = await cancelWithdrawal(client, { member: self.plmn, token });
@@ -138,7 +154,7 @@ task("escrow:payout", "Carrier: sets where payments to your carrier go (an addre
   .setAction(
     action(async (args: { account: string; from?: string }, hre) => {
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const self = await carrierOfSigner(client, PERMISSION.TREASURY);
       const r = await setPayoutAccount(client, args.account);
       const where = BigInt(args.account) === 0n ? "are credited to its deposit" : `go to ${args.account}`;
       out(`Payments to ${self.text} now ${where} (tx ${r.txHash}).`);
@@ -191,7 +207,7 @@ task(
       const partnerPlmn = plmnArg("partner", args.partner);
       const period = parsePeriod(args.period);
       const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const self = await carrierOfSigner(client, PERMISSION.ANY);
       const partner = await requirePartner(client, self.plmn, partnerPlmn);
       const r = await settlePeriod(client, { self: self.plmn, partner: partner.plmn, period });
       const token = await tokenInfo(r.token, client.runner);
@@ -233,7 +249,7 @@ task("escrow:pay-debt", "Either carrier: pays a debt left by a settlement shortf
       const debtor = plmnArg("debtor", args.debtor);
       const creditor = plmnArg("creditor", args.creditor);
       const client = await clientFor(hre, args.from);
-      await memberOfSigner(client, ROLE_BITS.carrier);
+      await carrierOfSigner(client, PERMISSION.TREASURY);
       await requireMember(client, { plmn: debtor, param: "debtor" });
       await requireMember(client, { plmn: creditor, param: "creditor" });
       const token = args.token

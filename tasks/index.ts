@@ -12,6 +12,7 @@ try {
   require("./besu");
   require("./deploy");
   require("./carrier");
+  require("./operator");
   require("./keys");
   require("./device");
   require("./agreement");

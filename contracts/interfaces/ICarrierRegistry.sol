@@ -8,14 +8,38 @@ import {PlmnId} from "../types/PlmnId.sol";
 /// bootstrap members set at deployment, members are admitted, suspended and reinstated only by
 /// proposals that a quorum of active governor members approves.
 /// @dev Trust assumptions:
-/// - Each member controls its operator accounts; any one of them acts for the member.
+/// - Each member controls its operator accounts. Each account holds `Permissions` bits: what it may
+///   do for the member (the other contracts check them through `requireOperator`). An ADMIN key
+///   controls the member's operators (it can add, strip and remove the others, its peers included):
+///   a leaked ADMIN key is a lost member until governance suspends it. A leaked USAGE or DEVICES key
+///   cannot move money, add keys, vote or rotate the encryption key.
+/// - An operator joins in two steps: an ADMIN offers, the account accepts (`acceptOperator`). An
+///   offer never takes the address, so no member can block another's admission or offer. Every
+///   pending offer of a member lapses when one of its keys loses ADMIN (stripped or removed), so a
+///   leaked ADMIN key's offers die with it; an offer is void once the account operates for a member.
+/// - A leaked ADMIN key and the member's honest ADMIN race each other (either may remove the other);
+///   the loser's recourse is governance (suspension), not this contract.
 /// - Governance is by member, not by account: a member votes once whatever its number of accounts.
 /// - The required number of approvals is fixed when a proposal is made, from the number of active
 ///   governors then; a governor suspended later keeps the votes it cast before.
 /// - The encryption key is a secp256k1 public key used only for ECDH (IMSI-key envelopes, usage
 ///   payloads); it is never a signing key and never controls funds.
+/// - The quorum threshold is a strict majority or more (> 5000 bps): two halves cannot both carry
+///   opposite proposals, and one of two governors cannot act alone. A colluding quorum can still
+///   suspend any member and pause the consortium; both are public votes.
 /// - `transactionAllowed` is what a Besu account-permissioning plugin calls for every transaction;
-///   it only reads state and never reverts.
+///   it only reads state and never reverts. Operators of suspended members may still transact: the
+///   contracts decide what they may do (`requireDefendingOperator` lets them reject, dispute and
+///   withdraw what nothing reserves; `requireOperator` refuses them everything else).
+/// - Emergency pause (`proposeEmergency`, normal quorum): while `paused()`, the other contracts make
+///   wait what moves value or creates claims: usage submission, invoice claims, settlement payouts,
+///   withdrawals, device registrations and fraud flags. Never paused: governance and this registry
+///   (votes, operators, permissions, keys), the defensive calls (accept, reject, dispute), deposits,
+///   and reads. A pause lifts itself `MAX_PAUSE` (14 days) after it starts, or earlier by an
+///   `Unpause` vote of the same quorum; it cannot be extended, and a new pause cannot start until
+///   `PAUSE_COOLDOWN` (7 days) after the last one ended. So a colluding quorum can freeze funds at
+///   most 14 days in every 21, each pause a recorded vote; an emergency that needs longer is
+///   answered by moving to new contracts, not by an endless pause.
 interface ICarrierRegistry {
     /// @notice Lifecycle of a member. `None` is the default of an unknown PLMN id.
     enum MemberStatus {
@@ -143,7 +167,8 @@ interface ICarrierRegistry {
     error CarrierRegistryInvalidName(string name);
     /// @notice A new member needs between 1 and 16 operator accounts, none zero.
     error CarrierRegistryInvalidOperators(uint256 count);
-    /// @notice Threshold must be in (0, 10000] basis points and the proposal lifetime non-zero.
+    /// @notice Threshold must be a strict majority, in (5000, 10000] basis points, and the proposal
+    /// lifetime non-zero.
     error CarrierRegistryInvalidGovernance(uint16 thresholdBps, uint32 proposalLifetime);
     /// @notice The bootstrap set needs at least one governor.
     error CarrierRegistryNoGovernor();
@@ -171,45 +196,65 @@ interface ICarrierRegistry {
     error CarrierRegistryInvalidPermissions(uint8 permissions);
     /// @notice The consortium is paused by governance; the action waits until it is unpaused.
     error CarrierRegistryPaused();
+    /// @notice A pause cannot start before `availableAt`: one is in force, or the cooldown after the
+    /// last one runs.
+    error CarrierRegistryPauseUnavailable(uint40 availableAt);
+    /// @notice There is no pause in force to lift.
+    error CarrierRegistryNotPaused();
 
-    /// @notice Proposes to admit a new member. Caller: an operator of an active governor member.
+    /// @notice Proposes to admit a new member. Caller: an ADMIN operator of an active governor member.
+    /// Its operators join with `Permissions.ALL`.
     /// @return proposalId The proposal's id; it executes at once if the proposer alone is a quorum.
     function proposeAdmission(MemberInit calldata candidate) external returns (uint256 proposalId);
 
-    /// @notice Proposes to suspend, reinstate an existing member. Caller: an active governor's operator.
+    /// @notice Proposes to suspend, reinstate an existing member. Caller: an active governor's ADMIN operator.
     /// @param kind `Suspend` or `Reinstate`.
     function proposeStatusChange(ProposalKind kind, PlmnId target) external returns (uint256 proposalId);
 
-    /// @notice Proposes to allow or revoke an infrastructure account for `transactionAllowed`.
+    /// @notice Proposes to allow or revoke an infrastructure account for `transactionAllowed`. Caller:
+    /// an active governor's ADMIN operator.
     /// @param kind `AllowInfraAccount` or `RevokeInfraAccount`.
     function proposeInfraAccount(ProposalKind kind, address account) external returns (uint256 proposalId);
 
     /// @notice Approves a proposal for the caller's member; executes it when the quorum is reached.
+    /// Caller: an active governor's ADMIN operator.
     function approve(uint256 proposalId) external;
 
     /// @notice Offers `account` a place among the caller's member's operators with `permissions`;
-    /// it joins only when it accepts. Caller: an operator holding `Permissions.ADMIN`.
+    /// it joins only when it accepts. A new offer of the same member to the same account replaces the
+    /// pending one. Caller: an active member's operator holding `Permissions.ADMIN`.
+    /// @dev Offers are kept per (account, member): another member's offer to the same account can
+    /// neither replace nor block this one.
     function addOperator(address account, uint8 permissions) external;
 
-    /// @notice Accepts the caller's pending operator offer from `plmn`.
+    /// @notice Accepts the caller's pending operator offer from `plmn`; the caller joins the member
+    /// with the offered permissions. The member must be active, none of its keys may have lost ADMIN
+    /// since the offer, and the member must be below its 16 operators.
     function acceptOperator(PlmnId plmn) external;
 
     /// @notice Sets the permissions of one of the caller's member's operators. Caller: an ADMIN
-    /// operator; the member keeps at least one ADMIN.
+    /// operator, of an active or a suspended member (key hygiene is defensive); the member keeps at
+    /// least one ADMIN.
     function setOperatorPermissions(address account, uint8 permissions) external;
 
-    /// @notice Proposes to pause or unpause the consortium. Caller: an active governor's operator.
+    /// @notice Proposes to pause or unpause the consortium. Caller: an active governor's ADMIN operator.
     /// @param kind `Pause` or `Unpause`.
+    /// @dev Checked when carried out: a pause needs none in force and the cooldown over
+    /// (`CarrierRegistryPauseUnavailable`), an unpause a pause in force (`CarrierRegistryNotPaused`).
     function proposeEmergency(ProposalKind kind) external returns (uint256 proposalId);
 
-    /// @notice Removes an operator account from the caller's own member (not the last one).
+    /// @notice Removes an operator account from the caller's own member (not the last one, nor the
+    /// last ADMIN). Caller: an ADMIN operator of an active or a suspended member (removing a leaked key
+    /// is defensive).
     function removeOperator(address account) external;
 
-    /// @notice Replaces the caller's member's encryption key.
+    /// @notice Replaces the caller's member's encryption key. Caller: an ADMIN operator.
     function rotateEncryptionKey(bytes calldata encryptionKey) external;
 
     /// @notice Besu account permissioning: may `sender` send this transaction?
-    /// @return True for operators of active members and for allowed infrastructure accounts.
+    /// @return True for operators of active and of suspended members (the contracts decide what each
+    /// may do), for allowed infrastructure accounts, and for an account with a pending operator offer
+    /// calling `acceptOperator` on this registry (and nothing else).
     function transactionAllowed(
         address sender,
         address target,
@@ -238,7 +283,8 @@ interface ICarrierRegistry {
     function hasRole(PlmnId plmn, uint8 role) external view returns (bool);
 
     /// @notice The active member that `account` operates for, holding `role`; reverts otherwise.
-    /// @dev What the other RoamLedger contracts call to authorize a caller.
+    /// @dev Kept for compatibility: it checks no permission bit (any operator key passes). New checks
+    /// use `requireOperator` or `requireDefendingOperator`.
     function requireActiveOperator(address account, uint8 role) external view returns (PlmnId);
 
     /// @notice The active member that `account` operates for, holding member `role`, the account
@@ -256,11 +302,15 @@ interface ICarrierRegistry {
     /// @notice The `Permissions` bits of an operator account (0 if it operates for no member).
     function operatorPermissions(address account) external view returns (uint8);
 
-    /// @notice A pending operator offer to `account` (zero PLMN if none).
-    function operatorOffer(address account) external view returns (PlmnId plmn, uint8 permissions);
+    /// @notice The pending operator offer of member `plmn` to `account` (zero permissions if none), and
+    /// the ADMIN who made it.
+    function operatorOffer(address account, PlmnId plmn) external view returns (uint8 permissions, address offeredBy);
 
-    /// @notice True while governance has the consortium paused.
+    /// @notice True while governance has the consortium paused (until `pausedUntil`).
     function paused() external view returns (bool);
+
+    /// @notice When the pause in force lifts itself (0 or past when there is none).
+    function pausedUntil() external view returns (uint40);
 
     /// @notice A proposal by id.
     function getProposal(uint256 proposalId) external view returns (Proposal memory);

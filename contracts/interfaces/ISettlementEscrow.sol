@@ -29,13 +29,31 @@ interface IClaimAdjudicator {
 /// or, as the documented last resort, by a reveal of the openings that the escrow rates on chain (which
 /// publishes the pair's terms and totals of that period: docs/confidentiality.md).
 /// @dev Trust assumptions:
-/// - `ICarrierRegistry` (immutable) says who acts for which member. Deposits, withdrawals, payout accounts
-///   and claims are made by an operator of an active CARRIER member for that member; a reveal by an operator
-///   of either party. Proposing, co-signing and closing invoices may be sent by anyone: the signatures of
-///   active operators of the parties authorize them. Settling and paying debts may be triggered by an
-///   operator of any active CARRIER member: their outcome is fixed whoever sends them. A signature counts
-///   when its signer is, at the time it is presented, an operator of the signing member and that member is
-///   an active CARRIER.
+/// - `ICarrierRegistry` (immutable) says who acts for which member, and with which operator permission
+///   (`Permissions`). Money moves only on a TREASURY key: withdrawals (request, cancel, execute), the payout
+///   account, claims, reveals, debt payments, and every invoice signature (a signer needs TREASURY). Deposits
+///   and settling take any operator key of a CARRIER member (a deposit only adds; a settlement's outcome is
+///   fixed whoever sends it). Proposing, co-signing, closing and proving invoices may be sent by anyone: the
+///   signatures (or the proof) authorize them. A signature counts when its signer is, at the time it is
+///   presented, a TREASURY operator of the signing member. So a leaked USAGE or DEVICES key moves no money.
+/// - Suspension (THREATS F5). Claims on a suspended member do not freeze, and its counterparties' windows
+///   do not pause: it keeps its defences instead, so every window runs as the agreement set it and no period
+///   waits on governance. Every escrow call takes a suspended member's operators and signatures
+///   (`requireDefendingOperator`): deposits, withdrawals of what nothing reserves, the payout account,
+///   invoice signatures as payer and as payee, claims, reveals, settling, debts. What suspension stops is
+///   new usage: the ledger takes no batch signed for a suspended visited carrier. Why a suspended payee
+///   still invoices and claims: the usage was accepted before (or expired undisputed); were its claims
+///   frozen, a payer could request a withdrawal at the suspension and, with the payee unable to claim within
+///   `WITHDRAWAL_DELAY`, take its deposit out before the invoice is reserved (THREATS F2 reopened by a
+///   governance majority). Why not freeze claims on it: it would escape what it owes. Why not pause its
+///   partners' windows: a majority could hold their periods open at will.
+/// - Emergency pause (`ICarrierRegistry.paused`): token transfers out wait (`settle`, `payDebt`, `withdraw`
+///   revert `SettlementEscrowPaused`); deposits, withdrawal requests and cancellations, payout accounts,
+///   proposals, co-signatures, closes, claims, proofs and reveals continue (they fix amounts and reservations
+///   but move no token out). A withdrawal delay or solo-settle delay that elapses during a pause is harmless:
+///   execution waits. Claims stay open on purpose: were they paused, a payer's withdrawal that unlocked
+///   during the pause could race the payee's claim at the unpause; with claims running, the bound on
+///   `WITHDRAWAL_DELAY` below still orders the claim first (THREATS F2).
 /// - `IUsageLedger` (immutable) is trusted to close periods only once their usage is final and to give the
 ///   period accumulator, counted batches and disputed leaves; `IRoamingAgreements` (immutable) for the public
 ///   terms (version, token, terms commitment) in force; both are RoamLedger contracts, called before any state
@@ -56,7 +74,9 @@ interface IClaimAdjudicator {
 ///   risk, visible to it as the pending withdrawal.
 /// - Settlement tokens are the parties' choice (the agreement names one). Deposits credit what actually
 ///   arrived (balance difference); payouts and withdrawals send the nominal amount. A token that re-enters is
-///   refused by the reentrancy guard; one that returns false by SafeERC20.
+///   refused by the reentrancy guard. A payout the token refuses (a blacklisted payout account, a revert, a
+///   false return) is credited to the creditor's deposit instead (`PayoutRefused`), so settlement never
+///   bricks on it; a refused withdrawal reverts (`SettlementEscrowTransferRefused`) and its request stays.
 /// - Deposits are pooled per (member, token): a reservation only limits withdrawals and claim bonds;
 ///   settlement pays from the whole deposit. A shortfall becomes a debt, reserved until paid.
 /// - Settled invoices never change. Each direction of a pair and period settles once: with netting when both
@@ -265,6 +285,9 @@ interface ISettlementEscrow {
         uint256 paid,
         uint256 owed
     );
+    /// @notice The token refused to send `amount` to `creditor`'s payout account `account`: it was credited
+    /// to the creditor's deposit instead (withdraw it, or set another payout account).
+    event PayoutRefused(PlmnId indexed creditor, address indexed token, address indexed account, uint256 amount);
     /// @notice `debtor` paid `paid` of its debt in `token` to `creditor` (to `payout`, or to the creditor's
     /// deposit when zero); `remaining` is still owed.
     event DebtPaid(
@@ -332,14 +355,19 @@ interface ISettlementEscrow {
     error SettlementEscrowAlreadySettled(PlmnId a, PlmnId b, uint32 period);
     /// @notice `debtor` owes `creditor` nothing in `token`.
     error SettlementEscrowNoDebt(PlmnId debtor, PlmnId creditor, address token);
+    /// @notice The consortium is paused (`ICarrierRegistry.paused`): no token leaves the escrow until it is
+    /// unpaused.
+    error SettlementEscrowPaused();
+    /// @notice The token refused to send `amount` to `to`; the withdrawal request stays.
+    error SettlementEscrowTransferRefused(address token, address to, uint256 amount);
 
     /// @notice Deposits `amount` of `token` for the caller's member, from the caller (who approved it).
-    /// Credits what the escrow actually received. Caller: an operator of an active CARRIER member.
+    /// Credits what the escrow actually received. Caller: any operator of a CARRIER member, suspended or not.
     function deposit(address token, uint256 amount) external;
 
     /// @notice Asks to withdraw up to `amount` of `token` to `to` once `WITHDRAWAL_DELAY` has passed. One
-    /// request per (member, token): a new one replaces it and restarts the clock. Caller: an operator of an
-    /// active CARRIER member.
+    /// request per (member, token): a new one replaces it and restarts the clock. Caller: a TREASURY operator
+    /// of a CARRIER member, suspended or not (as for `cancelWithdrawal`, `withdraw`, `setPayoutAccount`).
     function requestWithdrawal(address token, uint256 amount, address to) external;
 
     /// @notice Cancels the caller's member's pending withdrawal of `token`.
@@ -347,7 +375,8 @@ interface ISettlementEscrow {
 
     /// @notice Executes the caller's member's pending withdrawal of `token` once unlocked: the requested
     /// amount, or what is free then (deposit less reservations) when less; reverts when nothing is free (the
-    /// request stays). Caller: an operator of the member.
+    /// request stays). Waits while the consortium is paused; a token that refuses the transfer reverts it all.
+    /// Caller: a TREASURY operator of the member.
     function withdraw(address token) external;
 
     /// @notice Sets where payments to the caller's member go; zero credits them to its deposit instead.
@@ -358,22 +387,25 @@ interface ISettlementEscrow {
     /// reverts pass through) and its accumulator is `inv.ledgerAccumulator`; the version in force at the
     /// period's first second (else its last second) is `inv.agreementVersion`, with its terms commitment and
     /// token. Status None or Proposed: a new proposal replaces the old one and restarts the sign window.
-    /// Anyone may send it.
+    /// Anyone may send it; the signer is a TREASURY operator of the payee (active or suspended).
     /// @param sealedInvoice The lines and the totals' salt sealed for the payer, 1 to `MAX_SEALED_INVOICE`
     /// bytes, only emitted.
     function proposeInvoice(Invoice calldata inv, bytes calldata payeeSignature, bytes calldata sealedInvoice) external;
 
     /// @notice The payer signs the stored digest: the invoice closes at its net (Proposed, or any time before
-    /// a claim is decided: Claimed or Revealing; a claim's bond is released). Anyone may send it.
+    /// a claim is decided: Claimed or Revealing; a claim's bond is released). Anyone may send it; the signer
+    /// is a TREASURY operator of the payer, which may be suspended.
     function cosignInvoice(PlmnId payer, PlmnId payee, uint32 period, bytes calldata payerSignature) external;
 
     /// @notice Closes an invoice signed by both parties (exchanged off chain) at once, after the checks of
-    /// `proposeInvoice`. Status None or Proposed. Anyone may send it.
+    /// `proposeInvoice`. Status None or Proposed. Anyone may send it; signers as for `proposeInvoice` (payee)
+    /// and `cosignInvoice` (payer).
     function closeInvoice(Invoice calldata inv, bytes calldata payerSignature, bytes calldata payeeSignature) external;
 
     /// @notice The payer did not sign within `SIGN_WINDOW` of the proposal: the payee claims the net. The
     /// net is reserved on the payer; a bond of net x `CLAIM_BOND_BPS` / 10000 (at least 1 unit of a non-zero
-    /// net) is reserved on the payee's free deposit. Caller: an operator of the payee.
+    /// net) is reserved on the payee's free deposit. Caller: a TREASURY operator of the payee (active or
+    /// suspended). Continues during a pause (see the trust assumptions).
     function fileClaim(PlmnId payer, PlmnId payee, uint32 period) external;
 
     /// @notice The adjudicator accepts `proof` that the claimed net is the rating of the committed totals: the
@@ -391,8 +423,8 @@ interface ISettlementEscrow {
     /// a home carrier that contests the presence rejects the batch. Subtractions and additions saturate (at 0
     /// and at the type's maximum), so a reveal always completes. A batch's disputed records may be spread over
     /// consecutive calls: only a call's last opening may leave its batch incomplete; the next call's first
-    /// opening continues it, and only its `disputed` and its `salt` (for the leaves) are read. Caller: an
-    /// operator of the payer or the payee.
+    /// opening continues it, and only its `disputed` and its `salt` (for the leaves) are read. Caller: a
+    /// TREASURY operator of the payer or the payee, suspended or not (as for `finishReveal`).
     function openBatches(
         PlmnId payer,
         PlmnId payee,
@@ -421,11 +453,12 @@ interface ISettlementEscrow {
     /// netted off the larger and the difference paid in one transfer; in different tokens each is paid on its
     /// own. One direction closed and the other not, from the period's end + `SOLO_SETTLE_DELAY`: the closed
     /// one settles alone (the other settles alone later, once closed). A deposit short of what is owed pays
-    /// what it has; the rest becomes a debt. Caller: an operator of any active CARRIER member.
+    /// what it has; the rest becomes a debt. A payout the token refuses is credited to the creditor's deposit
+    /// (`PayoutRefused`). Waits while the consortium is paused. Caller: any operator of a CARRIER member.
     function settle(PlmnId a, PlmnId b, uint32 period) external;
 
     /// @notice Pays `debtor`'s debt to `creditor` in `token` from the debtor's deposit, as much as it covers.
-    /// Caller: an operator of any active CARRIER member.
+    /// Waits while the consortium is paused. Caller: a TREASURY operator of a CARRIER member.
     /// @return paid What was paid.
     function payDebt(PlmnId debtor, PlmnId creditor, address token) external returns (uint256 paid);
 

@@ -17,8 +17,19 @@ import {IRoamingAgreements} from "./IRoamingAgreements.sol";
 /// dispute window (fixed at submission) expires, which counts as accepted; anyone may record that.
 /// @dev Trust assumptions and liveness:
 /// - Authorization comes from `ICarrierRegistry`: the batch is signed (EIP-712, domain bound to chain id
-///   and this contract) by an operator of the visited carrier; home-side actions are sent by an operator
-///   of the home carrier.
+///   and this contract) by an operator of the visited carrier that holds `Permissions.USAGE`, its member
+///   active; home-side actions (accept, reject, dispute) are sent by an operator of the home carrier that
+///   holds `Permissions.USAGE`. A TREASURY-only key signs no batch; a USAGE key moves no money (the escrow
+///   asks for TREASURY).
+/// - Suspension (THREATS F5): a suspended home keeps its defences: it accepts, rejects and disputes its
+///   pending batches (`requireDefendingOperator`), so its partners' dispute windows keep running and nothing
+///   needs to pause or freeze. A suspended visited carrier submits no new batch (its signer must be an
+///   operator of an active member); its batches already submitted are decided, expire and count as usual.
+/// - Emergency pause (`ICarrierRegistry.paused`): `submitBatch` waits (`UsageLedgerPaused`); accepting,
+///   rejecting, disputing, expiring and closing continue, so a dispute window that ends during a pause costs
+///   the home nothing it could not do. A pause that spans a period's submission deadline keeps that period's
+///   late batches out for good: governance lifts a pause before month end + `submissionGrace`, or the pair
+///   settles those batches off chain.
 /// - A batch is only taken between carriers with an agreement in force (`hasActiveAgreement`), from the
 ///   period's start until its submission deadline (period end + `submissionGrace`), and at most
 ///   `MAX_BATCHES_PER_PERIOD` per (home, visited, period).
@@ -98,13 +109,17 @@ interface IUsageLedger {
     error UsageLedgerTooMany(uint256 count, uint256 max);
     error UsageLedgerInvalidDependency(address dependency);
     error UsageLedgerInvalidGrace(uint32 submissionGrace);
+    /// @notice The consortium is paused (`ICarrierRegistry.paused`): no batch is taken until it is unpaused.
+    error UsageLedgerPaused();
 
-    /// @notice Commits a batch signed by an operator of `batch.visited`. Anyone may send it: the signature is
-    /// the authorization. Its dispute window ends at now + the window of the terms in force now.
+    /// @notice Commits a batch signed by a USAGE operator of the active carrier `batch.visited`. Anyone may
+    /// send it: the signature is the authorization. Its dispute window ends at now + the window of the terms
+    /// in force now. Waits while the consortium is paused.
     /// @return batchId The batch's EIP-712 struct hash.
     function submitBatch(UsageBatch calldata batch, bytes calldata signature) external returns (bytes32 batchId);
 
-    /// @notice Accepts pending batches of the caller's carrier as home (at most `MAX_DECISIONS`).
+    /// @notice Accepts pending batches of the caller's carrier as home (at most `MAX_DECISIONS`). Caller: a
+    /// USAGE operator of the home, which may be suspended (so may `rejectBatches` and `disputeRecords`).
     function acceptBatches(bytes32[] calldata batchIds) external;
 
     /// @notice Rejects pending batches of the caller's carrier as home within their windows (at most

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: UNLICENSED
+// solhint-disable one-contract-per-file
 pragma solidity ^0.8.28;
 
 /// @notice Role bits of a consortium member; a member may hold several.

@@ -21,8 +21,10 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   CarrierRegistryInvalidEncryptionKey:
     "register the 33-byte compressed public key of your key store: run `keys:init`, then `carrier:rotate-key`.",
   CarrierRegistryInvalidName: "give the member a name of 1 to 64 bytes.",
-  CarrierRegistryInvalidOperators: "a new member needs 1 to 16 operator accounts, none the zero address.",
-  CarrierRegistryInvalidGovernance: "the deployment's approval threshold must be 1-10000 basis points and the proposal lifetime non-zero.",
+  CarrierRegistryInvalidOperators:
+    "a member has 1 to 16 operator accounts, none the zero address; remove one (`operator:remove`) before offering another.",
+  CarrierRegistryInvalidGovernance:
+    "the deployment's approval threshold must be a strict majority, 5001-10000 basis points, and the proposal lifetime non-zero.",
   CarrierRegistryNoGovernor: "the deployment's initial members need at least one governor.",
   CarrierRegistryUnknownProposal: "no proposal has this id; `carrier:list` shows the open proposals.",
   CarrierRegistryProposalExecuted: "this proposal was carried out already; see `carrier:show` for its effect.",
@@ -33,6 +35,19 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   CarrierRegistryInvalidProposalKind:
     "this function takes other proposal kinds: member status with suspend or reinstate, infrastructure accounts with allow or revoke (`carrier:propose --action`).",
   CarrierRegistryLastGovernor: "suspending this member would leave no active governor; admit or reinstate another governor first.",
+  CarrierRegistryMissingPermission:
+    "this operator key lacks the permission the action needs (`carrier:show` lists each key's permissions); send from a key that holds it, or have an admin key grant it with `operator:permissions`.",
+  CarrierRegistryNoOffer:
+    "the account has no pending offer from this member, or the admin key that made it lost admin or left; an admin key of the member offers again with `operator:offer`, then the account runs `operator:accept`.",
+  CarrierRegistryLastAdmin:
+    "a member keeps at least one admin key; grant admin to another operator (`operator:permissions`) before removing or stripping this one.",
+  CarrierRegistryInvalidPermissions:
+    "give a non-empty set of admin, treasury, usage, devices (`operator:offer --permissions usage,devices`).",
+  CarrierRegistryPaused:
+    "governance paused the consortium (`carrier:list` shows until when); run this again once the pause ends or an unpause vote lifts it.",
+  CarrierRegistryPauseUnavailable:
+    "a pause is in force or its 7-day cooldown runs until the time in the error; approve again after it (`carrier:vote`).",
+  CarrierRegistryNotPaused: "there is no pause in force to lift (`carrier:list` shows the consortium's state).",
 
   // DeviceRegistry and the devices' policy contracts.
   DeviceRegistryInvalidPolicy:
@@ -114,6 +129,8 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   UsageLedgerInvalidDependency:
     "deploy the UsageLedger with the addresses of the deployed CarrierRegistry and RoamingAgreements (`deploy`).",
   UsageLedgerInvalidGrace: "the deployment's submission grace is above the ledger's maximum; lower it in the deployment parameters.",
+  UsageLedgerPaused:
+    "governance paused the consortium (an emergency): batches are taken again once the governors approve an Unpause proposal; resubmit then, before the period's submission deadline.",
 
   // SettlementEscrow v2: co-signed invoices, claims with a bond, reveal, delayed withdrawals, settlement.
   SettlementEscrowInvalidContract: "deploy the escrow with the addresses of the deployed contracts (see the deployment parameters).",
@@ -158,6 +175,10 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
     "close the invoice first: `invoice:propose` by the payee, `invoice:cosign` by the payer (see `invoice:status`).",
   SettlementEscrowAlreadySettled: "this period is settled for good; `report` and `invoice` show its figures.",
   SettlementEscrowNoDebt: "nothing is owed in that token; `escrow:balance` shows the debts both ways.",
+  SettlementEscrowPaused:
+    "governance paused the consortium (an emergency): settlements, debt payments and withdrawals wait until the governors approve an Unpause proposal; retry then.",
+  SettlementEscrowTransferRefused:
+    "the token refused to send to that account (blacklisted or blocked): cancel the request and request the withdrawal again to an account the token accepts.",
   RevealLibInvalidTiers:
     "a revealed rate plan has too many tiers or a discount above 100 %: these are not the terms in force; reveal those.",
   RevealLibInvalidPlanCount: "the revealed terms have no rate plan or too many: these are not the terms in force; reveal those.",

@@ -1,2 +1,3 @@
 // The consortium folder's public surface (see docs/architecture.md, "The library's map").
 export * from "./parameters";
+export * from "./operators";

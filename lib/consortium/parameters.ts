@@ -35,7 +35,8 @@ export interface RoamLedgerParameters {
 
 /** What each field of a parameters file is: the hint shown when it is wrong. */
 const FIELDS = {
-  thresholdBps: "integer 1-10000: the share of active governors whose approval carries a proposal, in basis points (default 5001)",
+  thresholdBps:
+    "integer 5001-10000: the share of active governors whose approval carries a proposal, in basis points; a strict majority, so that one of two governors cannot act alone (default 5001)",
   proposalLifetimeDays: "days (more than 0, at most 365) a governance proposal stays open (default 7)",
   submissionGraceDays: "days 0-90 after a period's end during which only the visited carrier may close it (default 3)",
   infraAccounts: "list of accounts that may transact without being a member's operator (the deployer, node operations)",
@@ -93,7 +94,7 @@ function memberSchema(accounts: readonly string[]) {
 function parametersSchema(accounts: readonly string[]) {
   return jsonObject(
     {
-      thresholdBps: withDefault(jsonInteger(1n, 10_000n), 5001n),
+      thresholdBps: withDefault(jsonInteger(5001n, 10_000n), 5001n),
       proposalLifetimeDays: days("proposalLifetimeDays", { min: 0, max: 365, from: "above" }, 7),
       submissionGraceDays: days("submissionGraceDays", { min: 0, max: 90, from: "min" }, 3),
       infraAccounts: withDefault(z.array(accountSchema(accounts), { error: "infraAccounts must be a list of accounts" }), []),

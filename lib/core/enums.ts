@@ -60,7 +60,7 @@ export const MEMBER_STATUSES = ["none", "active", "suspended"] as const;
 export type MemberStatusName = (typeof MEMBER_STATUSES)[number];
 
 /** `ICarrierRegistry.ProposalKind`. */
-export const PROPOSAL_KINDS = ["admit", "suspend", "reinstate", "allow-infra-account", "revoke-infra-account"] as const;
+export const PROPOSAL_KINDS = ["admit", "suspend", "reinstate", "allow-infra-account", "revoke-infra-account", "pause", "unpause"] as const;
 export type ProposalKindName = (typeof PROPOSAL_KINDS)[number];
 
 /**
@@ -114,7 +114,7 @@ export const CONTRACT_ENUMS: Record<string, { solidity: readonly string[]; names
   "IRoamingAgreements.VersionStatus": { solidity: ["None", "Proposed", "Accepted", "Withdrawn", "Superseded"], names: VERSION_STATUSES },
   "ICarrierRegistry.MemberStatus": { solidity: ["None", "Active", "Suspended"], names: MEMBER_STATUSES },
   "ICarrierRegistry.ProposalKind": {
-    solidity: ["Admit", "Suspend", "Reinstate", "AllowInfraAccount", "RevokeInfraAccount"],
+    solidity: ["Admit", "Suspend", "Reinstate", "AllowInfraAccount", "RevokeInfraAccount", "Pause", "Unpause"],
     names: PROPOSAL_KINDS,
   },
   "ISettlementEscrow.InvoiceStatus": {

@@ -70,3 +70,22 @@ contract FeeOnTransferToken__Mock is MintableToken__Mock {
         super._update(from, to, value - fee);
     }
 }
+
+/// @notice Reverts every transfer to or from a blacklisted account, as regulated stablecoins do.
+contract BlacklistToken__Mock is MintableToken__Mock {
+    mapping(address account => bool) public blacklisted;
+
+    error BlacklistToken__MockBlacklisted(address account);
+
+    constructor() MintableToken__Mock("BLOCK") {}
+
+    function setBlacklisted(address account, bool value) external {
+        blacklisted[account] = value;
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        require(!blacklisted[from], BlacklistToken__MockBlacklisted(from));
+        require(!blacklisted[to], BlacklistToken__MockBlacklisted(to));
+        super._update(from, to, value);
+    }
+}

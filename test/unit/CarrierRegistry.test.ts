@@ -2,8 +2,10 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN, ROLE, testEncryptionKey } from "../helpers/fixtures";
+import { ALL_PERMISSIONS, PERMISSION_BITS } from "../../lib/core/roles";
 
-const ProposalKind = { Admit: 0, Suspend: 1, Reinstate: 2, AllowInfraAccount: 3, RevokeInfraAccount: 4 } as const;
+const ProposalKind = { Admit: 0, Suspend: 1, Reinstate: 2, AllowInfraAccount: 3, RevokeInfraAccount: 4, Pause: 5, Unpause: 6 } as const;
+const P = PERMISSION_BITS;
 const MemberStatus = { None: 0, Active: 1, Suspended: 2 } as const;
 const WEEK = 7 * 24 * 3600;
 
@@ -66,10 +68,11 @@ describe("CarrierRegistry", function () {
       ).to.be.revertedWithCustomError(await reg, "CarrierRegistryNoGovernor");
     });
 
-    it("reverts when the threshold is 0 or above 10000 bps, or the lifetime is 0", async function () {
+    it("reverts when the threshold is not a strict majority (5000 bps or less) or above 10000 bps, or the lifetime is 0", async function () {
       const factory = await hre.ethers.getContractFactory("CarrierRegistry");
       for (const [threshold, lifetime] of [
         [0, WEEK],
+        [5000, WEEK],
         [10001, WEEK],
         [5001, 0],
       ]) {
@@ -171,7 +174,8 @@ describe("CarrierRegistry", function () {
       expect(await carriers.isActive(PLMN.BR)).to.equal(true);
       await carriers.connect(us).approve(2);
       expect(await carriers.isActive(PLMN.BR)).to.equal(false);
-      expect(await carriers.transactionAllowed(br.address, spare[1].address, 0, 0, 0, "0x")).to.equal(false);
+      // A suspended member's operators still transact (for their defensive calls); the contracts decide what.
+      expect(await carriers.transactionAllowed(br.address, spare[1].address, 0, 0, 0, "0x")).to.equal(true);
     });
 
     it("reverts when the same member approves twice, also from its second operator", async function () {
@@ -317,25 +321,95 @@ describe("CarrierRegistry", function () {
     });
   });
 
-  describe("addOperator / removeOperator", function () {
-    it("lets a member manage its own operator accounts", async function () {
+  describe("addOperator / acceptOperator / setOperatorPermissions / removeOperator", function () {
+    it("offers a place, lets the account accept it with the offered permissions, and removes it", async function () {
       const { carriers, us, spare } = await loadFixture(deployConsortium);
-      await expect(carriers.connect(us).addOperator(spare[3].address))
+      const op = spare[3];
+      await expect(carriers.connect(us).addOperator(op.address, P.usage | P.devices))
+        .to.emit(carriers, "OperatorOffered")
+        .withArgs(PLMN.US, op.address, P.usage | P.devices);
+      expect(await carriers.memberOf(op.address)).to.equal("0x000000");
+      expect(await carriers.operatorOffer(op.address, PLMN.US)).to.deep.equal([BigInt(P.usage | P.devices), us.address]);
+      await expect(carriers.connect(op).acceptOperator(PLMN.US))
         .to.emit(carriers, "OperatorAdded")
-        .withArgs(PLMN.US, spare[3].address);
-      expect(await carriers.transactionAllowed(spare[3].address, us.address, 0, 0, 0, "0x")).to.equal(true);
-      await expect(carriers.connect(spare[3]).removeOperator(us.address))
-        .to.emit(carriers, "OperatorRemoved")
-        .withArgs(PLMN.US, us.address);
-      expect(await carriers.operatorsOf(PLMN.US)).to.deep.equal([spare[3].address]);
-      expect(await carriers.memberOf(us.address)).to.equal("0x000000");
+        .withArgs(PLMN.US, op.address)
+        .and.to.emit(carriers, "OperatorPermissionsSet")
+        .withArgs(PLMN.US, op.address, P.usage | P.devices);
+      expect(await carriers.operatorPermissions(op.address)).to.equal(P.usage | P.devices);
+      expect(await carriers.operatorOffer(op.address, PLMN.US)).to.deep.equal([0n, hre.ethers.ZeroAddress]);
+      expect(await carriers.transactionAllowed(op.address, us.address, 0, 0, 0, "0x")).to.equal(true);
+      await expect(carriers.connect(us).removeOperator(op.address)).to.emit(carriers, "OperatorRemoved").withArgs(PLMN.US, op.address);
+      expect(await carriers.operatorsOf(PLMN.US)).to.deep.equal([us.address]);
+      expect(await carriers.memberOf(op.address)).to.equal("0x000000");
+      expect(await carriers.operatorPermissions(op.address)).to.equal(0);
     });
 
-    it("reverts when adding an account that operates for another member", async function () {
-      const { carriers, us, br } = await loadFixture(deployConsortium);
-      await expect(carriers.connect(us).addOperator(br.address))
+    it("gives bootstrap operators every permission", async function () {
+      const { carriers, de, de2, maker } = await loadFixture(deployConsortium);
+      for (const a of [de, de2, maker]) expect(await carriers.operatorPermissions(a.address)).to.equal(ALL_PERMISSIONS);
+    });
+
+    it("replaces the member's own pending offer with a new one", async function () {
+      const { carriers, us, spare } = await loadFixture(deployConsortium);
+      await carriers.connect(us).addOperator(spare[3].address, P.usage);
+      await carriers.connect(us).addOperator(spare[3].address, P.treasury);
+      await carriers.connect(spare[3]).acceptOperator(PLMN.US);
+      expect(await carriers.operatorPermissions(spare[3].address)).to.equal(P.treasury);
+    });
+
+    it("reverts when offering to an account that operates for a member, the zero account, or with bad permissions", async function () {
+      const { carriers, us, br, spare } = await loadFixture(deployConsortium);
+      await expect(carriers.connect(us).addOperator(br.address, P.usage))
         .to.be.revertedWithCustomError(carriers, "CarrierRegistryOperatorTaken")
         .withArgs(br.address, PLMN.BR);
+      await expect(carriers.connect(us).addOperator(hre.ethers.ZeroAddress, P.usage))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryInvalidOperators")
+        .withArgs(0);
+      for (const bad of [0, 16, 255]) {
+        await expect(carriers.connect(us).addOperator(spare[3].address, bad))
+          .to.be.revertedWithCustomError(carriers, "CarrierRegistryInvalidPermissions")
+          .withArgs(bad);
+      }
+    });
+
+    it("reverts when accepting without an offer, an offer of another member, or once the account operates for a member", async function () {
+      const { carriers, us, br, spare } = await loadFixture(deployConsortium);
+      await expect(carriers.connect(spare[3]).acceptOperator(PLMN.US))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryNoOffer")
+        .withArgs(spare[3].address, PLMN.US);
+      await carriers.connect(us).addOperator(spare[3].address, P.usage);
+      await carriers.connect(br).addOperator(spare[3].address, P.usage);
+      await expect(carriers.connect(spare[3]).acceptOperator(PLMN.DE))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryNoOffer")
+        .withArgs(spare[3].address, PLMN.DE);
+      await carriers.connect(spare[3]).acceptOperator(PLMN.BR);
+      await expect(carriers.connect(spare[3]).acceptOperator(PLMN.US))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryOperatorTaken")
+        .withArgs(spare[3].address, PLMN.BR);
+    });
+
+    it("reverts when accepting the offer of a member suspended since", async function () {
+      const { carriers, de, us, br, spare } = await loadFixture(deployConsortium);
+      await carriers.connect(br).addOperator(spare[3].address, P.usage);
+      await carriers.connect(de).proposeStatusChange(ProposalKind.Suspend, PLMN.BR);
+      await carriers.connect(us).approve(1);
+      await expect(carriers.connect(spare[3]).acceptOperator(PLMN.BR))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryWrongStatus")
+        .withArgs(PLMN.BR, MemberStatus.Suspended);
+    });
+
+    it("sets an operator's permissions and refuses another member's operator or bad bits", async function () {
+      const { carriers, de, de2, br } = await loadFixture(deployConsortium);
+      await expect(carriers.connect(de).setOperatorPermissions(de2.address, P.usage))
+        .to.emit(carriers, "OperatorPermissionsSet")
+        .withArgs(PLMN.DE, de2.address, P.usage);
+      expect(await carriers.operatorPermissions(de2.address)).to.equal(P.usage);
+      await expect(carriers.connect(de).setOperatorPermissions(br.address, P.usage))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryNotOperatorOf")
+        .withArgs(br.address, PLMN.DE);
+      await expect(carriers.connect(de).setOperatorPermissions(de2.address, 0))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryInvalidPermissions")
+        .withArgs(0);
     });
 
     it("reverts when removing another member's operator or the last one", async function () {
@@ -350,14 +424,38 @@ describe("CarrierRegistry", function () {
 
     it("reverts when the caller is not an operator of an active member", async function () {
       const { carriers, outsider, us } = await loadFixture(deployConsortium);
-      await expect(carriers.connect(outsider).addOperator(outsider.address)).to.be.revertedWithCustomError(
-        carriers,
-        "CarrierRegistryNotActiveOperator",
-      );
-      await expect(carriers.connect(outsider).removeOperator(us.address)).to.be.revertedWithCustomError(
-        carriers,
-        "CarrierRegistryNotActiveOperator",
-      );
+      for (const call of [
+        carriers.connect(outsider).addOperator(outsider.address, P.usage),
+        carriers.connect(outsider).removeOperator(us.address),
+        carriers.connect(outsider).setOperatorPermissions(us.address, P.usage),
+      ]) {
+        await expect(call).to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator").withArgs(outsider.address);
+      }
+    });
+  });
+
+  describe("requireOperator / requireDefendingOperator", function () {
+    it("checks membership, role and every permission bit asked", async function () {
+      const { carriers, de, de2, maker, outsider } = await loadFixture(deployConsortium);
+      await carriers.connect(de).setOperatorPermissions(de2.address, P.usage | P.devices);
+      expect(await carriers.requireOperator(de2.address, ROLE.CARRIER, P.usage | P.devices)).to.equal(PLMN.DE);
+      expect(await carriers.requireOperator(de2.address, ROLE.CARRIER, 0)).to.equal(PLMN.DE);
+      await expect(carriers.requireOperator(de2.address, ROLE.CARRIER, P.usage | P.treasury))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryMissingPermission")
+        .withArgs(de2.address, PLMN.DE, P.usage | P.treasury);
+      await expect(carriers.requireOperator(maker.address, ROLE.CARRIER, 0))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryMissingRole")
+        .withArgs(maker.address, PLMN.MAKER, ROLE.CARRIER);
+      for (const check of [carriers.requireOperator, carriers.requireDefendingOperator]) {
+        await expect(check(outsider.address, 0, 0))
+          .to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator")
+          .withArgs(outsider.address);
+      }
+      await expect(carriers.requireDefendingOperator(de2.address, ROLE.CARRIER, P.treasury))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryMissingPermission")
+        .withArgs(de2.address, PLMN.DE, P.treasury);
+      // requireActiveOperator, kept for compatibility, checks no permission.
+      expect(await carriers.requireActiveOperator(de2.address, ROLE.CARRIER)).to.equal(PLMN.DE);
     });
   });
 
@@ -383,7 +481,7 @@ describe("CarrierRegistry", function () {
   });
 
   describe("transactionAllowed", function () {
-    it("allows operators of active members and infrastructure accounts only", async function () {
+    it("allows operators of members and infrastructure accounts only", async function () {
       const { carriers, deployer, de2, maker, outsider } = await loadFixture(deployConsortium);
       const allowed = (a: string) => carriers.transactionAllowed(a, outsider.address, 1, 0, 21000, "0x1234");
       expect(await allowed(de2.address)).to.equal(true);

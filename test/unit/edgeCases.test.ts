@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import hre from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet, ZeroAddress } from "ethers";
 import { deployConsortium, meterPolicy, deviceId, testEncryptionKey, agreeDeBr, PLMN, ROLE } from "../helpers/fixtures";
 import { toContractBatch } from "../../lib/usage/batch";
@@ -18,6 +18,8 @@ import { TX_GAS_CAP, deployWorld, prepareBatch, seededRecords } from "../propert
  */
 
 const Kind = { Suspend: 1, AllowInfraAccount: 3 } as const;
+/** Permissions.USAGE (contracts/types/Roles.sol). */
+const USAGE = 4;
 
 describe("edge cases", function () {
   describe("PlmnLib.isValid (through CarrierRegistry admissions)", function () {
@@ -53,14 +55,26 @@ describe("edge cases", function () {
         .withArgs(ZeroAddress);
     });
 
-    it("keeps a member at 16 operators and refuses the zero address as one", async function () {
+    it("keeps a member at 16 operators (at the offer and at the acceptance) and refuses the zero address as one", async function () {
       const c = await loadFixture(deployConsortium);
-      for (let i = 0; i < 15; i++) await c.carriers.connect(c.us).addOperator(Wallet.createRandom().address);
+      const join = async (offered: string) => {
+        const signer = await hre.ethers.getImpersonatedSigner(offered);
+        await setBalance(offered, 10n ** 18n);
+        await c.carriers.connect(signer).acceptOperator(PLMN.US);
+      };
+      const wallets = Array.from({ length: 16 }, () => Wallet.createRandom().address);
+      for (const w of wallets) {
+        await c.carriers.connect(c.us).addOperator(w, USAGE);
+        if (w !== wallets[14] && w !== wallets[15]) await join(w);
+      }
+      // 14 joined: both pending offers were made under the cap; the first acceptance fills it, the second is refused.
+      await join(wallets[14]);
       expect(await c.carriers.operatorsOf(PLMN.US)).to.have.length(16);
-      await expect(c.carriers.connect(c.us).addOperator(Wallet.createRandom().address))
+      await expect(join(wallets[15])).to.be.revertedWithCustomError(c.carriers, "CarrierRegistryInvalidOperators").withArgs(17);
+      await expect(c.carriers.connect(c.us).addOperator(Wallet.createRandom().address, USAGE))
         .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryInvalidOperators")
         .withArgs(17);
-      await expect(c.carriers.connect(c.br).addOperator(ZeroAddress))
+      await expect(c.carriers.connect(c.br).addOperator(ZeroAddress, USAGE))
         .to.be.revertedWithCustomError(c.carriers, "CarrierRegistryInvalidOperators")
         .withArgs(0);
     });

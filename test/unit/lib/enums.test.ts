@@ -2,6 +2,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import { CONTRACT_ENUMS, ROLE_BITS } from "../../../lib/core/enums";
+import { PERMISSION_BITS } from "../../../lib/core/roles";
 
 /**
  * lib/core/enums.ts is the one TypeScript mirror of the contracts' enums and role bits. Enum member names
@@ -46,6 +47,7 @@ function walk(node: unknown, visit: (n: AstNode) => void): void {
 describe("lib/core/enums: the one mirror of the contracts' enums", function () {
   const enums = new Map<string, string[]>();
   const roleConstants = new Map<string, number>();
+  const permissionConstants = new Map<string, number>();
 
   before(function () {
     for (const ast of compiledAsts()) {
@@ -55,10 +57,11 @@ describe("lib/core/enums: the one mirror of the contracts' enums", function () {
             n.canonicalName,
             (n.members ?? []).map((m) => m.name),
           );
-        if (n.nodeType === "ContractDefinition" && n.name === "Roles") {
+        if (n.nodeType === "ContractDefinition" && (n.name === "Roles" || n.name === "Permissions")) {
+          const constants = n.name === "Roles" ? roleConstants : permissionConstants;
           for (const v of n.nodes ?? []) {
             if (v.nodeType === "VariableDeclaration" && v.constant && v.value?.nodeType === "Literal") {
-              roleConstants.set(String(v.name), Number((v.value as { value?: string }).value));
+              constants.set(String(v.name), Number((v.value as { value?: string }).value));
             }
           }
         }
@@ -81,6 +84,12 @@ describe("lib/core/enums: the one mirror of the contracts' enums", function () {
   it("ROLE_BITS are the Roles library's constants", function () {
     const fromContract = Object.fromEntries([...roleConstants].filter(([k]) => k !== "ALL"));
     const mirrored = Object.fromEntries(Object.entries(ROLE_BITS).map(([k, v]) => [k.toUpperCase().replace("-", "_"), v]));
+    expect(mirrored).to.deep.equal(fromContract);
+  });
+
+  it("PERMISSION_BITS (lib/core/roles) are the Permissions library's constants", function () {
+    const fromContract = Object.fromEntries([...permissionConstants].filter(([k]) => k !== "ALL"));
+    const mirrored = Object.fromEntries(Object.entries(PERMISSION_BITS).map(([k, v]) => [k.toUpperCase(), v]));
     expect(mirrored).to.deep.equal(fromContract);
   });
 });

@@ -119,4 +119,46 @@ describe("tasks: deploy parameters and carrier governance", function () {
       expect(await message(hre.run("carrier:show", { plmn: "234-15" }))).to.contain("234-15 is not a member");
     });
   });
+
+  describe("operator:offer / operator:accept / operator:permissions / operator:remove, carrier:propose --action pause|unpause", function () {
+    it("offers a key with named permissions, lets it accept, changes its permissions and removes it", async function () {
+      const key = c.spare[0].address;
+      await hre.run("operator:offer", { account: key, permissions: "usage, devices", from: FROM.us });
+      expect(await c.carriers.operatorOffer(key, PLMN.US)).to.deep.equal([12n, c.us.address]);
+      await hre.run("operator:accept", { plmn: "310-410", from: "7" });
+      expect(await c.carriers.operatorPermissions(key)).to.equal(12);
+      await hre.run("operator:permissions", { account: key, permissions: "treasury", from: FROM.us });
+      expect(await c.carriers.operatorPermissions(key)).to.equal(2);
+      await hre.run("carrier:show", { plmn: "310-410" });
+      await hre.run("operator:remove", { account: key, from: FROM.us });
+      expect(await c.carriers.memberOf(key)).to.equal("0x000000");
+    });
+
+    it("explains bad permissions, a missing offer, a key without admin and the last admin", async function () {
+      const key = c.spare[0].address;
+      expect(await message(hre.run("operator:offer", { account: key, permissions: "usage,root", from: FROM.us }))).to.match(
+        /--permissions: permissions must be a non-empty list of admin, treasury, usage, devices/,
+      );
+      expect(await message(hre.run("operator:offer", { account: "0x12", permissions: "usage", from: FROM.us }))).to.match(/--account/);
+      expect(await message(hre.run("operator:accept", { plmn: "310-410", from: "7" }))).to.match(/no pending operator offer from 310-410/);
+      await hre.run("operator:permissions", { account: c.de2.address, permissions: "usage", from: FROM.de });
+      const refused = await message(hre.run("operator:offer", { account: key, permissions: "all", from: FROM.de2 }));
+      expect(refused).to.contain("CarrierRegistryMissingPermission").and.to.contain("operator:permissions");
+      expect(await message(hre.run("operator:remove", { account: c.de.address, from: FROM.de }))).to.contain("CarrierRegistryLastAdmin");
+    });
+
+    it("pauses and unpauses the consortium by proposal and vote", async function () {
+      await hre.run("carrier:propose", { action: "pause", roles: "carrier", from: FROM.de });
+      expect(await c.carriers.paused()).to.equal(false);
+      await hre.run("carrier:vote", { proposal: 1, from: FROM.us });
+      expect(await c.carriers.paused()).to.equal(true);
+      await hre.run("carrier:list", {});
+      await hre.run("carrier:propose", { action: "unpause", roles: "carrier", from: FROM.br });
+      await hre.run("carrier:vote", { proposal: 2, from: FROM.de });
+      expect(await c.carriers.paused()).to.equal(false);
+      expect(await message(hre.run("carrier:propose", { action: "pause", plmn: "724-05", roles: "carrier", from: FROM.de }))).to.contain(
+        "--plmn does not apply to --action pause",
+      );
+    });
+  });
 });
