@@ -8,7 +8,7 @@ import {IRoamingAgreements} from "./interfaces/IRoamingAgreements.sol";
 import {PlmnId} from "./types/PlmnId.sol";
 import {DeviceId} from "./types/DeviceId.sol";
 import {PolicyId} from "./types/PolicyId.sol";
-import {Device, Policy, Decision, Service} from "./types/DeviceTypes.sol";
+import {Device, DeviceStatus, Policy, Decision, Service} from "./types/DeviceTypes.sol";
 import {PolicyLib} from "./libraries/PolicyLib.sol";
 
 /// @title DevicePolicy
@@ -44,6 +44,10 @@ contract DevicePolicy is IDevicePolicy {
     ) external view returns (Decision memory decision, Policy memory policy) {
         Device memory device;
         (device, policy) = _REGISTRY.deviceWithPolicy(deviceId());
+        // F4: the visited network's own standing fraud flag denies the device there (as the registry's decide).
+        if (device.status == DeviceStatus.Active && _REGISTRY.flaggedBy(deviceId(), visited)) {
+            device.status = DeviceStatus.FraudFlagged;
+        }
         bool agreement = _AGREEMENTS.hasActiveAgreement(device.home, visited, uint40(block.timestamp));
         decision = PolicyLib.decide(device, policy, visited, service, block.timestamp, agreement);
     }

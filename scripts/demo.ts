@@ -494,7 +494,7 @@ async function shareKeys(d: Demo): Promise<void> {
 /** What a German device's policy contract decides for `service` in `visited` (Brazil by default): one eth_call. */
 async function decide(d: Demo, imsi: string, service: number, visited = d.carrier.br.hex) {
   const { br, de } = d.carrier;
-  const deriveDe = createDeviceIdDeriver(br.keystore.partnerImsiKey(br.plmn, de.plmn));
+  const deriveDe = createDeviceIdDeriver(br.keystore.partnerImsiKey(br.plmn, de.plmn), de.plmn);
   const policy = br.client.policyAt(await br.client.devices.predictPolicyAddress(deriveDe(imsi)));
   const [decision] = await policy.decide(visited, service);
   return decision;

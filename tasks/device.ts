@@ -27,7 +27,7 @@ task(
   .addParam("policies", 'Policies JSON: { "<name>": { services, tariffClass, routing, caps, ... } } (see docs/devices.md)')
   .addOptionalParam(
     "batchSize",
-    `Devices per transaction (1 to the registry's maximum, 2,000; about 79,000 gas each: the default of ${DEFAULT_REGISTER_BATCH} fits the 2^24 gas a transaction may use)`,
+    `Devices per transaction (1 to the registry's maximum, 170; about 79,000 gas each: the default of ${DEFAULT_REGISTER_BATCH} fits the 2^24 gas a transaction may use)`,
     DEFAULT_REGISTER_BATCH,
     types.int,
   )
@@ -95,7 +95,17 @@ async function resolveDevice(client: RoamLedgerClient, args: { imsi?: string; id
     });
   }
   const self = args.as ? formatPlmn(plmnArg("as", args.as)) : undefined;
-  return createDeviceIdDeriver(imsiKeyFor(keystoreFor(args.keystore), self, home))(imsi);
+  return createDeviceIdDeriver(imsiKeyFor(keystoreFor(args.keystore), self, home), home)(imsi);
+}
+
+/** The members with a standing fraud flag on the device, as "724-05 since <time>". */
+async function standingFlags(client: RoamLedgerClient, id: Hex): Promise<string[]> {
+  const flags: string[] = [];
+  for (const plmn of (await client.carriers.memberIds()).filter((p) => isValidPlmnHex(p))) {
+    const [standing, since] = await client.devices.fraudFlag(id, plmn);
+    if (standing) flags.push(`${formatPlmn(plmn)} since ${new Date(Number(since) * 1000).toISOString()}`);
+  }
+  return flags;
 }
 
 task("device:show", "Shows a device: home, class, status, policy contract, current policy and its version history")
@@ -114,6 +124,7 @@ task("device:show", "Shows a device: home, class, status, policy contract, curre
       out(`  maker:          ${d.maker === "0x000000" ? "-" : formatPlmn(d.maker)}`);
       out(`  class:          ${DEVICE_CLASSES[Number(d.deviceClass)]}`);
       out(`  status:         ${DEVICE_STATUSES[Number(d.status)]}`);
+      out(`  flagged by:     ${(await standingFlags(client, id)).join(", ") || "-"} (refused there until the home confirms or dismisses)`);
       out(`  registered:     ${new Date(Number(d.registeredAt) * 1000).toISOString()}`);
       out(`  policy contract ${await client.devices.predictPolicyAddress(id)}`);
       for (let v = Number(d.policyVersion); v >= 1; v--) {
@@ -134,7 +145,7 @@ task("device:show", "Shows a device: home, class, status, policy contract, curre
 
 /** Device ids from --imsi or from the imsi column of --file, with the home network checked. */
 async function idsFromArgs(args: { imsi?: string; file?: string }, home: string, imsiKey: Uint8Array): Promise<Hex[]> {
-  const derive = createDeviceIdDeriver(imsiKey);
+  const derive = createDeviceIdDeriver(imsiKey, home);
   const check = (imsi: string, location: InputLocation) => {
     if (!imsiBelongsTo(imsi, home)) throw new InputError(`IMSI is not of ${home}`, { location });
     return derive(imsi);
@@ -149,12 +160,24 @@ async function idsFromArgs(args: { imsi?: string; file?: string }, home: string,
   return ids;
 }
 
-/** Sends `fn` over chunks of ids with a progress bar; each chunk is one all-or-nothing transaction. */
-async function inChunks(label: string, ids: Hex[], fn: (chunk: Hex[]) => Promise<unknown>): Promise<void> {
+/** The registry's per-call limits (each fits under the EIP-7825 gas cap): chunk sizes of the tasks below. */
+type BatchLimit = "updatePolicies" | "suspend" | "reinstate" | "confirmFraud" | "dismissFraudFlags";
+
+/**
+ * Sends `fn` over chunks of ids, each as large as the registry's limit for the call, with a progress
+ * bar; each chunk is one all-or-nothing transaction.
+ */
+async function inChunks(
+  client: RoamLedgerClient,
+  job: { label: string; limit: BatchLimit; ids: Hex[] },
+  fn: (chunk: Hex[]) => Promise<unknown>,
+): Promise<void> {
+  const { label, ids } = job;
+  const size = Number((await client.devices.batchLimits())[job.limit]);
   const progress = new Progress({ label, total: ids.length, unit: "devices" });
-  for (let i = 0; i < ids.length; i += 1000) {
-    await withDecodedRevert(fn.bind(null, ids.slice(i, i + 1000)) as () => Promise<unknown>);
-    progress.update(Math.min(i + 1000, ids.length));
+  for (let i = 0; i < ids.length; i += size) {
+    await withDecodedRevert(fn.bind(null, ids.slice(i, i + size)) as () => Promise<unknown>);
+    progress.update(Math.min(i + size, ids.length));
   }
   progress.done();
 }
@@ -184,14 +207,19 @@ task(
       const { ids: policyIds } = await ensurePolicies(client, policies, [args.policy]);
       const policyId = policyIds.get(args.policy);
       if (policyId === undefined) throw new ConfigError(`policy "${args.policy}" has no on-chain id after it was defined`);
-      await inChunks("updating policies", ids, async (chunk) => (await client.devices.updatePolicies(chunk, policyId)).wait());
+      await inChunks(client, { label: "updating policies", limit: "updatePolicies", ids }, async (chunk) =>
+        (await client.devices.updatePolicies(chunk, policyId)).wait(),
+      );
       out(`${ids.length} device(s) of ${home.text} now on policy "${args.policy}" (definition ${policyId}).`);
     }),
   );
 
 for (const [name, verb] of [
   ["device:suspend", "suspends"],
-  ["device:reinstate", "reinstates (also after a fraud flag)"],
+  [
+    "device:reinstate",
+    "reinstates (also after a confirmed fraud; clears every partner's flag, each partner then waits 7 days to flag again)",
+  ],
 ] as const) {
   task(name, `Home carrier: ${verb} devices; visited networks see it at once in the device's policy contract`)
     .addOptionalParam("imsi", "One device's IMSI")
@@ -205,10 +233,55 @@ for (const [name, verb] of [
         const home = await memberOfSigner(client, ROLE_BITS.carrier);
         const ids = await idsFromArgs(args, home.text, keystoreFor(args.keystore).imsiKey(home.text));
         const suspend = name === "device:suspend";
-        await inChunks(suspend ? "suspending" : "reinstating", ids, async (chunk) =>
+        const job = { label: suspend ? "suspending" : "reinstating", limit: suspend ? "suspend" : "reinstate", ids } as const;
+        await inChunks(client, job, async (chunk) =>
           (await (suspend ? client.devices.suspendDevices(chunk, args.reason) : client.devices.reinstateDevices(chunk))).wait(),
         );
         out(`${ids.length} device(s) of ${home.text} ${suspend ? "suspended" : "reinstated"}.`);
       }),
     );
 }
+
+task(
+  "device:confirm-fraud",
+  "Home carrier: confirms a partner's fraud flag (or your own finding): every visited network then refuses the devices until device:reinstate",
+)
+  .addOptionalParam("imsi", "One device's IMSI")
+  .addOptionalParam("file", "CSV with an imsi column: every device to confirm")
+  .addOptionalParam("keystore", KEYSTORE_HELP)
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { imsi?: string; file?: string; keystore?: string; from?: string }, hre) => {
+      const client = await clientFor(hre, args.from);
+      const home = await memberOfSigner(client, ROLE_BITS.carrier);
+      const ids = await idsFromArgs(args, home.text, keystoreFor(args.keystore).imsiKey(home.text));
+      await inChunks(client, { label: "confirming fraud", limit: "confirmFraud", ids }, async (chunk) =>
+        (await client.devices.confirmFraud(chunk)).wait(),
+      );
+      out(`${ids.length} device(s) of ${home.text} confirmed as fraud: refused on every network until device:reinstate.`);
+    }),
+  );
+
+task(
+  "device:dismiss-flags",
+  "Home carrier: dismisses one partner's fraud flags on devices; that partner may not flag them again for 7 days, nor ever with the same evidence",
+)
+  .addParam("reporter", "The partner whose flags to dismiss (MCC-MNC, e.g. 724-05)")
+  .addOptionalParam("imsi", "One device's IMSI")
+  .addOptionalParam("file", "CSV with an imsi column: every device whose flag to dismiss")
+  .addOptionalParam("keystore", KEYSTORE_HELP)
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { reporter: string; imsi?: string; file?: string; keystore?: string; from?: string }, hre) => {
+      const reporter = plmnArg("reporter", args.reporter);
+      const client = await clientFor(hre, args.from);
+      const home = await memberOfSigner(client, ROLE_BITS.carrier);
+      const ids = await idsFromArgs(args, home.text, keystoreFor(args.keystore).imsiKey(home.text));
+      await inChunks(client, { label: "dismissing flags", limit: "dismissFraudFlags", ids }, async (chunk) =>
+        (await client.devices.dismissFraudFlags(chunk, reporter)).wait(),
+      );
+      out(
+        `${ids.length} flag(s) of ${formatPlmn(reporter)} on devices of ${home.text} dismissed; it may flag them again from 7 days on, with new evidence.`,
+      );
+    }),
+  );

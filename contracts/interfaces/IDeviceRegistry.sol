@@ -12,18 +12,32 @@ import {Device, DeviceClass, DeviceStatus, Policy, Decision, Service} from "../t
 /// `predictPolicyAddress`. Policies are shared, immutable definitions; a device's policy history is a
 /// list of versions (definition, since when) that only grows.
 /// @dev Trust assumptions:
-/// - Authorization comes from `ICarrierRegistry`: only operators of active members act.
-/// - Only a device's home carrier registers it, updates its policy, suspends and reinstates it.
-/// - A visited carrier may flag a device for fraud only while it has an active roaming agreement
-///   with the device's home carrier (`IRoamingAgreements.hasActiveAgreement`); flags carry an
-///   evidence hash, the evidence itself stays off-chain with the two carriers.
-/// - Device ids are keyed hashes (see `DeviceId`); the registry cannot check that an id matches an
-///   IMSI, only the home carrier and its partners can.
+/// - Authorization comes from `ICarrierRegistry`: every call needs an operator key of an active carrier
+///   member holding `Permissions.DEVICES`. The home's defensive calls (`suspendDevices`, `confirmFraud`)
+///   are open to a suspended member too. Registration, policy updates and fraud flags wait while the
+///   consortium is paused; suspensions, reinstatements, confirmations and dismissals by the home do not.
+/// - Only a device's home carrier registers it, updates its policy, suspends, confirms and reinstates it.
+/// - Device ids are scoped by home (see `DeviceId`): a registration carries the local id and the registry
+///   derives the id from the caller's own PLMN, so ids copied from a pending registration cannot be
+///   squatted (F3). The registry cannot check that a local id matches an IMSI, only the home carrier and
+///   its partners can; a carrier registering someone else's local ids only creates its own devices.
+/// - Fraud flags (F4): a visited carrier with an active agreement with the device's home may flag it,
+///   with an evidence hash (the evidence stays off-chain with the two carriers; the registry checks none).
+///   A flag denies service at once on the reporter's own network only (`flaggedBy`, used by `decide`);
+///   it denies it on every network only once the home confirms it (`confirmFraud`, status
+///   `FraudFlagged`) or suspends the device. A reporter flags at most `FLAGS_PER_DAY` devices per UTC
+///   day; each flag needs an evidence hash the reporter never gave for that device before; once the home
+///   dismisses the reporter's flag (`dismissFraudFlags`) or reinstates the device, that reporter cannot
+///   flag the device again for `FLAG_COOLDOWN`, whatever its evidence.
+/// - Every batch function takes at most `batchLimits()` items: the largest call fits under the EIP-7825
+///   cap of 2^24 gas per transaction with margin.
 /// - IMSI-key envelopes are stored as given: they are ciphertext only the partner can open.
 interface IDeviceRegistry {
     /// @notice One device of a bulk registration.
+    /// @param localId HMAC-SHA256 of the IMSI under the caller's IMSI key; the device id is
+    /// `scopeDeviceId(callerPlmn, localId)` (see `DeviceId`).
     struct Registration {
-        DeviceId id;
+        bytes32 localId;
         DeviceClass deviceClass;
         PlmnId maker;
         PolicyId policyId;
@@ -37,6 +51,17 @@ interface IDeviceRegistry {
         DeviceId id;
         uint8 reason;
         bytes32 evidenceHash;
+    }
+
+    /// @notice Most items each batch function takes in one call.
+    struct BatchLimits {
+        uint256 register;
+        uint256 updatePolicies;
+        uint256 suspend;
+        uint256 reinstate;
+        uint256 confirmFraud;
+        uint256 dismissFraudFlags;
+        uint256 flagFraud;
     }
 
     /// @notice One entry of a device's policy history.
@@ -62,7 +87,7 @@ interface IDeviceRegistry {
     event DeviceSuspended(DeviceId indexed id, PlmnId indexed home, uint8 reason);
     /// @notice The home carrier reinstated a suspended or fraud-flagged device.
     event DeviceReinstated(DeviceId indexed id, PlmnId indexed home);
-    /// @notice A visited carrier flagged a device for fraud.
+    /// @notice A visited carrier flagged a device for fraud; the flag denies service on its own network.
     event FraudFlagged(
         DeviceId indexed id,
         PlmnId indexed home,
@@ -70,6 +95,10 @@ interface IDeviceRegistry {
         uint8 reason,
         bytes32 evidenceHash
     );
+    /// @notice The home carrier confirmed a device is a fraud: every network now denies it service.
+    event FraudConfirmed(DeviceId indexed id, PlmnId indexed home);
+    /// @notice The home carrier dismissed a reporter's flag of a device.
+    event FraudFlagDismissed(DeviceId indexed id, PlmnId indexed home, PlmnId indexed reporter);
     /// @notice A home carrier shared its IMSI key with a partner, encrypted to the partner's key.
     event ImsiKeyShared(PlmnId indexed home, PlmnId indexed partner, bytes8 fingerprint);
 
@@ -83,7 +112,7 @@ interface IDeviceRegistry {
     error DeviceRegistryAlreadyRegistered(DeviceId id);
     /// @notice No device with this id.
     error DeviceRegistryUnknownDevice(DeviceId id);
-    /// @notice The device id is zero.
+    /// @notice The local id of the registration at `index` is zero.
     error DeviceRegistryZeroDeviceId(uint256 index);
     /// @notice The caller's member is not the device's home carrier.
     error DeviceRegistryNotHome(DeviceId id, PlmnId home, PlmnId caller);
@@ -103,30 +132,82 @@ interface IDeviceRegistry {
     error DeviceRegistryInvalidEnvelope(uint256 length);
     /// @notice No such policy version of this device.
     error DeviceRegistryUnknownVersion(DeviceId id, uint32 version);
+    /// @notice The consortium is paused: registrations, policy updates and fraud flags wait.
+    error DeviceRegistryPaused();
+    /// @notice The flag at `index` has no evidence hash.
+    error DeviceRegistryNoEvidence(uint256 index);
+    /// @notice The reporter gave this evidence for this device before.
+    error DeviceRegistryEvidenceUsed(DeviceId id, PlmnId reporter, bytes32 evidenceHash);
+    /// @notice The home dismissed the reporter's flag or reinstated the device: no new flag before `until`.
+    error DeviceRegistryFlagCooldown(DeviceId id, PlmnId reporter, uint40 until);
+    /// @notice The reporter would flag more than `max` devices today (UTC); it has flagged `used`.
+    error DeviceRegistryFlagQuota(PlmnId reporter, uint256 used, uint256 max);
+    /// @notice The reporter has no standing flag on the device.
+    error DeviceRegistryNotFlagged(DeviceId id, PlmnId reporter);
 
     /// @notice Stores a policy definition for the caller's devices, or returns the existing id of an
     /// identical one. Caller: an operator of an active carrier; `policy.owner` must be its member.
     function definePolicy(Policy calldata policy) external returns (PolicyId policyId);
 
-    /// @notice Registers devices of the caller's member, each with its own policy contract.
-    /// All or nothing: one invalid or already registered device reverts the whole call.
+    /// @notice Registers devices of the caller's member, each with its own policy contract, under the ids
+    /// `scopeDeviceId(callerPlmn, localId)` (see `DeviceId`). All or nothing: one invalid or already
+    /// registered device reverts the whole call. Waits while paused.
     function registerDevices(Registration[] calldata registrations) external;
 
-    /// @notice Moves devices of the caller to a new policy version with definition `policyId`.
+    /// @notice Moves devices of the caller to a new policy version with definition `policyId`. Waits while paused.
     function updatePolicies(DeviceId[] calldata ids, PolicyId policyId) external;
 
-    /// @notice Suspends active devices of the caller; a reason code for the record.
+    /// @notice Suspends active devices of the caller; a reason code for the record. Every network denies
+    /// them service. Open to a suspended member.
     function suspendDevices(DeviceId[] calldata ids, uint8 reason) external;
 
-    /// @notice Reinstates suspended or fraud-flagged devices of the caller.
+    /// @notice Reinstates suspended or fraud-flagged devices of the caller. Clears every reporter's flag
+    /// on them: each of those reporters waits `FLAG_COOLDOWN` before it may flag the device again.
     function reinstateDevices(DeviceId[] calldata ids) external;
 
+    /// @notice The home confirms active or suspended devices of its own are frauds: status `FraudFlagged`,
+    /// which every network denies. Open to a suspended member. `reinstateDevices` lifts it.
+    function confirmFraud(DeviceId[] calldata ids) external;
+
+    /// @notice The home dismisses `reporter`'s standing flag on devices of its own; the reporter may not
+    /// flag them again for `FLAG_COOLDOWN`, and never with evidence it gave before.
+    function dismissFraudFlags(DeviceId[] calldata ids, PlmnId reporter) external;
+
     /// @notice Flags devices for fraud. Caller: an active carrier with an active agreement with each
-    /// device's home carrier. Flagging a flagged device again adds evidence.
+    /// device's home carrier. The flag denies service on the caller's network only, until the home
+    /// confirms, dismisses or reinstates. Flagging a flagged device again adds evidence. Each flag needs
+    /// a nonzero evidence hash new for (device, reporter) and counts against the caller's
+    /// `FLAGS_PER_DAY`; refused within `FLAG_COOLDOWN` of the home's dismissal or reinstatement.
+    /// Resending evidence a standing flag has already changes nothing (no event, no quota): retries are
+    /// safe. Waits while paused.
     function flagFraud(FraudFlag[] calldata flags) external;
 
     /// @notice Publishes the caller's IMSI key for `partner`, sealed to the partner's encryption key.
     function shareImsiKey(PlmnId partner, bytes calldata envelope, bytes8 fingerprint) external;
+
+    /// @notice The id of home `home`'s device with local id `localId`.
+    function deviceIdOf(PlmnId home, bytes32 localId) external pure returns (DeviceId);
+
+    /// @notice Whether `reporter` has a standing fraud flag on the device (one the home has neither
+    /// dismissed nor cleared by a reinstatement): `decide` denies the device on `reporter`'s network.
+    function flaggedBy(DeviceId id, PlmnId reporter) external view returns (bool);
+
+    /// @notice The reporter's flag on the device: whether it stands, when it was raised (0: never, or
+    /// dismissed), and until when the reporter may not flag the device again (0: no cooldown).
+    function fraudFlag(
+        DeviceId id,
+        PlmnId reporter
+    ) external view returns (bool standing, uint40 flaggedAt, uint40 cooldownUntil);
+
+    /// @notice Flags `reporter` may still raise today (UTC day of the latest block).
+    function flagsLeftToday(PlmnId reporter) external view returns (uint256);
+
+    /// @notice Most devices one reporter may flag per UTC day.
+    function FLAGS_PER_DAY() external view returns (uint256);
+
+    /// @notice How long a reporter waits to flag a device again after the home dismissed its flag or
+    /// reinstated the device, in seconds.
+    function FLAG_COOLDOWN() external view returns (uint256);
 
     /// @notice The device, with status `None` when unknown.
     function getDevice(DeviceId id) external view returns (Device memory);
@@ -158,7 +239,8 @@ interface IDeviceRegistry {
     /// distinct `policyId` once with `getPolicy`.
     function getDevices(DeviceId[] calldata ids) external view returns (Device[] memory);
 
-    /// @notice What a visited network may do with a device now; `decision.reason` says why not.
+    /// @notice What a visited network may do with a device now; `decision.reason` says why not. A device
+    /// `visited` flagged itself is denied there as `DeviceFraudFlagged` (see `flaggedBy`).
     /// Same answer as the device's own policy contract gives.
     function decide(DeviceId id, PlmnId visited, Service service) external view returns (Decision memory);
 
@@ -180,6 +262,7 @@ interface IDeviceRegistry {
         PlmnId partner
     ) external view returns (bytes memory envelope, bytes8 fingerprint, uint40 sharedAt);
 
-    /// @notice Largest number of devices one bulk call may carry.
-    function maxBatch() external view returns (uint256);
+    /// @notice Largest number of items each bulk call may carry: each call at its limit fits under the
+    /// EIP-7825 cap of 2^24 gas per transaction with margin.
+    function batchLimits() external view returns (BatchLimits memory);
 }

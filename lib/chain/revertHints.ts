@@ -56,17 +56,27 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   DeviceRegistryUnknownPolicy: "no policy has this id; `device:register` and `policy:update` define the policies of the file first.",
   DeviceRegistryAlreadyRegistered: "the device is registered already; re-running `device:register` skips such devices.",
   DeviceRegistryUnknownDevice: "no device has this id; register it with `device:register` (see `device:show`).",
-  DeviceRegistryZeroDeviceId: "a device id cannot be zero; check the IMSI at that position of the file.",
+  DeviceRegistryZeroDeviceId: "a device's local id cannot be zero; check the IMSI at that position of the file.",
   DeviceRegistryNotHome: "only the device's home carrier may do this; use an operator account of that carrier.",
   DeviceRegistryInvalidMaker: "the maker must be an active member with the device-maker role (see `carrier:list`).",
   DeviceRegistryWrongStatus:
-    "the device is not in a status this action applies to; see `device:show` (`device:reinstate` lifts a suspension or a fraud flag).",
+    "the device is not in a status this action applies to; see `device:show` (`device:reinstate` lifts a suspension or a confirmed fraud, `device:confirm-fraud` takes an active or suspended device).",
   DeviceRegistryNoAgreement: "a visited carrier needs an accepted roaming agreement with the device's home carrier (`agreement:show`).",
-  DeviceRegistryBatchSize: "send between 1 and the registry's maximum devices per transaction (`device:register --batchSize`).",
+  DeviceRegistryBatchSize:
+    "send between 1 and the registry's maximum items per transaction for this call (`batchLimits()`; `device:register --batchSize`).",
   DeviceRegistrySamePolicy: "the device has this policy already; nothing to update.",
   DeviceRegistryInvalidPartner: "share the IMSI key with an active carrier other than your own (`keys:share --partner`).",
   DeviceRegistryInvalidEnvelope: "the IMSI-key envelope is malformed; share it again with `keys:share`.",
   DeviceRegistryUnknownVersion: "the device has no such policy version; `device:show` lists its versions.",
+  DeviceRegistryPaused: "the consortium is paused: registrations, policy updates and fraud flags wait until the governors lift the pause.",
+  DeviceRegistryNoEvidence: "give the hash of the evidence (the offending usage records) with every fraud flag.",
+  DeviceRegistryEvidenceUsed:
+    "you gave this evidence for this device before; a new flag needs new evidence (the home dismissed or cleared the old one).",
+  DeviceRegistryFlagCooldown:
+    "the home dismissed your flag on this device or reinstated it: wait until the time the error gives, then flag it with new evidence.",
+  DeviceRegistryFlagQuota:
+    "you reached today's fraud-flag allowance (FLAGS_PER_DAY, UTC day); flag the rest tomorrow, or refuse service on your own network meanwhile.",
+  DeviceRegistryNotFlagged: "that reporter has no standing flag on the device; `device:show` lists the standing flags of a device.",
   DevicePolicyNotAClone: "ask the device's own policy contract (`device:show` gives its address), not the implementation.",
 
   // RoamingAgreements v2: public terms, sealed terms, terms commitment.

@@ -1,6 +1,6 @@
 import { InputError, InputErrors, BaseError } from "../core/errors";
 import { readCsvWithHeader } from "../util/csv";
-import { imsiBelongsTo, validateImsi, createDeviceIdDeriver } from "../core/imsi";
+import { imsiBelongsTo, validateImsi, createDeviceIdDeriver, scopeDeviceId } from "../core/imsi";
 import { formatPlmn, parsePlmn } from "../core/plmn";
 import { policyContentHash, type PolicyStruct } from "./policy";
 import { sendAndWait } from "../chain/send";
@@ -12,7 +12,10 @@ import { DEVICE_CLASSES, ROLE_BITS, type DeviceClassName } from "../core/enums";
 export interface DeviceLine {
   line: number;
   imsi: string;
+  /** The on-chain id, scoped by home (see scopeDeviceId in lib/core/imsi). */
   deviceId: Hex;
+  /** HMAC of the IMSI under the home's IMSI key: what the registration carries. */
+  localId: Hex;
   deviceClass: number;
   policyName: string;
   /** Maker PLMN id (bytes3 hex), 0x000000 when none. */
@@ -39,7 +42,7 @@ export interface ReadDevicesOptions {
 export async function readDevices(file: string, options: ReadDevicesOptions): Promise<DeviceLine[]> {
   const { home, imsiKey, policyNames } = options;
   const homeText = formatPlmn(home);
-  const deriveId = createDeviceIdDeriver(imsiKey);
+  const deriveId = createDeviceIdDeriver(imsiKey, home);
   const seen = new Map<string, number>();
   const devices: DeviceLine[] = [];
   const errors: InputError[] = [];
@@ -83,7 +86,8 @@ export async function readDevices(file: string, options: ReadDevicesOptions): Pr
       const makerText = (record.maker ?? "").trim();
       const maker = makerText ? parsePlmn(makerText, { ...location, field: "maker" }) : NO_MAKER;
       seen.set(imsi, line);
-      devices.push({ line, imsi, deviceId: deriveId(imsi), deviceClass, policyName, maker });
+      const localId = deriveId.localId(imsi);
+      devices.push({ line, imsi, deviceId: scopeDeviceId(home, localId), localId, deviceClass, policyName, maker });
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       errors.push(err);
@@ -161,7 +165,8 @@ export interface RegisterResult {
 
 /**
  * Devices per registration transaction by default: about 79,000 gas each (policy clone included), so 150
- * take about 12M gas, under the EIP-7825 cap of 16,777,216 gas per transaction with room to spare.
+ * take about 12M gas, under the EIP-7825 cap of 16,777,216 gas per transaction with room to spare. At most
+ * the registry's `batchLimits().register` (170).
  */
 export const DEFAULT_REGISTER_BATCH = 150;
 
@@ -185,7 +190,7 @@ export async function registerDevices(
   options: RegisterOptions,
 ): Promise<RegisterResult> {
   const { batchSize } = options;
-  const maxBatch = Number(await client.devices.maxBatch());
+  const maxBatch = Number((await client.devices.batchLimits()).register);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > maxBatch) {
     throw new InputError(`batch size must be an integer from 1 to ${maxBatch}, found ${batchSize}`, {
       location: { param: "batchSize" },
@@ -207,12 +212,18 @@ export async function registerDevices(
   return result;
 }
 
-/** A device as the registry's `registerDevices` takes it. */
+/** A device as the registry's `registerDevices` takes it, with the id the registry derives. */
 interface Registration {
+  localId: Hex;
   id: Hex;
   deviceClass: number;
   maker: Hex;
   policyId: bigint;
+}
+
+/** What the registry takes: it derives the id itself from the caller's PLMN and the local id. */
+function onChain(r: Registration): Omit<Registration, "id"> {
+  return { localId: r.localId, deviceClass: r.deviceClass, maker: r.maker, policyId: r.policyId };
 }
 
 function registration(d: DeviceLine, policyIds: ReadonlyMap<string, bigint>): Registration {
@@ -222,7 +233,7 @@ function registration(d: DeviceLine, policyIds: ReadonlyMap<string, bigint>): Re
       hint: "define the policies the devices name on chain first (ensurePolicies) and pass their ids.",
     });
   }
-  return { id: d.deviceId, deviceClass: d.deviceClass, maker: d.maker, policyId };
+  return { localId: d.localId, id: d.deviceId, deviceClass: d.deviceClass, maker: d.maker, policyId };
 }
 
 /**
@@ -233,7 +244,7 @@ async function registerBatch(client: RoamLedgerClient, batch: Registration[], re
   let todo = batch;
   for (let attempt = 0; todo.length > 0; attempt++) {
     try {
-      const receipt = await sendAndWait(() => client.devices.registerDevices(todo));
+      const receipt = await sendAndWait(() => client.devices.registerDevices(todo.map(onChain)));
       result.transactions++;
       result.gasUsed += receipt.gasUsed;
       result.registered += todo.length;

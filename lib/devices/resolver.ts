@@ -140,8 +140,9 @@ export class DeviceResolver {
   constructor(
     private readonly source: DeviceSource,
     imsiKey: Uint8Array,
+    home: Hex,
   ) {
-    this.deriveId = createDeviceIdDeriver(imsiKey);
+    this.deriveId = createDeviceIdDeriver(imsiKey, home);
   }
 
   /** The devices of `imsis`, in the same order, reading what is not cached (one cache lookup per IMSI). */

@@ -16,7 +16,7 @@ import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client
 import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
 import { Keystore } from "../../lib/keys/keystore";
 import { readPolicies } from "../../lib/devices/policy";
-import { readDevices, ensurePolicies, registerDevices } from "../../lib/devices/registration";
+import { readDevices, ensurePolicies, registerDevices, DEFAULT_REGISTER_BATCH } from "../../lib/devices/registration";
 import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
 import { pairWorkDir } from "../../lib/usage/ingest";
 import { formatPeriod } from "../../lib/core/period";
@@ -626,7 +626,7 @@ export async function deployRunWorld(
         policies,
         lines.map((x) => x.policyName),
       );
-      await registerDevices(client, lines, { policyIds: ids, batchSize: 2000 });
+      await registerDevices(client, lines, { policyIds: ids, batchSize: DEFAULT_REGISTER_BATCH });
     }
     const store = path.join(dir, "store");
     return {

@@ -14,6 +14,7 @@ import type {
   UsageLedger,
 } from "../../typechain-types";
 import { parsePlmn } from "../../lib/core/plmn";
+import { scopeDeviceId } from "../../lib/core/imsi";
 import { ROLE_BITS } from "../../lib/core/enums";
 import type { PolicyStruct } from "../../lib/devices/policy";
 import type { Hex } from "../../lib/util/hex";
@@ -195,8 +196,11 @@ export function meterPolicy(owner: Hex, overrides: Partial<PolicyStruct> = {}): 
   };
 }
 
-/** A made-up device id for tests (not an HMAC of any IMSI). */
-export const deviceId = (i: number) => hre.ethers.keccak256(hre.ethers.toUtf8Bytes(`device-${i}`)) as Hex;
+/** A made-up local device id for tests (not an HMAC of any IMSI): what a registration carries. */
+export const localId = (i: number) => hre.ethers.keccak256(hre.ethers.toUtf8Bytes(`device-${i}`)) as Hex;
+
+/** The on-chain id of the device `home` (DE unless given) registers with `localId(i)` (ids are scoped by home). */
+export const deviceId = (i: number, home: Hex = PLMN.DE) => scopeDeviceId(home, localId(i));
 
 /** The deployment's addresses, as lib/ clients take them. */
 export async function addressesOf(c: Consortium): Promise<RoamLedgerAddresses> {

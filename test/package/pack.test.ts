@@ -310,7 +310,7 @@ describe("package: npm pack, installed into an empty project, runs the example b
     ] as const;
     expect(needed.filter((name) => typeof sdk[name] !== "function")).to.deep.equal([]);
     const key = randomBytes(32);
-    expect(sdk.deviceIdFromImsi(key, "262017700000001")).to.equal(deviceIdFromImsi(key, "262017700000001"));
+    expect(sdk.deviceIdFromImsi(key, "262-01", "262017700000001")).to.equal(deviceIdFromImsi(key, "262-01", "262017700000001"));
 
     const count = 200;
     const packed = randomBytes(count * RECORD_BYTES);
@@ -365,7 +365,7 @@ describe("package: npm pack, installed into an empty project, runs the example b
     const alerts = lines.filter((l) => l.type === "alert");
     const of = (kind: string) => alerts.filter((a) => a.kind === kind);
 
-    const derive = (imsi: string) => deviceIdFromImsi(de.keystore.imsiKey(de.plmn), imsi);
+    const derive = (imsi: string) => deviceIdFromImsi(de.keystore.imsiKey(de.plmn), de.plmn, imsi);
     const flagged = of("fraud-flag");
     expect(flagged.map((a) => a.data?.deviceId)).to.have.members(activity.fleet.outOfPolicy.map((d) => derive(d.imsi)));
     for (const alert of flagged)

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { deployConsortium, PLMN, meterPolicy, deviceId, agreeDeBr } from "../helpers/fixtures";
+import { deployConsortium, PLMN, meterPolicy, deviceId, localId, agreeDeBr } from "../helpers/fixtures";
 import { policyContentHash, predictPolicyAddress, type PolicyStruct } from "../../lib/devices/policy";
 import type { Hex } from "../../lib/util/hex";
 import { DEFAULT_REGISTER_BATCH } from "../../lib/devices/registration";
@@ -31,7 +31,7 @@ describe("DeviceRegistry", function () {
     await c.devices.connect(c.de).definePolicy(meterPolicy(PLMN.DE));
     await c.devices.connect(c.de).definePolicy(meterPolicy(PLMN.DE, { services: 0b111, missionCritical: true, routing: 1 }));
     await c.devices.connect(c.us).definePolicy(meterPolicy(PLMN.US));
-    const regs = [1, 2, 3].map((i) => ({ id: deviceId(i), deviceClass: 0, maker: PLMN.MAKER, policyId: 1 }));
+    const regs = [1, 2, 3].map((i) => ({ localId: localId(i), deviceClass: 0, maker: PLMN.MAKER, policyId: 1 }));
     await c.devices.connect(c.de).registerDevices(regs);
     return c;
   }
@@ -108,14 +108,14 @@ describe("DeviceRegistry", function () {
     it("emits DeviceRegistered with the policy contract", async function () {
       const { devices, de } = await loadFixture(withDevices);
       const predicted = await devices.predictPolicyAddress(deviceId(7));
-      await expect(devices.connect(de).registerDevices([{ id: deviceId(7), deviceClass: 2, maker: "0x000000", policyId: 1 }]))
+      await expect(devices.connect(de).registerDevices([{ localId: localId(7), deviceClass: 2, maker: "0x000000", policyId: 1 }]))
         .to.emit(devices, "DeviceRegistered")
         .withArgs(deviceId(7), PLMN.DE, "0x000000", predicted, 2, 1);
     });
 
     it("reverts the whole batch when one device is registered already", async function () {
       const { devices, de } = await loadFixture(withDevices);
-      const regs = [4, 2].map((i) => ({ id: deviceId(i), deviceClass: 0, maker: "0x000000", policyId: 1 }));
+      const regs = [4, 2].map((i) => ({ localId: localId(i), deviceClass: 0, maker: "0x000000", policyId: 1 }));
       await expect(devices.connect(de).registerDevices(regs))
         .to.be.revertedWithCustomError(devices, "DeviceRegistryAlreadyRegistered")
         .withArgs(deviceId(2));
@@ -124,14 +124,14 @@ describe("DeviceRegistry", function () {
 
     it("reverts for another carrier's policy, an unknown policy, a zero id, a non-maker or a bad batch size", async function () {
       const { devices, de } = await loadFixture(withDevices);
-      const reg = (o: object) => [{ id: deviceId(5), deviceClass: 0, maker: "0x000000", policyId: 1, ...o }];
+      const reg = (o: object) => [{ localId: localId(5), deviceClass: 0, maker: "0x000000", policyId: 1, ...o }];
       await expect(devices.connect(de).registerDevices(reg({ policyId: 3 })))
         .to.be.revertedWithCustomError(devices, "DeviceRegistryPolicyNotOwned")
         .withArgs(3, PLMN.US, PLMN.DE);
       await expect(devices.connect(de).registerDevices(reg({ policyId: 9 })))
         .to.be.revertedWithCustomError(devices, "DeviceRegistryUnknownPolicy")
         .withArgs(9);
-      await expect(devices.connect(de).registerDevices(reg({ id: hre.ethers.ZeroHash })))
+      await expect(devices.connect(de).registerDevices(reg({ localId: hre.ethers.ZeroHash })))
         .to.be.revertedWithCustomError(devices, "DeviceRegistryZeroDeviceId")
         .withArgs(0);
       await expect(devices.connect(de).registerDevices(reg({ maker: PLMN.BR })))
@@ -139,12 +139,21 @@ describe("DeviceRegistry", function () {
         .withArgs(PLMN.BR);
       await expect(devices.connect(de).registerDevices([]))
         .to.be.revertedWithCustomError(devices, "DeviceRegistryBatchSize")
-        .withArgs(0, 2000);
+        .withArgs(0, 170);
+      const tooMany = Array.from({ length: 171 }, (_, i) => ({
+        localId: localId(100 + i),
+        deviceClass: 0,
+        maker: "0x000000",
+        policyId: 1,
+      }));
+      await expect(devices.connect(de).registerDevices(tooMany))
+        .to.be.revertedWithCustomError(devices, "DeviceRegistryBatchSize")
+        .withArgs(171, 170);
     });
 
     it("reverts for a caller that is not an active carrier", async function () {
       const { devices, carriers, outsider, maker } = await loadFixture(withDevices);
-      const regs = [{ id: deviceId(8), deviceClass: 0, maker: "0x000000", policyId: 1 }];
+      const regs = [{ localId: localId(8), deviceClass: 0, maker: "0x000000", policyId: 1 }];
       await expect(devices.connect(outsider).registerDevices(regs)).to.be.revertedWithCustomError(
         carriers,
         "CarrierRegistryNotActiveOperator",
@@ -235,21 +244,34 @@ describe("DeviceRegistry", function () {
   });
 
   describe("flagFraud", function () {
-    it("lets a visited carrier with an agreement flag devices, and the home carrier reinstate them", async function () {
-      const { devices, br, de } = await loadFixture(withDevices);
-      const evidence = hre.ethers.id("records 17-19");
-      await expect(devices.connect(br).flagFraud([{ id: deviceId(3), reason: 2, evidenceHash: evidence }]))
+    const evidence = (label: string) => hre.ethers.id(label);
+
+    it("lets a visited carrier with an agreement flag devices for its own network; the status stays Active", async function () {
+      const { devices, br } = await loadFixture(withDevices);
+      await expect(devices.connect(br).flagFraud([{ id: deviceId(3), reason: 2, evidenceHash: evidence("records 17-19") }]))
         .to.emit(devices, "FraudFlagged")
-        .withArgs(deviceId(3), PLMN.DE, PLMN.BR, 2, evidence);
-      expect((await devices.getDevice(deviceId(3))).status).to.equal(Status.FraudFlagged);
-      await devices.connect(br).flagFraud([{ id: deviceId(3), reason: 1, evidenceHash: evidence }]);
-      await devices.connect(de).reinstateDevices([deviceId(3)]);
+        .withArgs(deviceId(3), PLMN.DE, PLMN.BR, 2, evidence("records 17-19"));
       expect((await devices.getDevice(deviceId(3))).status).to.equal(Status.Active);
+      expect(await devices.flaggedBy(deviceId(3), PLMN.BR)).to.equal(true);
+      expect(await devices.flaggedBy(deviceId(3), PLMN.US)).to.equal(false);
+      const [standing, flaggedAt, cooldownUntil] = await devices.fraudFlag(deviceId(3), PLMN.BR);
+      expect([standing, flaggedAt, cooldownUntil]).to.deep.equal([true, BigInt(await time.latest()), 0n]);
+      expect(await devices.flagsLeftToday(PLMN.BR)).to.equal(199n);
     });
 
-    it("reverts for a carrier without an agreement, the home carrier itself, or an unknown device", async function () {
+    it("adds new evidence to a standing flag, and ignores evidence it has already (a safe retry)", async function () {
+      const { devices, br } = await loadFixture(withDevices);
+      const flag = { id: deviceId(3), reason: 2, evidenceHash: evidence("a") };
+      await devices.connect(br).flagFraud([flag]);
+      await expect(devices.connect(br).flagFraud([flag])).not.to.emit(devices, "FraudFlagged");
+      expect(await devices.flagsLeftToday(PLMN.BR)).to.equal(199n);
+      await expect(devices.connect(br).flagFraud([{ ...flag, evidenceHash: evidence("b") }])).to.emit(devices, "FraudFlagged");
+      expect(await devices.flagsLeftToday(PLMN.BR)).to.equal(198n);
+    });
+
+    it("reverts for a carrier without an agreement, the home carrier itself, an unknown device or no evidence", async function () {
       const { devices, us, de, br } = await loadFixture(withDevices);
-      const flag = (i: number) => [{ id: deviceId(i), reason: 1, evidenceHash: hre.ethers.ZeroHash }];
+      const flag = (i: number) => [{ id: deviceId(i), reason: 1, evidenceHash: evidence(`e${i}`) }];
       await expect(devices.connect(us).flagFraud(flag(1)))
         .to.be.revertedWithCustomError(devices, "DeviceRegistryNoAgreement")
         .withArgs(PLMN.US, PLMN.DE);
@@ -259,13 +281,96 @@ describe("DeviceRegistry", function () {
       await expect(devices.connect(br).flagFraud(flag(9)))
         .to.be.revertedWithCustomError(devices, "DeviceRegistryUnknownDevice")
         .withArgs(deviceId(9));
+      await expect(devices.connect(br).flagFraud([{ id: deviceId(1), reason: 1, evidenceHash: hre.ethers.ZeroHash }]))
+        .to.be.revertedWithCustomError(devices, "DeviceRegistryNoEvidence")
+        .withArgs(0);
+      await expect(devices.connect(br).flagFraud([])).to.be.revertedWithCustomError(devices, "DeviceRegistryBatchSize").withArgs(0, 200);
     });
 
     it("reverts for a caller that is not an active carrier", async function () {
       const { devices, carriers, maker } = await loadFixture(withDevices);
       await expect(
-        devices.connect(maker).flagFraud([{ id: deviceId(1), reason: 1, evidenceHash: hre.ethers.ZeroHash }]),
+        devices.connect(maker).flagFraud([{ id: deviceId(1), reason: 1, evidenceHash: evidence("x") }]),
       ).to.be.revertedWithCustomError(carriers, "CarrierRegistryMissingRole");
+    });
+  });
+
+  describe("confirmFraud / dismissFraudFlags", function () {
+    const flag = (i: number, label = `e${i}`) => ({ id: deviceId(i), reason: 1, evidenceHash: hre.ethers.id(label) });
+
+    it("lets the home confirm a flag: the device is denied on every network until it is reinstated", async function () {
+      const { devices, de, br } = await loadFixture(withDevices);
+      await devices.connect(br).flagFraud([flag(1)]);
+      await expect(devices.connect(de).confirmFraud([deviceId(1)]))
+        .to.emit(devices, "FraudConfirmed")
+        .withArgs(deviceId(1), PLMN.DE);
+      expect((await devices.getDevice(deviceId(1))).status).to.equal(Status.FraudFlagged);
+      await expect(devices.connect(de).confirmFraud([deviceId(1)]))
+        .to.be.revertedWithCustomError(devices, "DeviceRegistryWrongStatus")
+        .withArgs(deviceId(1), Status.FraudFlagged);
+      await devices.connect(de).reinstateDevices([deviceId(1)]);
+      expect((await devices.getDevice(deviceId(1))).status).to.equal(Status.Active);
+      expect(await devices.flaggedBy(deviceId(1), PLMN.BR)).to.equal(false);
+    });
+
+    it("lets the home dismiss a reporter's flag, which starts the reporter's cooldown", async function () {
+      const { devices, de, br } = await loadFixture(withDevices);
+      await devices.connect(br).flagFraud([flag(2)]);
+      await expect(devices.connect(de).dismissFraudFlags([deviceId(2)], PLMN.BR))
+        .to.emit(devices, "FraudFlagDismissed")
+        .withArgs(deviceId(2), PLMN.DE, PLMN.BR);
+      expect(await devices.flaggedBy(deviceId(2), PLMN.BR)).to.equal(false);
+      const [standing, , cooldownUntil] = await devices.fraudFlag(deviceId(2), PLMN.BR);
+      expect([standing, cooldownUntil]).to.deep.equal([false, BigInt(await time.latest()) + 7n * 86_400n]);
+      await expect(devices.connect(de).dismissFraudFlags([deviceId(2)], PLMN.BR))
+        .to.be.revertedWithCustomError(devices, "DeviceRegistryNotFlagged")
+        .withArgs(deviceId(2), PLMN.BR);
+    });
+
+    it("reverts when the visited carrier or a stranger tries", async function () {
+      const { devices, carriers, br, outsider } = await loadFixture(withDevices);
+      await devices.connect(br).flagFraud([flag(1)]);
+      await expect(devices.connect(br).confirmFraud([deviceId(1)]))
+        .to.be.revertedWithCustomError(devices, "DeviceRegistryNotHome")
+        .withArgs(deviceId(1), PLMN.DE, PLMN.BR);
+      await expect(devices.connect(br).dismissFraudFlags([deviceId(1)], PLMN.BR)).to.be.revertedWithCustomError(
+        devices,
+        "DeviceRegistryNotHome",
+      );
+      await expect(devices.connect(outsider).confirmFraud([deviceId(1)])).to.be.revertedWithCustomError(
+        carriers,
+        "CarrierRegistryNotActiveOperator",
+      );
+      await expect(devices.connect(outsider).dismissFraudFlags([deviceId(1)], PLMN.BR)).to.be.revertedWithCustomError(
+        carriers,
+        "CarrierRegistryNotActiveOperator",
+      );
+    });
+  });
+
+  describe("deviceIdOf / batchLimits", function () {
+    it("derives the id from the home and the local id as the TypeScript does", async function () {
+      const { devices } = await loadFixture(withDevices);
+      expect(await devices.deviceIdOf(PLMN.DE, localId(1))).to.equal(deviceId(1));
+      expect(await devices.deviceIdOf(PLMN.BR, localId(1))).to.equal(deviceId(1, PLMN.BR));
+      expect(deviceId(1, PLMN.BR)).to.not.equal(deviceId(1));
+    });
+
+    it("publishes each batch function's limit and the flag rules", async function () {
+      const { devices } = await loadFixture(withDevices);
+      const l = await devices.batchLimits();
+      expect([l.register, l.updatePolicies, l.suspend, l.reinstate, l.confirmFraud, l.dismissFraudFlags, l.flagFraud]).to.deep.equal([
+        170n,
+        300n,
+        1000n,
+        400n,
+        1000n,
+        500n,
+        200n,
+      ]);
+      expect(BigInt(DEFAULT_REGISTER_BATCH)).to.be.lessThanOrEqual(l.register);
+      expect(await devices.FLAGS_PER_DAY()).to.equal(200n);
+      expect(await devices.FLAG_COOLDOWN()).to.equal(7n * 86_400n);
     });
   });
 
@@ -344,7 +449,9 @@ describe("DeviceRegistry", function () {
       expect((await both(c, 1, PLMN.BR, Service.Data)).reason).to.equal(Deny.PolicyExpired);
       await c.devices.connect(c.de).suspendDevices([deviceId(2)], 0);
       expect((await both(c, 2, PLMN.BR, Service.Data)).reason).to.equal(Deny.DeviceSuspended);
-      await c.devices.connect(c.br).flagFraud([{ id: deviceId(3), reason: 1, evidenceHash: hre.ethers.ZeroHash }]);
+      await c.devices.connect(c.br).flagFraud([{ id: deviceId(3), reason: 1, evidenceHash: hre.ethers.id("e") }]);
+      expect((await both(c, 3, PLMN.BR, Service.Data)).reason).to.equal(Deny.DeviceFraudFlagged);
+      await c.devices.connect(c.de).confirmFraud([deviceId(3)]);
       expect((await both(c, 3, PLMN.BR, Service.Data)).reason).to.equal(Deny.DeviceFraudFlagged);
       const unknown = await c.devices.decide(deviceId(9), PLMN.BR, Service.Data);
       expect([unknown.serve, unknown.reason]).to.deep.equal([false, BigInt(Deny.UnknownDevice)]);
@@ -373,7 +480,7 @@ describe("DeviceRegistry", function () {
       const c = await loadFixture(withDevices);
       const N = DEFAULT_REGISTER_BATCH;
       const regs = Array.from({ length: N }, (_, i) => ({
-        id: deviceId(10_000 + i),
+        localId: localId(10_000 + i),
         deviceClass: i % 4,
         maker: i % 2 ? PLMN.MAKER : "0x000000",
         policyId: 1 + (i % 2),
@@ -388,7 +495,7 @@ describe("DeviceRegistry", function () {
       const mock = await hre.ethers.deployContract("CloneGas__Mock");
       const cloneTx = await mock.cloneMany(
         await c.devices.policyImplementation(),
-        regs.map((r) => hre.ethers.keccak256(r.id)),
+        regs.map((_, i) => hre.ethers.keccak256(deviceId(10_000 + i))),
       );
       const cloneGas = (Number((await cloneTx.wait())!.gasUsed) - 21_000 - calldataGas(cloneTx.data)) / N;
       const calldata = calldataGas(tx.data) / N;
@@ -398,7 +505,7 @@ describe("DeviceRegistry", function () {
           `calldata ${calldata.toFixed(0)}, registry entry + checks + event ${rest.toFixed(0)}, tx base ${21}`,
       );
       expect(perDevice).to.be.lessThan(100_000);
-      expect(await c.devices.registered([regs[N - 1].id])).to.deep.equal([true]);
+      expect(await c.devices.registered([deviceId(10_000 + N - 1)])).to.deep.equal([true]);
     });
   });
 });

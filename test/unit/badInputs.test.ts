@@ -118,7 +118,7 @@ async function ingestWorld() {
   const de = connectRoamLedger(addresses, c.de);
   const br = connectRoamLedger(addresses, c.br);
   const imsiKey = new Uint8Array(32).fill(9);
-  const id = createDeviceIdDeriver(imsiKey);
+  const id = createDeviceIdDeriver(imsiKey, PLMN.DE);
   const policies = readPolicies(POLICIES, PLMN.DE);
   const { ids } = await ensurePolicies(de, policies, ["meter", "tracker"]);
   const fleet: DeviceLine[] = [
@@ -129,6 +129,7 @@ async function ingestWorld() {
     line: i + 2,
     imsi: imsi as string,
     deviceId: id(imsi as string),
+    localId: id.localId(imsi as string),
     deviceClass: deviceClass as number,
     policyName: policyName as string,
     maker: NO_MAKER,
@@ -137,7 +138,9 @@ async function ingestWorld() {
   await c.devices.connect(c.de).suspendDevices([id("262010000000002")], 1);
   await c.devices.connect(c.us).definePolicy(meterPolicy(PLMN.US));
   const usPolicy = await c.devices.policyCount();
-  await c.devices.connect(c.us).registerDevices([{ id: id("262010000000004"), deviceClass: 0, maker: NO_MAKER, policyId: usPolicy }]);
+  await c.devices
+    .connect(c.us)
+    .registerDevices([{ localId: id.localId("262010000000004"), deviceClass: 0, maker: NO_MAKER, policyId: usPolicy }]);
   const pairKey = pairwiseKey({
     myPrivateKey: testPrivateKey(3),
     theirPublicKey: (await c.carriers.getMember(PLMN.DE)).encryptionKey as Hex,

@@ -6,7 +6,7 @@ import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet, encodeRlp, getAddress } from "ethers";
 import type { HttpNetworkConfig } from "hardhat/types";
-import { deployConsortium, meterPolicy, deviceId, PLMN } from "../helpers/fixtures";
+import { deployConsortium, meterPolicy, localId, PLMN } from "../helpers/fixtures";
 import { parseFlatToml } from "../helpers/toml";
 import { decodeQbftExtraData, encodeQbftExtraData } from "../../lib/besu/extraData";
 import { FORK_BLOCKS, FORKS_AFTER_SHANGHAI, QBFT_DEFAULTS, qbftGenesis, type QbftGenesis } from "../../lib/besu/genesis";
@@ -243,11 +243,11 @@ describe("networks/besu: the consortium chain kit", function () {
       await c.devices
         .connect(c.de)
         .definePolicy(meterPolicy(PLMN.DE, { services: 0b111, missionCritical: true, allowedNetworks: [PLMN.BR, PLMN.US] }));
-      // The contract takes up to maxBatch() devices a call, more than fits under the per-transaction cap: the
-      // task sends DEFAULT_REGISTER_BATCH unless --batch-size says otherwise.
+      // The task sends DEFAULT_REGISTER_BATCH unless --batch-size says otherwise (at most batchLimits().register,
+      // whose gas test/unit/misbehave/devices.test.ts measures).
       const max = DEFAULT_REGISTER_BATCH;
       const regs = Array.from({ length: max }, (_, i) => ({
-        id: deviceId(50_000 + i),
+        localId: localId(50_000 + i),
         deviceClass: i % 4,
         maker: i % 2 ? PLMN.MAKER : "0x000000",
         policyId: 1 + (i % 2),

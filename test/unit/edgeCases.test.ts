@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet, ZeroAddress } from "ethers";
-import { deployConsortium, meterPolicy, deviceId, testEncryptionKey, agreeDeBr, PLMN, ROLE } from "../helpers/fixtures";
+import { deployConsortium, meterPolicy, deviceId, localId, testEncryptionKey, agreeDeBr, PLMN, ROLE } from "../helpers/fixtures";
 import { toContractBatch } from "../../lib/usage/batch";
 import { LeafHasher } from "../../lib/usage/leaf";
 import { merkleProof } from "../../lib/usage/merkle";
@@ -128,12 +128,15 @@ describe("edge cases", function () {
       const c = await loadFixture(deployConsortium);
       await agreeDeBr(c);
       await c.devices.connect(c.de).definePolicy(meterPolicy(PLMN.DE));
-      const regs = [1, 2, 3].map((i) => ({ id: deviceId(i), deviceClass: 0, maker: "0x000000", policyId: 1 }));
+      const regs = [1, 2, 3].map((i) => ({ localId: localId(i), deviceClass: 0, maker: "0x000000", policyId: 1 }));
       await c.devices.connect(c.de).registerDevices(regs);
-      const flags = regs.map((r) => ({ id: r.id, reason: 2, evidenceHash: r.id }));
+      const ids = [1, 2, 3].map((i) => deviceId(i));
+      const flags = ids.map((id) => ({ id, reason: 2, evidenceHash: id }));
       const tx = c.devices.connect(c.br).flagFraud(flags);
-      for (const r of regs) await expect(tx).to.emit(c.devices, "FraudFlagged").withArgs(r.id, PLMN.DE, PLMN.BR, 2, r.id);
-      expect((await c.devices.getDevices(regs.map((r) => r.id))).map((d) => d.status)).to.deep.equal([3n, 3n, 3n]);
+      for (const id of ids) await expect(tx).to.emit(c.devices, "FraudFlagged").withArgs(id, PLMN.DE, PLMN.BR, 2, id);
+      // F4: a partner's flag denies the device on its own network only; the status stays Active.
+      expect((await c.devices.getDevices(ids)).map((d) => d.status)).to.deep.equal([1n, 1n, 1n]);
+      for (const id of ids) expect(await c.devices.flaggedBy(id, PLMN.BR)).to.equal(true);
     });
   });
 

@@ -102,7 +102,7 @@ async function openRunParts(
     withValues: true,
     room: Math.ceil(how.fileSize / (formatFromExtension(opts.file) === "jsonl" ? 250 : 100)),
   });
-  const resolver = new DeviceResolver(opts.deviceSource ?? registrySource(client.devices), opts.imsiKey);
+  const resolver = new DeviceResolver(opts.deviceSource ?? registrySource(client.devices), opts.imsiKey, home);
   const checker = new RecordChecker({ state, visited, period, agreementRoamingDays: how.agreementDays });
   const thread = sealOnThread(how.fileSize) ? new SealThread() : undefined;
   try {

@@ -11,11 +11,12 @@ export const DEFAULT_BATCH_SIZE = 100_000;
 /** The most records per batch. */
 export const MAX_BATCH_SIZE = 4_000_000;
 /**
- * Fraud flags per transaction (the registry takes up to 2,000): about 40,000 gas each, so a transaction
- * stays under 16,777,216 gas, the per-transaction cap of EIP-7825 that nodes apply to gas estimates
- * (anvil does) and that networks enforce from the Osaka fork on.
+ * Fraud flags per transaction (the registry takes up to `batchLimits().flagFraud`, 200, and as many per
+ * reporter and UTC day): about 55,000 gas each, so a transaction stays under 16,777,216 gas, the
+ * per-transaction cap of EIP-7825 that nodes apply to gas estimates (anvil does) and that networks
+ * enforce from the Osaka fork on.
  */
-export const FLAGS_PER_TX = 300;
+export const FLAGS_PER_TX = 200;
 
 export interface IngestOptions {
   file: string;

@@ -86,7 +86,7 @@ interface OwnRecord {
 
 /** The home carrier's own records of the batch's pair and period, by record id (bytes32). */
 async function readOwnRecords(file: string, batch: UsageBatch, imsiKey: Uint8Array): Promise<Map<string, OwnRecord>> {
-  const deriveId = createDeviceIdDeriver(imsiKey);
+  const deriveId = createDeviceIdDeriver(imsiKey, batch.home);
   const own = new Map<string, OwnRecord>();
   const idCache = new Map<string, Hex>();
   for await (const chunk of parseUsageFile(file, { home: batch.home, visited: batch.visited, period: batch.period })) {

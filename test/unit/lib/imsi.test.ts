@@ -3,7 +3,7 @@ import { createHash, createHmac } from "node:crypto";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { CryptoError, InputError } from "../../../lib/core/errors";
 import { bytesToHex, isHex } from "../../../lib/util/hex";
-import { createDeviceIdDeriver, deviceIdFromImsi, imsiBelongsTo, validateImsi } from "../../../lib/core/imsi";
+import { createDeviceIdDeriver, deviceIdFromImsi, imsiBelongsTo, scopeDeviceId, validateImsi } from "../../../lib/core/imsi";
 
 describe("lib/core/imsi", () => {
   const imsi = "262011234567890";
@@ -53,36 +53,51 @@ describe("lib/core/imsi", () => {
   });
 
   describe("device ids", () => {
-    it("is HMAC-SHA256(imsiKey, 'roamledger/device-id/v1:' + imsi)", () => {
-      expect(deviceIdFromImsi(key, imsi)).to.equal(hmac(key, imsi));
-      expect(deviceIdFromImsi(key, imsi)).to.equal("0x1c3c402f032b533dc1bd1af0dd6ca45ca43815a8a428a7a94dc379dbb6e181c2");
-      expect(isHex(deviceIdFromImsi(key, imsi), 32)).to.equal(true);
+    const DE = "0x62f210"; // 262-01
+    const scoped = (home: string, k: Uint8Array, x: string) => keccak256(`${home}${hmac(k, x).slice(2)}`);
+
+    it("the local id is HMAC-SHA256(imsiKey, 'roamledger/device-id/v1:' + imsi)", () => {
+      const derive = createDeviceIdDeriver(key, DE);
+      expect(derive.localId(imsi)).to.equal(hmac(key, imsi));
+      expect(derive.localId(imsi)).to.equal("0x1c3c402f032b533dc1bd1af0dd6ca45ca43815a8a428a7a94dc379dbb6e181c2");
+    });
+
+    it("the id is keccak256(home PLMN (3 bytes) ++ local id), scoped by home (F3)", () => {
+      expect(deviceIdFromImsi(key, DE, imsi)).to.equal(scoped(DE, key, imsi));
+      expect(deviceIdFromImsi(key, "262-01", imsi)).to.equal(deviceIdFromImsi(key, DE, imsi));
+      expect(scopeDeviceId(DE, hmac(key, imsi) as `0x${string}`)).to.equal(deviceIdFromImsi(key, DE, imsi));
+      expect(deviceIdFromImsi(key, "724-05", imsi)).to.not.equal(deviceIdFromImsi(key, DE, imsi));
+      expect(isHex(deviceIdFromImsi(key, DE, imsi), 32)).to.equal(true);
     });
 
     it("depends on the key", () => {
-      expect(deviceIdFromImsi(otherKey, imsi)).to.equal(hmac(otherKey, imsi));
-      expect(deviceIdFromImsi(otherKey, imsi)).to.not.equal(deviceIdFromImsi(key, imsi));
+      expect(deviceIdFromImsi(otherKey, DE, imsi)).to.equal(scoped(DE, otherKey, imsi));
+      expect(deviceIdFromImsi(otherKey, DE, imsi)).to.not.equal(deviceIdFromImsi(key, DE, imsi));
     });
 
     it("is not a plain hash of the IMSI", () => {
-      const id = deviceIdFromImsi(key, imsi);
-      expect(id).to.not.equal(bytesToHex(createHash("sha256").update(imsi).digest()));
-      expect(id).to.not.equal(bytesToHex(createHash("sha256").update(`roamledger/device-id/v1:${imsi}`).digest()));
-      expect(id).to.not.equal(keccak256(toUtf8Bytes(imsi)));
-    });
-
-    it("the deriver gives the same ids as deviceIdFromImsi", () => {
-      const derive = createDeviceIdDeriver(key);
-      for (let i = 0; i < 100; i++) {
-        const s = String(262010000000000 + i * 7919);
-        expect(derive(s)).to.equal(hmac(key, s));
+      const derive = createDeviceIdDeriver(key, DE);
+      for (const id of [derive(imsi), derive.localId(imsi)]) {
+        expect(id).to.not.equal(bytesToHex(createHash("sha256").update(imsi).digest()));
+        expect(id).to.not.equal(bytesToHex(createHash("sha256").update(`roamledger/device-id/v1:${imsi}`).digest()));
+        expect(id).to.not.equal(keccak256(toUtf8Bytes(imsi)));
       }
     });
 
-    it("rejects a key that is not 32 bytes and a malformed IMSI", () => {
-      expect(() => deviceIdFromImsi(new Uint8Array(31), imsi)).to.throw(CryptoError, /IMSI key is 31 bytes long, expected 32/);
-      expect(() => createDeviceIdDeriver(new Uint8Array(33))).to.throw(CryptoError);
-      expect(() => deviceIdFromImsi(key, "26201")).to.throw(InputError, /IMSI has 5 digits/);
+    it("the deriver gives the same ids as deviceIdFromImsi", () => {
+      const derive = createDeviceIdDeriver(key, DE);
+      for (let i = 0; i < 100; i++) {
+        const s = String(262010000000000 + i * 7919);
+        expect(derive(s)).to.equal(deviceIdFromImsi(key, DE, s));
+        expect(derive(s)).to.equal(scoped(DE, key, s));
+      }
+    });
+
+    it("rejects a key that is not 32 bytes, a malformed home and a malformed IMSI", () => {
+      expect(() => deviceIdFromImsi(new Uint8Array(31), DE, imsi)).to.throw(CryptoError, /IMSI key is 31 bytes long, expected 32/);
+      expect(() => createDeviceIdDeriver(new Uint8Array(33), DE)).to.throw(CryptoError);
+      expect(() => createDeviceIdDeriver(key, "26201x")).to.throw(InputError);
+      expect(() => deviceIdFromImsi(key, DE, "26201")).to.throw(InputError, /IMSI has 5 digits/);
     });
   });
 });

@@ -18,8 +18,6 @@ import type { ContentStore } from "../../../lib/usage/store";
 import { ConfigError, InputError } from "../../../lib/core/errors";
 import { cliMessage } from "../../../tasks/cli/errors";
 
-const STATUS = { Active: 1n, FraudFlagged: 3n };
-
 async function world(): Promise<IngestWorld> {
   return ingestWorld({ devices: 150 });
 }
@@ -80,9 +78,10 @@ describe("lib/usage/ingest", function () {
     expect(rejectsFile.length - 1).to.equal(summary.rejected);
 
     // Out-of-policy devices: flagged on-chain, their bad records not billable.
-    const derive = createDeviceIdDeriver(w.deImsiKey);
+    const derive = createDeviceIdDeriver(w.deImsiKey, PLMN.DE);
     for (const bad of g.outOfPolicy) {
-      expect((await w.c.devices.getDevice(derive(bad.imsi))).status, bad.kind).to.equal(STATUS.FraudFlagged);
+      // F4: the visited carrier's flag stands for its own network; the home has not confirmed it.
+      expect(await w.c.devices.flaggedBy(derive(bad.imsi), PLMN.BR), bad.kind).to.equal(true);
     }
     expect(summary.flaggedDevices).to.equal(g.outOfPolicy.length);
     const nonBillable = Object.values(summary.notBillableByReason).reduce((a, b) => a + b, 0);
@@ -342,7 +341,7 @@ describe("lib/usage/ingest", function () {
     const w = (await loadFixture(world)).freshLocal();
     const summary = await ingestUsage(w.ingestOptions());
     const state = JSON.parse(fs.readFileSync(path.join(w.ingestOptions().workDir, "state.json"), "utf8"));
-    const derive = createDeviceIdDeriver(w.deImsiKey);
+    const derive = createDeviceIdDeriver(w.deImsiKey, PLMN.DE);
     const roamer = state.devices[derive(w.generated.permanentRoamers[0])];
     const fields: string[] = state.fields;
     const value = (f: string) => roamer[fields.indexOf(f)];

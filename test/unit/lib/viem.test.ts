@@ -3,7 +3,7 @@ import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { createPublicClient, custom, type PublicClient } from "viem";
 import type { RequestArguments } from "hardhat/types";
-import { deployConsortium, PLMN, meterPolicy, deviceId, agreeDeBr, addressesOf } from "../../helpers/fixtures";
+import { deployConsortium, PLMN, meterPolicy, deviceId, localId, agreeDeBr, addressesOf } from "../../helpers/fixtures";
 import { predictPolicyAddress } from "../../../lib/devices/policy";
 import { createRoamLedgerReader } from "../../../lib/chain/viem";
 import { SERVICES, type ServiceName, DENY_REASONS } from "../../../lib/core/enums";
@@ -28,7 +28,7 @@ describe("lib/chain/viem", function () {
       }),
     );
     const regs = [1, 2, 3].map((i) => ({
-      id: deviceId(i),
+      localId: localId(i),
       deviceClass: i === 3 ? 1 : 0,
       maker: i === 1 ? PLMN.MAKER : "0x000000",
       policyId: i === 3 ? 2 : 1,

@@ -4,7 +4,7 @@ import path from "node:path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployConsortium, PLMN, agreeDeBr, type Consortium } from "../../helpers/fixtures";
-import { useDeploymentForTasks, FROM, failureOf as message } from "../../helpers/tasks";
+import { useDeploymentForTasks, FROM, captured, failureOf as message } from "../../helpers/tasks";
 import { Keystore } from "../../../lib/keys/keystore";
 import { deviceIdFromImsi } from "../../../lib/core/imsi";
 import { readDevices, registerDevices, ensurePolicies } from "../../../lib/devices/registration";
@@ -56,7 +56,7 @@ describe("tasks: keys and devices", function () {
       const file = devicesCsv(env.dir, 30);
       await hre.run("device:register", { file, policies: POLICIES, batchSize: 7, from: FROM.de });
       const key = new Keystore().imsiKey("262-01");
-      const id = deviceIdFromImsi(key, "262010000000004");
+      const id = deviceIdFromImsi(key, "262-01", "262010000000004");
       const d = await c.devices.getDevice(id);
       expect(d.home).to.equal(PLMN.DE);
       expect(d.deviceClass).to.equal(1); // lte-m
@@ -92,7 +92,7 @@ describe("tasks: keys and devices", function () {
       await client.devices.registerDevices(
         devices
           .slice(20, 22)
-          .map((d) => ({ id: d.deviceId, deviceClass: d.deviceClass, maker: d.maker, policyId: ids.get(d.policyName)! })),
+          .map((d) => ({ localId: d.localId, deviceClass: d.deviceClass, maker: d.maker, policyId: ids.get(d.policyName)! })),
       );
       const result = await registerDevices(client, devices, { policyIds: ids, batchSize: 10 });
       expect(result.registered + result.skipped).to.equal(40);
@@ -148,12 +148,38 @@ describe("tasks: keys and devices", function () {
       const file = devicesCsv(env.dir, 3);
       await hre.run("device:register", { file, policies: POLICIES, batchSize: 10, from: FROM.de });
       await hre.run("policy:update", { policies: POLICIES, policy: "drone", imsi: "262010000000000", from: FROM.de });
-      const id = deviceIdFromImsi(new Keystore().imsiKey("262-01"), "262010000000000");
+      const id = deviceIdFromImsi(new Keystore().imsiKey("262-01"), "262-01", "262010000000000");
       expect((await c.devices.getDevice(id)).policyVersion).to.equal(2);
       await hre.run("device:suspend", { imsi: "262010000000000", reason: 3, from: FROM.de });
       expect((await c.devices.getDevice(id)).status).to.equal(2);
       await hre.run("device:reinstate", { imsi: "262010000000000", reason: 0, from: FROM.de });
       expect((await c.devices.getDevice(id)).status).to.equal(1);
+    });
+  });
+
+  describe("device:confirm-fraud and device:dismiss-flags (F4)", function () {
+    it("dismisses a partner's flag, confirms another device's fraud, and shows the flags", async function () {
+      await agreeDeBr(c);
+      const file = devicesCsv(env.dir, 3);
+      await hre.run("device:register", { file, policies: POLICIES, batchSize: 10, from: FROM.de });
+      const key = new Keystore().imsiKey("262-01");
+      const [a, b] = ["262010000000000", "262010000000001"].map((imsi) => deviceIdFromImsi(key, "262-01", imsi));
+      await c.devices.connect(c.br).flagFraud([a, b].map((id) => ({ id, reason: 1, evidenceHash: hre.ethers.id(id) })));
+      const shown = await captured(() => hre.run("device:show", { id: a }));
+      expect(shown).to.match(/flagged by: +724-05 since /);
+      await hre.run("device:dismiss-flags", { reporter: "724-05", imsi: "262010000000000", from: FROM.de });
+      expect(await c.devices.flaggedBy(a, PLMN.BR)).to.equal(false);
+      await hre.run("device:confirm-fraud", { imsi: "262010000000001", from: FROM.de });
+      expect((await c.devices.getDevice(b)).status).to.equal(3);
+    });
+
+    it("says what to do when there is no flag to dismiss or the reporter is malformed", async function () {
+      const file = devicesCsv(env.dir, 1);
+      await hre.run("device:register", { file, policies: POLICIES, batchSize: 10, from: FROM.de });
+      const none = await message(hre.run("device:dismiss-flags", { reporter: "724-05", imsi: "262010000000000", from: FROM.de }));
+      expect(none).to.match(/DeviceRegistryNotFlagged.*standing flags/s);
+      const bad = await message(hre.run("device:dismiss-flags", { reporter: "72405x", imsi: "262010000000000", from: FROM.de }));
+      expect(bad).to.match(/reporter/);
     });
   });
 
