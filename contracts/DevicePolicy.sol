@@ -48,8 +48,8 @@ contract DevicePolicy is IDevicePolicy {
         if (device.status == DeviceStatus.Active && _REGISTRY.flaggedBy(deviceId(), visited)) {
             device.status = DeviceStatus.FraudFlagged;
         }
-        bool agreement = _AGREEMENTS.hasActiveAgreement(device.home, visited, uint40(block.timestamp));
-        decision = PolicyLib.decide(device, policy, visited, service, block.timestamp, agreement);
+        PolicyLib.Context memory ctx = PolicyLib.context(_AGREEMENTS, device.home, visited, true);
+        decision = PolicyLib.decide(device, policy, visited, service, ctx);
     }
 
     /// @inheritdoc IDevicePolicy

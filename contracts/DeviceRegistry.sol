@@ -357,9 +357,9 @@ contract DeviceRegistry is IDeviceRegistry {
         Device memory device = _devices[id];
         if (device.status == DeviceStatus.Active && _flaggedBy(id, visited)) device.status = DeviceStatus.FraudFlagged;
         Policy memory policy = _policies[device.policyId];
-        bool agreement = device.status != DeviceStatus.None &&
-            _AGREEMENTS.hasActiveAgreement(device.home, visited, uint40(block.timestamp));
-        return PolicyLib.decide(device, policy, visited, service, block.timestamp, agreement);
+        bool known = device.status != DeviceStatus.None;
+        PolicyLib.Context memory ctx = PolicyLib.context(_AGREEMENTS, device.home, visited, known);
+        return PolicyLib.decide(device, policy, visited, service, ctx);
     }
 
     /// @inheritdoc IDeviceRegistry

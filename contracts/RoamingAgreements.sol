@@ -165,6 +165,17 @@ contract RoamingAgreements is IRoamingAgreements {
     }
 
     /// @inheritdoc IRoamingAgreements
+    function pricedClassesAt(PlmnId home, PlmnId visited, uint40 time) external view returns (uint256) {
+        if (home.eq(visited)) return 0;
+        Agreement storage agreement = _agreements[AgreementTermsLib.key(home, visited)];
+        uint32 version = _versionAt(agreement, time);
+        if (version == 0) return 0;
+        PublicTerms storage terms = agreement.versions[version].terms;
+        (PlmnId lo, ) = AgreementTermsLib.sort(home, visited);
+        return visited.eq(lo) ? terms.pricedClassesLo : terms.pricedClassesHi;
+    }
+
+    /// @inheritdoc IRoamingAgreements
     function hasActiveAgreement(PlmnId a, PlmnId b, uint40 time) external view returns (bool) {
         if (a.eq(b)) return false;
         if (_versionAt(_agreements[AgreementTermsLib.key(a, b)], time) == 0) return false;

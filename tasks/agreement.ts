@@ -39,7 +39,7 @@ async function selfFor(client: RoamLedgerClient, as?: string): Promise<Hex> {
 
 task(
   "agreement:propose",
-  "Either carrier (home or visited): proposes roaming-agreement terms from a JSON file to a partner, as the initial agreement or an amendment that replaces the current terms from its validFrom on; the chain gets only the public part and a commitment, the partner the terms sealed with the pair's key",
+  "Either carrier (home or visited): proposes roaming-agreement terms from a JSON file to a partner, as the initial agreement or an amendment that replaces the current terms from its validFrom on; the chain gets only the public part (token, validity, dispute window, which tariff classes each side prices: devices in any other class are refused service) and a commitment, the partner the terms sealed with the pair's key",
 )
   .addParam("partner", "The roaming partner, as MCC-MNC (e.g. 724-05); must be an active carrier member")
   .addParam(
@@ -65,7 +65,7 @@ task(
 
 task(
   "agreement:accept",
-  "Either carrier (home or visited): opens the partner's pending proposal with the pair's key, checks it against its on-chain commitment and the terms rules, and only then accepts it (it then binds both); prints the terms accepted",
+  "Either carrier (home or visited): opens the partner's pending proposal with the pair's key, checks it against its on-chain commitment and public part (token, validity, dispute window, the tariff classes each side prices) and the terms rules, and only then accepts it (it then binds both); prints the terms accepted",
 )
   .addParam("partner", "The carrier that made the proposal, as MCC-MNC (e.g. 262-01)")
   .addParam(

@@ -27,6 +27,11 @@ export function printIngestSummary(s: IngestSummary, period: string): void {
   out(`Usage of ${period}: ${n(s.lines)} lines, ${n(s.accepted)} records committed, ${n(s.rejected)} rejected.`);
   for (const [code, count] of Object.entries(s.rejectsByCode)) out(`  rejected ${code}: ${n(count ?? 0)}`);
   if (s.rejectsFile) out(`  rejects with line numbers and reasons: ${s.rejectsFile}`);
+  if (s.rejectsByCode.UNPRICED_CLASS) {
+    out(
+      `  unpriced: ${n(s.rejectsByCode.UNPRICED_CLASS)} record(s) in a tariff class no rate plan of the agreement prices: not billed (they would be rated at 0); the lines are in the rejects file. Ask the home carrier to move those devices to a priced class, or amend the agreement to price it.`,
+    );
+  }
   out(`  billable ${n(s.billable)}; not billable ${n(s.accepted - s.billable)}`);
   for (const [reason, count] of Object.entries(s.notBillableByReason)) out(`    ${reason}: ${n(count)}`);
   out(`  fraud: ${n(s.flaggedDevices)} device(s) flagged on-chain in ${s.flagTxs.length} transaction(s)`);

@@ -31,6 +31,11 @@ type AgreementKey is bytes32;
 ///   SLA bounds) is checked by the counterparty before it accepts (lib/agreements), since the chain cannot see
 ///   them, and again by the escrow (`AgreementTermsLib.validate`) if they are ever revealed. The acceptor names
 ///   the commitment it checked, so a proposal cannot be accepted on terms other than those it opened.
+/// - Which tariff classes each side prices (`PublicTerms.pricedClassesLo` / `pricedClassesHi`) is public, so
+///   that `decide` refuses service in an unpriced class; the acceptor checks the sets against the sealed
+///   terms before accepting (lib/agreements), as it checks the token, validity and window. The chain cannot
+///   check them at proposal; a party that accepts terms whose sets differ from their plans accepts that the
+///   sets decide service.
 /// - Public terms stay readable (`termsAt`) whatever the parties' registry status, so that usage already
 ///   served can still be settled after a suspension.
 /// - An amendment may start before the time it is accepted (retroactive terms), and may end before it is
@@ -133,14 +138,21 @@ interface IRoamingAgreements {
     /// @param disputeWindow Seconds the home carrier has to dispute a usage batch (1 s to 90 days); a batch's
     /// window is fixed when it is submitted.
     /// @param termsCommitment `CommitmentLib.terms(terms, salt)`
-    /// of the full `Terms` (whose token, validity and window must equal the public ones) with a 256-bit secret
-    /// `salt` that travels only sealed to the counterparty.
+    /// of the full `Terms` (whose token, validity, window and priced classes must equal the public ones) with
+    /// a 256-bit secret `salt` that travels only sealed to the counterparty.
+    /// @param pricedClassesLo The tariff classes that the party with the lower PLMN id (`lo`, as in
+    /// `agreementKey`) prices when it is the visited network: bit `c` set when the terms have a rate plan for
+    /// (lo, c). Public so that `decide` can refuse service in a class nobody pays for (F10): a third member
+    /// learns which classes the pair prices, never their rates.
+    /// @param pricedClassesHi The same for the party with the higher PLMN id (`hi`).
     struct PublicTerms {
         address settlementToken;
         uint40 validFrom;
         uint40 validUntil;
         uint32 disputeWindow;
         bytes32 termsCommitment;
+        uint256 pricedClassesLo;
+        uint256 pricedClassesHi;
     }
 
     /// @notice One version of an agreement.
@@ -201,6 +213,8 @@ interface IRoamingAgreements {
     error RoamingAgreementsInvalidDisputeWindow(uint32 disputeWindow);
     /// @notice A proposal needs a non-zero commitment to its full terms.
     error RoamingAgreementsMissingTermsCommitment();
+    /// @notice The public part prices no tariff class on either side: terms need at least one rate plan.
+    error RoamingAgreementsNoPricedClass();
     /// @notice The sealed terms must be 1 to `MAX_SEALED_TERMS` bytes long.
     error RoamingAgreementsInvalidSealedTermsLength(uint256 length);
     /// @notice The acceptor checked its sealed terms against `given`, but `version` commits to `expected`.
@@ -225,6 +239,14 @@ interface IRoamingAgreements {
     error RoamingAgreementsInvalidVisited(uint256 planIndex, PlmnId visited);
     /// @notice An earlier plan has the same (visited, tariffClass).
     error RoamingAgreementsDuplicatePlan(uint256 planIndex, PlmnId visited, uint8 tariffClass);
+    /// @notice Revealed terms price other classes than the version's public part says (`expected*` from the
+    /// rate plans, `given*` the public `pricedClassesLo` / `pricedClassesHi`).
+    error RoamingAgreementsPricedClassesMismatch(
+        uint256 expectedLo,
+        uint256 expectedHi,
+        uint256 givenLo,
+        uint256 givenHi
+    );
     /// @notice A plan has more than `AgreementTermsLib.MAX_TIERS` tiers.
     error RoamingAgreementsTooManyTiers(uint256 planIndex, uint256 count);
     /// @notice A tier's discount exceeds 10000, or it does not ascend strictly by `fromMb` with a
@@ -285,6 +307,16 @@ interface IRoamingAgreements {
     /// the rest of the terms. Reverts when none is.
     /// @return Seconds the home carrier has to dispute a usage batch submitted at `time`.
     function disputeWindowAt(PlmnId home, PlmnId visited, uint40 time) external view returns (uint32);
+
+    /// @notice The tariff classes `visited` prices for the devices of `home` in the version in force at `time`
+    /// (same rule as `termsAt`): bit `c` set when that version's terms have a rate plan for (visited, c).
+    /// 0 when no version is in force. Never reverts; it does not look at the registry status (see
+    /// `hasActiveAgreement`).
+    /// @dev What `decide` checks against the device's tariff class (F10): usage in a class without a plan
+    /// would be rated at 0. The set is declared by the proposer and checked against the sealed terms by the
+    /// acceptor before it accepts (lib/agreements), and by `AgreementTermsLib.requirePricedClasses` wherever
+    /// terms are revealed.
+    function pricedClassesAt(PlmnId home, PlmnId visited, uint40 time) external view returns (uint256);
 
     /// @notice True when both carriers are active in the registry and a version is in force at `time`
     /// (same rule as `termsAt`).

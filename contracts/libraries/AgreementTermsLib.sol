@@ -31,7 +31,8 @@ library AgreementTermsLib {
     }
 
     /// @notice Reverts with the first problem found in the public part of a proposal: the token is not a
-    /// contract, the validity is empty or over, the dispute window is out of range, the commitment is zero.
+    /// contract, the validity is empty or over, the dispute window is out of range, the commitment is zero,
+    /// no class is priced on either side.
     function validatePublic(IRoamingAgreements.PublicTerms calldata terms) internal view {
         address token = terms.settlementToken;
         require(token.code.length > 0, IRoamingAgreements.RoamingAgreementsInvalidSettlementToken(token));
@@ -44,6 +45,47 @@ library AgreementTermsLib {
             IRoamingAgreements.RoamingAgreementsInvalidDisputeWindow(terms.disputeWindow)
         );
         require(terms.termsCommitment != 0, IRoamingAgreements.RoamingAgreementsMissingTermsCommitment());
+        require(
+            terms.pricedClassesLo | terms.pricedClassesHi != 0,
+            IRoamingAgreements.RoamingAgreementsNoPricedClass()
+        );
+    }
+
+    /// @notice The classes each side of the pair (`lo`, `hi`, sorted) prices in `terms`: bit `c` of `priced[0]`
+    /// when a plan prices (lo, c), of `priced[1]` when one prices (hi, c). Plans for a third carrier count
+    /// for no side (`validate` refuses them).
+    function pricedClasses(
+        IRoamingAgreements.Terms memory terms,
+        PlmnId lo,
+        PlmnId hi
+    ) internal pure returns (uint256[2] memory priced) {
+        uint256 count = terms.ratePlans.length;
+        for (uint256 i = 0; i < count; ++i) {
+            IRoamingAgreements.RatePlan memory plan = terms.ratePlans[i];
+            if (plan.visited.eq(lo)) priced[0] |= uint256(1) << plan.tariffClass;
+            else if (plan.visited.eq(hi)) priced[1] |= uint256(1) << plan.tariffClass;
+        }
+    }
+
+    /// @notice Reverts unless the public sets of `publicTerms` are the classes the revealed `terms` price.
+    /// @dev For the reveal path, after the commitment is checked: a proposer that declared a class it does
+    /// not price (or hid one it does) is caught when its terms are revealed.
+    function requirePricedClasses(
+        IRoamingAgreements.Terms memory terms,
+        IRoamingAgreements.PublicTerms memory publicTerms,
+        PlmnId lo,
+        PlmnId hi
+    ) internal pure {
+        uint256[2] memory priced = pricedClasses(terms, lo, hi);
+        require(
+            priced[0] == publicTerms.pricedClassesLo && priced[1] == publicTerms.pricedClassesHi,
+            IRoamingAgreements.RoamingAgreementsPricedClassesMismatch(
+                priced[0],
+                priced[1],
+                publicTerms.pricedClassesLo,
+                publicTerms.pricedClassesHi
+            )
+        );
     }
 
     /// @notice Reverts with the first problem found in the full `terms` between the parties `lo` and `hi`

@@ -35,7 +35,9 @@ enum Routing {
     LocalBreakout
 }
 
-/// @notice Why a visited network may not serve a device (`None` when it may).
+/// @notice Why a visited network may not serve a device (`None` when it may). `ClassNotPriced`: the agreement
+/// in force has no rate plan of the visited network for the device's tariff class (its usage would be rated
+/// at 0: F10).
 enum DenyReason {
     None,
     UnknownDevice,
@@ -45,7 +47,8 @@ enum DenyReason {
     PolicyExpired,
     ServiceNotAllowed,
     NetworkNotAllowed,
-    NoAgreement
+    NoAgreement,
+    ClassNotPriced
 }
 
 /// @notice A device policy: what its home carrier allows and needs when it roams. Immutable once

@@ -28,7 +28,7 @@ import type { Keystore } from "../keys/keystore";
 import { pairKeyWith } from "../usage/pair";
 import { agreementTerms, type FullTerms, openVersionTerms, termsContextOf } from "./fullTerms";
 import { saveLocalTerms } from "./localTerms";
-import { sealTerms } from "./sealed";
+import { classList, type PricedClasses, sealTerms } from "./sealed";
 
 const DAY = 86_400;
 
@@ -169,6 +169,8 @@ export interface PublicTermsView {
   validUntil: string;
   disputeWindowDays: number;
   termsCommitment: Hex;
+  /** The tariff classes each party prices as the visited network (public: which classes, not their rates). */
+  pricedClasses: { visited: Hex; classes: string }[];
 }
 
 /** The full terms of a version as its party reads them, or why they are not shown. */
@@ -230,6 +232,15 @@ async function fullTermsView(client: RoamLedgerClient, options: ReadVersionOptio
   }
 }
 
+/** Each party's priced classes of a version's public part, lower PLMN id first. */
+function pricedClassesView(self: Hex, partner: Hex, terms: PricedClasses): PublicTermsView["pricedClasses"] {
+  const [lo, hi] = BigInt(self) < BigInt(partner) ? [self, partner] : [partner, self];
+  return [
+    { visited: lo, classes: classList(BigInt(terms.pricedClassesLo)) },
+    { visited: hi, classes: classList(BigInt(terms.pricedClassesHi)) },
+  ];
+}
+
 /**
  * One version of the agreement between `self` and `partner`: its public part for anyone, its full terms in
  * human units when `keystore` is `self`'s and `self` is a party (decoded revert if the version is unknown).
@@ -253,6 +264,7 @@ export async function readVersion(client: RoamLedgerClient, options: ReadVersion
       validUntil: isoTime(v.terms.validUntil),
       disputeWindowDays: Number(v.terms.disputeWindow) / DAY,
       termsCommitment: v.terms.termsCommitment.toLowerCase() as Hex,
+      pricedClasses: pricedClassesView(self, partner, v.terms),
     },
     token,
     full: await fullTermsView(client, { ...options, decimals: token.decimals }),
@@ -367,6 +379,7 @@ export function describeVersion(v: VersionView, self: Hex, inForce = false): str
     `  settlement token ${p.settlementToken} (${v.token.symbol || "no symbol"}, ${v.token.decimals} decimals); ` +
       `dispute window ${p.disputeWindowDays} day(s)`,
     `  terms commitment ${p.termsCommitment}`,
+    `  tariff classes priced (public): ${p.pricedClasses.map((c) => `by ${party(c.visited, self)} as visited: ${c.classes}`).join("; ")}`,
   ];
   if (!v.full.readable) {
     return [...lines, `  full terms (rates, tiers, SLA): sealed for the two parties, not shown (${v.full.reason})`];

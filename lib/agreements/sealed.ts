@@ -11,7 +11,7 @@
  */
 import { AbiCoder, getAddress, isAddress, type Result } from "ethers";
 import { InputError, MismatchError } from "../core/errors";
-import { checkPlmnHex } from "../core/plmn";
+import { checkPlmnHex, formatPlmn } from "../core/plmn";
 import { checkSalt, TERMS_TUPLE_TYPE, termsCommitment } from "../crypto/commitment";
 import { openAbi, type SealedKind, sealAbi } from "../crypto/sealed";
 import type { Hex } from "../util/hex";
@@ -42,6 +42,8 @@ export interface PublicTermsLike {
   validUntil: Int;
   disputeWindow: Int;
   termsCommitment: string;
+  pricedClassesLo: Int;
+  pricedClassesHi: Int;
 }
 
 /** `IRoamingAgreements.PublicTerms` as this library builds it. */
@@ -51,6 +53,43 @@ export interface PublicTerms {
   validUntil: bigint;
   disputeWindow: number;
   termsCommitment: Hex;
+  /** The classes the lower PLMN id of the pair prices as the visited network (bit c: class c). */
+  pricedClassesLo: bigint;
+  /** The same for the higher PLMN id. */
+  pricedClassesHi: bigint;
+}
+
+/** The tariff classes each side of a pair prices, as `PublicTerms` carries them (bit c: class c). */
+export interface PricedClasses {
+  pricedClassesLo: bigint;
+  pricedClassesHi: bigint;
+}
+
+/**
+ * The classes each party of (`a`, `b`) prices as the visited network in `terms`: `AgreementTermsLib.pricedClasses`
+ * (lo and hi as in the agreement key: the lower PLMN id first). Plans for a third carrier count for no side.
+ */
+export function pricedClassesOf(
+  terms: { ratePlans: readonly { visited: string; tariffClass: bigint | number | string }[] },
+  a: string,
+  b: string,
+): PricedClasses {
+  const [lo, hi] = BigInt(a) < BigInt(b) ? [a.toLowerCase(), b.toLowerCase()] : [b.toLowerCase(), a.toLowerCase()];
+  const priced = { pricedClassesLo: 0n, pricedClassesHi: 0n };
+  for (const plan of terms.ratePlans) {
+    const bit = 1n << BigInt(plan.tariffClass);
+    const visited = plan.visited.toLowerCase();
+    if (visited === lo) priced.pricedClassesLo |= bit;
+    else if (visited === hi) priced.pricedClassesHi |= bit;
+  }
+  return priced;
+}
+
+/** The classes of a mask, ascending ("1, 2"; "none" for 0). */
+export function classList(mask: bigint): string {
+  const classes: number[] = [];
+  for (let c = 0; c < 256; c++) if ((mask >> BigInt(c)) & 1n) classes.push(c);
+  return classes.length === 0 ? "none" : classes.join(", ");
 }
 
 /** InputError unless the context names two different carriers and a contract address. */
@@ -72,14 +111,18 @@ function termsAad(context: TermsContext, commitment: string): Uint8Array {
   return Buffer.from(AbiCoder.defaultAbiCoder().encode(AAD_TYPES, values).slice(2), "hex");
 }
 
-/** The public part of `terms` with its commitment under `salt`: what `propose` takes. */
-export function publicTermsOf(terms: TermsLike, salt: Hex): PublicTerms {
+/**
+ * The public part of `terms` between the `parties` with its commitment under `salt`: what `propose` takes. The
+ * priced classes of each side come from the rate plans.
+ */
+export function publicTermsOf(terms: TermsLike, salt: Hex, parties: readonly [string, string]): PublicTerms {
   return {
     settlementToken: getAddress(terms.settlementToken),
     validFrom: BigInt(terms.validFrom),
     validUntil: BigInt(terms.validUntil),
     disputeWindow: Number(terms.disputeWindow),
     termsCommitment: termsCommitment(terms, salt),
+    ...pricedClassesOf(terms, parties[0], parties[1]),
   };
 }
 
@@ -102,7 +145,7 @@ export function sealTerms({ key, context, terms, salt }: SealTermsArgs): { seale
   checkContext(context);
   checkSalt(salt);
   checkTerms(terms, { self: context.proposer, partner: context.counterparty, what: "terms to seal" });
-  const publicTerms = publicTermsOf(terms, salt);
+  const publicTerms = publicTermsOf(terms, salt, [context.proposer, context.counterparty]);
   const sealed = sealAbi({
     key,
     kind: SEALED_TERMS_KIND,
@@ -145,6 +188,28 @@ function termsFromAbi(t: Result): TermsStruct {
 
 const REFUSE = { hint: "do not accept this proposal: ask the proposer to propose its terms again." };
 
+/**
+ * MismatchError unless the classes each party prices on chain are those its rate plans in `terms` price: the
+ * public sets decide which devices a visited network may serve (F10), so a proposal that declares a class it
+ * does not price, or hides one it does, is refused.
+ */
+function checkPricedClasses(terms: TermsStruct, publicTerms: PublicTermsLike, context: TermsContext): void {
+  const priced = pricedClassesOf(terms, context.proposer, context.counterparty);
+  const [lo, hi] =
+    BigInt(context.proposer) < BigInt(context.counterparty)
+      ? [context.proposer, context.counterparty]
+      : [context.counterparty, context.proposer];
+  const sides = [
+    [lo, BigInt(publicTerms.pricedClassesLo), priced.pricedClassesLo],
+    [hi, BigInt(publicTerms.pricedClassesHi), priced.pricedClassesHi],
+  ] as const;
+  for (const [side, onChain, sealed] of sides) {
+    if (onChain === sealed) continue;
+    const subject = `the tariff classes ${formatPlmn(side)} prices as the visited network`;
+    throw new MismatchError(subject, { expected: `[${classList(onChain)}] (public part)`, actual: `[${classList(sealed)}]` }, REFUSE);
+  }
+}
+
 /** MismatchError for the first public field of `terms` that differs from the chain's `publicTerms`. */
 function checkPublicPart(terms: TermsStruct, publicTerms: PublicTermsLike): void {
   const fields = [
@@ -171,8 +236,8 @@ export interface OpenTermsArgs {
 /**
  * Opens sealed terms and checks everything the counterparty must check before it accepts: they decrypt
  * for this chain, contract, pair and commitment (CryptoError otherwise), the terms and salt give the
- * on-chain commitment, the token, validity and dispute window equal the public ones (MismatchError naming
- * the field), and the terms pass the terms file's validation ({@link checkTerms}: InputError(s)).
+ * on-chain commitment, the token, validity, dispute window and each side's priced tariff classes equal the
+ * public ones (MismatchError naming the field), and the terms pass the terms file's validation ({@link checkTerms}: InputError(s)).
  */
 export function openTerms({ key, context, sealed, publicTerms }: OpenTermsArgs): { terms: TermsStruct; salt: Hex } {
   const values = openAbi({ key, kind: SEALED_TERMS_KIND, types: TYPES, sealed, aad: termsAad(context, publicTerms.termsCommitment) });
@@ -183,6 +248,7 @@ export function openTerms({ key, context, sealed, publicTerms }: OpenTermsArgs):
     throw new MismatchError("termsCommitment", { expected: publicTerms.termsCommitment, actual: commitment }, REFUSE);
   }
   checkPublicPart(terms, publicTerms);
+  checkPricedClasses(terms, publicTerms, context);
   checkTerms(terms, { self: context.proposer, partner: context.counterparty, what: "sealed terms" });
   return { terms, salt };
 }

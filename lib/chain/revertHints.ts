@@ -95,6 +95,8 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   RoamingAgreementsInvalidDisputeWindow: "the dispute window must be from 1 second up to the contract's maximum; fix the terms file.",
   RoamingAgreementsMissingTermsCommitment:
     "propose with `agreement:propose`, which commits to the full terms and seals them for the partner.",
+  RoamingAgreementsNoPricedClass:
+    "the public part prices no tariff class: give the terms at least one rate plan and propose with `agreement:propose`, which sets the priced classes from the plans.",
   RoamingAgreementsInvalidSealedTermsLength:
     "the sealed terms are empty or too long: fewer rate plans or tiers in the terms file, then `agreement:propose` again.",
   RoamingAgreementsCommitmentMismatch:
@@ -104,6 +106,8 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   RoamingAgreementsInvalidSla: "SLA figures are basis points, at most 10000; fix the terms.",
   RoamingAgreementsInvalidPlanCount: "terms need from one rate plan up to the maximum; fix the terms.",
   RoamingAgreementsInvalidVisited: "each rate plan's visited carrier must be one of the two parties; fix the terms.",
+  RoamingAgreementsPricedClassesMismatch:
+    "the version's public priced classes are not those its rate plans price: these terms were proposed dishonestly; have the proposer propose again with `agreement:propose`.",
   RoamingAgreementsDuplicatePlan: "two rate plans have the same visited carrier and tariff class; keep one.",
   RoamingAgreementsTooManyTiers: "a rate plan has more volume tiers than allowed; merge some.",
   RoamingAgreementsInvalidTier:

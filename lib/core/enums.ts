@@ -32,6 +32,7 @@ export const DENY_REASONS = [
   "service-not-allowed",
   "network-not-allowed",
   "no-agreement",
+  "class-not-priced",
 ] as const;
 export type DenyReasonName = (typeof DENY_REASONS)[number];
 

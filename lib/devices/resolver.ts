@@ -39,7 +39,16 @@ export interface ResolvedDevice {
   status: number;
   home: Hex;
   maker: Hex;
+  /** The current policy (undefined for an unknown device); {@link DeviceResolver.policyAt} gives a past one. */
   policy: PolicyRules | undefined;
+  /** The current policy version (from 1) and when it started to apply (unix seconds); 0 when unknown. */
+  policyVersion: number;
+  policySince: number;
+  /**
+   * The older versions read so far, newest first, each with its window [since, until): read on demand, only
+   * for devices with a record older than `policySince` (a policy update), and once per device.
+   */
+  history: PolicyWindow[] | undefined;
   /** The device id's 32 bytes: `ids` at `idAt` (a table the resolver shares among devices). */
   ids: Uint8Array;
   idAt: number;
@@ -48,13 +57,28 @@ export interface ResolvedDevice {
   stateOwner: unknown;
 }
 
+/** One past version of a device's policy and the window it applied in: [since, until). */
+export interface PolicyWindow {
+  version: number;
+  since: number;
+  until: number;
+  rules: PolicyRules;
+}
+
 /** Device ids per table of the resolver: 32 bytes each, 128 KiB a table. */
 const IDS_PER_TABLE = 4096;
 
 /** Where devices and policies are read from: the DeviceRegistry, or a fake in tests. */
 export interface DeviceSource {
-  getDevices(ids: Hex[]): Promise<{ status: number; home: Hex; maker: Hex; policyId: bigint }[]>;
+  getDevices(
+    ids: Hex[],
+  ): Promise<{ status: number; home: Hex; maker: Hex; policyId: bigint; policyVersion?: number; policySince?: number }[]>;
   getPolicy(policyId: bigint): Promise<PolicyStruct>;
+  /**
+   * A past version of a device's policy (`IDeviceRegistry.policyVersion`): its definition's id and window.
+   * A source without it has no history: every record is checked against the current policy.
+   */
+  policyVersion?(id: Hex, version: number): Promise<{ policyId: bigint; since: number; until: number }>;
 }
 
 /** Reads in chunks of this many ids per eth_call. */
@@ -70,7 +94,13 @@ export function registrySource(registry: DeviceRegistry): DeviceSource {
         home: (d.home as string).toLowerCase() as Hex,
         maker: (d.maker as string).toLowerCase() as Hex,
         policyId: BigInt(d.policyId),
+        policyVersion: Number(d.policyVersion),
+        policySince: Number(d.policySince),
       }));
+    },
+    async policyVersion(id, version) {
+      const v = await withDecodedRevert(() => registry.policyVersion(id, version));
+      return { policyId: BigInt(v.policyId), since: Number(v.since), until: Number(v.until) };
     },
     async getPolicy(policyId) {
       const p = await withDecodedRevert(() => registry.getPolicy(policyId));
@@ -168,18 +198,12 @@ export class DeviceResolver {
 
   private async read(slice: string[]): Promise<void> {
     const ids = slice.map((imsi) => this.deriveId(imsi));
-    let started = Date.now();
+    const started = Date.now();
     const found = await this.source.getDevices(ids);
     this.readMs += Date.now() - started;
     this.reads++;
     for (const d of found) {
-      if (d.status !== STATUS.None && !this.policies.has(d.policyId)) {
-        started = Date.now();
-        const policy = await this.source.getPolicy(d.policyId);
-        this.readMs += Date.now() - started;
-        this.policies.set(d.policyId, policyRules(d.policyId, policy));
-        this.reads++;
-      }
+      if (d.status !== STATUS.None) await this.rulesOf(d.policyId);
     }
     slice.forEach((imsi, k) => {
       const d = found[k];
@@ -196,6 +220,9 @@ export class DeviceResolver {
         home: this.shared(d.home),
         maker: this.shared(d.maker),
         policy: d.status === STATUS.None ? undefined : this.policies.get(d.policyId),
+        policyVersion: d.policyVersion ?? 0,
+        policySince: d.policySince ?? 0,
+        history: undefined,
         ids: this.idTable,
         idAt,
         state: undefined,
@@ -204,6 +231,72 @@ export class DeviceResolver {
       this.byImsi.set(own, device);
       this.devices.push(device);
     });
+  }
+
+  /**
+   * Reads the past policy versions that the records of `devices` (in the same order, with their start
+   * times) need: for each device with a record that started before its current version, the versions back
+   * to the one in force at its earliest such record. Each version is read once per run, each definition
+   * once; devices whose records all fall in their current version cost nothing.
+   */
+  async loadHistory(devices: readonly ResolvedDevice[], startTimes: readonly number[]): Promise<void> {
+    if (!this.source.policyVersion) return;
+    const earliest = new Map<ResolvedDevice, number>();
+    for (let i = 0; i < devices.length; i++) {
+      const d = devices[i];
+      if (d.policy === undefined || d.policyVersion <= 1 || startTimes[i] >= d.policySince) continue;
+      const known = earliest.get(d);
+      if (known === undefined || startTimes[i] < known) earliest.set(d, startTimes[i]);
+    }
+    for (const [device, time] of earliest) await this.readBack(device, time);
+  }
+
+  /**
+   * The policy in force for `device` at `time` (unix seconds): the version whose window [since, until)
+   * holds it, the current one from `policySince` on. Before the first version's start (usage before the
+   * device was registered) the first version applies: it was set at registration and cannot change. Needs
+   * {@link loadHistory} for the records' times first; a source without history gives the current policy.
+   * Undefined for an unknown device.
+   */
+  policyAt(device: ResolvedDevice, time: number): PolicyRules | undefined {
+    const current = device.policy;
+    if (current === undefined || time >= device.policySince || device.policyVersion <= 1 || !this.source.policyVersion) return current;
+    const history = device.history ?? [];
+    for (const v of history) if (time >= v.since) return v.rules;
+    const first = history[history.length - 1];
+    if (first?.version !== 1) throw new Error(`the policy history of device ${device.deviceId} was not read back to ${time}`);
+    return first.rules;
+  }
+
+  /** Reads versions of `device` older than those held, down to the one in force at `time` or version 1. */
+  private async readBack(device: ResolvedDevice, time: number): Promise<void> {
+    if (device.history === undefined) device.history = [];
+    const history = device.history;
+    let version = history.length > 0 ? history[history.length - 1].version - 1 : device.policyVersion - 1;
+    let since = history.length > 0 ? history[history.length - 1].since : device.policySince;
+    const read = this.source.policyVersion;
+    while (read && version >= 1 && since > time) {
+      const started = Date.now();
+      const v = await read(device.deviceId, version);
+      this.readMs += Date.now() - started;
+      this.reads++;
+      history.push({ version, since: v.since, until: v.until, rules: await this.rulesOf(v.policyId) });
+      since = v.since;
+      version--;
+    }
+  }
+
+  /** The rules of a policy definition, read once per run. */
+  private async rulesOf(policyId: bigint): Promise<PolicyRules> {
+    const known = this.policies.get(policyId);
+    if (known) return known;
+    const started = Date.now();
+    const policy = await this.source.getPolicy(policyId);
+    this.readMs += Date.now() - started;
+    this.reads++;
+    const rules = policyRules(policyId, policy);
+    this.policies.set(policyId, rules);
+    return rules;
   }
 
   /** One string per distinct carrier or maker address. */

@@ -134,6 +134,7 @@ export const REJECT_CODES = [
   "DUPLICATE_RECORD_ID",
   "UNKNOWN_DEVICE",
   "DEVICE_OF_OTHER_HOME",
+  "UNPRICED_CLASS",
 ] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
 

@@ -15,6 +15,27 @@ contract AgreementTermsLib__Harness {
         AgreementTermsLib.validate(terms, lo, hi);
     }
 
+    /// @notice `AgreementTermsLib.pricedClasses` for `terms` between `a` and `b` (any order): [lo's, hi's].
+    function pricedClasses(
+        IRoamingAgreements.Terms memory terms,
+        PlmnId a,
+        PlmnId b
+    ) external pure returns (uint256[2] memory) {
+        (PlmnId lo, PlmnId hi) = AgreementTermsLib.sort(a, b);
+        return AgreementTermsLib.pricedClasses(terms, lo, hi);
+    }
+
+    /// @notice Reverts as `AgreementTermsLib.requirePricedClasses` does.
+    function requirePricedClasses(
+        IRoamingAgreements.Terms memory terms,
+        IRoamingAgreements.PublicTerms memory publicTerms,
+        PlmnId a,
+        PlmnId b
+    ) external pure {
+        (PlmnId lo, PlmnId hi) = AgreementTermsLib.sort(a, b);
+        AgreementTermsLib.requirePricedClasses(terms, publicTerms, lo, hi);
+    }
+
     /// @notice `CommitmentLib.terms(terms, salt)`.
     function commitTerms(IRoamingAgreements.Terms memory terms, bytes32 salt) external pure returns (bytes32) {
         return CommitmentLib.terms(terms, salt);

@@ -16,6 +16,7 @@ import {
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import RoamingAgreementsModule from "../../ignition/modules/RoamingAgreements";
 import { PLMN, carrierRegistryParameters, expectCarrierOperatorsOnly } from "../helpers/fixtures";
+import { pricedClassesOf } from "../../lib/agreements/sealed";
 import type { AgreementTermsLib__Harness, CarrierRegistry, IRoamingAgreements, RoamingAgreements } from "../../typechain-types";
 
 import type { IRoamingAgreements as FullTerms } from "../../typechain-types/test/contracts/AgreementTermsLib__Harness";
@@ -124,6 +125,12 @@ function sealedStandIn(terms: Terms, salt: string): string {
   return hexlify(randomBytes(Math.ceil(plain / 1024) * 1024 + 32));
 }
 
+/** The pair the plans are for: their visited carriers, with DE (or US for DE alone) when only one. */
+function partiesOf(plans: RatePlan[]): [string, string] {
+  const seen = [...new Set(plans.map((p) => String(p.visited)))];
+  return seen.length >= 2 ? [seen[0], seen[1]] : [seen[0], seen[0] === PLMN.DE ? PLMN.US : PLMN.DE];
+}
+
 function offer(token: string, validFrom: number, overrides: Partial<Terms> = {}): Offer {
   const terms = makeTerms(token, validFrom, overrides);
   const salt = hexlify(randomBytes(32));
@@ -133,6 +140,7 @@ function offer(token: string, validFrom: number, overrides: Partial<Terms> = {})
     validUntil: terms.validUntil,
     disputeWindow: terms.disputeWindow,
     termsCommitment: commitTerms(terms, salt),
+    ...pricedClassesOf(terms as { ratePlans: { visited: string; tariffClass: number }[] }, ...partiesOf(terms.ratePlans)),
   };
   return { terms, salt, pub, sealed: sealedStandIn(terms, salt) };
 }
@@ -196,6 +204,8 @@ function expectPublic(actual: IRoamingAgreements.PublicTermsStructOutput, expect
   expect(actual.validUntil).to.equal(BigInt(expected.validUntil));
   expect(actual.disputeWindow).to.equal(BigInt(expected.disputeWindow));
   expect(actual.termsCommitment).to.equal(expected.termsCommitment);
+  expect(actual.pricedClassesLo).to.equal(BigInt(expected.pricedClassesLo));
+  expect(actual.pricedClassesHi).to.equal(BigInt(expected.pricedClassesHi));
 }
 
 /** The (slot, value) pairs a transaction stored, from the node's trace of its SSTOREs. */
@@ -305,9 +315,9 @@ describe("RoamingAgreements", function () {
         const tx = await agreements.connect(de).propose(PLMN.US, v1.pub, sealed);
         const receipt = await tx.wait();
         const slots = await storedSlots(tx.hash);
-        // The pair's version counters, and the version's 4 slots: proposer/status/times, token/validity,
-        // dispute window, commitment.
-        expect(slots.size).to.equal(5);
+        // The pair's version counters, and the version's 6 slots: proposer/status/times, token/validity,
+        // dispute window, commitment, the two priced-class sets.
+        expect(slots.size).to.equal(7);
         for (const [slot, value] of slots) {
           expect(await hre.ethers.provider.getStorage(address, slot)).to.equal(value);
           expect(sharesRun(value, sealed, 6), `slot ${slot} holds sealed bytes`).to.equal(false);
@@ -438,6 +448,18 @@ describe("RoamingAgreements", function () {
       await expect(agreements.connect(de).propose(PLMN.US, { ...v1.pub, termsCommitment: ZeroHash }, v1.sealed))
         .to.be.revertedWithCustomError(agreements, "RoamingAgreementsMissingTermsCommitment")
         .withArgs();
+    });
+
+    it("reverts when the public part prices no tariff class on either side (F10)", async function () {
+      const { agreements, de, v1 } = await loadFixture(deployAgreements);
+      await expect(agreements.connect(de).propose(PLMN.US, { ...v1.pub, pricedClassesLo: 0n, pricedClassesHi: 0n }, v1.sealed))
+        .to.be.revertedWithCustomError(agreements, "RoamingAgreementsNoPricedClass")
+        .withArgs();
+      // One direction alone is a valid agreement.
+      await expect(agreements.connect(de).propose(PLMN.US, { ...v1.pub, pricedClassesLo: 0n }, v1.sealed)).to.emit(
+        agreements,
+        "AgreementProposed",
+      );
     });
 
     it("reverts when the sealed terms are empty or longer than MAX_SEALED_TERMS", async function () {
@@ -794,6 +816,28 @@ describe("RoamingAgreements", function () {
     });
   });
 
+  describe("pricedClassesAt", function () {
+    it("is the set the visited side prices in the version in force, 0 when none is (F10)", async function () {
+      const f = await loadFixture(deployWithAgreement);
+      const { agreements, de, us, token, start } = f;
+      // v1 prices classes 1, 2, 3 on both sides: bits 1-3.
+      expect(await agreements.pricedClassesAt(PLMN.US, PLMN.DE, start)).to.equal(0b1110n);
+      expect(await agreements.pricedClassesAt(PLMN.DE, PLMN.US, start)).to.equal(0b1110n);
+      // v2 from day 100: DE prices class 1 and class 200, US nothing. US (0x130014) sorts before DE (0x62f210).
+      const v2 = offer(token, start + 100 * DAY, { ratePlans: [ratePlan(PLMN.DE, 1), ratePlan(PLMN.DE, 200)] });
+      expect([v2.pub.pricedClassesLo, v2.pub.pricedClassesHi]).to.deep.equal([0n, (1n << 200n) | 2n]);
+      await agreements.connect(de).propose(PLMN.US, v2.pub, v2.sealed);
+      await agreements.connect(us).accept(PLMN.DE, 2, v2.pub.termsCommitment);
+      expect(await agreements.pricedClassesAt(PLMN.US, PLMN.DE, start + 99 * DAY)).to.equal(0b1110n);
+      expect(await agreements.pricedClassesAt(PLMN.US, PLMN.DE, start + 100 * DAY)).to.equal((1n << 200n) | 2n);
+      expect(await agreements.pricedClassesAt(PLMN.DE, PLMN.US, start + 100 * DAY)).to.equal(0n);
+      expect(await agreements.pricedClassesAt(PLMN.US, PLMN.DE, start - 1)).to.equal(0n);
+      expect(await agreements.pricedClassesAt(PLMN.US, PLMN.DE, start + 100 * DAY + YEAR)).to.equal(0n);
+      expect(await agreements.pricedClassesAt(PLMN.DE, PLMN.DE, start)).to.equal(0n);
+      expect(await agreements.pricedClassesAt(PLMN.DE, PLMN.BR, start)).to.equal(0n);
+    });
+  });
+
   describe("getVersion", function () {
     it("returns each version's proposer, status, times and public terms", async function () {
       const { agreements, us, token, start, v1 } = await loadFixture(deployWithAgreement);
@@ -961,6 +1005,22 @@ describe("RoamingAgreements", function () {
 });
 
 describe("AgreementTermsLib", function () {
+  describe("requirePricedClasses (the reveal path's check of the public sets, F10)", function () {
+    it("passes when the public sets are the classes the plans price, reverts with both otherwise", async function () {
+      const { harness, token, start } = await loadFixture(deployAgreements);
+      const { terms, pub } = offer(token, start, { ratePlans: [ratePlan(PLMN.DE, 1), ratePlan(PLMN.US, 2), ratePlan(PLMN.US, 255)] });
+      // US (0x130014) is lo, DE (0x62f210) hi.
+      expect(await harness.pricedClasses(terms, PLMN.DE, PLMN.US)).to.deep.equal([(1n << 255n) | 4n, 2n]);
+      await harness.requirePricedClasses(terms, pub, PLMN.US, PLMN.DE);
+      await expect(harness.requirePricedClasses(terms, { ...pub, pricedClassesLo: 4n }, PLMN.DE, PLMN.US))
+        .to.be.revertedWithCustomError(harness, "RoamingAgreementsPricedClassesMismatch")
+        .withArgs((1n << 255n) | 4n, 2n, 4n, 2n);
+      await expect(harness.requirePricedClasses(terms, { ...pub, pricedClassesHi: 0n }, PLMN.DE, PLMN.US))
+        .to.be.revertedWithCustomError(harness, "RoamingAgreementsPricedClassesMismatch")
+        .withArgs((1n << 255n) | 4n, 2n, (1n << 255n) | 4n, 0n);
+    });
+  });
+
   describe("validate (full terms, as the escrow checks revealed terms)", function () {
     it("accepts valid terms whatever their validity or token, in either party order", async function () {
       const { harness, token, start } = await loadFixture(deployAgreements);

@@ -5,7 +5,7 @@ import { BILLING } from "../../core/enums";
 import { ConfigError } from "../../core/errors";
 import { formatPlmn } from "../../core/plmn";
 import { TxQueue } from "../../chain/txQueue";
-import { DeviceResolver, registrySource, type ResolvedDevice, STATUS } from "../../devices/resolver";
+import { DeviceResolver, type PolicyRules, registrySource, type ResolvedDevice, STATUS } from "../../devices/resolver";
 import { bytesToHex, type Hex, hexToBytes } from "../../util/hex";
 import { noProgress, type ProgressReporter } from "../../util/progress";
 import { batchId as batchIdOf } from "../batch";
@@ -20,7 +20,7 @@ import { type DeviceState, loadState, saveState } from "../state";
 import type { ParsedRecord, Reject, RejectCode } from "../types";
 import { type Journal, type RoamerReport, sealedJournal, type StatePaths, statePaths, writeJournal } from "./journal";
 import { checkPeriodTakesBatches } from "./period";
-import { agreementRoamingDays } from "./terms";
+import { agreementPricing, agreementRoamingDays, type PricedWindow, pricedAt } from "./terms";
 import { FLAGS_PER_TX, type IngestOptions, type RunIdentity } from "./types";
 
 type IdentifiedBatch = SealedBatch & { id: Hex };
@@ -34,9 +34,10 @@ export async function processFile(opts: IngestOptions, run: RunIdentity): Promis
   const target = { visited: opts.visited, home: opts.home, period: opts.period, now: await chainTime(opts.signer) };
   await checkPeriodTakesBatches(opts.client.ledger, target, 1);
   const agreementDays = await agreementRoamingDays(opts, target.now);
+  const pricing = await agreementPricing(opts);
   const paths = statePaths(opts.workDir, opts.period, run.runKey);
   const fileSize = fs.statSync(opts.file).size;
-  const parts = await openRunParts(opts, { paths, fileSize, batchSize: run.batchSize, agreementDays });
+  const parts = await openRunParts(opts, { paths, fileSize, batchSize: run.batchSize, agreementDays, pricing });
   const progress = (opts.progress ?? noProgress)({ label: `ingest ${path.basename(opts.file)}`, total: fileSize, unit: "bytes" });
   const processor = new FileProcessor(opts, parts);
   const started = { at: Date.now(), cpu: process.cpuUsage() };
@@ -86,12 +87,14 @@ interface RunParts {
   builder: BatchBuilder;
   rejects: RejectsWriter;
   flags: TxQueue;
+  /** The tariff classes the visited carrier prices, version by version: usage in any other is not billed. */
+  pricing: PricedWindow[];
   thread?: SealThread;
 }
 
 async function openRunParts(
   opts: IngestOptions,
-  how: { paths: StatePaths; fileSize: number; batchSize: number; agreementDays: number },
+  how: { paths: StatePaths; fileSize: number; batchSize: number; agreementDays: number; pricing: PricedWindow[] },
 ): Promise<RunParts> {
   const { client, visited, home, period } = opts;
   const state = loadState(how.paths.state);
@@ -108,7 +111,7 @@ async function openRunParts(
   try {
     const builder = await BatchBuilder.create({ visited, home, period, batchSize: how.batchSize, thread });
     const rejects = await RejectsWriter.open(opts.file);
-    return { state, seenIds, resolver, checker, builder, rejects, flags: new TxQueue(opts.log), thread };
+    return { state, seenIds, resolver, checker, builder, rejects, flags: new TxQueue(opts.log), pricing: how.pricing, thread };
   } catch (error) {
     await thread?.close();
     throw error;
@@ -167,6 +170,12 @@ class FileProcessor {
     await rejects.write(chunk.rejects);
     this.lines += chunk.records.length + chunk.rejects.length;
     const devices = await resolver.resolveEach(chunk.records.map((r) => r.imsi));
+    // Each record is checked against the policy in force when it started: a later policy update (a move to
+    // another tariff class) does not change what past usage is billed in (F10).
+    await resolver.loadHistory(
+      devices,
+      chunk.records.map((r) => r.startTime),
+    );
     for (let i = 0; i < chunk.records.length; i++) {
       if (this.takeRecord(chunk.records[i], devices[i]) && builder.full) await this.startSeal();
     }
@@ -186,11 +195,32 @@ class FileProcessor {
       this.rejectRecord(record, "DEVICE_OF_OTHER_HOME", `imsi: the device is registered by ${formatPlmn(device.home)}`);
       return false;
     }
-    const outcome = this.parts.checker.check(record, device);
-    this.parts.builder.add(record, outcome, device);
+    const checked = this.inForce(record, device);
+    if (checked === undefined) return false;
+    const outcome = this.parts.checker.check(record, checked);
+    this.parts.builder.add(record, outcome, checked);
     this.accepted++;
     this.count(outcome, device);
     return true;
+  }
+
+  /**
+   * The device with the policy in force at the record's start (the device itself when that is the current
+   * one), or undefined when the record is refused because no version of the agreement in force at that time
+   * prices the policy's tariff class for the visited carrier (it would be rated at 0: F10).
+   */
+  private inForce(record: ParsedRecord, device: ResolvedDevice): ResolvedDevice | undefined {
+    const policy = this.parts.resolver.policyAt(device, record.startTime) as PolicyRules;
+    if (!pricedAt(this.parts.pricing, record.startTime, policy.tariffClass)) {
+      const visited = formatPlmn(this.opts.visited);
+      this.rejectRecord(
+        record,
+        "UNPRICED_CLASS",
+        `tariff class ${policy.tariffClass}: no rate plan of the agreement in force at the record's start prices it for ${visited}`,
+      );
+      return undefined;
+    }
+    return policy === device.policy ? device : { ...device, policy };
   }
 
   /** Counts the record's billing; queues a fraud flag and a permanent-roamer report when it calls for them. */

@@ -13,6 +13,43 @@ export function agreementKey(a: Hex, b: Hex): Hex {
   return solidityPackedKeccak256(["bytes3", "bytes3"], [lo, hi]) as Hex;
 }
 
+/** One accepted version's window and the tariff classes the visited carrier prices in it (bit c: class c). */
+export interface PricedWindow {
+  version: number;
+  validFrom: number;
+  validUntil: number;
+  classes: bigint;
+}
+
+/**
+ * The tariff classes `visited` prices for `home`'s devices in each accepted version of their agreement, oldest
+ * first: the public sets of each version (`PublicTerms.pricedClassesLo` / `Hi`), read once per run.
+ */
+export async function agreementPricing(opts: Pick<IngestOptions, "client" | "home" | "visited">): Promise<PricedWindow[]> {
+  const { client, home, visited } = opts;
+  const versions = await withDecodedRevert(() => client.agreements.acceptedVersions(home, visited));
+  const visitedIsLo = BigInt(visited) < BigInt(home);
+  const windows: PricedWindow[] = [];
+  for (const v of versions) {
+    const { terms } = await withDecodedRevert(() => client.agreements.getVersion(home, visited, v));
+    const classes = BigInt(visitedIsLo ? terms.pricedClassesLo : terms.pricedClassesHi);
+    windows.push({ version: Number(v), validFrom: Number(terms.validFrom), validUntil: Number(terms.validUntil), classes });
+  }
+  return windows;
+}
+
+/**
+ * Whether a version in force at `time` prices `tariffClass`: the contracts' lookup rule (the newest accepted
+ * version whose validFrom <= time, if time < its validUntil), as `RoamingAgreements.pricedClassesAt`.
+ */
+export function pricedAt(windows: readonly PricedWindow[], time: number, tariffClass: number): boolean {
+  for (let i = windows.length - 1; i >= 0; i--) {
+    const w = windows[i];
+    if (w.validFrom <= time) return time < w.validUntil && ((w.classes >> BigInt(tariffClass)) & 1n) === 1n;
+  }
+  return false;
+}
+
 /**
  * The agreement's permanent-roaming limit in days, as of the period's start (or now, before it starts).
  * The chain keeps only the public part of the terms, so the limit comes from the version's sealed terms

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { AbiCoder, getAddress } from "ethers";
-import { openTerms, publicTermsOf, SEALED_TERMS_KIND, sealTerms, type TermsContext } from "../../../lib/agreements/sealed";
+import { openTerms, pricedClassesOf, publicTermsOf, SEALED_TERMS_KIND, sealTerms, type TermsContext } from "../../../lib/agreements/sealed";
 import type { TermsStruct } from "../../../lib/agreements/terms";
 import { CryptoError, InputError, InputErrors, MismatchError } from "../../../lib/core/errors";
 import { parsePlmn } from "../../../lib/core/plmn";
@@ -55,8 +55,9 @@ describe("lib/agreements/sealed", function () {
         validUntil: terms.validUntil,
         disputeWindow: terms.disputeWindow,
         termsCommitment: termsCommitment(terms, salt),
+        ...pricedClassesOf(terms, DE, BR),
       });
-      expect(publicTermsOf(terms, salt)).to.deep.equal(publicTerms);
+      expect(publicTermsOf(terms, salt, [BR, DE])).to.deep.equal(publicTerms);
       expect(Buffer.from(sealed.subarray(0, 5)).toString("hex")).to.equal(`${Buffer.from("RLST").toString("hex")}01`);
     });
 
@@ -175,6 +176,24 @@ describe("lib/agreements/sealed", function () {
       }
     });
 
+    it("refuses a public part whose priced tariff classes are not the sealed plans' (F10)", function () {
+      const { pricedClassesLo, pricedClassesHi } = publicTerms;
+      // BR (724-05 is 0x27f450) sorts before DE (262-01 is 0x62f210): lo is BR. A proposer that declares a
+      // class it does not price, or hides one it does, on either side.
+      expect([pricedClassesLo, pricedClassesHi]).to.not.include(0n);
+      const changes: [string, Partial<typeof publicTerms>][] = [
+        ["724-05", { pricedClassesLo: pricedClassesLo | (1n << 9n) }],
+        ["724-05", { pricedClassesLo: 0n }],
+        ["262-01", { pricedClassesHi: pricedClassesHi & (pricedClassesHi - 1n) }],
+      ];
+      for (const [side, change] of changes) {
+        expect(() => openTerms({ key: keyOfBr, context: CONTEXT, sealed, publicTerms: { ...publicTerms, ...change } }))
+          .to.throw(MismatchError, new RegExp(`tariff classes ${side} prices as the visited network does not match`))
+          .with.property("hint")
+          .that.matches(/do not accept this proposal/);
+      }
+    });
+
     it("refuses terms that open their commitment but break the terms rules (plans, tiers, SLA, surcharge)", function () {
       const plan = terms.ratePlans[0];
       const invalid: [string, TermsStruct, RegExp][] = [
@@ -188,7 +207,7 @@ describe("lib/agreements/sealed", function () {
       ];
       for (const [name, bad, message] of invalid) {
         const blob = craft(bad, salt);
-        const onChain = publicTermsOf(bad, salt);
+        const onChain = publicTermsOf(bad, salt, [DE, BR]);
         let thrown: unknown;
         try {
           openTerms({ key: keyOfBr, context: CONTEXT, sealed: blob, publicTerms: onChain });

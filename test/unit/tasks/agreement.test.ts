@@ -441,7 +441,9 @@ describe("tasks: agreement", function () {
       expect(before).to.contain("No version is in force now."); // version 1 starts tomorrow
       expect(before).to.contain("Pending proposal: version 3.");
       // DE had not opened BR's counter-offer yet: it is opened and copied now.
-      expect(before).to.match(/version 3: proposed\n(.*\n){4}\s+full terms \(opened from the chain/);
+      expect(before).to.match(/version 3: proposed\n(.*\n){5}\s+full terms \(opened from the chain/);
+      // Which classes each side prices is public (F10): a third member sees it too, never the rates.
+      expect(before).to.contain("tariff classes priced (public): by 724-05 as visited: 1; by 262-01 (you) as visited: 1");
 
       await time.increaseTo(start + 5 * DAY);
       const during = await show(keys.de, "262-01");
