@@ -208,6 +208,8 @@ function scopeOf(o: Op): Scope {
     case "reinstate":
     case "suspendDevices":
     case "reclass":
+    case "confirm":
+    case "dismiss":
       return { ...NONE, fleets: [o.fleet] };
     default:
       // Governance and time change who may serve whom.
@@ -233,7 +235,10 @@ interface Changed {
 function fingerprints(m: Model): Map<string, string> {
   const f = new Map<string, string>();
   for (const [id, b] of m.batches) f.set(`b${id}`, `${b.status}/${b.disputed.length}`);
-  for (const [id, d] of m.devices) f.set(`d${id}`, `${d.status}/${d.tariffClass}/${d.policyVersion}`);
+  for (const [id, d] of m.devices) {
+    const flags = PARTNERS[d.home].map((r) => m.flaggedBy(id, r));
+    f.set(`d${id}`, `${d.status}/${d.tariffClass}/${d.policyVersion}/${flags}`);
+  }
   return f;
 }
 
@@ -532,7 +537,18 @@ describe("property: invariants over random operation sequences (v2 contracts)", 
     if (process.env.ROAMLEDGER_PROPERTY_WHY) console.log(`      why: ${show(counts.why)}`);
     const kinds = ["deposit", "requestWithdrawal", "withdraw", "cancelWithdrawal", "submit", "spam", "accept", "reject", "dispute"];
     const more = ["expire", "close", "propose", "cosign", "closeBoth", "claim", "reveal", "settle", "payDebt", "governance"];
-    const malicious = ["flag", "reinstate", "suspendDevices", "reclass", "race:submit", "race:close", "race:flag", "race:reclass"];
+    const malicious = [
+      "flag",
+      "confirm",
+      "dismiss",
+      "reinstate",
+      "suspendDevices",
+      "reclass",
+      "race:submit",
+      "race:close",
+      "race:flag",
+      "race:reclass",
+    ];
     // The generator reaches the whole lifecycle (checked at the default count: fewer runs may miss a kind).
     if (RUNS < 300) return;
     for (const k of [...kinds, ...more, ...malicious]) expect(counts.succeeded.get(k) ?? 0, `successful ${k}`).to.be.greaterThan(0);

@@ -53,19 +53,35 @@ export interface InvoiceModel {
 
 /** DeviceTypes.DeviceStatus and DenyReason. */
 export const DEVICE = { None: 0, Active: 1, Suspended: 2, FraudFlagged: 3 } as const;
-export const DENY = { None: 0, DeviceSuspended: 2, DeviceFraudFlagged: 3, NoAgreement: 8 } as const;
+export const DENY = { None: 0, DeviceSuspended: 2, DeviceFraudFlagged: 3, NoAgreement: 8, ClassNotPriced: 9 } as const;
 /**
- * Whether the contracts refuse service in a class the agreement does not price (issue 14, F10: mis-f10's
- * decide()). Until that branch is merged decide() serves any class, and the invariant "no device is served in
- * a class its agreement does not price" is reported, not asserted.
+ * Whether the contracts refuse service in a class the agreement does not price (issue 14, F10: decide() denies
+ * ClassNotPriced). Set to false, the invariant "no device is served in a class its agreement does not price"
+ * is counted and reported instead of asserted (how the suite ran on contracts before the fix).
  */
-export const PRICED_CLASSES_ENFORCED = false;
+export const PRICED_CLASSES_ENFORCED = true;
+/** DeviceRegistry: flags one reporter may raise a day, and how long after a dismissal or reinstatement it may not flag again. */
+export const FLAGS_PER_DAY = 200;
+export const FLAG_COOLDOWN = 7 * 24 * 3600;
+
+/** A reporter's flag on a device: standing while `flaggedAt` is set and its epoch is the device's. */
+export interface FlagModel {
+  flaggedAt: number;
+  epoch: number;
+  dismissedAt: number;
+}
 
 export interface DeviceModel {
   home: Member;
   status: number;
   tariffClass: number;
   policyVersion: number;
+  /** Bumped by each reinstatement (which clears every standing flag), and when. */
+  epoch: number;
+  clearedAt: number;
+  flags: Partial<Record<Member, FlagModel>>;
+  /** Evidence hashes each reporter used on this device ("reporter:evidence"). */
+  evidence: Set<string>;
 }
 
 const smaller = (a: bigint, b: bigint): bigint => (a < b ? a : b);
@@ -106,7 +122,16 @@ export class Model {
   constructor(readonly w: World) {
     for (const home of FLEETS) {
       w.fleet[home].forEach((id, k) => {
-        this.devices.set(id, { home, status: DEVICE.Active, tariffClass: w.initialClass(k), policyVersion: 1 });
+        this.devices.set(id, {
+          home,
+          status: DEVICE.Active,
+          tariffClass: w.initialClass(k),
+          policyVersion: 1,
+          epoch: 0,
+          clearedAt: 0,
+          flags: {},
+          evidence: new Set(),
+        });
       });
     }
   }
@@ -116,12 +141,32 @@ export class Model {
     return PARTNERS[a].includes(b) && this.active[a] && this.active[b] && t < this.w.agreementsUntil;
   }
 
+  /** Flags raised per reporter on its current day. */
+  quotas: Partial<Record<Member, { day: number; used: number }>> = {};
+
+  /** Whether `reporter`'s flag on device `id` stands (it denies the device in the reporter's network only). */
+  flaggedBy(id: Hex, reporter: Member): boolean {
+    const d = this.devices.get(id)!;
+    const f = d.flags[reporter];
+    return f !== undefined && f.flaggedAt !== 0 && f.epoch === d.epoch;
+  }
+
+  /** When `reporter` may flag `id` again after the home dismissed its flag or reinstated the device (0: now). */
+  cooldownUntil(id: Hex, reporter: Member): number {
+    const d = this.devices.get(id)!;
+    const f = d.flags[reporter] ?? { flaggedAt: 0, epoch: 0, dismissedAt: 0 };
+    let cleared = f.dismissedAt;
+    if (f.flaggedAt !== 0 && f.epoch !== d.epoch && d.clearedAt > cleared) cleared = d.clearedAt;
+    return cleared === 0 ? 0 : cleared + FLAG_COOLDOWN;
+  }
+
   /** What decide(id, visited, Data) answers at `t`: the deny reason (0: served). */
   denyReason(id: Hex, visited: Member, t: number): number {
     const d = this.devices.get(id)!;
     if (d.status === DEVICE.Suspended) return DENY.DeviceSuspended;
-    if (d.status === DEVICE.FraudFlagged) return DENY.DeviceFraudFlagged;
+    if (d.status === DEVICE.FraudFlagged || this.flaggedBy(id, visited)) return DENY.DeviceFraudFlagged;
     if (!this.agreed(d.home, visited, t)) return DENY.NoAgreement;
+    if (PRICED_CLASSES_ENFORCED && !this.priced(id, visited)) return DENY.ClassNotPriced;
     return DENY.None;
   }
 

@@ -6,9 +6,20 @@
  */
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { Interface, SigningKey, ZeroAddress, getBytes, hexlify, keccak256, toUtf8Bytes, type TypedDataDomain } from "ethers";
+import {
+  Interface,
+  SigningKey,
+  ZeroAddress,
+  getBytes,
+  hexlify,
+  keccak256,
+  solidityPacked,
+  toUtf8Bytes,
+  type TypedDataDomain,
+} from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { batchTotalsCommitment, termsCommitment } from "../../lib/crypto/commitment";
+import { pricedClassesOf } from "../../lib/agreements/sealed";
 import { batchId, ledgerDomain, signBatch, type UsageBatchHeader } from "../../lib/usage/batch";
 import { type LeafHasher, recordIdToBytes32 } from "../../lib/usage/leaf";
 import { merkleTree, treeDepth, type MerkleTree } from "../../lib/usage/merkle";
@@ -69,9 +80,14 @@ export const PARTNERS: Record<Member, Member[]> = { de: ["br", "us"], br: ["de"]
 /** The classes the agreement of (home, visited) prices, by the visited network's rate plans. */
 export const PRICED: Record<string, readonly number[]> = { "de>br": [1, 2], "br>de": [1, 2], "de>us": [1] };
 
-/** The id of `home`'s device `k` (the one place that knows how device ids are made). */
-export function deviceIdOf(home: Hex, k: number): Hex {
+/** The local id `home` registers its device `k` under. */
+export function localIdOf(home: Hex, k: number): Hex {
   return keccak256(toUtf8Bytes(`device ${home} ${k}`)) as Hex;
+}
+
+/** The id of `home`'s device `k` (the one place that knows how device ids are made): keyed by home (F3). */
+export function deviceIdOf(home: Hex, k: number): Hex {
+  return keccak256(solidityPacked(["bytes3", "bytes32"], [home, localIdOf(home, k)])) as Hex;
 }
 
 /** mulberry32: the same records on every run. */
@@ -332,13 +348,14 @@ export async function deployWorld(): Promise<World> {
   const terms = propertyTerms(addresses.token, now);
   const termsSalt = keccak256(toUtf8Bytes("property terms salt")) as Hex;
   const commitment = termsCommitment(terms, termsSalt);
-  const publicTerms = { ...terms, termsCommitment: commitment };
+  const publicTerms = { ...terms, termsCommitment: commitment, ...pricedClassesOf(terms, PLMN.DE, PLMN.BR) };
   await agreements.connect(de).propose(PLMN.BR, publicTerms, "0x5ea1ed");
   await agreements.connect(br).accept(PLMN.DE, 1, commitment);
   // DE and US agree too, US pricing class 1 only: a partner that may flag DE's fleet, and a class it does not price.
   const usTerms = propertyTerms(addresses.token, now, [PLMN.US, PLMN.DE], 1);
   const usCommitment = termsCommitment(usTerms, termsSalt);
-  await agreements.connect(de).propose(PLMN.US, { ...usTerms, termsCommitment: usCommitment }, "0x5ea1ed");
+  const usPriced = pricedClassesOf(usTerms, PLMN.DE, PLMN.US);
+  await agreements.connect(de).propose(PLMN.US, { ...usTerms, termsCommitment: usCommitment, ...usPriced }, "0x5ea1ed");
   await agreements.connect(us).accept(PLMN.DE, 1, usCommitment);
   const devices = await new DeviceRegistry__factory(deployer).deploy(await carriers.getAddress(), await agreements.getAddress());
   const initialClass = (k: number) => 1 + (k % 2);
@@ -447,7 +464,7 @@ export async function registerDevices(
   initialClass: (k: number) => number,
 ): Promise<void> {
   const registrations = Array.from({ length: DEVICES_PER_HOME }, (_, k) => ({
-    id: deviceIdOf(PLMN_OF[home], k),
+    localId: localIdOf(PLMN_OF[home], k),
     deviceClass: 0,
     maker: "0x000000",
     policyId: policies[initialClass(k)],
@@ -459,6 +476,16 @@ export async function registerDevices(
 export function flagFraud(w: World, by: HardhatEthersSigner, ids: Hex[], evidence: number) {
   const evidenceHash = keccak256(toUtf8Bytes(`evidence ${evidence}`));
   return w.devices.connect(by).flagFraud(ids.map((id) => ({ id, reason: 1, evidenceHash })));
+}
+
+/** The home confirms partners' flags on `ids`: then every network refuses them. */
+export function confirmFraud(w: World, by: HardhatEthersSigner, ids: Hex[]) {
+  return w.devices.connect(by).confirmFraud(ids);
+}
+
+/** The home dismisses `reporter`'s flags on `ids`. */
+export function dismissFraudFlags(w: World, by: HardhatEthersSigner, ids: Hex[], reporter: Member) {
+  return w.devices.connect(by).dismissFraudFlags(ids, PLMN_OF[reporter]);
 }
 
 /** `by` reinstates `ids` (suspended or flagged). */
