@@ -15,6 +15,7 @@ import {
   DEVICES_PER_HOME,
   dismissFraudFlags,
   flagFraud,
+  PARTNERS,
   movePolicies,
   reinstateDevices,
   suspendDevices,
@@ -26,34 +27,52 @@ const fleetOf = fc.constantFrom<Member>("de", "br", "de");
 /** Which of a fleet's devices (a bitmask, never empty; the whole fleet one time in three). */
 const mask = fc.oneof(fc.integer({ min: 1, max: (1 << DEVICES_PER_HOME) - 1 }), fc.constant((1 << DEVICES_PER_HOME) - 1));
 /** Mostly the fleet's home, sometimes a partner, the third carrier or no member. */
-const homeSide = fc.constantFrom<Actor>("de", "de", "br", "us", "outsider");
-/** Mostly a partner of the fleet's home: who flags. */
-const reporter = fc.constantFrom<Actor>("br", "us", "br", "us", "de", "outsider");
+const homeSide = (fleet: Member) => fc.constantFrom<Actor>(fleet, fleet, fleet, fleet === "de" ? "br" : "de", "us", "outsider");
+/** Mostly a partner of the fleet's home (who flags), sometimes the home itself or no member. */
+const reporterOf = (fleet: Member) => fc.constantFrom<Actor>(...PARTNERS[fleet], ...PARTNERS[fleet], fleet, "outsider");
+/** An op on a fleet: its generator given the fleet. */
+const onFleet = <T>(make: (fleet: Member) => fc.Arbitrary<T>) => fleetOf.chain(make);
 
 export const deviceKinds = {
-  flag: fc.record({ k: fc.constant("flag" as const), fleet: fleetOf, mask, by: reporter, evidence: fc.nat({ max: 3 }) }),
-  reinstate: fc.record({ k: fc.constant("reinstate" as const), fleet: fleetOf, mask, by: homeSide }),
-  confirm: fc.record({ k: fc.constant("confirm" as const), fleet: fleetOf, mask, by: homeSide }),
-  dismiss: fc.record({
-    k: fc.constant("dismiss" as const),
-    fleet: fleetOf,
-    mask,
-    reporter: fc.constantFrom<Member>("br", "us", "de"),
-    by: homeSide,
-  }),
-  suspendDevices: fc.record({ k: fc.constant("suspendDevices" as const), fleet: fleetOf, mask, by: homeSide }),
-  reclass: fc.record({
-    k: fc.constant("reclass" as const),
-    fleet: fleetOf,
-    mask,
-    cls: fc.constantFrom(...CLASSES, 3),
-    by: homeSide,
-  }),
+  flag: onFleet((fleet) =>
+    fc.record({ k: fc.constant("flag" as const), fleet: fc.constant(fleet), mask, by: reporterOf(fleet), evidence: fc.nat({ max: 3 }) }),
+  ),
+  reinstate: onFleet((fleet) => fc.record({ k: fc.constant("reinstate" as const), fleet: fc.constant(fleet), mask, by: homeSide(fleet) })),
+  confirm: onFleet((fleet) => fc.record({ k: fc.constant("confirm" as const), fleet: fc.constant(fleet), mask, by: homeSide(fleet) })),
+  dismiss: onFleet((fleet) =>
+    fc.record({
+      k: fc.constant("dismiss" as const),
+      fleet: fc.constant(fleet),
+      mask,
+      reporter: fc.constantFrom<Member>(...PARTNERS[fleet], fleet),
+      by: homeSide(fleet),
+    }),
+  ),
+  suspendDevices: onFleet((fleet) =>
+    fc.record({ k: fc.constant("suspendDevices" as const), fleet: fc.constant(fleet), mask, by: homeSide(fleet) }),
+  ),
+  reclass: onFleet((fleet) =>
+    fc.record({
+      k: fc.constant("reclass" as const),
+      fleet: fc.constant(fleet),
+      mask,
+      cls: fc.constantFrom(...CLASSES, 3),
+      by: homeSide(fleet),
+    }),
+  ),
 };
+
+const FULL = (1 << DEVICES_PER_HOME) - 1;
 
 /** The devices of `fleet` the mask picks, in order. */
 function idsOf(c: Ctx, fleet: Member, m: number): Hex[] {
   return c.w.fleet[fleet].filter((_, k) => (m >> k) & 1);
+}
+
+/** With the full mask, the devices of `fleet` that `fits` picks when there are any (an op the state allows); else the mask's. */
+function fittingIds(c: Ctx, fleet: Member, m: number, fits: (id: Hex) => boolean): Hex[] {
+  const fitting = c.w.fleet[fleet].filter(fits);
+  return m === FULL && fitting.length > 0 ? fitting : idsOf(c, fleet, m);
 }
 
 /**
@@ -132,7 +151,7 @@ function flagStep(c: Ctx, o: OpOf<"flag">): Step {
 
 /** A reinstatement clears every standing flag on the device (a new epoch) and starts the reporters' cooldown. */
 function reinstateStep(c: Ctx, o: OpOf<"reinstate">): Step {
-  const ids = idsOf(c, o.fleet, o.mask);
+  const ids = fittingIds(c, o.fleet, o.mask, (id) => c.m.devices.get(id)!.status !== DEVICE.Active);
   return {
     expected: homeError(c.m, o.by, ids, { active: true, ok: (_, s) => wrongUnless(s !== DEVICE.Active) }),
     send: () => reinstateDevices(c.w, signerOf(c.w, o.by), ids),
@@ -164,15 +183,17 @@ function confirmStep(c: Ctx, o: OpOf<"confirm">): Step {
 
 /** The home dismisses `reporter`'s standing flags: that reporter's cooldown starts. */
 function dismissStep(c: Ctx, o: OpOf<"dismiss">): Step {
-  const ids = idsOf(c, o.fleet, o.mask);
-  const notFlagged = (id: Hex) => (c.m.flaggedBy(id, o.reporter) ? undefined : "DeviceRegistryNotFlagged");
+  // A reporter that is no partner of the fleet's home (nor the home) stands for the home's first partner.
+  const reporter = PARTNERS[o.fleet].includes(o.reporter) || o.reporter === o.fleet ? o.reporter : PARTNERS[o.fleet][0];
+  const ids = fittingIds(c, o.fleet, o.mask, (id) => c.m.flaggedBy(id, reporter));
+  const notFlagged = (id: Hex) => (c.m.flaggedBy(id, reporter) ? undefined : "DeviceRegistryNotFlagged");
   return {
     expected: homeError(c.m, o.by, ids, { active: true, ok: notFlagged }),
-    send: () => dismissFraudFlags(c.w, signerOf(c.w, o.by), ids, o.reporter),
+    send: () => dismissFraudFlags(c.w, signerOf(c.w, o.by), ids, reporter),
     apply: () => {
       for (const id of ids) {
         const d = c.m.devices.get(id)!;
-        d.flags[o.reporter] = { ...d.flags[o.reporter]!, flaggedAt: 0, dismissedAt: c.t };
+        d.flags[reporter] = { ...d.flags[reporter]!, flaggedAt: 0, dismissedAt: c.t };
       }
     },
   };

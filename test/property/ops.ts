@@ -217,11 +217,11 @@ const USAGE_WEIGHTS: Record<Kind, number> = {
   payDebt: 1,
   governance: 1,
   flag: 2,
-  reinstate: 1,
+  reinstate: 3,
   suspendDevices: 1,
   reclass: 2,
   confirm: 1,
-  dismiss: 1,
+  dismiss: 4,
   race: 3,
   wait: 3,
 };
@@ -243,6 +243,8 @@ const SETTLEMENT_WEIGHTS: Record<Kind, number> = {
   payDebt: 2,
   withdraw: 2,
   flag: 1,
+  dismiss: 2,
+  reinstate: 2,
   reclass: 1,
   race: 3,
   wait: 4,
@@ -255,12 +257,42 @@ const SETTLEMENT_WEIGHTS: Record<Kind, number> = {
 export const sequence = fc
   .tuple(
     fc.array(opsWeighted(USAGE_WEIGHTS), { minLength: 1, maxLength: 12 }),
+    fc.option(fleetFight(), { freq: 4 }),
     fc.nat({ max: 4 }).map((x) => (x === 0 ? [] : [{ k: "wait" as const, to: "deadline" as const }])),
     fc.array(opsWeighted(SETTLEMENT_WEIGHTS), { minLength: 1, maxLength: 8 }),
     fc.option(contested(), { freq: 2 }),
     fc.array(opsWeighted(SETTLEMENT_WEIGHTS), { maxLength: 6 }),
   )
-  .map(([usage, wait, settlement, claim, rest]) => [...usage, ...wait, ...settlement, ...(claim ?? []), ...rest] as Op[]);
+  .map(
+    ([usage, fight, wait, settlement, claim, rest]) =>
+      [...usage, ...(fight ?? []), ...wait, ...settlement, ...(claim ?? []), ...rest] as Op[],
+  );
+
+/**
+ * A partner against DE's fleet (THREATS F4), as the random ops rarely line it up: BR or US flags some devices,
+ * DE dismisses the flags, the partner flags again at once (refused: evidence used, or the cooldown), a week
+ * passes, it flags with new evidence, DE confirms or suspends, then reinstates (a new epoch: flags cleared).
+ */
+function fleetFight(): fc.Arbitrary<Op[]> {
+  const all = (1 << 4) - 1;
+  return fc
+    .record({
+      reporter: fc.constantFrom<Member>("br", "us"),
+      mask: fc.integer({ min: 1, max: all }),
+      evidence: fc.nat({ max: 3 }),
+      again: fc.nat({ max: 3 }),
+      confirm: fc.boolean(),
+    })
+    .map(({ reporter, mask, evidence, again, confirm }) => [
+      { k: "flag", fleet: "de", mask, by: reporter, evidence },
+      { k: "dismiss", fleet: "de", mask: all, reporter, by: "de" },
+      { k: "flag", fleet: "de", mask, by: reporter, evidence: again },
+      { k: "wait", to: "week" },
+      { k: "flag", fleet: "de", mask, by: reporter, evidence: (again + 1) % 4 },
+      confirm ? { k: "confirm", fleet: "de", mask, by: "de" } : { k: "suspendDevices", fleet: "de", mask, by: "de" },
+      { k: "reinstate", fleet: "de", mask: all, by: "de" },
+    ]) as fc.Arbitrary<Op[]>;
+}
 
 /**
  * A contested direction, as the random ops rarely line it up: the payee proposes (any net), the sign window
