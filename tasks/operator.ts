@@ -1,5 +1,5 @@
 import { task } from "hardhat/config";
-import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import { action, clientFor, out } from "./common";
 import { FROM_HELP, plmnArg } from "./cli/args";
@@ -39,12 +39,11 @@ async function adminClient(hre: HardhatRuntimeEnvironment, from: string | undefi
 
 /** A task of an ADMIN key about one account and a set of permissions (offer, set). */
 function accountPermissionsTask(
-  name: string,
-  description: string,
+  definition: ConfigurableTaskDefinition,
   accountHelp: string,
   run: (client: RoamLedgerClient, options: { account: string; permissions: number; self: string }) => Promise<string>,
 ): void {
-  task(name, description)
+  definition
     .addParam("account", accountHelp)
     .addParam("permissions", PERMISSIONS_HELP)
     .addOptionalParam("from", FROM_HELP)
@@ -58,8 +57,10 @@ function accountPermissionsTask(
 }
 
 accountPermissionsTask(
-  "operator:offer",
-  "Offers an account a place among your member's operators with the given permissions (run by an admin key); the account joins when it runs operator:accept",
+  task(
+    "operator:offer",
+    "Offers an account a place among your member's operators with the given permissions (run by an admin key); the account joins when it runs operator:accept",
+  ),
   "The account to offer the place to (0x address); it must operate for no member",
   async (client, { account, permissions, self }) => {
     await offerOperator(client, { account, permissions });
@@ -71,8 +72,10 @@ accountPermissionsTask(
 );
 
 accountPermissionsTask(
-  "operator:permissions",
-  "Sets the permissions of one of your member's operator keys (run by an admin key; one admin always stays). Taking admin from a key voids your member's pending offers",
+  task(
+    "operator:permissions",
+    "Sets the permissions of one of your member's operator keys (run by an admin key; one admin always stays). Taking admin from a key voids your member's pending offers",
+  ),
   "The operator account (0x address) whose permissions change",
   async (client, { account, permissions, self }) => {
     await setOperatorPermissions(client, { account, permissions });

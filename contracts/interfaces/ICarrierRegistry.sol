@@ -303,7 +303,8 @@ interface ICarrierRegistry {
     function operatorPermissions(address account) external view returns (uint8);
 
     /// @notice The pending operator offer of member `plmn` to `account` (zero permissions if none), and
-    /// the ADMIN who made it.
+    /// the ADMIN who made it. An offer that lapsed (a key of the member lost ADMIN since) still shows
+    /// here; `acceptOperator` refuses it.
     function operatorOffer(address account, PlmnId plmn) external view returns (uint8 permissions, address offeredBy);
 
     /// @notice True while governance has the consortium paused (until `pausedUntil`).
