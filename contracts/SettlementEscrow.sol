@@ -657,7 +657,9 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
 
     /// @dev Sends a payout, last. A refusal by the token (blacklisted account, revert, false) cannot brick
     /// settlement: the amount is credited to the creditor's deposit instead, where it is free to withdraw to
-    /// another account. The credit follows the call: the reentrancy guard of every caller covers it.
+    /// another account. The credit follows the call: the reentrancy guard of every caller covers it. A sender
+    /// cannot force the fallback by starving the call: the call gets 63/64 of the gas left, so a transfer
+    /// that runs out leaves too little for the credit and the whole transaction reverts.
     function _transfer(Payout memory payout) private {
         (PlmnId creditor, address token, address to, uint256 amount) = (
             payout.creditor,

@@ -157,6 +157,21 @@ export async function memberOfSigner(client: RoamLedgerClient, role: number): Pr
   return { plmn, text: formatPlmn(plmn) };
 }
 
+/**
+ * The member the signer operates for with `role` and the operator `permission` bits, active or suspended: for
+ * the calls a suspended member keeps (its defences: deciding and disputing usage, deposits and withdrawals of
+ * what nothing reserves, invoices, settling; THREATS F5). The registry's revert when it is none.
+ */
+export async function defendingMemberOfSigner(
+  client: RoamLedgerClient,
+  role: number,
+  permission: number,
+): Promise<{ plmn: Hex; text: string }> {
+  const address = await (client.runner as Signer).getAddress();
+  const plmn = (await client.carriers.requireDefendingOperator(address, role, permission)) as Hex;
+  return { plmn, text: formatPlmn(plmn) };
+}
+
 /** The carrier's key store (ROAMLEDGER_HOME or ./.roamledger), or the one given by `--keystore`. */
 export function keystoreFor(dir?: string): Keystore {
   return new Keystore(dir || undefined);

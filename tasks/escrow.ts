@@ -1,6 +1,5 @@
 import { task } from "hardhat/config";
-import type { Signer } from "ethers";
-import { action, clientFor, out } from "./common";
+import { action, clientFor, defendingMemberOfSigner, out } from "./common";
 import { FROM_HELP, plmnArg, accountMember, amountArg } from "./cli/args";
 import { commandLine } from "./cli/errors";
 import { InputError } from "../lib/core/errors";
@@ -25,21 +24,14 @@ import {
   WITHDRAWAL_DELAY_WHY,
 } from "../lib/settlement/escrow";
 import { ROLE_BITS } from "../lib/core/enums";
-import type { RoamLedgerClient } from "../lib/chain/client";
-import type { Hex } from "../lib/util/hex";
+import { PERMISSION_BITS } from "../lib/core/roles";
 
-/** contracts/types/Roles.sol `Permissions`: the bits the escrow asks of the sending operator key. */
-const PERMISSION = { ANY: 0, TREASURY: 2 } as const;
+/** The operator permission bits the escrow asks of the sending key (none for deposits and settling). */
+const PERMISSION = { ANY: 0, TREASURY: PERMISSION_BITS.treasury } as const;
 
-/**
- * The carrier the signer operates for, with `permission`: active or suspended, as the escrow takes them (a
- * suspended member keeps its deposits, withdrawals, payout account, settling and debt payments: THREATS F5).
- */
-async function carrierOfSigner(client: RoamLedgerClient, permission: number): Promise<{ plmn: Hex; text: string }> {
-  const address = await (client.runner as Signer).getAddress();
-  const plmn = (await client.carriers.requireDefendingOperator(address, ROLE_BITS.carrier, permission)) as Hex;
-  return { plmn, text: formatPlmn(plmn) };
-}
+/** The carrier the signer operates for with `permission`, active or suspended, as the escrow takes it. */
+const carrierOfSigner = (client: Parameters<typeof defendingMemberOfSigner>[0], permission: number) =>
+  defendingMemberOfSigner(client, ROLE_BITS.carrier, permission);
 
 const TOKEN_HELP = "Settlement token address (default: the token of the agreement with --partner, or the one token of all your agreements)";
 const PARTNER_TOKEN_HELP = "Take the token of the agreement with this partner (MCC-MNC)";

@@ -6,7 +6,7 @@ import { ingestUsage, pairWorkDir, DEFAULT_BATCH_SIZE, type IngestSummary } from
 import { parsePeriod } from "../lib/core/period";
 
 import { pairKeyWith, storeFor } from "../lib/usage/pair";
-import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
+import { action, clientFor, defendingMemberOfSigner, keystoreFor, memberOfSigner, out } from "./common";
 import { FROM_HELP, plmnArg } from "./cli/args";
 import type { Signer } from "ethers";
 import { InputError } from "../lib/core/errors";
@@ -16,6 +16,7 @@ import { verifyBatches, type VerifyReport } from "../lib/usage/verify";
 import { closePeriod, expireBatches } from "../lib/usage/period";
 import { formatPeriod } from "../lib/core/period";
 import { ROLE_BITS } from "../lib/core/enums";
+import { PERMISSION_BITS } from "../lib/core/roles";
 
 const KEYSTORE_HELP = "Key store folder (default $ROAMLEDGER_HOME or ./.roamledger); local usage state lives there too";
 const STORE_HELP = "Payload store folder both carriers reach (default $ROAMLEDGER_STORE or <key store>/store)";
@@ -167,7 +168,8 @@ task(
           throw new InputError(`--tolerance ${args.tolerance} is not a percentage`, { hint: "pass a number from 0 to 100." });
         }
         const client = await clientFor(hre, args.from);
-        const self = await memberOfSigner(client, ROLE_BITS.carrier);
+        // A suspended home keeps its decisions and disputes (THREATS F5); the ledger asks for a USAGE key.
+        const self = await defendingMemberOfSigner(client, ROLE_BITS.carrier, PERMISSION_BITS.usage);
         const ks = keystoreFor(args.keystore);
         const reports = await verifyBatches({
           batchIds,

@@ -29,7 +29,7 @@ import {IRoamingAgreements} from "./IRoamingAgreements.sol";
 ///   rejecting, disputing, expiring and closing continue, so a dispute window that ends during a pause costs
 ///   the home nothing it could not do. A pause that spans a period's submission deadline keeps that period's
 ///   late batches out for good: governance lifts a pause before month end + `submissionGrace`, or the pair
-///   settles those batches off chain.
+///   settles those batches off chain (a pause lifts itself after the registry's `MAX_PAUSE`).
 /// - A batch is only taken between carriers with an agreement in force (`hasActiveAgreement`), from the
 ///   period's start until its submission deadline (period end + `submissionGrace`), and at most
 ///   `MAX_BATCHES_PER_PERIOD` per (home, visited, period).

@@ -1304,6 +1304,44 @@ describe("SettlementEscrow", function () {
     });
   });
 
+  describe("refused payout", function () {
+    it("credits a payout the token refuses (returns false) to the creditor's deposit, and reverts a refused withdrawal", async function () {
+      const c = await loadFixture(deployEscrow);
+      const bad = (await hre.ethers.deployContract("FalseReturnToken__Mock")) as unknown as FalseReturnToken__Mock;
+      const badAddress = await bad.getAddress();
+      await c.agreements.addVersion(DE, US, {
+        ...publicTerms({ ...c.terms, settlementToken: badAddress }),
+        termsCommitment: c.termsCommitment,
+      });
+      await bad.mint(c.de.address, 100_000n);
+      await bad.connect(c.de).approve(c.escrowAddress, 100_000n);
+      await c.escrow.connect(c.de).deposit(badAddress, 50_000n);
+      for (const [payer, payee, net] of [
+        [DE, US, 10_000n],
+        [US, DE, 0n],
+      ] as const) {
+        const inv = { ...(await invoiceOf(c, payer, payee, net)), token: badAddress };
+        await c.escrow.closeInvoice(inv, await sign(c, signerOf(c, payer), inv), await sign(c, signerOf(c, payee), inv));
+      }
+      await c.escrow.connect(c.us).setPayoutAccount(c.spare[0].address);
+      await bad.setFailing(true);
+      await expect(c.escrow.connect(c.us).settle(DE, US, c.period))
+        .to.emit(c.escrow, "PayoutRefused")
+        .withArgs(US, badAddress, c.spare[0].address, 10_000n);
+      expect(await c.escrow.deposits(US, badAddress)).to.equal(10_000n);
+      expect(await c.escrow.deposits(DE, badAddress)).to.equal(40_000n);
+      await c.escrow.connect(c.us).requestWithdrawal(badAddress, 10_000n, c.spare[1].address);
+      await time.increase(PARAMS.withdrawalDelay);
+      await expect(c.escrow.connect(c.us).withdraw(badAddress))
+        .to.be.revertedWithCustomError(c.escrow, "SettlementEscrowTransferRefused")
+        .withArgs(badAddress, c.spare[1].address, 10_000n);
+      await bad.setFailing(false);
+      await expect(c.escrow.connect(c.us).withdraw(badAddress))
+        .to.emit(c.escrow, "Withdrawn")
+        .withArgs(US, badAddress, c.spare[1].address, 10_000n);
+    });
+  });
+
   describe("gas", function () {
     it("measures the normal path, a claim and the reveal", async function () {
       const c = await loadFixture(deployEscrow);
@@ -1390,16 +1428,18 @@ describe("SettlementEscrow", function () {
  * Measured on the Hardhat network (shanghai, optimizer 10,000 runs), against the mocks (whose calls are cheaper
  * than the real ledger's and agreements'), with the fixed clock: closeInvoice co-signed; proposeInvoice;
  * cosignInvoice; fileClaim; settle with netting and one payout transfer; openBatches of 1 and of 10 one-class
- * batches without disputes; finishReveal of 1 class and of 8 classes (3 plans, one tier).
+ * batches without disputes; finishReveal of 1 class and of 8 classes (3 plans, one tier). With the registry of
+ * issue 14 (operator permissions, the pause): settle reads `paused()`, callers and signers are checked with
+ * their permission bits.
  */
 const EXPECTED_GAS = {
-  closed: 279_313n,
-  proposed: 224_033n,
-  cosigned: 98_119n,
-  claim: 97_997n,
-  settled: 101_306n,
-  open1: 158_180n,
-  open10: 450_738n,
-  finish1: 156_324n,
-  finish8: 234_889n,
+  closed: 279_745n,
+  proposed: 224_249n,
+  cosigned: 98_335n,
+  claim: 98_213n,
+  settled: 103_590n,
+  open1: 158_254n,
+  open10: 450_812n,
+  finish1: 156_407n,
+  finish8: 234_972n,
 };

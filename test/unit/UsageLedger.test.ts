@@ -631,7 +631,7 @@ describe("UsageLedger", function () {
       expect((await f.ledger.getPeriod(PLMN.DE, PLMN.BR, f.period)).counted).to.equal(1n);
     });
 
-    it("is refused to accounts that are not active carrier operators", async function () {
+    it("is refused to accounts that are not carrier operators", async function () {
       const f = await loadFixture(deployLedger);
       await submit(f, headerOf(f));
       await expectCarrierOperatorsOnly(f, (from) => f.ledger.connect(from).acceptBatches([batchId(headerOf(f))]));
@@ -681,10 +681,21 @@ describe("UsageLedger", function () {
         .withArgs(id, Status.Rejected);
     });
 
-    it("is refused to accounts that are not active carrier operators", async function () {
+    it("is refused to accounts that are not carrier operators", async function () {
       const f = await loadFixture(deployLedger);
       await submit(f, headerOf(f));
       await expectCarrierOperatorsOnly(f, (from) => f.ledger.connect(from).rejectBatches([batchId(headerOf(f))], 1));
+    });
+
+    it("F5: is still open to a suspended home within the window, as disputes and accepts are", async function () {
+      const rb = await loadFixture(withRecordBatch);
+      for (const n of [1, 2]) await submit(rb, headerOf(rb, n));
+      await rb.carriers.connect(rb.br).proposeStatusChange(SUSPEND, PLMN.DE);
+      await rb.carriers.connect(rb.us).approve(await rb.carriers.proposalCount());
+      expect(await rb.carriers.isActive(PLMN.DE)).to.equal(false);
+      await expect(rb.ledger.connect(rb.de).rejectBatches([batchId(headerOf(rb, 1))], 1)).to.emit(rb.ledger, "UsageBatchRejected");
+      await expect(rb.ledger.connect(rb.de2).acceptBatches([batchId(headerOf(rb, 2))])).to.emit(rb.ledger, "UsageBatchAccepted");
+      await expect(rb.ledger.connect(rb.de).disputeRecords(rb.id, [disputeOf(rb, 3)])).to.emit(rb.ledger, "UsageRecordDisputed");
     });
   });
 
@@ -821,7 +832,7 @@ describe("UsageLedger", function () {
       expect(await rb.ledger.disputedIndexes(rb.id)).to.have.length(256);
     });
 
-    it("is refused to accounts that are not active carrier operators", async function () {
+    it("is refused to accounts that are not carrier operators", async function () {
       const rb = await loadFixture(withRecordBatch);
       await expectCarrierOperatorsOnly(rb, (from) => rb.ledger.connect(from).disputeRecords(rb.id, [disputeOf(rb, 1)]));
     });

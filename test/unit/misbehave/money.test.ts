@@ -256,7 +256,7 @@ describe("misbehaving members: money (UsageLedger, SettlementEscrow)", function 
     });
   });
 
-  describe("operator permissions: a leaked key does only its job (needs mis-gov)", function () {
+  describe("operator permissions: a leaked key does only its job", function () {
     it("leaked key (one operator key controlled the whole member): a USAGE-only key of BR cannot withdraw, set the payout account, claim, pay debts or sign an invoice; it deposits", async function () {
       const w = await loadFixture(world);
       const usageKey = w.spare[2];
@@ -298,22 +298,41 @@ describe("misbehaving members: money (UsageLedger, SettlementEscrow)", function 
     });
   });
 
-  describe("emergency pause (needs mis-gov)", function () {
-    it("stops submissions, settlements, debt payments and withdrawals; defences, deposits, invoices and claims go on; all resume at unpause", async function () {
+  describe("emergency pause", function () {
+    it("stops submissions; decisions, deposits, withdrawal requests and payout accounts go on; unpaused by vote, batches are taken again", async function () {
       const w = await loadFixture(world);
-      await w.escrow.connect(w.de).deposit(w.moneyAddress, 1_000_000n);
-      await w.escrow.connect(w.de).requestWithdrawal(w.moneyAddress, 100_000n, w.de.address);
       const pending = header(w, 1);
       await submit(w, pending, w.br);
       await pause(this, w);
-
       await expect(submit(w, header(w, 2), w.br)).to.be.revertedWithCustomError(w.ledger, "UsageLedgerPaused");
       await expect(w.ledger.connect(w.de).rejectBatches([batchId(pending)], 1)).to.emit(w.ledger, "UsageBatchRejected");
-      await expect(w.escrow.connect(w.de).deposit(w.moneyAddress, 1n)).to.emit(w.escrow, "Deposited");
+      await expect(w.escrow.connect(w.de).deposit(w.moneyAddress, 1_000n)).to.emit(w.escrow, "Deposited");
+      await expect(w.escrow.connect(w.de).requestWithdrawal(w.moneyAddress, 1_000n, w.de.address)).to.emit(w.escrow, "WithdrawalRequested");
+      await expect(w.escrow.connect(w.de).cancelWithdrawal(w.moneyAddress)).to.emit(w.escrow, "WithdrawalCancelled");
+      await expect(w.escrow.connect(w.br).setPayoutAccount(w.spare[0].address)).to.emit(w.escrow, "PayoutAccountSet");
+
+      await governorsDo(w, () => w.carriers.connect(w.de).proposeEmergency(KIND.Unpause), w.us);
+      expect(await w.carriers.paused()).to.equal(false);
+      await expect(submit(w, header(w, 2), w.br)).to.emit(w.ledger, "UsageBatchSubmitted");
+    });
+
+    it("holds settlements, debt payments and withdrawals whose delays elapsed; invoices close and claims are filed meanwhile; all resume when the pause lifts", async function () {
+      const w = await loadFixture(world);
+      await w.escrow.connect(w.de).deposit(w.moneyAddress, 1_000_000n);
+      await w.escrow.connect(w.de).requestWithdrawal(w.moneyAddress, 100_000n, w.de.address);
       await periodOver(w);
       await closeInvoice(w, await invoiceOf(w, DE, BR, 300_000n), w.de, w.br);
-      await closeInvoice(w, await invoiceOf(w, BR, DE, 100_000n), w.br, w.de);
-      await time.increase(await w.escrow.WITHDRAWAL_DELAY()); // the delay elapses during the pause: harmless
+      const unsigned = await invoiceOf(w, BR, DE, 100_000n);
+      await w.escrow.proposeInvoice(unsigned, await signInvoice(w.de, w.escrowDomain, unsigned), "0x5ea1ed");
+      await time.increase(await w.escrow.WITHDRAWAL_DELAY());
+      await pause(this, w);
+
+      // A claim filed in the pause reserves as usual (were claims held, a withdrawal could race them at the unpause).
+      await expect(w.escrow.connect(w.de).fileClaim(BR, DE, w.period)).to.emit(w.escrow, "ClaimFiled");
+      await expect(w.escrow.cosignInvoice(BR, DE, w.period, await signInvoice(w.br, w.escrowDomain, unsigned))).to.emit(
+        w.escrow,
+        "InvoiceClosed",
+      );
       await expect(w.escrow.connect(w.de).withdraw(w.moneyAddress)).to.be.revertedWithCustomError(w.escrow, "SettlementEscrowPaused");
       await expect(w.escrow.connect(w.br).settle(DE, BR, w.period)).to.be.revertedWithCustomError(w.escrow, "SettlementEscrowPaused");
       await expect(w.escrow.connect(w.br).payDebt(DE, BR, w.moneyAddress)).to.be.revertedWithCustomError(
@@ -322,10 +341,13 @@ describe("misbehaving members: money (UsageLedger, SettlementEscrow)", function 
       );
       expect((await w.escrow.invoice(DE, BR, w.period)).status).to.equal(STATUS.Closed);
 
-      await governorsDo(w, () => w.carriers.connect(w.de).proposeEmergency(KIND.Unpause), w.us);
-      if (await w.carriers.paused()) await w.carriers.connect(w.br).approve(await w.carriers.proposalCount());
-      await expect(w.escrow.connect(w.br).settle(DE, BR, w.period)).to.emit(w.escrow, "PeriodSettled");
-      await expect(w.escrow.connect(w.de).withdraw(w.moneyAddress)).to.emit(w.escrow, "Withdrawn");
+      await time.increaseTo(await w.carriers.pausedUntil()); // a pause lifts itself
+      await expect(w.escrow.connect(w.br).settle(DE, BR, w.period))
+        .to.emit(w.escrow, "PeriodSettled")
+        .withArgs(DE, BR, w.period, 300_000n, 100_000n);
+      await expect(w.escrow.connect(w.de).withdraw(w.moneyAddress))
+        .to.emit(w.escrow, "Withdrawn")
+        .withArgs(DE, w.moneyAddress, w.de.address, 100_000n);
     });
   });
 });
