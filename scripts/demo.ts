@@ -618,7 +618,7 @@ async function watchAlerts(d: Demo, ingested: readonly Ingested[], ingestFrom: n
   const after = await decide(d, stolen.imsi, 0);
   const inUs = await decide(d, stolen.imsi, 0, d.carrier.us.hex);
   console.log(
-    `   a flagged DE meter (${stolen.kind}) asks for data: Brazil gets ${verdict(after)}, any other network too: ${verdict(inUs)}`,
+    `   a flagged DE meter (${stolen.kind}) asks for data: Brazil, which flagged it, gets ${verdict(after)}; the US gets ${verdict(inUs)} (a partner's flag counts on its own network until DE confirms it)`,
   );
 }
 

@@ -1,4 +1,4 @@
-/** Device registry events as the watcher shows them: fraud flags, suspensions, reinstatements. */
+/** Device registry events as the watcher shows them: fraud flags, confirmations and dismissals, suspensions, reinstatements. */
 import { BILLING } from "../core/enums";
 import { formatPlmn } from "../core/plmn";
 import { lower, roleOf, short, type WatchContext, type WatchHandler, type WatchRole } from "./types";
@@ -32,6 +32,31 @@ export const DEVICE_HANDLERS: Record<string, WatchHandler> = {
         reason: billingName(Number(reason)),
         evidenceHash: evidence,
       },
+    };
+  },
+  async FraudConfirmed(log, ctx) {
+    const [id, home] = log.args;
+    const as = await deviceRole(ctx, id, [["home", home]]);
+    if (!as) return undefined;
+    return {
+      kind: "fraud-confirmed",
+      as,
+      text: `FRAUD CONFIRMED device ${short(id)} by its home ${formatPlmn(lower(home))}: refused on every network`,
+      data: { deviceId: id, home: formatPlmn(lower(home)) },
+    };
+  },
+  async FraudFlagDismissed(log, ctx) {
+    const [id, home, reporter] = log.args;
+    const as = await deviceRole(ctx, id, [
+      ["home", home],
+      ["visited", reporter],
+    ]);
+    if (!as) return undefined;
+    return {
+      kind: "fraud-flag-dismissed",
+      as,
+      text: `DISMISSED ${formatPlmn(lower(reporter))}'s fraud flag on device ${short(id)} of ${formatPlmn(lower(home))} (no new flag for 7 days)`,
+      data: { deviceId: id, home: formatPlmn(lower(home)), reporter: formatPlmn(lower(reporter)) },
     };
   },
   async DeviceSuspended(log, ctx) {

@@ -7,6 +7,8 @@ export type WatchKind =
   | "fraud-flag"
   | "device-suspended"
   | "device-reinstated"
+  | "fraud-confirmed"
+  | "fraud-flag-dismissed"
   | "batch-submitted"
   | "batch-accepted"
   | "batch-expired"

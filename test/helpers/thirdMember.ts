@@ -27,6 +27,8 @@ import { rpc } from "./node";
  * leading bytes of unrelated numbers, so an occurrence alone proves nothing. Two rules keep the report sound:
  * - in clear, a small value counts only with at least `smallMinWidth` bytes (4 by default) of leading zeros
  *   and value together, so a lone byte 0x02 inside a hash is not "found";
+ * - in clear, a small value whose own bytes straddle a 32-byte word boundary does not count: it is a word's
+ *   tail (a length, a counter) and the next word's first byte (of a hash), not a field;
  * - the control run: the same scenario played again on fresh contracts with different secrets. A small
  *   secret is reported only when its value occurs more often in its own run than in the control run, where
  *   it is not a secret, by more than 2 * sqrt(control count): structure (offsets, lengths, counters, enums)
@@ -170,6 +172,11 @@ export function clearHits(
     const end = at + pattern.length;
     const valueStart = end - byteLength(value);
     if (value < SMALL_VALUE && publicRanges.some(([from, to]) => valueStart < to && from < end)) continue;
+    // A small value whose own bytes straddle an ABI word (or storage slot) boundary is one word's tail and
+    // the next word's head, e.g. an array length 1 followed by a hash starting 0xe5 reads as 0x01e5: no
+    // field of an ABI encoding or of a storage slot lies across two words.
+    if (value < SMALL_VALUE && valueStart >= wordBase && Math.floor((valueStart - wordBase) / 32) !== Math.floor((end - 1 - wordBase) / 32))
+      continue;
     let start = at;
     while (start > 0 && haystack[start - 1] === 0 && end - start < 32) start--;
     const width = end - start;

@@ -134,6 +134,14 @@ describe("test helper: the third member's probe (thirdMember.ts)", function () {
       expect(report.findings).to.deep.equal([]);
       expect(analyse([data], [{ label: "small", value: SMALL }], { control: [], smallMinWidth: 3 }).findings).to.have.length(1);
     });
+
+    it("does not take a word's tail and the next word's first byte for a small value", function () {
+      // An ABI input: selector, offset 0x20, length 1, then a bytes32 starting 0xe5: 0x01e5 (485) reads across words.
+      const input = concat(fill(4), packed(0x20n, 32), packed(1n, 32), Uint8Array.of(0xe5), fill(31));
+      expect(clearHits(input, 485n, 4, 4)).to.deep.equal([]);
+      // The same value inside one word is found.
+      expect(clearHits(concat(fill(4), packed(485n, 32)), 485n, 4, 4)).to.deep.equal(["word"]);
+    });
   });
 
   describe("collectObservations (struct-log tracing on the in-process network)", function () {

@@ -1,7 +1,19 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { agreeDeBr, deployConsortium, deviceId, localId, meterPolicy, PLMN, simpleTerms, type Consortium } from "../../helpers/fixtures";
+import {
+  addressesOf,
+  agreeDeBr,
+  deployConsortium,
+  deviceId,
+  localId,
+  meterPolicy,
+  PLMN,
+  simpleTerms,
+  type Consortium,
+} from "../../helpers/fixtures";
+import { connectRoamLedger } from "../../../lib/chain/client";
+import { watchChain, type WatchEvent } from "../../../lib/watch/watch";
 import { agreeSealed, fixturePrivateKey } from "../../helpers/agreement";
 import type { DeviceRegistry } from "../../../typechain-types";
 import type { Hex } from "../../../lib/util/hex";
@@ -205,6 +217,29 @@ describe("Members who misbehave: devices (THREATS.md F3, F4)", function () {
       await time.increaseTo(until);
       await c.devices.connect(c.br).flagFraud([flagOf(2, ev("C"))]);
       expect(await c.devices.flaggedBy(deviceId(2), PLMN.BR)).to.equal(true);
+    });
+  });
+
+  describe("F4 what the home and the reporter see (watch)", function () {
+    it("F4: the home's watcher shows the flag, its confirmation and its dismissal; the reporter sees its flag dismissed", async function () {
+      const c = await loadFixture(twoPartners);
+      const fromBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
+      await c.devices.connect(c.br).flagFraud([flagOf(1), flagOf(2)]);
+      await c.devices.connect(c.de).confirmFraud([deviceId(1)]);
+      await c.devices.connect(c.de).dismissFraudFlags([deviceId(2)], PLMN.BR);
+      const seen = async (self: Hex) => {
+        const events: WatchEvent[] = [];
+        const client = connectRoamLedger(await addressesOf(c), c.us);
+        await watchChain({ client, provider: hre.ethers.provider, self, fromBlock, once: true, onEvent: (e) => events.push(e) });
+        return events.map((e) => `${e.kind}/${e.as}`);
+      };
+      expect(await seen(PLMN.DE)).to.deep.equal([
+        "fraud-flag/home",
+        "fraud-flag/home",
+        "fraud-confirmed/home",
+        "fraud-flag-dismissed/home",
+      ]);
+      expect(await seen(PLMN.BR)).to.deep.equal(["fraud-flag/visited", "fraud-flag/visited", "fraud-flag-dismissed/visited"]);
     });
   });
 
