@@ -138,8 +138,9 @@ interface IRoamingAgreements {
     /// @param disputeWindow Seconds the home carrier has to dispute a usage batch (1 s to 90 days); a batch's
     /// window is fixed when it is submitted.
     /// @param termsCommitment `CommitmentLib.terms(terms, salt)`
-    /// of the full `Terms` (whose token, validity, window and priced classes must equal the public ones) with
-    /// a 256-bit secret `salt` that travels only sealed to the counterparty.
+    /// of the full `Terms` (whose token, validity and window must equal the public ones, and whose rate plans
+    /// must price exactly the public priced classes) with a 256-bit secret `salt` that travels only sealed to
+    /// the counterparty.
     /// @param pricedClassesLo The tariff classes that the party with the lower PLMN id (`lo`, as in
     /// `agreementKey`) prices when it is the visited network: bit `c` set when the terms have a rate plan for
     /// (lo, c). Public so that `decide` can refuse service in a class nobody pays for (F10): a third member

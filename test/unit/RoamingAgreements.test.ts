@@ -1080,6 +1080,11 @@ describe("AgreementTermsLib", function () {
       await expect(harness.validate(makeTerms(token, start, { ratePlans: upper }), PLMN.US, PLMN.DE))
         .to.be.revertedWithCustomError(harness, "RoamingAgreementsDuplicatePlan")
         .withArgs(2, PLMN.US, 0);
+      // Classes above 7 have their own bit too (a shift of a uint8 literal would lose them).
+      const high = [ratePlan(PLMN.US, 200), ratePlan(PLMN.US, 8), ratePlan(PLMN.US, 200)];
+      await expect(harness.validate(makeTerms(token, start, { ratePlans: high }), PLMN.US, PLMN.DE))
+        .to.be.revertedWithCustomError(harness, "RoamingAgreementsDuplicatePlan")
+        .withArgs(2, PLMN.US, 200);
     });
 
     it("reverts when a plan has more than 8 tiers", async function () {

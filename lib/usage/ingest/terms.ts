@@ -19,6 +19,8 @@ export interface PricedWindow {
   validFrom: number;
   validUntil: number;
   classes: bigint;
+  /** `classes` as one byte per class (1: priced), for the per-record check. */
+  priced: Uint8Array;
 }
 
 /**
@@ -33,7 +35,9 @@ export async function agreementPricing(opts: Pick<IngestOptions, "client" | "hom
   for (const v of versions) {
     const { terms } = await withDecodedRevert(() => client.agreements.getVersion(home, visited, v));
     const classes = BigInt(visitedIsLo ? terms.pricedClassesLo : terms.pricedClassesHi);
-    windows.push({ version: Number(v), validFrom: Number(terms.validFrom), validUntil: Number(terms.validUntil), classes });
+    const priced = new Uint8Array(256);
+    for (let c = 0; c < 256; c++) priced[c] = Number((classes >> BigInt(c)) & 1n);
+    windows.push({ version: Number(v), validFrom: Number(terms.validFrom), validUntil: Number(terms.validUntil), classes, priced });
   }
   return windows;
 }
@@ -45,7 +49,7 @@ export async function agreementPricing(opts: Pick<IngestOptions, "client" | "hom
 export function pricedAt(windows: readonly PricedWindow[], time: number, tariffClass: number): boolean {
   for (let i = windows.length - 1; i >= 0; i--) {
     const w = windows[i];
-    if (w.validFrom <= time) return time < w.validUntil && ((w.classes >> BigInt(tariffClass)) & 1n) === 1n;
+    if (w.validFrom <= time) return time < w.validUntil && w.priced[tariffClass] === 1;
   }
   return false;
 }

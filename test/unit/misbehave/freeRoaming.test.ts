@@ -24,6 +24,7 @@ import { deviceIdFromImsi } from "../../../lib/core/imsi";
 import { readPolicies } from "../../../lib/devices/policy";
 import { ensurePolicies, NO_MAKER } from "../../../lib/devices/registration";
 import { ingestUsage, pairWorkDir } from "../../../lib/usage/ingest";
+import { pricedAt } from "../../../lib/usage/ingest/terms";
 import { openPayload } from "../../../lib/usage/payload";
 import { FolderStore } from "../../../lib/usage/store";
 import { dataCharge } from "../../../lib/settlement/rating";
@@ -137,6 +138,10 @@ describe("F10: free roaming (a home carrier moves its devices to a class the agr
     const clone = await hre.ethers.getContractAt("DevicePolicy", await w.c.devices.predictPolicyAddress(w.id(IMSI.bornFree)));
     const [fromClone] = await clone.decide(PLMN.BR, data);
     expect(fromClone.reason).to.equal(BigInt(classNotPriced));
+    // What the check costs a visited network's eth_call (one more agreements lookup than before).
+    const registryGas = await w.c.devices.decide.estimateGas(w.id(IMSI.moved), PLMN.BR, data);
+    const cloneGas = await clone.decide.estimateGas(PLMN.BR, data);
+    console.log(`      gas: decide served via the registry ${registryGas}, via the device's clone ${cloneGas}`);
 
     // The home moves the served device to the free class: it is denied from that block on.
     await w.c.devices.connect(w.c.de).updatePolicies([w.id(IMSI.moved)], w.policyIds.get("free")!);
@@ -210,5 +215,22 @@ describe("F10: free roaming (a home carrier moves its devices to a class the agr
     // Nothing was accepted: version 1 stays in force, class 9 stays unpriced.
     expect(await w.c.agreements.pendingVersion(PLMN.DE, PLMN.BR)).to.equal(BigInt(version));
     expect(await w.c.agreements.pricedClassesAt(PLMN.DE, PLMN.BR, await time.latest())).to.equal(0b1110n);
+  });
+});
+
+describe("F10: lib/usage/ingest pricedAt (the agreements' lookup rule, off chain)", function () {
+  const window = (version: number, validFrom: number, validUntil: number, classes: number[]) => {
+    const priced = new Uint8Array(256);
+    for (const c of classes) priced[c] = 1;
+    return { version, validFrom, validUntil, classes: classes.reduce((m, c) => m | (1n << BigInt(c)), 0n), priced };
+  };
+
+  it("F10: prices a record's class by the version in force at its start: an amendment that drops a class applies from its validFrom on", function () {
+    // v1 prices 1 and 2 from 100 to 1,000; v2 (accepted later) prices 1 only from 500 to 800; then nothing.
+    const windows = [window(1, 100, 1_000, [1, 2]), window(2, 500, 800, [1, 255])];
+    expect([99, 100, 499, 500, 799, 800].map((t) => pricedAt(windows, t, 2))).to.deep.equal([false, true, true, false, false, false]);
+    expect([499, 500, 799, 800].map((t) => pricedAt(windows, t, 1))).to.deep.equal([true, true, true, false]);
+    expect(pricedAt(windows, 600, 255)).to.equal(true);
+    expect(pricedAt([], 600, 1)).to.equal(false);
   });
 });
