@@ -257,7 +257,7 @@ const SETTLEMENT_WEIGHTS: Record<Kind, number> = {
 export const sequence = fc
   .tuple(
     fc.array(opsWeighted(USAGE_WEIGHTS), { minLength: 1, maxLength: 12 }),
-    fc.option(fleetFight(), { freq: 4 }),
+    fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fleetFight() }),
     fc.nat({ max: 4 }).map((x) => (x === 0 ? [] : [{ k: "wait" as const, to: "deadline" as const }])),
     fc.array(opsWeighted(SETTLEMENT_WEIGHTS), { minLength: 1, maxLength: 8 }),
     fc.option(contested(), { freq: 2 }),
