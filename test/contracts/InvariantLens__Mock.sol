@@ -8,10 +8,13 @@ import {IDeviceRegistry} from "../../contracts/interfaces/IDeviceRegistry.sol";
 import {PlmnId} from "../../contracts/types/PlmnId.sol";
 import {DeviceId} from "../../contracts/types/DeviceId.sol";
 import {BatchInfo, PeriodInfo} from "../../contracts/types/UsageTypes.sol";
+import {Decision, Device, Service} from "../../contracts/types/DeviceTypes.sol";
 
 /// @notice Reads, in one call, everything the property tests check after each step (test/property/): the
 /// escrow's balance and books (deposits, reservations, debts, payout accounts, pending withdrawals, invoices
-/// and reveal progress), the ledger's batches and periods, the devices' policy versions. Views only.
+/// and reveal progress), the ledger's batches and periods, the devices' policy versions and statuses and
+/// what `decide` answers for (device, visited network) pairs. Views only; each list may be a subset (the
+/// sequences read what a step may have changed: every call frame costs).
 contract InvariantLens__Mock {
     struct Targets {
         ISettlementEscrow escrow;
@@ -24,6 +27,8 @@ contract InvariantLens__Mock {
         PlmnId[2][] pairs;
         uint32 period;
         DeviceId[] deviceIds;
+        /// decisions[i]: decide(deviceIds[i], visited[i], Data) (empty: none asked).
+        PlmnId[] visited;
     }
 
     struct State {
@@ -47,6 +52,8 @@ contract InvariantLens__Mock {
         uint32[] disputedRecords;
         PeriodInfo[] periods;
         uint32[] policyVersions;
+        uint8[] deviceStatus;
+        Decision[] decisions;
     }
 
     function state(Targets calldata t) external view returns (State memory s) {
@@ -86,7 +93,26 @@ contract InvariantLens__Mock {
             s.periods[i] = t.ledger.getPeriod(home, visited, t.period);
             (s.revealCursors[i], s.disputeCursors[i]) = t.escrow.revealProgress(home, visited, t.period);
         }
-        s.policyVersions = new uint32[](t.deviceIds.length);
-        for (uint256 i = 0; i < t.deviceIds.length; ++i) s.policyVersions[i] = t.devices.getDevice(t.deviceIds[i]).policyVersion;
+        _devices(t, s);
+    }
+
+    function _devices(Targets calldata t, State memory s) private view {
+        uint256 n = t.deviceIds.length;
+        s.policyVersions = new uint32[](n);
+        s.deviceStatus = new uint8[](n);
+        s.decisions = new Decision[](t.visited.length);
+        for (uint256 i = 0; i < n; ++i) {
+            if (i > 0 && DeviceId.unwrap(t.deviceIds[i]) == DeviceId.unwrap(t.deviceIds[i - 1])) {
+                (s.policyVersions[i], s.deviceStatus[i]) = (s.policyVersions[i - 1], s.deviceStatus[i - 1]);
+            } else {
+                (s.policyVersions[i], s.deviceStatus[i]) = _device(t.devices, t.deviceIds[i]);
+            }
+            if (i < t.visited.length) s.decisions[i] = t.devices.decide(t.deviceIds[i], t.visited[i], Service.Data);
+        }
+    }
+
+    function _device(IDeviceRegistry devices, DeviceId id) private view returns (uint32, uint8) {
+        Device memory d = devices.getDevice(id);
+        return (d.policyVersion, uint8(d.status));
     }
 }

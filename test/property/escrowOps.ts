@@ -243,7 +243,7 @@ function payDebtStep(c: Ctx, o: OpOf<"payDebt">): Step {
       c.m.addDebt(o.who, creditor, -paid);
       c.m.reserved[o.who] -= paid;
       c.m.deposits[o.who] -= paid;
-      c.m.credit(creditor, paid);
+      c.m.paidDebt(o.who, creditor, paid);
     },
   };
 }

@@ -6,7 +6,7 @@ import { accumulatorOf, disputeHashOf, type CountedBatch } from "../../lib/usage
 import { rateInvoice } from "../../lib/settlement/rating";
 import { addTotals } from "../../lib/settlement/totals";
 import { zeroTotals, type ClassTotals } from "../../lib/usage/types";
-import { measuredOf, MEMBERS, PARAMS, type Member, type PreparedBatch, type World } from "./world";
+import { FLEETS, measuredOf, MEMBERS, PARAMS, PARTNERS, PRICED, type Member, type PreparedBatch, type World } from "./world";
 import type { Hex } from "../../lib/util/hex";
 import type { EscrowInvoice } from "../../lib/settlement/invoiceSignature";
 
@@ -51,6 +51,39 @@ export interface InvoiceModel {
   disputeCursor: number;
 }
 
+/** DeviceTypes.DeviceStatus and DenyReason. */
+export const DEVICE = { None: 0, Active: 1, Suspended: 2, FraudFlagged: 3 } as const;
+export const DENY = { None: 0, DeviceSuspended: 2, DeviceFraudFlagged: 3, NoAgreement: 8, ClassNotPriced: 9 } as const;
+/**
+ * Whether the contracts refuse service in a class the agreement does not price (issue 14, F10: decide() denies
+ * ClassNotPriced). Set to false, the invariant "no device is served in a class its agreement does not price"
+ * is counted and reported instead of asserted (how the suite ran on contracts before the fix).
+ */
+export const PRICED_CLASSES_ENFORCED = true;
+/** DeviceRegistry: flags one reporter may raise a day, and how long after a dismissal or reinstatement it may not flag again. */
+export const FLAGS_PER_DAY = 200;
+export const FLAG_COOLDOWN = 7 * 24 * 3600;
+
+/** A reporter's flag on a device: standing while `flaggedAt` is set and its epoch is the device's. */
+export interface FlagModel {
+  flaggedAt: number;
+  epoch: number;
+  dismissedAt: number;
+}
+
+export interface DeviceModel {
+  home: Member;
+  status: number;
+  tariffClass: number;
+  policyVersion: number;
+  /** Bumped by each reinstatement (which clears every standing flag), and when. */
+  epoch: number;
+  clearedAt: number;
+  flags: Partial<Record<Member, FlagModel>>;
+  /** Evidence hashes each reporter used on this device ("reporter:evidence"). */
+  evidence: Set<string>;
+}
+
 const smaller = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 const less = (a: bigint, b: bigint): bigint => (a > b ? a - b : 0n);
 
@@ -84,7 +117,64 @@ export class Model {
   /** The invoices' state read back when they settled: never to change. */
   settled: (string[] | undefined)[] = [undefined, undefined];
 
-  constructor(readonly w: World) {}
+  devices = new Map<Hex, DeviceModel>();
+
+  constructor(readonly w: World) {
+    for (const home of FLEETS) {
+      w.fleet[home].forEach((id, k) => {
+        this.devices.set(id, {
+          home,
+          status: DEVICE.Active,
+          tariffClass: w.initialClass(k),
+          policyVersion: 1,
+          epoch: 0,
+          clearedAt: 0,
+          flags: {},
+          evidence: new Set(),
+        });
+      });
+    }
+  }
+
+  /** Whether `a` and `b` hold an agreement in force at `t` (both active, within its validity). */
+  agreed(a: Member, b: Member, t: number): boolean {
+    return PARTNERS[a].includes(b) && this.active[a] && this.active[b] && t < this.w.agreementsUntil;
+  }
+
+  /** Flags raised per reporter on its current day. */
+  quotas: Partial<Record<Member, { day: number; used: number }>> = {};
+
+  /** Whether `reporter`'s flag on device `id` stands (it denies the device in the reporter's network only). */
+  flaggedBy(id: Hex, reporter: Member): boolean {
+    const d = this.devices.get(id)!;
+    const f = d.flags[reporter];
+    return f !== undefined && f.flaggedAt !== 0 && f.epoch === d.epoch;
+  }
+
+  /** When `reporter` may flag `id` again after the home dismissed its flag or reinstated the device (0: now). */
+  cooldownUntil(id: Hex, reporter: Member): number {
+    const d = this.devices.get(id)!;
+    const f = d.flags[reporter] ?? { flaggedAt: 0, epoch: 0, dismissedAt: 0 };
+    let cleared = f.dismissedAt;
+    if (f.flaggedAt !== 0 && f.epoch !== d.epoch && d.clearedAt > cleared) cleared = d.clearedAt;
+    return cleared === 0 ? 0 : cleared + FLAG_COOLDOWN;
+  }
+
+  /** What decide(id, visited, Data) answers at `t`: the deny reason (0: served). */
+  denyReason(id: Hex, visited: Member, t: number): number {
+    const d = this.devices.get(id)!;
+    if (d.status === DEVICE.Suspended) return DENY.DeviceSuspended;
+    if (d.status === DEVICE.FraudFlagged || this.flaggedBy(id, visited)) return DENY.DeviceFraudFlagged;
+    if (!this.agreed(d.home, visited, t)) return DENY.NoAgreement;
+    if (PRICED_CLASSES_ENFORCED && !this.priced(id, visited)) return DENY.ClassNotPriced;
+    return DENY.None;
+  }
+
+  /** Whether the agreement of the device's home with `visited` prices the device's class. */
+  priced(id: Hex, visited: Member): boolean {
+    const d = this.devices.get(id)!;
+    return (PRICED[`${d.home}>${visited}`] ?? []).includes(d.tariffClass);
+  }
 
   debt(debtor: Member, creditor: Member): bigint {
     return this.debts.get(`${debtor}>${creditor}`) ?? 0n;
@@ -114,9 +204,22 @@ export class Model {
     return paid;
   }
 
+  /** What each settlement charged a debtor for a creditor, and what of it reached the creditor ("debtor>creditor"). */
+  charged = new Map<string, bigint>();
+  received = new Map<string, bigint>();
+
   /** The escrow's `_pay`: debit, then credit the creditor's payout account or deposit. */
   pay(debtor: Member, creditor: Member, owed: bigint): void {
-    this.credit(creditor, this.debit(debtor, creditor, owed));
+    const key = `${debtor}>${creditor}`;
+    this.charged.set(key, (this.charged.get(key) ?? 0n) + owed);
+    this.paidDebt(debtor, creditor, this.debit(debtor, creditor, owed));
+  }
+
+  /** `paid` of what `debtor` owes reaches `creditor`. */
+  paidDebt(debtor: Member, creditor: Member, paid: bigint): void {
+    const key = `${debtor}>${creditor}`;
+    this.received.set(key, (this.received.get(key) ?? 0n) + paid);
+    this.credit(creditor, paid);
   }
 
   credit(creditor: Member, amount: bigint): void {

@@ -11,8 +11,21 @@ import { merkleProof } from "../../lib/usage/merkle";
 import { signBatch, toContractBatch } from "../../lib/usage/batch";
 import type { LeafHasher } from "../../lib/usage/leaf";
 import { BATCH, INVOICE, type Model, RESOLUTION, type BatchModel } from "./model";
-import { DAY, DIRS, PARAMS, PLMN_OF, prepareBatch, seededRecords, WINDOW, type Member, type PreparedBatch, type World } from "./world";
+import {
+  changeStatus,
+  DAY,
+  DIRS,
+  PARAMS,
+  PLMN_OF,
+  prepareBatch,
+  seededRecords,
+  WINDOW,
+  type Member,
+  type PreparedBatch,
+  type World,
+} from "./world";
 import { escrowSteps } from "./escrowOps";
+import { deviceKinds, deviceSteps } from "./deviceOps";
 
 /** An account that acts: a carrier of the consortium or an account of no member. */
 export type Actor = Member | "outsider";
@@ -35,8 +48,8 @@ const actorFor = (right: Member, wrong: Member) => fc.constantFrom<Actor>(right,
 const homeOf = (d: number) => DIRS[d].home;
 const visitedOf = (d: number) => DIRS[d].visited;
 
-/** Every operation kind, each with its generator. */
-const kinds = {
+/** Every operation kind but the race, each with its generator. */
+const plainKinds = {
   deposit: fc.record({ k: fc.constant("deposit" as const), who: actor, amount }),
   requestWithdrawal: fc.record({ k: fc.constant("requestWithdrawal" as const), who: actor, amount }),
   cancelWithdrawal: fc.record({ k: fc.constant("cancelWithdrawal" as const), who: actor }),
@@ -85,12 +98,96 @@ const kinds = {
   settle: fc.record({ k: fc.constant("settle" as const), by: actor }),
   payDebt: fc.record({ k: fc.constant("payDebt" as const), who: party, by: actor }),
   governance: fc.record({ k: fc.constant("governance" as const), target: fc.constantFrom<Member>("de", "br", "us") }),
+  ...deviceKinds,
   wait: fc.record({
     k: fc.constant("wait" as const),
     to: fc.constantFrom("day", "day", "week", "edge", "deadline", "sign", "sign", "solo", "withdrawal"),
   }),
 };
+type Plain = keyof typeof plainKinds;
+/** An op that can take part in a race: every kind but a race. */
+export type RaceOp = { [K in Plain]: (typeof plainKinds)[K] extends fc.Arbitrary<infer T> ? T : never }[Plain];
+export type RaceOf = { k: "race"; first: RaceOp; second: RaceOp };
+export type Op = RaceOp | RaceOf;
+
+/** Every operation kind, each with its generator. */
+const kinds = { ...plainKinds, race: dir.chain((d) => race(d)) };
 type Kind = keyof typeof kinds;
+
+/**
+ * Two ops mined in one block, the attacker's first (sent first, it lands first: what a member that sees the
+ * pool and gets in first does): one more batch ahead of a close, a withdrawal request or a withdrawal ahead of
+ * a close, an invoice or a settlement, a fleet flagged again right after the home reinstated it, devices
+ * moved to another class ahead of a batch, a suspension ahead of a decision.
+ */
+function race(d: number): fc.Arbitrary<RaceOf> {
+  const [home, visited] = [homeOf(d), visitedOf(d)];
+  const ab = (first: fc.Arbitrary<unknown>, second: fc.Arbitrary<unknown>) =>
+    fc.record({ k: fc.constant("race" as const), first, second }) as fc.Arbitrary<RaceOf>;
+  const submitBy = (by: Actor) =>
+    fc.record({
+      k: fc.constant("submit" as const),
+      dir: fc.constant(d),
+      n: fc.nat({ max: POOL - 1 }),
+      inflated: fc.boolean(),
+      forged: fc.constant(false),
+      by: fc.constant(by),
+    });
+  const close = fc.record({ k: fc.constant("close" as const), dir: fc.constant(d), by: actor });
+  const honest = fc.oneof(
+    close,
+    fc.record({
+      k: fc.constant("propose" as const),
+      dir: fc.constant(d),
+      variant: fc.constant("honest" as const),
+      forged: fc.constant(false),
+      by: actor,
+    }),
+    fc.record({ k: fc.constant("closeBoth" as const), dir: fc.constant(d), variant: fc.constant("honest" as const), by: actor }),
+    fc.record({ k: fc.constant("settle" as const), by: actor }),
+  );
+  const money = fc.oneof(
+    fc.record({ k: fc.constant("requestWithdrawal" as const), who: fc.constant(home), amount }),
+    fc.record({ k: fc.constant("withdraw" as const), who: fc.constant(home) }),
+  );
+  const fleet = home === "de" || home === "br" ? home : "de";
+  const all = fc.constant((1 << 4) - 1);
+  return fc.oneof(
+    ab(submitBy(visited), close),
+    ab(money, honest),
+    // The home dismisses a partner's flags; the partner flags again in the same block (refused: cooldown, evidence used).
+    ab(
+      fc.record({
+        k: fc.constant("dismiss" as const),
+        fleet: fc.constant(fleet),
+        mask: all,
+        reporter: fc.constantFrom<Member>("br", "us"),
+        by: fc.constant<Actor>(fleet),
+      }),
+      fc.record({
+        k: fc.constant("flag" as const),
+        fleet: fc.constant(fleet),
+        mask: all,
+        by: fc.constantFrom<Actor>("br", "us"),
+        evidence: fc.nat({ max: 3 }),
+      }),
+    ),
+    ab(
+      fc.record({
+        k: fc.constant("reclass" as const),
+        fleet: fc.constant(fleet),
+        mask: all,
+        cls: fc.constant(3),
+        by: fc.constant<Actor>(fleet),
+      }),
+      submitBy(visited),
+    ),
+    ab(
+      fc.record({ k: fc.constant("dispute" as const), dir: fc.constant(d), pick, r: fc.nat({ max: 7 }), by: fc.constant<Actor>(home) }),
+      fc.record({ k: fc.constant("expire" as const), dir: fc.constant(d), by: actor }),
+    ),
+  );
+}
 
 /** Operations drawn with the given weights (0 leaves a kind out). */
 function opsWeighted(weights: Record<Kind, number>) {
@@ -119,6 +216,13 @@ const USAGE_WEIGHTS: Record<Kind, number> = {
   settle: 1,
   payDebt: 1,
   governance: 1,
+  flag: 2,
+  reinstate: 3,
+  suspendDevices: 1,
+  reclass: 2,
+  confirm: 1,
+  dismiss: 4,
+  race: 3,
   wait: 3,
 };
 const SETTLEMENT_WEIGHTS: Record<Kind, number> = {
@@ -138,6 +242,11 @@ const SETTLEMENT_WEIGHTS: Record<Kind, number> = {
   settle: 4,
   payDebt: 2,
   withdraw: 2,
+  flag: 1,
+  dismiss: 2,
+  reinstate: 2,
+  reclass: 1,
+  race: 3,
   wait: 4,
 };
 
@@ -148,12 +257,42 @@ const SETTLEMENT_WEIGHTS: Record<Kind, number> = {
 export const sequence = fc
   .tuple(
     fc.array(opsWeighted(USAGE_WEIGHTS), { minLength: 1, maxLength: 12 }),
+    fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fleetFight() }),
     fc.nat({ max: 4 }).map((x) => (x === 0 ? [] : [{ k: "wait" as const, to: "deadline" as const }])),
     fc.array(opsWeighted(SETTLEMENT_WEIGHTS), { minLength: 1, maxLength: 8 }),
     fc.option(contested(), { freq: 2 }),
     fc.array(opsWeighted(SETTLEMENT_WEIGHTS), { maxLength: 6 }),
   )
-  .map(([usage, wait, settlement, claim, rest]) => [...usage, ...wait, ...settlement, ...(claim ?? []), ...rest] as Op[]);
+  .map(
+    ([usage, fight, wait, settlement, claim, rest]) =>
+      [...usage, ...(fight ?? []), ...wait, ...settlement, ...(claim ?? []), ...rest] as Op[],
+  );
+
+/**
+ * A partner against DE's fleet (THREATS F4), as the random ops rarely line it up: BR or US flags some devices,
+ * DE dismisses the flags, the partner flags again at once (refused: evidence used, or the cooldown), a week
+ * passes, it flags with new evidence, DE confirms or suspends, then reinstates (a new epoch: flags cleared).
+ */
+function fleetFight(): fc.Arbitrary<Op[]> {
+  const all = (1 << 4) - 1;
+  return fc
+    .record({
+      reporter: fc.constantFrom<Member>("br", "us"),
+      mask: fc.integer({ min: 1, max: all }),
+      evidence: fc.nat({ max: 3 }),
+      again: fc.nat({ max: 3 }),
+      confirm: fc.boolean(),
+    })
+    .map(({ reporter, mask, evidence, again, confirm }) => [
+      { k: "flag", fleet: "de", mask, by: reporter, evidence },
+      { k: "dismiss", fleet: "de", mask: all, reporter, by: "de" },
+      { k: "flag", fleet: "de", mask, by: reporter, evidence: again },
+      { k: "wait", to: "week" },
+      { k: "flag", fleet: "de", mask, by: reporter, evidence: (again + 1) % 4 },
+      confirm ? { k: "confirm", fleet: "de", mask, by: "de" } : { k: "suspendDevices", fleet: "de", mask, by: "de" },
+      { k: "reinstate", fleet: "de", mask: all, by: "de" },
+    ]) as fc.Arbitrary<Op[]>;
+}
 
 /**
  * A contested direction, as the random ops rarely line it up: the payee proposes (any net), the sign window
@@ -205,7 +344,6 @@ function contested(): fc.Arbitrary<Op[]> {
     });
 }
 
-export type Op = { [K in keyof typeof kinds]: (typeof kinds)[K] extends fc.Arbitrary<infer T> ? T : never }[keyof typeof kinds];
 export type OpOf<K extends Op["k"]> = Extract<Op, { k: K }>;
 
 /** Everything a step needs: the world, the model, the usage pool, the time of the next transaction. */
@@ -220,6 +358,8 @@ export interface Ctx {
 /** A step: the error the model expects (undefined: success), the transactions, the model's update. */
 export interface Step {
   expected: string | undefined;
+  /** A race: the steps to mine in one block, in this order (each predicted after the ones before it). */
+  block?: Step[];
   /** One transaction, or several sent one after the other (a second apart). */
   send: () => Promise<ContractTransactionResponse> | (() => Promise<ContractTransactionResponse>)[];
   apply?: (receipts: TransactionReceipt[]) => void;
@@ -262,8 +402,16 @@ export function signerOf(w: World, a: Actor): HardhatEthersSigner {
   return a === "outsider" ? w.outsider : w.signer[a];
 }
 
-/** Why a call that needs an active carrier operator is refused, if it is. */
-export function carrierError(m: Model, a: Actor): string | undefined {
+/**
+ * Why a call of a carrier's operator is refused, if it is: only for an account of no member (a suspended
+ * member keeps its defences: decisions, disputes, invoices, claims, reveals, deposits, withdrawals; THREATS F5).
+ */
+export function carrierError(_m: Model, a: Actor): string | undefined {
+  return a === "outsider" ? NOT_OPERATOR : undefined;
+}
+
+/** Why a call that needs an operator of an active carrier is refused, if it is (flags, policies, governance). */
+export function activeError(m: Model, a: Actor): string | undefined {
   return a === "outsider" || !m.active[a] ? NOT_OPERATOR : undefined;
 }
 
@@ -442,7 +590,7 @@ async function proposeStep(c: Ctx, o: OpOf<"propose">): Promise<Step> {
   const s = c.m.invoices[o.dir];
   const signature = await signInvoice(c.w.signer[o.forged ? "us" : visited], c.w.escrowDomain, inv);
   const wrongStatus = s.status !== INVOICE.None && s.status !== INVOICE.Proposed ? "SettlementEscrowWrongStatus" : undefined;
-  const badSigner = o.forged || !c.m.active[visited] ? "SettlementEscrowInvalidSigner" : undefined;
+  const badSigner = o.forged ? "SettlementEscrowInvalidSigner" : undefined;
   return {
     expected: wrongStatus ?? closeError(c, o.dir) ?? badSigner,
     send: () => c.w.escrow.connect(signerOf(c.w, o.by)).proposeInvoice(inv, signature, "0x5ea1ed"),
@@ -466,7 +614,7 @@ async function cosignStep(c: Ctx, o: OpOf<"cosign">): Promise<Step> {
   const open = s.status === INVOICE.Proposed || s.status === INVOICE.Claimed || s.status === INVOICE.Revealing;
   const signature = await signInvoice(c.w.signer[home], c.w.escrowDomain, s.inv ?? invoiceOf(c, o.dir, "honest").inv);
   return {
-    expected: !open ? "SettlementEscrowWrongStatus" : !c.m.active[home] ? "SettlementEscrowInvalidSigner" : undefined,
+    expected: !open ? "SettlementEscrowWrongStatus" : undefined,
     send: () => c.w.escrow.connect(signerOf(c.w, o.by)).cosignInvoice(PLMN_OF[home], PLMN_OF[visited], c.w.period, signature),
     apply: () => {
       if (s.status !== INVOICE.Proposed) {
@@ -486,9 +634,8 @@ async function closeBothStep(c: Ctx, o: OpOf<"closeBoth">): Promise<Step> {
   const payerSig = await signInvoice(c.w.signer[home], c.w.escrowDomain, inv);
   const payeeSig = await signInvoice(c.w.signer[visited], c.w.escrowDomain, inv);
   const wrongStatus = s.status !== INVOICE.None && s.status !== INVOICE.Proposed ? "SettlementEscrowWrongStatus" : undefined;
-  const badSigner = !c.m.active[home] || !c.m.active[visited] ? "SettlementEscrowInvalidSigner" : undefined;
   return {
-    expected: wrongStatus ?? closeError(c, o.dir) ?? badSigner,
+    expected: wrongStatus ?? closeError(c, o.dir),
     send: () => c.w.escrow.connect(signerOf(c.w, o.by)).closeInvoice(inv, payerSig, payeeSig),
     apply: () => {
       c.m.dirs[o.dir].closed = true;
@@ -507,10 +654,7 @@ function governanceStep(c: Ctx, o: OpOf<"governance">): Step | undefined {
   const [proposer, approver] = others;
   return {
     expected: undefined,
-    send: async () => {
-      await (await c.w.carriers.connect(c.w.signer[proposer]).proposeStatusChange(suspend ? 1 : 2, PLMN_OF[o.target])).wait();
-      return c.w.carriers.connect(c.w.signer[approver]).approve(await c.w.carriers.proposalCount());
-    },
+    send: () => changeStatus(c.w, { proposer, approver, target: o.target, suspend }),
     apply: () => {
       c.m.active[o.target] = !suspend;
     },
@@ -566,7 +710,24 @@ export async function stepOf(c: Ctx, o: Op): Promise<Step | undefined> {
       return governanceStep(c, o);
     case "wait":
       return undefined;
+    case "race":
+      return raceStep(c, o);
     default:
-      return escrowSteps(c, o);
+      return escrowSteps(c, o) ?? deviceSteps(c, o);
   }
+}
+
+/**
+ * A race: the first op's step, its model update applied when it is expected to succeed, then the second's,
+ * predicted on that state. The runner mines both in one block and undoes nothing: a step that reverts
+ * leaves the model as it was, so the first's update is taken back when it turns out refused (the runner
+ * checks that it was not).
+ */
+async function raceStep(c: Ctx, o: OpOf<"race">): Promise<Step | undefined> {
+  const first = await stepOf(c, o.first);
+  if (!first || first.block) return undefined;
+  if (first.expected === undefined) first.apply?.([]);
+  const second = await stepOf(c, o.second);
+  if (!second || second.block) return { ...first, apply: undefined };
+  return { expected: undefined, send: first.send, block: [{ ...first, apply: undefined }, second] };
 }

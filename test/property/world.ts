@@ -6,9 +6,20 @@
  */
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { Interface, SigningKey, ZeroAddress, getBytes, hexlify, keccak256, toUtf8Bytes, type TypedDataDomain } from "ethers";
+import {
+  Interface,
+  SigningKey,
+  ZeroAddress,
+  getBytes,
+  hexlify,
+  keccak256,
+  solidityPacked,
+  toUtf8Bytes,
+  type TypedDataDomain,
+} from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { batchTotalsCommitment, termsCommitment } from "../../lib/crypto/commitment";
+import { pricedClassesOf } from "../../lib/agreements/sealed";
 import { batchId, ledgerDomain, signBatch, type UsageBatchHeader } from "../../lib/usage/batch";
 import { type LeafHasher, recordIdToBytes32 } from "../../lib/usage/leaf";
 import { merkleTree, treeDepth, type MerkleTree } from "../../lib/usage/merkle";
@@ -19,11 +30,13 @@ import type { TermsLike } from "../../lib/agreements/terms";
 import type { Hex } from "../../lib/util/hex";
 import {
   CarrierRegistry__factory,
+  DeviceRegistry__factory,
   RevealLib__factory,
   RoamingAgreements__factory,
   SettlementEscrow__factory,
   UsageLedger__factory,
   type CarrierRegistry,
+  type DeviceRegistry,
   type InvariantLens__Mock,
   type RoamingAgreements,
   type SettlementEscrow,
@@ -58,6 +71,25 @@ export const DIRS = [
   { visited: "de" as Member, home: "br" as Member },
 ];
 
+/** The devices each home registers (the records' device ids draw from them) and its tariff classes (3: priced by no agreement). */
+export const DEVICES_PER_HOME = 4;
+export const CLASSES = [1, 2, 3] as const;
+/** The homes with devices, and the networks that hold an agreement with each (the partners that may serve and flag them). */
+export const FLEETS: Member[] = ["de", "br"];
+export const PARTNERS: Record<Member, Member[]> = { de: ["br", "us"], br: ["de"], us: [] };
+/** The classes the agreement of (home, visited) prices, by the visited network's rate plans. */
+export const PRICED: Record<string, readonly number[]> = { "de>br": [1, 2], "br>de": [1, 2], "de>us": [1] };
+
+/** The local id `home` registers its device `k` under. */
+export function localIdOf(home: Hex, k: number): Hex {
+  return keccak256(toUtf8Bytes(`device ${home} ${k}`)) as Hex;
+}
+
+/** The id of `home`'s device `k` (the one place that knows how device ids are made): keyed by home (F3). */
+export function deviceIdOf(home: Hex, k: number): Hex {
+  return keccak256(solidityPacked(["bytes3", "bytes32"], [home, localIdOf(home, k)])) as Hex;
+}
+
 /** mulberry32: the same records on every run. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -82,7 +114,7 @@ export function seededRecords(count: number, home: Hex, visited: Hex, seed: numb
     const measured = rnd() < 0.5;
     return {
       recordId: recordIdToBytes32(`P-${seed}-${i}`),
-      deviceId: keccak256(toUtf8Bytes(`device ${home} ${int(3)}`)) as Hex,
+      deviceId: deviceIdOf(home, int(DEVICES_PER_HOME - 1)),
       home,
       visited,
       service,
@@ -168,11 +200,19 @@ export interface World {
   escrow: SettlementEscrow;
   token: SettlementToken;
   lens: InvariantLens__Mock;
+  devices: DeviceRegistry;
+  /** Policy ids of each fleet's home, by tariff class. */
+  policies: Record<Member, Record<number, bigint>>;
+  /** Each fleet's devices (ids as the registry keys them) and the class each was registered in. */
+  fleet: Record<Member, Hex[]>;
+  initialClass: (k: number) => number;
+  /** When the agreements end (both were agreed with the same validity). */
+  agreementsUntil: number;
   signer: Record<Member, HardhatEthersSigner>;
   outsider: HardhatEthersSigner;
   maker: HardhatEthersSigner;
   payoutAccount: Record<Member, string>;
-  addresses: { escrow: string; ledger: string; token: string };
+  addresses: { escrow: string; ledger: string; token: string; devices: string };
   terms: TermsLike;
   termsSalt: Hex;
   termsCommitment: Hex;
@@ -186,7 +226,7 @@ export interface World {
 }
 
 /** Terms both ways, classes 1 and 2, a volume tier, an SLA; in force from before the period. */
-function propertyTerms(token: string, validFrom: number): TermsLike {
+function propertyTerms(token: string, validFrom: number, visited: readonly [Hex, Hex] = [PLMN.BR, PLMN.DE], classes = 2): TermsLike {
   const rates = (visited: string, tariffClass: number, perMb: bigint) => ({
     visited,
     tariffClass,
@@ -212,7 +252,12 @@ function propertyTerms(token: string, validFrom: number): TermsLike {
       throughputCreditBps: 250,
       availabilityCreditBps: 0,
     },
-    ratePlans: [rates(PLMN.BR, 1, 1_000n), rates(PLMN.BR, 2, 2_000n), rates(PLMN.DE, 1, 800n), rates(PLMN.DE, 2, 1_700n)],
+    ratePlans: [
+      rates(visited[0], 1, 1_000n),
+      ...(classes > 1 ? [rates(visited[0], 2, 2_000n)] : []),
+      rates(visited[1], 1, 800n),
+      ...(classes > 1 ? [rates(visited[1], 2, 1_700n)] : []),
+    ],
   };
 }
 
@@ -241,6 +286,42 @@ async function deployRegistry(deployer: HardhatEthersSigner, s: Record<Member | 
   return registry.waitForDeployment() as unknown as Promise<CarrierRegistry>;
 }
 
+/** A policy of `owner`'s for its devices in `tariffClass`: data, SMS and voice, anywhere with an agreement, open-ended. */
+function fleetPolicy(owner: Hex, tariffClass: number) {
+  return {
+    owner,
+    services: 0x07,
+    tariffClass,
+    routing: 1,
+    missionCritical: false,
+    maxVisitedDays: 0,
+    validFrom: 0,
+    validUntil: 0,
+    maxLatencyMs: 0,
+    minThroughputKbps: 0,
+    dailyBytesCap: 0,
+    monthlyBytesCap: 0,
+    dailyEventsCap: 0,
+    monthlyEventsCap: 0,
+    allowedNetworks: [],
+  };
+}
+
+/** Each fleet's policies (classes 1-3) and its devices, registered in class 1 or 2. */
+async function registerFleets(devices: DeviceRegistry, signer: Record<Member, HardhatEthersSigner>, initialClass: (k: number) => number) {
+  const policies = { de: {}, br: {}, us: {} } as Record<Member, Record<number, bigint>>;
+  const fleet = { de: [], br: [], us: [] } as Record<Member, Hex[]>;
+  for (const home of FLEETS) {
+    for (const cls of CLASSES) {
+      await devices.connect(signer[home]).definePolicy(fleetPolicy(PLMN_OF[home], cls));
+      policies[home][cls] = await devices.policyCount();
+    }
+    fleet[home] = Array.from({ length: DEVICES_PER_HOME }, (_, k) => deviceIdOf(PLMN_OF[home], k));
+    await registerDevices(devices, signer[home], home, policies[home], initialClass);
+  }
+  return { policies, fleet };
+}
+
 /** Deploys the five contracts, agrees DE-BR terms, funds the carriers; the chain is one day into the period. */
 export async function deployWorld(): Promise<World> {
   const [deployer, de, us, br, maker, outsider, ...spare] = await hre.ethers.getSigners();
@@ -255,16 +336,31 @@ export async function deployWorld(): Promise<World> {
   ).deploy(await carriers.getAddress(), await agreements.getAddress(), await ledger.getAddress(), ZeroAddress, PARAMS);
   const token = (await hre.ethers.deployContract("SettlementToken", [deployer.address])) as unknown as SettlementToken;
   const lens = (await hre.ethers.deployContract("InvariantLens__Mock")) as unknown as InvariantLens__Mock;
-  const addresses = { escrow: await escrow.getAddress(), ledger: await ledger.getAddress(), token: await token.getAddress() };
+  const addresses = {
+    escrow: await escrow.getAddress(),
+    ledger: await ledger.getAddress(),
+    token: await token.getAddress(),
+    devices: "",
+  };
 
   const now = await time.latest();
   const { period, start, end } = monthAround(monthAround(now).end);
   const terms = propertyTerms(addresses.token, now);
   const termsSalt = keccak256(toUtf8Bytes("property terms salt")) as Hex;
   const commitment = termsCommitment(terms, termsSalt);
-  const publicTerms = { ...terms, termsCommitment: commitment };
+  const publicTerms = { ...terms, termsCommitment: commitment, ...pricedClassesOf(terms, PLMN.DE, PLMN.BR) };
   await agreements.connect(de).propose(PLMN.BR, publicTerms, "0x5ea1ed");
   await agreements.connect(br).accept(PLMN.DE, 1, commitment);
+  // DE and US agree too, US pricing class 1 only: a partner that may flag DE's fleet, and a class it does not price.
+  const usTerms = propertyTerms(addresses.token, now, [PLMN.US, PLMN.DE], 1);
+  const usCommitment = termsCommitment(usTerms, termsSalt);
+  const usPriced = pricedClassesOf(usTerms, PLMN.DE, PLMN.US);
+  await agreements.connect(de).propose(PLMN.US, { ...usTerms, termsCommitment: usCommitment, ...usPriced }, "0x5ea1ed");
+  await agreements.connect(us).accept(PLMN.DE, 1, usCommitment);
+  const devices = await new DeviceRegistry__factory(deployer).deploy(await carriers.getAddress(), await agreements.getAddress());
+  const initialClass = (k: number) => 1 + (k % 2);
+  const { policies, fleet } = await registerFleets(devices, signer, initialClass);
+  addresses.devices = await devices.getAddress();
   for (const m of MEMBERS) {
     await token.connect(deployer).mint(signer[m].address, 10n ** 15n);
     await token.connect(signer[m]).approve(addresses.escrow, hre.ethers.MaxUint256);
@@ -278,6 +374,11 @@ export async function deployWorld(): Promise<World> {
     escrow: escrow as unknown as SettlementEscrow,
     token,
     lens,
+    devices,
+    policies,
+    fleet,
+    initialClass,
+    agreementsUntil: Number(terms.validUntil),
     signer,
     outsider,
     maker,
@@ -327,6 +428,7 @@ export const ERRORS = new Interface(
   [
     ...CarrierRegistry__factory.abi,
     ...RoamingAgreements__factory.abi,
+    ...DeviceRegistry__factory.abi,
     ...UsageLedger__factory.abi,
     ...SettlementEscrow__factory.abi,
     ...RevealLib__factory.abi,
@@ -335,13 +437,75 @@ export const ERRORS = new Interface(
   ),
 );
 
+const names = new Map<string, string>();
+
 /** The custom error's name of a failed call, or its message. */
 export function errorName(err: unknown): string {
   const e = err as { data?: unknown; error?: { data?: unknown }; message?: string };
   const data = typeof e.data === "string" ? e.data : typeof e.error?.data === "string" ? e.error.data : undefined;
   if (data && data.length >= 10) {
-    const parsed = ERRORS.parseError(data);
-    if (parsed) return parsed.name;
+    const selector = data.slice(0, 10);
+    if (!names.has(selector)) names.set(selector, ERRORS.getError(selector)?.name ?? "");
+    if (names.get(selector)) return names.get(selector)!;
   }
   return e.message ?? String(err);
+}
+
+// ------------------------------------------------------------------------------------------------ calls
+// One helper per contract call the sequences make outside the ledger and the escrow, so that a change of
+// signature (registration by local id, two-step operators, fraud confirmation) is one edit here.
+
+/** Registers `home`'s fleet, device `k` in `initialClass(k)`. */
+export async function registerDevices(
+  devices: DeviceRegistry,
+  by: HardhatEthersSigner,
+  home: Member,
+  policies: Record<number, bigint>,
+  initialClass: (k: number) => number,
+): Promise<void> {
+  const registrations = Array.from({ length: DEVICES_PER_HOME }, (_, k) => ({
+    localId: localIdOf(PLMN_OF[home], k),
+    deviceClass: 0,
+    maker: "0x000000",
+    policyId: policies[initialClass(k)],
+  }));
+  await (await devices.connect(by).registerDevices(registrations)).wait();
+}
+
+/** `by` flags `ids` for fraud, with evidence `evidence`. */
+export function flagFraud(w: World, by: HardhatEthersSigner, ids: Hex[], evidence: number) {
+  const evidenceHash = keccak256(toUtf8Bytes(`evidence ${evidence}`));
+  return w.devices.connect(by).flagFraud(ids.map((id) => ({ id, reason: 1, evidenceHash })));
+}
+
+/** The home confirms partners' flags on `ids`: then every network refuses them. */
+export function confirmFraud(w: World, by: HardhatEthersSigner, ids: Hex[]) {
+  return w.devices.connect(by).confirmFraud(ids);
+}
+
+/** The home dismisses `reporter`'s flags on `ids`. */
+export function dismissFraudFlags(w: World, by: HardhatEthersSigner, ids: Hex[], reporter: Member) {
+  return w.devices.connect(by).dismissFraudFlags(ids, PLMN_OF[reporter]);
+}
+
+/** `by` reinstates `ids` (suspended or flagged). */
+export function reinstateDevices(w: World, by: HardhatEthersSigner, ids: Hex[]) {
+  return w.devices.connect(by).reinstateDevices(ids);
+}
+
+/** `by` suspends `ids`. */
+export function suspendDevices(w: World, by: HardhatEthersSigner, ids: Hex[]) {
+  return w.devices.connect(by).suspendDevices(ids, 2);
+}
+
+/** `by` moves `ids` to the policy of `home`'s in tariff class `cls`. */
+export function movePolicies(w: World, by: HardhatEthersSigner, ids: Hex[], home: Member, cls: number) {
+  return w.devices.connect(by).updatePolicies(ids, w.policies[home][cls]);
+}
+
+/** Governance: `proposer` proposes to suspend (or reinstate) `target`, `approver` approves: 2 of 3 governors, executed. */
+export async function changeStatus(w: World, opts: { proposer: Member; approver: Member; target: Member; suspend: boolean }) {
+  const { proposer, approver, target, suspend } = opts;
+  await (await w.carriers.connect(w.signer[proposer]).proposeStatusChange(suspend ? 1 : 2, PLMN_OF[target])).wait();
+  return w.carriers.connect(w.signer[approver]).approve(await w.carriers.proposalCount());
 }
