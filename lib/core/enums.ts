@@ -96,6 +96,7 @@ export const CONTRACT_ENUMS: Record<string, { solidity: readonly string[]; names
       "ServiceNotAllowed",
       "NetworkNotAllowed",
       "NoAgreement",
+      "ClassNotPriced",
     ],
     names: DENY_REASONS,
   },

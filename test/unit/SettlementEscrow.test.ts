@@ -1441,9 +1441,10 @@ describe("SettlementEscrow", function () {
  * issue 14 (operator permissions, the pause): settle reads `paused()`, callers and signers are checked with
  * their permission bits.
  */
+// closed and proposed read the agreement version's public terms: +4,500 since they carry the priced classes (F10).
 const EXPECTED_GAS = {
-  closed: 279_745n,
-  proposed: 224_249n,
+  closed: 284_245n,
+  proposed: 228_784n,
   cosigned: 98_335n,
   claim: 98_213n,
   settled: 103_590n,
