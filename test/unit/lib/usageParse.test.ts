@@ -249,7 +249,9 @@ describe("lib/usage/parse", () => {
     };
 
     it("covers every code the parser assigns (the ingest assigns the device codes)", () => {
-      expect([...Object.keys(examples), "UNKNOWN_DEVICE", "DEVICE_OF_OTHER_HOME", "UNPRICED_CLASS"].sort()).to.deep.equal([...REJECT_CODES].sort());
+      expect([...Object.keys(examples), "UNKNOWN_DEVICE", "DEVICE_OF_OTHER_HOME", "UNPRICED_CLASS"].sort()).to.deep.equal(
+        [...REJECT_CODES].sort(),
+      );
     });
 
     for (const [code, example] of Object.entries(examples)) {
