@@ -37,8 +37,9 @@ import {PlmnId} from "../types/PlmnId.sol";
 ///   paused: governance and this registry (votes, operators, permissions, keys), the defensive calls
 ///   (accept, reject, dispute), invoices and claims (a withdrawal that unlocked during a pause must not
 ///   outrun a claim at its end), deposits, withdrawal requests, and reads. A pause lifts itself
-///   `MAX_PAUSE` (14 days) after it starts, or earlier by an `Unpause` vote of the same quorum; it cannot be extended, and a new pause cannot start until
-///   `PAUSE_COOLDOWN` (7 days) after the last one ended. So a colluding quorum can freeze funds at
+///   `MAX_PAUSE` (14 days) after it starts, or earlier by an `Unpause` vote of the same quorum; it
+///   cannot be extended, and a new pause cannot start until `PAUSE_COOLDOWN` (7 days) after the last
+///   one ended. So a colluding quorum can freeze funds at
 ///   most 14 days in every 21, each pause a recorded vote; an emergency that needs longer is
 ///   answered by moving to new contracts, not by an endless pause.
 interface ICarrierRegistry {
