@@ -9,7 +9,7 @@ module.exports = {
     // not hold) and is traced opcode by opcode (a 1,000-device registration takes many minutes). What they
     // exercise, other tests cover. The same for the ledger's caps played in full (2,048 batches, 1,000 spam
     // batches, 256 disputes in one transaction): traced, they take minutes and more than 12 GiB of heap.
-    grep: /\bgas\b|\bcosts?\b|\bmeasures\b|1,000 devices|2,048 batches|1,000 (spam )?batches|256 disputes in one/,
+    grep: /\bgas\b|\bcosts?\b|\bmeasures\b|1,000 devices|2,048 batches|1,000 (spam )?batches|256 disputes in one|at each limit under the cap/,
     invert: true,
     timeout: 600000,
   },
