@@ -243,10 +243,12 @@ contract SettlementEscrow is ISettlementEscrow, EIP712, ReentrancyGuard {
     function proveClaim(PlmnId payer, PlmnId payee, uint32 period, bytes calldata proof) external nonReentrant {
         require(address(_ADJUDICATOR) != address(0), SettlementEscrowNoAdjudicator());
         InvoiceState storage s = _invoices[payer][payee][period];
-        _requireStatus(s, payer, payee, period, InvoiceStatus.Claimed, InvoiceStatus.Revealing);
+        _requireStatus(s, payer, payee, period, InvoiceStatus.Claimed, InvoiceStatus.Claimed);
+        uint40 endsAt = s.claimedAt + SIGN_WINDOW;
+        require(block.timestamp >= endsAt, SettlementEscrowContestWindowOpen(endsAt));
         uint256 net = s.net;
         require(
-            _ADJUDICATOR.verify(s.termsCommitment, s.totalsCommitment, net, proof),
+            _ADJUDICATOR.verify(payer, payee, s.agreementVersion, s.totalsCommitment, net, proof),
             SettlementEscrowInvalidProof()
         );
         _releaseClaim(s, payer, payee);

@@ -146,6 +146,12 @@ interface IRoamingAgreements {
     /// (lo, c). Public so that `decide` can refuse service in a class nobody pays for (F10): a third member
     /// learns which classes the pair prices, never their rates.
     /// @param pricedClassesHi The same for the party with the higher PLMN id (`hi`).
+    /// @param ratingCircuit Which circuit of the claim adjudicator rates this version's invoices by proof
+    /// (`RatingAdjudicator`, docs/zk.md; 1 = rating-v1); 0: none, a claim ends by signature or reveal.
+    /// @param ratingCommitmentLo The circuit's Poseidon commitment to the plans, surcharge and SLA that
+    /// rate `lo` as the visited network (the payee), under a salt derived from the terms salt; checked by the
+    /// counterparty against the sealed terms before it accepts. Zero when `ratingCircuit` is 0.
+    /// @param ratingCommitmentHi The same for `hi` as the visited network.
     struct PublicTerms {
         address settlementToken;
         uint40 validFrom;
@@ -154,6 +160,9 @@ interface IRoamingAgreements {
         bytes32 termsCommitment;
         uint256 pricedClassesLo;
         uint256 pricedClassesHi;
+        uint16 ratingCircuit;
+        bytes32 ratingCommitmentLo;
+        bytes32 ratingCommitmentHi;
     }
 
     /// @notice One version of an agreement.
@@ -216,6 +225,8 @@ interface IRoamingAgreements {
     error RoamingAgreementsMissingTermsCommitment();
     /// @notice The public part prices no tariff class on either side: terms need at least one rate plan.
     error RoamingAgreementsNoPricedClass();
+    /// @notice A rating circuit needs both rating commitments, and commitments need a circuit.
+    error RoamingAgreementsInvalidRatingCommitments(uint16 ratingCircuit);
     /// @notice The sealed terms must be 1 to `MAX_SEALED_TERMS` bytes long.
     error RoamingAgreementsInvalidSealedTermsLength(uint256 length);
     /// @notice The acceptor checked its sealed terms against `given`, but `version` commits to `expected`.

@@ -7,11 +7,15 @@ import {ICarrierRegistry} from "./ICarrierRegistry.sol";
 import {IRoamingAgreements} from "./IRoamingAgreements.sol";
 import {IUsageLedger} from "./IUsageLedger.sol";
 
-/// @notice Decides a claim without revealing terms or totals (the zero-knowledge adjudication plugs in here):
-/// true when `proof` shows that `net` is the agreement's rating of the committed period totals.
+/// @notice Decides a claim without revealing terms or totals (`RatingAdjudicator`, docs/zk.md): true when
+/// `proof` shows that `net` is the rating, by the agreement version's terms, of the period totals that
+/// `totalsCommitment` commits to (the invoice's, signed by the payee). The adjudicator reads which circuit and
+/// which terms commitment the version names for the payee's direction.
 interface IClaimAdjudicator {
     function verify(
-        bytes32 termsCommitment,
+        PlmnId payer,
+        PlmnId payee,
+        uint32 agreementVersion,
         bytes32 totalsCommitment,
         uint256 net,
         bytes calldata proof
@@ -334,6 +338,8 @@ interface ISettlementEscrow {
     error SettlementEscrowNotParty(PlmnId member);
     /// @notice The escrow was deployed without an adjudicator.
     error SettlementEscrowNoAdjudicator();
+    /// @notice The payer may still co-sign or contest the claim's totals by a reveal until `endsAt`.
+    error SettlementEscrowContestWindowOpen(uint40 endsAt);
     /// @notice The adjudicator refused the proof.
     error SettlementEscrowInvalidProof();
     /// @notice The opening of counted batch `batchId` does not open its totals commitment.
@@ -409,7 +415,10 @@ interface ISettlementEscrow {
     function fileClaim(PlmnId payer, PlmnId payee, uint32 period) external;
 
     /// @notice The adjudicator accepts `proof` that the claimed net is the rating of the committed totals: the
-    /// invoice closes at the net (Proven), the bond is released. Status Claimed or Revealing. Anyone may send it.
+    /// invoice closes at the net (Proven), the bond is released. Status Claimed (not Revealing: a reveal the
+    /// payer started contests the totals themselves, which a proof does not cover), and only from the claim's
+    /// filing + `SIGN_WINDOW`: the payer's window to concede (co-sign) or contest the committed totals by a
+    /// reveal. Anyone may send it.
     function proveClaim(PlmnId payer, PlmnId payee, uint32 period, bytes calldata proof) external;
 
     /// @notice The reveal, last resort of a claim (status Claimed or Revealing; publishes the pair's totals of

@@ -32,7 +32,8 @@ library AgreementTermsLib {
 
     /// @notice Reverts with the first problem found in the public part of a proposal: the token is not a
     /// contract, the validity is empty or over, the dispute window is out of range, the commitment is zero,
-    /// no class is priced on either side.
+    /// no class is priced on either side, a rating circuit without both rating commitments (or commitments
+    /// without a circuit).
     function validatePublic(IRoamingAgreements.PublicTerms calldata terms) internal view {
         address token = terms.settlementToken;
         require(token.code.length > 0, IRoamingAgreements.RoamingAgreementsInvalidSettlementToken(token));
@@ -48,6 +49,11 @@ library AgreementTermsLib {
         require(
             terms.pricedClassesLo | terms.pricedClassesHi != 0,
             IRoamingAgreements.RoamingAgreementsNoPricedClass()
+        );
+        bool zk = terms.ratingCircuit != 0;
+        require(
+            zk == (terms.ratingCommitmentLo != 0) && zk == (terms.ratingCommitmentHi != 0),
+            IRoamingAgreements.RoamingAgreementsInvalidRatingCommitments(terms.ratingCircuit)
         );
     }
 

@@ -1,16 +1,17 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import CarrierRegistryModule from "./CarrierRegistry";
 import RoamingAgreementsModule from "./RoamingAgreements";
+import RatingAdjudicatorModule from "./RatingAdjudicator";
 import UsageLedgerModule from "./UsageLedger";
 
 const DAY = 24 * 3600;
 
 /**
  * The settlement escrow (v2: co-signed invoices, claims, reveals), bound to the consortium's CarrierRegistry,
- * RoamingAgreements and UsageLedger (the same futures as in the RoamLedger module), linked to RevealLib.
+ * RoamingAgreements and UsageLedger (the same futures as in the RoamLedger module) and to the claim adjudicator
+ * (RatingAdjudicator: proofs of the rating, docs/zk.md), linked to RevealLib.
  * Parameters (the constructor validates them against the ledger's grace and the agreements' 90-day maximum
  * dispute window):
- * - claimAdjudicator: the zero-knowledge claim adjudicator, zero address for none (default);
  * - signWindow: seconds the payer has to co-sign a proposed invoice (default 7 days);
  * - withdrawalDelay: seconds from a withdrawal request to its execution, at least 31 days + submission grace
  *   + 90 days + signWindow (default 140 days, enough for a grace up to 12 days);
@@ -31,9 +32,9 @@ export default buildModule("SettlementEscrow", (m) => {
     claimBondBps: m.getParameter("claimBondBps", 500),
     stallPenaltyBps: m.getParameter("stallPenaltyBps", 500),
   };
-  const adjudicator = m.getParameter<string>("claimAdjudicator", "0x0000000000000000000000000000000000000000");
-  const settlementEscrow = m.contract("SettlementEscrow", [carrierRegistry, roamingAgreements, usageLedger, adjudicator, params], {
+  const { ratingAdjudicator } = m.useModule(RatingAdjudicatorModule);
+  const settlementEscrow = m.contract("SettlementEscrow", [carrierRegistry, roamingAgreements, usageLedger, ratingAdjudicator, params], {
     libraries: { RevealLib: revealLib },
   });
-  return { settlementEscrow };
+  return { settlementEscrow, ratingAdjudicator };
 });

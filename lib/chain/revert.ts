@@ -4,6 +4,7 @@ import {
   DeviceRegistry__factory,
   RoamingAgreements__factory,
   DevicePolicy__factory,
+  RatingAdjudicator__factory,
   RevealLib__factory,
   SettlementEscrow__factory,
   SettlementToken__factory,
@@ -26,6 +27,7 @@ export const REVERTING_ABIS = [
   SettlementEscrow__factory.abi,
   RevealLib__factory.abi,
   SettlementToken__factory.abi,
+  RatingAdjudicator__factory.abi,
 ] as const;
 
 const errorInterface = new Interface(dedupeErrors(REVERTING_ABIS.flat()));

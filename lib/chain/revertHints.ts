@@ -97,6 +97,8 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
     "propose with `agreement:propose`, which commits to the full terms and seals them for the partner.",
   RoamingAgreementsNoPricedClass:
     "the public part prices no tariff class: give the terms at least one rate plan and propose with `agreement:propose`, which sets the priced classes from the plans.",
+  RoamingAgreementsInvalidRatingCommitments:
+    "propose with `agreement:propose`, which sets the rating circuit and both directions' rating commitments from the terms (or none).",
   RoamingAgreementsInvalidSealedTermsLength:
     "the sealed terms are empty or too long: fewer rate plans or tiers in the terms file, then `agreement:propose` again.",
   RoamingAgreementsCommitmentMismatch:
@@ -173,8 +175,19 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
     "only the invoice's payer or payee may do this (a claim: its payee); send from an operator account of one of them.",
   SettlementEscrowNoAdjudicator:
     "this escrow has no adjudicator to prove a claim; end the claim with `invoice:reveal` or have the payer `invoice:cosign`.",
+  SettlementEscrowContestWindowOpen:
+    "the payer may still co-sign or contest the claim's totals by a reveal until the time shown; file the proof with `escrow:claim` after it.",
   SettlementEscrowInvalidProof:
     "the adjudicator refused the proof; check it, or end the claim with `invoice:reveal` (last resort: publishes the pair's figures).",
+  RatingAdjudicatorInvalidCircuit: "rating circuits are numbered from 1 (rating-v1 is 1).",
+  RatingAdjudicatorAlreadyTrusted:
+    "that circuit's verifier is fixed for good (old invoices stay verifiable): new rating rules take a new circuit number and ceremony.",
+  RatingAdjudicatorInvalidVerifier:
+    "give the verifier `zk:verifier:deploy` deployed and the transcript hash `zk:ceremony:finalize` printed.",
+  RatingAdjudicatorUnknownProposal:
+    "approve exactly what was proposed (circuit, verifier, transcript hash): `zk:verifier:show` lists the proposals' events, or propose it with `zk:verifier:propose`.",
+  RatingAdjudicatorAlreadyApproved: "your governor's approval is counted already; the other governors approve with `zk:verifier:approve`.",
+  RatingAdjudicatorInvalidDependency: "deploy the adjudicator with the registry's and the agreements' contract addresses (`deploy` does).",
   SettlementEscrowWrongOpening:
     "that batch's opening does not match its totals commitment; rerun `invoice:reveal` with the payloads as ingested.",
   SettlementEscrowWrongDisputedRecord: "the record given is not the disputed leaf; rerun `invoice:reveal` with the payloads as ingested.",

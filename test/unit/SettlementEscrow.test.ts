@@ -20,6 +20,7 @@ import SettlementTokenModule from "../../ignition/modules/SettlementToken";
 import { PLMN, TEST_SLA, carrierRegistryParameters, expectCarrierOperatorsOnly } from "../helpers/fixtures";
 import { classTotals, plan } from "../helpers/rating";
 import { monthOf, monthsBefore } from "../helpers/period";
+import { NO_RATING_CIRCUIT } from "../../lib/agreements/ratingCommitments";
 import { rateInvoice, ratingFromStruct } from "../../lib/settlement/rating";
 import type { ClassTotals, UsageRecord } from "../../lib/usage/types";
 import { RECORD_BYTES, packRecord } from "../../lib/usage/leaf";
@@ -252,6 +253,7 @@ function publicTerms(t: Terms) {
     disputeWindow: t.disputeWindow,
     pricedClassesLo: priced,
     pricedClassesHi: priced,
+    ...NO_RATING_CIRCUIT,
   };
 }
 
@@ -962,11 +964,17 @@ describe("SettlementEscrow", function () {
   });
 
   describe("proveClaim", function () {
-    it("closes a claim at its net on the adjudicator's proof, releasing the bond", async function () {
+    it("closes a claim at its net on the adjudicator's proof once the payer's contest window is over, releasing the bond", async function () {
       const c = await loadFixture(deployEscrow);
       const inv = await claimed(c, 1_000_000n);
-      await expect(c.escrow.proveClaim(DE, BR, c.period, "0x01")).to.be.revertedWithCustomError(c.escrow, "SettlementEscrowInvalidProof");
-      await c.adjudicator.setProof(inv.termsCommitment, inv.totalsCommitment, inv.net, "0x01");
+      await c.adjudicator.setProof(DE, BR, inv.agreementVersion, inv.totalsCommitment, inv.net, "0x01");
+      const contestEnds = (await c.escrow.invoice(DE, BR, c.period)).claimedAt + BigInt(PARAMS.signWindow);
+      // The payer still co-signs, or contests the committed totals by a reveal, until the window ends.
+      await expect(c.escrow.proveClaim(DE, BR, c.period, "0x01"))
+        .to.be.revertedWithCustomError(c.escrow, "SettlementEscrowContestWindowOpen")
+        .withArgs(contestEnds);
+      await time.increaseTo(contestEnds);
+      await expect(c.escrow.proveClaim(DE, BR, c.period, "0x02")).to.be.revertedWithCustomError(c.escrow, "SettlementEscrowInvalidProof");
       await expect(c.escrow.connect(c.outsider).proveClaim(DE, BR, c.period, "0x01"))
         .to.emit(c.escrow, "InvoiceClosed")
         .withArgs(DE, BR, c.period, c.tokenAddress, 1_000_000n, RESOLUTION.Proven);
@@ -975,6 +983,18 @@ describe("SettlementEscrow", function () {
       await expect(c.escrow.proveClaim(DE, BR, c.period, "0x01"))
         .to.be.revertedWithCustomError(c.escrow, "SettlementEscrowWrongStatus")
         .withArgs(DE, BR, c.period, STATUS.Closed);
+    });
+
+    it("refuses a proof once the payer contests the totals by a reveal: the reveal decides", async function () {
+      const c = await loadFixture(deployEscrow);
+      const b = await revealScenario(c, 1_300_000n);
+      const s = await c.escrow.invoice(DE, BR, c.period);
+      await c.adjudicator.setProof(DE, BR, s.agreementVersion, s.totalsCommitment, s.net, "0x01");
+      await c.escrow.connect(c.de).openBatches(DE, BR, c.period, [b.b1.opening]);
+      await time.increase(PARAMS.signWindow);
+      await expect(c.escrow.proveClaim(DE, BR, c.period, "0x01"))
+        .to.be.revertedWithCustomError(c.escrow, "SettlementEscrowWrongStatus")
+        .withArgs(DE, BR, c.period, STATUS.Revealing);
     });
 
     it("reverts without an adjudicator", async function () {
@@ -1441,15 +1461,16 @@ describe("SettlementEscrow", function () {
  * issue 14 (operator permissions, the pause): settle reads `paused()`, callers and signers are checked with
  * their permission bits.
  */
-// closed and proposed read the agreement version's public terms: +4,500 since they carry the priced classes (F10).
+// closed and proposed read the agreement version's public terms: +4,500 since they carry the priced classes (F10),
+// +6,900 since they carry the rating circuit and its two commitments (issue 13).
 const EXPECTED_GAS = {
-  closed: 284_245n,
-  proposed: 228_784n,
+  closed: 291_194n,
+  proposed: 235_697n,
   cosigned: 98_335n,
   claim: 98_213n,
   settled: 103_590n,
   open1: 158_254n,
   open10: 450_812n,
-  finish1: 156_407n,
-  finish8: 234_972n,
+  finish1: 156_446n,
+  finish8: 235_011n,
 };
