@@ -16,6 +16,7 @@ import { checkSalt, TERMS_TUPLE_TYPE, termsCommitment } from "../crypto/commitme
 import { openAbi, type SealedKind, sealAbi } from "../crypto/sealed";
 import type { Hex } from "../util/hex";
 import { checkTerms, type Int, type TermsLike, type TermsStruct } from "./terms";
+import { checkRatingCommitments, ratingCommitmentsOf } from "./ratingCommitments";
 
 /** Header of sealed terms. */
 export const SEALED_TERMS_KIND: SealedKind = { magic: "RLST", version: 1, what: "sealed terms" };
@@ -44,6 +45,9 @@ export interface PublicTermsLike {
   termsCommitment: string;
   pricedClassesLo: Int;
   pricedClassesHi: Int;
+  ratingCircuit: Int;
+  ratingCommitmentLo: string;
+  ratingCommitmentHi: string;
 }
 
 /** `IRoamingAgreements.PublicTerms` as this library builds it. */
@@ -57,6 +61,12 @@ export interface PublicTerms {
   pricedClassesLo: bigint;
   /** The same for the higher PLMN id. */
   pricedClassesHi: bigint;
+  /** The claim adjudicator's circuit that rates this version by proof (1: rating-v1), 0 for none. */
+  ratingCircuit: number;
+  /** That circuit's commitment to the terms rating the lower PLMN id as the visited network (zero: none). */
+  ratingCommitmentLo: Hex;
+  /** The same for the higher PLMN id. */
+  ratingCommitmentHi: Hex;
 }
 
 /** The tariff classes each side of a pair prices, as `PublicTerms` carries them (bit c: class c). */
@@ -123,6 +133,7 @@ export function publicTermsOf(terms: TermsLike, salt: Hex, parties: readonly [st
     disputeWindow: Number(terms.disputeWindow),
     termsCommitment: termsCommitment(terms, salt),
     ...pricedClassesOf(terms, parties[0], parties[1]),
+    ...ratingCommitmentsOf(terms, salt, parties),
   };
 }
 
@@ -236,8 +247,8 @@ export interface OpenTermsArgs {
 /**
  * Opens sealed terms and checks everything the counterparty must check before it accepts: they decrypt
  * for this chain, contract, pair and commitment (CryptoError otherwise), the terms and salt give the
- * on-chain commitment, the token, validity, dispute window and each side's priced tariff classes equal the
- * public ones (MismatchError naming the field), and the terms pass the terms file's validation ({@link checkTerms}: InputError(s)).
+ * on-chain commitment, the token, validity, dispute window, each side's priced tariff classes and rating
+ * commitments (the zero-knowledge circuit's, docs/zk.md) equal the public ones (MismatchError naming the field), and the terms pass the terms file's validation ({@link checkTerms}: InputError(s)).
  */
 export function openTerms({ key, context, sealed, publicTerms }: OpenTermsArgs): { terms: TermsStruct; salt: Hex } {
   const values = openAbi({ key, kind: SEALED_TERMS_KIND, types: TYPES, sealed, aad: termsAad(context, publicTerms.termsCommitment) });
@@ -249,6 +260,7 @@ export function openTerms({ key, context, sealed, publicTerms }: OpenTermsArgs):
   }
   checkPublicPart(terms, publicTerms);
   checkPricedClasses(terms, publicTerms, context);
+  checkRatingCommitments(terms, salt, publicTerms, context);
   checkTerms(terms, { self: context.proposer, partner: context.counterparty, what: "sealed terms" });
   return { terms, salt };
 }

@@ -8,7 +8,7 @@
 import { createHmac } from "node:crypto";
 import { AbiCoder, getAddress } from "ethers";
 import { InputError } from "../core/errors";
-import { periodTotalsCommitment } from "../crypto/commitment";
+import { invoiceTotalsCommitment } from "./totalsCommitment";
 import type { EscrowInvoice } from "../settlement/invoiceSignature";
 import { rateInvoice, type Rating } from "../settlement/rating";
 import { ratedPeriodTotals } from "../settlement/totals";
@@ -70,7 +70,14 @@ export function draftInvoice({ key, usage, terms }: DraftInvoiceArgs): InvoiceDr
     agreementVersion: terms.version,
     termsCommitment: terms.termsCommitment.toLowerCase() as Hex,
     ledgerAccumulator: usage.accumulator.toLowerCase() as Hex,
-    totalsCommitment: periodTotalsCommitment(totals, totalsSalt),
+    totalsCommitment: invoiceTotalsCommitment({
+      totals,
+      totalsSalt,
+      terms: terms.terms,
+      payer: usage.home,
+      payee: usage.visited,
+      period: usage.period,
+    }),
     token: getAddress(terms.terms.settlementToken),
     net: rating.net,
   };

@@ -14,11 +14,13 @@
  */
 import { AbiCoder, isAddress, type Result } from "ethers";
 import { InputError, MismatchError } from "../core/errors";
-import { CLASS_TOTALS_TUPLE_TYPE, checkSalt, periodTotalsCommitment, totalsFromAbi } from "../crypto/commitment";
+import { CLASS_TOTALS_TUPLE_TYPE, checkSalt, totalsFromAbi } from "../crypto/commitment";
 import { openAbi, type SealedKind, sealAbi } from "../crypto/sealed";
 import { type EscrowInvoice, escrowDomain, invoiceDigest } from "../settlement/invoiceSignature";
 import type { ClassTotals } from "../usage/types";
 import type { Hex } from "../util/hex";
+import type { TermsLike } from "../agreements/terms";
+import { invoiceTotalsCommitment } from "./totalsCommitment";
 
 /** Header of a sealed invoice. */
 export const SEALED_INVOICE_KIND: SealedKind = { magic: "RLSI", version: 1, what: "sealed invoice" };
@@ -66,9 +68,10 @@ function invoiceAad(context: InvoiceContext, invoice: EscrowInvoice): Uint8Array
  * MismatchError unless `contents` open the invoice's totals commitment and the summary agrees with the
  * invoice (agreement version, net) and with itself (net = subtotal - credit).
  */
-function checkContents(contents: InvoiceContents, invoice: EscrowInvoice, hint: string): void {
+function checkContents(contents: InvoiceContents, invoice: EscrowInvoice, opts: { hint: string; terms?: TermsLike }): void {
   const { totals, totalsSalt, summary } = contents;
-  const commitment = periodTotalsCommitment(totals, totalsSalt);
+  const { hint, terms } = opts;
+  const commitment = invoiceTotalsCommitment({ totals, totalsSalt, terms, payer: invoice.payer, payee: invoice.payee, period: invoice.period });
   const checks = [
     ["totalsCommitment", invoice.totalsCommitment.toLowerCase(), commitment],
     ["agreementVersion", BigInt(invoice.agreementVersion), BigInt(summary.agreementVersion)],
@@ -88,15 +91,17 @@ export interface SealInvoiceArgs {
   /** The invoice the payee signs. */
   invoice: EscrowInvoice;
   contents: InvoiceContents;
+  /** The version's full terms: with them, a rating-v1 invoice's Poseidon totals commitment (docs/zk.md). */
+  terms?: TermsLike;
 }
 
 /**
  * Seals the contents of `invoice` for the payer. Refuses (MismatchError) contents that do not open the
  * invoice's commitment or disagree with its version or net: the payer would refuse them.
  */
-export function sealInvoice({ key, context, invoice, contents }: SealInvoiceArgs): Uint8Array {
+export function sealInvoice({ key, context, invoice, contents, terms }: SealInvoiceArgs): Uint8Array {
   checkSalt(contents.totalsSalt, "totalsSalt");
-  checkContents(contents, invoice, "rate the period again and make the invoice from the same totals and salt.");
+  checkContents(contents, invoice, { hint: "rate the period again and make the invoice from the same totals and salt.", terms });
   const { totals, totalsSalt, summary } = contents;
   return sealAbi({
     key,
@@ -124,6 +129,8 @@ export interface OpenInvoiceArgs {
   sealed: Uint8Array;
   /** The invoice the payee proposed (as the escrow holds or the proposal carries it). */
   invoice: EscrowInvoice;
+  /** The version's full terms: with them, a rating-v1 invoice's Poseidon totals commitment (docs/zk.md). */
+  terms?: TermsLike;
 }
 
 /**
@@ -132,9 +139,9 @@ export interface OpenInvoiceArgs {
  * summary must agree with the invoice's version and net (MismatchError naming what differs). The payer then
  * rates the totals itself before it signs.
  */
-export function openInvoice({ key, context, sealed, invoice }: OpenInvoiceArgs): InvoiceContents {
+export function openInvoice({ key, context, sealed, invoice, terms }: OpenInvoiceArgs): InvoiceContents {
   const values = openAbi({ key, kind: SEALED_INVOICE_KIND, types: TYPES, sealed, aad: invoiceAad(context, invoice) });
   const contents = contentsFromAbi(values);
-  checkContents(contents, invoice, "do not sign this invoice: ask the payee for its sealed invoice again.");
+  checkContents(contents, invoice, { hint: "do not sign this invoice: ask the payee for its sealed invoice again.", terms });
   return contents;
 }

@@ -170,6 +170,7 @@ export async function proposeInvoice(client: RoamLedgerClient, { key, usage, ter
     context: { chainId: domain.chainId as bigint, escrow: client.addresses.settlementEscrow },
     invoice: draft.invoice,
     contents: draft.contents,
+    terms: terms.terms,
   });
   const receipt = await sendAndWait(() => client.escrow.proposeInvoice(draft.invoice, payeeSignature, hexlify(sealed)));
   return { draft, digest: invoiceDigest(domain, draft.invoice), payeeSignature, txHash: receipt.hash, gasUsed: receipt.gasUsed };
@@ -257,7 +258,7 @@ export async function cosignInvoice(client: RoamLedgerClient, opts: RateInvoiceO
   }
   const domain = await escrowDomainOf(client);
   const context = { chainId: domain.chainId as bigint, escrow: client.addresses.settlementEscrow };
-  const contents = openInvoice({ key, context, sealed: proposal.sealed, invoice: proposal.invoice });
+  const contents = openInvoice({ key, context, sealed: proposal.sealed, invoice: proposal.invoice, terms: terms.terms });
   const draft = draftInvoice({ key, usage, terms });
   const differences = invoiceDifferences({ invoice: proposal.invoice, contents }, draft);
   if (differences.length > 0) {

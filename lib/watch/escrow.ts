@@ -25,6 +25,17 @@ async function depositRole(ctx: WatchContext, member: unknown): Promise<WatchRol
   return ctx.observer ? "observer" : undefined;
 }
 
+/**
+ * What a payer does about a claim on it, within the sign window from the claim: concede, or contest the
+ * totals; after it, the payee's proof closes the claim at the net (docs/zk.md).
+ */
+const PAYER_TODO = (payee: string, period: number) =>
+  [
+    `What to do, within the sign window (from now): if the invoice's totals and net are yours too, co-sign (invoice:cosign --partner ${payee} --period ${formatPeriod(period)});`,
+    "if its totals are not the ledger's, contest them by a reveal (invoice:reveal, the last resort: it publishes the pair's figures of the period);",
+    "after the window the payee may prove the claim (escrow:claim), which closes it at the net without revealing anything",
+  ].join(" ");
+
 const INVOICE_HANDLERS: Record<string, WatchHandler> = {
   async InvoiceProposed(log, ctx) {
     const { payer, payee, period, digest, net } = log.args as unknown as Record<string, string> & { net: bigint };
@@ -43,10 +54,11 @@ const INVOICE_HANDLERS: Record<string, WatchHandler> = {
     const as = invoiceRole(ctx, payer, payee);
     if (!as) return undefined;
     const token = await ctx.invoiceToken(lower(payer), lower(payee), Number(period));
+    const head = `CLAIM ${P(payee)} claims ${await ctx.amount(token, net)} from ${P(payer)} for ${formatPeriod(Number(period))} (bond ${await ctx.amount(token, bond)}): the payer did not co-sign in time`;
     return {
       kind: "claim-filed",
       as,
-      text: `CLAIM ${P(payee)} claims ${await ctx.amount(token, net)} from ${P(payer)} for ${formatPeriod(Number(period))} (bond ${await ctx.amount(token, bond)}): the payer did not co-sign in time`,
+      text: as === "payer" ? `${head}. ${PAYER_TODO(P(payee), Number(period))}` : head,
       data: { payer: P(payer), payee: P(payee), period: Number(period), net: String(net), bond: String(bond) },
     };
   },

@@ -20,6 +20,7 @@ import {
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { batchTotalsCommitment, termsCommitment } from "../../lib/crypto/commitment";
 import { pricedClassesOf } from "../../lib/agreements/sealed";
+import { NO_RATING_CIRCUIT } from "../../lib/agreements/ratingCommitments";
 import { batchId, ledgerDomain, signBatch, type UsageBatchHeader } from "../../lib/usage/batch";
 import { type LeafHasher, recordIdToBytes32 } from "../../lib/usage/leaf";
 import { merkleTree, treeDepth, type MerkleTree } from "../../lib/usage/merkle";
@@ -348,14 +349,14 @@ export async function deployWorld(): Promise<World> {
   const terms = propertyTerms(addresses.token, now);
   const termsSalt = keccak256(toUtf8Bytes("property terms salt")) as Hex;
   const commitment = termsCommitment(terms, termsSalt);
-  const publicTerms = { ...terms, termsCommitment: commitment, ...pricedClassesOf(terms, PLMN.DE, PLMN.BR) };
+  const publicTerms = { ...terms, termsCommitment: commitment, ...pricedClassesOf(terms, PLMN.DE, PLMN.BR), ...NO_RATING_CIRCUIT };
   await agreements.connect(de).propose(PLMN.BR, publicTerms, "0x5ea1ed");
   await agreements.connect(br).accept(PLMN.DE, 1, commitment);
   // DE and US agree too, US pricing class 1 only: a partner that may flag DE's fleet, and a class it does not price.
   const usTerms = propertyTerms(addresses.token, now, [PLMN.US, PLMN.DE], 1);
   const usCommitment = termsCommitment(usTerms, termsSalt);
   const usPriced = pricedClassesOf(usTerms, PLMN.DE, PLMN.US);
-  await agreements.connect(de).propose(PLMN.US, { ...usTerms, termsCommitment: usCommitment, ...usPriced }, "0x5ea1ed");
+  await agreements.connect(de).propose(PLMN.US, { ...usTerms, termsCommitment: usCommitment, ...usPriced, ...NO_RATING_CIRCUIT }, "0x5ea1ed");
   await agreements.connect(us).accept(PLMN.DE, 1, usCommitment);
   const devices = await new DeviceRegistry__factory(deployer).deploy(await carriers.getAddress(), await agreements.getAddress());
   const initialClass = (k: number) => 1 + (k % 2);

@@ -17,6 +17,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import RoamingAgreementsModule from "../../ignition/modules/RoamingAgreements";
 import { PLMN, carrierRegistryParameters, expectCarrierOperatorsOnly } from "../helpers/fixtures";
 import { pricedClassesOf } from "../../lib/agreements/sealed";
+import { NO_RATING_CIRCUIT } from "../../lib/agreements/ratingCommitments";
 import type { AgreementTermsLib__Harness, CarrierRegistry, IRoamingAgreements, RoamingAgreements } from "../../typechain-types";
 
 import type { IRoamingAgreements as FullTerms } from "../../typechain-types/test/contracts/AgreementTermsLib__Harness";
@@ -141,6 +142,7 @@ function offer(token: string, validFrom: number, overrides: Partial<Terms> = {})
     disputeWindow: terms.disputeWindow,
     termsCommitment: commitTerms(terms, salt),
     ...pricedClassesOf(terms as { ratePlans: { visited: string; tariffClass: number }[] }, ...partiesOf(terms.ratePlans)),
+    ...NO_RATING_CIRCUIT,
   };
   return { terms, salt, pub, sealed: sealedStandIn(terms, salt) };
 }

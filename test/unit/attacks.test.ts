@@ -22,6 +22,7 @@ import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { periodTotalsCommitment, termsCommitment } from "../../lib/crypto/commitment";
 import { pricedClassesOf } from "../../lib/agreements/sealed";
+import { NO_RATING_CIRCUIT } from "../../lib/agreements/ratingCommitments";
 import { accumulatorOf, disputeHashOf } from "../../lib/usage/accumulator";
 import { merkleProof } from "../../lib/usage/merkle";
 import { rateInvoice } from "../../lib/settlement/rating";
@@ -123,7 +124,7 @@ describe("Attacks on the v2 contracts deployed together", () => {
     async function amend(w: World, from: number, until: number) {
       const terms = { ...w.terms, disputeWindow: 14 * DAY, validFrom: BigInt(from), validUntil: BigInt(until) };
       const commitment = termsCommitment(terms, w.termsSalt);
-      const pub = { ...terms, termsCommitment: commitment, ...pricedClassesOf(terms, PLMN.DE, PLMN.BR) };
+      const pub = { ...terms, termsCommitment: commitment, ...pricedClassesOf(terms, PLMN.DE, PLMN.BR), ...NO_RATING_CIRCUIT };
       await w.agreements.connect(w.signer.de).propose(PLMN.BR, pub, "0x5ea1ed");
       return commitment;
     }

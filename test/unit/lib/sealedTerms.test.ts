@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { AbiCoder, getAddress } from "ethers";
+import { ratingCommitmentsOf } from "../../../lib/agreements/ratingCommitments";
 import { openTerms, pricedClassesOf, publicTermsOf, SEALED_TERMS_KIND, sealTerms, type TermsContext } from "../../../lib/agreements/sealed";
 import type { TermsStruct } from "../../../lib/agreements/terms";
 import { CryptoError, InputError, InputErrors, MismatchError } from "../../../lib/core/errors";
@@ -56,6 +57,7 @@ describe("lib/agreements/sealed", function () {
         disputeWindow: terms.disputeWindow,
         termsCommitment: termsCommitment(terms, salt),
         ...pricedClassesOf(terms, DE, BR),
+        ...ratingCommitmentsOf(terms, salt, [DE, BR]),
       });
       expect(publicTermsOf(terms, salt, [BR, DE])).to.deep.equal(publicTerms);
       expect(Buffer.from(sealed.subarray(0, 5)).toString("hex")).to.equal(`${Buffer.from("RLST").toString("hex")}01`);
