@@ -1,0 +1,3 @@
+// Zero-knowledge adjudication: the rating-v1 circuit's encoding and its build.
+export * from "./circuit";
+export * from "./encoding";
