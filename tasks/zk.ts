@@ -2,7 +2,7 @@ import path from "node:path";
 import { task, types } from "hardhat/config";
 import { action, out } from "./common";
 import {
-  RATING_V1,
+  RATING_CIRCUIT,
   contributeCeremony,
   finalizeCeremony,
   readFinalVerificationKey,
@@ -31,7 +31,7 @@ task(
 )
   .addParam("dir", `${DIR_HELP}; must not hold a ceremony yet`)
   .addParam("ptau", "The prepared phase-1 powers-of-tau file (bn128, from a public multi-party ceremony), large enough for the circuit")
-  .addOptionalParam("circuit", `The circuit: ${RATING_V1} or a .circom file with three public inputs`, RATING_V1)
+  .addOptionalParam("circuit", `The circuit: ${RATING_CIRCUIT} or a .circom file with three public inputs`, RATING_CIRCUIT)
   .setAction(
     action(async (args: { dir: string; ptau: string; circuit: string }, hre) => {
       const dir = resolveDir(args.dir);

@@ -15,12 +15,14 @@ import { InputError } from "../core/errors";
 import { writeFileAtomic } from "../util/fsAtomic";
 import type { Hex } from "../util/hex";
 import { readPtauHeader, readR1csHeader, requiredPower } from "./binfile";
+import { buildRatingCircuit } from "./circuit";
 import { compileCircom, sha256File } from "./compile";
+import { RATING_V1 } from "./encoding";
 import { verificationKeyHash } from "./prover";
 import { type SnarkjsLogger, type SnarkjsVerificationKey, withSnarkjs } from "./snarkjs";
 
-/** The rating circuit's name in a transcript and for `--circuit`. */
-export const RATING_V1 = "rating-v1";
+/** The rating circuit's name in a transcript and for `--circuit` ("rating-v1"). */
+export const RATING_CIRCUIT = RATING_V1.name;
 
 /** A line of progress for the user (a task prints it on stderr). */
 export type CeremonyLog = (line: string) => void;
@@ -81,6 +83,8 @@ export const CEREMONY_FILES = {
 /** The zkey of contribution `index` (0 = the initial key). */
 export const zkeyName = (index: number): string => `${String(index).padStart(4, "0")}.zkey`;
 
+/** The repository root (holds circuits/, node_modules/ and .zk/): lib/zk/ is two levels below it. */
+const defaultRoot = (): string => path.resolve(__dirname, "..", "..");
 const sha = (file: string): Hex => `0x${sha256File(file)}`;
 const hexOf = (bytes: Uint8Array): Hex => `0x${Buffer.from(bytes).toString("hex")}`;
 const now = (): string => new Date().toISOString();
@@ -96,26 +100,15 @@ function captureLogger(): SnarkjsLogger & { errors: string[] } {
  * Builds the ceremony's circuit: "rating-v1" (lib/zk/circuit.ts) or a .circom file (compiled under
  * `<root>/.zk/build`).
  */
-export async function buildCeremonyCircuit(circuit: string, root: string): Promise<CeremonyCircuit> {
-  if (circuit === RATING_V1) {
-    let builder: { buildRatingCircuit(): Promise<{ r1cs: string; wasm: string; sourceHash: string }> };
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      builder = require("./circuit");
-    } catch (err) {
-      throw new InputError("the rating-v1 circuit is not part of this build", {
-        location: { param: "circuit" },
-        hint: "name a .circom file instead, or use a build that has lib/zk/circuit.ts.",
-        cause: err,
-      });
-    }
-    const built = await builder.buildRatingCircuit();
-    return { name: RATING_V1, r1cs: built.r1cs, wasm: built.wasm, sourceHash: built.sourceHash };
+export async function buildCeremonyCircuit(circuit: string, root: string, log?: CeremonyLog): Promise<CeremonyCircuit> {
+  if (circuit === RATING_CIRCUIT) {
+    const built = await buildRatingCircuit({ root, onProgress: log });
+    return { name: RATING_CIRCUIT, r1cs: built.r1cs, wasm: built.wasm, sourceHash: built.sourceHash };
   }
   if (!circuit.endsWith(".circom")) {
     throw new InputError(`unknown circuit "${circuit}"`, {
       location: { param: "circuit" },
-      hint: `use ${RATING_V1} or a .circom file.`,
+      hint: `use ${RATING_CIRCUIT} or a .circom file.`,
     });
   }
   const built = compileCircom(path.resolve(root, circuit), { buildRoot: path.join(root, ".zk", "build") });
@@ -207,8 +200,8 @@ export async function startCeremony(options: {
       hint: "contribute to it, or start the new ceremony in an empty folder.",
     });
   }
-  log(`Building the circuit ${options.circuit ?? RATING_V1}...`);
-  const circuit = await buildCeremonyCircuit(options.circuit ?? RATING_V1, options.root ?? process.cwd());
+  log(`Building the circuit ${options.circuit ?? RATING_CIRCUIT}...`);
+  const circuit = await buildCeremonyCircuit(options.circuit ?? RATING_CIRCUIT, options.root ?? defaultRoot(), log);
   const { power, needed } = checkPtau(options.ptau, circuit.r1cs);
   log(`Powers of tau: 2^${power}, prepared (the circuit needs 2^${needed}).`);
   fs.mkdirSync(dir, { recursive: true });
@@ -477,7 +470,7 @@ async function timed<T>(timings: StepTimings, step: string, log: CeremonyLog, fn
  */
 export async function ensureDevPtau(options: { power?: number; root?: string; log?: CeremonyLog; timings?: StepTimings }): Promise<string> {
   const power = options.power ?? DEV_PTAU_POWER;
-  const file = path.join(options.root ?? process.cwd(), ".zk", "ptau", `pot${power}.ptau`);
+  const file = path.join(options.root ?? defaultRoot(), ".zk", "ptau", `pot${power}.ptau`);
   if (fs.existsSync(file)) return file;
   const log = options.log ?? (() => {});
   const timings = options.timings ?? {};
@@ -568,10 +561,10 @@ async function buildDevCeremony(options: { dir: string; circuit: CeremonyCircuit
 export async function ensureDevCeremony(
   options: { onProgress?: CeremonyLog; circuit?: string; root?: string; ptauPower?: number } = {},
 ): Promise<DevCeremony> {
-  const root = options.root ?? process.cwd();
+  const root = options.root ?? defaultRoot();
   const log = options.onProgress ?? (() => {});
   const timings: StepTimings = {};
-  const circuit = await timed(timings, "circuit build", log, () => buildCeremonyCircuit(options.circuit ?? RATING_V1, root));
+  const circuit = await timed(timings, "circuit build", log, () => buildCeremonyCircuit(options.circuit ?? RATING_CIRCUIT, root, log));
   const slug = circuit.name.replace(/\.circom$/, "").replace(/[^A-Za-z0-9]+/g, "_");
   const dir = path.join(root, ".zk", "dev", `${slug}-${circuit.sourceHash.slice(0, 16)}`);
   const cached = cachedDevCeremony(dir);
