@@ -21,6 +21,7 @@ try {
   require("./usageGenerate");
   require("./escrow");
   require("./invoice");
+  require("./zk");
 } catch (err) {
   if (!typechainMissing(err)) throw err;
   if (!process.argv.some((a) => a === "compile" || a === "typechain" || a === "clean")) {
