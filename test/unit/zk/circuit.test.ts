@@ -27,6 +27,7 @@ import {
   zkTotalsCommitment,
 } from "../../../lib/zk";
 import { BR, classTotals, DE, plan, sla, terms } from "../../helpers/rating";
+import { prng } from "../../helpers/usage";
 
 // snarkjs has no types; wtns.check verifies a witness against the .r1cs itself.
 const snarkjs = require("snarkjs");
@@ -44,18 +45,6 @@ const MB = 1_000_000n;
 const PERIOD = 202_611;
 const TERMS_SALT = `0x${"a1".repeat(32)}` as Hex;
 const TOTALS_SALT = `0x${"b2".repeat(32)}` as Hex;
-
-/** mulberry32: a seeded 32-bit PRNG, so a failing invoice can be found again by its index. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Random draws over one PRNG. */
 class Draw {
