@@ -475,6 +475,8 @@ describe("circuits/rating_v1 (rating-v1)", function () {
       const fiveTiers = terms([plan(BR, 1, { tiers: [1n, 2n, 3n, 4n, 5n].map((fromMb) => ({ fromMb, discountBps: 10 })) })]);
       expect(ratingV1Problem(fiveTiers, BR)).to.match(/5 volume tiers/);
       expect(ratingV1Problem(t, BR)).to.equal(null);
+      const claim = { ...o, terms: t, termsSalt: TERMS_SALT, totals: [classTotals(1)] };
+      expect(() => ratingV1Input({ ...claim, net: -1n })).to.throw(InputError, /claimed net/);
     });
   });
 });
