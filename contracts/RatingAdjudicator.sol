@@ -3,7 +3,8 @@ pragma solidity 0.8.28;
 
 import {ICarrierRegistry} from "./interfaces/ICarrierRegistry.sol";
 import {IRoamingAgreements} from "./interfaces/IRoamingAgreements.sol";
-import {IGroth16Verifier, IRatingAdjudicator} from "./interfaces/IRatingAdjudicator.sol";
+import {IGroth16Verifier} from "./interfaces/IGroth16Verifier.sol";
+import {IRatingAdjudicator} from "./interfaces/IRatingAdjudicator.sol";
 import {IClaimAdjudicator} from "./interfaces/ISettlementEscrow.sol";
 import {PlmnId} from "./types/PlmnId.sol";
 import {Permissions, Roles} from "./types/Roles.sol";

@@ -22,6 +22,7 @@ try {
   require("./escrow");
   require("./invoice");
   require("./zk");
+  require("./zkVerifier");
 } catch (err) {
   if (!typechainMissing(err)) throw err;
   if (!process.argv.some((a) => a === "compile" || a === "typechain" || a === "clean")) {

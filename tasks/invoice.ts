@@ -5,8 +5,11 @@ import { cliProgress } from "./cli/progress";
 import { ROLE_BITS } from "../lib/core/enums";
 import { PERMISSION_BITS } from "../lib/core/roles";
 import { isoTime } from "../lib/agreements/terms";
-import { closedAccumulator, cosignInvoice, invoicePublicView, proposeInvoice } from "../lib/settlement/invoices";
-import { fileClaim, proveClaim, revealClaim } from "../lib/settlement/claims";
+import { closedAccumulator, cosignInvoice, escrowInvoiceStatus, invoicePublicView, proposeInvoice } from "../lib/settlement/invoices";
+import { fileClaim, revealClaim } from "../lib/settlement/claims";
+import { buildClaimProof, contestWindowEnd, fileClaimProof, requireTrustedKey, adjudicatorAccepts } from "../lib/zk/claim";
+import { provingKitFor } from "../lib/zk/kit";
+import { providerOf } from "../lib/chain/send";
 import { FROM_HELP, plmnArg, accountMember, formatArg, fromBlockArg, sideArg } from "./cli/args";
 import { InputError } from "../lib/core/errors";
 import { writeFileAtomic } from "../lib/util/fsAtomic";
@@ -257,28 +260,61 @@ task(
     }),
   );
 
-task(
-  "invoice:prove",
-  "Either carrier: ends a claim with the escrow's claim adjudicator's proof that the net is the rating of the committed totals (fails clearly when the escrow has no adjudicator)",
+interface ClaimArgs extends RatingArgs {
+  verifyOnly: boolean;
+  zk?: string;
+  out?: string;
+}
+
+/**
+ * escrow:claim: the proof is built and checked locally first (so nothing is filed for an invoice that cannot
+ * be proven); then the claim is filed when the invoice is still proposed, or the proof when the claim's
+ * contest window is over.
+ */
+async function claimByProof(args: ClaimArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+  const { client, partner, usage, terms, pairKey: key } = await ratingInputs(hre, args, "payee", PERMISSION_BITS.treasury);
+  const invoiceKey = { payer: usage.home, payee: usage.visited, period: usage.period };
+  const status = await escrowInvoiceStatus(client, invoiceKey);
+  if (status === "none") {
+    throw new InputError(`there is no invoice of ${partner.text} for ${args.period} to claim`, { next: { operation: "invoice:propose" } });
+  }
+  const chainId = (await providerOf(client.runner).getNetwork()).chainId;
+  const kit = await provingKitFor({ dir: args.zk, chainId, onProgress: (line) => console.error(`  ${line}`) });
+  const proof = await buildClaimProof(client, { key, usage, terms, kit });
+  const net = await amountText(client, terms.terms.settlementToken, proof.net);
+  out(`Proof built in ${proof.proveMs} ms and checked locally: the net ${net} is the agreement's rating of the committed totals.`);
+  if (args.out) writeFileAtomic(args.out, `${JSON.stringify({ proof: proof.raw, publicSignals: proof.publicSignals, calldata: proof.proof }, null, 2)}\n`);
+  if (args.verifyOnly) {
+    const accepted = await adjudicatorAccepts(client, { ...invoiceKey, proof });
+    out(accepted ? "  The adjudicator on chain accepts it (a call, nothing sent)." : "  The adjudicator on chain does not accept it yet: see zk:verifier:show.");
+    return;
+  }
+  await requireTrustedKey(client, kit);
+  if (status === "proposed") {
+    const r = await fileClaim(client, invoiceKey);
+    const endsAt = await contestWindowEnd(client, { usage });
+    out(`Claim filed (tx ${r.txHash}): the net is reserved on ${partner.text}, a bond of ${r.bond} base units on you.`);
+    out(`  ${partner.text} may co-sign or contest the totals by a reveal until ${isoTime(endsAt)}; then file the proof with the same command.`);
+    return;
+  }
+  const r = await fileClaimProof(client, { key, usage, terms, proof: proof.proof });
+  out(`Claim proven (tx ${r.txHash}, gas ${r.gasUsed}): the invoice is closed at ${net}; settle with escrow:settle.`);
+}
+
+addRatingParams(
+  task(
+    "escrow:claim",
+    "Carrier (payee): a claim decided by zero-knowledge proof, revealing nothing: builds the proof that the invoice's net is the agreement's rating of its committed totals and checks it locally; files the claim after the payer's sign window, and the proof after the contest window (run it again then). --verify-only sends nothing",
+  ),
+  "The home carrier that pays, as MCC-MNC",
 )
-  .addParam("partner", "The other carrier, as MCC-MNC")
-  .addParam("period", "Billing period, YYYY-MM")
-  .addParam("proof", "The adjudicator's proof, 0x-hex")
-  .addOptionalParam("as", "payer (default) or payee: your side of the claimed invoice")
-  .addOptionalParam("from", FROM_HELP)
-  .setAction(
-    action(async (args: { partner: string; period: string; proof: string; as?: string; from?: string }, hre) => {
-      const client = await clientFor(hre, args.from);
-      const self = await defendingMemberOfSigner(client, ROLE_BITS.carrier, PERMISSION_BITS.treasury);
-      const partner = await requirePartner(client, self.plmn, plmnArg("partner", args.partner));
-      if (!/^0x([0-9a-fA-F]{2})*$/.test(args.proof))
-        throw new InputError(`--proof must be 0x-hex bytes, found ${JSON.stringify(args.proof)}`);
-      const side = sideArg(args.as, "payer");
-      const [payer, payee] = side === "payer" ? [self.plmn, partner.plmn] : [partner.plmn, self.plmn];
-      const r = await proveClaim(client, { payer, payee, period: parsePeriod(args.period), proof: args.proof as Hex });
-      out(`Claim proven (tx ${r.txHash}).`);
-    }),
-  );
+  .addFlag("verifyOnly", "Build the proof, check it locally and with the adjudicator (a call); send nothing")
+  .addOptionalParam(
+    "zk",
+    "The finalized ceremony folder (circuit.wasm, final.zkey, verification_key.json); default ROAMLEDGER_ZK_DIR, else on a development chain the local development ceremony (built once, minutes)",
+  )
+  .addOptionalParam("out", "Also write the proof (snarkjs JSON, public signals and the calldata) to this file")
+  .setAction(action(claimByProof));
 
 /** The warning printed before a reveal, on stderr, whatever the quiet setting. */
 const REVEAL_WARNING = [

@@ -3,19 +3,7 @@ pragma solidity ^0.8.28;
 
 import {PlmnId} from "../types/PlmnId.sol";
 import {IClaimAdjudicator} from "./ISettlementEscrow.sol";
-
-/// @notice A Groth16 verifier of one rating circuit with three public inputs (terms commitment, totals
-/// commitment, net), its verification key fixed at deployment (`contracts/zk/Groth16Verifier.sol`).
-interface IGroth16Verifier {
-    function verifyProof(
-        uint256[2] calldata a,
-        uint256[2][2] calldata b,
-        uint256[2] calldata c,
-        uint256[3] calldata input
-    ) external view returns (bool);
-
-    function verificationKeyHash() external view returns (bytes32);
-}
+import {IGroth16Verifier} from "./IGroth16Verifier.sol";
 
 /// @title Decides payees' claims by zero-knowledge proof of the rating, with verifiers the governors approved.
 /// @notice Each rating circuit (the rules of docs/settlement.md, compiled: `circuits/rating_v1.circom` is 1) has

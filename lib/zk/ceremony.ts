@@ -442,8 +442,12 @@ export function readFinalVerificationKey(dir: string): { vkey: SnarkjsVerificati
 // The deterministic development setup
 // ---------------------------------------------------------------------------------------------------
 
-/** The development beacons: public constants, so anyone can rebuild the same keys (NOT for production). */
-export const DEV_PHASE1_BEACON = keccak256(toUtf8Bytes("RoamLedger.DevPhase1Beacon.v1")).slice(2);
+/**
+ * The development beacons: public constants, so anyone can rebuild the same keys (NOT for production). Phase 1's
+ * is the bytes 0x01..0x1f: a phase-1 file made by hand with `snarkjs powersoftau new bn128 15`, `beacon <it> 10`
+ * and `prepare phase2` has the same points, and may be put at .zk/ptau/pot15.ptau to skip the 12 minutes.
+ */
+export const DEV_PHASE1_BEACON = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 export const DEV_PHASE2_BEACON = keccak256(toUtf8Bytes("RoamLedger.DevPhase2Beacon.v1")).slice(2);
 /** The development beacons' iteration exponent (2^10 rounds, snarkjs's minimum). */
 export const DEV_BEACON_ITERATIONS = 10;
