@@ -64,8 +64,8 @@ contract RatingAdjudicator is IRatingAdjudicator {
     }
 
     /// @inheritdoc IClaimAdjudicator
-    /// @dev Reads the version's public terms: its circuit and the rating commitment of the payee's
-    /// direction. False (never a revert) for a version without a circuit, a circuit without a trusted
+    /// @dev Reads the version's circuit and the rating commitment of the payee's direction
+    /// (`ratingCommitmentOf`). False (never a revert) for a version without a circuit, a circuit without a trusted
     /// verifier, a malformed proof or a proof the verifier refuses.
     function verify(
         PlmnId payer,
@@ -75,7 +75,7 @@ contract RatingAdjudicator is IRatingAdjudicator {
         uint256 net,
         bytes calldata proof
     ) external view returns (bool) {
-        (uint16 circuit, bytes32 termsCommitment) = _ratingTerms(payer, payee, agreementVersion);
+        (uint16 circuit, bytes32 termsCommitment) = _AGREEMENTS.ratingCommitmentOf(payer, payee, agreementVersion);
         IGroth16Verifier verifier = _verifiers[circuit].verifier;
         if (circuit == 0 || address(verifier) == address(0) || proof.length != PROOF_LENGTH) return false;
         return _check(verifier, proof, [uint256(termsCommitment), uint256(totalsCommitment), net]);
@@ -95,17 +95,6 @@ contract RatingAdjudicator is IRatingAdjudicator {
     ) external view returns (uint256 count, bool approvedByGovernor) {
         bytes32 id = _proposalId(circuit, verifier, transcriptHash);
         return (_approvalCount[id], _approved[id][governor]);
-    }
-
-    /// @dev The version's rating circuit and the rating commitment of the payee's direction.
-    function _ratingTerms(
-        PlmnId payer,
-        PlmnId payee,
-        uint32 agreementVersion
-    ) private view returns (uint16 circuit, bytes32 termsCommitment) {
-        IRoamingAgreements.PublicTerms memory terms = _AGREEMENTS.getVersion(payer, payee, agreementVersion).terms;
-        bool payeeIsLo = PlmnId.unwrap(payee) < PlmnId.unwrap(payer);
-        return (terms.ratingCircuit, payeeIsLo ? terms.ratingCommitmentLo : terms.ratingCommitmentHi);
     }
 
     /// @dev `proof` (abi.encode(uint256[2] a, uint256[2][2] b, uint256[2] c)) checked by `verifier`.

@@ -176,6 +176,18 @@ contract RoamingAgreements is IRoamingAgreements {
     }
 
     /// @inheritdoc IRoamingAgreements
+    function ratingCommitmentOf(
+        PlmnId payer,
+        PlmnId payee,
+        uint32 version
+    ) external view returns (uint16 circuit, bytes32 commitment) {
+        if (payer.eq(payee)) return (0, 0);
+        PublicTerms storage terms = _agreements[AgreementTermsLib.key(payer, payee)].versions[version].terms;
+        (PlmnId lo, ) = AgreementTermsLib.sort(payer, payee);
+        return (terms.ratingCircuit, payee.eq(lo) ? terms.ratingCommitmentLo : terms.ratingCommitmentHi);
+    }
+
+    /// @inheritdoc IRoamingAgreements
     function hasActiveAgreement(PlmnId a, PlmnId b, uint40 time) external view returns (bool) {
         if (a.eq(b)) return false;
         if (_versionAt(_agreements[AgreementTermsLib.key(a, b)], time) == 0) return false;

@@ -330,6 +330,15 @@ interface IRoamingAgreements {
     /// terms are revealed.
     function pricedClassesAt(PlmnId home, PlmnId visited, uint40 time) external view returns (uint256);
 
+    /// @notice The rating circuit of version `version` of (`payer`, `payee`) and its rating commitment for `payee`
+    /// as the visited network (what rates the invoices `payee` bills `payer`); (0, 0) for an unknown version or
+    /// a version no circuit rates. Never reverts. What the claim adjudicator reads (docs/zk.md).
+    function ratingCommitmentOf(
+        PlmnId payer,
+        PlmnId payee,
+        uint32 version
+    ) external view returns (uint16 circuit, bytes32 commitment);
+
     /// @notice True when both carriers are active in the registry and a version is in force at `time`
     /// (same rule as `termsAt`).
     /// @dev Never reverts; what device registration and usage submission check.

@@ -179,6 +179,16 @@ describe("RatingAdjudicator", function () {
       expect(await c.adjudicator.verify(PLMN.DE, PLMN.BR, rated, TOTALS, 1_000n, "0x")).to.equal(false);
       const plain = await agreeRated(c, 0);
       expect(await c.adjudicator.verify(PLMN.DE, PLMN.BR, plain, TOTALS, 1_000n, PROOF)).to.equal(false);
+      expect(await c.adjudicator.verify(PLMN.DE, PLMN.BR, 99, TOTALS, 1_000n, PROOF)).to.equal(false); // no such version
+    });
+
+    it("reads the payee direction's commitment with ratingCommitmentOf ((0, 0) for an unknown version or one pair member)", async function () {
+      const c = await loadFixture(deployed);
+      const version = await agreeRated(c);
+      expect(await c.agreements.ratingCommitmentOf(PLMN.DE, PLMN.BR, version)).to.deep.equal([1n, LO]);
+      expect(await c.agreements.ratingCommitmentOf(PLMN.BR, PLMN.DE, version)).to.deep.equal([1n, HI]);
+      expect(await c.agreements.ratingCommitmentOf(PLMN.DE, PLMN.BR, version + 1)).to.deep.equal([0n, ZeroHash]);
+      expect(await c.agreements.ratingCommitmentOf(PLMN.DE, PLMN.DE, version)).to.deep.equal([0n, ZeroHash]);
     });
   });
 
