@@ -148,14 +148,15 @@ describe("Invoices and escrow on the v2 contracts", function () {
   });
 
   describe("a claim", function () {
-    it("cannot be filed in the sign window, cannot be proven without an adjudicator, and a reveal needs the explicit flag", async function () {
+    it("cannot be filed in the sign window, cannot be proven in the payer's contest window, and a reveal needs the explicit flag", async function () {
       const s = await loadFixture(setup);
       const key = { payer: DE, payee: BR, period: s.period };
       await proposeInvoice(s.brClient, { key: s.key, usage: inflated(s.brBillsDe), terms: s.terms });
       await expect(fileClaim(s.brClient, key)).to.be.rejectedWith(InputError, /sign window .* runs until/);
       await time.increase(Number(await s.escrow.SIGN_WINDOW()));
       await fileClaim(s.brClient, key);
-      await expect(proveClaim(s.deClient, { ...key, proof: "0x01" })).to.be.rejectedWith(/without a claim adjudicator/);
+      // A proof waits for the payer's contest window (the adjudicator refuses "0x01" anyway).
+      await expect(proveClaim(s.deClient, { ...key, proof: "0x01" })).to.be.rejectedWith(/SettlementEscrowContestWindowOpen/);
       await expect(revealClaim(s.deClient, { usage: s.brBillsDe, terms: s.terms, publish: false })).to.be.rejectedWith(
         InputError,
         /publishes the agreement's terms/,

@@ -1,7 +1,7 @@
 /**
  * The invoice and report tasks on the v2 contracts, each carrier with its own key store and payloads
  * (test/helpers/invoiceParty.ts): propose, status, co-sign (and a refusal with the differences), claim,
- * prove without an adjudicator, reveal behind its flag, the invoice's renderings and the report as a party
+ * a claim decided by proof (escrow:claim, zk:verifier:*), reveal behind its flag, the invoice's renderings and the report as a party
  * and as a third member.
  */
 import fs from "node:fs";
@@ -17,6 +17,8 @@ import { draftInvoice } from "../../../lib/invoice/draft";
 import { CSV_COLUMNS } from "../../../lib/invoice/render";
 import { proposeInvoice } from "../../../lib/settlement/invoices";
 import { formatPeriod } from "../../../lib/core/period";
+import { ensureDevCeremony } from "../../../lib/zk/ceremony";
+import { verifierConstructorArgs } from "../../../lib/zk/prover";
 import type { PeriodUsage } from "../../../lib/invoice/usage";
 
 const { DE, BR } = PLMN;
@@ -91,15 +93,48 @@ describe("tasks: invoice (v2) and report", function () {
     expect((await w.escrow.invoice(DE, BR, w.period)).status).to.equal(1n); // Proposed
   });
 
-  it("claim, prove (no adjudicator), reveal only with --publish-pair-data: the on-chain amount is the TypeScript rating", async function () {
+  it("escrow:claim: the governors trust the development verifier, the payee files the claim, then the proof; the claim closes at the net", async function () {
+    const dev = await ensureDevCeremony();
+    const verifier = await hre.ethers.deployContract("Groth16Verifier", [verifierConstructorArgs(dev.vkey)]);
+    const address = await verifier.getAddress();
+    const shown = await captured(() => hre.run("zk:verifier:show", { from: FROM.us }));
+    expect(shown).to.match(/Circuit 1: no trusted verifier yet/);
+    const vote = { verifier: address, transcript: dev.transcriptHash };
+    const proposed = await captured(() => hre.run("zk:verifier:propose", { ...vote, from: FROM.de }));
+    expect(proposed).to.match(/1 approval\(s\)[\s\S]*zk:verifier:approve --circuit 1 --verifier 0x[0-9a-fA-F]{40} --transcript 0x[0-9a-f]{64}/);
+    await expect(hre.run("zk:verifier:approve", { ...vote, transcript: "0x12", from: FROM.us })).to.be.rejectedWith(/is not a transcript hash/);
+    expect(await captured(() => hre.run("zk:verifier:approve", { ...vote, from: FROM.us }))).to.match(/quorum is reached/);
+    expect(await captured(() => hre.run("zk:verifier:show", { from: FROM.outsider }))).to.include(dev.transcriptHash);
+
+    await captured(() => hre.run("invoice:propose", { partner: "262-01", period: P, ...local("br"), from: FROM.br }));
+    const checked = await captured(() =>
+      hre.run("escrow:claim", { partner: "262-01", period: P, verifyOnly: true, ...local("br"), from: FROM.br }),
+    );
+    expect(checked).to.match(/Proof built in \d+ ms and checked locally[\s\S]*adjudicator on chain accepts it/);
+    expect((await w.escrow.invoice(DE, BR, w.period)).status).to.equal(1n); // still Proposed: nothing was sent
+    await time.increase(Number(await w.escrow.SIGN_WINDOW()));
+    const filed = await captured(() => hre.run("escrow:claim", { partner: "262-01", period: P, ...local("br"), from: FROM.br }));
+    expect(filed).to.match(/Claim filed[\s\S]*may co-sign or contest the totals by a reveal until/);
+    await expect(hre.run("escrow:claim", { partner: "262-01", period: P, ...local("br"), from: FROM.br })).to.be.rejectedWith(
+      /may co-sign or contest .* until/,
+    );
+    await time.increase(Number(await w.escrow.SIGN_WINDOW()));
+    const proven = await captured(() => hre.run("escrow:claim", { partner: "262-01", period: P, ...local("br"), from: FROM.br }));
+    expect(proven).to.match(/Claim proven \(tx 0x[0-9a-f]{64}, gas \d+\): the invoice is closed at/);
+    const state = await w.escrow.invoice(DE, BR, w.period);
+    expect([state.status, state.resolution, state.amount]).to.deep.equal([4n, 2n, await expectedNet()]);
+  });
+
+  it("claim, no proof of an inflated invoice, reveal only with --publish-pair-data: the on-chain amount is the TypeScript rating", async function () {
     const net = await expectedNet();
     await proposeInvoice(w.clients.br, { key: w.key, usage: inflated(await usageOfBatches(w, DE, BR, w.brBatches)), terms: w.terms });
     await expect(hre.run("invoice:claim", { partner: "262-01", period: P, from: FROM.br })).to.be.rejectedWith(/sign window .* runs until/);
     await time.increase(Number(await w.escrow.SIGN_WINDOW()));
     const claimed = await captured(() => hre.run("invoice:claim", { partner: "262-01", period: P, from: FROM.br }));
     expect(claimed).to.match(/^Claim filed \(tx 0x[0-9a-f]{64}\): \d+ base units reserved on 262-01, bond \d+ on 724-05\./);
-    await expect(hre.run("invoice:prove", { partner: "724-05", period: P, proof: "0x01", from: FROM.de })).to.be.rejectedWith(
-      /deployed without a claim adjudicator[\s\S]*by a reveal/,
+    // The payee's own copies do not give the inflated invoice it proposed: no proof of it can be built.
+    await expect(hre.run("escrow:claim", { partner: "262-01", period: P, ...local("br"), from: FROM.br })).to.be.rejectedWith(
+      /totalsCommitment does not match[\s\S]*propose it again/,
     );
     await expect(hre.run("invoice:reveal", { partner: "724-05", period: P, ...local("de"), from: FROM.de })).to.be.rejectedWith(
       /publishes the pair's full terms[\s\S]*--publish-pair-data/,
