@@ -6,7 +6,7 @@
  */
 import hre from "hardhat";
 import { expect } from "chai";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { Amount } from "../../../lib/core/amount";
 import { formatPlmn } from "../../../lib/core/plmn";
 import { tokenInfo } from "../../../lib/agreements/chain";
@@ -14,6 +14,7 @@ import { connectRoamLedger, type RoamLedgerClient } from "../../../lib/chain/cli
 import type { PeriodUsage } from "../../../lib/invoice/usage";
 import { cosignInvoice, proposeInvoice } from "../../../lib/settlement/invoices";
 import { depositToEscrow, requestWithdrawal, settlePeriod } from "../../../lib/settlement/escrow";
+import { fileClaim } from "../../../lib/settlement/claims";
 import { watchChain, type WatchEvent } from "../../../lib/watch/watch";
 import type { Hex } from "../../../lib/util/hex";
 import { addressesOf, PLMN } from "../../helpers/fixtures";
@@ -56,6 +57,26 @@ async function period(): Promise<Period> {
   await settlePeriod(clients.de, { self: DE, partner: BR, period: w.period });
   await requestWithdrawal(clients.de, { member: DE, amount: Amount.fromUnits(token, 100n * RLST) });
   return { ...w, clients, brBillsDe, nets: { deOwes, brOwes }, startBlock };
+}
+
+/** BR proposes its invoice of DE, DE lets the sign window pass, BR files a claim. */
+async function claimedPeriod(): Promise<Period> {
+  const startBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
+  const w = await invoiceWorld({ brBatches: 1, records: 20, disputes: 0 });
+  const addresses = await addressesOf(w);
+  const clients = {
+    de: connectRoamLedger(addresses, w.de),
+    br: connectRoamLedger(addresses, w.br),
+    us: connectRoamLedger(addresses, w.us),
+  };
+  const token = await tokenInfo(await w.token.getAddress(), w.de);
+  await w.token.connect(w.deployer).mint(w.br.address, 1_000n * RLST);
+  await depositToEscrow(clients.br, { member: BR, amount: Amount.fromUnits(token, 1_000n * RLST) });
+  const brBillsDe = await usageOfBatches(w, DE, BR, w.brBatches);
+  const deOwes = (await proposeInvoice(clients.br, { key: w.key, usage: brBillsDe, terms: w.terms })).draft.rating.net;
+  await time.increase(Number(await w.escrow.SIGN_WINDOW()));
+  await fileClaim(clients.br, { payer: DE, payee: BR, period: w.period });
+  return { ...w, clients, brBillsDe, nets: { deOwes, brOwes: 0n }, startBlock };
 }
 
 /** Everything `self` is shown from the period's first block to now. */
@@ -104,6 +125,17 @@ describe("watchChain (lib/watch) on v2 events", function () {
     expect(events.filter((e) => e.kind === "settled").map((e) => [e.as, e.data.aOwedB, e.data.bOwedA])).to.have.length(1);
     expect(pairs(events, "payment")).to.deep.equal(["payer"]);
     expect(pairs(events, "withdrawal-requested")).to.deep.equal(["member"]);
+  });
+
+  it("tells the payer of a claim what to do: co-sign, or contest the totals by a reveal in the window; the payee only the claim", async function () {
+    const p = await loadFixture(claimedPeriod);
+    const ofDe = (await watched(p, DE)).filter((e) => e.kind === "claim-filed");
+    expect(ofDe.map((e) => e.as)).to.deep.equal(["payer"]);
+    expect(ofDe[0].text).to.match(/^CLAIM 724-05 claims .* from 262-01 .*What to do, within the sign window/);
+    expect(ofDe[0].text).to.match(/invoice:cosign --partner 724-05 --period \d{4}-\d{2}.*invoice:reveal.*escrow:claim/);
+    const ofBr = (await watched(p, BR)).filter((e) => e.kind === "claim-filed");
+    expect(ofBr.map((e) => e.as)).to.deep.equal(["payee"]);
+    expect(ofBr[0].text).to.not.match(/What to do/);
   });
 
   it("shows the visited carrier its own batches, the disputes against them and its partner's withdrawal request", async function () {
