@@ -283,10 +283,18 @@ async function claimByProof(args: ClaimArgs, hre: HardhatRuntimeEnvironment): Pr
   const proof = await buildClaimProof(client, { key, usage, terms, kit });
   const net = await amountText(client, terms.terms.settlementToken, proof.net);
   out(`Proof built in ${proof.proveMs} ms and checked locally: the net ${net} is the agreement's rating of the committed totals.`);
-  if (args.out) writeFileAtomic(args.out, `${JSON.stringify({ proof: proof.raw, publicSignals: proof.publicSignals, calldata: proof.proof }, null, 2)}\n`);
+  if (args.out)
+    writeFileAtomic(
+      args.out,
+      `${JSON.stringify({ proof: proof.raw, publicSignals: proof.publicSignals, calldata: proof.proof }, null, 2)}\n`,
+    );
   if (args.verifyOnly) {
     const accepted = await adjudicatorAccepts(client, { ...invoiceKey, proof });
-    out(accepted ? "  The adjudicator on chain accepts it (a call, nothing sent)." : "  The adjudicator on chain does not accept it yet: see zk:verifier:show.");
+    out(
+      accepted
+        ? "  The adjudicator on chain accepts it (a call, nothing sent)."
+        : "  The adjudicator on chain does not accept it yet: see zk:verifier:show.",
+    );
     return;
   }
   await requireTrustedKey(client, kit);
@@ -294,7 +302,9 @@ async function claimByProof(args: ClaimArgs, hre: HardhatRuntimeEnvironment): Pr
     const r = await fileClaim(client, invoiceKey);
     const endsAt = await contestWindowEnd(client, { usage });
     out(`Claim filed (tx ${r.txHash}): the net is reserved on ${partner.text}, a bond of ${r.bond} base units on you.`);
-    out(`  ${partner.text} may co-sign or contest the totals by a reveal until ${isoTime(endsAt)}; then file the proof with the same command.`);
+    out(
+      `  ${partner.text} may co-sign or contest the totals by a reveal until ${isoTime(endsAt)}; then file the proof with the same command.`,
+    );
     return;
   }
   const r = await fileClaimProof(client, { key, usage, terms, proof: proof.proof });

@@ -40,7 +40,9 @@ function voteTask(name: string, description: string, kind: "propose" | "approve"
         )) as Hex;
         const vote: VerifierVote = { circuit: args.circuit, verifier: args.verifier, transcriptHash: args.transcript };
         const r = await withDecodedRevert(() => (kind === "propose" ? proposeVerifier : approveVerifier)(client, vote, self));
-        out(`${kind === "propose" ? "Proposed" : "Approved"} the verifier ${args.verifier} of circuit ${args.circuit} (tx ${r.txHash}): ${r.approvals} approval(s).`);
+        out(
+          `${kind === "propose" ? "Proposed" : "Approved"} the verifier ${args.verifier} of circuit ${args.circuit} (tx ${r.txHash}): ${r.approvals} approval(s).`,
+        );
         out(
           r.trusted
             ? "  The quorum is reached: this verifier decides the claims of that circuit from now on."

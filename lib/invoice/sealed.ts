@@ -71,7 +71,14 @@ function invoiceAad(context: InvoiceContext, invoice: EscrowInvoice): Uint8Array
 function checkContents(contents: InvoiceContents, invoice: EscrowInvoice, opts: { hint: string; terms?: TermsLike }): void {
   const { totals, totalsSalt, summary } = contents;
   const { hint, terms } = opts;
-  const commitment = invoiceTotalsCommitment({ totals, totalsSalt, terms, payer: invoice.payer, payee: invoice.payee, period: invoice.period });
+  const commitment = invoiceTotalsCommitment({
+    totals,
+    totalsSalt,
+    terms,
+    payer: invoice.payer,
+    payee: invoice.payee,
+    period: invoice.period,
+  });
   const checks = [
     ["totalsCommitment", invoice.totalsCommitment.toLowerCase(), commitment],
     ["agreementVersion", BigInt(invoice.agreementVersion), BigInt(summary.agreementVersion)],

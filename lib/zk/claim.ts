@@ -59,9 +59,13 @@ export async function buildClaimProof(client: RoamLedgerClient, o: RateInvoiceOp
   ] as const;
   for (const [subject, chain, ours] of onChain) {
     if (chain !== ours) {
-      throw new MismatchError(`${what(o)}: ${subject}`, { expected: chain, actual: ours }, {
-        hint: "the proposed invoice is not the one your usage and terms give: propose it again (invoice:propose), then claim.",
-      });
+      throw new MismatchError(
+        `${what(o)}: ${subject}`,
+        { expected: chain, actual: ours },
+        {
+          hint: "the proposed invoice is not the one your usage and terms give: propose it again (invoice:propose), then claim.",
+        },
+      );
     }
   }
   const input = ratingV1Input({
@@ -98,9 +102,13 @@ export async function requireTrustedKey(client: RoamLedgerClient, kit: ProvingKi
   }
   const ours = verificationKeyHash(kit.vkey);
   if (ours.toLowerCase() !== trusted.verificationKeyHash) {
-    throw new MismatchError("verificationKeyHash", { expected: trusted.verificationKeyHash, actual: ours }, {
-      hint: "your proving key is not the one of the ceremony the governors approved: use that ceremony's folder (--zk).",
-    });
+    throw new MismatchError(
+      "verificationKeyHash",
+      { expected: trusted.verificationKeyHash, actual: ours },
+      {
+        hint: "your proving key is not the one of the ceremony the governors approved: use that ceremony's folder (--zk).",
+      },
+    );
   }
 }
 
@@ -117,12 +125,18 @@ export async function contestWindowEnd(client: RoamLedgerClient, o: Pick<RateInv
  * Files `proof` for the claimed invoice (`proveClaim`): refused before the payer's contest window ends
  * (InputError saying when) and unless the invoice is claimed.
  */
-export async function fileClaimProof(client: RoamLedgerClient, o: RateInvoiceOptions & { proof: Hex }): Promise<{ txHash: string; gasUsed: bigint }> {
+export async function fileClaimProof(
+  client: RoamLedgerClient,
+  o: RateInvoiceOptions & { proof: Hex },
+): Promise<{ txHash: string; gasUsed: bigint }> {
   const key = { payer: o.usage.home, payee: o.usage.visited, period: o.usage.period };
   const status = await escrowInvoiceStatus(client, key);
   if (status !== "claimed") {
     throw new InputError(`${what(o)} is ${status}: only a filed claim is proven`, {
-      hint: status === "revealing" ? "the payer contests the totals by a reveal: finish it (invoice:reveal)." : "file the claim first (escrow:claim).",
+      hint:
+        status === "revealing"
+          ? "the payer contests the totals by a reveal: finish it (invoice:reveal)."
+          : "file the claim first (escrow:claim).",
     });
   }
   const [endsAt, now] = await Promise.all([contestWindowEnd(client, o), chainNow(client)]);

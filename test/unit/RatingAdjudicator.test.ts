@@ -26,7 +26,10 @@ const PROOF = AbiCoder.defaultAbiCoder().encode(["uint256[2]", "uint256[2][2]", 
 
 async function deployed() {
   const c = await deployConsortium();
-  const adjudicator = (await hre.ethers.getContractAt("RatingAdjudicator", await c.escrow.claimAdjudicator())) as unknown as RatingAdjudicator;
+  const adjudicator = (await hre.ethers.getContractAt(
+    "RatingAdjudicator",
+    await c.escrow.claimAdjudicator(),
+  )) as unknown as RatingAdjudicator;
   const verifier = (await hre.ethers.deployContract("Groth16Verifier__Mock", [KEY_HASH])) as unknown as Groth16Verifier__Mock;
   const other = (await hre.ethers.deployContract("Groth16Verifier__Mock", [word("another key")])) as unknown as Groth16Verifier__Mock;
   return { ...c, adjudicator, verifier, other, verifierAddress: await verifier.getAddress() };
@@ -36,7 +39,8 @@ async function deployed() {
 async function agreeRated(c: Awaited<ReturnType<typeof deployed>>, circuit = 1) {
   const now = await time.latest();
   const commitment = word("terms commitment");
-  const zk = circuit === 0 ? { ratingCommitmentLo: ZeroHash, ratingCommitmentHi: ZeroHash } : { ratingCommitmentLo: LO, ratingCommitmentHi: HI };
+  const zk =
+    circuit === 0 ? { ratingCommitmentLo: ZeroHash, ratingCommitmentHi: ZeroHash } : { ratingCommitmentLo: LO, ratingCommitmentHi: HI };
   const pub = {
     settlementToken: await c.token.getAddress(),
     validFrom: now,
@@ -80,7 +84,10 @@ describe("RatingAdjudicator", function () {
       await expect(c.adjudicator.connect(c.br).proposeVerifier(1, other, TRANSCRIPT))
         .to.be.revertedWithCustomError(c.adjudicator, "RatingAdjudicatorAlreadyTrusted")
         .withArgs(1, c.verifierAddress);
-      await expect(c.adjudicator.connect(c.br).proposeVerifier(2, other, word("second ceremony"))).to.emit(c.adjudicator, "VerifierProposed");
+      await expect(c.adjudicator.connect(c.br).proposeVerifier(2, other, word("second ceremony"))).to.emit(
+        c.adjudicator,
+        "VerifierProposed",
+      );
     });
 
     it("one governor alone cannot trust a verifier, nor vote twice, nor move votes to another key or transcript", async function () {
@@ -94,8 +101,9 @@ describe("RatingAdjudicator", function () {
       await expect(c.adjudicator.connect(c.us).approveVerifier(1, other, TRANSCRIPT))
         .to.be.revertedWithCustomError(c.adjudicator, "RatingAdjudicatorUnknownProposal")
         .withArgs(1, other, TRANSCRIPT);
-      await expect(c.adjudicator.connect(c.us).approveVerifier(1, c.verifierAddress, word("forged transcript")))
-        .to.be.revertedWithCustomError(c.adjudicator, "RatingAdjudicatorUnknownProposal");
+      await expect(
+        c.adjudicator.connect(c.us).approveVerifier(1, c.verifierAddress, word("forged transcript")),
+      ).to.be.revertedWithCustomError(c.adjudicator, "RatingAdjudicatorUnknownProposal");
       // A competing proposal gathers its own votes; neither reaches quorum with one vote each.
       await c.adjudicator.connect(c.us).proposeVerifier(1, other, TRANSCRIPT);
       expect((await c.adjudicator.verifierOf(1)).verifier).to.equal(hre.ethers.ZeroAddress);
@@ -212,7 +220,9 @@ describe("RatingAdjudicator", function () {
         [0, ZeroHash, HI],
       ] as const) {
         await expect(
-          c.agreements.connect(c.de).propose(PLMN.BR, { ...base, ratingCircuit: circuit, ratingCommitmentLo: lo, ratingCommitmentHi: hi }, "0x5ea1ed"),
+          c.agreements
+            .connect(c.de)
+            .propose(PLMN.BR, { ...base, ratingCircuit: circuit, ratingCommitmentLo: lo, ratingCommitmentHi: hi }, "0x5ea1ed"),
         )
           .to.be.revertedWithCustomError(c.agreements, "RoamingAgreementsInvalidRatingCommitments")
           .withArgs(circuit);

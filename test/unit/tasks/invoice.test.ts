@@ -101,8 +101,12 @@ describe("tasks: invoice (v2) and report", function () {
     expect(shown).to.match(/Circuit 1: no trusted verifier yet/);
     const vote = { verifier: address, transcript: dev.transcriptHash };
     const proposed = await captured(() => hre.run("zk:verifier:propose", { ...vote, from: FROM.de }));
-    expect(proposed).to.match(/1 approval\(s\)[\s\S]*zk:verifier:approve --circuit 1 --verifier 0x[0-9a-fA-F]{40} --transcript 0x[0-9a-f]{64}/);
-    await expect(hre.run("zk:verifier:approve", { ...vote, transcript: "0x12", from: FROM.us })).to.be.rejectedWith(/is not a transcript hash/);
+    expect(proposed).to.match(
+      /1 approval\(s\)[\s\S]*zk:verifier:approve --circuit 1 --verifier 0x[0-9a-fA-F]{40} --transcript 0x[0-9a-f]{64}/,
+    );
+    await expect(hre.run("zk:verifier:approve", { ...vote, transcript: "0x12", from: FROM.us })).to.be.rejectedWith(
+      /is not a transcript hash/,
+    );
     expect(await captured(() => hre.run("zk:verifier:approve", { ...vote, from: FROM.us }))).to.match(/quorum is reached/);
     expect(await captured(() => hre.run("zk:verifier:show", { from: FROM.outsider }))).to.include(dev.transcriptHash);
 

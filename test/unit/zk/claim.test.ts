@@ -157,7 +157,14 @@ describe("A claim decided by proof (rating-v1, development ceremony)", function 
     const adjudicator = await adjudicatorOf(s.brClient);
     const state = await s.escrow.invoice(DE, BR, s.period);
     const verify = (o: { payer?: string; payee?: string; totals?: string; net?: bigint; bytes?: string }) =>
-      adjudicator.verify(o.payer ?? DE, o.payee ?? BR, s.terms.version, o.totals ?? state.totalsCommitment, o.net ?? state.net, o.bytes ?? proof.proof);
+      adjudicator.verify(
+        o.payer ?? DE,
+        o.payee ?? BR,
+        s.terms.version,
+        o.totals ?? state.totalsCommitment,
+        o.net ?? state.net,
+        o.bytes ?? proof.proof,
+      );
     expect(await verify({})).to.equal(true);
     expect(await verify({ net: state.net + 1n }), "net + 1").to.equal(false);
     expect(await verify({ net: state.net - 1n }), "net - 1").to.equal(false);
