@@ -356,7 +356,9 @@ export async function deployWorld(): Promise<World> {
   const usTerms = propertyTerms(addresses.token, now, [PLMN.US, PLMN.DE], 1);
   const usCommitment = termsCommitment(usTerms, termsSalt);
   const usPriced = pricedClassesOf(usTerms, PLMN.DE, PLMN.US);
-  await agreements.connect(de).propose(PLMN.US, { ...usTerms, termsCommitment: usCommitment, ...usPriced, ...NO_RATING_CIRCUIT }, "0x5ea1ed");
+  await agreements
+    .connect(de)
+    .propose(PLMN.US, { ...usTerms, termsCommitment: usCommitment, ...usPriced, ...NO_RATING_CIRCUIT }, "0x5ea1ed");
   await agreements.connect(us).accept(PLMN.DE, 1, usCommitment);
   const devices = await new DeviceRegistry__factory(deployer).deploy(await carriers.getAddress(), await agreements.getAddress());
   const initialClass = (k: number) => 1 + (k % 2);
