@@ -469,6 +469,26 @@ async function timed<T>(timings: StepTimings, step: string, log: CeremonyLog, fn
 }
 
 /**
+ * A snarkjs logger that turns prepare phase 2's debug lines into progress: one line per section (4) and per
+ * power of each section's transforms (the largest take most of the time), about 70 lines over the minutes.
+ */
+function preparationProgress(log: CeremonyLog, power: number): SnarkjsLogger {
+  const sections = ["tauG1", "tauG2", "alphaTauG1", "betaTauG1"];
+  let last = "";
+  const ignore = () => {};
+  const debug = (message: string) => {
+    const section = /^Starting section: (\w+)/.exec(message);
+    if (section) log(`  prepare phase 2: ${section[1]} (${sections.indexOf(section[1]) + 1} of ${sections.length})`);
+    const fft = /^(\w+).*: fft (\d+) mix start/.exec(message);
+    if (fft && `${fft[1]} ${fft[2]}` !== last) {
+      last = `${fft[1]} ${fft[2]}`;
+      log(`    ${fft[1]}: 2^${fft[2]} points (up to 2^${power + 1})`);
+    }
+  };
+  return { debug, info: ignore, warn: ignore, error: ignore };
+}
+
+/**
  * `<root>/.zk/ptau/pot<power>.ptau`, the development phase 1: a new accumulator, one contribution by a fixed
  * beacon, prepared for phase 2. Built once (atomically), then reused; a prepared file put there is used as is.
  */
@@ -487,7 +507,9 @@ export async function ensureDevPtau(options: { power?: number; root?: string; lo
       await timed(timings, "phase 1: beacon", log, () =>
         s.powersOfTau.beacon(temp("new"), temp("beacon"), "dev beacon", DEV_PHASE1_BEACON, DEV_BEACON_ITERATIONS),
       );
-      await timed(timings, "phase 1: prepare phase 2", log, () => s.powersOfTau.preparePhase2(temp("beacon"), temp("prepared")));
+      await timed(timings, "phase 1: prepare phase 2", log, () =>
+        s.powersOfTau.preparePhase2(temp("beacon"), temp("prepared"), preparationProgress(log, power)),
+      );
     });
     fs.renameSync(temp("prepared"), file);
   } finally {
