@@ -4,6 +4,7 @@
  * and the key as its constructor's `VerificationKey`, both with the G2 coordinates SWAPPED against snarkjs's JSON
  * ([x1, x0], [y1, y0]: the 0x08 precompile's order, as snarkjs's exportSolidityCallData writes them).
  */
+import fs from "node:fs";
 import { AbiCoder, keccak256 } from "ethers";
 import { InputError } from "../core/errors";
 import { type Hex, isHex } from "../util/hex";
@@ -56,7 +57,36 @@ export async function proveGroth16(
   input: Record<string, unknown>,
   artifacts: ProvingArtifacts,
 ): Promise<{ proof: SnarkjsProof; publicSignals: string[] }> {
-  return withSnarkjs((s) => s.groth16.fullProve(input, artifacts.wasm, artifacts.zkey));
+  if (typeof artifacts.wasm !== "string") return withSnarkjs((s) => s.groth16.fullProve(input, artifacts.wasm, artifacts.zkey));
+  const witness = await witnessOf(input, artifacts.wasm);
+  return withSnarkjs((s) => s.groth16.prove(artifacts.zkey, { type: "mem", data: witness }));
+}
+
+/** circom's witness calculator (circom_runtime, as snarkjs uses it). */
+interface WitnessCalculator {
+  calculateWTNSBin(input: Record<string, unknown>, sanityCheck: number): Promise<Uint8Array>;
+}
+
+/** Compiled witness calculators by wasm path: compiling the 11 MB rating-v1 wasm takes about 1.5 s, once. */
+const calculators = new Map<string, Promise<WitnessCalculator>>();
+
+/**
+ * The witness of `input` (snarkjs's .wtns, in memory) from the circuit's wasm, whose compiled module is kept
+ * for the process: what `fullProve` does, without compiling the wasm again for each proof. Throws the
+ * calculator's "Assert Failed" (with the template and line) when the input breaks a constraint.
+ */
+async function witnessOf(input: Record<string, unknown>, wasm: string): Promise<Uint8Array> {
+  let calculator = calculators.get(wasm);
+  if (!calculator) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { WitnessCalculatorBuilder } = require("circom_runtime") as {
+      WitnessCalculatorBuilder(code: Uint8Array): Promise<WitnessCalculator>;
+    };
+    calculator = WitnessCalculatorBuilder(fs.readFileSync(wasm));
+    calculators.set(wasm, calculator);
+    calculator.catch(() => calculators.delete(wasm));
+  }
+  return (await calculator).calculateWTNSBin(input, 0);
 }
 
 /** Checks a proof against a verification key locally (no chain). */

@@ -48,6 +48,7 @@ export interface Snarkjs {
       wasm: SnarkjsFile,
       zkey: SnarkjsFile,
     ): Promise<{ proof: SnarkjsProof; publicSignals: string[] }>;
+    prove(zkey: SnarkjsFile, witness: SnarkjsFile): Promise<{ proof: SnarkjsProof; publicSignals: string[] }>;
     verify(vkey: SnarkjsVerificationKey, publicSignals: readonly string[], proof: SnarkjsProof): Promise<boolean>;
   };
   powersOfTau: {

@@ -15,6 +15,7 @@ import { measureSettlementGas } from "./settleGas";
 import { measureBatchesPerSec } from "./chain";
 import { median, stepper } from "./util";
 import { renderMarkdown, renderTable, type BenchResults } from "./report";
+import { measureZk } from "./zk";
 
 const HELP = `npm run bench [-- options]
 
@@ -29,6 +30,8 @@ Measures, side by side in one run, and prints a table:
      index, closePeriod, invoices proposed / co-signed / closed, claim and reveal, settle, withdrawals,
      next to v1's figures where v1 had the step
   6. batches/s committed to a local node process (anvil) with a block every second
+  7. zero-knowledge adjudication: the rating circuit's constraints, a phase-2 ceremony's steps, the proving
+     key's size, prove time (cold and warm) and peak memory, the verifier's gas
 
 A full run writes bench/results.json and BENCHMARKS.md (machine, date, table). It takes about
 12 minutes on a 2-core machine and writes a 1 GB usage file to the temp folder (removed after).
@@ -38,7 +41,7 @@ Options:
                  bulk decisions of 32), a few minutes; writes
                  out/bench/results.quick.json only
   --runs N       ingest runs per variant (median; default 3, quick 1)
-  --only LIST    comma-separated parts: ingest, gas, chain (default: all); the results file keeps the
+  --only LIST    comma-separated parts: ingest, gas, chain, zk (default: all); the results file keeps the
                  other parts' numbers as it has them when this run ends, with their dates
   --render       only write BENCHMARKS.md again from bench/results.json (measures nothing)
   --help         this text
@@ -52,7 +55,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { render: false, quick: false, runs: 0, only: new Set(["ingest", "gas", "chain"]) };
+  const args: Args = { render: false, quick: false, runs: 0, only: new Set(["ingest", "gas", "chain", "zk"]) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--help" || a === "-h") {
@@ -71,8 +74,8 @@ function parseArgs(argv: string[]): Args {
         .split(",")
         .map((p) => p.trim())
         .filter(Boolean);
-      const bad = parts.filter((p) => !["ingest", "gas", "chain"].includes(p));
-      if (parts.length === 0 || bad.length > 0) fail(`--only ${argv[i] ?? ""}: give a comma-separated list of ingest, gas, chain`);
+      const bad = parts.filter((p) => !["ingest", "gas", "chain", "zk"].includes(p));
+      if (parts.length === 0 || bad.length > 0) fail(`--only ${argv[i] ?? ""}: give a comma-separated list of ingest, gas, chain, zk`);
       args.only = new Set(parts);
     } else {
       fail(`unknown option ${a}`);
@@ -232,7 +235,7 @@ async function benchChain(args: Args, log: (l: string) => void): Promise<BenchRe
   return result;
 }
 
-const PARTS = ["ingest", "gas", "chain"] as const;
+const PARTS = ["ingest", "gas", "chain", "zk"] as const;
 
 /**
  * `fresh` with the parts it did not run (--only) taken from the results file as it is now, at the end of
@@ -287,6 +290,10 @@ async function main() {
   if (args.only.has("chain")) {
     log("5. batches/s to a node process");
     results.chain = await benchChain(args, log);
+  }
+  if (args.only.has("zk")) {
+    log("7. zero-knowledge adjudication");
+    results.zk = await measureZk({ runs: args.quick ? 2 : 5, log });
   }
   results.durationSec = Math.round((Date.now() - started) / 1000);
   const all = withOtherParts(resultsFile, results, args.only);

@@ -1,3 +1,4 @@
+import type { ZkBenchResult } from "./zk";
 import type { IngestRun } from "./ingest";
 import type { LedgerGasResult } from "./ledgerGas";
 import type { SettlementGasResult } from "./settleGas";
@@ -9,7 +10,9 @@ export interface BenchResults {
   quick: boolean;
   durationSec?: number;
   /** When each part's figures were measured (ISO dates): a run with --only keeps the others' from earlier runs. */
-  measured?: Partial<Record<"ingest" | "gas" | "chain", string>>;
+  measured?: Partial<Record<"ingest" | "gas" | "chain" | "zk", string>>;
+  /** Zero-knowledge adjudication (scripts/bench/zk.ts). */
+  zk?: ZkBenchResult;
   machineInfo: { cpu: string; memoryGiB: number; node: string; os: string; loadAverageAtStart: number[] };
   ingest?: {
     records: number;
@@ -112,7 +115,24 @@ export function rows(r: BenchResults): [string, string, string][] {
     }
     out.push([`  batches a block of ${n(c.blockGasLimit)} gas holds (${n(c.gasPerBatch)} gas each)`, n(c.batchesPerBlockByGas), ""]);
   }
+  if (r.zk) out.push(...zkRows(r.zk));
   return out;
+}
+
+/** The zero-knowledge rows: circuit, ceremony, proving key, prover, verifier. */
+function zkRows(z: ZkBenchResult): [string, string, string][] {
+  const c = z.ceremonySec;
+  return [
+    [`zk: constraints of ${z.circuit} (8 classes x 4 tiers)`, n(z.constraints), "<= 32,768 (2^15)"],
+    ["zk: ceremony phase 2, start (zkey new from the 2^15 phase 1), s", n(c.start, 1), ""],
+    ["zk: ceremony, one carrier's contribution, s", n(c.contribute, 1), ""],
+    ["zk: ceremony, verify the chain of contributions, s", n(c.verify, 1), ""],
+    ["zk: ceremony, finalize with a beacon, s", n(c.finalize, 1), ""],
+    ["zk: proving key, MB", n(z.provingKeyMb, 1), ""],
+    [`zk: prove, warm, ms (median of ${z.prove.runs}; cold ${n(z.prove.coldMs)} ms)`, n(z.prove.warmMedianMs), "<= 3,000"],
+    ["zk: prover's peak RSS, MB", n(z.prove.peakRssMb), "<= 400"],
+    ["zk: verifyProof gas (a transaction calling it)", n(z.verifyProofGas), "<= 250,000"],
+  ];
 }
 
 /**
