@@ -15,6 +15,7 @@ export * from "./settlement";
 export * from "./invoice";
 export * from "./watch";
 export * from "./besu";
+export * from "./zk";
 
 // Names two folders export: the root picks one and renames the other.
 // `RESOLUTIONS` is the same list in lib/core/enums and lib/settlement/invoices.
@@ -39,6 +40,8 @@ export {
   SettlementEscrow__factory,
   SettlementToken__factory,
   UsageLedger__factory,
+  RatingAdjudicator__factory,
+  Groth16Verifier__factory,
   ICarrierRegistry__factory,
   IDevicePolicy__factory,
   IDeviceRegistry__factory,

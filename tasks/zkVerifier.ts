@@ -25,8 +25,8 @@ interface VoteArgs {
 
 const CIRCUIT_HELP = `Rating circuit number (${RATING_V1.name} is ${RATING_V1.id})`;
 
-function voteTask(name: string, description: string, kind: "propose" | "approve") {
-  return task(name, description)
+function withVoteParams(t: ReturnType<typeof task>, kind: "propose" | "approve") {
+  return t
     .addOptionalParam("circuit", CIRCUIT_HELP, RATING_V1.id, types.int)
     .addParam("verifier", "The verifier contract's address (printed by zk:verifier:deploy)")
     .addParam("transcript", "The ceremony's transcript hash, 0x + 64 hex (printed by zk:ceremony:finalize and zk:ceremony:verify)")
@@ -52,15 +52,19 @@ function voteTask(name: string, description: string, kind: "propose" | "approve"
     );
 }
 
-voteTask(
-  "zk:verifier:propose",
-  "Governor (ADMIN key): proposes the verifier of a rating circuit with its ceremony's transcript hash, and approves it; trusted at the registry's quorum",
+withVoteParams(
+  task(
+    "zk:verifier:propose",
+    "Governor (ADMIN key): proposes the verifier of a rating circuit with its ceremony's transcript hash, and approves it; trusted at the registry's quorum",
+  ),
   "propose",
 );
 
-voteTask(
-  "zk:verifier:approve",
-  "Governor (ADMIN key): approves a proposed verifier, restating circuit, verifier and transcript hash (check them with zk:ceremony:verify first)",
+withVoteParams(
+  task(
+    "zk:verifier:approve",
+    "Governor (ADMIN key): approves a proposed verifier, restating circuit, verifier and transcript hash (check them with zk:ceremony:verify first)",
+  ),
   "approve",
 );
 

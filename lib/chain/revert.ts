@@ -4,6 +4,7 @@ import {
   DeviceRegistry__factory,
   RoamingAgreements__factory,
   DevicePolicy__factory,
+  Groth16Verifier__factory,
   RatingAdjudicator__factory,
   RevealLib__factory,
   SettlementEscrow__factory,
@@ -28,6 +29,7 @@ export const REVERTING_ABIS = [
   RevealLib__factory.abi,
   SettlementToken__factory.abi,
   RatingAdjudicator__factory.abi,
+  Groth16Verifier__factory.abi,
 ] as const;
 
 const errorInterface = new Interface(dedupeErrors(REVERTING_ABIS.flat()));

@@ -161,7 +161,7 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   SettlementEscrowWithdrawalLocked: "the withdrawal unlocks at the time shown; run `escrow:withdraw --execute` then.",
   SettlementEscrowSameParty: "payer and payee must be two different carriers; name the partner (`--partner`).",
   SettlementEscrowWrongStatus:
-    "the invoice is not at the step this action takes; `invoice:status` shows it: none -> `invoice:propose`, proposed -> `invoice:cosign` (or `invoice:claim` after the sign window), claimed -> `invoice:prove` or `invoice:reveal`, closed -> `escrow:settle`.",
+    "the invoice is not at the step this action takes; `invoice:status` shows it: none -> `invoice:propose`, proposed -> `invoice:cosign` (or `invoice:claim` after the sign window), claimed -> `escrow:claim` (a proof, after the payer's contest window) or `invoice:reveal`, closed -> `escrow:settle`.",
   SettlementEscrowNoTerms: "no accepted agreement version covers the period's first and last second; check `agreement:show`.",
   SettlementEscrowWrongAccumulator:
     "the invoice was rated on other batches than the closed period's: close the period with `usage:close`, then propose again with `invoice:propose`.",
@@ -179,6 +179,8 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
     "the payer may still co-sign or contest the claim's totals by a reveal until the time shown; file the proof with `escrow:claim` after it.",
   SettlementEscrowInvalidProof:
     "the adjudicator refused the proof; check it, or end the claim with `invoice:reveal` (last resort: publishes the pair's figures).",
+  Groth16VerifierInvalidKey:
+    "the verification key is not valid bn128 points (or a coordinate is out of range): deploy from the finalized ceremony folder with `zk:verifier:deploy`.",
   RatingAdjudicatorInvalidCircuit: "rating circuits are numbered from 1 (rating-v1 is 1).",
   RatingAdjudicatorAlreadyTrusted:
     "that circuit's verifier is fixed for good (old invoices stay verifiable): new rating rules take a new circuit number and ceremony.",

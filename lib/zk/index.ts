@@ -3,3 +3,6 @@ export * from "./circuit";
 export * from "./encoding";
 export * from "./prover";
 export * from "./ceremony";
+export * from "./adjudicator";
+export * from "./claim";
+export * from "./kit";

@@ -59,7 +59,14 @@ export function fullInvoice(token: string): { terms: TermsLike; totals: ClassTot
     disputeWindow: 86_400,
     permanentRoamingDays: 90,
     permanentRoamingSurchargePerDay: 7n,
-    sla: { maxLatencyMs: 300, minThroughputKbps: 500, minAvailabilityBps: 0, latencyCreditBps: 250, throughputCreditBps: 150, availabilityCreditBps: 0 },
+    sla: {
+      maxLatencyMs: 300,
+      minThroughputKbps: 500,
+      minAvailabilityBps: 0,
+      latencyCreditBps: 250,
+      throughputCreditBps: 150,
+      availabilityCreditBps: 0,
+    },
     ratePlans,
   } as unknown as TermsLike;
   const totals = ratePlans.map((p, c) => ({

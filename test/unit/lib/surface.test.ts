@@ -30,6 +30,14 @@ const V2_FUNCTIONS = [
   "fileClaim",
   "proveClaim",
   "revealClaim",
+  // claims decided by proof (docs/zk.md) and the governors' vote on a verifier
+  "buildClaimProof",
+  "fileClaimProof",
+  "requireTrustedKey",
+  "provingKitFrom",
+  "proposeVerifier",
+  "approveVerifier",
+  "trustedVerifier",
   // escrow
   "depositToEscrow",
   "requestWithdrawal",
