@@ -295,6 +295,11 @@ export function ratingV1Input(o: RatingV1InputOptions): Record<string, string | 
   const termsSalt = termsSaltField(o.termsSalt, o.payee);
   const totalsSalt = totalsSaltField(o.totalsSalt);
   const ctx = contextField(o.payer, o.payee, o.period);
+  if (o.net < 0n || o.net >= FIELD_MODULUS) {
+    throw new InputError(`the claimed net must be from 0 to the field modulus - 1, found ${o.net}`, {
+      hint: "claim the invoice's net as rateInvoice rates it.",
+    });
+  }
   return {
     termsCommitment: dec(termsCommitmentField(slots, header, termsSalt)),
     totalsCommitment: dec(totalsCommitmentField(rows, other, ctx, totalsSalt)),
