@@ -577,8 +577,11 @@ export async function ensureDevCeremony(
   fs.mkdirSync(temp, { recursive: true });
   try {
     await buildDevCeremony({ dir: temp, circuit, ptau, log, timings });
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.renameSync(temp, dir);
+    // The same deterministic setup another process completed meanwhile wins; a half one is replaced.
+    if (!cachedDevCeremony(dir)) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.renameSync(temp, dir);
+    }
   } finally {
     fs.rmSync(temp, { recursive: true, force: true });
   }
