@@ -403,7 +403,8 @@ export async function finalizeCeremony(options: {
   const t = readTranscript(dir);
   refuseFinalized(dir, t);
   const latest = latestZkey(dir, t);
-  if (sha(latest.file) !== latest.hash) await checkZkey(dir, latest.file, latest.hash);
+  // The beacon builds on the transcript's latest key; final.zkey's verification below checks the whole chain.
+  if (!fs.existsSync(latest.file) || sha(latest.file) !== latest.hash) await checkZkey(dir, latest.file, latest.hash);
   log(`Applying the beacon to ${path.basename(latest.file)} (2^${options.iterations} iterations)...`);
   const file = path.join(dir, CEREMONY_FILES.final);
   const { contributionHash, vkey } = await applyBeacon({ dir, from: latest.file, file, beacon, iterations: options.iterations });
@@ -602,8 +603,11 @@ export async function ensureDevCeremony(
   fs.mkdirSync(temp, { recursive: true });
   try {
     await buildDevCeremony({ dir: temp, circuit, ptau, log, timings });
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.renameSync(temp, dir);
+    // The same deterministic setup another process completed meanwhile wins; a half one is replaced.
+    if (!cachedDevCeremony(dir)) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.renameSync(temp, dir);
+    }
   } finally {
     fs.rmSync(temp, { recursive: true, force: true });
   }

@@ -17,7 +17,7 @@ import {
 import { sha256File } from "../../../lib/zk/compile";
 import { proveGroth16, verificationKeyHash, verifyGroth16 } from "../../../lib/zk/prover";
 import { withSnarkjs } from "../../../lib/zk/snarkjs";
-import { TOY_CIRCUIT, TOY_PTAU_POWER, toyInput } from "./toyCeremony";
+import { TOY_CIRCUIT, TOY_PTAU_POWER, toyInput } from "../../helpers/zkToy";
 
 const BEACON = "0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
 

@@ -16,7 +16,7 @@ import {
 } from "../../../lib/zk/prover";
 import type { DevCeremony } from "../../../lib/zk/ceremony";
 import type { Groth16Verifier } from "../../../typechain-types";
-import { toyDevCeremony, toyInput } from "./toyCeremony";
+import { toyDevCeremony, toyInput } from "../../helpers/zkToy";
 
 type Input = [bigint, bigint, bigint];
 
@@ -44,6 +44,13 @@ describe("Groth16Verifier", function () {
     it("reverts with Groth16VerifierInvalidKey for a point off the curve", async function () {
       const key = verifierConstructorArgs(dev.vkey);
       key.ic[2] = [key.ic[2][0], key.ic[2][1] + 1n];
+      const factory = await hre.ethers.getContractFactory("Groth16Verifier");
+      await expect(factory.deploy(key)).to.be.revertedWithCustomError(factory, "Groth16VerifierInvalidKey");
+    });
+
+    it("reverts with Groth16VerifierInvalidKey for a G2 point off the twist", async function () {
+      const key = verifierConstructorArgs(dev.vkey);
+      key.gamma2[1][1] += 1n;
       const factory = await hre.ethers.getContractFactory("Groth16Verifier");
       await expect(factory.deploy(key)).to.be.revertedWithCustomError(factory, "Groth16VerifierInvalidKey");
     });
@@ -128,6 +135,20 @@ describe("Groth16Verifier", function () {
     it("equals lib/zk/prover.ts verificationKeyHash", async function () {
       const verifier = await loadFixture(deployVerifier);
       expect(await verifier.verificationKeyHash()).to.equal(verificationKeyHash(dev.vkey));
+    });
+  });
+
+  describe("lib/zk/prover encodings", function () {
+    it("proofToBytes is 256 bytes with B swapped, and proofFromBytes refuses another length", function () {
+      const bytes = proofToBytes(proof);
+      expect((bytes.length - 2) / 2).to.equal(256);
+      expect(BigInt(`0x${bytes.slice(2 + 2 * 64, 2 + 3 * 64)}`)).to.equal(BigInt(proof.pi_b[0][1]));
+      expect(() => proofFromBytes(`${bytes}00`)).to.throw(/256 bytes/);
+    });
+
+    it("verifierConstructorArgs refuses a key for another number of public inputs", function () {
+      const two = { ...dev.vkey, nPublic: 2, IC: dev.vkey.IC.slice(0, 3) };
+      expect(() => verifierConstructorArgs(two)).to.throw(/2 public inputs; the verifier takes exactly 3/);
     });
   });
 });

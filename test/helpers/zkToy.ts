@@ -2,7 +2,7 @@
  * The toy circuit's development setup for the zk tests (test/fixtures/zk/toy.circom: public a, b, c with
  * c = a * b + x * x): a 2^8 powers of tau and a fixed-beacon key, built once and cached under .zk/.
  */
-import { type DevCeremony, ensureDevCeremony } from "../../../lib/zk/ceremony";
+import { type DevCeremony, ensureDevCeremony } from "../../lib/zk/ceremony";
 
 export const TOY_CIRCUIT = "test/fixtures/zk/toy.circom";
 export const TOY_PTAU_POWER = 8;
