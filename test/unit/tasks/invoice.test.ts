@@ -94,6 +94,7 @@ describe("tasks: invoice (v2) and report", function () {
   });
 
   it("escrow:claim: the governors trust the development verifier, the payee files the claim, then the proof; the claim closes at the net", async function () {
+    this.timeout(40 * 60_000); // a fresh machine builds the development setup first (npm run zk:dev)
     const dev = await ensureDevCeremony();
     const verifier = await hre.ethers.deployContract("Groth16Verifier", [verifierConstructorArgs(dev.vkey)]);
     const address = await verifier.getAddress();

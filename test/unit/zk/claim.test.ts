@@ -44,6 +44,7 @@ describe("A claim decided by proof (rating-v1, development ceremony)", function 
   let kit: ProvingKit;
 
   before(async function () {
+    this.timeout(40 * 60_000); // a fresh machine builds the development setup first (npm run zk:dev)
     dev = await ensureDevCeremony({ onProgress: (line) => console.log(`      ${line}`) });
     kit = { wasm: dev.wasm, zkey: dev.zkey, vkey: dev.vkey };
   });
