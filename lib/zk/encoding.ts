@@ -155,8 +155,11 @@ function bytes3Value(plmn: string, what: string): bigint {
   return BigInt(plmn);
 }
 
-/** termsSaltF = uint(keccak256(abi.encode(ZK_TERMS_SALT_TAG, termsSalt, bytes3 visited))) mod p. */
-function termsSaltField(termsSalt: Hex, visited: string): bigint {
+/**
+ * termsSaltF = uint(keccak256(abi.encode(ZK_TERMS_SALT_TAG, termsSalt, bytes3 visited))) mod p: the field salt
+ * of one direction's terms commitment (a secret of the pair, like `termsSalt`).
+ */
+export function termsSaltField(termsSalt: Hex, visited: string): bigint {
   bytes3Value(visited, "visited");
   const encoded = encodeAbiParameters(
     [{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes3" }],
@@ -165,8 +168,8 @@ function termsSaltField(termsSalt: Hex, visited: string): bigint {
   return field(keccak256(encoded));
 }
 
-/** totalsSaltF = uint(keccak256(abi.encode(ZK_TOTALS_SALT_TAG, totalsSalt))) mod p. */
-function totalsSaltField(totalsSalt: Hex): bigint {
+/** totalsSaltF = uint(keccak256(abi.encode(ZK_TOTALS_SALT_TAG, totalsSalt))) mod p: a secret, like `totalsSalt`. */
+export function totalsSaltField(totalsSalt: Hex): bigint {
   const encoded = encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [ZK_TOTALS_SALT_TAG, bytes32(totalsSalt, "totalsSalt")]);
   return field(keccak256(encoded));
 }

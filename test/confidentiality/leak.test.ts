@@ -2,10 +2,12 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { HDNodeWallet, NonceManager, Wallet, ZeroAddress } from "ethers";
+import { HDNodeWallet, NonceManager, Wallet } from "ethers";
 import {
   CarrierRegistry__factory,
   DeviceRegistry__factory,
+  Groth16Verifier__factory,
+  RatingAdjudicator__factory,
   RoamingAgreements__factory,
   RevealLib__factory,
   SettlementEscrow__factory,
@@ -21,7 +23,7 @@ import { DEFAULT_REGISTER_BATCH, ensurePolicies, readDevices, registerDevices } 
 import { depositToEscrow, settlePeriod } from "../../lib/settlement/escrow";
 import type { Rating } from "../../lib/settlement/rating";
 import { fileClaim } from "../../lib/settlement/claims";
-import { cosignInvoice, proposeInvoice } from "../../lib/settlement/invoices";
+import { cosignInvoice, escrowInvoiceStatus, proposeInvoice, type RateInvoiceOptions } from "../../lib/settlement/invoices";
 import { invoiceTotalsSaltOf } from "../../lib/invoice/draft";
 import { fullTermsOf, periodUsageOf } from "../../lib/invoice/inputs";
 import type { FullTerms } from "../../lib/invoice/usage";
@@ -33,6 +35,11 @@ import { FolderStore } from "../../lib/usage/store";
 import { verifyBatch } from "../../lib/usage/verify";
 import type { Hex } from "../../lib/util/hex";
 import type { ClassTotals } from "../../lib/usage/types";
+import { approveVerifier, proposeVerifier } from "../../lib/zk/adjudicator";
+import { ensureDevCeremony, type DevCeremony } from "../../lib/zk/ceremony";
+import { buildClaimProof, contestWindowEnd, fileClaimProof, requireTrustedKey } from "../../lib/zk/claim";
+import { RATING_V1, termsSaltField, totalsSaltField } from "../../lib/zk/encoding";
+import { verifierConstructorArgs } from "../../lib/zk/prover";
 import { PLMN, ROLE, testEncryptionKey } from "../helpers/fixtures";
 import { POLICIES, testPrivateKey } from "../helpers/ingest";
 import { agreeSealed } from "../helpers/agreement";
@@ -53,11 +60,15 @@ import {
  * What a third member learns of a pair's period. On a separate node (anvil), DE (home, A) and BR (visited, B)
  * play a full period on RoamLedger v2 while C (US) watches: an agreement and an amendment (sealed), DE's fleet
  * registered, BR's batches (usage:ingest through the library), DE disputes one record, rejects one batch and
- * accepts the rest, both periods close, each payee proposes its invoice and the payer co-signs it, BR settles
- * with netting from DE's deposit. The same period is played twice on fresh contracts, the second time with
- * other rates and other usage: the control run of the probe (test/helpers/thirdMember.ts), which C then points
- * at the first run's contracts with the pair's secrets (every figure of the terms, every batch's and the
- * period's totals, every invoice line, and every salt and the pair key).
+ * accepts the rest, both periods close and each payee proposes its invoice. DE co-signs none of BR's: BR
+ * claims it past the sign window and, once DE's contest window is over, the claim is decided by PROOF (a
+ * Groth16 proof, rating-v1 with the development ceremony's key behind a verifier the governors trusted by
+ * quorum, that the net is the rating of the committed totals under the committed terms); BR co-signs DE's
+ * invoice. BR settles with netting from DE's deposit. The same period is played twice on fresh contracts, the
+ * second time with other rates and other usage: the control run of the probe (test/helpers/thirdMember.ts),
+ * which C then points at the first run's contracts with the pair's secrets (every figure of the terms, every
+ * batch's and the period's totals, every invoice line, every salt, the field salts of the proof's Poseidon
+ * commitments, and the pair key).
  *
  * On the contracts before confidential settlement (v1, main at 7ce4ed6) the same probe found the rates, the
  * per-class totals and the invoice lines in events, calldata and storage; see docs/confidentiality.md.
@@ -77,6 +88,10 @@ interface Variant {
 
 interface Played {
   addresses: RoamLedgerAddresses;
+  /** The escrow's claim adjudicator. */
+  adjudicator: string;
+  /** The transaction that filed BR's proof (proveClaim). */
+  proofTx: string;
   fromBlock: number;
   toBlock: number;
   secrets: Secret[];
@@ -93,6 +108,8 @@ interface World {
   wallets: NonceManager[];
   addresses: string[];
   dir: string;
+  /** The development ceremony's keys (lib/zk/ceremony): the verifier's and BR's prover's. */
+  dev: DevCeremony;
 }
 
 // ------------------------------------------------------------------ the pair's terms
@@ -180,8 +197,20 @@ function invoiceSecrets(r: Rating): Secret[] {
 const GRACE = 5 * 24 * 3600;
 const DAY = 24 * 3600;
 
-/** RoamLedger v2 with three carriers (DE, BR, and US the third member), a submission grace, and a token. */
-async function deploy(w: World): Promise<{ addresses: RoamLedgerAddresses; token: string }> {
+/** What `deploy` made besides RoamLedger's contracts: the token, the claim adjudicator and the rating-v1 verifier. */
+interface Deployed {
+  addresses: RoamLedgerAddresses;
+  token: string;
+  adjudicator: string;
+  verifier: string;
+}
+
+/**
+ * RoamLedger v2 with three carriers (DE, BR, and US the third member, each a governor), a submission grace, a
+ * token, the claim adjudicator behind the escrow, and a Groth16 verifier with the development key (not yet
+ * trusted).
+ */
+async function deploy(w: World): Promise<Deployed> {
   const [deployer] = w.wallets;
   const [deployerAddress, deAddress, brAddress, usAddress] = w.addresses;
   const member = (plmn: Hex, seed: number, operator: string) => ({
@@ -199,6 +228,8 @@ async function deploy(w: World): Promise<{ addresses: RoamLedgerAddresses; token
   const devices = await (await new DeviceRegistry__factory(deployer).deploy(carriers, agreements)).waitForDeployment();
   const ledger = await (await new UsageLedger__factory(deployer).deploy(carriers, agreements, GRACE)).waitForDeployment();
   const reveal = await (await new RevealLib__factory(deployer).deploy()).waitForDeployment();
+  const adjudicator = await (await new RatingAdjudicator__factory(deployer).deploy(carriers, agreements)).waitForDeployment();
+  const verifier = await (await new Groth16Verifier__factory(deployer).deploy(verifierConstructorArgs(w.dev.vkey))).waitForDeployment();
   const lag = GRACE + Number(await agreements.MAX_DISPUTE_WINDOW());
   const params = {
     signWindow: DAY,
@@ -212,7 +243,7 @@ async function deploy(w: World): Promise<{ addresses: RoamLedgerAddresses; token
       carriers,
       agreements,
       ledger,
-      ZeroAddress,
+      adjudicator,
       params,
     )
   ).waitForDeployment();
@@ -224,13 +255,31 @@ async function deploy(w: World): Promise<{ addresses: RoamLedgerAddresses; token
     usageLedger: await ledger.getAddress(),
     settlementEscrow: await escrow.getAddress(),
   };
-  return { addresses, token: await token.getAddress() };
+  return { addresses, token: await token.getAddress(), adjudicator: await adjudicator.getAddress(), verifier: await verifier.getAddress() };
+}
+
+/**
+ * The governors trust the verifier for rating-v1 with the development ceremony's transcript: DE proposes (its
+ * approval implied) and US approves, which is the registry's quorum in this world (3 active governors at
+ * 50.01 %: ceil(3 * 5001 / 10000) = 2 approvals).
+ */
+async function trustVerifier(w: World, o: { addresses: RoamLedgerAddresses; verifier: string }): Promise<void> {
+  const vote = { circuit: RATING_V1.id, verifier: o.verifier, transcriptHash: w.dev.transcriptHash };
+  const carriers = CarrierRegistry__factory.connect(o.addresses.carrierRegistry, w.wallets[0]);
+  expect([await carriers.activeGovernorCount(), await carriers.thresholdBps()]).to.deep.equal([3n, 5001n]);
+  const proposed = await proposeVerifier(connectRoamLedger(o.addresses, w.wallets[1]), vote, PLMN.DE);
+  expect([proposed.approvals, proposed.trusted]).to.deep.equal([1, false]);
+  const approved = await approveVerifier(connectRoamLedger(o.addresses, w.wallets[3]), vote, PLMN.US);
+  expect([approved.approvals, approved.trusted]).to.deep.equal([2, true]);
 }
 
 /** The full terms of each version, as both parties hold them (sealed on chain). */
 type Versions = Map<number, FullTerms>;
 
-/** DE proposes version 1 and the amendment sealed for BR, BR accepts each commitment: the secrets of both versions. */
+/**
+ * DE proposes version 1 and the amendment sealed for BR, BR accepts each commitment: the secrets of both
+ * versions, with the field salt of each direction's rating-v1 commitment. Both versions are rated by rating-v1.
+ */
 async function agree(
   v: Variant,
   w: World,
@@ -251,8 +300,16 @@ async function agree(
       terms,
     });
     expect(sealed.version).to.equal(version);
+    expect((await agreements.getVersion(PLMN.DE, PLMN.BR, version)).terms.ratingCircuit, "the version's rating circuit").to.equal(
+      BigInt(RATING_V1.id),
+    );
     versions.set(version, fullTermsOf({ terms, salt: sealed.salt }, version, sealed.publicTerms.termsCommitment as Hex));
-    secrets.push(...termsSecrets(version, terms), { label: `terms v${version} salt`, value: BigInt(sealed.salt) });
+    secrets.push(
+      ...termsSecrets(version, terms),
+      { label: `terms v${version} salt`, value: BigInt(sealed.salt) },
+      { label: `terms v${version} zk terms salt, BR visited`, value: termsSaltField(sealed.salt, PLMN.BR) },
+      { label: `terms v${version} zk terms salt, DE visited`, value: termsSaltField(sealed.salt, PLMN.DE) },
+    );
   }
   return { secrets, versions };
 }
@@ -372,6 +429,15 @@ async function warpTo(w: World, at: number): Promise<void> {
   }
 }
 
+/**
+ * The node's block number, asked afresh: ethers answers `getBlockNumber` from a 250 ms cache that a
+ * transaction's wait keeps warm, so right after the last transaction it can name the block before it and the
+ * probe would miss that transaction.
+ */
+async function headOf(w: World): Promise<number> {
+  return Number(await w.provider.send("eth_blockNumber", []));
+}
+
 /** The period's counted usage of (home, visited) as `client`'s carrier reads it from its payload copies. */
 async function countedUsage(
   client: RoamLedgerClient,
@@ -380,48 +446,80 @@ async function countedUsage(
   return periodUsageOf(await countedPeriod(client, o));
 }
 
+/** `InvoiceState.resolution` of an invoice closed by proof (ISettlementEscrow.Resolution.Proven). */
+const RESOLUTION_PROVEN = 2n;
+
+/**
+ * BR's invoice of DE, which DE does not co-sign: past the sign window BR claims it (its bond and DE's
+ * reservation on chain), builds the proof from its own copies with the development key the governors trusted,
+ * waits out DE's contest window and files it; the escrow closes the invoice at exactly the proven net.
+ */
+async function claimByProof(
+  w: World,
+  br: RoamLedgerClient,
+  o: RateInvoiceOptions,
+): Promise<{ bond: bigint; proven: bigint; proofTx: string; proveMs: number }> {
+  const key = { payer: PLMN.DE, payee: PLMN.BR, period: o.usage.period };
+  await warpTo(w, (await w.provider.getBlock("latest"))!.timestamp + DAY + 1);
+  const { bond } = await fileClaim(br, key);
+  expect(bond > 0n, "the claim bonds part of BR's deposit").to.equal(true);
+  const kit = { wasm: w.dev.wasm, zkey: w.dev.zkey, vkey: w.dev.vkey };
+  await requireTrustedKey(br, kit);
+  const proof = await buildClaimProof(br, { ...o, kit });
+  await warpTo(w, (await contestWindowEnd(br, o)) + 1);
+  const { txHash: proofTx } = await fileClaimProof(br, { ...o, proof: proof.proof });
+  const proven = BigInt(proof.publicSignals[2]);
+  const state = await br.escrow.invoice(key.payer, key.payee, key.period);
+  expect(await escrowInvoiceStatus(br, key)).to.equal("closed");
+  expect([state.resolution, state.amount, state.net], "closed by proof at exactly the proven net").to.deep.equal([
+    RESOLUTION_PROVEN,
+    proven,
+    proven,
+  ]);
+  return { bond, proven, proofTx, proveMs: proof.proveMs };
+}
+
 /**
  * Both directions of the period closed and invoiced the v2 way: the ledger's periods closed after the
  * deadline, each payee rates its direction off chain and proposes the signed net with the invoice sealed for
- * the payer, the payer recomputes it from its own copies and co-signs. BR bills DE's fleet: DE lets the sign
- * window pass, BR files a claim (its bond and DE's reservation on chain), and DE co-signs only then, which
- * ends the claim. DE has nothing to bill BR (net 0). Returns the secrets of BR's invoice and the claim's bond.
+ * the payer. BR bills DE's fleet and DE stalls: BR's claim is decided by proof (claimByProof). DE has nothing
+ * to bill BR (net 0): BR recomputes it from its own copies and co-signs. Returns the secrets of BR's invoice
+ * (with its totals salt in the field, as the proof's totals commitment takes it), the claim's bond, the
+ * proven net, the proof's transaction and how long proving took.
  */
 async function invoices(
   w: World,
   c: { de: RoamLedgerClient; br: RoamLedgerClient; month: Month; store: FolderStore; pairKey: Uint8Array; versions: Versions },
-): Promise<{ secrets: Secret[]; bond: bigint }> {
+): Promise<{ secrets: Secret[]; bond: bigint; proven: bigint; proofTx: string; proveMs: number }> {
   const { de, br, month, store, pairKey } = c;
   await warpTo(w, month.end + GRACE + 1);
-  let bond = 0n;
   const directions = [
     { home: PLMN.DE, visited: PLMN.BR, payee: br, payer: de },
     { home: PLMN.BR, visited: PLMN.DE, payee: de, payer: br },
   ];
-  const secrets: Secret[] = [];
+  const out = { secrets: [] as Secret[], bond: 0n, proven: 0n, proofTx: "", proveMs: 0 };
   for (const d of directions) {
     const key = { home: d.home, visited: d.visited, period: month.period };
     await closePeriod(d.payee, key);
     const [, version] = await d.payee.agreements.termsAt(d.home, d.visited, month.start);
     const terms = c.versions.get(Number(version))!;
-    const proposed = await proposeInvoice(d.payee, { key: pairKey, usage: await countedUsage(d.payee, { ...key, store, pairKey }), terms });
-    if (d.payee === br) {
-      // The payer stalls: past its sign window the payee claims, and the payer's late signature ends the claim.
-      await warpTo(w, (await w.provider.getBlock("latest"))!.timestamp + DAY + 1);
-      ({ bond } = await fileClaim(br, { payer: PLMN.DE, payee: PLMN.BR, period: month.period }));
-      expect(bond > 0n, "the claim bonds part of BR's deposit").to.equal(true);
+    const usage = await countedUsage(d.payee, { ...key, store, pairKey });
+    const { draft } = await proposeInvoice(d.payee, { key: pairKey, usage, terms });
+    if (d.payee === de) {
+      await cosignInvoice(d.payer, { key: pairKey, usage: await countedUsage(d.payer, { ...key, store, pairKey }), terms });
+      continue;
     }
-    await cosignInvoice(d.payer, { key: pairKey, usage: await countedUsage(d.payer, { ...key, store, pairKey }), terms });
-    if (d.payee === br) {
-      const { draft } = proposed;
-      const salt = invoiceTotalsSaltOf(pairKey, { ...key, accumulator: draft.invoice.ledgerAccumulator });
-      secrets.push(...invoiceSecrets(draft.rating), ...totalsSecrets("period", draft.totals), {
-        label: "invoice totals salt",
-        value: BigInt(salt),
-      });
-    }
+    Object.assign(out, await claimByProof(w, br, { key: pairKey, usage, terms }));
+    expect(out.proven, "the proven net is BR's invoice's").to.equal(draft.rating.net);
+    const salt = invoiceTotalsSaltOf(pairKey, { ...key, accumulator: draft.invoice.ledgerAccumulator });
+    out.secrets.push(
+      ...invoiceSecrets(draft.rating),
+      ...totalsSecrets("period", draft.totals),
+      { label: "invoice totals salt", value: BigInt(salt) },
+      { label: "invoice zk totals salt", value: totalsSaltField(salt) },
+    );
   }
-  return { secrets, bond };
+  return out;
 }
 
 /** The whole period of `v` on fresh contracts: what happened, on which blocks, and the pair's secrets. */
@@ -431,12 +529,14 @@ async function playPeriod(w: World, v: Variant): Promise<Played> {
   // The period is the chain's current month, played from an hour after it ends (within the submission grace).
   const month = monthOf((await w.provider.getBlock("latest"))!.timestamp);
   await warpTo(w, month.end + 3600);
-  const fromBlock = (await w.provider.getBlockNumber()) + 1;
-  const { addresses, token } = await deploy(w);
+  const fromBlock = (await headOf(w)) + 1;
+  const { addresses, token, adjudicator, verifier } = await deploy(w);
   const [deployer, deWallet, brWallet] = w.wallets;
   const de = connectRoamLedger(addresses, deWallet);
   const br = connectRoamLedger(addresses, brWallet);
   step("deployed");
+  await trustVerifier(w, { addresses, verifier });
+  step("verifier trusted");
   const { secrets, versions } = await agree(v, w, { addresses, from: month.start, token });
   step("agreed");
   const used = await usage(w, v, { de, br, imsiKey: new Uint8Array(32).fill(v.seed), month });
@@ -455,17 +555,18 @@ async function playPeriod(w: World, v: Variant): Promise<Played> {
   step("deposited");
   const invoiced = await invoices(w, { de, br, month, store: used.store, pairKey: used.pairKey, versions });
   secrets.push(...invoiced.secrets);
-  step("invoices closed (one after a claim)");
+  step(`invoices closed (one by a claim decided by proof, proven in ${invoiced.proveMs} ms)`);
   const settled = await settlePeriod(br, { self: PLMN.BR, partner: PLMN.DE, period: month.period });
   expect(settled.mode).to.equal("netted");
   expect(settled.partnerOwed > 0n, "DE owes BR for its fleet's usage").to.equal(true);
+  expect(settled.partnerOwed, "settled at exactly the net the proof proved").to.equal(invoiced.proven);
   step("settled");
-  const toBlock = await w.provider.getBlockNumber();
+  const toBlock = await headOf(w);
   const nets = [settled.selfOwed, settled.partnerOwed];
   // Deposits are token transfers, public by design: what each put in, what is left after settling, the bond.
   const deposits = [funds, await de.escrow.deposits(PLMN.DE, token), await br.escrow.deposits(PLMN.BR, token), invoiced.bond];
-  const publics = await publicValuesOf(w, { addresses, token, fromBlock, toBlock, amounts: [...nets, ...deposits] });
-  return { addresses, fromBlock, toBlock, secrets, nets, publics };
+  const publics = await publicValuesOf(w, { addresses, token, adjudicator, fromBlock, toBlock, amounts: [...nets, ...deposits] });
+  return { addresses, adjudicator, proofTx: invoiced.proofTx, fromBlock, toBlock, secrets, nets, publics };
 }
 
 /**
@@ -475,9 +576,9 @@ async function playPeriod(w: World, v: Variant): Promise<Played> {
  */
 async function publicValuesOf(
   w: World,
-  o: { addresses: RoamLedgerAddresses; token: string; fromBlock: number; toBlock: number; amounts: bigint[] },
+  o: { addresses: RoamLedgerAddresses; token: string; adjudicator: string; fromBlock: number; toBlock: number; amounts: bigint[] },
 ): Promise<bigint[]> {
-  const out = [...Object.values(o.addresses), o.token, ...w.addresses].map((a) => BigInt(a));
+  const out = [...Object.values(o.addresses), o.token, o.adjudicator, ...w.addresses].map((a) => BigInt(a));
   out.push(...o.amounts);
   const offsets = [0, 7 * DAY, DAY];
   for (let b = o.fromBlock; b <= o.toBlock; b++) {
@@ -487,12 +588,12 @@ async function publicValuesOf(
   return out;
 }
 
-/** What C reads of a run: every log, input and written slot of the agreements, ledger and escrow. */
+/** What C reads of a run: every log, input and written slot of the agreements, ledger, escrow and claim adjudicator. */
 function observe(w: World, run: Played): Promise<Observation[]> {
   const { roamingAgreements, usageLedger, settlementEscrow } = run.addresses;
   return collectObservations({
     call: overHttp(w.node.url),
-    contracts: [roamingAgreements, usageLedger, settlementEscrow],
+    contracts: [roamingAgreements, usageLedger, settlementEscrow, run.adjudicator],
     fromBlock: run.fromBlock,
     toBlock: run.toBlock,
   });
@@ -502,12 +603,15 @@ describe("confidentiality: a third member's view of a pair's period", function (
   let w: World;
 
   before(async function () {
+    // The development ceremony is cached in .zk/ (built once per machine: CI builds it in its own step).
+    this.timeout(1_800_000);
+    const dev = await ensureDevCeremony({ onProgress: (line) => console.log(`      ${line}`) });
     const node = await startAnvil({ blockTime: 0 });
     const provider = new GasFreeProvider(node.url, node.chainId);
     const keys = Array.from({ length: 4 }, (_, i) => HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`));
     const wallets = keys.map((k) => new NonceManager(new Wallet(k.privateKey, provider)));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rl-leak-"));
-    w = { node, provider, wallets, addresses: keys.map((k) => k.address), dir };
+    w = { node, provider, wallets, addresses: keys.map((k) => k.address), dir, dev };
   });
 
   after(async function () {
@@ -516,9 +620,9 @@ describe("confidentiality: a third member's view of a pair's period", function (
     if (w) fs.rmSync(w.dir, { recursive: true, force: true });
   });
 
-  it("a third member finds none of the pair's rates, totals, invoice lines or salts; only the settled nets", async function () {
-    // Two plays of the period and the probe take 10-30 s on a quiet machine, minutes on a heavily loaded one:
-    // each play logs its steps, so that a slow run shows where it spent its time.
+  it("a claim decided by proof settles exactly the proven net; a third member finds none of the pair's rates, totals, invoice lines or salts, only the settled nets", async function () {
+    // Two plays of the period (each with one proof) and the probe take 20-40 s on a quiet machine, minutes on
+    // a heavily loaded one: each play logs its steps, so that a slow run shows where it spent its time.
     this.timeout(300_000);
     const run = await playPeriod(w, { name: "run", k: 3n, seed: 41 });
     const control = await playPeriod(w, { name: "control", k: 7n, seed: 43 });
@@ -531,6 +635,16 @@ describe("confidentiality: a third member's view of a pair's period", function (
     expect(report.observed.log).to.be.greaterThan(20);
     expect(report.observed.input).to.be.greaterThan(10);
     expect(report.observed.storage).to.be.greaterThan(10);
+    // It read the proof path too: the proof as filed (proveClaim's input) and the governors' two votes.
+    const inputs = seen.filter((o) => o.channel === "input");
+    expect(
+      inputs.filter((o) => o.where === `input of tx ${run.proofTx}`),
+      "the proof's input",
+    ).to.have.length(1);
+    expect(
+      inputs.filter((o) => o.contract === run.adjudicator.toLowerCase()),
+      "the votes on the verifier",
+    ).to.have.length(2);
     const paid = analyse(seen, [{ label: "settled net", value: run.nets[1] }]);
     expect(
       paid.findings.some((f) => f.channel === "log"),
