@@ -130,7 +130,7 @@ function zkRows(z: ZkBenchResult): [string, string, string][] {
     ["zk: ceremony, finalize with a beacon, s", n(c.finalize, 1), ""],
     ["zk: proving key, MB", n(z.provingKeyMb, 1), ""],
     [`zk: prove, warm, ms (median of ${z.prove.runs}; cold ${n(z.prove.coldMs)} ms)`, n(z.prove.warmMedianMs), "<= 3,000"],
-    ["zk: prover's peak RSS, MB", n(z.prove.peakRssMb), "<= 400"],
+    [`zk: prover's peak RSS, MB (${z.prove.compiled ? "the package's JavaScript" : "through ts-node"})`, n(z.prove.peakRssMb), "<= 400"],
     ["zk: verifyProof gas (a transaction calling it)", n(z.verifyProofGas), "<= 250,000"],
   ];
 }

@@ -33,7 +33,8 @@ export interface ZkBenchResult {
   constraints: number;
   ceremonySec: { start: number; contribute: number; verify: number; finalize: number };
   provingKeyMb: number;
-  prove: { runs: number; coldMs: number; warmMedianMs: number; warmMs: number[]; peakRssMb: number };
+  /** `compiled`: the prover ran as the package's JavaScript (dist/), else through ts-node. */
+  prove: { runs: number; coldMs: number; warmMedianMs: number; warmMs: number[]; peakRssMb: number; compiled: boolean };
   verifyProofGas: number;
 }
 
@@ -87,11 +88,13 @@ export function fullInvoice(token: string): { terms: TermsLike; totals: ClassTot
 const SALT = `0x${"5a".repeat(32)}` as Hex;
 
 /**
- * The child process that proves `runs` times in one process with lib/zk/prover.ts (through ts-node) and prints
- * each proof's time and its peak RSS: the first run compiles the circuit's wasm (cold), the others reuse it.
+ * The child process that proves `runs` times in one process with lib/zk/prover.ts and prints each proof's
+ * time and its peak RSS: the first run compiles the circuit's wasm (cold), the others reuse it. It loads the
+ * package's compiled JavaScript (dist/, `npm run build`) as a carrier's backend does, when it is newer than
+ * the source; else the TypeScript through ts-node, whose compiler adds about 150 MB to the peak.
  */
 const PROVER = `
-const { proveGroth16 } = require("./lib/zk/prover");
+const { proveGroth16 } = require(process.argv[5]);
 const [input, wasm, zkey, runs] = [JSON.parse(process.argv[1]), process.argv[2], process.argv[3], Number(process.argv[4])];
 (async () => {
   const ms = [];
@@ -105,16 +108,27 @@ const [input, wasm, zkey, runs] = [JSON.parse(process.argv[1]), process.argv[2],
 })();
 `;
 
-function proveInChild(input: object, dev: { wasm: string; zkey: string }, runs: number): { ms: number[]; peakRssMb: number } {
+/** The prover module the child loads: dist's when built from the current source, else the TypeScript. */
+function proverModule(root: string): { module: string; args: string[]; compiled: boolean } {
+  const built = path.join(root, "dist", "lib", "zk", "prover.js");
+  const source = path.join(root, "lib", "zk", "prover.ts");
+  if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= fs.statSync(source).mtimeMs) {
+    return { module: built, args: [], compiled: true };
+  }
+  return { module: source, args: ["-r", "ts-node/register/transpile-only"], compiled: false };
+}
+
+function proveInChild(input: object, dev: { wasm: string; zkey: string }, runs: number) {
   const root = path.resolve(__dirname, "..", "..");
+  const prover = proverModule(root);
   const r = spawnSync(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", "-e", PROVER, JSON.stringify(input), dev.wasm, dev.zkey, String(runs)],
+    [...prover.args, "-e", PROVER, JSON.stringify(input), dev.wasm, dev.zkey, String(runs), prover.module],
     { cwd: root, encoding: "utf8", maxBuffer: 1 << 20 },
   );
   if (r.status !== 0) throw new Error(`the prover process failed: ${r.stderr.slice(0, 500)}`);
   const out = JSON.parse(r.stdout) as { ms: number[]; maxRssKb: number };
-  return { ms: out.ms, peakRssMb: Math.round(out.maxRssKb / 1024) };
+  return { ms: out.ms, peakRssMb: Math.round(out.maxRssKb / 1024), compiled: prover.compiled };
 }
 
 /** Times a phase-2 ceremony of rating-v1 on the development phase 1 in a temp folder (removed after). */
@@ -169,6 +183,7 @@ export async function measureZk(options: { runs: number; log: (l: string) => voi
       warmMedianMs: median(warmMs),
       warmMs,
       peakRssMb: Math.max(cold.peakRssMb, warm.peakRssMb),
+      compiled: warm.compiled,
     },
     verifyProofGas,
   };
