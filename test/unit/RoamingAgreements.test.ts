@@ -317,9 +317,9 @@ describe("RoamingAgreements", function () {
         const tx = await agreements.connect(de).propose(PLMN.US, v1.pub, sealed);
         const receipt = await tx.wait();
         const slots = await storedSlots(tx.hash);
-        // The pair's version counters, and the version's 6 slots: proposer/status/times, token/validity,
-        // dispute window, commitment, the two priced-class sets.
-        expect(slots.size).to.equal(7);
+        // The pair's version counters, and the version's 9 slots: proposer/status/times, token/validity,
+        // dispute window, commitment, the two priced-class sets, the rating circuit, the two rating commitments.
+        expect(slots.size).to.equal(10);
         for (const [slot, value] of slots) {
           expect(await hre.ethers.provider.getStorage(address, slot)).to.equal(value);
           expect(sharesRun(value, sealed, 6), `slot ${slot} holds sealed bytes`).to.equal(false);

@@ -14,7 +14,8 @@ function compiledAbis(): { name: string; abi: { type: string; name?: string }[] 
   const deployables = readdirSync(dir)
     .filter((f) => f.endsWith(".sol"))
     .map((f) => path.join(dir, f, f.replace(/\.sol$/, ".json")));
-  return [...deployables, path.join(dir, "libraries/RevealLib.sol/RevealLib.json")].map((file) => {
+  const more = ["libraries/RevealLib.sol/RevealLib.json", "zk/Groth16Verifier.sol/Groth16Verifier.json"].map((f) => path.join(dir, f));
+  return [...deployables, ...more].map((file) => {
     const { contractName, abi } = JSON.parse(readFileSync(file, "utf8"));
     return { name: contractName, abi };
   });
