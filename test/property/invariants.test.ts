@@ -64,7 +64,7 @@ import type { Hex } from "../../lib/util/hex";
  * a withdrawal), then 0-6 more ops. Two hand-written sequences run first (a full cycle with a reveal split
  * inside a batch and a tampered opening; a suspension with solo settlement).
  *
- * 1,000 sequences by default (ROAMLEDGER_PROPERTY_RUNS for fewer or more, ROAMLEDGER_PROPERTY_SEED to replay
+ * 600 sequences by default (ROAMLEDGER_PROPERTY_RUNS for fewer or more, ROAMLEDGER_PROPERTY_SEED to replay
  * one, ROAMLEDGER_PROPERTY_WHY=1 to print the refusals by error; 40 under solidity-coverage). Cheaper steps,
  * not fewer: reads scoped to what a step changed (every call frame of an eth_call costs in the hardhat
  * network), the close check memoised per ledger state, comparisons as flat JSON instead of chai's bigint-aware
@@ -76,7 +76,8 @@ import type { Hex } from "../../lib/util/hex";
  */
 
 const isCoverage = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
-const RUNS = Number(process.env.ROAMLEDGER_PROPERTY_RUNS ?? (isCoverage ? 40 : 1_000));
+// 600 since the zero-knowledge tests joined npm test (issue 13): 1,000 took 270-308 s of its 20-minute budget.
+const RUNS = Number(process.env.ROAMLEDGER_PROPERTY_RUNS ?? (isCoverage ? 40 : 600));
 const SEED = process.env.ROAMLEDGER_PROPERTY_SEED ? Number(process.env.ROAMLEDGER_PROPERTY_SEED) : undefined;
 const MAX_DECISIONS = 256;
 
