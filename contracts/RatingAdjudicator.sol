@@ -123,7 +123,8 @@ contract RatingAdjudicator is IRatingAdjudicator {
         emit VerifierApproved(circuit, address(verifier), transcriptHash, governor);
         uint256 required = (_REGISTRY.activeGovernorCount() * _REGISTRY.thresholdBps() + BPS - 1) / BPS;
         if (count < required) return;
-        _verifiers[circuit] = Verifier(verifier, transcriptHash, verifier.verificationKeyHash(), uint40(block.timestamp));
+        bytes32 keyHash = verifier.verificationKeyHash();
+        _verifiers[circuit] = Verifier(verifier, transcriptHash, keyHash, uint40(block.timestamp));
         emit VerifierTrusted(circuit, address(verifier), transcriptHash);
     }
 
