@@ -16,7 +16,7 @@ import type { RoamLedgerClient } from "../chain/client";
 import type { FullTerms, PeriodUsage } from "../invoice/usage";
 import { noProgress, type ProgressFactory } from "../util/progress";
 import type { Hex } from "../util/hex";
-import { escrowInvoiceStatus, type InvoiceKey } from "./invoices";
+import { ESCROW_INVOICE_STATUSES, escrowInvoiceStatus, type InvoiceKey } from "./invoices";
 import { chainNow, freeDeposit } from "./escrow";
 import { ratingFromStruct, type Rating } from "./rating";
 
@@ -71,17 +71,43 @@ export async function fileClaim(client: RoamLedgerClient, key: InvoiceKey): Prom
   return { txHash: receipt.hash, net: after.net, bond: after.bond };
 }
 
-/** Proves a claim with the escrow's adjudicator (a proof that the net is the rating of the committed totals). */
-export async function proveClaim(client: RoamLedgerClient, key: InvoiceKey & { proof: Uint8Array | Hex }): Promise<{ txHash: string }> {
+/**
+ * Proves a claim with the escrow's adjudicator (a proof that the net is the rating of the committed totals,
+ * docs/zk.md): the claim must be filed and the payer's contest window (claimedAt + SIGN_WINDOW) over, else an
+ * InputError says what to wait for; a reveal the payer started decides instead.
+ */
+export async function proveClaim(
+  client: RoamLedgerClient,
+  key: InvoiceKey & { proof: Uint8Array | Hex },
+): Promise<{ txHash: string; gasUsed: bigint }> {
   if ((await client.escrow.claimAdjudicator()) === ZeroAddress) {
     throw new ConfigError("this escrow was deployed without a claim adjudicator: a claim cannot be proven", {
       hint: "the claim ends by the payer's signature or, as the last resort, by a reveal.",
     });
   }
-  await requireStatus(client, key, ["claimed", "revealing"], "only a filed claim is proven.");
+  const [state, window, now] = await Promise.all([
+    client.escrow.invoice(key.payer, key.payee, key.period),
+    client.escrow.SIGN_WINDOW(),
+    chainNow(client),
+  ]);
+  const status = ESCROW_INVOICE_STATUSES[Number(state.status)];
+  if (status !== "claimed") {
+    throw new InputError(`${what(key)} is ${status}: only a filed claim is proven`, {
+      hint:
+        status === "revealing"
+          ? "the payer contests the totals by a reveal, which decides: finish it (invoice:reveal)."
+          : "file the claim first (escrow:claim).",
+    });
+  }
+  const endsAt = Number(state.claimedAt) + Number(window);
+  if (now < endsAt) {
+    throw new InputError(`the payer may co-sign or contest ${what(key)} until ${isoTime(endsAt)}`, {
+      hint: `file the proof after ${isoTime(endsAt)} (escrow:claim again); the proof is ready and checks locally.`,
+    });
+  }
   const proof = typeof key.proof === "string" ? key.proof : hexlify(key.proof);
   const receipt = await sendAndWait(() => client.escrow.proveClaim(key.payer, key.payee, key.period, proof));
-  return { txHash: receipt.hash };
+  return { txHash: receipt.hash, gasUsed: receipt.gasUsed };
 }
 
 /** One counted batch's opening as `openBatches` takes it, with its disputed records from `from` on. */

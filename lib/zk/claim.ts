@@ -4,15 +4,13 @@
  * commitment, built from the payee's own copies of the usage and terms, checked locally against the verifier
  * the governors approved, then filed with `proveClaim` once the payer's contest window is over.
  */
-import { isoTime } from "../agreements/terms";
-import { sendAndWait } from "../chain/send";
 import type { RoamLedgerClient } from "../chain/client";
 import { InputError, MismatchError } from "../core/errors";
 import { formatPeriod } from "../core/period";
 import { formatPlmn } from "../core/plmn";
 import { draftInvoice } from "../invoice/draft";
-import { chainNow } from "../settlement/escrow";
-import { escrowInvoiceStatus, type RateInvoiceOptions } from "../settlement/invoices";
+import { proveClaim } from "../settlement/claims";
+import type { RateInvoiceOptions } from "../settlement/invoices";
 import type { Hex } from "../util/hex";
 import { adjudicatorOf, trustedVerifier } from "./adjudicator";
 import { RATING_V1, ratingV1Input } from "./encoding";
@@ -122,31 +120,14 @@ export async function contestWindowEnd(client: RoamLedgerClient, o: Pick<RateInv
 }
 
 /**
- * Files `proof` for the claimed invoice (`proveClaim`): refused before the payer's contest window ends
- * (InputError saying when) and unless the invoice is claimed.
+ * Files `proof` for the claimed invoice (lib/settlement/claims `proveClaim`): refused before the payer's contest
+ * window ends (InputError saying when) and unless the invoice is claimed.
  */
-export async function fileClaimProof(
+export function fileClaimProof(
   client: RoamLedgerClient,
   o: RateInvoiceOptions & { proof: Hex },
 ): Promise<{ txHash: string; gasUsed: bigint }> {
-  const key = { payer: o.usage.home, payee: o.usage.visited, period: o.usage.period };
-  const status = await escrowInvoiceStatus(client, key);
-  if (status !== "claimed") {
-    throw new InputError(`${what(o)} is ${status}: only a filed claim is proven`, {
-      hint:
-        status === "revealing"
-          ? "the payer contests the totals by a reveal: finish it (invoice:reveal)."
-          : "file the claim first (escrow:claim).",
-    });
-  }
-  const [endsAt, now] = await Promise.all([contestWindowEnd(client, o), chainNow(client)]);
-  if (now < endsAt) {
-    throw new InputError(`the payer may co-sign or contest ${what(o)} until ${isoTime(endsAt)}`, {
-      hint: `file the proof after ${isoTime(endsAt)} (escrow:claim again); the proof is ready and checks locally.`,
-    });
-  }
-  const receipt = await sendAndWait(() => client.escrow.proveClaim(key.payer, key.payee, key.period, o.proof));
-  return { txHash: receipt.hash, gasUsed: receipt.gasUsed };
+  return proveClaim(client, { payer: o.usage.home, payee: o.usage.visited, period: o.usage.period, proof: o.proof });
 }
 
 /**

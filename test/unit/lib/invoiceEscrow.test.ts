@@ -156,7 +156,7 @@ describe("Invoices and escrow on the v2 contracts", function () {
       await time.increase(Number(await s.escrow.SIGN_WINDOW()));
       await fileClaim(s.brClient, key);
       // A proof waits for the payer's contest window (the adjudicator refuses "0x01" anyway).
-      await expect(proveClaim(s.deClient, { ...key, proof: "0x01" })).to.be.rejectedWith(/SettlementEscrowContestWindowOpen/);
+      await expect(proveClaim(s.deClient, { ...key, proof: "0x01" })).to.be.rejectedWith(InputError, /may co-sign or contest .* until/);
       await expect(revealClaim(s.deClient, { usage: s.brBillsDe, terms: s.terms, publish: false })).to.be.rejectedWith(
         InputError,
         /publishes the agreement's terms/,
