@@ -13,6 +13,7 @@ import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
 import "@nomicfoundation/hardhat-viem";
 import "./tasks";
+import { profileNetwork } from "./tasks/cli/profile";
 
 const SOLC_VERSION = "0.8.28";
 
@@ -98,6 +99,10 @@ extendProvider((provider, config, network) =>
   network === "hardhat" && !underCoverage(config) ? new TxGasCapProvider(provider) : provider,
 );
 
+// The active carrier profile's network (roamledger.json, ROAMLEDGER_PROFILE) is the default one; `--network`
+// still wins. Tests, coverage and the node always start on the in-process hardhat network.
+const profileDefaultNetwork = ["test", "coverage", "node"].some((a) => process.argv.includes(a)) ? undefined : profileNetwork(__dirname);
+
 // A Besu QBFT consortium chain: endpoint and operator key come from the environment, never from git.
 const besuAccounts = process.env.ROAMLEDGER_PRIVATE_KEYS ? process.env.ROAMLEDGER_PRIVATE_KEYS.split(",").map((k) => k.trim()) : [];
 
@@ -121,7 +126,7 @@ const config: HardhatUserConfig = {
       },
     },
   },
-  defaultNetwork: "hardhat",
+  defaultNetwork: profileDefaultNetwork ?? "hardhat",
   networks: {
     hardhat: {
       hardfork: "shanghai",

@@ -1,5 +1,5 @@
 import { task, types } from "hardhat/config";
-import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
+import { action, clientFor, keystoreFor, memberOfSigner, out, stepBy } from "./common";
 import { FROM_HELP, plmnArg, accountMember } from "./cli/args";
 import { commandLine } from "./cli/errors";
 import { ROLE_BITS } from "../lib/core/enums";
@@ -59,7 +59,7 @@ task(
       out(`  on chain: the public part and the terms commitment ${result.termsCommitment}`);
       out(`  the full terms went sealed for ${formatPlmn(partner)} (${result.sealedBytes} bytes); your copy: ${result.localFile}`);
       const accept = { operation: "agreement:accept", args: { partner: self.text, agreementVersion: String(result.version) } };
-      out(`${formatPlmn(partner)} accepts it with: ${commandLine(accept)}`);
+      out(`${formatPlmn(partner)} accepts it with: ${commandLine(await stepBy(hre, client, partner, accept))}`);
     }),
   );
 

@@ -1,6 +1,7 @@
 import { task, types } from "hardhat/config";
 import type { ContractTransactionResponse } from "ethers";
 import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
+import { commandLine } from "./cli/errors";
 import { FROM_HELP, plmnArg } from "./cli/args";
 import { ConfigError, InputError } from "../lib/core/errors";
 import { ANY_ROLE, parseRoles, roleNames } from "../lib/core/roles";
@@ -16,7 +17,8 @@ const KINDS = ["admit", "suspend", "reinstate", "pause", "unpause"] as const;
 
 async function describeMember(client: RoamLedgerClient, plmn: Hex): Promise<string[]> {
   const m = await client.carriers.getMember(plmn);
-  if (m.status === 0n) throw new InputError(`${formatPlmn(plmn)} is not a member`, { hint: "see `npx hardhat carrier:list`." });
+  if (m.status === 0n)
+    throw new InputError(`${formatPlmn(plmn)} is not a member`, { hint: `see \`${commandLine({ operation: "carrier:list" })}\`.` });
   const operators = formatOperators(await operatorsWithPermissions(client, plmn));
   return [
     `${formatPlmn(plmn)}  ${m.name}`,

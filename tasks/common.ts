@@ -1,14 +1,16 @@
 import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
-import { BaseError, ConfigError, InputError } from "../lib/core/errors";
+import { BaseError, ConfigError, InputError, type NextStep } from "../lib/core/errors";
 import { decodeRevert, nodeConnectionError, nodeRequestError } from "../lib/chain/revert";
 import { loadDeployment } from "../lib/chain/deployment";
 import { connectRoamLedger, type RoamLedgerClient } from "../lib/chain/client";
 import { formatPlmn } from "../lib/core/plmn";
 import type { Hex } from "../lib/util/hex";
 import { Keystore } from "../lib/keys/keystore";
-import { cliMessage } from "./cli/errors";
+import { cliMessage, setCommandContext } from "./cli/errors";
+import { activeProfile, profilesFile, readProfiles, type ActiveProfile } from "./cli/profile";
+import { useProfileStore } from "../lib/usage/pair";
 
 export const PLUGIN = "roamledger";
 
@@ -32,6 +34,7 @@ function calledFromCli(): boolean {
 export function action<A>(fn: (args: A, hre: HardhatRuntimeEnvironment) => Promise<void>) {
   return async (args: A, hre: HardhatRuntimeEnvironment) => {
     try {
+      enterTask(hre);
       await fn(args, hre);
     } catch (err) {
       const reverted = decodeRevert(err);
@@ -47,23 +50,77 @@ export function action<A>(fn: (args: A, hre: HardhatRuntimeEnvironment) => Promi
   };
 }
 
-/** The signer named by `--from`: an account index or an address among the network's accounts. */
+/** Where the account a command acts as comes from: its `--from`, the active profile, or the default account 0. */
+export interface FromChoice {
+  from?: string;
+  source: "flag" | "profile" | "default";
+  profile?: ActiveProfile;
+}
+
+let projectRoot = process.cwd();
+
+/** Called by every task (action): the project root the profiles file is found in, and the hints' network. */
+function enterTask(hre: HardhatRuntimeEnvironment): void {
+  projectRoot = hre.config.paths.root;
+  const takes = (operation: string, param: string) => {
+    const definition = hre.tasks[operation];
+    return definition ? param in definition.paramDefinitions : false;
+  };
+  setCommandContext({ network: hre.network.name, defaultNetwork: hre.config.defaultNetwork, takes }, { reset: true });
+  let store: string | undefined;
+  try {
+    store = profileNow()?.profile.store;
+  } catch {
+    // A bad profiles file is reported by the first use of the profile (account, key store), not by tasks that need none.
+  }
+  useProfileStore(store);
+}
+
+/** The active carrier profile (ROAMLEDGER_PROFILE, or the only profile of roamledger.json), if any. */
+export function profileNow(): ActiveProfile | undefined {
+  return activeProfile(projectRoot);
+}
+
+/** The account `--from` names, else the active profile's, else account 0. */
+export function chooseFrom(from?: string): FromChoice {
+  if (from !== undefined && from !== "") return { from, source: "flag" };
+  const profile = profileNow();
+  if (profile) return { from: profile.profile.from, source: "profile", profile };
+  return { source: "default" };
+}
+
+const choices = new WeakMap<object, FromChoice>();
+
+/**
+ * The signer named by `--from` (an account index or an address among the network's accounts), else by the
+ * active profile's `from`, else the first account.
+ */
 export async function signerFor(hre: HardhatRuntimeEnvironment, from?: string): Promise<Signer> {
+  const choice = chooseFrom(from);
+  setCommandContext({ from: choice.source === "flag" ? choice.from : undefined });
+  const signer = await pickSigner(hre, choice);
+  choices.set(signer, choice);
+  return signer;
+}
+
+async function pickSigner(hre: HardhatRuntimeEnvironment, choice: FromChoice): Promise<Signer> {
   const signers = await hre.ethers.getSigners();
   if (signers.length === 0) {
     throw new InputError(`network ${hre.network.name} has no accounts configured`, {
       hint: "set ROAMLEDGER_PRIVATE_KEYS (comma-separated operator keys) for this network.",
     });
   }
-  if (from === undefined || from === "") return signers[0];
+  const from = choice.from;
+  if (from === undefined) return signers[0];
+  const named = choice.profile ? `profile ${choice.profile.profile.name} (${choice.profile.source}): "from": ${from}` : `--from ${from}`;
   if (/^\d+$/.test(from)) {
     const signer = signers[Number(from)];
-    if (!signer) throw new InputError(`--from ${from}: there are only ${signers.length} accounts (0-${signers.length - 1})`);
+    if (!signer) throw new InputError(`${named}: there are only ${signers.length} accounts (0-${signers.length - 1})`);
     return signer;
   }
   const signer = signers.find((s) => s.address.toLowerCase() === from.toLowerCase());
   if (!signer) {
-    throw new InputError(`--from ${from} is not one of the accounts configured for network ${hre.network.name}`, {
+    throw new InputError(`${named} is not one of the accounts configured for network ${hre.network.name}`, {
       hint: "pass an account index, or configure the operator key for this network.",
     });
   }
@@ -147,12 +204,16 @@ export async function clientFor(
   }
   const signer = await signerFor(hre, from);
   if (options.sends !== false) await waitForEarlierTransactions(signer);
-  return connectRoamLedger(addresses, signer);
+  const client = connectRoamLedger(addresses, signer);
+  const choice = choices.get(signer);
+  if (choice) choices.set(client, choice);
+  return client;
 }
 
 /** The member the client's signer operates for, checked active with `role` (decoded revert otherwise). */
 export async function memberOfSigner(client: RoamLedgerClient, role: number): Promise<{ plmn: Hex; text: string }> {
   const address = await (client.runner as Signer).getAddress();
+  await checkOperatorChoice(client, address);
   const plmn = (await client.carriers.requireActiveOperator(address, role)) as Hex;
   return { plmn, text: formatPlmn(plmn) };
 }
@@ -168,13 +229,87 @@ export async function defendingMemberOfSigner(
   permission: number,
 ): Promise<{ plmn: Hex; text: string }> {
   const address = await (client.runner as Signer).getAddress();
+  await checkOperatorChoice(client, address);
   const plmn = (await client.carriers.requireDefendingOperator(address, role, permission)) as Hex;
   return { plmn, text: formatPlmn(plmn) };
 }
 
-/** The carrier's key store (ROAMLEDGER_HOME or ./.roamledger), or the one given by `--keystore`. */
+/**
+ * Before a member command: the account it runs as operates for a member, and for the profile's member when
+ * the account comes from a profile. Says which account it is and how to choose another, instead of the
+ * registry's bare revert.
+ */
+async function checkOperatorChoice(client: RoamLedgerClient, address: string): Promise<void> {
+  const choice = choices.get(client);
+  if (!choice) return;
+  const member = (await client.carriers.memberOf(address)) as Hex;
+  const none = member === "0x000000";
+  if (choice.source === "default" && none) {
+    throw new ConfigError(`set ROAMLEDGER_PROFILE or pass --from: account 0 (${address}) is not an operator of any member`, {
+      details: "Account 0 is the deployment's infrastructure account; member commands run as the carrier's operator account.",
+      hint: "create a profile once (`npx hardhat profile:add --name <name> --plmn <MCC-MNC> --from <account>`) and set ROAMLEDGER_PROFILE=<name>, or pass --from <account>; `npx hardhat carrier:list` shows each member's operators.",
+    });
+  }
+  if (choice.source === "flag" && none) {
+    throw new ConfigError(`--from ${choice.from}: account ${address} is not an operator of any member`, {
+      hint: "pass the operator account of your carrier (`npx hardhat carrier:list` shows each member's operators), or set ROAMLEDGER_PROFILE.",
+    });
+  }
+  const profile = choice.profile?.profile;
+  if (choice.source === "profile" && profile && (none || formatPlmn(member) !== profile.plmn)) {
+    throw new ConfigError(`account ${address} is not an operator of ${profile.plmn} (profile ${profile.name}, ${choice.profile?.source})`, {
+      details: none ? "It operates for no member." : `It operates for ${formatPlmn(member)}.`,
+      hint: `set "from" of profile ${profile.name} in ${profile.file} to an operator account of ${profile.plmn} (\`npx hardhat carrier:list\` shows them), or pass --from.`,
+    });
+  }
+}
+
+/**
+ * The carrier's key store: the one given by `--keystore`, else the active profile's, else ROAMLEDGER_HOME or
+ * ./.roamledger.
+ */
 export function keystoreFor(dir?: string): Keystore {
-  return new Keystore(dir || undefined);
+  if (dir) return new Keystore(dir);
+  const profileStore = profileNow()?.profile.keystore;
+  return new Keystore(profileStore || undefined);
+}
+
+/**
+ * A next step that `member` (not the caller) runs, for a hint: named by its carrier profile when the profiles
+ * file has one for it, else by its first operator account (its index when it is one of this network's
+ * accounts), so that the printed command pastes and runs as that member.
+ */
+export async function stepBy(
+  hre: HardhatRuntimeEnvironment,
+  client: RoamLedgerClient,
+  member: Hex,
+  next: { operation: string; args?: Record<string, string> },
+): Promise<NextStep> {
+  const text = formatPlmn(member);
+  let profiles: string[] = [];
+  try {
+    profiles = readProfiles(profilesFile(projectRoot))
+      .filter((p) => p.plmn === text)
+      .map((p) => p.name);
+  } catch {
+    // a bad profiles file is reported when a command uses it; the hint names the account instead
+  }
+  if (profiles.length > 0) return { ...next, by: { member: text, profile: profiles[0] } };
+  const operators = (await client.carriers.operatorsOf(member)) as string[];
+  if (operators.length === 0) return { ...next, by: { member: text } };
+  const signers = await hre.ethers.getSigners();
+  const index = signers.findIndex((s) => s.address.toLowerCase() === operators[0].toLowerCase());
+  return { ...next, by: { member: text, account: index >= 0 ? String(index) : operators[0] } };
+}
+
+/** The chain id of local development chains: the in-process hardhat network, `npx hardhat node`, anvil. */
+export const DEVELOPMENT_CHAIN_ID = 31337n;
+
+/** True on a development chain (hardhat, or a local node with chain id 31337), where dev-only tasks may run. */
+export async function isDevelopmentChain(hre: HardhatRuntimeEnvironment): Promise<boolean> {
+  if (hre.network.name === "hardhat") return true;
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  return chainId === DEVELOPMENT_CHAIN_ID;
 }
 
 /** Prints a line to stdout (tasks' results) — one place, so tests can silence it. */

@@ -1,7 +1,7 @@
 import path from "node:path";
 import fs from "node:fs";
 import { task, types } from "hardhat/config";
-import { action, keystoreFor, out } from "./common";
+import { action, isDevelopmentChain, keystoreFor, out } from "./common";
 import { ConfigError } from "../lib/core/errors";
 import { readDeployParameters } from "../lib/consortium/parameters";
 import { formatPlmn } from "../lib/core/plmn";
@@ -17,7 +17,7 @@ task(
   .addFlag("devToken", "Also deploy the development SettlementToken (dev and test chains only)")
   .addOptionalParam(
     "keystore",
-    'Key store folder for members whose encryptionKey is "keystore" (default $ROAMLEDGER_HOME or ./.roamledger)',
+    'Key store for members whose encryptionKey is "dev-keystore" (development chains only; default $ROAMLEDGER_HOME or ./.roamledger)',
   )
   .addOptionalParam("deploymentId", "Ignition deployment id (default chain-<chainId>)", undefined, types.string)
   .setAction(
@@ -29,7 +29,8 @@ task(
         });
       }
       const accounts = (await hre.ethers.getSigners()).map((s) => s.address);
-      const parameters = readDeployParameters(file, accounts, keystoreFor(args.keystore));
+      const development = await isDevelopmentChain(hre);
+      const parameters = readDeployParameters(file, accounts, keystoreFor(args.keystore), { development });
       const { default: RoamLedgerModule } = await import("../ignition/modules/RoamLedger");
       // hre.ignition.deploy does not read hardhat.config's `ignition` settings by itself (the
       // `ignition deploy` task does): pass them, e.g. requiredConfirmations 1 on a QBFT chain.

@@ -2,6 +2,7 @@ import { task } from "hardhat/config";
 import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import { action, clientFor, out } from "./common";
+import { commandLine } from "./cli/errors";
 import { FROM_HELP, plmnArg } from "./cli/args";
 import { InputError } from "../lib/core/errors";
 import { ANY_ROLE, PERMISSION_BITS, PERMISSION_MEANINGS, type PermissionName, parsePermissions, permissionNames } from "../lib/core/roles";
@@ -66,7 +67,7 @@ accountPermissionsTask(
     await offerOperator(client, { account, permissions });
     return (
       `Offered ${account} a place among ${self}'s operators with ${permissionNames(permissions)}.\n` +
-      `It joins when it runs: npx hardhat operator:accept --plmn ${self} --from ${account}`
+      `It joins when it runs: ${commandLine({ operation: "operator:accept", args: { plmn: self }, by: { member: self, account } })}`
     );
   },
 );

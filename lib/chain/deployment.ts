@@ -38,9 +38,35 @@ const ignitionAddresses = z.looseObject(
   ),
 );
 
+/**
+ * Ignition's folder: `$ROAMLEDGER_IGNITION_DIR` when set (relative to `root`), else `<root>/ignition`. `deploy`
+ * writes its records there (hardhat.config.ts `paths.ignition`) and every other task reads them from there.
+ */
+export function ignitionDir(root: string): string {
+  return path.resolve(root, process.env.ROAMLEDGER_IGNITION_DIR?.trim() || "ignition");
+}
+
 /** Where Ignition keeps the deployment of a chain. */
 export function deploymentDir(root: string, chainId: bigint | number): string {
-  return path.join(root, "ignition", "deployments", `chain-${chainId}`);
+  return path.join(ignitionDir(root), "deployments", `chain-${chainId}`);
+}
+
+/** The deployment record of a chain: `$ROAMLEDGER_DEPLOYMENT` when set, else the one under the Ignition folder. */
+export function deploymentFile(root: string, chainId: bigint | number): string {
+  const configured = process.env.ROAMLEDGER_DEPLOYMENT?.trim();
+  return configured ? path.resolve(configured) : path.join(deploymentDir(root, chainId), "deployed_addresses.json");
+}
+
+/**
+ * The development SettlementToken `deploy --dev-token` put on a chain (Ignition future
+ * SettlementToken#SettlementToken in the deployment record), or undefined when there is none.
+ */
+export function loadDevToken(root: string, chainId: bigint | number): string | undefined {
+  const file = deploymentFile(root, chainId);
+  if (!fs.existsSync(file)) return undefined;
+  const value = readJsonInput(file, "deployment record").value as Record<string, unknown>;
+  const address = value?.["SettlementToken#SettlementToken"];
+  return typeof address === "string" && isAddress(address) ? getAddress(address) : undefined;
 }
 
 /** Picks the RoamLedger addresses out of an Ignition `deployed_addresses.json` object. */
@@ -61,13 +87,14 @@ export function addressesFromIgnition(deployed: Record<string, unknown>, source:
 
 /**
  * Addresses of the deployment on a chain: from `$ROAMLEDGER_DEPLOYMENT` (a JSON file of Ignition's
- * shape) when set, else from `ignition/deployments/chain-<id>/deployed_addresses.json` under `root`.
+ * shape) when set, else from `deployments/chain-<id>/deployed_addresses.json` in the Ignition folder
+ * (`$ROAMLEDGER_IGNITION_DIR`, default `ignition/` under `root`).
  */
 export function loadDeployment(root: string, chainId: bigint | number): RoamLedgerAddresses {
-  const file = process.env.ROAMLEDGER_DEPLOYMENT ?? path.join(deploymentDir(root, chainId), "deployed_addresses.json");
+  const file = deploymentFile(root, chainId);
   if (!fs.existsSync(file)) {
     throw new ConfigError(`No RoamLedger deployment found for chain ${chainId} (looked for ${file})`, {
-      hint: "deploy RoamLedger on this network first, or point ROAMLEDGER_DEPLOYMENT at the deployed_addresses.json of the consortium's deployment.",
+      hint: "deploy RoamLedger on this network first (with the same ROAMLEDGER_IGNITION_DIR, if you deployed with one), or point ROAMLEDGER_DEPLOYMENT at the deployed_addresses.json of the consortium's deployment.",
       next: DEPLOY,
     });
   }

@@ -1,13 +1,13 @@
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
-import { InputError, InputErrors } from "../core/errors";
+import { ConfigError, InputError, InputErrors } from "../core/errors";
 import type { JsonPath } from "../util/json";
 import { addProblem, checkJson, jsonInteger, jsonObject, memberName, parsedBy, readJsonInput, withDefault } from "../util/jsonSchema";
 import { formatPlmn, parsePlmn } from "../core/plmn";
 import { validateEncryptionPublicKey } from "../crypto/keys";
 import { parseRoles } from "../core/roles";
 import type { Hex } from "../util/hex";
-import type { Keystore } from "../keys/keystore";
+import { Keystore } from "../keys/keystore";
 import { ROLE_BITS } from "../core/enums";
 
 /** A member as the CarrierRegistry constructor takes it. */
@@ -45,7 +45,8 @@ const FIELDS = {
   name: "the member's name, 1 to 64 bytes",
   roles: "list of carrier, device-maker, governor",
   operators: "non-empty list of the member's operator accounts",
-  encryptionKey: 'the member\'s encryption public key (0x02 or 0x03 and 64 hex digits), or "keystore" to take it from the key store',
+  encryptionKey:
+    'the member\'s encryption public key (0x02 or 0x03 and 64 hex digits, printed by keys:init in the carrier\'s own key store); "keystore:<folder>" to read it from that carrier\'s key store; or "dev-keystore" (development chains only) to create it in the deploying key store',
 } as const;
 
 /**
@@ -69,8 +70,39 @@ function days(name: string, range: { min: number; max: number; from: "min" | "ab
   return withDefault(z.number({ error: text }).refine(ok, { error: text }), fallback);
 }
 
-/** A member as the file has it; its encryption key may still be "keystore". */
-function memberSchema(accounts: readonly string[]) {
+/** Where a member's encryption public key comes from, as the parameters file says. */
+export type EncryptionKeySource = Hex | { keystore: string } | "dev-keystore";
+
+/** `"keystore"`, `"keystore:<folder>"`, `"dev-keystore"` or a public key (refused: dev-keystore off development chains). */
+function encryptionKeySource(value: unknown, development: boolean): EncryptionKeySource {
+  const v = String(value);
+  if (v === "dev-keystore") {
+    if (!development) {
+      throw new InputError('"dev-keystore" creates members\' private keys in one key store: development chains only', {
+        hint: 'each carrier runs keys:init in its own key store and gives governance its public key: write it here (or "keystore:<folder>").',
+      });
+    }
+    return v;
+  }
+  if (v === "keystore") {
+    throw new InputError(
+      '"keystore" no longer says whose key store: write "keystore:<folder>" (the carrier\'s own key store) or the public key',
+      {
+        hint: 'each carrier creates its key with keys:init --plmn <P> --keystore .roamledger/<P>; "dev-keystore" (development chains only) creates every member\'s key in the deploying key store.',
+      },
+    );
+  }
+  if (v.startsWith("keystore:")) {
+    const folder = v.slice("keystore:".length).trim();
+    if (!folder) throw new InputError('"keystore:" needs the folder of the carrier\'s key store, e.g. "keystore:.roamledger/262-01"');
+    return { keystore: folder };
+  }
+  validateEncryptionPublicKey(v);
+  return v as Hex;
+}
+
+/** A member as the file has it; its encryption key may still be a key store's. */
+function memberSchema(accounts: readonly string[], development: boolean) {
   return jsonObject(
     {
       plmn: parsedBy((v) => parsePlmn(String(v))),
@@ -81,24 +113,20 @@ function memberSchema(accounts: readonly string[]) {
       operators: z.array(accountSchema(accounts), { error: "operators must be a non-empty list" }).min(1, {
         error: "operators must be a non-empty list",
       }),
-      encryptionKey: parsedBy((v): Hex | "keystore" => {
-        if (v === "keystore") return v;
-        validateEncryptionPublicKey(String(v));
-        return v as Hex;
-      }),
+      encryptionKey: parsedBy((v) => encryptionKeySource(v, development)),
     },
-    '{ "plmn": "262-01", "name": "...", "roles": ["carrier"], "operators": [1], "encryptionKey": "keystore" }',
+    '{ "plmn": "262-01", "name": "...", "roles": ["carrier"], "operators": [1], "encryptionKey": "0x02..." }',
   );
 }
 
-function parametersSchema(accounts: readonly string[]) {
+function parametersSchema(accounts: readonly string[], development: boolean) {
   return jsonObject(
     {
       thresholdBps: withDefault(jsonInteger(5001n, 10_000n), 5001n),
       proposalLifetimeDays: days("proposalLifetimeDays", { min: 0, max: 365, from: "above" }, 7),
       submissionGraceDays: days("submissionGraceDays", { min: 0, max: 90, from: "min" }, 3),
       infraAccounts: withDefault(z.array(accountSchema(accounts), { error: "infraAccounts must be a list of accounts" }), []),
-      members: z.array(memberSchema(accounts), { error: "members must be a non-empty list" }).min(1, {
+      members: z.array(memberSchema(accounts, development), { error: "members must be a non-empty list" }).min(1, {
         error: "members must be a non-empty list",
       }),
     },
@@ -110,6 +138,21 @@ function parametersSchema(accounts: readonly string[]) {
   });
 }
 
+/** The public key a member's `encryptionKey` stands for. */
+function publicKeyOf(plmn: Hex, source: EncryptionKeySource, devKeystore: Keystore): Hex {
+  const text = formatPlmn(plmn);
+  if (source === "dev-keystore") return devKeystore.ensureEncryptionKey(text).publicKey;
+  if (typeof source === "string") return source;
+  const own = new Keystore(source.keystore);
+  if (!own.hasEncryptionKey(text)) {
+    throw new ConfigError(`no encryption key of ${text} in its key store ${own.root} ("encryptionKey": "keystore:${source.keystore}")`, {
+      hint: `as ${text}, create it there first; nothing was deployed.`,
+      next: { operation: "keys:init", args: { plmn: text, keystore: source.keystore } },
+    });
+  }
+  return own.encryptionKey(text).publicKey;
+}
+
 function aboutParameter(path: JsonPath): string | undefined {
   const key = memberName(path);
   return key !== undefined && key in FIELDS ? FIELDS[key as keyof typeof FIELDS] : undefined;
@@ -118,22 +161,27 @@ function aboutParameter(path: JsonPath): string | undefined {
 /**
  * Reads and validates a deployment parameters file (see ignition/parameters/*.json and README):
  * `{ thresholdBps, proposalLifetimeDays, submissionGraceDays, infraAccounts, members: [{ plmn, name, roles,
- * operators, encryptionKey }] }`. `encryptionKey: "keystore"` takes (and if needed creates) the member's key in
- * the local key store, for dev chains where one machine plays every carrier; only once the whole file is
- * valid. All problems are reported together, each with file and line; nothing is deployed unless all is well.
+ * operators, encryptionKey }] }`. A member's `encryptionKey` is its public key as the carrier gave it, or
+ * `"keystore:<folder>"`: read from that carrier's own key store (made by keys:init; never created here), or
+ * `"dev-keystore"`: taken (and if needed created) in `keystore`, the deploying key store, for development
+ * chains where one machine plays every carrier (`development`; refused elsewhere). Keys are read only once
+ * the whole file is valid. All problems are reported together, each with file and line; nothing is deployed
+ * unless all is well.
  */
-export function readDeployParameters(file: string, accounts: readonly string[], keystore: Keystore): RoamLedgerParameters {
-  const checked = checkJson(readJsonInput(file, "deployment parameters"), parametersSchema(accounts), {
+export function readDeployParameters(
+  file: string,
+  accounts: readonly string[],
+  keystore: Keystore,
+  options: { development?: boolean } = {},
+): RoamLedgerParameters {
+  const checked = checkJson(readJsonInput(file, "deployment parameters"), parametersSchema(accounts, options.development ?? true), {
     // A problem is named by its member alone (`operators`, not `members[2].operators[0]`): the line says which.
     field: memberName,
     about: aboutParameter,
   });
   if (!checked.ok) throw new InputErrors(checked.errors, { hint: "fix the parameters file; nothing was deployed." });
   const p = checked.value;
-  const bootstrapMembers = p.members.map((m) => ({
-    ...m,
-    encryptionKey: m.encryptionKey === "keystore" ? keystore.ensureEncryptionKey(formatPlmn(m.plmn)).publicKey : m.encryptionKey,
-  }));
+  const bootstrapMembers = p.members.map((m) => ({ ...m, encryptionKey: publicKeyOf(m.plmn, m.encryptionKey, keystore) }));
   return {
     CarrierRegistry: {
       bootstrapMembers,

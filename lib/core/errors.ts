@@ -13,6 +13,11 @@
 export interface NextStep {
   operation: string;
   args?: Record<string, string>;
+  /**
+   * Who runs it when not the caller: the member (PLMN text) and, when known, its operator account or the
+   * name of its carrier profile. The CLI then names that profile or account on the command line.
+   */
+  by?: { member: string; account?: string; profile?: string };
 }
 
 export interface BaseErrorOptions {

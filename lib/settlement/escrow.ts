@@ -160,7 +160,7 @@ export interface DepositResult {
  */
 export async function depositToEscrow(
   client: RoamLedgerClient,
-  { member, amount }: { member: Hex; amount: Amount },
+  { member, amount, funding }: { member: Hex; amount: Amount; funding?: NextStep },
 ): Promise<DepositResult> {
   const { token } = amount;
   const from = await senderOf(client);
@@ -170,7 +170,9 @@ export async function depositToEscrow(
   if (held.lessThan(amount)) {
     throw new InputError(
       `the account ${from} holds ${held.format()} ${token.symbol || "tokens"}, less than the ${amount.format()} to deposit`,
-      { hint: "fund the operator account with settlement tokens first, or deposit less." },
+      funding
+        ? { hint: "on this development chain, mint development tokens to the operator account first, or deposit less.", next: funding }
+        : { hint: "fund the operator account with settlement tokens first, or deposit less." },
     );
   }
   let approveTx: string | undefined;

@@ -30,8 +30,15 @@ export async function pairKeyWith(
   return pairwiseKey({ myPrivateKey: mine.privateKey, theirPublicKey, plmnA: self, plmnB: partner });
 }
 
-/** The payload store: the folder given, else $ROAMLEDGER_STORE, else <key store>/store. */
+let profileStore: string | undefined;
+
+/** The active carrier profile's payload store (the CLI sets it per command; undefined: none). */
+export function useProfileStore(dir: string | undefined): void {
+  profileStore = dir;
+}
+
+/** The payload store: the folder given, else the carrier profile's, else $ROAMLEDGER_STORE, else <key store>/store. */
 export function storeFor(keystore: Keystore, dir?: string): ContentStore {
-  const chosen = dir?.trim() || process.env.ROAMLEDGER_STORE?.trim() || path.join(keystore.root, "store");
+  const chosen = dir?.trim() || profileStore || process.env.ROAMLEDGER_STORE?.trim() || path.join(keystore.root, "store");
   return new FolderStore(path.resolve(chosen));
 }

@@ -13,7 +13,7 @@ import { flagOf } from "./errors";
 
 /** Help text of the `--from` parameter every state-changing task has. */
 export const FROM_HELP =
-  "Operator account to send from: an index into the network's configured accounts or an address (default: the first account)";
+  "Operator account to send from: an index into the network's configured accounts or an address (default: the active carrier profile's, ROAMLEDGER_PROFILE in roamledger.json; else the first account)";
 
 /** A PLMN id given as the task parameter `name` (`--partner 724-05`); the error names the flag. */
 export function plmnArg(name: string, value: string | undefined): Hex {

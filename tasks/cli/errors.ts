@@ -19,10 +19,47 @@ export function flagOf(param: string): string {
   return `--${param.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-/** `npx hardhat keys:init --plmn 262-01`: the command line of a next step. */
-export function commandLine(next: NextStep): string {
-  const args = Object.entries(next.args ?? {}).map(([k, v]) => `${flagOf(k)} ${/\s/.test(v) ? JSON.stringify(v) : v}`);
-  return ["npx hardhat", next.operation, ...args].join(" ");
+/** What a printed command line must repeat of the command that prints it. */
+export interface CommandContext {
+  /** The network the command runs on, and Hardhat's default one (the profile's, else hardhat). */
+  network?: string;
+  defaultNetwork?: string;
+  /** The `--from` the command was given explicitly (a profile or the default account is not repeated). */
+  from?: string;
+  /** Whether a task takes a parameter (a step's `--from` is only added where the task has one). */
+  takes?: (operation: string, param: string) => boolean;
+}
+
+let context: CommandContext = {};
+
+/** Set by every task as it starts (tasks/common.ts), and when its account is chosen. */
+export function setCommandContext(update: CommandContext, options: { reset?: boolean } = {}): void {
+  context = options.reset ? { ...update } : { ...context, ...update };
+}
+
+const shellWord = (v: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(v) ? v : `'${v.replace(/'/g, "'\\''")}'`);
+
+/**
+ * `npx hardhat keys:init --plmn 262-01 --network localhost`: the command line of a next step, as it pastes
+ * and runs in the same shell: with `--network` unless it is the default one, the caller's explicit `--from`,
+ * and for a step another member runs, that member's profile (`ROAMLEDGER_PROFILE=<name> npx hardhat ...`) or
+ * account (`--from`).
+ */
+export function commandLine(next: NextStep, ctx: CommandContext = context): string {
+  const args = Object.entries(next.args ?? {}).map(([k, v]) => `${flagOf(k)} ${shellWord(v)}`);
+  const words = ["npx hardhat", next.operation, ...args];
+  const by = next.by;
+  const prefix = by?.profile ? [`ROAMLEDGER_PROFILE=${shellWord(by.profile)}`] : [];
+  if (ctx.network && (ctx.network !== ctx.defaultNetwork || prefix.length > 0)) words.push(`--network ${shellWord(ctx.network)}`);
+  const takesFrom = ctx.takes?.(next.operation, "from") ?? true;
+  if (!takesFrom) {
+    // keys:init and the like act on no account.
+  } else if (by) {
+    if (!by.profile && by.account) words.push(`--from ${shellWord(by.account)}`);
+  } else if (ctx.from) {
+    words.push(`--from ${shellWord(ctx.from)}`);
+  }
+  return [...prefix, ...words].join(" ");
 }
 
 function inputHeadline(err: InputError): string {

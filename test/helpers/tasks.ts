@@ -34,8 +34,13 @@ export async function useDeploymentForTasks(
     ROAMLEDGER_DEPLOYMENT: process.env.ROAMLEDGER_DEPLOYMENT,
     ROAMLEDGER_HOME: process.env.ROAMLEDGER_HOME,
     ROAMLEDGER_QUIET: process.env.ROAMLEDGER_QUIET,
+    ROAMLEDGER_CONFIG: process.env.ROAMLEDGER_CONFIG,
+    ROAMLEDGER_PROFILE: process.env.ROAMLEDGER_PROFILE,
   };
   process.env.ROAMLEDGER_DEPLOYMENT = file;
+  // No carrier profile unless a test writes one: a developer's roamledger.json must not change the tests.
+  process.env.ROAMLEDGER_CONFIG = path.join(dir, "roamledger.json");
+  delete process.env.ROAMLEDGER_PROFILE;
   process.env.ROAMLEDGER_HOME = path.join(dir, "keys");
   process.env.ROAMLEDGER_QUIET = "1";
   return {

@@ -20,11 +20,16 @@ describe("tasks: deploy parameters and carrier governance", function () {
   afterEach(() => env.cleanup());
 
   describe("readDeployParameters", function () {
-    it("reads the shipped localhost parameters, taking keys from the key store", async function () {
+    it("reads the shipped localhost parameters, taking each carrier's key from its own key store", async function () {
       const accounts = (await hre.ethers.getSigners()).map((s) => s.address);
-      const file = path.join(hre.config.paths.root, "ignition", "parameters", "localhost.json");
-      const ks = new Keystore();
-      const p = readDeployParameters(file, accounts, ks).CarrierRegistry;
+      const shipped = path.join(hre.config.paths.root, "ignition", "parameters", "localhost.json");
+      // The same file with its "keystore:.roamledger/<P>" stores under the test's folder.
+      const file = path.join(env.dir, "localhost.json");
+      fs.writeFileSync(file, fs.readFileSync(shipped, "utf8").replace(/keystore:\.roamledger\//g, `keystore:${env.dir}/stores/`));
+      for (const plmn of ["262-01", "310-410", "724-05", "999-01"])
+        new Keystore(path.join(env.dir, "stores", plmn)).ensureEncryptionKey(plmn);
+      const ks = new Keystore(path.join(env.dir, "stores", "262-01"));
+      const p = readDeployParameters(file, accounts, new Keystore()).CarrierRegistry;
       expect(p.bootstrapMembers.map((m) => m.plmn)).to.deep.equal([PLMN.DE, PLMN.US, PLMN.BR, PLMN.MAKER]);
       expect(p.bootstrapMembers[0].encryptionKey).to.equal(ks.encryptionKey("262-01").publicKey);
       expect(p.bootstrapMembers[0].operators).to.deep.equal([accounts[1]]);
