@@ -250,11 +250,6 @@ async function checkOperatorChoice(client: RoamLedgerClient, address: string): P
       hint: "create a profile once (`npx hardhat profile:add --name <name> --plmn <MCC-MNC> --from <account>`) and set ROAMLEDGER_PROFILE=<name>, or pass --from <account>; `npx hardhat carrier:list` shows each member's operators.",
     });
   }
-  if (choice.source === "flag" && none) {
-    throw new ConfigError(`--from ${choice.from}: account ${address} is not an operator of any member`, {
-      hint: "pass the operator account of your carrier (`npx hardhat carrier:list` shows each member's operators), or set ROAMLEDGER_PROFILE.",
-    });
-  }
   const profile = choice.profile?.profile;
   if (choice.source === "profile" && profile && (none || formatPlmn(member) !== profile.plmn)) {
     throw new ConfigError(`account ${address} is not an operator of ${profile.plmn} (profile ${profile.name}, ${choice.profile?.source})`, {

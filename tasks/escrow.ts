@@ -58,7 +58,7 @@ task(
       const amount = amountArg(args.amount, token);
       // On a development chain the "holds too little" error names the mint that funds the account.
       const funding = (await isDevelopmentChain(hre))
-        ? { operation: "dev:mint", args: { amount: amount.format(), token: token.address } }
+        ? { operation: "dev:mint", args: { amount: amount.format(), token: token.address }, caller: true }
         : undefined;
       const r = await depositToEscrow(client, { member: self.plmn, amount, funding });
       if (r.approveTx) out(`Approved the escrow for ${units(r.amount, token)} (tx ${r.approveTx}).`);

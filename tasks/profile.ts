@@ -121,8 +121,14 @@ task(
         });
       }
       const file = profilesFile(hre.config.paths.root);
-      const keystore = args.keystore ?? path.join(".roamledger", plmn);
-      const { replaced } = saveProfile(file, args.name, { plmn, from: args.from, keystore, store: args.store, network });
+      // Paths are given from here; the file keeps them relative to its own folder, where it resolves them.
+      const relative = (p?: string) => {
+        if (p === undefined) return undefined;
+        const rel = path.relative(path.dirname(file), path.resolve(p)) || ".";
+        return rel.startsWith("..") ? path.resolve(p) : rel;
+      };
+      const keystore = relative(args.keystore ?? path.join(".roamledger", plmn));
+      const { replaced } = saveProfile(file, args.name, { plmn, from: args.from, keystore, store: relative(args.store), network });
       out(`${replaced ? "Replaced" : "Added"} profile ${args.name} in ${file}: ${plmn}, from ${args.from}, key store ${keystore}.`);
       out(`Use it with: export ROAMLEDGER_PROFILE=${args.name}   (check with: npx hardhat profile:show)`);
     }),
@@ -181,6 +187,9 @@ task(
       const receipt = await sendAndWait(() => token.connect(minter).mint(to, amount.units));
       const balance = Amount.fromUnits(info, await token.balanceOf(to));
       out(`Minted ${amount.format()} ${info.symbol} to ${to} (tx ${receipt.hash}); it now holds ${balance.format()} ${info.symbol}.`);
-      if (!args.to) out(`Deposit with: ${commandLine({ operation: "escrow:deposit", args: { amount: amount.format(), token: address } })}`);
+      if (!args.to)
+        out(
+          `Deposit with: ${commandLine({ operation: "escrow:deposit", args: { amount: amount.format(), token: address }, caller: true })}`,
+        );
     }),
   );

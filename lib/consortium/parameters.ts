@@ -174,7 +174,7 @@ export function readDeployParameters(
   keystore: Keystore,
   options: { development?: boolean } = {},
 ): RoamLedgerParameters {
-  const checked = checkJson(readJsonInput(file, "deployment parameters"), parametersSchema(accounts, options.development ?? true), {
+  const checked = checkJson(readJsonInput(file, "deployment parameters"), parametersSchema(accounts, options.development ?? false), {
     // A problem is named by its member alone (`operators`, not `members[2].operators[0]`): the line says which.
     field: memberName,
     about: aboutParameter,

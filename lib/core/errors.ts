@@ -18,6 +18,8 @@ export interface NextStep {
    * name of its carrier profile. The CLI then names that profile or account on the command line.
    */
   by?: { member: string; account?: string; profile?: string };
+  /** The caller itself runs it, as the same account: the CLI repeats the caller's explicit `--from`. */
+  caller?: boolean;
 }
 
 export interface BaseErrorOptions {

@@ -24,7 +24,10 @@ export interface CommandContext {
   /** The network the command runs on, and Hardhat's default one (the profile's, else hardhat). */
   network?: string;
   defaultNetwork?: string;
-  /** The `--from` the command was given explicitly (a profile or the default account is not repeated). */
+  /**
+   * The `--from` the command was given explicitly, repeated in the steps the caller runs (`caller`); a
+   * profile or the default account is not repeated, nor is it in a step whose runner is not known.
+   */
   from?: string;
   /** Whether a task takes a parameter (a step's `--from` is only added where the task has one). */
   takes?: (operation: string, param: string) => boolean;
@@ -41,9 +44,9 @@ const shellWord = (v: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(v) ? v : `'${v
 
 /**
  * `npx hardhat keys:init --plmn 262-01 --network localhost`: the command line of a next step, as it pastes
- * and runs in the same shell: with `--network` unless it is the default one, the caller's explicit `--from`,
- * and for a step another member runs, that member's profile (`ROAMLEDGER_PROFILE=<name> npx hardhat ...`) or
- * account (`--from`).
+ * and runs in the same shell: with `--network` unless it is the default one, the caller's explicit `--from` in
+ * a step the caller runs, and for a step another member runs, that member's profile
+ * (`ROAMLEDGER_PROFILE=<name> npx hardhat ...`) or account (`--from`).
  */
 export function commandLine(next: NextStep, ctx: CommandContext = context): string {
   const args = Object.entries(next.args ?? {}).map(([k, v]) => `${flagOf(k)} ${shellWord(v)}`);
@@ -56,7 +59,7 @@ export function commandLine(next: NextStep, ctx: CommandContext = context): stri
     // keys:init and the like act on no account.
   } else if (by) {
     if (!by.profile && by.account) words.push(`--from ${shellWord(by.account)}`);
-  } else if (ctx.from) {
+  } else if (ctx.from && next.caller) {
     words.push(`--from ${shellWord(ctx.from)}`);
   }
   return [...prefix, ...words].join(" ");

@@ -102,7 +102,10 @@ describe("carrier profiles, dev:mint, per-carrier key stores", function () {
     await hre.run("profile:add", { name: "us", plmn: "310-410", from: "2", profileNetwork: "localhost" });
     const saved = JSON.parse(fs.readFileSync(file, "utf8")).profiles;
     expect(Object.keys(saved)).to.deep.equal(["de", "us"]);
-    expect(saved.us).to.deep.equal({ plmn: "310-410", from: "2", keystore: path.join(".roamledger", "310-410"), network: "localhost" });
+    // Outside the profiles file's folder a key store is kept absolute; inside it, relative to the file.
+    expect(saved.us).to.deep.equal({ plmn: "310-410", from: "2", keystore: path.resolve(".roamledger", "310-410"), network: "localhost" });
+    await hre.run("profile:add", { name: "us", plmn: "310-410", from: "2", keystore: path.join(env.dir, "us") });
+    expect(JSON.parse(fs.readFileSync(file, "utf8")).profiles.us).to.deep.equal({ plmn: "310-410", from: "2", keystore: "us" });
     const bad = await failureOf(hre.run("profile:add", { name: "x", plmn: "310-410", from: "2", profileNetwork: "nowhere" }));
     expect(bad).to.contain("--profile-network nowhere is not a network of hardhat.config.ts");
   });
@@ -170,8 +173,12 @@ describe("carrier profiles, dev:mint, per-carrier key stores", function () {
 
     it("a next step repeats --network off the default network and the caller's explicit --from", function () {
       const ctx = { network: "localhost", defaultNetwork: "hardhat", from: "1", takes: () => true };
-      expect(commandLine({ operation: "escrow:deposit", args: { amount: "5" } }, ctx)).to.equal(
+      expect(commandLine({ operation: "escrow:deposit", args: { amount: "5" }, caller: true }, ctx)).to.equal(
         "npx hardhat escrow:deposit --amount 5 --network localhost --from 1",
+      );
+      // A step whose runner is not known (the partner's, perhaps) does not get the caller's account.
+      expect(commandLine({ operation: "invoice:cosign", args: { partner: "724-05" } }, ctx)).to.equal(
+        "npx hardhat invoice:cosign --partner 724-05 --network localhost",
       );
       const noFrom = { ...ctx, takes: (_: string, p: string) => p !== "from" };
       expect(commandLine({ operation: "keys:init", args: { plmn: "262-01" } }, noFrom)).to.equal(
@@ -266,7 +273,9 @@ describe("carrier profiles, dev:mint, per-carrier key stores", function () {
       }
       expect(caught).to.be.instanceOf(InputErrors);
       expect((caught as Error).message).to.match(/params\.json:13 \(encryptionKey\): "dev-keystore" .* development chains only/);
-      expect(readDeployParameters(p, accounts, new Keystore()).CarrierRegistry.bootstrapMembers[0].encryptionKey).to.match(/^0x0[23]/);
+      expect(
+        readDeployParameters(p, accounts, new Keystore(), { development: true }).CarrierRegistry.bootstrapMembers[0].encryptionKey,
+      ).to.match(/^0x0[23]/);
       fs.writeFileSync(p, params("keystore"));
       expect(await failureOf(Promise.resolve().then(() => readDeployParameters(p, accounts, new Keystore())))).to.contain(
         '"keystore" no longer says whose key store',
