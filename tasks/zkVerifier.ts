@@ -1,6 +1,7 @@
 import { task, types } from "hardhat/config";
 import type { Signer } from "ethers";
 import { action, clientFor, out } from "./common";
+import { commandLine } from "./cli/errors";
 import { FROM_HELP } from "./cli/args";
 import { ROLE_BITS } from "../lib/core/enums";
 import { PERMISSION_BITS } from "../lib/core/roles";
@@ -46,7 +47,7 @@ function withVoteParams(t: ReturnType<typeof task>, kind: "propose" | "approve")
         out(
           r.trusted
             ? "  The quorum is reached: this verifier decides the claims of that circuit from now on."
-            : `  The other governors approve with: npx hardhat zk:verifier:approve --circuit ${args.circuit} --verifier ${args.verifier} --transcript ${args.transcript}`,
+            : `  The other governors approve with: ${commandLine({ operation: "zk:verifier:approve", args: { circuit: String(args.circuit), verifier: args.verifier, transcript: args.transcript } })}`,
         );
       }),
     );

@@ -198,7 +198,7 @@ export class Keystore {
     return {
       hint:
         `create ${plmnDir(plmn)}'s keys, or restore ${path.basename(file)} from your backup. ` +
-        `The keystore is ${this.root} ($ROAMLEDGER_HOME, default ./.roamledger); set ROAMLEDGER_HOME if your keys are elsewhere.`,
+        `The key store is ${this.root} (--keystore, else the carrier profile's, else $ROAMLEDGER_HOME, default ./.roamledger); point one of them at the folder that holds your keys.`,
       next: { operation: "keys:init", args: { plmn: plmnDir(plmn) } },
     };
   }
