@@ -15,6 +15,7 @@ import { Keystore } from "../../../lib/keys/keystore";
 import { readDeployParameters } from "../../../lib/consortium/parameters";
 import { InputErrors } from "../../../lib/core/errors";
 import { commandLine } from "../../../tasks/cli/errors";
+import { profileNetwork } from "../../../tasks/cli/profile";
 import { deploymentFile, loadDeployment, loadDevToken } from "../../../lib/chain/deployment";
 
 const RLST = 1_000_000n;
@@ -108,6 +109,18 @@ describe("carrier profiles, dev:mint, per-carrier key stores", function () {
     expect(JSON.parse(fs.readFileSync(file, "utf8")).profiles.us).to.deep.equal({ plmn: "310-410", from: "2", keystore: "us" });
     const bad = await failureOf(hre.run("profile:add", { name: "x", plmn: "310-410", from: "2", profileNetwork: "nowhere" }));
     expect(bad).to.contain("--profile-network nowhere is not a network of hardhat.config.ts");
+  });
+
+  it("the active profile's network is Hardhat's default network (hardhat.config.ts), never failing the config", function () {
+    const root = hre.config.paths.root;
+    writeProfiles({ de: { ...de(), network: "localhost" }, br: br() });
+    expect(profileNetwork(root)).to.equal(undefined); // two profiles, none chosen
+    process.env.ROAMLEDGER_PROFILE = "de";
+    expect(profileNetwork(root)).to.equal("localhost");
+    process.env.ROAMLEDGER_PROFILE = "br";
+    expect(profileNetwork(root)).to.equal(undefined);
+    fs.writeFileSync(file, "{ not json");
+    expect(profileNetwork(root)).to.equal(undefined); // reported when a task uses the profile
   });
 
   it("a bad profiles file is reported with its file, line and field", async function () {
