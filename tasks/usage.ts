@@ -238,6 +238,12 @@ task(
         hre,
       ) => {
         const byPeriod = periodSelection(args);
+        if (!byPeriod && args.batch === undefined) {
+          throw new InputError("missing", {
+            location: { param: "batch" },
+            hint: "pass the batch ids to verify, or --visited and --period for every open batch of a period.",
+          });
+        }
         const batchIds = byPeriod ? [] : parseBatchIds(args.batch ?? "");
         const tolerance = Number(args.tolerance);
         if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 100) {
@@ -299,7 +305,7 @@ export function parseBatchIds(text: string): Hex[] {
   if (bad !== undefined || ids.length === 0) {
     throw new InputError(`${bad ?? "(nothing)"} is not a batch id`, {
       location: { param: "batch" },
-      hint: "pass 0x followed by 64 hex digits, comma-separated for several.",
+      hint: "pass 0x followed by 64 hex digits, comma-separated for several (or --visited and --period for every open batch of a period).",
     });
   }
   return [...new Set(ids)] as Hex[];

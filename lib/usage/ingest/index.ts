@@ -41,7 +41,8 @@ export function pairWorkDir(root: string, visited: Hex, home: Hex): string {
  * on-chain while the file is read), detect permanent roamers across periods, aggregate per tariff class,
  * commit batches (positional Merkle root, sealed payload v2 in the store, salted totals commitment,
  * EIP-712 signed header), then commit the local state. Before anything is sealed, the period must still
- * take the run's batches (started, before its submission deadline, not closed, under the batch cap).
+ * take the run's batches (started, before its submission deadline, not closed, under the batch cap,
+ * an agreement in force). A sealed run the ledger can never take is abandoned or closed out with the reason.
  *
  * Crash safety: the run key is derived from the file's content and the run's parameters. Processing
  * changes nothing but flags (idempotent) and content-addressed store objects until the run is sealed:
@@ -90,10 +91,16 @@ async function identifyRun(opts: IngestOptions): Promise<RunIdentity> {
       hint: `use 1 to ${MAX_BATCH_SIZE.toLocaleString("en-US")} records per batch.`,
     });
   }
-  if (!fs.existsSync(opts.file) || !fs.statSync(opts.file).isFile()) {
-    throw new InputError("does not exist or is not a file", {
+  if (!fs.existsSync(opts.file)) {
+    throw new InputError("file not found", {
       location: { file: opts.file },
-      hint: "pass the usage file (CSV or JSON lines).",
+      hint: `check the path of the usage file (relative paths start from ${process.cwd()}).`,
+    });
+  }
+  if (!fs.statSync(opts.file).isFile()) {
+    throw new InputError("is not a file", {
+      location: { file: opts.file },
+      hint: "pass the usage file itself (CSV or JSON lines), not a folder.",
     });
   }
   const byName = formatFromExtension(opts.file);

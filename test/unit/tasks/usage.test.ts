@@ -70,7 +70,9 @@ describe("tasks: usage:ingest, usage:verify, usage:expire, usage:close", functio
     const base = { file: w.generated.usageFile, home: "262-01", period: formatPeriod(w.period), store, from: FROM.br };
     expect(await failureOf(hre.run("usage:ingest", { ...base, period: "2026-13" }))).to.match(/not a billing period[\s\S]*YYYY-MM/);
     expect(await failureOf(hre.run("usage:ingest", { ...base, home: "26-01" }))).to.match(/--home/);
-    expect(await failureOf(hre.run("usage:ingest", { ...base, file: path.join(env.dir, "nope.csv") }))).to.match(/does not exist/);
+    expect(await failureOf(hre.run("usage:ingest", { ...base, file: path.join(env.dir, "nope.csv") }))).to.match(
+      /nope\.csv: file not found/,
+    );
     expect(await failureOf(hre.run("usage:ingest", { ...base, home: "310-410" }))).to.match(/keys:receive/);
     expect(await failureOf(hre.run("usage:ingest", { ...base, batchSize: 0 }))).to.match(/--batch-size: 0 is out of range/);
     expect(await failureOf(hre.run("usage:ingest", { ...base, from: FROM.outsider }))).to.match(/NotActiveOperator/);

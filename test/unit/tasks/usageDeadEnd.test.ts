@@ -233,8 +233,12 @@ describe("tasks: usage:ingest dead end (issue 16), --abandon, --format; usage:ve
     expect(own).not.to.match(/keys:receive/);
     const missing = path.join("wa", "nope.csv");
     const nope = await failureOf(hre.run("usage:ingest", { ...base, file: missing }));
+    expect(nope).to.match(/^wa\/nope\.csv: file not found\nWhat to do: check the path of the usage file/);
     expect(nope.split(missing).length - 1).to.equal(1);
     expect(await failureOf(hre.run("usage:ingest", { ...base, file: undefined }))).to.match(/--file: missing/);
     expect(await failureOf(hre.run("usage:verify", { tolerance: "0", store, period, from: FROM.de }))).to.match(/--visited: missing/);
+    expect(await failureOf(hre.run("usage:verify", { tolerance: "0", store, from: FROM.de }))).to.match(/--batch: missing[\s\S]*--period/);
+    const both = { batch: `0x${"ab".repeat(32)}`, visited: "724-05", period, tolerance: "0", store, from: FROM.de };
+    expect(await failureOf(hre.run("usage:verify", both))).to.match(/--batch: is not taken with --period/);
   });
 });
