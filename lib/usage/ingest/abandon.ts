@@ -4,6 +4,7 @@ import { BATCH_STATUSES } from "../../core/enums";
 import { ConfigError } from "../../core/errors";
 import { formatPeriod } from "../../core/period";
 import { formatPlmn } from "../../core/plmn";
+import type { Signer } from "ethers";
 import type { RoamLedgerClient } from "../../chain/client";
 import type { Hex } from "../../util/hex";
 import type { ContentStore } from "../store";
@@ -51,6 +52,11 @@ export async function abandonRun(
       },
     );
   }
+  // The journal first: once it says abandoned, the run is over whatever happens to the cleanup after it
+  // (a payload or pending file left by a killed cleanup is referenced by nothing).
+  journal.status = "abandoned";
+  journal.abandoned = { at: new Date().toISOString(), reason: run.reason };
+  writeJournal(run.journalFile, journal);
   const batches: AbandonedRun["batches"] = [];
   for (const b of journal.batches) {
     const payloadHash = batchFromJson(b.batch).header.payloadHash;
@@ -60,9 +66,6 @@ export async function abandonRun(
   const paths = statePaths(opts.workDir, journal.period, journal.runKey);
   const stateFiles = [paths.statePending, paths.idsPending].filter((file) => fs.existsSync(file));
   for (const file of stateFiles) fs.rmSync(file);
-  journal.status = "abandoned";
-  journal.abandoned = { at: new Date().toISOString(), reason: run.reason };
-  writeJournal(run.journalFile, journal);
   const { runKey, file, period } = journal;
   return { runKey, file, period, reason: run.reason, batches, stateFiles, journalFile: run.journalFile };
 }
@@ -122,12 +125,33 @@ export function unfinishedRuns(workDir: string, period?: number): { journal: Jou
 }
 
 /**
+ * Refuses while the operator account has transactions the node has not mined yet: a batch a killed run sent
+ * may still land, and abandoning its run would remove the payload it commits.
+ */
+async function refuseWhileSending(client: Pick<RoamLedgerClient, "runner">): Promise<void> {
+  const runner = client.runner as Partial<Signer>;
+  const provider = client.runner.provider;
+  if (!provider || typeof runner.getAddress !== "function") return;
+  const address = await runner.getAddress();
+  const [mined, pending] = await Promise.all([
+    provider.getTransactionCount(address, "latest"),
+    provider.getTransactionCount(address, "pending"),
+  ]);
+  if (pending > mined) {
+    throw new ConfigError(`${address} has ${pending - mined} transaction(s) not mined yet`, {
+      details: "A batch an interrupted run sent may still reach the chain; abandoning the run now would remove the payload it commits.",
+      hint: "wait until they are mined (or dropped by the node), then run the same command again.",
+    });
+  }
+}
+
+/**
  * The explicit way out of an unfinished run (`usage:ingest --abandon`): abandons every sealed run of the
  * pair for `period` none of whose batches is on chain, under the pair's lock. ConfigError when there is
  * none, or when a run has batches on chain (nothing is abandoned then).
  */
 export async function abandonUnfinished(opts: {
-  client: Pick<RoamLedgerClient, "ledger">;
+  client: Pick<RoamLedgerClient, "ledger" | "runner">;
   store: ContentStore;
   workDir: string;
   visited: Hex;
@@ -137,6 +161,7 @@ export async function abandonUnfinished(opts: {
 }): Promise<AbandonedRun[]> {
   const lock = Lock.acquire(opts.workDir);
   try {
+    await refuseWhileSending(opts.client);
     const runs = unfinishedRuns(opts.workDir, opts.period);
     if (runs.length === 0) {
       const other = unfinishedRuns(opts.workDir).map((r) => formatPeriod(r.journal.period));

@@ -172,6 +172,8 @@ async function abandonIfRefused(
   const refusal = await periodRefusal(opts.client, target, 1);
   if (!refusal?.final) return;
   const onChain = await batchesOnChain(opts, journal);
+  // Every batch is on chain already (a run killed before its state was committed): it just finishes.
+  if (onChain === journal.batches.length) return;
   if (onChain > 0) {
     const closed = await closeOutRun(opts, { journal, journalFile: run.journalFile, reason: refusal.problem });
     const records = closed.refused.reduce((sum, b) => sum + b.records, 0).toLocaleString("en-US");

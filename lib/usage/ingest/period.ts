@@ -80,8 +80,8 @@ export async function periodRefusal(
   }
   if (!agreed) {
     return {
-      problem: `${pair} has no roaming agreement in force now (chain time ${iso(now)}): the ledger takes no batches of the pair`,
-      hint: "check the agreement with `agreement:show`; once a version in force is accepted, run the same command again.",
+      problem: `${pair} has no roaming agreement in force now (chain time ${iso(now)}), or one of the two carriers is suspended: the ledger takes no batches of the pair`,
+      hint: "check the agreement with `agreement:show` and both carriers with `carrier:show`; once a version is in force and both are active, run the same command again.",
       final: false,
     };
   }

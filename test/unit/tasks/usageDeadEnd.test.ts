@@ -206,6 +206,23 @@ describe("tasks: usage:ingest dead end (issue 16), --abandon, --format; usage:ve
     expect(done).to.match(/records committed/);
   });
 
+  it("finishes a run whose batches are all on chain even after its deadline (killed before its state was committed)", async function () {
+    const file = w.generated.usageFile;
+    await hre.run("usage:ingest", { file, home: "262-01", period, batchSize: 1000, store, from: FROM.br });
+    // As if killed after its last batch was mined, before the journal said done.
+    const journalFile = path.join(workDir, "runs", fs.readdirSync(path.join(workDir, "runs"))[0]);
+    const journal = JSON.parse(fs.readFileSync(journalFile, "utf8"));
+    fs.writeFileSync(journalFile, JSON.stringify({ ...journal, status: "sealed" }));
+    const before = payloads(store);
+    await time.increaseTo(await w.c.ledger.submissionDeadline(w.period));
+    const text = await captured(() => hre.run("usage:ingest", { file, home: "262-01", period, batchSize: 1000, store, from: FROM.br }));
+    expect(text).to.match(/records committed/);
+    expect([...text.matchAll(/batch 0x[0-9a-f]{64}: [\d,]+ records/g)].length).to.equal(journal.batches.length);
+    expect(text).not.to.match(/not billed|abandoned|closed out/);
+    expect(journals(workDir)[0].status).to.equal("done");
+    expect(payloads(store)).to.deep.equal(before);
+  });
+
   it("checks before sealing that the period still takes batches: past its deadline, nothing is written", async function () {
     await time.increaseTo(await w.c.ledger.submissionDeadline(w.period));
     const file = w.generated.usageFile;
