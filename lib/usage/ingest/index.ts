@@ -143,7 +143,10 @@ async function finishRun(
     await submitBatches(opts, run);
   } catch (error) {
     // A revert a re-run cannot fix (the period closed, its deadline passed) leaves no way to finish.
-    await abandonIfRefused(opts, run, error);
+    // Only its own verdict replaces the error: a failure to read the chain (the node is gone) keeps the original.
+    await abandonIfRefused(opts, run, error).catch((verdict: unknown) => {
+      if (verdict instanceof ConfigError) throw verdict;
+    });
     throw error;
   }
   commitState(opts.workDir, journal);
