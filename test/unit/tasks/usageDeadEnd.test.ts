@@ -235,6 +235,22 @@ describe("tasks: usage:ingest dead end (issue 16), --abandon, --format; usage:ve
     expect(revertHint("UsageLedgerSubmissionClosed")).to.match(/Late usage/);
   });
 
+  it("checks before sealing that the pair has an agreement in force (submitBatch requires one)", async function () {
+    const agreements = new Proxy(w.br.agreements, {
+      get(target, key) {
+        if (key === "hasActiveAgreement") return async () => false;
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const opts = w.ingestOptions({ client: { ...w.br, agreements }, workDir, store: new FolderStore(store) });
+    const failure = await failureOf(ingestUsage(opts));
+    expect(failure).to.match(/724-05 -> 262-01 has no roaming agreement in force now .*, or one of the two carriers is suspended/);
+    expect(failure).to.match(/No run was sealed[\s\S]*What to do: check the agreement with `agreement:show`/);
+    expect(journals(workDir)).to.deep.equal([]);
+    expect(payloads(store)).to.deep.equal([]);
+  });
+
   it("--format reads a file whose name does not tell; bad --format, own home and missing files are explained", async function () {
     const txt = path.join(env.dir, "usage.txt");
     fs.copyFileSync(w.generated.usageFile, txt);
