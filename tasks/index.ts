@@ -23,6 +23,7 @@ try {
   require("./invoice");
   require("./zk");
   require("./zkVerifier");
+  require("./devTime");
 } catch (err) {
   if (!typechainMissing(err)) throw err;
   if (!process.argv.some((a) => a === "compile" || a === "typechain" || a === "clean")) {
