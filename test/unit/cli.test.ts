@@ -49,6 +49,25 @@ function buildManifest(dir: string): Manifest {
   return JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Manifest;
 }
 
+/** Runs `fn` with a fresh temporary folder (a manifest cache of its own), removed after. */
+async function inTempCache(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-cli-cache-"));
+  try {
+    await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes `from`, changed by `change` (given it and its carrier:show entry), as the manifest of folder `dir`. */
+function writeChanged(dir: string, from: Manifest, change: (m: Manifest, show: Manifest["tasks"][number]) => void): void {
+  const copy: Manifest = JSON.parse(JSON.stringify(from));
+  const show = copy.tasks.find((t) => t.name === "carrier:show");
+  if (!show) throw new Error("no carrier:show in the manifest");
+  change(copy, show);
+  fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(copy));
+}
+
 /** Every `task("name"` call in tasks/*.ts, by file: read from the sources, apart from Hardhat. */
 function declaredInSources(): Map<string, string> {
   const out = new Map<string, string>();
@@ -130,14 +149,11 @@ describe("CLI start-up: the fast start", function () {
   });
 
   it("a stale manifest is rebuilt (and said so on stderr) before the command starts; a fresh one is used as it is", async function () {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-cli-stale-"));
-    try {
-      const stale: Manifest = JSON.parse(JSON.stringify(manifest));
-      stale.files["tasks/carrier.ts"] = [1, 1];
-      const show = stale.tasks.find((t) => t.name === "carrier:show");
-      if (!show) throw new Error("no carrier:show in the manifest");
-      show.description = "A DESCRIPTION ONLY THE STALE MANIFEST HAS";
-      fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(stale));
+    await inTempCache(async (dir) => {
+      writeChanged(dir, manifest, (stale, show) => {
+        stale.files["tasks/carrier.ts"] = [1, 1];
+        show.description = "A DESCRIPTION ONLY THE STALE MANIFEST HAS";
+      });
       const run = await hardhat(["carrier:show", "--help"], cleanEnv({ ROAMLEDGER_CLI_CACHE: dir }));
       expect(run.code, run.stderr).to.equal(0);
       expect(run.stderr).to.match(/RoamLedger: task manifest rebuilt in \d+\.\d s/);
@@ -145,39 +161,24 @@ describe("CLI start-up: the fast start", function () {
       const rebuilt = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Manifest;
       expect(rebuilt.files["tasks/carrier.ts"]).to.deep.equal(manifest.files["tasks/carrier.ts"]);
       // Fresh now: used as it is, no rebuild (the description comes from the manifest).
-      const fresh: Manifest = JSON.parse(JSON.stringify(rebuilt));
-      const freshShow = fresh.tasks.find((t) => t.name === "carrier:show");
-      if (!freshShow) throw new Error("no carrier:show in the manifest");
-      freshShow.description = "FROM THE MANIFEST";
-      fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(fresh));
+      writeChanged(dir, rebuilt, (_fresh, show) => {
+        show.description = "FROM THE MANIFEST";
+      });
       const again = await hardhat(["carrier:show", "--help"], cleanEnv({ ROAMLEDGER_CLI_CACHE: dir }));
       expect(again.stderr).to.equal("");
       expect(again.stdout).to.include("FROM THE MANIFEST");
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("a task whose file no longer declares what the manifest says is refused, not run", async function () {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-cli-tampered-"));
-    try {
-      const tampered: Manifest = JSON.parse(JSON.stringify(manifest));
-      tampered.tasks
-        .find((t) => t.name === "carrier:show")
-        ?.params.push({
-          name: "extra",
-          type: "string",
-          isOptional: true,
-          isFlag: false,
-          isVariadic: false,
-        });
-      fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(tampered));
+    await inTempCache(async (dir) => {
+      writeChanged(dir, manifest, (_tampered, show) => {
+        show.params.push({ name: "extra", type: "string", isOptional: true, isFlag: false, isVariadic: false });
+      });
       const run = await hardhat(["carrier:show", "--plmn", "262-01"], cleanEnv({ ROAMLEDGER_CLI_CACHE: dir }));
       expect(run.code).to.equal(1);
       expect(run.stderr).to.include("tasks/carrier.ts changed while `carrier:show` was starting: run the command again");
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("`hardhat --help` and a task's --help print what the full start prints", async function () {
