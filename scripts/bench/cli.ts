@@ -6,6 +6,8 @@
  * full start (ROAMLEDGER_CLI=full: ts-node, every plugin and task) is shown beside for comparison.
  */
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { cliWorld } from "../../test/helpers/cli";
 import { median } from "./util";
@@ -18,6 +20,8 @@ export interface CliTiming {
   /** Wall time of each run, ms. */
   runsMs: number[];
   medianMs: number;
+  /** CPU time (user + system) of the process, median, ms: what a quiet machine's wall time comes close to. */
+  cpuMedianMs: number;
   /** Exit code of the last run. */
   exitCode: number | null;
 }
@@ -25,23 +29,49 @@ export interface CliTiming {
 export interface CliBenchResult {
   runs: number;
   nodeBareMs: number;
+  nodeBareCpuMs?: number;
   timings: CliTiming[];
   /** One run each with ROAMLEDGER_CLI=full (the start before the manifest), ms. */
   fullStartMs: Record<string, number>;
 }
 
-/** Runs `command` (argv) `runs` times; wall time of each, from spawn to exit. */
+/**
+ * A `node --require` file that writes the process's CPU time (user + system, ms) to ROAMLEDGER_BENCH_CPU_FILE
+ * as it exits: the machine is shared, and CPU time varies far less with its load than wall time.
+ */
+const CPU_HOOK = `process.on("exit", () => {
+  const u = process.cpuUsage();
+  require("fs").writeFileSync(process.env.ROAMLEDGER_BENCH_CPU_FILE, String((u.user + u.system) / 1000));
+});
+`;
+
+/** Runs `command` (argv) `runs` times; wall time of each, from spawn to exit, and its CPU time. */
 function time(label: string, argv: string[], runs: number, env: NodeJS.ProcessEnv): CliTiming {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-bench-cpu-"));
+  const hook = path.join(dir, "cpu.js");
+  const cpuFile = path.join(dir, "cpu.txt");
+  fs.writeFileSync(hook, CPU_HOOK);
   const runsMs: number[] = [];
+  const cpuMs: number[] = [];
   let exitCode: number | null = null;
-  for (let i = 0; i < runs; i++) {
-    const started = process.hrtime.bigint();
-    const r = spawnSync(argv[0], argv.slice(1), { cwd: ROOT, env, encoding: "utf8" });
-    runsMs.push(Number(process.hrtime.bigint() - started) / 1e6);
-    exitCode = r.status;
-    if (r.status !== 0) throw new Error(`${label} exited ${r.status}: ${`${r.stderr}`.trim().split("\n").slice(-3).join(" ")}`);
+  try {
+    for (let i = 0; i < runs; i++) {
+      const started = process.hrtime.bigint();
+      const r = spawnSync(argv[0], ["--require", hook, ...argv.slice(1)], {
+        cwd: ROOT,
+        env: { ...env, ROAMLEDGER_BENCH_CPU_FILE: cpuFile },
+        encoding: "utf8",
+      });
+      runsMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+      exitCode = r.status;
+      if (r.status !== 0) throw new Error(`${label} exited ${r.status}: ${`${r.stderr}`.trim().split("\n").slice(-3).join(" ")}`);
+      cpuMs.push(Number(fs.readFileSync(cpuFile, "utf8")));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  return { command: label, runsMs: runsMs.map((x) => Math.round(x)), medianMs: Math.round(median(runsMs)), exitCode };
+  const medianMs = Math.round(median(runsMs));
+  return { command: label, runsMs: runsMs.map((x) => Math.round(x)), medianMs, cpuMedianMs: Math.round(median(cpuMs)), exitCode };
 }
 
 export async function measureCli(options: { runs: number; log: (line: string) => void }): Promise<CliBenchResult> {
@@ -57,7 +87,7 @@ export async function measureCli(options: { runs: number; log: (line: string) =>
     const timings: CliTiming[] = [];
     const measure = (label: string, argv: string[], e: NodeJS.ProcessEnv = env) => {
       const t = time(label, argv, runs, e);
-      log(`    ${label}: median ${t.medianMs} ms (${t.runsMs.join(", ")})`);
+      log(`    ${label}: median ${t.medianMs} ms (${t.runsMs.join(", ")}), CPU ${t.cpuMedianMs} ms`);
       timings.push(t);
     };
     measure("node -e 0", [process.execPath, "-e", "0"]);
@@ -79,7 +109,7 @@ export async function measureCli(options: { runs: number; log: (line: string) =>
       log(`    ${label}, full start (ROAMLEDGER_CLI=full): ${t.medianMs} ms`);
       fullStartMs[label] = t.medianMs;
     }
-    return { runs, nodeBareMs: timings[0].medianMs, timings: timings.slice(1), fullStartMs };
+    return { runs, nodeBareMs: timings[0].medianMs, nodeBareCpuMs: timings[0].cpuMedianMs, timings: timings.slice(1), fullStartMs };
   } finally {
     await world.stop();
   }

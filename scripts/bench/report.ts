@@ -126,9 +126,9 @@ export function rows(r: BenchResults): [string, string, string][] {
 /** The CLI start-up rows: each command's median next to a bare node, and the full start's one run. */
 function cliRows(c: CliBenchResult): [string, string, string][] {
   return [
-    [`cli: \`node -e 0\`, ms (median of ${c.runs})`, n(c.nodeBareMs), ""],
+    [`cli: \`node -e 0\`, ms (median of ${c.runs}; CPU ${n(c.nodeBareCpuMs)} ms)`, n(c.nodeBareMs), ""],
     ...c.timings.map((t): [string, string, string] => [
-      `cli: \`${t.command}\`, ms (median of ${c.runs}${c.fullStartMs[t.command] ? `; full start ${n(c.fullStartMs[t.command])} ms` : ""})`,
+      `cli: \`${t.command}\`, ms (median of ${c.runs}; CPU ${n(t.cpuMedianMs)} ms${c.fullStartMs[t.command] ? `; full start ${n(c.fullStartMs[t.command])} ms` : ""})`,
       n(t.medianMs),
       "<= 1,000",
     ]),
@@ -322,7 +322,8 @@ ${r.ingest?.bigRun.error ? `\nThe ${n(r.ingest.bigRun.records)}-record run did n
   ${r.gas?.settlement?.recordsPerBatch ?? "?"} records (2 records disputed). The claim path and the netted settle are each undone
   (chain snapshot) before the next step, so each is measured from the same state.
 - **CLI start-up** (scripts/bench/cli.ts): \`node node_modules/.bin/hardhat <args>\` spawned and waited for, wall
-  time from spawn to exit, ${r.cli?.runs ?? "?"} runs each (median), after the fast start's manifest is built
+  time from spawn to exit, ${r.cli?.runs ?? "?"} runs each (median), with the process's own CPU time (user + system,
+  written by a \`--require\` hook as it exits: on a loaded machine, closer to what a quiet one takes), after the fast start's manifest is built
   (docs/testing.md, "How start-up works"). The read-only tasks run against anvil with RoamLedger deployed (DE
   and BR); "full start" is one run with ROAMLEDGER_CLI=full, as every command started before (ts-node, every
   plugin and task). \`npx\` adds its own start (npm's) on top.
