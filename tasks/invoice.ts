@@ -22,6 +22,9 @@ import { Amount } from "../lib/core/amount";
 import { tokenInfo } from "../lib/agreements/chain";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { buildInvoiceModel } from "../lib/invoice/model";
+import { loadBilling } from "../lib/invoice/billing";
+import { parseReferenceRate } from "../lib/invoice/billingModel";
+import type { InvoiceModel } from "../lib/invoice/types";
 import { invoiceToCsv, invoiceToJson } from "../lib/invoice/render";
 import { renderInvoicePdf } from "../lib/invoice/pdf";
 import { buildReport, reportToCsv, reportToJson, reportToText } from "../lib/settlement/report";
@@ -43,6 +46,15 @@ async function selfOf(client: RoamLedgerClient): Promise<Hex> {
   return plmn;
 }
 
+/** On stderr: the billing details the invoice lacks, and where they go (the document prints without them). */
+function warnMissingBilling(model: InvoiceModel): void {
+  const { missing, source } = model.billing;
+  if (missing.length === 0 || process.env.ROAMLEDGER_QUIET === "1") return;
+  console.error(`Note: the invoice lacks ${missing.length} billing detail(s) (billing file: ${source}):`);
+  for (const m of missing) console.error(`  - ${m}`);
+  console.error('  Add them to the billing file (docs/invoices.md, "Billing details") to print them.');
+}
+
 task(
   "invoice",
   "Either party (read-only): renders the invoice of one direction of a period as JSON, CSV or PDF, rated from YOUR copies of the full terms and payloads (the chain holds no figure of it), with the escrow's public facts (status, signed net, amount owed) and whether they are your invoice; line items per tariff class traced to batches and transactions, SLA credit, disputes, usage not billed. Before a proposal it is a draft",
@@ -54,6 +66,14 @@ task(
   .addOptionalParam("as", "payee: the invoice you bill the partner as visited carrier (default); payer: the one you pay as home carrier")
   .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("store", STORE_HELP)
+  .addOptionalParam(
+    "billing",
+    "Your billing details (legal names, addresses, tax ids, TADIG codes, payment terms, tax treatment; docs/invoices.md): default $ROAMLEDGER_BILLING, else billing.json in the key store folder; without one the invoice lists what is missing",
+  )
+  .addOptionalParam(
+    "rate",
+    "Adds a reference-currency column: <currency>=<value of one token>, e.g. EUR=1.00 (exact, rounded to cents; amounts due stay in the settlement token)",
+  )
   .addOptionalParam("fromBlock", "First block to search for events (default 0)")
   .addOptionalParam("from", FROM_HELP)
   .setAction(
@@ -67,6 +87,8 @@ task(
           as?: string;
           keystore?: string;
           store?: string;
+          billing?: string;
+          rate?: string;
           fromBlock?: string;
           from?: string;
         },
@@ -75,12 +97,14 @@ task(
         const partnerPlmn = plmnArg("partner", args.partner);
         const period = parsePeriod(args.period);
         const format = formatArg(args.format, ["json", "csv", "pdf"] as const, "pdf");
+        const rate = args.rate ? parseReferenceRate(args.rate) : undefined;
         const side = sideArg(args.as, "payee");
         const fromBlock = fromBlockArg(args.fromBlock);
         const client = await clientFor(hre, args.from, { sends: false });
         const self = await selfOf(client);
         const partner = await requirePartner(client, self, partnerPlmn);
         const keystore = keystoreFor(args.keystore);
+        const billing = loadBilling({ explicit: args.billing, keystoreRoot: keystore.root });
         const data = await readInvoiceData(client, {
           self,
           partner: partner.plmn,
@@ -90,7 +114,8 @@ task(
           store: storeFor(keystore, args.store),
           fromBlock,
         });
-        const model = buildInvoiceModel(data);
+        const model = buildInvoiceModel(data, { billing, rate });
+        warnMissingBilling(model);
         const summary = `Invoice ${model.invoiceNumber} (${model.payee.plmnText} to ${model.payer.plmnText}, ${model.period.text}): net ${model.net.text} ${model.token.symbol}, ${model.status.state}`;
         if (format === "pdf") {
           const file = args.out || `${model.invoiceNumber}.pdf`;

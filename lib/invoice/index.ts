@@ -1,4 +1,6 @@
 // The invoice folder's public surface (see docs/architecture.md, "The library's map").
+export * from "./billing";
+export * from "./billingModel";
 export * from "./chain";
 export * from "./model";
 export * from "./number";
