@@ -31,7 +31,7 @@ import { invoiceNumber } from "../invoice/number";
 import { reconcile } from "../invoice/chain";
 import { draftInvoice } from "../invoice/draft";
 import { fullTermsOf, periodUsageOf } from "../invoice/inputs";
-import { formatPeriod } from "../core/period";
+import { closableNow, formatPeriod } from "../core/period";
 import { formatPlmn } from "../core/plmn";
 import { pairKeyWith } from "../usage/pair";
 import { countedPeriod } from "../usage/period";
@@ -365,7 +365,7 @@ export function reportToText(r: AccountingReport): string {
           `${d.batches}${d.rejectedBatches ? ` (${d.rejectedBatches} rejected)` : ""}`,
           formatCount(d.disputedRecords),
           String(d.batchesInWindow),
-          d.closableAt === undefined ? "-" : d.closableAt <= r.at ? "now" : isoTime(d.closableAt),
+          d.closableAt === undefined ? "-" : closableNow(d.closableAt, r.at) ? "now" : isoTime(d.closableAt),
           d.invoiceNumber,
         ]);
       }
