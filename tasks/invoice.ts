@@ -14,7 +14,7 @@ import { FROM_HELP, plmnArg, accountMember, formatArg, fromBlockArg, sideArg } f
 import { InputError } from "../lib/core/errors";
 import { writeFileAtomic } from "../lib/util/fsAtomic";
 import { formatPlmn } from "../lib/core/plmn";
-import { parsePeriod } from "../lib/core/period";
+import { formatPeriod, parsePeriod } from "../lib/core/period";
 import { storeFor } from "../lib/usage/pair";
 import { requireMember, requirePartner } from "../lib/settlement/escrow";
 import { readInvoiceData, readRatingInputs } from "../lib/invoice/chain";
@@ -198,18 +198,52 @@ interface RatingArgs {
   from?: string;
 }
 
+/** Our side of the invoice: fixed by the task, or (`{ as }`) the one claimed direction of the pair (a reveal's). */
+type SideChoice = "payer" | "payee" | { as?: string };
+
+/**
+ * Our side of the claimed invoice of (`self`, `partner`, `period`): `--as` when given, else the side of the
+ * one direction that is claimed (or revealing); both claimed needs `--as`, none is an error that says what to do.
+ */
+async function claimedSide(
+  client: RoamLedgerClient,
+  { self, partner, period }: { self: Hex; partner: Hex; period: number },
+  as: string | undefined,
+): Promise<"payer" | "payee"> {
+  if (as !== undefined && as !== "") return sideArg(as, "payer");
+  const sides = ["payer", "payee"] as const;
+  const statuses = await Promise.all(
+    sides.map((side) =>
+      escrowInvoiceStatus(client, side === "payer" ? { payer: self, payee: partner, period } : { payer: partner, payee: self, period }),
+    ),
+  );
+  const claimed = sides.filter((_, i) => statuses[i] === "claimed" || statuses[i] === "revealing");
+  const pair = `${formatPlmn(self)} and ${formatPlmn(partner)} for ${formatPeriod(period)}`;
+  if (claimed.length === 1) return claimed[0];
+  if (claimed.length === 2) {
+    throw new InputError(`both invoices of ${pair} are claimed: which one to reveal?`, {
+      hint: "pass --as payer (the invoice you pay as the home carrier) or --as payee (the one you bill).",
+    });
+  }
+  throw new InputError(`no invoice of ${pair} is claimed: a reveal decides a claim (you pay: ${statuses[0]}; you bill: ${statuses[1]})`, {
+    hint: "the payee files a claim on an invoice the payer has not co-signed (invoice:claim), then either carrier may reveal.",
+  });
+}
+
 /**
  * The signer's member and its inputs to rate one direction (`side` is ours): the pair's key, the full
  * terms and the counted usage from our payload store. The payee closes the ledger's period first when it
  * is closable and not closed yet (anyone may).
  */
-async function ratingInputs(hre: HardhatRuntimeEnvironment, args: RatingArgs, side: "payer" | "payee", permission: number) {
+async function ratingInputs(hre: HardhatRuntimeEnvironment, args: RatingArgs, choice: SideChoice, permission: number) {
   const partnerPlmn = plmnArg("partner", args.partner);
   const period = parsePeriod(args.period);
   const client = await clientFor(hre, args.from);
   // A suspended carrier keeps its invoices (F5); signing needs a TREASURY key, reading any operator key.
   const self = await defendingMemberOfSigner(client, ROLE_BITS.carrier, permission);
   const partner = await requirePartner(client, self.plmn, partnerPlmn);
+  const side =
+    typeof choice === "string" ? choice : await claimedSide(client, { self: self.plmn, partner: partner.plmn, period }, choice.as);
   const keystore = keystoreFor(args.keystore);
   const [payer, payee] = side === "payer" ? [self.plmn, partner.plmn] : [partner.plmn, self.plmn];
   if (side === "payee") await closedAccumulator(client, { payer, payee, period });
@@ -365,7 +399,10 @@ addRatingParams(
   ),
   "The other carrier, as MCC-MNC",
 )
-  .addOptionalParam("as", "payer (default) or payee: your side of the claimed invoice")
+  .addOptionalParam(
+    "as",
+    "payer or payee: your side of the claimed invoice. Default: the side of the one claimed direction of the pair (needed only when both directions are claimed)",
+  )
   .addFlag("publishPairData", "Yes, publish the pair's terms and the period's totals and disputed records (required)")
   .setAction(
     action(async (args: RatingArgs & { as?: string; publishPairData: boolean }, hre) => {
@@ -378,7 +415,7 @@ addRatingParams(
         );
       }
       console.error(REVEAL_WARNING);
-      const { client, usage, terms } = await ratingInputs(hre, args, sideArg(args.as, "payer"), 0);
+      const { client, usage, terms } = await ratingInputs(hre, args, { as: args.as }, 0);
       const r = await revealClaim(client, { usage, terms, publish: true, progress: cliProgress });
       const token = terms.terms.settlementToken;
       out(
