@@ -32,6 +32,7 @@ import { reconcile } from "../invoice/chain";
 import { draftInvoice } from "../invoice/draft";
 import { fullTermsOf, periodUsageOf } from "../invoice/inputs";
 import { closableNow, formatPeriod } from "../core/period";
+import { disputeReasonName, disputeReasonText } from "../usage/reasons";
 import { formatPlmn } from "../core/plmn";
 import { pairKeyWith } from "../usage/pair";
 import { countedPeriod } from "../usage/period";
@@ -79,6 +80,8 @@ export interface DirectionReport {
   pendingBatches: number;
   /** Records disputed so far (the ledger's dispute counts). */
   disputedRecords: number;
+  /** Those records by reason, from the public `UsageRecordDisputed` events: name, meaning, how many. */
+  disputeReasons: { reason: string; text: string; count: number }[];
   /** Batches still in their dispute window. */
   batchesInWindow: number;
   /** Not closed: the earliest time anyone may close the ledger's period (unix seconds). */
@@ -187,6 +190,19 @@ async function tokenOf(client: RoamLedgerClient, view: InvoicePublicView): Promi
   return tokenInfo(address, client.runner);
 }
 
+/** The records disputed in `batches` per reason, by name, from the public `UsageRecordDisputed` events. */
+async function disputeReasonsOf(client: RoamLedgerClient, batches: readonly PeriodBatch[], fromBlock = 0) {
+  const disputed = batches.filter((b) => b.disputedRecords > 0);
+  const logs = await Promise.all(
+    disputed.map((b) => client.ledger.queryFilter(client.ledger.filters.UsageRecordDisputed(b.batchId), fromBlock)),
+  );
+  const counts = new Map<number, number>();
+  for (const log of logs.flat()) counts.set(Number(log.args.reason), (counts.get(Number(log.args.reason)) ?? 0) + 1);
+  return [...counts]
+    .sort(([a], [b]) => a - b)
+    .map(([code, count]) => ({ reason: disputeReasonName(code), text: disputeReasonText(code), count }));
+}
+
 /** What `payer` owes `payee` for the period: public facts, and the viewer's detail when it is a party. */
 async function direction(
   client: RoamLedgerClient,
@@ -213,6 +229,7 @@ async function direction(
     countedBatches: count((b) => b.status === "accepted" || b.status === "expired"),
     pendingBatches: count((b) => b.status === "submitted"),
     disputedRecords: batches.reduce((n, b) => n + b.disputedRecords, 0),
+    disputeReasons: await disputeReasonsOf(client, batches, query.fromBlock),
     batchesInWindow: c.openBatches.filter((b) => b.windowEnd > query.now).length,
     closableAt: c.closed ? undefined : c.earliest,
     ...(await detailFor(client, { viewer: query.viewer, view, closed: c.closed })),
@@ -334,6 +351,20 @@ function detailText(r: AccountingReport): string[] {
   ];
 }
 
+/** The disputed records of each direction by reason name and meaning (none: no lines). */
+function disputeText(r: AccountingReport): string[] {
+  const lines: string[] = [];
+  for (const p of r.partners) {
+    for (const [label, d] of [
+      ["we owe", p.weOwe],
+      ["owed to us", p.owedToUs],
+    ] as const) {
+      for (const x of d.disputeReasons) lines.push(`  ${p.partner.text} ${label}: ${formatCount(x.count)} disputed, ${x.text}`);
+    }
+  }
+  return lines.length > 0 ? ["", "Disputed records by reason:", ...lines] : [];
+}
+
 /** The report as a text table (what `report` prints by default). */
 export function reportToText(r: AccountingReport): string {
   const lines = [
@@ -388,6 +419,7 @@ export function reportToText(r: AccountingReport): string {
       }
     }
     lines.push(...table(rows, [6, 7, 8]));
+    lines.push(...disputeText(r));
     lines.push(...detailText(r));
   }
   lines.push("", "Deposits in the escrow:");

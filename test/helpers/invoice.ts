@@ -481,3 +481,27 @@ export async function invoiceWorld(opts: InvoiceWorldOptions = {}): Promise<Invo
   await time.increaseTo(end + SUBMISSION_GRACE);
   return { ...c, period, start, end, ledgerDomain: domain, key, terms, brBatches, deBatches };
 }
+
+/** BR (visited, payee: the sample's perspective) and what it knows of DE. */
+export const BR_BILLING = {
+  self: {
+    legalName: "Vivo Brasil Telecomunicações S.A.",
+    address: ["Av. Engenheiro Luis Carlos Berrini 1376", "04571-936 Sao Paulo"],
+    country: "BR",
+    taxId: "BR02558157000162",
+    tadig: ["BRAV2", "BRAVC"],
+    disputeContact: "roaming-disputes@vivo.example",
+    paymentTermsDays: 30,
+    paymentReference: "VIVO-{period}-{check}",
+    tax: "reverse-charge",
+  },
+  partners: {
+    "262-01": {
+      legalName: "Telekom Deutschland GmbH",
+      address: ["Landgrabenweg 151", "53227 Bonn"],
+      country: "DE",
+      taxId: "DE122265872",
+      tadig: "DEUD1",
+    },
+  },
+};

@@ -472,6 +472,11 @@ describe("lib/invoice", function () {
       });
       const owed = report.partners[0].owedToUs;
       expect(owed).to.deep.include({ state: "none", ledgerClosed: false, countedBatches: 2 });
+      // Disputes by reason name and meaning, from the public events: never "reason 2".
+      expect(owed.disputeReasons).to.deep.equal([
+        { reason: "VOLUME_MISMATCH", text: "VOLUME_MISMATCH (the home carrier's record of this id has another volume)", count: 2 },
+      ]);
+      expect(reportToText(report)).to.match(/Disputed records by reason:\n {2}262-01 owed to us: 2 disputed, VOLUME_MISMATCH \(/);
       expect(owed.detail).to.deep.include({ final: false, net: (await expectedBrInvoice(w)).rating.net });
       expect(reportToText(report)).to.match(/owed to us\s+period open\s+-\s+[0-9.,]+ \(preview\)/);
     });

@@ -9,32 +9,8 @@ import { renderInvoicePdf } from "../../../lib/invoice/pdf";
 import { invoiceToCsv, invoiceToJson } from "../../../lib/invoice/render";
 import { ConfigError, InputError } from "../../../lib/core/errors";
 import { disputeReasonName, disputeReasonText, rejectReasonName } from "../../../lib/usage/reasons";
-import { csvRows, pdfPagesText, sampleChainData } from "../../helpers/invoice";
+import { BR_BILLING, csvRows, pdfPagesText, sampleChainData } from "../../helpers/invoice";
 import { DE } from "../../helpers/rating";
-
-/** BR (visited, payee: the sample's perspective) and what it knows of DE. */
-const BR_BILLING = {
-  self: {
-    legalName: "Vivo Brasil Telecomunicações S.A.",
-    address: ["Av. Engenheiro Luis Carlos Berrini 1376", "04571-936 Sao Paulo"],
-    country: "BR",
-    taxId: "BR02558157000162",
-    tadig: ["BRAV2", "BRAVC"],
-    disputeContact: "roaming-disputes@vivo.example",
-    paymentTermsDays: 30,
-    paymentReference: "VIVO-{period}-{check}",
-    tax: "reverse-charge",
-  },
-  partners: {
-    "262-01": {
-      legalName: "Telekom Deutschland GmbH",
-      address: ["Landgrabenweg 151", "53227 Bonn"],
-      country: "DE",
-      taxId: "DE122265872",
-      tadig: "DEUD1",
-    },
-  },
-};
 
 const config = (raw: unknown): BillingConfig => parseBilling(JSON.stringify(raw), "/cfg/billing.json");
 

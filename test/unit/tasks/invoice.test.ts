@@ -11,7 +11,7 @@ import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { PLMN } from "../../helpers/fixtures";
 import { FROM, captured, useDeploymentForTasks } from "../../helpers/tasks";
-import { pdfPagesText, usageOfBatches } from "../../helpers/invoice";
+import { BR_BILLING as billing, pdfPagesText, usageOfBatches } from "../../helpers/invoice";
 import { partyWorld, type PartyWorld } from "../../helpers/invoiceParty";
 import { draftInvoice } from "../../../lib/invoice/draft";
 import { CSV_COLUMNS } from "../../../lib/invoice/render";
@@ -87,27 +87,6 @@ describe("tasks: invoice (v2) and report", function () {
 
   it("invoice: billing details from billing.json in the key store folder, --billing or ROAMLEDGER_BILLING; --rate; what is missing", async function () {
     await hre.run("invoice:propose", { partner: "262-01", period: P, ...local("br"), from: FROM.br });
-    const billing = {
-      self: {
-        legalName: "Vivo Brasil Telecomunicações S.A.",
-        address: ["Av. Engenheiro Luis Carlos Berrini 1376", "04571-936 Sao Paulo"],
-        country: "BR",
-        taxId: "BR02558157000162",
-        tadig: ["BRAV2"],
-        disputeContact: "roaming-disputes@vivo.example",
-        paymentTermsDays: 30,
-        tax: "reverse-charge",
-      },
-      partners: {
-        "262-01": {
-          legalName: "Telekom Deutschland GmbH",
-          address: ["Landgrabenweg 151", "53227 Bonn"],
-          country: "DE",
-          taxId: "DE122265872",
-          tadig: ["DEUD1"],
-        },
-      },
-    };
     // Without a billing file: the statement as before, and a note on stderr naming what is missing.
     const notes: string[] = [];
     const error = console.error;
@@ -144,7 +123,7 @@ describe("tasks: invoice (v2) and report", function () {
     }
     const json = JSON.parse(await captured(() => hre.run("invoice", { ...args, format: "json", rate: "EUR=2" })));
     expect(json.billing.missing).to.deep.equal([]);
-    expect(json.billing.paymentReference).to.equal(json.invoiceNumber);
+    expect(json.billing.paymentReference).to.equal(`VIVO-${w.period}-${json.invoiceNumber.slice(-6)}`);
     expect(json.billing.reference).to.include({ currency: "EUR", rate: "2" });
     expect(json.billing.reference.net).to.equal(referenceAmount(BigInt(json.net.units), json.token.decimals, parseReferenceRate("EUR=2")));
 
