@@ -27,6 +27,7 @@ import { parseReferenceRate } from "../lib/invoice/billingModel";
 import type { InvoiceModel } from "../lib/invoice/types";
 import { invoiceToCsv, invoiceToJson } from "../lib/invoice/render";
 import { renderInvoicePdf } from "../lib/invoice/pdf";
+import { invoiceToText } from "../lib/invoice/textInvoice";
 import { buildReport, reportToCsv, reportToJson, reportToText } from "../lib/settlement/report";
 import type { Hex } from "../lib/util/hex";
 import type { RoamLedgerClient } from "../lib/chain/client";
@@ -61,8 +62,8 @@ task(
 )
   .addParam("partner", "The other carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
-  .addOptionalParam("format", "json, csv or pdf (default pdf)")
-  .addOptionalParam("out", "File to write (default: stdout for json and csv, <invoice number>.pdf for pdf)")
+  .addOptionalParam("format", "pdf, text, json or csv (default pdf)")
+  .addOptionalParam("out", "File to write (default: stdout for text, json and csv, <invoice number>.pdf for pdf)")
   .addOptionalParam("as", "payee: the invoice you bill the partner as visited carrier (default); payer: the one you pay as home carrier")
   .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("store", STORE_HELP)
@@ -96,7 +97,7 @@ task(
       ) => {
         const partnerPlmn = plmnArg("partner", args.partner);
         const period = parsePeriod(args.period);
-        const format = formatArg(args.format, ["json", "csv", "pdf"] as const, "pdf");
+        const format = formatArg(args.format, ["json", "csv", "pdf", "text"] as const, "pdf");
         const rate = args.rate ? parseReferenceRate(args.rate) : undefined;
         const side = sideArg(args.as, "payee");
         const fromBlock = fromBlockArg(args.fromBlock);
@@ -123,7 +124,7 @@ task(
           out(`${summary}; written to ${path.resolve(file)}`);
           return;
         }
-        const text = format === "json" ? invoiceToJson(model) : invoiceToCsv(model);
+        const text = format === "json" ? invoiceToJson(model) : format === "csv" ? invoiceToCsv(model) : invoiceToText(model);
         if (args.out) {
           writeFileAtomic(args.out, text);
           out(`${summary}; written to ${path.resolve(args.out)}`);

@@ -8,5 +8,6 @@ export * from "./pdf";
 export * from "./render";
 export * from "./sealed";
 export * from "./text";
+export * from "./textInvoice";
 export * from "./types";
 export * from "./verify";

@@ -33,6 +33,7 @@ import { draftInvoice } from "../invoice/draft";
 import { fullTermsOf, periodUsageOf } from "../invoice/inputs";
 import { closableNow, formatPeriod } from "../core/period";
 import { disputeReasonName, disputeReasonText } from "../usage/reasons";
+import { textTable } from "../util/textTable";
 import { formatPlmn } from "../core/plmn";
 import { pairKeyWith } from "../usage/pair";
 import { countedPeriod } from "../usage/period";
@@ -305,17 +306,6 @@ function describeDetail(d: DirectionReport): string {
   return `${money(d.detail.net, d.token)}${d.detail.final ? "" : " (preview)"}${agree}`;
 }
 
-/** Rows as columns; columns in `right` are right-aligned. */
-function table(rows: string[][], right: number[]): string[] {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) =>
-    r
-      .map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
-      .join("  ")
-      .trimEnd(),
-  );
-}
-
 /** Our per-class figures of the directions with detail (party only), or why there are none. */
 function detailText(r: AccountingReport): string[] {
   const rows = [["partner", "direction", "class", "records", "data MB", "SMS", "voice s", "signalling", "devices", "roamer days"]];
@@ -347,7 +337,7 @@ function detailText(r: AccountingReport): string[] {
   return [
     "",
     "Our figures per tariff class (from our payloads and terms, never from the chain):",
-    ...table(rows, [3, 4, 5, 6, 7, 8, 9]).map((l) => `  ${l}`),
+    ...textTable(rows, [3, 4, 5, 6, 7, 8, 9]).map((l) => `  ${l}`),
   ];
 }
 
@@ -418,7 +408,7 @@ export function reportToText(r: AccountingReport): string {
         ]);
       }
     }
-    lines.push(...table(rows, [6, 7, 8]));
+    lines.push(...textTable(rows, [6, 7, 8]));
     lines.push(...disputeText(r));
     lines.push(...detailText(r));
   }
@@ -437,7 +427,7 @@ export function reportToText(r: AccountingReport): string {
         debts(d.debtsDue),
       ]);
     }
-    lines.push(...table(rows, [1, 2, 3]).map((l) => `  ${l}`));
+    lines.push(...textTable(rows, [1, 2, 3]).map((l) => `  ${l}`));
   }
   return `${lines.join("\n")}\n`;
 }

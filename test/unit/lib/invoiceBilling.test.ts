@@ -7,6 +7,7 @@ import { dueDate, parseReferenceRate, paymentReference, referenceAmount, taxAt }
 import { buildInvoiceModel } from "../../../lib/invoice/model";
 import { renderInvoicePdf } from "../../../lib/invoice/pdf";
 import { invoiceToCsv, invoiceToJson } from "../../../lib/invoice/render";
+import { invoiceToText } from "../../../lib/invoice/textInvoice";
 import { ConfigError, InputError } from "../../../lib/core/errors";
 import { disputeReasonName, disputeReasonText, rejectReasonName } from "../../../lib/usage/reasons";
 import { BR_BILLING, csvRows, pdfPagesText, sampleChainData } from "../../helpers/invoice";
@@ -187,6 +188,35 @@ describe("lib/invoice billing details", function () {
       expect(bare).to.include("Tax id: not configured");
       expect(bare).to.include("Missing details");
     });
+  });
+});
+
+describe("lib/invoice text invoice", function () {
+  it("prints number, dates, reference, both parties, the charges with the reference column, totals with tax, contact", function () {
+    const billing = parseBilling(JSON.stringify({ ...BR_BILLING, self: { ...BR_BILLING.self, tax: "19" } }), "/cfg/billing.json");
+    const m = buildInvoiceModel(sampleChainData(), { billing, rate: parseReferenceRate("EUR=1.0825") });
+    const text = invoiceToText(m);
+    expect(text.split("\n")[0]).to.equal(`INVOICE ${m.invoiceNumber}`);
+    for (const expected of [
+      "Issue date 2026-12-09; due date 2027-01-08 (30 days net)",
+      `Payment reference VIVO-202611-${m.invoiceNumber.slice(-6)}`,
+      "From (visited carrier, seller): Vivo Brasil Telecomunicações S.A.",
+      "  PLMN 724-05, TADIG BRAV2, BRAVC",
+      "Bill to (home carrier, buyer): Telekom Deutschland GmbH",
+      "  tax id DE122265872",
+      "  PLMN 262-01, TADIG DEUD1",
+      "Disputes: contact roaming-disputes@vivo.example",
+      "2 VOLUME_MISMATCH (the home carrier's record of this id has another volume)",
+    ]) {
+      expect(text, expected).to.include(expected);
+    }
+    expect(text).to.match(/NET DUE \(RLST\) +1,279\.743630 +1,385\.32\n/);
+    expect(text).to.match(/Tax 19 % +243\.151290/);
+    expect(text).to.match(/TOTAL WITH TAX \(RLST\) +1,522\.894920/);
+    expect(text).to.match(/Data, 100 - 1,000 MB +900 MB +1\.0000 +MB +10 % +810\.000000 +876\.83/);
+    expect(text).to.not.include("Missing billing details");
+    const bare = invoiceToText(buildInvoiceModel(sampleChainData()));
+    expect(bare).to.include("due date not configured").and.include("Missing billing details").and.include("- seller tax id (self.taxId)");
   });
 });
 
