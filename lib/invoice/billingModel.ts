@@ -60,7 +60,7 @@ export function referenceAmount(units: bigint, decimals: number, rate: Reference
 export function taxAt(net: bigint, percent: string, decimals: number, digits: number): bigint {
   const [whole, fraction = ""] = percent.split(".");
   const bp4 = BigInt(whole + fraction.padEnd(4, "0")); // percent * 10^4
-  const step = 10n ** BigInt(decimals - digits);
+  const step = 10n ** BigInt(Math.max(0, decimals - digits));
   return divRound(net * bp4, 100n * 10_000n * step) * step;
 }
 

@@ -121,6 +121,11 @@ describe("tasks: invoice (v2) and report", function () {
     ]) {
       expect(text, expected).to.contain(expected);
     }
+    const plain = await captured(() => hre.run("invoice", { ...args, format: "text" }));
+    expect(plain)
+      .to.match(/^INVOICE RL-/)
+      .and.include("Bill to (home carrier, buyer): Telekom Deutschland GmbH")
+      .and.include("Reverse charge");
     const json = JSON.parse(await captured(() => hre.run("invoice", { ...args, format: "json", rate: "EUR=2" })));
     expect(json.billing.missing).to.deep.equal([]);
     expect(json.billing.paymentReference).to.equal(`VIVO-${w.period}-${json.invoiceNumber.slice(-6)}`);
