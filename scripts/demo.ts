@@ -182,6 +182,22 @@ function sampleImsis(devicesFile: string): Record<string, string> {
   return out;
 }
 
+/**
+ * Gas figures are noise for a billing team on a gas-free chain: the demo prints them only with
+ * ROAMLEDGER_VERBOSE=1 (`hardhat run` passes no flags to a script, and Hardhat's own --verbose is its debug log).
+ */
+const VERBOSE = process.env.ROAMLEDGER_VERBOSE === "1";
+
+/** " (text)" with ROAMLEDGER_VERBOSE=1, else nothing: `text` (which may read receipts) is computed only when shown. */
+async function gasNote(text: () => string | Promise<string>, open = " (", close = ")"): Promise<string> {
+  return VERBOSE ? `${open}${await text()}${close}` : "";
+}
+
+/** gasNote of a figure at hand. */
+function gasNoteSync(text: () => string, open = " (", close = ")"): string {
+  return VERBOSE ? `${open}${text()}${close}` : "";
+}
+
 async function gasOf(hashes: string[]): Promise<bigint> {
   let gas = 0n;
   for (const h of hashes) gas += present(await hre.ethers.provider.getTransactionReceipt(h), `the receipt of ${h}`).gasUsed;
@@ -333,7 +349,9 @@ async function admit(d: Demo): Promise<void> {
     }),
   );
   const vote = await mined(us.client.carriers.approve(1));
-  console.log(`   234-15 admitted: ${await de.client.carriers.isActive(parsePlmn("234-15"))} (vote gas ${n(vote.gasUsed)})`);
+  console.log(
+    `   234-15 admitted: ${await de.client.carriers.isActive(parsePlmn("234-15"))}${await gasNote(() => `vote gas ${n(vote.gasUsed)}`)}`,
+  );
   const allowed = (from: string) => de.client.carriers.transactionAllowed(from, d.ukOp.address, 0, 0, 0, "0x");
   console.log(
     `   Besu permissioning: transactionAllowed(UK operator) = ${await allowed(d.ukOp.address)}, stranger = ${await allowed("0x000000000000000000000000000000000000dEaD")}`,
@@ -368,13 +386,13 @@ async function agree(d: Demo, b: Billing): Promise<void> {
     const p = await proposeAgreement(a.client, { self: a.hex, partner: c.hex, file, keystore: a.keystore });
     const acc = await acceptAgreement(c.client, { self: c.hex, partner: a.hex, version: p.version, keystore: c.keystore });
     console.log(
-      `   ${a.plmn} <-> ${c.plmn}: ${a.plmn} proposes ${p.terms.ratePlans.length} rate plans, valid from ${new Date(b.periodStart * 1000).toISOString().slice(0, 10)} (gas ${n(await gasOf([p.txHash]))})`,
+      `   ${a.plmn} <-> ${c.plmn}: ${a.plmn} proposes ${p.terms.ratePlans.length} rate plans, valid from ${new Date(b.periodStart * 1000).toISOString().slice(0, 10)}${await gasNote(async () => `gas ${n(await gasOf([p.txHash]))}`)}`,
     );
     console.log(
       `      on chain: token, validity, dispute window and the salted commitment ${p.termsCommitment.slice(0, 18)}…; the terms went sealed (${n(p.sealedBytes)} bytes)`,
     );
     console.log(
-      `      ${c.plmn} opens them with the pair's key, checks them against the commitment, accepts (gas ${n(await gasOf([acc.txHash]))}); copies in both key stores`,
+      `      ${c.plmn} opens them with the pair's key, checks them against the commitment, accepts${await gasNote(async () => `gas ${n(await gasOf([acc.txHash]))}`)}; copies in both key stores`,
     );
   }
   console.log(
@@ -445,7 +463,7 @@ async function registerFleet(home: Carrier, g: GenerateSummary, policies: Return
     .map(([p, k]) => `${n(k)} ${p}s`)
     .join(", ");
   console.log(
-    `   ${home.plmn.padEnd(7)} ${n(r.registered).padStart(5)} devices (${byPolicy}) in ${count(r.transactions, "transaction")}, ${n(Math.round(Number(r.gasUsed) / r.registered))} gas each`,
+    `   ${home.plmn.padEnd(7)} ${n(r.registered).padStart(5)} devices (${byPolicy}) in ${count(r.transactions, "transaction")}${await gasNote(() => `${n(Math.round(Number(r.gasUsed) / r.registered))} gas each`, ", ", "")}`,
   );
   return r;
 }
@@ -466,7 +484,9 @@ async function register(d: Demo, generated: readonly Generated[]): Promise<{ dev
       devices += r.registered;
     }
   }
-  console.log(`   ${n(devices)} devices, ${n(Math.round(Number(gas) / devices))} gas per device on average (target: at most 100k)`);
+  console.log(
+    `   ${n(devices)} devices${await gasNote(() => `${n(Math.round(Number(gas) / devices))} gas per device on average (target: at most 100k)`, ", ", "")}`,
+  );
   return { devices, gas };
 }
 
@@ -561,8 +581,9 @@ function printIngest(x: Ingested): void {
     `      permanent roamers: ${count(s.permanentRoamers, "device")} stayed over ${ROAMING_DAYS} days (the generator kept ${g.permanentRoamers.length} there all month): their surcharge days go in the sealed totals, nothing about them on chain`,
   );
   console.log(
-    `      ${count(s.batches.length, "batch", "batches")}, submitBatch gas ${s.batches.map((batch) => n(Number(batch.gasUsed))).join(" / ")}: ` +
-      `${(Number(gas) / s.accepted).toFixed(2)} gas per record; on chain per batch: a root, the tree depth, the payload hash and a salted totals commitment`,
+    `      ${count(s.batches.length, "batch", "batches")}` +
+      `${gasNoteSync(() => `submitBatch gas ${s.batches.map((batch) => n(Number(batch.gasUsed))).join(" / ")}: ${(Number(gas) / s.accepted).toFixed(2)} gas per record`, ", ", "")}` +
+      `; on chain per batch: a root, the tree depth, the payload hash and a salted totals commitment`,
   );
 }
 
@@ -636,13 +657,12 @@ async function verifyPair(d: Demo, { visited, home, s }: Ingested, ownFile?: str
     ownFile,
     rejectMissing: true,
   });
-  const gas = await gasOf([...new Set(reports.flatMap((r) => r.txHashes))]);
   const disputed = reports.flatMap((r) => r.disputed);
   const ok = reports.filter((r) => r.payload === "ok");
   const rejected = reports.filter((r) => r.action === "rejected");
   console.log(
     `   ${home.plmn} checks ${visited.plmn}'s ${count(reports.length, "batch", "batches")}: ${ok.length} open with the pair's key and match their roots and commitments (${n(ok.reduce((x, r) => x + r.recordCount, 0))} records)` +
-      `${ownFile ? `, compared with its own ${n(ok[0].compared?.ownRecords ?? 0)} records` : ""}; ${disputed.length} disputed, ${ok.length} accepted, ${rejected.length} rejected (gas ${n(gas)})`,
+      `${ownFile ? `, compared with its own ${n(ok[0].compared?.ownRecords ?? 0)} records` : ""}; ${disputed.length} disputed, ${ok.length} accepted, ${rejected.length} rejected${await gasNote(async () => `gas ${n(await gasOf([...new Set(reports.flatMap((r) => r.txHashes))]))}`)}`,
   );
   for (const dispute of disputed)
     console.log(
@@ -679,10 +699,8 @@ async function fund(d: Demo): Promise<void> {
   for (const c of d.carriers) {
     await mined(d.settlementToken.mint(c.signer.address, deposit));
     const x = await depositToEscrow(c.client, { member: c.hex, amount: Amount.fromUnits(rlst, deposit) });
-    const approveGas = x.approveTx ? await gasOf([x.approveTx]) : 0n;
-    console.log(
-      `   ${c.plmn.padEnd(7)} deposits ${tokens(x.amount)} (approve gas ${n(approveGas)}, deposit gas ${n(await gasOf([x.depositTx]))})`,
-    );
+    const gas = async () => `approve gas ${n(x.approveTx ? await gasOf([x.approveTx]) : 0n)}, deposit gas ${n(await gasOf([x.depositTx]))}`;
+    console.log(`   ${c.plmn.padEnd(7)} deposits ${tokens(x.amount)}${await gasNote(gas)}`);
   }
 }
 
@@ -697,7 +715,7 @@ async function closePeriods(d: Demo, b: Billing, ingested: readonly Ingested[]):
   for (const { visited, home } of ingested) {
     const r = await closeLedgerPeriod(d.uk.client, { home: home.hex, visited: visited.hex, period: b.period });
     console.log(
-      `   ${visited.plmn.padEnd(7)} bills ${home.plmn.padEnd(7)}: ${count(r.countedBatches, "batch", "batches")} counted, ${r.rejectedBatches} rejected; accumulator ${r.accumulator.slice(0, 18)}… (closePeriod gas ${n(await gasOf([present(r.txHash, "the close")]))}, the same for any number of batches)`,
+      `   ${visited.plmn.padEnd(7)} bills ${home.plmn.padEnd(7)}: ${count(r.countedBatches, "batch", "batches")} counted, ${r.rejectedBatches} rejected; accumulator ${r.accumulator.slice(0, 18)}…${await gasNote(async () => `closePeriod gas ${n(await gasOf([present(r.txHash, "the close")]))}, the same for any number of batches`)}`,
     );
   }
 }
@@ -768,8 +786,8 @@ async function invoicePair(d: Demo, b: Billing, pair: Ingested): Promise<{ net: 
   const records = proposed.draft.totals.reduce((sum, t) => sum + BigInt(t.records), 0n);
   const disputes = payee.usage.batches.reduce((sum, x) => sum + x.disputed.length, 0);
   console.log(
-    `   ${home.plmn.padEnd(7)} owes ${visited.plmn.padEnd(7)} ${tokens(net).padStart(17)}: ${n(records)} billable records in ${count(payee.usage.batches.length, "counted batch", "counted batches")}, ${count(disputes, "disputed record")} taken off ` +
-      `(gas: proposeInvoice ${n(proposed.gasUsed)}, cosignInvoice ${n(cosigned.gasUsed)})`,
+    `   ${home.plmn.padEnd(7)} owes ${visited.plmn.padEnd(7)} ${tokens(net).padStart(17)}: ${n(records)} billable records in ${count(payee.usage.batches.length, "counted batch", "counted batches")}, ${count(disputes, "disputed record")} taken off` +
+      `${await gasNote(() => `gas: proposeInvoice ${n(proposed.gasUsed)}, cosignInvoice ${n(cosigned.gasUsed)}`, " (")}`,
   );
   printRating(proposed.draft.rating);
   return { net, usage: payee.usage };
@@ -817,7 +835,7 @@ async function settle(d: Demo, b: Billing, nets: ReadonlyMap<string, bigint>): P
       );
     }
     console.log(
-      `   ${a.plmn} <-> ${c.plmn}: ${a.plmn} -> ${c.plmn} ${tokens(owes)} and ${c.plmn} -> ${a.plmn} ${tokens(owed)} (gas ${n(settled.gasUsed)})`,
+      `   ${a.plmn} <-> ${c.plmn}: ${a.plmn} -> ${c.plmn} ${tokens(owes)} and ${c.plmn} -> ${a.plmn} ${tokens(owed)}${await gasNote(() => `gas ${n(settled.gasUsed)}`)}`,
     );
     for (const p of settled.payments) {
       const payout = p.payout === ZeroAddress ? "credited to its deposit" : `paid to ${p.payout}`;

@@ -39,7 +39,7 @@ task(
       ) => {
         const besu = hre.config.networks.besu as { chainId?: number } | undefined;
         const chainId = args.chainId ?? besu?.chainId;
-        if (chainId === undefined) throw new InputError("pass --chain-id (hardhat.config.ts has no besu network with a chainId)");
+        if (chainId === undefined) throw new InputError("pass --chain-id (config/base.ts has no besu network with a chainId)");
         const gasLimitText = args.gasLimit ?? String(hre.config.networks.hardhat.blockGasLimit);
         if (!/^\d+$/.test(gasLimitText)) throw new InputError(`--gas-limit must be a whole number of gas, found ${gasLimitText}`);
         const network = buildBesuNetwork({

@@ -8,6 +8,7 @@ import { connectRoamLedger, type RoamLedgerClient } from "../lib/chain/client";
 import { formatPlmn } from "../lib/core/plmn";
 import type { Hex } from "../lib/util/hex";
 import { Keystore } from "../lib/keys/keystore";
+import { DEV_CHAIN_IDS } from "../lib/dev/clock";
 import { cliMessage, setCommandContext } from "./cli/errors";
 import { activeProfile, profilesFile, readProfiles, type ActiveProfile } from "./cli/profile";
 import { useProfileStore } from "../lib/usage/pair";
@@ -297,14 +298,14 @@ export async function stepBy(
   return { ...next, by: { member: text, account: index >= 0 ? String(index) : operators[0] } };
 }
 
-/** The chain id of local development chains: the in-process hardhat network, `npx hardhat node`, anvil. */
-export const DEVELOPMENT_CHAIN_ID = 31337n;
-
-/** True on a development chain (hardhat, or a local node with chain id 31337), where dev-only tasks may run. */
+/**
+ * True on a development chain (the in-process hardhat network, or a local node with a development chain id:
+ * 31337 or 1337, as dev:time takes them), where dev-only tasks and shortcuts may run.
+ */
 export async function isDevelopmentChain(hre: HardhatRuntimeEnvironment): Promise<boolean> {
   if (hre.network.name === "hardhat") return true;
   const { chainId } = await hre.ethers.provider.getNetwork();
-  return chainId === DEVELOPMENT_CHAIN_ID;
+  return DEV_CHAIN_IDS.includes(Number(chainId));
 }
 
 /** Prints a line to stdout (tasks' results) — one place, so tests can silence it. */

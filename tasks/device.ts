@@ -1,6 +1,7 @@
 import { task, types } from "hardhat/config";
 import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
 import { FROM_HELP, plmnArg } from "./cli/args";
+import { isoTime } from "../lib/agreements/terms";
 import { ConfigError, InputError, type InputLocation } from "../lib/core/errors";
 import { readPolicies } from "../lib/devices/policy";
 import { readDevices, ensurePolicies, checkMakers, registerDevices, DEFAULT_REGISTER_BATCH } from "../lib/devices/registration";
@@ -103,7 +104,7 @@ async function standingFlags(client: RoamLedgerClient, id: Hex): Promise<string[
   const flags: string[] = [];
   for (const plmn of (await client.carriers.memberIds()).filter((p) => isValidPlmnHex(p))) {
     const [standing, since] = await client.devices.fraudFlag(id, plmn);
-    if (standing) flags.push(`${formatPlmn(plmn)} since ${new Date(Number(since) * 1000).toISOString()}`);
+    if (standing) flags.push(`${formatPlmn(plmn)} since ${isoTime(since)}`);
   }
   return flags;
 }
@@ -125,11 +126,11 @@ task("device:show", "Shows a device: home, class, status, policy contract, curre
       out(`  class:          ${DEVICE_CLASSES[Number(d.deviceClass)]}`);
       out(`  status:         ${DEVICE_STATUSES[Number(d.status)]}`);
       out(`  flagged by:     ${(await standingFlags(client, id)).join(", ") || "-"} (refused there until the home confirms or dismisses)`);
-      out(`  registered:     ${new Date(Number(d.registeredAt) * 1000).toISOString()}`);
+      out(`  registered:     ${isoTime(d.registeredAt)}`);
       out(`  policy contract ${await client.devices.predictPolicyAddress(id)}`);
       for (let v = Number(d.policyVersion); v >= 1; v--) {
         const { policy: p, policyId, since, until } = await client.devices.policyVersion(id, v);
-        const window = `${new Date(Number(since) * 1000).toISOString()} .. ${until ? new Date(Number(until) * 1000).toISOString() : "now"}`;
+        const window = `${isoTime(since)} .. ${until ? isoTime(until) : "now"}`;
         out(`  policy v${v} (definition ${policyId}, ${window})`);
         const services = SERVICES.filter((_, i) => Number(p.services) & (1 << i));
         out(

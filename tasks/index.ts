@@ -23,6 +23,7 @@ try {
   require("./invoice");
   require("./zk");
   require("./zkVerifier");
+  require("./devTime");
   require("./profile");
 } catch (err) {
   if (!typechainMissing(err)) throw err;

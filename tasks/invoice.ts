@@ -14,7 +14,7 @@ import { FROM_HELP, plmnArg, accountMember, formatArg, fromBlockArg, sideArg } f
 import { InputError } from "../lib/core/errors";
 import { writeFileAtomic } from "../lib/util/fsAtomic";
 import { formatPlmn } from "../lib/core/plmn";
-import { parsePeriod } from "../lib/core/period";
+import { formatPeriod, parsePeriod } from "../lib/core/period";
 import { storeFor } from "../lib/usage/pair";
 import { requireMember, requirePartner } from "../lib/settlement/escrow";
 import { readInvoiceData, readRatingInputs } from "../lib/invoice/chain";
@@ -22,8 +22,12 @@ import { Amount } from "../lib/core/amount";
 import { tokenInfo } from "../lib/agreements/chain";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { buildInvoiceModel } from "../lib/invoice/model";
+import { loadBilling } from "../lib/invoice/billing";
+import { parseReferenceRate } from "../lib/invoice/billingModel";
+import type { InvoiceModel } from "../lib/invoice/types";
 import { invoiceToCsv, invoiceToJson } from "../lib/invoice/render";
 import { renderInvoicePdf } from "../lib/invoice/pdf";
+import { invoiceToText } from "../lib/invoice/textInvoice";
 import { buildReport, reportToCsv, reportToJson, reportToText } from "../lib/settlement/report";
 import type { Hex } from "../lib/util/hex";
 import type { RoamLedgerClient } from "../lib/chain/client";
@@ -43,17 +47,34 @@ async function selfOf(client: RoamLedgerClient): Promise<Hex> {
   return plmn;
 }
 
+/** On stderr: the billing details the invoice lacks, and where they go (the document prints without them). */
+function warnMissingBilling(model: InvoiceModel): void {
+  const { missing, source } = model.billing;
+  if (missing.length === 0 || process.env.ROAMLEDGER_QUIET === "1") return;
+  console.error(`Note: the invoice lacks ${missing.length} billing detail(s) (billing file: ${source}):`);
+  for (const m of missing) console.error(`  - ${m}`);
+  console.error('  Add them to the billing file (docs/invoices.md, "Billing details") to print them.');
+}
+
 task(
   "invoice",
   "Either party (read-only): renders the invoice of one direction of a period as JSON, CSV or PDF, rated from YOUR copies of the full terms and payloads (the chain holds no figure of it), with the escrow's public facts (status, signed net, amount owed) and whether they are your invoice; line items per tariff class traced to batches and transactions, SLA credit, disputes, usage not billed. Before a proposal it is a draft",
 )
   .addParam("partner", "The other carrier, as MCC-MNC")
   .addParam("period", "Billing period, YYYY-MM")
-  .addOptionalParam("format", "json, csv or pdf (default pdf)")
-  .addOptionalParam("out", "File to write (default: stdout for json and csv, <invoice number>.pdf for pdf)")
+  .addOptionalParam("format", "pdf, text, json or csv (default pdf)")
+  .addOptionalParam("out", "File to write (default: stdout for text, json and csv, <invoice number>.pdf for pdf)")
   .addOptionalParam("as", "payee: the invoice you bill the partner as visited carrier (default); payer: the one you pay as home carrier")
   .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("store", STORE_HELP)
+  .addOptionalParam(
+    "billing",
+    "Your billing details (legal names, addresses, tax ids, TADIG codes, payment terms, tax treatment; docs/invoices.md): default $ROAMLEDGER_BILLING, else billing.json in the key store folder; without one the invoice lists what is missing",
+  )
+  .addOptionalParam(
+    "rate",
+    "Adds a reference-currency column: <currency>=<value of one token>, e.g. EUR=1.00 (exact, rounded to cents; amounts due stay in the settlement token)",
+  )
   .addOptionalParam("fromBlock", "First block to search for events (default 0)")
   .addOptionalParam("from", FROM_HELP)
   .setAction(
@@ -67,6 +88,8 @@ task(
           as?: string;
           keystore?: string;
           store?: string;
+          billing?: string;
+          rate?: string;
           fromBlock?: string;
           from?: string;
         },
@@ -74,13 +97,15 @@ task(
       ) => {
         const partnerPlmn = plmnArg("partner", args.partner);
         const period = parsePeriod(args.period);
-        const format = formatArg(args.format, ["json", "csv", "pdf"] as const, "pdf");
+        const format = formatArg(args.format, ["json", "csv", "pdf", "text"] as const, "pdf");
+        const rate = args.rate ? parseReferenceRate(args.rate) : undefined;
         const side = sideArg(args.as, "payee");
         const fromBlock = fromBlockArg(args.fromBlock);
         const client = await clientFor(hre, args.from, { sends: false });
         const self = await selfOf(client);
         const partner = await requirePartner(client, self, partnerPlmn);
         const keystore = keystoreFor(args.keystore);
+        const billing = loadBilling({ explicit: args.billing, keystoreRoot: keystore.root });
         const data = await readInvoiceData(client, {
           self,
           partner: partner.plmn,
@@ -90,7 +115,8 @@ task(
           store: storeFor(keystore, args.store),
           fromBlock,
         });
-        const model = buildInvoiceModel(data);
+        const model = buildInvoiceModel(data, { billing, rate });
+        warnMissingBilling(model);
         const summary = `Invoice ${model.invoiceNumber} (${model.payee.plmnText} to ${model.payer.plmnText}, ${model.period.text}): net ${model.net.text} ${model.token.symbol}, ${model.status.state}`;
         if (format === "pdf") {
           const file = args.out || `${model.invoiceNumber}.pdf`;
@@ -98,7 +124,7 @@ task(
           out(`${summary}; written to ${path.resolve(file)}`);
           return;
         }
-        const text = format === "json" ? invoiceToJson(model) : invoiceToCsv(model);
+        const text = format === "json" ? invoiceToJson(model) : format === "csv" ? invoiceToCsv(model) : invoiceToText(model);
         if (args.out) {
           writeFileAtomic(args.out, text);
           out(`${summary}; written to ${path.resolve(args.out)}`);
@@ -173,18 +199,52 @@ interface RatingArgs {
   from?: string;
 }
 
+/** Our side of the invoice: fixed by the task, or (`{ as }`) the one claimed direction of the pair (a reveal's). */
+type SideChoice = "payer" | "payee" | { as?: string };
+
+/**
+ * Our side of the claimed invoice of (`self`, `partner`, `period`): `--as` when given, else the side of the
+ * one direction that is claimed (or revealing); both claimed needs `--as`, none is an error that says what to do.
+ */
+async function claimedSide(
+  client: RoamLedgerClient,
+  { self, partner, period }: { self: Hex; partner: Hex; period: number },
+  as: string | undefined,
+): Promise<"payer" | "payee"> {
+  if (as !== undefined && as !== "") return sideArg(as, "payer");
+  const sides = ["payer", "payee"] as const;
+  const statuses = await Promise.all(
+    sides.map((side) =>
+      escrowInvoiceStatus(client, side === "payer" ? { payer: self, payee: partner, period } : { payer: partner, payee: self, period }),
+    ),
+  );
+  const claimed = sides.filter((_, i) => statuses[i] === "claimed" || statuses[i] === "revealing");
+  const pair = `${formatPlmn(self)} and ${formatPlmn(partner)} for ${formatPeriod(period)}`;
+  if (claimed.length === 1) return claimed[0];
+  if (claimed.length === 2) {
+    throw new InputError(`both invoices of ${pair} are claimed: which one to reveal?`, {
+      hint: "pass --as payer (the invoice you pay as the home carrier) or --as payee (the one you bill).",
+    });
+  }
+  throw new InputError(`no invoice of ${pair} is claimed: a reveal decides a claim (you pay: ${statuses[0]}; you bill: ${statuses[1]})`, {
+    hint: "the payee files a claim on an invoice the payer has not co-signed (invoice:claim), then either carrier may reveal.",
+  });
+}
+
 /**
  * The signer's member and its inputs to rate one direction (`side` is ours): the pair's key, the full
  * terms and the counted usage from our payload store. The payee closes the ledger's period first when it
  * is closable and not closed yet (anyone may).
  */
-async function ratingInputs(hre: HardhatRuntimeEnvironment, args: RatingArgs, side: "payer" | "payee", permission: number) {
+async function ratingInputs(hre: HardhatRuntimeEnvironment, args: RatingArgs, choice: SideChoice, permission: number) {
   const partnerPlmn = plmnArg("partner", args.partner);
   const period = parsePeriod(args.period);
   const client = await clientFor(hre, args.from);
   // A suspended carrier keeps its invoices (F5); signing needs a TREASURY key, reading any operator key.
   const self = await defendingMemberOfSigner(client, ROLE_BITS.carrier, permission);
   const partner = await requirePartner(client, self.plmn, partnerPlmn);
+  const side =
+    typeof choice === "string" ? choice : await claimedSide(client, { self: self.plmn, partner: partner.plmn, period }, choice.as);
   const keystore = keystoreFor(args.keystore);
   const [payer, payee] = side === "payer" ? [self.plmn, partner.plmn] : [partner.plmn, self.plmn];
   if (side === "payee") await closedAccumulator(client, { payer, payee, period });
@@ -340,7 +400,10 @@ addRatingParams(
   ),
   "The other carrier, as MCC-MNC",
 )
-  .addOptionalParam("as", "payer (default) or payee: your side of the claimed invoice")
+  .addOptionalParam(
+    "as",
+    "payer or payee: your side of the claimed invoice. Default: the side of the one claimed direction of the pair (needed only when both directions are claimed)",
+  )
   .addFlag("publishPairData", "Yes, publish the pair's terms and the period's totals and disputed records (required)")
   .setAction(
     action(async (args: RatingArgs & { as?: string; publishPairData: boolean }, hre) => {
@@ -353,7 +416,7 @@ addRatingParams(
         );
       }
       console.error(REVEAL_WARNING);
-      const { client, usage, terms } = await ratingInputs(hre, args, sideArg(args.as, "payer"), 0);
+      const { client, usage, terms } = await ratingInputs(hre, args, { as: args.as }, 0);
       const r = await revealClaim(client, { usage, terms, publish: true, progress: cliProgress });
       const token = terms.terms.settlementToken;
       out(

@@ -116,7 +116,7 @@ task(
         throw new InputError(`--from ${JSON.stringify(args.from)} is not an account index or a 0x address`);
       }
       if (network !== undefined && !(network in hre.config.networks)) {
-        throw new InputError(`--profile-network ${network} is not a network of hardhat.config.ts`, {
+        throw new InputError(`--profile-network ${network} is not a network of the Hardhat config (config/base.ts)`, {
           hint: `use one of ${Object.keys(hre.config.networks).join(", ")}.`,
         });
       }
@@ -152,7 +152,7 @@ async function recipient(hre: HardhatRuntimeEnvironment, client: RoamLedgerClien
 
 task(
   "dev:mint",
-  "Development chains only (hardhat, localhost/anvil, chain id 31337): mints the development SettlementToken (deploy --dev-token) to an operator account, for escrow:deposit",
+  "Development chains only (hardhat, localhost/anvil, chain id 31337 or 1337): mints the development SettlementToken (deploy --dev-token) to an operator account, for escrow:deposit",
 )
   .addParam("amount", 'Amount in token units, e.g. "10000"')
   .addOptionalParam(

@@ -2,7 +2,15 @@ import v8 from "node:v8";
 import { task, types } from "hardhat/config";
 import { formatPlmn } from "../lib/core/plmn";
 import { cliProgress } from "./cli/progress";
-import { ingestUsage, pairWorkDir, DEFAULT_BATCH_SIZE, type IngestSummary } from "../lib/usage/ingest";
+import {
+  abandonUnfinished,
+  DEFAULT_BATCH_SIZE,
+  describeAbandoned,
+  ingestUsage,
+  type IngestSummary,
+  pairWorkDir,
+} from "../lib/usage/ingest";
+import type { UsageFormat } from "../lib/usage/parse";
 import { parsePeriod } from "../lib/core/period";
 
 import { pairKeyWith, storeFor } from "../lib/usage/pair";
@@ -12,7 +20,7 @@ import type { Signer } from "ethers";
 import { InputError } from "../lib/core/errors";
 import { writeFileAtomic } from "../lib/util/fsAtomic";
 import type { Hex } from "../lib/util/hex";
-import { verifyBatches, type VerifyReport } from "../lib/usage/verify";
+import { openBatchesOf, verifyBatches, type VerifyReport } from "../lib/usage/verify";
 import { closePeriod, expireBatches } from "../lib/usage/period";
 import { formatPeriod } from "../lib/core/period";
 import { ROLE_BITS } from "../lib/core/enums";
@@ -23,7 +31,14 @@ const STORE_HELP = "Payload store folder both carriers reach (default $ROAMLEDGE
 
 const n = (x: number) => x.toLocaleString("en-US");
 
-export function printIngestSummary(s: IngestSummary, period: string): void {
+/** Where a run's batches are verified: the visited carrier (us) and the network, for the command to paste. */
+export interface VerifyTarget {
+  visited: string;
+  /** Hardhat's network name; left out of the command for the in-process `hardhat` network. */
+  network?: string;
+}
+
+export function printIngestSummary(s: IngestSummary, period: string, where: VerifyTarget): void {
   if (s.alreadyDone) out(`Already ingested by an earlier run (${s.runKey}); nothing was sent.`);
   out(`Usage of ${period}: ${n(s.lines)} lines, ${n(s.accepted)} records committed, ${n(s.rejected)} rejected.`);
   for (const [code, count] of Object.entries(s.rejectsByCode)) out(`  rejected ${code}: ${n(count ?? 0)}`);
@@ -45,10 +60,23 @@ export function printIngestSummary(s: IngestSummary, period: string): void {
   out(
     `  devices: ${n(s.devices)}; processing ${n(s.recordsPerSec)} records/s (chain excluded)${s.peakRssMb ? `; peak memory ${n(s.peakRssMb)} MB` : ""}`,
   );
+  printBatchIds(s, { ...where, period });
+}
+
+/**
+ * The run's batch ids (what the home carrier verifies; their transactions are in the --summary JSON) and the
+ * `usage:verify` command that verifies every open batch of the pair's period.
+ */
+function printBatchIds(s: IngestSummary, where: VerifyTarget & { period?: string }): void {
+  if (s.batches.length === 0) return;
+  out(`Batch ids (${s.batches.length}), for usage:verify:`);
   for (const b of s.batches) {
-    const how = b.submitted === "existing" ? "already on-chain" : `tx ${b.txHash}, gas ${b.gasUsed}`;
-    out(`  batch ${b.id}: ${n(b.records)} records, ${how}`);
+    if (b.submitted === "refused") out(`  not billed: batch ${b.id} of ${n(b.records)} records, refused by the ledger (never on chain)`);
+    else out(`  batch ${b.id}: ${n(b.records)} records${b.submitted === "existing" ? ", already on chain before this run" : ""}`);
   }
+  const network = where.network && where.network !== "hardhat" ? ` --network ${where.network}` : "";
+  out("The home carrier verifies them (with every other open batch of the period) with:");
+  out(`  npx hardhat usage:verify --visited ${where.visited} --period ${where.period}${network}`);
 }
 
 /** Default of ROAMLEDGER_HEAP_GROWING_PERCENT for usage:ingest. */
@@ -74,73 +102,113 @@ function collectGarbageSooner(): void {
 
 task(
   "usage:ingest",
-  "Visited carrier: validates, checks against device policies, commits and bills one usage file of a home partner for a period (re-run after a crash finishes the job, nothing twice)",
+  "Visited carrier: validates, checks against device policies, commits and bills one usage file of a home partner for a period (re-run after a crash finishes the job, nothing twice); --abandon drops an unfinished run none of whose batches is on chain",
 )
-  .addParam("file", "Usage records, CSV with header or JSON lines (.jsonl); see docs/usage-records.md")
+  .addOptionalParam("file", "Usage records, CSV with header or JSON lines (.jsonl); see docs/usage-records.md (not with --abandon)")
   .addParam("home", "The home carrier billed, as MCC-MNC (e.g. 262-01)")
   .addParam("period", "Billing period, YYYY-MM; records outside it are rejected")
+  .addOptionalParam("format", "csv or jsonl (default: from the file's extension, .csv, .jsonl or .ndjson)")
   .addOptionalParam("batchSize", `Records per batch (default ${DEFAULT_BATCH_SIZE})`, undefined, types.int)
   .addOptionalParam(
     "summary",
     "Also write the run's summary as JSON to this file: counts, rejects per reason, batches and their transactions, records/s, peak memory",
   )
+  .addFlag(
+    "abandon",
+    "Instead of ingesting: abandon the pair's unfinished run(s) of --period whose batches are not on chain (journal kept as abandoned, sealed payloads and pending state removed); refused when a batch is on chain",
+  )
   .addOptionalParam("store", STORE_HELP)
   .addOptionalParam("keystore", KEYSTORE_HELP)
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(
-      async (
-        args: {
-          file: string;
-          home: string;
-          period: string;
-          batchSize?: number;
-          summary?: string;
-          store?: string;
-          keystore?: string;
-          from?: string;
-        },
-        hre,
-      ) => {
-        const home = plmnArg("home", args.home);
-        const period = parsePeriod(args.period);
-        const client = await clientFor(hre, args.from);
-        const self = await memberOfSigner(client, ROLE_BITS.carrier);
-        const ks = keystoreFor(args.keystore);
-        const imsiKey = ks.partnerImsiKey(self.text, formatPlmn(home));
-        const pairKey = await pairKeyWith(client, { keystore: ks, self: self.plmn, partner: home });
-        const { chainId } = await hre.ethers.provider.getNetwork();
-        collectGarbageSooner();
-        const summary = await ingestUsage({
-          progress: cliProgress,
-          file: args.file,
-          home,
-          visited: self.plmn,
-          period,
-          client,
-          signer: client.runner as Signer,
-          chainId,
-          imsiKey,
-          pairKey,
-          workDir: pairWorkDir(ks.root, self.plmn, home),
-          store: storeFor(ks, args.store),
-          batchSize: args.batchSize,
-          log: (line) => out(`  ${line}`),
+    action(async (args: IngestArgs, hre) => {
+      const home = plmnArg("home", args.home);
+      const period = parsePeriod(args.period);
+      const format = formatArg(args.format);
+      if (!args.abandon && args.file === undefined) {
+        throw new InputError("missing", { location: { param: "file" }, hint: "pass the usage file to ingest (or --abandon)." });
+      }
+      if (args.abandon && args.file !== undefined) {
+        throw new InputError("is not taken with --abandon", {
+          location: { param: "file" },
+          hint: "--abandon drops the unfinished runs of --home and --period, whatever their file; leave --file out.",
         });
-        printIngestSummary(summary, args.period);
-        if (args.summary) {
-          writeFileAtomic(args.summary, `${JSON.stringify(summary, null, 2)}\n`);
-          out(`  summary written to ${args.summary}`);
-        }
-      },
-    ),
+      }
+      const client = await clientFor(hre, args.from);
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      if (self.plmn === home) {
+        throw new InputError(`${args.home} is your own carrier`, {
+          location: { param: "home" },
+          hint: `usage:ingest is run by the visited carrier (you, ${self.text}) for usage of another carrier's devices on your network: pass that home carrier, the one the file bills. Your own devices' usage abroad is ingested by the carrier they visited, and you verify it with usage:verify.`,
+        });
+      }
+      const ks = keystoreFor(args.keystore);
+      const store = storeFor(ks, args.store);
+      const workDir = pairWorkDir(ks.root, self.plmn, home);
+      if (args.abandon) {
+        const runs = await abandonUnfinished({ client, store, workDir, visited: self.plmn, home, period });
+        for (const run of runs) out(describeAbandoned(run));
+        for (const run of runs) for (const b of run.batches) out(`  dropped batch ${b.id}: ${n(b.records)} records (never on chain)`);
+        out(`The pair's local state is what it was before; the next file of ${args.home} ingests.`);
+        return;
+      }
+      const imsiKey = ks.partnerImsiKey(self.text, formatPlmn(home));
+      const pairKey = await pairKeyWith(client, { keystore: ks, self: self.plmn, partner: home });
+      const { chainId } = await hre.ethers.provider.getNetwork();
+      collectGarbageSooner();
+      const summary = await ingestUsage({
+        progress: cliProgress,
+        file: args.file as string,
+        format,
+        home,
+        visited: self.plmn,
+        period,
+        client,
+        signer: client.runner as Signer,
+        chainId,
+        imsiKey,
+        pairKey,
+        workDir,
+        store,
+        batchSize: args.batchSize,
+        log: (line) => out(`  ${line}`),
+      });
+      printIngestSummary(summary, args.period, { visited: self.text, network: hre.network.name });
+      if (args.summary) {
+        writeFileAtomic(args.summary, `${JSON.stringify(summary, null, 2)}\n`);
+        out(`  summary written to ${args.summary}`);
+      }
+    }),
   );
+
+interface IngestArgs {
+  file?: string;
+  home: string;
+  period: string;
+  format?: string;
+  batchSize?: number;
+  summary?: string;
+  abandon: boolean;
+  store?: string;
+  keystore?: string;
+  from?: string;
+}
+
+/** --format: csv or jsonl, or undefined (from the file's extension). */
+export function formatArg(text: string | undefined): UsageFormat | undefined {
+  if (text === undefined) return undefined;
+  const format = text.trim().toLowerCase();
+  if (format === "csv" || format === "jsonl") return format;
+  throw new InputError(`${text} is not a usage file format`, { location: { param: "format" }, hint: "pass csv or jsonl." });
+}
 
 task(
   "usage:verify",
   "Home carrier: opens usage batches' sealed payloads, checks them against their on-chain commitments and roots (and your own records), then accepts them, disputes the records that differ by position with Merkle proofs, or rejects them",
 )
-  .addParam("batch", "Batch ids (0x + 64 hex digits), comma-separated, as usage:ingest or watch print them")
+  .addOptionalParam("batch", "Batch ids (0x + 64 hex digits), comma-separated, as usage:ingest or watch print them")
+  .addOptionalParam("period", "Instead of --batch: every open (undecided) batch of this period, YYYY-MM, from --visited")
+  .addOptionalParam("visited", "With --period: the visited carrier whose batches to verify, as MCC-MNC")
   .addOptionalParam("own", "Your own records of the same usage (CSV or JSON lines, same format) to compare with")
   .addOptionalParam("tolerance", "Data-volume difference tolerated before disputing, in percent (default 0)", "0")
   .addFlag("dryRun", "Check and report only; send nothing")
@@ -154,7 +222,9 @@ task(
     action(
       async (
         args: {
-          batch: string;
+          batch?: string;
+          period?: string;
+          visited?: string;
           own?: string;
           tolerance: string;
           dryRun: boolean;
@@ -167,7 +237,14 @@ task(
         },
         hre,
       ) => {
-        const batchIds = parseBatchIds(args.batch);
+        const byPeriod = periodSelection(args);
+        if (!byPeriod && args.batch === undefined) {
+          throw new InputError("missing", {
+            location: { param: "batch" },
+            hint: "pass the batch ids to verify, or --visited and --period for every open batch of a period.",
+          });
+        }
+        const batchIds = byPeriod ? [] : parseBatchIds(args.batch ?? "");
         const tolerance = Number(args.tolerance);
         if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 100) {
           throw new InputError(`--tolerance ${args.tolerance} is not a percentage`, { hint: "pass a number from 0 to 100." });
@@ -176,7 +253,13 @@ task(
         // A suspended home keeps its decisions and disputes (THREATS F5); the ledger asks for a USAGE key.
         const self = await defendingMemberOfSigner(client, ROLE_BITS.carrier, PERMISSION_BITS.usage);
         const ks = keystoreFor(args.keystore);
+        if (byPeriod) {
+          batchIds.push(...(await openBatchesOf(client, { home: self.plmn, ...byPeriod })));
+          out(`${n(batchIds.length)} open batch(es) of ${args.period} from ${args.visited} to verify.`);
+          if (batchIds.length === 0) return;
+        }
         const reports = await verifyBatches({
+          progress: cliProgress,
           batchIds,
           client,
           self: self.plmn,
@@ -196,6 +279,22 @@ task(
     ),
   );
 
+/** --period and --visited of usage:verify, or undefined for --batch; InputError for a mix or a half. */
+function periodSelection(args: { batch?: string; period?: string; visited?: string }): { visited: Hex; period: number } | undefined {
+  if (args.period === undefined && args.visited === undefined) return undefined;
+  if (args.batch !== undefined) {
+    throw new InputError("is not taken with --period", {
+      location: { param: "batch" },
+      hint: "pass either --batch (those batches) or --period with --visited (every open batch of the period).",
+    });
+  }
+  if (args.period === undefined || args.visited === undefined) {
+    const missing = args.period === undefined ? "period" : "visited";
+    throw new InputError("missing", { location: { param: missing }, hint: "--period and --visited go together." });
+  }
+  return { visited: plmnArg("visited", args.visited), period: parsePeriod(args.period) };
+}
+
 /** Batch ids from a comma-separated list, lower case; InputError naming the first that is not one. */
 export function parseBatchIds(text: string): Hex[] {
   const ids = text
@@ -206,7 +305,7 @@ export function parseBatchIds(text: string): Hex[] {
   if (bad !== undefined || ids.length === 0) {
     throw new InputError(`${bad ?? "(nothing)"} is not a batch id`, {
       location: { param: "batch" },
-      hint: "pass 0x followed by 64 hex digits, comma-separated for several.",
+      hint: "pass 0x followed by 64 hex digits, comma-separated for several (or --visited and --period for every open batch of a period).",
     });
   }
   return [...new Set(ids)] as Hex[];

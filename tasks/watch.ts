@@ -1,4 +1,6 @@
 import { task, types } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { deploymentBlock } from "../lib/chain/deploymentBlock";
 import { ANY_ROLE } from "../lib/core/roles";
 import { watchChain } from "../lib/watch/watch";
 import { action, clientFor, memberOfSigner, out } from "./common";
@@ -9,8 +11,13 @@ task(
   "watch",
   "Follows the chain live and prints what concerns your member: fraud flags, batches, decisions and disputes, closed periods, invoices, claims, settlement, and your partners' withdrawal requests (device makers: their own devices); only public facts: no rate, volume or invoice line is on chain",
 )
-  .addOptionalParam("fromBlock", "First block to read (default: from now on)", undefined, types.int)
-  .addFlag("once", "Read up to the current block, then exit (for scripts)")
+  .addOptionalParam(
+    "fromBlock",
+    "First block to read (default: from now on; with --once, from the deployment's first block, or the last 5,000 blocks when the deployment's Ignition journal is not at hand)",
+    undefined,
+    types.int,
+  )
+  .addFlag("once", "Read up to the current block, then exit, saying which blocks it read (for scripts)")
   .addFlag("json", "One JSON object per event instead of text")
   .addFlag("observer", "Also show every other pair's public facts (what any member can see of them)")
   .addOptionalParam("poll", "Seconds between polls", 1, types.float)
@@ -23,21 +30,60 @@ task(
       const maker = (Number(member.roles) & ROLE_BITS["device-maker"]) !== 0;
       const controller = new AbortController();
       process.once("SIGINT", () => controller.abort());
-      if (!args.json)
-        out(
-          `Watching for ${self.text}${maker ? " (device maker: its devices too)" : ""}${args.observer ? " and every pair's public facts" : ""}${args.once ? " up to the current block" : "; Ctrl-C to stop"}.`,
-        );
+      const range = args.once ? await onceRange(hre, args.fromBlock) : undefined;
+      // With --json, stdout holds only the events: what it read goes to stderr.
+      const note = (line: string) => (!args.json ? out(line) : process.env.ROAMLEDGER_QUIET !== "1" && console.error(line));
+      note(
+        `Watching for ${self.text}${maker ? " (device maker: its devices too)" : ""}${args.observer ? " and every pair's public facts" : ""}${range ? `: ${range.what}` : "; Ctrl-C to stop"}.`,
+      );
+      let events = 0;
       await watchChain({
         client,
         provider: hre.ethers.provider,
         self: self.plmn,
         maker,
         observer: args.observer,
-        fromBlock: args.fromBlock,
+        fromBlock: range?.from ?? args.fromBlock,
+        untilBlock: range?.to,
         once: args.once,
         pollMs: Math.max(0.1, args.poll) * 1000,
         signal: controller.signal,
-        onEvent: (e) => out(args.json ? JSON.stringify(e) : `[block ${e.block}] ${e.text}`),
+        onEvent: (e) => {
+          events++;
+          out(args.json ? JSON.stringify(e) : `[block ${e.block}] ${e.text}`);
+        },
       });
+      if (range && events === 0) {
+        note(
+          `No events for ${self.text} in blocks ${range.from}..${range.to}${range.from > 0 ? "; pass --from-block 0 for the whole history" : ""}.`,
+        );
+      }
     }),
   );
+
+/** How many blocks `watch --once` reads back when the deployment's first block is not known. */
+export const ONCE_LOOKBACK_BLOCKS = 5000;
+
+/**
+ * The blocks `watch --once` reads and how to say so: from --from-block, else from the deployment's first
+ * block (its Ignition journal), else the last ONCE_LOOKBACK_BLOCKS blocks; up to the current block.
+ */
+async function onceRange(
+  hre: HardhatRuntimeEnvironment,
+  fromBlock: number | undefined,
+): Promise<{ from: number; to: number; what: string }> {
+  const to = await hre.ethers.provider.getBlockNumber();
+  if (fromBlock !== undefined) return { from: fromBlock, to, what: `blocks ${fromBlock}..${to}` };
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  const deployed = deploymentBlock(hre.config.paths.root, chainId);
+  if (deployed) {
+    const from = Math.min(deployed.block, to);
+    return { from, to, what: `blocks ${from}..${to}, since the deployment (block ${deployed.block}); --from-block N to start elsewhere` };
+  }
+  const from = Math.max(0, to - ONCE_LOOKBACK_BLOCKS + 1);
+  return {
+    from,
+    to,
+    what: `blocks ${from}..${to}, the last ${ONCE_LOOKBACK_BLOCKS.toLocaleString("en-US")} (no Ignition journal beside the deployment record tells its first block); --from-block 0 for the whole history`,
+  };
+}

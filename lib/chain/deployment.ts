@@ -40,7 +40,7 @@ const ignitionAddresses = z.looseObject(
 
 /**
  * Ignition's folder: `$ROAMLEDGER_IGNITION_DIR` when set (relative to `root`), else `<root>/ignition`. `deploy`
- * writes its records there (hardhat.config.ts `paths.ignition`) and every other task reads them from there.
+ * writes its records there (config/base.ts `paths.ignition`) and every other task reads them from there.
  */
 export function ignitionDir(root: string): string {
   return path.resolve(root, process.env.ROAMLEDGER_IGNITION_DIR?.trim() || "ignition");

@@ -133,9 +133,10 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   UsageLedgerRecordNotInBatch:
     "the leaf and proof do not match that position of the batch; dispute with `usage:verify`, which builds them from the payload.",
   UsageLedgerRecordAlreadyDisputed: "that record is disputed already; `usage:verify` skips disputed records.",
-  UsageLedgerPeriodClosed: "the pair's period is closed; its invoices go through `invoice:propose` and `invoice:cosign`.",
+  UsageLedgerPeriodClosed:
+    "the pair's period is closed: it takes no more batches, decisions or disputes. Its invoices go through `invoice:propose` and `invoice:cosign`; usage it did not take is late (docs/ingest.md, Late usage); an unfinished `usage:ingest` run of it is abandoned by running it again or with `usage:ingest --abandon --home H --period YYYY-MM`.",
   UsageLedgerSubmissionClosed:
-    "the ledger takes batches for a period only from its start to its submission deadline; ingest into the current period instead.",
+    "the ledger takes batches for a period only from its start to its submission deadline: usage of the current month goes into the current period; usage of a period past its deadline is late (docs/ingest.md, Late usage); an unfinished `usage:ingest` run of it is abandoned by running it again or with `usage:ingest --abandon --home H --period YYYY-MM`.",
   UsageLedgerPeriodNotOver: "the period closes only from its submission deadline on; run `usage:close` again after that date.",
   UsageLedgerBatchesPending:
     "batches of the period are still undecided: the home carrier decides them with `usage:verify`, or `usage:close --expire` once their windows end.",

@@ -36,3 +36,22 @@ export function periodBounds(period: number): [number, number] {
   const month = period % 100;
   return [Date.UTC(year, month - 1, 1) / 1000, Date.UTC(year, month, 1) / 1000];
 }
+
+/**
+ * The first block timestamp at which the ledger's `closePeriod` succeeds: not before the submission deadline
+ * (`block.timestamp >= deadline`), and not before every pending batch's dispute window is over (a batch is
+ * expirable from `block.timestamp >= windowEnd`). The one rule behind the report's "closable at", the
+ * "closable from" of a refused close and usage:close's check: all print this second.
+ */
+export function closableFrom(deadline: number, pendingWindowEnds: readonly number[] = []): number {
+  return Math.max(deadline, ...pendingWindowEnds);
+}
+
+/**
+ * Whether a close sent now succeeds, the latest block having timestamp `latestBlockTime`: the transaction
+ * lands in a later block, whose timestamp is at least one second later. So a period closable from X closes
+ * when the latest block is X - 1 (and the report says "now" then), not before.
+ */
+export function closableNow(from: number, latestBlockTime: number): boolean {
+  return latestBlockTime + 1 >= from;
+}

@@ -55,7 +55,7 @@ async function requireClosedPeriod(client: RoamLedgerClient, key: InvoiceKey): P
   throw new InputError(
     `the ledger has not closed ${formatPeriod(key.period)} of ${formatPlmn(key.payer)} in ${formatPlmn(key.payee)}: there is no invoice to make yet`,
     {
-      hint: `a period closes after its submission deadline (${isoTime(deadline)}) once no batch is pending; anyone may close it then.`,
+      hint: `a period closes from its submission deadline (${isoTime(deadline)}) on, once no batch is pending; anyone may close it then.`,
       next: { operation: "usage:close", args: { period: formatPeriod(key.period) } },
     },
   );

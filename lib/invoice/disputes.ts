@@ -2,6 +2,7 @@
 import { Amount } from "../core/amount";
 import { rateInvoice } from "../settlement/rating";
 import { sumByClass } from "../settlement/totals";
+import { disputeReasonText } from "../usage/reasons";
 import type { ClassTotals } from "../usage/types";
 import type { NumberedBatch } from "./batches";
 import type { InvoiceChainData, InvoiceModel } from "./types";
@@ -44,7 +45,7 @@ export function disputesOf(data: InvoiceChainData, batches: readonly NumberedBat
       ref: b.ref,
       batchId: b.batchId,
       records: b.disputedRecords,
-      reasons: b.disputeReasons.map((r) => ({ reason: r.name, records: r.records })),
+      reasons: b.disputeReasons.map((r) => ({ reason: r.name, text: disputeReasonText(r.reason), records: r.records })),
       txHashes: b.disputeTxs,
     })),
   };

@@ -15,11 +15,9 @@ import { openPayload } from "../usage/payload";
 import { RECORD_BYTES, unpackRecord } from "../usage/leaf";
 import type { ContentStore } from "../usage/store";
 import type { ClassTotals } from "../usage/types";
-import { DISPUTE_REASONS, REJECT_REASONS } from "../usage/verify";
+import { disputeReasonName, rejectReasonName } from "../usage/reasons";
 import type { Hex } from "../util/hex";
 import type { BatchEvidence, NotBillableData } from "./types";
-
-const nameOf = (table: Record<string, number>, code: number) => Object.entries(table).find(([, v]) => v === code)?.[0] ?? `reason ${code}`;
 
 /** The pair's key and the payload store: what opens a batch's payload. */
 export interface PayloadAccess {
@@ -86,12 +84,10 @@ export function batchEvidence(client: RoamLedgerClient, b: PeriodBatch, content:
     ...content,
     disputedRecords: b.disputedRecords,
     disputeTxs: [...new Set(disputes.map((d) => d.txHash))],
-    disputeReasons: [...reasons].map(([reason, records]) => ({ reason, name: nameOf(DISPUTE_REASONS, reason), records })),
+    disputeReasons: [...reasons].map(([reason, records]) => ({ reason, name: disputeReasonName(reason), records })),
     acceptTx: accept?.txHash,
     rejectTx: reject?.txHash,
-    rejectReason: reject
-      ? { code: Number(reject.event.args.reason), name: nameOf(REJECT_REASONS, Number(reject.event.args.reason)) }
-      : undefined,
+    rejectReason: reject ? { code: Number(reject.event.args.reason), name: rejectReasonName(Number(reject.event.args.reason)) } : undefined,
   };
 }
 

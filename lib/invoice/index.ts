@@ -1,4 +1,6 @@
 // The invoice folder's public surface (see docs/architecture.md, "The library's map").
+export * from "./billing";
+export * from "./billingModel";
 export * from "./chain";
 export * from "./model";
 export * from "./number";
@@ -6,5 +8,6 @@ export * from "./pdf";
 export * from "./render";
 export * from "./sealed";
 export * from "./text";
+export * from "./textInvoice";
 export * from "./types";
 export * from "./verify";

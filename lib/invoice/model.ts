@@ -10,6 +10,8 @@ import { Amount, type Token } from "../core/amount";
 import { formatPeriod, periodBounds } from "../core/period";
 import { formatPlmn } from "../core/plmn";
 import { isoTime } from "../agreements/terms";
+import type { BillingConfig } from "./billing";
+import { type ReferenceRate, withBilling } from "./billingModel";
 import { batchRefs, numberBatches, rejectedBatches } from "./batches";
 import { disputesOf } from "./disputes";
 import { lineItems } from "./lines";
@@ -74,7 +76,7 @@ function slaSection({ rating, terms }: InvoiceChainData): InvoiceModel["sla"] {
  * Whether the escrow holds the same invoice is reported (`verification`), not thrown: a payer prints its
  * own figures next to a proposal it refuses.
  */
-export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
+export function buildInvoiceModel(data: InvoiceChainData, options: { billing?: BillingConfig; rate?: ReferenceRate } = {}): InvoiceModel {
   verifyRating(data);
   const batches = numberBatches(data.batches);
   const { lines, classes } = lineItems(data, batches);
@@ -91,7 +93,7 @@ export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
     lines.map((l) => l.rate),
   );
   const money = (a: Amount, digits = amountDigits): Money => ({ units: a.units, text: a.format({ group: true, digits }) });
-  return {
+  const statement: Omit<InvoiceModel, "billing"> = {
     ...heading(data),
     amountDigits,
     rateDigits,
@@ -112,4 +114,5 @@ export function buildInvoiceModel(data: InvoiceChainData): InvoiceModel {
       differences: data.reconciliation.differences,
     },
   };
+  return withBilling(statement, options.billing ?? { self: {}, partners: new Map() }, options.rate);
 }

@@ -218,6 +218,8 @@ function header(w: Writer, m: InvoiceModel, unit: string): void {
     ["Invoice number", m.invoiceNumber],
     ["Issue date", `${dateOnly(m.issueDate)} (${issueWhat(m)} ${m.issueDate.slice(11, 19)} UTC)`],
     ["Billing period", `${m.period.text} (${dateOnly(m.period.start)} to ${lastDay(m.period.end)}, UTC)`],
+    ["Due date", m.billing.dueDate ? `${m.billing.dueDate} (${m.billing.paymentTermsDays} days net)` : "payment terms not configured"],
+    ["Payment reference", m.billing.paymentReference],
     ["Status", m.status.settledAt ? `Settled ${dateOnly(m.status.settledAt)}` : ESCROW_STATE_TEXT[m.status.state]],
   ];
   let y = top + 2;
@@ -228,18 +230,7 @@ function header(w: Writer, m: InvoiceModel, unit: string): void {
   }
   w.y = Math.max(y, top + 56) + 8;
 
-  // Parties.
-  const boxW = (CONTENT - 12) / 2;
-  const boxH = 58;
-  const party = (x: number, label: string, p: InvoiceModel["payer"]) => {
-    w.box(x, w.y, boxW, boxH, COLOR.fill);
-    w.text(label, x + 8, w.y + 7, { size: 7.5, color: COLOR.muted });
-    w.text(p.name, x + 8, w.y + 19, { font: FONT.bold, size: 11.5, width: boxW - 16 });
-    w.text(`PLMN ${p.plmnText}   (MCC ${p.plmnText.split("-")[0]}, MNC ${p.plmnText.split("-")[1]})`, x + 8, w.y + 38, { size: 8.5 });
-  };
-  party(MARGIN, "FROM: VISITED CARRIER (PAYEE)", m.payee);
-  party(MARGIN + boxW + 12, "BILL TO: HOME CARRIER (PAYER)", m.payer);
-  w.y += boxH + 8;
+  parties(w, m);
 
   // Terms and settlement currency.
   const rows: [string, string, boolean][] = [
@@ -258,6 +249,47 @@ function header(w: Writer, m: InvoiceModel, unit: string): void {
     w.y += Math.max(h, 10) + 2;
   }
   w.y += 6;
+}
+
+/** A party's lines under its name: address, country, tax id, PLMN with TADIG codes, the registry's name. */
+function partyLines(p: InvoiceModel["billing"]["seller"]): string[] {
+  const lines = [...p.address];
+  if (p.country) lines.push(p.country);
+  lines.push(p.taxId ? `Tax id ${p.taxId}` : "Tax id: not configured");
+  const [mcc, mnc] = p.plmn.split("-");
+  lines.push(`PLMN ${p.plmn} (MCC ${mcc}, MNC ${mnc})${p.tadig.length ? `   TADIG ${p.tadig.join(", ")}` : ""}`);
+  if (p.legalName && p.legalName !== p.registryName) lines.push(`Member ${p.registryName}`);
+  return lines;
+}
+
+/** Seller and buyer blocks side by side, as tall as the longer. */
+function parties(w: Writer, m: InvoiceModel): void {
+  const boxW = (CONTENT - 12) / 2;
+  const blocks = [
+    { label: "FROM: VISITED CARRIER (PAYEE, SELLER)", p: m.billing.seller },
+    { label: "BILL TO: HOME CARRIER (PAYER, BUYER)", p: m.billing.buyer },
+  ];
+  const width = boxW - 16;
+  // Long names and address lines wrap within the box; the box is as tall as the taller block.
+  const layout = blocks.map(({ p }) => {
+    const nameH = w.height(p.legalName ?? p.registryName, width, { font: FONT.bold, size: 11.5 });
+    const lines = partyLines(p).map((line) => ({ line, h: w.height(line, width, { size: 8.5 }) + 1.5 }));
+    return { nameH, lines, h: 23 + nameH + lines.reduce((sum, l) => sum + l.h, 0) };
+  });
+  const boxH = Math.max(...layout.map((l) => l.h)) + 4;
+  w.need(boxH + 8);
+  blocks.forEach(({ label, p }, i) => {
+    const x = MARGIN + i * (boxW + 12);
+    w.box(x, w.y, boxW, boxH, COLOR.fill);
+    w.text(label, x + 8, w.y + 7, { size: 7.5, color: COLOR.muted });
+    w.text(p.legalName ?? p.registryName, x + 8, w.y + 19, { font: FONT.bold, size: 11.5, width });
+    let y = w.y + 21 + layout[i].nameH;
+    for (const { line, h } of layout[i].lines) {
+      w.text(line, x + 8, y, { size: 8.5, width });
+      y += h;
+    }
+  });
+  w.y += boxH + 8;
 }
 
 function tableHeader(w: Writer): void {
@@ -344,6 +376,61 @@ function totals(w: Writer, m: InvoiceModel, unit: string): void {
   w.rule(w.y - 2, labelX + 120, amountRight, COLOR.text, 0.8);
   w.y += 2;
   row(`NET DUE (${unit})`, m.net.text, true, 11);
+  const { tax, reference } = m.billing;
+  if (tax.amount && tax.totalWithTax) {
+    row(`Tax ${tax.percent} % of the net`, tax.amount.text);
+    row(`TOTAL WITH TAX (${unit})`, tax.totalWithTax.text, true, 10);
+  }
+  w.y += 4;
+  if (reference) referenceTotals(w, m, reference, amountRight);
+  paymentTerms(w, m);
+}
+
+/** The totals in the reference currency, right-aligned under the token totals. */
+function referenceTotals(w: Writer, m: InvoiceModel, ref: NonNullable<InvoiceModel["billing"]["reference"]>, right: number): void {
+  const rows: [string, string | undefined][] = [
+    ["Subtotal", ref.subtotal],
+    ["SLA credit", ref.credit === "0.00" ? ref.credit : `-${ref.credit}`],
+    ["Net", ref.net],
+    ["Tax", ref.tax],
+    ["Total with tax", ref.totalWithTax],
+  ];
+  const shown = rows.filter((r): r is [string, string] => r[1] !== undefined);
+  w.need(14 + 11 * shown.length);
+  w.text(`In ${ref.currency} (reference only, 1 ${m.token.symbol || "token"} = ${ref.rate} ${ref.currency})`, right - 330, w.y, {
+    size: 8,
+    color: COLOR.muted,
+    width: 330,
+    align: "right",
+  });
+  w.y += 12;
+  for (const [label, value] of shown) {
+    w.text(label, right - 330, w.y, { size: 8.5, color: COLOR.muted, width: 220, align: "right" });
+    w.text(`${value} ${ref.currency}`, right - 110, w.y, { size: 8.5, color: COLOR.muted, width: 110, align: "right" });
+    w.y += 11;
+  }
+  w.y += 4;
+}
+
+/** Payment terms, reference, tax note, dispute contact and the billing details the file lacks. */
+function paymentTerms(w: Writer, m: InvoiceModel): void {
+  const b = m.billing;
+  const rows: [string, string][] = [
+    ["Payment terms", b.dueDate ? `${b.paymentTermsDays} days net: due ${b.dueDate}` : "not configured"],
+    ["Payment reference", b.paymentReference],
+    ["Tax", b.tax.note],
+    ["Disputes", b.disputeContact ? `contact ${b.disputeContact} within the dispute window` : "contact not configured"],
+  ];
+  if (b.bank) rows.push(["Payment details", b.bank]);
+  if (b.missing.length > 0) rows.push(["Missing details", `${b.missing.join("; ")} (billing file: ${b.source})`]);
+  w.heading("Payment", 40);
+  for (const [k, v] of rows) {
+    const h = w.height(v, CONTENT - 90, { size: 8.5 });
+    w.need(h + 2);
+    w.text(k, MARGIN, w.y, { size: 8, color: COLOR.muted });
+    w.text(v, MARGIN + 90, w.y, { size: 8.5, width: CONTENT - 90, color: k === "Missing details" ? COLOR.warn : COLOR.text });
+    w.y += Math.max(h, 10) + 2;
+  }
   w.y += 4;
 }
 
@@ -475,8 +562,8 @@ function disputedUsage(w: Writer, m: InvoiceModel, unit: string): void {
       [141.28, 70, 100, 70, 60, 70],
     );
     for (const b of d.batches) {
-      const reasons = b.reasons.map((r) => `${r.reason} ${formatCount(r.records)}`).join(", ");
-      const line = `${b.ref}: ${formatCount(b.records)} record(s) disputed${reasons ? ` (${reasons})` : ""}`;
+      const reasons = b.reasons.map((r) => `${formatCount(r.records)} ${r.text}`).join("; ");
+      const line = `${b.ref}: ${formatCount(b.records)} record(s) disputed${reasons ? `: ${reasons}` : ""}`;
       w.need(12);
       w.y += w.text(line, MARGIN + 10, w.y, { size: 8.5, width: CONTENT - 10 }) + 1;
     }

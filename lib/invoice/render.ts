@@ -28,6 +28,7 @@ export const CSV_COLUMNS = [
   "description",
   "rateUnit",
   "amountBaseUnits",
+  "referenceAmount",
 ] as const;
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
 type Row = Partial<Record<CsvColumn, CsvValue>>;
@@ -57,6 +58,52 @@ function invoiceRow(model: InvoiceModel): Row {
   };
 }
 
+/** A party's block in one line: legal name, address, country, tax id, PLMN and TADIG codes. */
+function partyText(p: InvoiceModel["billing"]["seller"]): string {
+  const parts = [p.legalName ?? p.registryName, ...p.address, p.country, p.taxId && `tax id ${p.taxId}`];
+  parts.push(`PLMN ${p.plmn}${p.tadig.length ? ` TADIG ${p.tadig.join(" ")}` : ""}`);
+  return parts.filter(Boolean).join("; ");
+}
+
+/** The `billing` rows: seller, buyer, issue and due date, payment reference, tax, contact, what is missing. */
+function billingRows(model: InvoiceModel): Row[] {
+  const b = model.billing;
+  const row = (chargeType: string, description: string, extra: Row = {}): Row => ({
+    section: "billing",
+    chargeType,
+    description,
+    ...extra,
+  });
+  const rows = [
+    row("seller", partyText(b.seller)),
+    row("buyer", partyText(b.buyer)),
+    row("issue-date", model.issueDate.slice(0, 10)),
+    row("due-date", b.dueDate ?? "payment terms not configured", { quantity: b.paymentTermsDays, unit: "day" }),
+    row("payment-reference", b.paymentReference),
+  ];
+  const taxAmount = b.tax.amount && {
+    amount: tokenUnits(model, b.tax.amount.units),
+    amountBaseUnits: b.tax.amount.units,
+    referenceAmount: b.reference?.tax,
+  };
+  rows.push(row(`tax-${b.tax.treatment}`, b.tax.note, { discountBps: b.tax.percent, ...taxAmount }));
+  if (b.tax.totalWithTax) {
+    const units = b.tax.totalWithTax.units;
+    rows.push(
+      row("total-with-tax", "net + tax", {
+        amount: tokenUnits(model, units),
+        amountBaseUnits: units,
+        referenceAmount: b.reference?.totalWithTax,
+      }),
+    );
+  }
+  if (b.disputeContact) rows.push(row("dispute-contact", b.disputeContact));
+  if (b.bank) rows.push(row("bank", b.bank));
+  if (b.reference) rows.push(row("reference-currency", `${b.reference.currency} ${b.reference.rate}: ${b.reference.note}`));
+  for (const m of b.missing) rows.push(row("missing", m));
+  return rows;
+}
+
 /** One `charge` row per line item. */
 function chargeRows(model: InvoiceModel): Row[] {
   return model.lines.map((line) => ({
@@ -72,6 +119,7 @@ function chargeRows(model: InvoiceModel): Row[] {
     description: line.priced ? line.description : `${line.description} (no rate plan: not billed)`,
     rateUnit: CHARGE_UNITS[line.chargeType].rate,
     amountBaseUnits: line.amount.units,
+    referenceAmount: line.referenceAmount,
   }));
 }
 
@@ -100,12 +148,15 @@ function escrowNetText(model: InvoiceModel): string {
 
 /** The `summary` rows: subtotal, SLA credit, net, the escrow's net and amount, and the settlement status. */
 function summaryRows(model: InvoiceModel): Row[] {
+  const ref = model.billing.reference;
+  const refOf: Record<string, string | undefined> = { subtotal: ref?.subtotal, "sla-credit": ref?.credit, net: ref?.net };
   const summary = (chargeType: string, units: bigint, description: string, extra: Row = {}): Row => ({
     section: "summary",
     chargeType,
     amount: tokenUnits(model, units),
     amountBaseUnits: units,
     description,
+    referenceAmount: refOf[chargeType],
     ...extra,
   });
   const { sla } = model;
@@ -145,6 +196,18 @@ function disputeRows(model: InvoiceModel): Row[] {
     if (c.signallingEvents > 0n) add("signalling", c.signallingEvents.toString(), "event");
     if (c.smsCount > 0n) add("sms", c.smsCount.toString(), "SMS");
     if (c.voiceSeconds > 0n) add("voice", c.voiceSeconds.toString(), "second");
+  }
+  for (const b of disputes.batches) {
+    for (const r of b.reasons) {
+      rows.push({
+        section: "disputed",
+        chargeType: r.reason,
+        quantity: r.records,
+        unit: "record",
+        description: r.text,
+        batchIds: b.batchId,
+      });
+    }
   }
   if (disputes.records > 0) {
     rows.push({
@@ -192,13 +255,16 @@ function notBillableRows(model: InvoiceModel): Row[] {
 }
 
 /**
- * The model as CSV: a header, an `invoice` row (number, parties, period), one `charge` row per line item,
+ * The model as CSV: a header, an `invoice` row (number, parties, period), `billing` rows (seller, buyer,
+ * due date, payment reference, tax, dispute contact, missing details), one `charge` row per line item,
  * `class-total` rows, `summary` rows (subtotal, SLA credit, net, status), `disputed`, `rejected-batch` and
- * `not-billable` rows. Amounts in token units, exact (and in base units in `amountBaseUnits`).
+ * `not-billable` rows. Amounts in token units, exact (and in base units in `amountBaseUnits`); with a
+ * reference rate, `referenceAmount` in the reference currency (cents).
  */
 export function invoiceToCsv(model: InvoiceModel): string {
   const rows = [
     invoiceRow(model),
+    ...billingRows(model),
     ...chargeRows(model),
     ...classRows(model),
     ...summaryRows(model),

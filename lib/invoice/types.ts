@@ -175,6 +175,8 @@ export interface LineItem {
   batchIds: Hex[];
   /** Their submission (and dispute) transactions, the invoice's close and, when settled, the settlement. */
   txHashes: Hex[];
+  /** The amount in the reference currency (`--rate`), rounded to cents; absent without a rate. */
+  referenceAmount?: string;
 }
 
 export interface ClassSummary {
@@ -204,6 +206,55 @@ export interface DisputedClass {
   signallingEvents: bigint;
   smsCount: bigint;
   voiceSeconds: bigint;
+}
+
+/** A party's block on the invoice: the registry's name and PLMN, and its billing details (./billing). */
+export interface BillingParty {
+  /** MCC-MNC. */
+  plmn: string;
+  registryName: string;
+  legalName?: string;
+  address: string[];
+  country?: string;
+  taxId?: string;
+  /** TADIG codes printed beside the PLMN id. */
+  tadig: string[];
+}
+
+/** What makes the settlement statement an invoice a finance team can file (from the member's billing.json). */
+export interface BillingSection {
+  /** The billing file read, or why none. */
+  source: string;
+  /** The payee (visited carrier) and the payer (home carrier). */
+  seller: BillingParty;
+  buyer: BillingParty;
+  paymentTermsDays?: number;
+  /** YYYY-MM-DD: the issue date + the seller's payment terms. */
+  dueDate?: string;
+  /** Deterministic from the invoice number (the seller's pattern, default the number itself). */
+  paymentReference: string;
+  tax: {
+    treatment: "reverse-charge" | "rate" | "none" | "unknown";
+    percent?: string;
+    amount?: Money;
+    totalWithTax?: Money;
+    note: string;
+  };
+  disputeContact?: string;
+  bank?: string;
+  /** Details a finance team needs that the billing file does not give, with where they go. */
+  missing: string[];
+  /** Reference-currency amounts (cents, exact rounding half up) when an exchange rate is given. */
+  reference?: {
+    currency: string;
+    rate: string;
+    note: string;
+    subtotal: string;
+    credit: string;
+    net: string;
+    tax?: string;
+    totalWithTax?: string;
+  };
 }
 
 export interface InvoiceModel {
@@ -267,7 +318,14 @@ export interface InvoiceModel {
     records: number;
     /** What the disputed usage would have added to the subtotal at the agreement's rates (not billed). */
     value: Money;
-    batches: { ref: string; batchId: Hex; records: number; reasons: { reason: string; records: number }[]; txHashes: Hex[] }[];
+    batches: {
+      ref: string;
+      batchId: Hex;
+      records: number;
+      /** Per reason: its name ("VOLUME_MISMATCH"), what it means, and the records disputed for it. */
+      reasons: { reason: string; text: string; records: number }[];
+      txHashes: Hex[];
+    }[];
   };
   rejectedBatches: {
     ref: string;
@@ -285,4 +343,5 @@ export interface InvoiceModel {
    * our net and totals commitment equal the escrow's (null: nothing proposed to compare with).
    */
   verification: { source: string; agreesWithEscrow: boolean | null; differences: string[] };
+  billing: BillingSection;
 }

@@ -17,7 +17,7 @@ import { sendAndWait } from "../chain/send";
 import { formatPlmn } from "../core/plmn";
 import { parseRevert } from "../chain/revert";
 import { fromEventArgs } from "../usage/batch";
-import { formatPeriod } from "../core/period";
+import { closableFrom, formatPeriod } from "../core/period";
 import type { Hex } from "../util/hex";
 import type { RoamLedgerClient } from "../chain/client";
 import type { UsageBatchHeader } from "../usage/batch";
@@ -467,7 +467,15 @@ export async function closability(
   const pending = (query.batches ?? (await periodBatchStates(client, query))).filter((b) => b.status === "submitted");
   const infos = await Promise.all(pending.map((b) => client.ledger.getBatch(b.batchId)));
   const openBatches = pending.map((b, i) => ({ batchId: b.batchId, windowEnd: Number(infos[i].windowEnd) }));
-  return { closed: false, anyoneAt, openBatches, earliest: Math.max(anyoneAt, ...openBatches.map((b) => b.windowEnd)) };
+  return {
+    closed: false,
+    anyoneAt,
+    openBatches,
+    earliest: closableFrom(
+      anyoneAt,
+      openBatches.map((b) => b.windowEnd),
+    ),
+  };
 }
 
 /** The escrow's events in `logs` (other contracts' logs are skipped). */

@@ -17,6 +17,7 @@ import { openInvoice, sealInvoice, type InvoiceContents } from "../invoice/seale
 import type { FullTerms, PeriodUsage } from "../invoice/usage";
 import type { Hex } from "../util/hex";
 import { type EscrowInvoice, escrowDomain, invoiceDigest, signInvoice } from "./invoiceSignature";
+import { closability } from "./escrow";
 
 /** `ISettlementEscrow.InvoiceStatus`, by index. */
 export const ESCROW_INVOICE_STATUSES = ["none", "proposed", "claimed", "revealing", "closed", "settled"] as const;
@@ -99,16 +100,22 @@ export async function versionInForce(client: RoamLedgerClient, key: InvoiceKey):
 export async function closedAccumulator(client: RoamLedgerClient, key: InvoiceKey): Promise<Hex> {
   const info = await client.ledger.getPeriod(key.payer, key.payee, key.period);
   if (info.closed) return info.accumulator.toLowerCase() as Hex;
-  const deadline = Number(await client.ledger.submissionDeadline(key.period));
   try {
     await sendAndWait(() => client.ledger.closePeriod(key.payer, key.payee, key.period));
   } catch (err) {
     const revert = parseRevert(err);
     if (!revert) throw err;
+    // The same rule and second as the report's "closable at" (closableFrom).
+    const c = await closability(client, { home: key.payer, visited: key.payee, period: key.period });
+    const pending = c.openBatches.length;
     throw new InputError(
-      `the ledger cannot close ${formatPeriod(key.period)} of ${formatPlmn(key.payer)} in ${formatPlmn(key.payee)} yet (${revert.name})`,
+      `the ledger cannot close ${formatPeriod(key.period)} of ${formatPlmn(key.payer)} in ${formatPlmn(key.payee)} yet (${revert.name}): closable from ${isoTime(c.earliest)}`,
       {
-        hint: `a period closes after its submission deadline (${isoTime(deadline)}) once no batch is pending: the home carrier decides them, or anyone expires them after their window.`,
+        hint:
+          `a period closes from its submission deadline (${isoTime(c.anyoneAt)}) once no batch is pending` +
+          (pending > 0
+            ? `; ${pending} batch(es) are: the home carrier decides them (usage:verify), or anyone expires them from the end of their dispute window (usage:expire).`
+            : "."),
       },
     );
   }

@@ -31,7 +31,9 @@ import { invoiceNumber } from "../invoice/number";
 import { reconcile } from "../invoice/chain";
 import { draftInvoice } from "../invoice/draft";
 import { fullTermsOf, periodUsageOf } from "../invoice/inputs";
-import { formatPeriod } from "../core/period";
+import { closableNow, formatPeriod } from "../core/period";
+import { disputeReasonName, disputeReasonText } from "../usage/reasons";
+import { textTable } from "../util/textTable";
 import { formatPlmn } from "../core/plmn";
 import { pairKeyWith } from "../usage/pair";
 import { countedPeriod } from "../usage/period";
@@ -79,6 +81,8 @@ export interface DirectionReport {
   pendingBatches: number;
   /** Records disputed so far (the ledger's dispute counts). */
   disputedRecords: number;
+  /** Those records by reason, from the public `UsageRecordDisputed` events: name, meaning, how many. */
+  disputeReasons: { reason: string; text: string; count: number }[];
   /** Batches still in their dispute window. */
   batchesInWindow: number;
   /** Not closed: the earliest time anyone may close the ledger's period (unix seconds). */
@@ -187,6 +191,19 @@ async function tokenOf(client: RoamLedgerClient, view: InvoicePublicView): Promi
   return tokenInfo(address, client.runner);
 }
 
+/** The records disputed in `batches` per reason, by name, from the public `UsageRecordDisputed` events. */
+async function disputeReasonsOf(client: RoamLedgerClient, batches: readonly PeriodBatch[], fromBlock = 0) {
+  const disputed = batches.filter((b) => b.disputedRecords > 0);
+  const logs = await Promise.all(
+    disputed.map((b) => client.ledger.queryFilter(client.ledger.filters.UsageRecordDisputed(b.batchId), fromBlock)),
+  );
+  const counts = new Map<number, number>();
+  for (const log of logs.flat()) counts.set(Number(log.args.reason), (counts.get(Number(log.args.reason)) ?? 0) + 1);
+  return [...counts]
+    .sort(([a], [b]) => a - b)
+    .map(([code, count]) => ({ reason: disputeReasonName(code), text: disputeReasonText(code), count }));
+}
+
 /** What `payer` owes `payee` for the period: public facts, and the viewer's detail when it is a party. */
 async function direction(
   client: RoamLedgerClient,
@@ -213,6 +230,7 @@ async function direction(
     countedBatches: count((b) => b.status === "accepted" || b.status === "expired"),
     pendingBatches: count((b) => b.status === "submitted"),
     disputedRecords: batches.reduce((n, b) => n + b.disputedRecords, 0),
+    disputeReasons: await disputeReasonsOf(client, batches, query.fromBlock),
     batchesInWindow: c.openBatches.filter((b) => b.windowEnd > query.now).length,
     closableAt: c.closed ? undefined : c.earliest,
     ...(await detailFor(client, { viewer: query.viewer, view, closed: c.closed })),
@@ -288,17 +306,6 @@ function describeDetail(d: DirectionReport): string {
   return `${money(d.detail.net, d.token)}${d.detail.final ? "" : " (preview)"}${agree}`;
 }
 
-/** Rows as columns; columns in `right` are right-aligned. */
-function table(rows: string[][], right: number[]): string[] {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) =>
-    r
-      .map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
-      .join("  ")
-      .trimEnd(),
-  );
-}
-
 /** Our per-class figures of the directions with detail (party only), or why there are none. */
 function detailText(r: AccountingReport): string[] {
   const rows = [["partner", "direction", "class", "records", "data MB", "SMS", "voice s", "signalling", "devices", "roamer days"]];
@@ -330,8 +337,22 @@ function detailText(r: AccountingReport): string[] {
   return [
     "",
     "Our figures per tariff class (from our payloads and terms, never from the chain):",
-    ...table(rows, [3, 4, 5, 6, 7, 8, 9]).map((l) => `  ${l}`),
+    ...textTable(rows, [3, 4, 5, 6, 7, 8, 9]).map((l) => `  ${l}`),
   ];
+}
+
+/** The disputed records of each direction by reason name and meaning (none: no lines). */
+function disputeText(r: AccountingReport): string[] {
+  const lines: string[] = [];
+  for (const p of r.partners) {
+    for (const [label, d] of [
+      ["we owe", p.weOwe],
+      ["owed to us", p.owedToUs],
+    ] as const) {
+      for (const x of d.disputeReasons) lines.push(`  ${p.partner.text} ${label}: ${formatCount(x.count)} disputed, ${x.text}`);
+    }
+  }
+  return lines.length > 0 ? ["", "Disputed records by reason:", ...lines] : [];
 }
 
 /** The report as a text table (what `report` prints by default). */
@@ -365,7 +386,7 @@ export function reportToText(r: AccountingReport): string {
           `${d.batches}${d.rejectedBatches ? ` (${d.rejectedBatches} rejected)` : ""}`,
           formatCount(d.disputedRecords),
           String(d.batchesInWindow),
-          d.closableAt === undefined ? "-" : d.closableAt <= r.at ? "now" : isoTime(d.closableAt),
+          d.closableAt === undefined ? "-" : closableNow(d.closableAt, r.at) ? "now" : isoTime(d.closableAt),
           d.invoiceNumber,
         ]);
       }
@@ -387,7 +408,8 @@ export function reportToText(r: AccountingReport): string {
         ]);
       }
     }
-    lines.push(...table(rows, [6, 7, 8]));
+    lines.push(...textTable(rows, [6, 7, 8]));
+    lines.push(...disputeText(r));
     lines.push(...detailText(r));
   }
   lines.push("", "Deposits in the escrow:");
@@ -405,7 +427,7 @@ export function reportToText(r: AccountingReport): string {
         debts(d.debtsDue),
       ]);
     }
-    lines.push(...table(rows, [1, 2, 3]).map((l) => `  ${l}`));
+    lines.push(...textTable(rows, [1, 2, 3]).map((l) => `  ${l}`));
   }
   return `${lines.join("\n")}\n`;
 }

@@ -20,6 +20,11 @@ export interface ContentStore {
   describe(): string;
   /** Removes what writers killed mid-write left behind (temp files); optional. */
   removeStaleTemps?(): string[];
+  /**
+   * Deletes the object with this hash; true when it was there. Optional: only the writer of a payload
+   * that no batch on chain commits (an abandoned run's) removes it.
+   */
+  remove?(hash: Hex): Promise<boolean>;
 }
 
 /**
@@ -77,6 +82,16 @@ export class FolderStore implements ContentStore {
 
   describe(): string {
     return this.dir;
+  }
+
+  async remove(hash: Hex): Promise<boolean> {
+    try {
+      fs.unlinkSync(this.file(hash));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw error;
+    }
   }
 
   removeStaleTemps(): string[] {

@@ -6,11 +6,9 @@
  */
 import { formatPeriod } from "../core/period";
 import { formatPlmn } from "../core/plmn";
-import { REJECT_REASONS } from "../usage/verify/content";
-import { DISPUTE_REASONS } from "../usage/verify/disputes";
+import { disputeReasonName, disputeReasonText, rejectReasonName } from "../usage/reasons";
 import { lower, roleOf, short, type WatchContext, type WatchHandler, type WatchItem } from "./types";
 
-const nameOf = (codes: Record<string, number>, code: number) => Object.entries(codes).find(([, c]) => c === code)?.[0] ?? `reason ${code}`;
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
 
 /** An event of a batch known by id: the pair is read from the ledger (cached). */
@@ -70,7 +68,7 @@ export const LEDGER_HANDLERS: Record<string, WatchHandler> = {
   },
   async UsageBatchRejected(log, ctx) {
     const [batchId, , reason] = log.args;
-    const why = nameOf(REJECT_REASONS, Number(reason));
+    const why = rejectReasonName(Number(reason));
     return batchEvent(ctx, batchId, (p) => ({
       kind: "batch-rejected",
       text: `REJECTED batch ${short(batchId)} of ${p.visited} by ${p.home}: ${why}`,
@@ -79,11 +77,11 @@ export const LEDGER_HANDLERS: Record<string, WatchHandler> = {
   },
   async UsageRecordDisputed(log, ctx) {
     const [batchId, leafIndex, leaf, reason] = log.args;
-    const why = nameOf(DISPUTE_REASONS, Number(reason));
+    const code = Number(reason);
     return batchEvent(ctx, batchId, (p) => ({
       kind: "record-disputed",
-      text: `DISPUTE record #${leafIndex} of batch ${short(batchId)} by ${p.home}: ${why}`,
-      data: { batchId, leafIndex: Number(leafIndex), leaf, reason: Number(reason), reasonName: why },
+      text: `DISPUTE record #${leafIndex} of batch ${short(batchId)} by ${p.home}: ${disputeReasonText(code)}`,
+      data: { batchId, leafIndex: Number(leafIndex), leaf, reason: code, reasonName: disputeReasonName(code) },
     }));
   },
   async PeriodClosed(log, ctx) {

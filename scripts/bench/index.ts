@@ -16,6 +16,7 @@ import { measureBatchesPerSec } from "./chain";
 import { median, stepper } from "./util";
 import { renderMarkdown, renderTable, type BenchResults } from "./report";
 import { measureZk } from "./zk";
+import { measureCli } from "./cli";
 
 const HELP = `npm run bench [-- options]
 
@@ -32,6 +33,8 @@ Measures, side by side in one run, and prints a table:
   6. batches/s committed to a local node process (anvil) with a block every second
   7. zero-knowledge adjudication: the rating circuit's constraints, a phase-2 ceremony's steps, the proving
      key's size, prove time (cold and warm) and peak memory, the verifier's gas
+  8. CLI start-up: \`hardhat --help\`, a task's --help and read-only tasks against a local node, start
+     to exit (median of 5), next to \`node -e 0\`
 
 A full run writes bench/results.json and BENCHMARKS.md (machine, date, table). It takes about
 12 minutes on a 2-core machine and writes a 1 GB usage file to the temp folder (removed after).
@@ -41,11 +44,13 @@ Options:
                  bulk decisions of 32), a few minutes; writes
                  out/bench/results.quick.json only
   --runs N       ingest runs per variant (median; default 3, quick 1)
-  --only LIST    comma-separated parts: ingest, gas, chain, zk (default: all); the results file keeps the
+  --only LIST    comma-separated parts: ingest, gas, chain, zk, cli (default: all); the results file keeps the
                  other parts' numbers as it has them when this run ends, with their dates
   --render       only write BENCHMARKS.md again from bench/results.json (measures nothing)
   --help         this text
 `;
+
+const PARTS = ["ingest", "gas", "chain", "zk", "cli"] as const;
 
 interface Args {
   render: boolean;
@@ -55,7 +60,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { render: false, quick: false, runs: 0, only: new Set(["ingest", "gas", "chain", "zk"]) };
+  const args: Args = { render: false, quick: false, runs: 0, only: new Set(PARTS) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--help" || a === "-h") {
@@ -74,8 +79,8 @@ function parseArgs(argv: string[]): Args {
         .split(",")
         .map((p) => p.trim())
         .filter(Boolean);
-      const bad = parts.filter((p) => !["ingest", "gas", "chain", "zk"].includes(p));
-      if (parts.length === 0 || bad.length > 0) fail(`--only ${argv[i] ?? ""}: give a comma-separated list of ingest, gas, chain, zk`);
+      const bad = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
+      if (parts.length === 0 || bad.length > 0) fail(`--only ${argv[i] ?? ""}: give a comma-separated list of ${PARTS.join(", ")}`);
       args.only = new Set(parts);
     } else {
       fail(`unknown option ${a}`);
@@ -235,8 +240,6 @@ async function benchChain(args: Args, log: (l: string) => void): Promise<BenchRe
   return result;
 }
 
-const PARTS = ["ingest", "gas", "chain", "zk"] as const;
-
 /**
  * `fresh` with the parts it did not run (--only) taken from the results file as it is now, at the end of
  * this run (another run with other parts may have written it meanwhile), each with the date it was measured.
@@ -294,6 +297,10 @@ async function main() {
   if (args.only.has("zk")) {
     log("7. zero-knowledge adjudication");
     results.zk = await measureZk({ runs: args.quick ? 2 : 5, log });
+  }
+  if (args.only.has("cli")) {
+    log("8. CLI start-up");
+    results.cli = await measureCli({ runs: args.quick ? 3 : 5, log });
   }
   results.durationSec = Math.round((Date.now() - started) / 1000);
   const all = withOtherParts(resultsFile, results, args.only);

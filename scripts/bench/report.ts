@@ -1,4 +1,5 @@
 import type { ZkBenchResult } from "./zk";
+import type { CliBenchResult } from "./cli";
 import type { IngestRun } from "./ingest";
 import type { LedgerGasResult } from "./ledgerGas";
 import type { SettlementGasResult } from "./settleGas";
@@ -10,7 +11,9 @@ export interface BenchResults {
   quick: boolean;
   durationSec?: number;
   /** When each part's figures were measured (ISO dates): a run with --only keeps the others' from earlier runs. */
-  measured?: Partial<Record<"ingest" | "gas" | "chain" | "zk", string>>;
+  measured?: Partial<Record<"ingest" | "gas" | "chain" | "zk" | "cli", string>>;
+  /** CLI start-up (scripts/bench/cli.ts). */
+  cli?: CliBenchResult;
   /** Zero-knowledge adjudication (scripts/bench/zk.ts). */
   zk?: ZkBenchResult;
   machineInfo: { cpu: string; memoryGiB: number; node: string; os: string; loadAverageAtStart: number[] };
@@ -116,7 +119,20 @@ export function rows(r: BenchResults): [string, string, string][] {
     out.push([`  batches a block of ${n(c.blockGasLimit)} gas holds (${n(c.gasPerBatch)} gas each)`, n(c.batchesPerBlockByGas), ""]);
   }
   if (r.zk) out.push(...zkRows(r.zk));
+  if (r.cli) out.push(...cliRows(r.cli));
   return out;
+}
+
+/** The CLI start-up rows: each command's median next to a bare node, and the full start's one run. */
+function cliRows(c: CliBenchResult): [string, string, string][] {
+  return [
+    [`cli: \`node -e 0\`, ms (median of ${c.runs}; CPU ${n(c.nodeBareCpuMs)} ms)`, n(c.nodeBareMs), ""],
+    ...c.timings.map((t): [string, string, string] => [
+      `cli: \`${t.command}\`, ms (median of ${c.runs}; CPU ${n(t.cpuMedianMs)} ms${c.fullStartMs[t.command] ? `; full start ${n(c.fullStartMs[t.command])} ms` : ""})`,
+      n(t.medianMs),
+      "<= 1,000",
+    ]),
+  ];
 }
 
 /** The zero-knowledge rows: circuit, ceremony, proving key, prover, verifier. */
@@ -305,6 +321,12 @@ ${r.ingest?.bigRun.error ? `\nThe ${n(r.ingest.bigRun.records)}-record run did n
   through lib/settlement as the tasks do, on a period of ${r.gas?.settlement?.batches ?? "?"} batches of
   ${r.gas?.settlement?.recordsPerBatch ?? "?"} records (2 records disputed). The claim path and the netted settle are each undone
   (chain snapshot) before the next step, so each is measured from the same state.
+- **CLI start-up** (scripts/bench/cli.ts): \`node node_modules/.bin/hardhat <args>\` spawned and waited for, wall
+  time from spawn to exit, ${r.cli?.runs ?? "?"} runs each (median), with the process's own CPU time (user + system,
+  written by a \`--require\` hook as it exits: on a loaded machine, closer to what a quiet one takes), after the fast start's manifest is built
+  (docs/testing.md, "How start-up works"). The read-only tasks run against anvil with RoamLedger deployed (DE
+  and BR); "full start" is one run with ROAMLEDGER_CLI=full, as every command started before (ts-node, every
+  plugin and task). \`npx\` adds its own start (npm's) on top.
 - **Batches/s**: signed \`submitBatch\` transactions sent as fast as possible to an anvil process mining a
   block every second; batches over the time from the first send to the last receipt.
 `;

@@ -52,7 +52,7 @@ const profileSchema = jsonObject(
       }),
     keystore: text("keystore", 'write the folder of this carrier\'s key store, e.g. ".roamledger/262-01".').optional(),
     store: text("store", "write the folder of this carrier's sealed-payload store, or leave the field out.").optional(),
-    network: text("network", "write a network of hardhat.config.ts (localhost, besu), or leave the field out.").optional(),
+    network: text("network", "write a network of the Hardhat config (localhost, besu), or leave the field out.").optional(),
   },
   EXAMPLE,
 );
@@ -100,10 +100,13 @@ export function readProfiles(file: string, networks?: readonly string[]): Profil
   }));
   for (const p of profiles) {
     if (networks && p.network !== undefined && !networks.includes(p.network)) {
-      throw new InputError(`profile ${p.name}: network ${JSON.stringify(p.network)} is not a network of hardhat.config.ts`, {
-        location: { file, line: lineOf(input.text, `"${p.network}"`) },
-        hint: `use one of ${networks.join(", ")}, or leave "network" out.`,
-      });
+      throw new InputError(
+        `profile ${p.name}: network ${JSON.stringify(p.network)} is not a network of the Hardhat config (config/base.ts)`,
+        {
+          location: { file, line: lineOf(input.text, `"${p.network}"`) },
+          hint: `use one of ${networks.join(", ")}, or leave "network" out.`,
+        },
+      );
     }
   }
   return profiles;
@@ -140,18 +143,6 @@ export function activeProfile(root: string, networks?: readonly string[]): Activ
     });
   }
   return { profile, source: `ROAMLEDGER_PROFILE=${chosen}` };
-}
-
-/**
- * The network a profile makes Hardhat's default (hardhat.config.ts `defaultNetwork`): none when there is no
- * active profile or it names none. Never throws: a bad profiles file is reported when a task uses it.
- */
-export function profileNetwork(root: string): string | undefined {
-  try {
-    return activeProfile(root)?.profile.network;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Adds (or replaces) a profile in the profiles file, atomically; the other profiles are kept as written. */

@@ -22,7 +22,8 @@ import { generateUsage, type GenerateSummary } from "../../lib/usage/generate";
 import { pairwiseKey } from "../../lib/crypto/pairwise";
 import { FolderStore } from "../../lib/usage/store";
 import { ingestUsage, pairWorkDir, type IngestOptions } from "../../lib/usage/ingest";
-import type { Hex } from "../../lib/util/hex";
+import { bytesToHex, type Hex } from "../../lib/util/hex";
+import { Keystore } from "../../lib/keys/keystore";
 
 export const POLICIES = path.join(__dirname, "..", "fixtures", "policies.json");
 
@@ -231,3 +232,16 @@ export async function ingestWorld(opts: { devices?: number; seed?: number; forma
 }
 
 export { ingestUsage };
+
+/** Key stores of DE and BR in `root` as their operators would have them after keys:init / keys:receive. */
+export function writeUsageKeystores(w: IngestWorld, root: string): void {
+  const write = (file: string, hex: string) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, `${hex}\n`, { mode: 0o600 });
+  };
+  const ks = new Keystore(root);
+  write(ks.encryptionKeyPath("262-01"), testPrivateKey(1));
+  write(ks.imsiKeyPath("262-01"), bytesToHex(w.deImsiKey));
+  write(ks.encryptionKeyPath("724-05"), testPrivateKey(3));
+  ks.savePartnerImsiKey("724-05", "262-01", w.deImsiKey);
+}

@@ -20,7 +20,7 @@ import { DEV_MNEMONIC, atExit, rpc, spawnTracked, startAnvil, tail, type LocalNo
  *   npx hardhat test test/integration --network besu  # uses ROAMLEDGER_BESU_RPC_URL and
  *                                                     # ROAMLEDGER_PRIVATE_KEYS (5 keys), starts nothing
  *
- * Tasks run as real `hardhat` subprocesses against the `besu` network of hardhat.config.ts (pointed
+ * Tasks run as real `hardhat` subprocesses against the `besu` network of config/base.ts (pointed
  * at anvil when anvil is the node), each carrier with its own key store; library calls use plain
  * ethers wallets and viem clients, as a carrier backend would. Nothing is written into the
  * repository: deployment records, key stores and input files live in a temporary folder.
@@ -95,7 +95,7 @@ export async function openIntegrationNetwork(): Promise<IntegrationNetwork> {
       url = node.url;
       chainId = node.chainId;
       keys = Array.from({ length: 8 }, (_, i) => HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).privateKey);
-      // The subprocesses use the besu network of hardhat.config.ts, pointed at anvil: the very
+      // The subprocesses use the besu network of config/base.ts, pointed at anvil: the very
       // configuration a consortium uses (gas price 0, local signing, chain id checked).
       networkName = "besu";
       Object.assign(env, {

@@ -192,6 +192,41 @@ function sampleNotBillable(): InvoiceChainData["notBillable"] {
  * The text drawn on each page of a PDF made by pdfkit with the standard fonts: its content streams are
  * inflated and the hex strings of TJ operators decoded (WinAnsi, which is Latin-1 for ASCII).
  */
+/** Splits one CSV line into fields (RFC 4180 quotes). */
+export function csvFields(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let value = "";
+      i++;
+      for (;;) {
+        const q = line.indexOf('"', i);
+        value += line.slice(i, q);
+        i = q + 1;
+        if (line[i] === '"') {
+          value += '"';
+          i++;
+        } else break;
+      }
+      out.push(value);
+      i++; // the comma
+    } else {
+      const comma = line.indexOf(",", i);
+      const end = comma === -1 ? line.length : comma;
+      out.push(line.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return out;
+}
+
+export function csvRows(csv: string): Record<string, string>[] {
+  const [header, ...rows] = csv.trimEnd().split("\n");
+  const names = csvFields(header);
+  return rows.map((r) => Object.fromEntries(csvFields(r).map((v, i) => [names[i], v])));
+}
+
 export function pdfPagesText(pdf: Buffer): string {
   const text: string[] = [];
   const raw = pdf.toString("latin1");
@@ -446,3 +481,27 @@ export async function invoiceWorld(opts: InvoiceWorldOptions = {}): Promise<Invo
   await time.increaseTo(end + SUBMISSION_GRACE);
   return { ...c, period, start, end, ledgerDomain: domain, key, terms, brBatches, deBatches };
 }
+
+/** BR (visited, payee: the sample's perspective) and what it knows of DE. */
+export const BR_BILLING = {
+  self: {
+    legalName: "Vivo Brasil Telecomunicações S.A.",
+    address: ["Av. Engenheiro Luis Carlos Berrini 1376", "04571-936 Sao Paulo"],
+    country: "BR",
+    taxId: "BR02558157000162",
+    tadig: ["BRAV2", "BRAVC"],
+    disputeContact: "roaming-disputes@vivo.example",
+    paymentTermsDays: 30,
+    paymentReference: "VIVO-{period}-{check}",
+    tax: "reverse-charge",
+  },
+  partners: {
+    "262-01": {
+      legalName: "Telekom Deutschland GmbH",
+      address: ["Landgrabenweg 151", "53227 Bonn"],
+      country: "DE",
+      taxId: "DE122265872",
+      tadig: "DEUD1",
+    },
+  },
+};

@@ -15,7 +15,7 @@ import path from "node:path";
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 /** Chain id of the integration node: not 31337, so nothing mistakes it for the in-process network. */
 export const INTEGRATION_CHAIN_ID = 31338;
-/** The block gas limit of hardhat.config.ts and networks/besu. */
+/** The block gas limit of config/base.ts and networks/besu. */
 export const INTEGRATION_GAS_LIMIT = 500_000_000;
 
 export interface LocalNode {

@@ -187,7 +187,7 @@ describe("networks/besu: the consortium chain kit", function () {
     });
   });
 
-  describe("the genesis agrees with hardhat.config.ts", function () {
+  describe("the genesis agrees with config/base.ts", function () {
     it("chain id: the besu network's (ROAMLEDGER_BESU_CHAIN_ID, default 2026)", function () {
       if (process.env.ROAMLEDGER_BESU_CHAIN_ID) this.skip();
       expect(besuNetwork().chainId).to.equal(2026);

@@ -1,5 +1,5 @@
 /**
- * EIP-7825 on the hardhat network (hardhat.config.ts): no transaction any test, task or benchmark sends may
+ * EIP-7825 on the hardhat network (config/base.ts): no transaction any test, task or benchmark sends may
  * carry more than 2^24 gas. A transaction that names no gas limit gets the cap and runs out of gas when it
  * needs more; one that names more than the cap, sent by a hardhat signer or signed elsewhere, is refused
  * before it reaches the chain.
@@ -22,7 +22,7 @@ async function cloner() {
 
 describe("EIP-7825: the per-transaction gas cap on the hardhat network", function () {
   before(function () {
-    // solidity-coverage's instrumented code needs more gas: the cap is off under it (hardhat.config.ts).
+    // solidity-coverage's instrumented code needs more gas: the cap is off under it (config/base.ts).
     if (process.env.SOLIDITY_COVERAGE) this.skip();
   });
 

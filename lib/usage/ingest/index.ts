@@ -1,17 +1,25 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import { InputError } from "../../core/errors";
+import { ConfigError, InputError } from "../../core/errors";
+import { formatPeriod } from "../../core/period";
 import { formatPlmn } from "../../core/plmn";
 import { removeStaleTempFiles } from "../../util/fsAtomic";
 import type { Hex } from "../../util/hex";
 import { commitState, type Journal, readJournal, refuseUnfinishedRuns, summaryOf, writeJournal } from "./journal";
+import { type AbandonedRun, abandonRun, closeOutRun } from "./abandon";
+import { BATCH_STATUSES } from "../../core/enums";
 import { Lock } from "./lock";
+import { periodRefusal } from "./period";
+import { chainTime } from "./process";
+import { formatFromExtension } from "../parse";
 import { processFile } from "./process";
 import { submitBatches } from "./submit";
 import { DEFAULT_BATCH_SIZE, type IngestOptions, type IngestSummary, MAX_BATCH_SIZE, peakRssMb, type RunIdentity } from "./types";
 
 export { batchFromJson, batchToJson } from "./journal";
+export { type AbandonedRun, abandonRun, abandonUnfinished, type ClosedOutRun, closeOutRun, unfinishedRuns } from "./abandon";
+export { checkPeriodTakesBatches, LATE_USAGE_HINT, periodRefusal } from "./period";
 export {
   type BatchOutcome,
   DEFAULT_BATCH_SIZE,
@@ -33,7 +41,8 @@ export function pairWorkDir(root: string, visited: Hex, home: Hex): string {
  * on-chain while the file is read), detect permanent roamers across periods, aggregate per tariff class,
  * commit batches (positional Merkle root, sealed payload v2 in the store, salted totals commitment,
  * EIP-712 signed header), then commit the local state. Before anything is sealed, the period must still
- * take the run's batches (started, before its submission deadline, not closed, under the batch cap).
+ * take the run's batches (started, before its submission deadline, not closed, under the batch cap,
+ * an agreement in force). A sealed run the ledger can never take is abandoned or closed out with the reason.
  *
  * Crash safety: the run key is derived from the file's content and the run's parameters. Processing
  * changes nothing but flags (idempotent) and content-addressed store objects until the run is sealed:
@@ -54,12 +63,15 @@ export async function ingestUsage(opts: IngestOptions): Promise<IngestSummary> {
     removeStaleTempFiles(runsDir);
     opts.store.removeStaleTemps?.();
     let journal = readJournal(run.journalFile);
+    // An abandoned run of the same file is processed anew (the period check refuses it if it still must).
+    if (journal?.status === "abandoned") journal = undefined;
     if (journal?.status === "done") {
       log(`this file was already ingested (run ${run.runKey}); nothing to send`);
       return summaryOf(journal, true);
     }
     if (journal) {
       log(`resuming run ${run.runKey}: its batches are sealed, sending what is not on-chain yet`);
+      await abandonIfRefused(opts, { journal, journalFile: run.journalFile, log });
     } else {
       refuseUnfinishedRuns(runsDir, run.runKey);
       journal = await processFile(opts, run);
@@ -79,10 +91,23 @@ async function identifyRun(opts: IngestOptions): Promise<RunIdentity> {
       hint: `use 1 to ${MAX_BATCH_SIZE.toLocaleString("en-US")} records per batch.`,
     });
   }
-  if (!fs.existsSync(opts.file) || !fs.statSync(opts.file).isFile()) {
-    throw new InputError("does not exist or is not a file", {
+  if (!fs.existsSync(opts.file)) {
+    throw new InputError("file not found", {
       location: { file: opts.file },
-      hint: "pass the usage file (CSV or JSON lines).",
+      hint: `check the path of the usage file (relative paths start from ${process.cwd()}).`,
+    });
+  }
+  if (!fs.statSync(opts.file).isFile()) {
+    throw new InputError("is not a file", {
+      location: { file: opts.file },
+      hint: "pass the usage file itself (CSV or JSON lines), not a folder.",
+    });
+  }
+  const byName = formatFromExtension(opts.file);
+  if (opts.format === undefined && byName === undefined) {
+    throw new InputError("cannot tell the format from the file name", {
+      location: { file: opts.file },
+      hint: "name the file .csv, .jsonl or .ndjson, or pass the format (csv or jsonl).",
     });
   }
   const hashStarted = Date.now();
@@ -90,7 +115,12 @@ async function identifyRun(opts: IngestOptions): Promise<RunIdentity> {
   const fileHashMs = Date.now() - hashStarted;
   const ledger = await opts.client.ledger.getAddress();
   const runKey = createHash("sha256")
-    .update([fileHash, opts.visited, opts.home, opts.period, batchSize, opts.chainId, ledger].join("|"))
+    // A format other than the name's is part of the run (the same bytes read otherwise); none keeps older keys.
+    .update(
+      [fileHash, opts.visited, opts.home, opts.period, batchSize, opts.chainId, ledger]
+        .concat(opts.format !== undefined && opts.format !== byName ? [opts.format] : [])
+        .join("|"),
+    )
     .digest("hex")
     .slice(0, 32);
   return { runKey, fileHash, fileHashMs, batchSize, journalFile: path.join(opts.workDir, "runs", `${runKey}.json`) };
@@ -109,11 +139,81 @@ async function finishRun(
   run: { journal: Journal; journalFile: string; log: (line: string) => void },
 ): Promise<IngestSummary> {
   const { journal, journalFile } = run;
-  await submitBatches(opts, run);
+  try {
+    await submitBatches(opts, run);
+  } catch (error) {
+    // A revert a re-run cannot fix (the period closed, its deadline passed) leaves no way to finish.
+    // Only its own verdict replaces the error: a failure to read the chain (the node is gone) keeps the original.
+    await abandonIfRefused(opts, run, error).catch((verdict: unknown) => {
+      if (verdict instanceof ConfigError) throw verdict;
+    });
+    throw error;
+  }
   commitState(opts.workDir, journal);
   journal.status = "done";
   // The whole command's peak: processing, then the submissions.
   journal.summary.peakRssMb = Math.max(journal.summary.peakRssMb ?? 0, peakRssMb());
   writeJournal(journalFile, journal);
   return summaryOf(journal, false);
+}
+
+/**
+ * When the ledger can no longer take the run's batches for a reason no re-run fixes (its period is closed,
+ * past its submission deadline or full), ends the run and throws a ConfigError saying why and what was
+ * dropped: a run with no batch on chain is abandoned ({@link abandonRun}), one with batches on chain is
+ * closed out without the rest ({@link closeOutRun}: nothing on chain is forgotten). Returns when the period
+ * still takes batches, or when the reason may pass (a pause, no agreement in force yet), so that the
+ * caller resumes or rethrows.
+ */
+async function abandonIfRefused(
+  opts: IngestOptions,
+  run: { journal: Journal; journalFile: string; log: (line: string) => void },
+  cause?: unknown,
+): Promise<void> {
+  const { journal } = run;
+  const target = { visited: opts.visited, home: opts.home, period: journal.period, now: await chainTime(opts.signer) };
+  const refusal = await periodRefusal(opts.client, target, 1);
+  if (!refusal?.final) return;
+  const onChain = await batchesOnChain(opts, journal);
+  // Every batch is on chain already (a run killed before its state was committed): it just finishes.
+  if (onChain === journal.batches.length) return;
+  if (onChain > 0) {
+    const closed = await closeOutRun(opts, { journal, journalFile: run.journalFile, reason: refusal.problem });
+    const records = closed.refused.reduce((sum, b) => sum + b.records, 0).toLocaleString("en-US");
+    run.log(`closed out run ${journal.runKey}: ${refusal.problem}`);
+    throw new ConfigError(`the ledger takes no more of this run's batches: ${refusal.problem}`, {
+      details:
+        `Run ${journal.runKey} was closed out: its ${closed.onChain.length} batch(es) on chain stay billed (the home carrier verifies them); ` +
+        `${closed.refused.length} batch(es) of ${records} records never reached the chain and are not billed: ${closed.refused.map((b) => b.id).join(", ")}. ` +
+        "The run's local state is committed, so the next file ingests.",
+      hint: refusal.hint,
+      cause,
+    });
+  }
+  const abandoned = await abandonRun(opts, { journal, journalFile: run.journalFile, reason: refusal.problem });
+  run.log(`abandoned run ${journal.runKey}: ${refusal.problem}`);
+  throw new ConfigError(`the ledger refuses this run as a whole: ${refusal.problem}`, {
+    details: `${describeAbandoned(abandoned)} Nothing of it is on chain; the pair's local state is what it was before the run, so the next file ingests.`,
+    hint: refusal.hint,
+    cause,
+  });
+}
+
+/** How many of a run's batches are on chain. */
+async function batchesOnChain(opts: IngestOptions, journal: Journal): Promise<number> {
+  let count = 0;
+  for (const b of journal.batches) {
+    if (BATCH_STATUSES[Number((await opts.client.ledger.getBatch(b.id)).status)] !== "none") count++;
+  }
+  return count;
+}
+
+/** One sentence on what abandoning a run dropped. */
+export function describeAbandoned(a: AbandonedRun): string {
+  const records = a.batches.reduce((sum, b) => sum + b.records, 0).toLocaleString("en-US");
+  const removed = a.batches.filter((b) => b.payloadRemoved).length;
+  return (
+    `Abandoned run ${a.runKey} (${a.file}, period ${formatPeriod(a.period)}): ${a.batches.length} sealed batch(es) of ${records} records never sent, ` +
+    `${removed} sealed payload(s) removed from the store, ${a.stateFiles.length} pending state file(s) removed; the journal is kept as ${a.journalFile}.`
+  );
 }

@@ -33,7 +33,10 @@ export interface Journal {
   home: Hex;
   period: number;
   batchSize: number;
-  status: "sealed" | "done";
+  /** abandoned: none of its batches reached the chain and none ever can (see `abandonRun`). */
+  status: "sealed" | "done" | "abandoned";
+  /** Why and when the run was abandoned. */
+  abandoned?: { at: string; reason: string };
   summary: Omit<IngestSummary, "batches" | "status" | "alreadyDone" | "permanentRoamers">;
   batches: (BatchOutcome & { batch: unknown })[];
   roamers: RoamerReport[];
@@ -79,10 +82,10 @@ export function refuseUnfinishedRuns(runsDir: string, runKey: string): void {
   for (const name of fs.readdirSync(runsDir)) {
     if (!name.endsWith(".json") || name === `${runKey}.json`) continue;
     const other = readJournal(path.join(runsDir, name));
-    if (other && other.status !== "done") {
-      throw new ConfigError(`an earlier run (${other.file}, period ${other.period}) stopped before it finished`, {
+    if (other?.status === "sealed") {
+      throw new ConfigError(`an earlier run (${other.file}, period ${formatPeriod(other.period)}) stopped before it finished`, {
         details: "Its batches are sealed and its local state is not committed yet; a new file would be counted against the old state.",
-        hint: "finish it first: ingest its file again, which resumes it.",
+        hint: `finish it first: ingest its file again, which resumes it (or, when none of its batches is on chain and they can no longer go there, abandon it: usage:ingest --abandon --home ${formatPlmn(other.home)} --period ${formatPeriod(other.period)}).`,
         next: { operation: "usage:ingest", args: { file: other.file, home: formatPlmn(other.home), period: formatPeriod(other.period) } },
       });
     }

@@ -32,7 +32,7 @@ type IdentifiedBatch = SealedBatch & { id: Hex };
  */
 export async function processFile(opts: IngestOptions, run: RunIdentity): Promise<Journal> {
   const target = { visited: opts.visited, home: opts.home, period: opts.period, now: await chainTime(opts.signer) };
-  await checkPeriodTakesBatches(opts.client.ledger, target, 1);
+  await checkPeriodTakesBatches(opts.client, target, 1);
   const agreementDays = await agreementRoamingDays(opts, target.now);
   const pricing = await agreementPricing(opts);
   const paths = statePaths(opts.workDir, opts.period, run.runKey);
@@ -56,7 +56,7 @@ export async function processFile(opts: IngestOptions, run: RunIdentity): Promis
   progress.done(`${processor.accepted.toLocaleString("en-US")} records in ${processor.sealed.length} batch(es)`);
 
   // Again with the batch count and the time now: the run is refused before its journal and state exist.
-  await checkPeriodTakesBatches(opts.client.ledger, { ...target, now: await chainTime(opts.signer) }, processor.sealed.length);
+  await checkPeriodTakesBatches(opts.client, { ...target, now: await chainTime(opts.signer) }, processor.sealed.length);
   saveState(paths.statePending, parts.state);
   await parts.seenIds.save(paths.idsPending);
   const journal = sealedJournal(opts, run, {
@@ -70,7 +70,8 @@ export async function processFile(opts: IngestOptions, run: RunIdentity): Promis
   return journal;
 }
 
-async function chainTime(signer: Signer): Promise<bigint> {
+/** The chain's time: the latest block's timestamp. */
+export async function chainTime(signer: Signer): Promise<bigint> {
   const latest = await signer.provider?.getBlock("latest");
   if (!latest) {
     throw new ConfigError("cannot read the chain's latest block", { hint: "connect the signer to a provider of the chain." });
@@ -103,7 +104,7 @@ async function openRunParts(
   const seenIds = await RecordIdSet.load(how.paths.ids, {
     missingOk: true,
     withValues: true,
-    room: Math.ceil(how.fileSize / (formatFromExtension(opts.file) === "jsonl" ? 250 : 100)),
+    room: Math.ceil(how.fileSize / ((opts.format ?? formatFromExtension(opts.file)) === "jsonl" ? 250 : 100)),
   });
   const resolver = new DeviceResolver(opts.deviceSource ?? registrySource(client.devices), opts.imsiKey, home);
   const checker = new RecordChecker({ state, visited, period, agreementRoamingDays: how.agreementDays });
@@ -152,7 +153,7 @@ class FileProcessor {
 
   async readFile(progress: ProgressReporter): Promise<void> {
     const { file, home, visited, period } = this.opts;
-    for await (const chunk of parseUsageFile(file, { home, visited, period, seenIds: this.parts.seenIds })) {
+    for await (const chunk of parseUsageFile(file, { home, visited, period, format: this.opts.format, seenIds: this.parts.seenIds })) {
       await this.takeChunk(chunk);
       progress.update(chunk.bytesRead, `${this.accepted.toLocaleString("en-US")} records`);
     }

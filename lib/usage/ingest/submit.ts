@@ -36,7 +36,7 @@ export async function submitBatches(opts: IngestOptions, run: RunRecord): Promis
     }
     const signature = await signBatch(opts.signer, domain, batch);
     const index = await queue.send(
-      `batch ${entry.sequence + 1}/${journal.batches.length} (${entry.records.toLocaleString("en-US")} records)`,
+      `batch ${entry.id} (${entry.sequence + 1} of ${journal.batches.length}, ${entry.records.toLocaleString("en-US")} records)`,
       () => ledger.submitBatch(toContractBatch(batch), signature),
     );
     sent.push({ entry, index });

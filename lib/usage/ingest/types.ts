@@ -5,6 +5,7 @@ import type { Hex } from "../../util/hex";
 import type { ProgressFactory } from "../../util/progress";
 import type { ContentStore } from "../store";
 import type { RejectCode } from "../types";
+import type { UsageFormat } from "../parse";
 
 /** Records per batch unless told otherwise: ~14 MB of leaves and packed records in memory per batch. */
 export const DEFAULT_BATCH_SIZE = 100_000;
@@ -20,6 +21,8 @@ export const FLAGS_PER_TX = 200;
 
 export interface IngestOptions {
   file: string;
+  /** csv or jsonl; by default from the file's extension (.csv, .jsonl, .ndjson). */
+  format?: UsageFormat;
   /** The home partner the file bills, and our own PLMN (bytes3 hex). */
   home: Hex;
   visited: Hex;
@@ -51,8 +54,12 @@ export interface BatchOutcome {
   sequence: number;
   records: number;
   payloadHash: Hex;
-  /** new: sent by this run; existing: already on-chain (an earlier, interrupted run sent it). */
-  submitted?: "new" | "existing";
+  /**
+   * new: sent by this run; existing: already on-chain (an earlier, interrupted run sent it); refused: never
+   * on chain, the ledger could no longer take it (its period closed or past its deadline) and the run was
+   * closed out without it (`closeOutRun`).
+   */
+  submitted?: "new" | "existing" | "refused";
   txHash?: string;
   gasUsed?: string;
 }

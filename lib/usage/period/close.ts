@@ -1,6 +1,6 @@
 import { BATCH_STATUSES } from "../../core/enums";
 import { ConfigError } from "../../core/errors";
-import { formatPeriod } from "../../core/period";
+import { closableFrom, closableNow, formatPeriod } from "../../core/period";
 import { formatPlmn } from "../../core/plmn";
 import type { RoamLedgerClient } from "../../chain/client";
 import { withDecodedRevert } from "../../chain/revert";
@@ -79,9 +79,9 @@ export async function closePeriod(client: RoamLedgerClient, key: PeriodKey & { l
   const before = await ledger.getPeriod(key.home, key.visited, key.period);
   if (before.closed) return reportOf(before, true);
   const [deadline, now] = await Promise.all([ledger.submissionDeadline(key.period), latestTime(client)]);
-  if (now < Number(deadline)) {
+  if (!closableNow(closableFrom(Number(deadline)), now)) {
     throw new ConfigError(
-      `period ${nameOf(key)} cannot close before its submission deadline ${iso(Number(deadline))} (chain time ${iso(now)})`,
+      `period ${nameOf(key)} cannot close before its submission deadline: closable from ${iso(Number(deadline))} (chain time ${iso(now)})`,
       {
         hint: "wait for the deadline: batches of the period are taken until then.",
       },

@@ -5,6 +5,8 @@ import type { RoamLedgerClient } from "../../chain/client";
 import { withDecodedRevert } from "../../chain/revert";
 import { TxQueue } from "../../chain/txQueue";
 import type { Hex } from "../../util/hex";
+import { noProgress, type ProgressFactory } from "../../util/progress";
+import { batchStatuses, submittedBatches } from "../period/batches";
 import { merkleProof } from "../merkle";
 import type { ContentStore } from "../store";
 import type { UsageBatch } from "../types";
@@ -98,11 +100,32 @@ export async function verifyBatch(opts: VerifyOptions): Promise<VerifyReport> {
  * together, accepted batches `MAX_DECISIONS` per `acceptBatches`, rejected ones per reason in chunks of
  * `rejectBatches`.
  */
-export async function verifyBatches(opts: Omit<VerifyOptions, "batchId"> & { batchIds: Hex[] }): Promise<VerifyReport[]> {
+export async function verifyBatches(
+  opts: Omit<VerifyOptions, "batchId"> & { batchIds: Hex[]; progress?: ProgressFactory },
+): Promise<VerifyReport[]> {
   const verdicts: Verdict[] = [];
-  for (const batchId of opts.batchIds) verdicts.push(await checkBatch({ ...opts, batchId }));
+  const progress = (opts.progress ?? noProgress)({ label: "verify batches", total: opts.batchIds.length, unit: "batches" });
+  try {
+    for (const batchId of opts.batchIds) {
+      verdicts.push(await checkBatch({ ...opts, batchId }));
+      progress.tick();
+    }
+  } finally {
+    progress.done();
+  }
   if (!opts.dryRun) await sendVerdicts(opts, verdicts);
   return verdicts.map((v) => v.report);
+}
+
+/**
+ * The batches of a (visited -> home) pair's period that are still open (submitted, undecided): what the home
+ * carrier has left to verify, from the ledger's `UsageBatchSubmitted` events and each batch's status, in
+ * the order they were submitted.
+ */
+export async function openBatchesOf(client: RoamLedgerClient, key: { home: Hex; visited: Hex; period: number }): Promise<Hex[]> {
+  const ids = [...(await submittedBatches(client, key)).keys()];
+  const statuses = await batchStatuses(client, ids);
+  return ids.filter((_, i) => BATCH_STATUSES[statuses[i]] === "submitted");
 }
 
 /** Checks one batch and decides what to send (nothing unless it is pending and this is not a dry run). */

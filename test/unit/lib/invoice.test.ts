@@ -15,46 +15,11 @@ import { formatAmount } from "../../../lib/core/amount";
 import { InputError } from "../../../lib/core/errors";
 import { CSV_COLUMNS, invoiceToCsv, invoiceToJson } from "../../../lib/invoice/render";
 import { compressRefs, renderInvoicePdf } from "../../../lib/invoice/pdf";
-import { pdfPagesText, sampleChainData, usageOfBatches } from "../../helpers/invoice";
+import { csvRows, pdfPagesText, sampleChainData, usageOfBatches } from "../../helpers/invoice";
 import { largestGasUsed, partyWorld, RLST, unclosedPartyWorld, type PartyWorld } from "../../helpers/invoiceParty";
 import { TX_GAS_CAP } from "../../../lib/settlement/claims";
 import { BR, DE } from "../../helpers/rating";
 import { PLMN } from "../../helpers/fixtures";
-
-/** Splits one CSV line into fields (RFC 4180 quotes). */
-function csvFields(line: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i <= line.length) {
-    if (line[i] === '"') {
-      let value = "";
-      i++;
-      for (;;) {
-        const q = line.indexOf('"', i);
-        value += line.slice(i, q);
-        i = q + 1;
-        if (line[i] === '"') {
-          value += '"';
-          i++;
-        } else break;
-      }
-      out.push(value);
-      i++; // the comma
-    } else {
-      const comma = line.indexOf(",", i);
-      const end = comma === -1 ? line.length : comma;
-      out.push(line.slice(i, end));
-      i = end + 1;
-    }
-  }
-  return out;
-}
-
-function csvRows(csv: string): Record<string, string>[] {
-  const [header, ...rows] = csv.trimEnd().split("\n");
-  const names = csvFields(header);
-  return rows.map((r) => Object.fromEntries(csvFields(r).map((v, i) => [names[i], v])));
-}
 
 describe("lib/invoice", function () {
   describe("invoiceNumber", function () {
@@ -507,6 +472,11 @@ describe("lib/invoice", function () {
       });
       const owed = report.partners[0].owedToUs;
       expect(owed).to.deep.include({ state: "none", ledgerClosed: false, countedBatches: 2 });
+      // Disputes by reason name and meaning, from the public events: never "reason 2".
+      expect(owed.disputeReasons).to.deep.equal([
+        { reason: "VOLUME_MISMATCH", text: "VOLUME_MISMATCH (the home carrier's record of this id has another volume)", count: 2 },
+      ]);
+      expect(reportToText(report)).to.match(/Disputed records by reason:\n {2}262-01 owed to us: 2 disputed, VOLUME_MISMATCH \(/);
       expect(owed.detail).to.deep.include({ final: false, net: (await expectedBrInvoice(w)).rating.net });
       expect(reportToText(report)).to.match(/owed to us\s+period open\s+-\s+[0-9.,]+ \(preview\)/);
     });

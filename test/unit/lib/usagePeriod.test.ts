@@ -101,14 +101,16 @@ describe("lib/usage: verify, expire and close on UsageLedger v2", function () {
     expect(rejected.map((e) => Number(e.args.reason))).to.deep.equal([4]);
   });
 
-  it("refuses a file for a period past its submission deadline before sealing anything, and says it goes into a later period", async function () {
+  it("refuses a file for a period past its submission deadline before sealing anything, and says what becomes of late usage", async function () {
     const w = (await loadFixture(world)).freshLocal();
     await time.increaseTo(await w.c.ledger.submissionDeadline(w.period));
     const block = await w.c.ledger.runner!.provider!.getBlockNumber();
     const error = await failure(ingestUsage(w.ingestOptions()));
     expect(error).to.be.instanceOf(ConfigError);
     expect((error as ConfigError).shortMessage).to.match(/takes no more batches: its submission deadline .* has passed/);
-    expect((error as ConfigError).hint).to.match(/a late file goes into a later period/);
+    expect((error as ConfigError).hint).to.match(
+      /the period is over for billing: usage it did not take before its submission deadline is not billed/,
+    );
     expect(await w.c.ledger.runner!.provider!.getBlockNumber()).to.equal(block);
     await expectNothingCommitted(w);
   });

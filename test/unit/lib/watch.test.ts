@@ -113,6 +113,8 @@ describe("watchChain (lib/watch) on v2 events", function () {
     expect(disputed.map((e) => [e.as, e.data.leafIndex, e.data.reasonName])).to.deep.equal(
       p.brBatches[0].disputed.map((i) => ["home", i, "VOLUME_MISMATCH"]),
     );
+    // The text names the reason and what it means, never a bare code ("reason 2").
+    for (const e of disputed) expect(e.text).to.match(/: VOLUME_MISMATCH \(the home carrier's record of this id has another volume\)$/);
     expect(pairs(events, "batch-accepted").sort()).to.deep.equal(["home", "home", "visited"]);
     expect(pairs(events, "period-closed").sort()).to.deep.equal(["home", "visited"]);
     const proposed = events.find((e) => e.kind === "invoice-proposed" && e.as === "payer");

@@ -166,7 +166,10 @@ describe("tasks: keys and devices", function () {
       const [a, b] = ["262010000000000", "262010000000001"].map((imsi) => deviceIdFromImsi(key, "262-01", imsi));
       await c.devices.connect(c.br).flagFraud([a, b].map((id) => ({ id, reason: 1, evidenceHash: hre.ethers.id(id) })));
       const shown = await captured(() => hre.run("device:show", { id: a }));
-      expect(shown).to.match(/flagged by: +724-05 since /);
+      expect(shown).to.match(/flagged by: +724-05 since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+      // ISO seconds like every other task: no milliseconds.
+      expect(shown).to.match(/registered: +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m);
+      expect(shown).to.not.match(/\.\d{3}Z/);
       await hre.run("device:dismiss-flags", { reporter: "724-05", imsi: "262010000000000", from: FROM.de });
       expect(await c.devices.flaggedBy(a, PLMN.BR)).to.equal(false);
       await hre.run("device:confirm-fraud", { imsi: "262010000000001", from: FROM.de });

@@ -11,10 +11,11 @@ import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { PLMN } from "../../helpers/fixtures";
 import { FROM, captured, useDeploymentForTasks } from "../../helpers/tasks";
-import { pdfPagesText, usageOfBatches } from "../../helpers/invoice";
+import { BR_BILLING as billing, pdfPagesText, usageOfBatches } from "../../helpers/invoice";
 import { partyWorld, type PartyWorld } from "../../helpers/invoiceParty";
 import { draftInvoice } from "../../../lib/invoice/draft";
 import { CSV_COLUMNS } from "../../../lib/invoice/render";
+import { parseReferenceRate, referenceAmount } from "../../../lib/invoice/billingModel";
 import { proposeInvoice } from "../../../lib/settlement/invoices";
 import { formatPeriod } from "../../../lib/core/period";
 import { ensureDevCeremony } from "../../../lib/zk/ceremony";
@@ -75,13 +76,79 @@ describe("tasks: invoice (v2) and report", function () {
     expect(json.verification.agreesWithEscrow).to.equal(true);
     const csv = await captured(() => hre.run("invoice", { partner: "262-01", period: P, format: "csv", ...local("br"), from: FROM.br }));
     expect(csv.split("\n")[0]).to.equal(CSV_COLUMNS.join(","));
-    expect(csv).to.match(new RegExp(`^summary,,net,.*,${net}$`, "m"));
+    expect(csv).to.match(new RegExp(`^summary,,net,.*,${net},$`, "m")); // referenceAmount empty without --rate
     const pdfFile = path.join(env.dir, "paid.pdf");
     await hre.run("invoice", { partner: "724-05", period: P, format: "pdf", out: pdfFile, as: "payer", ...local("de"), from: FROM.de });
     const text = pdfPagesText(fs.readFileSync(pdfFile));
     expect(text).to.contain("Copy of the payer (home carrier)");
     expect(text).to.contain(json.net.text);
     expect(text).to.contain(json.status.closeTx);
+  });
+
+  it("invoice: billing details from billing.json in the key store folder, --billing or ROAMLEDGER_BILLING; --rate; what is missing", async function () {
+    await hre.run("invoice:propose", { partner: "262-01", period: P, ...local("br"), from: FROM.br });
+    // Without a billing file: the statement as before, and a note on stderr naming what is missing.
+    const notes: string[] = [];
+    const error = console.error;
+    console.error = (...args: unknown[]) => void notes.push(args.map(String).join(" "));
+    const quiet = process.env.ROAMLEDGER_QUIET;
+    process.env.ROAMLEDGER_QUIET = "0";
+    try {
+      await captured(() => hre.run("invoice", { partner: "262-01", period: P, format: "json", ...local("br"), from: FROM.br }));
+    } finally {
+      console.error = error;
+      if (quiet === undefined) delete process.env.ROAMLEDGER_QUIET;
+      else process.env.ROAMLEDGER_QUIET = quiet;
+    }
+    expect(notes.join("\n")).to.match(/lacks 13 billing detail\(s\)[\s\S]*seller tax id \(self\.taxId\)[\s\S]*docs\/invoices\.md/);
+
+    // billing.json in the key store folder the task resolves (--keystore here; $ROAMLEDGER_HOME or a profile's otherwise).
+    fs.writeFileSync(path.join(w.keys.br.root, "billing.json"), JSON.stringify(billing));
+    const pdfFile = path.join(env.dir, "billed.pdf");
+    const args = { partner: "262-01", period: P, ...local("br"), from: FROM.br };
+    await hre.run("invoice", { ...args, out: pdfFile, rate: "EUR=1.0825" });
+    const text = pdfPagesText(fs.readFileSync(pdfFile));
+    for (const expected of [
+      "Telekom Deutschland GmbH",
+      "53227 Bonn",
+      "Tax id DE122265872",
+      "TADIG DEUD1",
+      "TADIG BRAV2",
+      "Reverse charge",
+      "roaming-disputes@vivo.example",
+      "(30 days net)",
+      "EUR",
+    ]) {
+      expect(text, expected).to.contain(expected);
+    }
+    const plain = await captured(() => hre.run("invoice", { ...args, format: "text" }));
+    expect(plain)
+      .to.match(/^INVOICE RL-/)
+      .and.include("Bill to (home carrier, buyer): Telekom Deutschland GmbH")
+      .and.include("Reverse charge");
+    const json = JSON.parse(await captured(() => hre.run("invoice", { ...args, format: "json", rate: "EUR=2" })));
+    expect(json.billing.missing).to.deep.equal([]);
+    expect(json.billing.paymentReference).to.equal(`VIVO-${w.period}-${json.invoiceNumber.slice(-6)}`);
+    expect(json.billing.reference).to.include({ currency: "EUR", rate: "2" });
+    expect(json.billing.reference.net).to.equal(referenceAmount(BigInt(json.net.units), json.token.decimals, parseReferenceRate("EUR=2")));
+
+    // --billing (and ROAMLEDGER_BILLING) name another file; a bad field is named by file and JSON path.
+    const other = path.join(env.dir, "other-billing.json");
+    fs.writeFileSync(other, JSON.stringify({ ...billing, self: { ...billing.self, legalName: "Vivo Other Entity Ltda." } }));
+    expect(
+      JSON.parse(await captured(() => hre.run("invoice", { ...args, format: "json", billing: other }))).billing.seller.legalName,
+    ).to.equal("Vivo Other Entity Ltda.");
+    const bad = path.join(env.dir, "bad-billing.json");
+    fs.writeFileSync(bad, JSON.stringify({ self: { tax: "sometimes" } }));
+    await expect(hre.run("invoice", { ...args, format: "json", billing: bad })).to.be.rejectedWith(
+      /bad-billing\.json \(self\.tax\): "sometimes" is not a tax treatment/,
+    );
+    await expect(hre.run("invoice", { ...args, format: "json", billing: path.join(env.dir, "none.json") })).to.be.rejectedWith(
+      /none\.json does not exist/,
+    );
+    await expect(hre.run("invoice", { ...args, format: "json", rate: "EUR=1,08" })).to.be.rejectedWith(
+      /is not <currency>=<rate per token>/,
+    );
   });
 
   it("invoice:cosign refuses a wrong proposal with the differences line by line and what to do; nothing is signed", async function () {
@@ -202,5 +269,9 @@ describe("tasks: invoice (v2) and report", function () {
     await expect(hre.run("report", { period: P, format: "pdf", from: FROM.br })).to.be.rejectedWith(
       /--format must be one of text, json, csv/,
     );
+    // A reveal decides a claim: with none filed, it says so (its side comes from the claimed direction).
+    await expect(
+      hre.run("invoice:reveal", { partner: "724-05", period: P, ...local("de"), publishPairData: true, from: FROM.de }),
+    ).to.be.rejectedWith(/no invoice of 262-01 and 724-05 for .* is claimed[\s\S]*invoice:claim/);
   });
 });

@@ -15,7 +15,7 @@ import { Keystore } from "../../../lib/keys/keystore";
 import { readDeployParameters } from "../../../lib/consortium/parameters";
 import { InputErrors } from "../../../lib/core/errors";
 import { commandLine } from "../../../tasks/cli/errors";
-import { profileNetwork } from "../../../tasks/cli/profile";
+import { profileNetwork } from "../../../config/profileNetwork";
 import { deploymentFile, loadDeployment, loadDevToken } from "../../../lib/chain/deployment";
 
 const RLST = 1_000_000n;
@@ -108,10 +108,10 @@ describe("carrier profiles, dev:mint, per-carrier key stores", function () {
     await hre.run("profile:add", { name: "us", plmn: "310-410", from: "2", keystore: path.join(env.dir, "us") });
     expect(JSON.parse(fs.readFileSync(file, "utf8")).profiles.us).to.deep.equal({ plmn: "310-410", from: "2", keystore: "us" });
     const bad = await failureOf(hre.run("profile:add", { name: "x", plmn: "310-410", from: "2", profileNetwork: "nowhere" }));
-    expect(bad).to.contain("--profile-network nowhere is not a network of hardhat.config.ts");
+    expect(bad).to.contain("--profile-network nowhere is not a network of the Hardhat config (config/base.ts)");
   });
 
-  it("the active profile's network is Hardhat's default network (hardhat.config.ts), never failing the config", function () {
+  it("the active profile's network is Hardhat's default network (config/base.ts), never failing the config", function () {
     const root = hre.config.paths.root;
     writeProfiles({ de: { ...de(), network: "localhost" }, br: br() });
     expect(profileNetwork(root)).to.equal(undefined); // two profiles, none chosen

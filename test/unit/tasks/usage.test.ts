@@ -3,28 +3,13 @@ import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { ingestWorld, testPrivateKey, type IngestWorld } from "../../helpers/ingest";
+import { ingestWorld, type IngestWorld, writeUsageKeystores } from "../../helpers/ingest";
 import { useDeploymentForTasks, FROM, failureOf, captured } from "../../helpers/tasks";
-import { Keystore } from "../../../lib/keys/keystore";
 import { formatPeriod } from "../../../lib/core/period";
 import { PLMN } from "../../helpers/fixtures";
-import { bytesToHex } from "../../../lib/util/hex";
 
 async function world(): Promise<IngestWorld> {
   return ingestWorld({ devices: 60, seed: 11 });
-}
-
-/** Key stores of DE and BR as their operators would have them after keys:init / keys:receive. */
-function writeKeystores(w: IngestWorld, root: string): void {
-  const write = (file: string, hex: string) => {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(file, `${hex}\n`, { mode: 0o600 });
-  };
-  const ks = new Keystore(root);
-  write(ks.encryptionKeyPath("262-01"), testPrivateKey(1));
-  write(ks.imsiKeyPath("262-01"), bytesToHex(w.deImsiKey));
-  write(ks.encryptionKeyPath("724-05"), testPrivateKey(3));
-  ks.savePartnerImsiKey("724-05", "262-01", w.deImsiKey);
 }
 
 describe("tasks: usage:ingest, usage:verify, usage:expire, usage:close", function () {
@@ -35,7 +20,7 @@ describe("tasks: usage:ingest, usage:verify, usage:expire, usage:close", functio
   beforeEach(async function () {
     w = (await loadFixture(world)).freshLocal();
     env = await useDeploymentForTasks(w.c);
-    writeKeystores(w, process.env.ROAMLEDGER_HOME!);
+    writeUsageKeystores(w, process.env.ROAMLEDGER_HOME!);
     store = path.join(env.dir, "store");
   });
   afterEach(() => env.cleanup());
@@ -85,7 +70,9 @@ describe("tasks: usage:ingest, usage:verify, usage:expire, usage:close", functio
     const base = { file: w.generated.usageFile, home: "262-01", period: formatPeriod(w.period), store, from: FROM.br };
     expect(await failureOf(hre.run("usage:ingest", { ...base, period: "2026-13" }))).to.match(/not a billing period[\s\S]*YYYY-MM/);
     expect(await failureOf(hre.run("usage:ingest", { ...base, home: "26-01" }))).to.match(/--home/);
-    expect(await failureOf(hre.run("usage:ingest", { ...base, file: path.join(env.dir, "nope.csv") }))).to.match(/does not exist/);
+    expect(await failureOf(hre.run("usage:ingest", { ...base, file: path.join(env.dir, "nope.csv") }))).to.match(
+      /nope\.csv: file not found/,
+    );
     expect(await failureOf(hre.run("usage:ingest", { ...base, home: "310-410" }))).to.match(/keys:receive/);
     expect(await failureOf(hre.run("usage:ingest", { ...base, batchSize: 0 }))).to.match(/--batch-size: 0 is out of range/);
     expect(await failureOf(hre.run("usage:ingest", { ...base, from: FROM.outsider }))).to.match(/NotActiveOperator/);

@@ -1,61 +1,12 @@
-import { extendProvider, subtask } from "hardhat/config";
-import { ProviderWrapper } from "hardhat/plugins";
-import type { EIP1193Provider, HardhatConfig, RequestArguments } from "hardhat/types";
-import { Transaction } from "ethers";
-import {
-  TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
-  TASK_COMPILE_SOLIDITY_GET_SOURCE_PATHS,
-  TASK_TEST_GET_TEST_FILES,
-} from "hardhat/builtin-tasks/task-names";
-import fs from "node:fs";
+// The project's Hardhat settings without plugins or tasks: networks, compiler, paths, the gas cap. Both starts
+// use it: config/full.ts (plugins and every task, for compile, test, run, coverage, node, console) and the fast
+// start (config/cli/fast.ts, for RoamLedger's tasks and --help). hardhat.config.js chooses; see docs/testing.md,
+// "How start-up works".
 import path from "node:path";
-import type { HardhatUserConfig } from "hardhat/config";
-import "@nomicfoundation/hardhat-toolbox";
-import "@nomicfoundation/hardhat-viem";
-import "./tasks";
-import { profileNetwork } from "./tasks/cli/profile";
-
-const SOLC_VERSION = "0.8.28";
-
-// No compiler download works on the consortium's build machines: compile with the solc-js build that
-// ships inside the pinned npm package `solc` instead of letting Hardhat fetch one.
-subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
-  if (args.solcVersion !== SOLC_VERSION) return runSuper();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const solc = require("solc") as { version(): string };
-  return {
-    compilerPath: require.resolve("solc/soljson.js"),
-    isSolcJs: true,
-    version: SOLC_VERSION,
-    longVersion: solc.version(),
-  };
-});
-
-// Test-only contracts (mocks, gas probes) live in test/contracts/ and compile with the rest.
-subtask(TASK_COMPILE_SOLIDITY_GET_SOURCE_PATHS, async (_args, hre, runSuper) => {
-  const paths: string[] = await runSuper();
-  const dir = path.join(hre.config.paths.root, "test", "contracts");
-  if (!fs.existsSync(dir)) return paths;
-  const mocks = fs
-    .readdirSync(dir, { recursive: true, encoding: "utf8" })
-    .filter((f) => f.endsWith(".sol"))
-    .map((f) => path.join(dir, f));
-  return [...paths, ...mocks];
-});
-
-// `npx hardhat test test/integration --network besu`: a folder stands for the test files in it.
-subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, runSuper) => {
-  const files = args.testFiles.flatMap((f) => {
-    const abs = path.resolve(process.cwd(), f);
-    if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) return [f];
-    return fs
-      .readdirSync(abs, { recursive: true, encoding: "utf8" })
-      .filter((x) => /\.(ts|js)$/.test(x))
-      .sort()
-      .map((x) => path.join(abs, x));
-  });
-  return runSuper({ testFiles: files });
-});
+import { extendProvider } from "hardhat/config";
+import { ProviderWrapper } from "hardhat/plugins";
+import type { EIP1193Provider, HardhatConfig, HardhatUserConfig, RequestArguments } from "hardhat/types";
+import { profileNetwork } from "./profileNetwork";
 
 /**
  * EIP-7825 (Osaka): no transaction may carry more than 2^24 gas. The hardhat network stays on shanghai (the
@@ -80,11 +31,13 @@ class TxGasCapProvider extends ProviderWrapper {
       const tx = params[0] as { gas?: string } | undefined;
       if (tx?.gas !== undefined) gas = BigInt(tx.gas);
     } else if (args.method === "eth_sendRawTransaction" && typeof params[0] === "string") {
+      // ethers is loaded here, on the first signed transaction, not at every start (`--help`).
+      const { Transaction } = require("ethers") as typeof import("ethers");
       gas = Transaction.from(params[0]).gasLimit;
     }
     if (gas !== undefined && gas > TX_GAS_CAP) {
       throw new Error(
-        `${args.method}: gas limit ${gas} is over the EIP-7825 per-transaction cap of ${TX_GAS_CAP} (hardhat.config.ts TX_GAS_CAP): split the work into smaller transactions`,
+        `${args.method}: gas limit ${gas} is over the EIP-7825 per-transaction cap of ${TX_GAS_CAP} (config/base.ts TX_GAS_CAP): split the work into smaller transactions`,
       );
     }
     return this._wrappedProvider.request(args);
@@ -99,14 +52,18 @@ extendProvider((provider, config, network) =>
   network === "hardhat" && !underCoverage(config) ? new TxGasCapProvider(provider) : provider,
 );
 
-// The active carrier profile's network (roamledger.json, ROAMLEDGER_PROFILE) is the default one; `--network`
-// still wins. Tests, coverage and the node always start on the in-process hardhat network.
-const profileDefaultNetwork = ["test", "coverage", "node"].some((a) => process.argv.includes(a)) ? undefined : profileNetwork(__dirname);
-
 // A Besu QBFT consortium chain: endpoint and operator key come from the environment, never from git.
 const besuAccounts = process.env.ROAMLEDGER_PRIVATE_KEYS ? process.env.ROAMLEDGER_PRIVATE_KEYS.split(",").map((k) => k.trim()) : [];
 
-const config: HardhatUserConfig = {
+// The active carrier profile's network (roamledger.json, ROAMLEDGER_PROFILE) is the default one; `--network`
+// still wins. Tests, coverage and the node always start on the in-process hardhat network.
+const profileDefaultNetwork = ["test", "coverage", "node"].some((a) => process.argv.includes(a))
+  ? undefined
+  : profileNetwork(path.join(__dirname, ".."));
+
+export const SOLC_VERSION = "0.8.28";
+
+export const config: HardhatUserConfig = {
   solidity: {
     compilers: [
       {
@@ -161,20 +118,7 @@ const config: HardhatUserConfig = {
     // at a temporary folder so that a test deployment never lands next to, or over, a real one.
     ignition: process.env.ROAMLEDGER_IGNITION_DIR || "./ignition",
   },
-  ignition: {
-    // QBFT blocks are final once added: waiting for more confirmations only slows deployments down.
-    requiredConfirmations: 1,
-  },
-  typechain: {
-    outDir: "typechain-types",
-    target: "ethers-v6",
-  },
-  gasReporter: {
-    enabled: process.env.REPORT_GAS === "true",
-  },
   mocha: {
     timeout: 300_000,
   },
 };
-
-export default config;
