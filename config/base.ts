@@ -2,11 +2,10 @@
 // use it: config/full.ts (plugins and every task, for compile, test, run, coverage, node, console) and the fast
 // start (config/cli/fast.ts, for RoamLedger's tasks and --help). hardhat.config.js chooses; see docs/testing.md,
 // "How start-up works".
-import path from "node:path";
 import { extendProvider } from "hardhat/config";
 import { ProviderWrapper } from "hardhat/plugins";
 import type { EIP1193Provider, HardhatConfig, HardhatUserConfig, RequestArguments } from "hardhat/types";
-import { profileNetwork } from "./profileNetwork";
+import { profileNetwork, projectRootFrom } from "./profileNetwork";
 
 /**
  * EIP-7825 (Osaka): no transaction may carry more than 2^24 gas. The hardhat network stays on shanghai (the
@@ -59,7 +58,7 @@ const besuAccounts = process.env.ROAMLEDGER_PRIVATE_KEYS ? process.env.ROAMLEDGE
 // still wins. Tests, coverage and the node always start on the in-process hardhat network.
 const profileDefaultNetwork = ["test", "coverage", "node"].some((a) => process.argv.includes(a))
   ? undefined
-  : profileNetwork(path.join(__dirname, ".."));
+  : profileNetwork(projectRootFrom());
 
 export const SOLC_VERSION = "0.8.28";
 

@@ -2,6 +2,17 @@ import fs from "node:fs";
 import path from "node:path";
 
 /**
+ * The project root as Hardhat finds it: the nearest folder from `from` up that holds a Hardhat config (the
+ * config's real location may differ, e.g. a linked copy of the repository).
+ */
+export function projectRootFrom(from: string = process.cwd()): string {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (["hardhat.config.js", "hardhat.config.cjs", "hardhat.config.ts"].some((f) => fs.existsSync(path.join(dir, f)))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from);
+  }
+}
+
+/**
  * The network the active carrier profile makes Hardhat's default (`defaultNetwork`), read at config load by
  * both starts: the profile `ROAMLEDGER_PROFILE` names, else the only profile of the profiles file
  * (`$ROAMLEDGER_CONFIG`, default `roamledger.json` in the project root). Only `fs` and a JSON parse, so that the

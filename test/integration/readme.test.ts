@@ -35,7 +35,7 @@ const NODE_LINE = "npx hardhat node";
 /** What README says (or implies) a command prints: checked on the output of the first line starting so. */
 const PRINTS: [prefix: string, expected: RegExp][] = [
   ["npx hardhat deploy", /RoamLedger deployed on localhost/],
-  ["npx hardhat keys:init --plmn 262-01", /Keys of 262-01 in (\S*\/)?\.roamledger\/262-01:/],
+  ["for p in 262-01 310-410 724-05 999-01; do npx hardhat keys:init", /Keys of 262-01 in (\S*\/)?\.roamledger\/262-01:/],
   ["npx hardhat agreement:accept", /accepted version 1/],
   ["npx hardhat device:register", /registered \d+ devices in \d+ transactions?/],
   ["npx hardhat usage:ingest", /records committed/],
@@ -44,6 +44,13 @@ const PRINTS: [prefix: string, expected: RegExp][] = [
   ["npx hardhat invoice:cosign", /co-signed/i],
   ["npx hardhat report", /724-05/],
   ["npx hardhat watch --once", /since the deployment/],
+  ["npx hardhat profile:show", /Profile: {2}262-01 \(ROAMLEDGER_PROFILE=262-01\)[\s\S]*Member: {3}262-01 /],
+  ["npx hardhat dev:mint", /Minted 10000 RLST to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8/],
+  [
+    "npx hardhat keys:share --partner 724-05 --from 1",
+    /724-05 stores it with: npx hardhat keys:receive --home 262-01 --network localhost --from 3/,
+  ],
+  ["ROAMLEDGER_PROFILE=724-05 npx hardhat keys:receive", /Stored the IMSI key of 262-01/],
 ];
 
 const REPO = path.resolve(__dirname, "..", "..");
@@ -70,13 +77,13 @@ const withoutComment = (line: string) => line.replace(/\s+#.*$/, "").trim();
 function scratchCopy(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-readme-"));
   atExit(() => fs.rmSync(dir, { recursive: true, force: true }));
-  // hardhat.config.ts is copied: Hardhat takes the project root from the real path of the config file, and
+  // hardhat.config.js is copied: Hardhat takes the project root from the real path of the config file, and
   // the root is where `deploy` writes ignition/deployments/.
-  const written = new Set([".roamledger", "out", "usage", "ignition", ".git", "hardhat.config.ts"]);
+  const written = new Set([".roamledger", "out", "usage", "ignition", ".git", "hardhat.config.js"]);
   for (const entry of fs.readdirSync(REPO)) {
     if (!written.has(entry)) fs.symlinkSync(path.join(REPO, entry), path.join(dir, entry));
   }
-  fs.copyFileSync(path.join(REPO, "hardhat.config.ts"), path.join(dir, "hardhat.config.ts"));
+  fs.copyFileSync(path.join(REPO, "hardhat.config.js"), path.join(dir, "hardhat.config.js"));
   fs.mkdirSync(path.join(dir, "ignition"));
   for (const entry of ["modules", "parameters"]) {
     fs.symlinkSync(path.join(REPO, "ignition", entry), path.join(dir, "ignition", entry));
