@@ -14,7 +14,8 @@ import type { UsageFormat } from "../lib/usage/parse";
 import { parsePeriod } from "../lib/core/period";
 
 import { pairKeyWith, storeFor } from "../lib/usage/pair";
-import { action, clientFor, defendingMemberOfSigner, keystoreFor, memberOfSigner, out } from "./common";
+import { action, clientFor, defendingMemberOfSigner, keystoreFor, memberOfSigner, out, stepBy } from "./common";
+import { commandLine } from "./cli/errors";
 import { FROM_HELP, plmnArg } from "./cli/args";
 import type { Signer } from "ethers";
 import { InputError } from "../lib/core/errors";
@@ -31,11 +32,9 @@ const STORE_HELP = "Payload store folder both carriers reach (default $ROAMLEDGE
 
 const n = (x: number) => x.toLocaleString("en-US");
 
-/** Where a run's batches are verified: the visited carrier (us) and the network, for the command to paste. */
+/** Where a run's batches are verified: the `usage:verify` command line the home carrier pastes (commandLine). */
 export interface VerifyTarget {
-  visited: string;
-  /** Hardhat's network name; left out of the command for the in-process `hardhat` network. */
-  network?: string;
+  command: string;
 }
 
 export function printIngestSummary(s: IngestSummary, period: string, where: VerifyTarget): void {
@@ -60,23 +59,22 @@ export function printIngestSummary(s: IngestSummary, period: string, where: Veri
   out(
     `  devices: ${n(s.devices)}; processing ${n(s.recordsPerSec)} records/s (chain excluded)${s.peakRssMb ? `; peak memory ${n(s.peakRssMb)} MB` : ""}`,
   );
-  printBatchIds(s, { ...where, period });
+  printBatchIds(s, where);
 }
 
 /**
  * The run's batch ids (what the home carrier verifies; their transactions are in the --summary JSON) and the
  * `usage:verify` command that verifies every open batch of the pair's period.
  */
-function printBatchIds(s: IngestSummary, where: VerifyTarget & { period?: string }): void {
+function printBatchIds(s: IngestSummary, where: VerifyTarget): void {
   if (s.batches.length === 0) return;
   out(`Batch ids (${s.batches.length}), for usage:verify:`);
   for (const b of s.batches) {
     if (b.submitted === "refused") out(`  not billed: batch ${b.id} of ${n(b.records)} records, refused by the ledger (never on chain)`);
     else out(`  batch ${b.id}: ${n(b.records)} records${b.submitted === "existing" ? ", already on chain before this run" : ""}`);
   }
-  const network = where.network && where.network !== "hardhat" ? ` --network ${where.network}` : "";
   out("The home carrier verifies them (with every other open batch of the period) with:");
-  out(`  npx hardhat usage:verify --visited ${where.visited} --period ${where.period}${network}`);
+  out(`  ${where.command}`);
 }
 
 /** Default of ROAMLEDGER_HEAP_GROWING_PERCENT for usage:ingest. */
@@ -173,7 +171,8 @@ task(
         batchSize: args.batchSize,
         log: (line) => out(`  ${line}`),
       });
-      printIngestSummary(summary, args.period, { visited: self.text, network: hre.network.name });
+      const verify = await stepBy(hre, client, home, { operation: "usage:verify", args: { visited: self.text, period: args.period } });
+      printIngestSummary(summary, args.period, { command: commandLine(verify) });
       if (args.summary) {
         writeFileAtomic(args.summary, `${JSON.stringify(summary, null, 2)}\n`);
         out(`  summary written to ${args.summary}`);

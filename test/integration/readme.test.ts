@@ -36,9 +36,8 @@ const NODE_LINE = "npx hardhat node";
 const PRINTS: [prefix: string, expected: RegExp][] = [
   ["npx hardhat deploy", /RoamLedger deployed on localhost/],
   ["for p in 262-01 310-410 724-05 999-01; do npx hardhat keys:init", /Keys of 262-01 in (\S*\/)?\.roamledger\/262-01:/],
-  ["npx hardhat agreement:accept", /accepted version 1/],
+  ["ROAMLEDGER_PROFILE=724-05 npx hardhat agreement:accept", /accepted version 1/],
   ["npx hardhat device:register", /registered \d+ devices in \d+ transactions?/],
-  ["npx hardhat usage:ingest", /records committed/],
   ["npx hardhat usage:verify", /action: accepted/],
   ["npx hardhat dev:time", /Chain clock moved 145d on localhost/],
   ["npx hardhat invoice:cosign", /co-signed/i],
@@ -46,10 +45,13 @@ const PRINTS: [prefix: string, expected: RegExp][] = [
   ["npx hardhat watch --once", /since the deployment/],
   ["npx hardhat profile:show", /Profile: {2}262-01 \(ROAMLEDGER_PROFILE=262-01\)[\s\S]*Member: {3}262-01 /],
   ["npx hardhat dev:mint", /Minted 10000 RLST to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8/],
+  ["npx hardhat keys:share --partner 724-05", /724-05 stores it with: ROAMLEDGER_PROFILE=724-05 npx hardhat keys:receive --home 262-01\b/],
   [
-    "npx hardhat keys:share --partner 724-05 --from 1",
-    /724-05 stores it with: npx hardhat keys:receive --home 262-01 --network localhost --from 3/,
+    "ROAMLEDGER_PROFILE=724-05 npx hardhat usage:ingest",
+    /records committed[\s\S]*ROAMLEDGER_PROFILE=262-01 npx hardhat usage:verify --visited 724-05 --period \d{4}-\d{2}\b/,
   ],
+  ["npx hardhat escrow:deposit", /[Dd]eposit/],
+  ["npx hardhat escrow:settle", /[Ss]ettled|[Pp]aid/],
   ["ROAMLEDGER_PROFILE=724-05 npx hardhat keys:receive", /Stored the IMSI key of 262-01/],
 ];
 
