@@ -1,4 +1,5 @@
 import { task, types } from "hardhat/config";
+import { isoTime } from "../lib/agreements/terms";
 import type { ContractTransactionResponse } from "ethers";
 import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
 import { commandLine } from "./cli/errors";
@@ -24,7 +25,7 @@ async function describeMember(client: RoamLedgerClient, plmn: Hex): Promise<stri
     `${formatPlmn(plmn)}  ${m.name}`,
     `  status:         ${MEMBER_STATUSES[Number(m.status)]}`,
     `  roles:          ${roleNames(m.roles)}`,
-    `  admitted:       ${new Date(Number(m.admittedAt) * 1000).toISOString()}`,
+    `  admitted:       ${isoTime(m.admittedAt)}`,
     `  operators:      ${operators.join("\n                  ")}`,
     `  encryption key: ${m.encryptionKey}`,
   ];
@@ -36,7 +37,7 @@ async function reportProposal(client: RoamLedgerClient, id: bigint): Promise<voi
   const what = p.kind >= 5n ? "the consortium" : p.kind >= 3n ? p.account : formatPlmn(p.target);
   out(
     `Proposal ${id}: ${PROPOSAL_KINDS[Number(p.kind)]} ${what}, ${p.approvals}/${p.requiredApprovals} approvals` +
-      (p.executed ? " — carried out." : `, open until ${new Date(Number(p.expiresAt) * 1000).toISOString()}.`),
+      (p.executed ? " — carried out." : `, open until ${isoTime(p.expiresAt)}.`),
   );
 }
 
@@ -129,7 +130,7 @@ task("carrier:list", "Lists the consortium's members and open governance proposa
       `${ids.length} members (quorum ${Number(await client.carriers.thresholdBps()) / 100}% of ${await client.carriers.activeGovernorCount()} active governors):`,
     );
     if (await client.carriers.paused()) {
-      out(`PAUSED by governance until ${new Date(Number(await client.carriers.pausedUntil()) * 1000).toISOString()} (or an unpause vote).`);
+      out(`PAUSED by governance until ${isoTime(await client.carriers.pausedUntil())} (or an unpause vote).`);
     }
     for (const id of ids) {
       const m = await client.carriers.getMember(id);

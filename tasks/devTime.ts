@@ -1,5 +1,6 @@
 import { task } from "hardhat/config";
 import { action, out } from "./common";
+import { isoTime } from "../lib/agreements/terms";
 import { advanceDevClock, parseDuration } from "../lib/dev/clock";
 
 task(
@@ -11,7 +12,8 @@ task(
     action(async (args: { advance: string }, hre) => {
       const seconds = parseDuration(args.advance, "--advance");
       const moved = await advanceDevClock(hre.ethers.provider, hre.network.name, seconds);
-      const iso = (t: number) => new Date(t * 1000).toISOString().replace(".000Z", "Z");
-      out(`Chain clock moved ${args.advance} on ${hre.network.name}: ${iso(moved.before)} -> ${iso(moved.after)} (block ${moved.block}).`);
+      out(
+        `Chain clock moved ${args.advance} on ${hre.network.name}: ${isoTime(moved.before)} -> ${isoTime(moved.after)} (block ${moved.block}).`,
+      );
     }),
   );

@@ -1,4 +1,5 @@
 import v8 from "node:v8";
+import { isoTime } from "../lib/agreements/terms";
 import { task, types } from "hardhat/config";
 import { formatPlmn } from "../lib/core/plmn";
 import { cliProgress } from "./cli/progress";
@@ -347,9 +348,7 @@ task(
       const r = await expireBatches(client, { ...key, progress: cliProgress, log: (line) => out(`  ${line}`) });
       out(`Expired ${n(r.expired.length)} batch(es) of ${args.period} (${args.visited} -> ${args.home}).`);
       if (r.stillPending > 0) {
-        out(
-          `  ${n(r.stillPending)} batch(es) are still in their dispute window, the last until ${new Date(r.lastWindowEnd * 1000).toISOString()}.`,
-        );
+        out(`  ${n(r.stillPending)} batch(es) are still in their dispute window, the last until ${isoTime(r.lastWindowEnd)}.`);
       }
       for (const hash of r.txHashes) out(`  tx ${hash}`);
     }),
