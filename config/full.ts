@@ -72,6 +72,9 @@ const full: HardhatUserConfig = {
   typechain: {
     outDir: "typechain-types",
     target: "ethers-v6",
+    // The toolbox turns typechain's compile hook off when the config file Hardhat found is JavaScript
+    // (hardhat.config.js): compile must still generate the bindings the tasks, lib/ and tests import.
+    dontOverrideCompile: false,
   },
   gasReporter: {
     enabled: process.env.REPORT_GAS === "true",

@@ -92,6 +92,13 @@ describe("CLI start-up: the fast start", function () {
     fs.rmSync(cache, { recursive: true, force: true });
   });
 
+  it("compile still generates the typechain bindings under the JavaScript config (the toolbox turns them off for one unless told)", function () {
+    const typechain = (hre.config as unknown as { typechain: { dontOverrideCompile: boolean; outDir: string } }).typechain;
+    expect(hre.config.paths.configFile.endsWith("hardhat.config.js")).to.equal(true);
+    expect(typechain.dontOverrideCompile).to.equal(false);
+    expect(typechain.outDir).to.equal("typechain-types");
+  });
+
   it("the manifest declares every task as Hardhat has it: name, description, every parameter with type, default, optional, flag, variadic", function () {
     const real = Object.values(hre.tasks as Record<string, TaskDefinition>).filter((d) => !d.isSubtask);
     expect(manifest.tasks.map((t) => t.name).sort()).to.deep.equal(real.map((d) => d.name).sort());
