@@ -242,7 +242,8 @@ export class BerReader {
     const open = this.stack[this.stack.length - 1];
     const inside = open ? `, inside ${this.describe(open.header)} that starts at byte ${open.header.offset}` : "";
     const at = this.base + this.buf.length;
-    return this.fail(`the input ends at byte ${at} in the middle of an element (at byte ${abs})${inside}`, abs, TRUNCATED_HINT);
+    const partial = abs < at ? `, in the middle of the element at byte ${abs}` : "";
+    return this.fail(`the input ends at byte ${at}${partial}${inside}`, abs, TRUNCATED_HINT);
   }
 
   private endOfContents(h: BerHeader, top: Open | undefined): BerEvent {
