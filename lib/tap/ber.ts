@@ -34,6 +34,17 @@ export interface BerHeader {
   headerLength: number;
 }
 
+/** What `nextToken()` read. */
+export enum Token {
+  /** The end of the input (or of the bytes of a reader from `fromBuffer`). */
+  None = 0,
+  Start = 1,
+  End = 2,
+  Primitive = 3,
+  /** More bytes must be read first (`await next()`). */
+  NeedMore = 4,
+}
+
 export type BerEvent =
   | { type: "start"; header: BerHeader }
   | { type: "end"; header: BerHeader }
@@ -67,7 +78,7 @@ export interface BerReaderOptions {
   /** Absolute offset of the first byte (for a reader over part of a file). */
   base?: number;
   /** What the bytes are, when they are one element's content ("MobileOriginatedCall at byte 383"). */
-  within?: string;
+  within?: string | (() => string);
   /** How deep that element's content sits in the file (counts toward `maxDepth`). */
   outerDepth?: number;
 }
@@ -88,7 +99,8 @@ interface Open {
   end: number;
 }
 
-const NEED_MORE = Symbol("need more bytes");
+/** `nextSync()` and `readElementSync()` need more bytes than are in memory: `await` the async form. */
+export const NEED_MORE: unique symbol = Symbol("need more bytes");
 const TRUNCATED_HINT = "the file is incomplete (cut off in transfer or still being written); ask the sender for the complete file.";
 const CORRUPT_HINT =
   "the file is not valid BER; check it is the file the sender sent (not a damaged or converted copy) and ask for a new one.";
@@ -141,11 +153,11 @@ export class BerReader {
   private readonly iterator?: AsyncIterator<Buffer | Uint8Array | string>;
   readonly file: string;
   private readonly fileSize: number;
-  private readonly limit: number;
+  private limit: number;
   private readonly maxDepth: number;
   private readonly maxElementBytes: number;
   private readonly names?: ReadonlyMap<number, string>;
-  private readonly within?: string;
+  private within?: string | (() => string);
   private readonly outerDepth: number;
 
   constructor(source: AsyncIterable<Buffer | Uint8Array | string> | null, options: BerReaderOptions = {}) {
@@ -168,6 +180,16 @@ export class BerReader {
     const reader = new BerReader(null, { ...options, fileSize: base + bytes.length });
     reader.buf = bytes;
     return reader;
+  }
+
+  /** Points a reader from `fromBuffer` at other bytes (one per call event, without a new reader each time). */
+  reset(bytes: Buffer, base: number, within?: string | (() => string)): void {
+    this.buf = bytes;
+    this.pos = 0;
+    this.base = base;
+    this.limit = base + bytes.length;
+    this.stack.length = 0;
+    this.within = within;
   }
 
   /** Absolute offset of the next unread byte. */
@@ -207,17 +229,54 @@ export class BerReader {
    * from `fromBuffer`: it reports truncation instead).
    */
   nextSync(): BerEvent | null | typeof NEED_MORE {
+    const t = this.nextToken();
+    if (t === Token.Start) return { type: "start", header: this.token };
+    if (t === Token.End) return { type: "end", header: this.token };
+    if (t === Token.Primitive)
+      return { type: "primitive", header: this.token, value: this.buf.subarray(this.valueAt, this.valueAt + this.token.length) };
+    return t === Token.None ? null : NEED_MORE;
+  }
+
+  /** `nextToken()`, reading more of the input when needed (never NeedMore). */
+  async nextTokenAsync(): Promise<Token> {
+    for (;;) {
+      const t = this.nextToken();
+      if (t !== Token.NeedMore) return t;
+      await this.fill();
+    }
+  }
+
+  /** The element of the last token (start, end or primitive). */
+  token!: BerHeader;
+  /** For a primitive token: where its value starts in `bytes` (it is `token.length` long). */
+  valueAt = 0;
+
+  /** The bytes in memory (for a primitive token, its value is `bytes[valueAt, valueAt + token.length)`). */
+  get bytes(): Buffer {
+    return this.buf;
+  }
+
+  /**
+   * `nextSync` without allocating an event or a value Buffer: the element is in `token` (and `valueAt`),
+   * for the tight loop that walks a call event.
+   */
+  nextToken(): Token {
     const top = this.stack.length > 0 ? this.stack[this.stack.length - 1] : undefined;
     const abs = this.base + this.pos;
     if (top && top.end === abs) {
       this.stack.pop();
-      return { type: "end", header: top.header };
+      this.token = top.header;
+      return Token.End;
     }
     const h = parseHeader(this.buf, this.pos, this.buf.length, abs, this.failHeader);
-    if (h === NEED_MORE) return this.atBufferEnd(abs);
-    if (h.tag === 0 && h.cls === TagClass.Universal) return this.endOfContents(h, top);
+    if (h === NEED_MORE) return this.atBufferEnd(abs) === null ? Token.None : Token.NeedMore;
+    if (h.tag === 0 && h.cls === TagClass.Universal) {
+      this.token = this.endOfContents(h, top);
+      return Token.End;
+    }
     const end = h.length < 0 ? -1 : abs + h.headerLength + h.length;
     this.checkFits(h, end, top);
+    this.token = h;
     if (h.constructed) {
       if (this.stack.length + this.outerDepth >= this.maxDepth) {
         const depth = this.stack.length + this.outerDepth + 1;
@@ -225,15 +284,16 @@ export class BerReader {
       }
       this.pos += h.headerLength;
       this.stack.push({ header: h, end });
-      return { type: "start", header: h };
+      return Token.Start;
     }
     if (h.length > this.maxElementBytes) {
       this.fail(`${this.describe(h)} holds ${h.length} bytes, more than the ${this.maxElementBytes} a value may have`, abs);
     }
     const valueAt = this.pos + h.headerLength;
-    if (valueAt + h.length > this.buf.length) return this.atBufferEnd(abs);
+    if (valueAt + h.length > this.buf.length) return this.atBufferEnd(abs) === null ? Token.None : Token.NeedMore;
     this.pos = valueAt + h.length;
-    return { type: "primitive", header: h, value: this.buf.subarray(valueAt, valueAt + h.length) };
+    this.valueAt = valueAt;
+    return Token.Primitive;
   }
 
   private atBufferEnd(abs: number): null | typeof NEED_MORE {
@@ -246,7 +306,7 @@ export class BerReader {
     return this.fail(`the input ends at byte ${at}${partial}${inside}`, abs, TRUNCATED_HINT);
   }
 
-  private endOfContents(h: BerHeader, top: Open | undefined): BerEvent {
+  private endOfContents(h: BerHeader, top: Open | undefined): BerHeader {
     if (h.constructed || h.length !== 0) this.fail("a UNIVERSAL 0 element that is not an end-of-contents marker (00 00)", h.offset);
     if (!top || top.end !== -1) {
       const where = top ? `inside ${this.describe(top.header)}, which has a definite length` : "outside any element";
@@ -254,7 +314,7 @@ export class BerReader {
     }
     this.pos += h.headerLength;
     this.stack.pop();
-    return { type: "end", header: top.header };
+    return top.header;
   }
 
   private checkFits(h: BerHeader, end: number, top: Open | undefined): void {
@@ -266,7 +326,8 @@ export class BerReader {
       );
     }
     if (end > this.limit) {
-      const what = this.within ? `the end of ${this.within} at byte ${this.limit}` : `the end of the input (${this.limit} bytes)`;
+      const within = typeof this.within === "function" ? this.within() : this.within;
+      const what = within ? `the end of ${within} at byte ${this.limit}` : `the end of the input (${this.limit} bytes)`;
       this.fail(
         `${this.describe(h)} is ${h.length} bytes long and runs to byte ${end}, past ${what}`,
         h.offset,
@@ -300,23 +361,30 @@ export class BerReader {
    * not part of the content.
    */
   async readElement(start: BerHeader): Promise<{ content: Buffer; base: number }> {
-    const open = this.stack[this.stack.length - 1];
-    if (!open || open.header !== start) throw new Error("readElement: not at the start of that element");
-    const base = this.base + this.pos;
     for (;;) {
-      const size = start.length >= 0 ? start.length : scanIndefinite(this.buf, this.pos, this.failHeader, this.base);
-      if (size !== NEED_MORE && this.pos + size <= this.buf.length) {
-        const content = this.buf.subarray(this.pos, this.pos + size);
-        this.pos += size + (start.length >= 0 ? 0 : 2);
-        this.stack.pop();
-        return { content, base };
-      }
-      if (this.buf.length - this.pos > this.maxElementBytes) {
-        this.fail(`${this.describe(start)} is larger than the ${this.maxElementBytes} bytes an element read whole may have`, start.offset);
-      }
-      if (this.done) this.atBufferEnd(this.base + this.buf.length);
+      const r = this.readElementSync(start);
+      if (r !== NEED_MORE) return r;
       await this.fill();
     }
+  }
+
+  /** `readElement` from the bytes in memory, or NEED_MORE when more must be read first. */
+  readElementSync(start: BerHeader): { content: Buffer; base: number } | typeof NEED_MORE {
+    const open = this.stack[this.stack.length - 1];
+    if (!open || open.header !== start) throw new Error("readElement: not at the start of that element");
+    const size = start.length >= 0 ? start.length : scanIndefinite(this.buf, this.pos, this.failHeader, this.base);
+    if (size !== NEED_MORE && this.pos + size <= this.buf.length) {
+      const base = this.base + this.pos;
+      const content = this.buf.subarray(this.pos, this.pos + size);
+      this.pos += size + (start.length >= 0 ? 0 : 2);
+      this.stack.pop();
+      return { content, base };
+    }
+    if (this.buf.length - this.pos > this.maxElementBytes) {
+      this.fail(`${this.describe(start)} is larger than the ${this.maxElementBytes} bytes an element read whole may have`, start.offset);
+    }
+    if (this.done) this.atBufferEnd(this.base + this.buf.length);
+    return NEED_MORE;
   }
 
   /** Skips the rest of the element whose "start" event was just returned, in flat memory whatever its size. */
@@ -378,13 +446,23 @@ export function openBerFile(file: string, options: Omit<BerReaderOptions, "fileS
 
 // ---- values ----
 
-/** A BER INTEGER (two's complement, big-endian) as a number; fails beyond 2^53. */
+/** A BER INTEGER (two's complement, big-endian) of `length` bytes at `at`, or NaN when empty or beyond 2^53. */
+export function integerAt(bytes: Buffer, at: number, length: number): number {
+  if (length === 0 || length > 7) return Number.NaN;
+  let v = bytes[at] >= 0x80 ? bytes[at] - 256 : bytes[at];
+  for (let i = at + 1; i < at + length; i++) v = v * 256 + bytes[i];
+  return Number.isSafeInteger(v) ? v : Number.NaN;
+}
+
+/** A BER INTEGER as a number, or NaN when empty or beyond 2^53. */
+export function readInteger(value: Buffer): number {
+  return integerAt(value, 0, value.length);
+}
+
+/** A BER INTEGER as a number; `at()` reports it when empty or beyond 2^53. */
 export function decodeInteger(value: Buffer, at: () => never): number {
-  if (value.length === 0 || value.length > 7) return at();
-  let v = value[0] >= 0x80 ? value[0] - 256 : value[0];
-  for (let i = 1; i < value.length; i++) v = v * 256 + value[i];
-  if (!Number.isSafeInteger(v)) return at();
-  return v;
+  const v = readInteger(value);
+  return Number.isNaN(v) ? at() : v;
 }
 
 /** An OCTET STRING holding ISO 646 text (AsciiString, NumberString, HexString), trimmed as TD.57 says. */

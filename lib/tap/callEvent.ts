@@ -5,7 +5,7 @@
  * taxes, discounts, exchange rate codes). A malformed value (a bad IMSI, an unknown offset code) does not stop
  * the file: it becomes a problem of this call event, which the mapping rejects alone (RAP severity "severe").
  */
-import { BerReader, type BerEvent, type BerHeader, TagClass, decodeAscii, decodeInteger, decodeTbcd } from "./ber";
+import { type BerHeader, type BerReader, decodeTbcd, integerAt, TagClass, Token } from "./ber";
 import { T, TAP_TAG_NAMES } from "./tags";
 import { codedTimestamp, type TapTimestamp } from "./tapTime";
 
@@ -126,25 +126,36 @@ class Walk {
     this.ev.problems.push({ offset: h.offset, message: `${TAP_TAG_NAMES.get(h.tag) ?? `tag ${h.tag}`}: ${message}` });
   }
 
-  int(h: BerHeader, value: Buffer): number | undefined {
-    let bad = false;
-    const v = decodeInteger(value, () => {
-      bad = true;
-      return 0 as never;
-    });
-    if (bad) {
-      this.problem(h, `not a valid INTEGER (${value.length} bytes)`);
+  int(r: BerReader): number | undefined {
+    const h = r.token;
+    const v = integerAt(r.bytes, r.valueAt, h.length);
+    if (Number.isNaN(v)) {
+      this.problem(h, `not a valid INTEGER (${h.length} bytes)`);
       return undefined;
     }
     return v;
   }
 
+  text(r: BerReader): string {
+    return r.bytes.toString("latin1", r.valueAt, r.valueAt + r.token.length).trim();
+  }
+
   start(h: BerHeader): void {
     if (START_SET.has(h.tag)) this.time = { tag: h.tag, offset: h.offset };
     else if (h.tag === T.ChargeInformation || h.tag === 449) this.chargeInfo = {};
-    else if (h.tag === T.ChargeDetail) this.charge = { ...this.chargeInfo };
-    else if (h.tag === T.TaxInformation) this.tax = {};
-    else if (h.tag === T.DiscountInformation) this.discount = {};
+    else if (h.tag === T.ChargeDetail) {
+      // Every field set at once: one object shape for all charges (the decoder's hot path).
+      const info = this.chargeInfo;
+      this.charge = {
+        chargedItem: info?.chargedItem,
+        exchangeRateCode: info?.exchangeRateCode,
+        chargeType: undefined,
+        charge: undefined,
+        chargeableUnits: undefined,
+        chargedUnits: undefined,
+      };
+    } else if (h.tag === T.TaxInformation) this.tax = { taxCode: undefined, taxValue: undefined, taxableAmount: undefined };
+    else if (h.tag === T.DiscountInformation) this.discount = { discountCode: undefined, discount: undefined };
   }
 
   end(h: BerHeader): void {
@@ -164,11 +175,13 @@ class Walk {
     }
   }
 
-  primitive(h: BerHeader, value: Buffer): void {
+  primitive(r: BerReader): void {
     const ev = this.ev;
+    const h = r.token;
     switch (h.tag) {
       case T.Imsi:
       case T.Msisdn: {
+        const value = r.bytes.subarray(r.valueAt, r.valueAt + h.length);
         const digits = decodeTbcd(value);
         if (digits === null) this.problem(h, `0x${value.toString("hex")} is not a BCD digit string (F only as the last filler)`);
         else if (h.tag === T.Imsi) ev.imsi ??= digits;
@@ -176,76 +189,76 @@ class Walk {
         break;
       }
       case T.LocalTimeStamp:
-        if (this.time) this.time.local = decodeAscii(value);
+        if (this.time) this.time.local = this.text(r);
         break;
       case T.UtcTimeOffsetCode:
-        if (this.time) this.time.code = this.int(h, value);
+        if (this.time) this.time.code = this.int(r);
         break;
       case T.TotalCallEventDuration:
-        ev.duration ??= this.int(h, value);
+        ev.duration ??= this.int(r);
         break;
       case T.TeleServiceCode:
-        ev.teleServiceCodes.push(decodeAscii(value));
+        ev.teleServiceCodes.push(this.text(r));
         break;
       case T.BearerServiceCode:
-        ev.bearerServiceCodes.push(decodeAscii(value));
+        ev.bearerServiceCodes.push(this.text(r));
         break;
       case T.SupplServiceCode:
-        ev.supplServiceCode ??= decodeAscii(value);
+        ev.supplServiceCode ??= this.text(r);
         break;
       case T.DataVolumeIncoming:
-        ev.volumeIncoming = (ev.volumeIncoming ?? 0) + (this.int(h, value) ?? 0);
+        ev.volumeIncoming = (ev.volumeIncoming ?? 0) + (this.int(r) ?? 0);
         break;
       case T.DataVolumeOutgoing:
-        ev.volumeOutgoing = (ev.volumeOutgoing ?? 0) + (this.int(h, value) ?? 0);
+        ev.volumeOutgoing = (ev.volumeOutgoing ?? 0) + (this.int(r) ?? 0);
         break;
       case T.AccessPointNameNI:
-        ev.accessPointName ??= decodeAscii(value);
+        ev.accessPointName ??= this.text(r);
         break;
       case T.RecEntityCode:
-        ev.recEntityCode ??= this.int(h, value);
+        ev.recEntityCode ??= this.int(r);
         break;
       default:
-        this.amount(h, value);
+        this.amount(r);
     }
   }
 
   /** Charges, taxes and discounts. */
-  private amount(h: BerHeader, value: Buffer): void {
-    switch (h.tag) {
+  private amount(r: BerReader): void {
+    switch (r.token.tag) {
       case T.ChargedItem:
-        if (this.chargeInfo) this.chargeInfo.chargedItem = decodeAscii(value);
+        if (this.chargeInfo) this.chargeInfo.chargedItem = this.text(r);
         break;
       case T.ExchangeRateCode:
-        if (this.chargeInfo && !this.charge) this.chargeInfo.exchangeRateCode = this.int(h, value);
+        if (this.chargeInfo && !this.charge) this.chargeInfo.exchangeRateCode = this.int(r);
         break;
       case T.ChargeType:
-        if (this.charge) this.charge.chargeType = decodeAscii(value);
+        if (this.charge) this.charge.chargeType = this.text(r);
         break;
       case T.Charge:
-        if (this.charge) this.charge.charge = this.int(h, value);
-        else if (this.ev.kind === "messagingEvent") this.ev.charges.push({ chargeType: "00", charge: this.int(h, value) });
+        if (this.charge) this.charge.charge = this.int(r);
+        else if (this.ev.kind === "messagingEvent") this.ev.charges.push({ chargeType: "00", charge: this.int(r) });
         break;
       case T.ChargeableUnits:
-        if (this.charge) this.charge.chargeableUnits = this.int(h, value);
+        if (this.charge) this.charge.chargeableUnits = this.int(r);
         break;
       case T.ChargedUnits:
-        if (this.charge) this.charge.chargedUnits = this.int(h, value);
+        if (this.charge) this.charge.chargedUnits = this.int(r);
         break;
       case T.TaxCode:
-        if (this.tax) this.tax.taxCode = this.int(h, value);
+        if (this.tax) this.tax.taxCode = this.int(r);
         break;
       case T.TaxValue:
-        if (this.tax) this.tax.taxValue = this.int(h, value);
+        if (this.tax) this.tax.taxValue = this.int(r);
         break;
       case T.TaxableAmount:
-        if (this.tax) this.tax.taxableAmount = this.int(h, value);
+        if (this.tax) this.tax.taxableAmount = this.int(r);
         break;
       case T.DiscountCode:
-        if (this.discount) this.discount.discountCode = this.int(h, value);
+        if (this.discount) this.discount.discountCode = this.int(r);
         break;
       case T.Discount:
-        if (this.discount) this.discount.discount = this.int(h, value);
+        if (this.discount) this.discount.discount = this.int(r);
         break;
     }
   }
@@ -258,9 +271,8 @@ export interface CallEventContext {
   base: number;
   position: number;
   offsets: ReadonlyMap<number, string>;
-  file: string;
-  maxDepth: number;
-  outerDepth: number;
+  /** A reader from `BerReader.fromBuffer` (TAP names, depth limits), reused from one call event to the next. */
+  reader: BerReader;
 }
 
 /** Decodes one call event (its content bytes, read whole) in one pass. Structure errors throw; value errors are problems. */
@@ -272,8 +284,17 @@ export function decodeCallEvent(ctx: CallEventContext): TapCallEvent {
     tag: h.tag,
     position: ctx.position,
     offset: h.offset,
+    imsi: undefined,
+    msisdn: undefined,
+    start: undefined,
+    duration: undefined,
     teleServiceCodes: [],
     bearerServiceCodes: [],
+    supplServiceCode: undefined,
+    volumeIncoming: undefined,
+    volumeOutgoing: undefined,
+    accessPointName: undefined,
+    recEntityCode: undefined,
     charges: [],
     taxes: [],
     discounts: [],
@@ -281,38 +302,28 @@ export function decodeCallEvent(ctx: CallEventContext): TapCallEvent {
     problems: [],
   };
   if (!known) return ev;
-  const reader = BerReader.fromBuffer(ctx.content, {
-    base: ctx.base,
-    file: ctx.file,
-    names: TAP_TAG_NAMES,
-    maxDepth: ctx.maxDepth,
-    outerDepth: ctx.outerDepth,
-    within: `${TAP_TAG_NAMES.get(h.tag)} at byte ${h.offset}`,
-  });
+  const reader = ctx.reader;
+  reader.reset(ctx.content, ctx.base, () => `${TAP_TAG_NAMES.get(h.tag)} at byte ${h.offset}`);
   const walk = new Walk(ev);
-  for (;;) {
-    const e = reader.nextSync() as BerEvent | null;
-    if (e === null) break;
-    step(walk, reader, e);
-  }
+  for (let t = reader.nextToken(); t !== Token.None; t = reader.nextToken()) step(walk, reader, t);
   resolveStart(walk, ctx.offsets);
   return ev;
 }
 
-function step(walk: Walk, reader: BerReader, e: BerEvent): void {
+function step(walk: Walk, reader: BerReader, t: Token): void {
   if (walk.skipDepth >= 0) {
-    if (e.type === "end" && reader.depth === walk.skipDepth) walk.skipDepth = -1;
+    if (t === Token.End && reader.depth === walk.skipDepth) walk.skipDepth = -1;
     return;
   }
-  const h = e.header;
+  const h = reader.token;
   if (h.cls !== TagClass.Application || !TAP_TAG_NAMES.has(h.tag)) {
     walk.ev.unknownTags++;
-    if (e.type === "start") walk.skipDepth = reader.depth - 1;
+    if (t === Token.Start) walk.skipDepth = reader.depth - 1;
     return;
   }
-  if (e.type === "start") walk.start(h);
-  else if (e.type === "end") walk.end(h);
-  else walk.primitive(h, e.value);
+  if (t === Token.Start) walk.start(h);
+  else if (t === Token.End) walk.end(h);
+  else walk.primitive(reader);
 }
 
 function resolveStart(walk: Walk, offsets: ReadonlyMap<number, string>): void {

@@ -10,7 +10,7 @@
  * naming the byte offset: the whole file is refused (RAP severity "fatal"). Call-level problems are listed on
  * the call event (`problems`) and leave the rest of the file readable.
  */
-import { type BerHeader, type BerReader, type BerReaderOptions, type BerSource, berReader, parseTree } from "./ber";
+import { type BerHeader, BerReader, type BerReaderOptions, type BerSource, berReader, NEED_MORE, parseTree, Token } from "./ber";
 import { type CallEventKind, decodeCallEvent, type TapCallEvent } from "./callEvent";
 import { Group } from "./group";
 import { T, TAP_TAG_NAMES } from "./tags";
@@ -197,25 +197,38 @@ export class TapFile {
   /** The call events, one at a time, in file order. Read once. */
   async *callEvents(): AsyncGenerator<TapCallEvent> {
     if (this.done || !this.listHeader) return;
+    const reader: BerReader = this.reader;
+    const events = BerReader.fromBuffer(Buffer.alloc(0), {
+      file: reader.file,
+      names: TAP_TAG_NAMES,
+      maxDepth: this.maxDepth,
+      outerDepth: reader.depth + 1,
+    });
     let position = 0;
     for (;;) {
-      const e = await this.reader.next();
-      if (e === null) this.reader.fail("the file ends inside CallEventDetailList", this.reader.offset);
-      if (e.type === "end") break;
-      if (e.type === "primitive") {
+      // The synchronous forms while the bytes are in memory: no await, no event object per call event.
+      let t = reader.nextToken();
+      if (t === Token.NeedMore) {
+        await reader
+          .next()
+          .then((e) => (t = e === null ? Token.None : e.type === "start" ? Token.Start : e.type === "end" ? Token.End : Token.Primitive));
+      }
+      if (t === Token.None) reader.fail("the file ends inside CallEventDetailList", reader.offset);
+      if (t === Token.End) break;
+      const header = reader.token;
+      if (t === Token.Primitive) {
         this.unknownTags++;
         continue;
       }
-      const { content, base } = await this.reader.readElement(e.header);
+      let element = reader.readElementSync(header);
+      if (element === NEED_MORE) element = await reader.readElement(header);
       const ev = decodeCallEvent({
-        header: e.header,
-        content,
-        base,
+        header,
+        content: element.content,
+        base: element.base,
         position: ++position,
         offsets: this.header.utcOffsets,
-        file: this.reader.file,
-        maxDepth: this.maxDepth,
-        outerDepth: this.reader.depth + 1,
+        reader: events,
       });
       this.count(ev);
       yield ev;
