@@ -84,6 +84,8 @@ export interface TapCallEvent {
   accessPointName?: string;
   recEntityCode?: number;
   charges: TapCharge[];
+  /** CamelInvocationFee, when CAMEL was used (part of the audit's TotalCharge). */
+  camelInvocationFee?: number;
   taxes: TapTax[];
   discounts: TapDiscount[];
   /** Tags in the call event that TAP 3.12 does not define (skipped). */
@@ -245,6 +247,9 @@ class Walk {
       case T.ChargedUnits:
         if (this.charge) this.charge.chargedUnits = this.int(r);
         break;
+      case T.CamelInvocationFee:
+        this.ev.camelInvocationFee = (this.ev.camelInvocationFee ?? 0) + (this.int(r) ?? 0);
+        break;
       case T.TaxCode:
         if (this.tax) this.tax.taxCode = this.int(r);
         break;
@@ -296,6 +301,7 @@ export function decodeCallEvent(ctx: CallEventContext): TapCallEvent {
     accessPointName: undefined,
     recEntityCode: undefined,
     charges: [],
+    camelInvocationFee: undefined,
     taxes: [],
     discounts: [],
     unknownTags: known ? 0 : 1,

@@ -114,6 +114,7 @@ export const T = {
   BearerServiceCode: 40,
   CallEventDetailsCount: 43,
   CallEventStartTimeStamp: 44,
+  CamelInvocationFee: 422,
   Charge: 62,
   ChargeDetail: 63,
   ChargeableUnits: 65,

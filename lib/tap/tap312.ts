@@ -66,7 +66,7 @@ export interface TapAuditControlInfo {
 
 export interface TapTotals {
   callEvents: number;
-  /** Sum of the charges with charge type "00" (the invoiceable totals), TAP currency units. */
+  /** Sum of the charges with charge type "00" (the invoiceable totals) and CAMEL invocation fees, TAP currency units. */
   totalCharge: number;
   totalTaxValue: number;
   totalDiscountValue: number;
@@ -243,6 +243,7 @@ export class TapFile {
     this.unknownTags += ev.unknownTags;
     if (ev.problems.length > 0) this.withProblems++;
     for (const c of ev.charges) if (c.chargeType === "00" && c.charge !== undefined) t.totalCharge += c.charge;
+    t.totalCharge += ev.camelInvocationFee ?? 0;
     for (const x of ev.taxes) t.totalTaxValue += x.taxValue ?? 0;
     for (const d of ev.discounts) t.totalDiscountValue += d.discount ?? 0;
   }

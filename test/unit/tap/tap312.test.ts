@@ -211,6 +211,32 @@ describe("lib/tap/tap312: TAP 3.12 decoder", () => {
     expect(summary.withProblems).to.equal(1);
   });
 
+  it("keeps taxes, discounts and CAMEL fees and adds them to the audit totals; an unknown call event kind is counted, not dropped", async () => {
+    const tree = sampleTree();
+    const list = child(tree[0], T.CallEventDetailList);
+    const info = findAllNodes(child(list, T.MobileTerminatedCall), T.ChargeInformation)[0];
+    const node = (tag: number, value: number): BerNode => ({
+      header: { cls: 1, constructed: false, tag, length: 0, offset: 0, headerLength: 0 },
+      value: integerContent(value),
+    });
+    const group = (tag: number, children: BerNode[]): BerNode => ({
+      header: { cls: 1, constructed: true, tag, length: 0, offset: 0, headerLength: 0 },
+      children,
+    });
+    info.children?.push(group(214, [group(T.TaxInformation, [node(T.TaxCode, 1), node(T.TaxValue, 437)])]));
+    info.children?.push(group(T.DiscountInformation, [node(T.DiscountCode, 2), node(T.Discount, 100)]));
+    child(list, T.GprsCall).children?.push(group(57, [node(55, 7), node(T.CamelInvocationFee, 50)]));
+    list.children?.push(group(999, [node(T.Imsi, 1)]));
+    const { events, summary } = await readAll(encodeNodes(tree));
+    expect(events[0].taxes).to.deep.equal([{ taxCode: 1, taxValue: 437, taxableAmount: undefined }]);
+    expect(events[0].discounts).to.deep.equal([{ discountCode: 2, discount: 100 }]);
+    expect(events[2].camelInvocationFee).to.equal(50);
+    expect(events[4]).to.include({ kind: "unknown", tag: 999, position: 5, unknownTags: 1 });
+    expect(summary.byKind.unknown).to.equal(1);
+    expect(summary.audit.computed).to.deep.equal({ callEvents: 5, totalCharge: 71250, totalTaxValue: 437, totalDiscountValue: 100 });
+    expect(summary.audit.problems).to.have.length(4);
+  });
+
   it("round-trips generated call events through the encoder, with indefinite lengths for the batch and the list", async () => {
     const specs: TapEventSpec[] = [
       {
