@@ -4,7 +4,8 @@
  * file with indefinite lengths for the batch and the call event list), then decodes it with `TapFile` from
  * the file in chunks and reports call events per second on one core, MB/s and peak RSS.
  *
- *   npx ts-node --transpile-only scripts/bench/tap.ts [events] [--keep]
+ *   node --expose-gc -r ts-node/register/transpile-only scripts/bench/tap.ts [events] [--keep]
+ *   (or npx ts-node --transpile-only scripts/bench/tap.ts [events]: the same without a GC before decoding)
  *
  * Not yet part of `npm run bench` (issue 17 adds the mapping to usage records and wires it in).
  */
@@ -82,7 +83,9 @@ async function main(): Promise<void> {
     let t = Date.now();
     const size = await writeTap(file, count);
     console.log(`wrote ${count} call events, ${(size / 1e6).toFixed(1)} MB, in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    let peak = process.memoryUsage().rss;
+    (globalThis as { gc?: () => void }).gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
     t = Date.now();
     const cpu = process.cpuUsage();
     const tap = await TapFile.open(file);
@@ -97,7 +100,10 @@ async function main(): Promise<void> {
     if (!summary.audit.ok || summary.callEvents !== count) throw new Error(`audit: ${summary.audit.problems.join("; ")}`);
     console.log(`decoded ${n} call events in ${seconds.toFixed(2)} s (cpu ${((used.user + used.system) / 1e6).toFixed(2)} s)`);
     console.log(`  ${Math.round(n / seconds).toLocaleString("en")} call events/s, ${(size / 1e6 / seconds).toFixed(1)} MB/s`);
-    console.log(`  peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB; audit ${summary.audit.ok ? "passes" : "fails"}`);
+    const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+    console.log(
+      `  RSS ${mib(before)} MiB before decoding, peak ${mib(peak)} MiB while decoding; audit ${summary.audit.ok ? "passes" : "fails"}`,
+    );
   } finally {
     if (!process.argv.includes("--keep")) fs.rmSync(dir, { recursive: true, force: true });
     else console.log(`kept ${file}`);
