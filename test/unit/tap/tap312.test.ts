@@ -306,6 +306,36 @@ describe("lib/tap/tap312: TAP 3.12 decoder", () => {
     }
   });
 
+  it("reads a Notification (a batch with no call events) and skips unknown batch-level groups in a stream", async () => {
+    const long = (tag: number, local: string) =>
+      tlv(tag, [tlv(T.LocalTimeStamp, Buffer.from(local)), tlv(T.UtcTimeOffset, Buffer.from("+0100"))]);
+    const notification = tlv(T.Notification, [
+      tlv(T.Sender, Buffer.from("DEUD1")),
+      tlv(T.Recipient, Buffer.from("USAAT")),
+      tlv(T.FileSequenceNumber, Buffer.from("00043")),
+      long(T.FileAvailableTimeStamp, "20260401120000"),
+      long(T.TransferCutOffTimeStamp, "20260401000000"),
+      tlv(T.SpecificationVersionNumber, integerContent(3)),
+      tlv(T.ReleaseVersionNumber, integerContent(12)),
+    ]);
+    const n = await readAll(notification);
+    expect(n.tap.header).to.include({ kind: "notification", sender: "DEUD1", recipient: "USAAT", fileSequenceNumber: "00043" });
+    expect(n.tap.header.fileAvailable?.utc).to.equal("2026-04-01T11:00:00Z");
+    expect(n.events).to.deep.equal([]);
+    expect(n.summary.audit).to.include({ ok: true });
+
+    const tree = sampleTree();
+    const big = { header: { cls: 1, constructed: false, tag: 4000, length: 0, offset: 0, headerLength: 0 }, value: Buffer.alloc(5000, 7) };
+    tree[0].children?.splice(3, 0, {
+      header: { cls: 1, constructed: true, tag: 998, length: 0, offset: 0, headerLength: 0 },
+      children: [big],
+    });
+    const bytes = encodeNodes(tree);
+    const { events, summary } = await readAll(chunks(bytes, [64]));
+    expect(events).to.have.length(4);
+    expect(summary.unknownTags).to.equal(1);
+  });
+
   describe("bad input: a clear error with the byte offset", () => {
     it("a truncated file", async () => {
       const bytes = fs.readFileSync(sample("tap_3_12_valid.ber")).subarray(0, 600);
