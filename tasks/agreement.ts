@@ -11,7 +11,7 @@ import type { Hex } from "../lib/util/hex";
 import type { RoamLedgerClient } from "../lib/chain/client";
 
 const KEYSTORE_HELP =
-  "Key store folder (default $ROAMLEDGER_HOME or ./.roamledger): your encryption key seals and opens the terms, and a copy of each version's full terms is kept there";
+  "Key store folder (default: the carrier profile's, else $ROAMLEDGER_HOME or ./.roamledger): your encryption key seals and opens the terms, and a copy of each version's full terms is kept there";
 
 /**
  * An `--agreement-version` argument: a version number from 1. (Hardhat keeps `--version` for itself.)

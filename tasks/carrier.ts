@@ -148,7 +148,7 @@ task("carrier:list", "Lists the consortium's members and open governance proposa
 );
 
 task("carrier:rotate-key", "Registers the encryption public key of your local key store for your member (after keys:init on a new machine)")
-  .addOptionalParam("keystore", "Key store folder (default $ROAMLEDGER_HOME or ./.roamledger)")
+  .addOptionalParam("keystore", "Key store folder (default: the carrier profile's, else $ROAMLEDGER_HOME or ./.roamledger)")
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(async (args: { keystore?: string; from?: string }, hre) => {

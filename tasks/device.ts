@@ -15,7 +15,7 @@ import type { Keystore } from "../lib/keys/keystore";
 import type { RoamLedgerClient } from "../lib/chain/client";
 import { ROLE_BITS, SERVICES, ROUTINGS, DEVICE_CLASSES, DEVICE_STATUSES } from "../lib/core/enums";
 
-const KEYSTORE_HELP = "Key store folder holding the IMSI keys (default $ROAMLEDGER_HOME or ./.roamledger)";
+const KEYSTORE_HELP = "Key store folder holding the IMSI keys (default: the carrier profile's, else $ROAMLEDGER_HOME or ./.roamledger)";
 
 task(
   "device:register",

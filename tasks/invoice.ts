@@ -33,8 +33,8 @@ import type { Hex } from "../lib/util/hex";
 import type { RoamLedgerClient } from "../lib/chain/client";
 
 const KEYSTORE_HELP =
-  "Key store with your encryption key and your copies of the full terms (default $ROAMLEDGER_HOME or ./.roamledger): opens the pair's payloads and terms, which every figure is rated from";
-const STORE_HELP = "Payload store folder (default $ROAMLEDGER_STORE or <key store>/store)";
+  "Key store with your encryption key and your copies of the full terms (default: the carrier profile's, else $ROAMLEDGER_HOME or ./.roamledger): opens the pair's payloads and terms, which every figure is rated from";
+const STORE_HELP = "Payload store folder (default: the carrier profile's, else $ROAMLEDGER_STORE, else <key store>/store)";
 
 /** The carrier the account operates for (these tasks only read; any member's account will do). */
 async function selfOf(client: RoamLedgerClient): Promise<Hex> {

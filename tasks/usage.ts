@@ -28,8 +28,10 @@ import { formatPeriod } from "../lib/core/period";
 import { ROLE_BITS } from "../lib/core/enums";
 import { PERMISSION_BITS } from "../lib/core/roles";
 
-const KEYSTORE_HELP = "Key store folder (default $ROAMLEDGER_HOME or ./.roamledger); local usage state lives there too";
-const STORE_HELP = "Payload store folder both carriers reach (default $ROAMLEDGER_STORE or <key store>/store)";
+const KEYSTORE_HELP =
+  "Key store folder (default: the carrier profile's, else $ROAMLEDGER_HOME or ./.roamledger); local usage state lives there too";
+const STORE_HELP =
+  "Payload store folder both carriers reach (default: the carrier profile's, else $ROAMLEDGER_STORE, else <key store>/store)";
 
 const n = (x: number) => x.toLocaleString("en-US");
 
