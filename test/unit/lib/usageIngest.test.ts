@@ -199,17 +199,26 @@ describe("lib/usage/ingest", function () {
     const header = lines[0].split(",");
     const [idCol, imsiCol] = [header.indexOf("recordId"), header.indexOf("imsi")];
     const bad = new Set(g.outOfPolicy.map((d) => d.imsi));
+    // Only the lines the first run took: the generator's malformed lines (a negative volume, a bad timestamp)
+    // fall on these devices' lines or not depending on the month the chain is in, and would be rejected again.
+    const rejectedLines = new Set(
+      fs
+        .readFileSync(first.rejectsFile as string, "utf8")
+        .split("\n")
+        .slice(1)
+        .map((l) => Number(l.split(",")[0])),
+    );
     const again = lines
-      .slice(1)
-      .map((l) => l.split(","))
-      .filter((f) => f.length === header.length && bad.has(f[imsiCol]))
+      .map((l, i) => ({ f: l.split(","), line: i + 1 }))
+      .filter(({ f, line }) => line > 1 && !rejectedLines.has(line) && f.length === header.length && bad.has(f[imsiCol]))
+      .map(({ f }) => f)
       .map((f, i) => Object.assign([...f], { [idCol]: `again-${i}` }).join(","));
     const file = path.join(w.dir, "again.csv");
     fs.writeFileSync(file, `${[lines[0], ...again].join("\n")}\n`);
     const flagsBefore = (await w.c.devices.queryFilter(w.c.devices.filters.FraudFlagged(), 0)).length;
 
     const second = await ingestUsage(w.ingestOptions({ file }));
-    expect(second.accepted).to.equal(again.length);
+    expect(second.accepted, `rejected: ${JSON.stringify(second.rejectsByCode)}`).to.equal(again.length);
     expect(second.flagsHeld).to.equal(g.outOfPolicy.length);
     expect(second.flaggedDevices).to.equal(0);
     expect((await w.c.devices.queryFilter(w.c.devices.filters.FraudFlagged(), 0)).length).to.equal(flagsBefore);
