@@ -37,12 +37,9 @@ export async function abandonRun(
   opts: { client: Pick<RoamLedgerClient, "ledger">; store: ContentStore; workDir: string },
   run: { journal: Journal; journalFile: string; reason: string },
 ): Promise<AbandonedRun> {
+  const known = await onChainFlags(opts.client, run.journal);
   const { journal } = run;
-  const onChain: Hex[] = [];
-  for (const b of journal.batches) {
-    const info = await opts.client.ledger.getBatch(b.id);
-    if (BATCH_STATUSES[Number(info.status)] !== "none") onChain.push(b.id);
-  }
+  const onChain = journal.batches.filter((_, i) => known[i]).map((b) => b.id);
   if (onChain.length > 0) {
     throw new ConfigError(
       `run ${journal.runKey} (${journal.file}, period ${formatPeriod(journal.period)}) cannot be abandoned: ${onChain.length} of its ${journal.batches.length} batches are on chain (${onChain.join(", ")})`,
@@ -70,6 +67,12 @@ export async function abandonRun(
   return { runKey, file, period, reason: run.reason, batches, stateFiles, journalFile: run.journalFile };
 }
 
+/** For each batch of the run, whether the ledger knows it (any status but none): one read per batch. */
+async function onChainFlags(client: Pick<RoamLedgerClient, "ledger">, journal: Journal): Promise<boolean[]> {
+  const infos = await Promise.all(journal.batches.map((b) => client.ledger.getBatch(b.id)));
+  return infos.map((info) => BATCH_STATUSES[Number(info.status)] !== "none");
+}
+
 /** What closing a run out left off the chain. */
 export interface ClosedOutRun {
   runKey: string;
@@ -92,9 +95,9 @@ export async function closeOutRun(
 ): Promise<ClosedOutRun> {
   const { journal } = run;
   const out: ClosedOutRun = { runKey: journal.runKey, onChain: [], refused: [] };
-  for (const b of journal.batches) {
-    const info = await opts.client.ledger.getBatch(b.id);
-    if (BATCH_STATUSES[Number(info.status)] !== "none") {
+  const known = await onChainFlags(opts.client, journal);
+  for (const [i, b] of journal.batches.entries()) {
+    if (known[i]) {
       b.submitted ??= "existing";
       out.onChain.push(b.id);
       continue;
