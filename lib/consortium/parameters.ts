@@ -9,6 +9,7 @@ import { parseRoles } from "../core/roles";
 import type { Hex } from "../util/hex";
 import { Keystore } from "../keys/keystore";
 import { ROLE_BITS } from "../core/enums";
+import { checkTadig, MAX_TADIG_CODES, TADIG_FORMAT } from "./tadig";
 
 /** A member as the CarrierRegistry constructor takes it. */
 export interface MemberInit {
@@ -33,6 +34,17 @@ export interface RoamLedgerParameters {
   };
 }
 
+/** A bootstrap member's TADIG codes, registered by its admin key once it is admitted (`deploy`). */
+export interface MemberTadigCodes {
+  plmn: Hex;
+  codes: string[];
+  /** The member's operator accounts (each holds every permission at admission). */
+  operators: string[];
+}
+
+/** What `deploy` does with a parameters file: the Ignition parameters, then the members' TADIG codes. */
+export type DeployParameters = RoamLedgerParameters & { tadig: MemberTadigCodes[] };
+
 /** What each field of a parameters file is: the hint shown when it is wrong. */
 const FIELDS = {
   thresholdBps:
@@ -40,11 +52,12 @@ const FIELDS = {
   proposalLifetimeDays: "days (more than 0, at most 365) a governance proposal stays open (default 7)",
   submissionGraceDays: "days 0-90 after a period's end during which only the visited carrier may close it (default 3)",
   infraAccounts: "list of accounts that may transact without being a member's operator (the deployer, node operations)",
-  members: "non-empty list of bootstrap members { plmn, name, roles, operators, encryptionKey }",
+  members: "non-empty list of bootstrap members { plmn, name, roles, operators, encryptionKey, tadig }",
   plmn: 'the member as MCC-MNC, e.g. "262-01"',
   name: "the member's name, 1 to 64 bytes",
   roles: "list of carrier, device-maker, governor",
   operators: "non-empty list of the member's operator accounts",
+  tadig: `optional list of the carrier's TADIG codes (at most ${MAX_TADIG_CODES}, each held by one member; ${TADIG_FORMAT}), registered by its operator once admitted`,
   encryptionKey:
     'the member\'s encryption public key (0x02 or 0x03 and 64 hex digits, printed by keys:init in the carrier\'s own key store); "keystore:<folder>" to read it from that carrier\'s key store; or "dev-keystore" (development chains only) to create it in the deploying key store',
 } as const;
@@ -114,8 +127,17 @@ function memberSchema(accounts: readonly string[], development: boolean) {
         error: "operators must be a non-empty list",
       }),
       encryptionKey: parsedBy((v) => encryptionKeySource(v, development)),
+      tadig: withDefault(
+        z
+          .array(
+            parsedBy((v) => checkTadig(String(v))),
+            { error: FIELDS.tadig },
+          )
+          .max(MAX_TADIG_CODES, { error: FIELDS.tadig }),
+        [],
+      ),
     },
-    '{ "plmn": "262-01", "name": "...", "roles": ["carrier"], "operators": [1], "encryptionKey": "0x02..." }',
+    '{ "plmn": "262-01", "name": "...", "roles": ["carrier"], "operators": [1], "encryptionKey": "0x02...", "tadig": ["DEUD1"] }',
   );
 }
 
@@ -135,6 +157,26 @@ function parametersSchema(accounts: readonly string[], development: boolean) {
     if (!p.members.some((m) => m.roles & ROLE_BITS.governor)) {
       addProblem(ctx, "at least one member must have the governor role", { path: ["members"] });
     }
+    checkTadigCodes(p.members, ctx);
+  });
+}
+
+/** Each TADIG code goes to one carrier member, once: the registry refuses the rest. */
+function checkTadigCodes(members: readonly { plmn: Hex; roles: number; tadig: string[] }[], ctx: Parameters<typeof addProblem>[0]): void {
+  const holder = new Map<string, string>();
+  members.forEach((m, i) => {
+    if (m.tadig.length > 0 && !(m.roles & ROLE_BITS.carrier)) {
+      addProblem(ctx, `only a carrier member holds TADIG codes; ${formatPlmn(m.plmn)} is not one`, { path: ["members", i, "tadig"] });
+    }
+    m.tadig.forEach((code, j) => {
+      const earlier = holder.get(code);
+      if (earlier !== undefined) {
+        addProblem(ctx, `TADIG code ${code} is given to ${earlier} already: a code is held by one member, once`, {
+          path: ["members", i, "tadig", j],
+        });
+      }
+      holder.set(code, earlier ?? formatPlmn(m.plmn));
+    });
   });
 }
 
@@ -161,7 +203,8 @@ function aboutParameter(path: JsonPath): string | undefined {
 /**
  * Reads and validates a deployment parameters file (see ignition/parameters/*.json and README):
  * `{ thresholdBps, proposalLifetimeDays, submissionGraceDays, infraAccounts, members: [{ plmn, name, roles,
- * operators, encryptionKey }] }`. A member's `encryptionKey` is its public key as the carrier gave it, or
+ * operators, encryptionKey, tadig }] }`. A carrier's `tadig` codes are not Ignition parameters: `deploy`
+ * registers them once the member is admitted, from its operator account (`tadig` of the result). A member's `encryptionKey` is its public key as the carrier gave it, or
  * `"keystore:<folder>"`: read from that carrier's own key store (made by keys:init; never created here), or
  * `"dev-keystore"`: taken (and if needed created) in `keystore`, the deploying key store, for development
  * chains where one machine plays every carrier (`development`; refused elsewhere). Keys are read only once
@@ -173,7 +216,7 @@ export function readDeployParameters(
   accounts: readonly string[],
   keystore: Keystore,
   options: { development?: boolean } = {},
-): RoamLedgerParameters {
+): DeployParameters {
   const checked = checkJson(readJsonInput(file, "deployment parameters"), parametersSchema(accounts, options.development ?? false), {
     // A problem is named by its member alone (`operators`, not `members[2].operators[0]`): the line says which.
     field: memberName,
@@ -181,7 +224,7 @@ export function readDeployParameters(
   });
   if (!checked.ok) throw new InputErrors(checked.errors, { hint: "fix the parameters file; nothing was deployed." });
   const p = checked.value;
-  const bootstrapMembers = p.members.map((m) => ({ ...m, encryptionKey: publicKeyOf(m.plmn, m.encryptionKey, keystore) }));
+  const bootstrapMembers = p.members.map(({ tadig: _, ...m }) => ({ ...m, encryptionKey: publicKeyOf(m.plmn, m.encryptionKey, keystore) }));
   return {
     CarrierRegistry: {
       bootstrapMembers,
@@ -190,5 +233,6 @@ export function readDeployParameters(
       infraAccounts: p.infraAccounts,
     },
     UsageLedger: { submissionGrace: Math.round(p.submissionGraceDays * 24 * 3600) },
+    tadig: p.members.filter((m) => m.tadig.length > 0).map((m) => ({ plmn: m.plmn, codes: m.tadig, operators: m.operators })),
   };
 }

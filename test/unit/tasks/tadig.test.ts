@@ -1,9 +1,14 @@
 import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
 import hre from "hardhat";
+import { Wallet } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { deployConsortium, PLMN, type Consortium } from "../../helpers/fixtures";
+import { deployConsortium, PLMN, testEncryptionKey, type Consortium } from "../../helpers/fixtures";
 import { captured, FROM, failureOf as message, useDeploymentForTasks } from "../../helpers/tasks";
-import { plmnOfTadig, tadigCodesOf } from "../../../lib/consortium/tadig";
+import { plmnOfTadig, tadigCodesOf, tadigToBytes5 } from "../../../lib/consortium/tadig";
+import { readDeployParameters } from "../../../lib/consortium/parameters";
+import { Keystore } from "../../../lib/keys/keystore";
 import { connectRoamLedger } from "../../../lib/chain/client";
 import { addressesOf } from "../../helpers/fixtures";
 
@@ -94,5 +99,105 @@ describe("tasks: carrier:tadig, and TADIG codes in carrier:show / carrier:list",
     expect(await message(hre.run("carrier:tadig", { add: "BRAV3", from: FROM.br }))).to.contain("CarrierRegistryNotActiveOperator");
     expect(await message(hre.run("carrier:tadig", { remove: "BRAV2", from: FROM.br }))).to.contain("CarrierRegistryNotActiveOperator");
     expect(await codesOf(PLMN.BR)).to.deep.equal(["BRAV2"]);
+  });
+});
+
+describe("deploy: the members' TADIG codes", function () {
+  let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
+
+  beforeEach(async function () {
+    env = await useDeploymentForTasks(await loadFixture(deployConsortium));
+  });
+  afterEach(() => env.cleanup());
+
+  /** A parameters file of DE (account 1) and a maker (account 4), with `extra` members and DE's `tadig`. */
+  function parametersFile(de: Record<string, unknown>, extra: object[] = []): string {
+    const file = path.join(env.dir, "params.json");
+    const members = [
+      { plmn: "262-01", name: "DE", roles: ["carrier", "governor"], operators: [1], encryptionKey: testEncryptionKey(1), ...de },
+      { plmn: "999-01", name: "Maker", roles: ["device-maker"], operators: [4], encryptionKey: testEncryptionKey(4) },
+      ...extra,
+    ];
+    fs.writeFileSync(file, `${JSON.stringify({ infraAccounts: [0], members }, null, 2)}\n`);
+    return file;
+  }
+
+  const accounts = async () => (await hre.ethers.getSigners()).map((s) => s.address);
+
+  it("reads each carrier's codes beside the Ignition parameters (which do not carry them)", async function () {
+    const us = { plmn: "310-410", name: "US", roles: ["carrier"], operators: [2], encryptionKey: testEncryptionKey(2) };
+    const p = readDeployParameters(parametersFile({ tadig: ["DEUD1", "DEUD2"] }, [us]), await accounts(), new Keystore());
+    expect(p.tadig).to.deep.equal([{ plmn: PLMN.DE, codes: ["DEUD1", "DEUD2"], operators: [(await accounts())[1]] }]);
+    expect(p.CarrierRegistry.bootstrapMembers[0]).to.not.have.property("tadig");
+  });
+
+  it("the shipped localhost parameters give each carrier a code and the device maker none", async function () {
+    const shipped = JSON.parse(fs.readFileSync(path.join(hre.config.paths.root, "ignition", "parameters", "localhost.json"), "utf8"));
+    const codes = Object.fromEntries(shipped.members.map((m: { plmn: string; tadig?: string[] }) => [m.plmn, m.tadig]));
+    expect(codes).to.deep.equal({ "262-01": ["DEUD1"], "310-410": ["USACG"], "724-05": ["BRAV2"], "999-01": undefined });
+  });
+
+  it("refuses a malformed code, a code given twice, more than 16, and codes of a device maker, with their lines", async function () {
+    const cases: [Record<string, unknown>, object[], RegExp][] = [
+      [{ tadig: ["deud1"] }, [], /params\.json:\d+ \(tadig\): "deud1" is not a TADIG code/],
+      [{ tadig: "DEUD1" }, [], /params\.json:\d+ \(tadig\): optional list of the carrier's TADIG codes/],
+      [{ tadig: Array.from({ length: 17 }, (_, i) => `DEU${String(i).padStart(2, "0")}`) }, [], /\(tadig\): optional list/],
+      [{ tadig: ["DEUD1", "DEUD1"] }, [], /params\.json:\d+ \(tadig\): TADIG code DEUD1 is given to 262-01 already/],
+      [
+        { tadig: ["DEUD1"] },
+        [
+          {
+            plmn: "310-410",
+            name: "US",
+            roles: ["carrier"],
+            operators: [2],
+            encryptionKey: testEncryptionKey(2),
+            tadig: ["USACG", "DEUD1"],
+          },
+        ],
+        /params\.json:\d+ \(tadig\): TADIG code DEUD1 is given to 262-01 already/,
+      ],
+      [
+        {},
+        [{ plmn: "999-02", name: "M2", roles: ["device-maker"], operators: [5], encryptionKey: testEncryptionKey(5), tadig: ["ACMEA"] }],
+        /\(tadig\): only a carrier member holds TADIG codes; 999-02 is not one/,
+      ],
+    ];
+    for (const [de, extra, expected] of cases) {
+      const file = parametersFile(de, extra);
+      const msg = await message(Promise.resolve().then(async () => readDeployParameters(file, await accounts(), new Keystore())));
+      expect(msg, JSON.stringify(de)).to.match(expected).and.contain("nothing was deployed");
+    }
+  });
+
+  it("registers the codes from each carrier's operator account after admission", async function () {
+    const us = {
+      plmn: "310-410",
+      name: "US",
+      roles: ["carrier", "governor"],
+      operators: [2],
+      encryptionKey: testEncryptionKey(2),
+      tadig: ["USACG"],
+    };
+    const file = parametersFile({ tadig: ["DEUD1", "DEUD2"] }, [us]);
+    const printed = await captured(() => hre.run("deploy", { parameters: file, deploymentId: "tadig-test" }));
+    expect(printed).to.contain("  262-01: TADIG DEUD1, DEUD2\n").and.contain("  310-410: TADIG USACG");
+    const registry = /carrierRegistry\s+(0x[0-9a-fA-F]{40})/.exec(printed)?.[1] as string;
+    const carriers = (await hre.ethers.getContractAt("CarrierRegistry", registry)) as unknown as Consortium["carriers"];
+    expect(await carriers.plmnOfTadig(tadigToBytes5("DEUD2"))).to.equal(PLMN.DE);
+    expect(await carriers.plmnOfTadig(tadigToBytes5("USACG"))).to.equal(PLMN.US);
+    expect(await carriers.tadigCodesOf(PLMN.DE)).to.deep.equal([tadigToBytes5("DEUD1"), tadigToBytes5("DEUD2")]);
+    // A re-run of deploy on a real network finds its deployment and keeps the codes the members hold
+    // (ensureTadigCodes, test/unit/lib/tadig.test.ts); the in-process network keeps no deployment to re-run.
+  });
+
+  it("prints the line a carrier runs when its operator is not an account of the network", async function () {
+    const outside = Wallet.createRandom().address;
+    const file = parametersFile({ operators: [outside], tadig: ["DEUD1"] }, [
+      { plmn: "310-410", name: "US", roles: ["carrier", "governor"], operators: [2], encryptionKey: testEncryptionKey(2) },
+    ]);
+    const printed = await captured(() => hre.run("deploy", { parameters: file, deploymentId: "tadig-test-outside" }));
+    expect(printed).to.contain("  262-01: TADIG DEUD1 to register from its admin key (not an account of this network):");
+    expect(printed).to.contain(`    npx hardhat carrier:tadig --add DEUD1 --from ${outside}`);
   });
 });
