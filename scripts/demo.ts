@@ -25,6 +25,7 @@ import RoamLedgerModule from "../ignition/modules/RoamLedger";
 import SettlementTokenModule from "../ignition/modules/SettlementToken";
 import { Keystore } from "../lib/keys/keystore";
 import { connectRoamLedger, type RoamLedgerClient } from "../lib/chain/client";
+import { registerTadig } from "../lib/consortium/tadig";
 import type { RoamLedgerAddresses } from "../lib/chain/deployment";
 import { readPolicies } from "../lib/devices/policy";
 import { DEFAULT_REGISTER_BATCH, readDevices, ensurePolicies, registerDevices } from "../lib/devices/registration";
@@ -90,6 +91,8 @@ interface Carrier {
   hex: Hex;
   name: string;
   country: string;
+  /** Its TADIG code, registered on chain (TAP files name it as sender or recipient). */
+  tadig: string;
   signer: HardhatEthersSigner;
   /** Its own key store and local usage state (what ROAMLEDGER_HOME would be on its backend). */
   keystore: Keystore;
@@ -242,9 +245,9 @@ interface Ingested extends Generated {
 const keystoreOf = (key: string) => new Keystore(path.join(OUT, "carriers", key));
 
 const CARRIER_DEFS = [
-  { key: "de", plmn: "262-01", name: "Telekom Deutschland IoT", country: "Germany" },
-  { key: "us", plmn: "310-410", name: "US Mobile IoT", country: "USA" },
-  { key: "br", plmn: "724-05", name: "Vivo Brasil", country: "Brazil" },
+  { key: "de", plmn: "262-01", name: "Telekom Deutschland IoT", country: "Germany", tadig: "DEUD1" },
+  { key: "us", plmn: "310-410", name: "US Mobile IoT", country: "USA", tadig: "USACG" },
+  { key: "br", plmn: "724-05", name: "Vivo Brasil", country: "Brazil", tadig: "BRAV2" },
 ] as const;
 
 // ------------------------------------------------------------------ 1. deploy
@@ -319,10 +322,11 @@ async function deploy(b: Billing): Promise<Demo> {
     const signer = operators[d.key];
     carrier[d.key] = { ...d, signer, hex: parsePlmn(d.plmn), keystore: keystoreOf(d.key), client: connectRoamLedger(addresses, signer) };
     carrier[d.key].keystore.ensureImsiKey(d.plmn);
+    await registerTadig(carrier[d.key].client, d.tadig);
   }
   const carriers = Object.values(carrier);
   for (const c of carriers)
-    console.log(`   ${c.plmn.padEnd(8)} ${c.name} (${c.country}), carrier + governor, keys in ${rel(c.keystore.root)}/`);
+    console.log(`   ${c.plmn.padEnd(8)} ${c.name} (${c.country}), carrier + governor, TADIG ${c.tadig}, keys in ${rel(c.keystore.root)}/`);
   console.log(`   999-01   Acme Smart Meters, device maker`);
   const token = await settlementToken.getAddress();
   console.log(`   UsageLedger ${addresses.usageLedger}, SettlementEscrow ${addresses.settlementEscrow}, token RLST ${token}`);
