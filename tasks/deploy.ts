@@ -19,17 +19,18 @@ import { commandLine } from "./cli/errors";
  */
 async function registerTadigCodes(hre: HardhatRuntimeEnvironment, addresses: RoamLedgerAddresses, members: readonly MemberTadigCodes[]) {
   const signers = await hre.ethers.getSigners();
+  if (members.length > 0) out("TADIG codes (each carrier's operator account registers its own):");
   for (const m of members) {
     const text = formatPlmn(m.plmn);
     const signer = signers.find((s) => m.operators.includes(s.address));
     if (!signer) {
       const by = { member: text, account: m.operators[0] };
-      out(`  ${text}: TADIG ${m.codes.join(", ")} to register from its admin key (not an account of this network):`);
+      out(`  ${text.padEnd(8)} ${m.codes.join(", ")}: to register from its admin key, not an account of this network:`);
       for (const code of m.codes) out(`    ${commandLine({ operation: "carrier:tadig", args: { add: code }, by })}`);
       continue;
     }
     const { held } = await ensureTadigCodes(connectRoamLedger(addresses, signer), m.codes);
-    out(`  ${text}: TADIG ${m.codes.join(", ")}${held.length > 0 ? ` (${held.join(", ")} registered before)` : ""}`);
+    out(`  ${text.padEnd(8)} ${m.codes.join(", ")}${held.length > 0 ? ` (${held.join(", ")} registered before)` : ""}`);
   }
 }
 
@@ -74,11 +75,11 @@ task(
       const addresses = Object.fromEntries(
         await Promise.all(Object.entries(deployed).map(async ([name, contract]) => [name, await contract.getAddress()])),
       ) as RoamLedgerAddresses;
-      await registerTadigCodes(hre, addresses, tadig);
       if (args.devToken) {
         const { default: TokenModule } = await import("../ignition/modules/SettlementToken");
         const { settlementToken } = await hre.ignition.deploy(TokenModule, { config, deploymentId: args.deploymentId, displayUi: false });
         out(`  settlementToken    ${await settlementToken.getAddress()} (development token)`);
       }
+      await registerTadigCodes(hre, addresses, tadig);
     }),
   );

@@ -88,7 +88,7 @@ export async function registerTadig(client: RoamLedgerClient, code: string, opti
       location: { param },
       hint: own
         ? "nothing to do: it is registered already."
-        : `one member holds a code at a time: if GSMA assigned ${code} to you, ask ${formatPlmn(holder)} to release it, or governance to suspend a member that took it.`,
+        : `one member holds a code at a time: if GSMA assigned ${code} to you, ask ${formatPlmn(holder)} to release it (a member that will not is a matter for the consortium's governors).`,
     });
   }
   if (self !== undefined && (await client.carriers.tadigCodesOf(self)).length >= MAX_TADIG_CODES) {
