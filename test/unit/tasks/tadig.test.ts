@@ -181,7 +181,9 @@ describe("deploy: the members' TADIG codes", function () {
     };
     const file = parametersFile({ tadig: ["DEUD1", "DEUD2"] }, [us]);
     const printed = await captured(() => hre.run("deploy", { parameters: file, deploymentId: "tadig-test" }));
-    expect(printed).to.contain("TADIG codes (each carrier's operator account registers its own):\n  262-01   DEUD1, DEUD2\n  310-410  USACG");
+    expect(printed).to.contain(
+      "TADIG codes (each carrier's operator account registers its own):\n  262-01   DEUD1, DEUD2\n  310-410  USACG",
+    );
     const registry = /carrierRegistry\s+(0x[0-9a-fA-F]{40})/.exec(printed)?.[1] as string;
     const carriers = (await hre.ethers.getContractAt("CarrierRegistry", registry)) as unknown as Consortium["carriers"];
     expect(await carriers.plmnOfTadig(tadigToBytes5("DEUD2"))).to.equal(PLMN.DE);
