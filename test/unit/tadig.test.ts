@@ -219,6 +219,8 @@ describe("CarrierRegistry: TADIG codes", function () {
   });
 
   it("leaves CarrierRegistry under the 24,576-byte contract size limit (EIP-170)", async function () {
+    // solidity-coverage's instrumented bytecode is about twice the size: the limit is the real build's.
+    if (process.env.SOLIDITY_COVERAGE) this.skip();
     const artifact = await hre.artifacts.readArtifact("CarrierRegistry");
     expect((artifact.deployedBytecode.length - 2) / 2).to.be.below(24_576);
   });
