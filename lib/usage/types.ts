@@ -135,6 +135,17 @@ export const REJECT_CODES = [
   "UNKNOWN_DEVICE",
   "DEVICE_OF_OTHER_HOME",
   "UNPRICED_CLASS",
+  // TAP input (lib/tap/map.ts): a call event that maps to no usage record (supplementary service,
+  // content, location...), reported but not billed; never returned in RAP.
+  "NOT_BILLABLE",
+  // TAP input, file level (RAP fatal, lib/tap/refusal.ts TAP_FATAL_CODES): the whole file is refused.
+  "TAP_SENDER",
+  "TAP_RECIPIENT",
+  "TAP_VERSION",
+  "TAP_SEQUENCE_DUPLICATE",
+  "TAP_SEQUENCE_ORDER",
+  "TAP_AUDIT",
+  "TAP_STRUCTURE",
 ] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
 
