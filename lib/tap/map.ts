@@ -27,12 +27,14 @@ import { type ParsedRecord, RATS, type Reject, type RejectCode, SERVICE_DATA, SE
 import { BerError } from "./ber";
 import type { CallEventKind, TapCallEvent } from "./callEvent";
 import { TapFileRefused } from "./refusal";
-import type { TapSequenceLog } from "./sequenceLog";
+import { TapSequenceLog } from "./sequenceLog";
 import { type TapHeader, type TapSummary, TapFile, TapVersionError } from "./tap312";
 
 /** TAP's charges of one record, kept for reconciliation (`usage:tap` writes them to `<out>.charges.csv`). */
 export interface TapRecordCharges {
   recordId: string;
+  /** The call event as a rejects file names it (`GprsCall at byte 508`), for rejects found later (unknown device...). */
+  callEvent: string;
   service: number;
   /** Sum of the call event's charges of type "00" plus its CAMEL invocation fee, in 10^-decimalPlaces of `currency`. */
   charge: number;
@@ -62,8 +64,11 @@ export interface TapMapOptions {
    * (TAP_SENDER / TAP_RECIPIENT). See {@link tadigPartyCheck}.
    */
   checkParties?: (header: TapHeader) => Promise<void>;
-  /** Refuses a duplicate or out-of-order file sequence number (checked only; the caller records it once the import completed). */
-  sequenceLog?: TapSequenceLog;
+  /**
+   * The folder of the file sequence logs (`<store>/tap`): a duplicate or out-of-order file sequence number
+   * is refused. Checked only: the caller records the number once the import completed (`mapper.sequenceLog`).
+   */
+  sequenceDir?: string;
   /** As ParseOptions.seenIds: ids of the period's earlier files; this file's are claimed in it. */
   seenIds?: RecordIdSet;
   /** Call events per chunk (default 8192). */
@@ -177,6 +182,8 @@ export class TapMapper {
   readonly chargeByService = new Map<number, number>();
   readonly rejectsByCode = new Map<RejectCode, number>();
   private finished?: TapSummary;
+  /** The sender -> recipient log of `sequenceDir`, when given. */
+  sequenceLog?: TapSequenceLog;
 
   private constructor(
     readonly file: string,
@@ -203,11 +210,13 @@ export class TapMapper {
       throw new InputError("file not found", { location: { file }, hint: `check the path (relative paths start from ${process.cwd()}).` });
     }
     const tap = await refusing(file, () => TapFile.open(file, { fileSize: fs.statSync(file).size }));
-    if (tap.header.kind === "transferBatch" || tap.header.kind === "notification") {
-      await options.checkParties?.(tap.header);
-      options.sequenceLog?.check(tap.header.fileSequenceNumber, file);
+    await options.checkParties?.(tap.header);
+    const mapper = new TapMapper(file, tap, options);
+    if (options.sequenceDir !== undefined) {
+      mapper.sequenceLog = TapSequenceLog.open(options.sequenceDir, tap.header.sender, tap.header.recipient);
+      mapper.sequenceLog.check(tap.header.fileSequenceNumber, file);
     }
-    return new TapMapper(file, tap, options);
+    return mapper;
   }
 
   get header(): TapHeader {
@@ -366,6 +375,7 @@ export class TapMapper {
     const rate = code === undefined ? undefined : this.rates.get(code);
     return {
       recordId: record.recordId,
+      callEvent: tapRaw(ev),
       service: record.service,
       charge,
       tax,
