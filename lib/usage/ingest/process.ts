@@ -23,7 +23,7 @@ import { checkPeriodTakesBatches } from "./period";
 import { agreementPricing, agreementRoamingDays, type PricedWindow, pricedAt } from "./terms";
 import { FLAGS_PER_TX, type IngestOptions, type IngestSummary, type RunIdentity } from "./types";
 import { type TapChunk, TapMapper, type TapRecordCharges } from "../../tap/map";
-import { TapFileRefused } from "../../tap/refusal";
+import { TapFileRefused, writeRefusal } from "../../tap/refusal";
 
 type IdentifiedBatch = SealedBatch & { id: Hex };
 
@@ -72,13 +72,6 @@ export async function processFile(opts: IngestOptions, run: RunIdentity): Promis
   if (processor.tap) journal.summary.tap = processor.tap;
   writeJournal(run.journalFile, journal);
   return journal;
-}
-
-/** The rejects file of a TAP file refused as a whole: one row, line 0, the fatal code, the reason, raw `file`. */
-export async function writeRefusal(file: string, error: TapFileRefused, options: { path?: string } = {}): Promise<string> {
-  const writer = await RejectsWriter.open(file, options);
-  await writer.write([{ line: 0, code: error.code, reason: error.problem, raw: "file" }]);
-  return (await writer.close()).path;
 }
 
 /** The chain's time: the latest block's timestamp. */
