@@ -22,7 +22,7 @@ import { type Journal, type RoamerReport, sealedJournal, type StatePaths, stateP
 import { checkPeriodTakesBatches } from "./period";
 import { agreementPricing, agreementRoamingDays, type PricedWindow, pricedAt } from "./terms";
 import { FLAGS_PER_TX, type IngestOptions, type IngestSummary, type RunIdentity } from "./types";
-import { type TapChunk, TapMapper, type TapRecordCharges } from "../../tap/map";
+import { type TapChunk, TapMapper, type TapRecordCharges, tapRaw } from "../../tap/map";
 import { TapFileRefused, writeRefusal } from "../../tap/refusal";
 
 type IdentifiedBatch = SealedBatch & { id: Hex };
@@ -299,7 +299,8 @@ class FileProcessor {
   }
 
   private rejectRecord(record: ParsedRecord, code: RejectCode, reason: string): void {
-    const raw = this.callEvents?.[this.index]?.callEvent ?? (record.imsi ? `${record.recordId},${record.imsi}` : "");
+    const callEvent = this.callEvents?.[this.index];
+    const raw = callEvent ? tapRaw(callEvent) : record.imsi ? `${record.recordId},${record.imsi}` : "";
     this.pendingRejects.push({ line: record.line, code, reason, raw });
     // Not committed: a later file of the period may bring the record again.
     this.parts.seenIds.keepOut(record.recordId);

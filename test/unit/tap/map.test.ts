@@ -101,7 +101,9 @@ describe("lib/tap/map: TAP call events to usage records", () => {
       expect(m.charges).to.deep.equal([
         {
           recordId: "TAP-WERFD-31707-1",
-          callEvent: "MobileTerminatedCall at byte 258",
+          kind: "mobileTerminatedCall",
+          tag: 10,
+          offset: 258,
           service: SERVICE_VOICE,
           charge: 2300,
           tax: 0,
