@@ -11,12 +11,12 @@ import { SERVICES } from "../core/enums";
 import { formatPlmn } from "../core/plmn";
 import { noProgress, type ProgressFactory } from "../util/progress";
 import { USAGE_FIELDS } from "../usage/parse/fields";
-import { csvField, RejectsWriter, type RejectsSummary } from "../usage/rejects";
+import { csvField, RejectsWriter, type RejectsSummary, writeRefusal } from "../usage/rejects";
 import { type ParsedRecord, RATS, zeroTotals } from "../usage/types";
 import type { TermsLike } from "../agreements/terms";
 import { rateInvoice } from "../settlement/rating";
 import { type TapChunk, type TapMapOptions, TapMapper, type TapRecordCharges, tapCurrency } from "./map";
-import { TapFileRefused, writeRefusal } from "./refusal";
+import { TapFileRefused } from "./refusal";
 import type { TapHeader, TapSummary } from "./tap312";
 
 export const CHARGES_HEADER =

@@ -28,6 +28,8 @@ import { BerError } from "./ber";
 import type { CallEventKind, TapCallEvent } from "./callEvent";
 import { TapFileRefused } from "./refusal";
 import { TapSequenceLog } from "./sequenceLog";
+
+export { isTapFile, looksLikeBer } from "./sniff";
 import { type TapHeader, type TapSummary, TapFile, TapVersionError } from "./tap312";
 
 /** TAP's charges of one record, kept for reconciliation (`usage:tap` writes them to `<out>.charges.csv`). */
@@ -75,30 +77,6 @@ export interface TapMapOptions {
   seenIds?: RecordIdSet;
   /** Call events per chunk (default 8192). */
   chunkEvents?: number;
-}
-
-/** Whether the file's first bytes are a BER DataInterChange root (TAP TransferBatch/Notification, RAP, NRTRDE) rather than text. */
-export function looksLikeBer(head: Buffer): boolean {
-  if (head.length === 0) return false;
-  // [APPLICATION 1] or [APPLICATION 2], constructed: TransferBatch, Notification (and NRTRDE's root).
-  if (head[0] === 0x61 || head[0] === 0x62) return true;
-  // [APPLICATION 534/535] constructed, long-form tag: RAP ReturnBatch, Acknowledgement.
-  return head.length >= 3 && head[0] === 0x7f && head[1] === 0x84 && (head[2] === 0x16 || head[2] === 0x17);
-}
-
-/** Reads the first bytes of a file and tells whether it is a BER (TAP/RAP) file; false when it cannot be read. */
-export async function isTapFile(file: string): Promise<boolean> {
-  let handle: fs.promises.FileHandle | undefined;
-  try {
-    handle = await fs.promises.open(file, "r");
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await handle.read(head, 0, 4, 0);
-    return looksLikeBer(head.subarray(0, bytesRead));
-  } catch {
-    return false;
-  } finally {
-    await handle?.close();
-  }
 }
 
 /**

@@ -1,5 +1,4 @@
 import { InputError } from "../core/errors";
-import { RejectsWriter } from "../usage/rejects";
 
 /**
  * The RAP "fatal" checks of a TAP file (issue 17, tapspec 4): each refuses the whole file, nothing of it
@@ -41,14 +40,4 @@ export class TapFileRefused extends InputError {
 
 export function isTapFatalCode(code: string): code is TapFatalCode {
   return (TAP_FATAL_CODES as readonly string[]).includes(code);
-}
-
-/**
- * The rejects file (`<file>.rejects.csv`, or `options.path`) of a TAP file refused as a whole: one row,
- * line 0, the fatal code, the reason, raw `file`. Written atomically; returns its path.
- */
-export async function writeRefusal(file: string, error: TapFileRefused, options: { path?: string } = {}): Promise<string> {
-  const writer = await RejectsWriter.open(file, options);
-  await writer.write([{ line: 0, code: error.code, reason: error.problem, raw: "file" }]);
-  return (await writer.close()).path;
 }

@@ -14,7 +14,7 @@ import { type CheckOutcome, isFraud, RecordChecker } from "../check";
 import { formatFromExtension, type ParseChunk, parseUsageFile } from "../parse";
 import { evidenceSaltOf } from "../payload";
 import { RecordIdSet } from "../recordIdSet";
-import { RejectsWriter } from "../rejects";
+import { RejectsWriter, writeRefusal } from "../rejects";
 import { SealThread, sealOnThread } from "../sealThread";
 import { type DeviceState, loadState, saveState } from "../state";
 import type { ParsedRecord, Reject, RejectCode } from "../types";
@@ -23,7 +23,7 @@ import { checkPeriodTakesBatches } from "./period";
 import { agreementPricing, agreementRoamingDays, type PricedWindow, pricedAt } from "./terms";
 import { FLAGS_PER_TX, type IngestOptions, type IngestSummary, type RunIdentity } from "./types";
 import { type TapChunk, TapMapper, type TapRecordCharges, tapRaw } from "../../tap/map";
-import { TapFileRefused, writeRefusal } from "../../tap/refusal";
+import { TapFileRefused } from "../../tap/refusal";
 
 type IdentifiedBatch = SealedBatch & { id: Hex };
 
