@@ -7,13 +7,16 @@
  *   node --expose-gc -r ts-node/register/transpile-only scripts/bench/tap.ts [events] [--keep]
  *   (or npx ts-node --transpile-only scripts/bench/tap.ts [events]: the same without a GC before decoding)
  *
- * Not yet part of `npm run bench` (issue 17 adds the mapping to usage records and wires it in).
+ * Then decodes it again and maps every call event to a usage record (lib/tap/map.ts: the checks, record
+ * ids, charges beside each record), which is what usage:ingest and usage:tap do: call events per second
+ * decoded and mapped, on one core (the issue's target: 300,000).
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { END_OF_CONTENTS, openIndefinite } from "../../lib/tap/berEncode";
 import { TapFile } from "../../lib/tap/tap312";
+import { TapMapper } from "../../lib/tap/map";
 import { encodeAuditControl, encodeBatchHead, encodeCallEvent, type TapEventSpec } from "../../lib/tap/tapEncode";
 import { T } from "../../lib/tap/tags";
 
@@ -75,6 +78,32 @@ async function writeTap(file: string, count: number): Promise<number> {
   return fs.statSync(file).size;
 }
 
+/** Decodes and maps the file to usage records (home 262-01: the generated IMSIs' network), timing it. */
+async function benchMapping(file: string, count: number, size: number): Promise<void> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const t = Date.now();
+  const cpu = process.cpuUsage();
+  const mapper = await TapMapper.open(file, { home: "0x62f210", visited: "0x02f810", period: 202603 });
+  let records = 0;
+  let rejects = 0;
+  for await (const chunk of mapper.chunks()) {
+    records += chunk.records.length;
+    rejects += chunk.rejects.length;
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  const seconds = (Date.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
+  if (records + rejects !== count) throw new Error(`mapped ${records} records and ${rejects} rejects of ${count} call events`);
+  console.log(`decoded and mapped ${count} call events in ${seconds.toFixed(2)} s (cpu ${((used.user + used.system) / 1e6).toFixed(2)} s)`);
+  console.log(
+    `  ${Math.round(count / seconds).toLocaleString("en")} call events/s, ${(size / 1e6 / seconds).toFixed(1)} MB/s; ${records} records, ${rejects} rejects`,
+  );
+  const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+  console.log(`  RSS ${mib(before)} MiB before, peak ${mib(peak)} MiB while mapping`);
+}
+
 async function main(): Promise<void> {
   const count = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-tap-bench-"));
@@ -104,6 +133,7 @@ async function main(): Promise<void> {
     console.log(
       `  RSS ${mib(before)} MiB before decoding, peak ${mib(peak)} MiB while decoding; audit ${summary.audit.ok ? "passes" : "fails"}`,
     );
+    await benchMapping(file, count, size);
   } finally {
     if (!process.argv.includes("--keep")) fs.rmSync(dir, { recursive: true, force: true });
     else console.log(`kept ${file}`);
