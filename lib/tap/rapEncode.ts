@@ -13,6 +13,7 @@
  * The TAP file is read in one streaming pass (flat memory whatever its size); only the returned call events
  * are kept.
  */
+import fs from "node:fs";
 import { InputError } from "../core/errors";
 import { type BerHeader, type BerNode, BerReader, type BerSource, berReader, parseTree } from "./ber";
 import { ber, encodeIdentifier } from "./berEncode";
@@ -29,8 +30,11 @@ export interface RapWriteInput {
   tap: BerSource;
   /** Its name for messages (default: the path). */
   tapName?: string;
-  /** Five digits. */
-  rapFileSequenceNumber: string;
+  /**
+   * Five digits; or a function of the RAP sender and recipient (the TAP file's recipient and sender, known
+   * once the file is read) that returns them, for a number taken from the pair's sequence log.
+   */
+  rapFileSequenceNumber: string | ((pair: { sender: string; recipient: string }) => string);
   /** RapFileCreationTimeStamp and RapFileAvailableTimeStamp (default: now). */
   now?: Date;
   /** "+hhmm" or "-hhmm" (default: this machine's offset at `now`). */
@@ -73,14 +77,16 @@ const MISMATCH_HINT =
 
 /** Builds the ReturnBatch for `input.rejects` of `input.tap`. */
 export async function writeReturnBatch(input: RapWriteInput): Promise<RapWriteResult> {
-  if (!/^\d{5}$/.test(input.rapFileSequenceNumber)) {
-    throw new InputError(`RAP file sequence number "${input.rapFileSequenceNumber}" is not five digits`, {
-      location: { param: "sequence" },
-      hint: "pass a number from 1 to 99999 (written as five digits).",
-    });
-  }
+  if (typeof input.rapFileSequenceNumber === "string") checkSequence(input.rapFileSequenceNumber);
   const name = input.tapName ?? (typeof input.tap === "string" ? input.tap : "TAP file");
   const rejects = input.rejects;
+  if (rejects.kind === "severe" && rejects.events.length === 0) {
+    const skipped = rejects.notBillable > 0 ? ` (its ${rejects.notBillable} NOT_BILLABLE row(s) are not returned in RAP)` : "";
+    throw new InputError(`the rejects file has no rejected call event and no refusal${skipped}: there is nothing to return`, {
+      location: { file: rejects.file },
+      hint: "no RAP file is needed for this TAP file; the partner expects none.",
+    });
+  }
   const wanted = new Map(rejects.kind === "severe" ? rejects.events.map((e) => [e.position, e]) : []);
   const scan = await scanTap(input.tap, name, wanted, rejects.kind === "fatal", input.onProgress);
   const control = scan.control;
@@ -90,10 +96,12 @@ export async function writeReturnBatch(input: RapWriteInput): Promise<RapWriteRe
       hint: "a RAP return needs the file's sender, recipient and FileSequenceNumber; ask the sender for a readable file.",
     });
   }
+  const pair = { sender: control.recipient, recipient: control.sender };
+  const sequence = typeof input.rapFileSequenceNumber === "string" ? input.rapFileSequenceNumber : checkSequence(input.rapFileSequenceNumber(pair));
   const returns = rejects.kind === "fatal" ? [await fatalReturn(rejects, scan, input.tap, name)] : scan.severe.map((s) => severeReturn(control.fsn, s));
   const totalSevere = rejects.kind === "fatal" ? 0 : scan.severe.reduce((sum, s) => sum + tapCharge(s.ev), 0);
   const bytes = ber.seq(T.ReturnBatch, [
-    rapBatchControlInfo(scan, input),
+    rapBatchControlInfo(scan, input, sequence),
     ber.seq(T.ReturnDetailList, returns),
     ber.seq(T.RapAuditControlInfo, [ber.int(T.TotalSevereReturnValue, totalSevere), ber.int(T.ReturnDetailsCount, returns.length)]),
   ]);
@@ -101,7 +109,7 @@ export async function writeReturnBatch(input: RapWriteInput): Promise<RapWriteRe
     bytes,
     sender: control.recipient,
     recipient: control.sender,
-    rapFileSequenceNumber: input.rapFileSequenceNumber,
+    rapFileSequenceNumber: sequence,
     tapFileSequenceNumber: control.fsn,
     kind: rejects.kind,
     returnDetails: returns.length,
@@ -117,7 +125,17 @@ export function tapCharge(ev: TapCallEvent): number {
   return sum;
 }
 
-function rapBatchControlInfo(scan: TapScan, input: RapWriteInput): Buffer {
+function checkSequence(sequence: string): string {
+  if (!/^\d{5}$/.test(sequence) || sequence === "00000") {
+    throw new InputError(`RAP file sequence number "${sequence}" is not five digits from 00001 to 99999`, {
+      location: { param: "sequence" },
+      hint: "pass a number from 1 to 99999 (written as five digits).",
+    });
+  }
+  return sequence;
+}
+
+function rapBatchControlInfo(scan: TapScan, input: RapWriteInput, sequence: string): Buffer {
   const c = scan.control as NonNullable<TapScan["control"]>;
   const now = input.now ?? new Date();
   const offset = input.utcOffset ?? machineOffset(now);
@@ -126,7 +144,7 @@ function rapBatchControlInfo(scan: TapScan, input: RapWriteInput): Buffer {
   return ber.seq(T.RapBatchControlInfo, [
     ber.str(T.Sender, c.recipient),
     ber.str(T.Recipient, c.sender),
-    ber.str(T.RapFileSequenceNumber, input.rapFileSequenceNumber),
+    ber.str(T.RapFileSequenceNumber, sequence),
     stamp(T.RapFileCreationTimeStamp),
     stamp(T.RapFileAvailableTimeStamp),
     scan.tapCurrency === undefined ? undefined : ber.str(T.TapCurrency, scan.tapCurrency),
@@ -255,7 +273,10 @@ async function scanTap(
   fatal: boolean,
   onProgress?: (n: number) => void,
 ): Promise<TapScan> {
-  const reader = berReader(source, { file: name, names: TAP_TAG_NAMES, maxDepth: TAP_MAX_DEPTH });
+  // A refused file may be cut short: read it without its size, so that its BatchControlInfo is still read
+  // (with the size, a root length past the end is refused at byte 0).
+  const input = fatal ? withoutSize(source) : source;
+  const reader = berReader(input, { file: name, names: TAP_TAG_NAMES, maxDepth: TAP_MAX_DEPTH });
   const first = await reader.next();
   if (first?.type !== "start" || first.header.cls !== 1 || (first.header.tag !== T.TransferBatch && first.header.tag !== T.Notification)) {
     return reader.fail(
@@ -273,6 +294,12 @@ async function scanTap(
     if (!(fatal && scan.control)) throw err;
   }
   return scan;
+}
+
+function withoutSize(source: BerSource): BerSource {
+  if (typeof source === "string") return fs.createReadStream(source, { highWaterMark: 256 * 1024 });
+  if (Buffer.isBuffer(source)) return (async function* () { yield source; })();
+  return source;
 }
 
 async function readNotification(reader: BerReader, scan: TapScan, severe: number): Promise<void> {
