@@ -43,8 +43,14 @@ task(
     types.int,
   )
   .addOptionalParam("utcOffset", "UTC offset of the RAP file's timestamps, +hhmm or -hhmm (default: this machine's)")
-  .addOptionalParam("read", "Instead of writing: print this RAP file (a ReturnBatch with its returns and error codes, or an Acknowledgement)")
-  .addOptionalParam("store", "Payload store folder that holds the sequence log (default: the carrier profile's, else $ROAMLEDGER_STORE, else <key store>/store)")
+  .addOptionalParam(
+    "read",
+    "Instead of writing: print this RAP file (a ReturnBatch with its returns and error codes, or an Acknowledgement)",
+  )
+  .addOptionalParam(
+    "store",
+    "Payload store folder that holds the sequence log (default: the carrier profile's, else $ROAMLEDGER_STORE, else <key store>/store)",
+  )
   .addOptionalParam("keystore", "Key store folder (default: the carrier profile's, else $ROAMLEDGER_HOME or ./.roamledger)")
   .setAction(
     action(async (args: Args) => {
@@ -60,7 +66,10 @@ task(
   );
 
 async function writeRap(args: Args): Promise<void> {
-  if (!args.rejects) throw new InputError("--rejects is required (or --read to print a RAP file)", { hint: "pass --rejects F.tap.rejects.csv --out F.rap." });
+  if (!args.rejects)
+    throw new InputError("--rejects is required (or --read to print a RAP file)", {
+      hint: "pass --rejects F.tap.rejects.csv --out F.rap.",
+    });
   if (!args.out) throw new InputError("--out is required", { hint: "pass the RAP file to write, e.g. --out RCALPHABRAVO00001." });
   const tap = args.tap ?? defaultTap(args.rejects);
   for (const [flag, file] of [
@@ -70,7 +79,10 @@ async function writeRap(args: Args): Promise<void> {
     if (!fs.existsSync(file)) throw new InputError(`no file ${file}`, { location: { param: flag }, hint: "check the path." });
   }
   if (fs.existsSync(args.out)) {
-    throw new InputError(`${args.out} exists`, { location: { param: "out" }, hint: "a RAP file is written once: choose another --out, or remove the old file if it was never sent." });
+    throw new InputError(`${args.out} exists`, {
+      location: { param: "out" },
+      hint: "a RAP file is written once: choose another --out, or remove the old file if it was never sent.",
+    });
   }
   const rejects = await readTapRejects(args.rejects);
   const progress = new Progress({ label: `reading ${path.basename(tap)}`, unit: "call events" });
@@ -108,9 +120,15 @@ async function writeRap(args: Args): Promise<void> {
     fs.rmSync(args.out, { force: true });
     throw err;
   }
-  const what = result.kind === "fatal" ? `a fatal return (${rejects.kind === "fatal" ? rejects.code : ""}: the whole file)` : `${result.returnDetails} severe return(s)`;
-  out(`RAP file ${number} ${result.sender} -> ${result.recipient} for TAP file ${result.tapFileSequenceNumber}: ${what}, TotalSevereReturnValue ${result.totalSevereReturnValue} -> ${args.out}`);
-  if (result.notBillable > 0) out(`${result.notBillable} NOT_BILLABLE call event(s) not returned (RoamLedger does not bill them; they are not errors of the file)`);
+  const what =
+    result.kind === "fatal"
+      ? `a fatal return (${rejects.kind === "fatal" ? rejects.code : ""}: the whole file)`
+      : `${result.returnDetails} severe return(s)`;
+  out(
+    `RAP file ${number} ${result.sender} -> ${result.recipient} for TAP file ${result.tapFileSequenceNumber}: ${what}, TotalSevereReturnValue ${result.totalSevereReturnValue} -> ${args.out}`,
+  );
+  if (result.notBillable > 0)
+    out(`${result.notBillable} NOT_BILLABLE call event(s) not returned (RoamLedger does not bill them; they are not errors of the file)`);
   out(`Sequence log: ${logFile}`);
 }
 
@@ -126,7 +144,10 @@ function defaultTap(rejects: string): string {
 
 function sequenceArg(n: number): string {
   if (!Number.isInteger(n) || n < 1 || n > 99_999) {
-    throw new InputError(`--sequence ${n} is not from 1 to 99999`, { location: { param: "sequence" }, hint: "RAP file sequence numbers have five digits." });
+    throw new InputError(`--sequence ${n} is not from 1 to 99999`, {
+      location: { param: "sequence" },
+      hint: "RAP file sequence numbers have five digits.",
+    });
   }
   return String(n).padStart(5, "0");
 }
@@ -149,26 +170,36 @@ async function printRap(file: string): Promise<void> {
 }
 
 function printAck(file: string, a: RapAcknowledgement): void {
-  out(`RAP Acknowledgement ${file}: ${a.sender} acknowledges RAP file ${a.rapFileSequenceNumber} to ${a.recipient}${a.fileTypeIndicator === "T" ? " (test data)" : ""}`);
+  out(
+    `RAP Acknowledgement ${file}: ${a.sender} acknowledges RAP file ${a.rapFileSequenceNumber} to ${a.recipient}${a.fileTypeIndicator === "T" ? " (test data)" : ""}`,
+  );
   out(`  created ${stamp(a.ackFileCreation)}, available ${stamp(a.ackFileAvailable)}`);
 }
 
 function printReturnBatch(file: string, b: RapReturnBatch): void {
   const tapVersion = b.specificationVersion === undefined ? "" : `, returns TAP ${b.specificationVersion}.${b.releaseVersion ?? "?"} files`;
-  out(`RAP ReturnBatch ${file}: ${b.sender} -> ${b.recipient}, RAP file ${b.rapFileSequenceNumber} (RAP ${b.rapSpecificationVersion}.${b.rapReleaseVersion}${tapVersion})${b.fileTypeIndicator === "T" ? ", test data" : ""}`);
+  out(
+    `RAP ReturnBatch ${file}: ${b.sender} -> ${b.recipient}, RAP file ${b.rapFileSequenceNumber} (RAP ${b.rapSpecificationVersion}.${b.rapReleaseVersion}${tapVersion})${b.fileTypeIndicator === "T" ? ", test data" : ""}`,
+  );
   out(`  created ${stamp(b.rapFileCreation)}, available ${stamp(b.rapFileAvailable)}`);
   const places = b.tapDecimalPlaces;
-  const money = (v: number) => (places === undefined ? String(v) : `${v} (${(v / 10 ** places).toFixed(places)}${b.tapCurrency ? ` ${b.tapCurrency}` : ""})`);
+  const money = (v: number) =>
+    places === undefined ? String(v) : `${v} (${(v / 10 ** places).toFixed(places)}${b.tapCurrency ? ` ${b.tapCurrency}` : ""})`;
   out(`Returns: ${b.returns.length}`);
   b.returns.forEach((r, i) => {
     out(`  ${i + 1}. ${describeReturn(r, money)}`);
     if (r.kind === "severe" || r.kind === "fatal") {
-      for (const e of r.errors) out(`       error ${e.errorCode} at ${e.context.map((c) => `${c.name ?? c.pathItemId}${c.itemOccurrence ? `[${c.itemOccurrence}]` : ""}`).join("/") || "(no context)"}`);
+      for (const e of r.errors)
+        out(
+          `       error ${e.errorCode} at ${e.context.map((c) => `${c.name ?? c.pathItemId}${c.itemOccurrence ? `[${c.itemOccurrence}]` : ""}`).join("/") || "(no context)"}`,
+        );
     }
   });
   if (!b.audit) out("RapAuditControlInfo: missing");
   else {
-    out(`RapAuditControlInfo: TotalSevereReturnValue ${money(b.audit.totalSevereReturnValue ?? 0)}, ReturnDetailsCount ${b.audit.returnDetailsCount ?? "missing"}`);
+    out(
+      `RapAuditControlInfo: TotalSevereReturnValue ${money(b.audit.totalSevereReturnValue ?? 0)}, ReturnDetailsCount ${b.audit.returnDetailsCount ?? "missing"}`,
+    );
     for (const p of b.audit.problems) out(`  mismatch: ${p}`);
   }
   for (const g of b.otherGroups) out(`Skipped: ${g.name ?? `APPLICATION ${g.tag}`} at byte ${g.offset}`);
@@ -178,7 +209,9 @@ function describeReturn(r: RapReturn, money: (v: number) => string): string {
   switch (r.kind) {
     case "severe": {
       const ev = r.callEvent;
-      const what = ev ? `${ev.kind}${ev.imsi ? ` IMSI ${ev.imsi}` : ""}${ev.start ? ` start ${ev.start.local}` : ""}` : "a call event of a kind TAP 3.12 does not define";
+      const what = ev
+        ? `${ev.kind}${ev.imsi ? ` IMSI ${ev.imsi}` : ""}${ev.start ? ` start ${ev.start.local}` : ""}`
+        : "a call event of a kind TAP 3.12 does not define";
       return `severe: TAP file ${r.fileSequenceNumber}, ${what}, charge ${money(r.charge)}`;
     }
     case "fatal":

@@ -204,16 +204,36 @@ function returnDetail(reader: BerReader, inner: BerReader, h: BerHeader, content
     const ev = list.find((i) => i.content && i.header.tag !== T.ErrorDetailList && i.header.tag !== 551);
     const callEvent = ev?.content ? severeEvent(inner, ev, index) : undefined;
     const errors = errorsIn(list.find((i) => i.header.tag === T.ErrorDetailList));
-    return { kind: "severe", offset: h.offset, fileSequenceNumber: text(T.FileSequenceNumber) ?? "", callEvent, charge: callEvent ? tapCharge(callEvent) : 0, errors };
+    return {
+      kind: "severe",
+      offset: h.offset,
+      fileSequenceNumber: text(T.FileSequenceNumber) ?? "",
+      callEvent,
+      charge: callEvent ? tapCharge(callEvent) : 0,
+      errors,
+    };
   }
   if (h.tag === T.FatalReturn) {
     const group = list.find((i) => i.content && i.header.tag !== 551);
-    const errorList = group?.content ? items(reader, group.content, group.base as number).find((i) => i.header.tag === T.ErrorDetailList) : undefined;
+    const errorList = group?.content
+      ? items(reader, group.content, group.base as number).find((i) => i.header.tag === T.ErrorDetailList)
+      : undefined;
     const name = group ? (RAP_TAG_NAMES.get(group.header.tag) ?? `APPLICATION ${group.header.tag}`) : "none";
-    return { kind: "fatal", offset: h.offset, fileSequenceNumber: text(T.FileSequenceNumber) ?? "", group: name, errors: errorsIn(errorList) };
+    return {
+      kind: "fatal",
+      offset: h.offset,
+      fileSequenceNumber: text(T.FileSequenceNumber) ?? "",
+      group: name,
+      errors: errorsIn(errorList),
+    };
   }
   if (h.tag === T.MissingReturn) {
-    return { kind: "missing", offset: h.offset, startMissingSeqNumber: text(T.StartMissingSeqNumber) ?? "", endMissingSeqNumber: text(T.EndMissingSeqNumber) };
+    return {
+      kind: "missing",
+      offset: h.offset,
+      startMissingSeqNumber: text(T.StartMissingSeqNumber) ?? "",
+      endMissingSeqNumber: text(T.EndMissingSeqNumber),
+    };
   }
   return { kind: "unknown", offset: h.offset, tag: h.tag, name: RAP_TAG_NAMES.get(h.tag) };
 }
@@ -221,20 +241,37 @@ function returnDetail(reader: BerReader, inner: BerReader, h: BerHeader, content
 /** The returned call event, decoded as the TAP reader decodes it. */
 function severeEvent(inner: BerReader, ev: Item, index: number): TapCallEvent | undefined {
   if (ev.header.cls !== 1 || !CALL_EVENT_KINDS.has(ev.header.tag)) return undefined;
-  const decoded = decodeCallEvent({ header: ev.header, content: ev.content as Buffer, base: ev.base as number, position: index, offsets: new Map(), reader: inner });
+  const decoded = decodeCallEvent({
+    header: ev.header,
+    content: ev.content as Buffer,
+    base: ev.base as number,
+    position: index,
+    offsets: new Map(),
+    reader: inner,
+  });
   // A RAP file has no NetworkInfo: an offset code cannot be resolved here, which is no problem of the call event.
   decoded.problems = decoded.problems.filter((p) => !/UtcTimeOffsetCode \d+ is not in/.test(p.message));
   return decoded;
 }
 
 function errorDetails(reader: BerReader, list: Item): RapErrorRead[] {
-  const g = new Group(list.header, parseTree(list.content as Buffer, { base: list.base, file: reader.file, names: RAP_TAG_NAMES }), reader, RAP_TAG_NAMES);
+  const g = new Group(
+    list.header,
+    parseTree(list.content as Buffer, { base: list.base, file: reader.file, names: RAP_TAG_NAMES }),
+    reader,
+    RAP_TAG_NAMES,
+  );
   return g.all(T.ErrorDetail).map((d) => ({
     errorCode: d.need(T.ErrorCode, d.int),
     itemOffset: d.int(T.ItemOffset),
     context: d.all(T.ErrorContext, T.ErrorContextList).map((c) => {
       const pathItemId = c.need(T.PathItemId, c.int);
-      return { pathItemId, name: RAP_TAG_NAMES.get(pathItemId), itemOccurrence: c.int(T.ItemOccurrence), itemLevel: c.need(T.ItemLevel, c.int) };
+      return {
+        pathItemId,
+        name: RAP_TAG_NAMES.get(pathItemId),
+        itemOccurrence: c.int(T.ItemOccurrence),
+        itemLevel: c.need(T.ItemLevel, c.int),
+      };
     }),
   }));
 }
@@ -253,11 +290,15 @@ function rapAudit(g: Group): RapAuditRead {
 function checkAudit(audit: RapAuditRead, returns: readonly RapReturn[]): void {
   const at = ` (RapAuditControlInfo at byte ${audit.offset})`;
   if (audit.returnDetailsCount !== returns.length) {
-    audit.problems.push(`ReturnDetailsCount is ${audit.returnDetailsCount ?? "missing"}, the file has ${returns.length} return details${at}`);
+    audit.problems.push(
+      `ReturnDetailsCount is ${audit.returnDetailsCount ?? "missing"}, the file has ${returns.length} return details${at}`,
+    );
   }
   const severe = returns.reduce((sum, r) => sum + (r.kind === "severe" ? r.charge : 0), 0);
   if (audit.totalSevereReturnValue !== severe) {
-    audit.problems.push(`TotalSevereReturnValue is ${audit.totalSevereReturnValue ?? "missing"}, the severe returns' charges add up to ${severe}${at}`);
+    audit.problems.push(
+      `TotalSevereReturnValue is ${audit.totalSevereReturnValue ?? "missing"}, the severe returns' charges add up to ${severe}${at}`,
+    );
   }
 }
 

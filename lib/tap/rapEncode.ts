@@ -97,8 +97,10 @@ export async function writeReturnBatch(input: RapWriteInput): Promise<RapWriteRe
     });
   }
   const pair = { sender: control.recipient, recipient: control.sender };
-  const sequence = typeof input.rapFileSequenceNumber === "string" ? input.rapFileSequenceNumber : checkSequence(input.rapFileSequenceNumber(pair));
-  const returns = rejects.kind === "fatal" ? [await fatalReturn(rejects, scan, input.tap, name)] : scan.severe.map((s) => severeReturn(control.fsn, s));
+  const sequence =
+    typeof input.rapFileSequenceNumber === "string" ? input.rapFileSequenceNumber : checkSequence(input.rapFileSequenceNumber(pair));
+  const returns =
+    rejects.kind === "fatal" ? [await fatalReturn(rejects, scan, input.tap, name)] : scan.severe.map((s) => severeReturn(control.fsn, s));
   const totalSevere = rejects.kind === "fatal" ? 0 : scan.severe.reduce((sum, s) => sum + tapCharge(s.ev), 0);
   const bytes = ber.seq(T.ReturnBatch, [
     rapBatchControlInfo(scan, input, sequence),
@@ -168,7 +170,10 @@ export function machineOffset(at: Date): string {
 export function localTimeStamp(at: Date, offset: string): string {
   const m = /^([+-])(\d{2})(\d{2})$/.exec(offset);
   if (!m || Number(m[2]) > 14 || Number(m[3]) > 59) {
-    throw new InputError(`UTC offset "${offset}" is not +hhmm or -hhmm`, { location: { param: "utcOffset" }, hint: "pass it like +0100 or -0530." });
+    throw new InputError(`UTC offset "${offset}" is not +hhmm or -hhmm`, {
+      location: { param: "utcOffset" },
+      hint: "pass it like +0100 or -0530.",
+    });
   }
   const minutes = (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
   const iso = new Date(at.getTime() + minutes * 60_000).toISOString();
@@ -179,7 +184,9 @@ function errorDetailList(details: readonly RapErrorDetail[]): Buffer {
   const seen = new Set<string>();
   const unique = details.filter((d) => {
     const key = JSON.stringify(d);
-    return seen.has(key) ? false : (seen.add(key), true);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
   return ber.seq(
     T.ErrorDetailList,
@@ -216,10 +223,13 @@ async function fatalReturn(rejects: Extract<TapRejects, { kind: "fatal" }>, scan
     for await (const _ of file.callEvents());
     const check = file.summary().audit;
     if (check.ok) {
-      throw new InputError("the rejects file refuses the TAP file for its AuditControlInfo (TAP_AUDIT), but this TAP file's audit matches its call events", {
-        location: { file: rejects.file, line: 2 },
-        hint: MISMATCH_HINT,
-      });
+      throw new InputError(
+        "the rejects file refuses the TAP file for its AuditControlInfo (TAP_AUDIT), but this TAP file's audit matches its call events",
+        {
+          location: { file: rejects.file, line: 2 },
+          hint: MISMATCH_HINT,
+        },
+      );
     }
     audit.problems = check.problems;
   }
@@ -298,7 +308,10 @@ async function scanTap(
 
 function withoutSize(source: BerSource): BerSource {
   if (typeof source === "string") return fs.createReadStream(source, { highWaterMark: 256 * 1024 });
-  if (Buffer.isBuffer(source)) return (async function* () { yield source; })();
+  if (Buffer.isBuffer(source))
+    return (async function* () {
+      yield source;
+    })();
   return source;
 }
 
@@ -311,7 +324,12 @@ async function readNotification(reader: BerReader, scan: TapScan, severe: number
   control(new Group(scan.root, parseTree(content, { base, file: reader.file, names: TAP_TAG_NAMES }), reader, TAP_TAG_NAMES), scan);
 }
 
-async function readBatch(reader: BerReader, scan: TapScan, wanted: ReadonlyMap<number, SevereReject>, onProgress?: (n: number) => void): Promise<void> {
+async function readBatch(
+  reader: BerReader,
+  scan: TapScan,
+  wanted: ReadonlyMap<number, SevereReject>,
+  onProgress?: (n: number) => void,
+): Promise<void> {
   let callEvents = 0;
   for (;;) {
     const e = await reader.next();
@@ -336,16 +354,20 @@ async function readBatch(reader: BerReader, scan: TapScan, wanted: ReadonlyMap<n
       scan.tapDecimalPlaces = g.int(T.TapDecimalPlaces);
       scan.tapCurrency = g.str(T.TapCurrency);
     } else if (h.tag === T.NetworkInfo) {
-      for (const u of g.all(T.UtcTimeOffsetInfo, T.UtcTimeOffsetInfoList)) scan.offsets.set(u.need(T.UtcTimeOffsetCode, u.int), u.need(T.UtcTimeOffset, u.str));
+      for (const u of g.all(T.UtcTimeOffsetInfo, T.UtcTimeOffsetInfoList))
+        scan.offsets.set(u.need(T.UtcTimeOffsetCode, u.int), u.need(T.UtcTimeOffset, u.str));
     } else scan.aciRaw = rawElement(h, Buffer.from(content));
   }
   const beyond = [...wanted.keys()].filter((p) => p > callEvents);
   if (beyond.length > 0) {
     const r = wanted.get(beyond[0]) as SevereReject;
-    throw new InputError(`the rejects name call event ${r.position} (${r.kind} at byte ${r.offset}), but the TAP file has ${callEvents} call events`, {
-      location: { file: reader.file },
-      hint: MISMATCH_HINT,
-    });
+    throw new InputError(
+      `the rejects name call event ${r.position} (${r.kind} at byte ${r.offset}), but the TAP file has ${callEvents} call events`,
+      {
+        location: { file: reader.file },
+        hint: MISMATCH_HINT,
+      },
+    );
   }
 }
 
@@ -367,12 +389,20 @@ async function readCallEvents(
   wanted: ReadonlyMap<number, SevereReject>,
   onProgress?: (n: number) => void,
 ): Promise<number> {
-  const events = BerReader.fromBuffer(Buffer.alloc(0), { file: reader.file, names: TAP_TAG_NAMES, maxDepth: TAP_MAX_DEPTH, outerDepth: reader.depth + 1 });
+  const events = BerReader.fromBuffer(Buffer.alloc(0), {
+    file: reader.file,
+    names: TAP_TAG_NAMES,
+    maxDepth: TAP_MAX_DEPTH,
+    outerDepth: reader.depth + 1,
+  });
   let position = 0;
   for (;;) {
     const e = await reader.next();
     if (e === null) return reader.fail("the file ends inside CallEventDetailList", reader.offset);
-    if (e.type === "end") return position;
+    if (e.type === "end") {
+      onProgress?.(position);
+      return position;
+    }
     if (e.type === "primitive") continue;
     const h = e.header;
     position++;
@@ -391,12 +421,22 @@ async function readCallEvents(
     }
     const { content, base } = await reader.readElement(h);
     const ev = decodeCallEvent({ header: h, content, base, position, offsets: scan.offsets, reader: events });
-    const nodes = parseTree(content, { base, file: reader.file, names: TAP_TAG_NAMES, maxDepth: TAP_MAX_DEPTH, outerDepth: reader.depth + 1 });
+    const nodes = parseTree(content, {
+      base,
+      file: reader.file,
+      names: TAP_TAG_NAMES,
+      maxDepth: TAP_MAX_DEPTH,
+      outerDepth: reader.depth + 1,
+    });
     scan.severe.push({ reject, raw: rawElement(h, Buffer.from(content)), ev, nodes: copyNodes(nodes) });
   }
 }
 
 /** parseTree's values are views of the reader's buffer: copy them before it moves on. */
 function copyNodes(nodes: BerNode[]): BerNode[] {
-  return nodes.map((n) => ({ header: n.header, value: n.value ? Buffer.from(n.value) : undefined, children: n.children ? copyNodes(n.children) : undefined }));
+  return nodes.map((n) => ({
+    header: n.header,
+    value: n.value ? Buffer.from(n.value) : undefined,
+    children: n.children ? copyNodes(n.children) : undefined,
+  }));
 }

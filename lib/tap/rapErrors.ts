@@ -59,7 +59,10 @@ export function severeTarget(code: string, reason: string, ev: TapCallEvent): Se
     case "OUTSIDE_PERIOD":
       return { errorCode: ERR.LOGICAL, tags: [T.CallEventStartTimeStamp, T.ServiceStartTimestamp, T.ChargingTimeStamp] };
     case "NEGATIVE_VOLUME":
-      return { errorCode: ERR.RANGE, tags: (ev.volumeOutgoing ?? 0) < 0 && !((ev.volumeIncoming ?? 0) < 0) ? [T.DataVolumeOutgoing] : VOLUMES };
+      return {
+        errorCode: ERR.RANGE,
+        tags: (ev.volumeOutgoing ?? 0) < 0 && !((ev.volumeIncoming ?? 0) < 0) ? [T.DataVolumeOutgoing] : VOLUMES,
+      };
     case "ABSURD_VOLUME":
       return { errorCode: ERR.RANGE, tags: /duration|second/i.test(reason) ? [T.TotalCallEventDuration] : VOLUMES };
     case "INVALID_NUMBER":
@@ -154,7 +157,10 @@ export function fatalError(
     case "TAP_RECIPIENT":
       return inBci(T.Recipient, ERR.RANGE);
     case "TAP_VERSION":
-      return inBci(/Specification/i.test(reason) && !/Release/i.test(reason) ? T.SpecificationVersionNumber : T.ReleaseVersionNumber, ERR.RANGE);
+      return inBci(
+        /Specification/i.test(reason) && !/Release/i.test(reason) ? T.SpecificationVersionNumber : T.ReleaseVersionNumber,
+        ERR.RANGE,
+      );
     case "TAP_SEQUENCE_DUPLICATE":
       return inBci(T.FileSequenceNumber, ERR.DUPLICATE_FILE);
     case "TAP_SEQUENCE_ORDER":
@@ -171,6 +177,9 @@ function auditError(level1: RapErrorContext, audit: { hasAuditControlInfo: boole
   if (!audit.hasAuditControlInfo) return { group: "transferBatch", details: [{ errorCode: 36, context: [level1] }] };
   const aci: RapErrorContext = { pathItemId: T.AuditControlInfo, itemLevel: 2 };
   const items = audit.problems.map((p) => AUDIT_ITEMS[p.split(" ")[0]]).filter((t): t is number => t !== undefined);
-  const details = [...new Set(items)].map((item) => ({ errorCode: ERR.LOGICAL, context: [level1, aci, { pathItemId: item, itemLevel: 3 }] }));
+  const details = [...new Set(items)].map((item) => ({
+    errorCode: ERR.LOGICAL,
+    context: [level1, aci, { pathItemId: item, itemLevel: 3 }],
+  }));
   return { group: "auditControlInfo", details: details.length > 0 ? details : [{ errorCode: ERR.LOGICAL, context: [level1, aci] }] };
 }

@@ -35,7 +35,9 @@ export function rapLogPath(storeDir: string, sender: string, recipient: string):
     ["recipient", recipient],
   ]) {
     if (!CODE_RE.test(code)) {
-      throw new InputError(`the RAP ${what} "${code}" is not a TADIG code`, { hint: "the TAP file's Sender and Recipient must be TADIG codes like ALPHA or DEUD1." });
+      throw new InputError(`the RAP ${what} "${code}" is not a TADIG code`, {
+        hint: "the TAP file's Sender and Recipient must be TADIG codes like ALPHA or DEUD1.",
+      });
     }
   }
   return path.join(storeDir, "rap", `${sender}-${recipient}.json`);

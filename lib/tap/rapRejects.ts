@@ -27,7 +27,7 @@ export type TapRejects =
 
 const RAW_RE = /^([A-Za-z][A-Za-z0-9]*) at byte (\d+)$/;
 const NOT_TAP_HINT =
-  "give the rejects file usage:tap or usage:ingest wrote for a TAP file (line = the call event's position, raw = \"<CallEventKind> at byte <offset>\"), not the rejects of a CSV or JSON-lines usage file.";
+  'give the rejects file usage:tap or usage:ingest wrote for a TAP file (line = the call event\'s position, raw = "<CallEventKind> at byte <offset>"), not the rejects of a CSV or JSON-lines usage file.';
 
 /** Reads and checks a TAP rejects file. */
 export async function readTapRejects(file: string): Promise<TapRejects> {
@@ -74,7 +74,10 @@ function addSevere(
 ): void {
   const m = RAW_RE.exec(r.raw);
   if (r.line < 1 || !m) {
-    throw new InputError(`line ${r.line}, raw "${r.raw.slice(0, 60)}" does not name a TAP call event`, { location: r.at, hint: NOT_TAP_HINT });
+    throw new InputError(`line ${r.line}, raw "${r.raw.slice(0, 60)}" does not name a TAP call event`, {
+      location: r.at,
+      hint: NOT_TAP_HINT,
+    });
   }
   const offset = Number(m[2]);
   const known = events.get(r.line);

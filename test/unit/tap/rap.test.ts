@@ -69,10 +69,16 @@ describe("lib/tap/rap: RAP 1.5 reader", () => {
   it("decodes missing and unknown return details, checks the audit, and skips unknown groups", async () => {
     const bytes = fs.readFileSync(sample("rap_mini.ber"));
     const control = bytes.subarray(4); // after the root's 4 header bytes
-    const missing = tlv(T.MissingReturn, [tlv(T.StartMissingSeqNumber, Buffer.from("00010")), tlv(T.EndMissingSeqNumber, Buffer.from("00012"))]);
+    const missing = tlv(T.MissingReturn, [
+      tlv(T.StartMissingSeqNumber, Buffer.from("00010")),
+      tlv(T.EndMissingSeqNumber, Buffer.from("00012")),
+    ]);
     const strange = tlv(999, [tlv(998, Buffer.alloc(200, 1))]);
     const list = tlv(T.ReturnDetailList, [missing, strange]);
-    const audit = tlv(T.RapAuditControlInfo, [tlv(T.TotalSevereReturnValue, Buffer.from([0])), tlv(T.ReturnDetailsCount, Buffer.from([3]))]);
+    const audit = tlv(T.RapAuditControlInfo, [
+      tlv(T.TotalSevereReturnValue, Buffer.from([0])),
+      tlv(T.ReturnDetailsCount, Buffer.from([3])),
+    ]);
     const extra = tlv(600, [tlv(601, Buffer.alloc(10, 1))]);
     const batch = tlv(T.ReturnBatch, [control, list, audit, extra]);
     const rap = await readRap(batch);

@@ -35,7 +35,9 @@ function tapFile(events: Buffer[], options: { release?: number; totalCharge?: nu
     ber.str(T.FileTypeIndicator, "T"),
   ]);
   const acc = ber.seq(T.AccountingInfo, [ber.str(T.LocalCurrency, "EUR"), ber.str(T.TapCurrency, "EUR"), ber.int(T.TapDecimalPlaces, 3)]);
-  const net = ber.seq(T.NetworkInfo, [ber.seq(234, [ber.seq(T.UtcTimeOffsetInfo, [ber.int(T.UtcTimeOffsetCode, 1), ber.str(T.UtcTimeOffset, "+0100")])])]);
+  const net = ber.seq(T.NetworkInfo, [
+    ber.seq(234, [ber.seq(T.UtcTimeOffsetInfo, [ber.int(T.UtcTimeOffsetCode, 1), ber.str(T.UtcTimeOffset, "+0100")])]),
+  ]);
   const list = ber.seq(T.CallEventDetailList, events);
   const aci = encodeAuditControl(events.length, options.totalCharge ?? 0);
   const bytes = ber.seq(T.TransferBatch, [bci, acc, net, list, aci]);
@@ -45,8 +47,25 @@ function tapFile(events: Buffer[], options: { release?: number; totalCharge?: nu
 
 const EVENTS: TapEventSpec[] = [
   { kind: "mobileOriginatedCall", imsi: "262011234567890", local: "20261130233000", offsetCode: 1, duration: 120, charge: 1500 },
-  { kind: "mobileTerminatedCall", imsi: "262011234567891", local: "20261201101010", offsetCode: 1, duration: 0, teleService: "21", charge: 100 },
-  { kind: "gprsCall", imsi: "262011234567892", local: "20261202121212", offsetCode: 9, duration: 600, volumeIncoming: 5_000_000, volumeOutgoing: 200_000, charge: 42_000 },
+  {
+    kind: "mobileTerminatedCall",
+    imsi: "262011234567891",
+    local: "20261201101010",
+    offsetCode: 1,
+    duration: 0,
+    teleService: "21",
+    charge: 100,
+  },
+  {
+    kind: "gprsCall",
+    imsi: "262011234567892",
+    local: "20261202121212",
+    offsetCode: 9,
+    duration: 600,
+    volumeIncoming: 5_000_000,
+    volumeOutgoing: 200_000,
+    charge: 42_000,
+  },
 ];
 
 let dir: string;
@@ -74,7 +93,8 @@ const severe = (r: RapReturn) => {
   if (r.kind !== "severe") throw new Error(`expected a severe return, got ${r.kind}`);
   return r;
 };
-const path1 = (r: RapReturn) => (r.kind === "severe" || r.kind === "fatal" ? r.errors.map((e) => [e.errorCode, e.context.map((c) => c.name).join("/")]) : []);
+const path1 = (r: RapReturn) =>
+  r.kind === "severe" || r.kind === "fatal" ? r.errors.map((e) => [e.errorCode, e.context.map((c) => c.name).join("/")]) : [];
 
 describe("lib/tap/rapEncode: RAP 1.5 ReturnBatch for a TAP file's rejects", () => {
   before(() => {
@@ -136,7 +156,13 @@ describe("lib/tap/rapEncode: RAP 1.5 ReturnBatch for a TAP file's rejects", () =
       [100, "GprsCall/GprsBasicCallInformation/GprsChargeableSubscriber/ChargeableSubscriber/SimChargeableSubscriber/Imsi"],
     ]);
     expect(third.errors[0].context.map((c) => c.itemLevel)).to.deep.equal([1, 2, 3, 4]);
-    expect(rap.audit).to.deep.equal({ offset: rap.audit?.offset, totalSevereReturnValue: 43_500, returnDetailsCount: 2, totalSevereReturnTax: undefined, problems: [] });
+    expect(rap.audit).to.deep.equal({
+      offset: rap.audit?.offset,
+      totalSevereReturnValue: 43_500,
+      returnDetailsCount: 2,
+      totalSevereReturnTax: undefined,
+      problems: [],
+    });
 
     // The same file read in chunks of 1 to 7 bytes decodes the same.
     expect(await readRap(chunks(result.bytes, [1, 3, 7]))).to.deep.equal(rap);
@@ -149,7 +175,13 @@ describe("lib/tap/rapEncode: RAP 1.5 ReturnBatch for a TAP file's rejects", () =
       "3,NEGATIVE_VOLUME,bytesDown is negative (-5),GprsCall at byte 508",
       "4,NOT_BILLABLE,supplementary service,SupplServiceEvent at byte 655",
     ]);
-    const result = await writeReturnBatch({ rejects, tap: sample("tap_3_12_valid.ber"), rapFileSequenceNumber: "00001", now: NOW, utcOffset: "-0200" });
+    const result = await writeReturnBatch({
+      rejects,
+      tap: sample("tap_3_12_valid.ber"),
+      rapFileSequenceNumber: "00001",
+      now: NOW,
+      utcOffset: "-0200",
+    });
     const rap = (await readRap(result.bytes)) as RapReturnBatch;
     expect([rap.sender, rap.recipient, rap.tapDecimalPlaces]).to.deep.equal(["XLKJE", "WERFD", 3]);
     const [mt, gprs] = rap.returns.map(severe);
@@ -251,12 +283,14 @@ describe("lib/tap/rapEncode: RAP 1.5 ReturnBatch for a TAP file's rejects", () =
     expect(await refuse([`2,INVALID_IMSI,x,GprsCall at byte ${tap.offsets[1]}`])).to.contain(
       `the rejects name call event 2 as GprsCall at byte ${tap.offsets[1]}, but the TAP file's call event 2 is MobileTerminatedCall`,
     );
-    expect(await refuse([`1,INVALID_IMSI,x,MobileOriginatedCall at byte ${tap.offsets[0] + 1}`])).to.contain("does not belong to this TAP file");
+    expect(await refuse([`1,INVALID_IMSI,x,MobileOriginatedCall at byte ${tap.offsets[0] + 1}`])).to.contain(
+      "does not belong to this TAP file",
+    );
     expect(await refuse(["9,INVALID_IMSI,x,GprsCall at byte 9000"])).to.contain("the TAP file has 3 call events");
     expect(await refuse(["0,TAP_AUDIT,TotalCharge,file"])).to.contain("this TAP file's audit matches its call events");
     expect(await refuse([`2,NOT_BILLABLE,x,MobileTerminatedCall at byte ${tap.offsets[1]}`])).to.contain("there is nothing to return");
     try {
-      await rejectsOf(["3,INVALID_IMSI,imsi has 3 digits,\"r1,262-01,724-05,1\""]);
+      await rejectsOf(['3,INVALID_IMSI,imsi has 3 digits,"r1,262-01,724-05,1"']);
       throw new Error("expected a refusal");
     } catch (err) {
       expect((err as Error).message).to.contain("does not name a TAP call event");
