@@ -217,7 +217,7 @@ function severeReturn(fsn: string, s: TapScan["severe"][number]): Buffer {
 }
 
 async function fatalReturn(rejects: Extract<TapRejects, { kind: "fatal" }>, scan: TapScan, tap: BerSource, name: string): Promise<Buffer> {
-  const audit = { hasAuditControlInfo: scan.aciRaw !== undefined, problems: [] as string[] };
+  const audit = { hasAuditControlInfo: scan.aciRaw !== undefined, problems: [] as string[], specificationVersion: scan.control?.spec };
   if (rejects.code === "TAP_AUDIT" && scan.aciRaw) {
     const file = await TapFile.open(tap, { file: name });
     for await (const _ of file.callEvents());
@@ -233,7 +233,7 @@ async function fatalReturn(rejects: Extract<TapRejects, { kind: "fatal" }>, scan
     }
     audit.problems = check.problems;
   }
-  const error = fatalError(rejects.code, rejects.reason, scan.root.tag, audit);
+  const error = fatalError(rejects.code, scan.root.tag, audit);
   const fsn = (scan.control as NonNullable<TapScan["control"]>).fsn;
   return ber.seq(T.FatalReturn, [ber.str(T.FileSequenceNumber, fsn), fatalGroup(error, scan)]);
 }

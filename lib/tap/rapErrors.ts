@@ -135,14 +135,14 @@ const AUDIT_ITEMS: Record<string, number> = {
 };
 
 /**
- * The error details of a refused file: `root` is TransferBatch (1) or Notification (2); `reason` is the
- * rejects row's reason; `audit` the mismatches the TAP reader's AuditControlInfo check found (TAP_AUDIT).
+ * The error details of a refused file: `root` is TransferBatch (1) or Notification (2); `audit` the
+ * mismatches the TAP reader's AuditControlInfo check found (TAP_AUDIT), and the file's specification version
+ * (TAP_VERSION).
  */
 export function fatalError(
   code: TapFatalCode,
-  reason: string,
   root: number,
-  audit: { hasAuditControlInfo: boolean; problems: readonly string[] },
+  audit: { hasAuditControlInfo: boolean; problems: readonly string[]; specificationVersion?: number },
 ): FatalError {
   const notification = root === T.Notification;
   const level1: RapErrorContext = { pathItemId: root, itemLevel: 1 };
@@ -157,8 +157,11 @@ export function fatalError(
     case "TAP_RECIPIENT":
       return inBci(T.Recipient, ERR.RANGE);
     case "TAP_VERSION":
+      // The item that is not 3.12: the specification version when it is not 3, else the release.
       return inBci(
-        /Specification/i.test(reason) && !/Release/i.test(reason) ? T.SpecificationVersionNumber : T.ReleaseVersionNumber,
+        audit.specificationVersion !== undefined && audit.specificationVersion !== 3
+          ? T.SpecificationVersionNumber
+          : T.ReleaseVersionNumber,
         ERR.RANGE,
       );
     case "TAP_SEQUENCE_DUPLICATE":
