@@ -32,6 +32,19 @@ export const ERR = { SYNTAX: 10, RANGE: 20, MISSING: 30, LOGICAL: 100, DUPLICATE
 /** The groups that hold the chargeable subscriber's IMSI, innermost first. */
 const SUBSCRIBER_GROUPS = [199, 427, 115, 147, 153, 114];
 const VOLUMES = [T.DataVolumeIncoming, T.DataVolumeOutgoing];
+/** The basic call information groups, where a call event's mandatory items sit. */
+const BASIC_GROUPS = [147, 153, 114, 191];
+/** The items a reject's reason may name (the TAP reader names them: "DataVolumeOutgoing is negative (-5)"). */
+const NAMED_ITEMS: readonly [string, number][] = [
+  ["TotalCallEventDuration", T.TotalCallEventDuration],
+  ["DataVolumeIncoming", T.DataVolumeIncoming],
+  ["DataVolumeOutgoing", T.DataVolumeOutgoing],
+];
+
+const namedItem = (reason: string): number[] | undefined => {
+  const named = NAMED_ITEMS.find(([name]) => reason.includes(name));
+  return named ? [named[1]] : undefined;
+};
 
 /** Where a severe reject points in the call event: the item's tags (first found) or the offset of a problem. */
 interface SevereTarget {
@@ -59,12 +72,11 @@ export function severeTarget(code: string, reason: string, ev: TapCallEvent): Se
     case "OUTSIDE_PERIOD":
       return { errorCode: ERR.LOGICAL, tags: [T.CallEventStartTimeStamp, T.ServiceStartTimestamp, T.ChargingTimeStamp] };
     case "NEGATIVE_VOLUME":
-      return {
-        errorCode: ERR.RANGE,
-        tags: (ev.volumeOutgoing ?? 0) < 0 && !((ev.volumeIncoming ?? 0) < 0) ? [T.DataVolumeOutgoing] : VOLUMES,
-      };
+      return { errorCode: ERR.RANGE, tags: namedItem(reason) ?? VOLUMES };
     case "ABSURD_VOLUME":
-      return { errorCode: ERR.RANGE, tags: /duration|second/i.test(reason) ? [T.TotalCallEventDuration] : VOLUMES };
+      return { errorCode: ERR.RANGE, tags: namedItem(reason) ?? (/duration|second/i.test(reason) ? [T.TotalCallEventDuration] : VOLUMES) };
+    case "MISSING_FIELD":
+      return { errorCode: ERR.MISSING, tags: BASIC_GROUPS };
     case "INVALID_NUMBER":
       return { errorCode: ERR.SYNTAX, offset: problemAt(ev, /not a valid INTEGER/) };
     case "DUPLICATE_RECORD_ID":

@@ -25,7 +25,8 @@ export type TapRejects =
   | { kind: "fatal"; file: string; code: TapFatalCode; reason: string; notBillable: 0 }
   | { kind: "severe"; file: string; events: SevereReject[]; notBillable: number };
 
-const RAW_RE = /^([A-Za-z][A-Za-z0-9]*) at byte (\d+)$/;
+/** `GprsCall at byte 508`; a call event of a kind TAP 3.12 does not define is `APPLICATION 999 at byte 508`. */
+const RAW_RE = /^([A-Za-z][A-Za-z0-9]*|APPLICATION \d+) at byte (\d+)$/;
 const NOT_TAP_HINT =
   'give the rejects file usage:tap or usage:ingest wrote for a TAP file (line = the call event\'s position, raw = "<CallEventKind> at byte <offset>"), not the rejects of a CSV or JSON-lines usage file.';
 

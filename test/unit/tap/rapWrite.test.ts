@@ -172,7 +172,8 @@ describe("lib/tap/rapEncode: RAP 1.5 ReturnBatch for a TAP file's rejects", () =
     const bytes = fs.readFileSync(sample("tap_3_12_valid.ber"));
     const rejects = await rejectsOf([
       "1,INVALID_IMSI,imsi missing,MobileTerminatedCall at byte 258",
-      "3,NEGATIVE_VOLUME,bytesDown is negative (-5),GprsCall at byte 508",
+      "2,MISSING_FIELD,no TotalCallEventDuration,MobileOriginatedCall at byte 383",
+      "3,NEGATIVE_VOLUME,DataVolumeOutgoing is negative (-5),GprsCall at byte 508",
       "4,NOT_BILLABLE,supplementary service,SupplServiceEvent at byte 655",
     ]);
     const result = await writeReturnBatch({
@@ -184,14 +185,15 @@ describe("lib/tap/rapEncode: RAP 1.5 ReturnBatch for a TAP file's rejects", () =
     });
     const rap = (await readRap(result.bytes)) as RapReturnBatch;
     expect([rap.sender, rap.recipient, rap.tapDecimalPlaces]).to.deep.equal(["XLKJE", "WERFD", 3]);
-    const [mt, gprs] = rap.returns.map(severe);
+    const [mt, mo, gprs] = rap.returns.map(severe);
     expect(elementAt(result.bytes, mt.callEvent?.offset as number).equals(bytes.subarray(258, 258 + 2 + 123))).to.equal(true);
     expect(elementAt(result.bytes, gprs.callEvent?.offset as number).equals(bytes.subarray(508, 508 + 3 + 144))).to.equal(true);
     // The sample's call events carry an IMSI: "missing" cannot apply, the IMSI item itself is named.
     expect(path1(mt)[0][1]).to.match(/^MobileTerminatedCall\/MtBasicCallInformation\/.*Imsi$/);
-    expect(path1(gprs)).to.deep.equal([[20, "GprsCall/GprsServiceUsed/DataVolumeIncoming"]]);
-    expect(rap.audit?.totalSevereReturnValue).to.equal(mt.charge + gprs.charge);
-    expect([mt.charge, gprs.charge]).to.deep.equal([2300, 66_600]);
+    expect(path1(mo)).to.deep.equal([[30, "MobileOriginatedCall/MoBasicCallInformation"]]);
+    expect(path1(gprs)).to.deep.equal([[20, "GprsCall/GprsServiceUsed/DataVolumeOutgoing"]]);
+    expect(rap.audit?.totalSevereReturnValue).to.equal(mt.charge + mo.charge + gprs.charge);
+    expect([mt.charge, mo.charge, gprs.charge]).to.deep.equal([2300, 2300, 66_600]);
     expect(rap.audit?.problems).to.deep.equal([]);
   });
 
