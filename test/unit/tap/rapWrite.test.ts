@@ -245,6 +245,58 @@ describe("lib/tap/rapEncode: RAP 1.5 ReturnBatch for a TAP file's rejects", () =
     expect(sender.bytes.indexOf(bad.bci)).to.be.greaterThan(0);
   });
 
+  it("returns a refused Notification with the Notification copied", async () => {
+    const time = (tag: number) => ber.seq(tag, [ber.str(T.LocalTimeStamp, "20261201080000"), ber.str(T.UtcTimeOffset, "+0100")]);
+    const notification = ber.seq(T.Notification, [
+      ber.str(T.Sender, "BRAVO"),
+      ber.str(T.Recipient, "ALPHA"),
+      ber.str(T.FileSequenceNumber, "00046"),
+      time(T.FileCreationTimeStamp),
+      time(T.FileAvailableTimeStamp),
+      time(T.TransferCutOffTimeStamp),
+      ber.int(T.SpecificationVersionNumber, 3),
+      ber.int(T.ReleaseVersionNumber, 12),
+    ]);
+    const result = await writeReturnBatch({
+      rejects: await rejectsOf(["0,TAP_RECIPIENT,recipient ALPHA is not the home member,file"]),
+      tap: notification,
+      rapFileSequenceNumber: "00008",
+      now: NOW,
+    });
+    const rap = (await readRap(result.bytes)) as RapReturnBatch;
+    expect(rap.returns[0]).to.deep.include({ kind: "fatal", fileSequenceNumber: "00046", group: "NotificationError" });
+    expect(path1(rap.returns[0])).to.deep.equal([[20, "Notification/Recipient"]]);
+    expect(result.bytes.indexOf(notification)).to.be.greaterThan(0);
+    expect(rap.tapDecimalPlaces).to.equal(undefined);
+  });
+
+  it("reads a rejects file strictly: one row for a refused file, known codes, TAP call events only", async () => {
+    const refused = async (rows: string[]) => {
+      try {
+        await rejectsOf(rows);
+      } catch (err) {
+        expect(err).to.be.instanceOf(InputError);
+        return (err as Error).message;
+      }
+      throw new Error("expected a refusal");
+    };
+    expect(await refused(["0,TAP_AUDIT,x,file", "3,INVALID_IMSI,x,GprsCall at byte 508"])).to.contain(
+      "has a TAP_AUDIT row (the whole TAP file refused) and 1 other row(s)",
+    );
+    expect(await refused(["3,NO_SUCH_CODE,x,GprsCall at byte 508"])).to.contain('unknown reject code "NO_SUCH_CODE"');
+    expect(await refused(["2,TAP_SENDER,x,file"])).to.contain("a TAP_SENDER reject must have line 0");
+    expect(await refused(["3,INVALID_IMSI,x,GprsCall at byte 508", "3,OUTSIDE_PERIOD,x,GprsCall at byte 600"])).to.contain(
+      'call event 3 is "GprsCall at byte 600" here and "GprsCall at byte 508" in an earlier row',
+    );
+    const merged = await rejectsOf([
+      '3,INVALID_IMSI,"Imsi 0x12, not TBCD",GprsCall at byte 508',
+      "3,OUTSIDE_PERIOD,before,GprsCall at byte 508",
+    ]);
+    expect(merged.kind === "severe" && merged.events.map((e) => e.rejects.map((r) => r.code))).to.deep.equal([
+      ["INVALID_IMSI", "OUTSIDE_PERIOD"],
+    ]);
+  });
+
   it("returns a TAP 3.11 file (which the TAP reader refuses) and a truncated one as fatal", async () => {
     const old = tapFile(EVENTS.map(encodeCallEvent), { release: 11 });
     const version = await writeReturnBatch({
