@@ -20,20 +20,24 @@ import { chunks, sample } from "./samples";
 
 const NOW = new Date("2026-12-05T03:00:00Z");
 
-/** A TransferBatch like a visited network's billing system writes (test data: FileTypeIndicator "T"). */
-function tapFile(events: Buffer[], options: { release?: number; totalCharge?: number; sender?: string } = {}) {
+/** The items of a BatchControlInfo (or a Notification) from BRAVO to ALPHA. */
+function controlItems(fsn: string, release = 12): Buffer[] {
   const time = (tag: number) => ber.seq(tag, [ber.str(T.LocalTimeStamp, "20261201080000"), ber.str(T.UtcTimeOffset, "+0100")]);
-  const bci = ber.seq(T.BatchControlInfo, [
-    ber.str(T.Sender, options.sender ?? "BRAVO"),
+  return [
+    ber.str(T.Sender, "BRAVO"),
     ber.str(T.Recipient, "ALPHA"),
-    ber.str(T.FileSequenceNumber, "00042"),
+    ber.str(T.FileSequenceNumber, fsn),
     time(T.FileCreationTimeStamp),
     time(T.TransferCutOffTimeStamp),
     time(T.FileAvailableTimeStamp),
     ber.int(T.SpecificationVersionNumber, 3),
-    ber.int(T.ReleaseVersionNumber, options.release ?? 12),
-    ber.str(T.FileTypeIndicator, "T"),
-  ]);
+    ber.int(T.ReleaseVersionNumber, release),
+  ];
+}
+
+/** A TransferBatch like a visited network's billing system writes (test data: FileTypeIndicator "T"). */
+function tapFile(events: Buffer[], options: { release?: number; totalCharge?: number } = {}) {
+  const bci = ber.seq(T.BatchControlInfo, [...controlItems("00042", options.release), ber.str(T.FileTypeIndicator, "T")]);
   const acc = ber.seq(T.AccountingInfo, [ber.str(T.LocalCurrency, "EUR"), ber.str(T.TapCurrency, "EUR"), ber.int(T.TapDecimalPlaces, 3)]);
   const net = ber.seq(T.NetworkInfo, [
     ber.seq(234, [ber.seq(T.UtcTimeOffsetInfo, [ber.int(T.UtcTimeOffsetCode, 1), ber.str(T.UtcTimeOffset, "+0100")])]),
@@ -87,6 +91,11 @@ function elementAt(bytes: Buffer, offset: number): Buffer {
   const el = r.readElementSync(e.header);
   if (typeof el === "symbol") throw new Error("short");
   return rawElement(e.header, el.content);
+}
+
+/** The ReturnBatch for a refused file: its one rejects row, the TAP file, the RAP file sequence number. */
+async function fatalFor(row: string, tap: string | Buffer, sequence: string) {
+  return writeReturnBatch({ rejects: await rejectsOf([row]), tap, rapFileSequenceNumber: sequence, now: NOW });
 }
 
 const severe = (r: RapReturn) => {
@@ -219,12 +228,7 @@ describe("lib/tap/rapEncode: RAP 1.5 ReturnBatch for a TAP file's rejects", () =
     const events = EVENTS.map(encodeCallEvent);
     const bad = tapFile(events, { totalCharge: 99 });
     const file = write("CDBRAVOALPHA00044", bad.bytes);
-    const audit = await writeReturnBatch({
-      rejects: await rejectsOf(["0,TAP_AUDIT,TotalCharge is 99 the call events add up to 43600,file"]),
-      tap: file,
-      rapFileSequenceNumber: "00003",
-      now: NOW,
-    });
+    const audit = await fatalFor("0,TAP_AUDIT,TotalCharge is 99 the call events add up to 43600,file", file, "00003");
     const rap = (await readRap(audit.bytes)) as RapReturnBatch;
     expect(rap.returns).to.have.length(1);
     const fatal = rap.returns[0];
@@ -233,12 +237,7 @@ describe("lib/tap/rapEncode: RAP 1.5 ReturnBatch for a TAP file's rejects", () =
     expect(audit.bytes.indexOf(bad.aci)).to.be.greaterThan(0);
     expect(rap.audit).to.deep.include({ totalSevereReturnValue: 0, returnDetailsCount: 1, problems: [] });
 
-    const sender = await writeReturnBatch({
-      rejects: await rejectsOf(["0,TAP_SENDER,sender BRAVO is not a member,file"]),
-      tap: file,
-      rapFileSequenceNumber: "00004",
-      now: NOW,
-    });
+    const sender = await fatalFor("0,TAP_SENDER,sender BRAVO is not a member,file", file, "00004");
     const bci = ((await readRap(sender.bytes)) as RapReturnBatch).returns[0];
     expect(bci).to.deep.include({ kind: "fatal", group: "BatchControlError" });
     expect(path1(bci)).to.deep.equal([[20, "TransferBatch/BatchControlInfo/Sender"]]);
@@ -246,23 +245,8 @@ describe("lib/tap/rapEncode: RAP 1.5 ReturnBatch for a TAP file's rejects", () =
   });
 
   it("returns a refused Notification with the Notification copied", async () => {
-    const time = (tag: number) => ber.seq(tag, [ber.str(T.LocalTimeStamp, "20261201080000"), ber.str(T.UtcTimeOffset, "+0100")]);
-    const notification = ber.seq(T.Notification, [
-      ber.str(T.Sender, "BRAVO"),
-      ber.str(T.Recipient, "ALPHA"),
-      ber.str(T.FileSequenceNumber, "00046"),
-      time(T.FileCreationTimeStamp),
-      time(T.FileAvailableTimeStamp),
-      time(T.TransferCutOffTimeStamp),
-      ber.int(T.SpecificationVersionNumber, 3),
-      ber.int(T.ReleaseVersionNumber, 12),
-    ]);
-    const result = await writeReturnBatch({
-      rejects: await rejectsOf(["0,TAP_RECIPIENT,recipient ALPHA is not the home member,file"]),
-      tap: notification,
-      rapFileSequenceNumber: "00008",
-      now: NOW,
-    });
+    const notification = ber.seq(T.Notification, controlItems("00046"));
+    const result = await fatalFor("0,TAP_RECIPIENT,recipient ALPHA is not the home member,file", notification, "00008");
     const rap = (await readRap(result.bytes)) as RapReturnBatch;
     expect(rap.returns[0]).to.deep.include({ kind: "fatal", fileSequenceNumber: "00046", group: "NotificationError" });
     expect(path1(rap.returns[0])).to.deep.equal([[20, "Notification/Recipient"]]);
@@ -299,24 +283,14 @@ describe("lib/tap/rapEncode: RAP 1.5 ReturnBatch for a TAP file's rejects", () =
 
   it("returns a TAP 3.11 file (which the TAP reader refuses) and a truncated one as fatal", async () => {
     const old = tapFile(EVENTS.map(encodeCallEvent), { release: 11 });
-    const version = await writeReturnBatch({
-      rejects: await rejectsOf(["0,TAP_VERSION,a TAP 3.11 file: RoamLedger reads TAP 3.12 only,file"]),
-      tap: old.bytes,
-      rapFileSequenceNumber: "00005",
-      now: NOW,
-    });
+    const version = await fatalFor("0,TAP_VERSION,a TAP 3.11 file: RoamLedger reads TAP 3.12 only,file", old.bytes, "00005");
     const v = (await readRap(version.bytes)) as RapReturnBatch;
     expect(v.releaseVersion).to.equal(11);
     expect(path1(v.returns[0])).to.deep.equal([[20, "TransferBatch/BatchControlInfo/ReleaseVersionNumber"]]);
 
     const good = tapFile(EVENTS.map(encodeCallEvent));
     const cut = good.bytes.subarray(0, good.offsets[2] + 10);
-    const structure = await writeReturnBatch({
-      rejects: await rejectsOf(["0,TAP_STRUCTURE,the input ends at byte 400,file"]),
-      tap: cut,
-      rapFileSequenceNumber: "00006",
-      now: NOW,
-    });
+    const structure = await fatalFor("0,TAP_STRUCTURE,the input ends at byte 400,file", cut, "00006");
     const s = (await readRap(structure.bytes)) as RapReturnBatch;
     expect(s.returns[0]).to.deep.include({ kind: "fatal", group: "TransferBatchError" });
     expect(path1(s.returns[0])).to.deep.equal([[10, "TransferBatch"]]);
