@@ -20,6 +20,7 @@ try {
   require("./watch");
   require("./usageGenerate");
   require("./usageTap");
+  require("./usageRap");
   require("./escrow");
   require("./invoice");
   require("./zk");
