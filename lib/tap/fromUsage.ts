@@ -183,6 +183,11 @@ export class TapBatchEncoder {
     };
   }
 
+  /** The radio access technology of the records (index into RATS). */
+  get rat(): number {
+    return this.o.rat;
+  }
+
   /** The file sequence number as written (five digits). */
   get fileSequenceNumber(): string {
     return this.o.fsn;
