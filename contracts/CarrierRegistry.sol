@@ -13,6 +13,7 @@ contract CarrierRegistry is ICarrierRegistry {
 
     uint256 private constant MAX_NAME_BYTES = 64;
     uint256 private constant MAX_OPERATORS = 16;
+    uint256 private constant MAX_TADIGS = 16;
     uint16 private constant BPS = 10_000;
     /// @notice Strict majority: a threshold must be above half.
     uint16 private constant HALF_BPS = 5_000;
@@ -33,6 +34,12 @@ contract CarrierRegistry is ICarrierRegistry {
         address offeredBy;
         uint8 permissions;
         uint64 adminEpoch;
+    }
+
+    /// @dev The TADIG codes: who holds each, and each member's list (at most MAX_TADIGS).
+    struct Tadigs {
+        mapping(bytes5 code => PlmnId) holder;
+        mapping(PlmnId plmn => bytes5[]) codes;
     }
 
     uint16 private immutable _THRESHOLD_BPS;
@@ -56,6 +63,7 @@ contract CarrierRegistry is ICarrierRegistry {
     Proposal[] private _proposals; // index = id - 1
     mapping(uint256 proposalId => MemberInit) private _candidates;
     mapping(uint256 proposalId => mapping(PlmnId voter => bool)) private _approved;
+    Tadigs private _tadig;
 
     /// @param bootstrap The founding members, admitted without a vote; at least one governor.
     /// @param thresholdBps_ Share of active governors whose approval a proposal needs, in basis points
@@ -222,6 +230,33 @@ contract CarrierRegistry is ICarrierRegistry {
         emit EncryptionKeyRotated(plmn, encryptionKey);
     }
 
+    /// @inheritdoc ICarrierRegistry
+    function registerTadig(bytes5 code) external {
+        PlmnId plmn = requireOperator(msg.sender, Roles.CARRIER, Permissions.ADMIN);
+        _validateTadig(code);
+        PlmnId holder = _tadig.holder[code];
+        require(holder.isZero(), CarrierRegistryTadigTaken(code, holder));
+        bytes5[] storage codes = _tadig.codes[plmn];
+        require(codes.length < MAX_TADIGS, CarrierRegistryTadigLimit(plmn, MAX_TADIGS));
+        _tadig.holder[code] = plmn;
+        codes.push(code);
+        emit TadigRegistered(plmn, code);
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function releaseTadig(bytes5 code) external {
+        PlmnId plmn = requireOperator(msg.sender, Roles.CARRIER, Permissions.ADMIN);
+        require(_tadig.holder[code].eq(plmn), CarrierRegistryTadigNotHeld(code, plmn));
+        _tadig.holder[code] = PlmnId.wrap(0);
+        // The member holds the code, so it is among its (at most 16) codes: the scan stops on it.
+        bytes5[] storage codes = _tadig.codes[plmn];
+        uint256 i = 0;
+        while (codes[i] != code) ++i;
+        codes[i] = codes[codes.length - 1];
+        codes.pop();
+        emit TadigReleased(plmn, code);
+    }
+
     // ---------------------------------------------------------------- permissioning
 
     /// @inheritdoc ICarrierRegistry
@@ -366,6 +401,16 @@ contract CarrierRegistry is ICarrierRegistry {
     /// @inheritdoc ICarrierRegistry
     function isInfraAccount(address account) external view returns (bool) {
         return _infraAccounts[account];
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function plmnOfTadig(bytes5 code) external view returns (PlmnId) {
+        return _tadig.holder[code];
+    }
+
+    /// @inheritdoc ICarrierRegistry
+    function tadigCodesOf(PlmnId plmn) external view returns (bytes5[] memory) {
+        return _tadig.codes[plmn];
     }
 
     // ---------------------------------------------------------------- internals
@@ -532,6 +577,17 @@ contract CarrierRegistry is ICarrierRegistry {
             for (uint256 j = 0; j < i; ++j) {
                 require(init.operators[j] != op, CarrierRegistryOperatorTaken(op, init.plmn));
             }
+        }
+    }
+
+    /// @dev GSMA TADIG: 3 upper-case letters (the ISO 3166 alpha-3 country), then 2 upper-case letters or
+    /// digits; ASCII only, so no look-alike byte is a second spelling of a code.
+    function _validateTadig(bytes5 code) private pure {
+        uint40 rest = uint40(code);
+        for (uint256 i = 0; i < 5; ++i) {
+            uint8 c = uint8(rest >> 32);
+            rest <<= 8;
+            require((c >= 0x41 && c <= 0x5A) || (i > 2 && c >= 0x30 && c <= 0x39), CarrierRegistryInvalidTadig(code));
         }
     }
 

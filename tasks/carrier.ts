@@ -1,7 +1,7 @@
 import { task, types } from "hardhat/config";
 import { isoTime } from "../lib/agreements/terms";
-import type { ContractTransactionResponse } from "ethers";
-import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
+import type { ContractTransactionResponse, Signer } from "ethers";
+import { action, clientFor, defendingMemberOfSigner, keystoreFor, memberOfSigner, out } from "./common";
 import { commandLine } from "./cli/errors";
 import { FROM_HELP, plmnArg } from "./cli/args";
 import { ConfigError, InputError } from "../lib/core/errors";
@@ -13,6 +13,8 @@ import type { RoamLedgerClient } from "../lib/chain/client";
 import type { Hex } from "../lib/util/hex";
 import { MEMBER_STATUSES, PROPOSAL_KINDS, ROLE_BITS } from "../lib/core/enums";
 import { formatOperators, operatorsWithPermissions } from "../lib/consortium/operators";
+import { checkTadig, registerTadig, releaseTadig, TADIG_FORMAT, tadigCodesOf } from "../lib/consortium/tadig";
+import { PERMISSION_BITS } from "../lib/core/roles";
 
 const KINDS = ["admit", "suspend", "reinstate", "pause", "unpause"] as const;
 
@@ -21,12 +23,14 @@ async function describeMember(client: RoamLedgerClient, plmn: Hex): Promise<stri
   if (m.status === 0n)
     throw new InputError(`${formatPlmn(plmn)} is not a member`, { hint: `see \`${commandLine({ operation: "carrier:list" })}\`.` });
   const operators = formatOperators(await operatorsWithPermissions(client, plmn));
+  const tadig = await tadigCodesOf(client, plmn);
   return [
     `${formatPlmn(plmn)}  ${m.name}`,
     `  status:         ${MEMBER_STATUSES[Number(m.status)]}`,
     `  roles:          ${roleNames(m.roles)}`,
     `  admitted:       ${isoTime(m.admittedAt)}`,
     `  operators:      ${operators.join("\n                  ")}`,
+    `  TADIG codes:    ${tadig.length > 0 ? tadig.join(", ") : "none"}`,
     `  encryption key: ${m.encryptionKey}`,
   ];
 }
@@ -113,7 +117,7 @@ task("carrier:vote", "Approves an open governance proposal for your member (run 
     }),
   );
 
-task("carrier:show", "Shows one consortium member: status, roles, operator accounts, encryption key")
+task("carrier:show", "Shows one consortium member: status, roles, operator accounts, TADIG codes, encryption key")
   .addParam("plmn", "The member, as MCC-MNC (e.g. 262-01)")
   .setAction(
     action(async (args: { plmn: string }, hre) => {
@@ -122,7 +126,7 @@ task("carrier:show", "Shows one consortium member: status, roles, operator accou
     }),
   );
 
-task("carrier:list", "Lists the consortium's members and open governance proposals").setAction(
+task("carrier:list", "Lists the consortium's members (with their TADIG codes) and open governance proposals").setAction(
   action(async (_args: object, hre) => {
     const client = await clientFor(hre, undefined, { sends: false });
     const ids = await client.carriers.memberIds();
@@ -133,8 +137,11 @@ task("carrier:list", "Lists the consortium's members and open governance proposa
       out(`PAUSED by governance until ${isoTime(await client.carriers.pausedUntil())} (or an unpause vote).`);
     }
     for (const id of ids) {
-      const m = await client.carriers.getMember(id);
-      out(`  ${formatPlmn(id).padEnd(8)} ${MEMBER_STATUSES[Number(m.status)].padEnd(10)} ${roleNames(m.roles).padEnd(26)} ${m.name}`);
+      const [m, tadig] = await Promise.all([client.carriers.getMember(id), tadigCodesOf(client, id as Hex)]);
+      const codes = tadig.length > 0 ? `  TADIG ${tadig.join(", ")}` : "";
+      out(
+        `  ${formatPlmn(id).padEnd(8)} ${MEMBER_STATUSES[Number(m.status)].padEnd(10)} ${roleNames(m.roles).padEnd(26)} ${m.name}${codes}`,
+      );
     }
     const count = await client.carriers.proposalCount();
     const latest = await hre.ethers.provider.getBlock("latest");
@@ -157,5 +164,53 @@ task("carrier:rotate-key", "Registers the encryption public key of your local ke
       const { publicKey } = keystoreFor(args.keystore).encryptionKey(self.text);
       await withDecodedRevert(async () => (await client.carriers.rotateEncryptionKey(publicKey)).wait());
       out(`Encryption key of ${self.text} is now ${publicKey}.`);
+    }),
+  );
+
+/** The member's codes in one line, and what a suspension means for them. */
+async function tadigLine(client: RoamLedgerClient, self: { plmn: Hex; text: string }): Promise<string> {
+  const codes = await tadigCodesOf(client, self.plmn);
+  const suspended = !(await client.carriers.isActive(self.plmn)) ? " (suspended: TAP files naming them are refused until reinstated)" : "";
+  return codes.length > 0
+    ? `${self.text} holds TADIG code${codes.length === 1 ? "" : "s"} ${codes.join(", ")}${suspended}.`
+    : `${self.text} holds no TADIG code; register one with \`${commandLine({ operation: "carrier:tadig", args: { add: "CODE" }, caller: true })}\`.`;
+}
+
+task(
+  "carrier:tadig",
+  "Registers (--add) or releases (--remove) a TADIG code of your member: the GSMA network code its TAP files name as sender or recipient, " +
+    "so that a TAP file's parties are checked against the chain (run by an admin key of a carrier member); with neither flag, lists your member's codes",
+)
+  .addOptionalParam(
+    "add",
+    `A TADIG code to register for your member: ${TADIG_FORMAT}. Refused when a member holds it already (naming that member); at most 16 per member`,
+  )
+  .addOptionalParam("remove", "One of your member's TADIG codes to release; any carrier member may register it afterwards")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { add?: string; remove?: string; from?: string }, hre) => {
+      if (args.add !== undefined && args.remove !== undefined) {
+        throw new InputError("--add and --remove go one at a time", {
+          hint: "give --add CODE or --remove CODE, or neither to list your codes.",
+        });
+      }
+      const flag = args.add !== undefined ? "add" : args.remove !== undefined ? "remove" : undefined;
+      const code = flag === undefined ? undefined : checkTadig((args.add ?? args.remove) as string, flag);
+      const client = await clientFor(hre, args.from, { sends: flag !== undefined });
+      if (flag === undefined || code === undefined) {
+        out(await tadigLine(client, await defendingMemberOfSigner(client, 0, 0)));
+        return;
+      }
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const address = await (client.runner as Signer).getAddress();
+      await withDecodedRevert(() => client.carriers.requireOperator(address, ROLE_BITS.carrier, PERMISSION_BITS.admin));
+      if (flag === "add") {
+        const hash = await registerTadig(client, code, { param: flag });
+        out(`Registered TADIG code ${code} for ${self.text} (transaction ${hash}): TAP files naming ${code} are ${self.text}'s.`);
+      } else {
+        const hash = await releaseTadig(client, code, { param: flag });
+        out(`Released TADIG code ${code} of ${self.text} (transaction ${hash}).`);
+      }
+      out(await tadigLine(client, self));
     }),
   );

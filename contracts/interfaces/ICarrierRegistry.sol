@@ -42,6 +42,14 @@ import {PlmnId} from "../types/PlmnId.sol";
 ///   one ended. So a colluding quorum can freeze funds at
 ///   most 14 days in every 21, each pause a recorded vote; an emergency that needs longer is
 ///   answered by moving to new contracts, not by an endless pause.
+/// - TADIG codes (`registerTadig`): each carrier member registers the GSMA TADIG codes its billing
+///   system writes as TAP sender and recipient, so a TAP file's parties are checked against the chain.
+///   A code is held by one member at a time, first come, until it releases it; the registry cannot
+///   know GSMA's assignments, so a member could take another's code: every registration is a public
+///   event, and since a visited carrier imports only its own TAP files, a taken code blocks the
+///   rightful holder's imports (its files' sender maps to another member) but moves no usage to the
+///   taker. A suspended member keeps its codes (`plmnOfTadig` still answers its PLMN; whoever checks a
+///   TAP file then sees the member is not active) and cannot register or release any until reinstated.
 interface ICarrierRegistry {
     /// @notice Lifecycle of a member. `None` is the default of an unknown PLMN id.
     enum MemberStatus {
@@ -142,6 +150,10 @@ interface ICarrierRegistry {
     event ProposalApproved(uint256 indexed proposalId, PlmnId indexed voter, uint16 approvals);
     /// @notice A proposal reached its quorum and was carried out.
     event ProposalExecuted(uint256 indexed proposalId);
+    /// @notice A member registered a TADIG code: TAP files naming it are this member's.
+    event TadigRegistered(PlmnId indexed plmn, bytes5 code);
+    /// @notice A member released a TADIG code; any carrier member may register it again.
+    event TadigReleased(PlmnId indexed plmn, bytes5 code);
 
     /// @notice The PLMN id is not validly TBCD-encoded.
     error CarrierRegistryInvalidPlmn(PlmnId plmn);
@@ -203,6 +215,14 @@ interface ICarrierRegistry {
     error CarrierRegistryPauseUnavailable(uint40 availableAt);
     /// @notice There is no pause in force to lift.
     error CarrierRegistryNotPaused();
+    /// @notice A TADIG code is 3 upper-case ASCII letters and 2 upper-case ASCII letters or digits.
+    error CarrierRegistryInvalidTadig(bytes5 code);
+    /// @notice The TADIG code is held already, by `holder` (the caller's own member included).
+    error CarrierRegistryTadigTaken(bytes5 code, PlmnId holder);
+    /// @notice The caller's member does not hold this TADIG code.
+    error CarrierRegistryTadigNotHeld(bytes5 code, PlmnId plmn);
+    /// @notice The member holds `max` TADIG codes already; it releases one before registering another.
+    error CarrierRegistryTadigLimit(PlmnId plmn, uint256 max);
 
     /// @notice Proposes to admit a new member. Caller: an ADMIN operator of an active governor member.
     /// Its operators join with `Permissions.ALL`.
@@ -252,6 +272,18 @@ interface ICarrierRegistry {
 
     /// @notice Replaces the caller's member's encryption key. Caller: an ADMIN operator.
     function rotateEncryptionKey(bytes calldata encryptionKey) external;
+
+    /// @notice Registers a TADIG code for the caller's member: TAP files with this sender or recipient
+    /// are the member's. At most 16 codes per member; a code held by any member (the caller's own
+    /// included: registering it again is refused, not a no-op) is refused with its holder. Caller: an
+    /// ADMIN operator of an active carrier member.
+    /// @param code 3 upper-case ASCII letters (GSMA: the ISO 3166 alpha-3 country) and 2 upper-case
+    /// ASCII letters or digits, e.g. "DEUD1".
+    function registerTadig(bytes5 code) external;
+
+    /// @notice Releases one of the caller's member's TADIG codes; any carrier member may then register
+    /// it. Caller: an ADMIN operator of an active carrier member.
+    function releaseTadig(bytes5 code) external;
 
     /// @notice Besu account permissioning: may `sender` send this transaction?
     /// @return True for operators of active and of suspended members (the contracts decide what each
@@ -338,4 +370,11 @@ interface ICarrierRegistry {
 
     /// @notice Whether an infrastructure account is allowed to transact.
     function isInfraAccount(address account) external view returns (bool);
+
+    /// @notice The member holding a TADIG code (zero if none), whatever its status: a suspended
+    /// member's codes still answer its PLMN; check `isActive` before trusting a TAP file's party.
+    function plmnOfTadig(bytes5 code) external view returns (PlmnId);
+
+    /// @notice The TADIG codes a member holds (at most 16; order changes when one is released).
+    function tadigCodesOf(PlmnId plmn) external view returns (bytes5[] memory);
 }

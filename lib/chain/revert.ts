@@ -59,8 +59,13 @@ function findRevertData(err: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
-function show(value: unknown): string {
+function show(value: unknown, type: string): string {
   if (typeof value === "string" && isValidPlmnHex(value)) return formatPlmn(value);
+  // A TADIG code (bytes5) of printable ASCII reads as its text, e.g. DEUD1.
+  if (type === "bytes5" && typeof value === "string") {
+    const text = Buffer.from(value.slice(2), "hex").toString("latin1");
+    if (/^[\x20-\x7e]{5}$/.test(text)) return text;
+  }
   return String(value);
 }
 
@@ -81,7 +86,7 @@ export function decodeRevert(err: unknown): unknown {
   }
   if (!parsed) return err;
   const fragment: ErrorFragment = parsed.fragment;
-  const args = fragment.inputs.map((input, i) => `${input.name}=${show(parsed.args[i])}`);
+  const args = fragment.inputs.map((input, i) => `${input.name}=${show(parsed.args[i], input.type)}`);
   return new ContractRevertError(parsed.name, args, { hint: revertHint(parsed.name), cause: err });
 }
 

@@ -48,6 +48,12 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   CarrierRegistryPauseUnavailable:
     "a pause is in force or its 7-day cooldown runs until the time in the error; approve again after it (`carrier:vote`).",
   CarrierRegistryNotPaused: "there is no pause in force to lift (`carrier:list` shows the consortium's state).",
+  CarrierRegistryInvalidTadig:
+    "a TADIG code is 3 upper-case letters and 2 upper-case letters or digits, e.g. DEUD1 (`carrier:tadig --add CODE`).",
+  CarrierRegistryTadigTaken:
+    "that member holds the TADIG code (`carrier:show` lists a member's codes); if it is yours by GSMA's assignment, ask the holder to release it (`carrier:tadig --remove CODE`), or governance to suspend it.",
+  CarrierRegistryTadigNotHeld: "your member does not hold this TADIG code; `carrier:tadig` lists the codes it holds.",
+  CarrierRegistryTadigLimit: "a member holds at most 16 TADIG codes; release one (`carrier:tadig --remove CODE`) before adding another.",
 
   // DeviceRegistry and the devices' policy contracts.
   DeviceRegistryInvalidPolicy:

@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ConfigError, InputError } from "../core/errors";
 import { formatPlmn, parsePlmn } from "../core/plmn";
+import { TADIG_RE } from "../consortium/tadig";
 import type { Hex } from "../util/hex";
 
 /** How the seller taxes the invoice: a reverse-charge note (cross-border B2B), a rate in percent, or none. */
@@ -55,7 +56,6 @@ const ENTITY_FIELDS = [
   "bank",
   "tax",
 ] as const;
-const TADIG_RE = /^[A-Z]{3}[A-Z0-9]{2}$/;
 const PERCENT_RE = /^(\d{1,2}|100)(\.\d{1,4})?$/;
 const PLACEHOLDERS = new Set(["number", "check", "period"]);
 const FIX = 'fix the field (docs/invoices.md, "Billing details", lists each one) and run the same command again.';
