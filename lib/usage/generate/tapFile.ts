@@ -87,6 +87,9 @@ function newEncoder(s: Settings, tap: TapGenerateOptions): TapBatchEncoder {
   });
 }
 
+/** A record's quantities before they are set. */
+const NO_USAGE = { startTime: 0, duration: 0, bytesUp: 0, bytesDown: 0, events: 0, latencyMs: 0, throughputKbps: 0 };
+
 /** Takes the generator's rows, writes them as call events (and CSV lines). */
 class TapRecordSink implements RecordSink {
   signallingLeftOut = 0;
@@ -100,22 +103,7 @@ class TapRecordSink implements RecordSink {
     private readonly csv?: BlockWriter,
   ) {
     this.rat = encoder.rat;
-    this.record = {
-      line: 0,
-      recordId: "",
-      imsi: "",
-      home: s.home,
-      visited: s.visited,
-      service: 0,
-      rat: this.rat,
-      startTime: 0,
-      duration: 0,
-      bytesUp: 0,
-      bytesDown: 0,
-      events: 0,
-      latencyMs: 0,
-      throughputKbps: 0,
-    };
+    this.record = { line: 0, recordId: "", imsi: "", home: s.home, visited: s.visited, service: 0, rat: this.rat, ...NO_USAGE };
   }
 
   start(): void {
