@@ -130,7 +130,7 @@ export function rows(r: BenchResults): [string, string, string][] {
 /** How the TAP figures are measured (a line of the list), when the results have them. */
 function tapNote(t: TapBenchResult | undefined): string {
   if (!t) return "";
-  return `- **TAP** (scripts/bench/tap.ts): a TransferBatch of ${n(t.callEvents)} call events (a third each voice calls, SMS and
+  return `- **TAP** (scripts/bench/tap.ts, \`npm run bench -- --only tap\`): a TransferBatch of ${n(t.callEvents)} call events (a third each voice calls, SMS and
   GPRS calls; ${n(t.fileMb)} MB, indefinite lengths) written once by the TAP writer (lib/tap/fromUsage.ts, ${t.writeSeconds} s),
   then read ${t.runs} times each way, alternating, each reading in a fresh \`node\` process (ts-node): decoded with
   \`TapFile.callEvents()\` (and the AuditControlInfo check), and decoded and mapped with \`TapMapper\` (lib/tap/map.ts:

@@ -59,15 +59,8 @@ function sampleRecords(): ParsedRecord[] {
 }
 
 describe("lib/tap/fromUsage: usage records -> TAP 3.12", () => {
-  let dir: string;
-
-  before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-tapgen-"));
-  });
-
-  after(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-tapgen-"));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("writes a file TapFile reads back as the same records, with its header and a passing audit", async () => {
     const records = sampleRecords();
