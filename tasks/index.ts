@@ -19,6 +19,7 @@ try {
   require("./usage");
   require("./watch");
   require("./usageGenerate");
+  require("./usageTap");
   require("./escrow");
   require("./invoice");
   require("./zk");

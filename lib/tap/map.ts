@@ -22,19 +22,23 @@ import { utcTimestamp } from "../usage/parse/dates";
 import type { ParseChunk } from "../usage/parse/options";
 import { absurdVolume, inconsistent } from "../usage/parse/rules";
 import { checkImsi } from "../usage/parse/values";
-import { RecordIdSet } from "../usage/recordIdSet";
+import type { RecordIdSet } from "../usage/recordIdSet";
 import { type ParsedRecord, RATS, type Reject, type RejectCode, SERVICE_DATA, SERVICE_SMS, SERVICE_VOICE } from "../usage/types";
 import { BerError } from "./ber";
 import type { CallEventKind, TapCallEvent } from "./callEvent";
 import { TapFileRefused } from "./refusal";
 import { TapSequenceLog } from "./sequenceLog";
+
+export { isTapFile, looksLikeBer } from "./sniff";
 import { type TapHeader, type TapSummary, TapFile, TapVersionError } from "./tap312";
 
 /** TAP's charges of one record, kept for reconciliation (`usage:tap` writes them to `<out>.charges.csv`). */
 export interface TapRecordCharges {
   recordId: string;
-  /** The call event as a rejects file names it (`GprsCall at byte 508`), for rejects found later (unknown device...). */
-  callEvent: string;
+  /** The call event's kind, tag and byte offset: `tapRaw` names it as a rejects file does, for rejects found later (unknown device...). */
+  kind: CallEventKind;
+  tag: number;
+  offset: number;
   service: number;
   /** Sum of the call event's charges of type "00" plus its CAMEL invocation fee, in 10^-decimalPlaces of `currency`. */
   charge: number;
@@ -73,30 +77,6 @@ export interface TapMapOptions {
   seenIds?: RecordIdSet;
   /** Call events per chunk (default 8192). */
   chunkEvents?: number;
-}
-
-/** Whether the file's first bytes are a BER DataInterChange root (TAP TransferBatch/Notification, RAP, NRTRDE) rather than text. */
-export function looksLikeBer(head: Buffer): boolean {
-  if (head.length === 0) return false;
-  // [APPLICATION 1] or [APPLICATION 2], constructed: TransferBatch, Notification (and NRTRDE's root).
-  if (head[0] === 0x61 || head[0] === 0x62) return true;
-  // [APPLICATION 534/535] constructed, long-form tag: RAP ReturnBatch, Acknowledgement.
-  return head.length >= 3 && head[0] === 0x7f && head[1] === 0x84 && (head[2] === 0x16 || head[2] === 0x17);
-}
-
-/** Reads the first bytes of a file and tells whether it is a BER (TAP/RAP) file; false when it cannot be read. */
-export async function isTapFile(file: string): Promise<boolean> {
-  let handle: fs.promises.FileHandle | undefined;
-  try {
-    handle = await fs.promises.open(file, "r");
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await handle.read(head, 0, 4, 0);
-    return looksLikeBer(head.subarray(0, bytesRead));
-  } catch {
-    return false;
-  } finally {
-    await handle?.close();
-  }
 }
 
 /**
@@ -175,7 +155,8 @@ export class TapMapper {
   private readonly periodStart: number;
   private readonly periodEnd: number;
   private readonly rat: number;
-  private readonly ids: RecordIdSet;
+  /** The period's record ids (ParseOptions.seenIds); without it none is checked: a file's own ids differ by position. */
+  private readonly ids?: RecordIdSet;
   private readonly rates = new Map<number, { rate: number; numberOfDecimalPlaces: number }>();
   /** Records and rejects per reject code and service, for the report. */
   readonly recordsByService = new Map<number, number>();
@@ -196,7 +177,7 @@ export class TapMapper {
     this.imsiPrefix = plmnMcc(home) + plmnMnc(home);
     [this.periodStart, this.periodEnd] = periodBounds(options.period);
     this.rat = options.rat ?? RATS.indexOf("lte");
-    this.ids = options.seenIds ?? new RecordIdSet({ withValues: true });
+    this.ids = options.seenIds;
     for (const r of h.accounting?.exchangeRates ?? []) this.rates.set(r.code, r);
   }
 
@@ -209,7 +190,9 @@ export class TapMapper {
     if (!fs.existsSync(file)) {
       throw new InputError("file not found", { location: { file }, hint: `check the path (relative paths start from ${process.cwd()}).` });
     }
-    const tap = await refusing(file, () => TapFile.open(file, { fileSize: fs.statSync(file).size }));
+    const tap = await TapFile.open(file, { fileSize: fs.statSync(file).size }).catch((err: unknown) => {
+      throw refusalOf(file, err);
+    });
     await options.checkParties?.(tap.header);
     const mapper = new TapMapper(file, tap, options);
     if (options.sequenceDir !== undefined) {
@@ -228,17 +211,18 @@ export class TapMapper {
     const size = this.options.chunkEvents ?? 8192;
     let chunk: TapChunk = { records: [], rejects: [], charges: [], bytesRead: 0 };
     let n = 0;
-    const events = this.tap.callEvents();
-    for (;;) {
-      const next = await refusing(this.file, () => events.next());
-      if (next.done) break;
-      this.take(next.value, chunk);
-      if (++n === size) {
-        chunk.bytesRead = next.value.offset;
-        yield chunk;
-        chunk = { records: [], rejects: [], charges: [], bytesRead: 0 };
-        n = 0;
+    try {
+      for await (const ev of this.tap.callEvents()) {
+        this.take(ev, chunk);
+        if (++n === size) {
+          chunk.bytesRead = ev.offset;
+          yield chunk;
+          chunk = { records: [], rejects: [], charges: [], bytesRead: 0 };
+          n = 0;
+        }
       }
+    } catch (err) {
+      throw refusalOf(this.file, err);
     }
     const summary = this.tap.summary();
     if (!summary.audit.ok) {
@@ -355,7 +339,7 @@ export class TapMapper {
     if (absurd) return this.reject(ev, "ABSURD_VOLUME", absurd);
     const inconsistency = inconsistent(record);
     if (inconsistency) return this.reject(ev, "INCONSISTENT_RECORD", inconsistency);
-    const first = this.ids.claim(record.recordId, ev.position);
+    const first = this.ids === undefined ? -1 : this.ids.claim(record.recordId, ev.position);
     if (first === 0) return this.reject(ev, "DUPLICATE_RECORD_ID", `${record.recordId} was accepted from an earlier file of this period`);
     if (first > 0) return this.reject(ev, "DUPLICATE_RECORD_ID", `${record.recordId} repeats call event ${first}`);
     return record;
@@ -375,7 +359,9 @@ export class TapMapper {
     const rate = code === undefined ? undefined : this.rates.get(code);
     return {
       recordId: record.recordId,
-      callEvent: tapRaw(ev),
+      kind: ev.kind,
+      tag: ev.tag,
+      offset: ev.offset,
       service: record.service,
       charge,
       tax,
@@ -387,19 +373,15 @@ export class TapMapper {
   }
 }
 
-/** Runs `step`, turning the decoder's errors into TapFileRefused (TAP_VERSION for a version, TAP_STRUCTURE otherwise). */
-async function refusing<V>(file: string, step: () => Promise<V>): Promise<V> {
-  try {
-    return await step();
-  } catch (err) {
-    if (err instanceof TapVersionError) {
-      throw new TapFileRefused("TAP_VERSION", err.problem, { file, offset: err.offset, hint: err.hint, cause: err });
-    }
-    if (err instanceof BerError) {
-      throw new TapFileRefused("TAP_STRUCTURE", err.problem, { file, offset: err.offset, hint: err.hint, cause: err });
-    }
-    throw err;
+/** The decoder's errors as TapFileRefused (TAP_VERSION for a version, TAP_STRUCTURE otherwise); other errors as they are. */
+function refusalOf(file: string, err: unknown): unknown {
+  if (err instanceof TapVersionError) {
+    return new TapFileRefused("TAP_VERSION", err.problem, { file, offset: err.offset, hint: err.hint, cause: err });
   }
+  if (err instanceof BerError) {
+    return new TapFileRefused("TAP_STRUCTURE", err.problem, { file, offset: err.offset, hint: err.hint, cause: err });
+  }
+  return err;
 }
 
 /** The TAP currency of a file's amounts and their decimal places (TD.57: SDR when TapCurrency is absent). */

@@ -13,7 +13,7 @@ import { Lock } from "./lock";
 import { periodRefusal } from "./period";
 import { chainTime } from "./process";
 import { formatFromExtension } from "../parse";
-import { isTapFile } from "../../tap/map";
+import { isTapFile } from "../../tap/sniff";
 import { TapSequenceLog } from "../../tap/sequenceLog";
 import { TapFileRefused } from "../../tap/refusal";
 import { processFile } from "./process";

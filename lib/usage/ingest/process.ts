@@ -14,7 +14,7 @@ import { type CheckOutcome, isFraud, RecordChecker } from "../check";
 import { formatFromExtension, type ParseChunk, parseUsageFile } from "../parse";
 import { evidenceSaltOf } from "../payload";
 import { RecordIdSet } from "../recordIdSet";
-import { RejectsWriter } from "../rejects";
+import { RejectsWriter, writeRefusal } from "../rejects";
 import { SealThread, sealOnThread } from "../sealThread";
 import { type DeviceState, loadState, saveState } from "../state";
 import type { ParsedRecord, Reject, RejectCode } from "../types";
@@ -22,7 +22,7 @@ import { type Journal, type RoamerReport, sealedJournal, type StatePaths, stateP
 import { checkPeriodTakesBatches } from "./period";
 import { agreementPricing, agreementRoamingDays, type PricedWindow, pricedAt } from "./terms";
 import { FLAGS_PER_TX, type IngestOptions, type IngestSummary, type RunIdentity } from "./types";
-import { type TapChunk, TapMapper, type TapRecordCharges } from "../../tap/map";
+import { type TapChunk, TapMapper, type TapRecordCharges, tapRaw } from "../../tap/map";
 import { TapFileRefused } from "../../tap/refusal";
 
 type IdentifiedBatch = SealedBatch & { id: Hex };
@@ -72,13 +72,6 @@ export async function processFile(opts: IngestOptions, run: RunIdentity): Promis
   if (processor.tap) journal.summary.tap = processor.tap;
   writeJournal(run.journalFile, journal);
   return journal;
-}
-
-/** The rejects file of a TAP file refused as a whole: one row, line 0, the fatal code, the reason, raw `file`. */
-export async function writeRefusal(file: string, error: TapFileRefused, options: { path?: string } = {}): Promise<string> {
-  const writer = await RejectsWriter.open(file, options);
-  await writer.write([{ line: 0, code: error.code, reason: error.problem, raw: "file" }]);
-  return (await writer.close()).path;
 }
 
 /** The chain's time: the latest block's timestamp. */
@@ -306,7 +299,8 @@ class FileProcessor {
   }
 
   private rejectRecord(record: ParsedRecord, code: RejectCode, reason: string): void {
-    const raw = this.callEvents?.[this.index]?.callEvent ?? (record.imsi ? `${record.recordId},${record.imsi}` : "");
+    const callEvent = this.callEvents?.[this.index];
+    const raw = callEvent ? tapRaw(callEvent) : record.imsi ? `${record.recordId},${record.imsi}` : "";
     this.pendingRejects.push({ line: record.line, code, reason, raw });
     // Not committed: a later file of the period may bring the record again.
     this.parts.seenIds.keepOut(record.recordId);

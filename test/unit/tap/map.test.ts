@@ -8,6 +8,7 @@ import { TapSequenceLog } from "../../../lib/tap/sequenceLog";
 import { ber } from "../../../lib/tap/berEncode";
 import { T } from "../../../lib/tap/tags";
 import { RecordIdSet } from "../../../lib/usage/recordIdSet";
+import { parseUsageFile } from "../../../lib/usage/parse";
 import { SERVICE_DATA, SERVICE_SMS, SERVICE_VOICE, type ParsedRecord, type Reject } from "../../../lib/usage/types";
 import type { Hex } from "../../../lib/util/hex";
 import { sample } from "./samples";
@@ -30,14 +31,13 @@ interface Mapped {
   mapper: TapMapper;
 }
 
+/** Opens `file` for the test pair and November 2026, with the party check (options override). */
+function open(file: string, options: Partial<TapMapOptions>): Promise<TapMapper> {
+  return TapMapper.open(file, { home: PAIR.home, visited: PAIR.visited, period: NOV_2026, checkParties: parties(file), ...options });
+}
+
 async function mapFile(file: string, options: Partial<TapMapOptions> = {}): Promise<Mapped> {
-  const mapper = await TapMapper.open(file, {
-    home: PAIR.home,
-    visited: PAIR.visited,
-    period: NOV_2026,
-    checkParties: parties(file),
-    ...options,
-  });
+  const mapper = await open(file, options);
   const out: Mapped = { records: [], rejects: [], charges: [], chunks: 0, mapper };
   for await (const c of mapper.chunks()) {
     out.records.push(...c.records);
@@ -52,13 +52,7 @@ async function mapFile(file: string, options: Partial<TapMapOptions> = {}): Prom
 async function refused(file: string, options: Partial<TapMapOptions> = {}): Promise<{ error: TapFileRefused; chunks: number }> {
   let chunks = 0;
   try {
-    const mapper = await TapMapper.open(file, {
-      home: PAIR.home,
-      visited: PAIR.visited,
-      period: NOV_2026,
-      checkParties: parties(file),
-      ...options,
-    });
+    const mapper = await open(file, options);
     for await (const _ of mapper.chunks()) chunks++;
   } catch (error) {
     expect(error).to.be.instanceOf(TapFileRefused);
@@ -101,7 +95,9 @@ describe("lib/tap/map: TAP call events to usage records", () => {
       expect(m.charges).to.deep.equal([
         {
           recordId: "TAP-WERFD-31707-1",
-          callEvent: "MobileTerminatedCall at byte 258",
+          kind: "mobileTerminatedCall",
+          tag: 10,
+          offset: 258,
           service: SERVICE_VOICE,
           charge: 2300,
           tax: 0,
@@ -260,6 +256,10 @@ describe("lib/tap/map: TAP call events to usage records", () => {
       expect(rap.error.message).to.match(/RAP ReturnBatch/);
       expect(looksLikeBer(fs.readFileSync(sample("rap_mini.ber")))).to.equal(true);
       expect(looksLikeBer(Buffer.from("recordId,imsi\n"))).to.equal(false);
+      // 0x61 and 0x62 are "a" and "b": text starting with them is not BER unless the short length gives the size.
+      for (const text of ["abc,def\n", "b,c\n", "a\u00e9\n"])
+        expect(looksLikeBer(Buffer.from(text), Buffer.byteLength(text)), text).to.equal(false);
+      expect(looksLikeBer(Buffer.from([0x61, 0x03, 0x64, 0x01, 0x00]), 5)).to.equal(true);
     });
 
     it("AuditControlInfo count or total charge not matching: TAP_AUDIT after the records", async () => {
@@ -294,6 +294,18 @@ describe("lib/tap/map: TAP call events to usage records", () => {
       expect((await refused(file("00001"), { sequenceDir: dir })).error.code).to.equal("TAP_SEQUENCE_DUPLICATE");
       expect(JSON.parse(fs.readFileSync(path.join(dir, "FRAF1-DEUD1.json"), "utf8")).wraps).to.equal(1);
     });
+  });
+
+  it("the CSV reader refuses a TAP file given as text, pointing to usage:ingest and usage:tap", async () => {
+    const file = tempFile(buildTap([event()]), "usage.csv");
+    let message = "";
+    try {
+      for await (const _ of parseUsageFile(file, { home: PAIR.home, visited: PAIR.visited, period: NOV_2026 })) {
+      }
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).to.match(/usage\.csv:1: the file is BER \(a TAP, RAP or NRTRDE file\)[\s\S]*usage:tap/);
   });
 
   it("tapRaw names the call event by kind, or its tag when unknown", () => {

@@ -40,6 +40,8 @@ export interface BuildOptions {
   auditCharge?: number;
   /** Raw call events appended after the specs' (e.g. a supplementary-service event). */
   extra?: Buffer[];
+  /** UtcTimeOffsetCode -> offset (default 0: +0100, 1: -0500). */
+  offsets?: Map<number, string>;
 }
 
 /** A TransferBatch with these call events, as bytes. */
@@ -52,10 +54,12 @@ export function buildTap(events: readonly TapEventSpec[], o: BuildOptions = {}):
     utcOffset: "+0100",
     currency: "EUR",
     tapDecimalPlaces: 3,
-    offsets: new Map([
-      [0, "+0100"],
-      [1, "-0500"],
-    ]),
+    offsets:
+      o.offsets ??
+      new Map([
+        [0, "+0100"],
+        [1, "-0500"],
+      ]),
     release: o.release,
   });
   const list = [...events.map(encodeCallEvent), ...(o.extra ?? [])];
