@@ -1,19 +1,20 @@
 import { InputError } from "../../core/errors";
 import { plmnMcc, plmnMnc } from "../../core/plmn";
+import { usageCsvLine } from "../../tap/convert";
 import { TapBatchEncoder, type TapWriteSummary } from "../../tap/fromUsage";
 import type { Hex } from "../../util/hex";
 import { USAGE_FIELDS } from "../parse";
-import { type ParsedRecord, RATS } from "../types";
+import type { ParsedRecord } from "../types";
 import { SERVICES } from "../../core/enums";
 import { BlockWriter } from "./blockWriter";
 import type { Fleet } from "./fleet";
 import type { Rng } from "./rng";
 import type { GenerateSummary, Settings, TapGenerateOptions } from "./settings";
-import { type RecordSink, renderCsv, type Row, type UsageFileSummary, UsageFileWriter } from "./usageFile";
+import { type RecordSink, type Row, type UsageFileSummary, UsageFileWriter } from "./usageFile";
 
 /**
  * The generator's records as a TAP 3.12 file (lib/tap/fromUsage.ts), and optionally as the usage CSV that
- * reading the TAP file back gives: TAP record ids (`TAP-<sender>-<sequence>-<position>`), the one radio access
+ * reading the TAP file back gives (`usage:tap`'s lines, lib/tap/convert.ts): TAP record ids (`TAP-<sender>-<sequence>-<position>`), the one radio access
  * technology the file is read with, no latency or throughput, one message per SMS record (an SMS of N messages
  * becomes N call events and N records), and no signalling records (TAP has no such call event: left out, counted).
  * The same seed and options draw the same fleet and usage as the CSV generator does.
@@ -125,18 +126,11 @@ class TapRecordSink implements RecordSink {
     r.bytesUp = row.up;
     r.bytesDown = row.down;
     r.events = row.service === "sms" ? 1 : 0;
-    row.rat = RATS[this.rat];
-    row.events = r.events;
-    row.latency = 0;
-    row.throughput = 0;
     for (let k = 0; k < n; k++) {
       r.recordId = this.encoder.nextRecordId();
       r.line++;
       this.encoder.add(r);
-      if (this.csv) {
-        row.recordId = r.recordId;
-        this.csv.write(renderCsv(row));
-      }
+      this.csv?.write(usageCsvLine(r));
     }
     return n;
   }
