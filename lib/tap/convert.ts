@@ -9,7 +9,8 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { SERVICES } from "../core/enums";
 import { formatPlmn } from "../core/plmn";
-import { noProgress, type ProgressFactory } from "../util/progress";
+import { noProgress, type ProgressFactory, type ProgressReporter } from "../util/progress";
+import { InputError } from "../core/errors";
 import { USAGE_FIELDS } from "../usage/parse/fields";
 import { csvField, RejectsWriter, type RejectsSummary, writeRefusal } from "../usage/rejects";
 import { type ParsedRecord, RATS, zeroTotals } from "../usage/types";
@@ -136,16 +137,21 @@ function emptyTotals(): ServiceTotals {
 
 /** Converts a TAP file (see the module comment); a TapFileRefused leaves only the one-row rejects file. */
 export async function convertTap(opts: TapConvertOptions): Promise<TapConversion> {
+  const outDir = path.dirname(path.resolve(opts.out));
+  if (!fs.existsSync(outDir) || !fs.statSync(outDir).isDirectory()) {
+    throw new InputError(`the folder ${outDir} does not exist`, {
+      location: { param: "out" },
+      hint: "create it first, or name a file in an existing folder.",
+    });
+  }
   const csv = new AtomicText(opts.out);
   const charges = new AtomicText(`${opts.out}.charges.csv`);
   let rejects: RejectsWriter | undefined;
-  const progress = (opts.progress ?? noProgress)({
-    label: `map ${path.basename(opts.file)}`,
-    total: fs.statSync(opts.file).size,
-    unit: "bytes",
-  });
+  let progress: ProgressReporter | undefined;
   try {
     const mapper = await TapMapper.open(opts.file, opts);
+    const total = fs.statSync(opts.file).size;
+    progress = (opts.progress ?? noProgress)({ label: `map ${path.basename(opts.file)}`, total, unit: "bytes" });
     const { currency, decimalPlaces } = tapCurrency(mapper.header);
     rejects = await RejectsWriter.open(opts.file);
     await csv.open(`${USAGE_FIELDS.join(",")}\n`);
@@ -172,7 +178,7 @@ export async function convertTap(opts: TapConvertOptions): Promise<TapConversion
       decimalPlaces,
     };
   } catch (error) {
-    progress.done("refused");
+    progress?.done("refused");
     await Promise.all([csv.abort(), charges.abort(), rejects?.abort()]);
     if (error instanceof TapFileRefused) await writeRefusal(opts.file, error);
     throw error;

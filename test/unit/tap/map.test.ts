@@ -5,7 +5,7 @@ import path from "node:path";
 import { TapMapper, type TapChunk, type TapMapOptions, tadigPartyCheck, tapRaw, looksLikeBer } from "../../../lib/tap/map";
 import { TapFileRefused } from "../../../lib/tap/refusal";
 import { TapSequenceLog } from "../../../lib/tap/sequenceLog";
-import { ber } from "../../../lib/tap/berEncode";
+import { ber, integerContent, tlv } from "../../../lib/tap/berEncode";
 import { T } from "../../../lib/tap/tags";
 import { RecordIdSet } from "../../../lib/usage/recordIdSet";
 import { parseUsageFile } from "../../../lib/usage/parse";
@@ -294,6 +294,26 @@ describe("lib/tap/map: TAP call events to usage records", () => {
       expect((await refused(file("00001"), { sequenceDir: dir })).error.code).to.equal("TAP_SEQUENCE_DUPLICATE");
       expect(JSON.parse(fs.readFileSync(path.join(dir, "FRAF1-DEUD1.json"), "utf8")).wraps).to.equal(1);
     });
+  });
+
+  it("a Notification (a file with no call events) maps to nothing, after the same party and sequence checks", async () => {
+    const long = (tag: number, local: string) =>
+      tlv(tag, [tlv(T.LocalTimeStamp, Buffer.from(local)), tlv(T.UtcTimeOffset, Buffer.from("+0100"))]);
+    const notification = (sender: string) =>
+      tlv(T.Notification, [
+        tlv(T.Sender, Buffer.from(sender)),
+        tlv(T.Recipient, Buffer.from(PAIR.homeTadig)),
+        tlv(T.FileSequenceNumber, Buffer.from("00043")),
+        long(T.FileAvailableTimeStamp, "20261201120000"),
+        long(T.TransferCutOffTimeStamp, "20261201000000"),
+        tlv(T.SpecificationVersionNumber, integerContent(3)),
+        tlv(T.ReleaseVersionNumber, integerContent(12)),
+      ]);
+    const m = await mapFile(tempFile(notification(PAIR.visitedTadig)));
+    expect([m.records, m.rejects, m.chunks]).to.deep.equal([[], [], 1]);
+    expect(m.mapper.header).to.include({ kind: "notification", fileSequenceNumber: "00043" });
+    expect(m.mapper.summary().audit.ok).to.equal(true);
+    expect((await refused(tempFile(notification("ITAXX")))).error.code).to.equal("TAP_SENDER");
   });
 
   it("the CSV reader refuses a TAP file given as text, pointing to usage:ingest and usage:tap", async () => {

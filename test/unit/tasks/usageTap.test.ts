@@ -89,12 +89,17 @@ describe("tasks: usage:tap, and usage:ingest of a TAP file", function () {
     expect(charges).to.have.length(specs.length + 1);
     expect(charges[1]).to.equal(`TAP-BRAVO-00001-1,${lines[1].split(",")[4]},${specs[0].charge},0,0,SDR,3,,,`);
     expect(fs.readFileSync(`${file}.rejects.csv`, "utf8")).to.equal("line,code,reason,raw\n");
+    // Without the key store, the terms cannot be opened: TAP's side only, and why.
+    const empty = fs.mkdtempSync(path.join(env.dir, "ks-"));
+    const bare = await captured(() => hre.run("usage:tap", { file, home: "262-01", period, out, keystore: empty, from: FROM.br }));
+    expect(bare).to.match(/RoamLedger's rating is not shown: the agreement's terms cannot be read: .+/);
+    expect(bare).to.match(/voice: TAP \d+\.\d{3} SDR \(tax 0\.000 SDR, discount 0\.000 SDR\)$/m);
     // The CSV goes through usage:ingest as any usage file.
     const ingested = await captured(() => hre.run("usage:ingest", { file: out, home: "262-01", period, store, from: FROM.br }));
     expect(ingested).to.match(new RegExp(`Usage of ${period}: ${specs.length} lines`));
   });
 
-  it("usage:tap refuses a file of the wrong parties: no CSV, a one-row rejects file", async function () {
+  it("usage:tap refuses a file of the wrong parties, version or audit (no CSV, a one-row rejects file), and explains bad input", async function () {
     const out = path.join(env.dir, "x.csv");
     for (const [o, code] of [
       [{ sender: "ZZZZ9" }, "TAP_SENDER"],
@@ -111,6 +116,17 @@ describe("tasks: usage:tap, and usage:ingest of a TAP file", function () {
       expect(rows[1]).to.match(new RegExp(`^0,${code},.*,file$`));
     }
     expect(fs.readdirSync(env.dir).filter((f) => f.endsWith(".tmp"))).to.deep.equal([]);
+
+    const base = { file: tapFile("CDBRAVODEUD100001"), home: "262-01", period, out, from: FROM.br };
+    expect(await failureOf(hre.run("usage:tap", { ...base, file: path.join(env.dir, "nope") }))).to.match(/nope: file not found/);
+    expect(await failureOf(hre.run("usage:tap", { ...base, rat: "5g" }))).to.match(
+      /--rat: 5g is not a radio access technology[\s\S]*nb-iot/,
+    );
+    expect(await failureOf(hre.run("usage:tap", { ...base, out: path.join(env.dir, "no", "x.csv") }))).to.match(
+      /--out: the folder .* does not exist/,
+    );
+    expect(await failureOf(hre.run("usage:tap", { ...base, out: base.file }))).to.match(/--out: is the TAP file itself/);
+    expect(await failureOf(hre.run("usage:tap", { ...base, home: "262-1" }))).to.match(/--home/);
   });
 
   it("usage:ingest takes the TAP file itself: batches sealed and verified, the sequence number recorded; the same number again is refused", async function () {
