@@ -3,7 +3,7 @@
  * events once (default 8,000,000, about 1 GB: a third each voice calls, SMS and GPRS calls, from usage
  * records through lib/tap/fromUsage.ts, indefinite lengths) to a temporary folder, then reads it `runs` times
  * in a fresh `node` process each: decoded only (`TapFile.callEvents()`), and decoded and mapped to usage records
- * (`TapMapper`, lib/tap/map.ts: the checks, record ids, duplicate ids). Reports call events per second (median),
+ * (`TapMapper`, lib/tap/map.ts: the checks and record ids). Reports call events per second (median),
  * the CPU time, and the reading process's peak RSS. The file is deleted at the end.
  *
  *   npx ts-node --transpile-only scripts/bench/tap.ts [events] [--runs N] [--keep]   (standalone, prints the figures)
