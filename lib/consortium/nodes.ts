@@ -144,6 +144,14 @@ async function memberLabel(client: RoamLedgerClient, plmn: Hex): Promise<string>
   return `${formatPlmn(plmn)} ${(await client.carriers.getMember(plmn)).name}`;
 }
 
+/** What registering or removing a node starts from: the parsed URL, the registry, the node's holder and the signer's member. */
+async function nodeChange(client: RoamLedgerClient, url: string, param = "url") {
+  const node = parseEnode(url, param);
+  const registry = nodeRegistryOf(client);
+  const [holder, self] = await Promise.all([nodeHolder(client, node.id), signerMember(client)]);
+  return { param, node, registry, holder, self };
+}
+
 /**
  * Registers a node of the signer's member (the signer: an admin key of an active member) from its enode URL.
  * Refused before sending: a malformed URL, a node id any member holds (named; the signer's own member
@@ -154,10 +162,7 @@ export async function registerNode(
   url: string,
   options: { param?: string } = {},
 ): Promise<{ node: Enode; hash: string }> {
-  const param = options.param ?? "url";
-  const node = parseEnode(url, param);
-  const registry = nodeRegistryOf(client);
-  const [holder, self] = await Promise.all([nodeHolder(client, node.id), signerMember(client)]);
+  const { param, node, registry, holder, self } = await nodeChange(client, url, options.param);
   if (holder !== undefined) {
     const own = holder === self;
     throw new InputError(
@@ -190,10 +195,7 @@ export async function removeNode(
   url: string,
   options: { param?: string } = {},
 ): Promise<{ node: Enode; hash: string }> {
-  const param = options.param ?? "url";
-  const node = parseEnode(url, param);
-  const registry = nodeRegistryOf(client);
-  const [holder, self] = await Promise.all([nodeHolder(client, node.id), signerMember(client)]);
+  const { param, node, registry, holder, self } = await nodeChange(client, url, options.param);
   if (self !== undefined && holder !== self) {
     throw new InputError(
       `${formatPlmn(self)} has not registered node ${node.id.slice(0, 16)}...: ${holder === undefined ? "no member has" : `${await memberLabel(client, holder)} has`}`,
