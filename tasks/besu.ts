@@ -14,6 +14,7 @@ import {
   type PermissionsDiff,
   reconcilePermissions,
   type ReconcileResult,
+  RegistryScanner,
   writePermissionsConfig,
 } from "../lib/besu/permissions";
 import { parseEnode } from "../lib/consortium/nodes";
@@ -113,6 +114,7 @@ interface PermissionsArgs {
   fullEvery: number;
   writeConfig?: string;
   dryRun: boolean;
+  fromBlock: number;
 }
 
 function checkPermissionsArgs(args: PermissionsArgs): void {
@@ -128,6 +130,8 @@ function checkPermissionsArgs(args: PermissionsArgs): void {
   if (args.follow && args.node === undefined) throw new InputError("--follow needs --node: it keeps a running node in step");
   if (args.follow && args.dryRun)
     throw new InputError("--follow and --dry-run do not go together: a dry run changes nothing to keep in step");
+  if (!(args.fromBlock >= 0))
+    throw new InputError(`--from-block must be 0 or more, found ${args.fromBlock}`, { location: { param: "fromBlock" } });
   if (!(args.interval >= 1))
     throw new InputError(`--interval must be 1 second or more, found ${args.interval}`, { location: { param: "interval" } });
   if (!(args.fullEvery >= 1))
@@ -150,20 +154,33 @@ task(
     "Write permissions_config.toml (accounts-allowlist, nodes-allowlist) to this file for a node's first start, atomically",
   )
   .addFlag("dryRun", "Show what would change on the node; change nothing")
+  .addOptionalParam(
+    "fromBlock",
+    "First block to scan for the registry's infrastructure-account and operator-offer events (its deployment block saves scanning older ones; scanned 5000 blocks a request)",
+    0,
+    types.int,
+  )
   .setAction(
     action(async (args: PermissionsArgs, hre) => {
       checkPermissionsArgs(args);
       const client = await clientFor(hre, undefined, { sends: false });
       if (args.writeConfig !== undefined) {
         const file = path.resolve(args.writeConfig);
-        const desired = await desiredAllowlists(client, args.enode);
+        const desired = await desiredAllowlists(client, args.enode, new RegistryScanner(args.fromBlock));
         if (!args.dryRun) writePermissionsConfig(file, desired, `the registry on network ${hre.network.name}`);
         out(`${args.dryRun ? "Would write" : "Wrote"} ${file}: ${desired.accounts.length} accounts, ${desired.nodes.length} nodes.`);
       }
       if (args.node === undefined) return;
       const rpc = httpPermRpc(args.node);
       if (!args.follow) {
-        reportResult(await reconcilePermissions(client, rpc, { selfEnode: args.enode, dryRun: args.dryRun }), `${args.node}: `);
+        reportResult(
+          await reconcilePermissions(client, rpc, {
+            selfEnode: args.enode,
+            dryRun: args.dryRun,
+            scanner: new RegistryScanner(args.fromBlock),
+          }),
+          `${args.node}: `,
+        );
         return;
       }
       const controller = new AbortController();
@@ -178,6 +195,7 @@ task(
           intervalMs: args.interval * 1000,
           fullEveryMs: args.fullEvery * 60_000,
           selfEnode: args.enode,
+          fromBlock: args.fromBlock,
           signal: controller.signal,
           onRound: reportRound,
         });

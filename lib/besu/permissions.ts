@@ -102,31 +102,55 @@ export function enodeKey(url: string): string {
   }
 }
 
-async function eventArgs(client: RoamLedgerClient, name: "InfraAccountSet" | "OperatorOffered") {
-  const filter = client.carriers.filters[name]();
-  return (await client.carriers.queryFilter(filter, 0)).map((e) => ("args" in e ? e.args : undefined)).filter((a) => a !== undefined);
+/** Blocks per eth_getLogs request: Besu's default --rpc-max-logs-range is 5000. */
+export const LOGS_RANGE = 5000;
+
+/**
+ * The registry's infrastructure-account and operator-offer events, scanned in ranges of LOGS_RANGE blocks
+ * from `fromBlock` and remembered: a later call scans only the blocks since. It gathers candidates; whether
+ * each is still an infrastructure account or a pending offer is read from the registry's state every time.
+ */
+export class RegistryScanner {
+  private scannedTo: number;
+  readonly infraCandidates = new Set<string>();
+  /** "plmn account" pairs. */
+  readonly offerCandidates = new Set<string>();
+
+  constructor(fromBlock = 0) {
+    this.scannedTo = fromBlock - 1;
+  }
+
+  async scan(client: RoamLedgerClient): Promise<void> {
+    const head = await providerOf(client.runner).getBlockNumber();
+    const carriers = client.carriers;
+    for (let from = this.scannedTo + 1; from <= head; from += LOGS_RANGE) {
+      const to = Math.min(head, from + LOGS_RANGE - 1);
+      const [infra, offers] = await Promise.all([
+        carriers.queryFilter(carriers.filters.InfraAccountSet(), from, to),
+        carriers.queryFilter(carriers.filters.OperatorOffered(), from, to),
+      ]);
+      for (const e of infra) this.infraCandidates.add(getAddress(e.args.account));
+      for (const e of offers) this.offerCandidates.add(`${e.args.plmn.toLowerCase()} ${getAddress(e.args.account)}`);
+      this.scannedTo = to;
+    }
+  }
 }
 
-/** Infrastructure accounts allowed now (from InfraAccountSet events, checked against isInfraAccount). */
-async function infraAccounts(client: RoamLedgerClient): Promise<string[]> {
-  const seen = new Set((await eventArgs(client, "InfraAccountSet")).map((a) => getAddress(String(a[0]))));
-  const allowed = await Promise.all([...seen].map(async (a) => ((await client.carriers.isInfraAccount(a)) ? a : undefined)));
-  return allowed.filter((a): a is string => a !== undefined).map((a) => a.toLowerCase());
+/** Infrastructure accounts allowed now (candidates from InfraAccountSet events, checked against isInfraAccount). */
+async function infraAccounts(client: RoamLedgerClient, scanner: RegistryScanner): Promise<string[]> {
+  const seen = [...scanner.infraCandidates];
+  const allowed = await Promise.all(seen.map((a) => client.carriers.isInfraAccount(a)));
+  return seen.filter((_, i) => allowed[i]).map((a) => a.toLowerCase());
 }
 
 /** Accounts with a pending offer from an active member that operate for nobody yet: they must send acceptOperator. */
-async function offeredAccounts(client: RoamLedgerClient, active: Set<string>): Promise<string[]> {
-  const offers = (await eventArgs(client, "OperatorOffered")).map((a) => ({
-    plmn: String(a[0]).toLowerCase(),
-    account: getAddress(String(a[1])),
-  }));
+async function offeredAccounts(client: RoamLedgerClient, scanner: RegistryScanner, active: Set<string>): Promise<string[]> {
+  const offers = [...scanner.offerCandidates].map((pair) => pair.split(" ")).filter(([plmn]) => active.has(plmn));
   const pending = await Promise.all(
-    offers
-      .filter((o) => active.has(o.plmn))
-      .map(async (o) => {
-        const [offer, member] = await Promise.all([client.carriers.operatorOffer(o.account, o.plmn), client.carriers.memberOf(o.account)]);
-        return offer[0] !== 0n && member === NO_MEMBER ? o.account.toLowerCase() : undefined;
-      }),
+    offers.map(async ([plmn, account]) => {
+      const [offer, member] = await Promise.all([client.carriers.operatorOffer(account, plmn), client.carriers.memberOf(account)]);
+      return offer[0] !== 0n && member === NO_MEMBER ? account.toLowerCase() : undefined;
+    }),
   );
   return pending.filter((a): a is string => a !== undefined);
 }
@@ -135,12 +159,21 @@ async function offeredAccounts(client: RoamLedgerClient, active: Set<string>): P
  * The allowlists the registry asks for: accounts of active members' operators, pending offers from active
  * members and infrastructure accounts; nodes of active members, plus `selfEnode` when given.
  */
-export async function desiredAllowlists(client: RoamLedgerClient, selfEnode?: string): Promise<DesiredAllowlists> {
+export async function desiredAllowlists(
+  client: RoamLedgerClient,
+  selfEnode?: string,
+  scanner: RegistryScanner = new RegistryScanner(),
+): Promise<DesiredAllowlists> {
+  await scanner.scan(client);
   const ids = (await client.carriers.memberIds()).map((id) => (id as string).toLowerCase());
   const members = await Promise.all(ids.map((id) => client.carriers.getMember(id)));
   const active = new Set(ids.filter((_, i) => members[i].status === ACTIVE));
   const operators = (await Promise.all([...active].map((id) => client.carriers.operatorsOf(id)))).flat().map((a) => a.toLowerCase());
-  const [infra, offered, nodes] = await Promise.all([infraAccounts(client), offeredAccounts(client, active), allNodes(client)]);
+  const [infra, offered, nodes] = await Promise.all([
+    infraAccounts(client, scanner),
+    offeredAccounts(client, scanner, active),
+    allNodes(client),
+  ]);
   const nodeUrls = nodes.filter((n) => active.has(n.plmn)).map(formatEnode);
   if (selfEnode !== undefined) nodeUrls.push(enodeKey(selfEnode));
   return {
@@ -239,10 +272,10 @@ async function removeNodes(rpc: PermRpc, nodes: string[]): Promise<string[]> {
 export async function reconcilePermissions(
   client: RoamLedgerClient,
   rpc: PermRpc,
-  options: { selfEnode?: string; dryRun?: boolean } = {},
+  options: { selfEnode?: string; dryRun?: boolean; scanner?: RegistryScanner } = {},
 ): Promise<ReconcileResult> {
   const selfEnode = options.selfEnode ?? (await nodeOwnEnode(rpc));
-  const [desired, current] = await Promise.all([desiredAllowlists(client, selfEnode), currentAllowlists(rpc)]);
+  const [desired, current] = await Promise.all([desiredAllowlists(client, selfEnode, options.scanner), currentAllowlists(rpc)]);
   const diff = permissionsDiff(current, desired, selfEnode);
   if (options.dryRun || diffIsEmpty(diff)) return { diff, applied: false, fixedNodesKept: [] };
   await inBatches(rpc, "perm_addAccountsToAllowlist", diff.addAccounts);
@@ -287,14 +320,17 @@ export const RELEVANT_EVENTS = {
   nodes: ["NodeRegistered", "NodeRemoved"],
 } as const;
 
-/** Whether a relevant registry event happened in blocks `from`..`to`. */
+/** How many relevant registry events happened in blocks `from`..`to` (queried in ranges of LOGS_RANGE). */
 export async function relevantEventsBetween(client: RoamLedgerClient, from: number, to: number): Promise<number> {
-  const carrierLogs = await Promise.all(
-    RELEVANT_EVENTS.carriers.map((e) => client.carriers.queryFilter(client.carriers.filters[e](), from, to)),
-  );
-  const nodes = client.nodes;
-  const nodeLogs = nodes ? await Promise.all(RELEVANT_EVENTS.nodes.map((e) => nodes.queryFilter(nodes.filters[e](), from, to))) : [];
-  return [...carrierLogs, ...nodeLogs].reduce((n, logs) => n + logs.length, 0);
+  const { carriers, nodes } = client;
+  let count = 0;
+  for (let start = from; start <= to; start += LOGS_RANGE) {
+    const end = Math.min(to, start + LOGS_RANGE - 1);
+    const carrierLogs = await Promise.all(RELEVANT_EVENTS.carriers.map((e) => carriers.queryFilter(carriers.filters[e](), start, end)));
+    const nodeLogs = nodes ? await Promise.all(RELEVANT_EVENTS.nodes.map((e) => nodes.queryFilter(nodes.filters[e](), start, end))) : [];
+    count += [...carrierLogs, ...nodeLogs].reduce((n, logs) => n + logs.length, 0);
+  }
+  return count;
 }
 
 /** One round of `followPermissions`: why it ran and what it did, or the error it met (the loop goes on). */
@@ -322,9 +358,17 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 export async function followPermissions(
   client: RoamLedgerClient,
   rpc: PermRpc,
-  options: { intervalMs: number; fullEveryMs: number; selfEnode?: string; signal?: AbortSignal; onRound: (round: FollowRound) => void },
+  options: {
+    intervalMs: number;
+    fullEveryMs: number;
+    selfEnode?: string;
+    fromBlock?: number;
+    signal?: AbortSignal;
+    onRound: (round: FollowRound) => void;
+  },
 ): Promise<void> {
   const provider = providerOf(client.runner);
+  const scanner = new RegistryScanner(options.fromBlock);
   let seen = -1; // last block whose events are accounted for
   let lastFull = Number.NEGATIVE_INFINITY;
   while (!options.signal?.aborted) {
@@ -335,7 +379,7 @@ export async function followPermissions(
       else if (head > seen && (await relevantEventsBetween(client, seen + 1, head)) > 0) reason = "events";
       else if (Date.now() - lastFull >= options.fullEveryMs) reason = "periodic";
       if (reason !== undefined) {
-        const result = await reconcilePermissions(client, rpc, { selfEnode: options.selfEnode });
+        const result = await reconcilePermissions(client, rpc, { selfEnode: options.selfEnode, scanner });
         lastFull = Date.now();
         options.onRound({ reason, result });
       }

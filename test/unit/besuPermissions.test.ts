@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { Wallet } from "ethers";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { addressesOf, deployConsortium, PLMN, ROLE, testEncryptionKey, type Consortium } from "../helpers/fixtures";
 import { captured, failureOf as message, useDeploymentForTasks } from "../helpers/tasks";
 import { BesuPermStandIn } from "../helpers/besuPermStandIn";
@@ -89,6 +89,18 @@ describe("besu:permissions (against a PERM API stand-in, not a real Besu)", func
     // Once it accepts, it is an operator: still allowed, nothing to change.
     await c.carriers.connect(offered).acceptOperator(PLMN.DE);
     expect(await run()).to.contain("nothing to change");
+  });
+
+  it("finds an operator offer made more than 5000 blocks (Besu's default logs range) after the start, and honours --from-block", async function () {
+    await mine(12_000);
+    const [offered] = c.spare;
+    await c.carriers.connect(c.de).addOperator(offered.address, PERMISSION_BITS.usage);
+    const head = await hre.ethers.provider.getBlockNumber();
+    expect(await run({ fromBlock: head + 1, dryRun: true })).to.not.contain(offered.address.toLowerCase());
+    expect(await run({ fromBlock: head, dryRun: true })).to.contain(offered.address.toLowerCase());
+    expect(await run()).to.contain(offered.address.toLowerCase()); // from block 0: three ranges of 5000
+    expect(state().accounts).to.include(offered.address.toLowerCase());
+    expect(await message(run({ fromBlock: -1 }))).to.contain("--from-block must be 0 or more");
   });
 
   it("suspension removes the member's accounts and nodes; reinstatement adds them back", async function () {
