@@ -12,7 +12,7 @@
 import { getAddress } from "ethers";
 import type { RoamLedgerClient } from "../chain/client";
 import { ConfigError, InputError } from "../core/errors";
-import { allNodes, formatEnode, parseEnode } from "../consortium/nodes";
+import { allNodes, formatEnode } from "../consortium/nodes";
 import { writeFileAtomic } from "../util/fsAtomic";
 import { providerOf } from "../chain/send";
 
@@ -93,13 +93,16 @@ export function httpPermRpc(url: string): PermRpc {
   };
 }
 
-/** Key of an enode URL for comparison: id, host and listening port (what Besu matches on). */
+/**
+ * Key of an enode URL for comparison: node id, host and listening port, what Besu matches on
+ * (EnodeURLImpl.sameListeningEndpoint), whatever the query (`?discport=0` included) or the case of the hex.
+ * A string that is no enode URL is its own key.
+ */
 export function enodeKey(url: string): string {
-  try {
-    return formatEnode(parseEnode(url));
-  } catch {
-    return url.trim().toLowerCase();
-  }
+  const m = /^enode:\/\/([0-9a-fA-F]{128})@(\[[^\]]+\]|[^:/?]+):(\d+)/.exec(url.trim());
+  if (!m) return url.trim();
+  const host = m[2].replace(/^\[|\]$/g, "").toLowerCase();
+  return `${m[1].toLowerCase()}@${host}:${Number(m[3])}`;
 }
 
 /** Blocks per eth_getLogs request: Besu's default --rpc-max-logs-range is 5000. */
@@ -175,7 +178,7 @@ export async function desiredAllowlists(
     allNodes(client),
   ]);
   const nodeUrls = nodes.filter((n) => active.has(n.plmn)).map(formatEnode);
-  if (selfEnode !== undefined) nodeUrls.push(enodeKey(selfEnode));
+  if (selfEnode !== undefined && !nodeUrls.some((n) => enodeKey(n) === enodeKey(selfEnode))) nodeUrls.push(selfEnode.trim());
   return {
     accounts: [...new Set([...operators, ...infra, ...offered])].sort(),
     nodes: [...new Set(nodeUrls)].sort(),

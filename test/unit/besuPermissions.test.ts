@@ -15,7 +15,14 @@ import { captured, failureOf as message, useDeploymentForTasks } from "../helper
 import { BesuPermStandIn } from "../helpers/besuPermStandIn";
 import { parseFlatToml } from "../helpers/toml";
 import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
-import { followPermissions, type FollowRound, httpPermRpc, reconcilePermissions } from "../../lib/besu/permissions";
+import {
+  enodeKey,
+  followPermissions,
+  type FollowRound,
+  httpPermRpc,
+  permissionsDiff,
+  reconcilePermissions,
+} from "../../lib/besu/permissions";
 import { nodeIdWords } from "../../lib/consortium/nodes";
 import { PERMISSION_BITS } from "../../lib/core/roles";
 
@@ -225,6 +232,25 @@ describe("besu:permissions (against a PERM API stand-in, not a real Besu)", func
     const gone = other.url;
     await other.stop();
     expect(await message(hre.run("besu:permissions", { node: gone }))).to.contain("cannot reach the Besu node");
+  });
+});
+
+describe("enodeKey and permissionsDiff", function () {
+  it("match enodes as Besu does (id, host, listening port), whatever the query or the case", function () {
+    const id = nodeId(1);
+    expect(enodeKey(`enode://${id.toUpperCase()}@10.0.0.1:30303?discport=0`)).to.equal(enodeKey(`enode://${id}@10.0.0.1:30303`));
+    expect(enodeKey(`enode://${id}@[FD00::1]:30303`)).to.equal(`${id}@fd00::1:30303`);
+    expect(enodeKey(`enode://${id}@10.0.0.1:30304`)).to.not.equal(enodeKey(`enode://${id}@10.0.0.1:30303`));
+    const desired = {
+      accounts: ["0x00000000000000000000000000000000000000aa"],
+      nodes: [`enode://${id}@10.0.0.1:30303`],
+      protectedAccounts: [],
+    };
+    const current = {
+      accounts: ["0x00000000000000000000000000000000000000AA"],
+      nodes: [`enode://${id.toUpperCase()}@10.0.0.1:30303?discport=0`, SELF],
+    };
+    expect(permissionsDiff(current, desired, SELF)).to.deep.equal({ addAccounts: [], removeAccounts: [], addNodes: [], removeNodes: [] });
   });
 });
 
