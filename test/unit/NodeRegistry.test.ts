@@ -65,11 +65,11 @@ describe("NodeRegistry", function () {
       const flipped = `${lo.slice(0, 65)}${lo.endsWith("0") ? "1" : "0"}`;
       const cases: [string, string][] = [
         [hi, flipped], // off the curve
-        ["0x" + "00".repeat(32), "0x" + "00".repeat(32)], // zero
+        [`0x${"00".repeat(32)}`, `0x${"00".repeat(32)}`], // zero
         [hex32(P), lo], // x not below the prime
-        [hi, hex32(P + BigInt(lo))], // y + p: the same y mod p, but not below the prime
+        [hi, hex32(P)], // y not below the prime
       ];
-      for (const [h, l] of cases.filter(([, l]) => BigInt(l) < 2n ** 256n)) {
+      for (const [h, l] of cases) {
         await expect(nodes.connect(de).registerNode(h, l, "10.0.0.1", 30303), `${h} ${l}`)
           .to.be.revertedWithCustomError(nodes, "NodeRegistryInvalidNodeId")
           .withArgs(h, l);
