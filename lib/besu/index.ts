@@ -2,3 +2,6 @@
 export * from "./extraData";
 export * from "./genesis";
 export * from "./network";
+export * from "./nodeConfig";
+export * from "./schema";
+export * from "./toml";
