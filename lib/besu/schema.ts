@@ -1,5 +1,5 @@
 import { decodeQbftExtraData } from "./extraData";
-import { BFT_MIX_HASH } from "./genesis";
+import { BFT_MIX_HASH, FORK_BLOCKS } from "./genesis";
 import { BESU_VERSION } from "./nodeConfig";
 
 /**
@@ -17,23 +17,11 @@ const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "obj
 const isInt = (x: unknown, min = 0): x is number => typeof x === "number" && Number.isInteger(x) && x >= min;
 const isHexQuantity = (x: unknown): x is string => typeof x === "string" && /^0x(0|[1-9a-f][0-9a-f]*)$/i.test(x);
 
-/** Genesis fork keys activated by block number, in Besu's order; all must be 0 on a new QBFT chain. */
-export const BLOCK_FORK_KEYS = [
-  "homesteadBlock",
-  "daoForkBlock",
-  "eip150Block",
-  "eip155Block",
-  "eip158Block",
-  "byzantiumBlock",
-  "constantinopleBlock",
-  "petersburgBlock",
-  "istanbulBlock",
-  "muirGlacierBlock",
-  "berlinBlock",
-  "londonBlock",
-  "arrowGlacierBlock",
-  "grayGlacierBlock",
-] as const;
+/**
+ * Genesis fork keys activated by block number: those `besu:genesis` writes, and the two a genesis may
+ * also name (DAO fork, EIP-155); all must be 0 on a new QBFT chain.
+ */
+export const BLOCK_FORK_KEYS: readonly string[] = [...FORK_BLOCKS, "daoForkBlock", "eip155Block"];
 
 /** Forks activated by timestamp (post-merge names; QBFT takes them by timestamp too), in order. */
 export const TIME_FORK_KEYS = ["shanghaiTime", "cancunTime", "pragueTime", "osakaTime"] as const;
@@ -91,7 +79,7 @@ function checkForks(config: Record<string, unknown>): Problems {
     else last = config[key];
   }
   for (const key of Object.keys(config)) {
-    const known = (BLOCK_FORK_KEYS as readonly string[]).includes(key) || (TIME_FORK_KEYS as readonly string[]).includes(key);
+    const known = BLOCK_FORK_KEYS.includes(key) || (TIME_FORK_KEYS as readonly string[]).includes(key);
     if (!known && !OTHER_CONFIG_KEYS.has(key)) problems.push(`config.${key} is not a genesis option this kit knows (a misspelt fork?)`);
   }
   return problems;
