@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import hre from "hardhat";
 import { parseFlatToml } from "../helpers/toml";
+import { captured } from "../helpers/tasks";
 import { networkLayout } from "../../lib/besu/network";
 import { checkKit } from "../../lib/besu/network";
 import { checkNodeConfig, checkPermissionsConfig, checkQbftGenesis, KNOWN_OPTIONS, REMOVED_OPTIONS } from "../../lib/besu/schema";
@@ -30,14 +31,8 @@ describe("lib/besu/schema: the kit's files as Besu's documentation requires them
 
   before(async function () {
     out = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-besu-schema-"));
-    const quiet = process.env.ROAMLEDGER_QUIET;
-    process.env.ROAMLEDGER_QUIET = "1";
-    try {
-      await hre.run("besu:genesis", { out, accounts: DEPLOYER, validators: 4 });
-    } finally {
-      if (quiet === undefined) delete process.env.ROAMLEDGER_QUIET;
-      else process.env.ROAMLEDGER_QUIET = quiet;
-    }
+    const printed = await captured(() => hre.run("besu:genesis", { out, accounts: DEPLOYER, validators: 4 }));
+    expect(printed).to.contain("Besu 26.9.0");
   });
   after(() => fs.rmSync(out, { recursive: true, force: true }));
 
