@@ -4,6 +4,7 @@ import { action, clientFor, out } from "./common";
 import { InputError } from "../lib/core/errors";
 import { buildBesuNetwork, writeBesuNetwork } from "../lib/besu/network";
 import { QBFT_DEFAULTS } from "../lib/besu/genesis";
+import { BESU_VERSION } from "../lib/besu/nodeConfig";
 
 import {
   desiredAllowlists,
@@ -21,8 +22,12 @@ import { parseEnode } from "../lib/consortium/nodes";
 
 task(
   "besu:genesis",
-  "Consortium setup: makes node keys, the QBFT genesis (validators in extraData), the node allowlist and the bootnode setting of a Besu network for networks/besu/docker-compose.yml (see docs/besu.md)",
+  "Consortium setup: makes node keys, the QBFT genesis (validators in extraData), each node's Besu configuration (config/<node>.toml) and first allowlists (permissions/<node>/permissions_config.toml) for networks/besu/docker-compose.yml (see docs/besu.md)",
 )
+  .addParam(
+    "accounts",
+    "Comma-separated accounts that may transact from the first block (the deployer; the infrastructure accounts): the nodes' first accounts allowlist",
+  )
   .addOptionalParam("validators", "Number of validator nodes (one bootnode is added)", 4, types.int)
   .addOptionalParam("out", "Output folder", path.join("networks", "besu", "generated"))
   .addOptionalParam("chainId", "Chain id (default: the besu network's, i.e. ROAMLEDGER_BESU_CHAIN_ID or 2026)", undefined, types.int)
@@ -39,6 +44,7 @@ task(
     action(
       async (
         args: {
+          accounts: string;
           validators: number;
           out: string;
           chainId?: number;
@@ -64,17 +70,24 @@ task(
           requestTimeoutSeconds: args.requestTimeout,
           epochLength: args.epochLength,
           devSeed: args.devSeed,
+          accounts: args.accounts
+            .split(",")
+            .map((a) => a.trim())
+            .filter((a) => a !== ""),
         });
         const dir = path.resolve(hre.config.paths.root, args.out);
         writeBesuNetwork(dir, network, { force: args.force });
         out(`Besu QBFT network for chain ${chainId} in ${path.relative(process.cwd(), dir) || "."}:`);
         for (const n of network.nodes) out(`  ${n.name.padEnd(11)} ${n.role.padEnd(9)} ${n.ip.padEnd(14)} ${n.address}`);
-        out(`  block gas limit ${BigInt(network.genesis.gasLimit)}, a block every ${args.blockPeriod} s, gas price 0`);
+        out(
+          `  block gas limit ${BigInt(network.genesis.gasLimit)}, a block every ${args.blockPeriod} s, gas price 0, Besu ${BESU_VERSION}`,
+        );
+        out(`  may transact from block 0: ${args.accounts}`);
         if (args.devSeed !== undefined) {
           out(`  THROW-AWAY keys from the public seed "${args.devSeed}": for a laptop, never for a real network.`);
         }
         out("Keys are in keys/<node>/key (mode 0600): keep them out of git and off shared disks.");
-        out("Next: docker compose up -d in networks/besu (docs/besu.md), then npx hardhat deploy --network besu.");
+        out("Next: docker compose up -d in networks/besu (docs/besu.md), then npx hardhat deploy --network besu, then besu:permissions.");
       },
     ),
   );

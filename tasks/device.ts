@@ -5,6 +5,7 @@ import { isoTime } from "../lib/agreements/terms";
 import { ConfigError, InputError, type InputLocation } from "../lib/core/errors";
 import { readPolicies } from "../lib/devices/policy";
 import { readDevices, ensurePolicies, checkMakers, registerDevices, DEFAULT_REGISTER_BATCH } from "../lib/devices/registration";
+import { MEASURED_GAS } from "../lib/chain/gasBudget";
 import { createDeviceIdDeriver, imsiBelongsTo } from "../lib/core/imsi";
 import { readCsvWithHeader } from "../lib/util/csv";
 import { formatPlmn, isValidPlmnHex } from "../lib/core/plmn";
@@ -28,7 +29,7 @@ task(
   .addParam("policies", 'Policies JSON: { "<name>": { services, tariffClass, routing, caps, ... } } (see docs/devices.md)')
   .addOptionalParam(
     "batchSize",
-    `Devices per transaction (1 to the registry's maximum, 170; about 79,000 gas each: the default of ${DEFAULT_REGISTER_BATCH} fits the 2^24 gas a transaction may use)`,
+    `Devices per transaction (1 to the registry's maximum, 170; about ${MEASURED_GAS.registerDevice.perItem.toLocaleString("en-US")} gas each: the default of ${DEFAULT_REGISTER_BATCH} uses at most 3/4 of the 16,777,216 gas a transaction may use)`,
     DEFAULT_REGISTER_BATCH,
     types.int,
   )

@@ -26,9 +26,14 @@ export const FORK_BLOCKS = [
 ] as const;
 
 /**
- * Timestamp-activated forks RoamLedger must not turn on: Cancun and later are not needed by the
- * shanghai bytecode, and Osaka's EIP-7825 caps a transaction at 2^24 gas, far below one bulk
- * device registration (~160M gas for 2,000 devices).
+ * Timestamp-activated forks the genesis leaves off. The contracts are compiled for evmVersion
+ * "shanghai" (hardhat.config/config/base.ts; OpenZeppelin 5.4 needs nothing later), and a fork adds
+ * rules, not features, to bytecode compiled for an earlier target: Cancun changes SELFDESTRUCT and adds
+ * blob transactions, Prague adds EIP-7702 delegations, Osaka caps a transaction at 2^24 gas (EIP-7825).
+ * None helps RoamLedger; each is one more rule the consortium would have to test. A later fork is a
+ * coordinated upgrade: every member adds `<fork>Time` (a future timestamp) to genesis.json and
+ * restarts its nodes before then (docs/besu.md); every transaction RoamLedger sends already fits
+ * under Osaka's cap (test/unit/txGas.test.ts).
  */
 export const FORKS_AFTER_SHANGHAI = ["cancunTime", "pragueTime", "osakaTime"] as const;
 
@@ -37,8 +42,8 @@ export const BFT_MIX_HASH = "0x63746963616c2062797a616e74696e65206661756c7420746
 
 /**
  * Consensus timing of `besu:genesis` by default: a block every 2 s at most, 10 s before a round
- * change (a block running a 2,000-device registration takes a while to build and to check; tune
- * down after measuring on the consortium's machines), votes reset every 30,000 blocks.
+ * change (a full block takes a while to build and to check; tune down after measuring on the
+ * consortium's machines), votes reset every 30,000 blocks.
  */
 export const QBFT_DEFAULTS = { blockPeriodSeconds: 2, requestTimeoutSeconds: 10, epochLength: 30_000 } as const;
 

@@ -3,3 +3,6 @@ export * from "./extraData";
 export * from "./genesis";
 export * from "./network";
 export * from "./permissions";
+export * from "./nodeConfig";
+export * from "./schema";
+export * from "./toml";

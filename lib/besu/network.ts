@@ -5,16 +5,22 @@ import { SigningKey, computeAddress, keccak256, toUtf8Bytes } from "ethers";
 import { ConfigError, InputError } from "../core/errors";
 import { bytesToHex, type Hex } from "../util/hex";
 import { qbftGenesis, type QbftGenesis, type QbftGenesisOptions } from "./genesis";
+import { checkAccounts, nodeToml, permissionsToml } from "./nodeConfig";
+import { checkNodeConfig, checkPermissionsConfig, checkQbftGenesis } from "./schema";
+import { parseFlatToml } from "./toml";
 
 /**
  * The files of a Besu QBFT network for RoamLedger, as `besu:genesis` writes them and
  * networks/besu/docker-compose.yml mounts them:
  *
- *   genesis.json                 the chain (validators in extraData)
- *   nodes.json                   each node's name, role, IP, address and enode (public)
- *   permissions_config.toml      node allowlist: only these nodes may connect
- *   besu.env                     BESU_BOOTNODES for the validators
- *   keys/<node>/key              node private key (mode 0600; never commit it)
+ *   genesis.json                          the chain (validators in extraData)
+ *   nodes.json                            each node's name, role, IP, address and enode (public)
+ *   config/<node>.toml                    the node's Besu configuration (nodeConfig.ts)
+ *   permissions/<node>/permissions_config.toml
+ *                                         the node's first allowlists (every node of the kit; the
+ *                                         accounts that may transact before RoamLedger is deployed);
+ *                                         Besu rewrites it when the PERM API changes them
+ *   keys/<node>/key                       node private key (mode 0600; never commit it)
  *   keys/<node>/key.pub          node public key
  *   data/<node>/                 the node's database
  *
@@ -101,6 +107,8 @@ export interface BesuNetworkOptions extends Omit<QbftGenesisOptions, "validators
   validators: number;
   /** Deterministic throw-away keys from this seed (development only); random keys when absent. */
   devSeed?: string;
+  /** Accounts that may transact from the first block (the deployer, infrastructure accounts): at least one. */
+  accounts: readonly string[];
 }
 
 /** One file of the kit: relative path, content, and whether it is a secret. */
@@ -116,13 +124,16 @@ export interface BesuNetwork {
   files: KitFile[];
 }
 
-function tomlStringArray(values: readonly string[]): string {
-  return `[\n${values.map((v) => `  ${JSON.stringify(v)}`).join(",\n")}\n]`;
-}
-
 /** Keys, genesis and node configuration of a new network (nothing written yet). */
 export function buildBesuNetwork(options: BesuNetworkOptions): BesuNetwork {
   const specs = networkLayout(options.validators);
+  const accounts = checkAccounts(options.accounts);
+  if (accounts.length === 0) {
+    throw new InputError("no account may transact on the new chain", {
+      location: { param: "accounts" },
+      hint: "pass --accounts with the deployer's address (and the infrastructure accounts): with account permissioning on, nobody else can deploy RoamLedger.",
+    });
+  }
   const keys = specs.map((s) => nodeKey(s.name, options.devSeed));
   const nodes = specs.map((s, i) => nodeInfo(s, keys[i]));
   const genesis = qbftGenesis({ ...options, validators: nodes.filter((n) => n.role === "validator").map((n) => n.address) });
@@ -148,25 +159,56 @@ export function buildBesuNetwork(options: BesuNetworkOptions): BesuNetwork {
       )}\n`,
       secret: false,
     },
-    {
-      path: "permissions_config.toml",
-      content:
-        "# Node allowlist (Besu local node permissioning): only the consortium's nodes may connect.\n" +
-        (devNote ? `# ${devNote}\n` : "") +
-        `nodes-allowlist=${tomlStringArray(nodes.map((n) => n.enode))}\n`,
-      secret: false,
-    },
-    {
-      path: "besu.env",
-      content: `# Read by docker-compose.yml for the validators: where to find the network.\nBESU_BOOTNODES=${bootnode.enode}\n`,
-      secret: false,
-    },
+    ...nodes.flatMap((n) => [
+      {
+        path: `config/${n.name}.toml`,
+        content: nodeToml({
+          name: n.name,
+          role: n.role,
+          ip: n.ip,
+          p2pPort: P2P_PORT,
+          bootnodes: n.role === "bootnode" ? [] : [bootnode.enode],
+          devNote,
+        }),
+        secret: false,
+      },
+      {
+        path: `permissions/${n.name}/permissions_config.toml`,
+        content: permissionsToml(
+          nodes.map((x) => x.enode),
+          accounts,
+          devNote,
+        ),
+        secret: false,
+      },
+    ]),
     ...nodes.flatMap((n, i) => [
       { path: `keys/${n.name}/key`, content: `${keys[i]}\n`, secret: true },
       { path: `keys/${n.name}/key.pub`, content: `${n.publicKey}\n`, secret: false },
     ]),
   ];
+  checkKit(files);
   return { nodes, genesis, files };
+}
+
+/**
+ * Checks every file of the kit against what Besu's documentation requires (schema.ts) before anything is
+ * written; a problem here is a bug of the generator, never the user's input (that was checked before).
+ */
+export function checkKit(files: readonly KitFile[]): void {
+  const problems: string[] = [];
+  for (const f of files) {
+    const found =
+      f.path === "genesis.json"
+        ? checkQbftGenesis(JSON.parse(f.content))
+        : f.path.startsWith("config/")
+          ? checkNodeConfig(parseFlatToml(f.content, f.path))
+          : f.path.endsWith("permissions_config.toml")
+            ? checkPermissionsConfig(parseFlatToml(f.content, f.path))
+            : [];
+    problems.push(...found.map((p) => `${f.path}: ${p}`));
+  }
+  if (problems.length > 0) throw new Error(`besu:genesis would write files Besu refuses:\n  ${problems.join("\n  ")}`);
 }
 
 /**

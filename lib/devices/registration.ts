@@ -1,3 +1,4 @@
+import { itemsPerTx, MEASURED_GAS } from "../chain/gasBudget";
 import { InputError, InputErrors, BaseError } from "../core/errors";
 import { readCsvWithHeader } from "../util/csv";
 import { imsiBelongsTo, validateImsi, createDeviceIdDeriver, scopeDeviceId } from "../core/imsi";
@@ -163,12 +164,15 @@ export interface RegisterResult {
   gasUsed: bigint;
 }
 
+/** The registry's `batchLimits().register`: the most devices one registration takes. */
+export const MAX_REGISTER_BATCH = 170;
+
 /**
- * Devices per registration transaction by default: about 79,000 gas each (policy clone included), so 150
- * take about 12M gas, under the EIP-7825 cap of 16,777,216 gas per transaction with room to spare. At most
- * the registry's `batchLimits().register` (170).
+ * Devices per registration transaction by default: as many as 3/4 of the EIP-7825 cap of 16,777,216 gas
+ * holds at the measured gas per device (policy clone included; lib/chain/gasBudget.ts), at most the
+ * registry's limit.
  */
-export const DEFAULT_REGISTER_BATCH = 150;
+export const DEFAULT_REGISTER_BATCH = itemsPerTx(MEASURED_GAS.registerDevice, MAX_REGISTER_BATCH);
 
 export interface RegisterOptions {
   /** The on-chain id of each policy the devices name (from {@link ensurePolicies}). */

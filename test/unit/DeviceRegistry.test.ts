@@ -476,7 +476,7 @@ describe("DeviceRegistry", function () {
   });
 
   describe("gas", function () {
-    it("registers a device:register batch (150 devices) with their policy contracts in one transaction under the EIP-7825 cap", async function () {
+    it("registers a device:register batch of the default size with their policy contracts in one transaction under the EIP-7825 cap", async function () {
       const c = await loadFixture(withDevices);
       const N = DEFAULT_REGISTER_BATCH;
       const regs = Array.from({ length: N }, (_, i) => ({

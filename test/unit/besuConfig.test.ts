@@ -11,6 +11,7 @@ import { parseFlatToml } from "../helpers/toml";
 import { decodeQbftExtraData, encodeQbftExtraData } from "../../lib/besu/extraData";
 import { FORK_BLOCKS, FORKS_AFTER_SHANGHAI, QBFT_DEFAULTS, qbftGenesis, type QbftGenesis } from "../../lib/besu/genesis";
 import { BESU_SUBNET, DEV_SEED, buildBesuNetwork, networkLayout, writeBesuNetwork } from "../../lib/besu/network";
+import { BESU_IMAGE, NODE_PATHS, RPC_APIS } from "../../lib/besu/nodeConfig";
 import { readDeployParameters } from "../../lib/consortium/parameters";
 import { DEFAULT_REGISTER_BATCH } from "../../lib/devices/registration";
 import { Keystore } from "../../lib/keys/keystore";
@@ -46,6 +47,17 @@ interface Compose {
 const besuNetwork = () => hre.config.networks.besu as HttpNetworkConfig;
 const devGenesis = (): QbftGenesis => JSON.parse(read(path.join(DEV, "genesis.json")));
 const devNodes = (): DevNodes => JSON.parse(read(path.join(DEV, "nodes.json")));
+/** The dev kit's deployer: hardhat's first default account (a public throw-away key), as networks/besu/dev/README.md says. */
+const DEV_DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+const devToml = (node: string) => parseFlatToml(read(path.join(DEV, "config", `${node}.toml`)), `${node}.toml`);
+const devPermissions = (node: string) =>
+  parseFlatToml(read(path.join(DEV, "permissions", node, "permissions_config.toml")), `${node}/permissions_config.toml`);
+/** Every file of the kit but the private keys, relative to its folder. */
+const kitFiles = (nodes: readonly string[]) => [
+  "genesis.json",
+  "nodes.json",
+  ...nodes.flatMap((n) => [`config/${n}.toml`, `permissions/${n}/permissions_config.toml`, `keys/${n}/key.pub`]),
+];
 
 /** A Besu config value that must be an array of strings. */
 function strings(value: unknown): string[] {
@@ -92,7 +104,13 @@ describe("networks/besu: the consortium chain kit", function () {
   });
 
   describe("lib/besu genesis and keys", function () {
-    const base = { chainId: 2026, validators: [Wallet.createRandom().address], gasLimit: 500_000_000n, ...QBFT_DEFAULTS };
+    const base = {
+      chainId: 2026,
+      validators: [Wallet.createRandom().address],
+      gasLimit: 500_000_000n,
+      ...QBFT_DEFAULTS,
+      accounts: [DEV_DEPLOYER],
+    };
 
     it("refuses a request timeout not longer than the block period, and bad numbers", function () {
       expect(() => qbftGenesis({ ...base, requestTimeoutSeconds: 2 })).to.throw(InputError, "must be longer than the block period");
@@ -136,7 +154,7 @@ describe("networks/besu: the consortium chain kit", function () {
       const quiet = process.env.ROAMLEDGER_QUIET;
       process.env.ROAMLEDGER_QUIET = "1";
       try {
-        await hre.run("besu:genesis", { out, devSeed: DEV_SEED, validators: 4 });
+        await hre.run("besu:genesis", { out, devSeed: DEV_SEED, validators: 4, accounts: DEV_DEPLOYER });
       } finally {
         if (quiet === undefined) delete process.env.ROAMLEDGER_QUIET;
         else process.env.ROAMLEDGER_QUIET = quiet;
@@ -148,7 +166,7 @@ describe("networks/besu: the consortium chain kit", function () {
     it("the committed example is exactly what the task writes from the documented dev seed", function () {
       if (process.env.ROAMLEDGER_BESU_CHAIN_ID) this.skip(); // the example is for the default chain id
       if (process.env.SOLIDITY_COVERAGE) this.skip(); // coverage raises the hardhat network's block gas limit
-      for (const file of ["genesis.json", "nodes.json", "permissions_config.toml", "besu.env"]) {
+      for (const file of kitFiles(networkLayout(4).map((n) => n.name)).filter((f) => !f.startsWith("keys/"))) {
         expect(read(path.join(out, file)), file).to.equal(read(path.join(DEV, file)));
       }
       expect(devNodes().nodes.map((n) => n.name)).to.deep.equal(networkLayout(4).map((n) => n.name));
@@ -179,11 +197,29 @@ describe("networks/besu: the consortium chain kit", function () {
       }
     });
 
-    it("the node allowlist holds every node and the validators boot from the bootnode", function () {
+    it("each node's first allowlists hold every node and the deployer; the validators boot from the bootnode", function () {
       const nodes = devNodes().nodes;
-      const allow = parseFlatToml(read(path.join(DEV, "permissions_config.toml")), "permissions_config.toml");
-      expect(strings(allow["nodes-allowlist"])).to.deep.equal(nodes.map((n) => n.enode));
-      expect(read(path.join(DEV, "besu.env"))).to.contain(`BESU_BOOTNODES=${nodes.find((n) => n.role === "bootnode")!.enode}\n`);
+      const bootnode = nodes.find((n) => n.role === "bootnode")!;
+      for (const n of nodes) {
+        const allow = devPermissions(n.name);
+        expect(strings(allow["nodes-allowlist"]), n.name).to.deep.equal(nodes.map((x) => x.enode));
+        expect(strings(allow["accounts-allowlist"]), n.name).to.deep.equal([DEV_DEPLOYER.toLowerCase()]);
+        const config = devToml(n.name);
+        expect(config["p2p-host"], n.name).to.equal(n.ip);
+        if (n.role === "validator") expect(strings(config.bootnodes), n.name).to.deep.equal([bootnode.enode]);
+        else expect(config, n.name).to.not.have.property("bootnodes");
+      }
+    });
+
+    it("refuses a network no account may transact on, and a bad account, naming --accounts", async function () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-besu-"));
+      try {
+        await expect(hre.run("besu:genesis", { out: dir, accounts: " , " })).to.be.rejectedWith(/no account may transact/);
+        await expect(hre.run("besu:genesis", { out: dir, accounts: "0x1234" })).to.be.rejectedWith(/"0x1234" is not an account address/);
+        expect(fs.readdirSync(dir)).to.deep.equal([]);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
@@ -211,9 +247,11 @@ describe("networks/besu: the consortium chain kit", function () {
 
     it("gas price 0: zeroBaseFee, min-gas-price 0 on the nodes, gasPrice 0 in the besu network", function () {
       expect(devGenesis().config.zeroBaseFee).to.equal(true);
-      const toml = parseFlatToml(read(path.join(KIT, "config.toml")), "config.toml");
-      expect(toml["min-gas-price"]).to.equal(0);
-      expect(toml["tx-pool-min-gas-price"]).to.equal(0);
+      for (const n of devNodes().nodes) {
+        const toml = devToml(n.name);
+        expect(toml["min-gas-price"], n.name).to.equal(0);
+        expect(toml["tx-pool-min-gas-price"], n.name).to.equal(0);
+      }
       expect(besuNetwork().gasPrice).to.equal(0);
       expect(hre.config.networks.hardhat.gasPrice).to.equal(0);
       expect(hre.config.networks.hardhat.initialBaseFeePerGas).to.equal(0);
@@ -265,59 +303,50 @@ describe("networks/besu: the consortium chain kit", function () {
 
   describe("node configuration and docker-compose.yml", function () {
     const compose = () => yaml.load(read(path.join(KIT, "docker-compose.yml"))) as Compose;
-    const toml = () => parseFlatToml(read(path.join(KIT, "config.toml")), "config.toml");
 
-    it("runs the bootnode and the four validators with the kit's genesis, config, allowlist, key and data", function () {
+    it("runs the bootnode and the four validators, each with its own config, allowlists, key and data", function () {
       const { services } = compose();
       const nodes = devNodes().nodes;
       expect(Object.keys(services)).to.have.members(nodes.map((n) => n.name));
-      const config = toml();
       for (const n of nodes) {
         const s = services[n.name];
-        const volumes = strings(s.volumes);
-        expect(volumes, n.name).to.include.members([
-          `./config.toml:${"/config/config.toml"}:ro`,
-          `./generated/genesis.json:${config["genesis-file"]}:ro`,
-          `./generated/permissions_config.toml:${config["permissions-nodes-config-file"]}:ro`,
+        const config = devToml(n.name);
+        expect(config["genesis-file"]).to.equal(NODE_PATHS.genesis);
+        expect(config["permissions-nodes-config-file"]).to.equal(NODE_PATHS.permissions);
+        expect(config["permissions-accounts-config-file"]).to.equal(NODE_PATHS.permissions);
+        expect(strings(s.volumes), n.name).to.have.members([
+          `./generated/config/${n.name}.toml:${NODE_PATHS.config}:ro`,
+          `./generated/genesis.json:${NODE_PATHS.genesis}:ro`,
+          // Writable: Besu rewrites the file when the PERM API changes an allowlist.
+          `./generated/permissions/${n.name}:${path.posix.dirname(NODE_PATHS.permissions)}`,
           `./generated/keys/${n.name}:${path.posix.dirname(String(config["node-private-key-file"]))}:ro`,
           `./generated/data/${n.name}:${config["data-path"]}`,
         ]);
-        expect(s.command).to.deep.equal(["--config-file=/config/config.toml"]);
+        expect(s.command).to.deep.equal([`--config-file=${NODE_PATHS.config}`]);
         expect(s.networks?.roamledger.ipv4_address, n.name).to.equal(n.ip);
-        expect(s.environment?.BESU_P2P_HOST, n.name).to.equal(n.ip);
-        if (n.role === "validator") expect(s.env_file, n.name).to.equal("./generated/besu.env");
-        else expect(s.env_file, n.name).to.equal(undefined);
+        expect(s.ports, n.name).to.have.length(1);
         for (const port of s.ports ?? []) expect(port, `${n.name} publishes RPC on loopback only`).to.match(/^127\.0\.0\.1:\d+:8545$/);
       }
       expect(compose().networks?.roamledger.ipam.config[0].subnet).to.equal(BESU_SUBNET);
     });
 
-    it("pins a Besu release that still has contract account permissioning", function () {
+    it("names the Besu release the kit was written for, on every node; no on-chain permissioning phase", function () {
       const image = compose()["x-besu"]?.image;
-      expect(image).to.equal("hyperledger/besu:25.5.0");
+      expect(image).to.equal(BESU_IMAGE);
       for (const s of Object.values(compose().services)) expect(s.image).to.equal(image);
+      expect(fs.existsSync(path.join(KIT, "docker-compose.permissioning.yml"))).to.equal(false);
+      expect(read(path.join(KIT, "docker-compose.yml"))).to.not.match(/CONTRACT|PRIVACY/);
     });
 
-    it("turns on account permissioning by the CarrierRegistry on every node in phase 2", function () {
-      const override = yaml.load(read(path.join(KIT, "docker-compose.permissioning.yml"))) as Compose;
-      expect(Object.keys(override.services)).to.have.members(Object.keys(compose().services));
-      const text = read(path.join(KIT, "docker-compose.permissioning.yml"));
-      expect(text).to.contain("${ROAMLEDGER_CARRIER_REGISTRY:?"); // compose refuses to start without it
-      for (const [name, s] of Object.entries(override.services)) {
-        expect(s.environment?.BESU_PERMISSIONS_ACCOUNTS_CONTRACT_ENABLED, name).to.equal("true");
-        expect(s.environment?.BESU_PERMISSIONS_ACCOUNTS_CONTRACT_ADDRESS, name).to.match(/ROAMLEDGER_CARRIER_REGISTRY/);
+    it("serves each role's APIs and no more, on loopback; the container binds its interface, published on the host's loopback", function () {
+      for (const n of devNodes().nodes) {
+        const config = devToml(n.name);
+        expect(strings(config["rpc-http-api"]), n.name).to.deep.equal([...RPC_APIS[n.role as keyof typeof RPC_APIS]]);
+        expect(config["rpc-http-host"], n.name).to.equal("127.0.0.1");
+        expect(strings(config["host-allowlist"])).to.not.include("*");
+        expect(config["revert-reason-enabled"]).to.equal(true);
       }
-      // Phase 1 runs without it, so that RoamLedger can be deployed first.
-      expect(toml()).to.not.have.property("permissions-accounts-contract-enabled");
-    });
-
-    it("serves eth/net/web3/qbft over HTTP to local hosts, with node permissioning on", function () {
-      const config = toml();
-      expect(strings(config["rpc-http-api"])).to.have.members(["ETH", "NET", "WEB3", "QBFT"]);
-      expect(strings(config["host-allowlist"])).to.not.include("*");
-      expect(config["rpc-http-enabled"]).to.equal(true);
-      expect(config["permissions-nodes-config-file-enabled"]).to.equal(true);
-      expect(config["revert-reason-enabled"]).to.equal(true);
+      expect(compose()["x-besu"]?.environment).to.deep.equal({ BESU_RPC_HTTP_HOST: "0.0.0.0" });
     });
   });
 

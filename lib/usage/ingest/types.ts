@@ -1,4 +1,5 @@
 import type { Signer } from "ethers";
+import { itemsPerTx, MEASURED_GAS } from "../../chain/gasBudget";
 import type { RoamLedgerClient } from "../../chain/client";
 import type { DeviceSource } from "../../devices/resolver";
 import type { Hex } from "../../util/hex";
@@ -13,12 +14,12 @@ export const DEFAULT_BATCH_SIZE = 100_000;
 /** The most records per batch. */
 export const MAX_BATCH_SIZE = 4_000_000;
 /**
- * Fraud flags per transaction (the registry takes up to `batchLimits().flagFraud`, 200, and as many per
- * reporter and UTC day): about 55,000 gas each, so a transaction stays under 16,777,216 gas, the
- * per-transaction cap of EIP-7825 that nodes apply to gas estimates (anvil does) and that networks
- * enforce from the Osaka fork on.
+ * Fraud flags per transaction: as many as 3/4 of 16,777,216 gas (the per-transaction cap of EIP-7825 that
+ * nodes apply to gas estimates, anvil does, and that networks enforce from the Osaka fork on) holds at the
+ * measured gas per flag (lib/chain/gasBudget.ts), at most the registry's `batchLimits().flagFraud`, 200
+ * (also the limit per reporter and UTC day).
  */
-export const FLAGS_PER_TX = 200;
+export const FLAGS_PER_TX = itemsPerTx(MEASURED_GAS.flagFraud, 200);
 
 export interface IngestOptions {
   file: string;

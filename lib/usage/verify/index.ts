@@ -1,3 +1,4 @@
+import { itemsPerTx, MEASURED_GAS } from "../../chain/gasBudget";
 import { ConfigError } from "../../core/errors";
 import { formatPlmn } from "../../core/plmn";
 import { BATCH_STATUSES } from "../../core/enums";
@@ -26,10 +27,11 @@ export { DISPUTE_REASONS, type DisputedRecordReport, type DisputeReason } from "
 export { compareTotals, totalsOfRecords } from "./totals";
 
 /**
- * Records disputed per transaction (the ledger takes up to MAX_DISPUTES, 256): a dispute at depth 24 is
- * about 1 KB of calldata and 60,000 gas, so 128 stay well under 16,777,216 gas (EIP-7825).
+ * Records disputed per transaction: as many as 3/4 of 16,777,216 gas (EIP-7825) holds at the estimated
+ * gas of a dispute at depth 24, about 1 KB of calldata (lib/chain/gasBudget.ts), at most the ledger's
+ * MAX_DISPUTES, 256.
  */
-export const DISPUTES_PER_TX = 128;
+export const DISPUTES_PER_TX = itemsPerTx(MEASURED_GAS.disputeRecord, 256);
 
 export interface VerifyOptions {
   batchId: Hex;

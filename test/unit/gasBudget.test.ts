@@ -1,0 +1,98 @@
+/**
+ * The gas per item behind the commands' batch sizes (lib/chain/gasBudget.ts), measured again: a batch of a
+ * few items and one of many give the fixed cost and the cost per item; each must be at most what the
+ * module says, so that the batch sizes derived from it still fit 3/4 of EIP-7825's cap.
+ */
+import hre from "hardhat";
+import { expect } from "chai";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { agreeDeBr, deployConsortium, deviceId, localId, meterPolicy, PLMN } from "../helpers/fixtures";
+import { GAS_BUDGET, itemsPerTx, MEASURED_GAS, TX_GAS_CAP, type BatchGas } from "../../lib/chain/gasBudget";
+import { DEFAULT_REGISTER_BATCH } from "../../lib/devices/registration";
+import { FLAGS_PER_TX } from "../../lib/usage/ingest";
+import { DISPUTES_PER_TX } from "../../lib/usage/verify";
+
+async function world() {
+  const c = await deployConsortium();
+  await agreeDeBr(c);
+  await c.devices.connect(c.de).definePolicy(meterPolicy(PLMN.DE));
+  await c.devices
+    .connect(c.de)
+    .definePolicy(meterPolicy(PLMN.DE, { services: 0b111, missionCritical: true, allowedNetworks: [PLMN.BR, PLMN.US] }));
+  return c;
+}
+
+const registration = (i: number) => ({
+  localId: localId(i),
+  deviceClass: i % 4,
+  maker: i % 2 ? PLMN.MAKER : "0x000000",
+  policyId: 1 + (i % 2),
+});
+const range = (from: number, n: number) => Array.from({ length: n }, (_, k) => from + k);
+
+/** fixed and per-item gas from two batch sizes; checked against the module's figures. */
+function fit(name: string, small: [number, bigint], large: [number, bigint], written: BatchGas): void {
+  const perItem = (large[1] - small[1]) / BigInt(large[0] - small[0]);
+  const fixed = small[1] - perItem * BigInt(small[0]);
+  console.log(
+    `      ${name}: ${fixed.toLocaleString("en-US")} + ${perItem.toLocaleString("en-US")} per item (module: ${written.fixed} + ${written.perItem})`,
+  );
+  expect(perItem, `${name} per item`).to.be.at.most(written.perItem);
+  expect(fixed, `${name} fixed`).to.be.at.most(written.fixed);
+}
+
+describe("lib/chain/gasBudget: batch sizes from measured gas per item", function () {
+  before(function () {
+    if (process.env.SOLIDITY_COVERAGE) this.skip(); // instrumented bytecode costs more
+  });
+
+  it("derives items per transaction from the budget (3/4 of the cap), at most the contract's limit", function () {
+    expect(GAS_BUDGET).to.equal(12_582_912n);
+    expect(itemsPerTx({ fixed: 0n, perItem: 1_000_000n, measured: "" }, 100)).to.equal(12);
+    expect(itemsPerTx({ fixed: 0n, perItem: 1_000n, measured: "" }, 100)).to.equal(100);
+    expect(itemsPerTx({ fixed: 0n, perItem: 20_000_000n, measured: "" }, 100)).to.equal(1);
+    for (const [size, gas] of [
+      [DEFAULT_REGISTER_BATCH, MEASURED_GAS.registerDevice],
+      [FLAGS_PER_TX, MEASURED_GAS.flagFraud],
+      [DISPUTES_PER_TX, MEASURED_GAS.disputeRecord],
+    ] as const) {
+      expect(gas.fixed + gas.perItem * BigInt(size)).to.be.at.most(GAS_BUDGET);
+    }
+  });
+
+  it("device registration: measured per device, and a default batch under the budget", async function () {
+    const c = await loadFixture(world);
+    const gasOf = async (ids: number[]) => (await (await c.devices.connect(c.de).registerDevices(ids.map(registration))).wait())!.gasUsed;
+    const small = await gasOf(range(1, 20));
+    const large = await gasOf(range(1_000, 120));
+    fit("registerDevices", [20, small], [120, large], MEASURED_GAS.registerDevice);
+    const full = await gasOf(range(10_000, DEFAULT_REGISTER_BATCH));
+    console.log(`      registerDevices x ${DEFAULT_REGISTER_BATCH} (the default): ${full.toLocaleString("en-US")} gas`);
+    expect(full).to.be.at.most(GAS_BUDGET);
+    expect(full).to.be.lessThan(TX_GAS_CAP);
+  });
+
+  it("fraud flags: measured per flag, and a full FLAGS_PER_TX under the budget", async function () {
+    const c = await loadFixture(world);
+    const n = FLAGS_PER_TX;
+    for (let k = 0; k < 20 + 100 + n; k += 150) {
+      await c.devices.connect(c.de).registerDevices(range(k, Math.min(150, 20 + 100 + n - k)).map(registration));
+    }
+    const flags = (ids: number[]) =>
+      c.br.sendTransaction({
+        to: c.devices.target,
+        data: c.devices.interface.encodeFunctionData("flagFraud", [
+          ids.map((i) => ({ id: deviceId(i), reason: 1, evidenceHash: hre.ethers.id(`e${i}`) })),
+        ]),
+      });
+    const gasOf = async (ids: number[]) => (await (await flags(ids)).wait())!.gasUsed;
+    const small = await gasOf(range(0, 20));
+    const large = await gasOf(range(20, 100));
+    fit("flagFraud", [20, small], [100, large], MEASURED_GAS.flagFraud);
+    // The next UTC day for the full batch: the registry takes FLAGS_PER_TX per reporter and day.
+    await time.increase(86_400);
+    const full = await gasOf(range(120, n));
+    console.log(`      flagFraud x ${n} (FLAGS_PER_TX): ${full.toLocaleString("en-US")} gas`);
+    expect(full).to.be.at.most(GAS_BUDGET);
+  });
+});
