@@ -16,6 +16,15 @@ export * from "./invoice";
 export * from "./watch";
 export * from "./besu";
 export * from "./zk";
+// The decision service (lib/realtime): its entry points; the rest is imported from "roamledger/realtime" paths.
+export {
+  startDecisionService,
+  keystoreEnvelopeOpener,
+  DecisionCache,
+  ChainFollower,
+  type DecisionService,
+  type DecisionServiceOptions,
+} from "./realtime";
 
 // Names two folders export: the root picks one and renames the other.
 // `RESOLUTIONS` is the same list in lib/core/enums and lib/settlement/invoices.
