@@ -18,6 +18,7 @@ try {
   require("./agreement");
   require("./usage");
   require("./watch");
+  require("./serve");
   require("./usageGenerate");
   require("./escrow");
   require("./invoice");
