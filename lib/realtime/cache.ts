@@ -74,8 +74,7 @@ export class DecisionCache {
   }
 
   flaggedBy(slot: number, reporter: number): boolean {
-    const list = this.flags.get(slot);
-    return list !== undefined && list.includes(reporter);
+    return this.flags.get(slot)?.includes(reporter) === true;
   }
 
   setFlag(slot: number, reporter: number, standing: boolean): void {

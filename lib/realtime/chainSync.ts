@@ -241,4 +241,3 @@ export function applyRead(cache: DecisionCache, r: ReadResult): void {
   }
   for (const f of r.flags) cache.setFlag(cache.devices.upsert(f.id), f.reporter, f.standing);
 }
-

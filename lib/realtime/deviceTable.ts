@@ -62,7 +62,14 @@ export class DeviceTable {
 
   /** Bytes the table holds (its arrays, index included). */
   byteLength(): number {
-    return this.ids.byteLength + this.home.byteLength + this.status.byteLength + this.version.byteLength + this.policy.byteLength + this.index.byteLength;
+    return (
+      this.ids.byteLength +
+      this.home.byteLength +
+      this.status.byteLength +
+      this.version.byteLength +
+      this.policy.byteLength +
+      this.index.byteLength
+    );
   }
 
   /** The table as one buffer: the count, then each array up to the count (for a snapshot). */

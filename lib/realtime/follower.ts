@@ -86,7 +86,8 @@ export class ChainFollower {
     }
     const cache = new DecisionCache();
     const read = await readChanges(client, cache, changes, head, self);
-    if ((await provider.getBlock(head))?.hash !== header.hash) throw new Error(`block ${head} changed while it was read (a reorganisation); retrying`);
+    if ((await provider.getBlock(head))?.hash !== header.hash)
+      throw new Error(`block ${head} changed while it was read (a reorganisation); retrying`);
     applyRead(cache, read);
     cache.block = head;
     cache.blockHash = header.hash;

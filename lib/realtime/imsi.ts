@@ -24,27 +24,30 @@ export class ImsiResolver {
     this.refresh();
     const candidates: number[] = [];
     if (home !== undefined) {
-      if (!this.derivers.has(home)) return { home: undefined, why: `${formatPlmn(plmnHex(home))} has not shared its IMSI key with this network` };
-      if (!imsi.startsWith(this.derivers.get(home)!.prefix)) return { home: undefined, why: `the IMSI does not start with the MCC and MNC of ${formatPlmn(plmnHex(home))}` };
+      const deriver = this.derivers.get(home);
+      if (!deriver) return { home: undefined, why: `${formatPlmn(plmnHex(home))} has not shared its IMSI key with this network` };
+      if (!imsi.startsWith(deriver.prefix))
+        return { home: undefined, why: `the IMSI does not start with the MCC and MNC of ${formatPlmn(plmnHex(home))}` };
       candidates.push(home);
     } else {
       for (const [h, d] of this.derivers) if (imsi.startsWith(d.prefix)) candidates.push(h);
-      if (candidates.length === 0) return { home: undefined, why: "no home carrier that shared its IMSI key with this network has this IMSI's MCC and MNC" };
+      if (candidates.length === 0)
+        return { home: undefined, why: "no home carrier that shared its IMSI key with this network has this IMSI's MCC and MNC" };
     }
-    let first: { home: number; slot: number } | undefined;
     for (const h of candidates) {
       const slot = cache.devices.find(this.idOf(h, imsi));
       if (slot >= 0 && cache.devices.home[slot] === h) return { home: h, slot };
-      first ??= { home: h, slot: -1 };
     }
-    return first!;
+    return { home: candidates[0], slot: -1 };
   }
 
   private idOf(home: number, imsi: string): Uint8Array {
     const cacheKey = `${home}:${imsi}`;
     let id = this.ids.get(cacheKey);
     if (id === undefined) {
-      id = hexToBytes(this.derivers.get(home)!.derive(imsi), { byteLength: 32 });
+      const deriver = this.derivers.get(home);
+      if (!deriver) throw new Error(`no IMSI key of home ${home}`);
+      id = hexToBytes(deriver.derive(imsi), { byteLength: 32 });
       if (this.ids.size >= ID_CACHE_LIMIT) this.ids.clear();
       this.ids.set(cacheKey, id);
     }

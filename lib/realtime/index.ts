@@ -15,5 +15,6 @@ export { plmnNumber, plmnHex } from "./chainSync";
 
 /** Opens the IMSI-key envelopes shared with `self` with its encryption key from `keystore`. */
 export function keystoreEnvelopeOpener(keystore: Keystore, self: Hex): (home: Hex, envelope: Hex) => Uint8Array {
-  return (home, envelope) => openImsiKey({ envelope, recipientPrivateKey: keystore.encryptionKey(formatPlmn(self)).privateKey, home, partner: self });
+  return (home, envelope) =>
+    openImsiKey({ envelope, recipientPrivateKey: keystore.encryptionKey(formatPlmn(self)).privateKey, home, partner: self });
 }

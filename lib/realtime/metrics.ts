@@ -32,7 +32,7 @@ export class ServiceMetrics {
       "# HELP roamledger_decision_seconds Time from a decision request's arrival to its reply, in seconds.",
       "# TYPE roamledger_decision_seconds histogram",
     );
-    BUCKETS.forEach((le, i) => lines.push(`roamledger_decision_seconds_bucket{le="${le}"} ${this.counts[i]}`));
+    for (const [i, le] of BUCKETS.entries()) lines.push(`roamledger_decision_seconds_bucket{le="${le}"} ${this.counts[i]}`);
     lines.push(`roamledger_decision_seconds_bucket{le="+Inf"} ${this.total}`);
     lines.push(`roamledger_decision_seconds_sum ${this.sum}`, `roamledger_decision_seconds_count ${this.total}`);
     for (const [name, [help, value]] of Object.entries(gauges)) {

@@ -66,7 +66,9 @@ export async function startDecisionService(options: DecisionServiceOptions): Pro
       try {
         return options.openEnvelope(plmnHex(home) as Hex, envelope as Hex);
       } catch (err) {
-        log(`Cannot open the IMSI key ${formatPlmn(plmnHex(home))} shared: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+        log(
+          `Cannot open the IMSI key ${formatPlmn(plmnHex(home))} shared: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+        );
         return undefined;
       }
     },
@@ -138,7 +140,10 @@ function staleness(follower: ChainFollower, maxStalenessMs: number, loaded: bool
   if (follower.reloading) return { ...base, why: "the cache is reloading after a chain reorganisation" };
   if (Date.now() - follower.caughtUpAt > maxStalenessMs) {
     const cause = follower.lastError ? `the chain cannot be read (${follower.lastError})` : "it is still catching up";
-    return { ...base, why: `the cache was last equal to the chain head ${behindSeconds.toFixed(1)} s ago, over the bound of ${maxStalenessMs / 1000} s: ${cause}` };
+    return {
+      ...base,
+      why: `the cache was last equal to the chain head ${behindSeconds.toFixed(1)} s ago, over the bound of ${maxStalenessMs / 1000} s: ${cause}`,
+    };
   }
   return { ...base, why: undefined };
 }
@@ -152,7 +157,11 @@ function buildApp(follower: ChainFollower, metrics: ServiceMetrics, maxStaleness
       return;
     }
     metrics.count("bad-request");
-    reply.code(400).send({ error: "bad-request", problems: err.validation.map(problemOf), hint: "GET /v1/decision?imsi=<15 digits>&service=data|sms|voice|signalling[&home=MCC-MNC]" });
+    reply.code(400).send({
+      error: "bad-request",
+      problems: err.validation.map(problemOf),
+      hint: "GET /v1/decision?imsi=<15 digits>&service=data|sms|voice|signalling[&home=MCC-MNC]",
+    });
   });
   app.get<{ Querystring: { imsi: string; service: string; home?: string } }>(
     "/v1/decision",
@@ -194,8 +203,10 @@ function buildApp(follower: ChainFollower, metrics: ServiceMetrics, maxStaleness
 }
 
 function problemOf(v: { instancePath: string; keyword: string; params: Record<string, unknown> }): string {
-  if (v.keyword === "required") return `${String(v.params.missingProperty)} is missing: it must be ${PARAM_RULES[String(v.params.missingProperty)]}`;
-  if (v.keyword === "additionalProperties") return `${String(v.params.additionalProperty)} is not a parameter of this endpoint (imsi, service, home)`;
+  if (v.keyword === "required")
+    return `${String(v.params.missingProperty)} is missing: it must be ${PARAM_RULES[String(v.params.missingProperty)]}`;
+  if (v.keyword === "additionalProperties")
+    return `${String(v.params.additionalProperty)} is not a parameter of this endpoint (imsi, service, home)`;
   const field = v.instancePath.replace(/^\//, "");
   return `${field} must be ${PARAM_RULES[field] ?? "valid"}`;
 }
@@ -216,7 +227,15 @@ function decisionFor(follower: ChainFollower, resolver: ImsiResolver, imsi: stri
     tariffClass: d.tariffClass,
     policyVersion: d.policyVersion,
     home: found.home === undefined ? undefined : formatPlmn(plmnHex(found.home)),
-    caps: d.reason === 1 ? undefined : { dailyBytes: Number(p.dailyBytesCap), monthlyBytes: Number(p.monthlyBytesCap), dailyEvents: p.dailyEventsCap, monthlyEvents: p.monthlyEventsCap },
+    caps:
+      d.reason === 1
+        ? undefined
+        : {
+            dailyBytes: Number(p.dailyBytesCap),
+            monthlyBytes: Number(p.monthlyBytesCap),
+            dailyEvents: p.dailyEventsCap,
+            monthlyEvents: p.monthlyEventsCap,
+          },
     capsLeft: null,
     block: cache.block,
     time,
@@ -227,8 +246,14 @@ function gauges(follower: ChainFollower): Record<string, [string, number]> {
   const s = follower.cache.sizes();
   return {
     roamledger_block: ["Last block the cache applied.", follower.cache.block],
-    roamledger_head_lag_blocks: ["Blocks between the chain head last seen and the cache.", Math.max(0, follower.head - follower.cache.block)],
-    roamledger_head_lag_seconds: ["Seconds since the cache was last seen equal to the chain head.", follower.caughtUpAt === 0 ? -1 : (Date.now() - follower.caughtUpAt) / 1000],
+    roamledger_head_lag_blocks: [
+      "Blocks between the chain head last seen and the cache.",
+      Math.max(0, follower.head - follower.cache.block),
+    ],
+    roamledger_head_lag_seconds: [
+      "Seconds since the cache was last seen equal to the chain head.",
+      follower.caughtUpAt === 0 ? -1 : (Date.now() - follower.caughtUpAt) / 1000,
+    ],
     roamledger_reorgs_total: ["Chain reorganisations seen (each reloads the cache).", follower.reorgs],
     roamledger_cache_devices: ["Devices in the cache.", s.devices],
     roamledger_cache_policies: ["Policy definitions in the cache.", s.policies],

@@ -26,7 +26,11 @@ interface StateFile extends SnapshotIdentity {
   policies: [number, Omit<CachedPolicy, "dailyBytesCap" | "monthlyBytesCap"> & { dailyBytesCap: string; monthlyBytesCap: string }][];
   flags: [string, number[]][];
   members: [number, boolean][];
-  agreements: { lo: number; hi: number; versions: { version: number; validFrom: number; validUntil: number; pricedLo: string; pricedHi: string }[] }[];
+  agreements: {
+    lo: number;
+    hi: number;
+    versions: { version: number; validFrom: number; validUntil: number; pricedLo: string; pricedHi: string }[];
+  }[];
   agreementKeys: [string, [number, number]][];
   keyHomes: number[];
 }
@@ -47,7 +51,10 @@ export function saveSnapshot(dir: string, cache: DecisionCache, identity: Snapsh
     blockHash: cache.blockHash,
     blockTime: cache.blockTime,
     devicesFile,
-    policies: [...cache.policies].map(([id, p]) => [id, { ...p, dailyBytesCap: String(p.dailyBytesCap), monthlyBytesCap: String(p.monthlyBytesCap) }]),
+    policies: [...cache.policies].map(([id, p]) => [
+      id,
+      { ...p, dailyBytesCap: String(p.dailyBytesCap), monthlyBytesCap: String(p.monthlyBytesCap) },
+    ]),
     flags: [...cache.flags].map(([slot, reporters]) => [bytesToHex(cache.devices.idOf(slot)), reporters]),
     members: [...cache.members],
     agreements: [...cache.agreements.values()].map((a) => ({
@@ -76,7 +83,11 @@ export function loadSnapshot(dir: string, identity: SnapshotIdentity): { cache: 
   try {
     state = JSON.parse(fs.readFileSync(file, "utf8")) as StateFile;
     if (state.format !== FORMAT) return { why: `${file} has format ${state.format}, this version reads ${FORMAT}` };
-    if (state.chainId !== identity.chainId || state.deviceRegistry.toLowerCase() !== identity.deviceRegistry.toLowerCase() || state.self !== identity.self) {
+    if (
+      state.chainId !== identity.chainId ||
+      state.deviceRegistry.toLowerCase() !== identity.deviceRegistry.toLowerCase() ||
+      state.self !== identity.self
+    ) {
       return { why: `${file} is of another chain, deployment or member` };
     }
     devices = DeviceTable.deserialize(fs.readFileSync(path.join(dir, state.devicesFile)));
@@ -88,7 +99,8 @@ export function loadSnapshot(dir: string, identity: SnapshotIdentity): { cache: 
   cache.block = state.block;
   cache.blockHash = state.blockHash;
   cache.blockTime = state.blockTime;
-  for (const [id, p] of state.policies) cache.policies.set(id, { ...p, dailyBytesCap: BigInt(p.dailyBytesCap), monthlyBytesCap: BigInt(p.monthlyBytesCap) });
+  for (const [id, p] of state.policies)
+    cache.policies.set(id, { ...p, dailyBytesCap: BigInt(p.dailyBytesCap), monthlyBytesCap: BigInt(p.monthlyBytesCap) });
   for (const [id, reporters] of state.flags) cache.flags.set(devices.upsert(hexToBytes(id, { byteLength: 32 })), reporters);
   for (const [m, active] of state.members) cache.members.set(m, active);
   for (const a of state.agreements) {

@@ -88,12 +88,31 @@ export async function buildFleet(n: number, seed = 1): Promise<Fleet> {
   const c = await deployConsortium();
   const start = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
   const token = await c.token.getAddress();
-  await agreeSealed({ agreements: c.agreements, signer: c.de, acceptor: c.br, proposer: PLMN.DE, counterparty: PLMN.BR, proposerKey: fixturePrivateKey(1), terms: simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: start, token }) });
-  await agreeSealed({ agreements: c.agreements, signer: c.us, acceptor: c.br, proposer: PLMN.US, counterparty: PLMN.BR, proposerKey: fixturePrivateKey(2), terms: simpleTerms({ a: PLMN.US, b: PLMN.BR, from: start, token }) });
+  await agreeSealed({
+    agreements: c.agreements,
+    signer: c.de,
+    acceptor: c.br,
+    proposer: PLMN.DE,
+    counterparty: PLMN.BR,
+    proposerKey: fixturePrivateKey(1),
+    terms: simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: start, token }),
+  });
+  await agreeSealed({
+    agreements: c.agreements,
+    signer: c.us,
+    acceptor: c.br,
+    proposer: PLMN.US,
+    counterparty: PLMN.BR,
+    proposerKey: fixturePrivateKey(2),
+    terms: simpleTerms({ a: PLMN.US, b: PLMN.BR, from: start, token }),
+  });
   const policies = await defineAll(c, start);
   await shareWithBr(c, PLMN.DE);
   await shareWithBr(c, PLMN.US);
-  const derivers = { [PLMN.DE]: createDeviceIdDeriver(imsiKeyOf(PLMN.DE), PLMN.DE), [PLMN.US]: createDeviceIdDeriver(imsiKeyOf(PLMN.US), PLMN.US) };
+  const derivers = {
+    [PLMN.DE]: createDeviceIdDeriver(imsiKeyOf(PLMN.DE), PLMN.DE),
+    [PLMN.US]: createDeviceIdDeriver(imsiKeyOf(PLMN.US), PLMN.US),
+  };
   const rand = prng(seed);
   const dePolicies = ["data", "all", "later", "expiring", "usOnly", "brOnly", "class2"];
   const devices: FleetDevice[] = [];
@@ -121,12 +140,15 @@ export async function churn(f: Fleet, seed: number, share = 0.1): Promise<void> 
   const suspend = withStatus(1);
   if (suspend.length) await (await f.c.devices.connect(f.c.de).suspendDevices(suspend, 1)).wait();
   const flaggable = [];
-  for (const id of withStatus(1).filter((id) => !suspend.includes(id)).slice(0, 150)) {
+  for (const id of withStatus(1)
+    .filter((id) => !suspend.includes(id))
+    .slice(0, 150)) {
     const flag = await f.c.devices.fraudFlag(id, PLMN.BR);
     if (!flag.standing && flag.cooldownUntil === 0n) flaggable.push(id);
   }
   const evidence = (i: number) => hre.ethers.keccak256(hre.ethers.toUtf8Bytes(`${seed}/${i}`));
-  if (flaggable.length) await (await f.c.devices.connect(f.c.br).flagFraud(flaggable.map((id, i) => ({ id, reason: 1, evidenceHash: evidence(i) })))).wait();
+  if (flaggable.length)
+    await (await f.c.devices.connect(f.c.br).flagFraud(flaggable.map((id, i) => ({ id, reason: 1, evidenceHash: evidence(i) })))).wait();
   const confirm = withStatus(1).filter((id) => !suspend.includes(id));
   if (confirm.length) await (await f.c.devices.connect(f.c.de).confirmFraud(confirm)).wait();
   const reinstate = [...withStatus(2), ...withStatus(3)];

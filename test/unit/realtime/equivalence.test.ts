@@ -29,8 +29,14 @@ function draws(f: Fleet, n: number, seed: number): Draw[] {
   }));
 }
 
-const fields = (d: { serve: boolean; reason: unknown; steerable: boolean; homeRouted: boolean; tariffClass: unknown; policyVersion: unknown }) =>
-  [d.serve, Number(d.reason), d.steerable, d.homeRouted, Number(d.tariffClass), Number(d.policyVersion)].join(",");
+const fields = (d: {
+  serve: boolean;
+  reason: unknown;
+  steerable: boolean;
+  homeRouted: boolean;
+  tariffClass: unknown;
+  policyVersion: unknown;
+}) => [d.serve, Number(d.reason), d.steerable, d.homeRouted, Number(d.tariffClass), Number(d.policyVersion)].join(",");
 
 /** Compares the cache's decisions with DeviceRegistry.decide at the cache's block; returns the reasons seen. */
 async function compare(f: Fleet, follower: ChainFollower, list: Draw[]): Promise<Map<number, number>> {
@@ -63,7 +69,9 @@ describe("realtime: the cache's decisions equal the chain's decide()", function 
     await churn(f, 11); // then followed block by block
     await catchUp(follower);
     const seen = new Map<number, number>();
-    const add = (m: Map<number, number>) => m.forEach((v, k) => seen.set(k, (seen.get(k) ?? 0) + v));
+    const add = (m: Map<number, number>) => {
+      for (const [k, v] of m) seen.set(k, (seen.get(k) ?? 0) + v);
+    };
     // now; 15 days on (a policy became valid); 25 days on (one expired); 400 days on (the agreements ended)
     const moves = [0, 15 * DAY, 10 * DAY, 375 * DAY];
     for (const [round, move] of moves.entries()) {
