@@ -4,13 +4,13 @@ const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1,
 /** Counters and the latency histogram of the decision service, written in the Prometheus text format. */
 export class ServiceMetrics {
   /** Decision requests by outcome: serve, refuse, bad-request, stale. */
-  readonly outcomes = new Map<string, number>();
+  readonly outcomes: Record<string, number> = { serve: 0, refuse: 0, "bad-request": 0, stale: 0 };
   private readonly counts = new Array<number>(BUCKETS.length).fill(0);
   private sum = 0;
   private total = 0;
 
   count(outcome: string): void {
-    this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
+    this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
   }
 
   observe(seconds: number): void {
@@ -26,7 +26,7 @@ export class ServiceMetrics {
       "# TYPE roamledger_decisions_total counter",
     ];
     for (const outcome of ["serve", "refuse", "bad-request", "stale"]) {
-      lines.push(`roamledger_decisions_total{outcome="${outcome}"} ${this.outcomes.get(outcome) ?? 0}`);
+      lines.push(`roamledger_decisions_total{outcome="${outcome}"} ${this.outcomes[outcome] ?? 0}`);
     }
     lines.push(
       "# HELP roamledger_decision_seconds Time from a decision request's arrival to its reply, in seconds.",

@@ -1,5 +1,6 @@
 import type { ZkBenchResult } from "./zk";
 import type { CliBenchResult } from "./cli";
+import type { ServeBenchResult } from "./serve";
 import type { IngestRun } from "./ingest";
 import type { LedgerGasResult } from "./ledgerGas";
 import type { SettlementGasResult } from "./settleGas";
@@ -11,7 +12,9 @@ export interface BenchResults {
   quick: boolean;
   durationSec?: number;
   /** When each part's figures were measured (ISO dates): a run with --only keeps the others' from earlier runs. */
-  measured?: Partial<Record<"ingest" | "gas" | "chain" | "zk" | "cli", string>>;
+  measured?: Partial<Record<"ingest" | "gas" | "chain" | "zk" | "cli" | "serve", string>>;
+  /** The policy decision service (scripts/bench/serve.ts). */
+  serve?: ServeBenchResult;
   /** CLI start-up (scripts/bench/cli.ts). */
   cli?: CliBenchResult;
   /** Zero-knowledge adjudication (scripts/bench/zk.ts). */
@@ -120,7 +123,30 @@ export function rows(r: BenchResults): [string, string, string][] {
   }
   if (r.zk) out.push(...zkRows(r.zk));
   if (r.cli) out.push(...cliRows(r.cli));
+  if (r.serve) out.push(...serveRows(r.serve));
   return out;
+}
+
+/** The decision service's rows: each load's rate and latency, the in-process rate, memory, delay. */
+function serveRows(s: ServeBenchResult): [string, string, string][] {
+  return [
+    ...s.runs.flatMap((x): [string, string, string][] => [
+      [
+        `serve: decisions/s, ${x.connections} connections, pipelining ${x.pipelining} (${n(s.devices)} devices cached)`,
+        n(x.decisionsPerSec),
+        ">= 50,000",
+      ],
+      [`  p50 / p99 latency, ms`, `${x.p50Ms} / ${x.p99Ms}`, "p99 <= 2"],
+    ]),
+    ["serve: Fastify hello world under the same load, requests/s (HTTP alone)", n(s.helloWorldPerSec), ""],
+    ["serve: decisions/s in the service's process without HTTP (one core)", n(s.inProcessPerSec), ""],
+    [`serve: device cache, MB per million devices (${n(s.memory.tableBytesPerDevice)} bytes each)`, String(s.memory.mbPerMillion), ""],
+    [
+      `serve: chain change to answer, ms (median of ${s.changeToAnswerMs.samples.length}, max ${n(s.changeToAnswerMs.max)}; polls every ${s.changeToAnswerMs.pollMs} ms)`,
+      n(s.changeToAnswerMs.median),
+      "<= 2,000",
+    ],
+  ];
 }
 
 /** The CLI start-up rows: each command's median next to a bare node, and the full start's one run. */
@@ -327,6 +353,14 @@ ${r.ingest?.bigRun.error ? `\nThe ${n(r.ingest.bigRun.records)}-record run did n
   (docs/testing.md, "How start-up works"). The read-only tasks run against anvil with RoamLedger deployed (DE
   and BR); "full start" is one run with ROAMLEDGER_CLI=full, as every command started before (ts-node, every
   plugin and task). \`npx\` adds its own start (npm's) on top.
+- **Decision service** (scripts/bench/serve.ts, serveChild.ts): BR's \`startDecisionService\` in a process of its own
+  (\`hardhat run\` on the in-process network: a fleet of 600 devices on chain, the cache then filled with synthetic
+  devices up to the count shown), autocannon in the benchmark's process with 64 keep-alive connections asking
+  \`GET /v1/decision\` for the fleet's IMSIs and services in turn, after a 2 s warm-up. Both share the machine's
+  cores with each other (and with whatever else runs: see the load average). The hello-world row is a bare
+  Fastify route under the same load, the ceiling HTTP sets here. Memory: the device table's arrays and index for
+  that many random ids. Delay: a suspension sent with automine, from its receipt to the first HTTP answer that
+  says \`device-suspended\`.
 - **Batches/s**: signed \`submitBatch\` transactions sent as fast as possible to an anvil process mining a
   block every second; batches over the time from the first send to the last receipt.
 `;
