@@ -26,18 +26,31 @@ task(
 )
   .addOptionalParam("port", "TCP port to listen on (0: any free one, printed)", 8080, types.int)
   .addOptionalParam("host", "Address to listen on (0.0.0.0 for every interface: put it behind your core's firewall)", "127.0.0.1")
-  .addOptionalParam("maxStaleness", "Answer 503 instead of a decision once the cache has not been seen equal to the chain head for this long (10s, 1m)", "10s")
+  .addOptionalParam(
+    "maxStaleness",
+    "Answer 503 instead of a decision once the cache has not been seen equal to the chain head for this long (10s, 1m)",
+    "10s",
+  )
   .addOptionalParam("state", "Folder of the cache's snapshot, resumed from at the next start (default: <key store>/<your PLMN>/serve)")
   .addOptionalParam("poll", "Seconds between polls of the chain head", 0.25, types.float)
-  .addOptionalParam("fromBlock", "First block of the deployment, where a full load starts (default: from its Ignition journal, else 0)", undefined, types.int)
-  .addOptionalParam("keystore", "Key store folder holding your encryption key, which opens the IMSI keys partners shared (default: the profile's, ROAMLEDGER_HOME or ./.roamledger)")
+  .addOptionalParam(
+    "fromBlock",
+    "First block of the deployment, where a full load starts (default: from its Ignition journal, else 0)",
+    undefined,
+    types.int,
+  )
+  .addOptionalParam(
+    "keystore",
+    "Key store folder holding your encryption key, which opens the IMSI keys partners shared (default: the profile's, ROAMLEDGER_HOME or ./.roamledger)",
+  )
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(async (args: ServeArgs, hre) => {
       if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65_535) {
         throw new InputError(`--port ${args.port} is not a TCP port`, { hint: "give a port from 1 to 65535 (0 for any free one)." });
       }
-      if (!(args.poll > 0 && args.poll <= 60)) throw new InputError(`--poll ${args.poll} is out of range`, { hint: "give seconds between 0.01 and 60, e.g. --poll 0.25." });
+      if (!(args.poll > 0 && args.poll <= 60))
+        throw new InputError(`--poll ${args.poll} is out of range`, { hint: "give seconds between 0.01 and 60, e.g. --poll 0.25." });
       const maxStalenessMs = parseDuration(args.maxStaleness, "--max-staleness") * 1000;
       const client = await clientFor(hre, args.from, { sends: false });
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
@@ -66,7 +79,9 @@ task(
       });
       progress?.done();
       const s = service.follower.cache.sizes();
-      out(`Deciding for ${self.text} on ${service.url}: ${s.devices} devices, ${s.policies} policies, ${service.follower.keys.size} partners' IMSI keys, block ${service.follower.cache.block}.`);
+      out(
+        `Deciding for ${self.text} on ${service.url}: ${s.devices} devices, ${s.policies} policies, ${service.follower.keys.size} partners' IMSI keys, block ${service.follower.cache.block}.`,
+      );
       out(`State in ${stateDir}; answers 503 when the cache is over ${args.maxStaleness} behind. Ctrl-C or SIGTERM to stop.`);
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
