@@ -3,6 +3,7 @@
  * checks in the same order, so the answer equals `DeviceRegistry.decide` (and a device's `DevicePolicy.decide`)
  * at a block of the same time and state. test/unit/realtime/equivalence.test.ts holds it to that.
  */
+import { DENY_REASONS, type DenyReasonName } from "../core/enums";
 
 /** DeviceStatus. */
 export const STATUS_NONE = 0;
@@ -12,18 +13,19 @@ export const STATUS_FRAUD_FLAGGED = 3;
 /** Service.Signalling: always allowed by the services mask. */
 export const SERVICE_SIGNALLING = 3;
 
-/** DenyReason codes (their names: DENY_REASONS in lib/core/enums.ts). */
+/** DenyReason codes, from their names in lib/core/enums.ts (the contract's order). */
+const deny = (name: DenyReasonName) => DENY_REASONS.indexOf(name);
 export const DENY = {
-  None: 0,
-  UnknownDevice: 1,
-  DeviceSuspended: 2,
-  DeviceFraudFlagged: 3,
-  PolicyNotYetValid: 4,
-  PolicyExpired: 5,
-  ServiceNotAllowed: 6,
-  NetworkNotAllowed: 7,
-  NoAgreement: 8,
-  ClassNotPriced: 9,
+  None: deny("none"),
+  UnknownDevice: deny("unknown-device"),
+  DeviceSuspended: deny("device-suspended"),
+  DeviceFraudFlagged: deny("device-fraud-flagged"),
+  PolicyNotYetValid: deny("policy-not-yet-valid"),
+  PolicyExpired: deny("policy-expired"),
+  ServiceNotAllowed: deny("service-not-allowed"),
+  NetworkNotAllowed: deny("network-not-allowed"),
+  NoAgreement: deny("no-agreement"),
+  ClassNotPriced: deny("class-not-priced"),
 } as const;
 
 /** A policy definition as the cache keeps it (immutable on chain once defined). */

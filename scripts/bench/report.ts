@@ -277,6 +277,20 @@ function perRecordNote(r: BenchResults): string {
   );
 }
 
+/** How the decision service was measured (scripts/bench/serve.ts). */
+const SERVE_NOTE = `- **Decision service** (scripts/bench/serve.ts, serveChild.ts): BR's \`startDecisionService\` in a process of its own
+  (\`hardhat run\` on the in-process network: a fleet of 600 devices on chain, the cache then filled with synthetic
+  devices up to the count shown), autocannon in the benchmark's process with 64 keep-alive connections asking
+  \`GET /v1/decision\` for the fleet's IMSIs and services in turn, after a 2 s warm-up. Both share the machine's
+  cores with each other (and with whatever else runs: see the load average). The hello-world row is a bare
+  Fastify route under the same load, the ceiling HTTP sets here. Memory: the device table's arrays and index for
+  that many random ids. Delay: a suspension sent with automine, from its receipt to the first HTTP answer that
+  says \`device-suspended\`. The in-process row: the same IMSI-to-device look-ups (ids cached after the first, as
+  in the service) and decisions in a loop of 1,000,000, no HTTP. Run alone with \`npm run bench -- --only serve\`.
+  Where the HTTP rate stays under the target while the hello-world route is no faster, HTTP request handling on
+  the machine is the limit, not the decision.
+`;
+
 export function renderMarkdown(r: BenchResults): string {
   const table = rows(r)
     .map(([a, b, c]) => `| ${a.replace(/^ {2}/, "&nbsp;&nbsp;")} | ${b} | ${c} |`)
@@ -353,15 +367,7 @@ ${r.ingest?.bigRun.error ? `\nThe ${n(r.ingest.bigRun.records)}-record run did n
   (docs/testing.md, "How start-up works"). The read-only tasks run against anvil with RoamLedger deployed (DE
   and BR); "full start" is one run with ROAMLEDGER_CLI=full, as every command started before (ts-node, every
   plugin and task). \`npx\` adds its own start (npm's) on top.
-- **Decision service** (scripts/bench/serve.ts, serveChild.ts): BR's \`startDecisionService\` in a process of its own
-  (\`hardhat run\` on the in-process network: a fleet of 600 devices on chain, the cache then filled with synthetic
-  devices up to the count shown), autocannon in the benchmark's process with 64 keep-alive connections asking
-  \`GET /v1/decision\` for the fleet's IMSIs and services in turn, after a 2 s warm-up. Both share the machine's
-  cores with each other (and with whatever else runs: see the load average). The hello-world row is a bare
-  Fastify route under the same load, the ceiling HTTP sets here. Memory: the device table's arrays and index for
-  that many random ids. Delay: a suspension sent with automine, from its receipt to the first HTTP answer that
-  says \`device-suspended\`.
 - **Batches/s**: signed \`submitBatch\` transactions sent as fast as possible to an anvil process mining a
   block every second; batches over the time from the first send to the last receipt.
-`;
+${r.serve ? SERVE_NOTE : ""}`;
 }

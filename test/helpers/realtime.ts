@@ -6,24 +6,24 @@ import { ChainFollower } from "../../lib/realtime/follower";
 import { plmnNumber } from "../../lib/realtime/chainSync";
 import { startDecisionService, type DecisionService, type DecisionServiceOptions } from "../../lib/realtime/service";
 import type { Hex } from "../../lib/util/hex";
-import { addressesOf, type Consortium, deployConsortium, meterPolicy, PLMN, simpleTerms, testEncryptionKey } from "./fixtures";
+import {
+  addressesOf,
+  agreeDeBrWith,
+  type Consortium,
+  deployConsortium,
+  meterPolicy,
+  PLMN,
+  simpleTerms,
+  testEncryptionKey,
+} from "./fixtures";
 import { agreeSealed, fixturePrivateKey } from "./agreement";
+import { prng } from "./usage";
+
+export { prng };
 
 const DAY = 86_400;
 /** Encryption-key seeds of the fixture members (fixtures.carrierRegistryParameters). */
 const SEED: Record<string, number> = { [PLMN.DE]: 1, [PLMN.US]: 2, [PLMN.BR]: 3 };
-
-/** A deterministic pseudo-random generator (mulberry32), so a failing draw can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FleetDevice {
   imsi: string;
@@ -88,15 +88,7 @@ export async function buildFleet(n: number, seed = 1): Promise<Fleet> {
   const c = await deployConsortium();
   const start = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
   const token = await c.token.getAddress();
-  await agreeSealed({
-    agreements: c.agreements,
-    signer: c.de,
-    acceptor: c.br,
-    proposer: PLMN.DE,
-    counterparty: PLMN.BR,
-    proposerKey: fixturePrivateKey(1),
-    terms: simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: start, token }),
-  });
+  await agreeDeBrWith(c, simpleTerms({ a: PLMN.DE, b: PLMN.BR, from: start, token }));
   await agreeSealed({
     agreements: c.agreements,
     signer: c.us,
