@@ -39,7 +39,7 @@ export class ChainFollower {
   caughtUpAt = 0;
   /** The chain head last seen. */
   head = -1;
-  /** True while a full load runs (after a reorganisation): the cache is known wrong. */
+  /** True from a reorganisation until a full load succeeds: the cache is known wrong (answers are 503s). */
   reloading = false;
   lastError: string | undefined;
   reorgs = 0;
@@ -105,11 +105,13 @@ export class ChainFollower {
     const cache = this.cache;
     const head = await provider.getBlockNumber();
     this.head = head;
-    const applied = await provider.getBlock(cache.block);
-    if (applied?.hash !== cache.blockHash) {
+    // A reload that failed (the node went away meanwhile) is tried again: the old cache is known wrong.
+    if (!this.reloading && (await provider.getBlock(cache.block))?.hash !== cache.blockHash) {
       this.reorgs++;
       this.opts.log(`Block ${cache.block} is no longer the one applied (a reorganisation): reloading from the chain at block ${head}.`);
       this.reloading = true;
+    }
+    if (this.reloading) {
       await this.fullLoad();
       this.reloading = false;
       return false;
@@ -150,7 +152,6 @@ export class ChainFollower {
         failures = 0;
         this.lastError = undefined;
       } catch (err) {
-        this.reloading = false;
         failures++;
         this.lastError = err instanceof Error ? err.message.split("\n")[0] : String(err);
         if (failures === 1 || failures % 10 === 0) this.opts.log(`Cannot follow the chain (${this.lastError}); retrying.`);

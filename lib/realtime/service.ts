@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyError } from "fastify";
 import type { Provider } from "ethers";
 import type { RoamLedgerClient } from "../chain/client";
 import { DENY_REASONS, SERVICES } from "../core/enums";
+import { ConfigError } from "../core/errors";
 import { formatPlmn, parsePlmn } from "../core/plmn";
 import type { Hex } from "../util/hex";
 import { plmnHex, plmnNumber } from "./chainSync";
@@ -76,7 +77,20 @@ export async function startDecisionService(options: DecisionServiceOptions): Pro
   const metrics = new ServiceMetrics();
   const state = { loaded: false };
   const app = buildApp(follower, metrics, options.maxStalenessMs ?? 10_000, state);
-  const address = await app.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1" });
+  const host = options.host ?? "127.0.0.1";
+  let address: string;
+  try {
+    address = await app.listen({ port: options.port ?? 0, host });
+  } catch (cause) {
+    const code = (cause as { code?: string }).code ?? String(cause);
+    throw new ConfigError(`Cannot listen on ${host}:${options.port ?? 0} (${code})`, {
+      hint:
+        code === "EADDRINUSE"
+          ? "another process holds that port: stop it or choose another --port."
+          : "check --host names an address of this machine and --port is free.",
+      cause,
+    });
+  }
   const controller = new AbortController();
   try {
     await startWithRetry(follower, controller.signal, log);

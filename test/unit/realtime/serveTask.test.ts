@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import hre from "hardhat";
 import { expect } from "chai";
@@ -25,6 +26,22 @@ describe("task serve", function () {
     expect(await failureOf(hre.run("serve", { port: 70_000, from: FROM.br }))).to.match(/--port 70000 is not a TCP port[\s\S]*1 to 65535/);
     expect(await failureOf(hre.run("serve", { maxStaleness: "soon", from: FROM.br }))).to.match(/--max-staleness "soon" is not a duration/);
     expect(await failureOf(hre.run("serve", { port: 0, from: FROM.br }))).to.match(/encryption.key does not exist/);
+  });
+
+  it("says when the port is taken instead of failing with a stack trace", async function () {
+    const keyFile = path.join(env.dir, "keys", "724-05", "encryption.key");
+    fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+    fs.writeFileSync(keyFile, fixturePrivateKey(3));
+    const server = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      expect(await failureOf(hre.run("serve", { port, from: FROM.br, state: path.join(env.dir, "state") }))).to.match(
+        /Cannot listen on 127.0.0.1:\d+ \(EADDRINUSE\)[\s\S]*choose another --port/,
+      );
+    } finally {
+      server.close();
+    }
   });
 
   it("serves BR's decisions until SIGTERM, then saves its state", async function () {
