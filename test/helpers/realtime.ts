@@ -1,4 +1,5 @@
 import hre from "hardhat";
+import type { Provider } from "ethers";
 import { createDeviceIdDeriver, type DeviceIdDeriver } from "../../lib/core/imsi";
 import { imsiKeyFingerprint, openImsiKey, sealImsiKey } from "../../lib/crypto/envelope";
 import { connectRoamLedger } from "../../lib/chain/client";
@@ -154,10 +155,10 @@ export async function churn(f: Fleet, seed: number, share = 0.1): Promise<void> 
 }
 
 /** A follower of BR's, on the in-process network. */
-export async function brFollower(f: Fleet, stateDir?: string): Promise<ChainFollower> {
+export async function brFollower(f: Fleet, stateDir?: string, provider: Provider = hre.ethers.provider): Promise<ChainFollower> {
   const follower = new ChainFollower({
-    client: connectRoamLedger(await addressesOf(f.c), hre.ethers.provider),
-    provider: hre.ethers.provider,
+    client: connectRoamLedger(await addressesOf(f.c), provider),
+    provider,
     self: plmnNumber(PLMN.BR),
     fromBlock: 0,
     stateDir,

@@ -200,6 +200,41 @@ describe("realtime: the decision service", function () {
     expect(cache.blockHash).to.equal((await hre.ethers.provider.getBlock("latest"))!.hash);
   });
 
+  it("a reload after a reorganisation that fails (the node went away) is retried; the known-wrong cache is never used meanwhile", async function () {
+    const f = await loadFixture(fleetFixture);
+    const down = { on: false };
+    const follower = await brFollower(f, undefined, flaky(hre.ethers.provider, down));
+    const d = await activeDataDevice(f);
+    const snapshot = await hre.network.provider.send("evm_snapshot");
+    await (await f.c.devices.connect(f.c.de).suspendDevices([d.id], 1)).wait();
+    await catchUp(follower);
+    await hre.network.provider.send("evm_revert", [snapshot]);
+    for (let i = 0; i < 3; i++) await hre.network.provider.send("evm_mine");
+    const realGetBlock = hre.ethers.provider.getBlockNumber.bind(hre.ethers.provider);
+    // the reorganisation is seen, then the node goes away before the reload reads anything
+    let calls = 0;
+    // (set through the proxy on the shared provider itself: deleted after, its prototype's method shows again)
+    const provider = follower.opts.provider as { getBlockNumber: () => Promise<number> };
+    provider.getBlockNumber = async () => {
+      calls++;
+      if (calls === 2) down.on = true;
+      return realGetBlock();
+    };
+    let failed = false;
+    await follower.step().catch(() => {
+      failed = true;
+    });
+    Reflect.deleteProperty(provider, "getBlockNumber");
+    expect(failed).to.equal(true);
+    expect(follower.reloading).to.equal(true);
+    down.on = false;
+    await catchUp(follower);
+    expect(follower.reloading).to.equal(false);
+    const s = follower.cache.devices.find(hexToBytes(d.id));
+    expect(follower.cache.devices.status[s]).to.equal(1);
+    expect(follower.cache.blockHash).to.equal((await hre.ethers.provider.getBlock("latest"))!.hash);
+  });
+
   it("never answers from a cache stale beyond the bound: 503 with why while the node is down, ready again after", async function () {
     const f = await loadFixture(fleetFixture);
     const down = { on: false };
