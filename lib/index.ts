@@ -17,6 +17,15 @@ export * from "./watch";
 export * from "./besu";
 export * from "./zk";
 export * from "./tap";
+// The decision service (lib/realtime): its entry points; the rest is imported from "roamledger/realtime" paths.
+export {
+  startDecisionService,
+  keystoreEnvelopeOpener,
+  DecisionCache,
+  ChainFollower,
+  type DecisionService,
+  type DecisionServiceOptions,
+} from "./realtime";
 
 // Names two folders export: the root picks one and renames the other.
 // `RESOLUTIONS` is the same list in lib/core/enums and lib/settlement/invoices.

@@ -21,6 +21,7 @@ try {
   require("./agreement");
   require("./usage");
   require("./watch");
+  require("./serve");
   require("./usageGenerate");
   require("./usageTap");
   require("./usageRap");

@@ -291,7 +291,7 @@ export async function reconcilePermissions(
 const tomlList = (items: string[]) => `[${items.map((i) => JSON.stringify(i)).join(", ")}]`;
 
 /** `permissions_config.toml` as Besu reads it: `accounts-allowlist` and `nodes-allowlist`. */
-export function permissionsToml(desired: DesiredAllowlists, source: string): string {
+export function allowlistsToml(desired: DesiredAllowlists, source: string): string {
   return [
     `# Besu local permissioning, written by besu:permissions from ${source}.`,
     "# Kept in step at runtime by `besu:permissions --node URL --follow` (PERM JSON-RPC API).",
@@ -306,7 +306,7 @@ export function writePermissionsConfig(file: string, desired: DesiredAllowlists,
   if (desired.accounts.length === 0) {
     throw new InputError("the registry allows no account: the file would lock every account out", { location: { param: "writeConfig" } });
   }
-  writeFileAtomic(file, permissionsToml(desired, source));
+  writeFileAtomic(file, allowlistsToml(desired, source));
 }
 
 /** The registry events after which the allowlists may change. */

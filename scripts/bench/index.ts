@@ -18,6 +18,7 @@ import { renderMarkdown, renderTable, type BenchResults } from "./report";
 import { measureZk } from "./zk";
 import { measureCli } from "./cli";
 import { measureTap } from "./tap";
+import { measureServe } from "./serve";
 
 const HELP = `npm run bench [-- options]
 
@@ -39,6 +40,8 @@ Measures, side by side in one run, and prints a table:
   9. TAP 3.12: call events per second decoded, and decoded and mapped to usage records, and the reading
      process's peak memory, on a TAP file of 8M call events (about 1 GB; quick: 1M), written once by the
      TAP writer to the temp folder and removed after; median of --runs readings each
+  10. the policy decision service (serve): decisions/s and p50/p99 latency under autocannon from another
+      process, its cache filled to 1M devices; memory per million devices; chain-change-to-answer delay
 
 A full run writes bench/results.json and BENCHMARKS.md (machine, date, table). It takes about
 12 minutes on a 2-core machine and writes a 1 GB usage file to the temp folder (removed after).
@@ -48,13 +51,13 @@ Options:
                  bulk decisions of 32), a few minutes; writes
                  out/bench/results.quick.json only
   --runs N       ingest runs per variant (median; default 3, quick 1)
-  --only LIST    comma-separated parts: ingest, gas, chain, zk, cli, tap (default: all); the results file keeps the
+  --only LIST    comma-separated parts: ingest, gas, chain, zk, cli, tap, serve (default: all); the results file keeps the
                  other parts' numbers as it has them when this run ends, with their dates
   --render       only write BENCHMARKS.md again from bench/results.json (measures nothing)
   --help         this text
 `;
 
-const PARTS = ["ingest", "gas", "chain", "zk", "cli", "tap"] as const;
+const PARTS = ["ingest", "gas", "chain", "zk", "cli", "tap", "serve"] as const;
 
 interface Args {
   render: boolean;
@@ -301,6 +304,10 @@ async function main() {
   if (args.only.has("zk")) {
     log("7. zero-knowledge adjudication");
     results.zk = await measureZk({ runs: args.quick ? 2 : 5, log });
+  }
+  if (args.only.has("serve")) {
+    log("9. the policy decision service");
+    results.serve = await measureServe({ quick: args.quick, log });
   }
   if (args.only.has("cli")) {
     log("8. CLI start-up");

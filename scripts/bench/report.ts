@@ -2,6 +2,7 @@ import type { ZkBenchResult } from "./zk";
 import type { CliBenchResult } from "./cli";
 import type { TapBenchResult } from "./tap";
 import { median } from "./util";
+import type { ServeBenchResult } from "./serve";
 import type { IngestRun } from "./ingest";
 import type { LedgerGasResult } from "./ledgerGas";
 import type { SettlementGasResult } from "./settleGas";
@@ -13,9 +14,11 @@ export interface BenchResults {
   quick: boolean;
   durationSec?: number;
   /** When each part's figures were measured (ISO dates): a run with --only keeps the others' from earlier runs. */
-  measured?: Partial<Record<"ingest" | "gas" | "chain" | "zk" | "cli" | "tap", string>>;
+  measured?: Partial<Record<"ingest" | "gas" | "chain" | "zk" | "cli" | "tap" | "serve", string>>;
   /** TAP 3.12 reading (scripts/bench/tap.ts). */
   tap?: TapBenchResult;
+  /** The policy decision service (scripts/bench/serve.ts). */
+  serve?: ServeBenchResult;
   /** CLI start-up (scripts/bench/cli.ts). */
   cli?: CliBenchResult;
   /** Zero-knowledge adjudication (scripts/bench/zk.ts). */
@@ -125,6 +128,7 @@ export function rows(r: BenchResults): [string, string, string][] {
   if (r.zk) out.push(...zkRows(r.zk));
   if (r.cli) out.push(...cliRows(r.cli));
   if (r.tap) out.push(...tapRows(r.tap));
+  if (r.serve) out.push(...serveRows(r.serve));
   return out;
 }
 
@@ -153,6 +157,28 @@ function tapRows(t: TapBenchResult): [string, string, string][] {
     ["  per CPU second: decoded and mapped", n(perCpu(t.all.mapped)), ">= 300,000"],
     ["tap: peak RSS reading it, decoded only, MB", n(t.decodePeakRssMb), ""],
     ["tap: peak RSS reading it, decoded and mapped, MB", n(t.mapPeakRssMb), ""],
+  ];
+}
+
+/** The decision service's rows: each load's rate and latency, the in-process rate, memory, delay. */
+function serveRows(s: ServeBenchResult): [string, string, string][] {
+  return [
+    ...s.runs.flatMap((x): [string, string, string][] => [
+      [
+        `serve: decisions/s, ${x.connections} connections, pipelining ${x.pipelining} (${n(s.devices)} devices cached)`,
+        n(x.decisionsPerSec),
+        ">= 50,000",
+      ],
+      [`  p50 / p99 latency, ms`, `${x.p50Ms} / ${x.p99Ms}`, "p99 <= 2"],
+    ]),
+    ["serve: Fastify hello world under the same load, requests/s (HTTP alone)", n(s.helloWorldPerSec), ""],
+    ["serve: decisions/s in the service's process without HTTP (one core)", n(s.inProcessPerSec), ""],
+    [`serve: device cache, MB per million devices (${n(s.memory.tableBytesPerDevice)} bytes each)`, String(s.memory.mbPerMillion), ""],
+    [
+      `serve: chain change to answer, ms (median of ${s.changeToAnswerMs.samples.length}, max ${n(s.changeToAnswerMs.max)}; polls every ${s.changeToAnswerMs.pollMs} ms)`,
+      n(s.changeToAnswerMs.median),
+      "<= 2,000",
+    ],
   ];
 }
 
@@ -284,6 +310,20 @@ function perRecordNote(r: BenchResults): string {
   );
 }
 
+/** How the decision service was measured (scripts/bench/serve.ts). */
+const SERVE_NOTE = `- **Decision service** (scripts/bench/serve.ts, serveChild.ts): BR's \`startDecisionService\` in a process of its own
+  (\`hardhat run\` on the in-process network: a fleet of 600 devices on chain, the cache then filled with synthetic
+  devices up to the count shown), autocannon in the benchmark's process with 64 keep-alive connections asking
+  \`GET /v1/decision\` for the fleet's IMSIs and services in turn, after a 2 s warm-up. Both share the machine's
+  cores with each other (and with whatever else runs: see the load average). The hello-world row is a bare
+  Fastify route under the same load, the ceiling HTTP sets here. Memory: the device table's arrays and index for
+  that many random ids. Delay: a suspension sent with automine, from its receipt to the first HTTP answer that
+  says \`device-suspended\`. The in-process row: the same IMSI-to-device look-ups (ids cached after the first, as
+  in the service) and decisions in a loop of 1,000,000, no HTTP. Run alone with \`npm run bench -- --only serve\`.
+  Where the HTTP rate stays under the target while the hello-world route is no faster, HTTP request handling on
+  the machine is the limit, not the decision.
+`;
+
 export function renderMarkdown(r: BenchResults): string {
   const table = rows(r)
     .map(([a, b, c]) => `| ${a.replace(/^ {2}/, "&nbsp;&nbsp;")} | ${b} | ${c} |`)
@@ -362,5 +402,5 @@ ${r.ingest?.bigRun.error ? `\nThe ${n(r.ingest.bigRun.records)}-record run did n
   plugin and task). \`npx\` adds its own start (npm's) on top.
 ${tapNote(r.tap)}- **Batches/s**: signed \`submitBatch\` transactions sent as fast as possible to an anvil process mining a
   block every second; batches over the time from the first send to the last receipt.
-`;
+${r.serve ? SERVE_NOTE : ""}`;
 }

@@ -1,0 +1,197 @@
+import type { Provider } from "ethers";
+import type { RoamLedgerClient } from "../chain/client";
+import { DecisionCache } from "./cache";
+import { applyRead, collectChanges, emptyChanges, fetchLogs, plmnHex, readChanges } from "./chainSync";
+import { loadSnapshot, saveSnapshot, type SnapshotIdentity } from "./snapshot";
+
+/** Blocks read per eth_getLogs call. */
+const LOG_RANGE = 5000;
+/** Longest wait between retries after RPC errors. */
+const MAX_BACKOFF_MS = 10_000;
+
+export interface FollowerOptions {
+  client: RoamLedgerClient;
+  provider: Provider;
+  /** The visited carrier the service answers for (its PLMN as a number). */
+  self: number;
+  /** First block of the deployment: a full load reads the events from there. */
+  fromBlock: number;
+  /** Snapshot folder; none: every start loads from the chain. */
+  stateDir?: string;
+  pollMs: number;
+  /** Opens the IMSI-key envelope `home` shared with the member; undefined when it cannot (said by `log`). */
+  openEnvelope(home: number, envelope: string): Uint8Array | undefined;
+  log(line: string): void;
+  /** Progress of a full load: blocks read of the total. */
+  onLoadProgress?(done: number, total: number): void;
+}
+
+/**
+ * Keeps a DecisionCache equal to the chain: a full load (every event of the deployment, then the state they
+ * name read at the head) or the saved snapshot, then block by block. Before each step it checks that the block
+ * it applied last is still on chain; when it is not (a reorganisation), it reloads from the chain at the head
+ * and swaps the new cache in whole. RPC errors are retried with backoff; meanwhile `caughtUpAt` ages and the
+ * service turns not ready once it is older than the staleness bound.
+ */
+export class ChainFollower {
+  cache = new DecisionCache();
+  /** Wall time (ms) at which the cache was last seen equal to the chain head; 0: never. */
+  caughtUpAt = 0;
+  /** The chain head last seen. */
+  head = -1;
+  /** True from a reorganisation until a full load succeeds: the cache is known wrong (answers are 503s). */
+  reloading = false;
+  lastError: string | undefined;
+  reorgs = 0;
+  keys = new Map<number, Uint8Array>();
+  private identity: SnapshotIdentity | undefined;
+
+  constructor(readonly opts: FollowerOptions) {}
+
+  /** Loads the snapshot (when it is of this chain and its block is still on chain) or the chain. */
+  async start(): Promise<void> {
+    const { provider, client, stateDir } = this.opts;
+    const { chainId } = await provider.getNetwork();
+    this.identity = { chainId: String(chainId), deviceRegistry: client.addresses.deviceRegistry, self: this.opts.self };
+    if (stateDir) {
+      const saved = loadSnapshot(stateDir, this.identity);
+      if ("cache" in saved) {
+        const onChain = await provider.getBlock(saved.cache.block);
+        if (onChain?.hash === saved.cache.blockHash) {
+          await this.loadKeys(saved.keyHomes, saved.cache.block);
+          this.cache = saved.cache;
+          this.opts.log(`Resumed from the snapshot in ${stateDir} at block ${saved.cache.block}.`);
+          return;
+        }
+        this.opts.log(`The snapshot's block ${saved.cache.block} is no longer on chain (a reorganisation): loading from the chain.`);
+      } else {
+        this.opts.log(`${saved.why}: loading from the chain.`);
+      }
+    }
+    await this.fullLoad();
+  }
+
+  /** A new cache from every event since `fromBlock`, with the state they name read at the head. */
+  async fullLoad(): Promise<void> {
+    const { provider, client, self } = this.opts;
+    const head = await provider.getBlockNumber();
+    const header = await provider.getBlock(head);
+    if (!header?.hash) throw new Error(`block ${head} has no header`);
+    const changes = emptyChanges();
+    const from = Math.min(this.opts.fromBlock, head);
+    for (let at = from; at <= head; at += LOG_RANGE) {
+      const to = Math.min(head, at + LOG_RANGE - 1);
+      collectChanges(client, await fetchLogs(client, provider, at, to), self, changes);
+      this.opts.onLoadProgress?.(to - from + 1, head - from + 1);
+    }
+    const cache = new DecisionCache();
+    const read = await readChanges(client, cache, changes, head, self);
+    if ((await provider.getBlock(head))?.hash !== header.hash)
+      throw new Error(`block ${head} changed while it was read (a reorganisation); retrying`);
+    applyRead(cache, read);
+    cache.block = head;
+    cache.blockHash = header.hash;
+    cache.blockTime = header.timestamp;
+    this.keys = new Map();
+    this.storeKeys(read.envelopes);
+    this.cache = cache;
+    this.head = head;
+    this.caughtUpAt = Date.now();
+  }
+
+  /** One step: checks for a reorganisation, applies up to LOG_RANGE new blocks. True when more are waiting. */
+  async step(): Promise<boolean> {
+    const { provider, client, self } = this.opts;
+    const cache = this.cache;
+    const head = await provider.getBlockNumber();
+    this.head = head;
+    // A reload that failed (the node went away meanwhile) is tried again: the old cache is known wrong.
+    if (!this.reloading && (await provider.getBlock(cache.block))?.hash !== cache.blockHash) {
+      this.reorgs++;
+      this.opts.log(`Block ${cache.block} is no longer the one applied (a reorganisation): reloading from the chain at block ${head}.`);
+      this.reloading = true;
+    }
+    if (this.reloading) {
+      await this.fullLoad();
+      this.reloading = false;
+      return false;
+    }
+    if (head <= cache.block) {
+      this.caughtUpAt = Date.now();
+      return false;
+    }
+    const to = Math.min(head, cache.block + LOG_RANGE);
+    const header = await provider.getBlock(to);
+    if (!header?.hash) throw new Error(`block ${to} has no header`);
+    const changes = emptyChanges();
+    const logs = await fetchLogs(client, provider, cache.block + 1, to);
+    collectChanges(client, logs, self, changes);
+    const read = await readChanges(client, cache, changes, to, self);
+    const [first, again] = await Promise.all([provider.getBlock(cache.block + 1), provider.getBlock(to)]);
+    const mixed = logs.some((l) => l.blockNumber === to && l.blockHash !== header.hash);
+    if (first?.parentHash !== cache.blockHash || again?.hash !== header.hash || mixed) {
+      throw new Error(`blocks ${cache.block + 1}..${to} changed while they were read (a reorganisation); retrying`);
+    }
+    applyRead(cache, read);
+    this.storeKeys(read.envelopes);
+    cache.block = to;
+    cache.blockHash = header.hash;
+    cache.blockTime = header.timestamp;
+    if (to === head) this.caughtUpAt = Date.now();
+    return to < head;
+  }
+
+  /** Follows the chain until `signal` aborts: steps every `pollMs`, retrying errors with backoff. */
+  async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      let more = false;
+      try {
+        more = await this.step();
+        if (failures > 0) this.opts.log(`The chain answers again: following from block ${this.cache.block}.`);
+        failures = 0;
+        this.lastError = undefined;
+      } catch (err) {
+        failures++;
+        this.lastError = err instanceof Error ? err.message.split("\n")[0] : String(err);
+        if (failures === 1 || failures % 10 === 0) this.opts.log(`Cannot follow the chain (${this.lastError}); retrying.`);
+      }
+      const wait = failures > 0 ? Math.min(MAX_BACKOFF_MS, this.opts.pollMs * 2 ** failures) : more ? 0 : this.opts.pollMs;
+      await sleep(wait, signal);
+    }
+  }
+
+  /** Saves the snapshot (no-op without a state folder). */
+  save(): void {
+    if (!this.opts.stateDir || !this.identity || this.reloading) return;
+    saveSnapshot(this.opts.stateDir, this.cache, this.identity, [...this.keys.keys()]);
+  }
+
+  private async loadKeys(homes: number[], blockTag: number): Promise<void> {
+    const { client, self } = this.opts;
+    const envelopes = new Map<number, string>();
+    for (const home of homes) envelopes.set(home, (await client.devices.imsiKeyEnvelope(plmnHex(home), plmnHex(self), { blockTag }))[0]);
+    this.storeKeys(envelopes);
+  }
+
+  private storeKeys(envelopes: Map<number, string>): void {
+    for (const [home, envelope] of envelopes) {
+      if (envelope === "0x") continue;
+      const key = this.opts.openEnvelope(home, envelope);
+      if (key) this.keys.set(home, key);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done);
+  });
+}

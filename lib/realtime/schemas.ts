@@ -1,0 +1,50 @@
+import { DENY_REASONS, SERVICES } from "../core/enums";
+
+/** `GET /v1/decision`'s query: validated before the handler runs (400 with what is wrong otherwise). */
+export const DECISION_QUERY = {
+  type: "object",
+  required: ["imsi", "service"],
+  additionalProperties: false,
+  properties: {
+    imsi: { type: "string", pattern: "^[0-9]{15}$" },
+    service: { type: "string", enum: [...SERVICES] },
+    home: { type: "string", pattern: "^[0-9]{3}-?[0-9]{2,3}$" },
+  },
+} as const;
+
+const CAPS = {
+  type: "object",
+  properties: {
+    dailyBytes: { type: "number" },
+    monthlyBytes: { type: "number" },
+    dailyEvents: { type: "number" },
+    monthlyEvents: { type: "number" },
+  },
+} as const;
+
+/** The decision (serialized by this schema: fast, and nothing else leaks out). */
+export const DECISION_REPLY = {
+  type: "object",
+  properties: {
+    serve: { type: "boolean" },
+    reason: { type: "string", enum: [...DENY_REASONS] },
+    detail: { type: "string" },
+    steerable: { type: "boolean" },
+    homeRouted: { type: "boolean" },
+    localBreakout: { type: "boolean" },
+    tariffClass: { type: "integer" },
+    policyVersion: { type: "integer" },
+    home: { type: "string" },
+    caps: CAPS,
+    capsLeft: { type: "null" },
+    block: { type: "integer" },
+    time: { type: "integer" },
+  },
+} as const;
+
+/** What each query parameter must be, for the 400's message. */
+export const PARAM_RULES: Record<string, string> = {
+  imsi: "the 15 digits of an IMSI (MCC, MNC, MSIN), nothing around them",
+  service: `one of ${SERVICES.join(", ")}`,
+  home: "the home network's MCC-MNC, e.g. 262-01 (a 2- and a 3-digit MNC differ)",
+};

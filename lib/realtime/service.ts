@@ -1,0 +1,290 @@
+import Fastify, { type FastifyInstance, type FastifyError } from "fastify";
+import type { Provider } from "ethers";
+import type { RoamLedgerClient } from "../chain/client";
+import { DENY_REASONS, SERVICES } from "../core/enums";
+import { ConfigError } from "../core/errors";
+import { formatPlmn, parsePlmn } from "../core/plmn";
+import type { Hex } from "../util/hex";
+import { plmnHex, plmnNumber } from "./chainSync";
+import { ChainFollower } from "./follower";
+import { ImsiResolver } from "./imsi";
+import { ServiceMetrics } from "./metrics";
+import { DECISION_QUERY, DECISION_REPLY, PARAM_RULES } from "./schemas";
+
+export interface DecisionServiceOptions {
+  /** Bindings of the deployment (a read-only runner is enough). */
+  client: RoamLedgerClient;
+  provider: Provider;
+  /** The visited carrier the service decides for (bytes3 hex). */
+  self: Hex;
+  /** Opens the IMSI-key envelope `home` shared with `self` (see keystoreEnvelopeOpener). */
+  openEnvelope(home: Hex, envelope: Hex): Uint8Array;
+  /** 0 (default): any free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Never answer from a cache that has not been seen equal to the chain head for longer (default 10 s). */
+  maxStalenessMs?: number;
+  /** Between polls of the chain head (default 250 ms). */
+  pollMs?: number;
+  /** Snapshot folder (none: every start loads from the chain). */
+  stateDir?: string;
+  /** Between snapshots while running (default 30 s); one is always saved at close. */
+  saveEveryMs?: number;
+  /** First block of the deployment (default 0). */
+  fromBlock?: number;
+  log?(line: string): void;
+  onLoadProgress?(done: number, total: number): void;
+}
+
+export interface DecisionService {
+  url: string;
+  port: number;
+  follower: ChainFollower;
+  metrics: ServiceMetrics;
+  app: FastifyInstance;
+  /** Stops following, stops listening and saves the snapshot. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the policy decision service: loads the cache (snapshot or chain), listens, and follows the chain
+ * until `close`. Resolves once it listens and the cache is loaded (retrying the chain while it cannot be read).
+ */
+export async function startDecisionService(options: DecisionServiceOptions): Promise<DecisionService> {
+  const log = options.log ?? (() => {});
+  const self = plmnNumber(options.self);
+  const follower = new ChainFollower({
+    client: options.client,
+    provider: options.provider,
+    self,
+    fromBlock: options.fromBlock ?? 0,
+    stateDir: options.stateDir,
+    pollMs: options.pollMs ?? 250,
+    log,
+    onLoadProgress: options.onLoadProgress,
+    openEnvelope: (home, envelope) => {
+      try {
+        return options.openEnvelope(plmnHex(home) as Hex, envelope as Hex);
+      } catch (err) {
+        log(
+          `Cannot open the IMSI key ${formatPlmn(plmnHex(home))} shared: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+        );
+        return undefined;
+      }
+    },
+  });
+  const metrics = new ServiceMetrics();
+  const state = { loaded: false };
+  const app = buildApp(follower, metrics, options.maxStalenessMs ?? 10_000, state);
+  const host = options.host ?? "127.0.0.1";
+  let address: string;
+  try {
+    address = await app.listen({ port: options.port ?? 0, host });
+  } catch (cause) {
+    const code = (cause as { code?: string }).code ?? String(cause);
+    throw new ConfigError(`Cannot listen on ${host}:${options.port ?? 0} (${code})`, {
+      hint:
+        code === "EADDRINUSE"
+          ? "another process holds that port: stop it or choose another --port."
+          : "check --host names an address of this machine and --port is free.",
+      cause,
+    });
+  }
+  const controller = new AbortController();
+  try {
+    await startWithRetry(follower, controller.signal, log);
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  state.loaded = true;
+  const running = follower.run(controller.signal);
+  let savedBlock = follower.cache.block;
+  const saver = setInterval(() => {
+    if (follower.cache.block === savedBlock) return;
+    savedBlock = follower.cache.block;
+    trySave(follower, log);
+  }, options.saveEveryMs ?? 30_000);
+  saver.unref();
+  const port = (app.server.address() as { port: number }).port;
+  return {
+    url: address,
+    port,
+    follower,
+    metrics,
+    app,
+    async close() {
+      clearInterval(saver);
+      controller.abort();
+      await running;
+      await app.close();
+      trySave(follower, log);
+    },
+  };
+}
+
+function trySave(follower: ChainFollower, log: (line: string) => void): void {
+  try {
+    follower.save();
+  } catch (err) {
+    log(`Cannot save the snapshot: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+async function startWithRetry(follower: ChainFollower, signal: AbortSignal, log: (line: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await follower.start();
+      return;
+    } catch (err) {
+      if (signal.aborted || attempt >= 8) throw err;
+      log(`Cannot load from the chain (${err instanceof Error ? err.message.split("\n")[0] : String(err)}); retrying.`);
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt)));
+    }
+  }
+}
+
+/** Why the cache may not answer now (undefined: it may), with how far behind it is. */
+function staleness(follower: ChainFollower, maxStalenessMs: number, loaded: boolean) {
+  const behindBlocks = Math.max(0, follower.head - follower.cache.block);
+  const behindSeconds = follower.caughtUpAt === 0 ? -1 : (Date.now() - follower.caughtUpAt) / 1000;
+  const base = { block: follower.cache.block, head: follower.head, behindBlocks, behindSeconds };
+  if (!loaded) return { ...base, why: "the cache is still loading from the chain" };
+  if (follower.reloading) return { ...base, why: "the cache is reloading after a chain reorganisation" };
+  if (Date.now() - follower.caughtUpAt > maxStalenessMs) {
+    const cause = follower.lastError ? `the chain cannot be read (${follower.lastError})` : "it is still catching up";
+    return {
+      ...base,
+      why: `the cache was last equal to the chain head ${behindSeconds.toFixed(1)} s ago, over the bound of ${maxStalenessMs / 1000} s: ${cause}`,
+    };
+  }
+  return { ...base, why: undefined };
+}
+
+function buildApp(follower: ChainFollower, metrics: ServiceMetrics, maxStalenessMs: number, state: { loaded: boolean }): FastifyInstance {
+  const app = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } } });
+  const resolver = new ImsiResolver(() => follower.keys);
+  app.setErrorHandler((err: FastifyError, _request, reply) => {
+    if (!err.validation) {
+      reply.code(err.statusCode ?? 500).send({ error: err.message });
+      return;
+    }
+    metrics.count("bad-request");
+    reply.code(400).send({
+      error: "bad-request",
+      problems: err.validation.map(problemOf),
+      hint: "GET /v1/decision?imsi=<15 digits>&service=data|sms|voice|signalling[&home=MCC-MNC]",
+    });
+  });
+  const homes = new Map<string, number>();
+  app.get<{ Querystring: { imsi: string; service: string; home?: string } }>(
+    "/v1/decision",
+    {
+      schema: { querystring: DECISION_QUERY, response: { 200: DECISION_REPLY } },
+      onResponse: (_request, reply, done) => {
+        metrics.observe(reply.elapsedTime / 1000);
+        done();
+      },
+    },
+    (request, reply) => {
+      // The hot path: one comparison while the cache is fresh; the why only when it is not.
+      if (!state.loaded || follower.reloading || Date.now() - follower.caughtUpAt > maxStalenessMs) {
+        metrics.count("stale");
+        reply.code(503).send({ error: "stale", ...staleness(follower, maxStalenessMs, state.loaded) });
+        return;
+      }
+      const q = request.query;
+      let home: number | undefined;
+      if (q.home !== undefined) {
+        home = homes.get(q.home);
+        if (home === undefined) {
+          try {
+            home = plmnNumber(parsePlmn(q.home));
+          } catch {
+            metrics.count("bad-request");
+            reply.code(400).send({ error: "bad-request", problems: [`home: ${q.home} is not a PLMN: ${PARAM_RULES.home}`] });
+            return;
+          }
+          if (homes.size < 10_000) homes.set(q.home, home);
+        }
+      }
+      const answer = decisionFor(follower, resolver, q.imsi, SERVICES.indexOf(q.service as (typeof SERVICES)[number]), home);
+      metrics.count(answer.serve ? "serve" : "refuse");
+      reply.send(answer);
+    },
+  );
+  app.get("/ready", async (_request, reply) => {
+    const stale = staleness(follower, maxStalenessMs, state.loaded);
+    if (stale.why) return reply.code(503).send({ ready: false, ...stale });
+    return { ready: true, ...stale, why: undefined };
+  });
+  app.get("/metrics", async (_request, reply) => {
+    reply.header("content-type", "text/plain; version=0.0.4");
+    return metrics.render(gauges(follower));
+  });
+  return app;
+}
+
+function problemOf(v: { instancePath: string; keyword: string; params: Record<string, unknown> }): string {
+  if (v.keyword === "required")
+    return `${String(v.params.missingProperty)} is missing: it must be ${PARAM_RULES[String(v.params.missingProperty)]}`;
+  if (v.keyword === "additionalProperties")
+    return `${String(v.params.additionalProperty)} is not a parameter of this endpoint (imsi, service, home)`;
+  const field = v.instancePath.replace(/^\//, "");
+  return `${field} must be ${PARAM_RULES[field] ?? "valid"}`;
+}
+
+function decisionFor(follower: ChainFollower, resolver: ImsiResolver, imsi: string, service: number, home: number | undefined) {
+  const cache = follower.cache;
+  const found = resolver.resolve(cache, imsi, home);
+  const time = Math.max(Math.floor(Date.now() / 1000), cache.blockTime);
+  const d = cache.decide(found.home === undefined ? -1 : found.slot, follower.opts.self, service, time);
+  const p = d.policy;
+  return {
+    serve: d.serve,
+    reason: DENY_REASONS[d.reason],
+    detail: found.home === undefined ? found.why : undefined,
+    steerable: d.steerable,
+    homeRouted: d.homeRouted,
+    localBreakout: !d.homeRouted,
+    tariffClass: d.tariffClass,
+    policyVersion: d.policyVersion,
+    home: found.home === undefined ? undefined : formatPlmn(plmnHex(found.home)),
+    caps:
+      d.reason === 1
+        ? undefined
+        : {
+            dailyBytes: Number(p.dailyBytesCap),
+            monthlyBytes: Number(p.monthlyBytesCap),
+            dailyEvents: p.dailyEventsCap,
+            monthlyEvents: p.monthlyEventsCap,
+          },
+    capsLeft: null,
+    block: cache.block,
+    time,
+  };
+}
+
+function gauges(follower: ChainFollower): Record<string, [string, number]> {
+  const s = follower.cache.sizes();
+  return {
+    roamledger_block: ["Last block the cache applied.", follower.cache.block],
+    roamledger_head_lag_blocks: [
+      "Blocks between the chain head last seen and the cache.",
+      Math.max(0, follower.head - follower.cache.block),
+    ],
+    roamledger_head_lag_seconds: [
+      "Seconds since the cache was last seen equal to the chain head.",
+      follower.caughtUpAt === 0 ? -1 : (Date.now() - follower.caughtUpAt) / 1000,
+    ],
+    roamledger_reorgs_total: ["Chain reorganisations seen (each reloads the cache).", follower.reorgs],
+    roamledger_cache_devices: ["Devices in the cache.", s.devices],
+    roamledger_cache_policies: ["Policy definitions in the cache.", s.policies],
+    roamledger_cache_flags: ["Standing fraud flags in the cache.", s.flags],
+    roamledger_cache_agreements: ["Agreement pairs in the cache.", s.agreements],
+    roamledger_cache_members: ["Members in the cache.", s.members],
+    roamledger_cache_device_bytes: ["Bytes of the device table (ids, fields and index).", s.bytes],
+    roamledger_imsi_keys: ["Home carriers whose IMSI key this network holds.", follower.keys.size],
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The decision service under load (`npm run bench -- --only serve`, or alone:
+ * `npx ts-node --transpile-only scripts/bench/serve.ts [--quick]`): the service runs in a process of its own
+ * (scripts/bench/serveChild.ts on the in-process Hardhat network, its cache filled to a million devices),
+ * autocannon in this one, keep-alive connections asking GET /v1/decision for the fleet's IMSIs in turn.
+ * Reports decisions/s and latency percentiles, the device table's memory per million devices (a synthetic
+ * fill in this process, the heap measured around it), and the delay from a suspension's block to the
+ * answer that reflects it.
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import readline from "node:readline";
+import { randomBytes } from "node:crypto";
+import { DeviceTable } from "../../lib/realtime/deviceTable";
+
+/** What this bench uses of autocannon (it ships no type declarations). */
+interface LoadResult {
+  requests: { total: number };
+  latency: { p50: number; p90: number; p99: number; max: number };
+  errors: number;
+  non2xx: number;
+}
+type Autocannon = (
+  options: {
+    url: string;
+    connections: number;
+    pipelining: number;
+    duration: number;
+    requests: { setupRequest: (req: { path: string }) => { path: string } }[];
+  },
+  done: (err: Error | null, result: LoadResult) => void,
+) => unknown;
+const autocannon = require("autocannon") as Autocannon;
+
+export interface ServeBenchResult {
+  devices: number;
+  durationSec: number;
+  runs: {
+    connections: number;
+    pipelining: number;
+    decisionsPerSec: number;
+    p50Ms: number;
+    p90Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    errors: number;
+    non2xx: number;
+  }[];
+  /** Decisions/s in the service's process without HTTP (IMSI to device and decision), one core. */
+  inProcessPerSec: number;
+  /** A Fastify hello-world route under the same load, for scale: what HTTP alone costs on this machine. */
+  helloWorldPerSec: number;
+  memory: { devices: number; tableBytesPerDevice: number; heapBytesPerDevice: number; mbPerMillion: number };
+  changeToAnswerMs: { samples: number[]; median: number; max: number; pollMs: number };
+}
+
+/** The device table's memory for `n` synthetic devices: its arrays, and the process's heap + array buffers around the fill. */
+export function measureTableMemory(n: number): ServeBenchResult["memory"] {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const before = process.memoryUsage();
+  const table = new DeviceTable();
+  const id = new Uint8Array(32);
+  for (let i = 0; i < n; i++) {
+    id.set(randomBytes(32));
+    table.set(table.upsert(id), { home: 0x62f210, status: 1, policyVersion: 1, policyId: 1 });
+  }
+  gc?.();
+  const after = process.memoryUsage();
+  const used = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+  return {
+    devices: n,
+    tableBytesPerDevice: Math.round((table.byteLength() / n) * 10) / 10,
+    heapBytesPerDevice: Math.round((used / n) * 10) / 10,
+    mbPerMillion: Math.round((((table.byteLength() / n) * 1e6) / 2 ** 20) * 10) / 10,
+  };
+}
+
+function load(url: string, paths: string[], connections: number, pipelining: number, duration: number): Promise<LoadResult> {
+  let next = 0;
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        connections,
+        pipelining,
+        duration,
+        requests: [{ setupRequest: (req) => ({ ...req, path: paths[next++ % paths.length] }) }],
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+  });
+}
+
+/** Requests/s of a Fastify hello-world route in a process of its own, 64 connections (a scale for the figures). */
+async function helloWorld(durationSec: number): Promise<number> {
+  const code = `const app=require("fastify")();app.get("/",(q,r)=>{r.send({hello:"world"})});app.listen({port:0}).then(u=>console.log(u))`;
+  const child = spawn(process.execPath, ["-e", code], { cwd: path.resolve(__dirname, "..", ".."), stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()));
+      child.once("exit", () => reject(new Error("the hello-world server ended")));
+    });
+    const r = await load(url, ["/"], 64, 1, durationSec);
+    return Math.round(r.requests.total / durationSec);
+  } finally {
+    child.kill();
+  }
+}
+
+export async function measureServe(options: { quick: boolean; log: (line: string) => void }): Promise<ServeBenchResult> {
+  const { log } = options;
+  const devices = options.quick ? 100_000 : 1_000_000;
+  const durationSec = options.quick ? 5 : 15;
+  const pollMs = 100;
+  const root = path.resolve(__dirname, "..", "..");
+  const child = spawn(process.execPath, [path.join(root, "node_modules", ".bin", "hardhat"), "run", "scripts/bench/serveChild.ts"], {
+    cwd: root,
+    env: { ...process.env, SERVE_BENCH_DEVICES: String(devices), SERVE_BENCH_POLL_MS: String(pollMs), ROAMLEDGER_QUIET: "1" },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = readline.createInterface({ input: child.stdout });
+  const iterator = lines[Symbol.asyncIterator]();
+  const nextLine = async (prefix: string) => {
+    for (;;) {
+      const { value, done } = await iterator.next();
+      if (done) throw new Error(`the service process ended before ${prefix}`);
+      if (value.startsWith(prefix)) return value.split(" ").slice(1);
+    }
+  };
+  try {
+    const [url, file, size] = await nextLine("READY");
+    log(`    service at ${url}, ${Number(size).toLocaleString("en-US")} devices in its cache`);
+    const imsis = JSON.parse(fs.readFileSync(file, "utf8")) as { imsi: string; home: string }[];
+    const paths = imsis.flatMap((d) => ["data", "sms", "voice"].map((s) => `/v1/decision?imsi=${d.imsi}&service=${s}&home=${d.home}`));
+    const runs: ServeBenchResult["runs"] = [];
+    for (const [connections, pipelining] of [
+      [64, 1],
+      [64, 8],
+    ]) {
+      await load(url, paths, connections, pipelining, 2); // warm-up
+      const r = await load(url, paths, connections, pipelining, durationSec);
+      runs.push({
+        connections,
+        pipelining,
+        decisionsPerSec: Math.round(r.requests.total / durationSec),
+        p50Ms: r.latency.p50,
+        p90Ms: r.latency.p90,
+        p99Ms: r.latency.p99,
+        maxMs: r.latency.max,
+        errors: r.errors,
+        non2xx: r.non2xx,
+      });
+      log(
+        `    ${connections} connections, pipelining ${pipelining}: ${runs.at(-1)?.decisionsPerSec.toLocaleString("en-US")} decisions/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`,
+      );
+    }
+    child.stdin.write("INPROC\n");
+    const inProcessPerSec = Number((await nextLine("INPROC"))[0]);
+    log(`    in the service's process, without HTTP: ${inProcessPerSec.toLocaleString("en-US")} decisions/s`);
+    child.stdin.write("DELAY 10\n");
+    const samples = JSON.parse((await nextLine("DELAYS"))[0]) as number[];
+    child.stdin.write("STOP\n");
+    const sorted = [...samples].sort((a, b) => a - b);
+    const memory = measureTableMemory(devices);
+    const helloWorldPerSec = await helloWorld(durationSec);
+    log(`    Fastify hello world under the same load: ${helloWorldPerSec.toLocaleString("en-US")} requests/s`);
+    return {
+      devices,
+      inProcessPerSec,
+      helloWorldPerSec,
+      durationSec,
+      runs,
+      memory,
+      changeToAnswerMs: { samples, median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1], pollMs },
+    };
+  } finally {
+    child.stdin.end();
+    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
+  }
+}
+
+if (require.main === module) {
+  measureServe({ quick: process.argv.includes("--quick"), log: (l) => console.log(l) }).then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,101 @@
+/**
+ * The decision service's side of `npm run bench -- --only serve` (run by scripts/bench/serve.ts as
+ * `hardhat run`, in a process of its own): deploys a fleet on the in-process network, starts BR's decision
+ * service on it, fills the cache up to SERVE_BENCH_DEVICES devices (the fleet's plus synthetic ones, so the
+ * table has its real size), prints `READY <url> <imsis file>` and waits for `DELAY` on stdin to measure the
+ * chain-change-to-answer delay (suspensions on chain, polled over HTTP), then `STOP`.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { randomBytes } from "node:crypto";
+import { PLMN } from "../../test/helpers/fixtures";
+import { brService, buildFleet } from "../../test/helpers/realtime";
+import { plmnNumber } from "../../lib/realtime/chainSync";
+import type { DecisionService } from "../../lib/realtime/service";
+import { ImsiResolver } from "../../lib/realtime/imsi";
+
+const FLEET = 600;
+
+function fillSynthetic(service: DecisionService, total: number, policyId: number): void {
+  const table = service.follower.cache.devices;
+  table.reserve(total);
+  const id = new Uint8Array(32);
+  const home = plmnNumber(PLMN.DE);
+  while (table.size < total) {
+    id.set(randomBytes(32));
+    table.set(table.upsert(id), { home, status: 1, policyVersion: 1, policyId });
+  }
+}
+
+async function delays(service: DecisionService, fleet: Awaited<ReturnType<typeof buildFleet>>, rounds: number): Promise<number[]> {
+  const out: number[] = [];
+  const active = [];
+  for (const d of fleet.devices) {
+    if (d.home === PLMN.DE && (await fleet.c.devices.getDevice(d.id)).status === 1n) active.push(d);
+  }
+  for (const d of active.slice(0, rounds)) {
+    const receipt = await (await fleet.c.devices.connect(fleet.c.de).suspendDevices([d.id], 1)).wait();
+    const mined = Date.now();
+    for (;;) {
+      const body = (await (await fetch(`${service.url}/v1/decision?imsi=${d.imsi}&service=data`)).json()) as {
+        reason: string;
+        block: number;
+      };
+      if (body.reason === "device-suspended" && body.block >= (receipt?.blockNumber ?? 0)) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    out.push(Date.now() - mined);
+  }
+  return out;
+}
+
+/** Decisions per second in this process, without HTTP: IMSI to device (cached ids) and the decision. */
+function inProcess(service: DecisionService, imsis: { imsi: string; home: string }[], n: number): number {
+  const resolver = new ImsiResolver(() => service.follower.keys);
+  const cache = service.follower.cache;
+  const br = plmnNumber(PLMN.BR);
+  const homes = imsis.map((d) => plmnNumber(d.home === "262-01" ? PLMN.DE : PLMN.US));
+  const started = process.hrtime.bigint();
+  let served = 0;
+  for (let i = 0; i < n; i++) {
+    const k = i % imsis.length;
+    const found = resolver.resolve(cache, imsis[k].imsi, homes[k]);
+    if (cache.decide(found.home === undefined ? -1 : found.slot, br, i % 3, cache.blockTime).serve) served++;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return served >= 0 ? Math.round(n / seconds) : 0;
+}
+
+async function main() {
+  const total = Number(process.env.SERVE_BENCH_DEVICES ?? 1_000_000);
+  const fleet = await buildFleet(FLEET, 5);
+  const service = await brService(fleet, { pollMs: Number(process.env.SERVE_BENCH_POLL_MS ?? 100), maxStalenessMs: 60_000 });
+  fillSynthetic(service, total, Number(fleet.policies.data));
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "serve-bench-")), "imsis.json");
+  fs.writeFileSync(file, JSON.stringify(fleet.devices.map((d) => ({ imsi: d.imsi, home: d.home === PLMN.DE ? "262-01" : "310-410" }))));
+  process.stdout.write(`READY ${service.url} ${file} ${service.follower.cache.devices.size}\n`);
+  const lines = readline.createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    if (line === "INPROC") {
+      const imsis = JSON.parse(fs.readFileSync(file, "utf8")) as { imsi: string; home: string }[];
+      process.stdout.write(`INPROC ${inProcess(service, imsis, 1_000_000)}\n`);
+    } else if (line.startsWith("DELAY")) {
+      const ms = await delays(service, fleet, Number(line.split(" ")[1] ?? 10));
+      process.stdout.write(`DELAYS ${JSON.stringify(ms)}\n`);
+    } else if (line === "STOP") {
+      break;
+    }
+  }
+  await service.close();
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

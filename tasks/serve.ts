@@ -1,0 +1,93 @@
+import path from "node:path";
+import { task, types } from "hardhat/config";
+import { deploymentBlock } from "../lib/chain/deploymentBlock";
+import { InputError } from "../lib/core/errors";
+import { ROLE_BITS } from "../lib/core/enums";
+import { parseDuration } from "../lib/dev/clock";
+import { keystoreEnvelopeOpener, startDecisionService } from "../lib/realtime";
+import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
+import { FROM_HELP } from "./cli/args";
+import { Progress } from "./cli/progress";
+
+interface ServeArgs {
+  port: number;
+  host: string;
+  maxStaleness: string;
+  state?: string;
+  poll: number;
+  fromBlock?: number;
+  keystore?: string;
+  from?: string;
+}
+
+task(
+  "serve",
+  "Runs the policy decision service of your (visited) network's core: GET /v1/decision?imsi=…&service=data|sms|voice|signalling[&home=MCC-MNC] answers serve or refuse (and why), steerable, home-routed or local breakout, tariff class, from a cache of the chain kept current block by block; GET /ready, GET /metrics (Prometheus). Stops on Ctrl-C / SIGTERM, saving its state (docs/realtime.md)",
+)
+  .addOptionalParam("port", "TCP port to listen on (0: any free one, printed)", 8080, types.int)
+  .addOptionalParam("host", "Address to listen on (0.0.0.0 for every interface: put it behind your core's firewall)", "127.0.0.1")
+  .addOptionalParam(
+    "maxStaleness",
+    "Answer 503 instead of a decision once the cache has not been seen equal to the chain head for this long (10s, 1m)",
+    "10s",
+  )
+  .addOptionalParam("state", "Folder of the cache's snapshot, resumed from at the next start (default: <key store>/<your PLMN>/serve)")
+  .addOptionalParam("poll", "Seconds between polls of the chain head", 0.25, types.float)
+  .addOptionalParam(
+    "fromBlock",
+    "First block of the deployment, where a full load starts (default: from its Ignition journal, else 0)",
+    undefined,
+    types.int,
+  )
+  .addOptionalParam(
+    "keystore",
+    "Key store folder holding your encryption key, which opens the IMSI keys partners shared (default: the profile's, ROAMLEDGER_HOME or ./.roamledger)",
+  )
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: ServeArgs, hre) => {
+      if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65_535) {
+        throw new InputError(`--port ${args.port} is not a TCP port`, { hint: "give a port from 1 to 65535 (0 for any free one)." });
+      }
+      if (!(args.poll > 0 && args.poll <= 60))
+        throw new InputError(`--poll ${args.poll} is out of range`, { hint: "give seconds between 0.01 and 60, e.g. --poll 0.25." });
+      const maxStalenessMs = parseDuration(args.maxStaleness, "--max-staleness") * 1000;
+      const client = await clientFor(hre, args.from, { sends: false });
+      const self = await memberOfSigner(client, ROLE_BITS.carrier);
+      const keystore = keystoreFor(args.keystore);
+      keystore.encryptionKey(self.text); // a missing key fails here, with its path, not at the first share
+      const { chainId } = await hre.ethers.provider.getNetwork();
+      const fromBlock = args.fromBlock ?? deploymentBlock(hre.config.paths.root, chainId)?.block ?? 0;
+      const stateDir = path.resolve(args.state ?? path.join(keystore.root, self.text, "serve"));
+      let progress: Progress | undefined;
+      const service = await startDecisionService({
+        client,
+        provider: hre.ethers.provider,
+        self: self.plmn,
+        openEnvelope: keystoreEnvelopeOpener(keystore, self.plmn),
+        port: args.port,
+        host: args.host,
+        maxStalenessMs,
+        pollMs: args.poll * 1000,
+        stateDir,
+        fromBlock,
+        log: (line) => out(line),
+        onLoadProgress: (done, total) => {
+          progress ??= new Progress({ label: "loading the cache from the chain", total, unit: "blocks" });
+          progress.update(done);
+        },
+      });
+      progress?.done();
+      const s = service.follower.cache.sizes();
+      out(
+        `Deciding for ${self.text} on ${service.url}: ${s.devices} devices, ${s.policies} policies, ${service.follower.keys.size} partners' IMSI keys, block ${service.follower.cache.block}.`,
+      );
+      out(`State in ${stateDir}; answers 503 when the cache is over ${args.maxStaleness} behind. Ctrl-C or SIGTERM to stop.`);
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      await service.close();
+      out(`Stopped at block ${service.follower.cache.block}; state saved in ${stateDir}.`);
+    }),
+  );

@@ -1,0 +1,72 @@
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import hre from "hardhat";
+import { expect } from "chai";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { fixturePrivateKey } from "../../helpers/agreement";
+import { freePort } from "../../helpers/node";
+import { buildFleet } from "../../helpers/realtime";
+import { FROM, failureOf, useDeploymentForTasks } from "../../helpers/tasks";
+
+describe("task serve", function () {
+  this.timeout(120_000);
+  let env: { dir: string; cleanup: () => void };
+
+  async function fleetFixture() {
+    return buildFleet(20, 2);
+  }
+
+  beforeEach(async () => {
+    env = await useDeploymentForTasks((await loadFixture(fleetFixture)).c);
+  });
+  afterEach(() => env.cleanup());
+
+  it("refuses a bad port, a bad staleness bound and a key store without the member's encryption key, saying what to do", async function () {
+    expect(await failureOf(hre.run("serve", { port: 70_000, from: FROM.br }))).to.match(/--port 70000 is not a TCP port[\s\S]*1 to 65535/);
+    expect(await failureOf(hre.run("serve", { maxStaleness: "soon", from: FROM.br }))).to.match(/--max-staleness "soon" is not a duration/);
+    expect(await failureOf(hre.run("serve", { port: 0, from: FROM.br }))).to.match(/encryption.key does not exist/);
+  });
+
+  it("says when the port is taken instead of failing with a stack trace", async function () {
+    const keyFile = path.join(env.dir, "keys", "724-05", "encryption.key");
+    fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+    fs.writeFileSync(keyFile, fixturePrivateKey(3));
+    const server = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      expect(await failureOf(hre.run("serve", { port, from: FROM.br, state: path.join(env.dir, "state") }))).to.match(
+        /Cannot listen on 127.0.0.1:\d+ \(EADDRINUSE\)[\s\S]*choose another --port/,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
+  it("serves BR's decisions until SIGTERM, then saves its state", async function () {
+    const f = await loadFixture(fleetFixture);
+    const keyFile = path.join(env.dir, "keys", "724-05", "encryption.key");
+    fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+    fs.writeFileSync(keyFile, fixturePrivateKey(3));
+    const port = await freePort();
+    const state = path.join(env.dir, "state");
+    const running = hre.run("serve", { port, from: FROM.br, state, maxStaleness: "5s", poll: 0.05 });
+    let ready = false;
+    for (let i = 0; i < 200 && !ready; i++) {
+      ready = await fetch(`http://127.0.0.1:${port}/ready`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (!ready) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(ready).to.equal(true);
+    const d = f.devices[0];
+    const body = (await (await fetch(`http://127.0.0.1:${port}/v1/decision?imsi=${d.imsi}&service=sms`)).json()) as Record<string, unknown>;
+    expect(body.block).to.equal(await hre.ethers.provider.getBlockNumber());
+    expect(body.reason).to.be.a("string");
+    process.emit("SIGTERM");
+    await running;
+    expect(fs.existsSync(path.join(state, "state.json"))).to.equal(true);
+  });
+});
