@@ -95,7 +95,7 @@ export interface TapCallEvent {
 }
 
 /** The timestamp groups that can carry a call event's start, most telling first. */
-const START_TAGS = [
+export const START_TAGS: readonly number[] = [
   T.CallEventStartTimeStamp,
   T.ServiceStartTimestamp,
   T.ChargingTimeStamp,

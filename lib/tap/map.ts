@@ -25,7 +25,8 @@ import { checkImsi } from "../usage/parse/values";
 import type { RecordIdSet } from "../usage/recordIdSet";
 import { type ParsedRecord, RATS, type Reject, type RejectCode, SERVICE_DATA, SERVICE_SMS, SERVICE_VOICE } from "../usage/types";
 import { BerError } from "./ber";
-import type { CallEventKind, TapCallEvent } from "./callEvent";
+import { type CallEventContext, type CallEventKind, decodeCallEvent, type TapCallEvent } from "./callEvent";
+import { FastRecords, tapUsageRecord } from "./fastMap";
 import { TapFileRefused } from "./refusal";
 import { TapSequenceLog } from "./sequenceLog";
 
@@ -73,8 +74,19 @@ export interface TapMapOptions {
    * is refused. Checked only: the caller records the number once the import completed (`mapper.sequenceLog`).
    */
   sequenceDir?: string;
-  /** As ParseOptions.seenIds: ids of the period's earlier files; this file's are claimed in it. */
+  /**
+   * The record ids of the period's earlier files (usage:ingest's set): a call event whose id is there is a
+   * DUPLICATE_RECORD_ID. Read only: nothing of this file is added. A TAP record id
+   * (`TAP-<sender>-<fsn>-<position>`) cannot repeat inside its file (the position differs), so the mapping
+   * keeps no state per call event and its memory does not grow with the file.
+   */
   seenIds?: RecordIdSet;
+  /**
+   * "fast" (default): plain call events go from their bytes to the record directly (lib/tap/fastMap.ts), the
+   * others the full way; "full": every call event is decoded into a TapCallEvent first, then mapped (the same
+   * records, rejects and charges, slower: kept to compare, test/unit/tap/fastMap.test.ts and scripts/bench/tap.ts).
+   */
+  decoder?: "fast" | "full";
   /** Call events per chunk (default 8192). */
   chunkEvents?: number;
 }
@@ -155,7 +167,7 @@ export class TapMapper {
   private readonly periodStart: number;
   private readonly periodEnd: number;
   private readonly rat: number;
-  /** The period's record ids (ParseOptions.seenIds); without it none is checked: a file's own ids differ by position. */
+  /** The period's earlier record ids (read only); without it none is checked: a file's own ids differ by position. */
   private readonly ids?: RecordIdSet;
   private readonly rates = new Map<number, { rate: number; numberOfDecimalPlaces: number }>();
   /** Records and rejects per reject code and service, for the report. */
@@ -208,19 +220,10 @@ export class TapMapper {
 
   /** Records, rejects and charges, `chunkEvents` call events at a time; TAP_AUDIT after the last one when the audit fails. */
   async *chunks(): AsyncGenerator<TapChunk> {
-    const size = this.options.chunkEvents ?? 8192;
     let chunk: TapChunk = { records: [], rejects: [], charges: [], bytesRead: 0 };
-    let n = 0;
     try {
-      for await (const ev of this.tap.callEvents()) {
-        this.take(ev, chunk);
-        if (++n === size) {
-          chunk.bytesRead = ev.offset;
-          yield chunk;
-          chunk = { records: [], rejects: [], charges: [], bytesRead: 0 };
-          n = 0;
-        }
-      }
+      if (this.options.decoder === "full") chunk = yield* this.decodedChunks();
+      else chunk = yield* this.fastChunks();
     } catch (err) {
       throw refusalOf(this.file, err);
     }
@@ -237,6 +240,81 @@ export class TapMapper {
     yield chunk;
   }
 
+  /** The full way: every call event decoded (`TapFile.callEvents()`), then mapped. Returns the last, partial chunk. */
+  private async *decodedChunks(): AsyncGenerator<TapChunk, TapChunk> {
+    const size = this.options.chunkEvents ?? 8192;
+    let chunk: TapChunk = { records: [], rejects: [], charges: [], bytesRead: 0 };
+    let n = 0;
+    for await (const ev of this.tap.callEvents()) {
+      this.take(ev, chunk);
+      if (++n === size) {
+        chunk.bytesRead = ev.offset;
+        yield chunk;
+        chunk = { records: [], rejects: [], charges: [], bytesRead: 0 };
+        n = 0;
+      }
+    }
+    return chunk;
+  }
+
+  /** The fast way: records filled from the bytes; a call event the fast path does not accept is decoded and mapped the full way. */
+  private async *fastChunks(): AsyncGenerator<TapChunk, TapChunk> {
+    const size = this.options.chunkEvents ?? 8192;
+    const h = this.tap.header;
+    const fast = new FastRecords({
+      prefix: this.prefix,
+      imsiPrefix: this.imsiPrefix,
+      periodStart: this.periodStart,
+      periodEnd: this.periodEnd,
+      home: this.options.home,
+      visited: this.options.visited,
+      rat: this.rat,
+      utcOffsets: h.utcOffsets,
+      ids: this.ids,
+    });
+    let chunk: TapChunk = { records: [], rejects: [], charges: [], bytesRead: 0 };
+    let n = 0;
+    yield* this.tap.walkCallEvents((ctx) => {
+      const record = fast.record(ctx);
+      if (record) this.takeFast(fast, ctx, record, chunk);
+      else {
+        const ev = decodeCallEvent(ctx);
+        this.tap.count(ev);
+        this.take(ev, chunk);
+      }
+      if (++n < size) return undefined;
+      const full = chunk;
+      full.bytesRead = ctx.header.offset;
+      chunk = { records: [], rejects: [], charges: [], bytesRead: 0 };
+      n = 0;
+      return full;
+    });
+    return chunk;
+  }
+
+  /** A record of the fast path, with its charges from the walk; counted for the audit. */
+  private takeFast(fast: FastRecords, ctx: CallEventContext, record: ParsedRecord, chunk: TapChunk): void {
+    const w = fast.walker;
+    const charge = w.charge + w.camelFee;
+    this.tap.tally(fast.kind, charge, w.tax, w.discount);
+    const code = Number.isNaN(w.rateCode) ? undefined : w.rateCode;
+    const rate = code === undefined ? undefined : this.rates.get(code);
+    const charges: TapRecordCharges = {
+      recordId: record.recordId,
+      kind: fast.kind,
+      tag: ctx.header.tag,
+      offset: ctx.header.offset,
+      service: record.service,
+      charge,
+      tax: w.tax,
+      discount: w.discount,
+      exchangeRateCode: code,
+      exchangeRate: rate?.rate,
+      exchangeRateDecimalPlaces: rate?.numberOfDecimalPlaces,
+    };
+    this.accept(record, charges, chunk);
+  }
+
   /** What the file held (complete once `chunks()` has been read to its end). */
   summary(): TapSummary {
     if (!this.finished) throw new Error("TapMapper.summary(): read chunks() to the end first");
@@ -251,11 +329,14 @@ export class TapMapper {
       this.rejectsByCode.set(outcome.code, (this.rejectsByCode.get(outcome.code) ?? 0) + 1);
       return;
     }
-    chunk.records.push(outcome);
-    const charges = this.chargesOf(ev, outcome);
+    this.accept(outcome, this.chargesOf(ev, outcome), chunk);
+  }
+
+  private accept(record: ParsedRecord, charges: TapRecordCharges, chunk: TapChunk): void {
+    chunk.records.push(record);
     chunk.charges.push(charges);
-    this.recordsByService.set(outcome.service, (this.recordsByService.get(outcome.service) ?? 0) + 1);
-    this.chargeByService.set(outcome.service, (this.chargeByService.get(outcome.service) ?? 0) + charges.charge);
+    this.recordsByService.set(record.service, (this.recordsByService.get(record.service) ?? 0) + 1);
+    this.chargeByService.set(record.service, (this.chargeByService.get(record.service) ?? 0) + charges.charge);
   }
 
   private reject(ev: TapCallEvent, code: RejectCode, reason: string): Reject {
@@ -319,29 +400,16 @@ export class TapMapper {
     if (duration < 0) return this.reject(ev, "NEGATIVE_VOLUME", `TotalCallEventDuration is negative (${duration})`);
     if (bytesUp < 0) return this.reject(ev, "NEGATIVE_VOLUME", `DataVolumeOutgoing is negative (${bytesUp})`);
     if (bytesDown < 0) return this.reject(ev, "NEGATIVE_VOLUME", `DataVolumeIncoming is negative (${bytesDown})`);
-    const record: ParsedRecord = {
-      line: ev.position,
-      recordId: this.prefix + ev.position,
-      imsi: ev.imsi as string,
-      home: this.options.home,
-      visited: this.options.visited,
-      service,
-      rat: this.rat,
-      startTime,
-      duration: service === SERVICE_SMS ? 0 : duration,
-      bytesUp,
-      bytesDown,
-      events: service === SERVICE_SMS ? 1 : 0,
-      latencyMs: 0,
-      throughputKbps: 0,
-    };
+    const pair = { prefix: this.prefix, home: this.options.home, visited: this.options.visited, rat: this.rat };
+    const record = tapUsageRecord(pair, ev.position, ev.imsi as string, service, startTime, duration, bytesUp, bytesDown);
     const absurd = absurdVolume(record);
     if (absurd) return this.reject(ev, "ABSURD_VOLUME", absurd);
     const inconsistency = inconsistent(record);
     if (inconsistency) return this.reject(ev, "INCONSISTENT_RECORD", inconsistency);
-    const first = this.ids === undefined ? -1 : this.ids.claim(record.recordId, ev.position);
-    if (first === 0) return this.reject(ev, "DUPLICATE_RECORD_ID", `${record.recordId} was accepted from an earlier file of this period`);
-    if (first > 0) return this.reject(ev, "DUPLICATE_RECORD_ID", `${record.recordId} repeats call event ${first}`);
+    // Earlier files only: the ids of this file cannot repeat (the position is part of them), none is kept.
+    if (this.ids?.has(record.recordId)) {
+      return this.reject(ev, "DUPLICATE_RECORD_ID", `${record.recordId} was accepted from an earlier file of this period`);
+    }
     return record;
   }
 

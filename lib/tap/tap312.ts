@@ -11,7 +11,7 @@
  * the call event (`problems`) and leave the rest of the file readable.
  */
 import { BerError, type BerHeader, BerReader, type BerReaderOptions, type BerSource, berReader, NEED_MORE, parseTree, Token } from "./ber";
-import { type CallEventKind, decodeCallEvent, type TapCallEvent } from "./callEvent";
+import { type CallEventContext, type CallEventKind, decodeCallEvent, type TapCallEvent } from "./callEvent";
 import { Group } from "./group";
 import { T, TAP_TAG_NAMES } from "./tags";
 import type { TapTimestamp } from "./tapTime";
@@ -200,7 +200,21 @@ export class TapFile {
   }
 
   /** The call events, one at a time, in file order. Read once. */
-  async *callEvents(): AsyncGenerator<TapCallEvent> {
+  callEvents(): AsyncGenerator<TapCallEvent> {
+    return this.walkCallEvents((ctx) => {
+      const ev = decodeCallEvent(ctx);
+      this.count(ev);
+      return ev;
+    });
+  }
+
+  /**
+   * The call events' elements, in file order, each handed to `take` while its bytes are in memory (read
+   * once); what `take` returns is yielded, unless undefined (a caller that collects call events into chunks
+   * yields once per chunk). `take` counts every call event for the audit: `count(ev)` for a decoded one,
+   * `tally(...)` for one it read otherwise (the TAP mapping's fast path, lib/tap/fastMap.ts).
+   */
+  async *walkCallEvents<R>(take: (ctx: CallEventContext) => R | undefined): AsyncGenerator<R> {
     if (this.done || !this.listHeader) return;
     const reader: BerReader = this.reader;
     const events = BerReader.fromBuffer(Buffer.alloc(0), {
@@ -227,7 +241,7 @@ export class TapFile {
       }
       let element = reader.readElementSync(header);
       if (element === NEED_MORE) element = await reader.readElement(header);
-      const ev = decodeCallEvent({
+      const out = take({
         header,
         content: element.content,
         base: element.base,
@@ -235,22 +249,35 @@ export class TapFile {
         offsets: this.header.utcOffsets,
         reader: events,
       });
-      this.count(ev);
-      yield ev;
+      if (out !== undefined) yield out;
     }
     await this.readUntilCallEvents();
   }
 
-  private count(ev: TapCallEvent): void {
-    const t = this.totals;
-    t.callEvents++;
-    this.byKind[ev.kind] = (this.byKind[ev.kind] ?? 0) + 1;
+  /** Counts a decoded call event (kind, problems, unknown tags) and adds its amounts to the audit's totals. */
+  count(ev: TapCallEvent): void {
+    let charge = ev.camelInvocationFee ?? 0;
+    for (const c of ev.charges) if (c.chargeType === "00" && c.charge !== undefined) charge += c.charge;
+    let tax = 0;
+    for (const x of ev.taxes) tax += x.taxValue ?? 0;
+    let discount = 0;
+    for (const d of ev.discounts) discount += d.discount ?? 0;
+    this.tally(ev.kind, charge, tax, discount);
     this.unknownTags += ev.unknownTags;
     if (ev.problems.length > 0) this.withProblems++;
-    for (const c of ev.charges) if (c.chargeType === "00" && c.charge !== undefined) t.totalCharge += c.charge;
-    t.totalCharge += ev.camelInvocationFee ?? 0;
-    for (const x of ev.taxes) t.totalTaxValue += x.taxValue ?? 0;
-    for (const d of ev.discounts) t.totalDiscountValue += d.discount ?? 0;
+  }
+
+  /**
+   * Counts a call event without problems or unknown tags: `charge` is its charges of type "00" plus its CAMEL
+   * invocation fee, `tax` and `discount` its TaxValues and Discounts (what AuditControlInfo adds up).
+   */
+  tally(kind: CallEventKind, charge: number, tax: number, discount: number): void {
+    const t = this.totals;
+    t.callEvents++;
+    this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
+    t.totalCharge += charge;
+    t.totalTaxValue += tax;
+    t.totalDiscountValue += discount;
   }
 
   private async finish(): Promise<void> {

@@ -2,9 +2,11 @@
  * `npm run bench -- --only tap`: TAP 3.12 reading throughput and memory. Writes a TransferBatch of N call
  * events once (default 8,000,000, about 1 GB: a third each voice calls, SMS and GPRS calls, from usage
  * records through lib/tap/fromUsage.ts, indefinite lengths) to a temporary folder, then reads it `runs` times
- * in a fresh `node` process each: decoded only (`TapFile.callEvents()`), and decoded and mapped to usage records
- * (`TapMapper`, lib/tap/map.ts: the checks and record ids). Reports call events per second (median),
- * the CPU time, and the reading process's peak RSS. The file is deleted at the end.
+ * each way, alternating, in a fresh `node` process each: decoded only (`TapFile.callEvents()`), mapped to usage
+ * records the full way (`TapMapper` with `decoder: "full"`: every call event decoded into a TapCallEvent, then
+ * mapped) and the fast way (`TapMapper`'s default: lib/tap/fastMap.ts, records filled from the bytes). Reports
+ * call events per second by wall time and by CPU time (medians), and the reading process's peak RSS; the
+ * machine's load average. The file is deleted at the end.
  *
  *   npx ts-node --transpile-only scripts/bench/tap.ts [events] [--runs N] [--keep]   (standalone, prints the figures)
  */
@@ -27,6 +29,10 @@ const VISITED = parsePlmn("724-05") as Hex;
 const PERIOD = 202611;
 const SENDER = "BRA05";
 
+/** How a reading process reads the file. */
+export type TapReadMode = "decode" | "full" | "fast";
+const MODES: readonly TapReadMode[] = ["decode", "full", "fast"];
+
 /** One reading of the file, as the child process reports it. */
 export interface TapReadRun {
   callEvents: number;
@@ -40,13 +46,22 @@ export interface TapBenchResult {
   fileMb: number;
   writeSeconds: number;
   runs: number;
-  /** Medians. */
+  /** The 1-, 5- and 15-minute load averages when the readings started and when they ended. */
+  loadBefore: number[];
+  loadAfter: number[];
+  /** Call events per second of wall time, medians: decoded only, mapped the fast way (the default), mapped the full way. */
   decodedPerSec: number;
   mappedPerSec: number;
+  fullMappedPerSec: number;
+  /** Call events per second of the process's CPU time (user + system), medians. */
+  decodedCpuPerSec: number;
+  mappedCpuPerSec: number;
+  fullMappedCpuPerSec: number;
   /** Largest peak RSS of the reading processes (Node and ts-node included). */
   decodePeakRssMb: number;
   mapPeakRssMb: number;
-  all: { decoded: TapReadRun[]; mapped: TapReadRun[] };
+  fullMapPeakRssMb: number;
+  all: Record<TapReadMode, TapReadRun[]>;
 }
 
 /** `count` usage records of November 2026, voice, SMS and data in turn, their ids those TAP gives them back. */
@@ -77,13 +92,13 @@ function* records(count: number): Generator<ParsedRecord> {
   }
 }
 
-/** In the child process: reads `file` (decoded, or decoded and mapped) and prints a TapReadRun as JSON. */
-async function readOnce(file: string, map: boolean): Promise<TapReadRun> {
+/** In the child process: reads `file` (decoded, or mapped the full or the fast way) and prints a TapReadRun as JSON. */
+async function readOnce(file: string, mode: TapReadMode): Promise<TapReadRun> {
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   let n = 0;
-  if (map) {
-    const mapper = await TapMapper.open(file, { home: HOME, visited: VISITED, period: PERIOD });
+  if (mode !== "decode") {
+    const mapper = await TapMapper.open(file, { home: HOME, visited: VISITED, period: PERIOD, decoder: mode });
     for await (const chunk of mapper.chunks()) {
       if (chunk.rejects.length > 0) throw new Error(`call event ${chunk.rejects[0].line}: ${chunk.rejects[0].reason}`);
       n += chunk.records.length;
@@ -107,8 +122,8 @@ async function readOnce(file: string, map: boolean): Promise<TapReadRun> {
 }
 
 /** One reading in a fresh process, so its peak RSS is the reading's alone. */
-function readInChild(file: string, map: boolean): TapReadRun {
-  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", __filename, "--read", file, ...(map ? ["--map"] : [])], {
+function readInChild(file: string, mode: TapReadMode): TapReadRun {
+  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", __filename, "--read", file, "--mode", mode], {
     encoding: "utf8",
     cwd: path.join(__dirname, "..", ".."),
     maxBuffer: 1 << 20,
@@ -139,29 +154,41 @@ export async function measureTap(o: {
     o.log(
       `    wrote ${o.events.toLocaleString("en-US")} call events, ${fileMb.toLocaleString("en-US")} MB, in ${writeSeconds.toFixed(1)} s`,
     );
-    const decoded: TapReadRun[] = [];
-    const mapped: TapReadRun[] = [];
+    const all: Record<TapReadMode, TapReadRun[]> = { decode: [], full: [], fast: [] };
+    const loadBefore = os.loadavg().map((l) => Math.round(l * 100) / 100);
+    const rate = (r: TapReadRun) => Math.round(r.callEvents / r.seconds).toLocaleString("en-US");
+    const perEvent = (r: TapReadRun) => ((r.cpuSeconds / r.callEvents) * 1e6).toFixed(2);
     for (let i = 0; i < o.runs; i++) {
-      // Alternating, so load on the machine hits both alike.
-      decoded.push(readInChild(file, false));
-      mapped.push(readInChild(file, true));
-      const rate = (r: TapReadRun) => Math.round(r.callEvents / r.seconds).toLocaleString("en-US");
-      o.log(
-        `    run ${i + 1}/${o.runs}: decoded ${rate(decoded[i])}/s (peak RSS ${decoded[i].peakRssMb} MB), decoded and mapped ${rate(mapped[i])}/s (peak RSS ${mapped[i].peakRssMb} MB)`,
-      );
+      // Alternating, so load on the machine hits every way alike.
+      const line = MODES.map((mode) => {
+        const r = readInChild(file, mode);
+        all[mode].push(r);
+        return `${mode} ${rate(r)}/s (cpu ${perEvent(r)} µs each, peak RSS ${r.peakRssMb} MB)`;
+      });
+      o.log(`    run ${i + 1}/${o.runs} (load ${os.loadavg()[0].toFixed(1)}): ${line.join("; ")}`);
     }
-    for (const r of [...decoded, ...mapped])
+    for (const r of MODES.flatMap((m) => all[m]))
       if (r.callEvents !== o.events) throw new Error(`read ${r.callEvents} call events of ${o.events}`);
+    const wall = (m: TapReadMode) => Math.round(median(all[m].map((r) => r.callEvents / r.seconds)));
+    const cpu = (m: TapReadMode) => Math.round(median(all[m].map((r) => r.callEvents / r.cpuSeconds)));
+    const peak = (m: TapReadMode) => Math.max(...all[m].map((r) => r.peakRssMb));
     return {
       callEvents: o.events,
       fileMb,
       writeSeconds: Math.round(writeSeconds * 10) / 10,
       runs: o.runs,
-      decodedPerSec: Math.round(median(decoded.map((r) => r.callEvents / r.seconds))),
-      mappedPerSec: Math.round(median(mapped.map((r) => r.callEvents / r.seconds))),
-      decodePeakRssMb: Math.max(...decoded.map((r) => r.peakRssMb)),
-      mapPeakRssMb: Math.max(...mapped.map((r) => r.peakRssMb)),
-      all: { decoded, mapped },
+      loadBefore,
+      loadAfter: os.loadavg().map((l) => Math.round(l * 100) / 100),
+      decodedPerSec: wall("decode"),
+      mappedPerSec: wall("fast"),
+      fullMappedPerSec: wall("full"),
+      decodedCpuPerSec: cpu("decode"),
+      mappedCpuPerSec: cpu("fast"),
+      fullMappedCpuPerSec: cpu("full"),
+      decodePeakRssMb: peak("decode"),
+      mapPeakRssMb: peak("fast"),
+      fullMapPeakRssMb: peak("full"),
+      all,
     };
   } finally {
     if (o.keep) o.log(`    kept ${file}`);
@@ -172,7 +199,9 @@ export async function measureTap(o: {
 async function main(argv: string[]): Promise<void> {
   const read = argv.indexOf("--read");
   if (read >= 0) {
-    process.stdout.write(`${JSON.stringify(await readOnce(argv[read + 1], argv.includes("--map")))}\n`);
+    const mode = (argv.includes("--mode") ? argv[argv.indexOf("--mode") + 1] : "decode") as TapReadMode;
+    if (!MODES.includes(mode)) throw new Error(`--mode ${mode}: decode, full or fast`);
+    process.stdout.write(`${JSON.stringify(await readOnce(argv[read + 1], mode))}\n`);
     return;
   }
   const runs = argv.includes("--runs") ? Number(argv[argv.indexOf("--runs") + 1]) : 3;
