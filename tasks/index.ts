@@ -17,6 +17,7 @@ try {
   require("./device");
   require("./agreement");
   require("./usage");
+  require("./usageStream");
   require("./watch");
   require("./usageGenerate");
   require("./escrow");

@@ -33,7 +33,10 @@ export function webhookUrl(text: string): URL {
     throw new InputError(`${text} is not a URL`, { location: { param: "webhook" }, hint: "pass an http:// or https:// URL." });
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new InputError(`${url.protocol} is not http or https`, { location: { param: "webhook" }, hint: "pass an http:// or https:// URL." });
+    throw new InputError(`${url.protocol} is not http or https`, {
+      location: { param: "webhook" },
+      hint: "pass an http:// or https:// URL.",
+    });
   }
   return url;
 }
