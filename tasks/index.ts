@@ -20,6 +20,8 @@ try {
   require("./usageStream");
   require("./watch");
   require("./usageGenerate");
+  require("./usageTap");
+  require("./usageRap");
   require("./escrow");
   require("./invoice");
   require("./zk");

@@ -14,7 +14,9 @@ import {
 import type { UsageFormat } from "../lib/usage/parse";
 import { parsePeriod } from "../lib/core/period";
 
-import { pairKeyWith, storeFor } from "../lib/usage/pair";
+import { pairKeyWith, storeFor, tapSequenceDir } from "../lib/usage/pair";
+import { tadigPartyCheck } from "../lib/tap/map";
+import { plmnOfTadig } from "../lib/consortium/tadig";
 import { action, clientFor, defendingMemberOfSigner, keystoreFor, memberOfSigner, out, stepBy } from "./common";
 import { commandLine } from "./cli/errors";
 import { FROM_HELP, plmnArg } from "./cli/args";
@@ -108,7 +110,10 @@ task(
   "usage:ingest",
   "Visited carrier: validates, checks against device policies, commits and bills one usage file of a home partner for a period (re-run after a crash finishes the job, nothing twice); --abandon drops an unfinished run none of whose batches is on chain",
 )
-  .addOptionalParam("file", "Usage records, CSV with header or JSON lines (.jsonl); see docs/usage-records.md (not with --abandon)")
+  .addOptionalParam(
+    "file",
+    "Usage records, CSV with header or JSON lines (.jsonl), or a TAP 3.12 file (told by its content; docs/tap.md); see docs/usage-records.md (not with --abandon)",
+  )
   .addParam("home", "The home carrier billed, as MCC-MNC (e.g. 262-01)")
   .addParam("period", "Billing period, YYYY-MM; records outside it are rejected")
   .addOptionalParam("format", "csv or jsonl (default: from the file's extension, .csv, .jsonl or .ndjson)")
@@ -164,6 +169,9 @@ task(
         store,
         batchSize: args.batchSize,
         log: (line) => out(`  ${line}`),
+        // A TAP file (told by its content): its TADIG codes checked on chain, its number in <store>/tap.
+        tapParties: tadigPartyCheck((code) => plmnOfTadig(client, code), { home, visited: self.plmn, file: args.file }),
+        tapSequenceDir: tapSequenceDir(store),
       });
       const verify = await stepBy(hre, client, home, { operation: "usage:verify", args: { visited: self.text, period: args.period } });
       printIngestSummary(summary, args.period, { command: commandLine(verify) });

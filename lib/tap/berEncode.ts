@@ -1,7 +1,8 @@
 /**
  * A BER encoder (X.690), definite lengths by default: the RAP files RoamLedger writes and the TAP files its
  * generator writes. Elements are built bottom-up as Buffers (`app(tag, ...children)`); the indefinite form
- * (`indefinite: true`) exists for tests and for writers that stream.
+ * (`indefinite: true`) exists for tests and for writers that stream; `BerBuilder` writes many elements in a row
+ * into one buffer (the TAP generator's call events).
  */
 import { type BerNode, TagClass } from "./ber";
 
@@ -89,4 +90,132 @@ export function encodeNodes(nodes: readonly BerNode[]): Buffer {
       return tlv(n.header.tag, content, { cls: n.header.cls });
     }),
   );
+}
+
+/**
+ * A BER writer for many elements in a row (a TAP generator's call events): writes into one growing buffer,
+ * constructed elements with definite lengths backpatched when they close (one length byte reserved, the
+ * content moved when the long form needs more), no Buffer per element. `take()` hands out what was written.
+ */
+export class BerBuilder {
+  private buf: Buffer;
+  private pos = 0;
+  /** Positions of the reserved length bytes of the open constructed elements. */
+  private readonly open: number[] = [];
+  private readonly ids = new Map<number, Buffer>();
+
+  constructor(initialSize = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  /** Bytes written and not yet taken. */
+  get length(): number {
+    return this.pos;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+
+  private id(tag: number, constructed: boolean, cls: TagClass): void {
+    const key = tag * 8 + cls * 2 + (constructed ? 1 : 0);
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = encodeIdentifier(cls, constructed, tag);
+      this.ids.set(key, id);
+    }
+    this.ensure(id.length + 9);
+    for (let i = 0; i < id.length; i++) this.buf[this.pos++] = id[i];
+  }
+
+  private length8(n: number): void {
+    if (n < 0x80) {
+      this.buf[this.pos++] = n;
+      return;
+    }
+    const len = encodeLength(n);
+    this.ensure(len.length);
+    len.copy(this.buf, this.pos);
+    this.pos += len.length;
+  }
+
+  /** Opens a constructed element (closed by `end`). */
+  start(tag: number, cls: TagClass = TagClass.Application): this {
+    this.id(tag, true, cls);
+    this.open.push(this.pos);
+    this.buf[this.pos++] = 0;
+    return this;
+  }
+
+  /** Closes the element `start` opened last, writing its definite length. */
+  end(): this {
+    const at = this.open.pop();
+    if (at === undefined) throw new Error("BerBuilder.end() without start()");
+    const length = this.pos - at - 1;
+    if (length < 0x80) {
+      this.buf[at] = length;
+      return this;
+    }
+    const len = encodeLength(length);
+    const extra = len.length - 1;
+    this.ensure(extra);
+    this.buf.copyWithin(at + len.length, at + 1, this.pos);
+    len.copy(this.buf, at);
+    this.pos += extra;
+    return this;
+  }
+
+  /** A primitive INTEGER. */
+  int(tag: number, value: number, cls: TagClass = TagClass.Application): this {
+    this.id(tag, false, cls);
+    if (value >= 0 && value < 0x80) {
+      this.buf[this.pos++] = 1;
+      this.buf[this.pos++] = value;
+      return this;
+    }
+    return this.bytes(integerContent(value));
+  }
+
+  /** A primitive string (latin1, the AsciiString of TAP). */
+  str(tag: number, value: string, cls: TagClass = TagClass.Application): this {
+    this.id(tag, false, cls);
+    this.length8(value.length);
+    this.ensure(value.length);
+    this.pos += this.buf.write(value, this.pos, "latin1");
+    return this;
+  }
+
+  /** A primitive TBCD string of digits (F filler when odd). */
+  tbcd(tag: number, digits: string, cls: TagClass = TagClass.Application): this {
+    this.id(tag, false, cls);
+    return this.bytes(tbcdContent(digits));
+  }
+
+  /** Length and content of a primitive whose identifier was written. */
+  private bytes(content: Buffer): this {
+    this.length8(content.length);
+    this.ensure(content.length);
+    content.copy(this.buf, this.pos);
+    this.pos += content.length;
+    return this;
+  }
+
+  /** Bytes already encoded (an element built elsewhere, end-of-contents). */
+  raw(bytes: Buffer): this {
+    this.ensure(bytes.length);
+    bytes.copy(this.buf, this.pos);
+    this.pos += bytes.length;
+    return this;
+  }
+
+  /** A copy of everything written (all elements closed), and a fresh start. */
+  take(): Buffer {
+    if (this.open.length > 0) throw new Error(`BerBuilder.take() with ${this.open.length} element(s) still open`);
+    const out = Buffer.from(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+    return out;
+  }
 }

@@ -121,8 +121,20 @@ class Walk {
   tax?: TapTax;
   discount?: TapDiscount;
   skipDepth = -1;
+  ev!: TapCallEvent;
 
-  constructor(readonly ev: TapCallEvent) {}
+  /** Starts the walk of `ev` (one Walk serves every call event: decoding is synchronous). */
+  reset(ev: TapCallEvent): this {
+    this.ev = ev;
+    this.times.clear();
+    this.time = undefined;
+    this.chargeInfo = undefined;
+    this.charge = undefined;
+    this.tax = undefined;
+    this.discount = undefined;
+    this.skipDepth = -1;
+    return this;
+  }
 
   problem(h: BerHeader, message: string): void {
     this.ev.problems.push({ offset: h.offset, message: `${TAP_TAG_NAMES.get(h.tag) ?? `tag ${h.tag}`}: ${message}` });
@@ -269,6 +281,8 @@ class Walk {
   }
 }
 
+const WALK = new Walk();
+
 /** Where a call event sits in its file, and the file's UTC offset table. */
 export interface CallEventContext {
   header: BerHeader;
@@ -310,7 +324,7 @@ export function decodeCallEvent(ctx: CallEventContext): TapCallEvent {
   if (!known) return ev;
   const reader = ctx.reader;
   reader.reset(ctx.content, ctx.base, () => `${TAP_TAG_NAMES.get(h.tag)} at byte ${h.offset}`);
-  const walk = new Walk(ev);
+  const walk = WALK.reset(ev);
   for (let t = reader.nextToken(); t !== Token.None; t = reader.nextToken()) step(walk, reader, t);
   resolveStart(walk, ctx.offsets);
   return ev;
@@ -334,7 +348,8 @@ function step(walk: Walk, reader: BerReader, t: Token): void {
 
 function resolveStart(walk: Walk, offsets: ReadonlyMap<number, string>): void {
   const ev = walk.ev;
-  const found = START_TAGS.map((t) => walk.times.get(t)).find((t) => t !== undefined);
+  let found: OpenTime | undefined;
+  for (let i = 0; i < START_TAGS.length && found === undefined; i++) found = walk.times.get(START_TAGS[i]);
   if (!found) {
     ev.problems.push({ offset: ev.offset, message: "no start timestamp (CallEventStartTimeStamp or equivalent)" });
     return;

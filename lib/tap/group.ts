@@ -15,6 +15,11 @@ export class Group {
     private readonly names: ReadonlyMap<number, string>,
   ) {}
 
+  /** The file the group was read from (for errors). */
+  get file(): string | undefined {
+    return this.reader.file;
+  }
+
   name(tag: number): string {
     return this.names.get(tag) ?? `APPLICATION ${tag}`;
   }

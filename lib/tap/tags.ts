@@ -71,10 +71,19 @@ NonChargedPartyNumber=444 NonChargedPublicUserId=445 PublicUserId=446 ServiceSta
 SessionChargeInformation=449
 `;
 
-/** The RAP 1.5 groups read and written here (TD.32), beside the TAP items RAP reuses (Sender, Recipient...). */
+/**
+ * The RAP 1.5 items (TD.32, module RAP-0105, IMPLICIT TAGS), beside the TAP items RAP reuses (Sender,
+ * Recipient, FileSequenceNumber, the call events...). The numbers are those of the RAP modules as public
+ * RAP implementations declare them (the same in RAP 1.3 and 1.5 for every item listed here).
+ */
 const RAP_15_TAGS = `
-AckFileAvailableTimeStamp=515 AckFileCreationTimeStamp=516 RapFileAvailableTimeStamp=525 RapFileCreationTimeStamp=526
-ReturnBatch=534 Acknowledgement=535 RapBatchControlInfo=537 RapReleaseVersionNumber=543 RapSpecificationVersionNumber=544
+AccountingInfoError=512 AuditControlInfoError=513 AckFileAvailableTimeStamp=515 AckFileCreationTimeStamp=516
+BatchControlError=517 EndMissingSeqNumber=518 ErrorCode=519 ErrorDetailList=520 ErrorDetail=521 MessageDescriptionError=522
+NetworkInfoError=523 ItemOffset=524 RapFileAvailableTimeStamp=525 RapFileCreationTimeStamp=526 ReturnDetailsCount=528
+StartMissingSeqNumber=532 TotalSevereReturnValue=533 ReturnBatch=534 Acknowledgement=535 ReturnDetailList=536
+RapBatchControlInfo=537 MissingReturn=538 FatalReturn=539 SevereReturn=540 RapAuditControlInfo=541 TransferBatchError=542
+RapReleaseVersionNumber=543 RapSpecificationVersionNumber=544 ErrorContext=545 PathItemId=546 ItemOccurrence=547
+ItemLevel=548 ErrorContextList=549 RoamingPartner=550 OperatorSpecList=551 NotificationError=552 TotalSevereReturnTax=553
 `;
 
 function parseTable(text: string): Map<number, string> {
@@ -193,4 +202,32 @@ export const T = {
   RapBatchControlInfo: 537,
   RapReleaseVersionNumber: 543,
   RapSpecificationVersionNumber: 544,
+  // RAP 1.5 return details and audit (lib/tap/rapEncode.ts writes them, lib/tap/rap.ts reads them).
+  AccountingInfoError: 512,
+  AuditControlInfoError: 513,
+  BatchControlError: 517,
+  EndMissingSeqNumber: 518,
+  ErrorCode: 519,
+  ErrorDetailList: 520,
+  ErrorDetail: 521,
+  MessageDescriptionError: 522,
+  NetworkInfoError: 523,
+  ItemOffset: 524,
+  ReturnDetailsCount: 528,
+  StartMissingSeqNumber: 532,
+  TotalSevereReturnValue: 533,
+  ReturnDetailList: 536,
+  MissingReturn: 538,
+  FatalReturn: 539,
+  SevereReturn: 540,
+  RapAuditControlInfo: 541,
+  TransferBatchError: 542,
+  ErrorContext: 545,
+  PathItemId: 546,
+  ItemOccurrence: 547,
+  ItemLevel: 548,
+  ErrorContextList: 549,
+  NotificationError: 552,
+  TotalSevereReturnTax: 553,
+  UtcTimeOffsetInfoList: 234,
 } as const;

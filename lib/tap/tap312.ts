@@ -10,7 +10,7 @@
  * naming the byte offset: the whole file is refused (RAP severity "fatal"). Call-level problems are listed on
  * the call event (`problems`) and leave the rest of the file readable.
  */
-import { type BerHeader, BerReader, type BerReaderOptions, type BerSource, berReader, NEED_MORE, parseTree, Token } from "./ber";
+import { BerError, type BerHeader, BerReader, type BerReaderOptions, type BerSource, berReader, NEED_MORE, parseTree, Token } from "./ber";
 import { type CallEventKind, decodeCallEvent, type TapCallEvent } from "./callEvent";
 import { Group } from "./group";
 import { T, TAP_TAG_NAMES } from "./tags";
@@ -97,6 +97,11 @@ export interface TapSummary {
  * ChargeDetailList / ChargeDetail / ChargeDetailTimeStamp); 16 leaves room for bilateral extensions.
  */
 export const TAP_MAX_DEPTH = 16;
+
+/** A TAP file of another specification or release than 3.12 (RAP fatal, TAP_VERSION). */
+export class TapVersionError extends BerError {
+  override name = "TapVersionError";
+}
 
 const TAP_HINT = "check it is a TAP 3.12 file (TD.57 DataInterChange) from the sender; ask the sender for the right file.";
 
@@ -291,9 +296,10 @@ function batchControl(g: Group) {
   const releaseVersion = g.need(T.ReleaseVersionNumber, g.int);
   if (specificationVersion !== 3 || releaseVersion !== 12) {
     const at = g.node(T.ReleaseVersionNumber)?.header ?? g.header;
-    g.fail(
+    throw new TapVersionError(
       `a TAP ${specificationVersion}.${releaseVersion} file: RoamLedger reads TAP 3.12 only (SpecificationVersionNumber 3, ReleaseVersionNumber 12)`,
-      at,
+      at.offset,
+      { file: g.file, hint: TAP_HINT },
     );
   }
   const fsn = g.need(T.FileSequenceNumber, g.str);

@@ -42,3 +42,9 @@ export function storeFor(keystore: Keystore, dir?: string): ContentStore {
   const chosen = dir?.trim() || profileStore || process.env.ROAMLEDGER_STORE?.trim() || path.join(keystore.root, "store");
   return new FolderStore(path.resolve(chosen));
 }
+
+/** The folder of the TAP file sequence logs in a payload store (`<store>/tap`, lib/tap/sequenceLog.ts), or undefined for a store without a folder. */
+export function tapSequenceDir(store: ContentStore): string | undefined {
+  const dir = (store as { dir?: unknown }).dir;
+  return typeof dir === "string" ? path.join(dir, "tap") : undefined;
+}

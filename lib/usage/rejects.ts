@@ -130,3 +130,18 @@ export class RejectsWriter {
     await fs.promises.rm(this.tmp, { force: true });
   }
 }
+
+/**
+ * The rejects file (`<input>.rejects.csv`, or `options.path`) of an input refused as a whole (a TAP file:
+ * lib/tap/refusal.ts TapFileRefused): one row, line 0, the code, the reason, raw `file`. Written atomically;
+ * returns its path.
+ */
+export async function writeRefusal(
+  input: string,
+  refusal: { code: RejectCode; problem: string },
+  options: { path?: string } = {},
+): Promise<string> {
+  const writer = await RejectsWriter.open(input, options);
+  await writer.write([{ line: 0, code: refusal.code, reason: refusal.problem, raw: "file" }]);
+  return (await writer.close()).path;
+}

@@ -1,6 +1,7 @@
 import { SERVICES } from "../core/enums";
 import type { Hex } from "../util/hex";
 import type { UsageBatchHeader } from "./batch";
+import { TAP_FATAL_CODES } from "../tap/refusal";
 
 /**
  * Shared shapes of the usage-record flow. They mirror contracts/types/UsageTypes.sol: numbers that fit
@@ -135,6 +136,12 @@ export const REJECT_CODES = [
   "UNKNOWN_DEVICE",
   "DEVICE_OF_OTHER_HOME",
   "UNPRICED_CLASS",
+  // TAP input (lib/tap/map.ts): a call event that maps to no usage record (supplementary service,
+  // content, location...), reported but not billed; never returned in RAP.
+  "NOT_BILLABLE",
+  // TAP input, file level (RAP fatal): the whole file is refused (TAP_SENDER, TAP_RECIPIENT, TAP_VERSION,
+  // TAP_SEQUENCE_DUPLICATE, TAP_SEQUENCE_ORDER, TAP_AUDIT, TAP_STRUCTURE).
+  ...TAP_FATAL_CODES,
 ] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
 

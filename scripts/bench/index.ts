@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --runs N] [-- --only ingest,gas,chain]`: RoamLedger's benchmarks,
+ * `npm run bench [-- --quick] [-- --runs N] [-- --only ingest,gas,chain,tap]`: RoamLedger's benchmarks,
  * measured side by side in one run on this machine. Prints a table; a full run writes
  * bench/results.json and the table into BENCHMARKS.md, a quick run (smaller sizes, a few minutes, for
  * checking the harness) writes out/bench/results.quick.json only. Not part of `npm test`.
@@ -17,6 +17,7 @@ import { median, stepper } from "./util";
 import { renderMarkdown, renderTable, type BenchResults } from "./report";
 import { measureZk } from "./zk";
 import { measureCli } from "./cli";
+import { measureTap } from "./tap";
 
 const HELP = `npm run bench [-- options]
 
@@ -35,6 +36,9 @@ Measures, side by side in one run, and prints a table:
      key's size, prove time (cold and warm) and peak memory, the verifier's gas
   8. CLI start-up: \`hardhat --help\`, a task's --help and read-only tasks against a local node, start
      to exit (median of 5), next to \`node -e 0\`
+  9. TAP 3.12: call events per second decoded, and decoded and mapped to usage records, and the reading
+     process's peak memory, on a TAP file of 8M call events (about 1 GB; quick: 1M), written once by the
+     TAP writer to the temp folder and removed after; median of --runs readings each
 
 A full run writes bench/results.json and BENCHMARKS.md (machine, date, table). It takes about
 12 minutes on a 2-core machine and writes a 1 GB usage file to the temp folder (removed after).
@@ -44,13 +48,13 @@ Options:
                  bulk decisions of 32), a few minutes; writes
                  out/bench/results.quick.json only
   --runs N       ingest runs per variant (median; default 3, quick 1)
-  --only LIST    comma-separated parts: ingest, gas, chain, zk, cli (default: all); the results file keeps the
+  --only LIST    comma-separated parts: ingest, gas, chain, zk, cli, tap (default: all); the results file keeps the
                  other parts' numbers as it has them when this run ends, with their dates
   --render       only write BENCHMARKS.md again from bench/results.json (measures nothing)
   --help         this text
 `;
 
-const PARTS = ["ingest", "gas", "chain", "zk", "cli"] as const;
+const PARTS = ["ingest", "gas", "chain", "zk", "cli", "tap"] as const;
 
 interface Args {
   render: boolean;
@@ -301,6 +305,10 @@ async function main() {
   if (args.only.has("cli")) {
     log("8. CLI start-up");
     results.cli = await measureCli({ runs: args.quick ? 3 : 5, log });
+  }
+  if (args.only.has("tap")) {
+    log("9. TAP 3.12 decoding and mapping");
+    results.tap = await measureTap({ events: args.quick ? 1_000_000 : 8_000_000, runs: args.runs, log });
   }
   results.durationSec = Math.round((Date.now() - started) / 1000);
   const all = withOtherParts(resultsFile, results, args.only);

@@ -1,5 +1,7 @@
 import type { ZkBenchResult } from "./zk";
 import type { CliBenchResult } from "./cli";
+import type { TapBenchResult } from "./tap";
+import { median } from "./util";
 import type { IngestRun } from "./ingest";
 import type { LedgerGasResult } from "./ledgerGas";
 import type { SettlementGasResult } from "./settleGas";
@@ -11,7 +13,9 @@ export interface BenchResults {
   quick: boolean;
   durationSec?: number;
   /** When each part's figures were measured (ISO dates): a run with --only keeps the others' from earlier runs. */
-  measured?: Partial<Record<"ingest" | "gas" | "chain" | "zk" | "cli", string>>;
+  measured?: Partial<Record<"ingest" | "gas" | "chain" | "zk" | "cli" | "tap", string>>;
+  /** TAP 3.12 reading (scripts/bench/tap.ts). */
+  tap?: TapBenchResult;
   /** CLI start-up (scripts/bench/cli.ts). */
   cli?: CliBenchResult;
   /** Zero-knowledge adjudication (scripts/bench/zk.ts). */
@@ -120,7 +124,36 @@ export function rows(r: BenchResults): [string, string, string][] {
   }
   if (r.zk) out.push(...zkRows(r.zk));
   if (r.cli) out.push(...cliRows(r.cli));
+  if (r.tap) out.push(...tapRows(r.tap));
   return out;
+}
+
+/** How the TAP figures are measured (a line of the list), when the results have them. */
+function tapNote(t: TapBenchResult | undefined): string {
+  if (!t) return "";
+  return `- **TAP** (scripts/bench/tap.ts, \`npm run bench -- --only tap\`): a TransferBatch of ${n(t.callEvents)} call events (a third each voice calls, SMS and
+  GPRS calls; ${n(t.fileMb)} MB, indefinite lengths) written once by the TAP writer (lib/tap/fromUsage.ts, ${t.writeSeconds} s),
+  then read ${t.runs} times each way, alternating, each reading in a fresh \`node\` process (ts-node): decoded with
+  \`TapFile.callEvents()\` (and the AuditControlInfo check), and decoded and mapped with \`TapMapper\` (lib/tap/map.ts:
+  the checks and record ids, without the period's id set usage:ingest adds). Call events over wall time (medians); peak RSS is the
+  reading process's \`maxRSS\`, the largest of its runs; the CPU time of each reading (user + system) gives the rate per CPU
+  second, which varies far less with the machine's load. The file is removed after.
+`;
+}
+
+/** The TAP rows: call events per second decoded, decoded and mapped, and the reading process's peak RSS. */
+function tapRows(t: TapBenchResult): [string, string, string][] {
+  const file = `a ${n(t.fileMb)} MB file of ${n(t.callEvents)} call events`;
+  // Per CPU second too: the machine is shared, and CPU time varies far less with its load than wall time.
+  const perCpu = (runs: TapBenchResult["all"]["decoded"]) => median(runs.map((r) => r.callEvents / r.cpuSeconds));
+  return [
+    [`tap: call events/s decoded, ${file} (median of ${t.runs}, one core)`, n(t.decodedPerSec), ""],
+    [`tap: call events/s decoded and mapped to usage records (median of ${t.runs})`, n(t.mappedPerSec), ">= 300,000"],
+    ["  per CPU second: decoded", n(perCpu(t.all.decoded)), ""],
+    ["  per CPU second: decoded and mapped", n(perCpu(t.all.mapped)), ">= 300,000"],
+    ["tap: peak RSS reading it, decoded only, MB", n(t.decodePeakRssMb), ""],
+    ["tap: peak RSS reading it, decoded and mapped, MB", n(t.mapPeakRssMb), ""],
+  ];
 }
 
 /** The CLI start-up rows: each command's median next to a bare node, and the full start's one run. */
@@ -327,7 +360,7 @@ ${r.ingest?.bigRun.error ? `\nThe ${n(r.ingest.bigRun.records)}-record run did n
   (docs/testing.md, "How start-up works"). The read-only tasks run against anvil with RoamLedger deployed (DE
   and BR); "full start" is one run with ROAMLEDGER_CLI=full, as every command started before (ts-node, every
   plugin and task). \`npx\` adds its own start (npm's) on top.
-- **Batches/s**: signed \`submitBatch\` transactions sent as fast as possible to an anvil process mining a
+${tapNote(r.tap)}- **Batches/s**: signed \`submitBatch\` transactions sent as fast as possible to an anvil process mining a
   block every second; batches over the time from the first send to the last receipt.
 `;
 }

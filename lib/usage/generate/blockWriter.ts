@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 
-/** Writes text to a file in blocks, through a temp file renamed into place at the end. */
+/** Writes text (or bytes) to a file in blocks, through a temp file renamed into place at the end. */
 export class BlockWriter {
   private readonly fd: number;
   private readonly tmp: string;
@@ -20,6 +20,13 @@ export class BlockWriter {
     fs.writeSync(this.fd, this.text);
     this.text = "";
     return true;
+  }
+
+  /** Writes `bytes` after the text written so far (a binary file: TAP). */
+  writeBytes(bytes: Uint8Array): void {
+    if (this.text.length) fs.writeSync(this.fd, this.text);
+    this.text = "";
+    fs.writeSync(this.fd, bytes);
   }
 
   close(): void {

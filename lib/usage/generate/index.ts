@@ -3,12 +3,13 @@ import { BlockWriter } from "./blockWriter";
 import { type Fleet, FRAUD_KINDS, METER, planFleet, POLICIES, TRACKER } from "./fleet";
 import { Rng } from "./rng";
 import { type GenerateOptions, type GenerateSummary, type OutOfPolicyDevice, resolveSettings } from "./settings";
-import { writeUsageFile } from "./usageFile";
+import { tapEncoderFor, writeTapUsageFile } from "./tapFile";
+import { type UsageFileSummary, writeUsageFile } from "./usageFile";
 
 /**
  * Deterministic synthetic usage of one month for one (home, visited) pair: a devices CSV in the
  * format of `device:register` (docs/devices.md) and a usage file (CSV or JSON lines) in the format
- * of docs/usage-records.md. Same options and seed, same bytes. Memory holds a few bytes per device and
+ * of docs/usage-records.md, or a TAP 3.12 file of the same usage (tapFile.ts). Same options and seed, same bytes. Memory holds a few bytes per device and
  * one day of planned records (about 20 bytes each), never the whole file.
  *
  * The fleet (fleet.ts): NB-IoT meters, LTE-M trackers and a few drones. Some meters break their
@@ -18,7 +19,9 @@ import { writeUsageFile } from "./usageFile";
  * ingest finds.
  */
 
+export { defaultTadig, defaultUtcOffset } from "./tapFile";
 export {
+  type GeneratedFormat,
   type GeneratedPolicy,
   type GenerateOptions,
   type GenerateSummary,
@@ -27,15 +30,23 @@ export {
   type MalformedKind,
   type OutOfPolicyDevice,
   type OutOfPolicyKind,
+  type TapGenerateOptions,
 } from "./settings";
 
 /** Writes the devices file and the usage file; returns what was put in them. */
 export function generateUsage(options: GenerateOptions): GenerateSummary {
   const s = resolveSettings(options);
+  // Every option checked before a file is written.
+  const encoder = s.format === "tap" ? tapEncoderFor(s, options.tap ?? {}) : undefined;
   const rng = new Rng(s.seed);
   const fleet = planFleet(s, rng);
   writeDevicesFile(fleet, options.devicesOut, s.maker);
-  const usage = writeUsageFile({ settings: s, fleet, rng }, { file: options.usageOut, onProgress: options.onProgress });
+  const usage: UsageFileSummary & { tap?: GenerateSummary["tap"] } = encoder
+    ? writeTapUsageFile(
+        { settings: { ...s, home: options.home, visited: options.visited }, fleet, rng },
+        { file: options.usageOut, encoder, csvOut: options.tap?.csvOut, onProgress: options.onProgress },
+      )
+    : writeUsageFile({ settings: s, fleet, rng }, { file: options.usageOut, onProgress: options.onProgress });
   const outOfPolicy: OutOfPolicyDevice[] = [];
   const permanentRoamers: string[] = [];
   for (let i = 0; i < fleet.count; i++) {
@@ -56,6 +67,7 @@ export function generateUsage(options: GenerateOptions): GenerateSummary {
     outOfPolicy,
     permanentRoamers,
     malformed: usage.malformed,
+    ...(usage.tap ? { tap: usage.tap } : {}),
   };
 }
 

@@ -4,7 +4,28 @@ import type { Hex } from "../../util/hex";
 import { checkPlmnHex, formatPlmn, plmnMcc, plmnMnc } from "../../core/plmn";
 import { checkPeriod } from "../../core/period";
 import { formatFromExtension, type UsageFormat } from "../parse";
-import type { RejectCode } from "../types";
+import type { Rat, RejectCode } from "../types";
+import type { TapWriteSummary } from "../../tap/fromUsage";
+
+/** The files the generator writes: a usage file (CSV or JSON lines), or a TAP 3.12 file. */
+export type GeneratedFormat = UsageFormat | "tap";
+
+/** For `format: "tap"`: the TAP file's parties and numbering, and the CSV of the same records. */
+export interface TapGenerateOptions {
+  /** TADIG codes of the visited (sender) and home (recipient) networks; derived from their MCC-MNC by default. */
+  sender?: string;
+  recipient?: string;
+  /** FileSequenceNumber, 1 to 99999 (default 1). */
+  sequence?: number;
+  /** The visited network's UTC offset (+hhmm); from its MCC when known, else +0000. */
+  utcOffset?: string;
+  /** The radio access technology of every record (TAP does not carry one; default lte, as the TAP reader's). */
+  rat?: Rat;
+  /** FileTypeIndicator "T" (test data). */
+  testData?: boolean;
+  /** Also write the records the TAP file holds as a usage CSV (their TAP record ids): what reading the file back gives. */
+  csvOut?: string;
+}
 
 export type GeneratedPolicy = "meter" | "tracker" | "drone";
 export type OutOfPolicyKind = "voice" | "sms" | "over-cap";
@@ -32,15 +53,17 @@ export interface GenerateOptions {
   records?: number;
   /** PRNG seed (an integer); 1 by default. */
   seed?: number;
-  /** From the extension of `usageOut` by default (csv when it says nothing). */
-  format?: UsageFormat;
+  /** From the extension of `usageOut` by default (csv when it says nothing; .tap is TAP). */
+  format?: GeneratedFormat;
+  /** With format "tap". */
+  tap?: TapGenerateOptions;
   usageOut: string;
   devicesOut: string;
   /** Digits every IMSI starts with; the home MCC+MNC by default (must start with them). */
   imsiPrefix?: string;
   /** Share of devices (meters) that break their policy; 0.005 by default (at least one when > 0). */
   fraudRate?: number;
-  /** Chance of a malformed line after each valid one; 0.001 by default. */
+  /** Chance of a malformed line after each valid one; 0.001 by default (0 for TAP, which takes none). */
   malformedRate?: number;
   /** Devices present every day of the month; 2% of the fleet by default (at least one). */
   permanentRoamers?: number;
@@ -58,7 +81,7 @@ export interface OutOfPolicyDevice {
 }
 
 export interface GenerateSummary {
-  format: UsageFormat;
+  format: GeneratedFormat;
   seed: number;
   usageFile: string;
   devicesFile: string;
@@ -77,6 +100,8 @@ export interface GenerateSummary {
   permanentRoamers: string[];
   /** Line numbers of the malformed lines, by kind (MALFORMED_REJECT_CODES gives the parser's code). */
   malformed: Record<MalformedKind, number[]>;
+  /** With format "tap": what the TAP file holds; signalling records (TAP has none) are left out, and counted. */
+  tap?: TapWriteSummary & { signallingLeftOut: number; csvFile?: string };
 }
 
 /** Share of the fleet of each kind; drones are the rest. */
@@ -85,7 +110,7 @@ export const SHARE = { meter: 0.7, tracker: 0.25 };
 /** The options checked, with their defaults, and what follows from them. */
 export interface Settings {
   seed: number;
-  format: UsageFormat;
+  format: GeneratedFormat;
   fraudRate: number;
   malformedRate: number;
   /** MCC-MNC of the two networks. */
@@ -111,8 +136,15 @@ export function resolveSettings(options: GenerateOptions): Settings {
   checkPeriod(options.period);
   const seed = options.seed ?? 1;
   if (!Number.isInteger(seed)) throw new InputError(`seed must be a whole number, found ${seed}`);
+  const format = options.format ?? (/\.tap$/i.test(options.usageOut) ? "tap" : (formatFromExtension(options.usageOut) ?? "csv"));
   const fraudRate = options.fraudRate ?? 0.005;
-  const malformedRate = options.malformedRate ?? 0.001;
+  const malformedRate = options.malformedRate ?? (format === "tap" ? 0 : 0.001);
+  if (format === "tap" && malformedRate > 0) {
+    throw new InputError(`a malformed-line rate of ${malformedRate} with a TAP file`, {
+      location: { param: "malformedRate" },
+      hint: "the TAP generator writes well-formed call events only; leave the rate out (or 0).",
+    });
+  }
   checkRate("fraudRate", fraudRate);
   checkRate("malformedRate", malformedRate);
   const homeText = formatPlmn(options.home);
@@ -129,7 +161,7 @@ export function resolveSettings(options: GenerateOptions): Settings {
   checkCount("permanentRoamers", permanentCount, 0);
   return {
     seed,
-    format: options.format ?? formatFromExtension(options.usageOut) ?? "csv",
+    format,
     fraudRate,
     malformedRate,
     homeText,

@@ -26,14 +26,16 @@ const K_FRAUD_DATA = 6;
 const RAT_LTE: Rat = "lte";
 const RAT_NR: Rat = "nr";
 
-/** One record being written (rendered to a CSV or JSON line). */
-interface Row {
+/** One record being written (rendered to a CSV or JSON line, or encoded as a TAP call event). */
+export interface Row {
   recordId: string;
   imsi: string;
   homePlmn: string;
   visitedPlmn: string;
   service: ServiceName;
   time: string;
+  /** The same instant as `time`, Unix seconds. */
+  startTime: number;
   duration: number;
   up: number;
   down: number;
@@ -82,7 +84,17 @@ export function writeUsageFile(
   return BlockWriter.writeFile(out.file, (writer) => new UsageFileWriter(from, { writer, onProgress: out.onProgress }).write());
 }
 
-class UsageFileWriter {
+/** Where the records go instead of text lines (a TAP file, tapFile.ts). */
+export interface RecordSink {
+  /** Before the first record. */
+  start(): void;
+  /** Writes the record of `row`; returns how many records it became (0: left out). */
+  add(row: Row): number;
+  /** Writes what is buffered when it is a block; true when it did. */
+  flush(): boolean;
+}
+
+export class UsageFileWriter {
   private readonly render: (r: Row) => string;
   private readonly headerLines: number;
   private readonly otherHome: string;
@@ -100,14 +112,19 @@ class UsageFileWriter {
   private readonly rng: Rng;
   private readonly writer: BlockWriter;
   private readonly onProgress?: (lines: number) => void;
+  private readonly sink?: RecordSink;
 
-  constructor(from: { settings: Settings; fleet: Fleet; rng: Rng }, out: { writer: BlockWriter; onProgress?: (lines: number) => void }) {
+  constructor(
+    from: { settings: Settings; fleet: Fleet; rng: Rng },
+    out: { writer: BlockWriter; onProgress?: (lines: number) => void; sink?: RecordSink },
+  ) {
     const s = from.settings;
     this.s = s;
     this.fleet = from.fleet;
     this.rng = from.rng;
     this.writer = out.writer;
     this.onProgress = out.onProgress;
+    this.sink = out.sink;
     this.render = s.format === "csv" ? renderCsv : renderJson;
     this.headerLines = s.format === "csv" ? 1 : 0;
     const mnc = plmnMnc(s.homeText);
@@ -120,6 +137,7 @@ class UsageFileWriter {
       visitedPlmn: s.visitedText,
       service: "data",
       time: "",
+      startTime: 0,
       duration: 0,
       up: 0,
       down: 0,
@@ -138,7 +156,8 @@ class UsageFileWriter {
   }
 
   write(): UsageFileSummary {
-    if (this.s.format === "csv") this.writer.write(`${USAGE_FIELDS.join(",")}\n`);
+    if (this.sink) this.sink.start();
+    else if (this.s.format === "csv") this.writer.write(`${USAGE_FIELDS.join(",")}\n`);
     this.line = this.headerLines;
     for (let d = 0; d < this.s.days; d++) this.writeDay(d);
     this.summary.lines = this.line - this.headerLines;
@@ -149,10 +168,16 @@ class UsageFileWriter {
   private writeDay(d: number): void {
     this.planDay(d);
     const datePrefix = `${this.s.year}-${pad2(this.s.month)}-${pad2(d + 1)}T`;
+    const dayStart = Date.UTC(this.s.year, this.s.month - 1, d + 1) / 1000;
     for (const e of this.plan.inTimeOrder()) {
       const t = this.plan.time[e];
       this.fillRow(this.plan.device[e], this.plan.kind[e]);
       this.row.time = `${datePrefix}${pad2(Math.floor(t / 3600))}:${pad2(Math.floor(t / 60) % 60)}:${pad2(t % 60)}Z`;
+      this.row.startTime = dayStart + t;
+      if (this.sink) {
+        this.toSink(this.sink, this.plan.device[e], this.plan.kind[e]);
+        continue;
+      }
       const text = this.render(this.row);
       this.summary.recordsByService[this.row.service]++;
       this.summary.records++;
@@ -160,6 +185,17 @@ class UsageFileWriter {
       if (this.writer.write(text)) this.onProgress?.(this.line - this.headerLines);
       if (this.s.malformedRate > 0 && this.rng.chance(this.s.malformedRate)) this.writeMalformed(text);
     }
+  }
+
+  /** The row to the sink, counted as the records it became. */
+  private toSink(sink: RecordSink, device: number, kind: number): void {
+    const service = this.row.service;
+    const n = sink.add(this.row);
+    this.summary.recordsByService[service] += n;
+    this.summary.records += n;
+    this.line += n;
+    if (kind >= K_FRAUD_VOICE) this.summary.fraudRecords[device] += n - 1;
+    if (sink.flush()) this.onProgress?.(this.line);
   }
 
   /** Plans the records of day d of every device present that day. */

@@ -13,6 +13,9 @@ import { Lock } from "./lock";
 import { periodRefusal } from "./period";
 import { chainTime } from "./process";
 import { formatFromExtension } from "../parse";
+import { isTapFile } from "../../tap/sniff";
+import { TapSequenceLog } from "../../tap/sequenceLog";
+import { TapFileRefused } from "../../tap/refusal";
 import { processFile } from "./process";
 import { submitBatches } from "./submit";
 import { DEFAULT_BATCH_SIZE, type IngestOptions, type IngestSummary, MAX_BATCH_SIZE, peakRssMb, type RunIdentity } from "./types";
@@ -67,6 +70,7 @@ export async function ingestUsage(opts: IngestOptions): Promise<IngestSummary> {
     if (journal?.status === "abandoned") journal = undefined;
     if (journal?.status === "done") {
       log(`this file was already ingested (run ${run.runKey}); nothing to send`);
+      recordTapImport(opts, journal.summary.tap, run.runKey);
       return summaryOf(journal, true);
     }
     if (journal) {
@@ -76,9 +80,28 @@ export async function ingestUsage(opts: IngestOptions): Promise<IngestSummary> {
       refuseUnfinishedRuns(runsDir, run.runKey);
       journal = await processFile(opts, run);
     }
-    return await finishRun(opts, { journal, journalFile: run.journalFile, log });
+    const summary = await finishRun(opts, { journal, journalFile: run.journalFile, log });
+    recordTapImport(opts, summary.tap, run.runKey);
+    return summary;
   } finally {
     lock.release();
+  }
+}
+
+/**
+ * Records a TAP file's sequence number once its run is done (lib/tap/sequenceLog.ts): not before, so that
+ * a resumed run is not refused as a duplicate. Idempotent: a run found done again records nothing new.
+ */
+function recordTapImport(opts: IngestOptions, tap: IngestSummary["tap"], runKey: string): void {
+  if (tap === undefined || opts.tapSequenceDir === undefined) return;
+  const log = TapSequenceLog.open(opts.tapSequenceDir, tap.sender, tap.recipient);
+  if (log.imports.some((i) => i.fsn === tap.fileSequenceNumber)) return;
+  try {
+    log.record(tap.fileSequenceNumber, `usage:ingest run ${runKey}`);
+  } catch (error) {
+    // The file is ingested; only its place in the numbering is in doubt (another file was recorded meanwhile).
+    if (!(error instanceof TapFileRefused)) throw error;
+    opts.log?.(`file sequence number ${tap.fileSequenceNumber} not recorded in ${log.file}: ${error.problem}`);
   }
 }
 
@@ -104,7 +127,9 @@ async function identifyRun(opts: IngestOptions): Promise<RunIdentity> {
     });
   }
   const byName = formatFromExtension(opts.file);
-  if (opts.format === undefined && byName === undefined) {
+  // A TAP file is told by its content (a BER root), whatever its name (TD.57 names have no extension).
+  const tap = await isTapFile(opts.file);
+  if (!tap && opts.format === undefined && byName === undefined) {
     throw new InputError("cannot tell the format from the file name", {
       location: { file: opts.file },
       hint: "name the file .csv, .jsonl or .ndjson, or pass the format (csv or jsonl).",
@@ -118,12 +143,12 @@ async function identifyRun(opts: IngestOptions): Promise<RunIdentity> {
     // A format other than the name's is part of the run (the same bytes read otherwise); none keeps older keys.
     .update(
       [fileHash, opts.visited, opts.home, opts.period, batchSize, opts.chainId, ledger]
-        .concat(opts.format !== undefined && opts.format !== byName ? [opts.format] : [])
+        .concat(tap ? ["tap"] : opts.format !== undefined && opts.format !== byName ? [opts.format] : [])
         .join("|"),
     )
     .digest("hex")
     .slice(0, 32);
-  return { runKey, fileHash, fileHashMs, batchSize, journalFile: path.join(opts.workDir, "runs", `${runKey}.json`) };
+  return { runKey, fileHash, fileHashMs, batchSize, journalFile: path.join(opts.workDir, "runs", `${runKey}.json`), tap };
 }
 
 /** Sha-256 of a file, streamed. */

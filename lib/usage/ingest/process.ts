@@ -14,14 +14,16 @@ import { type CheckOutcome, isFraud, RecordChecker } from "../check";
 import { formatFromExtension, type ParseChunk, parseUsageFile } from "../parse";
 import { evidenceSaltOf } from "../payload";
 import { RecordIdSet } from "../recordIdSet";
-import { RejectsWriter } from "../rejects";
+import { RejectsWriter, writeRefusal } from "../rejects";
 import { SealThread, sealOnThread } from "../sealThread";
 import { type DeviceState, loadState, saveState } from "../state";
 import type { ParsedRecord, Reject, RejectCode } from "../types";
 import { type Journal, type RoamerReport, sealedJournal, type StatePaths, statePaths, writeJournal } from "./journal";
 import { checkPeriodTakesBatches } from "./period";
 import { agreementPricing, agreementRoamingDays, type PricedWindow, pricedAt } from "./terms";
-import { FLAGS_PER_TX, type IngestOptions, type RunIdentity } from "./types";
+import { FLAGS_PER_TX, type IngestOptions, type IngestSummary, type RunIdentity } from "./types";
+import { type TapChunk, TapMapper, type TapRecordCharges, tapRaw } from "../../tap/map";
+import { TapFileRefused } from "../../tap/refusal";
 
 type IdentifiedBatch = SealedBatch & { id: Hex };
 
@@ -39,12 +41,13 @@ export async function processFile(opts: IngestOptions, run: RunIdentity): Promis
   const fileSize = fs.statSync(opts.file).size;
   const parts = await openRunParts(opts, { paths, fileSize, batchSize: run.batchSize, agreementDays, pricing });
   const progress = (opts.progress ?? noProgress)({ label: `ingest ${path.basename(opts.file)}`, total: fileSize, unit: "bytes" });
-  const processor = new FileProcessor(opts, parts);
+  const processor = new FileProcessor(opts, parts, run.tap);
   const started = { at: Date.now(), cpu: process.cpuUsage() };
   try {
     await processor.readFile(progress);
   } catch (error) {
     await processor.abort(progress);
+    if (error instanceof TapFileRefused) await writeRefusal(opts.file, error);
     throw error;
   } finally {
     await parts.thread?.close();
@@ -66,6 +69,7 @@ export async function processFile(opts: IngestOptions, run: RunIdentity): Promis
     flagTxs: parts.flags.hashes,
     timing: { processingMs, chainMs, processingCpuMs: Math.round((cpu.user + cpu.system) / 1000) },
   });
+  if (processor.tap) journal.summary.tap = processor.tap;
   writeJournal(run.journalFile, journal);
   return journal;
 }
@@ -144,16 +148,47 @@ class FileProcessor {
   /** The batch being sealed (on the thread, while the next one fills): one at a time, in order. */
   private sealing: Promise<IdentifiedBatch> | undefined;
 
+  /** The TAP charges of the chunk's records (TAP input), and the index of the record being taken. */
+  private callEvents?: readonly TapRecordCharges[];
+  private index = 0;
+  /** A TAP file's parties and number, once it was read to its end. */
+  tap?: IngestSummary["tap"];
+
+  /**
+   * `tapInput`: the file is TAP. Its fraud flags are then held until the file was read to its end: a TAP
+   * file can still be refused as a whole there (its AuditControlInfo), and nothing of a refused file may
+   * reach the chain.
+   */
   constructor(
     private readonly opts: IngestOptions,
     private readonly parts: RunParts,
+    private readonly tapInput = false,
   ) {
     this.evidenceSalt = hexToBytes(evidenceSaltOf(opts.pairKey));
   }
 
-  async readFile(progress: ProgressReporter): Promise<void> {
+  /** The file's chunks: the TAP mapping or the CSV / JSON lines parser. */
+  private async *source(): AsyncGenerator<ParseChunk> {
     const { file, home, visited, period } = this.opts;
-    for await (const chunk of parseUsageFile(file, { home, visited, period, format: this.opts.format, seenIds: this.parts.seenIds })) {
+    const seenIds = this.parts.seenIds;
+    if (!this.tapInput) {
+      yield* parseUsageFile(file, { home, visited, period, format: this.opts.format, seenIds });
+      return;
+    }
+    const checkParties = this.opts.tapParties;
+    const mapper = await TapMapper.open(file, { home, visited, period, seenIds, checkParties, sequenceDir: this.opts.tapSequenceDir });
+    yield* mapper.chunks();
+    const h = mapper.header;
+    this.tap = {
+      sender: h.sender,
+      recipient: h.recipient,
+      fileSequenceNumber: h.fileSequenceNumber,
+      callEvents: mapper.summary().callEvents,
+    };
+  }
+
+  async readFile(progress: ProgressReporter): Promise<void> {
+    for await (const chunk of this.source()) {
       await this.takeChunk(chunk);
       progress.update(chunk.bytesRead, `${this.accepted.toLocaleString("en-US")} records`);
     }
@@ -165,9 +200,13 @@ class FileProcessor {
     this.chainMs += Date.now() - t;
   }
 
-  /** After a failure: waits for the batch being sealed, drops the rejects file and the flags' results. */
+  /**
+   * After a failure: waits for the batch being sealed, removes the payloads sealed so far from the store (no
+   * journal names them, no batch on chain commits them), drops the rejects file and the flags' results.
+   */
   async abort(progress: ProgressReporter): Promise<void> {
-    await this.sealing?.catch(() => {});
+    await this.sealing?.then((b) => this.sealed.push(b)).catch(() => {});
+    for (const b of this.sealed) await this.opts.store.remove?.(b.batch.header.payloadHash).catch(() => false);
     await this.parts.rejects.abort();
     progress.done("failed");
     await this.parts.flags.drain().catch(() => {});
@@ -184,12 +223,16 @@ class FileProcessor {
       devices,
       chunk.records.map((r) => r.startTime),
     );
+    // A TAP record's rejects name its call event as the TAP mapping's do (`<kind> at byte <offset>`).
+    this.callEvents = (chunk as Partial<TapChunk>).charges;
     for (let i = 0; i < chunk.records.length; i++) {
+      this.index = i;
       if (this.takeRecord(chunk.records[i], devices[i]) && builder.full) await this.startSeal();
     }
     if (this.pendingRejects.length > 0) await rejects.write(this.pendingRejects.splice(0));
-    // Fraud is reported while the file is read, not at the end: the home carrier sees it at once.
-    await this.sendFlags();
+    // Fraud is reported while the file is read, not at the end: the home carrier sees it at once (a TAP
+    // file's once it is read to its end: see the constructor).
+    if (!this.tapInput) await this.sendFlags();
   }
 
   /** Checks a record of a resolved device and adds it to the batch; false when it is rejected. */
@@ -256,7 +299,9 @@ class FileProcessor {
   }
 
   private rejectRecord(record: ParsedRecord, code: RejectCode, reason: string): void {
-    this.pendingRejects.push({ line: record.line, code, reason, raw: record.imsi ? `${record.recordId},${record.imsi}` : "" });
+    const callEvent = this.callEvents?.[this.index];
+    const raw = callEvent ? tapRaw(callEvent) : record.imsi ? `${record.recordId},${record.imsi}` : "";
+    this.pendingRejects.push({ line: record.line, code, reason, raw });
     // Not committed: a later file of the period may bring the record again.
     this.parts.seenIds.keepOut(record.recordId);
   }

@@ -55,19 +55,31 @@ export function pricedAt(windows: readonly PricedWindow[], time: number, tariffC
 }
 
 /**
- * The agreement's permanent-roaming limit in days, as of the period's start (or now, before it starts).
- * The chain keeps only the public part of the terms, so the limit comes from the version's sealed terms
- * (its `AgreementTermsSealed` event), opened with the pair's key and checked against the version's
- * commitment. Chain time, not this machine's clock: the version in force is the one the contracts see.
+ * The agreement's permanent-roaming limit in days, as of the period's start (or now, before it starts),
+ * from the sealed terms of the version in force ({@link openTermsInForce}).
  */
 export async function agreementRoamingDays(opts: IngestOptions, now: bigint): Promise<number> {
   const { client, home, visited } = opts;
-  const agreements = client.agreements;
-  if (!(await agreements.hasActiveAgreement(home, visited, now))) {
+  if (!(await client.agreements.hasActiveAgreement(home, visited, now))) {
     throw new ConfigError(`${formatPlmn(visited)} and ${formatPlmn(home)} have no roaming agreement in force`, {
       hint: "propose one and have the partner accept it before billing usage.",
     });
   }
+  return Number((await openTermsInForce(opts, now)).permanentRoamingDays);
+}
+
+/**
+ * The full terms of the agreement version in force at the period's start (or now, before it starts). The
+ * chain keeps only the public part of the terms, so they come from the version's sealed terms (its
+ * `AgreementTermsSealed` event), opened with the pair's key and checked against the version's commitment.
+ * Chain time, not this machine's clock: the version in force is the one the contracts see.
+ */
+export async function openTermsInForce(
+  opts: Pick<IngestOptions, "client" | "home" | "visited" | "period" | "pairKey" | "chainId">,
+  now: bigint,
+): Promise<ReturnType<typeof openTerms>["terms"]> {
+  const { client, home, visited } = opts;
+  const agreements = client.agreements;
   const [start] = periodBounds(opts.period);
   const at = BigInt(start) > now ? now : BigInt(start);
   const [publicTerms, version] = await withDecodedRevert(() => agreements.termsAt(home, visited, at)).catch(() =>
@@ -92,5 +104,5 @@ export async function agreementRoamingDays(opts: IngestOptions, now: bigint): Pr
     sealed: getBytes(logs[0].args.sealedTerms),
     publicTerms,
   });
-  return Number(terms.permanentRoamingDays);
+  return terms;
 }

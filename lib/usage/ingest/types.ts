@@ -6,6 +6,7 @@ import type { ProgressFactory } from "../../util/progress";
 import type { ContentStore } from "../store";
 import type { RejectCode } from "../types";
 import type { UsageFormat } from "../parse";
+import type { TapHeader } from "../../tap/tap312";
 
 /** Records per batch unless told otherwise: ~14 MB of leaves and packed records in memory per batch. */
 export const DEFAULT_BATCH_SIZE = 100_000;
@@ -43,6 +44,13 @@ export interface IngestOptions {
   batchSize?: number;
   /** Overrides the registry reads (tests). */
   deviceSource?: DeviceSource;
+  /**
+   * A TAP 3.12 file (told by its content, lib/tap/map.ts): checks its sender and recipient TADIG codes
+   * against the pair (lib/tap/map.ts tadigPartyCheck); throws TapFileRefused. Without it, not checked.
+   */
+  tapParties?: (header: TapHeader) => Promise<void>;
+  /** A TAP file: the folder of the file sequence logs (`<store>/tap`, lib/tap/sequenceLog.ts); without it, not checked. */
+  tapSequenceDir?: string;
   /** Reports progress of reading the file and of submitting batches (default: nothing reported). */
   progress?: ProgressFactory;
   /** Status lines (submissions, flags). */
@@ -91,6 +99,8 @@ export interface IngestSummary {
   permanentRoamers: number;
   devices: number;
   batches: BatchOutcome[];
+  /** A TAP file's sender and recipient (TADIG) and file sequence number, recorded in the sequence log once the run is done. */
+  tap?: { sender: string; recipient: string; fileSequenceNumber: string; callEvents: number };
   /**
    * Processing (parse, validate, resolve devices from the cache, check, aggregate, Merkle, encrypt, store),
    * chain excluded: the time spent in device and policy reads and in sending fraud flags is taken off.
@@ -121,6 +131,8 @@ export interface RunIdentity {
   fileHashMs: number;
   batchSize: number;
   journalFile: string;
+  /** The file is TAP (BER), not CSV or JSON lines. */
+  tap: boolean;
 }
 
 /** This process's peak resident memory so far, MB. */

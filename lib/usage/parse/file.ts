@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { InputError } from "../../core/errors";
+import { looksLikeBer } from "../../tap/sniff";
 
 /** Bytes of a file's start that must hold no NUL byte. */
 const SNIFF_BYTES = 4096;
@@ -35,8 +36,11 @@ export async function openUsageFile(file: string): Promise<{ handle: fs.promises
   return { handle, size: stat.size };
 }
 
-/** Throws InputError for a file that is binary, compressed or not UTF-8 text, judging by its start. */
-export function sniff(file: string, head: Buffer): void {
+/**
+ * Throws InputError for a file that is binary, compressed, BER (TAP) or not UTF-8 text, judging by its start
+ * (`size`: the file's size when `head` is all of it).
+ */
+export function sniff(file: string, head: Buffer, size?: number): void {
   const location = { file, line: 1 };
   const text = "export the usage records as UTF-8 text: CSV with a header, or JSON lines (docs/usage-records.md).";
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
@@ -47,6 +51,12 @@ export function sniff(file: string, head: Buffer): void {
   }
   if (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) {
     throw new InputError("the file is UTF-16 text", { location, hint: `save it as UTF-8; ${text}` });
+  }
+  if (looksLikeBer(head, size)) {
+    throw new InputError("the file is BER (a TAP, RAP or NRTRDE file), not usage records as text", {
+      location: { file, line: 1 },
+      hint: "give a TAP 3.12 file to usage:ingest as it is (it is told by its content), or convert it with usage:tap (docs/tap.md).",
+    });
   }
   const nul = head.subarray(0, SNIFF_BYTES).indexOf(0);
   if (nul !== -1) {

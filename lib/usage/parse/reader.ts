@@ -130,7 +130,7 @@ class UsageFileReader {
   /** Checks the first block (not empty, text) and drops a UTF-8 byte order mark; returns its new end. */
   private startFile(end: number): number {
     if (end === 0) throw new InputError("the file is empty", { location: { file: this.file }, hint: "export the usage records again." });
-    sniff(this.file, this.buf.subarray(0, end));
+    sniff(this.file, this.buf.subarray(0, end), end < this.buf.length ? end : undefined);
     if (end >= 3 && this.buf[0] === 0xef && this.buf[1] === 0xbb && this.buf[2] === 0xbf) {
       this.buf.copy(this.buf, 0, 3, end);
       return end - 3;

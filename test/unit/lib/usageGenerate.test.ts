@@ -252,7 +252,7 @@ describe("lib/usage/generate", () => {
       );
       expect(await failureOf(hre.run("usage:generate", { ...base, period: "1999-12" }))).to.match(/years 2000 to 2399/);
       expect(await failureOf(hre.run("usage:generate", { ...base, home: "2620" }))).to.match(/--home: "2620" is not a PLMN id/);
-      expect(await failureOf(hre.run("usage:generate", { ...base, format: "xml" }))).to.match(/--format xml is not csv or jsonl/);
+      expect(await failureOf(hre.run("usage:generate", { ...base, format: "xml" }))).to.match(/--format xml is not csv, jsonl or tap/);
       expect(await failureOf(hre.run("usage:generate", { ...base, devicesOut: base.out }))).to.match(/name the same file/);
       expect(fs.existsSync(base.out)).to.equal(false);
     });

@@ -19,6 +19,7 @@ import {
 } from "../../../lib/usage/parse";
 import { RecordIdSet, recordIdHash } from "../../../lib/usage/recordIdSet";
 import { csvField, RejectsWriter } from "../../../lib/usage/rejects";
+import { TAP_FATAL_CODES, type TapFatalCode } from "../../../lib/tap/refusal";
 import { REJECT_CODES, type ParsedRecord, type Reject, type RejectCode } from "../../../lib/usage/types";
 
 const FIXTURES = path.join(__dirname, "..", "..", "fixtures", "usage");
@@ -218,7 +219,7 @@ describe("lib/usage/parse", () => {
 
   describe("reject codes (one fixture line each)", () => {
     const examples: Record<
-      Exclude<RejectCode, "UNKNOWN_DEVICE" | "DEVICE_OF_OTHER_HOME" | "UNPRICED_CLASS">,
+      Exclude<RejectCode, "UNKNOWN_DEVICE" | "DEVICE_OF_OTHER_HOME" | "UNPRICED_CLASS" | "NOT_BILLABLE" | TapFatalCode>,
       { text: string; reason: RegExp; format?: "jsonl" }
     > = {
       MALFORMED: { text: csv().split(",").slice(0, 12).join(","), reason: /expected 13 fields as in the header, found 12/ },
@@ -248,10 +249,9 @@ describe("lib/usage/parse", () => {
       DUPLICATE_RECORD_ID: { text: "", reason: /recordId repeats line 1/ },
     };
 
-    it("covers every code the parser assigns (the ingest assigns the device codes)", () => {
-      expect([...Object.keys(examples), "UNKNOWN_DEVICE", "DEVICE_OF_OTHER_HOME", "UNPRICED_CLASS"].sort()).to.deep.equal(
-        [...REJECT_CODES].sort(),
-      );
+    it("covers every code the parser assigns (the ingest assigns the device codes, the TAP mapping the TAP codes)", () => {
+      const others = ["UNKNOWN_DEVICE", "DEVICE_OF_OTHER_HOME", "UNPRICED_CLASS", "NOT_BILLABLE", ...TAP_FATAL_CODES];
+      expect([...Object.keys(examples), ...others].sort()).to.deep.equal([...REJECT_CODES].sort());
     });
 
     for (const [code, example] of Object.entries(examples)) {

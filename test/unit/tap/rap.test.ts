@@ -37,6 +37,11 @@ describe("lib/tap/rap: RAP 1.5 reader", () => {
         rapSpecificationVersion: Number(textOf(xml, "RapSpecificationVersionNumber")),
         rapReleaseVersion: Number(textOf(xml, "RapReleaseVersionNumber")),
         fileTypeIndicator: undefined,
+        tapCurrency: textOf(xml, "TapCurrency"),
+        tapDecimalPlaces: undefined,
+        // The sample has only its control info: no return details, no RapAuditControlInfo.
+        returns: [],
+        audit: undefined,
         otherGroups: [],
       });
     }
@@ -61,15 +66,37 @@ describe("lib/tap/rap: RAP 1.5 reader", () => {
     });
   });
 
-  it("lists and skips the groups after RapBatchControlInfo", async () => {
+  it("decodes missing and unknown return details, checks the audit, and skips unknown groups", async () => {
     const bytes = fs.readFileSync(sample("rap_mini.ber"));
     const control = bytes.subarray(4); // after the root's 4 header bytes
-    const extra = tlv(536, [tlv(999, Buffer.alloc(200, 1))]);
-    const batch = tlv(T.ReturnBatch, [control, extra]);
-    const rap = await readRap(batch);
-    expect(rap.kind === "returnBatch" && rap.otherGroups).to.deep.equal([
-      { tag: 536, name: undefined, offset: batch.length - extra.length },
+    const missing = tlv(T.MissingReturn, [
+      tlv(T.StartMissingSeqNumber, Buffer.from("00010")),
+      tlv(T.EndMissingSeqNumber, Buffer.from("00012")),
     ]);
+    const strange = tlv(999, [tlv(998, Buffer.alloc(200, 1))]);
+    const list = tlv(T.ReturnDetailList, [missing, strange]);
+    const audit = tlv(T.RapAuditControlInfo, [
+      tlv(T.TotalSevereReturnValue, Buffer.from([0])),
+      tlv(T.ReturnDetailsCount, Buffer.from([3])),
+    ]);
+    const extra = tlv(600, [tlv(601, Buffer.alloc(10, 1))]);
+    const batch = tlv(T.ReturnBatch, [control, list, audit, extra]);
+    const rap = await readRap(batch);
+    if (rap.kind !== "returnBatch") throw new Error("not a ReturnBatch");
+    const listAt = 4 + control.length;
+    expect(rap.returns).to.deep.equal([
+      { kind: "missing", offset: batch.indexOf(missing), startMissingSeqNumber: "00010", endMissingSeqNumber: "00012" },
+      { kind: "unknown", offset: batch.indexOf(strange), tag: 999, name: undefined },
+    ]);
+    expect(batch.indexOf(missing)).to.be.greaterThan(listAt);
+    expect(rap.audit).to.deep.equal({
+      offset: batch.indexOf(audit),
+      totalSevereReturnValue: 0,
+      returnDetailsCount: 3,
+      totalSevereReturnTax: undefined,
+      problems: [`ReturnDetailsCount is 3, the file has 2 return details (RapAuditControlInfo at byte ${batch.indexOf(audit)})`],
+    });
+    expect(rap.otherGroups).to.deep.equal([{ tag: 600, name: undefined, offset: batch.length - extra.length }]);
   });
 
   it("refuses a TAP file, a RAP of another release, and a truncated file, naming the byte offset", async () => {
