@@ -8,12 +8,15 @@ import type { Signer } from "ethers";
 import { FROM_HELP, plmnArg } from "./cli/args";
 import { action, out } from "./common";
 import { pairKeys, visitedSide } from "./usage";
+import { tadigPartyCheck } from "../lib/tap/map";
+import { plmnOfTadig } from "../lib/consortium/tadig";
+import { tapSequenceDir } from "../lib/usage/pair";
 
 const n = (x: number) => x.toLocaleString("en-US");
 
 task(
   "usage:stream",
-  "Visited carrier: follows a spool folder where the mediation drops usage files of a home partner and ingests each complete file as it lands (checks against policy, fraud flags on chain within seconds, batches sealed and submitted), exactly once across kills and restarts; see docs/stream.md",
+  "Visited carrier: follows a spool folder where the mediation drops usage files (CSV, JSON lines, TAP 3.12) of a home partner and ingests each complete file as it lands (checks against policy, fraud flags on chain within seconds, batches sealed and submitted), exactly once across kills and restarts; see docs/stream.md",
 )
   .addParam(
     "dir",
@@ -85,6 +88,9 @@ task(
         ...keys,
         log: (line) => out(`  ${line}`),
         onFile: printOutcome,
+        // TAP files (told by their content): TADIG codes checked on chain, file sequence numbers in <store>/tap.
+        tapParties: tadigPartyCheck((code) => plmnOfTadig(side.client, code), { home, visited: side.self.plmn }),
+        tapSequenceDir: tapSequenceDir(side.store),
       });
       process.removeListener("SIGINT", stop);
       process.removeListener("SIGTERM", stop);

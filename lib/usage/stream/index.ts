@@ -10,6 +10,7 @@ import { periodRefusal } from "../ingest/period";
 import { ingestUsage, type IngestOptions, type IngestSummary } from "../ingest";
 import { Lock } from "../ingest/lock";
 import { formatFromExtension } from "../parse";
+import { isTapFile } from "../../tap/sniff";
 import { type ActiveFile, appendHistory, readStreamJournal, type StreamJournal, writeStreamJournal } from "./journal";
 import { completeFiles, freeName, isCandidateName } from "./spool";
 import { type FilePart, splitByMonth } from "./split";
@@ -81,7 +82,7 @@ export async function streamUsage(opts: StreamOptions): Promise<StreamTotals> {
     let idle = false;
     while (!opts.signal?.aborted) {
       try {
-        if (!journal.active) journal = takeNext(opts, journal) ?? journal;
+        if (!journal.active) journal = (await takeNext(opts, journal)) ?? journal;
         if (journal.active) {
           idle = false;
           count(totals, await processActive(opts, journal));
@@ -96,7 +97,7 @@ export async function streamUsage(opts: StreamOptions): Promise<StreamTotals> {
         await sleep(wait, undefined, { signal: opts.signal }).catch(() => {});
         continue;
       }
-      if (opts.once && !pendingInSpool(opts.spool)) break;
+      if (opts.once && !(await pendingInSpool(opts.spool))) break;
       if (!idle) log(`waiting for files in ${opts.spool}`);
       idle = true;
       await sleep(opts.pollMs ?? DEFAULT_POLL_MS, undefined, { signal: opts.signal }).catch(() => {});
@@ -152,13 +153,29 @@ function openJournal(opts: StreamOptions): StreamJournal {
 }
 
 /** True when the spool holds a usage file, complete or still settling. */
-function pendingInSpool(spool: string): boolean {
-  return fs.readdirSync(spool).some((name) => isCandidateName(name, STREAM_EXTENSIONS) && fs.statSync(path.join(spool, name)).isFile());
+async function pendingInSpool(spool: string): Promise<boolean> {
+  for (const name of fs.readdirSync(spool)) {
+    const file = path.join(spool, name);
+    if (isCandidateName(name, STREAM_EXTENSIONS, true) && fs.statSync(file).isFile() && (await isUsageFile(file))) return true;
+  }
+  return false;
+}
+
+/** A usage file the stream takes: CSV or JSON lines by its name, TAP 3.12 by its content. */
+async function isUsageFile(file: string): Promise<boolean> {
+  return isCandidateName(path.basename(file), STREAM_EXTENSIONS) || (await isTapFile(file).catch(() => false));
 }
 
 /** Journals the next complete file of the spool as taken (before it is moved), or returns undefined. */
-function takeNext(opts: StreamOptions, journal: StreamJournal): StreamJournal | undefined {
-  const next = completeFiles(opts.spool, { settleMs: opts.settleMs ?? DEFAULT_SETTLE_MS, extensions: STREAM_EXTENSIONS })[0];
+async function takeNext(opts: StreamOptions, journal: StreamJournal): Promise<StreamJournal | undefined> {
+  const complete = completeFiles(opts.spool, { settleMs: opts.settleMs ?? DEFAULT_SETTLE_MS, extensions: STREAM_EXTENSIONS, others: true });
+  let next: (typeof complete)[number] | undefined;
+  for (const f of complete) {
+    if (await isUsageFile(path.join(opts.spool, f.name))) {
+      next = f;
+      break;
+    }
+  }
   if (!next) return undefined;
   const active: ActiveFile = {
     name: next.name,
@@ -201,7 +218,8 @@ async function partsOf(opts: StreamOptions, active: ActiveFile, work: string): P
   const now = Number(await chainTime(opts.signer));
   const d = new Date(now * 1000);
   const fallback = d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
-  if (format === undefined) return [{ period: fallback, file: work }];
+  // A TAP file (told by its content) is not split: it is billed to the chain's month when taken (see docs/stream.md).
+  if (format === undefined || (await isTapFile(work).catch(() => false))) return [{ period: fallback, file: work }];
   return splitByMonth(work, { csv: format === "csv", partsDir: `${work}.parts`, fallback });
 }
 

@@ -5,6 +5,10 @@ import path from "node:path";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ingestWorld, type IngestWorld } from "../../helpers/ingest";
 import { PLMN } from "../../helpers/fixtures";
+import { writeTapFile } from "../../../lib/tap/fromUsage";
+import { parseUsageFile } from "../../../lib/usage/parse";
+import { type ParsedRecord, RATS } from "../../../lib/usage/types";
+import type { FileOutcome } from "../../../lib/usage/stream";
 import { ingestUsage } from "../../../lib/usage/ingest";
 import {
   completeFiles,
@@ -201,6 +205,31 @@ describe("usage:stream (lib/usage/stream)", function () {
       expect(fs.readFileSync(path.join(spool, "rejected", "late.csv.refused.txt"), "utf8")).to.match(/submission deadline .* has passed/);
       expect(fs.existsSync(path.join(spool, "rejected", "late.csv"))).to.equal(true);
       expect(Number((await w.c.ledger.getPeriod(PLMN.DE, PLMN.BR, w.period)).batchCount)).to.equal(0);
+    });
+
+    it("takes a TAP 3.12 file (a TD.57 name, no extension) by its content, as usage:ingest does", async function () {
+      const records: ParsedRecord[] = [];
+      const lte = RATS.indexOf("lte");
+      for await (const chunk of parseUsageFile(w.generated.usageFile, { home: PLMN.DE, visited: PLMN.BR, period: w.period })) {
+        for (const r of chunk.records) if (r.service !== 3) records.push({ ...r, rat: lte, latencyMs: 0, throughputKbps: 0 });
+      }
+      const name = "CDBRAVODEUD100001";
+      const written = await writeTapFile(path.join(spool, name), records.slice(0, 400), {
+        sender: "BRAVO",
+        recipient: "DEUD1",
+        fileSequenceNumber: 1,
+        sms: "split",
+      });
+      fs.writeFileSync(path.join(spool, "notes.txt"), "not usage");
+      const outcomes: FileOutcome[] = [];
+      const totals = await streamUsage(options({ onFile: (o) => outcomes.push(o) }));
+      expect(totals.files).to.equal(1);
+      const summary = outcomes[0].parts[0].summary;
+      expect(summary?.tap?.callEvents).to.equal(written.callEvents);
+      expect((summary?.accepted ?? 0) + (summary?.rejected ?? 0)).to.equal(written.callEvents);
+      expect(totals.batches).to.be.greaterThan(0);
+      expect(fs.existsSync(path.join(spool, "done", name))).to.equal(true);
+      expect(fs.existsSync(path.join(spool, "notes.txt")), "anything else is left alone").to.equal(true);
     });
 
     it("puts a fraud record's flag on chain within 10 s of its file landing, while following the spool", async function () {
