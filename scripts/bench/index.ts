@@ -18,6 +18,7 @@ import { renderMarkdown, renderTable, type BenchResults } from "./report";
 import { measureZk } from "./zk";
 import { measureCli } from "./cli";
 import { measureTap } from "./tap";
+import { measureStream } from "./stream";
 
 const HELP = `npm run bench [-- options]
 
@@ -39,6 +40,8 @@ Measures, side by side in one run, and prints a table:
   9. TAP 3.12: call events per second decoded, and decoded and mapped to usage records, and the reading
      process's peak memory, on a TAP file of 8M call events (about 1 GB; quick: 1M), written once by the
      TAP writer to the temp folder and removed after; median of --runs readings each
+  10. usage:stream: from a usage file landing in the spool to its first fraud flag on chain (target
+     <= 10 s) and to its batches, usage:stream running as a process against anvil, 5 files (quick: 3)
 
 A full run writes bench/results.json and BENCHMARKS.md (machine, date, table). It takes about
 12 minutes on a 2-core machine and writes a 1 GB usage file to the temp folder (removed after).
@@ -48,13 +51,13 @@ Options:
                  bulk decisions of 32), a few minutes; writes
                  out/bench/results.quick.json only
   --runs N       ingest runs per variant (median; default 3, quick 1)
-  --only LIST    comma-separated parts: ingest, gas, chain, zk, cli, tap (default: all); the results file keeps the
+  --only LIST    comma-separated parts: ingest, gas, chain, zk, cli, tap, stream (default: all); the results file keeps the
                  other parts' numbers as it has them when this run ends, with their dates
   --render       only write BENCHMARKS.md again from bench/results.json (measures nothing)
   --help         this text
 `;
 
-const PARTS = ["ingest", "gas", "chain", "zk", "cli", "tap"] as const;
+const PARTS = ["ingest", "gas", "chain", "zk", "cli", "tap", "stream"] as const;
 
 interface Args {
   render: boolean;
@@ -309,6 +312,10 @@ async function main() {
   if (args.only.has("tap")) {
     log("9. TAP 3.12 decoding and mapping");
     results.tap = await measureTap({ events: args.quick ? 1_000_000 : 8_000_000, runs: args.runs, log });
+  }
+  if (args.only.has("stream")) {
+    log("10. usage:stream: file landed to fraud flag on chain");
+    results.stream = await measureStream({ files: args.quick ? 3 : 5, log });
   }
   results.durationSec = Math.round((Date.now() - started) / 1000);
   const all = withOtherParts(resultsFile, results, args.only);
