@@ -1,13 +1,12 @@
 import { expect } from "chai";
 import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ingestWorld, type IngestWorld, writeUsageKeystores } from "../../helpers/ingest";
 import { captured, FROM, failureOf, useDeploymentForTasks } from "../../helpers/tasks";
 import { PLMN } from "../../helpers/fixtures";
+import { receiver } from "../../helpers/webhook";
 
 async function world(): Promise<IngestWorld> {
   return ingestWorld({ devices: 40, seed: 5 });
@@ -42,29 +41,18 @@ describe("tasks: usage:stream, watch --webhook", function () {
     expect(flags.length).to.be.greaterThan(0);
 
     // DE follows its devices: each alert reaches its webhook, which fails the first try.
-    const got: Record<string, unknown>[] = [];
-    let requests = 0;
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        requests++;
-        res.statusCode = requests === 1 ? 503 : 200;
-        if (requests > 1) got.push(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-        res.end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const r = await receiver((n) => (n === 1 ? 503 : 200));
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`;
+      const url = r.url.toString();
       await captured(() =>
         hre.run("watch", { once: true, fromBlock: 0, json: false, observer: false, poll: 1, webhook: url, from: FROM.de }),
       );
+      const got = r.got.slice(1).map((g) => g.body);
       const flagged = got.filter((a) => a.kind === "fraud-flag");
       expect(flagged.length).to.equal(flags.length);
       expect(new Set(got.map((a) => a.id)).size, "one id per alert").to.equal(got.length);
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await r.close();
     }
   });
 
