@@ -7,6 +7,7 @@ import { formatPeriod } from "../lib/core/period";
 import type { Signer } from "ethers";
 import { FROM_HELP, plmnArg } from "./cli/args";
 import { action, out } from "./common";
+import { cliProgress } from "./cli/progress";
 import { pairKeys, visitedSide } from "./usage";
 import { tadigPartyCheck } from "../lib/tap/map";
 import { plmnOfTadig } from "../lib/consortium/tadig";
@@ -88,6 +89,8 @@ task(
         ...keys,
         log: (line) => out(`  ${line}`),
         onFile: printOutcome,
+        // A bar per file while it is read and its batches sent (none when the output is not a terminal).
+        progress: cliProgress,
         // TAP files (told by their content): TADIG codes checked on chain, file sequence numbers in <store>/tap.
         tapParties: tadigPartyCheck((code) => plmnOfTadig(side.client, code), { home, visited: side.self.plmn }),
         tapSequenceDir: tapSequenceDir(side.store),

@@ -31,7 +31,7 @@ class PeriodNotOpen extends ConfigError {}
 /** The longest wait between two tries after a failure to reach the chain. */
 const MAX_RETRY_MS = 30_000;
 
-export interface StreamOptions extends Omit<IngestOptions, "file" | "period" | "format" | "batchSize" | "progress"> {
+export interface StreamOptions extends Omit<IngestOptions, "file" | "period" | "format" | "batchSize"> {
   /** The spool folder the mediation drops usage files into. */
   spool: string;
   /** A fixed period (yyyymm) for every record, or undefined: each record's month (rollover at month ends). */
