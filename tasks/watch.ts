@@ -33,56 +33,58 @@ task(
   )
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(
-      async (
-        args: { fromBlock?: number; once: boolean; json: boolean; observer: boolean; poll: number; webhook?: string; from?: string },
-        hre,
-      ) => {
-        const hook =
-          args.webhook === undefined ? undefined : new WebhookSender(webhookUrl(args.webhook), { log: (line) => console.error(line) });
-        const client = await clientFor(hre, args.from, { sends: false });
-        const self = await memberOfSigner(client, ANY_ROLE);
-        const member = await client.carriers.getMember(self.plmn);
-        const maker = (Number(member.roles) & ROLE_BITS["device-maker"]) !== 0;
-        const controller = new AbortController();
-        process.once("SIGINT", () => controller.abort());
-        const range = args.once ? await onceRange(hre, args.fromBlock) : undefined;
-        // With --json, stdout holds only the events: what it read goes to stderr.
-        const note = (line: string) => (!args.json ? out(line) : process.env.ROAMLEDGER_QUIET !== "1" && console.error(line));
+    action(async (args: WatchArgs, hre) => {
+      const hook = args.webhook === undefined ? undefined : new WebhookSender(webhookUrl(args.webhook), { log: (l) => console.error(l) });
+      const client = await clientFor(hre, args.from, { sends: false });
+      const self = await memberOfSigner(client, ANY_ROLE);
+      const member = await client.carriers.getMember(self.plmn);
+      const maker = (Number(member.roles) & ROLE_BITS["device-maker"]) !== 0;
+      const controller = new AbortController();
+      process.once("SIGINT", () => controller.abort());
+      const range = args.once ? await onceRange(hre, args.fromBlock) : undefined;
+      // With --json, stdout holds only the events: what it read goes to stderr.
+      const note = (line: string) => (!args.json ? out(line) : process.env.ROAMLEDGER_QUIET !== "1" && console.error(line));
+      note(
+        `Watching for ${self.text}${maker ? " (device maker: its devices too)" : ""}${args.observer ? " and every pair's public facts" : ""}${range ? `: ${range.what}` : "; Ctrl-C to stop"}.`,
+      );
+      let events = 0;
+      await watchChain({
+        client,
+        provider: hre.ethers.provider,
+        self: self.plmn,
+        maker,
+        observer: args.observer,
+        fromBlock: range?.from ?? args.fromBlock,
+        untilBlock: range?.to,
+        once: args.once,
+        pollMs: Math.max(0.1, args.poll) * 1000,
+        signal: controller.signal,
+        onEvent: (e) => {
+          events++;
+          out(args.json ? JSON.stringify(e) : `[block ${e.block}] ${e.text}`);
+          hook?.send(e);
+        },
+      });
+      if (hook && !(await hook.drain(WEBHOOK_DRAIN_MS))) {
+        console.error(`webhook: stopped with alerts still undelivered after ${WEBHOOK_DRAIN_MS / 1000} s (${hook.stats.failed} given up)`);
+      }
+      if (range && events === 0) {
         note(
-          `Watching for ${self.text}${maker ? " (device maker: its devices too)" : ""}${args.observer ? " and every pair's public facts" : ""}${range ? `: ${range.what}` : "; Ctrl-C to stop"}.`,
+          `No events for ${self.text} in blocks ${range.from}..${range.to}${range.from > 0 ? "; pass --from-block 0 for the whole history" : ""}.`,
         );
-        let events = 0;
-        await watchChain({
-          client,
-          provider: hre.ethers.provider,
-          self: self.plmn,
-          maker,
-          observer: args.observer,
-          fromBlock: range?.from ?? args.fromBlock,
-          untilBlock: range?.to,
-          once: args.once,
-          pollMs: Math.max(0.1, args.poll) * 1000,
-          signal: controller.signal,
-          onEvent: (e) => {
-            events++;
-            out(args.json ? JSON.stringify(e) : `[block ${e.block}] ${e.text}`);
-            hook?.send(e);
-          },
-        });
-        if (hook && !(await hook.drain(WEBHOOK_DRAIN_MS))) {
-          console.error(
-            `webhook: stopped with alerts still undelivered after ${WEBHOOK_DRAIN_MS / 1000} s (${hook.stats.failed} given up)`,
-          );
-        }
-        if (range && events === 0) {
-          note(
-            `No events for ${self.text} in blocks ${range.from}..${range.to}${range.from > 0 ? "; pass --from-block 0 for the whole history" : ""}.`,
-          );
-        }
-      },
-    ),
+      }
+    }),
   );
+
+interface WatchArgs {
+  fromBlock?: number;
+  once: boolean;
+  json: boolean;
+  observer: boolean;
+  poll: number;
+  webhook?: string;
+  from?: string;
+}
 
 /** How long `watch` waits at its end for the webhook's last alerts. */
 const WEBHOOK_DRAIN_MS = 60_000;
