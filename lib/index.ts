@@ -16,6 +16,7 @@ export * from "./invoice";
 export * from "./watch";
 export * from "./besu";
 export * from "./zk";
+export * from "./tap";
 
 // Names two folders export: the root picks one and renames the other.
 // `RESOLUTIONS` is the same list in lib/core/enums and lib/settlement/invoices.

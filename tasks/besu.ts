@@ -1,9 +1,23 @@
 import path from "node:path";
 import { task, types } from "hardhat/config";
-import { action, out } from "./common";
+import { action, clientFor, out } from "./common";
 import { InputError } from "../lib/core/errors";
 import { buildBesuNetwork, writeBesuNetwork } from "../lib/besu/network";
 import { QBFT_DEFAULTS } from "../lib/besu/genesis";
+
+import {
+  desiredAllowlists,
+  diffIsEmpty,
+  followPermissions,
+  type FollowRound,
+  httpPermRpc,
+  type PermissionsDiff,
+  reconcilePermissions,
+  type ReconcileResult,
+  RegistryScanner,
+  writePermissionsConfig,
+} from "../lib/besu/permissions";
+import { parseEnode } from "../lib/consortium/nodes";
 
 task(
   "besu:genesis",
@@ -63,4 +77,131 @@ task(
         out("Next: docker compose up -d in networks/besu (docs/besu.md), then npx hardhat deploy --network besu.");
       },
     ),
+  );
+
+/** The lines that say what a reconciliation changed (or would change). */
+function describeDiff(diff: PermissionsDiff, applied: boolean): string[] {
+  if (diffIsEmpty(diff)) return ["  in step with the registry: nothing to change."];
+  const verb = applied ? "" : "would ";
+  const section = (label: string, items: string[]) =>
+    items.length === 0 ? [] : [`  ${verb}${label} (${items.length}):`, ...items.map((i) => `    ${i}`)];
+  return [
+    ...section("add accounts", diff.addAccounts),
+    ...section("remove accounts", diff.removeAccounts),
+    ...section("add nodes", diff.addNodes),
+    ...section("remove nodes", diff.removeNodes),
+  ];
+}
+
+function reportResult(result: ReconcileResult, prefix: string): void {
+  out(`${prefix}${result.applied ? "applied" : diffIsEmpty(result.diff) ? "checked" : "dry run"}:`);
+  for (const line of describeDiff(result.diff, result.applied)) out(line);
+  for (const node of result.fixedNodesKept)
+    out(`  kept ${node}: Besu refuses to remove a bootnode or static node (remove it from --bootnodes / static-nodes.json).`);
+}
+
+function reportRound(round: FollowRound): void {
+  const at = new Date().toISOString();
+  if (round.error) out(`${at} ${round.reason}: failed, retrying at the next poll: ${round.error.message.split("\n")[0]}`);
+  else if (round.result) reportResult(round.result, `${at} ${round.reason}: `);
+}
+
+interface PermissionsArgs {
+  node?: string;
+  enode?: string;
+  follow: boolean;
+  interval: number;
+  fullEvery: number;
+  writeConfig?: string;
+  dryRun: boolean;
+  fromBlock: number;
+}
+
+function checkPermissionsArgs(args: PermissionsArgs): void {
+  if (args.node === undefined && args.writeConfig === undefined) {
+    throw new InputError("give --node (the node's loopback JSON-RPC URL) or --write-config FILE", {
+      hint: "e.g. --node http://127.0.0.1:8545; --write-config permissions_config.toml writes the file for a node's first start.",
+    });
+  }
+  if (args.node !== undefined && !/^https?:\/\/[^\s]+$/.test(args.node)) {
+    throw new InputError(`--node ${args.node} is not an http(s) URL`, { location: { param: "node" }, hint: "e.g. http://127.0.0.1:8545" });
+  }
+  if (args.enode !== undefined) parseEnode(args.enode, "enode");
+  if (args.follow && args.node === undefined) throw new InputError("--follow needs --node: it keeps a running node in step");
+  if (args.follow && args.dryRun)
+    throw new InputError("--follow and --dry-run do not go together: a dry run changes nothing to keep in step");
+  if (!(args.fromBlock >= 0))
+    throw new InputError(`--from-block must be 0 or more, found ${args.fromBlock}`, { location: { param: "fromBlock" } });
+  if (!(args.interval >= 1))
+    throw new InputError(`--interval must be 1 second or more, found ${args.interval}`, { location: { param: "interval" } });
+  if (!(args.fullEvery >= 1))
+    throw new InputError(`--full-every must be 1 minute or more, found ${args.fullEvery}`, { location: { param: "fullEvery" } });
+}
+
+task(
+  "besu:permissions",
+  "Keeps your Besu node's local allowlists (accounts, nodes) in step with the consortium's registry through Besu's PERM JSON-RPC API: " +
+    "allows active members' operators, pending operator offers, infrastructure accounts and active members' registered nodes; removes the rest " +
+    "(never the node's own enode, never an infrastructure account). Read-only on the chain (see docs/besu.md, Permissioning)",
+)
+  .addOptionalParam("node", "Your Besu node's JSON-RPC URL with the PERM API, on loopback (e.g. http://127.0.0.1:8545)")
+  .addOptionalParam("enode", "Your node's own enode URL, never removed (default: what the node answers to net_enode)")
+  .addFlag("follow", "Keep running: reconcile on every relevant registry event (polled) and fully every --full-every minutes")
+  .addOptionalParam("interval", "--follow: seconds between polls of the registry's events", 15, types.int)
+  .addOptionalParam("fullEvery", "--follow: minutes between full reconciliations even without events", 10, types.int)
+  .addOptionalParam(
+    "writeConfig",
+    "Write permissions_config.toml (accounts-allowlist, nodes-allowlist) to this file for a node's first start, atomically",
+  )
+  .addFlag("dryRun", "Show what would change on the node; change nothing")
+  .addOptionalParam(
+    "fromBlock",
+    "First block to scan for the registry's infrastructure-account and operator-offer events (its deployment block saves scanning older ones; scanned 5000 blocks a request)",
+    0,
+    types.int,
+  )
+  .setAction(
+    action(async (args: PermissionsArgs, hre) => {
+      checkPermissionsArgs(args);
+      const client = await clientFor(hre, undefined, { sends: false });
+      if (args.writeConfig !== undefined) {
+        const file = path.resolve(args.writeConfig);
+        const desired = await desiredAllowlists(client, args.enode, new RegistryScanner(args.fromBlock));
+        if (!args.dryRun) writePermissionsConfig(file, desired, `the registry on network ${hre.network.name}`);
+        out(`${args.dryRun ? "Would write" : "Wrote"} ${file}: ${desired.accounts.length} accounts, ${desired.nodes.length} nodes.`);
+      }
+      if (args.node === undefined) return;
+      const rpc = httpPermRpc(args.node);
+      if (!args.follow) {
+        reportResult(
+          await reconcilePermissions(client, rpc, {
+            selfEnode: args.enode,
+            dryRun: args.dryRun,
+            scanner: new RegistryScanner(args.fromBlock),
+          }),
+          `${args.node}: `,
+        );
+        return;
+      }
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      out(
+        `Following the registry for ${args.node} (a poll every ${args.interval} s, a full run every ${args.fullEvery} min); Ctrl-C stops.`,
+      );
+      try {
+        await followPermissions(client, rpc, {
+          intervalMs: args.interval * 1000,
+          fullEveryMs: args.fullEvery * 60_000,
+          selfEnode: args.enode,
+          fromBlock: args.fromBlock,
+          signal: controller.signal,
+          onRound: reportRound,
+        });
+      } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+      }
+    }),
   );

@@ -15,6 +15,7 @@ import { MEMBER_STATUSES, PROPOSAL_KINDS, ROLE_BITS } from "../lib/core/enums";
 import { formatOperators, operatorsWithPermissions } from "../lib/consortium/operators";
 import { checkTadig, registerTadig, releaseTadig, TADIG_FORMAT, tadigCodesOf } from "../lib/consortium/tadig";
 import { PERMISSION_BITS } from "../lib/core/roles";
+import { ENODE_FORMAT, formatEnode, MAX_MEMBER_NODES, nodesOf, parseEnode, registerNode, removeNode } from "../lib/consortium/nodes";
 
 const KINDS = ["admit", "suspend", "reinstate", "pause", "unpause"] as const;
 
@@ -212,5 +213,63 @@ task(
         out(`Released TADIG code ${code} of ${self.text} (transaction ${hash}).`);
       }
       out(await tadigLine(client, self));
+    }),
+  );
+
+/** The member's registered nodes, one enode URL a line, and what a suspension means for them. */
+async function nodeLines(client: RoamLedgerClient, self: { plmn: Hex; text: string }): Promise<string[]> {
+  const nodes = await nodesOf(client, self.plmn);
+  if (nodes.length === 0) {
+    return [
+      `${self.text} has no node registered; add one with \`${commandLine({ operation: "carrier:node", args: { add: "URL" }, caller: true })}\`.`,
+    ];
+  }
+  const suspended = !(await client.carriers.isActive(self.plmn)) ? " (suspended: the other members' nodes drop them until reinstated)" : "";
+  return [
+    `${self.text} has ${nodes.length} of at most ${MAX_MEMBER_NODES} nodes registered${suspended}:`,
+    ...nodes.map((n) => `  ${formatEnode(n)}`),
+  ];
+}
+
+task(
+  "carrier:node",
+  "Registers (--add) or removes (--remove) an enode URL of one of your member's Besu nodes, so that every member's `besu:permissions` allows it to connect " +
+    "(run by an admin key of a member); with neither flag, lists your member's nodes",
+)
+  .addOptionalParam(
+    "add",
+    `The enode URL of a node to register: ${ENODE_FORMAT} (Besu's admin_nodeInfo shows it). At most 16 per member; a node id another member registered is refused, naming it`,
+  )
+  .addOptionalParam("remove", "The enode URL of one of your member's nodes to remove (only its node id counts)")
+  .addOptionalParam("from", FROM_HELP)
+  .setAction(
+    action(async (args: { add?: string; remove?: string; from?: string }, hre) => {
+      if (args.add !== undefined && args.remove !== undefined) {
+        throw new InputError("--add and --remove go one at a time", {
+          hint: "give --add URL or --remove URL, or neither to list your nodes.",
+        });
+      }
+      const flag = args.add !== undefined ? "add" : args.remove !== undefined ? "remove" : undefined;
+      const url = flag === undefined ? undefined : (args.add ?? args.remove);
+      if (flag !== undefined && url !== undefined) parseEnode(url, flag);
+      const client = await clientFor(hre, args.from, { sends: flag !== undefined });
+      if (flag === undefined || url === undefined) {
+        for (const line of await nodeLines(client, await defendingMemberOfSigner(client, 0, 0))) out(line);
+        return;
+      }
+      const address = await (client.runner as Signer).getAddress();
+      if (flag === "add") {
+        const self = await memberOfSigner(client, ANY_ROLE);
+        await withDecodedRevert(() => client.carriers.requireOperator(address, 0, PERMISSION_BITS.admin));
+        const { node, hash } = await registerNode(client, url, { param: flag });
+        out(`Registered node ${formatEnode(node)} for ${self.text} (transaction ${hash}).`);
+        if (node.hostKind === "dns") out("  Its host is a DNS name: Besu nodes allowlist it only when started with --Xdns-enabled=true.");
+        for (const line of await nodeLines(client, self)) out(line);
+      } else {
+        const self = await defendingMemberOfSigner(client, 0, PERMISSION_BITS.admin);
+        const { node, hash } = await removeNode(client, url, { param: flag });
+        out(`Removed node ${formatEnode(node)} of ${self.text} (transaction ${hash}).`);
+        for (const line of await nodeLines(client, self)) out(line);
+      }
     }),
   );

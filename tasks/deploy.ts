@@ -36,7 +36,7 @@ async function registerTadigCodes(hre: HardhatRuntimeEnvironment, addresses: Roa
 
 task(
   "deploy",
-  "Deploys RoamLedger (CarrierRegistry, RoamingAgreements, DeviceRegistry, UsageLedger) with Ignition, then registers the carriers' TADIG codes from their operator accounts; run once per consortium chain by its governance",
+  "Deploys RoamLedger (CarrierRegistry, RoamingAgreements, DeviceRegistry, UsageLedger, SettlementEscrow, NodeRegistry) with Ignition, then registers the carriers' TADIG codes from their operator accounts; run once per consortium chain by its governance",
 )
   .addOptionalParam(
     "parameters",

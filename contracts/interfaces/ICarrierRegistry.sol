@@ -27,7 +27,8 @@ import {PlmnId} from "../types/PlmnId.sol";
 /// - The quorum threshold is a strict majority or more (> 5000 bps): two halves cannot both carry
 ///   opposite proposals, and one of two governors cannot act alone. A colluding quorum can still
 ///   suspend any member and pause the consortium; both are public votes.
-/// - `transactionAllowed` is what a Besu account-permissioning plugin calls for every transaction;
+/// - `transactionAllowed` is the rule a Besu transaction-permissioning plugin would call for every
+///   transaction (Besu removed contract-based permissioning in 25.6.0: no Besu calls it by itself);
 ///   it only reads state and never reverts. Operators of suspended members may still transact: the
 ///   contracts decide what they may do (`requireDefendingOperator` lets them reject, dispute and
 ///   withdraw what nothing reserves; `requireOperator` refuses them everything else).
@@ -50,6 +51,8 @@ import {PlmnId} from "../types/PlmnId.sol";
 ///   rightful holder's imports (its files' sender maps to another member) but moves no usage to the
 ///   taker. A suspended member keeps its codes (`plmnOfTadig` still answers its PLMN; whoever checks a
 ///   TAP file then sees the member is not active) and cannot register or release any until reinstated.
+/// - Members' Besu nodes are registered in `NodeRegistry` (beside this contract, which is near the
+///   24 KB code limit); `besu:permissions` reads both and reconciles each node's local allowlists.
 interface ICarrierRegistry {
     /// @notice Lifecycle of a member. `None` is the default of an unknown PLMN id.
     enum MemberStatus {
@@ -285,7 +288,13 @@ interface ICarrierRegistry {
     /// it. Caller: an ADMIN operator of an active carrier member.
     function releaseTadig(bytes5 code) external;
 
-    /// @notice Besu account permissioning: may `sender` send this transaction?
+    /// @notice Whether `sender` may send this transaction: the rule of the consortium's account
+    /// permissioning, kept as a view for a Besu transaction-permissioning plugin
+    /// (`PermissioningService.registerTransactionPermissioningProvider`) to call. Besu removed
+    /// contract-based ("onchain") permissioning in 25.6.0, so no Besu calls it by itself; without a
+    /// plugin, `besu:permissions` applies a coarser form of the same rule to each node's local accounts
+    /// allowlist (active members' operators and infrastructure accounts; it cannot express the
+    /// "offered account may only accept" case, nor suspended members' defensive calls).
     /// @return True for operators of active and of suspended members (the contracts decide what each
     /// may do), for allowed infrastructure accounts, and for an account with a pending operator offer
     /// calling `acceptOperator` on this registry (and nothing else).

@@ -4,6 +4,7 @@ import RoamingAgreementsModule from "./RoamingAgreements";
 import DeviceRegistryModule from "./DeviceRegistry";
 import UsageLedgerModule from "./UsageLedger";
 import SettlementEscrowModule from "./SettlementEscrow";
+import NodeRegistryModule from "./NodeRegistry";
 
 /** All of RoamLedger, in dependency order. `npx hardhat deploy` runs this module. */
 export default buildModule("RoamLedger", (m) => {
@@ -12,5 +13,6 @@ export default buildModule("RoamLedger", (m) => {
   const { deviceRegistry } = m.useModule(DeviceRegistryModule);
   const { usageLedger } = m.useModule(UsageLedgerModule);
   const { settlementEscrow } = m.useModule(SettlementEscrowModule);
-  return { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger, settlementEscrow };
+  const { nodeRegistry } = m.useModule(NodeRegistryModule);
+  return { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger, settlementEscrow, nodeRegistry };
 });

@@ -2,3 +2,4 @@
 export * from "./extraData";
 export * from "./genesis";
 export * from "./network";
+export * from "./permissions";

@@ -6,6 +6,8 @@ import {
   DevicePolicy__factory,
   UsageLedger__factory,
   SettlementEscrow__factory,
+  NodeRegistry__factory,
+  type NodeRegistry,
   type CarrierRegistry,
   type DeviceRegistry,
   type RoamingAgreements,
@@ -23,6 +25,8 @@ export interface RoamLedgerClient {
   devices: DeviceRegistry;
   ledger: UsageLedger;
   escrow: SettlementEscrow;
+  /** The members' Besu nodes; undefined for a deployment made before NodeRegistry existed. */
+  nodes?: NodeRegistry;
   runner: ContractRunner;
   /** The policy contract of a device, by its address. */
   policyAt(address: string): DevicePolicy;
@@ -36,6 +40,7 @@ export function connectRoamLedger(addresses: RoamLedgerAddresses, runner: Contra
     devices: DeviceRegistry__factory.connect(addresses.deviceRegistry, runner),
     ledger: UsageLedger__factory.connect(addresses.usageLedger, runner),
     escrow: SettlementEscrow__factory.connect(addresses.settlementEscrow, runner),
+    nodes: addresses.nodeRegistry ? NodeRegistry__factory.connect(addresses.nodeRegistry, runner) : undefined,
     runner,
     policyAt: (address: string) => DevicePolicy__factory.connect(address, runner),
   };

@@ -12,16 +12,24 @@ export interface RoamLedgerAddresses {
   deviceRegistry: string;
   usageLedger: string;
   settlementEscrow: string;
+  /**
+   * The NodeRegistry (members' Besu nodes, for `besu:permissions`): absent from deployments made before it
+   * existed; deploying again adds it (Ignition deploys only what is missing).
+   */
+  nodeRegistry?: string;
 }
 
 /** Ignition's future ids for each contract of the RoamLedger module. */
-const FUTURES: Record<keyof RoamLedgerAddresses, string> = {
+const FUTURES: Record<Exclude<keyof RoamLedgerAddresses, "nodeRegistry">, string> = {
   carrierRegistry: "CarrierRegistry#CarrierRegistry",
   roamingAgreements: "RoamingAgreements#RoamingAgreements",
   deviceRegistry: "DeviceRegistry#DeviceRegistry",
   usageLedger: "UsageLedger#UsageLedger",
   settlementEscrow: "SettlementEscrow#SettlementEscrow",
 };
+
+/** Ignition's future id of the NodeRegistry (optional in a deployment record: older ones lack it). */
+const NODE_REGISTRY_FUTURE = "NodeRegistry#NodeRegistry";
 
 const DEPLOY: NextStep = { operation: "deploy" };
 
@@ -72,7 +80,7 @@ export function loadDevToken(root: string, chainId: bigint | number): string | u
 /** Picks the RoamLedger addresses out of an Ignition `deployed_addresses.json` object. */
 export function addressesFromIgnition(deployed: Record<string, unknown>, source: string): RoamLedgerAddresses {
   const out: Partial<RoamLedgerAddresses> = {};
-  for (const [key, future] of Object.entries(FUTURES) as [keyof RoamLedgerAddresses, string][]) {
+  for (const [key, future] of Object.entries(FUTURES) as [Exclude<keyof RoamLedgerAddresses, "nodeRegistry">, string][]) {
     const address = deployed[future];
     if (typeof address !== "string" || !isAddress(address)) {
       throw new ConfigError(`${source} has no address for ${future}`, {
@@ -82,6 +90,8 @@ export function addressesFromIgnition(deployed: Record<string, unknown>, source:
     }
     out[key] = getAddress(address);
   }
+  const nodes = deployed[NODE_REGISTRY_FUTURE];
+  if (typeof nodes === "string" && isAddress(nodes)) out.nodeRegistry = getAddress(nodes);
   return out as RoamLedgerAddresses;
 }
 

@@ -5,6 +5,7 @@ import {
   RoamingAgreements__factory,
   DevicePolicy__factory,
   Groth16Verifier__factory,
+  NodeRegistry__factory,
   RatingAdjudicator__factory,
   RevealLib__factory,
   SettlementEscrow__factory,
@@ -30,6 +31,7 @@ export const REVERTING_ABIS = [
   SettlementToken__factory.abi,
   RatingAdjudicator__factory.abi,
   Groth16Verifier__factory.abi,
+  NodeRegistry__factory.abi,
 ] as const;
 
 const errorInterface = new Interface(dedupeErrors(REVERTING_ABIS.flat()));

@@ -54,6 +54,14 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
     "that member holds the TADIG code (`carrier:show` lists a member's codes); if it is yours by GSMA's assignment, ask the holder to release it (`carrier:tadig --remove CODE`); a holder that will not is a matter for the consortium's governors.",
   CarrierRegistryTadigNotHeld: "your member does not hold this TADIG code; `carrier:tadig` lists the codes it holds.",
   CarrierRegistryTadigLimit: "a member holds at most 16 TADIG codes; release one (`carrier:tadig --remove CODE`) before adding another.",
+  // NodeRegistry: members' Besu nodes.
+  NodeRegistryInvalidNodeId:
+    "a node id is the node key's public key, 128 hex digits (what Besu's public-key export subcommand prints); check it was copied whole.",
+  NodeRegistryInvalidHost: "give the node's IPv4 or IPv6 address, or a DNS name (1-253 bytes of letters, digits, '.', '-', ':').",
+  NodeRegistryInvalidPort: "give the node's P2P listening port, 1-65535 (Besu's default is 30303).",
+  NodeRegistryNodeTaken: "a node id is registered by one member at a time; `carrier:node` lists your member's nodes.",
+  NodeRegistryNodeNotHeld: "your member has not registered this node; `carrier:node` lists the nodes it has.",
+  NodeRegistryNodeLimit: "a member registers at most 16 nodes; remove one (`carrier:node --remove URL`) before adding another.",
 
   // DeviceRegistry and the devices' policy contracts.
   DeviceRegistryInvalidPolicy:

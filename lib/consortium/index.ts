@@ -2,3 +2,4 @@
 export * from "./parameters";
 export * from "./operators";
 export * from "./tadig";
+export * from "./nodes";

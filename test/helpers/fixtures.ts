@@ -12,6 +12,7 @@ import type {
   SettlementEscrow,
   SettlementToken,
   UsageLedger,
+  NodeRegistry,
 } from "../../typechain-types";
 import { parsePlmn } from "../../lib/core/plmn";
 import { scopeDeviceId } from "../../lib/core/imsi";
@@ -49,6 +50,8 @@ export interface Consortium {
   devices: DeviceRegistry;
   ledger: UsageLedger;
   escrow: SettlementEscrow;
+  /** The members' Besu nodes (optional: fixtures built without the full module lack it). */
+  nodes?: NodeRegistry;
   token: SettlementToken;
   deployer: HardhatEthersSigner;
   /** First operator of each member. */
@@ -111,7 +114,7 @@ function escrowParametersFor(grace: number) {
 export async function deployConsortium(options: { submissionGrace?: number } = {}): Promise<Consortium> {
   const [deployer, de, us, br, maker, de2, outsider, ...spare] = await hre.ethers.getSigners();
   const submissionGrace = options.submissionGrace ?? SUBMISSION_GRACE;
-  const { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger, settlementEscrow } = await hre.ignition.deploy(
+  const { carrierRegistry, roamingAgreements, deviceRegistry, usageLedger, settlementEscrow, nodeRegistry } = await hre.ignition.deploy(
     RoamLedgerModule,
     {
       parameters: {
@@ -129,6 +132,7 @@ export async function deployConsortium(options: { submissionGrace?: number } = {
     devices: deviceRegistry as unknown as DeviceRegistry,
     ledger: usageLedger as unknown as UsageLedger,
     escrow: settlementEscrow as unknown as SettlementEscrow,
+    nodes: nodeRegistry as unknown as NodeRegistry,
     deployer,
     de,
     us,
@@ -210,6 +214,7 @@ export async function addressesOf(c: Consortium): Promise<RoamLedgerAddresses> {
     deviceRegistry: await c.devices.getAddress(),
     usageLedger: await c.ledger.getAddress(),
     settlementEscrow: await c.escrow.getAddress(),
+    ...(c.nodes ? { nodeRegistry: await c.nodes.getAddress() } : {}),
   };
 }
 

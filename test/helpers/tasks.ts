@@ -14,6 +14,7 @@ export function writeDeploymentFile(file: string, addresses: RoamLedgerAddresses
       "DeviceRegistry#DeviceRegistry": addresses.deviceRegistry,
       "UsageLedger#UsageLedger": addresses.usageLedger,
       "SettlementEscrow#SettlementEscrow": addresses.settlementEscrow,
+      ...(addresses.nodeRegistry ? { "NodeRegistry#NodeRegistry": addresses.nodeRegistry } : {}),
     }),
   );
 }

@@ -45,6 +45,16 @@ const V2_FUNCTIONS = [
   "cancelWithdrawal",
   "settlePeriod",
   "payDebt",
+  // TAP 3.12 files in, RAP 1.5 files out (docs/tap.md)
+  "convertTap",
+  "writeTapFile",
+  "writeReturnBatch",
+  "readRap",
+  "tapRecordId",
+  "parseTapRecordId",
+  "isTapFile",
+  "tadigPartyCheck",
+  "plmnOfTadig",
   // errors
   "decodeRevert",
   "parseRevert",
@@ -56,6 +66,19 @@ describe("lib/index: the package root's v2 surface", function () {
   it("exports every function a carrier backend needs for confidential settlement", function () {
     const exported = roamledger as unknown as Record<string, unknown>;
     expect(V2_FUNCTIONS.filter((name) => typeof exported[name] !== "function")).to.deep.equal([]);
+  });
+
+  it("exports the TAP decoder, mapper and sequence log as classes", function () {
+    for (const cls of [
+      roamledger.TapFile,
+      roamledger.TapMapper,
+      roamledger.TapSequenceLog,
+      roamledger.TapFileRefused,
+      roamledger.TapBatchEncoder,
+    ]) {
+      expect(cls).to.be.a("function");
+      expect(cls.prototype, cls.name).to.be.an("object");
+    }
   });
 
   it("keeps one RESOLUTIONS list (lib/core/enums and lib/settlement/invoices agree)", function () {
