@@ -3,9 +3,12 @@
 // The tasks use the typechain bindings that `hardhat compile` generates into typechain-types/. On a
 // fresh clone they do not exist yet, and Hardhat must still start to compile: so the tasks register
 // only once the bindings load. The npm scripts (test, demo) compile first.
+// Bindings generated before a contract was added lack its factory: reading its ABI then fails the same way
+// (`X__factory` is undefined), and compile, which regenerates them, must still start.
 function typechainMissing(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  return e?.code === "MODULE_NOT_FOUND" && /typechain-types/.test(`${e.message}`);
+  if (e?.code === "MODULE_NOT_FOUND" && /typechain-types/.test(`${e.message}`)) return true;
+  return err instanceof TypeError && /reading 'abi'/.test(e.message ?? "");
 }
 
 try {
@@ -31,6 +34,6 @@ try {
 } catch (err) {
   if (!typechainMissing(err)) throw err;
   if (!process.argv.some((a) => a === "compile" || a === "typechain" || a === "clean")) {
-    console.error("RoamLedger tasks are not loaded yet: run `npx hardhat compile` once to generate the contract bindings.");
+    console.error("RoamLedger tasks are not loaded yet: run `npx hardhat compile` once to generate the contract bindings (or again: they are older than the contracts).");
   }
 }
