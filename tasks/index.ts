@@ -34,6 +34,8 @@ try {
 } catch (err) {
   if (!typechainMissing(err)) throw err;
   if (!process.argv.some((a) => a === "compile" || a === "typechain" || a === "clean")) {
-    console.error("RoamLedger tasks are not loaded yet: run `npx hardhat compile` once to generate the contract bindings (or again: they are older than the contracts).");
+    console.error(
+      "RoamLedger tasks are not loaded yet: run `npx hardhat compile` once to generate the contract bindings (or again: they are older than the contracts).",
+    );
   }
 }

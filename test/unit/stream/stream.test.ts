@@ -28,7 +28,7 @@ async function world(): Promise<IngestWorld> {
 function chunks(file: string, count: number): string[] {
   const [header, ...lines] = fs.readFileSync(file, "utf8").trimEnd().split("\n");
   const size = Math.ceil(lines.length / count);
-  return Array.from({ length: count }, (_, i) => [header, ...lines.slice(i * size, (i + 1) * size)].join("\n") + "\n");
+  return Array.from({ length: count }, (_, i) => `${[header, ...lines.slice(i * size, (i + 1) * size)].join("\n")}\n`);
 }
 
 /** Drops a file as the mediation does: written as name.tmp, then renamed; its mtime `order` seconds ago. */
