@@ -20,6 +20,7 @@ try {
   require("./device");
   require("./agreement");
   require("./usage");
+  require("./usageStream");
   require("./watch");
   require("./serve");
   require("./usageGenerate");

@@ -21,6 +21,9 @@ import { action, clientFor, defendingMemberOfSigner, keystoreFor, memberOfSigner
 import { commandLine } from "./cli/errors";
 import { FROM_HELP, plmnArg } from "./cli/args";
 import type { Signer } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { RoamLedgerClient } from "../lib/chain/client";
+import type { Keystore } from "../lib/keys/keystore";
 import { InputError } from "../lib/core/errors";
 import { writeFileAtomic } from "../lib/util/fsAtomic";
 import type { Hex } from "../lib/util/hex";
@@ -140,17 +143,7 @@ task(
           hint: "--abandon drops the unfinished runs of --home and --period, whatever their file; leave --file out.",
         });
       }
-      const client = await clientFor(hre, args.from);
-      const self = await memberOfSigner(client, ROLE_BITS.carrier);
-      if (self.plmn === home) {
-        throw new InputError(`${args.home} is your own carrier`, {
-          location: { param: "home" },
-          hint: `usage:ingest is run by the visited carrier (you, ${self.text}) for usage of another carrier's devices on your network: pass that home carrier, the one the file bills. Your own devices' usage abroad is ingested by the carrier they visited, and you verify it with usage:verify.`,
-        });
-      }
-      const ks = keystoreFor(args.keystore);
-      const store = storeFor(ks, args.store);
-      const workDir = pairWorkDir(ks.root, self.plmn, home);
+      const { client, self, ks, store, workDir } = await visitedSide(hre, { ...args, home }, "usage:ingest");
       if (args.abandon) {
         const runs = await abandonUnfinished({ client, store, workDir, visited: self.plmn, home, period });
         for (const run of runs) out(describeAbandoned(run));
@@ -158,9 +151,7 @@ task(
         out(`The pair's local state is what it was before; the next file of ${args.home} ingests.`);
         return;
       }
-      const imsiKey = ks.partnerImsiKey(self.text, formatPlmn(home));
-      const pairKey = await pairKeyWith(client, { keystore: ks, self: self.plmn, partner: home });
-      const { chainId } = await hre.ethers.provider.getNetwork();
+      const { imsiKey, pairKey, chainId } = await pairKeys(hre, { client, self, ks, home });
       collectGarbageSooner();
       const summary = await ingestUsage({
         progress: cliProgress,
@@ -190,6 +181,40 @@ task(
       }
     }),
   );
+
+/**
+ * What a visited carrier's command on a home partner's usage needs (usage:ingest, usage:stream): its
+ * client and member, key store, payload store and the pair's work folder; refuses its own carrier as home.
+ */
+export async function visitedSide(
+  hre: HardhatRuntimeEnvironment,
+  args: { home: Hex; from?: string; keystore?: string; store?: string },
+  command: string,
+) {
+  const client = await clientFor(hre, args.from);
+  const self = await memberOfSigner(client, ROLE_BITS.carrier);
+  if (self.plmn === args.home) {
+    throw new InputError(`${formatPlmn(args.home)} is your own carrier`, {
+      location: { param: "home" },
+      hint: `${command} is run by the visited carrier (you, ${self.text}) for usage of another carrier's devices on your network: pass that home carrier, the one the file bills. Your own devices' usage abroad is ingested by the carrier they visited, and you verify it with usage:verify.`,
+    });
+  }
+  const ks = keystoreFor(args.keystore);
+  const store = storeFor(ks, args.store);
+  const workDir = pairWorkDir(ks.root, self.plmn, args.home);
+  return { client, self, ks, store, workDir };
+}
+
+/** The pair's keys (the home's shared IMSI key, the pairwise payload key) and the chain id. */
+export async function pairKeys(
+  hre: HardhatRuntimeEnvironment,
+  side: { client: RoamLedgerClient; self: { plmn: Hex; text: string }; ks: Keystore; home: Hex },
+) {
+  const imsiKey = side.ks.partnerImsiKey(side.self.text, formatPlmn(side.home));
+  const pairKey = await pairKeyWith(side.client, { keystore: side.ks, self: side.self.plmn, partner: side.home });
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  return { imsiKey, pairKey, chainId };
+}
 
 interface IngestArgs {
   file?: string;

@@ -3,6 +3,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { deploymentBlock } from "../lib/chain/deploymentBlock";
 import { ANY_ROLE } from "../lib/core/roles";
 import { watchChain } from "../lib/watch/watch";
+import { WebhookSender, webhookUrl } from "../lib/watch/webhook";
 import { action, clientFor, memberOfSigner, out } from "./common";
 import { FROM_HELP } from "./cli/args";
 import { ROLE_BITS } from "../lib/core/enums";
@@ -20,10 +21,20 @@ task(
   .addFlag("once", "Read up to the current block, then exit, saying which blocks it read (for scripts)")
   .addFlag("json", "One JSON object per event instead of text")
   .addFlag("observer", "Also show every other pair's public facts (what any member can see of them)")
-  .addOptionalParam("poll", "Seconds between polls", 1, types.float)
+  .addOptionalParam(
+    "poll",
+    "Seconds between looks for a new block (default 1; set it to your chain's block period or less: a flag shows within a poll of its block)",
+    1,
+    types.float,
+  )
+  .addOptionalParam(
+    "webhook",
+    "Also POST each alert as JSON to this http(s) URL, retried with exponential backoff (at least once: de-duplicate on the `id` field / Idempotency-Key header); a dead receiver never holds up the watch",
+  )
   .addOptionalParam("from", FROM_HELP)
   .setAction(
-    action(async (args: { fromBlock?: number; once: boolean; json: boolean; observer: boolean; poll: number; from?: string }, hre) => {
+    action(async (args: WatchArgs, hre) => {
+      const hook = args.webhook === undefined ? undefined : new WebhookSender(webhookUrl(args.webhook), { log: (l) => console.error(l) });
       const client = await clientFor(hre, args.from, { sends: false });
       const self = await memberOfSigner(client, ANY_ROLE);
       const member = await client.carriers.getMember(self.plmn);
@@ -51,8 +62,12 @@ task(
         onEvent: (e) => {
           events++;
           out(args.json ? JSON.stringify(e) : `[block ${e.block}] ${e.text}`);
+          hook?.send(e);
         },
       });
+      if (hook && !(await hook.drain(WEBHOOK_DRAIN_MS))) {
+        console.error(`webhook: stopped with alerts still undelivered after ${WEBHOOK_DRAIN_MS / 1000} s (${hook.stats.failed} given up)`);
+      }
       if (range && events === 0) {
         note(
           `No events for ${self.text} in blocks ${range.from}..${range.to}${range.from > 0 ? "; pass --from-block 0 for the whole history" : ""}.`,
@@ -60,6 +75,19 @@ task(
       }
     }),
   );
+
+interface WatchArgs {
+  fromBlock?: number;
+  once: boolean;
+  json: boolean;
+  observer: boolean;
+  poll: number;
+  webhook?: string;
+  from?: string;
+}
+
+/** How long `watch` waits at its end for the webhook's last alerts. */
+const WEBHOOK_DRAIN_MS = 60_000;
 
 /** How many blocks `watch --once` reads back when the deployment's first block is not known. */
 export const ONCE_LOOKBACK_BLOCKS = 5000;

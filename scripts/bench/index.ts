@@ -19,6 +19,7 @@ import { measureZk } from "./zk";
 import { measureCli } from "./cli";
 import { measureTap } from "./tap";
 import { measureServe } from "./serve";
+import { measureStream } from "./stream";
 
 const HELP = `npm run bench [-- options]
 
@@ -42,6 +43,8 @@ Measures, side by side in one run, and prints a table:
      TAP writer to the temp folder and removed after; median of --runs readings each
   10. the policy decision service (serve): decisions/s and p50/p99 latency under autocannon from another
       process, its cache filled to 1M devices; memory per million devices; chain-change-to-answer delay
+  11. usage:stream: from a usage file landing in the spool to its first fraud flag on chain (target
+      <= 10 s) and to its batches, usage:stream running as a process against anvil, 5 files (quick: 3)
 
 A full run writes bench/results.json and BENCHMARKS.md (machine, date, table). It takes about
 12 minutes on a 2-core machine and writes a 1 GB usage file to the temp folder (removed after).
@@ -51,13 +54,13 @@ Options:
                  bulk decisions of 32), a few minutes; writes
                  out/bench/results.quick.json only
   --runs N       ingest runs per variant (median; default 3, quick 1)
-  --only LIST    comma-separated parts: ingest, gas, chain, zk, cli, tap, serve (default: all); the results file keeps the
+  --only LIST    comma-separated parts: ingest, gas, chain, zk, cli, tap, serve, stream (default: all); the results file keeps the
                  other parts' numbers as it has them when this run ends, with their dates
   --render       only write BENCHMARKS.md again from bench/results.json (measures nothing)
   --help         this text
 `;
 
-const PARTS = ["ingest", "gas", "chain", "zk", "cli", "tap", "serve"] as const;
+const PARTS = ["ingest", "gas", "chain", "zk", "cli", "tap", "serve", "stream"] as const;
 
 interface Args {
   render: boolean;
@@ -316,6 +319,10 @@ async function main() {
   if (args.only.has("tap")) {
     log("9. TAP 3.12 decoding and mapping");
     results.tap = await measureTap({ events: args.quick ? 1_000_000 : 8_000_000, runs: args.runs, log });
+  }
+  if (args.only.has("stream")) {
+    log("10. usage:stream: file landed to fraud flag on chain");
+    results.stream = await measureStream({ files: args.quick ? 3 : 5, log });
   }
   results.durationSec = Math.round((Date.now() - started) / 1000);
   const all = withOtherParts(resultsFile, results, args.only);

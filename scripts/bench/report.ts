@@ -1,7 +1,7 @@
 import type { ZkBenchResult } from "./zk";
 import type { CliBenchResult } from "./cli";
 import type { TapBenchResult } from "./tap";
-import { median } from "./util";
+import type { StreamBenchResult } from "./stream";
 import type { ServeBenchResult } from "./serve";
 import type { IngestRun } from "./ingest";
 import type { LedgerGasResult } from "./ledgerGas";
@@ -14,11 +14,13 @@ export interface BenchResults {
   quick: boolean;
   durationSec?: number;
   /** When each part's figures were measured (ISO dates): a run with --only keeps the others' from earlier runs. */
-  measured?: Partial<Record<"ingest" | "gas" | "chain" | "zk" | "cli" | "tap" | "serve", string>>;
+  measured?: Partial<Record<"ingest" | "gas" | "chain" | "zk" | "cli" | "tap" | "serve" | "stream", string>>;
   /** TAP 3.12 reading (scripts/bench/tap.ts). */
   tap?: TapBenchResult;
   /** The policy decision service (scripts/bench/serve.ts). */
   serve?: ServeBenchResult;
+  /** usage:stream's record-to-flag delay (scripts/bench/stream.ts). */
+  stream?: StreamBenchResult;
   /** CLI start-up (scripts/bench/cli.ts). */
   cli?: CliBenchResult;
   /** Zero-knowledge adjudication (scripts/bench/zk.ts). */
@@ -129,7 +131,32 @@ export function rows(r: BenchResults): [string, string, string][] {
   if (r.cli) out.push(...cliRows(r.cli));
   if (r.tap) out.push(...tapRows(r.tap));
   if (r.serve) out.push(...serveRows(r.serve));
+  if (r.stream) out.push(...streamRows(r.stream));
   return out;
+}
+
+/** The stream's rows: landing of a file to its first fraud flag and to its batches on chain. */
+function streamRows(s: StreamBenchResult): [string, string, string][] {
+  const files = `${s.files} files of ~${n(s.recordsPerFile)} records, ${s.settleSeconds} s settle, ${s.pollSeconds} s poll`;
+  return [
+    [`stream: file landed to its first fraud flag on chain, ms (median; ${files})`, n(s.flagDelayMs.median), "<= 10,000"],
+    [
+      `stream: file landed to its first fraud flag on chain, ms (worst of ${s.flagDelayMs.samples.length})`,
+      n(s.flagDelayMs.max),
+      "<= 10,000",
+    ],
+    ["stream: file landed to its batches on chain, ms (median)", n(s.batchDelayMs.median), ""],
+  ];
+}
+
+/** How the stream's delay is measured (a line of the list), when the results have it. */
+function streamNote(s: StreamBenchResult | undefined): string {
+  if (!s) return "";
+  return `- **Stream** (scripts/bench/stream.ts, \`npm run bench -- --only stream\`): \`usage:stream\` runs as a process against anvil (a block per
+  transaction); ${s.files} usage files land in its spool one after the other (written as \`name.tmp\`, renamed), each with devices of its own
+  (a fleet with 5% out-of-policy devices); from each rename to the first FraudFlagged log of the node (raw \`eth_getLogs\` every 50 ms) and to
+  its first UsageBatchSubmitted. The delay is mostly the settle time (${s.settleSeconds} s) and the spool poll (${s.pollSeconds} s).
+`;
 }
 
 /** How the TAP figures are measured (a line of the list), when the results have them. */
@@ -403,7 +430,7 @@ ${r.ingest?.bigRun.error ? `\nThe ${n(r.ingest.bigRun.records)}-record run did n
   (docs/testing.md, "How start-up works"). The read-only tasks run against anvil with RoamLedger deployed (DE
   and BR); "full start" is one run with ROAMLEDGER_CLI=full, as every command started before (ts-node, every
   plugin and task). \`npx\` adds its own start (npm's) on top.
-${tapNote(r.tap)}- **Batches/s**: signed \`submitBatch\` transactions sent as fast as possible to an anvil process mining a
+${tapNote(r.tap)}${streamNote(r.stream)}- **Batches/s**: signed \`submitBatch\` transactions sent as fast as possible to an anvil process mining a
   block every second; batches over the time from the first send to the last receipt.
 ${r.serve ? SERVE_NOTE : ""}`;
 }

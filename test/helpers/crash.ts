@@ -452,7 +452,7 @@ export interface CrashTemplate {
 
 export async function makeTemplate(
   chainTime: number,
-  options: { devices?: number; records?: number; seed: number; onProgress?: (lines: number) => void },
+  options: { devices?: number; records?: number; seed: number; fraudRate?: number; onProgress?: (lines: number) => void },
 ): Promise<CrashTemplate> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-crash-"));
   const forget = atExit(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -478,6 +478,7 @@ export async function makeTemplate(
     usageOut: path.join(dir, "template", "usage.csv"),
     devicesOut: path.join(dir, "template", "devices.csv"),
     malformedRate: 0.01,
+    fraudRate: options.fraudRate,
   });
   return {
     dir,

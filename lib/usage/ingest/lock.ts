@@ -7,7 +7,7 @@ import { processAlive } from "../../util/fsAtomic";
 export class Lock {
   private constructor(private readonly file: string) {}
 
-  static acquire(dir: string): Lock {
+  static acquire(dir: string, command = "usage:ingest"): Lock {
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, "lock");
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -18,7 +18,7 @@ export class Lock {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
         const pid = Number(fs.readFileSync(file, "utf8"));
         if (pid && pid !== process.pid && processAlive(pid)) {
-          throw new ConfigError(`another usage:ingest (process ${pid}) is working on ${dir}`, {
+          throw new ConfigError(`another ${command} (process ${pid}) is working on ${dir}`, {
             hint: "wait for it to finish; runs of one partner pair are strictly one after the other.",
           });
         }

@@ -1,0 +1,328 @@
+import fs from "node:fs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { BaseError, ConfigError, InputError } from "../../core/errors";
+import { formatPeriod } from "../../core/period";
+import { formatPlmn } from "../../core/plmn";
+import { renameIfPresent, writeFileAtomic } from "../../util/fsAtomic";
+import { chainTime } from "../ingest/process";
+import { periodRefusal } from "../ingest/period";
+import { ingestUsage, type IngestOptions, type IngestSummary } from "../ingest";
+import { Lock } from "../ingest/lock";
+import { formatFromExtension } from "../parse";
+import { isTapFile } from "../../tap/sniff";
+import { type ActiveFile, appendHistory, readStreamJournal, type StreamJournal, writeStreamJournal } from "./journal";
+import { completeFiles, freeName, isCandidateName } from "./spool";
+import { type FilePart, splitByMonth } from "./split";
+
+export { completeFiles, isCandidateName, TEMP_SUFFIXES } from "./spool";
+export { monthOfLine, splitByMonth } from "./split";
+export { readStreamJournal, type StreamJournal } from "./journal";
+
+/** Extensions of the files the stream takes (what usage:ingest reads by the file's name). */
+export const STREAM_EXTENSIONS: readonly string[] = [".csv", ".jsonl", ".ndjson"];
+/** How long a file must stay unchanged before it is taken, unless told otherwise. */
+export const DEFAULT_SETTLE_MS = 1000;
+/** How often the spool is looked at, unless told otherwise. */
+export const DEFAULT_POLL_MS = 500;
+/** A period that cannot take batches yet (not started, no agreement in force): a following stream waits and tries again. */
+class PeriodNotOpen extends ConfigError {}
+
+/** The longest wait between two tries after a failure to reach the chain. */
+const MAX_RETRY_MS = 30_000;
+
+export interface StreamOptions extends Omit<IngestOptions, "file" | "period" | "format" | "batchSize"> {
+  /** The spool folder the mediation drops usage files into. */
+  spool: string;
+  /** A fixed period (yyyymm) for every record, or undefined: each record's month (rollover at month ends). */
+  period?: number;
+  /** Records per batch. */
+  batchSize: number;
+  settleMs?: number;
+  pollMs?: number;
+  /** Drain what is in the spool and return. */
+  once?: boolean;
+  /** Stops the stream after the file it is on. */
+  signal?: AbortSignal;
+  /** Each finished file's outcome. */
+  onFile?: (outcome: FileOutcome) => void;
+}
+
+export interface FileOutcome {
+  name: string;
+  /** Where it went: `done/<name>` or `rejected/<name>`, relative to the spool. */
+  movedTo: string;
+  parts: { period: number; summary?: IngestSummary; refused?: string }[];
+  takenAt: string;
+  finishedAt: string;
+}
+
+export interface StreamTotals {
+  files: number;
+  rejectedFiles: number;
+  records: number;
+  flagged: number;
+  batches: number;
+}
+
+/**
+ * Follows a spool folder (see ./spool.ts for when a file counts as complete): each complete file is taken
+ * at once, in the order it landed, and ingested as `usage:ingest` ingests a file (the same parsing,
+ * checks against policy, fraud flags sent while it is read, sealing, journal and submission), one part
+ * per month of its records; then moved to `done/` (or `rejected/`) with its rejects. Exactly once across
+ * kills: see ./journal.ts. Returns when `once` and the spool is drained, or when `signal` aborts.
+ */
+export async function streamUsage(opts: StreamOptions): Promise<StreamTotals> {
+  const log = opts.log ?? (() => {});
+  const totals: StreamTotals = { files: 0, rejectedFiles: 0, records: 0, flagged: 0, batches: 0 };
+  const lock = lockSpool(opts.spool);
+  try {
+    let journal = openJournal(opts);
+    let failures = 0;
+    let idle = false;
+    while (!opts.signal?.aborted) {
+      try {
+        if (!journal.active) journal = (await takeNext(opts, journal)) ?? journal;
+        if (journal.active) {
+          idle = false;
+          count(totals, await processActive(opts, journal));
+          failures = 0;
+          continue;
+        }
+      } catch (error) {
+        if (!retryable(error) || opts.once) throw error;
+        failures++;
+        const wait = Math.min(MAX_RETRY_MS, 1000 * 2 ** Math.min(failures - 1, 5));
+        log(`cannot finish ${journal.active?.name ?? "the next file"} now (${(error as Error).message}); trying again in ${wait / 1000} s`);
+        await sleep(wait, undefined, { signal: opts.signal }).catch(() => {});
+        continue;
+      }
+      if (opts.once && !(await pendingInSpool(opts.spool))) break;
+      if (!idle) log(`waiting for files in ${opts.spool}`);
+      idle = true;
+      await sleep(opts.pollMs ?? DEFAULT_POLL_MS, undefined, { signal: opts.signal }).catch(() => {});
+    }
+    return totals;
+  } finally {
+    lock.release();
+  }
+}
+
+/** Adds what a file sent (a part an earlier run or a restart had ingested already sent nothing now). */
+function count(totals: StreamTotals, outcome: FileOutcome): void {
+  totals.files++;
+  if (outcome.movedTo.startsWith("rejected")) totals.rejectedFiles++;
+  for (const p of outcome.parts) {
+    if (p.summary?.alreadyDone) continue;
+    totals.records += p.summary?.accepted ?? 0;
+    totals.flagged += p.summary?.flaggedDevices ?? 0;
+    totals.batches += p.summary?.batches.length ?? 0;
+  }
+}
+
+/** Errors that a later try may not meet: a node gone, a timeout. Our own errors (bad setup) stop the stream. */
+function retryable(error: unknown): boolean {
+  if (error instanceof PeriodNotOpen) return true;
+  return !(error instanceof BaseError) && !(error instanceof TypeError) && !(error instanceof RangeError);
+}
+
+function lockSpool(spool: string): Lock {
+  if (!fs.existsSync(spool) || !fs.statSync(spool).isDirectory()) {
+    throw new InputError("is not a folder", {
+      location: { param: "dir" },
+      hint: `create the spool folder ${spool} or pass the right one.`,
+    });
+  }
+  return Lock.acquire(path.join(spool, ".stream"), "usage:stream");
+}
+
+/** The spool's journal; a spool streams one (visited, home) pair. */
+function openJournal(opts: StreamOptions): StreamJournal {
+  const journal = readStreamJournal(opts.spool) ?? { version: 1, visited: opts.visited, home: opts.home };
+  if (journal.home !== opts.home || journal.visited !== opts.visited) {
+    throw new ConfigError(`the spool ${opts.spool} streams usage of ${formatPlmn(journal.home)} on ${formatPlmn(journal.visited)}`, {
+      hint: "give each home partner a spool folder of its own, and pass that partner's --home with it.",
+    });
+  }
+  for (const dir of ["work", "done", "rejected"].map((d) =>
+    d === "work" ? path.join(opts.spool, ".stream", d) : path.join(opts.spool, d),
+  )) {
+    fs.mkdirSync(dir, { recursive: true });
+  }
+  return journal;
+}
+
+/** True when the spool holds a usage file, complete or still settling. */
+async function pendingInSpool(spool: string): Promise<boolean> {
+  for (const name of fs.readdirSync(spool)) {
+    const file = path.join(spool, name);
+    if (isCandidateName(name, STREAM_EXTENSIONS, true) && fs.statSync(file).isFile() && (await isUsageFile(file))) return true;
+  }
+  return false;
+}
+
+/** A usage file the stream takes: CSV or JSON lines by its name, TAP 3.12 by its content. */
+async function isUsageFile(file: string): Promise<boolean> {
+  return isCandidateName(path.basename(file), STREAM_EXTENSIONS) || (await isTapFile(file).catch(() => false));
+}
+
+/** Journals the next complete file of the spool as taken (before it is moved), or returns undefined. */
+async function takeNext(opts: StreamOptions, journal: StreamJournal): Promise<StreamJournal | undefined> {
+  const complete = completeFiles(opts.spool, { settleMs: opts.settleMs ?? DEFAULT_SETTLE_MS, extensions: STREAM_EXTENSIONS, others: true });
+  let next: (typeof complete)[number] | undefined;
+  for (const f of complete) {
+    if (await isUsageFile(path.join(opts.spool, f.name))) {
+      next = f;
+      break;
+    }
+  }
+  if (!next) return undefined;
+  const active: ActiveFile = {
+    name: next.name,
+    step: "take",
+    batchSize: opts.batchSize,
+    period: opts.period,
+    takenAt: new Date().toISOString(),
+  };
+  const taken = { ...journal, active };
+  writeStreamJournal(opts.spool, taken);
+  return taken;
+}
+
+const workDirOf = (spool: string) => path.join(spool, ".stream", "work");
+
+/** Runs the active file's steps from where the journal says it is. */
+async function processActive(opts: StreamOptions, journal: StreamJournal): Promise<FileOutcome> {
+  const active = journal.active as ActiveFile;
+  const log = opts.log ?? (() => {});
+  const work = path.join(workDirOf(opts.spool), active.name);
+  if (active.step === "take") {
+    renameIfPresent(path.join(opts.spool, active.name), work);
+    if (!fs.existsSync(work)) throw new ConfigError(`${active.name} was taken from the spool and is gone from ${workDirOf(opts.spool)}`);
+    active.parts = await partsOf(opts, active, work);
+    active.partsDone = 0;
+    active.refused = {};
+    active.step = "ingest";
+    writeStreamJournal(opts.spool, journal);
+    const months = active.parts.map((p) => formatPeriod(p.period)).join(", ");
+    log(`taken ${active.name} (${fs.statSync(work).size.toLocaleString("en-US")} bytes; period ${months})`);
+  }
+  const parts = await ingestParts(opts, journal);
+  return finish(opts, journal, parts);
+}
+
+/** The file's parts: one per month of its records, or the whole file for a fixed period. */
+async function partsOf(opts: StreamOptions, active: ActiveFile, work: string): Promise<FilePart[]> {
+  if (active.period !== undefined) return [{ period: active.period, file: work }];
+  const format = formatFromExtension(work);
+  const now = Number(await chainTime(opts.signer));
+  const d = new Date(now * 1000);
+  const fallback = d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
+  // A TAP file (told by its content) is not split: it is billed to the chain's month when taken (see docs/stream.md).
+  if (format === undefined || (await isTapFile(work).catch(() => false))) return [{ period: fallback, file: work }];
+  return splitByMonth(work, { csv: format === "csv", partsDir: `${work}.parts`, fallback });
+}
+
+/** Ingests the parts not done yet, journaling each one's end; a part refused as a whole is noted, not retried. */
+async function ingestParts(opts: StreamOptions, journal: StreamJournal): Promise<FileOutcome["parts"]> {
+  const active = journal.active as ActiveFile;
+  const parts = active.parts as FilePart[];
+  const out: FileOutcome["parts"] = parts.map((p, i) => ({ period: p.period, refused: active.refused?.[i] }));
+  for (let i = 0; i < parts.length; i++) {
+    if (out[i].refused !== undefined) continue;
+    // A part done before a kill is asked again: its run says it is done (nothing sent) and gives its summary.
+    try {
+      await checkPeriodOpen(opts, parts[i].period);
+      out[i].summary = await ingestUsage({ ...opts, file: parts[i].file, period: parts[i].period, batchSize: active.batchSize });
+    } catch (error) {
+      const refusal = refusedWhole(error);
+      if (refusal === undefined) throw error;
+      out[i].refused = refusal;
+      active.refused = { ...active.refused, [i]: refusal };
+    }
+    if (i >= (active.partsDone ?? 0)) {
+      active.partsDone = i + 1;
+      writeStreamJournal(opts.spool, journal);
+    }
+  }
+  return out;
+}
+
+/**
+ * Throws an InputError when the ledger refuses the period's batches for good (closed, past its submission
+ * deadline, full: the part is refused whole), a PeriodNotOpen when it may take them later.
+ */
+async function checkPeriodOpen(opts: StreamOptions, period: number): Promise<void> {
+  const now = await chainTime(opts.signer);
+  const refusal = await periodRefusal(opts.client, { visited: opts.visited, home: opts.home, period, now }, 1);
+  if (!refusal) return;
+  if (refusal.final) throw new InputError(refusal.problem, { hint: refusal.hint });
+  throw new PeriodNotOpen(refusal.problem, { hint: refusal.hint });
+}
+
+/**
+ * Why a part is refused for good, or undefined when the error is not such a refusal: bad input in the file
+ * (a header, the format), or a ledger that refuses the run as a whole (its period closed or past its
+ * deadline: usage:ingest abandoned the run and left the local state as it was).
+ */
+function refusedWhole(error: unknown): string | undefined {
+  if (error instanceof InputError) return error.message;
+  if (error instanceof ConfigError && /^the ledger (refuses this run as a whole|takes no more of this run's batches)/.test(error.message)) {
+    return `${error.message}${error.details ? ` (${error.details})` : ""}`;
+  }
+  return undefined;
+}
+
+/** Moves the file and its rejects to done/ (rejected/ when every part was refused), then forgets it. */
+function finish(opts: StreamOptions, journal: StreamJournal, parts: FileOutcome["parts"]): FileOutcome {
+  const active = journal.active as ActiveFile;
+  const work = path.join(workDirOf(opts.spool), active.name);
+  if (active.step !== "finish") {
+    const folder = parts.every((p) => p.refused !== undefined) ? "rejected" : "done";
+    active.target = path.join(folder, freeName(path.join(opts.spool, folder), active.name));
+    active.step = "finish";
+    writeStreamJournal(opts.spool, journal);
+  }
+  const target = path.join(opts.spool, active.target as string);
+  const refusals = parts.flatMap((p) => (p.refused ? [`${formatPeriod(p.period)}: ${p.refused}`] : []));
+  if (refusals.length > 0) writeFileAtomic(`${target}.refused.txt`, `${refusals.join("\n")}\n`);
+  const split = (active.parts as FilePart[]).length > 1 || (active.parts as FilePart[])[0].file !== work;
+  for (const part of active.parts as FilePart[]) {
+    const suffix = split ? `.${part.period}.rejects.csv` : ".rejects.csv";
+    renameIfPresent(`${part.file}.rejects.csv`, `${target}${suffix}`);
+  }
+  fs.rmSync(`${work}.parts`, { recursive: true, force: true });
+  renameIfPresent(work, target);
+  const outcome: FileOutcome = {
+    name: active.name,
+    movedTo: active.target as string,
+    parts,
+    takenAt: active.takenAt,
+    finishedAt: new Date().toISOString(),
+  };
+  appendHistory(opts.spool, historyEntry(outcome));
+  journal.active = undefined;
+  writeStreamJournal(opts.spool, journal);
+  opts.onFile?.(outcome);
+  return outcome;
+}
+
+function historyEntry(o: FileOutcome): { name: string; takenAt: string } & Record<string, unknown> {
+  return {
+    name: o.name,
+    takenAt: o.takenAt,
+    movedTo: o.movedTo,
+    parts: o.parts.map((p) => ({
+      period: formatPeriod(p.period),
+      ...(p.refused !== undefined
+        ? { refused: p.refused }
+        : {
+            runKey: p.summary?.runKey,
+            accepted: p.summary?.accepted,
+            rejected: p.summary?.rejected,
+            flagged: p.summary?.flaggedDevices,
+            batches: p.summary?.batches.map((b) => b.id),
+          }),
+    })),
+  };
+}
