@@ -29,7 +29,7 @@ export interface FastMapSetup {
   rat: number;
   /** The file's UtcTimeOffsetInfo table (code -> +hhmm). */
   utcOffsets: ReadonlyMap<number, string>;
-  /** The period's earlier files' record ids (read only). */
+  /** The period's record ids: earlier files' are looked up, this file's accepted ones added (claimTapId). */
   ids?: RecordIdSet;
 }
 
@@ -78,7 +78,7 @@ export class FastRecords {
     if (Number.isNaN(duration) || duration < 0 || bytesUp < 0 || bytesDown < 0) return undefined;
     const record = tapUsageRecord(s, ctx.position, imsi, service, startTime, duration, bytesUp, bytesDown);
     if (absurdVolume(record) !== undefined || inconsistent(record) !== undefined) return undefined;
-    if (s.ids?.has(record.recordId)) return undefined;
+    if (s.ids !== undefined && !claimTapId(s.ids, record.recordId, ctx.position)) return undefined;
     return record;
   }
 
@@ -129,4 +129,13 @@ export function tapUsageRecord(
     latencyMs: 0,
     throughputKbps: 0,
   };
+}
+
+/**
+ * Claims a TAP record id in the period's id set: true when no earlier file of the period had it (the id is
+ * added, so the set saved after the run holds it: the CSV `usage:tap` made of the same file is then refused
+ * as duplicates). A file's own ids never repeat (the position is part of them): only earlier files' can clash.
+ */
+export function claimTapId(ids: RecordIdSet, id: string, position: number): boolean {
+  return ids.hasValues ? ids.claim(id, position) === -1 : ids.add(id);
 }

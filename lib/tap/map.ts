@@ -26,7 +26,7 @@ import type { RecordIdSet } from "../usage/recordIdSet";
 import { type ParsedRecord, RATS, type Reject, type RejectCode, SERVICE_DATA, SERVICE_SMS, SERVICE_VOICE } from "../usage/types";
 import { BerError } from "./ber";
 import { type CallEventContext, type CallEventKind, decodeCallEvent, type TapCallEvent } from "./callEvent";
-import { FastRecords, tapUsageRecord } from "./fastMap";
+import { claimTapId, FastRecords, tapUsageRecord } from "./fastMap";
 import { TapFileRefused } from "./refusal";
 import { TapSequenceLog } from "./sequenceLog";
 
@@ -406,8 +406,8 @@ export class TapMapper {
     if (absurd) return this.reject(ev, "ABSURD_VOLUME", absurd);
     const inconsistency = inconsistent(record);
     if (inconsistency) return this.reject(ev, "INCONSISTENT_RECORD", inconsistency);
-    // Earlier files only: the ids of this file cannot repeat (the position is part of them), none is kept.
-    if (this.ids?.has(record.recordId)) {
+    // Earlier files only can clash (the position is part of the id); accepted ids join the period's set.
+    if (this.ids !== undefined && !claimTapId(this.ids, record.recordId, ev.position)) {
       return this.reject(ev, "DUPLICATE_RECORD_ID", `${record.recordId} was accepted from an earlier file of this period`);
     }
     return record;

@@ -39,7 +39,7 @@ export async function processFile(opts: IngestOptions, run: RunIdentity): Promis
   const pricing = await agreementPricing(opts);
   const paths = statePaths(opts.workDir, opts.period, run.runKey);
   const fileSize = fs.statSync(opts.file).size;
-  const parts = await openRunParts(opts, { paths, fileSize, batchSize: run.batchSize, agreementDays, pricing, tap: run.tap });
+  const parts = await openRunParts(opts, { paths, fileSize, batchSize: run.batchSize, agreementDays, pricing });
   const progress = (opts.progress ?? noProgress)({ label: `ingest ${path.basename(opts.file)}`, total: fileSize, unit: "bytes" });
   const processor = new FileProcessor(opts, parts, run.tap);
   const started = { at: Date.now(), cpu: process.cpuUsage() };
@@ -99,19 +99,19 @@ interface RunParts {
 
 async function openRunParts(
   opts: IngestOptions,
-  how: { paths: StatePaths; fileSize: number; batchSize: number; agreementDays: number; pricing: PricedWindow[]; tap: boolean },
+  how: { paths: StatePaths; fileSize: number; batchSize: number; agreementDays: number; pricing: PricedWindow[] },
 ): Promise<RunParts> {
   const { client, visited, home, period } = opts;
   const state = loadState(how.paths.state);
   // One table for the ids of the period's earlier files and of this one (with their lines), sized once
-  // for both: about 100 bytes per CSV record, 250 per JSON line, as the parser estimates. A TAP file's ids
-  // are not added (TapMapper only looks the earlier ones up: `TAP-<sender>-<fsn>-<position>` cannot repeat
-  // inside a file, and the file sequence log refuses the same file twice), so no room for them.
+  // for both: about 100 bytes per CSV record or TAP call event, 250 per JSON line, as the parser estimates.
+  // A TAP file's accepted ids join the set too (saved with the period's), so the CSV `usage:tap` made of
+  // it is refused as duplicates after it, and it after the CSV.
   const perRecord = (opts.format ?? formatFromExtension(opts.file)) === "jsonl" ? 250 : 100;
   const seenIds = await RecordIdSet.load(how.paths.ids, {
     missingOk: true,
     withValues: true,
-    room: how.tap ? 0 : Math.ceil(how.fileSize / perRecord),
+    room: Math.ceil(how.fileSize / perRecord),
   });
   const resolver = new DeviceResolver(opts.deviceSource ?? registrySource(client.devices), opts.imsiKey, home);
   const checker = new RecordChecker({ state, visited, period, agreementRoamingDays: how.agreementDays });
