@@ -26,11 +26,10 @@ export const MEASURED_GAS = {
   /** DeviceRegistry.flagFraud, per flag (usage:ingest flags devices it finds misused). */
   flagFraud: { fixed: 80_000n, perItem: 56_000n, measured: "test/unit/gasBudget.test.ts: 20 and 100 flags" },
   /**
-   * UsageLedger's dispute call, per disputed record at tree depth 24 (~1 KB of proof calldata): NOT measured
-   * here; the earlier estimate was about 60,000 gas, taken 1.5 times over until a test measures it
-   * (docs/besu.md says so).
+   * UsageLedger.disputeRecords, per record at tree depth 24 (a fresh leaf slot, an index, an event, 24 proof
+   * siblings: ~1 KB of calldata). Measured 2026-12-05: 82,488 + 47,907 per record (1 record, then the default 249).
    */
-  disputeRecord: { fixed: 100_000n, perItem: 90_000n, measured: "estimated (60,000 per record, taken 1.5 times): not measured" },
+  disputeRecord: { fixed: 90_000n, perItem: 50_000n, measured: "test/unit/gasBudget.test.ts: 1 and DISPUTES_PER_TX records at depth 24" },
 } as const satisfies Record<string, BatchGas>;
 
 /** The most items one transaction may carry: what GAS_BUDGET holds, and at most what the contract takes. */

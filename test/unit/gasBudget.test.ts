@@ -11,6 +11,9 @@ import { GAS_BUDGET, itemsPerTx, MEASURED_GAS, TX_GAS_CAP, type BatchGas } from 
 import { DEFAULT_REGISTER_BATCH } from "../../lib/devices/registration";
 import { FLAGS_PER_TX } from "../../lib/usage/ingest";
 import { DISPUTES_PER_TX } from "../../lib/usage/verify";
+import { batchId, ledgerDomain, signBatch, toContractBatch, type UsageBatchHeader } from "../../lib/usage/batch";
+import type { Hex } from "../../lib/util/hex";
+import { periodOf } from "../helpers/usage";
 
 async function world() {
   const c = await deployConsortium();
@@ -29,6 +32,31 @@ const registration = (i: number) => ({
   policyId: 1 + (i % 2),
 });
 const range = (from: number, n: number) => Array.from({ length: n }, (_, k) => from + k);
+
+/** The deepest tree a batch may have: 2^24 leaf positions (lib/usage/merkle), a proof of 24 siblings (~1 KB). */
+const DEPTH = 24;
+
+/**
+ * A tree of depth DEPTH holding a leaf at each of `positions` and zero padding elsewhere, built sparsely
+ * (level by level, only the nodes above a leaf): its root and each leaf's proof, as the ledger checks them.
+ */
+function sparseTree(positions: number[]) {
+  const zero: string[] = [hre.ethers.ZeroHash];
+  const levels: Map<number, string>[] = [new Map(positions.map((i) => [i, hre.ethers.id(`leaf ${i}`)]))];
+  const hash = (left: string, right: string) => hre.ethers.keccak256(hre.ethers.concat([left, right]));
+  for (let l = 0; l < DEPTH; l++) {
+    const next = new Map<number, string>();
+    for (const i of levels[l].keys()) {
+      const p = i >> 1;
+      if (!next.has(p)) next.set(p, hash(levels[l].get(2 * p) ?? zero[l], levels[l].get(2 * p + 1) ?? zero[l]));
+    }
+    levels.push(next);
+    zero.push(hash(zero[l], zero[l]));
+  }
+  const proof = (i: number) => Array.from({ length: DEPTH }, (_, l) => levels[l].get((i >> l) ^ 1) ?? zero[l]);
+  const dispute = (i: number) => ({ leafIndex: i, leaf: levels[0].get(i)!, proof: proof(i), reason: 1 });
+  return { root: levels[DEPTH].get(0)! as Hex, dispute };
+}
 
 /** fixed and per-item gas from two batch sizes; checked against the module's figures. */
 function fit(name: string, small: [number, bigint], large: [number, bigint], written: BatchGas): void {
@@ -93,6 +121,37 @@ describe("lib/chain/gasBudget: batch sizes from measured gas per item", function
     await time.increase(86_400);
     const full = await gasOf(range(120, n));
     console.log(`      flagFraud x ${n} (FLAGS_PER_TX): ${full.toLocaleString("en-US")} gas`);
+    expect(full).to.be.at.most(GAS_BUDGET);
+  });
+
+  it("record disputes at depth 24: measured per record, and a full DISPUTES_PER_TX under the budget", async function () {
+    const c = await loadFixture(world);
+    const n = DISPUTES_PER_TX;
+    // Spread over the tree (every 65,537th position of 2^24): 1 record, then n.
+    const positions = range(0, 1 + n).map((k) => (k * 65_537) % 2 ** DEPTH);
+    const tree = sparseTree(positions);
+    const domain = ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());
+    const period = periodOf(await time.latest());
+    // A batch per measurement, so that each pays a batch's first dispute (its index list, its count).
+    const batch = async (k: number) => {
+      const header: UsageBatchHeader = {
+        visited: PLMN.BR,
+        home: PLMN.DE,
+        period,
+        merkleRoot: tree.root,
+        treeDepth: DEPTH,
+        payloadHash: hre.ethers.id(`payload ${k}`) as Hex,
+        totalsCommitment: hre.ethers.id(`totals ${k}`) as Hex,
+      };
+      await (await c.ledger.connect(c.br).submitBatch(toContractBatch(header), await signBatch(c.br, domain, header))).wait();
+      return batchId(header);
+    };
+    const gasOf = async (k: number, at: number[]) =>
+      (await (await c.ledger.connect(c.de).disputeRecords(await batch(k), at.map(tree.dispute))).wait())!.gasUsed;
+    const one = await gasOf(1, positions.slice(0, 1));
+    const full = await gasOf(2, positions.slice(1));
+    console.log(`      disputeRecords x ${n} (DISPUTES_PER_TX) at depth ${DEPTH}: ${full.toLocaleString("en-US")} gas`);
+    fit("disputeRecords", [1, one], [n, full], MEASURED_GAS.disputeRecord);
     expect(full).to.be.at.most(GAS_BUDGET);
   });
 });
