@@ -7,7 +7,7 @@ import hre from "hardhat";
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { agreeDeBr, deployConsortium, deviceId, localId, meterPolicy, PLMN } from "../helpers/fixtures";
-import { GAS_BUDGET, itemsPerTx, MEASURED_GAS, TX_GAS_CAP, type BatchGas } from "../../lib/chain/gasBudget";
+import { checkBatchSize, GAS_BUDGET, itemsPerTx, itemsUnderCap, MEASURED_GAS, TX_GAS_CAP, type BatchGas } from "../../lib/chain/gasBudget";
 import { DEFAULT_REGISTER_BATCH } from "../../lib/devices/registration";
 import { FLAGS_PER_TX } from "../../lib/usage/ingest";
 import { DISPUTES_PER_TX } from "../../lib/usage/verify";
@@ -86,6 +86,22 @@ describe("lib/chain/gasBudget: batch sizes from measured gas per item", function
     ] as const) {
       expect(gas.fixed + gas.perItem * BigInt(size)).to.be.at.most(GAS_BUDGET);
     }
+  });
+
+  it("refuses a batch size over the contract's limit or over the cap at the measured gas, naming the largest", function () {
+    const limit = { param: "batchSize", gas: MEASURED_GAS.registerDevice, contract: "the registry", unit: "devices" };
+    expect(itemsUnderCap(MEASURED_GAS.registerDevice)).to.equal(208); // (16,777,216 - 120,000) / 80,000
+    // The registry's 170 binds before the cap: refused as the contract's limit.
+    expect(() => checkBatchSize(170, { ...limit, contractMax: 170 })).to.not.throw();
+    expect(() => checkBatchSize(171, { ...limit, contractMax: 170 })).to.throw(
+      /from 1 to 170, found 171: the registry takes at most 170 devices/,
+    );
+    // A registry that took 1,000: the cap binds at 208, and the error says why.
+    expect(() => checkBatchSize(208, { ...limit, contractMax: 1_000 })).to.not.throw();
+    expect(() => checkBatchSize(209, { ...limit, contractMax: 1_000 })).to.throw(
+      /from 1 to 208, found 209: at about 80,000 gas each .* over 16,777,216 gas, the most one transaction may use on a network at Osaka \(EIP-7825\)/,
+    );
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => checkBatchSize(bad, { ...limit, contractMax: 170 })).to.throw(/from 1 to 170/);
   });
 
   it("device registration: measured per device, and a default batch under the budget", async function () {
