@@ -6,10 +6,12 @@
 import hre from "hardhat";
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { agreeDeBr, deployConsortium, deviceId, localId, meterPolicy, PLMN } from "../helpers/fixtures";
+import { agreeDeBr, type Consortium, deployConsortium, deviceId, localId, meterPolicy, PLMN } from "../helpers/fixtures";
 import { checkBatchSize, GAS_BUDGET, itemsPerTx, itemsUnderCap, MEASURED_GAS, TX_GAS_CAP, type BatchGas } from "../../lib/chain/gasBudget";
 import { DEFAULT_REGISTER_BATCH } from "../../lib/devices/registration";
 import { FLAGS_PER_TX } from "../../lib/usage/ingest";
+import { MAX_BATCH_SIZE } from "../../lib/usage/ingest/types";
+import { treeDepth } from "../../lib/usage/merkle";
 import { DISPUTES_PER_TX } from "../../lib/usage/verify";
 import { batchId, ledgerDomain, signBatch, toContractBatch, type UsageBatchHeader } from "../../lib/usage/batch";
 import type { Hex } from "../../lib/util/hex";
@@ -56,6 +58,22 @@ function sparseTree(positions: number[]) {
   const proof = (i: number) => Array.from({ length: DEPTH }, (_, l) => levels[l].get((i >> l) ^ 1) ?? zero[l]);
   const dispute = (i: number) => ({ leafIndex: i, leaf: levels[0].get(i)!, proof: proof(i), reason: 1 });
   return { root: levels[DEPTH].get(0)! as Hex, dispute };
+}
+
+/** BR submits a usage batch header for DE in the current period (`k` tells headers apart): its id and gas. */
+async function submitHeader(c: Consortium, k: number, merkleRoot: Hex, treeDepth: number) {
+  const domain = ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());
+  const header: UsageBatchHeader = {
+    visited: PLMN.BR,
+    home: PLMN.DE,
+    period: periodOf(await time.latest()),
+    merkleRoot,
+    treeDepth,
+    payloadHash: hre.ethers.id(`payload ${k}`) as Hex,
+    totalsCommitment: hre.ethers.id(`totals ${k}`) as Hex,
+  };
+  const tx = await c.ledger.connect(c.br).submitBatch(toContractBatch(header), await signBatch(c.br, domain, header));
+  return { id: batchId(header), gasUsed: (await tx.wait())!.gasUsed };
 }
 
 /** fixed and per-item gas from two batch sizes; checked against the module's figures. */
@@ -146,22 +164,8 @@ describe("lib/chain/gasBudget: batch sizes from measured gas per item", function
     // Spread over the tree (every 65,537th position of 2^24): 1 record, then n.
     const positions = range(0, 1 + n).map((k) => (k * 65_537) % 2 ** DEPTH);
     const tree = sparseTree(positions);
-    const domain = ledgerDomain((await hre.ethers.provider.getNetwork()).chainId, await c.ledger.getAddress());
-    const period = periodOf(await time.latest());
     // A batch per measurement, so that each pays a batch's first dispute (its index list, its count).
-    const batch = async (k: number) => {
-      const header: UsageBatchHeader = {
-        visited: PLMN.BR,
-        home: PLMN.DE,
-        period,
-        merkleRoot: tree.root,
-        treeDepth: DEPTH,
-        payloadHash: hre.ethers.id(`payload ${k}`) as Hex,
-        totalsCommitment: hre.ethers.id(`totals ${k}`) as Hex,
-      };
-      await (await c.ledger.connect(c.br).submitBatch(toContractBatch(header), await signBatch(c.br, domain, header))).wait();
-      return batchId(header);
-    };
+    const batch = async (k: number) => (await submitHeader(c, k, tree.root, DEPTH)).id;
     const gasOf = async (k: number, at: number[]) =>
       (await (await c.ledger.connect(c.de).disputeRecords(await batch(k), at.map(tree.dispute))).wait())!.gasUsed;
     const one = await gasOf(1, positions.slice(0, 1));
@@ -169,5 +173,20 @@ describe("lib/chain/gasBudget: batch sizes from measured gas per item", function
     console.log(`      disputeRecords x ${n} (DISPUTES_PER_TX) at depth ${DEPTH}: ${full.toLocaleString("en-US")} gas`);
     fit("disputeRecords", [1, one], [n, full], MEASURED_GAS.disputeRecord);
     expect(full).to.be.at.most(GAS_BUDGET);
+  });
+
+  it("usage:ingest --batch-size and usage:stream --batch-records: a batch's records do not enter its transaction", async function () {
+    // A batch goes on chain as its header (root, depth, hashes): 1 record and MAX_BATCH_SIZE records cost
+    // the same, so these flags need no gas bound (lib/usage/ingest/submit.ts sends nothing else per batch).
+    const c = await loadFixture(world);
+    await submitHeader(c, 0, hre.ethers.id("root 0") as Hex, 10); // the period's first batch opens its record
+    const one = await submitHeader(c, 1, hre.ethers.id("root 1") as Hex, treeDepth(1));
+    const most = await submitHeader(c, 2, hre.ethers.id("root 2") as Hex, treeDepth(MAX_BATCH_SIZE));
+    console.log(
+      `      submitBatch: ${one.gasUsed.toLocaleString("en-US")} gas (1 record), ${most.gasUsed.toLocaleString("en-US")} (${MAX_BATCH_SIZE.toLocaleString("en-US")} records)`,
+    );
+    const diff = one.gasUsed > most.gasUsed ? one.gasUsed - most.gasUsed : most.gasUsed - one.gasUsed;
+    expect(diff, "the depth is one byte of calldata").to.be.at.most(100n);
+    expect(most.gasUsed).to.be.below(GAS_BUDGET / 10n);
   });
 });
