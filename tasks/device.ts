@@ -4,7 +4,14 @@ import { FROM_HELP, plmnArg } from "./cli/args";
 import { isoTime } from "../lib/agreements/terms";
 import { ConfigError, InputError, type InputLocation } from "../lib/core/errors";
 import { readPolicies } from "../lib/devices/policy";
-import { readDevices, ensurePolicies, checkMakers, registerDevices, DEFAULT_REGISTER_BATCH } from "../lib/devices/registration";
+import {
+  readDevices,
+  ensurePolicies,
+  checkMakers,
+  registerDevices,
+  checkRegisterBatchSize,
+  DEFAULT_REGISTER_BATCH,
+} from "../lib/devices/registration";
 import { MEASURED_GAS } from "../lib/chain/gasBudget";
 import { createDeviceIdDeriver, imsiBelongsTo } from "../lib/core/imsi";
 import { readCsvWithHeader } from "../lib/util/csv";
@@ -40,7 +47,8 @@ task(
       const client = await clientFor(hre, args.from);
       const home = await memberOfSigner(client, ROLE_BITS.carrier);
       const imsiKey = keystoreFor(args.keystore).imsiKey(home.text);
-      // Everything is read and checked before the first transaction: a bad file sends nothing.
+      // Everything is read and checked before the first transaction: a bad file or batch size sends nothing.
+      await checkRegisterBatchSize(client, args.batchSize);
       const policies = readPolicies(args.policies, home.plmn);
       const devices = await readDevices(args.file, { home: home.plmn, imsiKey: imsiKey, policyNames: new Set(policies.keys()) });
       await checkMakers(client, devices, args.file);

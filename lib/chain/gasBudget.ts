@@ -6,6 +6,8 @@
  * hardhat network and fails when one has grown past what is written here; docs/besu.md lists them.
  */
 
+import { InputError } from "../core/errors";
+
 /** EIP-7825: the most gas one transaction may use. */
 export const TX_GAS_CAP = 16_777_216n;
 /** What a batch may use: 3/4 of the cap. */
@@ -26,15 +28,51 @@ export const MEASURED_GAS = {
   /** DeviceRegistry.flagFraud, per flag (usage:ingest flags devices it finds misused). */
   flagFraud: { fixed: 80_000n, perItem: 56_000n, measured: "test/unit/gasBudget.test.ts: 20 and 100 flags" },
   /**
-   * UsageLedger's dispute call, per disputed record at tree depth 24 (~1 KB of proof calldata): NOT measured
-   * here; the earlier estimate was about 60,000 gas, taken 1.5 times over until a test measures it
-   * (docs/besu.md says so).
+   * UsageLedger.disputeRecords, per record at tree depth 24 (a fresh leaf slot, an index, an event, 24 proof
+   * siblings: ~1 KB of calldata). Measured 2026-12-05: 82,488 + 47,907 per record (1 record, then the default 249).
    */
-  disputeRecord: { fixed: 100_000n, perItem: 90_000n, measured: "estimated (60,000 per record, taken 1.5 times): not measured" },
+  disputeRecord: { fixed: 90_000n, perItem: 50_000n, measured: "test/unit/gasBudget.test.ts: 1 and DISPUTES_PER_TX records at depth 24" },
 } as const satisfies Record<string, BatchGas>;
 
 /** The most items one transaction may carry: what GAS_BUDGET holds, and at most what the contract takes. */
 export function itemsPerTx(gas: BatchGas, contractMax: number): number {
   const fits = Number((GAS_BUDGET - gas.fixed) / gas.perItem);
   return Math.max(1, Math.min(fits, contractMax));
+}
+
+/** The most items one transaction may carry without passing the cap itself (no margin): what a flag may ask. */
+export function itemsUnderCap(gas: BatchGas): number {
+  return Number((TX_GAS_CAP - gas.fixed) / gas.perItem);
+}
+
+/** A batch-size option and what bounds it: the contract's per-call limit and the measured gas per item. */
+export interface BatchSizeLimit {
+  /** The library parameter (`batchSize`), which the CLI names as its flag (`--batch-size`). */
+  param: string;
+  gas: BatchGas;
+  /** The contract's own per-call limit, and the contract that sets it. */
+  contractMax: number;
+  contract: string;
+  /** What one item is ("devices"). */
+  unit: string;
+}
+
+/**
+ * Refuses, before anything is sent, a batch size that is not an integer from 1 to the largest that fits:
+ * at most the contract's limit, and at most what 16,777,216 gas holds at the measured gas per item (a
+ * larger transaction is refused by networks at Osaka, EIP-7825). The error names the largest value and why.
+ */
+export function checkBatchSize(value: number, limit: BatchSizeLimit): void {
+  const underCap = itemsUnderCap(limit.gas);
+  const largest = Math.min(limit.contractMax, underCap);
+  if (Number.isInteger(value) && value >= 1 && value <= largest) return;
+  const perItem = limit.gas.perItem.toLocaleString("en-US");
+  const why =
+    limit.contractMax <= underCap
+      ? `${limit.contract} takes at most ${limit.contractMax} ${limit.unit} per call (well under the EIP-7825 cap of 16,777,216 gas per transaction at about ${perItem} gas each)`
+      : `at about ${perItem} gas each (measured, lib/chain/gasBudget.ts), more than ${largest} ${limit.unit} would need over 16,777,216 gas, the most one transaction may use on a network at Osaka (EIP-7825)`;
+  throw new InputError(`batch size must be an integer from 1 to ${largest}, found ${value}: ${why}`, {
+    location: { param: limit.param },
+    hint: `use at most ${largest} (the default, ${itemsPerTx(limit.gas, limit.contractMax)}, keeps a quarter of the cap spare).`,
+  });
 }

@@ -1,4 +1,4 @@
-import { itemsPerTx, MEASURED_GAS } from "../chain/gasBudget";
+import { checkBatchSize, itemsPerTx, MEASURED_GAS } from "../chain/gasBudget";
 import { InputError, InputErrors, BaseError } from "../core/errors";
 import { readCsvWithHeader } from "../util/csv";
 import { imsiBelongsTo, validateImsi, createDeviceIdDeriver, scopeDeviceId } from "../core/imsi";
@@ -174,6 +174,22 @@ export const MAX_REGISTER_BATCH = 170;
  */
 export const DEFAULT_REGISTER_BATCH = itemsPerTx(MEASURED_GAS.registerDevice, MAX_REGISTER_BATCH);
 
+/**
+ * Refuses a batch size the registry would not take (its `batchLimits().register`, read from the chain) or
+ * whose transaction would pass the EIP-7825 cap at the measured gas per device; the task calls it before
+ * it defines any policy, so that a bad `--batch-size` sends nothing. (At 170, the registry's limit binds
+ * first: 170 devices use about 13.5 million gas; the gas check holds for a registry deployed with more.)
+ */
+export async function checkRegisterBatchSize(client: RoamLedgerClient, batchSize: number): Promise<void> {
+  checkBatchSize(batchSize, {
+    param: "batchSize",
+    gas: MEASURED_GAS.registerDevice,
+    contractMax: Number((await client.devices.batchLimits()).register),
+    contract: "the device registry (batchLimits().register)",
+    unit: "devices",
+  });
+}
+
 export interface RegisterOptions {
   /** The on-chain id of each policy the devices name (from {@link ensurePolicies}). */
   policyIds: ReadonlyMap<string, bigint>;
@@ -194,13 +210,7 @@ export async function registerDevices(
   options: RegisterOptions,
 ): Promise<RegisterResult> {
   const { batchSize } = options;
-  const maxBatch = Number((await client.devices.batchLimits()).register);
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > maxBatch) {
-    throw new InputError(`batch size must be an integer from 1 to ${maxBatch}, found ${batchSize}`, {
-      location: { param: "batchSize" },
-      hint: `use a batch size within that range (the default of ${DEFAULT_REGISTER_BATCH} fits the EIP-7825 cap of 2^24 gas per transaction).`,
-    });
-  }
+  await checkRegisterBatchSize(client, batchSize);
   const registrations = devices.map((d) => registration(d, options.policyIds));
   const mask = await registeredMask(
     client,

@@ -27,7 +27,7 @@ export { DISPUTE_REASONS, type DisputedRecordReport, type DisputeReason } from "
 export { compareTotals, totalsOfRecords } from "./totals";
 
 /**
- * Records disputed per transaction: as many as 3/4 of 16,777,216 gas (EIP-7825) holds at the estimated
+ * Records disputed per transaction: as many as 3/4 of 16,777,216 gas (EIP-7825) holds at the measured
  * gas of a dispute at depth 24, about 1 KB of calldata (lib/chain/gasBudget.ts), at most the ledger's
  * MAX_DISPUTES, 256.
  */

@@ -121,6 +121,18 @@ describe("tasks: keys and devices", function () {
       expect(await c.devices.policyCount()).to.equal(0);
     });
 
+    it("refuses a --batch-size the registry would not take before sending anything, naming the flag and the largest", async function () {
+      const file = devicesCsv(env.dir, 3);
+      for (const batchSize of [171, 0, 1000]) {
+        const msg = await message(hre.run("device:register", { file, policies: POLICIES, batchSize, from: FROM.de }));
+        expect(msg).to.contain("--batch-size");
+        expect(msg).to.contain(`batch size must be an integer from 1 to 170, found ${batchSize}`);
+        expect(msg).to.contain("takes at most 170 devices per call");
+        expect(msg).to.contain("EIP-7825");
+      }
+      expect(await c.devices.policyCount()).to.equal(0);
+    });
+
     it("refuses a maker that is not a device-maker member, naming its line", async function () {
       const file = devicesCsv(env.dir, 2, "makers.csv", ["262010000000050,nb-iot,meter,724-05"]);
       const msg = await message(hre.run("device:register", { file, policies: POLICIES, batchSize: 10, from: FROM.de }));
