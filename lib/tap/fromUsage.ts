@@ -407,7 +407,13 @@ export async function writeTapFile(
     if (failed) throw failed;
     fs.renameSync(tmp, file);
   } catch (err) {
-    out.destroy();
+    // The stream opens its file asynchronously: wait until it is closed (opened first if it was still
+    // opening), or the file would appear after it was removed.
+    await new Promise<void>((resolve) => {
+      if (out.closed) resolve();
+      else out.once("close", () => resolve());
+      out.destroy();
+    });
     fs.rmSync(tmp, { force: true });
     throw err;
   }
