@@ -6,9 +6,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 import { SERVICES } from "../core/enums";
 import { formatPlmn } from "../core/plmn";
+import { AtomicTextFile } from "../util/fsAtomic";
 import { noProgress, type ProgressFactory, type ProgressReporter } from "../util/progress";
 import { InputError } from "../core/errors";
 import { USAGE_FIELDS } from "../usage/parse/fields";
@@ -89,48 +89,6 @@ function chargesLine(c: TapRecordCharges, currency: string, decimals: number): s
   return `${csvField(c.recordId)},${SERVICES[c.service]},${c.charge},${c.tax},${c.discount},${currency},${decimals},${opt(c.exchangeRateCode)},${opt(c.exchangeRate)},${opt(c.exchangeRateDecimalPlaces)}\n`;
 }
 
-/** A file written to a temp name beside its target, renamed into place by `commit`, removed by `abort`. */
-class AtomicText {
-  readonly tmp: string;
-  private pending = "";
-  private handle?: fs.promises.FileHandle;
-
-  constructor(readonly target: string) {
-    this.tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  }
-
-  async open(first: string): Promise<void> {
-    this.handle = await fs.promises.open(this.tmp, "wx");
-    this.pending = first;
-  }
-
-  async add(text: string): Promise<void> {
-    this.pending += text;
-    if (this.pending.length >= 1 << 18) await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.pending.length === 0 || !this.handle) return;
-    const text = this.pending;
-    this.pending = "";
-    await this.handle.write(text, null, "utf8");
-  }
-
-  async commit(): Promise<void> {
-    await this.flush();
-    await this.handle?.sync();
-    await this.handle?.close();
-    this.handle = undefined;
-    await fs.promises.rename(this.tmp, this.target);
-  }
-
-  async abort(): Promise<void> {
-    await this.handle?.close().catch(() => undefined);
-    this.handle = undefined;
-    await fs.promises.rm(this.tmp, { force: true });
-  }
-}
-
 function emptyTotals(): ServiceTotals {
   return { records: 0, seconds: 0, events: 0, bytesUp: 0, bytesDown: 0, charge: 0, tax: 0, discount: 0 };
 }
@@ -144,8 +102,8 @@ export async function convertTap(opts: TapConvertOptions): Promise<TapConversion
       hint: "create it first, or name a file in an existing folder.",
     });
   }
-  const csv = new AtomicText(opts.out);
-  const charges = new AtomicText(`${opts.out}.charges.csv`);
+  const csv = new AtomicTextFile(opts.out);
+  const charges = new AtomicTextFile(`${opts.out}.charges.csv`);
   let rejects: RejectsWriter | undefined;
   let progress: ProgressReporter | undefined;
   try {
@@ -188,8 +146,8 @@ export async function convertTap(opts: TapConvertOptions): Promise<TapConversion
 async function takeChunk(
   chunk: TapChunk,
   to: {
-    csv: AtomicText;
-    charges: AtomicText;
+    csv: AtomicTextFile;
+    charges: AtomicTextFile;
     rejects: RejectsWriter;
     services: Record<string, ServiceTotals>;
     currency: string;

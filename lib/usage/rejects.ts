@@ -1,8 +1,5 @@
-import fs from "node:fs";
-import path from "node:path";
-import { randomBytes } from "node:crypto";
 import { REJECT_CODES, type Reject, type RejectCode } from "./types";
-import { removeStaleTempFiles } from "../util/fsAtomic";
+import { AtomicTextFile } from "../util/fsAtomic";
 
 /**
  * Writes the rejects of one input file as CSV (`line,code,reason,raw`, RFC 4180 quoting, raw line cut
@@ -14,7 +11,6 @@ import { removeStaleTempFiles } from "../util/fsAtomic";
 
 export const REJECTS_HEADER = "line,code,reason,raw";
 const RAW_MAX = 200;
-const FLUSH_CHARS = 1 << 18;
 
 /**
  * Quotes a CSV field when it holds a comma, a quote or a line break. Not lib/util/csv's csvLine (yet):
@@ -36,16 +32,14 @@ export interface RejectsSummary {
 export class RejectsWriter {
   /** Final path: `<input>.rejects.csv` unless given. */
   readonly path: string;
-  private readonly tmp: string;
-  private handle?: fs.promises.FileHandle;
-  private pending: string = `${REJECTS_HEADER}\n`;
+  private readonly file: AtomicTextFile;
   private readonly counts = new Map<RejectCode, number>();
   private totalCount = 0;
   private state: "open" | "closed" | "aborted" = "open";
 
   private constructor(target: string) {
     this.path = target;
-    this.tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+    this.file = new AtomicTextFile(target);
   }
 
   /**
@@ -54,8 +48,7 @@ export class RejectsWriter {
    */
   static async open(input: string, options: { path?: string } = {}): Promise<RejectsWriter> {
     const writer = new RejectsWriter(options.path ?? `${input}.rejects.csv`);
-    removeStaleTempFiles(path.dirname(writer.path), path.basename(writer.path));
-    writer.handle = await fs.promises.open(writer.tmp, "wx");
+    await writer.file.open(`${REJECTS_HEADER}\n`);
     return writer;
   }
 
@@ -67,27 +60,14 @@ export class RejectsWriter {
   /** Appends rejects (buffered; flushed about every 256 KB). */
   async write(rejects: readonly Reject[]): Promise<void> {
     if (this.state !== "open") throw new Error(`RejectsWriter is ${this.state}`);
-    let out = this.pending;
+    let out = "";
     for (const r of rejects) {
       this.counts.set(r.code, (this.counts.get(r.code) ?? 0) + 1);
       this.totalCount++;
       const raw = r.raw.length > RAW_MAX ? r.raw.slice(0, RAW_MAX) : r.raw;
       out += `${r.line},${r.code},${csvField(r.reason)},${csvField(raw)}\n`;
     }
-    this.pending = out;
-    if (out.length >= FLUSH_CHARS) await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const text = this.pending;
-    this.pending = "";
-    await this.openHandle().write(text, null, "utf8");
-  }
-
-  private openHandle(): fs.promises.FileHandle {
-    if (this.handle === undefined) throw new Error(`RejectsWriter is ${this.state}`);
-    return this.handle;
+    await this.file.add(out);
   }
 
   /** Rejects per code, only codes that occurred, in REJECT_CODES order. */
@@ -104,12 +84,7 @@ export class RejectsWriter {
   async close(): Promise<RejectsSummary> {
     if (this.state !== "open") throw new Error(`RejectsWriter is ${this.state}`);
     try {
-      await this.flush();
-      const handle = this.openHandle();
-      await handle.sync();
-      await handle.close();
-      this.handle = undefined;
-      await fs.promises.rename(this.tmp, this.path);
+      await this.file.commit();
       this.state = "closed";
     } catch (err) {
       await this.abort();
@@ -122,12 +97,7 @@ export class RejectsWriter {
   async abort(): Promise<void> {
     if (this.state === "closed") return;
     this.state = "aborted";
-    this.pending = "";
-    if (this.handle) {
-      await this.handle.close().catch(() => undefined);
-      this.handle = undefined;
-    }
-    await fs.promises.rm(this.tmp, { force: true });
+    await this.file.abort();
   }
 }
 

@@ -54,7 +54,7 @@ export function renameIfPresent(from: string, to: string): boolean {
   }
 }
 
-/** Temp files of the atomic writers (writeFileAtomic, RejectsWriter, RecordIdSet): `.<name>.<pid>.<hex>.tmp`. */
+/** Temp files of the atomic writers (writeFileAtomic, AtomicTextFile, RecordIdSet): `.<name>.<pid>.<hex>.tmp`. */
 const TEMP_FILE = /^\.(.+)\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 /** True while a process with this id runs (on this machine). */
@@ -90,4 +90,61 @@ export function removeStaleTempFiles(dir: string, name?: string): string[] {
     removed.push(entry);
   }
   return removed;
+}
+
+/** An AtomicTextFile writes to its temp file once this many characters are pending. */
+const ATOMIC_TEXT_FLUSH_CHARS = 1 << 18;
+
+/**
+ * A text file written in pieces (asynchronously) to a temp file beside `target` (`.<name>.<pid>.<hex>.tmp`),
+ * renamed into place by `commit`, removed by `abort`: a reader (or a crash) sees the old file or the whole
+ * new one. `open` first removes the temp files of `target` that killed runs left behind.
+ */
+export class AtomicTextFile {
+  readonly tmp: string;
+  private pending = "";
+  private handle?: fs.promises.FileHandle;
+
+  constructor(readonly target: string) {
+    this.tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  }
+
+  /** Creates the temp file; `first` (e.g. a CSV header) is its first text. */
+  async open(first = ""): Promise<void> {
+    removeStaleTempFiles(path.dirname(this.target), path.basename(this.target));
+    this.handle = await fs.promises.open(this.tmp, "wx");
+    this.pending = first;
+  }
+
+  /** Appends `text` (buffered; written about every 256 KB). */
+  async add(text: string): Promise<void> {
+    this.pending += text;
+    if (this.pending.length >= ATOMIC_TEXT_FLUSH_CHARS) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    if (!this.handle) throw new Error(`${this.target} is not open for writing`);
+    const text = this.pending;
+    this.pending = "";
+    await this.handle.write(text, null, "utf8");
+  }
+
+  /** Writes what is buffered, syncs, closes and moves the file into place. */
+  async commit(): Promise<void> {
+    await this.flush();
+    if (!this.handle) throw new Error(`${this.target} is not open for writing`);
+    await this.handle.sync();
+    await this.handle.close();
+    this.handle = undefined;
+    await fs.promises.rename(this.tmp, this.target);
+  }
+
+  /** Removes the temp file; the previous `target`, if any, stays. Safe to call more than once. */
+  async abort(): Promise<void> {
+    this.pending = "";
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    await fs.promises.rm(this.tmp, { force: true });
+  }
 }
