@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { InputError } from "../core/errors";
 import { writeFileAtomic } from "../util/fsAtomic";
+import { nextSequenceNumber } from "./sequenceLog";
 
 export interface RapLogEntry {
   rapFileSequenceNumber: string;
@@ -67,8 +68,7 @@ export function readRapLog(file: string, sender: string, recipient: string): Rap
 /** The number after the last one written (00001 first; after 99999 the numbering starts again at 00001). */
 export function nextRapSequence(log: RapLog): string {
   const last = log.written.at(-1);
-  const next = last === undefined ? 1 : (Number(last.rapFileSequenceNumber) % 99_999) + 1;
-  return String(next).padStart(5, "0");
+  return last === undefined ? "00001" : nextSequenceNumber(last.rapFileSequenceNumber);
 }
 
 /** Fails when `sequence` was already written to this partner (a RAP number is used once). */

@@ -17,7 +17,7 @@ import { ConfigError } from "../core/errors";
 import { writeFileAtomic } from "../util/fsAtomic";
 import { TapFileRefused } from "./refusal";
 
-export const TAP_FSN_MAX = 99_999;
+const TAP_FSN_MAX = 99_999;
 
 /** One imported file. */
 export interface TapImport {
@@ -38,12 +38,14 @@ interface LogFile {
   wraps: number;
 }
 
-/** The number after `fsn` in TD.57's numbering (99999 -> 1). */
-export function nextFsn(fsn: number): number {
-  return fsn >= TAP_FSN_MAX ? 1 : fsn + 1;
+/**
+ * The five-digit number after `last` in the numbering of TAP files (TD.57) and RAP files (TD.32):
+ * 00001 ... 99999, then 00001 again.
+ */
+export function nextSequenceNumber(last: string): string {
+  const n = Number(last);
+  return String(n >= TAP_FSN_MAX ? 1 : n + 1).padStart(5, "0");
 }
-
-const five = (n: number) => String(n).padStart(5, "0");
 
 export class TapSequenceLog {
   private constructor(
@@ -86,7 +88,7 @@ export class TapSequenceLog {
   /** The number expected next, or undefined when any number is taken (no import yet). */
   get expected(): string | undefined {
     const last = this.last;
-    return last === undefined ? undefined : five(nextFsn(Number(last)));
+    return last === undefined ? undefined : nextSequenceNumber(last);
   }
 
   /** Throws TapFileRefused (TAP_SEQUENCE_DUPLICATE or TAP_SEQUENCE_ORDER) unless `fsn` is the next number. */
