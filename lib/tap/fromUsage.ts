@@ -359,8 +359,8 @@ export class TapBatchEncoder {
   }
 }
 
-/** Flush to the stream every this many bytes of call events. */
-const FLUSH_BYTES = 1 << 20;
+/** Flush to the file every this many bytes of call events (writeTapFile, the generator's TAP file). */
+export const FLUSH_BYTES = 1 << 20;
 
 /**
  * Writes `records` as a TAP file through a write stream, waiting when the stream says so (back-pressure):

@@ -1,7 +1,7 @@
 import { InputError } from "../../core/errors";
 import { plmnMcc, plmnMnc } from "../../core/plmn";
 import { usageCsvLine } from "../../tap/convert";
-import { TapBatchEncoder, type TapWriteSummary } from "../../tap/fromUsage";
+import { FLUSH_BYTES, TapBatchEncoder, type TapWriteSummary } from "../../tap/fromUsage";
 import type { Hex } from "../../util/hex";
 import { USAGE_FIELDS } from "../parse";
 import type { ParsedRecord } from "../types";
@@ -136,7 +136,7 @@ class TapRecordSink implements RecordSink {
   }
 
   flush(): boolean {
-    if (this.encoder.pending < 1 << 20) return false;
+    if (this.encoder.pending < FLUSH_BYTES) return false;
     this.out.writeBytes(this.encoder.take());
     return true;
   }
