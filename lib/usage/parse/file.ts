@@ -54,7 +54,7 @@ export function sniff(file: string, head: Buffer, size?: number): void {
   }
   if (looksLikeBer(head, size)) {
     throw new InputError("the file is BER (a TAP, RAP or NRTRDE file), not usage records as text", {
-      location: { file, line: 1 },
+      location,
       hint: "give a TAP 3.12 file to usage:ingest as it is (it is told by its content), or convert it with usage:tap (docs/tap.md).",
     });
   }
