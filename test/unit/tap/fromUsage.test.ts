@@ -7,6 +7,7 @@ import { SERVICES } from "../../../lib/core/enums";
 import { InputError } from "../../../lib/core/errors";
 import { parsePlmn } from "../../../lib/core/plmn";
 import { TapBatchEncoder, type TapWriterOptions, writeTapFile } from "../../../lib/tap/fromUsage";
+import { TAP_TEST_OPTIONS } from "./millionChild";
 import { tapRecordId } from "../../../lib/tap/recordIds";
 import { TapFile } from "../../../lib/tap/tap312";
 import { RATS, type ParsedRecord } from "../../../lib/usage/types";
@@ -19,14 +20,7 @@ const svc = (name: string) => SERVICES.indexOf(name as (typeof SERVICES)[number]
 const unix = (iso: string) => Date.parse(iso) / 1000;
 const iso = (t: number) => `${new Date(t * 1000).toISOString().slice(0, 19)}Z`;
 
-const OPTIONS: TapWriterOptions = {
-  sender: "BRAVO",
-  recipient: "DEUD1",
-  fileSequenceNumber: 42,
-  created: new Date("2026-12-01T02:00:00Z"),
-  utcOffset: "-0300",
-  testData: true,
-};
+const OPTIONS = TAP_TEST_OPTIONS;
 
 function record(position: number, service: string, fields: Partial<ParsedRecord> = {}): ParsedRecord {
   return {

@@ -7,7 +7,7 @@
  */
 import { SERVICES } from "../../../lib/core/enums";
 import { parsePlmn } from "../../../lib/core/plmn";
-import { writeTapFile } from "../../../lib/tap/fromUsage";
+import { type TapWriterOptions, writeTapFile } from "../../../lib/tap/fromUsage";
 import { tapRecordId } from "../../../lib/tap/recordIds";
 import { TapFile } from "../../../lib/tap/tap312";
 import { type ParsedRecord, RATS } from "../../../lib/usage/types";
@@ -24,6 +24,16 @@ const sample = () => {
   used.push(m.heapUsed + m.external);
   rss.push(m.rss);
 };
+/** The file's header in these tests (fromUsage.test.ts uses the same). */
+export const TAP_TEST_OPTIONS: TapWriterOptions = {
+  sender: "BRAVO",
+  recipient: "DEUD1",
+  fileSequenceNumber: 42,
+  created: new Date("2026-12-01T02:00:00Z"),
+  utcOffset: "-0300",
+  testData: true,
+};
+
 const svc = (name: string) => SERVICES.indexOf(name as (typeof SERVICES)[number]);
 const base = Date.parse("2026-11-01T00:00:00Z") / 1000;
 
@@ -62,15 +72,7 @@ function* many(): Generator<ParsedRecord> {
 async function main(): Promise<void> {
   if ((globalThis as { gc?: () => void }).gc === undefined) throw new Error("run with node --expose-gc");
   const started = Date.now();
-  const options = {
-    sender: "BRAVO",
-    recipient: "DEUD1",
-    fileSequenceNumber: 42,
-    created: new Date("2026-12-01T02:00:00Z"),
-    utcOffset: "-0300",
-    testData: true,
-  };
-  const written = await writeTapFile(file, many(), options);
+  const written = await writeTapFile(file, many(), TAP_TEST_OPTIONS);
   const writeMs = Date.now() - started;
   const tap = await TapFile.open(file);
   let n = 0;
