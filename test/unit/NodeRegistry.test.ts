@@ -183,7 +183,7 @@ describe("NodeRegistry", function () {
       await expect(nodes.connect(de).removeNode(hi, lo)).to.emit(nodes, "NodeRemoved").withArgs(PLMN.DE, hi, lo);
     });
 
-    it("a member that registers another's node id first (front-running) blocks it until it removes the id; nothing else frees it", async function () {
+    it("a member that registers another's node id first (front-running) blocks it until it removes the id; suspending the squatter stops it squatting the next one", async function () {
       const { nodes, carriers, de, us, br } = await loadFixture(withNodes);
       const [hi, lo] = nodeId(1);
       // BR saw DE's pending registration and got its own in first, with a host of its choosing.
@@ -202,9 +202,14 @@ describe("NodeRegistry", function () {
       await expect(nodes.connect(de).removeNode(hi, lo))
         .to.be.revertedWithCustomError(nodes, "NodeRegistryNodeNotHeld")
         .withArgs(hi, lo, PLMN.DE);
-      // Only the holder frees it (a suspended member may still remove: removing is defensive).
+      // The suspended squatter can no longer front-run: the victim's node with a new key registers.
+      await expect(nodes.connect(br).registerNode(...nodeId(2), "10.9.9.9", 30303))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator")
+        .withArgs(br.address);
+      await expect(nodes.connect(de).registerNode(...nodeId(2), "10.0.0.1", 30303)).to.emit(nodes, "NodeRegistered");
+      // Only the holder frees the old id (a suspended member may still remove: removing is defensive).
       await nodes.connect(br).removeNode(hi, lo);
-      await expect(nodes.connect(de).registerNode(hi, lo, "10.0.0.1", 30303)).to.emit(nodes, "NodeRegistered");
+      await expect(nodes.connect(de).registerNode(hi, lo, "10.0.0.1", 30304)).to.emit(nodes, "NodeRegistered");
     });
 
     it("bounds what one member adds to allNodes: 16 nodes of 253-byte hosts, read well under a block's gas", async function () {
