@@ -167,7 +167,7 @@ describe("NodeRegistry", function () {
     });
   });
 
-  describe("attacks by another member (docs/threat-model.md, nodes)", function () {
+  describe("threats (docs/threat-model.md, TADIG codes and Besu nodes)", function () {
     it("an operator's removal leaves the member's nodes: the removed key can no longer remove one, another ADMIN key can", async function () {
       const { nodes, carriers, de, de2 } = await loadFixture(withNodes);
       const [hi, lo] = nodeId(1);
