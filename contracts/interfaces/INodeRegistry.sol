@@ -12,7 +12,9 @@ import {PlmnId} from "../types/PlmnId.sol";
 /// - A node id is held by one member at a time, first come, until it removes it. A member can register a
 ///   node id it does not run (it cannot know the key): the registration is a public event, and allowing a
 ///   node id to connect grants nothing but a P2P connection (consensus is the validators', transactions
-///   the account allowlist's).
+///   the account allowlist's). A member that takes another's node id from the pool blocks that node's
+///   registration (`NodeRegistryNodeTaken` names it); a quorum suspends it (a suspended member registers
+///   nothing) and the victim registers a new node key (docs/threat-model.md).
 /// - The host is stored as given; a DNS name is only usable by Besu nodes started with DNS support
 ///   (`--Xdns-enabled`), which `besu:permissions` says when it meets one.
 /// - A suspended member keeps its nodes (and may remove them); the reconciliation drops them while it

@@ -167,6 +167,69 @@ describe("NodeRegistry", function () {
     });
   });
 
+  describe("threats (docs/threat-model.md, TADIG codes and Besu nodes)", function () {
+    it("an operator's removal leaves the member's nodes: the removed key can no longer remove one, another ADMIN key can", async function () {
+      const { nodes, carriers, de, de2 } = await loadFixture(withNodes);
+      const [hi, lo] = nodeId(1);
+      await nodes.connect(de2).registerNode(hi, lo, "10.0.0.1", 30303);
+      await carriers.connect(de).removeOperator(de2.address);
+      expect(await nodes.nodeHolder(hi, lo)).to.equal(PLMN.DE);
+      await expect(nodes.connect(de2).removeNode(hi, lo))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator")
+        .withArgs(de2.address);
+      await expect(nodes.connect(de2).registerNode(...nodeId(2), "10.0.0.2", 30303))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator")
+        .withArgs(de2.address);
+      await expect(nodes.connect(de).removeNode(hi, lo)).to.emit(nodes, "NodeRemoved").withArgs(PLMN.DE, hi, lo);
+    });
+
+    it("a member that registers another's node id first (front-running) blocks it until it removes the id; suspending the squatter stops it squatting the next one", async function () {
+      const { nodes, carriers, de, us, br } = await loadFixture(withNodes);
+      const [hi, lo] = nodeId(1);
+      // BR saw DE's pending registration and got its own in first, with a host of its choosing.
+      await expect(nodes.connect(br).registerNode(hi, lo, "10.9.9.9", 30303))
+        .to.emit(nodes, "NodeRegistered")
+        .withArgs(PLMN.BR, hi, lo, "10.9.9.9", 30303);
+      await expect(nodes.connect(de).registerNode(hi, lo, "10.0.0.1", 30303))
+        .to.be.revertedWithCustomError(nodes, "NodeRegistryNodeTaken")
+        .withArgs(hi, lo, PLMN.BR);
+      // Suspending the squatter drops its entries from the reconciliations but frees nothing.
+      await carriers.connect(de).proposeStatusChange(1, PLMN.BR);
+      await carriers.connect(us).approve(await carriers.proposalCount());
+      await expect(nodes.connect(de).registerNode(hi, lo, "10.0.0.1", 30303))
+        .to.be.revertedWithCustomError(nodes, "NodeRegistryNodeTaken")
+        .withArgs(hi, lo, PLMN.BR);
+      await expect(nodes.connect(de).removeNode(hi, lo))
+        .to.be.revertedWithCustomError(nodes, "NodeRegistryNodeNotHeld")
+        .withArgs(hi, lo, PLMN.DE);
+      // The suspended squatter can no longer front-run: the victim's node with a new key registers.
+      await expect(nodes.connect(br).registerNode(...nodeId(2), "10.9.9.9", 30303))
+        .to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator")
+        .withArgs(br.address);
+      await expect(nodes.connect(de).registerNode(...nodeId(2), "10.0.0.1", 30303)).to.emit(nodes, "NodeRegistered");
+      // Only the holder frees the old id (a suspended member may still remove: removing is defensive).
+      await nodes.connect(br).removeNode(hi, lo);
+      await expect(nodes.connect(de).registerNode(hi, lo, "10.0.0.1", 30304)).to.emit(nodes, "NodeRegistered");
+    });
+
+    it("bounds what one member adds to allNodes: 16 nodes of 253-byte hosts, read well under a block's gas", async function () {
+      const { nodes, de, us, br, maker } = await loadFixture(withNodes);
+      const host = "a".repeat(253);
+      let seed = 1;
+      for (const signer of [de, us, br, maker]) {
+        for (let i = 0; i < 16; i++) await nodes.connect(signer).registerNode(...nodeId(seed++), host, 30303);
+        await expect(nodes.connect(signer).registerNode(...nodeId(seed), host, 30303)).to.be.revertedWithCustomError(
+          nodes,
+          "NodeRegistryNodeLimit",
+        );
+      }
+      expect(await nodes.allNodes()).to.have.length(64);
+      // Measured: 1,847,958 gas for 4 members at the cap (about 462,000 per full member): an eth_call of
+      // 30,000,000 gas reads about 64 full members; nodesOf reads one member at a time.
+      expect(await nodes.allNodes.estimateGas()).to.be.below(2_000_000n);
+    });
+  });
+
   describe("allNodes", function () {
     it("lists every member's nodes in the registry's member order, suspended members' included", async function () {
       const { nodes, de, us, maker } = await loadFixture(withNodes);
