@@ -83,9 +83,16 @@ task(
         `Deciding for ${self.text} on ${service.url}: ${s.devices} devices, ${s.policies} policies, ${service.follower.keys.size} partners' IMSI keys, block ${service.follower.cache.block}.`,
       );
       out(`State in ${stateDir}; answers 503 when the cache is over ${args.maxStaleness} behind. Ctrl-C or SIGTERM to stop.`);
+      // Both listeners go once either signal came: a SIGINT listener left behind would keep Ctrl-C from
+      // killing the process (the task runs in-process under the tests, and in scripts).
       await new Promise<void>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
+        const stop = () => {
+          process.removeListener("SIGINT", stop);
+          process.removeListener("SIGTERM", stop);
+          resolve();
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
       });
       await service.close();
       out(`Stopped at block ${service.follower.cache.block}; state saved in ${stateDir}.`);

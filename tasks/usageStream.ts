@@ -62,16 +62,25 @@ task(
       const side = await visitedSide(hre, { ...args, home }, "usage:stream");
       const keys = await pairKeys(hre, { ...side, home });
       const controller = new AbortController();
+      const kill = () => process.exit(130);
       const stop = () => {
         out("stopping after the file in hand (Ctrl-C again to kill; a killed stream resumes where it was)");
+        unlisten();
         controller.abort();
-        process.once("SIGINT", () => process.exit(130));
+        process.once("SIGINT", kill);
+      };
+      const unlisten = () => {
+        process.removeListener("SIGINT", stop);
+        process.removeListener("SIGTERM", stop);
+        process.removeListener("SIGINT", kill);
       };
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       out(
         `Streaming usage of ${args.home} on ${side.self.text} from ${args.dir} (period ${period === undefined ? "auto" : formatPeriod(period)}, ${n(batchSize)} records per batch)${args.once ? ", until drained" : "; Ctrl-C to stop"}.`,
       );
+      // The listeners go whatever the end (a refused spool throws): left behind, a later signal would
+      // run this finished stream's `stop`.
       const totals = await streamUsage({
         spool: args.dir,
         home,
@@ -94,9 +103,7 @@ task(
         // TAP files (told by their content): TADIG codes checked on chain, file sequence numbers in <store>/tap.
         tapParties: tadigPartyCheck((code) => plmnOfTadig(side.client, code), { home, visited: side.self.plmn }),
         tapSequenceDir: tapSequenceDir(side.store),
-      });
-      process.removeListener("SIGINT", stop);
-      process.removeListener("SIGTERM", stop);
+      }).finally(unlisten);
       out(
         `Streamed ${n(totals.files)} file(s) (${n(totals.rejectedFiles)} refused whole): ${n(totals.records)} records committed, ${n(totals.flagged)} device(s) flagged, ${n(totals.batches)} batch(es).`,
       );

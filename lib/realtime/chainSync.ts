@@ -1,6 +1,6 @@
 import type { Interface, Log, Provider } from "ethers";
 import type { RoamLedgerClient } from "../chain/client";
-import { hexToBytes } from "../util/hex";
+import { type Hex, hexToBytes } from "../util/hex";
 import { type CachedAgreement, type DecisionCache, pairKey } from "./cache";
 import type { AgreementVersion, CachedPolicy } from "./decide";
 
@@ -45,7 +45,7 @@ export function plmnNumber(hex: string): number {
 }
 
 /** A PLMN number as bytes3 hex. */
-export function plmnHex(n: number): string {
+export function plmnHex(n: number): Hex {
   return `0x${n.toString(16).padStart(6, "0")}`;
 }
 

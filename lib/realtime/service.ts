@@ -65,7 +65,7 @@ export async function startDecisionService(options: DecisionServiceOptions): Pro
     onLoadProgress: options.onLoadProgress,
     openEnvelope: (home, envelope) => {
       try {
-        return options.openEnvelope(plmnHex(home) as Hex, envelope as Hex);
+        return options.openEnvelope(plmnHex(home), envelope as Hex);
       } catch (err) {
         log(
           `Cannot open the IMSI key ${formatPlmn(plmnHex(home))} shared: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,

@@ -79,11 +79,17 @@ export class WebhookSender {
     });
   }
 
-  /** Waits until the queue is delivered (or given up), at most `ms`; true when empty. */
+  /**
+   * Waits until the queue is delivered (or given up), at most `ms`; true when empty. The wait's timer is
+   * cancelled once the queue is done: left running, it would hold the process open for the rest of `ms`.
+   */
   async drain(ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
     while (this.running && Date.now() < deadline) {
-      await Promise.race([this.running, sleep(Math.max(1, deadline - Date.now()))]);
+      const wait = new AbortController();
+      const timeout = sleep(Math.max(1, deadline - Date.now()), undefined, { signal: wait.signal }).catch(() => {});
+      await Promise.race([this.running, timeout]);
+      wait.abort();
     }
     return this.queue.length === 0 && !this.running;
   }

@@ -13,6 +13,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { randomBytes } from "node:crypto";
 import { DeviceTable } from "../../lib/realtime/deviceTable";
+import { median } from "./util";
 
 /** What this bench uses of autocannon (it ships no type declarations). */
 interface LoadResult {
@@ -162,7 +163,6 @@ export async function measureServe(options: { quick: boolean; log: (line: string
     child.stdin.write("DELAY 10\n");
     const samples = JSON.parse((await nextLine("DELAYS"))[0]) as number[];
     child.stdin.write("STOP\n");
-    const sorted = [...samples].sort((a, b) => a - b);
     const memory = measureTableMemory(devices);
     const helloWorldPerSec = await helloWorld(durationSec);
     log(`    Fastify hello world under the same load: ${helloWorldPerSec.toLocaleString("en-US")} requests/s`);
@@ -173,7 +173,7 @@ export async function measureServe(options: { quick: boolean; log: (line: string
       durationSec,
       runs,
       memory,
-      changeToAnswerMs: { samples, median: sorted[Math.floor(sorted.length / 2)], max: sorted[sorted.length - 1], pollMs },
+      changeToAnswerMs: { samples, median: median(samples), max: Math.max(...samples), pollMs },
     };
   } finally {
     child.stdin.end();

@@ -4,7 +4,7 @@ import { createDeviceIdDeriver, type DeviceIdDeriver } from "../../lib/core/imsi
 import { imsiKeyFingerprint, openImsiKey, sealImsiKey } from "../../lib/crypto/envelope";
 import { connectRoamLedger } from "../../lib/chain/client";
 import { ChainFollower } from "../../lib/realtime/follower";
-import { plmnNumber } from "../../lib/realtime/chainSync";
+import { plmnHex, plmnNumber } from "../../lib/realtime/chainSync";
 import { startDecisionService, type DecisionService, type DecisionServiceOptions } from "../../lib/realtime/service";
 import type { Hex } from "../../lib/util/hex";
 import {
@@ -163,7 +163,7 @@ export async function brFollower(f: Fleet, stateDir?: string, provider: Provider
     fromBlock: 0,
     stateDir,
     pollMs: 50,
-    openEnvelope: (home, envelope) => brOpener(`0x${home.toString(16).padStart(6, "0")}` as Hex, envelope as Hex),
+    openEnvelope: (home, envelope) => brOpener(plmnHex(home), envelope as Hex),
     log: () => {},
   });
   await follower.start();

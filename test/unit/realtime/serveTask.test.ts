@@ -51,6 +51,8 @@ describe("task serve", function () {
     fs.writeFileSync(keyFile, fixturePrivateKey(3));
     const port = await freePort();
     const state = path.join(env.dir, "state");
+    const listeners = () => [process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")];
+    const before = listeners();
     const running = hre.run("serve", { port, from: FROM.br, state, maxStaleness: "5s", poll: 0.05 });
     let ready = false;
     for (let i = 0; i < 200 && !ready; i++) {
@@ -67,6 +69,7 @@ describe("task serve", function () {
     expect(body.reason).to.be.a("string");
     process.emit("SIGTERM");
     await running;
+    expect(listeners(), "the stopped service leaves no signal listener behind").to.deep.equal(before);
     expect(fs.existsSync(path.join(state, "state.json"))).to.equal(true);
   });
 });

@@ -59,6 +59,8 @@ describe("tasks: usage:stream, watch --webhook", function () {
   it("explains bad input before touching anything", async function () {
     const block = await hre.ethers.provider.getBlockNumber();
     const base = { dir: spool, home: "262-01", period: "auto", once: true, store, from: FROM.br };
+    const listeners = () => [process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")];
+    const before = listeners();
     expect(await failureOf(hre.run("usage:stream", { ...base, period: "2026-13" }))).to.match(/not a billing period/);
     expect(await failureOf(hre.run("usage:stream", { ...base, batchRecords: 0 }))).to.match(/--batch-records: 0 is out of range/);
     expect(await failureOf(hre.run("usage:stream", { ...base, settleSeconds: -1 }))).to.match(/--settle-seconds: -1 is out of range/);
@@ -71,6 +73,7 @@ describe("tasks: usage:stream, watch --webhook", function () {
     fs.mkdirSync(path.join(spool, ".stream"), { recursive: true });
     fs.writeFileSync(path.join(spool, ".stream", "journal.json"), JSON.stringify({ version: 1, visited: PLMN.BR, home: PLMN.US }));
     expect(await failureOf(hre.run("usage:stream", base))).to.match(/streams usage of 310-410 on 724-05[\s\S]*a spool folder of its own/);
+    expect(listeners(), "a stream that failed leaves no signal listener behind").to.deep.equal(before);
     expect(await hre.ethers.provider.getBlockNumber()).to.equal(block);
   });
 });

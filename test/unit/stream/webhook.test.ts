@@ -19,8 +19,12 @@ describe("watch --webhook: WebhookSender", function () {
     const r = await receiver((n) => (n <= 3 ? 503 : 204));
     try {
       const hook = new WebhookSender(r.url, { baseDelayMs: 100, attempts: 6 });
+      const timers = () => process.getActiveResourcesInfo().filter((t) => t === "Timeout").length;
+      const before = timers();
       hook.send(event(7));
       expect(await hook.drain(10_000)).to.equal(true);
+      // at most: a timer of an earlier test may end meanwhile; a left drain timer adds one
+      expect(timers(), "drain leaves no timer behind (it would hold the process open)").to.be.at.most(before);
       expect(r.got).to.have.length(4);
       expect(hook.stats).to.deep.equal({ delivered: 1, failed: 0, dropped: 0, retries: 3 });
       const ids = new Set(r.got.map((g) => g.body.id));
