@@ -4,16 +4,13 @@
  */
 import { expect } from "chai";
 import hre from "hardhat";
-import { Wallet } from "ethers";
 import { PLMN, addressesOf } from "../../helpers/fixtures";
+import { testNodeId } from "../../helpers/besuPermStandIn";
 import { captured, FROM, failureOf as message, tasksOnConsortium } from "../../helpers/tasks";
 import { formatEnode, nodeRegistryOf, nodesOf, parseEnode } from "../../../lib/consortium/nodes";
 import { connectRoamLedger } from "../../../lib/chain/client";
 import type { Hex } from "../../../lib/util/hex";
 
-/** The node id of a deterministic node key (128 hex digits). */
-export const testNodeId = (seed: number) =>
-  new Wallet(`0x${(BigInt(seed) + 5000n).toString(16).padStart(64, "0")}`).signingKey.publicKey.slice(4);
 const enode = (seed: number, host = "10.0.0.1", port = 30303) => `enode://${testNodeId(seed)}@${host}:${port}`;
 
 describe("parseEnode", function () {
