@@ -177,9 +177,11 @@ task(
     action(async (args: PermissionsArgs, hre) => {
       checkPermissionsArgs(args);
       const client = await clientFor(hre, undefined, { sends: false });
+      // One scanner for both steps: with --write-config and --node, the node's run scans only blocks since.
+      const scanner = new RegistryScanner(args.fromBlock);
       if (args.writeConfig !== undefined) {
         const file = path.resolve(args.writeConfig);
-        const desired = await desiredAllowlists(client, args.enode, new RegistryScanner(args.fromBlock));
+        const desired = await desiredAllowlists(client, args.enode, scanner);
         if (!args.dryRun) writePermissionsConfig(file, desired, `the registry on network ${hre.network.name}`);
         out(`${args.dryRun ? "Would write" : "Wrote"} ${file}: ${desired.accounts.length} accounts, ${desired.nodes.length} nodes.`);
       }
@@ -190,7 +192,7 @@ task(
           await reconcilePermissions(client, rpc, {
             selfEnode: args.enode,
             dryRun: args.dryRun,
-            scanner: new RegistryScanner(args.fromBlock),
+            scanner,
           }),
           `${args.node}: `,
         );

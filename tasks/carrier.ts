@@ -13,7 +13,7 @@ import type { RoamLedgerClient } from "../lib/chain/client";
 import type { Hex } from "../lib/util/hex";
 import { MEMBER_STATUSES, PROPOSAL_KINDS, ROLE_BITS } from "../lib/core/enums";
 import { formatOperators, operatorsWithPermissions } from "../lib/consortium/operators";
-import { checkTadig, registerTadig, releaseTadig, TADIG_FORMAT, tadigCodesOf } from "../lib/consortium/tadig";
+import { checkTadig, MAX_TADIG_CODES, registerTadig, releaseTadig, TADIG_FORMAT, tadigCodesOf } from "../lib/consortium/tadig";
 import { PERMISSION_BITS } from "../lib/core/roles";
 import { ENODE_FORMAT, formatEnode, MAX_MEMBER_NODES, nodesOf, parseEnode, registerNode, removeNode } from "../lib/consortium/nodes";
 
@@ -168,6 +168,22 @@ task("carrier:rotate-key", "Registers the encryption public key of your local ke
     }),
   );
 
+/** Which of --add and --remove a carrier:tadig or carrier:node run gave, and its value (neither: a listing); both is refused. */
+function addOrRemove(
+  args: { add?: string; remove?: string },
+  placeholder: string,
+  listed: string,
+): { flag?: "add" | "remove"; value?: string } {
+  if (args.add !== undefined && args.remove !== undefined) {
+    throw new InputError("--add and --remove go one at a time", {
+      hint: `give --add ${placeholder} or --remove ${placeholder}, or neither to list your ${listed}.`,
+    });
+  }
+  if (args.add !== undefined) return { flag: "add", value: args.add };
+  if (args.remove !== undefined) return { flag: "remove", value: args.remove };
+  return {};
+}
+
 /** The member's codes in one line, and what a suspension means for them. */
 async function tadigLine(client: RoamLedgerClient, self: { plmn: Hex; text: string }): Promise<string> {
   const codes = await tadigCodesOf(client, self.plmn);
@@ -184,19 +200,14 @@ task(
 )
   .addOptionalParam(
     "add",
-    `A TADIG code to register for your member: ${TADIG_FORMAT}. Refused when a member holds it already (naming that member); at most 16 per member`,
+    `A TADIG code to register for your member: ${TADIG_FORMAT}. Refused when a member holds it already (naming that member); at most ${MAX_TADIG_CODES} per member`,
   )
   .addOptionalParam("remove", "One of your member's TADIG codes to release; any carrier member may register it afterwards")
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(async (args: { add?: string; remove?: string; from?: string }, hre) => {
-      if (args.add !== undefined && args.remove !== undefined) {
-        throw new InputError("--add and --remove go one at a time", {
-          hint: "give --add CODE or --remove CODE, or neither to list your codes.",
-        });
-      }
-      const flag = args.add !== undefined ? "add" : args.remove !== undefined ? "remove" : undefined;
-      const code = flag === undefined ? undefined : checkTadig((args.add ?? args.remove) as string, flag);
+      const { flag, value } = addOrRemove(args, "CODE", "codes");
+      const code = flag === undefined ? undefined : checkTadig(value as string, flag);
       const client = await clientFor(hre, args.from, { sends: flag !== undefined });
       if (flag === undefined || code === undefined) {
         out(await tadigLine(client, await defendingMemberOfSigner(client, 0, 0)));
@@ -238,19 +249,13 @@ task(
 )
   .addOptionalParam(
     "add",
-    `The enode URL of a node to register: ${ENODE_FORMAT} (Besu's admin_nodeInfo shows it). At most 16 per member; a node id another member registered is refused, naming it`,
+    `The enode URL of a node to register: ${ENODE_FORMAT} (Besu's admin_nodeInfo shows it). At most ${MAX_MEMBER_NODES} per member; a node id another member registered is refused, naming it`,
   )
   .addOptionalParam("remove", "The enode URL of one of your member's nodes to remove (only its node id counts)")
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(async (args: { add?: string; remove?: string; from?: string }, hre) => {
-      if (args.add !== undefined && args.remove !== undefined) {
-        throw new InputError("--add and --remove go one at a time", {
-          hint: "give --add URL or --remove URL, or neither to list your nodes.",
-        });
-      }
-      const flag = args.add !== undefined ? "add" : args.remove !== undefined ? "remove" : undefined;
-      const url = flag === undefined ? undefined : (args.add ?? args.remove);
+      const { flag, value: url } = addOrRemove(args, "URL", "nodes");
       if (flag !== undefined && url !== undefined) parseEnode(url, flag);
       const client = await clientFor(hre, args.from, { sends: flag !== undefined });
       if (flag === undefined || url === undefined) {

@@ -11,6 +11,7 @@ import {
   registerDevices,
   checkRegisterBatchSize,
   DEFAULT_REGISTER_BATCH,
+  MAX_REGISTER_BATCH,
 } from "../lib/devices/registration";
 import { MEASURED_GAS } from "../lib/chain/gasBudget";
 import { createDeviceIdDeriver, imsiBelongsTo } from "../lib/core/imsi";
@@ -36,7 +37,7 @@ task(
   .addParam("policies", 'Policies JSON: { "<name>": { services, tariffClass, routing, caps, ... } } (see docs/devices.md)')
   .addOptionalParam(
     "batchSize",
-    `Devices per transaction (1 to the registry's maximum, 170; about ${MEASURED_GAS.registerDevice.perItem.toLocaleString("en-US")} gas each: the default of ${DEFAULT_REGISTER_BATCH} uses at most 3/4 of the 16,777,216 gas a transaction may use)`,
+    `Devices per transaction (1 to the registry's maximum, ${MAX_REGISTER_BATCH}; about ${MEASURED_GAS.registerDevice.perItem.toLocaleString("en-US")} gas each: the default of ${DEFAULT_REGISTER_BATCH} uses at most 3/4 of the 16,777,216 gas a transaction may use)`,
     DEFAULT_REGISTER_BATCH,
     types.int,
   )

@@ -13,11 +13,11 @@ import { getAddress } from "ethers";
 import type { RoamLedgerClient } from "../chain/client";
 import { ConfigError, InputError } from "../core/errors";
 import { allNodes, formatEnode } from "../consortium/nodes";
+import { NO_MEMBER } from "../consortium/members";
 import { writeFileAtomic } from "../util/fsAtomic";
 import { providerOf } from "../chain/send";
 
 const ACTIVE = 1n;
-const NO_MEMBER = "0x000000";
 /** Entries per perm_add* call: Besu documents no limit; this keeps each request small. */
 const BATCH = 50;
 
@@ -283,7 +283,7 @@ export async function reconcilePermissions(
   if (options.dryRun || diffIsEmpty(diff)) return { diff, applied: false, fixedNodesKept: [] };
   await inBatches(rpc, "perm_addAccountsToAllowlist", diff.addAccounts);
   await inBatches(rpc, "perm_addNodesToAllowlist", diff.addNodes);
-  if (diff.removeAccounts.length > 0) await inBatches(rpc, "perm_removeAccountsFromAllowlist", diff.removeAccounts);
+  await inBatches(rpc, "perm_removeAccountsFromAllowlist", diff.removeAccounts);
   const fixedNodesKept = await removeNodes(rpc, diff.removeNodes);
   return { diff, applied: true, fixedNodesKept };
 }

@@ -1,3 +1,4 @@
+import { TX_GAS_CAP } from "../chain/gasBudget";
 import { decodeQbftExtraData } from "./extraData";
 import { BFT_MIX_HASH, FORK_BLOCKS } from "./genesis";
 import { BESU_VERSION } from "./nodeConfig";
@@ -115,8 +116,8 @@ export function checkQbftGenesis(genesis: unknown): Problems {
   if (config.zeroBaseFee !== true) problems.push("config.zeroBaseFee must be true: the consortium's chain is gas-free");
   for (const c of OTHER_CONSENSUS) if (c in config) problems.push(`config.${c} next to config.qbft: one consensus protocol only`);
   problems.push(...checkQbft(config.qbft), ...checkForks(config), ...checkHeader(genesis));
-  if (isHexQuantity(genesis.gasLimit) && BigInt(genesis.gasLimit) < 16_777_216n) {
-    problems.push("gasLimit is below 16,777,216: a block must hold the largest transaction RoamLedger sends");
+  if (isHexQuantity(genesis.gasLimit) && BigInt(genesis.gasLimit) < TX_GAS_CAP) {
+    problems.push(`gasLimit is below ${TX_GAS_CAP.toLocaleString("en-US")}: a block must hold the largest transaction RoamLedger sends`);
   }
   return problems;
 }

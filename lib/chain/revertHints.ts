@@ -154,7 +154,7 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   UsageLedgerPeriodNotOver: "the period closes only from its submission deadline on; run `usage:close` again after that date.",
   UsageLedgerBatchesPending:
     "batches of the period are still undecided: the home carrier decides them with `usage:verify`, or `usage:close --expire` once their windows end.",
-  UsageLedgerTooManyBatches: "the pair's period holds its maximum of batches; ingest with a larger `--batchSize`.",
+  UsageLedgerTooManyBatches: "the pair's period holds its maximum of batches; ingest with a larger `usage:ingest --batch-size`.",
   UsageLedgerTooMany:
     "too many items for one transaction; send them in chunks of at most the maximum (`usage:verify` and `usage:expire` do).",
   UsageLedgerInvalidDependency:

@@ -8,10 +8,11 @@
  * (the contract checks what it can) before anything is sent; a revert comes back decoded, with its hint.
  */
 import net from "node:net";
-import { SigningKey, type Signer } from "ethers";
+import { SigningKey } from "ethers";
 import { ConfigError, InputError } from "../core/errors";
 import { formatPlmn } from "../core/plmn";
 import { sendAndWait } from "../chain/send";
+import { memberLabel, memberOrNone, signerMember } from "./members";
 import type { RoamLedgerClient } from "../chain/client";
 import type { NodeRegistry } from "../../typechain-types";
 import type { Hex } from "../util/hex";
@@ -25,7 +26,6 @@ export const ENODE_FORMAT = "enode://<128 hex digits of the node id>@<IPv4, [IPv
 const ENODE_RE = /^enode:\/\/([^@]*)@(\[[^\]]*\]|[^:/?#[\]]*):([^?/#]*)(?:\?discport=([^&#]*))?$/;
 const NODE_ID_RE = /^[0-9a-fA-F]{128}$/;
 const DNS_LABEL_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-const NO_MEMBER = "0x000000";
 
 /** An enode URL, parsed: node id in lower case, host without brackets, port. */
 export interface Enode {
@@ -131,17 +131,7 @@ export async function allNodes(client: RoamLedgerClient): Promise<MemberNode[]> 
 
 /** The member that registered a node id, or undefined. */
 export async function nodeHolder(client: RoamLedgerClient, id: string): Promise<Hex | undefined> {
-  const plmn = (await nodeRegistryOf(client).nodeHolder(...nodeIdWords(id))).toLowerCase() as Hex;
-  return plmn === NO_MEMBER ? undefined : plmn;
-}
-
-async function signerMember(client: RoamLedgerClient): Promise<Hex | undefined> {
-  const plmn = ((await client.carriers.memberOf(await (client.runner as Signer).getAddress())) as string).toLowerCase() as Hex;
-  return plmn === NO_MEMBER ? undefined : plmn;
-}
-
-async function memberLabel(client: RoamLedgerClient, plmn: Hex): Promise<string> {
-  return `${formatPlmn(plmn)} ${(await client.carriers.getMember(plmn)).name}`;
+  return memberOrNone(await nodeRegistryOf(client).nodeHolder(...nodeIdWords(id)));
 }
 
 /** What registering or removing a node starts from: the parsed URL, the registry, the node's holder and the signer's member. */

@@ -6,10 +6,10 @@
  * lookup still answers its PLMN, whose status then says it is not active). Inputs are checked and the
  * code's holder looked up before anything is sent; a revert comes back decoded, with its hint.
  */
-import type { Signer } from "ethers";
 import { InputError } from "../core/errors";
 import { formatPlmn } from "../core/plmn";
 import { sendAndWait } from "../chain/send";
+import { memberLabel, memberOrNone, signerMember } from "./members";
 import type { RoamLedgerClient } from "../chain/client";
 import type { Hex } from "../util/hex";
 
@@ -21,8 +21,6 @@ export const MAX_TADIG_CODES = 16;
 
 /** What a TADIG code looks like, for messages. */
 export const TADIG_FORMAT = "3 upper-case letters and 2 upper-case letters or digits, e.g. DEUD1";
-
-const NO_MEMBER = "0x000000";
 
 /** `code` when it is a TADIG code, else an InputError naming `param` (default "code") and the format. */
 export function checkTadig(code: string, param = "code"): string {
@@ -52,24 +50,12 @@ export function tadigFromBytes5(hex: string): string {
  */
 export async function plmnOfTadig(client: RoamLedgerClient, code: string): Promise<Hex | undefined> {
   if (!TADIG_RE.test(code)) return undefined;
-  const plmn = (await client.carriers.plmnOfTadig(tadigToBytes5(code))).toLowerCase() as Hex;
-  return plmn === NO_MEMBER ? undefined : plmn;
+  return memberOrNone(await client.carriers.plmnOfTadig(tadigToBytes5(code)));
 }
 
 /** The TADIG codes a member holds, in the registry's order (empty for none or no member). */
 export async function tadigCodesOf(client: RoamLedgerClient, plmn: Hex): Promise<string[]> {
   return (await client.carriers.tadigCodesOf(plmn)).map(tadigFromBytes5);
-}
-
-/** "262-01 Telekom Deutschland IoT": a member as messages name it. */
-async function memberLabel(client: RoamLedgerClient, plmn: Hex): Promise<string> {
-  return `${formatPlmn(plmn)} ${(await client.carriers.getMember(plmn)).name}`;
-}
-
-/** The member the client's signer operates for (undefined for none). */
-async function signerMember(client: RoamLedgerClient): Promise<Hex | undefined> {
-  const plmn = ((await client.carriers.memberOf(await (client.runner as Signer).getAddress())) as string).toLowerCase() as Hex;
-  return plmn === NO_MEMBER ? undefined : plmn;
 }
 
 /**

@@ -9,6 +9,7 @@
  * What a real Besu does beyond this (persisting to permissions_config.toml, disconnecting peers, DNS
  * resolution) is not modelled.
  */
+import { Wallet } from "ethers";
 import http from "node:http";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
@@ -39,6 +40,10 @@ class RpcFailure extends Error {
 }
 
 const fail = (message: string) => new RpcFailure(-32000, message);
+
+/** The node id (128 hex digits) of a deterministic node key: a distinct seed, a distinct node. */
+export const testNodeId = (seed: number): string =>
+  new Wallet(`0x${(BigInt(seed) + 5000n).toString(16).padStart(64, "0")}`).signingKey.publicKey.slice(4);
 
 /** Besu's enode check, in short: scheme, 128 hex id, an IP (or, with DNS enabled, a name), ports 1-65535. */
 function parseBesuEnode(url: string, dnsEnabled: boolean): string {

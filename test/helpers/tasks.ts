@@ -2,7 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { RoamLedgerAddresses } from "../../lib/chain/deployment";
-import { addressesOf, type Consortium } from "./fixtures";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { addressesOf, deployConsortium, type Consortium } from "./fixtures";
 
 /** Writes a deployment's addresses as Ignition's deployed_addresses.json has them (what ROAMLEDGER_DEPLOYMENT points at). */
 export function writeDeploymentFile(file: string, addresses: RoamLedgerAddresses): void {
@@ -19,15 +20,16 @@ export function writeDeploymentFile(file: string, addresses: RoamLedgerAddresses
   );
 }
 
+/** The temp folder useDeploymentForTasks made, and the function that removes it and restores the environment. */
+export type TasksEnv = { dir: string; cleanup: () => void };
+
 /**
  * Points the tasks at a fixture's deployment: writes its addresses in Ignition's
  * deployed_addresses.json shape to a temp file and sets ROAMLEDGER_DEPLOYMENT (and a temp key store
  * in ROAMLEDGER_HOME, and ROAMLEDGER_QUIET so task output does not clutter the test report).
  * Returns the temp folder and a cleanup function that restores the environment.
  */
-export async function useDeploymentForTasks(
-  c: Consortium | { addresses: RoamLedgerAddresses },
-): Promise<{ dir: string; cleanup: () => void }> {
+export async function useDeploymentForTasks(c: Consortium | { addresses: RoamLedgerAddresses }): Promise<TasksEnv> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roamledger-tasks-"));
   const file = path.join(dir, "deployed_addresses.json");
   writeDeploymentFile(file, "addresses" in c ? c.addresses : await addressesOf(c));
@@ -54,6 +56,21 @@ export async function useDeploymentForTasks(
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * For the tests of the describe block it is called in: before each, the consortium fixture deployed and the
+ * tasks pointed at it (useDeploymentForTasks); after each, the environment restored. Read `.c` and `.env`
+ * inside the tests.
+ */
+export function tasksOnConsortium(): { readonly c: Consortium; readonly env: TasksEnv } {
+  const fixture = {} as { c: Consortium; env: TasksEnv };
+  beforeEach(async function () {
+    fixture.c = await loadFixture(deployConsortium);
+    fixture.env = await useDeploymentForTasks(fixture.c);
+  });
+  afterEach(() => fixture.env.cleanup());
+  return fixture;
 }
 
 /** Index of a signer among hardhat's default accounts, as `--from` takes it. */

@@ -8,11 +8,10 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
-import { Wallet } from "ethers";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { addressesOf, deployConsortium, PLMN, ROLE, testEncryptionKey, type Consortium } from "../helpers/fixtures";
 import { captured, failureOf as message, useDeploymentForTasks } from "../helpers/tasks";
-import { BesuPermStandIn } from "../helpers/besuPermStandIn";
+import { BesuPermStandIn, testNodeId } from "../helpers/besuPermStandIn";
 import { parseFlatToml } from "../helpers/toml";
 import { connectRoamLedger, type RoamLedgerClient } from "../../lib/chain/client";
 import {
@@ -26,7 +25,7 @@ import {
 import { nodeIdWords } from "../../lib/consortium/nodes";
 import { PERMISSION_BITS } from "../../lib/core/roles";
 
-const nodeId = (seed: number) => new Wallet(`0x${(BigInt(seed) + 9000n).toString(16).padStart(64, "0")}`).signingKey.publicKey.slice(4);
+const nodeId = (seed: number) => testNodeId(seed + 4000);
 const enode = (seed: number, host = `10.0.0.${seed}`, port = 30303) => `enode://${nodeId(seed)}@${host}:${port}`;
 const SELF = enode(100, "10.0.0.100");
 const lower = (xs: string[]) => xs.map((x) => x.toLowerCase()).sort();

@@ -4,17 +4,13 @@
  */
 import { expect } from "chai";
 import hre from "hardhat";
-import { Wallet } from "ethers";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { deployConsortium, PLMN, addressesOf, type Consortium } from "../../helpers/fixtures";
-import { captured, FROM, failureOf as message, useDeploymentForTasks } from "../../helpers/tasks";
+import { PLMN, addressesOf } from "../../helpers/fixtures";
+import { testNodeId } from "../../helpers/besuPermStandIn";
+import { captured, FROM, failureOf as message, tasksOnConsortium } from "../../helpers/tasks";
 import { formatEnode, nodeRegistryOf, nodesOf, parseEnode } from "../../../lib/consortium/nodes";
 import { connectRoamLedger } from "../../../lib/chain/client";
 import type { Hex } from "../../../lib/util/hex";
 
-/** The node id of a deterministic node key (128 hex digits). */
-export const testNodeId = (seed: number) =>
-  new Wallet(`0x${(BigInt(seed) + 5000n).toString(16).padStart(64, "0")}`).signingKey.publicKey.slice(4);
 const enode = (seed: number, host = "10.0.0.1", port = 30303) => `enode://${testNodeId(seed)}@${host}:${port}`;
 
 describe("parseEnode", function () {
@@ -57,16 +53,10 @@ describe("parseEnode", function () {
 });
 
 describe("tasks: carrier:node", function () {
-  let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
-  let c: Consortium;
+  const t = tasksOnConsortium();
 
-  beforeEach(async function () {
-    c = await loadFixture(deployConsortium);
-    env = await useDeploymentForTasks(c);
-  });
-  afterEach(() => env.cleanup());
-
-  const nodesOfMember = async (plmn: Hex) => (await nodesOf(connectRoamLedger(await addressesOf(c), c.outsider), plmn)).map(formatEnode);
+  const nodesOfMember = async (plmn: Hex) =>
+    (await nodesOf(connectRoamLedger(await addressesOf(t.c), t.c.outsider), plmn)).map(formatEnode);
 
   it("adds, lists and removes a member's nodes", async function () {
     expect(await captured(() => hre.run("carrier:node", { from: FROM.de }))).to.contain("262-01 has no node registered; add one with");
@@ -105,11 +95,11 @@ describe("tasks: carrier:node", function () {
   });
 
   it("refuses a 17th node, and says what to do when the deployment has no NodeRegistry", async function () {
-    const registry = nodeRegistryOf(connectRoamLedger(await addressesOf(c), c.de));
+    const registry = nodeRegistryOf(connectRoamLedger(await addressesOf(t.c), t.c.de));
     for (let i = 1; i <= 16; i++)
       await registry.registerNode(`0x${testNodeId(i).slice(0, 64)}`, `0x${testNodeId(i).slice(64)}`, "10.0.0.1", 30000 + i);
     expect(await message(hre.run("carrier:node", { add: enode(17), from: FROM.de }))).to.contain("262-01 has 16 nodes registered already");
-    const { nodeRegistry: _, ...older } = await addressesOf(c);
-    expect(() => nodeRegistryOf(connectRoamLedger(older, c.de))).to.throw("this deployment has no NodeRegistry");
+    const { nodeRegistry: _, ...older } = await addressesOf(t.c);
+    expect(() => nodeRegistryOf(connectRoamLedger(older, t.c.de))).to.throw("this deployment has no NodeRegistry");
   });
 });

@@ -3,26 +3,17 @@ import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { Wallet } from "ethers";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { deployConsortium, PLMN, testEncryptionKey, type Consortium } from "../../helpers/fixtures";
-import { captured, FROM, failureOf as message, useDeploymentForTasks } from "../../helpers/tasks";
+import { addressesOf, PLMN, testEncryptionKey, type Consortium } from "../../helpers/fixtures";
+import { captured, FROM, failureOf as message, tasksOnConsortium } from "../../helpers/tasks";
 import { plmnOfTadig, tadigCodesOf, tadigToBytes5 } from "../../../lib/consortium/tadig";
 import { readDeployParameters } from "../../../lib/consortium/parameters";
 import { Keystore } from "../../../lib/keys/keystore";
 import { connectRoamLedger } from "../../../lib/chain/client";
-import { addressesOf } from "../../helpers/fixtures";
 
 describe("tasks: carrier:tadig, and TADIG codes in carrier:show / carrier:list", function () {
-  let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
-  let c: Consortium;
+  const t = tasksOnConsortium();
 
-  beforeEach(async function () {
-    c = await loadFixture(deployConsortium);
-    env = await useDeploymentForTasks(c);
-  });
-  afterEach(() => env.cleanup());
-
-  const codesOf = async (plmn: string) => tadigCodesOf(connectRoamLedger(await addressesOf(c), c.outsider), plmn as `0x${string}`);
+  const codesOf = async (plmn: string) => tadigCodesOf(connectRoamLedger(await addressesOf(t.c), t.c.outsider), plmn as `0x${string}`);
 
   it("adds, lists and removes a member's codes, and carrier:show / carrier:list print them", async function () {
     const added = await captured(() => hre.run("carrier:tadig", { add: "DEUD1", from: FROM.de }));
@@ -46,7 +37,7 @@ describe("tasks: carrier:tadig, and TADIG codes in carrier:show / carrier:list",
     );
     // Released, the code is free for another member.
     await hre.run("carrier:tadig", { add: "DEUD1", from: FROM.br });
-    expect(await plmnOfTadig(connectRoamLedger(await addressesOf(c), c.outsider), "DEUD1")).to.equal(PLMN.BR);
+    expect(await plmnOfTadig(connectRoamLedger(await addressesOf(t.c), t.c.outsider), "DEUD1")).to.equal(PLMN.BR);
   });
 
   it("says what a TADIG code looks like when the flag's value is not one, before connecting", async function () {
@@ -81,7 +72,7 @@ describe("tasks: carrier:tadig, and TADIG codes in carrier:show / carrier:list",
   });
 
   it("refuses a key without admin, a device maker and the default account, saying why", async function () {
-    await c.carriers.connect(c.de).setOperatorPermissions(c.de2.address, 4);
+    await t.c.carriers.connect(t.c.de).setOperatorPermissions(t.c.de2.address, 4);
     const noAdmin = await message(hre.run("carrier:tadig", { add: "DEUD1", from: FROM.de2 }));
     expect(noAdmin).to.contain("CarrierRegistryMissingPermission").and.contain("operator:permissions");
     expect(await message(hre.run("carrier:tadig", { add: "ACMEA", from: FROM.maker }))).to.contain("CarrierRegistryMissingRole");
@@ -103,16 +94,11 @@ describe("tasks: carrier:tadig, and TADIG codes in carrier:show / carrier:list",
 });
 
 describe("deploy: the members' TADIG codes", function () {
-  let env: Awaited<ReturnType<typeof useDeploymentForTasks>>;
-
-  beforeEach(async function () {
-    env = await useDeploymentForTasks(await loadFixture(deployConsortium));
-  });
-  afterEach(() => env.cleanup());
+  const t = tasksOnConsortium();
 
   /** A parameters file of DE (account 1) and a maker (account 4), with `extra` members and DE's `tadig`. */
   function parametersFile(de: Record<string, unknown>, extra: object[] = []): string {
-    const file = path.join(env.dir, "params.json");
+    const file = path.join(t.env.dir, "params.json");
     const members = [
       { plmn: "262-01", name: "DE", roles: ["carrier", "governor"], operators: [1], encryptionKey: testEncryptionKey(1), ...de },
       { plmn: "999-01", name: "Maker", roles: ["device-maker"], operators: [4], encryptionKey: testEncryptionKey(4) },
