@@ -12,6 +12,7 @@ import { Amount } from "../core/amount";
 import { formatPeriod } from "../core/period";
 import { formatPlmn } from "../core/plmn";
 import { sendAndWait } from "../chain/send";
+import { TX_GAS_CAP } from "../chain/gasBudget";
 import type { RoamLedgerClient } from "../chain/client";
 import type { FullTerms, PeriodUsage } from "../invoice/usage";
 import { noProgress, type ProgressFactory } from "../util/progress";
@@ -20,8 +21,8 @@ import { ESCROW_INVOICE_STATUSES, escrowInvoiceStatus, type InvoiceKey } from ".
 import { chainNow, freeDeposit } from "./escrow";
 import { ratingFromStruct, type Rating } from "./rating";
 
-/** EIP-7825: the most gas one transaction may use. */
-export const TX_GAS_CAP = 16_777_216n;
+// EIP-7825's cap on one transaction's gas: lib/chain/gasBudget has it (re-exported for the claim callers).
+export { TX_GAS_CAP };
 /** What a reveal call aims to stay under (the estimate plus 20 % must fit the cap). */
 const GAS_BUDGET = (TX_GAS_CAP * 10n) / 12n;
 
