@@ -111,6 +111,10 @@ function reportResult(result: ReconcileResult, prefix: string): void {
   for (const line of describeDiff(result.diff, result.applied)) out(line);
   for (const node of result.fixedNodesKept)
     out(`  kept ${node}: Besu refuses to remove a bootnode or static node (remove it from --bootnodes / static-nodes.json).`);
+  for (const node of result.invalidNodesSkipped)
+    out(
+      `  not added ${node}: Besu finds it invalid (a host name needs --Xdns-enabled on this node); its member registers it by IP address (carrier:node), or enable DNS here.`,
+    );
 }
 
 function reportRound(round: FollowRound): void {

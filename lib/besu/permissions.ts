@@ -243,15 +243,49 @@ export async function nodeOwnEnode(rpc: PermRpc): Promise<string | undefined> {
   }
 }
 
-/** What one run did: the diff and the nodes Besu refused to remove (bootnodes and static nodes are fixed). */
+/**
+ * What one run did: the diff, the nodes Besu refused to remove (bootnodes and static nodes are fixed), and
+ * the registered nodes it refused to add (a host name on a node without DNS enabled, or any entry Besu
+ * finds invalid: the registry's host check is looser than Besu's).
+ */
 export interface ReconcileResult {
   diff: PermissionsDiff;
   applied: boolean;
   fixedNodesKept: string[];
+  invalidNodesSkipped: string[];
 }
 
 async function inBatches(rpc: PermRpc, method: string, items: string[]): Promise<void> {
   for (let i = 0; i < items.length; i += BATCH) await rpc.call(method, [items.slice(i, i + BATCH)]);
+}
+
+const refusedAs = (err: unknown, message: string) => err instanceof BesuRpcError && err.rpcMessage.startsWith(message);
+
+/**
+ * Adds nodes in batches. Besu refuses a whole request that names one node it finds invalid, and any member can
+ * register such a node (a DNS name where the node has no DNS): a refused batch is added again one node at a
+ * time, and the nodes Besu refuses are returned, so one member's entry cannot stop everyone's reconciliation
+ * (the removals after it included).
+ */
+async function addNodes(rpc: PermRpc, nodes: string[]): Promise<string[]> {
+  const invalid: string[] = [];
+  for (let i = 0; i < nodes.length; i += BATCH) {
+    const batch = nodes.slice(i, i + BATCH);
+    try {
+      await rpc.call("perm_addNodesToAllowlist", [batch]);
+    } catch (err) {
+      if (!refusedAs(err, "Request contains an invalid node")) throw err;
+      for (const node of batch) {
+        try {
+          await rpc.call("perm_addNodesToAllowlist", [[node]]);
+        } catch (one) {
+          if (!refusedAs(one, "Request contains an invalid node")) throw one;
+          invalid.push(node);
+        }
+      }
+    }
+  }
+  return invalid;
 }
 
 /** Removes nodes one by one: Besu refuses a whole request that names a fixed node (a bootnode or static node). */
@@ -261,7 +295,7 @@ async function removeNodes(rpc: PermRpc, nodes: string[]): Promise<string[]> {
     try {
       await rpc.call("perm_removeNodesFromAllowlist", [[node]]);
     } catch (err) {
-      if (!(err instanceof BesuRpcError && err.rpcMessage.startsWith("Cannot remove a fixed node"))) throw err;
+      if (!refusedAs(err, "Cannot remove a fixed node")) throw err;
       fixed.push(node);
     }
   }
@@ -280,12 +314,12 @@ export async function reconcilePermissions(
   const selfEnode = options.selfEnode ?? (await nodeOwnEnode(rpc));
   const [desired, current] = await Promise.all([desiredAllowlists(client, selfEnode, options.scanner), currentAllowlists(rpc)]);
   const diff = permissionsDiff(current, desired, selfEnode);
-  if (options.dryRun || diffIsEmpty(diff)) return { diff, applied: false, fixedNodesKept: [] };
+  if (options.dryRun || diffIsEmpty(diff)) return { diff, applied: false, fixedNodesKept: [], invalidNodesSkipped: [] };
   await inBatches(rpc, "perm_addAccountsToAllowlist", diff.addAccounts);
-  await inBatches(rpc, "perm_addNodesToAllowlist", diff.addNodes);
+  const invalidNodesSkipped = await addNodes(rpc, diff.addNodes);
   await inBatches(rpc, "perm_removeAccountsFromAllowlist", diff.removeAccounts);
   const fixedNodesKept = await removeNodes(rpc, diff.removeNodes);
-  return { diff, applied: true, fixedNodesKept };
+  return { diff, applied: true, fixedNodesKept, invalidNodesSkipped };
 }
 
 const tomlList = (items: string[]) => `[${items.map((i) => JSON.stringify(i)).join(", ")}]`;

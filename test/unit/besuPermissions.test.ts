@@ -208,6 +208,22 @@ describe("besu:permissions (against a PERM API stand-in, not a real Besu)", func
     expect(node.accounts).to.deep.equal([]);
   });
 
+  it("a node Besu finds invalid (a host name without DNS) is skipped and named; the other additions and the removals still happen", async function () {
+    await run();
+    const nodes = c.nodes;
+    if (!nodes) throw new Error("no NodeRegistry");
+    await nodes.connect(c.br).registerNode(...nodeIdWords(nodeId(5)), "node.example", 30303);
+    await nodes.connect(c.us).registerNode(...nodeIdWords(nodeId(6)), "10.0.0.6", 30303);
+    await c.carriers.connect(c.de).removeOperator(c.de2.address);
+    const out = await run();
+    expect(out).to.contain(`not added ${enode(5, "node.example")}: Besu finds it invalid`);
+    const want = expected();
+    expect(state()).to.deep.equal({
+      accounts: want.accounts.filter((a) => a !== c.de2.address.toLowerCase()),
+      nodes: [...want.nodes, enode(6)].sort(),
+    });
+  });
+
   it("keeps a fixed node Besu refuses to remove, and says so", async function () {
     const stray = enode(50);
     await node.stop();
