@@ -12,6 +12,11 @@ const PARALLEL = 16;
 /** What a range of logs says must be read again at its last block. */
 export interface Changes {
   devices: Set<string>;
+  /**
+   * Policies to read even when the cache holds them: defined on a branch a reorganisation dropped (the id
+   * may be unknown, or another definition's, on the new one). Empty while following one branch.
+   */
+  redefined: Set<number>;
   /** "deviceId/reporter" pairs whose standing flag may have changed. */
   flags: Set<string>;
   /** Devices reinstated: every flag on them lapses. */
@@ -29,6 +34,7 @@ export interface Changes {
 export function emptyChanges(): Changes {
   return {
     devices: new Set(),
+    redefined: new Set(),
     flags: new Set(),
     reinstated: new Set(),
     policies: new Set(),
@@ -37,6 +43,15 @@ export function emptyChanges(): Changes {
     keyShares: new Set(),
     pairs: new Map(),
   };
+}
+
+/** Adds everything `more` names to `into`. */
+export function mergeChanges(into: Changes, more: Changes): void {
+  for (const key of ["devices", "redefined", "flags", "reinstated", "policies", "agreements", "members", "keyShares"] as const) {
+    const target = into[key] as Set<string | number>;
+    for (const item of more[key]) target.add(item);
+  }
+  for (const [key, pair] of more.pairs) into.pairs.set(key, pair);
 }
 
 /** PLMN id (bytes3 hex) as a number. */
@@ -122,7 +137,8 @@ export interface ReadResult {
   devices: { id: Uint8Array; home: number; status: number; policyVersion: number; policyId: number }[];
   flags: { id: Uint8Array; reporter: number; standing: boolean }[];
   reinstated: Uint8Array[];
-  policies: Map<number, CachedPolicy>;
+  /** undefined: the policy does not exist at the block read (it was defined on a dropped branch). */
+  policies: Map<number, CachedPolicy | undefined>;
   agreements: CachedAgreement[];
   members: Map<number, boolean>;
   pairs: Map<string, [number, number]>;
@@ -156,8 +172,14 @@ export async function readChanges(
     const standing = await client.devices.flaggedBy(id, plmnHex(Number(reporter)), overrides);
     return { id: hexToBytes(id, { byteLength: 32, what: "device id" }), reporter: Number(reporter), standing };
   });
-  const policyIds = [...changes.policies].filter((p) => !cache.policies.has(p));
-  const policyReads = await parallel(policyIds, async (p) => toCachedPolicy(await client.devices.getPolicy(p, overrides)));
+  const policyIds = [...new Set([...changes.policies, ...changes.redefined])].filter(
+    (p) => !cache.policies.has(p) || changes.redefined.has(p),
+  );
+  // Only a policy of a dropped branch may be unknown at `blockTag` (ids count up from 1): the cache forgets it.
+  const policyCount = changes.redefined.size > 0 ? Number(await client.devices.policyCount(overrides)) : Number.POSITIVE_INFINITY;
+  const policyReads = await parallel(policyIds, async (p) =>
+    p > policyCount ? undefined : toCachedPolicy(await client.devices.getPolicy(p, overrides)),
+  );
   const pairs = new Map([...cache.agreementKeys, ...changes.pairs]);
   const agreements = await parallel([...changes.agreements], (key) => readAgreement(client, pairs, key, blockTag));
   const memberIds = [...changes.members];
@@ -230,7 +252,10 @@ export function toCachedPolicy(p: {
 
 /** Applies what `readChanges` found (synchronously: a decision never sees half of it). */
 export function applyRead(cache: DecisionCache, r: ReadResult): void {
-  for (const [p, policy] of r.policies) cache.policies.set(p, policy);
+  for (const [p, policy] of r.policies) {
+    if (policy) cache.policies.set(p, policy);
+    else cache.policies.delete(p);
+  }
   for (const [key, pair] of r.pairs) cache.agreementKeys.set(key, pair);
   for (const a of r.agreements) cache.agreements.set(pairKey(a.lo, a.hi), a);
   for (const [m, active] of r.members) cache.members.set(m, active);

@@ -1,13 +1,22 @@
 import type { Provider } from "ethers";
 import type { RoamLedgerClient } from "../chain/client";
 import { DecisionCache } from "./cache";
-import { applyRead, collectChanges, emptyChanges, fetchLogs, plmnHex, readChanges } from "./chainSync";
+import { applyRead, type Changes, collectChanges, emptyChanges, fetchLogs, mergeChanges, plmnHex, readChanges } from "./chainSync";
 import { loadSnapshot, saveSnapshot, type SnapshotIdentity } from "./snapshot";
 
 /** Blocks read per eth_getLogs call. */
 const LOG_RANGE = 5000;
 /** Longest wait between retries after RPC errors. */
 const MAX_BACKOFF_MS = 10_000;
+/** Applied steps remembered for a repair after a reorganisation; a fork below the oldest reloads in full. */
+export const RECENT_STEPS = 256;
+
+/** A step the cache applied: the block it ended on, that block's hash, and what its range changed. */
+interface AppliedStep {
+  block: number;
+  hash: string;
+  changes: Changes;
+}
 
 export interface FollowerOptions {
   client: RoamLedgerClient;
@@ -24,14 +33,19 @@ export interface FollowerOptions {
   log(line: string): void;
   /** Progress of a full load: blocks read of the total. */
   onLoadProgress?(done: number, total: number): void;
+  /** Applied steps remembered for a repair after a reorganisation (default RECENT_STEPS). */
+  recentSteps?: number;
 }
 
 /**
  * Keeps a DecisionCache equal to the chain: a full load (every event of the deployment, then the state they
  * name read at the head) or the saved snapshot, then block by block. Before each step it checks that the block
- * it applied last is still on chain; when it is not (a reorganisation), it reloads from the chain at the head
- * and swaps the new cache in whole. RPC errors are retried with backoff; meanwhile `caughtUpAt` ages and the
- * service turns not ready once it is older than the staleness bound.
+ * it applied last is still on chain. When it is not (a reorganisation), it finds the last step it applied that
+ * is still on chain (the fork point, to a step's end) among the RECENT_STEPS remembered, and re-applies from
+ * there: what the dropped steps changed and what the new branch's events name are read again at the new
+ * branch's block, in one step. A fork older than every remembered step reloads from the chain and swaps the
+ * new cache in whole. RPC errors are retried with backoff; meanwhile `caughtUpAt` ages and the service turns
+ * not ready once it is older than the staleness bound.
  */
 export class ChainFollower {
   cache = new DecisionCache();
@@ -39,10 +53,17 @@ export class ChainFollower {
   caughtUpAt = 0;
   /** The chain head last seen. */
   head = -1;
-  /** True from a reorganisation until a full load succeeds: the cache is known wrong (answers are 503s). */
+  /** True from a reorganisation until the cache is repaired or reloaded: it is known wrong (answers are 503s). */
   reloading = false;
   lastError: string | undefined;
+  /** Reorganisations seen. */
   reorgs = 0;
+  /** Of those, the ones repaired from the fork point, and the blocks dropped by the last one. */
+  repairs = 0;
+  lastRepairDepth = 0;
+  /** Full loads after a reorganisation deeper than the steps remembered. */
+  fullReloads = 0;
+  private recent: AppliedStep[] = [];
   keys = new Map<number, Uint8Array>();
   private identity: SnapshotIdentity | undefined;
 
@@ -60,6 +81,7 @@ export class ChainFollower {
         if (onChain?.hash === saved.cache.blockHash) {
           await this.loadKeys(saved.keyHomes, saved.cache.block);
           this.cache = saved.cache;
+          this.recent = [{ block: saved.cache.block, hash: saved.cache.blockHash, changes: emptyChanges() }];
           this.opts.log(`Resumed from the snapshot in ${stateDir} at block ${saved.cache.block}.`);
           return;
         }
@@ -95,50 +117,110 @@ export class ChainFollower {
     this.keys = new Map();
     this.storeKeys(read.envelopes);
     this.cache = cache;
+    this.recent = [{ block: head, hash: header.hash, changes: emptyChanges() }];
     this.head = head;
     this.caughtUpAt = Date.now();
   }
 
   /** One step: checks for a reorganisation, applies up to LOG_RANGE new blocks. True when more are waiting. */
   async step(): Promise<boolean> {
-    const { provider, client, self } = this.opts;
+    const { provider } = this.opts;
     const cache = this.cache;
     const head = await provider.getBlockNumber();
     this.head = head;
-    // A reload that failed (the node went away meanwhile) is tried again: the old cache is known wrong.
-    if (!this.reloading && (await provider.getBlock(cache.block))?.hash !== cache.blockHash) {
-      this.reorgs++;
-      this.opts.log(`Block ${cache.block} is no longer the one applied (a reorganisation): reloading from the chain at block ${head}.`);
+    // A repair or reload that failed (the node went away meanwhile) is tried again: the cache is known wrong.
+    if (this.reloading || (await provider.getBlock(cache.block))?.hash !== cache.blockHash) {
+      if (!this.reloading) this.reorgs++;
       this.reloading = true;
-    }
-    if (this.reloading) {
-      await this.fullLoad();
+      await this.recover(head);
       this.reloading = false;
-      return false;
+      return this.cache.block < head;
     }
     if (head <= cache.block) {
       this.caughtUpAt = Date.now();
       return false;
     }
-    const to = Math.min(head, cache.block + LOG_RANGE);
+    await this.applyRange(this.recent.length, emptyChanges(), head);
+    return this.cache.block < head;
+  }
+
+  /**
+   * After a reorganisation: re-applies from the last remembered step still on chain, reading again what the
+   * steps after it changed (they are on the dropped branch); or, when none is, reloads in full.
+   */
+  private async recover(head: number): Promise<void> {
+    const kept = await this.stepsOnChain();
+    const dropped = this.recent.slice(kept);
+    if (kept === 0) {
+      this.opts.log(
+        `Block ${this.cache.block} is no longer the one applied (a reorganisation older than the ${this.recent.length} steps remembered): reloading from the chain at block ${head}.`,
+      );
+      await this.fullLoad();
+      this.fullReloads++;
+      return;
+    }
+    const fork = this.recent[kept - 1];
+    const stale = emptyChanges();
+    for (const step of dropped) mergeChanges(stale, step.changes);
+    // A policy id defined on the dropped branch may be unknown, or another definition, on the new one.
+    for (const p of stale.policies) stale.redefined.add(p);
+    // A reinstatement on the dropped branch lapsed flags that may stand on the new one: read each member's.
+    for (const id of stale.reinstated) for (const m of this.cache.members.keys()) stale.flags.add(`${id}/${m}`);
+    this.opts.log(
+      `Block ${this.cache.block} is no longer the one applied (a reorganisation): re-applying from block ${fork.block}, the last one applied still on chain.`,
+    );
+    await this.applyRange(kept, stale, head);
+    this.repairs++;
+    this.lastRepairDepth = (dropped.at(-1)?.block ?? fork.block) - fork.block;
+  }
+
+  /**
+   * How many of the remembered steps, oldest first, are still on chain. A block's ancestors are on chain
+   * when it is, so the first step off chain is found by bisection.
+   */
+  private async stepsOnChain(): Promise<number> {
+    let lo = 0;
+    let hi = this.recent.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const step = this.recent[mid];
+      if ((await this.opts.provider.getBlock(step.block))?.hash === step.hash) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Applies blocks after the remembered step `kept - 1` (the steps after it are forgotten) up to LOG_RANGE
+   * further and at most `head`: the range's events plus `stale`, read at its last block, applied at once.
+   */
+  private async applyRange(kept: number, stale: Changes, head: number): Promise<void> {
+    const { provider, client, self } = this.opts;
+    const from = this.recent[kept - 1];
+    const to = Math.min(head, from.block + LOG_RANGE);
     const header = await provider.getBlock(to);
     if (!header?.hash) throw new Error(`block ${to} has no header`);
     const changes = emptyChanges();
-    const logs = await fetchLogs(client, provider, cache.block + 1, to);
+    mergeChanges(changes, stale);
+    const logs = to > from.block ? await fetchLogs(client, provider, from.block + 1, to) : [];
     collectChanges(client, logs, self, changes);
-    const read = await readChanges(client, cache, changes, to, self);
-    const [first, again] = await Promise.all([provider.getBlock(cache.block + 1), provider.getBlock(to)]);
+    const read = await readChanges(client, this.cache, changes, to, self);
+    const [first, again] = await Promise.all([provider.getBlock(from.block + 1), provider.getBlock(to)]);
     const mixed = logs.some((l) => l.blockNumber === to && l.blockHash !== header.hash);
-    if (first?.parentHash !== cache.blockHash || again?.hash !== header.hash || mixed) {
-      throw new Error(`blocks ${cache.block + 1}..${to} changed while they were read (a reorganisation); retrying`);
+    const parentOk = to === from.block ? header.hash === from.hash : first?.parentHash === from.hash;
+    if (!parentOk || again?.hash !== header.hash || mixed) {
+      throw new Error(`blocks ${from.block + 1}..${to} changed while they were read (a reorganisation); retrying`);
     }
+    const cache = this.cache;
     applyRead(cache, read);
     this.storeKeys(read.envelopes);
     cache.block = to;
     cache.blockHash = header.hash;
     cache.blockTime = header.timestamp;
+    this.recent.splice(kept);
+    this.recent.push({ block: to, hash: header.hash, changes });
+    if (this.recent.length > (this.opts.recentSteps ?? RECENT_STEPS)) this.recent.shift();
     if (to === head) this.caughtUpAt = Date.now();
-    return to < head;
   }
 
   /** Follows the chain until `signal` aborts: steps every `pollMs`, retrying errors with backoff. */
@@ -174,9 +256,13 @@ export class ChainFollower {
     this.storeKeys(envelopes);
   }
 
+  /** Opens the envelopes read; an empty one (a share on a dropped branch) forgets the home's key. */
   private storeKeys(envelopes: Map<number, string>): void {
     for (const [home, envelope] of envelopes) {
-      if (envelope === "0x") continue;
+      if (envelope === "0x") {
+        this.keys.delete(home);
+        continue;
+      }
       const key = this.opts.openEnvelope(home, envelope);
       if (key) this.keys.set(home, key);
     }

@@ -151,7 +151,7 @@ function staleness(follower: ChainFollower, maxStalenessMs: number, loaded: bool
   const behindSeconds = follower.caughtUpAt === 0 ? -1 : (Date.now() - follower.caughtUpAt) / 1000;
   const base = { block: follower.cache.block, head: follower.head, behindBlocks, behindSeconds };
   if (!loaded) return { ...base, why: "the cache is still loading from the chain" };
-  if (follower.reloading) return { ...base, why: "the cache is reloading after a chain reorganisation" };
+  if (follower.reloading) return { ...base, why: "the cache is being repaired after a chain reorganisation" };
   if (Date.now() - follower.caughtUpAt > maxStalenessMs) {
     const cause = follower.lastError ? `the chain cannot be read (${follower.lastError})` : "it is still catching up";
     return {
@@ -278,7 +278,10 @@ function gauges(follower: ChainFollower): Record<string, [string, number]> {
       "Seconds since the cache was last seen equal to the chain head.",
       follower.caughtUpAt === 0 ? -1 : (Date.now() - follower.caughtUpAt) / 1000,
     ],
-    roamledger_reorgs_total: ["Chain reorganisations seen (each reloads the cache).", follower.reorgs],
+    roamledger_reorgs_total: ["Chain reorganisations seen.", follower.reorgs],
+    roamledger_reorg_repairs_total: ["Reorganisations repaired from the fork point.", follower.repairs],
+    roamledger_reorg_full_reloads_total: ["Reorganisations older than the steps remembered: the cache reloaded.", follower.fullReloads],
+    roamledger_reorg_last_depth_blocks: ["Blocks the last repaired reorganisation dropped.", follower.lastRepairDepth],
     roamledger_cache_devices: ["Devices in the cache.", s.devices],
     roamledger_cache_policies: ["Policy definitions in the cache.", s.policies],
     roamledger_cache_flags: ["Standing fraud flags in the cache.", s.flags],

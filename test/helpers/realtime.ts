@@ -3,7 +3,7 @@ import type { Provider } from "ethers";
 import { createDeviceIdDeriver, type DeviceIdDeriver } from "../../lib/core/imsi";
 import { imsiKeyFingerprint, openImsiKey, sealImsiKey } from "../../lib/crypto/envelope";
 import { connectRoamLedger } from "../../lib/chain/client";
-import { ChainFollower } from "../../lib/realtime/follower";
+import { ChainFollower, type FollowerOptions } from "../../lib/realtime/follower";
 import { plmnHex, plmnNumber } from "../../lib/realtime/chainSync";
 import { startDecisionService, type DecisionService, type DecisionServiceOptions } from "../../lib/realtime/service";
 import type { Hex } from "../../lib/util/hex";
@@ -155,8 +155,14 @@ export async function churn(f: Fleet, seed: number, share = 0.1): Promise<void> 
 }
 
 /** A follower of BR's, on the in-process network. */
-export async function brFollower(f: Fleet, stateDir?: string, provider: Provider = hre.ethers.provider): Promise<ChainFollower> {
+export async function brFollower(
+  f: Fleet,
+  stateDir?: string,
+  provider: Provider = hre.ethers.provider,
+  more: Partial<FollowerOptions> = {},
+): Promise<ChainFollower> {
   const follower = new ChainFollower({
+    ...more,
     client: connectRoamLedger(await addressesOf(f.c), provider),
     provider,
     self: plmnNumber(PLMN.BR),

@@ -9,7 +9,11 @@ import { plmnNumber } from "../../../lib/realtime/chainSync";
 import type { DecisionService } from "../../../lib/realtime/service";
 import { hexToBytes } from "../../../lib/util/hex";
 import { PLMN } from "../../helpers/fixtures";
-import { brFollower, brService, buildFleet, catchUp, type Fleet } from "../../helpers/realtime";
+import { bytesToHex } from "../../../lib/util/hex";
+import type { DecisionCache } from "../../../lib/realtime/cache";
+import type { ChainFollower } from "../../../lib/realtime/follower";
+import { meterPolicy } from "../../helpers/fixtures";
+import { brFollower, brService, buildFleet, catchUp, churn, type Fleet } from "../../helpers/realtime";
 
 async function get(service: DecisionService, query: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${service.url}${query}`);
@@ -43,6 +47,53 @@ function flaky(provider: Provider, down: { on: boolean }): Provider {
         down.on && prop !== "getNetwork" ? Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:8545")) : value.apply(target, args);
     },
   });
+}
+
+/** A new DE policy and three devices on it (the branch's own IMSIs): the policy id is the next one either way. */
+async function branchDevices(f: Fleet, branch: string, rules: Parameters<typeof meterPolicy>[1]): Promise<{ policyId: number }> {
+  const de = f.c.devices.connect(f.c.de);
+  const policy = meterPolicy(PLMN.DE, rules);
+  const policyId = Number(await de.definePolicy.staticCall(policy));
+  await (await de.definePolicy(policy)).wait();
+  const deriver = f.derivers[PLMN.DE];
+  const imsis = [1, 2, 3].map((i) => `26201${branch === "kept" ? "8" : "9"}${String(i).padStart(9, "0")}`);
+  await (
+    await de.registerDevices(imsis.map((imsi) => ({ localId: deriver.localId(imsi), deviceClass: 0, maker: "0x000000", policyId })))
+  ).wait();
+  return { policyId };
+}
+
+/** Everything a cache holds, in a form two caches compare by (devices by id, unknown ones left out). */
+function view(cache: DecisionCache) {
+  const t = cache.devices;
+  const devices: Record<string, number[]> = {};
+  for (let slot = 0; slot < t.size; slot++) {
+    if (t.status[slot] !== 0) devices[bytesToHex(t.idOf(slot))] = [t.home[slot], t.status[slot], t.version[slot], t.policy[slot]];
+  }
+  const flags = [...cache.flags].flatMap(([slot, list]) => list.map((r) => `${bytesToHex(t.idOf(slot))}/${r}`)).sort();
+  const byKey = <V>(m: Map<number, V>) => [...m].sort((a, b) => a[0] - b[0]);
+  return {
+    block: [cache.block, cache.blockHash, cache.blockTime],
+    devices,
+    flags,
+    policies: byKey(cache.policies),
+    members: byKey(cache.members),
+    agreements: byKey(cache.agreements),
+  };
+}
+
+/** Every fleet device's decision for BR, each service, equals DeviceRegistry.decide at the cache's block. */
+async function expectDecisionsEqualChain(f: Fleet, follower: ChainFollower): Promise<void> {
+  const cache = follower.cache;
+  for (const d of f.devices.slice(0, 40)) {
+    const slot = cache.devices.find(hexToBytes(d.id));
+    for (const service of [0, 1, 2]) {
+      const chain = await f.c.devices.decide(d.id, PLMN.BR, service, { blockTag: cache.block });
+      expect(cache.decide(slot, plmnNumber(PLMN.BR), service, cache.blockTime).reason, `${d.imsi} service ${service}`).to.equal(
+        Number(chain.reason),
+      );
+    }
+  }
 }
 
 describe("realtime: the decision service", function () {
@@ -174,7 +225,7 @@ describe("realtime: the decision service", function () {
     expect(service.follower.keys.size).to.equal(2); // the partners' keys were opened again (they are not in the snapshot)
   });
 
-  it("a reorganisation (evm_snapshot, evm_revert, other blocks) is detected and the cache reloaded to the new chain", async function () {
+  it("a reorganisation (evm_snapshot, evm_revert, other blocks) is detected and the cache repaired to the new chain", async function () {
     const f = await loadFixture(fleetFixture);
     const follower = await brFollower(f);
     const d = await activeDataDevice(f);
@@ -190,6 +241,7 @@ describe("realtime: the decision service", function () {
     for (let i = 0; i < 3; i++) await hre.network.provider.send("evm_mine");
     await catchUp(follower);
     expect(follower.reorgs).to.equal(1);
+    expect([follower.repairs, follower.fullReloads]).to.deep.equal([1, 0]);
     const cache = follower.cache;
     const s = cache.devices.find(hexToBytes(d.id));
     expect(cache.devices.status[s]).to.equal(1);
@@ -200,7 +252,62 @@ describe("realtime: the decision service", function () {
     expect(cache.blockHash).to.equal((await hre.ethers.provider.getBlock("latest"))!.hash);
   });
 
-  it("a reload after a reorganisation that fails (the node went away) is retried; the known-wrong cache is never used meanwhile", async function () {
+  it("repairs from the fork point: after churn, a policy and devices on the dropped branch and others on the new one, the cache equals a full load's", async function () {
+    const f = await loadFixture(fleetFixture);
+    const follower = await brFollower(f);
+    await churn(f, 11, 0.2);
+    await catchUp(follower);
+    // a device BR flagged before the fork, reinstated on the dropped branch only: its flag stands on the new one
+    const flagged = await activeDataDevice(f);
+    await (await f.c.devices.connect(f.c.br).flagFraud([{ id: flagged.id, reason: 1, evidenceHash: hre.ethers.id("before") }])).wait();
+    await catchUp(follower);
+    const snapshot = await hre.network.provider.send("evm_snapshot");
+    const before = follower.cache.block;
+    await (await f.c.devices.connect(f.c.de).confirmFraud([flagged.id])).wait();
+    await (await f.c.devices.connect(f.c.de).reinstateDevices([flagged.id])).wait();
+    await catchUp(follower);
+    await churn(f, 12, 0.3);
+    await catchUp(follower);
+    await branchDevices(f, "dropped", { tariffClass: 3 });
+    await catchUp(follower);
+    expect(follower.cache.flaggedBy(follower.cache.devices.find(hexToBytes(flagged.id)), plmnNumber(PLMN.BR))).to.equal(false);
+    const droppedTo = follower.cache.block;
+    await hre.network.provider.send("evm_revert", [snapshot]);
+    await churn(f, 13, 0.3);
+    const kept = await branchDevices(f, "kept", { tariffClass: 2, services: 0b010 });
+    await hre.network.provider.send("evm_mine");
+    await catchUp(follower);
+    expect([follower.reorgs, follower.repairs, follower.fullReloads]).to.deep.equal([1, 1, 0]);
+    expect(follower.lastRepairDepth).to.equal(droppedTo - before);
+    const fresh = await brFollower(f);
+    expect(fresh.cache.block).to.equal(follower.cache.block);
+    expect(view(follower.cache)).to.deep.equal(view(fresh.cache));
+    // the policy id both branches defined is the kept branch's definition
+    expect(follower.cache.policies.get(kept.policyId)?.tariffClass).to.equal(2);
+    expect(follower.cache.flaggedBy(follower.cache.devices.find(hexToBytes(flagged.id)), plmnNumber(PLMN.BR))).to.equal(true);
+    await expectDecisionsEqualChain(f, follower);
+  });
+
+  it("a reorganisation older than every step remembered reloads the cache in full, equal to a full load's", async function () {
+    const f = await loadFixture(fleetFixture);
+    const follower = await brFollower(f, undefined, undefined, { recentSteps: 3 });
+    const d = await activeDataDevice(f);
+    const snapshot = await hre.network.provider.send("evm_snapshot");
+    for (let i = 0; i < 4; i++) {
+      await hre.network.provider.send("evm_mine");
+      await catchUp(follower);
+    }
+    await (await f.c.devices.connect(f.c.de).suspendDevices([d.id], 1)).wait();
+    await catchUp(follower);
+    await hre.network.provider.send("evm_revert", [snapshot]);
+    await branchDevices(f, "kept", { tariffClass: 2 });
+    for (let i = 0; i < 6; i++) await hre.network.provider.send("evm_mine");
+    await catchUp(follower);
+    expect([follower.reorgs, follower.repairs, follower.fullReloads]).to.deep.equal([1, 0, 1]);
+    expect(view(follower.cache)).to.deep.equal(view((await brFollower(f)).cache));
+  });
+
+  it("a repair after a reorganisation that fails (the node went away) is retried; the known-wrong cache is never used meanwhile", async function () {
     const f = await loadFixture(fleetFixture);
     const down = { on: false };
     const follower = await brFollower(f, undefined, flaky(hre.ethers.provider, down));
@@ -210,21 +317,21 @@ describe("realtime: the decision service", function () {
     await catchUp(follower);
     await hre.network.provider.send("evm_revert", [snapshot]);
     for (let i = 0; i < 3; i++) await hre.network.provider.send("evm_mine");
-    const realGetBlock = hre.ethers.provider.getBlockNumber.bind(hre.ethers.provider);
-    // the reorganisation is seen, then the node goes away before the reload reads anything
+    const realGetBlock = hre.ethers.provider.getBlock.bind(hre.ethers.provider);
+    // the reorganisation is seen (the check of the last block applied), then the node goes away before the repair reads anything
     let calls = 0;
     // (set through the proxy on the shared provider itself: deleted after, its prototype's method shows again)
-    const provider = follower.opts.provider as { getBlockNumber: () => Promise<number> };
-    provider.getBlockNumber = async () => {
-      calls++;
-      if (calls === 2) down.on = true;
-      return realGetBlock();
+    const provider = follower.opts.provider as { getBlock: typeof realGetBlock };
+    provider.getBlock = async (...args: Parameters<typeof realGetBlock>) => {
+      const block = await realGetBlock(...args);
+      if (++calls === 1) down.on = true;
+      return block;
     };
     let failed = false;
     await follower.step().catch(() => {
       failed = true;
     });
-    Reflect.deleteProperty(provider, "getBlockNumber");
+    Reflect.deleteProperty(provider, "getBlock");
     expect(failed).to.equal(true);
     expect(follower.reloading).to.equal(true);
     down.on = false;
