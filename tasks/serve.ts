@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import { task, types } from "hardhat/config";
 import { deploymentBlock } from "../lib/chain/deploymentBlock";
@@ -17,6 +18,7 @@ interface ServeArgs {
   poll: number;
   fromBlock?: number;
   keystore?: string;
+  usage?: string;
   from?: string;
 }
 
@@ -43,6 +45,10 @@ task(
     "keystore",
     "Key store folder holding your encryption key, which opens the IMSI keys partners shared (default: the profile's, ROAMLEDGER_HOME or ./.roamledger)",
   )
+  .addOptionalParam(
+    "usage",
+    "Folder whose usage counters (usage/<you>_<home>/state.json, written by usage:ingest and usage:stream) give capsLeft, read again when they change; none: capsLeft is null (default: the key store)",
+  )
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(async (args: ServeArgs, hre) => {
@@ -51,6 +57,11 @@ task(
       }
       if (!(args.poll > 0 && args.poll <= 60))
         throw new InputError(`--poll ${args.poll} is out of range`, { hint: "give seconds between 0.01 and 60, e.g. --poll 0.25." });
+      if (args.usage !== undefined && args.usage !== "none" && !fs.existsSync(args.usage)) {
+        throw new InputError(`--usage ${args.usage}: no such folder`, {
+          hint: "give the key store folder usage:ingest and usage:stream write under, or none for no capsLeft.",
+        });
+      }
       const maxStalenessMs = parseDuration(args.maxStaleness, "--max-staleness") * 1000;
       const client = await clientFor(hre, args.from, { sends: false });
       const self = await memberOfSigner(client, ROLE_BITS.carrier);
@@ -59,6 +70,7 @@ task(
       const { chainId } = await hre.ethers.provider.getNetwork();
       const fromBlock = args.fromBlock ?? deploymentBlock(hre.config.paths.root, chainId)?.block ?? 0;
       const stateDir = path.resolve(args.state ?? path.join(keystore.root, self.text, "serve"));
+      const usageRoot = args.usage === "none" ? undefined : path.resolve(args.usage ?? keystore.root);
       let progress: Progress | undefined;
       const service = await startDecisionService({
         client,
@@ -71,6 +83,7 @@ task(
         pollMs: args.poll * 1000,
         stateDir,
         fromBlock,
+        usageRoot,
         log: (line) => out(line),
         onLoadProgress: (done, total) => {
           progress ??= new Progress({ label: "loading the cache from the chain", total, unit: "blocks" });
@@ -82,6 +95,10 @@ task(
       out(
         `Deciding for ${self.text} on ${service.url}: ${s.devices} devices, ${s.policies} policies, ${service.follower.keys.size} partners' IMSI keys, block ${service.follower.cache.block}.`,
       );
+      const counted = service.counters
+        ? `capsLeft from the usage counted under ${usageRoot} (${service.counters.homes} home partners so far)`
+        : "capsLeft off (--usage none)";
+      out(`${counted}.`);
       out(`State in ${stateDir}; answers 503 when the cache is over ${args.maxStaleness} behind. Ctrl-C or SIGTERM to stop.`);
       // Both listeners go once either signal came: a SIGINT listener left behind would keep Ctrl-C from
       // killing the process (the task runs in-process under the tests, and in scripts).

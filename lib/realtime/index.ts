@@ -12,6 +12,7 @@ export { ChainFollower, type FollowerOptions } from "./follower";
 export { ImsiResolver } from "./imsi";
 export { startDecisionService, type DecisionService, type DecisionServiceOptions } from "./service";
 export { plmnNumber, plmnHex } from "./chainSync";
+export { UsageCounters, type CapsLeft } from "./usageCounters";
 
 /** Opens the IMSI-key envelopes shared with `self` with its encryption key from `keystore`. */
 export function keystoreEnvelopeOpener(keystore: Keystore, self: Hex): (home: Hex, envelope: Hex) => Uint8Array {

@@ -36,7 +36,17 @@ export const DECISION_REPLY = {
     policyVersion: { type: "integer" },
     home: { type: "string" },
     caps: CAPS,
-    capsLeft: { type: "null" },
+    capsLeft: {
+      type: "object",
+      nullable: true,
+      properties: {
+        dailyBytes: { type: "number", nullable: true },
+        monthlyBytes: { type: "number", nullable: true },
+        dailyEvents: { type: "number", nullable: true },
+        monthlyEvents: { type: "number", nullable: true },
+        countedAt: { type: "string" },
+      },
+    },
     block: { type: "integer" },
     time: { type: "integer" },
   },

@@ -10,6 +10,7 @@ import { ChainFollower } from "./follower";
 import { ImsiResolver } from "./imsi";
 import { ServiceMetrics } from "./metrics";
 import { DECISION_QUERY, DECISION_REPLY, PARAM_RULES } from "./schemas";
+import { UsageCounters } from "./usageCounters";
 
 export interface DecisionServiceOptions {
   /** Bindings of the deployment (a read-only runner is enough). */
@@ -33,6 +34,13 @@ export interface DecisionServiceOptions {
   saveEveryMs?: number;
   /** First block of the deployment (default 0). */
   fromBlock?: number;
+  /**
+   * Key store root whose usage counters (`usage/<self>_<home>/state.json`, written by usage:ingest and
+   * usage:stream) give `capsLeft`; none: `capsLeft` is null.
+   */
+  usageRoot?: string;
+  /** Between looks at the usage counters' files (default 1 s). */
+  usagePollMs?: number;
   log?(line: string): void;
   onLoadProgress?(done: number, total: number): void;
 }
@@ -43,6 +51,8 @@ export interface DecisionService {
   follower: ChainFollower;
   metrics: ServiceMetrics;
   app: FastifyInstance;
+  /** The usage counters behind `capsLeft` (undefined: none given). */
+  counters?: UsageCounters;
   /** Stops following, stops listening and saves the snapshot. */
   close(): Promise<void>;
 }
@@ -54,7 +64,69 @@ export interface DecisionService {
 export async function startDecisionService(options: DecisionServiceOptions): Promise<DecisionService> {
   const log = options.log ?? (() => {});
   const self = plmnNumber(options.self);
-  const follower = new ChainFollower({
+  const follower = followerFor(options, self, log);
+  const metrics = new ServiceMetrics();
+  const state = { loaded: false };
+  const counters = options.usageRoot === undefined ? undefined : new UsageCounters(options.usageRoot, formatPlmn(options.self), log);
+  await counters?.refresh();
+  const app = buildApp(follower, metrics, options.maxStalenessMs ?? 10_000, state, counters);
+  const host = options.host ?? "127.0.0.1";
+  let address: string;
+  try {
+    address = await app.listen({ port: options.port ?? 0, host });
+  } catch (cause) {
+    await counters?.close();
+    const code = (cause as { code?: string }).code ?? String(cause);
+    throw new ConfigError(`Cannot listen on ${host}:${options.port ?? 0} (${code})`, {
+      hint:
+        code === "EADDRINUSE"
+          ? "another process holds that port: stop it or choose another --port."
+          : "check --host names an address of this machine and --port is free.",
+      cause,
+    });
+  }
+  const controller = new AbortController();
+  try {
+    await startWithRetry(follower, controller.signal, log);
+  } catch (err) {
+    await app.close();
+    await counters?.close();
+    throw err;
+  }
+  state.loaded = true;
+  const running = follower.run(controller.signal);
+  let savedBlock = follower.cache.block;
+  const saver = setInterval(() => {
+    if (follower.cache.block === savedBlock) return;
+    savedBlock = follower.cache.block;
+    trySave(follower, log);
+  }, options.saveEveryMs ?? 30_000);
+  saver.unref();
+  const counting = counters && setInterval(() => void counters.refresh(), options.usagePollMs ?? 1000);
+  counting?.unref();
+  const port = (app.server.address() as { port: number }).port;
+  return {
+    url: address,
+    port,
+    follower,
+    metrics,
+    app,
+    counters,
+    async close() {
+      clearInterval(saver);
+      if (counting) clearInterval(counting);
+      await counters?.close();
+      controller.abort();
+      await running;
+      await app.close();
+      trySave(follower, log);
+    },
+  };
+}
+
+/** The chain follower behind the service's cache. */
+function followerFor(options: DecisionServiceOptions, self: number, log: (line: string) => void): ChainFollower {
+  return new ChainFollower({
     client: options.client,
     provider: options.provider,
     self,
@@ -74,54 +146,6 @@ export async function startDecisionService(options: DecisionServiceOptions): Pro
       }
     },
   });
-  const metrics = new ServiceMetrics();
-  const state = { loaded: false };
-  const app = buildApp(follower, metrics, options.maxStalenessMs ?? 10_000, state);
-  const host = options.host ?? "127.0.0.1";
-  let address: string;
-  try {
-    address = await app.listen({ port: options.port ?? 0, host });
-  } catch (cause) {
-    const code = (cause as { code?: string }).code ?? String(cause);
-    throw new ConfigError(`Cannot listen on ${host}:${options.port ?? 0} (${code})`, {
-      hint:
-        code === "EADDRINUSE"
-          ? "another process holds that port: stop it or choose another --port."
-          : "check --host names an address of this machine and --port is free.",
-      cause,
-    });
-  }
-  const controller = new AbortController();
-  try {
-    await startWithRetry(follower, controller.signal, log);
-  } catch (err) {
-    await app.close();
-    throw err;
-  }
-  state.loaded = true;
-  const running = follower.run(controller.signal);
-  let savedBlock = follower.cache.block;
-  const saver = setInterval(() => {
-    if (follower.cache.block === savedBlock) return;
-    savedBlock = follower.cache.block;
-    trySave(follower, log);
-  }, options.saveEveryMs ?? 30_000);
-  saver.unref();
-  const port = (app.server.address() as { port: number }).port;
-  return {
-    url: address,
-    port,
-    follower,
-    metrics,
-    app,
-    async close() {
-      clearInterval(saver);
-      controller.abort();
-      await running;
-      await app.close();
-      trySave(follower, log);
-    },
-  };
 }
 
 function trySave(follower: ChainFollower, log: (line: string) => void): void {
@@ -162,7 +186,13 @@ function staleness(follower: ChainFollower, maxStalenessMs: number, loaded: bool
   return { ...base, why: undefined };
 }
 
-function buildApp(follower: ChainFollower, metrics: ServiceMetrics, maxStalenessMs: number, state: { loaded: boolean }): FastifyInstance {
+function buildApp(
+  follower: ChainFollower,
+  metrics: ServiceMetrics,
+  maxStalenessMs: number,
+  state: { loaded: boolean },
+  counters: UsageCounters | undefined,
+): FastifyInstance {
   const app = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } } });
   const resolver = new ImsiResolver(() => follower.keys);
   app.setErrorHandler((err: FastifyError, _request, reply) => {
@@ -209,7 +239,7 @@ function buildApp(follower: ChainFollower, metrics: ServiceMetrics, maxStaleness
           if (homes.size < 10_000) homes.set(q.home, home);
         }
       }
-      const answer = decisionFor(follower, resolver, q.imsi, SERVICES.indexOf(q.service as (typeof SERVICES)[number]), home);
+      const answer = decisionFor(follower, resolver, counters, q.imsi, SERVICES.indexOf(q.service as (typeof SERVICES)[number]), home);
       metrics.count(answer.serve ? "serve" : "refuse");
       reply.send(answer);
     },
@@ -221,7 +251,7 @@ function buildApp(follower: ChainFollower, metrics: ServiceMetrics, maxStaleness
   });
   app.get("/metrics", async (_request, reply) => {
     reply.header("content-type", "text/plain; version=0.0.4");
-    return metrics.render(gauges(follower));
+    return metrics.render(gauges(follower, counters));
   });
   return app;
 }
@@ -235,7 +265,14 @@ function problemOf(v: { instancePath: string; keyword: string; params: Record<st
   return `${field} must be ${PARAM_RULES[field] ?? "valid"}`;
 }
 
-function decisionFor(follower: ChainFollower, resolver: ImsiResolver, imsi: string, service: number, home: number | undefined) {
+function decisionFor(
+  follower: ChainFollower,
+  resolver: ImsiResolver,
+  counters: UsageCounters | undefined,
+  imsi: string,
+  service: number,
+  home: number | undefined,
+) {
   const cache = follower.cache;
   const found = resolver.resolve(cache, imsi, home);
   const time = Math.max(Math.floor(Date.now() / 1000), cache.blockTime);
@@ -260,13 +297,16 @@ function decisionFor(follower: ChainFollower, resolver: ImsiResolver, imsi: stri
             dailyEvents: p.dailyEventsCap,
             monthlyEvents: p.monthlyEventsCap,
           },
-    capsLeft: null,
+    capsLeft:
+      counters && found.home !== undefined && found.slot >= 0 && d.reason !== 1
+        ? counters.capsLeft(found.home, cache.devices.idOf(found.slot), p, time)
+        : null,
     block: cache.block,
     time,
   };
 }
 
-function gauges(follower: ChainFollower): Record<string, [string, number]> {
+function gauges(follower: ChainFollower, counters: UsageCounters | undefined): Record<string, [string, number]> {
   const s = follower.cache.sizes();
   return {
     roamledger_block: ["Last block the cache applied.", follower.cache.block],
@@ -289,5 +329,6 @@ function gauges(follower: ChainFollower): Record<string, [string, number]> {
     roamledger_cache_members: ["Members in the cache.", s.members],
     roamledger_cache_device_bytes: ["Bytes of the device table (ids, fields and index).", s.bytes],
     roamledger_imsi_keys: ["Home carriers whose IMSI key this network holds.", follower.keys.size],
+    roamledger_usage_counter_homes: ["Home carriers whose usage counters (capsLeft) are loaded.", counters?.homes ?? 0],
   };
 }

@@ -209,6 +209,16 @@ function serveRows(s: ServeBenchResult): [string, string, string][] {
       n(s.changeToAnswerMs.median),
       "<= 2,000",
     ],
+    ...(s.counters
+      ? [
+          [
+            `serve: capsLeft counters of ${n(s.counters.devices)} devices (${s.counters.fileMb} MB) read again, ms in their thread (same parse on the service's thread: ${n(s.counters.sameThreadParseMs)})`,
+            n(s.counters.threadReadMs),
+            "",
+          ] as [string, string, string],
+          ["  longest stall of the service's event loop meanwhile, ms", String(s.counters.loopMaxStallMs), ""] as [string, string, string],
+        ]
+      : []),
   ];
 }
 

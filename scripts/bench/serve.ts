@@ -12,7 +12,11 @@ import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 import { randomBytes } from "node:crypto";
+import os from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { DeviceTable } from "../../lib/realtime/deviceTable";
+import { UsageCounters } from "../../lib/realtime/usageCounters";
+import { loadState, newDeviceState, saveState, type DeviceState } from "../../lib/usage/state";
 import { median } from "./util";
 
 /** What this bench uses of autocannon (it ships no type declarations). */
@@ -54,6 +58,57 @@ export interface ServeBenchResult {
   helloWorldPerSec: number;
   memory: { devices: number; tableBytesPerDevice: number; heapBytesPerDevice: number; mbPerMillion: number };
   changeToAnswerMs: { samples: number[]; median: number; max: number; pollMs: number };
+  /** capsLeft's usage counters of `devices` devices read again: in the reading thread, the service's worst stall meanwhile, and the same parse on the service's thread. */
+  counters?: { devices: number; fileMb: number; threadReadMs: number; loopMaxStallMs: number; sameThreadParseMs: number };
+}
+
+/**
+ * The usage counters of `n` devices (one pair's state.json, as usage:ingest commits it) read again by the
+ * service's UsageCounters: how long the reading thread takes, the event loop's longest stall meanwhile (what
+ * an answer may wait), and, for scale, the same parse on the service's own thread.
+ */
+export async function measureCountersReload(n: number): Promise<NonNullable<ServeBenchResult["counters"]>> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "serve-counters-"));
+  try {
+    const state = new Map<string, DeviceState>();
+    for (let i = 0; i < n; i++) {
+      const s = newDeviceState();
+      Object.assign(s, {
+        capDay: 20_000,
+        capPeriod: 202_612,
+        dayBytes: i % 10_000,
+        monthBytes: i,
+        dayEvents: i % 50,
+        monthEvents: i % 1000,
+      });
+      state.set(`0x${randomBytes(32).toString("hex")}`, s);
+    }
+    const file = path.join(root, "usage", "724-05_262-01", "state.json");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    saveState(file, state);
+    state.clear();
+    const counters = new UsageCounters(root, "724-05");
+    await counters.refresh(); // starts the thread (its start-up is not a reload)
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    const started = performance.now();
+    await counters.refresh();
+    const threadReadMs = Math.round(performance.now() - started);
+    loop.disable();
+    await counters.close();
+    const parseStarted = performance.now();
+    loadState(file);
+    return {
+      devices: n,
+      fileMb: Math.round(fs.statSync(file).size / 1e5) / 10,
+      threadReadMs,
+      loopMaxStallMs: Math.round(loop.max / 1e5) / 10,
+      sameThreadParseMs: Math.round(performance.now() - parseStarted),
+    };
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 }
 
 /** The device table's memory for `n` synthetic devices: its arrays, and the process's heap + array buffers around the fill. */
@@ -137,6 +192,7 @@ export async function measureServe(options: { quick: boolean; log: (line: string
     const paths = imsis.flatMap((d) => ["data", "sms", "voice"].map((s) => `/v1/decision?imsi=${d.imsi}&service=${s}&home=${d.home}`));
     const runs: ServeBenchResult["runs"] = [];
     for (const [connections, pipelining] of [
+      [16, 1],
       [64, 1],
       [64, 8],
     ]) {
@@ -164,6 +220,10 @@ export async function measureServe(options: { quick: boolean; log: (line: string
     const samples = JSON.parse((await nextLine("DELAYS"))[0]) as number[];
     child.stdin.write("STOP\n");
     const memory = measureTableMemory(devices);
+    const counters = await measureCountersReload(devices);
+    log(
+      `    capsLeft counters of ${counters.devices.toLocaleString("en-US")} devices (${counters.fileMb} MB) read again in ${counters.threadReadMs} ms in their thread; longest stall of the service's loop meanwhile ${counters.loopMaxStallMs} ms (the same parse on its thread: ${counters.sameThreadParseMs} ms)`,
+    );
     const helloWorldPerSec = await helloWorld(durationSec);
     log(`    Fastify hello world under the same load: ${helloWorldPerSec.toLocaleString("en-US")} requests/s`);
     return {
@@ -173,6 +233,7 @@ export async function measureServe(options: { quick: boolean; log: (line: string
       durationSec,
       runs,
       memory,
+      counters,
       changeToAnswerMs: { samples, median: median(samples), max: Math.max(...samples), pollMs },
     };
   } finally {

@@ -13,6 +13,11 @@ import { bytesToHex } from "../../../lib/util/hex";
 import type { DecisionCache } from "../../../lib/realtime/cache";
 import type { ChainFollower } from "../../../lib/realtime/follower";
 import { meterPolicy } from "../../helpers/fixtures";
+import { RecordChecker } from "../../../lib/usage/check";
+import { saveState, type DeviceState } from "../../../lib/usage/state";
+import { pairWorkDir } from "../../../lib/usage/ingest";
+import { STATUS, type ResolvedDevice } from "../../../lib/devices/resolver";
+import type { ParsedRecord } from "../../../lib/usage/types";
 import { brFollower, brService, buildFleet, catchUp, churn, type Fleet } from "../../helpers/realtime";
 
 async function get(service: DecisionService, query: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -61,6 +66,57 @@ async function branchDevices(f: Fleet, branch: string, rules: Parameters<typeof 
     await de.registerDevices(imsis.map((imsi) => ({ localId: deriver.localId(imsi), deviceClass: 0, maker: "0x000000", policyId })))
   ).wait();
   return { policyId };
+}
+
+/** DE's data-only policy (meterPolicy's caps) on a resolved device, as the ingest's check takes it. */
+function resolvedDataDevice(id: string, imsi: string): ResolvedDevice {
+  return {
+    index: 0,
+    imsi,
+    deviceId: id as `0x${string}`,
+    status: STATUS.Active,
+    home: PLMN.DE,
+    maker: "0x000000",
+    policy: {
+      policyId: 1n,
+      services: 0b001,
+      tariffClass: 1,
+      maxVisitedDays: 0,
+      validFrom: 0,
+      validUntil: 0,
+      dailyBytesCap: 10_000,
+      monthlyBytesCap: 200_000,
+      dailyEventsCap: 50,
+      monthlyEventsCap: 1000,
+      allowedNetworks: new Set(),
+    },
+    policyVersion: 1,
+    policySince: 0,
+    history: undefined,
+    ids: new Uint8Array(32),
+    idAt: 0,
+    state: undefined,
+    stateOwner: undefined,
+  };
+}
+
+function dataRecord(imsi: string, startTime: number, bytes: number): ParsedRecord {
+  return {
+    line: 1,
+    recordId: `r${startTime}`,
+    imsi,
+    home: PLMN.DE,
+    visited: PLMN.BR,
+    service: 0,
+    rat: 0,
+    startTime,
+    duration: 60,
+    bytesUp: bytes,
+    bytesDown: 0,
+    events: 0,
+    latencyMs: 0,
+    throughputKbps: 0,
+  };
 }
 
 /** Everything a cache holds, in a form two caches compare by (devices by id, unknown ones left out). */
@@ -138,7 +194,7 @@ describe("realtime: the decision service", function () {
       tariffClass: 1,
       policyVersion: 1,
       home: "262-01",
-      capsLeft: null,
+      capsLeft: null, // no usage counters given
     });
     expect(body.caps).to.deep.equal({ dailyBytes: 10_000, monthlyBytes: 200_000, dailyEvents: 50, monthlyEvents: 1000 });
     expect(body.block).to.equal(await hre.ethers.provider.getBlockNumber());
@@ -158,6 +214,60 @@ describe("realtime: the decision service", function () {
       reason: "service-not-allowed",
       localBreakout: true,
     });
+  });
+
+  it("capsLeft: the caps less the usage the member's own ingest counted today and this month, read again when its counters change", async function () {
+    const f = await loadFixture(fleetFixture);
+    const d = await activeDataDevice(f);
+    const other = f.devices.find((x) => x.home === PLMN.DE && x.id !== d.id)!;
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "serve-usage-"));
+    try {
+      service = await brService(f, { usageRoot: root, usagePollMs: 50 });
+      const q = `/v1/decision?imsi=${d.imsi}&service=data`;
+      const first = (await get(service, q)).body;
+      expect(first.capsLeft, "no counters of the pair yet").to.equal(null);
+      // the ingest's own check counts the usage: two records today, one yesterday (the month's only)
+      const time = Number(first.time);
+      const d0 = new Date(time * 1000);
+      const period = d0.getUTCFullYear() * 100 + d0.getUTCMonth() + 1;
+      const dayStart = Math.floor(time / 86_400) * 86_400;
+      const state = new Map<string, DeviceState>();
+      const checker = new RecordChecker({ state, visited: PLMN.BR, period, agreementRoamingDays: 0 });
+      const device = resolvedDataDevice(d.id, d.imsi);
+      const yesterday = dayStart - 3600 >= Date.UTC(d0.getUTCFullYear(), d0.getUTCMonth(), 1) / 1000 ? dayStart - 3600 : dayStart;
+      for (const [at, bytes] of [
+        [yesterday, 700],
+        [dayStart + 60, 1500],
+        [dayStart + 120, 2500],
+      ]) {
+        checker.check(dataRecord(d.imsi, at, bytes), device);
+      }
+      const counted = state.get(d.id)!;
+      saveState(path.join(pairWorkDir(root, PLMN.BR, PLMN.DE), "state.json"), state);
+      await until(service, q, (b) => b.capsLeft !== null);
+      const left = (await get(service, q)).body.capsLeft as Record<string, unknown>;
+      expect(left).to.deep.include({
+        dailyBytes: 10_000 - counted.dayBytes,
+        monthlyBytes: 200_000 - counted.monthBytes,
+        dailyEvents: 50,
+        monthlyEvents: 1000,
+      });
+      expect(counted.monthBytes).to.equal(4700);
+      expect(Date.parse(String(left.countedAt))).to.be.greaterThan(0);
+      // a device of the pair with no usage counted has its whole caps left; US shared no counters here
+      const whole = (await get(service, `/v1/decision?imsi=${other.imsi}&service=data`)).body;
+      const caps = whole.caps as Record<string, number>;
+      const wholeLeft = whole.capsLeft as Record<string, number | null>;
+      for (const k of Object.keys(caps)) expect(wholeLeft[k], k).to.equal(caps[k] > 0 ? caps[k] : null);
+      const us = f.devices.find((x) => x.home === PLMN.US)!;
+      expect((await get(service, `/v1/decision?imsi=${us.imsi}&service=sms&home=310-410`)).body.capsLeft).to.equal(null);
+      // more usage committed: the answer follows; over the cap it says 0, never less
+      checker.check(dataRecord(d.imsi, dayStart + 180, 9000), device);
+      saveState(path.join(pairWorkDir(root, PLMN.BR, PLMN.DE), "state.json"), state);
+      await until(service, q, (b) => (b.capsLeft as { dailyBytes: number }).dailyBytes === 0);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("bad queries get a 400 that says what is wrong with each parameter", async function () {
