@@ -89,6 +89,22 @@ export interface TapMapOptions {
   decoder?: "fast" | "full";
   /** Call events per chunk (default 8192). */
   chunkEvents?: number;
+  /**
+   * The file is imported one month at a time (usage:stream splits a TAP file whose call events span months,
+   * lib/tap/months.ts): a call event whose UTC start is in another month than `period` belongs to that
+   * month's part and is skipped here, neither a record nor a reject (`skippedOtherMonths` counts them); one
+   * without a readable start is rejected by the part with `undatedHere` only. Every call event is thus
+   * reported once across the parts. Without it, a call event of another month is an OUTSIDE_PERIOD reject.
+   */
+  monthPart?: { undatedHere: boolean };
+}
+
+/** A call event's start in unix seconds (UTC), or undefined when it has no readable one. */
+export function tapEventTime(ev: TapCallEvent): number | undefined {
+  const utc = ev.start?.utc;
+  if (utc === undefined) return undefined;
+  const t = utcTimestamp(utc, 0, utc.length);
+  return typeof t === "number" ? t : undefined;
 }
 
 /**
@@ -174,6 +190,8 @@ export class TapMapper {
   readonly recordsByService = new Map<number, number>();
   readonly chargeByService = new Map<number, number>();
   readonly rejectsByCode = new Map<RejectCode, number>();
+  /** Call events left to another month's part (`monthPart`). */
+  skippedOtherMonths = 0;
   private finished?: TapSummary;
   /** The sender -> recipient log of `sequenceDir`, when given. */
   sequenceLog?: TapSequenceLog;
@@ -321,8 +339,12 @@ export class TapMapper {
     return this.finished;
   }
 
-  /** Maps one call event into the chunk: a record with its charges, or a reject. */
+  /** Maps one call event into the chunk: a record with its charges, or a reject (or neither: another month's part takes it). */
   private take(ev: TapCallEvent, chunk: TapChunk): void {
+    if (this.options.monthPart && this.elsewhere(ev, this.options.monthPart.undatedHere)) {
+      this.skippedOtherMonths++;
+      return;
+    }
     const outcome = this.map(ev);
     if ("code" in outcome) {
       chunk.rejects.push(outcome);
@@ -341,6 +363,12 @@ export class TapMapper {
 
   private reject(ev: TapCallEvent, code: RejectCode, reason: string): Reject {
     return { line: ev.position, code, reason, raw: tapRaw(ev) };
+  }
+
+  /** True when the call event belongs to another month's part: its UTC start is in another month, or it has none and `undatedHere` is false. */
+  private elsewhere(ev: TapCallEvent, undatedHere: boolean): boolean {
+    const t = tapEventTime(ev);
+    return t === undefined ? !undatedHere : t < this.periodStart || t >= this.periodEnd;
   }
 
   /** One call event as a record, or the reason it is not one (tapspec 3 and 4). */

@@ -93,11 +93,17 @@ export async function ingestUsage(opts: IngestOptions): Promise<IngestSummary> {
  * a resumed run is not refused as a duplicate. Idempotent: a run found done again records nothing new.
  */
 function recordTapImport(opts: IngestOptions, tap: IngestSummary["tap"], runKey: string): void {
+  if (opts.tapRecordSequence === false) return;
+  recordTapSequence(opts, tap, `usage:ingest run ${runKey}`);
+}
+
+/** Records a TAP file's sequence number in `opts.tapSequenceDir` unless it is there already (no-op for a file that is not TAP). */
+export function recordTapSequence(opts: Pick<IngestOptions, "tapSequenceDir" | "log">, tap: IngestSummary["tap"], why: string): void {
   if (tap === undefined || opts.tapSequenceDir === undefined) return;
   const log = TapSequenceLog.open(opts.tapSequenceDir, tap.sender, tap.recipient);
   if (log.imports.some((i) => i.fsn === tap.fileSequenceNumber)) return;
   try {
-    log.record(tap.fileSequenceNumber, `usage:ingest run ${runKey}`);
+    log.record(tap.fileSequenceNumber, why);
   } catch (error) {
     // The file is ingested; only its place in the numbering is in doubt (another file was recorded meanwhile).
     if (!(error instanceof TapFileRefused)) throw error;
@@ -144,6 +150,8 @@ async function identifyRun(opts: IngestOptions): Promise<RunIdentity> {
     .update(
       [fileHash, opts.visited, opts.home, opts.period, batchSize, opts.chainId, ledger]
         .concat(tap ? ["tap"] : opts.format !== undefined && opts.format !== byName ? [opts.format] : [])
+        // A TAP file's month part skips (does not reject) the other months' call events: another run.
+        .concat(tap && opts.tapMonthPart ? [`month-part${opts.tapMonthPart.undatedHere ? "+undated" : ""}`] : [])
         .join("|"),
     )
     .digest("hex")

@@ -179,7 +179,15 @@ class FileProcessor {
       return;
     }
     const checkParties = this.opts.tapParties;
-    const mapper = await TapMapper.open(file, { home, visited, period, seenIds, checkParties, sequenceDir: this.opts.tapSequenceDir });
+    const mapper = await TapMapper.open(file, {
+      home,
+      visited,
+      period,
+      seenIds,
+      checkParties,
+      sequenceDir: this.opts.tapSequenceDir,
+      monthPart: this.opts.tapMonthPart,
+    });
     yield* mapper.chunks();
     const h = mapper.header;
     this.tap = {

@@ -52,6 +52,16 @@ export interface IngestOptions {
   tapParties?: (header: TapHeader) => Promise<void>;
   /** A TAP file: the folder of the file sequence logs (`<store>/tap`, lib/tap/sequenceLog.ts); without it, not checked. */
   tapSequenceDir?: string;
+  /**
+   * A TAP file imported one month at a time (usage:stream, lib/tap/months.ts): this run takes the call events
+   * of `period` and skips the other months' (see TapMapper's `monthPart`).
+   */
+  tapMonthPart?: { undatedHere: boolean };
+  /**
+   * False: the file sequence number is checked but not recorded when the run is done (a month part that is
+   * not the file's last: the caller records it once every part is done). Default true.
+   */
+  tapRecordSequence?: boolean;
   /** Reports progress of reading the file and of submitting batches (default: nothing reported). */
   progress?: ProgressFactory;
   /** Status lines (submissions, flags). */

@@ -7,7 +7,8 @@ import { formatPlmn } from "../../core/plmn";
 import { renameIfPresent, writeFileAtomic } from "../../util/fsAtomic";
 import { chainTime } from "../ingest/process";
 import { periodRefusal } from "../ingest/period";
-import { ingestUsage, type IngestOptions, type IngestSummary } from "../ingest";
+import { ingestUsage, type IngestOptions, type IngestSummary, recordTapSequence } from "../ingest";
+import { tapFileMonths } from "../../tap/months";
 import { Lock } from "../ingest/lock";
 import { formatFromExtension } from "../parse";
 import { isTapFile } from "../../tap/sniff";
@@ -218,9 +219,33 @@ async function partsOf(opts: StreamOptions, active: ActiveFile, work: string): P
   const now = Number(await chainTime(opts.signer));
   const d = new Date(now * 1000);
   const fallback = d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
-  // A TAP file (told by its content) is not split: it is billed to the chain's month when taken (see docs/stream.md).
-  if (format === undefined || (await isTapFile(work).catch(() => false))) return [{ period: fallback, file: work }];
+  if (await isTapFile(work).catch(() => false)) return tapParts(work, fallback);
+  if (format === undefined) return [{ period: fallback, file: work }];
   return splitByMonth(work, { csv: format === "csv", partsDir: `${work}.parts`, fallback });
+}
+
+/**
+ * A TAP file's parts: one per month its call events start in (a file sent after a month's end often holds
+ * the last days of the month before). One month: the file itself, billed to that month. More: a hard link
+ * (a copy where links are refused) per month in `<work>.parts/`, each run taking its month's call events;
+ * the first month's part also reports those without a readable start. A file whose call events cannot be
+ * read is one part of the chain's month (`fallback`), where the import refuses it with its reason.
+ */
+async function tapParts(work: string, fallback: number): Promise<FilePart[]> {
+  const months = await tapFileMonths(work);
+  if (months.length <= 1) return [{ period: months[0] ?? fallback, file: work }];
+  const dir = `${work}.parts`;
+  fs.mkdirSync(dir, { recursive: true });
+  return months.map((period, i) => {
+    const file = path.join(dir, `${period}.tap`);
+    fs.rmSync(file, { force: true }); // a killed take may have left it
+    try {
+      fs.linkSync(work, file);
+    } catch {
+      fs.copyFileSync(work, file);
+    }
+    return { period, file, tapMonth: { undatedHere: i === 0 } };
+  });
 }
 
 /** Ingests the parts not done yet, journaling each one's end; a part refused as a whole is noted, not retried. */
@@ -233,7 +258,15 @@ async function ingestParts(opts: StreamOptions, journal: StreamJournal): Promise
     // A part done before a kill is asked again: its run says it is done (nothing sent) and gives its summary.
     try {
       await checkPeriodOpen(opts, parts[i].period);
-      out[i].summary = await ingestUsage({ ...opts, file: parts[i].file, period: parts[i].period, batchSize: active.batchSize });
+      out[i].summary = await ingestUsage({
+        ...opts,
+        file: parts[i].file,
+        period: parts[i].period,
+        batchSize: active.batchSize,
+        tapMonthPart: parts[i].tapMonth,
+        // A TAP file in month parts: its sequence number is recorded once every part is done (below).
+        tapRecordSequence: parts[i].tapMonth === undefined,
+      });
     } catch (error) {
       const refusal = refusedWhole(error);
       if (refusal === undefined) throw error;
@@ -245,6 +278,9 @@ async function ingestParts(opts: StreamOptions, journal: StreamJournal): Promise
       writeStreamJournal(opts.spool, journal);
     }
   }
+  const tap = out.find((p) => p.summary?.tap !== undefined)?.summary?.tap;
+  if (parts.some((p) => p.tapMonth !== undefined))
+    recordTapSequence(opts, tap, `usage:stream, ${active.name} in ${parts.length} month parts`);
   return out;
 }
 

@@ -20,6 +20,11 @@ export interface FilePart {
   period: number;
   /** The file to ingest for the period: the file itself when it holds one month only. */
   file: string;
+  /**
+   * A TAP file spanning months: `file` is a link to the whole file, whose run takes this month's call events
+   * only (`undatedHere`: and those without a readable start; lib/tap/months.ts).
+   */
+  tapMonth?: { undatedHere: boolean };
 }
 
 /**

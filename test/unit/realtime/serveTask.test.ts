@@ -25,7 +25,9 @@ describe("task serve", function () {
   it("refuses a bad port, a bad staleness bound and a key store without the member's encryption key, saying what to do", async function () {
     expect(await failureOf(hre.run("serve", { port: 70_000, from: FROM.br }))).to.match(/--port 70000 is not a TCP port[\s\S]*1 to 65535/);
     expect(await failureOf(hre.run("serve", { maxStaleness: "soon", from: FROM.br }))).to.match(/--max-staleness "soon" is not a duration/);
-    expect(await failureOf(hre.run("serve", { usage: "/no/such/usage", from: FROM.br }))).to.match(/--usage \/no\/such\/usage: no such folder[\s\S]*none for no capsLeft/);
+    expect(await failureOf(hre.run("serve", { usage: "/no/such/usage", from: FROM.br }))).to.match(
+      /--usage \/no\/such\/usage: no such folder[\s\S]*none for no capsLeft/,
+    );
     expect(await failureOf(hre.run("serve", { port: 0, from: FROM.br }))).to.match(/encryption.key does not exist/);
   });
 

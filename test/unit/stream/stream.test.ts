@@ -6,6 +6,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ingestWorld, type IngestWorld } from "../../helpers/ingest";
 import { PLMN } from "../../helpers/fixtures";
 import { writeTapFile } from "../../../lib/tap/fromUsage";
+import { TapSequenceLog } from "../../../lib/tap/sequenceLog";
 import { parseUsageFile } from "../../../lib/usage/parse";
 import { type ParsedRecord, RATS } from "../../../lib/usage/types";
 import type { FileOutcome } from "../../../lib/usage/stream";
@@ -230,6 +231,48 @@ describe("usage:stream (lib/usage/stream)", function () {
       expect(totals.batches).to.be.greaterThan(0);
       expect(fs.existsSync(path.join(spool, "done", name))).to.equal(true);
       expect(fs.existsSync(path.join(spool, "notes.txt")), "anything else is left alone").to.equal(true);
+    });
+
+    it("splits a TAP file spanning a month end: each month's call events to that period, every one reported once, its sequence number recorded once", async function () {
+      const records: ParsedRecord[] = [];
+      const lte = RATS.indexOf("lte");
+      for await (const chunk of parseUsageFile(w.generated.usageFile, { home: PLMN.DE, visited: PLMN.BR, period: w.period })) {
+        for (const r of chunk.records) if (r.service !== 3) records.push({ ...r, rat: lte, latencyMs: 0, throughputKbps: 0 });
+      }
+      const next = w.period % 100 === 12 ? w.period + 89 : w.period + 1;
+      const end = Date.UTC(Math.floor(next / 100), (next % 100) - 1, 1) / 1000;
+      // The last 200 call events happened on the next month's first day (a file sent after the month's end).
+      const spanning = records.slice(0, 600).map((r, i) => (i < 400 ? r : { ...r, startTime: end + (r.startTime % 86_400) }));
+      const name = "CDBRAVODEUD100001";
+      const written = await writeTapFile(path.join(spool, name), spanning, {
+        sender: "BRAVO",
+        recipient: "DEUD1",
+        fileSequenceNumber: 1,
+        sms: "split",
+      });
+      await time.increaseTo(end + 1800);
+      const tapSequenceDir = path.join(w.dir, "tap-sequence");
+      const outcomes: FileOutcome[] = [];
+      await streamUsage(options({ onFile: (o) => outcomes.push(o), tapSequenceDir }));
+      const parts = outcomes[0].parts;
+      expect(parts.map((p) => p.period)).to.deep.equal([w.period, next]);
+      const reported = parts.map((p) => (p.summary?.accepted ?? 0) + (p.summary?.rejected ?? 0));
+      expect(reported[0] + reported[1], "each call event once across the parts").to.equal(written.callEvents);
+      expect(reported[1]).to.be.within(1, 200);
+      for (const period of [w.period, next]) {
+        expect(Number((await w.c.ledger.getPeriod(PLMN.DE, PLMN.BR, period)).batchCount), String(period)).to.be.greaterThan(0);
+      }
+      // no OUTSIDE_PERIOD reject: the other month's call events are that part's, not errors
+      const rejects = fs.readdirSync(path.join(spool, "done")).filter((n) => n.endsWith(".rejects.csv"));
+      for (const f of rejects) expect(fs.readFileSync(path.join(spool, "done", f), "utf8")).to.not.match(/OUTSIDE_PERIOD/);
+      const log = TapSequenceLog.open(tapSequenceDir, "BRAVO", "DEUD1");
+      expect(log.imports.map((i) => i.fsn)).to.deep.equal(["00001"]);
+      expect(fs.existsSync(path.join(spool, "done", name))).to.equal(true);
+      expect(fs.existsSync(path.join(spool, ".stream", "work", `${name}.parts`))).to.equal(false);
+      // the same file again (a resend): every part's run is done, nothing is sent, the number stays recorded once
+      fs.copyFileSync(path.join(spool, "done", name), path.join(spool, `${name}.again`));
+      const again = await streamUsage(options({ tapSequenceDir }));
+      expect(again.batches).to.equal(0);
     });
 
     it("puts a fraud record's flag on chain within 10 s of its file landing, while following the spool", async function () {
