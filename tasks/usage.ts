@@ -57,10 +57,13 @@ export function printIngestSummary(s: IngestSummary, period: string, where: Veri
   }
   out(`  billable ${n(s.billable)}; not billable ${n(s.accepted - s.billable)}`);
   for (const [reason, count] of Object.entries(s.notBillableByReason)) out(`    ${reason}: ${n(count)}`);
-  out(`  fraud: ${n(s.flaggedDevices)} device(s) flagged on-chain in ${s.flagTxs.length} transaction(s)`);
+  const standing = s.flagsStanding ?? 0;
+  out(
+    `  fraud: ${n(s.flaggedDevices)} device(s) flagged on-chain${standing > 0 ? ` (${n(standing)} of them flagged by us before)` : ""}, ${s.flagTxs.length} transaction(s) sent`,
+  );
   if (s.flagsHeld > 0) {
     out(
-      `  fraud flags held back: ${n(s.flagsHeld ?? 0)} device(s) already flagged by us, in our 7-day cooldown after the home cleared them, or over today's quota of flags; their records are not billable all the same (device:show lists a device's flags).`,
+      `  fraud flags held back: ${n(s.flagsHeld)} device(s) in our 7-day cooldown after the home cleared them, or over today's quota of flags; their records are not billable all the same (device:show lists a device's flags).`,
     );
   }
   out(`  permanent roamers found: ${n(s.permanentRoamers)} (their roamer days are in the sealed totals)`);

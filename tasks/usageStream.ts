@@ -1,3 +1,4 @@
+import path from "node:path";
 import { task, types } from "hardhat/config";
 import { InputError } from "../lib/core/errors";
 import { parsePeriod } from "../lib/core/period";
@@ -31,9 +32,15 @@ task(
   )
   .addOptionalParam(
     "batchRecords",
-    `Records per batch (default ${DEFAULT_BATCH_SIZE}); a file's last batch is sealed when the file ends`,
+    `Records per batch (default ${DEFAULT_BATCH_SIZE}); a run's last batch is sealed when its file (or group, --batch-seconds) ends`,
     undefined,
     types.int,
+  )
+  .addOptionalParam(
+    "batchSeconds",
+    "0 (default): each file is a run of its own, its last batch sealed when it ends. More: CSV and JSON-lines files wait in the spool and go in one run once they hold --batch-records records or the oldest landed this many seconds ago, whichever comes first (fewer, fuller batches: a pair and period take at most 2,048); each file's fraud is still screened and flagged as it lands",
+    undefined,
+    types.float,
   )
   .addOptionalParam(
     "settleSeconds",
@@ -59,6 +66,7 @@ task(
       }
       const settleMs = secondsArg("settleSeconds", args.settleSeconds, DEFAULT_SETTLE_MS);
       const pollMs = secondsArg("pollSeconds", args.pollSeconds, DEFAULT_POLL_MS);
+      const batchSeconds = secondsArg("batchSeconds", args.batchSeconds, 0, 86_400) / 1000;
       const side = await visitedSide(hre, { ...args, home }, "usage:stream");
       const keys = await pairKeys(hre, { ...side, home });
       const controller = new AbortController();
@@ -77,7 +85,7 @@ task(
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       out(
-        `Streaming usage of ${args.home} on ${side.self.text} from ${args.dir} (period ${period === undefined ? "auto" : formatPeriod(period)}, ${n(batchSize)} records per batch)${args.once ? ", until drained" : "; Ctrl-C to stop"}.`,
+        `Streaming usage of ${args.home} on ${side.self.text} from ${args.dir} (period ${period === undefined ? "auto" : formatPeriod(period)}, ${n(batchSize)} records per batch${batchSeconds > 0 ? ` or ${batchSeconds} s, whichever comes first` : ""})${args.once ? ", until drained" : "; Ctrl-C to stop"}.`,
       );
       // The listeners go whatever the end (a refused spool throws): left behind, a later signal would
       // run this finished stream's `stop`.
@@ -87,6 +95,7 @@ task(
         visited: side.self.plmn,
         period,
         batchSize,
+        batchSeconds,
         settleMs,
         pollMs,
         once: args.once,
@@ -115,6 +124,7 @@ interface StreamArgs {
   home: string;
   period: string;
   batchRecords?: number;
+  batchSeconds?: number;
   settleSeconds?: number;
   pollSeconds?: number;
   once: boolean;
@@ -123,17 +133,21 @@ interface StreamArgs {
   from?: string;
 }
 
-function secondsArg(param: string, value: number | undefined, fallbackMs: number): number {
+function secondsArg(param: string, value: number | undefined, fallbackMs: number, max = 3600): number {
   if (value === undefined) return fallbackMs;
-  if (!Number.isFinite(value) || value < 0 || value > 3600) {
-    throw new InputError(`${value} is out of range`, { location: { param }, hint: "pass 0 to 3600 seconds." });
+  if (!Number.isFinite(value) || value < 0 || value > max) {
+    throw new InputError(`${value} is out of range`, { location: { param }, hint: `pass 0 to ${n(max)} seconds.` });
   }
   return Math.round(value * 1000);
 }
 
 /** One status line per file, and one per part (month) of it. */
 function printOutcome(o: FileOutcome): void {
-  out(`${o.name} -> ${o.movedTo}`);
+  out(
+    o.files
+      ? `${o.files.length} files from ${o.name} as one run -> ${path.dirname(o.movedTo)}/ (see ${o.movedTo}.group.txt)`
+      : `${o.name} -> ${o.movedTo}`,
+  );
   for (const p of o.parts) {
     const month = formatPeriod(p.period);
     if (p.refused !== undefined) {

@@ -96,6 +96,12 @@ export class BatchBuilder {
     return this.n;
   }
 
+  /** Drops the records added since the last seal, unsealed (a screen's: lib/usage/ingest/screen.ts). */
+  discard(): void {
+    this.spare.push(this.packed);
+    this.reset();
+  }
+
   get full(): boolean {
     return this.n >= this.opts.batchSize;
   }

@@ -28,6 +28,16 @@ import { prng } from "../helpers/usage";
  * ROAMLEDGER_STREAM_CRASH_POINTS kill points (4 by default, to keep `npm test` short: about a minute on a
  * 2-core machine; 20 or more for a long soak), seeded with ROAMLEDGER_CRASH_SEED.
  */
+/** Runs trials 0..count-1, each relay (and its slot) one at a time, the relays side by side. */
+async function trials(relays: RpcRelay[], count: number, trial: (i: number, relay: RpcRelay, slot: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    relays.map(async (relay, slot) => {
+      while (next < count) await trial(next++, relay, slot);
+    }),
+  );
+}
+
 describe("crash: usage:stream killed at random points while files keep arriving", function () {
   const POINTS = envInt("ROAMLEDGER_STREAM_CRASH_POINTS", 4);
   const SEED = envInt("ROAMLEDGER_CRASH_SEED", 20_261_126);
@@ -47,8 +57,9 @@ describe("crash: usage:stream killed at random points while files keep arriving"
   after(() => t?.cleanup());
 
   const spoolOf = (w: RunWorld) => path.join(w.dir, "spool");
-  const args = (w: RunWorld) => [
+  const args = (w: RunWorld, more: string[] = []) => [
     "usage:stream",
+    ...more,
     "--dir",
     spoolOf(w),
     "--home",
@@ -148,12 +159,50 @@ describe("crash: usage:stream killed at random points while files keep arriving"
         expect(got, `usage:stream #${i}: SIGKILL at ${delays[i]} ms, run again: differs from the clean run`).to.deep.equal(expected);
         fs.rmSync(w.dir, { recursive: true, force: true });
       };
-      let next = 0;
-      await Promise.all(
-        relays.map(async (relay, slot) => {
-          while (next < delays.length) await trial(next++, relay, slot);
-        }),
-      );
+      await trials(relays, delays.length, trial);
+      expect(killed, "runs actually killed").to.be.at.least(Math.ceil(POINTS / 2));
+    } finally {
+      await Promise.all(relays.map((r) => r.close()));
+      await node.stop();
+    }
+  });
+
+  it(`--batch-seconds: ${FILES} files in the spool go in one run; SIGKILL at random points, run again, same chain, state and spool as one clean run`, async function () {
+    this.timeout(900_000);
+    const grouped = ["--batch-seconds", "60"];
+    const node = await startNode();
+    const relays = await Promise.all(Array.from({ length: JOBS }, () => RpcRelay.start(node.url)));
+    try {
+      const world = (name: string, slot: number) =>
+        within(deployRunWorld(t, { url: node.url, name, fleet: true, slot }), 120_000, `deploying ${name}`);
+      const start = async (name: string, slot: number) => {
+        const w = await world(name, slot);
+        fs.mkdirSync(spoolOf(w));
+        for (let i = 0; i < FILES; i++) drop(w, i);
+        return w;
+      };
+      const clean = await start("group-clean", 0);
+      const cleanRun = await runHardhat(args(clean, grouped), { env: clean.env(relays[0].url, "br"), relay: relays[0] });
+      expectSuccess(cleanRun, "usage:stream --batch-seconds (clean run)");
+      const expected = await outcome(clean);
+      expect(expected.spool.history, "one run").to.have.length(1);
+      expect(expected.spool.history[0].files).to.have.length(FILES);
+      const random = prng(SEED ^ 0x6709);
+      const delays = Array.from({ length: POINTS }, () => Math.floor(random() * (cleanRun.activeMs as number)));
+      console.log(`      clean run ${cleanRun.ms} ms; SIGKILL after ${delays.join(", ")} ms`);
+      let killed = 0;
+      const trial = async (i: number, relay: RpcRelay, slot: number) => {
+        const w = await start(`group-${i}`, slot);
+        const env = w.env(relay.url, "br");
+        const first = await runHardhat(args(w, grouped), { env, relay, killAfterMs: delays[i], timeoutMs: 120_000 });
+        if (first.signal === "SIGKILL") killed++;
+        else expectSuccess(first, `usage:stream --batch-seconds #${i} (not killed)`);
+        const again = await runHardhat(args(w, grouped), { env, relay, timeoutMs: 120_000 });
+        expectSuccess(again, `usage:stream --batch-seconds #${i}: run again after a SIGKILL at ${delays[i]} ms`);
+        expect(await outcome(w), `#${i}: SIGKILL at ${delays[i]} ms, run again: differs from the clean run`).to.deep.equal(expected);
+        fs.rmSync(w.dir, { recursive: true, force: true });
+      };
+      await trials(relays, delays.length, trial);
       expect(killed, "runs actually killed").to.be.at.least(Math.ceil(POINTS / 2));
     } finally {
       await Promise.all(relays.map((r) => r.close()));

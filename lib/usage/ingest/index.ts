@@ -23,6 +23,7 @@ import { DEFAULT_BATCH_SIZE, type IngestOptions, type IngestSummary, MAX_BATCH_S
 export { batchFromJson, batchToJson } from "./journal";
 export { type AbandonedRun, abandonRun, abandonUnfinished, type ClosedOutRun, closeOutRun, unfinishedRuns } from "./abandon";
 export { checkPeriodTakesBatches, LATE_USAGE_HINT, periodRefusal } from "./period";
+export { newScreenCarry, type ScreenCarry, screenFile } from "./process";
 export {
   type BatchOutcome,
   DEFAULT_BATCH_SIZE,

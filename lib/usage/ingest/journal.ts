@@ -50,6 +50,7 @@ export interface RunCounts {
   notBillable: Record<string, number>;
   flagged: ReadonlySet<string>;
   flagsHeld: number;
+  flagsStanding: number;
   sealed: readonly (SealedBatch & { id: Hex })[];
   roamers: RoamerReport[];
 }
@@ -157,6 +158,7 @@ export function sealedJournal(
       notBillableByReason: p.notBillable,
       flaggedDevices: p.flagged.size - p.flagsHeld,
       flagsHeld: p.flagsHeld,
+      flagsStanding: p.flagsStanding,
       flagTxs: done.flagTxs,
       devices: done.devices,
       processingMs: timing.processingMs,

@@ -21,11 +21,62 @@ import type { ParsedRecord, Reject, RejectCode } from "../types";
 import { type Journal, type RoamerReport, sealedJournal, type StatePaths, statePaths, writeJournal } from "./journal";
 import { checkPeriodTakesBatches } from "./period";
 import { agreementPricing, agreementRoamingDays, type PricedWindow, pricedAt } from "./terms";
-import { FLAGS_PER_TX, type IngestOptions, type IngestSummary, type RunIdentity } from "./types";
+import { DEFAULT_BATCH_SIZE, FLAGS_PER_TX, type IngestOptions, type IngestSummary, type RunIdentity } from "./types";
 import { type TapChunk, TapMapper, type TapRecordCharges, tapRaw } from "../../tap/map";
 import { TapFileRefused } from "../../tap/refusal";
 
 type IdentifiedBatch = SealedBatch & { id: Hex };
+
+/** What a screen keeps from one file to the next of a pair (lib/usage/ingest/screen.ts). */
+export interface ScreenCarry {
+  /** The pair's device state: the committed one, then as the screened files left it. */
+  state: Map<string, DeviceState>;
+  /** Each period's record ids: the committed ones, then the screened files'. */
+  ids: Map<number, RecordIdSet>;
+}
+
+/** A screen's carry for a pair, starting from its committed state. */
+export function newScreenCarry(opts: Pick<IngestOptions, "workDir">): ScreenCarry {
+  return { state: loadState(statePaths(opts.workDir, 0, "screen").state), ids: new Map() };
+}
+
+/**
+ * Reads and checks a file's records against policy exactly as its run will, over `carry` (updated in
+ * place), and sends the fraud flags the run would send; seals nothing and writes no state, ids, rejects or
+ * journal (flags are idempotent: the run later finds them standing). Returns the records read and the
+ * devices flagged.
+ */
+export async function screenFile(opts: IngestOptions, carry: ScreenCarry): Promise<{ records: number; flagged: number }> {
+  const now = await chainTime(opts.signer);
+  const agreementDays = await agreementRoamingDays(opts, now);
+  const pricing = await agreementPricing(opts);
+  const paths = statePaths(opts.workDir, opts.period, "screen");
+  let seenIds = carry.ids.get(opts.period);
+  if (!seenIds) {
+    seenIds = await RecordIdSet.load(paths.ids, { missingOk: true, withValues: true, room: 1 << 16 });
+    carry.ids.set(opts.period, seenIds);
+  }
+  const { visited, home, period, batchSize } = opts;
+  fs.mkdirSync(opts.workDir, { recursive: true });
+  const parts: RunParts = {
+    state: carry.state,
+    seenIds,
+    // Read afresh for each file: a suspension since the last one counts.
+    resolver: new DeviceResolver(opts.deviceSource ?? registrySource(opts.client.devices), opts.imsiKey, home),
+    checker: new RecordChecker({ state: carry.state, visited, period, agreementRoamingDays: agreementDays }),
+    builder: await BatchBuilder.create({ visited, home, period, batchSize: batchSize ?? DEFAULT_BATCH_SIZE }),
+    rejects: await RejectsWriter.open(opts.file, { path: path.join(opts.workDir, `.screen-${process.pid}.rejects.csv`) }),
+    flags: new TxQueue(opts.log),
+    pricing,
+  };
+  const processor = new FileProcessor(opts, parts, false, true);
+  try {
+    await processor.readFile(noProgress({ label: "screen", total: 1, unit: "bytes" }));
+  } finally {
+    await parts.rejects.abort();
+  }
+  return { records: processor.accepted, flagged: processor.flagged.size };
+}
 
 /**
  * Processes the file of a new run and seals the run: reads, checks and batches every record (fraud
@@ -140,8 +191,10 @@ class FileProcessor {
   readonly roamers: RoamerReport[] = [];
   readonly flagged = new Set<string>();
   readonly notBillable: Record<string, number> = {};
-  /** Fraud flags found but not sent: ours already standing, in our cooldown, or over today's quota. */
+  /** Fraud flags found but not sent and not standing: in our cooldown, or over today's quota. */
   flagsHeld = 0;
+  /** Fraud flags found standing already (ours: an earlier run, a screen, this run before a kill): nothing to send. */
+  flagsStanding = 0;
   /** What is left of today's flag quota (read once per run, then counted down). */
   private flagQuota: number | undefined;
   private readonly pendingFlags: PendingFlag[] = [];
@@ -166,6 +219,8 @@ class FileProcessor {
     private readonly opts: IngestOptions,
     private readonly parts: RunParts,
     private readonly tapInput = false,
+    /** A screen (lib/usage/ingest/screen.ts): records are checked and flagged, full batches dropped, nothing sealed. */
+    private readonly screen = false,
   ) {
     this.evidenceSalt = hexToBytes(evidenceSaltOf(opts.pairKey));
   }
@@ -203,7 +258,7 @@ class FileProcessor {
       await this.takeChunk(chunk);
       progress.update(chunk.bytesRead, `${this.accepted.toLocaleString("en-US")} records`);
     }
-    if (this.parts.builder.count > 0) await this.startSeal();
+    if (this.parts.builder.count > 0 && !this.screen) await this.startSeal();
     await this.finishSealing();
     await this.sendFlags();
     const t = Date.now();
@@ -238,7 +293,9 @@ class FileProcessor {
     this.callEvents = (chunk as Partial<TapChunk>).charges;
     for (let i = 0; i < chunk.records.length; i++) {
       this.index = i;
-      if (this.takeRecord(chunk.records[i], devices[i]) && builder.full) await this.startSeal();
+      if (!this.takeRecord(chunk.records[i], devices[i]) || !builder.full) continue;
+      if (this.screen) builder.discard();
+      else await this.startSeal();
     }
     if (this.pendingRejects.length > 0) await rejects.write(this.pendingRejects.splice(0));
     // Fraud is reported while the file is read, not at the end: the home carrier sees it at once (a TAP
@@ -347,7 +404,8 @@ class FileProcessor {
     const out: PendingFlag[] = [];
     for (const f of flags) {
       const [standing, , cooldownUntil] = await devices.fraudFlag(f.id, visited);
-      if (standing || cooldownUntil > now || out.length >= this.flagQuota) this.flagsHeld++;
+      if (standing) this.flagsStanding++;
+      else if (cooldownUntil > now || out.length >= this.flagQuota) this.flagsHeld++;
       else out.push(f);
     }
     this.flagQuota -= out.length;

@@ -96,12 +96,19 @@ export interface IngestSummary {
   rejectsFile?: string;
   billable: number;
   notBillableByReason: Record<string, number>;
+  /**
+   * Out-of-policy devices whose flag stands on chain: sent by this run, or found standing (ours, from an
+   * earlier run, the stream's screen, or this run before a kill), or flagged by the home's confirmation.
+   * The same count however often a run was killed and run again.
+   */
   flaggedDevices: number;
   /**
-   * Out-of-policy devices not flagged on chain by this run: already flagged by us and standing, in our
-   * cooldown after the home cleared them, or over the registry's daily quota per reporter (F4).
+   * Out-of-policy devices not flagged on chain: in our cooldown after the home cleared them, or over the
+   * registry's daily quota per reporter (F4).
    */
   flagsHeld: number;
+  /** Of `flaggedDevices`, those whose flag of ours stood already (nothing sent for them). */
+  flagsStanding?: number;
   flagTxs: string[];
   /**
    * Devices found beyond the agreement's permanent-roaming limit in this run. Kept local: their roamer

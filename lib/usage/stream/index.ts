@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BaseError, ConfigError, InputError } from "../../core/errors";
-import { formatPeriod } from "../../core/period";
+import { formatPeriod, periodBounds } from "../../core/period";
 import { formatPlmn } from "../../core/plmn";
 import { renameIfPresent, writeFileAtomic } from "../../util/fsAtomic";
 import { chainTime } from "../ingest/process";
@@ -15,6 +15,8 @@ import { isTapFile } from "../../tap/sniff";
 import { type ActiveFile, appendHistory, readStreamJournal, type StreamJournal, writeStreamJournal } from "./journal";
 import { completeFiles, freeName, isCandidateName } from "./spool";
 import { type FilePart, splitByMonth } from "./split";
+import { combineGroup, RecordCounter, groupToTake } from "./group";
+import { StreamScreen } from "./screen";
 
 export { completeFiles, isCandidateName, TEMP_SUFFIXES } from "./spool";
 export { monthOfLine, splitByMonth } from "./split";
@@ -39,6 +41,13 @@ export interface StreamOptions extends Omit<IngestOptions, "file" | "period" | "
   period?: number;
   /** Records per batch. */
   batchSize: number;
+  /**
+   * 0 or absent: each file is a run of its own (its last batch sealed when it ends). More: CSV and JSON-lines
+   * files wait in the spool and are ingested together as one run once they hold `batchSize` records or the
+   * oldest landed this many seconds ago, whichever comes first; their fraud is screened (flags sent) as each
+   * lands (./screen.ts).
+   */
+  batchSeconds?: number;
   settleMs?: number;
   pollMs?: number;
   /** Drain what is in the spool and return. */
@@ -51,6 +60,8 @@ export interface StreamOptions extends Omit<IngestOptions, "file" | "period" | "
 
 export interface FileOutcome {
   name: string;
+  /** A group's files (`--batch-seconds`), `name` first. */
+  files?: string[];
   /** Where it went: `done/<name>` or `rejected/<name>`, relative to the spool. */
   movedTo: string;
   parts: { period: number; summary?: IngestSummary; refused?: string }[];
@@ -81,12 +92,14 @@ export async function streamUsage(opts: StreamOptions): Promise<StreamTotals> {
     let journal = openJournal(opts);
     let failures = 0;
     let idle = false;
+    const grouping = (opts.batchSeconds ?? 0) > 0 ? { counter: new RecordCounter(), screen: new StreamScreen(opts) } : undefined;
     while (!opts.signal?.aborted) {
       try {
-        if (!journal.active) journal = (await takeNext(opts, journal)) ?? journal;
+        if (!journal.active) journal = (await takeNext(opts, journal, grouping)) ?? journal;
         if (journal.active) {
           idle = false;
           count(totals, await processActive(opts, journal));
+          grouping?.screen.reset();
           failures = 0;
           continue;
         }
@@ -111,7 +124,7 @@ export async function streamUsage(opts: StreamOptions): Promise<StreamTotals> {
 
 /** Adds what a file sent (a part an earlier run or a restart had ingested already sent nothing now). */
 function count(totals: StreamTotals, outcome: FileOutcome): void {
-  totals.files++;
+  totals.files += outcome.files?.length ?? 1;
   if (outcome.movedTo.startsWith("rejected")) totals.rejectedFiles++;
   for (const p of outcome.parts) {
     if (p.summary?.alreadyDone) continue;
@@ -167,19 +180,39 @@ async function isUsageFile(file: string): Promise<boolean> {
   return isCandidateName(path.basename(file), STREAM_EXTENSIONS) || (await isTapFile(file).catch(() => false));
 }
 
-/** Journals the next complete file of the spool as taken (before it is moved), or returns undefined. */
-async function takeNext(opts: StreamOptions, journal: StreamJournal): Promise<StreamJournal | undefined> {
+/** What `--batch-seconds` keeps between polls: the files' record counts and the fraud screen. */
+interface Grouping {
+  counter: RecordCounter;
+  screen: StreamScreen;
+}
+
+/**
+ * Journals the next complete file of the spool (or, with `--batch-seconds`, the next group of files, once it
+ * is due) as taken (before it is moved), or returns undefined.
+ */
+async function takeNext(opts: StreamOptions, journal: StreamJournal, grouping: Grouping | undefined): Promise<StreamJournal | undefined> {
   const complete = completeFiles(opts.spool, { settleMs: opts.settleMs ?? DEFAULT_SETTLE_MS, extensions: STREAM_EXTENSIONS, others: true });
-  let next: (typeof complete)[number] | undefined;
-  for (const f of complete) {
-    if (await isUsageFile(path.join(opts.spool, f.name))) {
-      next = f;
-      break;
-    }
+  const usage: typeof complete = [];
+  for (const f of complete) if (await isUsageFile(path.join(opts.spool, f.name))) usage.push(f);
+  if (usage.length === 0) return undefined;
+  let names = [usage[0].name];
+  if (grouping && isCandidateName(usage[0].name, STREAM_EXTENSIONS)) {
+    // (Draining, the group is taken now: its run flags what it finds.)
+    if (!opts.once) await grouping.screen.screen(usage.filter((f) => isCandidateName(f.name, STREAM_EXTENSIONS)));
+    const group = groupToTake(opts.spool, usage, {
+      batchSize: opts.batchSize,
+      batchSeconds: opts.batchSeconds ?? 0,
+      drain: opts.once === true,
+      now: Date.now(),
+      counter: grouping.counter,
+    });
+    if (!group) return undefined;
+    names = group.map((f) => f.name);
+    for (const name of names) grouping.counter.forget(name);
   }
-  if (!next) return undefined;
   const active: ActiveFile = {
-    name: next.name,
+    name: names[0],
+    ...(names.length > 1 ? { group: names } : {}),
     step: "take",
     batchSize: opts.batchSize,
     period: opts.period,
@@ -192,21 +225,33 @@ async function takeNext(opts: StreamOptions, journal: StreamJournal): Promise<St
 
 const workDirOf = (spool: string) => path.join(spool, ".stream", "work");
 
+/** The file a group is combined into (`.stream/work/<first>.group<ext>`: its extension tells the format). */
+const groupFileOf = (spool: string, active: ActiveFile) => path.join(workDirOf(spool), `${active.name}.group${path.extname(active.name)}`);
+
 /** Runs the active file's steps from where the journal says it is. */
 async function processActive(opts: StreamOptions, journal: StreamJournal): Promise<FileOutcome> {
   const active = journal.active as ActiveFile;
   const log = opts.log ?? (() => {});
   const work = path.join(workDirOf(opts.spool), active.name);
   if (active.step === "take") {
-    renameIfPresent(path.join(opts.spool, active.name), work);
-    if (!fs.existsSync(work)) throw new ConfigError(`${active.name} was taken from the spool and is gone from ${workDirOf(opts.spool)}`);
-    active.parts = await partsOf(opts, active, work);
+    for (const name of active.group ?? [active.name]) {
+      const moved = path.join(workDirOf(opts.spool), name);
+      renameIfPresent(path.join(opts.spool, name), moved);
+      if (!fs.existsSync(moved)) throw new ConfigError(`${name} was taken from the spool and is gone from ${workDirOf(opts.spool)}`);
+    }
+    let input = work;
+    if (active.group) {
+      input = groupFileOf(opts.spool, active);
+      active.ranges = combineGroup(workDirOf(opts.spool), active.group, input);
+    }
+    active.parts = await partsOf(opts, active, input);
     active.partsDone = 0;
     active.refused = {};
     active.step = "ingest";
     writeStreamJournal(opts.spool, journal);
     const months = active.parts.map((p) => formatPeriod(p.period)).join(", ");
-    log(`taken ${active.name} (${fs.statSync(work).size.toLocaleString("en-US")} bytes; period ${months})`);
+    const what = active.group ? `${active.group.length} files from ${active.name} as one run` : active.name;
+    log(`taken ${what} (${fs.statSync(input).size.toLocaleString("en-US")} bytes; period ${months})`);
   }
   const parts = await ingestParts(opts, journal);
   return finish(opts, journal, parts);
@@ -258,7 +303,7 @@ async function ingestParts(opts: StreamOptions, journal: StreamJournal): Promise
     // A part done before a kill is asked again: its run says it is done (nothing sent) and gives its summary.
     try {
       await checkPeriodOpen(opts, parts[i].period);
-      out[i].summary = await ingestUsage({
+      const summary = await ingestUsage({
         ...opts,
         file: parts[i].file,
         period: parts[i].period,
@@ -267,6 +312,8 @@ async function ingestParts(opts: StreamOptions, journal: StreamJournal): Promise
         // A TAP file in month parts: its sequence number is recorded once every part is done (below).
         tapRecordSequence: parts[i].tapMonth === undefined,
       });
+      out[i].summary = summary;
+      if (!summary.alreadyDone && summary.batches.length > 0) await warnBatchPace(opts, parts[i].period);
     } catch (error) {
       const refusal = refusedWhole(error);
       if (refusal === undefined) throw error;
@@ -282,6 +329,33 @@ async function ingestParts(opts: StreamOptions, journal: StreamJournal): Promise
   if (parts.some((p) => p.tapMonth !== undefined))
     recordTapSequence(opts, tap, `usage:stream, ${active.name} in ${parts.length} month parts`);
   return out;
+}
+
+/** Periods (by pair) the batch-pace warning was given for: once per period and process. */
+const paceWarned = new Set<string>();
+
+/**
+ * Warns (once per period) when the period's batches are used up faster than its time: more than a tenth of
+ * the ledger's cap ahead of the share of the month gone by. At that pace the period refuses batches before
+ * the month ends; fewer, fuller batches (`--batch-seconds`, a larger `--batch-records`) avoid it.
+ */
+async function warnBatchPace(opts: StreamOptions, period: number): Promise<void> {
+  const key = `${opts.visited}/${opts.home}/${period}`;
+  if (paceWarned.has(key)) return;
+  const [info, max, now] = await Promise.all([
+    opts.client.ledger.getPeriod(opts.visited, opts.home, period),
+    opts.client.ledger.MAX_BATCHES_PER_PERIOD(),
+    chainTime(opts.signer),
+  ]);
+  const [start, end] = periodBounds(period);
+  const gone = Math.min(1, Math.max(0, (Number(now) - start) / (end - start)));
+  const used = Number(info.batchCount) / Number(max);
+  if (used <= gone + 0.1) return;
+  paceWarned.add(key);
+  const perDay = gone > 0 ? Number(info.batchCount) / (gone * ((end - start) / 86_400)) : Number(info.batchCount);
+  (opts.log ?? (() => {}))(
+    `period ${formatPeriod(period)} has used ${info.batchCount} of its ${max} batches ${Math.round(gone * 100)}% into the month (about ${Math.round(perDay)} a day): at this pace it refuses batches before the month ends. Give --batch-seconds (a batch every ${Math.ceil((end - start) / Number(max) / 60)} minutes on average fills the month) or a larger --batch-records.`,
+  );
 }
 
 /**
@@ -309,13 +383,21 @@ function refusedWhole(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Moves the file and its rejects to done/ (rejected/ when every part was refused), then forgets it. */
+/** Moves the file (a group's files) and its rejects to done/ (rejected/ when every part was refused), then forgets it. */
 function finish(opts: StreamOptions, journal: StreamJournal, parts: FileOutcome["parts"]): FileOutcome {
   const active = journal.active as ActiveFile;
   const work = path.join(workDirOf(opts.spool), active.name);
   if (active.step !== "finish") {
     const folder = parts.every((p) => p.refused !== undefined) ? "rejected" : "done";
     active.target = path.join(folder, freeName(path.join(opts.spool, folder), active.name));
+    // The group's other files: names free of the first's and of one another's.
+    const taken = new Set([path.basename(active.target)]);
+    active.groupTargets = (active.group ?? []).slice(1).map((name) => {
+      let free = freeName(path.join(opts.spool, folder), name);
+      for (let i = 2; taken.has(free); i++) free = `${path.basename(name, path.extname(name))}-${i}${path.extname(name)}`;
+      taken.add(free);
+      return path.join(folder, free);
+    });
     active.step = "finish";
     writeStreamJournal(opts.spool, journal);
   }
@@ -327,10 +409,20 @@ function finish(opts: StreamOptions, journal: StreamJournal, parts: FileOutcome[
     const suffix = split ? `.${part.period}.rejects.csv` : ".rejects.csv";
     renameIfPresent(`${part.file}.rejects.csv`, `${target}${suffix}`);
   }
+  if (active.group) {
+    writeFileAtomic(`${target}.group.txt`, groupManifest(active));
+    const combined = groupFileOf(opts.spool, active);
+    fs.rmSync(combined, { force: true });
+    fs.rmSync(`${combined}.parts`, { recursive: true, force: true });
+    active.group.slice(1).forEach((name, i) => {
+      renameIfPresent(path.join(workDirOf(opts.spool), name), path.join(opts.spool, (active.groupTargets as string[])[i]));
+    });
+  }
   fs.rmSync(`${work}.parts`, { recursive: true, force: true });
   renameIfPresent(work, target);
   const outcome: FileOutcome = {
     name: active.name,
+    ...(active.group ? { files: active.group } : {}),
     movedTo: active.target as string,
     parts,
     takenAt: active.takenAt,
@@ -343,9 +435,19 @@ function finish(opts: StreamOptions, journal: StreamJournal, parts: FileOutcome[
   return outcome;
 }
 
+/** Which lines of the group's run (and of its rejects) came from which file. */
+function groupManifest(active: ActiveFile): string {
+  const rows = (active.ranges ?? []).map((r, i) => {
+    const where = i === 0 ? active.target : (active.groupTargets ?? [])[i - 1];
+    return `${r.name}\t${where}\tlines ${r.from}-${r.to}`;
+  });
+  return `# ingested as one run (usage:stream --batch-seconds): file, where it went, its lines in the run's numbering (its rejects' line column)\n${rows.join("\n")}\n`;
+}
+
 function historyEntry(o: FileOutcome): { name: string; takenAt: string } & Record<string, unknown> {
   return {
     name: o.name,
+    ...(o.files ? { files: o.files } : {}),
     takenAt: o.takenAt,
     movedTo: o.movedTo,
     parts: o.parts.map((p) => ({

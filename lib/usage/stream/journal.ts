@@ -16,7 +16,8 @@ import type { FilePart } from "./split";
  * 3. `finish`: every part ingested or refused; the file and its rejects are moved to `done/` (or
  *    `rejected/` when every part was refused), its parts removed; then the journal forgets the file.
  *
- * The stream works on one file at a time, so the journal holds at most one file. Files it finished are
+ * The stream works on one file (or one group of files, `--batch-seconds`) at a time, so the journal holds
+ * at most one. Files it finished are
  * the ones in `done/` and `rejected/`; `.stream/history.jsonl` lists them with their outcome.
  */
 export interface StreamJournal {
@@ -27,8 +28,17 @@ export interface StreamJournal {
 }
 
 export interface ActiveFile {
-  /** Its name in the spool (and in `.stream/work/`). */
+  /** Its name in the spool (and in `.stream/work/`); a group's first file. */
   name: string;
+  /**
+   * `--batch-seconds`: the files ingested together as one run (their names, in landing order, `name` first),
+   * combined into `.stream/work/<name>.group<ext>`; absent for a file ingested alone.
+   */
+  group?: string[];
+  /** A group's files' lines in the combined file (for its rejects' manifest). */
+  ranges?: { name: string; from: number; to: number }[];
+  /** Where a group's other files went (decided at `finish` with `target`). */
+  groupTargets?: string[];
   step: "take" | "ingest" | "finish";
   batchSize: number;
   /** A fixed period (yyyymm), or undefined: each record's month. */

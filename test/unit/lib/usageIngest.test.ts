@@ -153,8 +153,8 @@ describe("lib/usage/ingest", function () {
         const workDir = w.ingestOptions().workDir;
         return {
           batches: summary.batches.map((b) => [b.id, b.records, b.payloadHash]),
-          // Found out of policy: flagged by the first run, held back by the second (its flags stand).
-          flagged: summary.flaggedDevices + summary.flagsHeld,
+          // Found out of policy: flagged by the first run, found standing by the second.
+          flagged: summary.flaggedDevices,
           store: fs.readdirSync(w.store.dir).sort(),
           state: fs.readFileSync(path.join(workDir, "state.json"), "utf8"),
           ids: fs.readFileSync(path.join(workDir, `ids-${w.period}.bin`)).toString("hex"),
@@ -219,8 +219,11 @@ describe("lib/usage/ingest", function () {
 
     const second = await ingestUsage(w.ingestOptions({ file }));
     expect(second.accepted, `rejected: ${JSON.stringify(second.rejectsByCode)}`).to.equal(again.length);
-    expect(second.flagsHeld).to.equal(g.outOfPolicy.length);
-    expect(second.flaggedDevices).to.equal(0);
+    // The dismissed one is in our cooldown (held); the others' flags of ours stand (flagged, nothing sent).
+    expect(second.flagsHeld).to.equal(1);
+    expect(second.flagsStanding).to.equal(g.outOfPolicy.length - 1);
+    expect(second.flaggedDevices).to.equal(g.outOfPolicy.length - 1);
+    expect(second.flagTxs).to.deep.equal([]);
     expect((await w.c.devices.queryFilter(w.c.devices.filters.FraudFlagged(), 0)).length).to.equal(flagsBefore);
     expect(await w.c.devices.flaggedBy(dismissed, PLMN.BR)).to.equal(false);
     expect(first.flagsHeld).to.equal(0);

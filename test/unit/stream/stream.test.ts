@@ -41,6 +41,15 @@ function drop(spool: string, name: string, text: string, order = 0): void {
   fs.renameSync(temp, path.join(spool, name));
 }
 
+/** Drops a file as it lands now (written as name.tmp, renamed): its mtime is the landing time. */
+function dropNow(spool: string, name: string, text: string): void {
+  fs.writeFileSync(path.join(spool, `${name}.tmp`), text);
+  fs.renameSync(path.join(spool, `${name}.tmp`), path.join(spool, name));
+}
+
+/** The data lines of CSV texts (each without its header). */
+const dataLines = (texts: string[]) => texts.reduce((n, t) => n + t.trimEnd().split("\n").length - 1, 0);
+
 describe("usage:stream (lib/usage/stream)", function () {
   this.timeout(120_000);
 
@@ -273,6 +282,104 @@ describe("usage:stream (lib/usage/stream)", function () {
       fs.copyFileSync(path.join(spool, "done", name), path.join(spool, `${name}.again`));
       const again = await streamUsage(options({ tapSequenceDir }));
       expect(again.batches).to.equal(0);
+    });
+
+    it("--batch-seconds with --once: the spool's files go in one run (one batch, not one per file), each to done/, with a manifest of their lines", async function () {
+      const files = chunks(w.generated.usageFile, 4);
+      for (const [i, text] of files.entries()) drop(spool, `cdr-${i}.csv`, text, i);
+      const outcomes: FileOutcome[] = [];
+      const totals = await streamUsage(options({ batchSeconds: 30, batchSize: 100_000, onFile: (o) => outcomes.push(o) }));
+      expect(totals).to.deep.include({ files: 4, batches: 1 });
+      expect(outcomes).to.have.length(1);
+      expect(outcomes[0].files).to.deep.equal(["cdr-0.csv", "cdr-1.csv", "cdr-2.csv", "cdr-3.csv"]);
+      expect(Number((await w.c.ledger.getPeriod(PLMN.DE, PLMN.BR, w.period)).batchCount)).to.equal(1);
+      const done = fs.readdirSync(path.join(spool, "done"));
+      for (let i = 0; i < 4; i++) expect(done).to.include(`cdr-${i}.csv`);
+      const manifest = fs
+        .readFileSync(path.join(spool, "done", "cdr-0.csv.group.txt"), "utf8")
+        .trim()
+        .split("\n")
+        .slice(1);
+      expect(manifest.map((l) => l.split("\t")[0])).to.deep.equal(["cdr-0.csv", "cdr-1.csv", "cdr-2.csv", "cdr-3.csv"]);
+      // the run's lines: the header, then each file's data lines in turn
+      expect(manifest[0]).to.match(/\tlines 2-/);
+      const rejects = done.filter((n) => n.endsWith(".rejects.csv"));
+      expect(rejects).to.deep.equal([`cdr-0.csv.${w.period}.rejects.csv`]);
+      const rejected =
+        fs
+          .readFileSync(path.join(spool, "done", rejects[0]), "utf8")
+          .trim()
+          .split("\n").length - 1;
+      expect(totals.records + rejected, "every data line a record or a reject").to.equal(dataLines(files));
+      expect(fs.readdirSync(path.join(spool, ".stream", "work"))).to.deep.equal([]);
+    });
+
+    it("--batch-seconds: a group taken but not all moved when killed resumes as the same one run", async function () {
+      const [first, second] = chunks(w.generated.usageFile, 2);
+      drop(spool, "a.csv", first, 0);
+      drop(spool, "b.csv", second, 1);
+      const work = path.join(spool, ".stream", "work");
+      fs.mkdirSync(work, { recursive: true });
+      fs.renameSync(path.join(spool, "a.csv"), path.join(work, "a.csv"));
+      const active = { name: "a.csv", group: ["a.csv", "b.csv"], step: "take", batchSize: 100_000, takenAt: "t" };
+      fs.writeFileSync(
+        path.join(spool, ".stream", "journal.json"),
+        JSON.stringify({ version: 1, visited: PLMN.BR, home: PLMN.DE, active }),
+      );
+      const totals = await streamUsage(options({ batchSeconds: 30, batchSize: 100_000 }));
+      expect(totals).to.deep.include({ files: 2, batches: 1 });
+      expect(
+        fs
+          .readdirSync(path.join(spool, "done"))
+          .filter((n) => n.endsWith(".csv") && !n.includes("rejects"))
+          .sort(),
+      ).to.deep.equal(["a.csv", "b.csv"]);
+      expect(readStreamJournal(spool)?.active).to.equal(undefined);
+    });
+
+    it("--batch-seconds while following: fraud is flagged as the files land, before their batch; the batch is sealed once the oldest is T seconds old", async function () {
+      const controller = new AbortController();
+      const lines: string[] = [];
+      const batchSeconds = 4;
+      const running = streamUsage(
+        options({
+          once: false,
+          settleMs: 0,
+          pollMs: 100,
+          batchSeconds,
+          batchSize: 100_000,
+          signal: controller.signal,
+          log: (l) => lines.push(l),
+        }),
+      );
+      const batches = async () => Number((await w.c.ledger.getPeriod(PLMN.DE, PLMN.BR, w.period)).batchCount);
+      try {
+        const files = chunks(w.generated.usageFile, 3);
+        const landed = Date.now();
+        for (const [i, text] of files.entries()) dropNow(spool, `g-${i}.csv`, text);
+        let flags = 0;
+        while (flags === 0 && Date.now() - landed < 10_000) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          flags = (await w.c.devices.queryFilter(w.c.devices.filters.FraudFlagged(), 0)).length;
+        }
+        const flagDelay = Date.now() - landed;
+        expect(flags, "the screen flagged the month's out-of-policy use").to.be.greaterThan(0);
+        expect(await batches(), "flagged before any batch").to.equal(0);
+        while ((await batches()) === 0 && Date.now() - landed < 20_000) await new Promise((resolve) => setTimeout(resolve, 100));
+        const batchDelay = Date.now() - landed;
+        console.log(
+          `      files landed to first flag ${flagDelay} ms, to their one batch ${batchDelay} ms (--batch-seconds ${batchSeconds})`,
+        );
+        expect(flagDelay).to.be.below(batchSeconds * 1000);
+        expect(batchDelay).to.be.at.least(batchSeconds * 1000 - 100);
+        expect(await batches()).to.equal(1);
+        expect(lines.join("\n")).to.match(/taken 3 files from g-0\.csv as one run/);
+        // the run found the flags standing: it sent none again
+        expect((await w.c.devices.queryFilter(w.c.devices.filters.FraudFlagged(), 0)).length).to.equal(flags);
+      } finally {
+        controller.abort();
+        await running;
+      }
     });
 
     it("puts a fraud record's flag on chain within 10 s of its file landing, while following the spool", async function () {
