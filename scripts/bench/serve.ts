@@ -51,11 +51,20 @@ export interface ServeBenchResult {
     maxMs: number;
     errors: number;
     non2xx: number;
+    /**
+     * The service process's CPU time per decision in the run (user + system, with its chain polling), and
+     * the decisions one core of the service would answer at that cost: its capacity apart from the share
+     * of the machine the load generator takes.
+     */
+    serverCpuUsPerDecision: number;
+    perServerCore: number;
   }[];
   /** Decisions/s in the service's process without HTTP (IMSI to device and decision), one core. */
   inProcessPerSec: number;
   /** A Fastify hello-world route under the same load, for scale: what HTTP alone costs on this machine. */
   helloWorldPerSec: number;
+  /** Its process's CPU per request, µs (to set beside the service's per decision). */
+  helloWorldCpuUs?: number;
   memory: { devices: number; tableBytesPerDevice: number; heapBytesPerDevice: number; mbPerMillion: number };
   changeToAnswerMs: { samples: number[]; median: number; max: number; pollMs: number };
   /** capsLeft's usage counters of `devices` devices read again: in the reading thread, the service's worst stall meanwhile, and the same parse on the service's thread. */
@@ -149,8 +158,22 @@ function load(url: string, paths: string[], connections: number, pipelining: num
   });
 }
 
-/** Requests/s of a Fastify hello-world route in a process of its own, 64 connections (a scale for the figures). */
-async function helloWorld(durationSec: number): Promise<number> {
+/** A process's CPU time (user + system) in microseconds, from /proc (Linux); NaN elsewhere. */
+function processCpuUs(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Requests/s of a Fastify hello-world route in a process of its own, 64 connections (a scale for the
+ * figures), and that process's CPU time per request.
+ */
+async function helloWorld(durationSec: number): Promise<{ perSec: number; cpuUsPerRequest: number }> {
   const code = `const app=require("fastify")();app.get("/",(q,r)=>{r.send({hello:"world"})});app.listen({port:0}).then(u=>console.log(u))`;
   const child = spawn(process.execPath, ["-e", code], { cwd: path.resolve(__dirname, "..", ".."), stdio: ["ignore", "pipe", "inherit"] });
   try {
@@ -158,8 +181,11 @@ async function helloWorld(durationSec: number): Promise<number> {
       child.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()));
       child.once("exit", () => reject(new Error("the hello-world server ended")));
     });
+    await load(url, ["/"], 64, 1, 2); // warm-up
+    const before = processCpuUs(child.pid as number);
     const r = await load(url, ["/"], 64, 1, durationSec);
-    return Math.round(r.requests.total / durationSec);
+    const cpu = processCpuUs(child.pid as number) - before;
+    return { perSec: Math.round(r.requests.total / durationSec), cpuUsPerRequest: Math.round((cpu / r.requests.total) * 10) / 10 };
   } finally {
     child.kill();
   }
@@ -197,7 +223,12 @@ export async function measureServe(options: { quick: boolean; log: (line: string
       [64, 8],
     ]) {
       await load(url, paths, connections, pipelining, 2); // warm-up
+      child.stdin.write("CPU\n");
+      const cpuBefore = Number((await nextLine("CPU"))[0]);
       const r = await load(url, paths, connections, pipelining, durationSec);
+      child.stdin.write("CPU\n");
+      const cpuUs = Number((await nextLine("CPU"))[0]) - cpuBefore;
+      const serverCpuUsPerDecision = Math.round((cpuUs / r.requests.total) * 10) / 10;
       runs.push({
         connections,
         pipelining,
@@ -208,9 +239,11 @@ export async function measureServe(options: { quick: boolean; log: (line: string
         maxMs: r.latency.max,
         errors: r.errors,
         non2xx: r.non2xx,
+        serverCpuUsPerDecision,
+        perServerCore: Math.round(1e6 / serverCpuUsPerDecision),
       });
       log(
-        `    ${connections} connections, pipelining ${pipelining}: ${runs.at(-1)?.decisionsPerSec.toLocaleString("en-US")} decisions/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`,
+        `    ${connections} connections, pipelining ${pipelining}: ${runs.at(-1)?.decisionsPerSec.toLocaleString("en-US")} decisions/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms; the service's CPU ${serverCpuUsPerDecision} µs a decision (${runs.at(-1)?.perServerCore.toLocaleString("en-US")}/s per core)`,
       );
     }
     child.stdin.write("INPROC\n");
@@ -224,12 +257,16 @@ export async function measureServe(options: { quick: boolean; log: (line: string
     log(
       `    capsLeft counters of ${counters.devices.toLocaleString("en-US")} devices (${counters.fileMb} MB) read again in ${counters.threadReadMs} ms in their thread; longest stall of the service's loop meanwhile ${counters.loopMaxStallMs} ms (the same parse on its thread: ${counters.sameThreadParseMs} ms)`,
     );
-    const helloWorldPerSec = await helloWorld(durationSec);
-    log(`    Fastify hello world under the same load: ${helloWorldPerSec.toLocaleString("en-US")} requests/s`);
+    const hello = await helloWorld(durationSec);
+    const helloWorldPerSec = hello.perSec;
+    log(
+      `    Fastify hello world under the same load: ${helloWorldPerSec.toLocaleString("en-US")} requests/s, its CPU ${hello.cpuUsPerRequest} µs a request`,
+    );
     return {
       devices,
       inProcessPerSec,
       helloWorldPerSec,
+      helloWorldCpuUs: hello.cpuUsPerRequest,
       durationSec,
       runs,
       memory,

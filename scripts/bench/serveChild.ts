@@ -3,7 +3,8 @@
  * `hardhat run`, in a process of its own): deploys a fleet on the in-process network, starts BR's decision
  * service on it, fills the cache up to SERVE_BENCH_DEVICES devices (the fleet's plus synthetic ones, so the
  * table has its real size), prints `READY <url> <imsis file>` and waits for `DELAY` on stdin to measure the
- * chain-change-to-answer delay (suspensions on chain, polled over HTTP), then `STOP`.
+ * chain-change-to-answer delay (suspensions on chain, polled over HTTP), `CPU` for its CPU time so far (user +
+ * system, microseconds), then `STOP`.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -78,7 +79,10 @@ async function main() {
   process.stdout.write(`READY ${service.url} ${file} ${service.follower.cache.devices.size}\n`);
   const lines = readline.createInterface({ input: process.stdin });
   for await (const line of lines) {
-    if (line === "INPROC") {
+    if (line === "CPU") {
+      const u = process.cpuUsage();
+      process.stdout.write(`CPU ${u.user + u.system}\n`);
+    } else if (line === "INPROC") {
       const imsis = JSON.parse(fs.readFileSync(file, "utf8")) as { imsi: string; home: string }[];
       process.stdout.write(`INPROC ${inProcess(service, imsis, 1_000_000)}\n`);
     } else if (line.startsWith("DELAY")) {
