@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { task, types } from "hardhat/config";
 import { deploymentBlock } from "../lib/chain/deploymentBlock";
@@ -6,6 +8,7 @@ import { InputError } from "../lib/core/errors";
 import { ROLE_BITS } from "../lib/core/enums";
 import { parseDuration } from "../lib/dev/clock";
 import { keystoreEnvelopeOpener, startDecisionService } from "../lib/realtime";
+import { describeService, type StandaloneConfig, untilStopped } from "../lib/realtime/standalone";
 import { action, clientFor, keystoreFor, memberOfSigner, out } from "./common";
 import { FROM_HELP } from "./cli/args";
 import { Progress } from "./cli/progress";
@@ -19,7 +22,37 @@ interface ServeArgs {
   fromBlock?: number;
   keystore?: string;
   usage?: string;
+  inProcess: boolean;
   from?: string;
+}
+
+/**
+ * Runs lib/realtime/standalone.ts in a child process on `config`: its output is this command's, SIGINT and
+ * SIGTERM are passed on, and its exit code becomes this command's.
+ */
+async function runStandalone(config: StandaloneConfig): Promise<void> {
+  const entry = path.join(__dirname, "..", "lib", "realtime", `standalone${path.extname(__filename)}`);
+  // From the sources: ts-node, registered so that it does not load Node's `domain` (lib/realtime/tsRegister.js).
+  const execArgv = entry.endsWith(".ts") ? ["--require", path.join(path.dirname(entry), "tsRegister.js")] : [];
+  const child = spawn(process.execPath, [...execArgv, entry], {
+    env: { ...process.env, ROAMLEDGER_SERVE_CONFIG: JSON.stringify(config) },
+    stdio: "inherit",
+  });
+  const pass = (signal: NodeJS.Signals) => () => child.kill(signal);
+  const onInt = pass("SIGINT");
+  const onTerm = pass("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  try {
+    const code = await new Promise<number>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("exit", (c, signal) => resolve(c ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
+    });
+    if (code !== 0) process.exitCode = code;
+  } finally {
+    process.removeListener("SIGINT", onInt);
+    process.removeListener("SIGTERM", onTerm);
+  }
 }
 
 task(
@@ -49,6 +82,10 @@ task(
     "usage",
     "Folder whose usage counters (usage/<you>_<home>/state.json, written by usage:ingest and usage:stream) give capsLeft, read again when they change; none: capsLeft is null (default: the key store)",
   )
+  .addFlag(
+    "inProcess",
+    "Run the service inside this Hardhat process (the in-process hardhat network always does); by default, on a network reached over JSON-RPC, it runs in a process of its own, without Hardhat's per-request overhead",
+  )
   .addOptionalParam("from", FROM_HELP)
   .setAction(
     action(async (args: ServeArgs, hre) => {
@@ -71,6 +108,27 @@ task(
       const fromBlock = args.fromBlock ?? deploymentBlock(hre.config.paths.root, chainId)?.block ?? 0;
       const stateDir = path.resolve(args.state ?? path.join(keystore.root, self.text, "serve"));
       const usageRoot = args.usage === "none" ? undefined : path.resolve(args.usage ?? keystore.root);
+      const url = (hre.network.config as { url?: string }).url;
+      if (url !== undefined && !args.inProcess) {
+        // A node reached over JSON-RPC: the service runs in a process of its own, without Hardhat (5 µs a request less).
+        const config: StandaloneConfig = {
+          rpcUrl: url,
+          chainId: String(chainId),
+          addresses: client.addresses,
+          self: self.plmn,
+          keystoreRoot: keystore.root,
+          port: args.port,
+          host: args.host,
+          maxStalenessMs,
+          maxStalenessText: args.maxStaleness,
+          pollMs: args.poll * 1000,
+          stateDir,
+          fromBlock,
+          usageRoot,
+        };
+        await runStandalone(config);
+        return;
+      }
       let progress: Progress | undefined;
       const service = await startDecisionService({
         client,
@@ -91,26 +149,10 @@ task(
         },
       });
       progress?.done();
-      const s = service.follower.cache.sizes();
-      out(
-        `Deciding for ${self.text} on ${service.url}: ${s.devices} devices, ${s.policies} policies, ${service.follower.keys.size} partners' IMSI keys, block ${service.follower.cache.block}.`,
-      );
-      const counted = service.counters
-        ? `capsLeft from the usage counted under ${usageRoot} (${service.counters.homes} home partners so far)`
-        : "capsLeft off (--usage none)";
-      out(`${counted}.`);
-      out(`State in ${stateDir}; answers 503 when the cache is over ${args.maxStaleness} behind. Ctrl-C or SIGTERM to stop.`);
+      for (const line of describeService(service, { self: self.text, usageRoot, stateDir, maxStaleness: args.maxStaleness })) out(line);
       // Both listeners go once either signal came: a SIGINT listener left behind would keep Ctrl-C from
       // killing the process (the task runs in-process under the tests, and in scripts).
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.removeListener("SIGINT", stop);
-          process.removeListener("SIGTERM", stop);
-          resolve();
-        };
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-      });
+      await untilStopped();
       await service.close();
       out(`Stopped at block ${service.follower.cache.block}; state saved in ${stateDir}.`);
     }),

@@ -210,6 +210,15 @@ function serveRows(s: ServeBenchResult): [string, string, string][] {
           ]
         : []),
     ]),
+    ...(s.standalone
+      ? [
+          [
+            `serve, as \`serve\` runs it on a JSON-RPC node (its own process, no Hardhat), 64 connections: decisions/s (p50 / p99 ${s.standalone.p50Ms} / ${s.standalone.p99Ms} ms; CPU ${s.standalone.serverCpuUsPerDecision} µs a decision, ${n(s.standalone.perServerCore)}/s a core)`,
+            n(s.standalone.decisionsPerSec),
+            ">= 50,000",
+          ] as [string, string, string],
+        ]
+      : []),
     [
       `serve: Fastify hello world under the same load, requests/s (HTTP alone${s.helloWorldCpuUs ? `; its CPU ${s.helloWorldCpuUs} µs a request` : ""})`,
       n(s.helloWorldPerSec),

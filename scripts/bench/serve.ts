@@ -59,6 +59,11 @@ export interface ServeBenchResult {
     serverCpuUsPerDecision: number;
     perServerCore: number;
   }[];
+  /**
+   * The service as `serve` runs it on a node reached over JSON-RPC: a process of its own without Hardhat
+   * (lib/realtime/standalone.ts), 64 connections: decisions/s, latency and its CPU per decision.
+   */
+  standalone?: ServeBenchResult["runs"][number];
   /** Decisions/s in the service's process without HTTP (IMSI to device and decision), one core. */
   inProcessPerSec: number;
   /** A Fastify hello-world route under the same load, for scale: what HTTP alone costs on this machine. */
@@ -191,6 +196,49 @@ async function helloWorld(durationSec: number): Promise<{ perSec: number; cpuUsP
   }
 }
 
+type ServeRun = ServeBenchResult["runs"][number];
+
+/** The next line of `input` that starts with `prefix`, as its words after the prefix. */
+function lineReader(input: NodeJS.ReadableStream): (prefix: string) => Promise<string[]> {
+  const iterator = readline.createInterface({ input })[Symbol.asyncIterator]();
+  return async (prefix) => {
+    for (;;) {
+      const { value, done } = await iterator.next();
+      if (done) throw new Error(`the service process ended before ${prefix}`);
+      if (value.startsWith(prefix)) return value.split(" ").slice(1);
+    }
+  };
+}
+
+/** One load run after a 2 s warm-up, with the service's CPU time (`cpuUs`, microseconds) before and after it. */
+async function measuredRun(
+  url: string,
+  paths: string[],
+  o: { connections: number; pipelining: number; durationSec: number; cpuUs: () => Promise<number> },
+): Promise<ServeRun> {
+  await load(url, paths, o.connections, o.pipelining, 2); // warm-up
+  const before = await o.cpuUs();
+  const r = await load(url, paths, o.connections, o.pipelining, o.durationSec);
+  const perDecision = ((await o.cpuUs()) - before) / r.requests.total;
+  return {
+    connections: o.connections,
+    pipelining: o.pipelining,
+    decisionsPerSec: Math.round(r.requests.total / o.durationSec),
+    p50Ms: r.latency.p50,
+    p90Ms: r.latency.p90,
+    p99Ms: r.latency.p99,
+    maxMs: r.latency.max,
+    errors: r.errors,
+    non2xx: r.non2xx,
+    serverCpuUsPerDecision: Math.round(perDecision * 10) / 10,
+    perServerCore: Math.round(1e6 / perDecision),
+  };
+}
+
+function describeRun(r: ServeRun): string {
+  return `${r.decisionsPerSec.toLocaleString("en-US")} decisions/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; the service's CPU ${r.serverCpuUsPerDecision} µs a decision (${r.perServerCore.toLocaleString("en-US")}/s per core)`;
+}
+
 export async function measureServe(options: { quick: boolean; log: (line: string) => void }): Promise<ServeBenchResult> {
   const { log } = options;
   const devices = options.quick ? 100_000 : 1_000_000;
@@ -202,50 +250,36 @@ export async function measureServe(options: { quick: boolean; log: (line: string
     env: { ...process.env, SERVE_BENCH_DEVICES: String(devices), SERVE_BENCH_POLL_MS: String(pollMs), ROAMLEDGER_QUIET: "1" },
     stdio: ["pipe", "pipe", "inherit"],
   });
-  const lines = readline.createInterface({ input: child.stdout });
-  const iterator = lines[Symbol.asyncIterator]();
-  const nextLine = async (prefix: string) => {
-    for (;;) {
-      const { value, done } = await iterator.next();
-      if (done) throw new Error(`the service process ended before ${prefix}`);
-      if (value.startsWith(prefix)) return value.split(" ").slice(1);
-    }
-  };
+  const nextLine = lineReader(child.stdout);
   try {
     const [url, file, size] = await nextLine("READY");
     log(`    service at ${url}, ${Number(size).toLocaleString("en-US")} devices in its cache`);
     const imsis = JSON.parse(fs.readFileSync(file, "utf8")) as { imsi: string; home: string }[];
     const paths = imsis.flatMap((d) => ["data", "sms", "voice"].map((s) => `/v1/decision?imsi=${d.imsi}&service=${s}&home=${d.home}`));
+    const cpuOfService = async () => {
+      child.stdin.write("CPU\n");
+      return Number((await nextLine("CPU"))[0]);
+    };
     const runs: ServeBenchResult["runs"] = [];
     for (const [connections, pipelining] of [
       [16, 1],
       [64, 1],
       [64, 8],
     ]) {
-      await load(url, paths, connections, pipelining, 2); // warm-up
-      child.stdin.write("CPU\n");
-      const cpuBefore = Number((await nextLine("CPU"))[0]);
-      const r = await load(url, paths, connections, pipelining, durationSec);
-      child.stdin.write("CPU\n");
-      const cpuUs = Number((await nextLine("CPU"))[0]) - cpuBefore;
-      const serverCpuUsPerDecision = Math.round((cpuUs / r.requests.total) * 10) / 10;
-      runs.push({
-        connections,
-        pipelining,
-        decisionsPerSec: Math.round(r.requests.total / durationSec),
-        p50Ms: r.latency.p50,
-        p90Ms: r.latency.p90,
-        p99Ms: r.latency.p99,
-        maxMs: r.latency.max,
-        errors: r.errors,
-        non2xx: r.non2xx,
-        serverCpuUsPerDecision,
-        perServerCore: Math.round(1e6 / serverCpuUsPerDecision),
-      });
-      log(
-        `    ${connections} connections, pipelining ${pipelining}: ${runs.at(-1)?.decisionsPerSec.toLocaleString("en-US")} decisions/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms; the service's CPU ${serverCpuUsPerDecision} µs a decision (${runs.at(-1)?.perServerCore.toLocaleString("en-US")}/s per core)`,
-      );
+      runs.push(await measuredRun(url, paths, { connections, pipelining, durationSec, cpuUs: cpuOfService }));
+      log(`    ${connections} connections, pipelining ${pipelining}: ${describeRun(runs.at(-1) as ServeRun)}`);
     }
+    child.stdin.write("STANDALONE\n");
+    const [standaloneUrl, standalonePid] = await nextLine("STANDALONE");
+    const standalone = await measuredRun(standaloneUrl, paths, {
+      connections: 64,
+      pipelining: 1,
+      durationSec,
+      cpuUs: async () => processCpuUs(Number(standalonePid)),
+    });
+    log(`    standalone process (no Hardhat), 64 connections: ${describeRun(standalone)}`);
+    child.stdin.write("STANDALONE_STOP\n");
+    await nextLine("STANDALONE_STOPPED");
     child.stdin.write("INPROC\n");
     const inProcessPerSec = Number((await nextLine("INPROC"))[0]);
     log(`    in the service's process, without HTTP: ${inProcessPerSec.toLocaleString("en-US")} decisions/s`);
@@ -267,6 +301,7 @@ export async function measureServe(options: { quick: boolean; log: (line: string
       inProcessPerSec,
       helloWorldPerSec,
       helloWorldCpuUs: hello.cpuUsPerRequest,
+      standalone,
       durationSec,
       runs,
       memory,

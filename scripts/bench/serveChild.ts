@@ -12,7 +12,12 @@ import path from "node:path";
 import readline from "node:readline";
 import { randomBytes } from "node:crypto";
 import { PLMN } from "../../test/helpers/fixtures";
-import { brService, buildFleet } from "../../test/helpers/realtime";
+import { spawn } from "node:child_process";
+import hre from "hardhat";
+import { brService, buildFleet, inProcessRpc } from "../../test/helpers/realtime";
+import { addressesOf } from "../../test/helpers/fixtures";
+import { fixturePrivateKey } from "../../test/helpers/agreement";
+import type { StandaloneConfig } from "../../lib/realtime/standalone";
 import { plmnNumber } from "../../lib/realtime/chainSync";
 import type { DecisionService } from "../../lib/realtime/service";
 import { ImsiResolver } from "../../lib/realtime/imsi";
@@ -69,6 +74,57 @@ function inProcess(service: DecisionService, imsis: { imsi: string; home: string
   return served >= 0 ? Math.round(n / seconds) : 0;
 }
 
+/**
+ * BR's decision service as `npx hardhat serve` runs it on a node reached over JSON-RPC: in a process of its
+ * own without Hardhat (lib/realtime/standalone.ts), here reaching this process's chain through a JSON-RPC
+ * endpoint. Its cache holds the fleet only (no synthetic fill: the table's size does not change a look-up).
+ */
+async function startStandalone(fleet: Awaited<ReturnType<typeof buildFleet>>) {
+  const rpc = await inProcessRpc();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "serve-standalone-"));
+  fs.mkdirSync(path.join(dir, "keys", "724-05"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "keys", "724-05", "encryption.key"), fixturePrivateKey(3));
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  const config: StandaloneConfig = {
+    rpcUrl: rpc.url,
+    chainId: String(chainId),
+    addresses: await addressesOf(fleet.c),
+    self: PLMN.BR,
+    keystoreRoot: path.join(dir, "keys"),
+    port: 0,
+    host: "127.0.0.1",
+    maxStalenessMs: 60_000,
+    maxStalenessText: "60s",
+    pollMs: Number(process.env.SERVE_BENCH_POLL_MS ?? 100),
+    stateDir: path.join(dir, "state"),
+    fromBlock: 0,
+  };
+  const root = path.resolve(__dirname, "..", "..");
+  const child = spawn(
+    process.execPath,
+    ["--require", path.join(root, "lib", "realtime", "tsRegister.js"), path.join(root, "lib", "realtime", "standalone.ts")],
+    { cwd: root, env: { ...process.env, ROAMLEDGER_SERVE_CONFIG: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const rl = readline.createInterface({ input: child.stdout });
+    rl.on("line", (l) => {
+      const m = /^Deciding for \S+ on (\S+):/.exec(l);
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`the standalone service ended (exit code ${code})`)));
+  });
+  return {
+    url,
+    pid: child.pid as number,
+    async stop() {
+      child.kill("SIGTERM");
+      if (child.exitCode === null) await new Promise((r) => child.once("exit", r));
+      await rpc.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function main() {
   const total = Number(process.env.SERVE_BENCH_DEVICES ?? 1_000_000);
   const fleet = await buildFleet(FLEET, 5);
@@ -78,6 +134,7 @@ async function main() {
   fs.writeFileSync(file, JSON.stringify(fleet.devices.map((d) => ({ imsi: d.imsi, home: d.home === PLMN.DE ? "262-01" : "310-410" }))));
   process.stdout.write(`READY ${service.url} ${file} ${service.follower.cache.devices.size}\n`);
   const lines = readline.createInterface({ input: process.stdin });
+  let standalone: Awaited<ReturnType<typeof startStandalone>> | undefined;
   for await (const line of lines) {
     if (line === "CPU") {
       const u = process.cpuUsage();
@@ -88,6 +145,13 @@ async function main() {
     } else if (line.startsWith("DELAY")) {
       const ms = await delays(service, fleet, Number(line.split(" ")[1] ?? 10));
       process.stdout.write(`DELAYS ${JSON.stringify(ms)}\n`);
+    } else if (line === "STANDALONE") {
+      standalone = await startStandalone(fleet);
+      process.stdout.write(`STANDALONE ${standalone.url} ${standalone.pid}\n`);
+    } else if (line === "STANDALONE_STOP") {
+      await standalone?.stop();
+      standalone = undefined;
+      process.stdout.write("STANDALONE_STOPPED\n");
     } else if (line === "STOP") {
       break;
     }

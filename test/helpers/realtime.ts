@@ -193,3 +193,40 @@ export async function catchUp(follower: ChainFollower): Promise<void> {
   while (await follower.step()) {}
   await follower.step();
 }
+
+/**
+ * A JSON-RPC endpoint over HTTP for the in-process network (single and batched requests), for code that
+ * reaches a node by URL (the decision service's own process). Closed by `close`.
+ */
+export async function inProcessRpc(): Promise<{ url: string; close: () => Promise<void> }> {
+  const http = await import("node:http");
+  type Call = { id: number | string; method: string; params?: unknown[] };
+  const answer = async (call: Call) => {
+    try {
+      return {
+        jsonrpc: "2.0",
+        id: call.id,
+        result: await hre.network.provider.request({ method: call.method, params: call.params ?? [] }),
+      };
+    } catch (err) {
+      const e = err as { code?: number; message?: string; data?: unknown };
+      return { jsonrpc: "2.0", id: call.id, error: { code: e.code ?? -32000, message: e.message ?? String(err), data: e.data } };
+    }
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Call | Call[];
+      const reply = Array.isArray(body) ? await Promise.all(body.map(answer)) : await answer(body);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(reply));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
