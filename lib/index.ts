@@ -23,8 +23,12 @@ export {
   keystoreEnvelopeOpener,
   DecisionCache,
   ChainFollower,
+  UsageCounters,
+  serveStandalone,
   type DecisionService,
   type DecisionServiceOptions,
+  type StandaloneConfig,
+  type CapsLeft,
 } from "./realtime";
 
 // Names two folders export: the root picks one and renames the other.

@@ -13,7 +13,7 @@ import { BaseError } from "../core/errors";
 import { formatPlmn } from "../core/plmn";
 import { Keystore } from "../keys/keystore";
 import type { Hex } from "../util/hex";
-import { keystoreEnvelopeOpener } from ".";
+import { keystoreEnvelopeOpener } from "./opener";
 import { type DecisionService, startDecisionService } from "./service";
 
 export interface StandaloneConfig {
