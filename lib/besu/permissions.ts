@@ -275,14 +275,7 @@ async function addNodes(rpc: PermRpc, nodes: string[]): Promise<string[]> {
       await rpc.call("perm_addNodesToAllowlist", [batch]);
     } catch (err) {
       if (!refusedAs(err, "Request contains an invalid node")) throw err;
-      for (const node of batch) {
-        try {
-          await rpc.call("perm_addNodesToAllowlist", [[node]]);
-        } catch (one) {
-          if (!refusedAs(one, "Request contains an invalid node")) throw one;
-          invalid.push(node);
-        }
-      }
+      invalid.push(...(await oneByOne(rpc, "perm_addNodesToAllowlist", batch, "Request contains an invalid node")));
     }
   }
   return invalid;
@@ -290,16 +283,21 @@ async function addNodes(rpc: PermRpc, nodes: string[]): Promise<string[]> {
 
 /** Removes nodes one by one: Besu refuses a whole request that names a fixed node (a bootnode or static node). */
 async function removeNodes(rpc: PermRpc, nodes: string[]): Promise<string[]> {
-  const fixed: string[] = [];
+  return oneByOne(rpc, "perm_removeNodesFromAllowlist", nodes, "Cannot remove a fixed node");
+}
+
+/** Sends `method` for each node alone; returns the nodes Besu refused with `refusal` (any other error is thrown). */
+async function oneByOne(rpc: PermRpc, method: string, nodes: string[], refusal: string): Promise<string[]> {
+  const refused: string[] = [];
   for (const node of nodes) {
     try {
-      await rpc.call("perm_removeNodesFromAllowlist", [[node]]);
+      await rpc.call(method, [[node]]);
     } catch (err) {
-      if (!refusedAs(err, "Cannot remove a fixed node")) throw err;
-      fixed.push(node);
+      if (!refusedAs(err, refusal)) throw err;
+      refused.push(node);
     }
   }
-  return fixed;
+  return refused;
 }
 
 /**

@@ -14,26 +14,18 @@ export function familyOf(name: string): "csv" | "jsonl" | undefined {
   return undefined;
 }
 
-/** The first line of a file (without its line end), read from its first 64 KiB. */
-export function firstLine(file: string): string {
-  const fd = fs.openSync(file, "r");
-  try {
-    const buf = Buffer.alloc(1 << 16);
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    const text = buf.subarray(0, n).toString("utf8");
-    const end = text.indexOf("\n");
-    return (end < 0 ? text : text.slice(0, end)).replace(/\r$/, "");
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /**
  * Counts records (lines; a CSV's header not counted) of spool files, remembered by name, size and time so
  * that a poll does not read a waiting file again.
  */
 export class RecordCounter {
-  private readonly known = new Map<string, { key: string; records: number }>();
+  private readonly known = new Map<string, { key: string; records: number; header: string }>();
+
+  /** A file's first line, remembered as its count is. */
+  header(dir: string, f: SpoolFile): string {
+    this.count(dir, f);
+    return (this.known.get(f.name) as { header: string }).header;
+  }
 
   count(dir: string, f: SpoolFile): number {
     const key = `${f.size}/${f.mtimeMs}`;
@@ -44,7 +36,9 @@ export class RecordCounter {
     for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lines++;
     if (text.length > 0 && !text.endsWith("\n")) lines++;
     const records = Math.max(0, lines - (familyOf(f.name) === "csv" ? 1 : 0));
-    this.known.set(f.name, { key, records });
+    const end = text.indexOf("\n");
+    const header = (end < 0 ? text : text.slice(0, end)).replace(/\r$/, "");
+    this.known.set(f.name, { key, records, header });
     return records;
   }
 
@@ -69,12 +63,12 @@ export function groupToTake(
   const first = files[0];
   const family = first && familyOf(first.name);
   if (!first || !family) return undefined;
-  const header = family === "csv" ? firstLine(path.join(dir, first.name)) : undefined;
+  const header = family === "csv" ? options.counter.header(dir, first) : undefined;
   const group: SpoolFile[] = [];
   let records = 0;
   for (const f of files) {
     if (group.length >= MAX_GROUP_FILES || familyOf(f.name) !== family) break;
-    if (header !== undefined && firstLine(path.join(dir, f.name)) !== header) break;
+    if (header !== undefined && options.counter.header(dir, f) !== header) break;
     group.push(f);
     records += options.counter.count(dir, f);
   }

@@ -192,8 +192,12 @@ interface Grouping {
  */
 async function takeNext(opts: StreamOptions, journal: StreamJournal, grouping: Grouping | undefined): Promise<StreamJournal | undefined> {
   const complete = completeFiles(opts.spool, { settleMs: opts.settleMs ?? DEFAULT_SETTLE_MS, extensions: STREAM_EXTENSIONS, others: true });
+  // Alone, the first usage file is all it needs: the others' content is not read (a TAP file is told by it).
   const usage: typeof complete = [];
-  for (const f of complete) if (await isUsageFile(path.join(opts.spool, f.name))) usage.push(f);
+  for (const f of complete) {
+    if (await isUsageFile(path.join(opts.spool, f.name))) usage.push(f);
+    if (!grouping && usage.length > 0) break;
+  }
   if (usage.length === 0) return undefined;
   let names = [usage[0].name];
   if (grouping && isCandidateName(usage[0].name, STREAM_EXTENSIONS)) {
