@@ -424,12 +424,13 @@ describe("CarrierRegistry", function () {
 
     it("reverts when the caller is not an operator of an active member", async function () {
       const { carriers, outsider, us } = await loadFixture(deployConsortium);
+      // Each call is made only when awaited: calls made up front reject while the first is awaited, unhandled.
       for (const call of [
-        carriers.connect(outsider).addOperator(outsider.address, P.usage),
-        carriers.connect(outsider).removeOperator(us.address),
-        carriers.connect(outsider).setOperatorPermissions(us.address, P.usage),
+        () => carriers.connect(outsider).addOperator(outsider.address, P.usage),
+        () => carriers.connect(outsider).removeOperator(us.address),
+        () => carriers.connect(outsider).setOperatorPermissions(us.address, P.usage),
       ]) {
-        await expect(call).to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator").withArgs(outsider.address);
+        await expect(call()).to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator").withArgs(outsider.address);
       }
     });
   });
