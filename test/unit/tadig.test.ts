@@ -226,7 +226,10 @@ describe("CarrierRegistry: TADIG codes", function () {
       await carriers.connect(de2).registerTadig(code("DEUD1"));
       await carriers.connect(de).removeOperator(de2.address);
       expect(await carriers.plmnOfTadig(code("DEUD1"))).to.equal(PLMN.DE);
-      for (const call of [() => carriers.connect(de2).releaseTadig(code("DEUD1")), () => carriers.connect(de2).registerTadig(code("DEUD2"))]) {
+      for (const call of [
+        () => carriers.connect(de2).releaseTadig(code("DEUD1")),
+        () => carriers.connect(de2).registerTadig(code("DEUD2")),
+      ]) {
         await expect(call()).to.be.revertedWithCustomError(carriers, "CarrierRegistryNotActiveOperator").withArgs(de2.address);
       }
       await expect(carriers.connect(de).releaseTadig(code("DEUD1")))
