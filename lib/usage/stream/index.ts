@@ -339,9 +339,7 @@ async function ingestParts(opts: StreamOptions, journal: StreamJournal): Promise
 const paceWarned = new Set<string>();
 
 /**
- * Warns (once per period) when the period's batches are used up faster than its time: more than a tenth of
- * the ledger's cap ahead of the share of the month gone by. At that pace the period refuses batches before
- * the month ends; fewer, fuller batches (`--batch-seconds`, a larger `--batch-records`) avoid it.
+ * Warns (once per period) when the period's batches are used up faster than its time (see batchPaceWarning).
  */
 async function warnBatchPace(opts: StreamOptions, period: number): Promise<void> {
   const key = `${opts.visited}/${opts.home}/${period}`;
@@ -351,15 +349,24 @@ async function warnBatchPace(opts: StreamOptions, period: number): Promise<void>
     opts.client.ledger.MAX_BATCHES_PER_PERIOD(),
     chainTime(opts.signer),
   ]);
-  const [start, end] = periodBounds(period);
-  const gone = Math.min(1, Math.max(0, (Number(now) - start) / (end - start)));
-  const used = Number(info.batchCount) / Number(max);
-  if (used <= gone + 0.1) return;
+  const warning = batchPaceWarning(period, Number(info.batchCount), Number(max), Number(now));
+  if (warning === undefined) return;
   paceWarned.add(key);
-  const perDay = gone > 0 ? Number(info.batchCount) / (gone * ((end - start) / 86_400)) : Number(info.batchCount);
-  (opts.log ?? (() => {}))(
-    `period ${formatPeriod(period)} has used ${info.batchCount} of its ${max} batches ${Math.round(gone * 100)}% into the month (about ${Math.round(perDay)} a day): at this pace it refuses batches before the month ends. Give --batch-seconds (a batch every ${Math.ceil((end - start) / Number(max) / 60)} minutes on average fills the month) or a larger --batch-records.`,
-  );
+  (opts.log ?? (() => {}))(warning);
+}
+
+/**
+ * The warning for a period whose batches are used up faster than its time: more than a tenth of the ledger's
+ * cap (`max`) ahead of the share of the month gone by at `now` (seconds). At that pace the period refuses
+ * batches before the month ends; fewer, fuller batches (`--batch-seconds`, a larger `--batch-records`) avoid
+ * it. Undefined when the pace is fine.
+ */
+export function batchPaceWarning(period: number, batchCount: number, max: number, now: number): string | undefined {
+  const [start, end] = periodBounds(period);
+  const gone = Math.min(1, Math.max(0, (now - start) / (end - start)));
+  if (batchCount / max <= gone + 0.1) return undefined;
+  const perDay = gone > 0 ? batchCount / (gone * ((end - start) / 86_400)) : batchCount;
+  return `period ${formatPeriod(period)} has used ${batchCount} of its ${max} batches ${Math.round(gone * 100)}% into the month (about ${Math.round(perDay)} a day): at this pace it refuses batches before the month ends. Give --batch-seconds (a batch every ${Math.ceil((end - start) / max / 60)} minutes on average fills the month) or a larger --batch-records.`;
 }
 
 /**
