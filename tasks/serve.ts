@@ -57,7 +57,7 @@ async function runStandalone(config: StandaloneConfig): Promise<void> {
 
 task(
   "serve",
-  "Runs the policy decision service of your (visited) network's core: GET /v1/decision?imsi=…&service=data|sms|voice|signalling[&home=MCC-MNC] answers serve or refuse (and why), steerable, home-routed or local breakout, tariff class, from a cache of the chain kept current block by block; GET /ready, GET /metrics (Prometheus). Stops on Ctrl-C / SIGTERM, saving its state (docs/realtime.md)",
+  "Runs the policy decision service of your (visited) network's core: GET /v1/decision?imsi=…&service=data|sms|voice|signalling[&home=MCC-MNC] answers serve or refuse (and why), steerable, home-routed or local breakout, tariff class, from a cache of the chain kept current block by block; POST /v1/decisions (a JSON body {queries: [up to 1,000 such queries]}) answers them at once; GET /ready, GET /metrics (Prometheus). Stops on Ctrl-C / SIGTERM, saving its state (docs/realtime.md)",
 )
   .addOptionalParam("port", "TCP port to listen on (0: any free one, printed)", 8080, types.int)
   .addOptionalParam("host", "Address to listen on (0.0.0.0 for every interface: put it behind your core's firewall)", "127.0.0.1")

@@ -1,5 +1,5 @@
 // The policy decision service of the visited network's core: a cache of the chain's device, policy, flag,
-// member and agreement state, kept current block by block, answering GET /v1/decision (docs/realtime.md).
+// member and agreement state, kept current block by block, answering GET /v1/decision and POST /v1/decisions (docs/realtime.md).
 
 export { DecisionCache, type CachedDecision } from "./cache";
 export { decide, DENY, type CachedPolicy, type Decision } from "./decide";

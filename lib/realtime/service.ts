@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyError } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from "fastify";
 import type { Provider } from "ethers";
 import type { RoamLedgerClient } from "../chain/client";
 import { DENY_REASONS, SERVICES } from "../core/enums";
@@ -9,7 +9,7 @@ import { plmnHex, plmnNumber } from "./chainSync";
 import { ChainFollower } from "./follower";
 import { ImsiResolver } from "./imsi";
 import { ServiceMetrics } from "./metrics";
-import { DECISION_QUERY, DECISION_REPLY, PARAM_RULES } from "./schemas";
+import { DECISION_QUERY, DECISION_REPLY, DECISIONS_BODY, DECISIONS_REPLY, MAX_BATCH, PARAM_RULES } from "./schemas";
 import { UsageCounters } from "./usageCounters";
 
 export interface DecisionServiceOptions {
@@ -186,6 +186,19 @@ function staleness(follower: ChainFollower, maxStalenessMs: number, loaded: bool
   return { ...base, why: undefined };
 }
 
+const HINT_GET = "GET /v1/decision?imsi=<15 digits>&service=data|sms|voice|signalling[&home=MCC-MNC]";
+const HINT_POST = `POST /v1/decisions with {"queries":[{"imsi":"<15 digits>","service":"data|sms|voice|signalling","home":"MCC-MNC (optional)"}, …]}: 1 to ${MAX_BATCH} queries`;
+
+type Query = { imsi: string; service: string; home?: string };
+
+interface Ctx {
+  follower: ChainFollower;
+  metrics: ServiceMetrics;
+  maxStalenessMs: number;
+  state: { loaded: boolean };
+  counters: UsageCounters | undefined;
+}
+
 function buildApp(
   follower: ChainFollower,
   metrics: ServiceMetrics,
@@ -194,56 +207,18 @@ function buildApp(
   counters: UsageCounters | undefined,
 ): FastifyInstance {
   const app = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } } });
-  const resolver = new ImsiResolver(() => follower.keys);
-  app.setErrorHandler((err: FastifyError, _request, reply) => {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const hint = request.method === "POST" ? HINT_POST : HINT_GET;
     if (!err.validation) {
-      reply.code(err.statusCode ?? 500).send({ error: err.message });
+      const status = err.statusCode ?? 500;
+      if (status === 400) metrics.count("bad-request");
+      reply.code(status).send(status < 500 ? { error: err.message, hint } : { error: err.message });
       return;
     }
     metrics.count("bad-request");
-    reply.code(400).send({
-      error: "bad-request",
-      problems: err.validation.map(problemOf),
-      hint: "GET /v1/decision?imsi=<15 digits>&service=data|sms|voice|signalling[&home=MCC-MNC]",
-    });
+    reply.code(400).send({ error: "bad-request", problems: err.validation.map((v) => problemOf(v, request.method === "POST")), hint });
   });
-  const homes = new Map<string, number>();
-  app.get<{ Querystring: { imsi: string; service: string; home?: string } }>(
-    "/v1/decision",
-    {
-      schema: { querystring: DECISION_QUERY, response: { 200: DECISION_REPLY } },
-      onResponse: (_request, reply, done) => {
-        metrics.observe(reply.elapsedTime / 1000);
-        done();
-      },
-    },
-    (request, reply) => {
-      // The hot path: one comparison while the cache is fresh; the why only when it is not.
-      if (!state.loaded || follower.reloading || Date.now() - follower.caughtUpAt > maxStalenessMs) {
-        metrics.count("stale");
-        reply.code(503).send({ error: "stale", ...staleness(follower, maxStalenessMs, state.loaded) });
-        return;
-      }
-      const q = request.query;
-      let home: number | undefined;
-      if (q.home !== undefined) {
-        home = homes.get(q.home);
-        if (home === undefined) {
-          try {
-            home = plmnNumber(parsePlmn(q.home));
-          } catch {
-            metrics.count("bad-request");
-            reply.code(400).send({ error: "bad-request", problems: [`home: ${q.home} is not a PLMN: ${PARAM_RULES.home}`] });
-            return;
-          }
-          if (homes.size < 10_000) homes.set(q.home, home);
-        }
-      }
-      const answer = decisionFor(follower, resolver, counters, q.imsi, SERVICES.indexOf(q.service as (typeof SERVICES)[number]), home);
-      metrics.count(answer.serve ? "serve" : "refuse");
-      reply.send(answer);
-    },
-  );
+  addDecisionRoutes(app, { follower, metrics, maxStalenessMs, state, counters });
   app.get("/ready", async (_request, reply) => {
     const stale = staleness(follower, maxStalenessMs, state.loaded);
     if (stale.why) return reply.code(503).send({ ready: false, ...stale });
@@ -256,13 +231,116 @@ function buildApp(
   return app;
 }
 
-function problemOf(v: { instancePath: string; keyword: string; params: Record<string, unknown> }): string {
-  if (v.keyword === "required")
-    return `${String(v.params.missingProperty)} is missing: it must be ${PARAM_RULES[String(v.params.missingProperty)]}`;
-  if (v.keyword === "additionalProperties")
-    return `${String(v.params.additionalProperty)} is not a parameter of this endpoint (imsi, service, home)`;
-  const field = v.instancePath.replace(/^\//, "");
-  return `${field} must be ${PARAM_RULES[field] ?? "valid"}`;
+/** What both decision routes share: the home asked, the staleness gate, and the decision counted. */
+function deciding(ctx: Ctx) {
+  const { follower, metrics, maxStalenessMs, state, counters } = ctx;
+  const resolver = new ImsiResolver(() => follower.keys);
+  const homes = new Map<string, number>();
+  return {
+    /** The home network asked (undefined: none asked; null: not a PLMN). */
+    homeOf(text: string | undefined): number | undefined | null {
+      if (text === undefined) return undefined;
+      let home = homes.get(text);
+      if (home === undefined) {
+        try {
+          home = plmnNumber(parsePlmn(text));
+        } catch {
+          return null;
+        }
+        if (homes.size < 10_000) homes.set(text, home);
+      }
+      return home;
+    },
+    /** Answers 503 and returns true when the cache may not answer (the hot path: one comparison while fresh). */
+    refusedStale(reply: FastifyReply, queries: number): boolean {
+      if (state.loaded && !follower.reloading && Date.now() - follower.caughtUpAt <= maxStalenessMs) return false;
+      metrics.count("stale", queries);
+      reply.code(503).send({ error: "stale", ...staleness(follower, maxStalenessMs, state.loaded) });
+      return true;
+    },
+    answer(q: Query, home: number | undefined) {
+      const a = decisionFor(follower, resolver, counters, q.imsi, SERVICES.indexOf(q.service as (typeof SERVICES)[number]), home);
+      metrics.count(a.serve ? "serve" : "refuse");
+      return a;
+    },
+  };
+}
+
+/** GET /v1/decision (one query) and POST /v1/decisions (a batch, answered whole or refused whole). */
+function addDecisionRoutes(app: FastifyInstance, ctx: Ctx): void {
+  const { metrics, follower } = ctx;
+  const d = deciding(ctx);
+  app.get<{ Querystring: Query }>(
+    "/v1/decision",
+    {
+      schema: { querystring: DECISION_QUERY, response: { 200: DECISION_REPLY } },
+      onResponse: (_request, reply, done) => {
+        metrics.single.observe(reply.elapsedTime / 1000);
+        done();
+      },
+    },
+    (request, reply) => {
+      if (d.refusedStale(reply, 1)) return;
+      const q = request.query;
+      const home = d.homeOf(q.home);
+      if (home === null) {
+        metrics.count("bad-request");
+        reply.code(400).send({ error: "bad-request", problems: [`home: ${q.home} is not a PLMN: ${PARAM_RULES.home}`], hint: HINT_GET });
+        return;
+      }
+      reply.send(d.answer(q, home));
+    },
+  );
+  app.post<{ Body: { queries: Query[] } }>(
+    "/v1/decisions",
+    {
+      schema: { body: DECISIONS_BODY, response: { 200: DECISIONS_REPLY } },
+      onResponse: (_request, reply, done) => {
+        metrics.batch.observe(reply.elapsedTime / 1000);
+        done();
+      },
+    },
+    (request, reply) => {
+      const queries = request.body.queries;
+      // Every query is checked before any is answered.
+      const asked = queries.map((q) => d.homeOf(q.home));
+      const bad = asked.flatMap((h, i) =>
+        h === null ? [`queries[${i}].home: ${queries[i].home} is not a PLMN: ${PARAM_RULES.home}`] : [],
+      );
+      if (bad.length > 0) {
+        metrics.count("bad-request");
+        reply.code(400).send({ error: "bad-request", problems: bad, hint: HINT_POST });
+        return;
+      }
+      if (d.refusedStale(reply, queries.length)) return;
+      reply.send({ block: follower.cache.block, decisions: queries.map((q, i) => d.answer(q, asked[i] as number | undefined)) });
+    },
+  );
+}
+
+/** A validation problem as `<where> <what>`: `imsi must be …`, `queries[3].service must be …`. */
+function problemOf(v: { instancePath: string; keyword: string; params: Record<string, unknown> }, post: boolean): string {
+  const at = v.instancePath
+    .replace(/\/(\d+)/g, "[$1]")
+    .replace(/\//g, ".")
+    .replace(/^\./, "");
+  const inside = (name: string) => (at === "" ? name : `${at}.${name}`);
+  if (v.keyword === "required") {
+    const name = String(v.params.missingProperty);
+    return `${inside(name)} is missing: it must be ${PARAM_RULES[name]}`;
+  }
+  if (v.keyword === "additionalProperties") {
+    const name = String(v.params.additionalProperty);
+    const known = post && at === "" ? "queries" : "imsi, service, home";
+    return `${inside(name)} is not a parameter of this ${at === "" ? "endpoint" : "query"} (${known})`;
+  }
+  const name =
+    at
+      .replace(/\[\d+\]$/, "")
+      .split(".")
+      .at(-1) ?? "";
+  if (name === "") return `the body must be an object {"queries": [...]}`;
+  return `${at} must be ${PARAM_RULES[name] ?? "valid"}`;
 }
 
 function decisionFor(

@@ -46,6 +46,7 @@ export function describeService(
   return [
     `Deciding for ${how.self} on ${service.url}: ${s.devices} devices, ${s.policies} policies, ${service.follower.keys.size} partners' IMSI keys, block ${service.follower.cache.block}.`,
     `${counted}.`,
+    `Endpoints: GET ${service.url}/v1/decision?imsi=…&service=data|sms|voice|signalling, POST ${service.url}/v1/decisions (up to 1,000 queries), GET /ready, GET /metrics.`,
     `State in ${how.stateDir}; answers 503 when the cache is over ${how.maxStaleness} behind. Ctrl-C or SIGTERM to stop.`,
   ];
 }

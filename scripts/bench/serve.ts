@@ -32,7 +32,9 @@ type Autocannon = (
     connections: number;
     pipelining: number;
     duration: number;
-    requests: { setupRequest: (req: { path: string }) => { path: string } }[];
+    requests: {
+      setupRequest: (req: { path: string }) => { path: string; method?: string; body?: string; headers?: Record<string, string> };
+    }[];
   },
   done: (err: Error | null, result: LoadResult) => void,
 ) => unknown;
@@ -44,6 +46,8 @@ export interface ServeBenchResult {
   runs: {
     connections: number;
     pipelining: number;
+    /** Queries in each POST /v1/decisions (absent: GET /v1/decision, one a request). Latencies are then a batch's. */
+    batch?: number;
     decisionsPerSec: number;
     p50Ms: number;
     p90Ms: number;
@@ -64,6 +68,8 @@ export interface ServeBenchResult {
    * (lib/realtime/standalone.ts), 64 connections: decisions/s, latency and its CPU per decision.
    */
   standalone?: ServeBenchResult["runs"][number];
+  /** The same process asked POST /v1/decisions: batches of queries (a burst of attaches), decisions/s. */
+  standaloneBatches?: ServeBenchResult["runs"];
   /** Decisions/s in the service's process without HTTP (IMSI to device and decision), one core. */
   inProcessPerSec: number;
   /** A Fastify hello-world route under the same load, for scale: what HTTP alone costs on this machine. */
@@ -147,18 +153,25 @@ export function measureTableMemory(n: number): ServeBenchResult["memory"] {
   };
 }
 
-function load(url: string, paths: string[], connections: number, pipelining: number, duration: number): Promise<LoadResult> {
+/** What a run asks: GET paths in turn, or POST /v1/decisions bodies of `batch` queries each in turn. */
+type Asked = { paths: string[] } | { bodies: string[]; batch: number };
+
+function load(url: string, asked: Asked, connections: number, pipelining: number, duration: number): Promise<LoadResult> {
   let next = 0;
+  const json = { "content-type": "application/json" };
+  const setupRequest =
+    "paths" in asked
+      ? (req: { path: string }) => ({ ...req, path: asked.paths[next++ % asked.paths.length] })
+      : (req: { path: string }) => ({
+          ...req,
+          path: "/v1/decisions",
+          method: "POST",
+          headers: json,
+          body: asked.bodies[next++ % asked.bodies.length],
+        });
   return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        connections,
-        pipelining,
-        duration,
-        requests: [{ setupRequest: (req) => ({ ...req, path: paths[next++ % paths.length] }) }],
-      },
-      (err, result) => (err ? reject(err) : resolve(result)),
+    autocannon({ url, connections, pipelining, duration, requests: [{ setupRequest }] }, (err, result) =>
+      err ? reject(err) : resolve(result),
     );
   });
 }
@@ -186,9 +199,9 @@ async function helloWorld(durationSec: number): Promise<{ perSec: number; cpuUsP
       child.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()));
       child.once("exit", () => reject(new Error("the hello-world server ended")));
     });
-    await load(url, ["/"], 64, 1, 2); // warm-up
+    await load(url, { paths: ["/"] }, 64, 1, 2); // warm-up
     const before = processCpuUs(child.pid as number);
-    const r = await load(url, ["/"], 64, 1, durationSec);
+    const r = await load(url, { paths: ["/"] }, 64, 1, durationSec);
     const cpu = processCpuUs(child.pid as number) - before;
     return { perSec: Math.round(r.requests.total / durationSec), cpuUsPerRequest: Math.round((cpu / r.requests.total) * 10) / 10 };
   } finally {
@@ -213,17 +226,20 @@ function lineReader(input: NodeJS.ReadableStream): (prefix: string) => Promise<s
 /** One load run after a 2 s warm-up, with the service's CPU time (`cpuUs`, microseconds) before and after it. */
 async function measuredRun(
   url: string,
-  paths: string[],
+  asked: Asked,
   o: { connections: number; pipelining: number; durationSec: number; cpuUs: () => Promise<number> },
 ): Promise<ServeRun> {
-  await load(url, paths, o.connections, o.pipelining, 2); // warm-up
+  await load(url, asked, o.connections, o.pipelining, 2); // warm-up
   const before = await o.cpuUs();
-  const r = await load(url, paths, o.connections, o.pipelining, o.durationSec);
-  const perDecision = ((await o.cpuUs()) - before) / r.requests.total;
+  const r = await load(url, asked, o.connections, o.pipelining, o.durationSec);
+  const batch = "batch" in asked ? asked.batch : 1;
+  const decisions = r.requests.total * batch;
+  const perDecision = ((await o.cpuUs()) - before) / decisions;
   return {
     connections: o.connections,
     pipelining: o.pipelining,
-    decisionsPerSec: Math.round(r.requests.total / o.durationSec),
+    ...(batch > 1 ? { batch } : {}),
+    decisionsPerSec: Math.round(decisions / o.durationSec),
     p50Ms: r.latency.p50,
     p90Ms: r.latency.p90,
     p99Ms: r.latency.p99,
@@ -233,6 +249,18 @@ async function measuredRun(
     serverCpuUsPerDecision: Math.round(perDecision * 10) / 10,
     perServerCore: Math.round(1e6 / perDecision),
   };
+}
+
+/** (connections, queries a batch) of the POST /v1/decisions runs. */
+const BATCH_RUNS = (process.env.SERVE_BENCH_BATCHES ?? "2x10,4x10,4x50")
+  .split(",")
+  .map((run) => run.split("x").map(Number) as [number, number]);
+
+/** Bodies of `batch` queries each, the queries in turn. */
+function batchBodies(queries: { imsi: string; service: string; home: string }[], batch: number): string[] {
+  const bodies: string[] = [];
+  for (let i = 0; i + batch <= queries.length; i += batch) bodies.push(JSON.stringify({ queries: queries.slice(i, i + batch) }));
+  return bodies;
 }
 
 function describeRun(r: ServeRun): string {
@@ -256,6 +284,7 @@ export async function measureServe(options: { quick: boolean; log: (line: string
     log(`    service at ${url}, ${Number(size).toLocaleString("en-US")} devices in its cache`);
     const imsis = JSON.parse(fs.readFileSync(file, "utf8")) as { imsi: string; home: string }[];
     const paths = imsis.flatMap((d) => ["data", "sms", "voice"].map((s) => `/v1/decision?imsi=${d.imsi}&service=${s}&home=${d.home}`));
+    const queries = imsis.flatMap((d) => ["data", "sms", "voice"].map((service) => ({ imsi: d.imsi, service, home: d.home })));
     const cpuOfService = async () => {
       child.stdin.write("CPU\n");
       return Number((await nextLine("CPU"))[0]);
@@ -266,18 +295,22 @@ export async function measureServe(options: { quick: boolean; log: (line: string
       [64, 1],
       [64, 8],
     ]) {
-      runs.push(await measuredRun(url, paths, { connections, pipelining, durationSec, cpuUs: cpuOfService }));
+      runs.push(await measuredRun(url, { paths }, { connections, pipelining, durationSec, cpuUs: cpuOfService }));
       log(`    ${connections} connections, pipelining ${pipelining}: ${describeRun(runs.at(-1) as ServeRun)}`);
     }
     child.stdin.write("STANDALONE\n");
     const [standaloneUrl, standalonePid] = await nextLine("STANDALONE");
-    const standalone = await measuredRun(standaloneUrl, paths, {
-      connections: 64,
-      pipelining: 1,
-      durationSec,
-      cpuUs: async () => processCpuUs(Number(standalonePid)),
-    });
+    const cpuUs = async () => processCpuUs(Number(standalonePid));
+    const standalone = await measuredRun(standaloneUrl, { paths }, { connections: 64, pipelining: 1, durationSec, cpuUs });
     log(`    standalone process (no Hardhat), 64 connections: ${describeRun(standalone)}`);
+    const standaloneBatches: ServeRun[] = [];
+    for (const [connections, batch] of BATCH_RUNS) {
+      const asked = { bodies: batchBodies(queries, batch), batch };
+      standaloneBatches.push(await measuredRun(standaloneUrl, asked, { connections, pipelining: 1, durationSec, cpuUs }));
+      log(
+        `    standalone, POST /v1/decisions of ${batch}, ${connections} connections: ${describeRun(standaloneBatches.at(-1) as ServeRun)}`,
+      );
+    }
     child.stdin.write("STANDALONE_STOP\n");
     await nextLine("STANDALONE_STOPPED");
     child.stdin.write("INPROC\n");
@@ -302,6 +335,7 @@ export async function measureServe(options: { quick: boolean; log: (line: string
       helloWorldPerSec,
       helloWorldCpuUs: hello.cpuUsPerRequest,
       standalone,
+      standaloneBatches,
       durationSec,
       runs,
       memory,

@@ -9,6 +9,7 @@ import { plmnNumber } from "../../../lib/realtime/chainSync";
 import type { DecisionService } from "../../../lib/realtime/service";
 import { hexToBytes } from "../../../lib/util/hex";
 import { PLMN } from "../../helpers/fixtures";
+import { formatPlmn } from "../../../lib/core/plmn";
 import { bytesToHex } from "../../../lib/util/hex";
 import type { DecisionCache } from "../../../lib/realtime/cache";
 import type { ChainFollower } from "../../../lib/realtime/follower";
@@ -24,6 +25,16 @@ async function get(service: DecisionService, query: string): Promise<{ status: n
   const res = await fetch(`${service.url}${query}`);
   const text = await res.text();
   return { status: res.status, body: res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : { text } };
+}
+
+/** POSTs `payload` (a string as is, anything else as JSON). */
+async function post(service: DecisionService, route: string, payload: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${service.url}${route}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof payload === "string" ? payload : JSON.stringify(payload),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** Polls `query` until `done(body)`; returns the milliseconds it took. */
@@ -290,6 +301,63 @@ describe("realtime: the decision service", function () {
     expect(metrics).to.match(/roamledger_decisions_total\{outcome="bad-request"\} 6/);
   });
 
+  it("POST /v1/decisions answers a batch in order, each decision equal to GET /v1/decision's at the same block", async function () {
+    const f = await loadFixture(fleetFixture);
+    service = await brService(f);
+    const queries = f.devices.flatMap((d) =>
+      ["data", "sms", "voice", "signalling"].map((s, i) => ({ imsi: d.imsi, service: s, ...(i % 2 ? { home: formatPlmn(d.home) } : {}) })),
+    );
+    queries.push({ imsi: "262019999999999", service: "data" }, { imsi: "724051234567890", service: "sms" });
+    const { status, body } = await post(service, "/v1/decisions", { queries });
+    expect(status, JSON.stringify(body)).to.equal(200);
+    const decisions = body.decisions as Record<string, unknown>[];
+    expect(decisions).to.have.length(queries.length);
+    expect(body.block).to.equal(await hre.ethers.provider.getBlockNumber());
+    const outcomes = new Set<string>();
+    for (const [i, q] of queries.entries()) {
+      const one = (await get(service, `/v1/decision?${new URLSearchParams(q)}`)).body;
+      const { time: _t1, ...batched } = decisions[i];
+      const { time: _t2, ...single } = one;
+      expect(batched, JSON.stringify(q)).to.deep.equal(single);
+      outcomes.add(String(one.reason));
+    }
+    expect([...outcomes]).to.include.members(["none", "service-not-allowed", "unknown-device"]);
+    const served = decisions.filter((d) => d.serve).length;
+    const metrics = (await get(service, "/metrics")).body.text as string;
+    // each query counts once in the batch and once asked alone
+    expect(metrics).to.match(new RegExp(`roamledger_decisions_total\\{outcome="serve"\\} ${2 * served}\\n`));
+    expect(metrics).to.match(/roamledger_decision_batch_seconds_count 1\n/);
+    expect(metrics).to.match(new RegExp(`roamledger_decision_seconds_count ${queries.length}\\n`));
+  });
+
+  it("a bad batch gets a 400 naming each bad query by its index, and nothing of it is answered", async function () {
+    const f = await loadFixture(fleetFixture);
+    service = await brService(f);
+    const ok = { imsi: f.devices[0].imsi, service: "data" };
+    const cases: [unknown, RegExp][] = [
+      [{}, /queries is missing: it must be an array of 1 to 1000 queries/],
+      [{ queries: [] }, /queries must be an array of 1 to 1000/],
+      [{ queries: Array.from({ length: 1001 }, () => ok) }, /queries must be an array of 1 to 1000/],
+      [{ queries: [ok, ok, { imsi: "26201", service: "data" }] }, /queries\[2\]\.imsi must be the 15 digits/],
+      [{ queries: [{ service: "data" }] }, /queries\[0\]\.imsi is missing/],
+      [{ queries: [ok, { ...ok, apn: "x" }] }, /queries\[1\]\.apn is not a parameter of this query \(imsi, service, home\)/],
+      [{ queries: [ok], at: 5 }, /at is not a parameter of this endpoint \(queries\)/],
+      [{ queries: [ok, { ...ok, service: "video" }] }, /queries\[1\]\.service must be one of data, sms, voice, signalling/],
+      [{ queries: [ok, { ...ok, home: "000-01" }] }, /queries\[1\]\.home: 000-01 is not a PLMN/],
+      [[ok], /the body must be an object/],
+      ["{not json", /JSON/],
+    ];
+    for (const [payload, message] of cases) {
+      const { status, body } = await post(service, "/v1/decisions", payload);
+      expect(status, JSON.stringify(payload).slice(0, 80)).to.equal(400);
+      expect(JSON.stringify(body), JSON.stringify(payload).slice(0, 80)).to.match(message);
+      expect(String(body.hint)).to.match(/^POST \/v1\/decisions/);
+    }
+    const metrics = (await get(service, "/metrics")).body.text as string;
+    expect(metrics).to.match(new RegExp(`roamledger_decisions_total\\{outcome="bad-request"\\} ${cases.length}\\n`));
+    expect(metrics).to.match(/roamledger_decisions_total\{outcome="serve"\} 0\n/);
+  });
+
   it("a suspension, a fraud flag and a policy update are reflected within 2 seconds", async function () {
     const f = await loadFixture(fleetFixture);
     service = await brService(f, { pollMs: 100 });
@@ -467,9 +535,17 @@ describe("realtime: the decision service", function () {
     const decision = await get(service, `/v1/decision?imsi=${d.imsi}&service=data`);
     expect(decision.status).to.equal(503);
     expect(decision.body).to.deep.include({ error: "stale" });
+    const batch = await post(service, "/v1/decisions", {
+      queries: [
+        { imsi: d.imsi, service: "data" },
+        { imsi: d.imsi, service: "sms" },
+      ],
+    });
+    expect(batch.status).to.equal(503);
+    expect(batch.body).to.deep.include({ error: "stale" });
     down.on = false;
     await until(service, "/ready", (body) => body.ready === true, 15_000);
     expect((await get(service, `/v1/decision?imsi=${d.imsi}&service=data`)).body).to.deep.include({ serve: true });
-    expect((await get(service, "/metrics")).body.text).to.match(/roamledger_decisions_total\{outcome="stale"\} 1/);
+    expect((await get(service, "/metrics")).body.text).to.match(/roamledger_decisions_total\{outcome="stale"\} 3\n/);
   });
 });
