@@ -2,7 +2,7 @@ import type { Provider } from "ethers";
 import type { RoamLedgerClient } from "../chain/client";
 import { DecisionCache } from "./cache";
 import { applyRead, type Changes, collectChanges, emptyChanges, fetchLogs, mergeChanges, plmnHex, readChanges } from "./chainSync";
-import { loadSnapshot, saveSnapshot, type SnapshotIdentity } from "./snapshot";
+import { type AppliedStep, loadSnapshot, saveSnapshot, type SnapshotIdentity } from "./snapshot";
 
 /** Blocks read per eth_getLogs call. */
 const LOG_RANGE = 5000;
@@ -10,13 +10,6 @@ const LOG_RANGE = 5000;
 const MAX_BACKOFF_MS = 10_000;
 /** Applied steps remembered for a repair after a reorganisation; a fork below the oldest reloads in full. */
 export const RECENT_STEPS = 256;
-
-/** A step the cache applied: the block it ended on, that block's hash, and what its range changed. */
-interface AppliedStep {
-  block: number;
-  hash: string;
-  changes: Changes;
-}
 
 export interface FollowerOptions {
   client: RoamLedgerClient;
@@ -81,16 +74,38 @@ export class ChainFollower {
         if (onChain?.hash === saved.cache.blockHash) {
           await this.loadKeys(saved.keyHomes, saved.cache.block);
           this.cache = saved.cache;
-          this.recent = [{ block: saved.cache.block, hash: saved.cache.blockHash, changes: emptyChanges() }];
+          this.recent = saved.steps;
           this.opts.log(`Resumed from the snapshot in ${stateDir} at block ${saved.cache.block}.`);
           return;
         }
+        if (saved.steps.length > 1) return this.repairSnapshot(saved);
         this.opts.log(`The snapshot's block ${saved.cache.block} is no longer on chain (a reorganisation): loading from the chain.`);
       } else {
         this.opts.log(`${saved.why}: loading from the chain.`);
       }
     }
     await this.fullLoad();
+  }
+
+  /**
+   * A snapshot whose block a reorganisation dropped while the service was stopped: repaired from the last of
+   * the steps saved with it still on chain, as a reorganisation seen while running (reloaded in full when
+   * none is).
+   */
+  private async repairSnapshot(saved: { cache: DecisionCache; keyHomes: number[]; steps: AppliedStep[] }): Promise<void> {
+    const head = await this.opts.provider.getBlockNumber();
+    this.opts.log(
+      `The snapshot's block ${saved.cache.block} is no longer on chain (a reorganisation while stopped): repairing it from the ${saved.steps.length} steps saved with it.`,
+    );
+    this.cache = saved.cache;
+    this.recent = saved.steps;
+    this.head = head;
+    this.reorgs++;
+    this.reloading = true;
+    // The keys as the head has them: a share on the dropped branch is gone (its envelope reads empty).
+    await this.loadKeys(saved.keyHomes, head);
+    await this.recover(head);
+    this.reloading = false;
   }
 
   /** A new cache from every event since `fromBlock`, with the state they name read at the head. */
@@ -246,7 +261,7 @@ export class ChainFollower {
   /** Saves the snapshot (no-op without a state folder). */
   save(): void {
     if (!this.opts.stateDir || !this.identity || this.reloading) return;
-    saveSnapshot(this.opts.stateDir, this.cache, this.identity, [...this.keys.keys()]);
+    saveSnapshot(this.opts.stateDir, this.cache, this.identity, [...this.keys.keys()], this.recent);
   }
 
   private async loadKeys(homes: number[], blockTag: number): Promise<void> {

@@ -162,7 +162,6 @@ export async function brFollower(
   more: Partial<FollowerOptions> = {},
 ): Promise<ChainFollower> {
   const follower = new ChainFollower({
-    ...more,
     client: connectRoamLedger(await addressesOf(f.c), provider),
     provider,
     self: plmnNumber(PLMN.BR),
@@ -171,6 +170,7 @@ export async function brFollower(
     pollMs: 50,
     openEnvelope: (home, envelope) => brOpener(plmnHex(home), envelope as Hex),
     log: () => {},
+    ...more,
   });
   await follower.start();
   return follower;

@@ -13,6 +13,8 @@ import { formatPlmn } from "../../../lib/core/plmn";
 import { bytesToHex } from "../../../lib/util/hex";
 import type { DecisionCache } from "../../../lib/realtime/cache";
 import type { ChainFollower } from "../../../lib/realtime/follower";
+import { type AppliedStep, stepsToSave } from "../../../lib/realtime/snapshot";
+import { emptyChanges } from "../../../lib/realtime/chainSync";
 import { meterPolicy } from "../../helpers/fixtures";
 import { RecordChecker } from "../../../lib/usage/check";
 import { saveState, type DeviceState } from "../../../lib/usage/state";
@@ -401,6 +403,70 @@ describe("realtime: the decision service", function () {
     expect(lines.join("\n")).to.contain(`Resumed from the snapshot in ${stateDir} at block ${savedAt}`);
     await until(service, `/v1/decision?imsi=${d.imsi}&service=data`, (body) => body.reason === "device-suspended");
     expect(service.follower.keys.size).to.equal(2); // the partners' keys were opened again (they are not in the snapshot)
+  });
+
+  it("a restart after a reorganisation dropped the snapshot's block repairs from the fork point among the steps saved with it", async function () {
+    const f = await loadFixture(fleetFixture);
+    const follower = await brFollower(f, stateDir);
+    await churn(f, 21, 0.2);
+    await catchUp(follower);
+    const snapshot = await hre.network.provider.send("evm_snapshot");
+    const fork = follower.cache.block;
+    await churn(f, 22, 0.3);
+    await catchUp(follower);
+    await branchDevices(f, "dropped", { tariffClass: 3 });
+    await catchUp(follower);
+    follower.save(); // as the service does when it stops
+    const saved = JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8")) as { steps: { block: number }[] };
+    expect(saved.steps.map((s) => s.block)).to.include(fork);
+    await hre.network.provider.send("evm_revert", [snapshot]);
+    await churn(f, 23, 0.3);
+    const kept = await branchDevices(f, "kept", { tariffClass: 2, services: 0b010 });
+    await hre.network.provider.send("evm_mine");
+    const lines: string[] = [];
+    const again = await brFollower(f, stateDir, hre.ethers.provider, { log: (l) => lines.push(l) });
+    expect(lines.join("\n")).to.contain(`re-applying from block ${fork}, the last one applied still on chain`);
+    expect([again.reorgs, again.repairs, again.fullReloads]).to.deep.equal([1, 1, 0]);
+    await catchUp(again);
+    const fresh = await brFollower(f);
+    expect(view(again.cache)).to.deep.equal(view(fresh.cache));
+    expect(again.cache.policies.get(kept.policyId)?.tariffClass).to.equal(2);
+    expect(again.keys.size).to.equal(fresh.keys.size);
+    await expectDecisionsEqualChain(f, again);
+  });
+
+  it("saves the newest steps within the budget of ids named, ending at the snapshot's block; a snapshot without them reloads in full after a reorganisation", async function () {
+    const f = await loadFixture(fleetFixture);
+    const follower = await brFollower(f, stateDir);
+    const steps = (follower as unknown as { recent: AppliedStep[] }).recent;
+    const cache = follower.cache;
+    const named = (n: number, block: number): AppliedStep => {
+      const changes = emptyChanges();
+      for (let i = 0; i < n; i++) changes.devices.add(`0x${String(block).padStart(4, "0")}${String(i).padStart(60, "0")}`);
+      return { block, hash: `0x${String(block).padStart(64, "0")}`, changes };
+    };
+    const last = { block: cache.block, hash: cache.blockHash, changes: named(3, 1).changes };
+    expect(stepsToSave([named(5, cache.block - 2), named(4, cache.block - 1), last], cache, 7).map((s) => s.block)).to.deep.equal([
+      cache.block - 1,
+      cache.block,
+    ]);
+    expect(stepsToSave([named(5, cache.block - 1), last], cache, 2)).to.deep.equal([]);
+    expect(stepsToSave([named(5, cache.block - 1)], cache, 100)).to.deep.equal([]); // not ending at the cache's block
+    expect(steps).to.have.length(1);
+    // a snapshot of one step (or an older one without steps): a reorganisation while stopped reloads it in full
+    const snapshot = await hre.network.provider.send("evm_snapshot");
+    await churn(f, 24, 0.2);
+    await catchUp(follower);
+    (follower as unknown as { recent: AppliedStep[] }).recent = [
+      { block: follower.cache.block, hash: follower.cache.blockHash, changes: emptyChanges() },
+    ];
+    follower.save();
+    await hre.network.provider.send("evm_revert", [snapshot]);
+    await churn(f, 25, 0.2);
+    const lines: string[] = [];
+    const again = await brFollower(f, stateDir, hre.ethers.provider, { log: (l) => lines.push(l) });
+    expect(lines.join("\n")).to.match(/no longer on chain \(a reorganisation\): loading from the chain/);
+    expect(view(again.cache)).to.deep.equal(view((await brFollower(f)).cache));
   });
 
   it("a reorganisation (evm_snapshot, evm_revert, other blocks) is detected and the cache repaired to the new chain", async function () {
