@@ -11,3 +11,11 @@ export { plmnNumber, plmnHex } from "./chainSync";
 export { UsageCounters, type CapsLeft } from "./usageCounters";
 export { keystoreEnvelopeOpener } from "./opener";
 export { serveStandalone, type StandaloneConfig } from "./standalone";
+export {
+  DecisionClient,
+  DecisionUnavailable,
+  queryProblem,
+  type DecisionAnswer,
+  type DecisionClientOptions,
+  type DecisionQuery,
+} from "./client";

@@ -230,3 +230,15 @@ export async function inProcessRpc(): Promise<{ url: string; close: () => Promis
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** A provider whose every call fails while `down.on` (a node that went away), else `provider`'s. */
+export function flaky(provider: Provider, down: { on: boolean }): Provider {
+  return new Proxy(provider, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) =>
+        down.on && prop !== "getNetwork" ? Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:8545")) : value.apply(target, args);
+    },
+  });
+}

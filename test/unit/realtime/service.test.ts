@@ -4,7 +4,6 @@ import path from "node:path";
 import hre from "hardhat";
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import type { Provider } from "ethers";
 import { plmnNumber } from "../../../lib/realtime/chainSync";
 import type { DecisionService } from "../../../lib/realtime/service";
 import { hexToBytes } from "../../../lib/util/hex";
@@ -21,7 +20,7 @@ import { saveState, type DeviceState } from "../../../lib/usage/state";
 import { pairWorkDir } from "../../../lib/usage/ingest";
 import { STATUS, type ResolvedDevice } from "../../../lib/devices/resolver";
 import type { ParsedRecord } from "../../../lib/usage/types";
-import { brFollower, brService, buildFleet, catchUp, churn, type Fleet } from "../../helpers/realtime";
+import { brFollower, brService, buildFleet, catchUp, churn, flaky, type Fleet } from "../../helpers/realtime";
 
 async function get(service: DecisionService, query: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${service.url}${query}`);
@@ -53,18 +52,6 @@ async function until(
     if (Date.now() - started > limitMs) throw new Error(`${query} still answers ${JSON.stringify(body)} after ${limitMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** A provider whose every call fails while `down.on` (a node that went away), else `provider`'s. */
-function flaky(provider: Provider, down: { on: boolean }): Provider {
-  return new Proxy(provider, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) =>
-        down.on && prop !== "getNetwork" ? Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:8545")) : value.apply(target, args);
-    },
-  });
 }
 
 /** A new DE policy and three devices on it (the branch's own IMSIs): the policy id is the next one either way. */
