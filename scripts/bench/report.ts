@@ -224,6 +224,11 @@ function serveRows(s: ServeBenchResult): [string, string, string][] {
       n(x.decisionsPerSec),
       ">= 50,000, p99 <= 2",
     ]),
+    ...(s.clientRuns ?? []).map((x): [string, string, string] => [
+      `serve, the same process asked through the SDK's DecisionClient by ${x.callers} concurrent callers in the benchmark's process: decisions/s (p50 / p99 of each decision ${x.p50Ms} / ${x.p99Ms} ms; ${x.meanBatch} queries a request; service CPU ${x.serverCpuUsPerDecision} µs a decision; ${x.failed} failed)`,
+      n(x.decisionsPerSec),
+      ">= 50,000, p99 <= 2",
+    ]),
     [
       `serve: Fastify hello world under the same load, requests/s (HTTP alone${s.helloWorldCpuUs ? `; its CPU ${s.helloWorldCpuUs} µs a request` : ""})`,
       n(s.helloWorldPerSec),
@@ -396,6 +401,10 @@ const SERVE_NOTE = `- **Decision service** (scripts/bench/serve.ts, serveChild.t
   the machine is the limit, not the decision. The batch rows ask the standalone process \`POST /v1/decisions\`
   with bodies of 10 or 50 of the same queries in turn (JSON, built before the run): decisions/s counts each
   query, and the latency is a whole batch's, arrival to reply, so every decision in it was answered within it.
+  The DecisionClient rows: that many async callers in the benchmark's process, each asking its next query
+  when its last is answered, through one \`DecisionClient\` (lib/realtime/client.ts, default options: 1 ms
+  wait, 50 queries a request, 4 requests in flight); each decision is timed from \`decide()\` to its answer,
+  the wait to join a request included.
 `;
 
 export function renderMarkdown(r: BenchResults): string {

@@ -14,6 +14,7 @@ import readline from "node:readline";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { DecisionClient, type DecisionQuery } from "../../lib/realtime/client";
 import { DeviceTable } from "../../lib/realtime/deviceTable";
 import { UsageCounters } from "../../lib/realtime/usageCounters";
 import { loadState, newDeviceState, saveState, type DeviceState } from "../../lib/usage/state";
@@ -70,6 +71,8 @@ export interface ServeBenchResult {
   standalone?: ServeBenchResult["runs"][number];
   /** The same process asked POST /v1/decisions: batches of queries (a burst of attaches), decisions/s. */
   standaloneBatches?: ServeBenchResult["runs"];
+  /** The same process asked through the SDK's DecisionClient (lib/realtime/client.ts) by concurrent callers. */
+  clientRuns?: ClientRun[];
   /** Decisions/s in the service's process without HTTP (IMSI to device and decision), one core. */
   inProcessPerSec: number;
   /** A Fastify hello-world route under the same load, for scale: what HTTP alone costs on this machine. */
@@ -256,6 +259,90 @@ const BATCH_RUNS = (process.env.SERVE_BENCH_BATCHES ?? "2x10,4x10,4x50")
   .split(",")
   .map((run) => run.split("x").map(Number) as [number, number]);
 
+/** Concurrent callers of the DecisionClient runs (each asks its next query when its last is answered). */
+const CLIENT_CALLERS = (process.env.SERVE_BENCH_CALLERS ?? "64,256").split(",").map(Number);
+
+/** A DecisionClient run: decisions/s, each decision's latency (decide() to its answer), requests made. */
+export interface ClientRun {
+  callers: number;
+  decisionsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Queries a request on average. */
+  meanBatch: number;
+  failed: number;
+  serverCpuUsPerDecision: number;
+}
+
+/** The POST /v1/decisions runs of BATCH_RUNS against `url`. */
+async function batchRuns(
+  url: string,
+  queries: { imsi: string; service: string; home: string }[],
+  durationSec: number,
+  cpuUs: () => Promise<number>,
+  log: (line: string) => void,
+): Promise<ServeRun[]> {
+  const out: ServeRun[] = [];
+  for (const [connections, batch] of BATCH_RUNS) {
+    const asked = { bodies: batchBodies(queries, batch), batch };
+    out.push(await measuredRun(url, asked, { connections, pipelining: 1, durationSec, cpuUs }));
+    log(`    standalone, POST /v1/decisions of ${batch}, ${connections} connections: ${describeRun(out.at(-1) as ServeRun)}`);
+  }
+  return out;
+}
+
+/**
+ * `callers` loops in this process each asking the service through one DecisionClient (default options) for
+ * the queries in turn, for `durationSec` after a 2 s warm-up: each decision timed from decide() to its answer.
+ */
+async function clientRun(
+  url: string,
+  queries: { imsi: string; service: string; home: string }[],
+  callers: number,
+  durationSec: number,
+  cpuUs: () => Promise<number>,
+): Promise<ClientRun> {
+  const client = new DecisionClient({ url });
+  const ask = async (until: number, times: number[] | undefined) => {
+    let next = Math.floor(Math.random() * queries.length);
+    await Promise.all(
+      Array.from({ length: callers }, async () => {
+        while (performance.now() < until) {
+          const started = performance.now();
+          await client.decide(queries[next++ % queries.length] as DecisionQuery).catch(() => {});
+          times?.push(performance.now() - started);
+        }
+      }),
+    );
+  };
+  try {
+    await ask(performance.now() + 2000, undefined);
+    const before = { cpu: await cpuUs(), ...client.stats };
+    const times: number[] = [];
+    await ask(performance.now() + durationSec * 1000, times);
+    const answered = client.stats.answered - before.answered;
+    times.sort((a, b) => a - b);
+    const at = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))] * 100) / 100;
+    return {
+      callers,
+      decisionsPerSec: Math.round(answered / durationSec),
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+      maxMs: Math.round((times.at(-1) ?? 0) * 100) / 100,
+      meanBatch: Math.round((answered / (client.stats.requests - before.requests)) * 10) / 10,
+      failed: client.stats.failed - before.failed,
+      serverCpuUsPerDecision: Math.round((((await cpuUs()) - before.cpu) / answered) * 10) / 10,
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+function describeClientRun(r: ClientRun): string {
+  return `${r.decisionsPerSec.toLocaleString("en-US")} decisions/s, each p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; ${r.meanBatch} queries a request; the service's CPU ${r.serverCpuUsPerDecision} µs a decision; ${r.failed} failed`;
+}
+
 /** Bodies of `batch` queries each, the queries in turn. */
 function batchBodies(queries: { imsi: string; service: string; home: string }[], batch: number): string[] {
   const bodies: string[] = [];
@@ -303,13 +390,11 @@ export async function measureServe(options: { quick: boolean; log: (line: string
     const cpuUs = async () => processCpuUs(Number(standalonePid));
     const standalone = await measuredRun(standaloneUrl, { paths }, { connections: 64, pipelining: 1, durationSec, cpuUs });
     log(`    standalone process (no Hardhat), 64 connections: ${describeRun(standalone)}`);
-    const standaloneBatches: ServeRun[] = [];
-    for (const [connections, batch] of BATCH_RUNS) {
-      const asked = { bodies: batchBodies(queries, batch), batch };
-      standaloneBatches.push(await measuredRun(standaloneUrl, asked, { connections, pipelining: 1, durationSec, cpuUs }));
-      log(
-        `    standalone, POST /v1/decisions of ${batch}, ${connections} connections: ${describeRun(standaloneBatches.at(-1) as ServeRun)}`,
-      );
+    const standaloneBatches = await batchRuns(standaloneUrl, queries, durationSec, cpuUs, log);
+    const clientRuns: ClientRun[] = [];
+    for (const callers of CLIENT_CALLERS) {
+      clientRuns.push(await clientRun(standaloneUrl, queries, callers, durationSec, cpuUs));
+      log(`    standalone, DecisionClient in this process, ${callers} callers: ${describeClientRun(clientRuns.at(-1) as ClientRun)}`);
     }
     child.stdin.write("STANDALONE_STOP\n");
     await nextLine("STANDALONE_STOPPED");
@@ -336,6 +421,7 @@ export async function measureServe(options: { quick: boolean; log: (line: string
       helloWorldCpuUs: hello.cpuUsPerRequest,
       standalone,
       standaloneBatches,
+      clientRuns,
       durationSec,
       runs,
       memory,
