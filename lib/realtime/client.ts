@@ -1,3 +1,5 @@
+import http from "node:http";
+import https from "node:https";
 import { SERVICES } from "../core/enums";
 import { BaseError, type BaseErrorOptions, ConfigError, InputError } from "../core/errors";
 import { parsePlmn } from "../core/plmn";
@@ -55,7 +57,11 @@ export class DecisionUnavailable extends BaseError {
 export interface DecisionClientOptions {
   /** The service's base URL, e.g. http://10.0.0.5:8080. */
   url: string;
-  /** Longest a query waits for others to join its request (default 1 ms; 0: the next turn of the loop). */
+  /**
+   * Longest a query waits for others to join its request while a request slot is free (default 0: it goes once
+   * the current turn of the event loop is over, with the queries asked in that turn). While all maxInFlight
+   * requests are out, queries gather and go as soon as one comes back, whatever this is.
+   */
   maxWaitMs?: number;
   /** Queries per request at most (default 50; 1 to 1,000). */
   maxBatch?: number;
@@ -103,9 +109,11 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
 
 /**
  * A client of the decision service for a core function (PCF, PCRF, OCS) in Node: each `decide` is one
- * query, and the queries asked within `maxWaitMs` of each other go in one `POST /v1/decisions` (up to
- * `maxBatch`), so HTTP is paid once a batch: a burst of attaches costs the service a fraction of single
- * requests (docs/realtime.md). Keep-alive connections, at most `maxInFlight` requests at a time.
+ * query. A query goes at once when a request slot is free (with the others asked in the same turn of the
+ * event loop); while all `maxInFlight` requests are out, queries gather and go together, up to `maxBatch` a
+ * `POST /v1/decisions`, when one comes back. Light load: no wait; heavy load: HTTP is paid once a batch, so a
+ * burst of attaches costs the service a fraction of single requests (docs/realtime.md). Keep-alive
+ * connections, one per request in flight.
  */
 export class DecisionClient {
   /** Requests sent, queries answered, queries failed (unavailable). */
@@ -116,9 +124,12 @@ export class DecisionClient {
   private readonly maxInFlight: number;
   private readonly timeoutMs: number;
   private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the pending send of what is queued (undefined: none pending). */
+  private armed: (() => void) | undefined;
   private inFlight = new Set<Promise<void>>();
   private closed = false;
+  private readonly transport: typeof http | typeof https;
+  private readonly agent: http.Agent;
 
   constructor(options: DecisionClientOptions) {
     let base: URL;
@@ -133,10 +144,13 @@ export class DecisionClient {
     if (base.protocol !== "http:" && base.protocol !== "https:")
       throw new ConfigError(`DecisionClient: ${options.url} is not an http(s) URL`, { hint: "give e.g. http://127.0.0.1:8080." });
     this.endpoint = new URL("/v1/decisions", base).toString();
-    this.maxWaitMs = positiveInt("maxWaitMs", options.maxWaitMs, 1, 1000, 0);
+    this.maxWaitMs = positiveInt("maxWaitMs", options.maxWaitMs, 0, 1000, 0);
     this.maxBatch = positiveInt("maxBatch", options.maxBatch, 50, MAX_BATCH);
     this.maxInFlight = positiveInt("maxInFlight", options.maxInFlight, 4, 1024);
     this.timeoutMs = positiveInt("timeoutMs", options.timeoutMs, 1000, 600_000);
+    this.transport = base.protocol === "https:" ? https : http;
+    // Keep-alive connections, one per request in flight (Node's http: a fraction of fetch's cost a request).
+    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: this.maxInFlight });
   }
 
   /**
@@ -150,7 +164,7 @@ export class DecisionClient {
     return new Promise((resolve, reject) => {
       this.queue.push({ query, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.pump(false);
-      else this.timer ??= setTimeout(() => this.pump(true), this.maxWaitMs);
+      else if (this.inFlight.size < this.maxInFlight) this.arm();
     });
   }
 
@@ -161,13 +175,36 @@ export class DecisionClient {
       this.pump(true);
       await Promise.race(this.inFlight);
     }
+    this.agent.destroy();
+  }
+
+  /** POSTs `body` to the endpoint: the status and the body's text; rejects on no answer within timeoutMs. */
+  private post(body: string): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+      const req = this.transport.request(this.endpoint, { method: "POST", agent: this.agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+        });
+        res.on("error", reject);
+      });
+      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      req.on("error", (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.end(body);
+    });
   }
 
   /** Sends full batches (all: and the rest too) while fewer than maxInFlight requests are out. */
   private pump(all: boolean): void {
-    if (all && this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
+    if (all && this.armed) {
+      this.armed();
+      this.armed = undefined;
     }
     while (this.inFlight.size < this.maxInFlight && (this.queue.length >= this.maxBatch || (all && this.queue.length > 0))) {
       const batch = this.queue.splice(0, this.maxBatch);
@@ -178,26 +215,35 @@ export class DecisionClient {
       });
       this.inFlight.add(sent);
     }
-    if (this.queue.length > 0 && !this.timer && this.inFlight.size < this.maxInFlight)
-      this.timer = setTimeout(() => this.pump(true), this.maxWaitMs);
+    if (this.queue.length > 0 && this.inFlight.size < this.maxInFlight) this.arm();
+  }
+
+  /**
+   * Sends what is queued after maxWaitMs, or (0) once this turn of the event loop is over: the queries asked in
+   * the same turn go together, and none waits on a timer while a request slot is free.
+   */
+  private arm(): void {
+    if (this.armed) return;
+    if (this.maxWaitMs === 0) {
+      const immediate = setImmediate(() => this.pump(true));
+      this.armed = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(() => this.pump(true), this.maxWaitMs);
+      this.armed = () => clearTimeout(timer);
+    }
   }
 
   private async send(batch: Pending[]): Promise<void> {
     this.stats.requests++;
     let failure: DecisionUnavailable;
     try {
-      const res = await fetch(this.endpoint, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ queries: batch.map((p) => p.query) }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      const body = (await res.json().catch(() => ({}))) as {
-        decisions?: DecisionAnswer[];
-        why?: string;
-        problems?: string[];
-        error?: string;
-      };
+      const res = await this.post(JSON.stringify({ queries: batch.map((p) => p.query) }));
+      let body: { decisions?: DecisionAnswer[]; why?: string; problems?: string[]; error?: string } = {};
+      try {
+        body = JSON.parse(res.text);
+      } catch {
+        body = { error: res.text.slice(0, 200) };
+      }
       if (res.status === 200 && body.decisions?.length === batch.length) {
         for (const [i, p] of batch.entries()) p.resolve(body.decisions[i]);
         this.stats.answered += batch.length;
@@ -216,7 +262,7 @@ export class DecisionClient {
               },
             );
     } catch (cause) {
-      const what = cause instanceof Error && cause.name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : String(cause);
+      const what = cause instanceof Error ? cause.message : String(cause);
       failure = new DecisionUnavailable("unreachable", `the decision service at ${this.endpoint} is unreachable: ${what}`, {
         hint: "apply the core's fallback policy; check the service runs (npx hardhat serve) and the address.",
         cause,

@@ -71,6 +71,11 @@ describe("realtime: DecisionClient (queries gathered into POST /v1/decisions)", 
       res.on("finish", () => out--);
     });
     const d = f.devices[0];
+    // one at a time (a slot free each time): each goes at once, alone, with no timer to wait for
+    for (let i = 0; i < 3; i++) await client.decide({ imsi: d.imsi, service: "sms" });
+    expect(client.stats.requests).to.equal(3);
+    client.stats.requests = 0;
+    client.stats.answered = 0;
     const answers = await Promise.all(Array.from({ length: 100 }, () => client!.decide({ imsi: d.imsi, service: "data" })));
     expect(answers.every((a) => a.reason === answers[0].reason)).to.equal(true);
     expect(peak).to.equal(1);
@@ -134,6 +139,32 @@ describe("realtime: DecisionClient (queries gathered into POST /v1/decisions)", 
     expect((unreachable as Error).message).to.match(/unreachable/);
     expect(gone.stats).to.deep.equal({ requests: 1, answered: 0, failed: 1 });
     await gone.close();
+  });
+
+  it("a service that does not answer within timeoutMs fails the request's queries as unreachable, and the client goes on", async function () {
+    const http = await import("node:http");
+    let held = 0;
+    const silent = http.createServer(() => {
+      held++; // never answers
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const c = new DecisionClient({ url: `http://127.0.0.1:${(silent.address() as { port: number }).port}`, timeoutMs: 200 });
+    try {
+      const started = Date.now();
+      const results = await Promise.allSettled([1, 2, 3].map(() => c.decide({ imsi: "262011234567890", service: "data" })));
+      expect(Date.now() - started).to.be.within(150, 2000);
+      for (const r of results) {
+        expect(r.status).to.equal("rejected");
+        const e = (r as PromiseRejectedResult).reason as DecisionUnavailable;
+        expect([e.kind, e.message]).to.satisfy(([k, m]: [string, string]) => k === "unreachable" && /no answer within 200 ms/.test(m));
+      }
+      expect(held).to.equal(1); // the three went in one request
+      expect(c.stats).to.deep.equal({ requests: 1, answered: 0, failed: 3 });
+    } finally {
+      await c.close();
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it("close sends what is queued and waits for it; decide after close, a bad URL or option is a ConfigError", async function () {
