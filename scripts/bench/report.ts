@@ -402,9 +402,11 @@ const SERVE_NOTE = `- **Decision service** (scripts/bench/serve.ts, serveChild.t
   with bodies of 10 or 50 of the same queries in turn (JSON, built before the run): decisions/s counts each
   query, and the latency is a whole batch's, arrival to reply, so every decision in it was answered within it.
   The DecisionClient rows: that many async callers in the benchmark's process, each asking its next query
-  when its last is answered, through one \`DecisionClient\` (lib/realtime/client.ts, default options: 1 ms
-  wait, 50 queries a request, 4 requests in flight); each decision is timed from \`decide()\` to its answer,
-  the wait to join a request included.
+  when its last is answered, through one \`DecisionClient\` (lib/realtime/client.ts, default options: a query
+  goes at once while a request slot is free, with the others of the same turn of the event loop; up to 50 a
+  request; 4 requests in flight, queries asked meanwhile going together when one returns); each decision is
+  timed from \`decide()\` to its answer, the wait to join a request included. The client and the load share
+  the benchmark's process, on the core the service does not use.
 `;
 
 export function renderMarkdown(r: BenchResults): string {

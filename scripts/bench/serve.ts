@@ -260,7 +260,7 @@ const BATCH_RUNS = (process.env.SERVE_BENCH_BATCHES ?? "2x10,4x10,4x50")
   .map((run) => run.split("x").map(Number) as [number, number]);
 
 /** Concurrent callers of the DecisionClient runs (each asks its next query when its last is answered). */
-const CLIENT_CALLERS = (process.env.SERVE_BENCH_CALLERS ?? "64,256").split(",").map(Number);
+const CLIENT_CALLERS = (process.env.SERVE_BENCH_CALLERS ?? "16,32,64,256").split(",").map(Number);
 
 /** A DecisionClient run: decisions/s, each decision's latency (decide() to its answer), requests made. */
 export interface ClientRun {
