@@ -45,9 +45,12 @@ export function emptyChanges(): Changes {
   };
 }
 
+/** The sets of Changes (all but `pairs`). */
+export const CHANGE_SETS = ["devices", "redefined", "flags", "reinstated", "policies", "agreements", "members", "keyShares"] as const;
+
 /** Adds everything `more` names to `into`. */
 export function mergeChanges(into: Changes, more: Changes): void {
-  for (const key of ["devices", "redefined", "flags", "reinstated", "policies", "agreements", "members", "keyShares"] as const) {
+  for (const key of CHANGE_SETS) {
     const target = into[key] as Set<string | number>;
     for (const item of more[key]) target.add(item);
   }

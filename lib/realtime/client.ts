@@ -1,9 +1,9 @@
 import http from "node:http";
 import https from "node:https";
-import { SERVICES } from "../core/enums";
+import type { SERVICES } from "../core/enums";
 import { BaseError, type BaseErrorOptions, ConfigError, InputError } from "../core/errors";
 import { parsePlmn } from "../core/plmn";
-import { MAX_BATCH, PARAM_RULES } from "./schemas";
+import { DECISION_QUERY, MAX_BATCH, PARAM_RULES } from "./schemas";
 
 /** One question to the decision service, as `GET /v1/decision` takes it. */
 export interface DecisionQuery {
@@ -77,8 +77,10 @@ interface Pending {
   reject(error: Error): void;
 }
 
-const IMSI = /^[0-9]{15}$/;
-const HOME = /^[0-9]{3}-?[0-9]{2,3}$/;
+// The service's own rules (its request schema), so the client refuses exactly what the service would.
+const IMSI = new RegExp(DECISION_QUERY.properties.imsi.pattern);
+const HOME = new RegExp(DECISION_QUERY.properties.home.pattern);
+const SERVICE_NAMES: readonly string[] = DECISION_QUERY.properties.service.enum;
 
 /**
  * The query's problem as the service would name it (so a bad query fails alone, before it is sent, instead of
@@ -86,7 +88,7 @@ const HOME = /^[0-9]{3}-?[0-9]{2,3}$/;
  */
 export function queryProblem(q: DecisionQuery): string | undefined {
   if (typeof q?.imsi !== "string" || !IMSI.test(q.imsi)) return `imsi ${JSON.stringify(q?.imsi)} must be ${PARAM_RULES.imsi}`;
-  if (!(SERVICES as readonly string[]).includes(q.service)) return `service ${JSON.stringify(q.service)} must be ${PARAM_RULES.service}`;
+  if (!SERVICE_NAMES.includes(q.service)) return `service ${JSON.stringify(q.service)} must be ${PARAM_RULES.service}`;
   if (q.home !== undefined) {
     if (typeof q.home !== "string" || !HOME.test(q.home)) return `home ${JSON.stringify(q.home)} must be ${PARAM_RULES.home}`;
     try {
@@ -100,7 +102,7 @@ export function queryProblem(q: DecisionQuery): string | undefined {
   return undefined;
 }
 
-function positiveInt(name: string, value: number | undefined, fallback: number, max: number, min = 1): number {
+function wholeNumber(name: string, value: number | undefined, fallback: number, max: number, min = 1): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min || v > max)
     throw new ConfigError(`DecisionClient: ${name} is ${String(value)}`, { hint: `give a whole number from ${min} to ${max}.` });
@@ -144,10 +146,10 @@ export class DecisionClient {
     if (base.protocol !== "http:" && base.protocol !== "https:")
       throw new ConfigError(`DecisionClient: ${options.url} is not an http(s) URL`, { hint: "give e.g. http://127.0.0.1:8080." });
     this.endpoint = new URL("/v1/decisions", base).toString();
-    this.maxWaitMs = positiveInt("maxWaitMs", options.maxWaitMs, 0, 1000, 0);
-    this.maxBatch = positiveInt("maxBatch", options.maxBatch, 50, MAX_BATCH);
-    this.maxInFlight = positiveInt("maxInFlight", options.maxInFlight, 4, 1024);
-    this.timeoutMs = positiveInt("timeoutMs", options.timeoutMs, 1000, 600_000);
+    this.maxWaitMs = wholeNumber("maxWaitMs", options.maxWaitMs, 0, 1000, 0);
+    this.maxBatch = wholeNumber("maxBatch", options.maxBatch, 50, MAX_BATCH);
+    this.maxInFlight = wholeNumber("maxInFlight", options.maxInFlight, 4, 1024);
+    this.timeoutMs = wholeNumber("timeoutMs", options.timeoutMs, 1000, 600_000);
     this.transport = base.protocol === "https:" ? https : http;
     // Keep-alive connections, one per request in flight (Node's http: a fraction of fetch's cost a request).
     this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: this.maxInFlight });
@@ -258,7 +260,7 @@ export class DecisionClient {
               "refused",
               `the decision service answered ${res.status}: ${(body.problems ?? [body.error]).join("; ")}`,
               {
-                hint: "check the client and the service are of the same RoamLedger version.",
+                hint: "a 4xx: check the client and the service are of the same RoamLedger version; a 5xx: the service's log says why. Meanwhile apply the core's fallback policy.",
               },
             );
     } catch (cause) {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Provider } from "ethers";
 import type { RoamLedgerClient } from "../chain/client";
 import { DENY_REASONS, SERVICES } from "../core/enums";
@@ -8,7 +8,7 @@ import type { Hex } from "../util/hex";
 import { plmnHex, plmnNumber } from "./chainSync";
 import { ChainFollower } from "./follower";
 import { ImsiResolver } from "./imsi";
-import { ServiceMetrics } from "./metrics";
+import { type Histogram, ServiceMetrics } from "./metrics";
 import { DECISION_QUERY, DECISION_REPLY, DECISIONS_BODY, DECISIONS_REPLY, MAX_BATCH, PARAM_RULES } from "./schemas";
 import { UsageCounters } from "./usageCounters";
 
@@ -266,6 +266,14 @@ function deciding(ctx: Ctx) {
   };
 }
 
+/** A route's onResponse hook: its time from arrival to reply into `histogram`. */
+function timedBy(histogram: Histogram) {
+  return (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    histogram.observe(reply.elapsedTime / 1000);
+    done();
+  };
+}
+
 /** GET /v1/decision (one query) and POST /v1/decisions (a batch, answered whole or refused whole). */
 function addDecisionRoutes(app: FastifyInstance, ctx: Ctx): void {
   const { metrics, follower } = ctx;
@@ -274,10 +282,7 @@ function addDecisionRoutes(app: FastifyInstance, ctx: Ctx): void {
     "/v1/decision",
     {
       schema: { querystring: DECISION_QUERY, response: { 200: DECISION_REPLY } },
-      onResponse: (_request, reply, done) => {
-        metrics.single.observe(reply.elapsedTime / 1000);
-        done();
-      },
+      onResponse: timedBy(metrics.single),
     },
     (request, reply) => {
       if (d.refusedStale(reply, 1)) return;
@@ -295,10 +300,7 @@ function addDecisionRoutes(app: FastifyInstance, ctx: Ctx): void {
     "/v1/decisions",
     {
       schema: { body: DECISIONS_BODY, response: { 200: DECISIONS_REPLY } },
-      onResponse: (_request, reply, done) => {
-        metrics.batch.observe(reply.elapsedTime / 1000);
-        done();
-      },
+      onResponse: timedBy(metrics.batch),
     },
     (request, reply) => {
       const queries = request.body.queries;

@@ -3,7 +3,7 @@ import path from "node:path";
 import { writeFileAtomic } from "../util/fsAtomic";
 import { bytesToHex, hexToBytes } from "../util/hex";
 import { DecisionCache } from "./cache";
-import { type Changes, emptyChanges } from "./chainSync";
+import { CHANGE_SETS, type Changes, emptyChanges } from "./chainSync";
 import type { CachedPolicy } from "./decide";
 import { DeviceTable } from "./deviceTable";
 
@@ -23,8 +23,7 @@ export interface AppliedStep {
   changes: Changes;
 }
 
-const SET_KEYS = ["devices", "redefined", "flags", "reinstated", "policies", "agreements", "members", "keyShares"] as const;
-type SavedChanges = Record<(typeof SET_KEYS)[number], (string | number)[]> & { pairs: [string, [number, number]][] };
+type SavedChanges = Record<(typeof CHANGE_SETS)[number], (string | number)[]> & { pairs: [string, [number, number]][] };
 
 /** What identifies the chain and deployment a snapshot belongs to: another one's snapshot is never used. */
 export interface SnapshotIdentity {
@@ -157,7 +156,7 @@ export function stepsToSave(steps: AppliedStep[], cache: DecisionCache, budget: 
   let first = steps.length;
   while (first > 0) {
     const c = steps[first - 1].changes;
-    named += SET_KEYS.reduce((sum, key) => sum + c[key].size, c.pairs.size);
+    named += CHANGE_SETS.reduce((sum, key) => sum + c[key].size, c.pairs.size);
     if (named > budget) break;
     first--;
   }
@@ -166,13 +165,13 @@ export function stepsToSave(steps: AppliedStep[], cache: DecisionCache, budget: 
 
 function saveChanges(c: Changes): SavedChanges {
   const out = { pairs: [...c.pairs] } as SavedChanges;
-  for (const key of SET_KEYS) out[key] = [...c[key]];
+  for (const key of CHANGE_SETS) out[key] = [...c[key]];
   return out;
 }
 
 function loadChanges(saved: SavedChanges): Changes {
   const c = emptyChanges();
-  for (const key of SET_KEYS) for (const item of saved[key]) (c[key] as Set<string | number>).add(item);
+  for (const key of CHANGE_SETS) for (const item of saved[key]) (c[key] as Set<string | number>).add(item);
   for (const [key, pair] of saved.pairs) c.pairs.set(key, pair);
   return c;
 }

@@ -167,6 +167,26 @@ describe("realtime: DecisionClient (queries gathered into POST /v1/decisions)", 
     }
   });
 
+  it("any other status fails the request's queries as refused, with the service's words and what to do", async function () {
+    const http = await import("node:http");
+    const broken = http.createServer((_req, res) => {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "boom" }));
+    });
+    await new Promise<void>((r) => broken.listen(0, "127.0.0.1", r));
+    const c = new DecisionClient({ url: `http://127.0.0.1:${(broken.address() as { port: number }).port}` });
+    try {
+      const e = (await c.decide({ imsi: "262011234567890", service: "data" }).catch((err: unknown) => err)) as DecisionUnavailable;
+      expect(e).to.be.instanceOf(DecisionUnavailable);
+      expect(e.kind).to.equal("refused");
+      expect(e.message).to.match(/the decision service answered 500: boom/);
+      expect(e.message).to.match(/What to do: .*a 5xx: the service's log says why/);
+    } finally {
+      await c.close();
+      await new Promise((r) => broken.close(r));
+    }
+  });
+
   it("close sends what is queued and waits for it; decide after close, a bad URL or option is a ConfigError", async function () {
     const f = await loadFixture(fleetFixture);
     service = await brService(f);
